@@ -1,0 +1,63 @@
+import path from 'node:path';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
+import { defineConfig } from 'vitest/config';
+
+// Three layers (see docs/testing.md):
+//   unit     — pure modules (policy, metadata, crypto helpers) in plain Node, no runtime.
+//   workerd  — integration tests inside workerd with real D1, KV and Durable Objects.
+//   e2e      — real processes over HTTP: wrangler dev + real MCP servers + the official MCP client.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: [
+            'workers/**/*.unit.test.ts',
+            'durable-objects/**/*.unit.test.ts',
+            'sdk/**/*.unit.test.ts',
+          ],
+          environment: 'node',
+        },
+      },
+      {
+        plugins: [
+          cloudflareTest(async ({ inject }) => {
+            const migrations = await readD1Migrations(path.join(import.meta.dirname, 'migrations'));
+            return {
+              wrangler: { configPath: './wrangler.toml' },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  ENVIRONMENT: 'test',
+                  ALLOW_PRIVATE_UPSTREAMS: 'true',
+                  UPSTREAM_URL: inject<string>('upstreamUrl'),
+                  POLICY_CACHE_TTL_MS: '0',
+                  ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=',
+                  ADMIN_API_KEY: 'ig_test_admin_key_0123456789abcdefghijklmnop',
+                },
+              },
+            };
+          }),
+        ],
+        test: {
+          name: 'workerd',
+          include: ['test/workerd/**/*.test.ts'],
+          setupFiles: ['./test/workerd/apply-migrations.ts'],
+          globalSetup: ['./test/workerd/global-setup.ts'],
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['test/e2e/**/*.test.ts'],
+          environment: 'node',
+          globalSetup: ['./test/e2e/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});

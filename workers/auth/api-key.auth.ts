@@ -1,0 +1,77 @@
+/**
+ * API key authentication: `Authorization: Bearer ig_…`. The key is hashed and looked up; the
+ * key itself is never stored, logged or compared in plain text.
+ *
+ * A key acts with at most its creator's *current* role: if the creator is demoted the key is
+ * demoted with them, and if they leave the organization the key stops working.
+ */
+import type { Principal } from '../app.types';
+import type { Role } from '../db/schema';
+import { AppError } from '../lib/errors';
+import { hashApiKey, looksLikeApiKey } from './api-key.crypto';
+import { roleAtMost } from './roles';
+
+export const WWW_AUTHENTICATE = 'Bearer realm="igris", error="invalid_token"';
+
+export function unauthorized(message?: string): AppError {
+  return new AppError('unauthorized', {
+    ...(message ? { message } : {}),
+    headers: { 'WWW-Authenticate': WWW_AUTHENTICATE },
+  });
+}
+
+/** Extracts the `ig_` key from an Authorization header, or null when there is none. */
+export function bearerApiKey(authorization: string | null | undefined): string | null {
+  if (!authorization) return null;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  const token = match?.[1];
+  return token && looksLikeApiKey(token) ? token : null;
+}
+
+interface KeyLookupRow {
+  id: string;
+  org_id: string;
+  role: Role;
+  created_by: string | null;
+  revoked_at: number | null;
+  last_used_at: number | null;
+  creator_role: Role | null;
+}
+
+const LOOKUP_SQL = `SELECT k.id, k.org_id, k.role, k.created_by, k.revoked_at, k.last_used_at, m.role AS creator_role
+  FROM api_keys k LEFT JOIN members m ON m.org_id = k.org_id AND m.user_id = k.created_by
+  WHERE k.hash = ?`;
+
+/** Last-use is written at most once a minute per key, so a busy key does not write on every call. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface ApiKeyAuthResult {
+  principal: Principal;
+  /** A write to run off the hot path (waitUntil), or null. */
+  touch: Promise<unknown> | null;
+}
+
+export async function authenticateApiKey(db: D1Database, key: string): Promise<ApiKeyAuthResult> {
+  const hash = await hashApiKey(key);
+  const row = await db.prepare(LOOKUP_SQL).bind(hash).first<KeyLookupRow>();
+  if (!row || row.revoked_at !== null) throw unauthorized();
+  if (row.created_by !== null && row.creator_role === null) throw unauthorized();
+  const role = row.creator_role ? roleAtMost(row.role, row.creator_role) : row.role;
+  const now = Date.now();
+  const touch =
+    row.last_used_at === null || now - row.last_used_at > LAST_USED_RESOLUTION_MS
+      ? db.prepare('UPDATE api_keys SET last_used_at = ? WHERE id = ?').bind(now, row.id).run()
+      : null;
+  return {
+    principal: {
+      kind: 'api_key',
+      orgId: row.org_id,
+      role,
+      userId: row.created_by,
+      apiKeyId: row.id,
+      sessionId: null,
+      actor: `key:${row.id}`,
+    },
+    touch,
+  };
+}

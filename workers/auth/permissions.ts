@@ -1,0 +1,146 @@
+/**
+ * The permission matrix — enforced here and only here (docs/permissions.md is its prose twin).
+ * API keys and cookie sessions both reach this with a Principal, so they are judged identically.
+ *
+ * | permission          | owner | admin | developer            | auditor |
+ * |---------------------|-------|-------|----------------------|---------|
+ * | connections:read    |  yes  |  yes  | own connections      |   yes   |
+ * | connections:write   |  yes  |  yes  | own connections (+create) |  no |
+ * | policies:read       |  yes  |  yes  | own connections      |   yes   |
+ * | policies:write      |  yes  |  yes  | own connections      |   no    |
+ * | audit:read          |  yes  |  yes  | own connections      |   yes   |
+ * | sessions:read       |  yes  |  yes  | own connections      |   yes   |
+ * | sessions:write      |  yes  |  yes  | own connections      |   no    |
+ * | killswitch:write    |  yes  |  yes  | no                   |   no    |
+ * | apikeys:read        |  yes  |  yes  | own keys             |   own keys |
+ * | apikeys:write       |  yes  |  yes  | own keys (role ≤ own) | own keys (role ≤ own) |
+ * | members:read        |  yes  |  yes  | yes                  |   yes   |
+ * | members:write       |  yes  |  yes (not owners) | no       |   no    |
+ * | org:write           |  yes  |  yes  | no                   |   no    |
+ */
+import type { Principal } from '../app.types';
+import type { Role } from '../db/schema';
+import { AppError } from '../lib/errors';
+
+export type Permission =
+  | 'connections:read'
+  | 'connections:write'
+  | 'policies:read'
+  | 'policies:write'
+  | 'audit:read'
+  | 'sessions:read'
+  | 'sessions:write'
+  | 'killswitch:write'
+  | 'apikeys:read'
+  | 'apikeys:write'
+  | 'members:read'
+  | 'members:write'
+  | 'org:write';
+
+/** `all`: every resource of the organization; `own`: only what the principal's user created. */
+type Grant = 'all' | 'own' | null;
+
+const MATRIX: Record<Role, Record<Permission, Grant>> = {
+  owner: {
+    'connections:read': 'all',
+    'connections:write': 'all',
+    'policies:read': 'all',
+    'policies:write': 'all',
+    'audit:read': 'all',
+    'sessions:read': 'all',
+    'sessions:write': 'all',
+    'killswitch:write': 'all',
+    'apikeys:read': 'all',
+    'apikeys:write': 'all',
+    'members:read': 'all',
+    'members:write': 'all',
+    'org:write': 'all',
+  },
+  admin: {
+    'connections:read': 'all',
+    'connections:write': 'all',
+    'policies:read': 'all',
+    'policies:write': 'all',
+    'audit:read': 'all',
+    'sessions:read': 'all',
+    'sessions:write': 'all',
+    'killswitch:write': 'all',
+    'apikeys:read': 'all',
+    'apikeys:write': 'all',
+    'members:read': 'all',
+    'members:write': 'all',
+    'org:write': 'all',
+  },
+  developer: {
+    'connections:read': 'own',
+    'connections:write': 'own',
+    'policies:read': 'own',
+    'policies:write': 'own',
+    'audit:read': 'own',
+    'sessions:read': 'own',
+    'sessions:write': 'own',
+    'killswitch:write': null,
+    'apikeys:read': 'own',
+    'apikeys:write': 'own',
+    'members:read': 'all',
+    'members:write': null,
+    'org:write': null,
+  },
+  auditor: {
+    'connections:read': 'all',
+    'connections:write': null,
+    'policies:read': 'all',
+    'policies:write': null,
+    'audit:read': 'all',
+    'sessions:read': 'all',
+    'sessions:write': null,
+    'killswitch:write': null,
+    'apikeys:read': 'own',
+    'apikeys:write': 'own',
+    'members:read': 'all',
+    'members:write': null,
+    'org:write': null,
+  },
+};
+
+export function grantOf(principal: Principal, permission: Permission): Grant {
+  return MATRIX[principal.role][permission];
+}
+
+/** Throws 403 naming the missing permission unless the principal holds it at least for its own resources. */
+export function requirePermission(principal: Principal, permission: Permission): Grant {
+  const grant = grantOf(principal, permission);
+  if (!grant) throw forbidden(permission, principal.role);
+  return grant;
+}
+
+/**
+ * For one resource of the caller's own organization: a Developer may act only on what their user
+ * created. (Resources of other organizations never get this far: lookups are org-scoped, so they
+ * answer 404.)
+ */
+export function requireOnResource(
+  principal: Principal,
+  permission: Permission,
+  createdBy: string | null,
+): void {
+  const grant = requirePermission(principal, permission);
+  if (grant === 'own' && (createdBy === null || createdBy !== principal.userId)) {
+    throw new AppError('forbidden', {
+      message: `Missing permission ${permission} for resources created by others (role ${principal.role})`,
+      details: { permission, role: principal.role, scope: 'own' },
+    });
+  }
+}
+
+/** True when a listing must be narrowed to the principal's own resources. */
+export function ownOnly(principal: Principal, permission: Permission): boolean {
+  return requirePermission(principal, permission) === 'own';
+}
+
+export function forbidden(permission: Permission, role: Role): AppError {
+  return new AppError('forbidden', {
+    message: `Missing permission ${permission} (role ${role})`,
+    details: { permission, role },
+  });
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+
+export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+
+/**
+ * Per-connection settings (stored as JSON in connections.settings). Every field has a safe default,
+ * so an empty object is a valid, secure configuration.
+ */
+export const connectionSettingsSchema = z
+  .object({
+    /** Largest request body the gateway accepts for this connection (413 above it). */
+    maxBodyBytes: z
+      .number()
+      .int()
+      .min(1024)
+      .max(10 * 1024 * 1024)
+      .default(DEFAULT_MAX_BODY_BYTES),
+    /**
+     * What happens when a Durable Object the decision depends on (kill switch, rate windows, audit
+     * spool) cannot be reached: 'closed' refuses the call with 503; 'open' forwards it and writes the
+     * audit row straight to D1. Default closed — a security check that cannot run must not pass.
+     */
+    failMode: z.enum(['closed', 'open']).default('closed'),
+    /** Extra browser origins allowed to call this connection (DNS-rebinding protection). */
+    allowedOrigins: z.array(z.string().url().max(200)).max(50).default([]),
+    /** Time allowed for the upstream to start answering. */
+    upstreamTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
+  })
+  .strict();
+
+export type ConnectionSettings = z.output<typeof connectionSettingsSchema>;
+export type ConnectionSettingsInput = z.input<typeof connectionSettingsSchema>;
+
+/** Settings read back from the database: unknown or invalid stored values fall back to defaults. */
+export function readConnectionSettings(stored: unknown): ConnectionSettings {
+  const parsed = connectionSettingsSchema.safeParse(stored ?? {});
+  return parsed.success ? parsed.data : connectionSettingsSchema.parse({});
+}

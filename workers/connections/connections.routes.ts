@@ -1,0 +1,193 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { errorResponses } from '../api/api.openapi';
+import { createRouter } from '../app.factory';
+import type { AppEnv } from '../app.types';
+import { publishEvent } from '../events/events.publish';
+import {
+  connectionSchema,
+  createConnectionSchema,
+  rotateCredentialSchema,
+  slugParamSchema,
+  updateConnectionSchema,
+} from './connections.schemas';
+import {
+  createConnection,
+  deleteConnection,
+  getConnection,
+  listConnections,
+  rotateCredential,
+  updateConnection,
+} from './connections.service';
+
+const tags = ['Connections'];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+const body = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { 'application/json': { schema } }, required: true },
+});
+
+/** The public base URL that gateway URLs are built on: configured, or this request's origin. */
+export function publicBaseUrl(c: Context<AppEnv>): string {
+  return c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin;
+}
+
+function notify(c: Context<AppEnv>, id: string, slug: string, change: string) {
+  publishEvent(c.env, c.executionCtx, c.get('principal').orgId, {
+    type: 'connection_update',
+    serverId: id,
+    slug,
+    change,
+    timestamp: new Date().toISOString(),
+  });
+}
+
+export const connectionsRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/connections',
+      tags,
+      summary: 'List connections',
+      responses: {
+        200: json(z.object({ connections: z.array(connectionSchema) }), 'Connections'),
+        ...errorResponses,
+      },
+    }),
+    async (c) =>
+      c.json({ connections: await listConnections(c.env, c.get('principal'), publicBaseUrl(c)) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/connections',
+      tags,
+      summary: 'Create a connection',
+      request: body(createConnectionSchema),
+      responses: { 201: json(connectionSchema, 'Created'), ...errorResponses },
+    }),
+    async (c) => {
+      const dto = await createConnection(c.env, c.get('principal'), c.req.valid('json'), publicBaseUrl(c));
+      notify(c, dto.id, dto.slug, 'created');
+      return c.json(dto, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/connections/{slug}',
+      tags,
+      summary: 'Get a connection',
+      request: { params: slugParamSchema },
+      responses: { 200: json(connectionSchema, 'The connection'), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        await getConnection(c.env, c.get('principal'), c.req.valid('param').slug, publicBaseUrl(c)),
+        200,
+      ),
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/connections/{slug}',
+      tags,
+      summary: 'Update a connection (including enabled: false to disable it)',
+      request: { params: slugParamSchema, ...body(updateConnectionSchema) },
+      responses: { 200: json(connectionSchema, 'Updated'), ...errorResponses },
+    }),
+    async (c) => {
+      const { dto, changed } = await updateConnection(
+        c.env,
+        c.get('principal'),
+        c.req.valid('param').slug,
+        c.req.valid('json'),
+        publicBaseUrl(c),
+      );
+      notify(c, dto.id, dto.slug, `updated:${changed.join(',')}`);
+      return c.json(dto, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/connections/{slug}',
+      tags,
+      summary: 'Delete a connection and its policies',
+      request: { params: slugParamSchema },
+      responses: {
+        200: json(z.object({ deleted: z.literal(true), slug: z.string() }), 'Deleted'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const row = await deleteConnection(c.env, c.get('principal'), c.req.valid('param').slug);
+      notify(c, row.id, row.slug, 'deleted');
+      return c.json({ deleted: true as const, slug: row.slug }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/connections/{slug}/rotate',
+      tags,
+      summary: 'Replace the stored credential (takes effect on the next gateway call)',
+      request: { params: slugParamSchema, ...body(rotateCredentialSchema) },
+      responses: { 200: json(connectionSchema, 'Rotated'), ...errorResponses },
+    }),
+    async (c) => {
+      const dto = await rotateCredential(
+        c.env,
+        c.get('principal'),
+        c.req.valid('param').slug,
+        c.req.valid('json').credential,
+        publicBaseUrl(c),
+      );
+      notify(c, dto.id, dto.slug, 'credential_rotated');
+      return c.json(dto, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/connections/{slug}/disable',
+      tags,
+      summary: 'Disable a connection: the gateway refuses its calls and forwards nothing',
+      request: { params: slugParamSchema },
+      responses: { 200: json(connectionSchema, 'Disabled'), ...errorResponses },
+    }),
+    async (c) => {
+      const { dto } = await updateConnection(
+        c.env,
+        c.get('principal'),
+        c.req.valid('param').slug,
+        { enabled: false },
+        publicBaseUrl(c),
+      );
+      notify(c, dto.id, dto.slug, 'disabled');
+      return c.json(dto, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/connections/{slug}/enable',
+      tags,
+      summary: 'Enable a disabled connection',
+      request: { params: slugParamSchema },
+      responses: { 200: json(connectionSchema, 'Enabled'), ...errorResponses },
+    }),
+    async (c) => {
+      const { dto } = await updateConnection(
+        c.env,
+        c.get('principal'),
+        c.req.valid('param').slug,
+        { enabled: true },
+        publicBaseUrl(c),
+      );
+      notify(c, dto.id, dto.slug, 'enabled');
+      return c.json(dto, 200);
+    },
+  );

@@ -1,0 +1,76 @@
+/**
+ * Request and response shapes of the connections API — the single source for validation and for
+ * the OpenAPI document (@hono/zod-openapi reads these).
+ */
+import { z } from '@hono/zod-openapi';
+import { AUTH_TYPES, CONNECTION_TYPES } from '../db/schema';
+import { authHeaderNameSchema, slugSchema } from './connection.rules';
+import { connectionSettingsSchema } from './connection.settings';
+
+export const credentialSchema = z
+  .string()
+  .min(1, 'credential must not be empty')
+  .max(8192, 'credential is at most 8192 characters');
+
+export const createConnectionSchema = z
+  .strictObject({
+    slug: slugSchema.openapi({ example: 'github-prod' }),
+    name: z.string().trim().min(1).max(200).openapi({ example: 'GitHub Production' }),
+    upstreamUrl: z.string().max(2048).openapi({ example: 'https://mcp.github.com' }),
+    type: z.enum(CONNECTION_TYPES).default('mcp'),
+    authType: z.enum(AUTH_TYPES).default('bearer'),
+    authHeaderName: authHeaderNameSchema.optional(),
+    credential: credentialSchema
+      .optional()
+      .openapi({ description: 'Write-only. Encrypted at rest; never returned.' }),
+    settings: connectionSettingsSchema.partial().optional(),
+  })
+  .openapi('CreateConnection');
+
+export const updateConnectionSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(200).optional(),
+    upstreamUrl: z.string().max(2048).optional(),
+    authType: z.enum(AUTH_TYPES).optional(),
+    authHeaderName: authHeaderNameSchema.nullable().optional(),
+    credential: credentialSchema.optional(),
+    enabled: z.boolean().optional(),
+    settings: connectionSettingsSchema.partial().optional(),
+  })
+  .openapi('UpdateConnection');
+
+export const rotateCredentialSchema = z
+  .strictObject({ credential: credentialSchema })
+  .openapi('RotateCredential');
+
+export const connectionSchema = z
+  .object({
+    id: z.string(),
+    slug: z.string(),
+    name: z.string(),
+    type: z.enum(CONNECTION_TYPES),
+    upstreamUrl: z.string(),
+    authType: z.enum(AUTH_TYPES),
+    authHeaderName: z.string().nullable(),
+    hasCredential: z.boolean(),
+    enabled: z.boolean(),
+    settings: connectionSettingsSchema,
+    createdBy: z.string().nullable(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    lastUsedAt: z.string().nullable(),
+    gatewayUrl: z.string().openapi({ example: 'https://gateway.example.com/v1/mcp/github-prod' }),
+  })
+  .openapi('Connection');
+
+export const slugParamSchema = z.object({
+  slug: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: 'slug', in: 'path' }, example: 'github-prod' }),
+});
+
+export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
+export type UpdateConnectionInput = z.infer<typeof updateConnectionSchema>;
+export type ConnectionDto = z.infer<typeof connectionSchema>;

@@ -1,0 +1,350 @@
+/**
+ * Connections: the credential vault entries behind `/v1/mcp/:slug`. Every function takes the
+ * principal and scopes every statement to `principal.orgId`.
+ */
+import type { Principal } from '../app.types';
+import { adminAuditStatement } from '../audit/audit.admin';
+import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
+import type { ConnectionRow } from '../db/schema';
+import { AppError } from '../lib/errors';
+import { randomId } from '../lib/ids';
+import { unpublishPolicy } from '../policy/policy.store';
+import { getVault } from '../vault/vault.crypto';
+import { checkUpstreamUrl } from './connection.rules';
+import {
+  type ConnectionSettings,
+  connectionSettingsSchema,
+  readConnectionSettings,
+} from './connection.settings';
+import type { ConnectionDto, CreateConnectionInput, UpdateConnectionInput } from './connections.schemas';
+
+interface ConnectionDbRow {
+  id: string;
+  org_id: string;
+  slug: string;
+  name: string;
+  type: ConnectionRow['type'];
+  upstream_url: string;
+  auth_type: ConnectionRow['authType'];
+  auth_header_name: string | null;
+  credential_ciphertext: string | null;
+  enabled: number;
+  settings: string;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+}
+
+export interface ConnectionEnv {
+  DB: D1Database;
+  POLICY_KV: KVNamespace;
+  ENCRYPTION_KEY: string;
+  ENCRYPTION_KEY_PREVIOUS?: string;
+  ALLOW_PRIVATE_UPSTREAMS?: string;
+  PUBLIC_BASE_URL?: string;
+}
+
+function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
+
+export function gatewayUrl(baseUrl: string, slug: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/v1/mcp/${slug}`;
+}
+
+function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
+  let settings: unknown = {};
+  try {
+    settings = JSON.parse(row.settings);
+  } catch {
+    settings = {};
+  }
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    type: row.type,
+    upstreamUrl: row.upstream_url,
+    authType: row.auth_type,
+    authHeaderName: row.auth_header_name,
+    hasCredential: row.credential_ciphertext !== null,
+    enabled: row.enabled === 1,
+    settings: readConnectionSettings(settings),
+    createdBy: row.created_by,
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+    lastUsedAt: iso(row.last_used_at),
+    gatewayUrl: gatewayUrl(baseUrl, row.slug),
+  };
+}
+
+function fieldError(path: string, message: string, extra: Record<string, unknown> = {}): AppError {
+  return new AppError('validation_failed', {
+    details: { issues: [{ location: 'body', path, message, ...extra }] },
+  });
+}
+
+function checkUrl(env: ConnectionEnv, url: string): void {
+  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
+  const result = checkUpstreamUrl(url, { allowPrivate: allow, allowHttp: allow });
+  if (!result.ok) throw fieldError('upstreamUrl', result.message, { rule: result.rule });
+}
+
+/** The auth type / header name / credential combination rules of seed 001. */
+function checkAuth(
+  authType: ConnectionRow['authType'],
+  authHeaderName: string | null | undefined,
+  hasCredential: boolean,
+) {
+  if (authType === 'header' && !authHeaderName) {
+    throw fieldError('authHeaderName', 'authType "header" requires authHeaderName');
+  }
+  if (authType !== 'header' && authHeaderName) {
+    throw fieldError('authHeaderName', `authHeaderName is only used with authType "header"`);
+  }
+  if (authType !== 'none' && !hasCredential) {
+    throw fieldError('credential', `authType "${authType}" requires a credential`);
+  }
+  if (authType === 'none' && hasCredential) {
+    throw fieldError('credential', 'authType "none" does not take a credential');
+  }
+}
+
+async function encryptCredential(
+  env: ConnectionEnv,
+  orgId: string,
+  connectionId: string,
+  credential: string,
+) {
+  const vault = await getVault(env);
+  return vault.encrypt(credential, `${orgId}:${connectionId}`);
+}
+
+const SELECT = `SELECT id, org_id, slug, name, type, upstream_url, auth_type, auth_header_name, credential_ciphertext,
+  enabled, settings, created_by, created_at, updated_at, last_used_at FROM connections`;
+
+async function findRow(db: D1Database, orgId: string, slug: string): Promise<ConnectionDbRow> {
+  const row = await db
+    .prepare(`${SELECT} WHERE org_id = ? AND slug = ?`)
+    .bind(orgId, slug)
+    .first<ConnectionDbRow>();
+  if (!row)
+    throw new AppError('not_found', {
+      message: 'Connection not found',
+      details: { location: 'path', path: 'slug' },
+    });
+  return row;
+}
+
+/** Reads one connection the principal may read (404 outside the org, 403 for a Developer's non-own). */
+export async function getConnectionRow(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  permission:
+    | 'connections:read'
+    | 'connections:write'
+    | 'policies:read'
+    | 'policies:write'
+    | 'sessions:read'
+    | 'audit:read' = 'connections:read',
+) {
+  requirePermission(principal, permission);
+  const row = await findRow(env.DB, principal.orgId, slug);
+  requireOnResource(principal, permission, row.created_by);
+  return row;
+}
+
+export async function listConnections(
+  env: ConnectionEnv,
+  principal: Principal,
+  baseUrl: string,
+): Promise<ConnectionDto[]> {
+  const own = ownOnly(principal, 'connections:read');
+  const stmt = own
+    ? env.DB.prepare(`${SELECT} WHERE org_id = ? AND created_by = ? ORDER BY created_at`).bind(
+        principal.orgId,
+        principal.userId,
+      )
+    : env.DB.prepare(`${SELECT} WHERE org_id = ? ORDER BY created_at`).bind(principal.orgId);
+  const { results } = await stmt.all<ConnectionDbRow>();
+  return results.map((row) => toDto(row, baseUrl));
+}
+
+export async function getConnection(env: ConnectionEnv, principal: Principal, slug: string, baseUrl: string) {
+  return toDto(await getConnectionRow(env, principal, slug), baseUrl);
+}
+
+export async function createConnection(
+  env: ConnectionEnv,
+  principal: Principal,
+  input: CreateConnectionInput,
+  baseUrl: string,
+): Promise<ConnectionDto> {
+  requirePermission(principal, 'connections:write');
+  checkUrl(env, input.upstreamUrl);
+  checkAuth(input.authType, input.authHeaderName, input.credential !== undefined);
+  const settings = connectionSettingsSchema.parse(input.settings ?? {});
+  const id = randomId('con');
+  const now = Date.now();
+  const ciphertext = input.credential
+    ? await encryptCredential(env, principal.orgId, id, input.credential)
+    : null;
+  try {
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO connections (id, org_id, slug, name, type, upstream_url, auth_type, auth_header_name,
+           credential_ciphertext, enabled, settings, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
+      ).bind(
+        id,
+        principal.orgId,
+        input.slug,
+        input.name,
+        input.type,
+        input.upstreamUrl,
+        input.authType,
+        input.authHeaderName ?? null,
+        ciphertext,
+        JSON.stringify(settings),
+        principal.userId,
+        now,
+        now,
+      ),
+      adminAuditStatement(env.DB, principal, {
+        action: 'connection.create',
+        connectionId: id,
+        connectionSlug: input.slug,
+        details: {
+          name: input.name,
+          type: input.type,
+          upstreamUrl: input.upstreamUrl,
+          authType: input.authType,
+          credential: ciphertext ? 'set' : 'none',
+        },
+      }),
+    ]);
+  } catch (err) {
+    if (String(err).includes('UNIQUE')) {
+      throw new AppError('conflict', {
+        message: `A connection with slug "${input.slug}" already exists`,
+        details: { location: 'body', path: 'slug' },
+      });
+    }
+    throw err;
+  }
+  return toDto(await findRow(env.DB, principal.orgId, input.slug), baseUrl);
+}
+
+export async function updateConnection(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  input: UpdateConnectionInput,
+  baseUrl: string,
+): Promise<{ dto: ConnectionDto; changed: string[] }> {
+  const row = await getConnectionRow(env, principal, slug, 'connections:write');
+  const authType = input.authType ?? row.auth_type;
+  const authHeaderName =
+    input.authHeaderName !== undefined
+      ? input.authHeaderName
+      : authType === 'header'
+        ? row.auth_header_name
+        : null;
+  // Switching to "none" drops the stored credential; keeping bearer/header keeps it unless replaced.
+  const keepsCredential = authType !== 'none' && row.credential_ciphertext !== null;
+  const hasCredential = input.credential !== undefined || (keepsCredential && input.authType !== 'none');
+  if (input.upstreamUrl !== undefined) checkUrl(env, input.upstreamUrl);
+  checkAuth(authType, authHeaderName, hasCredential);
+
+  let settings: ConnectionSettings = readConnectionSettings(JSON.parse(row.settings || '{}'));
+  if (input.settings) settings = connectionSettingsSchema.parse({ ...settings, ...input.settings });
+  const ciphertext =
+    input.credential !== undefined
+      ? await encryptCredential(env, principal.orgId, row.id, input.credential)
+      : authType === 'none'
+        ? null
+        : row.credential_ciphertext;
+  const changed = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined);
+  await env.DB.batch([
+    env.DB.prepare(
+      `UPDATE connections SET name = ?, upstream_url = ?, auth_type = ?, auth_header_name = ?, credential_ciphertext = ?,
+         enabled = ?, settings = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
+    ).bind(
+      input.name ?? row.name,
+      input.upstreamUrl ?? row.upstream_url,
+      authType,
+      authHeaderName ?? null,
+      ciphertext,
+      input.enabled === undefined ? row.enabled : input.enabled ? 1 : 0,
+      JSON.stringify(settings),
+      Date.now(),
+      row.id,
+      principal.orgId,
+    ),
+    adminAuditStatement(env.DB, principal, {
+      action:
+        input.enabled === false
+          ? 'connection.disable'
+          : input.enabled === true
+            ? 'connection.enable'
+            : 'connection.update',
+      connectionId: row.id,
+      connectionSlug: row.slug,
+      // Field names only: the credential's value is never written anywhere but the vault.
+      details: { changed },
+    }),
+  ]);
+  return { dto: toDto(await findRow(env.DB, principal.orgId, slug), baseUrl), changed };
+}
+
+export async function rotateCredential(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  credential: string,
+  baseUrl: string,
+): Promise<ConnectionDto> {
+  const row = await getConnectionRow(env, principal, slug, 'connections:write');
+  if (row.auth_type === 'none') throw fieldError('credential', 'authType "none" does not take a credential');
+  const ciphertext = await encryptCredential(env, principal.orgId, row.id, credential);
+  await env.DB.batch([
+    env.DB.prepare(
+      'UPDATE connections SET credential_ciphertext = ?, updated_at = ? WHERE id = ? AND org_id = ?',
+    ).bind(ciphertext, Date.now(), row.id, principal.orgId),
+    adminAuditStatement(env.DB, principal, {
+      action: 'connection.rotate',
+      connectionId: row.id,
+      connectionSlug: row.slug,
+      details: { credential: 'rotated' },
+    }),
+  ]);
+  return toDto(await findRow(env.DB, principal.orgId, slug), baseUrl);
+}
+
+export async function deleteConnection(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+): Promise<ConnectionDbRow> {
+  const row = await getConnectionRow(env, principal, slug, 'connections:write');
+  await env.DB.batch([
+    env.DB.prepare('DELETE FROM policies WHERE connection_id = ? AND org_id = ?').bind(
+      row.id,
+      principal.orgId,
+    ),
+    env.DB.prepare('DELETE FROM agent_sessions WHERE connection_id = ? AND org_id = ?').bind(
+      row.id,
+      principal.orgId,
+    ),
+    env.DB.prepare('DELETE FROM connections WHERE id = ? AND org_id = ?').bind(row.id, principal.orgId),
+    adminAuditStatement(env.DB, principal, {
+      action: 'connection.delete',
+      connectionId: row.id,
+      connectionSlug: row.slug,
+    }),
+  ]);
+  await unpublishPolicy(env.POLICY_KV, principal.orgId, row.id);
+  return row;
+}

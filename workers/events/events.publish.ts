@@ -1,0 +1,20 @@
+import { log } from '../lib/log';
+import type { GatewayEvent } from './events.types';
+
+/**
+ * Publishes to the organization's hub without holding up the response (live events are
+ * best-effort; the audit trail is the record).
+ */
+export function publishEvent(
+  env: Pick<Env, 'EVENT_HUB'>,
+  ctx: Pick<ExecutionContext, 'waitUntil'>,
+  orgId: string,
+  event: GatewayEvent,
+): void {
+  ctx.waitUntil(
+    env.EVENT_HUB.getByName(orgId)
+      .publish(event)
+      .then(() => undefined)
+      .catch((err: unknown) => log('warn', 'event publish failed', { err, type: event.type })),
+  );
+}

@@ -1,0 +1,117 @@
+/**
+ * Reading the JSON-RPC body of a gateway POST: size-capped while streaming (a 1 GB body is
+ * refused after the first MB, not after it has been buffered), then parsed and checked for the
+ * JSON-RPC 2.0 shape. Errors are the spec's: -32700 for unparseable JSON, -32600 for a body that
+ * is JSON but not a JSON-RPC message.
+ */
+import { AppError } from '../lib/errors';
+
+export type JsonRpcId = string | number | null;
+
+export interface JsonRpcMessage {
+  jsonrpc: '2.0';
+  id?: JsonRpcId;
+  method?: string;
+  params?: unknown;
+  result?: unknown;
+  error?: unknown;
+}
+
+export type MessageKind = 'request' | 'notification' | 'response';
+
+export function messageKind(msg: JsonRpcMessage): MessageKind {
+  if (typeof msg.method === 'string') return msg.id === undefined ? 'notification' : 'request';
+  return 'response';
+}
+
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+  const declared = Number.parseInt(request.headers.get('Content-Length') ?? '', 10);
+  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
+  if (!request.body) return new Uint8Array(0);
+  const reader = request.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    total += value.byteLength;
+    if (total > maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw tooLarge(maxBytes);
+    }
+    chunks.push(value);
+  }
+  const body = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return body;
+}
+
+function tooLarge(maxBytes: number): AppError {
+  return new AppError('payload_too_large', { details: { maxBytes } });
+}
+
+function isValidId(id: unknown): id is JsonRpcId {
+  return id === null || typeof id === 'string' || (typeof id === 'number' && Number.isFinite(id));
+}
+
+/** Validates one message; throws invalid_request naming what is wrong. */
+export function checkMessage(value: unknown, where: string): JsonRpcMessage {
+  const fail = (message: string) =>
+    new AppError('invalid_request', {
+      message: `Invalid JSON-RPC message: ${message}`,
+      details: { location: 'body', path: where },
+    });
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw fail('not an object');
+  const msg = value as Record<string, unknown>;
+  if (msg.jsonrpc !== '2.0') throw fail('jsonrpc must be "2.0"');
+  if ('id' in msg && !isValidId(msg.id)) throw fail('id must be a string, a number or null');
+  if ('method' in msg) {
+    if (typeof msg.method !== 'string' || msg.method.length === 0)
+      throw fail('method must be a non-empty string');
+    if ('params' in msg && (typeof msg.params !== 'object' || msg.params === null)) {
+      throw fail('params must be an object or an array');
+    }
+  } else if (!('result' in msg) && !('error' in msg)) {
+    throw fail('a message needs a method, a result or an error');
+  } else if (!('id' in msg)) {
+    throw fail('a response needs an id');
+  }
+  return msg as unknown as JsonRpcMessage;
+}
+
+export interface ParsedBody {
+  /** True when the body was a JSON array (a batch). */
+  batch: boolean;
+  messages: JsonRpcMessage[];
+}
+
+export function parseJsonRpc(bytes: Uint8Array): ParsedBody {
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+  } catch {
+    throw new AppError('parse_error', {
+      message: 'Parse error: the body is not valid JSON',
+      details: { location: 'body' },
+    });
+  }
+  if (Array.isArray(value)) {
+    if (value.length === 0)
+      throw new AppError('invalid_request', {
+        message: 'Invalid JSON-RPC message: empty batch',
+        details: { location: 'body' },
+      });
+    return { batch: true, messages: value.map((item, i) => checkMessage(item, `[${i}]`)) };
+  }
+  return { batch: false, messages: [checkMessage(value, '')] };
+}
+
+/** The id to answer an error with: the request's id when there is exactly one, else null. */
+export function replyId(parsed: ParsedBody | null): JsonRpcId {
+  if (!parsed || parsed.batch) return null;
+  return parsed.messages[0]?.id ?? null;
+}

@@ -1,0 +1,16 @@
+/** Entry point: the Hono app for requests, the cron for retention, and the Durable Object classes. */
+import { createApp } from './app';
+import { runScheduled } from './scheduled';
+
+export { AuditSpool } from '../durable-objects/audit-spool.do';
+export { ConnectionGuard } from '../durable-objects/connection-guard.do';
+export { EventHub } from '../durable-objects/event-hub.do';
+
+const app = createApp();
+
+export default {
+  fetch: app.fetch,
+  scheduled: (controller, env, ctx) => {
+    ctx.waitUntil(runScheduled(controller, env));
+  },
+} satisfies ExportedHandler<Env>;

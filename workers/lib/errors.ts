@@ -1,0 +1,115 @@
+/**
+ * One error family for the whole Worker, and one mapping to the wire.
+ *
+ * Code that refuses something throws `new AppError(code, …)`; the REST error handler and the
+ * gateway's JSON-RPC responder are the only places that turn one into bytes. Public messages
+ * are generic and fixed per code (plus an optional safe detail); anything internal (SQL errors,
+ * upstream bodies, stack traces) goes to `internal`, which is logged and never sent.
+ */
+
+export const ERROR_CODES = {
+  // 4xx — the caller can fix these.
+  bad_request: { status: 400, rpc: -32600, message: 'Bad request' },
+  validation_failed: { status: 400, rpc: -32602, message: 'Validation failed' },
+  parse_error: { status: 400, rpc: -32700, message: 'Parse error' },
+  invalid_request: { status: 400, rpc: -32600, message: 'Invalid request' },
+  header_mismatch: { status: 400, rpc: -32600, message: 'Request headers disagree with the body' },
+  unauthorized: { status: 401, rpc: -32001, message: 'Authentication required' },
+  forbidden: { status: 403, rpc: -32003, message: 'Forbidden' },
+  origin_forbidden: { status: 403, rpc: -32003, message: 'Origin not allowed' },
+  csrf_failed: { status: 403, rpc: -32003, message: 'CSRF check failed' },
+  not_found: { status: 404, rpc: -32004, message: 'Not found' },
+  method_not_allowed: { status: 405, rpc: -32600, message: 'Method not allowed' },
+  not_acceptable: { status: 406, rpc: -32600, message: 'Not acceptable' },
+  conflict: { status: 409, rpc: -32009, message: 'Conflict' },
+  payload_too_large: { status: 413, rpc: -32600, message: 'Request body too large' },
+  unsupported_media_type: { status: 415, rpc: -32600, message: 'Unsupported media type' },
+  connection_disabled: { status: 403, rpc: -32005, message: 'Connection disabled' },
+  policy_denied: { status: 403, rpc: -32006, message: 'Denied by policy' },
+  budget_exceeded: { status: 402, rpc: -32008, message: 'Budget exceeded' },
+  rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
+  // 5xx — ours or the upstream's.
+  internal: { status: 500, rpc: -32603, message: 'Internal error' },
+  guard_unavailable: { status: 503, rpc: -32603, message: 'Security check unavailable' },
+  policy_unavailable: { status: 503, rpc: -32603, message: 'Policy unavailable' },
+  session_suspended: { status: 503, rpc: -32010, message: 'Session Suspended' },
+  upstream_unreachable: { status: 502, rpc: -32011, message: 'Upstream unreachable' },
+  upstream_timeout: { status: 504, rpc: -32012, message: 'Upstream timed out' },
+} as const satisfies Record<string, { status: number; rpc: number; message: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** Where a validation problem was: which part of the request, and the path inside it. */
+export interface ErrorLocation {
+  location: 'body' | 'query' | 'path' | 'header' | 'cookie';
+  path?: string;
+}
+
+export interface AppErrorOptions {
+  /** Safe, caller-facing text that replaces the generic message (never secrets, never internals). */
+  message?: string;
+  /** Structured, caller-safe detail (field issues, the rule that refused, retry hints). */
+  details?: unknown;
+  /** Logged, never sent. */
+  internal?: unknown;
+  headers?: Record<string, string>;
+}
+
+export class AppError extends Error {
+  readonly code: ErrorCode;
+  readonly status: number;
+  readonly details: unknown;
+  readonly internal: unknown;
+  readonly headers: Record<string, string>;
+
+  constructor(code: ErrorCode, options: AppErrorOptions = {}) {
+    super(options.message ?? ERROR_CODES[code].message);
+    this.name = 'AppError';
+    this.code = code;
+    this.status = ERROR_CODES[code].status;
+    this.details = options.details;
+    this.internal = options.internal;
+    this.headers = options.headers ?? {};
+  }
+
+  get rpcCode(): number {
+    return ERROR_CODES[this.code].rpc;
+  }
+}
+
+/** Anything thrown that is not an AppError is an internal error: its text stays in the logs. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  return new AppError('internal', { internal: err });
+}
+
+export interface RestErrorBody {
+  error: { code: ErrorCode; message: string; details?: unknown };
+}
+
+export function restErrorBody(err: AppError): RestErrorBody {
+  return {
+    error: {
+      code: err.code,
+      message: err.message,
+      ...(err.details === undefined ? {} : { details: err.details }),
+    },
+  };
+}
+
+export interface JsonRpcErrorBody {
+  jsonrpc: '2.0';
+  id: string | number | null;
+  error: { code: number; message: string; data: { code: ErrorCode; traceId?: string; details?: unknown } };
+}
+
+export function jsonRpcErrorBody(
+  err: AppError,
+  id: string | number | null,
+  traceId: string | undefined,
+): JsonRpcErrorBody {
+  const data: JsonRpcErrorBody['error']['data'] = { code: err.code };
+  if (traceId) data.traceId = traceId;
+  if (err.details !== undefined) data.details = err.details;
+  return { jsonrpc: '2.0', id, error: { code: err.rpcCode, message: err.message, data } };
+}

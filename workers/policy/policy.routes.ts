@@ -1,0 +1,185 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { errorResponses } from '../api/api.openapi';
+import { createRouter } from '../app.factory';
+import { slugParamSchema } from '../connections/connections.schemas';
+import { publishEvent } from '../events/events.publish';
+import { METADATA_MAX_BYTES } from '../identity/identity.metadata';
+import {
+  getCurrentPolicy,
+  listPolicyVersions,
+  putPolicy,
+  rollbackPolicy,
+  simulatePolicy,
+} from './policy.service';
+
+const tags = ['Policies'];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+// The rules themselves are validated by parsePolicy (workers/policy/policy.schema.ts), which
+// reports each problem with its rule index and field path; here they are only "an array".
+const policyDocumentSchema = z
+  .object({ rules: z.array(z.unknown()).openapi({ description: 'Rules, first match wins' }) })
+  .openapi('PolicyDocument');
+const policyVersionSchema = z
+  .object({
+    version: z.number().int(),
+    rules: z.array(z.unknown()),
+    createdBy: z.string().nullable(),
+    createdAt: z.string(),
+    rolledBackFrom: z.number().int().nullable(),
+  })
+  .openapi('PolicyVersion');
+
+const simulateSchema = z
+  .strictObject({
+    tool: z.string().min(1).max(512).openapi({ example: 'delete_repo' }),
+    user: z.string().max(256).optional(),
+    metadata: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .refine(
+        (m) => m === undefined || new TextEncoder().encode(JSON.stringify(m)).length <= METADATA_MAX_BYTES,
+        'metadata exceeds 4096 bytes',
+      ),
+    rules: z
+      .array(z.unknown())
+      .optional()
+      .openapi({ description: 'Simulate this draft instead of the current version' }),
+  })
+  .openapi('SimulationRequest');
+
+const simulationSchema = z
+  .object({
+    decision: z.enum(['allow', 'deny', 'alert']),
+    matched: z.boolean(),
+    ruleIndex: z.number().int().nullable(),
+    reason: z.string().nullable(),
+    policyVersion: z.number().int(),
+    trace: z.array(z.object({ ruleIndex: z.number().int(), matched: z.boolean(), why: z.string() })),
+  })
+  .openapi('Simulation');
+
+export const policyRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/connections/{slug}/policy',
+      tags,
+      summary:
+        "The connection's current policy (rules: [] and version 0 when none was ever set: every governed call is denied)",
+      request: { params: slugParamSchema },
+      responses: { 200: json(policyVersionSchema, 'Current policy'), ...errorResponses },
+    }),
+    async (c) => {
+      const { policy } = await getCurrentPolicy(c.env, c.get('principal'), c.req.valid('param').slug);
+      return c.json(
+        policy ?? {
+          version: 0,
+          rules: [],
+          createdBy: null,
+          createdAt: new Date(0).toISOString(),
+          rolledBackFrom: null,
+        },
+        200,
+      );
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/connections/{slug}/policy',
+      tags,
+      summary: 'Replace the policy: creates the next version and publishes it to the gateways',
+      request: {
+        params: slugParamSchema,
+        body: { content: { 'application/json': { schema: policyDocumentSchema } }, required: true },
+      },
+      responses: { 200: json(policyVersionSchema, 'The new version'), ...errorResponses },
+    }),
+    async (c) => {
+      const slug = c.req.valid('param').slug;
+      const { dto, connectionId } = await putPolicy(c.env, c.get('principal'), slug, c.req.valid('json'));
+      publishEvent(c.env, c.executionCtx, c.get('principal').orgId, {
+        type: 'policy_update',
+        serverId: connectionId,
+        slug,
+        change: 'updated',
+        version: dto.version,
+        timestamp: new Date().toISOString(),
+      });
+      return c.json(dto, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/connections/{slug}/policy/versions',
+      tags,
+      summary: 'Every version, newest first',
+      request: { params: slugParamSchema },
+      responses: {
+        200: json(z.object({ versions: z.array(policyVersionSchema) }), 'Versions'),
+        ...errorResponses,
+      },
+    }),
+    async (c) =>
+      c.json(
+        { versions: await listPolicyVersions(c.env, c.get('principal'), c.req.valid('param').slug) },
+        200,
+      ),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/connections/{slug}/policy/rollback',
+      tags,
+      summary: 'Make an earlier version current again (as a new version)',
+      request: {
+        params: slugParamSchema,
+        body: {
+          content: { 'application/json': { schema: z.strictObject({ version: z.number().int().min(1) }) } },
+          required: true,
+        },
+      },
+      responses: { 200: json(policyVersionSchema, 'The new version'), ...errorResponses },
+    }),
+    async (c) => {
+      const slug = c.req.valid('param').slug;
+      const { dto, connectionId } = await rollbackPolicy(
+        c.env,
+        c.get('principal'),
+        slug,
+        c.req.valid('json').version,
+      );
+      publishEvent(c.env, c.executionCtx, c.get('principal').orgId, {
+        type: 'policy_update',
+        serverId: connectionId,
+        slug,
+        change: `rollback:${dto.rolledBackFrom}`,
+        version: dto.version,
+        timestamp: new Date().toISOString(),
+      });
+      return c.json(dto, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/connections/{slug}/policy/simulate',
+      tags,
+      summary: 'Decide a hypothetical call: decision, matching rule, and why each earlier rule did not match',
+      request: {
+        params: slugParamSchema,
+        body: { content: { 'application/json': { schema: simulateSchema } }, required: true },
+      },
+      responses: { 200: json(simulationSchema, 'The decision'), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        await simulatePolicy(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('json')),
+        200,
+      ),
+  );

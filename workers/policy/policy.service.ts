@@ -1,0 +1,181 @@
+/**
+ * Policies per connection, versioned: every PUT (and every rollback) writes the next version in
+ * D1, then publishes it to KV for the gateways (workers/policy/policy.store.ts).
+ */
+import type { Principal } from '../app.types';
+import { adminAuditStatement } from '../audit/audit.admin';
+import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
+import { AppError } from '../lib/errors';
+import { randomId } from '../lib/ids';
+import { compilePolicy, explain } from './policy.evaluate';
+import { type Policy, parsePolicy } from './policy.schema';
+import { publishPolicy } from './policy.store';
+
+export interface PolicyVersionDto {
+  version: number;
+  rules: unknown[];
+  createdBy: string | null;
+  createdAt: string;
+  rolledBackFrom: number | null;
+}
+
+interface PolicyDbRow {
+  version: number;
+  rules: string;
+  created_by: string | null;
+  created_at: number;
+  rolled_back_from: number | null;
+}
+
+function toDto(row: PolicyDbRow): PolicyVersionDto {
+  return {
+    version: row.version,
+    rules: JSON.parse(row.rules) as unknown[],
+    createdBy: row.created_by,
+    createdAt: new Date(row.created_at).toISOString(),
+    rolledBackFrom: row.rolled_back_from,
+  };
+}
+
+/** Validates a policy document, refusing with every issue's rule index and field path. */
+export function validatePolicy(input: unknown): Policy {
+  const parsed = parsePolicy(input);
+  if (parsed.ok) return parsed.policy;
+  throw new AppError('validation_failed', {
+    message: 'Invalid policy',
+    details: {
+      issues: parsed.issues.map((i) => ({
+        location: 'body',
+        path: i.path,
+        ruleIndex: i.ruleIndex,
+        message: i.message,
+      })),
+    },
+  });
+}
+
+const LATEST =
+  'SELECT version, rules, created_by, created_at, rolled_back_from FROM policies WHERE org_id = ? AND connection_id = ?';
+
+export async function getCurrentPolicy(env: ConnectionEnv, principal: Principal, slug: string) {
+  const connection = await getConnectionRow(env, principal, slug, 'policies:read');
+  const row = await env.DB.prepare(`${LATEST} ORDER BY version DESC LIMIT 1`)
+    .bind(principal.orgId, connection.id)
+    .first<PolicyDbRow>();
+  return { connection, policy: row ? toDto(row) : null };
+}
+
+export async function listPolicyVersions(env: ConnectionEnv, principal: Principal, slug: string) {
+  const connection = await getConnectionRow(env, principal, slug, 'policies:read');
+  const { results } = await env.DB.prepare(`${LATEST} ORDER BY version DESC LIMIT 500`)
+    .bind(principal.orgId, connection.id)
+    .all<PolicyDbRow>();
+  return results.map(toDto);
+}
+
+async function writeVersion(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  policy: Policy,
+  rolledBackFrom: number | null,
+): Promise<{ dto: PolicyVersionDto; connectionId: string }> {
+  const connection = await getConnectionRow(env, principal, slug, 'policies:write');
+  const now = Date.now();
+  // The version is computed inside the INSERT, so two concurrent PUTs can't both take the same
+  // number: the unique (connection_id, version) index makes the loser fail instead of overwrite.
+  const insert = env.DB.prepare(
+    `INSERT INTO policies (id, org_id, connection_id, version, rules, created_by, rolled_back_from, created_at)
+     SELECT ?, ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ? FROM policies WHERE connection_id = ?
+     RETURNING version`,
+  ).bind(
+    randomId('pol'),
+    principal.orgId,
+    connection.id,
+    JSON.stringify(policy.rules),
+    principal.userId,
+    rolledBackFrom,
+    now,
+    connection.id,
+  );
+  const [inserted] = await env.DB.batch<{ version: number }>([
+    insert,
+    adminAuditStatement(env.DB, principal, {
+      action: rolledBackFrom === null ? 'policy.update' : 'policy.rollback',
+      connectionId: connection.id,
+      connectionSlug: connection.slug,
+      details: {
+        rules: policy.rules.length,
+        ...(rolledBackFrom === null ? {} : { rolledBackTo: rolledBackFrom }),
+      },
+    }),
+  ]);
+  const version = inserted!.results[0]!.version;
+  await publishPolicy(env.POLICY_KV, principal.orgId, connection.id, { version, rules: policy.rules });
+  return {
+    dto: {
+      version,
+      rules: policy.rules,
+      createdBy: principal.userId,
+      createdAt: new Date(now).toISOString(),
+      rolledBackFrom,
+    },
+    connectionId: connection.id,
+  };
+}
+
+export function putPolicy(env: ConnectionEnv, principal: Principal, slug: string, input: unknown) {
+  return writeVersion(env, principal, slug, validatePolicy(input), null);
+}
+
+export async function rollbackPolicy(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  version: number,
+) {
+  const connection = await getConnectionRow(env, principal, slug, 'policies:write');
+  const row = await env.DB.prepare(`${LATEST} AND version = ?`)
+    .bind(principal.orgId, connection.id, version)
+    .first<PolicyDbRow>();
+  if (!row)
+    throw new AppError('not_found', {
+      message: `Policy version ${version} not found`,
+      details: { location: 'path', path: 'version' },
+    });
+  return writeVersion(env, principal, slug, validatePolicy({ rules: JSON.parse(row.rules) }), version);
+}
+
+export interface SimulationInput {
+  tool: string;
+  user?: string | undefined;
+  metadata?: Record<string, unknown> | undefined;
+  /** Simulate a draft instead of the current version. */
+  rules?: unknown[] | undefined;
+}
+
+export async function simulatePolicy(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  input: SimulationInput,
+) {
+  const { policy } = await getCurrentPolicy(env, principal, slug);
+  const document = input.rules
+    ? validatePolicy({ rules: input.rules })
+    : validatePolicy({ rules: policy?.rules ?? [] });
+  const compiled = compilePolicy(document, input.rules ? 0 : (policy?.version ?? 0));
+  const { decision, trace } = explain(compiled, {
+    tool: input.tool,
+    user: input.user ?? null,
+    metadata: input.metadata ?? null,
+  });
+  return {
+    decision: decision.action,
+    matched: decision.matched,
+    ruleIndex: decision.ruleIndex,
+    reason: decision.reason,
+    policyVersion: decision.policyVersion,
+    trace,
+  };
+}
