@@ -1,5 +1,5 @@
 import type { TestProject } from 'vitest/node';
-import { startUpstream } from '../fixtures/mcp-upstream';
+import { startUpstream } from '../../scripts/demo-mcp-server';
 
 /** Starts a real MCP server (official SDK) on a free local port for the workerd tests to call. */
 export default async function setup(project: TestProject) {

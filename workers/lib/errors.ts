@@ -25,7 +25,9 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, rpc: -32600, message: 'Request body too large' },
   unsupported_media_type: { status: 415, rpc: -32600, message: 'Unsupported media type' },
   connection_disabled: { status: 403, rpc: -32005, message: 'Connection disabled' },
-  policy_denied: { status: 403, rpc: -32006, message: 'Denied by policy' },
+  // 200 on purpose: a JSON-RPC error in a 200 reaches MCP clients as a tool error the agent can read
+  // (an HTTP 4xx makes SDK clients throw a transport error instead).
+  policy_denied: { status: 200, rpc: -32006, message: 'Denied by policy' },
   budget_exceeded: { status: 402, rpc: -32008, message: 'Budget exceeded' },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // 5xx — ours or the upstream's.

@@ -16,9 +16,13 @@
  * rules whose glob matches are computed once (via a literal/prefix index) and memoised in a
  * bounded per-policy cache, so the hot path is one Map lookup plus condition checks over
  * only the relevant rules, and it allocates nothing (decisions are pre-built and frozen).
+ * Each distinct field is looked up at most once per evaluation (memoised in per-policy
+ * scratch slots), so many rules conditioned on the same field stay cheap.
  */
-import { compileGlob, type GlobMatcher, hasWildcard, literalPrefix } from './policy.glob';
-import type { Condition, Operator, Policy, RateLimit, Rule, RuleAction, Scalar } from './policy.schema';
+// `.js` specifiers: unit tests type-check this file under NodeNext (tsconfig.node.json), which
+// requires extensions; the bundler config, Vite and Wrangler all resolve `.js` to the `.ts` source.
+import { compileGlob, type GlobMatcher, hasWildcard, literalPrefix } from './policy.glob.js';
+import type { Condition, Operator, Policy, RateLimit, Rule, RuleAction, Scalar } from './policy.schema.js';
 
 export interface Decision {
   readonly action: RuleAction;
@@ -42,6 +46,8 @@ export interface CompiledCondition {
   readonly field: string;
   /** Keys below `metadata`; null for the `user` field. */
   readonly path: readonly string[] | null;
+  /** Index of this field in the policy's FieldMemo (shared by all conditions on the field). */
+  readonly slot: number;
   readonly operator: Operator;
   /** Operand of eq/neq (null for in/nin). */
   readonly value: Scalar | null;
@@ -73,6 +79,19 @@ export interface CompiledPolicy {
   readonly unprefixed: readonly number[];
   /** tool name → ascending indices of rules whose glob matches it. Bounded; see CACHE_LIMIT. */
   readonly candidateCache: Map<string, Int32Array>;
+  readonly fieldMemo: FieldMemo;
+}
+
+/**
+ * Scratch space reused by every evaluate() call on a policy: slot i holds the value of the
+ * i-th distinct field, valid while stamps[i] === generation. Safe because evaluation is
+ * synchronous and single-threaded; bumping the generation invalidates all slots in O(1).
+ * (Slots keep the last request's values reachable until the next call: a few KB at most.)
+ */
+export interface FieldMemo {
+  generation: number;
+  readonly stamps: Float64Array;
+  readonly values: unknown[];
 }
 
 export interface TraceEntry {
@@ -101,7 +120,8 @@ type FieldValue = unknown | typeof MISSING;
 // ---------------------------------------------------------------------------------------------
 
 export function compilePolicy(policy: Policy, version: number): CompiledPolicy {
-  const rules = policy.rules.map((rule, index) => compileRule(rule, index, version));
+  const slots = new Map<string, number>();
+  const rules = policy.rules.map((rule, index) => compileRule(rule, index, version, slots));
   return {
     version,
     rules,
@@ -115,12 +135,13 @@ export function compilePolicy(policy: Policy, version: number): CompiledPolicy {
     }),
     ...buildToolIndex(rules),
     candidateCache: new Map(),
+    fieldMemo: { generation: 0, stamps: new Float64Array(slots.size), values: new Array(slots.size) },
   };
 }
 
-function compileRule(rule: Rule, index: number, version: number): CompiledRule {
+function compileRule(rule: Rule, index: number, version: number, slots: Map<string, number>): CompiledRule {
   const conditions = Object.entries(rule.conditions ?? {}).map(([field, condition]) =>
-    compileCondition(field, condition),
+    compileCondition(field, condition, slotOf(slots, field)),
   );
   return {
     index,
@@ -139,25 +160,33 @@ function compileRule(rule: Rule, index: number, version: number): CompiledRule {
   };
 }
 
-function compileCondition(field: string, condition: Condition): CompiledCondition {
-  const path = field === 'user' ? null : field.split('.').slice(1);
-  if (typeof condition !== 'object') return conditionOf(field, path, 'eq', condition, null);
-  if ('eq' in condition) return conditionOf(field, path, 'eq', condition.eq, null);
-  if ('neq' in condition) return conditionOf(field, path, 'neq', condition.neq, null);
+function slotOf(slots: Map<string, number>, field: string): number {
+  let slot = slots.get(field);
+  if (slot === undefined) {
+    slot = slots.size;
+    slots.set(field, slot);
+  }
+  return slot;
+}
+
+function compileCondition(field: string, condition: Condition, slot: number): CompiledCondition {
+  const at = { field, slot, path: field === 'user' ? null : field.split('.').slice(1) };
+  if (typeof condition !== 'object') return conditionOf(at, 'eq', condition, null);
+  if ('eq' in condition) return conditionOf(at, 'eq', condition.eq, null);
+  if ('neq' in condition) return conditionOf(at, 'neq', condition.neq, null);
   // Set membership uses SameValueZero, which equals === for the finite scalars the schema allows.
-  if ('in' in condition) return conditionOf(field, path, 'in', null, new Set(condition.in));
-  return conditionOf(field, path, 'nin', null, new Set(condition.nin));
+  if ('in' in condition) return conditionOf(at, 'in', null, new Set(condition.in));
+  return conditionOf(at, 'nin', null, new Set(condition.nin));
 }
 
 /** One constructor site so every compiled condition shares a single object shape (monomorphic hot loop). */
 function conditionOf(
-  field: string,
-  path: readonly string[] | null,
+  at: Pick<CompiledCondition, 'field' | 'slot' | 'path'>,
   operator: Operator,
   value: Scalar | null,
   values: ReadonlySet<Scalar> | null,
 ): CompiledCondition {
-  return { field, path, operator, value, values };
+  return { field: at.field, path: at.path, slot: at.slot, operator, value, values };
 }
 
 function freezeDecision(decision: Decision): Decision {
@@ -236,20 +265,39 @@ function collectMatching(compiled: CompiledPolicy, indices: readonly number[], t
 export function evaluate(compiled: CompiledPolicy, request: EvaluationRequest): Decision {
   const candidates = candidateRules(compiled, request.tool);
   const rules = compiled.rules;
+  const memo = compiled.fieldMemo;
+  memo.generation++;
   for (let i = 0; i < candidates.length; i++) {
     const rule = rules[candidates[i]!]!;
-    if (conditionsHold(rule.conditions, request)) return rule.decision;
+    if (conditionsHold(rule.conditions, request, memo)) return rule.decision;
   }
   return compiled.defaultDecision;
 }
 
-function conditionsHold(conditions: readonly CompiledCondition[], request: EvaluationRequest): boolean {
+function conditionsHold(
+  conditions: readonly CompiledCondition[],
+  request: EvaluationRequest,
+  memo: FieldMemo,
+): boolean {
   for (let i = 0; i < conditions.length; i++) {
     const condition = conditions[i]!;
-    const value = fieldValue(condition, request);
+    const value = memoisedFieldValue(condition, request, memo);
     if (!isScalar(value) || !operatorHolds(condition, value)) return false;
   }
   return true;
+}
+
+function memoisedFieldValue(
+  condition: CompiledCondition,
+  request: EvaluationRequest,
+  memo: FieldMemo,
+): FieldValue {
+  const slot = condition.slot;
+  if (memo.stamps[slot] === memo.generation) return memo.values[slot];
+  const value = fieldValue(condition, request);
+  memo.values[slot] = value;
+  memo.stamps[slot] = memo.generation;
+  return value;
 }
 
 function fieldValue(condition: CompiledCondition, request: EvaluationRequest): FieldValue {

@@ -222,6 +222,18 @@ describe('evaluate — conditions', () => {
     expect(evaluate(policy, { tool: 't', user: 'alice', metadata: { role: 'guest' } }).matched).toBe(false);
   });
 
+  it('never reuses a field value from a previous request', () => {
+    const policy = compile([
+      { tool: '*', action: 'deny', conditions: { 'metadata.role': 'intern' } },
+      { tool: '*', action: 'alert', conditions: { 'metadata.role': { neq: 'intern' } } },
+      { tool: '*', action: 'allow' },
+    ]);
+    expect(evaluate(policy, { tool: 'a', metadata: { role: 'intern' } }).ruleIndex).toBe(0);
+    expect(evaluate(policy, { tool: 'a', metadata: { role: 'dev' } }).ruleIndex).toBe(1);
+    expect(evaluate(policy, { tool: 'a' }).ruleIndex).toBe(2);
+    expect(evaluate(policy, { tool: 'a', metadata: { role: 'intern' } }).ruleIndex).toBe(0);
+  });
+
   it('governs resources and prompts through their namespaced names', () => {
     const policy = compile([
       { tool: 'resource:file:///secrets/*', action: 'deny' },
@@ -258,7 +270,7 @@ describe('candidate cache', () => {
   });
 
   it('evaluates large policies (10,000 rules) correctly', () => {
-    const rules = Array.from({ length: 9_999 }, (_, i) => ({
+    const rules: unknown[] = Array.from({ length: 9_999 }, (_, i) => ({
       tool: i % 3 === 0 ? `tool_${i}` : i % 3 === 1 ? `ns${i % 50}_*` : `*_${i}`,
       action: 'deny',
       conditions: { 'metadata.n': i },
@@ -421,8 +433,9 @@ function referenceLookup(request: EvaluationRequest, field: string): { found: bo
   if (field === 'user') return { found: request.user != null, value: request.user };
   let current: unknown = request.metadata;
   for (const key of field.split('.').slice(1)) {
-    const isObject = typeof current === 'object' && current !== null && !Array.isArray(current);
-    if (!isObject || !Object.keys(current).includes(key)) return { found: false, value: undefined };
+    if (typeof current !== 'object' || current === null || Array.isArray(current))
+      return { found: false, value: undefined };
+    if (!Object.keys(current).includes(key)) return { found: false, value: undefined };
     current = (current as Record<string, unknown>)[key];
   }
   return { found: current !== undefined, value: current };

@@ -91,8 +91,9 @@ function typeError(name: string, expected: string) {
     issue.input === undefined ? `${name} is required` : `${name} must be ${expected}`;
 }
 
-// Wrapped so the predicate does not narrow keys to ConditionField: Record<'user' | …> would make 'user' required.
-const fieldSchema = z.string().refine((field) => isConditionField(field), FIELD_MESSAGE);
+// Explicit boolean: a type predicate here would narrow keys to ConditionField, and
+// Record<'user' | …, Condition> would then make a 'user' condition mandatory.
+const fieldSchema = z.string().refine((field): boolean => isConditionField(field), FIELD_MESSAGE);
 
 export const rateLimitSchema = z.strictObject(
   {

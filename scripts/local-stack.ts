@@ -1,0 +1,240 @@
+/**
+ * Starts the whole product locally on its embedded default: workerd (via `wrangler dev`) with
+ * local D1, KV and Durable Objects persisted under `persistTo`, migrations applied first, the
+ * dashboard served from the Worker's assets, and a demo upstream MCP server beside it.
+ *
+ * Used by `npm start` (scripts/start.ts) and by the end-to-end tests (test/e2e/global-setup.ts),
+ * so the tests exercise exactly what a developer runs.
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { type RunningUpstream, startUpstream } from './demo-mcp-server.ts';
+
+export const ROOT = path.resolve(import.meta.dirname, '..');
+const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+export interface StackOptions {
+  port: number;
+  persistTo: string;
+  adminApiKey: string;
+  encryptionKey: string;
+  /** Port of the demo upstream; 0 = any free port. */
+  upstreamPort?: number;
+  /** Extra `--var NAME:value` overrides. */
+  vars?: Record<string, string>;
+  /** Forward wrangler's output to this process's stdout/stderr. */
+  verbose?: boolean;
+  /** Start the demo upstream MCP server (default true). */
+  demoUpstream?: boolean;
+}
+
+export interface RunningStack {
+  gatewayUrl: string;
+  upstream: RunningUpstream | null;
+  wrangler: ChildProcess;
+  /** Everything wrangler/workerd printed (for tests that search the logs). */
+  logs: () => string;
+  stop(): Promise<void>;
+}
+
+export function newApiKey(): string {
+  return `ig_${randomBytes(32).toString('base64url')}`;
+}
+
+export function newEncryptionKey(): string {
+  return randomBytes(32).toString('base64');
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+    srv.on('error', reject);
+  });
+}
+
+const baseEnv = () => ({
+  ...process.env,
+  WRANGLER_SEND_METRICS: 'false',
+  NO_COLOR: '1',
+  FORCE_COLOR: '0',
+  CI: 'true',
+});
+
+export function applyMigrations(persistTo: string, verbose = false): void {
+  mkdirSync(persistTo, { recursive: true });
+  const result = spawnSync(
+    WRANGLER,
+    ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo],
+    {
+      cwd: ROOT,
+      env: baseEnv(),
+      encoding: 'utf8',
+    },
+  );
+  if (verbose) process.stdout.write(result.stdout ?? '');
+  if (result.status !== 0)
+    throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
+}
+
+/** The dashboard's static build. Until it has a build step of its own, dist is its public folder. */
+export function ensureDashboardBuilt(): void {
+  const dist = path.join(ROOT, 'dashboard', 'dist');
+  if (existsSync(path.join(dist, 'index.html'))) return;
+  const result = spawnSync('npm', ['run', '--silent', 'dashboard:build'], {
+    cwd: ROOT,
+    env: baseEnv(),
+    stdio: 'inherit',
+  });
+  if (result.status !== 0) throw new Error('dashboard build failed');
+}
+
+async function waitForHealth(
+  url: string,
+  child: ChildProcess,
+  logs: () => string,
+  timeoutMs = 90_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${logs()}`);
+    try {
+      const res = await fetch(`${url}/healthz`);
+      if (res.ok) return;
+    } catch {
+      // not up yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`wrangler dev did not become healthy within ${timeoutMs} ms:\n${logs()}`);
+}
+
+export async function startStack(options: StackOptions): Promise<RunningStack> {
+  ensureDashboardBuilt();
+  applyMigrations(options.persistTo, options.verbose);
+  const upstream =
+    options.demoUpstream === false
+      ? null
+      : await startUpstream({ port: options.upstreamPort ?? 0, name: 'igris-demo' });
+
+  const vars: Record<string, string> = {
+    ENVIRONMENT: 'development',
+    ALLOW_PRIVATE_UPSTREAMS: 'true',
+    POLICY_CACHE_TTL_MS: '0',
+    ADMIN_API_KEY: options.adminApiKey,
+    ENCRYPTION_KEY: options.encryptionKey,
+    ...options.vars,
+  };
+  const args = [
+    'dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(options.port),
+    '--persist-to',
+    options.persistTo,
+    '--show-interactive-dev-session=false',
+    '--inspector-port',
+    String(await freePort()),
+    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+  ];
+  let output = '';
+  const child = spawn(WRANGLER, args, {
+    cwd: ROOT,
+    env: baseEnv(),
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
+  const collect = (chunk: Buffer) => {
+    const text = chunk.toString('utf8');
+    output += text;
+    if (output.length > 5_000_000) output = output.slice(-2_500_000);
+    if (options.verbose) process.stdout.write(text);
+  };
+  child.stdout?.on('data', collect);
+  child.stderr?.on('data', collect);
+  const gatewayUrl = `http://127.0.0.1:${options.port}`;
+  const stop = async () => {
+    if (child.exitCode === null && child.pid) {
+      try {
+        process.kill(-child.pid, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(() => {
+          try {
+            if (child.pid) process.kill(-child.pid, 'SIGKILL');
+          } catch {
+            // gone
+          }
+          resolve();
+        }, 5_000);
+        child.once('exit', () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await upstream?.close();
+  };
+  try {
+    await waitForHealth(gatewayUrl, child, () => output);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { gatewayUrl, upstream, wrangler: child, logs: () => output, stop };
+}
+
+/** Idempotently creates the demo connection and its policy (safe to run on every start). */
+export async function ensureDemoConnection(
+  gatewayUrl: string,
+  apiKey: string,
+  upstreamUrl: string,
+): Promise<string> {
+  const headers = { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' };
+  const slug = 'demo';
+  const existing = await fetch(`${gatewayUrl}/api/v1/connections/${slug}`, { headers });
+  const connection = {
+    name: 'Demo MCP server',
+    upstreamUrl,
+    authType: 'bearer',
+    credential: 'demo-upstream-token',
+  };
+  const res =
+    existing.status === 404
+      ? await fetch(`${gatewayUrl}/api/v1/connections`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ slug, ...connection }),
+        })
+      : await fetch(`${gatewayUrl}/api/v1/connections/${slug}`, {
+          method: 'PATCH',
+          headers,
+          body: JSON.stringify(connection),
+        });
+  if (!res.ok) throw new Error(`demo connection: ${res.status} ${await res.text()}`);
+  const policy = await fetch(`${gatewayUrl}/api/v1/connections/${slug}/policy`, { headers });
+  const current = (await policy.json()) as { version: number };
+  if (current.version === 0) {
+    const put = await fetch(`${gatewayUrl}/api/v1/connections/${slug}/policy`, {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({
+        rules: [
+          { tool: 'delete_*', action: 'deny', reason: 'destructive tools are blocked in the demo' },
+          { tool: '*', action: 'allow' },
+        ],
+      }),
+    });
+    if (!put.ok) throw new Error(`demo policy: ${put.status} ${await put.text()}`);
+  }
+  return `${gatewayUrl}/v1/mcp/${slug}`;
+}
