@@ -19,16 +19,50 @@ import type { ToolCallEvent } from '../workers/events/events.types';
 import { log } from '../workers/lib/log';
 import { type AuditOutcome, SpoolScheduler } from './audit.spool';
 
+export type KillScope = 'organization' | 'connection' | 'user' | 'apiKey' | 'session';
+
+/** One rate window to count this call against: the matched rule's `rateLimit`, with its key resolved. */
+export interface RateCheck {
+  ruleIndex: number;
+  /** e.g. `rule:3:user:alice@example.com` — resolved by the gateway from the rule's `by`. */
+  key: string;
+  limit: number;
+  windowSeconds: number;
+}
+
 export interface AdmitRequest {
   orgId: string;
   connectionId: string;
+  /** Who is calling: matched against user / apiKey kill switches and recorded on the session. */
+  caller: { apiKeyId: string | null; user: string | null; mcpSessionId: string | null };
+  /** Rate windows of the matched rules (empty when no matched rule has a rateLimit). */
+  rateChecks: RateCheck[];
   /** One audit row per JSON-RPC message of the request (a batch has several). */
   audit: AuditEventInsert[];
   /** True when the rows are already final (refused calls): no outcome will follow. */
   final: boolean;
 }
 
-export type AdmitResult = { verdict: 'admit' };
+/**
+ * The guard's verdict. Precedence: kill switch, then rate windows. A refused call's audit rows are
+ * rewritten by the guard (action `killed` / `rate_limited`) and spooled as final.
+ */
+export type AdmitResult =
+  | { verdict: 'admit'; sessionId: string }
+  | { verdict: 'killed'; sessionId: string; scope: KillScope; reason: string | null }
+  | {
+      verdict: 'rate_limited';
+      sessionId: string;
+      ruleIndex: number;
+      retryAfterSeconds: number;
+      limit: number;
+      windowSeconds: number;
+    };
+
+/** The deterministic agent-session id of an (organization, connection) pair. */
+export function agentSessionId(connectionId: string): string {
+  return `ses_${connectionId.replace(/^con_/, '')}`;
+}
 
 export class ConnectionGuard extends DurableObject<Env> {
   readonly #audit: SpoolScheduler;
@@ -39,12 +73,14 @@ export class ConnectionGuard extends DurableObject<Env> {
   }
 
   async admit(request: AdmitRequest): Promise<AdmitResult> {
+    const sessionId = agentSessionId(request.connectionId);
     for (const row of request.audit) {
+      row.sessionId = sessionId;
       this.#audit.spool.put(row, request.final);
       if (request.final) this.#publish(row);
     }
     await this.#audit.arm();
-    return { verdict: 'admit' };
+    return { verdict: 'admit', sessionId };
   }
 
   /** The outcome of an admitted call (status, latency). Called off the hot path via waitUntil. */

@@ -19,6 +19,7 @@
  */
 import type { Context } from 'hono';
 import type { AuditOutcome } from '../../durable-objects/audit.spool';
+import { type AdmitResult, agentSessionId, type RateCheck } from '../../durable-objects/connection-guard.do';
 import type { AppEnv, Principal } from '../app.types';
 import { authenticateApiKey, bearerApiKey, unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
@@ -56,6 +57,7 @@ interface CallState {
   connection: ResolvedConnection | null;
   identity: CallIdentity | null;
   parsed: ParsedBody | null;
+  mcpSessionId: string | null;
 }
 
 export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): Promise<Response> {
@@ -69,6 +71,7 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
     connection: null,
     identity: null,
     parsed: null,
+    mcpSessionId: c.req.header('Mcp-Session-Id') ?? null,
   };
   try {
     await ensureBootstrapped(c.env);
@@ -105,11 +108,33 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
       body = JSON.stringify(state.parsed.batch ? state.parsed.messages : state.parsed.messages[0]);
     }
 
-    // 6. Guard: kill switch and rate windows, and the audit rows spooled durably.
+    // 6. Guard: kill switch and rate windows, and the audit rows spooled durably. A call the policy
+    // refused counts against no rate window; the kill switch still wins over the policy's answer.
     const refusal = decisions.find((d) => d.refusal)?.refusal ?? null;
     const rows = auditRows(state, decisions);
-    await admit(c, connection, rows, refusal !== null);
+    const checks = refusal ? [] : rateChecks(decisions, state);
+    const verdict = await admit(c, state, connection, rows, checks, refusal !== null);
+    if (verdict.verdict === 'killed') {
+      return respondError(
+        state,
+        new AppError('session_suspended', { details: { scope: verdict.scope, reason: verdict.reason } }),
+      );
+    }
     if (refusal) return respondError(state, refusal);
+    if (verdict.verdict === 'rate_limited') {
+      return respondError(
+        state,
+        new AppError('rate_limited', {
+          headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
+          details: {
+            ruleIndex: verdict.ruleIndex,
+            limit: verdict.limit,
+            windowSeconds: verdict.windowSeconds,
+            retryAfterSeconds: verdict.retryAfterSeconds,
+          },
+        }),
+      );
+    }
 
     // 7. Forward.
     const credential = await upstreamCredential(c.env, connection);
@@ -240,26 +265,72 @@ function baseRow(state: CallState): AuditEventInsert {
     traceId: state.traceId,
     metadata: state.identity?.metadata ?? null,
     metadataError: state.identity?.metadataError ?? null,
-    mcpSessionId: null,
+    mcpSessionId: state.mcpSessionId,
     action: 'pass',
     createdAt: state.started,
   };
 }
 
+/** The rate windows of the matched rules, each keyed by what its `by` names for this call. */
+function rateChecks(decisions: MessageDecision[], state: CallState): RateCheck[] {
+  const checks: RateCheck[] = [];
+  for (const d of decisions) {
+    const limit = d.decision?.rateLimit;
+    if (!limit || d.decision!.ruleIndex === null) continue;
+    checks.push({
+      ruleIndex: d.decision!.ruleIndex,
+      key: `v${d.decision!.policyVersion}:r${d.decision!.ruleIndex}:${limit.by}=${rateKeyValue(limit.by, state)}`,
+      limit: limit.limit,
+      windowSeconds: limit.windowSeconds,
+    });
+  }
+  return checks;
+}
+
+/** Calls with no value for the `by` field share one bucket per rule ("(none)"), so omitting it is no way around a limit. */
+function rateKeyValue(by: string, state: CallState): string {
+  if (by === 'user') return state.identity?.user ?? '(none)';
+  if (by === 'apiKey') return state.principal?.apiKeyId ?? '(none)';
+  if (by === 'connection') return state.connection?.id ?? '(none)';
+  let value: unknown = state.identity?.metadata ?? undefined;
+  for (const key of by.slice('metadata.'.length).split('.')) {
+    value =
+      value && typeof value === 'object' && !Array.isArray(value)
+        ? (value as Record<string, unknown>)[key]
+        : undefined;
+  }
+  return value === undefined || value === null || typeof value === 'object' ? '(none)' : String(value);
+}
+
 async function admit(
   c: GatewayContext,
+  state: CallState,
   connection: ResolvedConnection,
   rows: AuditEventInsert[],
+  checks: RateCheck[],
   final: boolean,
-) {
+): Promise<AdmitResult> {
   const guard = c.env.GUARD.getByName(`${connection.orgId}:${connection.id}`);
   try {
-    await guard.admit({ orgId: connection.orgId, connectionId: connection.id, audit: rows, final });
+    return await guard.admit({
+      orgId: connection.orgId,
+      connectionId: connection.id,
+      caller: {
+        apiKeyId: state.principal?.apiKeyId ?? null,
+        user: state.identity?.user ?? null,
+        mcpSessionId: state.mcpSessionId,
+      },
+      rateChecks: checks,
+      audit: rows,
+      final,
+    });
   } catch (err) {
     if (connection.settings.failMode === 'open') {
+      // Documented trade-off (docs/security-model.md): availability over the kill switch and rate
+      // windows for this connection. The audit row is still written, to the organization's spool.
       log('warn', 'guard unreachable; failing open as configured', { connectionId: connection.id, err });
       await spoolRefusal(c.env, rows);
-      return;
+      return { verdict: 'admit', sessionId: agentSessionId(connection.id) };
     }
     throw new AppError('guard_unavailable', { internal: err });
   }
