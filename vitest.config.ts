@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
 //   e2e      — real processes over HTTP: wrangler dev + real MCP servers + the official MCP client.
 export default defineConfig({
   test: {
+    reporters: ['default', './test/reporters/summary.reporter.ts'],
     projects: [
       {
         test: {
