@@ -3,10 +3,14 @@
  * mapping. Route modules do the work; this file only assembles them.
  */
 import { Hono } from 'hono';
+import { cors } from 'hono/cors';
+import { HTTPException } from 'hono/http-exception';
 import { apiRoutes } from './api/api.routes';
 import type { AppEnv } from './app.types';
+import { authRoutes } from './auth/auth.routes';
+import { corsOrigin, CSRF_HEADER } from './auth/csrf.check';
 import { gatewayRoutes } from './gateway/gateway.routes';
-import { AppError, restErrorBody, toAppError } from './lib/errors';
+import { AppError, type ErrorCode, restErrorBody, toAppError } from './lib/errors';
 import { randomId } from './lib/ids';
 import { log } from './lib/log';
 
@@ -18,9 +22,24 @@ export function createApp() {
     await next();
   });
 
+  // The dashboard on another origin (Pages) calls the API with the session cookie: CORS with
+  // credentials for DASHBOARD_ORIGINS only (docs/auth.md, "Cross-origin dashboard").
+  app.use(
+    '/api/*',
+    cors({
+      origin: (origin, c) => corsOrigin(origin, c.env),
+      credentials: true,
+      allowMethods: ['GET', 'POST', 'PUT', 'PATCH', 'DELETE'],
+      allowHeaders: ['Content-Type', 'Authorization', CSRF_HEADER],
+      exposeHeaders: ['Retry-After'],
+      maxAge: 600,
+    }),
+  );
+
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/', gatewayRoutes);
   app.route('/api/v1', apiRoutes);
+  app.route('/api/auth', authRoutes);
 
   app.notFound((c) => {
     const err = new AppError('not_found', {
@@ -33,7 +52,7 @@ export function createApp() {
   // The single mapping from errors to REST responses. Gateway routes answer in JSON-RPC and
   // handle their own errors (workers/gateway/gateway.pipeline.ts), so only API errors get here.
   app.onError((thrown, c) => {
-    const err = toAppError(thrown);
+    const err = thrown instanceof HTTPException ? fromHttpException(thrown) : toAppError(thrown);
     if (err.status >= 500) {
       log('error', 'request failed', {
         requestId: c.get('requestId'),
@@ -47,6 +66,41 @@ export function createApp() {
   });
 
   return app;
+}
+
+/**
+ * Hono and its validators throw HTTPException for problems found before a handler runs (a body
+ * that is not JSON, a Content-Type the route does not take). Those become AppErrors here so they
+ * answer in the one error shape instead of Hono's plain-text response or a 500.
+ */
+function fromHttpException(exception: HTTPException): AppError {
+  if (exception.status === 400 && /json/i.test(exception.message)) {
+    return new AppError('parse_error', {
+      message: 'Request body is not valid JSON',
+      details: { location: 'body' },
+      internal: exception,
+    });
+  }
+  if (exception.status === 415) {
+    return new AppError('unsupported_media_type', {
+      message: 'Content-Type must be application/json',
+      details: { location: 'header', path: 'Content-Type' },
+      internal: exception,
+    });
+  }
+  const byStatus: Partial<Record<number, ErrorCode>> = {
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    406: 'not_acceptable',
+    413: 'payload_too_large',
+  };
+  const code = byStatus[exception.status] ?? (exception.status < 500 ? 'bad_request' : 'internal');
+  return new AppError(code, {
+    ...(code === 'bad_request' ? { details: { location: 'body' } } : {}),
+    internal: exception,
+  });
 }
 
 export type App = ReturnType<typeof createApp>;

@@ -1,5 +1,5 @@
 /** Helpers for workerd integration tests: call the Worker, make organizations, flush audit spools. */
-import { listDurableObjectIds, runDurableObjectAlarm } from 'cloudflare:test';
+import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { generateApiKey, hashApiKey } from '../../workers/auth/api-key.crypto';
 import type { Role } from '../../workers/db/schema';
@@ -158,4 +158,106 @@ export async function rpcResult(res: Response): Promise<{
     return JSON.parse(datas.at(-1) ?? '{}');
   }
   return JSON.parse(text);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Added for the management API tests (connections, API keys, organizations, tenancy, secrets).
+
+export interface ApiErrorBody {
+  error: { code: string; message: string; details?: Record<string, unknown> & { issues?: FieldIssue[] } };
+}
+
+export interface FieldIssue {
+  location: string;
+  path: string;
+  message: string;
+  rule?: string;
+}
+
+/** Reads a REST error and checks its status and code; returns the error object. */
+export async function expectApiError(
+  res: Response,
+  status: number,
+  code: string,
+): Promise<ApiErrorBody['error']> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`expected ${status} ${code}, got ${res.status}: ${text}`);
+  const body = JSON.parse(text) as ApiErrorBody;
+  if (body.error?.code !== code) throw new Error(`expected code ${code}, got ${text}`);
+  if (typeof body.error.message !== 'string' || body.error.message === '') {
+    throw new Error(`error without a message: ${text}`);
+  }
+  return body.error;
+}
+
+/** Reads a JSON body after checking the status (the body is in the thrown message otherwise). */
+export async function expectJson<T = Record<string, unknown>>(res: Response, status: number): Promise<T> {
+  const text = await res.text();
+  if (res.status !== status) throw new Error(`expected ${status}, got ${res.status}: ${text}`);
+  return JSON.parse(text) as T;
+}
+
+export interface CreatedKey {
+  id: string;
+  name: string;
+  role: Role;
+  prefix: string;
+  createdAt: string;
+  key: string;
+}
+
+/** POST /api/v1/api-keys with the given key; throws unless 201. */
+export async function createApiKeyVia(key: string, name: string, role?: Role): Promise<CreatedKey> {
+  const res = await call('POST', '/api/v1/api-keys', { key, body: { name, ...(role ? { role } : {}) } });
+  return expectJson<CreatedKey>(res, 201);
+}
+
+/** The members.id of a user in an organization. */
+export async function memberIdOf(orgId: string, userId: string): Promise<string> {
+  const row = await env.DB.prepare('SELECT id FROM members WHERE org_id = ? AND user_id = ?')
+    .bind(orgId, userId)
+    .first<{ id: string }>();
+  if (!row) throw new Error(`no member ${userId} in ${orgId}`);
+  return row.id;
+}
+
+/** The api_keys.id of a key. */
+export async function apiKeyIdOf(key: string): Promise<string> {
+  const row = await env.DB.prepare('SELECT id FROM api_keys WHERE hash = ?')
+    .bind(await hashApiKey(key))
+    .first<{ id: string }>();
+  if (!row) throw new Error('no such key');
+  return row.id;
+}
+
+/** Admin audit rows of an organization, oldest first, with details parsed. */
+export async function adminAuditRows(orgId: string, action?: string) {
+  const { results } = await env.DB.prepare(
+    `SELECT * FROM audit_events WHERE org_id = ? AND type = 'admin'${action ? ' AND action = ?' : ''} ORDER BY created_at, id`,
+  )
+    .bind(...(action ? [orgId, action] : [orgId]))
+    .all<Record<string, unknown>>();
+  return results.map(
+    (row): Record<string, unknown> => ({ ...row, details: JSON.parse(String(row.details ?? 'null')) }),
+  );
+}
+
+/** The headers the real upstream received on a `whoami` call through the gateway. */
+export async function whoami(slug: string, key?: string): Promise<Record<string, string>> {
+  const res = await mcp(slug, 'tools/call', { name: 'whoami', arguments: {} }, { key });
+  if (res.status !== 200) throw new Error(`whoami ${slug}: ${res.status} ${await res.text()}`);
+  const body = await rpcResult(res);
+  if (!body.result) throw new Error(`whoami ${slug}: ${JSON.stringify(body)}`);
+  return JSON.parse((body.result.content as Array<{ text: string }>)[0]!.text) as Record<string, string>;
+}
+
+/** Every live event stored in an organization's EventHub (its replay buffer), oldest first. */
+export async function hubEvents(orgId: string): Promise<string[]> {
+  const stub = env.EVENT_HUB.getByName(orgId);
+  return runInDurableObject(stub, async (_instance, state) =>
+    state.storage.sql
+      .exec<{ body: string }>('SELECT body FROM events ORDER BY seq')
+      .toArray()
+      .map((r) => r.body),
+  );
 }

@@ -2,23 +2,37 @@
  * `/api/v1` — the management API. Every route below `requireAuth` has a principal, and every
  * service function scopes its statements to the principal's organization.
  */
+import { apiKeysRoutes } from '../apikeys/apikeys.routes';
 import { createRouter } from '../app.factory';
+import { auditRoutes } from '../audit/audit.routes';
 import { connectionsRoutes } from '../connections/connections.routes';
+import { eventsRoutes } from '../events/events.routes';
+import { killSwitchRoutes } from '../killswitch/killswitch.routes';
+import { orgsRoutes } from '../orgs/orgs.routes';
 import { policyRoutes } from '../policy/policy.routes';
+import { sessionsRoutes } from '../sessions/sessions.routes';
 import { requireAuth } from './api.auth';
+import { apiDocsResponse } from './api.docs';
 
 export const apiRoutes = createRouter();
 
-apiRoutes.get('/openapi.json', (c) =>
-  c.json(
-    apiRoutes.getOpenAPI31Document({
-      openapi: '3.1.0',
-      info: { title: 'Igris Edge management API', version: '1.0.0' },
-      servers: [{ url: '/api/v1' }],
-    }),
-  ),
-);
+const openApiDocument = () =>
+  apiRoutes.getOpenAPI31Document({
+    openapi: '3.1.0',
+    info: { title: 'Igris Edge management API', version: '1.0.0' },
+    servers: [{ url: '/api/v1' }],
+  });
+
+// Public, before requireAuth: the machine-readable document and its browsable rendering.
+apiRoutes.get('/openapi.json', (c) => c.json(openApiDocument()));
+apiRoutes.get('/docs', () => apiDocsResponse(openApiDocument()));
 
 apiRoutes.use('*', requireAuth);
 apiRoutes.route('/', connectionsRoutes);
 apiRoutes.route('/', policyRoutes);
+apiRoutes.route('/', apiKeysRoutes);
+apiRoutes.route('/', orgsRoutes);
+apiRoutes.route('/', auditRoutes);
+apiRoutes.route('/', eventsRoutes);
+apiRoutes.route('/', sessionsRoutes);
+apiRoutes.route('/', killSwitchRoutes);

@@ -53,13 +53,17 @@ export function gatewayUrl(baseUrl: string, slug: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/v1/mcp/${slug}`;
 }
 
-function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
-  let settings: unknown = {};
+/** Stored JSON that fails to parse reads as {} (defaults), never as a 500. */
+function parseStoredJson(text: string | null): unknown {
   try {
-    settings = JSON.parse(row.settings);
+    return JSON.parse(text || '{}');
   } catch {
-    settings = {};
+    return {};
   }
+}
+
+function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
+  const settings = parseStoredJson(row.settings);
   return {
     id: row.id,
     slug: row.slug,
@@ -185,7 +189,16 @@ export async function createConnection(
   requirePermission(principal, 'connections:write');
   checkUrl(env, input.upstreamUrl);
   checkAuth(input.authType, input.authHeaderName, input.credential !== undefined);
-  const settings = connectionSettingsSchema.parse(input.settings ?? {});
+  // A connection created without an explicit failMode takes the organization's default.
+  const org = await env.DB.prepare('SELECT settings FROM organizations WHERE id = ?')
+    .bind(principal.orgId)
+    .first<{ settings: string }>();
+  const orgDefault = (parseStoredJson(org?.settings ?? null) as { defaultFailMode?: unknown })
+    .defaultFailMode;
+  const settings = connectionSettingsSchema.parse({
+    ...(orgDefault === 'open' || orgDefault === 'closed' ? { failMode: orgDefault } : {}),
+    ...input.settings,
+  });
   const id = randomId('con');
   const now = Date.now();
   const ciphertext = input.credential
@@ -258,7 +271,7 @@ export async function updateConnection(
   if (input.upstreamUrl !== undefined) checkUrl(env, input.upstreamUrl);
   checkAuth(authType, authHeaderName, hasCredential);
 
-  let settings: ConnectionSettings = readConnectionSettings(JSON.parse(row.settings || '{}'));
+  let settings: ConnectionSettings = readConnectionSettings(parseStoredJson(row.settings));
   if (input.settings) settings = connectionSettingsSchema.parse({ ...settings, ...input.settings });
   const ciphertext =
     input.credential !== undefined

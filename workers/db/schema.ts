@@ -3,7 +3,8 @@
  * the SQL migrations in `migrations/` from this file; an applied migration is never edited.
  *
  * Every tenant-owned table carries `org_id`, and every query in the code filters on it
- * (see workers/db/scoped.ts): that column is what tenant isolation rests on.
+ * (services take the caller's Principal and bind `principal.orgId`): that column is what tenant
+ * isolation rests on, and test/workerd/tenancy.test.ts checks it for every resource.
  */
 import { sql } from 'drizzle-orm';
 import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';

@@ -6,7 +6,8 @@
 type Level = 'debug' | 'info' | 'warn' | 'error';
 
 const SECRET_PATTERNS: Array<[RegExp, string]> = [
-  [/\big_[A-Za-z0-9_-]{8,}/g, '[REDACTED]'],
+  // ig_trace_… ids are not secrets (they correlate logs with audit rows); every other ig_ token is a key.
+  [/\big_(?!trace_)[A-Za-z0-9_-]{8,}/g, '[REDACTED]'],
   [/\bBearer\s+[A-Za-z0-9._~+/=-]{8,}/gi, 'Bearer [REDACTED]'],
   [/igris\.session_token=[^;\s"]+/g, 'igris.session_token=[REDACTED]'],
 ];

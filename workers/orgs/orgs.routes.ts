@@ -1,0 +1,97 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { errorResponses } from '../api/api.openapi';
+import { createRouter } from '../app.factory';
+import {
+  memberIdParamSchema,
+  memberSchema,
+  organizationSchema,
+  updateMemberSchema,
+  updateOrganizationSchema,
+} from './orgs.schemas';
+import {
+  getCurrentOrganization,
+  listMembers,
+  removeMember,
+  updateCurrentOrganization,
+  updateMemberRole,
+} from './orgs.service';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+const body = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { 'application/json': { schema } }, required: true },
+});
+
+export const orgsRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/organizations/current',
+      tags: ['Organizations'],
+      summary: "The caller's organization, with the caller's role in it",
+      responses: { 200: json(organizationSchema, 'The organization'), ...errorResponses },
+    }),
+    async (c) => c.json(await getCurrentOrganization(c.env, c.get('principal')), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/organizations/current',
+      tags: ['Organizations'],
+      summary: 'Rename the organization or change its settings (retention, default fail mode)',
+      request: body(updateOrganizationSchema),
+      responses: { 200: json(organizationSchema, 'Updated'), ...errorResponses },
+    }),
+    async (c) => c.json(await updateCurrentOrganization(c.env, c.get('principal'), c.req.valid('json')), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/members',
+      tags: ['Members'],
+      summary: 'Members of the organization',
+      responses: {
+        200: json(z.object({ members: z.array(memberSchema) }), 'Members, oldest first'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => c.json({ members: await listMembers(c.env, c.get('principal')) }, 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'patch',
+      path: '/members/{id}',
+      tags: ['Members'],
+      summary:
+        "Change a member's role (only an owner grants or changes the owner role; one owner always remains)",
+      request: { params: memberIdParamSchema, ...body(updateMemberSchema) },
+      responses: { 200: json(memberSchema, 'Updated'), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        await updateMemberRole(c.env, c.get('principal'), c.req.valid('param').id, c.req.valid('json').role),
+        200,
+      ),
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/members/{id}',
+      tags: ['Members'],
+      summary: 'Remove a member: their API keys stop working at once (the last owner cannot be removed)',
+      request: { params: memberIdParamSchema },
+      responses: {
+        200: json(
+          z.object({ deleted: z.literal(true), member: memberSchema, revokedKeys: z.number().int() }),
+          'Removed',
+        ),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { member, revokedKeys } = await removeMember(c.env, c.get('principal'), c.req.valid('param').id);
+      return c.json({ deleted: true as const, member, revokedKeys }, 200);
+    },
+  );
