@@ -1,0 +1,1389 @@
+// biome-ignore-all format: generated file
+// biome-ignore-all lint: generated file
+/**
+ * Igris Edge management API 1.0.0 — types generated from GET /api/v1/openapi.json
+ * (OpenAPI 3.1.0) by scripts/gen-sdk-types.ts. Do not edit: run `npm run sdk:types`.
+ */
+
+/** Every component schema of the management API, by name. */
+export interface Schemas {
+  AgentSession: {
+    /** ses_… — one per organization and connection */
+    id: string;
+    connectionId: string;
+    connectionSlug: string;
+    /** suspended while an organization, connection or session kill switch holds it */
+    status: 'active' | 'suspended';
+    suspendedReason: string | null;
+    /** The kill switches that suspend it */
+    heldBy: Array<Schemas['SessionHold']>;
+    /** Last Mcp-Session-Id seen */
+    mcpSessionId: string | null;
+    /** Last API key seen */
+    apiKeyId: string | null;
+    /** Last X-Igris-User seen */
+    user: string | null;
+    callCount: number;
+    lastSeenAt: string | null;
+    createdAt: string | null;
+    updatedAt: string | null;
+  };
+  ApiKey: {
+    id: string;
+    name: string;
+    role: 'owner' | 'admin' | 'developer' | 'auditor';
+    /** First 10 characters of the key, for telling keys apart */
+    prefix: string;
+    createdBy: string | null;
+    createdAt: string;
+    lastUsedAt: string | null;
+    revokedAt: string | null;
+  };
+  AuditEvent: {
+    id: string;
+    orgId: string | null;
+    type: 'tool_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
+    connectionId: string | null;
+    connectionSlug: string | null;
+    sessionId: string | null;
+    mcpSessionId: string | null;
+    apiKeyId: string | null;
+    actor: string | null;
+    user: string | null;
+    traceId: string | null;
+    metadata?: unknown;
+    metadataError: string | null;
+    method: string | null;
+    tool: string | null;
+    action: string;
+    ruleIndex: number | null;
+    policyVersion: number | null;
+    upstreamStatus: number | null;
+    latencyMs: number | null;
+    errorCode: string | null;
+    details?: unknown;
+    /** ISO 8601 */
+    createdAt: string;
+  };
+  AuditEventPage: {
+    events: Array<Schemas['AuditEvent']>;
+    /** Pass as `cursor` for the next page; null at the end */
+    nextCursor: string | null;
+  };
+  Connection: {
+    id: string;
+    slug: string;
+    name: string;
+    type: 'mcp' | 'llm';
+    upstreamUrl: string;
+    authType: 'bearer' | 'header' | 'none';
+    authHeaderName: string | null;
+    hasCredential: boolean;
+    enabled: boolean;
+    settings: {
+      /**
+       * minimum 1024, maximum 10485760
+       * @default 1048576
+       */
+      maxBodyBytes?: number;
+      /** @default "closed" */
+      failMode?: 'closed' | 'open';
+      /**
+       * maxItems 50
+       * @default []
+       */
+      allowedOrigins?: Array<string>;
+      /**
+       * minimum 1000, maximum 300000
+       * @default 60000
+       */
+      upstreamTimeoutMs?: number;
+      anomaly?: {
+        /** minimum 1, maximum 1000 */
+        rateSpikeMultiplier?: number;
+        /** maxItems 100 */
+        destructivePatterns?: Array<string>;
+      };
+    };
+    createdBy: string | null;
+    createdAt: string;
+    updatedAt: string;
+    lastUsedAt: string | null;
+    /** @example "https://gateway.example.com/v1/mcp/github-prod" */
+    gatewayUrl: string;
+  };
+  CreateApiKey: {
+    /**
+     * minLength 1, maxLength 200
+     * @example "CI deploy key"
+     */
+    name: string;
+    /** Defaults to the caller's role; a key may not exceed its creator's role */
+    role?: 'owner' | 'admin' | 'developer' | 'auditor';
+  };
+  CreateConnection: {
+    /**
+     * pattern "^[a-z0-9_-]*$", minLength 3, maxLength 64
+     * @example "github-prod"
+     */
+    slug: string;
+    /**
+     * minLength 1, maxLength 200
+     * @example "GitHub Production"
+     */
+    name: string;
+    /**
+     * maxLength 2048
+     * @example "https://mcp.github.com"
+     */
+    upstreamUrl: string;
+    /** @default "mcp" */
+    type?: 'mcp' | 'llm';
+    /** @default "bearer" */
+    authType?: 'bearer' | 'header' | 'none';
+    /** pattern "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$", minLength 1, maxLength 64 */
+    authHeaderName?: string;
+    /**
+     * Write-only. Encrypted at rest; never returned.
+     * minLength 1, maxLength 8192
+     */
+    credential?: string;
+    settings?: {
+      /**
+       * minimum 1024, maximum 10485760
+       * @default 1048576
+       */
+      maxBodyBytes?: number;
+      /** @default "closed" */
+      failMode?: 'closed' | 'open';
+      /**
+       * maxItems 50
+       * @default []
+       */
+      allowedOrigins?: Array<string>;
+      /**
+       * minimum 1000, maximum 300000
+       * @default 60000
+       */
+      upstreamTimeoutMs?: number;
+      anomaly?: {
+        /** minimum 1, maximum 1000 */
+        rateSpikeMultiplier?: number;
+        /** maxItems 100 */
+        destructivePatterns?: Array<string>;
+      };
+    };
+  };
+  CreateKillSwitch: {
+    /** organization (target: the organization id), connection (connection id or slug), session (agent session id), apiKey (API key id), user (an X-Igris-User value) */
+    scope: 'organization' | 'connection' | 'user' | 'apiKey' | 'session';
+    /**
+     * minLength 1, maxLength 256
+     * @example "con_…"
+     */
+    target: string;
+    /**
+     * maxLength 500
+     * @example "Agent deleting production data"
+     */
+    reason?: string;
+  };
+  CreatedApiKey: {
+    id: string;
+    name: string;
+    role: 'owner' | 'admin' | 'developer' | 'auditor';
+    prefix: string;
+    createdAt: string;
+    /**
+     * The secret key (ig_…). Shown only in this response: only its hash is stored.
+     * @example "ig_AbC1234…"
+     */
+    key: string;
+  };
+  Error: {
+    error: {
+      code:
+        | 'bad_request'
+        | 'validation_failed'
+        | 'parse_error'
+        | 'invalid_request'
+        | 'header_mismatch'
+        | 'unauthorized'
+        | 'forbidden'
+        | 'origin_forbidden'
+        | 'csrf_failed'
+        | 'not_found'
+        | 'method_not_allowed'
+        | 'not_acceptable'
+        | 'conflict'
+        | 'payload_too_large'
+        | 'unsupported_media_type'
+        | 'connection_disabled'
+        | 'policy_denied'
+        | 'budget_exceeded'
+        | 'rate_limited'
+        | 'internal'
+        | 'guard_unavailable'
+        | 'policy_unavailable'
+        | 'session_suspended'
+        | 'upstream_unreachable'
+        | 'upstream_timeout';
+      message: string;
+      details?: unknown;
+    };
+  };
+  KillSwitch: {
+    id: string;
+    scope: 'organization' | 'connection' | 'user' | 'apiKey' | 'session';
+    target: string;
+    reason: string | null;
+    active: boolean;
+    createdBy: string | null;
+    createdAt: string;
+    liftedAt: string | null;
+    liftedBy: string | null;
+  };
+  Member: {
+    id: string;
+    userId: string;
+    email: string;
+    name: string;
+    role: 'owner' | 'admin' | 'developer' | 'auditor';
+    createdAt: string;
+  };
+  Organization: {
+    id: string;
+    slug: string;
+    name: string;
+    /** The caller's role in this organization */
+    role: 'owner' | 'admin' | 'developer' | 'auditor';
+    settings: Schemas['OrganizationSettings'];
+  };
+  OrganizationSettings: {
+    /** minimum 1, maximum 3650 */
+    retentionDays: number;
+    defaultFailMode: 'closed' | 'open';
+  };
+  PolicyDocument: {
+    /** Rules, first match wins */
+    rules: Array<unknown>;
+  };
+  PolicyVersion: {
+    version: number;
+    rules: Array<unknown>;
+    createdBy: string | null;
+    createdAt: string;
+    rolledBackFrom: number | null;
+  };
+  RotateCredential: {
+    /** minLength 1, maxLength 8192 */
+    credential: string;
+  };
+  SessionHold: {
+    killSwitchId: string;
+    scope: 'organization' | 'connection' | 'user' | 'apiKey' | 'session';
+    reason: string | null;
+    createdAt: string;
+  };
+  Simulation: {
+    decision: 'allow' | 'deny' | 'alert';
+    matched: boolean;
+    ruleIndex: number | null;
+    reason: string | null;
+    policyVersion: number;
+    trace: Array<{
+      ruleIndex: number;
+      matched: boolean;
+      why: string;
+    }>;
+  };
+  SimulationRequest: {
+    /**
+     * minLength 1, maxLength 512
+     * @example "delete_repo"
+     */
+    tool: string;
+    /** maxLength 256 */
+    user?: string;
+    metadata?: {
+      [key: string]: unknown;
+    };
+    /** Simulate this draft instead of the current version */
+    rules?: Array<unknown>;
+  };
+  SuspendSession: {
+    /**
+     * maxLength 500
+     * @example "Agent deleting production data"
+     */
+    reason?: string;
+  };
+  Trace: {
+    traceId: string;
+    /** Oldest first */
+    events: Array<Schemas['AuditEvent']>;
+    /** True when the trace has more than 1000 events (the oldest 1000 are returned) */
+    truncated: boolean;
+  };
+  UpdateConnection: {
+    /** minLength 1, maxLength 200 */
+    name?: string;
+    /** maxLength 2048 */
+    upstreamUrl?: string;
+    authType?: 'bearer' | 'header' | 'none';
+    /** pattern "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$", minLength 1, maxLength 64 */
+    authHeaderName?: string | null;
+    /** minLength 1, maxLength 8192 */
+    credential?: string;
+    enabled?: boolean;
+    settings?: {
+      /**
+       * minimum 1024, maximum 10485760
+       * @default 1048576
+       */
+      maxBodyBytes?: number;
+      /** @default "closed" */
+      failMode?: 'closed' | 'open';
+      /**
+       * maxItems 50
+       * @default []
+       */
+      allowedOrigins?: Array<string>;
+      /**
+       * minimum 1000, maximum 300000
+       * @default 60000
+       */
+      upstreamTimeoutMs?: number;
+      anomaly?: {
+        /** minimum 1, maximum 1000 */
+        rateSpikeMultiplier?: number;
+        /** maxItems 100 */
+        destructivePatterns?: Array<string>;
+      };
+    };
+  };
+  UpdateMember: {
+    role: 'owner' | 'admin' | 'developer' | 'auditor';
+  };
+  UpdateOrganization: {
+    /** minLength 1, maxLength 200 */
+    name?: string;
+    settings?: {
+      /** minimum 1, maximum 3650 */
+      retentionDays?: number;
+      defaultFailMode?: 'closed' | 'open';
+    };
+  };
+}
+
+/**
+ * Every operation, by path (relative to /api/v1) and method: its path and query parameters,
+ * its JSON body (`never` when it takes none) and its responses by status.
+ */
+export interface Paths {
+  '/api-keys': {
+    /** List API keys (Developers and Auditors see only their own); never the secrets */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** API keys, oldest first */
+        200: {
+          apiKeys: Array<Schemas['ApiKey']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Create an API key: the key is in this response only, and is never shown again */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['CreateApiKey'];
+      responses: {
+        /** Created (the only time `key` is returned) */
+        201: Schemas['CreatedApiKey'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/api-keys/{id}': {
+    /** Revoke an API key: the next call made with it is refused with 401 */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "key_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Revoked */
+        200: Schemas['ApiKey'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/audit-events': {
+    /** List audit events, newest first (cursor pagination) */
+    get: {
+      path: never;
+      query: {
+        /**
+         * Connection slug or id
+         * minLength 1, maxLength 256
+         */
+        connection?: string;
+        /**
+         * Trace id (X-Igris-Trace-Id)
+         * minLength 1, maxLength 128
+         */
+        traceId?: string;
+        /**
+         * End user (X-Igris-User)
+         * minLength 1, maxLength 256
+         */
+        user?: string;
+        /**
+         * Tool (or `resource:…` / `prompt:…`) name
+         * minLength 1, maxLength 512
+         */
+        tool?: string;
+        /**
+         * allow, deny, alert, error, killed, rate_limited, pass, unauthenticated … or an admin verb
+         * minLength 1, maxLength 64
+         */
+        action?: string;
+        /** Event type */
+        type?: 'tool_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
+        /**
+         * Agent session id
+         * minLength 1, maxLength 128
+         */
+        session?: string;
+        /**
+         * Only events at or after this time (ISO 8601 or ms)
+         * @example "2026-11-01T00:00:00Z"
+         */
+        from?: string;
+        /**
+         * Only events before this time (ISO 8601 or ms)
+         * @example "2026-11-01T00:00:00Z"
+         */
+        to?: string;
+        /** nextCursor of the previous page */
+        cursor?: string;
+        /** Page size, 1 to 500 */
+        limit?: number;
+      };
+      body: never;
+      responses: {
+        /** A page of events */
+        200: Schemas['AuditEventPage'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/audit-events/export': {
+    /** Export audit events (same filters) as a streamed NDJSON or CSV download */
+    get: {
+      path: never;
+      query: {
+        /**
+         * Connection slug or id
+         * minLength 1, maxLength 256
+         */
+        connection?: string;
+        /**
+         * Trace id (X-Igris-Trace-Id)
+         * minLength 1, maxLength 128
+         */
+        traceId?: string;
+        /**
+         * End user (X-Igris-User)
+         * minLength 1, maxLength 256
+         */
+        user?: string;
+        /**
+         * Tool (or `resource:…` / `prompt:…`) name
+         * minLength 1, maxLength 512
+         */
+        tool?: string;
+        /**
+         * allow, deny, alert, error, killed, rate_limited, pass, unauthenticated … or an admin verb
+         * minLength 1, maxLength 64
+         */
+        action?: string;
+        /** Event type */
+        type?: 'tool_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
+        /**
+         * Agent session id
+         * minLength 1, maxLength 128
+         */
+        session?: string;
+        /**
+         * Only events at or after this time (ISO 8601 or ms)
+         * @example "2026-11-01T00:00:00Z"
+         */
+        from?: string;
+        /**
+         * Only events before this time (ISO 8601 or ms)
+         * @example "2026-11-01T00:00:00Z"
+         */
+        to?: string;
+        /** @default "ndjson" */
+        format?: 'ndjson' | 'csv';
+      };
+      body: never;
+      responses: {
+        /** The events, newest first, streamed */
+        200: string;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/audit-events/{id}': {
+    /** Get one audit event */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 128
+         * @example "evt_…"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The event */
+        200: Schemas['AuditEvent'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections': {
+    /** List connections */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Connections */
+        200: {
+          connections: Array<Schemas['Connection']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Create a connection */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['CreateConnection'];
+      responses: {
+        /** Created */
+        201: Schemas['Connection'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}': {
+    /** Get a connection */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The connection */
+        200: Schemas['Connection'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Delete a connection and its policies */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Deleted */
+        200: {
+          deleted: true;
+          slug: string;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Update a connection (including enabled: false to disable it) */
+    patch: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: Schemas['UpdateConnection'];
+      responses: {
+        /** Updated */
+        200: Schemas['Connection'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/disable': {
+    /** Disable a connection: the gateway refuses its calls and forwards nothing */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Disabled */
+        200: Schemas['Connection'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/enable': {
+    /** Enable a disabled connection */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Enabled */
+        200: Schemas['Connection'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/policy': {
+    /** The connection's current policy (rules: [] and version 0 when none was ever set: every governed call is denied) */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Current policy */
+        200: Schemas['PolicyVersion'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Replace the policy: creates the next version and publishes it to the gateways */
+    put: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: Schemas['PolicyDocument'];
+      responses: {
+        /** The new version */
+        200: Schemas['PolicyVersion'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/policy/rollback': {
+    /** Make an earlier version current again (as a new version) */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: {
+        /** minimum 1 */
+        version: number;
+      };
+      responses: {
+        /** The new version */
+        200: Schemas['PolicyVersion'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/policy/simulate': {
+    /** Decide a hypothetical call: decision, matching rule, and why each earlier rule did not match */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: Schemas['SimulationRequest'];
+      responses: {
+        /** The decision */
+        200: Schemas['Simulation'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/policy/versions': {
+    /** Every version, newest first */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Versions */
+        200: {
+          versions: Array<Schemas['PolicyVersion']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/rotate': {
+    /** Replace the stored credential (takes effect on the next gateway call) */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: Schemas['RotateCredential'];
+      responses: {
+        /** Rotated */
+        200: Schemas['Connection'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/events': {
+    /**
+     * Live events of the organization (Server-Sent Events)
+     * tool_call, anomaly, session_update, policy_update and connection_update events, each with an `id:`. Reconnect with `Last-Event-ID` to replay what was missed from a bounded buffer; a `gap` event says when more was missed than it holds. A `: keepalive` comment is sent every 25 seconds.
+     */
+    get: {
+      path: never;
+      query: {
+        /**
+         * Only events of this connection (slug or id)
+         * minLength 1, maxLength 128
+         */
+        connection?: string;
+        /**
+         * Resume after this event id (the Last-Event-ID header wins)
+         * pattern "^\\d{1,15}$"
+         */
+        lastEventId?: string;
+      };
+      body: never;
+      responses: {
+        /** The event stream */
+        200: string;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/kill-switch': {
+    /** List kill switches, newest first */
+    get: {
+      path: never;
+      query: {
+        /** Default: both */
+        status?: 'active' | 'lifted';
+        scope?: 'organization' | 'connection' | 'user' | 'apiKey' | 'session';
+      };
+      body: never;
+      responses: {
+        /** Kill switches */
+        200: {
+          killSwitches: Array<Schemas['KillSwitch']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Pull a kill switch: matching gateway calls answer 503 "Session Suspended" and their open streams end, everywhere, by the time this answers */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['CreateKillSwitch'];
+      responses: {
+        /** Already active with this scope and target (pushed again) */
+        200: Schemas['KillSwitch'];
+        /** Pulled */
+        201: Schemas['KillSwitch'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+        /** Recorded, but not every connection confirmed it yet (repeat the request to retry) */
+        503: Schemas['Error'];
+      };
+    };
+  };
+  '/kill-switch/{id}': {
+    /** Get a kill switch */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "ks_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The kill switch */
+        200: Schemas['KillSwitch'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Lift a kill switch (idempotent) */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "ks_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Lifted */
+        200: Schemas['KillSwitch'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+        /** Recorded, but not every connection confirmed it yet (repeat the request to retry) */
+        503: Schemas['Error'];
+      };
+    };
+  };
+  '/members': {
+    /** Members of the organization */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Members, oldest first */
+        200: {
+          members: Array<Schemas['Member']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/members/{id}': {
+    /** Remove a member: their API keys stop working at once (the last owner cannot be removed) */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "mem_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Removed */
+        200: {
+          deleted: true;
+          member: Schemas['Member'];
+          revokedKeys: number;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Change a member's role (only an owner grants or changes the owner role; one owner always remains) */
+    patch: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "mem_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['UpdateMember'];
+      responses: {
+        /** Updated */
+        200: Schemas['Member'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/organizations/current': {
+    /** The caller's organization, with the caller's role in it */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** The organization */
+        200: Schemas['Organization'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Rename the organization or change its settings (retention, default fail mode) */
+    patch: {
+      path: never;
+      query: never;
+      body: Schemas['UpdateOrganization'];
+      responses: {
+        /** Updated */
+        200: Schemas['Organization'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/sessions': {
+    /** List agent sessions (one per connection that has been used or suspended) */
+    get: {
+      path: never;
+      query: {
+        /**
+         * Connection id or slug
+         * maxLength 64
+         */
+        connection?: string;
+        status?: 'active' | 'suspended';
+      };
+      body: never;
+      responses: {
+        /** Sessions */
+        200: {
+          sessions: Array<Schemas['AgentSession']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/sessions/{id}': {
+    /** Get an agent session */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "ses_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The session */
+        200: Schemas['AgentSession'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/sessions/{id}/resume': {
+    /** Resume a session (lifts its session kill switches; broader ones stay and are listed in heldBy) */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "ses_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Resumed */
+        200: Schemas['AgentSession'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+        /** Recorded, but the connection did not confirm it yet (repeat the request to retry) */
+        503: Schemas['Error'];
+      };
+    };
+  };
+  '/sessions/{id}/suspend': {
+    /** Suspend a session: its calls answer 503 "Session Suspended" and its open streams end (a session kill switch) */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "ses_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['SuspendSession'] | undefined;
+      responses: {
+        /** Suspended */
+        200: Schemas['AgentSession'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+        /** Recorded, but the connection did not confirm it yet (repeat the request to retry) */
+        503: Schemas['Error'];
+      };
+    };
+  };
+  '/traces/{traceId}': {
+    /** A trace's events, oldest first */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 128
+         * @example "ig_trace_…"
+         */
+        traceId: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The trace */
+        200: Schemas['Trace'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+}
