@@ -2,6 +2,29 @@ import path from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-plugin';
 import { defineConfig } from 'vitest/config';
 
+/** What test/workerd/auth.global-setup.ts provides about the fake OAuth/OIDC provider it started. */
+interface FakeOAuthInfo {
+  url: string;
+  github: { clientId: string; clientSecret: string };
+  google: { clientId: string; clientSecret: string };
+}
+
+function fakeOAuthBindings(fake: FakeOAuthInfo): Record<string, string> {
+  return {
+    GITHUB_CLIENT_ID: fake.github.clientId,
+    GITHUB_CLIENT_SECRET: fake.github.clientSecret,
+    GITHUB_AUTHORIZE_URL: `${fake.url}/github/login/oauth/authorize`,
+    GITHUB_TOKEN_URL: `${fake.url}/github/login/oauth/access_token`,
+    GITHUB_API_URL: `${fake.url}/github/api`,
+    GOOGLE_CLIENT_ID: fake.google.clientId,
+    GOOGLE_CLIENT_SECRET: fake.google.clientSecret,
+    GOOGLE_AUTHORIZE_URL: `${fake.url}/google/authorize`,
+    GOOGLE_TOKEN_URL: `${fake.url}/google/token`,
+    GOOGLE_JWKS_URL: `${fake.url}/google/jwks`,
+    GOOGLE_ISSUER: `${fake.url}/google`,
+  };
+}
+
 // Three layers (see docs/testing.md):
 //   unit     — pure modules (policy, metadata, crypto helpers) in plain Node, no runtime.
 //   workerd  — integration tests inside workerd with real D1, KV and Durable Objects.
@@ -36,6 +59,11 @@ export default defineConfig({
                   POLICY_CACHE_TTL_MS: '0',
                   ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=',
                   ADMIN_API_KEY: 'ig_test_admin_key_0123456789abcdefghijklmnop',
+                  // People sign-in (test/workerd/auth.*.test.ts): a fixed session secret, a
+                  // dashboard origin for CORS/CSRF, and OAuth pointed at the local fake provider.
+                  SESSION_SECRET: 'test-session-secret-0123456789abcdefghijklmnopqrstuvwxyz',
+                  DASHBOARD_ORIGINS: 'https://dashboard.test',
+                  ...fakeOAuthBindings(inject<FakeOAuthInfo>('fakeOAuth')),
                 },
               },
             };
@@ -45,7 +73,7 @@ export default defineConfig({
           name: 'workerd',
           include: ['test/workerd/**/*.test.ts'],
           setupFiles: ['./test/workerd/apply-migrations.ts'],
-          globalSetup: ['./test/workerd/global-setup.ts'],
+          globalSetup: ['./test/workerd/global-setup.ts', './test/workerd/auth.global-setup.ts'],
         },
       },
       {

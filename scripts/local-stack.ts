@@ -21,6 +21,8 @@ export interface StackOptions {
   persistTo: string;
   adminApiKey: string;
   encryptionKey: string;
+  /** HMAC secret for session cookies; a fresh one per start when omitted (sessions then end with the process). */
+  sessionSecret?: string;
   /** Port of the demo upstream; 0 = any free port. */
   upstreamPort?: number;
   /** Extra `--var NAME:value` overrides. */
@@ -46,6 +48,10 @@ export function newApiKey(): string {
 
 export function newEncryptionKey(): string {
   return randomBytes(32).toString('base64');
+}
+
+export function newSessionSecret(): string {
+  return randomBytes(32).toString('base64url');
 }
 
 export async function freePort(): Promise<number> {
@@ -129,6 +135,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     POLICY_CACHE_TTL_MS: '0',
     ADMIN_API_KEY: options.adminApiKey,
     ENCRYPTION_KEY: options.encryptionKey,
+    SESSION_SECRET: options.sessionSecret ?? newSessionSecret(),
     ...options.vars,
   };
   const args = [

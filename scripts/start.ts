@@ -2,12 +2,19 @@
  * `npm start` — the whole product on its embedded default, in one command.
  *
  * Secrets come from `.dev.vars` (created from .dev.vars.example on first run, with a fresh
- * ENCRYPTION_KEY and ADMIN_API_KEY). State persists under `.state/` between runs.
+ * ENCRYPTION_KEY, SESSION_SECRET and ADMIN_API_KEY). State persists under `.state/` between runs.
  * PORT overrides the gateway port (default 8787); DEMO_UPSTREAM_PORT the demo server's (3001).
  */
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ensureDemoConnection, newApiKey, newEncryptionKey, ROOT, startStack } from './local-stack.ts';
+import {
+  ensureDemoConnection,
+  newApiKey,
+  newEncryptionKey,
+  newSessionSecret,
+  ROOT,
+  startStack,
+} from './local-stack.ts';
 
 const DEV_VARS = path.join(ROOT, '.dev.vars');
 
@@ -28,6 +35,10 @@ function ensureDevVars(): Record<string, string> {
     vars.ENCRYPTION_KEY = newEncryptionKey();
     changed = true;
   }
+  if (!vars.SESSION_SECRET) {
+    vars.SESSION_SECRET = newSessionSecret();
+    changed = true;
+  }
   if (!vars.ADMIN_API_KEY) {
     vars.ADMIN_API_KEY = newApiKey();
     changed = true;
@@ -39,7 +50,7 @@ function ensureDevVars(): Record<string, string> {
       (_line, name: string) => `${name}=${vars[name] ?? ''}`,
     );
     writeFileSync(DEV_VARS, filled, { mode: 0o600 });
-    console.log('[igris] wrote .dev.vars with a fresh ENCRYPTION_KEY and ADMIN_API_KEY');
+    console.log('[igris] wrote .dev.vars with fresh ENCRYPTION_KEY, SESSION_SECRET and ADMIN_API_KEY');
   }
   return vars;
 }
@@ -56,6 +67,7 @@ async function main() {
     persistTo: path.join(ROOT, '.state'),
     adminApiKey: vars.ADMIN_API_KEY!,
     encryptionKey: vars.ENCRYPTION_KEY!,
+    sessionSecret: vars.SESSION_SECRET!,
     upstreamPort,
     verbose: process.env.VERBOSE === '1',
   });

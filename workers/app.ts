@@ -8,7 +8,7 @@ import { HTTPException } from 'hono/http-exception';
 import { apiRoutes } from './api/api.routes';
 import type { AppEnv } from './app.types';
 import { authRoutes } from './auth/auth.routes';
-import { corsOrigin, CSRF_HEADER } from './auth/csrf.check';
+import { CSRF_HEADER, corsOrigin } from './auth/csrf.check';
 import { gatewayRoutes } from './gateway/gateway.routes';
 import { AppError, type ErrorCode, restErrorBody, toAppError } from './lib/errors';
 import { randomId } from './lib/ids';

@@ -1,0 +1,391 @@
+/**
+ * `/api/auth/*` — people: sign-up, sign-in, sessions, passwords, their organizations and
+ * invitations, and OAuth (oauth.routes.ts). docs/auth.md describes the flows.
+ *
+ * Endpoints that need a signed-in person call requireSession(), which also applies both CSRF
+ * checks to state-changing requests. The cookie-less writes (sign-up, sign-in, reset) still
+ * refuse a foreign Origin, against login CSRF.
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import type { Context } from 'hono';
+import { errorResponses } from '../api/api.openapi';
+import { createRouter } from '../app.factory';
+import type { AppEnv } from '../app.types';
+import { ensureBootstrapped } from '../bootstrap/bootstrap';
+import { acceptInvitation, createInvitation, listInvitations, revokeInvitation } from './auth.invitations';
+import {
+  createOrganization,
+  leaveOrganization,
+  removeMember,
+  switchOrganization,
+} from './auth.organizations';
+import {
+  acceptInvitationSchema,
+  changePasswordSchema,
+  createInvitationSchema,
+  createOrganizationSchema,
+  invitationIdParamSchema,
+  invitationSchema,
+  membershipSchema,
+  orgIdParamSchema,
+  resetConfirmSchema,
+  resetRequestSchema,
+  sessionSchema,
+  signInSchema,
+  signUpSchema,
+  switchOrganizationSchema,
+  userIdParamSchema,
+} from './auth.schemas';
+import {
+  changePassword,
+  confirmPasswordReset,
+  dashboardBaseUrl,
+  requestPasswordReset,
+  sessionView,
+  signIn,
+  signUp,
+} from './auth.service';
+import { listMemberships } from './auth.users';
+import { checkOrigin } from './csrf.check';
+import { oauthRoutes } from './oauth.routes';
+import {
+  clearSessionCookie,
+  clientContext,
+  requireSession,
+  sessionPrincipal,
+  setSessionCookie,
+} from './session.auth';
+import { revokeSessionStatement, revokeUserSessionsStatement } from './session.store';
+
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+const body = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { 'application/json': { schema } }, required: true },
+});
+const authErrors = {
+  ...errorResponses,
+  429: { ...errorResponses[401], description: 'Too many failed attempts (Retry-After says when to retry)' },
+  503: { ...errorResponses[401], description: 'Sign-in limiter unreachable: refused (fail closed)' },
+};
+
+/** Cookie-less writes: refuse a browser on a foreign origin (login CSRF); allow non-browser clients. */
+function checkAnonymousOrigin(c: Context<AppEnv>): void {
+  checkOrigin(c.env, c.req.url, c.req.header('Origin'), false);
+}
+
+const accountRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/sign-up',
+      tags: ['Auth'],
+      summary: 'Create an account (and a personal organization, unless an invitation is given); signs in',
+      request: body(signUpSchema),
+      responses: { 201: json(sessionSchema, 'Signed in; the session cookie is set'), ...authErrors },
+    }),
+    async (c) => {
+      checkAnonymousOrigin(c);
+      const { session, view } = await signUp(c.env, c.req.valid('json'), clientContext(c));
+      setSessionCookie(c, session.token);
+      return c.json(view, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/sign-in',
+      tags: ['Auth'],
+      summary: 'Sign in with email and password',
+      request: body(signInSchema),
+      responses: { 200: json(sessionSchema, 'Signed in; the session cookie is set'), ...authErrors },
+    }),
+    async (c) => {
+      checkAnonymousOrigin(c);
+      const { session, view } = await signIn(
+        c.env,
+        (work) => c.executionCtx.waitUntil(work),
+        c.req.valid('json'),
+        clientContext(c),
+      );
+      setSessionCookie(c, session.token);
+      return c.json(view, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/session',
+      tags: ['Auth'],
+      summary: 'The current session: user, organizations, active organization and CSRF token',
+      responses: { 200: json(sessionSchema, 'The session'), ...errorResponses },
+    }),
+    async (c) => {
+      const session = await requireSession(c);
+      return c.json(await sessionView(c.env.DB, session), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/sign-out',
+      tags: ['Auth'],
+      summary: 'Sign out this session (refused on its next request)',
+      responses: { 200: json(z.object({ signedOut: z.literal(true) }), 'Signed out'), ...errorResponses },
+    }),
+    async (c) => {
+      const session = await requireSession(c);
+      await revokeSessionStatement(c.env.DB, session.id).run();
+      clearSessionCookie(c);
+      return c.json({ signedOut: true as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/sign-out-everywhere',
+      tags: ['Auth'],
+      summary: 'Sign out every session of this user, this one included',
+      responses: {
+        200: json(z.object({ signedOut: z.literal(true), sessions: z.number().int() }), 'Signed out'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const session = await requireSession(c);
+      const result = await revokeUserSessionsStatement(c.env.DB, session.userId).run();
+      clearSessionCookie(c);
+      return c.json({ signedOut: true as const, sessions: result.meta.changes ?? 0 }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/password',
+      tags: ['Auth'],
+      summary: "Change the signed-in user's password (other sessions are signed out)",
+      request: body(changePasswordSchema),
+      responses: { 200: json(z.object({ changed: z.literal(true) }), 'Changed'), ...authErrors },
+    }),
+    async (c) => {
+      const session = await requireSession(c);
+      await changePassword(c.env, session.userId, session.id, c.req.valid('json'));
+      return c.json({ changed: true as const }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/password/reset',
+      tags: ['Auth'],
+      summary: 'Mail a password reset token (same answer whether or not the account exists)',
+      request: body(resetRequestSchema),
+      responses: { 202: json(z.object({ accepted: z.literal(true) }), 'Accepted'), ...authErrors },
+    }),
+    async (c) => {
+      checkAnonymousOrigin(c);
+      await requestPasswordReset(c.env, c.req.valid('json').email, dashboardBaseUrl(c.env, c.req.url));
+      return c.json({ accepted: true as const }, 202);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/password/reset/confirm',
+      tags: ['Auth'],
+      summary: 'Set a new password with a reset token (single use); every session is signed out',
+      request: body(resetConfirmSchema),
+      responses: { 200: json(z.object({ reset: z.literal(true) }), 'Password set'), ...authErrors },
+    }),
+    async (c) => {
+      checkAnonymousOrigin(c);
+      const { token, newPassword } = c.req.valid('json');
+      await confirmPasswordReset(c.env, token, newPassword);
+      return c.json({ reset: true as const }, 200);
+    },
+  );
+
+const organizationRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/organizations',
+      tags: ['Auth organizations'],
+      summary: "The signed-in user's organizations and role in each",
+      responses: {
+        200: json(z.object({ organizations: z.array(membershipSchema) }), 'Organizations'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const session = await requireSession(c);
+      return c.json({ organizations: await listMemberships(c.env.DB, session.userId) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/organizations',
+      tags: ['Auth organizations'],
+      summary: 'Create an organization (you become its owner) and switch to it',
+      request: body(createOrganizationSchema),
+      responses: { 201: json(membershipSchema, 'Created'), ...errorResponses },
+    }),
+    async (c) => {
+      const session = await requireSession(c);
+      return c.json(await createOrganization(c.env, session, c.req.valid('json')), 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/organizations/switch',
+      tags: ['Auth organizations'],
+      summary: "Switch the session's active organization",
+      request: body(switchOrganizationSchema),
+      responses: { 200: json(sessionSchema, 'The session, now in that organization'), ...errorResponses },
+    }),
+    async (c) => {
+      const session = await requireSession(c);
+      const { organizationId } = c.req.valid('json');
+      await switchOrganization(c.env, session, organizationId);
+      return c.json(await sessionView(c.env.DB, { ...session, orgId: organizationId }), 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/organizations/{id}/leave',
+      tags: ['Auth organizations'],
+      summary: 'Leave an organization (the last owner cannot); your API keys there are revoked',
+      request: { params: orgIdParamSchema },
+      responses: {
+        200: json(
+          z.object({ left: z.literal(true), activeOrganization: membershipSchema.nullable() }),
+          'Left',
+        ),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const session = await requireSession(c);
+      const { activeOrganization } = await leaveOrganization(c.env, session, c.req.valid('param').id);
+      return c.json({ left: true as const, activeOrganization }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/members/{userId}',
+      tags: ['Auth organizations'],
+      summary: 'Remove a member from the active organization (members:write; owners only by owners)',
+      request: { params: userIdParamSchema },
+      responses: {
+        200: json(
+          z.object({ removed: z.literal(true), userId: z.string(), role: membershipSchema.shape.role }),
+          'Removed',
+        ),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const principal = sessionPrincipal(await requireSession(c));
+      const removed = await removeMember(c.env, principal, c.req.valid('param').userId);
+      return c.json({ removed: true as const, ...removed }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/invitations',
+      tags: ['Auth organizations'],
+      summary: 'Pending invitations of the active organization',
+      responses: {
+        200: json(z.object({ invitations: z.array(invitationSchema) }), 'Invitations'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const principal = sessionPrincipal(await requireSession(c));
+      return c.json({ invitations: await listInvitations(c.env, principal) }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/invitations',
+      tags: ['Auth organizations'],
+      summary: 'Invite an email address with a role (single-use token mailed, expires in 7 days)',
+      request: body(createInvitationSchema),
+      responses: { 201: json(invitationSchema, 'Invited'), ...errorResponses },
+    }),
+    async (c) => {
+      const principal = sessionPrincipal(await requireSession(c));
+      const dto = await createInvitation(
+        c.env,
+        principal,
+        c.req.valid('json'),
+        dashboardBaseUrl(c.env, c.req.url),
+      );
+      return c.json(dto, 201);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'delete',
+      path: '/invitations/{id}',
+      tags: ['Auth organizations'],
+      summary: 'Revoke a pending invitation',
+      request: { params: invitationIdParamSchema },
+      responses: {
+        200: json(z.object({ revoked: z.literal(true), invitation: invitationSchema }), 'Revoked'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const principal = sessionPrincipal(await requireSession(c));
+      const invitation = await revokeInvitation(c.env, principal, c.req.valid('param').id);
+      return c.json({ revoked: true as const, invitation }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/invitations/accept',
+      tags: ['Auth organizations'],
+      summary: 'Accept an invitation sent to your address; the session switches to that organization',
+      request: body(acceptInvitationSchema),
+      responses: {
+        200: json(z.object({ organization: membershipSchema }), 'Joined'),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const session = await requireSession(c);
+      const organization = await acceptInvitation(c.env, session, c.req.valid('json').token);
+      return c.json({ organization }, 200);
+    },
+  );
+
+export const authRoutes = createRouter();
+
+// A person may be the first to arrive on a fresh instance: organization "default" and its owner
+// key are created before anything else, exactly as for the management API.
+authRoutes.use('*', async (c, next) => {
+  await ensureBootstrapped(c.env);
+  await next();
+});
+authRoutes.route('/', accountRoutes);
+authRoutes.route('/', organizationRoutes);
+authRoutes.route('/', oauthRoutes);
+
+authRoutes.get('/openapi.json', (c) =>
+  c.json(
+    authRoutes.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: { title: 'Igris Edge people sign-in API', version: '1.0.0' },
+      servers: [{ url: '/api/auth' }],
+    }),
+  ),
+);

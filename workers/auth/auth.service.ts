@@ -1,0 +1,297 @@
+/**
+ * Sign-up, sign-in, password change and password reset. Route handlers (auth.routes.ts) parse
+ * and set cookies; everything that decides is here.
+ *
+ * Secrets never leave this module except where the flow needs them: the session token goes to
+ * the cookie, the CSRF token to the session response, reset tokens to the email outbox.
+ */
+import type { z } from '@hono/zod-openapi';
+import { passwordResetMessage } from '../email/email.messages';
+import { createEmailSender } from '../email/email.sender';
+import { AppError } from '../lib/errors';
+import { randomId } from '../lib/ids';
+import { log } from '../lib/log';
+import {
+  consumeInvitation,
+  inspectInvitation,
+  joinStatements,
+  unconsumeInvitation,
+} from './auth.invitations';
+import {
+  accountKey,
+  assertNotLocked,
+  clearKey,
+  consumeOrThrow,
+  recordFailure,
+  resetMailKey,
+  signInKeys,
+} from './auth.limiter';
+import type { changePasswordSchema, SessionDto, signUpSchema } from './auth.schemas';
+import {
+  findUserByEmail,
+  findUserById,
+  insertUserStatement,
+  listMemberships,
+  newOrganizationStatements,
+  newOrgSlug,
+  personalOrganizationName,
+} from './auth.users';
+import { dashboardOrigins, randomToken, sha256Hex } from './csrf.check';
+import { hashPassword, verifyPassword } from './password.hash';
+import {
+  type NewSession,
+  prepareSession,
+  revokeUserSessionsStatement,
+  type SessionContext,
+} from './session.store';
+
+export const RESET_TTL_MINUTES = 60;
+
+type AuthEnv = Env;
+
+export interface SignedIn {
+  session: NewSession;
+  view: SessionDto;
+}
+
+/** What GET /api/auth/session (and sign-in) answer: who, where, and the CSRF token. */
+export async function sessionView(
+  db: D1Database,
+  session: { userId: string; orgId: string | null; csrfToken: string; expiresAt: number },
+): Promise<SessionDto> {
+  const [user, organizations] = await Promise.all([
+    findUserById(db, session.userId),
+    listMemberships(db, session.userId),
+  ]);
+  if (!user) throw new AppError('unauthorized', { message: 'Session expired or signed out' });
+  return {
+    user: { id: user.id, email: user.email, name: user.name, emailVerified: user.email_verified === 1 },
+    activeOrganization: organizations.find((o) => o.id === session.orgId) ?? null,
+    organizations,
+    csrfToken: session.csrfToken,
+    expiresAt: new Date(session.expiresAt).toISOString(),
+  };
+}
+
+/** Opens a session for a user in their first organization (or a given one) and builds the answer. */
+export async function openSession(
+  env: AuthEnv,
+  userId: string,
+  context: SessionContext,
+  orgId?: string | null,
+  extra: D1PreparedStatement[] = [],
+): Promise<SignedIn> {
+  const active = orgId === undefined ? ((await listMemberships(env.DB, userId))[0]?.id ?? null) : orgId;
+  const session = await prepareSession(env, userId, active, context);
+  await env.DB.batch([...extra, session.statement]);
+  return { session, view: await sessionView(env.DB, { userId, orgId: active, ...session }) };
+}
+
+function invalidCredentials(): AppError {
+  return new AppError('unauthorized', { message: 'Wrong email or password' });
+}
+
+export async function signUp(
+  env: AuthEnv,
+  input: z.infer<typeof signUpSchema>,
+  context: SessionContext,
+): Promise<SignedIn> {
+  if (await findUserByEmail(env.DB, input.email)) {
+    throw new AppError('conflict', {
+      message: 'An account with this email already exists: sign in, or reset the password',
+      details: { location: 'body', path: 'email' },
+    });
+  }
+  const invitation = input.invitationToken
+    ? await inspectInvitation(env.DB, input.invitationToken, input.email)
+    : null;
+  const userId = randomId('usr');
+  const name = input.name ?? '';
+  const passwordHash = await hashPassword(input.password);
+  // An accepted invitation proves the address (its token was mailed there); a bare sign-up does not.
+  const user = insertUserStatement(env.DB, {
+    id: userId,
+    email: input.email,
+    name,
+    emailVerified: invitation !== null,
+    passwordHash,
+  });
+
+  if (invitation) {
+    const consumed = await consumeInvitation(env.DB, invitation.id, input.email);
+    try {
+      return await openSession(env, userId, context, consumed.orgId, [
+        user,
+        ...joinStatements(env.DB, userId, consumed, null),
+      ]);
+    } catch (err) {
+      await unconsumeInvitation(env.DB, consumed.id);
+      throw duplicateEmail(err) ?? err;
+    }
+  }
+
+  const org = newOrganizationStatements(
+    env.DB,
+    userId,
+    input.organizationName ?? personalOrganizationName(name, input.email),
+    newOrgSlug(input.organizationName ?? input.email.split('@')[0] ?? 'org'),
+    null,
+  );
+  try {
+    return await openSession(env, userId, context, org.orgId, [user, ...org.statements]);
+  } catch (err) {
+    throw duplicateEmail(err) ?? err;
+  }
+}
+
+/** Two sign-ups for one address racing: the unique index decides, the loser gets the 409. */
+function duplicateEmail(err: unknown): AppError | null {
+  if (!/UNIQUE constraint failed: users\.email/.test(String(err))) return null;
+  return new AppError('conflict', {
+    message: 'An account with this email already exists',
+    details: { location: 'body', path: 'email' },
+  });
+}
+
+/**
+ * Same answer and the same work for "no such user", "no password" and "wrong password": one
+ * PBKDF2 derivation (against a dummy hash when there is no real one) and one failure counted on
+ * both the account and the address.
+ */
+export async function signIn(
+  env: AuthEnv,
+  waitUntil: (work: Promise<unknown>) => void,
+  input: { email: string; password: string },
+  context: SessionContext,
+): Promise<SignedIn> {
+  const keys = await signInKeys(input.email, context.ip);
+  await assertNotLocked(env, keys);
+  const user = await findUserByEmail(env.DB, input.email);
+  const check = await verifyPassword(input.password, user?.password_hash ?? null);
+  if (!user || !check.ok) {
+    await recordFailure(env, keys);
+    log('info', 'sign-in refused', { reason: user ? 'wrong_password' : 'unknown_account', ip: context.ip });
+    throw invalidCredentials();
+  }
+  await clearKey(env, keys[0]!);
+  if (check.needsRehash) {
+    const upgrade = hashPassword(input.password).then((hash) =>
+      env.DB.prepare('UPDATE users SET password_hash = ? WHERE id = ?').bind(hash, user.id).run(),
+    );
+    waitUntil(
+      upgrade.catch((err: unknown) => log('warn', 'password rehash failed', { err, userId: user.id })),
+    );
+  }
+  return openSession(env, user.id, context);
+}
+
+/** Changes the password of the signed-in user; every other session of theirs is signed out. */
+export async function changePassword(
+  env: AuthEnv,
+  userId: string,
+  sessionId: string,
+  input: z.infer<typeof changePasswordSchema>,
+): Promise<void> {
+  const user = await findUserById(env.DB, userId);
+  if (!user) throw new AppError('unauthorized');
+  // A stolen session must not become an unlimited password oracle: the account window applies.
+  const key = await accountKey(user.email);
+  await assertNotLocked(env, [key]);
+  const check = await verifyPassword(input.currentPassword, user.password_hash);
+  if (!check.ok) {
+    await recordFailure(env, [key]);
+    throw new AppError('forbidden', {
+      message: user.password_hash
+        ? 'Current password is wrong'
+        : 'This account has no password yet: set one with the password reset mail',
+      details: { location: 'body', path: 'currentPassword' },
+    });
+  }
+  const hash = await hashPassword(input.newPassword);
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare('UPDATE users SET password_hash = ? WHERE id = ?').bind(hash, userId),
+    revokeUserSessionsStatement(env.DB, userId, sessionId),
+    env.DB.prepare('UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL').bind(
+      now,
+      userId,
+    ),
+  ]);
+}
+
+/** The base URL links in mails point at: the dashboard's origin when configured. */
+export function dashboardBaseUrl(
+  env: Pick<Env, 'DASHBOARD_ORIGINS' | 'PUBLIC_BASE_URL'>,
+  requestUrl: string,
+): string {
+  const dashboard = dashboardOrigins(env)[0];
+  if (dashboard) return dashboard;
+  if (env.PUBLIC_BASE_URL) return env.PUBLIC_BASE_URL.replace(/\/+$/, '');
+  return new URL(requestUrl).origin;
+}
+
+/**
+ * Mails a single-use reset token if the account exists. The answer is the same either way (the
+ * caller always says "accepted"), so this cannot be used to find out who has an account.
+ */
+export async function requestPasswordReset(env: AuthEnv, email: string, baseUrl: string): Promise<void> {
+  await consumeOrThrow(env, await resetMailKey(email));
+  const user = await findUserByEmail(env.DB, email);
+  if (!user) return;
+  const token = randomToken();
+  const now = Date.now();
+  await env.DB.prepare(
+    'INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+  )
+    .bind(randomId('pwr'), user.id, await sha256Hex(token), now, now + RESET_TTL_MINUTES * 60_000)
+    .run();
+  const link = `${baseUrl}/reset-password?token=${encodeURIComponent(token)}`;
+  try {
+    await createEmailSender(env).send(passwordResetMessage(user.email, link, token, RESET_TTL_MINUTES));
+  } catch (err) {
+    // Not surfaced: a different answer for existing accounts would reveal them.
+    log('error', 'password reset mail not sent', { err, userId: user.id });
+  }
+}
+
+function invalidResetToken(): AppError {
+  return new AppError('bad_request', {
+    message: 'Reset token is invalid, expired or already used',
+    details: { location: 'body', path: 'token' },
+  });
+}
+
+/**
+ * Sets a new password with a reset token. The token is consumed atomically (one UPDATE … WHERE
+ * used_at IS NULL), so it works exactly once; the address is then proven (verified), every
+ * session of the user is signed out and their other reset tokens die.
+ */
+export async function confirmPasswordReset(env: AuthEnv, token: string, newPassword: string): Promise<void> {
+  const tokenHash = await sha256Hex(token);
+  const now = Date.now();
+  const pending = await env.DB.prepare(
+    'SELECT id FROM password_resets WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?',
+  )
+    .bind(tokenHash, now)
+    .first<{ id: string }>();
+  if (!pending) throw invalidResetToken(); // checked before hashing: bad tokens cost no PBKDF2
+  const hash = await hashPassword(newPassword);
+  const consumed = await env.DB.prepare(
+    `UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
+     RETURNING user_id`,
+  )
+    .bind(Date.now(), tokenHash, Date.now())
+    .first<{ user_id: string }>();
+  if (!consumed) throw invalidResetToken();
+  const userId = consumed.user_id;
+  await env.DB.batch([
+    env.DB.prepare('UPDATE users SET password_hash = ?, email_verified = 1 WHERE id = ?').bind(hash, userId),
+    revokeUserSessionsStatement(env.DB, userId),
+    env.DB.prepare('UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL').bind(
+      Date.now(),
+      userId,
+    ),
+  ]);
+  const user = await findUserById(env.DB, userId);
+  if (user) await clearKey(env, await accountKey(user.email));
+}
