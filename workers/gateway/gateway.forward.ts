@@ -3,11 +3,19 @@
  * by the time `forward` is called every decision has been made.
  *
  * Request headers are forwarded by allowlist, not denylist: a security gateway should not pass
- * along headers it does not understand (the caller's `ig_` key, cookies, hop-by-hop and framing
- * headers, `X-Igris-*`, Cloudflare's own `cf-*`). The upstream credential is injected last so
- * nothing the caller sends can override it.
+ * along headers it does not understand (the caller's `ig_` key, cookies, `Origin`, hop-by-hop and
+ * framing headers, `X-Igris-*`, Cloudflare's own `cf-*`). The one open-ended family is
+ * `Mcp-Param-*`: the spec says intermediaries MUST forward them (they mirror tool arguments the
+ * upstream validates). Headers the caller names in `Connection` are hop-by-hop by definition
+ * (RFC 9110 §7.6.1) and are never forwarded, whatever the allowlist says. The upstream
+ * credential is injected last so nothing the caller sends can override it.
+ *
+ * Timeouts: `upstreamTimeoutMs` bounds the wait for response headers of POST and DELETE. A GET
+ * opens the server's long-lived stream, and SDK servers send its headers only with the first
+ * event or keep-alive (server-everything: ~15 s), so a GET has no header timeout; it ends when
+ * the caller hangs up. The response body is never timed: SSE streams live as long as needed.
  */
-import { AppError } from '../lib/errors';
+import { AppError } from '../lib/errors.js';
 
 const FORWARDED_REQUEST_HEADERS = new Set([
   'accept',
@@ -22,6 +30,9 @@ const FORWARDED_REQUEST_HEADERS = new Set([
   'baggage',
   'user-agent',
 ]);
+
+/** Mirrored tool-argument headers (2026-07-28): forwarded whatever their name. */
+const FORWARDED_REQUEST_PREFIX = 'mcp-param-';
 
 /** Response headers that describe the hop, not the message, or that must not reach the caller. */
 const DROPPED_RESPONSE_HEADERS = new Set([
@@ -51,10 +62,28 @@ export interface UpstreamTarget {
   timeoutMs: number;
 }
 
+/** Header names listed in `Connection`: they describe this hop only. */
+function connectionTokens(headers: Headers): Set<string> {
+  const value = headers.get('Connection');
+  if (!value) return new Set();
+  return new Set(
+    value
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter(Boolean),
+  );
+}
+
+function forwardable(name: string): boolean {
+  return FORWARDED_REQUEST_HEADERS.has(name) || name.startsWith(FORWARDED_REQUEST_PREFIX);
+}
+
 export function upstreamHeaders(incoming: Headers, target: UpstreamTarget): Headers {
   const headers = new Headers();
-  for (const [name, value] of incoming) {
-    if (FORWARDED_REQUEST_HEADERS.has(name.toLowerCase())) headers.set(name, value);
+  const hopByHop = connectionTokens(incoming);
+  for (const [rawName, value] of incoming) {
+    const name = rawName.toLowerCase();
+    if (forwardable(name) && !hopByHop.has(name)) headers.append(name, value);
   }
   if (target.credential !== null) {
     if (target.authType === 'bearer') headers.set('Authorization', `Bearer ${target.credential}`);
@@ -82,9 +111,14 @@ export async function forward(
 ): Promise<ForwardResult> {
   const started = performance.now();
   const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(new Error('upstream timeout')), target.timeoutMs);
-  // The caller hanging up cancels the upstream request too; the timeout covers only the wait
-  // for response headers, not a long-lived SSE stream.
+  // See the module comment: a GET stream's headers may legitimately take longer than any
+  // sensible header timeout.
+  const timer =
+    method === 'GET'
+      ? null
+      : setTimeout(() => timeout.abort(new Error('upstream timeout')), target.timeoutMs);
+  // The caller hanging up cancels the upstream request too; once the body streams, the caller
+  // cancelling it cancels the upstream body (for 2026-07-28 that is the cancellation signal).
   const signal = AbortSignal.any([timeout.signal, incoming.signal]);
   let upstream: Response;
   try {
@@ -99,7 +133,7 @@ export async function forward(
     const code = timeout.signal.aborted ? 'upstream_timeout' : 'upstream_unreachable';
     throw new AppError(code, { internal: err });
   } finally {
-    clearTimeout(timer);
+    if (timer !== null) clearTimeout(timer);
   }
   const latencyMs = Math.round(performance.now() - started);
   if (upstream.status >= 300 && upstream.status < 400) {
@@ -110,16 +144,23 @@ export async function forward(
       internal: { status: upstream.status },
     });
   }
-  const headers = new Headers();
-  for (const [name, value] of upstream.headers) {
-    if (!DROPPED_RESPONSE_HEADERS.has(name.toLowerCase())) headers.set(name, value);
-  }
   return {
     response: new Response(upstream.body, {
       status: upstream.status,
       statusText: upstream.statusText,
-      headers,
+      headers: downstreamHeaders(upstream.headers),
     }),
     latencyMs,
   };
+}
+
+/** The upstream's response headers minus those that describe the hop or must not reach the caller. */
+export function downstreamHeaders(upstream: Headers): Headers {
+  const headers = new Headers();
+  const hopByHop = connectionTokens(upstream);
+  for (const [rawName, value] of upstream) {
+    const name = rawName.toLowerCase();
+    if (!DROPPED_RESPONSE_HEADERS.has(name) && !hopByHop.has(name)) headers.append(name, value);
+  }
+  return headers;
 }

@@ -4,7 +4,7 @@
  * JSON-RPC 2.0 shape. Errors are the spec's: -32700 for unparseable JSON, -32600 for a body that
  * is JSON but not a JSON-RPC message.
  */
-import { AppError } from '../lib/errors';
+import { AppError } from '../lib/errors.js';
 
 export type JsonRpcId = string | number | null;
 

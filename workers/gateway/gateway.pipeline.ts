@@ -5,17 +5,26 @@
  *   1. authenticate        — who is calling. Nothing else runs, and nothing is revealed, before this.
  *   2. resolve connection  — only inside the caller's organization: another tenant's slug is "not found".
  *   3. identity            — X-Igris-User / Trace-Id / Metadata; advisory, recorded with every decision.
- *   4. protocol checks     — origin, size, JSON-RPC shape, header/body agreement: decisions are made
- *                            on exactly the message that will be forwarded, never on a different reading.
- *   5. policy              — pure, in memory (compiled policy from KV, cached in the isolate).
+ *   4. protocol checks     — origin (403), size (413), JSON-RPC shape (-32700/-32600), and
+ *                            mirrored headers agreeing with the body (400 -32020): decisions are
+ *                            made on exactly the message that will be forwarded, never on a
+ *                            different reading of it (gateway.origin.ts, gateway.jsonrpc.ts,
+ *                            gateway.protocol.ts).
+ *   5. policy              — pure, in memory (compiled policy from KV, cached in the isolate), one
+ *                            decision per JSON-RPC message (gateway.decide.ts).
  *   6. guard               — ONE Durable Object round trip: kill switch (wins over everything),
  *                            rate windows (for the matched rule), and the durable audit spool. The
  *                            row is on disk before the gateway answers, whatever the answer.
- *   7. forward             — transport only; the upstream's answer is streamed back as it arrives.
- *   8. outcome             — status and latency patched into the audit row off the hot path
+ *   7. forward             — transport only; the upstream's answer is streamed back as it arrives
+ *                            (gateway.forward.ts). Upstream statuses and bodies pass unchanged:
+ *                            clients negotiate protocol versions on upstream 4xx bodies.
+ *   8. filter lists        — policy on the way back: tools/resources/prompts the caller could
+ *                            never use are removed from list results, event by event for SSE
+ *                            (gateway.lists.ts).
+ *   9. outcome             — status and latency patched into the audit row off the hot path
  *                            (waitUntil); the guard publishes the live event from there.
  *
- * Refusals at any stage are answered by `respondError`, after their audit row is spooled.
+ * Refusals at any stage are answered by gateway.respond.ts, after their audit row is spooled.
  */
 import type { Context } from 'hono';
 import type { AuditOutcome } from '../../durable-objects/audit.spool';
@@ -24,24 +33,23 @@ import type { AppEnv, Principal } from '../app.types';
 import { authenticateApiKey, bearerApiKey, unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import type { AuditEventInsert } from '../db/schema';
-import { AppError, jsonRpcErrorBody, toAppError } from '../lib/errors';
+import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stream';
+import { AppError, toAppError } from '../lib/errors';
 import { eventId } from '../lib/ids';
 import { log } from '../lib/log';
-import { type Decision, evaluate } from '../policy/policy.evaluate';
+import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
 import { resolveGovernedName } from '../policy/policy.methods';
 import { loadPolicy } from '../policy/policy.store';
 import { spoolRefusal } from './gateway.audit';
 import { type ResolvedConnection, resolveConnection, upstreamCredential } from './gateway.connection';
+import { auditRows, decideAll, firstRefusal, type MessageDecision } from './gateway.decide';
 import { forward } from './gateway.forward';
 import { type CallIdentity, readIdentity, TRACE_HEADER } from './gateway.identity';
-import {
-  type JsonRpcMessage,
-  messageKind,
-  type ParsedBody,
-  parseJsonRpc,
-  readBodyCapped,
-  replyId,
-} from './gateway.jsonrpc';
+import { type ParsedBody, parseJsonRpc, readBodyCapped, replyId } from './gateway.jsonrpc';
+import { ListFilter, pendingLists } from './gateway.lists';
+import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
+import { checkHeaderAgreement } from './gateway.protocol';
+import { respondError, respondRefusedBatch } from './gateway.respond';
 
 type GatewayContext = Context<AppEnv>;
 type HttpMethod = 'GET' | 'POST' | 'DELETE';
@@ -58,6 +66,8 @@ interface CallState {
   identity: CallIdentity | null;
   parsed: ParsedBody | null;
   mcpSessionId: string | null;
+  /** CORS headers once the caller's Origin has been accepted (empty for non-browser callers). */
+  cors: Record<string, string>;
 }
 
 export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): Promise<Response> {
@@ -72,6 +82,7 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
     identity: null,
     parsed: null,
     mcpSessionId: c.req.header('Mcp-Session-Id') ?? null,
+    cors: {},
   };
   try {
     await ensureBootstrapped(c.env);
@@ -94,15 +105,21 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
     state.identity = readIdentity(c.req.raw.headers);
     state.traceId = state.identity.traceId;
 
-    // 4. Protocol checks, then 5. policy, per message.
+    // 4. Protocol checks. Origin first: a browser page that may not call this connection gets
+    // nothing read from its body.
+    checkOrigin(c, state, connection);
     let body: string | null = null;
+    let policy: CompiledPolicy | null = null;
     let decisions: MessageDecision[] = [];
     if (httpMethod === 'POST') {
       state.parsed = await readMessages(c.req.raw, connection);
-      const policy = await loadPolicy(c.env, connection.orgId, connection.id);
-      decisions = state.parsed.messages.map((message) =>
-        decideMessage(message, state.identity!, (req) => evaluate(policy, req)),
-      );
+      const mismatch = checkHeaderAgreement(c.req.raw.headers, state.parsed);
+      if (mismatch) throw mismatch;
+
+      // 5. Policy, per message.
+      policy = await loadPolicy(c.env, connection.orgId, connection.id);
+      const compiled = policy;
+      decisions = decideAll(state.parsed.messages, state.identity, (req) => evaluate(compiled, req));
       // Forward the serialization of what was decided on, not the raw bytes: a body with duplicate
       // keys ({"name":"safe","name":"evil"}) could otherwise be read differently upstream.
       body = JSON.stringify(state.parsed.batch ? state.parsed.messages : state.parsed.messages[0]);
@@ -110,19 +127,21 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
 
     // 6. Guard: kill switch and rate windows, and the audit rows spooled durably. A call the policy
     // refused counts against no rate window; the kill switch still wins over the policy's answer.
-    const refusal = decisions.find((d) => d.refusal)?.refusal ?? null;
-    const rows = auditRows(state, decisions);
+    const refusal = firstRefusal(decisions);
+    const rows = callRows(c, state, decisions, policy);
     const checks = refusal ? [] : rateChecks(decisions, state);
     const verdict = await admit(c, state, connection, rows, checks, refusal !== null);
     if (verdict.verdict === 'killed') {
-      return respondError(
+      return reply(
         state,
         new AppError('session_suspended', { details: { scope: verdict.scope, reason: verdict.reason } }),
       );
     }
-    if (refusal) return respondError(state, refusal);
+    if (refusal) {
+      return state.parsed?.batch ? respondRefusedBatch(state, decisions) : reply(state, refusal);
+    }
     if (verdict.verdict === 'rate_limited') {
-      return respondError(
+      return reply(
         state,
         new AppError('rate_limited', {
           headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
@@ -159,17 +178,29 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
         latencyMs: Date.now() - state.started,
         errorCode: appErr.code,
       });
-      return respondError(state, appErr);
+      return reply(state, appErr);
     }
 
-    // 8. Outcome, off the hot path.
-    complete(c, connection, rows, { upstreamStatus: result.response.status, latencyMs: result.latencyMs });
-    result.response.headers.set(TRACE_HEADER, state.traceId);
-    return result.response;
+    // 8. Filter list results. POST: the responses to this body's list requests, by id. A GET
+    // that resumes a stream (Last-Event-ID) may replay a list response, recognised by shape.
+    let response = result.response;
+    if (state.parsed && policy) {
+      response = await new ListFilter(policy, pendingLists(state.parsed.messages)).apply(response);
+    } else if (httpMethod === 'GET' && c.req.header('Last-Event-ID') !== undefined) {
+      const current = await loadPolicy(c.env, connection.orgId, connection.id);
+      response = await new ListFilter(current, null).apply(response);
+    }
+
+    // 9. Outcome, off the hot path.
+    complete(c, connection, rows, { upstreamStatus: response.status, latencyMs: result.latencyMs });
+    response.headers.set(TRACE_HEADER, state.traceId);
+    for (const [name, value] of Object.entries(state.cors)) response.headers.set(name, value);
+    // An open SSE stream ends when a kill switch that matches this call is pulled.
+    return endStreamOnKill(c.env, c.executionCtx, killWatch(state, connection), response);
   } catch (err) {
     const appErr = toAppError(err);
     await auditRefusal(c, state, appErr);
-    return respondError(state, appErr);
+    return reply(state, appErr);
   }
 }
 
@@ -179,6 +210,34 @@ async function authenticate(c: GatewayContext): Promise<Principal> {
   const { principal, touch } = await authenticateApiKey(c.env.DB, key);
   if (touch) c.executionCtx.waitUntil(touch.catch(() => {}));
   return principal;
+}
+
+/** What the kill-switch watch of an SSE response matches on (workers/killswitch/killswitch.stream.ts). */
+function killWatch(state: CallState, connection: ResolvedConnection): StreamWatch {
+  return {
+    orgId: connection.orgId,
+    connectionId: connection.id,
+    caller: { apiKeyId: state.principal?.apiKeyId ?? null, user: state.identity?.user ?? null },
+    requestId: replyId(state.parsed),
+    traceId: state.traceId,
+  };
+}
+
+/** 403 for a browser Origin this connection does not allow; CORS headers for one it does. */
+function checkOrigin(c: GatewayContext, state: CallState, connection: ResolvedConnection): void {
+  const origin = c.req.header('Origin') ?? null;
+  if (origin === null) return;
+  const allowed = [
+    ...ownOrigins(c.req.url, c.env.PUBLIC_BASE_URL ?? ''),
+    ...connection.settings.allowedOrigins,
+  ];
+  if (!isOriginAllowed(origin, allowed)) {
+    throw new AppError('origin_forbidden', {
+      message: 'Origin not allowed: add it to the connection’s allowedOrigins to call it from a browser',
+      details: { location: 'header', path: 'Origin' },
+    });
+  }
+  state.cors = corsHeaders(origin);
 }
 
 async function readMessages(request: Request, connection: ResolvedConnection): Promise<ParsedBody> {
@@ -193,63 +252,21 @@ async function readMessages(request: Request, connection: ResolvedConnection): P
   return parseJsonRpc(bytes);
 }
 
-interface MessageDecision {
-  message: JsonRpcMessage;
-  /** The governed name (tool, `resource:…`, `prompt:…`), null for ungoverned methods. */
-  tool: string | null;
-  decision: Decision | null;
-  /** Set when this message must not be forwarded. */
-  refusal: AppError | null;
-}
-
-function decideMessage(
-  message: JsonRpcMessage,
-  identity: CallIdentity,
-  decide: (req: { tool: string; user: string | null; metadata: Record<string, unknown> | null }) => Decision,
-): MessageDecision {
-  if (messageKind(message) !== 'request') return { message, tool: null, decision: null, refusal: null };
-  const governed = resolveGovernedName(message.method!, message.params);
-  if (governed.kind === 'ungoverned') return { message, tool: null, decision: null, refusal: null };
-  if (governed.kind === 'invalid') {
-    return {
-      message,
-      tool: null,
-      decision: null,
-      refusal: new AppError('validation_failed', {
-        message: governed.message,
-        details: { location: 'body', path: 'params' },
-      }),
-    };
-  }
-  const decision = decide({ tool: governed.name, user: identity.user, metadata: identity.metadata });
-  if (decision.action !== 'deny') return { message, tool: governed.name, decision, refusal: null };
-  const reason = decision.reason ?? 'denied by policy';
-  return {
-    message,
-    tool: governed.name,
-    decision,
-    refusal: new AppError('policy_denied', {
-      message: `Denied by policy: ${reason} (trace ${identity.traceId})`,
-      details: { reason, ruleIndex: decision.ruleIndex, policyVersion: decision.policyVersion },
-    }),
-  };
-}
-
-function auditRows(state: CallState, decisions: MessageDecision[]): AuditEventInsert[] {
+/** The audit rows of a call that reached the guard: one per message, or one for a GET/DELETE. */
+function callRows(
+  c: GatewayContext,
+  state: CallState,
+  decisions: MessageDecision[],
+  policy: CompiledPolicy | null,
+): AuditEventInsert[] {
   const base = baseRow(state);
-  if (decisions.length === 0) return [{ ...base, action: 'pass', details: { http: state.httpMethod } }];
-  return decisions.map((d, i) => ({
-    ...base,
-    id: i === 0 ? state.id : `${state.id}_${i}`,
-    type: d.message.method === 'tools/call' ? 'tool_call' : 'request',
-    method: d.message.method ?? (messageKind(d.message) === 'response' ? 'response' : null),
-    tool: d.tool,
-    action: d.refusal ? (d.decision?.action === 'deny' ? 'deny' : 'error') : (d.decision?.action ?? 'pass'),
-    ruleIndex: d.decision?.ruleIndex ?? null,
-    policyVersion: d.decision?.policyVersion ?? null,
-    errorCode: d.refusal?.code ?? null,
-    details: d.decision?.reason ? { reason: d.decision.reason } : null,
-  }));
+  if (decisions.length === 0) {
+    const resumed = c.req.header('Last-Event-ID') !== undefined;
+    return [
+      { ...base, action: 'pass', details: { http: state.httpMethod, ...(resumed ? { resumed } : {}) } },
+    ];
+  }
+  return auditRows(base, decisions, policy?.version ?? null, c.req.header('traceparent') ?? null);
 }
 
 function baseRow(state: CallState): AuditEventInsert {
@@ -352,12 +369,14 @@ function complete(
 
 /** A refusal before the guard was reached: its row goes to the organization's (or anonymous) spool. */
 async function auditRefusal(c: GatewayContext, state: CallState, err: AppError): Promise<void> {
+  const single = state.parsed && !state.parsed.batch ? state.parsed.messages[0] : undefined;
   const row: AuditEventInsert = {
     ...baseRow(state),
     action: err.code === 'unauthorized' ? 'unauthenticated' : 'error',
     errorCode: err.code,
-    method: state.parsed && !state.parsed.batch ? (state.parsed.messages[0]?.method ?? null) : null,
-    details: { http: state.httpMethod },
+    method: single?.method ?? null,
+    tool: single?.method ? governedNameOrNull(single.method, single.params) : null,
+    details: { http: state.httpMethod, ...(err.code === 'unauthorized' ? {} : { refusal: err.message }) },
   };
   try {
     await spoolRefusal(c.env, [row]);
@@ -366,14 +385,11 @@ async function auditRefusal(c: GatewayContext, state: CallState, err: AppError):
   }
 }
 
-function respondError(state: CallState, err: AppError): Response {
-  if (err.status >= 500)
-    log('error', 'gateway error', { code: err.code, internal: err.internal, traceId: state.traceId });
-  const body = jsonRpcErrorBody(err, replyId(state.parsed), state.traceId);
-  const headers: Record<string, string> = {
-    'Content-Type': 'application/json',
-    [TRACE_HEADER]: state.traceId,
-    ...err.headers,
-  };
-  return new Response(JSON.stringify(body), { status: err.status, headers });
+function governedNameOrNull(method: string, params: unknown): string | null {
+  const governed = resolveGovernedName(method, params);
+  return governed.kind === 'governed' ? governed.name : null;
+}
+
+function reply(state: CallState, err: AppError): Response {
+  return respondError(state, err, replyId(state.parsed));
 }

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { downstreamHeaders, type UpstreamTarget, upstreamHeaders } from './gateway.forward.ts';
+
+const target: UpstreamTarget = {
+  url: 'http://upstream.test/mcp',
+  authType: 'bearer',
+  authHeaderName: null,
+  credential: 'upstream-secret',
+  timeoutMs: 1000,
+};
+
+describe('upstreamHeaders', () => {
+  it('forwards the MCP headers, Mcp-Param-* included, and injects the credential', () => {
+    const out = upstreamHeaders(
+      new Headers({
+        Accept: 'application/json, text/event-stream',
+        'Content-Type': 'application/json',
+        'Mcp-Session-Id': 's1',
+        'MCP-Protocol-Version': '2026-07-28',
+        'Mcp-Method': 'tools/call',
+        'Mcp-Name': 'echo',
+        'Mcp-Param-Region': '=?base64?SGVsbG8sIOS4lueVjA==?=',
+        'Mcp-Param-Tenant': 'acme',
+        'Last-Event-ID': '42',
+        traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      }),
+      target,
+    );
+    expect(Object.fromEntries(out)).toEqual({
+      accept: 'application/json, text/event-stream',
+      'content-type': 'application/json',
+      'mcp-session-id': 's1',
+      'mcp-protocol-version': '2026-07-28',
+      'mcp-method': 'tools/call',
+      'mcp-name': 'echo',
+      'mcp-param-region': '=?base64?SGVsbG8sIOS4lueVjA==?=',
+      'mcp-param-tenant': 'acme',
+      'last-event-id': '42',
+      traceparent: '00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01',
+      authorization: 'Bearer upstream-secret',
+    });
+  });
+
+  it('never forwards the caller key, cookies, Origin, identity or hop-by-hop headers', () => {
+    const out = upstreamHeaders(
+      new Headers({
+        Authorization: 'Bearer ig_callers_key',
+        Cookie: 'igris.session_token=abc',
+        Origin: 'https://app.example.com',
+        'X-Igris-User': 'alice',
+        'X-Igris-Metadata': '{}',
+        Connection: 'keep-alive, Mcp-Param-Secret',
+        'Keep-Alive': 'timeout=5',
+        TE: 'trailers',
+        Upgrade: 'websocket',
+        'Proxy-Authorization': 'Basic x',
+        'Transfer-Encoding': 'chunked',
+        'Mcp-Param-Secret': 'hop only',
+        'CF-Connecting-IP': '1.2.3.4',
+        Host: 'gw.example.com',
+      }),
+      { ...target, authType: 'none', credential: null },
+    );
+    expect([...out.keys()]).toEqual([]);
+  });
+
+  it('puts the credential in a custom header, overriding whatever the caller sent there', () => {
+    const out = upstreamHeaders(new Headers({ 'X-Api-Key': 'caller' }), {
+      ...target,
+      authType: 'header',
+      authHeaderName: 'X-Api-Key',
+    });
+    expect(out.get('X-Api-Key')).toBe('upstream-secret');
+  });
+});
+
+describe('downstreamHeaders', () => {
+  it('keeps MCP response headers and drops hop-by-hop, framing and cookie headers', () => {
+    const out = downstreamHeaders(
+      new Headers({
+        'Content-Type': 'text/event-stream',
+        'Cache-Control': 'no-cache, no-transform',
+        'X-Accel-Buffering': 'no',
+        'Mcp-Session-Id': 's1',
+        'MCP-Protocol-Version': '2025-11-25',
+        Allow: 'GET, POST, DELETE',
+        Connection: 'keep-alive, X-Hop',
+        'X-Hop': 'x',
+        'Keep-Alive': 'timeout=5',
+        'Transfer-Encoding': 'chunked',
+        'Content-Length': '10',
+        'Set-Cookie': 'a=b',
+        'WWW-Authenticate': 'Bearer realm="upstream"',
+      }),
+    );
+    expect(Object.fromEntries(out)).toEqual({
+      allow: 'GET, POST, DELETE',
+      'cache-control': 'no-cache, no-transform',
+      'content-type': 'text/event-stream',
+      'mcp-protocol-version': '2025-11-25',
+      'mcp-session-id': 's1',
+      'x-accel-buffering': 'no',
+    });
+  });
+});

@@ -1,0 +1,194 @@
+/**
+ * Policy on the way back: list results show only what the caller could ever be allowed to use.
+ *
+ * Why: an agent picks tools from `tools/list`; listing a tool that every call would be denied
+ * invites failing calls and discloses what the upstream offers. The decision per item is
+ * `couldEverAllow` (policy.evaluate.ts): an item is hidden only when the first rule matching it
+ * is an unconditional deny, or no rule matches at all — conditional rules keep it listed,
+ * because the call itself is still decided per request. Hiding is not the enforcement; the
+ * call-time decision is.
+ *
+ *   tools/list      result.tools[].name
+ *   resources/list  result.resources[].uri   → `resource:<uri>`
+ *   prompts/list    result.prompts[].name    → `prompt:<name>`
+ * `resources/templates/list` is passed unchanged: a template is not a resource a rule can be
+ * evaluated against (its concrete URIs are decided on `resources/read`).
+ *
+ * Only the response to the list request's own JSON-RPC id is rewritten; everything else in the
+ * stream (progress, server requests, other responses) passes through byte for byte, and SSE
+ * events are re-emitted as they arrive (gateway.sse.ts). A JSON body is small and complete, so
+ * it is read whole. On a GET that resumes a stream (`Last-Event-ID`) the gateway does not know
+ * which ids were list requests, so responses there are recognised by shape instead.
+ */
+import { type CompiledPolicy, couldEverAllow } from '../policy/policy.evaluate.js';
+import { PROMPT_PREFIX, RESOURCE_PREFIX } from '../policy/policy.methods.js';
+import type { JsonRpcMessage } from './gateway.jsonrpc.js';
+import { type SseEvent, sseRewriteStream, withData } from './gateway.sse.js';
+
+export type ListMethod = 'tools/list' | 'resources/list' | 'prompts/list';
+
+interface ListShape {
+  key: 'tools' | 'resources' | 'prompts';
+  /** The governed name of one listed item, or null when the item has no usable name. */
+  governedName(item: Record<string, unknown>): string | null;
+}
+
+const LISTS: Readonly<Record<ListMethod, ListShape>> = {
+  'tools/list': {
+    key: 'tools',
+    governedName: (item) => (typeof item.name === 'string' && item.name !== '' ? item.name : null),
+  },
+  'resources/list': {
+    key: 'resources',
+    governedName: (item) =>
+      typeof item.uri === 'string' && item.uri !== '' ? RESOURCE_PREFIX + item.uri : null,
+  },
+  'prompts/list': {
+    key: 'prompts',
+    governedName: (item) =>
+      typeof item.name === 'string' && item.name !== '' ? PROMPT_PREFIX + item.name : null,
+  },
+};
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isListMethod(method: string | undefined): method is ListMethod {
+  return method !== undefined && Object.hasOwn(LISTS, method);
+}
+
+/** JSON text of an id, so that 1 and "1" stay different keys. */
+function idKey(id: unknown): string {
+  return JSON.stringify(id);
+}
+
+/** The list requests of a POST body, by id: the responses that must be filtered. */
+export function pendingLists(messages: readonly JsonRpcMessage[]): Map<string, ListMethod> {
+  const pending = new Map<string, ListMethod>();
+  for (const message of messages) {
+    if (message.id !== undefined && message.id !== null && isListMethod(message.method)) {
+      pending.set(idKey(message.id), message.method);
+    }
+  }
+  return pending;
+}
+
+export interface FilteredList {
+  result: Record<string, unknown>;
+  hidden: number;
+}
+
+/**
+ * The result without the items `canAllow` rejects; items without a usable name are dropped too
+ * (the gateway could never forward a call to them). Null when the result has no such list.
+ */
+export function filterListResult(
+  method: ListMethod,
+  result: unknown,
+  canAllow: (governedName: string) => boolean,
+): FilteredList | null {
+  const shape = LISTS[method];
+  if (!isRecord(result) || !Array.isArray(result[shape.key])) return null;
+  const items = result[shape.key] as unknown[];
+  const kept = items.filter((item) => {
+    const name = isRecord(item) ? shape.governedName(item) : null;
+    return name !== null && canAllow(name);
+  });
+  return { result: { ...result, [shape.key]: kept }, hidden: items.length - kept.length };
+}
+
+/** A list method recognised from a result's shape (for resumed streams, where ids are unknown). */
+function listMethodByShape(result: unknown): ListMethod | null {
+  if (!isRecord(result)) return null;
+  for (const method of Object.keys(LISTS) as ListMethod[]) {
+    if (Array.isArray(result[LISTS[method].key])) return method;
+  }
+  return null;
+}
+
+export class ListFilter {
+  readonly #pending: Map<string, ListMethod> | null;
+  readonly #canAllow: (name: string) => boolean;
+  hidden = 0;
+
+  /** `pending` null = match responses by shape (resumed GET streams). */
+  constructor(policy: CompiledPolicy, pending: Map<string, ListMethod> | null) {
+    this.#pending = pending;
+    this.#canAllow = (name) => couldEverAllow(policy, name);
+  }
+
+  /** Nothing (more) to filter: the rest of the body can pass untouched. */
+  done(): boolean {
+    return this.#pending !== null && this.#pending.size === 0;
+  }
+
+  /** A JSON-RPC message (or batch) with list results filtered, or null when nothing changed. */
+  filterMessage(value: unknown): unknown | null {
+    if (Array.isArray(value)) {
+      let changed = false;
+      const out = value.map((item) => {
+        const filtered = this.filterMessage(item);
+        if (filtered === null) return item;
+        changed = true;
+        return filtered;
+      });
+      return changed ? out : null;
+    }
+    if (!isRecord(value) || !('id' in value) || 'method' in value) return null;
+    const method = this.#methodFor(value);
+    if (method === null || !('result' in value)) return null;
+    const filtered = filterListResult(method, value.result, this.#canAllow);
+    if (filtered === null) return null;
+    this.hidden += filtered.hidden;
+    return filtered.hidden === 0 ? null : { ...value, result: filtered.result };
+  }
+
+  /** Which list this response answers; an answered id stops being pending (errors included). */
+  #methodFor(response: Record<string, unknown>): ListMethod | null {
+    if (this.#pending === null) return listMethodByShape(response.result);
+    const key = idKey(response.id);
+    const method = this.#pending.get(key) ?? null;
+    this.#pending.delete(key);
+    return method;
+  }
+
+  rewriteEvent(event: SseEvent): string | null {
+    // Cheap pre-check: only events that can hold a JSON-RPC response are parsed.
+    if (event.data === null || !event.data.includes('"id"')) return null;
+    let value: unknown;
+    try {
+      value = JSON.parse(event.data);
+    } catch {
+      return null;
+    }
+    const filtered = this.filterMessage(value);
+    return filtered === null ? null : withData(event, JSON.stringify(filtered));
+  }
+
+  /** The response with list results filtered: JSON read whole, SSE rewritten event by event. */
+  async apply(response: Response): Promise<Response> {
+    if (this.done() || response.status !== 200 || response.body === null) return response;
+    const type = response.headers.get('Content-Type') ?? '';
+    if (/^text\/event-stream\b/i.test(type)) {
+      const body = response.body.pipeThrough(
+        sseRewriteStream({ rewrite: (event) => this.rewriteEvent(event), done: () => this.done() }),
+      );
+      return new Response(body, init(response));
+    }
+    if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) return response;
+    const text = await response.text();
+    let value: unknown;
+    try {
+      value = JSON.parse(text);
+    } catch {
+      return new Response(text, init(response));
+    }
+    const filtered = this.filterMessage(value);
+    return new Response(filtered === null ? text : JSON.stringify(filtered), init(response));
+  }
+}
+
+function init(response: Response): ResponseInit {
+  return { status: response.status, statusText: response.statusText, headers: response.headers };
+}
