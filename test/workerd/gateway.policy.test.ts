@@ -181,6 +181,21 @@ describe('resources/read and prompts/get are governed with their prefixes', () =
     expect(denied.rows[0]).toMatchObject({ tool: 'resource:file:///etc/passwd', action: 'deny' });
   });
 
+  it('decides resources/subscribe and completion/complete like reading the resource or using the prompt', async () => {
+    const subscribe = await send(rpc('resources/subscribe', { uri: 'file:///etc/passwd' }));
+    expect(subscribe.answer.error!.data!.code).toBe('policy_denied');
+    expect(subscribe.rows[0]).toMatchObject({ tool: 'resource:file:///etc/passwd', action: 'deny' });
+
+    const completion = await send(
+      rpc('completion/complete', {
+        ref: { type: 'ref/resource', uri: 'file:///etc/{name}' },
+        argument: { name: 'name', value: 'pa' },
+      }),
+    );
+    expect(completion.answer.error!.data!.code).toBe('policy_denied');
+    expect(completion.rows[0]).toMatchObject({ tool: 'resource:file:///etc/{name}', action: 'deny' });
+  });
+
   it('decides prompts/get on `prompt:<name>` with conditions on the user', async () => {
     const ok = await send(rpc('prompts/get', { name: 'greet', arguments: { who: 'Ada' } }), {
       user: 'alice',

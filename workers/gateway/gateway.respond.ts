@@ -3,19 +3,11 @@
  * caller is an MCP client. Status codes follow lib/errors.ts — notably `policy_denied` is 200 on
  * purpose, so SDK clients surface it as an McpError the agent can read.
  */
-import { AppError, type ErrorCode, jsonRpcErrorBody } from '../lib/errors';
+import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { log } from '../lib/log';
 import type { MessageDecision } from './gateway.decide';
 import { TRACE_HEADER } from './gateway.identity';
 import { type JsonRpcId, messageKind } from './gateway.jsonrpc';
-
-/**
- * JSON-RPC codes the MCP spec fixes for errors that lib/errors.ts maps generically. A 400 whose
- * body carries -32020 (HeaderMismatch) tells a dual-era client "modern server, fix the headers";
- * any other code makes it fall back to the legacy `initialize` handshake.
- * TODO(lead): move into ERROR_CODES (header_mismatch → -32020) and drop this table.
- */
-const MCP_RPC_CODES: Partial<Record<ErrorCode, number>> = { header_mismatch: -32020 };
 
 export interface ReplyContext {
   traceId: string;
@@ -24,9 +16,7 @@ export interface ReplyContext {
 }
 
 function errorBody(err: AppError, id: JsonRpcId, traceId: string) {
-  const body = jsonRpcErrorBody(err, id, traceId);
-  body.error.code = MCP_RPC_CODES[err.code] ?? body.error.code;
-  return body;
+  return jsonRpcErrorBody(err, id, traceId);
 }
 
 function headers(ctx: ReplyContext, extra: Record<string, string> = {}): Record<string, string> {

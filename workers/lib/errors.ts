@@ -13,7 +13,9 @@ export const ERROR_CODES = {
   validation_failed: { status: 400, rpc: -32602, message: 'Validation failed' },
   parse_error: { status: 400, rpc: -32700, message: 'Parse error' },
   invalid_request: { status: 400, rpc: -32600, message: 'Invalid request' },
-  header_mismatch: { status: 400, rpc: -32600, message: 'Request headers disagree with the body' },
+  // -32020 is MCP's HeaderMismatch: dual-era clients read it as "modern server, fix the headers"
+  // (any other code makes them fall back to the legacy initialize handshake).
+  header_mismatch: { status: 400, rpc: -32020, message: 'Request headers disagree with the body' },
   unauthorized: { status: 401, rpc: -32001, message: 'Authentication required' },
   forbidden: { status: 403, rpc: -32003, message: 'Forbidden' },
   origin_forbidden: { status: 403, rpc: -32003, message: 'Origin not allowed' },

@@ -6,7 +6,13 @@
  * namespaced (`resource:`, `prompt:`) so one glob language covers all three kinds.
  */
 
-export const GOVERNED_METHODS = ['tools/call', 'resources/read', 'prompts/get'] as const;
+export const GOVERNED_METHODS = [
+  'tools/call',
+  'resources/read',
+  'resources/subscribe',
+  'prompts/get',
+  'completion/complete',
+] as const;
 export type GovernedMethod = (typeof GOVERNED_METHODS)[number];
 
 export const RESOURCE_PREFIX = 'resource:';
@@ -28,8 +34,14 @@ export function resolveGovernedName(method: string, params: unknown): GovernedNa
       return named(params, 'name', '', method);
     case 'resources/read':
       return named(params, 'uri', RESOURCE_PREFIX, method);
+    // Subscribing to a resource reveals its updates: decided like reading it.
+    case 'resources/subscribe':
+      return named(params, 'uri', RESOURCE_PREFIX, method);
     case 'prompts/get':
       return named(params, 'name', PROMPT_PREFIX, method);
+    // Completions run server code for a named prompt or resource template: decided like using it.
+    case 'completion/complete':
+      return completionRef(params, method);
     default:
       return { kind: 'ungoverned' };
   }
@@ -41,6 +53,15 @@ function named(params: unknown, key: 'name' | 'uri', prefix: string, method: str
     return { kind: 'invalid', message: `${method} requires params.${key} to be a non-empty string` };
   }
   return { kind: 'governed', name: prefix + value };
+}
+
+function completionRef(params: unknown, method: string): GovernedNameResult {
+  const ref = isRecord(params) ? params.ref : undefined;
+  if (isRecord(ref) && ref.type === 'ref/prompt')
+    return named(ref, 'name', PROMPT_PREFIX, `${method} ref/prompt`);
+  if (isRecord(ref) && ref.type === 'ref/resource')
+    return named(ref, 'uri', RESOURCE_PREFIX, `${method} ref/resource`);
+  return { kind: 'invalid', message: `${method} requires params.ref of type ref/prompt or ref/resource` };
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

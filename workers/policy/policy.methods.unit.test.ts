@@ -84,3 +84,28 @@ describe('isGovernedMethod', () => {
     expect(isGovernedMethod('tools/call ')).toBe(false);
   });
 });
+
+describe('methods that reach a named resource or prompt indirectly', () => {
+  it('governs resources/subscribe by the resource URI', () => {
+    expect(governedName('resources/subscribe', { uri: 'file:///secrets.txt' })).toBe(
+      'resource:file:///secrets.txt',
+    );
+    expect(resolveGovernedName('resources/subscribe', {}).kind).toBe('invalid');
+  });
+
+  it('governs completion/complete by the referenced prompt or resource', () => {
+    expect(
+      governedName('completion/complete', {
+        ref: { type: 'ref/prompt', name: 'greet' },
+        argument: { name: 'who', value: 'a' },
+      }),
+    ).toBe('prompt:greet');
+    expect(governedName('completion/complete', { ref: { type: 'ref/resource', uri: 'db://{table}' } })).toBe(
+      'resource:db://{table}',
+    );
+    expect(resolveGovernedName('completion/complete', { ref: { type: 'ref/other', name: 'x' } }).kind).toBe(
+      'invalid',
+    );
+    expect(resolveGovernedName('completion/complete', {}).kind).toBe('invalid');
+  });
+});
