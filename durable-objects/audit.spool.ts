@@ -9,20 +9,56 @@
  *
  * Rows have two phases: the decision (written before forwarding) and the outcome (upstream
  * status and latency, patched in afterwards). A row whose outcome never arrives is flushed
- * after OUTCOME_GRACE_MS with `error_code = 'outcome_unknown'` — it is never dropped.
+ * after OUTCOME_GRACE_MS with `error_code = 'outcome_unknown'` — it is never dropped. An outcome
+ * that arrives later still patches the spooled row, which is flushed again (the upsert updates
+ * the outcome columns of the D1 row).
+ *
+ * Loss and duplication windows, and why each is closed:
+ * - Crash between the spool write and the alarm: the row and the alarm are written in the same
+ *   output-gated turn (SQLite-backed storage commits them together); a restarted object's alarm
+ *   still fires and finds the row dirty.
+ * - Crash between the D1 write and marking the rows clean: they stay dirty, are written again,
+ *   and the upsert by event id makes the second write a no-op.
+ * - D1 batch failure: a batch is one transaction, so nothing of it was written. The chunk is
+ *   retried row by row, so one row D1 rejects (a "poison" row) cannot hold back every row behind
+ *   it: that row backs off exponentially (RETRY_MAX_MS at most, and never dropped) while the rest
+ *   go through. If every row fails, D1 itself is failing: the alarm retries the lot in 5 s.
+ * - A row patched while its flush is in flight: it is marked clean only if its content is still
+ *   what was written, so the patch is flushed on the next alarm.
+ * - Outcome later than KEEP_FLUSHED_MS (well past the longest upstream timeout, 5 min): the D1
+ *   row keeps `outcome_unknown`. The decision is never lost, only that late status.
+ * - Runtime killed after the gateway answered but before the outcome reached the object (the
+ *   gateway sends it from waitUntil, off the hot path): the acknowledged call keeps its row,
+ *   flushed after the grace period as `outcome_unknown`.
+ *
+ * Proven by test/workerd/audit.durability.test.ts (each window above) and
+ * test/e2e/audit-durability.e2e.test.ts (SIGKILL of wrangler/workerd mid-burst, restart).
+ *
+ * What a row looks like in D1 (every column of the drizzle table, the upsert) is in audit.rows.ts.
  */
-import type { AuditEventInsert } from '../workers/db/schema';
-import { log } from '../workers/lib/log';
+import type { AuditEventInsert } from '../workers/db/schema.js';
+import { log } from '../workers/lib/log.js';
+import {
+  type AuditOutcome,
+  bindValues,
+  OUTCOME_GRACE_MS,
+  OUTCOME_KEYS,
+  RETRY_DELAY_MS,
+  retryDelay,
+  rowForD1,
+  UPSERT_SQL,
+} from './audit.rows.js';
+
+export { type AuditOutcome, OUTCOME_GRACE_MS, RETRY_DELAY_MS, RETRY_MAX_MS } from './audit.rows.js';
 
 export const FLUSH_DELAY_MS = 250;
-export const OUTCOME_GRACE_MS = 120_000;
 /** Flushed rows stay this long so a late outcome can still patch them (and be re-flushed). */
 export const KEEP_FLUSHED_MS = 15 * 60_000;
-const FLUSH_BATCH = 50;
-
-export type AuditOutcome = Partial<
-  Pick<AuditEventInsert, 'upstreamStatus' | 'latencyMs' | 'errorCode' | 'action' | 'details'>
->;
+/** Rows per D1 batch (one transaction) and per alarm; a larger backlog re-arms at once. */
+export const FLUSH_BATCH = 100;
+export const FLUSH_MAX_ROWS = 1_000;
+/** Row-by-row fallback gives up after this many failures in a row with no success (D1 is down). */
+const FALLBACK_FAILURE_STREAK = 3;
 
 type SpoolRow = {
   id: string;
@@ -31,54 +67,14 @@ type SpoolRow = {
   dirty: number;
   created_at: number;
   flushed_at: number | null;
+  attempts: number;
+  retry_at: number;
 };
-
-const COLUMNS = [
-  ['id', 'id'],
-  ['org_id', 'orgId'],
-  ['type', 'type'],
-  ['connection_id', 'connectionId'],
-  ['connection_slug', 'connectionSlug'],
-  ['session_id', 'sessionId'],
-  ['mcp_session_id', 'mcpSessionId'],
-  ['api_key_id', 'apiKeyId'],
-  ['actor', 'actor'],
-  ['user', 'user'],
-  ['trace_id', 'traceId'],
-  ['metadata', 'metadata'],
-  ['metadata_error', 'metadataError'],
-  ['method', 'method'],
-  ['tool', 'tool'],
-  ['action', 'action'],
-  ['rule_index', 'ruleIndex'],
-  ['policy_version', 'policyVersion'],
-  ['upstream_status', 'upstreamStatus'],
-  ['latency_ms', 'latencyMs'],
-  ['error_code', 'errorCode'],
-  ['details', 'details'],
-  ['created_at', 'createdAt'],
-] as const satisfies ReadonlyArray<readonly [string, keyof AuditEventInsert]>;
-
-const JSON_COLUMNS = new Set<keyof AuditEventInsert>(['metadata', 'details']);
-
-const UPSERT_SQL = `INSERT INTO audit_events (${COLUMNS.map(([c]) => `"${c}"`).join(', ')})
-VALUES (${COLUMNS.map(() => '?').join(', ')})
-ON CONFLICT(id) DO UPDATE SET ${['action', 'upstream_status', 'latency_ms', 'error_code', 'details']
-  .map((c) => `"${c}" = excluded."${c}"`)
-  .join(', ')}`;
-
-function bindValues(row: AuditEventInsert): unknown[] {
-  return COLUMNS.map(([, key]) => {
-    const value = row[key];
-    if (value === undefined || value === null) return null;
-    if (JSON_COLUMNS.has(key)) return JSON.stringify(value);
-    if (typeof value === 'boolean') return value ? 1 : 0;
-    return value;
-  });
-}
 
 export class Spool {
   readonly #sql: SqlStorage;
+  /** Earliest flush time of what was written since the last `takeDue()` (see SpoolScheduler.arm). */
+  #due: number | null = null;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -88,31 +84,41 @@ export class Spool {
       complete INTEGER NOT NULL,
       dirty INTEGER NOT NULL DEFAULT 1,
       created_at INTEGER NOT NULL,
-      flushed_at INTEGER
+      flushed_at INTEGER,
+      attempts INTEGER NOT NULL DEFAULT 0,
+      retry_at INTEGER NOT NULL DEFAULT 0
     )`);
+    // Spools created before attempts/retry_at existed get the columns added in place.
+    const columns = this.#sql.exec('SELECT * FROM spool LIMIT 0').columnNames;
+    if (!columns.includes('attempts'))
+      this.#sql.exec('ALTER TABLE spool ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0');
+    if (!columns.includes('retry_at'))
+      this.#sql.exec('ALTER TABLE spool ADD COLUMN retry_at INTEGER NOT NULL DEFAULT 0');
     this.#sql.exec('CREATE INDEX IF NOT EXISTS spool_dirty ON spool (dirty, complete, created_at)');
   }
 
   /** Idempotent: the same event id written twice keeps one row (the later content). */
-  put(row: AuditEventInsert, complete: boolean): void {
+  put(row: AuditEventInsert, complete: boolean, now = Date.now()): void {
     this.#sql.exec(
       `INSERT INTO spool (id, row, complete, dirty, created_at) VALUES (?, ?, ?, 1, ?)
        ON CONFLICT(id) DO UPDATE SET row = excluded.row, complete = excluded.complete, dirty = 1`,
       row.id,
       JSON.stringify(row),
       complete ? 1 : 0,
-      Date.now(),
+      now,
     );
+    this.#noteDue(complete ? now + FLUSH_DELAY_MS : now + OUTCOME_GRACE_MS);
   }
 
   /** Adds the outcome to a row. Returns the completed row, or null when the id is unknown. */
-  complete(id: string, outcome: AuditOutcome): AuditEventInsert | null {
+  complete(id: string, outcome: AuditOutcome, now = Date.now()): AuditEventInsert | null {
     const existing = this.#sql
       .exec<Pick<SpoolRow, 'row'>>('SELECT row FROM spool WHERE id = ?', id)
       .toArray()[0];
     if (!existing) return null;
     const merged: AuditEventInsert = { ...(JSON.parse(existing.row) as AuditEventInsert) };
-    for (const [key, value] of Object.entries(outcome)) {
+    for (const key of OUTCOME_KEYS) {
+      const value = outcome[key];
       if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
     }
     this.#sql.exec(
@@ -120,6 +126,7 @@ export class Spool {
       JSON.stringify(merged),
       id,
     );
+    this.#noteDue(now + FLUSH_DELAY_MS);
     return merged;
   }
 
@@ -127,66 +134,124 @@ export class Spool {
     return this.#sql.exec<{ n: number }>('SELECT count(*) AS n FROM spool WHERE dirty = 1').one().n;
   }
 
+  /** Returns and forgets the earliest flush time of rows written since the last call. */
+  takeDue(): number | null {
+    const due = this.#due;
+    this.#due = null;
+    return due;
+  }
+
   /**
-   * Copies flushable rows to D1. Returns true when dirty rows remain (the caller re-arms the alarm).
-   * A D1 failure leaves every row dirty: the next alarm retries, and the upsert makes that safe.
+   * Copies flushable rows to D1. Returns true when due rows remain (the caller re-arms at once).
+   * Throws when D1 is failing as a whole; the rows stay dirty and the upsert makes a retry safe.
    */
   async flush(db: D1Database, now = Date.now()): Promise<boolean> {
     const due = this.#sql
-      .exec<SpoolRow>(
-        `SELECT id, row, complete FROM spool WHERE dirty = 1 AND (complete = 1 OR created_at <= ?)
+      .exec<Pick<SpoolRow, 'id' | 'row' | 'complete' | 'attempts'>>(
+        `SELECT id, row, complete, attempts FROM spool
+         WHERE dirty = 1 AND retry_at <= ? AND (complete = 1 OR created_at <= ?)
          ORDER BY created_at LIMIT ?`,
+        now,
         now - OUTCOME_GRACE_MS,
-        FLUSH_BATCH * 4,
+        FLUSH_MAX_ROWS,
       )
       .toArray();
     for (let i = 0; i < due.length; i += FLUSH_BATCH) {
       const chunk = due.slice(i, i + FLUSH_BATCH);
-      const statements = chunk.map((r) => {
-        const row = JSON.parse(r.row) as AuditEventInsert;
-        if (!r.complete && !row.errorCode) row.errorCode = 'outcome_unknown';
-        return db.prepare(UPSERT_SQL).bind(...bindValues(row));
-      });
-      await db.batch(statements);
-      for (const r of chunk) {
-        this.#sql.exec(
-          'UPDATE spool SET dirty = 0, flushed_at = ? WHERE id = ? AND row = ?',
-          now,
-          r.id,
-          r.row,
-        );
+      try {
+        await db.batch(chunk.map((r) => this.#statement(db, r)));
+        this.#markFlushed(chunk, now);
+      } catch (err) {
+        await this.#flushOneByOne(db, chunk, now, err);
       }
     }
     this.#sql.exec('DELETE FROM spool WHERE dirty = 0 AND flushed_at < ?', now - KEEP_FLUSHED_MS);
-    return this.pendingCount() > 0;
+    return due.length === FLUSH_MAX_ROWS;
   }
 
   /** When the next flush should run, or null if nothing is waiting. */
   nextFlushAt(now = Date.now()): number | null {
-    const row = this.#sql
-      .exec<{ complete_dirty: number; oldest_pending: number | null }>(
-        `SELECT
-           (SELECT count(*) FROM spool WHERE dirty = 1 AND complete = 1) AS complete_dirty,
-           (SELECT min(created_at) FROM spool WHERE dirty = 1 AND complete = 0) AS oldest_pending`,
+    const { due } = this.#sql
+      .exec<{ due: number | null }>(
+        `SELECT min(max(retry_at, CASE WHEN complete = 1 THEN 0 ELSE created_at + ? END)) AS due
+         FROM spool WHERE dirty = 1`,
+        OUTCOME_GRACE_MS,
       )
       .one();
-    if (row.complete_dirty > 0) return now + FLUSH_DELAY_MS;
-    if (row.oldest_pending !== null)
-      return Math.max(now + FLUSH_DELAY_MS, row.oldest_pending + OUTCOME_GRACE_MS);
-    return null;
+    return due === null ? null : Math.max(now + FLUSH_DELAY_MS, due);
+  }
+
+  #noteDue(at: number): void {
+    if (this.#due === null || at < this.#due) this.#due = at;
+  }
+
+  #statement(db: D1Database, r: Pick<SpoolRow, 'row' | 'complete'>): D1PreparedStatement {
+    const row = rowForD1(JSON.parse(r.row) as AuditEventInsert, r.complete === 1);
+    return db.prepare(UPSERT_SQL).bind(...bindValues(row));
+  }
+
+  /** Marks rows clean — unless a patch changed them while the write was in flight. */
+  #markFlushed(rows: Array<Pick<SpoolRow, 'id' | 'row'>>, now: number): void {
+    for (const r of rows) {
+      this.#sql.exec(
+        'UPDATE spool SET dirty = 0, flushed_at = ?, attempts = 0, retry_at = 0 WHERE id = ? AND row = ?',
+        now,
+        r.id,
+        r.row,
+      );
+    }
+  }
+
+  /**
+   * After a failed batch: a batch is one transaction, so none of it was written. Writing rows one
+   * at a time finds the row(s) D1 rejects; those back off, the others are written. A streak of
+   * failures with no success means D1 is down: stop and let the alarm retry everything.
+   */
+  async #flushOneByOne(
+    db: D1Database,
+    chunk: Array<Pick<SpoolRow, 'id' | 'row' | 'complete' | 'attempts'>>,
+    now: number,
+    batchError: unknown,
+  ): Promise<void> {
+    let streak = 0;
+    let written = 0;
+    for (const r of chunk) {
+      try {
+        await db.batch([this.#statement(db, r)]);
+        this.#markFlushed([r], now);
+        written++;
+        streak = 0;
+      } catch (err) {
+        const attempts = r.attempts + 1;
+        this.#sql.exec(
+          'UPDATE spool SET attempts = ?, retry_at = ? WHERE id = ?',
+          attempts,
+          now + retryDelay(attempts),
+          r.id,
+        );
+        log('error', 'audit row rejected by D1; kept in the spool and retried with backoff', {
+          eventId: r.id,
+          attempts,
+          err,
+        });
+        if (++streak >= FALLBACK_FAILURE_STREAK && written === 0) throw batchError;
+      }
+    }
   }
 }
 
 /**
  * Owns a spool and its alarm for one Durable Object. Both objects that spool audit rows use it,
  * so the flush/retry schedule is written once.
+ *
+ * The object's one alarm belongs to the spool: an object that needs an alarm of its own must
+ * schedule it through here rather than call setAlarm itself, or one would move the other's.
  */
 export class SpoolScheduler {
   readonly spool: Spool;
   readonly #storage: DurableObjectStorage;
   readonly #db: D1Database;
   readonly #name: string;
-  #alarmAt: number | null = null;
 
   constructor(storage: DurableObjectStorage, db: D1Database, name: string) {
     this.spool = new Spool(storage.sql);
@@ -195,26 +260,32 @@ export class SpoolScheduler {
     this.#name = name;
   }
 
-  /** Call after writing to the spool: makes sure an alarm will flush it. */
+  /**
+   * Call after writing to the spool: makes sure an alarm will flush it. O(1) on the hot path: it
+   * only compares what was just written with the alarm already set.
+   */
   async arm(): Promise<void> {
-    const next = this.spool.nextFlushAt();
-    if (next === null) return;
-    if (this.#alarmAt !== null && this.#alarmAt <= next) return;
-    this.#alarmAt = next;
-    await this.#storage.setAlarm(next);
+    const due = this.spool.takeDue();
+    if (due === null) return;
+    const current = await this.#storage.getAlarm();
+    if (current !== null && current <= due) return;
+    await this.#storage.setAlarm(due);
   }
 
   /** The object's alarm handler delegates here. A failed flush is retried in 5 s, rows intact. */
   async onAlarm(): Promise<void> {
-    this.#alarmAt = null;
+    this.spool.takeDue(); // the recount below covers whatever was written meanwhile
+    let backlog = false;
     try {
-      await this.spool.flush(this.#db);
+      backlog = await this.spool.flush(this.#db);
     } catch (err) {
       log('error', 'audit flush failed; will retry', { object: this.#name, err });
-      this.#alarmAt = Date.now() + 5_000;
-      await this.#storage.setAlarm(this.#alarmAt);
+      await this.#storage.setAlarm(Date.now() + RETRY_DELAY_MS);
       return;
     }
-    await this.arm();
+    // Always set explicitly: while this handler runs, getAlarm() may still report the alarm that
+    // fired, which the runtime clears when the handler returns.
+    const next = backlog ? Date.now() : this.spool.nextFlushAt();
+    if (next !== null) await this.#storage.setAlarm(next);
   }
 }

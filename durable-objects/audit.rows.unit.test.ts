@@ -1,0 +1,62 @@
+import { getTableColumns } from 'drizzle-orm';
+import { describe, expect, it } from 'vitest';
+import { auditEvents } from '../workers/db/schema.ts';
+import {
+  bindValues,
+  COLUMNS,
+  OUTCOME_KEYS,
+  RETRY_DELAY_MS,
+  RETRY_MAX_MS,
+  retryDelay,
+  rowForD1,
+  UPSERT_SQL,
+} from './audit.rows.ts';
+
+describe('the spool writes every audit_events column', () => {
+  it('derives its columns from the table, so none can be forgotten', () => {
+    const table = Object.values(getTableColumns(auditEvents)).map((c) => c.name);
+    expect(COLUMNS.map(([name]) => name)).toEqual(table);
+    expect(UPSERT_SQL.match(/\?/g)).toHaveLength(table.length);
+    for (const name of table) expect(UPSERT_SQL).toContain(`"${name}"`);
+  });
+
+  it('overwrites only the outcome columns on a repeated write of the same id', () => {
+    const update = UPSERT_SQL.slice(UPSERT_SQL.indexOf('DO UPDATE SET'));
+    const assigned = [...update.matchAll(/"(\w+)" = excluded/g)].map((m) => m[1]);
+    expect(assigned).toEqual(['action', 'upstream_status', 'latency_ms', 'error_code', 'details']);
+    expect(OUTCOME_KEYS).toHaveLength(assigned.length);
+    expect(UPSERT_SQL).toContain('ON CONFLICT(id)');
+  });
+
+  it('binds JSON columns as text and absent values as NULL', () => {
+    const values = bindValues({
+      id: 'evt_1',
+      type: 'tool_call',
+      action: 'allow',
+      createdAt: 5,
+      metadata: { a: 1 },
+    });
+    const at = (name: string) => values[COLUMNS.findIndex(([n]) => n === name)];
+    expect(at('metadata')).toBe('{"a":1}');
+    expect(at('details')).toBeNull();
+    expect(at('user')).toBeNull();
+    expect(at('created_at')).toBe(5);
+    expect(values).toHaveLength(COLUMNS.length);
+  });
+});
+
+describe('rowForD1', () => {
+  it('marks a decision without an outcome, and leaves outcomes and errors alone', () => {
+    const row = { id: 'e', type: 'tool_call' as const, action: 'allow', createdAt: 1 };
+    expect(rowForD1(row, false).errorCode).toBe('outcome_unknown');
+    expect(rowForD1(row, true).errorCode).toBeUndefined();
+    expect(rowForD1({ ...row, errorCode: 'policy_denied' }, false).errorCode).toBe('policy_denied');
+  });
+});
+
+describe('retryDelay', () => {
+  it('doubles from 5 s and stops at the cap', () => {
+    expect([1, 2, 3, 4].map(retryDelay)).toEqual([1, 2, 4, 8].map((f) => f * RETRY_DELAY_MS));
+    expect(retryDelay(50)).toBe(RETRY_MAX_MS);
+  });
+});

@@ -1,0 +1,93 @@
+import { createRoute, z } from '@hono/zod-openapi';
+import { errorResponses } from '../api/api.openapi';
+import { createRouter } from '../app.factory';
+import { log } from '../lib/log';
+import { EXPORT_CONTENT_TYPES, exportStream } from './audit.export';
+import {
+  auditEventSchema,
+  auditExportQuerySchema,
+  auditListQuerySchema,
+  auditPageSchema,
+  eventIdParamSchema,
+  traceIdParamSchema,
+  traceSchema,
+} from './audit.schemas';
+import { auditPages, getAuditEvent, getTrace, listAuditEvents } from './audit.service';
+
+const tags = ['Audit'];
+const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+export const auditRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/audit-events',
+      tags,
+      summary: 'List audit events, newest first (cursor pagination)',
+      request: { query: auditListQuerySchema },
+      responses: { 200: json(auditPageSchema, 'A page of events'), ...errorResponses },
+    }),
+    async (c) => c.json(await listAuditEvents(c.env, c.get('principal'), c.req.valid('query')), 200),
+  )
+  // Registered before /audit-events/{id}, which would otherwise take "export" as an id.
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/audit-events/export',
+      tags,
+      summary: 'Export audit events (same filters) as a streamed NDJSON or CSV download',
+      request: { query: auditExportQuerySchema },
+      responses: {
+        200: {
+          content: {
+            'application/x-ndjson': { schema: z.string() },
+            'text/csv': { schema: z.string() },
+          },
+          description: 'The events, newest first, streamed',
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const { format, ...filters } = c.req.valid('query');
+      const principal = c.get('principal');
+      const pages = await auditPages(c.env, principal, filters);
+      const stream = exportStream(pages, format, (err) =>
+        log('error', 'audit export failed mid-stream', { orgId: principal.orgId, err }),
+      );
+      const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+      return new Response(stream, {
+        status: 200,
+        headers: {
+          'Content-Type': EXPORT_CONTENT_TYPES[format],
+          'Content-Disposition': `attachment; filename="audit-events-${stamp}.${format}"`,
+          'Cache-Control': 'no-store',
+        },
+      });
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/audit-events/{id}',
+      tags,
+      summary: 'Get one audit event',
+      request: { params: eventIdParamSchema },
+      responses: { 200: json(auditEventSchema, 'The event'), ...errorResponses },
+    }),
+    async (c) => c.json(await getAuditEvent(c.env, c.get('principal'), c.req.valid('param').id), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/traces/{traceId}',
+      tags,
+      summary: "A trace's events, oldest first",
+      request: { params: traceIdParamSchema },
+      responses: { 200: json(traceSchema, 'The trace'), ...errorResponses },
+    }),
+    async (c) => c.json(await getTrace(c.env, c.get('principal'), c.req.valid('param').traceId), 200),
+  );

@@ -1,0 +1,92 @@
+/**
+ * `GET /api/v1/events` — the organization's live event stream (SSE), served by its EventHub
+ * Durable Object. The hub is chosen by the principal's organization and nothing else, so a
+ * stream can only ever carry that organization's events.
+ *
+ * Permission: audit:read (the live view of the audit trail). A Developer's stream is limited to
+ * the connections their user has created (at the time they subscribe).
+ */
+import { createRoute, z } from '@hono/zod-openapi';
+import { errorResponses } from '../api/api.openapi';
+import { createRouter } from '../app.factory';
+import type { Principal } from '../app.types';
+import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
+import { AppError } from '../lib/errors';
+
+const eventsQuerySchema = z.object({
+  connection: z
+    .string()
+    .min(1)
+    .max(128)
+    .optional()
+    .openapi({ description: 'Only events of this connection (slug or id)' }),
+  lastEventId: z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .optional()
+    .openapi({ description: 'Resume after this event id (the Last-Event-ID header wins)' }),
+});
+
+/** The connection ids the stream is limited to; null = the whole organization. */
+async function streamScope(
+  db: D1Database,
+  principal: Principal,
+  connection: string | undefined,
+): Promise<string[] | null> {
+  requirePermission(principal, 'audit:read');
+  if (connection !== undefined) {
+    const row = await db
+      .prepare('SELECT id, created_by FROM connections WHERE org_id = ? AND (id = ? OR slug = ?)')
+      .bind(principal.orgId, connection, connection)
+      .first<{ id: string; created_by: string | null }>();
+    if (!row) {
+      throw new AppError('not_found', {
+        message: 'Connection not found',
+        details: { location: 'query', path: 'connection' },
+      });
+    }
+    requireOnResource(principal, 'audit:read', row.created_by);
+    return [row.id];
+  }
+  if (!ownOnly(principal, 'audit:read')) return null;
+  if (principal.userId === null) return [];
+  const { results } = await db
+    .prepare('SELECT id FROM connections WHERE org_id = ? AND created_by = ?')
+    .bind(principal.orgId, principal.userId)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
+}
+
+export const eventsRoutes = createRouter().openapi(
+  createRoute({
+    method: 'get',
+    path: '/events',
+    tags: ['Events'],
+    summary: 'Live events of the organization (Server-Sent Events)',
+    description:
+      'tool_call, anomaly, session_update, policy_update and connection_update events, each with an `id:`. ' +
+      'Reconnect with `Last-Event-ID` to replay what was missed from a bounded buffer; a `gap` event says ' +
+      'when more was missed than it holds. A `: keepalive` comment is sent every 25 seconds.',
+    request: { query: eventsQuerySchema },
+    responses: {
+      200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
+      ...errorResponses,
+    },
+  }),
+  async (c) => {
+    const principal = c.get('principal');
+    const query = c.req.valid('query');
+    const scope = await streamScope(c.env.DB, principal, query.connection);
+
+    const url = new URL('https://event-hub/subscribe');
+    if (scope !== null) {
+      url.searchParams.set('restricted', '1');
+      for (const id of scope) url.searchParams.append('connection', id);
+    }
+    const headers = new Headers();
+    const lastEventId = c.req.header('Last-Event-ID') ?? query.lastEventId;
+    if (lastEventId !== undefined) headers.set('Last-Event-ID', lastEventId);
+
+    return c.env.EVENT_HUB.getByName(principal.orgId).fetch(new Request(url, { headers }));
+  },
+);
