@@ -2,24 +2,49 @@
  * ConnectionGuard — one per (organization, connection): `GUARD.getByName(`${orgId}:${connectionId}`)`.
  *
  * It is the single Durable Object round trip on the gateway's hot path. `admit()` is called once
- * per gateway request, after the policy decision, and in that one call it records the decision in
- * the durable audit spool before the gateway answers (no acknowledged call loses its row). The
- * kill switch, session state and rate windows live here too (see docs/architecture.md), so one
- * round trip decides everything that must be consistent *now*.
+ * per gateway request, after the policy decision, and in that one call it decides the kill switch
+ * and the rate windows and records the decision in the durable audit spool before the gateway
+ * answers (no acknowledged call loses its row). The agent session's live state and the anomaly
+ * detectors live here too, so one round trip decides everything that must be consistent *now*.
  *
  * Sharding: one object per connection keeps any single object off the path of every call in an
  * organization; a connection's own calls are serialized here, which is what makes its rate windows exact.
  *
- * Failure mode: decided by the caller (workers/gateway/gateway.guard.ts) per connection: fail-closed
- * by default (the call is refused with 503 `guard_unavailable`).
+ * State, and where it comes from:
+ *   - kill switches: memory. Loaded from D1 (`kill_switches`, active, of this org) once when the
+ *     object starts, inside blockConcurrencyWhile, so no call is decided before they are known; then
+ *     pushed by the API (applyKill / liftKill) before it answers. Re-read from D1 every
+ *     RESYNC_MS as a safety net for a push that failed — never from KV.
+ *   - rate windows, anomaly counts and cooldowns, session counters: SQLite (survive eviction).
+ *   - anomaly settings: the connection's `settings.anomaly`, read from D1 with the kill switches
+ *     (so a settings change reaches a warm guard within RESYNC_MS).
+ *
+ * Failure mode: decided by the caller per connection (`settings.failMode`, default 'closed': the
+ * call is refused with 503 `guard_unavailable`); see docs/security-model.md. A guard that cannot
+ * read its kill switches from D1 when it starts fails its calls rather than guess.
  */
 import { DurableObject } from 'cloudflare:workers';
+import { readConnectionSettings } from '../workers/connections/connection.settings';
 import type { AuditEventInsert } from '../workers/db/schema';
-import type { ToolCallEvent } from '../workers/events/events.types';
+import type { AnomalyEvent, ToolCallEvent } from '../workers/events/events.types';
+import { eventId } from '../workers/lib/ids';
 import { log } from '../workers/lib/log';
+import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
 import { type AuditOutcome, SpoolScheduler } from './audit.spool';
+import {
+  concernsGuard,
+  type GuardIdentity,
+  holdsWholeSession,
+  type KillCaller,
+  type KillRecord,
+  type KillScope,
+  killApplies,
+  matchingKill,
+} from './kill.match';
+import { RateWindows } from './rate.window';
+import { SessionRecord, type SessionState } from './session.record';
 
-export type KillScope = 'organization' | 'connection' | 'user' | 'apiKey' | 'session';
+export type { KillRecord, KillScope } from './kill.match';
 
 /** One rate window to count this call against: the matched rule's `rateLimit`, with its key resolved. */
 export interface RateCheck {
@@ -64,37 +89,337 @@ export function agentSessionId(connectionId: string): string {
   return `ses_${connectionId.replace(/^con_/, '')}`;
 }
 
+/** The inverse of agentSessionId (connection ids are `con_…`); null for anything else. */
+export function connectionIdOfSession(sessionId: string): string | null {
+  return /^ses_[a-z0-9]+$/.test(sessionId) ? `con_${sessionId.slice(4)}` : null;
+}
+
+/** Which guard an API call is for (every RPC names it, so a guard can start cold from any of them). */
+export interface GuardTarget {
+  orgId: string;
+  connectionId: string;
+}
+
+export interface WatchRequest extends GuardTarget {
+  caller: KillCaller;
+  /** Chosen by the gateway, so it can withdraw the watch with `unwatch` when its stream ends. */
+  watchId: string;
+}
+
+/** What watchKill resolves with when a kill switch that matches its caller holds. */
+export interface KillNotice {
+  killSwitchId: string;
+  scope: KillScope;
+  reason: string | null;
+}
+
+export interface GuardSessionSnapshot {
+  session: SessionState | null;
+  /** Active kill switches that refuse every call of the session (organization, connection, session). */
+  holds: KillRecord[];
+}
+
+/** How often a warm guard re-reads its kill switches and settings from D1 (safety net for pushes). */
+export const RESYNC_MS = 30_000;
+/** A watch resolves with null after this long (the gateway renews it while its stream is open). */
+export const WATCH_TTL_MS = 60_000;
+
+interface Watcher {
+  caller: KillCaller;
+  settle(kill: KillRecord | null): void;
+}
+
+function notice(kill: KillRecord): KillNotice {
+  return { killSwitchId: kill.id, scope: kill.scope, reason: kill.reason };
+}
+
+interface D1State {
+  kills: KillRecord[];
+  anomaly: AnomalySettings;
+}
+
 export class ConnectionGuard extends DurableObject<Env> {
   readonly #audit: SpoolScheduler;
+  readonly #rates: RateWindows;
+  readonly #anomalies: AnomalyDetector;
+  readonly #session: SessionRecord;
+  #kills = new Map<string, KillRecord>();
+  readonly #watchers = new Map<string, Watcher>();
+  #anomalySettings: AnomalySettings = {};
+  #identity: GuardIdentity | null = null;
+  #loading: Promise<void> | null = null;
+  #syncedAt = 0;
+  #syncing = false;
+  /** Bumped by every push, so a D1 re-read that started before a push cannot undo it. */
+  #pushEpoch = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.#audit = new SpoolScheduler(ctx.storage, env.DB, 'ConnectionGuard');
+    this.#rates = new RateWindows(ctx.storage.sql);
+    this.#anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
+    this.#session = new SessionRecord(ctx.storage.sql);
   }
 
   async admit(request: AdmitRequest): Promise<AdmitResult> {
-    const sessionId = agentSessionId(request.connectionId);
+    const identity = await this.#ready(request);
+    const { sessionId } = identity;
+    const now = Date.now();
+
+    const kill = matchingKill(this.#kills.values(), identity, request.caller);
+    let result: AdmitResult = { verdict: 'admit', sessionId };
+    if (kill) {
+      result = { verdict: 'killed', sessionId, scope: kill.scope, reason: kill.reason };
+    } else if (!request.final) {
+      const rate = this.#rates.admit(request.rateChecks, now);
+      if (!rate.ok) {
+        const { ok: _, ...figures } = rate;
+        result = { verdict: 'rate_limited', sessionId, ...figures };
+      }
+    }
+
+    const final = request.final || result.verdict !== 'admit';
     for (const row of request.audit) {
       row.sessionId = sessionId;
-      this.#audit.spool.put(row, request.final);
-      if (request.final) this.#publish(row);
+      if (kill) refuse(row, 'killed', 'session_suspended', { killSwitchId: kill.id, scope: kill.scope });
+      else if (result.verdict === 'rate_limited') {
+        const { verdict: _, sessionId: __, ...figures } = result;
+        refuse(row, 'rate_limited', 'rate_limited', figures);
+      }
+      this.#audit.spool.put(row, final);
+      if (final) this.#publishCall(row);
     }
+
+    this.#session.seen(identity, request.caller, now);
+    this.#detectAnomalies(request.audit, now);
     await this.#audit.arm();
-    return { verdict: 'admit', sessionId };
+    this.#maybeResync(now);
+    return result;
   }
 
   /** The outcome of an admitted call (status, latency). Called off the hot path via waitUntil. */
   async complete(eventId: string, outcome: AuditOutcome): Promise<void> {
     const row = this.#audit.spool.complete(eventId, outcome);
-    if (row) this.#publish(row);
+    if (row) this.#publishCall(row);
     await this.#audit.arm();
+  }
+
+  /** A kill switch was pulled (the API calls this before it answers). Idempotent. */
+  async applyKill(target: GuardTarget, kill: KillRecord): Promise<void> {
+    const identity = await this.#ready(target);
+    this.#pushEpoch++;
+    this.#hold(kill, identity);
+  }
+
+  /** A kill switch was lifted. Idempotent. */
+  async liftKill(target: GuardTarget, killSwitchId: string): Promise<void> {
+    await this.#ready(target);
+    this.#pushEpoch++;
+    this.#kills.delete(killSwitchId);
+  }
+
+  /**
+   * Resolves with a KillNotice when a kill switch matching the caller holds (at once if one
+   * already does), or with null when the watch is withdrawn (`unwatch`, sent by the gateway when
+   * its stream ended first) or after WATCH_TTL_MS (the gateway then watches again). The TTL bounds
+   * what a watch can leave behind if its gateway vanished without withdrawing it.
+   */
+  async watchKill(request: WatchRequest): Promise<KillNotice | null> {
+    const identity = await this.#ready(request);
+    const holding = matchingKill(this.#kills.values(), identity, request.caller);
+    if (holding) return notice(holding);
+    return new Promise<KillNotice | null>((resolve) => {
+      const timer = setTimeout(() => settle(null), WATCH_TTL_MS);
+      const settle = (kill: KillRecord | null) => {
+        clearTimeout(timer);
+        this.#watchers.delete(request.watchId);
+        resolve(kill ? notice(kill) : null);
+      };
+      this.#watchers.get(request.watchId)?.settle(null);
+      this.#watchers.set(request.watchId, { caller: request.caller, settle });
+    });
+  }
+
+  /** Withdraws a watch (its stream ended). Unknown ids are fine: it may have just resolved. */
+  async unwatch(watchId: string): Promise<void> {
+    this.#watchers.get(watchId)?.settle(null);
+  }
+
+  /** The live session state and what holds it, for GET /api/v1/sessions/:id. */
+  async sessionSnapshot(target: GuardTarget): Promise<GuardSessionSnapshot> {
+    const identity = await this.#ready(target);
+    return {
+      session: this.#session.snapshot(),
+      holds: [...this.#kills.values()].filter((k) => holdsWholeSession(k, identity)),
+    };
+  }
+
+  /** Pending watches (observability, and the tests' proof that they don't leak). */
+  async watcherCount(): Promise<number> {
+    return this.#watchers.size;
   }
 
   override async alarm(): Promise<void> {
     await this.#audit.onAlarm();
+    try {
+      await this.#session.flush(this.env.DB);
+    } catch (err) {
+      log('warn', 'agent session not recorded; will retry', { err });
+      // While this handler runs getAlarm() may still report the alarm that fired (in the past).
+      const retryAt = Date.now() + 5_000;
+      const current = await this.ctx.storage.getAlarm();
+      if (current === null || current <= Date.now() || current > retryAt)
+        await this.ctx.storage.setAlarm(retryAt);
+    }
+    this.#rates.prune(Date.now());
   }
 
-  #publish(row: AuditEventInsert): void {
+  /**
+   * Makes sure the kill switches and settings are loaded. The first call of a cold object loads
+   * them inside blockConcurrencyWhile (nothing else runs meanwhile); a failure leaves the object
+   * unloaded, so this call fails (the gateway then applies the connection's fail mode) and the
+   * next one tries again.
+   */
+  async #ready(target: GuardTarget): Promise<GuardIdentity> {
+    if (!this.#identity) {
+      this.#loading ??= this.ctx
+        .blockConcurrencyWhile(async () => {
+          const name = this.ctx.id.name;
+          if (name !== undefined && name !== `${target.orgId}:${target.connectionId}`) {
+            throw new Error('guard addressed with the identity of another connection');
+          }
+          const state = await this.#readD1(target);
+          this.#identity = {
+            orgId: target.orgId,
+            connectionId: target.connectionId,
+            sessionId: agentSessionId(target.connectionId),
+          };
+          this.#apply(state, this.#identity);
+        })
+        .finally(() => {
+          this.#loading = null;
+        });
+      await this.#loading;
+    }
+    const identity = this.#identity!;
+    if (identity.orgId !== target.orgId || identity.connectionId !== target.connectionId) {
+      throw new Error('guard addressed with the identity of another connection');
+    }
+    return identity;
+  }
+
+  async #readD1(target: GuardTarget): Promise<D1State> {
+    const sessionId = agentSessionId(target.connectionId);
+    const [kills, connection] = await this.env.DB.batch([
+      this.env.DB.prepare(
+        `SELECT id, scope, target, reason, created_at AS createdAt FROM kill_switches
+         WHERE org_id = ?1 AND lifted_at IS NULL
+           AND (scope IN ('user', 'apiKey') OR (scope = 'organization' AND target = ?1)
+             OR (scope = 'connection' AND target = ?2) OR (scope = 'session' AND target = ?3))`,
+      ).bind(target.orgId, target.connectionId, sessionId),
+      this.env.DB.prepare('SELECT settings FROM connections WHERE id = ? AND org_id = ?').bind(
+        target.connectionId,
+        target.orgId,
+      ),
+    ]);
+    const settings = (connection?.results[0] as { settings: string } | undefined)?.settings;
+    let stored: unknown = {};
+    try {
+      stored = settings ? JSON.parse(settings) : {};
+    } catch {
+      stored = {};
+    }
+    return {
+      kills: (kills?.results ?? []) as KillRecord[],
+      anomaly: readConnectionSettings(stored).anomaly ?? {},
+    };
+  }
+
+  #apply(state: D1State, identity: GuardIdentity): void {
+    const previous = this.#kills;
+    this.#kills = new Map();
+    for (const kill of state.kills) {
+      if (previous.has(kill.id)) this.#kills.set(kill.id, kill);
+      else this.#hold(kill, identity);
+    }
+    this.#anomalySettings = state.anomaly;
+    this.#syncedAt = Date.now();
+  }
+
+  #hold(kill: KillRecord, identity: GuardIdentity): void {
+    if (!concernsGuard(kill, identity)) return;
+    this.#kills.set(kill.id, kill);
+    for (const watcher of [...this.#watchers.values()]) {
+      if (killApplies(kill, identity, watcher.caller)) watcher.settle(kill);
+    }
+  }
+
+  /** The safety-net re-read; never on the hot path (not awaited), and dropped if a push raced it. */
+  #maybeResync(now: number): void {
+    if (this.#syncing || now - this.#syncedAt < RESYNC_MS || !this.#identity) return;
+    this.#syncing = true;
+    const identity = this.#identity;
+    const epoch = this.#pushEpoch;
+    this.ctx.waitUntil(
+      this.#readD1(identity)
+        .then((state) => {
+          if (epoch === this.#pushEpoch) this.#apply(state, identity);
+        })
+        .catch((err: unknown) => log('warn', 'guard resync failed; keeping current state', { err }))
+        .finally(() => {
+          this.#syncing = false;
+        }),
+    );
+  }
+
+  #detectAnomalies(rows: AuditEventInsert[], now: number): void {
+    const template = rows[0];
+    if (!template) return;
+    const tools = rows.filter((r) => r.type === 'tool_call' && r.tool).map((r) => r.tool!);
+    const findings = this.#anomalies.observe(
+      { calls: rows.length, tools, tool: template.tool ?? null },
+      now,
+      this.#anomalySettings,
+    );
+    for (const finding of findings) this.#reportAnomaly(finding, template, now);
+  }
+
+  /** An anomaly is an audit row (through the same durable spool) and a live event. Never a refusal. */
+  #reportAnomaly(finding: AnomalyFinding, template: AuditEventInsert, now: number): void {
+    const row: AuditEventInsert = {
+      id: eventId(now),
+      orgId: template.orgId,
+      type: 'anomaly',
+      connectionId: template.connectionId,
+      connectionSlug: template.connectionSlug,
+      sessionId: template.sessionId,
+      mcpSessionId: template.mcpSessionId,
+      apiKeyId: template.apiKeyId,
+      actor: template.actor,
+      user: template.user,
+      traceId: template.traceId,
+      metadata: template.metadata,
+      method: finding.anomalyType === 'destructive_pattern' ? 'tools/call' : (template.method ?? null),
+      tool: finding.toolName,
+      action: finding.anomalyType,
+      details: { anomalyType: finding.anomalyType, ...finding.details },
+      createdAt: now,
+    };
+    this.#audit.spool.put(row, true);
+    if (!row.orgId || !row.connectionId) return;
+    const event: AnomalyEvent = {
+      type: 'anomaly',
+      serverId: row.connectionId,
+      anomalyType: finding.anomalyType,
+      toolName: finding.toolName,
+      currentRate: finding.currentRate,
+      threshold: finding.threshold,
+      timestamp: new Date(now).toISOString(),
+    };
+    this.#publish(row.orgId, event);
+  }
+
+  #publishCall(row: AuditEventInsert): void {
     if (!row.orgId || !row.connectionId) return;
     const event: ToolCallEvent = {
       type: 'tool_call',
@@ -108,12 +433,30 @@ export class ConnectionGuard extends DurableObject<Env> {
       traceId: row.traceId ?? null,
       timestamp: new Date(row.createdAt).toISOString(),
     };
-    // Live events are best-effort; the spool above is the record. Not awaited so a slow hub
-    // never holds up the gateway's reply.
+    this.#publish(row.orgId, event);
+  }
+
+  #publish(orgId: string, event: ToolCallEvent | AnomalyEvent): void {
+    // Live events are best-effort; the spool is the record. Not awaited so a slow hub never
+    // holds up the gateway's reply.
     this.ctx.waitUntil(
-      this.env.EVENT_HUB.getByName(row.orgId)
+      this.env.EVENT_HUB.getByName(orgId)
         .publish(event)
-        .catch((err: unknown) => log('warn', 'event publish failed', { err })),
+        .catch((err: unknown) => log('warn', 'event publish failed', { err, type: event.type })),
     );
   }
+}
+
+/** Rewrites a row the guard refused: its action, error code, and why (merged into details). */
+function refuse(
+  row: AuditEventInsert,
+  action: 'killed' | 'rate_limited',
+  errorCode: string,
+  why: Record<string, unknown>,
+): void {
+  const details =
+    row.details && typeof row.details === 'object' && !Array.isArray(row.details) ? row.details : {};
+  row.action = action;
+  row.errorCode = errorCode;
+  row.details = { ...(details as Record<string, unknown>), ...why };
 }

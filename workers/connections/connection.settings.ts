@@ -25,6 +25,19 @@ export const connectionSettingsSchema = z
     allowedOrigins: z.array(z.string().url().max(200)).max(50).default([]),
     /** Time allowed for the upstream to start answering. */
     upstreamTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
+    /**
+     * Anomaly detection (reported, never enforced; see durable-objects/anomaly.detect.ts):
+     * rate_spike fires when the last minute's calls exceed the 10-minute average × rateSpikeMultiplier
+     * (default 3); destructive_pattern when a called tool matches one of destructivePatterns (globs;
+     * default delete_*, drop_*, truncate_*, destroy_*, purge_*; [] turns it off).
+     */
+    anomaly: z
+      .object({
+        rateSpikeMultiplier: z.number().min(1).max(1000).optional(),
+        destructivePatterns: z.array(z.string().min(1).max(256)).max(100).optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

@@ -1,0 +1,159 @@
+import { DatabaseSync } from 'node:sqlite';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { RateWindows, retryAfterSeconds } from './rate.window.ts';
+import type { SqlLike, SqlValue } from './sql.types.ts';
+
+/** The real SQL on node:sqlite, shaped like a Durable Object's `ctx.storage.sql`. */
+function memorySql(): SqlLike {
+  const db = new DatabaseSync(':memory:');
+  return {
+    exec<T extends Record<string, SqlValue>>(query: string, ...bindings: unknown[]) {
+      const stmt = db.prepare(query);
+      const args = bindings as Array<string | number | null>;
+      let rows: T[] = [];
+      if (stmt.columns().length > 0) rows = stmt.all(...args) as T[];
+      else stmt.run(...args);
+      return {
+        toArray: () => rows,
+        one: () => {
+          if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}`);
+          return rows[0]!;
+        },
+      };
+    },
+  };
+}
+
+const check = (limit: number, windowSeconds: number, key = 'k', ruleIndex = 0) => ({
+  ruleIndex,
+  key,
+  limit,
+  windowSeconds,
+});
+
+describe('retryAfterSeconds', () => {
+  it('is the ceiling of the time until the leaving call exits, at least 1', () => {
+    expect(retryAfterSeconds(1_000, 2, 1_000)).toBe(2);
+    expect(retryAfterSeconds(1_000, 2, 2_001)).toBe(1);
+    expect(retryAfterSeconds(1_000, 2, 2_999)).toBe(1);
+    expect(retryAfterSeconds(1_000, 60, 1_500)).toBe(60);
+    expect(retryAfterSeconds(1_000, 2, 5_000)).toBe(1);
+  });
+});
+
+describe('RateWindows', () => {
+  it('admits `limit` calls, refuses the next, and admits again once the oldest leaves the window', () => {
+    const w = new RateWindows(memorySql());
+    const t0 = 10_000;
+    expect(w.admit([check(3, 2)], t0)).toEqual({ ok: true });
+    expect(w.admit([check(3, 2)], t0 + 500)).toEqual({ ok: true });
+    expect(w.admit([check(3, 2)], t0 + 900)).toEqual({ ok: true });
+    const refused = w.admit([check(3, 2)], t0 + 1_000);
+    expect(refused).toEqual({ ok: false, ruleIndex: 0, limit: 3, windowSeconds: 2, retryAfterSeconds: 1 });
+    // Exactly at t0 + 2000 the first call has left (the window is (now - 2 s, now]).
+    expect(w.admit([check(3, 2)], t0 + 1_999).ok).toBe(false);
+    expect(w.admit([check(3, 2)], t0 + 2_000)).toEqual({ ok: true });
+    // Full again: the oldest counted call is now the one at t0 + 500.
+    expect(w.admit([check(3, 2)], t0 + 2_100)).toMatchObject({ ok: false, retryAfterSeconds: 1 });
+  });
+
+  it('does not count refused calls', () => {
+    const w = new RateWindows(memorySql());
+    expect(w.admit([check(1, 10)], 0).ok).toBe(true);
+    for (let t = 1; t < 10_000; t += 1_000) expect(w.admit([check(1, 10)], t).ok).toBe(false);
+    expect(w.count('k', 10, 9_999)).toBe(1);
+    expect(w.admit([check(1, 10)], 10_000).ok).toBe(true);
+  });
+
+  it('reports Retry-After as the seconds until the oldest counted call leaves', () => {
+    const w = new RateWindows(memorySql());
+    w.admit([check(2, 60)], 1_000);
+    w.admit([check(2, 60)], 30_000);
+    expect(w.admit([check(2, 60)], 31_000)).toMatchObject({ ok: false, retryAfterSeconds: 30 });
+    expect(w.admit([check(2, 60)], 60_500)).toMatchObject({ ok: false, retryAfterSeconds: 1 });
+  });
+
+  it('keeps keys apart', () => {
+    const w = new RateWindows(memorySql());
+    expect(w.admit([check(1, 5, 'alice')], 0).ok).toBe(true);
+    expect(w.admit([check(1, 5, 'bob')], 0).ok).toBe(true);
+    expect(w.admit([check(1, 5, 'alice')], 1).ok).toBe(false);
+  });
+
+  it('counts a call in every window only when all of them have room', () => {
+    const w = new RateWindows(memorySql());
+    expect(w.admit([check(5, 10, 'wide', 0), check(1, 10, 'narrow', 1)], 0).ok).toBe(true);
+    const refused = w.admit([check(5, 10, 'wide', 0), check(1, 10, 'narrow', 1)], 1);
+    expect(refused).toMatchObject({ ok: false, ruleIndex: 1 });
+    // The refused call left nothing in the wide window.
+    expect(w.count('wide', 10, 1)).toBe(1);
+  });
+
+  it('names the window that frees up last when several are full', () => {
+    const w = new RateWindows(memorySql());
+    w.admit([check(1, 2, 'short', 0), check(1, 30, 'long', 1)], 0);
+    expect(w.admit([check(1, 2, 'short', 0), check(1, 30, 'long', 1)], 100)).toMatchObject({
+      ok: false,
+      ruleIndex: 1,
+      retryAfterSeconds: 30,
+    });
+  });
+
+  it('needs as many places as a batch has calls on one key', () => {
+    const w = new RateWindows(memorySql());
+    w.admit([check(3, 10)], 0);
+    w.admit([check(3, 10)], 1_000);
+    // Two more need two places; only one is free. Room comes when the call at 0 leaves.
+    expect(w.admit([check(3, 10), check(3, 10)], 2_000)).toMatchObject({ ok: false, retryAfterSeconds: 8 });
+    expect(w.admit([check(3, 10)], 2_000).ok).toBe(true);
+    // A batch larger than the limit can never fit.
+    expect(w.admit([check(1, 7, 'x'), check(1, 7, 'x')], 0)).toMatchObject({
+      ok: false,
+      retryAfterSeconds: 7,
+    });
+  });
+
+  it('prunes rows that have left their window', () => {
+    const sql = memorySql();
+    const w = new RateWindows(sql);
+    w.admit([check(10, 1, 'a')], 0);
+    w.admit([check(10, 100, 'b')], 0);
+    w.prune(1_000);
+    expect(sql.exec<{ key: string }>('SELECT key FROM rate_hits').toArray()).toEqual([{ key: 'b' }]);
+  });
+
+  it('keeps its counts across a new instance on the same storage (eviction, restart)', () => {
+    const sql = memorySql();
+    new RateWindows(sql).admit([check(1, 60)], 0);
+    expect(new RateWindows(sql).admit([check(1, 60)], 1_000).ok).toBe(false);
+  });
+
+  it('never admits more than `limit` calls in any window-long span (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 5 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.integer({ min: 0, max: 3_000 }), { minLength: 1, maxLength: 60 }),
+        (limit, windowSeconds, gaps) => {
+          const w = new RateWindows(memorySql());
+          const admitted: number[] = [];
+          let now = 0;
+          for (const gap of gaps) {
+            now += gap;
+            const outcome = w.admit([check(limit, windowSeconds)], now);
+            const inWindow = admitted.filter((t) => t > now - windowSeconds * 1000).length;
+            // Exact: admitted if and only if the true sliding count has room.
+            expect(outcome.ok).toBe(inWindow < limit);
+            if (outcome.ok) admitted.push(now);
+            else {
+              const oldest = admitted.filter((t) => t > now - windowSeconds * 1000)[0]!;
+              expect(outcome.retryAfterSeconds).toBe(retryAfterSeconds(oldest, windowSeconds, now));
+            }
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});
