@@ -15,7 +15,11 @@ const project = process.env.PAGES_PROJECT ?? 'igris-dashboard';
 
 function run(cmd: string, args: string[]) {
   console.log(`\n$ ${path.basename(cmd)} ${args.join(' ')}`);
-  const result = spawnSync(cmd, args, { cwd: root, stdio: 'inherit', env: { ...process.env, WRANGLER_SEND_METRICS: 'false' } });
+  const result = spawnSync(cmd, args, {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, WRANGLER_SEND_METRICS: 'false' },
+  });
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
