@@ -8,7 +8,7 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { type RunningUpstream, startUpstream } from './demo-mcp-server.ts';
@@ -89,10 +89,28 @@ export function applyMigrations(persistTo: string, verbose = false): void {
     throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
 }
 
-/** The dashboard's static build. Until it has a build step of its own, dist is its public folder. */
+/** Newest modification time of the files under `paths` (0 when none exist). */
+function newestMtime(paths: string[]): number {
+  let newest = 0;
+  for (const entry of paths) {
+    if (!existsSync(entry)) continue;
+    const stat = statSync(entry);
+    if (stat.isDirectory()) {
+      newest = Math.max(newest, newestMtime(readdirSync(entry).map((name) => path.join(entry, name))));
+    } else newest = Math.max(newest, stat.mtimeMs);
+  }
+  return newest;
+}
+
+/**
+ * The dashboard's static build (dashboard/dist, served by the Worker's assets): `vite build` when
+ * dist is missing or any dashboard source is newer than it — a stat walk otherwise, so starts stay fast.
+ */
 export function ensureDashboardBuilt(): void {
-  const dist = path.join(ROOT, 'dashboard', 'dist');
-  if (existsSync(path.join(dist, 'index.html'))) return;
+  const dashboard = path.join(ROOT, 'dashboard');
+  const built = path.join(dashboard, 'dist', 'index.html');
+  const sources = ['src', 'public', 'index.html', 'vite.config.ts'].map((p) => path.join(dashboard, p));
+  if (existsSync(built) && statSync(built).mtimeMs >= newestMtime(sources)) return;
   const result = spawnSync('npm', ['run', '--silent', 'dashboard:build'], {
     cwd: ROOT,
     env: baseEnv(),

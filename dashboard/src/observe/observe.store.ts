@@ -1,0 +1,235 @@
+/**
+ * What the Observe screen draws, kept outside React so it survives navigating away and back:
+ * the recent event list, per-10-second counters (request, deny, alert rates), and the risk heat
+ * map cells (tool × user and tool × minute) with their deny, alert and anomaly counts.
+ *
+ * Fed by the live stream and, once per organization, back-filled from the audit trail so the
+ * charts are not empty on first open. Pure (no DOM), so it is easy to reason about.
+ */
+import type { AuditEvent, GatewayEvent } from '../api/api.types';
+
+export const BUCKET_MS = 10_000;
+export const WINDOW_MS = 15 * 60_000;
+export const HEAT_BUCKET_MS = 60_000;
+const MAX_EVENTS = 300;
+
+export type Outcome = 'allow' | 'deny' | 'alert' | 'error';
+
+/** Gateway actions grouped the way a security engineer reads them. */
+export function outcomeOf(action: string): Outcome {
+  if (action === 'allow' || action === 'pass') return 'allow';
+  if (action === 'alert') return 'alert';
+  if (action === 'error') return 'error';
+  return 'deny'; // deny, killed, rate_limited, unauthenticated, forbidden…
+}
+
+export interface Counts {
+  calls: number;
+  deny: number;
+  alert: number;
+  anomaly: number;
+}
+
+const zero = (): Counts => ({ calls: 0, deny: 0, alert: 0, anomaly: 0 });
+
+export interface StreamItem {
+  key: string;
+  receivedAt: number;
+  event: GatewayEvent;
+  /** True for events that arrived live (not back-filled), so new anomalies can flash. */
+  live: boolean;
+  /** The heat map cells this event was counted in (null: not a tool-level event). */
+  cell: { tool: string; user: string; minute: number } | null;
+}
+
+function timeOf(event: GatewayEvent): number {
+  const ms = Date.parse(event.timestamp);
+  return Number.isFinite(ms) ? ms : Date.now();
+}
+
+export class ObserveStore {
+  #items: StreamItem[] = [];
+  #buckets = new Map<number, Counts>();
+  #byUser = new Map<string, Map<string, Counts>>();
+  #byMinute = new Map<string, Map<number, Counts>>();
+  /** Who last called a tool on a connection: anomalies carry no user, so they land on that cell. */
+  #lastCaller = new Map<string, string>();
+  #seen = new Set<string>();
+  #listeners = new Set<() => void>();
+  #version = 0;
+  #seq = 0;
+  backfilledFor: string | null = null;
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+
+  getVersion = (): number => this.#version;
+
+  #changed(): void {
+    this.#version++;
+    for (const listener of this.#listeners) listener();
+  }
+
+  reset(): void {
+    this.#items = [];
+    this.#buckets.clear();
+    this.#byUser.clear();
+    this.#byMinute.clear();
+    this.#lastCaller.clear();
+    this.#seen.clear();
+    this.backfilledFor = null;
+    this.#changed();
+  }
+
+  /** Adds one event; `key` de-duplicates a replayed or back-filled event. */
+  add(event: GatewayEvent, key: string | null, live: boolean, notify = true): boolean {
+    const id = key ?? `local-${this.#seq++}`;
+    if (this.#seen.has(id)) return false;
+    this.#seen.add(id);
+    const cell = this.#count(event);
+    this.#items.unshift({ key: id, receivedAt: Date.now(), event, live, cell });
+    if (this.#items.length > MAX_EVENTS) this.#items.length = MAX_EVENTS;
+    if (notify) this.#changed();
+    return true;
+  }
+
+  #count(event: GatewayEvent): StreamItem['cell'] {
+    if (event.type !== 'tool_call' && event.type !== 'anomaly') return null;
+    const at = timeOf(event);
+    const bucket = Math.floor(at / BUCKET_MS) * BUCKET_MS;
+    const counts = this.#buckets.get(bucket) ?? zero();
+    // Heat map rows are tools: protocol traffic (initialize, tools/list…) only counts in the rates.
+    const tool = event.toolName ?? (event.type === 'anomaly' ? '(whole connection)' : null);
+    let user: string;
+    if (event.type === 'tool_call') {
+      user = event.user ?? '(no user)';
+      this.#lastCaller.set(`${event.serverId}:${tool}`, user);
+      counts.calls++;
+      const outcome = outcomeOf(event.action);
+      if (outcome === 'deny') counts.deny++;
+      if (outcome === 'alert') counts.alert++;
+    } else {
+      user = this.#lastCaller.get(`${event.serverId}:${tool}`) ?? '(no user)';
+      counts.anomaly++;
+    }
+    this.#buckets.set(bucket, counts);
+    if (tool === null) return null;
+    const minute = Math.floor(at / HEAT_BUCKET_MS) * HEAT_BUCKET_MS;
+    this.#bump(this.#byUser, tool, user, event);
+    this.#bump(this.#byMinute, tool, minute, event);
+    return { tool, user, minute };
+  }
+
+  #bump<K>(grid: Map<string, Map<K, Counts>>, tool: string, column: K, event: GatewayEvent): void {
+    const row = grid.get(tool) ?? new Map<K, Counts>();
+    const cell = row.get(column) ?? zero();
+    if (event.type === 'anomaly') cell.anomaly++;
+    else if (event.type === 'tool_call') {
+      cell.calls++;
+      const outcome = outcomeOf(event.action);
+      if (outcome === 'deny') cell.deny++;
+      if (outcome === 'alert') cell.alert++;
+    }
+    row.set(column, cell);
+    grid.set(tool, row);
+  }
+
+  /** Seeds the counters from audit rows (oldest first), without flashing anything. */
+  backfill(orgId: string, rows: AuditEvent[]): void {
+    for (const row of [...rows].reverse()) {
+      const event = auditToEvent(row);
+      if (event) this.add(event, `audit:${row.id}`, false, false);
+    }
+    this.backfilledFor = orgId;
+    this.#changed();
+  }
+
+  items(): StreamItem[] {
+    return this.#items;
+  }
+
+  /** Per-bucket series over the last WINDOW_MS, ending now (empty buckets are zeros). */
+  series(now = Date.now()): {
+    t: number[];
+    calls: number[];
+    deny: number[];
+    alert: number[];
+    anomaly: number[];
+  } {
+    const end = Math.floor(now / BUCKET_MS) * BUCKET_MS;
+    const out = {
+      t: [] as number[],
+      calls: [] as number[],
+      deny: [] as number[],
+      alert: [] as number[],
+      anomaly: [] as number[],
+    };
+    for (let at = end - WINDOW_MS + BUCKET_MS; at <= end; at += BUCKET_MS) {
+      const c = this.#buckets.get(at) ?? zero();
+      out.t.push(at / 1000);
+      // Per minute, so the axis reads the same whatever the bucket width.
+      const perMinute = 60_000 / BUCKET_MS;
+      out.calls.push(c.calls * perMinute);
+      out.deny.push(c.deny * perMinute);
+      out.alert.push(c.alert * perMinute);
+      out.anomaly.push(c.anomaly);
+    }
+    return out;
+  }
+
+  /** Totals over the window, for the headline numbers. */
+  totals(now = Date.now()): Counts {
+    const total = zero();
+    for (const [at, c] of this.#buckets) {
+      if (at <= now - WINDOW_MS) continue;
+      total.calls += c.calls;
+      total.deny += c.deny;
+      total.alert += c.alert;
+      total.anomaly += c.anomaly;
+    }
+    return total;
+  }
+
+  heatByUser(): Map<string, Map<string, Counts>> {
+    return this.#byUser;
+  }
+
+  heatByMinute(): Map<string, Map<number, Counts>> {
+    return this.#byMinute;
+  }
+}
+
+/** An audit row as the live event it was (tool calls and anomalies only). */
+export function auditToEvent(row: AuditEvent): GatewayEvent | null {
+  if (row.type === 'tool_call' && row.connectionId) {
+    return {
+      type: 'tool_call',
+      serverId: row.connectionId,
+      sessionId: row.sessionId,
+      toolName: row.tool,
+      method: row.method,
+      action: row.action,
+      latencyMs: row.latencyMs,
+      user: row.user,
+      traceId: row.traceId,
+      timestamp: row.createdAt,
+    };
+  }
+  if (row.type === 'anomaly' && row.connectionId) {
+    const details = (row.details ?? {}) as { currentRate?: number; threshold?: number };
+    return {
+      type: 'anomaly',
+      serverId: row.connectionId,
+      anomalyType: row.action === 'rate_spike' ? 'rate_spike' : 'destructive_pattern',
+      toolName: row.tool,
+      currentRate: typeof details.currentRate === 'number' ? details.currentRate : null,
+      threshold: typeof details.threshold === 'number' ? details.threshold : null,
+      timestamp: row.createdAt,
+    };
+  }
+  return null;
+}
+
+export const observeStore = new ObserveStore();

@@ -1,0 +1,114 @@
+/**
+ * Real headless Chromium for the dashboard tests: Debian's /usr/bin/chromium driven by
+ * playwright-core (never a downloaded browser), a fresh profile per launch, removed afterwards.
+ */
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import { ROOT } from '../../scripts/local-stack';
+
+export const CHROMIUM = '/usr/bin/chromium';
+export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
+
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+
+export interface Browser {
+  context: BrowserContext;
+  page: Page;
+  /** Console errors and uncaught exceptions of every page (401s while signed out are expected). */
+  errors: string[];
+  newPage(): Promise<Page>;
+  close(): Promise<void>;
+}
+
+export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<Browser> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does`,
+    );
+  }
+  const profile = mkdtempSync(path.join(os.tmpdir(), 'igris-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: CHROMIUM_ARGS,
+    viewport: { width: options.width ?? 1360, height: options.height ?? 860 },
+    acceptDownloads: true,
+    locale: 'en-US',
+    timezoneId: 'UTC',
+  });
+  const errors: string[] = [];
+  const watch = (page: Page) => {
+    page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`));
+    page.on('console', (msg) => {
+      if (msg.type() === 'error' && !/status of 401/.test(msg.text())) errors.push(`console: ${msg.text()}`);
+    });
+  };
+  context.on('page', watch);
+  const page = context.pages()[0] ?? (await context.newPage());
+  watch(page);
+  page.setDefaultTimeout(20_000);
+  return {
+    context,
+    page,
+    errors,
+    async newPage() {
+      const next = await context.newPage();
+      next.setDefaultTimeout(20_000);
+      return next;
+    },
+    async close() {
+      await context.close().catch(() => undefined);
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Saves docs/screenshots/<name>.png (the README shows them). */
+export async function screenshot(page: Page, name: string, fullPage = true): Promise<void> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  // Full-page shots from the top, so sticky bars are where a reader expects them; transient toasts
+  // are left out (they cover content and say nothing about the screen).
+  if (fullPage) await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({
+    path: path.join(SCREENSHOTS, `${name}.png`),
+    fullPage,
+    animations: 'disabled',
+    style: '.toasts { visibility: hidden !important; }',
+  });
+}
+
+/**
+ * The development mail outbox (email_outbox in the local D1 database, where the outbox sender
+ * writes invitations and reset links): the newest message to `to`, or null.
+ */
+export function latestMail(persistTo: string, to: string): { subject: string; body: string } | null {
+  const dir = path.join(persistTo, 'v3', 'd1', 'miniflare-D1DatabaseObject');
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')) {
+    const db = new DatabaseSync(path.join(dir, file), { readOnly: true });
+    try {
+      const table = db
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'email_outbox'")
+        .get();
+      if (!table) continue;
+      const row = db
+        .prepare('SELECT subject, body FROM email_outbox WHERE "to" = ? ORDER BY created_at DESC LIMIT 1')
+        .get(to) as { subject: string; body: string } | undefined;
+      if (row) return row;
+    } finally {
+      db.close();
+    }
+  }
+  return null;
+}

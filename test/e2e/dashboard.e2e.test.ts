@@ -1,0 +1,658 @@
+/**
+ * The dashboard in real headless Chromium against the shared stack (wrangler dev + the demo MCP
+ * server), driven like a security engineer would: sign up and in, create an API key and a
+ * connection, write a policy and check the simulator against the gateway, watch a real MCP
+ * client's calls arrive on Observe live, stop them (session suspend, kill switch), find them in
+ * Audit by trace id, export, manage members and settings. Each screen is saved to docs/screenshots.
+ *
+ * One journey in order: each step builds on the previous one's state (one organization per run).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import type { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Download, Locator, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Browser, latestMail, launchBrowser, screenshot } from './browser';
+import { adminKey, connectClient, gatewayUrl } from './helpers';
+
+const run = randomBytes(4).toString('hex');
+const owner = {
+  name: 'Ada Lovelace',
+  email: `ada-${run}@example.com`,
+  password: 'correct horse battery staple',
+};
+const org = 'Acme Security';
+const slug = 'payments';
+const agentUser = 'agent@acme.test';
+const traceId = `ig_trace_${randomBytes(12).toString('hex')}`;
+
+let browser: Browser;
+let page: Page;
+let apiKey = '';
+let mcp: { client: Client; transport: StreamableHTTPClientTransport } | null = null;
+
+const url = (path: string) => `${gatewayUrl()}${path}`;
+
+async function open(path: string): Promise<void> {
+  await page.goto(url(path));
+}
+
+async function heading(name: string): Promise<void> {
+  await page.getByRole('heading', { level: 1, name }).waitFor();
+}
+
+/** A link of the main navigation. */
+function nav(name: string): Locator {
+  return page.getByRole('navigation', { name: 'Primary' }).getByRole('link', { name, exact: true });
+}
+
+function card(name: string): Locator {
+  return page.getByRole('region', { name });
+}
+
+async function toast(text: string | RegExp): Promise<void> {
+  await page.locator('.toast', { hasText: text }).first().waitFor();
+}
+
+async function agent() {
+  if (!mcp) {
+    mcp = await connectClient(
+      slug,
+      {
+        'X-Igris-User': agentUser,
+        'X-Igris-Trace-Id': traceId,
+        'X-Igris-Metadata': JSON.stringify({ role: 'analyst' }),
+      },
+      apiKey,
+    );
+  }
+  return mcp.client;
+}
+
+async function closeAgent(): Promise<void> {
+  if (!mcp) return;
+  await mcp.client.close().catch(() => undefined);
+  mcp = null;
+}
+
+function text(result: unknown): string {
+  return ((result as { content: Array<{ text: string }> }).content[0] ?? { text: '' }).text;
+}
+
+async function downloadOf(click: () => Promise<void>): Promise<string> {
+  const [download] = await Promise.all([page.waitForEvent('download'), click()]);
+  const path = await download.path();
+  return readFileSync(path, 'utf8');
+}
+
+describe('dashboard (real Chromium)', () => {
+  beforeAll(async () => {
+    browser = await launchBrowser();
+    page = browser.page;
+    await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gatewayUrl() });
+  });
+
+  afterAll(async () => {
+    await closeAgent();
+    await browser?.close();
+  });
+
+  it('signs up, signs out and back in with a password; an API key signs a tab in as the fallback', async () => {
+    await open('/');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    await screenshot(page, 'sign-in');
+
+    await page.getByRole('link', { name: 'Create an account' }).click();
+    await page.getByLabel('Name', { exact: true }).fill(owner.name);
+    await page.getByLabel('Email').fill(owner.email);
+    await page.getByLabel('Password').fill(owner.password);
+    await page.getByLabel('Organization name').fill(org);
+    await screenshot(page, 'sign-up');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await heading('Observe');
+    expect(await page.locator('#org-switcher option:checked').textContent()).toContain(org);
+    expect(await page.locator('.account-who').textContent()).toContain(owner.email);
+
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+    // Signed out for real: the API refuses the old cookie's session.
+    await open('/connections');
+    await page.getByRole('heading', { name: 'Sign in' }).waitFor();
+
+    await page.getByLabel('Email').fill(owner.email);
+    await page.getByLabel('Password').fill('not the password');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page
+      .getByRole('alert')
+      .filter({ hasText: /invalid|incorrect|wrong|credentials/i })
+      .waitFor();
+    await page.getByLabel('Password').fill(owner.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await heading('Connections'); // back where the person was going
+    expect(await page.locator('#org-switcher option:checked').textContent()).toContain(org);
+
+    // API key fallback, in a second tab of a fresh browser (sessionStorage is per tab).
+    const other = await launchBrowser();
+    try {
+      await other.page.goto(url('/'));
+      await other.page.getByRole('tab', { name: 'API key' }).click();
+      await other.page.getByLabel('API key').fill(adminKey());
+      await other.page.getByRole('button', { name: 'Sign in' }).click();
+      await other.page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
+      expect(await other.page.locator('.account-who').textContent()).toContain('API key');
+      expect(await other.page.locator('.org-switcher').textContent()).toContain('Default organization');
+      await other.page.reload();
+      await other.page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor(); // survives a reload
+    } finally {
+      await other.close();
+    }
+  }, 120_000);
+
+  it('creates an API key that is shown once, with a copy button', async () => {
+    await nav('API keys').click();
+    await heading('API keys');
+    await page.getByRole('button', { name: 'New API key' }).click();
+    const dialog = page.getByRole('dialog');
+    await dialog.getByLabel('Name').fill('payments agent');
+    await dialog.getByRole('button', { name: 'Create key' }).click();
+    const shown = dialog.getByTestId('created-key');
+    await shown.waitFor();
+    apiKey = (await shown.textContent()) ?? '';
+    expect(apiKey).toMatch(/^ig_[A-Za-z0-9_-]{20,}$/);
+    await dialog.getByRole('button', { name: 'Copy key' }).click();
+    await dialog.getByText('Copied').waitFor();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(apiKey);
+    await screenshot(page, 'api-key-created', false);
+    await dialog.getByRole('button', { name: 'I have stored it' }).click();
+    const row = page.getByRole('row', { name: /payments agent/ });
+    await row.waitFor();
+    expect(await row.textContent()).toContain(apiKey.slice(0, 10));
+    expect(await page.content()).not.toContain(apiKey); // never shown again
+  });
+
+  it('creates a connection, showing problems on the field they concern', async () => {
+    await nav('Connections').click();
+    await page.getByText('No connections yet').waitFor();
+    await page.getByRole('link', { name: 'Create your first connection' }).click();
+    await heading('New connection');
+
+    const slugField = page.getByLabel('Slug');
+    await slugField.fill('Payments API');
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.getByText('slug may only contain lowercase letters, digits, "_" and "-"').waitFor();
+    expect(await slugField.getAttribute('aria-invalid')).toBe('true');
+
+    await slugField.fill(slug);
+    await page.getByLabel('Name', { exact: true }).fill('Payments API');
+    await page.getByLabel('Upstream MCP server URL').fill(`${inject('upstreamUrl')}/mcp`);
+    await page.getByLabel('Auth type').selectOption('header');
+    // A header the gateway reserves: the API refuses it, and the dashboard shows why on that field.
+    await page.getByLabel('Header name').fill('X-Igris-User');
+    await page.getByLabel('Credential').fill('sk_live_payments_upstream');
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.getByText(/the x-igris- prefix is reserved for the gateway/).waitFor();
+    expect(await page.getByLabel('Header name').getAttribute('aria-invalid')).toBe('true');
+    await screenshot(page, 'connection-create-errors');
+
+    await page.getByLabel('Auth type').selectOption('bearer');
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.getByRole('heading', { level: 1, name: /Payments API/ }).waitFor();
+    const gateway = url(`/v1/mcp/${slug}`);
+    expect(await page.getByTestId('gateway-url').textContent()).toBe(gateway);
+    await page.getByRole('button', { name: 'Copy gateway URL' }).click();
+    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(gateway);
+    await page.getByRole('tab', { name: 'Claude Desktop' }).click();
+    expect(await page.locator('.copy-block pre').textContent()).toContain('mcp-remote');
+    await page.getByRole('tab', { name: 'SDK' }).click();
+    expect(await page.locator('.copy-block pre').textContent()).toContain(`igris.transport('${slug}'`);
+    await page.getByRole('tab', { name: 'Cursor / MCP JSON' }).click();
+    const config = JSON.parse((await page.locator('.copy-block pre').textContent()) ?? '{}');
+    expect(config.mcpServers[slug].url).toBe(gateway);
+    await screenshot(page, 'connection-detail');
+
+    // The same slug again: the API's conflict lands on the slug field.
+    await open('/connections/new');
+    await page.getByLabel('Slug').fill(slug);
+    await page.getByLabel('Name', { exact: true }).fill('Duplicate');
+    await page.getByLabel('Upstream MCP server URL').fill(`${inject('upstreamUrl')}/mcp`);
+    await page.getByLabel('Auth type').selectOption('none');
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.getByText(`A connection with slug "${slug}" already exists`).waitFor();
+
+    await page.getByRole('link', { name: 'Cancel' }).click();
+    const row = page.getByTestId(`connection-row-${slug}`);
+    await row.waitFor();
+    expect(await row.textContent()).toContain('enabled');
+
+    // Operator actions on a scratch connection: rotate, disable (named in the confirmation), enable, delete.
+    await open('/connections/new');
+    await page.getByLabel('Slug').fill('scratch');
+    await page.getByLabel('Name', { exact: true }).fill('Scratch');
+    await page.getByLabel('Upstream MCP server URL').fill(`${inject('upstreamUrl')}/mcp`);
+    await page.getByLabel('Credential').fill('first-credential');
+    await page.getByRole('button', { name: 'Create connection' }).click();
+    await page.getByRole('heading', { level: 1, name: /Scratch/ }).waitFor();
+    await page.getByRole('button', { name: 'Rotate credential' }).click();
+    await page.getByRole('dialog').getByLabel('New credential').fill('second-credential');
+    await page.getByRole('dialog').getByRole('button', { name: 'Rotate' }).click();
+    await toast('Credential rotated');
+    await page.getByRole('button', { name: 'Disable' }).click();
+    expect(await page.getByRole('dialog').textContent()).toContain(url('/v1/mcp/scratch'));
+    await page.getByRole('dialog').getByRole('button', { name: 'Disable connection' }).click();
+    await page.locator('h1 .badge', { hasText: 'disabled' }).waitFor();
+    await page.getByRole('button', { name: 'Enable' }).click();
+    await page.locator('h1 .badge', { hasText: 'enabled' }).waitFor();
+    await page.getByRole('button', { name: 'Delete' }).click();
+    const confirmDelete = page.getByRole('dialog').getByRole('button', { name: 'Delete connection' });
+    expect(await confirmDelete.isDisabled()).toBe(true); // until the slug is typed
+    await page.getByRole('dialog').getByLabel('Type scratch to confirm').fill('scratch');
+    await confirmDelete.click();
+    await heading('Connections');
+    await row.waitFor();
+    expect(await page.getByTestId('connection-row-scratch').count()).toBe(0);
+    await screenshot(page, 'connections');
+  });
+
+  it('edits the policy in form and JSON views, shows invalid rules at the rule and field, and the simulator decides', async () => {
+    await page.getByRole('link', { name: 'Payments API' }).click();
+    await page.getByRole('link', { name: 'Policy' }).click();
+    await page.getByText('No policy yet').waitFor();
+    for (let i = 0; i < 3; i++) await page.getByRole('button', { name: 'Add rule' }).click();
+
+    await page.getByLabel('Rule 1 tool').fill('delete_*');
+    await page.getByLabel('Rule 1 action').selectOption('deny');
+    await page.getByLabel('Rule 1 reason').fill('Deletes need a human');
+
+    const rule2 = page.getByTestId('rule-1');
+    await page.getByLabel('Rule 2 tool').fill('echo');
+    await rule2.getByRole('button', { name: 'Add condition' }).click();
+    await page.getByLabel('Rule 2 condition 1 field').fill('metadata.role');
+    await page.getByLabel('Rule 2 condition 1 operator').selectOption('in');
+    await page.getByLabel('Rule 2 condition 1 value', { exact: true }).fill('analyst, admin');
+    await rule2.getByLabel('Rate limit').check();
+    await rule2.getByLabel('Per seconds').fill('0'); // invalid: at least 1
+
+    await page.getByLabel('Rule 3 tool').fill(''); // invalid: empty glob
+    await page.getByLabel('Rule 3 action').selectOption('alert');
+
+    await page.getByRole('button', { name: 'Save and publish' }).click();
+    await page.getByText(/2 problems — nothing was published/).waitFor();
+    expect(await rule2.locator('.field-error').textContent()).toContain('windowSeconds must be at least 1');
+    expect(await rule2.getByLabel('Per seconds').getAttribute('aria-invalid')).toBe('true');
+    const rule3 = page.getByTestId('rule-2');
+    expect(await rule3.locator('.field-error').textContent()).toContain('tool glob must not be empty');
+    expect(await page.getByLabel('Rule 3 tool').getAttribute('aria-invalid')).toBe('true');
+    await screenshot(page, 'policy-validation');
+
+    await rule2.getByLabel('Per seconds').fill('60');
+    await page.getByLabel('Rule 3 tool').fill('*');
+    await page.getByLabel('Rule 3 reason').fill('Unreviewed tool');
+    await page.getByRole('button', { name: 'Save and publish' }).click();
+    await toast('Version 1 published');
+
+    // The JSON view is the same draft; an edit there shows up in the form.
+    await page.getByRole('tab', { name: 'JSON' }).click();
+    const json = page.getByLabel('Policy document (JSON)');
+    const document = JSON.parse(await json.inputValue()) as { rules: Array<Record<string, unknown>> };
+    expect(document.rules).toEqual([
+      { tool: 'delete_*', action: 'deny', reason: 'Deletes need a human' },
+      {
+        tool: 'echo',
+        action: 'allow',
+        conditions: { 'metadata.role': { in: ['analyst', 'admin'] } },
+        rateLimit: { limit: 60, windowSeconds: 60, by: 'user' },
+      },
+      { tool: '*', action: 'alert', reason: 'Unreviewed tool' },
+    ]);
+    const rules = document.rules as Array<Record<string, unknown>>;
+    (rules[0] as Record<string, unknown>).reason = 'Deletes need a human approver';
+    await json.fill(JSON.stringify({ rules }, null, 2));
+    await screenshot(page, 'policy-json');
+    await page.getByRole('tab', { name: 'Form' }).click();
+    expect(await page.getByLabel('Rule 1 reason').inputValue()).toBe('Deletes need a human approver');
+    await page.getByRole('button', { name: 'Save and publish' }).click();
+    await toast('Version 2 published');
+
+    const simulator = card('Simulator');
+    await simulator.getByLabel('Tool', { exact: true }).fill('delete_records');
+    await simulator.getByLabel('User (X-Igris-User)').fill(agentUser);
+    await simulator.getByRole('button', { name: 'Simulate' }).click();
+    const result = page.getByTestId('simulation-result');
+    await result.getByText('rule #1').waitFor();
+    expect(await result.locator('.simulation-decision .badge').textContent()).toBe('deny');
+    expect(await result.textContent()).toContain('Deletes need a human approver');
+
+    await simulator.getByLabel('Tool', { exact: true }).fill('echo');
+    await simulator.getByLabel('Metadata (JSON)').fill('{"role": "analyst"}');
+    await simulator.getByRole('button', { name: 'Simulate' }).click();
+    await result.getByText('rule #2').waitFor();
+    expect(await result.locator('.simulation-decision .badge').textContent()).toBe('allow');
+    const steps = await result.locator('.trace-list li').allTextContents();
+    expect(steps[0]).toMatch(/#1.*did not match/);
+    expect(steps[1]).toMatch(/#2.*matched/);
+
+    await simulator.getByLabel('Metadata (JSON)').fill('{"role": "intern"}');
+    await simulator.getByRole('button', { name: 'Simulate' }).click();
+    await result.getByText('rule #3').waitFor();
+    expect(await result.locator('.simulation-decision .badge').textContent()).toBe('alert');
+    await screenshot(page, 'policy-simulator');
+
+    await page.getByRole('tab', { name: 'Version history' }).click();
+    const diff = page.getByTestId('policy-diff');
+    await diff.waitFor();
+    expect(await diff.locator('.diff-removed').allTextContents()).toEqual([
+      expect.stringContaining('"Deletes need a human"'),
+    ]);
+    expect(await diff.locator('.diff-added').allTextContents()).toEqual([
+      expect.stringContaining('"Deletes need a human approver"'),
+    ]);
+    await screenshot(page, 'policy-versions');
+    await page.getByRole('button', { name: 'Roll back to v1' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Roll back to v1' }).click();
+    await toast('version 3 is now current');
+    await page.getByRole('tab', { name: 'Rules' }).click();
+    // The editor takes the rolled-back rules once the new current version is loaded.
+    await expect.poll(() => page.getByLabel('Rule 1 reason').inputValue()).toBe('Deletes need a human');
+  }, 120_000);
+
+  it("shows a real MCP client's calls on Observe live (no reload), decided as the simulator said, and highlights the anomaly", async () => {
+    await nav('Observe').click();
+    await heading('Observe');
+    await page.getByTestId('live-status').getByText('Live').waitFor();
+    const loaded = page.url();
+
+    const client = await agent();
+    expect(text(await client.callTool({ name: 'echo', arguments: { message: 'through the gateway' } }))).toBe(
+      'through the gateway',
+    );
+    await page.locator('[data-testid="stream-item"][data-type="tool_call"]', { hasText: 'echo' }).waitFor();
+    const cell = page.locator(`[data-testid="heat-cell"][data-tool="echo"][data-column="${agentUser}"]`);
+    await cell.waitFor();
+    expect(Number(await cell.getAttribute('data-calls'))).toBeGreaterThanOrEqual(1);
+
+    // Denied by rule #1 (as the simulator said), and a destructive-pattern anomaly all the same.
+    const denied = await client.callTool({ name: 'delete_records', arguments: { table: 'payments' } }).then(
+      (r) => JSON.stringify(r),
+      (err: unknown) => String(err),
+    );
+    expect(denied).toMatch(/Deletes need a human|Denied by policy/);
+    await page
+      .locator('[data-testid="stream-item"][data-type="tool_call"]', { hasText: 'delete_records' })
+      .getByText('deny')
+      .waitFor();
+    await page.locator('.anomaly-banner', { hasText: 'destructive pattern' }).waitFor();
+    await page.locator('[data-testid="stream-item"][data-type="anomaly"]').first().waitFor();
+    const deleteCell = page.locator(
+      `[data-testid="heat-cell"][data-tool="delete_records"][data-column="${agentUser}"]`,
+    );
+    expect(Number(await deleteCell.getAttribute('data-deny'))).toBeGreaterThanOrEqual(1);
+    await expect
+      .poll(async () => Number(await page.getByTestId('stat-denied').textContent()))
+      .toBeGreaterThanOrEqual(1);
+
+    // A few more agents, so the heat map has users and tools to compare (alerts, denies, allows).
+    const crowd: Array<[string, string, Array<[string, Record<string, unknown>]>]> = [
+      [
+        'alice@acme.test',
+        'analyst',
+        [
+          ['echo', { message: 'hi' }],
+          ['add', { a: 2, b: 3 }],
+          ['echo', { message: 'again' }],
+        ],
+      ],
+      [
+        'bob@acme.test',
+        'intern',
+        [
+          ['echo', { message: 'hi' }],
+          ['whoami', {}],
+          ['delete_records', { table: 'ledger' }],
+        ],
+      ],
+      [
+        'ci-bot',
+        'admin',
+        [
+          ['add', { a: 1, b: 1 }],
+          ['progress', { steps: 2 }],
+          ['echo', { message: 'build' }],
+        ],
+      ],
+    ];
+    for (const [user, role, calls] of crowd) {
+      const other = await connectClient(
+        slug,
+        { 'X-Igris-User': user, 'X-Igris-Metadata': JSON.stringify({ role }) },
+        apiKey,
+      );
+      for (const [name, args] of calls)
+        await other.client.callTool({ name, arguments: args }).catch(() => undefined);
+      await other.client.close();
+    }
+    await page
+      .locator('[data-testid="heat-cell"][data-tool="whoami"][data-column="bob@acme.test"]')
+      .waitFor();
+    await page.locator('[data-testid="heat-cell"][data-tool="echo"][data-column="ci-bot"]').waitFor();
+    // The journey's agent is the session's last caller again.
+    expect(text(await client.callTool({ name: 'echo', arguments: { message: 'me again' } }))).toBe(
+      'me again',
+    );
+    await expect.poll(async () => Number(await cell.getAttribute('data-calls'))).toBeGreaterThanOrEqual(2);
+    expect(page.url()).toBe(loaded); // the same page load throughout
+    await screenshot(page, 'observe');
+
+    await page.getByLabel('Columns').selectOption('time');
+    await page
+      .locator('[data-testid="heat-cell"][data-tool="delete_records"]:not([disabled])')
+      .first()
+      .waitFor();
+    await page.getByLabel('Colour by').selectOption('deny');
+    await screenshot(page, 'observe-heatmap-time');
+  });
+
+  it('suspends the agent session and the next call is refused; a connection kill switch stops and releases it', async () => {
+    await nav('Sessions & kill switch').click();
+    const row = page.getByTestId(`session-row-${slug}`);
+    await row.getByText(agentUser).waitFor(); // the session's last caller
+    await row.getByRole('button', { name: 'Suspend' }).click();
+    const dialog = page.getByRole('dialog');
+    expect(await dialog.textContent()).toContain(`on connection ${slug}`);
+    await dialog.getByLabel('Reason (recorded in the audit trail)').fill('Investigating deletes');
+    await dialog.getByRole('button', { name: 'Suspend session' }).click();
+    await row.getByText('suspended', { exact: true }).waitFor();
+
+    const refused = await (await agent())
+      .callTool({ name: 'echo', arguments: { message: 'still there?' } })
+      .then(
+        (r) => JSON.stringify(r),
+        (err: unknown) => String(err),
+      );
+    expect(refused).toMatch(/Session Suspended|503/);
+    await screenshot(page, 'sessions');
+
+    await row.getByRole('button', { name: 'Resume' }).click();
+    await row.getByText('active', { exact: true }).waitFor();
+    await closeAgent();
+    expect(text(await (await agent()).callTool({ name: 'echo', arguments: { message: 'back' } }))).toBe(
+      'back',
+    );
+
+    const kill = card('Kill switch');
+    await kill.getByLabel('Scope').selectOption('connection');
+    await kill.getByLabel('Connection').selectOption(slug);
+    await kill.getByLabel('Reason').fill('Payments agent misbehaving');
+    await kill.getByRole('button', { name: 'Pull kill switch…' }).click();
+    const confirm = page.getByRole('dialog');
+    expect(await confirm.textContent()).toContain(`every call to connection ${slug}`);
+    expect(await confirm.locator('.affected-list').textContent()).toContain(agentUser);
+    await screenshot(page, 'kill-switch-confirm', false);
+    await confirm.getByRole('button', { name: 'Stop these calls now' }).click();
+    const active = card('Active kill switches');
+    await active.locator('.kill-item', { hasText: `connection ${slug}` }).waitFor();
+
+    const stopped = await (await agent()).callTool({ name: 'echo', arguments: { message: 'stopped?' } }).then(
+      (r) => JSON.stringify(r),
+      (err: unknown) => String(err),
+    );
+    expect(stopped).toMatch(/Session Suspended|503/);
+
+    await kill
+      .locator('.kill-item', { hasText: `connection ${slug}` })
+      .getByRole('button', { name: 'Lift' })
+      .click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Lift' }).click();
+    await active.getByText('None active').waitFor();
+    await closeAgent();
+    expect(text(await (await agent()).callTool({ name: 'echo', arguments: { message: 'released' } }))).toBe(
+      'released',
+    );
+    await closeAgent();
+  }, 120_000);
+
+  it('finds the calls in Audit by trace id, shows the whole trace in order, and exports with the filters', async () => {
+    await nav('Audit').click();
+    await heading('Audit');
+    await page.getByLabel('Trace id').fill(traceId);
+    await page.getByRole('button', { name: 'Apply filters' }).click();
+    const rows = page.getByTestId('audit-row');
+    // The newest page refreshes itself: wait for the last call of the journey.
+    await rows.filter({ hasText: 'echo' }).filter({ hasText: 'allow' }).first().waitFor();
+    await rows.filter({ hasText: 'killed' }).first().waitFor();
+    // Only this trace's rows once the filtered page replaces the unfiltered one.
+    await expect
+      .poll(async () => new Set(await rows.locator('td:nth-child(6)').allTextContents()))
+      .toEqual(new Set([traceId]));
+
+    // The gateway's decisions carry the rule the simulator named.
+    const deniedRow = rows.filter({ hasText: 'delete_records' }).filter({ hasText: 'deny' }).first();
+    await deniedRow.getByRole('button').first().click();
+    await page.locator('.row-details').getByText('#1 of policy v').waitFor();
+    await screenshot(page, 'audit');
+
+    const csv = await downloadOf(() => page.getByRole('button', { name: 'Export CSV' }).click());
+    const [header, ...lines] = csv.trim().split(/\r?\n/);
+    const traceColumn = (header ?? '').split(',').indexOf('traceId');
+    expect(traceColumn).toBeGreaterThan(-1);
+    expect(lines.length).toBeGreaterThanOrEqual(4);
+    for (const line of lines) expect(line).toContain(traceId);
+    const ndjson = await downloadOf(() => page.getByRole('button', { name: 'Export NDJSON' }).click());
+    const events = ndjson
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { traceId: string; tool: string | null; action: string });
+    expect(events.length).toBeGreaterThanOrEqual(lines.length);
+    expect(new Set(events.map((e) => e.traceId))).toEqual(new Set([traceId]));
+    expect(events.some((e) => e.tool === 'delete_records' && e.action === 'deny')).toBe(true);
+
+    await deniedRow.getByRole('link', { name: traceId }).click();
+    await heading('Trace');
+    expect(await page.getByTestId('trace-id').textContent()).toBe(traceId);
+    await page.getByTestId('trace-event').first().waitFor();
+    const chain = await page.getByTestId('trace-event').allTextContents();
+    expect(chain.length).toBeGreaterThanOrEqual(4);
+    const first = (tool: string) => chain.findIndex((line) => line.includes(tool));
+    expect(first('echo')).toBeGreaterThan(-1);
+    expect(first('echo')).toBeLessThan(first('delete_records'));
+    expect(first('delete_records')).toBeLessThan(chain.findIndex((line) => line.includes('killed')));
+    await screenshot(page, 'trace');
+  });
+
+  it('invites a person who signs up and joins; the organization switcher moves between organizations', async () => {
+    const invitee = `bob-${run}@example.com`;
+    await nav('Members').click();
+    await heading('Members');
+    const invite = card('Invite');
+    await invite.getByLabel('Email').fill(invitee);
+    await invite.getByLabel('Role').selectOption('auditor');
+    await invite.getByRole('button', { name: 'Send invitation' }).click();
+    await invite.locator('.list-row', { hasText: invitee }).waitFor();
+
+    const mail = latestMail(inject('persistTo'), invitee);
+    expect(mail?.subject).toContain(org);
+    const link = /(http\S+\/accept-invitation\?token=\S+)/.exec(mail?.body ?? '')?.[1];
+    expect(link).toBeDefined();
+
+    const bob = await launchBrowser();
+    try {
+      await bob.page.goto(link as string);
+      await bob.page.getByRole('link', { name: 'Create an account and join' }).click();
+      await bob.page.getByLabel('Name', { exact: true }).fill('Bob');
+      await bob.page.getByLabel('Email').fill(invitee);
+      await bob.page.getByLabel('Password').fill('another good passphrase');
+      await bob.page.getByRole('button', { name: 'Create account' }).click();
+      await bob.page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
+      expect(await bob.page.locator('#org-switcher option:checked').textContent()).toContain(
+        `${org} (auditor)`,
+      );
+      // Auditors read but do not change: no "New connection" for them.
+      await bob.page.getByRole('link', { name: 'Connections' }).click();
+      await bob.page.getByTestId(`connection-row-${slug}`).waitFor();
+      expect(await bob.page.getByRole('link', { name: 'New connection' }).count()).toBe(0);
+    } finally {
+      await bob.close();
+    }
+
+    await page.reload();
+    await page.getByRole('row', { name: new RegExp(invitee) }).waitFor();
+    await screenshot(page, 'members');
+
+    await page.locator('#org-switcher').selectOption('__new');
+    const dialog = page.getByRole('dialog', { name: 'New organization' });
+    await dialog.getByLabel('Name').fill('Acme Staging');
+    await dialog.getByRole('button', { name: 'Create and switch' }).click();
+    await expect
+      .poll(() => page.locator('#org-switcher option:checked').textContent())
+      .toContain('Acme Staging');
+    await nav('Connections').click();
+    await page.getByText('No connections yet').waitFor();
+    await page.locator('#org-switcher').selectOption({ label: `${org} (owner)` });
+    await page.getByTestId(`connection-row-${slug}`).waitFor();
+  });
+
+  it('saves organization settings, with problems on the field', async () => {
+    await nav('Settings').click();
+    await heading('Settings');
+    const retention = page.getByLabel('Audit retention (days)');
+    await retention.fill('0');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await page.getByText('retentionDays must be at least 1').waitFor();
+    expect(await retention.getAttribute('aria-invalid')).toBe('true');
+    await retention.fill('30');
+    await page.getByLabel('Default fail mode for new connections').selectOption('open');
+    await page.getByRole('button', { name: 'Save settings' }).click();
+    await toast('Settings saved');
+    await page.reload();
+    await heading('Settings');
+    expect(await page.getByLabel('Audit retention (days)').inputValue()).toBe('30');
+    expect(await page.getByLabel('Default fail mode for new connections').inputValue()).toBe('open');
+    await screenshot(page, 'settings');
+  });
+
+  it('works at a narrow width and from the keyboard', async () => {
+    const narrow = await browser.newPage();
+    await narrow.setViewportSize({ width: 390, height: 844 });
+    await narrow.goto(url('/observe'));
+    await narrow.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
+    await narrow.keyboard.press('Tab');
+    expect(await narrow.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    const menu = narrow.getByRole('button', { name: 'Menu' });
+    expect(await narrow.getByRole('navigation', { name: 'Primary' }).isVisible()).toBe(false);
+    await menu.focus();
+    await narrow.keyboard.press('Enter');
+    expect(await menu.getAttribute('aria-expanded')).toBe('true');
+    await narrow.getByRole('link', { name: 'Sessions & kill switch' }).focus();
+    await narrow.keyboard.press('Enter');
+    await narrow.getByRole('heading', { level: 1, name: 'Sessions & kill switch' }).waitFor();
+    expect(await narrow.getByRole('navigation', { name: 'Primary' }).isVisible()).toBe(false);
+    await narrow.goto(url('/observe'));
+    await narrow.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
+    await narrow.getByTestId('stat-calls').waitFor();
+    // Nothing wider than the screen: the page itself never scrolls sideways.
+    expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    await screenshot(narrow, 'narrow-observe');
+    await narrow.close();
+    expect(browser.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+  });
+});
