@@ -25,5 +25,16 @@ function run(cmd: string, args: string[]) {
 
 run(wrangler, ['d1', 'migrations', 'apply', 'DB', '--remote']);
 run(wrangler, ['deploy']);
+// The Pages dashboard calls the Worker cross-origin: its API base is baked in at build time
+// (VITE_API_BASE_URL, defaulting to PUBLIC_BASE_URL). The Worker must list the Pages origin in
+// DASHBOARD_ORIGINS (CORS with credentials) — see docs/auth.md.
+const apiBase = process.env.VITE_API_BASE_URL ?? process.env.PUBLIC_BASE_URL;
+if (!apiBase) {
+  console.error(
+    'Set VITE_API_BASE_URL (or PUBLIC_BASE_URL) to the gateway URL the Pages dashboard should call.',
+  );
+  process.exit(1);
+}
+process.env.VITE_API_BASE_URL = apiBase;
 run('npm', ['run', '--silent', 'dashboard:build']);
 run(wrangler, ['pages', 'deploy', 'dashboard/dist', '--project-name', project]);
