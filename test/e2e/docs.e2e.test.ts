@@ -28,7 +28,7 @@ const EXECUTED = new Set(['bash', 'sh', 'ts', 'js', 'json']);
 const DOCS = path.join(ROOT, 'docs');
 const RUN_DIR = path.join(ROOT, '.docs-run');
 
-export function extractBlocks(markdown: string): Block[] {
+function extractBlocks(markdown: string): Block[] {
   const blocks: Block[] = [];
   const lines = markdown.split('\n');
   for (let i = 0; i < lines.length; i++) {
@@ -48,12 +48,18 @@ export function extractBlocks(markdown: string): Block[] {
 const pages = readdirSync(DOCS)
   .filter((f) => f.endsWith('.md'))
   .sort()
-  .map((file) => ({ file, blocks: extractBlocks(readFileSync(path.join(DOCS, file), 'utf8')).filter((b) => EXECUTED.has(b.lang)) }))
+  .map((file) => ({
+    file,
+    blocks: extractBlocks(readFileSync(path.join(DOCS, file), 'utf8')).filter((b) => EXECUTED.has(b.lang)),
+  }))
   .filter((p) => p.blocks.length > 0);
 
 beforeAll(() => {
   // Examples import the SDK as a reader would: `@igris-edge/sdk`, resolved to its built package.
-  const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'sdk/tsconfig.json'], { cwd: ROOT, encoding: 'utf8' });
+  const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'sdk/tsconfig.json'], {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   expect(build.status, build.stdout + build.stderr).toBe(0);
   mkdirSync(RUN_DIR, { recursive: true });
 });
@@ -82,12 +88,25 @@ describe.each(pages)('docs/$file', ({ file, blocks }) => {
     }
     let result: ReturnType<typeof spawnSync>;
     if (lang === 'bash' || lang === 'sh') {
-      result = spawnSync('bash', ['-euo', 'pipefail', '-c', code], { cwd: workdir, env: env(workdir), encoding: 'utf8', timeout: 60_000 });
+      result = spawnSync('bash', ['-euo', 'pipefail', '-c', code], {
+        cwd: workdir,
+        env: env(workdir),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
     } else {
       const script = path.join(RUN_DIR, `${file.replace(/\W/g, '_')}_${i}.${lang === 'ts' ? 'ts' : 'mjs'}`);
       writeFileSync(script, code);
-      result = spawnSync(process.execPath, [script], { cwd: workdir, env: env(workdir), encoding: 'utf8', timeout: 60_000 });
+      result = spawnSync(process.execPath, [script], {
+        cwd: workdir,
+        env: env(workdir),
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
     }
-    expect(result.status, `docs/${file}:${line} failed (exit ${result.status})\n--- code\n${code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`).toBe(0);
+    expect(
+      result.status,
+      `docs/${file}:${line} failed (exit ${result.status})\n--- code\n${code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
+    ).toBe(0);
   });
 });
