@@ -1,5 +1,8 @@
 /**
- * Cron work (wrangler.toml `[triggers]`): audit retention. Each organization's
+ * Cron work (wrangler.toml `[triggers]`): audit retention, and — while a master-key rotation is under
+ * way (ENCRYPTION_KEY_PREVIOUS set) — re-encryption of stored credentials (workers/vault/vault.reencrypt.ts).
+ *
+ * Audit retention: Each organization's
  * `settings.retentionDays` (default 90) decides how long its audit rows are kept; rows tied to no
  * organization (refusals of unknown keys) are kept for the default.
  *
@@ -8,6 +11,7 @@
  * catches up). Times are measured from the trigger's scheduledTime, so a run is reproducible.
  */
 import { log } from './lib/log';
+import { reencryptCredentials } from './vault/vault.reencrypt';
 
 export const DEFAULT_RETENTION_DAYS = 90;
 const MAX_RETENTION_DAYS = 3650;
@@ -47,8 +51,15 @@ async function purge(db: D1Database, orgId: string | null, cutoff: number): Prom
 
 export async function runScheduled(
   controller: Pick<ScheduledController, 'scheduledTime'>,
-  env: Pick<Env, 'DB'>,
+  env: Pick<Env, 'DB'> & { ENCRYPTION_KEY?: string; ENCRYPTION_KEY_PREVIOUS?: string },
 ): Promise<{ deleted: number; failed: number }> {
+  if (env.ENCRYPTION_KEY_PREVIOUS) {
+    try {
+      await reencryptCredentials(env);
+    } catch (err) {
+      log('error', 'credential re-encryption run failed; the next run retries', { err });
+    }
+  }
   const now = controller.scheduledTime;
   const orgs = await env.DB.prepare('SELECT id, settings FROM organizations').all<{
     id: string;

@@ -1,6 +1,9 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
+import { adminAuditStatement } from '../audit/audit.admin';
+import { requirePermission } from '../auth/permissions';
+import { reencryptCredentials } from '../vault/vault.reencrypt';
 import {
   memberIdParamSchema,
   memberSchema,
@@ -93,5 +96,31 @@ export const orgsRoutes = createRouter()
     async (c) => {
       const { member, revokedKeys } = await removeMember(c.env, c.get('principal'), c.req.valid('param').id);
       return c.json({ deleted: true as const, member, revokedKeys }, 200);
+    },
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/organizations/current/reencrypt-credentials',
+      tags: ['Organizations'],
+      summary:
+        "Re-encrypt this organization's stored credentials under the current ENCRYPTION_KEY (master-key rotation; the daily cron does it too)",
+      responses: {
+        200: json(
+          z.object({ checked: z.number().int(), reencrypted: z.number().int(), failed: z.number().int() }),
+          'Result',
+        ),
+        ...errorResponses,
+      },
+    }),
+    async (c) => {
+      const principal = c.get('principal');
+      requirePermission(principal, 'org:write');
+      const result = await reencryptCredentials(c.env, principal.orgId);
+      await adminAuditStatement(c.env.DB, principal, {
+        action: 'credentials.reencrypt',
+        details: { ...result },
+      }).run();
+      return c.json(result, 200);
     },
   );
