@@ -1239,6 +1239,32 @@ export interface Paths {
       };
     };
   };
+  '/organizations/current/reencrypt-credentials': {
+    /** Re-encrypt this organization's stored credentials under the current ENCRYPTION_KEY (master-key rotation; the daily cron does it too) */
+    post: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Result */
+        200: {
+          checked: number;
+          reencrypted: number;
+          failed: number;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
   '/sessions': {
     /** List agent sessions (one per connection that has been used or suspended) */
     get: {
