@@ -1,0 +1,242 @@
+/**
+ * The product's Worker, unchanged, with its bindings wrapped in timers — for the breakdown suite
+ * only (bench/breakdown.bench.ts runs it with `wrangler dev <this file>`; it is never deployed).
+ *
+ * - Every gateway/API request runs the product's own fetch handler with an env whose D1, KV, guard
+ *   and spool bindings (and the global fetch used to reach the upstream) time each call. The
+ *   times come back in an `X-Bench-Timing` response header (JSON, ms per stage). Requests are
+ *   sent one at a time, so one module-level record is enough. A request with `X-Bench-Timing: off`
+ *   runs the product with its real bindings (for the CPU profile, so the wrappers are not in it).
+ * - `GET /v1/__bench/pieces?...` times the pieces on their own, n times each: the guard round trip
+ *   with and without an audit row and with a rate window, the D1 lookups, the KV read, the vault
+ *   decryption and an upstream fetch from inside the runtime.
+ *
+ * Clock: workerd advances Date.now()/performance.now() only when I/O completes, so these figures
+ * are I/O waits (plus the CPU of other work interleaved with them); pure CPU in between reads as 0.
+ *
+ * Plain JavaScript on purpose: the bench's TypeScript is type-checked for Node (tsconfig.node.json),
+ * and this file runs in workerd.
+ */
+import { authenticateApiKey } from '../../workers/auth/api-key.auth.ts';
+import { resolveConnection, upstreamCredential } from '../../workers/gateway/gateway.connection.ts';
+import worker, { AuditSpool, ConnectionGuard, EventHub, LoginLimiter } from '../../workers/index.ts';
+
+export { AuditSpool, ConnectionGuard, EventHub, LoginLimiter };
+
+/** The record of the request in flight (null between requests and in waitUntil work after it). */
+let current = null;
+
+function add(label, ms) {
+  if (current) current[label] = (current[label] ?? 0) + ms;
+}
+
+async function timed(label, fn) {
+  const t = performance.now();
+  try {
+    return await fn();
+  } finally {
+    add(label, performance.now() - t);
+  }
+}
+
+function d1Label(sql) {
+  if (/FROM api_keys/i.test(sql)) return 'd1.apiKey';
+  if (/UPDATE api_keys/i.test(sql)) return 'd1.apiKeyTouch';
+  if (/FROM connections/i.test(sql)) return 'd1.connection';
+  if (/FROM policies/i.test(sql)) return 'd1.policy';
+  if (/FROM organizations LIMIT 1/i.test(sql)) return 'd1.bootstrap';
+  return 'd1.other';
+}
+
+const REAL = Symbol('real');
+
+function wrapStatement(stmt, label) {
+  return new Proxy(stmt, {
+    get(target, prop) {
+      if (prop === REAL) return target;
+      const value = target[prop];
+      if (typeof value !== 'function') return value;
+      if (prop === 'bind') return (...args) => wrapStatement(value.apply(target, args), label);
+      if (prop === 'first' || prop === 'all' || prop === 'run' || prop === 'raw') {
+        return (...args) => timed(label, () => value.apply(target, args));
+      }
+      return value.bind(target);
+    },
+  });
+}
+
+function wrapD1(db) {
+  return new Proxy(db, {
+    get(target, prop) {
+      const value = target[prop];
+      if (prop === 'prepare') return (sql) => wrapStatement(value.call(target, sql), d1Label(sql));
+      if (prop === 'batch') {
+        return (stmts) =>
+          timed('d1.batch', () =>
+            value.call(
+              target,
+              stmts.map((s) => s[REAL] ?? s),
+            ),
+          );
+      }
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+function wrapKv(kv) {
+  return new Proxy(kv, {
+    get(target, prop) {
+      const value = target[prop];
+      if (prop === 'get') return (...args) => timed('kv.get', () => value.apply(target, args));
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+function wrapStub(stub, prefix) {
+  return new Proxy(stub, {
+    get(target, prop) {
+      const value = target[prop];
+      if (typeof prop !== 'string' || typeof value !== 'function') return value;
+      // Called as a method on the stub: an RPC method handle has no usable .apply (it would be RPC too).
+      return (...args) => timed(`${prefix}.${prop}`, () => target[prop](...args));
+    },
+  });
+}
+
+function wrapNamespace(ns, prefix) {
+  return new Proxy(ns, {
+    get(target, prop) {
+      const value = target[prop];
+      if (prop === 'getByName' || prop === 'get')
+        return (...args) => wrapStub(value.apply(target, args), prefix);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+const realFetch = globalThis.fetch;
+globalThis.fetch = (...args) =>
+  current ? timed('upstream.headers', () => realFetch(...args)) : realFetch(...args);
+
+function wrapEnv(env) {
+  return {
+    ...env,
+    DB: wrapD1(env.DB),
+    POLICY_KV: wrapKv(env.POLICY_KV),
+    GUARD: wrapNamespace(env.GUARD, 'guard'),
+    AUDIT_SPOOL: wrapNamespace(env.AUDIT_SPOOL, 'spool'),
+  };
+}
+
+/** Times fn n times; a function that returns a number reports that duration instead of its own. */
+async function timeLoop(n, fn) {
+  const out = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    const own = await fn(i);
+    out.push(typeof own === 'number' ? own : performance.now() - t);
+  }
+  return out;
+}
+
+/** Each piece of the request path on its own, n times. */
+async function pieces(url, env) {
+  const q = url.searchParams;
+  const n = Math.min(2000, Number(q.get('n') ?? '200'));
+  const orgId = q.get('org');
+  const slug = q.get('slug');
+  const apiKey = q.get('key');
+  const upstream = q.get('upstream');
+  const session = q.get('session');
+  const connection = await resolveConnection(env.DB, orgId, slug);
+  const guard = env.GUARD.getByName(`${orgId}:${connection.id}`);
+  const target = { orgId, connectionId: connection.id };
+  let seq = 0;
+  const row = () => ({
+    id: `evt_bench_${Date.now().toString(36)}_${seq++}`,
+    orgId,
+    type: 'request',
+    connectionId: connection.id,
+    connectionSlug: slug,
+    traceId: 'bench-pieces',
+    action: 'allow',
+    method: 'tools/call',
+    tool: 'echo',
+    createdAt: Date.now(),
+  });
+  const caller = { apiKeyId: null, user: 'bench-user', mcpSessionId: null };
+  const message = 'x'.repeat(1024);
+  const out = {};
+  out['auth: hash + D1 key lookup'] = await timeLoop(n, () => authenticateApiKey(env.DB, apiKey));
+  out['D1 connection lookup'] = await timeLoop(n, () => resolveConnection(env.DB, orgId, slug));
+  out['KV policy read'] = await timeLoop(n, () =>
+    env.POLICY_KV.get(`policy:${orgId}:${connection.id}`, 'json'),
+  );
+  out['vault: decrypt credential'] = await timeLoop(n, () => upstreamCredential(env, connection));
+  out['guard admit, no audit row'] = await timeLoop(n, () =>
+    guard.admit({ ...target, caller, rateChecks: [], audit: [], final: false }),
+  );
+  out['guard admit + 1 audit row'] = await timeLoop(n, () =>
+    guard.admit({ ...target, caller, rateChecks: [], audit: [row()], final: false }),
+  );
+  out['guard admit + row + rate window'] = await timeLoop(n, () =>
+    guard.admit({
+      ...target,
+      caller,
+      rateChecks: [{ ruleIndex: 0, key: 'bench:pieces', limit: 1_000_000_000, windowSeconds: 60 }],
+      audit: [row()],
+      final: false,
+    }),
+  );
+  out['guard complete (off the hot path)'] = await timeLoop(n, async () => {
+    const r = row();
+    await guard.admit({ ...target, caller, rateChecks: [], audit: [r], final: false });
+    const t = performance.now();
+    await guard.complete(r.id, { upstreamStatus: 200, latencyMs: 1 });
+    return performance.now() - t;
+  });
+  out['upstream fetch from workerd (1 KB echo)'] = await timeLoop(n, async (i) => {
+    const res = await realFetch(upstream, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'Mcp-Session-Id': session,
+        'Mcp-Protocol-Version': '2025-06-18',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1_000_000 + i,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message } },
+      }),
+    });
+    await res.text();
+  });
+  return out;
+}
+
+export default {
+  async fetch(request, env, ctx) {
+    const url = new URL(request.url);
+    if (url.pathname === '/v1/__bench/pieces') {
+      return Response.json(await pieces(url, env));
+    }
+    // Untimed calls (the CPU profile's) run the product exactly as deployed, without the wrappers.
+    if (request.headers.get('X-Bench-Timing') === 'off') return worker.fetch(request, env, ctx);
+    current = {};
+    const start = performance.now();
+    try {
+      const response = await worker.fetch(request, wrapEnv(env), ctx);
+      current.handler = performance.now() - start;
+      const timed = new Response(response.body, response);
+      timed.headers.set('X-Bench-Timing', JSON.stringify(current));
+      return timed;
+    } finally {
+      current = null;
+    }
+  },
+  scheduled: worker.scheduled,
+};

@@ -1,0 +1,179 @@
+/**
+ * Live events: N concurrent SSE subscribers on GET /api/v1/events (1,000 in the full run), then
+ * gateway calls spaced apart, each carrying its own X-Igris-Trace-Id. Each call produces one
+ * tool_call event, published by the guard when the call's outcome is recorded (off the hot path,
+ * while the answer streams back — events often reach subscribers before the caller has read its
+ * whole answer, so the answer is no usable reference).
+ *
+ * The publish instant is not observable from outside without changing the Worker, so two figures:
+ *   latency  = delivery at a subscriber − when the CALL WAS SENT: an upper bound of publish →
+ *              delivery (it also contains the whole gateway call up to the publish);
+ *   fan-out  = delivery at a subscriber − the first delivery of the same event: how long the hub
+ *              takes to reach everyone once it started.
+ * Also counted: events missing at a subscriber, and events delivered twice.
+ */
+import { type BenchContext, pick } from './lib/context.ts';
+import { keepAliveAgent, send } from './lib/http.ts';
+import { echoCall, echoMessage, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
+import { type SseFrame, type SseSubscriber, subscribe } from './lib/sse.ts';
+import { quantile, summarize } from './lib/stats.ts';
+
+export interface EventsResult {
+  via: string;
+  subscribers: number;
+  connected: number;
+  events: number;
+  /** Call sent → delivery, over every (event, subscriber) delivery, ms. */
+  p50: number;
+  p99: number;
+  /** The slowest delivery of any event (the last subscriber to get it). */
+  last: number;
+  /** Median over events of the last subscriber's latency. */
+  lastP50: number;
+  /** First delivery of an event → each delivery of it, ms. */
+  fanoutP50: number;
+  fanoutP99: number;
+  fanoutLast: number;
+  missing: number;
+  duplicated: number;
+  connectMs: number;
+  /** Call sent → delivery with ONE subscriber (the pipeline without fan-out), p50 and p99. */
+  soloP50: number;
+  soloP99: number;
+}
+
+export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
+  const subscribers = pick(ctx, 200, 1_000);
+  const events = pick(ctx, 10, 30);
+  const run = `bench-ev-${Date.now().toString(36)}`;
+  const acked = new Map<string, number>();
+  // traceId → subscriber index → receive times
+  const received = new Map<string, Map<number, number[]>>();
+  // The runtime's own socket when found: through wrangler dev's port every stream would also pass
+  // wrangler's proxy runtime, a hop that does not exist on Cloudflare.
+  const base = ctx.stack.runtimeUrl ?? ctx.stack.gatewayUrl;
+  const url = new URL(`${base}/api/v1/events`);
+  const subs: SseSubscriber[] = [];
+
+  const onFrame = (j: number) => (frame: SseFrame) => {
+    if (frame.event !== 'tool_call') return;
+    // A substring search, not JSON.parse: with 1,000 sockets on one event loop, the client's own
+    // per-frame cost is added to the later subscribers' figures.
+    const at = frame.data.indexOf('"traceId":"');
+    if (at < 0) return;
+    const traceId = frame.data.slice(at + 11, frame.data.indexOf('"', at + 11));
+    if (!traceId.startsWith(run)) return;
+    let bySub = received.get(traceId);
+    if (!bySub) {
+      bySub = new Map();
+      received.set(traceId, bySub);
+    }
+    const list = bySub.get(j);
+    if (list) list.push(frame.at);
+    else bySub.set(j, [frame.at]);
+  };
+
+  const agent = keepAliveAgent(1);
+  const gateway = new URL(`${base}/v1/mcp/${ctx.slug}`);
+  const message = echoMessage(256);
+  /** Sends `count` calls 150 ms apart; returns traceId → send time of the answered ones. */
+  const sendCalls = async (prefix: string, count: number, expected: number) => {
+    const sent = new Map<string, number>();
+    for (let k = 0; k < count; k++) {
+      const traceId = `${prefix}-${k}`;
+      const sentAt = performance.now();
+      const res = await send(agent, gateway, {
+        body: echoCall(rpcId(), message),
+        headers: mcpHeaders(ctx.sessionId, {
+          Authorization: `Bearer ${ctx.stack.apiKey}`,
+          'X-Igris-Trace-Id': traceId,
+        }),
+      });
+      if (isResult(res)) sent.set(traceId, sentAt);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    // Wait for stragglers.
+    const deadline = performance.now() + 5_000;
+    while (performance.now() < deadline) {
+      if ([...sent.keys()].every((id) => (received.get(id)?.size ?? 0) >= expected)) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    return sent;
+  };
+
+  try {
+    // 1. One subscriber: the pipeline's own latency, no fan-out.
+    const first = subscribe(url, ctx.stack.apiKey, onFrame(0));
+    subs.push(first);
+    await first.ready;
+    const solo: number[] = [];
+    for (const [traceId, sentAt] of await sendCalls(`${run}-solo`, pick(ctx, 5, 10), 1)) {
+      const at = received.get(traceId)?.get(0)?.[0];
+      if (at !== undefined) solo.push(at - sentAt);
+    }
+
+    // 2. All subscribers. Connect in waves so the connect storm is not what is measured.
+    const connectStart = performance.now();
+    for (let i = 1; i < subscribers; i += 50) {
+      const wave: Promise<void>[] = [];
+      for (let j = i; j < Math.min(subscribers, i + 50); j++) {
+        const sub = subscribe(url, ctx.stack.apiKey, onFrame(j));
+        subs.push(sub);
+        wave.push(sub.ready);
+      }
+      await Promise.all(wave);
+    }
+    const connectMs = performance.now() - connectStart;
+    ctx.log(`events: ${subs.length} subscribers connected in ${connectMs.toFixed(0)} ms`);
+    for (const [traceId, sentAt] of await sendCalls(`${run}-all`, events, subscribers))
+      acked.set(traceId, sentAt);
+    agent.destroy();
+
+    const latencies: number[] = [];
+    const lasts: number[] = [];
+    const fanout: number[] = [];
+    let missing = 0;
+    let duplicated = 0;
+    for (const [traceId, sentAt] of acked) {
+      const bySub = received.get(traceId) ?? new Map<number, number[]>();
+      missing += subscribers - bySub.size;
+      let last = Number.NEGATIVE_INFINITY;
+      const first = Math.min(...[...bySub.values()].map((times) => times[0]!));
+      for (const times of bySub.values()) {
+        duplicated += times.length - 1;
+        const latency = times[0]! - sentAt;
+        latencies.push(latency);
+        fanout.push(times[0]! - first);
+        last = Math.max(last, latency);
+      }
+      if (bySub.size) lasts.push(last);
+    }
+    const f = summarize(fanout);
+    const s = summarize(latencies);
+    const result: EventsResult = {
+      via: ctx.stack.runtimeUrl ? 'runtime socket' : 'wrangler dev port',
+      subscribers,
+      connected: subs.length,
+      events: acked.size,
+      p50: s.p50,
+      p99: s.p99,
+      last: Math.max(...lasts),
+      lastP50: quantile(lasts, 0.5),
+      fanoutP50: f.p50,
+      fanoutP99: f.p99,
+      fanoutLast: f.max,
+      soloP50: quantile(solo, 0.5),
+      soloP99: quantile(solo, 0.99),
+      missing,
+      duplicated,
+      connectMs,
+    };
+    ctx.log(
+      `events to ${subscribers} subscribers (from the call's send): p50 ${s.p50.toFixed(1)} ms p99 ${s.p99.toFixed(1)} ms last ${result.last.toFixed(1)} ms; ` +
+        `fan-out p99 ${f.p99.toFixed(1)} ms; one subscriber p50 ${result.soloP50.toFixed(1)} ms; missing ${missing}, duplicated ${duplicated}`,
+    );
+    return result;
+  } finally {
+    for (const sub of subs) sub.close();
+  }
+}

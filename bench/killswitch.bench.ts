@@ -1,0 +1,170 @@
+/**
+ * Kill switch under load: calls run open-loop on a connection of their own; mid-run the API pulls
+ * a connection kill switch (POST /api/v1/kill-switch { scope: 'connection', target, reason }).
+ *
+ * Reported per trial (then p50 / max over trials):
+ *   apiMs             how long the API took to answer (it pushes to the guard before answering)
+ *   effectiveMs       how long after the API's answer calls were still admitted: the send time of
+ *                     the last call admitted, minus the answer time (0 when none was sent after it)
+ *   firstRefusalMs    from the answer to the first "Session Suspended" response (negative: a
+ *                     refusal arrived before the API's own answer did)
+ *   admittedAfter     calls sent after the answer and still admitted (should be 0)
+ * The switch is lifted (DELETE /api/v1/kill-switch/{id}) between trials.
+ */
+import type http from 'node:http';
+import { type BenchContext, pick } from './lib/context.ts';
+import { apiCall, keepAliveAgent, send } from './lib/http.ts';
+import { openLoop } from './lib/load.ts';
+import { echoCall, echoMessage, isResult, isSuspended, mcpHeaders, rpcId } from './lib/mcp.ts';
+import { ensureConnection, setPolicy } from './lib/stack.ts';
+import { quantile } from './lib/stats.ts';
+
+export interface KillTrial {
+  apiMs: number;
+  apiStatus: number;
+  effectiveMs: number;
+  firstRefusalMs: number | null;
+  admittedAfter: number;
+  callsDuring: number;
+  /** Calls neither admitted nor refused as suspended, by HTTP status and error code. */
+  otherErrors: number;
+  otherByStatus: Record<string, number>;
+}
+
+export interface KillSwitchResult {
+  loadRps: number;
+  trials: KillTrial[];
+  effectiveMs: { p50: number; max: number };
+  firstRefusalMs: { p50: number; max: number };
+  apiMs: { p50: number; max: number };
+  admittedAfterTotal: number;
+  otherErrors: Record<string, number>;
+}
+
+interface CallRecord {
+  sentAt: number;
+  end: number;
+  admitted: boolean;
+  suspended: boolean;
+  status: string;
+}
+
+export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult> {
+  const slug = 'bench-kill';
+  const connection = await ensureConnection(ctx.stack, slug);
+  await setPolicy(ctx.stack, slug, [{ tool: '*', action: 'allow' }]);
+  const trials = pick(ctx, 2, 8);
+  const loadRps = pick(ctx, 100, 200);
+  const url = new URL(`${ctx.stack.gatewayUrl}/v1/mcp/${slug}`);
+  const headers = mcpHeaders(ctx.sessionId, {
+    Authorization: `Bearer ${ctx.stack.apiKey}`,
+    'X-Igris-User': 'bench-user',
+  });
+  const message = echoMessage(1024);
+  const results: KillTrial[] = [];
+
+  for (let t = 0; t < trials; t++) {
+    const agent: http.Agent = keepAliveAgent(64);
+    const calls: CallRecord[] = [];
+    const fire = async () => {
+      const sentAt = performance.now();
+      let res: Awaited<ReturnType<typeof send>>;
+      try {
+        res = await send(agent, url, { body: echoCall(rpcId(), message), headers, timeoutMs: 10_000 });
+      } catch (err) {
+        calls.push({
+          sentAt,
+          end: performance.now(),
+          admitted: false,
+          suspended: false,
+          status: String(err).slice(0, 60),
+        });
+        throw err;
+      }
+      const code = /"code":"([a-z_]+)"/.exec(res.text)?.[1] ?? '';
+      const record = {
+        sentAt,
+        end: res.end,
+        admitted: isResult(res),
+        suspended: isSuspended(res),
+        status: `${res.status} ${code}`.trim(),
+      };
+      calls.push(record);
+      return { ok: record.admitted || record.suspended, end: res.end };
+    };
+    await waitUntilAdmitted(agent, url, headers, message);
+    const load = openLoop({ rate: loadRps, durationMs: 2_500, maxBacklogMs: 5_000 }, fire);
+    await new Promise((r) => setTimeout(r, 1_000));
+    const sentKill = performance.now();
+    const pulled = await apiCall<{ id: string }>(
+      ctx.stack.gatewayUrl,
+      ctx.stack.apiKey,
+      'POST',
+      '/kill-switch',
+      {
+        scope: 'connection',
+        target: connection.id,
+        reason: `bench trial ${t}`,
+      },
+    );
+    const answered = performance.now();
+    await load;
+    if (pulled.status >= 300) throw new Error(`kill switch: ${pulled.status} ${JSON.stringify(pulled.body)}`);
+
+    const admittedAfter = calls.filter((c) => c.admitted && c.sentAt >= answered);
+    const lastAdmitted = Math.max(...calls.filter((c) => c.admitted).map((c) => c.sentAt));
+    const refusals = calls.filter((c) => c.suspended).map((c) => c.end);
+    results.push({
+      apiMs: answered - sentKill,
+      apiStatus: pulled.status,
+      effectiveMs: Math.max(0, lastAdmitted - answered),
+      firstRefusalMs: refusals.length ? Math.min(...refusals) - answered : null,
+      admittedAfter: admittedAfter.length,
+      callsDuring: calls.length,
+      otherErrors: calls.filter((c) => !c.admitted && !c.suspended).length,
+      otherByStatus: calls
+        .filter((c) => !c.admitted && !c.suspended)
+        .reduce<Record<string, number>>((acc, c) => {
+          acc[c.status] = (acc[c.status] ?? 0) + 1;
+          return acc;
+        }, {}),
+    });
+    await apiCall(ctx.stack.gatewayUrl, ctx.stack.apiKey, 'DELETE', `/kill-switch/${pulled.body.id}`);
+    agent.destroy();
+  }
+
+  const stat = (values: number[]) => ({ p50: quantile(values, 0.5), max: Math.max(...values) });
+  const result: KillSwitchResult = {
+    loadRps,
+    trials: results,
+    effectiveMs: stat(results.map((r) => r.effectiveMs)),
+    firstRefusalMs: stat(results.map((r) => r.firstRefusalMs ?? Number.POSITIVE_INFINITY)),
+    apiMs: stat(results.map((r) => r.apiMs)),
+    admittedAfterTotal: results.reduce((a, r) => a + r.admittedAfter, 0),
+    otherErrors: results.reduce<Record<string, number>>((acc, r) => {
+      for (const [k, v] of Object.entries(r.otherByStatus)) acc[k] = (acc[k] ?? 0) + v;
+      return acc;
+    }, {}),
+  };
+  ctx.log(
+    `kill switch at ${loadRps} rps: effective p50 ${result.effectiveMs.p50.toFixed(1)} ms max ${result.effectiveMs.max.toFixed(1)} ms; ` +
+      `first refusal p50 ${result.firstRefusalMs.p50.toFixed(1)} ms; API ${result.apiMs.p50.toFixed(1)} ms; admitted after answer ${result.admittedAfterTotal}; other answers ${JSON.stringify(result.otherErrors)}`,
+  );
+  return result;
+}
+
+/** After a lift, calls pass again (the lift is pushed before the API answers; this only guards the bench). */
+async function waitUntilAdmitted(
+  agent: http.Agent,
+  url: URL,
+  headers: Record<string, string>,
+  message: string,
+): Promise<void> {
+  const deadline = Date.now() + 10_000;
+  while (Date.now() < deadline) {
+    const res = await send(agent, url, { body: echoCall(rpcId(), message), headers });
+    if (isResult(res)) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('calls were not admitted again after the kill switch was lifted');
+}

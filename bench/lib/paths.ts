@@ -1,0 +1,119 @@
+/**
+ * The paths a `tools/call` can take, all to the same upstream session:
+ *   A  — direct to the upstream MCP server
+ *   B  — through the gateway on wrangler dev's public port (what `npm start` serves)
+ *   R  — through the gateway on the Worker runtime's own socket (no wrangler dev proxy hop, which
+ *        does not exist on Cloudflare): the gateway's own cost
+ */
+import type http from 'node:http';
+import { keepAliveAgent, send } from './http.ts';
+import type { Fire } from './load.ts';
+import { echoCall, isResult, mcpHeaders, rpcId } from './mcp.ts';
+import type { BenchStack } from './stack.ts';
+
+export type PathName = 'A' | 'B' | 'R';
+
+export interface CallPath {
+  name: PathName;
+  label: string;
+  /** Mutable: the runtime socket moves when wrangler reloads the Worker (see `refresh`). */
+  url: URL;
+  headers: Record<string, string>;
+  /** Finds the runtime socket again after a reload; the new origin, or null. */
+  refresh?: () => Promise<string | null>;
+}
+
+export const PATH_LABELS: Record<PathName, string> = {
+  A: 'direct',
+  B: 'gateway (wrangler dev port)',
+  R: 'gateway (runtime socket)',
+};
+
+export function callPaths(
+  stack: BenchStack,
+  slug: string,
+  sessionId: string,
+  extraHeaders: Record<string, string> = {},
+): CallPath[] {
+  const gatewayHeaders = mcpHeaders(sessionId, {
+    Authorization: `Bearer ${stack.apiKey}`,
+    'X-Igris-User': 'bench-user',
+    'X-Igris-Metadata': JSON.stringify({ team: 'bench' }),
+    ...extraHeaders,
+  });
+  const paths: CallPath[] = [
+    {
+      name: 'A',
+      label: PATH_LABELS.A,
+      url: new URL(`${stack.upstreamUrl}/mcp`),
+      headers: mcpHeaders(sessionId),
+    },
+    {
+      name: 'B',
+      label: PATH_LABELS.B,
+      url: new URL(`${stack.gatewayUrl}/v1/mcp/${slug}`),
+      headers: gatewayHeaders,
+    },
+  ];
+  if (stack.runtimeUrl) {
+    paths.push({
+      name: 'R',
+      label: PATH_LABELS.R,
+      url: new URL(`${stack.runtimeUrl}/v1/mcp/${slug}`),
+      headers: gatewayHeaders,
+      refresh: () => stack.refreshRuntime(),
+    });
+  }
+  return paths;
+}
+
+/** The first few failed answers per path, kept for the results file (a failing suite says why). */
+const failures = new Map<PathName, string[]>();
+
+export function failureSamples(): Record<string, string[]> {
+  return Object.fromEntries(failures);
+}
+
+function noteFailure(path: CallPath, what: string): void {
+  const list = failures.get(path.name) ?? [];
+  if (list.length < 3) list.push(what.slice(0, 300));
+  failures.set(path.name, list);
+}
+
+/** A Fire that sends one echo `tools/call` of `message` on `path` and checks it got a result. */
+export function echoFire(path: CallPath, agent: http.Agent, message: string, timeoutMs = 15_000): Fire {
+  return async () => {
+    let res: Awaited<ReturnType<typeof send>>;
+    try {
+      res = await send(agent, path.url, {
+        body: echoCall(rpcId(), message),
+        headers: path.headers,
+        timeoutMs,
+      });
+    } catch (err) {
+      noteFailure(path, String(err));
+      // The runtime's socket moved (wrangler reloaded the Worker): follow it for the next calls.
+      if (path.refresh && /ECONNREFUSED|socket hang up|ECONNRESET/.test(String(err))) {
+        const origin = await path.refresh();
+        if (origin) path.url.port = new URL(origin).port;
+      }
+      throw err;
+    }
+    const ok = isResult(res);
+    if (!ok) noteFailure(path, `${res.status} ${res.text}`);
+    return { ok, end: res.end };
+  };
+}
+
+export function agentsFor(paths: CallPath[], maxSockets: number): Map<PathName, http.Agent> {
+  return new Map(paths.map((p) => [p.name, keepAliveAgent(maxSockets)]));
+}
+
+export function destroyAgents(agents: Map<PathName, http.Agent>): void {
+  for (const a of agents.values()) a.destroy();
+}
+
+/** ABBA over any number of paths: forward on even rounds, backward on odd ones, each path twice per round. */
+export function abbaOrder<T>(items: readonly T[]): T[] {
+  return [...items, ...[...items].reverse()];
+}

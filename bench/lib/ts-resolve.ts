@@ -1,0 +1,25 @@
+/**
+ * Lets plain `node` (22, type stripping) import the Worker's TypeScript modules, which use `.js`
+ * specifiers for `.ts` files (NodeNext style; Vite and wrangler map them). Register before the
+ * dynamic import of such a module: static imports are resolved before any code runs.
+ */
+import { registerHooks } from 'node:module';
+
+let registered = false;
+
+export function registerTsResolve(): void {
+  if (registered) return;
+  registered = true;
+  registerHooks({
+    resolve(specifier, context, next) {
+      try {
+        return next(specifier, context);
+      } catch (err) {
+        if (specifier.startsWith('.') && specifier.endsWith('.js')) {
+          return next(`${specifier.slice(0, -3)}.ts`, context);
+        }
+        throw err;
+      }
+    },
+  });
+}

@@ -1,0 +1,400 @@
+/**
+ * Results: bench/results/latest.json (machine-readable, every figure) and the generated section of
+ * BENCHMARKS.md, between the markers below, so a rerun replaces it and leaves the prose alone.
+ * A run of only some suites goes to bench/results/partial.json and does not touch BENCHMARKS.md.
+ */
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { ROOT } from '../scripts/local-stack.ts';
+import type { Spread } from './lib/stats.ts';
+import type { BenchResults } from './run.ts';
+
+export const START = '<!-- bench:generated:start (npm run bench rewrites this section) -->';
+export const END = '<!-- bench:generated:end -->';
+
+const ms = (v: number | null | undefined, digits = 2) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
+const sp = (s: Spread | null | undefined, digits = 2) =>
+  s ? `${ms(s.value, digits)} <sub>(${ms(s.lo, digits)}–${ms(s.hi, digits)})</sub>` : '–';
+
+interface TargetRow {
+  target: string;
+  goal: string;
+  measured: string;
+  met: boolean | null;
+  gap: string;
+}
+
+function targetRows(r: BenchResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const seq = r.overhead?.sequential.filter((s) => s.sizeKb <= 4) ?? [];
+  for (const pathName of ['R', 'B'] as const) {
+    const label = pathName === 'R' ? 'runtime socket' : 'wrangler dev port';
+    const added = seq.map((s) => s.added[pathName]).filter((x) => x !== undefined);
+    if (!added.length) continue;
+    const p50 = Math.max(...added.map((a) => a.p50.value));
+    const p99 = Math.max(...added.map((a) => a.p99.value));
+    rows.push({
+      target: `Added p50, one at a time, ≤ 4 KB (${label})`,
+      goal: '≤ 1.0 ms',
+      measured: `${ms(p50)} ms`,
+      met: p50 <= 1.0,
+      gap: p50 <= 1.0 ? '' : `+${ms(p50 - 1.0)} ms (${ms(p50 / 1.0, 1)}×)`,
+    });
+    rows.push({
+      target: `Added p99, one at a time, ≤ 4 KB (${label})`,
+      goal: '≤ 2.5 ms',
+      measured: `${ms(p99)} ms`,
+      met: p99 <= 2.5,
+      gap: p99 <= 2.5 ? '' : `+${ms(p99 - 2.5)} ms (${ms(p99 / 2.5, 1)}×)`,
+    });
+  }
+  for (const pathName of ['R', 'B'] as const) {
+    const ratio = r.overhead?.saturation.ratio[pathName];
+    if (!ratio) continue;
+    rows.push({
+      target: `Saturation throughput, gateway/direct, 1 KB (${pathName === 'R' ? 'runtime socket' : 'wrangler dev port'})`,
+      goal: '≥ 0.40×',
+      measured: `${ms(ratio.value)}×`,
+      met: ratio.value >= 0.4,
+      gap:
+        ratio.value >= 0.4 ? '' : `−${ms(0.4 - ratio.value)} (${ms((ratio.value / 0.4) * 100, 0)}% of goal)`,
+    });
+  }
+  for (const [rules, goal] of [
+    [1_000, 25],
+    [10_000, 100],
+  ] as const) {
+    const row = r.policy?.rows.find((x) => x.rules === rules);
+    if (!row) continue;
+    rows.push({
+      target: `Policy evaluation p99 at ${rules.toLocaleString('en')} rules`,
+      goal: `≤ ${goal} µs`,
+      measured: `${ms(row.all.p99)} µs`,
+      met: row.all.p99 <= goal,
+      gap: row.all.p99 <= goal ? '' : `+${ms(row.all.p99 - goal)} µs`,
+    });
+  }
+  if (r.killSwitch) {
+    const worst = r.killSwitch.effectiveMs.max;
+    rows.push({
+      target: 'Kill switch effective after the API answered (worst trial)',
+      goal: '≤ 1 s',
+      measured: `${ms(worst, 0)} ms (${r.killSwitch.admittedAfterTotal} admitted after the answer)`,
+      met: worst <= 1000,
+      gap: worst <= 1000 ? '' : `+${ms(worst - 1000, 0)} ms`,
+    });
+  }
+  if (r.events) {
+    rows.push({
+      target: `SSE delivery p99 to ${r.events.subscribers.toLocaleString('en')} subscribers (from the call's send)`,
+      goal: '≤ 50 ms',
+      measured: `${ms(r.events.p99, 1)} ms (missing ${r.events.missing}, duplicated ${r.events.duplicated})`,
+      met:
+        r.events.p99 <= 50 &&
+        r.events.missing === 0 &&
+        r.events.duplicated === 0 &&
+        r.events.subscribers >= 1000,
+      gap:
+        r.events.subscribers < 1000
+          ? `only ${r.events.subscribers} subscribers (quick run)`
+          : r.events.p99 <= 50
+            ? ''
+            : `+${ms(r.events.p99 - 50, 1)} ms`,
+    });
+  }
+  if (r.audit) {
+    rows.push({
+      target: 'Audit rows lost (2× sustainable rate, runtime SIGKILLed mid-run)',
+      goal: '0',
+      measured: `${r.audit.lost} lost, ${r.audit.duplicated} duplicated of ${r.audit.acknowledged} acknowledged`,
+      met: r.audit.lost === 0 && r.audit.duplicated === 0,
+      gap: r.audit.lost === 0 ? '' : `${r.audit.lost} rows`,
+    });
+  }
+  return rows;
+}
+
+export function renderMarkdown(r: BenchResults): string {
+  const m = r.meta;
+  const out: string[] = [];
+  const preliminary = m.busy || m.quick;
+  out.push(START, '');
+  if (preliminary) {
+    out.push(
+      `> **Preliminary${m.busy ? ' — machine busy' : ''}${m.quick ? ' — quick run' : ''}.** ` +
+        `${
+          m.busy
+            ? `Other processes used the CPU: load average ${m.loadBefore.loadavg.join(' / ')} before the run${
+                m.foreignCpu
+                  ? `, ${ms(m.foreignCpu.meanCores)} cores on average during it (peak ${ms(m.foreignCpu.maxCores)})`
+                  : ''
+              }. `
+            : ''
+        }` +
+        `${m.quick ? 'Quick mode uses small samples (p99 from a few hundred calls). ' : ''}` +
+        'Rerun `npm run bench` on a quiet machine for figures to quote.',
+      '',
+    );
+  }
+  if (m.note) out.push(`> Note: ${m.note}`, '');
+  if (m.reloads) {
+    out.push(
+      `> **wrangler dev reloaded the Worker ${m.reloads} time(s) during the run** (a source file changed): figures mix code versions; rerun on an unchanging tree.`,
+      '',
+    );
+  }
+  out.push(
+    `Run ${m.date} · commit \`${m.machine.commit}\`${m.machine.dirty ? ' (uncommitted changes)' : ''} · ` +
+      `${m.quick ? 'quick' : 'full'} · ${m.durationSeconds} s`,
+    '',
+    `Machine: ${m.machine.cpuModel}, ${m.machine.cores} cores, ${m.machine.memoryGb} GB, ${m.machine.platform} · ` +
+      `Node ${m.machine.node} · wrangler ${m.machine.wrangler} · workerd ${m.machine.workerd}`,
+    '',
+    `Placement: ${
+      m.placement.pinned
+        ? `taskset — load generator on cpu ${m.placement.loadGenerator}, upstream on cpu ${m.placement.upstream}, both workerd processes on cpu ${m.placement.workerd}`
+        : `not pinned (${m.placement.why})`
+    } · load average before ${m.loadBefore.loadavg.join(' / ')}, after ${m.loadAfter?.loadavg.join(' / ') ?? '–'}${
+      m.foreignCpu
+        ? ` · other processes' CPU during the run ${ms(m.foreignCpu.meanCores)} cores on average (peak ${ms(m.foreignCpu.maxCores)})`
+        : ''
+    } · ` + `POLICY_CACHE_TTL_MS ${m.policyCacheTtlMs} (production default)`,
+    '',
+    'Figures: pooled percentile over all samples, and in small print the p25–p75 of the same figure across ABBA rounds.',
+    '',
+  );
+
+  const errors = Object.entries(r.errors);
+  if (errors.length) {
+    out.push('**Suites that failed in this run:**', '');
+    for (const [suite, err] of errors) out.push(`- ${suite}: \`${String(err).split('\n')[0]}\``);
+    out.push('');
+  }
+
+  out.push('### Targets', '', '| Target | Goal | Measured | Met | Short by |', '|---|---|---|---|---|');
+  for (const t of targetRows(r)) {
+    out.push(
+      `| ${t.target} | ${t.goal} | ${t.measured} | ${t.met === null ? '–' : t.met ? 'yes' : '**no**'} | ${t.gap} |`,
+    );
+  }
+  out.push('');
+
+  if (r.overhead) {
+    const o = r.overhead;
+    const hasR = o.sequential.some((s) => s.paths.R);
+    out.push(
+      '### Overhead, one request at a time (ms)',
+      '',
+      'A = direct to the upstream · B = through the gateway on wrangler dev’s port · R = through the gateway on the Worker runtime’s own socket (no wrangler dev proxy hop).',
+      '',
+      `| Payload | A p50 | A p99 | B p50 | B p99 | added B p50 | added B p99 |${hasR ? ' R p50 | R p99 | added R p50 | added R p99 |' : ''}`,
+      `|---|---|---|---|---|---|---|${hasR ? '---|---|---|---|' : ''}`,
+    );
+    for (const s of o.sequential) {
+      const a = s.paths.A;
+      const b = s.paths.B;
+      const rr = s.paths.R;
+      out.push(
+        `| ${s.sizeKb} KB | ${sp(a?.p50)} | ${sp(a?.p99)} | ${sp(b?.p50)} | ${sp(b?.p99)} | ${sp(s.added.B?.p50)} | ${sp(s.added.B?.p99)} |` +
+          (hasR ? ` ${sp(rr?.p50)} | ${sp(rr?.p99)} | ${sp(s.added.R?.p50)} | ${sp(s.added.R?.p99)} |` : ''),
+      );
+    }
+    out.push(
+      '',
+      '### Overhead at fixed offered rates (1 KB, open loop, latency from the intended send time, ms)',
+      '',
+      '| Offered | Path | Achieved rps | p50 | p99 | Added p50 | Added p99 | Errors | Note |',
+      '|---|---|---|---|---|---|---|---|---|',
+    );
+    for (const row of o.rates) {
+      if (row.skipped) {
+        out.push(`| ${row.offeredRps} rps | – | | | | | | | not run: ${row.skipped} |`);
+        continue;
+      }
+      for (const [name, x] of Object.entries(row.paths)) {
+        if (!x) continue;
+        const added = row.added[name as 'R' | 'B'];
+        out.push(
+          `| ${row.offeredRps} rps | ${name} | ${ms(x.achievedRps, 0)} | ${ms(x.p50)} | ${ms(x.p99)} | ${added ? ms(added.p50) : ''} | ${added ? ms(added.p99) : ''} | ${x.errors} | ${
+            x.overloaded
+              ? `over capacity: backlog > 1 s, schedule stopped (${x.unsent} never sent)`
+              : x.achievedRps < 0.9 * row.offeredRps
+                ? 'over capacity: answers fell behind the schedule'
+                : ''
+          } |`,
+        );
+      }
+    }
+    const sat = o.saturation;
+    out.push(
+      '',
+      `### Throughput at saturation (${sat.sizeKb} KB, ${sat.concurrency} concurrent, closed loop)`,
+      '',
+      'CPU per answered call from /proc (user + system time over the saturation blocks ÷ answers): workerd = both workerd processes (wrangler dev’s proxy runtime and the Worker runtime, with local D1/KV/DOs).',
+      '',
+      '| Path | rps | Ratio to direct | CPU ms/call: workerd | upstream | load generator | wrangler (node) |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const [name, v] of Object.entries(sat.rps)) {
+      const c = sat.cpuMsPerCall?.[name as 'A' | 'B' | 'R'] ?? {};
+      out.push(
+        `| ${name} | ${sp(v, 0)} | ${name === 'A' ? '1' : sp(sat.ratio[name as 'B' | 'R'])} | ${ms(c.workerd)} | ${ms(c.upstream)} | ${ms(c.loadgen)} | ${ms(c.wrangler)} |`,
+      );
+    }
+    out.push('');
+  }
+
+  if (r.ladder) {
+    const hasRps = r.ladder.stages.some((s) => s.rps);
+    out.push(
+      `### Feature ladder (1 KB, one at a time, ${r.ladder.path})`,
+      '',
+      `| Stage | p50 ms | p99 ms | Step p50 (vs previous) | Added p50 (vs direct) |${hasRps ? ' Saturation rps |' : ''}`,
+      `|---|---|---|---|---|${hasRps ? '---|' : ''}`,
+    );
+    for (const s of r.ladder.stages) {
+      out.push(
+        `| ${s.name} | ${sp(s.p50)} | ${sp(s.p99)} | ${sp(s.stepP50)} | ${sp(s.addedP50)} |${hasRps ? ` ${sp(s.rps, 0)} |` : ''}`,
+      );
+    }
+    out.push(
+      '| + audit | not isolable: the spool write is inside the one guard round trip — see the breakdown | | | | |',
+      '',
+    );
+  }
+
+  if (r.breakdown) {
+    const b = r.breakdown;
+    out.push(
+      `### Where the time goes (instrumented runtime, ${b.requests} calls, ${b.via})`,
+      '',
+      `Client latency p50 ${ms(b.clientP50)} ms (response headers at ${ms(b.clientHeadersP50)} ms), p99 ${ms(b.clientP99)} ms · direct p50 ${ms(b.directP50)} ms · ` +
+        `GET /healthz through the same socket p50 ${ms(b.healthzP50)} ms (workerd + Hono, no I/O).`,
+      '',
+      'Inside workerd the clock has 1 ms resolution and moves only on I/O: stage figures are means over all calls (the quantization averages out), p99 to the millisecond.',
+      '',
+      '| Stage of a gateway call | mean ms | p99 ms | Runs in % of calls |',
+      '|---|---|---|---|',
+    );
+    for (const s of b.stages)
+      out.push(`| ${s.stage} | ${ms(s.mean)} | ${ms(s.p99, 0)} | ${ms(s.share * 100, 0)} |`);
+    out.push('', '| Piece on its own | mean ms | p99 ms | n |', '|---|---|---|---|');
+    for (const p of b.pieces) out.push(`| ${p.piece} | ${ms(p.mean)} | ${ms(p.p99, 0)} | ${p.n} |`);
+    if ('error' in b.profile) out.push('', `CPU profile: failed (${b.profile.error}).`);
+    else {
+      const prof = b.profile;
+      out.push(
+        '',
+        `CPU profile of the Worker isolate (Durable Objects included; D1/KV services are not): ${prof.calls} calls, isolate busy ${ms(prof.busyShare * 100, 0)}% of ${ms(prof.wallMs / 1000, 1)} s. ` +
+          'Share of busy samples by source module (native work counted for the module that called it):',
+        '',
+        '| Module | self | on stack |',
+        '|---|---|---|',
+      );
+      const inclusive = new Map(prof.modulesInclusive.map((m) => [m.module, m.share]));
+      for (const m of prof.modules.slice(0, 15)) {
+        const onStack = inclusive.get(m.module);
+        out.push(
+          `| ${m.module} | ${ms(m.share * 100, 1)}% | ${onStack === undefined ? '–' : `${ms(onStack * 100, 1)}%`} |`,
+        );
+      }
+    }
+    out.push('');
+  }
+
+  if (r.policy) {
+    out.push(
+      `### Policy evaluation (pure, Node, ${r.policy.evaluations.toLocaleString('en')} decisions per size; timer cost ${ms(r.policy.timerOverheadUs, 3)} µs included)`,
+      '',
+      '| Rules | p50 µs | p99 µs | hot names p99 | new names p99 | max µs | Load: parse / validate / compile ms |',
+      '|---|---|---|---|---|---|---|',
+    );
+    for (const row of r.policy.rows) {
+      out.push(
+        `| ${row.rules.toLocaleString('en')} | ${ms(row.all.p50)} | ${ms(row.all.p99)} | ${ms(row.cached.p99)} | ${ms(row.uncached.p99)} | ${ms(row.all.max, 0)} | ${ms(row.loadMs.parse, 1)} / ${ms(row.loadMs.validate, 1)} / ${ms(row.loadMs.compile, 1)} |`,
+      );
+    }
+    out.push('');
+  }
+
+  if (r.killSwitch) {
+    const k = r.killSwitch;
+    out.push(
+      `### Kill switch (connection scope, ${k.trials.length} trials under ${k.loadRps} rps)`,
+      '',
+      '| Figure | p50 | worst |',
+      '|---|---|---|',
+      `| API answer time (POST /api/v1/kill-switch) | ${ms(k.apiMs.p50, 1)} ms | ${ms(k.apiMs.max, 1)} ms |`,
+      `| Calls still admitted after the answer, for | ${ms(k.effectiveMs.p50, 1)} ms | ${ms(k.effectiveMs.max, 1)} ms |`,
+      `| First "Session Suspended" after the answer | ${ms(k.firstRefusalMs.p50, 1)} ms | ${ms(k.firstRefusalMs.max, 1)} ms |`,
+      `| Calls sent after the answer and admitted | ${k.admittedAfterTotal} in total | |`,
+      `| Calls neither admitted nor suspended | ${
+        Object.entries(k.otherErrors ?? {})
+          .map(([s, n]) => `${n} × ${s}`)
+          .join(', ') || 'none'
+      } | |`,
+      '',
+    );
+  }
+
+  if (r.events) {
+    const e = r.events;
+    out.push(
+      `### Live events (${e.connected.toLocaleString('en')} SSE subscribers, ${e.events} events, ${e.via ?? 'wrangler dev port'})`,
+      '',
+      'Latency is measured from when the call that produces the event was SENT (an upper bound of publish → delivery: the publish instant is not observable from outside); fan-out from the event’s first delivery.',
+      '',
+      '| | p50 | p99 | last (worst event) | last (median event) |',
+      '|---|---|---|---|---|',
+      `| call sent → delivered | ${ms(e.p50, 1)} ms | ${ms(e.p99, 1)} ms | ${ms(e.last, 1)} ms | ${ms(e.lastP50, 1)} ms |`,
+      `| first delivery → delivered (fan-out) | ${ms(e.fanoutP50, 1)} ms | ${ms(e.fanoutP99, 1)} ms | ${ms(e.fanoutLast, 1)} ms | |`,
+      `| call sent → delivered, ONE subscriber (no fan-out) | ${ms(e.soloP50, 1)} ms | ${ms(e.soloP99, 1)} ms | | |`,
+      '',
+      `Missing ${e.missing} · duplicated ${e.duplicated} · all ${e.connected.toLocaleString('en')} connected in ${ms(e.connectMs / 1000, 1)} s`,
+      '',
+    );
+  }
+
+  if (r.audit) {
+    const a = r.audit;
+    out.push(
+      `### Audit durability (${a.offeredRps} rps offered = 2 × ${ms(a.sustainableRps, 0)}, ${a.durationMs / 1000} s, runtime SIGKILLed at 40% and restarted in ${ms((a.restartMs ?? 0) / 1000, 1)} s)`,
+      '',
+      '| Sent | Acknowledged | Not acknowledged | Rows found | Lost | Duplicated | Outcome unknown | Rows of unacknowledged calls |',
+      '|---|---|---|---|---|---|---|---|',
+      `| ${a.sent} | ${a.acknowledged} | ${a.notAcknowledged} | ${a.rowsFound} | ${a.lost} | ${a.duplicated} | ${a.outcomeUnknown} | ${a.rowsOfUnacknowledged} |`,
+      '',
+    );
+  }
+  out.push(END);
+  return out.join('\n');
+}
+
+export function writeResults(results: BenchResults): string[] {
+  const dir = path.join(ROOT, 'bench', 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = path.join(dir, results.meta.complete ? 'latest.json' : 'partial.json');
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  const written = [path.relative(ROOT, file)];
+  if (!results.meta.complete) return written;
+  const doc = path.join(ROOT, 'BENCHMARKS.md');
+  const current = existsSync(doc) ? readFileSync(doc, 'utf8') : `# Benchmarks\n\n${START}\n${END}\n`;
+  const start = current.indexOf(START);
+  const end = current.indexOf(END);
+  const next =
+    start >= 0 && end > start
+      ? `${current.slice(0, start)}${renderMarkdown(results)}${current.slice(end + END.length)}`
+      : `${current.trimEnd()}\n\n${renderMarkdown(results)}\n`;
+  writeFileSync(doc, next);
+  written.push('BENCHMARKS.md');
+  return written;
+}
+
+/** `node bench/report.ts [file]` re-renders BENCHMARKS.md from a results file (default latest.json). */
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const file = process.argv[2] ?? path.join(ROOT, 'bench', 'results', 'latest.json');
+  const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
+  results.meta.complete = true;
+  console.log(writeResults(results).join(', '));
+}

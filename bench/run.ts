@@ -1,0 +1,216 @@
+/**
+ * `npm run bench` — every benchmark of docs issue #9 in one run, on the local runtime.
+ *
+ *   npm run bench                  full run (< 10 min on 2 cores)
+ *   npm run bench -- --quick       smaller samples (< 2 min): checks the harness, figures are rough
+ *   npm run bench -- --only overhead,ladder   some suites only (written to bench/results/partial.json;
+ *                                  BENCHMARKS.md is refreshed only by a run of every suite)
+ *   npm run bench -- --note "text" a remark published with the figures (e.g. "machine busy")
+ *
+ * Writes bench/results/latest.json and refreshes the generated table in BENCHMARKS.md.
+ * Benchmarks measure; no test asserts a timing.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ROOT } from '../scripts/local-stack.ts';
+import { type AuditResult, runAudit } from './audit.bench.ts';
+import { type BreakdownResult, runBreakdown } from './breakdown.bench.ts';
+import { type EventsResult, runEvents } from './events.bench.ts';
+import { type KillSwitchResult, runKillSwitch } from './killswitch.bench.ts';
+import { type LadderResult, runLadder } from './ladder.bench.ts';
+import type { BenchContext } from './lib/context.ts';
+import { apiOk, keepAliveAgent } from './lib/http.ts';
+import { openSession } from './lib/mcp.ts';
+import { failureSamples } from './lib/paths.ts';
+import { foreignCpuSampler, machineInfo, machineLoad, pin, planPlacement } from './lib/procs.ts';
+import { type BenchStack, ensureConnection, setPolicy, startBenchStack } from './lib/stack.ts';
+import { type OverheadResult, runOverhead } from './overhead.bench.ts';
+import { type PolicyBenchResult, runPolicyBench } from './policy.bench.ts';
+import { writeResults } from './report.ts';
+
+export const SUITES = ['policy', 'overhead', 'ladder', 'killswitch', 'events', 'audit', 'breakdown'] as const;
+export type Suite = (typeof SUITES)[number];
+
+export interface BenchResults {
+  meta: {
+    date: string;
+    quick: boolean;
+    complete: boolean;
+    suites: Suite[];
+    durationSeconds: number;
+    note: string | null;
+    machine: ReturnType<typeof machineInfo>;
+    placement: ReturnType<typeof planPlacement>;
+    /** Load average before the run (nothing of ours running) and after it. */
+    loadBefore: ReturnType<typeof machineLoad>;
+    loadAfter: ReturnType<typeof machineLoad> | null;
+    /** CPU used by other processes during the run, in cores (sampled every 2 s from /proc). */
+    foreignCpu: { meanCores: number; maxCores: number } | null;
+    /** True when something else used the CPU before or during the run: figures are preliminary. */
+    busy: boolean;
+    policyCacheTtlMs: number;
+    runtimeSocket: boolean;
+    /** wrangler dev reloads of the Worker during the run (a source file changed): figures mix versions. */
+    reloads: number;
+  };
+  policy?: PolicyBenchResult;
+  overhead?: OverheadResult;
+  ladder?: LadderResult;
+  killSwitch?: KillSwitchResult;
+  events?: EventsResult;
+  audit?: AuditResult;
+  breakdown?: BreakdownResult;
+  errors: Partial<Record<Suite, string>>;
+  /** The first failed answers per path (status and body), when calls failed. */
+  failedCalls: Record<string, string[]>;
+}
+
+/** The production default (wrangler.toml); `npm start` uses 0, which reloads the policy on every call. */
+export const POLICY_CACHE_TTL_MS = 10_000;
+
+function parseArgs(argv: string[]) {
+  const quick = argv.includes('--quick');
+  const onlyIndex = argv.indexOf('--only');
+  const onlyRaw = onlyIndex >= 0 ? argv[onlyIndex + 1] : argv.find((a) => a.startsWith('--only='))?.slice(7);
+  const only = onlyRaw
+    ? onlyRaw.split(',').map((s) => {
+        if (!(SUITES as readonly string[]).includes(s))
+          throw new Error(`unknown suite ${s}; known: ${SUITES.join(', ')}`);
+        return s as Suite;
+      })
+    : [...SUITES];
+  const noteIndex = argv.indexOf('--note');
+  const note = noteIndex >= 0 ? (argv[noteIndex + 1] ?? null) : null;
+  return { quick, only, note };
+}
+
+function log(message: string) {
+  const t = ((performance.now() - t0) / 1000).toFixed(0).padStart(4);
+  process.stdout.write(`[bench ${t}s] ${message}\n`);
+}
+
+const t0 = performance.now();
+
+async function main() {
+  const { quick, only, note } = parseArgs(process.argv.slice(2));
+  // wrangler's launcher runs `node` from PATH: make it Node 22 from node_modules, as npm run does.
+  process.env.PATH = `${path.join(ROOT, 'node_modules', '.bin')}${path.delimiter}${process.env.PATH ?? ''}`;
+  process.env.WRANGLER_SEND_METRICS = 'false';
+
+  const loadBefore = machineLoad();
+  const placement = planPlacement();
+  if (placement.pinned) pin(process.pid, placement.loadGenerator);
+  const results: BenchResults = {
+    meta: {
+      date: new Date().toISOString(),
+      quick,
+      complete: only.length === SUITES.length,
+      suites: only,
+      durationSeconds: 0,
+      note,
+      machine: machineInfo(ROOT),
+      placement,
+      loadBefore,
+      loadAfter: null,
+      foreignCpu: null,
+      busy: (loadBefore.loadavg[0] ?? 0) > 0.5,
+      policyCacheTtlMs: POLICY_CACHE_TTL_MS,
+      runtimeSocket: false,
+      reloads: 0,
+    },
+    errors: {},
+    failedCalls: {},
+  };
+  log(
+    `machine: ${results.meta.machine.cpuModel}, ${results.meta.machine.cores} cores; load ${loadBefore.loadavg.join(' ')}`,
+  );
+  log(
+    `placement: ${placement.pinned ? `load generator + upstream on cpu ${placement.loadGenerator}/${placement.upstream}, workerd on cpu ${placement.workerd}` : `not pinned (${placement.why})`}`,
+  );
+
+  const foreign = foreignCpuSampler();
+  const run = async <T>(suite: Suite, fn: () => Promise<T> | T): Promise<T | undefined> => {
+    if (!only.includes(suite)) return undefined;
+    const started = performance.now();
+    log(`— ${suite}`);
+    try {
+      return await fn();
+    } catch (err) {
+      results.errors[suite] = err instanceof Error ? (err.stack ?? err.message) : String(err);
+      log(`${suite} FAILED: ${results.errors[suite]}`);
+      return undefined;
+    } finally {
+      log(`${suite} took ${((performance.now() - started) / 1000).toFixed(1)} s`);
+    }
+  };
+
+  results.policy = await run('policy', () => runPolicyBench(quick, log));
+
+  const stackSuites: Suite[] = ['overhead', 'ladder', 'killswitch', 'events', 'audit'];
+  if (stackSuites.some((s) => only.includes(s))) {
+    const persistTo = mkdtempSync(path.join(os.tmpdir(), 'igris-bench-'));
+    let stack: BenchStack | null = null;
+    const cleanup = () => {
+      stack?.crash();
+      stack?.upstream.kill('SIGKILL');
+    };
+    process.once('exit', cleanup);
+    try {
+      log('starting the local stack (wrangler dev + demo MCP server)');
+      stack = await startBenchStack({
+        persistTo,
+        placement,
+        vars: { POLICY_CACHE_TTL_MS: String(POLICY_CACHE_TTL_MS) },
+      });
+      results.meta.runtimeSocket = stack.runtimeUrl !== null;
+      log(
+        `gateway ${stack.gatewayUrl}, runtime socket ${stack.runtimeUrl ?? 'not found'}, upstream ${stack.upstreamUrl}`,
+      );
+      const ctx = await prepare(stack, quick);
+      results.overhead = await run('overhead', () => runOverhead(ctx));
+      results.ladder = await run('ladder', () => runLadder(ctx));
+      results.killSwitch = await run('killswitch', () => runKillSwitch(ctx));
+      results.events = await run('events', () => runEvents(ctx));
+      // Last: it kills and restarts the runtime.
+      results.audit = await run('audit', () =>
+        runAudit(ctx, results.overhead?.saturation.rps.B?.value ?? null),
+      );
+    } finally {
+      results.meta.reloads = stack?.reloads() ?? 0;
+      if (results.meta.reloads)
+        log(`warning: wrangler reloaded the Worker ${results.meta.reloads} time(s) during the run`);
+      await stack?.stop();
+      process.removeListener('exit', cleanup);
+      rmSync(persistTo, { recursive: true, force: true });
+    }
+  }
+
+  results.breakdown = await run('breakdown', () => runBreakdown({ quick, placement, log }));
+
+  results.failedCalls = failureSamples();
+  for (const [name, samples] of Object.entries(results.failedCalls))
+    log(`failed calls on ${name}: ${samples.join(' | ')}`);
+  results.meta.loadAfter = machineLoad();
+  results.meta.foreignCpu = await foreign.stop();
+  // Other processes averaging a fifth of a core, or peaking at half of one, make the figures noisy.
+  if (results.meta.foreignCpu.meanCores > 0.2 || results.meta.foreignCpu.maxCores > 0.5)
+    results.meta.busy = true;
+  results.meta.durationSeconds = Math.round((performance.now() - t0) / 1000);
+  const written = writeResults(results);
+  log(`done in ${results.meta.durationSeconds} s; wrote ${written.join(', ')}`);
+  if (Object.keys(results.errors).length) process.exitCode = 1;
+}
+
+async function prepare(stack: BenchStack, quick: boolean): Promise<BenchContext> {
+  const slug = 'bench';
+  const connection = await ensureConnection(stack, slug);
+  await setPolicy(stack, slug, [{ tool: '*', action: 'allow' }]);
+  const org = await apiOk<{ id: string }>(stack.gatewayUrl, stack.apiKey, 'GET', '/organizations/current');
+  const agent = keepAliveAgent(1);
+  const sessionId = await openSession(agent, new URL(`${stack.upstreamUrl}/mcp`));
+  agent.destroy();
+  return { quick, stack, slug, connectionId: connection.id, orgId: org.id, sessionId, log };
+}
+
+await main();
