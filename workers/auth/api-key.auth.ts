@@ -28,7 +28,7 @@ export function bearerApiKey(authorization: string | null | undefined): string |
   return token && looksLikeApiKey(token) ? token : null;
 }
 
-interface KeyLookupRow {
+export interface KeyLookupRow {
   id: string;
   org_id: string;
   role: Role;
@@ -38,9 +38,11 @@ interface KeyLookupRow {
   creator_role: Role | null;
 }
 
-const LOOKUP_SQL = `SELECT k.id, k.org_id, k.role, k.created_by, k.revoked_at, k.last_used_at, m.role AS creator_role
-  FROM api_keys k LEFT JOIN members m ON m.org_id = k.org_id AND m.user_id = k.created_by
-  WHERE k.hash = ?`;
+/** The columns and join of a key lookup; the gateway extends them to resolve the connection in the same query. */
+export const KEY_COLUMNS =
+  'k.id, k.org_id, k.role, k.created_by, k.revoked_at, k.last_used_at, m.role AS creator_role';
+export const KEY_FROM = 'api_keys k LEFT JOIN members m ON m.org_id = k.org_id AND m.user_id = k.created_by';
+const LOOKUP_SQL = `SELECT ${KEY_COLUMNS} FROM ${KEY_FROM} WHERE k.hash = ?`;
 
 /** Last-use is written at most once a minute per key, so a busy key does not write on every call. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -53,7 +55,11 @@ export interface ApiKeyAuthResult {
 
 export async function authenticateApiKey(db: D1Database, key: string): Promise<ApiKeyAuthResult> {
   const hash = await hashApiKey(key);
-  const row = await db.prepare(LOOKUP_SQL).bind(hash).first<KeyLookupRow>();
+  return principalFromKeyRow(db, await db.prepare(LOOKUP_SQL).bind(hash).first<KeyLookupRow>());
+}
+
+/** Judges a looked-up key row: unknown, revoked or orphaned keys are refused with 401. */
+export function principalFromKeyRow(db: D1Database, row: KeyLookupRow | null): ApiKeyAuthResult {
   if (!row || row.revoked_at !== null) throw unauthorized();
   if (row.created_by !== null && row.creator_role === null) throw unauthorized();
   const role = row.creator_role ? roleAtMost(row.role, row.creator_role) : row.role;

@@ -3,6 +3,14 @@
  * organization: another organization's slug is indistinguishable from one that does not exist.
  */
 
+import {
+  type ApiKeyAuthResult,
+  KEY_COLUMNS,
+  KEY_FROM,
+  type KeyLookupRow,
+  principalFromKeyRow,
+} from '../auth/api-key.auth';
+import { hashApiKey } from '../auth/api-key.crypto';
 import { type ConnectionSettings, readConnectionSettings } from '../connections/connection.settings';
 import type { ConnectionRow } from '../db/schema';
 import { AppError } from '../lib/errors';
@@ -34,6 +42,58 @@ interface ConnectionLookupRow {
   settings: string;
 }
 
+export interface CallerAndConnection {
+  auth: ApiKeyAuthResult;
+  /** Null when the slug names no connection of the caller's organization. */
+  connection: ResolvedConnection | null;
+}
+
+const CONNECTION_COLUMNS = `c.id AS c_id, c.org_id AS c_org_id, c.slug AS c_slug, c.type AS c_type,
+  c.upstream_url AS c_upstream_url, c.auth_type AS c_auth_type, c.auth_header_name AS c_auth_header_name,
+  c.credential_ciphertext AS c_credential_ciphertext, c.enabled AS c_enabled, c.settings AS c_settings`;
+
+// One D1 round trip for both steps. The connection is joined on the key's own organization, so a
+// slug of another tenant can't be reached (it reads as "not found"), exactly as two queries would.
+const CALLER_AND_CONNECTION_SQL = `SELECT ${KEY_COLUMNS}, ${CONNECTION_COLUMNS}
+  FROM ${KEY_FROM} LEFT JOIN connections c ON c.org_id = k.org_id AND c.slug = ?
+  WHERE k.hash = ?`;
+
+type JoinedRow = KeyLookupRow & {
+  [K in keyof ConnectionLookupRow as `c_${K}`]: ConnectionLookupRow[K] | null;
+};
+
+/**
+ * Authenticates the key and resolves the slug in its organization. The key is judged first: a bad
+ * key is 401 whatever the slug, and only an authenticated caller learns whether a slug exists.
+ */
+export async function authenticateAndResolve(
+  db: D1Database,
+  key: string,
+  slug: string,
+): Promise<CallerAndConnection> {
+  const row = await db
+    .prepare(CALLER_AND_CONNECTION_SQL)
+    .bind(slug, await hashApiKey(key))
+    .first<JoinedRow>();
+  const auth = principalFromKeyRow(db, row);
+  if (!row || row.c_id === null) return { auth, connection: null };
+  return {
+    auth,
+    connection: toResolved({
+      id: row.c_id,
+      org_id: row.c_org_id!,
+      slug: row.c_slug!,
+      type: row.c_type!,
+      upstream_url: row.c_upstream_url!,
+      auth_type: row.c_auth_type!,
+      auth_header_name: row.c_auth_header_name,
+      credential_ciphertext: row.c_credential_ciphertext,
+      enabled: row.c_enabled!,
+      settings: row.c_settings!,
+    }),
+  };
+}
+
 export async function resolveConnection(
   db: D1Database,
   orgId: string,
@@ -46,17 +106,36 @@ export async function resolveConnection(
     )
     .bind(orgId, slug)
     .first<ConnectionLookupRow>();
-  if (!row)
-    throw new AppError('not_found', {
-      message: 'Connection not found',
-      details: { location: 'path', path: 'slug' },
-    });
+  if (!row) throw connectionNotFound();
+  return toResolved(row);
+}
+
+export function connectionNotFound(): AppError {
+  return new AppError('not_found', {
+    message: 'Connection not found',
+    details: { location: 'path', path: 'slug' },
+  });
+}
+
+/** Parsed settings are memoized by their JSON text: zod runs once per distinct settings value per isolate. */
+const settingsCache = new Map<string, ConnectionSettings>();
+
+function parsedSettings(text: string): ConnectionSettings {
+  const hit = settingsCache.get(text);
+  if (hit) return hit;
   let settings: unknown = {};
   try {
-    settings = JSON.parse(row.settings);
+    settings = JSON.parse(text);
   } catch {
     settings = {};
   }
+  const parsed = Object.freeze(readConnectionSettings(settings));
+  if (settingsCache.size >= 1_000) settingsCache.clear();
+  settingsCache.set(text, parsed);
+  return parsed;
+}
+
+function toResolved(row: ConnectionLookupRow): ResolvedConnection {
   return {
     id: row.id,
     orgId: row.org_id,
@@ -67,7 +146,7 @@ export async function resolveConnection(
     authHeaderName: row.auth_header_name,
     credentialCiphertext: row.credential_ciphertext,
     enabled: row.enabled === 1,
-    settings: readConnectionSettings(settings),
+    settings: parsedSettings(row.settings),
   };
 }
 

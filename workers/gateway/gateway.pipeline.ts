@@ -30,7 +30,7 @@ import type { Context } from 'hono';
 import type { AuditOutcome } from '../../durable-objects/audit.spool';
 import { type AdmitResult, agentSessionId, type RateCheck } from '../../durable-objects/connection-guard.do';
 import type { AppEnv, Principal } from '../app.types';
-import { authenticateApiKey, bearerApiKey, unauthorized } from '../auth/api-key.auth';
+import { bearerApiKey, unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import type { AuditEventInsert } from '../db/schema';
 import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stream';
@@ -41,7 +41,12 @@ import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
 import { resolveGovernedName } from '../policy/policy.methods';
 import { loadPolicy } from '../policy/policy.store';
 import { spoolRefusal } from './gateway.audit';
-import { type ResolvedConnection, resolveConnection, upstreamCredential } from './gateway.connection';
+import {
+  authenticateAndResolve,
+  connectionNotFound,
+  type ResolvedConnection,
+  upstreamCredential,
+} from './gateway.connection';
 import { auditRows, decideAll, firstRefusal, type MessageDecision } from './gateway.decide';
 import { forward } from './gateway.forward';
 import { type CallIdentity, readIdentity, TRACE_HEADER } from './gateway.identity';
@@ -87,11 +92,15 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
   try {
     await ensureBootstrapped(c.env);
 
-    // 1. Authenticate.
-    state.principal = await authenticate(c);
-
-    // 2. Resolve the connection within the caller's organization.
-    const connection = await resolveConnection(c.env.DB, state.principal.orgId, state.slug);
+    // 1. Authenticate, and 2. resolve the connection within the caller's organization — one D1
+    // query for both; the key is judged first, so only an authenticated caller learns about slugs.
+    const key = bearerApiKey(c.req.header('Authorization'));
+    if (!key) throw unauthorized();
+    const { auth, connection: found } = await authenticateAndResolve(c.env.DB, key, state.slug);
+    state.principal = auth.principal;
+    if (auth.touch) c.executionCtx.waitUntil(auth.touch.catch(() => {}));
+    if (!found) throw connectionNotFound();
+    const connection = found;
     state.connection = connection;
     if (!connection.enabled) throw new AppError('connection_disabled');
     if (connection.type !== 'mcp') {
@@ -202,14 +211,6 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
     await auditRefusal(c, state, appErr);
     return reply(state, appErr);
   }
-}
-
-async function authenticate(c: GatewayContext): Promise<Principal> {
-  const key = bearerApiKey(c.req.header('Authorization'));
-  if (!key) throw unauthorized();
-  const { principal, touch } = await authenticateApiKey(c.env.DB, key);
-  if (touch) c.executionCtx.waitUntil(touch.catch(() => {}));
-  return principal;
 }
 
 /** What the kill-switch watch of an SSE response matches on (workers/killswitch/killswitch.stream.ts). */

@@ -44,7 +44,11 @@ export async function publishPolicy(
   connectionId: string,
   policy: PublishedPolicy,
 ) {
-  await kv.put(policyKvKey(orgId, connectionId), JSON.stringify(policy));
+  // The version rides in the metadata too, so a reader can tell it already has this version
+  // compiled without parsing (let alone re-validating) the rules.
+  await kv.put(policyKvKey(orgId, connectionId), JSON.stringify(policy), {
+    metadata: { version: policy.version },
+  });
   cache.delete(policyKvKey(orgId, connectionId));
 }
 
@@ -71,7 +75,13 @@ export async function loadPolicy(env: Env, orgId: string, connectionId: string):
 
   let compiled: CompiledPolicy | null;
   try {
-    let stored = await env.POLICY_KV.get<PublishedPolicy>(key, 'json');
+    const { value, metadata } = await env.POLICY_KV.getWithMetadata<{ version?: number }>(key, 'text');
+    if (value !== null && hit?.policy && metadata?.version === hit.policy.version) {
+      // Same version as the compiled one we hold: only the freshness of the check changes.
+      hit.loadedAt = Date.now();
+      return hit.policy;
+    }
+    let stored = value === null ? null : (JSON.parse(value) as PublishedPolicy);
     if (!stored) {
       const row = await env.DB.prepare(
         'SELECT version, rules FROM policies WHERE org_id = ? AND connection_id = ? ORDER BY version DESC LIMIT 1',
