@@ -436,14 +436,35 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#publish(row.orgId, event);
   }
 
+  readonly #outbox: Array<ToolCallEvent | AnomalyEvent> = [];
+  #draining = false;
+
+  /**
+   * Live events are best-effort (the spool is the record) and never awaited by admit/complete, so
+   * a slow hub can't hold up the gateway's reply. They leave through one outbox drained by one
+   * sequential loop: the hub receives them in the order they happened, and under load many
+   * events travel in one RPC instead of one call each.
+   */
   #publish(orgId: string, event: ToolCallEvent | AnomalyEvent): void {
-    // Live events are best-effort; the spool is the record. Not awaited so a slow hub never
-    // holds up the gateway's reply.
-    this.ctx.waitUntil(
-      this.env.EVENT_HUB.getByName(orgId)
-        .publish(event)
-        .catch((err: unknown) => log('warn', 'event publish failed', { err, type: event.type })),
-    );
+    this.#outbox.push(event);
+    if (!this.#draining) {
+      this.#draining = true;
+      this.ctx.waitUntil(this.#drain(orgId));
+    }
+  }
+
+  async #drain(orgId: string): Promise<void> {
+    const hub = this.env.EVENT_HUB.getByName(orgId);
+    try {
+      while (this.#outbox.length > 0) {
+        const batch = this.#outbox.splice(0, 100);
+        await hub
+          .publish(batch)
+          .catch((err: unknown) => log('warn', 'event publish failed', { err, events: batch.length }));
+      }
+    } finally {
+      this.#draining = false;
+    }
   }
 }
 

@@ -24,6 +24,7 @@ import { DurableObject } from 'cloudflare:workers';
 import { eventConnection, type GatewayEvent } from '../workers/events/events.types';
 
 export const REPLAY_LIMIT = 1000;
+const PRUNE_EVERY = 100;
 export const KEEPALIVE_MS = 25_000;
 export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
 
@@ -47,6 +48,7 @@ const KEEPALIVE_FRAME = encoder.encode(': keepalive\n\n');
 export class EventHub extends DurableObject<Env> {
   readonly #subscribers = new Set<Subscriber>();
   #seq = 0;
+  #sincePrune = 0;
   #keepalive: ReturnType<typeof setInterval> | null = null;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -74,7 +76,13 @@ export class EventHub extends DurableObject<Env> {
         if (matches(sub, connection)) this.#write(sub, bytes);
       }
     }
-    this.ctx.storage.sql.exec('DELETE FROM events WHERE seq <= ?', this.#seq - REPLAY_LIMIT);
+    // Trimming the replay buffer every PRUNE_EVERY events instead of on every publish keeps the
+    // hot publish path to one INSERT per event; the buffer holds at most REPLAY_LIMIT + PRUNE_EVERY.
+    this.#sincePrune += list.length;
+    if (this.#sincePrune >= PRUNE_EVERY) {
+      this.#sincePrune = 0;
+      this.ctx.storage.sql.exec('DELETE FROM events WHERE seq <= ?', this.#seq - REPLAY_LIMIT);
+    }
     return this.#seq;
   }
 
