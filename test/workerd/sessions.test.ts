@@ -69,6 +69,18 @@ const suspend = async (org: TestOrg, id: string, reason?: string) =>
 const resume = async (org: TestOrg, id: string) =>
   expectJson<Session>(await call('POST', `/api/v1/sessions/${id}/resume`, { key: org.key }), 200);
 
+/** Audit rows of one type (`session` for changes to agent sessions, `admin` for the rest). */
+async function auditRows(orgId: string, type: 'session' | 'admin', action: string) {
+  const { results } = await env.DB.prepare(
+    'SELECT * FROM audit_events WHERE org_id = ? AND type = ? AND action = ? ORDER BY created_at, id',
+  )
+    .bind(orgId, type, action)
+    .all<Record<string, unknown>>();
+  return results.map(
+    (row): Record<string, unknown> => ({ ...row, details: JSON.parse(String(row.details ?? 'null')) }),
+  );
+}
+
 async function sessionUpdates(orgId: string, sessionId: string): Promise<SessionUpdateEvent[]> {
   return (await hubEvents(orgId))
     .map((body) => JSON.parse(body) as { type: string })
@@ -171,15 +183,18 @@ describe('suspend and resume', () => {
     expect(resumed).toMatchObject({ status: 'active', heldBy: [], suspendedReason: null });
     expect((await echo('ses-suspend', org)).status).toBe(200);
 
+    // Changes to an agent session are `session` rows, not `admin` ones.
     const audit = [
-      ...(await adminAuditRows(org.orgId, 'session.suspend')),
-      ...(await adminAuditRows(org.orgId, 'session.resume')),
+      ...(await auditRows(org.orgId, 'session', 'session.suspend')),
+      ...(await auditRows(org.orgId, 'session', 'session.resume')),
     ];
-    expect(audit.map((r) => [r.action, r.session_id, r.connection_id])).toEqual([
-      ['session.suspend', conn.sessionId, conn.id],
-      ['session.resume', conn.sessionId, conn.id],
+    expect(audit.map((r) => [r.type, r.action, r.session_id, r.connection_id, r.actor])).toEqual([
+      ['session', 'session.suspend', conn.sessionId, conn.id, `key:${await apiKeyIdOf(org.key)}`],
+      ['session', 'session.resume', conn.sessionId, conn.id, `key:${await apiKeyIdOf(org.key)}`],
     ]);
     expect(audit[0]!.details).toMatchObject({ reason: 'looping agent', scope: 'session' });
+    expect(await adminAuditRows(org.orgId, 'session.suspend')).toEqual([]);
+    expect(await adminAuditRows(org.orgId, 'session.resume')).toEqual([]);
 
     const events = await sessionUpdates(org.orgId, conn.sessionId);
     expect(events.map((e) => [e.status, e.serverId])).toEqual([
@@ -196,8 +211,36 @@ describe('suspend and resume', () => {
     expect((await suspend(org, conn.sessionId)).status).toBe('suspended');
     await resume(org, conn.sessionId);
     expect((await resume(org, conn.sessionId)).status).toBe('active');
-    expect(await adminAuditRows(org.orgId, 'session.suspend')).toHaveLength(1);
-    expect(await adminAuditRows(org.orgId, 'session.resume')).toHaveLength(1);
+    expect(await auditRows(org.orgId, 'session', 'session.suspend')).toHaveLength(1);
+    expect(await auditRows(org.orgId, 'session', 'session.resume')).toHaveLength(1);
+  });
+
+  it('audits session switches pulled through the kill-switch API as `session` rows; other scopes stay `admin`', async () => {
+    const org = await createOrg('owner');
+    const conn = await connection(org, 'ses-ks-type');
+    const pull = async (scope: string, target: string) =>
+      expectJson<{ id: string }>(
+        await call('POST', '/api/v1/kill-switch', { key: org.key, body: { scope, target } }),
+        201,
+      );
+    const onSession = await pull('session', conn.sessionId);
+    const onConnection = await pull('connection', conn.id);
+    for (const ks of [onSession, onConnection]) {
+      expect((await call('DELETE', `/api/v1/kill-switch/${ks.id}`, { key: org.key })).status).toBe(200);
+    }
+    const typeOf = async (action: string) =>
+      Object.fromEntries(
+        [
+          ...(await auditRows(org.orgId, 'session', action)),
+          ...(await auditRows(org.orgId, 'admin', action)),
+        ].map((r) => [(r.details as { scope: string }).scope, [r.type, r.session_id]]),
+      );
+    for (const action of ['killswitch.create', 'killswitch.lift']) {
+      expect(await typeOf(action)).toEqual({
+        session: ['session', conn.sessionId],
+        connection: ['admin', null],
+      });
+    }
   });
 
   it('shows a connection switch as holding the session; resume cannot lift it and says so', async () => {

@@ -2,12 +2,22 @@
  * Administrative audit rows: written in the same D1 batch (transaction) as the change they
  * describe, so a change and its record can't exist without each other. They carry the actor and
  * a summary of what changed — names of fields, never secret values.
+ *
+ * The same INSERT records people's authentication events (type `auth`: sign-in, sign-out,
+ * password changes…) through authAuditStatement: those may have no organization (a sign-in
+ * attempt for an address nobody has) and no principal yet.
  */
 import type { Principal } from '../app.types';
+import type { AUDIT_TYPES } from '../db/schema';
 import { eventId } from '../lib/ids';
+
+/** The row types written straight to D1 by the API (the gateway's types go through the spool). */
+export type DirectAuditType = Extract<(typeof AUDIT_TYPES)[number], 'admin' | 'session' | 'auth'>;
 
 export interface AdminChange {
   action: string;
+  /** `admin` unless the change is to an agent session (`session`) or a person's sign-in (`auth`). */
+  type?: DirectAuditType;
   connectionId?: string | null;
   connectionSlug?: string | null;
   sessionId?: string | null;
@@ -19,21 +29,79 @@ export function adminAuditStatement(
   principal: Principal,
   change: AdminChange,
 ): D1PreparedStatement {
+  return auditRowStatement(db, {
+    orgId: principal.orgId,
+    type: change.type ?? 'admin',
+    connectionId: change.connectionId ?? null,
+    connectionSlug: change.connectionSlug ?? null,
+    sessionId: change.sessionId ?? null,
+    apiKeyId: principal.apiKeyId,
+    actor: principal.actor,
+    user: null,
+    action: change.action,
+    details: change.details ?? {},
+  });
+}
+
+export interface AuthEvent {
+  action: string;
+  /** The organization whose trail records it; null when the person has none (or is unknown). */
+  orgId: string | null;
+  /** The account concerned, when known: the row's actor is `user:<id>`. */
+  userId: string | null;
+  /** The email address concerned (lower-cased), so the trail can be searched by `user`. */
+  email: string | null;
+  /** Never passwords, tokens or cookies: a method, a reason, a count. */
+  details?: Record<string, unknown>;
+}
+
+/** A type `auth` row: an authentication event of a person (no API key, no connection). */
+export function authAuditStatement(db: D1Database, event: AuthEvent): D1PreparedStatement {
+  return auditRowStatement(db, {
+    orgId: event.orgId,
+    type: 'auth',
+    connectionId: null,
+    connectionSlug: null,
+    sessionId: null,
+    apiKeyId: null,
+    actor: event.userId ? `user:${event.userId}` : null,
+    user: event.email?.toLowerCase() ?? null,
+    action: event.action,
+    details: event.details ?? {},
+  });
+}
+
+interface DirectAuditRow {
+  orgId: string | null;
+  type: DirectAuditType;
+  connectionId: string | null;
+  connectionSlug: string | null;
+  sessionId: string | null;
+  apiKeyId: string | null;
+  actor: string | null;
+  user: string | null;
+  action: string;
+  details: Record<string, unknown>;
+}
+
+function auditRowStatement(db: D1Database, row: DirectAuditRow): D1PreparedStatement {
   return db
     .prepare(
-      `INSERT INTO audit_events (id, org_id, type, connection_id, connection_slug, session_id, api_key_id, actor, action, details, created_at)
-       VALUES (?, ?, 'admin', ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit_events (id, org_id, type, connection_id, connection_slug, session_id, api_key_id, actor, user, action, details, created_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
       eventId(),
-      principal.orgId,
-      change.connectionId ?? null,
-      change.connectionSlug ?? null,
-      change.sessionId ?? null,
-      principal.apiKeyId,
-      principal.actor,
-      change.action,
-      JSON.stringify(change.details ?? {}),
+      row.orgId,
+      row.type,
+      row.connectionId,
+      row.connectionSlug,
+      row.sessionId,
+      row.apiKeyId,
+      row.actor,
+      row.user,
+      row.action,
+      JSON.stringify(row.details),
       Date.now(),
     );
 }

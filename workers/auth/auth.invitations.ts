@@ -7,7 +7,7 @@
  * requests race. Accepting proves the address (the token was mailed there), so it is marked verified.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, authAuditStatement } from '../audit/audit.admin';
 import type { Role } from '../db/schema';
 import { invitationMessage } from '../email/email.messages';
 import { createEmailSender } from '../email/email.sender';
@@ -111,13 +111,17 @@ export async function unconsumeInvitation(db: D1Database, id: string): Promise<v
     );
 }
 
-/** Membership, verified address and the audit row of a user joining through an invitation. */
+/**
+ * Membership, verified address and the audit rows of a user joining through an invitation: the
+ * organization's change (`member.join`, admin) and the person's acceptance (`auth.invitation_accept`).
+ */
 export function joinStatements(
   db: D1Database,
-  userId: string,
+  user: { id: string; email: string },
   invitation: ConsumedInvitation,
   sessionId: string | null,
 ): D1PreparedStatement[] {
+  const userId = user.id;
   return [
     db
       .prepare('INSERT INTO members (id, org_id, user_id, role, created_at) VALUES (?, ?, ?, ?, ?)')
@@ -126,6 +130,13 @@ export function joinStatements(
     adminAuditStatement(db, personPrincipal(userId, invitation.orgId, invitation.role, sessionId), {
       action: 'member.join',
       details: { userId, role: invitation.role, invitationId: invitation.id },
+    }),
+    authAuditStatement(db, {
+      action: 'auth.invitation_accept',
+      orgId: invitation.orgId,
+      userId,
+      email: user.email,
+      details: { invitationId: invitation.id, role: invitation.role },
     }),
   ];
 }
@@ -269,7 +280,7 @@ export async function acceptInvitation(
   const consumed = await consumeInvitation(env.DB, id, user.email);
   try {
     await env.DB.batch([
-      ...joinStatements(env.DB, user.id, consumed, session.id),
+      ...joinStatements(env.DB, user, consumed, session.id),
       setActiveOrgStatement(env.DB, session.id, consumed.orgId),
     ]);
   } catch (err) {

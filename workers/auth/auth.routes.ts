@@ -43,6 +43,8 @@ import {
   requestPasswordReset,
   sessionView,
   signIn,
+  signOut,
+  signOutEverywhere,
   signUp,
 } from './auth.service';
 import { listMemberships } from './auth.users';
@@ -55,7 +57,6 @@ import {
   sessionPrincipal,
   setSessionCookie,
 } from './session.auth';
-import { revokeSessionStatement, revokeUserSessionsStatement } from './session.store';
 
 const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },
@@ -136,7 +137,7 @@ const accountRoutes = createRouter()
     }),
     async (c) => {
       const session = await requireSession(c);
-      await revokeSessionStatement(c.env.DB, session.id).run();
+      await signOut(c.env, session);
       clearSessionCookie(c);
       return c.json({ signedOut: true as const }, 200);
     },
@@ -154,9 +155,9 @@ const accountRoutes = createRouter()
     }),
     async (c) => {
       const session = await requireSession(c);
-      const result = await revokeUserSessionsStatement(c.env.DB, session.userId).run();
+      const sessions = await signOutEverywhere(c.env, session);
       clearSessionCookie(c);
-      return c.json({ signedOut: true as const, sessions: result.meta.changes ?? 0 }, 200);
+      return c.json({ signedOut: true as const, sessions }, 200);
     },
   )
   .openapi(
@@ -170,7 +171,7 @@ const accountRoutes = createRouter()
     }),
     async (c) => {
       const session = await requireSession(c);
-      await changePassword(c.env, session.userId, session.id, c.req.valid('json'));
+      await changePassword(c.env, session, c.req.valid('json'));
       return c.json({ changed: true as const }, 200);
     },
   )

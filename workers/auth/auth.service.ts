@@ -4,8 +4,14 @@
  *
  * Secrets never leave this module except where the flow needs them: the session token goes to
  * the cookie, the CSRF token to the session response, reset tokens to the email outbox.
+ *
+ * Each authentication event is an audit row of type `auth` (audit.admin.ts authAuditStatement),
+ * in the same D1 batch as the change it records: sign-up, sign-in (and refused sign-ins),
+ * sign-out, password change and reset. The row names the account (`user:<id>`, its email) and
+ * the organization that records it — never a password, token or cookie.
  */
 import type { z } from '@hono/zod-openapi';
+import { authAuditStatement } from '../audit/audit.admin';
 import { passwordResetMessage } from '../email/email.messages';
 import { createEmailSender } from '../email/email.sender';
 import { AppError } from '../lib/errors';
@@ -35,12 +41,15 @@ import {
   newOrganizationStatements,
   newOrgSlug,
   personalOrganizationName,
+  type UserRow,
 } from './auth.users';
 import { dashboardOrigins, randomToken, sha256Hex } from './csrf.check';
+import type { OAuthProvider } from './oauth.providers';
 import { hashPassword, verifyPassword } from './password.hash';
 import {
   type NewSession,
   prepareSession,
+  revokeSessionStatement,
   revokeUserSessionsStatement,
   type SessionContext,
 } from './session.store';
@@ -73,18 +82,60 @@ export async function sessionView(
   };
 }
 
-/** Opens a session for a user in their first organization (or a given one) and builds the answer. */
+export type SignInMethod = 'password' | OAuthProvider;
+
+export interface OpenSessionOptions {
+  /** The active organization; default: the user's first. */
+  orgId?: string | null;
+  /** Statements of the same change (a new user, a membership…), run in the session's batch. */
+  extra?: D1PreparedStatement[];
+  /** The auth audit row of the session: `auth.sign_in` or `auth.sign_up`, how, and for which address. */
+  audit: { action: 'auth.sign_in' | 'auth.sign_up'; method: SignInMethod; email: string };
+}
+
+/**
+ * Opens a session for a user in their first organization (or a given one), with its audit row
+ * (recorded by the session's active organization), and builds the answer.
+ */
 export async function openSession(
   env: AuthEnv,
   userId: string,
   context: SessionContext,
-  orgId?: string | null,
-  extra: D1PreparedStatement[] = [],
+  options: OpenSessionOptions,
 ): Promise<SignedIn> {
-  const active = orgId === undefined ? ((await listMemberships(env.DB, userId))[0]?.id ?? null) : orgId;
+  const active =
+    options.orgId === undefined ? ((await listMemberships(env.DB, userId))[0]?.id ?? null) : options.orgId;
   const session = await prepareSession(env, userId, active, context);
-  await env.DB.batch([...extra, session.statement]);
+  await env.DB.batch([
+    ...(options.extra ?? []),
+    session.statement,
+    authAuditStatement(env.DB, {
+      action: options.audit.action,
+      orgId: active,
+      userId,
+      email: options.audit.email,
+      details: { method: options.audit.method },
+    }),
+  ]);
   return { session, view: await sessionView(env.DB, { userId, orgId: active, ...session }) };
+}
+
+/** A user by address, with the organization their auth events are recorded by: their first. */
+interface Account extends UserRow {
+  first_org_id: string | null;
+}
+
+// Same order as listMemberships: the first organization is the oldest membership.
+const ACCOUNT_SQL = `SELECT u.id, u.email, u.name, u.email_verified, u.password_hash,
+  (SELECT m.org_id FROM members m WHERE m.user_id = u.id ORDER BY m.created_at, m.org_id LIMIT 1) AS first_org_id
+  FROM users u`;
+
+async function findAccountByEmail(db: D1Database, email: string): Promise<Account | null> {
+  return db.prepare(`${ACCOUNT_SQL} WHERE u.email = ?`).bind(email.toLowerCase()).first<Account>();
+}
+
+async function findAccountById(db: D1Database, id: string): Promise<Account | null> {
+  return db.prepare(`${ACCOUNT_SQL} WHERE u.id = ?`).bind(id).first<Account>();
 }
 
 function invalidCredentials(): AppError {
@@ -120,10 +171,11 @@ export async function signUp(
   if (invitation) {
     const consumed = await consumeInvitation(env.DB, invitation.id, input.email);
     try {
-      return await openSession(env, userId, context, consumed.orgId, [
-        user,
-        ...joinStatements(env.DB, userId, consumed, null),
-      ]);
+      return await openSession(env, userId, context, {
+        orgId: consumed.orgId,
+        extra: [user, ...joinStatements(env.DB, { id: userId, email: input.email }, consumed, null)],
+        audit: { action: 'auth.sign_up', method: 'password', email: input.email },
+      });
     } catch (err) {
       await unconsumeInvitation(env.DB, consumed.id);
       throw duplicateEmail(err) ?? err;
@@ -138,7 +190,11 @@ export async function signUp(
     null,
   );
   try {
-    return await openSession(env, userId, context, org.orgId, [user, ...org.statements]);
+    return await openSession(env, userId, context, {
+      orgId: org.orgId,
+      extra: [user, ...org.statements],
+      audit: { action: 'auth.sign_up', method: 'password', email: input.email },
+    });
   } catch (err) {
     throw duplicateEmail(err) ?? err;
   }
@@ -155,8 +211,8 @@ function duplicateEmail(err: unknown): AppError | null {
 
 /**
  * Same answer and the same work for "no such user", "no password" and "wrong password": one
- * PBKDF2 derivation (against a dummy hash when there is no real one) and one failure counted on
- * both the account and the address.
+ * account query, one PBKDF2 derivation (against a dummy hash when there is no real one), one
+ * failure counted on both the account and the address, and one audit row.
  */
 export async function signIn(
   env: AuthEnv,
@@ -165,11 +221,24 @@ export async function signIn(
   context: SessionContext,
 ): Promise<SignedIn> {
   const keys = await signInKeys(input.email, context.ip);
-  await assertNotLocked(env, keys);
-  const user = await findUserByEmail(env.DB, input.email);
+  try {
+    await assertNotLocked(env, keys);
+  } catch (err) {
+    if (err instanceof AppError && err.code === 'rate_limited') await auditLockedSignIn(env.DB, input.email);
+    throw err;
+  }
+  const user = await findAccountByEmail(env.DB, input.email);
   const check = await verifyPassword(input.password, user?.password_hash ?? null);
   if (!user || !check.ok) {
     await recordFailure(env, keys);
+    // An unknown address is recorded by no organization, under the address that was tried.
+    await authAuditStatement(env.DB, {
+      action: 'auth.sign_in_failed',
+      orgId: user?.first_org_id ?? null,
+      userId: user?.id ?? null,
+      email: user?.email ?? input.email,
+      details: { reason: user ? 'wrong_password' : 'unknown_account' },
+    }).run();
     log('info', 'sign-in refused', { reason: user ? 'wrong_password' : 'unknown_account', ip: context.ip });
     throw invalidCredentials();
   }
@@ -182,16 +251,72 @@ export async function signIn(
       upgrade.catch((err: unknown) => log('warn', 'password rehash failed', { err, userId: user.id })),
     );
   }
-  return openSession(env, user.id, context);
+  return openSession(env, user.id, context, {
+    audit: { action: 'auth.sign_in', method: 'password', email: user.email },
+  });
+}
+
+/**
+ * A sign-in refused because the account or the address is locked. Recorded for existing accounts
+ * only: the failures that caused the lock are already in the trail, and refusals of unknown
+ * addresses would let anyone write rows (to no organization) as fast as they can send requests.
+ */
+async function auditLockedSignIn(db: D1Database, email: string): Promise<void> {
+  const user = await findAccountByEmail(db, email);
+  if (!user) return;
+  await authAuditStatement(db, {
+    action: 'auth.sign_in_failed',
+    orgId: user.first_org_id,
+    userId: user.id,
+    email: user.email,
+    details: { reason: 'locked' },
+  }).run();
+}
+
+/** The signed-in person's session, as far as sign-out and password change need it. */
+interface CurrentSession {
+  id: string;
+  userId: string;
+  /** Records the audit row (null: no active organization, so none does). */
+  orgId: string | null;
+}
+
+/** Signs out one session; its record is revoked, so the same cookie is refused from now on. */
+export async function signOut(env: AuthEnv, session: CurrentSession): Promise<void> {
+  const user = await findUserById(env.DB, session.userId);
+  await env.DB.batch([
+    revokeSessionStatement(env.DB, session.id),
+    authAuditStatement(env.DB, {
+      action: 'auth.sign_out',
+      orgId: session.orgId,
+      userId: session.userId,
+      email: user?.email ?? null,
+    }),
+  ]);
+}
+
+/** Signs out every session of the user, this one included; answers how many were live. */
+export async function signOutEverywhere(env: AuthEnv, session: CurrentSession): Promise<number> {
+  const user = await findUserById(env.DB, session.userId);
+  const [revoked] = await env.DB.batch([
+    revokeUserSessionsStatement(env.DB, session.userId),
+    authAuditStatement(env.DB, {
+      action: 'auth.sign_out_everywhere',
+      orgId: session.orgId,
+      userId: session.userId,
+      email: user?.email ?? null,
+    }),
+  ]);
+  return revoked?.meta.changes ?? 0;
 }
 
 /** Changes the password of the signed-in user; every other session of theirs is signed out. */
 export async function changePassword(
   env: AuthEnv,
-  userId: string,
-  sessionId: string,
+  session: CurrentSession,
   input: z.infer<typeof changePasswordSchema>,
 ): Promise<void> {
+  const { userId, id: sessionId } = session;
   const user = await findUserById(env.DB, userId);
   if (!user) throw new AppError('unauthorized');
   // A stolen session must not become an unlimited password oracle: the account window applies.
@@ -216,6 +341,12 @@ export async function changePassword(
       now,
       userId,
     ),
+    authAuditStatement(env.DB, {
+      action: 'auth.password_change',
+      orgId: session.orgId,
+      userId,
+      email: user.email,
+    }),
   ]);
 }
 
@@ -236,15 +367,21 @@ export function dashboardBaseUrl(
  */
 export async function requestPasswordReset(env: AuthEnv, email: string, baseUrl: string): Promise<void> {
   await consumeOrThrow(env, await resetMailKey(email));
-  const user = await findUserByEmail(env.DB, email);
+  const user = await findAccountByEmail(env.DB, email);
   if (!user) return;
   const token = randomToken();
   const now = Date.now();
-  await env.DB.prepare(
-    'INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
-  )
-    .bind(randomId('pwr'), user.id, await sha256Hex(token), now, now + RESET_TTL_MINUTES * 60_000)
-    .run();
+  await env.DB.batch([
+    env.DB.prepare(
+      'INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
+    ).bind(randomId('pwr'), user.id, await sha256Hex(token), now, now + RESET_TTL_MINUTES * 60_000),
+    authAuditStatement(env.DB, {
+      action: 'auth.password_reset_request',
+      orgId: user.first_org_id,
+      userId: user.id,
+      email: user.email,
+    }),
+  ]);
   const link = `${baseUrl}/reset-password?token=${encodeURIComponent(token)}`;
   try {
     await createEmailSender(env).send(passwordResetMessage(user.email, link, token, RESET_TTL_MINUTES));
@@ -284,6 +421,7 @@ export async function confirmPasswordReset(env: AuthEnv, token: string, newPassw
     .first<{ user_id: string }>();
   if (!consumed) throw invalidResetToken();
   const userId = consumed.user_id;
+  const user = await findAccountById(env.DB, userId);
   await env.DB.batch([
     env.DB.prepare('UPDATE users SET password_hash = ?, email_verified = 1 WHERE id = ?').bind(hash, userId),
     revokeUserSessionsStatement(env.DB, userId),
@@ -291,7 +429,12 @@ export async function confirmPasswordReset(env: AuthEnv, token: string, newPassw
       Date.now(),
       userId,
     ),
+    authAuditStatement(env.DB, {
+      action: 'auth.password_reset',
+      orgId: user?.first_org_id ?? null,
+      userId,
+      email: user?.email ?? null,
+    }),
   ]);
-  const user = await findUserById(env.DB, userId);
   if (user) await clearKey(env, await accountKey(user.email));
 }

@@ -8,11 +8,16 @@
  *    provider just did: the unproven password is removed and its sessions are signed out, so a
  *    squatter who registered the victim's address first cannot keep a way in (pre-hijacking);
  * 4. no such user → a new, verified user with a personal organization.
+ *
+ * Linking an identity to a user (cases 3 and 4) writes an `auth.oauth_link` audit row in the same
+ * batch, recorded by the user's first organization.
  */
+import { authAuditStatement } from '../audit/audit.admin';
 import { randomId } from '../lib/ids';
 import {
   findUserByEmail,
   insertUserStatement,
+  listMemberships,
   newOrganizationStatements,
   newOrgSlug,
   personalOrganizationName,
@@ -21,16 +26,26 @@ import { OAuthFailure, type OAuthIdentity } from './oauth.flow';
 import type { OAuthProvider } from './oauth.providers';
 import { revokeUserSessionsStatement } from './session.store';
 
+export interface OAuthUser {
+  userId: string;
+  /** The account's address (not necessarily the provider's current one, for a linked identity). */
+  email: string;
+  created: boolean;
+}
+
 async function linkedUser(
   db: D1Database,
   provider: OAuthProvider,
   accountId: string,
-): Promise<string | null> {
+): Promise<OAuthUser | null> {
   const row = await db
-    .prepare('SELECT user_id FROM oauth_accounts WHERE provider = ? AND provider_account_id = ?')
+    .prepare(
+      `SELECT a.user_id, u.email FROM oauth_accounts a JOIN users u ON u.id = a.user_id
+       WHERE a.provider = ? AND a.provider_account_id = ?`,
+    )
     .bind(provider, accountId)
-    .first<{ user_id: string }>();
-  return row?.user_id ?? null;
+    .first<{ user_id: string; email: string }>();
+  return row ? { userId: row.user_id, email: row.email, created: false } : null;
 }
 
 function linkStatement(db: D1Database, provider: OAuthProvider, identity: OAuthIdentity, userId: string) {
@@ -45,16 +60,26 @@ export async function resolveOAuthUser(
   db: D1Database,
   provider: OAuthProvider,
   identity: OAuthIdentity,
-): Promise<{ userId: string; created: boolean }> {
+): Promise<OAuthUser> {
   const linked = await linkedUser(db, provider, identity.providerAccountId);
-  if (linked) return { userId: linked, created: false };
+  if (linked) return linked;
   if (!identity.email || !identity.emailVerified) throw new OAuthFailure('email_unverified');
 
   const existing = await findUserByEmail(db, identity.email);
   try {
     if (existing) {
-      const statements = [linkStatement(db, provider, identity, existing.id)];
-      if (existing.email_verified !== 1) {
+      const unproven = existing.email_verified !== 1;
+      const statements = [
+        linkStatement(db, provider, identity, existing.id),
+        authAuditStatement(db, {
+          action: 'auth.oauth_link',
+          orgId: (await listMemberships(db, existing.id))[0]?.id ?? null,
+          userId: existing.id,
+          email: existing.email,
+          details: { provider, newAccount: false, unverifiedPasswordRemoved: unproven },
+        }),
+      ];
+      if (unproven) {
         statements.push(
           db
             .prepare('UPDATE users SET email_verified = 1, password_hash = NULL WHERE id = ?')
@@ -63,7 +88,7 @@ export async function resolveOAuthUser(
         );
       }
       await db.batch(statements);
-      return { userId: existing.id, created: false };
+      return { userId: existing.id, email: existing.email, created: false };
     }
     const userId = randomId('usr');
     const org = newOrganizationStatements(
@@ -83,12 +108,19 @@ export async function resolveOAuthUser(
       }),
       ...org.statements,
       linkStatement(db, provider, identity, userId),
+      authAuditStatement(db, {
+        action: 'auth.oauth_link',
+        orgId: org.orgId,
+        userId,
+        email: identity.email,
+        details: { provider, newAccount: true, unverifiedPasswordRemoved: false },
+      }),
     ]);
-    return { userId, created: true };
+    return { userId, email: identity.email, created: true };
   } catch (err) {
     // A concurrent callback for the same identity (or address) won the race: use its result.
     const raced = await linkedUser(db, provider, identity.providerAccountId);
-    if (raced) return { userId: raced, created: false };
+    if (raced) return raced;
     throw new OAuthFailure('account_conflict', err);
   }
 }

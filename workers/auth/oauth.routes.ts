@@ -170,8 +170,10 @@ export const oauthRoutes = createRouter()
           consumed.codeVerifier,
           callbackUrl(c, provider),
         );
-        const { userId } = await resolveOAuthUser(c.env.DB, provider, identity);
-        const { session } = await openSession(c.env, userId, clientContext(c));
+        const { userId, email, created } = await resolveOAuthUser(c.env.DB, provider, identity);
+        const { session } = await openSession(c.env, userId, clientContext(c), {
+          audit: { action: created ? 'auth.sign_up' : 'auth.sign_in', method: provider, email },
+        });
         setSessionCookie(c, session.token);
         return c.redirect(consumed.redirectTo, 302);
       } catch (err) {

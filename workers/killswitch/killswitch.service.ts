@@ -2,7 +2,8 @@
  * Kill switches: pull one, list them, lift one. Every statement is scoped to `principal.orgId`.
  *
  * How a switch takes effect (never through KV):
- *   1. the record and its admin audit row are written in one D1 batch;
+ *   1. the record and its audit row are written in one D1 batch (type `session` for a session
+ *      switch, `admin` otherwise);
  *   2. it is pushed to every affected ConnectionGuard (organization / user / apiKey scope: every
  *      connection of the organization; connection / session scope: that one) by RPC, and the API
  *      answers only after every guard confirmed — from then on each of those guards refuses
@@ -80,6 +81,14 @@ export function toKillSwitchDto(row: KillSwitchDbRow): KillSwitchDto {
     liftedAt: iso(row.lifted_at),
     liftedBy: row.lifted_by,
   };
+}
+
+/**
+ * A switch on one agent session is a change to that session (type `session`: suspend, resume, or
+ * the same through the kill-switch API); switches at any other scope are `admin` changes.
+ */
+function auditType(scope: Scope): 'session' | 'admin' {
+  return scope === 'session' ? 'session' : 'admin';
 }
 
 function toRecord(row: KillSwitchDbRow): KillRecord {
@@ -212,6 +221,7 @@ export async function pullKillSwitch(
     ).bind(row.id, row.org_id, row.scope, row.target, row.reason, row.created_by, row.created_at),
     adminAuditStatement(env.DB, principal, {
       action: pull.auditAction,
+      type: auditType(row.scope),
       connectionId: pull.connection?.id ?? null,
       connectionSlug: pull.connection?.slug ?? null,
       sessionId,
@@ -284,6 +294,7 @@ export async function liftKillSwitches(
       ).bind(now, principal.actor, row.id, principal.orgId),
       adminAuditStatement(env.DB, principal, {
         action: auditAction,
+        type: auditType(row.scope),
         connectionId: connection?.id ?? null,
         connectionSlug: connection?.slug ?? null,
         sessionId,

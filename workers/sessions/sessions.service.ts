@@ -14,7 +14,8 @@
  * Suspending is pulling a `session` kill switch; resuming lifts the session switches of that
  * session (see workers/killswitch/killswitch.service.ts). A session also held by a connection or
  * organization switch stays suspended after resume, and says so (`heldBy`). Repeating a suspend
- * or resume that changes nothing writes nothing.
+ * or resume that changes nothing writes nothing. Their audit rows have type `session` (actions
+ * `session.suspend` / `session.resume`), written in the switch's own batch.
  */
 import type { Principal } from '../app.types';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
