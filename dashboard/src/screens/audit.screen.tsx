@@ -324,7 +324,7 @@ function AuditRow({ event, open, onToggle }: { event: AuditEvent; open: boolean;
         </td>
         <td>
           {event.user ?? (
-            <span className="muted">{event.type === 'admin' && event.actor ? event.actor : '—'}</span>
+            <span className="muted">{event.actor ?? '—'}</span>
           )}
         </td>
         <td className="mono small">
