@@ -2,7 +2,7 @@
  * Ending in-flight SSE responses when a kill switch that matches their call is pulled.
  *
  * The gateway hands every response here (one line in gateway.pipeline.ts). A `text/event-stream`
- * body is pumped through a TransformStream while, next to it, a ConnectionGuard `watchKill` call is
+ * body is piped (natively) through a TransformStream while, next to it, a ConnectionGuard `watchKill` call is
  * pending; when that resolves with a KillNotice the upstream body is cancelled
  * (closing the upstream request), a JSON-RPC "Session Suspended" error is written for the pending
  * request (POST streams), and the caller's stream is closed.
@@ -43,52 +43,33 @@ export function endStreamOnKill(
   const type = response.headers.get('Content-Type') ?? '';
   if (!response.body || !/^text\/event-stream\b/i.test(type)) return response;
 
-  const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-  const upstream = response.body.getReader();
-  const caller = writable.getWriter();
+  // The body is copied by the runtime's native pipe (no JavaScript per chunk): a transformer with
+  // only `start` keeps the identity transform. Its controller is how a kill ends the stream: the
+  // last words are enqueued, then terminate() closes the caller's side and errors the writable
+  // side, which makes the pipe cancel the upstream body — even while it waits on an idle upstream.
+  let controller!: TransformStreamDefaultController<Uint8Array>;
+  const relay = new TransformStream<Uint8Array, Uint8Array>({
+    start(c) {
+      controller = c;
+    },
+  });
   const ended = new AbortController();
-  let killed: KillNotice | null = null;
-
-  // A hand-written pump rather than pipeTo: an abort signal does not interrupt a pipe waiting on an
-  // idle upstream (a quiet GET stream), whereas cancelling the reader ends a pending read at once.
-  const pumped = pump(upstream, caller, () => killed !== null);
-  // The caller hanging up errors our writable side: stop reading upstream (and so stop the watch).
-  caller.closed.catch(() => upstream.cancel().catch(() => {}));
+  const piped = response.body.pipeTo(relay.writable).catch(() => {
+    // The upstream broke, the caller hung up (both propagate through the pipe), or a kill
+    // terminated the relay: the stream is over either way.
+  });
   const watching = watchForKill(env, watch, ended.signal).then((notice) => {
     if (!notice) return;
-    killed = notice;
-    upstream.cancel().catch(() => {});
+    endKilled(controller, watch, notice);
   });
   ctx.waitUntil(
-    pumped.then(async () => {
+    piped.then(async () => {
+      // The stream is over (normally, killed, or the caller left): withdraw the watch.
       ended.abort();
-      if (killed) await closeKilled(caller, watch, killed);
       await watching;
     }),
   );
-  return new Response(readable, response);
-}
-
-/** Copies upstream to the caller; closes the caller at the end unless the stream was killed. */
-async function pump(
-  upstream: ReadableStreamDefaultReader<Uint8Array>,
-  caller: WritableStreamDefaultWriter<Uint8Array>,
-  isKilled: () => boolean,
-): Promise<void> {
-  try {
-    for (;;) {
-      const { done, value } = await upstream.read();
-      if (done) break;
-      await caller.write(value);
-    }
-    if (!isKilled()) await caller.close();
-  } catch (err) {
-    // Killed: cancelling the upstream reader rejects its pending read; the caller is closed after.
-    if (isKilled()) return;
-    // The upstream broke (pass the error on) or the caller went away (stop reading upstream).
-    caller.abort(err).catch(() => {});
-    upstream.cancel().catch(() => {});
-  }
+  return new Response(relay.readable, response);
 }
 
 /** Resolves with the notice when a matching kill switch holds, or null once `ended` fires. */
@@ -127,8 +108,8 @@ async function watchForKill(
 }
 
 /** The last words of a killed stream: the pending request's error (if there is one), then close. */
-async function closeKilled(
-  writer: WritableStreamDefaultWriter<Uint8Array>,
+function endKilled(
+  controller: TransformStreamDefaultController<Uint8Array>,
   watch: StreamWatch,
   notice: KillNotice,
 ) {
@@ -148,11 +129,11 @@ async function closeKilled(
         },
       };
       // The blank lines end any event the upstream left half-written.
-      await writer.write(encoder.encode(`\n\nevent: message\ndata: ${JSON.stringify(body)}\n\n`));
+      controller.enqueue(encoder.encode(`\n\nevent: message\ndata: ${JSON.stringify(body)}\n\n`));
     }
-    await writer.close();
+    controller.terminate();
   } catch {
-    // The caller is already gone: nothing to close.
+    // The stream already ended (the caller went away): nothing to close.
   }
 }
 
