@@ -322,11 +322,7 @@ function AuditRow({ event, open, onToggle }: { event: AuditEvent; open: boolean;
         <td>
           <Badge value={event.action} />
         </td>
-        <td>
-          {event.user ?? (
-            <span className="muted">{event.actor ?? '—'}</span>
-          )}
-        </td>
+        <td>{event.user ?? <span className="muted">{event.actor ?? '—'}</span>}</td>
         <td className="mono small">
           {event.traceId ? (
             <Link
