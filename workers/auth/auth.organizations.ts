@@ -8,6 +8,8 @@ import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import type { Role } from '../db/schema';
 import { AppError } from '../lib/errors';
+// The same last-owner guard as the management API's member routes: one definition of the rule.
+import { assertOwnerRemains, isOwnerGuardFailure } from '../orgs/orgs.service';
 import type { MembershipDto } from './auth.schemas';
 import { listMemberships, newOrganizationStatements, newOrgSlug, personPrincipal } from './auth.users';
 import { requirePermission } from './permissions';
@@ -21,25 +23,6 @@ function orgNotFound(path: string): AppError {
 
 function lastOwner(message: string): AppError {
   return new AppError('conflict', { message, details: { rule: 'last-owner' } });
-}
-
-/**
- * The last statement of a batch that removes a member: when no owner would remain it inserts a
- * row violating NOT NULL, which fails and rolls back the whole batch (so two owners leaving at
- * once cannot both succeed).
- */
-function assertOwnerRemains(db: D1Database, orgId: string): D1PreparedStatement {
-  return db
-    .prepare(
-      `INSERT INTO members (id, org_id, user_id, role)
-       SELECT 'last-owner-guard', ?, NULL, NULL
-       WHERE NOT EXISTS (SELECT 1 FROM members WHERE org_id = ? AND role = 'owner')`,
-    )
-    .bind(orgId, orgId);
-}
-
-function isOwnerGuardFailure(err: unknown): boolean {
-  return /NOT NULL constraint failed: members\./.test(String(err));
 }
 
 async function membership(

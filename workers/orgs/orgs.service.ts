@@ -182,7 +182,7 @@ export function assertOwnerRemains(db: D1Database, orgId: string): D1PreparedSta
     .bind(orgId, orgId);
 }
 
-function isOwnerGuardFailure(err: unknown): boolean {
+export function isOwnerGuardFailure(err: unknown): boolean {
   return /NOT NULL constraint failed: members\./.test(String(err));
 }
 
