@@ -89,11 +89,11 @@ export async function createApiKey(
 
 export async function listApiKeys(env: ApiKeysEnv, principal: Principal): Promise<ApiKeyDto[]> {
   const stmt = ownOnly(principal, 'apikeys:read')
-    ? env.DB.prepare(`${SELECT} WHERE org_id = ? AND created_by = ? ORDER BY created_at, id`).bind(
+    ? env.DB.prepare(`${SELECT} WHERE org_id = ? AND created_by = ? ORDER BY created_at, rowid`).bind(
         principal.orgId,
         principal.userId,
       )
-    : env.DB.prepare(`${SELECT} WHERE org_id = ? ORDER BY created_at, id`).bind(principal.orgId);
+    : env.DB.prepare(`${SELECT} WHERE org_id = ? ORDER BY created_at, rowid`).bind(principal.orgId);
   const { results } = await stmt.all<ApiKeyDbRow>();
   return results.map(toDto);
 }

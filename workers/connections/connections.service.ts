@@ -167,11 +167,11 @@ export async function listConnections(
 ): Promise<ConnectionDto[]> {
   const own = ownOnly(principal, 'connections:read');
   const stmt = own
-    ? env.DB.prepare(`${SELECT} WHERE org_id = ? AND created_by = ? ORDER BY created_at`).bind(
+    ? env.DB.prepare(`${SELECT} WHERE org_id = ? AND created_by = ? ORDER BY created_at, rowid`).bind(
         principal.orgId,
         principal.userId,
       )
-    : env.DB.prepare(`${SELECT} WHERE org_id = ? ORDER BY created_at`).bind(principal.orgId);
+    : env.DB.prepare(`${SELECT} WHERE org_id = ? ORDER BY created_at, rowid`).bind(principal.orgId);
   const { results } = await stmt.all<ConnectionDbRow>();
   return results.map((row) => toDto(row, baseUrl));
 }
