@@ -125,7 +125,9 @@ function toMemberDto(row: MemberDbRow): MemberDto {
 
 export async function listMembers(env: OrgsEnv, principal: Principal): Promise<MemberDto[]> {
   requirePermission(principal, 'members:read');
-  const { results } = await env.DB.prepare(`${MEMBER_SELECT} WHERE m.org_id = ? ORDER BY m.created_at, m.rowid`)
+  const { results } = await env.DB.prepare(
+    `${MEMBER_SELECT} WHERE m.org_id = ? ORDER BY m.created_at, m.rowid`,
+  )
     .bind(principal.orgId)
     .all<MemberDbRow>();
   return results.map(toMemberDto);
