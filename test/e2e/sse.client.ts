@@ -1,20 +1,15 @@
 /** A minimal Server-Sent Events reader over fetch, for the live events end-to-end tests. */
 
-export interface SseFrame {
-  id: string | null;
-  event: string | null;
-  data: string | null;
-  comments: string[];
-}
+import { type SseFrame, SseFrameReader } from '../shared/sse.frames';
+
+export type { SseFrame };
 
 export class SseClient {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #decoder = new TextDecoder();
+  readonly #frames: SseFrameReader;
   readonly #abort: AbortController;
-  #buffer = '';
 
   private constructor(reader: ReadableStreamDefaultReader<Uint8Array>, abort: AbortController) {
-    this.#reader = reader;
+    this.#frames = new SseFrameReader(reader);
     this.#abort = abort;
   }
 
@@ -36,34 +31,8 @@ export class SseClient {
   }
 
   /** The next frame; throws when none arrives in time or the stream ends. */
-  async frame(timeoutMs = 30_000): Promise<SseFrame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const end = this.#buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const block = this.#buffer.slice(0, end);
-        this.#buffer = this.#buffer.slice(end + 2);
-        const frame: SseFrame = { id: null, event: null, data: null, comments: [] };
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) frame.comments.push(line.slice(1).trim());
-          else if (line.startsWith('id: ')) frame.id = line.slice(4);
-          else if (line.startsWith('event: ')) frame.event = line.slice(7);
-          else if (line.startsWith('data: ')) frame.data = line.slice(6);
-        }
-        return frame;
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no SSE frame within ${timeoutMs} ms`);
-      let timer: NodeJS.Timeout | undefined;
-      const chunk = await Promise.race([
-        this.#reader.read(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no SSE frame within ${timeoutMs} ms`)), remaining);
-        }),
-      ]).finally(() => clearTimeout(timer));
-      if (chunk.done) throw new Error('SSE stream ended');
-      this.#buffer += this.#decoder.decode(chunk.value, { stream: true });
-    }
+  frame(timeoutMs = 30_000): Promise<SseFrame> {
+    return this.#frames.frame(timeoutMs);
   }
 
   /** The next `n` event frames for which `accept` holds (comments and other events are skipped). */
@@ -95,7 +64,7 @@ export class SseClient {
 
   close(): void {
     this.#abort.abort();
-    this.#reader.cancel().catch(() => {});
+    void this.#frames.cancel();
   }
 }
 

@@ -8,6 +8,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventHub, REPLAY_LIMIT } from '../../durable-objects/event-hub.do';
 import type { GatewayEvent, ManagementEvent } from '../../workers/events/events.types';
+import { type SseFrame, SseFrameReader } from '../shared/sse.frames';
 import {
   addMember,
   call,
@@ -20,52 +21,19 @@ import {
   type TestOrg,
 } from './helpers';
 
-interface Frame {
-  id: string | null;
-  event: string | null;
-  data: string | null;
-  comments: string[];
-}
+type Frame = SseFrame;
 
 /** Reads an SSE response frame by frame. */
 class SseStream {
-  readonly #reader: ReadableStreamDefaultReader<Uint8Array>;
-  readonly #decoder = new TextDecoder();
-  #buffer = '';
+  readonly #frames: SseFrameReader;
 
   constructor(res: Response) {
     if (res.status !== 200) throw new Error(`SSE subscribe failed: ${res.status}`);
-    this.#reader = res.body!.getReader();
+    this.#frames = new SseFrameReader(res.body!.getReader());
   }
 
-  async frame(timeoutMs = 10_000): Promise<Frame> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const end = this.#buffer.indexOf('\n\n');
-      if (end >= 0) {
-        const block = this.#buffer.slice(0, end);
-        this.#buffer = this.#buffer.slice(end + 2);
-        const frame: Frame = { id: null, event: null, data: null, comments: [] };
-        for (const line of block.split('\n')) {
-          if (line.startsWith(':')) frame.comments.push(line.slice(1).trim());
-          else if (line.startsWith('id: ')) frame.id = line.slice(4);
-          else if (line.startsWith('event: ')) frame.event = line.slice(7);
-          else if (line.startsWith('data: ')) frame.data = line.slice(6);
-        }
-        return frame;
-      }
-      const remaining = deadline - Date.now();
-      if (remaining <= 0) throw new Error(`no SSE frame within ${timeoutMs} ms`);
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const chunk = await Promise.race([
-        this.#reader.read(),
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`no SSE frame within ${timeoutMs} ms`)), remaining);
-        }),
-      ]).finally(() => clearTimeout(timer));
-      if (chunk.done) throw new Error('SSE stream ended');
-      this.#buffer += this.#decoder.decode(chunk.value, { stream: true });
-    }
+  frame(timeoutMs = 10_000): Promise<Frame> {
+    return this.#frames.frame(timeoutMs);
   }
 
   /** The next `n` frames that carry data (events, and `gap`), skipping comments. */
@@ -82,7 +50,7 @@ class SseStream {
   }
 
   async close(): Promise<void> {
-    await this.#reader.cancel().catch(() => {});
+    await this.#frames.cancel();
   }
 }
 

@@ -94,22 +94,6 @@ export async function authenticateAndResolve(
   };
 }
 
-export async function resolveConnection(
-  db: D1Database,
-  orgId: string,
-  slug: string,
-): Promise<ResolvedConnection> {
-  const row = await db
-    .prepare(
-      `SELECT id, org_id, slug, type, upstream_url, auth_type, auth_header_name, credential_ciphertext, enabled, settings
-       FROM connections WHERE org_id = ? AND slug = ?`,
-    )
-    .bind(orgId, slug)
-    .first<ConnectionLookupRow>();
-  if (!row) throw connectionNotFound();
-  return toResolved(row);
-}
-
 export function connectionNotFound(): AppError {
   return new AppError('not_found', {
     message: 'Connection not found',
