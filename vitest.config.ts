@@ -56,6 +56,10 @@ export default defineConfig({
                   ENVIRONMENT: 'test',
                   ALLOW_PRIVATE_UPSTREAMS: 'true',
                   UPSTREAM_URL: inject<string>('upstreamUrl'),
+                  UPSTREAM_RECORDER_URL: inject<string>('upstreamRecorderUrl'),
+                  // An upstream that requires ?api_key=<QUERY_UPSTREAM_SECRET> (authType "query").
+                  QUERY_UPSTREAM_URL: inject<{ url: string }>('queryUpstream').url,
+                  QUERY_UPSTREAM_SECRET: inject<{ value: string }>('queryUpstream').value,
                   POLICY_CACHE_TTL_MS: '0',
                   ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=',
                   ADMIN_API_KEY: 'ig_test_admin_key_0123456789abcdefghijklmnop',

@@ -24,7 +24,7 @@
  * Counts and cooldowns live in SQLite, so an evicted or restarted guard neither forgets its
  * baseline nor fires again inside a cooldown.
  */
-import { compileGlob, type GlobMatcher } from '../workers/policy/policy.glob.js';
+import { compileGlob, type GlobMatcher } from '../workers/shared/policy.glob.js';
 import type { SqlLike } from './sql.types.js';
 
 export type AnomalyType = 'rate_spike' | 'destructive_pattern';
@@ -79,6 +79,14 @@ export function rateSpike(currentCalls: number, baselineCalls: number, multiplie
     threshold,
     spike: baselineCalls >= MIN_BASELINE_CALLS && currentCalls > threshold,
   };
+}
+
+/**
+ * A figure as reported (row, event, dashboard): two decimals. The decision itself uses the exact
+ * value; 2.4 × 3 is 7.199999999999999 in floating point, which no one should have to read.
+ */
+export function reported(figure: number): number {
+  return Math.round(figure * 100) / 100;
 }
 
 /** The first pattern a tool name matches, or null. Pure. */
@@ -147,11 +155,11 @@ export class AnomalyDetector {
         anomalyType: 'rate_spike',
         toolName: observation.tool,
         currentRate: figures.currentRate,
-        threshold: figures.threshold,
+        threshold: reported(figures.threshold),
         details: {
           currentRate: figures.currentRate,
-          baselineRate: figures.baselineRate,
-          threshold: figures.threshold,
+          baselineRate: reported(figures.baselineRate),
+          threshold: reported(figures.threshold),
           multiplier,
           windowSeconds: CURRENT_WINDOW_SECONDS,
           baselineMinutes: BASELINE_MINUTES,

@@ -137,6 +137,17 @@ describe('AnomalyDetector', () => {
     });
   });
 
+  it('reports figures rounded to two decimals (2.4 × 3 is not 7.199999999999999)', () => {
+    const d = new AnomalyDetector(memorySql(), T0);
+    seedBaseline(d, T0, 25_000); // 24 calls in the baseline: 2.4 per minute
+    let spike: ReturnType<AnomalyDetector['observe']>[number] | undefined;
+    for (let i = 0; i < 20 && !spike; i++) {
+      spike = d.observe(call('add'), T0 + i).find((f) => f.anomalyType === 'rate_spike');
+    }
+    expect(spike?.threshold).toBe(7.2);
+    expect(spike?.details).toMatchObject({ baselineRate: 2.4, threshold: 7.2, currentRate: 8 });
+  });
+
   it('uses the connection multiplier', () => {
     const d = new AnomalyDetector(memorySql(), T0);
     seedBaseline(d, T0, 20_000); // 3/min

@@ -38,8 +38,8 @@
  */
 import type { AuditEventInsert } from '../workers/db/schema.js';
 import { log } from '../workers/lib/log.js';
+import { withFindings } from './audit.findings.js';
 import {
-  type AuditOutcome,
   bindValues,
   OUTCOME_GRACE_MS,
   OUTCOME_KEYS,
@@ -48,6 +48,7 @@ import {
   rowForD1,
   UPSERT_SQL,
 } from './audit.rows.js';
+import type { CallOutcome } from './guard.contract.js';
 
 export { type AuditOutcome, OUTCOME_GRACE_MS, RETRY_DELAY_MS, RETRY_MAX_MS } from './audit.rows.js';
 
@@ -111,7 +112,7 @@ export class Spool {
   }
 
   /** Adds the outcome to a row. Returns the completed row, or null when the id is unknown. */
-  complete(id: string, outcome: AuditOutcome, now = Date.now()): AuditEventInsert | null {
+  complete(id: string, outcome: CallOutcome, now = Date.now()): AuditEventInsert | null {
     const existing = this.#sql
       .exec<Pick<SpoolRow, 'row'>>('SELECT row FROM spool WHERE id = ?', id)
       .toArray()[0];
@@ -121,6 +122,8 @@ export class Spool {
       const value = outcome[key];
       if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
     }
+    // Findings are appended to what the row holds (request-side findings, earlier late ones).
+    if (outcome.findings?.length) merged.details = withFindings(merged.details, outcome.findings);
     this.#sql.exec(
       'UPDATE spool SET row = ?, complete = 1, dirty = 1 WHERE id = ?',
       JSON.stringify(merged),

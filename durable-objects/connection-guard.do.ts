@@ -1,5 +1,6 @@
 /**
- * ConnectionGuard — one per (organization, connection): `GUARD.getByName(`${orgId}:${connectionId}`)`.
+ * ConnectionGuard — one per (organization, connection), reached with `guardFor(env, orgId, connectionId)`
+ * (do.client.ts); its contract with the Worker is guard.contract.ts.
  *
  * It is the single Durable Object round trip on the gateway's hot path. `admit()` is called once
  * per gateway request, after the policy decision, and in that one call it decides the kill switch
@@ -11,7 +12,8 @@
  * organization; a connection's own calls are serialized here, which is what makes its rate windows exact.
  *
  * State, and where it comes from:
- *   - kill switches: memory. Loaded from D1 (`kill_switches`, active, of this org) once when the
+ *   - kill switches: memory. Loaded from D1 (`kill_switches`, active, of this org, through
+ *     workers/shared/killswitch.store.ts; kept if kill.match says they concern it) once when the
  *     object starts, inside blockConcurrencyWhile, so no call is decided before they are known; then
  *     pushed by the API (applyKill / liftKill) before it answers. Re-read from D1 every
  *     RESYNC_MS as a safety net for a push that failed — never from KV.
@@ -24,100 +26,39 @@
  * read its kill switches from D1 when it starts fails its calls rather than guess.
  */
 import { DurableObject } from 'cloudflare:workers';
-import { readConnectionSettings } from '../workers/connections/connection.settings';
 import type { AuditEventInsert } from '../workers/db/schema';
-import type { AnomalyEvent, ToolCallEvent } from '../workers/events/events.types';
 import { eventId } from '../workers/lib/ids';
 import { log } from '../workers/lib/log';
+import { auditOutcome } from '../workers/shared/audit.outcome';
+import { readConnectionSettings } from '../workers/shared/connection.settings';
+import type { AnomalyEvent, FindingsEvent, ToolCallEvent } from '../workers/shared/events.types';
+import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
 import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
-import { type AuditOutcome, SpoolScheduler } from './audit.spool';
+import { SpoolScheduler } from './audit.spool';
+import { eventHubFor } from './do.client';
+import {
+  type AdmitRequest,
+  type AdmitResult,
+  agentSessionId,
+  type CallOutcome,
+  type Finding,
+  type GuardSessionSnapshot,
+  type GuardTarget,
+  guardName,
+  type KillNotice,
+  type WatchRequest,
+} from './guard.contract';
 import {
   concernsGuard,
   type GuardIdentity,
   holdsWholeSession,
   type KillCaller,
   type KillRecord,
-  type KillScope,
   killApplies,
   matchingKill,
 } from './kill.match';
 import { RateWindows } from './rate.window';
-import { SessionRecord, type SessionState } from './session.record';
-
-export type { KillRecord, KillScope } from './kill.match';
-
-/** One rate window to count this call against: the matched rule's `rateLimit`, with its key resolved. */
-export interface RateCheck {
-  ruleIndex: number;
-  /** e.g. `rule:3:user:alice@example.com` — resolved by the gateway from the rule's `by`. */
-  key: string;
-  limit: number;
-  windowSeconds: number;
-}
-
-export interface AdmitRequest {
-  orgId: string;
-  connectionId: string;
-  /** Who is calling: matched against user / apiKey kill switches and recorded on the session. */
-  caller: { apiKeyId: string | null; user: string | null; mcpSessionId: string | null };
-  /** Rate windows of the matched rules (empty when no matched rule has a rateLimit). */
-  rateChecks: RateCheck[];
-  /** One audit row per JSON-RPC message of the request (a batch has several). */
-  audit: AuditEventInsert[];
-  /** True when the rows are already final (refused calls): no outcome will follow. */
-  final: boolean;
-}
-
-/**
- * The guard's verdict. Precedence: kill switch, then rate windows. A refused call's audit rows are
- * rewritten by the guard (action `killed` / `rate_limited`) and spooled as final.
- */
-export type AdmitResult =
-  | { verdict: 'admit'; sessionId: string }
-  | { verdict: 'killed'; sessionId: string; scope: KillScope; reason: string | null }
-  | {
-      verdict: 'rate_limited';
-      sessionId: string;
-      ruleIndex: number;
-      retryAfterSeconds: number;
-      limit: number;
-      windowSeconds: number;
-    };
-
-/** The deterministic agent-session id of an (organization, connection) pair. */
-export function agentSessionId(connectionId: string): string {
-  return `ses_${connectionId.replace(/^con_/, '')}`;
-}
-
-/** The inverse of agentSessionId (connection ids are `con_…`); null for anything else. */
-export function connectionIdOfSession(sessionId: string): string | null {
-  return /^ses_[a-z0-9]+$/.test(sessionId) ? `con_${sessionId.slice(4)}` : null;
-}
-
-/** Which guard an API call is for (every RPC names it, so a guard can start cold from any of them). */
-export interface GuardTarget {
-  orgId: string;
-  connectionId: string;
-}
-
-export interface WatchRequest extends GuardTarget {
-  caller: KillCaller;
-  /** Chosen by the gateway, so it can withdraw the watch with `unwatch` when its stream ends. */
-  watchId: string;
-}
-
-/** What watchKill resolves with when a kill switch that matches its caller holds. */
-export interface KillNotice {
-  killSwitchId: string;
-  scope: KillScope;
-  reason: string | null;
-}
-
-export interface GuardSessionSnapshot {
-  session: SessionState | null;
-  /** Active kill switches that refuse every call of the session (organization, connection, session). */
-  holds: KillRecord[];
-}
+import { SessionRecord } from './session.record';
 
 /** How often a warm guard re-reads its kill switches and settings from D1 (safety net for pushes). */
 export const RESYNC_MS = 30_000;
@@ -198,9 +139,16 @@ export class ConnectionGuard extends DurableObject<Env> {
   }
 
   /** The outcome of an admitted call (status, latency). Called off the hot path via waitUntil. */
-  async complete(eventId: string, outcome: AuditOutcome): Promise<void> {
+  /**
+   * The outcome of an admitted call (status, latency, findings), merged into its row. Called off
+   * the hot path via waitUntil. An outcome with only findings is a streamed answer's late findings:
+   * the call's event was already published, so they go out as a `findings` event of their own.
+   */
+  async complete(eventId: string, outcome: CallOutcome): Promise<void> {
     const row = this.#audit.spool.complete(eventId, outcome);
-    if (row) this.#publishCall(row);
+    const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
+    if (row && lateFindings && outcome.findings?.length) this.#publishFindings(row, outcome.findings);
+    else if (row) this.#publishCall(row);
     await this.#audit.arm();
   }
 
@@ -285,7 +233,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#loading ??= this.ctx
         .blockConcurrencyWhile(async () => {
           const name = this.ctx.id.name;
-          if (name !== undefined && name !== `${target.orgId}:${target.connectionId}`) {
+          if (name !== undefined && name !== guardName(target.orgId, target.connectionId)) {
             throw new Error('guard addressed with the identity of another connection');
           }
           const state = await this.#readD1(target);
@@ -309,14 +257,9 @@ export class ConnectionGuard extends DurableObject<Env> {
   }
 
   async #readD1(target: GuardTarget): Promise<D1State> {
-    const sessionId = agentSessionId(target.connectionId);
+    // Every active switch of the organization; #apply keeps those that concern this guard (kill.match).
     const [kills, connection] = await this.env.DB.batch([
-      this.env.DB.prepare(
-        `SELECT id, scope, target, reason, created_at AS createdAt FROM kill_switches
-         WHERE org_id = ?1 AND lifted_at IS NULL
-           AND (scope IN ('user', 'apiKey') OR (scope = 'organization' AND target = ?1)
-             OR (scope = 'connection' AND target = ?2) OR (scope = 'session' AND target = ?3))`,
-      ).bind(target.orgId, target.connectionId, sessionId),
+      activeKillSwitchesStatement(this.env.DB, target.orgId),
       this.env.DB.prepare('SELECT settings FROM connections WHERE id = ? AND org_id = ?').bind(
         target.connectionId,
         target.orgId,
@@ -428,15 +371,34 @@ export class ConnectionGuard extends DurableObject<Env> {
       toolName: row.tool ?? null,
       method: row.method ?? null,
       action: row.action,
+      outcome: auditOutcome(row),
+      upstreamStatus: row.upstreamStatus ?? null,
+      errorCode: row.errorCode ?? null,
       latencyMs: row.latencyMs ?? null,
       user: row.user ?? null,
       traceId: row.traceId ?? null,
+      ...findingsOf(row),
       timestamp: new Date(row.createdAt).toISOString(),
     };
     this.#publish(row.orgId, event);
   }
 
-  readonly #outbox: Array<ToolCallEvent | AnomalyEvent> = [];
+  /** Findings a streamed answer produced after its call's event went out. */
+  #publishFindings(row: AuditEventInsert, findings: Finding[]): void {
+    if (!row.orgId || !row.connectionId) return;
+    const event: FindingsEvent = {
+      type: 'findings',
+      serverId: row.connectionId,
+      sessionId: row.sessionId ?? null,
+      toolName: row.tool ?? null,
+      traceId: row.traceId ?? null,
+      findings,
+      timestamp: new Date().toISOString(),
+    };
+    this.#publish(row.orgId, event);
+  }
+
+  readonly #outbox: GuardEvent[] = [];
   #draining = false;
 
   /**
@@ -445,7 +407,7 @@ export class ConnectionGuard extends DurableObject<Env> {
    * sequential loop: the hub receives them in the order they happened, and under load many
    * events travel in one RPC instead of one call each.
    */
-  #publish(orgId: string, event: ToolCallEvent | AnomalyEvent): void {
+  #publish(orgId: string, event: GuardEvent): void {
     this.#outbox.push(event);
     if (!this.#draining) {
       this.#draining = true;
@@ -454,7 +416,7 @@ export class ConnectionGuard extends DurableObject<Env> {
   }
 
   async #drain(orgId: string): Promise<void> {
-    const hub = this.env.EVENT_HUB.getByName(orgId);
+    const hub = eventHubFor(this.env, orgId);
     try {
       while (this.#outbox.length > 0) {
         const batch = this.#outbox.splice(0, 100);
@@ -466,6 +428,16 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#draining = false;
     }
   }
+}
+
+type GuardEvent = ToolCallEvent | AnomalyEvent | FindingsEvent;
+
+/** The row's findings (details.findings), for its live event; nothing when it has none. */
+function findingsOf(row: AuditEventInsert): { findings?: Finding[] } {
+  const details = row.details as { findings?: unknown } | null | undefined;
+  return Array.isArray(details?.findings) && details.findings.length > 0
+    ? { findings: details.findings as Finding[] }
+    : {};
 }
 
 /** Rewrites a row the guard refused: its action, error code, and why (merged into details). */

@@ -1,6 +1,6 @@
 /**
  * LoginLimiter — brute-force windows for sign-in. One object per key, sharded by name:
- * `LOGIN_LIMITER.getByName('acct:<sha256(email)>')` for an account, `'ip:<address>'` for a
+ * `loginLimiterFor(env, 'acct:<sha256(email)>')` for an account, `'ip:<address>'` for a
  * client address (IPv6 by /64), `'reset:<sha256(email)>'` for password-reset mail. Each object
  * only ever sees its own key, so a credential-stuffing run against many accounts is spread over
  * many objects and none of them becomes a hot spot.

@@ -6,20 +6,14 @@
  * `agent_sessions` row is the record the API lists; the guard upserts it from its alarm (the same
  * alarm that flushes the audit spool), never on the hot path. Status is not the guard's to write:
  * it follows the kill switches (see workers/sessions/sessions.service.ts).
+ *
+ * The same flush keeps `connections.last_used_at` (the dashboard's "Last activity") current: it
+ * rides in the flush's D1 batch (no extra round trip, never on the hot path) and is written at
+ * most once per LAST_USED_RESOLUTION_MS per connection, so the value lags the last call by less
+ * than that.
  */
+import type { SessionState } from './guard.contract';
 import type { KillCaller } from './kill.match';
-
-export interface SessionState {
-  orgId: string;
-  connectionId: string;
-  sessionId: string;
-  mcpSessionId: string | null;
-  apiKeyId: string | null;
-  user: string | null;
-  callCount: number;
-  firstSeenAt: number;
-  lastSeenAt: number;
-}
 
 type SessionRow = {
   org_id: string;
@@ -50,10 +44,19 @@ ON CONFLICT(id) DO UPDATE SET
   last_seen_at = max(excluded.last_seen_at, coalesce(agent_sessions.last_seen_at, 0)),
   updated_at = excluded.updated_at`;
 
+/** `connections.last_used_at` is rewritten at most this often per connection (as for API keys). */
+export const LAST_USED_RESOLUTION_MS = 60_000;
+
+/** Never moves the column backwards (a stale guard flushing late cannot undo a newer value). */
+const TOUCH_CONNECTION_SQL = `UPDATE connections SET last_used_at = max(coalesce(last_used_at, 0), ?1)
+WHERE id = ?2 AND org_id = ?3`;
+
 export class SessionRecord {
   readonly #sql: SqlStorage;
   #state: SessionState | null = null;
   #dirty = false;
+  /** The last `last_used_at` this object wrote (memory only: after an eviction it writes once more). */
+  #touchedAt: number | null = null;
 
   constructor(sql: SqlStorage) {
     this.#sql = sql;
@@ -131,21 +134,26 @@ export class SessionRecord {
   async flush(db: D1Database, now = Date.now()): Promise<void> {
     const s = this.#state;
     if (!s || !this.#dirty) return;
-    await db
-      .prepare(UPSERT_SQL)
-      .bind(
-        s.sessionId,
-        s.orgId,
-        s.connectionId,
-        s.mcpSessionId,
-        s.apiKeyId,
-        s.user,
-        s.callCount,
-        s.lastSeenAt,
-        s.firstSeenAt,
-        now,
-      )
-      .run();
+    const statements = [
+      db
+        .prepare(UPSERT_SQL)
+        .bind(
+          s.sessionId,
+          s.orgId,
+          s.connectionId,
+          s.mcpSessionId,
+          s.apiKeyId,
+          s.user,
+          s.callCount,
+          s.lastSeenAt,
+          s.firstSeenAt,
+          now,
+        ),
+    ];
+    const touch = this.#touchedAt === null || s.lastSeenAt - this.#touchedAt >= LAST_USED_RESOLUTION_MS;
+    if (touch) statements.push(db.prepare(TOUCH_CONNECTION_SQL).bind(s.lastSeenAt, s.connectionId, s.orgId));
+    await db.batch(statements);
+    if (touch) this.#touchedAt = s.lastSeenAt;
     // Calls that arrived while D1 was answering keep the row dirty for the next alarm.
     if (this.#state?.callCount === s.callCount) {
       this.#dirty = false;

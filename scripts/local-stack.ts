@@ -31,6 +31,37 @@ export interface StackOptions {
   verbose?: boolean;
   /** Start the demo upstream MCP server (default true). */
   demoUpstream?: boolean;
+  /** Names of the settings that chose the ports, for error messages (`npm start`: PORT, DEMO_UPSTREAM_PORT). */
+  portNames?: { gateway: string; upstream: string };
+  /** Aborting stops whatever has started (wrangler, the demo server) and rejects startStack. */
+  signal?: AbortSignal;
+}
+
+/** A start-up failure whose message says everything (what, which port or setting, what to do): print it alone. */
+export class StartError extends Error {
+  override name = 'StartError';
+}
+
+/** How long one readiness probe may take: a socket that accepts but never answers must not hang start-up. */
+export const PROBE_TIMEOUT_MS = 2_000;
+
+function portInUse(port: number, name: string | undefined): StartError {
+  const setting = name ? `; stop what uses it or set ${name} to a free port` : '';
+  return new StartError(`port ${port} is already in use${name ? ` (${name})` : ''}${setting}`);
+}
+
+/** Fails with one clear StartError when `port` cannot be bound on `host` (checked before anything starts). */
+export async function assertPortFree(port: number, name?: string, host = '127.0.0.1'): Promise<void> {
+  if (port === 0) return;
+  await new Promise<void>((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        err.code === 'EADDRINUSE' ? portInUse(port, name) : new StartError(`port ${port}: ${err.message}`),
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
 }
 
 export interface RunningStack {
@@ -123,29 +154,55 @@ async function waitForHealth(
   url: string,
   child: ChildProcess,
   logs: () => string,
-  timeoutMs = 90_000,
+  options: { port: number; portName?: string; signal?: AbortSignal; timeoutMs?: number },
 ): Promise<void> {
+  const timeoutMs = options.timeoutMs ?? 90_000;
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (child.exitCode !== null) throw new Error(`wrangler dev exited with ${child.exitCode}:\n${logs()}`);
+    options.signal?.throwIfAborted();
+    if (child.exitCode !== null || child.signalCode !== null) {
+      // workerd's bind failure is buried in wrangler's output; say it in one line.
+      if (/EADDRINUSE|address already in use/i.test(logs())) throw portInUse(options.port, options.portName);
+      throw new Error(`wrangler dev exited with ${child.exitCode ?? child.signalCode}:\n${logs()}`);
+    }
     try {
-      const res = await fetch(`${url}/healthz`);
+      const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
+      await res.body?.cancel();
       if (res.ok) return;
     } catch {
-      // not up yet
+      // not up yet, or a probe that timed out
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`wrangler dev did not become healthy within ${timeoutMs} ms:\n${logs()}`);
+  // What wrangler said last usually says why (a build error in the Worker, a crashed workerd).
+  throw new StartError(
+    `the gateway on port ${options.port} did not answer /healthz within ${timeoutMs / 1000} s; ` +
+      `wrangler's last output:\n${logs().slice(-4_000)}`,
+  );
 }
 
 export async function startStack(options: StackOptions): Promise<RunningStack> {
+  const { signal } = options;
+  // Ports first: a taken port is the commonest failure and the cheapest to report clearly.
+  await assertPortFree(options.port, options.portNames?.gateway);
+  if (options.demoUpstream !== false)
+    await assertPortFree(options.upstreamPort ?? 0, options.portNames?.upstream);
   ensureDashboardBuilt();
+  signal?.throwIfAborted();
   applyMigrations(options.persistTo, options.verbose);
+  signal?.throwIfAborted();
   const upstream =
     options.demoUpstream === false
       ? null
-      : await startUpstream({ port: options.upstreamPort ?? 0, name: 'igris-demo' });
+      : await startUpstream({ port: options.upstreamPort ?? 0, name: 'igris-demo' }).catch((err) => {
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE')
+            throw portInUse(options.upstreamPort ?? 0, options.portNames?.upstream);
+          throw err;
+        });
+  if (signal?.aborted) {
+    await upstream?.close();
+    signal.throwIfAborted();
+  }
 
   const vars: Record<string, string> = {
     ENVIRONMENT: 'development',
@@ -185,35 +242,46 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const gatewayUrl = `http://127.0.0.1:${options.port}`;
-  const stop = async () => {
-    if (child.exitCode === null && child.pid) {
-      try {
-        process.kill(-child.pid, 'SIGTERM');
-      } catch {
-        // already gone
-      }
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          try {
-            if (child.pid) process.kill(-child.pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
-          resolve();
-        }, 5_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
+  // wrangler runs in its own process group (detached) with workerd inside it: signal the group, so no
+  // workerd outlives us, and finish with SIGKILL for anything that ignored SIGTERM.
+  const killGroup = (sig: NodeJS.Signals) => {
+    try {
+      if (child.pid) process.kill(-child.pid, sig);
+    } catch {
+      // the group is gone
     }
-    await upstream?.close();
   };
+  let stopped: Promise<void> | undefined;
+  const stop = () => {
+    stopped ??= (async () => {
+      if (child.exitCode === null && child.signalCode === null) {
+        killGroup('SIGTERM');
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, 5_000);
+          child.once('exit', () => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
+      }
+      killGroup('SIGKILL');
+      await upstream?.close();
+    })();
+    return stopped;
+  };
+  const onAbort = () => void stop();
+  signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    await waitForHealth(gatewayUrl, child, () => output);
+    await waitForHealth(gatewayUrl, child, () => output, {
+      port: options.port,
+      portName: options.portNames?.gateway,
+      signal,
+    });
   } catch (err) {
     await stop();
     throw err;
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
   }
   return { gatewayUrl, upstream, wrangler: child, logs: () => output, stop };
 }
@@ -225,8 +293,10 @@ export async function ensureDemoConnection(
   upstreamUrl: string,
 ): Promise<string> {
   const headers = { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' };
+  // Every call has a deadline, so a gateway that stops answering cannot hang start-up.
+  const signal = () => AbortSignal.timeout(15_000);
   const slug = 'demo';
-  const existing = await fetch(`${gatewayUrl}/api/v1/connections/${slug}`, { headers });
+  const existing = await fetch(`${gatewayUrl}/api/v1/connections/${slug}`, { headers, signal: signal() });
   const connection = {
     name: 'Demo MCP server',
     upstreamUrl,
@@ -238,20 +308,26 @@ export async function ensureDemoConnection(
       ? await fetch(`${gatewayUrl}/api/v1/connections`, {
           method: 'POST',
           headers,
+          signal: signal(),
           body: JSON.stringify({ slug, ...connection }),
         })
       : await fetch(`${gatewayUrl}/api/v1/connections/${slug}`, {
           method: 'PATCH',
           headers,
+          signal: signal(),
           body: JSON.stringify(connection),
         });
   if (!res.ok) throw new Error(`demo connection: ${res.status} ${await res.text()}`);
-  const policy = await fetch(`${gatewayUrl}/api/v1/connections/${slug}/policy`, { headers });
+  const policy = await fetch(`${gatewayUrl}/api/v1/connections/${slug}/policy`, {
+    headers,
+    signal: signal(),
+  });
   const current = (await policy.json()) as { version: number };
   if (current.version === 0) {
     const put = await fetch(`${gatewayUrl}/api/v1/connections/${slug}/policy`, {
       method: 'PUT',
       headers,
+      signal: signal(),
       body: JSON.stringify({
         rules: [
           { tool: 'delete_*', action: 'deny', reason: 'destructive tools are blocked in the demo' },

@@ -1,116 +1,141 @@
 /**
  * `npm start` — the whole product on its embedded default, in one command.
  *
- * Secrets come from `.dev.vars` (created from .dev.vars.example on first run, with a fresh
- * ENCRYPTION_KEY, SESSION_SECRET and ADMIN_API_KEY). State persists under `.state/` between runs.
- * PORT overrides the gateway port (default 8787); DEMO_UPSTREAM_PORT the demo server's (3001).
+ * Settings (scripts/start.settings.ts): secrets from `.dev.vars` (created on first run); ADMIN_API_KEY,
+ * PORT (gateway, default 8787) and DEMO_UPSTREAM_PORT (demo MCP server, default 3001) from the
+ * environment first; state under IGRIS_STATE_DIR (default `.state/`).
+ *
+ * A taken port or a setting that cannot work ends start-up with one line that says which and what to do.
+ * Ctrl+C (SIGINT) or SIGTERM, during start-up or after, stops wrangler, workerd and the demo server and
+ * exits 0 without noise.
  */
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import path from 'node:path';
-import {
-  ensureDemoConnection,
-  newApiKey,
-  newEncryptionKey,
-  newSessionSecret,
-  ROOT,
-  startStack,
-} from './local-stack.ts';
+import { type ClientTarget, clientConfigs } from '../sdk/src/igris.clients.ts';
+import { ensureDemoConnection, type RunningStack, StartError, startStack } from './local-stack.ts';
+import { loadSettings, type StartSettings } from './start.settings.ts';
 
-const DEV_VARS = path.join(ROOT, '.dev.vars');
+const controller = new AbortController();
+let starting: Promise<RunningStack> | undefined;
+let stack: RunningStack | undefined;
+let stopping = false;
 
-function readDevVars(): Record<string, string> {
-  if (!existsSync(DEV_VARS)) return {};
-  const vars: Record<string, string> = {};
-  for (const line of readFileSync(DEV_VARS, 'utf8').split('\n')) {
-    const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
-    if (match) vars[match[1]!] = match[2]!.replace(/^"(.*)"$/, '$1');
+async function shutdown(): Promise<never> {
+  if (stopping) process.exit(0); // a second Ctrl+C: we are already stopping everything we started
+  stopping = true;
+  // Mid start-up, the abort makes startStack stop what it started before it settles.
+  controller.abort();
+  await starting?.catch(() => undefined);
+  await stack?.stop();
+  process.exit(0);
+}
+process.on('SIGINT', () => void shutdown());
+process.on('SIGTERM', () => void shutdown());
+
+/** The running key must be a key of this instance: a state bootstrapped with another key would refuse it. */
+async function checkAdminKey(gatewayUrl: string, settings: StartSettings): Promise<void> {
+  const res = await fetch(`${gatewayUrl}/api/v1/organizations/current`, {
+    headers: { Authorization: `Bearer ${settings.adminApiKey}` },
+    signal: AbortSignal.timeout(15_000),
+  });
+  await res.body?.cancel();
+  if (res.status === 401) {
+    throw new StartError(
+      `ADMIN_API_KEY (from ${settings.adminApiKeySource === 'environment' ? 'the environment' : '.dev.vars'}) ` +
+        `is not a key of the instance in ${settings.stateDir}: ADMIN_API_KEY only creates the owner key when ` +
+        'that state is new. Use the key that state was created with, or start with an empty IGRIS_STATE_DIR.',
+    );
   }
-  return vars;
 }
 
-function ensureDevVars(): Record<string, string> {
-  const vars = readDevVars();
-  let changed = false;
-  if (!vars.ENCRYPTION_KEY) {
-    vars.ENCRYPTION_KEY = newEncryptionKey();
-    changed = true;
-  }
-  if (!vars.SESSION_SECRET) {
-    vars.SESSION_SECRET = newSessionSecret();
-    changed = true;
-  }
-  if (!vars.ADMIN_API_KEY) {
-    vars.ADMIN_API_KEY = newApiKey();
-    changed = true;
-  }
-  if (changed) {
-    const template = readFileSync(path.join(ROOT, '.dev.vars.example'), 'utf8');
-    const filled = template.replace(
-      /^([A-Z0-9_]+)=.*$/gm,
-      (_line, name: string) => `${name}=${vars[name] ?? ''}`,
-    );
-    writeFileSync(DEV_VARS, filled, { mode: 0o600 });
-    console.log('[igris] wrote .dev.vars with fresh ENCRYPTION_KEY, SESSION_SECRET and ADMIN_API_KEY');
-  }
-  return vars;
+function banner(settings: StartSettings, running: RunningStack, demoUrl: string): string {
+  const target: ClientTarget = {
+    name: 'igris-demo',
+    url: demoUrl,
+    headers: { Authorization: `Bearer ${settings.adminApiKey}` },
+  };
+  const configs = clientConfigs(target);
+  const json = (value: unknown) => JSON.stringify(value, null, 2);
+  return `
+Igris Edge is running.
+
+  Gateway      ${running.gatewayUrl}   (PORT=${settings.port})
+  Dashboard    ${running.gatewayUrl}/
+  API          ${running.gatewayUrl}/api/v1  (reference: ${running.gatewayUrl}/api/v1/docs)
+  Demo server  ${running.upstream!.url}/mcp  (DEMO_UPSTREAM_PORT=${settings.upstreamPort}; upstream of connection "demo")
+  API key      ${settings.adminApiKey}   (owner of organization "default"; ADMIN_API_KEY from ${settings.adminApiKeySource === 'environment' ? 'the environment' : '.dev.vars'})
+
+MCP clients (each works as printed; docs/mcp-clients.md explains them):
+
+Claude Desktop — claude_desktop_config.json (through the mcp-remote bridge):
+${json(configs.claudeDesktop)}
+
+Cursor — .cursor/mcp.json:
+${json(configs.cursor)}
+
+VS Code — .vscode/mcp.json:
+${json(configs.vscode)}
+
+Claude Code:
+  ${configs.claudeCode}
+
+MCP Inspector (lists the tools):
+  ${configs.inspector}
+
+Ctrl+C stops everything.`;
+}
+
+// wrangler colours its `✘ [ERROR]` / `▲ [WARNING]` lines whatever NO_COLOR says; honour it here.
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching ANSI escape sequences is the point
+const ANSI_ESCAPE = /\x1b\[[0-9;]*[A-Za-z]/g;
+
+function forward(out: NodeJS.WriteStream) {
+  const plain = Boolean(process.env.NO_COLOR);
+  return (chunk: Buffer) => {
+    if (stopping) return;
+    const text = chunk.toString('utf8');
+    out.write(plain ? text.replace(ANSI_ESCAPE, '') : text);
+  };
 }
 
 async function main() {
-  const vars = ensureDevVars();
-  const port = Number(process.env.PORT ?? 8787);
-  const upstreamPort = Number(process.env.DEMO_UPSTREAM_PORT ?? 3001);
+  const settings = loadSettings();
   console.log(
-    '[igris] starting workerd (wrangler dev) with local D1, KV and Durable Objects under .state/ …',
+    `[igris] starting workerd (wrangler dev) with local D1, KV and Durable Objects under ${settings.stateDir} …`,
   );
-  const stack = await startStack({
-    port,
-    persistTo: path.join(ROOT, '.state'),
-    adminApiKey: vars.ADMIN_API_KEY!,
-    encryptionKey: vars.ENCRYPTION_KEY!,
-    sessionSecret: vars.SESSION_SECRET!,
-    upstreamPort,
-    verbose: process.env.VERBOSE === '1',
+  starting = startStack({
+    port: settings.port,
+    persistTo: settings.stateDir,
+    adminApiKey: settings.adminApiKey,
+    encryptionKey: settings.encryptionKey,
+    sessionSecret: settings.sessionSecret,
+    upstreamPort: settings.upstreamPort,
+    verbose: settings.verbose,
+    portNames: { gateway: 'PORT', upstream: 'DEMO_UPSTREAM_PORT' },
+    signal: controller.signal,
   });
+  stack = await starting;
+  const running = stack;
+  await checkAdminKey(running.gatewayUrl, settings);
   const demoUrl = await ensureDemoConnection(
-    stack.gatewayUrl,
-    vars.ADMIN_API_KEY!,
-    `${stack.upstream!.url}/mcp`,
+    running.gatewayUrl,
+    settings.adminApiKey,
+    `${running.upstream!.url}/mcp`,
   );
-  const config = {
-    mcpServers: {
-      'igris-demo': { url: demoUrl, headers: { Authorization: `Bearer ${vars.ADMIN_API_KEY}` } },
-    },
-  };
-  console.log(`
-Igris Edge is running.
+  console.log(banner(settings, running, demoUrl));
 
-  Gateway      ${stack.gatewayUrl}
-  Dashboard    ${stack.gatewayUrl}/
-  API          ${stack.gatewayUrl}/api/v1  (reference: ${stack.gatewayUrl}/api/v1/docs)
-  Demo server  ${stack.upstream!.url}/mcp  (upstream of connection "demo")
-  API key      ${vars.ADMIN_API_KEY}   (owner of organization "default"; from .dev.vars)
-
-MCP client config (Claude Desktop / Cursor):
-${JSON.stringify(config, null, 2)}
-
-Ctrl+C stops everything.`);
-
-  // Keep the Worker's own log visible after start-up (errors, bootstrap messages).
-  stack.wrangler.stdout?.on('data', (chunk: Buffer) => process.stdout.write(chunk));
-  stack.wrangler.stderr?.on('data', (chunk: Buffer) => process.stderr.write(chunk));
-  const shutdown = async () => {
-    await stack.stop();
-    process.exit(0);
-  };
-  process.on('SIGINT', shutdown);
-  process.on('SIGTERM', shutdown);
-  stack.wrangler.on('exit', (code) => {
-    console.error(`[igris] wrangler dev exited (${code})`);
-    void stack.upstream?.close().then(() => process.exit(code ?? 1));
+  // Keep the Worker's own log visible after start-up (errors, bootstrap messages), until we stop.
+  running.wrangler.stdout?.on('data', forward(process.stdout));
+  running.wrangler.stderr?.on('data', forward(process.stderr));
+  running.wrangler.on('exit', (code, signal) => {
+    if (stopping) return;
+    console.error(`[igris] wrangler dev exited (${code ?? signal}); stopping`);
+    void running.stop().then(() => process.exit(code || 1));
   });
 }
 
-main().catch((err: unknown) => {
-  console.error(err);
+main().catch(async (err: unknown) => {
+  if (stopping) return; // interrupted during start-up: shutdown() exits
+  await stack?.stop();
+  if (err instanceof StartError) console.error(`[igris] ${err.message}`);
+  else console.error('[igris] start failed:', err);
   process.exit(1);
 });

@@ -50,7 +50,7 @@ export function createApp() {
   });
 
   // The single mapping from errors to REST responses. Gateway routes answer in JSON-RPC and
-  // handle their own errors (workers/gateway/gateway.pipeline.ts), so only API errors get here.
+  // handle their own errors (workers/gateway/gateway.call.ts), so only API errors get here.
   app.onError((thrown, c) => {
     const err = thrown instanceof HTTPException ? fromHttpException(thrown) : toAppError(thrown);
     if (err.status >= 500) {

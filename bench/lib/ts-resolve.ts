@@ -2,6 +2,8 @@
  * Lets plain `node` (22, type stripping) import the Worker's TypeScript modules, which use `.js`
  * specifiers for `.ts` files (NodeNext style; Vite and wrangler map them). Register before the
  * dynamic import of such a module: static imports are resolved before any code runs.
+ * Also lets them import JSON data files without an import attribute (bundlers need none; Node
+ * does): the detection rules (workers/inspection/rules/*.json).
  */
 import { registerHooks } from 'node:module';
 
@@ -20,6 +22,11 @@ export function registerTsResolve(): void {
         }
         throw err;
       }
+    },
+    load(url, context, next) {
+      if (url.endsWith('.json') && context.importAttributes?.type !== 'json')
+        return next(url, { ...context, importAttributes: { ...context.importAttributes, type: 'json' } });
+      return next(url, context);
     },
   });
 }

@@ -61,6 +61,15 @@ export interface Schemas {
     upstreamStatus: number | null;
     latencyMs: number | null;
     errorCode: string | null;
+    /** What happened after the decision (calls only; null for admin, anomaly, session, auth rows) */
+    outcome:
+      | 'ok'
+      | 'upstream_rejected'
+      | 'upstream_error'
+      | 'timeout'
+      | 'outcome_unknown'
+      | 'refused'
+      | null;
     details?: unknown;
     /** ISO 8601 */
     createdAt: string;
@@ -76,8 +85,9 @@ export interface Schemas {
     name: string;
     type: 'mcp' | 'llm';
     upstreamUrl: string;
-    authType: 'bearer' | 'header' | 'none';
+    authType: 'bearer' | 'header' | 'query' | 'none';
     authHeaderName: string | null;
+    authQueryParam: string | null;
     hasCredential: boolean;
     enabled: boolean;
     settings: {
@@ -86,6 +96,11 @@ export interface Schemas {
        * @default 1048576
        */
       maxBodyBytes?: number;
+      /**
+       * minimum 1, maximum 1000
+       * @default 100
+       */
+      maxBatchMessages?: number;
       /** @default "closed" */
       failMode?: 'closed' | 'open';
       /**
@@ -93,6 +108,11 @@ export interface Schemas {
        * @default []
        */
       allowedOrigins?: Array<string>;
+      /**
+       * maxItems 200
+       * @default []
+       */
+      sharedWith?: Array<string>;
       /**
        * minimum 1000, maximum 300000
        * @default 60000
@@ -111,6 +131,27 @@ export interface Schemas {
     lastUsedAt: string | null;
     /** @example "https://gateway.example.com/v1/mcp/github-prod" */
     gatewayUrl: string;
+    health?: Schemas['ConnectionHealth'];
+  };
+  /** Upstream health over the last hour (GET responses only) */
+  ConnectionHealth: {
+    /** idle: no forwarded call in the window; ok: no upstream failure; failing: half or more failed; degraded: some failed */
+    status: 'idle' | 'ok' | 'degraded' | 'failing';
+    windowSeconds: number;
+    /** Forwarded calls in the window (at most the newest 1,000) */
+    calls: number;
+    /** Of those, upstream failures (unreachable, 5xx, timeout) */
+    errors: number;
+    /** errors / calls, rounded to 3 decimals (0 when idle) */
+    errorRate: number;
+    /** The most recent upstream failure in the window */
+    lastError: {
+      /** ISO 8601 */
+      at: string;
+      outcome: 'upstream_error' | 'timeout';
+      upstreamStatus: number | null;
+      errorCode: string | null;
+    } | null;
   };
   CreateApiKey: {
     /**
@@ -140,9 +181,15 @@ export interface Schemas {
     /** @default "mcp" */
     type?: 'mcp' | 'llm';
     /** @default "bearer" */
-    authType?: 'bearer' | 'header' | 'none';
+    authType?: 'bearer' | 'header' | 'query' | 'none';
     /** pattern "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$", minLength 1, maxLength 64 */
     authHeaderName?: string;
+    /**
+     * authType "query": the query parameter the credential is sent in
+     * pattern "^[A-Za-z0-9._~-]+$", minLength 1, maxLength 64
+     * @example "api_key"
+     */
+    authQueryParam?: string;
     /**
      * Write-only. Encrypted at rest; never returned.
      * minLength 1, maxLength 8192
@@ -154,6 +201,11 @@ export interface Schemas {
        * @default 1048576
        */
       maxBodyBytes?: number;
+      /**
+       * minimum 1, maximum 1000
+       * @default 100
+       */
+      maxBatchMessages?: number;
       /** @default "closed" */
       failMode?: 'closed' | 'open';
       /**
@@ -161,6 +213,11 @@ export interface Schemas {
        * @default []
        */
       allowedOrigins?: Array<string>;
+      /**
+       * maxItems 200
+       * @default []
+       */
+      sharedWith?: Array<string>;
       /**
        * minimum 1000, maximum 300000
        * @default 60000
@@ -212,6 +269,7 @@ export interface Schemas {
         | 'forbidden'
         | 'origin_forbidden'
         | 'csrf_failed'
+        | 'principal_killed'
         | 'not_found'
         | 'method_not_allowed'
         | 'not_acceptable'
@@ -219,10 +277,13 @@ export interface Schemas {
         | 'payload_too_large'
         | 'unsupported_media_type'
         | 'connection_disabled'
+        | 'connection_forbidden'
+        | 'method_not_found'
         | 'policy_denied'
         | 'budget_exceeded'
         | 'rate_limited'
         | 'internal'
+        | 'mail_not_configured'
         | 'guard_unavailable'
         | 'policy_unavailable'
         | 'session_suspended'
@@ -267,6 +328,8 @@ export interface Schemas {
   PolicyDocument: {
     /** Rules, first match wins */
     rules: Array<unknown>;
+    /** Required (true) to store an empty rule list, which denies every governed call */
+    confirmDenyAll?: boolean;
   };
   PolicyVersion: {
     version: number;
@@ -330,11 +393,18 @@ export interface Schemas {
     name?: string;
     /** maxLength 2048 */
     upstreamUrl?: string;
-    authType?: 'bearer' | 'header' | 'none';
+    authType?: 'bearer' | 'header' | 'query' | 'none';
     /** pattern "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$", minLength 1, maxLength 64 */
     authHeaderName?: string | null;
-    /** minLength 1, maxLength 8192 */
+    /** pattern "^[A-Za-z0-9._~-]+$", minLength 1, maxLength 64 */
+    authQueryParam?: string | null;
+    /**
+     * Write-only. Required when upstreamUrl moves to another origin (scheme, host or port), unless keepCredential
+     * minLength 1, maxLength 8192
+     */
     credential?: string;
+    /** Owner only: keep the stored credential although upstreamUrl moves to another origin (the new host receives it) */
+    keepCredential?: boolean;
     enabled?: boolean;
     settings?: {
       /**
@@ -342,6 +412,11 @@ export interface Schemas {
        * @default 1048576
        */
       maxBodyBytes?: number;
+      /**
+       * minimum 1, maximum 1000
+       * @default 100
+       */
+      maxBatchMessages?: number;
       /** @default "closed" */
       failMode?: 'closed' | 'open';
       /**
@@ -349,6 +424,11 @@ export interface Schemas {
        * @default []
        */
       allowedOrigins?: Array<string>;
+      /**
+       * maxItems 200
+       * @default []
+       */
+      sharedWith?: Array<string>;
       /**
        * minimum 1000, maximum 300000
        * @default 60000
@@ -490,6 +570,19 @@ export interface Paths {
          * minLength 1, maxLength 128
          */
         session?: string;
+        /** What happened after the decision: ok, upstream_rejected (4xx), upstream_error (unreachable or 5xx), timeout, outcome_unknown, refused */
+        outcome?:
+          | 'ok'
+          | 'upstream_rejected'
+          | 'upstream_error'
+          | 'timeout'
+          | 'outcome_unknown'
+          | 'refused';
+        /**
+         * `exclude` leaves out protocol lifecycle rows: initialize, ping, notifications/*, and the transport’s GET stream / DELETE session rows
+         * @default "include"
+         */
+        lifecycle?: 'include' | 'exclude';
         /**
          * Only events at or after this time (ISO 8601 or ms)
          * @example "2026-11-01T00:00:00Z"
@@ -559,6 +652,19 @@ export interface Paths {
          * minLength 1, maxLength 128
          */
         session?: string;
+        /** What happened after the decision: ok, upstream_rejected (4xx), upstream_error (unreachable or 5xx), timeout, outcome_unknown, refused */
+        outcome?:
+          | 'ok'
+          | 'upstream_rejected'
+          | 'upstream_error'
+          | 'timeout'
+          | 'outcome_unknown'
+          | 'refused';
+        /**
+         * `exclude` leaves out protocol lifecycle rows: initialize, ping, notifications/*, and the transport’s GET stream / DELETE session rows
+         * @default "include"
+         */
+        lifecycle?: 'include' | 'exclude';
         /**
          * Only events at or after this time (ISO 8601 or ms)
          * @example "2026-11-01T00:00:00Z"

@@ -125,10 +125,11 @@ export async function send(transport: Transport, request: RawRequest): Promise<R
       redirect: 'manual',
     });
   } catch (cause) {
+    // Name the base URL: a wrong IGRIS_BASE_URL (or a gateway that is not running) is the usual reason.
     throw new IgrisApiError({
       status: 0,
       code: 'network_error',
-      message: `${method} ${path}: no response (${cause instanceof Error ? cause.message : String(cause)})`,
+      message: `${method} ${path}: no response from the Igris gateway at ${transport.baseUrl} (${describeFailure(cause)}): is it running, and do baseUrl / IGRIS_BASE_URL point at it?`,
       method,
       path,
       cause,
@@ -136,6 +137,15 @@ export async function send(transport: Transport, request: RawRequest): Promise<R
   }
   if (res.status >= 200 && res.status < 300) return res;
   throw await errorFrom(res, method, path);
+}
+
+/** fetch's own message ("fetch failed") plus the reason it wraps (e.g. "connect ECONNREFUSED 127.0.0.1:9"). */
+function describeFailure(cause: unknown): string {
+  if (!(cause instanceof Error)) return String(cause);
+  const inner = (cause as { cause?: unknown }).cause;
+  // An AggregateError (every address refused) may have no message, only a code.
+  const reason = inner instanceof Error ? inner.message || (inner as { code?: string }).code : undefined;
+  return reason && reason !== cause.message ? `${cause.message}: ${reason}` : cause.message;
 }
 
 async function errorFrom(res: Response, method: string, path: string): Promise<IgrisApiError> {

@@ -258,4 +258,15 @@ describe('errors — IgrisApiError', () => {
     expect(err).toMatchObject({ status: 0, code: 'network_error' });
     expect(err.cause).toBe(cause);
   });
+
+  it('names the base URL and the underlying reason in a network_error', async () => {
+    const cause = new TypeError('fetch failed', { cause: new Error('connect ECONNREFUSED 127.0.0.1:9') });
+    const { igris } = client(() => {
+      throw cause;
+    });
+    const err = await igris.connections.list().catch((e) => e);
+    expect(err.message).toContain(`no response from the Igris gateway at ${BASE}`);
+    expect(err.message).toContain('fetch failed: connect ECONNREFUSED 127.0.0.1:9');
+    expect(err.message).toContain('IGRIS_BASE_URL');
+  });
 });

@@ -22,6 +22,21 @@ export {
   PoliciesApi,
   SessionsApi,
 } from './igris.client.js';
+export {
+  type ClaudeDesktopConfig,
+  type ClientConfigs,
+  type ClientTarget,
+  type CursorConfig,
+  claudeCodeCommand,
+  claudeDesktopConfig,
+  clientConfigs,
+  cursorConfig,
+  headerEnvName,
+  inspectorCommand,
+  shellQuote,
+  type VsCodeConfig,
+  vscodeConfig,
+} from './igris.clients.js';
 export { API_KEY_ENV, BASE_URL_ENV, DEFAULT_BASE_URL } from './igris.config.js';
 export {
   type ApiErrorCode,

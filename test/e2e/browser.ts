@@ -1,15 +1,16 @@
 /**
- * Real headless Chromium for the dashboard tests: Debian's /usr/bin/chromium driven by
- * playwright-core (never a downloaded browser), a fresh profile per launch, removed afterwards.
+ * Real headless Chromium for the dashboard tests, driven by playwright-core (never `playwright
+ * install`): the system's /usr/bin/chromium when present, else the npm-shipped build (see
+ * chromium.locate.ts); a fresh profile per launch, removed afterwards.
  */
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ROOT } from '../../scripts/local-stack';
+import { locateChromium } from './chromium.locate';
 
-export const CHROMIUM = '/usr/bin/chromium';
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 
 const CHROMIUM_ARGS = [
@@ -33,14 +34,11 @@ export interface Browser {
 }
 
 export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<Browser> {
-  if (!existsSync(CHROMIUM)) {
-    throw new Error(
-      `${CHROMIUM} is missing: install Debian's chromium (apt-get install chromium); .ci/run does`,
-    );
-  }
+  const chromiumBuild = locateChromium();
   const profile = mkdtempSync(path.join(os.tmpdir(), 'igris-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM,
+    executablePath: chromiumBuild.executablePath,
+    env: { ...process.env, ...chromiumBuild.env },
     headless: true,
     args: CHROMIUM_ARGS,
     viewport: { width: options.width ?? 1360, height: options.height ?? 860 },

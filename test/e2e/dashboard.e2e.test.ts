@@ -111,6 +111,11 @@ describe('dashboard (real Chromium)', () => {
     await screenshot(page, 'sign-up');
     await page.getByRole('button', { name: 'Create account' }).click();
     await heading('Observe');
+    // A new, empty organization says what to do next.
+    const getStarted = page.getByTestId('get-started');
+    await getStarted.getByRole('link', { name: 'Create a connection' }).waitFor();
+    await getStarted.getByRole('link', { name: 'Create an API key' }).waitFor();
+    await getStarted.getByRole('link', { name: 'API reference' }).waitFor();
     expect(await page.locator('#org-switcher option:checked').textContent()).toContain(org);
     expect(await page.locator('.account-who').textContent()).toContain(owner.email);
 
@@ -155,6 +160,9 @@ describe('dashboard (real Chromium)', () => {
     await page.getByRole('button', { name: 'New API key' }).click();
     const dialog = page.getByRole('dialog');
     await dialog.getByLabel('Name').fill('payments agent');
+    // Least privilege unless chosen otherwise; this agent calls the connections, so: admin.
+    expect(await dialog.getByLabel('Role').inputValue()).toBe('auditor');
+    await dialog.getByLabel('Role').selectOption('admin');
     await dialog.getByRole('button', { name: 'Create key' }).click();
     const shown = dialog.getByTestId('created-key');
     await shown.waitFor();
@@ -450,6 +458,27 @@ describe('dashboard (real Chromium)', () => {
       .waitFor();
     await page.getByLabel('Colour by').selectOption('deny');
     await screenshot(page, 'observe-heatmap-time');
+    // A zero is neutral: no cell reads "0".
+    expect(await page.getByTestId('heat-cell').allTextContents()).not.toContain('0');
+
+    // A reload seeds the counters from the audit trail: the same numbers the live stream counted.
+    const count = async (id: string) =>
+      Number(((await page.getByTestId(id).textContent()) ?? '').replace(/\D/g, ''));
+    const calls = await count('stat-calls');
+    const refused = await count('stat-denied');
+    await page.reload();
+    await heading('Observe');
+    await expect.poll(() => count('stat-calls'), { timeout: 20_000 }).toBe(calls);
+    expect(await count('stat-denied')).toBe(refused);
+    // The anomaly banner stays (after its flash, and across the reload) until it is dismissed.
+    const banner = page.getByTestId('anomaly-banner');
+    await banner.filter({ hasText: 'destructive pattern' }).waitFor();
+    await banner.getByRole('button', { name: 'Dismiss' }).click();
+    await banner.waitFor({ state: 'detached' });
+    await page.reload();
+    await heading('Observe');
+    await page.getByTestId('live-status').getByText('Live').waitFor();
+    expect(await banner.count()).toBe(0);
   });
 
   it('suspends the agent session and the next call is refused; a connection kill switch stops and releases it', async () => {
@@ -557,6 +586,78 @@ describe('dashboard (real Chromium)', () => {
     expect(first('echo')).toBeLessThan(first('delete_records'));
     expect(first('delete_records')).toBeLessThan(chain.findIndex((line) => line.includes('killed')));
     await screenshot(page, 'trace');
+  });
+
+  it('shows an upstream failure in red on Observe and Audit, and as the connection health', async () => {
+    const api = (method: string, path: string, body?: unknown) =>
+      fetch(url(path), {
+        method,
+        headers: { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' },
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    const created = await api('POST', '/api/v1/connections', {
+      slug: 'flaky',
+      name: 'Flaky upstream',
+      upstreamUrl: `${inject('upstreamUrl')}/status/502`,
+      authType: 'none',
+    });
+    expect(created.status).toBe(201);
+    expect(
+      (await api('PUT', '/api/v1/connections/flaky/policy', { rules: [{ tool: '*', action: 'allow' }] }))
+        .status,
+    ).toBe(200);
+
+    await nav('Observe').click();
+    await heading('Observe');
+    await page.getByTestId('live-status').getByText('Live').waitFor();
+    const res = await fetch(url('/v1/mcp/flaky'), {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${apiKey}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: {} },
+      }),
+    });
+    expect(res.status).toBe(502);
+    await res.body?.cancel();
+
+    // Observe: allowed, but not green — the upstream failed.
+    const failed = page
+      .locator('[data-testid="stream-item"][data-type="tool_call"]', { hasText: 'flaky' })
+      .locator('[data-outcome="upstream_error"]');
+    await failed.first().waitFor();
+    expect(await failed.first().textContent()).toContain('upstream 502');
+    expect(await failed.first().locator('.badge-ok').count()).toBe(0);
+    await expect.poll(async () => page.getByTestId('stat-upstream-failed').textContent()).not.toBe('0');
+
+    // Audit, filtered by outcome: the row says what happened; pass is explained.
+    await open('/audit?outcome=upstream_error&connection=flaky');
+    await heading('Audit');
+    const row = page.getByTestId('audit-row').filter({ hasText: 'flaky' }).first();
+    await row.waitFor();
+    expect(await row.locator('[data-outcome="upstream_error"]').textContent()).toContain('upstream 502');
+    expect(await page.getByTestId('decision-legend').textContent()).toContain('pass = not governed');
+
+    // The connection's health: on the list and on its page.
+    await nav('Connections').click();
+    const health = page.getByTestId('connection-row-flaky').getByTestId('connection-health');
+    await health.waitFor();
+    expect(await health.getAttribute('data-status')).toBe('failing');
+    expect(await health.textContent()).toContain('HTTP 502');
+    expect(
+      await page
+        .getByTestId(`connection-row-${slug}`)
+        .getByTestId('connection-health')
+        .getAttribute('data-status'),
+    ).not.toBe('failing');
+    await page.getByRole('link', { name: 'Flaky upstream' }).click();
+    await page.getByTestId('connection-health').filter({ hasText: 'HTTP 502' }).waitFor();
   });
 
   it('invites a person who signs up and joins; the organization switcher moves between organizations', async () => {

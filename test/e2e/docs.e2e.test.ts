@@ -2,17 +2,23 @@
  * Every code example in docs/*.md runs here against the live local stack, so none can rot.
  *
  *   ```bash / ```sh   run with `bash -euo pipefail`
- *   ```ts / ```js     written next to the repo (so `@igris-edge/sdk` and the MCP SDK resolve) and run with Node 22
+ *   ```ts             written next to the repo (so `@igris-edge/sdk` and the MCP SDK resolve) and run with Node 22
+ *   ```js             the same, as an .mjs file run with the reader's Node (the first `node` on PATH outside
+ *                     node_modules: the README's Node 20 here), as the quick start tells a reader to
  *   ```json           must parse
  *   anything else     (```text, ```console, ```http) is an illustration: output, a signature, or a command that
  *                     needs a Cloudflare account — not executed.
+ *
+ * Shell examples use curl and jq. Without a jq on PATH (or with IGRIS_DOCS_JQ=npm) a `jq` backed by the
+ * jq-wasm devDependency (the real jq in WebAssembly, test/e2e/jq.shim.ts) is put first on PATH, so
+ * `npm test` needs nothing but Node and npm.
  *
  * Examples read the gateway and key from the environment, as a reader's shell would:
  * IGRIS_BASE_URL, IGRIS_API_KEY, DEMO_MCP_URL (the demo MCP server's /mcp URL). Blocks of one page run in
  * order and share a working directory, so a page can create a connection and then use it.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -26,7 +32,10 @@ interface Block {
 
 const EXECUTED = new Set(['bash', 'sh', 'ts', 'js', 'json']);
 const DOCS = path.join(ROOT, 'docs');
-const RUN_DIR = path.join(ROOT, '.docs-run');
+// Scripts are written inside the repository (so packages resolve from its node_modules), in a folder of
+// this run's own: two runs at once (two terminals, or CI beside a developer) must not delete each other's.
+mkdirSync(path.join(ROOT, '.docs-run'), { recursive: true });
+const RUN_DIR = mkdtempSync(path.join(ROOT, '.docs-run', 'run-'));
 
 function extractBlocks(markdown: string): Block[] {
   const blocks: Block[] = [];
@@ -55,20 +64,43 @@ const pages = readdirSync(DOCS)
   .filter((p) => p.blocks.length > 0);
 
 beforeAll(() => {
-  // Examples import the SDK as a reader would: `@igris-edge/sdk`, resolved to its built package.
-  const build = spawnSync(path.join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'sdk/tsconfig.json'], {
-    cwd: ROOT,
-    encoding: 'utf8',
-  });
+  // Examples import the SDK as a reader would: `@igris-edge/sdk`, resolved to its built package. `npm install`
+  // builds it through the root `prepare` script; running that same script here keeps the build current and
+  // fails if the install hook goes missing (a reader's quick start would then fail on step 4).
+  const build = spawnSync('npm', ['run', '--silent', 'prepare'], { cwd: ROOT, encoding: 'utf8' });
   expect(build.status, build.stdout + build.stderr).toBe(0);
-  mkdirSync(RUN_DIR, { recursive: true });
 });
 
 afterAll(() => rmSync(RUN_DIR, { recursive: true, force: true }));
 
+/** A folder holding a `jq` that runs test/e2e/jq.shim.ts, or null when the system's jq is used. */
+function jqShimDir(): string | null {
+  const systemJq = spawnSync('sh', ['-c', 'command -v jq'], { encoding: 'utf8' }).status === 0;
+  if (systemJq && process.env.IGRIS_DOCS_JQ !== 'npm') return null;
+  const dir = path.join(RUN_DIR, 'bin');
+  mkdirSync(dir, { recursive: true });
+  const shim = path.join(dir, 'jq');
+  const script = path.join(ROOT, 'test', 'e2e', 'jq.shim.ts');
+  writeFileSync(shim, `#!/bin/sh\nexec '${process.execPath}' '${script}' "$@"\n`);
+  chmodSync(shim, 0o755);
+  return dir;
+}
+
+/** The reader's `node`: the first on PATH that is not a node_modules/.bin shim (npm puts node@22 there). */
+function readersNode(): string {
+  for (const dir of (process.env.PATH ?? '').split(':')) {
+    if (!dir || dir.includes(`${path.sep}node_modules${path.sep}`)) continue;
+    const candidate = path.join(dir, 'node');
+    if (spawnSync(candidate, ['--version']).status === 0) return candidate;
+  }
+  return process.execPath;
+}
+
+let pathPrefix: string | undefined;
 function env(workdir: string): NodeJS.ProcessEnv {
+  pathPrefix ??= [jqShimDir(), path.join(ROOT, 'node_modules', '.bin')].filter(Boolean).join(':');
   return {
-    PATH: `${path.join(ROOT, 'node_modules', '.bin')}:${process.env.PATH}`,
+    PATH: `${pathPrefix}:${process.env.PATH}`,
     HOME: workdir,
     IGRIS_BASE_URL: inject('gatewayUrl'),
     IGRIS_API_KEY: inject('adminApiKey'),
@@ -97,7 +129,7 @@ describe.each(pages)('docs/$file', ({ file, blocks }) => {
     } else {
       const script = path.join(RUN_DIR, `${file.replace(/\W/g, '_')}_${i}.${lang === 'ts' ? 'ts' : 'mjs'}`);
       writeFileSync(script, code);
-      result = spawnSync(process.execPath, [script], {
+      result = spawnSync(lang === 'ts' ? process.execPath : readersNode(), [script], {
         cwd: workdir,
         env: env(workdir),
         encoding: 'utf8',

@@ -150,6 +150,10 @@ describe('management helpers against the real API', () => {
 
     const nowhere = new Igris({ apiKey: 'ig_x', baseUrl: 'http://127.0.0.1:9' });
     await expect(nowhere.connections.list()).rejects.toMatchObject({ status: 0, code: 'network_error' });
+    // The message names where it looked and why nothing answered (Node's fetch hides that in `cause`).
+    await expect(nowhere.connections.list()).rejects.toThrow(
+      /no response from the Igris gateway at http:\/\/127\.0\.0\.1:9 \(fetch failed: bad port\)/,
+    );
   });
 });
 

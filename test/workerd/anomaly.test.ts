@@ -7,7 +7,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import type { ConnectionGuard } from '../../durable-objects/connection-guard.do';
-import type { AnomalyEvent } from '../../workers/events/events.types';
+import type { AnomalyEvent } from '../../workers/shared/events.types';
 import {
   call,
   createOrg,

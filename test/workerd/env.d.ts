@@ -6,6 +6,11 @@ declare global {
       TEST_MIGRATIONS: D1Migration[];
       /** Base URL of the real MCP upstream started by test/workerd/global-setup.ts. */
       UPSTREAM_URL: string;
+      /** The same upstream behind a recording proxy (test/workerd/upstream.recorder.ts). */
+      UPSTREAM_RECORDER_URL: string;
+      /** An upstream that answers 401 unless `?api_key=` equals QUERY_UPSTREAM_SECRET (global-setup.ts). */
+      QUERY_UPSTREAM_URL: string;
+      QUERY_UPSTREAM_SECRET: string;
     }
   }
 }

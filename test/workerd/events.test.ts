@@ -7,7 +7,7 @@ import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { EventHub, REPLAY_LIMIT } from '../../durable-objects/event-hub.do';
-import type { GatewayEvent, ManagementEvent } from '../../workers/events/events.types';
+import type { GatewayEvent, ManagementEvent } from '../../workers/shared/events.types';
 import { type SseFrame, SseFrameReader } from '../shared/sse.frames';
 import {
   addMember,

@@ -80,7 +80,15 @@ describe('the thinnest real path: POST /v1/mcp/:slug', () => {
       'thin-path',
       'tools/call',
       { name: 'echo', arguments: { message: 'x' } },
-      { key, headers: { 'X-Igris-Trace-Id': `refused_${status}_${key ? 'wrong' : 'none'}` } },
+      {
+        key,
+        headers: {
+          'X-Igris-Trace-Id': `refused_${status}_${key ? 'wrong' : 'none'}`,
+          // Refusals before authentication are one row per source and minute (refusal.bursts.ts):
+          // each case comes from its own address so each has its own row.
+          'CF-Connecting-IP': key ? '192.0.2.10' : '192.0.2.11',
+        },
+      },
     );
     expect(res.status).toBe(status);
     expect(res.headers.get('WWW-Authenticate')).toMatch(/^Bearer/);

@@ -1,15 +1,30 @@
+import { randomUUID } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { startUpstream } from '../../scripts/demo-mcp-server';
+import { startRecorder } from './upstream.recorder';
 
 /** Starts a real MCP server (official SDK) on a free local port for the workerd tests to call. */
 export default async function setup(project: TestProject) {
   const upstream = await startUpstream({ name: 'workerd-test-upstream' });
   project.provide('upstreamUrl', upstream.url);
-  return async () => upstream.close();
+  // The same upstream behind a recording proxy, for tests that must prove what it received.
+  const recorder = await startRecorder(upstream.url);
+  project.provide('upstreamRecorderUrl', recorder.url);
+  // An upstream that authenticates by query parameter (authType "query"): 401 without it.
+  const queryAuth = { name: 'api_key', value: `sekret-query-${randomUUID()}` };
+  const queryUpstream = await startUpstream({ name: 'workerd-query-upstream', requireQuery: queryAuth });
+  project.provide('queryUpstream', { url: queryUpstream.url, ...queryAuth });
+  return async () => {
+    await recorder.close();
+    await upstream.close();
+    await queryUpstream.close();
+  };
 }
 
 declare module 'vitest' {
   export interface ProvidedContext {
     upstreamUrl: string;
+    upstreamRecorderUrl: string;
+    queryUpstream: { url: string; name: string; value: string };
   }
 }

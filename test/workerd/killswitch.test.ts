@@ -4,7 +4,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { agentSessionId } from '../../durable-objects/connection-guard.do';
+import { agentSessionId } from '../../durable-objects/guard.contract';
 import { openSession, SseReader } from './gateway.fixtures';
 import {
   ADMIN_KEY,

@@ -35,6 +35,12 @@ const REFUSED_HEADER = `sekret-badheader-${tag}-F6`;
 const DUPLICATE = `sekret-duplicate-${tag}-G7`;
 const URL_PASSWORD = `sekretpw${tag}H8`;
 const UNREACHABLE = `sekret-unreachable-${tag}-J9`;
+// authType "query": the credential travels in the upstream URL, so it is the one most at risk of
+// reaching a log line (a runtime error quoting the URL) or an audit row.
+const QUERY = env.QUERY_UPSTREAM_SECRET;
+const QUERY_UNREACHABLE = `sekret-query-down-${tag}-K1`;
+const QUERY_IN_URL = `sekretqueryurl${tag}L2`;
+const QUERY_PATCHED = `sekret-query-patched-${tag}-M3`;
 
 interface Seen {
   what: string;
@@ -92,6 +98,10 @@ function secrets(): string[] {
     DUPLICATE,
     URL_PASSWORD,
     UNREACHABLE,
+    QUERY,
+    QUERY_UNREACHABLE,
+    QUERY_IN_URL,
+    QUERY_PATCHED,
   ];
 }
 
@@ -207,6 +217,56 @@ beforeAll(async () => {
   });
   await rpc('sec-down', 'tools/call', { name: 'echo', arguments: { message: 'x' } }, k1);
 
+  // Query-parameter auth: a URL carrying the secret is refused; a query connection is used against
+  // an upstream that requires the parameter, against an unreachable one (the failure is logged),
+  // PATCHed with a new credential and rotated back.
+  await tracked('POST', '/api/v1/connections', {
+    key: k1,
+    body: { slug: 'sec-query-url', name: 'q url', upstreamUrl: `${upstream()}?api_key=${QUERY_IN_URL}` },
+  });
+  await tracked('POST', '/api/v1/connections', {
+    key: k1,
+    body: {
+      slug: 'sec-query',
+      name: 'query',
+      upstreamUrl: `${env.QUERY_UPSTREAM_URL}/stateless`,
+      authType: 'query',
+      authQueryParam: 'api_key',
+      credential: QUERY,
+    },
+  });
+  await tracked('PUT', '/api/v1/connections/sec-query/policy', {
+    key: k1,
+    body: {
+      rules: [
+        { tool: 'delete_records', action: 'deny', reason: 'no deletes' },
+        { tool: '*', action: 'allow' },
+      ],
+    },
+  });
+  await rpc('sec-query', 'tools/call', { name: 'echo', arguments: { message: 'hello' } }, k1);
+  await rpc('sec-query', 'tools/call', { name: 'delete_records', arguments: { table: 'users' } }, k1);
+  await rpc('sec-query', 'tools/list', {}, k1);
+  await tracked('PATCH', '/api/v1/connections/sec-query', { key: k1, body: { credential: QUERY_PATCHED } });
+  await rpc('sec-query', 'tools/list', {}, k1); // the upstream refuses the wrong value (401)
+  await tracked('POST', '/api/v1/connections/sec-query/rotate', { key: k1, body: { credential: QUERY } });
+  await tracked('POST', '/api/v1/connections', {
+    key: k1,
+    body: {
+      slug: 'sec-query-down',
+      name: 'query down',
+      upstreamUrl: 'http://127.0.0.1:9/mcp',
+      authType: 'query',
+      authQueryParam: 'token',
+      credential: QUERY_UNREACHABLE,
+    },
+  });
+  await tracked('PUT', '/api/v1/connections/sec-query-down/policy', {
+    key: k1,
+    body: { rules: [{ tool: '*', action: 'allow' }] },
+  });
+  await rpc('sec-query-down', 'tools/call', { name: 'echo', arguments: { message: 'x' } }, k1);
+
   // Rotation, PATCH with a credential, disable/enable.
   await tracked('POST', '/api/v1/connections/sec-bearer/rotate', { key: k1, body: { credential: ROTATED } });
   expect((await whoami('sec-bearer', k1)).authorization).toBe(`Bearer ${ROTATED}`);
@@ -264,6 +324,9 @@ describe('no secret leaves the vault', () => {
     expect(statuses).toContain('POST /v1/mcp/sec-bearer → 403');
     expect(statuses).toContain('POST /api/v1/connections/sec-bearer/rotate → 200');
     expect(statuses).toContain('POST /v1/mcp/sec-down → 502');
+    expect(statuses).toContain('POST /v1/mcp/sec-query → 200');
+    expect(statuses).toContain('POST /v1/mcp/sec-query → 401');
+    expect(statuses).toContain('POST /v1/mcp/sec-query-down → 502');
     expect(seen.length).toBeGreaterThan(30);
   });
 

@@ -5,8 +5,8 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { agentSessionId } from '../../durable-objects/connection-guard.do';
-import type { SessionUpdateEvent } from '../../workers/events/events.types';
+import { agentSessionId } from '../../durable-objects/guard.contract';
+import type { SessionUpdateEvent } from '../../workers/shared/events.types';
 import {
   addMember,
   adminAuditRows,

@@ -6,12 +6,15 @@
  *
  * Cookie-authenticated state-changing requests must also pass both CSRF checks (allowed Origin +
  * X-CSRF-Token, workers/auth/csrf.check.ts); API keys need neither.
+ *
+ * A caller whose key or user is under a kill switch is refused everything (`principal_killed`).
  */
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../app.types';
 import { authenticateApiKey, bearerApiKey, unauthorized } from '../auth/api-key.auth';
 import { authenticateSession, enforceCsrf, sessionPrincipal } from '../auth/session.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
+import { refuseKilledPrincipal } from '../killswitch/killswitch.principal';
 
 export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c, next) {
   await ensureBootstrapped(c.env);
@@ -20,7 +23,9 @@ export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c
     const session = await authenticateSession(c);
     if (!session) throw unauthorized();
     await enforceCsrf(c, session);
-    c.set('principal', sessionPrincipal(session));
+    const principal = sessionPrincipal(session);
+    await refuseKilledPrincipal(c.env.DB, principal);
+    c.set('principal', principal);
     await next();
     return;
   }
@@ -28,6 +33,9 @@ export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c
   if (!key) throw unauthorized();
   const { principal, touch } = await authenticateApiKey(c.env.DB, key);
   if (touch) c.executionCtx.waitUntil(touch.catch(() => {}));
+  // A key (or user) under a kill switch may do nothing here: not mint a fresh key, not lift its
+  // own switch (workers/killswitch/killswitch.principal.ts).
+  await refuseKilledPrincipal(c.env.DB, principal);
   c.set('principal', principal);
   await next();
 });

@@ -7,14 +7,18 @@ import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { generateApiKey, hashApiKey } from '../auth/api-key.crypto';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
-import { roleWithin } from '../auth/roles';
 import type { Role } from '../db/schema';
+import { closeStreamsFor } from '../events/events.revoke';
+import { keyBelongsToOwner, ownerProtected } from '../killswitch/killswitch.principal';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
+import { roleWithin } from '../shared/roles';
 import type { ApiKeyDto, CreateApiKeyInput, CreatedApiKeyDto } from './apikeys.schemas';
 
 export interface ApiKeysEnv {
   DB: D1Database;
+  /** Revoking a key also ends its live event streams (workers/events/events.revoke.ts). */
+  EVENT_HUB: Env['EVENT_HUB'];
 }
 
 interface ApiKeyDbRow {
@@ -117,6 +121,10 @@ export async function revokeApiKey(env: ApiKeysEnv, principal: Principal, id: st
   requirePermission(principal, 'apikeys:write');
   const row = await findKey(env.DB, principal.orgId, id);
   requireOnResource(principal, 'apikeys:write', row.created_by);
+  // Admins do everything except touching owners: an owner's key is revoked by an owner.
+  if (principal.role !== 'owner' && (await keyBelongsToOwner(env.DB, principal.orgId, row.id))) {
+    throw ownerProtected(principal, 'apikeys:write', 'an API key');
+  }
   if (row.revoked_at !== null) return toDto(row);
   const now = Date.now();
   await env.DB.batch([
@@ -128,5 +136,6 @@ export async function revokeApiKey(env: ApiKeysEnv, principal: Principal, id: st
       details: { apiKeyId: row.id, name: row.name, role: row.role, prefix: row.prefix },
     }),
   ]);
+  await closeStreamsFor(env, [principal.orgId], { apiKeyId: row.id });
   return toDto({ ...row, revoked_at: now });
 }

@@ -26,6 +26,7 @@ export const CSV_COLUMNS = [
   'upstreamStatus',
   'latencyMs',
   'errorCode',
+  'outcome',
   'metadataError',
   'metadata',
   'details',

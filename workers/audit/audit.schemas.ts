@@ -4,6 +4,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import { AUDIT_TYPES } from '../db/schema.js';
+import { AUDIT_OUTCOMES, auditOutcome } from '../shared/audit.outcome.js';
 
 export const MAX_PAGE = 500;
 export const DEFAULT_PAGE = 100;
@@ -109,6 +110,14 @@ export const auditFilterShape = {
   ),
   type: z.enum(AUDIT_TYPES).optional().openapi({ description: 'Event type' }),
   session: text('Agent session id', 128),
+  outcome: z.enum(AUDIT_OUTCOMES).optional().openapi({
+    description:
+      'What happened after the decision: ok, upstream_rejected (4xx), upstream_error (unreachable or 5xx), timeout, outcome_unknown, refused',
+  }),
+  lifecycle: z.enum(['include', 'exclude']).default('include').openapi({
+    description:
+      '`exclude` leaves out protocol lifecycle rows: initialize, ping, notifications/*, and the transport’s GET stream / DELETE session rows',
+  }),
   from: timeParam('Only events at or after this time (ISO 8601 or ms)'),
   to: timeParam('Only events before this time (ISO 8601 or ms)'),
 };
@@ -189,6 +198,10 @@ export const auditEventSchema = z
     upstreamStatus: z.number().int().nullable(),
     latencyMs: z.number().int().nullable(),
     errorCode: z.string().nullable(),
+    outcome: z.enum(AUDIT_OUTCOMES).nullable().openapi({
+      description:
+        'What happened after the decision (calls only; null for admin, anomaly, session, auth rows)',
+    }),
     details: z.unknown().nullable(),
     createdAt: z.string().openapi({ description: 'ISO 8601' }),
   })
@@ -256,6 +269,12 @@ export function toAuditEventDto(row: AuditEventDbRow): AuditEventDto {
     upstreamStatus: row.upstream_status,
     latencyMs: row.latency_ms,
     errorCode: row.error_code,
+    outcome: auditOutcome({
+      type: row.type,
+      action: row.action,
+      upstreamStatus: row.upstream_status,
+      errorCode: row.error_code,
+    }),
     details: parseJsonColumn(row.details),
     createdAt: new Date(row.created_at).toISOString(),
   };

@@ -8,6 +8,7 @@
 import type { Principal } from '../app.types';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
+import { LIFECYCLE_SQL, OUTCOME_SQL } from '../shared/audit.outcome';
 import {
   type AuditEventDbRow,
   type AuditEventDto,
@@ -87,6 +88,11 @@ async function buildWhere(db: D1Database, principal: Principal, filters: AuditFi
     where.sql += ` AND ${column} = ?`;
     where.binds.push(value);
   }
+  if (filters.outcome !== undefined) {
+    where.sql += ` AND ${OUTCOME_SQL} = ?`;
+    where.binds.push(filters.outcome);
+  }
+  if (filters.lifecycle === 'exclude') where.sql += ` AND NOT ${LIFECYCLE_SQL}`;
   if (filters.from !== undefined) {
     where.sql += ' AND created_at >= ?';
     where.binds.push(filters.from);
@@ -184,7 +190,7 @@ export async function getTrace(
   principal: Principal,
   traceId: string,
 ): Promise<{ traceId: string; events: AuditEventDto[]; truncated: boolean }> {
-  const where = await buildWhere(env.DB, principal, { traceId });
+  const where = await buildWhere(env.DB, principal, { traceId, lifecycle: 'include' });
   const { results } = await env.DB.prepare(`${SELECT}${where.sql} ORDER BY created_at ASC, id ASC LIMIT ?`)
     .bind(...where.binds, TRACE_LIMIT + 1)
     .all<AuditEventDbRow>();

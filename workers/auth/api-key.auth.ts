@@ -8,24 +8,43 @@
 import type { Principal } from '../app.types';
 import type { Role } from '../db/schema';
 import { AppError } from '../lib/errors';
+import { roleAtMost } from '../shared/roles';
 import { hashApiKey, looksLikeApiKey } from './api-key.crypto';
-import { roleAtMost } from './roles';
 
-export const WWW_AUTHENTICATE = 'Bearer realm="igris", error="invalid_token"';
+/**
+ * The challenge every 401 carries (RFC 9110 requires one). Deliberately without
+ * `error="invalid_token"` or `resource_metadata`: those tell MCP clients (SDK auth providers,
+ * mcp-remote, Claude, Cursor) that OAuth is offered here, and they would start discovery and
+ * dynamic client registration against a gateway that has no authorization server — and fail on
+ * `POST /register` instead of showing the caller what is wrong with their key. Until the gateway
+ * offers OAuth, the 401's message says what is wrong; the challenge only names the scheme.
+ */
+export const WWW_AUTHENTICATE = 'Bearer realm="igris"';
 
-export function unauthorized(message?: string): AppError {
-  return new AppError('unauthorized', {
-    ...(message ? { message } : {}),
-    headers: { 'WWW-Authenticate': WWW_AUTHENTICATE },
-  });
+/** Sent when no credential came at all (also the API's answer when neither key nor session is present). */
+export const MISSING_CREDENTIAL_MESSAGE =
+  'Authentication required: send your Igris API key as "Authorization: Bearer ig_…"';
+
+export function unauthorized(message: string = MISSING_CREDENTIAL_MESSAGE): AppError {
+  return new AppError('unauthorized', { message, headers: { 'WWW-Authenticate': WWW_AUTHENTICATE } });
 }
 
-/** Extracts the `ig_` key from an Authorization header, or null when there is none. */
+/**
+ * Extracts the `ig_` key from an Authorization header; null when there is none. A header that is
+ * present but unusable is refused here with a 401 that says why (not the Bearer scheme, or not an
+ * Igris key), so a misconfigured client learns what to fix.
+ */
 export function bearerApiKey(authorization: string | null | undefined): string | null {
-  if (!authorization) return null;
+  if (!authorization?.trim()) return null;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
   const token = match?.[1];
-  return token && looksLikeApiKey(token) ? token : null;
+  if (!token) {
+    throw unauthorized('The Authorization header must be "Bearer ig_…" (Bearer scheme, one Igris API key)');
+  }
+  if (!looksLikeApiKey(token)) {
+    throw unauthorized('The bearer token is not an Igris API key (they start with "ig_")');
+  }
+  return token;
 }
 
 export interface KeyLookupRow {
@@ -60,8 +79,12 @@ export async function authenticateApiKey(db: D1Database, key: string): Promise<A
 
 /** Judges a looked-up key row: unknown, revoked or orphaned keys are refused with 401. */
 export function principalFromKeyRow(db: D1Database, row: KeyLookupRow | null): ApiKeyAuthResult {
-  if (!row || row.revoked_at !== null) throw unauthorized();
-  if (row.created_by !== null && row.creator_role === null) throw unauthorized();
+  // Saying "revoked" tells nothing to someone guessing keys: only a holder of the key can learn it.
+  if (!row) throw unauthorized('Unknown API key: check that the key was copied whole');
+  if (row.revoked_at !== null) throw unauthorized('API key revoked: create a new one');
+  if (row.created_by !== null && row.creator_role === null) {
+    throw unauthorized('API key no longer valid: the member who created it left the organization');
+  }
   const role = row.creator_role ? roleAtMost(row.role, row.creator_role) : row.role;
   const now = Date.now();
   const touch =

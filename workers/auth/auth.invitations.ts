@@ -14,11 +14,11 @@ import { createEmailSender } from '../email/email.sender';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
+import { roleWithin } from '../shared/roles';
 import type { InvitationDto, MembershipDto } from './auth.schemas';
 import { findUserById, personPrincipal } from './auth.users';
 import { randomToken, sha256Hex } from './csrf.check';
 import { requirePermission } from './permissions';
-import { roleWithin } from './roles';
 import { setActiveOrgStatement } from './session.store';
 
 export const INVITATION_TTL_DAYS = 7;

@@ -3,7 +3,9 @@
  *
  * - per account (`acct:<sha256(email)>`): 5 failed sign-ins in 15 minutes lock it for 15 minutes;
  * - per client address (`ip:<address>`, IPv6 by /64): 30 failures in 15 minutes lock it for 15 minutes;
- * - per email for reset mail (`reset:<sha256(email)>`): 5 requests an hour.
+ * - per email for reset mail (`reset:<sha256(email)>`): 5 requests an hour;
+ * - sign-ups per address (`signup:ip:<address>`), organizations per address and per user
+ *   (`orgs:ip:<address>`, `orgs:user:<id>`): 10 an hour (SIGN_UP_RULE, ORG_CREATE_RULE).
  *
  * Unknown accounts are counted exactly like known ones, so a lock says nothing about whether an
  * account exists. A locked key answers 429 `rate_limited` with Retry-After before any password
@@ -12,6 +14,7 @@
  * Fail mode: CLOSED. If a limiter object cannot be reached the sign-in is refused with 503
  * (`guard_unavailable`): availability of sign-in is traded for never running unlimited guesses.
  */
+import { loginLimiterFor } from '../../durable-objects/do.client';
 import type { LimitRule, LimitVerdict } from '../../durable-objects/login-limiter.do';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
@@ -20,6 +23,14 @@ import { sha256Hex } from './csrf.check';
 export const ACCOUNT_RULE: LimitRule = { limit: 5, windowSeconds: 15 * 60, lockSeconds: 15 * 60 };
 export const ADDRESS_RULE: LimitRule = { limit: 30, windowSeconds: 15 * 60, lockSeconds: 15 * 60 };
 export const RESET_MAIL_RULE: LimitRule = { limit: 5, windowSeconds: 60 * 60, lockSeconds: 60 * 60 };
+/**
+ * Account and organization creation (issue 12: each writes rows into the shared D1, and sign-up is
+ * anonymous): 10 sign-ups an hour per client address; 10 new organizations an hour per address
+ * and per user. Counted on every attempt that passes validation, so they bound writes, not abuse
+ * of a password.
+ */
+export const SIGN_UP_RULE: LimitRule = { limit: 10, windowSeconds: 60 * 60, lockSeconds: 60 * 60 };
+export const ORG_CREATE_RULE: LimitRule = { limit: 10, windowSeconds: 60 * 60, lockSeconds: 60 * 60 };
 
 type LimiterEnv = Pick<Env, 'LOGIN_LIMITER'>;
 
@@ -61,6 +72,17 @@ export async function resetMailKey(email: string): Promise<LimitKey> {
   return { name: `reset:${await sha256Hex(email)}`, rule: RESET_MAIL_RULE };
 }
 
+export function signUpKeys(ip: string | null): LimitKey[] {
+  return [{ name: `signup:${addressKey(ip)}`, rule: SIGN_UP_RULE }];
+}
+
+export function orgCreateKeys(ip: string | null, userId: string): LimitKey[] {
+  return [
+    { name: `orgs:${addressKey(ip)}`, rule: ORG_CREATE_RULE },
+    { name: `orgs:user:${userId}`, rule: ORG_CREATE_RULE },
+  ];
+}
+
 function unavailable(err: unknown): AppError {
   return new AppError('guard_unavailable', {
     message: 'Sign-in is temporarily unavailable',
@@ -68,10 +90,10 @@ function unavailable(err: unknown): AppError {
   });
 }
 
-function tooMany(verdicts: LimitVerdict[]): AppError {
+function tooMany(verdicts: LimitVerdict[], message = 'Too many failed attempts: try again later'): AppError {
   const retryAfterSeconds = Math.max(...verdicts.map((v) => v.retryAfterSeconds));
   return new AppError('rate_limited', {
-    message: 'Too many failed attempts: try again later',
+    message,
     details: { retryAfterSeconds },
     headers: { 'Retry-After': String(retryAfterSeconds) },
   });
@@ -79,7 +101,7 @@ function tooMany(verdicts: LimitVerdict[]): AppError {
 
 async function each(env: LimiterEnv, keys: LimitKey[], op: 'check' | 'fail'): Promise<LimitVerdict[]> {
   try {
-    return await Promise.all(keys.map((k) => env.LOGIN_LIMITER.getByName(k.name)[op](k.rule)));
+    return await Promise.all(keys.map((k) => loginLimiterFor(env, k.name)[op](k.rule)));
   } catch (err) {
     log('error', 'login limiter unreachable: refusing (fail closed)', { err, op });
     throw unavailable(err);
@@ -87,10 +109,19 @@ async function each(env: LimiterEnv, keys: LimitKey[], op: 'check' | 'fail'): Pr
 }
 
 /** Throws 429 when any key is locked; 503 when a limiter cannot be asked. */
-export async function assertNotLocked(env: LimiterEnv, keys: LimitKey[]): Promise<void> {
+export async function assertNotLocked(env: LimiterEnv, keys: LimitKey[], message?: string): Promise<void> {
   const verdicts = await each(env, keys, 'check');
   const blocked = verdicts.filter((v) => !v.allowed);
-  if (blocked.length > 0) throw tooMany(blocked);
+  if (blocked.length > 0) throw tooMany(blocked, message);
+}
+
+/**
+ * Counts one creation (sign-up, new organization) on every key, refusing with 429 and Retry-After
+ * when a key is already at its limit; fail-closed (503) like sign-in when a limiter is unreachable.
+ */
+export async function consumeCreation(env: LimiterEnv, keys: LimitKey[], what: string): Promise<void> {
+  await assertNotLocked(env, keys, `Too many ${what} from this client: try again later`);
+  await each(env, keys, 'fail');
 }
 
 /** Counts one failure on every key. */
@@ -110,7 +141,7 @@ export async function consumeOrThrow(env: LimiterEnv, key: LimitKey): Promise<vo
 /** Clears an account's failures after it proved its password (best effort: a failure only logs). */
 export async function clearKey(env: LimiterEnv, key: LimitKey): Promise<void> {
   try {
-    await env.LOGIN_LIMITER.getByName(key.name).clear();
+    await loginLimiterFor(env, key.name).clear();
   } catch (err) {
     log('warn', 'login limiter clear failed', { err });
   }

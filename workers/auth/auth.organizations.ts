@@ -7,6 +7,7 @@
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import type { Role } from '../db/schema';
+import { closeStreamsFor } from '../events/events.revoke';
 import { AppError } from '../lib/errors';
 // The same last-owner guard as the management API's member routes: one definition of the rule.
 import { assertOwnerRemains, isOwnerGuardFailure } from '../orgs/orgs.service';
@@ -106,6 +107,7 @@ export async function leaveOrganization(
     }
     throw err;
   }
+  await closeStreamsFor(env, [orgId], { userId: session.userId });
   const next = (await listMemberships(env.DB, session.userId))[0] ?? null;
   await env.DB.prepare('UPDATE auth_sessions SET org_id = ? WHERE id = ? AND org_id IS NULL')
     .bind(next?.id ?? null, session.id)
@@ -141,5 +143,6 @@ export async function removeMember(
     if (isOwnerGuardFailure(err)) throw lastOwner('The last owner of the organization cannot be removed');
     throw err;
   }
+  await closeStreamsFor(env, [principal.orgId], { userId });
   return { userId, role: target.role };
 }

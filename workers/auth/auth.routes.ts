@@ -13,6 +13,7 @@ import { createRouter } from '../app.factory';
 import type { AppEnv } from '../app.types';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import { acceptInvitation, createInvitation, listInvitations, revokeInvitation } from './auth.invitations';
+import { consumeCreation, orgCreateKeys, signUpKeys } from './auth.limiter';
 import {
   createOrganization,
   leaveOrganization,
@@ -39,7 +40,7 @@ import {
 import {
   changePassword,
   confirmPasswordReset,
-  dashboardBaseUrl,
+  mailBaseUrl,
   requestPasswordReset,
   sessionView,
   signIn,
@@ -88,6 +89,8 @@ const accountRoutes = createRouter()
     }),
     async (c) => {
       checkAnonymousOrigin(c);
+      // Anonymous writes into the shared D1: bounded per client address before any work.
+      await consumeCreation(c.env, signUpKeys(clientContext(c).ip), 'sign-ups');
       const { session, view } = await signUp(c.env, c.req.valid('json'), clientContext(c));
       setSessionCookie(c, session.token);
       return c.json(view, 201);
@@ -186,7 +189,7 @@ const accountRoutes = createRouter()
     }),
     async (c) => {
       checkAnonymousOrigin(c);
-      await requestPasswordReset(c.env, c.req.valid('json').email, dashboardBaseUrl(c.env, c.req.url));
+      await requestPasswordReset(c.env, c.req.valid('json').email, mailBaseUrl(c.env, c.req.url));
       return c.json({ accepted: true as const }, 202);
     },
   )
@@ -231,10 +234,18 @@ const organizationRoutes = createRouter()
       tags: ['Auth organizations'],
       summary: 'Create an organization (you become its owner) and switch to it',
       request: body(createOrganizationSchema),
-      responses: { 201: json(membershipSchema, 'Created'), ...errorResponses },
+      responses: {
+        201: json(membershipSchema, 'Created'),
+        ...errorResponses,
+        429: {
+          ...errorResponses[401],
+          description: 'Too many new organizations (Retry-After says when to retry)',
+        },
+      },
     }),
     async (c) => {
       const session = await requireSession(c);
+      await consumeCreation(c.env, orgCreateKeys(clientContext(c).ip, session.userId), 'new organizations');
       return c.json(await createOrganization(c.env, session, c.req.valid('json')), 201);
     },
   )
@@ -327,7 +338,7 @@ const organizationRoutes = createRouter()
         c.env,
         principal,
         c.req.valid('json'),
-        dashboardBaseUrl(c.env, c.req.url),
+        mailBaseUrl(c.env, c.req.url),
       );
       return c.json(dto, 201);
     },

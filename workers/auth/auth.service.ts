@@ -14,6 +14,7 @@ import type { z } from '@hono/zod-openapi';
 import { authAuditStatement } from '../audit/audit.admin';
 import { passwordResetMessage } from '../email/email.messages';
 import { createEmailSender } from '../email/email.sender';
+import { closeStreamsFor, userOrgIds } from '../events/events.revoke';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
@@ -293,6 +294,7 @@ export async function signOut(env: AuthEnv, session: CurrentSession): Promise<vo
       email: user?.email ?? null,
     }),
   ]);
+  await closeStreamsFor(env, [session.orgId], { sessionId: session.id });
 }
 
 /** Signs out every session of the user, this one included; answers how many were live. */
@@ -307,6 +309,10 @@ export async function signOutEverywhere(env: AuthEnv, session: CurrentSession): 
       email: user?.email ?? null,
     }),
   ]);
+  await closeStreamsFor(env, await userOrgIds(env.DB, session.userId), {
+    kind: 'session',
+    userId: session.userId,
+  });
   return revoked?.meta.changes ?? 0;
 }
 
@@ -348,9 +354,14 @@ export async function changePassword(
       email: user.email,
     }),
   ]);
+  await closeStreamsFor(env, await userOrgIds(env.DB, userId), {
+    kind: 'session',
+    userId,
+    exceptSessionId: sessionId,
+  });
 }
 
-/** The base URL links in mails point at: the dashboard's origin when configured. */
+/** The base URL of dashboard pages: the dashboard's origin when configured, else the gateway's. */
 export function dashboardBaseUrl(
   env: Pick<Env, 'DASHBOARD_ORIGINS' | 'PUBLIC_BASE_URL'>,
   requestUrl: string,
@@ -359,6 +370,32 @@ export function dashboardBaseUrl(
   if (dashboard) return dashboard;
   if (env.PUBLIC_BASE_URL) return env.PUBLIC_BASE_URL.replace(/\/+$/, '');
   return new URL(requestUrl).origin;
+}
+
+/**
+ * The base URL of links in mails (password reset, invitation): the dashboard's origin (first
+ * DASHBOARD_ORIGINS entry), else PUBLIC_BASE_URL. Never the request's Host in production: a link
+ * built from a Host header the requester chose would carry its single-use token to their site.
+ * So production without either refuses to mail (`mail_not_configured`, logged); development and
+ * tests, which need no configuration, fall back to the request's origin.
+ */
+export function mailBaseUrl(
+  env: Pick<Env, 'DASHBOARD_ORIGINS' | 'PUBLIC_BASE_URL' | 'ENVIRONMENT'>,
+  requestUrl: string,
+): string {
+  if (dashboardOrigins(env)[0] || env.PUBLIC_BASE_URL || env.ENVIRONMENT !== 'production') {
+    return dashboardBaseUrl(env, requestUrl);
+  }
+  log(
+    'error',
+    'mail not sent: set PUBLIC_BASE_URL or DASHBOARD_ORIGINS (links never come from the Host header)',
+    {
+      code: 'mail_not_configured',
+    },
+  );
+  throw new AppError('mail_not_configured', {
+    message: 'Email links are not configured: the operator must set PUBLIC_BASE_URL or DASHBOARD_ORIGINS',
+  });
 }
 
 /**
@@ -436,5 +473,6 @@ export async function confirmPasswordReset(env: AuthEnv, token: string, newPassw
       email: user?.email ?? null,
     }),
   ]);
+  await closeStreamsFor(env, await userOrgIds(env.DB, userId), { kind: 'session', userId });
   if (user) await clearKey(env, await accountKey(user.email));
 }

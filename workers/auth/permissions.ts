@@ -6,6 +6,7 @@
  * |---------------------|-------|-------|----------------------|---------|
  * | connections:read    |  yes  |  yes  | own connections      |   yes   |
  * | connections:write   |  yes  |  yes  | own connections (+create) |  no |
+ * | connections:use     |  yes  |  yes  | own + shared with them |  no   |
  * | policies:read       |  yes  |  yes  | own connections      |   yes   |
  * | policies:write      |  yes  |  yes  | own connections      |   no    |
  * | audit:read          |  yes  |  yes  | own connections      |   yes   |
@@ -25,6 +26,8 @@ import { AppError } from '../lib/errors';
 export type Permission =
   | 'connections:read'
   | 'connections:write'
+  /** Calling tools through the gateway (`/v1/mcp/:slug`) with the connection's stored credential. */
+  | 'connections:use'
   | 'policies:read'
   | 'policies:write'
   | 'audit:read'
@@ -44,6 +47,7 @@ const MATRIX: Record<Role, Record<Permission, Grant>> = {
   owner: {
     'connections:read': 'all',
     'connections:write': 'all',
+    'connections:use': 'all',
     'policies:read': 'all',
     'policies:write': 'all',
     'audit:read': 'all',
@@ -59,6 +63,7 @@ const MATRIX: Record<Role, Record<Permission, Grant>> = {
   admin: {
     'connections:read': 'all',
     'connections:write': 'all',
+    'connections:use': 'all',
     'policies:read': 'all',
     'policies:write': 'all',
     'audit:read': 'all',
@@ -74,6 +79,8 @@ const MATRIX: Record<Role, Record<Permission, Grant>> = {
   developer: {
     'connections:read': 'own',
     'connections:write': 'own',
+    // Own, or shared with the member through the connection's access list (see mayUseConnection).
+    'connections:use': 'own',
     'policies:read': 'own',
     'policies:write': 'own',
     'audit:read': 'own',
@@ -89,6 +96,8 @@ const MATRIX: Record<Role, Record<Permission, Grant>> = {
   auditor: {
     'connections:read': 'all',
     'connections:write': null,
+    // Auditors read everything and run nothing: no connection, not even one shared with them.
+    'connections:use': null,
     'policies:read': 'all',
     'policies:write': null,
     'audit:read': 'all',
@@ -143,4 +152,27 @@ export function forbidden(permission: Permission, role: Role): AppError {
     message: `Missing permission ${permission} (role ${role})`,
     details: { permission, role },
   });
+}
+
+/** Who besides its creator may use a connection: its explicit access list (connection settings). */
+export interface ConnectionAccess {
+  createdBy: string | null;
+  /** User ids of members the connection is shared with (`settings.sharedWith`). */
+  sharedWith: readonly string[];
+}
+
+/**
+ * `connections:use` on one connection: `all` grants reach every connection of the organization;
+ * `own` reaches the connections the member created and those shared with them. A key without a
+ * member behind it (a system key) has nothing of its own.
+ *
+ * Teams hook: when teams exist, a connection shared with a team the member belongs to is checked
+ * here too (e.g. `access.sharedWithTeams` against the principal's team ids) — this is the one
+ * place the gateway asks.
+ */
+export function mayUseConnection(principal: Principal, access: ConnectionAccess): boolean {
+  const grant = grantOf(principal, 'connections:use');
+  if (grant === 'all') return true;
+  if (grant !== 'own' || principal.userId === null) return false;
+  return access.createdBy === principal.userId || access.sharedWith.includes(principal.userId);
 }

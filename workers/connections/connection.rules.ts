@@ -14,16 +14,26 @@
  * self-hosted runtimes and any future egress path) and so users get a clear error early.
  */
 import { z } from 'zod';
+import { credentialQueryParam } from './connection.secrets';
 
 // ---------------------------------------------------------------------------------------------
 // Slug
+
+const RESERVED_SLUG_PREFIXES = ['con_', 'ses_'] as const;
 
 export const slugSchema = z
   .string()
   .min(3, 'slug must be at least 3 characters')
   .max(64, 'slug must be at most 64 characters')
   .regex(/^[a-z0-9_-]*$/, 'slug may only contain lowercase letters, digits, "_" and "-"')
-  .regex(/^[a-z0-9]/, 'slug must start with a lowercase letter or digit');
+  .regex(/^[a-z0-9]/, 'slug must start with a lowercase letter or digit')
+  // Connection ids are `con_…` (workers/lib/ids.ts) and session ids `ses_…`; kill-switch targets
+  // accept a connection id or a slug, so a slug spelled like an id could be mistaken for another
+  // connection (or make an audit row ambiguous). The prefixes are reserved outright.
+  .refine(
+    (slug) => !RESERVED_SLUG_PREFIXES.some((p) => slug.startsWith(p)),
+    'slug may not start with "con_" or "ses_": those prefixes are reserved for connection and session ids',
+  );
 
 // ---------------------------------------------------------------------------------------------
 // Auth header name
@@ -102,11 +112,21 @@ export type AddressRule =
   | 'shared'
   | 'multicast'
   | 'reserved'
+  | 'documentation'
+  | 'benchmarking'
+  | 'translation'
+  | 'tunnel'
   | 'cloud-metadata'
   | 'localhost-name'
   | 'internal-name';
 
-export type UpstreamUrlRule = 'parse' | 'scheme' | 'credentials' | 'fragment' | AddressRule;
+export type UpstreamUrlRule =
+  | 'parse'
+  | 'scheme'
+  | 'credentials'
+  | 'query-credential'
+  | 'fragment'
+  | AddressRule;
 
 export interface UpstreamUrlOptions {
   /** Accept private/loopback/link-local/metadata hosts (local development only). */
@@ -127,6 +147,10 @@ const ADDRESS_RULE_DESCRIPTIONS: Record<AddressRule, string> = {
   shared: 'a carrier-grade NAT (shared, RFC 6598) address',
   multicast: 'a multicast address',
   reserved: 'a reserved or broadcast address',
+  documentation: 'a documentation-only address (RFC 5737 / RFC 3849 / RFC 9637)',
+  benchmarking: 'a benchmarking address (RFC 2544)',
+  translation: 'an address reserved for IPv4/IPv6 translators (SIIT, local-use NAT64)',
+  tunnel: 'a Teredo tunnel address',
   'cloud-metadata': 'a cloud metadata endpoint',
   'localhost-name': 'a localhost name',
   'internal-name': 'an internal-only name',
@@ -143,7 +167,13 @@ const IPV4_RULES: ReadonlyArray<readonly [Ipv4, number, AddressRule]> = [
   [[127, 0, 0, 0], 8, 'loopback'],
   [[169, 254, 0, 0], 16, 'link-local'],
   [[172, 16, 0, 0], 12, 'private'],
+  // IETF protocol assignments (RFC 6890): DS-Lite, NAT64 discovery and other special hosts.
+  [[192, 0, 0, 0], 24, 'reserved'],
+  [[192, 0, 2, 0], 24, 'documentation'],
   [[192, 168, 0, 0], 16, 'private'],
+  [[198, 18, 0, 0], 15, 'benchmarking'],
+  [[198, 51, 100, 0], 24, 'documentation'],
+  [[203, 0, 113, 0], 24, 'documentation'],
   [[224, 0, 0, 0], 4, 'multicast'],
   [[240, 0, 0, 0], 4, 'reserved'],
 ];
@@ -222,11 +252,34 @@ function embeddedIpv4(g: Ipv6): Ipv4 | undefined {
 
 const AWS_IPV6_METADATA: Ipv6 = [0xfd00, 0x0ec2, 0, 0, 0, 0, 0, 0x0254];
 
+/**
+ * IPv6 ranges refused as a whole, whatever follows the prefix: their hosts are either never
+ * public (documentation, benchmarking) or reached through a translator or tunnel whose far side
+ * the prefix does not tell (so the embedded IPv4 rules cannot vouch for them).
+ */
+function classifyIpv6Range(g: Ipv6): AddressRule | null {
+  const [g0 = 0, g1 = 0, g2 = 0, g3 = 0, g4 = 0, g5 = 0] = g;
+  // SIIT IPv4-translated addresses ::ffff:0:0:0/96 (RFC 7915).
+  if (g0 === 0 && g1 === 0 && g2 === 0 && g3 === 0 && g4 === 0xffff && g5 === 0) return 'translation';
+  // Local-use NAT64 64:ff9b:1::/48 (RFC 8215): translated by the operator's own NAT64.
+  if (g0 === 0x64 && g1 === 0xff9b && g2 === 1) return 'translation';
+  // Teredo 2001::/32 (RFC 4380): a tunnel to an IPv4 host the address obfuscates.
+  if (g0 === 0x2001 && g1 === 0) return 'tunnel';
+  // Documentation 2001:db8::/32 (RFC 3849) and 3fff::/20 (RFC 9637).
+  if (g0 === 0x2001 && g1 === 0x0db8) return 'documentation';
+  if (g0 === 0x3fff && (g1 & 0xf000) === 0) return 'documentation';
+  // Benchmarking 2001:2::/48 (RFC 5180).
+  if (g0 === 0x2001 && g1 === 2 && g2 === 0) return 'benchmarking';
+  return null;
+}
+
 function classifyIpv6(g: Ipv6): AddressRule | null {
   const first = g[0] ?? 0;
   if (g.every((x) => x === 0)) return 'unspecified';
   if (g.slice(0, 7).every((x) => x === 0) && g[7] === 1) return 'loopback';
   if (g.every((x, i) => x === AWS_IPV6_METADATA[i])) return 'cloud-metadata';
+  const range = classifyIpv6Range(g);
+  if (range) return range;
   const v4 = embeddedIpv4(g);
   if (v4) return classifyIpv4(v4);
   if ((first & 0xffc0) === 0xfe80) return 'link-local';
@@ -292,7 +345,14 @@ export function checkUpstreamUrl(url: string, opts: UpstreamUrlOptions): Upstrea
   if (parsed.username !== '' || parsed.password !== '') {
     return refuse(
       'credentials',
-      'upstream URL must not contain a username or password; use the auth header instead',
+      'upstream URL must not contain a username or password: store the secret as the connection\'s credential (authType "bearer", "header", or "query" for a query parameter)',
+    );
+  }
+  const secretParam = credentialQueryParam(parsed);
+  if (secretParam !== null) {
+    return refuse(
+      'query-credential',
+      `upstream URL query parameter "${secretParam}" looks like a credential; URLs are stored and shown in plain text, so store it as the connection's credential with authType "query" and authQueryParam "${secretParam}"`,
     );
   }
   // An empty fragment ('https://x/#') serializes with '#' but has hash ''; '#' only appears in a

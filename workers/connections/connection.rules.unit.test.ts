@@ -9,6 +9,12 @@ import {
   type UpstreamUrlOptions,
   upstreamUrlSchema,
 } from './connection.rules.ts';
+import {
+  authQueryParamSchema,
+  isCredentialParamName,
+  redactUpstreamUrl,
+  sameOrigin,
+} from './connection.secrets.ts';
 
 function issueMessages(result: {
   success: boolean;
@@ -311,6 +317,23 @@ describe('checkUpstreamUrl: public hosts are accepted', () => {
     'https://[::ffff:8.8.8.8]/',
     'https://[64:ff9b::808:808]/',
     'https://[2002:808:808::1]/',
+    // Just outside the refused special ranges
+    'https://191.255.255.255/',
+    'https://192.0.1.1/',
+    'https://192.0.3.1/',
+    'https://198.17.255.255/',
+    'https://198.20.0.0/',
+    'https://198.51.99.1/',
+    'https://198.51.101.1/',
+    'https://203.0.112.1/',
+    'https://203.0.114.1/',
+    'https://[2001:1::1]/',
+    'https://[2001:db9::1]/',
+    'https://[2001:2:1::1]/',
+    'https://[3ffe::1]/',
+    'https://[3fff:1000::1]/',
+    'https://[64:ff9b:2::1]/',
+    'https://[::ffff:1:0:0]/',
     'https://localhost.example.com/',
     'https://internal.example.com/',
     'https://my-localhost/',
@@ -377,6 +400,32 @@ describe('checkUpstreamUrl: private and special addresses are refused', () => {
     ['https://[::127.0.0.1]/', 'loopback'],
     ['https://[64:ff9b::10.0.0.1]/', 'private'],
     ['https://[2002:a9fe:a9fe::]/', 'cloud-metadata'],
+    // IETF protocol assignments, benchmarking and documentation ranges (IPv4)
+    ['https://192.0.0.1/', 'reserved'],
+    ['https://192.0.0.170/', 'reserved'],
+    ['https://192.0.0.255/', 'reserved'],
+    ['https://198.18.0.1/', 'benchmarking'],
+    ['https://198.19.255.255/', 'benchmarking'],
+    ['https://192.0.2.1/', 'documentation'],
+    ['https://198.51.100.7/', 'documentation'],
+    ['https://203.0.113.255/', 'documentation'],
+    ['https://[::ffff:198.18.0.1]/', 'benchmarking'],
+    // SIIT IPv4-translated ::ffff:0:0:0/96, whatever IPv4 address it carries
+    ['https://[::ffff:0:8.8.8.8]/', 'translation'],
+    ['https://[::ffff:0:0:0]/', 'translation'],
+    ['https://[0:0:0:0:ffff:0:7f00:1]/', 'translation'],
+    // Local-use NAT64 64:ff9b:1::/48
+    ['https://[64:ff9b:1::808:808]/', 'translation'],
+    ['https://[64:ff9b:1:ffff::1]/', 'translation'],
+    // Teredo 2001::/32
+    ['https://[2001::1]/', 'tunnel'],
+    ['https://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/', 'tunnel'],
+    // Documentation 2001:db8::/32 and 3fff::/20, benchmarking 2001:2::/48
+    ['https://[2001:db8::1]/', 'documentation'],
+    ['https://[2001:db8:ffff::1]/', 'documentation'],
+    ['https://[3fff::1]/', 'documentation'],
+    ['https://[3fff:fff:ffff::1]/', 'documentation'],
+    ['https://[2001:2::1]/', 'benchmarking'],
     // Alternative IPv4 notations (normalized by the WHATWG URL parser)
     ['http://2130706433/', 'loopback'],
     ['http://0x7f.1/', 'loopback'],
@@ -466,5 +515,109 @@ describe('upstreamUrlSchema', () => {
     const issue = result.error?.issues[0];
     expect(issue?.message).toContain('(rule: private)');
     expect(issue && 'params' in issue ? issue.params : undefined).toEqual({ rule: 'private' });
+  });
+});
+
+describe('slugSchema: a slug may not look like a connection or session id', () => {
+  it.each(['con_0123456789abcdefghij', 'con_abc', 'ses_0123456789abcdefghij', 'ses_x'])(
+    'refuses %j',
+    (slug) => {
+      const result = slugSchema.safeParse(slug);
+      expect(result.success).toBe(false);
+      expect(issueMessages(result).join(' ')).toMatch(/reserved for connection and session ids/);
+    },
+  );
+
+  it.each(['con-prod', 'connector', 'session_store', 'icon_set', 'cons_x'])('accepts %j', (slug) => {
+    expect(slugSchema.safeParse(slug).success).toBe(true);
+  });
+});
+
+describe('checkUpstreamUrl: secrets in the query string', () => {
+  it.each([
+    ['https://mcp.example.com/?api_key=abc123', 'api_key'],
+    ['https://mcp.example.com/?apikey=abc123', 'apikey'],
+    ['https://mcp.example.com/?apiKey=abc123', 'apiKey'],
+    ['https://mcp.example.com/?API-KEY=abc123', 'API-KEY'],
+    ['https://mcp.example.com/?key=abc123', 'key'],
+    ['https://mcp.example.com/?token=abc123', 'token'],
+    ['https://mcp.example.com/?access_token=abc123', 'access_token'],
+    ['https://mcp.example.com/?x_auth_token=abc123', 'x_auth_token'],
+    ['https://mcp.example.com/?secret=abc123', 'secret'],
+    ['https://mcp.example.com/?client_secret=abc123', 'client_secret'],
+    ['https://mcp.example.com/?password=abc123', 'password'],
+    ['https://mcp.example.com/?sig=abc123', 'sig'],
+    ['https://mcp.example.com/?signature=abc123', 'signature'],
+    ['https://mcp.example.com/?auth=abc123', 'auth'],
+    ['https://mcp.example.com/?X-Amz-Security-Token=abc123', 'X-Amz-Security-Token'],
+    ['https://mcp.example.com/mcp?region=eu&token=abc123', 'token'],
+  ])('refuses %s naming %s and pointing to authType "query"', (url, name) => {
+    const message = expectRefused(url, 'query-credential');
+    expect(message).toContain(`"${name}"`);
+    expect(message).toContain('authType "query"');
+    expect(message).not.toContain('abc123');
+    // Not an address rule: development refuses it too.
+    expectRefused(url, 'query-credential', DEV);
+  });
+
+  it.each([
+    'https://mcp.example.com/?region=eu',
+    'https://mcp.example.com/?monkey=1&keyboard=2&tokens_limit=5',
+    'https://mcp.example.com/?token=',
+    'https://mcp.example.com/?format=json&v=2',
+  ])('accepts %s', (url) => {
+    expectAccepted(url);
+  });
+
+  it('points userinfo to the credential field as well', () => {
+    const message = expectRefused('https://u:p4ss@mcp.example.com/', 'credentials');
+    expect(message).toContain('"query"');
+    expect(message).not.toContain('p4ss');
+  });
+});
+
+describe('isCredentialParamName', () => {
+  it('normalizes case and separators', () => {
+    for (const name of ['api_key', 'Api-Key', 'APIKEY', 'access.token', 'github_token', 'db_password']) {
+      expect(isCredentialParamName(name), name).toBe(true);
+    }
+    for (const name of ['q', 'page', 'monkey', 'keys_limit', 'region', '']) {
+      expect(isCredentialParamName(name), name).toBe(false);
+    }
+  });
+});
+
+describe('redactUpstreamUrl', () => {
+  it('drops userinfo and masks credential-looking parameter values, keeping the rest', () => {
+    const out = redactUpstreamUrl('https://u:pw@mcp.example.com/x?api_key=s3cr3t&region=eu&token=t0k');
+    expect(out).not.toContain('s3cr3t');
+    expect(out).not.toContain('t0k');
+    expect(out).not.toContain('pw@');
+    expect(out).toBe('https://mcp.example.com/x?api_key=REDACTED&region=eu&token=REDACTED');
+  });
+
+  it('does not echo an unparseable URL', () => {
+    expect(redactUpstreamUrl('not a url s3cr3t')).toBe('[unparseable URL]');
+  });
+});
+
+describe('sameOrigin', () => {
+  it('compares scheme, host and port as the URL parser normalizes them', () => {
+    expect(sameOrigin('https://a.example.com/x', 'https://A.EXAMPLE.com:443/y?z=1')).toBe(true);
+    expect(sameOrigin('https://a.example.com/', 'http://a.example.com/')).toBe(false);
+    expect(sameOrigin('https://a.example.com/', 'https://b.example.com/')).toBe(false);
+    expect(sameOrigin('https://a.example.com/', 'https://a.example.com:8443/')).toBe(false);
+    expect(sameOrigin('http://127.0.0.1:1/', 'http://localhost:1/')).toBe(false);
+    expect(sameOrigin('not a url', 'not a url')).toBe(false);
+  });
+});
+
+describe('authQueryParamSchema', () => {
+  it.each(['api_key', 'key', 'X-Token', 'a.b~c'])('accepts %j', (name) => {
+    expect(authQueryParamSchema.safeParse(name).success).toBe(true);
+  });
+
+  it.each(['', 'a b', 'a&b', 'a=b', 'ä', 'x'.repeat(65)])('refuses %j', (name) => {
+    expect(authQueryParamSchema.safeParse(name).success).toBe(false);
   });
 });

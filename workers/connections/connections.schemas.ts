@@ -4,8 +4,10 @@
  */
 import { z } from '@hono/zod-openapi';
 import { AUTH_TYPES, CONNECTION_TYPES } from '../db/schema';
+import { connectionSettingsSchema } from '../shared/connection.settings';
+import { connectionHealthSchema } from './connection.health';
 import { authHeaderNameSchema, slugSchema } from './connection.rules';
-import { connectionSettingsSchema } from './connection.settings';
+import { authQueryParamSchema } from './connection.secrets';
 
 export const credentialSchema = z
   .string()
@@ -20,6 +22,10 @@ export const createConnectionSchema = z
     type: z.enum(CONNECTION_TYPES).default('mcp'),
     authType: z.enum(AUTH_TYPES).default('bearer'),
     authHeaderName: authHeaderNameSchema.optional(),
+    authQueryParam: authQueryParamSchema.optional().openapi({
+      description: 'authType "query": the query parameter the credential is sent in',
+      example: 'api_key',
+    }),
     credential: credentialSchema
       .optional()
       .openapi({ description: 'Write-only. Encrypted at rest; never returned.' }),
@@ -33,7 +39,15 @@ export const updateConnectionSchema = z
     upstreamUrl: z.string().max(2048).optional(),
     authType: z.enum(AUTH_TYPES).optional(),
     authHeaderName: authHeaderNameSchema.nullable().optional(),
-    credential: credentialSchema.optional(),
+    authQueryParam: authQueryParamSchema.nullable().optional(),
+    credential: credentialSchema.optional().openapi({
+      description:
+        'Write-only. Required when upstreamUrl moves to another origin (scheme, host or port), unless keepCredential',
+    }),
+    keepCredential: z.boolean().optional().openapi({
+      description:
+        'Owner only: keep the stored credential although upstreamUrl moves to another origin (the new host receives it)',
+    }),
     enabled: z.boolean().optional(),
     settings: connectionSettingsSchema.partial().optional(),
   })
@@ -52,6 +66,7 @@ export const connectionSchema = z
     upstreamUrl: z.string(),
     authType: z.enum(AUTH_TYPES),
     authHeaderName: z.string().nullable(),
+    authQueryParam: z.string().nullable(),
     hasCredential: z.boolean(),
     enabled: z.boolean(),
     settings: connectionSettingsSchema,
@@ -60,6 +75,9 @@ export const connectionSchema = z
     updatedAt: z.string(),
     lastUsedAt: z.string().nullable(),
     gatewayUrl: z.string().openapi({ example: 'https://gateway.example.com/v1/mcp/github-prod' }),
+    health: connectionHealthSchema
+      .optional()
+      .openapi({ description: 'Upstream health over the last hour (GET responses only)' }),
   })
   .openapi('Connection');
 

@@ -9,13 +9,15 @@ import type { ConnectionRow } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { unpublishPolicy } from '../policy/policy.store';
-import { getVault } from '../vault/vault.crypto';
-import { checkUpstreamUrl } from './connection.rules';
 import {
   type ConnectionSettings,
   connectionSettingsSchema,
   readConnectionSettings,
-} from './connection.settings';
+} from '../shared/connection.settings';
+import { getVault } from '../vault/vault.crypto';
+import { checkUpstreamUrl } from './connection.rules';
+import { redactUpstreamUrl, sameOrigin } from './connection.secrets';
+import { checkSharedWith, normalizeSharedWith } from './connection.sharing';
 import type { ConnectionDto, CreateConnectionInput, UpdateConnectionInput } from './connections.schemas';
 
 interface ConnectionDbRow {
@@ -71,7 +73,9 @@ function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
     type: row.type,
     upstreamUrl: row.upstream_url,
     authType: row.auth_type,
-    authHeaderName: row.auth_header_name,
+    // One column, two meanings: the header name for 'header', the query parameter for 'query'.
+    authHeaderName: row.auth_type === 'header' ? row.auth_header_name : null,
+    authQueryParam: row.auth_type === 'query' ? row.auth_header_name : null,
     hasCredential: row.credential_ciphertext !== null,
     enabled: row.enabled === 1,
     settings: readConnectionSettings(settings),
@@ -95,17 +99,39 @@ function checkUrl(env: ConnectionEnv, url: string): void {
   if (!result.ok) throw fieldError('upstreamUrl', result.message, { rule: result.rule });
 }
 
-/** The auth type / header name / credential combination rules of seed 001. */
-function checkAuth(
-  authType: ConnectionRow['authType'],
-  authHeaderName: string | null | undefined,
-  hasCredential: boolean,
-) {
+function urlHasParam(url: string, name: string): boolean {
+  try {
+    return new URL(url).searchParams.has(name);
+  } catch {
+    return false;
+  }
+}
+
+interface AuthChoice {
+  authType: ConnectionRow['authType'];
+  authHeaderName: string | null | undefined;
+  authQueryParam: string | null | undefined;
+  hasCredential: boolean;
+  upstreamUrl: string;
+}
+
+/** The auth type / header or parameter name / credential combination rules. */
+function checkAuth({ authType, authHeaderName, authQueryParam, hasCredential, upstreamUrl }: AuthChoice) {
   if (authType === 'header' && !authHeaderName) {
     throw fieldError('authHeaderName', 'authType "header" requires authHeaderName');
   }
   if (authType !== 'header' && authHeaderName) {
     throw fieldError('authHeaderName', `authHeaderName is only used with authType "header"`);
+  }
+  if (authType === 'query' && !authQueryParam) {
+    throw fieldError('authQueryParam', 'authType "query" requires authQueryParam');
+  }
+  if (authType !== 'query' && authQueryParam) {
+    throw fieldError('authQueryParam', 'authQueryParam is only used with authType "query"');
+  }
+  if (authType === 'query' && authQueryParam && urlHasParam(upstreamUrl, authQueryParam)) {
+    // The gateway sets the parameter; one already in the URL would be silently replaced.
+    throw fieldError('authQueryParam', `upstreamUrl already has a query parameter named "${authQueryParam}"`);
   }
   if (authType !== 'none' && !hasCredential) {
     throw fieldError('credential', `authType "${authType}" requires a credential`);
@@ -188,7 +214,13 @@ export async function createConnection(
 ): Promise<ConnectionDto> {
   requirePermission(principal, 'connections:write');
   checkUrl(env, input.upstreamUrl);
-  checkAuth(input.authType, input.authHeaderName, input.credential !== undefined);
+  checkAuth({
+    authType: input.authType,
+    authHeaderName: input.authHeaderName,
+    authQueryParam: input.authQueryParam,
+    hasCredential: input.credential !== undefined,
+    upstreamUrl: input.upstreamUrl,
+  });
   // A connection created without an explicit failMode takes the organization's default.
   const org = await env.DB.prepare('SELECT settings FROM organizations WHERE id = ?')
     .bind(principal.orgId)
@@ -199,6 +231,8 @@ export async function createConnection(
     ...(orgDefault === 'open' || orgDefault === 'closed' ? { failMode: orgDefault } : {}),
     ...input.settings,
   });
+  settings.sharedWith = normalizeSharedWith(settings.sharedWith);
+  await checkSharedWith(env.DB, principal.orgId, settings.sharedWith);
   const id = randomId('con');
   const now = Date.now();
   const ciphertext = input.credential
@@ -218,7 +252,7 @@ export async function createConnection(
         input.type,
         input.upstreamUrl,
         input.authType,
-        input.authHeaderName ?? null,
+        input.authHeaderName ?? input.authQueryParam ?? null,
         ciphertext,
         JSON.stringify(settings),
         principal.userId,
@@ -234,6 +268,7 @@ export async function createConnection(
           type: input.type,
           upstreamUrl: input.upstreamUrl,
           authType: input.authType,
+          ...(input.authQueryParam ? { authQueryParam: input.authQueryParam } : {}),
           credential: ciphertext ? 'set' : 'none',
         },
       }),
@@ -250,6 +285,39 @@ export async function createConnection(
   return toDto(await findRow(env.DB, principal.orgId, input.slug), baseUrl);
 }
 
+/**
+ * Moving a connection to another origin (scheme, host or port) would send its stored credential
+ * to a host it was never meant for, so the same request must carry the credential for the new
+ * host, or an owner must say `keepCredential: true` (for a host known to take the same secret).
+ * Returns whether the origin changes. Same-origin path changes need neither.
+ */
+function checkRepoint(
+  principal: Principal,
+  row: ConnectionDbRow,
+  input: UpdateConnectionInput,
+  keepsCredential: boolean,
+): boolean {
+  if (input.keepCredential !== undefined && input.credential !== undefined) {
+    throw fieldError('keepCredential', 'send either a new credential or keepCredential, not both');
+  }
+  const repointed = input.upstreamUrl !== undefined && !sameOrigin(row.upstream_url, input.upstreamUrl);
+  if (!repointed || !keepsCredential || input.credential !== undefined) return repointed;
+  if (input.keepCredential !== true) {
+    throw fieldError(
+      'credential',
+      'upstreamUrl moves to another origin: send the credential for the new host in the same request (or, as an owner, keepCredential: true to send the stored one there)',
+      { rule: 'credential_required_for_new_origin' },
+    );
+  }
+  if (principal.role !== 'owner') {
+    throw new AppError('forbidden', {
+      message: `Only an owner may keep the stored credential when upstreamUrl moves to another origin (role ${principal.role})`,
+      details: { location: 'body', path: 'keepCredential', role: principal.role },
+    });
+  }
+  return repointed;
+}
+
 export async function updateConnection(
   env: ConnectionEnv,
   principal: Principal,
@@ -259,36 +327,45 @@ export async function updateConnection(
 ): Promise<{ dto: ConnectionDto; changed: string[] }> {
   const row = await getConnectionRow(env, principal, slug, 'connections:write');
   const authType = input.authType ?? row.auth_type;
-  const authHeaderName =
-    input.authHeaderName !== undefined
-      ? input.authHeaderName
-      : authType === 'header'
-        ? row.auth_header_name
-        : null;
-  // Switching to "none" drops the stored credential; keeping bearer/header keeps it unless replaced.
+  // auth_header_name holds the header name ('header') or the query parameter name ('query').
+  const keepName = (type: ConnectionRow['authType']) =>
+    authType === type && row.auth_type === type ? row.auth_header_name : null;
+  const authHeaderName = input.authHeaderName !== undefined ? input.authHeaderName : keepName('header');
+  const authQueryParam = input.authQueryParam !== undefined ? input.authQueryParam : keepName('query');
+  // Switching to "none" drops the stored credential; keeping another type keeps it unless replaced.
   const keepsCredential = authType !== 'none' && row.credential_ciphertext !== null;
   const hasCredential = input.credential !== undefined || (keepsCredential && input.authType !== 'none');
   if (input.upstreamUrl !== undefined) checkUrl(env, input.upstreamUrl);
-  checkAuth(authType, authHeaderName, hasCredential);
+  const upstreamUrl = input.upstreamUrl ?? row.upstream_url;
+  checkAuth({ authType, authHeaderName, authQueryParam, hasCredential, upstreamUrl });
+  const repointed = checkRepoint(principal, row, input, keepsCredential);
 
   let settings: ConnectionSettings = readConnectionSettings(parseStoredJson(row.settings));
   if (input.settings) settings = connectionSettingsSchema.parse({ ...settings, ...input.settings });
+  if (input.settings?.sharedWith) {
+    // Only a list sent now is checked: a member removed since the last save can no longer
+    // authenticate anyway, and must not block unrelated changes.
+    settings.sharedWith = normalizeSharedWith(settings.sharedWith);
+    await checkSharedWith(env.DB, principal.orgId, settings.sharedWith);
+  }
   const ciphertext =
     input.credential !== undefined
       ? await encryptCredential(env, principal.orgId, row.id, input.credential)
       : authType === 'none'
         ? null
         : row.credential_ciphertext;
-  const changed = Object.keys(input).filter((k) => (input as Record<string, unknown>)[k] !== undefined);
+  const changed = Object.keys(input).filter(
+    (k) => k !== 'keepCredential' && (input as Record<string, unknown>)[k] !== undefined,
+  );
   await env.DB.batch([
     env.DB.prepare(
       `UPDATE connections SET name = ?, upstream_url = ?, auth_type = ?, auth_header_name = ?, credential_ciphertext = ?,
          enabled = ?, settings = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
     ).bind(
       input.name ?? row.name,
-      input.upstreamUrl ?? row.upstream_url,
+      upstreamUrl,
       authType,
-      authHeaderName ?? null,
+      authHeaderName ?? authQueryParam ?? null,
       ciphertext,
       input.enabled === undefined ? row.enabled : input.enabled ? 1 : 0,
       JSON.stringify(settings),
@@ -305,8 +382,20 @@ export async function updateConnection(
             : 'connection.update',
       connectionId: row.id,
       connectionSlug: row.slug,
-      // Field names only: the credential's value is never written anywhere but the vault.
-      details: { changed },
+      // Field names only: the credential's value is never written anywhere but the vault. A new
+      // upstream URL is recorded old and new (redacted), with what happened to the credential.
+      details: {
+        changed,
+        ...(upstreamUrl !== row.upstream_url
+          ? {
+              upstreamUrl: { from: redactUpstreamUrl(row.upstream_url), to: redactUpstreamUrl(upstreamUrl) },
+              originChanged: repointed,
+              ...(repointed && keepsCredential
+                ? { credential: input.credential !== undefined ? 'replaced' : 'kept' }
+                : {}),
+            }
+          : {}),
+      },
     }),
   ]);
   return { dto: toDto(await findRow(env.DB, principal.orgId, slug), baseUrl), changed };

@@ -73,7 +73,12 @@ export const apiKeys = sqliteTable(
 );
 
 export const CONNECTION_TYPES = ['mcp', 'llm'] as const;
-export const AUTH_TYPES = ['bearer', 'header', 'none'] as const;
+/**
+ * 'query' injects the credential as a query parameter; its name is kept in auth_header_name (the
+ * column names where the credential goes: a header for 'header', a parameter for 'query'). A TS
+ * enum only: SQLite has no CHECK on auth_type, so adding a value needs no migration.
+ */
+export const AUTH_TYPES = ['bearer', 'header', 'query', 'none'] as const;
 
 export const connections = sqliteTable(
   'connections',

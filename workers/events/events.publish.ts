@@ -1,5 +1,6 @@
+import { eventHubFor } from '../../durable-objects/do.client';
 import { log } from '../lib/log';
-import type { GatewayEvent } from './events.types';
+import type { GatewayEvent } from '../shared/events.types';
 
 /**
  * Publishes to the organization's hub without holding up the response (live events are
@@ -12,7 +13,7 @@ export function publishEvent(
   event: GatewayEvent,
 ): void {
   ctx.waitUntil(
-    env.EVENT_HUB.getByName(orgId)
+    eventHubFor(env, orgId)
       .publish(event)
       .then(() => undefined)
       .catch((err: unknown) => log('warn', 'event publish failed', { err, type: event.type })),

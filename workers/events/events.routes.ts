@@ -5,13 +5,20 @@
  *
  * Permission: audit:read (the live view of the audit trail). A Developer's stream is limited to
  * the connections their user has created (at the time they subscribe).
+ *
+ * A stream does not outlive its access: the hub re-checks the subscriber's key or session every
+ * EVENTS_RECHECK_SECONDS and is told at once of revocations (events.revoke.ts; the re-check is workers/shared/events.access.ts); every stream ends
+ * after EVENTS_MAX_STREAM_SECONDS and the client reconnects with Last-Event-ID.
  */
+
 import { createRoute, z } from '@hono/zod-openapi';
+import { eventHubFor } from '../../durable-objects/do.client';
 import { errorResponses } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import type { Principal } from '../app.types';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
+import type { StreamPrincipal } from '../shared/events.subscriber';
 
 const eventsQuerySchema = z.object({
   connection: z
@@ -57,6 +64,28 @@ async function streamScope(
   return results.map((r) => r.id);
 }
 
+/** What the hub needs to re-check the subscriber: its key or session, its user, its role now. */
+function streamPrincipal(principal: Principal): StreamPrincipal {
+  if (principal.kind === 'api_key' && principal.apiKeyId !== null) {
+    return { kind: 'api_key', apiKeyId: principal.apiKeyId, userId: principal.userId, role: principal.role };
+  }
+  if (principal.kind === 'session' && principal.sessionId !== null && principal.userId !== null) {
+    return {
+      kind: 'session',
+      sessionId: principal.sessionId,
+      userId: principal.userId,
+      role: principal.role,
+    };
+  }
+  throw new AppError('internal', { internal: 'principal without a key or session id cannot be re-checked' });
+}
+
+/** A whole number of seconds from a var, within bounds; the default when unset or malformed. */
+function seconds(raw: string | undefined, fallback: number, min: number, max: number): number {
+  const value = Number(raw?.trim() || Number.NaN);
+  return Number.isInteger(value) ? Math.min(max, Math.max(min, value)) : fallback;
+}
+
 export const eventsRoutes = createRouter().openapi(
   createRoute({
     method: 'get',
@@ -79,6 +108,14 @@ export const eventsRoutes = createRouter().openapi(
     const scope = await streamScope(c.env.DB, principal, query.connection);
 
     const url = new URL('https://event-hub/subscribe');
+    // Who subscribes, so the hub can re-check them and close the stream when their access ends.
+    url.searchParams.set('org', principal.orgId);
+    url.searchParams.set('principal', JSON.stringify(streamPrincipal(principal)));
+    url.searchParams.set('recheckSeconds', String(seconds(c.env.EVENTS_RECHECK_SECONDS, 10, 1, 300)));
+    url.searchParams.set(
+      'maxLifetimeSeconds',
+      String(seconds(c.env.EVENTS_MAX_STREAM_SECONDS, 3600, 1, 7 * 86_400)),
+    );
     if (scope !== null) {
       url.searchParams.set('restricted', '1');
       for (const id of scope) url.searchParams.append('connection', id);
@@ -87,6 +124,6 @@ export const eventsRoutes = createRouter().openapi(
     const lastEventId = c.req.header('Last-Event-ID') ?? query.lastEventId;
     if (lastEventId !== undefined) headers.set('Last-Event-ID', lastEventId);
 
-    return c.env.EVENT_HUB.getByName(principal.orgId).fetch(new Request(url, { headers }));
+    return eventHubFor(c.env, principal.orgId).fetch(new Request(url, { headers }));
   },
 );

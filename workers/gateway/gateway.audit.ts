@@ -1,17 +1,20 @@
 /**
  * Audit rows that have no ConnectionGuard to ride on go to an AuditSpool Durable Object. Rows of
- * an organization land in one of SPOOL_SHARDS objects for it; rows with no organization (no key,
+ * an organization land in one of the spool shards for it (durable-objects/do.client.ts); rows with no organization (no key,
  * unknown key) in the anonymous shards, so a flood of bad requests cannot pile onto one object.
  */
 import { bindValues, rowForD1, UPSERT_SQL } from '../../durable-objects/audit.rows';
+import { auditSpoolFor, burstSpoolFor } from '../../durable-objects/do.client';
+import { addressKey } from '../auth/auth.limiter';
 import type { AuditEventInsert } from '../db/schema';
 import { log } from '../lib/log';
 
-export const SPOOL_SHARDS = 4;
-
-export function spoolName(orgId: string | null | undefined): string {
-  const shard = crypto.getRandomValues(new Uint8Array(1))[0]! % SPOOL_SHARDS;
-  return `${orgId ?? 'anonymous'}:${shard}`;
+/**
+ * Where a refusal before authentication came from: the client address (IPv6 by /64, as the
+ * sign-in limiter counts it), or `unknown` when the runtime gives none (local tests).
+ */
+export function refusalSource(headers: Headers): string {
+  return addressKey(headers.get('CF-Connecting-IP')).slice('ip:'.length);
 }
 
 /**
@@ -22,10 +25,20 @@ export function spoolName(orgId: string | null | undefined): string {
 export async function spoolRefusal(
   env: Pick<Env, 'AUDIT_SPOOL' | 'DB'>,
   rows: AuditEventInsert[],
+  /**
+   * The caller's address (refusalSource) when the refusal came before authentication: the row is
+   * then counted into that source's burst for the minute, one row per burst (refusal.bursts.ts).
+   */
+  source?: string,
 ): Promise<void> {
   if (rows.length === 0) return;
   try {
-    await env.AUDIT_SPOOL.getByName(spoolName(rows[0]!.orgId)).record(rows);
+    const [row] = rows;
+    if (source !== undefined && rows.length === 1 && row!.orgId == null) {
+      await burstSpoolFor(env, source).countRefusal(row!, source);
+    } else {
+      await auditSpoolFor(env, rows[0]!.orgId).record(rows);
+    }
   } catch (err) {
     log('warn', 'audit spool unreachable; writing the rows to D1 directly', { err, rows: rows.length });
     await env.DB.batch(

@@ -3,6 +3,7 @@
  * organization: another organization's slug is indistinguishable from one that does not exist.
  */
 
+import type { Principal } from '../app.types';
 import {
   type ApiKeyAuthResult,
   KEY_COLUMNS,
@@ -11,9 +12,10 @@ import {
   principalFromKeyRow,
 } from '../auth/api-key.auth';
 import { hashApiKey } from '../auth/api-key.crypto';
-import { type ConnectionSettings, readConnectionSettings } from '../connections/connection.settings';
+import { mayUseConnection } from '../auth/permissions';
 import type { ConnectionRow } from '../db/schema';
 import { AppError } from '../lib/errors';
+import { type ConnectionSettings, readConnectionSettings } from '../shared/connection.settings';
 import { getVault } from '../vault/vault.crypto';
 
 export interface ResolvedConnection {
@@ -27,6 +29,8 @@ export interface ResolvedConnection {
   credentialCiphertext: string | null;
   enabled: boolean;
   settings: ConnectionSettings;
+  /** The member who created it: a developer uses their own connections (connections:use). */
+  createdBy: string | null;
 }
 
 interface ConnectionLookupRow {
@@ -40,6 +44,7 @@ interface ConnectionLookupRow {
   credential_ciphertext: string | null;
   enabled: number;
   settings: string;
+  created_by: string | null;
 }
 
 export interface CallerAndConnection {
@@ -50,7 +55,8 @@ export interface CallerAndConnection {
 
 const CONNECTION_COLUMNS = `c.id AS c_id, c.org_id AS c_org_id, c.slug AS c_slug, c.type AS c_type,
   c.upstream_url AS c_upstream_url, c.auth_type AS c_auth_type, c.auth_header_name AS c_auth_header_name,
-  c.credential_ciphertext AS c_credential_ciphertext, c.enabled AS c_enabled, c.settings AS c_settings`;
+  c.credential_ciphertext AS c_credential_ciphertext, c.enabled AS c_enabled, c.settings AS c_settings,
+  c.created_by AS c_created_by`;
 
 // One D1 round trip for both steps. The connection is joined on the key's own organization, so a
 // slug of another tenant can't be reached (it reads as "not found"), exactly as two queries would.
@@ -90,6 +96,7 @@ export async function authenticateAndResolve(
       credential_ciphertext: row.c_credential_ciphertext,
       enabled: row.c_enabled!,
       settings: row.c_settings!,
+      created_by: row.c_created_by,
     }),
   };
 }
@@ -98,6 +105,19 @@ export function connectionNotFound(): AppError {
   return new AppError('not_found', {
     message: 'Connection not found',
     details: { location: 'path', path: 'slug' },
+  });
+}
+
+/**
+ * `connections:use`: may this key's member call tools through this connection (and so have its
+ * stored credential sent upstream)? Asked right after the connection is resolved, before the body
+ * is read. The answer names nothing about who may (owner, access list).
+ */
+export function requireConnectionUse(principal: Principal, connection: ResolvedConnection): void {
+  const access = { createdBy: connection.createdBy, sharedWith: connection.settings.sharedWith };
+  if (mayUseConnection(principal, access)) return;
+  throw new AppError('connection_forbidden', {
+    details: { location: 'path', path: 'slug', permission: 'connections:use' },
   });
 }
 
@@ -131,6 +151,7 @@ function toResolved(row: ConnectionLookupRow): ResolvedConnection {
     credentialCiphertext: row.credential_ciphertext,
     enabled: row.enabled === 1,
     settings: parsedSettings(row.settings),
+    createdBy: row.created_by,
   };
 }
 

@@ -1,11 +1,14 @@
 /**
  * Stage 5, the policy decision, per JSON-RPC message of a POST body.
  *
- * Governed methods (policy.methods.ts): `tools/call` (tool name), `resources/read`
- * (`resource:<uri>`), `prompts/get` (`prompt:<name>`). Everything else — lifecycle, lists,
- * notifications, responses to server requests — is not governed and passes (lists are filtered
- * on the way back, gateway.lists.ts). A governed method without a usable name is refused, never
- * forwarded: "no name" must not read as "not governed".
+ * Governed methods (policy.methods.ts): `tools/call` (tool name), `resources/read`,
+ * `resources/subscribe` (`resource:<uri>`), `prompts/get` (`prompt:<name>`), `completion/complete`
+ * (its ref), and the URIs of a `subscriptions/listen`. They are decided whether the message is a
+ * request or a notification (no `id`): the upstream executes both. The known lifecycle, list and
+ * task methods pass ungoverned (lists are filtered on the way back, gateway.lists.ts), as do
+ * responses to the server's requests. Any other method — including a near-spelling such as
+ * `Tools/Call` or `tools/call ` — is refused (-32601), never forwarded. A governed method without
+ * a usable name is refused too: "no name" must not read as "not governed".
  *
  * deny  → not forwarded; JSON-RPC error naming the reason and the trace id.
  * alert → forwarded, and the audit row says `alert`.
@@ -20,67 +23,137 @@
  */
 import type { AuditEventInsert } from '../db/schema';
 import { AppError } from '../lib/errors';
-import type { Decision, EvaluationRequest } from '../policy/policy.evaluate';
-import { resolveGovernedName } from '../policy/policy.methods';
+import {
+  type CompiledPolicy,
+  type Decision,
+  type EvaluationRequest,
+  evaluate,
+} from '../policy/policy.evaluate';
+import { classifyMethod, RESOURCE_PREFIX, resolveGovernedName } from '../policy/policy.methods';
 import type { CallIdentity } from './gateway.identity';
 import { type JsonRpcMessage, messageKind } from './gateway.jsonrpc';
+import type { UnitDecision } from './gateway.stages';
 
-export interface MessageDecision {
-  message: JsonRpcMessage;
-  /** The governed name (tool, `resource:…`, `prompt:…`), null for ungoverned methods. */
-  tool: string | null;
-  decision: Decision | null;
-  /** Set when this message must not be forwarded. */
-  refusal: AppError | null;
-  /** True when the refusal is only because another item of its batch was refused. */
-  withBatch?: boolean;
-}
+/** A JSON-RPC message with its decision: MCP's governed unit (gateway.stages.ts). */
+export type MessageDecision = UnitDecision<JsonRpcMessage>;
 
 export function decideMessage(
   message: JsonRpcMessage,
   identity: CallIdentity,
   decide: (request: EvaluationRequest) => Decision,
 ): MessageDecision {
-  if (messageKind(message) !== 'request') return { message, tool: null, decision: null, refusal: null };
-  const governed = resolveGovernedName(message.method!, message.params);
-  if (governed.kind === 'ungoverned') return { message, tool: null, decision: null, refusal: null };
+  // Responses (the client answering a server's sampling/elicitation request) carry no method.
+  if (messageKind(message) === 'response')
+    return { unit: message, tool: null, decision: null, refusal: null };
+  // A notification is decided exactly like a request: a JSON-RPC server runs a `tools/call`
+  // without an id all the same, it only does not answer.
+  const method = message.method!;
+  const known = classifyMethod(method);
+  if (known === 'unknown') return refused(message, null, null, unknownMethod(method));
+  if (method === LISTEN_METHOD) return decideListen(message, identity, decide);
+  const governed = resolveGovernedName(method, message.params);
+  if (governed.kind === 'ungoverned') return { unit: message, tool: null, decision: null, refusal: null };
   if (governed.kind === 'invalid') {
-    return {
+    return refused(
       message,
-      tool: null,
-      decision: null,
-      refusal: new AppError('validation_failed', {
+      null,
+      null,
+      new AppError('validation_failed', {
         message: governed.message,
         details: { location: 'body', path: 'params' },
       }),
-    };
+    );
   }
   const decision = decide({ tool: governed.name, user: identity.user, metadata: identity.metadata });
-  if (decision.action !== 'deny') return { message, tool: governed.name, decision, refusal: null };
-  const reason = decision.reason ?? 'denied by policy';
-  return {
-    message,
-    tool: governed.name,
-    decision,
-    refusal: new AppError('policy_denied', {
-      message: `Denied by policy: ${reason} (trace ${identity.traceId})`,
-      details: {
-        reason,
-        tool: governed.name,
-        ruleIndex: decision.ruleIndex,
-        policyVersion: decision.policyVersion,
-      },
-    }),
-  };
+  if (decision.action !== 'deny') return { unit: message, tool: governed.name, decision, refusal: null };
+  return refused(message, governed.name, decision, policyDenied(governed.name, decision, identity));
 }
 
-/** Decides every message; in a batch with a refused item, the other items are refused too. */
-export function decideAll(
-  messages: readonly JsonRpcMessage[],
+function refused(
+  message: JsonRpcMessage,
+  tool: string | null,
+  decision: Decision | null,
+  refusal: AppError,
+): MessageDecision {
+  return { unit: message, tool, decision, refusal };
+}
+
+function policyDenied(name: string, decision: Decision, identity: CallIdentity): AppError {
+  const reason = decision.reason ?? 'denied by policy';
+  return new AppError('policy_denied', {
+    message: `Denied by policy: ${reason} (trace ${identity.traceId})`,
+    details: {
+      reason,
+      tool: name,
+      ruleIndex: decision.ruleIndex,
+      policyVersion: decision.policyVersion,
+    },
+  });
+}
+
+/** Caller text echoed in an error is cut short: a method name may be a megabyte long. */
+const SHOWN_METHOD_CHARS = 100;
+
+function unknownMethod(method: string): AppError {
+  const shown = method.length > SHOWN_METHOD_CHARS ? `${method.slice(0, SHOWN_METHOD_CHARS)}…` : method;
+  return new AppError('method_not_found', {
+    message: `Method not found: ${JSON.stringify(shown)} is not an MCP method this gateway forwards (names are exact and case-sensitive)`,
+    details: { location: 'body', path: 'method', method: shown },
+  });
+}
+
+/**
+ * 2026-07-28 `subscriptions/listen` replaces `resources/subscribe`: each URI in
+ * `params.notifications.resourceSubscriptions` is decided as `resource:<uri>`, like a
+ * subscription, and one denied URI refuses the whole request. Without URIs (list-change
+ * notifications only) there is nothing to decide.
+ */
+const LISTEN_METHOD = 'subscriptions/listen';
+
+function decideListen(
+  message: JsonRpcMessage,
   identity: CallIdentity,
   decide: (request: EvaluationRequest) => Decision,
+): MessageDecision {
+  const params = message.params as { notifications?: { resourceSubscriptions?: unknown } } | undefined;
+  const uris = params?.notifications?.resourceSubscriptions;
+  if (uris === undefined) return { unit: message, tool: null, decision: null, refusal: null };
+  if (!Array.isArray(uris) || uris.some((uri) => typeof uri !== 'string' || uri === '')) {
+    return refused(
+      message,
+      null,
+      null,
+      new AppError('validation_failed', {
+        message: `${LISTEN_METHOD} requires params.notifications.resourceSubscriptions to be non-empty strings`,
+        details: { location: 'body', path: 'params.notifications.resourceSubscriptions' },
+      }),
+    );
+  }
+  let first: MessageDecision = { unit: message, tool: null, decision: null, refusal: null };
+  for (const uri of uris as string[]) {
+    const name = RESOURCE_PREFIX + uri;
+    const decision = decide({ tool: name, user: identity.user, metadata: identity.metadata });
+    if (decision.action === 'deny')
+      return refused(message, name, decision, policyDenied(name, decision, identity));
+    if (first.decision === null) first = { unit: message, tool: name, decision, refusal: null };
+  }
+  return first;
+}
+
+/** One decision per message, each exactly as if it had been sent alone. */
+export function decideEach(
+  messages: readonly JsonRpcMessage[],
+  identity: CallIdentity,
+  policy: CompiledPolicy,
 ): MessageDecision[] {
-  const decisions = messages.map((message) => decideMessage(message, identity, decide));
+  return messages.map((message) => decideMessage(message, identity, (req) => evaluate(policy, req)));
+}
+
+/**
+ * In a batch with a refused item, the other items are refused too (after the request stages, so a
+ * stage's refusal counts as well). A single message is returned as it is.
+ */
+export function refuseBatchWhole(decisions: MessageDecision[]): MessageDecision[] {
   const refused = decisions.flatMap((d, i) => (d.refusal ? [i] : []));
   if (refused.length === 0 || decisions.length === 1) return decisions;
   const which = refused.map((i) => `[${i}]`).join(', ');
@@ -96,11 +169,6 @@ export function decideAll(
           }),
         },
   );
-}
-
-/** The first refusal (what a single-message reply or the guard needs to know), or null. */
-export function firstRefusal(decisions: readonly MessageDecision[]): AppError | null {
-  return decisions.find((d) => d.refusal)?.refusal ?? null;
 }
 
 const TRACEPARENT = /^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$/;
@@ -125,7 +193,7 @@ export function auditRows(
 ): AuditEventInsert[] {
   return decisions.map((d, i) => {
     const traceparent =
-      metaTraceparent(d.message) ??
+      metaTraceparent(d.unit) ??
       (traceparentHeader && TRACEPARENT.test(traceparentHeader) ? traceparentHeader : null);
     const details: Record<string, unknown> = {};
     if (d.decision?.reason) details.reason = d.decision.reason;
@@ -135,8 +203,8 @@ export function auditRows(
     return {
       ...base,
       id: i === 0 ? base.id : `${base.id}_${i}`,
-      type: d.message.method === 'tools/call' ? 'tool_call' : 'request',
-      method: d.message.method ?? (messageKind(d.message) === 'response' ? 'response' : null),
+      type: d.unit.method === 'tools/call' ? 'tool_call' : 'request',
+      method: d.unit.method ?? (messageKind(d.unit) === 'response' ? 'response' : null),
       tool: d.tool,
       action: rowAction(d),
       ruleIndex: d.decision?.ruleIndex ?? null,
@@ -150,4 +218,19 @@ export function auditRows(
 function rowAction(d: MessageDecision): string {
   if (d.refusal) return d.refusal.code === 'policy_denied' ? 'deny' : 'error';
   return d.decision?.action ?? 'pass';
+}
+
+/** The one row of a GET (the server's stream) or DELETE (end of session): nothing was decided. */
+export function requestRows(
+  base: AuditEventInsert,
+  httpMethod: string,
+  resumed: boolean,
+): AuditEventInsert[] {
+  return [{ ...base, action: 'pass', details: { http: httpMethod, ...(resumed ? { resumed } : {}) } }];
+}
+
+/** The governed name of a message, for the row of a refusal made before any decision. */
+export function governedNameOrNull(method: string, params: unknown): string | null {
+  const governed = resolveGovernedName(method, params);
+  return governed.kind === 'governed' ? governed.name : null;
 }

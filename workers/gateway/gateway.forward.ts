@@ -7,8 +7,13 @@
  * framing headers, `X-Igris-*`, Cloudflare's own `cf-*`). The one open-ended family is
  * `Mcp-Param-*`: the spec says intermediaries MUST forward them (they mirror tool arguments the
  * upstream validates). Headers the caller names in `Connection` are hop-by-hop by definition
- * (RFC 9110 §7.6.1) and are never forwarded, whatever the allowlist says. The upstream
- * credential is injected last so nothing the caller sends can override it.
+ * (RFC 9110 §7.6.1) and are never forwarded, whatever the allowlist says — when the header reaches
+ * the Worker at all: workerd removes `Connection` before the Worker runs and Cloudflare's edge
+ * replaces it with `Keep-Alive`, leaving the headers it named in place. So the allowlist is what
+ * really keeps hop-by-hop headers back (no standard one is on it), and the only headers a caller
+ * can name and still see forwarded are `Mcp-Param-*`, which the upstream validates anyway. The upstream
+ * credential is injected last so nothing the caller sends can override it — as a header, or for
+ * authType 'query' as a query parameter of the upstream URL (kept out of every error we log).
  *
  * Timeouts: `upstreamTimeoutMs` bounds the wait for response headers of POST and DELETE. A GET
  * opens the server's long-lived stream, and SDK servers send its headers only with the first
@@ -54,9 +59,18 @@ const DROPPED_RESPONSE_HEADERS = new Set([
   'server',
 ]);
 
+/**
+ * Every CORS response header of the upstream is dropped: the gateway owns CORS (gateway.origin.ts,
+ * per connection's allowedOrigins). An upstream's `Access-Control-Allow-Origin: *` or
+ * `…-Allow-Credentials: true` would otherwise let pages the connection never allowed read answers,
+ * and `…-Expose-Headers` would widen what they see.
+ */
+const CORS_PREFIX = 'access-control-';
+
 export interface UpstreamTarget {
   url: string;
-  authType: 'bearer' | 'header' | 'none';
+  authType: 'bearer' | 'header' | 'query' | 'none';
+  /** The header name for 'header'; the query parameter name for 'query' (one stored column). */
   authHeaderName: string | null;
   credential: string | null;
   timeoutMs: number;
@@ -93,6 +107,31 @@ export function upstreamHeaders(incoming: Headers, target: UpstreamTarget): Head
   return headers;
 }
 
+/**
+ * The URL the request goes to: the stored upstream URL, plus the credential as a query parameter
+ * for authType 'query' (set, not appended, so the URL cannot carry a second value of it).
+ */
+export function upstreamRequestUrl(target: UpstreamTarget): string {
+  if (target.authType !== 'query' || target.credential === null || !target.authHeaderName) return target.url;
+  const url = new URL(target.url);
+  url.searchParams.set(target.authHeaderName, target.credential);
+  return url.href;
+}
+
+/** A fetch failure with the credential cut out (a runtime error message may quote the URL). */
+function scrubbed(err: unknown, target: UpstreamTarget): unknown {
+  if (target.authType !== 'query' || !target.credential) return err;
+  const variants = [
+    target.credential,
+    encodeURIComponent(target.credential),
+    new URLSearchParams({ c: target.credential }).toString().slice(2),
+  ];
+  const scrub = (text: string) =>
+    variants.reduce((out, v) => (v ? out.split(v).join('[REDACTED]') : out), text);
+  if (!(err instanceof Error)) return scrub(String(err));
+  return { name: err.name, message: scrub(err.message), stack: scrub(err.stack ?? '') };
+}
+
 export interface ForwardResult {
   response: Response;
   /** Milliseconds until the upstream's response headers arrived. */
@@ -122,7 +161,7 @@ export async function forward(
   const signal = AbortSignal.any([timeout.signal, incoming.signal]);
   let upstream: Response;
   try {
-    upstream = await fetch(target.url, {
+    upstream = await fetch(upstreamRequestUrl(target), {
       method,
       headers: upstreamHeaders(incoming.headers, target),
       body,
@@ -131,7 +170,7 @@ export async function forward(
     });
   } catch (err) {
     const code = timeout.signal.aborted ? 'upstream_timeout' : 'upstream_unreachable';
-    throw new AppError(code, { internal: err });
+    throw new AppError(code, { internal: scrubbed(err, target) });
   } finally {
     if (timer !== null) clearTimeout(timer);
   }
@@ -160,7 +199,8 @@ export function downstreamHeaders(upstream: Headers): Headers {
   const hopByHop = connectionTokens(upstream);
   for (const [rawName, value] of upstream) {
     const name = rawName.toLowerCase();
-    if (!DROPPED_RESPONSE_HEADERS.has(name) && !hopByHop.has(name)) headers.append(name, value);
+    if (DROPPED_RESPONSE_HEADERS.has(name) || hopByHop.has(name) || name.startsWith(CORS_PREFIX)) continue;
+    headers.append(name, value);
   }
   return headers;
 }

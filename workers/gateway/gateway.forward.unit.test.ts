@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { downstreamHeaders, type UpstreamTarget, upstreamHeaders } from './gateway.forward.ts';
+import {
+  downstreamHeaders,
+  type UpstreamTarget,
+  upstreamHeaders,
+  upstreamRequestUrl,
+} from './gateway.forward.ts';
 
 const target: UpstreamTarget = {
   url: 'http://upstream.test/mcp',
@@ -101,5 +106,48 @@ describe('downstreamHeaders', () => {
       'mcp-session-id': 's1',
       'x-accel-buffering': 'no',
     });
+  });
+});
+
+describe('upstreamRequestUrl (authType query)', () => {
+  const query: UpstreamTarget = { ...target, authType: 'query', authHeaderName: 'api_key' };
+
+  it('adds the credential as the named query parameter, encoded, keeping the rest of the URL', () => {
+    const out = new URL(
+      upstreamRequestUrl({ ...query, url: 'https://u.test/mcp?region=eu', credential: 'a b&c=d' }),
+    );
+    expect(out.pathname).toBe('/mcp');
+    expect(out.searchParams.get('region')).toBe('eu');
+    expect(out.searchParams.getAll('api_key')).toEqual(['a b&c=d']);
+  });
+
+  it('replaces a value already in the URL rather than sending two', () => {
+    const out = new URL(upstreamRequestUrl({ ...query, url: 'https://u.test/mcp?api_key=old' }));
+    expect(out.searchParams.getAll('api_key')).toEqual(['upstream-secret']);
+  });
+
+  it('leaves the URL alone for the other auth types, and sends no header for query auth', () => {
+    expect(upstreamRequestUrl(target)).toBe(target.url);
+    expect(upstreamRequestUrl({ ...query, credential: null })).toBe(target.url);
+    const headers = upstreamHeaders(new Headers({ Accept: 'application/json' }), query);
+    expect([...headers.values()].join(' ')).not.toContain('upstream-secret');
+  });
+});
+
+describe('downstreamHeaders and CORS', () => {
+  it('drops every Access-Control-* header of the upstream: the gateway owns CORS', () => {
+    const out = downstreamHeaders(
+      new Headers({
+        'Content-Type': 'application/json',
+        'Access-Control-Allow-Origin': '*',
+        'Access-Control-Allow-Credentials': 'true',
+        'Access-Control-Allow-Headers': 'Authorization, X-Anything',
+        'Access-Control-Allow-Methods': 'GET, POST, PUT',
+        'Access-Control-Expose-Headers': 'X-Upstream-Secret',
+        'Access-Control-Max-Age': '86400',
+        'access-control-allow-private-network': 'true',
+      }),
+    );
+    expect(Object.fromEntries(out)).toEqual({ 'content-type': 'application/json' });
   });
 });

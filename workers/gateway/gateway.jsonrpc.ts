@@ -4,7 +4,9 @@
  * JSON-RPC 2.0 shape. Errors are the spec's: -32700 for unparseable JSON, -32600 for a body that
  * is JSON but not a JSON-RPC message.
  */
+
 import { AppError } from '../lib/errors.js';
+import { DEFAULT_MAX_BATCH_MESSAGES } from '../shared/connection.settings.js';
 
 export type JsonRpcId = string | number | null;
 
@@ -97,7 +99,45 @@ export interface ParsedBody {
   messages: JsonRpcMessage[];
 }
 
-export function parseJsonRpc(bytes: Uint8Array): ParsedBody {
+/** Deepest JSON nesting (objects and arrays) a gateway body may have; MCP messages need a handful. */
+export const MAX_JSON_DEPTH = 64;
+
+/**
+ * Whether the JSON text nests objects/arrays deeper than `max`, found in one pass over the bytes
+ * before parsing: structural characters are ASCII and never occur inside a UTF-8 multi-byte
+ * sequence, so only strings (and their escapes) need tracking. Deep nesting is refused because
+ * every later reader of the message (validation, policy, list filtering, the upstream) walks it,
+ * some recursively.
+ */
+export function exceedsJsonDepth(bytes: Uint8Array, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < bytes.length; i++) {
+    const byte = bytes[i]!;
+    if (inString) {
+      if (byte === 0x5c)
+        i++; // backslash: skip the escaped character
+      else if (byte === 0x22) inString = false;
+      continue;
+    }
+    if (byte === 0x22) inString = true;
+    else if (byte === 0x7b || byte === 0x5b) {
+      if (++depth > max) return true;
+    } else if (byte === 0x7d || byte === 0x5d) depth--;
+  }
+  return false;
+}
+
+export function parseJsonRpc(
+  bytes: Uint8Array,
+  maxBatchMessages: number = DEFAULT_MAX_BATCH_MESSAGES,
+): ParsedBody {
+  if (exceedsJsonDepth(bytes, MAX_JSON_DEPTH)) {
+    throw new AppError('invalid_request', {
+      message: `Invalid JSON-RPC message: JSON nested deeper than ${MAX_JSON_DEPTH} levels`,
+      details: { location: 'body', maxDepth: MAX_JSON_DEPTH },
+    });
+  }
   let value: unknown;
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
@@ -112,6 +152,13 @@ export function parseJsonRpc(bytes: Uint8Array): ParsedBody {
       throw new AppError('invalid_request', {
         message: 'Invalid JSON-RPC message: empty batch',
         details: { location: 'body' },
+      });
+    // Refused whole, before any item is validated, decided or audited: a batch of thousands of
+    // notifications would otherwise write thousands of audit rows.
+    if (value.length > maxBatchMessages)
+      throw new AppError('invalid_request', {
+        message: `Invalid JSON-RPC message: a batch of ${value.length} messages is over this connection's limit of ${maxBatchMessages} (settings.maxBatchMessages)`,
+        details: { location: 'body', messages: value.length, maxBatchMessages },
       });
     return { batch: true, messages: value.map((item, i) => checkMessage(item, `[${i}]`)) };
   }

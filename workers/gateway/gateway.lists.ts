@@ -23,7 +23,8 @@
 import { type CompiledPolicy, couldEverAllow } from '../policy/policy.evaluate.js';
 import { PROMPT_PREFIX, RESOURCE_PREFIX } from '../policy/policy.methods.js';
 import type { JsonRpcMessage } from './gateway.jsonrpc.js';
-import { type SseEvent, sseRewriteStream, withData } from './gateway.sse.js';
+import { rewriteResponse } from './gateway.rewrite.js';
+import type { ResponseStage } from './gateway.stages.js';
 
 export type ListMethod = 'tools/list' | 'resources/list' | 'prompts/list';
 
@@ -107,7 +108,12 @@ function listMethodByShape(result: unknown): ListMethod | null {
   return null;
 }
 
-export class ListFilter {
+/**
+ * The list filter as a response stage (gateway.stages.ts): the rewriter hands it each message of
+ * the answer (batch items one by one) and it rewrites the responses to the pending list requests.
+ */
+export class ListFilter implements ResponseStage {
+  readonly name = 'list_filter';
   readonly #pending: Map<string, ListMethod> | null;
   readonly #canAllow: (name: string) => boolean;
   hidden = 0;
@@ -123,25 +129,20 @@ export class ListFilter {
     return this.#pending !== null && this.#pending.size === 0;
   }
 
-  /** A JSON-RPC message (or batch) with list results filtered, or null when nothing changed. */
-  filterMessage(value: unknown): unknown | null {
-    if (Array.isArray(value)) {
-      let changed = false;
-      const out = value.map((item) => {
-        const filtered = this.filterMessage(item);
-        if (filtered === null) return item;
-        changed = true;
-        return filtered;
-      });
-      return changed ? out : null;
-    }
-    if (!isRecord(value) || !('id' in value) || 'method' in value) return null;
+  /** Cheap pre-check: only events that can hold a JSON-RPC response are parsed. */
+  wants(raw: string): boolean {
+    return raw.includes('"id"');
+  }
+
+  /** A JSON-RPC response with its list result filtered, or undefined when nothing changed. */
+  onMessage(value: unknown): unknown {
+    if (!isRecord(value) || !('id' in value) || 'method' in value) return undefined;
     const method = this.#methodFor(value);
-    if (method === null || !('result' in value)) return null;
+    if (method === null || !('result' in value)) return undefined;
     const filtered = filterListResult(method, value.result, this.#canAllow);
-    if (filtered === null) return null;
+    if (filtered === null) return undefined;
     this.hidden += filtered.hidden;
-    return filtered.hidden === 0 ? null : { ...value, result: filtered.result };
+    return filtered.hidden === 0 ? undefined : { ...value, result: filtered.result };
   }
 
   /** Which list this response answers; an answered id stops being pending (errors included). */
@@ -153,42 +154,21 @@ export class ListFilter {
     return method;
   }
 
-  rewriteEvent(event: SseEvent): string | null {
-    // Cheap pre-check: only events that can hold a JSON-RPC response are parsed.
-    if (event.data === null || !event.data.includes('"id"')) return null;
-    let value: unknown;
-    try {
-      value = JSON.parse(event.data);
-    } catch {
-      return null;
-    }
-    const filtered = this.filterMessage(value);
-    return filtered === null ? null : withData(event, JSON.stringify(filtered));
-  }
-
   /** The response with list results filtered: JSON read whole, SSE rewritten event by event. */
-  async apply(response: Response): Promise<Response> {
-    if (this.done() || response.status !== 200 || response.body === null) return response;
-    const type = response.headers.get('Content-Type') ?? '';
-    if (/^text\/event-stream\b/i.test(type)) {
-      const body = response.body.pipeThrough(
-        sseRewriteStream({ rewrite: (event) => this.rewriteEvent(event), done: () => this.done() }),
-      );
-      return new Response(body, init(response));
-    }
-    if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) return response;
-    const text = await response.text();
-    let value: unknown;
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return new Response(text, init(response));
-    }
-    const filtered = this.filterMessage(value);
-    return new Response(filtered === null ? text : JSON.stringify(filtered), init(response));
+  apply(response: Response): Promise<Response> {
+    return rewriteResponse(response, { stages: [this] });
   }
 }
 
-function init(response: Response): ResponseInit {
-  return { status: response.status, statusText: response.statusText, headers: response.headers };
+/**
+ * The MCP adapter's list-filter stage for one call: POST — the responses to the body's list
+ * requests, by id; a GET that resumes a stream (Last-Event-ID) may replay a list response,
+ * recognised by shape. Null when the call has no list request to filter.
+ */
+export function listFilterStage(
+  policy: CompiledPolicy,
+  pending: Map<string, ListMethod> | null,
+): ListFilter | null {
+  if (pending !== null && pending.size === 0) return null;
+  return new ListFilter(policy, pending);
 }

@@ -13,7 +13,10 @@
  *   revision: a legacy request carrying them is held to the same rule (its upstream may still
  *   route on them). A batch cannot carry them at all.
  * - `Mcp-Name` values are decoded from the `=?base64?…?=` sentinel before comparing; an invalid
- *   sentinel is a mismatch. For methods without a name source the header is passed on unchecked.
+ *   sentinel is a mismatch. Every method whose body names something is checked — the spec's
+ *   table (tools/call, prompts/get, resources/read, tasks/*) and also resources/subscribe and
+ *   unsubscribe, tasks/result and completion/complete — for requests and notifications alike.
+ *   For methods that name nothing the header is passed on unchecked.
  * - For a modern request (its `_meta` claims protocol ≥ 2026-07-28) the headers are required:
  *   `MCP-Protocol-Version` (equal to the claim), `Mcp-Method`, and `Mcp-Name` when the body has
  *   the mirrored value — the same presence rules as the spec, so an upstream that does not
@@ -38,6 +41,45 @@ const NAME_SOURCE: Readonly<Record<string, 'name' | 'uri' | 'taskId'>> = {
   'tasks/update': 'taskId',
   'tasks/cancel': 'taskId',
 };
+
+/**
+ * Other methods whose body names something: the spec does not require `Mcp-Name` on them, but an
+ * upstream (or a balancer) may still route or act on one, so a present header must agree.
+ */
+const OTHER_NAME_SOURCE: Readonly<
+  Record<string, (params: Record<string, unknown>) => readonly [field: string, value: unknown]>
+> = {
+  'resources/subscribe': (params) => ['uri', params.uri],
+  'resources/unsubscribe': (params) => ['uri', params.uri],
+  'tasks/result': (params) => ['taskId', params.taskId],
+  'completion/complete': (params) => {
+    const ref = isRecord(params.ref) ? params.ref : {};
+    return ref.type === 'ref/resource' ? ['ref.uri', ref.uri] : ['ref.name', ref.name];
+  },
+};
+
+interface MirroredName {
+  field: string;
+  /** The body's value, null when absent or not a string. */
+  value: string | null;
+  /** Whether a modern request must carry `Mcp-Name` for it (the spec's table). */
+  required: boolean;
+}
+
+/** What `Mcp-Name` mirrors for this method, or null when the method names nothing. */
+function mirroredName(method: string, params: unknown): MirroredName | null {
+  const body = isRecord(params) ? params : {};
+  if (Object.hasOwn(NAME_SOURCE, method)) {
+    const field = NAME_SOURCE[method]!;
+    const raw = body[field];
+    return { field, value: typeof raw === 'string' ? raw : null, required: true };
+  }
+  if (Object.hasOwn(OTHER_NAME_SOURCE, method)) {
+    const [field, raw] = OTHER_NAME_SOURCE[method]!(body);
+    return { field, value: typeof raw === 'string' ? raw : null, required: false };
+  }
+  return null;
+}
 
 const SENTINEL_PREFIX = '=?base64?';
 const SENTINEL_SUFFIX = '?=';
@@ -170,12 +212,13 @@ export function checkHeaderAgreement(headers: Headers, parsed: ParsedBody): AppE
     );
   }
 
-  if (kind !== 'request' || !Object.hasOwn(NAME_SOURCE, bodyMethod!)) return null;
-  const field = NAME_SOURCE[bodyMethod!]!;
-  const raw = isRecord(message.params) ? message.params[field] : undefined;
-  const bodyValue = typeof raw === 'string' ? raw : null;
+  // Requests and notifications alike: a notification of a governed method is decided (and
+  // executed upstream) like a request, so its header must agree with its body too.
+  const source = bodyMethod === null ? null : mirroredName(bodyMethod, message.params);
+  if (source === null) return null;
+  const { field, value: bodyValue } = source;
   if (name === null) {
-    if (modernRequest && bodyValue !== null) {
+    if (modernRequest && source.required && bodyValue !== null) {
       return mismatch(
         'Mcp-Name',
         null,

@@ -170,3 +170,37 @@ describe('checkHeaderAgreement', () => {
     expect(JSON.stringify(err!.details).length).toBeLessThan(600);
   });
 });
+
+describe('Mcp-Name on every method that names something', () => {
+  it('holds a notification of a governed method to its body (it is executed like a request)', () => {
+    const note = { jsonrpc: '2.0', method: 'tools/call', params: { name: 'delete_all', arguments: {} } };
+    expect(check({ 'Mcp-Name': 'delete_all' }, note)).toBeNull();
+    const err = check({ 'Mcp-Name': 'echo' }, note);
+    expect(err?.code).toBe('header_mismatch');
+    expect((err!.details as { path: string }).path).toBe('Mcp-Name');
+  });
+
+  it.each([
+    ['resources/subscribe', { uri: 'file:///a' }, 'file:///a', 'file:///b'],
+    ['resources/unsubscribe', { uri: 'file:///a' }, 'file:///a', 'file:///b'],
+    ['tasks/result', { taskId: 't1' }, 't1', 't2'],
+    ['completion/complete', { ref: { type: 'ref/prompt', name: 'greet' } }, 'greet', 'other'],
+    ['completion/complete', { ref: { type: 'ref/resource', uri: 'db://{t}' } }, 'db://{t}', 'db://x'],
+  ])('%s: a present Mcp-Name must agree with the body', (method, params, same, other) => {
+    const message = { jsonrpc: '2.0', id: 1, method, params };
+    expect(check({ 'Mcp-Name': same }, message)).toBeNull();
+    expect(check({ 'Mcp-Name': other }, message)?.code).toBe('header_mismatch');
+  });
+
+  it('does not require Mcp-Name outside the spec table, even on a modern request', () => {
+    const message = {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'resources/subscribe',
+      params: { uri: 'file:///a', _meta: META },
+    };
+    expect(
+      check({ 'MCP-Protocol-Version': '2026-07-28', 'Mcp-Method': 'resources/subscribe' }, message),
+    ).toBeNull();
+  });
+});

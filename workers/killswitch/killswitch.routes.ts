@@ -1,19 +1,14 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses, errorSchema } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
+import { publishSessionUpdates } from './killswitch.push';
 import {
   createKillSwitchSchema,
   killSwitchIdParamSchema,
   killSwitchSchema,
   listKillSwitchesQuerySchema,
 } from './killswitch.schemas';
-import {
-  createKillSwitch,
-  getKillSwitch,
-  liftKillSwitch,
-  listKillSwitches,
-  publishSessionUpdates,
-} from './killswitch.service';
+import { createKillSwitch, getKillSwitch, liftKillSwitch, listKillSwitches } from './killswitch.service';
 
 const tags = ['Kill switch'];
 const json = <T extends z.ZodType>(schema: T, description: string) => ({

@@ -1,11 +1,11 @@
 /**
- * Kill switches: pull one, list them, lift one. Every statement is scoped to `principal.orgId`.
+ * Kill switches: pull one, list them, lift one. Every statement is scoped to `principal.orgId`;
+ * the SQL on `kill_switches` is workers/shared/killswitch.store.ts.
  *
  * How a switch takes effect (never through KV):
  *   1. the record and its audit row are written in one D1 batch (type `session` for a session
  *      switch, `admin` otherwise);
- *   2. it is pushed to every affected ConnectionGuard (organization / user / apiKey scope: every
- *      connection of the organization; connection / session scope: that one) by RPC, and the API
+ *   2. it is pushed to every affected ConnectionGuard by RPC (killswitch.push.ts), and the API
  *      answers only after every guard confirmed — from then on each of those guards refuses
  *      matching calls (503 "Session Suspended") and ends their open SSE streams;
  *   3. a guard that starts later (a connection created afterwards, an eviction, a restart) loads the
@@ -17,36 +17,33 @@
  * Suspending an agent session is a `session`-scope switch (workers/sessions/sessions.service.ts):
  * one mechanism, one record, one place to lift it.
  */
-import {
-  agentSessionId,
-  type ConnectionGuard,
-  connectionIdOfSession,
-  type KillRecord,
-} from '../../durable-objects/connection-guard.do';
+
+import { connectionIdOfSession, type KillRecord } from '../../durable-objects/guard.contract';
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { ownOnly, requirePermission } from '../auth/permissions';
-import type { KILL_SCOPES } from '../db/schema';
-import type { SessionUpdateEvent } from '../events/events.types';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
-import { log } from '../lib/log';
+import { iso } from '../lib/values';
+import type { SessionUpdateEvent } from '../shared/events.types';
+import {
+  activeKillSwitchesOn,
+  insertKillSwitchStatement,
+  type KillSwitchDbRow,
+  killSwitchById,
+  killSwitchExists,
+  liftKillSwitchStatement,
+  listKillSwitchRows,
+  reactivateSessionStatement,
+  type KillSwitchScope as Scope,
+} from '../shared/killswitch.store';
+import { sessionUpdatesFor } from './killswitch.holds';
+import { checkLiftAllowed, checkPersonTarget } from './killswitch.principal';
+import { type KillSwitchEnv, pushToGuards } from './killswitch.push';
 import type { CreateKillSwitchInput, KillSwitchDto, ListKillSwitchesQuery } from './killswitch.schemas';
 
-export type KillSwitchEnv = Pick<Env, 'DB' | 'GUARD'>;
-type Scope = (typeof KILL_SCOPES)[number];
-
-export interface KillSwitchDbRow {
-  id: string;
-  org_id: string;
-  scope: Scope;
-  target: string;
-  reason: string | null;
-  created_by: string | null;
-  created_at: number;
-  lifted_at: number | null;
-  lifted_by: string | null;
-}
+export type { KillSwitchDbRow } from '../shared/killswitch.store';
+export type { KillSwitchEnv } from './killswitch.push';
 
 /** A change to kill switches and the session_update events it causes (the route publishes them). */
 export interface KillSwitchChange {
@@ -59,14 +56,6 @@ interface TargetConnection {
   id: string;
   slug: string;
   createdBy: string | null;
-}
-
-const PUSH_CONCURRENCY = 50;
-const SELECT =
-  'SELECT id, org_id, scope, target, reason, created_by, created_at, lifted_at, lifted_by FROM kill_switches';
-
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
 }
 
 export function toKillSwitchDto(row: KillSwitchDbRow): KillSwitchDto {
@@ -168,6 +157,7 @@ export async function createKillSwitch(
 ): Promise<KillSwitchChange & { created: boolean }> {
   requirePermission(principal, 'killswitch:write');
   const { target, connection } = await resolveTarget(env.DB, principal.orgId, input.scope, input.target);
+  await checkPersonTarget(env.DB, principal, input.scope, target);
   return pullKillSwitch(env, principal, {
     scope: input.scope,
     target,
@@ -192,11 +182,7 @@ export async function pullKillSwitch(
     auditAction: string;
   },
 ): Promise<KillSwitchChange & { created: boolean }> {
-  const existing = await env.DB.prepare(
-    `${SELECT} WHERE org_id = ? AND scope = ? AND target = ? AND lifted_at IS NULL ORDER BY created_at LIMIT 1`,
-  )
-    .bind(principal.orgId, pull.scope, pull.target)
-    .first<KillSwitchDbRow>();
+  const [existing] = await activeKillSwitchesOn(env.DB, principal.orgId, pull.scope, pull.target);
   if (existing) {
     await pushToGuards(env, existing, (guard, target) => guard.applyKill(target, toRecord(existing)));
     return { killSwitch: toKillSwitchDto(existing), sessionUpdates: [], created: false };
@@ -215,10 +201,7 @@ export async function pullKillSwitch(
   };
   const sessionId = pull.scope === 'session' ? pull.target : null;
   const statements = [
-    env.DB.prepare(
-      `INSERT INTO kill_switches (id, org_id, scope, target, reason, created_by, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    ).bind(row.id, row.org_id, row.scope, row.target, row.reason, row.created_by, row.created_at),
+    insertKillSwitchStatement(env.DB, row),
     adminAuditStatement(env.DB, principal, {
       action: pull.auditAction,
       type: auditType(row.scope),
@@ -253,15 +236,14 @@ export async function liftKillSwitch(
   id: string,
 ): Promise<KillSwitchChange> {
   requirePermission(principal, 'killswitch:write');
-  const row = await env.DB.prepare(`${SELECT} WHERE org_id = ? AND id = ?`)
-    .bind(principal.orgId, id)
-    .first<KillSwitchDbRow>();
+  const row = await killSwitchById(env.DB, principal.orgId, id);
   if (!row) {
     throw new AppError('not_found', {
       message: 'Kill switch not found',
       details: { location: 'path', path: 'id' },
     });
   }
+  if (row.lifted_at === null) await checkLiftAllowed(env.DB, principal, row);
   const connection =
     row.scope === 'connection'
       ? await findConnection(env.DB, principal.orgId, row.target)
@@ -289,9 +271,7 @@ export async function liftKillSwitches(
   for (const row of active) {
     const sessionId = row.scope === 'session' ? row.target : null;
     statements.push(
-      env.DB.prepare(
-        'UPDATE kill_switches SET lifted_at = ?, lifted_by = ? WHERE id = ? AND org_id = ? AND lifted_at IS NULL',
-      ).bind(now, principal.actor, row.id, principal.orgId),
+      liftKillSwitchStatement(env.DB, principal.orgId, row.id, now, principal.actor),
       adminAuditStatement(env.DB, principal, {
         action: auditAction,
         type: auditType(row.scope),
@@ -303,13 +283,7 @@ export async function liftKillSwitches(
     );
     if (sessionId) {
       // Active again once no session switch holds it (after the updates above, in this batch).
-      statements.push(
-        env.DB.prepare(
-          `UPDATE agent_sessions SET status = 'active', suspended_reason = NULL, updated_at = ?1
-           WHERE id = ?2 AND org_id = ?3 AND NOT EXISTS (SELECT 1 FROM kill_switches
-             WHERE org_id = ?3 AND scope = 'session' AND target = ?2 AND lifted_at IS NULL)`,
-        ).bind(now, sessionId, principal.orgId),
-      );
+      statements.push(reactivateSessionStatement(env.DB, principal.orgId, sessionId, now));
     }
   }
   if (statements.length > 0) await env.DB.batch(statements);
@@ -333,27 +307,13 @@ export async function listKillSwitches(
   // Reading switches is part of reading sessions (auditors read; developers see what can hold
   // their own connections: organization-wide switches, and switches on their connections).
   const own = ownOnly(principal, 'sessions:read');
-  const { results } = await env.DB.prepare(
-    `SELECT k.id, k.org_id, k.scope, k.target, k.reason, k.created_by, k.created_at, k.lifted_at, k.lifted_by
-     FROM kill_switches k
-     WHERE k.org_id = ?1
-       AND (?2 IS NULL OR (?2 = 'active' AND k.lifted_at IS NULL) OR (?2 = 'lifted' AND k.lifted_at IS NOT NULL))
-       AND (?3 IS NULL OR k.scope = ?3)
-       AND (?4 IS NULL OR k.id = ?4)
-       AND (?5 IS NULL OR k.scope IN ('organization', 'user', 'apiKey') OR EXISTS (SELECT 1 FROM connections c
-         WHERE c.org_id = k.org_id AND c.created_by = ?5 AND ((k.scope = 'connection' AND c.id = k.target)
-           OR (k.scope = 'session' AND 'ses_' || substr(c.id, 5) = k.target))))
-     ORDER BY k.created_at DESC LIMIT 1000`,
-  )
-    .bind(
-      principal.orgId,
-      query.status ?? null,
-      query.scope ?? null,
-      query.id ?? null,
-      own ? (principal.userId ?? '') : null,
-    )
-    .all<KillSwitchDbRow>();
-  return results.map(toKillSwitchDto);
+  const rows = await listKillSwitchRows(env.DB, principal.orgId, {
+    status: query.status ?? null,
+    scope: query.scope ?? null,
+    id: query.id ?? null,
+    connectionsOf: own ? (principal.userId ?? '') : null,
+  });
+  return rows.map(toKillSwitchDto);
 }
 
 export async function getKillSwitch(
@@ -363,10 +323,7 @@ export async function getKillSwitch(
 ): Promise<KillSwitchDto> {
   const [found] = await listKillSwitches(env, principal, { id });
   if (found) return found;
-  const exists = await env.DB.prepare('SELECT 1 AS one FROM kill_switches WHERE org_id = ? AND id = ?')
-    .bind(principal.orgId, id)
-    .first();
-  if (exists) {
+  if (await killSwitchExists(env.DB, principal.orgId, id)) {
     // In the organization, on a connection the (developer) caller did not create.
     throw new AppError('forbidden', {
       message: `Missing permission sessions:read for resources created by others (role ${principal.role})`,
@@ -377,142 +334,4 @@ export async function getKillSwitch(
     message: 'Kill switch not found',
     details: { location: 'path', path: 'id' },
   });
-}
-
-// ---------------------------------------------------------------------------------------------
-// Pushing to guards
-
-type GuardStub = DurableObjectStub<ConnectionGuard>;
-
-/** The connections whose guards a switch concerns. */
-async function affectedConnections(db: D1Database, row: KillSwitchDbRow): Promise<string[]> {
-  if (row.scope === 'connection') return [row.target];
-  if (row.scope === 'session') {
-    const id = connectionIdOfSession(row.target);
-    return id ? [id] : [];
-  }
-  const { results } = await db
-    .prepare('SELECT id FROM connections WHERE org_id = ?')
-    .bind(row.org_id)
-    .all<{ id: string }>();
-  return results.map((r) => r.id);
-}
-
-/** Calls `op` on every affected guard (one retry each); throws 503 if any did not confirm. */
-async function pushToGuards(
-  env: KillSwitchEnv,
-  row: KillSwitchDbRow,
-  op: (guard: GuardStub, target: { orgId: string; connectionId: string }) => Promise<unknown>,
-): Promise<void> {
-  const connectionIds = await affectedConnections(env.DB, row);
-  const failures: unknown[] = [];
-  for (let i = 0; i < connectionIds.length; i += PUSH_CONCURRENCY) {
-    const chunk = connectionIds.slice(i, i + PUSH_CONCURRENCY);
-    const settled = await Promise.allSettled(
-      chunk.map(async (connectionId) => {
-        const target = { orgId: row.org_id, connectionId };
-        const attempt = () => op(env.GUARD.getByName(`${row.org_id}:${connectionId}`), target);
-        await attempt().catch(attempt);
-      }),
-    );
-    for (const s of settled) if (s.status === 'rejected') failures.push(s.reason);
-  }
-  if (failures.length > 0) {
-    log('error', 'kill switch not confirmed by every guard', { killSwitchId: row.id, failures });
-    throw new AppError('guard_unavailable', {
-      message: `Kill switch ${row.id} is recorded, but ${failures.length} of ${connectionIds.length} connection(s) did not confirm it; they apply it within 30 seconds. Repeat the request to retry.`,
-      details: { killSwitchId: row.id, unconfirmed: failures.length, connections: connectionIds.length },
-    });
-  }
-}
-
-// ---------------------------------------------------------------------------------------------
-// Session status
-
-export interface SessionHold {
-  id: string;
-  scope: Scope;
-  reason: string | null;
-  createdAt: number;
-}
-
-/**
- * The switches that refuse every call of each given session (organization, connection or session
- * scope), from the D1 record that the guards are loaded and pushed from. A session is `suspended`
- * while it has any.
- */
-export async function sessionHolds(
-  db: D1Database,
-  orgId: string,
-  sessionIds: string[],
-): Promise<Map<string, SessionHold[]>> {
-  const holds = new Map<string, SessionHold[]>(sessionIds.map((id) => [id, []]));
-  if (sessionIds.length === 0) return holds;
-  const { results } = await db
-    .prepare(
-      `SELECT id, scope, target, reason, created_at FROM kill_switches
-       WHERE org_id = ? AND lifted_at IS NULL AND scope IN ('organization', 'connection', 'session')
-       ORDER BY created_at`,
-    )
-    .bind(orgId)
-    .all<{ id: string; scope: Scope; target: string; reason: string | null; created_at: number }>();
-  for (const sessionId of sessionIds) {
-    const connectionId = connectionIdOfSession(sessionId);
-    for (const k of results) {
-      const holdsIt =
-        (k.scope === 'organization' && k.target === orgId) ||
-        (k.scope === 'connection' && k.target === connectionId) ||
-        (k.scope === 'session' && k.target === sessionId);
-      if (holdsIt)
-        holds.get(sessionId)!.push({ id: k.id, scope: k.scope, reason: k.reason, createdAt: k.created_at });
-    }
-  }
-  return holds;
-}
-
-/** session_update events for the sessions a switch holds as a whole, with their status now. */
-async function sessionUpdatesFor(db: D1Database, row: KillSwitchDbRow): Promise<SessionUpdateEvent[]> {
-  let sessions: Array<{ sessionId: string; connectionId: string }>;
-  if (row.scope === 'session') {
-    sessions = [{ sessionId: row.target, connectionId: connectionIdOfSession(row.target) ?? '' }];
-  } else if (row.scope === 'connection') {
-    sessions = [{ sessionId: agentSessionId(row.target), connectionId: row.target }];
-  } else if (row.scope === 'organization') {
-    const { results } = await db
-      .prepare('SELECT id, connection_id FROM agent_sessions WHERE org_id = ?')
-      .bind(row.org_id)
-      .all<{ id: string; connection_id: string }>();
-    sessions = results.map((r) => ({ sessionId: r.id, connectionId: r.connection_id }));
-  } else {
-    return []; // user / apiKey switches hold some callers, not whole sessions
-  }
-  const holds = await sessionHolds(
-    db,
-    row.org_id,
-    sessions.map((s) => s.sessionId),
-  );
-  const timestamp = new Date().toISOString();
-  return sessions.map((s) => ({
-    type: 'session_update',
-    sessionId: s.sessionId,
-    serverId: s.connectionId,
-    status: (holds.get(s.sessionId)?.length ?? 0) > 0 ? 'suspended' : 'active',
-    timestamp,
-  }));
-}
-
-/** Publishes session_update events to the organization's hub, best-effort and off the reply. */
-export function publishSessionUpdates(
-  env: Pick<Env, 'EVENT_HUB'>,
-  ctx: Pick<ExecutionContext, 'waitUntil'>,
-  orgId: string,
-  events: SessionUpdateEvent[],
-): void {
-  if (events.length === 0) return;
-  ctx.waitUntil(
-    env.EVENT_HUB.getByName(orgId)
-      .publish(events)
-      .then(() => undefined)
-      .catch((err: unknown) => log('warn', 'session_update publish failed', { err })),
-  );
 }

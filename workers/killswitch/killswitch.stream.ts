@@ -1,7 +1,7 @@
 /**
  * Ending in-flight SSE responses when a kill switch that matches their call is pulled.
  *
- * The gateway hands every response here (one line in gateway.pipeline.ts). A `text/event-stream`
+ * The gateway hands every response here (one line in gateway.call.ts). A `text/event-stream`
  * body is piped (natively) through a TransformStream while, next to it, a ConnectionGuard `watchKill` call is
  * pending; when that resolves with a KillNotice the upstream body is cancelled
  * (closing the upstream request), a JSON-RPC "Session Suspended" error is written for the pending
@@ -18,7 +18,9 @@
  * If the guard fails (restart, deploy) the watch is made again, every RETRY_MS while unreachable.
  * (A returned ReadableStream would not do: the guard learns of its cancellation only on a write.)
  */
-import type { GuardTarget, KillNotice } from '../../durable-objects/connection-guard.do';
+
+import { guardFor } from '../../durable-objects/do.client';
+import type { GuardTarget, KillNotice } from '../../durable-objects/guard.contract';
 import { ERROR_CODES, type JsonRpcErrorBody } from '../lib/errors';
 import { log } from '../lib/log';
 
@@ -79,7 +81,7 @@ async function watchForKill(
   ended: AbortSignal,
 ): Promise<KillNotice | null> {
   if (!(await sleep(WATCH_DELAY_MS, ended))) return null;
-  const guard = env.GUARD.getByName(`${watch.orgId}:${watch.connectionId}`);
+  const guard = guardFor(env, watch.orgId, watch.connectionId);
   while (!ended.aborted) {
     const watchId = crypto.randomUUID();
     // The stream ending first withdraws the watch, so the guard keeps nothing for it.

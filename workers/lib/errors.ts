@@ -20,6 +20,9 @@ export const ERROR_CODES = {
   forbidden: { status: 403, rpc: -32003, message: 'Forbidden' },
   origin_forbidden: { status: 403, rpc: -32003, message: 'Origin not allowed' },
   csrf_failed: { status: 403, rpc: -32003, message: 'CSRF check failed' },
+  // The caller's API key, or its user, is under an active kill switch: the management API refuses
+  // it everything (so a killed key cannot mint a fresh key or lift its own switch).
+  principal_killed: { status: 403, rpc: -32003, message: 'Caller is under a kill switch' },
   not_found: { status: 404, rpc: -32004, message: 'Not found' },
   method_not_allowed: { status: 405, rpc: -32600, message: 'Method not allowed' },
   not_acceptable: { status: 406, rpc: -32600, message: 'Not acceptable' },
@@ -27,6 +30,10 @@ export const ERROR_CODES = {
   payload_too_large: { status: 413, rpc: -32600, message: 'Request body too large' },
   unsupported_media_type: { status: 415, rpc: -32600, message: 'Unsupported media type' },
   connection_disabled: { status: 403, rpc: -32005, message: 'Connection disabled' },
+  // The caller's key is valid but its member may not use this connection (connections:use).
+  connection_forbidden: { status: 403, rpc: -32003, message: 'Not allowed to use this connection' },
+  // 200 like policy_denied: clients surface the JSON-RPC error rather than a transport failure.
+  method_not_found: { status: 200, rpc: -32601, message: 'Method not found' },
   // 200 on purpose: a JSON-RPC error in a 200 reaches MCP clients as a tool error the agent can read
   // (an HTTP 4xx makes SDK clients throw a transport error instead).
   policy_denied: { status: 200, rpc: -32006, message: 'Denied by policy' },
@@ -34,6 +41,9 @@ export const ERROR_CODES = {
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },
+  // Production without PUBLIC_BASE_URL / DASHBOARD_ORIGINS: links in mails would have to come from
+  // the request's Host header, which an attacker controls, so no mail is sent.
+  mail_not_configured: { status: 503, rpc: -32603, message: 'Email links are not configured' },
   guard_unavailable: { status: 503, rpc: -32603, message: 'Security check unavailable' },
   policy_unavailable: { status: 503, rpc: -32603, message: 'Policy unavailable' },
   session_suspended: { status: 503, rpc: -32010, message: 'Session Suspended' },

@@ -2,8 +2,12 @@
  * Structured logs (one JSON object a line, which Workers Logs indexes). Callers pass fields,
  * never raw headers or bodies. `redactSensitive` is a last line of defence: any value that looks
  * like an Igris key, a bearer token or a session token is masked before it is written.
+ *
+ * Only `error` goes to console.error. Everything else goes to console.log: `wrangler dev` prints the
+ * Worker's console.warn/console.error through its own formatter (`▲ [WARNING]`, `✘ [ERROR]`) in ANSI
+ * colour whatever NO_COLOR says, and a line's `level` field already carries the severity.
  */
-type Level = 'debug' | 'info' | 'warn' | 'error';
+export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 const SECRET_PATTERNS: Array<[RegExp, string]> = [
   // ig_trace_… ids are not secrets (they correlate logs with audit rows); every other ig_ token is a key.
@@ -28,6 +32,21 @@ export function log(level: Level, msg: string, fields: Record<string, unknown> =
   for (const [key, value] of Object.entries(fields)) entry[key] = describe(value);
   const line = redactSensitive(JSON.stringify(entry));
   if (level === 'error') console.error(line);
-  else if (level === 'warn') console.warn(line);
   else console.log(line);
+}
+
+/**
+ * Refusals that are the product doing its job, though their HTTP status is 5xx by protocol: a kill
+ * switch or a suspended session answers 503 "Session Suspended". They are expected outcomes (the audit
+ * trail records each), so they log at `info`, never as an error an operator would be paged for.
+ */
+const EXPECTED_REFUSALS: ReadonlySet<string> = new Set(['session_suspended']);
+/** The upstream's failures: worth a warning, but not our error. */
+const UPSTREAM_FAILURES: ReadonlySet<string> = new Set(['upstream_unreachable', 'upstream_timeout']);
+
+/** The level to log an error answered to a caller at, or null when it needs no log line (4xx). */
+export function levelForError(code: string, status: number): Level | null {
+  if (EXPECTED_REFUSALS.has(code)) return 'info';
+  if (UPSTREAM_FAILURES.has(code)) return 'warn';
+  return status >= 500 ? 'error' : null;
 }

@@ -10,6 +10,7 @@ import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import type { Role } from '../db/schema';
+import { closeStreamsFor } from '../events/events.revoke';
 import { AppError } from '../lib/errors';
 import {
   type MemberDto,
@@ -20,6 +21,8 @@ import {
 
 export interface OrgsEnv {
   DB: D1Database;
+  /** A demoted or removed member's live event streams are closed (workers/events/events.revoke.ts). */
+  EVENT_HUB: Env['EVENT_HUB'];
 }
 
 interface OrganizationDbRow {
@@ -218,6 +221,7 @@ export async function updateMemberRole(
     if (isOwnerGuardFailure(err)) throw lastOwner('demoted');
     throw err;
   }
+  await closeStreamsFor(env, [principal.orgId], { userId: member.user_id });
   return toMemberDto({ ...member, role });
 }
 
@@ -253,5 +257,6 @@ export async function removeMember(
     if (isOwnerGuardFailure(err)) throw lastOwner('removed');
     throw err;
   }
+  await closeStreamsFor(env, [principal.orgId], { userId: member.user_id });
   return { member: toMemberDto(member), revokedKeys };
 }

@@ -3,6 +3,9 @@
  *
  * Semantics (product docs, "standard ABAC"):
  * - Rules are checked in order; a rule matches when its tool glob matches AND every condition holds.
+ * - Names are matched in their comparable form (policy.normalize.ts: invisible characters removed,
+ *   NFKC, confusables folded, lower case) against globs normalised the same way when compiled, so
+ *   `Delete_all` and `d\u0435lete_all` hit `delete_*`. The original name is what is forwarded.
  * - A condition on a field absent from the request makes the rule NOT match (it is skipped,
  *   it is not a deny); evaluation continues with the next rule.
  * - A field whose value is not a scalar (object, array, null) is treated like a missing field
@@ -21,7 +24,8 @@
  */
 // `.js` specifiers: unit tests type-check this file under NodeNext (tsconfig.node.json), which
 // requires extensions; the bundler config, Vite and Wrangler all resolve `.js` to the `.ts` source.
-import { compileGlob, type GlobMatcher, hasWildcard, literalPrefix } from './policy.glob.js';
+import { compileGlob, type GlobMatcher, hasWildcard, literalPrefix } from '../shared/policy.glob.js';
+import { normalizeName, normalizePattern } from './policy.normalize.js';
 import type { Condition, Operator, Policy, RateLimit, Rule, RuleAction, Scalar } from './policy.schema.js';
 
 export interface Decision {
@@ -57,7 +61,10 @@ export interface CompiledCondition {
 
 export interface CompiledRule {
   readonly index: number;
+  /** As written in the policy (shown in explanations). */
   readonly glob: string;
+  /** The glob's comparable form (policy.normalize.ts): what names are matched and indexed by. */
+  readonly pattern: string;
   readonly matchesTool: GlobMatcher;
   readonly action: RuleAction;
   readonly conditions: readonly CompiledCondition[];
@@ -143,10 +150,12 @@ function compileRule(rule: Rule, index: number, version: number, slots: Map<stri
   const conditions = Object.entries(rule.conditions ?? {}).map(([field, condition]) =>
     compileCondition(field, condition, slotOf(slots, field)),
   );
+  const pattern = normalizePattern(rule.tool);
   return {
     index,
     glob: rule.tool,
-    matchesTool: compileGlob(rule.tool),
+    pattern,
+    matchesTool: compileGlob(pattern),
     action: rule.action,
     conditions,
     decision: freezeDecision({
@@ -200,11 +209,11 @@ function buildToolIndex(rules: readonly CompiledRule[]): ToolIndex {
   const prefixIndex = new Map<string, number[]>();
   const unprefixed: number[] = [];
   for (const rule of rules) {
-    if (!hasWildcard(rule.glob)) {
-      pushTo(exactIndex, rule.glob, rule.index);
+    if (!hasWildcard(rule.pattern)) {
+      pushTo(exactIndex, rule.pattern, rule.index);
       continue;
     }
-    const prefix = literalPrefix(rule.glob);
+    const prefix = literalPrefix(rule.pattern);
     if (prefix === '') unprefixed.push(rule.index);
     else pushTo(prefixIndex, prefix, rule.index);
   }
@@ -222,11 +231,15 @@ function pushTo(map: Map<string, number[]>, key: string, value: number): void {
 // Candidate rules per tool name
 // ---------------------------------------------------------------------------------------------
 
-/** Ascending indices of the rules whose glob matches `tool` (first-match order preserved). */
+/**
+ * Ascending indices of the rules whose glob matches `tool` (first-match order preserved). The
+ * name is normalised here, once per call and only on a cache miss (the cache is keyed by the
+ * name as sent); rule globs were normalised when the policy was compiled.
+ */
 export function candidateRules(compiled: CompiledPolicy, tool: string): Int32Array {
   const cached = compiled.candidateCache.get(tool);
   if (cached) return cached;
-  const candidates = computeCandidates(compiled, tool);
+  const candidates = computeCandidates(compiled, normalizeName(tool));
   if (tool.length <= CACHEABLE_NAME_LENGTH) remember(compiled.candidateCache, tool, candidates);
   return candidates;
 }
@@ -368,8 +381,9 @@ export function couldEverAllow(compiled: CompiledPolicy, tool: string): boolean 
  */
 export function explain(compiled: CompiledPolicy, request: EvaluationRequest): Explanation {
   const trace: TraceEntry[] = [];
+  const normal = normalizeName(request.tool);
   for (const rule of compiled.rules) {
-    const failure = ruleFailure(rule, request);
+    const failure = ruleFailure(rule, request, normal);
     if (failure === null) {
       trace.push({ ruleIndex: rule.index, matched: true, why: matchedWhy(rule, request.tool) });
       return { decision: rule.decision, trace };
@@ -380,8 +394,8 @@ export function explain(compiled: CompiledPolicy, request: EvaluationRequest): E
 }
 
 /** Why the rule does not match, or null when it does. */
-function ruleFailure(rule: CompiledRule, request: EvaluationRequest): string | null {
-  if (!rule.matchesTool(request.tool)) {
+function ruleFailure(rule: CompiledRule, request: EvaluationRequest, normalTool: string): string | null {
+  if (!rule.matchesTool(normalTool)) {
     return `tool ${quote(request.tool)} does not match glob ${quote(rule.glob)}`;
   }
   for (const condition of rule.conditions) {

@@ -2,7 +2,8 @@
  * Which JSON-RPC methods the policy governs, and the name it decides on.
  *
  * Lifecycle (initialize, ping, notifications/*) and list methods are not governed; list
- * results are filtered separately with couldEverAllow. Resource and prompt names are
+ * results are filtered separately with couldEverAllow. Methods outside both lists are unknown
+ * (classifyMethod) and refused by the gateway. Resource and prompt names are
  * namespaced (`resource:`, `prompt:`) so one glob language covers all three kinds.
  */
 
@@ -26,6 +27,53 @@ export type GovernedNameResult =
 
 export function isGovernedMethod(method: string): method is GovernedMethod {
   return (GOVERNED_METHODS as readonly string[]).includes(method);
+}
+
+/**
+ * Every other method a client may send a server, by the MCP revisions the gateway speaks
+ * (2025-03-26 … 2025-11-25 and 2026-07-28): forwarded without a policy decision. Lists are
+ * filtered on the way back; `resources/unsubscribe` only narrows what the caller receives; the
+ * `tasks/*` methods reach a task whose creating call was already decided. Methods servers send
+ * clients (`sampling/createMessage`, `elicitation/create`, `roots/list`, server notifications)
+ * are not here: a client has no reason to send them upstream.
+ */
+export const UNGOVERNED_METHODS: ReadonlySet<string> = new Set([
+  // Lifecycle and utilities.
+  'initialize',
+  'ping',
+  'logging/setLevel',
+  'notifications/initialized',
+  'notifications/cancelled',
+  'notifications/progress',
+  'notifications/roots/list_changed',
+  // Listing (filtered on the way back, gateway.lists.ts).
+  'tools/list',
+  'resources/list',
+  'resources/templates/list',
+  'prompts/list',
+  'resources/unsubscribe',
+  // Tasks (2025-11-25; tasks/update from SEP-2663).
+  'tasks/get',
+  'tasks/result',
+  'tasks/list',
+  'tasks/cancel',
+  'tasks/update',
+  'notifications/tasks/status',
+  // 2026-07-28.
+  'server/discover',
+  'subscriptions/listen',
+]);
+
+export type MethodClass = 'governed' | 'ungoverned' | 'unknown';
+
+/**
+ * Exact, case-sensitive spelling only: `Tools/Call` or `tools/call ` is no method of MCP, and a
+ * lenient upstream that trims or lower-cases it would run a tool nobody decided on. Anything not
+ * named here is `unknown` and must be refused, never passed.
+ */
+export function classifyMethod(method: string): MethodClass {
+  if (isGovernedMethod(method)) return 'governed';
+  return UNGOVERNED_METHODS.has(method) ? 'ungoverned' : 'unknown';
 }
 
 export function resolveGovernedName(method: string, params: unknown): GovernedNameResult {
@@ -52,7 +100,41 @@ function named(params: unknown, key: 'name' | 'uri', prefix: string, method: str
   if (typeof value !== 'string' || value === '') {
     return { kind: 'invalid', message: `${method} requires params.${key} to be a non-empty string` };
   }
+  if (exceedsUtf8Bytes(value, MAX_GOVERNED_NAME_BYTES)) {
+    return {
+      kind: 'invalid',
+      message: `${method} params.${key} is longer than ${MAX_GOVERNED_NAME_BYTES} bytes: no tool, prompt or resource is named like that`,
+    };
+  }
   return { kind: 'governed', name: prefix + value };
+}
+
+/**
+ * Longest governed name (tool, prompt, resource URI; UTF-8 bytes) the gateway decides on. Longer
+ * ones are refused before any matching, caching or auditing: a 1 MB name would otherwise be
+ * matched against every glob, kept as a cache key and written into audit rows.
+ */
+export const MAX_GOVERNED_NAME_BYTES = 512;
+
+function isLowSurrogate(code: number): boolean {
+  return code >= 0xdc00 && code <= 0xdfff;
+}
+
+/** Whether `value` takes more than `max` bytes in UTF-8, without encoding a long string. */
+export function exceedsUtf8Bytes(value: string, max: number): boolean {
+  if (value.length > max) return true; // every UTF-16 code unit is at least one byte
+  if (value.length * 3 <= max) return false; // and at most three
+  let bytes = 0;
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    if (code < 0x80) bytes += 1;
+    else if (code < 0x800) bytes += 2;
+    else if (code >= 0xd800 && code <= 0xdbff && isLowSurrogate(value.charCodeAt(i + 1))) {
+      bytes += 4; // a surrogate pair: one astral code point
+      i++;
+    } else bytes += 3; // the rest of the BMP, and a lone surrogate (encoded as U+FFFD)
+  }
+  return bytes > max;
 }
 
 function completionRef(params: unknown, method: string): GovernedNameResult {

@@ -1,11 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  classifyMethod,
+  exceedsUtf8Bytes,
   GOVERNED_METHODS,
   governedName,
   InvalidGovernedParamsError,
   isGovernedMethod,
   resolveGovernedName,
+  UNGOVERNED_METHODS,
 } from './policy.methods.ts';
 
 describe('governedName', () => {
@@ -107,5 +110,76 @@ describe('methods that reach a named resource or prompt indirectly', () => {
       'invalid',
     );
     expect(resolveGovernedName('completion/complete', {}).kind).toBe('invalid');
+  });
+});
+
+describe('governed-name length cap', () => {
+  const at = (n: number, unit = 'a') => unit.repeat(n);
+
+  it.each([
+    ['tools/call', { name: at(513) }],
+    ['prompts/get', { name: at(513) }],
+    ['resources/read', { uri: `file:///${at(600)}` }],
+    ['resources/subscribe', { uri: `file:///${at(600)}` }],
+    ['completion/complete', { ref: { type: 'ref/prompt', name: at(513) } }],
+    ['completion/complete', { ref: { type: 'ref/resource', uri: at(513) } }],
+    ['tools/call', { name: at(1024 * 1024) }],
+    // 171 × 'é' is 342 bytes; 257 is 514: the cap counts UTF-8 bytes, not characters.
+    ['tools/call', { name: at(257, 'é') }],
+    ['tools/call', { name: at(129, '😀') }],
+  ])('%s with a name over 512 bytes is invalid (refused before any matching)', (method, params) => {
+    const result = resolveGovernedName(method, params);
+    expect(result.kind).toBe('invalid');
+    expect(result.kind === 'invalid' && result.message).toContain('longer than 512 bytes');
+  });
+
+  it.each([[at(512)], [at(256, 'é')], [at(128, '😀')], [at(170, '中')]])(
+    'accepts a name of exactly 512 bytes or less (%#)',
+    (name) => {
+      expect(resolveGovernedName('tools/call', { name })).toEqual({ kind: 'governed', name });
+    },
+  );
+
+  it('counts UTF-8 bytes exactly', () => {
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.oneof(fc.constantFrom('a', 'é', '中', '\ud800', '\udc00'), fc.constant('😀')),
+          maxLength: 300,
+        }),
+        fc.integer({ min: 0, max: 600 }),
+        (s, max) => {
+          expect(exceedsUtf8Bytes(s, max)).toBe(new TextEncoder().encode(s).length > max);
+        },
+      ),
+      { numRuns: 2000 },
+    );
+  });
+});
+
+describe('classifyMethod', () => {
+  it('knows the governed and the ungoverned client methods, exactly as spelled', () => {
+    for (const method of GOVERNED_METHODS) expect(classifyMethod(method)).toBe('governed');
+    for (const method of UNGOVERNED_METHODS) expect(classifyMethod(method)).toBe('ungoverned');
+    expect(classifyMethod('notifications/initialized')).toBe('ungoverned');
+    expect(classifyMethod('tasks/get')).toBe('ungoverned');
+  });
+
+  it.each([
+    'Tools/Call',
+    'tools/call ',
+    ' tools/call',
+    'TOOLS/CALL',
+    'tools/call\u200b',
+    'tools\u2215call',
+    'tools/calls',
+    'sampling/createMessage',
+    'elicitation/create',
+    'notifications/message',
+    'constructor',
+    '__proto__',
+    '',
+  ])('refuses anything else as unknown: %j', (method) => {
+    expect(classifyMethod(method)).toBe('unknown');
   });
 });

@@ -21,7 +21,12 @@ const json = <T extends z.ZodType>(schema: T, description: string) => ({
 // The rules themselves are validated by parsePolicy (workers/policy/policy.schema.ts), which
 // reports each problem with its rule index and field path; here they are only "an array".
 const policyDocumentSchema = z
-  .object({ rules: z.array(z.unknown()).openapi({ description: 'Rules, first match wins' }) })
+  .object({
+    rules: z.array(z.unknown()).openapi({ description: 'Rules, first match wins' }),
+    confirmDenyAll: z.boolean().optional().openapi({
+      description: 'Required (true) to store an empty rule list, which denies every governed call',
+    }),
+  })
   .openapi('PolicyDocument');
 const policyVersionSchema = z
   .object({

@@ -124,8 +124,40 @@ async function writeVersion(
   };
 }
 
-export function putPolicy(env: ConnectionEnv, principal: Principal, slug: string, input: unknown) {
-  return writeVersion(env, principal, slug, validatePolicy(input), null);
+export async function putPolicy(env: ConnectionEnv, principal: Principal, slug: string, input: unknown) {
+  const { policy, confirmDenyAll } = validatePolicyPut(input);
+  if (policy.rules.length === 0 && !confirmDenyAll) {
+    // Permission and existence first: a caller who may not write this policy learns nothing more.
+    await getConnectionRow(env, principal, slug, 'policies:write');
+    throw policyIssue(
+      'rules',
+      'an empty rule list denies every governed call: send "confirmDenyAll": true to confirm',
+    );
+  }
+  return writeVersion(env, principal, slug, policy, null);
+}
+
+/**
+ * A PUT's document: the policy, plus `confirmDenyAll`. An empty rule list denies every governed
+ * call of the connection — one slip away from an outage — so it must be asked for explicitly
+ * (`{"rules": [], "confirmDenyAll": true}`); the flag itself is not stored.
+ */
+export function validatePolicyPut(input: unknown): { policy: Policy; confirmDenyAll: boolean } {
+  if (!input || typeof input !== 'object' || Array.isArray(input) || !('confirmDenyAll' in input)) {
+    return { policy: validatePolicy(input), confirmDenyAll: false };
+  }
+  const { confirmDenyAll, ...rest } = input as Record<string, unknown>;
+  if (typeof confirmDenyAll !== 'boolean') {
+    throw policyIssue('confirmDenyAll', 'confirmDenyAll must be true or false');
+  }
+  return { policy: validatePolicy(rest), confirmDenyAll };
+}
+
+function policyIssue(path: string, message: string): AppError {
+  return new AppError('validation_failed', {
+    message: `Invalid policy: ${message}`,
+    details: { location: 'body', path, issues: [{ location: 'body', path, ruleIndex: null, message }] },
+  });
 }
 
 export async function rollbackPolicy(

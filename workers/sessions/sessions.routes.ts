@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses, errorSchema } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
-import { publishSessionUpdates } from '../killswitch/killswitch.service';
+import { publishSessionUpdates } from '../killswitch/killswitch.push';
 import {
   listSessionsQuerySchema,
   sessionIdParamSchema,

@@ -17,20 +17,17 @@
  * or resume that changes nothing writes nothing. Their audit rows have type `session` (actions
  * `session.suspend` / `session.resume`), written in the switch's own batch.
  */
+import { guardFor } from '../../durable-objects/do.client';
 import type { Principal } from '../app.types';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
-import type { SessionUpdateEvent } from '../events/events.types';
-import {
-  findSessionConnection,
-  type KillSwitchDbRow,
-  type KillSwitchEnv,
-  liftKillSwitches,
-  pullKillSwitch,
-  type SessionHold,
-  sessionHolds,
-} from '../killswitch/killswitch.service';
+import { type SessionHold, sessionHolds } from '../killswitch/killswitch.holds';
+import type { KillSwitchEnv } from '../killswitch/killswitch.push';
+import { findSessionConnection, liftKillSwitches, pullKillSwitch } from '../killswitch/killswitch.service';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
+import { iso } from '../lib/values';
+import type { SessionUpdateEvent } from '../shared/events.types';
+import { activeKillSwitchesOn } from '../shared/killswitch.store';
 import type { ListSessionsQuery, SessionDto } from './sessions.schemas';
 
 interface SessionDbRow {
@@ -44,10 +41,6 @@ interface SessionDbRow {
   last_seen_at: number | null;
   created_at: number | null;
   updated_at: number | null;
-}
-
-function iso(ms: number | null | undefined): string | null {
-  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }
 
 function toDto(row: SessionDbRow, holds: SessionHold[]): SessionDto {
@@ -154,7 +147,7 @@ export async function getSession(
 /** The guard's live counters; the D1 row is enough if the guard can't be asked right now. */
 async function liveSession(env: KillSwitchEnv, orgId: string, connectionId: string) {
   try {
-    const snapshot = await env.GUARD.getByName(`${orgId}:${connectionId}`).sessionSnapshot({
+    const snapshot = await guardFor(env, orgId, connectionId).sessionSnapshot({
       orgId,
       connectionId,
     });
@@ -193,13 +186,8 @@ export async function resumeSession(
   sessionId: string,
 ): Promise<SessionChange> {
   const connection = await sessionConnection(env, principal, sessionId, 'sessions:write');
-  const { results } = await env.DB.prepare(
-    `SELECT id, org_id, scope, target, reason, created_by, created_at, lifted_at, lifted_by FROM kill_switches
-     WHERE org_id = ? AND scope = 'session' AND target = ? AND lifted_at IS NULL`,
-  )
-    .bind(principal.orgId, sessionId)
-    .all<KillSwitchDbRow>();
-  const changes = await liftKillSwitches(env, principal, results, connection, 'session.resume');
+  const active = await activeKillSwitchesOn(env.DB, principal.orgId, 'session', sessionId);
+  const changes = await liftKillSwitches(env, principal, active, connection, 'session.resume');
   // One event per session: the last one carries the status after every lift.
   const sessionUpdates = changes.flatMap((c) => c.sessionUpdates).slice(-1);
   return { session: await getSession(env, principal, sessionId), sessionUpdates };

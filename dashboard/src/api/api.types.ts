@@ -1,7 +1,7 @@
 /**
  * API shapes the dashboard uses. The management API's are the SDK's generated types
  * (sdk/src/api.types.ts, from /api/v1/openapi.json) and the live events' are the Worker's own
- * (workers/events/events.types.ts): nothing here re-declares them.
+ * (workers/shared/events.types.ts): nothing here re-declares them.
  *
  * `/api/auth/*` has its own OpenAPI document (/api/auth/openapi.json) that the SDK generator does
  * not read yet, so its few shapes are declared below, mirroring workers/auth/auth.schemas.ts.
@@ -14,7 +14,7 @@ export type {
   ManagementEvent,
   SessionUpdateEvent,
   ToolCallEvent,
-} from '../../../workers/events/events.types';
+} from '../../../workers/shared/events.types';
 export type { Paths, Schemas };
 
 export type Connection = Schemas['Connection'];

@@ -57,3 +57,8 @@ export function localInputToIso(value: string): string | undefined {
   const date = new Date(value);
   return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
+
+/** A measured figure (a rate, a threshold) for reading: at most two decimals, never 7.199999999999999. */
+export function formatFigure(n: number): string {
+  return (Math.round(n * 100) / 100).toLocaleString(undefined, { maximumFractionDigits: 2 });
+}

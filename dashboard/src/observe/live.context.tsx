@@ -6,7 +6,7 @@
 import { useQueryClient } from '@tanstack/react-query';
 import { createContext, type ReactNode, useContext, useEffect, useState } from 'react';
 import { v1 } from '../api/api.client';
-import type { GatewayEvent } from '../api/api.types';
+import type { AuditEvent, GatewayEvent } from '../api/api.types';
 import { openEventStream, type StreamStatus } from '../api/events.stream';
 import { useToast } from '../ui/toast';
 import { observeStore, WINDOW_MS } from './observe.store';
@@ -17,6 +17,25 @@ interface LiveState {
 }
 
 const LiveContext = createContext<LiveState>({ status: 'closed', gaps: 0 });
+
+/** Most rows one back-fill reads per type: far above a normal 15 minutes, and still bounded. */
+const BACKFILL_MAX_PAGES = 10;
+
+/**
+ * Every row of the window (page after page), so the counters seeded after a reload are the ones
+ * the live stream had counted — a single capped page made them drop, then climb again.
+ */
+async function recentRows(query: { type: 'tool_call' | 'request' | 'anomaly'; from: string; to: string }) {
+  const rows: AuditEvent[] = [];
+  let cursor: string | undefined;
+  for (let page = 0; page < BACKFILL_MAX_PAGES; page++) {
+    const result = await v1('get', '/audit-events', { query: { ...query, cursor, limit: 500 } });
+    rows.push(...result.events);
+    if (!result.nextCursor) break;
+    cursor = result.nextCursor;
+  }
+  return rows;
+}
 
 export function LiveProvider({ orgId, children }: { orgId: string; children: ReactNode }) {
   const [state, setState] = useState<LiveState>({ status: 'connecting', gaps: 0 });
@@ -59,13 +78,14 @@ export function LiveProvider({ orgId, children }: { orgId: string; children: Rea
       const from = new Date(openedAt - WINDOW_MS).toISOString();
       const to = new Date(openedAt).toISOString();
       void Promise.all([
-        v1('get', '/audit-events', { query: { type: 'tool_call', from, to, limit: 500 } }),
-        v1('get', '/audit-events', { query: { type: 'anomaly', from, to, limit: 200 } }),
+        recentRows({ type: 'tool_call', from, to }),
+        recentRows({ type: 'request', from, to }),
+        recentRows({ type: 'anomaly', from, to }),
       ])
-        .then(([calls, anomalies]) => {
+        .then((lists) => {
           observeStore.backfill(
             orgId,
-            [...calls.events, ...anomalies.events].sort((a, b) => b.createdAt.localeCompare(a.createdAt)),
+            lists.flat().sort((a, b) => b.createdAt.localeCompare(a.createdAt)),
           );
         })
         .catch(() => {

@@ -6,23 +6,28 @@
 import { useEffect, useMemo, useState, useSyncExternalStore } from 'react';
 import type uPlot from 'uplot';
 import type { GatewayEvent } from '../api/api.types';
-import { formatClock, formatCount } from '../lib/format';
+import { useOrg } from '../api/auth.context';
+import { formatClock, formatCount, formatFigure } from '../lib/format';
 import { Link } from '../lib/router';
 import { useConnections } from '../screens/connections.queries';
 import { SelectField } from '../ui/field';
+import { DecisionBadge } from '../ui/outcome';
 import { Badge, PageHeader } from '../ui/page';
+import { GetStarted } from './get-started';
 import { useLive } from './live.context';
 import { BUCKET_MS, observeStore, type StreamItem } from './observe.store';
 import { RateChart } from './rate.chart';
 import { type ColourBy, cellKey, type HeatMode, RiskHeatMap } from './risk.heatmap';
 
 const FLASH_MS = 8000;
-type StreamFilter = 'all' | 'tool_call' | 'refused' | 'anomaly' | 'session_update' | 'changes';
+type StreamFilter = 'all' | 'tool_call' | 'refused' | 'failed' | 'anomaly' | 'session_update' | 'changes';
 
 function matches(item: StreamItem, filter: StreamFilter): boolean {
   const e = item.event;
   if (filter === 'all') return true;
   if (filter === 'refused') return e.type === 'tool_call' && !['allow', 'pass', 'alert'].includes(e.action);
+  if (filter === 'failed')
+    return e.type === 'tool_call' && (e.outcome === 'upstream_error' || e.outcome === 'timeout');
   if (filter === 'changes') return e.type === 'policy_update' || e.type === 'connection_update';
   return e.type === filter;
 }
@@ -43,7 +48,7 @@ function EventLine({
     return (
       <li className={`stream-item ${fresh ? 'stream-new' : ''}`} data-testid="stream-item" data-type={e.type}>
         <time>{at}</time>
-        <Badge value={e.action} />
+        <DecisionBadge call={e} />
         <span className="mono strong">{e.toolName ?? e.method ?? 'request'}</span>
         <span className="muted">on {slugOf(e.serverId)}</span>
         {e.user ? <span>{e.user}</span> : null}
@@ -71,7 +76,8 @@ function EventLine({
         <span className="muted">on {slugOf(e.serverId)}</span>
         {e.currentRate !== null ? (
           <span className="small">
-            {e.currentRate}/min vs threshold {e.threshold}
+            {formatFigure(e.currentRate)}/min vs threshold{' '}
+            {e.threshold === null ? '—' : `${formatFigure(e.threshold)}/min`}
           </span>
         ) : null}
       </li>
@@ -88,6 +94,19 @@ function EventLine({
       </li>
     );
   }
+  if (e.type === 'findings') {
+    return (
+      <li className={`stream-item ${fresh ? 'stream-new' : ''}`} data-testid="stream-item" data-type={e.type}>
+        <time>{at}</time>
+        <Badge value="findings" tone="neutral" />
+        <span>
+          {e.findings.length} finding{e.findings.length === 1 ? '' : 's'} in the answer of{' '}
+          {e.toolName ?? 'a call'}: {[...new Set(e.findings.map((f) => f.kind))].join(', ')}
+        </span>
+        <span className="muted">on {slugOf(e.serverId)}</span>
+      </li>
+    );
+  }
   return (
     <li className={`stream-item ${fresh ? 'stream-new' : ''}`} data-testid="stream-item" data-type={e.type}>
       <time>{at}</time>
@@ -100,6 +119,18 @@ function EventLine({
   );
 }
 
+/** When anomalies were last dismissed in this browser (ms), and the dismiss action. */
+function useAnomalyAcknowledgement(orgId: string): [number, () => void] {
+  const key = `igris.anomalies.acknowledged.${orgId}`;
+  const [at, setAt] = useState(() => Number(globalThis.localStorage?.getItem(key) ?? 0) || 0);
+  const acknowledge = () => {
+    const now = Date.now();
+    globalThis.localStorage?.setItem(key, String(now));
+    setAt(now);
+  };
+  return [at, acknowledge];
+}
+
 export function ObserveScreen(_props: { params: Record<string, string> }) {
   useSyncExternalStore(observeStore.subscribe, observeStore.getVersion);
   const version = observeStore.getVersion();
@@ -110,6 +141,7 @@ export function ObserveScreen(_props: { params: Record<string, string> }) {
   const [colourBy, setColourBy] = useState<ColourBy>('risk');
   const [filter, setFilter] = useState<StreamFilter>('all');
   const [paused, setPaused] = useState<StreamItem[] | null>(null);
+  const [acknowledgedAt, acknowledge] = useAnomalyAcknowledgement(useOrg().id);
 
   // The windows roll forward even when nothing happens.
   useEffect(() => {
@@ -139,10 +171,13 @@ export function ObserveScreen(_props: { params: Record<string, string> }) {
   const items = paused ?? observeStore.items();
   const shown = items.filter((i) => matches(i, filter)).slice(0, 100);
   const flashing = new Set<string>();
-  const recentAnomalies: StreamItem[] = [];
+  // The banner holds every anomaly since the last "Dismiss" (kept per organization in this
+  // browser, so a reload does not bring back what was acknowledged nor lose what was not).
+  const unacknowledged: StreamItem[] = [];
   for (const item of observeStore.items()) {
-    if (item.event.type !== 'anomaly' || !item.live || now - item.receivedAt >= FLASH_MS) continue;
-    recentAnomalies.push(item);
+    if (item.event.type !== 'anomaly') continue;
+    if (Date.parse(item.event.timestamp) > acknowledgedAt) unacknowledged.push(item);
+    if (!item.live || now - item.receivedAt >= FLASH_MS) continue;
     if (item.cell) flashing.add(cellKey(item.cell.tool, mode === 'user' ? item.cell.user : item.cell.minute));
   }
   const denyShare = totals.calls > 0 ? Math.round((totals.deny / totals.calls) * 100) : 0;
@@ -158,21 +193,31 @@ export function ObserveScreen(_props: { params: Record<string, string> }) {
           </span>
         }
       />
-      {recentAnomalies.length > 0 ? (
-        <div className="anomaly-banner" role="alert">
-          <strong>Anomaly detected:</strong>{' '}
-          {recentAnomalies
+      {unacknowledged.length > 0 ? (
+        <div className="anomaly-banner" role="alert" data-testid="anomaly-banner">
+          <strong>
+            {unacknowledged.length === 1
+              ? 'Anomaly detected:'
+              : `${unacknowledged.length} anomalies detected:`}
+          </strong>{' '}
+          {unacknowledged
+            .slice(0, 3)
             .map((a) =>
               a.event.type === 'anomaly'
-                ? `${a.event.anomalyType.replace('_', ' ')} on ${a.event.toolName ?? slugOf(a.event.serverId)}`
+                ? `${a.event.anomalyType.replace('_', ' ')} on ${a.event.toolName ?? slugOf(a.event.serverId)} at ${formatClock(Date.parse(a.event.timestamp))}`
                 : '',
             )
             .join(' · ')}
+          {unacknowledged.length > 3 ? ` · and ${unacknowledged.length - 3} more` : ''}
           <Link to="/sessions" className="btn btn-small">
             Open sessions & kill switch
           </Link>
+          <button type="button" className="btn btn-small" onClick={acknowledge}>
+            Dismiss
+          </button>
         </div>
       ) : null}
+      {connections.data && connections.data.length === 0 ? <GetStarted /> : null}
       {live.gaps > 0 ? (
         <p className="notice">Some events were missed while disconnected; the Audit trail has all of them.</p>
       ) : null}
@@ -194,6 +239,15 @@ export function ObserveScreen(_props: { params: Record<string, string> }) {
             {formatCount(totals.alert)}
           </span>
           <span className="stat-label">alerted</span>
+        </div>
+        <div className="stat">
+          <span
+            className={`stat-value ${totals.failed > 0 ? 'text-bad' : ''}`}
+            data-testid="stat-upstream-failed"
+          >
+            {formatCount(totals.failed)}
+          </span>
+          <span className="stat-label">upstream failures</span>
         </div>
         <div className="stat">
           <span
@@ -277,6 +331,7 @@ export function ObserveScreen(_props: { params: Record<string, string> }) {
               <option value="all">everything</option>
               <option value="tool_call">tool calls</option>
               <option value="refused">refused calls</option>
+              <option value="failed">upstream failures</option>
               <option value="anomaly">anomalies</option>
               <option value="session_update">session changes</option>
               <option value="changes">policy & connection changes</option>

@@ -28,9 +28,16 @@ export interface Counts {
   deny: number;
   alert: number;
   anomaly: number;
+  /** Forwarded calls whose upstream failed (unreachable, timed out, 5xx). */
+  failed: number;
 }
 
-const zero = (): Counts => ({ calls: 0, deny: 0, alert: 0, anomaly: 0 });
+export const zero = (): Counts => ({ calls: 0, deny: 0, alert: 0, anomaly: 0, failed: 0 });
+
+/** A tool_call event whose upstream failed: counted apart, never as a success. */
+function upstreamFailed(event: GatewayEvent): boolean {
+  return event.type === 'tool_call' && (event.outcome === 'upstream_error' || event.outcome === 'timeout');
+}
 
 export interface StreamItem {
   key: string;
@@ -110,6 +117,7 @@ export class ObserveStore {
       const outcome = outcomeOf(event.action);
       if (outcome === 'deny') counts.deny++;
       if (outcome === 'alert') counts.alert++;
+      if (upstreamFailed(event)) counts.failed++;
     } else {
       user = this.#lastCaller.get(`${event.serverId}:${tool}`) ?? '(no user)';
       counts.anomaly++;
@@ -131,6 +139,7 @@ export class ObserveStore {
       const outcome = outcomeOf(event.action);
       if (outcome === 'deny') cell.deny++;
       if (outcome === 'alert') cell.alert++;
+      if (upstreamFailed(event)) cell.failed++;
     }
     row.set(column, cell);
     grid.set(tool, row);
@@ -188,6 +197,7 @@ export class ObserveStore {
       total.deny += c.deny;
       total.alert += c.alert;
       total.anomaly += c.anomaly;
+      total.failed += c.failed;
     }
     return total;
   }
@@ -201,9 +211,14 @@ export class ObserveStore {
   }
 }
 
-/** An audit row as the live event it was (tool calls and anomalies only). */
+/**
+ * An audit row as the live event it was: every call message that reached a connection's guard
+ * (the guard publishes a `tool_call` event for each, whatever its method — the guard also sets
+ * the row's sessionId, which refusals before it lack) and anomalies. Seeding with exactly what the
+ * stream would have carried keeps the counters from jumping on a reload.
+ */
 export function auditToEvent(row: AuditEvent): GatewayEvent | null {
-  if (row.type === 'tool_call' && row.connectionId) {
+  if ((row.type === 'tool_call' || row.type === 'request') && row.connectionId && row.sessionId) {
     return {
       type: 'tool_call',
       serverId: row.connectionId,
@@ -211,6 +226,9 @@ export function auditToEvent(row: AuditEvent): GatewayEvent | null {
       toolName: row.tool,
       method: row.method,
       action: row.action,
+      outcome: row.outcome,
+      upstreamStatus: row.upstreamStatus,
+      errorCode: row.errorCode,
       latencyMs: row.latencyMs,
       user: row.user,
       traceId: row.traceId,

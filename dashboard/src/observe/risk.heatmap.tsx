@@ -5,7 +5,7 @@
  */
 import { formatClock } from '../lib/format';
 import { navigate, withQuery } from '../lib/router';
-import { type Counts, HEAT_BUCKET_MS } from './observe.store';
+import { type Counts, HEAT_BUCKET_MS, zero } from './observe.store';
 
 export type HeatMode = 'user' | 'time';
 export type ColourBy = 'risk' | 'deny' | 'alert' | 'anomaly';
@@ -34,7 +34,8 @@ function cellColour(value: number, max: number, by: ColourBy, calls: number): st
 }
 
 function describe(c: Counts): string {
-  return `${c.calls} call${c.calls === 1 ? '' : 's'}, ${c.deny} denied, ${c.alert} alerted, ${c.anomaly} anomal${c.anomaly === 1 ? 'y' : 'ies'}`;
+  const failed = c.failed > 0 ? `, ${c.failed} upstream failure${c.failed === 1 ? '' : 's'}` : '';
+  return `${c.calls} call${c.calls === 1 ? '' : 's'}, ${c.deny} denied, ${c.alert} alerted, ${c.anomaly} anomal${c.anomaly === 1 ? 'y' : 'ies'}${failed}`;
 }
 
 interface HeatMapProps {
@@ -48,12 +49,13 @@ interface HeatMapProps {
 }
 
 function sum(cells: Iterable<Counts>): Counts {
-  const total: Counts = { calls: 0, deny: 0, alert: 0, anomaly: 0 };
+  const total = zero();
   for (const c of cells) {
     total.calls += c.calls;
     total.deny += c.deny;
     total.alert += c.alert;
     total.anomaly += c.anomaly;
+    total.failed += c.failed;
   }
   return total;
 }
@@ -137,8 +139,11 @@ export function RiskHeatMap({ byUser, byMinute, mode, colourBy, flashing, now }:
                   {row.tool}
                 </th>
                 {columns.map((col) => {
-                  const c = cells?.get(col.key) ?? { calls: 0, deny: 0, alert: 0, anomaly: 0 };
+                  const c = cells?.get(col.key) ?? zero();
                   const value = metric(c, colourBy);
+                  // The number is calls (risk) or the coloured metric; a zero is left blank, so a
+                  // cell never reads "0" on a coloured (e.g. anomaly-only) background.
+                  const figure = colourBy === 'risk' ? c.calls : value;
                   const key = cellKey(row.tool, col.key);
                   const label = `${row.tool} × ${col.title}: ${describe(c)}`;
                   const empty = c.calls + c.anomaly === 0;
@@ -169,7 +174,7 @@ export function RiskHeatMap({ byUser, byMinute, mode, colourBy, flashing, now }:
                           )
                         }
                       >
-                        {empty ? '' : colourBy === 'risk' ? c.calls : metric(c, colourBy)}
+                        {figure > 0 ? figure : ''}
                       </button>
                     </td>
                   );

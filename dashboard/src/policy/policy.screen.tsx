@@ -7,6 +7,7 @@ import { useEffect, useMemo, useState } from 'react';
 import { ApiError, v1 } from '../api/api.client';
 import { useCanWrite } from '../api/auth.context';
 import { Link } from '../lib/router';
+import { ConfirmDialog } from '../ui/dialog';
 import { PageHeader } from '../ui/page';
 import { ErrorState, InlineError, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
@@ -41,9 +42,14 @@ export function PolicyScreen({ params }: { params: Record<string, string> }) {
   const dirty = useMemo(() => JSON.stringify(rules) !== JSON.stringify(published), [rules, published]);
   const edited = JSON.stringify(rules) !== baseRules;
 
+  // An empty policy denies every governed call: the API wants that confirmed, and so does the editor.
+  const [confirmingDenyAll, setConfirmingDenyAll] = useState(false);
   const save = useMutation({
     mutationFn: (next: RuleDraft[]) =>
-      v1('put', '/connections/{slug}/policy', { path: { slug }, body: { rules: next } }),
+      v1('put', '/connections/{slug}/policy', {
+        path: { slug },
+        body: next.length === 0 ? { rules: next, confirmDenyAll: true } : { rules: next },
+      }),
     onSuccess: (created) => {
       notify(`Version ${created.version} published to the gateways`);
       setBaseVersion(created.version);
@@ -233,10 +239,23 @@ export function PolicyScreen({ params }: { params: Record<string, string> }) {
                   type="button"
                   className="btn btn-primary"
                   disabled={!dirty || jsonError !== null || save.isPending}
-                  onClick={() => save.mutate(rules)}
+                  onClick={() => (rules.length === 0 ? setConfirmingDenyAll(true) : save.mutate(rules))}
                 >
                   {save.isPending ? 'Publishing…' : 'Save and publish'}
                 </button>
+                <ConfirmDialog
+                  open={confirmingDenyAll}
+                  title="Publish an empty policy?"
+                  confirmLabel="Deny every call"
+                  danger
+                  onConfirm={() => save.mutateAsync(rules).then(() => undefined)}
+                  onClose={() => setConfirmingDenyAll(false)}
+                >
+                  <p>
+                    With no rules, every governed call through <strong>{slug}</strong> — every tool, resource
+                    and prompt — is denied. Agents using it stop working until a rule allows them again.
+                  </p>
+                </ConfirmDialog>
               </div>
             )}
           </section>

@@ -14,6 +14,13 @@ import { Badge, PageHeader, Time } from '../ui/page';
 import { Empty, ErrorState, InlineError, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
 
+const ROLE_HINTS: Record<Role, string> = {
+  owner: 'everything, including owners and billing',
+  admin: 'everything except touching owners',
+  developer: 'their own connections and policies',
+  auditor: 'read-only: audit trail, connections, policies',
+};
+
 function allowedRoles(mine: Role): Role[] {
   return ROLES.slice(ROLES.indexOf(mine));
 }
@@ -22,7 +29,8 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
   const org = useOrg();
   const queryClient = useQueryClient();
   const [name, setName] = useState('');
-  const [role, setRole] = useState<Role>(org.role);
+  // Least privilege by default: the most restricted role; anything more is a deliberate choice.
+  const [role, setRole] = useState<Role>(() => allowedRoles(org.role).at(-1) ?? 'auditor');
   const [created, setCreated] = useState<CreatedApiKey | null>(null);
   const create = useMutation({
     mutationFn: () => v1('post', '/api-keys', { body: { name, role } }),
@@ -34,6 +42,7 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
   const close = () => {
     setCreated(null);
     setName('');
+    setRole(allowedRoles(org.role).at(-1) ?? 'auditor');
     create.reset();
     onClose();
   };
@@ -80,11 +89,11 @@ function CreateKeyDialog({ open, onClose }: { open: boolean; onClose(): void }) 
             value={role}
             onChange={(e) => setRole(e.target.value as Role)}
             error={issueFor(create.error, 'role')}
-            hint="A key acts with this role in this organization; it cannot exceed yours."
+            hint="A key acts with this role in this organization; it cannot exceed yours. The least privileged role is preselected."
           >
             {allowedRoles(org.role).map((r) => (
               <option key={r} value={r}>
-                {r}
+                {r} — {ROLE_HINTS[r]}
               </option>
             ))}
           </SelectField>

@@ -10,10 +10,31 @@ import { AUDIT_TYPES, type AuditEvent, type AuditQuery } from '../api/api.types'
 import { formatShortTime, formatTime, localInputToIso } from '../lib/format';
 import { Link, navigate, useLocation, withQuery } from '../lib/router';
 import { SelectField, TextField } from '../ui/field';
+import { DecisionBadge, DecisionLegend } from '../ui/outcome';
 import { Badge, PageHeader } from '../ui/page';
 import { Empty, ErrorState, InlineError, Loading } from '../ui/states';
 
-const FILTERS = ['connection', 'traceId', 'user', 'tool', 'action', 'type', 'session', 'from', 'to'] as const;
+const FILTERS = [
+  'connection',
+  'traceId',
+  'user',
+  'tool',
+  'action',
+  'outcome',
+  'type',
+  'session',
+  'from',
+  'to',
+  'lifecycle',
+] as const;
+const OUTCOMES = [
+  'ok',
+  'upstream_error',
+  'timeout',
+  'upstream_rejected',
+  'outcome_unknown',
+  'refused',
+] as const;
 type FilterName = (typeof FILTERS)[number];
 type Filters = Partial<Record<FilterName, string>>;
 const PAGE_SIZE = 50;
@@ -33,6 +54,9 @@ function toApiQuery(filters: Filters): AuditQuery {
     from: localInputToIso(filters.from ?? ''),
     to: localInputToIso(filters.to ?? ''),
     type: filters.type as AuditQuery['type'],
+    outcome: filters.outcome as AuditQuery['outcome'],
+    // Protocol lifecycle rows (initialize, ping, notifications/*) are hidden unless asked for.
+    lifecycle: filters.lifecycle === 'include' ? 'include' : 'exclude',
   };
 }
 
@@ -131,6 +155,14 @@ function FilterForm({ filters }: { filters: Filters }) {
           </option>
         ))}
       </SelectField>
+      <SelectField label="Outcome" value={draft.outcome ?? ''} onChange={set('outcome')}>
+        <option value="">any</option>
+        {OUTCOMES.map((o) => (
+          <option key={o} value={o}>
+            {o.replace('_', ' ')}
+          </option>
+        ))}
+      </SelectField>
       <SelectField label="Type" value={draft.type ?? ''} onChange={set('type')}>
         <option value="">any</option>
         {AUDIT_TYPES.map((t) => (
@@ -148,6 +180,18 @@ function FilterForm({ filters }: { filters: Filters }) {
         onChange={set('from')}
       />
       <TextField label="To" type="datetime-local" step={1} value={draft.to ?? ''} onChange={set('to')} />
+      <label className="checkbox-field">
+        <input
+          type="checkbox"
+          checked={draft.lifecycle === 'include'}
+          onChange={(e) => {
+            // Applies at once, like a view toggle, keeping the other applied filters.
+            const next = { ...filters, lifecycle: e.target.checked ? 'include' : undefined };
+            navigate(withQuery('/audit', next));
+          }}
+        />{' '}
+        Show protocol lifecycle (initialize, ping, notifications)
+      </label>
       <div className="filter-actions">
         <button type="submit" className="btn btn-primary">
           Apply filters
@@ -184,7 +228,7 @@ export function AuditScreen(_props: { params: Record<string, string> }) {
     // The newest page follows new events during an incident; older pages hold still.
     refetchInterval: cursors.length === 0 ? 5000 : false,
   });
-  const active = Object.keys(filters).length;
+  const active = Object.keys(filters).filter((name) => name !== 'lifecycle').length;
 
   const exportAs = (format: 'ndjson' | 'csv') => {
     setExporting(format);
@@ -227,6 +271,7 @@ export function AuditScreen(_props: { params: Record<string, string> }) {
           {active} filter{active === 1 ? '' : 's'} applied — exports use the same filters.
         </p>
       ) : null}
+      <DecisionLegend />
       {page.isPending ? <Loading label="Loading events…" /> : null}
       {page.isError ? <ErrorState error={page.error} retry={() => void page.refetch()} /> : null}
       {page.data && page.data.events.length === 0 ? (
@@ -319,9 +364,7 @@ function AuditRow({ event, open, onToggle }: { event: AuditEvent; open: boolean;
             <span className="badge badge-muted type-badge">{event.type}</span>
           )}
         </td>
-        <td>
-          <Badge value={event.action} />
-        </td>
+        <td>{event.outcome !== null ? <DecisionBadge call={event} /> : <Badge value={event.action} />}</td>
         <td>{event.user ?? <span className="muted">{event.actor ?? '—'}</span>}</td>
         <td className="mono small">
           {event.traceId ? (

@@ -10,6 +10,7 @@ import { Link, navigate } from '../lib/router';
 import { CopyBlock, CopyButton } from '../ui/copy.button';
 import { ConfirmDialog, Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
+import { DecisionBadge, HealthBadge } from '../ui/outcome';
 import { Badge, PageHeader, Time } from '../ui/page';
 import { Empty, ErrorState, InlineError, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
@@ -66,7 +67,8 @@ function UseIt({ slug, gatewayUrl }: { slug: string; gatewayUrl: string }) {
 function RecentCalls({ slug }: { slug: string }) {
   const calls = useQuery({
     queryKey: ['audit', 'connection', slug],
-    queryFn: ({ signal }) => v1('get', '/audit-events', { query: { connection: slug, limit: 8 }, signal }),
+    queryFn: ({ signal }) =>
+      v1('get', '/audit-events', { query: { connection: slug, limit: 8, lifecycle: 'exclude' }, signal }),
     refetchInterval: 10_000,
   });
   return (
@@ -82,7 +84,7 @@ function RecentCalls({ slug }: { slug: string }) {
         <ul className="activity-list">
           {calls.data.events.map((e) => (
             <li key={e.id}>
-              <Badge value={e.action} />
+              {e.outcome !== null ? <DecisionBadge call={e} /> : <Badge value={e.action} />}
               <span className="mono">{e.tool ?? e.method ?? e.type}</span>
               <span className="muted">{e.user ?? ''}</span>
               <Time iso={e.createdAt} />
@@ -226,6 +228,10 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
             <dt>Last activity</dt>
             <dd>
               <Time iso={c.lastUsedAt} />
+            </dd>
+            <dt>Upstream health</dt>
+            <dd>
+              <HealthBadge health={c.health} detailed />
             </dd>
           </dl>
         </section>

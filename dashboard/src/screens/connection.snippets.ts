@@ -1,35 +1,31 @@
 /** Ready-to-paste client configurations for a connection (no secrets: the key is a placeholder). */
+import {
+  type ClientTarget,
+  claudeDesktopConfig as claudeDesktop,
+  cursorConfig as cursor,
+} from '../../../sdk/src/igris.clients';
+
 export const KEY_PLACEHOLDER = 'ig_your_api_key';
 
 export function gatewayBase(gatewayUrl: string): string {
   return gatewayUrl.replace(/\/v1\/mcp\/[^/]+$/, '');
 }
 
+// The shapes come from the SDK's igris.clients.ts, the module `npm start` prints with too.
+const target = (slug: string, gatewayUrl: string): ClientTarget => ({
+  name: slug,
+  url: gatewayUrl,
+  headers: { Authorization: `Bearer ${KEY_PLACEHOLDER}` },
+});
+
 /** Cursor (~/.cursor/mcp.json) and any client that speaks Streamable HTTP with headers (seed 001). */
 export function cursorConfig(slug: string, gatewayUrl: string): string {
-  return JSON.stringify(
-    { mcpServers: { [slug]: { url: gatewayUrl, headers: { Authorization: `Bearer ${KEY_PLACEHOLDER}` } } } },
-    null,
-    2,
-  );
+  return JSON.stringify(cursor(target(slug, gatewayUrl)), null, 2);
 }
 
 /** Claude Desktop (claude_desktop_config.json): remote servers through the mcp-remote bridge. */
 export function claudeDesktopConfig(slug: string, gatewayUrl: string): string {
-  return JSON.stringify(
-    {
-      mcpServers: {
-        [slug]: {
-          command: 'npx',
-          // biome-ignore lint/suspicious/noTemplateCurlyInString: mcp-remote expands ${IGRIS_AUTH} from env itself
-          args: ['-y', 'mcp-remote', gatewayUrl, '--header', 'Authorization:${IGRIS_AUTH}'],
-          env: { IGRIS_AUTH: `Bearer ${KEY_PLACEHOLDER}` },
-        },
-      },
-    },
-    null,
-    2,
-  );
+  return JSON.stringify(claudeDesktop(target(slug, gatewayUrl)), null, 2);
 }
 
 export function sdkSnippet(slug: string, gatewayUrl: string): string {

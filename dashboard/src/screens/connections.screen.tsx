@@ -2,6 +2,7 @@
 import { useCanWrite } from '../api/auth.context';
 import { Link } from '../lib/router';
 import { CopyButton } from '../ui/copy.button';
+import { HealthBadge } from '../ui/outcome';
 import { Badge, PageHeader, Time } from '../ui/page';
 import { Empty, ErrorState, Loading } from '../ui/states';
 import { useConnections } from './connections.queries';
@@ -45,6 +46,7 @@ export function ConnectionsScreen(_props: { params: Record<string, string> }) {
                 <th scope="col">Status</th>
                 <th scope="col">Auth</th>
                 <th scope="col">Last activity</th>
+                <th scope="col">Upstream health</th>
                 <th scope="col">Gateway URL</th>
               </tr>
             </thead>
@@ -68,6 +70,9 @@ export function ConnectionsScreen(_props: { params: Record<string, string> }) {
                   </td>
                   <td>
                     <Time iso={c.lastUsedAt} />
+                  </td>
+                  <td>
+                    <HealthBadge health={c.health} />
                   </td>
                   <td className="cell-url">
                     <code className="truncate" title={c.gatewayUrl}>

@@ -1,6 +1,14 @@
 import { z } from 'zod';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
+/**
+ * Hard ceiling of maxBodyBytes, refused on save above it: a body is buffered and parsed in an
+ * isolate that has 128 MB for all its concurrent requests.
+ */
+export const MAX_BODY_BYTES_LIMIT = 10 * 1024 * 1024;
+export const DEFAULT_MAX_BATCH_MESSAGES = 100;
+/** Hard ceiling of maxBatchMessages: every message of a batch is decided and gets an audit row. */
+export const MAX_BATCH_MESSAGES_LIMIT = 1000;
 
 /**
  * Per-connection settings (stored as JSON in connections.settings). Every field has a safe default,
@@ -12,9 +20,19 @@ export const connectionSettingsSchema = z
     maxBodyBytes: z
       .number()
       .int()
-      .min(1024)
-      .max(10 * 1024 * 1024)
+      .min(1024, 'maxBodyBytes must be at least 1024')
+      .max(MAX_BODY_BYTES_LIMIT, `maxBodyBytes must be at most ${MAX_BODY_BYTES_LIMIT} (10 MiB)`)
       .default(DEFAULT_MAX_BODY_BYTES),
+    /**
+     * Most messages one JSON-RPC batch may carry; a larger batch is refused whole (400, -32600)
+     * with one audit row, before any message in it is decided (each would be an audit row).
+     */
+    maxBatchMessages: z
+      .number()
+      .int()
+      .min(1, 'maxBatchMessages must be at least 1')
+      .max(MAX_BATCH_MESSAGES_LIMIT, `maxBatchMessages must be at most ${MAX_BATCH_MESSAGES_LIMIT}`)
+      .default(DEFAULT_MAX_BATCH_MESSAGES),
     /**
      * What happens when a Durable Object the decision depends on (kill switch, rate windows, audit
      * spool) cannot be reached: 'closed' refuses the call with 503; 'open' forwards it and writes the
@@ -23,6 +41,13 @@ export const connectionSettingsSchema = z
     failMode: z.enum(['closed', 'open']).default('closed'),
     /** Extra browser origins allowed to call this connection (DNS-rebinding protection). */
     allowedOrigins: z.array(z.string().url().max(200)).max(50).default([]),
+    /**
+     * Members (user ids) who may use this connection through the gateway besides its creator
+     * (`connections:use`, workers/auth/permissions.ts). Matters for developers only: owners and
+     * admins use every connection, auditors none. Checked against the organization's members when
+     * saved.
+     */
+    sharedWith: z.array(z.string().min(1).max(64)).max(200).default([]),
     /** Time allowed for the upstream to start answering. */
     upstreamTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
     /**

@@ -2,6 +2,9 @@
  * Live events published to an organization's hub and streamed on GET /api/v1/events.
  * Field names follow Igris (`serverId` is the connection id) so existing dashboards keep working.
  */
+import type { Finding } from '../../durable-objects/guard.contract';
+import type { AuditOutcomeName } from './audit.outcome';
+
 export interface ToolCallEvent {
   type: 'tool_call';
   serverId: string;
@@ -9,9 +12,28 @@ export interface ToolCallEvent {
   toolName: string | null;
   method: string | null;
   action: string;
+  /** What happened after the decision (workers/audit/audit.outcome.ts): ok, upstream_error, timeout, refused… */
+  outcome: AuditOutcomeName | null;
+  /** The upstream's HTTP status (null when it was not reached or the call was refused). */
+  upstreamStatus: number | null;
+  /** Why the call was refused or failed (`upstream_unreachable`, `upstream_timeout`, `policy_denied`…). */
+  errorCode: string | null;
   latencyMs: number | null;
   user: string | null;
   traceId: string | null;
+  /** What the call's request and response stages found (gateway.stages.ts); absent when nothing. */
+  findings?: Finding[];
+  timestamp: string;
+}
+
+/** Findings a streamed answer produced after its call's `tool_call` event was published. */
+export interface FindingsEvent {
+  type: 'findings';
+  serverId: string;
+  sessionId: string | null;
+  toolName: string | null;
+  traceId: string | null;
+  findings: Finding[];
   timestamp: string;
 }
 
@@ -42,7 +64,12 @@ export interface ManagementEvent {
   timestamp: string;
 }
 
-export type GatewayEvent = ToolCallEvent | AnomalyEvent | SessionUpdateEvent | ManagementEvent;
+export type GatewayEvent =
+  | ToolCallEvent
+  | FindingsEvent
+  | AnomalyEvent
+  | SessionUpdateEvent
+  | ManagementEvent;
 
 /** The connection an event belongs to, for the `?connection=` filter. */
 export function eventConnection(event: GatewayEvent): string | null {

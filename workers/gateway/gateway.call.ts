@@ -1,34 +1,33 @@
 /**
- * The gateway's request path, in order. Read this file top to bottom to know what happens to an
- * MCP call; each stage lives in its own module and this file only sequences them.
+ * The call core: what happens to every call through the gateway, whatever its protocol, in order.
+ * Read this file top to bottom; the protocol's own questions go to its adapter (gateway.adapter.ts:
+ * MCP in mcp.adapter.ts), each stage lives in its own module, and this file only sequences them.
  *
  *   1. authenticate        — who is calling. Nothing else runs, and nothing is revealed, before this.
  *   2. resolve connection  — only inside the caller's organization: another tenant's slug is "not found".
  *   3. identity            — X-Igris-User / Trace-Id / Metadata; advisory, recorded with every decision.
- *   4. protocol checks     — origin (403), size (413), JSON-RPC shape (-32700/-32600), and
- *                            mirrored headers agreeing with the body (400 -32020): decisions are
- *                            made on exactly the message that will be forwarded, never on a
- *                            different reading of it (gateway.origin.ts, gateway.jsonrpc.ts,
- *                            gateway.protocol.ts).
+ *   4. protocol checks     — origin (403), then the adapter reads the request into governed units
+ *                            and checks them (size, shape, mirrored headers): decisions are made on
+ *                            exactly what will be forwarded, never on a different reading of it.
  *   5. policy              — pure, in memory (compiled policy from KV, cached in the isolate), one
- *                            decision per JSON-RPC message (gateway.decide.ts).
+ *                            decision per unit (adapter.decide), then the request stages
+ *                            (gateway.stages.ts), then adapter.settle (a batch refused whole).
  *   6. guard               — ONE Durable Object round trip: kill switch (wins over everything),
- *                            rate windows (for the matched rule), and the durable audit spool. The
- *                            row is on disk before the gateway answers, whatever the answer.
- *   7. forward             — transport only; the upstream's answer is streamed back as it arrives
- *                            (gateway.forward.ts). Upstream statuses and bodies pass unchanged:
- *                            clients negotiate protocol versions on upstream 4xx bodies.
- *   8. filter lists        — policy on the way back: tools/resources/prompts the caller could
- *                            never use are removed from list results, event by event for SSE
- *                            (gateway.lists.ts).
- *   9. outcome             — status and latency patched into the audit row off the hot path
- *                            (waitUntil); the guard publishes the live event from there.
+ *                            rate windows (for the matched rules), and the durable audit spool. The
+ *                            rows are on disk before the gateway answers, whatever the answer.
+ *   7. forward             — transport only; the answer is streamed back as it arrives
+ *                            (gateway.forward.ts). Upstream statuses and bodies pass unchanged.
+ *   8. response stages     — per message of the answer, JSON, batch or SSE event by event
+ *                            (gateway.rewrite.ts): the adapter's stages, then the shared ones.
+ *   9. outcome             — status, latency and the stages' findings patched into the audit rows
+ *                            off the hot path (waitUntil); the guard publishes the live event.
  *
- * Refusals at any stage are answered by gateway.respond.ts, after their audit row is spooled.
+ * Refusals at any stage are answered in the adapter's wire shape, after their audit row is spooled.
  */
 import type { Context } from 'hono';
-import type { AuditOutcome } from '../../durable-objects/audit.spool';
-import { type AdmitResult, agentSessionId, type RateCheck } from '../../durable-objects/connection-guard.do';
+import { guardFor } from '../../durable-objects/do.client';
+import type { AdmitResult, CallOutcome, RateCheck } from '../../durable-objects/guard.contract';
+import { agentSessionId } from '../../durable-objects/guard.contract';
 import type { AppEnv, Principal } from '../app.types';
 import { bearerApiKey, unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
@@ -37,30 +36,33 @@ import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stre
 import { AppError, toAppError } from '../lib/errors';
 import { eventId } from '../lib/ids';
 import { log } from '../lib/log';
-import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
-import { resolveGovernedName } from '../policy/policy.methods';
+import type { CompiledPolicy } from '../policy/policy.evaluate';
 import { loadPolicy } from '../policy/policy.store';
-import { spoolRefusal } from './gateway.audit';
+import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
+import { refusalSource, spoolRefusal } from './gateway.audit';
 import {
   authenticateAndResolve,
   connectionNotFound,
   type ResolvedConnection,
+  requireConnectionUse,
   upstreamCredential,
 } from './gateway.connection';
-import { auditRows, decideAll, firstRefusal, type MessageDecision } from './gateway.decide';
+import { attachFindings } from './gateway.findings';
 import { forward } from './gateway.forward';
 import { type CallIdentity, readIdentity, TRACE_HEADER } from './gateway.identity';
-import { type ParsedBody, parseJsonRpc, readBodyCapped, replyId } from './gateway.jsonrpc';
-import { ListFilter, pendingLists } from './gateway.lists';
 import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
-import { checkHeaderAgreement } from './gateway.protocol';
-import { respondError, respondRefusedBatch } from './gateway.respond';
+import { rewriteResponse } from './gateway.rewrite';
+import {
+  SHARED_REQUEST_STAGES,
+  SHARED_RESPONSE_STAGES,
+  type StageCall,
+  type UnitDecision,
+} from './gateway.stages';
 
 type GatewayContext = Context<AppEnv>;
-type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
-/** What the gateway knows about a call so far; every refusal's audit row is built from it. */
-interface CallState {
+/** What the core knows about a call so far; every refusal's audit row is built from it. */
+interface CallState<P> {
   id: string;
   started: number;
   slug: string;
@@ -69,14 +71,18 @@ interface CallState {
   principal: Principal | null;
   connection: ResolvedConnection | null;
   identity: CallIdentity | null;
-  parsed: ParsedBody | null;
+  parsed: P | null;
   mcpSessionId: string | null;
   /** CORS headers once the caller's Origin has been accepted (empty for non-browser callers). */
   cors: Record<string, string>;
 }
 
-export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): Promise<Response> {
-  const state: CallState = {
+export async function handleCall<U, P extends ParsedRequest<U>>(
+  c: GatewayContext,
+  httpMethod: HttpMethod,
+  adapter: ProtocolAdapter<U, P>,
+): Promise<Response> {
+  const state: CallState<P> = {
     id: eventId(),
     started: Date.now(),
     slug: c.req.param('slug') ?? '',
@@ -102,10 +108,13 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
     if (!found) throw connectionNotFound();
     const connection = found;
     state.connection = connection;
+    // May this key's member use this connection at all (connections:use)? Before anything else
+    // about it is revealed (disabled, type) and before the body is read or anything forwarded.
+    requireConnectionUse(state.principal, connection);
     if (!connection.enabled) throw new AppError('connection_disabled');
-    if (connection.type !== 'mcp') {
+    if (connection.type !== adapter.connectionType) {
       throw new AppError('not_found', {
-        message: 'Not an MCP connection',
+        message: `Not an ${adapter.protocol.toUpperCase()} connection`,
         details: { location: 'path', path: 'slug' },
       });
     }
@@ -117,40 +126,52 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
     // 4. Protocol checks. Origin first: a browser page that may not call this connection gets
     // nothing read from its body.
     checkOrigin(c, state, connection);
-    let body: string | null = null;
-    let policy: CompiledPolicy | null = null;
-    let decisions: MessageDecision[] = [];
-    if (httpMethod === 'POST') {
-      state.parsed = await readMessages(c.req.raw, connection);
-      const mismatch = checkHeaderAgreement(c.req.raw.headers, state.parsed);
-      if (mismatch) throw mismatch;
+    state.parsed = await adapter.read(c.req.raw, httpMethod, connection);
+    const mismatch = state.parsed ? adapter.check(c.req.raw, state.parsed) : null;
+    if (mismatch) throw mismatch;
 
-      // 5. Policy, per message.
+    // 5. Policy, per unit, then the request stages, then what a refusal means for the rest.
+    let policy: CompiledPolicy | null = null;
+    let decisions: UnitDecision<U>[] = [];
+    let body: string | null = null;
+    const stageCall = (): StageCall => ({
+      orgId: connection.orgId,
+      connectionId: connection.id,
+      identity: state.identity!,
+      policy,
+      findings: [],
+    });
+    let call: StageCall | null = null;
+    if (state.parsed) {
       policy = await loadPolicy(c.env, connection.orgId, connection.id);
-      const compiled = policy;
-      decisions = decideAll(state.parsed.messages, state.identity, (req) => evaluate(compiled, req));
-      // Forward the serialization of what was decided on, not the raw bytes: a body with duplicate
-      // keys ({"name":"safe","name":"evil"}) could otherwise be read differently upstream.
-      body = JSON.stringify(state.parsed.batch ? state.parsed.messages : state.parsed.messages[0]);
+      call = stageCall();
+      decisions = adapter.decide(state.parsed, state.identity, policy);
+      for (const stage of adapter.requestStages) decisions = stage(call, decisions);
+      for (const stage of SHARED_REQUEST_STAGES) decisions = stage(call, decisions);
+      decisions = adapter.settle(decisions);
+      body = adapter.forwardBody(state.parsed);
+    } else if (adapter.needsPolicy(c.req.raw, httpMethod)) {
+      policy = await loadPolicy(c.env, connection.orgId, connection.id);
     }
+    call ??= stageCall();
 
     // 6. Guard: kill switch and rate windows, and the audit rows spooled durably. A call the policy
     // refused counts against no rate window; the kill switch still wins over the policy's answer.
-    const refusal = firstRefusal(decisions);
-    const rows = callRows(c, state, decisions, policy);
+    const refusal = decisions.find((d) => d.refusal)?.refusal ?? null;
+    const rows = attachFindings(callRows(c, state, adapter, decisions, policy), decisions);
     const checks = refusal ? [] : rateChecks(decisions, state);
     const verdict = await admit(c, state, connection, rows, checks, refusal !== null);
     if (verdict.verdict === 'killed') {
       return reply(
+        adapter,
         state,
         new AppError('session_suspended', { details: { scope: verdict.scope, reason: verdict.reason } }),
       );
     }
-    if (refusal) {
-      return state.parsed?.batch ? respondRefusedBatch(state, decisions) : reply(state, refusal);
-    }
+    if (refusal) return adapter.respondRefused(state, refusal, decisions, state.parsed!);
     if (verdict.verdict === 'rate_limited') {
       return reply(
+        adapter,
         state,
         new AppError('rate_limited', {
           headers: { 'Retry-After': String(verdict.retryAfterSeconds) },
@@ -187,45 +208,62 @@ export async function handleGateway(c: GatewayContext, httpMethod: HttpMethod): 
         latencyMs: Date.now() - state.started,
         errorCode: appErr.code,
       });
-      return reply(state, appErr);
+      return reply(adapter, state, appErr);
     }
 
-    // 8. Filter list results. POST: the responses to this body's list requests, by id. A GET
-    // that resumes a stream (Last-Event-ID) may replay a list response, recognised by shape.
-    let response = result.response;
-    if (state.parsed && policy) {
-      response = await new ListFilter(policy, pendingLists(state.parsed.messages)).apply(response);
-    } else if (httpMethod === 'GET' && c.req.header('Last-Event-ID') !== undefined) {
-      const current = await loadPolicy(c.env, connection.orgId, connection.id);
-      response = await new ListFilter(current, null).apply(response);
-    }
+    // 8. Response stages, message by message.
+    const stages = [
+      ...adapter.responseStages(call, state.parsed, c.req.raw),
+      ...SHARED_RESPONSE_STAGES.flatMap((make) => make(call, null) ?? []),
+    ];
+    const findings = call.findings;
+    let reported = 0;
+    const response = await rewriteResponse(result.response, {
+      stages,
+      findings,
+      // An SSE answer outlives the outcome below: findings made later are patched in as they come.
+      onLateFindings: () => {
+        const fresh = findings.slice(reported);
+        reported = findings.length;
+        complete(c, connection, rows, { findings: fresh });
+      },
+    });
 
     // 9. Outcome, off the hot path.
-    complete(c, connection, rows, { upstreamStatus: response.status, latencyMs: result.latencyMs });
+    reported = findings.length;
+    complete(c, connection, rows, {
+      upstreamStatus: response.status,
+      latencyMs: result.latencyMs,
+      ...(findings.length > 0 ? { findings: [...findings] } : {}),
+    });
     response.headers.set(TRACE_HEADER, state.traceId);
     for (const [name, value] of Object.entries(state.cors)) response.headers.set(name, value);
     // An open SSE stream ends when a kill switch that matches this call is pulled.
-    return endStreamOnKill(c.env, c.executionCtx, killWatch(state, connection), response);
+    return endStreamOnKill(c.env, c.executionCtx, killWatch(adapter, state, connection), response);
   } catch (err) {
     const appErr = toAppError(err);
-    await auditRefusal(c, state, appErr);
-    return reply(state, appErr);
+    await auditRefusal(c, adapter, state, appErr);
+    return reply(adapter, state, appErr);
   }
 }
 
 /** What the kill-switch watch of an SSE response matches on (workers/killswitch/killswitch.stream.ts). */
-function killWatch(state: CallState, connection: ResolvedConnection): StreamWatch {
+function killWatch<U, P extends ParsedRequest<U>>(
+  adapter: ProtocolAdapter<U, P>,
+  state: CallState<P>,
+  connection: ResolvedConnection,
+): StreamWatch {
   return {
     orgId: connection.orgId,
     connectionId: connection.id,
     caller: { apiKeyId: state.principal?.apiKeyId ?? null, user: state.identity?.user ?? null },
-    requestId: replyId(state.parsed),
+    requestId: adapter.replyId(state.parsed),
     traceId: state.traceId,
   };
 }
 
 /** 403 for a browser Origin this connection does not allow; CORS headers for one it does. */
-function checkOrigin(c: GatewayContext, state: CallState, connection: ResolvedConnection): void {
+function checkOrigin<P>(c: GatewayContext, state: CallState<P>, connection: ResolvedConnection): void {
   const origin = c.req.header('Origin') ?? null;
   if (origin === null) return;
   const allowed = [
@@ -241,36 +279,18 @@ function checkOrigin(c: GatewayContext, state: CallState, connection: ResolvedCo
   state.cors = corsHeaders(origin);
 }
 
-async function readMessages(request: Request, connection: ResolvedConnection): Promise<ParsedBody> {
-  const contentType = request.headers.get('Content-Type') ?? '';
-  if (!/^application\/json\b/i.test(contentType)) {
-    throw new AppError('unsupported_media_type', {
-      message: 'Content-Type must be application/json',
-      details: { location: 'header', path: 'Content-Type' },
-    });
-  }
-  const bytes = await readBodyCapped(request, connection.settings.maxBodyBytes);
-  return parseJsonRpc(bytes);
-}
-
-/** The audit rows of a call that reached the guard: one per message, or one for a GET/DELETE. */
-function callRows(
+/** The audit rows of a call that reached the guard: one per unit (the adapter's), or one for a GET/DELETE. */
+function callRows<U, P extends ParsedRequest<U>>(
   c: GatewayContext,
-  state: CallState,
-  decisions: MessageDecision[],
+  state: CallState<P>,
+  adapter: ProtocolAdapter<U, P>,
+  decisions: UnitDecision<U>[],
   policy: CompiledPolicy | null,
 ): AuditEventInsert[] {
-  const base = baseRow(state);
-  if (decisions.length === 0) {
-    const resumed = c.req.header('Last-Event-ID') !== undefined;
-    return [
-      { ...base, action: 'pass', details: { http: state.httpMethod, ...(resumed ? { resumed } : {}) } },
-    ];
-  }
-  return auditRows(base, decisions, policy?.version ?? null, c.req.header('traceparent') ?? null);
+  return adapter.auditRows(baseRow(state), decisions, c.req.raw, state.httpMethod, policy);
 }
 
-function baseRow(state: CallState): AuditEventInsert {
+function baseRow<P>(state: CallState<P>): AuditEventInsert {
   return {
     id: state.id,
     orgId: state.principal?.orgId ?? null,
@@ -290,7 +310,7 @@ function baseRow(state: CallState): AuditEventInsert {
 }
 
 /** The rate windows of the matched rules, each keyed by what its `by` names for this call. */
-function rateChecks(decisions: MessageDecision[], state: CallState): RateCheck[] {
+function rateChecks<U, P>(decisions: UnitDecision<U>[], state: CallState<P>): RateCheck[] {
   const checks: RateCheck[] = [];
   for (const d of decisions) {
     const limit = d.decision?.rateLimit;
@@ -306,7 +326,7 @@ function rateChecks(decisions: MessageDecision[], state: CallState): RateCheck[]
 }
 
 /** Calls with no value for the `by` field share one bucket per rule ("(none)"), so omitting it is no way around a limit. */
-function rateKeyValue(by: string, state: CallState): string {
+function rateKeyValue<P>(by: string, state: CallState<P>): string {
   if (by === 'user') return state.identity?.user ?? '(none)';
   if (by === 'apiKey') return state.principal?.apiKeyId ?? '(none)';
   if (by === 'connection') return state.connection?.id ?? '(none)';
@@ -320,17 +340,16 @@ function rateKeyValue(by: string, state: CallState): string {
   return value === undefined || value === null || typeof value === 'object' ? '(none)' : String(value);
 }
 
-async function admit(
+async function admit<P>(
   c: GatewayContext,
-  state: CallState,
+  state: CallState<P>,
   connection: ResolvedConnection,
   rows: AuditEventInsert[],
   checks: RateCheck[],
   final: boolean,
 ): Promise<AdmitResult> {
-  const guard = c.env.GUARD.getByName(`${connection.orgId}:${connection.id}`);
   try {
-    return await guard.admit({
+    return await guardFor(c.env, connection.orgId, connection.id).admit({
       orgId: connection.orgId,
       connectionId: connection.id,
       caller: {
@@ -354,43 +373,55 @@ async function admit(
   }
 }
 
+/** The outcome of the call's rows, sent off the hot path; findings go to the row of their unit. */
 function complete(
   c: GatewayContext,
   connection: ResolvedConnection,
   rows: AuditEventInsert[],
-  outcome: AuditOutcome,
+  outcome: CallOutcome,
 ) {
-  const guard = c.env.GUARD.getByName(`${connection.orgId}:${connection.id}`);
+  const guard = guardFor(c.env, connection.orgId, connection.id);
+  const { findings, ...rest } = outcome;
   c.executionCtx.waitUntil(
-    Promise.all(rows.map((row) => guard.complete(row.id, outcome))).catch((err: unknown) =>
+    Promise.all(
+      rows.map((row, i) => {
+        const mine = findings?.filter((f) => (f.unit ?? 0) === i);
+        if (Object.keys(rest).length === 0 && !mine?.length) return undefined;
+        return guard.complete(row.id, { ...rest, ...(mine?.length ? { findings: mine } : {}) });
+      }),
+    ).catch((err: unknown) =>
       log('warn', 'audit outcome not recorded; the row will be flushed as outcome_unknown', { err }),
     ),
   );
 }
 
 /** A refusal before the guard was reached: its row goes to the organization's (or anonymous) spool. */
-async function auditRefusal(c: GatewayContext, state: CallState, err: AppError): Promise<void> {
-  const single = state.parsed && !state.parsed.batch ? state.parsed.messages[0] : undefined;
+async function auditRefusal<U, P extends ParsedRequest<U>>(
+  c: GatewayContext,
+  adapter: ProtocolAdapter<U, P>,
+  state: CallState<P>,
+  err: AppError,
+): Promise<void> {
   const row: AuditEventInsert = {
     ...baseRow(state),
     action: err.code === 'unauthorized' ? 'unauthenticated' : 'error',
     errorCode: err.code,
-    method: single?.method ?? null,
-    tool: single?.method ? governedNameOrNull(single.method, single.params) : null,
+    ...adapter.refusalFields(state.parsed),
     details: { http: state.httpMethod, ...(err.code === 'unauthorized' ? {} : { refusal: err.message }) },
   };
   try {
-    await spoolRefusal(c.env, [row]);
+    // Anyone can make a refusal before authentication: counted per source and minute instead,
+    // one audit row per burst (durable-objects/refusal.bursts.ts).
+    await spoolRefusal(c.env, [row], state.principal ? undefined : refusalSource(c.req.raw.headers));
   } catch (spoolErr) {
     log('error', 'refusal audit could not be spooled', { err: spoolErr, code: err.code });
   }
 }
 
-function governedNameOrNull(method: string, params: unknown): string | null {
-  const governed = resolveGovernedName(method, params);
-  return governed.kind === 'governed' ? governed.name : null;
-}
-
-function reply(state: CallState, err: AppError): Response {
-  return respondError(state, err, replyId(state.parsed));
+function reply<U, P extends ParsedRequest<U>>(
+  adapter: ProtocolAdapter<U, P>,
+  state: CallState<P>,
+  err: AppError,
+): Response {
+  return adapter.respondError(state, err, state.parsed);
 }

@@ -119,6 +119,45 @@ describe('compileGlob', () => {
     );
   });
 
+  it('agrees with the reference for segments longer than one 32-bit word, and non-ASCII', () => {
+    // Shift-And keeps one bit per segment character: segments over 32 characters span words.
+    const globArb = fc.string({ unit: fc.constantFrom('a', 'b', 'é', '?', '?', '*'), maxLength: 90 });
+    const inputArb = fc.string({ unit: fc.constantFrom('a', 'b', 'é', '😀'), maxLength: 140 });
+    fc.assert(
+      fc.property(globArb, inputArb, (glob, input) => {
+        expect(match(glob, input)).toBe(referenceMatch(glob, input));
+      }),
+      { numRuns: 1000 },
+    );
+    const long = `x${'?'.repeat(40)}y${'a?'.repeat(20)}`;
+    const hit = `x${'q'.repeat(40)}y${'ab'.repeat(20)}`;
+    expect(match(`*${long}*`, `zz${hit}zz`)).toBe(true);
+    expect(match(`*${long}*`, `zz${hit.slice(0, -1)}`)).toBe(false);
+    expect(match(`*${long}`, `${'a'.repeat(100)}${hit}`)).toBe(true);
+  });
+
+  it('matches ?-rich and *-rich 256-character globs against a 1 MB name in one pass', () => {
+    // The issue-12 attack: O(|input| × |segment|) scans made one such call take 11.6 s. These
+    // finish in milliseconds with a linear matcher; the benchmark (bench/glob.bench.ts) measures it.
+    const megabyte = 'a'.repeat(1024 * 1024);
+    // Each ends in `*`, so the anchored tail cannot refuse early: the middle segment is searched
+    // across the whole megabyte, and never found.
+    const questions = `*${'?'.repeat(253)}b*`;
+    const starQuestions = `*a${'?a'.repeat(125)}b*`;
+    const starRich = `${'*a'.repeat(126)}*b*`;
+    const questionMiddle = `*${'a?'.repeat(126)}b*`;
+    for (const glob of [questions, starQuestions, starRich, questionMiddle]) {
+      expect(glob.length).toBeLessThanOrEqual(256);
+      expect(match(glob, megabyte)).toBe(false);
+    }
+    expect(match(`*${'?'.repeat(254)}a`, megabyte)).toBe(true);
+    expect(match(`*${'a?'.repeat(127)}*`, megabyte)).toBe(true);
+    const mixed = `${'ab'.repeat(512 * 1024 - 1)}abX`;
+    expect(match(`*${'a?'.repeat(100)}X`, mixed)).toBe(true);
+    expect(match(`*${'?b'.repeat(100)}X*`, mixed)).toBe(true);
+    expect(match(`*${'?b'.repeat(100)}?X*`, mixed)).toBe(false);
+  });
+
   it('does not backtrack pathologically (just runs: no timing assertion)', () => {
     const haystack = 'a'.repeat(10_000);
     expect(match('*a*a*a*a*a*a*b', haystack)).toBe(false);

@@ -1,0 +1,16 @@
+/**
+ * Findings in an audit row live in `details.findings`, an array, in the order they were made:
+ * request-side findings are written with the row (workers/gateway/gateway.findings.ts),
+ * response-side ones arrive with the outcome and the guard appends them here. Pure.
+ */
+import type { Finding } from './guard.contract';
+
+/** `details` with `findings` appended to what it already holds. */
+export function withFindings(details: unknown, findings: readonly Finding[]): Record<string, unknown> {
+  const base =
+    details && typeof details === 'object' && !Array.isArray(details)
+      ? (details as Record<string, unknown>)
+      : {};
+  const existing = Array.isArray(base.findings) ? (base.findings as Finding[]) : [];
+  return { ...base, findings: [...existing, ...findings] };
+}

@@ -1,0 +1,59 @@
+/**
+ * The typed way to reach every Durable Object: callers name what they want (the guard of this
+ * connection, the hub of this organization), never a `getByName` string. Object names are spelled
+ * here and in guard.contract.ts only, so a rename cannot leave one call site behind.
+ *
+ * Fail modes are the callers' (docs/security-model.md lists each): the gateway fails a call
+ * closed or open per connection when its guard is unreachable; live events are best effort; the
+ * audit spool falls back to a direct D1 write; the login limiter fails closed.
+ */
+import type { AuditSpool } from './audit-spool.do';
+import type { ConnectionGuard } from './connection-guard.do';
+import type { EventHub } from './event-hub.do';
+import { guardName } from './guard.contract';
+import type { LoginLimiter } from './login-limiter.do';
+
+/** How many AuditSpool objects share an organization's (or the anonymous) refusal rows. */
+export const SPOOL_SHARDS = 4;
+
+export function guardFor(
+  env: Pick<Env, 'GUARD'>,
+  orgId: string,
+  connectionId: string,
+): DurableObjectStub<ConnectionGuard> {
+  return env.GUARD.getByName(guardName(orgId, connectionId));
+}
+
+export function eventHubFor(env: Pick<Env, 'EVENT_HUB'>, orgId: string): DurableObjectStub<EventHub> {
+  return env.EVENT_HUB.getByName(orgId);
+}
+
+/**
+ * One of the spool shards of an organization, or of the anonymous rows (no key, unknown key), so
+ * a flood of bad requests cannot pile onto one object.
+ */
+export function auditSpoolFor(
+  env: Pick<Env, 'AUDIT_SPOOL'>,
+  orgId: string | null | undefined,
+): DurableObjectStub<AuditSpool> {
+  const shard = crypto.getRandomValues(new Uint8Array(1))[0]! % SPOOL_SHARDS;
+  return env.AUDIT_SPOOL.getByName(`${orgId ?? 'anonymous'}:${shard}`);
+}
+
+/**
+ * The anonymous shard that counts one source's refusals before authentication: one source always
+ * lands on the same shard, so its burst is counted in one place (refusal.bursts.ts).
+ */
+export function burstSpoolFor(env: Pick<Env, 'AUDIT_SPOOL'>, source: string): DurableObjectStub<AuditSpool> {
+  let hash = 0x811c9dc5; // FNV-1a: spreads sources over the shards, no secrecy needed
+  for (let i = 0; i < source.length; i++) hash = Math.imul(hash ^ source.charCodeAt(i), 0x01000193);
+  return env.AUDIT_SPOOL.getByName(`anonymous:${(hash >>> 0) % SPOOL_SHARDS}`);
+}
+
+/** The limiter of one key: `acct:<sha256(email)>` for an account, `ip:<address>` for a source. */
+export function loginLimiterFor(
+  env: Pick<Env, 'LOGIN_LIMITER'>,
+  key: string,
+): DurableObjectStub<LoginLimiter> {
+  return env.LOGIN_LIMITER.getByName(key);
+}

@@ -1,0 +1,124 @@
+/**
+ * The Worker ↔ ConnectionGuard contract, in one place: what the gateway and the API send to a
+ * guard and what they get back, the agent-session id rules, and the kill-notice types. Both sides
+ * import these types from here; the stubs are reached only through do.client.ts.
+ *
+ * Changing anything here changes what every guard in production accepts: old and new Workers run
+ * side by side during a deploy, so fields are added as optional and never repurposed.
+ */
+import type { AuditEventInsert } from '../workers/db/schema';
+import type { AuditOutcome } from './audit.rows';
+import type { KillCaller, KillRecord, KillScope } from './kill.match';
+
+export type { KillCaller, KillRecord, KillScope } from './kill.match';
+
+/** One rate window to count this call against: the matched rule's `rateLimit`, with its key resolved. */
+export interface RateCheck {
+  ruleIndex: number;
+  /** e.g. `v3:r2:user=alice@example.com` — resolved by the gateway from the rule's `by`. */
+  key: string;
+  limit: number;
+  windowSeconds: number;
+}
+
+/** Which guard an API call is for (every RPC names it, so a guard can start cold from any of them). */
+export interface GuardTarget {
+  orgId: string;
+  connectionId: string;
+}
+
+export interface AdmitRequest extends GuardTarget {
+  /** Who is calling: matched against user / apiKey kill switches and recorded on the session. */
+  caller: { apiKeyId: string | null; user: string | null; mcpSessionId: string | null };
+  /** Rate windows of the matched rules (empty when no matched rule has a rateLimit). */
+  rateChecks: RateCheck[];
+  /** One audit row per governed unit of the request (a JSON-RPC batch has several). */
+  audit: AuditEventInsert[];
+  /** True when the rows are already final (refused calls): no outcome will follow. */
+  final: boolean;
+}
+
+/**
+ * The guard's verdict. Precedence: kill switch, then rate windows. A refused call's audit rows are
+ * rewritten by the guard (action `killed` / `rate_limited`) and spooled as final.
+ */
+export type AdmitResult =
+  | { verdict: 'admit'; sessionId: string }
+  | { verdict: 'killed'; sessionId: string; scope: KillScope; reason: string | null }
+  | {
+      verdict: 'rate_limited';
+      sessionId: string;
+      ruleIndex: number;
+      retryAfterSeconds: number;
+      limit: number;
+      windowSeconds: number;
+    };
+
+/**
+ * Something a request or response stage noticed (gateway.stages.ts). Small and free of secrets:
+ * it is stored in the audit row's `details.findings` and sent in the live event as is.
+ */
+export interface Finding {
+  /** The stage that recorded it (e.g. `inspection`, `tool_integrity`). */
+  stage: string;
+  /** What was found, in the stage's own vocabulary (e.g. `pii.email`, `tool_changed`). */
+  kind: string;
+  severity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
+  /** Which governed unit (audit row) of the call it concerns; the first when absent. */
+  unit?: number;
+  detail?: Record<string, unknown>;
+}
+
+/**
+ * The outcome of an admitted call, for one of its audit rows (`complete`). Everything is optional:
+ * the core sends status and latency when the answer's headers arrive (with the findings known by
+ * then), and may send later findings of a streamed answer on their own; each is merged into the row.
+ */
+export type CallOutcome = AuditOutcome & { findings?: Finding[] };
+
+/** The deterministic agent-session id of an (organization, connection) pair. */
+export function agentSessionId(connectionId: string): string {
+  return `ses_${connectionId.replace(/^con_/, '')}`;
+}
+
+/** The inverse of agentSessionId (connection ids are `con_…`); null for anything else. */
+export function connectionIdOfSession(sessionId: string): string | null {
+  return /^ses_[a-z0-9]+$/.test(sessionId) ? `con_${sessionId.slice(4)}` : null;
+}
+
+/** The name of the guard of a connection (the only place it is spelled). */
+export function guardName(orgId: string, connectionId: string): string {
+  return `${orgId}:${connectionId}`;
+}
+
+export interface WatchRequest extends GuardTarget {
+  caller: KillCaller;
+  /** Chosen by the gateway, so it can withdraw the watch with `unwatch` when its stream ends. */
+  watchId: string;
+}
+
+/** What watchKill resolves with when a kill switch that matches its caller holds. */
+export interface KillNotice {
+  killSwitchId: string;
+  scope: KillScope;
+  reason: string | null;
+}
+
+/** An agent session's live state, as the guard keeps it (session.record.ts). */
+export interface SessionState {
+  orgId: string;
+  connectionId: string;
+  sessionId: string;
+  mcpSessionId: string | null;
+  apiKeyId: string | null;
+  user: string | null;
+  callCount: number;
+  firstSeenAt: number;
+  lastSeenAt: number;
+}
+
+export interface GuardSessionSnapshot {
+  session: SessionState | null;
+  /** Active kill switches that refuse every call of the session (organization, connection, session). */
+  holds: KillRecord[];
+}

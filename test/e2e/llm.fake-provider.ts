@@ -1,0 +1,292 @@
+/**
+ * A real local LLM provider for tests and benchmarks (plain node:http): OpenAI chat completions
+ * (JSON and SSE, usage only when `stream_options.include_usage`, tool calls), the Responses API
+ * (JSON and SSE), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
+ * `message_start`/`message_delta` usage, tool use) plus count_tokens — all under `/v1`, with
+ * deterministic answers (llm.fake-provider.replies.ts).
+ *
+ * Failures, chosen per request by (first found): the `x-fake-fail` header, an armed
+ * `POST /__fake/next`, or the model name `fake-fail-<kind>` (the one control that survives any
+ * gateway, which forwards neither unknown headers nor anything but the body):
+ *   429         provider-shaped rate limit with `Retry-After: 1`
+ *   500         provider-shaped server error
+ *   disconnect  headers and part of the answer, then the socket is destroyed (mid-stream for SSE)
+ *   slow        the first byte waits `x-fake-delay-ms` (or the armed `delayMs`, default 1000 ms)
+ * Usage override: `x-fake-usage: input=100,cached=10,output=50,reasoning=0` or the armed `usage`.
+ *
+ * Recording: every request (method, path, query, headers, body, which auth style carried the key)
+ * is kept; tests in this process read `provider.requests`, other processes `GET /__fake/requests`
+ * (`DELETE` clears). With `apiKey` set, a request without that key (as `Authorization: Bearer`,
+ * `x-api-key`, `api-key` or `?key=`) gets a provider-shaped 401.
+ *
+ * Run alone: `node test/e2e/llm.fake-provider.ts` (PORT, FAKE_API_KEY) prints its URL.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { pathToFileURL } from 'node:url';
+import {
+  anthropicEvents,
+  anthropicJson,
+  embeddingsJson,
+  FAKE_USAGE,
+  type FakeUsage,
+  modelsJson,
+  openAiChatChunks,
+  openAiChatJson,
+  providerError,
+  responsesEvents,
+  responsesJson,
+  toolToCall,
+} from './llm.fake-provider.replies.ts';
+
+export {
+  FAKE_MODELS,
+  FAKE_REPLY,
+  FAKE_TOOL_ARGS,
+  FAKE_USAGE,
+  type FakeUsage,
+} from './llm.fake-provider.replies.ts';
+
+export type FakeFailure = '429' | '500' | 'disconnect' | 'slow';
+export type FakeAuthStyle = 'bearer' | 'x-api-key' | 'api-key' | 'query' | null;
+
+export interface FakeRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  headers: Record<string, string>;
+  /** Parsed JSON when the body is JSON, else the raw text (multipart, empty). */
+  body: unknown;
+  auth: FakeAuthStyle;
+}
+
+export interface FakeArm {
+  fail?: FakeFailure;
+  usage?: Partial<FakeUsage>;
+  delayMs?: number;
+}
+
+export interface FakeProvider {
+  url: string;
+  requests: FakeRequest[];
+  last(): FakeRequest | undefined;
+  reset(): void;
+  /** Arms the next request (as POST /__fake/next does). */
+  arm(next: FakeArm): void;
+  close(): Promise<void>;
+}
+
+export interface FakeProviderOptions {
+  port?: number;
+  host?: string;
+  apiKey?: string;
+}
+
+type Json = Record<string, unknown>;
+type Family = 'openai' | 'anthropic';
+
+const FAILURES = new Set<string>(['429', '500', 'disconnect', 'slow']);
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseUsage(spec: string | undefined, armed: Partial<FakeUsage> | undefined): FakeUsage {
+  const usage = { ...FAKE_USAGE, ...armed };
+  for (const part of (spec ?? '').split(',')) {
+    const [key, value] = part.split('=').map((s) => s.trim());
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0) continue;
+    if (key === 'input') usage.input = n;
+    else if (key === 'cached') usage.cachedInput = n;
+    else if (key === 'output') usage.output = n;
+    else if (key === 'reasoning') usage.reasoning = n;
+  }
+  return usage;
+}
+
+function authStyle(req: IncomingMessage, query: URLSearchParams, key: string | undefined): FakeAuthStyle {
+  if (key === undefined) return null;
+  if (req.headers.authorization === `Bearer ${key}`) return 'bearer';
+  if (req.headers['x-api-key'] === key) return 'x-api-key';
+  if (req.headers['api-key'] === key) return 'api-key';
+  if (query.get('key') === key) return 'query';
+  return null;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+
+class Reply {
+  constructor(
+    private readonly res: ServerResponse,
+    private readonly failure: FakeFailure | null,
+  ) {}
+
+  json(status: number, body: Json, headers: Record<string, string> = {}): void {
+    const text = JSON.stringify(body);
+    this.res.writeHead(status, {
+      'content-type': 'application/json',
+      'x-request-id': 'req_fake',
+      ...headers,
+    });
+    if (this.failure === 'disconnect') {
+      this.res.write(text.slice(0, Math.floor(text.length / 2)));
+      this.res.socket?.destroy();
+      return;
+    }
+    this.res.end(text);
+  }
+
+  /** Streams SSE events ([event name or null, data]); `done` appends OpenAI's `data: [DONE]`. */
+  async sse(events: Array<[string | null, Json]>, done: boolean): Promise<void> {
+    this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    const cut = this.failure === 'disconnect' ? Math.max(1, Math.floor(events.length / 2)) : events.length;
+    for (const [i, [name, data]] of events.entries()) {
+      if (i === cut) {
+        this.res.socket?.destroy();
+        return;
+      }
+      this.res.write(`${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
+      await sleep(1); // separate network writes, so a reader sees chunks as they come
+    }
+    this.res.end(done ? 'data: [DONE]\n\n' : undefined);
+  }
+}
+
+export async function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
+  const requests: FakeRequest[] = [];
+  let armed: FakeArm | null = null;
+
+  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const raw = await readBody(req);
+    if (url.pathname.startsWith('/__fake/')) return control(req.method ?? 'GET', url.pathname, raw, res);
+
+    let body: unknown = raw;
+    try {
+      body = raw ? JSON.parse(raw) : null;
+    } catch {}
+    const auth = authStyle(req, url.searchParams, options.apiKey);
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(', ') : (v ?? '')]),
+    );
+    requests.push({
+      method: req.method ?? 'GET',
+      path: url.pathname,
+      query: Object.fromEntries(url.searchParams),
+      headers,
+      body,
+      auth,
+    });
+
+    const json = (typeof body === 'object' && body !== null ? body : {}) as Json;
+    const arm = armed;
+    armed = null;
+    const model = typeof json.model === 'string' ? json.model : 'fake-gpt';
+    const fromModel = /^fake-fail-(.+)$/.exec(model)?.[1];
+    const requested = headers['x-fake-fail'] || arm?.fail || fromModel || '';
+    const failure = FAILURES.has(requested) ? (requested as FakeFailure) : null;
+    const family: Family =
+      url.pathname.startsWith('/v1/messages') || 'anthropic-version' in headers ? 'anthropic' : 'openai';
+    const reply = new Reply(res, failure);
+
+    if (failure === 'slow') await sleep(Number(headers['x-fake-delay-ms']) || arm?.delayMs || 1000);
+    if (options.apiKey !== undefined && auth === null) {
+      return reply.json(401, providerError(family, 401, 'Invalid API key (fake provider)'));
+    }
+    if (failure === '429') {
+      return reply.json(429, providerError(family, 429, 'Rate limit reached (fake provider)'), {
+        'retry-after': '1',
+      });
+    }
+    if (failure === '500')
+      return reply.json(500, providerError(family, 500, 'Internal error (fake provider)'));
+
+    const usage = parseUsage(headers['x-fake-usage'], arm?.usage);
+    const route = `${req.method} ${url.pathname}`;
+    const stream = json.stream === true;
+    switch (route) {
+      case 'POST /v1/chat/completions': {
+        const tool = toolToCall(json, 'openai');
+        if (!stream) return reply.json(200, openAiChatJson(model, usage, tool));
+        const includeUsage = (json.stream_options as Json | undefined)?.include_usage === true;
+        return reply.sse(
+          openAiChatChunks(model, usage, tool, includeUsage).map((c) => [null, c]),
+          true,
+        );
+      }
+      case 'POST /v1/responses':
+        return stream
+          ? reply.sse(responsesEvents(model, usage), false)
+          : reply.json(200, responsesJson(model, usage));
+      case 'POST /v1/embeddings':
+        return reply.json(200, embeddingsJson(json, usage));
+      case 'GET /v1/models':
+        return reply.json(200, modelsJson(family));
+      case 'POST /v1/messages': {
+        const tool = toolToCall(json, 'anthropic');
+        return stream
+          ? reply.sse(anthropicEvents(model, usage, tool), false)
+          : reply.json(200, anthropicJson(model, usage, tool));
+      }
+      case 'POST /v1/messages/count_tokens':
+        return reply.json(200, { input_tokens: usage.input });
+      default:
+        return reply.json(404, providerError(family, 404, `No route ${route} (fake provider)`));
+    }
+  }
+
+  function control(method: string, path: string, raw: string, res: ServerResponse): void {
+    let status = 200;
+    let body: unknown = { ok: true };
+    if (path === '/__fake/requests' && method === 'GET') body = requests;
+    else if (path === '/__fake/requests' && method === 'DELETE') requests.length = 0;
+    else if (path === '/__fake/next' && method === 'POST') armed = JSON.parse(raw || '{}') as FakeArm;
+    else [status, body] = [404, { error: 'unknown control route' }];
+    res.writeHead(status, { 'content-type': 'application/json' });
+    res.end(JSON.stringify(body));
+  }
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+      res.end(String(err));
+    });
+  });
+  await new Promise<void>((resolve) =>
+    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
+  );
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    requests,
+    last: () => requests.at(-1),
+    reset: () => {
+      requests.length = 0;
+      armed = null;
+    },
+    arm: (next) => {
+      armed = next;
+    },
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const provider = await startFakeProvider({
+    port: Number(process.env.PORT) || 0,
+    apiKey: process.env.FAKE_API_KEY,
+  });
+  console.log(`fake LLM provider on ${provider.url}/v1`);
+}

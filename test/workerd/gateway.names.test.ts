@@ -1,0 +1,83 @@
+/**
+ * Tool-name normalisation through the gateway: look-alike spellings of a denied tool hit its rule
+ * and never reach the upstream; an allowed call reaches it with the name exactly as the caller
+ * sent it (normalisation is for matching only), and the audit row records that original name.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { auditFor, traceId } from './gateway.fixtures';
+import { call, createOrg, expectJson, putPolicy, type TestOrg } from './helpers';
+import { receivedBy, recordedUpstream, uniqueAgent } from './upstream.log';
+
+const SLUG = `names-${Date.now().toString(36)}`;
+let org: TestOrg;
+
+beforeAll(async () => {
+  org = await createOrg('owner');
+  await expectJson(
+    await call('POST', '/api/v1/connections', {
+      key: org.key,
+      body: { slug: SLUG, name: SLUG, upstreamUrl: recordedUpstream(), authType: 'none' },
+    }),
+    201,
+  );
+  await putPolicy(
+    SLUG,
+    [
+      { tool: 'delete_*', action: 'deny', reason: 'no deletions' },
+      { tool: 'Echo', action: 'allow' },
+    ],
+    org.key,
+  );
+});
+
+async function callTool(name: string) {
+  const agent = uniqueAgent('names');
+  const trace = traceId('names');
+  const res = await call('POST', `/v1/mcp/${SLUG}`, {
+    key: org.key,
+    body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: { message: 'hi' } } },
+    headers: {
+      Accept: 'application/json, text/event-stream',
+      'User-Agent': agent,
+      'X-Igris-Trace-Id': trace,
+    },
+  });
+  const text = await res.text();
+  return { status: res.status, text, received: await receivedBy(agent), rows: await auditFor(trace) };
+}
+
+describe('look-alike tool names', () => {
+  it.each([
+    ['capitalised', 'Delete_all'],
+    ['Cyrillic е', 'd\u0435lete_all'],
+    ['zero-width space', 'delete\u200b_all'],
+    ['bidi override', 'del\u202eete_all'],
+    ['fullwidth', '\uff44\uff45\uff4c\uff45\uff54\uff45_all'],
+  ])('%s (%j) hits the delete_* rule and never reaches the upstream', async (_label, name) => {
+    const { status, text, received, rows } = await callTool(name);
+    expect(status).toBe(200);
+    const answer = JSON.parse(text) as {
+      error: { code: number; data: { details: Record<string, unknown> } };
+    };
+    expect(answer.error.code).toBe(-32006);
+    expect(answer.error.data.details).toMatchObject({ reason: 'no deletions', ruleIndex: 0, tool: name });
+    expect(received).toEqual([]);
+    expect(rows[0]).toMatchObject({ tool: name, action: 'deny', rule_index: 0 });
+  });
+
+  it.each([
+    ['as written in the rule', 'Echo'],
+    ['lower case', 'echo'],
+    ['with a Cyrillic о', 'ech\u043e'],
+  ])(
+    'an allowed name (%s) reaches the upstream byte for byte as the caller sent it',
+    async (_label, name) => {
+      const { received, rows } = await callTool(name);
+      expect(received).toHaveLength(1);
+      const forwarded = received[0]!.body;
+      expect(forwarded).toContain(`"name":"${name}"`);
+      expect((JSON.parse(forwarded) as { params: { name: string } }).params.name).toBe(name);
+      expect(rows[0]).toMatchObject({ tool: name, action: 'allow', rule_index: 1 });
+    },
+  );
+});

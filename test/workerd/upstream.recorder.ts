@@ -1,0 +1,70 @@
+/**
+ * A recording proxy in front of the test upstream (Node side, started by global-setup.ts): every
+ * request the gateway sends through it is logged — method, path, headers and body — and then
+ * passed to the real upstream, whose answer is streamed back unchanged. Tests inside workerd read
+ * the log over HTTP (`GET /__log?ua=<user agent>`) to prove what the upstream did, or did NOT,
+ * receive (the gateway forwards `User-Agent`, so a unique one tags a test's calls).
+ */
+import { createServer, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RecordedCall {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+const HOP = new Set(['host', 'connection', 'content-length', 'transfer-encoding', 'keep-alive']);
+
+export async function startRecorder(target: string): Promise<{ url: string; close(): Promise<void> }> {
+  const log: RecordedCall[] = [];
+  const server = createServer((req, res) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://recorder');
+      if (url.pathname === '/__log') {
+        const ua = url.searchParams.get('ua');
+        const calls = log.filter((entry) => ua === null || entry.headers['user-agent'] === ua);
+        res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(calls));
+        return;
+      }
+      const body = await readBody(req);
+      const headers: Record<string, string> = {};
+      for (const [name, value] of Object.entries(req.headers)) {
+        if (typeof value === 'string' && !HOP.has(name)) headers[name] = value;
+      }
+      log.push({ method: req.method ?? '', path: url.pathname, headers, body: body.toString('utf8') });
+      if (log.length > 5000) log.shift();
+      const answer = await fetch(`${target}${url.pathname}${url.search}`, {
+        method: req.method,
+        headers,
+        body: body.length > 0 ? body : undefined,
+      });
+      const out: Record<string, string> = {};
+      answer.headers.forEach((value, name) => {
+        if (!HOP.has(name)) out[name] = value;
+      });
+      res.writeHead(answer.status, out);
+      if (answer.body) for await (const chunk of answer.body) res.write(chunk);
+      res.end();
+    })().catch((err: unknown) => {
+      if (!res.headersSent) res.writeHead(502).end(String(err));
+      else res.end();
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}

@@ -1,0 +1,74 @@
+/**
+ * What a protocol brings to the call core (gateway.call.ts). The core knows nothing of JSON-RPC,
+ * chat completions or A2A tasks: it authenticates, resolves, decides, admits, forwards and audits
+ * in the same order for every protocol, and asks the adapter only these questions. MCP's answers
+ * are in mcp.adapter.ts.
+ *
+ *   read             the request → its governed units (null: nothing to decide, e.g. an MCP GET)
+ *   check            protocol checks that need the parsed request and the headers
+ *   decide           one policy decision per unit (pure)
+ *   requestStages    this protocol's request stages (gateway.stages.ts), before the shared ones
+ *   settle           what one refused unit means for the others (MCP: a batch is refused whole)
+ *   forwardBody      the bytes to forward: the serialization of what was decided on
+ *   auditRows        one audit row per unit
+ *   responseStages   this protocol's response stages for one call
+ *   respond*         errors and refusals in the protocol's own wire shape
+ */
+import type { AuditEventInsert } from '../db/schema';
+import type { AppError } from '../lib/errors';
+import type { CompiledPolicy } from '../policy/policy.evaluate';
+import type { ResolvedConnection } from './gateway.connection';
+import type { CallIdentity } from './gateway.identity';
+import type { RequestStage, ResponseStage, StageCall, UnitDecision } from './gateway.stages';
+
+export type HttpMethod = 'GET' | 'POST' | 'DELETE';
+
+/** How the core answers: the trace id and the CORS headers of an accepted browser Origin. */
+export interface ReplyContext {
+  traceId: string;
+  cors: Record<string, string>;
+}
+
+/** A parsed request: its governed units and the adapter's own reading of it. */
+export interface ParsedRequest<U> {
+  units: U[];
+}
+
+export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
+  /** The connection type this adapter serves; another type is "not found" on its route. */
+  readonly connectionType: ResolvedConnection['type'];
+  /** The audit/log name of the protocol. */
+  readonly protocol: string;
+
+  read(request: Request, httpMethod: HttpMethod, connection: ResolvedConnection): Promise<P | null>;
+  check(request: Request, parsed: P): AppError | null;
+  decide(parsed: P, identity: CallIdentity, policy: CompiledPolicy): UnitDecision<U>[];
+  readonly requestStages: readonly RequestStage<U>[];
+  settle(decisions: UnitDecision<U>[]): UnitDecision<U>[];
+  forwardBody(parsed: P): string;
+
+  /** Rows of a call that reached the guard; `base` carries identity, trace, key and connection. */
+  auditRows(
+    base: AuditEventInsert,
+    decisions: readonly UnitDecision<U>[],
+    request: Request,
+    httpMethod: HttpMethod,
+    policy: CompiledPolicy | null,
+  ): AuditEventInsert[];
+  /** What a refusal before any decision records about the request (e.g. its method and tool). */
+  refusalFields(parsed: P | null): Pick<AuditEventInsert, 'method' | 'tool'>;
+
+  /** True when the answer to a request with no governed units still needs the policy (MCP: a resumed stream). */
+  needsPolicy(request: Request, httpMethod: HttpMethod): boolean;
+  responseStages(call: StageCall, parsed: P | null, request: Request): ResponseStage[];
+
+  /** The id an error answers (JSON-RPC) and a kill-watched stream names; null when none. */
+  replyId(parsed: P | null): string | number | null;
+  respondError(ctx: ReplyContext, err: AppError, parsed: P | null): Response;
+  respondRefused(
+    ctx: ReplyContext,
+    err: AppError,
+    decisions: readonly UnitDecision<U>[],
+    parsed: P,
+  ): Response;
+}

@@ -1,0 +1,109 @@
+/**
+ * The one response rewriter every response stage plugs into (gateway.stages.ts).
+ *
+ * It splits an upstream answer into messages the same way for every stage:
+ *   - a JSON body (`application/json`, `application/*+json`) is read whole — it is small and
+ *     complete — parsed, and handed over as one message, or item by item when it is an array
+ *     (a JSON-RPC batch answer);
+ *   - an SSE body is rewritten event by event as the events arrive (gateway.sse.ts); each event's
+ *     data that parses as JSON is one message (or a batch, as above);
+ *   - anything else passes untouched.
+ * A message no stage changed is re-emitted byte for byte (the original text, not a
+ * re-serialization). Once every stage says it is done, the rest of the body is piped unparsed.
+ *
+ * Findings: for a JSON body every stage has run before this returns, so the core sends them with
+ * the call's outcome. An SSE stream outlives that outcome; after each event that added findings
+ * `onLateFindings` runs, so the core can patch them into the row at once (a stream that breaks
+ * off later loses none of them).
+ */
+import { type SseEvent, sseRewriteStream, withData } from './gateway.sse.js';
+import type { Finding, ResponseStage } from './gateway.stages.js';
+
+export interface RewriteOptions {
+  stages: readonly ResponseStage[];
+  /** The call's findings (the stages append to it); watched for SSE to report late findings. */
+  findings?: readonly Finding[];
+  onLateFindings?: () => void;
+}
+
+/** Runs the stages over one parsed message (or batch); null when nothing changed. */
+export function rewriteMessage(value: unknown, stages: readonly ResponseStage[]): unknown {
+  if (Array.isArray(value)) {
+    let changed = false;
+    const out = value.map((item) => {
+      const replaced = rewriteOne(item, stages);
+      if (replaced === null) return item;
+      changed = true;
+      return replaced;
+    });
+    return changed ? out : null;
+  }
+  return rewriteOne(value, stages);
+}
+
+function rewriteOne(value: unknown, stages: readonly ResponseStage[]): unknown {
+  let current = value;
+  let changed = false;
+  for (const stage of stages) {
+    if (stage.done?.()) continue;
+    const replaced = stage.onMessage(current);
+    if (replaced !== undefined) {
+      current = replaced;
+      changed = true;
+    }
+  }
+  return changed ? current : null;
+}
+
+function allDone(stages: readonly ResponseStage[]): boolean {
+  return stages.every((stage) => stage.done?.() === true);
+}
+
+function wanted(raw: string, stages: readonly ResponseStage[]): boolean {
+  return stages.some((stage) => !stage.done?.() && (stage.wants === undefined || stage.wants(raw)));
+}
+
+function rewriteEvent(event: SseEvent, stages: readonly ResponseStage[]): string | null {
+  if (event.data === null || !wanted(event.data, stages)) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(event.data);
+  } catch {
+    return null;
+  }
+  const replaced = rewriteMessage(value, stages);
+  return replaced === null ? null : withData(event, JSON.stringify(replaced));
+}
+
+/** The response with every stage applied; the same object when there is nothing to do. */
+export async function rewriteResponse(response: Response, options: RewriteOptions): Promise<Response> {
+  const { stages, findings, onLateFindings } = options;
+  if (stages.length === 0 || allDone(stages) || response.status !== 200 || response.body === null) {
+    return response;
+  }
+  const type = response.headers.get('Content-Type') ?? '';
+  if (/^text\/event-stream\b/i.test(type)) {
+    const rewrite = (event: SseEvent) => {
+      const before = findings?.length ?? 0;
+      const out = rewriteEvent(event, stages);
+      if ((findings?.length ?? 0) > before) onLateFindings?.();
+      return out;
+    };
+    const body = response.body.pipeThrough(sseRewriteStream({ rewrite, done: () => allDone(stages) }));
+    return new Response(body, init(response));
+  }
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) return response;
+  const text = await response.text();
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return new Response(text, init(response));
+  }
+  const replaced = rewriteMessage(value, stages);
+  return new Response(replaced === null ? text : JSON.stringify(replaced), init(response));
+}
+
+function init(response: Response): ResponseInit {
+  return { status: response.status, statusText: response.statusText, headers: response.headers };
+}

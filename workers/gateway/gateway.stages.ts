@@ -1,0 +1,77 @@
+/**
+ * The two kinds of stage the call core (gateway.call.ts) runs, each with one signature.
+ *
+ * Request stages run after the policy decided every governed unit and before the guard: they see
+ * the decided units and may refuse one (a detection on tool arguments, a budget) or attach
+ * findings to it. They are pure over the call; anything they need (a compiled rule set) is loaded
+ * before them.
+ *
+ * Response stages run on the upstream's answer, one message at a time: the JSON body, each item
+ * of a JSON-RPC batch, each SSE event's JSON data (gateway.rewrite.ts does the splitting, the same
+ * way for every stage). A stage may replace a message and may record findings; findings travel
+ * with the call's outcome to the guard and land in the audit row's `details.findings` and in the
+ * live event (see "Findings reach the audit row" in docs/architecture.md).
+ *
+ * Adding a stage is a file and a line: write the stage, then list it in its protocol adapter's
+ * `requestStages` / `responseStages` (or in SHARED_* below for every protocol).
+ */
+import type { Finding } from '../../durable-objects/guard.contract';
+import type { AppError } from '../lib/errors';
+import type { CompiledPolicy, Decision } from '../policy/policy.evaluate';
+import type { CallIdentity } from './gateway.identity';
+
+export type { Finding } from '../../durable-objects/guard.contract';
+
+/** One governed unit of a call with its decision (an MCP JSON-RPC message, an LLM request…). */
+export interface UnitDecision<U = unknown> {
+  unit: U;
+  /** The governed name (tool, `resource:…`, `prompt:…`, model), null when the unit is not governed. */
+  tool: string | null;
+  decision: Decision | null;
+  /** Set when this unit must not be forwarded. */
+  refusal: AppError | null;
+  /** True when the refusal is only because another unit of its batch was refused. */
+  withBatch?: boolean;
+  findings?: Finding[];
+}
+
+/** What every stage may read about the call it is working on. */
+export interface StageCall {
+  orgId: string;
+  connectionId: string;
+  identity: CallIdentity;
+  policy: CompiledPolicy | null;
+  /** Where a stage records what it noticed; the core sends them with the outcome. */
+  findings: Finding[];
+}
+
+export type RequestStage<U = unknown> = (call: StageCall, decisions: UnitDecision<U>[]) => UnitDecision<U>[];
+
+export interface ResponseStage {
+  readonly name: string;
+  /**
+   * Cheap pre-check on an SSE event's raw data: false means "nothing for me here" and spares the
+   * JSON parse. Absent means every message is wanted.
+   */
+  wants?(raw: string): boolean;
+  /** One message of the answer. Returns its replacement, or undefined to keep it unchanged. */
+  onMessage(message: unknown): unknown;
+  /** True once the stage will change nothing more in this answer (lets the rest pass unparsed). */
+  done?(): boolean;
+}
+
+/**
+ * Builds a call's response stage, or null when it has nothing to do for this call (so a call with
+ * no stage at all is piped untouched). The stage keeps `call` to record findings in
+ * `call.findings`. `context` is the adapter's own per-call knowledge (for MCP: which JSON-RPC ids
+ * were list requests).
+ */
+export type ResponseStageFactory<C = unknown> = (call: StageCall, context: C) => ResponseStage | null;
+
+/** A request stage for every protocol: it works on units of any shape. */
+export type SharedRequestStage = <U>(call: StageCall, decisions: UnitDecision<U>[]) => UnitDecision<U>[];
+
+/** Request stages every protocol runs, in order, after its own. */
+export const SHARED_REQUEST_STAGES: SharedRequestStage[] = [];
+/** Response stages every protocol runs, in order, after its own. */
+export const SHARED_RESPONSE_STAGES: ResponseStageFactory[] = [];

@@ -1,0 +1,88 @@
+/**
+ * MCP Streamable HTTP as a protocol of the call core (gateway.adapter.ts): the governed units are
+ * the JSON-RPC messages of a POST body (a batch has several); GET opens the server's stream and
+ * DELETE ends the session, neither with anything to decide. Errors are JSON-RPC errors
+ * (gateway.respond.ts). The list filter is this protocol's first response stage.
+ */
+
+import { AppError } from '../lib/errors';
+import type { ProtocolAdapter } from './gateway.adapter';
+import type { ResolvedConnection } from './gateway.connection';
+import { auditRows, decideEach, governedNameOrNull, refuseBatchWhole, requestRows } from './gateway.decide';
+import {
+  type JsonRpcMessage,
+  type ParsedBody,
+  parseJsonRpc,
+  readBodyCapped,
+  replyId,
+} from './gateway.jsonrpc';
+import { listFilterStage, pendingLists } from './gateway.lists';
+import { checkHeaderAgreement } from './gateway.protocol';
+import { respondRefusedBatch, respondToBody } from './gateway.respond';
+
+/** A parsed MCP POST: the JSON-RPC messages are the units. */
+export interface McpRequest extends ParsedBody {
+  units: JsonRpcMessage[];
+}
+
+async function readMessages(request: Request, connection: ResolvedConnection): Promise<McpRequest> {
+  const contentType = request.headers.get('Content-Type') ?? '';
+  if (!/^application\/json\b/i.test(contentType)) {
+    throw new AppError('unsupported_media_type', {
+      message: 'Content-Type must be application/json',
+      details: { location: 'header', path: 'Content-Type' },
+    });
+  }
+  const bytes = await readBodyCapped(request, connection.settings.maxBodyBytes);
+  const parsed = parseJsonRpc(bytes, connection.settings.maxBatchMessages);
+  return { ...parsed, units: parsed.messages };
+}
+
+/** A GET that resumes a stream (Last-Event-ID) may replay list responses, filtered by shape. */
+function resumes(request: Request): boolean {
+  return request.headers.get('Last-Event-ID') !== null;
+}
+
+export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
+  connectionType: 'mcp',
+  protocol: 'mcp',
+
+  read: (request, httpMethod, connection) =>
+    httpMethod === 'POST' ? readMessages(request, connection) : Promise.resolve(null),
+  check: (request, parsed) => checkHeaderAgreement(request.headers, parsed),
+  decide: (parsed, identity, policy) => decideEach(parsed.units, identity, policy),
+  requestStages: [],
+  settle: refuseBatchWhole,
+  // Forward the serialization of what was decided on, not the raw bytes: a body with duplicate
+  // keys ({"name":"safe","name":"evil"}) could otherwise be read differently upstream.
+  forwardBody: (parsed) => JSON.stringify(parsed.batch ? parsed.units : parsed.units[0]),
+
+  auditRows: (base, decisions, request, httpMethod, policy) =>
+    decisions.length === 0
+      ? requestRows(base, httpMethod, resumes(request))
+      : auditRows(base, decisions, policy?.version ?? null, request.headers.get('traceparent')),
+  refusalFields: (parsed) => {
+    const single = parsed && !parsed.batch ? parsed.units[0] : undefined;
+    return {
+      method: single?.method ?? null,
+      tool: single?.method ? governedNameOrNull(single.method, single.params) : null,
+    };
+  },
+
+  needsPolicy: (request, httpMethod) => httpMethod === 'GET' && resumes(request),
+  responseStages: (call, parsed, request) => {
+    if (!call.policy) return [];
+    const stage = parsed
+      ? listFilterStage(call.policy, pendingLists(parsed.units))
+      : resumes(request)
+        ? listFilterStage(call.policy, null)
+        : null;
+    return stage ? [stage] : [];
+  },
+
+  replyId,
+  // A notification or response gets no JSON-RPC answer, only an HTTP error status.
+  respondError: (ctx, err, parsed) => respondToBody(ctx, err, parsed),
+  respondRefused: (ctx, err, decisions, parsed) =>
+    parsed.batch ? respondRefusedBatch(ctx, decisions) : respondToBody(ctx, err, parsed),
+};

@@ -1,0 +1,80 @@
+/**
+ * How a kill switch reaches the gateways: pushed by RPC to every ConnectionGuard it concerns, and
+ * the API answers only after every one confirmed (never through KV). Lives apart from the record
+ * (killswitch.service.ts) because it is the one part that talks to Durable Objects.
+ *
+ * If a guard cannot be reached the record still stands (guards re-read D1 every 30 s) and the API
+ * answers 503 naming how many did not confirm; repeating the request retries the push.
+ */
+import { eventHubFor, guardFor } from '../../durable-objects/do.client';
+import { connectionIdOfSession } from '../../durable-objects/guard.contract';
+import { AppError } from '../lib/errors';
+import { log } from '../lib/log';
+import type { SessionUpdateEvent } from '../shared/events.types';
+import type { KillSwitchDbRow } from '../shared/killswitch.store';
+
+export type KillSwitchEnv = Pick<Env, 'DB' | 'GUARD'>;
+type GuardStub = ReturnType<typeof guardFor>;
+
+const PUSH_CONCURRENCY = 50;
+
+/**
+ * The connections whose guards a switch concerns: organization / user / apiKey scope, every
+ * connection of the organization; connection / session scope, that one.
+ */
+async function affectedConnections(db: D1Database, row: KillSwitchDbRow): Promise<string[]> {
+  if (row.scope === 'connection') return [row.target];
+  if (row.scope === 'session') {
+    const id = connectionIdOfSession(row.target);
+    return id ? [id] : [];
+  }
+  const { results } = await db
+    .prepare('SELECT id FROM connections WHERE org_id = ?')
+    .bind(row.org_id)
+    .all<{ id: string }>();
+  return results.map((r) => r.id);
+}
+
+/** Calls `op` on every affected guard (one retry each); throws 503 if any did not confirm. */
+export async function pushToGuards(
+  env: KillSwitchEnv,
+  row: KillSwitchDbRow,
+  op: (guard: GuardStub, target: { orgId: string; connectionId: string }) => Promise<unknown>,
+): Promise<void> {
+  const connectionIds = await affectedConnections(env.DB, row);
+  const failures: unknown[] = [];
+  for (let i = 0; i < connectionIds.length; i += PUSH_CONCURRENCY) {
+    const chunk = connectionIds.slice(i, i + PUSH_CONCURRENCY);
+    const settled = await Promise.allSettled(
+      chunk.map(async (connectionId) => {
+        const target = { orgId: row.org_id, connectionId };
+        const attempt = () => op(guardFor(env, row.org_id, connectionId), target);
+        await attempt().catch(attempt);
+      }),
+    );
+    for (const s of settled) if (s.status === 'rejected') failures.push(s.reason);
+  }
+  if (failures.length > 0) {
+    log('error', 'kill switch not confirmed by every guard', { killSwitchId: row.id, failures });
+    throw new AppError('guard_unavailable', {
+      message: `Kill switch ${row.id} is recorded, but ${failures.length} of ${connectionIds.length} connection(s) did not confirm it; they apply it within 30 seconds. Repeat the request to retry.`,
+      details: { killSwitchId: row.id, unconfirmed: failures.length, connections: connectionIds.length },
+    });
+  }
+}
+
+/** Publishes session_update events to the organization's hub, best-effort and off the reply. */
+export function publishSessionUpdates(
+  env: Pick<Env, 'EVENT_HUB'>,
+  ctx: Pick<ExecutionContext, 'waitUntil'>,
+  orgId: string,
+  events: SessionUpdateEvent[],
+): void {
+  if (events.length === 0) return;
+  ctx.waitUntil(
+    eventHubFor(env, orgId)
+      .publish(events)
+      .then(() => undefined)
+      .catch((err: unknown) => log('warn', 'session_update publish failed', { err })),
+  );
+}

@@ -1,0 +1,16 @@
+/** Small value helpers used across the Worker and the Durable Objects (pure). */
+
+/** A plain JSON object: not null, not an array. */
+export function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The object itself when it is one, else an empty object (for `details` read back from storage). */
+export function recordOrEmpty(value: unknown): Record<string, unknown> {
+  return isRecord(value) ? value : {};
+}
+
+/** A stored epoch-milliseconds time as an ISO 8601 string, or null when there is none. */
+export function iso(ms: number | null | undefined): string | null {
+  return ms === null || ms === undefined ? null : new Date(ms).toISOString();
+}

@@ -1,0 +1,136 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../lib/errors.ts';
+import { jsonDepth, parseLlmBody, readLlmRequest } from './llm.request.ts';
+
+const bytes = (value: unknown) =>
+  new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
+
+function thrown(fn: () => unknown): AppError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof AppError) return err;
+    throw err;
+  }
+  throw new Error('did not throw');
+}
+
+describe('parseLlmBody', () => {
+  it('parses a JSON object', () => {
+    expect(parseLlmBody(bytes({ model: 'm' }))).toEqual({ model: 'm' });
+  });
+
+  it('refuses bodies over the byte cap with 413', () => {
+    const err = thrown(() => parseLlmBody(bytes({ a: 'x'.repeat(100) }), { maxBytes: 50, maxDepth: 8 }));
+    expect(err.code).toBe('payload_too_large');
+    expect(err.status).toBe(413);
+  });
+
+  it('refuses invalid JSON, invalid UTF-8 and non-objects', () => {
+    expect(thrown(() => parseLlmBody(bytes('{'))).code).toBe('parse_error');
+    expect(thrown(() => parseLlmBody(new Uint8Array([0x7b, 0xff, 0x7d]))).code).toBe('parse_error');
+    expect(thrown(() => parseLlmBody(bytes('[1]'))).code).toBe('validation_failed');
+    expect(thrown(() => parseLlmBody(bytes('null'))).code).toBe('validation_failed');
+  });
+
+  it('refuses bodies nested deeper than the cap', () => {
+    const deep = `${'{"a":'.repeat(10)}1${'}'.repeat(10)}`;
+    expect(() => parseLlmBody(bytes(deep), { maxBytes: 1000, maxDepth: 10 })).not.toThrow();
+    const err = thrown(() => parseLlmBody(bytes(deep), { maxBytes: 1000, maxDepth: 9 }));
+    expect(err.code).toBe('validation_failed');
+    expect(err.details).toEqual({ location: 'body' });
+  });
+
+  it('measures depth without recursion, even 100k levels deep', () => {
+    let value: unknown = 1;
+    for (let i = 0; i < 100_000; i++) value = [value];
+    expect(jsonDepth(value)).toBe(100_000);
+  });
+});
+
+describe('readLlmRequest', () => {
+  it('reads a streamed chat request', () => {
+    const info = readLlmRequest('chat.completions', {
+      model: 'gpt-4o',
+      messages: [{ role: 'user', content: 'hi' }],
+      stream: true,
+      stream_options: { include_usage: false },
+      max_tokens: 100,
+      max_completion_tokens: 300,
+      user: 'alice',
+      extra: { anything: true },
+    });
+    expect(info).toEqual({
+      model: 'gpt-4o',
+      stream: true,
+      maxTokens: { max_tokens: 100, max_completion_tokens: 300 },
+      requestedMaxTokens: 300,
+      user: 'alice',
+      includeUsage: false,
+    });
+  });
+
+  it('reads Responses max_output_tokens and Anthropic metadata.user_id', () => {
+    expect(readLlmRequest('responses', { model: 'gpt-5', input: 'x', max_output_tokens: 50 })).toMatchObject({
+      maxTokens: { max_output_tokens: 50 },
+      requestedMaxTokens: 50,
+      stream: false,
+      user: null,
+    });
+    expect(
+      readLlmRequest('messages', {
+        model: 'claude-sonnet-4-5',
+        max_tokens: 1024,
+        messages: [],
+        metadata: { user_id: 'u-1' },
+      }),
+    ).toMatchObject({
+      model: 'claude-sonnet-4-5',
+      maxTokens: { max_tokens: 1024 },
+      user: 'u-1',
+      includeUsage: null,
+    });
+  });
+
+  it('returns nulls for absent fields', () => {
+    expect(readLlmRequest('embeddings', { input: 'x' })).toEqual({
+      model: null,
+      stream: false,
+      maxTokens: {},
+      requestedMaxTokens: null,
+      user: null,
+      includeUsage: null,
+    });
+  });
+
+  it.each([
+    ['chat.completions', { messages: [], max_tokens: '100' }, 'max_tokens'],
+    ['chat.completions', { messages: [], max_completion_tokens: -1 }, 'max_completion_tokens'],
+    ['chat.completions', { messages: [], max_tokens: 1.5 }, 'max_tokens'],
+    ['chat.completions', { messages: 'hi' }, 'messages'],
+    ['chat.completions', { messages: [], model: 7 }, 'model'],
+    ['chat.completions', { messages: [], stream: 'true' }, 'stream'],
+    ['chat.completions', { messages: [], user: 5 }, 'user'],
+    ['responses', { max_output_tokens: '1' }, 'max_output_tokens'],
+    ['messages', { messages: [], max_tokens: [] }, 'max_tokens'],
+  ] as const)('%s refuses %j at %s', (endpoint, body, path) => {
+    const err = thrown(() => readLlmRequest(endpoint, body as Record<string, unknown>));
+    expect(err.code).toBe('validation_failed');
+    expect(err.status).toBe(400);
+    expect(err.details).toEqual({ location: 'body', path });
+  });
+
+  it('requestedMaxTokens is the largest field set (property)', () => {
+    fc.assert(
+      fc.property(fc.option(fc.nat()), fc.option(fc.nat()), (a, b) => {
+        const body: Record<string, unknown> = { messages: [] };
+        if (a !== null) body.max_tokens = a;
+        if (b !== null) body.max_completion_tokens = b;
+        const values = [a, b].filter((v): v is number => v !== null);
+        const info = readLlmRequest('chat.completions', body);
+        return info.requestedMaxTokens === (values.length ? Math.max(...values) : null);
+      }),
+    );
+  });
+});
