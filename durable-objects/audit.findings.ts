@@ -3,14 +3,12 @@
  * request-side findings are written with the row (workers/gateway/gateway.findings.ts),
  * response-side ones arrive with the outcome and the guard appends them here. Pure.
  */
+import { recordOrEmpty } from '../workers/lib/values';
 import type { Finding } from './guard.contract';
 
 /** `details` with `findings` appended to what it already holds. */
 export function withFindings(details: unknown, findings: readonly Finding[]): Record<string, unknown> {
-  const base =
-    details && typeof details === 'object' && !Array.isArray(details)
-      ? (details as Record<string, unknown>)
-      : {};
+  const base = recordOrEmpty(details);
   const existing = Array.isArray(base.findings) ? (base.findings as Finding[]) : [];
   return { ...base, findings: [...existing, ...findings] };
 }

@@ -18,7 +18,19 @@ export const RETRY_DELAY_MS = 5_000;
 export const RETRY_MAX_MS = 10 * 60_000;
 
 /** The fields an outcome may patch — and the only columns the D1 upsert overwrites. */
-export const OUTCOME_KEYS = ['action', 'upstreamStatus', 'latencyMs', 'errorCode', 'details'] as const;
+export const OUTCOME_KEYS = [
+  'action',
+  'upstreamStatus',
+  'latencyMs',
+  'errorCode',
+  'details',
+  // LLM usage and cost are known only once the answer (or its stream) has ended.
+  'inputTokens',
+  'cachedInputTokens',
+  'outputTokens',
+  'reasoningTokens',
+  'costUsd',
+] as const;
 
 export type AuditOutcome = Partial<Pick<AuditEventInsert, (typeof OUTCOME_KEYS)[number]>>;
 

@@ -23,7 +23,18 @@ describe('the spool writes every audit_events column', () => {
   it('overwrites only the outcome columns on a repeated write of the same id', () => {
     const update = UPSERT_SQL.slice(UPSERT_SQL.indexOf('DO UPDATE SET'));
     const assigned = [...update.matchAll(/"(\w+)" = excluded/g)].map((m) => m[1]);
-    expect(assigned).toEqual(['action', 'upstream_status', 'latency_ms', 'error_code', 'details']);
+    expect(assigned).toEqual([
+      'action',
+      'upstream_status',
+      'latency_ms',
+      'error_code',
+      'details',
+      'input_tokens',
+      'cached_input_tokens',
+      'output_tokens',
+      'reasoning_tokens',
+      'cost_usd',
+    ]);
     expect(OUTCOME_KEYS).toHaveLength(assigned.length);
     expect(UPSERT_SQL).toContain('ON CONFLICT(id)');
   });

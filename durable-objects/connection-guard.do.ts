@@ -27,9 +27,9 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditEventInsert } from '../workers/db/schema';
-import { eventId } from '../workers/lib/ids';
 import { log } from '../workers/lib/log';
 import { auditOutcome } from '../workers/shared/audit.outcome';
+import { anomalyRow, withDetails } from '../workers/shared/audit.row';
 import { readConnectionSettings } from '../workers/shared/connection.settings';
 import type { AnomalyEvent, FindingsEvent, ToolCallEvent } from '../workers/shared/events.types';
 import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
@@ -329,25 +329,16 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   /** An anomaly is an audit row (through the same durable spool) and a live event. Never a refusal. */
   #reportAnomaly(finding: AnomalyFinding, template: AuditEventInsert, now: number): void {
-    const row: AuditEventInsert = {
-      id: eventId(now),
-      orgId: template.orgId,
-      type: 'anomaly',
-      connectionId: template.connectionId,
-      connectionSlug: template.connectionSlug,
-      sessionId: template.sessionId,
-      mcpSessionId: template.mcpSessionId,
-      apiKeyId: template.apiKeyId,
-      actor: template.actor,
-      user: template.user,
-      traceId: template.traceId,
-      metadata: template.metadata,
-      method: finding.anomalyType === 'destructive_pattern' ? 'tools/call' : (template.method ?? null),
-      tool: finding.toolName,
-      action: finding.anomalyType,
-      details: { anomalyType: finding.anomalyType, ...finding.details },
-      createdAt: now,
-    };
+    const row = anomalyRow(
+      template,
+      {
+        anomalyType: finding.anomalyType,
+        method: finding.anomalyType === 'destructive_pattern' ? 'tools/call' : (template.method ?? null),
+        tool: finding.toolName,
+        details: finding.details,
+      },
+      now,
+    );
     this.#audit.spool.put(row, true);
     if (!row.orgId || !row.connectionId) return;
     const event: AnomalyEvent = {
@@ -447,9 +438,7 @@ function refuse(
   errorCode: string,
   why: Record<string, unknown>,
 ): void {
-  const details =
-    row.details && typeof row.details === 'object' && !Array.isArray(row.details) ? row.details : {};
   row.action = action;
   row.errorCode = errorCode;
-  row.details = { ...(details as Record<string, unknown>), ...why };
+  row.details = withDetails(row, why).details;
 }

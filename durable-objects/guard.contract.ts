@@ -19,6 +19,12 @@ export interface RateCheck {
   key: string;
   limit: number;
   windowSeconds: number;
+  /**
+   * What the window counts. `requests` (default): this call counts 1 at admit. `tokens` (an LLM
+   * rule's `tokenLimit`): admit refuses once the window's recorded tokens reach `limit`, and the
+   * call's actual tokens are added when its usage is known (`CallOutcome.tokens`).
+   */
+  unit?: 'requests' | 'tokens';
 }
 
 /** Which guard an API call is for (every RPC names it, so a guard can start cold from any of them). */
@@ -74,7 +80,11 @@ export interface Finding {
  * the core sends status and latency when the answer's headers arrive (with the findings known by
  * then), and may send later findings of a streamed answer on their own; each is merged into the row.
  */
-export type CallOutcome = AuditOutcome & { findings?: Finding[] };
+export type CallOutcome = AuditOutcome & {
+  findings?: Finding[];
+  /** An LLM call's actual tokens, added to the token windows it was admitted against. */
+  tokens?: { checks: RateCheck[]; used: number };
+};
 
 /** The deterministic agent-session id of an (organization, connection) pair. */
 export function agentSessionId(connectionId: string): string {

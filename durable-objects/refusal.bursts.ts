@@ -15,6 +15,7 @@
  * spooled row.
  */
 import type { AuditEventInsert } from '../workers/db/schema.js';
+import { withDetails } from '../workers/shared/audit.row';
 
 export const BURST_WINDOW_MS = 60_000;
 /** Counters are forgotten this long after their minute; the row itself lives on in the spool/D1. */
@@ -83,19 +84,11 @@ export function burstRow(
   source: string,
   burst: Pick<StoredBurst, 'count' | 'first_at' | 'last_at'>,
 ): AuditEventInsert {
-  const details =
-    first.details && typeof first.details === 'object' && !Array.isArray(first.details)
-      ? (first.details as Record<string, unknown>)
-      : {};
-  return {
-    ...first,
-    details: {
-      ...details,
-      count: burst.count,
-      source,
-      windowSeconds: BURST_WINDOW_MS / 1000,
-      firstAt: new Date(burst.first_at).toISOString(),
-      lastAt: new Date(burst.last_at).toISOString(),
-    },
-  };
+  return withDetails(first, {
+    count: burst.count,
+    source,
+    windowSeconds: BURST_WINDOW_MS / 1000,
+    firstAt: new Date(burst.first_at).toISOString(),
+    lastAt: new Date(burst.last_at).toISOString(),
+  });
 }

@@ -163,6 +163,27 @@ describe('a guard that starts cold', () => {
     expectSuspended(refused, 'connection');
     expect(refused.body.error!.data).toMatchObject({ details: { reason: 'from d1' } });
   });
+
+  it('keeps from D1 only the switches that concern it (kill.match), whoever else they hold', async () => {
+    const { org, connections } = await setupOrg(['ks-d1-mine', 'ks-d1-other']);
+    const mine = connections['ks-d1-mine']!.id;
+    const other = connections['ks-d1-other']!.id;
+    // Written only to D1 (no push): switches on the other connection, on its session, on another
+    // organization's id — and a user switch, which may hold a caller on any connection.
+    const insert = env.DB.prepare(
+      "INSERT INTO kill_switches (id, org_id, scope, target, reason) VALUES (?, ?, ?, ?, 'from d1')",
+    );
+    await env.DB.batch([
+      insert.bind('ks_d1_other_con', org.orgId, 'connection', other),
+      insert.bind('ks_d1_other_ses', org.orgId, 'session', agentSessionId(other)),
+      insert.bind('ks_d1_wrong_org', org.orgId, 'organization', 'org_someone_else'),
+      insert.bind('ks_d1_user', org.orgId, 'user', 'eve@example.com'),
+    ]);
+    expect((await echo('ks-d1-mine', org)).status).toBe(200);
+    expectSuspended(await echo('ks-d1-mine', org, { 'X-Igris-User': 'eve@example.com' }), 'user');
+    expectSuspended(await echo('ks-d1-other', org), 'connection');
+    expect(mine).not.toBe(other);
+  });
 });
 
 describe('records', () => {

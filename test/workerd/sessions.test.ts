@@ -12,6 +12,7 @@ import {
   adminAuditRows,
   apiKeyIdOf,
   call,
+  createApiKeyVia,
   createConnection,
   createOrg,
   expectApiError,
@@ -265,6 +266,25 @@ describe('suspend and resume', () => {
     // The session has no D1 row yet (never called, never suspended itself): only GET /:id shows it.
     expect(list.sessions).toEqual([]);
     expect((await sessionUpdates(org.orgId, conn.sessionId)).map((e) => e.status)).toEqual(['suspended']);
+  });
+
+  it('is not held by switches on callers or on another connection and its session', async () => {
+    const org = await createOrg('owner');
+    const conn = await connection(org, 'ses-not-held');
+    const other = await connection(org, 'ses-not-held-other');
+    for (const [scope, target] of [
+      ['user', 'eve@example.com'],
+      ['apiKey', (await createApiKeyVia(org.key, 'ses-not-held-agent')).id],
+      ['connection', other.id],
+      ['session', other.sessionId],
+    ]) {
+      await expectJson(await call('POST', '/api/v1/kill-switch', { key: org.key, body: { scope, target } }), 201);
+    }
+    expect(await getSession(org, conn.sessionId)).toMatchObject({ status: 'active', heldBy: [] });
+    expect(await getSession(org, other.sessionId)).toMatchObject({
+      status: 'suspended',
+      heldBy: [{ scope: 'connection' }, { scope: 'session' }],
+    });
   });
 
   it('filters the list by connection (id or slug) and status', async () => {

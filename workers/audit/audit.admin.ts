@@ -5,14 +5,11 @@
  *
  * The same INSERT records people's authentication events (type `auth`: sign-in, sign-out,
  * password changes…) through authAuditStatement: those may have no organization (a sign-in
- * attempt for an address nobody has) and no principal yet.
+ * attempt for an address nobody has) and no principal yet. The rows themselves are built by
+ * workers/shared/audit.row.ts (`directRow`), like every other audit row.
  */
 import type { Principal } from '../app.types';
-import type { AUDIT_TYPES } from '../db/schema';
-import { eventId } from '../lib/ids';
-
-/** The row types written straight to D1 by the API (the gateway's types go through the spool). */
-export type DirectAuditType = Extract<(typeof AUDIT_TYPES)[number], 'admin' | 'session' | 'auth'>;
+import { type DirectAuditType, type DirectRow, directRow } from '../shared/audit.row';
 
 export interface AdminChange {
   action: string;
@@ -29,18 +26,21 @@ export function adminAuditStatement(
   principal: Principal,
   change: AdminChange,
 ): D1PreparedStatement {
-  return auditRowStatement(db, {
-    orgId: principal.orgId,
-    type: change.type ?? 'admin',
-    connectionId: change.connectionId ?? null,
-    connectionSlug: change.connectionSlug ?? null,
-    sessionId: change.sessionId ?? null,
-    apiKeyId: principal.apiKeyId,
-    actor: principal.actor,
-    user: null,
-    action: change.action,
-    details: change.details ?? {},
-  });
+  return directRowStatement(
+    db,
+    directRow({
+      orgId: principal.orgId,
+      type: change.type ?? 'admin',
+      connectionId: change.connectionId ?? null,
+      connectionSlug: change.connectionSlug ?? null,
+      sessionId: change.sessionId ?? null,
+      apiKeyId: principal.apiKeyId,
+      actor: principal.actor,
+      user: null,
+      action: change.action,
+      details: change.details ?? {},
+    }),
+  );
 }
 
 export interface AuthEvent {
@@ -57,41 +57,31 @@ export interface AuthEvent {
 
 /** A type `auth` row: an authentication event of a person (no API key, no connection). */
 export function authAuditStatement(db: D1Database, event: AuthEvent): D1PreparedStatement {
-  return auditRowStatement(db, {
-    orgId: event.orgId,
-    type: 'auth',
-    connectionId: null,
-    connectionSlug: null,
-    sessionId: null,
-    apiKeyId: null,
-    actor: event.userId ? `user:${event.userId}` : null,
-    user: event.email?.toLowerCase() ?? null,
-    action: event.action,
-    details: event.details ?? {},
-  });
+  return directRowStatement(
+    db,
+    directRow({
+      orgId: event.orgId,
+      type: 'auth',
+      connectionId: null,
+      connectionSlug: null,
+      sessionId: null,
+      apiKeyId: null,
+      actor: event.userId ? `user:${event.userId}` : null,
+      user: event.email?.toLowerCase() ?? null,
+      action: event.action,
+      details: event.details ?? {},
+    }),
+  );
 }
 
-interface DirectAuditRow {
-  orgId: string | null;
-  type: DirectAuditType;
-  connectionId: string | null;
-  connectionSlug: string | null;
-  sessionId: string | null;
-  apiKeyId: string | null;
-  actor: string | null;
-  user: string | null;
-  action: string;
-  details: Record<string, unknown>;
-}
-
-function auditRowStatement(db: D1Database, row: DirectAuditRow): D1PreparedStatement {
+function directRowStatement(db: D1Database, row: DirectRow): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO audit_events (id, org_id, type, connection_id, connection_slug, session_id, api_key_id, actor, user, action, details, created_at)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(
-      eventId(),
+      row.id,
       row.orgId,
       row.type,
       row.connectionId,
@@ -102,6 +92,6 @@ function auditRowStatement(db: D1Database, row: DirectAuditRow): D1PreparedState
       row.user,
       row.action,
       JSON.stringify(row.details),
-      Date.now(),
+      row.createdAt,
     );
 }

@@ -7,7 +7,7 @@
  * isolation rests on, and test/workerd/tenancy.test.ts checks it for every resource.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const createdAt = () =>
   integer('created_at', { mode: 'number' }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
@@ -188,6 +188,14 @@ export const auditEvents = sqliteTable(
     /** JSON: admin change summaries, anomaly figures, detection findings. Never secret values. */
     details: text('details', { mode: 'json' }),
     createdAt: integer('created_at', { mode: 'number' }).notNull(),
+    // Migration 0002 — LLM calls: the model asked for, tokens from the provider's usage report
+    // (input includes cached input), and the cost priced server-side (null: unknown model, never guessed).
+    model: text('model'),
+    inputTokens: integer('input_tokens'),
+    cachedInputTokens: integer('cached_input_tokens'),
+    outputTokens: integer('output_tokens'),
+    reasoningTokens: integer('reasoning_tokens'),
+    costUsd: real('cost_usd'),
   },
   (t) => [
     index('audit_org_time').on(t.orgId, t.createdAt),
@@ -326,3 +334,31 @@ export const emailOutbox = sqliteTable('email_outbox', {
   body: text('body').notNull(),
   createdAt: createdAt(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Migration 0002: LLM gateway.
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * An organization's own prices (USD per 1M tokens), overriding the built-in table
+ * (workers/llm/llm.prices.json) for one provider and model. `PUT /api/v1/llm/prices`.
+ */
+export const llmPrices = sqliteTable(
+  'llm_prices',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    provider: text('provider').notNull(),
+    model: text('model').notNull(),
+    inputPerMTok: real('input_per_mtok').notNull(),
+    cachedInputPerMTok: real('cached_input_per_mtok'),
+    outputPerMTok: real('output_per_mtok').notNull(),
+    updatedBy: text('updated_by'),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('llm_prices_org_model').on(t.orgId, t.provider, t.model)],
+);
+
+export type LlmPriceRow = typeof llmPrices.$inferSelect;

@@ -36,8 +36,10 @@ import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stre
 import { AppError, toAppError } from '../lib/errors';
 import { eventId } from '../lib/ids';
 import { log } from '../lib/log';
+import { isRecord } from '../lib/values';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
 import { loadPolicy } from '../policy/policy.store';
+import { callRow } from '../shared/audit.row';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { refusalSource, spoolRefusal } from './gateway.audit';
 import {
@@ -291,10 +293,9 @@ function callRows<U, P extends ParsedRequest<U>>(
 }
 
 function baseRow<P>(state: CallState<P>): AuditEventInsert {
-  return {
+  return callRow({
     id: state.id,
     orgId: state.principal?.orgId ?? null,
-    type: 'request',
     connectionId: state.connection?.id ?? null,
     connectionSlug: state.slug || null,
     apiKeyId: state.principal?.apiKeyId ?? null,
@@ -304,9 +305,8 @@ function baseRow<P>(state: CallState<P>): AuditEventInsert {
     metadata: state.identity?.metadata ?? null,
     metadataError: state.identity?.metadataError ?? null,
     mcpSessionId: state.mcpSessionId,
-    action: 'pass',
     createdAt: state.started,
-  };
+  });
 }
 
 /** The rate windows of the matched rules, each keyed by what its `by` names for this call. */
@@ -332,10 +332,7 @@ function rateKeyValue<P>(by: string, state: CallState<P>): string {
   if (by === 'connection') return state.connection?.id ?? '(none)';
   let value: unknown = state.identity?.metadata ?? undefined;
   for (const key of by.slice('metadata.'.length).split('.')) {
-    value =
-      value && typeof value === 'object' && !Array.isArray(value)
-        ? (value as Record<string, unknown>)[key]
-        : undefined;
+    value = isRecord(value) ? value[key] : undefined;
   }
   return value === undefined || value === null || typeof value === 'object' ? '(none)' : String(value);
 }

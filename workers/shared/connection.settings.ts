@@ -48,6 +48,17 @@ export const connectionSettingsSchema = z
      * saved.
      */
     sharedWith: z.array(z.string().min(1).max(64)).max(200).default([]),
+    /**
+     * LLM connections (`type: "llm"`): the provider of the built-in catalog
+     * (workers/llm/llm.providers.json), which gives the base URL, the credential's style and the API
+     * family. Required for llm connections, refused for mcp ones (connections.service.ts).
+     */
+    provider: z.string().min(1).max(64).optional(),
+    /**
+     * LLM connections: model globs this connection may call (e.g. `gpt-4o*`); a request for another
+     * model is refused before anything is forwarded. Absent or empty = any model the policy allows.
+     */
+    allowedModels: z.array(z.string().min(1).max(200)).max(100).optional(),
     /** Time allowed for the upstream to start answering. */
     upstreamTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
     /**
