@@ -28,10 +28,16 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditEventInsert } from '../workers/db/schema';
 import { log } from '../workers/lib/log';
+import { parseStoredJson } from '../workers/lib/values';
 import { auditOutcome } from '../workers/shared/audit.outcome';
 import { anomalyRow, withDetails } from '../workers/shared/audit.row';
 import { readConnectionSettings } from '../workers/shared/connection.settings';
-import type { AnomalyEvent, FindingsEvent, ToolCallEvent } from '../workers/shared/events.types';
+import type {
+  AnomalyEvent,
+  FindingsEvent,
+  LlmCallEvent,
+  ToolCallEvent,
+} from '../workers/shared/events.types';
 import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
 import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
 import { SpoolScheduler } from './audit.spool';
@@ -138,13 +144,16 @@ export class ConnectionGuard extends DurableObject<Env> {
     return result;
   }
 
-  /** The outcome of an admitted call (status, latency). Called off the hot path via waitUntil. */
   /**
    * The outcome of an admitted call (status, latency, findings), merged into its row. Called off
    * the hot path via waitUntil. An outcome with only findings is a streamed answer's late findings:
    * the call's event was already published, so they go out as a `findings` event of their own.
+   * An LLM call's actual tokens (`outcome.tokens`) are added to its token windows, once per call.
    */
   async complete(eventId: string, outcome: CallOutcome): Promise<void> {
+    if (outcome.tokens) {
+      this.#rates.recordTokens(eventId, outcome.tokens.checks, outcome.tokens.used, Date.now());
+    }
     const row = this.#audit.spool.complete(eventId, outcome);
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) this.#publishFindings(row, outcome.findings);
@@ -266,15 +275,9 @@ export class ConnectionGuard extends DurableObject<Env> {
       ),
     ]);
     const settings = (connection?.results[0] as { settings: string } | undefined)?.settings;
-    let stored: unknown = {};
-    try {
-      stored = settings ? JSON.parse(settings) : {};
-    } catch {
-      stored = {};
-    }
     return {
       kills: (kills?.results ?? []) as KillRecord[],
-      anomaly: readConnectionSettings(stored).anomaly ?? {},
+      anomaly: readConnectionSettings(parseStoredJson(settings)).anomaly ?? {},
     };
   }
 
@@ -355,7 +358,7 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   #publishCall(row: AuditEventInsert): void {
     if (!row.orgId || !row.connectionId) return;
-    const event: ToolCallEvent = {
+    const call: ToolCallEvent = {
       type: 'tool_call',
       serverId: row.connectionId,
       sessionId: row.sessionId ?? null,
@@ -371,7 +374,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       ...findingsOf(row),
       timestamp: new Date(row.createdAt).toISOString(),
     };
-    this.#publish(row.orgId, event);
+    this.#publish(row.orgId, row.type === 'llm_call' ? llmCallEvent(call, row) : call);
   }
 
   /** Findings a streamed answer produced after its call's event went out. */
@@ -421,7 +424,21 @@ export class ConnectionGuard extends DurableObject<Env> {
   }
 }
 
-type GuardEvent = ToolCallEvent | AnomalyEvent | FindingsEvent;
+type GuardEvent = ToolCallEvent | LlmCallEvent | AnomalyEvent | FindingsEvent;
+
+/** An LLM call's event: the call's fields (model as toolName, endpoint as method), tokens and cost. */
+function llmCallEvent(call: ToolCallEvent, row: AuditEventInsert): LlmCallEvent {
+  return {
+    ...call,
+    type: 'llm_call',
+    model: row.model ?? null,
+    inputTokens: row.inputTokens ?? null,
+    cachedInputTokens: row.cachedInputTokens ?? null,
+    outputTokens: row.outputTokens ?? null,
+    reasoningTokens: row.reasoningTokens ?? null,
+    costUsd: row.costUsd ?? null,
+  };
+}
 
 /** The row's findings (details.findings), for its live event; nothing when it has none. */
 function findingsOf(row: AuditEventInsert): { findings?: Finding[] } {

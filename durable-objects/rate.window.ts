@@ -12,6 +12,14 @@
  * written only when all of them have room (a refused call, or one refused by another window, leaves
  * nothing behind to extend its own penalty).
  *
+ * Token windows (an LLM rule's `tokenLimit`, checks with `unit: 'tokens'`) live beside them in
+ * `rate_tokens`: one weighted row per completed call — its actual tokens, stamped when its usage was
+ * known (`recordTokens`, from the guard's `complete`). A call cannot know its tokens before it runs,
+ * so admit refuses only once the tokens already recorded in the window reach the limit (TPM-style:
+ * the call that crosses the limit is admitted, the next one is not), and it never records anything
+ * for the call itself. Recording is idempotent per (window key, call): a repeated outcome does not
+ * count twice. Each window is summed over a covering index range, and pruned like `rate_hits`.
+ *
  * Clock: `now` is passed in (the guard passes `Date.now()`), which is what the unit tests inject.
  */
 import type { SqlLike } from './sql.types.js';
@@ -21,7 +29,11 @@ export interface RateWindowCheck {
   key: string;
   limit: number;
   windowSeconds: number;
+  /** `requests` (default): the call counts 1. `tokens`: the window sums recorded tokens. */
+  unit?: 'requests' | 'tokens' | undefined;
 }
+
+type Refusal = Extract<RateOutcome, { ok: false }>;
 
 export type RateOutcome =
   | { ok: true }
@@ -47,6 +59,18 @@ export class RateWindows {
     )`);
     this.#sql.exec('CREATE INDEX IF NOT EXISTS rate_hits_key_ts ON rate_hits (key, ts)');
     this.#sql.exec('CREATE INDEX IF NOT EXISTS rate_hits_expires ON rate_hits (expires_at)');
+    // A table of its own (not a weight column on rate_hits): guards already holding rate_hits need
+    // no migration, and a rule's request and token windows may share a key without mixing.
+    this.#sql.exec(`CREATE TABLE IF NOT EXISTS rate_tokens (
+      key TEXT NOT NULL,
+      event_id TEXT NOT NULL,
+      ts INTEGER NOT NULL,
+      tokens INTEGER NOT NULL,
+      expires_at INTEGER NOT NULL
+    )`);
+    this.#sql.exec('CREATE UNIQUE INDEX IF NOT EXISTS rate_tokens_event ON rate_tokens (key, event_id)');
+    this.#sql.exec('CREATE INDEX IF NOT EXISTS rate_tokens_key_ts ON rate_tokens (key, ts, tokens)');
+    this.#sql.exec('CREATE INDEX IF NOT EXISTS rate_tokens_expires ON rate_tokens (expires_at)');
   }
 
   /**
@@ -58,28 +82,25 @@ export class RateWindows {
   admit(checks: RateWindowCheck[], now: number): RateOutcome {
     if (checks.length === 0) return { ok: true };
     const byKey = new Map<string, { check: RateWindowCheck; needed: number }>();
+    const tokenChecks = new Map<string, RateWindowCheck>();
     for (const check of checks) {
+      if (check.unit === 'tokens') {
+        if (!tokenChecks.has(check.key)) tokenChecks.set(check.key, check);
+        continue;
+      }
       const entry = byKey.get(check.key);
       if (entry) entry.needed++;
       else byKey.set(check.key, { check, needed: 1 });
     }
 
-    let refusal: Extract<RateOutcome, { ok: false }> | null = null;
+    let refusal: Refusal | null = null;
+    for (const check of tokenChecks.values()) refusal = later(refusal, this.#tokenRefusal(check, now));
     for (const { check, needed } of byKey.values()) {
       const since = now - check.windowSeconds * 1000;
       this.#sql.exec('DELETE FROM rate_hits WHERE key = ? AND ts <= ?', check.key, since);
       const count = this.count(check.key, check.windowSeconds, now);
       if (count + needed <= check.limit) continue;
-      const retry = this.#retryAfter(check, count, needed, now);
-      if (!refusal || retry > refusal.retryAfterSeconds) {
-        refusal = {
-          ok: false,
-          ruleIndex: check.ruleIndex,
-          limit: check.limit,
-          windowSeconds: check.windowSeconds,
-          retryAfterSeconds: retry,
-        };
-      }
+      refusal = later(refusal, refusalOf(check, this.#retryAfter(check, count, needed, now)));
     }
     if (refusal) return refusal;
 
@@ -107,9 +128,64 @@ export class RateWindows {
       .one().n;
   }
 
+  /**
+   * Adds a completed call's actual tokens to each of its token windows (checks of other units are
+   * ignored; a key listed twice counts once). Idempotent per (key, eventId). Nothing is recorded
+   * for a count that is not a positive number.
+   */
+  recordTokens(eventId: string, checks: readonly RateWindowCheck[], used: number, now: number): void {
+    if (!Number.isFinite(used) || used <= 0) return;
+    const tokens = Math.ceil(used);
+    for (const check of checks) {
+      if (check.unit !== 'tokens') continue;
+      this.#sql.exec(
+        'INSERT OR IGNORE INTO rate_tokens (key, event_id, ts, tokens, expires_at) VALUES (?, ?, ?, ?, ?)',
+        check.key,
+        eventId,
+        now,
+        tokens,
+        now + check.windowSeconds * 1000,
+      );
+    }
+  }
+
+  /** Tokens recorded in the window ending at `now`. */
+  tokens(key: string, windowSeconds: number, now: number): number {
+    return this.#sql
+      .exec<{ n: number }>(
+        'SELECT coalesce(sum(tokens), 0) AS n FROM rate_tokens WHERE key = ? AND ts > ?',
+        key,
+        now - windowSeconds * 1000,
+      )
+      .one().n;
+  }
+
   /** Drops every row that has left its window (keys of old policy versions are never checked again). */
   prune(now: number): void {
     this.#sql.exec('DELETE FROM rate_hits WHERE expires_at <= ?', now);
+    this.#sql.exec('DELETE FROM rate_tokens WHERE expires_at <= ?', now);
+  }
+
+  /** A token window refuses while its recorded tokens are at or over the limit. */
+  #tokenRefusal(check: RateWindowCheck, now: number): Refusal | null {
+    const since = now - check.windowSeconds * 1000;
+    this.#sql.exec('DELETE FROM rate_tokens WHERE key = ? AND ts <= ?', check.key, since);
+    const used = this.tokens(check.key, check.windowSeconds, now);
+    if (used < check.limit) return null;
+    // Room appears when the oldest rows whose tokens bring the sum below the limit have left:
+    // the first row (oldest first) at which the running total exceeds `used - limit`.
+    const row = this.#sql
+      .exec<{ ts: number }>(
+        `SELECT ts FROM (
+           SELECT ts, sum(tokens) OVER (ORDER BY ts, rowid ROWS UNBOUNDED PRECEDING) AS running
+           FROM rate_tokens WHERE key = ? AND ts > ?
+         ) WHERE running > ? ORDER BY running LIMIT 1`,
+        check.key,
+        since,
+        used - check.limit,
+      )
+      .toArray()[0];
+    return refusalOf(check, row ? retryAfterSeconds(row.ts, check.windowSeconds, now) : 1);
   }
 
   /**
@@ -130,4 +206,20 @@ export class RateWindows {
       .toArray()[0];
     return row ? retryAfterSeconds(row.ts, check.windowSeconds, now) : 1;
   }
+}
+
+function refusalOf(check: RateWindowCheck, retry: number): Refusal {
+  return {
+    ok: false,
+    ruleIndex: check.ruleIndex,
+    limit: check.limit,
+    windowSeconds: check.windowSeconds,
+    retryAfterSeconds: retry,
+  };
+}
+
+/** Of two refusals, the one that frees up last (so waiting Retry-After is enough for every window). */
+function later(current: Refusal | null, next: Refusal | null): Refusal | null {
+  if (!next) return current;
+  return !current || next.retryAfterSeconds > current.retryAfterSeconds ? next : current;
 }

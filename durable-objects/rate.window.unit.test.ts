@@ -157,3 +157,153 @@ describe('RateWindows', () => {
     );
   });
 });
+
+const tokens = (limit: number, windowSeconds: number, key = 't', ruleIndex = 0) => ({
+  ruleIndex,
+  key,
+  limit,
+  windowSeconds,
+  unit: 'tokens' as const,
+});
+
+describe('RateWindows — token windows', () => {
+  it('admits while the recorded tokens are under the limit, without counting the call itself', () => {
+    const w = new RateWindows(memorySql());
+    for (let i = 0; i < 5; i++) expect(w.admit([tokens(100, 60)], i)).toEqual({ ok: true });
+    expect(w.tokens('t', 60, 10)).toBe(0);
+    // Nothing lands in the request windows either.
+    expect(w.count('t', 60, 10)).toBe(0);
+  });
+
+  it('refuses once the recorded tokens reach the limit, with Retry-After from the window', () => {
+    const w = new RateWindows(memorySql());
+    w.recordTokens('e1', [tokens(100, 60)], 60, 1_000);
+    expect(w.admit([tokens(100, 60)], 2_000).ok).toBe(true);
+    // The call that crosses the limit was admitted (its tokens were unknown); the next is not.
+    w.recordTokens('e2', [tokens(100, 60)], 40, 5_000);
+    expect(w.tokens('t', 60, 5_000)).toBe(100);
+    expect(w.admit([tokens(100, 60)], 6_000)).toEqual({
+      ok: false,
+      ruleIndex: 0,
+      limit: 100,
+      windowSeconds: 60,
+      retryAfterSeconds: 55, // the 60 tokens at 1 s leave at 61 s: then 40 < 100
+    });
+    // Refused calls leave nothing behind.
+    expect(w.tokens('t', 60, 6_000)).toBe(100);
+    expect(w.admit([tokens(100, 60)], 60_999).ok).toBe(false);
+    expect(w.admit([tokens(100, 60)], 61_000)).toEqual({ ok: true });
+  });
+
+  it('waits for as many old calls to leave as it takes to get under the limit', () => {
+    const w = new RateWindows(memorySql());
+    w.recordTokens('a', [tokens(100, 10)], 30, 0);
+    w.recordTokens('b', [tokens(100, 10)], 30, 2_000);
+    w.recordTokens('c', [tokens(100, 10)], 90, 4_000);
+    // 150 recorded: 'a' leaving leaves 120, 'b' leaving leaves 90 < 100 → room at 12 s.
+    expect(w.admit([tokens(100, 10)], 5_000)).toMatchObject({ ok: false, retryAfterSeconds: 7 });
+    expect(w.admit([tokens(100, 10)], 11_999).ok).toBe(false);
+    expect(w.admit([tokens(100, 10)], 12_000).ok).toBe(true);
+  });
+
+  it('records a call once per window, whatever the repetition', () => {
+    const w = new RateWindows(memorySql());
+    const check = tokens(1_000, 60);
+    w.recordTokens('e1', [check, check], 10, 0);
+    w.recordTokens('e1', [check], 10, 500); // the same outcome delivered again
+    w.recordTokens('e2', [check, tokens(1_000, 60, 'other')], 7, 1_000);
+    expect(w.tokens('t', 60, 1_000)).toBe(17);
+    expect(w.tokens('other', 60, 1_000)).toBe(7);
+  });
+
+  it('ignores request checks and counts that are not positive numbers', () => {
+    const w = new RateWindows(memorySql());
+    w.recordTokens('e1', [check(10, 60, 't')], 50, 0);
+    for (const used of [0, -5, Number.NaN, Number.POSITIVE_INFINITY]) {
+      w.recordTokens(`bad-${used}`, [tokens(10, 60)], used, 0);
+    }
+    expect(w.tokens('t', 60, 0)).toBe(0);
+    w.recordTokens('e2', [tokens(10, 60)], 2.2, 0);
+    expect(w.tokens('t', 60, 0)).toBe(3);
+  });
+
+  it('keeps token and request windows of one key apart', () => {
+    const w = new RateWindows(memorySql());
+    expect(w.admit([check(1, 60, 'k'), tokens(10, 60, 'k', 1)], 0).ok).toBe(true);
+    w.recordTokens('e1', [tokens(10, 60, 'k', 1)], 10, 0);
+    expect(w.count('k', 60, 1)).toBe(1);
+    expect(w.tokens('k', 60, 1)).toBe(10);
+  });
+
+  it('decides request and token windows together: a full token window admits no request', () => {
+    const w = new RateWindows(memorySql());
+    w.recordTokens('e1', [tokens(10, 30, 'tok', 1)], 10, 0);
+    const refused = w.admit([check(5, 2, 'req', 0), tokens(10, 30, 'tok', 1)], 1_000);
+    expect(refused).toMatchObject({ ok: false, ruleIndex: 1, retryAfterSeconds: 29 });
+    // The refused call was not counted in the request window.
+    expect(w.count('req', 2, 1_000)).toBe(0);
+    // When both are full, the one that frees up last is named.
+    w.admit([check(1, 2, 'short', 0)], 1_000);
+    expect(w.admit([check(1, 2, 'short', 0), tokens(10, 30, 'tok', 1)], 1_500)).toMatchObject({
+      ok: false,
+      ruleIndex: 1,
+    });
+    w.recordTokens('e2', [tokens(10, 1, 'brief', 2)], 10, 1_000);
+    expect(w.admit([check(1, 2, 'short', 0), tokens(10, 1, 'brief', 2)], 1_500)).toMatchObject({
+      ok: false,
+      ruleIndex: 0,
+      retryAfterSeconds: 2,
+    });
+  });
+
+  it('prunes token rows that have left their window, and keeps them across instances', () => {
+    const sql = memorySql();
+    const w = new RateWindows(sql);
+    w.recordTokens('e1', [tokens(10, 1, 'a')], 5, 0);
+    w.recordTokens('e2', [tokens(10, 100, 'b')], 5, 0);
+    w.prune(1_000);
+    expect(sql.exec<{ key: string }>('SELECT key FROM rate_tokens').toArray()).toEqual([{ key: 'b' }]);
+    w.recordTokens('e3', [tokens(10, 100, 'b')], 5, 0);
+    expect(new RateWindows(sql).admit([tokens(10, 100, 'b')], 1_000).ok).toBe(false);
+  });
+
+  it('refuses exactly when the sliding sum has reached the limit (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(fc.tuple(fc.integer({ min: 0, max: 2_500 }), fc.integer({ min: 1, max: 80 })), {
+          minLength: 1,
+          maxLength: 40,
+        }),
+        (limit, windowSeconds, steps) => {
+          const w = new RateWindows(memorySql());
+          const recorded: Array<{ ts: number; n: number }> = [];
+          let now = 0;
+          for (const [index, [gap, used]] of steps.entries()) {
+            now += gap;
+            const live = recorded.filter((r) => r.ts > now - windowSeconds * 1000);
+            const sum = live.reduce((total, r) => total + r.n, 0);
+            const outcome = w.admit([tokens(limit, windowSeconds)], now);
+            expect(outcome.ok).toBe(sum < limit);
+            if (!outcome.ok) {
+              // Waiting Retry-After is enough, and one second less is not (unless it is the minimum).
+              let left = sum;
+              let leaving = live[0]!.ts;
+              for (const r of live) {
+                left -= r.n;
+                leaving = r.ts;
+                if (left < limit) break;
+              }
+              expect(outcome.retryAfterSeconds).toBe(retryAfterSeconds(leaving, windowSeconds, now));
+              continue;
+            }
+            w.recordTokens(`e${index}`, [tokens(limit, windowSeconds)], used, now);
+            recorded.push({ ts: now, n: used });
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

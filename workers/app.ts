@@ -10,6 +10,7 @@ import type { AppEnv } from './app.types';
 import { authRoutes } from './auth/auth.routes';
 import { CSRF_HEADER, corsOrigin } from './auth/csrf.check';
 import { gatewayRoutes } from './gateway/gateway.routes';
+import { llmRoutes } from './gateway/llm.routes';
 import { AppError, type ErrorCode, restErrorBody, toAppError } from './lib/errors';
 import { randomId } from './lib/ids';
 import { log } from './lib/log';
@@ -38,6 +39,7 @@ export function createApp() {
 
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/', gatewayRoutes);
+  app.route('/', llmRoutes);
   app.route('/api/v1', apiRoutes);
   app.route('/api/auth', authRoutes);
 

@@ -11,6 +11,7 @@
  * catches up). Times are measured from the trigger's scheduledTime, so a run is reproducible.
  */
 import { log } from './lib/log';
+import { parseStoredJson, recordOrEmpty } from './lib/values';
 import { reencryptCredentials } from './vault/vault.reencrypt';
 
 export const DEFAULT_RETENTION_DAYS = 90;
@@ -22,13 +23,9 @@ const MAX_CHUNKS_PER_SCOPE = 200;
 
 /** The organization's retention in days: its setting when valid, else the default. */
 export function retentionDays(settings: string | null): number {
-  try {
-    const days = (JSON.parse(settings ?? '{}') as { retentionDays?: unknown }).retentionDays;
-    if (typeof days === 'number' && Number.isInteger(days) && days >= 1 && days <= MAX_RETENTION_DAYS)
-      return days;
-  } catch {
-    // invalid JSON: the default applies
-  }
+  const days = recordOrEmpty(parseStoredJson(settings)).retentionDays; // invalid JSON: the default
+  if (typeof days === 'number' && Number.isInteger(days) && days >= 1 && days <= MAX_RETENTION_DAYS)
+    return days;
   return DEFAULT_RETENTION_DAYS;
 }
 

@@ -42,7 +42,7 @@ export interface Schemas {
   AuditEvent: {
     id: string;
     orgId: string | null;
-    type: 'tool_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
+    type: 'tool_call' | 'llm_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
     connectionId: string | null;
     connectionSlug: string | null;
     sessionId: string | null;
@@ -71,6 +71,18 @@ export interface Schemas {
       | 'refused'
       | null;
     details?: unknown;
+    /** LLM calls: the model as the caller named it */
+    model: string | null;
+    /** LLM calls: prompt tokens as the provider reported them (cache reads and writes included) */
+    inputTokens: number | null;
+    /** LLM calls: prompt tokens read from cache */
+    cachedInputTokens: number | null;
+    /** LLM calls: completion tokens (reasoning included) */
+    outputTokens: number | null;
+    /** LLM calls: reasoning tokens, where reported */
+    reasoningTokens: number | null;
+    /** LLM calls: cost in USD from the price table or an organization override; null when unpriced */
+    costUsd: number | null;
     /** ISO 8601 */
     createdAt: string;
   };
@@ -113,6 +125,10 @@ export interface Schemas {
        * @default []
        */
       sharedWith?: Array<string>;
+      /** minLength 1, maxLength 64 */
+      provider?: string;
+      /** maxItems 100 */
+      allowedModels?: Array<string>;
       /**
        * minimum 1000, maximum 300000
        * @default 60000
@@ -129,7 +145,10 @@ export interface Schemas {
     createdAt: string;
     updatedAt: string;
     lastUsedAt: string | null;
-    /** @example "https://gateway.example.com/v1/mcp/github-prod" */
+    /**
+     * Where clients call it: `<base>/v1/mcp/<slug>` (mcp), `<base>/llm/<slug>/v1` (llm: the OpenAI SDK baseURL; the Anthropic SDK takes it without /v1)
+     * @example "https://gateway.example.com/v1/mcp/github-prod"
+     */
     gatewayUrl: string;
     health?: Schemas['ConnectionHealth'];
   };
@@ -174,13 +193,14 @@ export interface Schemas {
      */
     name: string;
     /**
+     * Required for mcp connections. llm connections: the provider base URL, optional when the catalog has one (required for azure-openai, ollama, openai-compatible)
      * maxLength 2048
      * @example "https://mcp.github.com"
      */
-    upstreamUrl: string;
+    upstreamUrl?: string;
     /** @default "mcp" */
     type?: 'mcp' | 'llm';
-    /** @default "bearer" */
+    /** Default bearer for mcp connections; llm connections default to the provider's credential style */
     authType?: 'bearer' | 'header' | 'query' | 'none';
     /** pattern "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$", minLength 1, maxLength 64 */
     authHeaderName?: string;
@@ -218,6 +238,10 @@ export interface Schemas {
        * @default []
        */
       sharedWith?: Array<string>;
+      /** minLength 1, maxLength 64 */
+      provider?: string;
+      /** maxItems 100 */
+      allowedModels?: Array<string>;
       /**
        * minimum 1000, maximum 300000
        * @default 60000
@@ -304,6 +328,94 @@ export interface Schemas {
     liftedAt: string | null;
     liftedBy: string | null;
   };
+  LlmPriceOverride: {
+    provider: string;
+    model: string;
+    inputPerMTok: number;
+    cachedInputPerMTok: number | null;
+    outputPerMTok: number;
+    updatedBy: string | null;
+    updatedAt: string;
+  };
+  LlmPrices: {
+    table: {
+      version: string;
+      effectiveDate: string;
+      source: {
+        name: string;
+        url: string;
+      };
+    };
+    overrides: Array<Schemas['LlmPriceOverride']>;
+  };
+  LlmProvider: {
+    /** @example "openai" */
+    id: string;
+    /** @example "OpenAI" */
+    name: string;
+    /** Request, usage and error shapes */
+    family: 'openai' | 'anthropic';
+    /** The default upstream base URL; null when the connection must give upstreamUrl */
+    baseUrl: string | null;
+    exampleBaseUrl: string | null;
+    upstreamUrl: 'optional' | 'required';
+    /** How the provider credential is sent (query: as ?<param>=) */
+    auth: {
+      style: 'bearer' | 'x-api-key' | 'api-key' | 'query' | 'none';
+      param?: string;
+    };
+    endpoints: Array<
+      | 'chat.completions'
+      | 'completions'
+      | 'responses'
+      | 'embeddings'
+      | 'models'
+      | 'images.generate'
+      | 'audio.transcriptions'
+      | 'audio.speech'
+      | 'moderations'
+      | 'messages'
+      | 'messages.count_tokens'>;
+    docs: string;
+  };
+  LlmProviderCatalog: {
+    version: number;
+    updated: string;
+    providers: Array<Schemas['LlmProvider']>;
+  };
+  LlmUsage: {
+    from: string;
+    to: string;
+    groupBy: 'model' | 'connection' | 'apiKey' | 'user' | 'day';
+    totals: Schemas['LlmUsageFigures'];
+    groups: Array<{
+      /** Model, connection id, API key id, end user, or UTC day (YYYY-MM-DD); null when absent */
+      key: string | null;
+      /** Connection slug or API key name; else the key */
+      label: string | null;
+      requests: number;
+      inputTokens: number;
+      cachedInputTokens: number;
+      outputTokens: number;
+      reasoningTokens: number;
+      /** USD over priced calls */
+      costUsd: number;
+      /** Calls with no cost (unknown model, no usage reported) */
+      unpriced: number;
+    }>;
+    truncated: boolean;
+  };
+  LlmUsageFigures: {
+    requests: number;
+    inputTokens: number;
+    cachedInputTokens: number;
+    outputTokens: number;
+    reasoningTokens: number;
+    /** USD over priced calls */
+    costUsd: number;
+    /** Calls with no cost (unknown model, no usage reported) */
+    unpriced: number;
+  };
   Member: {
     id: string;
     userId: string;
@@ -338,6 +450,36 @@ export interface Schemas {
     createdAt: string;
     rolledBackFrom: number | null;
   };
+  PutLlmPrice: {
+    /**
+     * minLength 1, maxLength 64
+     * @example "openai"
+     */
+    provider: string;
+    /**
+     * pattern "^[\\x21-\\x7e]+$", minLength 1, maxLength 256
+     * @example "gpt-4o"
+     */
+    model: string;
+    /**
+     * USD per 1M uncached prompt tokens
+     * minimum 0, maximum 1000000
+     * @example 2.5
+     */
+    inputPerMTok: number;
+    /**
+     * USD per 1M cached prompt tokens (absent: billed as input)
+     * minimum 0, maximum 1000000
+     * @example 2.5
+     */
+    cachedInputPerMTok?: number | null;
+    /**
+     * USD per 1M completion tokens (reasoning included)
+     * minimum 0, maximum 1000000
+     * @example 2.5
+     */
+    outputPerMTok: number;
+  };
   RotateCredential: {
     /** minLength 1, maxLength 8192 */
     credential: string;
@@ -362,10 +504,31 @@ export interface Schemas {
   };
   SimulationRequest: {
     /**
+     * The governed name; for an LLM call, the model
      * minLength 1, maxLength 512
      * @example "delete_repo"
      */
     tool: string;
+    /**
+     * LLM calls: the requested model (rules with a model glob match only requests that have one)
+     * minLength 1, maxLength 512
+     * @example "gpt-4o-mini"
+     */
+    model?: string;
+    /** LLM calls: the endpoint (rules with endpoints match only requests that have one) */
+    endpoint?:
+      | 'chat.completions'
+      | 'completions'
+      | 'responses'
+      | 'embeddings'
+      | 'models'
+      | 'images.generate'
+      | 'audio.transcriptions'
+      | 'audio.speech'
+      | 'moderations'
+      | 'messages'
+      | 'messages.count_tokens'
+      | 'passthrough';
     /** maxLength 256 */
     user?: string;
     metadata?: {
@@ -429,6 +592,10 @@ export interface Schemas {
        * @default []
        */
       sharedWith?: Array<string>;
+      /** minLength 1, maxLength 64 */
+      provider?: string;
+      /** maxItems 100 */
+      allowedModels?: Array<string>;
       /**
        * minimum 1000, maximum 300000
        * @default 60000
@@ -564,12 +731,17 @@ export interface Paths {
          */
         action?: string;
         /** Event type */
-        type?: 'tool_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
+        type?: 'tool_call' | 'llm_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
         /**
          * Agent session id
          * minLength 1, maxLength 128
          */
         session?: string;
+        /**
+         * LLM model as the caller named it (LLM calls only)
+         * minLength 1, maxLength 256
+         */
+        model?: string;
         /** What happened after the decision: ok, upstream_rejected (4xx), upstream_error (unreachable or 5xx), timeout, outcome_unknown, refused */
         outcome?:
           | 'ok'
@@ -646,12 +818,17 @@ export interface Paths {
          */
         action?: string;
         /** Event type */
-        type?: 'tool_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
+        type?: 'tool_call' | 'llm_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
         /**
          * Agent session id
          * minLength 1, maxLength 128
          */
         session?: string;
+        /**
+         * LLM model as the caller named it (LLM calls only)
+         * minLength 1, maxLength 256
+         */
+        model?: string;
         /** What happened after the decision: ok, upstream_rejected (4xx), upstream_error (unreachable or 5xx), timeout, outcome_unknown, refused */
         outcome?:
           | 'ok'
@@ -1218,6 +1395,143 @@ export interface Paths {
         409: Schemas['Error'];
         /** Recorded, but not every connection confirmed it yet (repeat the request to retry) */
         503: Schemas['Error'];
+      };
+    };
+  };
+  '/llm/prices': {
+    /** The built-in price table's version and the organization's price overrides */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Prices */
+        200: Schemas['LlmPrices'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Set the price of one model for this organization (owner, admin); wins over the built-in table */
+    put: {
+      path: never;
+      query: never;
+      body: Schemas['PutLlmPrice'];
+      responses: {
+        /** The override */
+        200: Schemas['LlmPriceOverride'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Remove a price override (owner, admin); the built-in price applies again */
+    delete: {
+      path: never;
+      query: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "openai"
+         */
+        provider: string;
+        /**
+         * pattern "^[\\x21-\\x7e]+$", minLength 1, maxLength 256
+         * @example "gpt-4o"
+         */
+        model: string;
+      };
+      body: never;
+      responses: {
+        /** Deleted */
+        200: {
+          deleted: true;
+          provider: string;
+          model: string;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/llm/providers': {
+    /** The built-in LLM provider catalog (for `settings.provider` of llm connections) */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** The catalog */
+        200: Schemas['LlmProviderCatalog'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/llm/usage': {
+    /** LLM requests, tokens and cost over a time range, grouped by model, connection, key, user or day */
+    get: {
+      path: never;
+      query: {
+        /**
+         * From this time (ISO 8601 or ms); default `to` minus 30 days
+         * @example "2026-11-01T00:00:00Z"
+         */
+        from?: string;
+        /**
+         * Before this time (ISO 8601 or ms); default now
+         * @example "2026-11-01T00:00:00Z"
+         */
+        to?: string;
+        /**
+         * The dimension of `groups`
+         * @default "model"
+         */
+        groupBy?: 'model' | 'connection' | 'apiKey' | 'user' | 'day';
+      };
+      body: never;
+      responses: {
+        /** Usage */
+        200: Schemas['LlmUsage'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
       };
     };
   };

@@ -27,8 +27,16 @@ import {
   readEnv,
 } from './igris.config.js';
 import { IgrisConfigError } from './igris.errors.js';
-import { checkTraceId, checkUser, encodeMetadata, type Metadata, newTraceId } from './igris.identity.js';
-import { METADATA_HEADER, SLUG_PATTERN, TRACE_HEADER, USER_HEADER } from './igris.limits.js';
+import type { Metadata } from './igris.identity.js';
+import {
+  ChatCompletionsApi,
+  checkSlug,
+  EmbeddingsApi,
+  identityHeaders,
+  type LlmConfig,
+  type LlmConfigOptions,
+  llmConfig,
+} from './igris.llm.js';
 import { loadStreamableHttpTransport, type McpConfig, mcpTransport } from './igris.transport.js';
 
 export interface IgrisOptions {
@@ -63,6 +71,11 @@ export class Igris {
   readonly policies: PoliciesApi;
   readonly sessions: SessionsApi;
   readonly audit: AuditApi;
+  readonly llmProviders: LlmProvidersApi;
+  /** `igris.chat.completions.create({ model: '@<slug>/<model>', messages })` (POST /v1/chat/completions). */
+  readonly chat: { readonly completions: ChatCompletionsApi };
+  /** `igris.embeddings.create({ model: '@<slug>/<model>', input })` (POST /v1/embeddings). */
+  readonly embeddings: EmbeddingsApi;
 
   constructor(options: IgrisOptions = {}) {
     const apiKey = checkApiKey(options.apiKey ?? readEnv(API_KEY_ENV));
@@ -77,6 +90,9 @@ export class Igris {
     this.policies = new PoliciesApi(request);
     this.sessions = new SessionsApi(request);
     this.audit = new AuditApi(request, this.#transport);
+    this.llmProviders = new LlmProvidersApi(request);
+    this.chat = { completions: new ChatCompletionsApi(this.#transport) };
+    this.embeddings = new EmbeddingsApi(this.#transport);
   }
 
   /**
@@ -87,18 +103,19 @@ export class Igris {
    * every request made with that config.
    */
   getMcpConfig(slug: string, options: McpConfigOptions = {}): McpConfig {
-    if (typeof slug !== 'string' || !SLUG_PATTERN.test(slug)) {
-      throw new IgrisConfigError(
-        'slug',
-        `invalid connection slug ${JSON.stringify(slug)}: 3-64 of a-z 0-9 _ -, starting with a letter or digit`,
-      );
-    }
-    const headers: Record<string, string> = {
-      [TRACE_HEADER]: options.traceId === undefined ? newTraceId() : checkTraceId(options.traceId),
-    };
-    if (options.user !== undefined) headers[USER_HEADER] = checkUser(options.user);
-    if (options.metadata !== undefined) headers[METADATA_HEADER] = encodeMetadata(options.metadata);
+    checkSlug(slug);
+    const headers = identityHeaders(options);
     return { baseUrl: `${this.baseUrl}/v1/mcp/${slug}`, apiKey: this.#transport.apiKey, headers };
+  }
+
+  /**
+   * What the official OpenAI SDK needs to call llm connection `slug` through the gateway:
+   * `new OpenAI(igris.connectLlm('openai-prod'))` — baseURL `<gateway>/llm/<slug>/v1`, the Igris
+   * key as apiKey, identity headers as defaultHeaders. For the Anthropic SDK pass
+   * `{ sdk: 'anthropic' }` (baseURL without `/v1`: that SDK adds `/v1/messages`).
+   */
+  connectLlm(slug: string, options: LlmConfigOptions = {}): LlmConfig {
+    return llmConfig(this.baseUrl, this.#transport.apiKey, slug, options);
   }
 
   /** Seed 001's name for the same config, for Streamable HTTP clients. Identical to getMcpConfig. */
@@ -177,6 +194,17 @@ export class ConnectionsApi {
   }
   enable(slug: string) {
     return this.#request('post', '/connections/{slug}/enable', { path: { slug } });
+  }
+}
+
+export class LlmProvidersApi {
+  readonly #request: Requester;
+  constructor(request: Requester) {
+    this.#request = request;
+  }
+  /** The built-in provider catalog (ids for `settings.provider` of llm connections). */
+  list() {
+    return this.#request('get', '/llm/providers');
   }
 }
 

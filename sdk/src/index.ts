@@ -18,6 +18,7 @@ export {
   ConnectionsApi,
   Igris,
   type IgrisOptions,
+  LlmProvidersApi,
   type McpConfigOptions,
   PoliciesApi,
   SessionsApi,
@@ -68,6 +69,20 @@ export {
   USER_HEADER,
   USER_MAX_LENGTH,
 } from './igris.limits.js';
+export {
+  type CallOptions,
+  type ChatCompletion,
+  type ChatCompletionChunk,
+  type ChatCompletionParams,
+  ChatCompletionsApi,
+  type EmbeddingParams,
+  type EmbeddingResponse,
+  EmbeddingsApi,
+  type IdentityOptions,
+  IgrisLlmError,
+  type LlmConfig,
+  type LlmConfigOptions,
+} from './igris.llm.js';
 export {
   gatewayHeaders,
   type McpConfig,

@@ -12,6 +12,8 @@
  *   500         provider-shaped server error
  *   disconnect  headers and part of the answer, then the socket is destroyed (mid-stream for SSE)
  *   slow        the first byte waits `x-fake-delay-ms` (or the armed `delayMs`, default 1000 ms)
+ *   stall       a stream sends its first event, then waits STALL_MS before the rest (a stream
+ *               that is open long enough to be killed mid-way)
  * Usage override: `x-fake-usage: input=100,cached=10,output=50,reasoning=0` or the armed `usage`.
  *
  * Recording: every request (method, path, query, headers, body, which auth style carried the key)
@@ -47,7 +49,7 @@ export {
   type FakeUsage,
 } from './llm.fake-provider.replies.ts';
 
-export type FakeFailure = '429' | '500' | 'disconnect' | 'slow';
+export type FakeFailure = '429' | '500' | 'disconnect' | 'slow' | 'stall';
 export type FakeAuthStyle = 'bearer' | 'x-api-key' | 'api-key' | 'query' | null;
 
 export interface FakeRequest {
@@ -85,7 +87,7 @@ export interface FakeProviderOptions {
 type Json = Record<string, unknown>;
 type Family = 'openai' | 'anthropic';
 
-const FAILURES = new Set<string>(['429', '500', 'disconnect', 'slow']);
+const FAILURES = new Set<string>(['429', '500', 'disconnect', 'slow', 'stall']);
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -118,6 +120,9 @@ function authStyle(req: IncomingMessage, query: URLSearchParams, key: string | u
   if (query.get('key') === key) return 'query';
   return null;
 }
+
+/** How long a `stall` stream pauses after its first event. */
+export const STALL_MS = 8_000;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
@@ -153,6 +158,8 @@ class Reply {
         this.res.socket?.destroy();
         return;
       }
+      if (i === 1 && this.failure === 'stall') await sleep(STALL_MS);
+      if (this.res.destroyed) return;
       this.res.write(`${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
       await sleep(1); // separate network writes, so a reader sees chunks as they come
     }

@@ -148,6 +148,12 @@ describe('the audit spool', () => {
       latencyMs: 12,
       errorCode: 'none',
       details: { reason: 'r' },
+      model: 'gpt-4o',
+      inputTokens: 100,
+      cachedInputTokens: 20,
+      outputTokens: 30,
+      reasoningTokens: 5,
+      costUsd: 0.00125,
     });
     await inSpool(async (spool) => {
       spool.put(full, true);
@@ -178,6 +184,12 @@ describe('the audit spool', () => {
       error_code: 'none',
       details: '{"reason":"r"}',
       created_at: full.createdAt,
+      model: 'gpt-4o',
+      input_tokens: 100,
+      cached_input_tokens: 20,
+      output_tokens: 30,
+      reasoning_tokens: 5,
+      cost_usd: 0.00125,
     });
   });
 

@@ -278,7 +278,10 @@ describe('suspend and resume', () => {
       ['connection', other.id],
       ['session', other.sessionId],
     ]) {
-      await expectJson(await call('POST', '/api/v1/kill-switch', { key: org.key, body: { scope, target } }), 201);
+      await expectJson(
+        await call('POST', '/api/v1/kill-switch', { key: org.key, body: { scope, target } }),
+        201,
+      );
     }
     expect(await getSession(org, conn.sessionId)).toMatchObject({ status: 'active', heldBy: [] });
     expect(await getSession(org, other.sessionId)).toMatchObject({

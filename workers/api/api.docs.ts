@@ -6,6 +6,7 @@
  * Everything taken from the document is HTML-escaped; the only markup added to document text is
  * a link for `$ref`s to component schemas, whose names are restricted to a safe character set.
  */
+import { isRecord } from '../lib/values';
 
 /** The parts of an OpenAPI 3.1 document this page reads (the generator's type is wider). */
 export interface OpenApiDocument {
@@ -36,10 +37,6 @@ function escapeHtml(text: string): string {
     .replace(/>/g, '&gt;')
     .replace(/"/g, '&quot;')
     .replace(/'/g, '&#39;');
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function str(value: unknown): string {

@@ -21,3 +21,26 @@ export const errorResponses = {
   404: { ...errorContent, description: 'Not found (also for resources of other organizations)' },
   409: { ...errorContent, description: 'Conflict' },
 } as const;
+
+/** A JSON response of a route: its schema and what it means. */
+export const json = <T extends z.ZodType>(schema: T, description: string) => ({
+  content: { 'application/json': { schema } },
+  description,
+});
+
+/** A route's required JSON request body (spread into `request`, beside `params` or `query`). */
+export const jsonBody = <T extends z.ZodType>(schema: T) => ({
+  body: { content: { 'application/json': { schema } }, required: true },
+});
+
+/**
+ * The path parameters of a route that names one resource: `{ [name]: non-empty string of at most
+ * `maxLength` }`, documented as a path parameter (with an example id when given).
+ */
+export function pathParamSchema<const N extends string>(name: N, example?: string, maxLength = 64) {
+  const value = z.string().min(1).max(maxLength);
+  const shape = {
+    [name]: example === undefined ? value : value.openapi({ param: { name, in: 'path' }, example }),
+  } as { [K in N]: z.ZodString };
+  return z.object(shape);
+}

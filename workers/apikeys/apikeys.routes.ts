@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses } from '../api/api.openapi';
+import { errorResponses, json, jsonBody } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import {
   apiKeyIdParamSchema,
@@ -10,10 +10,6 @@ import {
 import { createApiKey, listApiKeys, revokeApiKey } from './apikeys.service';
 
 const tags = ['API keys'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
 
 export const apiKeysRoutes = createRouter()
   .openapi(
@@ -35,7 +31,7 @@ export const apiKeysRoutes = createRouter()
       path: '/api-keys',
       tags,
       summary: 'Create an API key: the key is in this response only, and is never shown again',
-      request: { body: { content: { 'application/json': { schema: createApiKeySchema } }, required: true } },
+      request: jsonBody(createApiKeySchema),
       responses: {
         201: json(createdApiKeySchema, 'Created (the only time `key` is returned)'),
         ...errorResponses,

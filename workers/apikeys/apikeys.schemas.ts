@@ -3,6 +3,7 @@
  * OpenAPI document. The secret itself appears in exactly one shape: the response to creation.
  */
 import { z } from '@hono/zod-openapi';
+import { pathParamSchema } from '../api/api.openapi';
 import { ROLES } from '../db/schema';
 
 export const createApiKeySchema = z
@@ -42,13 +43,7 @@ export const createdApiKeySchema = z
   })
   .openapi('CreatedApiKey');
 
-export const apiKeyIdParamSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'key_0123456789abcdefghij' }),
-});
+export const apiKeyIdParamSchema = pathParamSchema('id', 'key_0123456789abcdefghij');
 
 export type CreateApiKeyInput = z.infer<typeof createApiKeySchema>;
 export type ApiKeyDto = z.infer<typeof apiKeySchema>;

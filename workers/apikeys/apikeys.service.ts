@@ -12,6 +12,7 @@ import { closeStreamsFor } from '../events/events.revoke';
 import { keyBelongsToOwner, ownerProtected } from '../killswitch/killswitch.principal';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
+import { iso } from '../lib/values';
 import { roleWithin } from '../shared/roles';
 import type { ApiKeyDto, CreateApiKeyInput, CreatedApiKeyDto } from './apikeys.schemas';
 
@@ -35,10 +36,6 @@ interface ApiKeyDbRow {
 // Never the hash: listings have no use for it.
 const SELECT =
   'SELECT id, name, role, prefix, created_by, created_at, last_used_at, revoked_at FROM api_keys';
-
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
 
 function toDto(row: ApiKeyDbRow): ApiKeyDto {
   return {

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses } from '../api/api.openapi';
+import { errorResponses, json } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import { log } from '../lib/log';
 import { EXPORT_CONTENT_TYPES, exportStream } from './audit.export';
@@ -15,10 +15,6 @@ import {
 import { auditPages, getAuditEvent, getTrace, listAuditEvents } from './audit.service';
 
 const tags = ['Audit'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
 
 export const auditRoutes = createRouter()
   .openapi(

@@ -3,6 +3,7 @@
  * Pure (no bindings), so the parsing rules are unit-tested in plain Node.
  */
 import { z } from '@hono/zod-openapi';
+import { pathParamSchema } from '../api/api.openapi';
 import { AUDIT_TYPES } from '../db/schema.js';
 import { AUDIT_OUTCOMES, auditOutcome } from '../shared/audit.outcome.js';
 
@@ -26,7 +27,7 @@ export function parseTime(raw: string): number | null {
   return Number.isFinite(ms) ? ms : null;
 }
 
-const timeParam = (description: string) =>
+export const timeParam = (description: string) =>
   z
     .string()
     .max(40)
@@ -110,6 +111,7 @@ export const auditFilterShape = {
   ),
   type: z.enum(AUDIT_TYPES).optional().openapi({ description: 'Event type' }),
   session: text('Agent session id', 128),
+  model: text('LLM model as the caller named it (LLM calls only)'),
   outcome: z.enum(AUDIT_OUTCOMES).optional().openapi({
     description:
       'What happened after the decision: ok, upstream_rejected (4xx), upstream_error (unreachable or 5xx), timeout, outcome_unknown, refused',
@@ -155,21 +157,9 @@ export type AuditFilters = Omit<z.output<typeof auditExportQuerySchema>, 'format
 export type AuditListQuery = z.output<typeof auditListQuerySchema>;
 export type ExportFormat = z.output<typeof auditExportQuerySchema>['format'];
 
-export const eventIdParamSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(128)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'evt_…' }),
-});
+export const eventIdParamSchema = pathParamSchema('id', 'evt_…', 128);
 
-export const traceIdParamSchema = z.object({
-  traceId: z
-    .string()
-    .min(1)
-    .max(128)
-    .openapi({ param: { name: 'traceId', in: 'path' }, example: 'ig_trace_…' }),
-});
+export const traceIdParamSchema = pathParamSchema('traceId', 'ig_trace_…', 128);
 
 // ---------------------------------------------------------------------------------------------
 // The event as returned.
@@ -203,6 +193,29 @@ export const auditEventSchema = z
         'What happened after the decision (calls only; null for admin, anomaly, session, auth rows)',
     }),
     details: z.unknown().nullable(),
+    model: z.string().nullable().openapi({ description: 'LLM calls: the model as the caller named it' }),
+    inputTokens: z.number().int().nullable().openapi({
+      description: 'LLM calls: prompt tokens as the provider reported them (cache reads and writes included)',
+    }),
+    cachedInputTokens: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'LLM calls: prompt tokens read from cache' }),
+    outputTokens: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'LLM calls: completion tokens (reasoning included)' }),
+    reasoningTokens: z
+      .number()
+      .int()
+      .nullable()
+      .openapi({ description: 'LLM calls: reasoning tokens, where reported' }),
+    costUsd: z.number().nullable().openapi({
+      description:
+        'LLM calls: cost in USD from the price table or an organization override; null when unpriced',
+    }),
     createdAt: z.string().openapi({ description: 'ISO 8601' }),
   })
   .openapi('AuditEvent');
@@ -233,6 +246,12 @@ export interface AuditEventDbRow {
   latency_ms: number | null;
   error_code: string | null;
   details: string | null;
+  model: string | null;
+  input_tokens: number | null;
+  cached_input_tokens: number | null;
+  output_tokens: number | null;
+  reasoning_tokens: number | null;
+  cost_usd: number | null;
   created_at: number;
 }
 
@@ -276,6 +295,12 @@ export function toAuditEventDto(row: AuditEventDbRow): AuditEventDto {
       errorCode: row.error_code,
     }),
     details: parseJsonColumn(row.details),
+    model: row.model ?? null,
+    inputTokens: row.input_tokens ?? null,
+    cachedInputTokens: row.cached_input_tokens ?? null,
+    outputTokens: row.output_tokens ?? null,
+    reasoningTokens: row.reasoning_tokens ?? null,
+    costUsd: row.cost_usd ?? null,
     createdAt: new Date(row.created_at).toISOString(),
   };
 }

@@ -127,7 +127,21 @@ describe('toAuditEventDto', () => {
       latency_ms: null,
       error_code: null,
       details: 'not json',
+      model: 'gpt-4o',
+      input_tokens: 10,
+      cached_input_tokens: 2,
+      output_tokens: 5,
+      reasoning_tokens: null,
+      cost_usd: 0.0001,
       created_at: 0,
+    });
+    expect(dto).toMatchObject({
+      model: 'gpt-4o',
+      inputTokens: 10,
+      cachedInputTokens: 2,
+      outputTokens: 5,
+      reasoningTokens: null,
+      costUsd: 0.0001,
     });
     expect(dto.metadata).toEqual({ a: [1, 2] });
     expect(dto.details).toBe('not json');

@@ -23,9 +23,10 @@ import {
 
 const SELECT = `SELECT id, org_id, type, connection_id, connection_slug, session_id, mcp_session_id, api_key_id,
   actor, "user", trace_id, metadata, metadata_error, method, tool, action, rule_index, policy_version,
-  upstream_status, latency_ms, error_code, details, created_at FROM audit_events`;
+  upstream_status, latency_ms, error_code, details, model, input_tokens, cached_input_tokens, output_tokens,
+  reasoning_tokens, cost_usd, created_at FROM audit_events`;
 
-interface Where {
+export interface Where {
   sql: string;
   binds: unknown[];
 }
@@ -35,7 +36,7 @@ function notFound(what: string, path: string): AppError {
 }
 
 /** The Developer restriction: rows of connections their user created (none for a user-less key). */
-function ownClause(principal: Principal, where: Where): void {
+export function ownClause(principal: Principal, where: Where): void {
   if (!ownOnly(principal, 'audit:read')) return;
   if (principal.userId === null) {
     where.sql += ' AND 0';
@@ -82,6 +83,7 @@ async function buildWhere(db: D1Database, principal: Principal, filters: AuditFi
     ['action', filters.action],
     ['type', filters.type],
     ['session_id', filters.session],
+    ['model', filters.model],
   ];
   for (const [column, value] of equal) {
     if (value === undefined) continue;

@@ -8,7 +8,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { errorResponses } from '../api/api.openapi';
+import { errorResponses, json, jsonBody } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import type { AppEnv } from '../app.types';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
@@ -59,13 +59,6 @@ import {
   setSessionCookie,
 } from './session.auth';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
-const body = <T extends z.ZodType>(schema: T) => ({
-  body: { content: { 'application/json': { schema } }, required: true },
-});
 const authErrors = {
   ...errorResponses,
   429: { ...errorResponses[401], description: 'Too many failed attempts (Retry-After says when to retry)' },
@@ -84,7 +77,7 @@ const accountRoutes = createRouter()
       path: '/sign-up',
       tags: ['Auth'],
       summary: 'Create an account (and a personal organization, unless an invitation is given); signs in',
-      request: body(signUpSchema),
+      request: jsonBody(signUpSchema),
       responses: { 201: json(sessionSchema, 'Signed in; the session cookie is set'), ...authErrors },
     }),
     async (c) => {
@@ -102,7 +95,7 @@ const accountRoutes = createRouter()
       path: '/sign-in',
       tags: ['Auth'],
       summary: 'Sign in with email and password',
-      request: body(signInSchema),
+      request: jsonBody(signInSchema),
       responses: { 200: json(sessionSchema, 'Signed in; the session cookie is set'), ...authErrors },
     }),
     async (c) => {
@@ -169,7 +162,7 @@ const accountRoutes = createRouter()
       path: '/password',
       tags: ['Auth'],
       summary: "Change the signed-in user's password (other sessions are signed out)",
-      request: body(changePasswordSchema),
+      request: jsonBody(changePasswordSchema),
       responses: { 200: json(z.object({ changed: z.literal(true) }), 'Changed'), ...authErrors },
     }),
     async (c) => {
@@ -184,7 +177,7 @@ const accountRoutes = createRouter()
       path: '/password/reset',
       tags: ['Auth'],
       summary: 'Mail a password reset token (same answer whether or not the account exists)',
-      request: body(resetRequestSchema),
+      request: jsonBody(resetRequestSchema),
       responses: { 202: json(z.object({ accepted: z.literal(true) }), 'Accepted'), ...authErrors },
     }),
     async (c) => {
@@ -199,7 +192,7 @@ const accountRoutes = createRouter()
       path: '/password/reset/confirm',
       tags: ['Auth'],
       summary: 'Set a new password with a reset token (single use); every session is signed out',
-      request: body(resetConfirmSchema),
+      request: jsonBody(resetConfirmSchema),
       responses: { 200: json(z.object({ reset: z.literal(true) }), 'Password set'), ...authErrors },
     }),
     async (c) => {
@@ -233,7 +226,7 @@ const organizationRoutes = createRouter()
       path: '/organizations',
       tags: ['Auth organizations'],
       summary: 'Create an organization (you become its owner) and switch to it',
-      request: body(createOrganizationSchema),
+      request: jsonBody(createOrganizationSchema),
       responses: {
         201: json(membershipSchema, 'Created'),
         ...errorResponses,
@@ -255,7 +248,7 @@ const organizationRoutes = createRouter()
       path: '/organizations/switch',
       tags: ['Auth organizations'],
       summary: "Switch the session's active organization",
-      request: body(switchOrganizationSchema),
+      request: jsonBody(switchOrganizationSchema),
       responses: { 200: json(sessionSchema, 'The session, now in that organization'), ...errorResponses },
     }),
     async (c) => {
@@ -329,7 +322,7 @@ const organizationRoutes = createRouter()
       path: '/invitations',
       tags: ['Auth organizations'],
       summary: 'Invite an email address with a role (single-use token mailed, expires in 7 days)',
-      request: body(createInvitationSchema),
+      request: jsonBody(createInvitationSchema),
       responses: { 201: json(invitationSchema, 'Invited'), ...errorResponses },
     }),
     async (c) => {
@@ -367,7 +360,7 @@ const organizationRoutes = createRouter()
       path: '/invitations/accept',
       tags: ['Auth organizations'],
       summary: 'Accept an invitation sent to your address; the session switches to that organization',
-      request: body(acceptInvitationSchema),
+      request: jsonBody(acceptInvitationSchema),
       responses: {
         200: json(z.object({ organization: membershipSchema }), 'Joined'),
         ...errorResponses,

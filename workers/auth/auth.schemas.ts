@@ -1,5 +1,6 @@
 /** Request and response shapes of `/api/auth/*` — validation and OpenAPI from one source. */
 import { z } from '@hono/zod-openapi';
+import { pathParamSchema } from '../api/api.openapi';
 import { ROLES } from '../db/schema';
 import { PASSWORD_MAX_BYTES } from './password.hash';
 
@@ -63,8 +64,8 @@ export const createOrganizationSchema = z
 
 export const switchOrganizationSchema = z.strictObject({ organizationId: z.string().min(1).max(100) });
 
-export const orgIdParamSchema = z.object({ id: z.string().min(1).max(100) });
-export const userIdParamSchema = z.object({ userId: z.string().min(1).max(100) });
+export const orgIdParamSchema = pathParamSchema('id', undefined, 100);
+export const userIdParamSchema = pathParamSchema('userId', undefined, 100);
 
 export const createInvitationSchema = z
   .strictObject({ email: emailSchema, role: z.enum(ROLES) })
@@ -103,7 +104,7 @@ export const invitationSchema = z
   })
   .openapi('Invitation');
 
-export const invitationIdParamSchema = z.object({ id: z.string().min(1).max(100) });
+export const invitationIdParamSchema = pathParamSchema('id', undefined, 100);
 
 export type SessionDto = z.infer<typeof sessionSchema>;
 export type MembershipDto = z.infer<typeof membershipSchema>;

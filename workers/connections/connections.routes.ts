@@ -1,6 +1,6 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
-import { errorResponses } from '../api/api.openapi';
+import { errorResponses, json, jsonBody } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import type { AppEnv } from '../app.types';
 import { publishEvent } from '../events/events.publish';
@@ -23,13 +23,6 @@ import {
 } from './connections.service';
 
 const tags = ['Connections'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
-const body = <T extends z.ZodType>(schema: T) => ({
-  body: { content: { 'application/json': { schema } }, required: true },
-});
 
 /** The public base URL that gateway URLs are built on: configured, or this request's origin. */
 export function publicBaseUrl(c: Context<AppEnv>): string {
@@ -79,7 +72,7 @@ export const connectionsRoutes = createRouter()
       path: '/connections',
       tags,
       summary: 'Create a connection',
-      request: body(createConnectionSchema),
+      request: jsonBody(createConnectionSchema),
       responses: { 201: json(connectionSchema, 'Created'), ...errorResponses },
     }),
     async (c) => {
@@ -109,7 +102,7 @@ export const connectionsRoutes = createRouter()
       path: '/connections/{slug}',
       tags,
       summary: 'Update a connection (including enabled: false to disable it)',
-      request: { params: slugParamSchema, ...body(updateConnectionSchema) },
+      request: { params: slugParamSchema, ...jsonBody(updateConnectionSchema) },
       responses: { 200: json(connectionSchema, 'Updated'), ...errorResponses },
     }),
     async (c) => {
@@ -148,7 +141,7 @@ export const connectionsRoutes = createRouter()
       path: '/connections/{slug}/rotate',
       tags,
       summary: 'Replace the stored credential (takes effect on the next gateway call)',
-      request: { params: slugParamSchema, ...body(rotateCredentialSchema) },
+      request: { params: slugParamSchema, ...jsonBody(rotateCredentialSchema) },
       responses: { 200: json(connectionSchema, 'Rotated'), ...errorResponses },
     }),
     async (c) => {

@@ -3,6 +3,7 @@
  * the OpenAPI document (@hono/zod-openapi reads these).
  */
 import { z } from '@hono/zod-openapi';
+import { pathParamSchema } from '../api/api.openapi';
 import { AUTH_TYPES, CONNECTION_TYPES } from '../db/schema';
 import { connectionSettingsSchema } from '../shared/connection.settings';
 import { connectionHealthSchema } from './connection.health';
@@ -18,9 +19,16 @@ export const createConnectionSchema = z
   .strictObject({
     slug: slugSchema.openapi({ example: 'github-prod' }),
     name: z.string().trim().min(1).max(200).openapi({ example: 'GitHub Production' }),
-    upstreamUrl: z.string().max(2048).openapi({ example: 'https://mcp.github.com' }),
+    upstreamUrl: z.string().max(2048).optional().openapi({
+      description:
+        'Required for mcp connections. llm connections: the provider base URL, optional when the catalog has one (required for azure-openai, ollama, openai-compatible)',
+      example: 'https://mcp.github.com',
+    }),
     type: z.enum(CONNECTION_TYPES).default('mcp'),
-    authType: z.enum(AUTH_TYPES).default('bearer'),
+    authType: z.enum(AUTH_TYPES).optional().openapi({
+      description:
+        "Default bearer for mcp connections; llm connections default to the provider's credential style",
+    }),
     authHeaderName: authHeaderNameSchema.optional(),
     authQueryParam: authQueryParamSchema.optional().openapi({
       description: 'authType "query": the query parameter the credential is sent in',
@@ -30,6 +38,12 @@ export const createConnectionSchema = z
       .optional()
       .openapi({ description: 'Write-only. Encrypted at rest; never returned.' }),
     settings: connectionSettingsSchema.partial().optional(),
+  })
+  // Reported with the other missing fields (`when`: even if some failed), so one 400 names them all.
+  .refine((input) => input.type === 'llm' || input.upstreamUrl !== undefined, {
+    path: ['upstreamUrl'],
+    message: 'upstreamUrl is required for mcp connections',
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
   })
   .openapi('CreateConnection');
 
@@ -74,20 +88,18 @@ export const connectionSchema = z
     createdAt: z.string(),
     updatedAt: z.string(),
     lastUsedAt: z.string().nullable(),
-    gatewayUrl: z.string().openapi({ example: 'https://gateway.example.com/v1/mcp/github-prod' }),
+    gatewayUrl: z.string().openapi({
+      description:
+        'Where clients call it: `<base>/v1/mcp/<slug>` (mcp), `<base>/llm/<slug>/v1` (llm: the OpenAI SDK baseURL; the Anthropic SDK takes it without /v1)',
+      example: 'https://gateway.example.com/v1/mcp/github-prod',
+    }),
     health: connectionHealthSchema
       .optional()
       .openapi({ description: 'Upstream health over the last hour (GET responses only)' }),
   })
   .openapi('Connection');
 
-export const slugParamSchema = z.object({
-  slug: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'slug', in: 'path' }, example: 'github-prod' }),
-});
+export const slugParamSchema = pathParamSchema('slug', 'github-prod');
 
 export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
 export type UpdateConnectionInput = z.infer<typeof updateConnectionSchema>;

@@ -8,6 +8,7 @@ import { ownOnly, requireOnResource, requirePermission } from '../auth/permissio
 import type { ConnectionRow } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
+import { iso, parseStoredJson } from '../lib/values';
 import { unpublishPolicy } from '../policy/policy.store';
 import {
   type ConnectionSettings,
@@ -15,12 +16,14 @@ import {
   readConnectionSettings,
 } from '../shared/connection.settings';
 import { getVault } from '../vault/vault.crypto';
+import { llmGatewayUrl, llmUpdateFields, refuseLlmSettings, upstreamFields } from './connection.llm';
 import { checkUpstreamUrl } from './connection.rules';
 import { redactUpstreamUrl, sameOrigin } from './connection.secrets';
 import { checkSharedWith, normalizeSharedWith } from './connection.sharing';
 import type { ConnectionDto, CreateConnectionInput, UpdateConnectionInput } from './connections.schemas';
 
-interface ConnectionDbRow {
+/** A connections row as D1 returns it (snake_case, settings as JSON text). */
+export interface ConnectionDbRow {
   id: string;
   org_id: string;
   slug: string;
@@ -47,23 +50,11 @@ export interface ConnectionEnv {
   PUBLIC_BASE_URL?: string;
 }
 
-function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
-
 export function gatewayUrl(baseUrl: string, slug: string): string {
   return `${baseUrl.replace(/\/+$/, '')}/v1/mcp/${slug}`;
 }
 
 /** Stored JSON that fails to parse reads as {} (defaults), never as a 500. */
-function parseStoredJson(text: string | null): unknown {
-  try {
-    return JSON.parse(text || '{}');
-  } catch {
-    return {};
-  }
-}
-
 function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
   const settings = parseStoredJson(row.settings);
   return {
@@ -83,7 +74,7 @@ function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
     createdAt: iso(row.created_at)!,
     updatedAt: iso(row.updated_at)!,
     lastUsedAt: iso(row.last_used_at),
-    gatewayUrl: gatewayUrl(baseUrl, row.slug),
+    gatewayUrl: row.type === 'llm' ? llmGatewayUrl(baseUrl, row.slug) : gatewayUrl(baseUrl, row.slug),
   };
 }
 
@@ -213,13 +204,14 @@ export async function createConnection(
   baseUrl: string,
 ): Promise<ConnectionDto> {
   requirePermission(principal, 'connections:write');
-  checkUrl(env, input.upstreamUrl);
+  const { upstreamUrl, authType, authHeaderName, authQueryParam } = upstreamFields(input);
+  checkUrl(env, upstreamUrl);
   checkAuth({
-    authType: input.authType,
-    authHeaderName: input.authHeaderName,
-    authQueryParam: input.authQueryParam,
+    authType,
+    authHeaderName,
+    authQueryParam,
     hasCredential: input.credential !== undefined,
-    upstreamUrl: input.upstreamUrl,
+    upstreamUrl,
   });
   // A connection created without an explicit failMode takes the organization's default.
   const org = await env.DB.prepare('SELECT settings FROM organizations WHERE id = ?')
@@ -250,9 +242,9 @@ export async function createConnection(
         input.slug,
         input.name,
         input.type,
-        input.upstreamUrl,
-        input.authType,
-        input.authHeaderName ?? input.authQueryParam ?? null,
+        upstreamUrl,
+        authType,
+        authHeaderName ?? authQueryParam ?? null,
         ciphertext,
         JSON.stringify(settings),
         principal.userId,
@@ -266,9 +258,10 @@ export async function createConnection(
         details: {
           name: input.name,
           type: input.type,
-          upstreamUrl: input.upstreamUrl,
-          authType: input.authType,
-          ...(input.authQueryParam ? { authQueryParam: input.authQueryParam } : {}),
+          upstreamUrl,
+          authType,
+          ...(authQueryParam ? { authQueryParam } : {}),
+          ...(settings.provider ? { provider: settings.provider } : {}),
           credential: ciphertext ? 'set' : 'none',
         },
       }),
@@ -322,10 +315,19 @@ export async function updateConnection(
   env: ConnectionEnv,
   principal: Principal,
   slug: string,
-  input: UpdateConnectionInput,
+  request: UpdateConnectionInput,
   baseUrl: string,
 ): Promise<{ dto: ConnectionDto; changed: string[] }> {
   const row = await getConnectionRow(env, principal, slug, 'connections:write');
+  if (row.type !== 'llm') refuseLlmSettings(request.settings);
+  // An llm connection's provider change implies a new base URL and credential style.
+  const input =
+    row.type === 'llm'
+      ? llmUpdateFields(
+          { upstream_url: row.upstream_url, settings: readConnectionSettings(parseStoredJson(row.settings)) },
+          request,
+        )
+      : request;
   const authType = input.authType ?? row.auth_type;
   // auth_header_name holds the header name ('header') or the query parameter name ('query').
   const keepName = (type: ConnectionRow['authType']) =>

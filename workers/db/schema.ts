@@ -155,7 +155,7 @@ export const agentSessions = sqliteTable(
   (t) => [uniqueIndex('agent_sessions_org_connection').on(t.orgId, t.connectionId)],
 );
 
-export const AUDIT_TYPES = ['tool_call', 'request', 'admin', 'anomaly', 'session', 'auth'] as const;
+export const AUDIT_TYPES = ['tool_call', 'llm_call', 'request', 'admin', 'anomaly', 'session', 'auth'] as const;
 
 export const auditEvents = sqliteTable(
   'audit_events',

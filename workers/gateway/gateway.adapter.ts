@@ -4,20 +4,28 @@
  * in the same order for every protocol, and asks the adapter only these questions. MCP's answers
  * are in mcp.adapter.ts.
  *
+ *   readApiKey       the caller's `ig_` key from the request (MCP: Authorization: Bearer)
  *   read             the request → its governed units (null: nothing to decide, e.g. an MCP GET)
+ *   userOf           a user named in the request itself, when X-Igris-User is absent
  *   check            protocol checks that need the parsed request and the headers
  *   decide           one policy decision per unit (pure)
  *   requestStages    this protocol's request stages (gateway.stages.ts), before the shared ones
  *   settle           what one refused unit means for the others (MCP: a batch is refused whole)
  *   forwardBody      the bytes to forward: the serialization of what was decided on
+ *   upstream         where they go and which caller headers go with them
  *   auditRows        one audit row per unit
  *   responseStages   this protocol's response stages for one call
+ *   completeAtEnd    send the outcome when the answer has ended (LLM usage) rather than at its headers
+ *   finalOutcome     what the answer's end adds to the outcome (LLM tokens and cost)
+ *   killedStreamText the last words of a stream a kill switch ends
  *   respond*         errors and refusals in the protocol's own wire shape
  */
+import type { CallOutcome, KillNotice } from '../../durable-objects/guard.contract';
 import type { AuditEventInsert } from '../db/schema';
 import type { AppError } from '../lib/errors';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
 import type { ResolvedConnection } from './gateway.connection';
+import type { UpstreamTarget } from './gateway.forward';
 import type { CallIdentity } from './gateway.identity';
 import type { RequestStage, ResponseStage, StageCall, UnitDecision } from './gateway.stages';
 
@@ -40,12 +48,19 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
   /** The audit/log name of the protocol. */
   readonly protocol: string;
 
+  readApiKey(request: Request): string | null;
   read(request: Request, httpMethod: HttpMethod, connection: ResolvedConnection): Promise<P | null>;
+  userOf(parsed: P): string | null;
   check(request: Request, parsed: P): AppError | null;
   decide(parsed: P, identity: CallIdentity, policy: CompiledPolicy): UnitDecision<U>[];
   readonly requestStages: readonly RequestStage<U>[];
   settle(decisions: UnitDecision<U>[]): UnitDecision<U>[];
-  forwardBody(parsed: P): string;
+  forwardBody(parsed: P): BodyInit | null;
+  upstream(
+    connection: ResolvedConnection,
+    parsed: P | null,
+    request: Request,
+  ): Pick<UpstreamTarget, 'url' | 'forwardsHeader' | 'headers'>;
 
   /** Rows of a call that reached the guard; `base` carries identity, trace, key and connection. */
   auditRows(
@@ -56,11 +71,19 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
     policy: CompiledPolicy | null,
   ): AuditEventInsert[];
   /** What a refusal before any decision records about the request (e.g. its method and tool). */
-  refusalFields(parsed: P | null): Pick<AuditEventInsert, 'method' | 'tool'>;
+  refusalFields(parsed: P | null): Partial<AuditEventInsert>;
 
   /** True when the answer to a request with no governed units still needs the policy (MCP: a resumed stream). */
   needsPolicy(request: Request, httpMethod: HttpMethod): boolean;
   responseStages(call: StageCall, parsed: P | null, request: Request): ResponseStage[];
+  readonly completeAtEnd: boolean;
+  /** Outcome fields known once the answer ended; `usedTokens` feeds the token windows. Off the hot path. */
+  finalOutcome(
+    call: StageCall,
+    parsed: P | null,
+    env: Env,
+  ): Promise<{ outcome: Omit<CallOutcome, 'tokens'>; usedTokens?: number }>;
+  killedStreamText(parsed: P | null, traceId: string, notice: KillNotice): string | null;
 
   /** The id an error answers (JSON-RPC) and a kill-watched stream names; null when none. */
   replyId(parsed: P | null): string | number | null;

@@ -26,17 +26,16 @@
  */
 import type { Context } from 'hono';
 import { guardFor } from '../../durable-objects/do.client';
-import type { AdmitResult, CallOutcome, RateCheck } from '../../durable-objects/guard.contract';
+import type { AdmitResult, RateCheck } from '../../durable-objects/guard.contract';
 import { agentSessionId } from '../../durable-objects/guard.contract';
 import type { AppEnv, Principal } from '../app.types';
-import { bearerApiKey, unauthorized } from '../auth/api-key.auth';
+import { unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import type { AuditEventInsert } from '../db/schema';
 import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stream';
 import { AppError, toAppError } from '../lib/errors';
 import { eventId } from '../lib/ids';
 import { log } from '../lib/log';
-import { isRecord } from '../lib/values';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
 import { loadPolicy } from '../policy/policy.store';
 import { callRow } from '../shared/audit.row';
@@ -53,6 +52,8 @@ import { attachFindings } from './gateway.findings';
 import { forward } from './gateway.forward';
 import { type CallIdentity, readIdentity, TRACE_HEADER } from './gateway.identity';
 import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
+import { CallOutcomes } from './gateway.outcome';
+import { rateChecks } from './gateway.rates';
 import { rewriteResponse } from './gateway.rewrite';
 import {
   SHARED_REQUEST_STAGES,
@@ -83,11 +84,13 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
   c: GatewayContext,
   httpMethod: HttpMethod,
   adapter: ProtocolAdapter<U, P>,
+  /** The connection's slug when the route does not carry it as `:slug` (LLM `@slug/model`). */
+  slug = c.req.param('slug') ?? '',
 ): Promise<Response> {
   const state: CallState<P> = {
     id: eventId(),
     started: Date.now(),
-    slug: c.req.param('slug') ?? '',
+    slug,
     httpMethod,
     traceId: readIdentity(c.req.raw.headers).traceId,
     principal: null,
@@ -102,7 +105,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
 
     // 1. Authenticate, and 2. resolve the connection within the caller's organization — one D1
     // query for both; the key is judged first, so only an authenticated caller learns about slugs.
-    const key = bearerApiKey(c.req.header('Authorization'));
+    const key = adapter.readApiKey(c.req.raw);
     if (!key) throw unauthorized();
     const { auth, connection: found } = await authenticateAndResolve(c.env.DB, key, state.slug);
     state.principal = auth.principal;
@@ -131,11 +134,13 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     state.parsed = await adapter.read(c.req.raw, httpMethod, connection);
     const mismatch = state.parsed ? adapter.check(c.req.raw, state.parsed) : null;
     if (mismatch) throw mismatch;
+    // A user the request names itself (the OpenAI `user` field) stands in for X-Igris-User.
+    if (state.parsed && state.identity.user === null) state.identity.user = adapter.userOf(state.parsed);
 
     // 5. Policy, per unit, then the request stages, then what a refusal means for the rest.
     let policy: CompiledPolicy | null = null;
     let decisions: UnitDecision<U>[] = [];
-    let body: string | null = null;
+    let body: BodyInit | null = null;
     const stageCall = (): StageCall => ({
       orgId: connection.orgId,
       connectionId: connection.id,
@@ -161,7 +166,8 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     // refused counts against no rate window; the kill switch still wins over the policy's answer.
     const refusal = decisions.find((d) => d.refusal)?.refusal ?? null;
     const rows = attachFindings(callRows(c, state, adapter, decisions, policy), decisions);
-    const checks = refusal ? [] : rateChecks(decisions, state);
+    const keyed = { identity: state.identity, principal: state.principal, connectionId: connection.id };
+    const checks = refusal ? [] : rateChecks(decisions, keyed);
     const verdict = await admit(c, state, connection, rows, checks, refusal !== null);
     if (verdict.verdict === 'killed') {
       return reply(
@@ -188,6 +194,15 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     }
 
     // 7. Forward.
+    const outcomes = new CallOutcomes({
+      ctx: c.executionCtx,
+      guard: guardFor(c.env, connection.orgId, connection.id),
+      rows,
+      findings: call.findings,
+      tokenChecks: checks.filter((check) => check.unit === 'tokens'),
+      atEnd: adapter.completeAtEnd,
+      final: () => adapter.finalOutcome(call, state.parsed, c.env),
+    });
     const credential = await upstreamCredential(c.env, connection);
     let result: Awaited<ReturnType<typeof forward>>;
     try {
@@ -195,7 +210,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
         httpMethod,
         c.req.raw,
         {
-          url: connection.upstreamUrl,
+          ...adapter.upstream(connection, state.parsed, c.req.raw),
           authType: connection.authType,
           authHeaderName: connection.authHeaderName,
           credential,
@@ -205,39 +220,25 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       );
     } catch (err) {
       const appErr = toAppError(err);
-      complete(c, connection, rows, {
-        upstreamStatus: null,
-        latencyMs: Date.now() - state.started,
-        errorCode: appErr.code,
-      });
+      outcomes.send({ upstreamStatus: null, latencyMs: Date.now() - state.started, errorCode: appErr.code });
       return reply(adapter, state, appErr);
     }
 
-    // 8. Response stages, message by message.
+    // 8. Response stages, message by message, and 9. the outcome, off the hot path: at the answer's
+    // headers (with the findings known by then), or — for a protocol whose outcome is known only
+    // at the end (LLM usage) — when the answer has ended, however it ended.
     const stages = [
       ...adapter.responseStages(call, state.parsed, c.req.raw),
       ...SHARED_RESPONSE_STAGES.flatMap((make) => make(call, null) ?? []),
     ];
-    const findings = call.findings;
-    let reported = 0;
+    const answered = { upstreamStatus: result.response.status, latencyMs: result.latencyMs };
     const response = await rewriteResponse(result.response, {
       stages,
-      findings,
-      // An SSE answer outlives the outcome below: findings made later are patched in as they come.
-      onLateFindings: () => {
-        const fresh = findings.slice(reported);
-        reported = findings.length;
-        complete(c, connection, rows, { findings: fresh });
-      },
+      findings: call.findings,
+      onLateFindings: () => outcomes.lateFindings(),
+      onBodyDone: (how) => outcomes.bodyDone(how, answered),
     });
-
-    // 9. Outcome, off the hot path.
-    reported = findings.length;
-    complete(c, connection, rows, {
-      upstreamStatus: response.status,
-      latencyMs: result.latencyMs,
-      ...(findings.length > 0 ? { findings: [...findings] } : {}),
-    });
+    outcomes.headers(answered);
     response.headers.set(TRACE_HEADER, state.traceId);
     for (const [name, value] of Object.entries(state.cors)) response.headers.set(name, value);
     // An open SSE stream ends when a kill switch that matches this call is pulled.
@@ -261,6 +262,7 @@ function killWatch<U, P extends ParsedRequest<U>>(
     caller: { apiKeyId: state.principal?.apiKeyId ?? null, user: state.identity?.user ?? null },
     requestId: adapter.replyId(state.parsed),
     traceId: state.traceId,
+    lastWords: (notice) => adapter.killedStreamText(state.parsed, state.traceId, notice),
   };
 }
 
@@ -309,34 +311,6 @@ function baseRow<P>(state: CallState<P>): AuditEventInsert {
   });
 }
 
-/** The rate windows of the matched rules, each keyed by what its `by` names for this call. */
-function rateChecks<U, P>(decisions: UnitDecision<U>[], state: CallState<P>): RateCheck[] {
-  const checks: RateCheck[] = [];
-  for (const d of decisions) {
-    const limit = d.decision?.rateLimit;
-    if (!limit || d.decision!.ruleIndex === null) continue;
-    checks.push({
-      ruleIndex: d.decision!.ruleIndex,
-      key: `v${d.decision!.policyVersion}:r${d.decision!.ruleIndex}:${limit.by}=${rateKeyValue(limit.by, state)}`,
-      limit: limit.limit,
-      windowSeconds: limit.windowSeconds,
-    });
-  }
-  return checks;
-}
-
-/** Calls with no value for the `by` field share one bucket per rule ("(none)"), so omitting it is no way around a limit. */
-function rateKeyValue<P>(by: string, state: CallState<P>): string {
-  if (by === 'user') return state.identity?.user ?? '(none)';
-  if (by === 'apiKey') return state.principal?.apiKeyId ?? '(none)';
-  if (by === 'connection') return state.connection?.id ?? '(none)';
-  let value: unknown = state.identity?.metadata ?? undefined;
-  for (const key of by.slice('metadata.'.length).split('.')) {
-    value = isRecord(value) ? value[key] : undefined;
-  }
-  return value === undefined || value === null || typeof value === 'object' ? '(none)' : String(value);
-}
-
 async function admit<P>(
   c: GatewayContext,
   state: CallState<P>,
@@ -368,28 +342,6 @@ async function admit<P>(
     }
     throw new AppError('guard_unavailable', { internal: err });
   }
-}
-
-/** The outcome of the call's rows, sent off the hot path; findings go to the row of their unit. */
-function complete(
-  c: GatewayContext,
-  connection: ResolvedConnection,
-  rows: AuditEventInsert[],
-  outcome: CallOutcome,
-) {
-  const guard = guardFor(c.env, connection.orgId, connection.id);
-  const { findings, ...rest } = outcome;
-  c.executionCtx.waitUntil(
-    Promise.all(
-      rows.map((row, i) => {
-        const mine = findings?.filter((f) => (f.unit ?? 0) === i);
-        if (Object.keys(rest).length === 0 && !mine?.length) return undefined;
-        return guard.complete(row.id, { ...rest, ...(mine?.length ? { findings: mine } : {}) });
-      }),
-    ).catch((err: unknown) =>
-      log('warn', 'audit outcome not recorded; the row will be flushed as outcome_unknown', { err }),
-    ),
-  );
 }
 
 /** A refusal before the guard was reached: its row goes to the organization's (or anonymous) spool. */

@@ -13,8 +13,10 @@ import {
 } from '../auth/api-key.auth';
 import { hashApiKey } from '../auth/api-key.crypto';
 import { mayUseConnection } from '../auth/permissions';
+import type { ConnectionDbRow } from '../connections/connections.service';
 import type { ConnectionRow } from '../db/schema';
 import { AppError } from '../lib/errors';
+import { parseStoredJson } from '../lib/values';
 import { type ConnectionSettings, readConnectionSettings } from '../shared/connection.settings';
 import { getVault } from '../vault/vault.crypto';
 
@@ -33,19 +35,8 @@ export interface ResolvedConnection {
   createdBy: string | null;
 }
 
-interface ConnectionLookupRow {
-  id: string;
-  org_id: string;
-  slug: string;
-  type: ConnectionRow['type'];
-  upstream_url: string;
-  auth_type: ConnectionRow['authType'];
-  auth_header_name: string | null;
-  credential_ciphertext: string | null;
-  enabled: number;
-  settings: string;
-  created_by: string | null;
-}
+/** The columns of a connection the gateway reads on every call. */
+type ConnectionLookupRow = Omit<ConnectionDbRow, 'name' | 'created_at' | 'updated_at' | 'last_used_at'>;
 
 export interface CallerAndConnection {
   auth: ApiKeyAuthResult;
@@ -127,13 +118,7 @@ const settingsCache = new Map<string, ConnectionSettings>();
 function parsedSettings(text: string): ConnectionSettings {
   const hit = settingsCache.get(text);
   if (hit) return hit;
-  let settings: unknown = {};
-  try {
-    settings = JSON.parse(text);
-  } catch {
-    settings = {};
-  }
-  const parsed = Object.freeze(readConnectionSettings(settings));
+  const parsed = Object.freeze(readConnectionSettings(parseStoredJson(text)));
   if (settingsCache.size >= 1_000) settingsCache.clear();
   settingsCache.set(text, parsed);
   return parsed;

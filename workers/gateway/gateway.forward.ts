@@ -74,6 +74,13 @@ export interface UpstreamTarget {
   authHeaderName: string | null;
   credential: string | null;
   timeoutMs: number;
+  /**
+   * Which caller headers (lower-case names) this protocol forwards; MCP's allowlist by default
+   * (`mcpForwardsHeader`). Each protocol adapter names its own (gateway.adapter.ts `upstream`).
+   */
+  forwardsHeader?: (name: string) => boolean;
+  /** Headers the gateway sets itself (e.g. a provider's `anthropic-version`), before the credential. */
+  headers?: Record<string, string>;
 }
 
 /** Header names listed in `Connection`: they describe this hop only. */
@@ -88,17 +95,20 @@ function connectionTokens(headers: Headers): Set<string> {
   );
 }
 
-function forwardable(name: string): boolean {
+/** MCP's request-header allowlist (see the module comment). */
+export function mcpForwardsHeader(name: string): boolean {
   return FORWARDED_REQUEST_HEADERS.has(name) || name.startsWith(FORWARDED_REQUEST_PREFIX);
 }
 
 export function upstreamHeaders(incoming: Headers, target: UpstreamTarget): Headers {
   const headers = new Headers();
   const hopByHop = connectionTokens(incoming);
+  const forwardable = target.forwardsHeader ?? mcpForwardsHeader;
   for (const [rawName, value] of incoming) {
     const name = rawName.toLowerCase();
     if (forwardable(name) && !hopByHop.has(name)) headers.append(name, value);
   }
+  for (const [name, value] of Object.entries(target.headers ?? {})) headers.set(name, value);
   if (target.credential !== null) {
     if (target.authType === 'bearer') headers.set('Authorization', `Bearer ${target.credential}`);
     else if (target.authType === 'header' && target.authHeaderName)
@@ -146,7 +156,7 @@ export async function forward(
   method: 'GET' | 'POST' | 'DELETE',
   incoming: Request,
   target: UpstreamTarget,
-  body: string | null,
+  body: BodyInit | null,
 ): Promise<ForwardResult> {
   const started = performance.now();
   const timeout = new AbortController();

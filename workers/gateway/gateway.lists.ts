@@ -20,6 +20,8 @@
  * it is read whole. On a GET that resumes a stream (`Last-Event-ID`) the gateway does not know
  * which ids were list requests, so responses there are recognised by shape instead.
  */
+
+import { isRecord } from '../lib/values.js';
 import { type CompiledPolicy, couldEverAllow } from '../policy/policy.evaluate.js';
 import { PROMPT_PREFIX, RESOURCE_PREFIX } from '../policy/policy.methods.js';
 import type { JsonRpcMessage } from './gateway.jsonrpc.js';
@@ -50,10 +52,6 @@ const LISTS: Readonly<Record<ListMethod, ListShape>> = {
       typeof item.name === 'string' && item.name !== '' ? PROMPT_PREFIX + item.name : null,
   },
 };
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 function isListMethod(method: string | undefined): method is ListMethod {
   return method !== undefined && Object.hasOwn(LISTS, method);

@@ -27,6 +27,7 @@
  *   (HeaderMismatch); the spec also forbids trusting them for security decisions.
  */
 import { AppError } from '../lib/errors.js';
+import { isRecord } from '../lib/values.js';
 import { type JsonRpcMessage, messageKind, type ParsedBody } from './gateway.jsonrpc.js';
 
 export const FIRST_MODERN_PROTOCOL_VERSION = '2026-07-28';
@@ -86,10 +87,6 @@ const SENTINEL_SUFFIX = '?=';
 const CANONICAL_BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 /** Values echoed in error details are cut here: they come from the caller and may be long. */
 const SHOWN_CHARS = 200;
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
 
 /** The `_meta` protocol-version claim of a message, when it has one that is a string. */
 export function claimedVersion(message: JsonRpcMessage): string | null {

@@ -17,25 +17,36 @@
  * off later loses none of them).
  */
 import { type SseEvent, sseRewriteStream, withData } from './gateway.sse.js';
-import type { Finding, ResponseStage } from './gateway.stages.js';
+import { DROP, type Finding, type ResponseStage } from './gateway.stages.js';
 
 export interface RewriteOptions {
   stages: readonly ResponseStage[];
   /** The call's findings (the stages append to it); watched for SSE to report late findings. */
   findings?: readonly Finding[];
   onLateFindings?: () => void;
+  /**
+   * Runs once when the answer has been read to its end (`complete`), broke off (`error`) or the
+   * caller went away (`cancelled`): for a JSON body, before this returns; for a stream, when it
+   * ends. An answer no stage looks at is not watched: it runs at once with `complete`.
+   */
+  onBodyDone?: (how: BodyEnd) => void;
 }
+
+export type BodyEnd = 'complete' | 'error' | 'cancelled';
 
 /** Runs the stages over one parsed message (or batch); null when nothing changed. */
 export function rewriteMessage(value: unknown, stages: readonly ResponseStage[]): unknown {
   if (Array.isArray(value)) {
     let changed = false;
-    const out = value.map((item) => {
+    const out: unknown[] = [];
+    for (const item of value) {
       const replaced = rewriteOne(item, stages);
-      if (replaced === null) return item;
-      changed = true;
-      return replaced;
-    });
+      if (replaced === null) out.push(item);
+      else {
+        changed = true;
+        if (replaced !== DROP) out.push(replaced);
+      }
+    }
     return changed ? out : null;
   }
   return rewriteOne(value, stages);
@@ -47,6 +58,7 @@ function rewriteOne(value: unknown, stages: readonly ResponseStage[]): unknown {
   for (const stage of stages) {
     if (stage.done?.()) continue;
     const replaced = stage.onMessage(current);
+    if (replaced === DROP) return DROP;
     if (replaced !== undefined) {
       current = replaced;
       changed = true;
@@ -72,13 +84,16 @@ function rewriteEvent(event: SseEvent, stages: readonly ResponseStage[]): string
     return null;
   }
   const replaced = rewriteMessage(value, stages);
+  if (replaced === DROP) return '';
   return replaced === null ? null : withData(event, JSON.stringify(replaced));
 }
 
 /** The response with every stage applied; the same object when there is nothing to do. */
 export async function rewriteResponse(response: Response, options: RewriteOptions): Promise<Response> {
   const { stages, findings, onLateFindings } = options;
+  const onBodyDone = once(options.onBodyDone);
   if (stages.length === 0 || allDone(stages) || response.status !== 200 || response.body === null) {
+    onBodyDone('complete');
     return response;
   }
   const type = response.headers.get('Content-Type') ?? '';
@@ -90,18 +105,61 @@ export async function rewriteResponse(response: Response, options: RewriteOption
       return out;
     };
     const body = response.body.pipeThrough(sseRewriteStream({ rewrite, done: () => allDone(stages) }));
-    return new Response(body, init(response));
+    return new Response(watchEnd(body, onBodyDone), init(response));
   }
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) return response;
+  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+    onBodyDone('complete');
+    return response;
+  }
   const text = await response.text();
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
+    onBodyDone('complete');
     return new Response(text, init(response));
   }
   const replaced = rewriteMessage(value, stages);
-  return new Response(replaced === null ? text : JSON.stringify(replaced), init(response));
+  onBodyDone('complete');
+  const out = replaced === null || replaced === DROP ? text : JSON.stringify(replaced);
+  return new Response(out, init(response));
+}
+
+function once(fn: ((how: BodyEnd) => void) | undefined): (how: BodyEnd) => void {
+  let called = false;
+  return (how) => {
+    if (called || !fn) return;
+    called = true;
+    fn(how);
+  };
+}
+
+/**
+ * The stream, reporting how it ended: read to the end, broken off by the upstream, or cancelled by
+ * the caller. (A TransformStream's flush runs only in the first case.)
+ */
+function watchEnd(body: ReadableStream<Uint8Array>, onEnd: (how: BodyEnd) => void): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk: ReadableStreamReadResult<Uint8Array>;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        onEnd('error');
+        controller.error(err);
+        return;
+      }
+      if (chunk.done) {
+        onEnd('complete');
+        controller.close();
+      } else controller.enqueue(chunk.value);
+    },
+    async cancel(reason) {
+      onEnd('cancelled');
+      await reader.cancel(reason).catch(() => {});
+    },
+  });
 }
 
 function init(response: Response): ResponseInit {

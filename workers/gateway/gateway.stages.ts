@@ -54,7 +54,10 @@ export interface ResponseStage {
    * JSON parse. Absent means every message is wanted.
    */
   wants?(raw: string): boolean;
-  /** One message of the answer. Returns its replacement, or undefined to keep it unchanged. */
+  /**
+   * One message of the answer. Returns its replacement, undefined to keep it unchanged, or DROP to
+   * remove it (an SSE event, or a batch item) from what the caller receives.
+   */
   onMessage(message: unknown): unknown;
   /** True once the stage will change nothing more in this answer (lets the rest pass unparsed). */
   done?(): boolean;
@@ -67,6 +70,9 @@ export interface ResponseStage {
  * were list requests).
  */
 export type ResponseStageFactory<C = unknown> = (call: StageCall, context: C) => ResponseStage | null;
+
+/** What `onMessage` returns to remove a message from the answer. */
+export const DROP: unique symbol = Symbol('drop');
 
 /** A request stage for every protocol: it works on units of any shape. */
 export type SharedRequestStage = <U>(call: StageCall, decisions: UnitDecision<U>[]) => UnitDecision<U>[];

@@ -5,10 +5,13 @@
  * (gateway.respond.ts). The list filter is this protocol's first response stage.
  */
 
-import { AppError } from '../lib/errors';
+import type { KillNotice } from '../../durable-objects/guard.contract';
+import { bearerApiKey } from '../auth/api-key.auth';
+import { AppError, ERROR_CODES, type JsonRpcErrorBody } from '../lib/errors';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { auditRows, decideEach, governedNameOrNull, refuseBatchWhole, requestRows } from './gateway.decide';
+import { mcpForwardsHeader } from './gateway.forward';
 import {
   type JsonRpcMessage,
   type ParsedBody,
@@ -16,6 +19,7 @@ import {
   readBodyCapped,
   replyId,
 } from './gateway.jsonrpc';
+
 import { listFilterStage, pendingLists } from './gateway.lists';
 import { checkHeaderAgreement } from './gateway.protocol';
 import { respondRefusedBatch, respondToBody } from './gateway.respond';
@@ -43,19 +47,40 @@ function resumes(request: Request): boolean {
   return request.headers.get('Last-Event-ID') !== null;
 }
 
+/** A pending request's JSON-RPC error, as an SSE event, when a kill switch ends its stream. */
+function killedStreamText(parsed: McpRequest | null, traceId: string, notice: KillNotice): string | null {
+  const id = replyId(parsed);
+  if (id === null) return null;
+  const body: JsonRpcErrorBody = {
+    jsonrpc: '2.0',
+    id,
+    error: {
+      code: ERROR_CODES.session_suspended.rpc,
+      message: ERROR_CODES.session_suspended.message,
+      data: { code: 'session_suspended', traceId, details: { scope: notice.scope, reason: notice.reason } },
+    },
+  };
+  return `event: message\ndata: ${JSON.stringify(body)}\n\n`;
+}
+
 export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   connectionType: 'mcp',
   protocol: 'mcp',
 
+  readApiKey: (request) => bearerApiKey(request.headers.get('Authorization')),
+
   read: (request, httpMethod, connection) =>
     httpMethod === 'POST' ? readMessages(request, connection) : Promise.resolve(null),
   check: (request, parsed) => checkHeaderAgreement(request.headers, parsed),
+  // MCP names no user of its own: X-Igris-User is the only source.
+  userOf: () => null,
   decide: (parsed, identity, policy) => decideEach(parsed.units, identity, policy),
   requestStages: [],
   settle: refuseBatchWhole,
   // Forward the serialization of what was decided on, not the raw bytes: a body with duplicate
   // keys ({"name":"safe","name":"evil"}) could otherwise be read differently upstream.
   forwardBody: (parsed) => JSON.stringify(parsed.batch ? parsed.units : parsed.units[0]),
+  upstream: (connection) => ({ url: connection.upstreamUrl, forwardsHeader: mcpForwardsHeader }),
 
   auditRows: (base, decisions, request, httpMethod, policy) =>
     decisions.length === 0
@@ -79,6 +104,11 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
         : null;
     return stage ? [stage] : [];
   },
+
+  // The outcome goes with the answer's headers; nothing is added at its end.
+  completeAtEnd: false,
+  finalOutcome: () => Promise.resolve({ outcome: {} }),
+  killedStreamText,
 
   replyId,
   // A notification or response gets no JSON-RPC answer, only an HTTP error status.

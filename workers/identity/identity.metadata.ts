@@ -5,6 +5,7 @@
  * recorded (audit log / response header). Failing open to "absent" is safe because policy
  * conditions on a missing field skip their rule rather than allow.
  */
+import { isRecord } from '../lib/values.js';
 
 export const METADATA_MAX_BYTES = 4096;
 /** The top-level object is level 1; each nested object or array adds one level. */
@@ -46,17 +47,13 @@ export function parseMetadata(raw: string | null | undefined): MetadataResult {
   } catch {
     return ignored('metadata is not valid JSON');
   }
-  if (!isJsonObject(parsed)) return ignored('metadata must be a JSON object');
+  if (!isRecord(parsed)) return ignored('metadata must be a JSON object');
   const problem = structureProblem(parsed, 1);
   return problem === null ? { metadata: parsed, ignoredReason: null } : ignored(problem);
 }
 
 function ignored(reason: string): MetadataResult {
   return { metadata: null, ignoredReason: reason };
-}
-
-function isJsonObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /**

@@ -4,13 +4,13 @@
  * (killswitch.service.ts) because it is the one part that talks to Durable Objects.
  *
  * If a guard cannot be reached the record still stands (guards re-read D1 every 30 s) and the API
- * answers 503 naming how many did not confirm; repeating the request retries the push.
+ * answers 503 naming how many did not confirm; repeating the request retries the push. (The
+ * session_update events a change causes are published by its route, with events.publish.ts.)
  */
-import { eventHubFor, guardFor } from '../../durable-objects/do.client';
+import { guardFor } from '../../durable-objects/do.client';
 import { connectionIdOfSession } from '../../durable-objects/guard.contract';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
-import type { SessionUpdateEvent } from '../shared/events.types';
 import type { KillSwitchDbRow } from '../shared/killswitch.store';
 
 export type KillSwitchEnv = Pick<Env, 'DB' | 'GUARD'>;
@@ -61,20 +61,4 @@ export async function pushToGuards(
       details: { killSwitchId: row.id, unconfirmed: failures.length, connections: connectionIds.length },
     });
   }
-}
-
-/** Publishes session_update events to the organization's hub, best-effort and off the reply. */
-export function publishSessionUpdates(
-  env: Pick<Env, 'EVENT_HUB'>,
-  ctx: Pick<ExecutionContext, 'waitUntil'>,
-  orgId: string,
-  events: SessionUpdateEvent[],
-): void {
-  if (events.length === 0) return;
-  ctx.waitUntil(
-    eventHubFor(env, orgId)
-      .publish(events)
-      .then(() => undefined)
-      .catch((err: unknown) => log('warn', 'session_update publish failed', { err })),
-  );
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses, errorSchema } from '../api/api.openapi';
+import { errorResponses, errorSchema, json, jsonBody } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
-import { publishSessionUpdates } from './killswitch.push';
+import { publishEvent } from '../events/events.publish';
 import {
   createKillSwitchSchema,
   killSwitchIdParamSchema,
@@ -11,10 +11,6 @@ import {
 import { createKillSwitch, getKillSwitch, liftKillSwitch, listKillSwitches } from './killswitch.service';
 
 const tags = ['Kill switch'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
 const unavailable = {
   503: json(errorSchema, 'Recorded, but not every connection confirmed it yet (repeat the request to retry)'),
 };
@@ -27,9 +23,7 @@ export const killSwitchRoutes = createRouter()
       tags,
       summary:
         'Pull a kill switch: matching gateway calls answer 503 "Session Suspended" and their open streams end, everywhere, by the time this answers',
-      request: {
-        body: { content: { 'application/json': { schema: createKillSwitchSchema } }, required: true },
-      },
+      request: jsonBody(createKillSwitchSchema),
       responses: {
         201: json(killSwitchSchema, 'Pulled'),
         200: json(killSwitchSchema, 'Already active with this scope and target (pushed again)'),
@@ -40,7 +34,7 @@ export const killSwitchRoutes = createRouter()
     async (c) => {
       const principal = c.get('principal');
       const result = await createKillSwitch(c.env, principal, c.req.valid('json'));
-      publishSessionUpdates(c.env, c.executionCtx, principal.orgId, result.sessionUpdates);
+      publishEvent(c.env, c.executionCtx, principal.orgId, result.sessionUpdates);
       return c.json(result.killSwitch, result.created ? 201 : 200);
     },
   )
@@ -82,7 +76,7 @@ export const killSwitchRoutes = createRouter()
     async (c) => {
       const principal = c.get('principal');
       const result = await liftKillSwitch(c.env, principal, c.req.valid('param').id);
-      publishSessionUpdates(c.env, c.executionCtx, principal.orgId, result.sessionUpdates);
+      publishEvent(c.env, c.executionCtx, principal.orgId, result.sessionUpdates);
       return c.json(result.killSwitch, 200);
     },
   );

@@ -3,6 +3,7 @@
  * the OpenAPI document.
  */
 import { z } from '@hono/zod-openapi';
+import { pathParamSchema } from '../api/api.openapi';
 import { KILL_SCOPES } from '../db/schema';
 
 export const reasonSchema = z
@@ -42,13 +43,7 @@ export const listKillSwitchesQuerySchema = z.object({
   scope: z.enum(KILL_SCOPES).optional(),
 });
 
-export const killSwitchIdParamSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'ks_0123456789abcdefghij' }),
-});
+export const killSwitchIdParamSchema = pathParamSchema('id', 'ks_0123456789abcdefghij');
 
 export type CreateKillSwitchInput = z.infer<typeof createKillSwitchSchema>;
 export type KillSwitchDto = z.infer<typeof killSwitchSchema>;

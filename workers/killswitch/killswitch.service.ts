@@ -18,7 +18,7 @@
  * one mechanism, one record, one place to lift it.
  */
 
-import { connectionIdOfSession, type KillRecord } from '../../durable-objects/guard.contract';
+import { connectionIdOfSession } from '../../durable-objects/guard.contract';
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { ownOnly, requirePermission } from '../auth/permissions';
@@ -28,6 +28,7 @@ import { iso } from '../lib/values';
 import type { SessionUpdateEvent } from '../shared/events.types';
 import {
   activeKillSwitchesOn,
+  asActiveKillSwitch,
   insertKillSwitchStatement,
   type KillSwitchDbRow,
   killSwitchById,
@@ -78,10 +79,6 @@ export function toKillSwitchDto(row: KillSwitchDbRow): KillSwitchDto {
  */
 function auditType(scope: Scope): 'session' | 'admin' {
   return scope === 'session' ? 'session' : 'admin';
-}
-
-function toRecord(row: KillSwitchDbRow): KillRecord {
-  return { id: row.id, scope: row.scope, target: row.target, reason: row.reason, createdAt: row.created_at };
 }
 
 function targetNotFound(what: string): AppError {
@@ -184,7 +181,9 @@ export async function pullKillSwitch(
 ): Promise<KillSwitchChange & { created: boolean }> {
   const [existing] = await activeKillSwitchesOn(env.DB, principal.orgId, pull.scope, pull.target);
   if (existing) {
-    await pushToGuards(env, existing, (guard, target) => guard.applyKill(target, toRecord(existing)));
+    await pushToGuards(env, existing, (guard, target) =>
+      guard.applyKill(target, asActiveKillSwitch(existing)),
+    );
     return { killSwitch: toKillSwitchDto(existing), sessionUpdates: [], created: false };
   }
 
@@ -222,7 +221,7 @@ export async function pullKillSwitch(
     );
   }
   await env.DB.batch(statements);
-  await pushToGuards(env, row, (guard, target) => guard.applyKill(target, toRecord(row)));
+  await pushToGuards(env, row, (guard, target) => guard.applyKill(target, asActiveKillSwitch(row)));
   return {
     killSwitch: toKillSwitchDto(row),
     sessionUpdates: await sessionUpdatesFor(env.DB, row),

@@ -21,7 +21,6 @@
 
 import { guardFor } from '../../durable-objects/do.client';
 import type { GuardTarget, KillNotice } from '../../durable-objects/guard.contract';
-import { ERROR_CODES, type JsonRpcErrorBody } from '../lib/errors';
 import { log } from '../lib/log';
 
 export const WATCH_DELAY_MS = 200;
@@ -32,6 +31,11 @@ export interface StreamWatch extends GuardTarget {
   /** The JSON-RPC id the stream is answering (POST), or null (GET stream, batch). */
   requestId: string | number | null;
   traceId: string;
+  /**
+   * What the caller reads before the stream closes, in its protocol's shape (the adapter's
+   * `killedStreamText`: MCP a JSON-RPC error for the pending request, LLM the provider's error event).
+   */
+  lastWords: (notice: KillNotice) => string | null;
 }
 
 const encoder = new TextEncoder();
@@ -109,30 +113,16 @@ async function watchForKill(
   return null;
 }
 
-/** The last words of a killed stream: the pending request's error (if there is one), then close. */
+/** The last words of a killed stream (in the caller's protocol), then close. */
 function endKilled(
   controller: TransformStreamDefaultController<Uint8Array>,
   watch: StreamWatch,
   notice: KillNotice,
 ) {
   try {
-    if (watch.requestId !== null) {
-      const body: JsonRpcErrorBody = {
-        jsonrpc: '2.0',
-        id: watch.requestId,
-        error: {
-          code: ERROR_CODES.session_suspended.rpc,
-          message: ERROR_CODES.session_suspended.message,
-          data: {
-            code: 'session_suspended',
-            traceId: watch.traceId,
-            details: { scope: notice.scope, reason: notice.reason },
-          },
-        },
-      };
-      // The blank lines end any event the upstream left half-written.
-      controller.enqueue(encoder.encode(`\n\nevent: message\ndata: ${JSON.stringify(body)}\n\n`));
-    }
+    const text = watch.lastWords(notice);
+    // The blank lines end any event the upstream left half-written.
+    if (text !== null) controller.enqueue(encoder.encode(`\n\n${text}`));
     controller.terminate();
   } catch {
     // The stream already ended (the caller went away): nothing to close.

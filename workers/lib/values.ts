@@ -14,3 +14,12 @@ export function recordOrEmpty(value: unknown): Record<string, unknown> {
 export function iso(ms: number | null | undefined): string | null {
   return ms === null || ms === undefined ? null : new Date(ms).toISOString();
 }
+
+/** JSON text read back from storage (a settings column): anything unreadable or absent is `{}`. */
+export function parseStoredJson(text: string | null | undefined): unknown {
+  try {
+    return JSON.parse(text || '{}');
+  } catch {
+    return {};
+  }
+}

@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses } from '../api/api.openapi';
+import { errorResponses, json, jsonBody } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
@@ -19,14 +19,6 @@ import {
   updateMemberRole,
 } from './orgs.service';
 
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
-const body = <T extends z.ZodType>(schema: T) => ({
-  body: { content: { 'application/json': { schema } }, required: true },
-});
-
 export const orgsRoutes = createRouter()
   .openapi(
     createRoute({
@@ -44,7 +36,7 @@ export const orgsRoutes = createRouter()
       path: '/organizations/current',
       tags: ['Organizations'],
       summary: 'Rename the organization or change its settings (retention, default fail mode)',
-      request: body(updateOrganizationSchema),
+      request: jsonBody(updateOrganizationSchema),
       responses: { 200: json(organizationSchema, 'Updated'), ...errorResponses },
     }),
     async (c) => c.json(await updateCurrentOrganization(c.env, c.get('principal'), c.req.valid('json')), 200),
@@ -69,7 +61,7 @@ export const orgsRoutes = createRouter()
       tags: ['Members'],
       summary:
         "Change a member's role (only an owner grants or changes the owner role; one owner always remains)",
-      request: { params: memberIdParamSchema, ...body(updateMemberSchema) },
+      request: { params: memberIdParamSchema, ...jsonBody(updateMemberSchema) },
       responses: { 200: json(memberSchema, 'Updated'), ...errorResponses },
     }),
     async (c) =>

@@ -3,7 +3,9 @@
  * validation and for the OpenAPI document.
  */
 import { z } from '@hono/zod-openapi';
+import { pathParamSchema } from '../api/api.openapi';
 import { ROLES } from '../db/schema';
+import { parseStoredJson, recordOrEmpty } from '../lib/values';
 import { DEFAULT_RETENTION_DAYS } from '../scheduled';
 
 /** Organization settings as stored (organizations.settings) and returned, with their defaults. */
@@ -28,16 +30,10 @@ export const DEFAULT_ORGANIZATION_SETTINGS: OrganizationSettings = {
  * its default; unknown fields are kept in storage but not returned.
  */
 export function readOrganizationSettings(stored: string | null | undefined): OrganizationSettings {
-  let value: unknown = {};
-  try {
-    value = JSON.parse(stored ?? '{}');
-  } catch {
-    value = {};
-  }
-  const record = value && typeof value === 'object' && !Array.isArray(value) ? value : {};
+  const record = recordOrEmpty(parseStoredJson(stored));
   const fields = organizationSettingsSchema.shape;
-  const retention = fields.retentionDays.safeParse((record as Record<string, unknown>).retentionDays);
-  const failMode = fields.defaultFailMode.safeParse((record as Record<string, unknown>).defaultFailMode);
+  const retention = fields.retentionDays.safeParse(record.retentionDays);
+  const failMode = fields.defaultFailMode.safeParse(record.defaultFailMode);
   return {
     retentionDays: retention.success ? retention.data : DEFAULT_ORGANIZATION_SETTINGS.retentionDays,
     defaultFailMode: failMode.success ? failMode.data : DEFAULT_ORGANIZATION_SETTINGS.defaultFailMode,
@@ -84,13 +80,7 @@ export const memberSchema = z
 
 export const updateMemberSchema = z.strictObject({ role: z.enum(ROLES) }).openapi('UpdateMember');
 
-export const memberIdParamSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'mem_0123456789abcdefghij' }),
-});
+export const memberIdParamSchema = pathParamSchema('id', 'mem_0123456789abcdefghij');
 
 export type OrganizationDto = z.infer<typeof organizationSchema>;
 export type UpdateOrganizationInput = z.infer<typeof updateOrganizationSchema>;

@@ -2,7 +2,9 @@
  * Policy evaluation: first matching rule wins, default deny.
  *
  * Semantics (product docs, "standard ABAC"):
- * - Rules are checked in order; a rule matches when its tool glob matches AND every condition holds.
+ * - Rules are checked in order; a rule matches when its tool glob matches (a rule without one
+ *   matches any name), its `model` glob and `endpoint` names (LLM rules, policy.target.ts) match,
+ *   AND every condition holds. A rule with a model or endpoint never matches a request without one.
  * - Names are matched in their comparable form (policy.normalize.ts: invisible characters removed,
  *   NFKC, confusables folded, lower case) against globs normalised the same way when compiled, so
  *   `Delete_all` and `d\u0435lete_all` hit `delete_*`. The original name is what is forwarded.
@@ -26,7 +28,27 @@
 // requires extensions; the bundler config, Vite and Wrangler all resolve `.js` to the `.ts` source.
 import { compileGlob, type GlobMatcher, hasWildcard, literalPrefix } from '../shared/policy.glob.js';
 import { normalizeName, normalizePattern } from './policy.normalize.js';
-import type { Condition, Operator, Policy, RateLimit, Rule, RuleAction, Scalar } from './policy.schema.js';
+import type {
+  Condition,
+  Operator,
+  Policy,
+  RateLimit,
+  Rule,
+  RuleAction,
+  Scalar,
+  TokenGuard,
+  TokenLimit,
+} from './policy.schema.js';
+import {
+  type CompiledTarget,
+  compileTarget,
+  endpointBit,
+  isTargeted,
+  type ModelIndex,
+  modelMatches,
+  newModelIndex,
+  targetHolds,
+} from './policy.target.js';
 
 export interface Decision {
   readonly action: RuleAction;
@@ -35,12 +57,20 @@ export interface Decision {
   readonly ruleIndex: number | null;
   readonly reason: string | null;
   readonly rateLimit: Readonly<RateLimit> | null;
+  /** Tokens per window (LLM calls): counted from actual usage, checked at admit. */
+  readonly tokenLimit: Readonly<TokenLimit> | null;
+  /** Per-request token bounds (LLM calls). */
+  readonly tokenGuard: Readonly<TokenGuard> | null;
   readonly policyVersion: number;
 }
 
 export interface EvaluationRequest {
   /** The governed name (see governedName): a tool name, `resource:<uri>` or `prompt:<name>`. */
   readonly tool: string;
+  /** LLM calls: the requested model (rules with a `model` glob match only requests that have one). */
+  readonly model?: string | null | undefined;
+  /** LLM calls: the endpoint name (workers/llm/llm.endpoints.ts, or `passthrough`). */
+  readonly endpoint?: string | null | undefined;
   readonly user?: string | null | undefined;
   readonly metadata?: Readonly<Record<string, unknown>> | null | undefined;
 }
@@ -61,11 +91,15 @@ export interface CompiledCondition {
 
 export interface CompiledRule {
   readonly index: number;
-  /** As written in the policy (shown in explanations). */
-  readonly glob: string;
+  /** As written in the policy (shown in explanations); null when the rule has no tool glob. */
+  readonly glob: string | null;
   /** The glob's comparable form (policy.normalize.ts): what names are matched and indexed by. */
-  readonly pattern: string;
+  readonly pattern: string | null;
   readonly matchesTool: GlobMatcher;
+  /** The rule's model glob and endpoints (policy.target.ts). */
+  readonly target: CompiledTarget;
+  /** True when `target` names a model or endpoints: checked before the conditions. */
+  readonly targeted: boolean;
   readonly action: RuleAction;
   readonly conditions: readonly CompiledCondition[];
   /** Returned as-is when the rule matches: no allocation per evaluation. */
@@ -82,10 +116,12 @@ export interface CompiledPolicy {
   readonly prefixIndex: ReadonlyMap<string, readonly number[]>;
   /** Distinct keys lengths of prefixIndex, ascending. */
   readonly prefixLengths: readonly number[];
-  /** Wildcard rules starting with a wildcard: candidates for every tool. */
+  /** Rules starting with a wildcard, or without a tool glob: candidates for every tool. */
   readonly unprefixed: readonly number[];
   /** tool name → ascending indices of rules whose glob matches it. Bounded; see CACHE_LIMIT. */
   readonly candidateCache: Map<string, Int32Array>;
+  /** The model globs of the rules, and which of them each model name matches (policy.target.ts). */
+  readonly models: ModelIndex;
   readonly fieldMemo: FieldMemo;
 }
 
@@ -101,17 +137,6 @@ export interface FieldMemo {
   readonly values: unknown[];
 }
 
-export interface TraceEntry {
-  ruleIndex: number;
-  matched: boolean;
-  why: string;
-}
-
-export interface Explanation {
-  decision: Decision;
-  trace: TraceEntry[];
-}
-
 export const NO_MATCH_REASON = 'no rule matched';
 /** Bounds memory when callers spray distinct tool names; FIFO eviction keeps it O(1). */
 export const CANDIDATE_CACHE_LIMIT = 1024;
@@ -119,8 +144,9 @@ export const CANDIDATE_CACHE_LIMIT = 1024;
 const CACHEABLE_NAME_LENGTH = 256;
 const NO_CANDIDATES = new Int32Array(0);
 
-const MISSING: unique symbol = Symbol('missing');
-type FieldValue = unknown | typeof MISSING;
+/** A field absent from the request (exported for the simulator, policy.explain.ts). */
+export const MISSING: unique symbol = Symbol('missing');
+export type FieldValue = unknown | typeof MISSING;
 
 // ---------------------------------------------------------------------------------------------
 // Compilation
@@ -128,7 +154,8 @@ type FieldValue = unknown | typeof MISSING;
 
 export function compilePolicy(policy: Policy, version: number): CompiledPolicy {
   const slots = new Map<string, number>();
-  const rules = policy.rules.map((rule, index) => compileRule(rule, index, version, slots));
+  const models = newModelIndex();
+  const rules = policy.rules.map((rule, index) => compileRule(rule, index, version, slots, models));
   return {
     version,
     rules,
@@ -138,24 +165,36 @@ export function compilePolicy(policy: Policy, version: number): CompiledPolicy {
       ruleIndex: null,
       reason: NO_MATCH_REASON,
       rateLimit: null,
+      tokenLimit: null,
+      tokenGuard: null,
       policyVersion: version,
     }),
     ...buildToolIndex(rules),
     candidateCache: new Map(),
+    models,
     fieldMemo: { generation: 0, stamps: new Float64Array(slots.size), values: new Array(slots.size) },
   };
 }
 
-function compileRule(rule: Rule, index: number, version: number, slots: Map<string, number>): CompiledRule {
+function compileRule(
+  rule: Rule,
+  index: number,
+  version: number,
+  slots: Map<string, number>,
+  models: ModelIndex,
+): CompiledRule {
   const conditions = Object.entries(rule.conditions ?? {}).map(([field, condition]) =>
     compileCondition(field, condition, slotOf(slots, field)),
   );
-  const pattern = normalizePattern(rule.tool);
+  const pattern = rule.tool === undefined ? null : normalizePattern(rule.tool);
+  const target = compileTarget(rule, models);
   return {
     index,
-    glob: rule.tool,
+    glob: rule.tool ?? null,
     pattern,
-    matchesTool: compileGlob(pattern),
+    matchesTool: pattern === null ? matchAnyTool : compileGlob(pattern),
+    target,
+    targeted: isTargeted(target),
     action: rule.action,
     conditions,
     decision: freezeDecision({
@@ -163,10 +202,20 @@ function compileRule(rule: Rule, index: number, version: number, slots: Map<stri
       matched: true,
       ruleIndex: index,
       reason: rule.reason ?? null,
-      rateLimit: rule.rateLimit ? Object.freeze({ ...rule.rateLimit }) : null,
+      rateLimit: frozenCopy(rule.rateLimit),
+      tokenLimit: frozenCopy(rule.tokenLimit),
+      tokenGuard: frozenCopy(rule.tokenGuard),
       policyVersion: version,
     }),
   };
+}
+
+/** A rule without a tool glob (it targets a model or endpoints) matches any name. */
+const matchAnyTool: GlobMatcher = () => true;
+
+/** A copy, so a caller can neither change the rule through its decision nor the decision through the rule. */
+function frozenCopy<T extends object>(value: T | undefined): Readonly<T> | null {
+  return value === undefined ? null : Object.freeze({ ...value });
 }
 
 function slotOf(slots: Map<string, number>, field: string): number {
@@ -209,6 +258,10 @@ function buildToolIndex(rules: readonly CompiledRule[]): ToolIndex {
   const prefixIndex = new Map<string, number[]>();
   const unprefixed: number[] = [];
   for (const rule of rules) {
+    if (rule.pattern === null) {
+      unprefixed.push(rule.index);
+      continue;
+    }
     if (!hasWildcard(rule.pattern)) {
       pushTo(exactIndex, rule.pattern, rule.index);
       continue;
@@ -280,8 +333,12 @@ export function evaluate(compiled: CompiledPolicy, request: EvaluationRequest): 
   const rules = compiled.rules;
   const memo = compiled.fieldMemo;
   memo.generation++;
+  // Both looked up once per call (a cached array and an integer): no allocation on the hot path.
+  const models = modelMatches(compiled.models, request.model);
+  const endpoint = endpointBit(request.endpoint);
   for (let i = 0; i < candidates.length; i++) {
     const rule = rules[candidates[i]!]!;
+    if (rule.targeted && !targetHolds(rule.target, models, endpoint)) continue;
     if (conditionsHold(rule.conditions, request, memo)) return rule.decision;
   }
   return compiled.defaultDecision;
@@ -313,7 +370,7 @@ function memoisedFieldValue(
   return value;
 }
 
-function fieldValue(condition: CompiledCondition, request: EvaluationRequest): FieldValue {
+export function fieldValue(condition: CompiledCondition, request: EvaluationRequest): FieldValue {
   const path = condition.path;
   if (path === null) return request.user ?? MISSING;
   let value: unknown = request.metadata;
@@ -332,12 +389,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
-function isScalar(value: FieldValue): value is Scalar {
+export function isScalar(value: FieldValue): value is Scalar {
   const type = typeof value;
   return type === 'string' || type === 'number' || type === 'boolean';
 }
 
-function operatorHolds(condition: CompiledCondition, value: Scalar): boolean {
+export function operatorHolds(condition: CompiledCondition, value: Scalar): boolean {
   switch (condition.operator) {
     case 'eq':
       return value === condition.value;
@@ -359,91 +416,31 @@ function operatorHolds(condition: CompiledCondition, value: Scalar): boolean {
  * tool that is either allow/alert, or an unconditional deny (which shadows everything after
  * it), decides. Conditional rules of either kind may or may not apply, so a conditional deny
  * does not hide the tool and a conditional allow keeps it listed.
+ *
+ * `llm` describes an LLM call (its model, and its endpoint when known); without it the call is an
+ * MCP one, which rules with a model or endpoint never match. A rule listing endpoints is
+ * conditional when the endpoint is not given (a list of models asks about every endpoint).
  */
-export function couldEverAllow(compiled: CompiledPolicy, tool: string): boolean {
+export function couldEverAllow(
+  compiled: CompiledPolicy,
+  tool: string,
+  llm?: { readonly model?: string | null | undefined; readonly endpoint?: string | null | undefined },
+): boolean {
   const candidates = candidateRules(compiled, tool);
+  const models = modelMatches(compiled.models, llm?.model);
+  const endpoint = endpointBit(llm?.endpoint);
   for (let i = 0; i < candidates.length; i++) {
     const rule = compiled.rules[candidates[i]!]!;
+    let certain = true;
+    if (rule.targeted) {
+      if (!llm) continue;
+      const endpointUnknown = endpoint === 0 && rule.target.endpointMask !== 0;
+      // With the endpoint unknown, check the model alone (every endpoint bit set).
+      if (!targetHolds(rule.target, models, endpointUnknown ? -1 : endpoint)) continue;
+      certain = !endpointUnknown;
+    }
     if (rule.action !== 'deny') return true;
-    if (rule.conditions.length === 0) return false;
+    if (certain && rule.conditions.length === 0) return false;
   }
   return false;
-}
-
-// ---------------------------------------------------------------------------------------------
-// Simulator: explain
-// ---------------------------------------------------------------------------------------------
-
-/**
- * Same semantics as evaluate, computed independently by a plain linear scan (no index, no
- * cache) so the simulator also cross-checks the fast path. The trace covers every rule up to
- * and including the one that matched (or all rules when none did).
- */
-export function explain(compiled: CompiledPolicy, request: EvaluationRequest): Explanation {
-  const trace: TraceEntry[] = [];
-  const normal = normalizeName(request.tool);
-  for (const rule of compiled.rules) {
-    const failure = ruleFailure(rule, request, normal);
-    if (failure === null) {
-      trace.push({ ruleIndex: rule.index, matched: true, why: matchedWhy(rule, request.tool) });
-      return { decision: rule.decision, trace };
-    }
-    trace.push({ ruleIndex: rule.index, matched: false, why: failure });
-  }
-  return { decision: compiled.defaultDecision, trace };
-}
-
-/** Why the rule does not match, or null when it does. */
-function ruleFailure(rule: CompiledRule, request: EvaluationRequest, normalTool: string): string | null {
-  if (!rule.matchesTool(normalTool)) {
-    return `tool ${quote(request.tool)} does not match glob ${quote(rule.glob)}`;
-  }
-  for (const condition of rule.conditions) {
-    const failure = conditionFailure(condition, fieldValue(condition, request));
-    if (failure !== null) return failure;
-  }
-  return null;
-}
-
-function conditionFailure(condition: CompiledCondition, value: FieldValue): string | null {
-  if (value === MISSING) return `condition ${condition.field}: field missing — rule skipped`;
-  if (!isScalar(value)) {
-    return `condition ${condition.field}: value is ${describeNonScalar(value)}, not a string, number or boolean — rule skipped`;
-  }
-  if (operatorHolds(condition, value)) return null;
-  return `condition ${condition.field} ${condition.operator} ${formatOperand(condition)} failed: value is ${formatScalar(value)}`;
-}
-
-function matchedWhy(rule: CompiledRule, tool: string): string {
-  const count = rule.conditions.length;
-  const conditions =
-    count === 0 ? 'no conditions' : count === 1 ? 'its condition holds' : `all ${count} conditions hold`;
-  return `tool ${quote(tool)} matches glob ${quote(rule.glob)} and ${conditions} — ${rule.action}`;
-}
-
-function describeNonScalar(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'an array';
-  return typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-}
-
-const MAX_SHOWN_VALUES = 10;
-const MAX_SHOWN_CHARS = 80;
-
-function formatOperand(condition: CompiledCondition): string {
-  if (condition.values === null) return formatScalar(condition.value ?? '');
-  const all = [...condition.values];
-  const shown = all.slice(0, MAX_SHOWN_VALUES).map(formatScalar);
-  if (all.length > MAX_SHOWN_VALUES) shown.push(`… ${all.length - MAX_SHOWN_VALUES} more`);
-  return `[${shown.join(', ')}]`;
-}
-
-function formatScalar(value: Scalar): string {
-  return typeof value === 'string' ? quote(value) : String(value);
-}
-
-/** Single-quoted and truncated: traces are shown to humans and values may be long. */
-function quote(text: string): string {
-  const short = text.length > MAX_SHOWN_CHARS ? `${text.slice(0, MAX_SHOWN_CHARS)}…` : text;
-  return `'${short.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }

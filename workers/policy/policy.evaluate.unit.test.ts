@@ -8,9 +8,9 @@ import {
   couldEverAllow,
   type EvaluationRequest,
   evaluate,
-  explain,
   NO_MATCH_REASON,
 } from './policy.evaluate.ts';
+import { explain } from './policy.explain.ts';
 import { type Condition, type Policy, parsePolicy, type Rule, type Scalar } from './policy.schema.ts';
 
 function compile(rules: unknown[], version = 1): CompiledPolicy {
@@ -30,6 +30,8 @@ describe('evaluate — ordering and default deny', () => {
       ruleIndex: null,
       reason: NO_MATCH_REASON,
       rateLimit: null,
+      tokenLimit: null,
+      tokenGuard: null,
       policyVersion: 4,
     });
   });
@@ -450,12 +452,21 @@ function referenceHolds(condition: Condition, value: unknown): boolean {
   return !condition.nin.some((candidate) => candidate === value);
 }
 
+/** Tool glob (any name without one), model glob and endpoint list, by their plain definitions. */
+function referenceTarget(rule: Rule, request: EvaluationRequest): boolean {
+  if (rule.tool !== undefined && !referenceGlob(rule.tool, request.tool)) return false;
+  if (rule.model !== undefined && (request.model == null || !referenceGlob(rule.model, request.model)))
+    return false;
+  if (rule.endpoint === undefined) return true;
+  return request.endpoint != null && [rule.endpoint].flat().some((e) => e === request.endpoint);
+}
+
 function referenceDecide(
   rules: Rule[],
   request: EvaluationRequest,
 ): { action: string; ruleIndex: number | null } {
   for (const [index, rule] of rules.entries()) {
-    if (!referenceGlob(rule.tool, request.tool)) continue;
+    if (!referenceTarget(rule, request)) continue;
     const conditionsHold = Object.entries(rule.conditions ?? {}).every(([field, condition]) => {
       const { found, value } = referenceLookup(request, field);
       return found && referenceHolds(condition, value);
@@ -474,13 +485,31 @@ const conditionArb: fc.Arbitrary<Condition> = fc.oneof(
   fc.record({ nin: fc.array(valueArb, { minLength: 1, maxLength: 3 }) }),
 );
 const FIELDS = ['user', 'metadata.role', 'metadata.team.id', 'metadata.a.b.c'];
-const ruleArb: fc.Arbitrary<Rule> = fc.record(
-  {
-    tool: fc.string({ unit: fc.constantFrom('a', 'b', '_', '*', '?'), minLength: 1, maxLength: 5 }),
-    action: fc.constantFrom('allow', 'deny', 'alert'),
-    conditions: fc.dictionary(fc.constantFrom(...FIELDS), conditionArb, { maxKeys: 2 }),
-  },
-  { requiredKeys: ['tool', 'action'] },
+const globArb = fc.string({ unit: fc.constantFrom('a', 'b', '_', '*', '?'), minLength: 1, maxLength: 5 });
+const ENDPOINTS = ['chat.completions', 'embeddings', 'messages'] as const;
+const endpointArb = fc.constantFrom(...ENDPOINTS);
+// Tool-only (MCP-style) rules, and LLM rules with a model glob and/or endpoints (tool optional).
+const ruleArb: fc.Arbitrary<Rule> = fc.oneof(
+  fc.record(
+    {
+      tool: globArb,
+      action: fc.constantFrom('allow', 'deny', 'alert'),
+      conditions: fc.dictionary(fc.constantFrom(...FIELDS), conditionArb, { maxKeys: 2 }),
+    },
+    { requiredKeys: ['tool', 'action'] },
+  ),
+  fc
+    .record(
+      {
+        tool: globArb,
+        model: globArb,
+        endpoint: fc.oneof(endpointArb, fc.uniqueArray(endpointArb, { minLength: 1, maxLength: 2 })),
+        action: fc.constantFrom('allow', 'deny', 'alert'),
+        conditions: fc.dictionary(fc.constantFrom(...FIELDS), conditionArb, { maxKeys: 2 }),
+      },
+      { requiredKeys: ['action'] },
+    )
+    .filter((rule) => rule.tool !== undefined || rule.model !== undefined || rule.endpoint !== undefined),
 );
 const oddValueArb = fc.oneof(
   valueArb,
@@ -503,6 +532,8 @@ const metadataArb = fc.option(
 const requestArb: fc.Arbitrary<EvaluationRequest> = fc.record(
   {
     tool: fc.string({ unit: fc.constantFrom('a', 'b', '_'), maxLength: 4 }),
+    model: fc.string({ unit: fc.constantFrom('a', 'b', '_'), maxLength: 4 }),
+    endpoint: fc.constantFrom(...ENDPOINTS, 'passthrough'),
     user: fc.constantFrom('a', 'b', '1', ''),
     metadata: metadataArb,
   },
@@ -596,7 +627,11 @@ describe('evaluate — properties', () => {
         (rules, requests) => {
           const compiled = compileRules(rules);
           for (const request of requests) {
-            if (!couldEverAllow(compiled, request.tool))
+            const llm = request.model != null || request.endpoint != null;
+            if (!couldEverAllow(compiled, request.tool, llm ? request : undefined))
+              expect(evaluate(compiled, request).action).toBe('deny');
+            // Asked about the model alone (endpoint not given), it must be at least as permissive.
+            if (llm && !couldEverAllow(compiled, request.tool, { model: request.model }))
               expect(evaluate(compiled, request).action).toBe('deny');
           }
         },
@@ -609,7 +644,7 @@ describe('evaluate — properties', () => {
     fc.assert(
       fc.property(fc.array(ruleArb, { maxLength: 15 }), requestArb, (rules, request) => {
         const expected = rules.flatMap((rule, index) =>
-          referenceGlob(rule.tool, request.tool) ? [index] : [],
+          rule.tool === undefined || referenceGlob(rule.tool, request.tool) ? [index] : [],
         );
         expect(Array.from(candidateRules(compileRules(rules), request.tool))).toEqual(expected);
       }),

@@ -6,6 +6,7 @@
  * (classifyMethod) and refused by the gateway. Resource and prompt names are
  * namespaced (`resource:`, `prompt:`) so one glob language covers all three kinds.
  */
+import { isRecord } from '../lib/values.js';
 
 export const GOVERNED_METHODS = [
   'tools/call',
@@ -144,10 +145,6 @@ function completionRef(params: unknown, method: string): GovernedNameResult {
   if (isRecord(ref) && ref.type === 'ref/resource')
     return named(ref, 'uri', RESOURCE_PREFIX, `${method} ref/resource`);
   return { kind: 'invalid', message: `${method} requires params.ref of type ref/prompt or ref/resource` };
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export class InvalidGovernedParamsError extends Error {

@@ -1,6 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePolicy, evaluate, explain } from './policy.evaluate.ts';
+import { compilePolicy, evaluate } from './policy.evaluate.ts';
+import { explain } from './policy.explain.ts';
 import { normalizeName, normalizePattern } from './policy.normalize.ts';
 
 describe('normalizeName', () => {

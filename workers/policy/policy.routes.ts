@@ -1,9 +1,10 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses } from '../api/api.openapi';
+import { errorResponses, json, jsonBody } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import { slugParamSchema } from '../connections/connections.schemas';
 import { publishEvent } from '../events/events.publish';
 import { METADATA_MAX_BYTES } from '../identity/identity.metadata';
+import { POLICY_ENDPOINTS } from './policy.schema';
 import {
   getCurrentPolicy,
   listPolicyVersions,
@@ -13,10 +14,6 @@ import {
 } from './policy.service';
 
 const tags = ['Policies'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
 
 // The rules themselves are validated by parsePolicy (workers/policy/policy.schema.ts), which
 // reports each problem with its rule index and field path; here they are only "an array".
@@ -40,7 +37,19 @@ const policyVersionSchema = z
 
 const simulateSchema = z
   .strictObject({
-    tool: z.string().min(1).max(512).openapi({ example: 'delete_repo' }),
+    tool: z
+      .string()
+      .min(1)
+      .max(512)
+      .openapi({ example: 'delete_repo', description: 'The governed name; for an LLM call, the model' }),
+    model: z.string().min(1).max(512).optional().openapi({
+      description:
+        'LLM calls: the requested model (rules with a model glob match only requests that have one)',
+      example: 'gpt-4o-mini',
+    }),
+    endpoint: z.enum(POLICY_ENDPOINTS).optional().openapi({
+      description: 'LLM calls: the endpoint (rules with endpoints match only requests that have one)',
+    }),
     user: z.string().max(256).optional(),
     metadata: z
       .record(z.string(), z.unknown())
@@ -100,7 +109,7 @@ export const policyRoutes = createRouter()
       summary: 'Replace the policy: creates the next version and publishes it to the gateways',
       request: {
         params: slugParamSchema,
-        body: { content: { 'application/json': { schema: policyDocumentSchema } }, required: true },
+        ...jsonBody(policyDocumentSchema),
       },
       responses: { 200: json(policyVersionSchema, 'The new version'), ...errorResponses },
     }),
@@ -178,7 +187,7 @@ export const policyRoutes = createRouter()
       summary: 'Decide a hypothetical call: decision, matching rule, and why each earlier rule did not match',
       request: {
         params: slugParamSchema,
-        body: { content: { 'application/json': { schema: simulateSchema } }, required: true },
+        ...jsonBody(simulateSchema),
       },
       responses: { 200: json(simulationSchema, 'The decision'), ...errorResponses },
     }),

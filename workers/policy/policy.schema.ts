@@ -5,6 +5,7 @@
  * rule index + field path) and by the gateway (which compiles the validated document).
  */
 import { z } from 'zod';
+import { LLM_ENDPOINTS } from '../llm/llm.endpoints.js';
 
 export const MAX_RULES = 10_000;
 export const MAX_GLOB_LENGTH = 256;
@@ -13,6 +14,10 @@ export const MAX_LIST_VALUES = 1000;
 export const MAX_RATE_WINDOW_SECONDS = 86_400;
 /** Segments allowed after `metadata.`; mirrors the 3-level nesting limit of X-Igris-Metadata. */
 export const MAX_METADATA_PATH_DEPTH = 3;
+
+/** The LLM endpoint names a rule's `endpoint` may list (workers/llm/llm.endpoints.ts), and `passthrough`. */
+export const POLICY_ENDPOINTS = [...LLM_ENDPOINTS, 'passthrough'] as const;
+export type PolicyEndpoint = (typeof POLICY_ENDPOINTS)[number];
 
 export type Scalar = string | number | boolean;
 export type RuleAction = 'allow' | 'deny' | 'alert';
@@ -29,6 +34,10 @@ export function isMetadataField(value: unknown): value is MetadataField {
 
 export function isConditionField(value: unknown): value is ConditionField {
   return value === 'user' || isMetadataField(value);
+}
+
+export function isPolicyEndpoint(value: unknown): value is PolicyEndpoint {
+  return typeof value === 'string' && (POLICY_ENDPOINTS as readonly string[]).includes(value);
 }
 
 export function isRateLimitKey(value: unknown): value is RateLimitKey {
@@ -95,44 +104,119 @@ function typeError(name: string, expected: string) {
 // Record<'user' | …, Condition> would then make a 'user' condition mandatory.
 const fieldSchema = z.string().refine((field): boolean => isConditionField(field), FIELD_MESSAGE);
 
-export const rateLimitSchema = z.strictObject(
-  {
-    limit: z
-      .number({ error: typeError('limit', 'a number') })
-      .int('limit must be an integer')
-      .min(1, 'limit must be at least 1'),
-    windowSeconds: z
-      .number({ error: typeError('windowSeconds', 'a number') })
-      .int('windowSeconds must be an integer')
-      .min(1, 'windowSeconds must be at least 1')
-      .max(MAX_RATE_WINDOW_SECONDS, `windowSeconds must be at most ${MAX_RATE_WINDOW_SECONDS}`),
-    by: z.custom<RateLimitKey>(isRateLimitKey, {
-      error: 'by must be "user", "apiKey", "connection" or "metadata.<key>"',
-    }),
-  },
-  { error: 'rateLimit must be an object { limit, windowSeconds, by }' },
+/** `{ limit, windowSeconds, by }`: requests per window (`rateLimit`) or tokens per window (`tokenLimit`). */
+function windowLimitSchema(name: 'rateLimit' | 'tokenLimit') {
+  return z.strictObject(
+    {
+      limit: z
+        .number({ error: typeError('limit', 'a number') })
+        .int('limit must be an integer')
+        .min(1, 'limit must be at least 1'),
+      windowSeconds: z
+        .number({ error: typeError('windowSeconds', 'a number') })
+        .int('windowSeconds must be an integer')
+        .min(1, 'windowSeconds must be at least 1')
+        .max(MAX_RATE_WINDOW_SECONDS, `windowSeconds must be at most ${MAX_RATE_WINDOW_SECONDS}`),
+      by: z.custom<RateLimitKey>(isRateLimitKey, {
+        error: 'by must be "user", "apiKey", "connection" or "metadata.<key>"',
+      }),
+    },
+    { error: `${name} must be an object { limit, windowSeconds, by }` },
+  );
+}
+
+export const rateLimitSchema = windowLimitSchema('rateLimit');
+/** Tokens per window (TPM-style), counted from the actual usage of admitted LLM calls. */
+export const tokenLimitSchema = windowLimitSchema('tokenLimit');
+
+const TOKEN_GUARD_FIELDS = ['maxInputTokens', 'maxOutputTokens', 'maxRequestMaxTokens'] as const;
+
+function positiveTokens(name: (typeof TOKEN_GUARD_FIELDS)[number]) {
+  return z
+    .number({ error: typeError(name, 'a number') })
+    .int(`${name} must be an integer`)
+    .min(1, `${name} must be at least 1`)
+    .optional();
+}
+
+/**
+ * Per-request token bounds of an LLM call: refuse an estimated prompt over `maxInputTokens`, cap
+ * the forwarded max-tokens field at `maxOutputTokens`, refuse a request asking for more than
+ * `maxRequestMaxTokens`.
+ */
+export const tokenGuardSchema = z
+  .strictObject(
+    {
+      maxInputTokens: positiveTokens('maxInputTokens'),
+      maxOutputTokens: positiveTokens('maxOutputTokens'),
+      maxRequestMaxTokens: positiveTokens('maxRequestMaxTokens'),
+    },
+    { error: `tokenGuard must be an object with at least one of ${TOKEN_GUARD_FIELDS.join(', ')}` },
+  )
+  .refine(
+    (guard) => TOKEN_GUARD_FIELDS.some((field) => guard[field] !== undefined),
+    `tokenGuard must set at least one of ${TOKEN_GUARD_FIELDS.join(', ')}`,
+  );
+
+function globSchema(name: 'tool' | 'model') {
+  return z
+    .string({ error: typeError(name, 'a string') })
+    .min(1, `${name} glob must not be empty`)
+    .max(MAX_GLOB_LENGTH, `${name} glob must be at most ${MAX_GLOB_LENGTH} characters`);
+}
+
+const ENDPOINT_MESSAGE = `endpoint must be one of ${POLICY_ENDPOINTS.map((e) => `"${e}"`).join(', ')}`;
+// A string refined (not z.enum) so that, in the union below, a list fails the string branch on its
+// type and the issue is reported on the offending list element.
+const endpointNameSchema = z
+  .string({ error: ENDPOINT_MESSAGE })
+  .refine((name): boolean => isPolicyEndpoint(name), ENDPOINT_MESSAGE);
+
+export const endpointSchema = z.union(
+  [
+    endpointNameSchema,
+    z
+      .array(endpointNameSchema, { error: 'endpoint must be a name or a list of names' })
+      .min(1, 'endpoint list must contain at least 1 name')
+      .max(POLICY_ENDPOINTS.length, `endpoint list must contain at most ${POLICY_ENDPOINTS.length} names`),
+  ],
+  { error: 'endpoint must be a name or a list of names' },
 );
 
-export const ruleSchema = z.strictObject(
-  {
-    tool: z
-      .string({ error: typeError('tool', 'a string') })
-      .min(1, 'tool glob must not be empty')
-      .max(MAX_GLOB_LENGTH, `tool glob must be at most ${MAX_GLOB_LENGTH} characters`),
-    action: z.enum(['allow', 'deny', 'alert'], { error: typeError('action', '"allow", "deny" or "alert"') }),
-    conditions: z
-      .record(fieldSchema, conditionSchema, {
-        error: 'conditions must be an object mapping fields to conditions',
-      })
-      .optional(),
-    reason: z
-      .string({ error: 'reason must be a string' })
-      .max(MAX_REASON_LENGTH, `reason must be at most ${MAX_REASON_LENGTH} characters`)
-      .optional(),
-    rateLimit: rateLimitSchema.optional(),
-  },
-  { error: 'rule must be an object with at least "tool" and "action"' },
-);
+const RULE_TARGET_MESSAGE = 'a rule needs at least one of "tool", "model" or "endpoint"';
+
+export const ruleSchema = z
+  .strictObject(
+    {
+      /** Tool (MCP) or model (LLM calls govern the model as their tool) glob; any name when absent. */
+      tool: globSchema('tool').optional(),
+      /** LLM calls only: the requested model's glob. A request without a model (MCP) never matches. */
+      model: globSchema('model').optional(),
+      /** LLM calls only: one endpoint name or a list. A request without an endpoint (MCP) never matches. */
+      endpoint: endpointSchema.optional(),
+      action: z.enum(['allow', 'deny', 'alert'], {
+        error: typeError('action', '"allow", "deny" or "alert"'),
+      }),
+      conditions: z
+        .record(fieldSchema, conditionSchema, {
+          error: 'conditions must be an object mapping fields to conditions',
+        })
+        .optional(),
+      reason: z
+        .string({ error: 'reason must be a string' })
+        .max(MAX_REASON_LENGTH, `reason must be at most ${MAX_REASON_LENGTH} characters`)
+        .optional(),
+      rateLimit: rateLimitSchema.optional(),
+      tokenLimit: tokenLimitSchema.optional(),
+      tokenGuard: tokenGuardSchema.optional(),
+    },
+    { error: 'rule must be an object with "action" and at least one of "tool", "model" or "endpoint"' },
+  )
+  // A rule with none of the three would match every call of every protocol by accident.
+  .refine(
+    (rule) => rule.tool !== undefined || rule.model !== undefined || rule.endpoint !== undefined,
+    RULE_TARGET_MESSAGE,
+  );
 
 export const policySchema = z.strictObject(
   {
@@ -144,6 +228,8 @@ export const policySchema = z.strictObject(
 );
 
 export type RateLimit = z.infer<typeof rateLimitSchema>;
+export type TokenLimit = z.infer<typeof tokenLimitSchema>;
+export type TokenGuard = z.infer<typeof tokenGuardSchema>;
 export type Rule = z.infer<typeof ruleSchema>;
 export type Policy = z.infer<typeof policySchema>;
 

@@ -1,11 +1,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { LLM_ENDPOINTS } from '../llm/llm.endpoints.ts';
 import {
   formatPath,
   isConditionField,
   isRateLimitKey,
   MAX_LIST_VALUES,
   MAX_RULES,
+  POLICY_ENDPOINTS,
   type PolicyIssue,
   parsePolicy,
 } from './policy.schema.ts';
@@ -105,14 +107,20 @@ describe('parsePolicy — document-level refusals', () => {
 describe('parsePolicy — rule refusals carry rule index and path', () => {
   it('refuses a non-object rule', () => {
     expect(issuesOf({ rules: [allow(), 'x'] })).toEqual([
-      { ruleIndex: 1, path: 'rules[1]', message: 'rule must be an object with at least "tool" and "action"' },
+      {
+        ruleIndex: 1,
+        path: 'rules[1]',
+        message: 'rule must be an object with "action" and at least one of "tool", "model" or "endpoint"',
+      },
     ]);
   });
 
   it('refuses bad tool globs', () => {
-    expect(ruleIssue({ action: 'deny' })).toMatchObject({
-      path: 'rules[0].tool',
-      message: 'tool is required',
+    // tool is optional when model or endpoint is given; a rule with none of them is refused whole.
+    expect(ruleIssue({ action: 'deny' })).toEqual({
+      ruleIndex: 0,
+      path: 'rules[0]',
+      message: 'a rule needs at least one of "tool", "model" or "endpoint"',
     });
     expect(ruleIssue({ tool: 3, action: 'deny' }).message).toBe('tool must be a string');
     expect(ruleIssue({ tool: '', action: 'deny' }).message).toBe('tool glob must not be empty');
@@ -306,6 +314,106 @@ describe('parsePolicy — rateLimit', () => {
   });
 });
 
+const ENDPOINT_MESSAGE = `endpoint must be one of ${POLICY_ENDPOINTS.map((e) => `"${e}"`).join(', ')}`;
+
+describe('parsePolicy — LLM rules (model, endpoint, tokenLimit, tokenGuard)', () => {
+  it('accepts a model glob and/or endpoints without a tool, and every endpoint name', () => {
+    for (const rule of [
+      { model: 'gpt-4o*', action: 'allow' },
+      { endpoint: 'embeddings', action: 'allow' },
+      { endpoint: [...POLICY_ENDPOINTS], action: 'deny' },
+      { tool: '*', model: 'claude-*', endpoint: ['messages', 'messages.count_tokens'], action: 'alert' },
+    ]) {
+      expect(parsePolicy({ rules: [rule] })).toEqual({ ok: true, policy: { rules: [rule] } });
+    }
+    expect(POLICY_ENDPOINTS).toEqual([...LLM_ENDPOINTS, 'passthrough']);
+  });
+
+  it('accepts tokenLimit and tokenGuard and keeps them as written', () => {
+    const rule = {
+      model: 'gpt-*',
+      action: 'allow',
+      tokenLimit: { limit: 100_000, windowSeconds: 60, by: 'apiKey' },
+      tokenGuard: { maxInputTokens: 8000, maxOutputTokens: 1024, maxRequestMaxTokens: 4096 },
+    };
+    expect(parsePolicy({ rules: [rule] })).toEqual({ ok: true, policy: { rules: [rule] } });
+    expect(acceptsRule({ model: '*', action: 'allow', tokenGuard: { maxOutputTokens: 1 } })).toBe(true);
+  });
+
+  it.each<[unknown, string, string]>([
+    [{ model: '', action: 'allow' }, 'rules[0].model', 'model glob must not be empty'],
+    [{ model: 5, action: 'allow' }, 'rules[0].model', 'model must be a string'],
+    [
+      { model: 'm'.repeat(257), action: 'allow' },
+      'rules[0].model',
+      'model glob must be at most 256 characters',
+    ],
+    [{ endpoint: 'chat', action: 'allow' }, 'rules[0].endpoint', ENDPOINT_MESSAGE],
+    [{ endpoint: 'Chat.Completions', action: 'allow' }, 'rules[0].endpoint', ENDPOINT_MESSAGE],
+    [{ endpoint: ['messages', 'x'], action: 'allow' }, 'rules[0].endpoint[1]', ENDPOINT_MESSAGE],
+    [{ endpoint: [], action: 'allow' }, 'rules[0].endpoint', 'endpoint list must contain at least 1 name'],
+    [{ endpoint: 3, action: 'allow' }, 'rules[0].endpoint', 'endpoint must be a name or a list of names'],
+    [
+      { model: '*', action: 'allow', tokenLimit: { limit: 0, windowSeconds: 60, by: 'user' } },
+      'rules[0].tokenLimit.limit',
+      'limit must be at least 1',
+    ],
+    [
+      { model: '*', action: 'allow', tokenLimit: { limit: 5, windowSeconds: 86_401, by: 'user' } },
+      'rules[0].tokenLimit.windowSeconds',
+      'windowSeconds must be at most 86400',
+    ],
+    [
+      { model: '*', action: 'allow', tokenLimit: { limit: 5, windowSeconds: 60, by: 'ip' } },
+      'rules[0].tokenLimit.by',
+      'by must be "user", "apiKey", "connection" or "metadata.<key>"',
+    ],
+    [
+      { model: '*', action: 'allow', tokenLimit: '10k/min' },
+      'rules[0].tokenLimit',
+      'tokenLimit must be an object { limit, windowSeconds, by }',
+    ],
+    [
+      { model: '*', action: 'allow', tokenGuard: {} },
+      'rules[0].tokenGuard',
+      'tokenGuard must set at least one of maxInputTokens, maxOutputTokens, maxRequestMaxTokens',
+    ],
+    [
+      { model: '*', action: 'allow', tokenGuard: 100 },
+      'rules[0].tokenGuard',
+      'tokenGuard must be an object with at least one of maxInputTokens, maxOutputTokens, maxRequestMaxTokens',
+    ],
+    [
+      { model: '*', action: 'allow', tokenGuard: { maxInputTokens: 0 } },
+      'rules[0].tokenGuard.maxInputTokens',
+      'maxInputTokens must be at least 1',
+    ],
+    [
+      { model: '*', action: 'allow', tokenGuard: { maxOutputTokens: 1.5 } },
+      'rules[0].tokenGuard.maxOutputTokens',
+      'maxOutputTokens must be an integer',
+    ],
+    [
+      { model: '*', action: 'allow', tokenGuard: { maxRequestMaxTokens: '4k' } },
+      'rules[0].tokenGuard.maxRequestMaxTokens',
+      'maxRequestMaxTokens must be a number',
+    ],
+  ])('refuses %j at %s', (rule, path, message) => {
+    expect(ruleIssue(rule)).toEqual({ ruleIndex: 0, path, message });
+  });
+
+  it('names an unknown tokenGuard field, and that none of the known ones is set', () => {
+    expect(issuesOf({ rules: [{ model: '*', action: 'allow', tokenGuard: { maxTokens: 5 } }] })).toEqual([
+      { ruleIndex: 0, path: 'rules[0].tokenGuard.maxTokens', message: 'unknown field "maxTokens"' },
+      {
+        ruleIndex: 0,
+        path: 'rules[0].tokenGuard',
+        message: 'tokenGuard must set at least one of maxInputTokens, maxOutputTokens, maxRequestMaxTokens',
+      },
+    ]);
+  });
+});
+
 describe('helpers', () => {
   it('formatPath renders indices in brackets and keys with dots', () => {
     expect(formatPath(['rules', 3, 'conditions', 'metadata.role', 'in', 0])).toBe(
@@ -378,6 +486,24 @@ describe('parsePolicy — properties', () => {
           fieldArb.filter((f) => f !== 'user'),
         ),
       }),
+      model: fc.string({ minLength: 1, maxLength: 20 }),
+      endpoint: fc.oneof(
+        fc.constantFrom(...POLICY_ENDPOINTS),
+        fc.uniqueArray(fc.constantFrom(...POLICY_ENDPOINTS), { minLength: 1, maxLength: 3 }),
+      ),
+      tokenLimit: fc.record({
+        limit: fc.integer({ min: 1, max: 1e9 }),
+        windowSeconds: fc.integer({ min: 1, max: 86_400 }),
+        by: fc.constantFrom('user', 'apiKey', 'connection', 'metadata.team'),
+      }),
+      tokenGuard: fc.record(
+        {
+          maxInputTokens: fc.integer({ min: 1, max: 1e7 }),
+          maxOutputTokens: fc.integer({ min: 1, max: 1e7 }),
+          maxRequestMaxTokens: fc.integer({ min: 1, max: 1e7 }),
+        },
+        { requiredKeys: ['maxOutputTokens'] },
+      ),
     },
     { requiredKeys: ['tool', 'action'] },
   );

@@ -7,7 +7,8 @@ import { adminAuditStatement } from '../audit/audit.admin';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
-import { compilePolicy, explain } from './policy.evaluate';
+import { compilePolicy } from './policy.evaluate';
+import { explain } from './policy.explain';
 import { type Policy, parsePolicy } from './policy.schema';
 import { publishPolicy } from './policy.store';
 
@@ -180,6 +181,9 @@ export async function rollbackPolicy(
 
 export interface SimulationInput {
   tool: string;
+  /** LLM calls: the model and endpoint, as the LLM adapter evaluates them. */
+  model?: string | undefined;
+  endpoint?: string | undefined;
   user?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
   /** Simulate a draft instead of the current version. */
@@ -199,6 +203,8 @@ export async function simulatePolicy(
   const compiled = compilePolicy(document, input.rules ? 0 : (policy?.version ?? 0));
   const { decision, trace } = explain(compiled, {
     tool: input.tool,
+    model: input.model ?? null,
+    endpoint: input.endpoint ?? null,
     user: input.user ?? null,
     metadata: input.metadata ?? null,
   });

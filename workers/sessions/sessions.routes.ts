@@ -1,7 +1,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses, errorSchema } from '../api/api.openapi';
+import { errorResponses, errorSchema, json } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
-import { publishSessionUpdates } from '../killswitch/killswitch.push';
+import { publishEvent } from '../events/events.publish';
 import {
   listSessionsQuerySchema,
   sessionIdParamSchema,
@@ -11,10 +11,6 @@ import {
 import { getSession, listSessions, resumeSession, suspendSession } from './sessions.service';
 
 const tags = ['Sessions'];
-const json = <T extends z.ZodType>(schema: T, description: string) => ({
-  content: { 'application/json': { schema } },
-  description,
-});
 const unavailable = {
   503: json(errorSchema, 'Recorded, but the connection did not confirm it yet (repeat the request to retry)'),
 };
@@ -60,7 +56,7 @@ export const sessionsRoutes = createRouter()
       const principal = c.get('principal');
       const body = c.req.valid('json') as { reason?: string } | undefined;
       const result = await suspendSession(c.env, principal, c.req.valid('param').id, body?.reason || null);
-      publishSessionUpdates(c.env, c.executionCtx, principal.orgId, result.sessionUpdates);
+      publishEvent(c.env, c.executionCtx, principal.orgId, result.sessionUpdates);
       return c.json(result.session, 200);
     },
   )
@@ -77,7 +73,7 @@ export const sessionsRoutes = createRouter()
     async (c) => {
       const principal = c.get('principal');
       const result = await resumeSession(c.env, principal, c.req.valid('param').id);
-      publishSessionUpdates(c.env, c.executionCtx, principal.orgId, result.sessionUpdates);
+      publishEvent(c.env, c.executionCtx, principal.orgId, result.sessionUpdates);
       return c.json(result.session, 200);
     },
   );

@@ -3,6 +3,7 @@
  * for the OpenAPI document.
  */
 import { z } from '@hono/zod-openapi';
+import { pathParamSchema } from '../api/api.openapi';
 import { KILL_SCOPES, SESSION_STATUSES } from '../db/schema';
 import { reasonSchema } from '../killswitch/killswitch.schemas';
 
@@ -40,13 +41,7 @@ export const listSessionsQuerySchema = z.object({
   status: z.enum(SESSION_STATUSES).optional(),
 });
 
-export const sessionIdParamSchema = z.object({
-  id: z
-    .string()
-    .min(1)
-    .max(64)
-    .openapi({ param: { name: 'id', in: 'path' }, example: 'ses_0123456789abcdefghij' }),
-});
+export const sessionIdParamSchema = pathParamSchema('id', 'ses_0123456789abcdefghij');
 
 export const suspendSessionSchema = z.strictObject({ reason: reasonSchema }).openapi('SuspendSession');
 

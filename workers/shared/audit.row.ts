@@ -115,7 +115,7 @@ export type DirectRow = DirectRowFields & { id: string; createdAt: number };
 /** A row written by the API itself, now, with a fresh event id. */
 export function directRow(fields: DirectRowFields): DirectRow {
   const now = Date.now();
-  return { id: eventId(now), ...fields, createdAt: now };
+  return { ...fields, id: eventId(now), createdAt: now };
 }
 
 /** The row with `extra` merged over its details (details that are not an object are replaced). */

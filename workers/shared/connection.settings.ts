@@ -58,7 +58,17 @@ export const connectionSettingsSchema = z
      * LLM connections: model globs this connection may call (e.g. `gpt-4o*`); a request for another
      * model is refused before anything is forwarded. Absent or empty = any model the policy allows.
      */
-    allowedModels: z.array(z.string().min(1).max(200)).max(100).optional(),
+    allowedModels: z
+      .array(
+        z
+          .string()
+          .min(1, 'a model glob must not be empty')
+          .max(200, 'a model glob is at most 200 characters')
+          // Model names have no whitespace or control characters; a glob with them is a typo.
+          .regex(/^[\x21-\x7e]+$/, 'a model glob is printable ASCII without spaces'),
+      )
+      .max(100, 'allowedModels holds at most 100 globs')
+      .optional(),
     /** Time allowed for the upstream to start answering. */
     upstreamTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
     /**

@@ -12,7 +12,7 @@ export interface ToolCallEvent {
   toolName: string | null;
   method: string | null;
   action: string;
-  /** What happened after the decision (workers/audit/audit.outcome.ts): ok, upstream_error, timeout, refused… */
+  /** What happened after the decision (workers/shared/audit.outcome.ts): ok, upstream_error, timeout, refused… */
   outcome: AuditOutcomeName | null;
   /** The upstream's HTTP status (null when it was not reached or the call was refused). */
   upstreamStatus: number | null;
@@ -24,6 +24,21 @@ export interface ToolCallEvent {
   /** What the call's request and response stages found (gateway.stages.ts); absent when nothing. */
   findings?: Finding[];
   timestamp: string;
+}
+
+/**
+ * An LLM call (workers/gateway/llm.adapter.ts), published when its answer has ended: the fields of
+ * a tool call (`toolName` is the model, `method` the endpoint), plus tokens and cost (null when the
+ * provider reported no usage or the model has no price).
+ */
+export interface LlmCallEvent extends Omit<ToolCallEvent, 'type'> {
+  type: 'llm_call';
+  model: string | null;
+  inputTokens: number | null;
+  cachedInputTokens: number | null;
+  outputTokens: number | null;
+  reasoningTokens: number | null;
+  costUsd: number | null;
 }
 
 /** Findings a streamed answer produced after its call's `tool_call` event was published. */
@@ -66,6 +81,7 @@ export interface ManagementEvent {
 
 export type GatewayEvent =
   | ToolCallEvent
+  | LlmCallEvent
   | FindingsEvent
   | AnomalyEvent
   | SessionUpdateEvent

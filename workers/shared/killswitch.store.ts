@@ -36,6 +36,11 @@ export interface ActiveKillSwitch {
   createdAt: number;
 }
 
+/** A row in the shape the guards hold it (what the API pushes to them). */
+export function asActiveKillSwitch(row: KillSwitchDbRow): ActiveKillSwitch {
+  return { id: row.id, scope: row.scope, target: row.target, reason: row.reason, createdAt: row.created_at };
+}
+
 const COLUMNS = 'id, org_id, scope, target, reason, created_by, created_at, lifted_at, lifted_by';
 
 /**

@@ -37,6 +37,9 @@ export type Role = Schemas['ApiKey']['role'];
 export type KillScope = Schemas['KillSwitch']['scope'];
 export type AuditType = Schemas['AuditEvent']['type'];
 export type AuditQuery = Paths['/audit-events']['get']['query'];
+export type LlmProvider = Schemas['LlmProvider'];
+export type LlmUsage = Schemas['LlmUsage'];
+export type LlmUsageGroupBy = NonNullable<Paths['/llm/usage']['get']['query']>['groupBy'];
 
 // ---- /api/auth (thin layer until the SDK generator covers /api/auth/openapi.json) ----
 
@@ -93,6 +96,7 @@ export const ROLES: readonly Role[] = ['owner', 'admin', 'developer', 'auditor']
 export const KILL_SCOPES: readonly KillScope[] = ['organization', 'connection', 'user', 'apiKey', 'session'];
 export const AUDIT_TYPES: readonly AuditType[] = [
   'tool_call',
+  'llm_call',
   'request',
   'admin',
   'anomaly',

@@ -10,7 +10,15 @@ import type { GatewayEvent } from './api.types';
 
 export type StreamStatus = 'connecting' | 'live' | 'reconnecting' | 'closed';
 
-const EVENT_TYPES = ['tool_call', 'anomaly', 'session_update', 'policy_update', 'connection_update'] as const;
+const EVENT_TYPES = [
+  'tool_call',
+  'llm_call',
+  'findings',
+  'anomaly',
+  'session_update',
+  'policy_update',
+  'connection_update',
+] as const;
 const RETRY_MS = 2000;
 
 export interface StreamHandlers {

@@ -15,7 +15,7 @@ import { DecisionBadge } from '../ui/outcome';
 import { Badge, PageHeader } from '../ui/page';
 import { GetStarted } from './get-started';
 import { useLive } from './live.context';
-import { BUCKET_MS, observeStore, type StreamItem } from './observe.store';
+import { BUCKET_MS, isCall, observeStore, type StreamItem } from './observe.store';
 import { RateChart } from './rate.chart';
 import { type ColourBy, cellKey, type HeatMode, RiskHeatMap } from './risk.heatmap';
 
@@ -25,9 +25,8 @@ type StreamFilter = 'all' | 'tool_call' | 'refused' | 'failed' | 'anomaly' | 'se
 function matches(item: StreamItem, filter: StreamFilter): boolean {
   const e = item.event;
   if (filter === 'all') return true;
-  if (filter === 'refused') return e.type === 'tool_call' && !['allow', 'pass', 'alert'].includes(e.action);
-  if (filter === 'failed')
-    return e.type === 'tool_call' && (e.outcome === 'upstream_error' || e.outcome === 'timeout');
+  if (filter === 'refused') return isCall(e) && !['allow', 'pass', 'alert'].includes(e.action);
+  if (filter === 'failed') return isCall(e) && (e.outcome === 'upstream_error' || e.outcome === 'timeout');
   if (filter === 'changes') return e.type === 'policy_update' || e.type === 'connection_update';
   return e.type === filter;
 }
@@ -44,7 +43,7 @@ function EventLine({
   const e: GatewayEvent = item.event;
   const fresh = item.live && now - item.receivedAt < FLASH_MS;
   const at = formatClock(Date.parse(e.timestamp));
-  if (e.type === 'tool_call') {
+  if (isCall(e)) {
     return (
       <li className={`stream-item ${fresh ? 'stream-new' : ''}`} data-testid="stream-item" data-type={e.type}>
         <time>{at}</time>

@@ -36,7 +36,7 @@ export const zero = (): Counts => ({ calls: 0, deny: 0, alert: 0, anomaly: 0, fa
 
 /** A tool_call event whose upstream failed: counted apart, never as a success. */
 function upstreamFailed(event: GatewayEvent): boolean {
-  return event.type === 'tool_call' && (event.outcome === 'upstream_error' || event.outcome === 'timeout');
+  return isCall(event) && (event.outcome === 'upstream_error' || event.outcome === 'timeout');
 }
 
 export interface StreamItem {
@@ -103,14 +103,14 @@ export class ObserveStore {
   }
 
   #count(event: GatewayEvent): StreamItem['cell'] {
-    if (event.type !== 'tool_call' && event.type !== 'anomaly') return null;
+    if (!isCall(event) && event.type !== 'anomaly') return null;
     const at = timeOf(event);
     const bucket = Math.floor(at / BUCKET_MS) * BUCKET_MS;
     const counts = this.#buckets.get(bucket) ?? zero();
     // Heat map rows are tools: protocol traffic (initialize, tools/list…) only counts in the rates.
     const tool = event.toolName ?? (event.type === 'anomaly' ? '(whole connection)' : null);
     let user: string;
-    if (event.type === 'tool_call') {
+    if (isCall(event)) {
       user = event.user ?? '(no user)';
       this.#lastCaller.set(`${event.serverId}:${tool}`, user);
       counts.calls++;
@@ -134,7 +134,7 @@ export class ObserveStore {
     const row = grid.get(tool) ?? new Map<K, Counts>();
     const cell = row.get(column) ?? zero();
     if (event.type === 'anomaly') cell.anomaly++;
-    else if (event.type === 'tool_call') {
+    else if (isCall(event)) {
       cell.calls++;
       const outcome = outcomeOf(event.action);
       if (outcome === 'deny') cell.deny++;
@@ -251,3 +251,10 @@ export function auditToEvent(row: AuditEvent): GatewayEvent | null {
 }
 
 export const observeStore = new ObserveStore();
+
+/** A call event: an MCP message (`tool_call`) or an LLM call (`llm_call`, the model as its tool). */
+export function isCall(
+  event: GatewayEvent,
+): event is Extract<GatewayEvent, { type: 'tool_call' | 'llm_call' }> {
+  return event.type === 'tool_call' || event.type === 'llm_call';
+}

@@ -11,6 +11,7 @@ import { formatShortTime, formatTime, localInputToIso } from '../lib/format';
 import { Link, navigate, useLocation, withQuery } from '../lib/router';
 import { SelectField, TextField } from '../ui/field';
 import { DecisionBadge, DecisionLegend } from '../ui/outcome';
+import { LlmCallLine } from '../ui/llm.figures';
 import { Badge, PageHeader } from '../ui/page';
 import { Empty, ErrorState, InlineError, Loading } from '../ui/states';
 
@@ -23,6 +24,7 @@ const FILTERS = [
   'outcome',
   'type',
   'session',
+  'model',
   'from',
   'to',
   'lifecycle',
@@ -172,6 +174,7 @@ function FilterForm({ filters }: { filters: Filters }) {
         ))}
       </SelectField>
       <TextField label="Session" value={draft.session ?? ''} onChange={set('session')} placeholder="ses_…" />
+      <TextField label="Model" value={draft.model ?? ''} onChange={set('model')} placeholder="gpt-4o" />
       <TextField
         label="From"
         type="datetime-local"
@@ -363,6 +366,7 @@ function AuditRow({ event, open, onToggle }: { event: AuditEvent; open: boolean;
           {event.type === 'tool_call' || event.type === 'request' ? null : (
             <span className="badge badge-muted type-badge">{event.type}</span>
           )}
+          <LlmCallLine call={event} />
         </td>
         <td>{event.outcome !== null ? <DecisionBadge call={event} /> : <Badge value={event.action} />}</td>
         <td>{event.user ?? <span className="muted">{event.actor ?? '—'}</span>}</td>

@@ -6,17 +6,55 @@
 import { useState } from 'react';
 import { ApiError, issueFor } from '../api/api.client';
 import type { CreateConnection } from '../api/api.types';
-import { Link, navigate } from '../lib/router';
+import { Link, navigate, useLocation, withQuery } from '../lib/router';
 import { SelectField, TextField } from '../ui/field';
 import { PageHeader } from '../ui/page';
 import { InlineError } from '../ui/states';
 import { useToast } from '../ui/toast';
+import { LlmConnectionForm } from './connection-create.llm';
 import { slugProblem } from './connection.snippets';
 import { useCreateConnection } from './connections.queries';
 
 type AuthType = NonNullable<CreateConnection['authType']>;
 
+/** MCP server or LLM provider (`?type=llm`), chosen at the top of the screen. */
 export function ConnectionCreateScreen(_props: { params: Record<string, string> }) {
+  const { query } = useLocation();
+  const kind = query.get('type') === 'llm' ? 'llm' : 'mcp';
+  return (
+    <>
+      <PageHeader
+        title="New connection"
+        subtitle={
+          kind === 'llm'
+            ? 'Apps call the gateway with an Igris API key instead of the provider key; the gateway injects this key.'
+            : 'Agents call the gateway URL with an Igris API key; the gateway injects this credential.'
+        }
+      />
+      <div className="segmented" role="tablist" aria-label="Connection type">
+        {(
+          [
+            ['mcp', 'MCP server'],
+            ['llm', 'LLM provider'],
+          ] as const
+        ).map(([value, label]) => (
+          <button
+            key={value}
+            type="button"
+            role="tab"
+            aria-selected={kind === value}
+            onClick={() => navigate(withQuery('/connections/new', { type: value === 'llm' ? 'llm' : undefined }), { replace: true })}
+          >
+            {label}
+          </button>
+        ))}
+      </div>
+      {kind === 'llm' ? <LlmConnectionForm /> : <McpConnectionForm />}
+    </>
+  );
+}
+
+function McpConnectionForm() {
   const create = useCreateConnection();
   const { notify } = useToast();
   const [slug, setSlug] = useState('');
@@ -68,10 +106,6 @@ export function ConnectionCreateScreen(_props: { params: Record<string, string> 
 
   return (
     <>
-      <PageHeader
-        title="New connection"
-        subtitle="Agents call the gateway URL with an Igris API key; the gateway injects this credential."
-      />
       <form
         className="card form-grid"
         noValidate

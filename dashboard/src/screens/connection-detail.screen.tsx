@@ -14,6 +14,8 @@ import { DecisionBadge, HealthBadge } from '../ui/outcome';
 import { Badge, PageHeader, Time } from '../ui/page';
 import { Empty, ErrorState, InlineError, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
+import { LlmUseIt } from './connection-detail.llm';
+import { useLlmProviders } from './connection-create.llm';
 import { claudeDesktopConfig, cursorConfig, KEY_PLACEHOLDER, sdkSnippet } from './connection.snippets';
 import { useConnection, useConnectionActions } from './connections.queries';
 
@@ -142,6 +144,7 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
   const slug = params.slug ?? '';
   const connection = useConnection(slug);
   const actions = useConnectionActions(slug);
+  const providers = useLlmProviders();
   const canWrite = useCanWrite();
   const { notify } = useToast();
   const [dialog, setDialog] = useState<'rotate' | 'disable' | 'delete' | null>(null);
@@ -209,6 +212,14 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
         <section className="card" aria-labelledby="details">
           <h2 id="details">Details</h2>
           <dl className="details">
+            {c.type === 'llm' ? (
+              <>
+                <dt>Provider</dt>
+                <dd>{providers.data?.find((p) => p.id === c.settings.provider)?.name ?? c.settings.provider}</dd>
+                <dt>Models</dt>
+                <dd className="mono">{c.settings.allowedModels?.length ? c.settings.allowedModels.join(', ') : 'any'}</dd>
+              </>
+            ) : null}
             <dt>Upstream</dt>
             <dd className="mono break">{c.upstreamUrl}</dd>
             <dt>Auth</dt>
@@ -237,7 +248,11 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
         </section>
         <RecentCalls slug={c.slug} />
       </div>
-      <UseIt slug={c.slug} gatewayUrl={c.gatewayUrl} />
+      {c.type === 'llm' ? (
+        <LlmUseIt connection={c} family={providers.data?.find((p) => p.id === c.settings.provider)?.family ?? 'openai'} />
+      ) : (
+        <UseIt slug={c.slug} gatewayUrl={c.gatewayUrl} />
+      )}
       <RotateDialog slug={c.slug} open={dialog === 'rotate'} onClose={() => setDialog(null)} />
       <ConfirmDialog
         open={dialog === 'disable'}

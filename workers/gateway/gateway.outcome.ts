@@ -1,0 +1,114 @@
+/**
+ * Step 9 of the call core: the outcome of an admitted call, sent to its guard off the hot path
+ * (`waitUntil`), once per row, and patched into the audit rows (durable-objects/audit.spool.ts).
+ *
+ *   headers     the answer's status and latency are known. Sent at once — with the findings
+ *               made so far — unless the protocol completes at the end (`atEnd`: LLM usage).
+ *   lateFindings  a streamed answer made findings after the outcome was sent: sent on their own.
+ *   bodyDone    the answer ended (read to its end, broken off, or the caller left). For `atEnd`
+ *               protocols the one outcome goes now, with what the end adds (tokens, cost) and
+ *               the tokens charged to the call's token windows.
+ * A call that failed before any answer (`send`) gets its outcome at once.
+ */
+
+import type { guardFor } from '../../durable-objects/do.client';
+import type { CallOutcome, Finding, RateCheck } from '../../durable-objects/guard.contract';
+import type { AuditEventInsert } from '../db/schema';
+import { log } from '../lib/log';
+import type { BodyEnd } from './gateway.rewrite';
+
+export interface OutcomeOptions {
+  ctx: Pick<ExecutionContext, 'waitUntil'>;
+  guard: ReturnType<typeof guardFor>;
+  rows: AuditEventInsert[];
+  /** The call's findings, appended to by its stages. */
+  findings: Finding[];
+  /** The token windows the call was admitted against (charged with its actual tokens). */
+  tokenChecks: RateCheck[];
+  atEnd: boolean;
+  final: () => Promise<{ outcome: Omit<CallOutcome, 'tokens'>; usedTokens?: number }>;
+}
+
+type Answered = Pick<CallOutcome, 'upstreamStatus' | 'latencyMs'>;
+
+export class CallOutcomes {
+  readonly #o: OutcomeOptions;
+  /** How many findings were already sent. */
+  #reported = 0;
+  #headersSent = false;
+  #ended: BodyEnd | null = null;
+
+  constructor(options: OutcomeOptions) {
+    this.#o = options;
+  }
+
+  /** An outcome known now (the upstream could not be reached). */
+  send(outcome: CallOutcome): void {
+    this.#reported = this.#o.findings.length;
+    this.#dispatch(Promise.resolve({ ...outcome, ...this.#findings(0) }));
+  }
+
+  headers(answered: Answered): void {
+    if (this.#o.atEnd) return;
+    this.#headersSent = true;
+    const findings = this.#findings(0);
+    this.#reported = this.#o.findings.length;
+    this.#dispatch(Promise.resolve({ ...answered, ...findings }));
+  }
+
+  lateFindings(): void {
+    if (!this.#headersSent) return; // still to go with the outcome
+    const fresh = this.#findings(this.#reported);
+    this.#reported = this.#o.findings.length;
+    if (fresh.findings) this.#dispatch(Promise.resolve(fresh));
+  }
+
+  bodyDone(how: BodyEnd, answered: Answered): void {
+    if (this.#ended) return;
+    this.#ended = how;
+    if (!this.#o.atEnd) return;
+    const outcome = this.#o.final().then(({ outcome, usedTokens }) => {
+      const findings = this.#findings(0);
+      this.#reported = this.#o.findings.length;
+      const charged =
+        usedTokens !== undefined && usedTokens > 0 && this.#o.tokenChecks.length > 0
+          ? { tokens: { checks: this.#o.tokenChecks, used: usedTokens } }
+          : {};
+      const broken =
+        how === 'complete' ? {} : { errorCode: how === 'error' ? 'upstream_broken' : 'client_cancelled' };
+      return { ...answered, ...broken, ...outcome, ...findings, ...charged };
+    });
+    this.#dispatch(outcome);
+  }
+
+  #findings(from: number): { findings?: Finding[] } {
+    const list = this.#o.findings.slice(from);
+    return list.length > 0 ? { findings: list } : {};
+  }
+
+  /** Each row gets the outcome, with the findings of its own unit (the first row: unit-less ones). */
+  #dispatch(pending: Promise<CallOutcome>): void {
+    const { rows, guard } = this.#o;
+    this.#o.ctx.waitUntil(
+      pending
+        .then((outcome) => {
+          const { findings, tokens, ...rest } = outcome;
+          return Promise.all(
+            rows.map((row, i) => {
+              const mine = findings?.filter((f) => (f.unit ?? 0) === i);
+              const extra = i === 0 && tokens ? { tokens } : {};
+              if (Object.keys(rest).length === 0 && !mine?.length && !extra.tokens) return undefined;
+              return guard.complete(row.id, {
+                ...rest,
+                ...(mine?.length ? { findings: mine } : {}),
+                ...extra,
+              });
+            }),
+          );
+        })
+        .catch((err: unknown) =>
+          log('warn', 'audit outcome not recorded; the row will be flushed as outcome_unknown', { err }),
+        ),
+    );
+  }
+}

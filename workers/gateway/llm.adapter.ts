@@ -1,0 +1,238 @@
+/**
+ * LLM APIs (OpenAI- and Anthropic-compatible) as a protocol of the call core (gateway.adapter.ts).
+ * One call is one governed unit: its endpoint (`chat.completions`, `messages`, … or `passthrough`)
+ * and model, decided by the same policy engine as MCP tools (rules on `model` / `endpoint`, the
+ * model doubling as the governed name). Errors answer in the provider's own shape so the official
+ * SDKs raise their typed errors (workers/llm/llm.errors.ts); usage and cost are read from the
+ * answer (llm.stages.ts) and recorded when it has ended.
+ *
+ * An adapter is made per request: the route decides how the request addresses its connection —
+ * `/llm/<slug>/v1/...` (SDK-native base URLs, plain model names) or `/v1/chat/completions` with
+ * `"model": "@<slug>/<model>"` (the body was read by the route to find the slug).
+ */
+import type { KillNotice } from '../../durable-objects/guard.contract';
+import { bearerApiKey, unauthorized } from '../auth/api-key.auth';
+import { looksLikeApiKey } from '../auth/api-key.crypto';
+import { parseUser } from '../identity/identity.metadata';
+import { AppError } from '../lib/errors';
+import { getProvider, type LlmProvider, missingDefaultHeaders } from '../llm/llm.catalog';
+import {
+  classifyEndpoint,
+  ENDPOINT_SPECS,
+  type LlmEndpoint,
+  type LlmEndpointName,
+  type LlmFamily,
+  parseLlmRoute,
+} from '../llm/llm.endpoints';
+import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
+import { estimatePromptTokens } from '../llm/llm.estimate';
+import { type LlmRequestInfo, parseLlmBody, readLlmRequest } from '../llm/llm.request';
+import { ensureStreamUsage } from '../llm/llm.rewrite-request';
+import { UsageMeter } from '../llm/llm.usage';
+import { compileGlob } from '../shared/policy.glob';
+import type { ProtocolAdapter } from './gateway.adapter';
+import type { ResolvedConnection } from './gateway.connection';
+import { readBodyCapped } from './gateway.jsonrpc';
+import { llmAuditRow, llmDecide, llmFinalOutcome, tokenGuardStage, usageStage } from './llm.stages';
+
+/** One LLM call: what is decided and forwarded. `body` is rewritten by request stages (token caps). */
+export interface LlmUnit {
+  provider: LlmProvider;
+  endpoint: LlmEndpointName;
+  model: string | null;
+  body: Record<string, unknown> | null;
+  info: LlmRequestInfo | null;
+  /** Estimated prompt tokens (llm.estimate.ts), for `tokenGuard.maxInputTokens`. */
+  estimatedInputTokens: number | null;
+}
+
+export interface LlmRequest {
+  units: [LlmUnit];
+  provider: LlmProvider;
+  family: LlmFamily;
+  /** Appended to the connection's base URL. */
+  upstreamPath: string;
+  search: string;
+  /** The body as sent, for endpoints whose body is forwarded untouched (multipart, passthrough). */
+  raw: Uint8Array | null;
+  /** The gateway asked for stream usage the caller did not: the usage-only chunk is the gateway's. */
+  injectedUsage: boolean;
+  meter: UsageMeter | null;
+  /** The connection's `allowedModels` (null: any model the policy allows). */
+  allowed: ((model: string) => boolean) | null;
+}
+
+/** How the request reached the gateway. */
+export type LlmRoute =
+  | { kind: 'native' }
+  | { kind: 'igris'; endpoint: LlmEndpoint; body: Record<string, unknown> };
+
+/** Common request headers every provider understands; each provider adds its own (catalog `forwardHeaders`). */
+const COMMON_HEADERS = new Set([
+  'accept',
+  'content-type',
+  'user-agent',
+  'traceparent',
+  'tracestate',
+  'baggage',
+]);
+
+/** The caller's `ig_` key: `Authorization: Bearer` (OpenAI SDK, Anthropic SDK 1.x) or `x-api-key`. */
+export function llmApiKey(request: Request): string | null {
+  const bearer = bearerApiKey(request.headers.get('Authorization'));
+  if (bearer) return bearer;
+  const header = request.headers.get('x-api-key')?.trim();
+  if (!header) return null;
+  if (!looksLikeApiKey(header))
+    throw unauthorized('The x-api-key header is not an Igris API key (they start with "ig_")');
+  return header;
+}
+
+/** The family a request speaks before anything is parsed (for errors raised that early). */
+export function familyOfPath(pathname: string): LlmFamily {
+  return /\/v1\/messages(?:\/|$)/.test(pathname) ? 'anthropic' : 'openai';
+}
+
+function providerOf(connection: ResolvedConnection): LlmProvider {
+  const provider = getProvider(connection.settings.provider ?? '');
+  if (!provider) {
+    throw new AppError('not_found', {
+      message: 'This LLM connection has no known provider: set settings.provider',
+      details: { location: 'path', path: 'slug' },
+    });
+  }
+  return provider;
+}
+
+async function readLlm(
+  route: LlmRoute,
+  request: Request,
+  method: string,
+  connection: ResolvedConnection,
+): Promise<LlmRequest> {
+  const provider = providerOf(connection);
+  const url = new URL(request.url);
+  const subPath =
+    route.kind === 'igris'
+      ? ENDPOINT_SPECS[route.endpoint].path
+      : (parseLlmRoute(url.pathname)?.subPath ?? '/');
+  const classified = classifyEndpoint(method, subPath);
+  const endpoint = classified.endpoint;
+  const family = classified.family ?? provider.family;
+  if (endpoint !== 'passthrough' && !provider.endpoints.includes(endpoint)) {
+    throw new AppError('not_found', {
+      message: `Provider ${provider.id} does not serve ${endpoint}`,
+      details: { location: 'path', path: subPath },
+    });
+  }
+  const unit: LlmUnit = {
+    provider,
+    endpoint,
+    model: null,
+    body: null,
+    info: null,
+    estimatedInputTokens: null,
+  };
+  let raw: Uint8Array | null = null;
+  if (route.kind === 'igris') unit.body = route.body;
+  else if (method === 'POST' || (endpoint === 'passthrough' && request.body)) {
+    const bytes = await readBodyCapped(request, connection.settings.maxBodyBytes);
+    if (endpoint !== 'passthrough' && ENDPOINT_SPECS[endpoint].jsonBody) unit.body = parseLlmBody(bytes);
+    else {
+      raw = bytes;
+      if (endpoint === 'audio.transcriptions') unit.model = await multipartModel(bytes, request);
+    }
+  }
+  let injectedUsage = false;
+  if (unit.body && endpoint !== 'passthrough') {
+    unit.info = readLlmRequest(endpoint, unit.body);
+    unit.model = unit.info.model;
+    unit.estimatedInputTokens = estimatePromptTokens(endpoint, unit.body);
+    const rewrite = ensureStreamUsage(endpoint, provider, unit.body);
+    unit.body = rewrite.body;
+    injectedUsage = rewrite.injected;
+  }
+  const metered = endpoint !== 'passthrough' && ENDPOINT_SPECS[endpoint].metered;
+  return {
+    units: [unit],
+    provider,
+    family,
+    upstreamPath: classified.upstreamPath,
+    search: route.kind === 'native' ? url.search : '',
+    raw,
+    injectedUsage,
+    meter: metered ? new UsageMeter(family) : null,
+    allowed: allowedModelsMatcher(connection.settings.allowedModels),
+  };
+}
+
+/** The `model` field of a multipart upload (audio transcriptions), read with the runtime's parser. */
+async function multipartModel(bytes: Uint8Array, request: Request): Promise<string | null> {
+  try {
+    const form = await new Response(bytes, {
+      headers: { 'Content-Type': request.headers.get('Content-Type') ?? '' },
+    }).formData();
+    const model = form.get('model');
+    return typeof model === 'string' ? model : null;
+  } catch {
+    throw new AppError('validation_failed', {
+      message: 'Request body is not valid multipart/form-data',
+      details: { location: 'body' },
+    });
+  }
+}
+
+export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdapter<LlmUnit, LlmRequest> {
+  const familyOf = (parsed: LlmRequest | null) => parsed?.family ?? familyHint;
+  return {
+    connectionType: 'llm',
+    protocol: 'llm',
+    readApiKey: llmApiKey,
+    read: (request, method, connection) => readLlm(route, request, method, connection),
+    check: () => null,
+    userOf: (parsed) => parseUser(parsed.units[0].info?.user ?? null).user,
+    decide: (parsed, identity, policy) => [llmDecide(parsed.units[0], identity, policy, parsed.allowed)],
+    requestStages: [tokenGuardStage],
+    settle: (decisions) => decisions,
+    forwardBody: (parsed) => {
+      const unit = parsed.units[0];
+      return unit.body ? JSON.stringify(unit.body) : parsed.raw;
+    },
+    upstream: (connection, parsed, request) => {
+      const provider = parsed?.provider ?? providerOf(connection);
+      const own = new Set(provider.forwardHeaders.map((h) => h.toLowerCase()));
+      return {
+        url: `${connection.upstreamUrl.replace(/\/+$/, '')}${parsed?.upstreamPath ?? ''}${parsed?.search ?? ''}`,
+        forwardsHeader: (name) => COMMON_HEADERS.has(name) || own.has(name),
+        headers: missingDefaultHeaders(provider, request.headers),
+      };
+    },
+    auditRows: (base, decisions) => decisions.map((d) => llmAuditRow(base, d)),
+    refusalFields: (parsed) => {
+      const unit = parsed?.units[0];
+      return unit ? { type: 'llm_call', method: unit.endpoint, tool: unit.model, model: unit.model } : {};
+    },
+    needsPolicy: () => false,
+    responseStages: (_call, parsed) =>
+      parsed?.meter ? [usageStage(parsed.meter, parsed.injectedUsage)] : [],
+    completeAtEnd: true,
+    finalOutcome: (call, parsed, env) => llmFinalOutcome(call, parsed, env),
+    killedStreamText: (parsed, _traceId, notice: KillNotice) =>
+      llmStreamErrorEvent(
+        familyOf(parsed),
+        new AppError('session_suspended', { details: { scope: notice.scope, reason: notice.reason } }),
+      ),
+    replyId: () => null,
+    respondError: (ctx, err, parsed) => llmErrorResponse(familyOf(parsed), err, ctx),
+    respondRefused: (ctx, err, _decisions, parsed) => llmErrorResponse(familyOf(parsed), err, ctx),
+  };
+}
+
+/** Compiled `allowedModels` globs of a connection (null: any model). */
+export function allowedModelsMatcher(
+  globs: readonly string[] | undefined,
+): ((model: string) => boolean) | null {
+  if (!globs || globs.length === 0) return null;
+  const matchers = globs.map((g) => compileGlob(g.toLowerCase()));
+  return (model) => matchers.some((m) => m(model.toLowerCase()));
+}

@@ -1,0 +1,84 @@
+/**
+ * The LLM gateway's routes; every call goes through the call core with the LLM adapter.
+ *
+ *   /llm/<slug>/v1/...       SDK-native base URLs: point the OpenAI SDK at `<gateway>/llm/<slug>/v1`
+ *                            or the Anthropic SDK at `<gateway>/llm/<slug>`, with plain model names.
+ *   POST /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings
+ *                            Igris style: `"model": "@<slug>/<model>"` picks the connection.
+ *   GET /v1/models           the `@slug/model` entries the caller may use (llm.models.ts).
+ */
+import { Hono } from 'hono';
+import type { AppEnv } from '../app.types';
+import { AppError } from '../lib/errors';
+import type { LlmEndpoint } from '../llm/llm.endpoints';
+import { llmErrorResponse } from '../llm/llm.errors';
+import { parseLlmBody } from '../llm/llm.request';
+import { MAX_BODY_BYTES_LIMIT } from '../shared/connection.settings';
+import { handleCall } from './gateway.call';
+import { readIdentity } from './gateway.identity';
+import { readBodyCapped } from './gateway.jsonrpc';
+import { familyOfPath, llmAdapter, llmApiKey } from './llm.adapter';
+import { listModels } from './llm.models';
+
+/** `@<slug>/<model>`: the connection's slug, then the provider's model name (which may contain `/`). */
+const ADDRESSED_MODEL = /^@([a-z0-9][a-z0-9_-]{0,63})\/(.+)$/;
+
+const IGRIS_ROUTES: ReadonlyArray<[string, LlmEndpoint]> = [
+  ['/v1/chat/completions', 'chat.completions'],
+  ['/v1/completions', 'completions'],
+  ['/v1/responses', 'responses'],
+  ['/v1/embeddings', 'embeddings'],
+];
+
+function methodOf(method: string): 'GET' | 'POST' | 'DELETE' | null {
+  return method === 'GET' || method === 'POST' || method === 'DELETE' ? method : null;
+}
+
+export const llmRoutes = new Hono<AppEnv>();
+
+for (const path of ['/llm/:slug/v1', '/llm/:slug/v1/*']) {
+  llmRoutes.all(path, (c) => {
+    const family = familyOfPath(new URL(c.req.url).pathname);
+    const method = methodOf(c.req.method);
+    if (!method) {
+      const err = new AppError('method_not_allowed', { headers: { Allow: 'GET, POST, DELETE' } });
+      return llmErrorResponse(family, err, { traceId: readIdentity(c.req.raw.headers).traceId });
+    }
+    return handleCall(c, method, llmAdapter({ kind: 'native' }, family));
+  });
+}
+
+for (const [path, endpoint] of IGRIS_ROUTES) {
+  llmRoutes.post(path, async (c) => {
+    // No key: the core refuses it (401) before anything is read.
+    if (!hasKey(c.req.raw)) return handleCall(c, 'POST', llmAdapter({ kind: 'native' }, 'openai'), '');
+    const traceId = readIdentity(c.req.raw.headers).traceId;
+    try {
+      // The slug is in the body, so the body is read (capped) before the connection is known.
+      const body = parseLlmBody(await readBodyCapped(c.req.raw, MAX_BODY_BYTES_LIMIT));
+      const match = typeof body.model === 'string' ? ADDRESSED_MODEL.exec(body.model) : null;
+      if (!match) {
+        throw new AppError('validation_failed', {
+          message:
+            'model must be "@<connection slug>/<model>" on this route (or use /llm/<slug>/v1 with plain model names)',
+          details: { location: 'body', path: 'model' },
+        });
+      }
+      const adapter = llmAdapter({ kind: 'igris', endpoint, body: { ...body, model: match[2] } }, 'openai');
+      return handleCall(c, 'POST', adapter, match[1]);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return llmErrorResponse('openai', err, { traceId });
+    }
+  });
+}
+
+llmRoutes.get('/v1/models', (c) => listModels(c));
+
+function hasKey(request: Request): boolean {
+  try {
+    return llmApiKey(request) !== null;
+  } catch {
+    return false;
+  }
+}

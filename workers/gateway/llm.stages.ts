@@ -1,0 +1,199 @@
+/**
+ * The LLM adapter's decisions and stages (llm.adapter.ts). Pure, except `llmFinalOutcome`, which
+ * reads the organization's price overrides after the answer (off the hot path).
+ *
+ *   llmDecide        allowedModels, then the policy (`model` / `endpoint` rules; the model is the
+ *                    governed name, so `tool` globs match models too)
+ *   tokenGuardStage  a matched rule's tokenGuard: refuse a prompt estimated over maxInputTokens or a
+ *                    request asking for more than maxRequestMaxTokens; cap the output tokens to
+ *                    maxOutputTokens in what is forwarded
+ *   usageStage       reads usage from the answer (JSON or SSE), and drops the usage-only chunk the
+ *                    gateway asked for on the caller's behalf
+ *   llmFinalOutcome  tokens and cost (server-side prices, org overrides first; unknown models null
+ *                    and flagged, never guessed) for the audit row, the event and the token windows
+ */
+import type { AuditEventInsert } from '../db/schema';
+import { AppError } from '../lib/errors';
+import { priceCall } from '../llm/llm.prices';
+import { loadPriceOverrides } from '../llm/llm.prices.store';
+import { capOutputTokens } from '../llm/llm.rewrite-request';
+import { isUsageOnlyChunk, mayCarryUsage, type UsageMeter } from '../llm/llm.usage';
+import type { CompiledPolicy, Decision, EvaluationRequest } from '../policy/policy.evaluate';
+import { evaluate } from '../policy/policy.evaluate';
+import type { CallIdentity } from './gateway.identity';
+import { DROP, type ResponseStage, type StageCall, type UnitDecision } from './gateway.stages';
+import type { LlmRequest, LlmUnit } from './llm.adapter';
+
+type LlmDecision = UnitDecision<LlmUnit>;
+
+/** What an LLM rule can add to a decision (policy.schema.ts `tokenGuard`). */
+interface TokenGuard {
+  maxInputTokens?: number;
+  maxOutputTokens?: number;
+  maxRequestMaxTokens?: number;
+}
+
+function denied(
+  unit: LlmUnit,
+  decision: Decision | null,
+  reason: string,
+  identity: CallIdentity,
+): LlmDecision {
+  return {
+    unit,
+    tool: unit.model,
+    decision,
+    refusal: new AppError('policy_denied', {
+      message: `Denied by policy: ${reason} (trace ${identity.traceId})`,
+      details: {
+        reason,
+        model: unit.model,
+        endpoint: unit.endpoint,
+        ruleIndex: decision?.ruleIndex ?? null,
+        policyVersion: decision?.policyVersion ?? null,
+      },
+    }),
+  };
+}
+
+export function llmDecide(
+  unit: LlmUnit,
+  identity: CallIdentity,
+  policy: CompiledPolicy,
+  allowed: ((model: string) => boolean) | null,
+): LlmDecision {
+  if (allowed && unit.model !== null && !allowed(unit.model)) {
+    return denied(
+      unit,
+      null,
+      `model ${JSON.stringify(unit.model)} is not in this connection's allowedModels`,
+      identity,
+    );
+  }
+  if (allowed && unit.model === null && unit.endpoint !== 'models' && unit.endpoint !== 'passthrough') {
+    return denied(
+      unit,
+      null,
+      'the request names no model and this connection allows only listed models',
+      identity,
+    );
+  }
+  const request: EvaluationRequest & { model?: string | null; endpoint?: string } = {
+    tool: unit.model ?? unit.endpoint,
+    model: unit.model,
+    endpoint: unit.endpoint,
+    user: identity.user,
+    metadata: identity.metadata,
+  };
+  const decision = evaluate(policy, request);
+  if (decision.action === 'deny')
+    return denied(unit, decision, decision.reason ?? 'denied by policy', identity);
+  return { unit, tool: unit.model, decision, refusal: null };
+}
+
+/** Request stage: the matched rule's tokenGuard. */
+export function tokenGuardStage(call: StageCall, decisions: LlmDecision[]): LlmDecision[] {
+  return decisions.map((d) => {
+    const guard = (d.decision as (Decision & { tokenGuard?: TokenGuard | null }) | null)?.tokenGuard;
+    if (d.refusal || !guard) return d;
+    const unit = d.unit;
+    const estimate = unit.estimatedInputTokens;
+    if (guard.maxInputTokens !== undefined && estimate !== null && estimate > guard.maxInputTokens) {
+      return denied(
+        unit,
+        d.decision,
+        `the prompt is estimated at ${estimate} input tokens, over this rule's maxInputTokens of ${guard.maxInputTokens}`,
+        call.identity,
+      );
+    }
+    const asked = unit.info?.requestedMaxTokens ?? null;
+    if (guard.maxRequestMaxTokens !== undefined && asked !== null && asked > guard.maxRequestMaxTokens) {
+      return denied(
+        unit,
+        d.decision,
+        `the request asks for ${asked} output tokens, over this rule's maxRequestMaxTokens of ${guard.maxRequestMaxTokens}`,
+        call.identity,
+      );
+    }
+    if (guard.maxOutputTokens !== undefined && unit.body && unit.endpoint !== 'passthrough') {
+      const capped = capOutputTokens(unit.endpoint, unit.provider, unit.body, guard.maxOutputTokens);
+      if (capped.capped.length > 0) {
+        unit.body = capped.body;
+        const detail = { maxOutputTokens: guard.maxOutputTokens, fields: capped.capped };
+        return {
+          ...d,
+          findings: [
+            ...(d.findings ?? []),
+            { stage: 'token_guard', kind: 'output_capped', severity: 'info', detail },
+          ],
+        };
+      }
+    }
+    return d;
+  });
+}
+
+/** Response stage: usage from the answer; the usage-only chunk the gateway asked for is not the caller's. */
+export function usageStage(meter: UsageMeter, injectedUsage: boolean): ResponseStage {
+  return {
+    name: 'llm_usage',
+    wants: (raw) => mayCarryUsage(raw),
+    onMessage(message) {
+      meter.observe(message);
+      return injectedUsage && isUsageOnlyChunk(message) ? DROP : undefined;
+    },
+  };
+}
+
+/** The audit row of one LLM call. */
+export function llmAuditRow(base: AuditEventInsert, d: LlmDecision): AuditEventInsert {
+  const details: Record<string, unknown> = {};
+  if (d.decision?.reason) details.reason = d.decision.reason;
+  if (d.refusal && d.refusal.code !== 'policy_denied') details.refusal = d.refusal.message;
+  if (d.refusal?.code === 'policy_denied' && !d.decision)
+    details.reason = (d.refusal.details as { reason: string }).reason;
+  if (d.unit.estimatedInputTokens !== null) details.estimatedInputTokens = d.unit.estimatedInputTokens;
+  return {
+    ...base,
+    type: 'llm_call',
+    method: d.unit.endpoint,
+    tool: d.unit.model,
+    model: d.unit.model,
+    action: d.refusal
+      ? d.refusal.code === 'policy_denied'
+        ? 'deny'
+        : 'error'
+      : (d.decision?.action ?? 'pass'),
+    ruleIndex: d.decision?.ruleIndex ?? null,
+    policyVersion: d.decision?.policyVersion ?? null,
+    errorCode: d.refusal?.code ?? null,
+    details: Object.keys(details).length > 0 ? details : null,
+  };
+}
+
+/** Tokens and cost, once the answer has ended. Prices: the organization's overrides, then the table. */
+export async function llmFinalOutcome(call: StageCall, parsed: LlmRequest | null, env: Env) {
+  const usage = parsed?.meter?.result() ?? null;
+  if (!parsed || !usage) return { outcome: {} };
+  const unit = parsed.units[0];
+  const overrides = await loadPriceOverrides(env.DB, call.orgId).catch(() => undefined);
+  const priced = priceCall(parsed.provider.id, unit.model, usage, overrides);
+  if (!priced.priced && unit.model) {
+    call.findings.push({
+      stage: 'llm_usage',
+      kind: 'unpriced_model',
+      severity: 'info',
+      detail: { model: unit.model },
+    });
+  }
+  return {
+    outcome: {
+      inputTokens: usage.inputTokens,
+      cachedInputTokens: usage.cachedInputTokens,
+      outputTokens: usage.outputTokens,
+      reasoningTokens: usage.reasoningTokens,
+      costUsd: priced.costUsd,
+    },
+    usedTokens: usage.totalTokens,
+  };
+}

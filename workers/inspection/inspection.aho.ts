@@ -1,0 +1,89 @@
+/**
+ * Aho-Corasick over every rule's literals: one pass over the text finds every occurrence of
+ * every literal, in time linear in the text (plus the hits). ASCII letters are matched without
+ * case; other characters exactly.
+ *
+ * The automaton is a full DFA over an alphabet of character classes: each character that occurs
+ * in some literal gets a class, every other character shares class 0. The transition table is
+ * then states × classes (a few hundred KB for a thousand literals), and the scan loop is one
+ * table lookup per character with no failure-link walking.
+ */
+
+export interface Automaton {
+  /** Calls `onHit(literalIndex, endExclusive)` for every occurrence, in order of end position. */
+  scan(text: string, onHit: (literal: number, end: number) => void): void;
+  readonly literals: readonly string[];
+}
+
+const fold = (c: number) => (c >= 65 && c <= 90 ? c + 32 : c);
+
+export function buildAutomaton(literals: readonly string[]): Automaton {
+  // Alphabet classes: 0 for "no literal has this character".
+  const classOf = new Uint16Array(65536);
+  let classes = 1;
+  for (const lit of literals)
+    for (let k = 0; k < lit.length; k++) {
+      const c = fold(lit.charCodeAt(k));
+      if (classOf[c] === 0) classOf[c] = classes++;
+    }
+  for (let c = 65; c <= 90; c++) classOf[c] = classOf[c + 32]!;
+
+  // Trie with sparse children while building.
+  const children: Array<Map<number, number>> = [new Map()];
+  const outputs: number[][] = [[]];
+  literals.forEach((lit, index) => {
+    let node = 0;
+    for (let k = 0; k < lit.length; k++) {
+      const cls = classOf[fold(lit.charCodeAt(k))]!;
+      let next = children[node]!.get(cls);
+      if (next === undefined) {
+        next = children.length;
+        children.push(new Map());
+        outputs.push([]);
+        children[node]!.set(cls, next);
+      }
+      node = next;
+    }
+    outputs[node]!.push(index);
+  });
+
+  // Breadth-first: failure links, inherited outputs and the dense transition table.
+  const states = children.length;
+  const delta = new Int32Array(states * classes);
+  const fail = new Int32Array(states);
+  const queue: number[] = [];
+  for (let cls = 0; cls < classes; cls++) {
+    const next = children[0]!.get(cls);
+    if (next !== undefined) {
+      delta[cls] = next;
+      fail[next] = 0;
+      queue.push(next);
+    }
+  }
+  for (let head = 0; head < queue.length; head++) {
+    const node = queue[head]!;
+    const f = fail[node]!;
+    if (outputs[f]!.length) outputs[node] = outputs[node]!.concat(outputs[f]!);
+    for (let cls = 0; cls < classes; cls++) {
+      const next = children[node]!.get(cls);
+      if (next !== undefined) {
+        fail[next] = delta[f * classes + cls]!;
+        delta[node * classes + cls] = next;
+        queue.push(next);
+      } else delta[node * classes + cls] = delta[f * classes + cls]!;
+    }
+  }
+  const hasOutput = new Uint8Array(states);
+  for (let s = 0; s < states; s++) hasOutput[s] = outputs[s]!.length ? 1 : 0;
+
+  return {
+    literals,
+    scan(text, onHit) {
+      let state = 0;
+      for (let i = 0; i < text.length; i++) {
+        state = delta[state * classes + classOf[text.charCodeAt(i)]!]!;
+        if (hasOutput[state]) for (const lit of outputs[state]!) onHit(lit, i + 1);
+      }
+    },
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * From rules, packs and per-connection overrides to what the scanner runs: the enabled rules with
+ * their effective action, checked and bounded patterns, and one literal automaton.
+ */
+import { type Automaton, buildAutomaton } from './inspection.aho.js';
+import { checkPattern, type PatternError } from './inspection.regex.js';
+import {
+  type Action,
+  type Category,
+  type Overrides,
+  type Pack,
+  placeholderType,
+  type Rule,
+  SEVERITY_RANK,
+  type Severity,
+  type Signal,
+  type Validator,
+  WHERES,
+  type Where,
+} from './inspection.schema.js';
+
+export const DEFAULT_WINDOW = 128;
+
+export interface CompiledRule {
+  index: number;
+  id: string;
+  category: Category;
+  severity: Severity;
+  action: Action;
+  placeholder: string;
+  /** Bit i set when the rule applies to WHERES[i]. */
+  whereMask: number;
+  /** Global regex (with indices when the pattern has a `v` group); null for literal-only rules. */
+  re: RegExp | null;
+  hasValueGroup: boolean;
+  before: number;
+  after: number;
+  validators: readonly Validator[];
+  signal: Signal | null;
+  anchored: boolean;
+}
+
+export interface CompiledRules {
+  rules: CompiledRule[];
+  automaton: Automaton;
+  /** For each literal of the automaton: [rule index, literal length] pairs. */
+  literalRules: Array<Array<[number, number]>>;
+  /** Rules with a pattern and no literals: their pattern runs over the whole text. */
+  unanchored: CompiledRule[];
+  bySignal: Map<Signal, CompiledRule[]>;
+}
+
+export class RuleCompileError extends Error {
+  readonly ruleId: string;
+  readonly errors: PatternError[];
+  // Plain fields, not parameter properties: Node's type stripping (bench, eval) cannot run those.
+  constructor(ruleId: string, errors: PatternError[]) {
+    super(`rule ${ruleId}: ${errors.map((e) => `${e.code} at ${e.at}: ${e.message}`).join('; ')}`);
+    this.ruleId = ruleId;
+    this.errors = errors;
+  }
+}
+
+export const whereBit = (where: Where) => 1 << WHERES.indexOf(where);
+
+/** The ids a set of packs enables ('all' for every rule). */
+export function selectRules(rules: readonly Rule[], packs: readonly Pack[] | 'all'): Rule[] {
+  if (packs === 'all') return [...rules];
+  const ids = new Set<string>();
+  for (const pack of packs) {
+    for (const id of pack.rules) ids.add(id);
+    const min = pack.minSeverity ? SEVERITY_RANK[pack.minSeverity] : 0;
+    for (const rule of rules)
+      if (pack.categories.includes(rule.category) && SEVERITY_RANK[rule.severity] >= min) ids.add(rule.id);
+  }
+  return rules.filter((r) => ids.has(r.id));
+}
+
+export function effectiveAction(rule: Rule, overrides?: Overrides): Action | 'off' {
+  return overrides?.rules?.[rule.id] ?? overrides?.categories?.[rule.category] ?? rule.action;
+}
+
+function compileOne(rule: Rule, index: number, action: Action): CompiledRule {
+  const d = rule.detection;
+  let re: RegExp | null = null;
+  let hasValueGroup = false;
+  if (d.pattern !== undefined) {
+    const checked = checkPattern(d.pattern, !d.caseSensitive);
+    if (!checked.ok) throw new RuleCompileError(rule.id, checked.errors);
+    hasValueGroup = checked.source.includes('(?<v>');
+    re = new RegExp(checked.source, `g${d.caseSensitive ? '' : 'i'}${hasValueGroup ? 'd' : ''}`);
+  }
+  return {
+    index,
+    id: rule.id,
+    category: rule.category,
+    severity: rule.severity,
+    action,
+    placeholder: placeholderType(rule),
+    whereMask: rule.where.reduce((m, w) => m | whereBit(w), 0),
+    re,
+    hasValueGroup,
+    before: d.window?.before ?? DEFAULT_WINDOW,
+    after: d.window?.after ?? DEFAULT_WINDOW,
+    validators: d.validators ?? [],
+    signal: d.signal ?? null,
+    anchored: d.literals !== undefined,
+  };
+}
+
+export function compileRuleSet(
+  allRules: readonly Rule[],
+  packs: readonly Pack[] | 'all',
+  overrides?: Overrides,
+): CompiledRules {
+  const rules: CompiledRule[] = [];
+  for (const rule of selectRules(allRules, packs)) {
+    const action = effectiveAction(rule, overrides);
+    if (action !== 'off') rules.push(compileOne(rule, rules.length, action));
+  }
+  const literalIndex = new Map<string, number>();
+  const literalRules: Array<Array<[number, number]>> = [];
+  const unanchored: CompiledRule[] = [];
+  const bySignal = new Map<Signal, CompiledRule[]>();
+  const source = new Map(allRules.map((r) => [r.id, r]));
+  for (const compiled of rules) {
+    if (compiled.signal) {
+      bySignal.set(compiled.signal, [...(bySignal.get(compiled.signal) ?? []), compiled]);
+      continue;
+    }
+    const literals = source.get(compiled.id)!.detection.literals;
+    if (!literals) {
+      unanchored.push(compiled);
+      continue;
+    }
+    for (const literal of literals) {
+      const key = literal.replace(/[A-Z]/g, (c) => c.toLowerCase()); // the automaton folds ASCII only
+      let at = literalIndex.get(key);
+      if (at === undefined) {
+        at = literalRules.length;
+        literalIndex.set(key, at);
+        literalRules.push([]);
+      }
+      literalRules[at]!.push([compiled.index, literal.length]);
+    }
+  }
+  return { rules, automaton: buildAutomaton([...literalIndex.keys()]), literalRules, unanchored, bySignal };
+}

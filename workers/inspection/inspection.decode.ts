@@ -1,0 +1,232 @@
+/**
+ * Finds encoded spans worth a second look and decodes them: base64 (standard and URL-safe), raw
+ * hex, URL percent-encoding, HTML entities and escape sequences (`\u003c`, `\x3c`, `%u003c`).
+ *
+ * Only spans that decode to text (mostly printable, not binary) are returned; the engine scans the
+ * decoded text again, recursively to a small depth and within a byte budget (inspection.engine.ts).
+ * A base64 blob of an image or a hash in hex decodes to bytes, not text, and is left alone.
+ *
+ * Tokens are whitespace-separated runs; URL, HTML and escape encodings often span several tokens
+ * (`&lt;img src=x onerror=alert(1)&gt;`), so neighbouring tokens of one kind are merged into one
+ * span, with at most two plain tokens between them. Such a span also takes in up to two plain
+ * tokens on each side: these encodings leave plain characters as they are, and an attacker
+ * encodes one letter (`%55NION SELECT`) so that neither part alone reads as the attack.
+ * Everything here is one left-to-right pass.
+ */
+import type { Signal } from './inspection.schema.js';
+
+export type EncodingKind = 'base64' | 'hex' | 'url' | 'html' | 'unicode';
+export const ENCODING_SIGNAL: Record<EncodingKind, Signal> = {
+  base64: 'encoded_base64',
+  hex: 'encoded_hex',
+  url: 'encoded_url',
+  html: 'encoded_html',
+  unicode: 'encoded_unicode',
+};
+
+export interface EncodedSpan {
+  kind: EncodingKind;
+  /** Span in the text given to findEncodedSpans. */
+  start: number;
+  end: number;
+  decoded: string;
+}
+
+const MIN_DECODED = 6;
+const utf8 = new TextDecoder('utf-8', { fatal: false, ignoreBOM: false });
+
+/** Text, not bytes: at least 85% printable, and at least one letter. */
+function looksTextual(s: string): boolean {
+  if (s.length < MIN_DECODED) return false;
+  let printable = 0;
+  let letters = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 32 && c < 127) || c === 9 || c === 10 || c === 13 || (c >= 160 && c !== 0xfffd)) printable++;
+    if ((c >= 65 && c <= 90) || (c >= 97 && c <= 122)) letters++;
+  }
+  return printable / s.length >= 0.85 && letters > 0;
+}
+
+function bytesToText(bytes: number[]): string {
+  return utf8.decode(new Uint8Array(bytes));
+}
+
+export function decodeBase64(s: string): string | null {
+  const b64 = s.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
+  if (b64.length % 4 === 1) return null;
+  try {
+    const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
+    const bytes = new Array<number>(bin.length);
+    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+    return bytesToText(bytes);
+  } catch {
+    return null;
+  }
+}
+
+export function decodeHex(s: string): string {
+  const hex = s.replace(/0x|\\x|[\s,:]/gi, '');
+  const bytes: number[] = [];
+  for (let i = 0; i + 1 < hex.length; i += 2) bytes.push(Number.parseInt(hex.slice(i, i + 2), 16));
+  return bytesToText(bytes);
+}
+
+export function decodeUrl(s: string): string {
+  // Runs of %XX become bytes decoded as UTF-8; `+` is a space in query strings.
+  return s
+    .replace(/(?:%[0-9a-fA-F]{2}){1,64}/g, (run) => {
+      const bytes: number[] = [];
+      for (let i = 0; i < run.length; i += 3) bytes.push(Number.parseInt(run.slice(i + 1, i + 3), 16));
+      return bytesToText(bytes);
+    })
+    .replace(/\+/g, ' ');
+}
+
+const NAMED: Record<string, string> = {
+  lt: '<',
+  gt: '>',
+  amp: '&',
+  quot: '"',
+  apos: "'",
+  sol: '/',
+  bsol: '\\',
+  colon: ':',
+  lpar: '(',
+  rpar: ')',
+  equals: '=',
+  nbsp: ' ',
+  tab: '\t',
+  newline: '\n',
+  grave: '`',
+  lsqb: '[',
+  rsqb: ']',
+  lcub: '{',
+  rcub: '}',
+  period: '.',
+  comma: ',',
+  excl: '!',
+  num: '#',
+  dollar: '$',
+  percnt: '%',
+  ast: '*',
+  plus: '+',
+  semi: ';',
+  quest: '?',
+  commat: '@',
+  hat: '^',
+  vert: '|',
+  lowbar: '_',
+};
+
+export function decodeHtml(s: string): string {
+  return s.replace(/&(?:#[xX]([0-9a-fA-F]{1,6})|#([0-9]{1,7})|([a-zA-Z]{2,8}));?/g, (m, hex, dec, name) => {
+    if (hex || dec) {
+      const cp = hex ? Number.parseInt(hex, 16) : Number(dec);
+      return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+    }
+    return NAMED[String(name).toLowerCase()] ?? m;
+  });
+}
+
+export function decodeEscapes(s: string): string {
+  return s.replace(
+    /\\u\{([0-9a-fA-F]{1,6})\}|\\u([0-9a-fA-F]{4})|%u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})/g,
+    (m, braced, u, pu, x) => {
+      const cp = Number.parseInt(braced ?? u ?? pu ?? x, 16);
+      return cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
+    },
+  );
+}
+
+const HAS_URL = /%[0-9a-fA-F]{2}/;
+const HAS_HTML = /&(?:#[xX]?[0-9a-fA-F]{1,7}|[a-zA-Z]{2,8});?/;
+const HAS_ESC = /\\u\{?[0-9a-fA-F]{2,6}|%u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}/;
+const BASE64_RUN = /[A-Za-z0-9+/_-]{20,}={0,2}/g;
+const HEX_RUN = /(?:0x)?(?:[0-9a-fA-F]{2}){8,}/g;
+
+function decodeKind(kind: EncodingKind, s: string): string | null {
+  switch (kind) {
+    case 'url':
+      return decodeUrl(s);
+    case 'html':
+      return decodeHtml(s);
+    case 'unicode':
+      return decodeEscapes(s);
+    case 'base64':
+      return decodeBase64(s);
+    case 'hex':
+      return decodeHex(s);
+  }
+}
+
+function keep(out: EncodedSpan[], kind: EncodingKind, text: string, start: number, end: number): void {
+  const raw = text.slice(start, end);
+  const decoded = decodeKind(kind, raw);
+  if (decoded !== null && decoded !== raw && looksTextual(decoded)) out.push({ kind, start, end, decoded });
+}
+
+/** Multi-token kinds: the span being grown, and how many plain tokens followed its last hit. */
+interface Open {
+  start: number;
+  end: number;
+  gap: number;
+  /** End of the plain tokens after the last hit, while there are at most two of them. */
+  tail: number;
+}
+
+const CONTEXT_TOKENS = 2;
+
+/** Encoded spans of `text`, in order of kind then position. */
+export function findEncodedSpans(text: string): EncodedSpan[] {
+  const out: EncodedSpan[] = [];
+  const open: Partial<Record<'url' | 'html' | 'unicode', Open>> = {};
+  const close = (kind: 'url' | 'html' | 'unicode') => {
+    const o = open[kind];
+    if (o) keep(out, kind, text, o.start, o.tail);
+    delete open[kind];
+  };
+  /** Starts of the last plain tokens, for the context before a span. */
+  const recent: number[] = [];
+  const token = /\S{1,4096}/g;
+  for (let m = token.exec(text); m; m = token.exec(text)) {
+    const t = m[0];
+    const s = m.index;
+    const e = s + t.length;
+    const has = {
+      url: t.includes('%') && HAS_URL.test(t),
+      html: t.includes('&') && HAS_HTML.test(t),
+      unicode: (t.includes('\\') || t.includes('%u')) && HAS_ESC.test(t),
+    };
+    for (const kind of ['url', 'html', 'unicode'] as const) {
+      const o = open[kind];
+      if (has[kind]) {
+        if (o) {
+          o.end = e;
+          o.tail = e;
+          o.gap = 0;
+        } else open[kind] = { start: recent[0] ?? s, end: e, gap: 0, tail: e };
+      } else if (o) {
+        if (++o.gap > CONTEXT_TOKENS) close(kind);
+        else o.tail = e;
+      }
+    }
+    recent.push(s);
+    if (recent.length > CONTEXT_TOKENS) recent.shift();
+    if (t.length >= 16 && !has.url && !has.unicode) {
+      HEX_RUN.lastIndex = 0;
+      for (let h = HEX_RUN.exec(t); h; h = HEX_RUN.exec(t))
+        keep(out, 'hex', text, s + h.index, s + h.index + h[0].length);
+    }
+    if (t.length >= 20 && !has.url && !has.unicode) {
+      BASE64_RUN.lastIndex = 0;
+      for (let b = BASE64_RUN.exec(t); b; b = BASE64_RUN.exec(t))
+        if (!/^(?:0x)?[0-9a-fA-F]+$/.test(b[0]))
+          keep(out, 'base64', text, s + b.index, s + b.index + b[0].length);
+    }
+  }
+  close('url');
+  close('html');
+  close('unicode');
+  return out;
+}

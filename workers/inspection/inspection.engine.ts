@@ -1,0 +1,296 @@
+/**
+ * The detection engine: `compileRules(rules, packs, overrides)` → `engine.scan(text, where)`.
+ *
+ * A scan, all of it linear in the input:
+ *   1. normalise (inspection.normalize.ts) — invisible characters and homoglyphs become signals;
+ *   2. run the literal automaton once over the normalised text; each hit opens a window of
+ *      `before`/`after` characters around it for the rules that own the literal; overlapping
+ *      windows of one rule are merged, so a rule reads each character at most once (plus its
+ *      window margins), whatever the number of hits;
+ *   3. in each window run the rule's bounded pattern (inspection.regex.ts) and its validators;
+ *      rules without literals run their pattern once over the whole text;
+ *   4. decode suspicious spans (inspection.decode.ts) and scan the decoded text the same way,
+ *      to a depth of 2 and within a budget of decoded characters (the input's length, at
+ *      least 4 KB): total work stays within a constant multiple of the input.
+ *
+ * Offsets: findings carry [start, end) in the ORIGINAL text (mapped back through the normaliser).
+ * A finding inside decoded content cannot point inside the encoding (one encoded character is
+ * not one decoded character), so it gets the whole encoded span it came from, and `encoding`
+ * names the chain of decodings (`['url', 'base64']`). The redactor masks that whole span.
+ *
+ * Findings never hold the matched text: rule id, category, severity, action and offsets only.
+ */
+import {
+  type CompiledRule,
+  type CompiledRules,
+  compileRuleSet,
+  DEFAULT_WINDOW,
+  whereBit,
+} from './inspection.compile.js';
+import { ENCODING_SIGNAL, type EncodingKind, findEncodedSpans } from './inspection.decode.js';
+import { scanJsonValue } from './inspection.json.js';
+import { normalize, originalSpan } from './inspection.normalize.js';
+import type {
+  Action,
+  Category,
+  Overrides,
+  Pack,
+  Rule,
+  Severity,
+  Signal,
+  Where,
+} from './inspection.schema.js';
+import { SEVERITY_RANK } from './inspection.schema.js';
+import { passes } from './inspection.validators.js';
+
+export interface Finding {
+  ruleId: string;
+  category: Category;
+  severity: Severity;
+  action: Action;
+  /** [start, end) in the scanned string (for scanJson: in the string at `location`). */
+  start: number;
+  end: number;
+  /** The redactor's placeholder type (`EMAIL` → `[EMAIL_1]`). */
+  placeholder: string;
+  /** Set when found inside decoded content: the decodings, outermost first. */
+  encoding?: EncodingKind[];
+  /** scanJson: the JSON path of the string (or key) the finding is in, e.g. `$.args.query`. */
+  location?: string;
+}
+
+export interface ScanLimits {
+  /** Decoding depth (0: no decoding). */
+  maxDecodeDepth: number;
+  /** Findings per rule per scan. */
+  maxFindingsPerRule: number;
+  /** scanJson: nesting depth, nodes and total string characters walked. */
+  maxJsonDepth: number;
+  maxJsonNodes: number;
+  maxJsonChars: number;
+}
+
+export const DEFAULT_LIMITS: ScanLimits = {
+  maxDecodeDepth: 2,
+  maxFindingsPerRule: 32,
+  maxJsonDepth: 32,
+  maxJsonNodes: 20_000,
+  maxJsonChars: 4 * 1024 * 1024,
+};
+
+export interface Engine {
+  readonly ruleCount: number;
+  scan(text: string, where: Where): Finding[];
+  scanJson(value: unknown, where: Where): Finding[];
+}
+
+interface ScanState {
+  where: number;
+  budget: number;
+  /** Findings so far per rule (by rule index), across decoding levels: capped at maxFindingsPerRule. */
+  counts: Int32Array;
+}
+
+class Scanner implements Engine {
+  /** Per-rule open window, reused across scans (-1: none); only touched entries are reset. */
+  private readonly openStart: Int32Array;
+  private readonly openEnd: Int32Array;
+
+  private readonly set: CompiledRules;
+  private readonly limits: ScanLimits;
+
+  constructor(set: CompiledRules, limits: ScanLimits) {
+    this.set = set;
+    this.limits = limits;
+    this.openStart = new Int32Array(set.rules.length).fill(-1);
+    this.openEnd = new Int32Array(set.rules.length);
+  }
+
+  get ruleCount() {
+    return this.set.rules.length;
+  }
+
+  scan(text: string, where: Where): Finding[] {
+    return dedupe(this.scanText(text, this.newState(where, text.length), 0));
+  }
+
+  scanJson(value: unknown, where: Where): Finding[] {
+    const state = this.newState(where, 0);
+    return scanJsonValue(value, this.limits, {
+      text: (s) => {
+        state.budget = Math.max(4096, s.length);
+        state.counts.fill(0);
+        return dedupe(this.scanText(s, state, 0));
+      },
+      limit: () => this.signalFindings('scan_limit', 0, 0, state),
+    });
+  }
+
+  private newState(where: Where, length: number): ScanState {
+    return {
+      where: whereBit(where),
+      budget: Math.max(4096, length),
+      counts: new Int32Array(this.set.rules.length),
+    };
+  }
+
+  /** Counts a finding of `rule`; false once the rule has reached its cap for this scan. */
+  private room(rule: CompiledRule, state: ScanState): boolean {
+    return state.counts[rule.index]!++ < this.limits.maxFindingsPerRule;
+  }
+
+  /** Findings for a signal at [start, end) of the original text. */
+  private signalFindings(signal: Signal, start: number, end: number, state: ScanState): Finding[] {
+    const out: Finding[] = [];
+    for (const rule of this.set.bySignal.get(signal) ?? [])
+      if (rule.whereMask & state.where && this.room(rule, state)) out.push(finding(rule, start, end));
+    return out;
+  }
+
+  private scanText(text: string, state: ScanState, depth: number): Finding[] {
+    const norm = normalize(text);
+    const found: Finding[] = [];
+    for (const hit of norm.signals) found.push(...this.signalFindings(hit.signal, hit.start, hit.end, state));
+    const inNorm: Finding[] = [];
+    this.matchLiterals(norm.text, state, inNorm);
+    for (const rule of this.set.unanchored)
+      if (rule.whereMask & state.where) this.confirm(rule, norm.text, 0, norm.text.length, state, inNorm);
+    for (const f of inNorm) {
+      const span = originalSpan(norm, f.start, f.end);
+      f.start = span.start;
+      f.end = span.end;
+      found.push(f);
+    }
+    if (depth < this.limits.maxDecodeDepth) this.scanEncoded(norm, state, depth, found);
+    return found;
+  }
+
+  /** Step 2: literal hits open windows per rule, merged while they overlap, confirmed when closed. */
+  private matchLiterals(text: string, state: ScanState, out: Finding[]): void {
+    const { where } = state;
+    const { rules, literalRules, automaton } = this.set;
+    const { openStart, openEnd } = this;
+    const touched: number[] = [];
+    automaton.scan(text, (literal, end) => {
+      for (const [ruleIndex, length] of literalRules[literal]!) {
+        const rule = rules[ruleIndex]!;
+        if (!(rule.whereMask & where)) continue;
+        if (!rule.re) {
+          if (this.room(rule, state)) out.push(finding(rule, end - length, end));
+          continue;
+        }
+        const ws = Math.max(0, end - length - rule.before);
+        const we = Math.min(text.length, end + rule.after);
+        const os = openStart[ruleIndex]!;
+        if (os >= 0 && ws <= openEnd[ruleIndex]!) {
+          openStart[ruleIndex] = Math.min(os, ws);
+          openEnd[ruleIndex] = Math.max(openEnd[ruleIndex]!, we);
+          continue;
+        }
+        if (os >= 0) this.confirm(rule, text, os, openEnd[ruleIndex]!, state, out);
+        else touched.push(ruleIndex);
+        openStart[ruleIndex] = ws;
+        openEnd[ruleIndex] = we;
+      }
+    });
+    for (const ruleIndex of touched) {
+      this.confirm(rules[ruleIndex]!, text, openStart[ruleIndex]!, openEnd[ruleIndex]!, state, out);
+      openStart[ruleIndex] = -1;
+    }
+  }
+
+  /** Step 3: the rule's pattern and validators over text[from, to). */
+  private confirm(
+    rule: CompiledRule,
+    text: string,
+    from: number,
+    to: number,
+    state: ScanState,
+    out: Finding[],
+  ): void {
+    if (state.counts[rule.index]! >= this.limits.maxFindingsPerRule) return;
+    const re = rule.re!;
+    const slice = from === 0 && to === text.length ? text : text.slice(from, to);
+    re.lastIndex = 0;
+    for (let m = re.exec(slice); m; m = re.exec(slice)) {
+      if (m[0].length === 0) re.lastIndex++;
+      const group = rule.hasValueGroup ? m.indices?.groups?.v : undefined;
+      const [s, e] = group ?? [m.index, m.index + m[0].length];
+      const value = slice.slice(s, e);
+      if (rule.validators.every((v) => passes(v, value))) {
+        if (!this.room(rule, state)) return;
+        out.push(finding(rule, from + s, from + e));
+      }
+    }
+  }
+
+  /** Step 4: decoded spans scanned again; what is found inside maps to the whole encoded span. */
+  private scanEncoded(
+    norm: ReturnType<typeof normalize>,
+    state: ScanState,
+    depth: number,
+    found: Finding[],
+  ): void {
+    for (const span of findEncodedSpans(norm.text)) {
+      const { start, end } = originalSpan(norm, span.start, span.end);
+      if (span.decoded.length > state.budget) {
+        found.push(...this.signalFindings('scan_limit', start, end, state));
+        return;
+      }
+      state.budget -= span.decoded.length;
+      const inner = this.scanText(span.decoded, state, depth + 1);
+      let hidesAttack = false;
+      for (const f of inner) {
+        // Decoded spans keep their plain context: what the plain text already showed is not hidden.
+        if (found.some((o) => o.ruleId === f.ruleId && !o.encoding && o.start < end && o.end > start))
+          continue;
+        found.push({ ...f, start, end, encoding: [span.kind, ...(f.encoding ?? [])] });
+        if (f.category !== 'obfuscation' && SEVERITY_RANK[f.severity] >= SEVERITY_RANK.medium)
+          hidesAttack = true;
+      }
+      if (hidesAttack) found.push(...this.signalFindings(ENCODING_SIGNAL[span.kind], start, end, state));
+    }
+  }
+}
+
+function finding(rule: CompiledRule, start: number, end: number): Finding {
+  return {
+    ruleId: rule.id,
+    category: rule.category,
+    severity: rule.severity,
+    action: rule.action,
+    start,
+    end,
+    placeholder: rule.placeholder,
+  };
+}
+
+/** One finding per rule and span, ordered by position. */
+function dedupe(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  const out: Finding[] = [];
+  for (const f of findings) {
+    const key = `${f.ruleId}:${f.start}:${f.end}:${f.location ?? ''}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(f);
+  }
+  return out.sort((a, b) => a.start - b.start || a.end - b.end || (a.ruleId < b.ruleId ? -1 : 1));
+}
+
+/**
+ * Compiles an engine. `rules` are every rule known (built-in and custom, already validated);
+ * `packs` choose which are on ('all' for every rule); `overrides` change actions or turn rules off.
+ * Throws RuleCompileError when a pattern is refused (validate custom rules first:
+ * validateCustomRule in inspection.custom.ts).
+ */
+export function compileRules(
+  rules: readonly Rule[],
+  packs: readonly Pack[] | 'all',
+  overrides?: Overrides,
+  limits: Partial<ScanLimits> = {},
+): Engine {
+  return new Scanner(compileRuleSet(rules, packs, overrides), { ...DEFAULT_LIMITS, ...limits });
+}
+
+export { DEFAULT_WINDOW };

@@ -1,0 +1,251 @@
+/**
+ * Normalisation before matching, with a map back to the original text.
+ *
+ * One pass over the input, a cluster at a time (a character and the combining marks after it):
+ *   1. zero-width, bidi-control and tag characters are dropped and reported as signals (with
+ *      their spans in the original) — they hide text from people, not from us;
+ *   2. the cluster is put in Unicode NFKC (fullwidth letters, ligatures, compatibility forms,
+ *      composed accents); NFKC is applied per cluster, not over the whole string, so each output
+ *      character knows which input characters it came from;
+ *   3. confusables (Cyrillic/Greek letters that look Latin, and a few symbols) are folded to their
+ *      Latin look-alike. A word that mixes Latin with such letters is reported as `homoglyph_mix`
+ *      (a whole Cyrillic or Greek word is ordinary text and is not).
+ *
+ * `start[i]` / `end[i]` give, for output character i, the original span it came from, so a match
+ * over output [s, e) is the original [start[s], end[e-1]). Work and memory are linear.
+ */
+import type { Signal } from './inspection.schema.js';
+
+export interface SignalHit {
+  signal: Signal;
+  start: number;
+  end: number;
+}
+
+export interface Normalized {
+  text: string;
+  /** Original start/end of each output character; null when the text is unchanged (pure ASCII). */
+  start: number[] | null;
+  end: number[] | null;
+  signals: SignalHit[];
+}
+
+/** Look-alikes of Latin letters (Cyrillic, Greek, Armenian, Latin small capitals, symbols). */
+const CONFUSABLES: Record<string, string> = {
+  а: 'a',
+  в: 'b',
+  е: 'e',
+  к: 'k',
+  м: 'm',
+  н: 'h',
+  о: 'o',
+  р: 'p',
+  с: 'c',
+  т: 't',
+  у: 'y',
+  х: 'x',
+  ѕ: 's',
+  і: 'i',
+  ј: 'j',
+  ԁ: 'd',
+  ԛ: 'q',
+  ԝ: 'w',
+  ү: 'y',
+  һ: 'h',
+  ӏ: 'l',
+  ɡ: 'g',
+  ɑ: 'a',
+  ο: 'o',
+  А: 'A',
+  В: 'B',
+  Е: 'E',
+  К: 'K',
+  М: 'M',
+  Н: 'H',
+  О: 'O',
+  Р: 'P',
+  С: 'C',
+  Т: 'T',
+  Х: 'X',
+  Ѕ: 'S',
+  І: 'I',
+  Ј: 'J',
+  Ү: 'Y',
+  Ԁ: 'D',
+  Ԛ: 'Q',
+  Ԝ: 'W',
+  Α: 'A',
+  Β: 'B',
+  Ε: 'E',
+  Ζ: 'Z',
+  Η: 'H',
+  Ι: 'I',
+  Κ: 'K',
+  Μ: 'M',
+  Ν: 'N',
+  Ο: 'O',
+  Ρ: 'P',
+  Τ: 'T',
+  Υ: 'Y',
+  Χ: 'X',
+  α: 'a',
+  ι: 'i',
+  κ: 'k',
+  ν: 'v',
+  ρ: 'p',
+  τ: 't',
+  υ: 'u',
+  χ: 'x',
+  ω: 'w',
+  ε: 'e',
+  ց: 'g',
+  օ: 'o',
+  ս: 'u',
+  ԍ: 'G',
+  ᴀ: 'A',
+  ʙ: 'B',
+  ᴄ: 'C',
+  ᴅ: 'D',
+  ᴇ: 'E',
+  ɢ: 'G',
+  ʜ: 'H',
+  ɪ: 'I',
+  ᴊ: 'J',
+  ᴋ: 'K',
+  ʟ: 'L',
+  ᴍ: 'M',
+  ɴ: 'N',
+  ᴏ: 'O',
+  ᴘ: 'P',
+  ʀ: 'R',
+  ᴛ: 'T',
+  ᴜ: 'U',
+  ᴠ: 'V',
+  ᴡ: 'W',
+  ʏ: 'Y',
+  ᴢ: 'Z',
+  ı: 'i',
+  ȷ: 'j',
+  '‚': ',',
+  '٫': ',',
+  '‐': '-',
+  '‑': '-',
+  '‒': '-',
+  '–': '-',
+  '—': '-',
+  '−': '-',
+  '⁄': '/',
+  '∕': '/',
+  '／': '/',
+  '∖': '\\',
+  '＼': '\\',
+  ǀ: '|',
+  '∣': '|',
+  ː: ':',
+  '꞉': ':',
+  '׃': ':',
+  ǃ: '!',
+};
+
+function invisibleSignal(cp: number): Signal | null {
+  if (cp === 0x200b || cp === 0x200c || cp === 0x200d || cp === 0x2060 || cp === 0xfeff) return 'zero_width';
+  if (cp === 0x00ad || cp === 0x180e || cp === 0x2061 || cp === 0x2062 || cp === 0x2063 || cp === 0x2064)
+    return 'zero_width';
+  if (cp === 0x200e || cp === 0x200f || cp === 0x061c) return 'bidi';
+  if ((cp >= 0x202a && cp <= 0x202e) || (cp >= 0x2066 && cp <= 0x2069)) return 'bidi';
+  if (cp >= 0xe0000 && cp <= 0xe007f) return 'tag_chars';
+  return null;
+}
+
+const isMark = (cp: number) =>
+  (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x20d0 && cp <= 0x20ff);
+const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
+
+/** Tracks the current word to report words that mix Latin letters and folded look-alikes. */
+class WordTracker {
+  start = -1;
+  end = -1;
+  latin = false;
+  folded = false;
+  private readonly signals: SignalHit[];
+  constructor(signals: SignalHit[]) {
+    this.signals = signals;
+  }
+  letter(origStart: number, origEnd: number, wasFolded: boolean): void {
+    if (this.start < 0) this.start = origStart;
+    this.end = origEnd;
+    if (wasFolded) this.folded = true;
+    else this.latin = true;
+  }
+  close(): void {
+    if (this.start >= 0 && this.latin && this.folded)
+      this.signals.push({ signal: 'homoglyph_mix', start: this.start, end: this.end });
+    this.start = -1;
+    this.latin = false;
+    this.folded = false;
+  }
+}
+
+const NON_ASCII = /[^\x00-\x7f]/;
+
+export function normalize(input: string): Normalized {
+  // Pure ASCII holds no invisible character, mark or look-alike: it is already normal.
+  if (!NON_ASCII.test(input)) return { text: input, start: null, end: null, signals: [] };
+  const parts: string[] = [];
+  const start: number[] = [];
+  const end: number[] = [];
+  const signals: SignalHit[] = [];
+  const words = new WordTracker(signals);
+  const emit = (s: string, from: number, to: number) => {
+    parts.push(s);
+    for (let k = 0; k < s.length; k++) {
+      start.push(from);
+      end.push(to);
+    }
+  };
+  let i = 0;
+  while (i < input.length) {
+    const cp = input.codePointAt(i)!;
+    const len = cp > 0xffff ? 2 : 1;
+    const sig = invisibleSignal(cp);
+    if (sig) {
+      const last = signals[signals.length - 1];
+      if (last && last.signal === sig && last.end === i) last.end = i + len;
+      else signals.push({ signal: sig, start: i, end: i + len });
+      i += len;
+      continue;
+    }
+    if (cp < 128 && !(i + 1 < input.length && isMark(input.charCodeAt(i + 1)))) {
+      if (isAsciiLetter(cp)) words.letter(i, i + 1, false);
+      else words.close();
+      emit(input[i]!, i, i + 1);
+      i += 1;
+      continue;
+    }
+    let j = i + len;
+    while (j < input.length && isMark(input.codePointAt(j)!)) j += input.codePointAt(j)! > 0xffff ? 2 : 1;
+    for (const ch of input.slice(i, j).normalize('NFKC')) {
+      const folded = CONFUSABLES[ch];
+      if (folded !== undefined) {
+        if (isAsciiLetter(folded.charCodeAt(0))) words.letter(i, j, true);
+        else words.close();
+        emit(folded, i, j);
+      } else {
+        if (isAsciiLetter(ch.charCodeAt(0))) words.letter(i, j, false);
+        else if (!/\p{L}/u.test(ch)) words.close();
+        emit(ch, i, j);
+      }
+    }
+    i = j;
+  }
+  words.close();
+  start.push(input.length);
+  end.push(input.length);
+  return { text: parts.join(''), start, end, signals };
+}
+
+/** The original span of output span [s, e). */
+export function originalSpan(norm: Normalized, s: number, e: number): { start: number; end: number } {
+  if (!norm.start || !norm.end) return { start: s, end: e };
+  return { start: norm.start[s]!, end: e > s ? norm.end[e - 1]! : norm.start[s]! };
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { iso, isRecord, parseStoredJson, recordOrEmpty } from './values';
+
+describe('value helpers', () => {
+  it('isRecord: plain objects only', () => {
+    expect([{}, { a: 1 }, Object.create(null)].map(isRecord)).toEqual([true, true, true]);
+    expect([null, undefined, [], 'x', 1, true].map(isRecord)).toEqual([
+      false,
+      false,
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(recordOrEmpty({ a: 1 })).toEqual({ a: 1 });
+    expect([null, ['a'], 'x'].map(recordOrEmpty)).toEqual([{}, {}, {}]);
+  });
+
+  it('iso: epoch ms to ISO 8601, nothing to null', () => {
+    expect(iso(0)).toBe('1970-01-01T00:00:00.000Z');
+    expect(iso(1_700_000_000_123)).toBe('2023-11-14T22:13:20.123Z');
+    expect(iso(null)).toBeNull();
+    expect(iso(undefined)).toBeNull();
+  });
+
+  it('parseStoredJson: stored text, `{}` when absent or unreadable', () => {
+    expect(parseStoredJson('{"a":[1]}')).toEqual({ a: [1] });
+    expect(parseStoredJson('null')).toBeNull();
+    expect([null, undefined, '', '{', 'nope'].map(parseStoredJson)).toEqual([{}, {}, {}, {}, {}]);
+  });
+});
