@@ -60,6 +60,9 @@ export default defineConfig({
                   // An upstream that requires ?api_key=<QUERY_UPSTREAM_SECRET> (authType "query").
                   QUERY_UPSTREAM_URL: inject<{ url: string }>('queryUpstream').url,
                   QUERY_UPSTREAM_SECRET: inject<{ value: string }>('queryUpstream').value,
+                  // The fake LLM provider (test/e2e/llm.fake-provider.ts) and the key it requires.
+                  LLM_FAKE_URL: inject<{ url: string }>('llmFake').url,
+                  LLM_FAKE_KEY: inject<{ key: string }>('llmFake').key,
                   POLICY_CACHE_TTL_MS: '0',
                   ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=',
                   ADMIN_API_KEY: 'ig_test_admin_key_0123456789abcdefghijklmnop',

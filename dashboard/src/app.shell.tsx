@@ -19,6 +19,7 @@ const NAV: Array<{ section: string; items: Array<{ to: string; label: string }> 
     items: [
       { to: '/observe', label: 'Observe' },
       { to: '/audit', label: 'Audit' },
+      { to: '/llm-usage', label: 'LLM usage' },
     ],
   },
   {

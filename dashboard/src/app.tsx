@@ -14,6 +14,7 @@ import { AuditScreen } from './screens/audit.screen';
 import { ConnectionCreateScreen } from './screens/connection-create.screen';
 import { ConnectionDetailScreen } from './screens/connection-detail.screen';
 import { ConnectionsScreen } from './screens/connections.screen';
+import { LlmUsageScreen } from './screens/llm-usage.screen';
 import { MembersScreen } from './screens/members.screen';
 import { NoOrganizationScreen } from './screens/no-organization.screen';
 import { ResetPasswordScreen } from './screens/reset-password.screen';
@@ -36,6 +37,7 @@ const ROUTES: Array<[string, Screen]> = [
   ['/sessions', SessionsScreen],
   ['/audit', AuditScreen],
   ['/audit/traces/:traceId', TraceScreen],
+  ['/llm-usage', LlmUsageScreen],
   ['/members', MembersScreen],
   ['/api-keys', ApiKeysScreen],
   ['/settings', SettingsScreen],

@@ -15,6 +15,7 @@ import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Browser, latestMail, launchBrowser, screenshot } from './browser';
 import { adminKey, connectClient, gatewayUrl } from './helpers';
+import { type FakeProvider, startFakeProvider } from './llm.fake-provider';
 
 const run = randomBytes(4).toString('hex');
 const owner = {
@@ -31,6 +32,7 @@ let browser: Browser;
 let page: Page;
 let apiKey = '';
 let mcp: { client: Client; transport: StreamableHTTPClientTransport } | null = null;
+let llmProvider: FakeProvider | null = null;
 
 const url = (path: string) => `${gatewayUrl()}${path}`;
 
@@ -94,6 +96,7 @@ describe('dashboard (real Chromium)', () => {
   });
 
   afterAll(async () => {
+    await llmProvider?.close();
     await closeAgent();
     await browser?.close();
   });
@@ -586,6 +589,86 @@ describe('dashboard (real Chromium)', () => {
     expect(first('echo')).toBeLessThan(first('delete_records'));
     expect(first('delete_records')).toBeLessThan(chain.findIndex((line) => line.includes('killed')));
     await screenshot(page, 'trace');
+  });
+
+  it('creates an LLM connection with the provider picker, and shows its calls on LLM usage and in Audit', async () => {
+    const providerKey = 'sk-fake-dashboard-provider';
+    llmProvider = await startFakeProvider({ apiKey: providerKey });
+    await open('/connections/new');
+    await heading('New connection');
+    await page.getByRole('tab', { name: 'LLM provider' }).click();
+    await page.getByLabel('Provider').selectOption('openai-compatible');
+    await page.getByLabel('Slug').fill('chat-models');
+    await page.getByLabel('Name', { exact: true }).fill('Chat models');
+    await page.getByLabel('Provider API key').fill(providerKey);
+    // A self-hosted server has no default base URL: the problem is shown on that field.
+    await page.getByRole('button', { name: 'Create LLM connection' }).click();
+    await page.getByText('Any OpenAI-compatible server needs its base URL').waitFor();
+    expect(await page.getByLabel('Base URL').getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Base URL').fill(`${llmProvider.url}/v1`);
+    await page.getByLabel('Allowed models (optional)').fill('fake-*');
+    await page.getByRole('button', { name: 'Create LLM connection' }).click();
+    await page.getByRole('heading', { level: 1, name: /Chat models/ }).waitFor();
+    const base = url('/llm/chat-models/v1');
+    expect(await page.getByTestId('gateway-url').textContent()).toBe(base);
+    expect(await page.locator('.copy-block pre').textContent()).toContain(`baseURL: '${base}'`);
+    await page.getByRole('tab', { name: 'Anthropic SDK' }).click();
+    expect(await page.locator('.copy-block pre').textContent()).toContain(
+      `baseURL: '${url('/llm/chat-models')}'`,
+    );
+    await page.getByRole('tab', { name: 'curl' }).click();
+    expect(await page.locator('.copy-block pre').textContent()).toContain(`${base}/chat/completions`);
+    await screenshot(page, 'llm-connection');
+
+    // One priced call through the gateway with the Igris key (an organization price for the fake model).
+    const headers = { Authorization: `Bearer ${apiKey}`, 'Content-Type': 'application/json' };
+    const price = await fetch(url('/api/v1/llm/prices'), {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({
+        provider: 'openai-compatible',
+        model: 'fake-gpt',
+        inputPerMTok: 1000,
+        outputPerMTok: 2000,
+      }),
+    });
+    expect(price.status).toBe(200);
+    const answer = await fetch(`${base}/chat/completions`, {
+      method: 'POST',
+      headers: { ...headers, 'X-Igris-User': agentUser },
+      body: JSON.stringify({ model: 'fake-gpt', messages: [{ role: 'user', content: 'hi' }] }),
+    });
+    expect(answer.status).toBe(200);
+    await answer.text();
+
+    await nav('LLM usage').click();
+    await heading('LLM usage');
+    // The audit row arrives through the spool: reload until the call is counted.
+    await expect
+      .poll(
+        async () => {
+          await page.reload();
+          return page
+            .getByTestId('llm-requests')
+            .textContent({ timeout: 3000 })
+            .catch(() => null);
+        },
+        { timeout: 30_000, interval: 1000 },
+      )
+      .toBe('1');
+    // Fake usage: 12 input and 6 output tokens at $1000 / $2000 per 1M = $0.024.
+    expect(await page.getByTestId('llm-cost').textContent()).toBe('$0.024');
+    await page.getByTestId('llm-usage-row').filter({ hasText: 'fake-gpt' }).waitFor();
+    await page.getByLabel('Break down by').selectOption('user');
+    await page.getByTestId('llm-usage-row').filter({ hasText: agentUser }).waitFor();
+    await screenshot(page, 'llm-usage');
+
+    await page.getByLabel('Break down by').selectOption('model');
+    await page.getByRole('link', { name: 'fake-gpt' }).click();
+    await heading('Audit');
+    const call = page.getByTestId('llm-call').first();
+    await call.waitFor();
+    expect(await call.textContent()).toMatch(/fake-gpt · 12 in \(4 cached\) → 6 out · \$0\.024/);
   });
 
   it('shows an upstream failure in red on Observe and Audit, and as the connection health', async () => {

@@ -11,6 +11,9 @@ declare global {
       /** An upstream that answers 401 unless `?api_key=` equals QUERY_UPSTREAM_SECRET (global-setup.ts). */
       QUERY_UPSTREAM_URL: string;
       QUERY_UPSTREAM_SECRET: string;
+      /** The fake LLM provider started by global-setup.ts, and the provider key it requires. */
+      LLM_FAKE_URL: string;
+      LLM_FAKE_KEY: string;
     }
   }
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { startUpstream } from '../../scripts/demo-mcp-server';
+import { startFakeProvider } from '../e2e/llm.fake-provider.ts';
 import { startRecorder } from './upstream.recorder';
 
 /** Starts a real MCP server (official SDK) on a free local port for the workerd tests to call. */
@@ -14,7 +15,12 @@ export default async function setup(project: TestProject) {
   const queryAuth = { name: 'api_key', value: `sekret-query-${randomUUID()}` };
   const queryUpstream = await startUpstream({ name: 'workerd-query-upstream', requireQuery: queryAuth });
   project.provide('queryUpstream', { url: queryUpstream.url, ...queryAuth });
+  // A fake LLM provider (OpenAI and Anthropic APIs) that requires its own key, for the LLM gateway.
+  const llmKey = `sk-fake-llm-${randomUUID()}`;
+  const llm = await startFakeProvider({ apiKey: llmKey });
+  project.provide('llmFake', { url: llm.url, key: llmKey });
   return async () => {
+    await llm.close();
     await recorder.close();
     await upstream.close();
     await queryUpstream.close();
@@ -26,5 +32,6 @@ declare module 'vitest' {
     upstreamUrl: string;
     upstreamRecorderUrl: string;
     queryUpstream: { url: string; name: string; value: string };
+    llmFake: { url: string; key: string };
   }
 }

@@ -44,7 +44,7 @@ export async function startRecorder(target: string): Promise<{ url: string; clos
       const answer = await fetch(`${target}${url.pathname}${url.search}`, {
         method: req.method,
         headers,
-        body: body.length > 0 ? body : undefined,
+        body: body.length > 0 ? new Uint8Array(body) : undefined,
       });
       const out: Record<string, string> = {};
       answer.headers.forEach((value, name) => {

@@ -5,7 +5,7 @@
  * Every error says where (`path`, a field path in the rule) and why (`code`, `message`).
  */
 import { RuleCompileError } from './inspection.compile.js';
-import { compileRules } from './inspection.engine.js';
+import { compileRules, type Engine } from './inspection.engine.js';
 import { checkPattern, type PatternErrorCode } from './inspection.regex.js';
 import { type Rule, ruleSchema } from './inspection.schema.js';
 
@@ -29,8 +29,23 @@ function pathOf(parts: readonly PropertyKey[]): string {
 
 /** Which examples of a (valid) rule the rule itself gets wrong. */
 export function checkExamples(rule: Rule): RuleValidationError[] {
+  return examplesAgainst(compileRules([rule], 'all'), rule);
+}
+
+/**
+ * Every rule's examples against one engine of all of them: what the built-in rules test runs.
+ * Signal rules such as `obfuscation.base64_hidden_attack` only fire when another rule finds
+ * something inside the decoded span, so they need the others beside them.
+ */
+export function checkRuleSetExamples(
+  rules: readonly Rule[],
+): Array<RuleValidationError & { ruleId: string }> {
+  const engine = compileRules(rules, 'all');
+  return rules.flatMap((rule) => examplesAgainst(engine, rule).map((e) => ({ ...e, ruleId: rule.id })));
+}
+
+function examplesAgainst(engine: Engine, rule: Rule): RuleValidationError[] {
   const errors: RuleValidationError[] = [];
-  const engine = compileRules([rule], 'all');
   const hits = (text: string) =>
     rule.where.some((w) => engine.scan(text, w).some((f) => f.ruleId === rule.id));
   rule.examples.positive.forEach((text, i) => {

@@ -162,6 +162,9 @@ class Scanner implements Engine {
       found.push(f);
     }
     if (depth < this.limits.maxDecodeDepth) this.scanEncoded(norm, state, depth, found);
+    else if (depth > 0 && findEncodedSpans(norm.text).length)
+      // Still encoded after the deepest decoding: what is inside was not inspected.
+      found.push(...this.signalFindings('scan_limit', 0, text.length, state));
     return found;
   }
 
@@ -210,8 +213,13 @@ class Scanner implements Engine {
   ): void {
     if (state.counts[rule.index]! >= this.limits.maxFindingsPerRule) return;
     const re = rule.re!;
-    const slice = from === 0 && to === text.length ? text : text.slice(from, to);
-    re.lastIndex = 0;
+    // One character of context on each side, so `\b`, lookbehinds and lookaheads at the window's
+    // edges see the real neighbours (a literal found inside "protein" must not look like a word
+    // start); a match may not start on the left context character.
+    const lo = from > 0 ? from - 1 : 0;
+    const hi = Math.min(text.length, to + 1);
+    const slice = lo === 0 && hi === text.length ? text : text.slice(lo, hi);
+    re.lastIndex = from - lo;
     for (let m = re.exec(slice); m; m = re.exec(slice)) {
       if (m[0].length === 0) re.lastIndex++;
       const group = rule.hasValueGroup ? m.indices?.groups?.v : undefined;
@@ -219,7 +227,7 @@ class Scanner implements Engine {
       const value = slice.slice(s, e);
       if (rule.validators.every((v) => passes(v, value))) {
         if (!this.room(rule, state)) return;
-        out.push(finding(rule, from + s, from + e));
+        out.push(finding(rule, lo + s, lo + e));
       }
     }
   }

@@ -60,9 +60,9 @@ export function scanJsonValue(value: unknown, limits: ScanLimits, hooks: JsonSca
         const [key, child] = entries[i]!;
         stack.push({ value: child, path: childPath(path, key), depth: depth + 1 });
       }
-      let keysOk = true;
-      for (const [key] of entries)
-        if (key.length >= 8 && !(keysOk = scanString(key, `${childPath(path, key)}~key`))) break;
+      const keysOk = entries.every(
+        ([key]) => key.length < 8 || scanString(key, `${childPath(path, key)}~key`),
+      );
       if (!keysOk) {
         limited(path);
         break;

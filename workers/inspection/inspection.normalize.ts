@@ -157,6 +157,25 @@ function invisibleSignal(cp: number): Signal | null {
   return null;
 }
 
+const PICTOGRAPHIC = /\p{Extended_Pictographic}/u;
+/** Hebrew, Arabic, Syriac, Thaana, N'Ko…, and the Indic scripts: where ZWJ/ZWNJ and LRM/RLM are ordinary. */
+const isJoiningScript = (cp: number) => (cp >= 0x0590 && cp <= 0x08ff) || (cp >= 0x0900 && cp <= 0x0dff);
+
+/**
+ * Invisible characters with a legitimate use, dropped from the text but not reported: a byte-order
+ * mark at the start, ZWJ in emoji sequences (👨‍👩‍👧), ZWJ/ZWNJ and direction marks next to
+ * scripts that need them, and tag characters right after 🏴 (the England/Scotland/Wales flags).
+ */
+function benignInvisible(cp: number, at: number, prev: number, next: number, inFlag: boolean): boolean {
+  if (cp === 0xfeff) return at === 0;
+  if (cp === 0x200d)
+    return PICTOGRAPHIC.test(String.fromCodePoint(prev)) || isJoiningScript(prev) || isJoiningScript(next);
+  if (cp === 0x200c || cp === 0x200e || cp === 0x200f || cp === 0x061c)
+    return isJoiningScript(prev) || isJoiningScript(next);
+  if (cp >= 0xe0000 && cp <= 0xe007f) return inFlag;
+  return false;
+}
+
 const isMark = (cp: number) =>
   (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x20d0 && cp <= 0x20ff);
 const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -186,7 +205,7 @@ class WordTracker {
   }
 }
 
-const NON_ASCII = /[^\x00-\x7f]/;
+const NON_ASCII = /[^\u0000-\u007f]/;
 
 export function normalize(input: string): Normalized {
   // Pure ASCII holds no invisible character, mark or look-alike: it is already normal.
@@ -204,17 +223,27 @@ export function normalize(input: string): Normalized {
     }
   };
   let i = 0;
+  let prev = 0;
+  let inFlag = false;
   while (i < input.length) {
     const cp = input.codePointAt(i)!;
     const len = cp > 0xffff ? 2 : 1;
     const sig = invisibleSignal(cp);
     if (sig) {
-      const last = signals[signals.length - 1];
-      if (last && last.signal === sig && last.end === i) last.end = i + len;
-      else signals.push({ signal: sig, start: i, end: i + len });
+      const next = i + len < input.length ? input.codePointAt(i + len)! : 0;
+      if (!benignInvisible(cp, i, prev, next, inFlag)) {
+        const last = signals[signals.length - 1];
+        if (last && last.signal === sig && last.end === i) last.end = i + len;
+        else signals.push({ signal: sig, start: i, end: i + len });
+        // Tag characters spell ASCII invisibly ("ASCII smuggling"): scan what they spell.
+        if (sig === 'tag_chars' && cp >= 0xe0020 && cp <= 0xe007e)
+          emit(String.fromCharCode(cp - 0xe0000), i, i + len);
+      }
       i += len;
       continue;
     }
+    inFlag = cp === 0x1f3f4;
+    prev = cp;
     if (cp < 128 && !(i + 1 < input.length && isMark(input.charCodeAt(i + 1)))) {
       if (isAsciiLetter(cp)) words.letter(i, i + 1, false);
       else words.close();

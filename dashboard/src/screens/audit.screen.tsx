@@ -10,8 +10,8 @@ import { AUDIT_TYPES, type AuditEvent, type AuditQuery } from '../api/api.types'
 import { formatShortTime, formatTime, localInputToIso } from '../lib/format';
 import { Link, navigate, useLocation, withQuery } from '../lib/router';
 import { SelectField, TextField } from '../ui/field';
-import { DecisionBadge, DecisionLegend } from '../ui/outcome';
 import { LlmCallLine } from '../ui/llm.figures';
+import { DecisionBadge, DecisionLegend } from '../ui/outcome';
 import { Badge, PageHeader } from '../ui/page';
 import { Empty, ErrorState, InlineError, Loading } from '../ui/states';
 

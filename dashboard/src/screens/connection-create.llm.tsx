@@ -62,9 +62,9 @@ export function LlmConnectionForm() {
     local[path] ??
     issueFor(error, path) ??
     (path === 'allowedModels'
-      ? (error instanceof ApiError
-          ? error.issues.find((i) => i.path.startsWith('settings.allowedModels'))?.message
-          : undefined)
+      ? error instanceof ApiError
+        ? error.issues.find((i) => i.path.startsWith('settings.allowedModels'))?.message
+        : undefined
       : undefined);
   const placed = ['slug', 'name', 'upstreamUrl', 'credential', 'settings.provider'];
   const allPlaced =

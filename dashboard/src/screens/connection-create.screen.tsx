@@ -11,8 +11,8 @@ import { SelectField, TextField } from '../ui/field';
 import { PageHeader } from '../ui/page';
 import { InlineError } from '../ui/states';
 import { useToast } from '../ui/toast';
-import { LlmConnectionForm } from './connection-create.llm';
 import { slugProblem } from './connection.snippets';
+import { LlmConnectionForm } from './connection-create.llm';
 import { useCreateConnection } from './connections.queries';
 
 type AuthType = NonNullable<CreateConnection['authType']>;
@@ -43,7 +43,11 @@ export function ConnectionCreateScreen(_props: { params: Record<string, string> 
             type="button"
             role="tab"
             aria-selected={kind === value}
-            onClick={() => navigate(withQuery('/connections/new', { type: value === 'llm' ? 'llm' : undefined }), { replace: true })}
+            onClick={() =>
+              navigate(withQuery('/connections/new', { type: value === 'llm' ? 'llm' : undefined }), {
+                replace: true,
+              })
+            }
           >
             {label}
           </button>

@@ -68,7 +68,11 @@ export function LlmUseIt({ connection, family }: { connection: Connection; famil
   const model = exampleModel(connection, family);
   const url = connection.gatewayUrl;
   const snippets: Record<Snippet, { label: string; text: string; caption: string }> = {
-    openai: { label: 'OpenAI SDK', text: openAiSnippet(url, model), caption: 'TypeScript, the official openai package' },
+    openai: {
+      label: 'OpenAI SDK',
+      text: openAiSnippet(url, model),
+      caption: 'TypeScript, the official openai package',
+    },
     anthropic: {
       label: 'Anthropic SDK',
       text: anthropicSnippet(url, model),
@@ -94,8 +98,9 @@ export function LlmUseIt({ connection, family }: { connection: Connection; famil
       </div>
       <CopyBlock text={current.text} label={current.caption} copyLabel={`Copy ${current.label}`} />
       <p className="muted small">
-        Replace <code>{KEY_PLACEHOLDER}</code> with a key from <Link to="/api-keys">API keys</Link>: the provider key
-        stays in the vault. Or call <code>/v1/chat/completions</code> with <code>{`"model": "@${connection.slug}/${model}"`}</code>.
+        Replace <code>{KEY_PLACEHOLDER}</code> with a key from <Link to="/api-keys">API keys</Link>: the
+        provider key stays in the vault. Or call <code>/v1/chat/completions</code> with{' '}
+        <code>{`"model": "@${connection.slug}/${model}"`}</code>.
       </p>
     </section>
   );

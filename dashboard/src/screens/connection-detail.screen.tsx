@@ -14,9 +14,9 @@ import { DecisionBadge, HealthBadge } from '../ui/outcome';
 import { Badge, PageHeader, Time } from '../ui/page';
 import { Empty, ErrorState, InlineError, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
-import { LlmUseIt } from './connection-detail.llm';
-import { useLlmProviders } from './connection-create.llm';
 import { claudeDesktopConfig, cursorConfig, KEY_PLACEHOLDER, sdkSnippet } from './connection.snippets';
+import { useLlmProviders } from './connection-create.llm';
+import { LlmUseIt } from './connection-detail.llm';
 import { useConnection, useConnectionActions } from './connections.queries';
 
 type Snippet = 'cursor' | 'claude' | 'sdk';
@@ -215,9 +215,13 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
             {c.type === 'llm' ? (
               <>
                 <dt>Provider</dt>
-                <dd>{providers.data?.find((p) => p.id === c.settings.provider)?.name ?? c.settings.provider}</dd>
+                <dd>
+                  {providers.data?.find((p) => p.id === c.settings.provider)?.name ?? c.settings.provider}
+                </dd>
                 <dt>Models</dt>
-                <dd className="mono">{c.settings.allowedModels?.length ? c.settings.allowedModels.join(', ') : 'any'}</dd>
+                <dd className="mono">
+                  {c.settings.allowedModels?.length ? c.settings.allowedModels.join(', ') : 'any'}
+                </dd>
               </>
             ) : null}
             <dt>Upstream</dt>
@@ -249,7 +253,10 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
         <RecentCalls slug={c.slug} />
       </div>
       {c.type === 'llm' ? (
-        <LlmUseIt connection={c} family={providers.data?.find((p) => p.id === c.settings.provider)?.family ?? 'openai'} />
+        <LlmUseIt
+          connection={c}
+          family={providers.data?.find((p) => p.id === c.settings.provider)?.family ?? 'openai'}
+        />
       ) : (
         <UseIt slug={c.slug} gatewayUrl={c.gatewayUrl} />
       )}

@@ -6,12 +6,15 @@ export function formatTokens(value: number | null | undefined): string {
   return value === null || value === undefined ? '—' : integer.format(value);
 }
 
-/** USD with enough digits for sub-cent calls ($0.000123), two for larger sums. */
+/** USD: cents for sums of a dollar or more, three significant digits below ($0.024, $0.000123). */
 export function formatUsd(value: number | null | undefined): string {
   if (value === null || value === undefined) return 'unpriced';
   if (value === 0) return '$0';
-  const digits = value >= 1 ? 2 : Math.min(8, Math.max(2, 1 - Math.floor(Math.log10(value)) + 2));
-  return `$${value.toFixed(digits)}`;
+  if (value >= 1) return `$${value.toFixed(2)}`;
+  return `$${Number(value.toPrecision(3)).toFixed(Math.max(2, 2 - Math.floor(Math.log10(value))))}`.replace(
+    /(\.\d{2}\d*?)0+$/,
+    '$1',
+  );
 }
 
 export interface LlmCallFields {
@@ -33,7 +36,8 @@ export function LlmCallLine({ call }: { call: LlmCallFields }) {
       {tokens ? (
         <span className="muted">
           {' · '}
-          {formatTokens(call.inputTokens)} in{call.cachedInputTokens ? ` (${formatTokens(call.cachedInputTokens)} cached)` : ''}
+          {formatTokens(call.inputTokens)} in
+          {call.cachedInputTokens ? ` (${formatTokens(call.cachedInputTokens)} cached)` : ''}
           {' → '}
           {formatTokens(call.outputTokens)} out
         </span>
