@@ -137,6 +137,16 @@ export class Spool {
     return this.#sql.exec<{ n: number }>('SELECT count(*) AS n FROM spool WHERE dirty = 1').one().n;
   }
 
+  /** Rows not yet written to D1 and the age of the oldest of them (spool health, for metrics). */
+  backlog(now = Date.now()): { rows: number; oldestMs: number } {
+    const { n, oldest } = this.#sql
+      .exec<{ n: number; oldest: number | null }>(
+        'SELECT count(*) AS n, min(created_at) AS oldest FROM spool WHERE dirty = 1',
+      )
+      .one();
+    return { rows: n, oldestMs: oldest === null ? 0 : Math.max(0, now - oldest) };
+  }
+
   /** Returns and forgets the earliest flush time of rows written since the last call. */
   takeDue(): number | null {
     const due = this.#due;

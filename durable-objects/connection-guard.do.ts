@@ -41,7 +41,7 @@ import type {
 import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
 import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
 import { SpoolScheduler } from './audit.spool';
-import { eventHubFor } from './do.client';
+import { eventHubFor, metricsHubFor } from './do.client';
 import {
   type AdmitRequest,
   type AdmitResult,
@@ -63,6 +63,8 @@ import {
   killApplies,
   matchingKill,
 } from './kill.match';
+import { rowFindings } from './metrics.contract';
+import { MetricsOutbox } from './metrics.outbox';
 import { RateWindows } from './rate.window';
 import { SessionRecord } from './session.record';
 
@@ -90,6 +92,10 @@ export class ConnectionGuard extends DurableObject<Env> {
   readonly #rates: RateWindows;
   readonly #anomalies: AnomalyDetector;
   readonly #session: SessionRecord;
+  /** Metric deltas for the organization's MetricsHub, sent off the hot path (metrics.outbox.ts). */
+  readonly #metrics: MetricsOutbox;
+  /** Whose hub the metrics go to: known from the first admit, or from a row when complete() comes first. */
+  #metricsTarget: GuardTarget | null = null;
   #kills = new Map<string, KillRecord>();
   readonly #watchers = new Map<string, Watcher>();
   #anomalySettings: AnomalySettings = {};
@@ -106,6 +112,15 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#rates = new RateWindows(ctx.storage.sql);
     this.#anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
     this.#session = new SessionRecord(ctx.storage.sql);
+    this.#metrics = new MetricsOutbox(
+      (p) => ctx.waitUntil(p),
+      () => metricsHubFor(env, this.#metricsTarget!.orgId),
+      () => {
+        const { rows, oldestMs } = this.#audit.spool.backlog();
+        const source = this.#metricsTarget!.connectionId;
+        return { source, backlog: rows, oldestUnflushedSeconds: oldestMs / 1000 };
+      },
+    );
   }
 
   async admit(request: AdmitRequest): Promise<AdmitResult> {
@@ -134,8 +149,14 @@ export class ConnectionGuard extends DurableObject<Env> {
         refuse(row, 'rate_limited', 'rate_limited', figures);
       }
       this.#audit.spool.put(row, final);
-      if (final) this.#publishCall(row);
+      if (final) {
+        this.#publishCall(row);
+        this.#metrics.recorder.call(row);
+        this.#metrics.recorder.findings(row, rowFindings(row));
+      }
     }
+    this.#metricsTarget = identity;
+    this.#metrics.schedule();
 
     this.#session.seen(identity, request.caller, now);
     this.#detectAnomalies(request.audit, now);
@@ -156,8 +177,16 @@ export class ConnectionGuard extends DurableObject<Env> {
     }
     const row = this.#audit.spool.complete(eventId, outcome);
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
-    if (row && lateFindings && outcome.findings?.length) this.#publishFindings(row, outcome.findings);
-    else if (row) this.#publishCall(row);
+    if (row && lateFindings && outcome.findings?.length) {
+      this.#publishFindings(row, outcome.findings);
+      this.#metrics.recorder.findings(row, outcome.findings);
+    } else if (row) {
+      this.#publishCall(row);
+      this.#metrics.recorder.call(row, outcome.gatewayMs);
+      this.#metrics.recorder.findings(row, rowFindings(row));
+    }
+    if (row?.orgId && row.connectionId) this.#metricsTarget ??= { orgId: row.orgId, connectionId: row.connectionId };
+    if (this.#metricsTarget) this.#metrics.schedule();
     await this.#audit.arm();
   }
 
@@ -343,6 +372,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       now,
     );
     this.#audit.spool.put(row, true);
+    this.#metrics.recorder.anomaly(row, finding.anomalyType);
     if (!row.orgId || !row.connectionId) return;
     const event: AnomalyEvent = {
       type: 'anomaly',

@@ -5,13 +5,18 @@
  *
  * Fail modes are the callers' (docs/security-model.md lists each): the gateway fails a call
  * closed or open per connection when its guard is unreachable; live events are best effort; the
- * audit spool falls back to a direct D1 write; the login limiter fails closed.
+ * audit spool falls back to a direct D1 write; the login limiter fails closed; metrics are best
+ * effort (a guard keeps and resends its deltas; a scrape that cannot reach the hub is a 503).
  */
 import type { AuditSpool } from './audit-spool.do';
+import type { BudgetCounter } from './budget-counter.do';
+import { budgetObjectName } from './budget.contract';
 import type { ConnectionGuard } from './connection-guard.do';
 import type { EventHub } from './event-hub.do';
 import { guardName } from './guard.contract';
 import type { LoginLimiter } from './login-limiter.do';
+import type { MetricsHub } from './metrics-hub.do';
+import { metricsHubName } from './metrics.contract';
 
 /** How many AuditSpool objects share an organization's (or the anonymous) refusal rows. */
 export const SPOOL_SHARDS = 4;
@@ -26,6 +31,11 @@ export function guardFor(
 
 export function eventHubFor(env: Pick<Env, 'EVENT_HUB'>, orgId: string): DurableObjectStub<EventHub> {
   return env.EVENT_HUB.getByName(orgId);
+}
+
+/** The organization's metric totals (metrics-hub.do.ts); fed by its guards, read by scrapes. */
+export function metricsHubFor(env: Pick<Env, 'METRICS_HUB'>, orgId: string): DurableObjectStub<MetricsHub> {
+  return env.METRICS_HUB.getByName(metricsHubName(orgId));
 }
 
 /**
@@ -56,4 +66,12 @@ export function loginLimiterFor(
   key: string,
 ): DurableObjectStub<LoginLimiter> {
   return env.LOGIN_LIMITER.getByName(key);
+}
+
+/** The counters of one budget (budget-counter.do.ts); fail mode: the connection's (budget.gate.ts). */
+export function budgetCounterFor(
+  env: Pick<Env, 'BUDGETS'>,
+  budgetId: string,
+): DurableObjectStub<BudgetCounter> {
+  return env.BUDGETS.getByName(budgetObjectName(budgetId));
 }

@@ -84,6 +84,8 @@ export type CallOutcome = AuditOutcome & {
   findings?: Finding[];
   /** An LLM call's actual tokens, added to the token windows it was admitted against. */
   tokens?: { checks: RateCheck[]; used: number };
+  /** Milliseconds the gateway itself added to the call (not stored: the latency histogram's). */
+  gatewayMs?: number;
 };
 
 /** The deterministic agent-session id of an (organization, connection) pair. */

@@ -5,6 +5,7 @@ import { runScheduled } from './scheduled';
 export { AuditSpool } from '../durable-objects/audit-spool.do';
 export { ConnectionGuard } from '../durable-objects/connection-guard.do';
 export { EventHub } from '../durable-objects/event-hub.do';
+export { BudgetCounter } from '../durable-objects/budget-counter.do';
 export { LoginLimiter } from '../durable-objects/login-limiter.do';
 
 const app = createApp();

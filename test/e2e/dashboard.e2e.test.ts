@@ -597,15 +597,15 @@ describe('dashboard (real Chromium)', () => {
     await open('/connections/new');
     await heading('New connection');
     await page.getByRole('tab', { name: 'LLM provider' }).click();
-    await page.getByLabel('Provider').selectOption('openai-compatible');
+    await page.getByLabel('Provider', { exact: true }).selectOption('openai-compatible');
     await page.getByLabel('Slug').fill('chat-models');
     await page.getByLabel('Name', { exact: true }).fill('Chat models');
     await page.getByLabel('Provider API key').fill(providerKey);
     // A self-hosted server has no default base URL: the problem is shown on that field.
     await page.getByRole('button', { name: 'Create LLM connection' }).click();
     await page.getByText('Any OpenAI-compatible server needs its base URL').waitFor();
-    expect(await page.getByLabel('Base URL').getAttribute('aria-invalid')).toBe('true');
-    await page.getByLabel('Base URL').fill(`${llmProvider.url}/v1`);
+    expect(await page.getByLabel('Base URL', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('Base URL', { exact: true }).fill(`${llmProvider.url}/v1`);
     await page.getByLabel('Allowed models (optional)').fill('fake-*');
     await page.getByRole('button', { name: 'Create LLM connection' }).click();
     await page.getByRole('heading', { level: 1, name: /Chat models/ }).waitFor();
@@ -633,6 +633,13 @@ describe('dashboard (real Chromium)', () => {
       }),
     });
     expect(price.status).toBe(200);
+    // Default deny, as for MCP: a policy allows the fake models.
+    const policy = await fetch(url('/api/v1/connections/chat-models/policy'), {
+      method: 'PUT',
+      headers,
+      body: JSON.stringify({ rules: [{ model: 'fake-*', action: 'allow' }] }),
+    });
+    expect(policy.status).toBe(200);
     const answer = await fetch(`${base}/chat/completions`, {
       method: 'POST',
       headers: { ...headers, 'X-Igris-User': agentUser },

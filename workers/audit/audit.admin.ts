@@ -74,7 +74,7 @@ export function authAuditStatement(db: D1Database, event: AuthEvent): D1Prepared
   );
 }
 
-function directRowStatement(db: D1Database, row: DirectRow): D1PreparedStatement {
+export function directRowStatement(db: D1Database, row: DirectRow): D1PreparedStatement {
   return db
     .prepare(
       `INSERT INTO audit_events (id, org_id, type, connection_id, connection_slug, session_id, api_key_id, actor, user, action, details, created_at)

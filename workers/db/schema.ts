@@ -72,7 +72,7 @@ export const apiKeys = sqliteTable(
   (t) => [index('api_keys_org').on(t.orgId)],
 );
 
-export const CONNECTION_TYPES = ['mcp', 'llm'] as const;
+export const CONNECTION_TYPES = ['mcp', 'llm', 'a2a'] as const;
 /**
  * 'query' injects the credential as a query parameter; its name is kept in auth_header_name (the
  * column names where the credential goes: a header for 'header', a parameter for 'query'). A TS
@@ -155,7 +155,7 @@ export const agentSessions = sqliteTable(
   (t) => [uniqueIndex('agent_sessions_org_connection').on(t.orgId, t.connectionId)],
 );
 
-export const AUDIT_TYPES = ['tool_call', 'llm_call', 'request', 'admin', 'anomaly', 'session', 'auth'] as const;
+export const AUDIT_TYPES = ['tool_call', 'llm_call', 'a2a_call', 'request', 'admin', 'anomaly', 'session', 'auth'] as const;
 
 export const auditEvents = sqliteTable(
   'audit_events',
@@ -362,3 +362,237 @@ export const llmPrices = sqliteTable(
 );
 
 export type LlmPriceRow = typeof llmPrices.$inferSelect;
+
+// ---------------------------------------------------------------------------------------------
+// Teams, budgets and system-prompt governance (issue 15; docs/budgets-and-prompts.md).
+// ---------------------------------------------------------------------------------------------
+
+/** A group of people and API keys in an organization; usable in policy conditions (`team`). */
+export const teams = sqliteTable(
+  'teams',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    description: text('description').notNull().default(''),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('teams_org_name').on(t.orgId, t.name)],
+);
+
+/** `user`: a member's user id; `external_user`: an X-Igris-User value; `api_key`: an API key id. */
+export const TEAM_MEMBER_KINDS = ['user', 'external_user', 'api_key'] as const;
+export type TeamMemberKind = (typeof TEAM_MEMBER_KINDS)[number];
+
+export const teamMembers = sqliteTable(
+  'team_members',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    teamId: text('team_id')
+      .notNull()
+      .references(() => teams.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: TEAM_MEMBER_KINDS }).notNull(),
+    ref: text('ref').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('team_members_unique').on(t.teamId, t.kind, t.ref), index('team_members_org').on(t.orgId)],
+);
+
+export const BUDGET_SCOPES = ['org', 'team', 'api_key', 'user'] as const;
+export type BudgetScope = (typeof BUDGET_SCOPES)[number];
+
+/** A monthly USD limit on a scope; its counters live in a BudgetCounter Durable Object. */
+export const budgets = sqliteTable(
+  'budgets',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull().default(''),
+    scope: text('scope', { enum: BUDGET_SCOPES }).notNull(),
+    /** Team id, API key id or X-Igris-User value; null for `org`. */
+    scopeRef: text('scope_ref'),
+    limitUsd: real('limit_usd').notNull(),
+    warnAtPercent: integer('warn_at_percent', { mode: 'number' }).notNull().default(80),
+    enforcement: text('enforcement', { enum: ['block', 'warn'] }).notNull().default('block'),
+    resetDay: integer('reset_day', { mode: 'number' }).notNull().default(1),
+    timezone: text('timezone').notNull().default('UTC'),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('budgets_org').on(t.orgId)],
+);
+
+export const systemPrompts = sqliteTable(
+  'system_prompts',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** The current version (system_prompt_versions); every edit adds one. */
+    version: integer('version', { mode: 'number' }).notNull(),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('system_prompts_org_name').on(t.orgId, t.name)],
+);
+
+export const systemPromptVersions = sqliteTable(
+  'system_prompt_versions',
+  {
+    promptId: text('prompt_id')
+      .notNull()
+      .references(() => systemPrompts.id, { onDelete: 'cascade' }),
+    orgId: text('org_id').notNull(),
+    version: integer('version', { mode: 'number' }).notNull(),
+    text: text('text').notNull(),
+    /** SHA-256 (hex) of the template: what audit rows record instead of the text. */
+    textHash: text('text_hash').notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('system_prompt_versions_pk').on(t.promptId, t.version)],
+);
+
+/** Where a prompt applies: an LLM connection or a team, with a priority and a mode. */
+export const systemPromptAssignments = sqliteTable(
+  'system_prompt_assignments',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    promptId: text('prompt_id')
+      .notNull()
+      .references(() => systemPrompts.id, { onDelete: 'cascade' }),
+    target: text('target', { enum: ['connection', 'team'] }).notNull(),
+    targetId: text('target_id').notNull(),
+    priority: integer('priority', { mode: 'number' }).notNull().default(0),
+    mode: text('mode', { enum: ['prepend', 'replace'] }).notNull().default('prepend'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('system_prompt_assignments_unique').on(t.promptId, t.target, t.targetId),
+    index('system_prompt_assignments_org').on(t.orgId),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Tool integrity (issue 17): fingerprints, drift history, approvals and quarantine per connection.
+// Written off the hot path by workers/integrity/integrity.record.ts and by the API; what the
+// gateway needs per call is published to KV (`integrity:<org>:<connection>`, integrity.state.ts).
+// ---------------------------------------------------------------------------------------------
+
+/** What a list answer lists: `tools/list` tools, `prompts/list` prompts, `resources/list` resources. */
+export const INTEGRITY_KINDS = ['tool', 'prompt', 'resource'] as const;
+export const DRIFT_SEVERITIES = ['critical', 'warning', 'info'] as const;
+
+/** The current state of every item a connection's upstream ever listed: one row per (kind, name). */
+export const toolInventory = sqliteTable(
+  'tool_inventory',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: INTEGRITY_KINDS }).notNull(),
+    /** The tool or prompt name, or the resource URI, as the upstream listed it. */
+    name: text('name').notNull(),
+    /** SHA-256 (hex) of the canonical definition; null once the item was removed. */
+    fingerprint: text('fingerprint'),
+    /** 1 at first sight, +1 at every change (including removal). */
+    version: integer('version').notNull(),
+    /** The canonical definition last seen (description, schemas, annotations). */
+    definition: text('definition', { mode: 'json' }),
+    removed: integer('removed', { mode: 'boolean' }).notNull().default(false),
+    /** Refused and hidden until re-approved (set by critical drift with quarantineOnCritical, or by hand). */
+    quarantined: integer('quarantined', { mode: 'boolean' }).notNull().default(false),
+    quarantineReason: text('quarantine_reason'),
+    /** The fingerprint an owner/admin approved (the pinned baseline); null = never approved. */
+    approvedFingerprint: text('approved_fingerprint'),
+    approvedBy: text('approved_by'),
+    approvedAt: integer('approved_at', { mode: 'number' }),
+    /** The poisoning/shadowing scan's findings on the current definition (integrity.scan.ts). */
+    findings: text('findings', { mode: 'json' }),
+    firstSeen: integer('first_seen', { mode: 'number' }).notNull(),
+    lastSeen: integer('last_seen', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('tool_inventory_item').on(t.connectionId, t.kind, t.name),
+    index('tool_inventory_org').on(t.orgId, t.connectionId),
+  ],
+);
+
+/**
+ * Every version of every item, with the classified changes from the version before. The unique
+ * (connection, kind, name, version) makes recording idempotent across isolates: of two gateways
+ * that saw the same change at once, one insert wins and only the winner writes the audit row
+ * and publishes the `tool_drift` event.
+ */
+export const toolVersions = sqliteTable(
+  'tool_versions',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    kind: text('kind', { enum: INTEGRITY_KINDS }).notNull(),
+    name: text('name').notNull(),
+    version: integer('version').notNull(),
+    /** Null for a removal. */
+    fingerprint: text('fingerprint'),
+    definition: text('definition', { mode: 'json' }),
+    /** The highest severity of `changes`. */
+    severity: text('severity', { enum: DRIFT_SEVERITIES }).notNull(),
+    /** JSON: the classified changes (integrity.classify.ts) and scan findings. */
+    changes: text('changes', { mode: 'json' }).notNull(),
+    seenAt: integer('seen_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('tool_versions_item_version').on(t.connectionId, t.kind, t.name, t.version),
+    index('tool_versions_org').on(t.orgId, t.connectionId, t.seenAt),
+  ],
+);
+
+export type ToolInventoryRow = typeof toolInventory.$inferSelect;
+export type ToolVersionRow = typeof toolVersions.$inferSelect;
+
+// A2A agents (issue 21): the AgentCard of each `type: "a2a"` connection, as fetched from its URL
+// (or pasted), one row per connection. The gateway serves it rewritten at
+// /v1/a2a/<slug>/.well-known/agent-card.json; a refresh that changes it writes an admin audit row.
+export const a2aAgentCards = sqliteTable(
+  'a2a_agent_cards',
+  {
+    connectionId: text('connection_id')
+      .primaryKey()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Where the card is fetched from on refresh; null for a pasted card. */
+    cardUrl: text('card_url'),
+    /** The agent's card as received (JSON), validated by a2a.card.ts. */
+    card: text('card', { mode: 'json' }).notNull(),
+    /** SHA-256 (hex) of the card's canonical JSON: a refresh that changes nothing writes nothing. */
+    cardHash: text('card_hash').notNull(),
+    fetchedAt: integer('fetched_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('a2a_agent_cards_org').on(t.orgId)],
+);
+export type A2aAgentCardRow = typeof a2aAgentCards.$inferSelect;

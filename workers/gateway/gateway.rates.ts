@@ -7,7 +7,7 @@ import type { RateCheck } from '../../durable-objects/guard.contract';
 import type { Principal } from '../app.types';
 import { isRecord } from '../lib/values';
 import type { Decision } from '../policy/policy.evaluate';
-import type { RateLimit } from '../policy/policy.schema';
+import type { RateLimit, TokenLimit } from '../policy/policy.schema';
 import type { CallIdentity } from './gateway.identity';
 import type { UnitDecision } from './gateway.stages';
 
@@ -25,8 +25,7 @@ export function rateChecks<U>(decisions: readonly UnitDecision<U>[], keyed: Rate
     const decision = d.decision;
     if (!decision || decision.ruleIndex === null) continue;
     if (decision.rateLimit) checks.push(check(decision, decision.rateLimit, keyed, 'requests'));
-    const tokenLimit = (decision as Decision & { tokenLimit?: RateLimit | null }).tokenLimit;
-    if (tokenLimit) checks.push(check(decision, tokenLimit, keyed, 'tokens'));
+    if (decision.tokenLimit) checks.push(check(decision, decision.tokenLimit, keyed, 'tokens'));
   }
   return checks;
 }

@@ -61,7 +61,7 @@ export async function listModels(c: Context<AppEnv>): Promise<Response> {
       const policy = await loadPolicy(c.env, principal.orgId, row.id);
       const priced = Object.keys(overrides[settings.provider ?? ''] ?? {});
       for (const model of candidates(settings.provider, settings.allowedModels, priced)) {
-        if (couldEverAllow(policy, model)) {
+        if (couldEverAllow(policy, model, { model })) {
           data.push({
             id: `@${row.slug}/${model}`,
             object: 'model',

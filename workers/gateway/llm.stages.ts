@@ -26,13 +26,6 @@ import type { LlmRequest, LlmUnit } from './llm.adapter';
 
 type LlmDecision = UnitDecision<LlmUnit>;
 
-/** What an LLM rule can add to a decision (policy.schema.ts `tokenGuard`). */
-interface TokenGuard {
-  maxInputTokens?: number;
-  maxOutputTokens?: number;
-  maxRequestMaxTokens?: number;
-}
-
 function denied(
   unit: LlmUnit,
   decision: Decision | null,
@@ -78,7 +71,7 @@ export function llmDecide(
       identity,
     );
   }
-  const request: EvaluationRequest & { model?: string | null; endpoint?: string } = {
+  const request: EvaluationRequest = {
     tool: unit.model ?? unit.endpoint,
     model: unit.model,
     endpoint: unit.endpoint,
@@ -94,7 +87,7 @@ export function llmDecide(
 /** Request stage: the matched rule's tokenGuard. */
 export function tokenGuardStage(call: StageCall, decisions: LlmDecision[]): LlmDecision[] {
   return decisions.map((d) => {
-    const guard = (d.decision as (Decision & { tokenGuard?: TokenGuard | null }) | null)?.tokenGuard;
+    const guard = d.decision?.tokenGuard;
     if (d.refusal || !guard) return d;
     const unit = d.unit;
     const estimate = unit.estimatedInputTokens;

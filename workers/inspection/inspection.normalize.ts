@@ -205,7 +205,38 @@ class WordTracker {
   }
 }
 
-const NON_ASCII = /[^\u0000-\u007f]/;
+/** What a normalised character is to the homoglyph check. */
+const FOLDED_LATIN = 0; // a look-alike folded to a Latin letter
+const LATIN = 1;
+const LETTER = 2; // a letter of another script
+const OTHER = 3; // not a letter: ends a word
+type Folded = Array<[string, number]>;
+
+function foldCluster(cluster: string): Folded {
+  const out: Folded = [];
+  for (const ch of cluster.normalize('NFKC')) {
+    const folded = CONFUSABLES[ch];
+    if (folded !== undefined) out.push([folded, isAsciiLetter(folded.charCodeAt(0)) ? FOLDED_LATIN : OTHER]);
+    else out.push([ch, isAsciiLetter(ch.charCodeAt(0)) ? LATIN : /\p{L}/u.test(ch) ? LETTER : OTHER]);
+  }
+  return out;
+}
+
+/**
+ * A lone code point always normalises and folds the same way: remember it (bounded), so text in
+ * another script costs a map lookup per character, not an NFKC call.
+ */
+const foldCache = new Map<number, Folded>();
+function foldedOf(cp: number): Folded {
+  let hit = foldCache.get(cp);
+  if (!hit) {
+    hit = foldCluster(String.fromCodePoint(cp));
+    if (foldCache.size < 8192) foldCache.set(cp, hit);
+  }
+  return hit;
+}
+
+const NON_ASCII = /[\u0080-\u{10ffff}]/u;
 
 export function normalize(input: string): Normalized {
   // Pure ASCII holds no invisible character, mark or look-alike: it is already normal.
@@ -253,17 +284,11 @@ export function normalize(input: string): Normalized {
     }
     let j = i + len;
     while (j < input.length && isMark(input.codePointAt(j)!)) j += input.codePointAt(j)! > 0xffff ? 2 : 1;
-    for (const ch of input.slice(i, j).normalize('NFKC')) {
-      const folded = CONFUSABLES[ch];
-      if (folded !== undefined) {
-        if (isAsciiLetter(folded.charCodeAt(0))) words.letter(i, j, true);
-        else words.close();
-        emit(folded, i, j);
-      } else {
-        if (isAsciiLetter(ch.charCodeAt(0))) words.letter(i, j, false);
-        else if (!/\p{L}/u.test(ch)) words.close();
-        emit(ch, i, j);
-      }
+    for (const [ch, kind] of j === i + len ? foldedOf(cp) : foldCluster(input.slice(i, j))) {
+      if (kind === FOLDED_LATIN) words.letter(i, j, true);
+      else if (kind === LATIN) words.letter(i, j, false);
+      else if (kind === OTHER) words.close();
+      emit(ch, i, j);
     }
     i = j;
   }

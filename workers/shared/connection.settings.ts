@@ -84,6 +84,21 @@ export const connectionSettingsSchema = z
       })
       .strict()
       .optional(),
+    /**
+     * Tool integrity (docs/tool-integrity.md): what the gateway does with the tools, prompts and
+     * resources the upstream lists. `discovery`: 'alert' (default) fingerprints every list answer,
+     * records drift and alerts; 'fail_closed' also hides — and refuses calls to — every item whose
+     * current fingerprint an owner/admin has not approved (new tools disabled until enabled);
+     * 'off' does nothing. `quarantineOnCritical`: a critical change quarantines the item (hidden
+     * and refused in every mode but 'off') until it is re-approved.
+     */
+    integrity: z
+      .object({
+        discovery: z.enum(['off', 'alert', 'fail_closed']).default('alert'),
+        quarantineOnCritical: z.boolean().default(false),
+      })
+      .strict()
+      .default({ discovery: 'alert', quarantineOnCritical: false }),
   })
   .strict();
 

@@ -1,0 +1,130 @@
+/**
+ * The ConnectionGuard ↔ MetricsHub contract, and the pure recorder that turns audit rows into
+ * metric deltas. A guard folds every call it sees (admit: refusals; complete: outcomes) into a
+ * MetricsBatch and sends the batch to its organization's hub off the hot path (metrics.outbox.ts).
+ *
+ * Deltas, not totals: the hub adds them to what it holds, so many guards (in many isolates and
+ * colos) add up, and a counter can only grow. A batch carries an id so a resent batch is applied
+ * once. Fields are added as optional only (old and new guards run side by side during a deploy).
+ */
+import type { AuditEventInsert } from '../workers/db/schema';
+import type { Finding } from './guard.contract';
+import { LATENCY_BUCKETS, type Labels, seriesKey } from './metrics.catalog';
+
+/** The latest health figures of one guard's spool (gauges: replaced, not added). */
+export interface SpoolHealth {
+  /** Who reports: the guard's connection id. */
+  source: string;
+  backlog: number;
+  oldestUnflushedSeconds: number;
+}
+
+export interface MetricsBatch {
+  /** Unique per batch: the hub applies a batch id at most once. */
+  id: string;
+  /** seriesKey → amount to add. */
+  counters: Record<string, number>;
+  health?: SpoolHealth;
+}
+
+/** The name of an organization's MetricsHub (the only place it is spelled). */
+export function metricsHubName(orgId: string): string {
+  return `metrics:${orgId}`;
+}
+
+/** What kind of call a row is, for the `type` label. */
+function callType(row: AuditEventInsert): 'mcp' | 'llm' {
+  return row.type === 'llm_call' ? 'llm' : 'mcp';
+}
+
+function connectionLabels(row: AuditEventInsert): Labels {
+  return { connection: row.connectionSlug ?? row.connectionId ?? '', connection_id: row.connectionId ?? '' };
+}
+
+/** Accumulates deltas until the outbox sends them; `take()` empties it. */
+export class MetricsRecorder {
+  #counters = new Map<string, number>();
+
+  get size(): number {
+    return this.#counters.size;
+  }
+
+  add(name: string, labels: Labels, amount = 1): void {
+    if (!Number.isFinite(amount) || amount <= 0) return;
+    const key = seriesKey(name, labels);
+    this.#counters.set(key, (this.#counters.get(key) ?? 0) + amount);
+  }
+
+  /** A histogram observation: the buckets it falls in, the sum and the count. */
+  observe(name: string, labels: Labels, seconds: number): void {
+    if (!Number.isFinite(seconds) || seconds < 0) return;
+    for (const bound of LATENCY_BUCKETS) {
+      if (seconds <= bound) this.add(`${name}_bucket`, { ...labels, le: String(bound) });
+    }
+    this.add(`${name}_bucket`, { ...labels, le: '+Inf' });
+    const key = seriesKey(`${name}_sum`, labels);
+    this.#counters.set(key, (this.#counters.get(key) ?? 0) + seconds);
+    this.add(`${name}_count`, labels);
+  }
+
+  /**
+   * A call whose decision is final (a refusal at admit) or whose outcome just arrived (complete):
+   * counted once per audit row. `gatewayMs` is what the gateway added to a forwarded call.
+   */
+  call(row: AuditEventInsert, gatewayMs?: number): void {
+    const base = connectionLabels(row);
+    const type = callType(row);
+    this.add('igris_requests_total', { ...base, type, method: row.method ?? '', action: row.action });
+    if (row.action === 'rate_limited') this.add('igris_rate_limited_total', { ...base, type });
+    if (row.action === 'killed') this.add('igris_killswitch_refusals_total', { ...base, type });
+    if (typeof row.latencyMs === 'number' && row.upstreamStatus !== undefined && row.upstreamStatus !== null) {
+      this.observe('igris_upstream_latency_seconds', { ...base, type }, row.latencyMs / 1000);
+    }
+    if (gatewayMs !== undefined) this.observe('igris_gateway_latency_seconds', { ...base, type }, gatewayMs / 1000);
+    if (type === 'llm') this.#usage(row);
+  }
+
+  findings(row: AuditEventInsert, findings: readonly Finding[]): void {
+    const base = connectionLabels(row);
+    for (const f of findings) {
+      const category = typeof f.detail?.category === 'string' ? f.detail.category : f.kind.split('.')[0]!;
+      this.add('igris_detections_total', {
+        ...base,
+        stage: f.stage,
+        category,
+        severity: f.severity ?? 'info',
+      });
+      if (f.stage === 'tool_integrity' || f.kind.includes('drift')) {
+        this.add('igris_drift_events_total', { ...base, kind: f.kind });
+      }
+    }
+  }
+
+  anomaly(row: AuditEventInsert, anomalyType: string): void {
+    this.add('igris_anomalies_total', { ...connectionLabels(row), anomaly_type: anomalyType });
+  }
+
+  take(): Record<string, number> {
+    const out = Object.fromEntries(this.#counters);
+    this.#counters = new Map();
+    return out;
+  }
+
+  #usage(row: AuditEventInsert): void {
+    const model = { model: row.model ?? 'unknown', connection: connectionLabels(row).connection };
+    const tokens: Array<[string, number | null | undefined]> = [
+      ['input', row.inputTokens],
+      ['cached_input', row.cachedInputTokens],
+      ['output', row.outputTokens],
+      ['reasoning', row.reasoningTokens],
+    ];
+    for (const [kind, n] of tokens) if (typeof n === 'number') this.add('igris_llm_tokens_total', { ...model, kind }, n);
+    if (typeof row.costUsd === 'number') this.add('igris_llm_cost_usd_total', model, row.costUsd);
+  }
+}
+
+/** The findings stored on a row (details.findings). */
+export function rowFindings(row: AuditEventInsert): Finding[] {
+  const details = row.details as { findings?: unknown } | null | undefined;
+  return Array.isArray(details?.findings) ? (details.findings as Finding[]) : [];
+}

@@ -1,0 +1,202 @@
+/**
+ * A real A2A agent for the end-to-end tests, built with the official `@a2a-js/sdk` server
+ * (DefaultRequestHandler + the express JSON-RPC transport) on 127.0.0.1. It requires a bearer
+ * credential (so the tests see the gateway inject the stored one) and records every request's
+ * headers and body (so they can assert that the caller's `ig_` key never arrives).
+ *
+ * Skills: `echo` answers at once (a task: submitted → working → artifact → completed); `slow`
+ * keeps a task working, one status update every 100 ms, until it is canceled or 10 minutes pass
+ * (a stream open long enough to be killed mid-way); `admin.reset` exists to be denied by policy.
+ */
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { AgentCard, Message } from '@a2a-js/sdk';
+import {
+  type AgentExecutor,
+  AgentEvent,
+  DefaultRequestHandler,
+  type ExecutionEventBus,
+  InMemoryTaskStore,
+  type RequestContext,
+} from '@a2a-js/sdk/server';
+import { agentCardHandler, jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
+import express from 'express';
+
+export interface RecordedAgentRequest {
+  path: string;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+export interface TestAgent {
+  /** Base URL: the card is at `<url>/.well-known/agent-card.json`, JSON-RPC at `<url>/a2a`. */
+  url: string;
+  requests: RecordedAgentRequest[];
+  /** Task ids whose execution was canceled (by tasks/cancel or by the caller going away). */
+  canceled: Set<string>;
+  /** Renames the agent's description (a card change for the refresh test). */
+  setDescription(text: string): void;
+  close(): Promise<void>;
+}
+
+export const AGENT_REPLY = 'echo: ';
+
+const TASK_STATE = { SUBMITTED: 1, WORKING: 2, COMPLETED: 3, CANCELED: 5 } as const;
+
+function agentMessage(taskId: string, contextId: string, text: string): Message {
+  return {
+    messageId: crypto.randomUUID(),
+    contextId,
+    taskId,
+    role: 2,
+    parts: [{ content: { $case: 'text', value: text }, metadata: undefined, filename: '', mediaType: '' }],
+    metadata: undefined,
+    extensions: [],
+    referenceTaskIds: [],
+  } as unknown as Message;
+}
+
+function textOf(message: Message): string {
+  return message.parts
+    .map((p) => (p.content?.$case === 'text' ? p.content.value : ''))
+    .join('')
+    .trim();
+}
+
+class TestExecutor implements AgentExecutor {
+  readonly canceled: Set<string>;
+  constructor(canceled: Set<string>) {
+    this.canceled = canceled;
+  }
+
+  async execute(ctx: RequestContext, bus: ExecutionEventBus): Promise<void> {
+    const { taskId, contextId } = ctx;
+    const text = textOf(ctx.userMessage);
+    const status = (state: number, message?: Message) =>
+      AgentEvent.statusUpdate({
+        taskId,
+        contextId,
+        status: { state, message, timestamp: new Date().toISOString() },
+        metadata: undefined,
+      } as never);
+    bus.publish(
+      AgentEvent.task({
+        id: taskId,
+        contextId,
+        status: { state: TASK_STATE.SUBMITTED, message: undefined, timestamp: new Date().toISOString() },
+        artifacts: [],
+        history: [ctx.userMessage],
+        metadata: undefined,
+      } as never),
+    );
+    bus.publish(status(TASK_STATE.WORKING));
+    if (text.startsWith('slow')) {
+      const until = Date.now() + 600_000;
+      while (!this.canceled.has(taskId) && Date.now() < until) {
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        if (!this.canceled.has(taskId)) bus.publish(status(TASK_STATE.WORKING));
+      }
+      bus.publish(status(TASK_STATE.CANCELED));
+      bus.finished();
+      return;
+    }
+    bus.publish(
+      AgentEvent.artifactUpdate({
+        taskId,
+        contextId,
+        artifact: {
+          artifactId: `art-${taskId}`,
+          name: 'answer',
+          description: '',
+          parts: agentMessage(taskId, contextId, `${AGENT_REPLY}${text}`).parts,
+          metadata: undefined,
+          extensions: [],
+        },
+        append: false,
+        lastChunk: true,
+        metadata: undefined,
+      } as never),
+    );
+    bus.publish(status(TASK_STATE.COMPLETED, agentMessage(taskId, contextId, `${AGENT_REPLY}${text}`)));
+    bus.finished();
+  }
+
+  async cancelTask(taskId: string, _bus: ExecutionEventBus): Promise<void> {
+    this.canceled.add(taskId);
+  }
+}
+
+function card(url: string, description: string): AgentCard {
+  return {
+    name: 'Igris test agent',
+    description,
+    supportedInterfaces: [{ url: `${url}/a2a`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
+    provider: { organization: 'Igris tests', url },
+    version: '1.0.0',
+    capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    securitySchemes: {
+      agentBearer: {
+        scheme: { $case: 'httpAuthSecurityScheme', value: { description: 'agent key', scheme: 'Bearer', bearerFormat: '' } },
+      },
+    },
+    securityRequirements: [{ schemes: { agentBearer: { list: [] } } }],
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'],
+    skills: [
+      { id: 'echo', name: 'Echo', description: 'Echoes', tags: [], examples: [], inputModes: [], outputModes: [], securityRequirements: [] },
+      { id: 'slow', name: 'Slow', description: 'Works until canceled', tags: [], examples: [], inputModes: [], outputModes: [], securityRequirements: [] },
+      { id: 'admin.reset', name: 'Reset', description: 'Dangerous', tags: [], examples: [], inputModes: [], outputModes: [], securityRequirements: [] },
+    ],
+    signatures: [],
+    iconUrl: undefined,
+  } as unknown as AgentCard;
+}
+
+/** Starts the agent; `credential` is the bearer token it requires on JSON-RPC calls. */
+export async function startTestAgent(credential: string): Promise<TestAgent> {
+  const requests: RecordedAgentRequest[] = [];
+  const canceled = new Set<string>();
+  let description = 'An agent for the Igris Edge e2e tests';
+  let agentCard: AgentCard | null = null;
+  const app = express();
+  app.use((req, _res, next) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString('utf8');
+    });
+    req.on('end', () => requests.push({ path: req.path, headers: { ...req.headers }, body }));
+    next();
+  });
+  const executor = new TestExecutor(canceled);
+  const server: Server = await new Promise((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  agentCard = card(url, description);
+  const handler = new DefaultRequestHandler(agentCard, new InMemoryTaskStore(), executor);
+  app.use(
+    '/.well-known/agent-card.json',
+    agentCardHandler({ agentCardProvider: async () => card(url, description) }),
+  );
+  app.use('/a2a', (req, res, next) => {
+    if (req.headers.authorization !== `Bearer ${credential}`) {
+      res.status(401).json({ error: 'unauthorized' });
+      return;
+    }
+    next();
+  });
+  app.use('/a2a', jsonRpcHandler({ requestHandler: handler, userBuilder: UserBuilder.noAuthentication }));
+  return {
+    url,
+    requests,
+    canceled,
+    setDescription(text) {
+      description = text;
+    },
+    close: () =>
+      new Promise((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
