@@ -111,7 +111,7 @@ export class MetricsRecorder {
   }
 
   #usage(row: AuditEventInsert): void {
-    const model = { model: row.model ?? 'unknown', connection: connectionLabels(row).connection };
+    const model: Labels = { model: row.model ?? 'unknown', connection: connectionLabels(row).connection! };
     const tokens: Array<[string, number | null | undefined]> = [
       ['input', row.inputTokens],
       ['cached_input', row.cachedInputTokens],

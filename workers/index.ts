@@ -7,6 +7,7 @@ export { ConnectionGuard } from '../durable-objects/connection-guard.do';
 export { EventHub } from '../durable-objects/event-hub.do';
 export { BudgetCounter } from '../durable-objects/budget-counter.do';
 export { LoginLimiter } from '../durable-objects/login-limiter.do';
+export { MetricsHub } from '../durable-objects/metrics-hub.do';
 
 const app = createApp();
 

@@ -185,6 +185,52 @@ describe('a pushed close on revocation', () => {
   });
 });
 
+describe('kill switches on callers', () => {
+  it('an apiKey switch ends that key’s stream at once, and only that one', async () => {
+    const org = await createOrg('owner');
+    const member = await addMember(org.orgId, 'admin');
+    const killed = await subscribe(member.key);
+    const bystander = await subscribe(org.key);
+    const target = await apiKeyIdOf(member.key);
+    await expectJson(
+      await call('POST', '/api/v1/kill-switch', { key: org.key, body: { scope: 'apiKey', target } }),
+      201,
+    );
+    expect(await liveSubscribers(org.orgId)).toBe(1);
+    expect(await killed.ended()).toContain(': closed access-revoked');
+    await bystander.cancel();
+  });
+
+  it('a user switch naming a member (by email) ends their streams', async () => {
+    const org = await createOrg('owner');
+    const member = await addMember(org.orgId, 'admin');
+    const killed = await subscribe(member.key);
+    await expectJson(
+      await call('POST', '/api/v1/kill-switch', {
+        key: org.key,
+        body: { scope: 'user', target: `${member.userId}@test.local`.toUpperCase() },
+      }),
+      201,
+    );
+    expect(await killed.ended()).toContain(': closed access-revoked');
+  });
+
+  it('the re-check ends a stream whose key a switch holds, even when the push was missed', async () => {
+    const org = await createOrg('owner');
+    const member = await addMember(org.orgId, 'admin');
+    const stream = await subscribe(member.key);
+    const hub = env.EVENT_HUB.getByName(org.orgId);
+    expect(await hub.recheck()).toBe(0);
+    await env.DB.prepare(
+      "INSERT INTO kill_switches (id, org_id, scope, target, reason, created_by, created_at) VALUES (?, ?, 'apiKey', ?, NULL, 'test', ?)",
+    )
+      .bind(`ks_ev_${Date.now().toString(36)}`, org.orgId, await apiKeyIdOf(member.key), Date.now())
+      .run();
+    expect(await hub.recheck()).toBe(1);
+    expect(await stream.ended()).toContain(': closed access-revoked');
+  });
+});
+
 describe('the periodic re-check', () => {
   it('ends a stream whose key was revoked without a push', async () => {
     const org = await createOrg('owner');

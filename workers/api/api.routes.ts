@@ -9,6 +9,7 @@ import { connectionsRoutes } from '../connections/connections.routes';
 import { eventsRoutes } from '../events/events.routes';
 import { killSwitchRoutes } from '../killswitch/killswitch.routes';
 import { llmApiRoutes } from '../llm/llm.api.routes';
+import { metricsScrapeRoutes, metricsTokenRoutes } from '../metrics/metrics.routes';
 import { orgsRoutes } from '../orgs/orgs.routes';
 import { policyRoutes } from '../policy/policy.routes';
 import { sessionsRoutes } from '../sessions/sessions.routes';
@@ -28,6 +29,8 @@ const openApiDocument = () =>
 apiRoutes.get('/openapi.json', (c) => c.json(openApiDocument()));
 apiRoutes.get('/docs', () => apiDocsResponse(openApiDocument()));
 
+// Scrapes authenticate a scraper token themselves (or fall back to requireAuth): before the middleware.
+apiRoutes.route('/', metricsScrapeRoutes);
 apiRoutes.use('*', requireAuth);
 apiRoutes.route('/', connectionsRoutes);
 apiRoutes.route('/', policyRoutes);
@@ -38,3 +41,4 @@ apiRoutes.route('/', eventsRoutes);
 apiRoutes.route('/', sessionsRoutes);
 apiRoutes.route('/', killSwitchRoutes);
 apiRoutes.route('/', llmApiRoutes);
+apiRoutes.route('/', metricsTokenRoutes);

@@ -95,3 +95,37 @@ export function directRowStatement(db: D1Database, row: DirectRow): D1PreparedSt
       row.createdAt,
     );
 }
+
+/**
+ * A direct row written only when `guard` (an SQL `EXISTS` subquery with its bindings) holds when
+ * the statement runs — in a D1 batch, after the statement that decides it. Tool integrity
+ * (workers/integrity/integrity.record.ts) writes a drift row only if its own version row won the
+ * insert, so two gateways that saw the same change write one row between them.
+ */
+export function directRowStatementIf(
+  db: D1Database,
+  row: DirectRow & { tool?: string | null },
+  guard: { sql: string; binds: unknown[] },
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO audit_events (id, org_id, type, connection_id, connection_slug, session_id, api_key_id, actor, user, tool, action, details, created_at)
+       SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (${guard.sql})`,
+    )
+    .bind(
+      row.id,
+      row.orgId,
+      row.type,
+      row.connectionId,
+      row.connectionSlug,
+      row.sessionId,
+      row.apiKeyId,
+      row.actor,
+      row.user,
+      row.tool ?? null,
+      row.action,
+      JSON.stringify(row.details),
+      row.createdAt,
+      ...guard.binds,
+    );
+}

@@ -84,7 +84,7 @@ export function providerAuthFields(provider: LlmProvider): AuthFields {
 }
 
 interface CreateInput {
-  type: 'mcp' | 'llm';
+  type: 'mcp' | 'llm' | 'a2a';
   upstreamUrl?: string;
   authType?: AuthType;
   authHeaderName?: string;

@@ -38,11 +38,24 @@ export const createConnectionSchema = z
       .optional()
       .openapi({ description: 'Write-only. Encrypted at rest; never returned.' }),
     settings: connectionSettingsSchema.partial().optional(),
+    agentCardUrl: z.string().max(2048).optional().openapi({
+      description:
+        'a2a connections: the agent’s base URL (its card is read from /.well-known/agent-card.json) or its AgentCard URL. upstreamUrl is taken as this when absent',
+      example: 'https://agent.example.com',
+    }),
+    agentCard: z.record(z.string(), z.unknown()).optional().openapi({
+      description: 'a2a connections: the AgentCard JSON itself, pasted instead of fetched',
+    }),
   })
   // Reported with the other missing fields (`when`: even if some failed), so one 400 names them all.
-  .refine((input) => input.type === 'llm' || input.upstreamUrl !== undefined, {
+  .refine((input) => input.type !== 'mcp' || input.upstreamUrl !== undefined, {
     path: ['upstreamUrl'],
     message: 'upstreamUrl is required for mcp connections',
+    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+  })
+  .refine((input) => input.type === 'a2a' || (input.agentCardUrl === undefined && input.agentCard === undefined), {
+    path: ['agentCardUrl'],
+    message: 'agentCardUrl and agentCard are only used by a2a connections',
     when: (payload) => typeof payload.value === 'object' && payload.value !== null,
   })
   .openapi('CreateConnection');
@@ -90,7 +103,7 @@ export const connectionSchema = z
     lastUsedAt: z.string().nullable(),
     gatewayUrl: z.string().openapi({
       description:
-        'Where clients call it: `<base>/v1/mcp/<slug>` (mcp), `<base>/llm/<slug>/v1` (llm: the OpenAI SDK baseURL; the Anthropic SDK takes it without /v1)',
+        'Where clients call it: `<base>/v1/mcp/<slug>` (mcp), `<base>/llm/<slug>/v1` (llm: the OpenAI SDK baseURL; the Anthropic SDK takes it without /v1), `<base>/v1/a2a/<slug>` (a2a: its card is at `/.well-known/agent-card.json` below it)',
       example: 'https://gateway.example.com/v1/mcp/github-prod',
     }),
     health: connectionHealthSchema

@@ -17,6 +17,8 @@ import {
 } from '../shared/connection.settings';
 import { getVault } from '../vault/vault.crypto';
 import { llmGatewayUrl, llmUpdateFields, refuseLlmSettings, upstreamFields } from './connection.llm';
+import { a2aGatewayUrl } from '../a2a/a2a.card';
+import { insertCardStatement, resolveCard } from '../a2a/a2a.registry';
 import { checkUpstreamUrl } from './connection.rules';
 import { redactUpstreamUrl, sameOrigin } from './connection.secrets';
 import { checkSharedWith, normalizeSharedWith } from './connection.sharing';
@@ -74,7 +76,12 @@ function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
     createdAt: iso(row.created_at)!,
     updatedAt: iso(row.updated_at)!,
     lastUsedAt: iso(row.last_used_at),
-    gatewayUrl: row.type === 'llm' ? llmGatewayUrl(baseUrl, row.slug) : gatewayUrl(baseUrl, row.slug),
+    gatewayUrl:
+      row.type === 'llm'
+        ? llmGatewayUrl(baseUrl, row.slug)
+        : row.type === 'a2a'
+          ? a2aGatewayUrl(baseUrl, row.slug)
+          : gatewayUrl(baseUrl, row.slug),
   };
 }
 
@@ -204,7 +211,11 @@ export async function createConnection(
   baseUrl: string,
 ): Promise<ConnectionDto> {
   requirePermission(principal, 'connections:write');
-  const { upstreamUrl, authType, authHeaderName, authQueryParam } = upstreamFields(input);
+  // An agent's endpoint comes from its AgentCard (fetched or pasted; SSRF rules on both URLs).
+  const agent = input.type === 'a2a' ? await resolveCard(env, input) : null;
+  const { upstreamUrl, authType, authHeaderName, authQueryParam } = upstreamFields(
+    agent ? { ...input, upstreamUrl: agent.endpoint } : input,
+  );
   checkUrl(env, upstreamUrl);
   checkAuth({
     authType,
@@ -263,8 +274,10 @@ export async function createConnection(
           ...(authQueryParam ? { authQueryParam } : {}),
           ...(settings.provider ? { provider: settings.provider } : {}),
           credential: ciphertext ? 'set' : 'none',
+          ...(agent ? { agentCardUrl: agent.cardUrl, agentCard: agent.cardUrl ? 'fetched' : 'pasted' } : {}),
         },
       }),
+      ...(agent ? [insertCardStatement(env.DB, principal.orgId, id, agent)] : []),
     ]);
   } catch (err) {
     if (String(err).includes('UNIQUE')) {

@@ -7,7 +7,7 @@
  * isolation rests on, and test/workerd/tenancy.test.ts checks it for every resource.
  */
 import { sql } from 'drizzle-orm';
-import { index, integer, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
+import { index, integer, primaryKey, real, sqliteTable, text, uniqueIndex } from 'drizzle-orm/sqlite-core';
 
 const createdAt = () =>
   integer('created_at', { mode: 'number' }).notNull().default(sql`(unixepoch('subsec') * 1000)`);
@@ -596,3 +596,53 @@ export const a2aAgentCards = sqliteTable(
   (t) => [index('a2a_agent_cards_org').on(t.orgId)],
 );
 export type A2aAgentCardRow = typeof a2aAgentCards.$inferSelect;
+
+// Observability (issue 19): scraper tokens for GET /api/v1/metrics/prometheus, and the audit hash
+// chain (docs/observability.md).
+
+/**
+ * A bearer token that may read its organization's metrics and nothing else (`igm_…`). Only its
+ * SHA-256 is stored, like an API key's.
+ */
+export const metricsTokens = sqliteTable(
+  'metrics_tokens',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    prefix: text('prefix').notNull(),
+    hash: text('hash').notNull().unique(),
+    createdBy: text('created_by'),
+    revokedAt: integer('revoked_at', { mode: 'number' }),
+    createdAt: createdAt(),
+  },
+  (t) => [index('metrics_tokens_org').on(t.orgId)],
+);
+export type MetricsTokenRow = typeof metricsTokens.$inferSelect;
+
+/**
+ * The tamper-evident audit trail: one link per write of an audit row by a spool, in the order the
+ * spool wrote them. `hash = SHA-256(prev_hash | seq | event_id | row_hash)`, `row_hash` the SHA-256
+ * of the row as written (durable-objects/audit.chain.ts). Written in the same D1 batch as the row.
+ */
+export const auditChain = sqliteTable(
+  'audit_chain',
+  {
+    /** The spool that wrote it (`ConnectionGuard:<org>:<connection>`, `AuditSpool:<org>:<shard>`). */
+    chain: text('chain').notNull(),
+    seq: integer('seq').notNull(),
+    orgId: text('org_id'),
+    eventId: text('event_id').notNull(),
+    rowHash: text('row_hash').notNull(),
+    prevHash: text('prev_hash').notNull(),
+    hash: text('hash').notNull(),
+    createdAt: integer('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.chain, t.seq] }),
+    index('audit_chain_org').on(t.orgId, t.chain, t.seq),
+    index('audit_chain_event').on(t.eventId),
+  ],
+);

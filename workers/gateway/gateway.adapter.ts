@@ -17,6 +17,8 @@
  *   responseStages   this protocol's response stages for one call
  *   completeAtEnd    send the outcome when the answer has ended (LLM usage) rather than at its headers
  *   finalOutcome     what the answer's end adds to the outcome (LLM tokens and cost)
+ *   estimateCostUsd  what the call may cost, reserved against its budgets before forwarding
+ *                    (absent: the protocol is not budgeted)
  *   killedStreamText the last words of a stream a kill switch ends
  *   respond*         errors and refusals in the protocol's own wire shape
  */
@@ -73,6 +75,8 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
   /** What a refusal before any decision records about the request (e.g. its method and tool). */
   refusalFields(parsed: P | null): Partial<AuditEventInsert>;
 
+  /** True when the connection's tool-integrity state is read for the call (MCP lists tools; docs/tool-integrity.md). */
+  readonly usesToolIntegrity?: boolean;
   /** True when the answer to a request with no governed units still needs the policy (MCP: a resumed stream). */
   needsPolicy(request: Request, httpMethod: HttpMethod): boolean;
   responseStages(call: StageCall, parsed: P | null, request: Request): ResponseStage[];
@@ -84,6 +88,8 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
     env: Env,
   ): Promise<{ outcome: Omit<CallOutcome, 'tokens'>; usedTokens?: number }>;
   killedStreamText(parsed: P | null, traceId: string, notice: KillNotice): string | null;
+  /** USD reserved against the call's budgets before it is forwarded (budget.gate.ts). */
+  estimateCostUsd?(call: StageCall, parsed: P, env: Env): Promise<number>;
 
   /** The id an error answers (JSON-RPC) and a kill-watched stream names; null when none. */
   replyId(parsed: P | null): string | number | null;

@@ -12,6 +12,9 @@
  *   5. policy              — pure, in memory (compiled policy from KV, cached in the isolate), one
  *                            decision per unit (adapter.decide), then the request stages
  *                            (gateway.stages.ts), then adapter.settle (a batch refused whole).
+ *   5b. budgets           — the call's estimated cost reserved against every budget it falls under
+ *                            (workers/budgets/budget.gate.ts; one Durable Object per budget), settled
+ *                            with the actual cost at step 9. At a `block` budget's limit: a refusal.
  *   6. guard               — ONE Durable Object round trip: kill switch (wins over everything),
  *                            rate windows (for the matched rules), and the durable audit spool. The
  *                            rows are on disk before the gateway answers, whatever the answer.
@@ -31,13 +34,17 @@ import { agentSessionId } from '../../durable-objects/guard.contract';
 import type { AppEnv, Principal } from '../app.types';
 import { unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
+import { type BudgetHold, reserveBudgets } from '../budgets/budget.gate';
 import type { AuditEventInsert } from '../db/schema';
 import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stream';
+import { budgetsOf, loadGovernance, teamsOf } from '../governance/governance.cache';
 import { AppError, toAppError } from '../lib/errors';
 import { eventId } from '../lib/ids';
 import { log } from '../lib/log';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
+import { type CallIntegrity, loadCallIntegrity } from '../integrity/integrity.state';
 import { loadPolicy } from '../policy/policy.store';
+import { selectPrompt } from '../prompts/prompt.select';
 import { callRow } from '../shared/audit.row';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { refusalSource, spoolRefusal } from './gateway.audit';
@@ -100,6 +107,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     mcpSessionId: c.req.header('Mcp-Session-Id') ?? null,
     cors: {},
   };
+  let hold: BudgetHold | null = null;
   try {
     await ensureBootstrapped(c.env);
 
@@ -136,21 +144,45 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     if (mismatch) throw mismatch;
     // A user the request names itself (the OpenAI `user` field) stands in for X-Igris-User.
     if (state.parsed && state.identity.user === null) state.identity.user = adapter.userOf(state.parsed);
+    // Teams (policy `team` conditions), budgets and the governed system prompt come from one
+    // per-organization snapshot cached in the isolate (governance.cache.ts explains the bound).
+    const governance = await loadGovernance(c.env, connection.orgId);
+    const subject = {
+      apiKeyId: state.principal.apiKeyId,
+      userId: state.principal.userId,
+      user: state.identity.user,
+    };
+    const teams = teamsOf(governance, subject);
+    state.identity.teams = teams.flatMap((t) => [t.id, t.name]);
 
     // 5. Policy, per unit, then the request stages, then what a refusal means for the rest.
     let policy: CompiledPolicy | null = null;
     let decisions: UnitDecision<U>[] = [];
     let body: BodyInit | null = null;
+    // Tool integrity's hot-path state (quarantined / unapproved items) is read beside the policy,
+    // from KV like it (workers/integrity/integrity.state.ts): no D1 query per call.
+    let integrity: CallIntegrity | null = null;
+    const governing = () =>
+      Promise.all([
+        loadPolicy(c.env, connection.orgId, connection.id),
+        adapter.usesToolIntegrity ? loadCallIntegrity(c.env, connection) : null,
+      ]);
     const stageCall = (): StageCall => ({
       orgId: connection.orgId,
       connectionId: connection.id,
       identity: state.identity!,
       policy,
+      teams,
+      prompt: selectPrompt(governance.assignments, connection.id, teams),
+      orgName: governance.orgName,
+      connectionSlug: connection.slug,
       findings: [],
+      integrity,
+      deferred: [],
     });
     let call: StageCall | null = null;
     if (state.parsed) {
-      policy = await loadPolicy(c.env, connection.orgId, connection.id);
+      [policy, integrity] = await governing();
       call = stageCall();
       decisions = adapter.decide(state.parsed, state.identity, policy);
       for (const stage of adapter.requestStages) decisions = stage(call, decisions);
@@ -158,9 +190,26 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       decisions = adapter.settle(decisions);
       body = adapter.forwardBody(state.parsed);
     } else if (adapter.needsPolicy(c.req.raw, httpMethod)) {
-      policy = await loadPolicy(c.env, connection.orgId, connection.id);
+      [policy, integrity] = await governing();
     }
     call ??= stageCall();
+
+    // 5b. Budgets: only a call nothing else refused reserves; a refusal here is one more refusal.
+    const budgets = budgetsOf(governance, subject, teams);
+    if (state.parsed && adapter.estimateCostUsd && budgets.length > 0 && !decisions.some((d) => d.refusal)) {
+      const gate = await reserveBudgets({
+        env: c.env,
+        ctx: c.executionCtx,
+        budgets,
+        amountUsd: await adapter.estimateCostUsd(call, state.parsed, c.env),
+        failOpen: connection.settings.failMode === 'open',
+        connection: { id: connection.id, slug: connection.slug },
+      });
+      call.findings.push(...gate.findings);
+      hold = gate.hold;
+      const budgetRefusal = gate.refusal;
+      if (budgetRefusal) decisions = decisions.map((d) => ({ ...d, refusal: d.refusal ?? budgetRefusal }));
+    }
 
     // 6. Guard: kill switch and rate windows, and the audit rows spooled durably. A call the policy
     // refused counts against no rate window; the kill switch still wins over the policy's answer.
@@ -169,6 +218,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     const keyed = { identity: state.identity, principal: state.principal, connectionId: connection.id };
     const checks = refusal ? [] : rateChecks(decisions, keyed);
     const verdict = await admit(c, state, connection, rows, checks, refusal !== null);
+    if (verdict.verdict !== 'admit') hold?.release();
     if (verdict.verdict === 'killed') {
       return reply(
         adapter,
@@ -202,6 +252,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       tokenChecks: checks.filter((check) => check.unit === 'tokens'),
       atEnd: adapter.completeAtEnd,
       final: () => adapter.finalOutcome(call, state.parsed, c.env),
+      budget: hold,
     });
     const credential = await upstreamCredential(c.env, connection);
     let result: Awaited<ReturnType<typeof forward>>;
@@ -231,12 +282,17 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       ...adapter.responseStages(call, state.parsed, c.req.raw),
       ...SHARED_RESPONSE_STAGES.flatMap((make) => make(call, null) ?? []),
     ];
-    const answered = { upstreamStatus: result.response.status, latencyMs: result.latencyMs };
+    // gatewayMs: what the gateway added (auth, policy, guard, stages) — the metrics' gateway latency.
+    const gatewayMs = Math.max(0, Date.now() - state.started - result.latencyMs);
+    const answered = { upstreamStatus: result.response.status, latencyMs: result.latencyMs, gatewayMs };
     const response = await rewriteResponse(result.response, {
       stages,
       findings: call.findings,
       onLateFindings: () => outcomes.lateFindings(),
-      onBodyDone: (how) => outcomes.bodyDone(how, answered),
+      onBodyDone: (how) => {
+        outcomes.bodyDone(how, answered);
+        for (const work of call.deferred ?? []) c.executionCtx.waitUntil(work(c.env));
+      },
     });
     outcomes.headers(answered);
     response.headers.set(TRACE_HEADER, state.traceId);
@@ -244,6 +300,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     // An open SSE stream ends when a kill switch that matches this call is pulled.
     return endStreamOnKill(c.env, c.executionCtx, killWatch(adapter, state, connection), response);
   } catch (err) {
+    hold?.release(); // a no-op once the outcome settled it
     const appErr = toAppError(err);
     await auditRefusal(c, adapter, state, appErr);
     return reply(adapter, state, appErr);

@@ -16,6 +16,8 @@ export interface CallIdentity {
   metadata: Record<string, unknown> | null;
   /** Why metadata (or user/trace id) was ignored; null when everything was accepted. */
   metadataError: string | null;
+  /** The call's team ids and names, for `team` policy conditions (set by the call core). */
+  teams?: readonly string[];
 }
 
 export function readIdentity(headers: Headers): CallIdentity {

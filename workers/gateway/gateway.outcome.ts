@@ -13,6 +13,7 @@
 
 import type { guardFor } from '../../durable-objects/do.client';
 import type { CallOutcome, Finding, RateCheck } from '../../durable-objects/guard.contract';
+import type { BudgetHold } from '../budgets/budget.gate';
 import type { AuditEventInsert } from '../db/schema';
 import { log } from '../lib/log';
 import type { BodyEnd } from './gateway.rewrite';
@@ -27,9 +28,11 @@ export interface OutcomeOptions {
   tokenChecks: RateCheck[];
   atEnd: boolean;
   final: () => Promise<{ outcome: Omit<CallOutcome, 'tokens'>; usedTokens?: number }>;
+  /** The call's budget reservations, settled here with the actual cost (budget.gate.ts). */
+  budget?: BudgetHold | null;
 }
 
-type Answered = Pick<CallOutcome, 'upstreamStatus' | 'latencyMs'>;
+type Answered = Pick<CallOutcome, 'upstreamStatus' | 'latencyMs' | 'gatewayMs'>;
 
 export class CallOutcomes {
   readonly #o: OutcomeOptions;
@@ -44,6 +47,7 @@ export class CallOutcomes {
 
   /** An outcome known now (the upstream could not be reached). */
   send(outcome: CallOutcome): void {
+    this.#o.budget?.settle(0, false); // nothing was answered, so nothing was billed
     this.#reported = this.#o.findings.length;
     this.#dispatch(Promise.resolve({ ...outcome, ...this.#findings(0) }));
   }
@@ -66,17 +70,24 @@ export class CallOutcomes {
   bodyDone(how: BodyEnd, answered: Answered): void {
     if (this.#ended) return;
     this.#ended = how;
-    if (!this.#o.atEnd) return;
+    const broken = how !== 'complete';
+    if (!this.#o.atEnd) {
+      this.#o.budget?.settle(null, broken);
+      return;
+    }
     const outcome = this.#o.final().then(({ outcome, usedTokens }) => {
+      // The actual cost replaces the reservation; a broken answer without usage keeps its estimate.
+      this.#o.budget?.settle(outcome.costUsd ?? null, broken);
       const findings = this.#findings(0);
       this.#reported = this.#o.findings.length;
       const charged =
         usedTokens !== undefined && usedTokens > 0 && this.#o.tokenChecks.length > 0
           ? { tokens: { checks: this.#o.tokenChecks, used: usedTokens } }
           : {};
-      const broken =
-        how === 'complete' ? {} : { errorCode: how === 'error' ? 'upstream_broken' : 'client_cancelled' };
-      return { ...answered, ...broken, ...outcome, ...findings, ...charged };
+      const brokenFields = broken
+        ? { errorCode: how === 'error' ? 'upstream_broken' : 'client_cancelled' }
+        : {};
+      return { ...answered, ...brokenFields, ...outcome, ...findings, ...charged };
     });
     this.#dispatch(outcome);
   }

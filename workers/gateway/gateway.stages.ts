@@ -18,6 +18,7 @@
 import type { Finding } from '../../durable-objects/guard.contract';
 import type { AppError } from '../lib/errors';
 import type { CompiledPolicy, Decision } from '../policy/policy.evaluate';
+import type { CallIntegrity } from '../integrity/integrity.state';
 import type { CallIdentity } from './gateway.identity';
 
 export type { Finding } from '../../durable-objects/guard.contract';
@@ -41,8 +42,22 @@ export interface StageCall {
   connectionId: string;
   identity: CallIdentity;
   policy: CompiledPolicy | null;
+  /** The call's teams (its key's, its member's, its user's: governance.cache.ts `teamsOf`). */
+  teams: readonly TeamRef[];
+  /** The governed system prompt that applies to the call (prompt.select.ts), null when none. */
+  prompt: SelectedPrompt | null;
+  /** For prompt variables: the organization's name and the connection's slug. */
+  orgName: string;
+  connectionSlug: string;
   /** Where a stage records what it noticed; the core sends them with the outcome. */
   findings: Finding[];
+  /** Tool integrity (workers/integrity/): the connection's mode and hot-path state; null when off or not MCP. */
+  integrity?: CallIntegrity | null;
+  /**
+   * Work a stage leaves for after the answer (e.g. recording what a list showed): the core runs
+   * each off the hot path (waitUntil) once the answer has ended. The stage itself stays pure.
+   */
+  deferred?: Array<(env: Env) => Promise<void>>;
 }
 
 export type RequestStage<U = unknown> = (call: StageCall, decisions: UnitDecision<U>[]) => UnitDecision<U>[];

@@ -13,7 +13,7 @@ import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import type { KillSwitchDbRow } from '../shared/killswitch.store';
 
-export type KillSwitchEnv = Pick<Env, 'DB' | 'GUARD'>;
+export type KillSwitchEnv = Pick<Env, 'DB' | 'GUARD' | 'EVENT_HUB'>;
 type GuardStub = ReturnType<typeof guardFor>;
 
 const PUSH_CONCURRENCY = 50;

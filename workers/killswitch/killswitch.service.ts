@@ -22,6 +22,7 @@ import { connectionIdOfSession } from '../../durable-objects/guard.contract';
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { ownOnly, requirePermission } from '../auth/permissions';
+import { closeStreamsFor } from '../events/events.revoke';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
@@ -222,11 +223,29 @@ export async function pullKillSwitch(
   }
   await env.DB.batch(statements);
   await pushToGuards(env, row, (guard, target) => guard.applyKill(target, asActiveKillSwitch(row)));
+  await closeKilledStreams(env, row);
   return {
     killSwitch: toKillSwitchDto(row),
     sessionUpdates: await sessionUpdatesFor(env.DB, row),
     created: true,
   };
+}
+
+/**
+ * A key or person under a switch may read nothing either: their open live event streams end now
+ * (the hubs' periodic re-check would end them within seconds anyway: workers/shared/events.access.ts).
+ */
+async function closeKilledStreams(env: KillSwitchEnv, row: KillSwitchDbRow): Promise<void> {
+  if (row.scope === 'apiKey') return closeStreamsFor(env, [row.org_id], { apiKeyId: row.target });
+  if (row.scope !== 'user') return;
+  const member = await env.DB.prepare(
+    `SELECT m.user_id FROM members m JOIN users u ON u.id = m.user_id
+     WHERE m.org_id = ? AND (lower(u.id) = lower(?2) OR lower(u.email) = lower(?2))`,
+  )
+    .bind(row.org_id, row.target)
+    .first<{ user_id: string }>()
+    .catch(() => null);
+  if (member) await closeStreamsFor(env, [row.org_id], { userId: member.user_id });
 }
 
 export async function liftKillSwitch(

@@ -38,6 +38,9 @@ export const ERROR_CODES = {
   // (an HTTP 4xx makes SDK clients throw a transport error instead).
   policy_denied: { status: 200, rpc: -32006, message: 'Denied by policy' },
   budget_exceeded: { status: 402, rpc: -32008, message: 'Budget exceeded' },
+  // Tool integrity (docs/tool-integrity.md): the item is quarantined, or (discovery fail_closed)
+  // its current definition is not approved. 200 like policy_denied, so the agent can read it.
+  tool_not_approved: { status: 200, rpc: -32013, message: 'Tool not approved' },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },
@@ -46,6 +49,7 @@ export const ERROR_CODES = {
   mail_not_configured: { status: 503, rpc: -32603, message: 'Email links are not configured' },
   guard_unavailable: { status: 503, rpc: -32603, message: 'Security check unavailable' },
   policy_unavailable: { status: 503, rpc: -32603, message: 'Policy unavailable' },
+  metrics_unavailable: { status: 503, rpc: -32603, message: 'Metrics unavailable' },
   session_suspended: { status: 503, rpc: -32010, message: 'Session Suspended' },
   upstream_unreachable: { status: 502, rpc: -32011, message: 'Upstream unreachable' },
   upstream_timeout: { status: 504, rpc: -32012, message: 'Upstream timed out' },

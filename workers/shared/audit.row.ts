@@ -94,8 +94,11 @@ export function anomalyRow(call: AuditEventInsert, anomaly: AnomalyRowFields, no
   };
 }
 
-/** The row types written straight to D1 by the API (the gateway's types go through the spool). */
-export type DirectAuditType = Extract<AuditType, 'admin' | 'session' | 'auth'>;
+/**
+ * The row types written straight to D1 by the API (the gateway's types go through the spool), and
+ * `anomaly` for tool drift, written by the integrity recorder off the hot path (`driftRow`).
+ */
+export type DirectAuditType = Extract<AuditType, 'admin' | 'session' | 'auth' | 'anomaly'>;
 
 export interface DirectRowFields {
   orgId: string | null;
@@ -121,4 +124,35 @@ export function directRow(fields: DirectRowFields): DirectRow {
 /** The row with `extra` merged over its details (details that are not an object are replaced). */
 export function withDetails(row: AuditEventInsert, extra: Record<string, unknown>): AuditEventInsert {
   return { ...row, details: { ...recordOrEmpty(row.details), ...extra } };
+}
+
+export interface DriftRowFields {
+  orgId: string;
+  connectionId: string;
+  connectionSlug: string;
+  /** The governed name of the item (`tool`, `prompt:<name>`, `resource:<uri>`). */
+  tool: string;
+  details: Record<string, unknown>;
+}
+
+/**
+ * A `tool_drift` row (type `anomaly`): a listed item of a connection changed (workers/integrity/).
+ * No caller: the change is the upstream's, seen through whichever call listed it.
+ */
+export function driftRow(fields: DriftRowFields): DirectRow & { tool: string } {
+  return {
+    ...directRow({
+      orgId: fields.orgId,
+      type: 'anomaly',
+      connectionId: fields.connectionId,
+      connectionSlug: fields.connectionSlug,
+      sessionId: null,
+      apiKeyId: null,
+      actor: null,
+      user: null,
+      action: 'tool_drift',
+      details: fields.details,
+    }),
+    tool: fields.tool,
+  };
 }

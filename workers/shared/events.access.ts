@@ -5,6 +5,7 @@
  */
 import type { Role } from '../db/schema';
 import type { StreamPrincipal } from './events.subscriber';
+import { callerKillSwitchesStatement } from './killswitch.store';
 import { roleAtMost } from './roles';
 
 /** D1 allows 100 bound parameters per statement; one is the organization. */
@@ -22,7 +23,9 @@ function placeholders(n: number): string {
 
 /**
  * The current role of each principal in the organization (by `principalKey`), or null when it
- * may no longer act there. The same rules as authentication (api-key.auth.ts, session.store.ts).
+ * may no longer act there. The same rules as authentication (api-key.auth.ts, session.store.ts),
+ * and the management API's kill-switch rule: a key under an `apiKey` switch, or a key or session
+ * whose member a `user` switch names (by id or email), may do nothing — read events included.
  * Throws when D1 cannot answer: the caller must then treat every principal as unverified.
  */
 export async function currentRoles(
@@ -39,8 +42,9 @@ export async function currentRoles(
     statements.push(
       db
         .prepare(
-          `SELECT k.id, k.role, k.revoked_at, k.created_by, m.role AS creator_role
+          `SELECT k.id, k.role, k.revoked_at, k.created_by, m.role AS creator_role, lower(u.email) AS email
            FROM api_keys k LEFT JOIN members m ON m.org_id = k.org_id AND m.user_id = k.created_by
+             LEFT JOIN users u ON u.id = k.created_by
            WHERE k.org_id = ? AND k.id IN (${placeholders(ids.length)})`,
         )
         .bind(orgId, ...ids),
@@ -51,25 +55,46 @@ export async function currentRoles(
     statements.push(
       db
         .prepare(
-          `SELECT s.id, s.user_id, s.expires_at, s.revoked_at, m.role
+          `SELECT s.id, s.user_id, s.expires_at, s.revoked_at, m.role, lower(u.email) AS email
            FROM auth_sessions s JOIN members m ON m.org_id = s.org_id AND m.user_id = s.user_id
+             LEFT JOIN users u ON u.id = s.user_id
            WHERE s.org_id = ? AND s.id IN (${placeholders(ids.length)})`,
         )
         .bind(orgId, ...ids),
     );
   }
-  const results = statements.length > 0 ? await db.batch(statements) : [];
+  if (statements.length === 0) return out;
+  statements.push(callerKillSwitchesStatement(db, orgId));
+  const results = await db.batch(statements);
+  const kills = (results.pop()?.results ?? []) as KillRow[];
+  const killed = (who: { key?: string; user: string | null; email: string | null }) =>
+    kills.some((k) =>
+      k.scope === 'apiKey'
+        ? k.target === who.key?.toLowerCase()
+        : (who.user !== null && k.target === who.user.toLowerCase()) ||
+          (who.email !== null && k.target === who.email),
+    );
   results.forEach((result, i) => {
     if (i < keyStatements) {
-      for (const row of result.results as KeyRow[]) out.set(`key:${row.id}`, keyRole(row));
+      for (const row of result.results as KeyRow[]) {
+        const held = killed({ key: row.id, user: row.created_by, email: row.email });
+        out.set(`key:${row.id}`, held ? null : keyRole(row));
+      }
     } else {
       for (const row of result.results as SessionRow[]) {
         const live = row.revoked_at === null && row.expires_at > now;
-        out.set(`session:${row.id}`, live ? row.role : null);
+        const held = killed({ user: row.user_id, email: row.email });
+        out.set(`session:${row.id}`, live && !held ? row.role : null);
       }
     }
   });
   return out;
+}
+
+interface KillRow {
+  scope: 'apiKey' | 'user';
+  /** Lower-cased. */
+  target: string;
 }
 
 interface KeyRow {
@@ -78,6 +103,7 @@ interface KeyRow {
   revoked_at: number | null;
   created_by: string | null;
   creator_role: Role | null;
+  email: string | null;
 }
 
 interface SessionRow {
@@ -86,6 +112,7 @@ interface SessionRow {
   expires_at: number;
   revoked_at: number | null;
   role: Role;
+  email: string | null;
 }
 
 function keyRole(row: KeyRow): Role | null {

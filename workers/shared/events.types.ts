@@ -79,7 +79,48 @@ export interface ManagementEvent {
   timestamp: string;
 }
 
+/** A budget reached its warning threshold: once per budget and period (workers/budgets/budget.gate.ts). */
+export interface BudgetWarningEvent {
+  type: 'budget_warning';
+  /** The connection of the call whose cost crossed the threshold. */
+  serverId: string;
+  budgetId: string;
+  name: string;
+  scope: string;
+  scopeRef: string | null;
+  limitUsd: number;
+  warnAtPercent: number;
+  spentUsd: number;
+  percent: number;
+  periodStart: string | null;
+  periodEnd: string | null;
+  timestamp: string;
+}
+
+/**
+ * A listed item of a connection changed (workers/integrity/): published once per change, by the
+ * gateway whose version row won the insert — not once per call that lists it.
+ */
+export interface ToolDriftEvent {
+  type: 'tool_drift';
+  serverId: string;
+  slug: string;
+  kind: 'tool' | 'prompt' | 'resource';
+  /** The tool or prompt name, or the resource URI. */
+  toolName: string;
+  version: number;
+  severity: 'critical' | 'warning' | 'info';
+  /** The classified changes (`added`, `removed`, `parameter_type_changed`, `poisoned_description`…). */
+  changes: string[];
+  fingerprint: string | null;
+  /** True when the change quarantined the item (quarantineOnCritical). */
+  quarantined: boolean;
+  timestamp: string;
+}
+
 export type GatewayEvent =
+  | ToolDriftEvent
+  | BudgetWarningEvent
   | ToolCallEvent
   | LlmCallEvent
   | FindingsEvent

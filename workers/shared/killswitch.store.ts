@@ -152,6 +152,20 @@ export function killSwitchOnPrincipal(
     .first<{ id: string; scope: 'apiKey' | 'user' }>();
 }
 
+/**
+ * The active switches of an organization that hold callers rather than connections (`apiKey`, and
+ * `user` — its target lower-cased, matched against a member's id or email like
+ * killSwitchOnPrincipal). One statement for a whole set of live event subscribers.
+ */
+export function callerKillSwitchesStatement(db: D1Database, orgId: string): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT scope, lower(target) AS target FROM kill_switches
+       WHERE org_id = ? AND lifted_at IS NULL AND scope IN ('apiKey', 'user')`,
+    )
+    .bind(orgId);
+}
+
 export function insertKillSwitchStatement(db: D1Database, row: KillSwitchDbRow): D1PreparedStatement {
   return db
     .prepare(

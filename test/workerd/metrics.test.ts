@@ -1,0 +1,120 @@
+/**
+ * GET /api/v1/metrics/prometheus: calls through two connections (two guards) add up in the
+ * organization's MetricsHub; two scrapes in a row never go backwards; scraper tokens read only
+ * their own organization's metrics; developers and unknown tokens are refused.
+ */
+import { describe, expect, it } from 'vitest';
+import { addMember, call, createConnection, createOrg, json, mcp, putPolicy, type TestOrg } from './helpers';
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Every sample of the exposition: `name{labels}` → value. */
+function samples(text: string): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const at = line.lastIndexOf(' ');
+    out.set(line.slice(0, at), Number(line.slice(at + 1)));
+  }
+  return out;
+}
+
+async function scrape(key: string): Promise<Map<string, number>> {
+  const res = await call('GET', '/api/v1/metrics/prometheus', { key });
+  expect(res.status).toBe(200);
+  expect(res.headers.get('Content-Type')).toContain('text/plain; version=0.0.4');
+  return samples(await res.text());
+}
+
+function sum(metrics: Map<string, number>, prefix: string, ...needles: string[]): number {
+  let total = 0;
+  for (const [series, value] of metrics) {
+    if (series.startsWith(prefix) && needles.every((n) => series.includes(n))) total += value;
+  }
+  return total;
+}
+
+/** Scrapes until `ready` holds (the guards send their deltas about a second after the calls). */
+async function scrapeUntil(key: string, ready: (m: Map<string, number>) => boolean) {
+  for (let i = 0; i < 60; i++) {
+    const m = await scrape(key);
+    if (ready(m)) return m;
+    await sleep(250);
+  }
+  throw new Error('metrics never arrived');
+}
+
+async function echo(slug: string, org: TestOrg) {
+  const res = await mcp(slug, 'tools/call', { name: 'echo', arguments: { message: 'hi' } }, { key: org.key });
+  await res.text();
+  return res.status;
+}
+
+describe('prometheus metrics', () => {
+  it('adds up calls of two connections, counts decisions, and never goes backwards', async () => {
+    const org = await createOrg('owner');
+    for (const slug of ['met-a', 'met-b']) {
+      await createConnection(slug, { key: org.key });
+      await putPolicy(slug, [{ tool: 'echo', action: 'allow' }, { tool: '*', action: 'deny' }], org.key);
+    }
+    for (let i = 0; i < 3; i++) expect(await echo('met-a', org)).toBe(200);
+    for (let i = 0; i < 2; i++) expect(await echo('met-b', org)).toBe(200);
+    const denied = await mcp('met-b', 'tools/call', { name: 'other', arguments: {} }, { key: org.key });
+    await denied.text();
+
+    const first = await scrapeUntil(
+      org.key,
+      (m) => sum(m, 'igris_requests_total{', 'action="allow"') >= 5 && sum(m, 'igris_requests_total{', 'action="deny"') >= 1,
+    );
+    expect(sum(first, 'igris_requests_total{', 'connection="met-a"', 'action="allow"')).toBe(3);
+    expect(sum(first, 'igris_requests_total{', 'connection="met-b"', 'action="allow"')).toBe(2);
+    expect(sum(first, 'igris_requests_total{', 'connection="met-b"', 'action="deny"', 'type="mcp"')).toBe(1);
+    // Latency histograms: one upstream observation per forwarded call, +Inf bucket = count.
+    expect(sum(first, 'igris_upstream_latency_seconds_count{')).toBe(5);
+    expect(sum(first, 'igris_upstream_latency_seconds_bucket{', 'le="+Inf"')).toBe(5);
+    expect(sum(first, 'igris_gateway_latency_seconds_count{')).toBe(5);
+
+    // More calls; every series of the second scrape is at least what it was in the first.
+    for (let i = 0; i < 2; i++) expect(await echo('met-a', org)).toBe(200);
+    const second = await scrapeUntil(org.key, (m) => sum(m, 'igris_requests_total{', 'connection="met-a"') >= 5);
+    for (const [series, value] of first) {
+      if (series.startsWith('igris_spool_')) continue; // gauges may go down
+      expect(second.get(series) ?? 0, series).toBeGreaterThanOrEqual(value);
+    }
+    const third = await scrape(org.key);
+    for (const [series, value] of second) {
+      if (!series.startsWith('igris_spool_')) expect(third.get(series) ?? 0, series).toBeGreaterThanOrEqual(value);
+    }
+    // Spool health is reported by each guard.
+    expect([...third.keys()].some((k) => k.startsWith('igris_spool_backlog_rows{'))).toBe(true);
+  });
+
+  it('reads one organization only, with a scraper token; refuses developers and revoked tokens', async () => {
+    const mine = await createOrg('owner');
+    const other = await createOrg('owner');
+    await createConnection('met-mine', { key: mine.key });
+    await putPolicy('met-mine', [{ tool: '*', action: 'allow' }], mine.key);
+    expect(await echo('met-mine', mine)).toBe(200);
+    await scrapeUntil(mine.key, (m) => sum(m, 'igris_requests_total{', 'connection="met-mine"') >= 1);
+
+    const created = await call('POST', '/api/v1/metrics/tokens', { key: other.key, body: { name: 'prom' } });
+    expect(created.status).toBe(201);
+    const { token, id } = await json<{ token: string; id: string }>(created);
+    expect(token).toMatch(/^igm_/);
+    const theirs = await scrape(token);
+    expect([...theirs.keys()].some((k) => k.includes('met-mine'))).toBe(false);
+    const ours = await call('GET', '/api/v1/metrics/prometheus', { key: mine.key });
+    expect(await ours.text()).toContain('connection="met-mine"');
+
+    // A scraper token is for metrics only.
+    expect((await call('GET', '/api/v1/connections', { key: token })).status).toBe(401);
+    const developer = await addMember(mine.orgId, 'developer');
+    expect((await call('GET', '/api/v1/metrics/prometheus', { key: developer.key })).status).toBe(403);
+    expect((await call('GET', '/api/v1/metrics/prometheus', { key: null })).status).toBe(401);
+
+    expect((await call('DELETE', `/api/v1/metrics/tokens/${id}`, { key: other.key })).status).toBe(200);
+    expect((await call('GET', '/api/v1/metrics/prometheus', { key: token })).status).toBe(401);
+    // Another organization's token id is not found.
+    expect((await call('DELETE', `/api/v1/metrics/tokens/${id}`, { key: mine.key })).status).toBe(404);
+  });
+});

@@ -1,0 +1,244 @@
+/**
+ * The A2A agent registry: an agent is a `type: "a2a"` connection (the connection machinery —
+ * vault, sharing, policy, guard — is reused as is) plus its AgentCard in `a2a_agent_cards`.
+ *
+ * A card comes from a URL (the agent's base URL, whose card is at `/.well-known/agent-card.json`,
+ * or the card's own URL) or is pasted. The card URL and the agent's endpoint named in the card
+ * both pass the upstream SSRF rules (connection.rules.ts); the card fetch follows no redirect,
+ * carries no credential, and is capped in size and time. The agent's JSON-RPC endpoint becomes
+ * the connection's `upstream_url`, so the gateway never reads the card on the hot path.
+ */
+import type { Principal } from '../app.types';
+import { adminAuditStatement } from '../audit/audit.admin';
+import { checkUpstreamUrl } from '../connections/connection.rules';
+import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
+import { AppError } from '../lib/errors';
+import { parseStoredJson } from '../lib/values';
+import {
+  type AgentCard,
+  agentCardSchema,
+  agentEndpointOf,
+  type CardChanges,
+  canonicalJson,
+  cardChanges,
+  cardUrlOf,
+  hasChanges,
+  MAX_CARD_BYTES,
+} from './a2a.card';
+
+const CARD_FETCH_TIMEOUT_MS = 10_000;
+
+interface RegistryEnv {
+  DB: D1Database;
+  ALLOW_PRIVATE_UPSTREAMS?: string;
+}
+
+export interface ResolvedCard {
+  card: AgentCard;
+  cardUrl: string | null;
+  endpoint: string;
+  hash: string;
+}
+
+function fieldError(path: string, message: string, extra: Record<string, unknown> = {}): AppError {
+  return new AppError('validation_failed', {
+    details: { issues: [{ location: 'body', path, message, ...extra }] },
+  });
+}
+
+function checkUrl(env: RegistryEnv, url: string, path: string): void {
+  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
+  const result = checkUpstreamUrl(url, { allowPrivate: allow, allowHttp: allow });
+  if (!result.ok) throw fieldError(path, result.message, { rule: result.rule });
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** Validates a card (fetched or pasted) and checks the endpoint it names. */
+async function acceptCard(
+  env: RegistryEnv,
+  value: unknown,
+  cardUrl: string | null,
+  path: string,
+): Promise<ResolvedCard> {
+  const parsed = agentCardSchema.safeParse(value);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw fieldError(path, `not a valid AgentCard: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+  }
+  const card = parsed.data as AgentCard;
+  const endpoint = agentEndpointOf(card)!;
+  checkUrl(env, endpoint, `${path}.supportedInterfaces`);
+  return { card, cardUrl, endpoint, hash: await sha256Hex(canonicalJson(card)) };
+}
+
+/** Fetches an AgentCard: SSRF-checked, no redirects, no credential, capped in size and time. */
+export async function fetchCard(env: RegistryEnv, url: string, path = 'agentCardUrl'): Promise<ResolvedCard> {
+  checkUrl(env, url, path);
+  const cardUrl = cardUrlOf(url);
+  checkUrl(env, cardUrl, path);
+  let res: Response;
+  try {
+    res = await fetch(cardUrl, {
+      redirect: 'manual',
+      headers: { Accept: 'application/json', 'A2A-Version': '1.0' },
+      signal: AbortSignal.timeout(CARD_FETCH_TIMEOUT_MS),
+    });
+  } catch (err) {
+    throw new AppError('upstream_unreachable', {
+      message: 'The AgentCard could not be fetched',
+      details: { location: 'body', path },
+      internal: err,
+    });
+  }
+  if (res.status !== 200) {
+    await res.body?.cancel();
+    throw fieldError(path, `the AgentCard URL answered HTTP ${res.status} (redirects are not followed)`, {
+      rule: 'agent_card_fetch',
+    });
+  }
+  const text = await readCapped(res, path);
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw fieldError(path, 'the AgentCard URL did not answer JSON', { rule: 'agent_card_fetch' });
+  }
+  return acceptCard(env, value, cardUrl, path);
+}
+
+async function readCapped(res: Response, path: string): Promise<string> {
+  const reader = res.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_CARD_BYTES) {
+      await reader.cancel();
+      throw fieldError(path, `the AgentCard is over ${MAX_CARD_BYTES} bytes`, { rule: 'agent_card_size' });
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(await new Blob(chunks).arrayBuffer());
+}
+
+/** A card given by URL or pasted in a create request. */
+export async function resolveCard(
+  env: RegistryEnv,
+  input: { agentCardUrl?: string; agentCard?: Record<string, unknown>; upstreamUrl?: string },
+): Promise<ResolvedCard> {
+  if (input.agentCard !== undefined) {
+    if (new TextEncoder().encode(JSON.stringify(input.agentCard)).byteLength > MAX_CARD_BYTES)
+      throw fieldError('agentCard', `the AgentCard is over ${MAX_CARD_BYTES} bytes`);
+    return acceptCard(env, input.agentCard, null, 'agentCard');
+  }
+  const url = input.agentCardUrl ?? input.upstreamUrl;
+  if (!url) throw fieldError('agentCardUrl', 'an a2a connection needs agentCardUrl (or upstreamUrl) or agentCard');
+  return fetchCard(env, url, input.agentCardUrl ? 'agentCardUrl' : 'upstreamUrl');
+}
+
+export function insertCardStatement(
+  db: D1Database,
+  orgId: string,
+  connectionId: string,
+  resolved: ResolvedCard,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO a2a_agent_cards (connection_id, org_id, card_url, card, card_hash, fetched_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (connection_id) DO UPDATE SET card_url = excluded.card_url, card = excluded.card,
+         card_hash = excluded.card_hash, fetched_at = excluded.fetched_at`,
+    )
+    .bind(connectionId, orgId, resolved.cardUrl, JSON.stringify(resolved.card), resolved.hash, Date.now());
+}
+
+export interface StoredCard {
+  card: AgentCard;
+  cardUrl: string | null;
+  hash: string;
+  fetchedAt: number;
+}
+
+/** The stored card of a connection of this organization, or null. */
+export async function loadCard(db: D1Database, orgId: string, connectionId: string): Promise<StoredCard | null> {
+  const row = await db
+    .prepare('SELECT card, card_url, card_hash, fetched_at FROM a2a_agent_cards WHERE connection_id = ? AND org_id = ?')
+    .bind(connectionId, orgId)
+    .first<{ card: string; card_url: string | null; card_hash: string; fetched_at: number }>();
+  if (!row) return null;
+  return {
+    card: parseStoredJson(row.card) as AgentCard,
+    cardUrl: row.card_url,
+    hash: row.card_hash,
+    fetchedAt: row.fetched_at,
+  };
+}
+
+export interface RefreshResult {
+  changed: boolean;
+  changes: CardChanges | null;
+  card: AgentCard;
+  cardUrl: string | null;
+  fetchedAt: number;
+}
+
+/**
+ * Re-fetches the card of an a2a connection (or stores a newly pasted one). A changed card is
+ * stored with an admin audit row naming what changed (like tool drift); when the agent's endpoint
+ * moved, the connection's upstream_url follows in the same batch.
+ */
+export async function refreshCard(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  pasted?: Record<string, unknown>,
+): Promise<RefreshResult> {
+  const row = await getConnectionRow(env, principal, slug, 'connections:write');
+  if (row.type !== 'a2a') {
+    throw new AppError('not_found', {
+      message: 'Not an A2A connection',
+      details: { location: 'path', path: 'slug' },
+    });
+  }
+  const stored = await loadCard(env.DB, principal.orgId, row.id);
+  const url = stored?.cardUrl ?? null;
+  if (!pasted && !url) throw fieldError('agentCard', 'this agent’s card was pasted: send the new card as agentCard');
+  const next = pasted ? await acceptCard(env, pasted, null, 'agentCard') : await fetchCard(env, url!, 'agentCardUrl');
+  const now = Date.now();
+  if (stored && stored.hash === next.hash) {
+    await env.DB.prepare('UPDATE a2a_agent_cards SET fetched_at = ? WHERE connection_id = ? AND org_id = ?')
+      .bind(now, row.id, principal.orgId)
+      .run();
+    return { changed: false, changes: null, card: stored.card, cardUrl: stored.cardUrl, fetchedAt: now };
+  }
+  const changes = stored ? cardChanges(stored.card, next.card) : null;
+  await env.DB.batch([
+    insertCardStatement(env.DB, principal.orgId, row.id, next),
+    env.DB.prepare('UPDATE connections SET upstream_url = ?, updated_at = ? WHERE id = ? AND org_id = ?').bind(
+      next.endpoint,
+      now,
+      row.id,
+      principal.orgId,
+    ),
+    adminAuditStatement(env.DB, principal, {
+      action: 'connection.agent_card.changed',
+      connectionId: row.id,
+      connectionSlug: row.slug,
+      details: { source: pasted ? 'pasted' : 'fetched', ...(changes ?? {}) },
+    }),
+  ]);
+  return {
+    changed: changes === null || hasChanges(changes) || changes.endpoint !== null,
+    changes,
+    card: next.card,
+    cardUrl: next.cardUrl,
+    fetchedAt: now,
+  };
+}

@@ -1,0 +1,197 @@
+/**
+ * What the gateway needs on every call about an organization's teams, budgets and system-prompt
+ * assignments, loaded in ONE D1 batch and kept in the isolate's memory for POLICY_CACHE_TTL_MS
+ * (default 10 s) — the same bound as compiled policies (policy.store.ts).
+ *
+ * Why a per-organization snapshot rather than a lookup per call: a call's teams depend on its key,
+ * its member and its X-Igris-User value, the last of which the key lookup cannot know; one batch
+ * per organization per TTL costs nothing per call, and membership, budget and prompt changes are
+ * rare. An edit made through the API invalidates this isolate's copy at once
+ * (`invalidateGovernance`); other isolates see it within the TTL (documented in
+ * docs/budgets-and-prompts.md). Budget COUNTERS are never cached: they live in their Durable Object.
+ */
+import type { BudgetConfig } from '../../durable-objects/budget.contract';
+import type { BudgetScope, TeamMemberKind } from '../db/schema';
+
+export interface TeamRef {
+  id: string;
+  name: string;
+}
+
+export interface GovernedBudget extends BudgetConfig {
+  name: string;
+  scope: BudgetScope;
+  scopeRef: string | null;
+}
+
+export interface GovernedAssignment {
+  assignmentId: string;
+  promptId: string;
+  promptName: string;
+  version: number;
+  text: string;
+  textHash: string;
+  target: 'connection' | 'team';
+  targetId: string;
+  priority: number;
+  mode: 'prepend' | 'replace';
+}
+
+export interface Governance {
+  orgName: string;
+  teams: Map<string, TeamRef>;
+  /** `<kind>:<ref>` → team ids. */
+  memberships: Map<string, string[]>;
+  budgets: GovernedBudget[];
+  assignments: GovernedAssignment[];
+}
+
+interface Cached {
+  at: number;
+  value: Promise<Governance>;
+}
+
+const cache = new Map<string, Cached>();
+
+export function invalidateGovernance(orgId: string): void {
+  cache.delete(orgId);
+}
+
+export function loadGovernance(env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>, orgId: string): Promise<Governance> {
+  const ttl = Number(env.POLICY_CACHE_TTL_MS ?? '10000');
+  const now = Date.now();
+  const hit = cache.get(orgId);
+  if (hit && now - hit.at < ttl) return hit.value;
+  const value = readGovernance(env.DB, orgId);
+  cache.set(orgId, { at: now, value });
+  // A failed read is not cached: the next call tries again.
+  value.catch(() => {
+    if (cache.get(orgId)?.value === value) cache.delete(orgId);
+  });
+  return value;
+}
+
+interface BudgetDbRow {
+  id: string;
+  name: string;
+  scope: BudgetScope;
+  scope_ref: string | null;
+  limit_usd: number;
+  warn_at_percent: number;
+  enforcement: 'block' | 'warn';
+  reset_day: number;
+  timezone: string;
+}
+
+interface AssignmentDbRow {
+  id: string;
+  prompt_id: string;
+  name: string;
+  version: number;
+  text: string;
+  text_hash: string;
+  target: 'connection' | 'team';
+  target_id: string;
+  priority: number;
+  mode: 'prepend' | 'replace';
+}
+
+async function readGovernance(db: D1Database, orgId: string): Promise<Governance> {
+  const [org, teamRows, memberRows, budgetRows, assignmentRows] = await db.batch([
+    db.prepare('SELECT name FROM organizations WHERE id = ?').bind(orgId),
+    db.prepare('SELECT id, name FROM teams WHERE org_id = ?').bind(orgId),
+    db.prepare('SELECT team_id, kind, ref FROM team_members WHERE org_id = ?').bind(orgId),
+    db
+      .prepare(
+        `SELECT id, name, scope, scope_ref, limit_usd, warn_at_percent, enforcement, reset_day, timezone
+         FROM budgets WHERE org_id = ?`,
+      )
+      .bind(orgId),
+    db
+      .prepare(
+        `SELECT a.id, a.prompt_id, p.name, p.version, v.text, v.text_hash, a.target, a.target_id, a.priority, a.mode
+         FROM system_prompt_assignments a
+         JOIN system_prompts p ON p.id = a.prompt_id AND p.org_id = a.org_id
+         JOIN system_prompt_versions v ON v.prompt_id = p.id AND v.version = p.version
+         WHERE a.org_id = ?`,
+      )
+      .bind(orgId),
+  ]);
+  const teams = new Map<string, TeamRef>();
+  for (const t of (teamRows!.results as TeamRef[]) ?? []) teams.set(t.id, { id: t.id, name: t.name });
+  const memberships = new Map<string, string[]>();
+  for (const m of memberRows!.results as { team_id: string; kind: TeamMemberKind; ref: string }[]) {
+    const key = `${m.kind}:${m.ref}`;
+    memberships.set(key, [...(memberships.get(key) ?? []), m.team_id]);
+  }
+  return {
+    orgName: (org!.results[0] as { name: string } | undefined)?.name ?? '',
+    teams,
+    memberships,
+    budgets: (budgetRows!.results as BudgetDbRow[]).map((b) => ({
+      budgetId: b.id,
+      orgId,
+      name: b.name,
+      scope: b.scope,
+      scopeRef: b.scope_ref,
+      limitUsd: b.limit_usd,
+      warnAtPercent: b.warn_at_percent,
+      enforcement: b.enforcement,
+      resetDay: b.reset_day,
+      timezone: b.timezone,
+    })),
+    assignments: (assignmentRows!.results as AssignmentDbRow[]).map((a) => ({
+      assignmentId: a.id,
+      promptId: a.prompt_id,
+      promptName: a.name,
+      version: a.version,
+      text: a.text,
+      textHash: a.text_hash,
+      target: a.target,
+      targetId: a.target_id,
+      priority: a.priority,
+      mode: a.mode,
+    })),
+  };
+}
+
+/** Who a call is, for teams and budgets. */
+export interface CallSubject {
+  apiKeyId: string | null;
+  /** The member behind the key (teams list people by user id). */
+  userId: string | null;
+  /** The X-Igris-User value (or the OpenAI `user` field). */
+  user: string | null;
+}
+
+/** A call's teams: its key's, its member's and its X-Igris-User value's, each once. Pure. */
+export function teamsOf(gov: Governance, subject: CallSubject): TeamRef[] {
+  const ids = new Set<string>();
+  const add = (key: string) => {
+    for (const id of gov.memberships.get(key) ?? []) ids.add(id);
+  };
+  if (subject.apiKeyId) add(`api_key:${subject.apiKeyId}`);
+  if (subject.userId) add(`user:${subject.userId}`);
+  if (subject.user) add(`external_user:${subject.user}`);
+  return [...ids].flatMap((id) => {
+    const team = gov.teams.get(id);
+    return team ? [team] : [];
+  });
+}
+
+/** The budgets a call falls under. Pure. */
+export function budgetsOf(gov: Governance, subject: CallSubject, teams: readonly TeamRef[]): GovernedBudget[] {
+  const teamIds = new Set(teams.map((t) => t.id));
+  return gov.budgets.filter((b) => {
+    switch (b.scope) {
+      case 'org':
+        return true;
+      case 'team':
+        return b.scopeRef !== null && teamIds.has(b.scopeRef);
+      case 'api_key':
+        return b.scopeRef !== null && b.scopeRef === subject.apiKeyId;
+      case 'user':
+        return b.scopeRef !== null && b.scopeRef === subject.user;
+    }
+  });
+}

@@ -1,0 +1,113 @@
+/**
+ * What the gateway needs per call about a connection's listed items — and nothing else — kept
+ * where the hot path can read it without D1: KV `integrity:<orgId>:<connectionId>`, cached in the
+ * isolate for POLICY_CACHE_TTL_MS exactly like the policy (policy.store.ts), and read in parallel
+ * with it. Written by the recorder (integrity.record.ts) after a change and by the API after an
+ * approval or quarantine, from D1 (`tool_inventory`, the record of truth).
+ *
+ * Why KV and not the guard: the guard's contract (AdmitRequest) would have to grow for data whose
+ * record is D1, and every call already reads the policy from KV with the same freshness bound.
+ * Why not D1: one query per call is what this layer must not add. The bound (docs/tool-integrity.md):
+ * in `fail_closed`, an item never approved is refused at once (it is absent from `approved`); a
+ * *changed* item is hidden from lists at once (its live fingerprint differs), and its calls are
+ * refused once the change is published — within the policy's propagation bound on Cloudflare,
+ * at the next call locally.
+ *
+ * The pure questions (`refusalFor`, `hides`) have no I/O.
+ */
+import { AppError } from '../lib/errors';
+import { log } from '../lib/log';
+
+export type DiscoveryMode = 'off' | 'alert' | 'fail_closed';
+
+export interface IntegrityState {
+  /** Governed names refused and hidden in every mode but off (quarantined, or changed in fail_closed). */
+  blocked: Record<string, string>;
+  /** fail_closed: governed name → the approved fingerprint. */
+  approved: Record<string, string>;
+}
+
+export const EMPTY_STATE: IntegrityState = Object.freeze({ blocked: {}, approved: {} }) as IntegrityState;
+
+export function integrityKvKey(orgId: string, connectionId: string): string {
+  return `integrity:${orgId}:${connectionId}`;
+}
+
+interface CacheEntry {
+  state: IntegrityState;
+  loadedAt: number;
+}
+const cache = new Map<string, CacheEntry>();
+const CACHE_LIMIT = 5_000;
+
+export async function publishIntegrity(kv: KVNamespace, orgId: string, connectionId: string, state: IntegrityState) {
+  const key = integrityKvKey(orgId, connectionId);
+  await kv.put(key, JSON.stringify(state));
+  // This isolate (the one that saw the change) applies it from its next call on.
+  cache.set(key, { state, loadedAt: Date.now() });
+}
+
+/**
+ * The connection's state; EMPTY_STATE when never published. Fail-closed: a state that cannot be
+ * read refuses the call (503) like an unreadable policy — a quarantine must not lapse silently.
+ */
+export async function loadIntegrity(env: Env, orgId: string, connectionId: string): Promise<IntegrityState> {
+  const key = integrityKvKey(orgId, connectionId);
+  const ttl = Number.parseInt(env.POLICY_CACHE_TTL_MS, 10) || 0;
+  const hit = cache.get(key);
+  if (hit && Date.now() - hit.loadedAt < ttl) return hit.state;
+  let state: IntegrityState;
+  try {
+    const stored = await env.POLICY_KV.get<IntegrityState>(key, 'json');
+    state = stored ? { blocked: stored.blocked ?? {}, approved: stored.approved ?? {} } : EMPTY_STATE;
+  } catch (err) {
+    log('error', 'integrity state load failed; refusing calls (fail-closed)', { orgId, connectionId, err });
+    throw new AppError('policy_unavailable', { internal: err });
+  }
+  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
+  cache.set(key, { state, loadedAt: Date.now() });
+  return state;
+}
+
+/** Why a call to `governedName` is refused, or null when integrity has nothing against it. */
+export function refusalFor(
+  mode: DiscoveryMode,
+  state: IntegrityState,
+  governedName: string,
+): 'quarantined' | 'not_approved' | null {
+  if (mode === 'off') return null;
+  if (Object.hasOwn(state.blocked, governedName)) return 'quarantined';
+  if (mode === 'fail_closed' && !Object.hasOwn(state.approved, governedName)) return 'not_approved';
+  return null;
+}
+
+/** Whether a listed item is hidden from the caller: refused by name, or (fail_closed) not the approved version. */
+export function hides(mode: DiscoveryMode, state: IntegrityState, governedName: string, fingerprint: string): boolean {
+  if (mode === 'off') return false;
+  if (Object.hasOwn(state.blocked, governedName)) return true;
+  return mode === 'fail_closed' && state.approved[governedName] !== fingerprint;
+}
+
+/** What a call through an MCP connection knows about its integrity settings and state (StageCall.integrity). */
+export interface CallIntegrity {
+  mode: Exclude<DiscoveryMode, 'off'>;
+  quarantineOnCritical: boolean;
+  slug: string;
+  state: IntegrityState;
+}
+
+/** The call's integrity context, or null when the connection has integrity off (nothing is read). */
+export async function loadCallIntegrity(
+  env: Env,
+  connection: {
+    orgId: string;
+    id: string;
+    slug: string;
+    settings: { integrity: { discovery: DiscoveryMode; quarantineOnCritical: boolean } };
+  },
+): Promise<CallIntegrity | null> {
+  const { discovery, quarantineOnCritical } = connection.settings.integrity;
+  if (discovery === 'off') return null;
+  const state = await loadIntegrity(env, connection.orgId, connection.id);
+  return { mode: discovery, quarantineOnCritical, slug: connection.slug, state };
+}
