@@ -7,6 +7,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../scripts/local-stack.ts';
 import type { Spread } from './lib/stats.ts';
+import { renderLlm } from './llm.report.ts';
 import type { BenchResults } from './run.ts';
 
 export const START = '<!-- bench:generated:start (npm run bench rewrites this section) -->';
@@ -355,6 +356,8 @@ export function renderMarkdown(r: BenchResults): string {
       '',
     );
   }
+
+  if (r.llm) out.push(...renderLlm(r.llm));
 
   if (r.audit) {
     const a = r.audit;

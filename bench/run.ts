@@ -3,7 +3,7 @@
  *
  *   npm run bench                  full run (< 10 min on 2 cores)
  *   npm run bench -- --quick       smaller samples (< 2 min): checks the harness, figures are rough
- *   npm run bench -- --only overhead,ladder   some suites only (written to bench/results/partial.json;
+ *   npm run bench -- --only overhead,llm   some suites only (written to bench/results/partial.json;
  *                                  BENCHMARKS.md is refreshed only by a run of every suite)
  *   npm run bench -- --note "text" a remark published with the figures (e.g. "machine busy")
  *
@@ -21,15 +21,26 @@ import { type KillSwitchResult, runKillSwitch } from './killswitch.bench.ts';
 import { type LadderResult, runLadder } from './ladder.bench.ts';
 import type { BenchContext } from './lib/context.ts';
 import { apiOk, keepAliveAgent } from './lib/http.ts';
+import { llmFailureSamples } from './lib/llm.ts';
 import { openSession } from './lib/mcp.ts';
 import { failureSamples } from './lib/paths.ts';
 import { foreignCpuSampler, machineInfo, machineLoad, pin, planPlacement } from './lib/procs.ts';
 import { type BenchStack, ensureConnection, setPolicy, startBenchStack } from './lib/stack.ts';
+import { type LlmResult, runLlm } from './llm.bench.ts';
 import { type OverheadResult, runOverhead } from './overhead.bench.ts';
 import { type PolicyBenchResult, runPolicyBench } from './policy.bench.ts';
 import { writeResults } from './report.ts';
 
-export const SUITES = ['policy', 'overhead', 'ladder', 'killswitch', 'events', 'audit', 'breakdown'] as const;
+export const SUITES = [
+  'policy',
+  'overhead',
+  'ladder',
+  'killswitch',
+  'events',
+  'llm',
+  'audit',
+  'breakdown',
+] as const;
 export type Suite = (typeof SUITES)[number];
 
 export interface BenchResults {
@@ -59,6 +70,8 @@ export interface BenchResults {
   ladder?: LadderResult;
   killSwitch?: KillSwitchResult;
   events?: EventsResult;
+  /** LLM gateway vs direct vs Portkey's gateway on the same fake provider. */
+  llm?: LlmResult;
   audit?: AuditResult;
   breakdown?: BreakdownResult;
   errors: Partial<Record<Suite, string>>;
@@ -147,7 +160,7 @@ async function main() {
 
   results.policy = await run('policy', () => runPolicyBench(quick, log));
 
-  const stackSuites: Suite[] = ['overhead', 'ladder', 'killswitch', 'events', 'audit'];
+  const stackSuites: Suite[] = ['overhead', 'ladder', 'killswitch', 'events', 'llm', 'audit'];
   if (stackSuites.some((s) => only.includes(s))) {
     const persistTo = mkdtempSync(path.join(os.tmpdir(), 'igris-bench-'));
     let stack: BenchStack | null = null;
@@ -172,6 +185,7 @@ async function main() {
       results.ladder = await run('ladder', () => runLadder(ctx));
       results.killSwitch = await run('killswitch', () => runKillSwitch(ctx));
       results.events = await run('events', () => runEvents(ctx));
+      results.llm = await run('llm', () => runLlm(ctx, placement));
       // Last: it kills and restarts the runtime.
       results.audit = await run('audit', () =>
         runAudit(ctx, results.overhead?.saturation.rps.B?.value ?? null),
@@ -188,7 +202,7 @@ async function main() {
 
   results.breakdown = await run('breakdown', () => runBreakdown({ quick, placement, log }));
 
-  results.failedCalls = failureSamples();
+  results.failedCalls = { ...failureSamples(), ...llmFailureSamples() };
   for (const [name, samples] of Object.entries(results.failedCalls))
     log(`failed calls on ${name}: ${samples.join(' | ')}`);
   results.meta.loadAfter = machineLoad();

@@ -13,6 +13,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditEventInsert } from '../workers/db/schema';
+import { chainName } from './audit.chain';
 import { SpoolScheduler } from './audit.spool';
 import { RefusalBursts } from './refusal.bursts';
 
@@ -22,7 +23,7 @@ export class AuditSpool extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#audit = new SpoolScheduler(ctx.storage, env.DB, 'AuditSpool');
+    this.#audit = new SpoolScheduler(ctx.storage, env.DB, 'AuditSpool', chainName('AuditSpool', ctx));
     this.#bursts = new RefusalBursts(ctx.storage.sql);
   }
 

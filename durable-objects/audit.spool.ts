@@ -38,6 +38,7 @@
  */
 import type { AuditEventInsert } from '../workers/db/schema.js';
 import { log } from '../workers/lib/log.js';
+import { type ChainHead, ChainHeadStore, INSERT_LINK_SQL, linkValues, nextLink } from './audit.chain.js';
 import { withFindings } from './audit.findings.js';
 import {
   bindValues,
@@ -74,11 +75,14 @@ type SpoolRow = {
 
 export class Spool {
   readonly #sql: SqlStorage;
+  /** The spool's hash chain (audit.chain.ts): its name and head; null writes rows without links. */
+  readonly #chain: { name: string; head: ChainHeadStore } | null;
   /** Earliest flush time of what was written since the last `takeDue()` (see SpoolScheduler.arm). */
   #due: number | null = null;
 
-  constructor(sql: SqlStorage) {
+  constructor(sql: SqlStorage, chain: string | null = null) {
     this.#sql = sql;
+    this.#chain = chain === null ? null : { name: chain, head: new ChainHeadStore(sql) };
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS spool (
       id TEXT PRIMARY KEY,
       row TEXT NOT NULL,
@@ -172,7 +176,7 @@ export class Spool {
     for (let i = 0; i < due.length; i += FLUSH_BATCH) {
       const chunk = due.slice(i, i + FLUSH_BATCH);
       try {
-        await db.batch(chunk.map((r) => this.#statement(db, r)));
+        await this.#write(db, chunk, now);
         this.#markFlushed(chunk, now);
       } catch (err) {
         await this.#flushOneByOne(db, chunk, now, err);
@@ -198,9 +202,25 @@ export class Spool {
     if (this.#due === null || at < this.#due) this.#due = at;
   }
 
-  #statement(db: D1Database, r: Pick<SpoolRow, 'row' | 'complete'>): D1PreparedStatement {
-    const row = rowForD1(JSON.parse(r.row) as AuditEventInsert, r.complete === 1);
-    return db.prepare(UPSERT_SQL).bind(...bindValues(row));
+  /**
+   * Writes rows to D1 in one batch (one transaction), each with the next link of the spool's hash
+   * chain. The chain head moves only once D1 has taken the batch, so a failed batch is rebuilt
+   * from the same head.
+   */
+  async #write(db: D1Database, rows: Array<Pick<SpoolRow, 'row' | 'complete'>>, now: number): Promise<void> {
+    const statements: D1PreparedStatement[] = [];
+    let head: ChainHead | null = this.#chain?.head.get() ?? null;
+    for (const r of rows) {
+      const row = rowForD1(JSON.parse(r.row) as AuditEventInsert, r.complete === 1);
+      statements.push(db.prepare(UPSERT_SQL).bind(...bindValues(row)));
+      if (this.#chain && head) {
+        const link = await nextLink(this.#chain.name, head, row, now);
+        statements.push(db.prepare(INSERT_LINK_SQL).bind(...linkValues(link)));
+        head = { seq: link.seq, hash: link.hash };
+      }
+    }
+    await db.batch(statements);
+    if (this.#chain && head) this.#chain.head.set(head);
   }
 
   /** Marks rows clean — unless a patch changed them while the write was in flight. */
@@ -230,7 +250,7 @@ export class Spool {
     let written = 0;
     for (const r of chunk) {
       try {
-        await db.batch([this.#statement(db, r)]);
+        await this.#write(db, [r], now);
         this.#markFlushed([r], now);
         written++;
         streak = 0;
@@ -266,8 +286,9 @@ export class SpoolScheduler {
   readonly #db: D1Database;
   readonly #name: string;
 
-  constructor(storage: DurableObjectStorage, db: D1Database, name: string) {
-    this.spool = new Spool(storage.sql);
+  /** `chain`: the name of the spool's audit hash chain (audit.chain.ts), unique per object. */
+  constructor(storage: DurableObjectStorage, db: D1Database, name: string, chain: string | null = null) {
+    this.spool = new Spool(storage.sql, chain);
     this.#storage = storage;
     this.#db = db;
     this.#name = name;

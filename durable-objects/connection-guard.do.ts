@@ -40,6 +40,7 @@ import type {
 } from '../workers/shared/events.types';
 import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
 import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
+import { chainName } from './audit.chain';
 import { SpoolScheduler } from './audit.spool';
 import { eventHubFor, metricsHubFor } from './do.client';
 import {
@@ -108,7 +109,7 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#audit = new SpoolScheduler(ctx.storage, env.DB, 'ConnectionGuard');
+    this.#audit = new SpoolScheduler(ctx.storage, env.DB, 'ConnectionGuard', chainName('ConnectionGuard', ctx));
     this.#rates = new RateWindows(ctx.storage.sql);
     this.#anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
     this.#session = new SessionRecord(ctx.storage.sql);
@@ -185,7 +186,8 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#metrics.recorder.call(row, outcome.gatewayMs);
       this.#metrics.recorder.findings(row, rowFindings(row));
     }
-    if (row?.orgId && row.connectionId) this.#metricsTarget ??= { orgId: row.orgId, connectionId: row.connectionId };
+    if (row?.orgId && row.connectionId)
+      this.#metricsTarget ??= { orgId: row.orgId, connectionId: row.connectionId };
     if (this.#metricsTarget) this.#metrics.schedule();
     await this.#audit.arm();
   }

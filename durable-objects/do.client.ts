@@ -9,14 +9,14 @@
  * effort (a guard keeps and resends its deltas; a scrape that cannot reach the hub is a 503).
  */
 import type { AuditSpool } from './audit-spool.do';
-import type { BudgetCounter } from './budget-counter.do';
 import { budgetObjectName } from './budget.contract';
+import type { BudgetCounter } from './budget-counter.do';
 import type { ConnectionGuard } from './connection-guard.do';
 import type { EventHub } from './event-hub.do';
 import { guardName } from './guard.contract';
 import type { LoginLimiter } from './login-limiter.do';
-import type { MetricsHub } from './metrics-hub.do';
 import { metricsHubName } from './metrics.contract';
+import type { MetricsHub } from './metrics-hub.do';
 
 /** How many AuditSpool objects share an organization's (or the anonymous) refusal rows. */
 export const SPOOL_SHARDS = 4;

@@ -93,7 +93,11 @@ export class MetricsHub extends DurableObject<Env> {
       )
       .toArray();
     for (const g of fresh) {
-      series.push({ name: 'igris_spool_backlog_rows', labels: { connection_id: g.source }, value: g.backlog });
+      series.push({
+        name: 'igris_spool_backlog_rows',
+        labels: { connection_id: g.source },
+        value: g.backlog,
+      });
       series.push({
         name: 'igris_spool_oldest_unflushed_seconds',
         labels: { connection_id: g.source },

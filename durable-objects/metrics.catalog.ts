@@ -16,7 +16,9 @@ export interface Family {
 }
 
 /** Upper bounds (seconds) of the latency histograms: p50/p95/p99 are derived with histogram_quantile. */
-export const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120] as const;
+export const LATENCY_BUCKETS = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120,
+] as const;
 
 export const FAMILIES = {
   igris_requests_total: {
@@ -38,7 +40,10 @@ export const FAMILIES = {
     type: 'counter',
     help: 'Findings of the inspection stages, by stage, category and severity.',
   },
-  igris_drift_events_total: { type: 'counter', help: 'Tool definition changes (drift) seen on a connection.' },
+  igris_drift_events_total: {
+    type: 'counter',
+    help: 'Tool definition changes (drift) seen on a connection.',
+  },
   igris_llm_tokens_total: { type: 'counter', help: 'LLM tokens reported by providers, by model and kind.' },
   igris_llm_cost_usd_total: { type: 'counter', help: 'LLM cost priced by the gateway (USD), by model.' },
   igris_spool_backlog_rows: {
@@ -115,6 +120,30 @@ function histogramOrder(a: Series, b: Series): number {
   return bound(a) - bound(b);
 }
 
+/**
+ * Bucket series that were never incremented, as 0: buckets are cumulative (an observation adds to
+ * every bucket at or above it), so a bucket never touched has seen nothing at or below its bound.
+ * Every histogram then shows the same bounds, which histogram_quantile needs.
+ */
+function missingBuckets(name: string, members: Series[]): Series[] {
+  const seen = new Set<string>();
+  const groups = new Map<string, Labels>();
+  for (const s of members) {
+    const { le, ...rest } = s.labels;
+    const group = formatLabels(rest);
+    groups.set(group, rest);
+    if (le !== undefined) seen.add(`${group}|${le}`);
+  }
+  const out: Series[] = [];
+  for (const [group, labels] of groups) {
+    for (const bound of [...LATENCY_BUCKETS.map(String), '+Inf']) {
+      if (!seen.has(`${group}|${bound}`))
+        out.push({ name: `${name}_bucket`, labels: { ...labels, le: bound }, value: 0 });
+    }
+  }
+  return out;
+}
+
 /** The text exposition of the series: every family with HELP and TYPE, series grouped under it. */
 export function exposition(series: Series[]): string {
   const byFamily = new Map<FamilyName, Series[]>();
@@ -128,6 +157,7 @@ export function exposition(series: Series[]): string {
     const family = FAMILIES[name];
     lines.push(`# HELP ${name} ${family.help}`, `# TYPE ${name} ${family.type}`);
     const members = byFamily.get(name) ?? [];
+    if (family.type === 'histogram') members.push(...missingBuckets(name, members));
     members.sort(
       family.type === 'histogram'
         ? histogramOrder

@@ -77,10 +77,15 @@ export class MetricsRecorder {
     this.add('igris_requests_total', { ...base, type, method: row.method ?? '', action: row.action });
     if (row.action === 'rate_limited') this.add('igris_rate_limited_total', { ...base, type });
     if (row.action === 'killed') this.add('igris_killswitch_refusals_total', { ...base, type });
-    if (typeof row.latencyMs === 'number' && row.upstreamStatus !== undefined && row.upstreamStatus !== null) {
+    if (
+      typeof row.latencyMs === 'number' &&
+      row.upstreamStatus !== undefined &&
+      row.upstreamStatus !== null
+    ) {
       this.observe('igris_upstream_latency_seconds', { ...base, type }, row.latencyMs / 1000);
     }
-    if (gatewayMs !== undefined) this.observe('igris_gateway_latency_seconds', { ...base, type }, gatewayMs / 1000);
+    if (gatewayMs !== undefined)
+      this.observe('igris_gateway_latency_seconds', { ...base, type }, gatewayMs / 1000);
     if (type === 'llm') this.#usage(row);
   }
 
@@ -118,7 +123,8 @@ export class MetricsRecorder {
       ['output', row.outputTokens],
       ['reasoning', row.reasoningTokens],
     ];
-    for (const [kind, n] of tokens) if (typeof n === 'number') this.add('igris_llm_tokens_total', { ...model, kind }, n);
+    for (const [kind, n] of tokens)
+      if (typeof n === 'number') this.add('igris_llm_tokens_total', { ...model, kind }, n);
     if (typeof row.costUsd === 'number') this.add('igris_llm_cost_usd_total', model, row.costUsd);
   }
 }

@@ -27,7 +27,11 @@ export class MetricsOutbox {
   readonly #health: () => SpoolHealth | undefined;
   #sending = false;
 
-  constructor(waitUntil: (p: Promise<unknown>) => void, hub: () => Sender, health: () => SpoolHealth | undefined) {
+  constructor(
+    waitUntil: (p: Promise<unknown>) => void,
+    hub: () => Sender,
+    health: () => SpoolHealth | undefined,
+  ) {
     this.#waitUntil = waitUntil;
     this.#hub = hub;
     this.#health = health;
@@ -63,7 +67,10 @@ export class MetricsOutbox {
         return;
       } catch (err) {
         if (attempt === MAX_ATTEMPTS) {
-          log('warn', 'metrics batch dropped after retries', { err, series: Object.keys(batch.counters).length });
+          log('warn', 'metrics batch dropped after retries', {
+            err,
+            series: Object.keys(batch.counters).length,
+          });
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));

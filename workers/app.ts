@@ -9,6 +9,7 @@ import { apiRoutes } from './api/api.routes';
 import type { AppEnv } from './app.types';
 import { authRoutes } from './auth/auth.routes';
 import { CSRF_HEADER, corsOrigin } from './auth/csrf.check';
+import { a2aRoutes } from './gateway/a2a.routes';
 import { gatewayRoutes } from './gateway/gateway.routes';
 import { llmRoutes } from './gateway/llm.routes';
 import { AppError, type ErrorCode, restErrorBody, toAppError } from './lib/errors';
@@ -40,6 +41,7 @@ export function createApp() {
   app.get('/healthz', (c) => c.json({ ok: true }));
   app.route('/', gatewayRoutes);
   app.route('/', llmRoutes);
+  app.route('/', a2aRoutes);
   app.route('/api/v1', apiRoutes);
   app.route('/api/auth', authRoutes);
 

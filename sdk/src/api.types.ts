@@ -42,7 +42,15 @@ export interface Schemas {
   AuditEvent: {
     id: string;
     orgId: string | null;
-    type: 'tool_call' | 'llm_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
+    type:
+      | 'tool_call'
+      | 'llm_call'
+      | 'a2a_call'
+      | 'request'
+      | 'admin'
+      | 'anomaly'
+      | 'session'
+      | 'auth';
     connectionId: string | null;
     connectionSlug: string | null;
     sessionId: string | null;
@@ -95,7 +103,7 @@ export interface Schemas {
     id: string;
     slug: string;
     name: string;
-    type: 'mcp' | 'llm';
+    type: 'mcp' | 'llm' | 'a2a';
     upstreamUrl: string;
     authType: 'bearer' | 'header' | 'query' | 'none';
     authHeaderName: string | null;
@@ -140,13 +148,20 @@ export interface Schemas {
         /** maxItems 100 */
         destructivePatterns?: Array<string>;
       };
+      /** @default {"discovery":"alert","quarantineOnCritical":false} */
+      integrity?: {
+        /** @default "alert" */
+        discovery?: 'off' | 'alert' | 'fail_closed';
+        /** @default false */
+        quarantineOnCritical?: boolean;
+      };
     };
     createdBy: string | null;
     createdAt: string;
     updatedAt: string;
     lastUsedAt: string | null;
     /**
-     * Where clients call it: `<base>/v1/mcp/<slug>` (mcp), `<base>/llm/<slug>/v1` (llm: the OpenAI SDK baseURL; the Anthropic SDK takes it without /v1)
+     * Where clients call it: `<base>/v1/mcp/<slug>` (mcp), `<base>/llm/<slug>/v1` (llm: the OpenAI SDK baseURL; the Anthropic SDK takes it without /v1), `<base>/v1/a2a/<slug>` (a2a: its card is at `/.well-known/agent-card.json` below it)
      * @example "https://gateway.example.com/v1/mcp/github-prod"
      */
     gatewayUrl: string;
@@ -199,7 +214,7 @@ export interface Schemas {
      */
     upstreamUrl?: string;
     /** @default "mcp" */
-    type?: 'mcp' | 'llm';
+    type?: 'mcp' | 'llm' | 'a2a';
     /** Default bearer for mcp connections; llm connections default to the provider's credential style */
     authType?: 'bearer' | 'header' | 'query' | 'none';
     /** pattern "^[!#$%&'*+\\-.^_`|~0-9A-Za-z]+$", minLength 1, maxLength 64 */
@@ -253,6 +268,23 @@ export interface Schemas {
         /** maxItems 100 */
         destructivePatterns?: Array<string>;
       };
+      /** @default {"discovery":"alert","quarantineOnCritical":false} */
+      integrity?: {
+        /** @default "alert" */
+        discovery?: 'off' | 'alert' | 'fail_closed';
+        /** @default false */
+        quarantineOnCritical?: boolean;
+      };
+    };
+    /**
+     * a2a connections: the agent’s base URL (its card is read from /.well-known/agent-card.json) or its AgentCard URL. upstreamUrl is taken as this when absent
+     * maxLength 2048
+     * @example "https://agent.example.com"
+     */
+    agentCardUrl?: string;
+    /** a2a connections: the AgentCard JSON itself, pasted instead of fetched */
+    agentCard?: {
+      [key: string]: unknown;
     };
   };
   CreateKillSwitch: {
@@ -268,6 +300,13 @@ export interface Schemas {
      * @example "Agent deleting production data"
      */
     reason?: string;
+  };
+  CreateMetricsToken: {
+    /**
+     * minLength 1, maxLength 200
+     * @example "prometheus"
+     */
+    name: string;
   };
   CreatedApiKey: {
     id: string;
@@ -305,11 +344,13 @@ export interface Schemas {
         | 'method_not_found'
         | 'policy_denied'
         | 'budget_exceeded'
+        | 'tool_not_approved'
         | 'rate_limited'
         | 'internal'
         | 'mail_not_configured'
         | 'guard_unavailable'
         | 'policy_unavailable'
+        | 'metrics_unavailable'
         | 'session_suspended'
         | 'upstream_unreachable'
         | 'upstream_timeout';
@@ -423,6 +464,13 @@ export interface Schemas {
     name: string;
     role: 'owner' | 'admin' | 'developer' | 'auditor';
     createdAt: string;
+  };
+  MetricsToken: {
+    id: string;
+    name: string;
+    prefix: string;
+    createdAt: string;
+    revokedAt: string | null;
   };
   Organization: {
     id: string;
@@ -607,6 +655,13 @@ export interface Schemas {
         /** maxItems 100 */
         destructivePatterns?: Array<string>;
       };
+      /** @default {"discovery":"alert","quarantineOnCritical":false} */
+      integrity?: {
+        /** @default "alert" */
+        discovery?: 'off' | 'alert' | 'fail_closed';
+        /** @default false */
+        quarantineOnCritical?: boolean;
+      };
     };
   };
   UpdateMember: {
@@ -731,7 +786,15 @@ export interface Paths {
          */
         action?: string;
         /** Event type */
-        type?: 'tool_call' | 'llm_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
+        type?:
+          | 'tool_call'
+          | 'llm_call'
+          | 'a2a_call'
+          | 'request'
+          | 'admin'
+          | 'anomaly'
+          | 'session'
+          | 'auth';
         /**
          * Agent session id
          * minLength 1, maxLength 128
@@ -818,7 +881,15 @@ export interface Paths {
          */
         action?: string;
         /** Event type */
-        type?: 'tool_call' | 'llm_call' | 'request' | 'admin' | 'anomaly' | 'session' | 'auth';
+        type?:
+          | 'tool_call'
+          | 'llm_call'
+          | 'a2a_call'
+          | 'request'
+          | 'admin'
+          | 'anomaly'
+          | 'session'
+          | 'auth';
         /**
          * Agent session id
          * minLength 1, maxLength 128
@@ -1604,6 +1675,102 @@ export interface Paths {
       responses: {
         /** Updated */
         200: Schemas['Member'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/metrics/prometheus': {
+    /** The organization's metrics in the Prometheus text format (scraper token or API key) */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Prometheus exposition */
+        200: string;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/metrics/tokens': {
+    /** List scraper tokens (never the secrets) */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Tokens */
+        200: {
+          tokens: Array<Schemas['MetricsToken']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Create a scraper token: the token is in this response only */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['CreateMetricsToken'];
+      responses: {
+        /** Created (the only time `token` is returned) */
+        201: Schemas['MetricsToken'] & ({
+          token: string;
+        });
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/metrics/tokens/{id}': {
+    /** Revoke a scraper token: its next scrape is refused with 401 */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "mtk_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Revoked */
+        200: Schemas['MetricsToken'];
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */

@@ -14,7 +14,8 @@
  * `npm test` needs nothing but Node and npm.
  *
  * Examples read the gateway and key from the environment, as a reader's shell would:
- * IGRIS_BASE_URL, IGRIS_API_KEY, DEMO_MCP_URL (the demo MCP server's /mcp URL). Blocks of one page run in
+ * IGRIS_BASE_URL, IGRIS_API_KEY, DEMO_MCP_URL (the demo MCP server's /mcp URL), LLM_SERVER_URL and
+ * LLM_SERVER_KEY (a local OpenAI/Anthropic-compatible server). Blocks of one page run in
  * order and share a working directory, so a page can create a connection and then use it.
  */
 import { spawnSync } from 'node:child_process';
@@ -105,6 +106,9 @@ function env(workdir: string): NodeJS.ProcessEnv {
     IGRIS_BASE_URL: inject('gatewayUrl'),
     IGRIS_API_KEY: inject('adminApiKey'),
     DEMO_MCP_URL: `${inject('upstreamUrl')}/mcp`,
+    // A local OpenAI/Anthropic-compatible server (test/e2e/llm.fake-provider.ts) and its API key.
+    LLM_SERVER_URL: inject('llmProvider').url,
+    LLM_SERVER_KEY: inject('llmProvider').key,
     NO_COLOR: '1',
   };
 }

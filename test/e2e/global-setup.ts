@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { freePort, newApiKey, newEncryptionKey, ROOT, startStack } from '../../scripts/local-stack';
+import { startFakeProvider } from './llm.fake-provider.ts';
 
 async function startEverything(port: number): Promise<ChildProcess> {
   const entry = path.join(
@@ -50,7 +51,13 @@ export default async function setup(project: TestProject) {
   project.provide('upstreamUrl', stack.upstream!.url);
   project.provide('everythingUrl', `http://127.0.0.1:${everythingPort}`);
   project.provide('persistTo', persistTo);
+  // A fake OpenAI/Anthropic-compatible provider for the docs' LLM examples (docs/llm-gateway.md), as a
+  // self-hosted server would be (the LLM gateway's own tests start theirs).
+  const llmKey = `sk-docs-provider-${adminApiKey.slice(-8)}`;
+  const llm = await startFakeProvider({ apiKey: llmKey });
+  project.provide('llmProvider', { url: llm.url, key: llmKey });
   return async () => {
+    await llm.close();
     await stack.stop();
     everything.kill('SIGTERM');
     rmSync(persistTo, { recursive: true, force: true });
@@ -64,5 +71,6 @@ declare module 'vitest' {
     upstreamUrl: string;
     everythingUrl: string;
     persistTo: string;
+    llmProvider: { url: string; key: string };
   }
 }

@@ -55,7 +55,14 @@ describe('prometheus metrics', () => {
     const org = await createOrg('owner');
     for (const slug of ['met-a', 'met-b']) {
       await createConnection(slug, { key: org.key });
-      await putPolicy(slug, [{ tool: 'echo', action: 'allow' }, { tool: '*', action: 'deny' }], org.key);
+      await putPolicy(
+        slug,
+        [
+          { tool: 'echo', action: 'allow' },
+          { tool: '*', action: 'deny' },
+        ],
+        org.key,
+      );
     }
     for (let i = 0; i < 3; i++) expect(await echo('met-a', org)).toBe(200);
     for (let i = 0; i < 2; i++) expect(await echo('met-b', org)).toBe(200);
@@ -64,7 +71,9 @@ describe('prometheus metrics', () => {
 
     const first = await scrapeUntil(
       org.key,
-      (m) => sum(m, 'igris_requests_total{', 'action="allow"') >= 5 && sum(m, 'igris_requests_total{', 'action="deny"') >= 1,
+      (m) =>
+        sum(m, 'igris_requests_total{', 'action="allow"') >= 5 &&
+        sum(m, 'igris_requests_total{', 'action="deny"') >= 1,
     );
     expect(sum(first, 'igris_requests_total{', 'connection="met-a"', 'action="allow"')).toBe(3);
     expect(sum(first, 'igris_requests_total{', 'connection="met-b"', 'action="allow"')).toBe(2);
@@ -76,14 +85,18 @@ describe('prometheus metrics', () => {
 
     // More calls; every series of the second scrape is at least what it was in the first.
     for (let i = 0; i < 2; i++) expect(await echo('met-a', org)).toBe(200);
-    const second = await scrapeUntil(org.key, (m) => sum(m, 'igris_requests_total{', 'connection="met-a"') >= 5);
+    const second = await scrapeUntil(
+      org.key,
+      (m) => sum(m, 'igris_requests_total{', 'connection="met-a"') >= 5,
+    );
     for (const [series, value] of first) {
       if (series.startsWith('igris_spool_')) continue; // gauges may go down
       expect(second.get(series) ?? 0, series).toBeGreaterThanOrEqual(value);
     }
     const third = await scrape(org.key);
     for (const [series, value] of second) {
-      if (!series.startsWith('igris_spool_')) expect(third.get(series) ?? 0, series).toBeGreaterThanOrEqual(value);
+      if (!series.startsWith('igris_spool_'))
+        expect(third.get(series) ?? 0, series).toBeGreaterThanOrEqual(value);
     }
     // Spool health is reported by each guard.
     expect([...third.keys()].some((k) => k.startsWith('igris_spool_backlog_rows{'))).toBe(true);

@@ -2,6 +2,7 @@
  * `/api/v1` — the management API. Every route below `requireAuth` has a principal, and every
  * service function scopes its statements to the principal's organization.
  */
+import { a2aApiRoutes } from '../a2a/a2a.api.routes';
 import { apiKeysRoutes } from '../apikeys/apikeys.routes';
 import { createRouter } from '../app.factory';
 import { auditRoutes } from '../audit/audit.routes';
@@ -33,6 +34,7 @@ apiRoutes.get('/docs', () => apiDocsResponse(openApiDocument()));
 apiRoutes.route('/', metricsScrapeRoutes);
 apiRoutes.use('*', requireAuth);
 apiRoutes.route('/', connectionsRoutes);
+apiRoutes.route('/', a2aApiRoutes);
 apiRoutes.route('/', policyRoutes);
 apiRoutes.route('/', apiKeysRoutes);
 apiRoutes.route('/', orgsRoutes);

@@ -15,7 +15,7 @@ import type { BudgetSnapshot } from '../../durable-objects/budget.contract';
 import type { Finding } from '../../durable-objects/guard.contract';
 import { directRowStatement } from '../audit/audit.admin';
 import { publishEvent } from '../events/events.publish';
-import type { GovernedBudget } from '../governance/governance.cache';
+import type { GovernedBudget } from '../governance/governance.types';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';

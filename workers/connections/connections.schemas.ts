@@ -53,11 +53,14 @@ export const createConnectionSchema = z
     message: 'upstreamUrl is required for mcp connections',
     when: (payload) => typeof payload.value === 'object' && payload.value !== null,
   })
-  .refine((input) => input.type === 'a2a' || (input.agentCardUrl === undefined && input.agentCard === undefined), {
-    path: ['agentCardUrl'],
-    message: 'agentCardUrl and agentCard are only used by a2a connections',
-    when: (payload) => typeof payload.value === 'object' && payload.value !== null,
-  })
+  .refine(
+    (input) => input.type === 'a2a' || (input.agentCardUrl === undefined && input.agentCard === undefined),
+    {
+      path: ['agentCardUrl'],
+      message: 'agentCardUrl and agentCard are only used by a2a connections',
+      when: (payload) => typeof payload.value === 'object' && payload.value !== null,
+    },
+  )
   .openapi('CreateConnection');
 
 export const updateConnectionSchema = z

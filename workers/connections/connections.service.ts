@@ -2,6 +2,9 @@
  * Connections: the credential vault entries behind `/v1/mcp/:slug`. Every function takes the
  * principal and scopes every statement to `principal.orgId`.
  */
+
+import { a2aGatewayUrl } from '../a2a/a2a.card';
+import { insertCardStatement, resolveCard } from '../a2a/a2a.registry';
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
@@ -17,8 +20,6 @@ import {
 } from '../shared/connection.settings';
 import { getVault } from '../vault/vault.crypto';
 import { llmGatewayUrl, llmUpdateFields, refuseLlmSettings, upstreamFields } from './connection.llm';
-import { a2aGatewayUrl } from '../a2a/a2a.card';
-import { insertCardStatement, resolveCard } from '../a2a/a2a.registry';
 import { checkUpstreamUrl } from './connection.rules';
 import { redactUpstreamUrl, sameOrigin } from './connection.secrets';
 import { checkSharedWith, normalizeSharedWith } from './connection.sharing';

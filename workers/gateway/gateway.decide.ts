@@ -64,7 +64,7 @@ export function decideMessage(
       }),
     );
   }
-  const decision = decide({ tool: governed.name, user: identity.user, metadata: identity.metadata });
+  const decision = decide({ tool: governed.name, user: identity.user, teams: identity.teams, metadata: identity.metadata });
   if (decision.action !== 'deny') return { unit: message, tool: governed.name, decision, refusal: null };
   return refused(message, governed.name, decision, policyDenied(governed.name, decision, identity));
 }
@@ -132,7 +132,7 @@ function decideListen(
   let first: MessageDecision = { unit: message, tool: null, decision: null, refusal: null };
   for (const uri of uris as string[]) {
     const name = RESOURCE_PREFIX + uri;
-    const decision = decide({ tool: name, user: identity.user, metadata: identity.metadata });
+    const decision = decide({ tool: name, user: identity.user, teams: identity.teams, metadata: identity.metadata });
     if (decision.action === 'deny')
       return refused(message, name, decision, policyDenied(name, decision, identity));
     if (first.decision === null) first = { unit: message, tool: name, decision, refusal: null };

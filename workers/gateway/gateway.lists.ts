@@ -1,12 +1,14 @@
 /**
- * Policy on the way back: list results show only what the caller could ever be allowed to use.
+ * Policy on the way back: list results show only what **this caller** may use.
  *
- * Why: an agent picks tools from `tools/list`; listing a tool that every call would be denied
- * invites failing calls and discloses what the upstream offers. The decision per item is
- * `couldEverAllow` (policy.evaluate.ts): an item is hidden only when the first rule matching it
- * is an unconditional deny, or no rule matches at all — conditional rules keep it listed,
- * because the call itself is still decided per request. Hiding is not the enforcement; the
- * call-time decision is.
+ * Why: an agent picks tools from `tools/list`; listing a tool its calls would be denied invites
+ * failing calls and discloses what the upstream offers. Each item is evaluated exactly like a call
+ * to it by the same caller (`evaluate` with the caller's user and metadata, policy.evaluate.ts):
+ * an item whose decision is deny for this caller is hidden, so with `delete_*` denied for
+ * `metadata.role = intern` and allowed for `admin`, an intern's list omits `delete_thing` and an
+ * admin's shows it. (Without a caller — `new ListFilter(policy, pending)` — the older question
+ * "could any caller ever be allowed" is asked, `couldEverAllow`.) Hiding is not the enforcement;
+ * the call-time decision is.
  *
  *   tools/list      result.tools[].name
  *   resources/list  result.resources[].uri   → `resource:<uri>`
@@ -22,7 +24,7 @@
  */
 
 import { isRecord } from '../lib/values.js';
-import { type CompiledPolicy, couldEverAllow } from '../policy/policy.evaluate.js';
+import { type CompiledPolicy, couldEverAllow, evaluate } from '../policy/policy.evaluate.js';
 import { PROMPT_PREFIX, RESOURCE_PREFIX } from '../policy/policy.methods.js';
 import type { JsonRpcMessage } from './gateway.jsonrpc.js';
 import { rewriteResponse } from './gateway.rewrite.js';
@@ -116,10 +118,15 @@ export class ListFilter implements ResponseStage {
   readonly #canAllow: (name: string) => boolean;
   hidden = 0;
 
-  /** `pending` null = match responses by shape (resumed GET streams). */
-  constructor(policy: CompiledPolicy, pending: Map<string, ListMethod> | null) {
+  /**
+   * `pending` null = match responses by shape (resumed GET streams). `caller`: the identity the
+   * items are evaluated for; without it, an item is kept when any caller could be allowed.
+   */
+  constructor(policy: CompiledPolicy, pending: Map<string, ListMethod> | null, caller?: ListCaller) {
     this.#pending = pending;
-    this.#canAllow = (name) => couldEverAllow(policy, name);
+    this.#canAllow = caller
+      ? (name) => evaluate(policy, { tool: name, user: caller.user, metadata: caller.metadata }).action !== 'deny'
+      : (name) => couldEverAllow(policy, name);
   }
 
   /** Nothing (more) to filter: the rest of the body can pass untouched. */
@@ -166,7 +173,14 @@ export class ListFilter implements ResponseStage {
 export function listFilterStage(
   policy: CompiledPolicy,
   pending: Map<string, ListMethod> | null,
+  caller: ListCaller,
 ): ListFilter | null {
   if (pending !== null && pending.size === 0) return null;
-  return new ListFilter(policy, pending);
+  return new ListFilter(policy, pending, caller);
+}
+
+/** Who is listing: the same fields a call's decision reads (gateway.decide.ts). */
+export interface ListCaller {
+  user: string | null;
+  metadata: Readonly<Record<string, unknown>> | null;
 }

@@ -16,9 +16,11 @@
  * `requestStages` / `responseStages` (or in SHARED_* below for every protocol).
  */
 import type { Finding } from '../../durable-objects/guard.contract';
+import type { TeamRef } from '../governance/governance.types';
 import type { AppError } from '../lib/errors';
 import type { CompiledPolicy, Decision } from '../policy/policy.evaluate';
 import type { CallIntegrity } from '../integrity/integrity.state';
+import type { SelectedPrompt } from '../prompts/prompt.select';
 import type { CallIdentity } from './gateway.identity';
 
 export type { Finding } from '../../durable-objects/guard.contract';

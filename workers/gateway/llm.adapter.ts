@@ -33,6 +33,7 @@ import { compileGlob } from '../shared/policy.glob';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { readBodyCapped } from './gateway.jsonrpc';
+import { type InjectedPrompt, llmCostEstimate, systemPromptStage } from './llm.governance';
 import { llmAuditRow, llmDecide, llmFinalOutcome, tokenGuardStage, usageStage } from './llm.stages';
 
 /** One LLM call: what is decided and forwarded. `body` is rewritten by request stages (token caps). */
@@ -44,6 +45,8 @@ export interface LlmUnit {
   info: LlmRequestInfo | null;
   /** Estimated prompt tokens (llm.estimate.ts), for `tokenGuard.maxInputTokens`. */
   estimatedInputTokens: number | null;
+  /** The governed system prompt injected by systemPromptStage (llm.governance.ts), for the audit row. */
+  systemPrompt?: InjectedPrompt;
 }
 
 export interface LlmRequest {
@@ -192,7 +195,7 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     check: () => null,
     userOf: (parsed) => parseUser(parsed.units[0].info?.user ?? null).user,
     decide: (parsed, identity, policy) => [llmDecide(parsed.units[0], identity, policy, parsed.allowed)],
-    requestStages: [tokenGuardStage],
+    requestStages: [systemPromptStage, tokenGuardStage],
     settle: (decisions) => decisions,
     forwardBody: (parsed) => {
       const unit = parsed.units[0];
@@ -217,6 +220,7 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
       parsed?.meter ? [usageStage(parsed.meter, parsed.injectedUsage)] : [],
     completeAtEnd: true,
     finalOutcome: (call, parsed, env) => llmFinalOutcome(call, parsed, env),
+    estimateCostUsd: (call, parsed, env) => llmCostEstimate(call, parsed, env),
     killedStreamText: (parsed, _traceId, notice: KillNotice) =>
       llmStreamErrorEvent(
         familyOf(parsed),

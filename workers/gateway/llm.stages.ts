@@ -76,6 +76,7 @@ export function llmDecide(
     model: unit.model,
     endpoint: unit.endpoint,
     user: identity.user,
+    teams: identity.teams,
     metadata: identity.metadata,
   };
   const decision = evaluate(policy, request);
@@ -146,6 +147,7 @@ export function llmAuditRow(base: AuditEventInsert, d: LlmDecision): AuditEventI
   if (d.refusal?.code === 'policy_denied' && !d.decision)
     details.reason = (d.refusal.details as { reason: string }).reason;
   if (d.unit.estimatedInputTokens !== null) details.estimatedInputTokens = d.unit.estimatedInputTokens;
+  if (d.unit.systemPrompt) details.systemPrompt = d.unit.systemPrompt;
   return {
     ...base,
     type: 'llm_call',

@@ -20,6 +20,7 @@ import {
   replyId,
 } from './gateway.jsonrpc';
 
+import { integrityStage, pendingIntegrityLists, refuseBlocked } from '../integrity/integrity.stage';
 import { listFilterStage, pendingLists } from './gateway.lists';
 import { checkHeaderAgreement } from './gateway.protocol';
 import { respondRefusedBatch, respondToBody } from './gateway.respond';
@@ -75,7 +76,9 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   // MCP names no user of its own: X-Igris-User is the only source.
   userOf: () => null,
   decide: (parsed, identity, policy) => decideEach(parsed.units, identity, policy),
-  requestStages: [],
+  // Tool integrity: calls to quarantined (or, fail_closed, unapproved) tools are refused.
+  requestStages: [refuseBlocked],
+  usesToolIntegrity: true,
   settle: refuseBatchWhole,
   // Forward the serialization of what was decided on, not the raw bytes: a body with duplicate
   // keys ({"name":"safe","name":"evil"}) could otherwise be read differently upstream.
@@ -97,12 +100,13 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   needsPolicy: (request, httpMethod) => httpMethod === 'GET' && resumes(request),
   responseStages: (call, parsed, request) => {
     if (!call.policy) return [];
-    const stage = parsed
-      ? listFilterStage(call.policy, pendingLists(parsed.units))
-      : resumes(request)
-        ? listFilterStage(call.policy, null)
-        : null;
-    return stage ? [stage] : [];
+    if (!parsed && !resumes(request)) return [];
+    // Integrity first: it must see every item the upstream listed (gateway.lists.ts then hides
+    // per caller, and an item hidden from one caller is not "removed").
+    const integrity = integrityStage(call, parsed ? pendingIntegrityLists(parsed.units) : null);
+    const caller = { user: call.identity.user, metadata: call.identity.metadata };
+    const filter = listFilterStage(call.policy, parsed ? pendingLists(parsed.units) : null, caller);
+    return [integrity, filter].filter((stage) => stage !== null);
   },
 
   // The outcome goes with the answer's headers; nothing is added at its end.

@@ -169,7 +169,6 @@ function keep(out: EncodedSpan[], kind: EncodingKind, text: string, start: numbe
 /** Multi-token kinds: the span being grown, and how many plain tokens followed its last hit. */
 interface Open {
   start: number;
-  end: number;
   gap: number;
   /** End of the plain tokens after the last hit, while there are at most two of them. */
   tail: number;
@@ -180,53 +179,106 @@ const CONTEXT_TOKENS = 2;
 /** Encoded spans of `text`, in order of kind then position. */
 export function findEncodedSpans(text: string): EncodedSpan[] {
   const out: EncodedSpan[] = [];
-  const open: Partial<Record<'url' | 'html' | 'unicode', Open>> = {};
-  const close = (kind: 'url' | 'html' | 'unicode') => {
+  const open: Partial<Record<MultiKind, Open>> = {};
+  let anyOpen = false;
+  const close = (kind: MultiKind) => {
     const o = open[kind];
     if (o) keep(out, kind, text, o.start, o.tail);
     delete open[kind];
+    anyOpen = open.url !== undefined || open.html !== undefined || open.unicode !== undefined;
   };
-  /** Starts of the last plain tokens, for the context before a span. */
-  const recent: number[] = [];
-  const token = /\S{1,4096}/g;
-  for (let m = token.exec(text); m; m = token.exec(text)) {
-    const t = m[0];
-    const s = m.index;
-    const e = s + t.length;
-    const has = {
-      url: t.includes('%') && HAS_URL.test(t),
-      html: t.includes('&') && HAS_HTML.test(t),
-      unicode: (t.includes('\\') || t.includes('%u')) && HAS_ESC.test(t),
-    };
-    for (const kind of ['url', 'html', 'unicode'] as const) {
-      const o = open[kind];
-      if (has[kind]) {
-        if (o) {
-          o.end = e;
+  // Starts of the last two tokens, for the context before a span.
+  let before1 = -1;
+  let before2 = -1;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    let c = text.charCodeAt(i);
+    if (isSpace(c)) {
+      i++;
+      continue;
+    }
+    // One token, by hand: most tokens are short words with none of % & \ and cost only this loop.
+    const s = i;
+    let marks = 0;
+    while (i < n && i - s < MAX_TOKEN && !isSpace((c = text.charCodeAt(i)))) {
+      if (c === 37) marks |= 1;
+      else if (c === 38) marks |= 2;
+      else if (c === 92) marks |= 4;
+      i++;
+    }
+    const e = i;
+    const len = e - s;
+    if (marks === 0 && len < 16) {
+      if (anyOpen) for (const kind of MULTI) plainToken(open, kind, e, close);
+    } else {
+      const t = text.slice(s, e);
+      const url = (marks & 1) !== 0 && HAS_URL.test(t);
+      const has = {
+        url,
+        html: (marks & 2) !== 0 && HAS_HTML.test(t),
+        unicode: (marks & 5) !== 0 && HAS_ESC.test(t),
+      };
+      for (const kind of MULTI) {
+        const o = open[kind];
+        if (!has[kind]) plainToken(open, kind, e, close);
+        else if (o) {
           o.tail = e;
           o.gap = 0;
-        } else open[kind] = { start: recent[0] ?? s, end: e, gap: 0, tail: e };
-      } else if (o) {
-        if (++o.gap > CONTEXT_TOKENS) close(kind);
-        else o.tail = e;
+        } else {
+          open[kind] = { start: before2 >= 0 ? before2 : before1 >= 0 ? before1 : s, gap: 0, tail: e };
+          anyOpen = true;
+        }
+      }
+      if (len >= 16 && !has.url && !has.unicode) {
+        HEX_RUN.lastIndex = 0;
+        for (let h = HEX_RUN.exec(t); h; h = HEX_RUN.exec(t))
+          keep(out, 'hex', text, s + h.index, s + h.index + h[0].length);
+      }
+      if (len >= 20 && !has.url && !has.unicode) {
+        BASE64_RUN.lastIndex = 0;
+        for (let b = BASE64_RUN.exec(t); b; b = BASE64_RUN.exec(t))
+          if (!/^(?:0x)?[0-9a-fA-F]+$/.test(b[0]))
+            keep(out, 'base64', text, s + b.index, s + b.index + b[0].length);
       }
     }
-    recent.push(s);
-    if (recent.length > CONTEXT_TOKENS) recent.shift();
-    if (t.length >= 16 && !has.url && !has.unicode) {
-      HEX_RUN.lastIndex = 0;
-      for (let h = HEX_RUN.exec(t); h; h = HEX_RUN.exec(t))
-        keep(out, 'hex', text, s + h.index, s + h.index + h[0].length);
-    }
-    if (t.length >= 20 && !has.url && !has.unicode) {
-      BASE64_RUN.lastIndex = 0;
-      for (let b = BASE64_RUN.exec(t); b; b = BASE64_RUN.exec(t))
-        if (!/^(?:0x)?[0-9a-fA-F]+$/.test(b[0]))
-          keep(out, 'base64', text, s + b.index, s + b.index + b[0].length);
-    }
+    before2 = before1;
+    before1 = s;
   }
-  close('url');
-  close('html');
-  close('unicode');
+  for (const kind of MULTI) close(kind);
   return out;
+}
+
+/** A token without this kind's encoding: counts toward closing an open span of the kind. */
+function plainToken(
+  open: Partial<Record<MultiKind, Open>>,
+  kind: MultiKind,
+  end: number,
+  close: (k: MultiKind) => void,
+) {
+  const o = open[kind];
+  if (!o) return;
+  if (++o.gap > CONTEXT_TOKENS) close(kind);
+  else o.tail = end;
+}
+
+const MAX_TOKEN = 4096;
+type MultiKind = 'url' | 'html' | 'unicode';
+const MULTI: readonly MultiKind[] = ['url', 'html', 'unicode'];
+
+/** What `\\s` matches in a JavaScript regular expression. */
+function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 160) return false;
+  return (
+    c === 160 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
 }

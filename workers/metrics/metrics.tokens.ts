@@ -88,7 +88,11 @@ export async function listScraperTokens(env: Env, principal: Principal): Promise
   return rows.map(dto);
 }
 
-export async function revokeScraperToken(env: Env, principal: Principal, id: string): Promise<MetricsTokenDto> {
+export async function revokeScraperToken(
+  env: Env,
+  principal: Principal,
+  id: string,
+): Promise<MetricsTokenDto> {
   requirePermission(principal, 'org:write');
   const row = await drizzle(env.DB)
     .update(metricsTokens)

@@ -72,14 +72,18 @@ export interface EvaluationRequest {
   /** LLM calls: the endpoint name (workers/llm/llm.endpoints.ts, or `passthrough`). */
   readonly endpoint?: string | null | undefined;
   readonly user?: string | null | undefined;
+  /** The call's teams, by id and by name (`team` conditions match either); absent: none. */
+  readonly teams?: readonly string[] | null | undefined;
   readonly metadata?: Readonly<Record<string, unknown>> | null | undefined;
 }
 
 export interface CompiledCondition {
   /** As written in the policy, e.g. `metadata.role`. */
   readonly field: string;
-  /** Keys below `metadata`; null for the `user` field. */
+  /** Keys below `metadata`; null for the `user` and `team` fields. */
   readonly path: readonly string[] | null;
+  /** True for the `team` field: set membership over the call's teams (teamHolds). */
+  readonly team: boolean;
   /** Index of this field in the policy's FieldMemo (shared by all conditions on the field). */
   readonly slot: number;
   readonly operator: Operator;
@@ -228,7 +232,8 @@ function slotOf(slots: Map<string, number>, field: string): number {
 }
 
 function compileCondition(field: string, condition: Condition, slot: number): CompiledCondition {
-  const at = { field, slot, path: field === 'user' ? null : field.split('.').slice(1) };
+  const named = field === 'user' || field === 'team';
+  const at = { field, slot, path: named ? null : field.split('.').slice(1), team: field === 'team' };
   if (typeof condition !== 'object') return conditionOf(at, 'eq', condition, null);
   if ('eq' in condition) return conditionOf(at, 'eq', condition.eq, null);
   if ('neq' in condition) return conditionOf(at, 'neq', condition.neq, null);
@@ -239,12 +244,12 @@ function compileCondition(field: string, condition: Condition, slot: number): Co
 
 /** One constructor site so every compiled condition shares a single object shape (monomorphic hot loop). */
 function conditionOf(
-  at: Pick<CompiledCondition, 'field' | 'slot' | 'path'>,
+  at: Pick<CompiledCondition, 'field' | 'slot' | 'path' | 'team'>,
   operator: Operator,
   value: Scalar | null,
   values: ReadonlySet<Scalar> | null,
 ): CompiledCondition {
-  return { field: at.field, path: at.path, slot: at.slot, operator, value, values };
+  return { field: at.field, path: at.path, team: at.team, slot: at.slot, operator, value, values };
 }
 
 function freezeDecision(decision: Decision): Decision {
@@ -351,6 +356,10 @@ function conditionsHold(
 ): boolean {
   for (let i = 0; i < conditions.length; i++) {
     const condition = conditions[i]!;
+    if (condition.team) {
+      if (!teamHolds(condition, request.teams)) return false;
+      continue;
+    }
     const value = memoisedFieldValue(condition, request, memo);
     if (!isScalar(value) || !operatorHolds(condition, value)) return false;
   }
@@ -387,6 +396,24 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const proto = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/**
+ * A `team` condition over the call's teams (ids and names): eq — a member of the team; neq — not;
+ * in — a member of at least one; nin — of none. Linear in the call's teams.
+ */
+export function teamHolds(condition: CompiledCondition, teams: readonly string[] | null | undefined): boolean {
+  const list = teams ?? [];
+  switch (condition.operator) {
+    case 'eq':
+      return list.includes(condition.value as string);
+    case 'neq':
+      return !list.includes(condition.value as string);
+    case 'in':
+      return list.some((t) => condition.values!.has(t));
+    case 'nin':
+      return !list.some((t) => condition.values!.has(t));
+  }
 }
 
 export function isScalar(value: FieldValue): value is Scalar {

@@ -16,6 +16,7 @@ import {
   isScalar,
   MISSING,
   operatorHolds,
+  teamHolds,
 } from './policy.evaluate.js';
 import { normalizeName } from './policy.normalize.js';
 import type { Scalar } from './policy.schema.js';
@@ -69,6 +70,10 @@ function ruleFailure(
   const target = targetFailure(compiled, rule, request, normal);
   if (target !== null) return target;
   for (const condition of rule.conditions) {
+    if (condition.team) {
+      if (teamHolds(condition, request.teams)) continue;
+      return `condition team ${condition.operator} ${formatOperand(condition)} failed: the call's teams are ${JSON.stringify(request.teams ?? [])}`;
+    }
     const failure = conditionFailure(condition, fieldValue(condition, request));
     if (failure !== null) return failure;
   }

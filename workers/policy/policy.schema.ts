@@ -22,7 +22,7 @@ export type PolicyEndpoint = (typeof POLICY_ENDPOINTS)[number];
 export type Scalar = string | number | boolean;
 export type RuleAction = 'allow' | 'deny' | 'alert';
 export type MetadataField = `metadata.${string}`;
-export type ConditionField = 'user' | MetadataField;
+export type ConditionField = 'user' | 'team' | MetadataField;
 export type RateLimitKey = 'user' | 'apiKey' | 'connection' | MetadataField;
 
 /** Field names: `user`, or `metadata.` followed by 1..3 non-empty, dot-separated segments. */
@@ -32,8 +32,9 @@ export function isMetadataField(value: unknown): value is MetadataField {
   return typeof value === 'string' && METADATA_FIELD_RE.test(value);
 }
 
+/** `team` holds when the call belongs to the named team (id or name; a call may have several). */
 export function isConditionField(value: unknown): value is ConditionField {
-  return value === 'user' || isMetadataField(value);
+  return value === 'user' || value === 'team' || isMetadataField(value);
 }
 
 export function isPolicyEndpoint(value: unknown): value is PolicyEndpoint {
@@ -44,7 +45,7 @@ export function isRateLimitKey(value: unknown): value is RateLimitKey {
   return value === 'user' || value === 'apiKey' || value === 'connection' || isMetadataField(value);
 }
 
-const FIELD_MESSAGE = `field must be "user" or "metadata.<key>" with 1 to ${MAX_METADATA_PATH_DEPTH} non-empty dot-separated keys`;
+const FIELD_MESSAGE = `field must be "user", "team" or "metadata.<key>" with 1 to ${MAX_METADATA_PATH_DEPTH} non-empty dot-separated keys`;
 
 // z.number() already refuses NaN and ±Infinity, so every scalar is JSON-representable.
 export const scalarSchema = z.union([z.string(), z.number(), z.boolean()], {

@@ -3,7 +3,7 @@
  * highest priority; at equal priority a team assignment beats a connection assignment; then the
  * prompt name decides, so the choice never depends on row order.
  */
-import type { GovernedAssignment, TeamRef } from '../governance/governance.cache';
+import type { GovernedAssignment, TeamRef } from '../governance/governance.types';
 
 export interface SelectedPrompt extends GovernedAssignment {
   /** The team whose assignment won (null for a connection assignment). */

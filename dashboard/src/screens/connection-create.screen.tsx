@@ -109,93 +109,91 @@ function McpConnectionForm() {
   };
 
   return (
-    <>
-      <form
-        className="card form-grid"
-        noValidate
-        onSubmit={(e) => {
-          e.preventDefault();
-          submit();
-        }}
+    <form
+      className="card form-grid"
+      noValidate
+      onSubmit={(e) => {
+        e.preventDefault();
+        submit();
+      }}
+    >
+      <TextField
+        label="Slug"
+        value={slug}
+        onChange={(e) => setSlug(e.target.value)}
+        error={fieldError('slug')}
+        hint="3–64 characters: lowercase letters, digits, _ and -, starting with a letter or digit. Part of the gateway URL."
+        placeholder="github-prod"
+        autoComplete="off"
+        spellCheck={false}
+      />
+      <TextField
+        label="Name"
+        value={name}
+        onChange={(e) => setName(e.target.value)}
+        error={fieldError('name')}
+        placeholder="GitHub Production"
+      />
+      <TextField
+        label="Upstream MCP server URL"
+        className="span-2"
+        value={upstreamUrl}
+        onChange={(e) => setUpstreamUrl(e.target.value)}
+        error={fieldError('upstreamUrl')}
+        placeholder="https://mcp.example.com/mcp"
+        type="url"
+        spellCheck={false}
+      />
+      <SelectField
+        label="Auth type"
+        value={authType}
+        onChange={(e) => setAuthType(e.target.value as AuthType)}
+        error={fieldError('authType')}
+        hint={
+          authType === 'bearer'
+            ? 'Injected as Authorization: Bearer <credential>.'
+            : authType === 'header'
+              ? 'Injected as <header name>: <credential>.'
+              : 'Nothing is injected: the upstream needs no credential.'
+        }
       >
+        <option value="bearer">bearer</option>
+        <option value="header">header (custom header name)</option>
+        <option value="none">none</option>
+      </SelectField>
+      {authType === 'header' ? (
         <TextField
-          label="Slug"
-          value={slug}
-          onChange={(e) => setSlug(e.target.value)}
-          error={fieldError('slug')}
-          hint="3–64 characters: lowercase letters, digits, _ and -, starting with a letter or digit. Part of the gateway URL."
-          placeholder="github-prod"
-          autoComplete="off"
+          label="Header name"
+          value={authHeaderName}
+          onChange={(e) => setAuthHeaderName(e.target.value)}
+          error={fieldError('authHeaderName')}
+          placeholder="X-API-Key"
           spellCheck={false}
         />
+      ) : null}
+      {authType !== 'none' ? (
         <TextField
-          label="Name"
-          value={name}
-          onChange={(e) => setName(e.target.value)}
-          error={fieldError('name')}
-          placeholder="GitHub Production"
-        />
-        <TextField
-          label="Upstream MCP server URL"
+          label="Credential"
+          type="password"
           className="span-2"
-          value={upstreamUrl}
-          onChange={(e) => setUpstreamUrl(e.target.value)}
-          error={fieldError('upstreamUrl')}
-          placeholder="https://mcp.example.com/mcp"
-          type="url"
-          spellCheck={false}
+          value={credential}
+          onChange={(e) => setCredential(e.target.value)}
+          error={fieldError('credential')}
+          hint="Encrypted at rest (AES-256-GCM). It is never returned by the API or shown again."
+          autoComplete="new-password"
         />
-        <SelectField
-          label="Auth type"
-          value={authType}
-          onChange={(e) => setAuthType(e.target.value as AuthType)}
-          error={fieldError('authType')}
-          hint={
-            authType === 'bearer'
-              ? 'Injected as Authorization: Bearer <credential>.'
-              : authType === 'header'
-                ? 'Injected as <header name>: <credential>.'
-                : 'Nothing is injected: the upstream needs no credential.'
-          }
-        >
-          <option value="bearer">bearer</option>
-          <option value="header">header (custom header name)</option>
-          <option value="none">none</option>
-        </SelectField>
-        {authType === 'header' ? (
-          <TextField
-            label="Header name"
-            value={authHeaderName}
-            onChange={(e) => setAuthHeaderName(e.target.value)}
-            error={fieldError('authHeaderName')}
-            placeholder="X-API-Key"
-            spellCheck={false}
-          />
-        ) : null}
-        {authType !== 'none' ? (
-          <TextField
-            label="Credential"
-            type="password"
-            className="span-2"
-            value={credential}
-            onChange={(e) => setCredential(e.target.value)}
-            error={fieldError('credential')}
-            hint="Encrypted at rest (AES-256-GCM). It is never returned by the API or shown again."
-            autoComplete="new-password"
-          />
-        ) : null}
-        <div className="span-2">
-          {unplaced ? <InlineError error={unplaced} /> : null}
-          <div className="form-actions">
-            <Link to="/connections" className="btn">
-              Cancel
-            </Link>
-            <button type="submit" className="btn btn-primary" disabled={create.isPending}>
-              {create.isPending ? 'Creating…' : 'Create connection'}
-            </button>
-          </div>
+      ) : null}
+      <div className="span-2">
+        {unplaced ? <InlineError error={unplaced} /> : null}
+        <div className="form-actions">
+          <Link to="/connections" className="btn">
+            Cancel
+          </Link>
+          <button type="submit" className="btn btn-primary" disabled={create.isPending}>
+            {create.isPending ? 'Creating…' : 'Create connection'}
+          </button>
         </div>
-      </form>
-    </>
+      </div>
+    </form>
   );
 }

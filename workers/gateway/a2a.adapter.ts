@@ -1,0 +1,139 @@
+/**
+ * A2A (Agent-to-Agent) as a protocol of the call core (gateway.adapter.ts): JSON-RPC 2.0 over
+ * HTTP POST, with SSE answers for the streaming methods. One request is one governed unit (A2A
+ * has no batches and no notifications: both are refused). The agent is the connection's
+ * `upstream_url` (the JSON-RPC endpoint its AgentCard names, workers/a2a/a2a.registry.ts); the
+ * stored credential is injected by the core's forward, the caller's `ig_` key never leaves.
+ *
+ * Errors are JSON-RPC errors the A2A SDK client surfaces. Igris's own error codes that fall in
+ * A2A's reserved range (-32001…-32009: TaskNotFound, UnsupportedOperation, …) are moved out of it
+ * by −40 (e.g. a policy denial -32006 → -32046), so a client never mistakes a gateway refusal
+ * for an agent's typed error; `error.data.code` names the Igris error as for MCP.
+ */
+import type { KillNotice } from '../../durable-objects/guard.contract';
+import { bearerApiKey } from '../auth/api-key.auth';
+import { AppError, jsonRpcErrorBody } from '../lib/errors';
+import { levelForError, log } from '../lib/log';
+import { a2aAuditRow, a2aDecide, a2aMethod, skillOf, taskIdOf, taskStage } from './a2a.stages';
+import type { ProtocolAdapter, ReplyContext } from './gateway.adapter';
+import type { ResolvedConnection } from './gateway.connection';
+import { TRACE_HEADER } from './gateway.identity';
+import { type JsonRpcId, type JsonRpcMessage, parseJsonRpc, readBodyCapped } from './gateway.jsonrpc';
+
+/** One A2A request: what is decided, audited and forwarded. */
+export interface A2aUnit {
+  message: JsonRpcMessage;
+  /** As sent (`SendMessage`, `message/send`…). */
+  method: string;
+  /** The A2A v1.0 name, null for a method the gateway does not forward. */
+  canonical: string | null;
+  skill: string | null;
+  taskId: string | null;
+}
+
+export interface A2aRequest {
+  units: [A2aUnit];
+  id: JsonRpcId;
+}
+
+/** Request headers an A2A agent needs: protocol version and extensions, content negotiation, tracing. */
+const FORWARDED = new Set([
+  'accept',
+  'content-type',
+  'user-agent',
+  'a2a-version',
+  'a2a-extensions',
+  'traceparent',
+  'tracestate',
+  'baggage',
+]);
+
+async function readA2a(request: Request, connection: ResolvedConnection): Promise<A2aRequest> {
+  const contentType = request.headers.get('Content-Type') ?? '';
+  if (!/^application\/(?:a2a\+)?json\b/i.test(contentType)) {
+    throw new AppError('unsupported_media_type', {
+      message: 'Content-Type must be application/json',
+      details: { location: 'header', path: 'Content-Type' },
+    });
+  }
+  const parsed = parseJsonRpc(await readBodyCapped(request, connection.settings.maxBodyBytes), 1);
+  const message = parsed.messages[0]!;
+  if (parsed.batch || message.method === undefined || message.id === undefined || message.id === null) {
+    throw new AppError('invalid_request', {
+      message: 'Invalid request: A2A takes one JSON-RPC request with an id (no batch, notification or response)',
+      details: { location: 'body' },
+    });
+  }
+  const unit: A2aUnit = {
+    message,
+    method: message.method,
+    canonical: a2aMethod(message.method),
+    skill: null,
+    taskId: taskIdOf(message.params),
+  };
+  if (unit.canonical === 'SendMessage' || unit.canonical === 'SendStreamingMessage')
+    unit.skill = skillOf(message.params);
+  return { units: [unit], id: message.id };
+}
+
+/** Igris codes inside A2A's reserved range move out of it (see the file comment). */
+function a2aRpcCode(code: number): number {
+  return code <= -32001 && code >= -32009 ? code - 40 : code;
+}
+
+export function a2aErrorBody(err: AppError, id: JsonRpcId, traceId: string | undefined) {
+  const body = jsonRpcErrorBody(err, id, traceId);
+  body.error.code = a2aRpcCode(body.error.code);
+  return body;
+}
+
+function respond(ctx: ReplyContext, err: AppError, parsed: A2aRequest | null): Response {
+  const level = levelForError(err.code, err.status);
+  if (level) log(level, 'gateway error', { code: err.code, internal: err.internal, traceId: ctx.traceId });
+  return new Response(JSON.stringify(a2aErrorBody(err, parsed?.id ?? null, ctx.traceId)), {
+    status: err.status,
+    headers: { 'Content-Type': 'application/json', [TRACE_HEADER]: ctx.traceId, ...ctx.cors, ...err.headers },
+  });
+}
+
+/** The last event of a stream a kill switch ends: a JSON-RPC error for the streaming request. */
+function killedStreamText(parsed: A2aRequest | null, traceId: string, notice: KillNotice): string | null {
+  if (!parsed) return null;
+  const err = new AppError('session_suspended', { details: { scope: notice.scope, reason: notice.reason } });
+  return `data: ${JSON.stringify(a2aErrorBody(err, parsed.id, traceId))}\n\n`;
+}
+
+export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
+  connectionType: 'a2a',
+  protocol: 'a2a',
+
+  readApiKey: (request) => bearerApiKey(request.headers.get('Authorization')),
+  read: (request, httpMethod, connection) =>
+    httpMethod === 'POST'
+      ? readA2a(request, connection)
+      : Promise.reject(new AppError('method_not_allowed', { headers: { Allow: 'POST' } })),
+  check: () => null,
+  userOf: () => null,
+  decide: (parsed, identity, policy) => [a2aDecide(parsed.units[0], identity, policy)],
+  requestStages: [],
+  settle: (decisions) => decisions,
+  // The serialization of what was decided on (duplicate keys can't be read differently upstream).
+  forwardBody: (parsed) => JSON.stringify(parsed.units[0].message),
+  upstream: (connection) => ({ url: connection.upstreamUrl, forwardsHeader: (name) => FORWARDED.has(name) }),
+
+  auditRows: (base, decisions) => decisions.map((d) => a2aAuditRow(base, d)),
+  refusalFields: (parsed) => {
+    const unit = parsed?.units[0];
+    return unit ? { type: 'a2a_call', method: unit.method.slice(0, 100), tool: unit.skill ?? unit.canonical } : { type: 'a2a_call' };
+  },
+
+  needsPolicy: () => false,
+  responseStages: (call) => [taskStage(call)],
+  completeAtEnd: false,
+  finalOutcome: () => Promise.resolve({ outcome: {} }),
+  killedStreamText,
+
+  replyId: (parsed) => parsed?.id ?? null,
+  respondError: (ctx, err, parsed) => respond(ctx, err, parsed),
+  respondRefused: (ctx, err, _decisions, parsed) => respond(ctx, err, parsed),
+};

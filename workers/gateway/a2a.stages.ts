@@ -1,0 +1,173 @@
+/**
+ * The A2A adapter's decisions, audit rows and response stage (a2a.adapter.ts). Pure.
+ *
+ *   a2aMethod      the A2A methods the gateway forwards: v1.0 names (`SendMessage`, …) and their
+ *                  v0.3 spellings (`message/send`, …), each with its canonical v1.0 name. Any other
+ *                  method (and the authenticated extended card, which would reveal the agent's own
+ *                  address and schemes) is refused, never forwarded.
+ *   a2aDecide      the policy decision. The governed name (the policy's `tool`) is the skill the
+ *                  caller names (`metadata.skillId` of the params or of the message) for the two
+ *                  send methods, else the canonical method name: `tool: "echo"` governs a skill,
+ *                  `tool: "GetTask"` or `tool: "*Task*"` governs methods.
+ *   a2aAuditRow    one `a2a_call` row per request (method as sent, tool = governed name).
+ *   taskStage      reads the task id and each new task state from the answer (JSON or SSE) into
+ *                  findings (`a2a_task` / `task_state`), so the audit row and live events show the
+ *                  task's lifecycle as the agent reported it.
+ */
+import type { AuditEventInsert } from '../db/schema';
+import { AppError } from '../lib/errors';
+import { isRecord } from '../lib/values';
+import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
+import type { A2aUnit } from './a2a.adapter';
+import type { CallIdentity } from './gateway.identity';
+import type { ResponseStage, StageCall, UnitDecision } from './gateway.stages';
+
+/** Every method the gateway forwards, with its canonical (A2A v1.0) name. */
+const METHODS: Readonly<Record<string, string>> = {
+  SendMessage: 'SendMessage',
+  SendStreamingMessage: 'SendStreamingMessage',
+  GetTask: 'GetTask',
+  ListTasks: 'ListTasks',
+  CancelTask: 'CancelTask',
+  SubscribeToTask: 'SubscribeToTask',
+  CreateTaskPushNotificationConfig: 'CreateTaskPushNotificationConfig',
+  GetTaskPushNotificationConfig: 'GetTaskPushNotificationConfig',
+  ListTaskPushNotificationConfigs: 'ListTaskPushNotificationConfigs',
+  DeleteTaskPushNotificationConfig: 'DeleteTaskPushNotificationConfig',
+  // A2A v0.3
+  'message/send': 'SendMessage',
+  'message/stream': 'SendStreamingMessage',
+  'tasks/get': 'GetTask',
+  'tasks/list': 'ListTasks',
+  'tasks/cancel': 'CancelTask',
+  'tasks/resubscribe': 'SubscribeToTask',
+  'tasks/pushNotificationConfig/set': 'CreateTaskPushNotificationConfig',
+  'tasks/pushNotificationConfig/get': 'GetTaskPushNotificationConfig',
+  'tasks/pushNotificationConfig/list': 'ListTaskPushNotificationConfigs',
+  'tasks/pushNotificationConfig/delete': 'DeleteTaskPushNotificationConfig',
+};
+
+export function a2aMethod(method: string): string | null {
+  return Object.hasOwn(METHODS, method) ? METHODS[method]! : null;
+}
+
+/** The skill a send names: `params.metadata.skillId`, else `params.message.metadata.skillId`. */
+export function skillOf(params: unknown): string | null {
+  if (!isRecord(params)) return null;
+  const own = isRecord(params.metadata) ? params.metadata.skillId : undefined;
+  if (typeof own === 'string' && own !== '') return own;
+  const message = isRecord(params.message) ? params.message : null;
+  const nested = message && isRecord(message.metadata) ? message.metadata.skillId : undefined;
+  return typeof nested === 'string' && nested !== '' ? nested : null;
+}
+
+/** The task a request is about (`id` of GetTask/CancelTask…, `taskId` of a follow-up message). */
+export function taskIdOf(params: unknown): string | null {
+  if (!isRecord(params)) return null;
+  for (const value of [params.id, params.taskId, isRecord(params.message) ? params.message.taskId : undefined]) {
+    if (typeof value === 'string' && value !== '') return value.slice(0, 200);
+  }
+  // v1.0 resource names: `tasks/<id>`.
+  return typeof params.name === 'string' ? params.name.replace(/^tasks\//, '').slice(0, 200) : null;
+}
+
+const SHOWN = 100;
+
+export function a2aDecide(unit: A2aUnit, identity: CallIdentity, policy: CompiledPolicy): UnitDecision<A2aUnit> {
+  if (unit.canonical === null) {
+    const shown = unit.method.length > SHOWN ? `${unit.method.slice(0, SHOWN)}…` : unit.method;
+    return {
+      unit,
+      tool: null,
+      decision: null,
+      refusal: new AppError('method_not_found', {
+        message: `Method not found: ${JSON.stringify(shown)} is not an A2A method this gateway forwards`,
+        details: { location: 'body', path: 'method', method: shown },
+      }),
+    };
+  }
+  const tool = unit.skill ?? unit.canonical;
+  const decision = evaluate(policy, { tool, user: identity.user, metadata: identity.metadata });
+  if (decision.action !== 'deny') return { unit, tool, decision, refusal: null };
+  const reason = decision.reason ?? 'denied by policy';
+  return {
+    unit,
+    tool,
+    decision,
+    refusal: new AppError('policy_denied', {
+      message: `Denied by policy: ${reason} (trace ${identity.traceId})`,
+      details: {
+        reason,
+        ...(unit.skill ? { skill: unit.skill } : {}),
+        method: unit.canonical,
+        ruleIndex: decision.ruleIndex,
+        policyVersion: decision.policyVersion,
+      },
+    }),
+  };
+}
+
+export function a2aAuditRow(base: AuditEventInsert, d: UnitDecision<A2aUnit>): AuditEventInsert {
+  const details: Record<string, unknown> = { a2aMethod: d.unit.canonical };
+  if (d.unit.skill) details.skill = d.unit.skill;
+  if (d.unit.taskId) details.taskId = d.unit.taskId;
+  if (d.decision?.reason) details.reason = d.decision.reason;
+  if (d.refusal && d.refusal.code !== 'policy_denied') details.refusal = d.refusal.message;
+  return {
+    ...base,
+    type: 'a2a_call',
+    method: d.unit.method.slice(0, SHOWN),
+    tool: d.tool,
+    action: d.refusal
+      ? d.refusal.code === 'policy_denied'
+        ? 'deny'
+        : 'error'
+      : (d.decision?.action ?? 'pass'),
+    ruleIndex: d.decision?.ruleIndex ?? null,
+    policyVersion: d.decision?.policyVersion ?? null,
+    errorCode: d.refusal?.code ?? null,
+    details,
+  };
+}
+
+/** v1.0 `TASK_STATE_WORKING` and v0.3 `working` read the same: `working`. */
+function stateName(state: unknown): string | null {
+  if (typeof state !== 'string') return null;
+  return state.replace(/^TASK_STATE_/, '').toLowerCase().replace(/_/g, '-').slice(0, 40);
+}
+
+/** The task id and state a result (or stream event) reports, in v1.0 or v0.3 shape. */
+function taskReport(result: unknown): { taskId: string; state: string } | null {
+  if (!isRecord(result)) return null;
+  const inner = isRecord(result.task)
+    ? result.task
+    : isRecord(result.statusUpdate)
+      ? result.statusUpdate
+      : result;
+  const taskId = typeof inner.taskId === 'string' ? inner.taskId : typeof inner.id === 'string' ? inner.id : null;
+  const state = isRecord(inner.status) ? stateName(inner.status.state) : null;
+  return taskId && state ? { taskId: taskId.slice(0, 200), state } : null;
+}
+
+/** Response stage: each new task state the agent reports becomes a finding. Changes nothing. */
+export function taskStage(call: StageCall): ResponseStage {
+  let last: string | null = null;
+  return {
+    name: 'a2a_task',
+    wants: (raw) => raw.includes('"status"'),
+    onMessage(message) {
+      const report = isRecord(message) ? taskReport(message.result) : null;
+      if (!report) return undefined;
+      const key = `${report.taskId}:${report.state}`;
+      if (key === last) return undefined;
+      last = key;
+      call.findings.push({
+        stage: 'a2a_task',
+        kind: 'task_state',
+        severity: 'info',
+        detail: { taskId: report.taskId, state: report.state },
+      });
+      return undefined;
+    },
+  };
+}

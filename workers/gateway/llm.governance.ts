@@ -1,0 +1,98 @@
+/**
+ * Issue 15's two LLM-only parts of the call (docs/budgets-and-prompts.md):
+ *
+ *   systemPromptStage  request stage: the governed system prompt chosen for the call
+ *                      (prompt.select.ts; StageCall.prompt) rendered with the call's variables and
+ *                      injected into what is forwarded (prompt.inject.ts). Runs first, so
+ *                      tokenGuard and the budget estimate see the prompt the model will see. The
+ *                      audit row records the prompt's id, version and hash — never the text.
+ *   llmCostEstimate    what a call may cost, reserved against its budgets: the estimated prompt
+ *                      tokens plus the request's output cap (or DEFAULT_OUTPUT_RESERVE_TOKENS when
+ *                      it sets none), priced like the actual cost (organization overrides first).
+ *                      An unpriced model reserves 0 (its actual cost is unknown as well).
+ */
+import { estimatePromptTokens } from '../llm/llm.estimate';
+import { priceCall } from '../llm/llm.prices';
+import { loadPriceOverrides } from '../llm/llm.prices.store';
+import { MAX_TOKEN_FIELDS } from '../llm/llm.request';
+import type { LlmUsage } from '../llm/llm.usage';
+import { injectSystemPrompt } from '../prompts/prompt.inject';
+import { promptValues, renderPrompt } from '../prompts/prompt.template';
+import type { StageCall, UnitDecision } from './gateway.stages';
+import type { LlmRequest, LlmUnit } from './llm.adapter';
+
+/** Output tokens reserved for a request that sets no max-tokens field. */
+export const DEFAULT_OUTPUT_RESERVE_TOKENS = 4_096;
+
+/** What the audit row says about an injected prompt (llm.stages.ts `llmAuditRow`). */
+export interface InjectedPrompt {
+  promptId: string;
+  name: string;
+  version: number;
+  sha256: string;
+  mode: 'prepend' | 'replace';
+  via: 'team' | 'connection';
+  teamId: string | null;
+}
+
+export function systemPromptStage(call: StageCall, decisions: UnitDecision<LlmUnit>[]): UnitDecision<LlmUnit>[] {
+  const prompt = call.prompt;
+  if (!prompt) return decisions;
+  for (const d of decisions) {
+    const unit = d.unit;
+    if (d.refusal || !unit.body || unit.endpoint === 'passthrough') continue;
+    const values = promptValues(
+      {
+        user: call.identity.user,
+        team: prompt.team?.name ?? call.teams[0]?.name ?? null,
+        organization: call.orgName,
+        connection: call.connectionSlug,
+      },
+      Date.now(),
+    );
+    const injected = injectSystemPrompt(unit.endpoint, unit.body, renderPrompt(prompt.text, values), prompt.mode);
+    if (!injected.injected) continue;
+    unit.body = injected.body;
+    unit.estimatedInputTokens = estimatePromptTokens(unit.endpoint, unit.body);
+    unit.systemPrompt = {
+      promptId: prompt.promptId,
+      name: prompt.promptName,
+      version: prompt.version,
+      sha256: prompt.textHash,
+      mode: prompt.mode,
+      via: prompt.target,
+      teamId: prompt.team?.id ?? null,
+    };
+  }
+  return decisions;
+}
+
+/** The largest output cap in the body as forwarded (after tokenGuard's caps), or null. */
+function outputCap(unit: LlmUnit): number | null {
+  if (unit.endpoint === 'passthrough' || !unit.body) return null;
+  let cap: number | null = null;
+  for (const field of MAX_TOKEN_FIELDS[unit.endpoint] ?? []) {
+    const value = unit.body[field];
+    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) cap = Math.max(cap ?? 0, value);
+  }
+  return cap;
+}
+
+export async function llmCostEstimate(call: StageCall, parsed: LlmRequest, env: Env): Promise<number> {
+  const unit = parsed.units[0];
+  if (!unit.model || unit.endpoint === 'passthrough') return 0;
+  const input = unit.estimatedInputTokens ?? 0;
+  const output = ENDPOINTS_WITH_OUTPUT.has(unit.endpoint) ? (outputCap(unit) ?? DEFAULT_OUTPUT_RESERVE_TOKENS) : 0;
+  const usage: LlmUsage = {
+    inputTokens: input,
+    cachedInputTokens: 0,
+    cacheWriteInputTokens: 0,
+    outputTokens: output,
+    reasoningTokens: null,
+    totalTokens: input + output,
+  };
+  const overrides = await loadPriceOverrides(env.DB, call.orgId).catch(() => undefined);
+  return priceCall(parsed.provider.id, unit.model, usage, overrides).costUsd ?? 0;
+}
+
+const ENDPOINTS_WITH_OUTPUT = new Set(['chat.completions', 'completions', 'responses', 'messages']);
