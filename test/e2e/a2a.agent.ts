@@ -10,7 +10,7 @@
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { AgentCard, Message } from '@a2a-js/sdk';
+import { AgentCard, type Message } from '@a2a-js/sdk';
 import {
   type AgentExecutor,
   AgentEvent,
@@ -19,7 +19,7 @@ import {
   InMemoryTaskStore,
   type RequestContext,
 } from '@a2a-js/sdk/server';
-import { agentCardHandler, jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
+import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 import express from 'express';
 
 export interface RecordedAgentRequest {
@@ -131,7 +131,7 @@ function card(url: string, description: string): AgentCard {
     name: 'Igris test agent',
     description,
     supportedInterfaces: [{ url: `${url}/a2a`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
-    provider: { organization: 'Igris tests', url },
+    provider: { organization: 'Igris tests', url: 'https://example.com' },
     version: '1.0.0',
     capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
     securitySchemes: {
@@ -157,7 +157,6 @@ export async function startTestAgent(credential: string): Promise<TestAgent> {
   const requests: RecordedAgentRequest[] = [];
   const canceled = new Set<string>();
   let description = 'An agent for the Igris Edge e2e tests';
-  let agentCard: AgentCard | null = null;
   const app = express();
   app.use((req, _res, next) => {
     let body = '';
@@ -172,11 +171,13 @@ export async function startTestAgent(credential: string): Promise<TestAgent> {
     const s = app.listen(0, '127.0.0.1', () => resolve(s));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  agentCard = card(url, description);
-  const handler = new DefaultRequestHandler(agentCard, new InMemoryTaskStore(), executor);
-  app.use(
+  const handler = new DefaultRequestHandler(card(url, description), new InMemoryTaskStore(), executor);
+  app.get(
     '/.well-known/agent-card.json',
-    agentCardHandler({ agentCardProvider: async () => card(url, description) }),
+    // The card as JSON (AgentCard.toJSON: the wire shape), as a published agent serves it.
+    (_req, res) => {
+      res.json(AgentCard.toJSON(card(url, description)));
+    },
   );
   app.use('/a2a', (req, res, next) => {
     if (req.headers.authorization !== `Bearer ${credential}`) {

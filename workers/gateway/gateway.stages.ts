@@ -19,7 +19,7 @@ import type { Finding } from '../../durable-objects/guard.contract';
 import type { TeamRef } from '../governance/governance.types';
 import type { AppError } from '../lib/errors';
 import type { CompiledPolicy, Decision } from '../policy/policy.evaluate';
-import type { CallIntegrity } from '../integrity/integrity.state';
+import type { CallIntegrity } from '../integrity/integrity.types';
 import type { SelectedPrompt } from '../prompts/prompt.select';
 import type { CallIdentity } from './gateway.identity';
 
@@ -59,8 +59,14 @@ export interface StageCall {
    * Work a stage leaves for after the answer (e.g. recording what a list showed): the core runs
    * each off the hot path (waitUntil) once the answer has ended. The stage itself stays pure.
    */
-  deferred?: Array<(env: Env) => Promise<void>>;
+  deferred?: Array<DeferredWork>;
 }
+
+/**
+ * Work left for after the answer; it receives the Worker's bindings (`Env`, typed `object` here
+ * so that this module stays free of Worker globals for the plain-Node unit tests).
+ */
+export type DeferredWork = (env: object) => Promise<void>;
 
 export type RequestStage<U = unknown> = (call: StageCall, decisions: UnitDecision<U>[]) => UnitDecision<U>[];
 

@@ -20,6 +20,7 @@ import {
   replyId,
 } from './gateway.jsonrpc';
 
+import { recordSnapshots } from '../integrity/integrity.record';
 import { integrityStage, pendingIntegrityLists, refuseBlocked } from '../integrity/integrity.stage';
 import { listFilterStage, pendingLists } from './gateway.lists';
 import { checkHeaderAgreement } from './gateway.protocol';
@@ -103,7 +104,15 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
     if (!parsed && !resumes(request)) return [];
     // Integrity first: it must see every item the upstream listed (gateway.lists.ts then hides
     // per caller, and an item hidden from one caller is not "removed").
-    const integrity = integrityStage(call, parsed ? pendingIntegrityLists(parsed.units) : null);
+    const integrity = integrityStage(call, parsed ? pendingIntegrityLists(parsed.units) : null, (snapshots) =>
+      call.deferred?.push((env) =>
+        recordSnapshots(
+          env as Env,
+          { orgId: call.orgId, connectionId: call.connectionId, integrity: call.integrity! },
+          snapshots,
+        ),
+      ),
+    );
     const caller = { user: call.identity.user, metadata: call.identity.metadata };
     const filter = listFilterStage(call.policy, parsed ? pendingLists(parsed.units) : null, caller);
     return [integrity, filter].filter((stage) => stage !== null);

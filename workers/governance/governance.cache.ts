@@ -10,7 +10,7 @@
  * (`invalidateGovernance`); other isolates see it within the TTL (documented in
  * docs/budgets-and-prompts.md). Budget COUNTERS are never cached: they live in their Durable Object.
  */
-import type { TeamMemberKind } from '../db/schema';
+import type { BudgetScope, TeamMemberKind } from '../db/schema';
 import type { GovernedAssignment, GovernedBudget, Governance, TeamRef } from './governance.types';
 
 export { budgetsOf, type CallSubject, teamsOf } from './governance.types';

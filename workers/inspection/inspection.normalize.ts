@@ -25,8 +25,8 @@ export interface SignalHit {
 export interface Normalized {
   text: string;
   /** Original start/end of each output character; null when the text is unchanged (pure ASCII). */
-  start: number[] | null;
-  end: number[] | null;
+  start: Int32Array | null;
+  end: Int32Array | null;
   signals: SignalHit[];
 }
 
@@ -242,15 +242,29 @@ export function normalize(input: string): Normalized {
   // Pure ASCII holds no invisible character, mark or look-alike: it is already normal.
   if (!NON_ASCII.test(input)) return { text: input, start: null, end: null, signals: [] };
   const parts: string[] = [];
-  const start: number[] = [];
-  const end: number[] = [];
+  // Typed arrays grown by doubling: the maps are as long as the text, and plain arrays of that
+  // size cost the garbage collector more than the scan itself.
+  let start = new Int32Array(input.length + 16);
+  let end = new Int32Array(input.length + 16);
+  let n = 0;
+  const put = (from: number, to: number) => {
+    if (n === start.length) {
+      const grownStart = new Int32Array(n * 2);
+      grownStart.set(start);
+      start = grownStart;
+      const grownEnd = new Int32Array(n * 2);
+      grownEnd.set(end);
+      end = grownEnd;
+    }
+    start[n] = from;
+    end[n++] = to;
+  };
   const signals: SignalHit[] = [];
   const words = new WordTracker(signals);
   const emit = (s: string, from: number, to: number) => {
     parts.push(s);
     for (let k = 0; k < s.length; k++) {
-      start.push(from);
-      end.push(to);
+      put(from, to);
     }
   };
   let i = 0;
@@ -275,12 +289,24 @@ export function normalize(input: string): Normalized {
     }
     inFlag = cp === 0x1f3f4;
     prev = cp;
-    if (cp < 128 && !(i + 1 < input.length && isMark(input.charCodeAt(i + 1)))) {
-      if (isAsciiLetter(cp)) words.letter(i, i + 1, false);
-      else words.close();
-      emit(input[i]!, i, i + 1);
-      i += 1;
-      continue;
+    if (cp < 128) {
+      // A run of ASCII is copied as one part; its last character stays for the cluster path
+      // when a combining mark follows it.
+      let k = i;
+      while (k < input.length && input.charCodeAt(k) < 128) k++;
+      if (k < input.length && isMark(input.charCodeAt(k))) k--;
+      if (k > i) {
+        for (let a = i; a < k; a++) {
+          if (isAsciiLetter(input.charCodeAt(a))) words.letter(a, a + 1, false);
+          else words.close();
+          put(a, a + 1);
+        }
+        parts.push(input.slice(i, k));
+        prev = input.charCodeAt(k - 1);
+        inFlag = false;
+        i = k;
+        continue;
+      }
     }
     let j = i + len;
     while (j < input.length && isMark(input.codePointAt(j)!)) j += input.codePointAt(j)! > 0xffff ? 2 : 1;
@@ -293,9 +319,8 @@ export function normalize(input: string): Normalized {
     i = j;
   }
   words.close();
-  start.push(input.length);
-  end.push(input.length);
-  return { text: parts.join(''), start, end, signals };
+  put(input.length, input.length);
+  return { text: parts.join(''), start: start.subarray(0, n), end: end.subarray(0, n), signals };
 }
 
 /** The original span of output span [s, e). */

@@ -7,8 +7,9 @@
  *  - a response stage (`IntegrityStage`): every `tools/list`, `prompts/list` and `resources/list`
  *    answer is fingerprinted item by item (synchronously, integrity.sha256.ts); items the caller
  *    must not see (quarantined, or not the approved version in fail_closed) are hidden in this very
- *    answer; what was listed is handed to the recorder (integrity.record.ts) through
- *    `call.deferred`, which the core runs after the answer — drift is recorded off the hot path.
+ *    answer; what was listed is handed to `schedule` — the MCP adapter has it recorded
+ *    (integrity.record.ts) through `call.deferred`, which the core runs after the answer: drift is
+ *    recorded off the hot path.
  *
  * The integrity stage runs before the per-caller list filter (gateway.lists.ts), so it sees every
  * item the upstream listed: an item hidden from one caller by policy is not "removed".
@@ -18,8 +19,7 @@ import { isRecord } from '../lib/values';
 import type { JsonRpcMessage } from '../gateway/gateway.jsonrpc';
 import type { RequestStage, ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
 import { governedNameOf, LIST_KINDS, type ItemKind, type ListedItem, listedItem } from './integrity.fingerprint';
-import { recordSnapshots } from './integrity.record';
-import { type CallIntegrity, hides, refusalFor } from './integrity.state';
+import { type CallIntegrity, hides, refusalFor } from './integrity.types';
 
 /** What one list answer showed: its items, and whether it was the whole list (no paging). */
 export interface ListSnapshot {
@@ -79,18 +79,28 @@ function kindByShape(result: Record<string, unknown>): ItemKind | null {
 
 const keyOf = (kind: ItemKind) => Object.values(LIST_KINDS).find((s) => s.kind === kind)!.key;
 
+/** Receives the call's snapshots once, at the first list answer (later ones join the same array). */
+export type ScheduleRecording = (snapshots: readonly ListSnapshot[]) => void;
+
 export class IntegrityStage implements ResponseStage {
   readonly name = 'tool_integrity';
   readonly snapshots: ListSnapshot[] = [];
   readonly #call: StageCall;
   readonly #integrity: CallIntegrity;
   readonly #pending: Map<string, PendingList> | null;
+  readonly #schedule: ScheduleRecording;
 
   /** `pending` null = recognise list answers by shape (a resumed GET stream). */
-  constructor(call: StageCall, integrity: CallIntegrity, pending: Map<string, PendingList> | null) {
+  constructor(
+    call: StageCall,
+    integrity: CallIntegrity,
+    pending: Map<string, PendingList> | null,
+    schedule: ScheduleRecording,
+  ) {
     this.#call = call;
     this.#integrity = integrity;
     this.#pending = pending;
+    this.#schedule = schedule;
   }
 
   done(): boolean {
@@ -119,7 +129,8 @@ export class IntegrityStage implements ResponseStage {
       hidden.push(name);
       return false;
     });
-    this.#record({ kind: pending.kind, items, complete });
+    if (this.snapshots.length === 0) this.#schedule(this.snapshots);
+    this.snapshots.push({ kind: pending.kind, items, complete });
     if (hidden.length === 0) return undefined;
     this.#call.findings.push({
       stage: this.name,
@@ -139,25 +150,15 @@ export class IntegrityStage implements ResponseStage {
     this.#pending.delete(idKey(id));
     return pending !== null && Array.isArray(result[keyOf(pending.kind)]) ? pending : null;
   }
-
-  /** The first snapshot of the call schedules the recording; later ones join it. */
-  #record(snapshot: ListSnapshot): void {
-    if (this.snapshots.length === 0) {
-      const call = this.#call;
-      const integrity = this.#integrity;
-      const snapshots = this.snapshots;
-      call.deferred?.push((env) => recordSnapshots(env, { orgId: call.orgId, connectionId: call.connectionId, integrity }, snapshots));
-    }
-    this.snapshots.push(snapshot);
-  }
 }
 
 /** The MCP adapter's integrity stage for one call, or null when it has nothing to do. */
 export function integrityStage(
   call: StageCall,
   pending: Map<string, PendingList> | null,
+  schedule: ScheduleRecording,
 ): IntegrityStage | null {
   if (!call.integrity) return null;
   if (pending !== null && pending.size === 0) return null;
-  return new IntegrityStage(call, call.integrity, pending);
+  return new IntegrityStage(call, call.integrity, pending, schedule);
 }

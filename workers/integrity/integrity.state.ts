@@ -13,21 +13,11 @@
  * refused once the change is published — within the policy's propagation bound on Cloudflare,
  * at the next call locally.
  *
- * The pure questions (`refusalFor`, `hides`) have no I/O.
+ * The pure questions (`refusalFor`, `hides`) are in integrity.types.ts.
  */
 import { AppError } from '../lib/errors';
+import { type CallIntegrity, type DiscoveryMode, EMPTY_STATE, type IntegrityState } from './integrity.types';
 import { log } from '../lib/log';
-
-export type DiscoveryMode = 'off' | 'alert' | 'fail_closed';
-
-export interface IntegrityState {
-  /** Governed names refused and hidden in every mode but off (quarantined, or changed in fail_closed). */
-  blocked: Record<string, string>;
-  /** fail_closed: governed name → the approved fingerprint. */
-  approved: Record<string, string>;
-}
-
-export const EMPTY_STATE: IntegrityState = Object.freeze({ blocked: {}, approved: {} }) as IntegrityState;
 
 export function integrityKvKey(orgId: string, connectionId: string): string {
   return `integrity:${orgId}:${connectionId}`;
@@ -67,33 +57,6 @@ export async function loadIntegrity(env: Env, orgId: string, connectionId: strin
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
   cache.set(key, { state, loadedAt: Date.now() });
   return state;
-}
-
-/** Why a call to `governedName` is refused, or null when integrity has nothing against it. */
-export function refusalFor(
-  mode: DiscoveryMode,
-  state: IntegrityState,
-  governedName: string,
-): 'quarantined' | 'not_approved' | null {
-  if (mode === 'off') return null;
-  if (Object.hasOwn(state.blocked, governedName)) return 'quarantined';
-  if (mode === 'fail_closed' && !Object.hasOwn(state.approved, governedName)) return 'not_approved';
-  return null;
-}
-
-/** Whether a listed item is hidden from the caller: refused by name, or (fail_closed) not the approved version. */
-export function hides(mode: DiscoveryMode, state: IntegrityState, governedName: string, fingerprint: string): boolean {
-  if (mode === 'off') return false;
-  if (Object.hasOwn(state.blocked, governedName)) return true;
-  return mode === 'fail_closed' && state.approved[governedName] !== fingerprint;
-}
-
-/** What a call through an MCP connection knows about its integrity settings and state (StageCall.integrity). */
-export interface CallIntegrity {
-  mode: Exclude<DiscoveryMode, 'off'>;
-  quarantineOnCritical: boolean;
-  slug: string;
-  state: IntegrityState;
 }
 
 /** The call's integrity context, or null when the connection has integrity off (nothing is read). */

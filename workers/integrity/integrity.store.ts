@@ -3,28 +3,11 @@
  * (history), always scoped to the organization, and the hot-path state derived from them and
  * published to KV (integrity.state.ts).
  */
-import { isRecord, parseStoredJson } from '../lib/values';
-import { governedNameOf, type ItemKind } from './integrity.fingerprint';
+import { governedNameOf } from './integrity.fingerprint';
+import type { InventoryRow } from './integrity.plan';
 import type { OtherTool } from './integrity.scan';
-import { type IntegrityState, publishIntegrity } from './integrity.state';
-
-export interface InventoryRow {
-  id: string;
-  kind: ItemKind;
-  name: string;
-  fingerprint: string | null;
-  version: number;
-  definition: string | null;
-  removed: number;
-  quarantined: number;
-  quarantine_reason: string | null;
-  approved_fingerprint: string | null;
-  approved_by: string | null;
-  approved_at: number | null;
-  findings: string | null;
-  first_seen: number;
-  last_seen: number;
-}
+import { publishIntegrity } from './integrity.state';
+import type { IntegrityState } from './integrity.types';
 
 const COLUMNS =
   'id, kind, name, fingerprint, version, definition, removed, quarantined, quarantine_reason, approved_fingerprint, approved_by, approved_at, findings, first_seen, last_seen';
@@ -35,11 +18,6 @@ export async function inventoryRows(db: D1Database, orgId: string, connectionId:
     .bind(orgId, connectionId)
     .all<InventoryRow>();
   return results;
-}
-
-export function definitionOf(row: { definition: string | null }): Record<string, unknown> | null {
-  const value = row.definition === null ? null : parseStoredJson(row.definition);
-  return isRecord(value) ? value : null;
 }
 
 /** Most tools of other connections compared for shadowing. */
@@ -79,3 +57,5 @@ export async function republishState(env: Env, orgId: string, connectionId: stri
   await publishIntegrity(env.POLICY_KV, orgId, connectionId, state);
   return state;
 }
+
+export type { InventoryRow } from './integrity.plan';

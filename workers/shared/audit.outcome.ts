@@ -31,7 +31,7 @@ export const FAILED_OUTCOMES: ReadonlySet<AuditOutcomeName> = new Set(['upstream
 
 /** Actions under which a call is forwarded; any other action of a call row is a refusal. */
 const FORWARDED_ACTIONS = ['allow', 'alert', 'pass'] as const;
-const CALL_TYPES = ['tool_call', 'request'] as const;
+const CALL_TYPES = ['tool_call', 'a2a_call', 'request'] as const;
 
 export interface OutcomeFields {
   type: string;

@@ -25,7 +25,11 @@ const BACKFILL_MAX_PAGES = 10;
  * Every row of the window (page after page), so the counters seeded after a reload are the ones
  * the live stream had counted — a single capped page made them drop, then climb again.
  */
-async function recentRows(query: { type: 'tool_call' | 'request' | 'anomaly'; from: string; to: string }) {
+async function recentRows(query: {
+  type: 'tool_call' | 'llm_call' | 'request' | 'anomaly';
+  from: string;
+  to: string;
+}) {
   const rows: AuditEvent[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < BACKFILL_MAX_PAGES; page++) {
@@ -57,7 +61,7 @@ export function LiveProvider({ orgId, children }: { orgId: string; children: Rea
       // Session status changes at once; call counts at most every 2 s (a busy agent sends many).
       if (
         event.type === 'session_update' ||
-        (event.type === 'tool_call' && Date.now() - lastRefresh > 2000)
+        ((event.type === 'tool_call' || event.type === 'llm_call') && Date.now() - lastRefresh > 2000)
       ) {
         lastRefresh = Date.now();
         void queryClient.invalidateQueries({ queryKey: ['sessions'] });
@@ -79,6 +83,7 @@ export function LiveProvider({ orgId, children }: { orgId: string; children: Rea
       const to = new Date(openedAt).toISOString();
       void Promise.all([
         recentRows({ type: 'tool_call', from, to }),
+        recentRows({ type: 'llm_call', from, to }),
         recentRows({ type: 'request', from, to }),
         recentRows({ type: 'anomaly', from, to }),
       ])

@@ -106,14 +106,25 @@ function EventLine({
       </li>
     );
   }
+  if (e.type === 'policy_update' || e.type === 'connection_update') {
+    return (
+      <li className={`stream-item ${fresh ? 'stream-new' : ''}`} data-testid="stream-item" data-type={e.type}>
+        <time>{at}</time>
+        <Badge value={e.type === 'policy_update' ? 'policy' : 'connection'} tone="neutral" />
+        <span>
+          {e.slug}: {e.change}
+          {e.version ? ` (v${e.version})` : ''}
+        </span>
+      </li>
+    );
+  }
+  // Any other kind of event (tool drift, budget warnings…): its type, and where it happened.
+  const where = 'serverId' in e && typeof e.serverId === 'string' ? slugOf(e.serverId) : null;
   return (
     <li className={`stream-item ${fresh ? 'stream-new' : ''}`} data-testid="stream-item" data-type={e.type}>
       <time>{at}</time>
-      <Badge value={e.type === 'policy_update' ? 'policy' : 'connection'} tone="neutral" />
-      <span>
-        {e.slug}: {e.change}
-        {e.version ? ` (v${e.version})` : ''}
-      </span>
+      <Badge value={e.type.replace('_', ' ')} tone="neutral" />
+      {where ? <span className="muted">on {where}</span> : null}
     </li>
   );
 }

@@ -111,7 +111,17 @@ export function freshConditionField(rows: ConditionRow[]): string {
 /** Sets or removes (undefined) one top-level field of a rule, keeping the field order readable. */
 export function setRuleField(rule: RuleDraft, key: string, value: unknown): RuleDraft {
   const next: RuleDraft = {};
-  const order = ['tool', 'action', 'conditions', 'rateLimit', 'reason'];
+  const order = [
+    'tool',
+    'model',
+    'endpoint',
+    'action',
+    'conditions',
+    'rateLimit',
+    'tokenLimit',
+    'tokenGuard',
+    'reason',
+  ];
   const keys = [...new Set([...order.filter((k) => k in rule || k === key), ...Object.keys(rule)])];
   for (const k of keys) {
     const v = k === key ? value : rule[k];
@@ -123,7 +133,13 @@ export function setRuleField(rule: RuleDraft, key: string, value: unknown): Rule
 /** One line about a rule, for the simulator trace and the versions list. */
 export function ruleSummary(rule: unknown): string {
   if (!isRecord(rule)) return 'invalid rule';
-  const parts = [`${String(rule.action ?? '?')} ${String(rule.tool ?? '?')}`];
+  // What the rule matches: a tool glob, and/or (LLM connections) a model glob and endpoints.
+  const target = [
+    rule.tool === undefined ? null : String(rule.tool),
+    rule.model === undefined ? null : `model ${String(rule.model)}`,
+    rule.endpoint === undefined ? null : `endpoint ${[rule.endpoint].flat().map(String).join('|')}`,
+  ].filter((t): t is string => t !== null);
+  const parts = [`${String(rule.action ?? '?')} ${target.length > 0 ? target.join(' ') : '?'}`];
   if (isRecord(rule.conditions)) {
     parts.push(
       `when ${Object.entries(rule.conditions)
