@@ -27,7 +27,9 @@ const CORPORA = path.resolve(import.meta.dirname, '../test/corpora/detections');
 function benignText(bytes: number): string {
   const samples: string[] = [];
   for (const file of readdirSync(CORPORA).filter((f) => f.endsWith('.json'))) {
-    const corpus = JSON.parse(readFileSync(path.join(CORPORA, file), 'utf8')) as { benign: Array<string | { text: string }> };
+    const corpus = JSON.parse(readFileSync(path.join(CORPORA, file), 'utf8')) as {
+      benign: Array<string | { text: string }>;
+    };
     for (const s of corpus.benign) samples.push(typeof s === 'string' ? s : s.text);
   }
   const unit = samples.join('\n');
@@ -37,7 +39,7 @@ function benignText(bytes: number): string {
 const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
 const ADVERSARIAL: Record<string, (size: number) => string> = {
   'literal storm': (n) => fill('ignore union select ../ <script eyJ ${ ', n),
-  'digits': (n) => fill('4111 1111 1111 111', n),
+  digits: (n) => fill('4111 1111 1111 111', n),
   'open quotes': (n) => fill("' or '", n),
   'base64 of attacks': (n) => fill(`${btoa("1' UNION SELECT password FROM users--")} `, n),
   'zero-width + homoglyphs': (n) => fill('p\u0430y\u200bpal ', n),
@@ -59,7 +61,10 @@ function time(fn: () => void, runs: number): number {
   return median(samples);
 }
 
-export function runInspectionBench(quick: boolean, log: (m: string) => void = console.log): InspectionBenchResult {
+export function runInspectionBench(
+  quick: boolean,
+  log: (m: string) => void = console.log,
+): InspectionBenchResult {
   const engine = compileRules(builtinRules(), [...builtinPacks().values()]);
   const benign = benignText(64 * 1024);
   for (let i = 0; i < 5; i++) engine.scan(benign, 'prompt'); // warm up the JIT
@@ -67,10 +72,16 @@ export function runInspectionBench(quick: boolean, log: (m: string) => void = co
   const mediumPlus = engine.scan(benign, 'prompt').filter((f) => f.severity !== 'low').length;
   const result: InspectionBenchResult = {
     rules: engine.ruleCount,
-    benign: { kb: benign.length / 1024, usPerKb: (benignMs * 1000) / (benign.length / 1024), findingsMediumPlus: mediumPlus },
+    benign: {
+      kb: benign.length / 1024,
+      usPerKb: (benignMs * 1000) / (benign.length / 1024),
+      findingsMediumPlus: mediumPlus,
+    },
     adversarial: [],
   };
-  log(`inspection: ${engine.ruleCount} rules (every pack); benign ${result.benign.kb} KB: ${result.benign.usPerKb.toFixed(1)} µs/KB`);
+  log(
+    `inspection: ${engine.ruleCount} rules (every pack); benign ${result.benign.kb} KB: ${result.benign.usPerKb.toFixed(1)} µs/KB`,
+  );
   const sizes = quick ? [1, 16, 256, 1024] : [1, 4, 16, 64, 256, 1024];
   for (const [name, make] of Object.entries(ADVERSARIAL)) {
     for (const kb of sizes) {
@@ -78,7 +89,9 @@ export function runInspectionBench(quick: boolean, log: (m: string) => void = co
       engine.scan(text, 'args');
       const ms = time(() => engine.scan(text, 'args'), kb >= 256 ? (quick ? 1 : 3) : quick ? 3 : 9);
       result.adversarial.push({ input: name, kb, ms, usPerKb: (ms * 1000) / kb });
-      log(`  ${name.padEnd(24)} ${String(kb).padStart(5)} KB  ${ms.toFixed(2).padStart(9)} ms  ${((ms * 1000) / kb).toFixed(1).padStart(8)} µs/KB`);
+      log(
+        `  ${name.padEnd(24)} ${String(kb).padStart(5)} KB  ${ms.toFixed(2).padStart(9)} ms  ${((ms * 1000) / kb).toFixed(1).padStart(8)} µs/KB`,
+      );
     }
   }
   return result;

@@ -262,7 +262,10 @@ export async function runLlm(ctx: BenchContext, placement: Placement): Promise<L
     // One call per path first: a misconfigured path fails the suite (Portkey: drops out, with why).
     const probe = llmAgents(paths, 1);
     for (const p of paths) {
-      const ok = await timed(chatBody(REQUEST_BYTES, false), false)(p, probe.get(p.name)!);
+      let ok = false;
+      // A few tries: wrangler may be reloading the Worker (the runtime socket then moves).
+      for (let i = 0; i < 3 && !ok; i++)
+        ok = (await timed(chatBody(REQUEST_BYTES, false), false)(p, probe.get(p.name)!)) !== null;
       if (ok) continue;
       if (p.name !== 'P') throw new Error(`llm path ${p.name} (${p.url}) does not answer a chat completion`);
       portkey.error = 'its chat completion failed (see failedCalls)';

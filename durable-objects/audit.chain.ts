@@ -58,7 +58,12 @@ export function rowHash(row: AuditEventInsert): Promise<string> {
   return valuesHash(bindValues(row));
 }
 
-export function linkHash(prevHash: string, seq: number, eventId: string, rowHashHex: string): Promise<string> {
+export function linkHash(
+  prevHash: string,
+  seq: number,
+  eventId: string,
+  rowHashHex: string,
+): Promise<string> {
   return sha256Hex(`${prevHash}|${seq}|${eventId}|${rowHashHex}`);
 }
 
@@ -88,7 +93,16 @@ export const INSERT_LINK_SQL = `INSERT OR IGNORE INTO audit_chain
   (chain, seq, org_id, event_id, row_hash, prev_hash, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
 
 export function linkValues(link: ChainLink): unknown[] {
-  return [link.chain, link.seq, link.orgId, link.eventId, link.rowHash, link.prevHash, link.hash, link.createdAt];
+  return [
+    link.chain,
+    link.seq,
+    link.orgId,
+    link.eventId,
+    link.rowHash,
+    link.prevHash,
+    link.hash,
+    link.createdAt,
+  ];
 }
 
 /** The spool's chain head, kept in its SQLite beside the rows (advanced only after D1 took a batch). */
@@ -102,7 +116,9 @@ export class ChainHeadStore {
   }
 
   get(): ChainHead {
-    const row = this.#sql.exec<{ seq: number; hash: string }>('SELECT seq, hash FROM chain_head').toArray()[0];
+    const row = this.#sql
+      .exec<{ seq: number; hash: string }>('SELECT seq, hash FROM chain_head')
+      .toArray()[0];
     return row ?? { seq: 0, hash: GENESIS };
   }
 

@@ -73,7 +73,11 @@ export class BudgetCounter extends DurableObject<Env> {
     const spent = round(state.spent + Math.max(0, request.actualUsd));
     const threshold = (request.config.limitUsd * request.config.warnAtPercent) / 100;
     const warn = state.warned === 0 && spent >= threshold;
-    this.ctx.storage.sql.exec('UPDATE state SET spent = ?, warned = ? WHERE id = 1', spent, warn ? 1 : state.warned);
+    this.ctx.storage.sql.exec(
+      'UPDATE state SET spent = ?, warned = ? WHERE id = 1',
+      spent,
+      warn ? 1 : state.warned,
+    );
     return { snapshot: this.#snapshot(request.config), warn };
   }
 
@@ -166,7 +170,9 @@ export class BudgetCounter extends DurableObject<Env> {
 
   #reserved(): number {
     const r = this.ctx.storage.sql
-      .exec<{ total: number | null; n: number }>('SELECT SUM(amount) AS total, COUNT(*) AS n FROM reservations')
+      .exec<{ total: number | null; n: number }>(
+        'SELECT SUM(amount) AS total, COUNT(*) AS n FROM reservations',
+      )
       .one();
     return r.total ?? 0;
   }
@@ -174,7 +180,9 @@ export class BudgetCounter extends DurableObject<Env> {
   #snapshot(config: BudgetConfig): BudgetSnapshot {
     const row = this.#state(config);
     const r = this.ctx.storage.sql
-      .exec<{ total: number | null; n: number }>('SELECT SUM(amount) AS total, COUNT(*) AS n FROM reservations')
+      .exec<{ total: number | null; n: number }>(
+        'SELECT SUM(amount) AS total, COUNT(*) AS n FROM reservations',
+      )
       .one();
     const reserved = round(r.total ?? 0);
     return {

@@ -57,12 +57,15 @@ const wheresOf = (c: Corpus, s: Sample): readonly Where[] =>
   typeof s !== 'string' ? [s.where] : c.where === 'all' ? WHERES : [c.where];
 const findingsOf = (c: Corpus, s: Sample) =>
   wheresOf(c, s).flatMap((w) => engine.scan(typeof s === 'string' ? s : s.text, w));
-const alerting = (f: { severity: keyof typeof SEVERITY_RANK }) => SEVERITY_RANK[f.severity] >= SEVERITY_RANK.medium;
+const alerting = (f: { severity: keyof typeof SEVERITY_RANK }) =>
+  SEVERITY_RANK[f.severity] >= SEVERITY_RANK.medium;
 
 const rows = new Map<string, Row>();
 const row = (category: string) => {
-  let r = rows.get(category);
-  if (!r) rows.set(category, (r = { category, attacks: 0, detected: 0, benign: 0, flagged: 0, falseAlarms: 0 }));
+  const known = rows.get(category);
+  if (known) return known;
+  const r = { category, attacks: 0, detected: 0, benign: 0, flagged: 0, falseAlarms: 0 };
+  rows.set(category, r);
   return r;
 };
 let benignTotal = 0;
@@ -83,13 +86,17 @@ for (const corpus of corpora) {
       benignFlagged++;
       for (const category of new Set(alerts.map((f) => f.category))) row(category).falseAlarms++;
       if (verbose)
-        console.log(`flagged  ${corpus.category}: ${[...new Set(alerts.map((f) => f.ruleId))].join(',')} ${JSON.stringify(text).slice(0, 120)}`);
+        console.log(
+          `flagged  ${corpus.category}: ${[...new Set(alerts.map((f) => f.ruleId))].join(',')} ${JSON.stringify(text).slice(0, 120)}`,
+        );
     }
   }
 }
 
 const pct = (n: number, d: number) => (d === 0 ? '—' : `${((100 * n) / d).toFixed(1)}%`);
-const ordered = [...rows.values()].sort((a, b) => (a.category === 'general' ? 1 : b.category === 'general' ? -1 : a.category.localeCompare(b.category)));
+const ordered = [...rows.values()].sort((a, b) =>
+  a.category === 'general' ? 1 : b.category === 'general' ? -1 : a.category.localeCompare(b.category),
+);
 const totals = ordered.reduce(
   (t, r) => ({ attacks: t.attacks + r.attacks, detected: t.detected + r.detected }),
   { attacks: 0, detected: 0 },

@@ -15,6 +15,7 @@ import { llmRoutes } from './gateway/llm.routes';
 import { AppError, type ErrorCode, restErrorBody, toAppError } from './lib/errors';
 import { randomId } from './lib/ids';
 import { log } from './lib/log';
+import { oauthRoutes } from './oauth/oauth.routes';
 
 export function createApp() {
   const app = new Hono<AppEnv>();
@@ -42,6 +43,8 @@ export function createApp() {
   app.route('/', gatewayRoutes);
   app.route('/', llmRoutes);
   app.route('/', a2aRoutes);
+  // OAuth 2.1 for MCP clients: metadata, registration, token, consent (docs/oauth.md).
+  app.route('/', oauthRoutes);
   app.route('/api/v1', apiRoutes);
   app.route('/api/auth', authRoutes);
 

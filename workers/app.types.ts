@@ -5,7 +5,8 @@ import type { Role } from './db/schema';
  * so the permission matrix (workers/auth/permissions.ts) applies to both identically.
  */
 export interface Principal {
-  kind: 'api_key' | 'session';
+  /** `oauth`: an access token from our authorization server, acting as the member who consented (docs/oauth.md). */
+  kind: 'api_key' | 'session' | 'oauth';
   orgId: string;
   role: Role;
   /** The member behind the call: the key's creator for API keys, null for system keys. */

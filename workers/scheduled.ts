@@ -43,6 +43,12 @@ async function purge(db: D1Database, orgId: string | null, cutoff: number): Prom
     deleted += changes;
     if (changes < PURGE_CHUNK) break;
   }
+  // The hash chain's links of the same age go too (a prefix of each chain: links are written in
+  // flush order); verify then starts each chain at its oldest remaining link (audit.verify.ts).
+  await db
+    .prepare(`DELETE FROM audit_chain WHERE ${scope} AND created_at < ?`)
+    .bind(...binds)
+    .run();
   return deleted;
 }
 

@@ -159,11 +159,12 @@ export async function startTestAgent(credential: string): Promise<TestAgent> {
   let description = 'An agent for the Igris Edge e2e tests';
   const app = express();
   app.use((req, _res, next) => {
-    let body = '';
+    // Path and headers now: express rewrites req.url for mounted routers before the body ends.
+    const recorded: RecordedAgentRequest = { path: req.path, headers: { ...req.headers }, body: '' };
+    requests.push(recorded);
     req.on('data', (chunk: Buffer) => {
-      body += chunk.toString('utf8');
+      recorded.body += chunk.toString('utf8');
     });
-    req.on('end', () => requests.push({ path: req.path, headers: { ...req.headers }, body }));
     next();
   });
   const executor = new TestExecutor(canceled);

@@ -13,8 +13,33 @@ import {
   traceSchema,
 } from './audit.schemas';
 import { auditPages, getAuditEvent, getTrace, listAuditEvents } from './audit.service';
+import { verifyAuditChain } from './audit.verify';
 
 const tags = ['Audit'];
+
+const chainBreakSchema = z.object({
+  chain: z.string(),
+  seq: z.number().int(),
+  eventId: z.string(),
+  reason: z.enum(['link_missing', 'link_mismatch', 'link_altered', 'row_altered', 'row_missing']),
+});
+const verifyReportSchema = z
+  .object({
+    ok: z.boolean(),
+    chains: z.array(
+      z.object({
+        chain: z.string(),
+        anchor: z.number().int(),
+        links: z.number().int(),
+        head: z.number().int(),
+        broken: chainBreakSchema.nullable(),
+      }),
+    ),
+    rowsChecked: z.number().int(),
+    firstBroken: chainBreakSchema.nullable(),
+    unchained: z.object({ count: z.number().int(), eventIds: z.array(z.string()) }),
+  })
+  .openapi('AuditVerifyReport');
 
 export const auditRoutes = createRouter()
   .openapi(
@@ -86,4 +111,14 @@ export const auditRoutes = createRouter()
       responses: { 200: json(traceSchema, 'The trace'), ...errorResponses },
     }),
     async (c) => c.json(await getTrace(c.env, c.get('principal'), c.req.valid('param').traceId), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/audit/verify',
+      tags,
+      summary: "Recompute the organization's audit hash chains and report the first broken link of each",
+      responses: { 200: json(verifyReportSchema, 'The verification report'), ...errorResponses },
+    }),
+    async (c) => c.json(await verifyAuditChain(c.env, c.get('principal')), 200),
   );

@@ -17,8 +17,9 @@
  * Cost: one pass over the organization's links and rows, read in pages; meant for an auditor's
  * occasional check, not for every request.
  */
-import { COLUMNS } from '../../durable-objects/audit.rows';
+
 import { GENESIS, linkHash, valuesHash } from '../../durable-objects/audit.chain';
+import { COLUMNS } from '../../durable-objects/audit.rows';
 import type { Principal } from '../app.types';
 import { forbidden, grantOf } from '../auth/permissions';
 import { DEFAULT_RETENTION_DAYS, retentionDays } from '../scheduled';
@@ -28,6 +29,7 @@ const ROWS_PER_QUERY = 50;
 const DAY_MS = 86_400_000;
 /** Gateway rows that a spool writes (and so must carry a link). */
 const CHAINED_TYPES = ['tool_call', 'llm_call', 'anomaly', 'request'] as const;
+const ID_INDEX = COLUMNS.findIndex(([column]) => column === 'id');
 
 export type BreakReason = 'link_missing' | 'link_mismatch' | 'link_altered' | 'row_altered' | 'row_missing';
 
@@ -55,12 +57,19 @@ interface LinkRow {
   created_at: number;
 }
 
-export async function verifyAuditChain(env: Pick<Env, 'DB'>, principal: Principal, now = Date.now()): Promise<VerifyReport> {
+export async function verifyAuditChain(
+  env: Pick<Env, 'DB'>,
+  principal: Principal,
+  now = Date.now(),
+): Promise<VerifyReport> {
   // The whole organization's trail: only members who read every connection's audit rows.
   if (grantOf(principal, 'audit:read') !== 'all') throw forbidden('audit:read', principal.role);
   const db = env.DB;
   const orgId = principal.orgId;
-  const org = await db.prepare('SELECT settings FROM organizations WHERE id = ?').bind(orgId).first<{ settings: string | null }>();
+  const org = await db
+    .prepare('SELECT settings FROM organizations WHERE id = ?')
+    .bind(orgId)
+    .first<{ settings: string | null }>();
   const days = org ? retentionDays(org.settings) : DEFAULT_RETENTION_DAYS;
   // Rows flushed before this could have been purged by retention (a day's margin for the cron).
   const expiredBefore = now - days * DAY_MS + DAY_MS;
@@ -69,11 +78,23 @@ export async function verifyAuditChain(env: Pick<Env, 'DB'>, principal: Principa
     .prepare('SELECT DISTINCT chain FROM audit_chain WHERE org_id = ? ORDER BY chain')
     .bind(orgId)
     .all<{ chain: string }>();
-  const report: VerifyReport = { ok: true, chains: [], rowsChecked: 0, firstBroken: null, unchained: { count: 0, eventIds: [] } };
+  const report: VerifyReport = {
+    ok: true,
+    chains: [],
+    rowsChecked: 0,
+    firstBroken: null,
+    unchained: { count: 0, eventIds: [] },
+  };
   for (const { chain } of chainNames.results) {
     const result = await verifyChain(db, orgId, chain, expiredBefore);
     report.rowsChecked += result.rowsChecked;
-    report.chains.push({ chain, anchor: result.anchor, links: result.links, head: result.head, broken: result.broken });
+    report.chains.push({
+      chain,
+      anchor: result.anchor,
+      links: result.links,
+      head: result.head,
+      broken: result.broken,
+    });
     if (result.broken && !report.firstBroken) report.firstBroken = result.broken;
   }
   report.unchained = await unchainedRows(db, orgId);
@@ -98,7 +119,12 @@ async function verifyChain(db: D1Database, orgId: string, chain: string, expired
       .all<LinkRow>();
     for (const link of page.results) {
       links++;
-      const at = (reason: BreakReason): ChainBreak => ({ chain, seq: link.seq, eventId: link.event_id, reason });
+      const at = (reason: BreakReason): ChainBreak => ({
+        chain,
+        seq: link.seq,
+        eventId: link.event_id,
+        reason,
+      });
       if (previous === null) {
         anchor = link.seq;
         if (link.seq === 1 && link.prev_hash !== GENESIS) broken = at('link_mismatch');
@@ -120,7 +146,12 @@ async function verifyChain(db: D1Database, orgId: string, chain: string, expired
 }
 
 /** Each row's current D1 content against its newest link; the break of lowest seq wins. */
-async function checkRows(db: D1Database, chain: string, links: LinkRow[], expiredBefore: number): Promise<ChainBreak | null> {
+async function checkRows(
+  db: D1Database,
+  chain: string,
+  links: LinkRow[],
+  expiredBefore: number,
+): Promise<ChainBreak | null> {
   const columns = COLUMNS.map(([c]) => `"${c}"`).join(', ');
   let first: ChainBreak | null = null;
   for (let i = 0; i < links.length; i += ROWS_PER_QUERY) {
@@ -129,13 +160,14 @@ async function checkRows(db: D1Database, chain: string, links: LinkRow[], expire
       .prepare(`SELECT ${columns} FROM audit_events WHERE id IN (${chunk.map(() => '?').join(', ')})`)
       .bind(...chunk.map((l) => l.event_id))
       .raw();
-    const byId = new Map(rows.map((values) => [values[0] as string, values]));
+    const byId = new Map(rows.map((values) => [values[ID_INDEX] as string, values]));
     for (const link of chunk) {
       const values = byId.get(link.event_id);
       let reason: BreakReason | null = null;
       if (!values) reason = link.created_at < expiredBefore ? null : 'row_missing';
       else if ((await valuesHash(values)) !== link.row_hash) reason = 'row_altered';
-      if (reason && (!first || link.seq < first.seq)) first = { chain, seq: link.seq, eventId: link.event_id, reason };
+      if (reason && (!first || link.seq < first.seq))
+        first = { chain, seq: link.seq, eventId: link.event_id, reason };
     }
   }
   return first;
@@ -150,7 +182,9 @@ async function unchainedRows(db: D1Database, orgId: string): Promise<VerifyRepor
   const binds = [orgId, ...CHAINED_TYPES, orgId];
   const [count, sample] = await db.batch<{ n?: number; id?: string }>([
     db.prepare(`SELECT count(*) AS n FROM audit_events e WHERE ${where}`).bind(...binds),
-    db.prepare(`SELECT e.id AS id FROM audit_events e WHERE ${where} ORDER BY e.created_at LIMIT 20`).bind(...binds),
+    db
+      .prepare(`SELECT e.id AS id FROM audit_events e WHERE ${where} ORDER BY e.created_at LIMIT 20`)
+      .bind(...binds),
   ]);
   return {
     count: count?.results[0]?.n ?? 0,

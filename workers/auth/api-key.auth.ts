@@ -47,6 +47,17 @@ export function bearerApiKey(authorization: string | null | undefined): string |
   return token;
 }
 
+/**
+ * The gateway's MCP and LLM routes also take an OAuth access token from our authorization server
+ * (docs/oauth.md): `userId:grantId:secret`, a shape no `ig_` key has. Anything else is refused as
+ * bearerApiKey refuses it; the management API keeps using bearerApiKey (keys and sessions only).
+ */
+export function bearerCredential(authorization: string | null | undefined): string | null {
+  const match = /^Bearer\s+([^\s:]+:[^\s:]+:[^\s:]+)\s*$/i.exec(authorization ?? '');
+  if (match?.[1]) return match[1];
+  return bearerApiKey(authorization);
+}
+
 export interface KeyLookupRow {
   id: string;
   org_id: string;

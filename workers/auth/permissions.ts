@@ -13,6 +13,7 @@
  * | sessions:read       |  yes  |  yes  | own connections      |   yes   |
  * | sessions:write      |  yes  |  yes  | own connections      |   no    |
  * | killswitch:write    |  yes  |  yes  | no                   |   no    |
+ * | tools:approve       |  yes  |  yes  | no                   |   no    |
  * | apikeys:read        |  yes  |  yes  | own keys             |   own keys |
  * | apikeys:write       |  yes  |  yes  | own keys (role ≤ own) | own keys (role ≤ own) |
  * | members:read        |  yes  |  yes  | yes                  |   yes   |
@@ -34,6 +35,8 @@ export type Permission =
   | 'sessions:read'
   | 'sessions:write'
   | 'killswitch:write'
+  /** Approving or quarantining a connection's tools (tool integrity, docs/tool-integrity.md). */
+  | 'tools:approve'
   | 'apikeys:read'
   | 'apikeys:write'
   | 'members:read'
@@ -54,6 +57,7 @@ const MATRIX: Record<Role, Record<Permission, Grant>> = {
     'sessions:read': 'all',
     'sessions:write': 'all',
     'killswitch:write': 'all',
+    'tools:approve': 'all',
     'apikeys:read': 'all',
     'apikeys:write': 'all',
     'members:read': 'all',
@@ -70,6 +74,7 @@ const MATRIX: Record<Role, Record<Permission, Grant>> = {
     'sessions:read': 'all',
     'sessions:write': 'all',
     'killswitch:write': 'all',
+    'tools:approve': 'all',
     'apikeys:read': 'all',
     'apikeys:write': 'all',
     'members:read': 'all',
@@ -87,6 +92,7 @@ const MATRIX: Record<Role, Record<Permission, Grant>> = {
     'sessions:read': 'own',
     'sessions:write': 'own',
     'killswitch:write': null,
+    'tools:approve': null,
     'apikeys:read': 'own',
     'apikeys:write': 'own',
     'members:read': 'all',
@@ -104,6 +110,7 @@ const MATRIX: Record<Role, Record<Permission, Grant>> = {
     'sessions:read': 'all',
     'sessions:write': null,
     'killswitch:write': null,
+    'tools:approve': null,
     'apikeys:read': 'own',
     'apikeys:write': 'own',
     'members:read': 'all',

@@ -10,8 +10,9 @@
  * Warnings: the counter says when a settle first took a period's spend to `warnAtPercent`; that
  * settle (and only it) publishes the `budget_warning` live event and writes its audit row.
  */
-import { budgetCounterFor } from '../../durable-objects/do.client';
+
 import type { BudgetSnapshot } from '../../durable-objects/budget.contract';
+import { budgetCounterFor } from '../../durable-objects/do.client';
 import type { Finding } from '../../durable-objects/guard.contract';
 import { directRowStatement } from '../audit/audit.admin';
 import { publishEvent } from '../events/events.publish';
@@ -57,7 +58,9 @@ export async function reserveBudgets(input: GateInput): Promise<BudgetGateResult
   if (budgets.length === 0) return { hold: null, refusal: null, findings: [] };
   const reservationId = randomId('rsv');
   const settled = await Promise.allSettled(
-    budgets.map((b) => budgetCounterFor(env, b.budgetId).reserve({ config: b, reservationId, amountUsd: input.amountUsd })),
+    budgets.map((b) =>
+      budgetCounterFor(env, b.budgetId).reserve({ config: b, reservationId, amountUsd: input.amountUsd }),
+    ),
   );
   const findings: Finding[] = [];
   const held: GovernedBudget[] = [];
@@ -67,7 +70,12 @@ export async function reserveBudgets(input: GateInput): Promise<BudgetGateResult
     if (result.status === 'rejected') {
       log('warn', 'budget counter unreachable', { budgetId: budget.budgetId, err: result.reason });
       if (input.failOpen) {
-        findings.push({ stage: 'budget', kind: 'budget_unavailable', severity: 'medium', detail: { budgetId: budget.budgetId } });
+        findings.push({
+          stage: 'budget',
+          kind: 'budget_unavailable',
+          severity: 'medium',
+          detail: { budgetId: budget.budgetId },
+        });
       } else {
         refusal ??= new AppError('guard_unavailable', { details: { budgetId: budget.budgetId } });
       }
@@ -84,7 +92,12 @@ export async function reserveBudgets(input: GateInput): Promise<BudgetGateResult
         stage: 'budget',
         kind: 'budget_over_limit',
         severity: 'medium',
-        detail: { budgetId: budget.budgetId, name: budget.name, limitUsd: budget.limitUsd, spentUsd: snapshot.spentUsd },
+        detail: {
+          budgetId: budget.budgetId,
+          name: budget.name,
+          limitUsd: budget.limitUsd,
+          spentUsd: snapshot.spentUsd,
+        },
       });
     }
   });

@@ -61,6 +61,18 @@ export function skillOf(params: unknown): string | null {
   return typeof nested === 'string' && nested !== '' ? nested : null;
 }
 
+/**
+ * What `args.*` conditions read on A2A: the message's metadata (`params.message.metadata`), with
+ * the request's own `params.metadata` keys taking precedence — the same places skillOf reads.
+ */
+export function messageMetadata(params: unknown): Record<string, unknown> | null {
+  if (!isRecord(params)) return null;
+  const message = isRecord(params.message) && isRecord(params.message.metadata) ? params.message.metadata : null;
+  const own = isRecord(params.metadata) ? params.metadata : null;
+  if (message && own) return { ...message, ...own };
+  return own ?? message;
+}
+
 /** The task a request is about (`id` of GetTask/CancelTask…, `taskId` of a follow-up message). */
 export function taskIdOf(params: unknown): string | null {
   if (!isRecord(params)) return null;
@@ -87,7 +99,12 @@ export function a2aDecide(unit: A2aUnit, identity: CallIdentity, policy: Compile
     };
   }
   const tool = unit.skill ?? unit.canonical;
-  const decision = evaluate(policy, { tool, user: identity.user, metadata: identity.metadata });
+  const decision = evaluate(policy, {
+    tool,
+    user: identity.user,
+    metadata: identity.metadata,
+    args: messageMetadata(unit.message.params),
+  });
   if (decision.action !== 'deny') return { unit, tool, decision, refusal: null };
   const reason = decision.reason ?? 'denied by policy';
   return {

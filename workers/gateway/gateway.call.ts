@@ -36,21 +36,21 @@ import { unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import { type BudgetHold, reserveBudgets } from '../budgets/budget.gate';
 import type { AuditEventInsert } from '../db/schema';
-import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stream';
 import { budgetsOf, loadGovernance, teamsOf } from '../governance/governance.cache';
+import { loadCallIntegrity } from '../integrity/integrity.state';
+import type { CallIntegrity } from '../integrity/integrity.types';
+import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stream';
 import { AppError, toAppError } from '../lib/errors';
 import { eventId } from '../lib/ids';
 import { log } from '../lib/log';
+import { authenticateGatewayCaller, withOAuthChallenge } from '../oauth/oauth.gateway';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
-import { loadCallIntegrity } from '../integrity/integrity.state';
-import type { CallIntegrity } from '../integrity/integrity.types';
 import { loadPolicy } from '../policy/policy.store';
 import { selectPrompt } from '../prompts/prompt.select';
 import { callRow } from '../shared/audit.row';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { refusalSource, spoolRefusal } from './gateway.audit';
 import {
-  authenticateAndResolve,
   connectionNotFound,
   type ResolvedConnection,
   requireConnectionUse,
@@ -116,7 +116,13 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     // query for both; the key is judged first, so only an authenticated caller learns about slugs.
     const key = adapter.readApiKey(c.req.raw);
     if (!key) throw unauthorized();
-    const { auth, connection: found } = await authenticateAndResolve(c.env.DB, key, state.slug);
+    // An OAuth access token (MCP and LLM routes) resolves to the member who consented, its
+    // audience checked against this connection (workers/oauth/oauth.gateway.ts).
+    const {
+      auth,
+      connection: found,
+      email,
+    } = await authenticateGatewayCaller(c.env, c.req.url, adapter.protocol, key, state.slug);
     state.principal = auth.principal;
     if (auth.touch) c.executionCtx.waitUntil(auth.touch.catch(() => {}));
     if (!found) throw connectionNotFound();
@@ -136,6 +142,8 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     // 3. Identity.
     state.identity = readIdentity(c.req.raw.headers);
     state.traceId = state.identity.traceId;
+    // An OAuth call is the person who consented, whatever X-Igris-User says.
+    if (email) state.identity.user = email;
 
     // 4. Protocol checks. Origin first: a browser page that may not call this connection gets
     // nothing read from its body.
@@ -302,7 +310,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     return endStreamOnKill(c.env, c.executionCtx, killWatch(adapter, state, connection), response);
   } catch (err) {
     hold?.release(); // a no-op once the outcome settled it
-    const appErr = toAppError(err);
+    const appErr = withOAuthChallenge(toAppError(err), c.env, c.req.url, adapter.protocol, state.slug);
     await auditRefusal(c, adapter, state, appErr);
     return reply(adapter, state, appErr);
   }

@@ -44,7 +44,7 @@ export interface CallerAndConnection {
   connection: ResolvedConnection | null;
 }
 
-const CONNECTION_COLUMNS = `c.id AS c_id, c.org_id AS c_org_id, c.slug AS c_slug, c.type AS c_type,
+export const CONNECTION_COLUMNS = `c.id AS c_id, c.org_id AS c_org_id, c.slug AS c_slug, c.type AS c_type,
   c.upstream_url AS c_upstream_url, c.auth_type AS c_auth_type, c.auth_header_name AS c_auth_header_name,
   c.credential_ciphertext AS c_credential_ciphertext, c.enabled AS c_enabled, c.settings AS c_settings,
   c.created_by AS c_created_by`;
@@ -55,9 +55,10 @@ const CALLER_AND_CONNECTION_SQL = `SELECT ${KEY_COLUMNS}, ${CONNECTION_COLUMNS}
   FROM ${KEY_FROM} LEFT JOIN connections c ON c.org_id = k.org_id AND c.slug = ?
   WHERE k.hash = ?`;
 
-type JoinedRow = KeyLookupRow & {
+export type JoinedConnectionColumns = {
   [K in keyof ConnectionLookupRow as `c_${K}`]: ConnectionLookupRow[K] | null;
 };
+type JoinedRow = KeyLookupRow & JoinedConnectionColumns;
 
 /**
  * Authenticates the key and resolves the slug in its organization. The key is judged first: a bad
@@ -73,23 +74,25 @@ export async function authenticateAndResolve(
     .bind(slug, await hashApiKey(key))
     .first<JoinedRow>();
   const auth = principalFromKeyRow(db, row);
-  if (!row || row.c_id === null) return { auth, connection: null };
-  return {
-    auth,
-    connection: toResolved({
-      id: row.c_id,
-      org_id: row.c_org_id!,
-      slug: row.c_slug!,
-      type: row.c_type!,
-      upstream_url: row.c_upstream_url!,
-      auth_type: row.c_auth_type!,
-      auth_header_name: row.c_auth_header_name,
-      credential_ciphertext: row.c_credential_ciphertext,
-      enabled: row.c_enabled!,
-      settings: row.c_settings!,
-      created_by: row.c_created_by,
-    }),
-  };
+  return { auth, connection: row ? joinedConnection(row) : null };
+}
+
+/** The connection half of a row selected with CONNECTION_COLUMNS (null when the join found none). */
+export function joinedConnection(row: JoinedConnectionColumns): ResolvedConnection | null {
+  if (row.c_id === null) return null;
+  return toResolved({
+    id: row.c_id,
+    org_id: row.c_org_id!,
+    slug: row.c_slug!,
+    type: row.c_type!,
+    upstream_url: row.c_upstream_url!,
+    auth_type: row.c_auth_type!,
+    auth_header_name: row.c_auth_header_name,
+    credential_ciphertext: row.c_credential_ciphertext,
+    enabled: row.c_enabled!,
+    settings: row.c_settings!,
+    created_by: row.c_created_by,
+  });
 }
 
 export function connectionNotFound(): AppError {

@@ -23,6 +23,7 @@
  */
 import type { AuditEventInsert } from '../db/schema';
 import { AppError } from '../lib/errors';
+import { isRecord } from '../lib/values';
 import {
   type CompiledPolicy,
   type Decision,
@@ -64,9 +65,25 @@ export function decideMessage(
       }),
     );
   }
-  const decision = decide({ tool: governed.name, user: identity.user, teams: identity.teams, metadata: identity.metadata });
+  const decision = decide({
+    tool: governed.name,
+    user: identity.user,
+    teams: identity.teams,
+    metadata: identity.metadata,
+    args: callArguments(message),
+  });
   if (decision.action !== 'deny') return { unit: message, tool: governed.name, decision, refusal: null };
   return refused(message, governed.name, decision, policyDenied(governed.name, decision, identity));
+}
+
+/**
+ * What `args.*` conditions read: a `tools/call`'s `params.arguments` (a `prompts/get`'s too);
+ * anything else, or arguments that are not an object, reads as no arguments (every `args.*` field missing).
+ */
+function callArguments(message: JsonRpcMessage): Readonly<Record<string, unknown>> | null {
+  const params = message.params as { arguments?: unknown } | undefined;
+  const args = params?.arguments;
+  return isRecord(args) ? args : null;
 }
 
 function refused(

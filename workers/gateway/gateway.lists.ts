@@ -3,7 +3,7 @@
  *
  * Why: an agent picks tools from `tools/list`; listing a tool its calls would be denied invites
  * failing calls and discloses what the upstream offers. Each item is evaluated exactly like a call
- * to it by the same caller (`evaluate` with the caller's user and metadata, policy.evaluate.ts):
+ * to it by the same caller (its user, teams and metadata; `couldAllowCaller`, policy.evaluate.ts):
  * an item whose decision is deny for this caller is hidden, so with `delete_*` denied for
  * `metadata.role = intern` and allowed for `admin`, an intern's list omits `delete_thing` and an
  * admin's shows it. (Without a caller — `new ListFilter(policy, pending)` — the older question
@@ -24,7 +24,7 @@
  */
 
 import { isRecord } from '../lib/values.js';
-import { type CompiledPolicy, couldEverAllow, evaluate } from '../policy/policy.evaluate.js';
+import { type CompiledPolicy, couldAllowCaller, couldEverAllow } from '../policy/policy.evaluate.js';
 import { PROMPT_PREFIX, RESOURCE_PREFIX } from '../policy/policy.methods.js';
 import type { JsonRpcMessage } from './gateway.jsonrpc.js';
 import { rewriteResponse } from './gateway.rewrite.js';
@@ -125,7 +125,9 @@ export class ListFilter implements ResponseStage {
   constructor(policy: CompiledPolicy, pending: Map<string, ListMethod> | null, caller?: ListCaller) {
     this.#pending = pending;
     this.#canAllow = caller
-      ? (name) => evaluate(policy, { tool: name, user: caller.user, metadata: caller.metadata }).action !== 'deny'
+      ? // Arguments are unknown in a list: a rule conditioned on them may apply (couldAllowCaller).
+        (name) =>
+          couldAllowCaller(policy, { tool: name, user: caller.user, teams: caller.teams, metadata: caller.metadata })
       : (name) => couldEverAllow(policy, name);
   }
 
@@ -183,4 +185,5 @@ export function listFilterStage(
 export interface ListCaller {
   user: string | null;
   metadata: Readonly<Record<string, unknown>> | null;
+  teams?: readonly string[] | undefined;
 }

@@ -191,3 +191,30 @@ describe('ListFilter', () => {
     expect(f.done()).toBe(true);
   });
 });
+
+describe('ListFilter per caller (issue 17)', () => {
+  const roles = policy([
+    { tool: 'delete_*', action: 'deny', conditions: { 'metadata.role': 'intern' } },
+    { tool: 'delete_*', action: 'allow', conditions: { 'metadata.role': 'admin' } },
+    { tool: '*', action: 'allow' },
+  ]);
+  const answer = { jsonrpc: '2.0', id: 1, result: { tools: tools('echo', 'delete_thing') } };
+  const names = (out: unknown) =>
+    ((out ?? answer) as typeof answer).result.tools.map((t: { name: string }) => t.name);
+  const as = (metadata: Record<string, unknown> | null) =>
+    new ListFilter(roles, new Map([['1', 'tools/list']]), { user: null, metadata });
+
+  it("an intern's list omits the tool denied to interns; an admin's shows it", () => {
+    expect(names(as({ role: 'intern' }).onMessage(answer))).toEqual(['echo']);
+    expect(names(as({ role: 'admin' }).onMessage(answer))).toEqual(['echo', 'delete_thing']);
+  });
+
+  it('a conditional allow the caller does not meet hides the item for that caller', () => {
+    const onlyAdmins = policy([{ tool: 'admin_*', action: 'allow', conditions: { 'metadata.role': 'admin' } }]);
+    const list = { jsonrpc: '2.0', id: 1, result: { tools: tools('admin_x') } };
+    const filter = (metadata: Record<string, unknown> | null) =>
+      new ListFilter(onlyAdmins, new Map([['1', 'tools/list']]), { user: null, metadata }).onMessage(list);
+    expect((filter(null) as typeof list).result.tools).toEqual([]);
+    expect(filter({ role: 'admin' })).toBeUndefined(); // unchanged: kept
+  });
+});

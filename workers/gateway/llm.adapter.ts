@@ -11,7 +11,7 @@
  * `"model": "@<slug>/<model>"` (the body was read by the route to find the slug).
  */
 import type { KillNotice } from '../../durable-objects/guard.contract';
-import { bearerApiKey, unauthorized } from '../auth/api-key.auth';
+import { bearerCredential, unauthorized } from '../auth/api-key.auth';
 import { looksLikeApiKey } from '../auth/api-key.crypto';
 import { parseUser } from '../identity/identity.metadata';
 import { AppError } from '../lib/errors';
@@ -82,7 +82,7 @@ const COMMON_HEADERS = new Set([
 
 /** The caller's `ig_` key: `Authorization: Bearer` (OpenAI SDK, Anthropic SDK 1.x) or `x-api-key`. */
 export function llmApiKey(request: Request): string | null {
-  const bearer = bearerApiKey(request.headers.get('Authorization'));
+  const bearer = bearerCredential(request.headers.get('Authorization'));
   if (bearer) return bearer;
   const header = request.headers.get('x-api-key')?.trim();
   if (!header) return null;

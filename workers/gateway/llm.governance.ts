@@ -35,7 +35,10 @@ export interface InjectedPrompt {
   teamId: string | null;
 }
 
-export function systemPromptStage(call: StageCall, decisions: UnitDecision<LlmUnit>[]): UnitDecision<LlmUnit>[] {
+export function systemPromptStage(
+  call: StageCall,
+  decisions: UnitDecision<LlmUnit>[],
+): UnitDecision<LlmUnit>[] {
   const prompt = call.prompt;
   if (!prompt) return decisions;
   for (const d of decisions) {
@@ -50,7 +53,12 @@ export function systemPromptStage(call: StageCall, decisions: UnitDecision<LlmUn
       },
       Date.now(),
     );
-    const injected = injectSystemPrompt(unit.endpoint, unit.body, renderPrompt(prompt.text, values), prompt.mode);
+    const injected = injectSystemPrompt(
+      unit.endpoint,
+      unit.body,
+      renderPrompt(prompt.text, values),
+      prompt.mode,
+    );
     if (!injected.injected) continue;
     unit.body = injected.body;
     unit.estimatedInputTokens = estimatePromptTokens(unit.endpoint, unit.body);
@@ -82,7 +90,9 @@ export async function llmCostEstimate(call: StageCall, parsed: LlmRequest, env: 
   const unit = parsed.units[0];
   if (!unit.model || unit.endpoint === 'passthrough') return 0;
   const input = unit.estimatedInputTokens ?? 0;
-  const output = ENDPOINTS_WITH_OUTPUT.has(unit.endpoint) ? (outputCap(unit) ?? DEFAULT_OUTPUT_RESERVE_TOKENS) : 0;
+  const output = ENDPOINTS_WITH_OUTPUT.has(unit.endpoint)
+    ? (outputCap(unit) ?? DEFAULT_OUTPUT_RESERVE_TOKENS)
+    : 0;
   const usage: LlmUsage = {
     inputTokens: input,
     cachedInputTokens: 0,

@@ -78,6 +78,8 @@ export function llmDecide(
     user: identity.user,
     teams: identity.teams,
     metadata: identity.metadata,
+    // `args.*` reads the request body's fields (`args.temperature`, `args.tools.0.type`…).
+    args: unit.body,
   };
   const decision = evaluate(policy, request);
   if (decision.action === 'deny')

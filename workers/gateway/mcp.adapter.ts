@@ -6,7 +6,7 @@
  */
 
 import type { KillNotice } from '../../durable-objects/guard.contract';
-import { bearerApiKey } from '../auth/api-key.auth';
+import { bearerCredential } from '../auth/api-key.auth';
 import { AppError, ERROR_CODES, type JsonRpcErrorBody } from '../lib/errors';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
@@ -69,7 +69,7 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   connectionType: 'mcp',
   protocol: 'mcp',
 
-  readApiKey: (request) => bearerApiKey(request.headers.get('Authorization')),
+  readApiKey: (request) => bearerCredential(request.headers.get('Authorization')),
 
   read: (request, httpMethod, connection) =>
     httpMethod === 'POST' ? readMessages(request, connection) : Promise.resolve(null),
@@ -113,8 +113,7 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
         ),
       ),
     );
-    const caller = { user: call.identity.user, metadata: call.identity.metadata };
-    const filter = listFilterStage(call.policy, parsed ? pendingLists(parsed.units) : null, caller);
+    const filter = listFilterStage(call.policy, parsed ? pendingLists(parsed.units) : null, call.identity);
     return [integrity, filter].filter((stage) => stage !== null);
   },
 

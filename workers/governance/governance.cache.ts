@@ -11,10 +11,10 @@
  * docs/budgets-and-prompts.md). Budget COUNTERS are never cached: they live in their Durable Object.
  */
 import type { BudgetScope, TeamMemberKind } from '../db/schema';
-import type { GovernedAssignment, GovernedBudget, Governance, TeamRef } from './governance.types';
+import type { Governance, GovernedAssignment, GovernedBudget, TeamRef } from './governance.types';
 
+export type { Governance, GovernedAssignment, GovernedBudget, TeamRef } from './governance.types';
 export { budgetsOf, type CallSubject, teamsOf } from './governance.types';
-export type { GovernedAssignment, GovernedBudget, Governance, TeamRef } from './governance.types';
 
 interface Cached {
   at: number;
@@ -27,7 +27,10 @@ export function invalidateGovernance(orgId: string): void {
   cache.delete(orgId);
 }
 
-export function loadGovernance(env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>, orgId: string): Promise<Governance> {
+export function loadGovernance(
+  env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>,
+  orgId: string,
+): Promise<Governance> {
   const ttl = Number(env.POLICY_CACHE_TTL_MS ?? '10000');
   const now = Date.now();
   const hit = cache.get(orgId);
@@ -124,4 +127,3 @@ async function readGovernance(db: D1Database, orgId: string): Promise<Governance
     })),
   };
 }
-

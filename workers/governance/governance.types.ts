@@ -63,18 +63,17 @@ export function teamsOf(gov: Governance, subject: CallSubject): TeamRef[] {
 }
 
 /** The budgets a call falls under. Pure. */
-export function budgetsOf(gov: Governance, subject: CallSubject, teams: readonly TeamRef[]): GovernedBudget[] {
+export function budgetsOf(
+  gov: Governance,
+  subject: CallSubject,
+  teams: readonly TeamRef[],
+): GovernedBudget[] {
   const teamIds = new Set(teams.map((t) => t.id));
   return gov.budgets.filter((b) => {
-    switch (b.scope) {
-      case 'org':
-        return true;
-      case 'team':
-        return b.scopeRef !== null && teamIds.has(b.scopeRef);
-      case 'api_key':
-        return b.scopeRef !== null && b.scopeRef === subject.apiKeyId;
-      case 'user':
-        return b.scopeRef !== null && b.scopeRef === subject.user;
-    }
+    if (b.scope === 'org') return true;
+    if (b.scopeRef === null) return false;
+    if (b.scope === 'team') return teamIds.has(b.scopeRef);
+    if (b.scope === 'api_key') return b.scopeRef === subject.apiKeyId;
+    return b.scopeRef === subject.user;
   });
 }

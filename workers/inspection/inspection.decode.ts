@@ -201,11 +201,12 @@ export function findEncodedSpans(text: string): EncodedSpan[] {
     // One token, by hand: most tokens are short words with none of % & \ and cost only this loop.
     const s = i;
     let marks = 0;
-    while (i < n && i - s < MAX_TOKEN && !isSpace((c = text.charCodeAt(i)))) {
+    for (; i < n && i - s < MAX_TOKEN; i++) {
+      c = text.charCodeAt(i);
+      if (isSpace(c)) break;
       if (c === 37) marks |= 1;
       else if (c === 38) marks |= 2;
       else if (c === 92) marks |= 4;
-      i++;
     }
     const e = i;
     const len = e - s;

@@ -117,7 +117,7 @@ describe('scanJson', () => {
 
 describe('riskScore', () => {
   it('is 0 for nothing, grows with severity and count, and stays within 100', () => {
-    const f = (severity: 'low' | 'medium' | 'high' | 'critical', ruleId = severity) =>
+    const f = (severity: 'low' | 'medium' | 'high' | 'critical', ruleId: string = severity) =>
       ({ ruleId, severity, action: 'alert' }) as const;
     expect(riskScore([])).toBe(0);
     expect(riskScore([f('low')])).toBeLessThan(riskScore([f('medium')]));

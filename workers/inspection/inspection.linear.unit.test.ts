@@ -12,7 +12,7 @@ const MB = 1024 * 1024;
 const fill = (unit: string) => unit.repeat(Math.ceil(MB / unit.length)).slice(0, MB);
 
 /** Inputs built to defeat naive matchers: repeated literal prefixes, near-misses, encodings. */
-export const ADVERSARIAL: Record<string, () => string> = {
+const ADVERSARIAL: Record<string, () => string> = {
   'one letter': () => 'a'.repeat(MB),
   'digits (card, phone, ssn near-misses)': () => fill('4111 1111 1111 111'),
   'literal storm': () => fill('ignore union select ../ <script eyJ ${ '),

@@ -176,6 +176,12 @@ function benignInvisible(cp: number, at: number, prev: number, next: number, inF
   return false;
 }
 
+/**
+ * Signal hits kept per text: the engine reports at most a few findings per rule anyway, and text
+ * made of a million hidden characters must not become a million objects.
+ */
+const MAX_SIGNALS = 256;
+
 const isMark = (cp: number) =>
   (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x20d0 && cp <= 0x20ff);
 const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -198,7 +204,8 @@ class WordTracker {
   }
   close(): void {
     if (this.start >= 0 && this.latin && this.folded)
-      this.signals.push({ signal: 'homoglyph_mix', start: this.start, end: this.end });
+      if (this.signals.length < MAX_SIGNALS)
+        this.signals.push({ signal: 'homoglyph_mix', start: this.start, end: this.end });
     this.start = -1;
     this.latin = false;
     this.folded = false;
@@ -279,7 +286,7 @@ export function normalize(input: string): Normalized {
       if (!benignInvisible(cp, i, prev, next, inFlag)) {
         const last = signals[signals.length - 1];
         if (last && last.signal === sig && last.end === i) last.end = i + len;
-        else signals.push({ signal: sig, start: i, end: i + len });
+        else if (signals.length < MAX_SIGNALS) signals.push({ signal: sig, start: i, end: i + len });
         // Tag characters spell ASCII invisibly ("ASCII smuggling"): scan what they spell.
         if (sig === 'tag_chars' && cp >= 0xe0020 && cp <= 0xe007e)
           emit(String.fromCharCode(cp - 0xe0000), i, i + len);

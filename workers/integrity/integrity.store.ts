@@ -52,7 +52,9 @@ export function stateFromRows(rows: readonly InventoryRow[]): IntegrityState {
 }
 
 /** Re-derives the connection's hot-path state from D1 and publishes it (after any change). */
-export async function republishState(env: Env, orgId: string, connectionId: string): Promise<IntegrityState> {
+export async function republishState(
+  env: Pick<Env, 'DB' | 'POLICY_KV'>,
+  orgId: string, connectionId: string): Promise<IntegrityState> {
   const state = stateFromRows(await inventoryRows(env.DB, orgId, connectionId));
   await publishIntegrity(env.POLICY_KV, orgId, connectionId, state);
   return state;

@@ -27,6 +27,7 @@
 // `.js` specifiers: unit tests type-check this file under NodeNext (tsconfig.node.json), which
 // requires extensions; the bundler config, Vite and Wrangler all resolve `.js` to the `.ts` source.
 import { compileGlob, type GlobMatcher, hasWildcard, literalPrefix } from '../shared/policy.glob.js';
+import { type ArgCondition, type ArgTest, compileArgTest } from './policy.args.js';
 import { normalizeName, normalizePattern } from './policy.normalize.js';
 import type {
   Condition,
@@ -75,19 +76,28 @@ export interface EvaluationRequest {
   /** The call's teams, by id and by name (`team` conditions match either); absent: none. */
   readonly teams?: readonly string[] | null | undefined;
   readonly metadata?: Readonly<Record<string, unknown>> | null | undefined;
+  /**
+   * What `args.<path>` conditions read: an MCP call's `params.arguments`, an LLM request's body
+   * fields, an A2A message's metadata. Absent: every `args.*` field is missing.
+   */
+  readonly args?: Readonly<Record<string, unknown>> | null | undefined;
 }
 
 export interface CompiledCondition {
   /** As written in the policy, e.g. `metadata.role`. */
   readonly field: string;
-  /** Keys below `metadata`; null for the `user` and `team` fields. */
+  /** Keys below `metadata` or `args`; null for the `user` and `team` fields. */
   readonly path: readonly string[] | null;
+  /** True for `args.*` fields (path is below request.args, not request.metadata). */
+  readonly args: boolean;
+  /** The compiled predicate of a value operator beyond eq/neq/in/nin (policy.args.ts); else null. */
+  readonly test: ArgTest | null;
   /** True for the `team` field: set membership over the call's teams (teamHolds). */
   readonly team: boolean;
   /** Index of this field in the policy's FieldMemo (shared by all conditions on the field). */
   readonly slot: number;
   readonly operator: Operator;
-  /** Operand of eq/neq (null for in/nin). */
+  /** Operand of eq/neq (null for the others). */
   readonly value: Scalar | null;
   /** Operand of in/nin (null for eq/neq). */
   readonly values: ReadonlySet<Scalar> | null;
@@ -233,23 +243,45 @@ function slotOf(slots: Map<string, number>, field: string): number {
 
 function compileCondition(field: string, condition: Condition, slot: number): CompiledCondition {
   const named = field === 'user' || field === 'team';
-  const at = { field, slot, path: named ? null : field.split('.').slice(1), team: field === 'team' };
+  const at = {
+    field,
+    slot,
+    path: named ? null : field.split('.').slice(1),
+    team: field === 'team',
+    args: field.startsWith('args.'),
+  };
   if (typeof condition !== 'object') return conditionOf(at, 'eq', condition, null);
   if ('eq' in condition) return conditionOf(at, 'eq', condition.eq, null);
   if ('neq' in condition) return conditionOf(at, 'neq', condition.neq, null);
   // Set membership uses SameValueZero, which equals === for the finite scalars the schema allows.
   if ('in' in condition) return conditionOf(at, 'in', null, new Set(condition.in));
-  return conditionOf(at, 'nin', null, new Set(condition.nin));
+  if ('nin' in condition) return conditionOf(at, 'nin', null, new Set(condition.nin));
+  // The operand is kept in value/values for explanations only; `test` is what decides.
+  const op = Object.keys(condition)[0] as Operator;
+  const operand = Object.values(condition)[0] as Scalar | string[];
+  const shown = Array.isArray(operand) ? [null, new Set(operand)] as const : [operand, null] as const;
+  return conditionOf(at, op, shown[0], shown[1], compileArgTest(condition as ArgCondition));
 }
 
 /** One constructor site so every compiled condition shares a single object shape (monomorphic hot loop). */
 function conditionOf(
-  at: Pick<CompiledCondition, 'field' | 'slot' | 'path' | 'team'>,
+  at: Pick<CompiledCondition, 'field' | 'slot' | 'path' | 'team' | 'args'>,
   operator: Operator,
   value: Scalar | null,
   values: ReadonlySet<Scalar> | null,
+  test: ArgTest | null = null,
 ): CompiledCondition {
-  return { field: at.field, path: at.path, team: at.team, slot: at.slot, operator, value, values };
+  return {
+    field: at.field,
+    path: at.path,
+    args: at.args,
+    team: at.team,
+    slot: at.slot,
+    operator,
+    value,
+    values,
+    test,
+  };
 }
 
 function freezeDecision(decision: Decision): Decision {
@@ -361,6 +393,11 @@ function conditionsHold(
       continue;
     }
     const value = memoisedFieldValue(condition, request, memo);
+    if (condition.test !== null) {
+      // Value operators take any value; only `exists: false` holds for a missing field.
+      if (!condition.test(value === MISSING ? undefined : value)) return false;
+      continue;
+    }
     if (!isScalar(value) || !operatorHolds(condition, value)) return false;
   }
   return true;
@@ -382,14 +419,32 @@ function memoisedFieldValue(
 export function fieldValue(condition: CompiledCondition, request: EvaluationRequest): FieldValue {
   const path = condition.path;
   if (path === null) return request.user ?? MISSING;
-  let value: unknown = request.metadata;
+  let value: unknown = condition.args ? request.args : request.metadata;
   for (let i = 0; i < path.length; i++) {
     const key = path[i]!;
+    if (condition.args && Array.isArray(value)) {
+      // Arguments hold arrays: a key of digits indexes one (`args.recipients.0`). Metadata
+      // (a header the caller writes) keeps its objects-only rule.
+      const index = arrayIndex(key);
+      if (index < 0 || index >= value.length) return MISSING;
+      value = value[index];
+      continue;
+    }
     // Own keys of plain objects only: never inherited properties such as "constructor".
     if (!isPlainObject(value) || !Object.hasOwn(value, key)) return MISSING;
     value = value[key];
   }
   return value === undefined ? MISSING : value;
+}
+
+/** A canonical non-negative integer key ("0", "12"; not "01", "-1", "1e2"), else -1. */
+function arrayIndex(key: string): number {
+  if (key.length === 0 || key.length > 9) return -1;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c < 48 || c > 57 || (i === 0 && c === 48 && key.length > 1)) return -1;
+  }
+  return Number(key);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -413,6 +468,9 @@ export function teamHolds(condition: CompiledCondition, teams: readonly string[]
       return list.some((t) => condition.values!.has(t));
     case 'nin':
       return !list.some((t) => condition.values!.has(t));
+    default:
+      // The schema refuses other operators on `team`.
+      return false;
   }
 }
 
@@ -431,12 +489,38 @@ export function operatorHolds(condition: CompiledCondition, value: Scalar): bool
       return condition.values!.has(value);
     case 'nin':
       return !condition.values!.has(value);
+    default:
+      return condition.test !== null && condition.test(value);
   }
 }
 
 // ---------------------------------------------------------------------------------------------
 // tools/list filtering
 // ---------------------------------------------------------------------------------------------
+
+/**
+ * Whether this caller could be allowed (or alerted) to call `request.tool` with SOME arguments:
+ * a list answer carries no arguments, so `args.*` conditions are unknown. A rule with argument
+ * conditions may apply: an allow/alert one keeps the tool listed, a deny one does not shadow
+ * the rules after it. Every other condition is evaluated for the caller as usual.
+ */
+export function couldAllowCaller(compiled: CompiledPolicy, request: EvaluationRequest): boolean {
+  const candidates = candidateRules(compiled, request.tool);
+  const models = modelMatches(compiled.models, request.model);
+  const endpoint = endpointBit(request.endpoint);
+  const memo = compiled.fieldMemo;
+  memo.generation++;
+  for (let i = 0; i < candidates.length; i++) {
+    const rule = compiled.rules[candidates[i]!]!;
+    if (rule.targeted && !targetHolds(rule.target, models, endpoint)) continue;
+    const byArgs = rule.conditions.some((c) => c.args);
+    const others = byArgs ? rule.conditions.filter((c) => !c.args) : rule.conditions;
+    if (!conditionsHold(others, request, memo)) continue;
+    if (rule.action !== 'deny') return true;
+    if (!byArgs) return false;
+  }
+  return false;
+}
 
 /**
  * Whether some request could be allowed (or alerted) for `tool`: the first rule matching the

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { LLM_ENDPOINTS } from '../llm/llm.endpoints.js';
+import { ARG_OPERATORS, type ArgCondition, type ArgOperator, argOperandSchemas } from './policy.args.js';
 
 export const MAX_RULES = 10_000;
 export const MAX_GLOB_LENGTH = 256;
@@ -14,6 +15,8 @@ export const MAX_LIST_VALUES = 1000;
 export const MAX_RATE_WINDOW_SECONDS = 86_400;
 /** Segments allowed after `metadata.`; mirrors the 3-level nesting limit of X-Igris-Metadata. */
 export const MAX_METADATA_PATH_DEPTH = 3;
+/** Segments allowed after `args.` (tool arguments, LLM request fields, A2A message metadata). */
+export const MAX_ARGS_PATH_DEPTH = 5;
 
 /** The LLM endpoint names a rule's `endpoint` may list (workers/llm/llm.endpoints.ts), and `passthrough`. */
 export const POLICY_ENDPOINTS = [...LLM_ENDPOINTS, 'passthrough'] as const;
@@ -22,7 +25,8 @@ export type PolicyEndpoint = (typeof POLICY_ENDPOINTS)[number];
 export type Scalar = string | number | boolean;
 export type RuleAction = 'allow' | 'deny' | 'alert';
 export type MetadataField = `metadata.${string}`;
-export type ConditionField = 'user' | 'team' | MetadataField;
+export type ArgsField = `args.${string}`;
+export type ConditionField = 'user' | 'team' | MetadataField | ArgsField;
 export type RateLimitKey = 'user' | 'apiKey' | 'connection' | MetadataField;
 
 /** Field names: `user`, or `metadata.` followed by 1..3 non-empty, dot-separated segments. */
@@ -32,9 +36,16 @@ export function isMetadataField(value: unknown): value is MetadataField {
   return typeof value === 'string' && METADATA_FIELD_RE.test(value);
 }
 
+/** `args.` followed by 1..5 non-empty, dot-separated keys (a key of digits also indexes an array). */
+const ARGS_FIELD_RE = new RegExp(`^args\\.[^.]+(?:\\.[^.]+){0,${MAX_ARGS_PATH_DEPTH - 1}}$`);
+
+export function isArgsField(value: unknown): value is ArgsField {
+  return typeof value === 'string' && ARGS_FIELD_RE.test(value);
+}
+
 /** `team` holds when the call belongs to the named team (id or name; a call may have several). */
 export function isConditionField(value: unknown): value is ConditionField {
-  return value === 'user' || value === 'team' || isMetadataField(value);
+  return value === 'user' || value === 'team' || isMetadataField(value) || isArgsField(value);
 }
 
 export function isPolicyEndpoint(value: unknown): value is PolicyEndpoint {
@@ -45,7 +56,7 @@ export function isRateLimitKey(value: unknown): value is RateLimitKey {
   return value === 'user' || value === 'apiKey' || value === 'connection' || isMetadataField(value);
 }
 
-const FIELD_MESSAGE = `field must be "user", "team" or "metadata.<key>" with 1 to ${MAX_METADATA_PATH_DEPTH} non-empty dot-separated keys`;
+const FIELD_MESSAGE = `field must be "user", "team", "metadata.<key>" with 1 to ${MAX_METADATA_PATH_DEPTH} or "args.<key>" with 1 to ${MAX_ARGS_PATH_DEPTH} non-empty dot-separated keys`;
 
 // z.number() already refuses NaN and ±Infinity, so every scalar is JSON-representable.
 export const scalarSchema = z.union([z.string(), z.number(), z.boolean()], {
@@ -57,18 +68,30 @@ const valueListSchema = z
   .min(1, 'list must contain at least 1 value')
   .max(MAX_LIST_VALUES, `list must contain at most ${MAX_LIST_VALUES} values`);
 
-export type OperatorCondition = { eq: Scalar } | { neq: Scalar } | { in: Scalar[] } | { nin: Scalar[] };
-export type Operator = 'eq' | 'neq' | 'in' | 'nin';
+export type OperatorCondition =
+  | { eq: Scalar }
+  | { neq: Scalar }
+  | { in: Scalar[] }
+  | { nin: Scalar[] }
+  | ArgCondition;
+export type ValueOperator = 'eq' | 'neq' | 'in' | 'nin';
+export type Operator = ValueOperator | ArgOperator;
 export type Condition = Scalar | OperatorCondition;
 
-const OPERATOR_MESSAGE = 'condition object must contain exactly one operator: eq, neq, in or nin';
+const ALL_OPERATORS = ['eq', 'neq', 'in', 'nin', ...ARG_OPERATORS] as const;
+const OPERATOR_MESSAGE = `condition object must contain exactly one operator: ${ALL_OPERATORS.join(', ')}`;
 
 function definedOperators(value: Record<string, unknown>): Operator[] {
   const ops: Operator[] = [];
-  for (const op of ['eq', 'neq', 'in', 'nin'] as const) {
+  for (const op of ALL_OPERATORS) {
     if (value[op] !== undefined) ops.push(op);
   }
   return ops;
+}
+
+/** The operators a `team` condition understands (set membership over the call's teams). */
+export function isValueOperator(op: string): op is ValueOperator {
+  return op === 'eq' || op === 'neq' || op === 'in' || op === 'nin';
 }
 
 /**
@@ -82,18 +105,22 @@ const operatorConditionSchema = z
     neq: scalarSchema.optional(),
     in: valueListSchema.optional(),
     nin: valueListSchema.optional(),
+    ...argOperandSchemas,
   })
   .refine((value) => definedOperators(value).length === 1, OPERATOR_MESSAGE)
   .transform((value): OperatorCondition => {
-    if (value.eq !== undefined) return { eq: value.eq };
-    if (value.neq !== undefined) return { neq: value.neq };
-    if (value.in !== undefined) return { in: value.in };
-    return { nin: value.nin ?? [] };
+    const op = definedOperators(value)[0]!;
+    return { [op]: value[op] } as OperatorCondition;
   });
 
 export const conditionSchema = z.union([scalarSchema, operatorConditionSchema], {
-  error: 'condition must be a string, number, boolean or an object with one of eq, neq, in, nin',
+  error: 'condition must be a string, number, boolean or an object with one operator (eq, neq, in, nin, prefix, …)',
 });
+
+/** The operator a condition uses (a bare scalar is `eq`). */
+export function operatorOf(condition: Condition): Operator {
+  return typeof condition === 'object' ? (Object.keys(condition)[0] as Operator) : 'eq';
+}
 
 /** Distinguishes "missing" from "wrong type", which zod's default message conflates. */
 function typeError(name: string, expected: string) {
@@ -201,6 +228,12 @@ export const ruleSchema = z
       conditions: z
         .record(fieldSchema, conditionSchema, {
           error: 'conditions must be an object mapping fields to conditions',
+        })
+        .superRefine((conditions, ctx) => {
+          const team = conditions.team;
+          if (team !== undefined && !isValueOperator(operatorOf(team))) {
+            ctx.addIssue({ code: 'custom', path: ['team'], message: 'team conditions support eq, neq, in and nin only' });
+          }
         })
         .optional(),
       reason: z

@@ -195,7 +195,7 @@ describe('parsePolicy — conditions', () => {
     const issue = ruleIssue(allow({ conditions: { [field]: 'x' } }));
     expect(issue.ruleIndex).toBe(0);
     expect(issue.path).toBe(`rules[0].conditions.${field}`);
-    expect(issue.message).toMatch(/^field must be "user" or "metadata.<key>"/);
+    expect(issue.message).toMatch(/^field must be "user", "team", "metadata.<key>" .* or "args.<key>"/);
   });
 
   it('refuses conditions that are not an object', () => {
@@ -218,7 +218,8 @@ describe('parsePolicy — conditions', () => {
   });
 
   it('requires exactly one operator', () => {
-    const message = 'condition object must contain exactly one operator: eq, neq, in or nin';
+    const message =
+      'condition object must contain exactly one operator: eq, neq, in, nin, prefix, suffix, glob, matches, lt, lte, gt, gte, maxLength, exists, hostIn, pathWithin';
     expect(ruleIssue(allow({ conditions: { user: {} } }))).toEqual({
       ruleIndex: 0,
       path: 'rules[0].conditions.user',
@@ -229,9 +230,9 @@ describe('parsePolicy — conditions', () => {
   });
 
   it('refuses unknown operators, naming them', () => {
-    const issues = issuesOf({ rules: [allow({ conditions: { 'metadata.role': { eq: 'a', gt: 1 } } })] });
+    const issues = issuesOf({ rules: [allow({ conditions: { 'metadata.role': { eq: 'a', above: 1 } } })] });
     expect(issues).toEqual([
-      { ruleIndex: 0, path: 'rules[0].conditions.metadata.role.gt', message: 'unknown field "gt"' },
+      { ruleIndex: 0, path: 'rules[0].conditions.metadata.role.above', message: 'unknown field "above"' },
     ]);
   });
 

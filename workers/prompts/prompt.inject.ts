@@ -29,7 +29,8 @@ export function injectSystemPrompt(
       return { body: { ...body, messages: [{ role: 'system', content: text }, ...kept] }, injected: true };
     }
     case 'responses': {
-      const own = typeof body.instructions === 'string' && body.instructions !== '' ? body.instructions : null;
+      const own =
+        typeof body.instructions === 'string' && body.instructions !== '' ? body.instructions : null;
       const instructions = mode === 'replace' || own === null ? text : `${text}\n\n${own}`;
       return { body: { ...body, instructions }, injected: true };
     }

@@ -1,0 +1,328 @@
+/**
+ * The A2A gateway end to end: a real agent built with the official `@a2a-js/sdk` server
+ * (a2a.agent.ts) is registered by its card URL, and the SDK's own client — pointed at the gateway's
+ * rewritten card with an Igris key only — sends, streams, reads and cancels tasks through
+ * `wrangler dev`. Governance as for MCP: a denied skill, an unknown method, a rate limit and a kill
+ * switch pulled mid-stream are JSON-RPC errors the SDK raises; audit rows record the method, the
+ * skill and the task states; another organization's agent is 404; neither credential crosses over.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
+import type { Client } from '@a2a-js/sdk/client';
+import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
+import { JsonRpcTransportError } from '@a2a-js/sdk/errors';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ROOT } from '../../scripts/local-stack.ts';
+import { AGENT_REPLY, startTestAgent, type TestAgent } from './a2a.agent.ts';
+import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
+
+const RUN = randomBytes(4).toString('hex');
+const SLUG = `a2a-${RUN}`;
+const AGENT_CREDENTIAL = `agent-secret-${RUN}`;
+const POLICY = [
+  { tool: 'echo', action: 'allow' },
+  { tool: 'slow', action: 'allow' },
+  { tool: 'GetTask', action: 'allow' },
+  { tool: 'CancelTask', action: 'allow' },
+];
+
+let agent: TestAgent;
+let client: Client;
+
+interface AuditRow {
+  id: string;
+  type: string;
+  action: string;
+  method: string | null;
+  tool: string | null;
+  errorCode: string | null;
+  upstreamStatus: number | null;
+  details: { findings?: { stage: string; detail: { taskId: string; state: string } }[] } & Record<string, unknown>;
+}
+
+/** fetch with the caller's Igris key, as an A2A client configured for the gateway's card sends it. */
+function keyedFetch(key: string): typeof fetch {
+  return (input, init) => {
+    const headers = new Headers(init?.headers);
+    headers.set('Authorization', `Bearer ${key}`);
+    return fetch(input, { ...init, headers });
+  };
+}
+
+async function gatewayClient(key = adminKey()): Promise<Client> {
+  const fetchImpl = keyedFetch(key);
+  const factory = new ClientFactory({
+    transports: [new JsonRpcTransportFactory({ fetchImpl })],
+    cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
+  });
+  // The trailing slash matters: the SDK resolves `.well-known/agent-card.json` against this URL.
+  return factory.createFromUrl(`${gatewayUrl()}/v1/a2a/${SLUG}/`);
+}
+
+function userMessage(text: string, skillId?: string) {
+  return {
+    message: {
+      messageId: randomBytes(8).toString('hex'),
+      role: 1,
+      parts: [{ content: { $case: 'text', value: text } }],
+      ...(skillId ? { metadata: { skillId } } : {}),
+    },
+  } as never;
+}
+
+const traced = (label: string) => {
+  const trace = `a2a-${label}-${RUN}`;
+  return { trace, options: { serviceParameters: { 'X-Igris-Trace-Id': trace } } as never };
+};
+
+async function rowOf(trace: string, predicate: (row: AuditRow) => boolean = () => true): Promise<AuditRow> {
+  const rows = await waitForAudit<AuditRow>(`traceId=${encodeURIComponent(trace)}`, (r) => r.some(predicate));
+  return rows.find(predicate)!;
+}
+
+const statesOf = (row: AuditRow) =>
+  (row.details.findings ?? []).filter((f) => f.stage === 'a2a_task').map((f) => f.detail.state);
+
+/** Everything the agent received, as text: the caller's ig_ key must be in none of it. */
+const agentSaw = () => JSON.stringify(agent.requests);
+
+/** An organization with an owner and an API key, inserted straight into the local D1. */
+function createOrgInD1(): string {
+  const id = (prefix: string) => `${prefix}_a2a${randomBytes(8).toString('hex')}`;
+  const orgId = id('org');
+  const userId = id('usr');
+  const key = `ig_${randomBytes(32).toString('base64url')}`;
+  const hash = createHash('sha256').update(key).digest('hex');
+  const sql = [
+    `INSERT INTO organizations (id, slug, name) VALUES ('${orgId}', 'a2a-${RUN}', 'A2A ${RUN}')`,
+    `INSERT INTO users (id, email) VALUES ('${userId}', '${userId}@e2e.local')`,
+    `INSERT INTO members (id, org_id, user_id, role) VALUES ('${id('mem')}', '${orgId}', '${userId}', 'owner')`,
+    `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${id('key')}', '${orgId}', '${userId}', 'e2e', 'owner', '${key.slice(0, 10)}', '${hash}')`,
+  ].join('; ');
+  const result = spawnSync(
+    path.join(ROOT, 'node_modules', '.bin', 'wrangler'),
+    ['d1', 'execute', 'DB', '--local', '--persist-to', inject('persistTo'), '--command', sql],
+    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, encoding: 'utf8' },
+  );
+  if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}\n${result.stderr}`);
+  return key;
+}
+
+async function setPolicy(rules: unknown[]) {
+  const res = await api('PUT', `/connections/${SLUG}/policy`, { rules });
+  if (res.status !== 200) throw new Error(`policy: ${res.status} ${JSON.stringify(res.body)}`);
+}
+
+beforeAll(async () => {
+  agent = await startTestAgent(AGENT_CREDENTIAL);
+  const created = await api<{ gatewayUrl: string; upstreamUrl: string; type: string }>('POST', '/connections', {
+    slug: SLUG,
+    name: 'Test agent',
+    type: 'a2a',
+    agentCardUrl: agent.url,
+    credential: AGENT_CREDENTIAL,
+  });
+  if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
+  expect(created.body).toMatchObject({
+    type: 'a2a',
+    gatewayUrl: `${gatewayUrl()}/v1/a2a/${SLUG}`,
+    upstreamUrl: `${agent.url}/a2a`,
+  });
+  await setPolicy(POLICY);
+  client = await gatewayClient();
+});
+afterAll(() => agent?.close());
+
+describe('A2A registry and rewritten card', () => {
+  it('serves the card with the gateway as its interface and Igris as its security scheme', async () => {
+    const res = await fetch(`${gatewayUrl()}/v1/a2a/${SLUG}/.well-known/agent-card.json`, {
+      headers: { Authorization: `Bearer ${adminKey()}` },
+    });
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    const card = JSON.parse(text);
+    expect(card.supportedInterfaces).toEqual([
+      expect.objectContaining({ url: `${gatewayUrl()}/v1/a2a/${SLUG}`, protocolBinding: 'JSONRPC' }),
+    ]);
+    expect(Object.keys(card.securitySchemes)).toEqual(['igris']);
+    expect(card.securitySchemes.igris.httpAuthSecurityScheme.scheme).toBe('Bearer');
+    expect(card.skills.map((s: { id: string }) => s.id)).toEqual(['echo', 'slow', 'admin.reset']);
+    // Nothing of the agent's own address or scheme is left.
+    expect(text).not.toContain(agent.url);
+    expect(text).not.toContain('agentBearer');
+    const anonymous = await fetch(`${gatewayUrl()}/v1/a2a/${SLUG}/.well-known/agent-card.json`);
+    expect(anonymous.status).toBe(401);
+  });
+
+  it('refreshes the card on demand and records a change like drift', async () => {
+    const same = await api<{ changed: boolean }>('POST', `/connections/${SLUG}/agent-card/refresh`, {});
+    expect(same).toMatchObject({ status: 200, body: { changed: false } });
+    agent.setDescription(`changed ${RUN}`);
+    const changed = await api<{ changed: boolean; changes: { fields: string[] } }>(
+      'POST',
+      `/connections/${SLUG}/agent-card/refresh`,
+      {},
+    );
+    expect(changed.status).toBe(200);
+    expect(changed.body.changed).toBe(true);
+    expect(changed.body.changes.fields).toEqual(['description']);
+    const stored = await api<{ card: { description: string } }>('GET', `/connections/${SLUG}/agent-card`);
+    expect(stored.body.card.description).toBe(`changed ${RUN}`);
+    await waitForAudit<AuditRow & { connectionSlug: string }>('type=admin', (rows) =>
+      rows.some((r) => r.action === 'connection.agent_card.changed' && r.connectionSlug === SLUG),
+    );
+  });
+
+  it('registers an agent from a pasted card', async () => {
+    const pasted = await (await fetch(`${agent.url}/.well-known/agent-card.json`)).json();
+    const res = await api<{ gatewayUrl: string }>('POST', '/connections', {
+      slug: `${SLUG}-pasted`,
+      name: 'Pasted agent',
+      type: 'a2a',
+      agentCard: pasted,
+      credential: AGENT_CREDENTIAL,
+    });
+    expect(res.status).toBe(201);
+    const refused = await api('POST', '/connections', {
+      slug: `${SLUG}-bad`,
+      name: 'Bad card',
+      type: 'a2a',
+      agentCard: { name: 'no interface' },
+      authType: 'none',
+    });
+    expect(refused.status).toBe(400);
+  });
+});
+
+describe('A2A SDK client through the gateway', () => {
+  it('sends a message: the task completes, the agent gets its credential and never the ig_ key', async () => {
+    const { trace, options } = traced('send');
+    const before = agent.requests.length;
+    const result = (await client.sendMessage(userMessage('hello', 'echo'), options)) as {
+      id: string;
+      status: { state: number };
+      artifacts: { parts: { content: { value: string } }[] }[];
+    };
+    expect(result.status.state).toBe(3); // TASK_STATE_COMPLETED
+    expect(result.artifacts[0]?.parts[0]?.content.value).toBe(`${AGENT_REPLY}hello`);
+    const seen = agent.requests.slice(before).filter((r) => r.path === '/a2a');
+    expect(seen.at(-1)?.headers.authorization).toBe(`Bearer ${AGENT_CREDENTIAL}`);
+    expect(agentSaw()).not.toContain(adminKey());
+    const row = await rowOf(trace, (r) => r.upstreamStatus !== null);
+    expect(row).toMatchObject({ type: 'a2a_call', action: 'allow', method: 'SendMessage', tool: 'echo' });
+    expect(statesOf(row)).toEqual(['completed']);
+    expect(JSON.stringify(row)).not.toContain(AGENT_CREDENTIAL);
+
+    const { trace: getTrace, options: getOptions } = traced('get');
+    const task = (await client.getTask({ id: result.id } as never, getOptions)) as { status: { state: number } };
+    expect(task.status.state).toBe(3);
+    expect(await rowOf(getTrace)).toMatchObject({ type: 'a2a_call', method: 'GetTask', tool: 'GetTask' });
+  });
+
+  it('streams a task to completion, and the row records each state', async () => {
+    const { trace, options } = traced('stream');
+    const kinds: string[] = [];
+    let text = '';
+    for await (const event of client.sendMessageStream(userMessage('streamed', 'echo'), options)) {
+      const payload = (event as unknown as { payload: { $case: string; value: Record<string, unknown> } }).payload;
+      kinds.push(payload.$case);
+      if (payload.$case === 'artifactUpdate') {
+        text = (payload.value.artifact as { parts: { content: { value: string } }[] }).parts[0]!.content.value;
+      }
+    }
+    expect(kinds).toEqual(['task', 'statusUpdate', 'artifactUpdate', 'statusUpdate']);
+    expect(text).toBe(`${AGENT_REPLY}streamed`);
+    const row = await rowOf(trace, (r) => statesOf(r).includes('completed'));
+    expect(row).toMatchObject({ method: 'SendStreamingMessage', tool: 'echo' });
+    expect(statesOf(row)).toEqual(['submitted', 'working', 'completed']);
+  });
+
+  it('cancels a working task', async () => {
+    const stream = client.sendMessageStream(userMessage('slow work', 'slow'));
+    const first = await stream.next();
+    const taskId = (first.value as { payload: { value: { id: string } } }).payload.value.id;
+    const { trace, options } = traced('cancel');
+    await client.cancelTask({ id: taskId } as never, options);
+    for await (const _ of stream) {
+      // drain: the agent publishes the canceled state and ends the stream
+    }
+    expect(agent.canceled.has(taskId)).toBe(true);
+    expect(await rowOf(trace)).toMatchObject({ method: 'CancelTask', action: 'allow' });
+  });
+
+  it('refuses a skill the policy does not allow, before the agent sees it', async () => {
+    const { trace, options } = traced('deny');
+    const before = agent.requests.length;
+    const err = await client.sendMessage(userMessage('reset all', 'admin.reset'), options).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(JsonRpcTransportError);
+    expect((err as JsonRpcTransportError).envelopeCode).toBe(-32046);
+    expect((err as JsonRpcTransportError).data).toMatchObject({ code: 'policy_denied' });
+    expect(agent.requests.length).toBe(before);
+    expect(await rowOf(trace)).toMatchObject({ action: 'deny', tool: 'admin.reset', errorCode: 'policy_denied' });
+  });
+
+  it('refuses a method the gateway does not forward', async () => {
+    const res = await fetch(`${gatewayUrl()}/v1/a2a/${SLUG}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${adminKey()}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'GetExtendedAgentCard', params: {} }),
+    });
+    expect(await res.json()).toMatchObject({ id: 7, error: { code: -32601 } });
+  });
+
+  it('a rate limit answers a JSON-RPC error the SDK raises', async () => {
+    await setPolicy([{ tool: 'echo', action: 'allow', rateLimit: { limit: 2, windowSeconds: 60, by: 'apiKey' } }]);
+    try {
+      await client.sendMessage(userMessage('one', 'echo'));
+      await client.sendMessage(userMessage('two', 'echo'));
+      const err = await client.sendMessage(userMessage('three', 'echo')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(JsonRpcTransportError);
+      expect((err as JsonRpcTransportError).data).toMatchObject({ code: 'rate_limited' });
+    } finally {
+      await setPolicy(POLICY);
+    }
+  });
+
+  it('a kill switch pulled mid-stream ends the task stream with an error the SDK raises', async () => {
+    const { trace, options } = traced('kill');
+    const stream = client.sendMessageStream(userMessage('slow and killed', 'slow'), options);
+    await stream.next(); // the task exists and is working
+    const kill = await api<{ id: string }>('POST', '/kill-switch', {
+      scope: 'connection',
+      target: SLUG,
+      reason: `a2a e2e ${RUN}`,
+    });
+    expect(kill.status).toBe(201);
+    try {
+      const err = await (async () => {
+        for await (const _ of stream) {
+          // drain until the gateway ends the stream
+        }
+      })().catch((e: unknown) => e);
+      // The SDK raises an error event of a stream as an Error carrying the JSON-RPC error's message.
+      expect(err).toBeInstanceOf(Error);
+      expect((err as Error).message).toContain('Session Suspended');
+      const refused = await client.sendMessage(userMessage('after', 'echo')).catch((e: unknown) => e);
+      expect((refused as JsonRpcTransportError).data).toMatchObject({ code: 'session_suspended' });
+    } finally {
+      await api('DELETE', `/kill-switch/${kill.body.id}`);
+    }
+    expect(await rowOf(trace)).toMatchObject({ method: 'SendStreamingMessage', tool: 'slow' });
+  });
+
+  it("another organization's key finds neither the agent nor its card", async () => {
+    const otherKey = createOrgInD1();
+    const card = await fetch(`${gatewayUrl()}/v1/a2a/${SLUG}/.well-known/agent-card.json`, {
+      headers: { Authorization: `Bearer ${otherKey}` },
+    });
+    expect(card.status).toBe(404);
+    const call = await fetch(`${gatewayUrl()}/v1/a2a/${SLUG}`, {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${otherKey}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: 'x' } }),
+    });
+    expect(call.status).toBe(404);
+    expect(await call.json()).toMatchObject({ id: null, error: { data: { code: 'not_found' } } });
+  });
+});

@@ -1,0 +1,238 @@
+/**
+ * Budgets inside workerd with the real BudgetCounter Durable Objects and the fake LLM provider:
+ * 50 parallel calls at a budget's edge, 402 in the provider's shape, one warning per period,
+ * manual and period-boundary resets, a key budget and a team budget on one call, bad input.
+ *
+ * Prices: an organization override makes every fake-gpt token cost $0.001, so a call reporting
+ * the fake's default usage (12 prompt + 6 output tokens) costs $0.018, and a request with
+ * `max_tokens: 20` and one short message reserves about $0.025 (estimate ≥ actual).
+ */
+import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { budgetCounterFor } from '../../durable-objects/do.client';
+import {
+  adminAuditRows,
+  apiKeyIdOf,
+  call,
+  createApiKeyVia,
+  createOrg,
+  expectJson,
+  hubEvents,
+  type TestOrg,
+} from './helpers';
+
+const RUN = Date.now().toString(36);
+const SLUG = `llm-budget-${RUN}`;
+const ACTUAL_USD = 0.018;
+const CHAT = { model: 'fake-gpt', max_tokens: 20, messages: [{ role: 'user', content: 'hi' }] };
+
+let org: TestOrg;
+
+interface Status {
+  spentUsd: number;
+  reservedUsd: number;
+  inFlight: number;
+  remainingUsd: number;
+  percent: number;
+  periodStart: string;
+  periodEnd: string;
+  warned: boolean;
+}
+
+async function chat(key: string, headers: Record<string, string> = {}) {
+  return call('POST', `/llm/${SLUG}/v1/chat/completions`, { key, body: CHAT, headers });
+}
+
+async function createBudget(body: Record<string, unknown>): Promise<string> {
+  const res = await call('POST', '/api/v1/budgets', { key: org.key, body });
+  return (await expectJson<{ id: string }>(res, 201)).id;
+}
+
+/** The budget's status once every settle sent off the hot path (waitUntil) has landed. */
+async function settledStatus(id: string): Promise<Status> {
+  for (;;) {
+    const res = await call('GET', `/api/v1/budgets/${id}`, { key: org.key });
+    const body = await expectJson<{ status: Status }>(res, 200);
+    if (body.status.inFlight === 0) return body.status;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+async function freshKey(name: string): Promise<{ key: string; id: string }> {
+  const created = await createApiKeyVia(org.key, `${name}-${RUN}`);
+  return { key: created.key, id: created.id };
+}
+
+beforeAll(async () => {
+  org = await createOrg('owner');
+  const created = await call('POST', '/api/v1/connections', {
+    key: org.key,
+    body: {
+      slug: SLUG,
+      name: SLUG,
+      type: 'llm',
+      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
+      credential: env.LLM_FAKE_KEY,
+      settings: { provider: 'openai-compatible' },
+    },
+  });
+  expect(created.status).toBe(201);
+  const policy = await call('PUT', `/api/v1/connections/${SLUG}/policy`, {
+    key: org.key,
+    body: { rules: [{ tool: '*', action: 'allow' }] },
+  });
+  expect(policy.status).toBe(200);
+  const price = await call('PUT', '/api/v1/llm/prices', {
+    key: org.key,
+    body: { provider: 'openai-compatible', model: 'fake-gpt', inputPerMTok: 1000, outputPerMTok: 1000 },
+  });
+  expect(price.status).toBe(200);
+});
+
+describe('budgets on the LLM gateway', () => {
+  it('50 parallel calls at the edge of a budget overspend by no more than the reservations in flight', async () => {
+    const caller = await freshKey('edge');
+    const limitUsd = 0.1;
+    const id = await createBudget({ scope: 'apiKey', scopeRef: caller.id, limitUsd, name: 'edge' });
+    const answers = await Promise.all(Array.from({ length: 50 }, () => chat(caller.key)));
+    const statuses = answers.map((r) => r.status);
+    await Promise.all(answers.map((r) => r.body?.cancel()));
+    const admitted = statuses.filter((s) => s === 200).length;
+    const blocked = statuses.filter((s) => s === 402).length;
+    expect(admitted + blocked).toBe(50);
+    expect(admitted).toBeGreaterThan(0);
+    expect(blocked).toBeGreaterThan(0);
+    const status = await settledStatus(id);
+    // Every admitted call was charged its actual cost, and nothing more.
+    expect(status.spentUsd).toBeCloseTo(admitted * ACTUAL_USD, 8);
+    // The bound: reservations are booked atomically in the budget's object, and every
+    // reservation (≈ $0.025) covers its call's actual cost ($0.018), so the overspend is 0 —
+    // never more than what was reserved in flight.
+    const overspend = Math.max(0, status.spentUsd - limitUsd);
+    expect(overspend).toBe(0);
+    expect(status.reservedUsd).toBe(0);
+  });
+
+  it('blocks at the limit with 402 in the provider’s error shape, naming the budget and when it resets', async () => {
+    const caller = await freshKey('block');
+    const id = await createBudget({ scope: 'apiKey', scopeRef: caller.id, limitUsd: 0.03, name: 'small' });
+    expect((await chat(caller.key)).status).toBe(200);
+    await settledStatus(id);
+    const refused = await chat(caller.key);
+    expect(refused.status).toBe(402);
+    const body = (await refused.json()) as { error: { type: string; message: string; code: string } };
+    expect(body.error.type).toBe('insufficient_quota');
+    expect(body.error.message).toContain('"small"');
+    expect(body.error.message).toContain('resets at');
+  });
+
+  it('warn-only budgets let the call through; the warning is raised once per period (event + audit row)', async () => {
+    const caller = await freshKey('warn');
+    const id = await createBudget({
+      scope: 'apiKey',
+      scopeRef: caller.id,
+      limitUsd: 0.05,
+      warnAtPercent: 50,
+      enforcement: 'warn',
+      name: 'warn-only',
+    });
+    for (let i = 0; i < 5; i++) {
+      expect((await chat(caller.key)).status).toBe(200);
+      await settledStatus(id);
+    }
+    const status = await settledStatus(id);
+    expect(status.spentUsd).toBeCloseTo(5 * ACTUAL_USD, 8); // over the limit: warn does not block
+    expect(status.warned).toBe(true);
+    const rows = (await adminAuditRows(org.orgId, 'budget_warning')).filter(
+      (r) => (r.details as { budgetId: string }).budgetId === id,
+    );
+    expect(rows).toHaveLength(1);
+    const events = (await hubEvents(org.orgId)).filter((e) => e.includes('budget_warning') && e.includes(id));
+    expect(events).toHaveLength(1);
+  });
+
+  it('resets manually (audited) and at the period boundary (the alarm, no cron)', async () => {
+    const caller = await freshKey('reset');
+    const id = await createBudget({ scope: 'apiKey', scopeRef: caller.id, limitUsd: 0.03, name: 'resettable' });
+    expect((await chat(caller.key)).status).toBe(200);
+    await settledStatus(id);
+    expect((await chat(caller.key)).status).toBe(402);
+
+    const reset = await call('POST', `/api/v1/budgets/${id}/reset`, { key: org.key });
+    expect((await expectJson<Status>(reset, 200)).spentUsd).toBe(0);
+    expect(
+      (await adminAuditRows(org.orgId, 'budget.reset')).some((r) => (r.details as { budgetId: string }).budgetId === id),
+    ).toBe(true);
+    expect((await chat(caller.key)).status).toBe(200);
+    expect((await settledStatus(id)).spentUsd).toBeCloseTo(ACTUAL_USD, 8);
+
+    // Simulate the period's end: move the stored end into the past, then run the object's alarm.
+    const stub = budgetCounterFor(env, id);
+    await runInDurableObject(stub, (_instance, state) => {
+      state.storage.sql.exec('UPDATE state SET period_end = ? WHERE id = 1', Date.now() - 1);
+    });
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    const after = await call('GET', `/api/v1/budgets/${id}`, { key: org.key });
+    const body = await expectJson<{ status: Status; history: { closedBy: string; spentUsd: number }[] }>(after, 200);
+    expect(body.status.spentUsd).toBe(0);
+    expect(body.history.map((h) => h.closedBy)).toEqual(['period_end', 'manual']);
+    expect(body.history[0]!.spentUsd).toBeCloseTo(ACTUAL_USD, 8);
+  });
+
+  it('a key budget and a team budget both apply to one call', async () => {
+    const caller = await freshKey('both');
+    const team = await expectJson<{ id: string }>(
+      await call('POST', '/api/v1/teams', { key: org.key, body: { name: `research-${RUN}` } }),
+      201,
+    );
+    const added = await call('POST', `/api/v1/teams/${team.id}/members`, {
+      key: org.key,
+      body: { apiKeyId: caller.id },
+    });
+    expect(added.status).toBe(201);
+    const keyBudget = await createBudget({ scope: 'apiKey', scopeRef: caller.id, limitUsd: 5 });
+    const teamBudget = await createBudget({ scope: 'team', scopeRef: team.id, limitUsd: 5 });
+    expect((await chat(caller.key)).status).toBe(200);
+    expect((await settledStatus(keyBudget)).spentUsd).toBeCloseTo(ACTUAL_USD, 8);
+    expect((await settledStatus(teamBudget)).spentUsd).toBeCloseTo(ACTUAL_USD, 8);
+    // Exhaust the team budget alone: the key budget still has room, the call is refused.
+    await call('PATCH', `/api/v1/budgets/${teamBudget}`, { key: org.key, body: { limitUsd: 0.02 } });
+    expect((await chat(caller.key)).status).toBe(402);
+  });
+
+  it('refuses bad input with 400/404 and changes nothing', async () => {
+    const before = await expectJson<{ budgets: unknown[] }>(await call('GET', '/api/v1/budgets', { key: org.key }), 200);
+    for (const body of [
+      { scope: 'org', limitUsd: -1 },
+      { scope: 'org', limitUsd: 1e9 },
+      { scope: 'org', limitUsd: 10, warnAtPercent: 0 },
+      { scope: 'org', limitUsd: 10, resetDay: 31 },
+      { scope: 'org', limitUsd: 10, timezone: 'Mars/Olympus' },
+      { scope: 'team', limitUsd: 10 },
+    ]) {
+      expect((await call('POST', '/api/v1/budgets', { key: org.key, body })).status).toBe(400);
+    }
+    const other = await createOrg('owner');
+    const foreignTeam = await expectJson<{ id: string }>(
+      await call('POST', '/api/v1/teams', { key: other.key, body: { name: 'theirs' } }),
+      201,
+    );
+    const foreign = await call('POST', '/api/v1/budgets', {
+      key: org.key,
+      body: { scope: 'team', scopeRef: foreignTeam.id, limitUsd: 10 },
+    });
+    expect(foreign.status).toBe(404);
+    const foreignKey = await call('POST', '/api/v1/budgets', {
+      key: org.key,
+      body: { scope: 'apiKey', scopeRef: await apiKeyIdOf(other.key), limitUsd: 10 },
+    });
+    expect(foreignKey.status).toBe(404);
+    const after = await expectJson<{ budgets: unknown[] }>(await call('GET', '/api/v1/budgets', { key: org.key }), 200);
+    expect(after.budgets).toHaveLength(before.budgets.length);
+    // Another organization's budget is "not found", too.
+    const mine = await createBudget({ scope: 'org', limitUsd: 1000 });
+    expect((await call('GET', `/api/v1/budgets/${mine}`, { key: other.key })).status).toBe(404);
+    await call('DELETE', `/api/v1/budgets/${mine}`, { key: org.key });
+  });
+});

@@ -1,0 +1,156 @@
+/**
+ * The gateway's OAuth path: an access token issued by our authorization server (oauth.server.ts)
+ * stands where an `ig_` key does. It resolves to the same Principal shape — the member who
+ * consented, with their *current* role in the organization they chose — so connections:use, kill
+ * switches on the person and leaving the organization apply exactly as they do to that member's
+ * keys. The token's audience must be the connection the request is addressed to.
+ */
+import { z } from 'zod';
+import type { Principal } from '../app.types';
+import { unauthorized } from '../auth/api-key.auth';
+import type { Role } from '../db/schema';
+import {
+  authenticateAndResolve,
+  CONNECTION_COLUMNS,
+  type CallerAndConnection,
+  type JoinedConnectionColumns,
+  joinedConnection,
+} from '../gateway/gateway.connection';
+import { AppError } from '../lib/errors';
+import {
+  GATEWAY_SCOPE,
+  issuerOf,
+  looksLikeOAuthToken,
+  oauthServer,
+  type ResourceKind,
+  resourceMetadataUrl,
+  resourceOf,
+} from './oauth.server';
+
+const propsSchema = z.object({ orgId: z.string(), connectionId: z.string(), userId: z.string() });
+
+/** The 401 challenge of a connection's route: where its RFC 9728 metadata is, and the scope to ask for. */
+export function oauthChallenge(issuer: string, kind: ResourceKind, slug: string, error?: 'invalid_token'): string {
+  const parts = [
+    'Bearer realm="igris"',
+    ...(error ? [`error="${error}"`] : []),
+    `resource_metadata="${resourceMetadataUrl(issuer, kind, slug)}"`,
+    `scope="${GATEWAY_SCOPE}"`,
+  ];
+  return parts.join(', ');
+}
+
+function tokenRefused(message: string, challenge: string): AppError {
+  const err = unauthorized(message);
+  err.headers['WWW-Authenticate'] = challenge;
+  return err;
+}
+
+type MemberRow = JoinedConnectionColumns & {
+  role: Role | null;
+  email: string | null;
+  killed: number;
+};
+
+// One D1 round trip: the member's current role and email, the connection by slug in the token's
+// organization, and whether a `user` kill switch names the member (by id or email).
+const MEMBER_AND_CONNECTION_SQL = `SELECT m.role AS role, u.email AS email, ${CONNECTION_COLUMNS},
+  EXISTS (SELECT 1 FROM kill_switches k WHERE k.org_id = ?1 AND k.lifted_at IS NULL AND k.scope = 'user'
+    AND (lower(k.target) = lower(?2) OR lower(k.target) = lower(u.email))) AS killed
+  FROM users u LEFT JOIN members m ON m.org_id = ?1 AND m.user_id = u.id
+  LEFT JOIN connections c ON c.org_id = ?1 AND c.slug = ?3
+  WHERE u.id = ?2`;
+
+export interface OAuthCaller extends CallerAndConnection {
+  /** The consenting member's email: the call's user in audit rows, events and `user` kill switches. */
+  email: string;
+}
+
+/**
+ * Validates the token for this route's resource and resolves the caller and connection. Every
+ * failure is a 401 naming the resource metadata, so a client re-runs the flow; the message says why.
+ */
+export async function authenticateOAuthAndResolve(
+  env: Env,
+  requestUrl: string,
+  token: string,
+  slug: string,
+  kind: ResourceKind,
+): Promise<OAuthCaller> {
+  const issuer = issuerOf(env, requestUrl);
+  const challenge = oauthChallenge(issuer, kind, slug, 'invalid_token');
+  const resource = resourceOf(issuer, kind, slug);
+  const validated = await oauthServer(issuer, resource).validateToken(resource, token, env);
+  if (!validated) {
+    throw tokenRefused('OAuth access token invalid, expired, revoked, or issued for another connection', challenge);
+  }
+  if (!validated.scope.includes(GATEWAY_SCOPE)) {
+    throw new AppError('forbidden', {
+      message: `The OAuth access token lacks the "${GATEWAY_SCOPE}" scope`,
+      headers: {
+        'WWW-Authenticate': `Bearer realm="igris", error="insufficient_scope", scope="${GATEWAY_SCOPE}", resource_metadata="${resourceMetadataUrl(issuer, kind, slug)}"`,
+      },
+    });
+  }
+  const props = propsSchema.safeParse(validated.props);
+  if (!props.success) throw tokenRefused('OAuth access token invalid', challenge);
+  const { orgId, connectionId, userId } = props.data;
+
+  const row = await env.DB.prepare(MEMBER_AND_CONNECTION_SQL).bind(orgId, userId, slug).first<MemberRow>();
+  if (!row?.role || !row.email) {
+    throw tokenRefused('OAuth access token no longer valid: the member who consented left the organization', challenge);
+  }
+  const connection = joinedConnection(row);
+  // Same slug, another connection (deleted and re-created): the consent was for the old one.
+  if (!connection || connection.id !== connectionId) {
+    throw tokenRefused('OAuth access token invalid, expired, revoked, or issued for another connection', challenge);
+  }
+  const principal: Principal = {
+    kind: 'oauth',
+    orgId,
+    role: row.role,
+    userId,
+    apiKeyId: null,
+    sessionId: null,
+    actor: `user:${userId}`,
+  };
+  if (row.killed) {
+    throw new AppError('principal_killed', { details: { scope: 'user' } });
+  }
+  return { auth: { principal, touch: null }, connection, email: row.email };
+}
+
+function resourceKindOf(protocol: string): ResourceKind | null {
+  return protocol === 'mcp' || protocol === 'llm' ? protocol : null;
+}
+
+/**
+ * Step 1 of a gateway call for either credential: an `ig_` key exactly as before, or (MCP and LLM
+ * routes) an OAuth access token. `email` is set for OAuth callers only.
+ */
+export function authenticateGatewayCaller(
+  env: Env,
+  requestUrl: string,
+  protocol: string,
+  credential: string,
+  slug: string,
+): Promise<CallerAndConnection & { email?: string }> {
+  const kind = resourceKindOf(protocol);
+  if (kind && looksLikeOAuthToken(credential)) {
+    return authenticateOAuthAndResolve(env, requestUrl, credential, slug, kind);
+  }
+  return authenticateAndResolve(env.DB, credential, slug);
+}
+
+/**
+ * A 401 from an MCP or LLM connection's route names the route's protected-resource metadata
+ * (RFC 9728 §5.1), so an MCP client discovers the authorization server by itself. The message
+ * still says what was wrong with the credential that was sent.
+ */
+export function withOAuthChallenge(err: AppError, env: Env, requestUrl: string, protocol: string, slug: string): AppError {
+  const kind = resourceKindOf(protocol);
+  if (err.code !== 'unauthorized' || !kind || !slug) return err;
+  if (/resource_metadata=/.test(err.headers['WWW-Authenticate'] ?? '')) return err;
+  err.headers['WWW-Authenticate'] = oauthChallenge(issuerOf(env, requestUrl), kind, slug);
+  return err;
+}
