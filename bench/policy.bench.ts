@@ -6,7 +6,8 @@
  *
  * The policies mix what real ones contain — exact tool names, prefix globs (`svc12_*`), a few
  * suffix globs (`*_delete_7`, candidates for every tool) and a few tool-independent rules
- * (`*` with a condition) — with conditions on `user` and `metadata.*` using eq/neq/in/nin, and a
+ * (`*` with a condition) — with conditions on `user` and `metadata.*` using eq/neq/in/nin, and on
+ * `args.*` (pathWithin, lte, hostIn, matches, maxLength: issue 22), and a
  * final deny. Requests draw 90% from a hot set of 100 names (their candidate rules are cached)
  * and 10% are names never seen before (uncached: the candidate list is computed, and the FIFO
  * candidate cache churns as it would under a caller spraying names). Each decision is timed on
@@ -60,8 +61,17 @@ function makeRng(seed: number) {
   };
 }
 
+/** Half of the conditioned rules read arguments (issue 22): the target holds with them in the mix. */
 function condition(rng: () => number, i: number): Record<string, unknown> | undefined {
-  switch (Math.floor(rng() * 5)) {
+  switch (Math.floor(rng() * (process.env.NO_ARGS ? 5 : 9))) {
+    case 5:
+      return { 'args.path': { pathWithin: [`/srv/team${i % 20}`, '/tmp'] } };
+    case 6:
+      return { 'args.amount': { lte: 1000 + (i % 10) * 100 }, 'args.currency': { in: ['EUR', 'USD'] } };
+    case 7:
+      return { 'args.url': { hostIn: ['api.example.com', `*.svc${i % 30}.example.com`] } };
+    case 8:
+      return { 'args.ref': { matches: `[A-Z]{2}-\\d{3,6}` }, 'args.note': { maxLength: 200 } };
     case 0:
       return { 'metadata.team': { eq: `team${i % 40}` } };
     case 1:
@@ -116,6 +126,14 @@ function requestFor(rng: () => number, tool: string) {
       role: rng() < 0.2 ? 'guest' : 'dev',
       env: rng() < 0.5 ? 'prod' : 'staging',
       tier: Math.floor(rng() * 4),
+    },
+    args: {
+      path: rng() < 0.5 ? `/srv/team${Math.floor(rng() * 25)}/notes/report.md` : '/srv/team1/../etc/passwd',
+      amount: Math.floor(rng() * 3000),
+      currency: rng() < 0.8 ? 'EUR' : 'JPY',
+      url: rng() < 0.5 ? 'https://api.example.com/v1/items?id=7' : `https://a.svc${Math.floor(rng() * 40)}.example.com/x`,
+      ref: rng() < 0.7 ? 'AB-12345' : 'ab-1',
+      note: 'quarterly numbers',
     },
   };
 }

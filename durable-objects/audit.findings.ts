@@ -6,9 +6,14 @@
 import { recordOrEmpty } from '../workers/lib/values';
 import type { Finding } from './guard.contract';
 
-/** `details` with `findings` appended to what it already holds. */
+/**
+ * `details` with `findings` appended to what it already holds. Content inspection's findings carry
+ * the call's risk score so far (`detail.riskScore`); the row's `details.riskScore` is the highest.
+ */
 export function withFindings(details: unknown, findings: readonly Finding[]): Record<string, unknown> {
   const base = recordOrEmpty(details);
   const existing = Array.isArray(base.findings) ? (base.findings as Finding[]) : [];
-  return { ...base, findings: [...existing, ...findings] };
+  const all = [...existing, ...findings];
+  const scores = all.flatMap((f) => (typeof f.detail?.riskScore === 'number' ? [f.detail.riskScore] : []));
+  return { ...base, findings: all, ...(scores.length > 0 ? { riskScore: Math.max(...scores) } : {}) };
 }

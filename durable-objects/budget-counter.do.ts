@@ -28,6 +28,8 @@ interface StateRow extends Record<string, SqlStorageValue> {
   config: string;
   period_start: number;
   period_end: number;
+  /** Start of what the next history row covers: the period's start, or the last manual reset. */
+  segment_start: number;
   spent: number;
   warned: number;
 }
@@ -39,11 +41,12 @@ export class BudgetCounter extends DurableObject<Env> {
     super(ctx, env);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS state (id INTEGER PRIMARY KEY CHECK (id = 1),
       config TEXT NOT NULL, period_start INTEGER NOT NULL, period_end INTEGER NOT NULL,
-      spent REAL NOT NULL, warned INTEGER NOT NULL)`);
+      segment_start INTEGER NOT NULL, spent REAL NOT NULL, warned INTEGER NOT NULL)`);
     ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS reservations (id TEXT PRIMARY KEY,
       amount REAL NOT NULL, expires_at INTEGER NOT NULL)`);
-    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS periods (period_start INTEGER PRIMARY KEY,
-      period_end INTEGER NOT NULL, spent REAL NOT NULL, closed_by TEXT NOT NULL)`);
+    // One row per closed stretch: a whole period (`period_end`) or the part before a manual reset.
+    ctx.storage.sql.exec(`CREATE TABLE IF NOT EXISTS periods (id INTEGER PRIMARY KEY AUTOINCREMENT,
+      period_start INTEGER NOT NULL, period_end INTEGER NOT NULL, spent REAL NOT NULL, closed_by TEXT NOT NULL)`);
   }
 
   /** Books `amountUsd` unless a `block` budget would pass its limit. */
@@ -94,8 +97,9 @@ export class BudgetCounter extends DurableObject<Env> {
   /** Manual reset: closes the period so far (history `manual`), spent and the warning back to zero. */
   reset(config: BudgetConfig): BudgetSnapshot {
     const state = this.#state(config);
-    this.#close(state, Date.now(), 'manual');
-    this.ctx.storage.sql.exec('UPDATE state SET spent = 0, warned = 0 WHERE id = 1');
+    const now = Date.now();
+    this.#close(state, now, 'manual');
+    this.ctx.storage.sql.exec('UPDATE state SET spent = 0, warned = 0, segment_start = ? WHERE id = 1', now);
     return this.#snapshot(config);
   }
 
@@ -103,7 +107,7 @@ export class BudgetCounter extends DurableObject<Env> {
     this.#state(config);
     return this.ctx.storage.sql
       .exec<{ period_start: number; period_end: number; spent: number; closed_by: string }>(
-        'SELECT period_start, period_end, spent, closed_by FROM periods ORDER BY period_start DESC LIMIT ?',
+        'SELECT period_start, period_end, spent, closed_by FROM periods ORDER BY id DESC LIMIT ?',
         limit,
       )
       .toArray()
@@ -134,10 +138,12 @@ export class BudgetCounter extends DurableObject<Env> {
     const period = budgetPeriod(now, config.resetDay, config.timezone);
     if (!row) {
       this.ctx.storage.sql.exec(
-        'INSERT INTO state (id, config, period_start, period_end, spent, warned) VALUES (1, ?, ?, ?, 0, 0)',
+        `INSERT INTO state (id, config, period_start, period_end, segment_start, spent, warned)
+         VALUES (1, ?, ?, ?, ?, 0, 0)`,
         JSON.stringify(config),
         period.start,
         period.end,
+        period.start,
       );
       this.#schedule();
       return this.#row()!;
@@ -145,9 +151,10 @@ export class BudgetCounter extends DurableObject<Env> {
     if (row.period_end <= now || row.period_start > now) {
       if (row.period_end <= now) this.#close(row, row.period_end, 'period_end');
       this.ctx.storage.sql.exec(
-        'UPDATE state SET period_start = ?, period_end = ?, spent = 0, warned = 0 WHERE id = 1',
+        'UPDATE state SET period_start = ?, period_end = ?, segment_start = ?, spent = 0, warned = 0 WHERE id = 1',
         period.start,
         period.end,
+        period.start,
       );
       this.#schedule();
     }
@@ -158,10 +165,8 @@ export class BudgetCounter extends DurableObject<Env> {
 
   #close(row: StateRow, end: number, closedBy: PeriodRecord['closedBy']): void {
     this.ctx.storage.sql.exec(
-      `INSERT INTO periods (period_start, period_end, spent, closed_by) VALUES (?, ?, ?, ?)
-       ON CONFLICT (period_start) DO UPDATE SET period_end = excluded.period_end,
-         spent = periods.spent + excluded.spent, closed_by = excluded.closed_by`,
-      row.period_start,
+      'INSERT INTO periods (period_start, period_end, spent, closed_by) VALUES (?, ?, ?, ?)',
+      row.segment_start,
       end,
       row.spent,
       closedBy,

@@ -39,6 +39,7 @@ import type {
   ToolCallEvent,
 } from '../workers/shared/events.types';
 import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
+import { anomalyAlert, DenySpikes, rowAlerts } from './alert.rules';
 import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
 import { chainName } from './audit.chain';
 import { SpoolScheduler } from './audit.spool';
@@ -97,6 +98,7 @@ export class ConnectionGuard extends DurableObject<Env> {
   readonly #metrics: MetricsOutbox;
   /** Whose hub the metrics go to: known from the first admit, or from a row when complete() comes first. */
   #metricsTarget: GuardTarget | null = null;
+  readonly #denySpikes = new DenySpikes();
   #kills = new Map<string, KillRecord>();
   readonly #watchers = new Map<string, Watcher>();
   #anomalySettings: AnomalySettings = {};
@@ -157,8 +159,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#audit.spool.put(row, final);
       if (final) {
         this.#publishCall(row);
-        this.#metrics.recorder.call(row);
-        this.#metrics.recorder.findings(row, rowFindings(row));
+        this.#observe(row, rowFindings(row), { call: true, now });
       }
     }
     this.#metricsTarget = identity;
@@ -185,11 +186,10 @@ export class ConnectionGuard extends DurableObject<Env> {
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) {
       this.#publishFindings(row, outcome.findings);
-      this.#metrics.recorder.findings(row, outcome.findings);
+      this.#observe(row, outcome.findings, { call: false });
     } else if (row) {
       this.#publishCall(row);
-      this.#metrics.recorder.call(row, outcome.gatewayMs);
-      this.#metrics.recorder.findings(row, rowFindings(row));
+      this.#observe(row, rowFindings(row), { call: true, gatewayMs: outcome.gatewayMs });
     }
     if (row?.orgId && row.connectionId)
       this.#metricsTarget ??= { orgId: row.orgId, connectionId: row.connectionId };
@@ -354,6 +354,25 @@ export class ConnectionGuard extends DurableObject<Env> {
     );
   }
 
+  /**
+   * Metrics and alerts of a row (metrics.contract.ts, alert.rules.ts): its call counted once (a
+   * refusal at admit, an admitted call at its outcome), its findings, the alerts they raise. Only
+   * recorded here: they leave with the next metrics batch, off the call's path.
+   */
+  #observe(
+    row: AuditEventInsert,
+    findings: readonly Finding[],
+    how: { call: boolean; gatewayMs?: number; now?: number },
+  ): void {
+    const recorder = this.#metrics.recorder;
+    if (how.call) recorder.call(row, how.gatewayMs);
+    recorder.findings(row, findings);
+    for (const alert of rowAlerts(how.call ? row : { ...row, action: 'finding' }, findings))
+      recorder.raise(alert);
+    const spike = how.now === undefined ? null : this.#denySpikes.observe(row, how.now);
+    if (spike) recorder.raise(spike);
+  }
+
   #detectAnomalies(rows: AuditEventInsert[], now: number): void {
     const template = rows[0];
     if (!template) return;
@@ -380,6 +399,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     );
     this.#audit.spool.put(row, true);
     this.#metrics.recorder.anomaly(row, finding.anomalyType);
+    this.#metrics.recorder.raise(anomalyAlert(row, finding.anomalyType, finding.toolName));
     if (!row.orgId || !row.connectionId) return;
     const event: AnomalyEvent = {
       type: 'anomaly',

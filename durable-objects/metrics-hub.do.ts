@@ -8,6 +8,9 @@
  * path. Guards batch (metrics.outbox.ts: at most one RPC in flight per guard, deltas merged while
  * it is), so the hub sees a few RPCs per second per busy connection, not one per call.
  *
+ * It also writes the alerts the guards raise (alert.rules.ts) to D1's `alerts` table, deduplicated
+ * by fingerprint: the hub is the one place per organization where they meet.
+ *
  * State (SQLite, survives eviction): `series` (counter totals), `gauges` (latest spool health per
  * guard), `batches` (ids applied in the last BATCH_MEMORY_MS, so a resent batch counts once).
  *
@@ -17,6 +20,7 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { z } from 'zod';
+import { randomId } from '../workers/lib/ids';
 import { exposition, parseSeriesKey, type Series } from './metrics.catalog';
 import type { MetricsBatch } from './metrics.contract';
 
@@ -35,7 +39,32 @@ const batchSchema = z.object({
       oldestUnflushedSeconds: z.number().nonnegative(),
     })
     .optional(),
+  alerts: z
+    .array(
+      z.object({
+        fingerprint: z.string().min(1).max(500),
+        type: z.enum(['kill_switch', 'detection', 'drift', 'anomaly', 'deny_spike']),
+        severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
+        title: z.string().min(1).max(500),
+        connectionId: z.string().max(100).nullable(),
+        count: z.number().int().positive(),
+        details: z.record(z.string(), z.unknown()),
+      }),
+    )
+    .max(1000)
+    .optional(),
 });
+
+/**
+ * One active alert per (organization, fingerprint): a repeat while it is open or acknowledged adds
+ * to its count; once resolved or dismissed, the next occurrence opens a new alert.
+ */
+const UPSERT_ALERT_SQL = `INSERT INTO alerts
+  (id, org_id, fingerprint, type, severity, title, status, connection_id, count, details, first_seen_at, last_seen_at, updated_at)
+  VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)
+  ON CONFLICT (org_id, fingerprint) WHERE status IN ('open', 'acknowledged')
+  DO UPDATE SET count = count + excluded.count, last_seen_at = excluded.last_seen_at,
+    updated_at = excluded.updated_at, details = excluded.details`;
 
 export class MetricsHub extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -47,13 +76,23 @@ export class MetricsHub extends DurableObject<Env> {
     sql.exec('CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, at INTEGER NOT NULL)');
   }
 
-  /** Adds a batch of deltas (once per batch id). Synchronous inside: applied whole or not at all. */
+  /** Adds a batch of deltas and alerts (once per batch id); a batch whose alerts D1 refuses is not applied. */
   async record(input: MetricsBatch): Promise<void> {
     const batch = batchSchema.parse(input);
     const sql = this.ctx.storage.sql;
     const now = Date.now();
     if (sql.exec('SELECT 1 FROM batches WHERE id = ?', batch.id).toArray().length > 0) return;
+    // The id is taken before the D1 write (a concurrent resend is then a no-op) and given back if
+    // the alerts cannot be written: the batch then fails whole and the guard resends it.
     sql.exec('INSERT INTO batches (id, at) VALUES (?, ?)', batch.id, now);
+    if (batch.alerts?.length) {
+      try {
+        await this.#writeAlerts(batch.alerts, now);
+      } catch (err) {
+        sql.exec('DELETE FROM batches WHERE id = ?', batch.id);
+        throw err;
+      }
+    }
     for (const [key, delta] of Object.entries(batch.counters)) {
       sql.exec(
         'INSERT INTO series (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value',
@@ -77,6 +116,32 @@ export class MetricsHub extends DurableObject<Env> {
       );
     }
     sql.exec('DELETE FROM batches WHERE at < ?', now - BATCH_MEMORY_MS);
+  }
+
+  async #writeAlerts(candidates: NonNullable<MetricsBatch['alerts']>, now: number): Promise<void> {
+    const orgId = this.ctx.id.name?.startsWith('metrics:') ? this.ctx.id.name.slice('metrics:'.length) : null;
+    if (!orgId) throw new Error('metrics hub reached without its organization name');
+    const db = this.env.DB;
+    await db.batch(
+      candidates.map((a) =>
+        db
+          .prepare(UPSERT_ALERT_SQL)
+          .bind(
+            randomId('alt'),
+            orgId,
+            a.fingerprint,
+            a.type,
+            a.severity,
+            a.title,
+            a.connectionId,
+            a.count,
+            JSON.stringify(a.details),
+            now,
+            now,
+            now,
+          ),
+      ),
+    );
   }
 
   /** The organization's metrics in the Prometheus text format. */

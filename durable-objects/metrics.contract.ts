@@ -8,6 +8,7 @@
  * once. Fields are added as optional only (old and new guards run side by side during a deploy).
  */
 import type { AuditEventInsert } from '../workers/db/schema';
+import type { AlertCandidate } from './alert.rules';
 import type { Finding } from './guard.contract';
 import { LATENCY_BUCKETS, type Labels, seriesKey } from './metrics.catalog';
 
@@ -25,6 +26,8 @@ export interface MetricsBatch {
   /** seriesKey → amount to add. */
   counters: Record<string, number>;
   health?: SpoolHealth;
+  /** Alerts raised since the last batch (alert.rules.ts), merged by fingerprint. */
+  alerts?: AlertCandidate[];
 }
 
 /** The name of an organization's MetricsHub (the only place it is spelled). */
@@ -44,9 +47,23 @@ function connectionLabels(row: AuditEventInsert): Labels {
 /** Accumulates deltas until the outbox sends them; `take()` empties it. */
 export class MetricsRecorder {
   #counters = new Map<string, number>();
+  #alerts = new Map<string, AlertCandidate>();
 
   get size(): number {
-    return this.#counters.size;
+    return this.#counters.size + this.#alerts.size;
+  }
+
+  /** An alert to raise; repeats of a fingerprint before the next batch add to its count. */
+  raise(alert: AlertCandidate): void {
+    const seen = this.#alerts.get(alert.fingerprint);
+    if (seen) seen.count += alert.count;
+    else this.#alerts.set(alert.fingerprint, { ...alert });
+  }
+
+  takeAlerts(): AlertCandidate[] {
+    const out = [...this.#alerts.values()];
+    this.#alerts = new Map();
+    return out;
   }
 
   add(name: string, labels: Labels, amount = 1): void {

@@ -53,6 +53,8 @@ export class MetricsOutbox {
           counters: this.recorder.take(),
           health: this.#health(),
         };
+        const alerts = this.recorder.takeAlerts();
+        if (alerts.length > 0) batch.alerts = alerts;
         await this.#send(batch);
       }
     } finally {

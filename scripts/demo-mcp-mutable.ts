@@ -32,7 +32,11 @@ function buildMutable(version: number): McpServer {
   if (version === 1) {
     server.registerTool(
       'lookup',
-      { description: 'Looks up a record by id', inputSchema: { id: z.string() }, annotations: { readOnlyHint: true } },
+      {
+        description: 'Looks up a record by id',
+        inputSchema: { id: z.string() },
+        annotations: { readOnlyHint: true },
+      },
       async ({ id }) => text(`record ${id}`),
     );
   }
@@ -60,7 +64,11 @@ function buildMutable(version: number): McpServer {
   if (version !== 3) {
     server.registerTool(
       'delete_thing',
-      { description: 'Deletes a thing', inputSchema: { id: z.string() }, annotations: { destructiveHint: true } },
+      {
+        description: 'Deletes a thing',
+        inputSchema: { id: z.string() },
+        annotations: { destructiveHint: true },
+      },
       async ({ id }) => text(`deleted ${id}`),
     );
   }
@@ -88,7 +96,10 @@ export async function handleMutable(
   }
   if (path !== '/mutable') return false;
   const server = buildMutable(versions.get(key) ?? 1);
-  const transport = new StreamableHTTPServerTransport({ sessionIdGenerator: undefined, enableJsonResponse: true });
+  const transport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+  });
   res.on('close', () => {
     void transport.close();
     void server.close();

@@ -12,8 +12,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentCard, type Message } from '@a2a-js/sdk';
 import {
-  type AgentExecutor,
   AgentEvent,
+  type AgentExecutor,
   DefaultRequestHandler,
   type ExecutionEventBus,
   InMemoryTaskStore,
@@ -130,22 +130,54 @@ function card(url: string, description: string): AgentCard {
   return {
     name: 'Igris test agent',
     description,
-    supportedInterfaces: [{ url: `${url}/a2a`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' }],
+    supportedInterfaces: [
+      { url: `${url}/a2a`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
+    ],
     provider: { organization: 'Igris tests', url: 'https://example.com' },
     version: '1.0.0',
     capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
     securitySchemes: {
       agentBearer: {
-        scheme: { $case: 'httpAuthSecurityScheme', value: { description: 'agent key', scheme: 'Bearer', bearerFormat: '' } },
+        scheme: {
+          $case: 'httpAuthSecurityScheme',
+          value: { description: 'agent key', scheme: 'Bearer', bearerFormat: '' },
+        },
       },
     },
     securityRequirements: [{ schemes: { agentBearer: { list: [] } } }],
     defaultInputModes: ['text/plain'],
     defaultOutputModes: ['text/plain'],
     skills: [
-      { id: 'echo', name: 'Echo', description: 'Echoes', tags: [], examples: [], inputModes: [], outputModes: [], securityRequirements: [] },
-      { id: 'slow', name: 'Slow', description: 'Works until canceled', tags: [], examples: [], inputModes: [], outputModes: [], securityRequirements: [] },
-      { id: 'admin.reset', name: 'Reset', description: 'Dangerous', tags: [], examples: [], inputModes: [], outputModes: [], securityRequirements: [] },
+      {
+        id: 'echo',
+        name: 'Echo',
+        description: 'Echoes',
+        tags: [],
+        examples: [],
+        inputModes: [],
+        outputModes: [],
+        securityRequirements: [],
+      },
+      {
+        id: 'slow',
+        name: 'Slow',
+        description: 'Works until canceled',
+        tags: [],
+        examples: [],
+        inputModes: [],
+        outputModes: [],
+        securityRequirements: [],
+      },
+      {
+        id: 'admin.reset',
+        name: 'Reset',
+        description: 'Dangerous',
+        tags: [],
+        examples: [],
+        inputModes: [],
+        outputModes: [],
+        securityRequirements: [],
+      },
     ],
     signatures: [],
     iconUrl: undefined,

@@ -38,7 +38,10 @@ interface AuditRow {
   tool: string | null;
   errorCode: string | null;
   upstreamStatus: number | null;
-  details: { findings?: { stage: string; detail: { taskId: string; state: string } }[] } & Record<string, unknown>;
+  details: { findings?: { stage: string; detail: { taskId: string; state: string } }[] } & Record<
+    string,
+    unknown
+  >;
 }
 
 /** fetch with the caller's Igris key, as an A2A client configured for the gateway's card sends it. */
@@ -116,13 +119,17 @@ async function setPolicy(rules: unknown[]) {
 
 beforeAll(async () => {
   agent = await startTestAgent(AGENT_CREDENTIAL);
-  const created = await api<{ gatewayUrl: string; upstreamUrl: string; type: string }>('POST', '/connections', {
-    slug: SLUG,
-    name: 'Test agent',
-    type: 'a2a',
-    agentCardUrl: agent.url,
-    credential: AGENT_CREDENTIAL,
-  });
+  const created = await api<{ gatewayUrl: string; upstreamUrl: string; type: string }>(
+    'POST',
+    '/connections',
+    {
+      slug: SLUG,
+      name: 'Test agent',
+      type: 'a2a',
+      agentCardUrl: agent.url,
+      credential: AGENT_CREDENTIAL,
+    },
+  );
   if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
   expect(created.body).toMatchObject({
     type: 'a2a',
@@ -215,7 +222,9 @@ describe('A2A SDK client through the gateway', () => {
     expect(JSON.stringify(row)).not.toContain(AGENT_CREDENTIAL);
 
     const { trace: getTrace, options: getOptions } = traced('get');
-    const task = (await client.getTask({ id: result.id } as never, getOptions)) as { status: { state: number } };
+    const task = (await client.getTask({ id: result.id } as never, getOptions)) as {
+      status: { state: number };
+    };
     expect(task.status.state).toBe(3);
     expect(await rowOf(getTrace)).toMatchObject({ type: 'a2a_call', method: 'GetTask', tool: 'GetTask' });
   });
@@ -225,10 +234,12 @@ describe('A2A SDK client through the gateway', () => {
     const kinds: string[] = [];
     let text = '';
     for await (const event of client.sendMessageStream(userMessage('streamed', 'echo'), options)) {
-      const payload = (event as unknown as { payload: { $case: string; value: Record<string, unknown> } }).payload;
+      const payload = (event as unknown as { payload: { $case: string; value: Record<string, unknown> } })
+        .payload;
       kinds.push(payload.$case);
       if (payload.$case === 'artifactUpdate') {
-        text = (payload.value.artifact as { parts: { content: { value: string } }[] }).parts[0]!.content.value;
+        text = (payload.value.artifact as { parts: { content: { value: string } }[] }).parts[0]!.content
+          .value;
       }
     }
     expect(kinds).toEqual(['task', 'statusUpdate', 'artifactUpdate', 'statusUpdate']);
@@ -254,12 +265,18 @@ describe('A2A SDK client through the gateway', () => {
   it('refuses a skill the policy does not allow, before the agent sees it', async () => {
     const { trace, options } = traced('deny');
     const before = agent.requests.length;
-    const err = await client.sendMessage(userMessage('reset all', 'admin.reset'), options).catch((e: unknown) => e);
+    const err = await client
+      .sendMessage(userMessage('reset all', 'admin.reset'), options)
+      .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(JsonRpcTransportError);
     expect((err as JsonRpcTransportError).envelopeCode).toBe(-32046);
     expect((err as JsonRpcTransportError).data).toMatchObject({ code: 'policy_denied' });
     expect(agent.requests.length).toBe(before);
-    expect(await rowOf(trace)).toMatchObject({ action: 'deny', tool: 'admin.reset', errorCode: 'policy_denied' });
+    expect(await rowOf(trace)).toMatchObject({
+      action: 'deny',
+      tool: 'admin.reset',
+      errorCode: 'policy_denied',
+    });
   });
 
   it('refuses a method the gateway does not forward', async () => {
@@ -272,7 +289,9 @@ describe('A2A SDK client through the gateway', () => {
   });
 
   it('a rate limit answers a JSON-RPC error the SDK raises', async () => {
-    await setPolicy([{ tool: 'echo', action: 'allow', rateLimit: { limit: 2, windowSeconds: 60, by: 'apiKey' } }]);
+    await setPolicy([
+      { tool: 'echo', action: 'allow', rateLimit: { limit: 2, windowSeconds: 60, by: 'apiKey' } },
+    ]);
     try {
       await client.sendMessage(userMessage('one', 'echo'));
       await client.sendMessage(userMessage('two', 'echo'));

@@ -1,10 +1,11 @@
 /**
  * Issue 12, items 16 and 11 through the real runtime (wrangler dev, its asset server, the official
  * MCP SDK client, a real upstream over HTTP):
- *  - a wrong key gives the SDK client a clean 401 naming the problem, and nothing tries OAuth
- *    discovery or registration;
- *  - OAuth discovery paths answer JSON 404 from the Worker, never the dashboard's index.html or
- *    the asset server's 405;
+ *  - a wrong key gives the SDK client a clean 401 naming the problem; a client without an OAuth
+ *    provider tries no discovery or registration (one with a provider does: the 401 names the
+ *    route's resource metadata since issue 18 — test/e2e/oauth.mcp-sdk.e2e.test.ts);
+ *  - OAuth paths answer JSON from the Worker (metadata, or a JSON 404 for unknown ones), never the
+ *    dashboard's index.html or the asset server's 405;
  *  - the upstream's CORS headers never reach the caller (the gateway owns CORS), and hop-by-hop
  *    headers are not forwarded.
  */
@@ -68,7 +69,7 @@ afterAll(async () => {
 });
 
 describe('a wrong key with the official MCP SDK client (item 16)', () => {
-  it('fails cleanly with the reason, and makes no OAuth discovery or registration request', async () => {
+  it('fails cleanly with the reason; without an OAuth provider it makes no discovery request', async () => {
     const requested: string[] = [];
     const transport = new StreamableHTTPClientTransport(new URL(`${gatewayUrl()}/v1/mcp/${SLUG}`), {
       requestInit: { headers: { Authorization: 'Bearer ig_this_key_does_not_exist_0000000000' } },
@@ -97,7 +98,10 @@ describe('a wrong key with the official MCP SDK client (item 16)', () => {
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     expect(res.status).toBe(401);
-    expect(res.headers.get('WWW-Authenticate')).toBe('Bearer realm="igris"');
+    // Issue 18: the challenge names the route's OAuth protected-resource metadata.
+    expect(res.headers.get('WWW-Authenticate')).toBe(
+      `Bearer realm="igris", resource_metadata="${gatewayUrl()}/.well-known/oauth-protected-resource/v1/mcp/${SLUG}", scope="gateway:call"`,
+    );
     const body = (await res.json()) as { error: { message: string } };
     expect(body.error.message).toContain('Authorization: Bearer ig_');
   });
@@ -105,12 +109,25 @@ describe('a wrong key with the official MCP SDK client (item 16)', () => {
 
 describe('OAuth and API paths never fall back to the dashboard (item 16)', () => {
   it.each([
-    ['POST', '/register'],
-    ['POST', '/token'],
+    ['GET', `/.well-known/oauth-protected-resource/v1/mcp/${SLUG}`, 200],
+    ['GET', '/.well-known/oauth-authorization-server', 200],
+    ['POST', '/register', 400],
+    ['POST', '/token', 400],
+  ])('%s %s → JSON %i from the authorization server (issue 18)', async (method, path, status) => {
+    const res = await fetch(`${gatewayUrl()}${path}`, {
+      method,
+      headers: { 'Content-Type': 'application/json' },
+      body: method === 'POST' ? '{}' : undefined,
+    });
+    expect(res.status).toBe(status);
+    expect(res.headers.get('Content-Type')).toMatch(/^application\/json/);
+    await res.json();
+  });
+
+  it.each([
     ['GET', '/authorize'],
     ['GET', '/.well-known/oauth-protected-resource'],
-    ['GET', `/.well-known/oauth-protected-resource/v1/mcp/${SLUG}`],
-    ['GET', '/.well-known/oauth-authorization-server'],
+    ['GET', '/.well-known/openid-configuration'],
     ['POST', '/v1/unknown'],
     ['GET', '/api/unknown'],
   ])('%s %s → JSON 404', async (method, path) => {

@@ -21,9 +21,28 @@ export const FAKE_MODELS = ['fake-gpt', 'fake-claude', 'fake-embed'];
 type Json = Record<string, unknown>;
 const CREATED = 1_700_000_000;
 
-/** Words of the reply, each a stream delta (the first without a leading space). */
-export function replyPieces(text = FAKE_REPLY): string[] {
+/**
+ * The deltas of a streamed reply: words (the first without a leading space), or — for an echo
+ * (model `fake-echo`) — pieces of 3 characters, so that anything longer is split across events.
+ */
+export function replyPieces(text = FAKE_REPLY, echo = false): string[] {
+  if (echo) return Array.from({ length: Math.ceil(text.length / 3) }, (_, i) => text.slice(i * 3, i * 3 + 3));
   return text.split(' ').map((word, i) => (i === 0 ? word : ` ${word}`));
+}
+
+/**
+ * Model `fake-echo…`: the reply is the text of the last user message (OpenAI string or parts,
+ * Anthropic string or text blocks), so a test sees exactly what reached the provider come back.
+ */
+export function echoText(body: Json): string | null {
+  if (typeof body.model !== 'string' || !body.model.startsWith('fake-echo')) return null;
+  const messages = Array.isArray(body.messages) ? (body.messages as Json[]) : [];
+  const last = messages.filter((m) => m.role === 'user').at(-1);
+  if (typeof last?.content === 'string') return last.content;
+  if (!Array.isArray(last?.content)) return '';
+  return (last.content as Json[])
+    .flatMap((part) => (typeof part.text === 'string' ? [part.text] : []))
+    .join('');
 }
 
 /** The function tool to call, when the request offers tools and the last turn is not a tool result. */
@@ -58,7 +77,12 @@ export function openAiChatUsage(u: FakeUsage): Json {
   };
 }
 
-export function openAiChatJson(model: string, u: FakeUsage, tool: string | null): Json {
+export function openAiChatJson(
+  model: string,
+  u: FakeUsage,
+  tool: string | null,
+  echo: string | null = null,
+): Json {
   const message = tool
     ? {
         role: 'assistant',
@@ -72,7 +96,7 @@ export function openAiChatJson(model: string, u: FakeUsage, tool: string | null)
           },
         ],
       }
-    : { role: 'assistant', content: FAKE_REPLY, refusal: null };
+    : { role: 'assistant', content: echo ?? FAKE_REPLY, refusal: null };
   return {
     id: 'chatcmpl-fake-1',
     object: 'chat.completion',
@@ -90,6 +114,7 @@ export function openAiChatChunks(
   u: FakeUsage,
   tool: string | null,
   includeUsage: boolean,
+  echo: string | null = null,
 ): Json[] {
   const chunk = (delta: Json, finish: string | null): Json => ({
     id: 'chatcmpl-fake-1',
@@ -116,7 +141,8 @@ export function openAiChatChunks(
       chunk({ tool_calls: [{ index: 0, function: { arguments: args.slice(5) } }] }, null),
     );
   } else {
-    for (const piece of replyPieces()) chunks.push(chunk({ content: piece }, null));
+    for (const piece of replyPieces(echo ?? FAKE_REPLY, echo !== null))
+      chunks.push(chunk({ content: piece }, null));
   }
   chunks.push(chunk({}, tool ? 'tool_calls' : 'stop'));
   if (includeUsage) {
@@ -250,7 +276,12 @@ function anthropicUsage(u: FakeUsage, output: number): Json {
   };
 }
 
-export function anthropicJson(model: string, u: FakeUsage, tool: string | null): Json {
+export function anthropicJson(
+  model: string,
+  u: FakeUsage,
+  tool: string | null,
+  echo: string | null = null,
+): Json {
   return {
     id: 'msg_fake_1',
     type: 'message',
@@ -258,7 +289,7 @@ export function anthropicJson(model: string, u: FakeUsage, tool: string | null):
     model,
     content: tool
       ? [{ type: 'tool_use', id: 'toolu_fake_1', name: tool, input: FAKE_TOOL_ARGS }]
-      : [{ type: 'text', text: FAKE_REPLY }],
+      : [{ type: 'text', text: echo ?? FAKE_REPLY }],
     stop_reason: tool ? 'tool_use' : 'end_turn',
     stop_sequence: null,
     usage: anthropicUsage(u, u.output),
@@ -266,7 +297,12 @@ export function anthropicJson(model: string, u: FakeUsage, tool: string | null):
 }
 
 /** [event name, data] pairs of a Messages stream. */
-export function anthropicEvents(model: string, u: FakeUsage, tool: string | null): Array<[string, Json]> {
+export function anthropicEvents(
+  model: string,
+  u: FakeUsage,
+  tool: string | null,
+  echo: string | null = null,
+): Array<[string, Json]> {
   const start = {
     ...anthropicJson(model, u, tool),
     content: [],
@@ -282,7 +318,7 @@ export function anthropicEvents(model: string, u: FakeUsage, tool: string | null
   const args = JSON.stringify(FAKE_TOOL_ARGS);
   const deltas = tool
     ? [args.slice(0, 5), args.slice(5)].map((partial_json) => ({ type: 'input_json_delta', partial_json }))
-    : replyPieces().map((text) => ({ type: 'text_delta', text }));
+    : replyPieces(echo ?? FAKE_REPLY, echo !== null).map((text) => ({ type: 'text_delta', text }));
   for (const delta of deltas)
     events.push(['content_block_delta', { type: 'content_block_delta', index: 0, delta }]);
   events.push(['content_block_stop', { type: 'content_block_stop', index: 0 }]);

@@ -14,6 +14,8 @@
  *   slow        the first byte waits `x-fake-delay-ms` (or the armed `delayMs`, default 1000 ms)
  *   stall       a stream sends its first event, then waits STALL_MS before the rest (a stream
  *               that is open long enough to be killed mid-way)
+ * Echo: the model `fake-echo` (or any `fake-echo…`) answers with the last user message, streamed
+ * in 3-character deltas (so placeholders are split across events).
  * Usage override: `x-fake-usage: input=100,cached=10,output=50,reasoning=0` or the armed `usage`.
  *
  * Recording: every request (method, path, query, headers, body, which auth style carried the key)
@@ -29,6 +31,7 @@ import { pathToFileURL } from 'node:url';
 import {
   anthropicEvents,
   anthropicJson,
+  echoText,
   embeddingsJson,
   FAKE_USAGE,
   type FakeUsage,
@@ -219,13 +222,15 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     const usage = parseUsage(headers['x-fake-usage'], arm?.usage);
     const route = `${req.method} ${url.pathname}`;
     const stream = json.stream === true;
+    // Model `fake-echo…`: the answer is the last user message as the provider received it.
+    const echo = echoText(json);
     switch (route) {
       case 'POST /v1/chat/completions': {
         const tool = toolToCall(json, 'openai');
-        if (!stream) return reply.json(200, openAiChatJson(model, usage, tool));
+        if (!stream) return reply.json(200, openAiChatJson(model, usage, tool, echo));
         const includeUsage = (json.stream_options as Json | undefined)?.include_usage === true;
         return reply.sse(
-          openAiChatChunks(model, usage, tool, includeUsage).map((c) => [null, c]),
+          openAiChatChunks(model, usage, tool, includeUsage, echo).map((c) => [null, c]),
           true,
         );
       }
@@ -240,8 +245,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       case 'POST /v1/messages': {
         const tool = toolToCall(json, 'anthropic');
         return stream
-          ? reply.sse(anthropicEvents(model, usage, tool), false)
-          : reply.json(200, anthropicJson(model, usage, tool));
+          ? reply.sse(anthropicEvents(model, usage, tool, echo), false)
+          : reply.json(200, anthropicJson(model, usage, tool, echo));
       }
       case 'POST /v1/messages/count_tokens':
         return reply.json(200, { input_tokens: usage.input });

@@ -1,7 +1,9 @@
 /**
- * Issue 12, items 16 and 7d: a wrong or missing key gets a 401 that says what is wrong and does
- * not invite OAuth discovery; OAuth and unknown API paths answer JSON 404 (never the dashboard);
- * sign-up and organization creation are rate-limited per client.
+ * Issue 12, items 16 and 7d, as issue 18 changed them: a wrong or missing key gets a 401 that says
+ * what is wrong; on an MCP connection's route it now also names the route's OAuth protected-resource
+ * metadata (the gateway is an OAuth authorization server since issue 18, docs/oauth.md), while the
+ * management API's 401 still names only the scheme. Unknown paths answer JSON 404 (never the
+ * dashboard); sign-up and organization creation are rate-limited per client.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -41,7 +43,9 @@ const CASES: Array<[string, Record<string, string>, RegExp]> = [
   ],
 ];
 
-describe('401 answers say what is wrong and do not invite OAuth (item 16)', () => {
+const GATEWAY_CHALLENGE = `Bearer realm="igris", resource_metadata="http://gateway.test/.well-known/oauth-protected-resource/v1/mcp/${SLUG}", scope="gateway:call"`;
+
+describe('401 answers say what is wrong (item 16); the gateway also invites OAuth (issue 18)', () => {
   it.each(CASES)('gateway, %s', async (_label, headers, message) => {
     const res = await call('POST', `/v1/mcp/${SLUG}`, {
       key: null,
@@ -49,7 +53,7 @@ describe('401 answers say what is wrong and do not invite OAuth (item 16)', () =
       body: { jsonrpc: '2.0', id: 1, method: 'tools/list' },
     });
     expect(res.status).toBe(401);
-    expect(res.headers.get('WWW-Authenticate')).toBe('Bearer realm="igris"');
+    expect(res.headers.get('WWW-Authenticate')).toBe(GATEWAY_CHALLENGE);
     const body = await json<RpcError>(res);
     expect(body.error.data.code).toBe('unauthorized');
     expect(body.error.message).toMatch(message);
@@ -77,24 +81,29 @@ describe('401 answers say what is wrong and do not invite OAuth (item 16)', () =
     expect((await json<RestError>(api)).error.message).toMatch(/^API key revoked/);
   });
 
-  it('never sends error="invalid_token" or resource metadata in any 401', async () => {
+  it('names the resource metadata in every gateway 401, and no OAuth error for an ig_ key problem', async () => {
     for (const [, headers] of CASES) {
       const res = await call('DELETE', `/v1/mcp/${SLUG}`, { key: null, headers });
-      const challenge = res.headers.get('WWW-Authenticate') ?? '';
-      expect(challenge).not.toMatch(/invalid_token|resource_metadata|error=/);
+      expect(res.headers.get('WWW-Authenticate')).toBe(GATEWAY_CHALLENGE);
+      await res.text();
+    }
+  });
+
+  it('never invites OAuth from the management API', async () => {
+    for (const [, headers] of CASES) {
+      const res = await call('GET', '/api/v1/connections', { key: null, headers });
+      expect(res.headers.get('WWW-Authenticate') ?? '').not.toMatch(/invalid_token|resource_metadata|error=/);
       await res.text();
     }
   });
 });
 
-describe('OAuth and unknown API paths answer JSON 404 from the Worker (item 16)', () => {
+describe('unknown OAuth and API paths answer JSON 404 from the Worker (item 16)', () => {
+  // /register, /token and the metadata documents are served since issue 18 (oauth.gateway.test.ts).
   it.each([
-    ['POST', '/register'],
-    ['POST', '/token'],
     ['GET', '/authorize'],
     ['GET', '/.well-known/oauth-protected-resource'],
-    ['GET', `/.well-known/oauth-protected-resource/v1/mcp/${SLUG}`],
-    ['GET', '/.well-known/oauth-authorization-server'],
+    ['GET', '/.well-known/oauth-protected-resource/v1/unknown'],
     ['GET', '/.well-known/openid-configuration'],
     ['GET', '/api/v1/no-such-thing'],
     ['POST', '/v1/no-such-thing'],

@@ -154,7 +154,12 @@ describe('budgets on the LLM gateway', () => {
 
   it('resets manually (audited) and at the period boundary (the alarm, no cron)', async () => {
     const caller = await freshKey('reset');
-    const id = await createBudget({ scope: 'apiKey', scopeRef: caller.id, limitUsd: 0.03, name: 'resettable' });
+    const id = await createBudget({
+      scope: 'apiKey',
+      scopeRef: caller.id,
+      limitUsd: 0.03,
+      name: 'resettable',
+    });
     expect((await chat(caller.key)).status).toBe(200);
     await settledStatus(id);
     expect((await chat(caller.key)).status).toBe(402);
@@ -162,7 +167,9 @@ describe('budgets on the LLM gateway', () => {
     const reset = await call('POST', `/api/v1/budgets/${id}/reset`, { key: org.key });
     expect((await expectJson<Status>(reset, 200)).spentUsd).toBe(0);
     expect(
-      (await adminAuditRows(org.orgId, 'budget.reset')).some((r) => (r.details as { budgetId: string }).budgetId === id),
+      (await adminAuditRows(org.orgId, 'budget.reset')).some(
+        (r) => (r.details as { budgetId: string }).budgetId === id,
+      ),
     ).toBe(true);
     expect((await chat(caller.key)).status).toBe(200);
     expect((await settledStatus(id)).spentUsd).toBeCloseTo(ACTUAL_USD, 8);
@@ -174,7 +181,10 @@ describe('budgets on the LLM gateway', () => {
     });
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     const after = await call('GET', `/api/v1/budgets/${id}`, { key: org.key });
-    const body = await expectJson<{ status: Status; history: { closedBy: string; spentUsd: number }[] }>(after, 200);
+    const body = await expectJson<{ status: Status; history: { closedBy: string; spentUsd: number }[] }>(
+      after,
+      200,
+    );
     expect(body.status.spentUsd).toBe(0);
     expect(body.history.map((h) => h.closedBy)).toEqual(['period_end', 'manual']);
     expect(body.history[0]!.spentUsd).toBeCloseTo(ACTUAL_USD, 8);
@@ -201,8 +211,44 @@ describe('budgets on the LLM gateway', () => {
     expect((await chat(caller.key)).status).toBe(402);
   });
 
+  it('settles a broken stream at its reservation, and an upstream error at zero; nothing stays reserved', async () => {
+    for (const model of ['fake-fail-disconnect', 'fake-fail-500']) {
+      const price = await call('PUT', '/api/v1/llm/prices', {
+        key: org.key,
+        body: { provider: 'openai-compatible', model, inputPerMTok: 1000, outputPerMTok: 1000 },
+      });
+      expect(price.status).toBe(200);
+    }
+    const caller = await freshKey('broken');
+    const id = await createBudget({ scope: 'apiKey', scopeRef: caller.id, limitUsd: 10 });
+    const broken = await call('POST', `/llm/${SLUG}/v1/chat/completions`, {
+      key: caller.key,
+      body: { ...CHAT, model: 'fake-fail-disconnect', stream: true },
+    });
+    expect(broken.status).toBe(200);
+    await broken.text().catch(() => ''); // the stream breaks mid-way
+    const afterBreak = await settledStatus(id);
+    // No usage was reported: the call is charged what it reserved (prompt estimate + 20 output tokens).
+    expect(afterBreak.spentUsd).toBeGreaterThan(0.02);
+    expect(afterBreak.spentUsd).toBeLessThan(0.03);
+    expect(afterBreak.reservedUsd).toBe(0);
+
+    const failed = await call('POST', `/llm/${SLUG}/v1/chat/completions`, {
+      key: caller.key,
+      body: { ...CHAT, model: 'fake-fail-500' },
+    });
+    expect(failed.status).toBe(500);
+    await failed.text();
+    const afterError = await settledStatus(id);
+    expect(afterError.spentUsd).toBe(afterBreak.spentUsd);
+    expect(afterError.reservedUsd).toBe(0);
+  });
+
   it('refuses bad input with 400/404 and changes nothing', async () => {
-    const before = await expectJson<{ budgets: unknown[] }>(await call('GET', '/api/v1/budgets', { key: org.key }), 200);
+    const before = await expectJson<{ budgets: unknown[] }>(
+      await call('GET', '/api/v1/budgets', { key: org.key }),
+      200,
+    );
     for (const body of [
       { scope: 'org', limitUsd: -1 },
       { scope: 'org', limitUsd: 1e9 },
@@ -228,7 +274,10 @@ describe('budgets on the LLM gateway', () => {
       body: { scope: 'apiKey', scopeRef: await apiKeyIdOf(other.key), limitUsd: 10 },
     });
     expect(foreignKey.status).toBe(404);
-    const after = await expectJson<{ budgets: unknown[] }>(await call('GET', '/api/v1/budgets', { key: org.key }), 200);
+    const after = await expectJson<{ budgets: unknown[] }>(
+      await call('GET', '/api/v1/budgets', { key: org.key }),
+      200,
+    );
     expect(after.budgets).toHaveLength(before.budgets.length);
     // Another organization's budget is "not found", too.
     const mine = await createBudget({ scope: 'org', limitUsd: 1000 });

@@ -236,15 +236,22 @@ describe('lifecycle and list methods pass; list results are filtered', () => {
     expect(ping.answer.result).toEqual({});
   });
 
-  it('removes tools no caller could ever be allowed to call from an SSE tools/list answer', async () => {
+  it('removes the tools this caller may not call from an SSE tools/list answer (per caller)', async () => {
     const direct = await messages(await postDirect('/stateless', rpc('tools/list')));
     const directNames = (direct[0]!.result as { tools: Array<{ name: string }> }).tools.map((t) => t.name);
     expect(directNames).toEqual(['echo', 'add', 'whoami', 'progress', 'delete_records', 'notify_later']);
 
     const { answer, rows } = await send(rpc('tools/list'));
     const tools = answer.result!.tools as Array<{ name: string; inputSchema: unknown }>;
-    // whoami stays: its rule is conditional, so some caller could be allowed.
-    expect(tools.map((t) => t.name)).toEqual(['echo', 'add', 'whoami']);
+    // whoami is allowed only for metadata.role = admin: hidden from this caller (no metadata),
+    // listed for an admin (issue 17: a caller sees only what it may call).
+    expect(tools.map((t) => t.name)).toEqual(['echo', 'add']);
+    const admin = await send(rpc('tools/list'), { metadata: '{"role":"admin"}' });
+    expect((admin.answer.result!.tools as Array<{ name: string }>).map((t) => t.name)).toEqual([
+      'echo',
+      'add',
+      'whoami',
+    ]);
     const directEcho = (direct[0]!.result as { tools: Array<{ name: string }> }).tools.find(
       (t) => t.name === 'echo',
     );
@@ -291,10 +298,10 @@ describe('batches', () => {
     const byId = new Map(answers.map((a) => [a.id, a]));
     expect(byId.get(batch[0]!.id)!.result!.content).toEqual([{ type: 'text', text: 'one' }]);
     expect(byId.get(batch[1]!.id)!.result!.content).toEqual([{ type: 'text', text: '2' }]);
+    // Per caller: whoami (admins only) is not listed for this caller, who sent no metadata.
     expect((byId.get(batch[2]!.id)!.result!.tools as Array<{ name: string }>).map((t) => t.name)).toEqual([
       'echo',
       'add',
-      'whoami',
     ]);
     expect(rows.map((r) => [r.method, r.tool, r.action, r.rule_index])).toEqual([
       ['tools/call', 'echo', 'allow', 3],

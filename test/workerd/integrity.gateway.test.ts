@@ -7,7 +7,16 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { patchSettings } from './gateway.fixtures';
-import { bootstrapDefault, call, createConnection, hubEvents, json, mcp, putPolicy, rpcResult } from './helpers';
+import {
+  bootstrapDefault,
+  call,
+  createConnection,
+  hubEvents,
+  json,
+  mcp,
+  putPolicy,
+  rpcResult,
+} from './helpers';
 
 const RUN = Date.now().toString(36);
 let orgId: string;
@@ -18,7 +27,9 @@ beforeAll(async () => {
 
 /** Switches a /mutable key of the test upstream to a variant (1 baseline, 2 rug pull, 3 shrunk). */
 async function setVariant(key: string, version: 1 | 2 | 3) {
-  const res = await fetch(`${env.UPSTREAM_URL}/mutable/set?variant=${key}&version=${version}`, { method: 'POST' });
+  const res = await fetch(`${env.UPSTREAM_URL}/mutable/set?variant=${key}&version=${version}`, {
+    method: 'POST',
+  });
   expect(res.status).toBe(204);
 }
 
@@ -96,7 +107,7 @@ describe('fingerprints, drift and rug pulls (discovery: alert)', () => {
     expect(item(after, 'echo')!.version).toBe(1);
 
     // Listing again changes nothing: drift is recorded once per change, not per call.
-    expect(await listedTools(slug)).toEqual(['echo', 'delete_thing', 'export_data']);
+    expect(await listedTools(slug)).toEqual(['export_data', 'echo', 'delete_thing']);
     await listedTools(slug);
     const rows = await driftRows(id);
     const changes = rows.map((r) => [r.tool, r.details.version, r.details.severity]);
@@ -121,7 +132,9 @@ describe('fingerprints, drift and rug pulls (discovery: alert)', () => {
     ]);
 
     // Quarantined: hidden (above) and refused.
-    const refused = await rpcResult(await mcp(slug, 'tools/call', { name: 'lookup', arguments: { id: '1', note: 'x' } }));
+    const refused = await rpcResult(
+      await mcp(slug, 'tools/call', { name: 'lookup', arguments: { id: '1', note: 'x' } }),
+    );
     expect(refused.error).toMatchObject({ code: -32013, data: { code: 'tool_not_approved' } });
     expect(refused.error!.data!.details).toMatchObject({ tool: 'lookup', reason: 'quarantined' });
 
@@ -135,7 +148,9 @@ describe('fingerprints, drift and rug pulls (discovery: alert)', () => {
       approved: true,
     });
     expect(await listedTools(slug)).toContain('lookup');
-    const ok = await rpcResult(await mcp(slug, 'tools/call', { name: 'lookup', arguments: { id: '1', note: 'x' } }));
+    const ok = await rpcResult(
+      await mcp(slug, 'tools/call', { name: 'lookup', arguments: { id: '1', note: 'x' } }),
+    );
     expect(ok.result!.content).toEqual([{ type: 'text', text: 'record 1 (v2)' }]);
     const approval = await env.DB.prepare(
       "SELECT actor, details FROM audit_events WHERE connection_id = ? AND action = 'tools.approve'",
@@ -167,14 +182,20 @@ describe('fail-closed discovery', () => {
   it('hides and refuses every tool until approved; a changed tool disappears at once until re-approved', async () => {
     const { slug, key } = await mutableConnection('closed', { integrity: { discovery: 'fail_closed' } });
     expect(await listedTools(slug)).toEqual([]);
-    const refused = await rpcResult(await mcp(slug, 'tools/call', { name: 'echo', arguments: { message: 'hi' } }));
-    expect(refused.error).toMatchObject({ data: { code: 'tool_not_approved', details: { reason: 'not_approved' } } });
+    const refused = await rpcResult(
+      await mcp(slug, 'tools/call', { name: 'echo', arguments: { message: 'hi' } }),
+    );
+    expect(refused.error).toMatchObject({
+      data: { code: 'tool_not_approved', details: { reason: 'not_approved' } },
+    });
 
     await inventoryWhen(slug, (items) => items.length === 3);
     const approved = await call('POST', `/api/v1/connections/${slug}/tools/approve`, { body: { all: true } });
     expect(approved.status).toBe(200);
     expect(await listedTools(slug)).toEqual(['lookup', 'echo', 'delete_thing']);
-    const echo = await rpcResult(await mcp(slug, 'tools/call', { name: 'echo', arguments: { message: 'hi' } }));
+    const echo = await rpcResult(
+      await mcp(slug, 'tools/call', { name: 'echo', arguments: { message: 'hi' } }),
+    );
     expect(echo.result!.content).toEqual([{ type: 'text', text: 'hi' }]);
 
     // Rug pull: the changed lookup and the new export_data are hidden in the very answer.
@@ -182,7 +203,9 @@ describe('fail-closed discovery', () => {
     expect(await listedTools(slug)).toEqual(['echo', 'delete_thing']);
     const changed = await inventoryWhen(slug, (items) => item(items, 'lookup')?.version === 2);
     expect(item(changed, 'lookup')!.approved).toBe(false);
-    const call2 = await rpcResult(await mcp(slug, 'tools/call', { name: 'lookup', arguments: { id: '1', note: 'n' } }));
+    const call2 = await rpcResult(
+      await mcp(slug, 'tools/call', { name: 'lookup', arguments: { id: '1', note: 'n' } }),
+    );
     expect(call2.error).toMatchObject({ data: { code: 'tool_not_approved' } });
 
     const again = await call('POST', `/api/v1/connections/${slug}/tools/approve`, {

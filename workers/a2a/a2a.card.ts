@@ -21,21 +21,22 @@ const interfaceSchema = z.looseObject({
 });
 
 const cardShape = z.looseObject({
-    name: z.string().min(1).max(500),
-    description: z.string().max(10_000).optional(),
-    version: z.string().max(100).optional(),
-    supportedInterfaces: z.array(interfaceSchema).max(50).optional(),
-    url: z.string().max(2048).optional(),
-    preferredTransport: z.string().max(100).optional(),
-    additionalInterfaces: z.array(interfaceSchema).max(50).optional(),
-    skills: z.array(skillSchema).max(1000).default([]),
-  });
+  name: z.string().min(1).max(500),
+  description: z.string().max(10_000).optional(),
+  version: z.string().max(100).optional(),
+  supportedInterfaces: z.array(interfaceSchema).max(50).optional(),
+  url: z.string().max(2048).optional(),
+  preferredTransport: z.string().max(100).optional(),
+  additionalInterfaces: z.array(interfaceSchema).max(50).optional(),
+  skills: z.array(skillSchema).max(1000).default([]),
+});
 
 export type AgentCard = z.infer<typeof cardShape> & Record<string, unknown>;
 
 /** The fields the gateway relies on; everything else passes through unchanged. */
 export const agentCardSchema = cardShape.refine((card) => agentEndpointOf(card as AgentCard) !== null, {
-  message: 'the AgentCard names no JSON-RPC interface (supportedInterfaces with protocolBinding "JSONRPC", or url)',
+  message:
+    'the AgentCard names no JSON-RPC interface (supportedInterfaces with protocolBinding "JSONRPC", or url)',
   path: ['supportedInterfaces'],
 });
 
@@ -46,7 +47,10 @@ const isJsonRpc = (i: { protocolBinding?: string; transport?: string }) =>
 export function agentEndpointOf(card: AgentCard): string | null {
   const v1 = card.supportedInterfaces?.find(isJsonRpc);
   if (v1) return v1.url;
-  if (card.url && (card.preferredTransport === undefined || card.preferredTransport.toUpperCase() === 'JSONRPC'))
+  if (
+    card.url &&
+    (card.preferredTransport === undefined || card.preferredTransport.toUpperCase() === 'JSONRPC')
+  )
     return card.url;
   return card.additionalInterfaces?.find(isJsonRpc)?.url ?? null;
 }
@@ -121,7 +125,11 @@ export interface CardChanges {
 export function canonicalJson(value: unknown): string {
   return JSON.stringify(value, (_key, v) =>
     v && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.keys(v).sort().map((k) => [k, (v as Record<string, unknown>)[k]]))
+      ? Object.fromEntries(
+          Object.keys(v)
+            .sort()
+            .map((k) => [k, (v as Record<string, unknown>)[k]]),
+        )
       : v,
   );
 }
@@ -130,9 +138,7 @@ export function canonicalJson(value: unknown): string {
 export function cardChanges(before: AgentCard, after: AgentCard): CardChanges {
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   keys.delete('skills');
-  const fields = [...keys]
-    .filter((k) => canonicalJson(before[k]) !== canonicalJson(after[k]))
-    .sort();
+  const fields = [...keys].filter((k) => canonicalJson(before[k]) !== canonicalJson(after[k])).sort();
   const beforeSkills = new Map(before.skills.map((s) => [s.id, canonicalJson(s)]));
   const afterSkills = new Map(after.skills.map((s) => [s.id, canonicalJson(s)]));
   const fromEndpoint = agentEndpointOf(before);
@@ -150,7 +156,11 @@ export function cardChanges(before: AgentCard, after: AgentCard): CardChanges {
 
 export function hasChanges(changes: CardChanges): boolean {
   return (
-    changes.fields.length + changes.skillsAdded.length + changes.skillsRemoved.length + changes.skillsChanged.length > 0
+    changes.fields.length +
+      changes.skillsAdded.length +
+      changes.skillsRemoved.length +
+      changes.skillsChanged.length >
+    0
   );
 }
 

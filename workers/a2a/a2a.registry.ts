@@ -125,7 +125,13 @@ async function readCapped(res: Response, path: string): Promise<string> {
     }
     chunks.push(value);
   }
-  return new TextDecoder().decode(await new Blob(chunks).arrayBuffer());
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return new TextDecoder().decode(bytes);
 }
 
 /** A card given by URL or pasted in a create request. */
@@ -139,7 +145,8 @@ export async function resolveCard(
     return acceptCard(env, input.agentCard, null, 'agentCard');
   }
   const url = input.agentCardUrl ?? input.upstreamUrl;
-  if (!url) throw fieldError('agentCardUrl', 'an a2a connection needs agentCardUrl (or upstreamUrl) or agentCard');
+  if (!url)
+    throw fieldError('agentCardUrl', 'an a2a connection needs agentCardUrl (or upstreamUrl) or agentCard');
   return fetchCard(env, url, input.agentCardUrl ? 'agentCardUrl' : 'upstreamUrl');
 }
 
@@ -167,9 +174,15 @@ export interface StoredCard {
 }
 
 /** The stored card of a connection of this organization, or null. */
-export async function loadCard(db: D1Database, orgId: string, connectionId: string): Promise<StoredCard | null> {
+export async function loadCard(
+  db: D1Database,
+  orgId: string,
+  connectionId: string,
+): Promise<StoredCard | null> {
   const row = await db
-    .prepare('SELECT card, card_url, card_hash, fetched_at FROM a2a_agent_cards WHERE connection_id = ? AND org_id = ?')
+    .prepare(
+      'SELECT card, card_url, card_hash, fetched_at FROM a2a_agent_cards WHERE connection_id = ? AND org_id = ?',
+    )
     .bind(connectionId, orgId)
     .first<{ card: string; card_url: string | null; card_hash: string; fetched_at: number }>();
   if (!row) return null;
@@ -209,8 +222,11 @@ export async function refreshCard(
   }
   const stored = await loadCard(env.DB, principal.orgId, row.id);
   const url = stored?.cardUrl ?? null;
-  if (!pasted && !url) throw fieldError('agentCard', 'this agent’s card was pasted: send the new card as agentCard');
-  const next = pasted ? await acceptCard(env, pasted, null, 'agentCard') : await fetchCard(env, url!, 'agentCardUrl');
+  if (!pasted && !url)
+    throw fieldError('agentCard', 'this agent’s card was pasted: send the new card as agentCard');
+  const next = pasted
+    ? await acceptCard(env, pasted, null, 'agentCard')
+    : await fetchCard(env, url!, 'agentCardUrl');
   const now = Date.now();
   if (stored && stored.hash === next.hash) {
     await env.DB.prepare('UPDATE a2a_agent_cards SET fetched_at = ? WHERE connection_id = ? AND org_id = ?')
@@ -221,12 +237,9 @@ export async function refreshCard(
   const changes = stored ? cardChanges(stored.card, next.card) : null;
   await env.DB.batch([
     insertCardStatement(env.DB, principal.orgId, row.id, next),
-    env.DB.prepare('UPDATE connections SET upstream_url = ?, updated_at = ? WHERE id = ? AND org_id = ?').bind(
-      next.endpoint,
-      now,
-      row.id,
-      principal.orgId,
-    ),
+    env.DB.prepare(
+      'UPDATE connections SET upstream_url = ?, updated_at = ? WHERE id = ? AND org_id = ?',
+    ).bind(next.endpoint, now, row.id, principal.orgId),
     adminAuditStatement(env.DB, principal, {
       action: 'connection.agent_card.changed',
       connectionId: row.id,

@@ -3,12 +3,14 @@
  * service function scopes its statements to the principal's organization.
  */
 import { a2aApiRoutes } from '../a2a/a2a.api.routes';
+import { alertsRoutes } from '../alerts/alerts.routes';
 import { apiKeysRoutes } from '../apikeys/apikeys.routes';
 import { createRouter } from '../app.factory';
 import { auditRoutes } from '../audit/audit.routes';
 import { budgetsRoutes } from '../budgets/budgets.routes';
 import { connectionsRoutes } from '../connections/connections.routes';
 import { eventsRoutes } from '../events/events.routes';
+import { detectionsRoutes } from '../inspection/detections.routes';
 import { integrityRoutes } from '../integrity/integrity.routes';
 import { killSwitchRoutes } from '../killswitch/killswitch.routes';
 import { llmApiRoutes } from '../llm/llm.api.routes';
@@ -52,3 +54,5 @@ apiRoutes.route('/', teamsRoutes);
 apiRoutes.route('/', budgetsRoutes);
 apiRoutes.route('/', promptsRoutes);
 apiRoutes.route('/', metricsTokenRoutes);
+apiRoutes.route('/', detectionsRoutes);
+apiRoutes.route('/', alertsRoutes);

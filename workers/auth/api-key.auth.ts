@@ -12,12 +12,10 @@ import { roleAtMost } from '../shared/roles';
 import { hashApiKey, looksLikeApiKey } from './api-key.crypto';
 
 /**
- * The challenge every 401 carries (RFC 9110 requires one). Deliberately without
- * `error="invalid_token"` or `resource_metadata`: those tell MCP clients (SDK auth providers,
- * mcp-remote, Claude, Cursor) that OAuth is offered here, and they would start discovery and
- * dynamic client registration against a gateway that has no authorization server — and fail on
- * `POST /register` instead of showing the caller what is wrong with their key. Until the gateway
- * offers OAuth, the 401's message says what is wrong; the challenge only names the scheme.
+ * The challenge every 401 carries (RFC 9110 requires one); the management API's stays this plain
+ * one. On MCP and LLM connection routes the gateway replaces it with one that adds the route's
+ * `resource_metadata` (workers/oauth/oauth.gateway.ts, withOAuthChallenge): there OAuth is offered
+ * (docs/oauth.md), and MCP clients discover it from the 401. The message still says what was wrong.
  */
 export const WWW_AUTHENTICATE = 'Bearer realm="igris"';
 

@@ -9,6 +9,7 @@ import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
 import type { ConnectionRow } from '../db/schema';
+import { checkInspectionSettings } from '../inspection/detections.service';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso, parseStoredJson } from '../lib/values';
@@ -237,6 +238,7 @@ export async function createConnection(
   });
   settings.sharedWith = normalizeSharedWith(settings.sharedWith);
   await checkSharedWith(env.DB, principal.orgId, settings.sharedWith);
+  await checkInspectionSettings(env, principal.orgId, settings.inspection);
   const id = randomId('con');
   const now = Date.now();
   const ciphertext = input.credential
@@ -334,6 +336,13 @@ export async function updateConnection(
 ): Promise<{ dto: ConnectionDto; changed: string[] }> {
   const row = await getConnectionRow(env, principal, slug, 'connections:write');
   if (row.type !== 'llm') refuseLlmSettings(request.settings);
+  if (row.type === 'a2a' && request.upstreamUrl !== undefined) {
+    // The endpoint is the one the agent's card names: it moves with a card refresh, never alone.
+    throw fieldError(
+      'upstreamUrl',
+      'an a2a connection’s endpoint comes from its AgentCard: POST /connections/{slug}/agent-card/refresh',
+    );
+  }
   // An llm connection's provider change implies a new base URL and credential style.
   const input =
     row.type === 'llm'
@@ -358,6 +367,8 @@ export async function updateConnection(
 
   let settings: ConnectionSettings = readConnectionSettings(parseStoredJson(row.settings));
   if (input.settings) settings = connectionSettingsSchema.parse({ ...settings, ...input.settings });
+  // Packs and overridden rules must exist when inspection settings are sent (content inspection).
+  if (input.settings?.inspection) await checkInspectionSettings(env, principal.orgId, settings.inspection);
   if (input.settings?.sharedWith) {
     // Only a list sent now is checked: a member removed since the last save can no longer
     // authenticate anyway, and must not block unrelated changes.

@@ -155,7 +155,16 @@ export const agentSessions = sqliteTable(
   (t) => [uniqueIndex('agent_sessions_org_connection').on(t.orgId, t.connectionId)],
 );
 
-export const AUDIT_TYPES = ['tool_call', 'llm_call', 'a2a_call', 'request', 'admin', 'anomaly', 'session', 'auth'] as const;
+export const AUDIT_TYPES = [
+  'tool_call',
+  'llm_call',
+  'a2a_call',
+  'request',
+  'admin',
+  'anomaly',
+  'session',
+  'auth',
+] as const;
 
 export const auditEvents = sqliteTable(
   'audit_events',
@@ -646,3 +655,83 @@ export const auditChain = sqliteTable(
     index('audit_chain_event').on(t.eventId),
   ],
 );
+
+// Content inspection (issue 16): an organization's custom detection rules and packs
+// (docs/detections.md). Each is stored as its validated JSON (workers/inspection/inspection.schema.ts);
+// the gateway compiles them with the built-in rules when a connection's packs name them.
+
+/** A custom detection rule; `ruleId` is the rule's own dotted id, unique in its organization. */
+export const detectionRules = sqliteTable(
+  'detection_rules',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    ruleId: text('rule_id').notNull(),
+    /** The rule as validated by validateCustomRule (JSON). */
+    rule: text('rule', { mode: 'json' }).notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('detection_rules_org_rule').on(t.orgId, t.ruleId)],
+);
+export type DetectionRuleRow = typeof detectionRules.$inferSelect;
+
+/** A custom detection pack; `name` is unique in its organization and may not shadow a built-in pack. */
+export const detectionPacks = sqliteTable(
+  'detection_packs',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    /** The pack as validated by packSchema (JSON). */
+    pack: text('pack', { mode: 'json' }).notNull(),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [uniqueIndex('detection_packs_org_name').on(t.orgId, t.name)],
+);
+export type DetectionPackRow = typeof detectionPacks.$inferSelect;
+
+// Alert inbox (issue 19): alerts raised by the guards' rules (durable-objects/alert.rules.ts),
+// deduplicated by fingerprint while open or acknowledged (docs/observability.md).
+export const ALERT_STATUSES = ['open', 'acknowledged', 'resolved', 'dismissed'] as const;
+export const ALERT_SEVERITIES = ['critical', 'high', 'medium', 'low', 'info'] as const;
+
+export const alerts = sqliteTable(
+  'alerts',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Same fingerprint while open/acknowledged = the same alert seen again (`count` grows). */
+    fingerprint: text('fingerprint').notNull(),
+    /** anomaly | kill_switch | detection | drift | deny_spike */
+    type: text('type').notNull(),
+    severity: text('severity', { enum: ALERT_SEVERITIES }).notNull(),
+    title: text('title').notNull(),
+    status: text('status', { enum: ALERT_STATUSES }).notNull().default('open'),
+    connectionId: text('connection_id'),
+    assignee: text('assignee'),
+    comment: text('comment'),
+    count: integer('count').notNull().default(1),
+    /** JSON: what raised it (ids, figures, rule) — never content or secrets. */
+    details: text('details', { mode: 'json' }),
+    firstSeenAt: integer('first_seen_at', { mode: 'number' }).notNull(),
+    lastSeenAt: integer('last_seen_at', { mode: 'number' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    uniqueIndex('alerts_active_fingerprint')
+      .on(t.orgId, t.fingerprint)
+      .where(sql`status IN ('open', 'acknowledged')`),
+    index('alerts_org_seen').on(t.orgId, t.lastSeenAt),
+  ],
+);
+export type AlertRow = typeof alerts.$inferSelect;

@@ -14,22 +14,11 @@ import type { KillNotice } from '../../durable-objects/guard.contract';
 import { bearerApiKey } from '../auth/api-key.auth';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { levelForError, log } from '../lib/log';
-import { a2aAuditRow, a2aDecide, a2aMethod, skillOf, taskIdOf, taskStage } from './a2a.stages';
+import { type A2aUnit, a2aAuditRow, a2aDecide, a2aMethod, skillOf, taskIdOf, taskStage } from './a2a.stages';
 import type { ProtocolAdapter, ReplyContext } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { TRACE_HEADER } from './gateway.identity';
 import { type JsonRpcId, type JsonRpcMessage, parseJsonRpc, readBodyCapped } from './gateway.jsonrpc';
-
-/** One A2A request: what is decided, audited and forwarded. */
-export interface A2aUnit {
-  message: JsonRpcMessage;
-  /** As sent (`SendMessage`, `message/send`…). */
-  method: string;
-  /** The A2A v1.0 name, null for a method the gateway does not forward. */
-  canonical: string | null;
-  skill: string | null;
-  taskId: string | null;
-}
 
 export interface A2aRequest {
   units: [A2aUnit];
@@ -60,7 +49,8 @@ async function readA2a(request: Request, connection: ResolvedConnection): Promis
   const message = parsed.messages[0]!;
   if (parsed.batch || message.method === undefined || message.id === undefined || message.id === null) {
     throw new AppError('invalid_request', {
-      message: 'Invalid request: A2A takes one JSON-RPC request with an id (no batch, notification or response)',
+      message:
+        'Invalid request: A2A takes one JSON-RPC request with an id (no batch, notification or response)',
       details: { location: 'body' },
     });
   }
@@ -124,7 +114,9 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
   auditRows: (base, decisions) => decisions.map((d) => a2aAuditRow(base, d)),
   refusalFields: (parsed) => {
     const unit = parsed?.units[0];
-    return unit ? { type: 'a2a_call', method: unit.method.slice(0, 100), tool: unit.skill ?? unit.canonical } : { type: 'a2a_call' };
+    return unit
+      ? { type: 'a2a_call', method: unit.method.slice(0, 100), tool: unit.skill ?? unit.canonical }
+      : { type: 'a2a_call' };
   },
 
   needsPolicy: () => false,

@@ -38,7 +38,8 @@ a2aRoutes.get('/v1/a2a/:slug/.well-known/agent-card.json', async (c) => {
     if (!connection) throw connectionNotFound();
     requireConnectionUse(auth.principal, connection);
     if (!connection.enabled) throw new AppError('connection_disabled');
-    const stored = connection.type === 'a2a' ? await loadCard(c.env.DB, connection.orgId, connection.id) : null;
+    const stored =
+      connection.type === 'a2a' ? await loadCard(c.env.DB, connection.orgId, connection.id) : null;
     if (!stored) throw connectionNotFound();
     const base = c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin;
     return c.json(rewriteCard(stored.card, a2aGatewayUrl(base, connection.slug)), 200, {
@@ -52,7 +53,7 @@ a2aRoutes.get('/v1/a2a/:slug/.well-known/agent-card.json', async (c) => {
 });
 
 // Any other method on the JSON-RPC endpoint: a JSON-RPC error with Allow (as A2A agents answer).
-a2aRoutes.all('/v1/a2a/:slug', (c) => {
+a2aRoutes.all('/v1/a2a/:slug', () => {
   const err = new AppError('method_not_allowed', {
     message: 'Method not allowed: A2A JSON-RPC uses POST',
     headers: { Allow: 'POST' },

@@ -18,9 +18,20 @@ import type { AuditEventInsert } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
-import type { A2aUnit } from './a2a.adapter';
 import type { CallIdentity } from './gateway.identity';
+import type { JsonRpcMessage } from './gateway.jsonrpc';
 import type { ResponseStage, StageCall, UnitDecision } from './gateway.stages';
+
+/** One A2A request: what is decided, audited and forwarded (a2a.adapter.ts reads it). */
+export interface A2aUnit {
+  message: JsonRpcMessage;
+  /** As sent (`SendMessage`, `message/send`…). */
+  method: string;
+  /** The A2A v1.0 name, null for a method the gateway does not forward. */
+  canonical: string | null;
+  skill: string | null;
+  taskId: string | null;
+}
 
 /** Every method the gateway forwards, with its canonical (A2A v1.0) name. */
 const METHODS: Readonly<Record<string, string>> = {
@@ -67,7 +78,8 @@ export function skillOf(params: unknown): string | null {
  */
 export function messageMetadata(params: unknown): Record<string, unknown> | null {
   if (!isRecord(params)) return null;
-  const message = isRecord(params.message) && isRecord(params.message.metadata) ? params.message.metadata : null;
+  const message =
+    isRecord(params.message) && isRecord(params.message.metadata) ? params.message.metadata : null;
   const own = isRecord(params.metadata) ? params.metadata : null;
   if (message && own) return { ...message, ...own };
   return own ?? message;
@@ -76,7 +88,11 @@ export function messageMetadata(params: unknown): Record<string, unknown> | null
 /** The task a request is about (`id` of GetTask/CancelTask…, `taskId` of a follow-up message). */
 export function taskIdOf(params: unknown): string | null {
   if (!isRecord(params)) return null;
-  for (const value of [params.id, params.taskId, isRecord(params.message) ? params.message.taskId : undefined]) {
+  for (const value of [
+    params.id,
+    params.taskId,
+    isRecord(params.message) ? params.message.taskId : undefined,
+  ]) {
     if (typeof value === 'string' && value !== '') return value.slice(0, 200);
   }
   // v1.0 resource names: `tasks/<id>`.
@@ -85,7 +101,11 @@ export function taskIdOf(params: unknown): string | null {
 
 const SHOWN = 100;
 
-export function a2aDecide(unit: A2aUnit, identity: CallIdentity, policy: CompiledPolicy): UnitDecision<A2aUnit> {
+export function a2aDecide(
+  unit: A2aUnit,
+  identity: CallIdentity,
+  policy: CompiledPolicy,
+): UnitDecision<A2aUnit> {
   if (unit.canonical === null) {
     const shown = unit.method.length > SHOWN ? `${unit.method.slice(0, SHOWN)}…` : unit.method;
     return {
@@ -150,7 +170,11 @@ export function a2aAuditRow(base: AuditEventInsert, d: UnitDecision<A2aUnit>): A
 /** v1.0 `TASK_STATE_WORKING` and v0.3 `working` read the same: `working`. */
 function stateName(state: unknown): string | null {
   if (typeof state !== 'string') return null;
-  return state.replace(/^TASK_STATE_/, '').toLowerCase().replace(/_/g, '-').slice(0, 40);
+  return state
+    .replace(/^TASK_STATE_/, '')
+    .toLowerCase()
+    .replace(/_/g, '-')
+    .slice(0, 40);
 }
 
 /** The task id and state a result (or stream event) reports, in v1.0 or v0.3 shape. */
@@ -161,7 +185,8 @@ function taskReport(result: unknown): { taskId: string; state: string } | null {
     : isRecord(result.statusUpdate)
       ? result.statusUpdate
       : result;
-  const taskId = typeof inner.taskId === 'string' ? inner.taskId : typeof inner.id === 'string' ? inner.id : null;
+  const taskId =
+    typeof inner.taskId === 'string' ? inner.taskId : typeof inner.id === 'string' ? inner.id : null;
   const state = isRecord(inner.status) ? stateName(inner.status.state) : null;
   return taskId && state ? { taskId: taskId.slice(0, 200), state } : null;
 }

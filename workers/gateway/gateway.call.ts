@@ -37,6 +37,7 @@ import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import { type BudgetHold, reserveBudgets } from '../budgets/budget.gate';
 import type { AuditEventInsert } from '../db/schema';
 import { budgetsOf, loadGovernance, teamsOf } from '../governance/governance.cache';
+import { type CallInspection, loadCallInspection } from '../inspection/inspection.load';
 import { loadCallIntegrity } from '../integrity/integrity.state';
 import type { CallIntegrity } from '../integrity/integrity.types';
 import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stream';
@@ -171,10 +172,13 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     // Tool integrity's hot-path state (quarantined / unapproved items) is read beside the policy,
     // from KV like it (workers/integrity/integrity.state.ts): no D1 query per call.
     let integrity: CallIntegrity | null = null;
+    // Content inspection's compiled engine (cached per isolate and configuration) comes with them.
+    let inspection: CallInspection | null = null;
     const governing = () =>
       Promise.all([
         loadPolicy(c.env, connection.orgId, connection.id),
         adapter.usesToolIntegrity ? loadCallIntegrity(c.env, connection) : null,
+        loadCallInspection(c.env, connection),
       ]);
     const stageCall = (): StageCall => ({
       orgId: connection.orgId,
@@ -187,11 +191,12 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       connectionSlug: connection.slug,
       findings: [],
       integrity,
+      inspection,
       deferred: [],
     });
     let call: StageCall | null = null;
     if (state.parsed) {
-      [policy, integrity] = await governing();
+      [policy, integrity, inspection] = await governing();
       call = stageCall();
       decisions = adapter.decide(state.parsed, state.identity, policy);
       for (const stage of adapter.requestStages) decisions = stage(call, decisions);
@@ -199,7 +204,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       decisions = adapter.settle(decisions);
       body = adapter.forwardBody(state.parsed);
     } else if (adapter.needsPolicy(c.req.raw, httpMethod)) {
-      [policy, integrity] = await governing();
+      [policy, integrity, inspection] = await governing();
     }
     call ??= stageCall();
 

@@ -149,7 +149,12 @@ function decideListen(
   let first: MessageDecision = { unit: message, tool: null, decision: null, refusal: null };
   for (const uri of uris as string[]) {
     const name = RESOURCE_PREFIX + uri;
-    const decision = decide({ tool: name, user: identity.user, teams: identity.teams, metadata: identity.metadata });
+    const decision = decide({
+      tool: name,
+      user: identity.user,
+      teams: identity.teams,
+      metadata: identity.metadata,
+    });
     if (decision.action === 'deny')
       return refused(message, name, decision, policyDenied(name, decision, identity));
     if (first.decision === null) first = { unit: message, tool: name, decision, refusal: null };
@@ -233,7 +238,8 @@ export function auditRows(
 }
 
 function rowAction(d: MessageDecision): string {
-  if (d.refusal) return d.refusal.code === 'policy_denied' ? 'deny' : 'error';
+  if (d.refusal)
+    return d.refusal.code === 'policy_denied' || d.refusal.code === 'content_blocked' ? 'deny' : 'error';
   return d.decision?.action ?? 'pass';
 }
 

@@ -127,7 +127,12 @@ export class ListFilter implements ResponseStage {
     this.#canAllow = caller
       ? // Arguments are unknown in a list: a rule conditioned on them may apply (couldAllowCaller).
         (name) =>
-          couldAllowCaller(policy, { tool: name, user: caller.user, teams: caller.teams, metadata: caller.metadata })
+          couldAllowCaller(policy, {
+            tool: name,
+            user: caller.user,
+            teams: caller.teams,
+            metadata: caller.metadata,
+          })
       : (name) => couldEverAllow(policy, name);
   }
 

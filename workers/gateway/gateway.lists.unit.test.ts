@@ -210,7 +210,9 @@ describe('ListFilter per caller (issue 17)', () => {
   });
 
   it('a conditional allow the caller does not meet hides the item for that caller', () => {
-    const onlyAdmins = policy([{ tool: 'admin_*', action: 'allow', conditions: { 'metadata.role': 'admin' } }]);
+    const onlyAdmins = policy([
+      { tool: 'admin_*', action: 'allow', conditions: { 'metadata.role': 'admin' } },
+    ]);
     const list = { jsonrpc: '2.0', id: 1, result: { tools: tools('admin_x') } };
     const filter = (metadata: Record<string, unknown> | null) =>
       new ListFilter(onlyAdmins, new Map([['1', 'tools/list']]), { user: null, metadata }).onMessage(list);

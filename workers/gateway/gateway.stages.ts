@@ -17,9 +17,10 @@
  */
 import type { Finding } from '../../durable-objects/guard.contract';
 import type { TeamRef } from '../governance/governance.types';
+import type { CallInspection } from '../inspection/inspection.load';
+import type { CallIntegrity } from '../integrity/integrity.types';
 import type { AppError } from '../lib/errors';
 import type { CompiledPolicy, Decision } from '../policy/policy.evaluate';
-import type { CallIntegrity } from '../integrity/integrity.types';
 import type { SelectedPrompt } from '../prompts/prompt.select';
 import type { CallIdentity } from './gateway.identity';
 
@@ -55,6 +56,8 @@ export interface StageCall {
   findings: Finding[];
   /** Tool integrity (workers/integrity/): the connection's mode and hot-path state; null when off or not MCP. */
   integrity?: CallIntegrity | null;
+  /** Content inspection (workers/inspection/): the connection's engine and this call's state; null when off. */
+  inspection?: CallInspection | null;
   /**
    * Work a stage leaves for after the answer (e.g. recording what a list showed): the core runs
    * each off the hot path (waitUntil) once the answer has ended. The stage itself stays pure.

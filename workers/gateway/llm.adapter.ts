@@ -14,6 +14,7 @@ import type { KillNotice } from '../../durable-objects/guard.contract';
 import { bearerCredential, unauthorized } from '../auth/api-key.auth';
 import { looksLikeApiKey } from '../auth/api-key.crypto';
 import { parseUser } from '../identity/identity.metadata';
+import { inspectLlmRequest, llmAnswerStage } from '../inspection/inspection.llm.stage';
 import { AppError } from '../lib/errors';
 import { getProvider, type LlmProvider, missingDefaultHeaders } from '../llm/llm.catalog';
 import {
@@ -195,7 +196,9 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     check: () => null,
     userOf: (parsed) => parseUser(parsed.units[0].info?.user ?? null).user,
     decide: (parsed, identity, policy) => [llmDecide(parsed.units[0], identity, policy, parsed.allowed)],
-    requestStages: [systemPromptStage, tokenGuardStage],
+    // Content inspection first: it judges (and redacts) what the caller sent, before the governed
+    // system prompt is added.
+    requestStages: [inspectLlmRequest, systemPromptStage, tokenGuardStage],
     settle: (decisions) => decisions,
     forwardBody: (parsed) => {
       const unit = parsed.units[0];
@@ -216,8 +219,13 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
       return unit ? { type: 'llm_call', method: unit.endpoint, tool: unit.model, model: unit.model } : {};
     },
     needsPolicy: () => false,
-    responseStages: (_call, parsed) =>
-      parsed?.meter ? [usageStage(parsed.meter, parsed.injectedUsage)] : [],
+    // Usage first (it may drop the gateway's usage-only chunk), then placeholders restored and the
+    // completion scanned.
+    responseStages: (call, parsed) =>
+      [
+        parsed?.meter ? usageStage(parsed.meter, parsed.injectedUsage) : null,
+        parsed ? llmAnswerStage(call) : null,
+      ].filter((stage) => stage !== null),
     completeAtEnd: true,
     finalOutcome: (call, parsed, env) => llmFinalOutcome(call, parsed, env),
     estimateCostUsd: (call, parsed, env) => llmCostEstimate(call, parsed, env),

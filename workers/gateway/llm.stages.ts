@@ -157,7 +157,7 @@ export function llmAuditRow(base: AuditEventInsert, d: LlmDecision): AuditEventI
     tool: d.unit.model,
     model: d.unit.model,
     action: d.refusal
-      ? d.refusal.code === 'policy_denied'
+      ? d.refusal.code === 'policy_denied' || d.refusal.code === 'content_blocked'
         ? 'deny'
         : 'error'
       : (d.decision?.action ?? 'pass'),

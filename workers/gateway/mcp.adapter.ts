@@ -7,6 +7,9 @@
 
 import type { KillNotice } from '../../durable-objects/guard.contract';
 import { bearerCredential } from '../auth/api-key.auth';
+import { inspectMcpRequest, mcpResultStage } from '../inspection/inspection.mcp.stage';
+import { recordSnapshots } from '../integrity/integrity.record';
+import { integrityStage, pendingIntegrityLists, refuseBlocked } from '../integrity/integrity.stage';
 import { AppError, ERROR_CODES, type JsonRpcErrorBody } from '../lib/errors';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
@@ -19,9 +22,6 @@ import {
   readBodyCapped,
   replyId,
 } from './gateway.jsonrpc';
-
-import { recordSnapshots } from '../integrity/integrity.record';
-import { integrityStage, pendingIntegrityLists, refuseBlocked } from '../integrity/integrity.stage';
 import { listFilterStage, pendingLists } from './gateway.lists';
 import { checkHeaderAgreement } from './gateway.protocol';
 import { respondRefusedBatch, respondToBody } from './gateway.respond';
@@ -77,8 +77,9 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   // MCP names no user of its own: X-Igris-User is the only source.
   userOf: () => null,
   decide: (parsed, identity, policy) => decideEach(parsed.units, identity, policy),
-  // Tool integrity: calls to quarantined (or, fail_closed, unapproved) tools are refused.
-  requestStages: [refuseBlocked],
+  // Tool integrity: calls to quarantined (or, fail_closed, unapproved) tools are refused. Then
+  // content inspection: arguments, URIs and prompt arguments scanned, a `block` finding refused.
+  requestStages: [refuseBlocked, inspectMcpRequest],
   usesToolIntegrity: true,
   settle: refuseBatchWhole,
   // Forward the serialization of what was decided on, not the raw bytes: a body with duplicate
@@ -114,7 +115,9 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
       ),
     );
     const filter = listFilterStage(call.policy, parsed ? pendingLists(parsed.units) : null, call.identity);
-    return [integrity, filter].filter((stage) => stage !== null);
+    // Content inspection last: it scans (and may mask) only what the caller will receive.
+    const inspection = mcpResultStage(call, parsed?.units ?? null);
+    return [integrity, filter, inspection].filter((stage) => stage !== null);
   },
 
   // The outcome goes with the answer's headers; nothing is added at its end.

@@ -64,7 +64,9 @@ function parameters(kind: ItemKind, definition: Record<string, unknown>): Map<st
   }
   const schema = definition.inputSchema;
   if (!isRecord(schema) || !isRecord(schema.properties)) return out;
-  const required = new Set(Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === 'string') : []);
+  const required = new Set(
+    Array.isArray(schema.required) ? schema.required.filter((r) => typeof r === 'string') : [],
+  );
   for (const [name, prop] of Object.entries(schema.properties)) {
     out.set(name, { type: typeOf(prop), required: required.has(name) });
   }
@@ -88,7 +90,13 @@ function parameterChanges(kind: ItemKind, before: Record<string, unknown>, after
     const cur = now.get(name);
     if (!cur) changes.push({ change: 'parameter_removed', severity: 'critical', field: name });
     else if (cur.type !== old.type)
-      changes.push({ change: 'parameter_type_changed', severity: 'critical', field: name, from: old.type, to: cur.type });
+      changes.push({
+        change: 'parameter_type_changed',
+        severity: 'critical',
+        field: name,
+        from: old.type,
+        to: cur.type,
+      });
     else if (cur.required && !old.required)
       changes.push({ change: 'parameter_made_required', severity: 'critical', field: name });
   }
@@ -109,7 +117,13 @@ function annotationChanges(before: unknown, after: unknown): DriftChange[] {
   const changes: DriftChange[] = [];
   for (const key of new Set([...Object.keys(was), ...Object.keys(now)])) {
     if (canonicalJson(was[key]) === canonicalJson(now[key])) continue;
-    changes.push({ change: 'annotation_changed', severity: 'warning', field: key, from: was[key] ?? null, to: now[key] ?? null });
+    changes.push({
+      change: 'annotation_changed',
+      severity: 'warning',
+      field: key,
+      from: was[key] ?? null,
+      to: now[key] ?? null,
+    });
   }
   return changes;
 }
@@ -132,7 +146,8 @@ export function classifyChange(
     // Wording inside the schema (a parameter's description, a default): read by the model.
     changes.push({ change: 'input_schema_changed', severity: 'info' });
   }
-  if (!same(before.outputSchema, after.outputSchema)) changes.push({ change: 'output_schema_changed', severity: 'warning' });
+  if (!same(before.outputSchema, after.outputSchema))
+    changes.push({ change: 'output_schema_changed', severity: 'warning' });
   changes.push(...annotationChanges(before.annotations, after.annotations));
   if (!same(before.description, after.description) || !same(before.title, after.title)) {
     changes.push({ change: 'description_changed', severity: 'info' });

@@ -11,20 +11,21 @@ import { sha256Hex } from './integrity.sha256.js';
 export type ItemKind = 'tool' | 'prompt' | 'resource';
 
 /** What each list method lists, and which fields of an item define it. */
-export const LIST_KINDS: Readonly<Record<string, { key: string; kind: ItemKind; fields: readonly string[] }>> =
-  {
-    'tools/list': {
-      key: 'tools',
-      kind: 'tool',
-      fields: ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'],
-    },
-    'prompts/list': { key: 'prompts', kind: 'prompt', fields: ['name', 'title', 'description', 'arguments'] },
-    'resources/list': {
-      key: 'resources',
-      kind: 'resource',
-      fields: ['uri', 'name', 'title', 'description', 'mimeType', 'annotations'],
-    },
-  };
+export const LIST_KINDS: Readonly<
+  Record<string, { key: string; kind: ItemKind; fields: readonly string[] }>
+> = {
+  'tools/list': {
+    key: 'tools',
+    kind: 'tool',
+    fields: ['name', 'title', 'description', 'inputSchema', 'outputSchema', 'annotations'],
+  },
+  'prompts/list': { key: 'prompts', kind: 'prompt', fields: ['name', 'title', 'description', 'arguments'] },
+  'resources/list': {
+    key: 'resources',
+    kind: 'resource',
+    fields: ['uri', 'name', 'title', 'description', 'mimeType', 'annotations'],
+  },
+};
 
 /** One listed item as the integrity layer sees it. */
 export interface ListedItem {

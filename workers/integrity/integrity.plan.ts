@@ -4,7 +4,7 @@
  * unchanged. No I/O; the recorder (integrity.record.ts) writes the result.
  */
 import { isRecord, parseStoredJson } from '../lib/values';
-import { type DriftChange, classifyChange, highestSeverity } from './integrity.classify';
+import { classifyChange, type DriftChange, highestSeverity } from './integrity.classify';
 import type { ItemKind, ListedItem } from './integrity.fingerprint';
 import type { ScanFinding } from './integrity.scan';
 import type { ListSnapshot } from './integrity.stage';
@@ -75,7 +75,9 @@ export function planChanges(
       const before = existing && !existing.removed ? definitionOf(existing) : null;
       const changes = classifyChange(item.kind, before, item.definition);
       const findings = scan(item);
-      const reworded = changes.some((c) => ['added', 'description_changed', 'input_schema_changed'].includes(c.change));
+      const reworded = changes.some((c) =>
+        ['added', 'description_changed', 'input_schema_changed'].includes(c.change),
+      );
       if (reworded && findings.some((f) => f.severity === 'critical' && !NAME_ONLY.has(f.kind))) {
         changes.push({ change: 'poisoned_description', severity: 'critical' });
       }
@@ -117,4 +119,3 @@ function plan(
     existing,
   };
 }
-

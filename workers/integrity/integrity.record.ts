@@ -32,7 +32,11 @@ interface Where {
   integrity: CallIntegrity;
 }
 
-export async function recordSnapshots(env: Env, where: Where, snapshots: readonly ListSnapshot[]): Promise<void> {
+export async function recordSnapshots(
+  env: Env,
+  where: Where,
+  snapshots: readonly ListSnapshot[],
+): Promise<void> {
   try {
     await record(env, where, snapshots);
   } catch (err) {

@@ -39,7 +39,10 @@ export const integrityRoutes = createRouter()
       },
     }),
     async (c) =>
-      c.json(await toolHistory(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('query')), 200),
+      c.json(
+        await toolHistory(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('query')),
+        200,
+      ),
   )
   .openapi(
     createRoute({
@@ -51,7 +54,10 @@ export const integrityRoutes = createRouter()
       responses: { 200: json(toolListSchema, 'The inventory after approval'), ...errorResponses },
     }),
     async (c) =>
-      c.json(await approveTools(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('json')), 200),
+      c.json(
+        await approveTools(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('json')),
+        200,
+      ),
   )
   .openapi(
     createRoute({
@@ -63,5 +69,8 @@ export const integrityRoutes = createRouter()
       responses: { 200: json(toolListSchema, 'The inventory after quarantine'), ...errorResponses },
     }),
     async (c) =>
-      c.json(await quarantineTool(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('json')), 200),
+      c.json(
+        await quarantineTool(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('json')),
+        200,
+      ),
   );

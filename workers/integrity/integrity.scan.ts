@@ -50,62 +50,73 @@ const INVISIBLE = /[\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\u
 // Shapes of credentials that must never sit in a description (one alternation, no nesting).
 const SECRET = /\b(?:sk-[A-Za-z0-9]{20,}|ghp_[A-Za-z0-9]{30,}|AKIA[0-9A-Z]{16}|xox[bpa]-[A-Za-z0-9-]{10,})\b/;
 
-const PHRASES: ReadonlyArray<{ kind: ScanFinding['kind']; severity: Severity; phrases: readonly string[] }> = [
-  {
-    kind: 'model_directive',
-    severity: 'critical',
-    phrases: [
-      'ignore previous instructions',
-      'ignore all previous',
-      'ignore the previous',
-      'disregard previous',
-      'disregard all prior',
-      'forget your instructions',
-      'override your instructions',
-      'you must first',
-      'before using this tool, read',
-      'before calling any other tool',
-      'instead of the user',
-      'system prompt',
-    ],
-  },
-  {
-    kind: 'concealment',
-    severity: 'critical',
-    phrases: [
-      'do not tell the user',
-      "don't tell the user",
-      'do not mention',
-      "don't mention",
-      'without telling the user',
-      'without informing the user',
-      'the user must not know',
-      'hide this from the user',
-      'do not reveal',
-      'keep this secret',
-    ],
-  },
-  {
-    kind: 'sensitive_file',
-    severity: 'critical',
-    phrases: ['~/.ssh', 'id_rsa', '/etc/passwd', '/etc/shadow', '.aws/credentials', 'mcp.json', '~/.cursor', '.env file', 'private key'],
-  },
-  {
-    kind: 'exfiltration',
-    severity: 'critical',
-    phrases: [
-      'send the contents',
-      'send its contents',
-      'send them to',
-      'send it to',
-      'upload the',
-      'post the contents',
-      'forward all',
-      'pass its content as',
-      'include the contents',
-    ],
-  },
-];
+const PHRASES: ReadonlyArray<{ kind: ScanFinding['kind']; severity: Severity; phrases: readonly string[] }> =
+  [
+    {
+      kind: 'model_directive',
+      severity: 'critical',
+      phrases: [
+        'ignore previous instructions',
+        'ignore all previous',
+        'ignore the previous',
+        'disregard previous',
+        'disregard all prior',
+        'forget your instructions',
+        'override your instructions',
+        'you must first',
+        'before using this tool, read',
+        'before calling any other tool',
+        'instead of the user',
+        'system prompt',
+      ],
+    },
+    {
+      kind: 'concealment',
+      severity: 'critical',
+      phrases: [
+        'do not tell the user',
+        "don't tell the user",
+        'do not mention',
+        "don't mention",
+        'without telling the user',
+        'without informing the user',
+        'the user must not know',
+        'hide this from the user',
+        'do not reveal',
+        'keep this secret',
+      ],
+    },
+    {
+      kind: 'sensitive_file',
+      severity: 'critical',
+      phrases: [
+        '~/.ssh',
+        'id_rsa',
+        '/etc/passwd',
+        '/etc/shadow',
+        '.aws/credentials',
+        'mcp.json',
+        '~/.cursor',
+        '.env file',
+        'private key',
+      ],
+    },
+    {
+      kind: 'exfiltration',
+      severity: 'critical',
+      phrases: [
+        'send the contents',
+        'send its contents',
+        'send them to',
+        'send it to',
+        'upload the',
+        'post the contents',
+        'forward all',
+        'pass its content as',
+        'include the contents',
+      ],
+    },
+  ];
 
 function fold(text: string): string {
   return text.toLowerCase().replace(/\s+/g, ' ');
@@ -127,7 +138,13 @@ export function scanText(text: string, path: string): ScanFinding[] {
   const tag = TAG.exec(raw);
   if (tag) out.push({ kind: 'hidden_instruction_tag', severity: 'critical', path, match: clip(tag[0]) });
   const secret = SECRET.exec(raw);
-  if (secret) out.push({ kind: 'secret_in_description', severity: 'critical', path, match: `${secret[0].slice(0, 4)}…` });
+  if (secret)
+    out.push({
+      kind: 'secret_in_description',
+      severity: 'critical',
+      path,
+      match: `${secret[0].slice(0, 4)}…`,
+    });
   const folded = fold(raw.replace(INVISIBLE_ALL, ''));
   for (const group of PHRASES) {
     const hit = group.phrases.find((p) => folded.includes(p));
@@ -148,8 +165,9 @@ const INVISIBLE_ALL = new RegExp(INVISIBLE.source, 'gu');
 function strings(value: unknown, path: string, out: Array<[string, string]>, depth = 0): void {
   if (out.length >= STRINGS_CAP || depth > 16) return;
   if (typeof value === 'string') out.push([path, value]);
-  else if (Array.isArray(value)) value.forEach((v, i) => strings(v, `${path}[${i}]`, out, depth + 1));
-  else if (value !== null && typeof value === 'object') {
+  else if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) strings(value[i], `${path}[${i}]`, out, depth + 1);
+  } else if (value !== null && typeof value === 'object') {
     for (const [k, v] of Object.entries(value)) strings(v, path ? `${path}.${k}` : k, out, depth + 1);
   }
 }
@@ -196,7 +214,11 @@ export interface OtherTool {
  * either); same after normalisation (confusables, case, invisible characters) but spelled
  * differently → critical; one or two edits apart (names of 5+ characters) → warning.
  */
-export function scanShadowing(name: string, description: string, others: readonly OtherTool[]): ScanFinding[] {
+export function scanShadowing(
+  name: string,
+  description: string,
+  others: readonly OtherTool[],
+): ScanFinding[] {
   const out: ScanFinding[] = [];
   const mine = normalizeName(name);
   const text = fold(description);
@@ -204,7 +226,8 @@ export function scanShadowing(name: string, description: string, others: readonl
     const theirs = normalizeName(other.name);
     const label = clip(`${other.connectionSlug}/${other.name}`);
     if (other.name === name) out.push({ kind: 'shadowing', severity: 'warning', path: 'name', match: label });
-    else if (theirs === mine) out.push({ kind: 'confusable_name', severity: 'critical', path: 'name', match: label });
+    else if (theirs === mine)
+      out.push({ kind: 'confusable_name', severity: 'critical', path: 'name', match: label });
     else if (mine.length >= 5 && editDistance(mine, theirs) <= 2)
       out.push({ kind: 'typosquat', severity: 'warning', path: 'name', match: label });
     if (theirs.length >= 4 && text !== '' && wordIn(text, other.name.toLowerCase())) {

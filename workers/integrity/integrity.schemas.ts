@@ -3,7 +3,11 @@ import { z } from '@hono/zod-openapi';
 import { DRIFT_SEVERITIES, INTEGRITY_KINDS } from '../db/schema';
 
 const kind = z.enum(INTEGRITY_KINDS).openapi({ description: 'tool, prompt or resource' });
-const name = z.string().min(1).max(2048).openapi({ description: 'The tool or prompt name, or the resource URI' });
+const name = z
+  .string()
+  .min(1)
+  .max(2048)
+  .openapi({ description: 'The tool or prompt name, or the resource URI' });
 const fingerprint = z
   .string()
   .regex(/^[0-9a-f]{64}$/, 'a fingerprint is 64 lower-case hex characters (SHA-256)')

@@ -119,7 +119,9 @@ export async function approveTools(env: Env_, principal: Principal, slug: string
   const rows = await inventoryRows(env.DB, principal.orgId, connection.id);
   const byKey = new Map(rows.map((r) => [`${r.kind}\u0000${r.name}`, r]));
   const wanted = input.all
-    ? rows.filter((r) => r.removed === 0 && r.fingerprint !== null).map((r) => ({ kind: r.kind, name: r.name, fingerprint: r.fingerprint! }))
+    ? rows
+        .filter((r) => r.removed === 0 && r.fingerprint !== null)
+        .map((r) => ({ kind: r.kind, name: r.name, fingerprint: r.fingerprint! }))
     : input.items!;
   wanted.forEach((item, i) => {
     const row = byKey.get(`${item.kind}\u0000${item.name}`);
@@ -142,7 +144,16 @@ export async function approveTools(env: Env_, principal: Principal, slug: string
     env.DB.prepare(
       `UPDATE tool_inventory SET approved_fingerprint = ?, approved_by = ?, approved_at = ?, quarantined = 0, quarantine_reason = NULL
        WHERE org_id = ? AND connection_id = ? AND kind = ? AND name = ? AND fingerprint = ?`,
-    ).bind(item.fingerprint, principal.actor, now, principal.orgId, connection.id, item.kind, item.name, item.fingerprint),
+    ).bind(
+      item.fingerprint,
+      principal.actor,
+      now,
+      principal.orgId,
+      connection.id,
+      item.kind,
+      item.name,
+      item.fingerprint,
+    ),
   );
   if (statements.length > 0) {
     statements.push(

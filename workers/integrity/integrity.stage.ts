@@ -14,11 +14,18 @@
  * The integrity stage runs before the per-caller list filter (gateway.lists.ts), so it sees every
  * item the upstream listed: an item hidden from one caller by policy is not "removed".
  */
-import { AppError } from '../lib/errors';
-import { isRecord } from '../lib/values';
+
 import type { JsonRpcMessage } from '../gateway/gateway.jsonrpc';
 import type { RequestStage, ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
-import { governedNameOf, LIST_KINDS, type ItemKind, type ListedItem, listedItem } from './integrity.fingerprint';
+import { AppError } from '../lib/errors';
+import { isRecord } from '../lib/values';
+import {
+  governedNameOf,
+  type ItemKind,
+  LIST_KINDS,
+  type ListedItem,
+  listedItem,
+} from './integrity.fingerprint';
 import { type CallIntegrity, hides, refusalFor } from './integrity.types';
 
 /** What one list answer showed: its items, and whether it was the whole list (no paging). */
@@ -36,7 +43,10 @@ export const refuseBlocked: RequestStage<JsonRpcMessage> = (call, decisions) => 
     if (d.refusal || d.tool === null) return d;
     const why = refusalFor(integrity.mode, integrity.state, d.tool);
     if (why === null) return d;
-    return { ...d, refusal: notApproved(d.tool, why, call.identity.traceId) } satisfies UnitDecision<JsonRpcMessage>;
+    return {
+      ...d,
+      refusal: notApproved(d.tool, why, call.identity.traceId),
+    } satisfies UnitDecision<JsonRpcMessage>;
   });
 };
 
@@ -64,7 +74,8 @@ const idKey = (id: unknown) => JSON.stringify(id);
 export function pendingIntegrityLists(messages: readonly JsonRpcMessage[]): Map<string, PendingList> {
   const out = new Map<string, PendingList>();
   for (const m of messages) {
-    const spec = m.method !== undefined && Object.hasOwn(LIST_KINDS, m.method) ? LIST_KINDS[m.method] : undefined;
+    const spec =
+      m.method !== undefined && Object.hasOwn(LIST_KINDS, m.method) ? LIST_KINDS[m.method] : undefined;
     if (!spec || m.id === undefined || m.id === null) continue;
     const paged = isRecord(m.params) && m.params.cursor !== undefined;
     out.set(idKey(m.id), { kind: spec.kind, paged });
@@ -112,7 +123,8 @@ export class IntegrityStage implements ResponseStage {
   }
 
   onMessage(value: unknown): unknown {
-    if (!isRecord(value) || !('id' in value) || 'method' in value || !isRecord(value.result)) return undefined;
+    if (!isRecord(value) || !('id' in value) || 'method' in value || !isRecord(value.result))
+      return undefined;
     const pending = this.#take(value.id, value.result);
     if (pending === null) return undefined;
     const key = keyOf(pending.kind);

@@ -16,8 +16,8 @@
  * The pure questions (`refusalFor`, `hides`) are in integrity.types.ts.
  */
 import { AppError } from '../lib/errors';
-import { type CallIntegrity, type DiscoveryMode, EMPTY_STATE, type IntegrityState } from './integrity.types';
 import { log } from '../lib/log';
+import { type CallIntegrity, type DiscoveryMode, EMPTY_STATE, type IntegrityState } from './integrity.types';
 
 export function integrityKvKey(orgId: string, connectionId: string): string {
   return `integrity:${orgId}:${connectionId}`;
@@ -30,7 +30,12 @@ interface CacheEntry {
 const cache = new Map<string, CacheEntry>();
 const CACHE_LIMIT = 5_000;
 
-export async function publishIntegrity(kv: KVNamespace, orgId: string, connectionId: string, state: IntegrityState) {
+export async function publishIntegrity(
+  kv: KVNamespace,
+  orgId: string,
+  connectionId: string,
+  state: IntegrityState,
+) {
   const key = integrityKvKey(orgId, connectionId);
   await kv.put(key, JSON.stringify(state));
   // This isolate (the one that saw the change) applies it from its next call on.

@@ -12,9 +12,15 @@ import type { IntegrityState } from './integrity.types';
 const COLUMNS =
   'id, kind, name, fingerprint, version, definition, removed, quarantined, quarantine_reason, approved_fingerprint, approved_by, approved_at, findings, first_seen, last_seen';
 
-export async function inventoryRows(db: D1Database, orgId: string, connectionId: string): Promise<InventoryRow[]> {
+export async function inventoryRows(
+  db: D1Database,
+  orgId: string,
+  connectionId: string,
+): Promise<InventoryRow[]> {
   const { results } = await db
-    .prepare(`SELECT ${COLUMNS} FROM tool_inventory WHERE org_id = ? AND connection_id = ? ORDER BY kind, name`)
+    .prepare(
+      `SELECT ${COLUMNS} FROM tool_inventory WHERE org_id = ? AND connection_id = ? ORDER BY kind, name`,
+    )
     .bind(orgId, connectionId)
     .all<InventoryRow>();
   return results;
@@ -24,7 +30,11 @@ export async function inventoryRows(db: D1Database, orgId: string, connectionId:
 const OTHERS_CAP = 2000;
 
 /** The current tools of the organization's other connections (for the shadowing scan). */
-export async function otherConnectionTools(db: D1Database, orgId: string, connectionId: string): Promise<OtherTool[]> {
+export async function otherConnectionTools(
+  db: D1Database,
+  orgId: string,
+  connectionId: string,
+): Promise<OtherTool[]> {
   const { results } = await db
     .prepare(
       `SELECT c.slug AS connectionSlug, t.name AS name FROM tool_inventory t JOIN connections c ON c.id = t.connection_id
@@ -54,7 +64,9 @@ export function stateFromRows(rows: readonly InventoryRow[]): IntegrityState {
 /** Re-derives the connection's hot-path state from D1 and publishes it (after any change). */
 export async function republishState(
   env: Pick<Env, 'DB' | 'POLICY_KV'>,
-  orgId: string, connectionId: string): Promise<IntegrityState> {
+  orgId: string,
+  connectionId: string,
+): Promise<IntegrityState> {
   const state = stateFromRows(await inventoryRows(env.DB, orgId, connectionId));
   await publishIntegrity(env.POLICY_KV, orgId, connectionId, state);
   return state;

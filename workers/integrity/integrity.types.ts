@@ -39,9 +39,13 @@ export function refusalFor(
 }
 
 /** Whether a listed item is hidden from the caller: refused by name, or (fail_closed) not the approved version. */
-export function hides(mode: DiscoveryMode, state: IntegrityState, governedName: string, fingerprint: string): boolean {
+export function hides(
+  mode: DiscoveryMode,
+  state: IntegrityState,
+  governedName: string,
+  fingerprint: string,
+): boolean {
   if (mode === 'off') return false;
   if (Object.hasOwn(state.blocked, governedName)) return true;
   return mode === 'fail_closed' && state.approved[governedName] !== fingerprint;
 }
-

@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   // 200 on purpose: a JSON-RPC error in a 200 reaches MCP clients as a tool error the agent can read
   // (an HTTP 4xx makes SDK clients throw a transport error instead).
   policy_denied: { status: 200, rpc: -32006, message: 'Denied by policy' },
+  // Content inspection (docs/detections.md): a detection rule whose action is `block` matched. 200
+  // like policy_denied for MCP (the agent reads the JSON-RPC error); LLM routes answer 403
+  // (workers/llm/llm.errors.ts). Names the rule and category, never the matched text.
+  content_blocked: { status: 200, rpc: -32014, message: 'Blocked by content inspection' },
   budget_exceeded: { status: 402, rpc: -32008, message: 'Budget exceeded' },
   // Tool integrity (docs/tool-integrity.md): the item is quarantined, or (discovery fail_closed)
   // its current definition is not approved. 200 like policy_denied, so the agent can read it.

@@ -27,6 +27,7 @@ import type { LlmFamily } from './llm.endpoints';
 export function llmStatus(err: AppError): number {
   switch (err.code) {
     case 'policy_denied':
+    case 'content_blocked':
       return 403;
     case 'method_not_found':
       return 404;

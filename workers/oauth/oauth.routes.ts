@@ -75,7 +75,7 @@ oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
   const issuer = issuerOf(c.env, c.req.url);
   let resource: string | null = null;
   if (c.req.method === 'POST' && /application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')) {
-    const form = new URLSearchParams(await c.req.raw.clone().text());
+    const form = new URLSearchParams(new TextDecoder().decode(await c.req.raw.clone().arrayBuffer()));
     const named = await tokenRequestResource(c.env, form);
     resource = named && parseResource(issuer, named) ? named : null;
   }

@@ -449,7 +449,8 @@ function referenceHolds(condition: Condition, value: unknown): boolean {
   if ('eq' in condition) return value === condition.eq;
   if ('neq' in condition) return value !== condition.neq;
   if ('in' in condition) return condition.in.some((candidate) => candidate === value);
-  return !condition.nin.some((candidate) => candidate === value);
+  if ('nin' in condition) return !condition.nin.some((candidate) => candidate === value);
+  throw new Error('the reference covers eq/neq/in/nin only (argument operators: policy.args.unit.test.ts)');
 }
 
 /** Tool glob (any name without one), model glob and endpoint list, by their plain definitions. */

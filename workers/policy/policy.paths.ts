@@ -46,6 +46,18 @@ export function compileHostSet(patterns: readonly string[]): HostSet {
  * or hostless (`mailto:`, `file:///x`).
  */
 export function urlHost(value: string): string | null {
+  // One-entry memo: the rules of one call test the same argument again and again (and a hot
+  // caller repeats it); parsing a URL is the expensive part of hostIn.
+  if (value === lastUrl) return lastHost;
+  lastUrl = value;
+  lastHost = parseHost(value);
+  return lastHost;
+}
+
+let lastUrl: string | null = null;
+let lastHost: string | null = null;
+
+function parseHost(value: string): string | null {
   if (!URL.canParse(value)) return null;
   const host = new URL(value).hostname;
   if (host === '') return null;
@@ -82,6 +94,17 @@ const CONTROL_RE = /[\u0000-\u001f\u007f]/;
  * A Windows drive (`C:/…`) is kept as the first segment, in upper case.
  */
 export function normalizePath(raw: string): string | null {
+  // One-entry memo, as for urlHost: the same argument is normalised once per call, not per rule.
+  if (raw === lastRawPath) return lastPath;
+  lastRawPath = raw;
+  lastPath = canonicalPath(raw);
+  return lastPath;
+}
+
+let lastRawPath: string | null = null;
+let lastPath: string | null = null;
+
+function canonicalPath(raw: string): string | null {
   let value = raw;
   for (let round = 0; value.includes('%'); round++) {
     if (round === MAX_DECODE_ROUNDS) return null;

@@ -34,6 +34,14 @@ const policyVersionSchema = z
     rolledBackFrom: z.number().int().nullable(),
   })
   .openapi('PolicyVersion');
+const policyWarningSchema = z
+  .object({ ruleIndex: z.number().int(), path: z.string(), tool: z.string(), message: z.string() })
+  .openapi('PolicyWarning', {
+    description: 'A rule condition naming an argument the tool\'s input schema lacks, or with a type that cannot match',
+  });
+const savedPolicySchema = policyVersionSchema
+  .extend({ warnings: z.array(policyWarningSchema) })
+  .openapi('SavedPolicy');
 
 const simulateSchema = z
   .strictObject({
@@ -51,6 +59,11 @@ const simulateSchema = z
       description: 'LLM calls: the endpoint (rules with endpoints match only requests that have one)',
     }),
     user: z.string().max(256).optional(),
+    args: z
+      .record(z.string(), z.unknown())
+      .optional()
+      .openapi({ description: "The call's arguments (MCP tool arguments, LLM request fields): what args.* conditions read" })
+      .refine((a) => a === undefined || new TextEncoder().encode(JSON.stringify(a)).length <= 65_536, 'args exceeds 65536 bytes'),
     metadata: z
       .record(z.string(), z.unknown())
       .optional()
@@ -73,6 +86,7 @@ const simulationSchema = z
     reason: z.string().nullable(),
     policyVersion: z.number().int(),
     trace: z.array(z.object({ ruleIndex: z.number().int(), matched: z.boolean(), why: z.string() })),
+    warnings: z.array(policyWarningSchema),
   })
   .openapi('Simulation');
 
@@ -111,11 +125,11 @@ export const policyRoutes = createRouter()
         params: slugParamSchema,
         ...jsonBody(policyDocumentSchema),
       },
-      responses: { 200: json(policyVersionSchema, 'The new version'), ...errorResponses },
+      responses: { 200: json(savedPolicySchema, 'The new version, with schema warnings'), ...errorResponses },
     }),
     async (c) => {
       const slug = c.req.valid('param').slug;
-      const { dto, connectionId } = await putPolicy(c.env, c.get('principal'), slug, c.req.valid('json'));
+      const { dto, connectionId, warnings } = await putPolicy(c.env, c.get('principal'), slug, c.req.valid('json'));
       publishEvent(c.env, c.executionCtx, c.get('principal').orgId, {
         type: 'policy_update',
         serverId: connectionId,
@@ -124,7 +138,7 @@ export const policyRoutes = createRouter()
         version: dto.version,
         timestamp: new Date().toISOString(),
       });
-      return c.json(dto, 200);
+      return c.json({ ...dto, warnings }, 200);
     },
   )
   .openapi(

@@ -11,6 +11,7 @@ import { compilePolicy } from './policy.evaluate';
 import { explain } from './policy.explain';
 import { type Policy, parsePolicy } from './policy.schema';
 import { publishPolicy } from './policy.store';
+import { argumentWarnings, type PolicyWarning, type ToolSchemas } from './policy.warnings';
 
 export interface PolicyVersionDto {
   version: number;
@@ -135,8 +136,31 @@ export async function putPolicy(env: ConnectionEnv, principal: Principal, slug: 
       'an empty rule list denies every governed call: send "confirmDenyAll": true to confirm',
     );
   }
-  return writeVersion(env, principal, slug, policy, null);
+  const written = await writeVersion(env, principal, slug, policy, null);
+  const warnings = argumentWarnings(policy, await toolSchemas(env, principal.orgId, written.connectionId));
+  return { ...written, warnings };
 }
+
+/**
+ * The input schemas of the connection's current tools, from the tool inventory (issue 17): what
+ * `args.*` conditions are checked against. No inventory yet (never listed): no warnings.
+ */
+async function toolSchemas(env: ConnectionEnv, orgId: string, connectionId: string): Promise<ToolSchemas> {
+  const { results } = await env.DB.prepare(
+    `SELECT name, definition FROM tool_inventory
+     WHERE org_id = ? AND connection_id = ? AND kind = 'tool' AND removed = 0 LIMIT 2000`,
+  )
+    .bind(orgId, connectionId)
+    .all<{ name: string; definition: string | null }>();
+  const schemas = new Map<string, unknown>();
+  for (const row of results) {
+    const definition = row.definition === null ? null : (JSON.parse(row.definition) as Record<string, unknown> | null);
+    if (definition && typeof definition === 'object') schemas.set(row.name, definition.inputSchema);
+  }
+  return schemas;
+}
+
+export type { PolicyWarning };
 
 /**
  * A PUT's document: the policy, plus `confirmDenyAll`. An empty rule list denies every governed
@@ -186,6 +210,8 @@ export interface SimulationInput {
   endpoint?: string | undefined;
   user?: string | undefined;
   metadata?: Record<string, unknown> | undefined;
+  /** The call's arguments (`args.*` conditions). */
+  args?: Record<string, unknown> | undefined;
   /** Simulate a draft instead of the current version. */
   rules?: unknown[] | undefined;
 }
@@ -196,7 +222,7 @@ export async function simulatePolicy(
   slug: string,
   input: SimulationInput,
 ) {
-  const { policy } = await getCurrentPolicy(env, principal, slug);
+  const { policy, connection } = await getCurrentPolicy(env, principal, slug);
   const document = input.rules
     ? validatePolicy({ rules: input.rules })
     : validatePolicy({ rules: policy?.rules ?? [] });
@@ -207,7 +233,9 @@ export async function simulatePolicy(
     endpoint: input.endpoint ?? null,
     user: input.user ?? null,
     metadata: input.metadata ?? null,
+    args: input.args ?? null,
   });
+  const warnings = argumentWarnings(document, await toolSchemas(env, principal.orgId, connection.id));
   return {
     decision: decision.action,
     matched: decision.matched,
@@ -215,5 +243,6 @@ export async function simulatePolicy(
     reason: decision.reason,
     policyVersion: decision.policyVersion,
     trace,
+    warnings,
   };
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { overridesSchema } from '../inspection/inspection.schema';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /**
@@ -9,6 +10,20 @@ export const MAX_BODY_BYTES_LIMIT = 10 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH_MESSAGES = 100;
 /** Hard ceiling of maxBatchMessages: every message of a batch is decided and gets an audit row. */
 export const MAX_BATCH_MESSAGES_LIMIT = 1000;
+
+/** Content inspection settings of a connection (see `inspection` below). */
+export const inspectionSettingsSchema = z
+  .object({
+    packs: z
+      .array(z.string().regex(/^[a-z0-9-]{2,64}$/, 'a pack name is lowercase letters, digits and dashes'))
+      .max(20, 'at most 20 packs')
+      .default([]),
+    overrides: overridesSchema.optional(),
+    /** MCP: mask secrets and PII found in tool results (`redact` findings) before the agent sees them. */
+    redactResults: z.boolean().default(true),
+  })
+  .strict();
+export type InspectionSettings = z.output<typeof inspectionSettingsSchema>;
 
 /**
  * Per-connection settings (stored as JSON in connections.settings). Every field has a safe default,
@@ -99,6 +114,14 @@ export const connectionSettingsSchema = z
       })
       .strict()
       .default({ discovery: 'alert', quarantineOnCritical: false }),
+    /**
+     * Content inspection (docs/detections.md): the detection packs applied to this connection's
+     * calls (built-in names such as `mcp-advanced-security`, or the organization's custom packs;
+     * checked when saved), per-category / per-rule action overrides (`off` disables), and whether
+     * secrets and PII found in MCP results are masked before the agent sees them. No packs: no
+     * inspection (the default, so existing connections behave as before).
+     */
+    inspection: inspectionSettingsSchema.optional(),
   })
   .strict();
 

@@ -1,0 +1,258 @@
+/**
+ * The A2A registry and gateway inside workerd, on a pasted AgentCard (the fetched path and the
+ * forwarded calls are end to end, test/e2e/a2a.gateway.e2e.test.ts): creation and its
+ * validation (card shape, the endpoint's URL rules, fields only a2a connections take), the
+ * rewritten card, a refresh that records what changed, and the refusals the gateway makes before
+ * anything is forwarded — an unknown method, a denied skill, a batch, another organization's slug
+ * — each in JSON-RPC with A2A-safe codes and an `a2a_call` audit row.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  adminAuditRows,
+  call,
+  createOrg,
+  expectApiError,
+  expectJson,
+  flushAudit,
+  putPolicy,
+  type TestOrg,
+} from './helpers';
+
+const AGENT = 'https://agent.example.com';
+
+function card(description = 'A test agent', endpoint = `${AGENT}/a2a`) {
+  return {
+    name: 'Card agent',
+    description,
+    version: '1.0.0',
+    supportedInterfaces: [{ url: endpoint, protocolBinding: 'JSONRPC', protocolVersion: '1.0', tenant: '' }],
+    securitySchemes: { agentKey: { apiKeySecurityScheme: { location: 'header', name: 'X-Agent-Key' } } },
+    securityRequirements: [{ schemes: { agentKey: { list: [] } } }],
+    capabilities: { streaming: true },
+    skills: [
+      { id: 'echo', name: 'Echo' },
+      { id: 'admin.reset', name: 'Reset' },
+    ],
+    signatures: [{ protected: 'x', signature: 'y' }],
+  };
+}
+
+let org: TestOrg;
+
+async function createAgent(slug: string, agentCard: unknown, key = org.key) {
+  return call('POST', '/api/v1/connections', {
+    key,
+    body: { slug, name: slug, type: 'a2a', agentCard, authType: 'bearer', credential: `agent-cred-${slug}` },
+  });
+}
+
+async function rpc(slug: string, body: unknown, key = org.key, headers: Record<string, string> = {}) {
+  const res = await call('POST', `/v1/a2a/${slug}`, { key, body, headers });
+  return {
+    status: res.status,
+    body: (await res.json()) as { id: unknown; error?: { code: number; data: { code: string } } },
+  };
+}
+
+async function a2aRows(traceId: string) {
+  await flushAudit();
+  const { results } = await env.DB.prepare(
+    'SELECT type, method, tool, action, error_code FROM audit_events WHERE org_id = ? AND trace_id = ?',
+  )
+    .bind(org.orgId, traceId)
+    .all<Record<string, unknown>>();
+  return results;
+}
+
+beforeAll(async () => {
+  org = await createOrg('owner');
+  await expectJson(await createAgent('agent', card()), 201);
+  await putPolicy('agent', [{ tool: 'echo', action: 'allow' }], org.key);
+});
+
+describe('registering an agent', () => {
+  it('stores a pasted card: the endpoint becomes the upstream, the gateway URL is /v1/a2a', async () => {
+    const dto = await expectJson<{ type: string; upstreamUrl: string; gatewayUrl: string }>(
+      await call('GET', '/api/v1/connections/agent', { key: org.key }),
+      200,
+    );
+    expect(dto).toMatchObject({
+      type: 'a2a',
+      upstreamUrl: `${AGENT}/a2a`,
+      gatewayUrl: 'http://gateway.test/v1/a2a/agent',
+    });
+    const stored = await expectJson<{ skills: string[]; cardUrl: string | null }>(
+      await call('GET', '/api/v1/connections/agent/agent-card', { key: org.key }),
+      200,
+    );
+    expect(stored).toMatchObject({ skills: ['echo', 'admin.reset'], cardUrl: null });
+  });
+
+  it('refuses a card without a JSON-RPC interface, an endpoint with credentials, and card fields on mcp', async () => {
+    const noInterface = await expectApiError(
+      await createAgent('bad-1', { name: 'x', skills: [] }),
+      400,
+      'validation_failed',
+    );
+    expect(noInterface.details?.issues?.[0]?.path).toBe('agentCard');
+    const withSecret = await expectApiError(
+      await createAgent('bad-2', card('x', 'https://user:pw@agent.example.com/a2a')),
+      400,
+      'validation_failed',
+    );
+    expect(withSecret.details?.issues?.[0]).toMatchObject({
+      path: 'agentCard.supportedInterfaces',
+      rule: 'credentials',
+    });
+    const mcp = await call('POST', '/api/v1/connections', {
+      key: org.key,
+      body: { slug: 'bad-3', name: 'x', upstreamUrl: AGENT, authType: 'none', agentCardUrl: AGENT },
+    });
+    await expectApiError(mcp, 400, 'validation_failed');
+    const repoint = await call('PATCH', '/api/v1/connections/agent', {
+      key: org.key,
+      body: { upstreamUrl: 'https://elsewhere.example.com/a2a' },
+    });
+    expect((await expectApiError(repoint, 400, 'validation_failed')).details?.issues?.[0]?.path).toBe(
+      'upstreamUrl',
+    );
+  });
+
+  it('a refresh with a new card records what changed, once', async () => {
+    await expectJson(await createAgent('drift', card()), 201);
+    const next = { ...card('Now different'), skills: [{ id: 'echo', name: 'Echo' }, { id: 'new.skill' }] };
+    const result = await expectJson<{ changed: boolean; changes: Record<string, unknown> }>(
+      await call('POST', '/api/v1/connections/drift/agent-card/refresh', {
+        key: org.key,
+        body: { agentCard: next },
+      }),
+      200,
+    );
+    expect(result.changed).toBe(true);
+    expect(result.changes).toMatchObject({
+      fields: ['description'],
+      skillsAdded: ['new.skill'],
+      skillsRemoved: ['admin.reset'],
+      endpoint: null,
+    });
+    const again = await expectJson<{ changed: boolean }>(
+      await call('POST', '/api/v1/connections/drift/agent-card/refresh', {
+        key: org.key,
+        body: { agentCard: next },
+      }),
+      200,
+    );
+    expect(again.changed).toBe(false);
+    const rows = await adminAuditRows(org.orgId, 'connection.agent_card.changed');
+    expect(rows).toHaveLength(1);
+    expect(rows[0]!.details).toMatchObject({ source: 'pasted', skillsAdded: ['new.skill'] });
+  });
+});
+
+describe('the rewritten card', () => {
+  it('points at the gateway, names Igris as the only scheme and drops the signatures', async () => {
+    const res = await call('GET', '/v1/a2a/agent/.well-known/agent-card.json', { key: org.key });
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    const served = JSON.parse(text);
+    expect(served.supportedInterfaces).toEqual([
+      expect.objectContaining({ url: 'http://gateway.test/v1/a2a/agent', protocolBinding: 'JSONRPC' }),
+    ]);
+    expect(Object.keys(served.securitySchemes)).toEqual(['igris']);
+    expect(served.signatures).toBeUndefined();
+    expect(text).not.toContain('agent.example.com');
+  });
+
+  it('needs a key, and is not found for another organization', async () => {
+    expect((await call('GET', '/v1/a2a/agent/.well-known/agent-card.json', { key: null })).status).toBe(401);
+    const other = await createOrg('owner');
+    await expectApiError(
+      await call('GET', '/v1/a2a/agent/.well-known/agent-card.json', { key: other.key }),
+      404,
+      'not_found',
+    );
+    const rpcAnswer = await rpc(
+      'agent',
+      { jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: 't' } },
+      other.key,
+    );
+    expect(rpcAnswer.status).toBe(404);
+    expect(rpcAnswer.body.error).toMatchObject({ code: -32044, data: { code: 'not_found' } });
+  });
+});
+
+describe('gateway refusals before forwarding', () => {
+  it('an unknown method is -32601 and audited', async () => {
+    const answer = await rpc(
+      'agent',
+      { jsonrpc: '2.0', id: 'u1', method: 'GetExtendedAgentCard', params: {} },
+      org.key,
+      { 'X-Igris-Trace-Id': 'a2a-unknown' },
+    );
+    expect(answer.body).toMatchObject({
+      id: 'u1',
+      error: { code: -32601, data: { code: 'method_not_found' } },
+    });
+    expect(await a2aRows('a2a-unknown')).toEqual([
+      {
+        type: 'a2a_call',
+        method: 'GetExtendedAgentCard',
+        tool: null,
+        action: 'error',
+        error_code: 'method_not_found',
+      },
+    ]);
+  });
+
+  it('a denied skill is -32046 (outside A2A’s reserved codes) with the skill as the audited tool', async () => {
+    const answer = await rpc(
+      'agent',
+      {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'message/send',
+        params: {
+          message: {
+            messageId: 'm',
+            role: 'user',
+            parts: [{ kind: 'text', text: 'x' }],
+            metadata: { skillId: 'admin.reset' },
+          },
+        },
+      },
+      org.key,
+      { 'X-Igris-Trace-Id': 'a2a-deny' },
+    );
+    expect(answer.body).toMatchObject({ id: 2, error: { code: -32046, data: { code: 'policy_denied' } } });
+    expect(await a2aRows('a2a-deny')).toEqual([
+      {
+        type: 'a2a_call',
+        method: 'message/send',
+        tool: 'admin.reset',
+        action: 'deny',
+        error_code: 'policy_denied',
+      },
+    ]);
+  });
+
+  it('a method without a skill is governed by its v1.0 name (no rule: denied)', async () => {
+    const answer = await rpc(
+      'agent',
+      { jsonrpc: '2.0', id: 3, method: 'tasks/get', params: { id: 't' } },
+      org.key,
+      {
+        'X-Igris-Trace-Id': 'a2a-method',
+      },
+    );
+    expect(answer.body.error?.data.code).toBe('policy_denied');
+    expect((await a2aRows('a2a-method'))[0]).toMatchObject({ method: 'tasks/get', tool: 'GetTask' });
+  });
+
+  it('a batch or a notification is an invalid request', async () => {
+    const batch = await rpc('agent', [{ jsonrpc: '2.0', id: 1, method: 'GetTask', params: {} }]);
+    expect(batch.body.error?.data.code).toBe('invalid_request');
+    const notification = await rpc('agent', { jsonrpc: '2.0', method: 'GetTask', params: {} });
+    expect(notification.body.error?.data.code).toBe('invalid_request');
+  });
+});

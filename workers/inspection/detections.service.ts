@@ -1,0 +1,247 @@
+/**
+ * The detections API's work (`/api/v1/detections/*`, docs/detections.md): the built-in rules and
+ * packs, an organization's custom rules and packs (D1, validated when saved, scoped to the
+ * principal's organization, audited in the same batch), the scan used by the rule tester and CI,
+ * and the check of a connection's `inspection` settings when they are saved.
+ */
+import type { Principal } from '../app.types';
+import { adminAuditStatement } from '../audit/audit.admin';
+import { requirePermission } from '../auth/permissions';
+import { AppError } from '../lib/errors';
+import { randomId } from '../lib/ids';
+import type { InspectionSettings } from '../shared/connection.settings';
+import { builtinPacks, builtinRules } from './inspection.builtin';
+import { validateCustomRule } from './inspection.custom';
+import { customPackNames, engineFor } from './inspection.load';
+import { type Pack, packSchema, type Rule, type Where } from './inspection.schema';
+import { riskScore } from './inspection.score';
+import { invalidateOrgDetections, loadOrgDetections } from './inspection.store';
+
+type Env_ = { DB: D1Database; POLICY_CACHE_TTL_MS?: string };
+
+/** What the API shows of a rule: everything but its detection internals stays readable. */
+export function ruleSummary(rule: Rule, custom: boolean) {
+  return {
+    id: rule.id,
+    category: rule.category,
+    severity: rule.severity,
+    where: rule.where,
+    action: rule.action,
+    description: rule.description,
+    references: rule.references,
+    custom,
+  };
+}
+
+export function packSummary(pack: Pack, custom: boolean) {
+  return {
+    name: pack.name,
+    description: pack.description,
+    rules: pack.rules,
+    categories: pack.categories,
+    minSeverity: pack.minSeverity ?? null,
+    custom,
+  };
+}
+
+export interface ScanInput {
+  text: string;
+  where?: Where;
+  packs?: string[];
+}
+
+/** The engine over a text: the named packs (built-in or the organization's), or every rule. */
+export async function scanText(env: Env_, principal: Principal, input: ScanInput) {
+  requirePermission(principal, 'policies:read');
+  const custom = await loadOrgDetections(env, principal.orgId);
+  if (input.packs) checkPackNames(input.packs, custom.packs, 'body', 'packs');
+  const engine = engineFor({ packs: input.packs ?? 'all' }, custom);
+  const found = engine.scan(input.text, input.where ?? 'prompt');
+  return {
+    findings: found.map((f) => ({
+      ruleId: f.ruleId,
+      category: f.category,
+      severity: f.severity,
+      action: f.action,
+      start: f.start,
+      end: f.end,
+      ...(f.encoding ? { encoding: f.encoding } : {}),
+    })),
+    riskScore: riskScore(found),
+  };
+}
+
+function checkPackNames(
+  names: readonly string[],
+  custom: ReadonlyMap<string, Pack>,
+  location: 'body',
+  path: string,
+): void {
+  const unknown = customPackNames(names).filter((n) => !custom.has(n));
+  if (unknown.length > 0) {
+    throw new AppError('validation_failed', {
+      message: `Unknown detection pack ${JSON.stringify(unknown[0])}: use a built-in pack (GET /api/v1/detections/packs) or create it first`,
+      details: { location, path, unknown },
+    });
+  }
+}
+
+/** A connection's `inspection` settings, checked when saved: packs and overridden rules must exist. */
+export async function checkInspectionSettings(
+  env: Env_,
+  orgId: string,
+  inspection: InspectionSettings | undefined,
+): Promise<void> {
+  if (!inspection) return;
+  const custom = await loadOrgDetections(env, orgId);
+  checkPackNames(inspection.packs, custom.packs, 'body', 'settings.inspection.packs');
+  const known = new Set([...builtinRules(), ...custom.rules].map((r) => r.id));
+  const unknown = Object.keys(inspection.overrides?.rules ?? {}).filter((id) => !known.has(id));
+  if (unknown.length > 0) {
+    throw new AppError('validation_failed', {
+      message: `Unknown detection rule ${JSON.stringify(unknown[0])} in overrides`,
+      details: { location: 'body', path: 'settings.inspection.overrides.rules', unknown },
+    });
+  }
+}
+
+export async function listRules(env: Env_, principal: Principal) {
+  requirePermission(principal, 'policies:read');
+  const custom = await loadOrgDetections(env, principal.orgId);
+  return [
+    ...builtinRules().map((r) => ruleSummary(r, false)),
+    ...custom.rules.map((r) => ruleSummary(r, true)),
+  ];
+}
+
+export async function listPacks(env: Env_, principal: Principal) {
+  requirePermission(principal, 'policies:read');
+  const custom = await loadOrgDetections(env, principal.orgId);
+  return [
+    ...[...builtinPacks().values()].map((p) => packSummary(p, false)),
+    ...[...custom.packs.values()].map((p) => packSummary(p, true)),
+  ];
+}
+
+function conflict(message: string, path: string): AppError {
+  return new AppError('conflict', { message, details: { location: 'body', path } });
+}
+
+/** Saves a custom rule after validateCustomRule (schema, linear pattern, its own examples). */
+export async function createRule(env: Env_, principal: Principal, input: unknown) {
+  requirePermission(principal, 'policies:write');
+  const checked = validateCustomRule(input);
+  if (!checked.ok) {
+    throw new AppError('validation_failed', {
+      message: `Rule refused: ${checked.errors[0]!.message}`,
+      details: { location: 'body', path: checked.errors[0]!.path, errors: checked.errors },
+    });
+  }
+  const rule = checked.rule;
+  if (builtinRules().some((r) => r.id === rule.id))
+    throw conflict(`Rule id ${rule.id} is a built-in rule's`, 'id');
+  const now = Date.now();
+  try {
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO detection_rules (id, org_id, rule_id, rule, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).bind(randomId('dru_'), principal.orgId, rule.id, JSON.stringify(rule), principal.userId, now, now),
+      adminAuditStatement(env.DB, principal, {
+        action: 'detection_rule.create',
+        details: { ruleId: rule.id, category: rule.category, severity: rule.severity, action: rule.action },
+      }),
+    ]);
+  } catch (err) {
+    if (String(err).includes('UNIQUE')) throw conflict(`A custom rule ${rule.id} already exists`, 'id');
+    throw err;
+  }
+  invalidateOrgDetections(principal.orgId);
+  return ruleSummary(rule, true);
+}
+
+export async function deleteRule(env: Env_, principal: Principal, ruleId: string): Promise<void> {
+  requirePermission(principal, 'policies:write');
+  // Another organization's rule is as missing as one that never was.
+  const found = await env.DB.prepare('SELECT 1 FROM detection_rules WHERE org_id = ? AND rule_id = ?')
+    .bind(principal.orgId, ruleId)
+    .first();
+  if (!found) throw new AppError('not_found', { message: 'Custom rule not found' });
+  await env.DB.batch([
+    env.DB.prepare('DELETE FROM detection_rules WHERE org_id = ? AND rule_id = ?').bind(
+      principal.orgId,
+      ruleId,
+    ),
+    adminAuditStatement(env.DB, principal, { action: 'detection_rule.delete', details: { ruleId } }),
+  ]);
+  invalidateOrgDetections(principal.orgId);
+}
+
+/** Saves a custom pack: its name may not shadow a built-in pack, its rule ids must exist. */
+export async function createPack(env: Env_, principal: Principal, input: unknown) {
+  requirePermission(principal, 'policies:write');
+  const parsed = packSchema.safeParse(input);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    throw new AppError('validation_failed', {
+      message: `Pack refused: ${issue.message}`,
+      details: { location: 'body', path: issue.path.join('.'), issues: parsed.error.issues },
+    });
+  }
+  const pack = parsed.data;
+  if (builtinPacks().has(pack.name)) throw conflict(`Pack ${pack.name} is a built-in pack's name`, 'name');
+  const custom = await loadOrgDetections(env, principal.orgId);
+  const known = new Set([...builtinRules(), ...custom.rules].map((r) => r.id));
+  const unknown = pack.rules.filter((id) => !known.has(id));
+  if (unknown.length > 0) {
+    throw new AppError('validation_failed', {
+      message: `Unknown detection rule ${JSON.stringify(unknown[0])} in the pack`,
+      details: { location: 'body', path: 'rules', unknown },
+    });
+  }
+  const now = Date.now();
+  try {
+    await env.DB.batch([
+      env.DB.prepare(
+        `INSERT INTO detection_packs (id, org_id, name, pack, created_by, created_at, updated_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      ).bind(randomId('dpk_'), principal.orgId, pack.name, JSON.stringify(pack), principal.userId, now, now),
+      adminAuditStatement(env.DB, principal, {
+        action: 'detection_pack.create',
+        details: { pack: pack.name, rules: pack.rules.length, categories: pack.categories },
+      }),
+    ]);
+  } catch (err) {
+    if (String(err).includes('UNIQUE')) throw conflict(`A custom pack ${pack.name} already exists`, 'name');
+    throw err;
+  }
+  invalidateOrgDetections(principal.orgId);
+  return packSummary(pack, true);
+}
+
+/** Deletes a custom pack no connection applies (one that is applied: 409 naming the connections). */
+export async function deletePack(env: Env_, principal: Principal, name: string): Promise<void> {
+  requirePermission(principal, 'policies:write');
+  const found = await env.DB.prepare('SELECT 1 FROM detection_packs WHERE org_id = ? AND name = ?')
+    .bind(principal.orgId, name)
+    .first();
+  if (!found) throw new AppError('not_found', { message: 'Custom pack not found' });
+  const users = await env.DB.prepare(
+    `SELECT c.slug FROM connections c, json_each(c.settings, '$.inspection.packs') p
+     WHERE c.org_id = ? AND p.value = ?`,
+  )
+    .bind(principal.orgId, name)
+    .all<{ slug: string }>();
+  const slugs = users.results.map((r) => r.slug);
+  if (slugs.length > 0) {
+    throw new AppError('conflict', {
+      message: `Pack ${name} is applied by ${slugs.length} connection(s): remove it from their settings first`,
+      details: { location: 'path', path: 'name', connections: slugs },
+    });
+  }
+  await env.DB.batch([
+    env.DB.prepare('DELETE FROM detection_packs WHERE org_id = ? AND name = ?').bind(principal.orgId, name),
+    adminAuditStatement(env.DB, principal, { action: 'detection_pack.delete', details: { pack: name } }),
+  ]);
+  invalidateOrgDetections(principal.orgId);
+}

@@ -1,0 +1,89 @@
+/**
+ * What a call's inspection stages need, loaded before them (the stages stay pure): the compiled
+ * engine of the connection's packs and overrides, and a fresh per-call state (findings so far,
+ * the redaction session of an LLM call).
+ *
+ * Compiling 270 rules takes milliseconds, so an engine is compiled once per isolate per distinct
+ * configuration and kept: the cache key is the packs, the overrides and — when a custom pack is
+ * named — the version of the organization's custom rules (inspection.store.ts). A call never
+ * compiles unless its configuration changed.
+ */
+import { log } from '../lib/log';
+import type { InspectionSettings } from '../shared/connection.settings';
+import { builtinPacks, builtinRules } from './inspection.builtin';
+import { compileRules, type Engine, type Finding } from './inspection.engine';
+import type { RedactionSession } from './inspection.redact';
+import type { Pack, Rule } from './inspection.schema';
+import { loadOrgDetections } from './inspection.store';
+
+/** Per call: the engine, the connection's choices, and what the stages found so far. */
+export interface CallInspection {
+  engine: Engine;
+  /** MCP: mask `redact` findings in tool results. */
+  redactResults: boolean;
+  /** Every engine finding of the call so far (for the risk score). */
+  found: Finding[];
+  /** LLM: the request's placeholders (never persisted or logged; dropped with the call). */
+  session: RedactionSession | null;
+}
+
+const engines = new Map<string, Engine>();
+/** Distinct configurations kept per isolate; the oldest goes first past it. */
+const ENGINE_CACHE_LIMIT = 64;
+
+function cachedEngine(key: string, build: () => Engine): Engine {
+  const hit = engines.get(key);
+  if (hit) return hit;
+  const engine = build();
+  if (engines.size >= ENGINE_CACHE_LIMIT) engines.delete(engines.keys().next().value!);
+  engines.set(key, engine);
+  return engine;
+}
+
+/** Which of `names` are not built-in packs. */
+export function customPackNames(names: readonly string[]): string[] {
+  const builtin = builtinPacks();
+  return names.filter((n) => !builtin.has(n));
+}
+
+/**
+ * The engine of a configuration: every rule (built-in and custom) the named packs select, or
+ * every rule for `'all'` (the scan API without packs).
+ */
+export function engineFor(
+  settings: { packs: readonly string[] | 'all'; overrides?: InspectionSettings['overrides'] },
+  custom: { version: string; rules: readonly Rule[]; packs: ReadonlyMap<string, Pack> } | null,
+): Engine {
+  const key = JSON.stringify([settings.packs, settings.overrides ?? null, custom?.version ?? null]);
+  return cachedEngine(key, () => {
+    const rules = custom && custom.rules.length > 0 ? [...builtinRules(), ...custom.rules] : builtinRules();
+    if (settings.packs === 'all') return compileRules(rules, 'all', settings.overrides);
+    const builtin = builtinPacks();
+    const packs: Pack[] = [];
+    for (const name of settings.packs) {
+      const pack = builtin.get(name) ?? custom?.packs.get(name);
+      // A pack deleted after it was assigned (deletion refuses an assigned pack, but a race
+      // remains): the others still apply.
+      if (pack) packs.push(pack);
+      else log('warn', 'detection pack not found; skipped', { pack: name });
+    }
+    return compileRules(rules, packs, settings.overrides);
+  });
+}
+
+/** The call's inspection, or null when the connection applies no pack. */
+export async function loadCallInspection(
+  env: { DB: D1Database; POLICY_CACHE_TTL_MS?: string },
+  connection: { orgId: string; settings: { inspection?: InspectionSettings } },
+): Promise<CallInspection | null> {
+  const settings = connection.settings.inspection;
+  if (!settings || settings.packs.length === 0) return null;
+  const custom =
+    customPackNames(settings.packs).length > 0 ? await loadOrgDetections(env, connection.orgId) : null;
+  return {
+    engine: engineFor(settings, custom),
+    redactResults: settings.redactResults,
+    found: [],
+    session: null,
+  };
+}

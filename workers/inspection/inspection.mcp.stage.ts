@@ -1,0 +1,73 @@
+/**
+ * Content inspection on MCP calls (docs/detections.md), two stages of the call core:
+ *
+ *   inspectMcpRequest   request stage: the params of `tools/call` (arguments), `resources/read`
+ *                       (the URI) and `prompts/get` (arguments) are scanned (`where: args`). A
+ *                       `block` finding refuses the message before the guard forwards it — a
+ *                       JSON-RPC error naming the rule and category; every finding is attached to
+ *                       the message's audit row.
+ *   mcpResultStage      response stage: each JSON-RPC result (a JSON body, a batch item, an SSE
+ *                       event) is scanned (`where: result`). `block` replaces the result with a
+ *                       JSON-RPC error; `redact` masks the values in the result (when the
+ *                       connection's `redactResults` is on) before the agent sees them;
+ *                       `alert` / `log` are recorded.
+ * Pure: the engine was loaded before them (inspection.load.ts, via `call.inspection`).
+ */
+import type { JsonRpcMessage } from '../gateway/gateway.jsonrpc';
+import type { RequestStage, ResponseStage, StageCall } from '../gateway/gateway.stages';
+import { jsonRpcErrorBody } from '../lib/errors';
+import { isRecord } from '../lib/values';
+import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
+import { createRedactionSession, redactJson } from './inspection.redact';
+
+const INSPECTED_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
+
+export const inspectMcpRequest: RequestStage<JsonRpcMessage> = (call, decisions) => {
+  const inspection = call.inspection;
+  if (!inspection) return decisions;
+  return decisions.map((d, unit) => {
+    const message = d.unit;
+    if (d.refusal || typeof message.method !== 'string' || !INSPECTED_METHODS.has(message.method)) return d;
+    if (message.params === undefined) return d;
+    const found = inspection.engine.scanJson(message.params, 'args');
+    if (found.length === 0) return d;
+    const findings = [...(d.findings ?? []), ...recordFindings(inspection, found, 'args', unit, '$.params')];
+    const block = blockingFinding(found);
+    if (!block) return { ...d, findings };
+    return { ...d, findings, refusal: blockedError(block, 'args', under('$.params', block.location)) };
+  });
+};
+
+/** The response stage of one MCP call, or null when the connection inspects nothing. */
+export function mcpResultStage(
+  call: StageCall,
+  units: readonly JsonRpcMessage[] | null,
+): ResponseStage | null {
+  const inspection = call.inspection;
+  if (!inspection) return null;
+  // Which audit row (unit) a response belongs to: the request with its id.
+  const unitOf = (id: unknown) => {
+    const at = units?.findIndex((u) => u.id !== undefined && u.id === id) ?? -1;
+    return Math.max(at, 0);
+  };
+  const session = createRedactionSession();
+  return {
+    name: 'inspection',
+    wants: (raw) => raw.includes('"result"'),
+    onMessage(message) {
+      if (!isRecord(message) || !('result' in message) || message.result === undefined) return undefined;
+      const found = inspection.engine.scanJson(message.result, 'result');
+      if (found.length === 0) return undefined;
+      const id = (message.id ?? null) as string | number | null;
+      call.findings.push(...recordFindings(inspection, found, 'result', unitOf(id), '$.result'));
+      const block = blockingFinding(found);
+      if (block) {
+        const err = blockedError(block, 'result', under('$.result', block.location));
+        return jsonRpcErrorBody(err, id, call.identity.traceId);
+      }
+      const masked = inspection.redactResults ? found.filter((f) => f.action === 'redact') : [];
+      if (masked.length === 0) return undefined;
+      return { ...message, result: redactJson(message.result, masked, session) };
+    },
+  };
+}

@@ -1,0 +1,80 @@
+/**
+ * An organization's custom detection rules and packs (D1 `detection_rules`, `detection_packs`),
+ * and the snapshot of them the gateway compiles with the built-in rules.
+ *
+ * The snapshot is read in one D1 batch and kept in the isolate for POLICY_CACHE_TTL_MS (the bound
+ * of policies and governance); an edit through the API invalidates this isolate's copy at once.
+ * Its `version` (the newest update time and the counts) keys the compiled engine cache
+ * (inspection.load.ts), so a changed rule is never matched by a stale engine for longer than the TTL.
+ * Only connections whose packs name a custom pack read it: built-in packs never touch D1.
+ */
+import { type Pack, packSchema, type Rule, ruleSchema } from './inspection.schema';
+
+export interface OrgDetections {
+  /** Changes whenever a custom rule or pack is added, changed or removed. */
+  version: string;
+  rules: Rule[];
+  packs: Map<string, Pack>;
+}
+
+interface Cached {
+  at: number;
+  value: Promise<OrgDetections>;
+}
+
+const cache = new Map<string, Cached>();
+
+export function invalidateOrgDetections(orgId: string): void {
+  cache.delete(orgId);
+}
+
+export function loadOrgDetections(
+  env: { DB: D1Database; POLICY_CACHE_TTL_MS?: string },
+  orgId: string,
+): Promise<OrgDetections> {
+  const ttl = Number(env.POLICY_CACHE_TTL_MS ?? '10000');
+  const now = Date.now();
+  const hit = cache.get(orgId);
+  if (hit && now - hit.at < ttl) return hit.value;
+  const value = readOrgDetections(env.DB, orgId);
+  cache.set(orgId, { at: now, value });
+  // A failed read is not cached: the next call tries again.
+  value.catch(() => {
+    if (cache.get(orgId)?.value === value) cache.delete(orgId);
+  });
+  return value;
+}
+
+interface StoredRow {
+  body: string;
+  updated_at: number;
+}
+
+async function readOrgDetections(db: D1Database, orgId: string): Promise<OrgDetections> {
+  const [rules, packs] = await db.batch<StoredRow>([
+    db
+      .prepare('SELECT rule AS body, updated_at FROM detection_rules WHERE org_id = ? ORDER BY rule_id')
+      .bind(orgId),
+    db
+      .prepare('SELECT pack AS body, updated_at FROM detection_packs WHERE org_id = ? ORDER BY name')
+      .bind(orgId),
+  ]);
+  const ruleRows = rules?.results ?? [];
+  const packRows = packs?.results ?? [];
+  const newest = Math.max(0, ...ruleRows.map((r) => r.updated_at), ...packRows.map((r) => r.updated_at));
+  // Stored rows were validated when saved; one that no longer parses (a schema change) is skipped
+  // rather than failing every call of the organization.
+  const parsedRules = ruleRows.flatMap((r) => {
+    const parsed = ruleSchema.safeParse(JSON.parse(r.body));
+    return parsed.success ? [parsed.data] : [];
+  });
+  const parsedPacks = packRows.flatMap((r) => {
+    const parsed = packSchema.safeParse(JSON.parse(r.body));
+    return parsed.success ? [parsed.data] : [];
+  });
+  return {
+    version: `${newest}:${parsedRules.length}:${parsedPacks.length}`,
+    rules: parsedRules,
+    packs: new Map(parsedPacks.map((p) => [p.name, p])),
+  };
+}
