@@ -131,7 +131,10 @@ function requestFor(rng: () => number, tool: string) {
       path: rng() < 0.5 ? `/srv/team${Math.floor(rng() * 25)}/notes/report.md` : '/srv/team1/../etc/passwd',
       amount: Math.floor(rng() * 3000),
       currency: rng() < 0.8 ? 'EUR' : 'JPY',
-      url: rng() < 0.5 ? 'https://api.example.com/v1/items?id=7' : `https://a.svc${Math.floor(rng() * 40)}.example.com/x`,
+      url:
+        rng() < 0.5
+          ? 'https://api.example.com/v1/items?id=7'
+          : `https://a.svc${Math.floor(rng() * 40)}.example.com/x`,
       ref: rng() < 0.7 ? 'AB-12345' : 'ab-1',
       note: 'quarterly numbers',
     },

@@ -20,7 +20,10 @@ function securityHeaders(): Plugin {
     name: 'igris-security-headers',
     apply: 'build',
     generateBundle() {
-      const origins = [process.env.VITE_API_BASE_URL, ...(process.env.DASHBOARD_CONNECT_SRC ?? '').split(/\s+/)]
+      const origins = [
+        process.env.VITE_API_BASE_URL,
+        ...(process.env.DASHBOARD_CONNECT_SRC ?? '').split(/\s+/),
+      ]
         .filter((value): value is string => Boolean(value))
         .map((value) => new URL(value).origin);
       const csp = [

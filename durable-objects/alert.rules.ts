@@ -96,7 +96,7 @@ export function anomalyAlert(
 /** Counts a connection's denials per minute; raises one deny_spike when a minute reaches DENY_SPIKE. */
 export class DenySpikes {
   #times: number[] = [];
-  #raisedAt = 0;
+  #raisedAt = Number.NEGATIVE_INFINITY;
 
   observe(row: AuditEventInsert, now: number): AlertCandidate | null {
     if (row.action !== 'deny') return null;

@@ -69,6 +69,7 @@ import { rowFindings } from './metrics.contract';
 import { MetricsOutbox } from './metrics.outbox';
 import { RateWindows } from './rate.window';
 import { SessionRecord } from './session.record';
+import { SessionTaint } from './session.taint';
 
 /** How often a warm guard re-reads its kill switches and settings from D1 (safety net for pushes). */
 export const RESYNC_MS = 30_000;
@@ -94,6 +95,7 @@ export class ConnectionGuard extends DurableObject<Env> {
   readonly #rates: RateWindows;
   readonly #anomalies: AnomalyDetector;
   readonly #session: SessionRecord;
+  readonly #taint: SessionTaint;
   /** Metric deltas for the organization's MetricsHub, sent off the hot path (metrics.outbox.ts). */
   readonly #metrics: MetricsOutbox;
   /** Whose hub the metrics go to: known from the first admit, or from a row when complete() comes first. */
@@ -120,6 +122,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#rates = new RateWindows(ctx.storage.sql);
     this.#anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
     this.#session = new SessionRecord(ctx.storage.sql);
+    this.#taint = new SessionTaint(ctx.storage.sql);
     this.#metrics = new MetricsOutbox(
       (p) => ctx.waitUntil(p),
       () => metricsHubFor(env, this.#metricsTarget!.orgId),
@@ -138,8 +141,12 @@ export class ConnectionGuard extends DurableObject<Env> {
 
     const kill = matchingKill(this.#kills.values(), identity, request.caller);
     let result: AdmitResult = { verdict: 'admit', sessionId };
+    // Taint before the rate windows: a call refused for its session's history counts against none.
+    const held = !kill && !request.final && request.taint ? this.#taint.forbidden(request.taint, now) : null;
     if (kill) {
       result = { verdict: 'killed', sessionId, scope: kill.scope, reason: kill.reason };
+    } else if (held) {
+      result = { verdict: 'tainted', sessionId, ruleIndex: request.taint!.ruleIndex, held };
     } else if (!request.final) {
       const rate = this.#rates.admit(request.rateChecks, now);
       if (!rate.ok) {
@@ -147,11 +154,13 @@ export class ConnectionGuard extends DurableObject<Env> {
         result = { verdict: 'rate_limited', sessionId, ...figures };
       }
     }
+    if (result.verdict === 'admit' && !request.final && request.taint) this.#taint.add(request.taint, now);
 
     const final = request.final || result.verdict !== 'admit';
     for (const row of request.audit) {
       row.sessionId = sessionId;
       if (kill) refuse(row, 'killed', 'session_suspended', { killSwitchId: kill.id, scope: kill.scope });
+      else if (held) refuse(row, 'deny', 'policy_denied', { reason: 'session taint', taint: held });
       else if (result.verdict === 'rate_limited') {
         const { verdict: _, sessionId: __, ...figures } = result;
         refuse(row, 'rate_limited', 'rate_limited', figures);
@@ -508,7 +517,7 @@ function findingsOf(row: AuditEventInsert): { findings?: Finding[] } {
 /** Rewrites a row the guard refused: its action, error code, and why (merged into details). */
 function refuse(
   row: AuditEventInsert,
-  action: 'killed' | 'rate_limited',
+  action: 'killed' | 'rate_limited' | 'deny',
   errorCode: string,
   why: Record<string, unknown>,
 ): void {

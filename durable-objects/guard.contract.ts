@@ -42,6 +42,21 @@ export interface AdmitRequest extends GuardTarget {
   audit: AuditEventInsert[];
   /** True when the rows are already final (refused calls): no outcome will follow. */
   final: boolean;
+  /**
+   * Session taint (issue 22), decided in this same round trip: refuse (verdict `tainted`) when
+   * the session already holds every label of one `cleanOf` entry, else add `add` to it once the
+   * call is admitted. Optional: absent (older Workers, or no rule with labels/cleanOf) = no taint.
+   */
+  taint?: TaintCheck;
+}
+
+export interface TaintCheck {
+  /** The agent session the labels belong to (see taintSession in the gateway): caller-scoped. */
+  session: string;
+  add: string[];
+  cleanOf: string[][];
+  /** The rule whose cleanOf is checked (for the refusal's details). */
+  ruleIndex: number | null;
 }
 
 /**
@@ -51,6 +66,8 @@ export interface AdmitRequest extends GuardTarget {
 export type AdmitResult =
   | { verdict: 'admit'; sessionId: string }
   | { verdict: 'killed'; sessionId: string; scope: KillScope; reason: string | null }
+  /** The session holds a label combination the matched rule's `cleanOf` forbids. */
+  | { verdict: 'tainted'; sessionId: string; ruleIndex: number | null; held: string[] }
   | {
       verdict: 'rate_limited';
       sessionId: string;

@@ -3,9 +3,9 @@ import { createApp } from './app';
 import { runScheduled } from './scheduled';
 
 export { AuditSpool } from '../durable-objects/audit-spool.do';
+export { BudgetCounter } from '../durable-objects/budget-counter.do';
 export { ConnectionGuard } from '../durable-objects/connection-guard.do';
 export { EventHub } from '../durable-objects/event-hub.do';
-export { BudgetCounter } from '../durable-objects/budget-counter.do';
 export { LoginLimiter } from '../durable-objects/login-limiter.do';
 export { MetricsHub } from '../durable-objects/metrics-hub.do';
 

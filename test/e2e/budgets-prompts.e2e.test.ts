@@ -201,7 +201,7 @@ describe('governed system prompts through the official SDKs', () => {
       model: GPT,
       messages: [{ role: 'user', content: 'Hi' }],
     });
-    expect((fake.last()?.body as { messages: unknown[] }).messages[0]).toEqual({
+    expect((fake.last()!.body as { messages: unknown[] }).messages[0]).toEqual({
       role: 'system',
       content: 'Connection rules.',
     });
@@ -227,6 +227,6 @@ describe('governed system prompts through the official SDKs', () => {
       messages: [{ role: 'user', content: 'Hi' }],
     });
     expect(answer.content.length).toBeGreaterThan(0);
-    expect((fake.last()?.body as { system: unknown }).system).toBe('Governed only.');
+    expect((fake.last()!.body as { system: unknown }).system).toBe('Governed only.');
   });
 });

@@ -80,8 +80,16 @@ beforeAll(async () => {
     outputPerMTok: 2,
   });
   if (price.status !== 200) throw new Error(`price: ${price.status} ${JSON.stringify(price.body)}`);
-  openai = new OpenAI({ apiKey: adminKey(), baseURL: `${gatewayUrl()}/llm/${OPENAI_SLUG}/v1`, maxRetries: 0 });
-  anthropic = new Anthropic({ apiKey: adminKey(), baseURL: `${gatewayUrl()}/llm/${ANTHROPIC_SLUG}`, maxRetries: 0 });
+  openai = new OpenAI({
+    apiKey: adminKey(),
+    baseURL: `${gatewayUrl()}/llm/${OPENAI_SLUG}/v1`,
+    maxRetries: 0,
+  });
+  anthropic = new Anthropic({
+    apiKey: adminKey(),
+    baseURL: `${gatewayUrl()}/llm/${ANTHROPIC_SLUG}`,
+    maxRetries: 0,
+  });
 });
 afterAll(() => fake?.close());
 beforeEach(() => fake.reset());
@@ -116,7 +124,10 @@ describe('OpenAI SDK through the gateway', () => {
 
   it('streams, asks the provider for usage, and hides the usage chunk the caller did not ask for', async () => {
     const { trace, headers } = traced('stream');
-    const stream = await openai.chat.completions.create({ model: 'fake-gpt', messages, stream: true }, { headers });
+    const stream = await openai.chat.completions.create(
+      { model: 'fake-gpt', messages, stream: true },
+      { headers },
+    );
     let text = '';
     let usageChunks = 0;
     for await (const chunk of stream) {
@@ -146,7 +157,10 @@ describe('OpenAI SDK through the gateway', () => {
     const tools = [
       {
         type: 'function' as const,
-        function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } },
+        function: {
+          name: 'get_weather',
+          parameters: { type: 'object', properties: { city: { type: 'string' } } },
+        },
       },
     ];
     const called = await openai.chat.completions.create({ model: 'fake-gpt', messages, tools });
@@ -174,7 +188,10 @@ describe('OpenAI SDK through the gateway', () => {
   });
 
   it('a denied model raises the SDK’s PermissionDeniedError and never reaches the provider', async () => {
-    await policy(OPENAI_SLUG, [{ model: 'fake-forbidden*', action: 'deny', reason: 'not this model' }, ...ALLOW_ALL]);
+    await policy(OPENAI_SLUG, [
+      { model: 'fake-forbidden*', action: 'deny', reason: 'not this model' },
+      ...ALLOW_ALL,
+    ]);
     try {
       const { trace, headers } = traced('denied');
       const err = await openai.chat.completions
@@ -213,7 +230,9 @@ describe('OpenAI SDK through the gateway', () => {
     try {
       await openai.chat.completions.create({ model: 'fake-gpt', messages });
       await openai.chat.completions.create({ model: 'fake-gpt', messages });
-      const err = await openai.chat.completions.create({ model: 'fake-gpt', messages }).catch((e: unknown) => e);
+      const err = await openai.chat.completions
+        .create({ model: 'fake-gpt', messages })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.RateLimitError);
       expect(fake.requests).toHaveLength(2);
     } finally {
@@ -233,7 +252,9 @@ describe('OpenAI SDK through the gateway', () => {
       const { trace: trace2, headers: headers2 } = traced('tpm-2');
       await openai.chat.completions.create({ model: 'fake-gpt', messages }, { headers: headers2 });
       await rowOf(trace2, (r) => r.inputTokens !== null); // now 2 × total > limit
-      const err = await openai.chat.completions.create({ model: 'fake-gpt', messages }).catch((e: unknown) => e);
+      const err = await openai.chat.completions
+        .create({ model: 'fake-gpt', messages })
+        .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(OpenAI.RateLimitError);
       expect(fake.requests).toHaveLength(2);
     } finally {
@@ -287,7 +308,9 @@ describe('OpenAI SDK through the gateway', () => {
           }
         })(),
       ).rejects.toThrow();
-      const refused = await openai.chat.completions.create({ model: 'fake-gpt', messages }).catch((e: unknown) => e);
+      const refused = await openai.chat.completions
+        .create({ model: 'fake-gpt', messages })
+        .catch((e: unknown) => e);
       expect((refused as { status?: number }).status).toBe(503);
     } finally {
       await api('DELETE', `/kill-switch/${kill.body.id}`);
@@ -323,7 +346,10 @@ describe('Anthropic SDK through the gateway', () => {
   });
 
   it('a denied model is the SDK’s PermissionDeniedError in Anthropic’s error shape', async () => {
-    await policy(ANTHROPIC_SLUG, [{ endpoint: 'messages', model: 'fake-claude', action: 'deny' }, ...ALLOW_ALL]);
+    await policy(ANTHROPIC_SLUG, [
+      { endpoint: 'messages', model: 'fake-claude', action: 'deny' },
+      ...ALLOW_ALL,
+    ]);
     try {
       const err = await anthropic.messages
         .create({ model: 'fake-claude', max_tokens: 10, messages })

@@ -220,7 +220,10 @@ describe('the official MCP SDK client with an OAuth provider', () => {
   it('refreshes its token transparently when the access token stops working', async () => {
     const before = provider.saved!;
     // As if the access token had expired: the gateway answers 401, the SDK refreshes and retries.
-    provider.saved = { ...before, access_token: `${before.access_token.split(':').slice(0, 2).join(':')}:expired` };
+    provider.saved = {
+      ...before,
+      access_token: `${before.access_token.split(':').slice(0, 2).join(':')}:expired`,
+    };
     const client = new Client({ name: 'igris-e2e-oauth', version: '1.0.0' });
     const transport = transportFor(SLUG_A, provider);
     await client.connect(transport);
@@ -243,7 +246,9 @@ describe('the official MCP SDK client with an OAuth provider', () => {
     });
     expect(res.status).toBe(401);
     expect(res.headers.get('WWW-Authenticate')).toContain(`oauth-protected-resource/v1/mcp/${SLUG_B}`);
-    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(/another connection/);
+    expect(((await res.json()) as { error: { message: string } }).error.message).toMatch(
+      /another connection/,
+    );
   });
 
   it('keeps ig_ keys working beside OAuth', async () => {
@@ -254,12 +259,17 @@ describe('the official MCP SDK client with an OAuth provider', () => {
     await transport.close();
     const keyed = await fetch(`${gatewayUrl()}/v1/mcp/${SLUG_A}`, {
       method: 'POST',
-      headers: { Authorization: 'Bearer ig_this_key_does_not_exist_0000000000', 'Content-Type': 'application/json' },
+      headers: {
+        Authorization: 'Bearer ig_this_key_does_not_exist_0000000000',
+        'Content-Type': 'application/json',
+      },
       body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),
     });
     // An ig_ key is judged as a key: the message names the key problem, not OAuth.
     expect(keyed.status).toBe(401);
-    expect(((await keyed.json()) as { error: { message: string } }).error.message).toMatch(/^Unknown API key/);
+    expect(((await keyed.json()) as { error: { message: string } }).error.message).toMatch(
+      /^Unknown API key/,
+    );
   });
 
   it('is refused after revocation, and cannot refresh its way back', async () => {
@@ -267,11 +277,16 @@ describe('the official MCP SDK client with an OAuth provider', () => {
     const revoke = await fetch(`${gatewayUrl()}/token`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: tokens.refresh_token!, client_id: provider.client!.client_id }).toString(),
+      body: new URLSearchParams({
+        token: tokens.refresh_token!,
+        client_id: provider.client!.client_id,
+      }).toString(),
     });
     expect(revoke.status).toBe(200);
     await revoke.text();
-    const refresh = await auth(provider, { serverUrl: `${gatewayUrl()}/v1/mcp/${SLUG_A}` }).catch((e: Error) => e);
+    const refresh = await auth(provider, { serverUrl: `${gatewayUrl()}/v1/mcp/${SLUG_A}` }).catch(
+      (e: Error) => e,
+    );
     // Revoking the refresh token revoked the grant: the refresh is refused as invalid_grant.
     expect(refresh).toBeInstanceOf(Error);
     expect((refresh as Error).name).toBe('InvalidGrantError');

@@ -34,7 +34,9 @@ async function alertsUntil(org: TestOrg, ready: (a: AlertDto[]) => boolean, quer
 }
 
 describe('alert inbox', () => {
-  it('raises deny-spike and kill-switch alerts, deduplicated and counted, with filters and pages', async () => {
+  it('raises deny-spike and kill-switch alerts, deduplicated and counted, with filters and pages', {
+    timeout: 30_000,
+  }, async () => {
     const org = await createOrg('owner');
     const { id: connectionId } = await createConnection('alerts-a', { key: org.key });
     await putPolicy(
@@ -79,7 +81,9 @@ describe('alert inbox', () => {
     expect(second.nextCursor).toBeNull();
   });
 
-  it('moves through open → acknowledged → resolved, refuses other jumps, and opens a new alert after', async () => {
+  it('moves through open → acknowledged → resolved, refuses other jumps, and opens a new alert after', {
+    timeout: 30_000,
+  }, async () => {
     const org = await createOrg('owner');
     await createConnection('alerts-b', { key: org.key });
     await putPolicy('alerts-b', [{ tool: '*', action: 'deny' }], org.key);

@@ -8,6 +8,7 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { guardFor } from '../../durable-objects/do.client';
 import type { VerifyReport } from '../../workers/audit/audit.verify';
+import { runScheduled } from '../../workers/scheduled';
 import {
   addMember,
   call,
@@ -77,7 +78,9 @@ async function seqOf(eventId: string): Promise<{ chain: string; seq: number }> {
 }
 
 describe('audit hash chain', () => {
-  it('verifies a clean trail, including a row written again by a late finding', async () => {
+  it('verifies a clean trail, including a row written again by a late finding', {
+    timeout: 30_000,
+  }, async () => {
     const { org, connectionId, ids } = await trail('chain-clean');
     const clean = await verify(org);
     expect(clean.ok).toBe(true);
@@ -107,7 +110,7 @@ describe('audit hash chain', () => {
     expect(again.chains[0]!.links).toBe(clean.chains[0]!.links + 1);
   });
 
-  it('pinpoints a row edited in D1', async () => {
+  it('pinpoints a row edited in D1', { timeout: 30_000 }, async () => {
     const { org, ids } = await trail('chain-edit');
     await env.DB.prepare("UPDATE audit_events SET action = 'allow' WHERE id = ?").bind(ids[0]).run();
     const report = await verify(org);
@@ -115,7 +118,9 @@ describe('audit hash chain', () => {
     expect(report.firstBroken).toEqual({ ...(await seqOf(ids[0]!)), eventId: ids[0], reason: 'row_altered' });
   });
 
-  it('pinpoints a deleted row, a deleted link, an edited link and an inserted row', async () => {
+  it('pinpoints a deleted row, a deleted link, an edited link and an inserted row', {
+    timeout: 30_000,
+  }, async () => {
     const deleted = await trail('chain-del-row');
     const at = await seqOf(deleted.ids[2]!);
     await env.DB.prepare('DELETE FROM audit_events WHERE id = ?').bind(deleted.ids[2]).run();
@@ -165,7 +170,21 @@ describe('audit hash chain', () => {
     expect(report.unchained).toEqual({ count: 1, eventIds: ['evt_forged'] });
   });
 
-  it('is for members who read the whole trail', async () => {
+  it('retention removes old links with their rows, and the trail still verifies', {
+    timeout: 30_000,
+  }, async () => {
+    const { org } = await trail('chain-retention', 2);
+    // A cron run 91 days from now (default retention: 90 days) removes every row and link of the org.
+    await runScheduled({ scheduledTime: Date.now() + 91 * 86_400_000 }, env);
+    const left = await env.DB.prepare('SELECT count(*) AS n FROM audit_chain WHERE org_id = ?')
+      .bind(org.orgId)
+      .first<{ n: number }>();
+    expect(left!.n).toBe(0);
+    const report = await verify(org);
+    expect(report).toMatchObject({ ok: true, chains: [], firstBroken: null });
+  });
+
+  it('is for members who read the whole trail', { timeout: 30_000 }, async () => {
     const org = await createOrg('owner');
     const developer = await addMember(org.orgId, 'developer');
     expect((await call('GET', '/api/v1/audit/verify', { key: developer.key })).status).toBe(403);

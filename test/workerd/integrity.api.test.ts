@@ -5,6 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { auditFor, traceId } from './gateway.fixtures';
 import {
   addMember,
   bootstrapDefault,
@@ -111,9 +112,23 @@ describe('hand quarantine', () => {
       'echo',
       'delete_thing',
     ]);
+    const trace = traceId('quarantined');
     const refused = await rpcResult(
-      await mcp(SLUG, 'tools/call', { name: 'lookup', arguments: { id: '1' } }),
+      await mcp(
+        SLUG,
+        'tools/call',
+        { name: 'lookup', arguments: { id: '1' } },
+        { headers: { 'X-Igris-Trace-Id': trace } },
+      ),
     );
+    // The refusal is audited like a policy denial, and nothing was forwarded.
+    const [row] = await auditFor(trace);
+    expect(row).toMatchObject({
+      type: 'tool_call',
+      tool: 'lookup',
+      action: 'deny',
+      error_code: 'tool_not_approved',
+    });
     expect(refused.error).toMatchObject({
       data: { code: 'tool_not_approved', details: { reason: 'quarantined' } },
     });

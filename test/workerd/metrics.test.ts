@@ -51,7 +51,9 @@ async function echo(slug: string, org: TestOrg) {
 }
 
 describe('prometheus metrics', () => {
-  it('adds up calls of two connections, counts decisions, and never goes backwards', async () => {
+  it('adds up calls of two connections, counts decisions, and never goes backwards', {
+    timeout: 30_000,
+  }, async () => {
     const org = await createOrg('owner');
     for (const slug of ['met-a', 'met-b']) {
       await createConnection(slug, { key: org.key });
@@ -102,7 +104,9 @@ describe('prometheus metrics', () => {
     expect([...third.keys()].some((k) => k.startsWith('igris_spool_backlog_rows{'))).toBe(true);
   });
 
-  it('reads one organization only, with a scraper token; refuses developers and revoked tokens', async () => {
+  it('reads one organization only, with a scraper token; refuses developers and revoked tokens', {
+    timeout: 30_000,
+  }, async () => {
     const mine = await createOrg('owner');
     const other = await createOrg('owner');
     await createConnection('met-mine', { key: mine.key });

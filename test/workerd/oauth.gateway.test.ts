@@ -42,7 +42,6 @@ let cookie: string;
 let slugA: string;
 let slugB: string;
 let connA: string;
-let connB: string;
 
 beforeAll(async () => {
   owner = await createOrg('owner');
@@ -50,7 +49,7 @@ beforeAll(async () => {
   slugA = `oa-${randomId('a').slice(-8).toLowerCase()}`;
   slugB = `ob-${randomId('b').slice(-8).toLowerCase()}`;
   connA = (await createConnection(slugA, { key: owner.key })).id;
-  connB = (await createConnection(slugB, { key: owner.key })).id;
+  await createConnection(slugB, { key: owner.key });
   await putPolicy(slugA, [{ tool: '*', action: 'allow' }], owner.key);
   await putPolicy(slugB, [{ tool: '*', action: 'allow' }], owner.key);
 });
@@ -68,7 +67,9 @@ describe('discovery metadata', () => {
     expect(meta.response_types_supported).toEqual(['code']);
     expect(meta.code_challenge_methods_supported).toEqual(['S256']);
     expect(meta.authorization_response_iss_parameter_supported).toBe(true);
-    expect(meta.grant_types_supported).toEqual(expect.arrayContaining(['authorization_code', 'refresh_token']));
+    expect(meta.grant_types_supported).toEqual(
+      expect.arrayContaining(['authorization_code', 'refresh_token']),
+    );
     expect(meta.scopes_supported).toEqual(['gateway:call', 'offline_access']);
     // The per-request placeholder resource is not published.
     expect(meta.protected_resources).toBeUndefined();
@@ -106,7 +107,11 @@ describe('registration and authorization', () => {
     const res = await fetchWorker('/register', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ client_name: 'DCR test', redirect_uris: [REDIRECT_URI], token_endpoint_auth_method: 'none' }),
+      body: JSON.stringify({
+        client_name: 'DCR test',
+        redirect_uris: [REDIRECT_URI],
+        token_endpoint_auth_method: 'none',
+      }),
     });
     expect(res.status).toBe(201);
     const body = await json<Record<string, unknown>>(res);
@@ -160,10 +165,18 @@ describe('registration and authorization', () => {
     const client = await registerClient();
     const { challenge } = await pkce();
     const page = await openConsent(authorizeUrl(client, slugA, challenge), cookie);
-    const forged = await submitConsent(page, cookie, { decision: 'approve', connection: connA }, 'https://evil.test');
+    const forged = await submitConsent(
+      page,
+      cookie,
+      { decision: 'approve', connection: connA },
+      'https://evil.test',
+    );
     expect(forged.status).toBe(403);
     // Without the browser-bound consent cookie the handle is refused too.
-    const noCookie = await submitConsent({ ...page, cookies: [] }, cookie, { decision: 'approve', connection: connA });
+    const noCookie = await submitConsent({ ...page, cookies: [] }, cookie, {
+      decision: 'approve',
+      connection: connA,
+    });
     expect(noCookie.status).toBe(400);
   });
 
@@ -171,13 +184,30 @@ describe('registration and authorization', () => {
     const client = await registerClient();
     const { challenge } = await pkce();
     const page = await openConsent(authorizeUrl(client, slugA, challenge), cookie);
-    const approved = await submitConsent(page, cookie, { decision: 'approve', connection: connA, scope: 'gateway:call' });
+    const approved = await submitConsent(page, cookie, {
+      decision: 'approve',
+      connection: connA,
+      scope: 'gateway:call',
+    });
     expect(approved.status).toBe(302);
     const location = new URL(approved.headers.get('Location') ?? '');
     expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URI);
     expect(location.searchParams.get('code')).toBeTruthy();
     expect(location.searchParams.get('state')).toBe('state-123');
     expect(location.searchParams.get('iss')).toBe(OAUTH_BASE);
+    // The grant is on the organization's audit trail, naming the person, client and connection.
+    const audited = await env.DB.prepare(
+      "SELECT actor, user, details FROM audit_events WHERE org_id = ? AND action = 'auth.oauth_grant' AND details LIKE ?",
+    )
+      .bind(owner.orgId, `%${client}%`)
+      .first<{ actor: string; user: string; details: string }>();
+    expect(audited?.actor).toBe(`user:${owner.userId}`);
+    expect(audited?.user).toBe(`${owner.userId}@test.local`);
+    expect(JSON.parse(audited?.details ?? '{}')).toMatchObject({
+      clientId: client,
+      connectionId: connA,
+      scope: ['gateway:call'],
+    });
 
     const again = await openConsent(authorizeUrl(client, slugA, challenge), cookie);
     const denied = await submitConsent(again, cookie, { decision: 'deny' });
@@ -189,7 +219,11 @@ describe('registration and authorization', () => {
     const client = await registerClient();
     const { challenge } = await pkce();
     const page = await openConsent(authorizeUrl(client, slugA, challenge), cookie);
-    const approved = await submitConsent(page, cookie, { decision: 'approve', connection: connA, scope: 'gateway:call' });
+    const approved = await submitConsent(page, cookie, {
+      decision: 'approve',
+      connection: connA,
+      scope: 'gateway:call',
+    });
     const code = new URL(approved.headers.get('Location') ?? '').searchParams.get('code') ?? '';
     const res = await tokenRequest({
       grant_type: 'authorization_code',
@@ -222,7 +256,11 @@ describe('tokens at the gateway', () => {
     const row = await env.DB.prepare('SELECT actor, user, api_key_id FROM audit_events WHERE trace_id = ?')
       .bind(traceId)
       .first<{ actor: string; user: string; api_key_id: string | null }>();
-    expect(row).toEqual({ actor: `user:${owner.userId}`, user: `${owner.userId}@test.local`, api_key_id: null });
+    expect(row).toEqual({
+      actor: `user:${owner.userId}`,
+      user: `${owner.userId}@test.local`,
+      api_key_id: null,
+    });
   });
 
   it('refuses a token for connection A on connection B (audience)', async () => {
@@ -230,7 +268,9 @@ describe('tokens at the gateway', () => {
     const res = await mcpWithToken(slugB, tokens.access_token);
     expect(res.status).toBe(401);
     expect(res.headers.get('WWW-Authenticate')).toMatch(/error="invalid_token"/);
-    expect(res.headers.get('WWW-Authenticate')).toContain(`/.well-known/oauth-protected-resource/v1/mcp/${slugB}`);
+    expect(res.headers.get('WWW-Authenticate')).toContain(
+      `/.well-known/oauth-protected-resource/v1/mcp/${slugB}`,
+    );
     expect((await json<RpcError>(res)).error.message).toMatch(/issued for another connection/);
   });
 
@@ -270,6 +310,59 @@ describe('tokens at the gateway', () => {
   });
 });
 
+describe('scopes and LLM routes', () => {
+  it('refuses a token without gateway:call with 403 insufficient_scope', async () => {
+    const tokens = await obtainTokens(slugA, cookie, connA, { scope: ['offline_access'] });
+    const res = await mcpWithToken(slugA, tokens.access_token);
+    expect(res.status).toBe(403);
+    expect(res.headers.get('WWW-Authenticate')).toMatch(/error="insufficient_scope", scope="gateway:call"/);
+    expect((await json<RpcError>(res)).error.message).toMatch(/lacks the "gateway:call" scope/);
+  });
+
+  it('takes a token for an LLM connection on /llm/<slug>, and refuses an MCP token there', async () => {
+    const slug = `ol-${randomId('l').slice(-8).toLowerCase()}`;
+    const created = await call('POST', '/api/v1/connections', {
+      key: owner.key,
+      body: {
+        slug,
+        name: slug,
+        type: 'llm',
+        upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
+        credential: env.LLM_FAKE_KEY,
+        settings: { provider: 'openai-compatible' },
+      },
+    });
+    expect(created.status).toBe(201);
+    const { id } = await json<{ id: string }>(created);
+    await putPolicy(slug, [{ tool: '*', action: 'allow' }], owner.key);
+    const chat = (token: string | null) =>
+      fetchWorker(`/llm/${slug}/v1/chat/completions`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          ...(token ? { Authorization: `Bearer ${token}` } : {}),
+        },
+        body: JSON.stringify({ model: 'fake-gpt', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+    const anonymous = await chat(null);
+    expect(anonymous.status).toBe(401);
+    expect(anonymous.headers.get('WWW-Authenticate')).toContain(
+      `/.well-known/oauth-protected-resource/llm/${slug}`,
+    );
+    await anonymous.text();
+
+    const tokens = await obtainTokens(slug, cookie, id, { resource: `${OAUTH_BASE}/llm/${slug}` });
+    const res = await chat(tokens.access_token);
+    expect(res.status).toBe(200);
+    expect((await json<{ choices: unknown[] }>(res)).choices.length).toBeGreaterThan(0);
+
+    const mcpToken = await obtainTokens(slugA, cookie, connA);
+    const refused = await chat(mcpToken.access_token);
+    expect(refused.status).toBe(401);
+    await refused.text();
+  });
+});
+
 describe('the token acts as the member who consented', () => {
   it('follows the member: demoted to auditor is refused (connections:use), removed is 401', async () => {
     const member = await addMember(owner.orgId, 'admin');
@@ -284,7 +377,9 @@ describe('the token acts as the member who consented', () => {
     expect(demoted.status).toBe(403);
     expect((await json<RpcError>(demoted)).error.data.code).toBe('connection_forbidden');
 
-    await env.DB.prepare('DELETE FROM members WHERE org_id = ? AND user_id = ?').bind(owner.orgId, member.userId).run();
+    await env.DB.prepare('DELETE FROM members WHERE org_id = ? AND user_id = ?')
+      .bind(owner.orgId, member.userId)
+      .run();
     const gone = await mcpWithToken(slugA, tokens.access_token);
     expect(gone.status).toBe(401);
     expect((await json<RpcError>(gone)).error.message).toMatch(/left the organization/);
@@ -316,7 +411,11 @@ describe('tenancy', () => {
     expect(none.status).toBe(403);
     // On their own slug, a form naming the other organization's connection grants nothing.
     const page = await openConsent(authorizeUrl(client, slugA, challenge), cookie);
-    const forged = await submitConsent(page, cookie, { decision: 'approve', connection: otherConn, scope: 'gateway:call' });
+    const forged = await submitConsent(page, cookie, {
+      decision: 'approve',
+      connection: otherConn,
+      scope: 'gateway:call',
+    });
     expect(forged.status).toBe(302);
     const location = new URL(forged.headers.get('Location') ?? '');
     expect(location.searchParams.get('error')).toBe('access_denied');

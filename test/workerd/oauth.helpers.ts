@@ -133,16 +133,17 @@ export async function obtainTokens(
   slug: string,
   cookie: string,
   connectionId: string,
-  clientId?: string,
+  options: { resource?: string; scope?: string[] } = {},
 ): Promise<Tokens & { clientId: string }> {
-  const client = clientId ?? (await registerClient());
+  const client = await registerClient();
+  const resource = options.resource ?? resourceFor(slug);
   const { verifier, challenge } = await pkce();
-  const page = await openConsent(authorizeUrl(client, slug, challenge), cookie);
+  const page = await openConsent(authorizeUrl(client, slug, challenge, { resource }), cookie);
   if (page.status !== 200) throw new Error(`consent page: ${page.status} ${page.html}`);
   const approved = await submitConsent(page, cookie, {
     decision: 'approve',
     connection: connectionId,
-    scope: ['gateway:call', 'offline_access'],
+    scope: options.scope ?? ['gateway:call', 'offline_access'],
   });
   const location = new URL(approved.headers.get('Location') ?? 'about:blank');
   const code = location.searchParams.get('code');
@@ -153,7 +154,7 @@ export async function obtainTokens(
     redirect_uri: REDIRECT_URI,
     client_id: client,
     code_verifier: verifier,
-    resource: resourceFor(slug),
+    resource,
   });
   if (res.status !== 200) throw new Error(`token: ${res.status} ${await res.text()}`);
   return { ...((await res.json()) as Tokens), clientId: client };

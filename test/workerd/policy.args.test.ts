@@ -26,7 +26,9 @@ beforeAll(async () => {
 
 async function callTool(name: string, args: Record<string, unknown>) {
   const trace = traceId('args');
-  const answer = await rpcResult(await mcp(SLUG, 'tools/call', { name, arguments: args }, { headers: { 'X-Igris-Trace-Id': trace } }));
+  const answer = await rpcResult(
+    await mcp(SLUG, 'tools/call', { name, arguments: args }, { headers: { 'X-Igris-Trace-Id': trace } }),
+  );
   return { answer, rows: await auditFor(trace) };
 }
 
@@ -89,7 +91,10 @@ describe('schema-aware warnings', () => {
     ];
     const res = await call('PUT', `/api/v1/connections/${SLUG}/policy`, { body: { rules: draft } });
     expect(res.status).toBe(200);
-    const saved = await json<{ version: number; warnings: Array<{ ruleIndex: number; tool: string; message: string }> }>(res);
+    const saved = await json<{
+      version: number;
+      warnings: Array<{ ruleIndex: number; tool: string; message: string }>;
+    }>(res);
     expect(saved.warnings.map((w) => [w.ruleIndex, w.tool])).toEqual([
       [0, 'echo'],
       [1, 'add'],
@@ -99,7 +104,9 @@ describe('schema-aware warnings', () => {
     const simulated = await call('POST', `/api/v1/connections/${SLUG}/policy/simulate`, {
       body: { tool: 'echo', args: { message: '/etc/passwd' }, rules: RULES },
     });
-    const body = await json<{ decision: string; trace: Array<{ why: string }>; warnings: unknown[] }>(simulated);
+    const body = await json<{ decision: string; trace: Array<{ why: string }>; warnings: unknown[] }>(
+      simulated,
+    );
     expect(body.decision).toBe('deny');
     expect(body.trace[0]!.why).toContain("args.message pathWithin ['/srv/work'] failed");
     expect(body.warnings).toEqual([]);
@@ -122,7 +129,12 @@ describe('args conditions on LLM request fields', () => {
     });
     expect(created.status).toBe(201);
     await putPolicy(slug, [
-      { model: 'fake-*', action: 'deny', conditions: { 'args.temperature': { gt: 1 } }, reason: 'temperature capped at 1' },
+      {
+        model: 'fake-*',
+        action: 'deny',
+        conditions: { 'args.temperature': { gt: 1 } },
+        reason: 'temperature capped at 1',
+      },
       { model: 'fake-*', action: 'allow', conditions: { 'args.messages.0.content': { maxLength: 100 } } },
     ]);
     const chat = (extra: Record<string, unknown>) =>

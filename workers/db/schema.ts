@@ -410,7 +410,10 @@ export const teamMembers = sqliteTable(
     ref: text('ref').notNull(),
     createdAt: createdAt(),
   },
-  (t) => [uniqueIndex('team_members_unique').on(t.teamId, t.kind, t.ref), index('team_members_org').on(t.orgId)],
+  (t) => [
+    uniqueIndex('team_members_unique').on(t.teamId, t.kind, t.ref),
+    index('team_members_org').on(t.orgId),
+  ],
 );
 
 export const BUDGET_SCOPES = ['org', 'team', 'api_key', 'user'] as const;
@@ -430,7 +433,9 @@ export const budgets = sqliteTable(
     scopeRef: text('scope_ref'),
     limitUsd: real('limit_usd').notNull(),
     warnAtPercent: integer('warn_at_percent', { mode: 'number' }).notNull().default(80),
-    enforcement: text('enforcement', { enum: ['block', 'warn'] }).notNull().default('block'),
+    enforcement: text('enforcement', { enum: ['block', 'warn'] })
+      .notNull()
+      .default('block'),
     resetDay: integer('reset_day', { mode: 'number' }).notNull().default(1),
     timezone: text('timezone').notNull().default('UTC'),
     createdBy: text('created_by'),
@@ -487,7 +492,9 @@ export const systemPromptAssignments = sqliteTable(
     target: text('target', { enum: ['connection', 'team'] }).notNull(),
     targetId: text('target_id').notNull(),
     priority: integer('priority', { mode: 'number' }).notNull().default(0),
-    mode: text('mode', { enum: ['prepend', 'replace'] }).notNull().default('prepend'),
+    mode: text('mode', { enum: ['prepend', 'replace'] })
+      .notNull()
+      .default('prepend'),
     createdAt: createdAt(),
   },
   (t) => [

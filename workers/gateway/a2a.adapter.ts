@@ -18,7 +18,7 @@ import { type A2aUnit, a2aAuditRow, a2aDecide, a2aMethod, skillOf, taskIdOf, tas
 import type { ProtocolAdapter, ReplyContext } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { TRACE_HEADER } from './gateway.identity';
-import { type JsonRpcId, type JsonRpcMessage, parseJsonRpc, readBodyCapped } from './gateway.jsonrpc';
+import { type JsonRpcId, parseJsonRpc, readBodyCapped } from './gateway.jsonrpc';
 
 export interface A2aRequest {
   units: [A2aUnit];

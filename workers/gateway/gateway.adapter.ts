@@ -4,7 +4,8 @@
  * in the same order for every protocol, and asks the adapter only these questions. MCP's answers
  * are in mcp.adapter.ts.
  *
- *   readApiKey       the caller's `ig_` key from the request (MCP: Authorization: Bearer)
+ *   readApiKey       the caller's credential from the request (MCP: Authorization: Bearer): an `ig_` key,
+ *                    or on MCP and LLM routes an OAuth access token (workers/oauth/oauth.gateway.ts)
  *   read             the request → its governed units (null: nothing to decide, e.g. an MCP GET)
  *   userOf           a user named in the request itself, when X-Igris-User is absent
  *   check            protocol checks that need the parsed request and the headers

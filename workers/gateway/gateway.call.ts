@@ -70,6 +70,7 @@ import {
   type StageCall,
   type UnitDecision,
 } from './gateway.stages';
+import { taintCheck } from './gateway.taint';
 
 type GatewayContext = Context<AppEnv>;
 
@@ -231,7 +232,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     const rows = attachFindings(callRows(c, state, adapter, decisions, policy), decisions);
     const keyed = { identity: state.identity, principal: state.principal, connectionId: connection.id };
     const checks = refusal ? [] : rateChecks(decisions, keyed);
-    const verdict = await admit(c, state, connection, rows, checks, refusal !== null);
+    const verdict = await admit(c, state, connection, rows, checks, refusal !== null, decisions);
     if (verdict.verdict !== 'admit') hold?.release();
     if (verdict.verdict === 'killed') {
       return reply(
@@ -241,6 +242,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       );
     }
     if (refusal) return adapter.respondRefused(state, refusal, decisions, state.parsed!);
+    if (verdict.verdict === 'tainted') return reply(adapter, state, taintRefusal(verdict, state.traceId));
     if (verdict.verdict === 'rate_limited') {
       return reply(
         adapter,
@@ -389,7 +391,15 @@ async function admit<P>(
   rows: AuditEventInsert[],
   checks: RateCheck[],
   final: boolean,
+  decisions: readonly UnitDecision[],
 ): Promise<AdmitResult> {
+  const caller = {
+    apiKeyId: state.principal?.apiKeyId ?? null,
+    user: state.identity?.user ?? null,
+    mcpSessionId: state.mcpSessionId,
+  };
+  const traceId = state.identity && !state.identity.traceGenerated ? state.identity.traceId : null;
+  const taint = final ? undefined : taintCheck(decisions, { ...caller, traceId });
   try {
     return await guardFor(c.env, connection.orgId, connection.id).admit({
       orgId: connection.orgId,
@@ -402,6 +412,7 @@ async function admit<P>(
       rateChecks: checks,
       audit: rows,
       final,
+      ...(taint ? { taint } : {}),
     });
   } catch (err) {
     if (connection.settings.failMode === 'open') {
@@ -413,6 +424,15 @@ async function admit<P>(
     }
     throw new AppError('guard_unavailable', { internal: err });
   }
+}
+
+/** The session already touched what the matched rule's `cleanOf` forbids (session taint, issue 22). */
+function taintRefusal(verdict: Extract<AdmitResult, { verdict: 'tainted' }>, traceId: string): AppError {
+  const labels = verdict.held.join(' + ');
+  return new AppError('policy_denied', {
+    message: `Denied by policy: this session has touched ${labels}, which this tool may not follow (trace ${traceId})`,
+    details: { reason: 'session taint', taint: verdict.held, ruleIndex: verdict.ruleIndex },
+  });
 }
 
 /** A refusal before the guard was reached: its row goes to the organization's (or anonymous) spool. */

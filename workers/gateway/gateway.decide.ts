@@ -237,9 +237,11 @@ export function auditRows(
   });
 }
 
+/** Refusals recorded as `deny`: the gateway decided against the call (the others are errors). */
+const DENIALS: ReadonlySet<string> = new Set(['policy_denied', 'content_blocked', 'tool_not_approved']);
+
 function rowAction(d: MessageDecision): string {
-  if (d.refusal)
-    return d.refusal.code === 'policy_denied' || d.refusal.code === 'content_blocked' ? 'deny' : 'error';
+  if (d.refusal) return DENIALS.has(d.refusal.code) ? 'deny' : 'error';
   return d.decision?.action ?? 'pass';
 }
 

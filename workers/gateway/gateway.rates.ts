@@ -7,7 +7,7 @@ import type { RateCheck } from '../../durable-objects/guard.contract';
 import type { Principal } from '../app.types';
 import { isRecord } from '../lib/values';
 import type { Decision } from '../policy/policy.evaluate';
-import type { RateLimit, TokenLimit } from '../policy/policy.schema';
+import type { RateLimit } from '../policy/policy.schema';
 import type { CallIdentity } from './gateway.identity';
 import type { UnitDecision } from './gateway.stages';
 

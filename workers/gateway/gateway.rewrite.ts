@@ -138,7 +138,10 @@ function once(fn: ((how: BodyEnd) => void) | undefined): (how: BodyEnd) => void 
  * The stream, reporting how it ended: read to the end, broken off by the upstream, or cancelled by
  * the caller. (A TransformStream's flush runs only in the first case.)
  */
-function watchEnd(body: ReadableStream<Uint8Array>, onEnd: (how: BodyEnd) => void): ReadableStream<Uint8Array> {
+function watchEnd(
+  body: ReadableStream<Uint8Array>,
+  onEnd: (how: BodyEnd) => void,
+): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
     async pull(controller) {

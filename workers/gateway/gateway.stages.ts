@@ -17,7 +17,7 @@
  */
 import type { Finding } from '../../durable-objects/guard.contract';
 import type { TeamRef } from '../governance/governance.types';
-import type { CallInspection } from '../inspection/inspection.load';
+import type { CallInspection } from '../inspection/inspection.types';
 import type { CallIntegrity } from '../integrity/integrity.types';
 import type { AppError } from '../lib/errors';
 import type { CompiledPolicy, Decision } from '../policy/policy.evaluate';

@@ -27,6 +27,7 @@ import {
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
+import { loadPriceOverrides } from '../llm/llm.prices.store';
 import { type LlmRequestInfo, parseLlmBody, readLlmRequest } from '../llm/llm.request';
 import { ensureStreamUsage } from '../llm/llm.rewrite-request';
 import { UsageMeter } from '../llm/llm.usage';
@@ -228,7 +229,8 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
       ].filter((stage) => stage !== null),
     completeAtEnd: true,
     finalOutcome: (call, parsed, env) => llmFinalOutcome(call, parsed, env),
-    estimateCostUsd: (call, parsed, env) => llmCostEstimate(call, parsed, env),
+    estimateCostUsd: (call, parsed, env) =>
+      llmCostEstimate(parsed, () => loadPriceOverrides(env.DB, call.orgId).catch(() => undefined)),
     killedStreamText: (parsed, _traceId, notice: KillNotice) =>
       llmStreamErrorEvent(
         familyOf(parsed),

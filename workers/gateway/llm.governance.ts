@@ -12,8 +12,7 @@
  *                      An unpriced model reserves 0 (its actual cost is unknown as well).
  */
 import { estimatePromptTokens } from '../llm/llm.estimate';
-import { priceCall } from '../llm/llm.prices';
-import { loadPriceOverrides } from '../llm/llm.prices.store';
+import { type PriceOverrides, priceCall } from '../llm/llm.prices';
 import { MAX_TOKEN_FIELDS } from '../llm/llm.request';
 import type { LlmUsage } from '../llm/llm.usage';
 import { injectSystemPrompt } from '../prompts/prompt.inject';
@@ -86,7 +85,11 @@ function outputCap(unit: LlmUnit): number | null {
   return cap;
 }
 
-export async function llmCostEstimate(call: StageCall, parsed: LlmRequest, env: Env): Promise<number> {
+/** Pure but for `overrides`, the organization's price overrides, read only when a budget applies. */
+export async function llmCostEstimate(
+  parsed: LlmRequest,
+  overrides: () => Promise<PriceOverrides | undefined>,
+): Promise<number> {
   const unit = parsed.units[0];
   if (!unit.model || unit.endpoint === 'passthrough') return 0;
   const input = unit.estimatedInputTokens ?? 0;
@@ -101,8 +104,7 @@ export async function llmCostEstimate(call: StageCall, parsed: LlmRequest, env: 
     reasoningTokens: null,
     totalTokens: input + output,
   };
-  const overrides = await loadPriceOverrides(env.DB, call.orgId).catch(() => undefined);
-  return priceCall(parsed.provider.id, unit.model, usage, overrides).costUsd ?? 0;
+  return priceCall(parsed.provider.id, unit.model, usage, await overrides()).costUsd ?? 0;
 }
 
 const ENDPOINTS_WITH_OUTPUT = new Set(['chat.completions', 'completions', 'responses', 'messages']);

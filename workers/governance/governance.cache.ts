@@ -11,7 +11,7 @@
  * docs/budgets-and-prompts.md). Budget COUNTERS are never cached: they live in their Durable Object.
  */
 import type { BudgetScope, TeamMemberKind } from '../db/schema';
-import type { Governance, GovernedAssignment, GovernedBudget, TeamRef } from './governance.types';
+import type { Governance, TeamRef } from './governance.types';
 
 export type { Governance, GovernedAssignment, GovernedBudget, TeamRef } from './governance.types';
 export { budgetsOf, type CallSubject, teamsOf } from './governance.types';

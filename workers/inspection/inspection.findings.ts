@@ -10,9 +10,9 @@
 import type { Finding as CallFinding } from '../../durable-objects/guard.contract';
 import { AppError } from '../lib/errors';
 import type { Finding } from './inspection.engine';
-import type { CallInspection } from './inspection.load';
 import type { Where } from './inspection.schema';
 import { riskScore } from './inspection.score';
+import type { CallInspection } from './inspection.types';
 
 /** Findings recorded per scanned message; past it one `truncated` count says how many were left. */
 export const MAX_RECORDED_FINDINGS = 50;

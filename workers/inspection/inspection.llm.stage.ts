@@ -15,7 +15,6 @@
  * is never logged, stored or sent anywhere but back to this caller. Pure.
  */
 import type { ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
-import type { LlmUnit } from '../gateway/llm.adapter';
 import { isRecord } from '../lib/values';
 import type { Finding } from './inspection.engine';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
@@ -27,10 +26,16 @@ const PROMPT_FIELDS = ['messages', 'system', 'input', 'instructions', 'prompt'] 
 /** Completion text kept for the scan at the answer's end. */
 const MAX_COMPLETION_CHARS = 256 * 1024;
 
-export function inspectLlmRequest(
+/** What the request stage reads and rewrites of an LLM unit (llm.adapter.ts `LlmUnit`). */
+export interface PromptUnit {
+  endpoint: string;
+  body: Record<string, unknown> | null;
+}
+
+export function inspectLlmRequest<U extends PromptUnit>(
   call: StageCall,
-  decisions: UnitDecision<LlmUnit>[],
-): UnitDecision<LlmUnit>[] {
+  decisions: UnitDecision<U>[],
+): UnitDecision<U>[] {
   const inspection = call.inspection;
   if (!inspection) return decisions;
   return decisions.map((d, unit) => {

@@ -11,21 +11,12 @@
 import { log } from '../lib/log';
 import type { InspectionSettings } from '../shared/connection.settings';
 import { builtinPacks, builtinRules } from './inspection.builtin';
-import { compileRules, type Engine, type Finding } from './inspection.engine';
-import type { RedactionSession } from './inspection.redact';
+import { compileRules, type Engine } from './inspection.engine';
 import type { Pack, Rule } from './inspection.schema';
 import { loadOrgDetections } from './inspection.store';
+import type { CallInspection } from './inspection.types';
 
-/** Per call: the engine, the connection's choices, and what the stages found so far. */
-export interface CallInspection {
-  engine: Engine;
-  /** MCP: mask `redact` findings in tool results. */
-  redactResults: boolean;
-  /** Every engine finding of the call so far (for the risk score). */
-  found: Finding[];
-  /** LLM: the request's placeholders (never persisted or logged; dropped with the call). */
-  session: RedactionSession | null;
-}
+export type { CallInspection } from './inspection.types';
 
 const engines = new Map<string, Engine>();
 /** Distinct configurations kept per isolate; the oldest goes first past it. */

@@ -79,9 +79,15 @@ export function redact(
   const parts: string[] = [];
   let at = 0;
   for (const span of spans) {
-    parts.push(text.slice(at, span.start));
-    parts.push(placeholderFor(session, span.placeholder, text.slice(span.start, span.end), text));
-    at = span.end;
+    // A pattern may take the separator after a value (a card's trailing space): the placeholder
+    // replaces the value only, so the text around it reads the same.
+    let { start, end } = span;
+    while (end > start && /\s/.test(text[end - 1]!)) end--;
+    while (start < end && /\s/.test(text[start]!)) start++;
+    if (end === start) continue;
+    parts.push(text.slice(at, start));
+    parts.push(placeholderFor(session, span.placeholder, text.slice(start, end), text));
+    at = end;
   }
   parts.push(text.slice(at));
   return { text: parts.join(''), mapping: session.mapping, replaced: spans.length };

@@ -23,6 +23,9 @@ import type { ListSnapshot } from './integrity.stage';
 import { inventoryRows, otherConnectionTools, republishState } from './integrity.store';
 import type { CallIntegrity } from './integrity.types';
 
+/** Most changes written by one recording (three statements each, in one D1 batch). */
+const MAX_CHANGES_PER_RECORDING = 200;
+
 /** `last_seen` of an unchanged item is refreshed at most this often. */
 const LAST_SEEN_EVERY_MS = 60_000;
 
@@ -68,7 +71,9 @@ async function record(env: Env, where: Where, snapshots: readonly ListSnapshot[]
       ).bind(now, orgId, connectionId, JSON.stringify(stale)),
     );
   }
-  const drafts = planned.map((p) => draft(env.DB, where, p, now));
+  // One D1 batch per answer, bounded: a server listing thousands of new items is recorded over
+  // its next few lists (what is not recorded now is still new then).
+  const drafts = planned.slice(0, MAX_CHANGES_PER_RECORDING).map((p) => draft(env.DB, where, p, now));
   for (const d of drafts) statements.push(...d.statements);
   if (statements.length === 0) return;
   const results = await env.DB.batch(statements);

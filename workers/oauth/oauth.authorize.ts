@@ -7,33 +7,32 @@
  * `state` and `iss`.
  */
 import {
-  type AuthRequest,
   AuthorizationError,
+  type AuthRequest,
   authorizationErrorRedirect,
   CimdFetchError,
 } from '@cloudflare/workers-oauth-provider';
 import type { Context } from 'hono';
 import type { AppEnv, Principal } from '../app.types';
+import { authAuditStatement } from '../audit/audit.admin';
 import { mayUseConnection } from '../auth/permissions';
 import { type AuthSession, authenticateSession } from '../auth/session.auth';
 import type { Role } from '../db/schema';
 import { AppError } from '../lib/errors';
-import { log } from '../lib/log';
-import { readConnectionSettings } from '../shared/connection.settings';
 import { parseStoredJson } from '../lib/values';
+import { readConnectionSettings } from '../shared/connection.settings';
 import { type ConsentChoice, consentCsp, consentPage, messagePage } from './oauth.consent';
-import {
-  GATEWAY_SCOPE,
-  issuerOf,
-  type OAuthGrantProps,
-  oauthServer,
-  parseResource,
-  SCOPES_SUPPORTED,
-} from './oauth.server';
+import { GATEWAY_SCOPE, issuerOf, parseResource, SCOPES_SUPPORTED } from './oauth.resource';
+import { type OAuthGrantProps, oauthServer } from './oauth.server';
 
 type Ctx = Context<AppEnv>;
 
-function html(body: string, status: number, headers: Headers = new Headers(), redirectUri: string | null = null): Response {
+function html(
+  body: string,
+  status: number,
+  headers: Headers = new Headers(),
+  redirectUri: string | null = null,
+): Response {
   headers.set('Content-Type', 'text/html; charset=utf-8');
   headers.set('Content-Security-Policy', consentCsp(redirectUri));
   headers.set('X-Frame-Options', 'DENY');
@@ -69,10 +68,14 @@ async function signedIn(c: Ctx): Promise<AuthSession | null> {
 function signInPage(c: Ctx): Response {
   const dashboard = (c.env.DASHBOARD_ORIGINS ?? '').split(',')[0]?.trim() || issuerOf(c.env, c.req.url);
   return html(
-    messagePage('Sign in to continue', 'Sign in to the Igris Edge dashboard, then reload this page to finish connecting the app.', {
-      href: `${dashboard}/`,
-      text: 'Open the dashboard',
-    }),
+    messagePage(
+      'Sign in to continue',
+      'Sign in to the Igris Edge dashboard, then reload this page to finish connecting the app.',
+      {
+        href: `${dashboard}/`,
+        text: 'Open the dashboard',
+      },
+    ),
     401,
   );
 }
@@ -89,7 +92,12 @@ interface ChoiceRow {
 }
 
 /** The member's organizations holding a connection with this slug and type that they may use. */
-async function choicesFor(env: Env, userId: string, slug: string, kind: 'mcp' | 'llm'): Promise<Array<ConsentChoice & { orgId: string }>> {
+async function choicesFor(
+  env: Env,
+  userId: string,
+  slug: string,
+  kind: 'mcp' | 'llm',
+): Promise<Array<ConsentChoice & { orgId: string }>> {
   const { results } = await env.DB.prepare(
     `SELECT c.id AS connection_id, c.name AS connection_name, c.created_by, c.settings,
        o.id AS org_id, o.name AS org_name, o.slug AS org_slug, m.role
@@ -110,7 +118,8 @@ async function choicesFor(env: Env, userId: string, slug: string, kind: 'mcp' | 
       actor: `user:${userId}`,
     };
     const settings = readConnectionSettings(parseStoredJson(row.settings));
-    if (!mayUseConnection(principal, { createdBy: row.created_by, sharedWith: settings.sharedWith })) return [];
+    if (!mayUseConnection(principal, { createdBy: row.created_by, sharedWith: settings.sharedWith }))
+      return [];
     return [
       {
         connectionId: row.connection_id,
@@ -125,7 +134,9 @@ async function choicesFor(env: Env, userId: string, slug: string, kind: 'mcp' | 
 }
 
 async function emailOf(env: Env, userId: string): Promise<string> {
-  const row = await env.DB.prepare('SELECT email FROM users WHERE id = ?').bind(userId).first<{ email: string }>();
+  const row = await env.DB.prepare('SELECT email FROM users WHERE id = ?')
+    .bind(userId)
+    .first<{ email: string }>();
   return row?.email ?? '';
 }
 
@@ -133,7 +144,8 @@ async function emailOf(env: Env, userId: string): Promise<string> {
 function authorizationFailure(err: unknown): Response {
   if (err instanceof AuthorizationError && err.redirectTo) return redirect(err.redirectTo);
   if (err instanceof AuthorizationError) return html(messagePage('Cannot authorize', err.description), 400);
-  if (err instanceof CimdFetchError) return html(messagePage('Cannot authorize', 'This app could not be verified.'), 400);
+  if (err instanceof CimdFetchError)
+    return html(messagePage('Cannot authorize', 'This app could not be verified.'), 400);
   throw err;
 }
 
@@ -141,7 +153,10 @@ export async function showConsent(c: Ctx): Promise<Response> {
   const target = resourceOfRequest(c, c.req.query('resource') ?? null);
   if (!target) {
     return html(
-      messagePage('Cannot authorize', 'The request must name an Igris connection as its resource (…/v1/mcp/<slug> or …/llm/<slug>).'),
+      messagePage(
+        'Cannot authorize',
+        'The request must name an Igris connection as its resource (…/v1/mcp/<slug> or …/llm/<slug>).',
+      ),
       400,
     );
   }
@@ -154,14 +169,23 @@ export async function showConsent(c: Ctx): Promise<Response> {
   }
   // OAuth 2.1 + MCP: PKCE with S256 for every client, confidential ones too.
   if (request.codeChallengeMethod !== 'S256' || !request.codeChallenge) {
-    return redirect(authorizationErrorRedirect(request, 'invalid_request', 'PKCE with code_challenge_method=S256 is required'));
+    return redirect(
+      authorizationErrorRedirect(
+        request,
+        'invalid_request',
+        'PKCE with code_challenge_method=S256 is required',
+      ),
+    );
   }
   const session = await signedIn(c);
   if (!session) return signInPage(c);
   const choices = await choicesFor(c.env, session.userId, target.slug, target.kind);
   if (choices.length === 0) {
     return html(
-      messagePage('Nothing to authorize', `None of your organizations has a connection "${target.slug}" you may use.`),
+      messagePage(
+        'Nothing to authorize',
+        `None of your organizations has a connection "${target.slug}" you may use.`,
+      ),
       403,
     );
   }
@@ -205,9 +229,16 @@ export async function submitConsent(c: Ctx): Promise<Response> {
     const choices = await choicesFor(c.env, session.userId, target.slug, target.kind);
     const chosen = choices.find((choice) => choice.connectionId === form.get('connection'));
     if (!chosen) {
-      return redirect(authorizationErrorRedirect(approved.request, 'access_denied', 'No connection you may use was chosen'), approved.headers);
+      return redirect(
+        authorizationErrorRedirect(approved.request, 'access_denied', 'No connection you may use was chosen'),
+        approved.headers,
+      );
     }
-    const props: OAuthGrantProps = { orgId: chosen.orgId, connectionId: chosen.connectionId, userId: session.userId };
+    const props: OAuthGrantProps = {
+      orgId: chosen.orgId,
+      connectionId: chosen.connectionId,
+      userId: session.userId,
+    };
     const { redirectTo } = await target.server.getOAuthApi(c.env).completeAuthorization({
       request: approved.request,
       userId: session.userId,
@@ -215,7 +246,19 @@ export async function submitConsent(c: Ctx): Promise<Response> {
       scope: approved.request.scope,
       props,
     });
-    log('info', 'oauth grant', { orgId: chosen.orgId, connectionId: chosen.connectionId, userId: session.userId, clientId: approved.request.clientId });
+    // The grant is on the organization's audit trail (type auth), with the client and scopes.
+    await authAuditStatement(c.env.DB, {
+      action: 'auth.oauth_grant',
+      orgId: chosen.orgId,
+      userId: session.userId,
+      email: (await emailOf(c.env, session.userId)).toLowerCase() || null,
+      details: {
+        clientId: approved.request.clientId,
+        connectionId: chosen.connectionId,
+        connectionSlug: target.slug,
+        scope: approved.request.scope,
+      },
+    }).run();
     return redirect(redirectTo, approved.headers);
   } catch (err) {
     return authorizationFailure(err);

@@ -31,7 +31,8 @@ export interface ConsentView {
 }
 
 const SCOPE_TEXT: Record<string, string> = {
-  'gateway:call': 'Call this connection through the gateway as you (your role, policies and kill switches apply)',
+  'gateway:call':
+    'Call this connection through the gateway as you (your role, policies and kill switches apply)',
   offline_access: 'Stay signed in (refresh tokens, up to 30 days)',
 };
 

@@ -11,8 +11,8 @@ import { unauthorized } from '../auth/api-key.auth';
 import type { Role } from '../db/schema';
 import {
   authenticateAndResolve,
-  CONNECTION_COLUMNS,
   type CallerAndConnection,
+  CONNECTION_COLUMNS,
   type JoinedConnectionColumns,
   joinedConnection,
 } from '../gateway/gateway.connection';
@@ -21,16 +21,21 @@ import {
   GATEWAY_SCOPE,
   issuerOf,
   looksLikeOAuthToken,
-  oauthServer,
   type ResourceKind,
   resourceMetadataUrl,
   resourceOf,
-} from './oauth.server';
+} from './oauth.resource';
+import { oauthServer } from './oauth.server';
 
 const propsSchema = z.object({ orgId: z.string(), connectionId: z.string(), userId: z.string() });
 
 /** The 401 challenge of a connection's route: where its RFC 9728 metadata is, and the scope to ask for. */
-export function oauthChallenge(issuer: string, kind: ResourceKind, slug: string, error?: 'invalid_token'): string {
+export function oauthChallenge(
+  issuer: string,
+  kind: ResourceKind,
+  slug: string,
+  error?: 'invalid_token',
+): string {
   const parts = [
     'Bearer realm="igris"',
     ...(error ? [`error="${error}"`] : []),
@@ -82,7 +87,10 @@ export async function authenticateOAuthAndResolve(
   const resource = resourceOf(issuer, kind, slug);
   const validated = await oauthServer(issuer, resource).validateToken(resource, token, env);
   if (!validated) {
-    throw tokenRefused('OAuth access token invalid, expired, revoked, or issued for another connection', challenge);
+    throw tokenRefused(
+      'OAuth access token invalid, expired, revoked, or issued for another connection',
+      challenge,
+    );
   }
   if (!validated.scope.includes(GATEWAY_SCOPE)) {
     throw new AppError('forbidden', {
@@ -98,12 +106,18 @@ export async function authenticateOAuthAndResolve(
 
   const row = await env.DB.prepare(MEMBER_AND_CONNECTION_SQL).bind(orgId, userId, slug).first<MemberRow>();
   if (!row?.role || !row.email) {
-    throw tokenRefused('OAuth access token no longer valid: the member who consented left the organization', challenge);
+    throw tokenRefused(
+      'OAuth access token no longer valid: the member who consented left the organization',
+      challenge,
+    );
   }
   const connection = joinedConnection(row);
   // Same slug, another connection (deleted and re-created): the consent was for the old one.
   if (!connection || connection.id !== connectionId) {
-    throw tokenRefused('OAuth access token invalid, expired, revoked, or issued for another connection', challenge);
+    throw tokenRefused(
+      'OAuth access token invalid, expired, revoked, or issued for another connection',
+      challenge,
+    );
   }
   const principal: Principal = {
     kind: 'oauth',
@@ -147,7 +161,13 @@ export function authenticateGatewayCaller(
  * (RFC 9728 §5.1), so an MCP client discovers the authorization server by itself. The message
  * still says what was wrong with the credential that was sent.
  */
-export function withOAuthChallenge(err: AppError, env: Env, requestUrl: string, protocol: string, slug: string): AppError {
+export function withOAuthChallenge(
+  err: AppError,
+  env: Env,
+  requestUrl: string,
+  protocol: string,
+  slug: string,
+): AppError {
   const kind = resourceKindOf(protocol);
   if (err.code !== 'unauthorized' || !kind || !slug) return err;
   if (/resource_metadata=/.test(err.headers['WWW-Authenticate'] ?? '')) return err;

@@ -10,14 +10,13 @@ import {
   AUTHORIZE_PATH,
   GATEWAY_SCOPE,
   issuerOf,
-  oauthServer,
   parseResource,
   REGISTER_PATH,
   type ResourceKind,
   resourceOf,
   TOKEN_PATH,
-  tokenRequestResource,
-} from './oauth.server';
+} from './oauth.resource';
+import { oauthServer, tokenRequestResource } from './oauth.server';
 
 export const oauthRoutes = new Hono<AppEnv>();
 
@@ -34,7 +33,8 @@ function protectedResource(kind: ResourceKind) {
     const issuer = issuerOf(c.env, c.req.url);
     const slug = c.req.param('slug') ?? '';
     const resource = resourceOf(issuer, kind, slug);
-    if (!parseResource(issuer, resource)) return c.json({ error: { code: 'not_found', message: 'Not found' } }, 404);
+    if (!parseResource(issuer, resource))
+      return c.json({ error: { code: 'not_found', message: 'Not found' } }, 404);
     c.header('Access-Control-Allow-Origin', '*');
     c.header('Cache-Control', 'public, max-age=300');
     return c.json({
@@ -74,7 +74,10 @@ oauthRoutes.on(['POST', 'OPTIONS'], REGISTER_PATH, (c) =>
 oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
   const issuer = issuerOf(c.env, c.req.url);
   let resource: string | null = null;
-  if (c.req.method === 'POST' && /application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')) {
+  if (
+    c.req.method === 'POST' &&
+    /application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')
+  ) {
     const form = new URLSearchParams(new TextDecoder().decode(await c.req.raw.clone().arrayBuffer()));
     const named = await tokenRequestResource(c.env, form);
     resource = named && parseResource(issuer, named) ? named : null;

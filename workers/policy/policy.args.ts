@@ -14,7 +14,14 @@
  */
 import { z } from 'zod';
 import { compileGlob } from '../shared/policy.glob.js';
-import { compileHostSet, compileRoots, hostIn, hostPatternError, pathWithin, rootError } from './policy.paths.js';
+import {
+  compileHostSet,
+  compileRoots,
+  hostIn,
+  hostPatternError,
+  pathWithin,
+  rootError,
+} from './policy.paths.js';
 import { compilePattern, MAX_PATTERN_LENGTH } from './policy.pattern.js';
 
 export const ARG_OPERATORS = [
@@ -57,7 +64,9 @@ const number = (name: string) => z.number({ error: `${name} must be a number` })
 
 function listOf(name: string, check: (item: string) => string | null) {
   return z
-    .array(z.string({ error: `${name} entries must be strings` }), { error: `${name} must be a list of strings` })
+    .array(z.string({ error: `${name} entries must be strings` }), {
+      error: `${name} must be a list of strings`,
+    })
     .min(1, `${name} must contain at least 1 entry`)
     .max(MAX_LIST, `${name} must contain at most ${MAX_LIST} entries`)
     .superRefine((items, ctx) => {

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { compilePolicy, couldAllowCaller, evaluate, type EvaluationRequest } from './policy.evaluate.js';
+import { compilePolicy, couldAllowCaller, type EvaluationRequest, evaluate } from './policy.evaluate.js';
 import { explain } from './policy.explain.js';
 import { normalizePath, urlHost } from './policy.paths.js';
 import { compilePattern } from './policy.pattern.js';
-import { parsePolicy, type Policy } from './policy.schema.js';
+import { type Policy, parsePolicy } from './policy.schema.js';
 
 function policy(rules: unknown[]): ReturnType<typeof compilePolicy> {
   const parsed = parsePolicy({ rules });
@@ -53,10 +53,16 @@ describe('args.<path> conditions', () => {
 
   it('prefix, suffix, glob, maxLength, exists', () => {
     const one = (condition: unknown, value: unknown) =>
-      decide([{ tool: 't', action: 'allow', conditions: { 'args.v': condition } }], 't', value === undefined ? {} : { v: value })
-        .action === 'allow' &&
-      decide([{ tool: 't', action: 'allow', conditions: { 'args.v': condition } }], 't', value === undefined ? {} : { v: value })
-        .matched;
+      decide(
+        [{ tool: 't', action: 'allow', conditions: { 'args.v': condition } }],
+        't',
+        value === undefined ? {} : { v: value },
+      ).action === 'allow' &&
+      decide(
+        [{ tool: 't', action: 'allow', conditions: { 'args.v': condition } }],
+        't',
+        value === undefined ? {} : { v: value },
+      ).matched;
     expect(one({ prefix: 'ab' }, 'abc')).toBe(true);
     expect(one({ prefix: 'ab' }, 'xab')).toBe(false);
     expect(one({ prefix: '1' }, 12)).toBe(false);
@@ -78,7 +84,11 @@ describe('args.<path> conditions', () => {
 
   it('hostIn compares the parsed host, with *. wildcards, and fails unparsable URLs', () => {
     const rules = [
-      { tool: 'fetch', action: 'allow', conditions: { 'args.url': { hostIn: ['api.example.com', '*.Docs.Example.com.'] } } },
+      {
+        tool: 'fetch',
+        action: 'allow',
+        conditions: { 'args.url': { hostIn: ['api.example.com', '*.Docs.Example.com.'] } },
+      },
     ];
     const allowed = (url: unknown) => decide(rules, 'fetch', { url }).matched;
     expect(allowed('https://api.example.com/v1')).toBe(true);
@@ -97,7 +107,9 @@ describe('args.<path> conditions', () => {
   });
 
   it('pathWithin normalises .., ., //, percent-encoding and backslashes; relative paths fail', () => {
-    const rules = [{ tool: 'write_file', action: 'allow', conditions: { 'args.path': { pathWithin: ['/srv/work/'] } } }];
+    const rules = [
+      { tool: 'write_file', action: 'allow', conditions: { 'args.path': { pathWithin: ['/srv/work/'] } } },
+    ];
     const inside = (path: unknown) => decide(rules, 'write_file', { path }).matched;
     expect(inside('/srv/work/a.txt')).toBe(true);
     expect(inside('/srv/work')).toBe(true);
@@ -118,7 +130,18 @@ describe('args.<path> conditions', () => {
   });
 
   it('a path accepted by pathWithin never escapes the root (property)', () => {
-    const segment = fc.constantFrom('..', '.', '', 'a', 'b', '%2e%2e', '%2E.', '..%5c..', 'c\\..', '%252e%252e');
+    const segment = fc.constantFrom(
+      '..',
+      '.',
+      '',
+      'a',
+      'b',
+      '%2e%2e',
+      '%2E.',
+      '..%5c..',
+      'c\\..',
+      '%252e%252e',
+    );
     fc.assert(
       fc.property(fc.array(segment, { maxLength: 8 }), fc.constantFrom('/', '\\'), (segments, sep) => {
         const raw = `/root${sep}${segments.join(sep)}`;
@@ -140,18 +163,29 @@ describe('args.<path> conditions', () => {
   });
 
   it('matches uses the linear engine: full-value match, same answers as RegExp on safe patterns', () => {
-    const rules = [{ tool: 't', action: 'allow', conditions: { 'args.id': { matches: '^[A-Z]{2}-\\d{4}$' } } }];
+    const rules = [
+      { tool: 't', action: 'allow', conditions: { 'args.id': { matches: '^[A-Z]{2}-\\d{4}$' } } },
+    ];
     expect(decide(rules, 't', { id: 'AB-1234' }).matched).toBe(true);
     expect(decide(rules, 't', { id: 'xAB-1234' }).matched).toBe(false);
     expect(decide(rules, 't', { id: 'AB-12345' }).matched).toBe(false);
-    const patterns = ['a*b', '(ab|a)*c', '[a-c]+(x|yz)?', 'a{2,3}b*', '(?:a|b)*abb', '.*x.*', '\\w+@\\w+\\.com'];
+    const patterns = [
+      'a*b',
+      '(ab|a)*c',
+      '[a-c]+(x|yz)?',
+      'a{2,3}b*',
+      '(?:a|b)*abb',
+      '.*x.*',
+      '\\w+@\\w+\\.com',
+    ];
     for (const source of patterns) {
       const ours = compilePattern(source);
       if (!ours.ok) throw new Error(ours.message);
       const theirs = new RegExp(`^(?:${source})$`);
       fc.assert(
-        fc.property(fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'x', 'y', 'z', '@', '.', 'm', 'o') }), (input) =>
-          ours.match(input) === theirs.test(input),
+        fc.property(
+          fc.string({ unit: fc.constantFrom('a', 'b', 'c', 'x', 'y', 'z', '@', '.', 'm', 'o') }),
+          (input) => ours.match(input) === theirs.test(input),
         ),
       );
     }
@@ -166,7 +200,20 @@ describe('args.<path> conditions', () => {
   });
 
   it('refuses at save time the syntax the linear engine does not have', () => {
-    for (const pattern of ['(a)\\1', '(?=a)', '(?!a)', '(?<n>a)', '\\bword', 'a**', 'a{2,1}', '(a', 'a)', '[a', 'a^b', 'x{1000}']) {
+    for (const pattern of [
+      '(a)\\1',
+      '(?=a)',
+      '(?!a)',
+      '(?<n>a)',
+      '\\bword',
+      'a**',
+      'a{2,1}',
+      '(a',
+      'a)',
+      '[a',
+      'a^b',
+      'x{1000}',
+    ]) {
       const found = issues([{ tool: 't', action: 'allow', conditions: { 'args.v': { matches: pattern } } }]);
       expect(found, pattern).toHaveLength(1);
       expect(found[0]!.path).toBe('rules[0].conditions.args.v.matches');
@@ -174,18 +221,22 @@ describe('args.<path> conditions', () => {
   });
 
   it('validates operands with precise paths', () => {
-    expect(issues([{ tool: 't', action: 'allow', conditions: { 'args.u': { hostIn: ['ok.com', 'bad host'] } } }])).toEqual([
-      expect.objectContaining({ path: 'rules[0].conditions.args.u.hostIn[1]' }),
-    ]);
-    expect(issues([{ tool: 't', action: 'allow', conditions: { 'args.p': { pathWithin: ['relative/dir'] } } }])).toEqual([
-      expect.objectContaining({ path: 'rules[0].conditions.args.p.pathWithin[0]' }),
-    ]);
-    expect(issues([{ tool: 't', action: 'allow', conditions: { 'args.n': { lt: 1, gt: 0 } } }])).toHaveLength(1);
+    expect(
+      issues([{ tool: 't', action: 'allow', conditions: { 'args.u': { hostIn: ['ok.com', 'bad host'] } } }]),
+    ).toEqual([expect.objectContaining({ path: 'rules[0].conditions.args.u.hostIn[1]' })]);
+    expect(
+      issues([{ tool: 't', action: 'allow', conditions: { 'args.p': { pathWithin: ['relative/dir'] } } }]),
+    ).toEqual([expect.objectContaining({ path: 'rules[0].conditions.args.p.pathWithin[0]' })]);
+    expect(issues([{ tool: 't', action: 'allow', conditions: { 'args.n': { lt: 1, gt: 0 } } }])).toHaveLength(
+      1,
+    );
     expect(issues([{ tool: 't', action: 'allow', conditions: { 'args.a.b.c.d.e.f': 1 } }])).toHaveLength(1);
     expect(issues([{ tool: 't', action: 'allow', conditions: { team: { prefix: 'a' } } }])).toEqual([
       expect.objectContaining({ path: 'rules[0].conditions.team' }),
     ]);
-    expect(issues([{ tool: 't', action: 'allow', conditions: { 'metadata.env': { prefix: 'prod' } } }])).toEqual([]);
+    expect(
+      issues([{ tool: 't', action: 'allow', conditions: { 'metadata.env': { prefix: 'prod' } } }]),
+    ).toEqual([]);
   });
 
   it('keeps the existing operators (eq/in…) on args, with the scalar-only rule', () => {
@@ -196,13 +247,21 @@ describe('args.<path> conditions', () => {
   });
 
   it('args.* reads args, metadata.* reads metadata: the two never mix', () => {
-    const compiled = policy([{ tool: 't', action: 'allow', conditions: { 'args.env': 'prod', 'metadata.env': 'dev' } }]);
-    expect(evaluate(compiled, { tool: 't', args: { env: 'prod' }, metadata: { env: 'dev' } }).matched).toBe(true);
-    expect(evaluate(compiled, { tool: 't', args: { env: 'dev' }, metadata: { env: 'prod' } }).matched).toBe(false);
+    const compiled = policy([
+      { tool: 't', action: 'allow', conditions: { 'args.env': 'prod', 'metadata.env': 'dev' } },
+    ]);
+    expect(evaluate(compiled, { tool: 't', args: { env: 'prod' }, metadata: { env: 'dev' } }).matched).toBe(
+      true,
+    );
+    expect(evaluate(compiled, { tool: 't', args: { env: 'dev' }, metadata: { env: 'prod' } }).matched).toBe(
+      false,
+    );
   });
 
   it('the simulator says why an argument condition failed', () => {
-    const compiled = policy([{ tool: 'transfer', action: 'allow', conditions: { 'args.amount': { lte: 100 } } }]);
+    const compiled = policy([
+      { tool: 'transfer', action: 'allow', conditions: { 'args.amount': { lte: 100 } } },
+    ]);
     const request: EvaluationRequest = { tool: 'transfer', args: { amount: 500 } };
     const explained = explain(compiled, request);
     expect(JSON.stringify(explained)).toContain('args.amount lte 100 failed: value is 500');
@@ -211,7 +270,11 @@ describe('args.<path> conditions', () => {
   it('a tools/list keeps a tool whose allow depends on arguments, and a conditional deny does not hide it', () => {
     const compiled = policy([
       { tool: 'write_file', action: 'deny', conditions: { 'args.path': { prefix: '/etc' } } },
-      { tool: 'write_file', action: 'allow', conditions: { user: 'alice', 'args.path': { pathWithin: ['/w'] } } },
+      {
+        tool: 'write_file',
+        action: 'allow',
+        conditions: { user: 'alice', 'args.path': { pathWithin: ['/w'] } },
+      },
     ]);
     expect(couldAllowCaller(compiled, { tool: 'write_file', user: 'alice' })).toBe(true);
     expect(couldAllowCaller(compiled, { tool: 'write_file', user: 'bob' })).toBe(false);

@@ -62,6 +62,10 @@ export interface Decision {
   readonly tokenLimit: Readonly<TokenLimit> | null;
   /** Per-request token bounds (LLM calls). */
   readonly tokenGuard: Readonly<TokenGuard> | null;
+  /** Session taint: labels the call adds to its session once admitted (null: none). */
+  readonly labels: readonly string[] | null;
+  /** Session taint: the call is refused when its session holds every label of one entry. */
+  readonly cleanOf: readonly (readonly string[])[] | null;
   readonly policyVersion: number;
 }
 
@@ -181,6 +185,8 @@ export function compilePolicy(policy: Policy, version: number): CompiledPolicy {
       rateLimit: null,
       tokenLimit: null,
       tokenGuard: null,
+      labels: null,
+      cleanOf: null,
       policyVersion: version,
     }),
     ...buildToolIndex(rules),
@@ -219,6 +225,8 @@ function compileRule(
       rateLimit: frozenCopy(rule.rateLimit),
       tokenLimit: frozenCopy(rule.tokenLimit),
       tokenGuard: frozenCopy(rule.tokenGuard),
+      labels: rule.labels ? Object.freeze([...rule.labels]) : null,
+      cleanOf: rule.cleanOf ? Object.freeze(rule.cleanOf.map((entry) => Object.freeze([...entry]))) : null,
       policyVersion: version,
     }),
   };
@@ -259,7 +267,7 @@ function compileCondition(field: string, condition: Condition, slot: number): Co
   // The operand is kept in value/values for explanations only; `test` is what decides.
   const op = Object.keys(condition)[0] as Operator;
   const operand = Object.values(condition)[0] as Scalar | string[];
-  const shown = Array.isArray(operand) ? [null, new Set(operand)] as const : [operand, null] as const;
+  const shown = Array.isArray(operand) ? ([null, new Set(operand)] as const) : ([operand, null] as const);
   return conditionOf(at, op, shown[0], shown[1], compileArgTest(condition as ArgCondition));
 }
 
@@ -457,7 +465,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * A `team` condition over the call's teams (ids and names): eq — a member of the team; neq — not;
  * in — a member of at least one; nin — of none. Linear in the call's teams.
  */
-export function teamHolds(condition: CompiledCondition, teams: readonly string[] | null | undefined): boolean {
+export function teamHolds(
+  condition: CompiledCondition,
+  teams: readonly string[] | null | undefined,
+): boolean {
   const list = teams ?? [];
   switch (condition.operator) {
     case 'eq':
@@ -490,7 +501,7 @@ export function operatorHolds(condition: CompiledCondition, value: Scalar): bool
     case 'nin':
       return !condition.values!.has(value);
     default:
-      return condition.test !== null && condition.test(value);
+      return condition.test?.(value) ?? false;
   }
 }
 

@@ -32,6 +32,8 @@ describe('evaluate — ordering and default deny', () => {
       rateLimit: null,
       tokenLimit: null,
       tokenGuard: null,
+      labels: null,
+      cleanOf: null,
       policyVersion: 4,
     });
   });

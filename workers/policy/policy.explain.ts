@@ -83,7 +83,8 @@ function ruleFailure(
 function conditionFailure(condition: CompiledCondition, value: FieldValue): string | null {
   if (condition.test !== null) {
     if (condition.test(value === MISSING ? undefined : value)) return null;
-    const shown = value === MISSING ? 'missing' : isScalar(value) ? formatScalar(value) : describeNonScalar(value);
+    const shown =
+      value === MISSING ? 'missing' : isScalar(value) ? formatScalar(value) : describeNonScalar(value);
     return `condition ${condition.field} ${condition.operator} ${formatOperand(condition)} failed: value is ${shown} — rule skipped`;
   }
   if (value === MISSING) return `condition ${condition.field}: field missing — rule skipped`;

@@ -9,7 +9,8 @@
 // ---------------------------------------------------------------------------------------------
 
 /** A host pattern as the policy stores it: `example.com` or `*.example.com`. */
-const HOST_PATTERN_RE = /^(\*\.)?(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$|^\[[0-9a-f:.]+\]$/;
+const HOST_PATTERN_RE =
+  /^(\*\.)?(?:[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?\.)*[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?$|^\[[0-9a-f:.]+\]$/;
 
 export function hostPatternError(pattern: string): string | null {
   const normal = normalizeHostPattern(pattern);

@@ -163,7 +163,12 @@ class Parser {
     const c = this.src[this.#i++]!;
     if (c !== '\\') return c.charCodeAt(0);
     const escaped = this.#escape(end, true);
-    if (escaped.t === 'set' && !escaped.negated && escaped.ranges.length === 2 && escaped.ranges[0] === escaped.ranges[1]) {
+    if (
+      escaped.t === 'set' &&
+      !escaped.negated &&
+      escaped.ranges.length === 2 &&
+      escaped.ranges[0] === escaped.ranges[1]
+    ) {
       return escaped.ranges[0]!;
     }
     if (escaped.t !== 'set' || escaped.negated) {
@@ -216,7 +221,8 @@ class Parser {
       if (!match) throw new PatternError('invalid "{n,m}" quantifier');
       min = Number(match[1]);
       max = match[2] === undefined ? min : match[3] === '' ? -1 : Number(match[3]);
-      if (min > MAX_REPEAT || max > MAX_REPEAT) throw new PatternError(`repeat counts must be at most ${MAX_REPEAT}`);
+      if (min > MAX_REPEAT || max > MAX_REPEAT)
+        throw new PatternError(`repeat counts must be at most ${MAX_REPEAT}`);
       if (max !== -1 && max < min) throw new PatternError('"{n,m}" needs n ≤ m');
       this.#i += match[0].length - 1;
     } else return node;

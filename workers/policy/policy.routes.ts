@@ -4,6 +4,7 @@ import { createRouter } from '../app.factory';
 import { slugParamSchema } from '../connections/connections.schemas';
 import { publishEvent } from '../events/events.publish';
 import { METADATA_MAX_BYTES } from '../identity/identity.metadata';
+import { MAX_REPLAY_ROWS, replayPolicy } from './policy.replay.service';
 import { POLICY_ENDPOINTS } from './policy.schema';
 import {
   getCurrentPolicy,
@@ -37,7 +38,8 @@ const policyVersionSchema = z
 const policyWarningSchema = z
   .object({ ruleIndex: z.number().int(), path: z.string(), tool: z.string(), message: z.string() })
   .openapi('PolicyWarning', {
-    description: 'A rule condition naming an argument the tool\'s input schema lacks, or with a type that cannot match',
+    description:
+      "A rule condition naming an argument the tool's input schema lacks, or with a type that cannot match",
   });
 const savedPolicySchema = policyVersionSchema
   .extend({ warnings: z.array(policyWarningSchema) })
@@ -62,8 +64,14 @@ const simulateSchema = z
     args: z
       .record(z.string(), z.unknown())
       .optional()
-      .openapi({ description: "The call's arguments (MCP tool arguments, LLM request fields): what args.* conditions read" })
-      .refine((a) => a === undefined || new TextEncoder().encode(JSON.stringify(a)).length <= 65_536, 'args exceeds 65536 bytes'),
+      .openapi({
+        description:
+          "The call's arguments (MCP tool arguments, LLM request fields): what args.* conditions read",
+      })
+      .refine(
+        (a) => a === undefined || new TextEncoder().encode(JSON.stringify(a)).length <= 65_536,
+        'args exceeds 65536 bytes',
+      ),
     metadata: z
       .record(z.string(), z.unknown())
       .optional()
@@ -89,6 +97,46 @@ const simulationSchema = z
     warnings: z.array(policyWarningSchema),
   })
   .openapi('Simulation');
+
+const replayRequestSchema = z
+  .strictObject({
+    rules: z.array(z.unknown()).openapi({ description: 'The draft to replay (not saved)' }),
+    limit: z
+      .number()
+      .int()
+      .min(1)
+      .max(MAX_REPLAY_ROWS)
+      .optional()
+      .openapi({ description: 'Newest rows to replay (default 500)' }),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+  })
+  .openapi('ReplayRequest');
+
+const replayChangeSchema = z.object({
+  id: z.string(),
+  tool: z.string(),
+  caller: z.string(),
+  createdAt: z.string(),
+  before: z.object({ action: z.string(), ruleIndex: z.number().int().nullable() }),
+  after: z.object({
+    action: z.string(),
+    ruleIndex: z.number().int().nullable(),
+    reason: z.string().nullable(),
+  }),
+});
+
+const replayResultSchema = z
+  .object({
+    evaluated: z.number().int(),
+    changed: z.number().int(),
+    byRule: z.record(z.string(), z.number().int()),
+    byCaller: z.record(z.string(), z.number().int()),
+    unknownFields: z.number().int(),
+    examples: z.array(replayChangeSchema),
+    window: z.object({ from: z.string().nullable(), to: z.string().nullable(), rows: z.number().int() }),
+  })
+  .openapi('ReplayResult');
 
 export const policyRoutes = createRouter()
   .openapi(
@@ -129,7 +177,12 @@ export const policyRoutes = createRouter()
     }),
     async (c) => {
       const slug = c.req.valid('param').slug;
-      const { dto, connectionId, warnings } = await putPolicy(c.env, c.get('principal'), slug, c.req.valid('json'));
+      const { dto, connectionId, warnings } = await putPolicy(
+        c.env,
+        c.get('principal'),
+        slug,
+        c.req.valid('json'),
+      );
       publishEvent(c.env, c.executionCtx, c.get('principal').orgId, {
         type: 'policy_update',
         serverId: connectionId,
@@ -208,6 +261,21 @@ export const policyRoutes = createRouter()
     async (c) =>
       c.json(
         await simulatePolicy(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('json')),
+        200,
+      ),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/connections/{slug}/policy/replay',
+      tags,
+      summary: 'What-if: evaluate a draft against recorded calls and report the decisions that would change',
+      request: { params: slugParamSchema, ...jsonBody(replayRequestSchema) },
+      responses: { 200: json(replayResultSchema, 'What would change'), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        await replayPolicy(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('json')),
         200,
       ),
   );

@@ -114,7 +114,8 @@ const operatorConditionSchema = z
   });
 
 export const conditionSchema = z.union([scalarSchema, operatorConditionSchema], {
-  error: 'condition must be a string, number, boolean or an object with one operator (eq, neq, in, nin, prefix, …)',
+  error:
+    'condition must be a string, number, boolean or an object with one operator (eq, neq, in, nin, prefix, …)',
 });
 
 /** The operator a condition uses (a bare scalar is `eq`). */
@@ -213,6 +214,32 @@ export const endpointSchema = z.union(
 
 const RULE_TARGET_MESSAGE = 'a rule needs at least one of "tool", "model" or "endpoint"';
 
+/** Session taint labels (issue 22): `untrusted_content`, `private_data`, `sink:network`… */
+export const MAX_LABELS = 20;
+const LABEL_RE = /^[a-z0-9][a-z0-9_:.-]{0,63}$/;
+const labelSchema = z
+  .string({ error: 'a label must be a string' })
+  .regex(LABEL_RE, 'a label is 1 to 64 lower-case letters, digits, "_", ":", "." or "-"');
+/** Labels an admitted call adds to its session. */
+const labelsSchema = z
+  .array(labelSchema, { error: 'labels must be a list of labels' })
+  .min(1, 'labels must contain at least 1 label')
+  .max(MAX_LABELS, `labels must contain at most ${MAX_LABELS} labels`);
+/**
+ * The session must be clean of each entry: a label, or a list of labels held together (a toxic
+ * combination). Normalised to lists of labels.
+ */
+const cleanOfSchema = z
+  .array(
+    z.union([labelSchema, labelsSchema], { error: 'cleanOf entries must be a label or a list of labels' }),
+    {
+      error: 'cleanOf must be a list of labels or label lists',
+    },
+  )
+  .min(1, 'cleanOf must contain at least 1 entry')
+  .max(MAX_LABELS, `cleanOf must contain at most ${MAX_LABELS} entries`)
+  .transform((entries) => entries.map((entry) => (typeof entry === 'string' ? [entry] : entry)));
+
 export const ruleSchema = z
   .strictObject(
     {
@@ -232,7 +259,11 @@ export const ruleSchema = z
         .superRefine((conditions, ctx) => {
           const team = conditions.team;
           if (team !== undefined && !isValueOperator(operatorOf(team))) {
-            ctx.addIssue({ code: 'custom', path: ['team'], message: 'team conditions support eq, neq, in and nin only' });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['team'],
+              message: 'team conditions support eq, neq, in and nin only',
+            });
           }
         })
         .optional(),
@@ -243,6 +274,8 @@ export const ruleSchema = z
       rateLimit: rateLimitSchema.optional(),
       tokenLimit: tokenLimitSchema.optional(),
       tokenGuard: tokenGuardSchema.optional(),
+      labels: labelsSchema.optional(),
+      cleanOf: cleanOfSchema.optional(),
     },
     { error: 'rule must be an object with "action" and at least one of "tool", "model" or "endpoint"' },
   )

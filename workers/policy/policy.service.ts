@@ -154,7 +154,8 @@ async function toolSchemas(env: ConnectionEnv, orgId: string, connectionId: stri
     .all<{ name: string; definition: string | null }>();
   const schemas = new Map<string, unknown>();
   for (const row of results) {
-    const definition = row.definition === null ? null : (JSON.parse(row.definition) as Record<string, unknown> | null);
+    const definition =
+      row.definition === null ? null : (JSON.parse(row.definition) as Record<string, unknown> | null);
     if (definition && typeof definition === 'object') schemas.set(row.name, definition.inputSchema);
   }
   return schemas;

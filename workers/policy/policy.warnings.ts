@@ -31,7 +31,12 @@ export function argumentWarnings(policy: Policy, schemas: ToolSchemas): PolicyWa
   policy.rules.forEach((rule, ruleIndex) => {
     const argFields = Object.entries(rule.conditions ?? {}).filter(([field]) => field.startsWith('args.'));
     // Only tool rules of MCP connections have input schemas; model/endpoint rules are LLM rules.
-    if (argFields.length === 0 || rule.tool === undefined || rule.model !== undefined || rule.endpoint !== undefined) {
+    if (
+      argFields.length === 0 ||
+      rule.tool === undefined ||
+      rule.model !== undefined ||
+      rule.endpoint !== undefined
+    ) {
       return;
     }
     const matches = compileGlob(normalizePattern(rule.tool));
@@ -41,7 +46,12 @@ export function argumentWarnings(policy: Policy, schemas: ToolSchemas): PolicyWa
         if (warnings.length >= MAX_WARNINGS) return;
         const message = fieldProblem(schemas.get(tool.name), field.split('.').slice(1), condition);
         if (message !== null) {
-          warnings.push({ ruleIndex, path: `rules[${ruleIndex}].conditions.${field}`, tool: tool.name, message: `tool "${tool.name}": ${message}` });
+          warnings.push({
+            ruleIndex,
+            path: `rules[${ruleIndex}].conditions.${field}`,
+            tool: tool.name,
+            message: `tool "${tool.name}": ${message}`,
+          });
         }
       }
     }
@@ -68,7 +78,10 @@ function fieldProblem(schema: unknown, path: readonly string[], condition: Condi
       continue;
     }
     // A closed object (or one listing its properties without allowing others) has no such key.
-    if (node.additionalProperties === false || (isObject(properties) && node.additionalProperties === undefined)) {
+    if (
+      node.additionalProperties === false ||
+      (isObject(properties) && node.additionalProperties === undefined)
+    ) {
       return `its input schema has no argument "${path.join('.')}" — this condition can never hold, so the rule never applies`;
     }
     return null;
@@ -84,7 +97,10 @@ function typesOf(node: unknown): string[] | null {
   if (!isObject(node)) return null;
   const type = node.type;
   if (typeof type === 'string') return type === 'integer' ? ['number'] : [type];
-  if (Array.isArray(type)) return type.filter((t): t is string => typeof t === 'string').map((t) => (t === 'integer' ? 'number' : t));
+  if (Array.isArray(type))
+    return type
+      .filter((t): t is string => typeof t === 'string')
+      .map((t) => (t === 'integer' ? 'number' : t));
   return null;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePolicy, type Policy } from './policy.schema.js';
+import { type Policy, parsePolicy } from './policy.schema.js';
 import { argumentWarnings } from './policy.warnings.js';
 
 function parsed(rules: unknown[]): Policy {
@@ -17,7 +17,13 @@ const schemas = new Map<string, unknown>([
       required: ['path'],
     },
   ],
-  ['transfer', { type: 'object', properties: { amount: { type: 'number' }, to: { type: 'array', items: { type: 'string' } } } }],
+  [
+    'transfer',
+    {
+      type: 'object',
+      properties: { amount: { type: 'number' }, to: { type: 'array', items: { type: 'string' } } },
+    },
+  ],
   ['free_form', { type: 'object', additionalProperties: true }],
 ]);
 
@@ -28,7 +34,11 @@ describe('argumentWarnings (schema-aware)', () => {
       schemas,
     );
     expect(warnings).toEqual([
-      expect.objectContaining({ ruleIndex: 0, path: 'rules[0].conditions.args.filename', tool: 'write_file' }),
+      expect.objectContaining({
+        ruleIndex: 0,
+        path: 'rules[0].conditions.args.filename',
+        tool: 'write_file',
+      }),
     ]);
     expect(warnings[0]!.message).toContain('no argument "filename"');
   });
@@ -37,7 +47,11 @@ describe('argumentWarnings (schema-aware)', () => {
     const warnings = argumentWarnings(
       parsed([
         { tool: 'write_file', action: 'allow', conditions: { 'args.mode': { prefix: '07' } } },
-        { tool: 'transfer', action: 'allow', conditions: { 'args.amount': { lte: 100 }, 'args.to.0': { suffix: '@bank' } } },
+        {
+          tool: 'transfer',
+          action: 'allow',
+          conditions: { 'args.amount': { lte: 100 }, 'args.to.0': { suffix: '@bank' } },
+        },
         { tool: 'transfer', action: 'deny', conditions: { 'args.amount': '100' } },
       ]),
       schemas,
@@ -56,6 +70,11 @@ describe('argumentWarnings (schema-aware)', () => {
       { model: 'gpt-*', action: 'allow', conditions: { 'args.temperature': { lte: 1 } } },
     ]);
     expect(argumentWarnings(policy, schemas)).toEqual([]);
-    expect(argumentWarnings(parsed([{ tool: 'write_file', action: 'allow', conditions: { 'args.nope': 1 } }]), new Map())).toEqual([]);
+    expect(
+      argumentWarnings(
+        parsed([{ tool: 'write_file', action: 'allow', conditions: { 'args.nope': 1 } }]),
+        new Map(),
+      ),
+    ).toEqual([]);
   });
 });

@@ -1,0 +1,240 @@
+/**
+ * `/api/v1/detections` in workerd with real D1 (docs/detections.md): the scan, the built-in rules
+ * and packs, custom rules and packs (validated when saved, scoped to their organization), a
+ * connection's inspection settings checked when saved, and a custom pack applied through the
+ * gateway.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ACCEPT_BOTH } from './gateway.fixtures';
+import {
+  adminAuditRows,
+  bootstrapDefault,
+  call,
+  createConnection,
+  createOrg,
+  expectApiError,
+  expectJson,
+  putPolicy,
+  type TestOrg,
+} from './helpers';
+
+const RUN = Date.now().toString(36);
+const RULE_ID = `custom.ticket_${RUN}`;
+const PACK = `tickets-${RUN}`;
+
+const customRule = (overrides: Record<string, unknown> = {}) => ({
+  id: RULE_ID,
+  category: 'secret',
+  severity: 'high',
+  where: ['args', 'result', 'prompt', 'completion'],
+  detection: { literals: ['TICKET-'], pattern: 'TICKET-\\d{6}' },
+  action: 'block',
+  description: 'Internal ticket numbers must not leave the company',
+  examples: { positive: ['see TICKET-123456 now'], negative: ['a ticket for 12 people'] },
+  ...overrides,
+});
+
+let orgId: string;
+let other: TestOrg;
+
+beforeAll(async () => {
+  orgId = await bootstrapDefault();
+  other = await createOrg('owner');
+});
+
+interface ScanAnswer {
+  findings: Array<{
+    ruleId: string;
+    category: string;
+    severity: string;
+    action: string;
+    start: number;
+    end: number;
+  }>;
+  riskScore: number;
+}
+
+describe('scan', () => {
+  it('returns findings with offsets and a risk score, never the matched text', async () => {
+    const text = 'Reach me at jane.doe@example.com';
+    const res = await call('POST', '/api/v1/detections/scan', { body: { text, where: 'prompt' } });
+    const body = await expectJson<ScanAnswer>(res, 200);
+    const email = body.findings.find((f) => f.ruleId === 'pii.email')!;
+    expect(email).toMatchObject({ category: 'pii', action: 'redact' });
+    expect(text.slice(email.start, email.end)).toBe('jane.doe@example.com');
+    expect(JSON.stringify(body)).not.toContain('jane.doe');
+    expect(body.riskScore).toBeGreaterThan(0);
+  });
+
+  it('scans with the named packs only, and refuses an unknown pack', async () => {
+    const text = "1' UNION SELECT password FROM users--";
+    const sql = await expectJson<ScanAnswer>(
+      await call('POST', '/api/v1/detections/scan', {
+        body: { text, where: 'args', packs: ['pii-default'] },
+      }),
+      200,
+    );
+    expect(sql).toEqual({ findings: [], riskScore: 0 });
+    await expectApiError(
+      await call('POST', '/api/v1/detections/scan', { body: { text, packs: ['no-such-pack'] } }),
+      400,
+      'validation_failed',
+    );
+  });
+});
+
+describe('built-in rules and packs', () => {
+  it('lists at least 250 rules and the seven named packs', async () => {
+    const { rules } = await expectJson<{ rules: Array<{ id: string; custom: boolean }> }>(
+      await call('GET', '/api/v1/detections/rules'),
+      200,
+    );
+    expect(rules.filter((r) => !r.custom).length).toBeGreaterThanOrEqual(250);
+    const { packs } = await expectJson<{ packs: Array<{ name: string }> }>(
+      await call('GET', '/api/v1/detections/packs'),
+      200,
+    );
+    expect(packs.map((p) => p.name)).toEqual(
+      expect.arrayContaining([
+        'mcp-advanced-security',
+        'mcp-encoding-detection-security',
+        'llm-critical-security',
+        'llm-standard-security',
+        'llm-compliance-gdpr',
+        'pii-default',
+        'secrets-default',
+      ]),
+    );
+  });
+});
+
+describe('custom rules and packs', () => {
+  it('refuses a pattern that could backtrack catastrophically, or matches the empty string, with the reason', async () => {
+    const nested = await expectApiError(
+      await call('POST', '/api/v1/detections/rules', {
+        body: customRule({ detection: { pattern: '(a+)+b' } }),
+      }),
+      400,
+      'validation_failed',
+    );
+    expect(nested.details).toMatchObject({ path: 'detection.pattern' });
+    expect(JSON.stringify(nested.details)).toContain('nested_quantifier');
+    const empty = await expectApiError(
+      await call('POST', '/api/v1/detections/rules', { body: customRule({ detection: { pattern: 'x?' } }) }),
+      400,
+      'validation_failed',
+    );
+    expect(JSON.stringify(empty.details)).toMatch(/empty_match|nullable/);
+    const examples = await expectApiError(
+      await call('POST', '/api/v1/detections/rules', {
+        body: customRule({ examples: { positive: ['nothing here'], negative: ['x'] } }),
+      }),
+      400,
+      'validation_failed',
+    );
+    expect(JSON.stringify(examples.details)).toContain('example_not_detected');
+  });
+
+  it('saves a custom rule and pack, audited, visible to its organization only', async () => {
+    const rule = await expectJson(
+      await call('POST', '/api/v1/detections/rules', { body: customRule() }),
+      201,
+    );
+    expect(rule).toMatchObject({ id: RULE_ID, custom: true });
+    await expectApiError(
+      await call('POST', '/api/v1/detections/rules', { body: customRule() }),
+      409,
+      'conflict',
+    );
+    const pack = await expectJson(
+      await call('POST', '/api/v1/detections/packs', {
+        body: { name: PACK, description: 'Tickets', rules: [RULE_ID], categories: ['sql_injection'] },
+      }),
+      201,
+    );
+    expect(pack).toMatchObject({ name: PACK, custom: true });
+    await expectApiError(
+      await call('POST', '/api/v1/detections/packs', {
+        body: { name: 'pii-default', description: 'Shadow', categories: ['pii'] },
+      }),
+      409,
+      'conflict',
+    );
+    expect((await adminAuditRows(orgId, 'detection_rule.create')).length).toBeGreaterThanOrEqual(1);
+
+    // Another organization sees neither, cannot use or delete them.
+    const theirRules = await expectJson<{ rules: Array<{ id: string }> }>(
+      await call('GET', '/api/v1/detections/rules', { key: other.key }),
+      200,
+    );
+    expect(theirRules.rules.map((r) => r.id)).not.toContain(RULE_ID);
+    await expectApiError(
+      await call('POST', '/api/v1/detections/scan', { key: other.key, body: { text: 'x', packs: [PACK] } }),
+      400,
+      'validation_failed',
+    );
+    await expectApiError(
+      await call('DELETE', `/api/v1/detections/rules/${RULE_ID}`, { key: other.key }),
+      404,
+      'not_found',
+    );
+    await expectApiError(
+      await call('DELETE', `/api/v1/detections/packs/${PACK}`, { key: other.key }),
+      404,
+      'not_found',
+    );
+
+    const scanned = await expectJson<ScanAnswer>(
+      await call('POST', '/api/v1/detections/scan', { body: { text: 'see TICKET-654321', packs: [PACK] } }),
+      200,
+    );
+    expect(scanned.findings.map((f) => f.ruleId)).toEqual([RULE_ID]);
+  });
+
+  it('applies a custom pack on a connection; an unknown pack or rule override is refused at save', async () => {
+    const slug = `det-custom-${RUN}`;
+    await createConnection(slug, { authType: 'none' });
+    await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
+    const patch = (inspection: unknown) =>
+      call('PATCH', `/api/v1/connections/${slug}`, { body: { settings: { inspection } } });
+    const unknownPack = await expectApiError(await patch({ packs: ['nope-pack'] }), 400, 'validation_failed');
+    expect(unknownPack.details).toMatchObject({ path: 'settings.inspection.packs' });
+    await expectApiError(
+      await patch({ packs: ['pii-default'], overrides: { rules: { 'no.such_rule': 'off' } } }),
+      400,
+      'validation_failed',
+    );
+    await expectApiError(await patch({ packs: ['Bad Name'] }), 400, 'validation_failed');
+    expect((await patch({ packs: [PACK] })).status).toBe(200);
+
+    const blocked = await call('POST', `/v1/mcp/${slug}`, {
+      headers: { Accept: ACCEPT_BOTH },
+      body: {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'about TICKET-111222' } },
+      },
+    });
+    const body = (await blocked.json()) as { error?: { data: { details: { ruleId: string } } } };
+    expect(body.error?.data.details.ruleId).toBe(RULE_ID);
+
+    // An applied pack cannot be deleted; once the connection drops it, it can.
+    await expectApiError(await call('DELETE', `/api/v1/detections/packs/${PACK}`), 409, 'conflict');
+    // An override turns the rule off for this connection.
+    expect((await patch({ packs: [PACK], overrides: { rules: { [RULE_ID]: 'off' } } })).status).toBe(200);
+    const passed = await call('POST', `/v1/mcp/${slug}`, {
+      headers: { Accept: ACCEPT_BOTH },
+      body: {
+        jsonrpc: '2.0',
+        id: 2,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'about TICKET-111222' } },
+      },
+    });
+    expect(await passed.text()).toContain('TICKET-111222');
+    expect((await patch({ packs: [] })).status).toBe(200);
+    expect((await call('DELETE', `/api/v1/detections/packs/${PACK}`)).status).toBe(200);
+    expect((await call('DELETE', `/api/v1/detections/rules/${RULE_ID}`)).status).toBe(200);
+  });
+});

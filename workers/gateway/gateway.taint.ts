@@ -1,0 +1,48 @@
+/**
+ * Session taint (issue 22), the gateway's half: from the call's decisions, which labels it would
+ * add to its agent session and which label combinations its session must be clean of, sent to
+ * the guard in the admit request (guard.contract.ts `TaintCheck`; the guard's half is
+ * durable-objects/session.taint.ts). Pure.
+ *
+ * The agent session is the caller's: its API key (or user) plus the MCP session
+ * (`Mcp-Session-Id`) or, without one, the caller's own `X-Igris-Trace-Id` (a generated trace id
+ * names one call, not a session). With neither, the key's calls on this connection form one session.
+ */
+import type { TaintCheck } from '../../durable-objects/guard.contract';
+import type { UnitDecision } from './gateway.stages';
+
+export interface TaintCaller {
+  apiKeyId: string | null;
+  user: string | null;
+  mcpSessionId: string | null;
+  /** The caller's X-Igris-Trace-Id, null when the gateway generated the trace id. */
+  traceId: string | null;
+}
+
+export function taintSession(caller: TaintCaller): string {
+  const who = caller.apiKeyId ?? `user:${caller.user ?? ''}`;
+  const session = caller.mcpSessionId
+    ? `mcp:${caller.mcpSessionId}`
+    : caller.traceId
+      ? `trace:${caller.traceId}`
+      : 'key';
+  return `${who}|${session}`;
+}
+
+/** The taint part of an admit request, or undefined when no decision of the call has labels or cleanOf. */
+export function taintCheck(decisions: readonly UnitDecision[], caller: TaintCaller): TaintCheck | undefined {
+  const add = new Set<string>();
+  const cleanOf: string[][] = [];
+  let ruleIndex: number | null = null;
+  for (const d of decisions) {
+    const decision = d.decision;
+    if (!decision || d.refusal) continue;
+    for (const label of decision.labels ?? []) add.add(label);
+    if (decision.cleanOf && decision.cleanOf.length > 0) {
+      ruleIndex ??= decision.ruleIndex;
+      for (const entry of decision.cleanOf) cleanOf.push([...entry]);
+    }
+  }
+  if (add.size === 0 && cleanOf.length === 0) return undefined;
+  return { session: taintSession(caller), add: [...add], cleanOf, ruleIndex };
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { compilePolicy, evaluate } from '../policy/policy.evaluate.js';
+import { parsePolicy } from '../policy/policy.schema.js';
+import { taintCheck, taintSession } from './gateway.taint.js';
+
+function decisionsFor(rules: unknown[], tools: string[]) {
+  const parsed = parsePolicy({ rules });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  const compiled = compilePolicy(parsed.policy, 1);
+  return tools.map((tool) => ({ unit: null, tool, decision: evaluate(compiled, { tool }), refusal: null }));
+}
+
+const caller = { apiKeyId: 'key_1', user: null, mcpSessionId: null, traceId: 'run-7' };
+
+describe('taintCheck', () => {
+  it('collects the labels an admitted call adds and the combinations its rule forbids', () => {
+    const decisions = decisionsFor(
+      [
+        { tool: 'fetch', action: 'allow', labels: ['untrusted_content'] },
+        {
+          tool: 'send_email',
+          action: 'allow',
+          labels: ['sink:network'],
+          cleanOf: ['untrusted_content', ['private_data', 'web']],
+        },
+      ],
+      ['fetch', 'send_email'],
+    );
+    expect(taintCheck(decisions, caller)).toEqual({
+      session: 'key_1|trace:run-7',
+      add: ['untrusted_content', 'sink:network'],
+      cleanOf: [['untrusted_content'], ['private_data', 'web']],
+      ruleIndex: 1,
+    });
+  });
+
+  it('is absent when no rule has labels or cleanOf, and ignores refused units', () => {
+    const plain = decisionsFor([{ tool: '*', action: 'allow' }], ['x']);
+    expect(taintCheck(plain, caller)).toBeUndefined();
+    const labelled = decisionsFor([{ tool: 'x', action: 'allow', labels: ['a'] }], ['x']);
+    expect(taintCheck([{ ...labelled[0]!, refusal: new Error('no') as never }], caller)).toBeUndefined();
+  });
+
+  it('a session is the caller plus its MCP session, else its own trace id, else the key', () => {
+    expect(taintSession({ ...caller, mcpSessionId: 'abc' })).toBe('key_1|mcp:abc');
+    expect(taintSession({ ...caller, traceId: null })).toBe('key_1|key');
+    expect(taintSession({ apiKeyId: null, user: 'alice', mcpSessionId: null, traceId: null })).toBe(
+      'user:alice|key',
+    );
+  });
+
+  it('labels and cleanOf are validated', () => {
+    const bad = parsePolicy({ rules: [{ tool: 'x', action: 'allow', labels: ['Bad Label'], cleanOf: [] }] });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.issues.map((i) => i.path)).toEqual(['rules[0].labels[0]', 'rules[0].cleanOf']);
+  });
+});

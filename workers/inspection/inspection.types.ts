@@ -1,0 +1,14 @@
+/** What a call's inspection stages read (loaded by inspection.load.ts before them). Pure types. */
+import type { Engine, Finding } from './inspection.engine';
+import type { RedactionSession } from './inspection.redact';
+
+/** Per call: the engine, the connection's choices, and what the stages found so far. */
+export interface CallInspection {
+  engine: Engine;
+  /** MCP: mask `redact` findings in tool results. */
+  redactResults: boolean;
+  /** Every engine finding of the call so far (for the risk score). */
+  found: Finding[];
+  /** LLM: the request's placeholders (never persisted or logged; dropped with the call). */
+  session: RedactionSession | null;
+}

@@ -1,0 +1,91 @@
+/**
+ * What-if replay (issue 22): a draft policy evaluated against recorded calls (audit rows), and
+ * what would change. Pure: the caller reads the rows (policy.service.ts `replayPolicy`).
+ *
+ * A row is replayed with what it recorded: governed name, user and metadata (and the model of an
+ * LLM call). Arguments and teams are not in audit rows, so `args.*` and `team` conditions see a
+ * missing field (the rule is skipped) — the result says how many rows met such a rule.
+ */
+import { type CompiledPolicy, candidateRules, evaluate } from './policy.evaluate.js';
+
+export interface ReplayRow {
+  id: string;
+  tool: string;
+  user: string | null;
+  apiKeyId: string | null;
+  metadata: Record<string, unknown> | null;
+  model: string | null;
+  /** The decision recorded: allow, deny or alert. */
+  action: string;
+  ruleIndex: number | null;
+  createdAt: number;
+}
+
+export interface ReplayChange {
+  id: string;
+  tool: string;
+  caller: string;
+  createdAt: string;
+  before: { action: string; ruleIndex: number | null };
+  after: { action: string; ruleIndex: number | null; reason: string | null };
+}
+
+export interface ReplayResult {
+  evaluated: number;
+  changed: number;
+  /** Changed decisions by the draft rule that now decides them (`default` = no rule matched). */
+  byRule: Record<string, number>;
+  /** Changed decisions by caller (user, else API key id). */
+  byCaller: Record<string, number>;
+  /** Rows whose candidate rules condition on fields audit rows do not keep (args.*, team). */
+  unknownFields: number;
+  examples: ReplayChange[];
+}
+
+export const MAX_REPLAY_EXAMPLES = 20;
+
+export function replay(compiled: CompiledPolicy, rows: readonly ReplayRow[]): ReplayResult {
+  const result: ReplayResult = {
+    evaluated: 0,
+    changed: 0,
+    byRule: {},
+    byCaller: {},
+    unknownFields: 0,
+    examples: [],
+  };
+  for (const row of rows) {
+    result.evaluated++;
+    if (readsUnrecordedFields(compiled, row.tool)) result.unknownFields++;
+    const decision = evaluate(compiled, {
+      tool: row.tool,
+      user: row.user,
+      metadata: row.metadata,
+      model: row.model,
+    });
+    if (decision.action === row.action) continue;
+    result.changed++;
+    const rule = decision.ruleIndex === null ? 'default' : String(decision.ruleIndex);
+    const caller = row.user ?? row.apiKeyId ?? 'anonymous';
+    result.byRule[rule] = (result.byRule[rule] ?? 0) + 1;
+    result.byCaller[caller] = (result.byCaller[caller] ?? 0) + 1;
+    if (result.examples.length < MAX_REPLAY_EXAMPLES) {
+      result.examples.push({
+        id: row.id,
+        tool: row.tool,
+        caller,
+        createdAt: new Date(row.createdAt).toISOString(),
+        before: { action: row.action, ruleIndex: row.ruleIndex },
+        after: { action: decision.action, ruleIndex: decision.ruleIndex, reason: decision.reason },
+      });
+    }
+  }
+  return result;
+}
+
+function readsUnrecordedFields(compiled: CompiledPolicy, tool: string): boolean {
+  const candidates = candidateRules(compiled, tool);
+  for (let i = 0; i < candidates.length; i++) {
+    if (compiled.rules[candidates[i]!]!.conditions.some((c) => c.args || c.team)) return true;
+  }
+  return false;
+}
