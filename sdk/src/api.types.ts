@@ -7,6 +7,27 @@
 
 /** Every component schema of the management API, by name. */
 export interface Schemas {
+  AddTeamMember: {
+    /** minLength 1, maxLength 64 */
+    userId?: string;
+    /** minLength 1, maxLength 256 */
+    externalUser?: string;
+    /** minLength 1, maxLength 64 */
+    apiKeyId?: string;
+  };
+  AgentCardRefresh: Schemas['StoredAgentCard'] & ({
+    changed: boolean;
+    changes: {
+      fields: Array<string>;
+      skillsAdded: Array<string>;
+      skillsRemoved: Array<string>;
+      skillsChanged: Array<string>;
+      endpoint: {
+        from: string | null;
+        to: string | null;
+      } | null;
+    } | null;
+  });
   AgentSession: {
     /** ses_… — one per organization and connection */
     id: string;
@@ -27,6 +48,41 @@ export interface Schemas {
     lastSeenAt: string | null;
     createdAt: string | null;
     updatedAt: string | null;
+  };
+  Alert: {
+    id: string;
+    /** kill_switch | detection | drift | anomaly | deny_spike */
+    type: string;
+    severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
+    title: string;
+    status: 'open' | 'acknowledged' | 'resolved' | 'dismissed';
+    fingerprint: string;
+    connectionId: string | null;
+    assignee: string | null;
+    comment: string | null;
+    count: number;
+    details: {
+      [key: string]: unknown;
+    };
+    firstSeenAt: string;
+    lastSeenAt: string;
+    updatedAt: string;
+  };
+  AlertBulk: {
+    /** maxItems 200 */
+    ids: Array<string>;
+    status: 'open' | 'acknowledged' | 'resolved' | 'dismissed';
+  };
+  AlertPage: {
+    alerts: Array<Schemas['Alert']>;
+    nextCursor: string | null;
+  };
+  AlertPatch: {
+    status?: 'open' | 'acknowledged' | 'resolved' | 'dismissed';
+    /** minLength 1, maxLength 200 */
+    assignee?: string | null;
+    /** maxLength 2000 */
+    comment?: string | null;
   };
   ApiKey: {
     id: string;
@@ -99,6 +155,74 @@ export interface Schemas {
     /** Pass as `cursor` for the next page; null at the end */
     nextCursor: string | null;
   };
+  AuditVerifyReport: {
+    ok: boolean;
+    chains: Array<{
+      chain: string;
+      anchor: number;
+      links: number;
+      head: number;
+      broken: {
+        chain: string;
+        seq: number;
+        eventId: string;
+        reason:
+          | 'link_missing'
+          | 'link_mismatch'
+          | 'link_altered'
+          | 'row_altered'
+          | 'row_missing';
+      } | null;
+    }>;
+    rowsChecked: number;
+    firstBroken: {
+      chain: string;
+      seq: number;
+      eventId: string;
+      reason:
+        | 'link_missing'
+        | 'link_mismatch'
+        | 'link_altered'
+        | 'row_altered'
+        | 'row_missing';
+    } | null;
+    unchained: {
+      count: number;
+      eventIds: Array<string>;
+    };
+  };
+  Budget: {
+    id: string;
+    name: string;
+    scope: 'org' | 'team' | 'apiKey' | 'user';
+    scopeRef: string | null;
+    limitUsd: number;
+    warnAtPercent: number;
+    enforcement: 'block' | 'warn';
+    resetDay: number;
+    timezone: string;
+    createdAt: string;
+    updatedAt: string;
+  };
+  BudgetStatus: {
+    spentUsd: number;
+    reservedUsd: number;
+    inFlight: number;
+    remainingUsd: number;
+    percent: number;
+    periodStart: string;
+    periodEnd: string;
+    warned: boolean;
+  } | null;
+  BudgetWithStatus: Schemas['Budget'] & ({
+    status: Schemas['BudgetStatus'];
+    history?: Array<{
+      periodStart: string;
+      periodEnd: string;
+      spentUsd: number;
+      closedBy: string;
+    }>;
+  });
   Connection: {
     id: string;
     slug: string;
@@ -155,6 +279,35 @@ export interface Schemas {
         /** @default false */
         quarantineOnCritical?: boolean;
       };
+      inspection?: {
+        /**
+         * maxItems 20
+         * @default []
+         */
+        packs?: Array<string>;
+        overrides?: {
+          categories?: {
+            sql_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            command_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            path_traversal?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            ssrf?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            xss?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            template_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            prompt_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            jailbreak?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            system_prompt_leak?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            secret?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            pii?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            obfuscation?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            exfiltration?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+          };
+          rules?: {
+            [key: string]: 'block' | 'redact' | 'alert' | 'log' | 'off';
+          };
+        };
+        /** @default true */
+        redactResults?: boolean;
+      };
     };
     createdBy: string | null;
     createdAt: string;
@@ -195,6 +348,32 @@ export interface Schemas {
     name: string;
     /** Defaults to the caller's role; a key may not exceed its creator's role */
     role?: 'owner' | 'admin' | 'developer' | 'auditor';
+  };
+  CreateBudget: {
+    /** maxLength 100 */
+    name?: string;
+    scope: 'org' | 'team' | 'apiKey' | 'user';
+    /** minLength 1, maxLength 256 */
+    scopeRef?: string;
+    /** maximum 1000000 */
+    limitUsd: number;
+    /**
+     * minimum 1, maximum 100
+     * @default 80
+     */
+    warnAtPercent?: number;
+    /** @default "block" */
+    enforcement?: 'block' | 'warn';
+    /**
+     * minimum 1, maximum 28
+     * @default 1
+     */
+    resetDay?: number;
+    /**
+     * minLength 1, maxLength 64
+     * @default "UTC"
+     */
+    timezone?: string;
   };
   CreateConnection: {
     /**
@@ -275,6 +454,35 @@ export interface Schemas {
         /** @default false */
         quarantineOnCritical?: boolean;
       };
+      inspection?: {
+        /**
+         * maxItems 20
+         * @default []
+         */
+        packs?: Array<string>;
+        overrides?: {
+          categories?: {
+            sql_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            command_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            path_traversal?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            ssrf?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            xss?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            template_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            prompt_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            jailbreak?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            system_prompt_leak?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            secret?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            pii?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            obfuscation?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            exfiltration?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+          };
+          rules?: {
+            [key: string]: 'block' | 'redact' | 'alert' | 'log' | 'off';
+          };
+        };
+        /** @default true */
+        redactResults?: boolean;
+      };
     };
     /**
      * a2a connections: the agent’s base URL (its card is read from /.well-known/agent-card.json) or its AgentCard URL. upstreamUrl is taken as this when absent
@@ -308,6 +516,18 @@ export interface Schemas {
      */
     name: string;
   };
+  CreateSystemPrompt: {
+    /** minLength 1, maxLength 100 */
+    name: string;
+    /** minLength 1, maxLength 20000 */
+    text: string;
+  };
+  CreateTeam: {
+    /** pattern "^[A-Za-z0-9][A-Za-z0-9 _.-]*$", minLength 1, maxLength 64 */
+    name: string;
+    /** maxLength 500 */
+    description?: string;
+  };
   CreatedApiKey: {
     id: string;
     name: string;
@@ -319,6 +539,57 @@ export interface Schemas {
      * @example "ig_AbC1234…"
      */
     key: string;
+  };
+  DetectionPack: {
+    name: string;
+    description: string;
+    rules: Array<string>;
+    categories: Array<
+      | 'sql_injection'
+      | 'command_injection'
+      | 'path_traversal'
+      | 'ssrf'
+      | 'xss'
+      | 'template_injection'
+      | 'prompt_injection'
+      | 'jailbreak'
+      | 'system_prompt_leak'
+      | 'secret'
+      | 'pii'
+      | 'obfuscation'
+      | 'exfiltration'>;
+    minSeverity: 'critical' | 'high' | 'medium' | 'low' | null;
+    custom: boolean;
+  };
+  DetectionRule: {
+    id: string;
+    category:
+      | 'sql_injection'
+      | 'command_injection'
+      | 'path_traversal'
+      | 'ssrf'
+      | 'xss'
+      | 'template_injection'
+      | 'prompt_injection'
+      | 'jailbreak'
+      | 'system_prompt_leak'
+      | 'secret'
+      | 'pii'
+      | 'obfuscation'
+      | 'exfiltration';
+    severity: 'critical' | 'high' | 'medium' | 'low';
+    where: Array<'args' | 'result' | 'prompt' | 'completion'>;
+    action: 'block' | 'redact' | 'alert' | 'log';
+    description: string;
+    references: Array<string>;
+    custom: boolean;
+  };
+  DetectionScan: {
+    /** maxLength 1048576 */
+    text: string;
+    where?: 'args' | 'result' | 'prompt' | 'completion';
+    /** maxItems 20 */
+    packs?: Array<string>;
   };
   Error: {
     error: {
@@ -343,6 +614,7 @@ export interface Schemas {
         | 'connection_forbidden'
         | 'method_not_found'
         | 'policy_denied'
+        | 'content_blocked'
         | 'budget_exceeded'
         | 'tool_not_approved'
         | 'rate_limited'
@@ -498,6 +770,13 @@ export interface Schemas {
     createdAt: string;
     rolledBackFrom: number | null;
   };
+  /** A rule condition naming an argument the tool's input schema lacks, or with a type that cannot match */
+  PolicyWarning: {
+    ruleIndex: number;
+    path: string;
+    tool: string;
+    message: string;
+  };
   PutLlmPrice: {
     /**
      * minLength 1, maxLength 64
@@ -528,10 +807,63 @@ export interface Schemas {
      */
     outputPerMTok: number;
   };
+  RefreshAgentCard: {
+    /** A new card to store instead of fetching (required for a pasted card) */
+    agentCard?: {
+      [key: string]: unknown;
+    };
+  };
+  ReplayRequest: {
+    /** The draft to replay (not saved) */
+    rules: Array<unknown>;
+    /**
+     * Newest rows to replay (default 500)
+     * minimum 1, maximum 5000
+     */
+    limit?: number;
+    /** format "date-time" */
+    from?: string;
+    /** format "date-time" */
+    to?: string;
+  };
+  ReplayResult: {
+    evaluated: number;
+    changed: number;
+    byRule: {
+      [key: string]: number;
+    };
+    byCaller: {
+      [key: string]: number;
+    };
+    unknownFields: number;
+    examples: Array<{
+      id: string;
+      tool: string;
+      caller: string;
+      createdAt: string;
+      before: {
+        action: string;
+        ruleIndex: number | null;
+      };
+      after: {
+        action: string;
+        ruleIndex: number | null;
+        reason: string | null;
+      };
+    }>;
+    window: {
+      from: string | null;
+      to: string | null;
+      rows: number;
+    };
+  };
   RotateCredential: {
     /** minLength 1, maxLength 8192 */
     credential: string;
   };
+  SavedPolicy: Schemas['PolicyVersion'] & ({
+    warnings: Array<Schemas['PolicyWarning']>;
+  });
   SessionHold: {
     killSwitchId: string;
     scope: 'organization' | 'connection' | 'user' | 'apiKey' | 'session';
@@ -549,6 +881,7 @@ export interface Schemas {
       matched: boolean;
       why: string;
     }>;
+    warnings: Array<Schemas['PolicyWarning']>;
   };
   SimulationRequest: {
     /**
@@ -579,11 +912,25 @@ export interface Schemas {
       | 'passthrough';
     /** maxLength 256 */
     user?: string;
+    /** The call's arguments (MCP tool arguments, LLM request fields): what args.* conditions read */
+    args?: {
+      [key: string]: unknown;
+    };
     metadata?: {
       [key: string]: unknown;
     };
     /** Simulate this draft instead of the current version */
     rules?: Array<unknown>;
+  };
+  StoredAgentCard: {
+    slug: string;
+    /** Null for a pasted card */
+    cardUrl: string | null;
+    fetchedAt: string;
+    skills: Array<string>;
+    card: {
+      [key: string]: unknown;
+    };
   };
   SuspendSession: {
     /**
@@ -592,12 +939,151 @@ export interface Schemas {
      */
     reason?: string;
   };
+  SystemPrompt: {
+    id: string;
+    name: string;
+    version: number;
+    text: string;
+    sha256: string;
+    assignments: Array<Schemas['SystemPromptAssignment']>;
+    versions?: Array<{
+      version: number;
+      sha256: string;
+      createdBy: string | null;
+      createdAt: string;
+    }>;
+    createdAt: string;
+    updatedAt: string;
+  };
+  SystemPromptAssignment: {
+    id: string;
+    target: 'connection' | 'team';
+    targetId: string;
+    priority: number;
+    mode: 'prepend' | 'replace';
+  };
+  SystemPromptAssignmentInput: {
+    target: 'connection' | 'team';
+    /** minLength 1, maxLength 64 */
+    targetId: string;
+    /**
+     * minimum -1000, maximum 1000
+     * @default 0
+     */
+    priority?: number;
+    /** @default "prepend" */
+    mode?: 'prepend' | 'replace';
+  };
+  SystemPromptPreview: {
+    /** minLength 1, maxLength 20000 */
+    text: string;
+    /** maxLength 256 */
+    user?: string;
+    /** maxLength 64 */
+    team?: string;
+    /** maxLength 64 */
+    connection?: string;
+  };
+  Team: {
+    id: string;
+    name: string;
+    description: string;
+    members: Array<Schemas['TeamMember']>;
+    createdAt: string;
+    updatedAt: string;
+  };
+  TeamMember: {
+    id: string;
+    kind: 'user' | 'external_user' | 'api_key';
+    ref: string;
+    createdAt: string;
+  };
+  ToolItem: {
+    /** tool, prompt or resource */
+    kind: 'tool' | 'prompt' | 'resource';
+    /**
+     * The tool or prompt name, or the resource URI
+     * minLength 1, maxLength 2048
+     */
+    name: string;
+    governedName: string;
+    /**
+     * SHA-256 of the canonical definition
+     * pattern "^[0-9a-f]{64}$"
+     */
+    fingerprint: string | null;
+    version: number;
+    removed: boolean;
+    quarantined: boolean;
+    quarantineReason: string | null;
+    /**
+     * SHA-256 of the canonical definition
+     * pattern "^[0-9a-f]{64}$"
+     */
+    approvedFingerprint: string | null;
+    approved: boolean;
+    approvedBy: string | null;
+    approvedAt: string | null;
+    findings: Array<{
+      kind: string;
+      severity: 'critical' | 'warning' | 'info';
+      path: string;
+      match: string;
+    }>;
+    definition: {
+      [key: string]: unknown;
+    } | null;
+    firstSeen: string;
+    lastSeen: string;
+  };
+  ToolVersion: {
+    /** tool, prompt or resource */
+    kind: 'tool' | 'prompt' | 'resource';
+    /**
+     * The tool or prompt name, or the resource URI
+     * minLength 1, maxLength 2048
+     */
+    name: string;
+    version: number;
+    /**
+     * SHA-256 of the canonical definition
+     * pattern "^[0-9a-f]{64}$"
+     */
+    fingerprint: string | null;
+    severity: 'critical' | 'warning' | 'info';
+    changes: Array<{
+      [key: string]: unknown;
+    }>;
+    findings: Array<{
+      kind: string;
+      severity: 'critical' | 'warning' | 'info';
+      path: string;
+      match: string;
+    }>;
+    definition: {
+      [key: string]: unknown;
+    } | null;
+    seenAt: string;
+  };
   Trace: {
     traceId: string;
     /** Oldest first */
     events: Array<Schemas['AuditEvent']>;
     /** True when the trace has more than 1000 events (the oldest 1000 are returned) */
     truncated: boolean;
+  };
+  UpdateBudget: {
+    /** maxLength 100 */
+    name?: string;
+    /** maximum 1000000 */
+    limitUsd?: number;
+    /** minimum 1, maximum 100 */
+    warnAtPercent?: number;
+    enforcement?: 'block' | 'warn';
+    /** minimum 1, maximum 28 */
+    resetDay?: number;
+    /** minLength 1, maxLength 64 */
+    timezone?: string;
   };
   UpdateConnection: {
     /** minLength 1, maxLength 200 */
@@ -662,6 +1148,35 @@ export interface Schemas {
         /** @default false */
         quarantineOnCritical?: boolean;
       };
+      inspection?: {
+        /**
+         * maxItems 20
+         * @default []
+         */
+        packs?: Array<string>;
+        overrides?: {
+          categories?: {
+            sql_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            command_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            path_traversal?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            ssrf?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            xss?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            template_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            prompt_injection?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            jailbreak?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            system_prompt_leak?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            secret?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            pii?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            obfuscation?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+            exfiltration?: 'block' | 'redact' | 'alert' | 'log' | 'off';
+          };
+          rules?: {
+            [key: string]: 'block' | 'redact' | 'alert' | 'log' | 'off';
+          };
+        };
+        /** @default true */
+        redactResults?: boolean;
+      };
     };
   };
   UpdateMember: {
@@ -676,6 +1191,18 @@ export interface Schemas {
       defaultFailMode?: 'closed' | 'open';
     };
   };
+  UpdateSystemPrompt: {
+    /** minLength 1, maxLength 100 */
+    name?: string;
+    /** minLength 1, maxLength 20000 */
+    text?: string;
+  };
+  UpdateTeam: {
+    /** pattern "^[A-Za-z0-9][A-Za-z0-9 _.-]*$", minLength 1, maxLength 64 */
+    name?: string;
+    /** maxLength 500 */
+    description?: string;
+  };
 }
 
 /**
@@ -683,6 +1210,97 @@ export interface Schemas {
  * its JSON body (`never` when it takes none) and its responses by status.
  */
 export interface Paths {
+  '/alerts': {
+    /** List alerts, most recently seen first (filters, cursor pagination) */
+    get: {
+      path: never;
+      query: {
+        status?: 'open' | 'acknowledged' | 'resolved' | 'dismissed';
+        type?: 'kill_switch' | 'detection' | 'drift' | 'anomaly' | 'deny_spike';
+        severity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
+        /** maxLength 64 */
+        connectionId?: string;
+        /** maxLength 200 */
+        cursor?: string;
+        /**
+         * minimum 1, maximum 200
+         * @default 50
+         */
+        limit?: number;
+      };
+      body: never;
+      responses: {
+        /** A page of alerts */
+        200: Schemas['AlertPage'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/alerts/bulk': {
+    /** Change the status of many alerts at once */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['AlertBulk'];
+      responses: {
+        /** What changed, and what could not */
+        200: {
+          updated: Array<string>;
+          failed: Array<{
+            id: string;
+            code: string;
+          }>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/alerts/{id}': {
+    /** Acknowledge, resolve, dismiss or reopen an alert; set its assignee or comment */
+    patch: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "alt_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['AlertPatch'];
+      responses: {
+        /** The alert */
+        200: Schemas['Alert'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
   '/api-keys': {
     /** List API keys (Developers and Auditors see only their own); never the secrets */
     get: {
@@ -971,6 +1589,183 @@ export interface Paths {
       };
     };
   };
+  '/audit/verify': {
+    /** Recompute the organization's audit hash chains and report the first broken link of each */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** The verification report */
+        200: Schemas['AuditVerifyReport'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/budgets': {
+    /** The organization's budgets with their current period's status */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Budgets */
+        200: {
+          budgets: Array<Schemas['BudgetWithStatus']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Create a monthly budget on the organization, a team, an API key or a user (owner, admin) */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['CreateBudget'];
+      responses: {
+        /** Created */
+        201: Schemas['Budget'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/budgets/{id}': {
+    /** One budget: spent, reserved, remaining, percent, the period, and past periods */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "bdg_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The budget */
+        200: Schemas['BudgetWithStatus'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Delete a budget */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "bdg_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Deleted */
+        200: {
+          deleted: true;
+          id: string;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Change a budget (its counters are kept) */
+    patch: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "bdg_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['UpdateBudget'];
+      responses: {
+        /** Updated */
+        200: Schemas['Budget'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/budgets/{id}/reset': {
+    /** Reset the current period's spend to zero (audited; the period so far goes to the history) */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "bdg_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The status after the reset */
+        200: Schemas['BudgetStatus'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
   '/connections': {
     /** List connections */
     get: {
@@ -1098,6 +1893,62 @@ export interface Paths {
       };
     };
   };
+  '/connections/{slug}/agent-card': {
+    /** The stored AgentCard of an a2a connection, as the agent published it */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The card */
+        200: Schemas['StoredAgentCard'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/agent-card/refresh': {
+    /** Re-fetch the AgentCard (or store a pasted one); changes are audited like drift */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: Schemas['RefreshAgentCard'];
+      responses: {
+        /** Refreshed */
+        200: Schemas['AgentCardRefresh'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
   '/connections/{slug}/disable': {
     /** Disable a connection: the gateway refuses its calls and forwards nothing */
     post: {
@@ -1193,8 +2044,36 @@ export interface Paths {
       query: never;
       body: Schemas['PolicyDocument'];
       responses: {
-        /** The new version */
-        200: Schemas['PolicyVersion'];
+        /** The new version, with schema warnings */
+        200: Schemas['SavedPolicy'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/policy/replay': {
+    /** What-if: evaluate a draft against recorded calls and report the decisions that would change */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: Schemas['ReplayRequest'];
+      responses: {
+        /** What would change */
+        200: Schemas['ReplayResult'];
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */
@@ -1312,6 +2191,375 @@ export interface Paths {
       responses: {
         /** Rotated */
         200: Schemas['Connection'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/tools': {
+    /** Listed tools, prompts and resources with fingerprints, approval and quarantine state */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The inventory */
+        200: {
+          connection: string;
+          discovery: 'off' | 'alert' | 'fail_closed';
+          quarantineOnCritical: boolean;
+          items: Array<Schemas['ToolItem']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/tools/approve': {
+    /** Approve exact fingerprints (the pinned baseline); lifts their quarantine. Owner/admin. */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: {
+        /** maxItems 500 */
+        items?: Array<{
+          /** tool, prompt or resource */
+          kind: 'tool' | 'prompt' | 'resource';
+          /**
+           * The tool or prompt name, or the resource URI
+           * minLength 1, maxLength 2048
+           */
+          name: string;
+          /**
+           * SHA-256 of the canonical definition
+           * pattern "^[0-9a-f]{64}$"
+           */
+          fingerprint: string;
+        }>;
+        all?: true;
+      };
+      responses: {
+        /** The inventory after approval */
+        200: {
+          connection: string;
+          discovery: 'off' | 'alert' | 'fail_closed';
+          quarantineOnCritical: boolean;
+          items: Array<Schemas['ToolItem']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/tools/history': {
+    /** Every recorded version of the listed items, newest first, with classified changes */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: {
+        /** tool, prompt or resource */
+        kind?: 'tool' | 'prompt' | 'resource';
+        /**
+         * The tool or prompt name, or the resource URI
+         * minLength 1, maxLength 2048
+         */
+        name?: string;
+        /**
+         * minimum 1, maximum 500
+         * @default 100
+         */
+        limit?: number;
+      };
+      body: never;
+      responses: {
+        /** The history */
+        200: {
+          versions: Array<Schemas['ToolVersion']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/tools/quarantine': {
+    /** Quarantine an item: hidden from lists and refused until re-approved. Owner/admin. */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: {
+        /** tool, prompt or resource */
+        kind: 'tool' | 'prompt' | 'resource';
+        /**
+         * The tool or prompt name, or the resource URI
+         * minLength 1, maxLength 2048
+         */
+        name: string;
+        /** minLength 1, maxLength 200 */
+        reason?: string;
+      };
+      responses: {
+        /** The inventory after quarantine */
+        200: {
+          connection: string;
+          discovery: 'off' | 'alert' | 'fail_closed';
+          quarantineOnCritical: boolean;
+          items: Array<Schemas['ToolItem']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/detections/packs': {
+    /** The built-in packs and the organization’s custom packs */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Packs */
+        200: {
+          packs: Array<Schemas['DetectionPack']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Add a custom pack (rule ids and/or categories, optional minSeverity) */
+    post: {
+      path: never;
+      query: never;
+      body: {
+        [key: string]: unknown;
+      };
+      responses: {
+        /** Created */
+        201: Schemas['DetectionPack'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/detections/packs/{name}': {
+    /** Delete a custom pack no connection applies */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "team-pack"
+         */
+        name: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Deleted */
+        200: {
+          deleted: true;
+          name: string;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/detections/rules': {
+    /** The built-in detection rules and the organization’s custom rules */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Rules */
+        200: {
+          rules: Array<Schemas['DetectionRule']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Add a custom rule (validated: schema, a pattern that cannot backtrack or match the empty string, its own examples) */
+    post: {
+      path: never;
+      query: never;
+      body: {
+        [key: string]: unknown;
+      };
+      responses: {
+        /** Created */
+        201: Schemas['DetectionRule'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/detections/rules/{ruleId}': {
+    /** Delete a custom rule */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 96
+         * @example "custom.internal_ticket"
+         */
+        ruleId: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Deleted */
+        200: {
+          deleted: true;
+          ruleId: string;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/detections/scan': {
+    /** Scan a text with the detection engine (the rule tester, CI pipelines); nothing is stored */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['DetectionScan'];
+      responses: {
+        /** Findings (offsets into the text, never the matched text) and the risk score, 0–100 */
+        200: {
+          findings: Array<{
+            ruleId: string;
+            category:
+              | 'sql_injection'
+              | 'command_injection'
+              | 'path_traversal'
+              | 'ssrf'
+              | 'xss'
+              | 'template_injection'
+              | 'prompt_injection'
+              | 'jailbreak'
+              | 'system_prompt_leak'
+              | 'secret'
+              | 'pii'
+              | 'obfuscation'
+              | 'exfiltration';
+            severity: 'critical' | 'high' | 'medium' | 'low';
+            action: 'block' | 'redact' | 'alert' | 'log';
+            start: number;
+            end: number;
+            encoding?: Array<string>;
+          }>;
+          riskScore: number;
+        };
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */
@@ -1968,6 +3216,400 @@ export interface Paths {
         409: Schemas['Error'];
         /** Recorded, but the connection did not confirm it yet (repeat the request to retry) */
         503: Schemas['Error'];
+      };
+    };
+  };
+  '/system-prompts': {
+    /** Governed system prompts (current version) with their assignments */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Prompts */
+        200: {
+          systemPrompts: Array<Schemas['SystemPrompt']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Create a governed system prompt (version 1); unknown {{variables}} are refused */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['CreateSystemPrompt'];
+      responses: {
+        /** Created */
+        201: Schemas['SystemPrompt'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/system-prompts/preview': {
+    /** Render a template with chosen values (nothing is saved) */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['SystemPromptPreview'];
+      responses: {
+        /** The rendered text */
+        200: {
+          rendered: string;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/system-prompts/{id}': {
+    /** One prompt with its versions and assignments */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "spr_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The prompt */
+        200: Schemas['SystemPrompt'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Delete a prompt, its versions and its assignments */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "spr_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Deleted */
+        200: {
+          deleted: true;
+          id: string;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Rename, or save a new text as the next version */
+    patch: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "spr_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['UpdateSystemPrompt'];
+      responses: {
+        /** Updated */
+        200: Schemas['SystemPrompt'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/system-prompts/{id}/assignments': {
+    /** Assign the prompt to an LLM connection or a team, with a priority and a mode */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "spr_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['SystemPromptAssignmentInput'];
+      responses: {
+        /** The prompt with its assignments */
+        201: Schemas['SystemPrompt'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/system-prompts/{id}/assignments/{assignmentId}': {
+    /** Remove an assignment */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "spr_abc"
+         */
+        id: string;
+        /** minLength 1, maxLength 64 */
+        assignmentId: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The prompt with its assignments */
+        200: Schemas['SystemPrompt'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/teams': {
+    /** List teams with their members */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Teams */
+        200: {
+          teams: Array<Schemas['Team']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Create a team (owner, admin) */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['CreateTeam'];
+      responses: {
+        /** Created */
+        201: Schemas['Team'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/teams/{id}': {
+    /** One team */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "team_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The team */
+        200: Schemas['Team'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Delete a team, its members, its budgets and its prompt assignments */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "team_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Deleted */
+        200: {
+          deleted: true;
+          id: string;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Rename or describe a team */
+    patch: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "team_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['UpdateTeam'];
+      responses: {
+        /** Updated */
+        200: Schemas['Team'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/teams/{id}/members': {
+    /** Add a member: a user (userId), an X-Igris-User value (externalUser) or an API key (apiKeyId) */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "team_abc"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['AddTeamMember'];
+      responses: {
+        /** The team with its members */
+        201: Schemas['Team'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/teams/{id}/members/{memberId}': {
+    /** Remove a member */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "team_abc"
+         */
+        id: string;
+        /** minLength 1, maxLength 64 */
+        memberId: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The team with its members */
+        200: Schemas['Team'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
       };
     };
   };

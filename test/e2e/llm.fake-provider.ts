@@ -132,10 +132,14 @@ function sleep(ms: number): Promise<void> {
 }
 
 class Reply {
-  constructor(
-    private readonly res: ServerResponse,
-    private readonly failure: FakeFailure | null,
-  ) {}
+  // Plain fields, not parameter properties: Node runs this file with type stripping only.
+  private readonly res: ServerResponse;
+  private readonly failure: FakeFailure | null;
+
+  constructor(res: ServerResponse, failure: FakeFailure | null) {
+    this.res = res;
+    this.failure = failure;
+  }
 
   json(status: number, body: Json, headers: Record<string, string> = {}): void {
     const text = JSON.stringify(body);

@@ -4,7 +4,16 @@
  * names exactly the calls that would flip — and saves nothing.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { bootstrapDefault, call, createConnection, flushAudit, json, mcp, putPolicy, rpcResult } from './helpers';
+import {
+  bootstrapDefault,
+  call,
+  createConnection,
+  flushAudit,
+  json,
+  mcp,
+  putPolicy,
+  rpcResult,
+} from './helpers';
 
 const SLUG = `replay-${Date.now().toString(36)}`;
 
@@ -22,7 +31,9 @@ beforeAll(async () => {
     ['alice', 'delete_records', { table: 't' }],
   ];
   for (const [user, name, args] of calls) {
-    await rpcResult(await mcp(SLUG, 'tools/call', { name, arguments: args }, { headers: { 'X-Igris-User': user } }));
+    await rpcResult(
+      await mcp(SLUG, 'tools/call', { name, arguments: args }, { headers: { 'X-Igris-User': user } }),
+    );
   }
   await flushAudit();
 });
@@ -32,7 +43,12 @@ interface Replay {
   changed: number;
   byRule: Record<string, number>;
   byCaller: Record<string, number>;
-  examples: Array<{ tool: string; caller: string; before: { action: string }; after: { action: string; ruleIndex: number | null } }>;
+  examples: Array<{
+    tool: string;
+    caller: string;
+    before: { action: string };
+    after: { action: string; ruleIndex: number | null };
+  }>;
 }
 
 describe('policy replay', () => {
@@ -43,7 +59,9 @@ describe('policy replay', () => {
       { tool: 'echo', action: 'allow' },
       { tool: 'add', action: 'alert' },
     ];
-    const res = await call('POST', `/api/v1/connections/${SLUG}/policy/replay`, { body: { rules: draft, limit: 100 } });
+    const res = await call('POST', `/api/v1/connections/${SLUG}/policy/replay`, {
+      body: { rules: draft, limit: 100 },
+    });
     expect(res.status).toBe(200);
     const body = await json<Replay>(res);
     expect(body.evaluated).toBe(4);
@@ -55,12 +73,16 @@ describe('policy replay', () => {
       ['echo', 'bob', 'allow', 'deny'],
     ]);
     // Nothing saved: the current policy is still the recorded one.
-    const current = await json<{ version: number; rules: unknown[] }>(await call('GET', `/api/v1/connections/${SLUG}/policy`));
+    const current = await json<{ version: number; rules: unknown[] }>(
+      await call('GET', `/api/v1/connections/${SLUG}/policy`),
+    );
     expect(current.rules).toHaveLength(2);
   });
 
   it('refuses an invalid draft with the rule path, and an empty window replays nothing', async () => {
-    const bad = await call('POST', `/api/v1/connections/${SLUG}/policy/replay`, { body: { rules: [{ tool: 'x', action: 'maybe' }] } });
+    const bad = await call('POST', `/api/v1/connections/${SLUG}/policy/replay`, {
+      body: { rules: [{ tool: 'x', action: 'maybe' }] },
+    });
     expect(bad.status).toBe(400);
     const none = await call('POST', `/api/v1/connections/${SLUG}/policy/replay`, {
       body: { rules: [{ tool: '*', action: 'deny' }], to: '2000-01-01T00:00:00Z' },

@@ -742,3 +742,32 @@ export const alerts = sqliteTable(
   ],
 );
 export type AlertRow = typeof alerts.$inferSelect;
+
+// MCP scanner (issue 17, docs/tool-integrity.md#mcp-scanner): one row per scan of a connection's
+// upstream — what the server said about itself, and the findings (JSON, never a credential).
+export const SCAN_STATUSES = ['completed', 'failed'] as const;
+
+export const scans = sqliteTable(
+  'scans',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    connectionSlug: text('connection_slug').notNull(),
+    createdBy: text('created_by'),
+    status: text('status', { enum: SCAN_STATUSES }).notNull(),
+    /** JSON: serverInfo, protocolVersion, item counts. */
+    server: text('server', { mode: 'json' }),
+    /** JSON array of findings (kind, severity, item, path, match, message). */
+    findings: text('findings', { mode: 'json' }).notNull(),
+    /** Why a failed scan failed (an error code; never the upstream's text). */
+    error: text('error'),
+    createdAt: createdAt(),
+  },
+  (t) => [index('scans_org_connection').on(t.orgId, t.connectionId, t.createdAt)],
+);
+export type ScanRow = typeof scans.$inferSelect;

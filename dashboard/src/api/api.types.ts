@@ -40,6 +40,15 @@ export type AuditQuery = Paths['/audit-events']['get']['query'];
 export type LlmProvider = Schemas['LlmProvider'];
 export type LlmUsage = Schemas['LlmUsage'];
 export type LlmUsageGroupBy = NonNullable<Paths['/llm/usage']['get']['query']>['groupBy'];
+export type Team = Schemas['Team'];
+export type TeamMember = Schemas['TeamMember'];
+export type AddTeamMember = Schemas['AddTeamMember'];
+export type Budget = Schemas['BudgetWithStatus'];
+export type CreateBudget = Schemas['CreateBudget'];
+export type BudgetScope = Schemas['Budget']['scope'];
+export type SystemPrompt = Schemas['SystemPrompt'];
+export type SystemPromptAssignment = Schemas['SystemPromptAssignment'];
+export type SystemPromptAssignmentInput = Schemas['SystemPromptAssignmentInput'];
 
 // ---- /api/auth (thin layer until the SDK generator covers /api/auth/openapi.json) ----
 
