@@ -18,6 +18,7 @@ import { metricsScrapeRoutes, metricsTokenRoutes } from '../metrics/metrics.rout
 import { orgsRoutes } from '../orgs/orgs.routes';
 import { policyRoutes } from '../policy/policy.routes';
 import { promptsRoutes } from '../prompts/prompts.routes';
+import { scansRoutes } from '../scans/scans.routes';
 import { sessionsRoutes } from '../sessions/sessions.routes';
 import { teamsRoutes } from '../teams/teams.routes';
 import { requireAuth } from './api.auth';
@@ -41,6 +42,7 @@ apiRoutes.route('/', metricsScrapeRoutes);
 apiRoutes.use('*', requireAuth);
 apiRoutes.route('/', connectionsRoutes);
 apiRoutes.route('/', integrityRoutes);
+apiRoutes.route('/', scansRoutes);
 apiRoutes.route('/', a2aApiRoutes);
 apiRoutes.route('/', policyRoutes);
 apiRoutes.route('/', apiKeysRoutes);

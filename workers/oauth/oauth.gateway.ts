@@ -5,6 +5,7 @@
  * switches on the person and leaving the organization apply exactly as they do to that member's
  * keys. The token's audience must be the connection the request is addressed to.
  */
+
 import { z } from 'zod';
 import type { Principal } from '../app.types';
 import { unauthorized } from '../auth/api-key.auth';
@@ -17,6 +18,7 @@ import {
   joinedConnection,
 } from '../gateway/gateway.connection';
 import { AppError } from '../lib/errors';
+import { userKilledSql } from '../shared/killswitch.store';
 import {
   GATEWAY_SCOPE,
   issuerOf,
@@ -60,8 +62,7 @@ type MemberRow = JoinedConnectionColumns & {
 // One D1 round trip: the member's current role and email, the connection by slug in the token's
 // organization, and whether a `user` kill switch names the member (by id or email).
 const MEMBER_AND_CONNECTION_SQL = `SELECT m.role AS role, u.email AS email, ${CONNECTION_COLUMNS},
-  EXISTS (SELECT 1 FROM kill_switches k WHERE k.org_id = ?1 AND k.lifted_at IS NULL AND k.scope = 'user'
-    AND (lower(k.target) = lower(?2) OR lower(k.target) = lower(u.email))) AS killed
+  ${userKilledSql('?1', '?2', 'u.email')} AS killed
   FROM users u LEFT JOIN members m ON m.org_id = ?1 AND m.user_id = u.id
   LEFT JOIN connections c ON c.org_id = ?1 AND c.slug = ?3
   WHERE u.id = ?2`;

@@ -38,14 +38,29 @@ export interface ScanInput {
   others: readonly OtherTool[];
 }
 
-const DRIFT_TO_SCAN: Record<DriftSeverity, ScanSeverity> = { critical: 'critical', warning: 'medium', info: 'info' };
+const DRIFT_TO_SCAN: Record<DriftSeverity, ScanSeverity> = {
+  critical: 'critical',
+  warning: 'medium',
+  info: 'info',
+};
 
 const LOOPBACK = /^(localhost|127\.\d{1,3}\.\d{1,3}\.\d{1,3}|\[::1\])$/i;
 
 /** Names and descriptions of tools that act on the world (shell, file writes, network, deletion). */
-const DANGEROUS = /\b(?:exec|execute|shell|bash|run_command|command|terminal|subprocess|eval|write_file|delete|remove|rm|drop|upload|http_request|fetch_url|send_email|transfer)\b/i;
+const DANGEROUS =
+  /\b(?:exec|execute|shell|bash|run_command|command|terminal|subprocess|eval|write_file|delete|remove|rm|drop|upload|http_request|fetch_url|send_email|transfer)\b/i;
 /** Parameters that take free-form code or commands: a tool that can do anything. */
-const BROAD_PARAMS = new Set(['command', 'cmd', 'shell', 'script', 'code', 'sql', 'query_sql', 'eval', 'expression']);
+const BROAD_PARAMS = new Set([
+  'command',
+  'cmd',
+  'shell',
+  'script',
+  'code',
+  'sql',
+  'query_sql',
+  'eval',
+  'expression',
+]);
 
 function transportFindings(input: ScanInput): ScanResultFinding[] {
   const out: ScanResultFinding[] = [];
@@ -61,7 +76,13 @@ function transportFindings(input: ScanInput): ScanResultFinding[] {
     });
   }
   if (input.authType === 'none') {
-    out.push({ kind: 'missing_authentication', severity: 'medium', item: 'server', path: '', match: 'no credential configured' });
+    out.push({
+      kind: 'missing_authentication',
+      severity: 'medium',
+      item: 'server',
+      path: '',
+      match: 'no credential configured',
+    });
   } else if (input.answeredWithoutCredential) {
     out.push({
       kind: 'authentication_not_enforced',
@@ -72,13 +93,31 @@ function transportFindings(input: ScanInput): ScanResultFinding[] {
     });
   }
   if (input.sessionId !== null && weakSessionId(input.sessionId)) {
-    out.push({ kind: 'weak_session_id', severity: 'medium', item: 'server', path: 'Mcp-Session-Id', match: `${input.sessionId.length} characters` });
+    out.push({
+      kind: 'weak_session_id',
+      severity: 'medium',
+      item: 'server',
+      path: 'Mcp-Session-Id',
+      match: `${input.sessionId.length} characters`,
+    });
   }
   if (input.protocolVersion !== null && input.protocolVersion < '2025-03-26') {
-    out.push({ kind: 'outdated_protocol', severity: 'low', item: 'server', path: 'protocolVersion', match: input.protocolVersion.slice(0, 80) });
+    out.push({
+      kind: 'outdated_protocol',
+      severity: 'low',
+      item: 'server',
+      path: 'protocolVersion',
+      match: input.protocolVersion.slice(0, 80),
+    });
   }
   if (input.truncated) {
-    out.push({ kind: 'list_truncated', severity: 'info', item: 'server', path: '', match: 'page or item cap reached' });
+    out.push({
+      kind: 'list_truncated',
+      severity: 'info',
+      item: 'server',
+      path: '',
+      match: 'page or item cap reached',
+    });
   }
   return out;
 }
@@ -99,22 +138,48 @@ function capabilityFindings(tool: Record<string, unknown>, item: string): ScanRe
   const words = `${name.replace(/_/g, ' ')} ${String(tool.description ?? '').slice(0, 4096)}`;
   const hit = DANGEROUS.exec(`${name} ${words}`);
   if (hit && !annotated(tool)) {
-    out.push({ kind: 'dangerous_capability_unannotated', severity: 'medium', item, path: 'annotations', match: hit[0].slice(0, 80) });
+    out.push({
+      kind: 'dangerous_capability_unannotated',
+      severity: 'medium',
+      item,
+      path: 'annotations',
+      match: hit[0].slice(0, 80),
+    });
   }
   const schema = isRecord(tool.inputSchema) ? tool.inputSchema : {};
   const props = isRecord(schema.properties) ? schema.properties : {};
   for (const [param, spec] of Object.entries(props).slice(0, 200)) {
-    if (BROAD_PARAMS.has(param.toLowerCase()) && isRecord(spec) && spec.type === 'string' && spec.enum === undefined) {
-      out.push({ kind: 'overly_broad_tool', severity: 'high', item, path: `inputSchema.properties.${param}`, match: param.slice(0, 80) });
+    if (
+      BROAD_PARAMS.has(param.toLowerCase()) &&
+      isRecord(spec) &&
+      spec.type === 'string' &&
+      spec.enum === undefined
+    ) {
+      out.push({
+        kind: 'overly_broad_tool',
+        severity: 'high',
+        item,
+        path: `inputSchema.properties.${param}`,
+        match: param.slice(0, 80),
+      });
     }
   }
   return out;
 }
 
-function itemFindings(kind: 'tool' | 'prompt' | 'resource', def: Record<string, unknown>): ScanResultFinding[] {
+function itemFindings(
+  kind: 'tool' | 'prompt' | 'resource',
+  def: Record<string, unknown>,
+): ScanResultFinding[] {
   const key = String((kind === 'resource' ? def.uri : def.name) ?? '').slice(0, 200);
   const item = `${kind}:${key}`;
-  return scanDefinition(def).map((f) => ({ kind: f.kind, severity: DRIFT_TO_SCAN[f.severity], item, path: f.path, match: f.match }));
+  return scanDefinition(def).map((f) => ({
+    kind: f.kind,
+    severity: DRIFT_TO_SCAN[f.severity],
+    item,
+    path: f.path,
+    match: f.match,
+  }));
 }
 
 /** Every finding of one scan, most severe first. */

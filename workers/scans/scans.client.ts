@@ -37,7 +37,10 @@ async function readCapped(body: ReadableStream<Uint8Array> | null): Promise<stri
     size += value.byteLength;
     if (size > BODY_CAP) {
       await reader.cancel();
-      throw new AppError('upstream_unreachable', { message: 'Upstream answer too large', internal: { size } });
+      throw new AppError('upstream_unreachable', {
+        message: 'Upstream answer too large',
+        internal: { size },
+      });
     }
     text += decoder.decode(value, { stream: true });
   }
@@ -82,7 +85,12 @@ export async function send(
   };
   if (session.sessionId) headers['mcp-session-id'] = session.sessionId;
   const incoming = new Request(session.target.url, { method: 'POST', headers, signal: session.signal });
-  const body = JSON.stringify({ jsonrpc: '2.0', method, ...(notification ? {} : { id }), ...(params ? { params } : {}) });
+  const body = JSON.stringify({
+    jsonrpc: '2.0',
+    method,
+    ...(notification ? {} : { id }),
+    ...(params ? { params } : {}),
+  });
   const { response } = await forward('POST', incoming, session.target, body);
   const text = await readCapped(response.body);
   const message = notification ? null : responseIn(text, response.headers.get('content-type') ?? '', id);
@@ -108,7 +116,10 @@ export async function listAll(
   const items: Record<string, unknown>[] = [];
   let cursor: string | undefined;
   for (let page = 0; page < PAGE_CAP; page++) {
-    const result = resultOf(await send(session, `${kind}/list`, cursor ? { cursor } : undefined), `${kind}/list`);
+    const result = resultOf(
+      await send(session, `${kind}/list`, cursor ? { cursor } : undefined),
+      `${kind}/list`,
+    );
     const list = Array.isArray(result[kind]) ? (result[kind] as unknown[]) : [];
     for (const item of list) if (isRecord(item) && items.length < ITEM_CAP) items.push(item);
     cursor = typeof result.nextCursor === 'string' && result.nextCursor ? result.nextCursor : undefined;

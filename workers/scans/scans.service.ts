@@ -9,13 +9,14 @@
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requireOnResource } from '../auth/permissions';
+import { checkUpstreamUrl } from '../connections/connection.rules';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
-import type { UpstreamTarget } from '../gateway/gateway.forward';
 import {
-  requireConnectionUse,
   type ResolvedConnection,
+  requireConnectionUse,
   upstreamCredential,
 } from '../gateway/gateway.connection';
+import type { UpstreamTarget } from '../gateway/gateway.forward';
 import { otherConnectionTools } from '../integrity/integrity.store';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
@@ -82,7 +83,12 @@ function targetOf(connection: ResolvedConnection, credential: string | null): Up
 
 /** Handshake and lists; returns what the checks read (minus the organization's other tools). */
 async function probe(connection: ResolvedConnection, credential: string | null, signal: AbortSignal) {
-  const session: McpSession = { target: targetOf(connection, credential), signal, sessionId: null, nextId: 1 };
+  const session: McpSession = {
+    target: targetOf(connection, credential),
+    signal,
+    sessionId: null,
+    nextId: 1,
+  };
   const init = await send(session, 'initialize', {
     protocolVersion: PROTOCOL_VERSION,
     capabilities: {},
@@ -104,14 +110,16 @@ async function probe(connection: ResolvedConnection, credential: string | null, 
       capabilities: {},
       clientInfo: CLIENT_INFO,
     }).catch(() => null);
-    answeredWithoutCredential = answer !== null && answer.status < 300 && answer.message?.result !== undefined;
+    answeredWithoutCredential =
+      answer !== null && answer.status < 300 && answer.message?.result !== undefined;
   }
   const serverInfo = (initResult.serverInfo ?? null) as Record<string, unknown> | null;
   return {
     server: {
       name: typeof serverInfo?.name === 'string' ? serverInfo.name.slice(0, 200) : null,
       version: typeof serverInfo?.version === 'string' ? serverInfo.version.slice(0, 80) : null,
-      protocolVersion: typeof initResult.protocolVersion === 'string' ? initResult.protocolVersion.slice(0, 40) : null,
+      protocolVersion:
+        typeof initResult.protocolVersion === 'string' ? initResult.protocolVersion.slice(0, 40) : null,
       tools: tools.items.length,
       prompts: prompts.items.length,
       resources: resources.items.length,
@@ -146,12 +154,20 @@ function resolvedOf(row: Awaited<ReturnType<typeof getConnectionRow>>): Resolved
   };
 }
 
-export async function createScan(env: ConnectionEnv & Env, principal: Principal, slug: string): Promise<ScanDto> {
+export async function createScan(env: Env, principal: Principal, slug: string): Promise<ScanDto> {
   const connection = resolvedOf(await getConnectionRow(env, principal, slug));
   requireConnectionUse(principal, connection);
   if (connection.type !== 'mcp') {
     throw new AppError('validation_failed', {
       message: 'Only MCP connections can be scanned',
+      details: { location: 'body', path: 'connection' },
+    });
+  }
+  // The stored URL passed these rules when it was saved; ask again (the rules may have tightened).
+  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
+  if (!checkUpstreamUrl(connection.upstreamUrl, { allowPrivate: allow, allowHttp: allow }).ok) {
+    throw new AppError('validation_failed', {
+      message: "The connection's upstream URL is not allowed",
       details: { location: 'body', path: 'connection' },
     });
   }

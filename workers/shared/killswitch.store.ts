@@ -166,6 +166,16 @@ export function callerKillSwitchesStatement(db: D1Database, orgId: string): D1Pr
     .bind(orgId);
 }
 
+/**
+ * An SQL boolean: does an active `user` switch of organization `org` name the member with id
+ * `userId` or email `email` (case-insensitively)? The arguments are SQL expressions (parameters or
+ * columns), for a caller that folds the check into a query of its own (the OAuth token path).
+ */
+export function userKilledSql(org: string, userId: string, email: string): string {
+  return `EXISTS (SELECT 1 FROM kill_switches k WHERE k.org_id = ${org} AND k.lifted_at IS NULL AND k.scope = 'user'
+    AND (lower(k.target) = lower(${userId}) OR lower(k.target) = lower(${email})))`;
+}
+
 export function insertKillSwitchStatement(db: D1Database, row: KillSwitchDbRow): D1PreparedStatement {
   return db
     .prepare(
