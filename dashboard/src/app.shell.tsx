@@ -27,12 +27,15 @@ const NAV: Array<{ section: string; items: Array<{ to: string; label: string }> 
     items: [
       { to: '/connections', label: 'Connections' },
       { to: '/sessions', label: 'Sessions & kill switch' },
+      { to: '/budgets', label: 'Budgets' },
+      { to: '/system-prompts', label: 'System prompts' },
     ],
   },
   {
     section: 'Organization',
     items: [
       { to: '/members', label: 'Members' },
+      { to: '/teams', label: 'Teams' },
       { to: '/api-keys', label: 'API keys' },
       { to: '/settings', label: 'Settings' },
     ],

@@ -11,6 +11,7 @@ import { PolicyScreen } from './policy/policy.screen';
 import { AcceptInvitationScreen } from './screens/accept-invitation.screen';
 import { ApiKeysScreen } from './screens/apikeys.screen';
 import { AuditScreen } from './screens/audit.screen';
+import { BudgetsScreen } from './screens/budgets.screen';
 import { ConnectionCreateScreen } from './screens/connection-create.screen';
 import { ConnectionDetailScreen } from './screens/connection-detail.screen';
 import { ConnectionsScreen } from './screens/connections.screen';
@@ -22,6 +23,8 @@ import { SessionsScreen } from './screens/sessions.screen';
 import { SettingsScreen } from './screens/settings.screen';
 import { SignInScreen } from './screens/sign-in.screen';
 import { SignUpScreen } from './screens/sign-up.screen';
+import { SystemPromptsScreen } from './screens/system-prompts.screen';
+import { TeamsScreen } from './screens/teams.screen';
 import { TraceScreen } from './screens/trace.screen';
 import { Loading } from './ui/states';
 
@@ -38,6 +41,9 @@ const ROUTES: Array<[string, Screen]> = [
   ['/audit', AuditScreen],
   ['/audit/traces/:traceId', TraceScreen],
   ['/llm-usage', LlmUsageScreen],
+  ['/teams', TeamsScreen],
+  ['/budgets', BudgetsScreen],
+  ['/system-prompts', SystemPromptsScreen],
   ['/members', MembersScreen],
   ['/api-keys', ApiKeysScreen],
   ['/settings', SettingsScreen],

@@ -233,7 +233,15 @@ function BudgetHistory({ budget }: { budget: Budget }) {
   );
 }
 
-function BudgetCard({ budget, teamName, canWrite }: { budget: Budget; teamName?: string; canWrite: boolean }) {
+function BudgetCard({
+  budget,
+  teamName,
+  canWrite,
+}: {
+  budget: Budget;
+  teamName?: string;
+  canWrite: boolean;
+}) {
   const queryClient = useQueryClient();
   const { notify } = useToast();
   const [resetting, setResetting] = useState(false);

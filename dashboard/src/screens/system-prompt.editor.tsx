@@ -4,7 +4,7 @@
  * where it applies (assignments to LLM connections and teams, with priority and mode).
  */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
-import { useEffect, useState } from 'react';
+import { useState } from 'react';
 import { issueFor, v1 } from '../api/api.client';
 import type { SystemPrompt, SystemPromptAssignment, SystemPromptAssignmentInput } from '../api/api.types';
 import { ConfirmDialog } from '../ui/dialog';
@@ -214,28 +214,27 @@ function Assignments({ prompt, canWrite }: { prompt: SystemPrompt; canWrite: boo
 }
 
 export function PromptEditor({ id, canWrite }: { id: string; canWrite: boolean }) {
-  const queryClient = useQueryClient();
-  const { notify } = useToast();
   const prompt = useQuery({
     queryKey: [...PROMPTS_KEY, id],
     queryFn: ({ signal }) => v1('get', '/system-prompts/{id}', { path: { id }, signal }),
   });
-  const [text, setText] = useState('');
-  // The editor starts from the saved text each time another prompt (or a new version) loads.
-  const loadedVersion = prompt.data ? `${prompt.data.id}:${prompt.data.version}` : null;
-  useEffect(() => {
-    if (prompt.data && loadedVersion) setText(prompt.data.text);
-  }, [loadedVersion]); // eslint-disable-line react-hooks/exhaustive-deps
+  if (prompt.isPending) return <Loading label="Loading prompt…" />;
+  if (prompt.isError) return <ErrorState error={prompt.error} retry={() => void prompt.refetch()} />;
+  // Keyed by version: the editor starts again from the saved text when a new version loads.
+  return <PromptBody key={`${prompt.data.id}:${prompt.data.version}`} p={prompt.data} canWrite={canWrite} />;
+}
+
+function PromptBody({ p, canWrite }: { p: SystemPrompt; canWrite: boolean }) {
+  const queryClient = useQueryClient();
+  const { notify } = useToast();
+  const [text, setText] = useState(p.text);
   const save = useMutation({
-    mutationFn: () => v1('patch', '/system-prompts/{id}', { path: { id }, body: { text } }),
+    mutationFn: () => v1('patch', '/system-prompts/{id}', { path: { id: p.id }, body: { text } }),
     onSuccess: async (saved) => {
       notify(`${saved.name} saved as version ${saved.version}`);
       await queryClient.invalidateQueries({ queryKey: PROMPTS_KEY });
     },
   });
-  if (prompt.isPending) return <Loading label="Loading prompt…" />;
-  if (prompt.isError) return <ErrorState error={prompt.error} retry={() => void prompt.refetch()} />;
-  const p = prompt.data;
   return (
     <div>
       <section className="card" aria-labelledby="prompt-editor">
@@ -284,7 +283,7 @@ export function PromptEditor({ id, canWrite }: { id: string; canWrite: boolean }
           ) : null}
         </form>
         {p.versions && p.versions.length > 0 ? (
-          <details className="details">
+          <details className="prompt-versions">
             <summary>Versions ({p.versions.length})</summary>
             <ul className="plain-list">
               {p.versions.map((v) => (

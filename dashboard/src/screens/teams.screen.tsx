@@ -225,7 +225,9 @@ export function TeamsScreen(_props: { params: Record<string, string> }) {
       {teams.isPending ? <Loading label="Loading teams…" /> : null}
       {teams.isError ? <ErrorState error={teams.error} retry={() => void teams.refetch()} /> : null}
       {teams.data && teams.data.length === 0 ? (
-        <Empty title="No teams">Create a team, add its members, then give it a budget or a system prompt.</Empty>
+        <Empty title="No teams">
+          Create a team, add its members, then give it a budget or a system prompt.
+        </Empty>
       ) : null}
       {teams.data?.map((team) => (
         <TeamCard key={team.id} team={team} canWrite={canWrite} />

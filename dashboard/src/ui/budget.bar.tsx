@@ -21,15 +21,7 @@ export function BudgetBar({ budget }: { budget: Budget }) {
   const label = `${formatUsd(spent)} spent, ${formatUsd(reserved)} reserved of ${formatUsd(limit)}; warning at ${budget.warnAtPercent}%`;
   return (
     <div className="budget-figure">
-      <div
-        className={`budget-bar budget-${tone}`}
-        role="meter"
-        aria-label={`${budget.name} spend`}
-        aria-valuemin={0}
-        aria-valuemax={limit}
-        aria-valuenow={Math.min(spent, limit)}
-        aria-valuetext={label}
-      >
+      <div className={`budget-bar budget-${tone}`} role="img" aria-label={`${budget.name}: ${label}`}>
         <span className="budget-spent" style={{ width: `${spentPct}%` }} />
         <span
           className="budget-reserved"
