@@ -864,6 +864,31 @@ export interface Schemas {
   SavedPolicy: Schemas['PolicyVersion'] & ({
     warnings: Array<Schemas['PolicyWarning']>;
   });
+  Scan: {
+    id: string;
+    connection: string;
+    status: 'completed' | 'failed';
+    error: string | null;
+    server: {
+      [key: string]: unknown;
+    } | null;
+    summary: {
+      critical?: number;
+      high?: number;
+      medium?: number;
+      low?: number;
+      info?: number;
+    };
+    findings: Array<{
+      kind: string;
+      severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
+      item: string;
+      path: string;
+      match: string;
+    }>;
+    createdBy: string | null;
+    createdAt: string;
+  };
   SessionHold: {
     killSwitchId: string;
     scope: 'organization' | 'connection' | 'user' | 'apiKey' | 'session';
@@ -3087,6 +3112,65 @@ export interface Paths {
           reencrypted: number;
           failed: number;
         };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/scans': {
+    /** Scan a connection's MCP server (handshake, lists, checks) and keep the result */
+    post: {
+      path: never;
+      query: never;
+      body: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        connection: string;
+      };
+      responses: {
+        /** The scan (status failed when the server could not be scanned) */
+        201: Schemas['Scan'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/scans/{id}': {
+    /** A scan, as JSON or (?format=sarif) SARIF 2.1.0 */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "scn_…"
+         */
+        id: string;
+      };
+      query: {
+        /** @default "json" */
+        format?: 'json' | 'sarif';
+      };
+      body: never;
+      responses: {
+        /** The scan (or a SARIF 2.1.0 log) */
+        200: Schemas['Scan'];
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */

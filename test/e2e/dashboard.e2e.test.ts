@@ -821,6 +821,103 @@ describe('dashboard (real Chromium)', () => {
     await screenshot(page, 'settings');
   });
 
+  it('creates a team with a member, a budget on it (reset, history) and a system prompt (preview, assignment)', async () => {
+    await nav('Teams').click();
+    await heading('Teams');
+    await page.getByText('No teams').waitFor();
+    await page.getByRole('button', { name: 'New team' }).click();
+    const teamDialog = page.getByRole('dialog');
+    await teamDialog.getByLabel('Team name').fill('research');
+    await teamDialog.getByLabel('Description').fill('The research agents');
+    await teamDialog.getByRole('button', { name: 'Create team' }).click();
+    await toast('Team research created');
+    const team = card('research');
+    await team.getByLabel('Member', { exact: true }).fill(agentUser);
+    await team.getByRole('button', { name: 'Add member' }).click();
+    await team.getByRole('list', { name: 'Members of research' }).getByText(agentUser).waitFor();
+    await screenshot(page, 'teams');
+
+    await nav('Budgets').click();
+    await heading('Budgets');
+    await page.getByText('No budgets').waitFor();
+    await page.getByRole('button', { name: 'New budget' }).click();
+    const budgetDialog = page.getByRole('dialog');
+    await budgetDialog.getByLabel('Budget name').fill('Research monthly');
+    expect(await budgetDialog.getByLabel('Applies to').inputValue()).toBe('team');
+    await budgetDialog.getByLabel('Team', { exact: true }).selectOption({ label: 'research' });
+    await budgetDialog.getByLabel('Monthly limit (USD)').fill('25');
+    await budgetDialog.getByRole('button', { name: 'Create budget' }).click();
+    await toast('Budget Research monthly created');
+    const budget = card('Research monthly');
+    expect(await budget.textContent()).toContain('team research');
+    expect(await budget.getByTestId('budget-spent').textContent()).toBe('$0');
+    expect(await budget.getByRole('img').getAttribute('aria-label')).toContain('of $25.00; warning at 80%');
+    await budget.getByRole('button', { name: 'History' }).click();
+    await budget.getByText('No closed periods yet.').waitFor();
+    // A reset asks first, then moves the period so far to the history.
+    await budget.getByRole('button', { name: 'Reset period' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Reset spend to $0' }).click();
+    await toast('Research monthly reset');
+    await budget
+      .getByRole('table', { name: 'Past periods of Research monthly' })
+      .getByRole('row')
+      .nth(1)
+      .waitFor();
+    await screenshot(page, 'budgets');
+
+    await nav('System prompts').click();
+    await heading('System prompts');
+    await page.getByText('No system prompts').waitFor();
+    await page.getByRole('button', { name: 'New system prompt' }).click();
+    const promptDialog = page.getByRole('dialog');
+    await promptDialog.getByLabel('Prompt name').fill('Research guard');
+    // An unknown variable is refused, on the text field.
+    await promptDialog.getByLabel('Prompt text').fill('Hello {{username}}');
+    await promptDialog.getByRole('button', { name: 'Create prompt' }).click();
+    await promptDialog.getByText(/unknown template variable\(s\) \{\{username\}\}/).waitFor();
+    expect(await promptDialog.getByLabel('Prompt text').getAttribute('aria-invalid')).toBe('true');
+    await promptDialog.getByLabel('Prompt text').fill('You help {{user}} of {{team}}.');
+    await promptDialog.getByRole('button', { name: 'Create prompt' }).click();
+    await toast('System prompt Research guard created');
+    await page.getByRole('heading', { level: 2, name: 'Research guard' }).waitFor();
+    const list = page.getByRole('navigation', { name: 'System prompts' });
+    await list.getByRole('button', { name: 'Research guard' }).waitFor();
+
+    const preview = card('Preview');
+    await preview.getByLabel('Agent user').fill(agentUser);
+    await preview.getByLabel('Team').selectOption({ label: 'research' });
+    await preview.getByRole('button', { name: 'Render preview' }).click();
+    expect(await page.getByTestId('prompt-preview').textContent()).toBe(`You help ${agentUser} of research.`);
+
+    const assignments = card('Assignments');
+    await assignments.getByLabel('Team', { exact: true }).selectOption({ label: 'research' });
+    await assignments.getByRole('button', { name: 'Assign' }).click();
+    await assignments.getByRole('list', { name: 'Assignments' }).getByText('research').waitFor();
+    await list.getByText('v1 · 1 assignment').waitFor();
+
+    await page.getByLabel('Text', { exact: true }).fill('You help {{user}} of {{team}}. Cite sources.');
+    await page.getByRole('button', { name: 'Save as version 2' }).click();
+    await toast('Research guard saved as version 2');
+    await list.getByText('v2 · 1 assignment').waitFor();
+    await screenshot(page, 'system-prompts');
+
+    // At phone width the three screens fit the screen (nothing scrolls sideways).
+    const narrow = await browser.newPage();
+    await narrow.setViewportSize({ width: 390, height: 844 });
+    for (const [path, title, shown] of [
+      ['/teams', 'Teams', 'research'],
+      ['/budgets', 'Budgets', 'Research monthly'],
+      ['/system-prompts', 'System prompts', 'Research guard'],
+    ] as const) {
+      await narrow.goto(url(path));
+      await narrow.getByRole('heading', { level: 1, name: title }).waitFor();
+      await narrow.getByText(shown, { exact: true }).first().waitFor();
+      expect(await narrow.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+    }
+    await screenshot(narrow, 'narrow-system-prompts');
+    await narrow.close();
+  });
+
   it('works at a narrow width and from the keyboard', async () => {
     const narrow = await browser.newPage();
     await narrow.setViewportSize({ width: 390, height: 844 });

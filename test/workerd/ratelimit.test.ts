@@ -70,7 +70,8 @@ describe('rate windows', () => {
     await sleep(2_100); // the whole window slides past every counted call
     for (let i = 0; i < 3; i++) expect((await echo('rl-basic', org, alice)).status).toBe(200);
     expect((await echo('rl-basic', org, alice)).status).toBe(429);
-  });
+    // The test waits out real windows (about 4 s of sleeps): room for that beyond vitest's 5 s default.
+  }, 20_000);
 
   it('counts only admitted calls: refused attempts do not extend the penalty', async () => {
     const org = await limited('rl-admitted', { limit: 1, windowSeconds: 2, by: 'connection' });

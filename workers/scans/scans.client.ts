@@ -97,6 +97,19 @@ export async function send(
   return { status: response.status, headers: response.headers, message };
 }
 
+/** Ends the upstream session (best effort: a server that keeps it will expire it). */
+export async function endSession(session: McpSession): Promise<void> {
+  if (!session.sessionId) return;
+  const headers = { 'mcp-session-id': session.sessionId, 'mcp-protocol-version': PROTOCOL_VERSION };
+  const incoming = new Request(session.target.url, { method: 'DELETE', headers, signal: session.signal });
+  try {
+    const { response } = await forward('DELETE', incoming, session.target, null);
+    await response.body?.cancel();
+  } catch {
+    // Nothing to do: the scan's result does not depend on it.
+  }
+}
+
 /** The `result` of a request, or an AppError naming the method that failed. */
 export function resultOf(answer: RpcAnswer, method: string): Record<string, unknown> {
   if (answer.status >= 200 && answer.status < 300 && isRecord(answer.message?.result)) {

@@ -23,7 +23,15 @@ import { randomId } from '../lib/ids';
 import { iso, parseStoredJson } from '../lib/values';
 import { readConnectionSettings } from '../shared/connection.settings';
 import { runChecks, type ScanInput, type ScanResultFinding } from './scans.checks';
-import { CLIENT_INFO, listAll, type McpSession, PROTOCOL_VERSION, resultOf, send } from './scans.client';
+import {
+  CLIENT_INFO,
+  endSession,
+  listAll,
+  type McpSession,
+  PROTOCOL_VERSION,
+  resultOf,
+  send,
+} from './scans.client';
 
 /** The whole scan (handshake, probe, three lists) must finish within this. */
 const SCAN_DEADLINE_MS = 30_000;
@@ -101,6 +109,7 @@ async function probe(connection: ResolvedConnection, credential: string | null, 
   const tools = await listAll(session, 'tools');
   const prompts = caps.prompts ? await listAll(session, 'prompts') : { items: [], truncated: false };
   const resources = caps.resources ? await listAll(session, 'resources') : { items: [], truncated: false };
+  await endSession(session);
   // Does the endpoint insist on the credential? One initialize without it.
   let answeredWithoutCredential: boolean | null = null;
   if (credential !== null) {

@@ -1,0 +1,109 @@
+/**
+ * `igris-edge scan` (sdk/src/cli.ts, the SDK package's `bin`) as a real process against the real
+ * stack: SARIF 2.1.0 for server-everything and for the demo server's deliberately vulnerable
+ * `/vulnerable` route, the table output, and `--fail-on` exit codes.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { Ajv } from 'ajv';
+import addFormats from 'ajv-formats';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { adminKey, ensureConnection, gatewayUrl } from './helpers';
+
+const CLI = path.resolve(import.meta.dirname, '..', '..', 'sdk', 'dist', 'cli.js');
+
+function cli(...args: string[]) {
+  const run = spawnSync('node', [CLI, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, IGRIS_BASE_URL: gatewayUrl(), IGRIS_API_KEY: adminKey() },
+    timeout: 60_000,
+  });
+  return { status: run.status, stdout: run.stdout, stderr: run.stderr };
+}
+
+interface Sarif {
+  version: string;
+  runs: Array<{
+    tool: { driver: { name: string; rules: Array<{ id: string }> } };
+    results: Array<{ ruleId: string; ruleIndex: number; level: string; properties: { item: string } }>;
+  }>;
+}
+
+/**
+ * The SARIF 2.1.0 JSON schema as shipped by @microsoft/jest-sarif (draft-04: its top-level `id` is
+ * draft-07's `$id`, and nothing else in it differs between the drafts for Ajv). One of its patterns
+ * (`language`) is not valid with the `u` flag, hence `unicodeRegExp: false`.
+ */
+const validateSarif = (() => {
+  const file = createRequire(import.meta.url).resolve(
+    '@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json',
+  );
+  const {
+    $schema: _draft,
+    id,
+    ...schema
+  } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
+  addFormats(ajv);
+  return ajv.compile({ ...schema, $id: String(id) });
+})();
+
+function expectValidSarif(sarif: Sarif) {
+  expect(validateSarif(sarif), JSON.stringify(validateSarif.errors)).toBe(true);
+  expect(sarif.version).toBe('2.1.0');
+  expect(sarif.runs).toHaveLength(1);
+  const run = sarif.runs[0]!;
+  expect(run.tool.driver.name).toBe('igris-edge-scan');
+  for (const r of run.results) {
+    expect(run.tool.driver.rules[r.ruleIndex]?.id).toBe(r.ruleId);
+    expect(['error', 'warning', 'note']).toContain(r.level);
+  }
+  return run;
+}
+
+beforeAll(async () => {
+  // `npm run prepare` (run by npm install) builds sdk/dist; build it again so the test runs this source.
+  const build = spawnSync('npm', ['run', '--silent', 'sdk:build'], { encoding: 'utf8' });
+  expect(build.status, build.stdout + build.stderr).toBe(0);
+  await ensureConnection('scan-cli-everything', `${inject('everythingUrl')}/mcp`, null);
+  await ensureConnection('scan-cli-vulnerable', `${inject('upstreamUrl')}/vulnerable`, null);
+});
+
+describe('igris-edge scan', () => {
+  it('prints SARIF 2.1.0 for server-everything', () => {
+    const run = cli('scan', 'scan-cli-everything', '--format', 'sarif');
+    expect(run.status, run.stderr).toBe(0);
+    const results = expectValidSarif(JSON.parse(run.stdout) as Sarif).results;
+    // The schema check does reject what is not SARIF 2.1.0.
+    expect(validateSarif({ version: '2.0.0', runs: [] })).toBe(false);
+    // No credential is configured: reported on the server itself.
+    expect(results.some((r) => r.ruleId === 'missing_authentication' && r.properties.item === 'server')).toBe(
+      true,
+    );
+  });
+
+  it('prints SARIF with the expected findings for the vulnerable server, and fails on them', () => {
+    const run = cli('scan', 'scan-cli-vulnerable', '--format', 'sarif', '--fail-on', 'high');
+    expect(run.status).toBe(1);
+    const results = expectValidSarif(JSON.parse(run.stdout) as Sarif).results;
+    const found = results.map((r) => `${r.properties.item} ${r.ruleId} ${r.level}`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        'tool:get_weather hidden_instruction_tag error',
+        'tool:get_weather concealment error',
+        'tool:run_command overly_broad_tool error',
+      ]),
+    );
+  });
+
+  it('prints a table; usage errors exit 2', () => {
+    const run = cli('scan', 'scan-cli-vulnerable');
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^scan scn_\S+ of scan-cli-vulnerable: \d+ finding\(s\)\nSEVERITY +KIND/);
+    expect(run.stdout).toMatch(/critical +hidden_instruction_tag +tool:get_weather/);
+    expect(cli('scan').status).toBe(2);
+    expect(cli('scan', 'no-such-connection').status).toBe(2);
+  });
+});
