@@ -353,9 +353,17 @@ describe('tools/list is filtered to what the caller could ever call', () => {
     const directNames = (await direct.client.listTools()).tools.map((t) => t.name);
     await direct.close();
     expect(directNames).toEqual(['echo', 'add', 'whoami', 'progress', 'delete_records', 'notify_later']);
+    // Lists are per caller (issue 17): whoami is allowed only with metadata.role=admin, so only an
+    // admin caller sees it listed.
     const gateway = await v1(viaGateway(DEMO), identity(newTrace('list')));
-    expect((await gateway.client.listTools()).tools.map((t) => t.name)).toEqual(['echo', 'add', 'whoami']);
+    expect((await gateway.client.listTools()).tools.map((t) => t.name)).toEqual(['echo', 'add']);
     await gateway.close();
+    const admin = await v1(
+      viaGateway(DEMO),
+      identity(newTrace('list-admin'), { 'X-Igris-Metadata': '{"role":"admin"}' }),
+    );
+    expect((await admin.client.listTools()).tools.map((t) => t.name)).toEqual(['echo', 'add', 'whoami']);
+    await admin.close();
 
     const modernDirect = await modernClient(modern.url, {});
     const all = (await modernDirect.listTools()).tools;
@@ -364,6 +372,14 @@ describe('tools/list is filtered to what the caller could ever call', () => {
     const modernGateway = await modernClient(viaGateway(MODERN), identity(newTrace('list-modern')));
     const listed = (await modernGateway.listTools()).tools;
     await modernGateway.close();
-    expect(listed).toEqual(all.filter((t) => t.name !== 'delete_everything'));
+    // region is allowed only for metadata.tenant=acme: listed for such a caller only.
+    expect(listed).toEqual(all.filter((t) => t.name !== 'delete_everything' && t.name !== 'region'));
+    const acme = await modernClient(
+      viaGateway(MODERN),
+      identity(newTrace('list-modern-acme'), { 'X-Igris-Metadata': '{"tenant":"acme"}' }),
+    );
+    const acmeListed = (await acme.listTools()).tools;
+    await acme.close();
+    expect(acmeListed).toEqual(all.filter((t) => t.name !== 'delete_everything'));
   });
 });
