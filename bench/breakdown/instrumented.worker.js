@@ -18,10 +18,17 @@
  * and this file runs in workerd.
  */
 import { authenticateApiKey } from '../../workers/auth/api-key.auth.ts';
-import { resolveConnection, upstreamCredential } from '../../workers/gateway/gateway.connection.ts';
-import worker, { AuditSpool, ConnectionGuard, EventHub, LoginLimiter } from '../../workers/index.ts';
+import { authenticateAndResolve, upstreamCredential } from '../../workers/gateway/gateway.connection.ts';
+import worker, {
+  AuditSpool,
+  BudgetCounter,
+  ConnectionGuard,
+  EventHub,
+  LoginLimiter,
+  MetricsHub,
+} from '../../workers/index.ts';
 
-export { AuditSpool, ConnectionGuard, EventHub, LoginLimiter };
+export { AuditSpool, BudgetCounter, ConnectionGuard, EventHub, LoginLimiter, MetricsHub };
 
 /** The record of the request in flight (null between requests and in waitUntil work after it). */
 let current = null;
@@ -150,7 +157,9 @@ async function pieces(url, env) {
   const apiKey = q.get('key');
   const upstream = q.get('upstream');
   const session = q.get('session');
-  const connection = await resolveConnection(env.DB, orgId, slug);
+  // The gateway resolves the key and the connection in one D1 query (gateway.connection.ts).
+  const resolve = async () => (await authenticateAndResolve(env.DB, apiKey, slug)).connection;
+  const connection = await resolve();
   const guard = env.GUARD.getByName(`${orgId}:${connection.id}`);
   const target = { orgId, connectionId: connection.id };
   let seq = 0;
@@ -170,7 +179,7 @@ async function pieces(url, env) {
   const message = 'x'.repeat(1024);
   const out = {};
   out['auth: hash + D1 key lookup'] = await timeLoop(n, () => authenticateApiKey(env.DB, apiKey));
-  out['D1 connection lookup'] = await timeLoop(n, () => resolveConnection(env.DB, orgId, slug));
+  out['D1 key + connection lookup (one query)'] = await timeLoop(n, resolve);
   out['KV policy read'] = await timeLoop(n, () =>
     env.POLICY_KV.get(`policy:${orgId}:${connection.id}`, 'json'),
   );
