@@ -26,7 +26,7 @@ const BACKFILL_MAX_PAGES = 10;
  * the live stream had counted — a single capped page made them drop, then climb again.
  */
 async function recentRows(query: {
-  type: 'tool_call' | 'llm_call' | 'request' | 'anomaly';
+  type: 'tool_call' | 'llm_call' | 'a2a_call' | 'request' | 'anomaly';
   from: string;
   to: string;
 }) {
@@ -84,6 +84,7 @@ export function LiveProvider({ orgId, children }: { orgId: string; children: Rea
       void Promise.all([
         recentRows({ type: 'tool_call', from, to }),
         recentRows({ type: 'llm_call', from, to }),
+        recentRows({ type: 'a2a_call', from, to }),
         recentRows({ type: 'request', from, to }),
         recentRows({ type: 'anomaly', from, to }),
       ])

@@ -218,46 +218,39 @@ export class ObserveStore {
  * stream would have carried keeps the counters from jumping on a reload.
  */
 export function auditToEvent(row: AuditEvent): GatewayEvent | null {
-  if (row.type === 'llm_call' && row.connectionId && row.sessionId) {
+  if (row.connectionId && row.sessionId) {
+    // The fields every call event carries (the guard's #publishCall).
+    const call = {
+      serverId: row.connectionId,
+      sessionId: row.sessionId,
+      toolName: row.tool,
+      method: row.method,
+      action: row.action,
+      outcome: row.outcome,
+      upstreamStatus: row.upstreamStatus,
+      errorCode: row.errorCode,
+      latencyMs: row.latencyMs,
+      user: row.user,
+      traceId: row.traceId,
+      timestamp: row.createdAt,
+    };
     // An LLM call's event is published when its answer has ended, with its usage (the guard's llmCallEvent).
-    return {
-      type: 'llm_call',
-      serverId: row.connectionId,
-      sessionId: row.sessionId,
-      toolName: row.tool,
-      method: row.method,
-      action: row.action,
-      outcome: row.outcome,
-      upstreamStatus: row.upstreamStatus,
-      errorCode: row.errorCode,
-      latencyMs: row.latencyMs,
-      user: row.user,
-      traceId: row.traceId,
-      timestamp: row.createdAt,
-      model: row.model,
-      inputTokens: row.inputTokens,
-      cachedInputTokens: row.cachedInputTokens,
-      outputTokens: row.outputTokens,
-      reasoningTokens: row.reasoningTokens,
-      costUsd: row.costUsd,
-    };
-  }
-  if ((row.type === 'tool_call' || row.type === 'request') && row.connectionId && row.sessionId) {
-    return {
-      type: 'tool_call',
-      serverId: row.connectionId,
-      sessionId: row.sessionId,
-      toolName: row.tool,
-      method: row.method,
-      action: row.action,
-      outcome: row.outcome,
-      upstreamStatus: row.upstreamStatus,
-      errorCode: row.errorCode,
-      latencyMs: row.latencyMs,
-      user: row.user,
-      traceId: row.traceId,
-      timestamp: row.createdAt,
-    };
+    if (row.type === 'llm_call') {
+      return {
+        ...call,
+        type: 'llm_call',
+        model: row.model,
+        inputTokens: row.inputTokens,
+        cachedInputTokens: row.cachedInputTokens,
+        outputTokens: row.outputTokens,
+        reasoningTokens: row.reasoningTokens,
+        costUsd: row.costUsd,
+      };
+    }
+    // A2A calls are published as `tool_call` events too.
+    if (row.type === 'tool_call' || row.type === 'request' || row.type === 'a2a_call') {
+      return { ...call, type: 'tool_call' };
+    }
   }
   if (row.type === 'anomaly' && row.connectionId) {
     const details = (row.details ?? {}) as { currentRate?: number; threshold?: number };
