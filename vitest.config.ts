@@ -63,7 +63,13 @@ export default defineConfig({
                   // The fake LLM provider (test/e2e/llm.fake-provider.ts) and the key it requires.
                   LLM_FAKE_URL: inject<{ url: string }>('llmFake').url,
                   LLM_FAKE_KEY: inject<{ key: string }>('llmFake').key,
-                  POLICY_CACHE_TTL_MS: '0',
+                  // The fake upstream authorization server + MCP resource of OAuth upstream mode.
+                  UPSTREAM_OAUTH_URL: inject<string>('upstreamOAuthUrl'),
+                  // The A2A agent (test/e2e/a2a.agent.ts) and the bearer credential it requires.
+                  A2A_AGENT_URL: inject<{ url: string }>('a2aAgent').url,
+                  A2A_AGENT_CREDENTIAL: inject<{ credential: string }>('a2aAgent').credential,
+                  // The production default: tests run the caches the product runs (config.epoch.ts).
+                  POLICY_CACHE_TTL_MS: '10000',
                   ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=',
                   ADMIN_API_KEY: 'ig_test_admin_key_0123456789abcdefghijklmnop',
                   // People sign-in (test/workerd/auth.*.test.ts): a fixed session secret, a
@@ -80,7 +86,11 @@ export default defineConfig({
           name: 'workerd',
           include: ['test/workerd/**/*.test.ts'],
           setupFiles: ['./test/workerd/apply-migrations.ts'],
-          globalSetup: ['./test/workerd/global-setup.ts', './test/workerd/auth.global-setup.ts'],
+          globalSetup: [
+            './test/workerd/global-setup.ts',
+            './test/workerd/auth.global-setup.ts',
+            './test/workerd/upstream-oauth.global-setup.ts',
+          ],
         },
       },
       {

@@ -65,8 +65,20 @@ export interface BreakdownResult {
   healthzP50: number;
   stages: StageFigure[];
   pieces: Array<{ piece: string; mean: number; p99: number; n: number }>;
+  /** Round trips per call (D1 statements/batches, KV reads, Durable Object RPCs), before and after forwarding. */
+  roundTrips?: RoundTrips;
   /** CPU profile of the Worker isolate over a separate batch of calls (the profiler slows them). */
   profile: (ProfileSummary & { calls: number }) | { error: string };
+}
+
+export interface RoundTrips {
+  /** Steady-state calls counted (after the warm-up). */
+  requests: number;
+  /** The first call after the policy was published: the cold path. */
+  first: { before: Record<string, number>; after: Record<string, number> } | null;
+  /** Means per call: `d1`, `kv`, `do`, and `do.<object>.<method>`. */
+  before: Record<string, number>;
+  after: Record<string, number>;
 }
 
 /** What the stages are called in the report (labels set by the instrumented worker). */
@@ -233,7 +245,9 @@ export async function runBreakdown(options: {
     const message = echoMessage(1024);
     const n = quick ? 100 : 500;
 
-    // Warm-up, then the instrumented calls.
+    // Warm-up, then the instrumented calls. Round trips are counted per call from the first one
+    // (the cold path: caches empty after the policy PUT) to the last.
+    await send(agent, new URL(`${base}/v1/__bench/counts?reset=1`));
     for (let i = 0; i < 30; i++) await send(agent, url, { body: echoCall(rpcId(), message), headers });
     const client: number[] = [];
     const clientHeaders: number[] = [];
@@ -257,6 +271,10 @@ export async function runBreakdown(options: {
         .reduce((a, [, v]) => a + v, 0);
       stages.set('untimed', [...(stages.get('untimed') ?? []), (timing.handler ?? 0) - timedSum]);
     }
+
+    const roundTrips = JSON.parse(
+      (await send(agent, new URL(`${base}/v1/__bench/counts?skip=30`))).text,
+    ) as RoundTrips;
 
     const directFire = async () => {
       const res = await send(agent, mcpUrl, {
@@ -343,6 +361,7 @@ export async function runBreakdown(options: {
       directP50: quantile(direct.latencies, 0.5),
       healthzP50: quantile(health.latencies, 0.5),
       stages: figures,
+      roundTrips,
       profile,
       pieces: Object.entries(rawPieces).map(([piece, values]) => ({
         piece,

@@ -26,40 +26,117 @@ interface TargetRow {
   gap: string;
 }
 
+/** A "≤ goal" row. */
+function limitRow(target: string, value: number, goal: number, unit: string): TargetRow {
+  return {
+    target,
+    goal: `≤ ${goal} ${unit}`,
+    measured: `${ms(value)} ${unit}`,
+    met: value <= goal,
+    gap: value <= goal ? '' : `+${ms(value - goal)} ${unit} (${ms(value / goal, 1)}×)`,
+  };
+}
+
+/** Round trips per call, steady state (means) and the cold first call, before and after forwarding. */
+function roundTripRows(t: NonNullable<NonNullable<BenchResults['breakdown']>['roundTrips']>): string[] {
+  const cell = (side: Record<string, number> | undefined, kind: string) => ms(side?.[kind] ?? 0, 2);
+  const rpcs = (side: Record<string, number> | undefined) =>
+    Object.entries(side ?? {})
+      .filter(([k]) => k.startsWith('do.'))
+      .map(([k, v]) => `${k.slice(3)} ×${ms(v, 2)}`)
+      .join(', ') || '–';
+  const rows = [
+    `Round trips per call (${t.requests} steady-state calls; the first call after the policy was published is the cold path):`,
+    '',
+    '| Call | D1 before forwarding | KV before | Durable Object RPCs before | D1 after | KV after | DO RPCs after | Which RPCs (before · after) |',
+    '|---|---|---|---|---|---|---|---|',
+    `| steady state (mean) | ${cell(t.before, 'd1')} | ${cell(t.before, 'kv')} | ${cell(t.before, 'do')} | ${cell(t.after, 'd1')} | ${cell(t.after, 'kv')} | ${cell(t.after, 'do')} | ${rpcs(t.before)} · ${rpcs(t.after)} |`,
+  ];
+  if (t.first) {
+    const f = t.first;
+    rows.push(
+      `| cold (first call) | ${cell(f.before, 'd1')} | ${cell(f.before, 'kv')} | ${cell(f.before, 'do')} | ${cell(f.after, 'd1')} | ${cell(f.after, 'kv')} | ${cell(f.after, 'do')} | ${rpcs(f.before)} · ${rpcs(f.after)} |`,
+    );
+  }
+  return rows;
+}
+
+/**
+ * Issue 16: µs per KB of benign text with every pack on (≤ 50), at 1, 16 and 64 KB — CPU time of
+ * the scan (wall-clock medians on a shared machine mostly measure waiting for a core; both are in
+ * the inspection section) — and the latency inspection adds to a 1 KB MCP call (no goal set).
+ */
+function inspectionTargetRows(r: BenchResults): TargetRow[] {
+  const rows: TargetRow[] = [];
+  const sizes = r.inspection?.engine?.benignSizes ?? [];
+  if (sizes.length) {
+    const worst = Math.max(...sizes.map((s) => s.cpuUsPerKb));
+    rows.push({
+      target: `Inspection, benign text, every pack (${r.inspection?.engine?.rules} rules), CPU µs per KB at ${sizes.map((s) => `${s.kb}`).join(' / ')} KB`,
+      goal: '≤ 50 µs/KB',
+      measured: `${sizes.map((s) => ms(s.cpuUsPerKb, 1)).join(' / ')} µs/KB`,
+      met: worst <= 50,
+      gap: worst <= 50 ? '' : `+${ms(worst - 50, 1)} µs/KB (${ms(worst / 50, 1)}×)`,
+    });
+  }
+  const g = r.inspection?.gateway;
+  if (g) {
+    rows.push({
+      target: `Latency inspection adds to a ${g.bytes / 1024} KB MCP call (arguments + result, every pack), p50 / p99`,
+      goal: 'measured (no goal)',
+      measured: `${sp(g.added.p50)} / ${sp(g.added.p99)} ms`,
+      met: null,
+      gap: '',
+    });
+  }
+  return rows;
+}
+
 function targetRows(r: BenchResults): TargetRow[] {
   const rows: TargetRow[] = [];
-  const seq = r.overhead?.sequential.filter((s) => s.sizeKb <= 4) ?? [];
+  // The targets of issue 20 (the hot path at the platform's floor), on both sockets.
+  const seq = r.overhead?.sequential.filter((s) => s.sizeKb === 1) ?? [];
   for (const pathName of ['R', 'B'] as const) {
     const label = pathName === 'R' ? 'runtime socket' : 'wrangler dev port';
     const added = seq.map((s) => s.added[pathName]).filter((x) => x !== undefined);
     if (!added.length) continue;
     const p50 = Math.max(...added.map((a) => a.p50.value));
     const p99 = Math.max(...added.map((a) => a.p99.value));
-    rows.push({
-      target: `Added p50, one at a time, ≤ 4 KB (${label})`,
-      goal: '≤ 1.0 ms',
-      measured: `${ms(p50)} ms`,
-      met: p50 <= 1.0,
-      gap: p50 <= 1.0 ? '' : `+${ms(p50 - 1.0)} ms (${ms(p50 / 1.0, 1)}×)`,
-    });
-    rows.push({
-      target: `Added p99, one at a time, ≤ 4 KB (${label})`,
-      goal: '≤ 2.5 ms',
-      measured: `${ms(p99)} ms`,
-      met: p99 <= 2.5,
-      gap: p99 <= 2.5 ? '' : `+${ms(p99 - 2.5)} ms (${ms(p99 / 2.5, 1)}×)`,
-    });
+    rows.push(limitRow(`Added p50, one at a time, 1 KB (${label})`, p50, 3.0, 'ms'));
+    rows.push(limitRow(`Added p99, one at a time, 1 KB (${label})`, p99, 8.0, 'ms'));
   }
+  const cpu = r.overhead?.saturation.cpuMsPerCall?.R?.workerd;
+  if (cpu !== undefined)
+    rows.push(limitRow('workerd CPU per call at saturation (runtime socket)', cpu, 1.5, 'ms'));
   for (const pathName of ['R', 'B'] as const) {
     const ratio = r.overhead?.saturation.ratio[pathName];
     if (!ratio) continue;
+    const goal = 0.125;
     rows.push({
       target: `Saturation throughput, gateway/direct, 1 KB (${pathName === 'R' ? 'runtime socket' : 'wrangler dev port'})`,
-      goal: '≥ 0.40×',
-      measured: `${ms(ratio.value)}×`,
-      met: ratio.value >= 0.4,
+      goal: `≥ ${goal}×`,
+      measured: `${ms(ratio.value, 3)}×`,
+      met: ratio.value >= goal,
       gap:
-        ratio.value >= 0.4 ? '' : `−${ms(0.4 - ratio.value)} (${ms((ratio.value / 0.4) * 100, 0)}% of goal)`,
+        ratio.value >= goal
+          ? ''
+          : `−${ms(goal - ratio.value, 3)} (${ms((ratio.value / goal) * 100, 0)}% of goal)`,
+    });
+  }
+  const trips = r.breakdown?.roundTrips;
+  if (trips) {
+    const d1 = trips.before.d1 ?? 0;
+    const kv = trips.before.kv ?? 0;
+    const dos = trips.before.do ?? 0;
+    const afterD1 = trips.after.d1 ?? 0;
+    const afterKv = trips.after.kv ?? 0;
+    const ok = d1 === 0 && kv === 0 && dos === 1 && afterD1 === 0 && afterKv === 0;
+    rows.push({
+      target: 'Steady state per call: D1 / KV / Durable Object round trips before forwarding (D1 / KV after)',
+      goal: '0 / 0 / 1 (0 / 0)',
+      measured: `${ms(d1, 2)} / ${ms(kv, 2)} / ${ms(dos, 2)} (${ms(afterD1, 2)} / ${ms(afterKv, 2)})`,
+      met: ok,
+      gap: ok ? '' : 'see the round-trip table',
     });
   }
   for (const [rules, goal] of [
@@ -76,6 +153,19 @@ function targetRows(r: BenchResults): TargetRow[] {
       gap: row.all.p99 <= goal ? '' : `+${ms(row.all.p99 - goal)} µs`,
     });
   }
+  const big = r.policy?.rows.find((x) => x.rules === 10_000);
+  if (big) {
+    rows.push(
+      limitRow(
+        'Policy load at 10,000 rules (KV text → compiled: parse + compile)',
+        big.loadMs.total,
+        15,
+        'ms',
+      ),
+    );
+  }
+  rows.push(...inspectionTargetRows(r));
+  if (r.killSwitch) rows.push(limitRow('Kill switch API answer p50', r.killSwitch.apiMs.p50, 100, 'ms'));
   if (r.killSwitch) {
     const worst = r.killSwitch.effectiveMs.max;
     rows.push({
@@ -89,20 +179,23 @@ function targetRows(r: BenchResults): TargetRow[] {
   if (r.events) {
     rows.push({
       target: `SSE delivery p99 to ${r.events.subscribers.toLocaleString('en')} subscribers (from the call's send)`,
-      goal: '≤ 50 ms',
+      goal: '≤ 100 ms',
       measured: `${ms(r.events.p99, 1)} ms (missing ${r.events.missing}, duplicated ${r.events.duplicated})`,
       met:
-        r.events.p99 <= 50 &&
+        r.events.p99 <= 100 &&
         r.events.missing === 0 &&
         r.events.duplicated === 0 &&
         r.events.subscribers >= 1000,
       gap:
         r.events.subscribers < 1000
           ? `only ${r.events.subscribers} subscribers (quick run)`
-          : r.events.p99 <= 50
+          : r.events.p99 <= 100
             ? ''
-            : `+${ms(r.events.p99 - 50, 1)} ms`,
+            : `+${ms(r.events.p99 - 100, 1)} ms`,
     });
+    rows.push(
+      limitRow('SSE fan-out spread p99 (first → each delivery of an event)', r.events.fanoutP99, 30, 'ms'),
+    );
   }
   if (r.audit) {
     rows.push({
@@ -280,6 +373,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
     for (const s of b.stages)
       out.push(`| ${s.stage} | ${ms(s.mean)} | ${ms(s.p99, 0)} | ${ms(s.share * 100, 0)} |`);
+    if (b.roundTrips) out.push('', ...roundTripRows(b.roundTrips));
     out.push('', '| Piece on its own | mean ms | p99 ms | n |', '|---|---|---|---|');
     for (const p of b.pieces) out.push(`| ${p.piece} | ${ms(p.mean)} | ${ms(p.p99, 0)} | ${p.n} |`);
     if ('error' in b.profile) out.push('', `CPU profile: failed (${b.profile.error}).`);
@@ -308,15 +402,46 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `### Policy evaluation (pure, Node, ${r.policy.evaluations.toLocaleString('en')} decisions per size; timer cost ${ms(r.policy.timerOverheadUs, 3)} µs included)`,
       '',
-      '| Rules | p50 µs | p99 µs | hot names p99 | new names p99 | max µs | Load: parse / validate / compile ms |',
-      '|---|---|---|---|---|---|---|',
+      '| Rules | p50 µs | p99 µs | hot names p99 | new names p99 | max µs | Gateway load: parse + compile = total ms | Validation at publish ms |',
+      '|---|---|---|---|---|---|---|---|',
     );
     for (const row of r.policy.rows) {
       out.push(
-        `| ${row.rules.toLocaleString('en')} | ${ms(row.all.p50)} | ${ms(row.all.p99)} | ${ms(row.cached.p99)} | ${ms(row.uncached.p99)} | ${ms(row.all.max, 0)} | ${ms(row.loadMs.parse, 1)} / ${ms(row.loadMs.validate, 1)} / ${ms(row.loadMs.compile, 1)} |`,
+        `| ${row.rules.toLocaleString('en')} | ${ms(row.all.p50)} | ${ms(row.all.p99)} | ${ms(row.cached.p99)} | ${ms(row.uncached.p99)} | ${ms(row.all.max, 0)} | ${ms(row.loadMs.parse, 1)} + ${ms(row.loadMs.compile, 1)} = ${ms(row.loadMs.total, 1)} | ${ms(row.loadMs.validate, 1)} |`,
       );
     }
     out.push('');
+  }
+
+  if (r.inspection?.engine) {
+    const e = r.inspection.engine;
+    out.push(
+      `### Content inspection (pure, Node, ${e.rules} rules, every pack; benign text from test/corpora/detections)`,
+      '',
+      '| Benign text | wall µs/KB (median scan) | CPU µs/KB |',
+      '|---|---|---|',
+      ...(e.benignSizes ?? []).map((s) => `| ${s.kb} KB | ${ms(s.usPerKb, 1)} | ${ms(s.cpuUsPerKb, 1)} |`),
+      '',
+      'Adversarial inputs (µs/KB should stay flat from 1 KB to 1 MB: linear time):',
+      '',
+      '| Input | KB | ms | µs/KB |',
+      '|---|---|---|---|',
+      ...e.adversarial.map((a) => `| ${a.input} | ${a.kb} | ${ms(a.ms)} | ${ms(a.usPerKb, 1)} |`),
+      '',
+    );
+  }
+  if (r.inspection?.gateway) {
+    const g = r.inspection.gateway;
+    out.push(
+      `### Inspection on the gateway path (${g.calls} calls of ${g.bytes} bytes, alternating; ${g.errors} errors)`,
+      '',
+      '| Connection | p50 ms | p99 ms |',
+      '|---|---|---|',
+      `| no packs | ${sp(g.plain.p50)} | ${sp(g.plain.p99)} |`,
+      `| every pack | ${sp(g.inspected.p50)} | ${sp(g.inspected.p99)} |`,
+      `| added | ${sp(g.added.p50)} | ${sp(g.added.p99)} |`,
+      '',
+    );
   }
 
   if (r.killSwitch) {

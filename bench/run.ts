@@ -17,6 +17,8 @@ import { ROOT } from '../scripts/local-stack.ts';
 import { type AuditResult, runAudit } from './audit.bench.ts';
 import { type BreakdownResult, runBreakdown } from './breakdown.bench.ts';
 import { type EventsResult, runEvents } from './events.bench.ts';
+import { type InspectionBenchResult, runInspectionBench } from './inspection.bench.ts';
+import { type InspectionGatewayResult, runInspectionGateway } from './inspection.gateway.bench.ts';
 import { type KillSwitchResult, runKillSwitch } from './killswitch.bench.ts';
 import { type LadderResult, runLadder } from './ladder.bench.ts';
 import type { BenchContext } from './lib/context.ts';
@@ -40,6 +42,7 @@ export const SUITES = [
   'llm',
   'audit',
   'breakdown',
+  'inspection',
 ] as const;
 export type Suite = (typeof SUITES)[number];
 
@@ -74,6 +77,8 @@ export interface BenchResults {
   llm?: LlmResult;
   audit?: AuditResult;
   breakdown?: BreakdownResult;
+  /** Content inspection (issue 16): the engine in plain Node, and the latency it adds on the gateway. */
+  inspection?: { engine?: InspectionBenchResult; gateway?: InspectionGatewayResult };
   errors: Partial<Record<Suite, string>>;
   /** The first failed answers per path (status and body), when calls failed. */
   failedCalls: Record<string, string[]>;
@@ -159,8 +164,10 @@ async function main() {
   };
 
   results.policy = await run('policy', () => runPolicyBench(quick, log));
+  const inspectionEngine = await run('inspection', () => runInspectionBench(quick, log));
+  if (inspectionEngine) results.inspection = { engine: inspectionEngine };
 
-  const stackSuites: Suite[] = ['overhead', 'ladder', 'killswitch', 'events', 'llm', 'audit'];
+  const stackSuites: Suite[] = ['overhead', 'ladder', 'killswitch', 'events', 'llm', 'audit', 'inspection'];
   if (stackSuites.some((s) => only.includes(s))) {
     const persistTo = mkdtempSync(path.join(os.tmpdir(), 'igris-bench-'));
     let stack: BenchStack | null = null;
@@ -186,6 +193,8 @@ async function main() {
       results.killSwitch = await run('killswitch', () => runKillSwitch(ctx));
       results.events = await run('events', () => runEvents(ctx));
       results.llm = await run('llm', () => runLlm(ctx, placement));
+      const inspectionGateway = await run('inspection', () => runInspectionGateway(ctx));
+      if (inspectionGateway) results.inspection = { ...results.inspection, gateway: inspectionGateway };
       // Last: it kills and restarts the runtime.
       results.audit = await run('audit', () =>
         runAudit(ctx, results.overhead?.saturation.rps.B?.value ?? null),

@@ -9,6 +9,8 @@
  *   drift        a tool definition changed              per connection, kind and tool
  *   anomaly      rate_spike / destructive_pattern       per connection, anomaly and tool
  *   deny_spike   DENY_SPIKE denials within a minute     per connection
+ *   budget       a budget's warning threshold or limit  per budget, period and kind (its counter
+ *                crossed in a period                    says each crossing once per period)
  */
 import type { AuditEventInsert } from '../workers/db/schema';
 import type { Finding } from './guard.contract';
@@ -17,7 +19,7 @@ export type AlertSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 
 export interface AlertCandidate {
   fingerprint: string;
-  type: 'kill_switch' | 'detection' | 'drift' | 'anomaly' | 'deny_spike';
+  type: 'kill_switch' | 'detection' | 'drift' | 'anomaly' | 'deny_spike' | 'budget';
   severity: AlertSeverity;
   title: string;
   connectionId: string | null;
@@ -114,4 +116,44 @@ export class DenySpikes {
       details: { denials: this.#times.length, windowSeconds: DENY_WINDOW_MS / 1000 },
     };
   }
+}
+
+/** What a budget alert says about its budget (workers/budgets/budget.alerts.ts fills it). */
+export interface BudgetCrossing {
+  budgetId: string;
+  name: string;
+  scope: string;
+  limitUsd: number;
+  warnAtPercent: number;
+  spentUsd: number;
+  percent: number;
+  periodStart: number;
+  periodEnd: number;
+  connectionId: string | null;
+}
+
+/** A budget's warning threshold (`warning`) or its limit (`limit`) reached in a period. */
+export function budgetAlert(b: BudgetCrossing, kind: 'warning' | 'limit'): AlertCandidate {
+  const label = b.name || b.budgetId;
+  return {
+    fingerprint: `budget:${b.budgetId}:${b.periodStart}:${kind}`,
+    type: 'budget',
+    severity: kind === 'limit' ? 'high' : 'medium',
+    title:
+      kind === 'limit'
+        ? `Budget ${label} reached its limit of $${b.limitUsd}`
+        : `Budget ${label} passed ${b.warnAtPercent}% of $${b.limitUsd}`,
+    connectionId: b.connectionId,
+    count: 1,
+    details: {
+      kind,
+      budgetId: b.budgetId,
+      scope: b.scope,
+      limitUsd: b.limitUsd,
+      spentUsd: b.spentUsd,
+      percent: b.percent,
+      periodStart: new Date(b.periodStart).toISOString(),
+      periodEnd: new Date(b.periodEnd).toISOString(),
+    },
+  };
 }

@@ -24,6 +24,10 @@ import {
   type SettleResult,
 } from './budget.contract';
 
+/** Flags of the state's `warned` column: the period's warning and its limit, each raised once. */
+const WARNED = 1;
+const EXCEEDED = 2;
+
 interface StateRow extends Record<string, SqlStorageValue> {
   config: string;
   period_start: number;
@@ -57,7 +61,11 @@ export class BudgetCounter extends DurableObject<Env> {
     const after = state.spent + reserved + request.amountUsd;
     const overLimit = after > request.config.limitUsd;
     if (overLimit && request.config.enforcement === 'block') {
-      return { admitted: false, overLimit, snapshot: this.#snapshot(request.config) };
+      // The first refusal of a period is its limit event (a block budget never spends past it).
+      const exceeded = (state.warned & EXCEEDED) === 0;
+      if (exceeded)
+        this.ctx.storage.sql.exec('UPDATE state SET warned = ? WHERE id = 1', state.warned | EXCEEDED);
+      return { admitted: false, overLimit, snapshot: this.#snapshot(request.config), exceeded };
     }
     this.ctx.storage.sql.exec(
       'INSERT OR REPLACE INTO reservations (id, amount, expires_at) VALUES (?, ?, ?)',
@@ -75,13 +83,15 @@ export class BudgetCounter extends DurableObject<Env> {
     this.ctx.storage.sql.exec('DELETE FROM reservations WHERE id = ?', request.reservationId);
     const spent = round(state.spent + Math.max(0, request.actualUsd));
     const threshold = (request.config.limitUsd * request.config.warnAtPercent) / 100;
-    const warn = state.warned === 0 && spent >= threshold;
+    // `warned` holds two flags, each set once per period: WARNED (threshold) and EXCEEDED (limit).
+    const warn = (state.warned & WARNED) === 0 && spent >= threshold;
+    const exceeded = (state.warned & EXCEEDED) === 0 && spent >= request.config.limitUsd;
     this.ctx.storage.sql.exec(
       'UPDATE state SET spent = ?, warned = ? WHERE id = 1',
       spent,
-      warn ? 1 : state.warned,
+      state.warned | (warn ? WARNED : 0) | (exceeded ? EXCEEDED : 0),
     );
-    return { snapshot: this.#snapshot(request.config), warn };
+    return { snapshot: this.#snapshot(request.config), warn, exceeded };
   }
 
   /** Drops a reservation without charging (the call was refused after reserving). */
@@ -200,7 +210,7 @@ export class BudgetCounter extends DurableObject<Env> {
       percent: config.limitUsd > 0 ? Math.round((row.spent / config.limitUsd) * 10000) / 100 : 100,
       periodStart: row.period_start,
       periodEnd: row.period_end,
-      warned: row.warned === 1,
+      warned: (row.warned & WARNED) !== 0,
     };
   }
 

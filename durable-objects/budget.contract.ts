@@ -49,6 +49,8 @@ export interface ReserveResult {
   admitted: boolean;
   overLimit: boolean;
   snapshot: BudgetSnapshot;
+  /** True exactly once per period: the first refusal of a `block` budget (its limit event). */
+  exceeded?: boolean;
 }
 
 export interface SettleRequest {
@@ -61,6 +63,8 @@ export interface SettleResult {
   snapshot: BudgetSnapshot;
   /** True exactly once per period: the settle that first took spent to warnAtPercent. */
   warn: boolean;
+  /** True exactly once per period: the settle that first took spent to the limit. */
+  exceeded: boolean;
 }
 
 export interface PeriodRecord {

@@ -88,6 +88,7 @@ function notice(kill: KillRecord): KillNotice {
 interface D1State {
   kills: KillRecord[];
   anomaly: AnomalySettings;
+  configEpoch: number;
 }
 
 export class ConnectionGuard extends DurableObject<Env> {
@@ -110,6 +111,8 @@ export class ConnectionGuard extends DurableObject<Env> {
   #syncing = false;
   /** Bumped by every push, so a D1 re-read that started before a push cannot undo it. */
   #pushEpoch = 0;
+  /** The organization's configuration epoch (pushed, read from D1, or carried by an admit): only grows. */
+  #configEpoch = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -138,6 +141,14 @@ export class ConnectionGuard extends DurableObject<Env> {
     const identity = await this.#ready(request);
     const { sessionId } = identity;
     const now = Date.now();
+    // Decided on data older than a management change: nothing is recorded or counted; the gateway
+    // re-reads and comes back (workers/config/config.epoch.ts).
+    if (request.configEpoch !== undefined) {
+      if (request.configEpoch < this.#configEpoch) {
+        return { verdict: 'stale', sessionId, configEpoch: this.#configEpoch };
+      }
+      this.#configEpoch = request.configEpoch;
+    }
 
     const kill = matchingKill(this.#kills.values(), identity, request.caller);
     let result: AdmitResult = { verdict: 'admit', sessionId };
@@ -204,6 +215,14 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#metricsTarget ??= { orgId: row.orgId, connectionId: row.connectionId };
     if (this.#metricsTarget) this.#metrics.schedule();
     await this.#audit.arm();
+  }
+
+  /** A management change was committed (announceConfigChange calls this before the API answers). */
+  async configChanged(_target: GuardTarget, epoch: number): Promise<void> {
+    // Not #ready(): a guard that has not decided a call yet reads its state (and the epoch) from D1
+    // at its first admit anyway; waking every guard of an organization for a push would cost a D1
+    // read each.
+    this.#configEpoch = Math.max(this.#configEpoch, epoch);
   }
 
   /** A kill switch was pulled (the API calls this before it answers). Idempotent. */
@@ -312,17 +331,19 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   async #readD1(target: GuardTarget): Promise<D1State> {
     // Every active switch of the organization; #apply keeps those that concern this guard (kill.match).
-    const [kills, connection] = await this.env.DB.batch([
+    const [kills, connection, org] = await this.env.DB.batch([
       activeKillSwitchesStatement(this.env.DB, target.orgId),
       this.env.DB.prepare('SELECT settings FROM connections WHERE id = ? AND org_id = ?').bind(
         target.connectionId,
         target.orgId,
       ),
+      this.env.DB.prepare('SELECT config_epoch FROM organizations WHERE id = ?').bind(target.orgId),
     ]);
     const settings = (connection?.results[0] as { settings: string } | undefined)?.settings;
     return {
       kills: (kills?.results ?? []) as KillRecord[],
       anomaly: readConnectionSettings(parseStoredJson(settings)).anomaly ?? {},
+      configEpoch: (org?.results[0] as { config_epoch: number } | undefined)?.config_epoch ?? 0,
     };
   }
 
@@ -334,6 +355,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       else this.#hold(kill, identity);
     }
     this.#anomalySettings = state.anomaly;
+    this.#configEpoch = Math.max(this.#configEpoch, state.configEpoch);
     this.#syncedAt = Date.now();
   }
 

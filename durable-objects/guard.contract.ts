@@ -48,6 +48,12 @@ export interface AdmitRequest extends GuardTarget {
    * call is admitted. Optional: absent (older Workers, or no rule with labels/cleanOf) = no taint.
    */
   taint?: TaintCheck;
+  /**
+   * The organization's configuration epoch of the data this call was decided on (key, connection,
+   * policy…: workers/config/config.epoch.ts). A guard that knows a newer one answers `stale` and
+   * records nothing. Optional: absent (older Workers) = never stale.
+   */
+  configEpoch?: number;
 }
 
 export interface TaintCheck {
@@ -65,6 +71,8 @@ export interface TaintCheck {
  */
 export type AdmitResult =
   | { verdict: 'admit'; sessionId: string }
+  /** The call was decided on data older than a management change: re-read and decide again. */
+  | { verdict: 'stale'; sessionId: string; configEpoch: number }
   | { verdict: 'killed'; sessionId: string; scope: KillScope; reason: string | null }
   /** The session holds a label combination the matched rule's `cleanOf` forbids. */
   | { verdict: 'tainted'; sessionId: string; ruleIndex: number | null; held: string[] }

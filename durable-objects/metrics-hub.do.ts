@@ -9,7 +9,8 @@
  * it is), so the hub sees a few RPCs per second per busy connection, not one per call.
  *
  * It also writes the alerts the guards raise (alert.rules.ts) to D1's `alerts` table, deduplicated
- * by fingerprint: the hub is the one place per organization where they meet.
+ * by fingerprint: the hub is the one place per organization where they meet. Each newly opened
+ * alert is handed to the notification queue (workers/notify/, best effort).
  *
  * State (SQLite, survives eviction): `series` (counter totals), `gauges` (latest spool health per
  * guard), `batches` (ids applied in the last BATCH_MEMORY_MS, so a resent batch counts once).
@@ -21,6 +22,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import { z } from 'zod';
 import { randomId } from '../workers/lib/ids';
+import { log } from '../workers/lib/log';
+import { type NotifyEvent, sendNotifyEvents } from '../workers/shared/notify.message';
 import { exposition, parseSeriesKey, type Series } from './metrics.catalog';
 import type { MetricsBatch } from './metrics.contract';
 
@@ -43,7 +46,7 @@ const batchSchema = z.object({
     .array(
       z.object({
         fingerprint: z.string().min(1).max(500),
-        type: z.enum(['kill_switch', 'detection', 'drift', 'anomaly', 'deny_spike']),
+        type: z.enum(['kill_switch', 'detection', 'drift', 'anomaly', 'deny_spike', 'budget']),
         severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
         title: z.string().min(1).max(500),
         connectionId: z.string().max(100).nullable(),
@@ -64,7 +67,23 @@ const UPSERT_ALERT_SQL = `INSERT INTO alerts
   VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?)
   ON CONFLICT (org_id, fingerprint) WHERE status IN ('open', 'acknowledged')
   DO UPDATE SET count = count + excluded.count, last_seen_at = excluded.last_seen_at,
-    updated_at = excluded.updated_at, details = excluded.details`;
+    updated_at = excluded.updated_at, details = excluded.details
+  RETURNING id`;
+
+/** What the notification channels receive about a newly opened alert. */
+function alertEvent(id: string, a: NonNullable<MetricsBatch['alerts']>[number], now: number): NotifyEvent {
+  return {
+    id,
+    type: a.type,
+    severity: a.severity,
+    title: a.title,
+    alertId: id,
+    connectionId: a.connectionId,
+    fingerprint: a.fingerprint,
+    details: a.details,
+    occurredAt: new Date(now).toISOString(),
+  };
+}
 
 export class MetricsHub extends DurableObject<Env> {
   constructor(ctx: DurableObjectState, env: Env) {
@@ -122,12 +141,13 @@ export class MetricsHub extends DurableObject<Env> {
     const orgId = this.ctx.id.name?.startsWith('metrics:') ? this.ctx.id.name.slice('metrics:'.length) : null;
     if (!orgId) throw new Error('metrics hub reached without its organization name');
     const db = this.env.DB;
-    await db.batch(
-      candidates.map((a) =>
+    const ids = candidates.map(() => randomId('alt'));
+    const results = await db.batch<{ id: string }>(
+      candidates.map((a, i) =>
         db
           .prepare(UPSERT_ALERT_SQL)
           .bind(
-            randomId('alt'),
+            ids[i],
             orgId,
             a.fingerprint,
             a.type,
@@ -142,6 +162,17 @@ export class MetricsHub extends DurableObject<Env> {
           ),
       ),
     );
+    // A new alert (its id is the one made here, not an active one's) goes to the notification
+    // channels; a repeat of an active alert only adds to its count, it does not notify again.
+    const opened = candidates.flatMap((a, i) =>
+      results[i]?.results[0]?.id === ids[i] ? [alertEvent(ids[i]!, a, now)] : [],
+    );
+    try {
+      await sendNotifyEvents(this.env.NOTIFY_QUEUE, orgId, opened);
+    } catch (err) {
+      // Best effort: the alert is in the inbox either way (docs/observability.md).
+      log('error', 'alert notifications could not be queued', { orgId, count: opened.length, err });
+    }
   }
 
   /** The organization's metrics in the Prometheus text format. */

@@ -23,7 +23,7 @@ export const LATENCY_BUCKETS = [
 export const FAMILIES = {
   igris_requests_total: {
     type: 'counter',
-    help: 'Governed calls by connection, type (mcp/llm), method or endpoint, and decision (action).',
+    help: 'Governed calls by connection, type (mcp/llm/a2a), method or endpoint, and decision (action).',
   },
   igris_gateway_latency_seconds: {
     type: 'histogram',

@@ -36,8 +36,8 @@ export function metricsHubName(orgId: string): string {
 }
 
 /** What kind of call a row is, for the `type` label. */
-function callType(row: AuditEventInsert): 'mcp' | 'llm' {
-  return row.type === 'llm_call' ? 'llm' : 'mcp';
+export function callType(row: AuditEventInsert): 'mcp' | 'llm' | 'a2a' {
+  return row.type === 'llm_call' ? 'llm' : row.type === 'a2a_call' ? 'a2a' : 'mcp';
 }
 
 function connectionLabels(row: AuditEventInsert): Labels {
@@ -109,6 +109,8 @@ export class MetricsRecorder {
   findings(row: AuditEventInsert, findings: readonly Finding[]): void {
     const base = connectionLabels(row);
     for (const f of findings) {
+      // A task's lifecycle (A2A `task_state`) is a record, not a detection.
+      if (f.stage === 'a2a_task') continue;
       const category = typeof f.detail?.category === 'string' ? f.detail.category : f.kind.split('.')[0]!;
       this.add('igris_detections_total', {
         ...base,

@@ -207,7 +207,6 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const vars: Record<string, string> = {
     ENVIRONMENT: 'development',
     ALLOW_PRIVATE_UPSTREAMS: 'true',
-    POLICY_CACHE_TTL_MS: '0',
     ADMIN_API_KEY: options.adminApiKey,
     ENCRYPTION_KEY: options.encryptionKey,
     SESSION_SECRET: options.sessionSecret ?? newSessionSecret(),

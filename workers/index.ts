@@ -1,5 +1,6 @@
-/** Entry point: the Hono app for requests, the cron for retention, and the Durable Object classes. */
+/** Entry point: the Hono app for requests, the cron for retention, the notification queue, and the Durable Object classes. */
 import { createApp } from './app';
+import { handleNotifyBatch } from './notify/notify.deliver';
 import { runScheduled } from './scheduled';
 
 export { AuditSpool } from '../durable-objects/audit-spool.do';
@@ -16,4 +17,6 @@ export default {
   scheduled: (controller, env, ctx) => {
     ctx.waitUntil(runScheduled(controller, env));
   },
+  // The notification queue (wrangler.toml NOTIFY_QUEUE): alert routing and channel delivery.
+  queue: (batch, env) => handleNotifyBatch(batch, env),
 } satisfies ExportedHandler<Env>;

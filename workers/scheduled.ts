@@ -1,5 +1,6 @@
 /**
- * Cron work (wrangler.toml `[triggers]`): audit retention, and — while a master-key rotation is under
+ * Cron work (wrangler.toml `[triggers]`): the A2A AgentCard refresh (workers/a2a/a2a.refresh.ts),
+ * audit retention, and — while a master-key rotation is under
  * way (ENCRYPTION_KEY_PREVIOUS set) — re-encryption of stored credentials (workers/vault/vault.reencrypt.ts).
  *
  * Audit retention: Each organization's
@@ -10,6 +11,7 @@
  * large the backlog, and one organization's failure does not stop the others (the next run
  * catches up). Times are measured from the trigger's scheduledTime, so a run is reproducible.
  */
+import { refreshDueCards } from './a2a/a2a.refresh';
 import { log } from './lib/log';
 import { parseStoredJson, recordOrEmpty } from './lib/values';
 import { reencryptCredentials } from './vault/vault.reencrypt';
@@ -49,12 +51,32 @@ async function purge(db: D1Database, orgId: string | null, cutoff: number): Prom
     .prepare(`DELETE FROM audit_chain WHERE ${scope} AND created_at < ?`)
     .bind(...binds)
     .run();
+  // Approvals of held calls (docs/policies.md#approvals) are kept as long as the audit rows about them.
+  await db
+    .prepare(`DELETE FROM approvals WHERE ${scope} AND requested_at < ?`)
+    .bind(...binds)
+    .run();
+  // A2A task tracking (docs/a2a.md#tasks) is part of the trail: its events, and the tasks last
+  // updated before the cutoff, go with the audit rows of the same age.
+  await db
+    .prepare(`DELETE FROM a2a_task_events WHERE ${scope} AND created_at < ?`)
+    .bind(...binds)
+    .run();
+  await db
+    .prepare(`DELETE FROM a2a_tasks WHERE ${scope} AND updated_at < ?`)
+    .bind(...binds)
+    .run();
   return deleted;
 }
 
 export async function runScheduled(
   controller: Pick<ScheduledController, 'scheduledTime'>,
-  env: Pick<Env, 'DB'> & { ENCRYPTION_KEY?: string; ENCRYPTION_KEY_PREVIOUS?: string },
+  env: Pick<Env, 'DB'> & {
+    ENCRYPTION_KEY?: string;
+    ENCRYPTION_KEY_PREVIOUS?: string;
+    EVENT_HUB?: Env['EVENT_HUB'];
+    ALLOW_PRIVATE_UPSTREAMS?: string;
+  },
 ): Promise<{ deleted: number; failed: number }> {
   if (env.ENCRYPTION_KEY_PREVIOUS) {
     try {
@@ -83,5 +105,14 @@ export async function runScheduled(
     }
   }
   log('info', 'audit retention run', { deleted, organizations: orgs.results.length, failed });
+  // After retention (which must not wait on outbound fetches): A2A AgentCards fetched from a URL
+  // are re-read (workers/a2a/a2a.refresh.ts), a changed card recorded like tool drift.
+  if (env.EVENT_HUB) {
+    try {
+      await refreshDueCards({ ...env, EVENT_HUB: env.EVENT_HUB }, controller.scheduledTime);
+    } catch (err) {
+      log('error', 'AgentCard refresh run failed; the next run retries', { err });
+    }
+  }
   return { deleted, failed };
 }

@@ -33,6 +33,21 @@ export { AuditSpool, BudgetCounter, ConnectionGuard, EventHub, LoginLimiter, Met
 /** The record of the request in flight (null between requests and in waitUntil work after it). */
 let current = null;
 
+/**
+ * Round trips per request, by kind (D1 statement or batch, KV read, Durable Object RPC), split at
+ * the moment the upstream fetch starts: `before` forwarding and `after` it (including the waitUntil
+ * work that runs after the answer). Each request's wrapped env writes to its own record, so work
+ * that outlives the response is still counted for it. The last RECENT records are kept.
+ */
+const RECENT = 5000;
+const recent = [];
+let inFlight = null;
+
+function count(rec, kind) {
+  const bucket = rec.forwarded ? rec.after : rec.before;
+  bucket[kind] = (bucket[kind] ?? 0) + 1;
+}
+
 function add(label, ms) {
   if (current) current[label] = (current[label] ?? 0) + ms;
 }
@@ -57,14 +72,15 @@ function d1Label(sql) {
 
 const REAL = Symbol('real');
 
-function wrapStatement(stmt, label) {
+function wrapStatement(stmt, label, rec) {
   return new Proxy(stmt, {
     get(target, prop) {
       if (prop === REAL) return target;
       const value = target[prop];
       if (typeof value !== 'function') return value;
-      if (prop === 'bind') return (...args) => wrapStatement(value.apply(target, args), label);
+      if (prop === 'bind') return (...args) => wrapStatement(value.apply(target, args), label, rec);
       if (prop === 'first' || prop === 'all' || prop === 'run' || prop === 'raw') {
+        count(rec, 'd1');
         return (...args) => timed(label, () => value.apply(target, args));
       }
       return value.bind(target);
@@ -72,12 +88,13 @@ function wrapStatement(stmt, label) {
   });
 }
 
-function wrapD1(db) {
+function wrapD1(db, rec) {
   return new Proxy(db, {
     get(target, prop) {
       const value = target[prop];
-      if (prop === 'prepare') return (sql) => wrapStatement(value.call(target, sql), d1Label(sql));
+      if (prop === 'prepare') return (sql) => wrapStatement(value.call(target, sql), d1Label(sql), rec);
       if (prop === 'batch') {
+        count(rec, 'd1');
         return (stmts) =>
           timed('d1.batch', () =>
             value.call(
@@ -91,50 +108,77 @@ function wrapD1(db) {
   });
 }
 
-function wrapKv(kv) {
+function wrapKv(kv, rec) {
   return new Proxy(kv, {
     get(target, prop) {
       const value = target[prop];
-      if (prop === 'get') return (...args) => timed('kv.get', () => value.apply(target, args));
+      if (prop === 'get' || prop === 'getWithMetadata') {
+        count(rec, 'kv');
+        return (...args) => timed('kv.get', () => value.apply(target, args));
+      }
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
 }
 
-function wrapStub(stub, prefix) {
+function wrapStub(stub, prefix, rec) {
   return new Proxy(stub, {
     get(target, prop) {
       const value = target[prop];
       if (typeof prop !== 'string' || typeof value !== 'function') return value;
       // Called as a method on the stub: an RPC method handle has no usable .apply (it would be RPC too).
-      return (...args) => timed(`${prefix}.${prop}`, () => target[prop](...args));
+      return (...args) => {
+        count(rec, 'do');
+        count(rec, `do.${prefix}.${prop}`);
+        return timed(`${prefix}.${prop}`, () => target[prop](...args));
+      };
     },
   });
 }
 
-function wrapNamespace(ns, prefix) {
+function wrapNamespace(ns, prefix, rec) {
   return new Proxy(ns, {
     get(target, prop) {
       const value = target[prop];
       if (prop === 'getByName' || prop === 'get')
-        return (...args) => wrapStub(value.apply(target, args), prefix);
+        return (...args) => wrapStub(value.apply(target, args), prefix, rec);
       return typeof value === 'function' ? value.bind(target) : value;
     },
   });
 }
 
 const realFetch = globalThis.fetch;
-globalThis.fetch = (...args) =>
-  current ? timed('upstream.headers', () => realFetch(...args)) : realFetch(...args);
+globalThis.fetch = (...args) => {
+  if (!current) return realFetch(...args);
+  if (inFlight) inFlight.forwarded = true;
+  return timed('upstream.headers', () => realFetch(...args));
+};
 
-function wrapEnv(env) {
+function wrapEnv(env, rec) {
   return {
     ...env,
-    DB: wrapD1(env.DB),
-    POLICY_KV: wrapKv(env.POLICY_KV),
-    GUARD: wrapNamespace(env.GUARD, 'guard'),
-    AUDIT_SPOOL: wrapNamespace(env.AUDIT_SPOOL, 'spool'),
+    DB: wrapD1(env.DB, rec),
+    POLICY_KV: wrapKv(env.POLICY_KV, rec),
+    OAUTH_KV: wrapKv(env.OAUTH_KV, rec),
+    GUARD: wrapNamespace(env.GUARD, 'guard', rec),
+    AUDIT_SPOOL: wrapNamespace(env.AUDIT_SPOOL, 'spool', rec),
+    EVENT_HUB: wrapNamespace(env.EVENT_HUB, 'hub', rec),
+    BUDGETS: wrapNamespace(env.BUDGETS, 'budget', rec),
+    METRICS_HUB: wrapNamespace(env.METRICS_HUB, 'metrics', rec),
   };
+}
+
+/** Mean round trips per request over the requests after the first `skip` (the cold ones). */
+function counts(url) {
+  const skip = Number(url.searchParams.get('skip') ?? '0');
+  const pick = recent.slice(skip);
+  const sum = (side) => {
+    const out = {};
+    for (const r of pick) for (const [k, v] of Object.entries(r[side])) out[k] = (out[k] ?? 0) + v;
+    for (const k of Object.keys(out)) out[k] /= Math.max(1, pick.length);
+    return out;
+  };
+  return { requests: pick.length, first: recent[0] ?? null, before: sum('before'), after: sum('after') };
 }
 
 /** Times fn n times; a function that returns a number reports that duration instead of its own. */
@@ -158,7 +202,9 @@ async function pieces(url, env) {
   const upstream = q.get('upstream');
   const session = q.get('session');
   // The gateway resolves the key and the connection in one D1 query (gateway.connection.ts).
-  const resolve = async () => (await authenticateAndResolve(env.DB, apiKey, slug)).connection;
+  // POLICY_CACHE_TTL_MS 0: past the isolate cache, what a cold call (or a changed configuration) pays.
+  const resolve = async () =>
+    (await authenticateAndResolve({ ...env, POLICY_CACHE_TTL_MS: '0' }, apiKey, slug)).connection;
   const connection = await resolve();
   const guard = env.GUARD.getByName(`${orgId}:${connection.id}`);
   const target = { orgId, connectionId: connection.id };
@@ -180,6 +226,10 @@ async function pieces(url, env) {
   const out = {};
   out['auth: hash + D1 key lookup'] = await timeLoop(n, () => authenticateApiKey(env.DB, apiKey));
   out['D1 key + connection lookup (one query)'] = await timeLoop(n, resolve);
+  out['key + connection from the isolate cache'] = await timeLoop(
+    n,
+    async () => (await authenticateAndResolve(env, apiKey, slug)).connection,
+  );
   out['KV policy read'] = await timeLoop(n, () =>
     env.POLICY_KV.get(`policy:${orgId}:${connection.id}`, 'json'),
   );
@@ -233,18 +283,27 @@ export default {
     if (url.pathname === '/v1/__bench/pieces') {
       return Response.json(await pieces(url, env));
     }
+    if (url.pathname === '/v1/__bench/counts') {
+      if (url.searchParams.get('reset') === '1') recent.length = 0;
+      return Response.json(counts(url));
+    }
     // Untimed calls (the CPU profile's) run the product exactly as deployed, without the wrappers.
     if (request.headers.get('X-Bench-Timing') === 'off') return worker.fetch(request, env, ctx);
     current = {};
+    const rec = { forwarded: false, before: {}, after: {} };
+    inFlight = rec;
+    recent.push(rec);
+    if (recent.length > RECENT) recent.shift();
     const start = performance.now();
     try {
-      const response = await worker.fetch(request, wrapEnv(env), ctx);
+      const response = await worker.fetch(request, wrapEnv(env, rec), ctx);
       current.handler = performance.now() - start;
       const timed = new Response(response.body, response);
       timed.headers.set('X-Bench-Timing', JSON.stringify(current));
       return timed;
     } finally {
       current = null;
+      inFlight = null;
     }
   },
   scheduled: worker.scheduled,

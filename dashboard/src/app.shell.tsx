@@ -18,6 +18,7 @@ const NAV: Array<{ section: string; items: Array<{ to: string; label: string }> 
     section: 'Monitor',
     items: [
       { to: '/observe', label: 'Observe' },
+      { to: '/alerts', label: 'Alerts' },
       { to: '/audit', label: 'Audit' },
       { to: '/llm-usage', label: 'LLM usage' },
     ],
@@ -26,9 +27,12 @@ const NAV: Array<{ section: string; items: Array<{ to: string; label: string }> 
     section: 'Governance',
     items: [
       { to: '/connections', label: 'Connections' },
+      { to: '/agents', label: 'Agents' },
       { to: '/sessions', label: 'Sessions & kill switch' },
+      { to: '/approvals', label: 'Approvals' },
       { to: '/budgets', label: 'Budgets' },
       { to: '/system-prompts', label: 'System prompts' },
+      { to: '/detections', label: 'Detections' },
     ],
   },
   {

@@ -9,12 +9,17 @@ import { matchPath, navigate, useLocation } from './lib/router';
 import { ObserveScreen } from './observe/observe.screen';
 import { PolicyScreen } from './policy/policy.screen';
 import { AcceptInvitationScreen } from './screens/accept-invitation.screen';
+import { AgentDetailScreen } from './screens/agent-detail.screen';
+import { AgentsScreen } from './screens/agents.screen';
+import { AlertsScreen } from './screens/alerts.screen';
 import { ApiKeysScreen } from './screens/apikeys.screen';
+import { ApprovalsScreen } from './screens/approvals.screen';
 import { AuditScreen } from './screens/audit.screen';
 import { BudgetsScreen } from './screens/budgets.screen';
 import { ConnectionCreateScreen } from './screens/connection-create.screen';
 import { ConnectionDetailScreen } from './screens/connection-detail.screen';
 import { ConnectionsScreen } from './screens/connections.screen';
+import { DetectionsScreen } from './screens/detections.screen';
 import { LlmUsageScreen } from './screens/llm-usage.screen';
 import { MembersScreen } from './screens/members.screen';
 import { NoOrganizationScreen } from './screens/no-organization.screen';
@@ -37,13 +42,19 @@ const ROUTES: Array<[string, Screen]> = [
   ['/connections/new', ConnectionCreateScreen],
   ['/connections/:slug', ConnectionDetailScreen],
   ['/connections/:slug/policy', PolicyScreen],
+  ['/agents', AgentsScreen],
+  ['/agents/:slug', AgentDetailScreen],
   ['/sessions', SessionsScreen],
+  ['/approvals', ApprovalsScreen],
+  ['/approvals/:id', ApprovalsScreen],
+  ['/alerts', AlertsScreen],
   ['/audit', AuditScreen],
   ['/audit/traces/:traceId', TraceScreen],
   ['/llm-usage', LlmUsageScreen],
   ['/teams', TeamsScreen],
   ['/budgets', BudgetsScreen],
   ['/system-prompts', SystemPromptsScreen],
+  ['/detections', DetectionsScreen],
   ['/members', MembersScreen],
   ['/api-keys', ApiKeysScreen],
   ['/settings', SettingsScreen],

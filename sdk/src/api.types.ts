@@ -7,6 +7,30 @@
 
 /** Every component schema of the management API, by name. */
 export interface Schemas {
+  A2aTask: {
+    taskId: string;
+    contextId: string | null;
+    /** @example "completed" */
+    state: string;
+    skill: string | null;
+    user: string | null;
+    firstTraceId: string | null;
+    lastTraceId: string | null;
+    createdAt: string;
+    updatedAt: string;
+  };
+  A2aTaskDetail: Schemas['A2aTask'] & ({
+    events: Array<Schemas['A2aTaskEvent']>;
+  });
+  A2aTaskEvent: {
+    kind: 'request' | 'state' | 'message' | 'artifact';
+    state: string | null;
+    traceId: string | null;
+    method: string | null;
+    /** Message metadata (messageId, role, parts, metadata) */
+    detail?: unknown;
+    at: string;
+  };
   AddTeamMember: {
     /** minLength 1, maxLength 64 */
     userId?: string;
@@ -51,7 +75,7 @@ export interface Schemas {
   };
   Alert: {
     id: string;
-    /** kill_switch | detection | drift | anomaly | deny_spike */
+    /** kill_switch | detection | drift | anomaly | deny_spike | approval | budget */
     type: string;
     severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
     title: string;
@@ -94,6 +118,40 @@ export interface Schemas {
     createdAt: string;
     lastUsedAt: string | null;
     revokedAt: string | null;
+  };
+  Approval: {
+    id: string;
+    connectionId: string;
+    connectionSlug: string;
+    /** mcp | llm | a2a */
+    protocol: string;
+    /** The governed name: tool, resource:…, model or skill */
+    tool: string;
+    /** SHA-256 (hex) of the canonical JSON of the arguments */
+    argsHash: string;
+    /** The arguments (null when over 16 KiB: the hash still binds) */
+    args?: unknown;
+    apiKeyId: string | null;
+    userId: string | null;
+    /** X-Igris-User (or the OAuth member) of the call */
+    caller: string | null;
+    ruleIndex: number | null;
+    reason: string | null;
+    status: 'pending' | 'approved' | 'denied' | 'used' | 'expired';
+    traceId: string | null;
+    requestedAt: string;
+    expiresAt: string;
+    decidedBy: string | null;
+    decidedAt: string | null;
+    comment: string | null;
+    usedAt: string | null;
+  };
+  ApprovalDecision: {
+    /** maxLength 500 */
+    comment?: string;
+  };
+  ApprovalList: {
+    approvals: Array<Schemas['Approval']>;
   };
   AuditEvent: {
     id: string;
@@ -257,6 +315,9 @@ export interface Schemas {
        * @default []
        */
       sharedWith?: Array<string>;
+      /** maxItems 100 */
+      allowedTeams?: Array<string>;
+      logContent?: boolean;
       /** minLength 1, maxLength 64 */
       provider?: string;
       /** maxItems 100 */
@@ -272,12 +333,14 @@ export interface Schemas {
         /** maxItems 100 */
         destructivePatterns?: Array<string>;
       };
-      /** @default {"discovery":"alert","quarantineOnCritical":false} */
+      /** @default {"discovery":"alert","quarantineOnCritical":false,"blockOnCriticalScan":false} */
       integrity?: {
         /** @default "alert" */
         discovery?: 'off' | 'alert' | 'fail_closed';
         /** @default false */
         quarantineOnCritical?: boolean;
+        /** @default false */
+        blockOnCriticalScan?: boolean;
       };
       inspection?: {
         /**
@@ -307,6 +370,44 @@ export interface Schemas {
         };
         /** @default true */
         redactResults?: boolean;
+      };
+      oauth?: {
+        /** @default true */
+        enabled?: boolean;
+        /**
+         * maxItems 2
+         * @default ["gateway:call","offline_access"]
+         */
+        scopes?: Array<'gateway:call' | 'offline_access'>;
+        /** @default "open" */
+        registration?: 'open' | 'approved';
+        /**
+         * maxItems 200
+         * @default []
+         */
+        approvedClients?: Array<string>;
+      };
+      upstreamOAuth?: {
+        /** format "uri", maxLength 500 */
+        issuer: string;
+        /** minLength 1, maxLength 256 */
+        clientId: string;
+        /**
+         * maxItems 50
+         * @default []
+         */
+        scopes?: Array<string>;
+        /** format "uri", maxLength 500 */
+        resource?: string;
+      };
+      approvals?: {
+        /**
+         * minimum 1, maximum 86400
+         * @default 900
+         */
+        expirySeconds?: number;
+        /** @default "admin" */
+        approverRole?: 'owner' | 'admin' | 'developer';
       };
     };
     createdBy: string | null;
@@ -432,6 +533,9 @@ export interface Schemas {
        * @default []
        */
       sharedWith?: Array<string>;
+      /** maxItems 100 */
+      allowedTeams?: Array<string>;
+      logContent?: boolean;
       /** minLength 1, maxLength 64 */
       provider?: string;
       /** maxItems 100 */
@@ -447,12 +551,14 @@ export interface Schemas {
         /** maxItems 100 */
         destructivePatterns?: Array<string>;
       };
-      /** @default {"discovery":"alert","quarantineOnCritical":false} */
+      /** @default {"discovery":"alert","quarantineOnCritical":false,"blockOnCriticalScan":false} */
       integrity?: {
         /** @default "alert" */
         discovery?: 'off' | 'alert' | 'fail_closed';
         /** @default false */
         quarantineOnCritical?: boolean;
+        /** @default false */
+        blockOnCriticalScan?: boolean;
       };
       inspection?: {
         /**
@@ -482,6 +588,44 @@ export interface Schemas {
         };
         /** @default true */
         redactResults?: boolean;
+      };
+      oauth?: {
+        /** @default true */
+        enabled?: boolean;
+        /**
+         * maxItems 2
+         * @default ["gateway:call","offline_access"]
+         */
+        scopes?: Array<'gateway:call' | 'offline_access'>;
+        /** @default "open" */
+        registration?: 'open' | 'approved';
+        /**
+         * maxItems 200
+         * @default []
+         */
+        approvedClients?: Array<string>;
+      };
+      upstreamOAuth?: {
+        /** format "uri", maxLength 500 */
+        issuer: string;
+        /** minLength 1, maxLength 256 */
+        clientId: string;
+        /**
+         * maxItems 50
+         * @default []
+         */
+        scopes?: Array<string>;
+        /** format "uri", maxLength 500 */
+        resource?: string;
+      };
+      approvals?: {
+        /**
+         * minimum 1, maximum 86400
+         * @default 900
+         */
+        expirySeconds?: number;
+        /** @default "admin" */
+        approverRole?: 'owner' | 'admin' | 'developer';
       };
     };
     /**
@@ -516,6 +660,20 @@ export interface Schemas {
      */
     name: string;
   };
+  CreateScan: ({
+    /**
+     * minLength 1, maxLength 64
+     * @example "github-prod"
+     */
+    connection: string;
+  }) | ({
+    /**
+     * A bare URL: scanned without a credential
+     * format "uri", maxLength 2048
+     * @example "https://mcp.example.com/mcp"
+     */
+    url: string;
+  });
   CreateSystemPrompt: {
     /** minLength 1, maxLength 100 */
     name: string;
@@ -583,6 +741,9 @@ export interface Schemas {
     description: string;
     references: Array<string>;
     custom: boolean;
+    definition?: {
+      [key: string]: unknown;
+    };
   };
   DetectionScan: {
     /** maxLength 1048576 */
@@ -617,6 +778,9 @@ export interface Schemas {
         | 'content_blocked'
         | 'budget_exceeded'
         | 'tool_not_approved'
+        | 'connection_blocked'
+        | 'approval_required'
+        | 'upstream_auth_required'
         | 'rate_limited'
         | 'internal'
         | 'mail_not_configured'
@@ -744,6 +908,158 @@ export interface Schemas {
     createdAt: string;
     revokedAt: string | null;
   };
+  NotifyChannel: {
+    id: string;
+    name: string;
+    type: 'webhook' | 'slack' | 'siem';
+    format: 'ndjson' | 'cef' | 'splunk_hec' | 'elastic_bulk' | null;
+    /** For Slack only the origin: the webhook path is a secret */
+    url: string;
+    /** A signing secret or token is stored (never returned) */
+    hasSecret: boolean;
+    minSeverity: 'critical' | 'high' | 'medium' | 'low' | 'info';
+    eventTypes: Array<string> | null;
+    enabled: boolean;
+    createdAt: string;
+    updatedAt: string;
+  };
+  /** webhook: JSON signed with `secret` (HMAC-SHA256); slack: an incoming-webhook URL (kept secret); siem: a collector URL, a format and an optional token */
+  NotifyChannelCreate: ({
+    type: 'webhook';
+    /** minLength 1, maxLength 100 */
+    name: string;
+    /** minLength 1, maxLength 2000 */
+    url: string;
+    /** minLength 16, maxLength 200 */
+    secret: string;
+    /** @default "info" */
+    minSeverity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
+    /**
+     * maxItems 20
+     * @default null
+     */
+    eventTypes?: Array<
+      | 'kill_switch'
+      | 'detection'
+      | 'drift'
+      | 'anomaly'
+      | 'deny_spike'
+      | 'budget'
+      | 'approval'
+      | 'approval_requested'> | null;
+    /** @default true */
+    enabled?: boolean;
+  }) | ({
+    type: 'slack';
+    /** minLength 1, maxLength 100 */
+    name: string;
+    /** minLength 1, maxLength 2000 */
+    url: string;
+    /** @default "info" */
+    minSeverity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
+    /**
+     * maxItems 20
+     * @default null
+     */
+    eventTypes?: Array<
+      | 'kill_switch'
+      | 'detection'
+      | 'drift'
+      | 'anomaly'
+      | 'deny_spike'
+      | 'budget'
+      | 'approval'
+      | 'approval_requested'> | null;
+    /** @default true */
+    enabled?: boolean;
+  }) | ({
+    type: 'siem';
+    /** minLength 1, maxLength 100 */
+    name: string;
+    /** minLength 1, maxLength 2000 */
+    url: string;
+    format: 'ndjson' | 'cef' | 'splunk_hec' | 'elastic_bulk';
+    /** minLength 1, maxLength 500 */
+    token?: string;
+    /** @default "info" */
+    minSeverity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
+    /**
+     * maxItems 20
+     * @default null
+     */
+    eventTypes?: Array<
+      | 'kill_switch'
+      | 'detection'
+      | 'drift'
+      | 'anomaly'
+      | 'deny_spike'
+      | 'budget'
+      | 'approval'
+      | 'approval_requested'> | null;
+    /** @default true */
+    enabled?: boolean;
+  });
+  NotifyChannelPatch: {
+    /** minLength 1, maxLength 100 */
+    name?: string;
+    /** minLength 1, maxLength 2000 */
+    url?: string;
+    /** minLength 16, maxLength 200 */
+    secret?: string;
+    /** minLength 1, maxLength 500 */
+    token?: string | null;
+    format?: 'ndjson' | 'cef' | 'splunk_hec' | 'elastic_bulk';
+    minSeverity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
+    /** maxItems 20 */
+    eventTypes?: Array<
+      | 'kill_switch'
+      | 'detection'
+      | 'drift'
+      | 'anomaly'
+      | 'deny_spike'
+      | 'budget'
+      | 'approval'
+      | 'approval_requested'> | null;
+    enabled?: boolean;
+  };
+  NotifyDelivery: {
+    id: string;
+    channelId: string;
+    eventType: string;
+    alertId: string | null;
+    title: string;
+    status: 'pending' | 'delivered' | 'dead';
+    attempts: number;
+    lastError: string | null;
+    createdAt: string;
+    updatedAt: string;
+    deliveredAt: string | null;
+  };
+  NotifyTestResult: {
+    ok: boolean;
+    /** http_<status>, timeout, network, redirect, url_refused */
+    error: string | null;
+  };
+  OAuthClient: {
+    clientId: string;
+    clientName: string | null;
+    redirectUris: Array<string>;
+    registeredAt: string | null;
+    grants: number;
+    approvedFor: Array<string>;
+  };
+  OAuthGrant: {
+    id: string;
+    clientId: string;
+    clientName: string | null;
+    userId: string;
+    email: string | null;
+    connectionId: string | null;
+    connectionSlug: string | null;
+    scope: Array<string>;
+    createdAt: string | null;
+    expiresAt: string | null;
+  };
   Organization: {
     id: string;
     slug: string;
@@ -762,6 +1078,12 @@ export interface Schemas {
     rules: Array<unknown>;
     /** Required (true) to store an empty rule list, which denies every governed call */
     confirmDenyAll?: boolean;
+  };
+  PolicyTemplate: {
+    id: string;
+    name: string;
+    description: string;
+    rules: Array<unknown>;
   };
   PolicyVersion: {
     version: number;
@@ -866,7 +1188,8 @@ export interface Schemas {
   });
   Scan: {
     id: string;
-    connection: string;
+    connection: string | null;
+    url: string | null;
     status: 'completed' | 'failed';
     error: string | null;
     server: {
@@ -879,14 +1202,34 @@ export interface Schemas {
       low?: number;
       info?: number;
     };
+    suppressed: number;
+    createdBy: string | null;
+    createdAt: string;
     findings: Array<{
+      /** The finding's fingerprint (kind, item, path, match): what a suppression names */
+      id: string;
       kind: string;
       severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
       item: string;
       path: string;
       match: string;
+      suppression: {
+        id: string;
+        reason: string;
+        by: string;
+        at: string;
+        expiresAt: string | null;
+      } | null;
     }>;
-    createdBy: string | null;
+  };
+  ScanSuppression: {
+    id: string;
+    finding: string;
+    kind: string;
+    item: string;
+    reason: string;
+    expiresAt: string | null;
+    createdBy: string;
     createdAt: string;
   };
   SessionHold: {
@@ -896,7 +1239,7 @@ export interface Schemas {
     createdAt: string;
   };
   Simulation: {
-    decision: 'allow' | 'deny' | 'alert';
+    decision: 'allow' | 'deny' | 'alert' | 'approve';
     matched: boolean;
     ruleIndex: number | null;
     reason: string | null;
@@ -941,6 +1284,13 @@ export interface Schemas {
     args?: {
       [key: string]: unknown;
     };
+    /** The tool's pinned annotations (readOnlyHint…): what annotations.* conditions read */
+    annotations?: {
+      readOnlyHint?: boolean;
+      destructiveHint?: boolean;
+      idempotentHint?: boolean;
+      openWorldHint?: boolean;
+    };
     metadata?: {
       [key: string]: unknown;
     };
@@ -956,6 +1306,14 @@ export interface Schemas {
     card: {
       [key: string]: unknown;
     };
+  };
+  SuppressFinding: {
+    /** pattern "^[0-9a-f]{64}$" */
+    finding: string;
+    /** minLength 1, maxLength 500 */
+    reason: string;
+    /** format "date-time" */
+    expiresAt?: string;
   };
   SuspendSession: {
     /**
@@ -1151,6 +1509,9 @@ export interface Schemas {
        * @default []
        */
       sharedWith?: Array<string>;
+      /** maxItems 100 */
+      allowedTeams?: Array<string>;
+      logContent?: boolean;
       /** minLength 1, maxLength 64 */
       provider?: string;
       /** maxItems 100 */
@@ -1166,12 +1527,14 @@ export interface Schemas {
         /** maxItems 100 */
         destructivePatterns?: Array<string>;
       };
-      /** @default {"discovery":"alert","quarantineOnCritical":false} */
+      /** @default {"discovery":"alert","quarantineOnCritical":false,"blockOnCriticalScan":false} */
       integrity?: {
         /** @default "alert" */
         discovery?: 'off' | 'alert' | 'fail_closed';
         /** @default false */
         quarantineOnCritical?: boolean;
+        /** @default false */
+        blockOnCriticalScan?: boolean;
       };
       inspection?: {
         /**
@@ -1202,6 +1565,44 @@ export interface Schemas {
         /** @default true */
         redactResults?: boolean;
       };
+      oauth?: {
+        /** @default true */
+        enabled?: boolean;
+        /**
+         * maxItems 2
+         * @default ["gateway:call","offline_access"]
+         */
+        scopes?: Array<'gateway:call' | 'offline_access'>;
+        /** @default "open" */
+        registration?: 'open' | 'approved';
+        /**
+         * maxItems 200
+         * @default []
+         */
+        approvedClients?: Array<string>;
+      };
+      upstreamOAuth?: {
+        /** format "uri", maxLength 500 */
+        issuer: string;
+        /** minLength 1, maxLength 256 */
+        clientId: string;
+        /**
+         * maxItems 50
+         * @default []
+         */
+        scopes?: Array<string>;
+        /** format "uri", maxLength 500 */
+        resource?: string;
+      };
+      approvals?: {
+        /**
+         * minimum 1, maximum 86400
+         * @default 900
+         */
+        expirySeconds?: number;
+        /** @default "admin" */
+        approverRole?: 'owner' | 'admin' | 'developer';
+      };
     };
   };
   UpdateMember: {
@@ -1228,6 +1629,15 @@ export interface Schemas {
     /** maxLength 500 */
     description?: string;
   };
+  UpstreamOAuthLink: {
+    connection: string;
+    linked: boolean;
+    /** Open in a browser signed in to the dashboard to link */
+    connectUrl: string;
+    expiresAt: string | null;
+    scope: string | null;
+    linkedAt: string | null;
+  };
 }
 
 /**
@@ -1241,7 +1651,14 @@ export interface Paths {
       path: never;
       query: {
         status?: 'open' | 'acknowledged' | 'resolved' | 'dismissed';
-        type?: 'kill_switch' | 'detection' | 'drift' | 'anomaly' | 'deny_spike';
+        type?:
+          | 'kill_switch'
+          | 'detection'
+          | 'drift'
+          | 'anomaly'
+          | 'deny_spike'
+          | 'approval'
+          | 'budget';
         severity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
         /** maxLength 64 */
         connectionId?: string;
@@ -1285,6 +1702,222 @@ export interface Paths {
             code: string;
           }>;
         };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/alerts/channels': {
+    /** List notification channels (secrets are never returned) */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** The channels */
+        200: {
+          channels: Array<Schemas['NotifyChannel']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Add a webhook, Slack or SIEM channel */
+    post: {
+      path: never;
+      query: never;
+      body: Schemas['NotifyChannelCreate'];
+      responses: {
+        /** The channel */
+        201: Schemas['NotifyChannel'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/alerts/channels/{id}': {
+    /** One channel */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "nch_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The channel */
+        200: Schemas['NotifyChannel'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Delete a channel and its deliveries */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "nch_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Deleted */
+        204: undefined;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Change a channel: name, URL, secret or token, format, routing, enabled */
+    patch: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "nch_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['NotifyChannelPatch'];
+      responses: {
+        /** The channel */
+        200: Schemas['NotifyChannel'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/alerts/channels/{id}/test': {
+    /** Send a test notification now (one attempt, no retries) */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "nch_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Whether the channel accepted it */
+        200: Schemas['NotifyTestResult'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/alerts/deliveries': {
+    /** Notification deliveries, newest first (status=dead: the dead-letter list) */
+    get: {
+      path: never;
+      query: {
+        status?: 'pending' | 'delivered' | 'dead';
+        /** maxLength 64 */
+        channelId?: string;
+        /** maxLength 200 */
+        cursor?: string;
+        /**
+         * minimum 1, maximum 200
+         * @default 50
+         */
+        limit?: number;
+      };
+      body: never;
+      responses: {
+        /** A page of deliveries */
+        200: {
+          deliveries: Array<Schemas['NotifyDelivery']>;
+          nextCursor: string | null;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/alerts/deliveries/{id}/replay': {
+    /** Send a dead-lettered delivery again (a fresh set of attempts) */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "dlv_0123456789abcdefghijklmn"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The delivery, pending again */
+        200: Schemas['NotifyDelivery'];
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */
@@ -1385,6 +2018,121 @@ export interface Paths {
       responses: {
         /** Revoked */
         200: Schemas['ApiKey'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/approvals': {
+    /** List approvals, newest first (filter by status or connection) */
+    get: {
+      path: never;
+      query: {
+        status?: 'pending' | 'approved' | 'denied' | 'used' | 'expired';
+        /** maxLength 64 */
+        connectionId?: string;
+        /**
+         * minimum 1, maximum 200
+         * @default 50
+         */
+        limit?: number;
+      };
+      body: never;
+      responses: {
+        /** Approvals */
+        200: Schemas['ApprovalList'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/approvals/{id}': {
+    /** One approval: the held call (tool, arguments, caller) and its status */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "apr_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The approval */
+        200: Schemas['Approval'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/approvals/{id}/approve': {
+    /** Approve a held call: the identical call then passes once, until the approval expires */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "apr_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['ApprovalDecision'];
+      responses: {
+        /** The approval */
+        200: Schemas['Approval'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/approvals/{id}/deny': {
+    /** Deny a held call: the identical call is refused until the approval would have expired */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "apr_0123456789abcdefghij"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['ApprovalDecision'];
+      responses: {
+        /** The approval */
+        200: Schemas['Approval'];
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */
@@ -1601,6 +2349,54 @@ export interface Paths {
       responses: {
         /** The event */
         200: Schemas['AuditEvent'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/audit/chain/export': {
+    /** The hash chains with their rows, ending in an Ed25519-signed checkpoint (verify offline: igris-edge audit verify) */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** NDJSON (application/x-ndjson): link lines, then the signed checkpoint */
+        200: undefined;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/audit/signing-key': {
+    /** The organization's audit signing public key (pin it when verifying an export offline) */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** The public key (base64url, raw 32 bytes) */
+        200: {
+          keyId: string;
+          publicKey: string;
+          algorithm: 'Ed25519';
+        };
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */
@@ -2229,6 +3025,139 @@ export interface Paths {
       };
     };
   };
+  '/connections/{slug}/scan-suppressions': {
+    /** The connection's scan suppressions (expired ones included; they no longer apply) */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The suppressions */
+        200: {
+          suppressions: Array<Schemas['ScanSuppression']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/scan-suppressions/{id}': {
+    /** Lift a suppression: the finding is reported again. Owner/admin. */
+    delete: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+        /** minLength 1, maxLength 64 */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Lifted */
+        204: undefined;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/tasks': {
+    /** The tasks an A2A agent reported through the gateway, most recently updated first */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: {
+        /** minLength 1, maxLength 40 */
+        state?: string;
+        /**
+         * updatedAt (ms) to page before
+         * minimum 0
+         */
+        before?: number | null;
+        /**
+         * minimum 1, maximum 200
+         * @default 50
+         */
+        limit?: number;
+      };
+      body: never;
+      responses: {
+        /** Tasks */
+        200: {
+          tasks: Array<Schemas['A2aTask']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/tasks/{taskId}': {
+    /** One A2A task with its state changes and the metadata of its messages */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+        /** minLength 1, maxLength 200 */
+        taskId: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The task */
+        200: Schemas['A2aTaskDetail'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
   '/connections/{slug}/tools': {
     /** Listed tools, prompts and resources with fingerprints, approval and quarantine state */
     get: {
@@ -2247,6 +3176,11 @@ export interface Paths {
           connection: string;
           discovery: 'off' | 'alert' | 'fail_closed';
           quarantineOnCritical: boolean;
+          blockOnCriticalScan: boolean;
+          scanBlock: {
+            scanId: string;
+            critical: number;
+          } | null;
           items: Array<Schemas['ToolItem']>;
         };
         /** Invalid input: details name the location and field path */
@@ -2297,6 +3231,11 @@ export interface Paths {
           connection: string;
           discovery: 'off' | 'alert' | 'fail_closed';
           quarantineOnCritical: boolean;
+          blockOnCriticalScan: boolean;
+          scanBlock: {
+            scanId: string;
+            critical: number;
+          } | null;
           items: Array<Schemas['ToolItem']>;
         };
         /** Invalid input: details name the location and field path */
@@ -2383,7 +3322,100 @@ export interface Paths {
           connection: string;
           discovery: 'off' | 'alert' | 'fail_closed';
           quarantineOnCritical: boolean;
+          blockOnCriticalScan: boolean;
+          scanBlock: {
+            scanId: string;
+            critical: number;
+          } | null;
           items: Array<Schemas['ToolItem']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/tools/rescan': {
+    /** Re-scan the connection's tools for shadowing against the organization's other connections now. Owner/admin. */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The inventory after the re-scan */
+        200: {
+          connection: string;
+          discovery: 'off' | 'alert' | 'fail_closed';
+          quarantineOnCritical: boolean;
+          blockOnCriticalScan: boolean;
+          scanBlock: {
+            scanId: string;
+            critical: number;
+          } | null;
+          items: Array<Schemas['ToolItem']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/upstream-oauth': {
+    /** Whether the caller linked their own upstream account for this connection, and where to link it */
+    get: {
+      path: {
+        /** minLength 1, maxLength 64 */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The link */
+        200: Schemas['UpstreamOAuthLink'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Unlink the caller's upstream account from this connection (its stored tokens are deleted) */
+    delete: {
+      path: {
+        /** minLength 1, maxLength 64 */
+        slug: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Unlinked */
+        200: {
+          unlinked: boolean;
         };
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
@@ -2445,6 +3477,34 @@ export interface Paths {
     };
   };
   '/detections/packs/{name}': {
+    /** Replace a custom pack (validated like a new one; its name cannot change) */
+    put: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "team-pack"
+         */
+        name: string;
+      };
+      query: never;
+      body: {
+        [key: string]: unknown;
+      };
+      responses: {
+        /** Updated */
+        200: Schemas['DetectionPack'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
     /** Delete a custom pack no connection applies */
     delete: {
       path: {
@@ -2522,6 +3582,34 @@ export interface Paths {
     };
   };
   '/detections/rules/{ruleId}': {
+    /** Replace a custom rule (validated like a new one; its id cannot change) */
+    put: {
+      path: {
+        /**
+         * minLength 1, maxLength 96
+         * @example "custom.internal_ticket"
+         */
+        ruleId: string;
+      };
+      query: never;
+      body: {
+        [key: string]: unknown;
+      };
+      responses: {
+        /** Updated */
+        200: Schemas['DetectionRule'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
     /** Delete a custom rule */
     delete: {
       path: {
@@ -3057,6 +4145,107 @@ export interface Paths {
       };
     };
   };
+  '/oauth/clients': {
+    /** OAuth clients with grants in the organization or approved on one of its connections; owner/admin */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Clients */
+        200: {
+          clients: Array<Schemas['OAuthClient']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/oauth/clients/{clientId}': {
+    /** Revoke every grant a client holds in the organization (audited); the registration itself is shared */
+    delete: {
+      path: {
+        /** minLength 1, maxLength 256 */
+        clientId: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Revoked */
+        200: {
+          clientId: string;
+          revokedGrants: number;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/oauth/grants': {
+    /** The organization's active OAuth grants (who let which app call which connection); owner/admin */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Grants */
+        200: {
+          grants: Array<Schemas['OAuthGrant']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/oauth/grants/{grantId}': {
+    /** Revoke a grant: its access and refresh tokens stop working at once (audited) */
+    delete: {
+      path: {
+        /** minLength 1, maxLength 128 */
+        grantId: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Revoked */
+        200: Schemas['OAuthGrant'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
   '/organizations/current': {
     /** The caller's organization, with the caller's role in it */
     get: {
@@ -3125,18 +4314,85 @@ export interface Paths {
       };
     };
   };
+  '/policy/templates': {
+    /** Ready-made policies (read-only by default…), to apply with PUT /connections/{slug}/policy */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** The templates */
+        200: {
+          templates: Array<Schemas['PolicyTemplate']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
   '/scans': {
-    /** Scan a connection's MCP server (handshake, lists, checks) and keep the result */
+    /** Scans, newest first (?connection= one connection); findings are in GET /scans/{id} */
+    get: {
+      path: never;
+      query: {
+        /** minLength 1, maxLength 64 */
+        connection?: string;
+        /**
+         * minimum 1, maximum 200
+         * @default 50
+         */
+        limit?: number;
+      };
+      body: never;
+      responses: {
+        /** The scans */
+        200: {
+          scans: Array<{
+            id: string;
+            connection: string | null;
+            url: string | null;
+            status: 'completed' | 'failed';
+            error: string | null;
+            server: {
+              [key: string]: unknown;
+            } | null;
+            summary: {
+              critical?: number;
+              high?: number;
+              medium?: number;
+              low?: number;
+              info?: number;
+            };
+            suppressed: number;
+            createdBy: string | null;
+            createdAt: string;
+          }>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Scan a connection's MCP server (with its credential) or a bare URL, and keep the result */
     post: {
       path: never;
       query: never;
-      body: {
-        /**
-         * minLength 1, maxLength 64
-         * @example "github-prod"
-         */
-        connection: string;
-      };
+      body: Schemas['CreateScan'];
       responses: {
         /** The scan (status failed when the server could not be scanned) */
         201: Schemas['Scan'];
@@ -3171,6 +4427,34 @@ export interface Paths {
       responses: {
         /** The scan (or a SARIF 2.1.0 log) */
         200: Schemas['Scan'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/scans/{id}/suppressions': {
+    /** Suppress one of the scan's findings for its connection, with a reason. Owner/admin. */
+    post: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "scn_…"
+         */
+        id: string;
+      };
+      query: never;
+      body: Schemas['SuppressFinding'];
+      responses: {
+        /** The suppression */
+        201: Schemas['ScanSuppression'];
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */

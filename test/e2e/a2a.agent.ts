@@ -4,7 +4,8 @@
  * credential (so the tests see the gateway inject the stored one) and records every request's
  * headers and body (so they can assert that the caller's `ig_` key never arrives).
  *
- * Skills: `echo` answers at once (a task: submitted → working → artifact → completed); `slow`
+ * Skills: `echo` answers at once (a task: submitted → working → artifact → completed; a text that
+ * starts with `leak` is answered with an email address and an AWS key id); `slow`
  * keeps a task working, one status update every 100 ms, until it is canceled or 10 minutes pass
  * (a stream open long enough to be killed mid-way); `admin.reset` exists to be denied by policy.
  */
@@ -40,6 +41,8 @@ export interface TestAgent {
 }
 
 export const AGENT_REPLY = 'echo: ';
+/** What the agent answers to a message starting with `leak`. */
+export const LEAKED = 'write to leaked.person@example.com with key AKIAZ7Q4RXW2LM5PT3NB';
 
 const TASK_STATE = { SUBMITTED: 1, WORKING: 2, COMPLETED: 3, CANCELED: 5 } as const;
 
@@ -100,6 +103,9 @@ class TestExecutor implements AgentExecutor {
       bus.finished();
       return;
     }
+    // `leak …`: the answer carries an email address and an AWS key id the caller never sent (for
+    // the response side of content inspection).
+    const reply = text.startsWith('leak') ? `${AGENT_REPLY}${LEAKED}` : `${AGENT_REPLY}${text}`;
     bus.publish(
       AgentEvent.artifactUpdate({
         taskId,
@@ -108,7 +114,7 @@ class TestExecutor implements AgentExecutor {
           artifactId: `art-${taskId}`,
           name: 'answer',
           description: '',
-          parts: agentMessage(taskId, contextId, `${AGENT_REPLY}${text}`).parts,
+          parts: agentMessage(taskId, contextId, reply).parts,
           metadata: undefined,
           extensions: [],
         },
@@ -117,7 +123,7 @@ class TestExecutor implements AgentExecutor {
         metadata: undefined,
       } as never),
     );
-    bus.publish(status(TASK_STATE.COMPLETED, agentMessage(taskId, contextId, `${AGENT_REPLY}${text}`)));
+    bus.publish(status(TASK_STATE.COMPLETED, agentMessage(taskId, contextId, reply)));
     bus.finished();
   }
 
@@ -212,6 +218,12 @@ export async function startTestAgent(credential: string): Promise<TestAgent> {
       res.json(AgentCard.toJSON(card(url, description)));
     },
   );
+  // Test control (no credential: the agent listens on 127.0.0.1 only): a card change for the
+  // scheduled refresh test in workerd, which cannot call setDescription.
+  app.post('/__control/description', express.text(), (req, res) => {
+    description = String(req.body);
+    res.status(204).end();
+  });
   app.use('/a2a', (req, res, next) => {
     if (req.headers.authorization !== `Bearer ${credential}`) {
       res.status(401).json({ error: 'unauthorized' });

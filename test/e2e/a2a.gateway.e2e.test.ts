@@ -14,7 +14,7 @@ import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from
 import { JsonRpcTransportError } from '@a2a-js/sdk/errors';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../../scripts/local-stack.ts';
-import { AGENT_REPLY, startTestAgent, type TestAgent } from './a2a.agent.ts';
+import { AGENT_REPLY, LEAKED, startTestAgent, type TestAgent } from './a2a.agent.ts';
 import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
 
 const RUN = randomBytes(4).toString('hex');
@@ -82,6 +82,16 @@ const traced = (label: string) => {
 async function rowOf(trace: string, predicate: (row: AuditRow) => boolean = () => true): Promise<AuditRow> {
   const rows = await waitForAudit<AuditRow>(`traceId=${encodeURIComponent(trace)}`, (r) => r.some(predicate));
   return rows.find(predicate)!;
+}
+
+/** Waits for what the gateway writes off the hot path (task tracking) to be readable. */
+async function eventually<T>(read: () => Promise<T | null>): Promise<T> {
+  for (let i = 0; i < 200; i++) {
+    const value = await read();
+    if (value) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error('not written in time');
 }
 
 const statesOf = (row: AuditRow) =>
@@ -328,6 +338,101 @@ describe('A2A SDK client through the gateway', () => {
       await api('DELETE', `/kill-switch/${kill.body.id}`);
     }
     expect(await rowOf(trace)).toMatchObject({ method: 'SendStreamingMessage', tool: 'slow' });
+  });
+
+  it('tracks the streamed task: its states and messages are listed by the tasks API', async () => {
+    const { trace, options } = traced('tracked');
+    let taskId = '';
+    for await (const event of client.sendMessageStream(userMessage('tracked', 'echo'), options)) {
+      const payload = (event as unknown as { payload: { $case: string; value: { id?: string } } }).payload;
+      if (payload.$case === 'task') taskId = payload.value.id!;
+    }
+    expect(taskId).not.toBe('');
+    const task = await eventually(async () => {
+      const res = await api<{
+        state: string;
+        lastTraceId: string;
+        events: { kind: string; state: string | null; detail: Record<string, unknown> | null }[];
+      }>('GET', `/connections/${SLUG}/tasks/${encodeURIComponent(taskId)}`);
+      return res.status === 200 && res.body.state === 'completed' ? res.body : null;
+    });
+    expect(task.lastTraceId).toBe(trace);
+    expect(task.events.filter((e) => e.kind === 'state').map((e) => e.state)).toEqual([
+      'submitted',
+      'working',
+      'completed',
+    ]);
+    expect(task.events.find((e) => e.kind === 'request')?.detail).toMatchObject({
+      role: 'user',
+      parts: [{ kind: 'text', size: 'tracked'.length }],
+      metadata: { skillId: 'echo' },
+    });
+    // Content is not kept unless the connection logs content.
+    expect(JSON.stringify(task)).not.toContain(`${AGENT_REPLY}tracked`);
+    const list = await api<{ tasks: { taskId: string }[] }>('GET', `/connections/${SLUG}/tasks`);
+    expect(list.body.tasks.map((t) => t.taskId)).toContain(taskId);
+  });
+
+  it('an agent open to another team only refuses this caller with a JSON-RPC error the SDK raises', async () => {
+    const team = await api<{ id: string }>('POST', '/teams', { name: `a2a-only-${RUN}` });
+    expect(team.status).toBe(201);
+    const set = await api('PATCH', `/connections/${SLUG}`, { settings: { allowedTeams: [team.body.id] } });
+    expect(set.status).toBe(200);
+    try {
+      const before = agent.requests.length;
+      const err = await client.sendMessage(userMessage('not my team', 'echo')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(JsonRpcTransportError);
+      expect((err as JsonRpcTransportError).envelopeCode).toBe(-32043);
+      expect((err as JsonRpcTransportError).data).toMatchObject({ code: 'connection_forbidden' });
+      expect(agent.requests.length).toBe(before);
+    } finally {
+      await api('PATCH', `/connections/${SLUG}`, { settings: { allowedTeams: [] } });
+    }
+  });
+
+  it('a detection on a message part blocks the send with a JSON-RPC error the SDK raises', async () => {
+    const set = await api('PATCH', `/connections/${SLUG}`, {
+      settings: {
+        inspection: {
+          packs: ['secrets-default'],
+          overrides: { rules: { 'secret.aws_access_key_id': 'block' } },
+        },
+      },
+    });
+    expect(set.status).toBe(200);
+    try {
+      const before = agent.requests.length;
+      const err = await client
+        .sendMessage(userMessage('my key is AKIAZ7Q4RXW2LM5PT3NB', 'echo'))
+        .catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(JsonRpcTransportError);
+      expect((err as JsonRpcTransportError).data).toMatchObject({ code: 'content_blocked' });
+      expect(agent.requests.length).toBe(before);
+    } finally {
+      await api('PATCH', `/connections/${SLUG}`, { settings: { inspection: { packs: [] } } });
+    }
+  });
+
+  it('what the agent streams back is inspected too: an address in its answer reaches the SDK masked', async () => {
+    const set = await api('PATCH', `/connections/${SLUG}`, {
+      settings: { inspection: { packs: ['pii-default'] } },
+    });
+    expect(set.status).toBe(200);
+    try {
+      let text = '';
+      for await (const event of client.sendMessageStream(userMessage('leak it', 'echo'))) {
+        const payload = (event as unknown as { payload: { $case: string; value: Record<string, unknown> } })
+          .payload;
+        if (payload.$case === 'artifactUpdate') {
+          text = (payload.value.artifact as { parts: { content: { value: string } }[] }).parts[0]!.content
+            .value;
+        }
+      }
+      expect(LEAKED).toContain('leaked.person@example.com');
+      expect(text).toBe(`${AGENT_REPLY}${LEAKED.replace('leaked.person@example.com', '[EMAIL_1]')}`);
+    } finally {
+      await api('PATCH', `/connections/${SLUG}`, { settings: { inspection: { packs: [] } } });
+    }
   });
 
   it("another organization's key finds neither the agent nor its card", async () => {

@@ -45,7 +45,15 @@ export default async function setup(project: TestProject) {
   const adminApiKey = newApiKey();
   const [port, everythingPort] = [await freePort(), await freePort()];
   const everything = await startEverything(everythingPort);
-  const stack = await startStack({ port, persistTo, adminApiKey, encryptionKey: newEncryptionKey() });
+  const stack = await startStack({
+    port,
+    persistTo,
+    adminApiKey,
+    encryptionKey: newEncryptionKey(),
+    // Notification retries a second apart (doubling), four attempts before the dead-letter list
+    // (test/e2e/notify.channels.e2e.test.ts), instead of production's 30 s and six.
+    vars: { NOTIFY_RETRY_BASE_SECONDS: '1', NOTIFY_MAX_ATTEMPTS: '4' },
+  });
   project.provide('gatewayUrl', stack.gatewayUrl);
   project.provide('adminApiKey', adminApiKey);
   project.provide('upstreamUrl', stack.upstream!.url);

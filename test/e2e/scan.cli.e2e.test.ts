@@ -4,8 +4,9 @@
  * `/vulnerable` route, the table output, and `--fail-on` exit codes.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import os from 'node:os';
 import path from 'node:path';
 import { Ajv } from 'ajv';
 import addFormats from 'ajv-formats';
@@ -96,6 +97,63 @@ describe('igris-edge scan', () => {
         'tool:run_command overly_broad_tool error',
       ]),
     );
+  });
+
+  it('scans a bare URL (no connection, no credential)', () => {
+    const run = cli('scan', `${inject('upstreamUrl')}/vulnerable`, '--format', 'json');
+    expect(run.status, run.stderr).toBe(0);
+    const scan = JSON.parse(run.stdout) as {
+      connection: string | null;
+      url: string;
+      findings: Array<{ kind: string }>;
+    };
+    expect(scan.connection).toBeNull();
+    expect(scan.url).toBe(`${inject('upstreamUrl')}/vulnerable`);
+    expect(scan.findings.map((f) => f.kind)).toEqual(
+      expect.arrayContaining(['hidden_instruction_tag', 'origin_not_validated', 'missing_authentication']),
+    );
+  });
+
+  it('a checked-in suppressions file keeps accepted findings from failing the run, until it expires', () => {
+    const first = cli('scan', 'scan-cli-vulnerable', '--format', 'json');
+    const findings = (JSON.parse(first.stdout) as { findings: Array<Record<string, string>> }).findings;
+    const severe = findings.filter((f) => f.severity === 'critical' || f.severity === 'high');
+    expect(severe.length).toBeGreaterThan(0);
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'igris-suppress-'));
+    const file = (expires: string) => {
+      const target = path.join(dir, `${expires}.json`);
+      const suppressions = severe.map((f) => ({
+        kind: f.kind,
+        item: f.item,
+        path: f.path,
+        reason: 'accepted in review',
+        expires,
+      }));
+      writeFileSync(target, JSON.stringify({ suppressions }));
+      return target;
+    };
+    const accepted = cli(
+      'scan',
+      'scan-cli-vulnerable',
+      '--fail-on',
+      'high',
+      '--suppressions',
+      file('2999-01-01'),
+    );
+    expect(accepted.status, accepted.stderr).toBe(0);
+    expect(accepted.stdout).toMatch(/\(critical\) +hidden_instruction_tag/);
+    const expired = cli(
+      'scan',
+      'scan-cli-vulnerable',
+      '--fail-on',
+      'high',
+      '--suppressions',
+      file('2001-01-01'),
+    );
+    expect(expired.status).toBe(1);
+    const reasonless = path.join(dir, 'bad.json');
+    writeFileSync(reasonless, JSON.stringify({ suppressions: [{ kind: 'url', item: 'server' }] }));
+    expect(cli('scan', 'scan-cli-vulnerable', '--suppressions', reasonless).status).toBe(2);
   });
 
   it('prints a table; usage errors exit 2', () => {

@@ -238,3 +238,118 @@ describe('custom rules and packs', () => {
     expect((await call('DELETE', `/api/v1/detections/rules/${RULE_ID}`)).status).toBe(200);
   });
 });
+
+describe('editing custom rules and packs', () => {
+  const EDIT_RULE = `custom.edit_${RUN}`;
+  const EDIT_PACK = `edits-${RUN}`;
+  const editRule = (overrides: Record<string, unknown> = {}) =>
+    customRule({
+      id: EDIT_RULE,
+      detection: { literals: ['EDIT-'], pattern: 'EDIT-\\d{4}' },
+      examples: { positive: ['ref EDIT-1234'], negative: ['edit this'] },
+      ...overrides,
+    });
+
+  it('replaces a custom rule, validated like a new one, and shows it whole to its organization', async () => {
+    await expectJson(await call('POST', '/api/v1/detections/rules', { body: editRule() }), 201);
+    const put = (body: unknown, key?: string) =>
+      call('PUT', `/api/v1/detections/rules/${EDIT_RULE}`, { body, ...(key ? { key } : {}) });
+
+    // A pattern that no longer finds its own positive example: refused, naming the example.
+    const broken = await expectApiError(
+      await put(editRule({ detection: { literals: ['EDIT-'], pattern: 'EDIT-[a-z]{4}' } })),
+      400,
+      'validation_failed',
+    );
+    expect(broken.details).toMatchObject({ path: 'examples.positive[0]' });
+    const catastrophic = await expectApiError(
+      await put(editRule({ detection: { literals: ['EDIT-'], pattern: '(a+)+EDIT' } })),
+      400,
+      'validation_failed',
+    );
+    expect(catastrophic.details).toMatchObject({ path: 'detection.pattern' });
+    const renamed = await expectApiError(
+      await put(editRule({ id: `${EDIT_RULE}_x` })),
+      400,
+      'validation_failed',
+    );
+    expect(renamed.details).toMatchObject({ path: 'id' });
+    await expectApiError(await put(editRule(), other.key), 404, 'not_found');
+
+    const updated = await expectJson(
+      await put(
+        editRule({
+          severity: 'critical',
+          detection: { literals: ['EDIT-'], pattern: 'EDIT-\\d{4,6}' },
+          examples: { positive: ['ref EDIT-123456'], negative: ['edit this'] },
+        }),
+      ),
+      200,
+    );
+    expect(updated).toMatchObject({ id: EDIT_RULE, severity: 'critical', custom: true });
+    const listed = await expectJson<{ rules: Array<{ id: string; definition?: { detection: unknown } }> }>(
+      await call('GET', '/api/v1/detections/rules'),
+      200,
+    );
+    expect(listed.rules.find((r) => r.id === EDIT_RULE)?.definition?.detection).toEqual({
+      literals: ['EDIT-'],
+      pattern: 'EDIT-\\d{4,6}',
+    });
+    // Built-in rules keep their detection to themselves.
+    expect(listed.rules.find((r) => r.id === 'pii.email')?.definition).toBeUndefined();
+    const scanned = await expectJson<ScanAnswer>(
+      await call('POST', '/api/v1/detections/scan', { body: { text: 'see EDIT-123456' } }),
+      200,
+    );
+    expect(scanned.findings.find((f) => f.ruleId === EDIT_RULE)?.severity).toBe('critical');
+    expect((await adminAuditRows(orgId, 'detection_rule.update')).length).toBeGreaterThanOrEqual(1);
+  });
+
+  it('replaces a custom pack; an unknown rule, a new name or another organization is refused', async () => {
+    await expectJson(
+      await call('POST', '/api/v1/detections/packs', {
+        body: { name: EDIT_PACK, description: 'Edits', rules: [EDIT_RULE], categories: [] },
+      }),
+      201,
+    );
+    const put = (body: unknown, key?: string) =>
+      call('PUT', `/api/v1/detections/packs/${EDIT_PACK}`, { body, ...(key ? { key } : {}) });
+    const unknown = await expectApiError(
+      await put({ name: EDIT_PACK, description: 'Edits', rules: ['no.such_rule'], categories: [] }),
+      400,
+      'validation_failed',
+    );
+    expect(unknown.details).toMatchObject({ path: 'rules' });
+    const renamed = await expectApiError(
+      await put({ name: `${EDIT_PACK}-x`, description: 'Edits', rules: [EDIT_RULE], categories: [] }),
+      400,
+      'validation_failed',
+    );
+    expect(renamed.details).toMatchObject({ path: 'name' });
+    await expectApiError(
+      await put({ name: EDIT_PACK, description: 'Edits', rules: [EDIT_RULE], categories: [] }, other.key),
+      404,
+      'not_found',
+    );
+    const updated = await expectJson(
+      await put({
+        name: EDIT_PACK,
+        description: 'Edits and SQL',
+        rules: [EDIT_RULE],
+        categories: ['sql_injection'],
+        minSeverity: 'high',
+      }),
+      200,
+    );
+    expect(updated).toMatchObject({ name: EDIT_PACK, categories: ['sql_injection'], minSeverity: 'high' });
+    const scanned = await expectJson<ScanAnswer>(
+      await call('POST', '/api/v1/detections/scan', {
+        body: { text: "id=1' UNION SELECT password FROM users--", where: 'args', packs: [EDIT_PACK] },
+      }),
+      200,
+    );
+    expect(scanned.findings.some((f) => f.category === 'sql_injection')).toBe(true);
+    expect((await call('DELETE', `/api/v1/detections/packs/${EDIT_PACK}`)).status).toBe(200);
+    expect((await call('DELETE', `/api/v1/detections/rules/${EDIT_RULE}`)).status).toBe(200);
+  });
+});

@@ -14,6 +14,11 @@ declare global {
       /** The fake LLM provider started by global-setup.ts, and the provider key it requires. */
       LLM_FAKE_URL: string;
       LLM_FAKE_KEY: string;
+      /** The fake upstream authorization server + MCP resource (test/shared/upstream-oauth.fake.ts). */
+      UPSTREAM_OAUTH_URL: string;
+      /** The A2A agent started by global-setup.ts (test/e2e/a2a.agent.ts), and the credential it requires. */
+      A2A_AGENT_URL: string;
+      A2A_AGENT_CREDENTIAL: string;
     }
   }
 }

@@ -3,7 +3,6 @@
  * credential. Every role against a real upstream (behind a recording proxy), asserting that the
  * upstream did, or did NOT, receive the call and the credential; refusals are audited.
  */
-import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '../../workers/db/schema';
 import { auditFor, traceId } from './gateway.fixtures';
@@ -15,6 +14,7 @@ import {
   expectApiError,
   expectJson,
   json,
+  memberIdOf,
   putPolicy,
   type TestOrg,
 } from './helpers';
@@ -158,9 +158,12 @@ describe('connections:use on the gateway', () => {
     const member = await addMember(org.orgId, 'admin');
     const second = await createApiKeyVia(member.key, 'second admin key', 'admin');
     await expectAllowed(OWNERS, second.key);
-    await env.DB.prepare('UPDATE members SET role = ? WHERE org_id = ? AND user_id = ?')
-      .bind('developer' satisfies Role, org.orgId, member.userId)
-      .run();
+    // Through the API, as an admin would: the change reaches every isolate's cache at once.
+    const res = await call('PATCH', `/api/v1/members/${await memberIdOf(org.orgId, member.userId)}`, {
+      key: org.key,
+      body: { role: 'developer' satisfies Role },
+    });
+    await expectJson(res, 200);
     await expectRefused(OWNERS, second.key);
     await expectRefused(OWNERS, member.key);
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { TestProject } from 'vitest/node';
 import { startUpstream } from '../../scripts/demo-mcp-server';
+import { startTestAgent } from '../e2e/a2a.agent.ts';
 import { startFakeProvider } from '../e2e/llm.fake-provider.ts';
 import { startRecorder } from './upstream.recorder';
 
@@ -19,7 +20,12 @@ export default async function setup(project: TestProject) {
   const llmKey = `sk-fake-llm-${randomUUID()}`;
   const llm = await startFakeProvider({ apiKey: llmKey });
   project.provide('llmFake', { url: llm.url, key: llmKey });
+  // A real A2A agent (official @a2a-js/sdk server) that requires its own bearer credential.
+  const a2aCredential = `a2a-agent-${randomUUID()}`;
+  const a2a = await startTestAgent(a2aCredential);
+  project.provide('a2aAgent', { url: a2a.url, credential: a2aCredential });
   return async () => {
+    await a2a.close();
     await llm.close();
     await recorder.close();
     await upstream.close();
@@ -33,5 +39,6 @@ declare module 'vitest' {
     upstreamRecorderUrl: string;
     queryUpstream: { url: string; name: string; value: string };
     llmFake: { url: string; key: string };
+    a2aAgent: { url: string; credential: string };
   }
 }

@@ -35,10 +35,16 @@ export async function sessionCookie(userId: string, orgId: string): Promise<stri
   return `igris.session_token=${session.token}`;
 }
 
-export async function registerClient(name = 'Test client'): Promise<string> {
+/** A fresh client address per registration: `/register` is limited per address (oauth.limits.ts). */
+export function randomAddress(): string {
+  const [a = 0, b = 0, c = 0] = crypto.getRandomValues(new Uint8Array(3));
+  return `10.${a}.${b}.${c}`;
+}
+
+export async function registerClient(name = 'Test client', address = randomAddress()): Promise<string> {
   const res = await fetchWorker('/register', {
     method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
+    headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': address },
     body: JSON.stringify({
       client_name: name,
       redirect_uris: [REDIRECT_URI],
@@ -135,7 +141,17 @@ export async function obtainTokens(
   connectionId: string,
   options: { resource?: string; scope?: string[] } = {},
 ): Promise<Tokens & { clientId: string }> {
-  const client = await registerClient();
+  return obtainTokensWith(await registerClient(), slug, connectionId, { ...options, cookie });
+}
+
+/** The flow for an already registered client, consented by the person signed in with `options.cookie`. */
+export async function obtainTokensWith(
+  client: string,
+  slug: string,
+  connectionId: string,
+  options: { cookie: string; resource?: string; scope?: string[] },
+): Promise<Tokens & { clientId: string }> {
+  const { cookie } = options;
   const resource = options.resource ?? resourceFor(slug);
   const { verifier, challenge } = await pkce();
   const page = await openConsent(authorizeUrl(client, slug, challenge, { resource }), cookie);

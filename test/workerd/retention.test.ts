@@ -8,7 +8,7 @@ import { env, exports } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import worker from '../../workers/index';
 import { PURGE_CHUNK } from '../../workers/scheduled';
-import { createOrg, type TestOrg } from './helpers';
+import { createConnection, createOrg, type TestOrg } from './helpers';
 
 const DAY = 86_400_000;
 const NOW = Date.UTC(2026, 10, 20, 3, 17);
@@ -125,5 +125,28 @@ describe('audit retention (cron)', () => {
       .bind(big.orgId)
       .first<{ n: number }>();
     expect(left!.n).toBe(2);
+  });
+});
+
+describe('approvals retention', () => {
+  it('deletes the approvals of held calls older than the organization’s retention, only its own', async () => {
+    const tag = Date.now().toString(36);
+    const mine = await createConnection(`ret-apr-${tag}`, { key: short.key });
+    const theirs = await createConnection(`ret-apr-o-${tag}`, { key: standard.key });
+    const approval = (id: string, orgId: string, connectionId: string, ageDays: number) =>
+      env.DB.prepare(
+        `INSERT INTO approvals (id, org_id, connection_id, connection_slug, protocol, tool, args_hash, binding,
+           status, requested_at, expires_at) VALUES (?, ?, ?, 's', 'mcp', 'transfer', 'h', ?, 'used', ?, ?)`,
+      ).bind(id, orgId, connectionId, id, NOW - ageDays * DAY, NOW - ageDays * DAY + 900_000);
+    await env.DB.batch([
+      approval(`apr_ret_old_${tag}`, short.orgId, mine.id, 10),
+      approval(`apr_ret_new_${tag}`, short.orgId, mine.id, 1),
+      approval(`apr_ret_other_${tag}`, standard.orgId, theirs.id, 10),
+    ]);
+    await runCron();
+    const { results } = await env.DB.prepare('SELECT id FROM approvals WHERE id LIKE ? ORDER BY id')
+      .bind(`apr_ret_%_${tag}`)
+      .all<{ id: string }>();
+    expect(results.map((r) => r.id)).toEqual([`apr_ret_new_${tag}`, `apr_ret_other_${tag}`]);
   });
 });

@@ -16,6 +16,7 @@ import { publishEvent } from '../events/events.publish';
 import { AppError } from '../lib/errors';
 import { iso } from '../lib/values';
 import { skillIds } from './a2a.card';
+import { cardChangedEvent } from './a2a.refresh';
 import { loadCard, refreshCard } from './a2a.registry';
 
 const tags = ['A2A agents'];
@@ -103,13 +104,7 @@ export const a2aApiRoutes = createRouter()
       const result = await refreshCard(c.env, principal, slug, c.req.valid('json').agentCard);
       if (result.changed) {
         const row = await getConnectionRow(c.env, principal, slug);
-        publishEvent(c.env, c.executionCtx, principal.orgId, {
-          type: 'connection_update',
-          serverId: row.id,
-          slug,
-          change: 'agent_card_changed',
-          timestamp: new Date().toISOString(),
-        });
+        publishEvent(c.env, c.executionCtx, principal.orgId, cardChangedEvent(row.id, slug));
       }
       return c.json(
         {

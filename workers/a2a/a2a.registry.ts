@@ -214,6 +214,19 @@ export async function refreshCard(
   pasted?: Record<string, unknown>,
 ): Promise<RefreshResult> {
   const row = await getConnectionRow(env, principal, slug, 'connections:write');
+  return refreshConnectionCard(env, principal, row, pasted);
+}
+
+/**
+ * The refresh itself, for a connection already resolved in `principal`'s organization (the
+ * management API above, or the scheduled refresh with a system principal: a2a.refresh.ts).
+ */
+export async function refreshConnectionCard(
+  env: RegistryEnv,
+  principal: Principal,
+  row: { id: string; slug: string; type: string },
+  pasted?: Record<string, unknown>,
+): Promise<RefreshResult> {
   if (row.type !== 'a2a') {
     throw new AppError('not_found', {
       message: 'Not an A2A connection',

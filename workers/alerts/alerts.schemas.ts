@@ -3,7 +3,15 @@ import { z } from '@hono/zod-openapi';
 import { pathParamSchema } from '../api/api.openapi';
 import { ALERT_SEVERITIES, ALERT_STATUSES } from '../db/schema';
 
-export const ALERT_TYPES = ['kill_switch', 'detection', 'drift', 'anomaly', 'deny_spike'] as const;
+export const ALERT_TYPES = [
+  'kill_switch',
+  'detection',
+  'drift',
+  'anomaly',
+  'deny_spike',
+  'approval',
+  'budget',
+] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 
 export const alertSchema = z

@@ -3,11 +3,14 @@
  * service function scopes its statements to the principal's organization.
  */
 import { a2aApiRoutes } from '../a2a/a2a.api.routes';
+import { a2aTasksRoutes } from '../a2a/a2a.tasks.routes';
 import { alertsRoutes } from '../alerts/alerts.routes';
 import { apiKeysRoutes } from '../apikeys/apikeys.routes';
 import { createRouter } from '../app.factory';
+import { approvalsRoutes } from '../approvals/approvals.routes';
 import { auditRoutes } from '../audit/audit.routes';
 import { budgetsRoutes } from '../budgets/budgets.routes';
+import { announceConfigChanges } from '../config/config.announce';
 import { connectionsRoutes } from '../connections/connections.routes';
 import { eventsRoutes } from '../events/events.routes';
 import { detectionsRoutes } from '../inspection/detections.routes';
@@ -15,6 +18,9 @@ import { integrityRoutes } from '../integrity/integrity.routes';
 import { killSwitchRoutes } from '../killswitch/killswitch.routes';
 import { llmApiRoutes } from '../llm/llm.api.routes';
 import { metricsScrapeRoutes, metricsTokenRoutes } from '../metrics/metrics.routes';
+import { notifyRoutes } from '../notify/notify.routes';
+import { oauthAdminRoutes } from '../oauth/oauth.admin.routes';
+import { upstreamOAuthApiRoutes } from '../oauth/upstream.api.routes';
 import { orgsRoutes } from '../orgs/orgs.routes';
 import { policyRoutes } from '../policy/policy.routes';
 import { promptsRoutes } from '../prompts/prompts.routes';
@@ -40,10 +46,13 @@ apiRoutes.get('/docs', () => apiDocsResponse(openApiDocument()));
 // Scrapes authenticate a scraper token themselves (or fall back to requireAuth): before the middleware.
 apiRoutes.route('/', metricsScrapeRoutes);
 apiRoutes.use('*', requireAuth);
+// After requireAuth (it needs the principal): a committed change invalidates gateways' caches.
+apiRoutes.use('*', announceConfigChanges);
 apiRoutes.route('/', connectionsRoutes);
 apiRoutes.route('/', integrityRoutes);
 apiRoutes.route('/', scansRoutes);
 apiRoutes.route('/', a2aApiRoutes);
+apiRoutes.route('/', a2aTasksRoutes);
 apiRoutes.route('/', policyRoutes);
 apiRoutes.route('/', apiKeysRoutes);
 apiRoutes.route('/', orgsRoutes);
@@ -57,4 +66,9 @@ apiRoutes.route('/', budgetsRoutes);
 apiRoutes.route('/', promptsRoutes);
 apiRoutes.route('/', metricsTokenRoutes);
 apiRoutes.route('/', detectionsRoutes);
+// Channels before the inbox: `/alerts/channels…` are not alert ids.
+apiRoutes.route('/', notifyRoutes);
 apiRoutes.route('/', alertsRoutes);
+apiRoutes.route('/', approvalsRoutes);
+apiRoutes.route('/', oauthAdminRoutes);
+apiRoutes.route('/', upstreamOAuthApiRoutes);

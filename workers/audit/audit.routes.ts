@@ -13,6 +13,7 @@ import {
   traceSchema,
 } from './audit.schemas';
 import { auditPages, getAuditEvent, getTrace, listAuditEvents } from './audit.service';
+import { signedChainExport, signingPublicKey } from './audit.signed-export';
 import { verifyAuditChain } from './audit.verify';
 
 const tags = ['Audit'];
@@ -121,4 +122,41 @@ export const auditRoutes = createRouter()
       responses: { 200: json(verifyReportSchema, 'The verification report'), ...errorResponses },
     }),
     async (c) => c.json(await verifyAuditChain(c.env, c.get('principal')), 200),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/audit/chain/export',
+      tags,
+      summary:
+        'The hash chains with their rows, ending in an Ed25519-signed checkpoint (verify offline: igris-edge audit verify)',
+      responses: {
+        200: {
+          description: 'NDJSON (application/x-ndjson): link lines, then the signed checkpoint',
+        },
+        ...errorResponses,
+      },
+    }),
+    async (c) =>
+      c.body(await signedChainExport(c.env, c.get('principal')), 200, {
+        'Content-Type': 'application/x-ndjson; charset=utf-8',
+        'Content-Disposition': 'attachment; filename="audit-chain.ndjson"',
+        'Cache-Control': 'no-store',
+      }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/audit/signing-key',
+      tags,
+      summary: "The organization's audit signing public key (pin it when verifying an export offline)",
+      responses: {
+        200: json(
+          z.object({ keyId: z.string(), publicKey: z.string(), algorithm: z.literal('Ed25519') }),
+          'The public key (base64url, raw 32 bytes)',
+        ),
+        ...errorResponses,
+      },
+    }),
+    async (c) => c.json(await signingPublicKey(c.env, c.get('principal')), 200),
   );

@@ -4,8 +4,10 @@
  * owner can neither leave nor be removed, and a member's API keys die with their membership.
  * Every lookup is scoped to the caller's memberships: another organization answers 404.
  */
+
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
+import { announceConfigChange } from '../config/config.epoch';
 import type { Role } from '../db/schema';
 import { closeStreamsFor } from '../events/events.revoke';
 import { AppError } from '../lib/errors';
@@ -108,6 +110,8 @@ export async function leaveOrganization(
     throw err;
   }
   await closeStreamsFor(env, [orgId], { userId: session.userId });
+  // Their keys are revoked: gateways must stop using what they cached before this answers.
+  await announceConfigChange(env, orgId);
   const next = (await listMemberships(env.DB, session.userId))[0] ?? null;
   await env.DB.prepare('UPDATE auth_sessions SET org_id = ? WHERE id = ? AND org_id IS NULL')
     .bind(next?.id ?? null, session.id)
@@ -144,5 +148,6 @@ export async function removeMember(
     throw err;
   }
   await closeStreamsFor(env, [principal.orgId], { userId });
+  await announceConfigChange(env, principal.orgId);
   return { userId, role: target.role };
 }

@@ -8,7 +8,8 @@
  * passes unbudgeted for that budget, flagged with a `budget_unavailable` finding and logged.
  *
  * Warnings: the counter says when a settle first took a period's spend to `warnAtPercent`; that
- * settle (and only it) publishes the `budget_warning` live event and writes its audit row.
+ * settle (and only it) publishes the `budget_warning` live event and writes its audit row. The
+ * warning and the period's first reach of the limit each raise an alert (budget.alerts.ts).
  */
 
 import type { BudgetSnapshot } from '../../durable-objects/budget.contract';
@@ -22,8 +23,9 @@ import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { iso } from '../lib/values';
 import { directRow } from '../shared/audit.row';
+import { raiseBudgetAlert } from './budget.alerts';
 
-type BudgetEnv = Pick<Env, 'BUDGETS' | 'DB' | 'EVENT_HUB'>;
+type BudgetEnv = Pick<Env, 'BUDGETS' | 'DB' | 'EVENT_HUB' | 'METRICS_HUB'>;
 
 export interface BudgetHold {
   /** The budgets reserved against (for the audit row). */
@@ -81,7 +83,8 @@ export async function reserveBudgets(input: GateInput): Promise<BudgetGateResult
       }
       return;
     }
-    const { admitted, overLimit, snapshot } = result.value;
+    const { admitted, overLimit, snapshot, exceeded } = result.value;
+    if (exceeded) raiseBudgetAlert(env, input.ctx, budget, snapshot, 'limit', input.connection.id);
     if (!admitted) {
       refusal ??= budgetExceeded(budget, snapshot);
       return;
@@ -138,7 +141,9 @@ function makeHold(input: GateInput, held: GovernedBudget[], reservationId: strin
         ctx.waitUntil(
           budgetCounterFor(env, budget.budgetId)
             .settle({ config: budget, reservationId, actualUsd: amount })
-            .then(async ({ warn, snapshot }) => {
+            .then(async ({ warn, exceeded, snapshot }) => {
+              if (warn) raiseBudgetAlert(env, ctx, budget, snapshot, 'warning', input.connection.id);
+              if (exceeded) raiseBudgetAlert(env, ctx, budget, snapshot, 'limit', input.connection.id);
               if (warn) await warnBudget(env, ctx, input.connection, budget, snapshot);
             })
             .catch((err: unknown) => log('warn', 'budget settle failed; the reservation expires', { err })),

@@ -38,3 +38,36 @@ export async function checkSharedWith(db: D1Database, orgId: string, ids: readon
     },
   });
 }
+
+/**
+ * An a2a connection's `settings.allowedTeams` (docs/a2a.md#access-by-team): every id must name a
+ * team of the connection's own organization (another tenant's team id grants nothing and is
+ * refused, like a typo). Throws 400 naming the first unknown id; returns the list deduplicated.
+ */
+export async function checkAllowedTeams(
+  db: D1Database,
+  orgId: string,
+  ids: readonly string[] | undefined,
+): Promise<string[] | undefined> {
+  if (ids === undefined) return undefined;
+  const unique = [...new Set(ids)];
+  if (unique.length === 0) return unique;
+  const { results } = await db
+    .prepare('SELECT id FROM teams WHERE org_id = ? AND id IN (SELECT value FROM json_each(?))')
+    .bind(orgId, JSON.stringify(unique))
+    .all<{ id: string }>();
+  const known = new Set(results.map((row) => row.id));
+  const index = unique.findIndex((id) => !known.has(id));
+  if (index === -1) return unique;
+  throw new AppError('validation_failed', {
+    details: {
+      issues: [
+        {
+          location: 'body',
+          path: `settings.allowedTeams.${index}`,
+          message: 'allowedTeams must list ids of teams of this organization',
+        },
+      ],
+    },
+  });
+}

@@ -8,6 +8,7 @@ import { insertCardStatement, resolveCard } from '../a2a/a2a.registry';
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
+import { announceConfigChange } from '../config/config.epoch';
 import type { ConnectionRow } from '../db/schema';
 import { checkInspectionSettings } from '../inspection/detections.service';
 import { AppError } from '../lib/errors';
@@ -23,7 +24,7 @@ import { getVault } from '../vault/vault.crypto';
 import { llmGatewayUrl, llmUpdateFields, refuseLlmSettings, upstreamFields } from './connection.llm';
 import { checkUpstreamUrl } from './connection.rules';
 import { redactUpstreamUrl, sameOrigin } from './connection.secrets';
-import { checkSharedWith, normalizeSharedWith } from './connection.sharing';
+import { checkAllowedTeams, checkSharedWith, normalizeSharedWith } from './connection.sharing';
 import type { ConnectionDto, CreateConnectionInput, UpdateConnectionInput } from './connections.schemas';
 
 /** A connections row as D1 returns it (snake_case, settings as JSON text). */
@@ -49,6 +50,7 @@ export interface ConnectionEnv {
   DB: D1Database;
   POLICY_KV: KVNamespace;
   ENCRYPTION_KEY: string;
+  GUARD: Env['GUARD'];
   ENCRYPTION_KEY_PREVIOUS?: string;
   ALLOW_PRIVATE_UPSTREAMS?: string;
   PUBLIC_BASE_URL?: string;
@@ -238,6 +240,7 @@ export async function createConnection(
   });
   settings.sharedWith = normalizeSharedWith(settings.sharedWith);
   await checkSharedWith(env.DB, principal.orgId, settings.sharedWith);
+  settings.allowedTeams = await checkAllowedTeams(env.DB, principal.orgId, settings.allowedTeams);
   await checkInspectionSettings(env, principal.orgId, settings.inspection);
   const id = randomId('con');
   const now = Date.now();
@@ -375,6 +378,8 @@ export async function updateConnection(
     settings.sharedWith = normalizeSharedWith(settings.sharedWith);
     await checkSharedWith(env.DB, principal.orgId, settings.sharedWith);
   }
+  if (input.settings?.allowedTeams)
+    settings.allowedTeams = await checkAllowedTeams(env.DB, principal.orgId, settings.allowedTeams);
   const ciphertext =
     input.credential !== undefined
       ? await encryptCredential(env, principal.orgId, row.id, input.credential)
@@ -475,5 +480,8 @@ export async function deleteConnection(
     }),
   ]);
   await unpublishPolicy(env.POLICY_KV, principal.orgId, row.id);
+  // Its guard is no longer listed under the organization: tell it explicitly, so isolates that
+  // cached the connection stop using it at their next call.
+  await announceConfigChange(env, principal.orgId, [row.id]);
   return row;
 }

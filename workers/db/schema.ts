@@ -18,6 +18,11 @@ export const organizations = sqliteTable('organizations', {
   name: text('name').notNull(),
   /** JSON: retention days, fail-open/closed defaults, anomaly settings. Validated by organizationSettingsSchema. */
   settings: text('settings', { mode: 'json' }).notNull().default('{}'),
+  /**
+   * Bumped by every management change (workers/config/config.epoch.ts). Isolates tag what they
+   * cache with it; a guard that knows a newer one refuses a call decided on older data as `stale`.
+   */
+  configEpoch: integer('config_epoch').notNull().default(0),
   createdAt: createdAt(),
 });
 
@@ -754,10 +759,11 @@ export const scans = sqliteTable(
     orgId: text('org_id')
       .notNull()
       .references(() => organizations.id, { onDelete: 'cascade' }),
-    connectionId: text('connection_id')
-      .notNull()
-      .references(() => connections.id, { onDelete: 'cascade' }),
-    connectionSlug: text('connection_slug').notNull(),
+    /** Null for a scan of a bare URL (not a connection). */
+    connectionId: text('connection_id').references(() => connections.id, { onDelete: 'cascade' }),
+    connectionSlug: text('connection_slug'),
+    /** The scanned URL of a bare-URL scan (a connection's scan names its connection instead). */
+    targetUrl: text('target_url'),
     createdBy: text('created_by'),
     status: text('status', { enum: SCAN_STATUSES }).notNull(),
     /** JSON: serverInfo, protocolVersion, item counts. */
@@ -771,3 +777,257 @@ export const scans = sqliteTable(
   (t) => [index('scans_org_connection').on(t.orgId, t.connectionId, t.createdAt)],
 );
 export type ScanRow = typeof scans.$inferSelect;
+
+// Notification channels (issue 19, docs/observability.md#notification-channels): where an
+// organization's alerts are sent (webhook, Slack, SIEM), and one delivery row per (event, channel)
+// — its retries, and the dead-letter list that can be replayed (workers/notify/).
+export const NOTIFY_CHANNEL_TYPES = ['webhook', 'slack', 'siem'] as const;
+/** How a SIEM channel writes an event: NDJSON, CEF lines, Splunk HEC events, Elastic bulk (ECS). */
+export const SIEM_FORMATS = ['ndjson', 'cef', 'splunk_hec', 'elastic_bulk'] as const;
+export const DELIVERY_STATUSES = ['pending', 'delivered', 'dead'] as const;
+
+export const notifyChannels = sqliteTable(
+  'notify_channels',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    name: text('name').notNull(),
+    type: text('type', { enum: NOTIFY_CHANNEL_TYPES }).notNull(),
+    /** SIEM channels only. */
+    format: text('format', { enum: SIEM_FORMATS }),
+    /** What may be shown: the URL of a webhook/SIEM channel; only the origin of a Slack webhook (its path is the secret). */
+    displayUrl: text('display_url').notNull(),
+    /** Vault envelope of JSON `{url, secret?, token?}` (AAD `<org>:<channel>:notify`); never returned. */
+    secretCiphertext: text('secret_ciphertext').notNull(),
+    /** Routing: events below this severity are not sent. */
+    minSeverity: text('min_severity', { enum: ALERT_SEVERITIES }).notNull().default('info'),
+    /** JSON array of event types (alert types, `budget`, `approval_requested`); null = every type. */
+    eventTypes: text('event_types', { mode: 'json' }),
+    enabled: integer('enabled').notNull().default(1),
+    createdBy: text('created_by'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('notify_channels_org').on(t.orgId)],
+);
+export type NotifyChannelRow = typeof notifyChannels.$inferSelect;
+
+export const notifyDeliveries = sqliteTable(
+  'notify_deliveries',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    channelId: text('channel_id')
+      .notNull()
+      .references(() => notifyChannels.id, { onDelete: 'cascade' }),
+    eventType: text('event_type').notNull(),
+    alertId: text('alert_id'),
+    /** JSON: the event as routed (the alert's fields at that time) — never content or secrets. */
+    payload: text('payload', { mode: 'json' }).notNull(),
+    status: text('status', { enum: DELIVERY_STATUSES }).notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    /** Why the last attempt failed (`http_500`, `timeout`, `network`, `redirect`, `url_refused`). */
+    lastError: text('last_error'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+    deliveredAt: integer('delivered_at', { mode: 'number' }),
+  },
+  (t) => [index('notify_deliveries_org_status').on(t.orgId, t.status, t.createdAt)],
+);
+export type NotifyDeliveryRow = typeof notifyDeliveries.$inferSelect;
+
+// A2A task tracking (issue 21, docs/a2a.md#tasks): the tasks agents reported through the gateway,
+// one row per (connection, task id) with its latest state, and one event row per state change or
+// message seen. Written off the hot path (waitUntil, workers/a2a/a2a.tasks.ts), never read by it.
+export const A2A_TASK_EVENT_KINDS = ['request', 'state', 'message', 'artifact'] as const;
+
+export const a2aTasks = sqliteTable(
+  'a2a_tasks',
+  {
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    /** The agent's task id (capped at 200 characters). */
+    taskId: text('task_id').notNull(),
+    contextId: text('context_id'),
+    /** The latest state the agent reported: submitted, working, input-required, completed, failed, canceled… */
+    state: text('state').notNull(),
+    /** The skill the call that created the task named (metadata.skillId), when it named one. */
+    skill: text('skill'),
+    apiKeyId: text('api_key_id'),
+    user: text('user'),
+    /** Trace ids of the first and the latest call that reported on the task (audit rows by trace). */
+    firstTraceId: text('first_trace_id'),
+    lastTraceId: text('last_trace_id'),
+    createdAt: integer('created_at', { mode: 'number' }).notNull(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.taskId] }),
+    index('a2a_tasks_org_updated').on(t.orgId, t.connectionId, t.updatedAt),
+  ],
+);
+export type A2aTaskRow = typeof a2aTasks.$inferSelect;
+
+export const a2aTaskEvents = sqliteTable(
+  'a2a_task_events',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    taskId: text('task_id').notNull(),
+    kind: text('kind', { enum: A2A_TASK_EVENT_KINDS }).notNull(),
+    /** For `state`: the state reported. */
+    state: text('state'),
+    /** The call's trace id (its audit row is found by it) and JSON-RPC method. */
+    traceId: text('trace_id'),
+    method: text('method'),
+    /**
+     * JSON: the message's metadata (messageId, role, parts' kinds, media types and sizes, its
+     * metadata object); the parts' content only when the connection's `logContent` is on.
+     */
+    detail: text('detail', { mode: 'json' }),
+    createdAt: integer('created_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [index('a2a_task_events_task').on(t.connectionId, t.taskId, t.createdAt)],
+);
+export type A2aTaskEventRow = typeof a2aTaskEvents.$inferSelect;
+
+// Approvals bound to one exact call (issue 22, docs/policies.md#approvals): a call whose rule says
+// `action: "approve"` is held and one row is written here; an approver's decision lets the
+// identical call (same caller, connection, tool and argument hash) through exactly once.
+export const APPROVAL_STATUSES = ['pending', 'approved', 'denied', 'used', 'expired'] as const;
+export type ApprovalStatus = (typeof APPROVAL_STATUSES)[number];
+
+export const approvals = sqliteTable(
+  'approvals',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    connectionSlug: text('connection_slug').notNull(),
+    /** mcp | llm | a2a */
+    protocol: text('protocol').notNull(),
+    /** The caller: its API key (null for an OAuth token), its member, and X-Igris-User. */
+    apiKeyId: text('api_key_id'),
+    userId: text('user_id'),
+    caller: text('caller'),
+    /** The governed name (tool, `resource:…`, model, skill). */
+    tool: text('tool').notNull(),
+    /** SHA-256 (hex) of the canonical JSON of the call's arguments. */
+    argsHash: text('args_hash').notNull(),
+    /** SHA-256 of (connection, caller, tool, argsHash): what a retry must match. */
+    binding: text('binding').notNull(),
+    /** The arguments the approver is shown (JSON, at most 16 KiB; null when larger: see argsHash). */
+    args: text('args', { mode: 'json' }),
+    ruleIndex: integer('rule_index'),
+    reason: text('reason'),
+    status: text('status', { enum: APPROVAL_STATUSES }).notNull().default('pending'),
+    traceId: text('trace_id'),
+    requestedAt: integer('requested_at', { mode: 'number' }).notNull(),
+    expiresAt: integer('expires_at', { mode: 'number' }).notNull(),
+    /** `user:<id>` or `key:<id>` of the approver. */
+    decidedBy: text('decided_by'),
+    decidedAt: integer('decided_at', { mode: 'number' }),
+    comment: text('comment'),
+    usedAt: integer('used_at', { mode: 'number' }),
+  },
+  (t) => [
+    // One pending approval per identical call: repeats reuse it.
+    uniqueIndex('approvals_pending_binding').on(t.orgId, t.binding).where(sql`status = 'pending'`),
+    index('approvals_org_binding').on(t.orgId, t.binding, t.status),
+    index('approvals_org_requested').on(t.orgId, t.requestedAt),
+  ],
+);
+export type ApprovalRow = typeof approvals.$inferSelect;
+
+// Scan suppressions (issue 17, docs/tool-integrity.md#suppressions): an owner/admin accepts one
+// finding of a connection's scans, with a reason and an optional expiry. The finding is matched by
+// its fingerprint (kind, item, path, match): when it changes, it is reported again.
+export const scanSuppressions = sqliteTable(
+  'scan_suppressions',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    /** SHA-256 (hex) of the finding's kind, item, path and match (scans.suppress.ts). */
+    fingerprint: text('fingerprint').notNull(),
+    kind: text('kind').notNull(),
+    item: text('item').notNull(),
+    reason: text('reason').notNull(),
+    /** Null: until deleted. */
+    expiresAt: integer('expires_at', { mode: 'number' }),
+    createdBy: text('created_by').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('scan_suppressions_finding').on(t.connectionId, t.fingerprint)],
+);
+export type ScanSuppressionRow = typeof scanSuppressions.$inferSelect;
+
+// OAuth upstream mode (issue 18, docs/oauth.md#upstream-mode): each member's own tokens to a
+// connection's upstream authorization server, linked once by the member and sent instead of a
+// shared credential. Both tokens are vault envelopes (AES-256-GCM, AAD
+// `upstream-oauth:<orgId>:<connectionId>:<userId>`, so a row copied elsewhere does not decrypt);
+// they are never returned by any API.
+export const upstreamOAuthTokens = sqliteTable(
+  'upstream_oauth_tokens',
+  {
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    connectionId: text('connection_id')
+      .notNull()
+      .references(() => connections.id, { onDelete: 'cascade' }),
+    userId: text('user_id')
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    accessTokenCiphertext: text('access_token_ciphertext').notNull(),
+    /** Null when the upstream issued no refresh token: the member links again once it expires. */
+    refreshTokenCiphertext: text('refresh_token_ciphertext'),
+    /** Epoch ms; null when the upstream did not say (used until the upstream refuses it). */
+    expiresAt: integer('expires_at', { mode: 'number' }),
+    scope: text('scope'),
+    createdAt: createdAt(),
+    updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.connectionId, t.userId] }),
+    index('upstream_oauth_tokens_user').on(t.userId),
+  ],
+);
+export type UpstreamOAuthTokenRow = typeof upstreamOAuthTokens.$inferSelect;
+
+// Signed audit checkpoints (issue 19, docs/observability.md#signed-export-and-offline-verification):
+// one Ed25519 key per organization. The private key is sealed in the vault (AAD
+// `<org>:<id>:audit-signing`); the public key is published with every signed export.
+export const auditSigningKeys = sqliteTable('audit_signing_keys', {
+  id: text('id').primaryKey(),
+  orgId: text('org_id')
+    .notNull()
+    .unique()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  /** base64url of the raw 32-byte Ed25519 public key. */
+  publicKey: text('public_key').notNull(),
+  /** Vault envelope of the PKCS#8 private key (base64). */
+  privateCiphertext: text('private_ciphertext').notNull(),
+  createdAt: createdAt(),
+});

@@ -11,10 +11,22 @@
  * for an agent's typed error; `error.data.code` names the Igris error as for MCP.
  */
 import type { KillNotice } from '../../durable-objects/guard.contract';
-import { bearerApiKey } from '../auth/api-key.auth';
+import { taskTrackStage } from '../a2a/a2a.tasks';
+import { writeTaskReport } from '../a2a/a2a.tasks.store';
+import { bearerCredential } from '../auth/api-key.auth';
+import { a2aResultStage, inspectA2aRequest } from '../inspection/inspection.a2a.stage';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { levelForError, log } from '../lib/log';
-import { type A2aUnit, a2aAuditRow, a2aDecide, a2aMethod, skillOf, taskIdOf, taskStage } from './a2a.stages';
+import {
+  type A2aUnit,
+  a2aAuditRow,
+  a2aDecide,
+  a2aMethod,
+  skillOf,
+  taskIdOf,
+  taskStage,
+  teamAccessStage,
+} from './a2a.stages';
 import type { ProtocolAdapter, ReplyContext } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { TRACE_HEADER } from './gateway.identity';
@@ -23,6 +35,8 @@ import { type JsonRpcId, parseJsonRpc, readBodyCapped } from './gateway.jsonrpc'
 export interface A2aRequest {
   units: [A2aUnit];
   id: JsonRpcId;
+  /** The connection's A2A settings the response stages read. */
+  access: { logContent: boolean; slug: string };
 }
 
 /** Request headers an A2A agent needs: protocol version and extensions, content negotiation, tracing. */
@@ -60,10 +74,12 @@ async function readA2a(request: Request, connection: ResolvedConnection): Promis
     canonical: a2aMethod(message.method),
     skill: null,
     taskId: taskIdOf(message.params),
+    allowedTeams: connection.settings.allowedTeams ?? [],
   };
   if (unit.canonical === 'SendMessage' || unit.canonical === 'SendStreamingMessage')
     unit.skill = skillOf(message.params);
-  return { units: [unit], id: message.id };
+  const access = { logContent: connection.settings.logContent === true, slug: connection.slug };
+  return { units: [unit], id: message.id, access };
 }
 
 /** Igris codes inside A2A's reserved range move out of it (see the file comment). */
@@ -97,7 +113,8 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
   connectionType: 'a2a',
   protocol: 'a2a',
 
-  readApiKey: (request) => bearerApiKey(request.headers.get('Authorization')),
+  // An `ig_` key or an OAuth access token (docs/oauth.md: A2A agents are protected resources too).
+  readApiKey: (request) => bearerCredential(request.headers.get('Authorization')),
   read: (request, httpMethod, connection) =>
     httpMethod === 'POST'
       ? readA2a(request, connection)
@@ -105,7 +122,9 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
   check: () => null,
   userOf: () => null,
   decide: (parsed, identity, policy) => [a2aDecide(parsed.units[0], identity, policy)],
-  requestStages: [],
+  // Access by team first (a caller of no allowed team learns nothing more), then content
+  // inspection of the message parts sent (a `block` refuses, `redact` masks what goes out).
+  requestStages: [teamAccessStage, inspectA2aRequest],
   settle: (decisions) => decisions,
   // The serialization of what was decided on (duplicate keys can't be read differently upstream).
   forwardBody: (parsed) => JSON.stringify(parsed.units[0].message),
@@ -120,7 +139,27 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
   },
 
   needsPolicy: () => false,
-  responseStages: (call) => [taskStage(call)],
+  // Task states as the agent reported them first (audit findings), then content inspection (which
+  // may block or mask an answer), then tracking — which records only what the caller received.
+  responseStages: (call, parsed) => {
+    const unit = parsed?.units[0];
+    const tracking =
+      unit && parsed
+        ? taskTrackStage(
+            call,
+            {
+              canonical: unit.canonical,
+              skill: unit.skill,
+              taskId: unit.taskId,
+              params: unit.message.params,
+              logContent: parsed.access.logContent,
+            },
+            parsed.access.slug,
+            writeTaskReport,
+          )
+        : null;
+    return [taskStage(call), a2aResultStage(call), tracking].filter((stage) => stage !== null);
+  },
   completeAtEnd: false,
   finalOutcome: () => Promise.resolve({ outcome: {} }),
   killedStreamText,

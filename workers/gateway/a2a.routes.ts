@@ -15,12 +15,13 @@ import { Hono } from 'hono';
 import { a2aGatewayUrl, rewriteCard } from '../a2a/a2a.card';
 import { loadCard } from '../a2a/a2a.registry';
 import type { AppEnv } from '../app.types';
-import { bearerApiKey, unauthorized } from '../auth/api-key.auth';
+import { bearerCredential, unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import { AppError, restErrorBody, toAppError } from '../lib/errors';
+import { authenticateGatewayCaller, withOAuthChallenge } from '../oauth/oauth.gateway';
 import { a2aAdapter } from './a2a.adapter';
 import { handleCall } from './gateway.call';
-import { authenticateAndResolve, connectionNotFound, requireConnectionUse } from './gateway.connection';
+import { connectionNotFound, requireConnectionUse } from './gateway.connection';
 import { MAX_SLUG_LENGTH } from './gateway.routes';
 
 export const a2aRoutes = new Hono<AppEnv>();
@@ -31,10 +32,11 @@ a2aRoutes.get('/v1/a2a/:slug/.well-known/agent-card.json', async (c) => {
   try {
     const slug = c.req.param('slug');
     await ensureBootstrapped(c.env);
-    const key = bearerApiKey(c.req.header('Authorization'));
+    const key = bearerCredential(c.req.header('Authorization'));
     if (!key) throw unauthorized();
     if (slug.length > MAX_SLUG_LENGTH) throw connectionNotFound();
-    const { auth, connection } = await authenticateAndResolve(c.env.DB, key, slug);
+    // An `ig_` key or an OAuth access token for this agent (workers/oauth/oauth.gateway.ts).
+    const { auth, connection } = await authenticateGatewayCaller(c.env, c.req.url, 'a2a', key, slug);
     if (!connection) throw connectionNotFound();
     requireConnectionUse(auth.principal, connection);
     if (!connection.enabled) throw new AppError('connection_disabled');
@@ -46,7 +48,7 @@ a2aRoutes.get('/v1/a2a/:slug/.well-known/agent-card.json', async (c) => {
       'Cache-Control': 'private, max-age=60',
     });
   } catch (thrown) {
-    const err = toAppError(thrown);
+    const err = withOAuthChallenge(toAppError(thrown), c.env, c.req.url, 'a2a', c.req.param('slug'));
     for (const [name, value] of Object.entries(err.headers)) c.header(name, value);
     return c.json(restErrorBody(err), err.status as 400);
   }

@@ -9,6 +9,7 @@
  *                  caller names (`metadata.skillId` of the params or of the message) for the two
  *                  send methods, else the canonical method name: `tool: "echo"` governs a skill,
  *                  `tool: "GetTask"` or `tool: "*Task*"` governs methods.
+ *   teamAccessStage  request stage: the connection's `allowedTeams` (per-team access), by team id.
  *   a2aAuditRow    one `a2a_call` row per request (method as sent, tool = governed name).
  *   taskStage      reads the task id and each new task state from the answer (JSON or SSE) into
  *                  findings (`a2a_task` / `task_state`), so the audit row and live events show the
@@ -20,7 +21,7 @@ import { isRecord } from '../lib/values';
 import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
 import type { CallIdentity } from './gateway.identity';
 import type { JsonRpcMessage } from './gateway.jsonrpc';
-import type { ResponseStage, StageCall, UnitDecision } from './gateway.stages';
+import type { RequestStage, ResponseStage, StageCall, UnitDecision } from './gateway.stages';
 
 /** One A2A request: what is decided, audited and forwarded (a2a.adapter.ts reads it). */
 export interface A2aUnit {
@@ -31,6 +32,8 @@ export interface A2aUnit {
   canonical: string | null;
   skill: string | null;
   taskId: string | null;
+  /** The connection's `allowedTeams` (team ids; empty: every caller), read with the request. */
+  allowedTeams: readonly string[];
 }
 
 /** Every method the gateway forwards, with its canonical (A2A v1.0) name. */
@@ -101,6 +104,32 @@ export function taskIdOf(params: unknown): string | null {
 
 const SHOWN = 100;
 
+/**
+ * Per-team access (docs/a2a.md#access-by-team): with `allowedTeams` set, a call none of whose
+ * teams (its key's, its member's, its X-Igris-User's — by id) is listed is refused. Team ids are
+ * per organization (checked when saved), so another tenant's team never matches.
+ */
+export function teamRefusal(allowedTeams: readonly string[], teamIds: readonly string[]): AppError | null {
+  if (allowedTeams.length === 0) return null;
+  if (allowedTeams.some((id) => teamIds.includes(id))) return null;
+  return new AppError('connection_forbidden', {
+    message: 'Not allowed to use this agent: it is open to other teams only',
+    details: { reason: 'team_access' },
+  });
+}
+
+/**
+ * Request stage, first of the A2A stages: a caller of no allowed team is refused whatever the
+ * policy decided — so the answer says nothing about the policy to someone who may not call at all.
+ */
+export const teamAccessStage: RequestStage<A2aUnit> = (call, decisions) => {
+  const teamIds = call.teams.map((t) => t.id);
+  return decisions.map((d) => {
+    const refusal = teamRefusal(d.unit.allowedTeams, teamIds);
+    return refusal ? { ...d, decision: null, refusal } : d;
+  });
+};
+
 export function a2aDecide(
   unit: A2aUnit,
   identity: CallIdentity,
@@ -150,15 +179,18 @@ export function a2aAuditRow(base: AuditEventInsert, d: UnitDecision<A2aUnit>): A
   if (d.unit.taskId) details.taskId = d.unit.taskId;
   if (d.decision?.reason) details.reason = d.decision.reason;
   if (d.refusal && d.refusal.code !== 'policy_denied') details.refusal = d.refusal.message;
+  if (d.refusal?.code === 'connection_forbidden') details.reason = 'team_access';
   return {
     ...base,
     type: 'a2a_call',
     method: d.unit.method.slice(0, SHOWN),
     tool: d.tool,
     action: d.refusal
-      ? d.refusal.code === 'policy_denied'
+      ? d.refusal.code === 'policy_denied' || d.refusal.code === 'connection_forbidden'
         ? 'deny'
-        : 'error'
+        : d.refusal.code === 'approval_required'
+          ? 'approval_required'
+          : 'error'
       : (d.decision?.action ?? 'pass'),
     ruleIndex: d.decision?.ruleIndex ?? null,
     policyVersion: d.decision?.policyVersion ?? null,

@@ -25,6 +25,7 @@
  */
 import type { CallOutcome, KillNotice } from '../../durable-objects/guard.contract';
 import type { AuditEventInsert } from '../db/schema';
+import type { CallIntegrity } from '../integrity/integrity.types';
 import type { AppError } from '../lib/errors';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
 import type { ResolvedConnection } from './gateway.connection';
@@ -55,7 +56,13 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
   read(request: Request, httpMethod: HttpMethod, connection: ResolvedConnection): Promise<P | null>;
   userOf(parsed: P): string | null;
   check(request: Request, parsed: P): AppError | null;
-  decide(parsed: P, identity: CallIdentity, policy: CompiledPolicy): UnitDecision<U>[];
+  /** `integrity`: the connection's tool-integrity state (MCP: pinned annotations for `annotations.*` rules). */
+  decide(
+    parsed: P,
+    identity: CallIdentity,
+    policy: CompiledPolicy,
+    integrity?: CallIntegrity | null,
+  ): UnitDecision<U>[];
   readonly requestStages: readonly RequestStage<U>[];
   settle(decisions: UnitDecision<U>[]): UnitDecision<U>[];
   forwardBody(parsed: P): BodyInit | null;

@@ -2,6 +2,10 @@
  * The call core: what happens to every call through the gateway, whatever its protocol, in order.
  * Read this file top to bottom; the protocol's own questions go to its adapter (gateway.adapter.ts:
  * MCP in mcp.adapter.ts), each stage lives in its own module, and this file only sequences them.
+ * Steps 1–5b are in gateway.prepare.ts. In the steady state they touch neither D1 nor KV: what they
+ * read is cached in the isolate and tagged with the organization's configuration epoch, which the
+ * guard checks at step 6 (workers/config/config.epoch.ts) — so step 6 is the call's only round trip
+ * before forwarding.
  *
  *   1. authenticate        — who is calling. Nothing else runs, and nothing is revealed, before this.
  *   2. resolve connection  — only inside the caller's organization: another tenant's slug is "not found".
@@ -15,9 +19,10 @@
  *   5b. budgets           — the call's estimated cost reserved against every budget it falls under
  *                            (workers/budgets/budget.gate.ts; one Durable Object per budget), settled
  *                            with the actual cost at step 9. At a `block` budget's limit: a refusal.
- *   6. guard               — ONE Durable Object round trip: kill switch (wins over everything),
- *                            rate windows (for the matched rules), and the durable audit spool. The
- *                            rows are on disk before the gateway answers, whatever the answer.
+ *   6. guard               — ONE Durable Object round trip: configuration freshness (`stale`: prepare
+ *                            again on data read afresh), kill switch (wins over everything), rate
+ *                            windows (for the matched rules), and the durable audit spool. The rows
+ *                            are on disk before the gateway answers, whatever the answer.
  *   7. forward             — transport only; the answer is streamed back as it arrives
  *                            (gateway.forward.ts). Upstream statuses and bodies pass unchanged.
  *   8. response stages     — per message of the answer, JSON, batch or SSE event by event
@@ -27,68 +32,38 @@
  *
  * Refusals at any stage are answered in the adapter's wire shape, after their audit row is spooled.
  */
-import type { Context } from 'hono';
 import { guardFor } from '../../durable-objects/do.client';
 import type { AdmitResult, RateCheck } from '../../durable-objects/guard.contract';
 import { agentSessionId } from '../../durable-objects/guard.contract';
-import type { AppEnv, Principal } from '../app.types';
-import { unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
-import { type BudgetHold, reserveBudgets } from '../budgets/budget.gate';
+import type { BudgetHold } from '../budgets/budget.gate';
+import { learnEpoch } from '../config/config.epoch';
 import type { AuditEventInsert } from '../db/schema';
-import { budgetsOf, loadGovernance, teamsOf } from '../governance/governance.cache';
-import { type CallInspection, loadCallInspection } from '../inspection/inspection.load';
-import { loadCallIntegrity } from '../integrity/integrity.state';
-import type { CallIntegrity } from '../integrity/integrity.types';
 import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stream';
 import { AppError, toAppError } from '../lib/errors';
 import { eventId } from '../lib/ids';
 import { log } from '../lib/log';
-import { authenticateGatewayCaller, withOAuthChallenge } from '../oauth/oauth.gateway';
+import { withOAuthChallenge } from '../oauth/oauth.gateway';
+import { credentialForCall } from '../oauth/upstream.tokens';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
-import { loadPolicy } from '../policy/policy.store';
-import { selectPrompt } from '../prompts/prompt.select';
-import { callRow } from '../shared/audit.row';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { refusalSource, spoolRefusal } from './gateway.audit';
-import {
-  connectionNotFound,
-  type ResolvedConnection,
-  requireConnectionUse,
-  upstreamCredential,
-} from './gateway.connection';
+import type { ResolvedConnection } from './gateway.connection';
 import { attachFindings } from './gateway.findings';
 import { forward } from './gateway.forward';
-import { type CallIdentity, readIdentity, TRACE_HEADER } from './gateway.identity';
-import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
+import { readIdentity, TRACE_HEADER } from './gateway.identity';
 import { CallOutcomes } from './gateway.outcome';
+import {
+  baseRow,
+  type CallState,
+  type GatewayContext,
+  type PreparedCall,
+  prepareCall,
+} from './gateway.prepare';
 import { rateChecks } from './gateway.rates';
 import { rewriteResponse } from './gateway.rewrite';
-import {
-  SHARED_REQUEST_STAGES,
-  SHARED_RESPONSE_STAGES,
-  type StageCall,
-  type UnitDecision,
-} from './gateway.stages';
+import { SHARED_RESPONSE_STAGES, type UnitDecision } from './gateway.stages';
 import { taintCheck } from './gateway.taint';
-
-type GatewayContext = Context<AppEnv>;
-
-/** What the core knows about a call so far; every refusal's audit row is built from it. */
-interface CallState<P> {
-  id: string;
-  started: number;
-  slug: string;
-  httpMethod: HttpMethod;
-  traceId: string;
-  principal: Principal | null;
-  connection: ResolvedConnection | null;
-  identity: CallIdentity | null;
-  parsed: P | null;
-  mcpSessionId: string | null;
-  /** CORS headers once the caller's Origin has been accepted (empty for non-browser callers). */
-  cors: Record<string, string>;
-}
 
 export async function handleCall<U, P extends ParsedRequest<U>>(
   c: GatewayContext,
@@ -107,132 +82,56 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     connection: null,
     identity: null,
     parsed: null,
+    bodyRead: false,
     mcpSessionId: c.req.header('Mcp-Session-Id') ?? null,
     cors: {},
+    configEpoch: 0,
   };
   let hold: BudgetHold | null = null;
   try {
     await ensureBootstrapped(c.env);
 
-    // 1. Authenticate, and 2. resolve the connection within the caller's organization — one D1
-    // query for both; the key is judged first, so only an authenticated caller learns about slugs.
-    const key = adapter.readApiKey(c.req.raw);
-    if (!key) throw unauthorized();
-    // An OAuth access token (MCP and LLM routes) resolves to the member who consented, its
-    // audience checked against this connection (workers/oauth/oauth.gateway.ts).
-    const {
-      auth,
-      connection: found,
-      email,
-    } = await authenticateGatewayCaller(c.env, c.req.url, adapter.protocol, key, state.slug);
-    state.principal = auth.principal;
-    if (auth.touch) c.executionCtx.waitUntil(auth.touch.catch(() => {}));
-    if (!found) throw connectionNotFound();
-    const connection = found;
-    state.connection = connection;
-    // May this key's member use this connection at all (connections:use)? Before anything else
-    // about it is revealed (disabled, type) and before the body is read or anything forwarded.
-    requireConnectionUse(state.principal, connection);
-    if (!connection.enabled) throw new AppError('connection_disabled');
-    if (connection.type !== adapter.connectionType) {
-      throw new AppError('not_found', {
-        message: `Not an ${adapter.protocol.toUpperCase()} connection`,
-        details: { location: 'path', path: 'slug' },
-      });
+    // 1–5b. Authenticate, resolve, identity, protocol checks, policy and request stages, budgets
+    // (gateway.prepare.ts), then 6. the guard: kill switch and rate windows, and the audit rows
+    // spooled durably. A guard that knows of a management change newer than the data the call was
+    // decided on answers `stale` and records nothing: the call is prepared again on fresh data.
+    let prepared: PreparedCall<U>;
+    let verdict: AdmitResult;
+    let rows: AuditEventInsert[];
+    let checks: RateCheck[];
+    let refusal: UnitDecision<U>['refusal'] = null;
+    for (let attempt = 1; ; attempt++) {
+      prepared = await prepareCall(c, adapter, state);
+      hold = prepared.hold;
+      // A call the policy refused counts against no rate window; the kill switch still wins.
+      refusal = prepared.decisions.find((d) => d.refusal)?.refusal ?? null;
+      rows = attachFindings(
+        callRows(c, state, adapter, prepared.decisions, prepared.policy),
+        prepared.decisions,
+      );
+      const keyed = {
+        identity: state.identity!,
+        principal: state.principal!,
+        connectionId: prepared.connection.id,
+      };
+      checks = refusal ? [] : rateChecks(prepared.decisions, keyed);
+      verdict = await admit(
+        c,
+        state,
+        prepared.connection,
+        rows,
+        checks,
+        refusal !== null,
+        prepared.decisions,
+      );
+      if (verdict.verdict !== 'stale') break;
+      hold?.release();
+      hold = null;
+      learnEpoch(prepared.connection.orgId, verdict.configEpoch);
+      // Two changes in a row during one call: refuse rather than loop (fail closed).
+      if (attempt >= 3) throw new AppError('guard_unavailable', { internal: 'configuration kept changing' });
     }
-
-    // 3. Identity.
-    state.identity = readIdentity(c.req.raw.headers);
-    state.traceId = state.identity.traceId;
-    // An OAuth call is the person who consented, whatever X-Igris-User says.
-    if (email) state.identity.user = email;
-
-    // 4. Protocol checks. Origin first: a browser page that may not call this connection gets
-    // nothing read from its body.
-    checkOrigin(c, state, connection);
-    state.parsed = await adapter.read(c.req.raw, httpMethod, connection);
-    const mismatch = state.parsed ? adapter.check(c.req.raw, state.parsed) : null;
-    if (mismatch) throw mismatch;
-    // A user the request names itself (the OpenAI `user` field) stands in for X-Igris-User.
-    if (state.parsed && state.identity.user === null) state.identity.user = adapter.userOf(state.parsed);
-    // Teams (policy `team` conditions), budgets and the governed system prompt come from one
-    // per-organization snapshot cached in the isolate (governance.cache.ts explains the bound).
-    const governance = await loadGovernance(c.env, connection.orgId);
-    const subject = {
-      apiKeyId: state.principal.apiKeyId,
-      userId: state.principal.userId,
-      user: state.identity.user,
-    };
-    const teams = teamsOf(governance, subject);
-    state.identity.teams = teams.flatMap((t) => [t.id, t.name]);
-
-    // 5. Policy, per unit, then the request stages, then what a refusal means for the rest.
-    let policy: CompiledPolicy | null = null;
-    let decisions: UnitDecision<U>[] = [];
-    let body: BodyInit | null = null;
-    // Tool integrity's hot-path state (quarantined / unapproved items) is read beside the policy,
-    // from KV like it (workers/integrity/integrity.state.ts): no D1 query per call.
-    let integrity: CallIntegrity | null = null;
-    // Content inspection's compiled engine (cached per isolate and configuration) comes with them.
-    let inspection: CallInspection | null = null;
-    const governing = () =>
-      Promise.all([
-        loadPolicy(c.env, connection.orgId, connection.id),
-        adapter.usesToolIntegrity ? loadCallIntegrity(c.env, connection) : null,
-        loadCallInspection(c.env, connection),
-      ]);
-    const stageCall = (): StageCall => ({
-      orgId: connection.orgId,
-      connectionId: connection.id,
-      identity: state.identity!,
-      policy,
-      teams,
-      prompt: selectPrompt(governance.assignments, connection.id, teams),
-      orgName: governance.orgName,
-      connectionSlug: connection.slug,
-      findings: [],
-      integrity,
-      inspection,
-      deferred: [],
-    });
-    let call: StageCall | null = null;
-    if (state.parsed) {
-      [policy, integrity, inspection] = await governing();
-      call = stageCall();
-      decisions = adapter.decide(state.parsed, state.identity, policy);
-      for (const stage of adapter.requestStages) decisions = stage(call, decisions);
-      for (const stage of SHARED_REQUEST_STAGES) decisions = stage(call, decisions);
-      decisions = adapter.settle(decisions);
-      body = adapter.forwardBody(state.parsed);
-    } else if (adapter.needsPolicy(c.req.raw, httpMethod)) {
-      [policy, integrity, inspection] = await governing();
-    }
-    call ??= stageCall();
-
-    // 5b. Budgets: only a call nothing else refused reserves; a refusal here is one more refusal.
-    const budgets = budgetsOf(governance, subject, teams);
-    if (state.parsed && adapter.estimateCostUsd && budgets.length > 0 && !decisions.some((d) => d.refusal)) {
-      const gate = await reserveBudgets({
-        env: c.env,
-        ctx: c.executionCtx,
-        budgets,
-        amountUsd: await adapter.estimateCostUsd(call, state.parsed, c.env),
-        failOpen: connection.settings.failMode === 'open',
-        connection: { id: connection.id, slug: connection.slug },
-      });
-      call.findings.push(...gate.findings);
-      hold = gate.hold;
-      const budgetRefusal = gate.refusal;
-      if (budgetRefusal) decisions = decisions.map((d) => ({ ...d, refusal: d.refusal ?? budgetRefusal }));
-    }
-
-    // 6. Guard: kill switch and rate windows, and the audit rows spooled durably. A call the policy
-    // refused counts against no rate window; the kill switch still wins over the policy's answer.
-    const refusal = decisions.find((d) => d.refusal)?.refusal ?? null;
-    const rows = attachFindings(callRows(c, state, adapter, decisions, policy), decisions);
-    const keyed = { identity: state.identity, principal: state.principal, connectionId: connection.id };
-    const checks = refusal ? [] : rateChecks(decisions, keyed);
-    const verdict = await admit(c, state, connection, rows, checks, refusal !== null, decisions);
+    const { connection, call, decisions, body } = prepared;
     if (verdict.verdict !== 'admit') hold?.release();
     if (verdict.verdict === 'killed') {
       return reply(
@@ -270,9 +169,11 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       final: () => adapter.finalOutcome(call, state.parsed, c.env),
       budget: hold,
     });
-    const credential = await upstreamCredential(c.env, connection);
     let result: Awaited<ReturnType<typeof forward>>;
     try {
+      // The shared credential, or (OAuth upstream mode) the member's own token, refreshed if due;
+      // a member who has not linked their account gets the link (workers/oauth/upstream.tokens.ts).
+      const credential = await credentialForCall(c.env, connection, state.principal, c.req.url);
       result = await forward(
         httpMethod,
         c.req.raw,
@@ -339,23 +240,6 @@ function killWatch<U, P extends ParsedRequest<U>>(
   };
 }
 
-/** 403 for a browser Origin this connection does not allow; CORS headers for one it does. */
-function checkOrigin<P>(c: GatewayContext, state: CallState<P>, connection: ResolvedConnection): void {
-  const origin = c.req.header('Origin') ?? null;
-  if (origin === null) return;
-  const allowed = [
-    ...ownOrigins(c.req.url, c.env.PUBLIC_BASE_URL ?? ''),
-    ...connection.settings.allowedOrigins,
-  ];
-  if (!isOriginAllowed(origin, allowed)) {
-    throw new AppError('origin_forbidden', {
-      message: 'Origin not allowed: add it to the connection’s allowedOrigins to call it from a browser',
-      details: { location: 'header', path: 'Origin' },
-    });
-  }
-  state.cors = corsHeaders(origin);
-}
-
 /** The audit rows of a call that reached the guard: one per unit (the adapter's), or one for a GET/DELETE. */
 function callRows<U, P extends ParsedRequest<U>>(
   c: GatewayContext,
@@ -365,23 +249,6 @@ function callRows<U, P extends ParsedRequest<U>>(
   policy: CompiledPolicy | null,
 ): AuditEventInsert[] {
   return adapter.auditRows(baseRow(state), decisions, c.req.raw, state.httpMethod, policy);
-}
-
-function baseRow<P>(state: CallState<P>): AuditEventInsert {
-  return callRow({
-    id: state.id,
-    orgId: state.principal?.orgId ?? null,
-    connectionId: state.connection?.id ?? null,
-    connectionSlug: state.slug || null,
-    apiKeyId: state.principal?.apiKeyId ?? null,
-    actor: state.principal?.actor ?? null,
-    user: state.identity?.user ?? null,
-    traceId: state.traceId,
-    metadata: state.identity?.metadata ?? null,
-    metadataError: state.identity?.metadataError ?? null,
-    mcpSessionId: state.mcpSessionId,
-    createdAt: state.started,
-  });
 }
 
 async function admit<P>(
@@ -412,6 +279,7 @@ async function admit<P>(
       rateChecks: checks,
       audit: rows,
       final,
+      configEpoch: state.configEpoch,
       ...(taint ? { taint } : {}),
     });
   } catch (err) {

@@ -13,6 +13,7 @@ import {
 } from '../auth/api-key.auth';
 import { hashApiKey } from '../auth/api-key.crypto';
 import { mayUseConnection } from '../auth/permissions';
+import { cacheMaxAgeMs, isCurrent, learnEpoch } from '../config/config.epoch';
 import type { ConnectionDbRow } from '../connections/connections.service';
 import type { ConnectionRow } from '../db/schema';
 import { AppError } from '../lib/errors';
@@ -33,6 +34,8 @@ export interface ResolvedConnection {
   settings: ConnectionSettings;
   /** The member who created it: a developer uses their own connections (connections:use). */
   createdBy: string | null;
+  /** Its latest policy version in D1, when the lookup read it (the policy loaded must be as new). */
+  policyVersion?: number | null;
 }
 
 /** The columns of a connection the gateway reads on every call. */
@@ -51,30 +54,66 @@ export const CONNECTION_COLUMNS = `c.id AS c_id, c.org_id AS c_org_id, c.slug AS
 
 // One D1 round trip for both steps. The connection is joined on the key's own organization, so a
 // slug of another tenant can't be reached (it reads as "not found"), exactly as two queries would.
-const CALLER_AND_CONNECTION_SQL = `SELECT ${KEY_COLUMNS}, ${CONNECTION_COLUMNS}
-  FROM ${KEY_FROM} LEFT JOIN connections c ON c.org_id = k.org_id AND c.slug = ?
+// The organization's configuration epoch comes in the same snapshot (workers/config/config.epoch.ts).
+// With them, the connection's latest policy version: a policy read from KV after a change must be
+// at least that new (KV is eventually consistent at the edge; policy.store.ts falls back to D1).
+const CALLER_AND_CONNECTION_SQL = `SELECT ${KEY_COLUMNS}, ${CONNECTION_COLUMNS}, o.config_epoch AS org_epoch,
+  (SELECT max(p.version) FROM policies p WHERE p.connection_id = c.id) AS policy_version
+  FROM ${KEY_FROM} JOIN organizations o ON o.id = k.org_id
+  LEFT JOIN connections c ON c.org_id = k.org_id AND c.slug = ?
   WHERE k.hash = ?`;
 
 export type JoinedConnectionColumns = {
   [K in keyof ConnectionLookupRow as `c_${K}`]: ConnectionLookupRow[K] | null;
 };
-type JoinedRow = KeyLookupRow & JoinedConnectionColumns;
+type JoinedRow = KeyLookupRow &
+  JoinedConnectionColumns & { org_epoch: number; policy_version: number | null };
+
+/** A resolved (key, slug) pair kept in the isolate, tagged with its organization's epoch. */
+interface CallerEntry {
+  row: JoinedRow;
+  connection: ResolvedConnection;
+  epoch: number;
+  loadedAt: number;
+}
+const callers = new Map<string, CallerEntry>();
+const CALLER_LIMIT = 10_000;
 
 /**
  * Authenticates the key and resolves the slug in its organization. The key is judged first: a bad
  * key is 401 whatever the slug, and only an authenticated caller learns whether a slug exists.
+ *
+ * In the steady state this is memory only: a usable (key, connection) pair is kept in the isolate
+ * and used while its organization's configuration epoch is current (workers/config/config.epoch.ts:
+ * any management change makes it stale everywhere before the API answers). Unknown keys, unknown
+ * slugs and disabled connections are never kept, so they are always answered from D1.
  */
 export async function authenticateAndResolve(
-  db: D1Database,
+  env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>,
   key: string,
   slug: string,
-): Promise<CallerAndConnection> {
-  const row = await db
-    .prepare(CALLER_AND_CONNECTION_SQL)
-    .bind(slug, await hashApiKey(key))
-    .first<JoinedRow>();
-  const auth = principalFromKeyRow(db, row);
-  return { auth, connection: row ? joinedConnection(row) : null };
+): Promise<CallerAndConnection & { configEpoch: number }> {
+  const hash = await hashApiKey(key);
+  const cacheKey = `${hash}\u0000${slug}`;
+  const maxAge = cacheMaxAgeMs(env);
+  const hit = callers.get(cacheKey);
+  if (hit && isCurrent(hit.row.org_id, hit, maxAge)) {
+    const auth = principalFromKeyRow(env.DB, hit.row);
+    // The touch is issued at most once a minute per key: remember it was.
+    if (auth.touch) hit.row.last_used_at = Date.now();
+    return { auth, connection: hit.connection, configEpoch: hit.epoch };
+  }
+  const row = await env.DB.prepare(CALLER_AND_CONNECTION_SQL).bind(slug, hash).first<JoinedRow>();
+  if (row) learnEpoch(row.org_id, row.org_epoch);
+  const auth = principalFromKeyRow(env.DB, row);
+  const connection = row ? joinedConnection(row) : null;
+  if (connection) connection.policyVersion = row?.policy_version ?? null;
+  if (row && connection?.enabled && maxAge > 0) {
+    if (callers.size >= CALLER_LIMIT) callers.delete(callers.keys().next().value as string);
+    if (auth.touch) row.last_used_at = Date.now();
+    callers.set(cacheKey, { row, connection, epoch: row.org_epoch, loadedAt: Date.now() });
+  }
+  return { auth, connection, configEpoch: row?.org_epoch ?? 0 };
 }
 
 /** The connection half of a row selected with CONNECTION_COLUMNS (null when the join found none). */
@@ -148,13 +187,30 @@ export function credentialAad(orgId: string, connectionId: string): string {
   return `${orgId}:${connectionId}`;
 }
 
-/** Decrypts the stored credential just before forwarding; it lives only in this request's memory. */
+/**
+ * Decrypted credentials, per resolved connection object: kept exactly as long as the cached
+ * connection it belongs to (a rotation is a management change, so the next call resolves a new
+ * object and decrypts the new ciphertext). Never logged, never leaves the isolate but upstream.
+ */
+const credentials = new WeakMap<ResolvedConnection, Promise<string>>();
+
+/** The stored credential, decrypted once per cached connection, just before forwarding. */
 export async function upstreamCredential(env: Env, connection: ResolvedConnection): Promise<string | null> {
   if (connection.authType === 'none' || !connection.credentialCiphertext) return null;
+  let decrypted = credentials.get(connection);
+  if (!decrypted) {
+    decrypted = decryptCredential(env, connection);
+    credentials.set(connection, decrypted);
+    decrypted.catch(() => credentials.delete(connection));
+  }
+  return decrypted;
+}
+
+async function decryptCredential(env: Env, connection: ResolvedConnection): Promise<string> {
   const vault = await getVault(env);
   try {
     return await vault.decrypt(
-      connection.credentialCiphertext,
+      connection.credentialCiphertext!,
       credentialAad(connection.orgId, connection.id),
     );
   } catch (err) {

@@ -22,6 +22,7 @@
  * was refused". Every item gets its own audit row either way.
  */
 import type { AuditEventInsert } from '../db/schema';
+import { type CallIntegrity, pinnedAnnotations } from '../integrity/integrity.types';
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import {
@@ -167,8 +168,15 @@ export function decideEach(
   messages: readonly JsonRpcMessage[],
   identity: CallIdentity,
   policy: CompiledPolicy,
+  integrity?: CallIntegrity | null,
 ): MessageDecision[] {
-  return messages.map((message) => decideMessage(message, identity, (req) => evaluate(policy, req)));
+  // `annotations.*` conditions read the tool's pinned annotations from the integrity state the
+  // core already loaded (KV, cached): no I/O here.
+  const decide = integrity
+    ? (req: EvaluationRequest) =>
+        evaluate(policy, { ...req, annotations: pinnedAnnotations(integrity, req.tool) })
+    : (req: EvaluationRequest) => evaluate(policy, req);
+  return messages.map((message) => decideMessage(message, identity, decide));
 }
 
 /**
@@ -241,6 +249,7 @@ export function auditRows(
 const DENIALS: ReadonlySet<string> = new Set(['policy_denied', 'content_blocked', 'tool_not_approved']);
 
 function rowAction(d: MessageDecision): string {
+  if (d.refusal?.code === 'approval_required') return 'approval_required';
   if (d.refusal) return DENIALS.has(d.refusal.code) ? 'deny' : 'error';
   return d.decision?.action ?? 'pass';
 }

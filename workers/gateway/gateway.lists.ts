@@ -132,6 +132,7 @@ export class ListFilter implements ResponseStage {
             user: caller.user,
             teams: caller.teams,
             metadata: caller.metadata,
+            annotations: caller.annotationsOf?.(name) ?? null,
           })
       : (name) => couldEverAllow(policy, name);
   }
@@ -191,4 +192,6 @@ export interface ListCaller {
   user: string | null;
   metadata: Readonly<Record<string, unknown>> | null;
   teams?: readonly string[] | undefined;
+  /** A tool's pinned annotations (`annotations.*` conditions; integrity state), or null. */
+  annotationsOf?: ((name: string) => Readonly<Record<string, boolean>> | null) | undefined;
 }

@@ -46,7 +46,8 @@ export function respondError(ctx: ReplyContext, err: AppError, id: JsonRpcId): R
  */
 export function respondWithoutBody(ctx: ReplyContext, err: AppError): Response {
   logRefusal(ctx, err);
-  const status = err.status >= 400 ? err.status : err.code === 'policy_denied' ? 403 : 400;
+  const denial = err.code === 'policy_denied' || err.code === 'approval_required';
+  const status = err.status >= 400 ? err.status : denial ? 403 : 400;
   return new Response(null, {
     status,
     headers: { [TRACE_HEADER]: ctx.traceId, ...ctx.cors, ...err.headers },

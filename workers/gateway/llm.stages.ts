@@ -159,7 +159,9 @@ export function llmAuditRow(base: AuditEventInsert, d: LlmDecision): AuditEventI
     action: d.refusal
       ? d.refusal.code === 'policy_denied' || d.refusal.code === 'content_blocked'
         ? 'deny'
-        : 'error'
+        : d.refusal.code === 'approval_required'
+          ? 'approval_required'
+          : 'error'
       : (d.decision?.action ?? 'pass'),
     ruleIndex: d.decision?.ruleIndex ?? null,
     policyVersion: d.decision?.policyVersion ?? null,

@@ -10,6 +10,7 @@ import { bearerCredential } from '../auth/api-key.auth';
 import { inspectMcpRequest, mcpResultStage } from '../inspection/inspection.mcp.stage';
 import { recordSnapshots } from '../integrity/integrity.record';
 import { integrityStage, pendingIntegrityLists, refuseBlocked } from '../integrity/integrity.stage';
+import { pinnedAnnotations } from '../integrity/integrity.types';
 import { AppError, ERROR_CODES, type JsonRpcErrorBody } from '../lib/errors';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
@@ -76,7 +77,7 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   check: (request, parsed) => checkHeaderAgreement(request.headers, parsed),
   // MCP names no user of its own: X-Igris-User is the only source.
   userOf: () => null,
-  decide: (parsed, identity, policy) => decideEach(parsed.units, identity, policy),
+  decide: (parsed, identity, policy, integrity) => decideEach(parsed.units, identity, policy, integrity),
   // Tool integrity: calls to quarantined (or, fail_closed, unapproved) tools are refused. Then
   // content inspection: arguments, URIs and prompt arguments scanned, a `block` finding refused.
   requestStages: [refuseBlocked, inspectMcpRequest],
@@ -114,7 +115,10 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
         ),
       ),
     );
-    const filter = listFilterStage(call.policy, parsed ? pendingLists(parsed.units) : null, call.identity);
+    const filter = listFilterStage(call.policy, parsed ? pendingLists(parsed.units) : null, {
+      ...call.identity,
+      annotationsOf: (name) => pinnedAnnotations(call.integrity, name),
+    });
     // Content inspection last: it scans (and may mask) only what the caller will receive.
     const inspection = mcpResultStage(call, parsed?.units ?? null);
     return [integrity, filter, inspection].filter((stage) => stage !== null);

@@ -7,9 +7,11 @@
  * its member and its X-Igris-User value, the last of which the key lookup cannot know; one batch
  * per organization per TTL costs nothing per call, and membership, budget and prompt changes are
  * rare. An edit made through the API invalidates this isolate's copy at once
- * (`invalidateGovernance`); other isolates see it within the TTL (documented in
+ * (`invalidateGovernance`); other isolates at their next call, through the configuration epoch
+ * (workers/config/config.epoch.ts; documented in
  * docs/budgets-and-prompts.md). Budget COUNTERS are never cached: they live in their Durable Object.
  */
+import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
 import type { BudgetScope, TeamMemberKind } from '../db/schema';
 import type { Governance, TeamRef } from './governance.types';
 
@@ -17,7 +19,9 @@ export type { Governance, GovernedAssignment, GovernedBudget, TeamRef } from './
 export { budgetsOf, type CallSubject, teamsOf } from './governance.types';
 
 interface Cached {
-  at: number;
+  /** When it was read, and the organization's configuration epoch then (config.epoch.ts). */
+  loadedAt: number;
+  epoch: number;
   value: Promise<Governance>;
 }
 
@@ -31,12 +35,11 @@ export function loadGovernance(
   env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>,
   orgId: string,
 ): Promise<Governance> {
-  const ttl = Number(env.POLICY_CACHE_TTL_MS ?? '10000');
-  const now = Date.now();
   const hit = cache.get(orgId);
-  if (hit && now - hit.at < ttl) return hit.value;
+  if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.value;
+  const epoch = knownEpoch(orgId);
   const value = readGovernance(env.DB, orgId);
-  cache.set(orgId, { at: now, value });
+  cache.set(orgId, { loadedAt: Date.now(), epoch, value });
   // A failed read is not cached: the next call tries again.
   value.catch(() => {
     if (cache.get(orgId)?.value === value) cache.delete(orgId);

@@ -14,6 +14,8 @@ import {
   listPacks,
   listRules,
   scanText,
+  updatePack,
+  updateRule,
 } from './detections.service';
 import { ACTIONS, CATEGORIES, SEVERITIES, WHERES } from './inspection.schema';
 
@@ -48,6 +50,8 @@ const ruleSummarySchema = z
     description: z.string(),
     references: z.array(z.string()),
     custom: z.boolean(),
+    /** The whole rule, for the organization's own (custom) rules only. */
+    definition: z.record(z.string(), z.unknown()).optional(),
   })
   .openapi('DetectionRule');
 
@@ -110,6 +114,21 @@ export const detectionsRoutes = createRouter()
   )
   .openapi(
     createRoute({
+      method: 'put',
+      path: '/detections/rules/{ruleId}',
+      tags,
+      summary: 'Replace a custom rule (validated like a new one; its id cannot change)',
+      request: { params: ruleIdParam, ...jsonBody(anyObject) },
+      responses: { 200: json(ruleSummarySchema, 'Updated'), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        await updateRule(c.env, c.get('principal'), c.req.valid('param').ruleId, c.req.valid('json')),
+        200,
+      ),
+  )
+  .openapi(
+    createRoute({
       method: 'delete',
       path: '/detections/rules/{ruleId}',
       tags,
@@ -146,6 +165,21 @@ export const detectionsRoutes = createRouter()
       responses: { 201: json(packSummarySchema, 'Created'), ...errorResponses },
     }),
     async (c) => c.json(await createPack(c.env, c.get('principal'), c.req.valid('json')), 201),
+  )
+  .openapi(
+    createRoute({
+      method: 'put',
+      path: '/detections/packs/{name}',
+      tags,
+      summary: 'Replace a custom pack (validated like a new one; its name cannot change)',
+      request: { params: packNameParam, ...jsonBody(anyObject) },
+      responses: { 200: json(packSummarySchema, 'Updated'), ...errorResponses },
+    }),
+    async (c) =>
+      c.json(
+        await updatePack(c.env, c.get('principal'), c.req.valid('param').name, c.req.valid('json')),
+        200,
+      ),
   )
   .openapi(
     createRoute({

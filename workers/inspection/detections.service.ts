@@ -30,6 +30,8 @@ export function ruleSummary(rule: Rule, custom: boolean) {
     description: rule.description,
     references: rule.references,
     custom,
+    // The organization's own rules in full, so the dashboard's editor can change them.
+    ...(custom ? { definition: rule as unknown as Record<string, unknown> } : {}),
   };
 }
 
@@ -127,9 +129,8 @@ function conflict(message: string, path: string): AppError {
   return new AppError('conflict', { message, details: { location: 'body', path } });
 }
 
-/** Saves a custom rule after validateCustomRule (schema, linear pattern, its own examples). */
-export async function createRule(env: Env_, principal: Principal, input: unknown) {
-  requirePermission(principal, 'policies:write');
+/** A custom rule as sent, checked by validateCustomRule; refused with the first problem's path. */
+function checkedRule(input: unknown): Rule {
   const checked = validateCustomRule(input);
   if (!checked.ok) {
     throw new AppError('validation_failed', {
@@ -137,7 +138,13 @@ export async function createRule(env: Env_, principal: Principal, input: unknown
       details: { location: 'body', path: checked.errors[0]!.path, errors: checked.errors },
     });
   }
-  const rule = checked.rule;
+  return checked.rule;
+}
+
+/** Saves a custom rule after validateCustomRule (schema, linear pattern, its own examples). */
+export async function createRule(env: Env_, principal: Principal, input: unknown) {
+  requirePermission(principal, 'policies:write');
+  const rule = checkedRule(input);
   if (builtinRules().some((r) => r.id === rule.id))
     throw conflict(`Rule id ${rule.id} is a built-in rule's`, 'id');
   const now = Date.now();
@@ -177,9 +184,36 @@ export async function deleteRule(env: Env_, principal: Principal, ruleId: string
   invalidateOrgDetections(principal.orgId);
 }
 
-/** Saves a custom pack: its name may not shadow a built-in pack, its rule ids must exist. */
-export async function createPack(env: Env_, principal: Principal, input: unknown) {
+/** Replaces a custom rule (same checks as createRule); its id cannot change. */
+export async function updateRule(env: Env_, principal: Principal, ruleId: string, input: unknown) {
   requirePermission(principal, 'policies:write');
+  // Another organization's rule is as missing as one that never was.
+  const found = await env.DB.prepare('SELECT 1 FROM detection_rules WHERE org_id = ? AND rule_id = ?')
+    .bind(principal.orgId, ruleId)
+    .first();
+  if (!found) throw new AppError('not_found', { message: 'Custom rule not found' });
+  const rule = checkedRule(input);
+  if (rule.id !== ruleId) {
+    throw new AppError('validation_failed', {
+      message: 'Rule refused: the id of a saved rule cannot change (create a new rule instead)',
+      details: { location: 'body', path: 'id' },
+    });
+  }
+  await env.DB.batch([
+    env.DB.prepare(
+      'UPDATE detection_rules SET rule = ?, updated_at = ? WHERE org_id = ? AND rule_id = ?',
+    ).bind(JSON.stringify(rule), Date.now(), principal.orgId, ruleId),
+    adminAuditStatement(env.DB, principal, {
+      action: 'detection_rule.update',
+      details: { ruleId: rule.id, category: rule.category, severity: rule.severity, action: rule.action },
+    }),
+  ]);
+  invalidateOrgDetections(principal.orgId);
+  return ruleSummary(rule, true);
+}
+
+/** A custom pack as sent: schema, a name that is not a built-in pack's, rule ids that exist. */
+async function checkedPack(env: Env_, principal: Principal, input: unknown): Promise<Pack> {
   const parsed = packSchema.safeParse(input);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
@@ -199,6 +233,13 @@ export async function createPack(env: Env_, principal: Principal, input: unknown
       details: { location: 'body', path: 'rules', unknown },
     });
   }
+  return pack;
+}
+
+/** Saves a custom pack: its name may not shadow a built-in pack, its rule ids must exist. */
+export async function createPack(env: Env_, principal: Principal, input: unknown) {
+  requirePermission(principal, 'policies:write');
+  const pack = await checkedPack(env, principal, input);
   const now = Date.now();
   try {
     await env.DB.batch([
@@ -215,6 +256,37 @@ export async function createPack(env: Env_, principal: Principal, input: unknown
     if (String(err).includes('UNIQUE')) throw conflict(`A custom pack ${pack.name} already exists`, 'name');
     throw err;
   }
+  invalidateOrgDetections(principal.orgId);
+  return packSummary(pack, true);
+}
+
+/** Replaces a custom pack (same checks as createPack); its name cannot change. */
+export async function updatePack(env: Env_, principal: Principal, name: string, input: unknown) {
+  requirePermission(principal, 'policies:write');
+  // Another organization's pack is as missing as one that never was.
+  const found = await env.DB.prepare('SELECT 1 FROM detection_packs WHERE org_id = ? AND name = ?')
+    .bind(principal.orgId, name)
+    .first();
+  if (!found) throw new AppError('not_found', { message: 'Custom pack not found' });
+  const pack = await checkedPack(env, principal, input);
+  if (pack.name !== name) {
+    throw new AppError('validation_failed', {
+      message: 'Pack refused: the name of a saved pack cannot change (create a new pack instead)',
+      details: { location: 'body', path: 'name' },
+    });
+  }
+  await env.DB.batch([
+    env.DB.prepare('UPDATE detection_packs SET pack = ?, updated_at = ? WHERE org_id = ? AND name = ?').bind(
+      JSON.stringify(pack),
+      Date.now(),
+      principal.orgId,
+      name,
+    ),
+    adminAuditStatement(env.DB, principal, {
+      action: 'detection_pack.update',
+      details: { pack: pack.name, rules: pack.rules.length, categories: pack.categories },
+    }),
+  ]);
   invalidateOrgDetections(principal.orgId);
   return packSummary(pack, true);
 }

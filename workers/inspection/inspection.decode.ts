@@ -52,17 +52,37 @@ function bytesToText(bytes: number[]): string {
   return utf8.decode(new Uint8Array(bytes));
 }
 
+/** Base64 digit values (standard and URL-safe alphabets); -1 for anything else. */
+const BASE64_VALUE = new Int8Array(128).fill(-1);
+for (const [k, c] of [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/'].entries())
+  BASE64_VALUE[c.charCodeAt(0)] = k;
+BASE64_VALUE[45] = 62; // '-'
+BASE64_VALUE[95] = 63; // '_'
+
+/**
+ * Standard or URL-safe base64, padding optional; null when not base64. By hand rather than with
+ * `atob`: no intermediate strings, and Node's `atob` is slow enough to show in the benchmark.
+ */
 export function decodeBase64(s: string): string | null {
-  const b64 = s.replace(/-/g, '+').replace(/_/g, '/').replace(/=+$/, '');
-  if (b64.length % 4 === 1) return null;
-  try {
-    const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-    const bytes = new Array<number>(bin.length);
-    for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-    return bytesToText(bytes);
-  } catch {
-    return null;
+  let end = s.length;
+  while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
+  if (end % 4 === 1) return null;
+  const bytes = new Uint8Array((end * 3) >> 2);
+  let acc = 0;
+  let bits = 0;
+  let o = 0;
+  for (let i = 0; i < end; i++) {
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? BASE64_VALUE[c]! : -1;
+    if (v < 0) return null;
+    acc = ((acc << 6) | v) & 0xffffff;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      bytes[o++] = (acc >> bits) & 0xff;
+    }
   }
+  return utf8.decode(bytes.subarray(0, o));
 }
 
 export function decodeHex(s: string): string {
@@ -176,8 +196,16 @@ interface Open {
 
 const CONTEXT_TOKENS = 2;
 
-/** Encoded spans of `text`, in order of kind then position. */
-export function findEncodedSpans(text: string): EncodedSpan[] {
+/** A run of base64 characters at least this long is a blob worth recording, textual or not. */
+export const BLOB_MIN = 256;
+const BLOB_RUN = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{256,}={0,2}/g;
+
+/**
+ * Encoded spans of `text`, in order of kind then position. When `blobs` is given, runs of at least
+ * BLOB_MIN base64 characters are added to it (spans of `text`), decodable to text or not: found
+ * here because only the rare token that long is searched, instead of a pattern over every text.
+ */
+export function findEncodedSpans(text: string, blobs?: Array<{ start: number; end: number }>): EncodedSpan[] {
   const out: EncodedSpan[] = [];
   const open: Partial<Record<MultiKind, Open>> = {};
   let anyOpen = false;
@@ -193,22 +221,16 @@ export function findEncodedSpans(text: string): EncodedSpan[] {
   const n = text.length;
   let i = 0;
   while (i < n) {
-    let c = text.charCodeAt(i);
+    const c = text.charCodeAt(i);
     if (isSpace(c)) {
       i++;
       continue;
     }
     // One token, by hand: most tokens are short words with none of % & \ and cost only this loop.
     const s = i;
-    let marks = 0;
-    for (; i < n && i - s < MAX_TOKEN; i++) {
-      c = text.charCodeAt(i);
-      if (isSpace(c)) break;
-      if (c === 37) marks |= 1;
-      else if (c === 38) marks |= 2;
-      else if (c === 92) marks |= 4;
-    }
-    const e = i;
+    const e = tokenEnd(text, s, Math.min(n, s + MAX_TOKEN));
+    const marks = tokenMarks;
+    i = e;
     const len = e - s;
     if (marks === 0 && len < 16) {
       if (anyOpen) for (const kind of MULTI) plainToken(open, kind, e, close);
@@ -236,6 +258,16 @@ export function findEncodedSpans(text: string): EncodedSpan[] {
         for (let h = HEX_RUN.exec(t); h; h = HEX_RUN.exec(t))
           keep(out, 'hex', text, s + h.index, s + h.index + h[0].length);
       }
+      if (blobs && len >= BLOB_MIN) {
+        BLOB_RUN.lastIndex = 0;
+        for (let b = BLOB_RUN.exec(t); b; b = BLOB_RUN.exec(t)) {
+          const start = s + b.index;
+          const last = blobs[blobs.length - 1];
+          // A run longer than a token continues in the next one: one blob, not several.
+          if (last && last.end === start) last.end = start + b[0].length;
+          else blobs.push({ start, end: start + b[0].length });
+        }
+      }
       if (len >= 20 && !has.url && !has.unicode) {
         BASE64_RUN.lastIndex = 0;
         for (let b = BASE64_RUN.exec(t); b; b = BASE64_RUN.exec(t))
@@ -248,6 +280,29 @@ export function findEncodedSpans(text: string): EncodedSpan[] {
   }
   for (const kind of MULTI) close(kind);
   return out;
+}
+
+/** What the last tokenEnd call saw: bit 1 `%`, bit 2 `&`, bit 4 `\\`. */
+let tokenMarks = 0;
+
+/**
+ * The end of the token starting at `s` (at most `stop`). A small function of its own: the loop
+ * every character goes through stays tight enough for the optimiser.
+ */
+function tokenEnd(text: string, s: number, stop: number): number {
+  let marks = 0;
+  let i = s;
+  for (; i < stop; i++) {
+    const c = text.charCodeAt(i);
+    // Printable ASCII other than % & \ first: nearly every character, one comparison pair.
+    if (c > 38 && c < 127 && c !== 92) continue;
+    if (isSpace(c)) break;
+    if (c === 37) marks |= 1;
+    else if (c === 38) marks |= 2;
+    else if (c === 92) marks |= 4;
+  }
+  tokenMarks = marks;
+  return i;
 }
 
 /** A token without this kind's encoding: counts toward closing an open span of the kind. */

@@ -27,7 +27,12 @@ import {
   DEFAULT_WINDOW,
   whereBit,
 } from './inspection.compile.js';
-import { ENCODING_SIGNAL, type EncodingKind, findEncodedSpans } from './inspection.decode.js';
+import {
+  ENCODING_SIGNAL,
+  type EncodedSpan,
+  type EncodingKind,
+  findEncodedSpans,
+} from './inspection.decode.js';
 import { scanJsonValue } from './inspection.json.js';
 import { normalize, originalSpan } from './inspection.normalize.js';
 import type {
@@ -161,8 +166,15 @@ class Scanner implements Engine {
       f.end = span.end;
       found.push(f);
     }
-    if (depth < this.limits.maxDecodeDepth) this.scanEncoded(norm, state, depth, found);
-    else if (depth > 0 && findEncodedSpans(norm.text).length)
+    // One tokenising pass finds both the spans to decode and the long base64 blobs.
+    const blobs: Array<{ start: number; end: number }> = [];
+    const spans = findEncodedSpans(norm.text, blobs);
+    for (const blob of blobs) {
+      const { start, end } = originalSpan(norm, blob.start, blob.end);
+      found.push(...this.signalFindings('base64_blob', start, end, state));
+    }
+    if (depth < this.limits.maxDecodeDepth) this.scanEncoded(norm, spans, state, depth, found);
+    else if (depth > 0 && spans.length)
       // Still encoded after the deepest decoding: what is inside was not inspected.
       found.push(...this.signalFindings('scan_limit', 0, text.length, state));
     return found;
@@ -235,11 +247,12 @@ class Scanner implements Engine {
   /** Step 4: decoded spans scanned again; what is found inside maps to the whole encoded span. */
   private scanEncoded(
     norm: ReturnType<typeof normalize>,
+    spans: readonly EncodedSpan[],
     state: ScanState,
     depth: number,
     found: Finding[],
   ): void {
-    for (const span of findEncodedSpans(norm.text)) {
+    for (const span of spans) {
       const { start, end } = originalSpan(norm, span.start, span.end);
       if (span.decoded.length > state.budget) {
         found.push(...this.signalFindings('scan_limit', start, end, state));

@@ -9,7 +9,9 @@
  *      character knows which input characters it came from;
  *   3. confusables (Cyrillic/Greek letters that look Latin, and a few symbols) are folded to their
  *      Latin look-alike. A word that mixes Latin with such letters is reported as `homoglyph_mix`
- *      (a whole Cyrillic or Greek word is ordinary text and is not).
+ *      (a whole Cyrillic or Greek word is ordinary text and is not);
+ *   4. a character carrying five or more stacked combining diacritics is reported as
+ *      `combining_marks` (Zalgo text).
  *
  * `start[i]` / `end[i]` give, for output character i, the original span it came from, so a match
  * over output [s, e) is the original [start[s], end[e-1]). Work and memory are linear.
@@ -182,6 +184,9 @@ function benignInvisible(cp: number, at: number, prev: number, next: number, inF
  */
 const MAX_SIGNALS = 256;
 
+/** Combining diacritics (U+0300–U+036F) stacked on one character from which it is Zalgo text. */
+const MARK_FLOOD = 5;
+
 const isMark = (cp: number) =>
   (cp >= 0x0300 && cp <= 0x036f) || (cp >= 0x1ab0 && cp <= 0x1aff) || (cp >= 0x20d0 && cp <= 0x20ff);
 const isAsciiLetter = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122);
@@ -243,7 +248,24 @@ function foldedOf(cp: number): Folded {
   return hit;
 }
 
-const NON_ASCII = /[\u0080-\u{10ffff}]/u;
+/**
+ * The homoglyph check over a run of ASCII [from, to): only the word open at its start (which may
+ * hold folded look-alikes) and the word open at its end matter — the words wholly inside the run
+ * are plain Latin and can never mix. So the run costs two short loops, not a call per character.
+ */
+function asciiWords(input: string, from: number, to: number, words: WordTracker): void {
+  let a = from;
+  while (a < to && isAsciiLetter(input.charCodeAt(a))) a++;
+  if (a > from) words.letter(from, a, false);
+  if (a === to) return;
+  words.close();
+  let b = to;
+  while (b > a && isAsciiLetter(input.charCodeAt(b - 1))) b--;
+  if (b < to) words.letter(b, to, false);
+}
+
+// Without the `u` flag: a UTF-16 unit scan, several times faster, and surrogates are ≥ 0x80 too.
+const NON_ASCII = /[^\0-\x7f]/;
 
 export function normalize(input: string): Normalized {
   // Pure ASCII holds no invisible character, mark or look-alike: it is already normal.
@@ -254,15 +276,18 @@ export function normalize(input: string): Normalized {
   let start = new Int32Array(input.length + 16);
   let end = new Int32Array(input.length + 16);
   let n = 0;
+  const reserve = (more: number) => {
+    if (n + more <= start.length) return;
+    const size = Math.max(start.length * 2, n + more);
+    const grownStart = new Int32Array(size);
+    grownStart.set(start);
+    start = grownStart;
+    const grownEnd = new Int32Array(size);
+    grownEnd.set(end);
+    end = grownEnd;
+  };
   const put = (from: number, to: number) => {
-    if (n === start.length) {
-      const grownStart = new Int32Array(n * 2);
-      grownStart.set(start);
-      start = grownStart;
-      const grownEnd = new Int32Array(n * 2);
-      grownEnd.set(end);
-      end = grownEnd;
-    }
+    reserve(1);
     start[n] = from;
     end[n++] = to;
   };
@@ -303,10 +328,11 @@ export function normalize(input: string): Normalized {
       while (k < input.length && input.charCodeAt(k) < 128) k++;
       if (k < input.length && isMark(input.charCodeAt(k))) k--;
       if (k > i) {
+        asciiWords(input, i, k, words);
+        reserve(k - i);
         for (let a = i; a < k; a++) {
-          if (isAsciiLetter(input.charCodeAt(a))) words.letter(a, a + 1, false);
-          else words.close();
-          put(a, a + 1);
+          start[n] = a;
+          end[n++] = a + 1;
         }
         parts.push(input.slice(i, k));
         prev = input.charCodeAt(k - 1);
@@ -316,7 +342,18 @@ export function normalize(input: string): Normalized {
       }
     }
     let j = i + len;
-    while (j < input.length && isMark(input.codePointAt(j)!)) j += input.codePointAt(j)! > 0xffff ? 2 : 1;
+    // Stacks of combining diacritics (Zalgo text): a signal here, where clusters are walked
+    // anyway, rather than a pattern run over every text.
+    let run = 0;
+    let longest = 0;
+    while (j < input.length && isMark(input.codePointAt(j)!)) {
+      const mark = input.codePointAt(j)!;
+      run = mark >= 0x0300 && mark <= 0x036f ? run + 1 : 0;
+      longest = Math.max(longest, run);
+      j += mark > 0xffff ? 2 : 1;
+    }
+    if (longest >= MARK_FLOOD && signals.length < MAX_SIGNALS)
+      signals.push({ signal: 'combining_marks', start: i, end: j });
     for (const [ch, kind] of j === i + len ? foldedOf(cp) : foldCluster(input.slice(i, j))) {
       if (kind === FOLDED_LATIN) words.letter(i, j, true);
       else if (kind === LATIN) words.letter(i, j, false);

@@ -35,6 +35,8 @@ export const SIGNALS = [
   'bidi',
   'tag_chars',
   'homoglyph_mix',
+  'combining_marks',
+  'base64_blob',
   'encoded_base64',
   'encoded_hex',
   'encoded_url',

@@ -8,6 +8,7 @@
  * (inspection.load.ts), so a changed rule is never matched by a stale engine for longer than the TTL.
  * Only connections whose packs name a custom pack read it: built-in packs never touch D1.
  */
+import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
 import { type Pack, packSchema, type Rule, ruleSchema } from './inspection.schema';
 
 export interface OrgDetections {
@@ -18,7 +19,9 @@ export interface OrgDetections {
 }
 
 interface Cached {
-  at: number;
+  /** When it was read, and the organization's configuration epoch then (config.epoch.ts). */
+  loadedAt: number;
+  epoch: number;
   value: Promise<OrgDetections>;
 }
 
@@ -32,12 +35,11 @@ export function loadOrgDetections(
   env: { DB: D1Database; POLICY_CACHE_TTL_MS?: string },
   orgId: string,
 ): Promise<OrgDetections> {
-  const ttl = Number(env.POLICY_CACHE_TTL_MS ?? '10000');
-  const now = Date.now();
   const hit = cache.get(orgId);
-  if (hit && now - hit.at < ttl) return hit.value;
+  if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.value;
+  const epoch = knownEpoch(orgId);
   const value = readOrgDetections(env.DB, orgId);
-  cache.set(orgId, { at: now, value });
+  cache.set(orgId, { loadedAt: Date.now(), epoch, value });
   // A failed read is not cached: the next call tries again.
   value.catch(() => {
     if (cache.get(orgId)?.value === value) cache.delete(orgId);

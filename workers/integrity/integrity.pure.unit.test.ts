@@ -169,6 +169,16 @@ describe('poisoning scan', () => {
     ]);
   });
 
+  it('does not report the JSON Schema dialect URI SDKs add, but any other $schema value', () => {
+    const schema = (value: string) => ({
+      name: 'echo',
+      inputSchema: { $schema: value, type: 'object', properties: {} },
+    });
+    expect(scanDefinition(schema('http://json-schema.org/draft-07/schema#'))).toEqual([]);
+    expect(scanDefinition(schema('https://json-schema.org/draft/2020-12/schema'))).toEqual([]);
+    expect(scanDefinition(schema('https://evil.example/collect?d=1')).map((f) => f.kind)).toEqual(['url']);
+  });
+
   it('is linear: a megabyte of near-misses scans without blowing up', () => {
     const text = `${'<importan '.repeat(50_000)}${'do not tel '.repeat(50_000)}`;
     expect(scanText(text, 'description')).toEqual([]);

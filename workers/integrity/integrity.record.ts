@@ -9,8 +9,10 @@
  * Unchanged items only refresh `last_seen`, and at most once a minute, so listing is not a D1
  * write per call.
  */
+
 import { eventHubFor } from '../../durable-objects/do.client';
 import { directRowStatementIf } from '../audit/audit.admin';
+import { announceConfigChange } from '../config/config.epoch';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { driftRow } from '../shared/audit.row';
@@ -18,6 +20,7 @@ import type { ToolDriftEvent } from '../shared/events.types';
 import { highestSeverity } from './integrity.classify';
 import { governedNameOf, type ListedItem } from './integrity.fingerprint';
 import { type PlannedChange, planChanges } from './integrity.plan';
+import { rescanShadowing } from './integrity.rescan';
 import { scanDefinition, scanShadowing } from './integrity.scan';
 import type { ListSnapshot } from './integrity.stage';
 import { inventoryRows, otherConnectionTools, republishState } from './integrity.store';
@@ -87,6 +90,13 @@ async function record(env: Env, where: Where, snapshots: readonly ListSnapshot[]
   }
   if (won.length === 0) return;
   await republishState(env, orgId, connectionId);
+  // Other isolates must stop using the integrity state they cached (fail_closed hides the change).
+  await announceConfigChange(env, orgId);
+  // A tool added (or removed) here may shadow (or stop shadowing) the other connections' tools:
+  // their findings are re-scanned too.
+  if (won.some((e) => e.kind === 'tool' && (e.version === 1 || e.fingerprint === null))) {
+    await rescanShadowing(env.DB, orgId, { except: connectionId });
+  }
   // Already off the hot path (waitUntil): the events go now, in order, in one call.
   await eventHubFor(env, orgId).publish(won);
 }

@@ -10,7 +10,7 @@ import {
   toolListSchema,
   toolVersionSchema,
 } from './integrity.schemas';
-import { approveTools, listTools, quarantineTool, toolHistory } from './integrity.service';
+import { approveTools, listTools, quarantineTool, rescanTools, toolHistory } from './integrity.service';
 
 const tags = ['Tool integrity'];
 
@@ -73,4 +73,16 @@ export const integrityRoutes = createRouter()
         await quarantineTool(c.env, c.get('principal'), c.req.valid('param').slug, c.req.valid('json')),
         200,
       ),
+  )
+  .openapi(
+    createRoute({
+      method: 'post',
+      path: '/connections/{slug}/tools/rescan',
+      tags,
+      summary:
+        "Re-scan the connection's tools for shadowing against the organization's other connections now. Owner/admin.",
+      request: { params: slugParamSchema },
+      responses: { 200: json(toolListSchema, 'The inventory after the re-scan'), ...errorResponses },
+    }),
+    async (c) => c.json(await rescanTools(c.env, c.get('principal'), c.req.valid('param').slug), 200),
   );

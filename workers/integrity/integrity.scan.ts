@@ -168,8 +168,20 @@ function strings(value: unknown, path: string, out: Array<[string, string]>, dep
   else if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) strings(value[i], `${path}[${i}]`, out, depth + 1);
   } else if (value !== null && typeof value === 'object') {
-    for (const [k, v] of Object.entries(value)) strings(v, path ? `${path}.${k}` : k, out, depth + 1);
+    for (const [k, v] of Object.entries(value)) {
+      if (k === '$schema' && isMetaSchema(v)) continue;
+      strings(v, path ? `${path}.${k}` : k, out, depth + 1);
+    }
   }
+}
+
+/**
+ * A JSON Schema dialect URI (`"$schema": "http://json-schema.org/draft-07/schema#"`, which SDKs add
+ * to every input schema) is not text for the model: not reported as a `url`. Any other value is.
+ */
+const META_SCHEMA = /^https?:\/\/json-schema\.org\/[A-Za-z0-9/._#-]{1,80}$/;
+function isMetaSchema(value: unknown): boolean {
+  return typeof value === 'string' && META_SCHEMA.test(value);
 }
 
 /** The poisoning findings of one definition (every string in it, the name included). */

@@ -47,6 +47,9 @@ export const toolListSchema = z.object({
   connection: z.string(),
   discovery: z.enum(['off', 'alert', 'fail_closed']),
   quarantineOnCritical: z.boolean(),
+  blockOnCriticalScan: z.boolean(),
+  /** The latest scan's unsuppressed critical findings (null: none); they block calls with blockOnCriticalScan. */
+  scanBlock: z.object({ scanId: z.string(), critical: z.number().int() }).nullable(),
   items: z.array(toolItemSchema),
 });
 

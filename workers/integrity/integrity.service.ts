@@ -11,9 +11,11 @@ import { requirePermission } from '../auth/permissions';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
 import { AppError } from '../lib/errors';
 import { iso, parseStoredJson } from '../lib/values';
+import { scanBlockFor } from '../scans/scans.suppress';
 import { readConnectionSettings } from '../shared/connection.settings';
 import { governedNameOf } from './integrity.fingerprint';
 import { definitionOf, type InventoryRow } from './integrity.plan';
+import { rescanShadowing } from './integrity.rescan';
 import type { ApproveInput, QuarantineInput, ToolItemDto } from './integrity.schemas';
 import { inventoryRows, republishState } from './integrity.store';
 
@@ -48,11 +50,16 @@ function toDto(row: InventoryRow): ToolItemDto {
 export async function listTools(env: Env_, principal: Principal, slug: string) {
   const connection = await getConnectionRow(env, principal, slug);
   const { integrity } = readConnectionSettings(parseStoredJson(connection.settings));
-  const rows = await inventoryRows(env.DB, principal.orgId, connection.id);
+  const [rows, scanBlock] = await Promise.all([
+    inventoryRows(env.DB, principal.orgId, connection.id),
+    scanBlockFor(env.DB, principal.orgId, connection.id),
+  ]);
   return {
     connection: connection.slug,
     discovery: integrity.discovery,
     quarantineOnCritical: integrity.quarantineOnCritical,
+    blockOnCriticalScan: integrity.blockOnCriticalScan,
+    scanBlock,
     items: rows.map(toDto),
   };
 }
@@ -196,5 +203,18 @@ export async function quarantineTool(env: Env_, principal: Principal, slug: stri
     }),
   ]);
   await republishState(env, principal.orgId, connection.id);
+  return listTools(env, principal, slug);
+}
+
+/** Re-scans the connection's tools for shadowing now (integrity.rescan.ts); audited. */
+export async function rescanTools(env: Env_, principal: Principal, slug: string) {
+  const connection = await forAction(env, principal, slug);
+  const changed = await rescanShadowing(env.DB, principal.orgId, { only: connection.id });
+  await adminAuditStatement(env.DB, principal, {
+    action: 'tools.rescan',
+    connectionId: connection.id,
+    connectionSlug: connection.slug,
+    details: { changed },
+  }).run();
   return listTools(env, principal, slug);
 }

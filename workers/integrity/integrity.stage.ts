@@ -26,7 +26,7 @@ import {
   type ListedItem,
   listedItem,
 } from './integrity.fingerprint';
-import { type CallIntegrity, hides, refusalFor } from './integrity.types';
+import { type CallIntegrity, hides, refusalFor, type ScanBlock, scanBlockOf } from './integrity.types';
 
 /** What one list answer showed: its items, and whether it was the whole list (no paging). */
 export interface ListSnapshot {
@@ -39,8 +39,10 @@ export interface ListSnapshot {
 export const refuseBlocked: RequestStage<JsonRpcMessage> = (call, decisions) => {
   const integrity = call.integrity;
   if (!integrity) return decisions;
+  const blocked = scanBlockOf(integrity);
   return decisions.map((d) => {
     if (d.refusal || d.tool === null) return d;
+    if (blocked !== null) return { ...d, refusal: connectionBlocked(d.tool, blocked, call.identity.traceId) };
     const why = refusalFor(integrity.mode, integrity.state, d.tool);
     if (why === null) return d;
     return {
@@ -58,6 +60,14 @@ function notApproved(name: string, reason: 'quarantined' | 'not_approved', trace
   return new AppError('tool_not_approved', {
     message: `Tool not approved: ${why} (trace ${traceId})`,
     details: { tool: name, reason },
+  });
+}
+
+/** A critical finding of the connection's latest scan blocks it (`blockOnCriticalScan`). */
+function connectionBlocked(name: string, block: ScanBlock, traceId: string): AppError {
+  return new AppError('connection_blocked', {
+    message: `Connection blocked: its latest scan has ${block.critical} critical finding(s) to resolve or suppress (trace ${traceId})`,
+    details: { tool: name, reason: 'critical_scan_finding', scanId: block.scanId },
   });
 }
 
@@ -170,7 +180,8 @@ export function integrityStage(
   pending: Map<string, PendingList> | null,
   schedule: ScheduleRecording,
 ): IntegrityStage | null {
-  if (!call.integrity) return null;
+  // 'off': the state was read only for a scan block; nothing is fingerprinted or hidden.
+  if (!call.integrity || call.integrity.mode === 'off') return null;
   if (pending !== null && pending.size === 0) return null;
   return new IntegrityStage(call, call.integrity, pending, schedule);
 }

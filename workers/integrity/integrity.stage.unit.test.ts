@@ -114,6 +114,7 @@ describe('IntegrityStage', () => {
     const c = call({
       mode: 'alert',
       quarantineOnCritical: false,
+      blockOnCriticalScan: false,
       slug: 's',
       state: { blocked: {}, approved: {} },
     });
@@ -131,7 +132,13 @@ describe('IntegrityStage', () => {
       blocked: { echo: 'quarantined' },
       approved: { lookup: items.lookup.fingerprint, echo: items.echo.fingerprint },
     };
-    const c = call({ mode: 'fail_closed', quarantineOnCritical: false, slug: 's', state });
+    const c = call({
+      mode: 'fail_closed',
+      quarantineOnCritical: false,
+      blockOnCriticalScan: false,
+      slug: 's',
+      state,
+    });
     const stage = new IntegrityStage(c, c.integrity!, pending(), () => {});
     const changed = { ...lookup, description: 'Looks up differently' };
     const out = stage.onMessage(listAnswer(7, [changed, echo, { name: 'brand_new' }])) as ReturnType<
@@ -153,6 +160,7 @@ describe('IntegrityStage', () => {
     const c = call({
       mode: 'alert',
       quarantineOnCritical: false,
+      blockOnCriticalScan: false,
       slug: 's',
       state: { blocked: {}, approved: {} },
     });

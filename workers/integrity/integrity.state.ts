@@ -15,6 +15,7 @@
  *
  * The pure questions (`refusalFor`, `hides`) are in integrity.types.ts.
  */
+import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { type CallIntegrity, type DiscoveryMode, EMPTY_STATE, type IntegrityState } from './integrity.types';
@@ -26,6 +27,8 @@ export function integrityKvKey(orgId: string, connectionId: string): string {
 interface CacheEntry {
   state: IntegrityState;
   loadedAt: number;
+  /** The organization's configuration epoch when it was read (workers/config/config.epoch.ts). */
+  epoch: number;
 }
 const cache = new Map<string, CacheEntry>();
 const CACHE_LIMIT = 5_000;
@@ -39,7 +42,7 @@ export async function publishIntegrity(
   const key = integrityKvKey(orgId, connectionId);
   await kv.put(key, JSON.stringify(state));
   // This isolate (the one that saw the change) applies it from its next call on.
-  cache.set(key, { state, loadedAt: Date.now() });
+  cache.set(key, { state, loadedAt: Date.now(), epoch: knownEpoch(orgId) });
 }
 
 /**
@@ -48,34 +51,43 @@ export async function publishIntegrity(
  */
 export async function loadIntegrity(env: Env, orgId: string, connectionId: string): Promise<IntegrityState> {
   const key = integrityKvKey(orgId, connectionId);
-  const ttl = Number.parseInt(env.POLICY_CACHE_TTL_MS, 10) || 0;
   const hit = cache.get(key);
-  if (hit && Date.now() - hit.loadedAt < ttl) return hit.state;
+  if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.state;
+  const epoch = knownEpoch(orgId);
   let state: IntegrityState;
   try {
     const stored = await env.POLICY_KV.get<IntegrityState>(key, 'json');
-    state = stored ? { blocked: stored.blocked ?? {}, approved: stored.approved ?? {} } : EMPTY_STATE;
+    state = stored
+      ? {
+          blocked: stored.blocked ?? {},
+          approved: stored.approved ?? {},
+          annotations: stored.annotations ?? {},
+          scanBlock: stored.scanBlock ?? null,
+        }
+      : EMPTY_STATE;
   } catch (err) {
     log('error', 'integrity state load failed; refusing calls (fail-closed)', { orgId, connectionId, err });
     throw new AppError('policy_unavailable', { internal: err });
   }
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(key, { state, loadedAt: Date.now() });
+  cache.set(key, { state, loadedAt: Date.now(), epoch });
   return state;
 }
 
-/** The call's integrity context, or null when the connection has integrity off (nothing is read). */
+/** The call's integrity context, or null when integrity is off and no scan may block (nothing is read). */
 export async function loadCallIntegrity(
   env: Env,
   connection: {
     orgId: string;
     id: string;
     slug: string;
-    settings: { integrity: { discovery: DiscoveryMode; quarantineOnCritical: boolean } };
+    settings: {
+      integrity: { discovery: DiscoveryMode; quarantineOnCritical: boolean; blockOnCriticalScan: boolean };
+    };
   },
 ): Promise<CallIntegrity | null> {
-  const { discovery, quarantineOnCritical } = connection.settings.integrity;
-  if (discovery === 'off') return null;
+  const { discovery, quarantineOnCritical, blockOnCriticalScan } = connection.settings.integrity;
+  if (discovery === 'off' && !blockOnCriticalScan) return null;
   const state = await loadIntegrity(env, connection.orgId, connection.id);
-  return { mode: discovery, quarantineOnCritical, slug: connection.slug, state };
+  return { mode: discovery, quarantineOnCritical, blockOnCriticalScan, slug: connection.slug, state };
 }

@@ -3,11 +3,12 @@
  * (history), always scoped to the organization, and the hot-path state derived from them and
  * published to KV (integrity.state.ts).
  */
+import { scanBlockFor } from '../scans/scans.suppress';
 import { governedNameOf } from './integrity.fingerprint';
-import type { InventoryRow } from './integrity.plan';
+import { definitionOf, type InventoryRow } from './integrity.plan';
 import type { OtherTool } from './integrity.scan';
 import { publishIntegrity } from './integrity.state';
-import type { IntegrityState } from './integrity.types';
+import { hintsOf, type IntegrityState } from './integrity.types';
 
 const COLUMNS =
   'id, kind, name, fingerprint, version, definition, removed, quarantined, quarantine_reason, approved_fingerprint, approved_by, approved_at, findings, first_seen, last_seen';
@@ -46,19 +47,58 @@ export async function otherConnectionTools(
 }
 
 /**
- * What the gateway needs per call, from the inventory: quarantined items (blocked), and items whose
- * current fingerprint is the approved one (approved — the only ones fail_closed lets through).
+ * What the gateway needs per call, from the inventory: quarantined items (blocked), items whose
+ * current fingerprint is the approved one (approved — the only ones fail_closed lets through), and
+ * the annotations of each tool's approved definition (the pinned baseline policy rules read).
+ * `pinned` holds the approved definitions of tools that changed since their approval (from
+ * `tool_versions`); a tool's current definition is its approved one when the fingerprints agree.
  */
-export function stateFromRows(rows: readonly InventoryRow[]): IntegrityState {
-  const state: IntegrityState = { blocked: {}, approved: {} };
+export function stateFromRows(
+  rows: readonly InventoryRow[],
+  pinned: ReadonlyMap<string, Record<string, unknown> | null> = new Map(),
+): IntegrityState {
+  const state: IntegrityState = { blocked: {}, approved: {}, annotations: {} };
   for (const row of rows) {
     const name = governedNameOf(row.kind, row.name);
     if (row.quarantined) state.blocked[name] = row.quarantine_reason ?? 'quarantined';
-    if (!row.removed && row.fingerprint !== null && row.fingerprint === row.approved_fingerprint) {
-      state.approved[name] = row.fingerprint;
-    }
+    const current = !row.removed && row.fingerprint !== null && row.fingerprint === row.approved_fingerprint;
+    if (current) state.approved[name] = row.fingerprint!;
+    if (row.kind !== 'tool' || row.removed || row.approved_fingerprint === null) continue;
+    const definition = current ? definitionOf(row) : (pinned.get(pinnedKey(row)) ?? null);
+    const hints = hintsOf(definition);
+    if (hints !== null) state.annotations![name] = hints;
   }
   return state;
+}
+
+const pinnedKey = (row: Pick<InventoryRow, 'name' | 'approved_fingerprint'>) =>
+  `${row.name}\u0000${row.approved_fingerprint}`;
+
+/** The approved definitions of tools changed since their approval (one bounded query). */
+async function pinnedDefinitions(
+  db: D1Database,
+  orgId: string,
+  connectionId: string,
+  rows: readonly InventoryRow[],
+): Promise<Map<string, Record<string, unknown> | null>> {
+  const drifted = rows.filter(
+    (r) =>
+      r.kind === 'tool' &&
+      !r.removed &&
+      r.approved_fingerprint !== null &&
+      r.approved_fingerprint !== r.fingerprint,
+  );
+  const out = new Map<string, Record<string, unknown> | null>();
+  if (drifted.length === 0) return out;
+  const { results } = await db
+    .prepare(
+      `SELECT name, fingerprint AS approved_fingerprint, definition FROM tool_versions
+       WHERE org_id = ? AND connection_id = ? AND kind = 'tool' AND fingerprint IN (SELECT value FROM json_each(?))`,
+    )
+    .bind(orgId, connectionId, JSON.stringify(drifted.map((r) => r.approved_fingerprint)))
+    .all<{ name: string; approved_fingerprint: string; definition: string | null }>();
+  for (const row of results) out.set(pinnedKey(row), definitionOf(row));
+  return out;
 }
 
 /** Re-derives the connection's hot-path state from D1 and publishes it (after any change). */
@@ -67,7 +107,12 @@ export async function republishState(
   orgId: string,
   connectionId: string,
 ): Promise<IntegrityState> {
-  const state = stateFromRows(await inventoryRows(env.DB, orgId, connectionId));
+  const rows = await inventoryRows(env.DB, orgId, connectionId);
+  const [pinned, scanBlock] = await Promise.all([
+    pinnedDefinitions(env.DB, orgId, connectionId, rows),
+    scanBlockFor(env.DB, orgId, connectionId),
+  ]);
+  const state = { ...stateFromRows(rows, pinned), scanBlock };
   await publishIntegrity(env.POLICY_KV, orgId, connectionId, state);
   return state;
 }

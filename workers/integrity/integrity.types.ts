@@ -14,14 +14,70 @@ export interface IntegrityState {
    * fail_closed, the only items listed and callable.
    */
   approved: Record<string, string>;
+  /**
+   * Governed tool name → the boolean hints (readOnlyHint, destructiveHint, idempotentHint,
+   * openWorldHint) of its **pinned** (approved) definition: what policy `annotations.*`
+   * conditions read. Never the live answer's: an upstream cannot make its tool "read-only".
+   * Absent in states published before annotations were kept.
+   */
+  annotations?: Record<string, Record<string, boolean>>;
+  /**
+   * The connection's latest completed scan, when it has unsuppressed critical findings (null or
+   * absent: none). Refuses every call when the connection sets `blockOnCriticalScan`.
+   */
+  scanBlock?: ScanBlock | null;
 }
 
-export const EMPTY_STATE: IntegrityState = Object.freeze({ blocked: {}, approved: {} }) as IntegrityState;
+export interface ScanBlock {
+  scanId: string;
+  critical: number;
+}
+
+export const EMPTY_STATE: IntegrityState = Object.freeze({
+  blocked: {},
+  approved: {},
+  annotations: {},
+  scanBlock: null,
+}) as IntegrityState;
+
+/** The scan that blocks every call of the connection, or null. */
+export function scanBlockOf(integrity: CallIntegrity): ScanBlock | null {
+  return integrity.blockOnCriticalScan ? (integrity.state.scanBlock ?? null) : null;
+}
+
+const HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;
+
+/** The boolean hints of a tool definition's `annotations` (others are dropped), or null when none. */
+export function hintsOf(definition: Record<string, unknown> | null): Record<string, boolean> | null {
+  const annotations = definition?.annotations;
+  if (typeof annotations !== 'object' || annotations === null || Array.isArray(annotations)) return null;
+  const out: Record<string, boolean> = {};
+  let any = false;
+  for (const hint of HINTS) {
+    const value = (annotations as Record<string, unknown>)[hint];
+    if (typeof value === 'boolean') {
+      out[hint] = value;
+      any = true;
+    }
+  }
+  return any ? out : null;
+}
+
+/** The pinned annotations of `governedName` for a policy decision (null: none pinned). */
+export function pinnedAnnotations(
+  integrity: { state: IntegrityState } | null | undefined,
+  governedName: string,
+): Readonly<Record<string, boolean>> | null {
+  const all = integrity?.state.annotations;
+  return all !== undefined && Object.hasOwn(all, governedName) ? all[governedName]! : null;
+}
 
 /** What a call through an MCP connection knows about its integrity settings and state (StageCall.integrity). */
 export interface CallIntegrity {
-  mode: Exclude<DiscoveryMode, 'off'>;
+  /** 'off' only when the state is read for `blockOnCriticalScan` alone (nothing is fingerprinted). */
+  mode: DiscoveryMode;
   quarantineOnCritical: boolean;
+  blockOnCriticalScan: boolean;
   slug: string;
   state: IntegrityState;
 }

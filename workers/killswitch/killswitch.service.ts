@@ -221,14 +221,15 @@ export async function pullKillSwitch(
       ).bind(sessionId, principal.orgId, pull.connection.id, row.reason, row.created_at),
     );
   }
-  await env.DB.batch(statements);
-  await pushToGuards(env, row, (guard, target) => guard.applyKill(target, asActiveKillSwitch(row)));
-  await closeKilledStreams(env, row);
-  return {
-    killSwitch: toKillSwitchDto(row),
-    sessionUpdates: await sessionUpdatesFor(env.DB, row),
-    created: true,
-  };
+  // The record, the push and the streams in parallel: the API answers after all three, and a
+  // switch is never weaker for it — a guard holding a switch whose record failed refuses more
+  // (it drops it at its next D1 re-read, and the API answered an error), never less.
+  const [sessionUpdates] = await Promise.all([
+    env.DB.batch(statements).then(() => sessionUpdatesFor(env.DB, row)),
+    pushToGuards(env, row, (guard, target) => guard.applyKill(target, asActiveKillSwitch(row))),
+    closeKilledStreams(env, row),
+  ]);
+  return { killSwitch: toKillSwitchDto(row), sessionUpdates, created: true };
 }
 
 /**

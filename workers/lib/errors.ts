@@ -45,6 +45,16 @@ export const ERROR_CODES = {
   // Tool integrity (docs/tool-integrity.md): the item is quarantined, or (discovery fail_closed)
   // its current definition is not approved. 200 like policy_denied, so the agent can read it.
   tool_not_approved: { status: 200, rpc: -32013, message: 'Tool not approved' },
+  // The connection's latest MCP scan has an unsuppressed critical finding and the connection sets
+  // `blockOnCriticalScan` (docs/tool-integrity.md#blocking-on-a-critical-finding). 200 likewise.
+  connection_blocked: { status: 200, rpc: -32016, message: 'Connection blocked by a scan finding' },
+  // A rule with `action: "approve"` matched (docs/policies.md#approvals): the call is held until an
+  // approver allows this exact call. 200 like policy_denied for MCP/A2A; LLM routes answer 403.
+  approval_required: { status: 200, rpc: -32015, message: 'Approval required' },
+  // OAuth upstream mode (docs/oauth.md#upstream-mode): the calling member has not linked their own
+  // upstream account (or it was revoked); the message and details.connectUrl say where to link it.
+  // 200 like approval_required for MCP/A2A, so the agent can show the link; LLM routes answer 403.
+  upstream_auth_required: { status: 200, rpc: -32017, message: 'Upstream account not linked' },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },
@@ -122,7 +132,11 @@ export function restErrorBody(err: AppError): RestErrorBody {
 export interface JsonRpcErrorBody {
   jsonrpc: '2.0';
   id: string | number | null;
-  error: { code: number; message: string; data: { code: ErrorCode; traceId?: string; details?: unknown } };
+  error: {
+    code: number;
+    message: string;
+    data: { code: ErrorCode; traceId?: string; approvalId?: string; approvalUrl?: string; details?: unknown };
+  };
 }
 
 export function jsonRpcErrorBody(
@@ -133,5 +147,11 @@ export function jsonRpcErrorBody(
   const data: JsonRpcErrorBody['error']['data'] = { code: err.code };
   if (traceId) data.traceId = traceId;
   if (err.details !== undefined) data.details = err.details;
+  // A held call names its approval at the top of `data`, where an agent looks first.
+  if (err.code === 'approval_required') {
+    const { approvalId, approvalUrl } = (err.details ?? {}) as { approvalId?: string; approvalUrl?: string };
+    if (approvalId) data.approvalId = approvalId;
+    if (approvalUrl) data.approvalUrl = approvalUrl;
+  }
   return { jsonrpc: '2.0', id, error: { code: err.rpcCode, message: err.message, data } };
 }

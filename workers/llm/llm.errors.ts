@@ -28,6 +28,8 @@ export function llmStatus(err: AppError): number {
   switch (err.code) {
     case 'policy_denied':
     case 'content_blocked':
+    case 'approval_required':
+    case 'upstream_auth_required':
       return 403;
     case 'method_not_found':
       return 404;

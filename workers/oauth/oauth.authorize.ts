@@ -20,9 +20,16 @@ import { type AuthSession, authenticateSession } from '../auth/session.auth';
 import type { Role } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { parseStoredJson } from '../lib/values';
-import { readConnectionSettings } from '../shared/connection.settings';
+import { type ConnectionSettings, readConnectionSettings } from '../shared/connection.settings';
 import { type ConsentChoice, consentCsp, consentPage, messagePage } from './oauth.consent';
-import { GATEWAY_SCOPE, issuerOf, parseResource, SCOPES_SUPPORTED } from './oauth.resource';
+import { grantableScopes, oauthClientRefusal } from './oauth.policy';
+import {
+  GATEWAY_SCOPE,
+  issuerOf,
+  parseResource,
+  type ResourceKind,
+  SCOPES_SUPPORTED,
+} from './oauth.resource';
 import { type OAuthGrantProps, oauthServer } from './oauth.server';
 
 type Ctx = Context<AppEnv>;
@@ -96,8 +103,9 @@ async function choicesFor(
   env: Env,
   userId: string,
   slug: string,
-  kind: 'mcp' | 'llm',
-): Promise<Array<ConsentChoice & { orgId: string }>> {
+  kind: ResourceKind,
+  clientId: string,
+): Promise<Array<ConsentChoice & { orgId: string; settings: ConnectionSettings }>> {
   const { results } = await env.DB.prepare(
     `SELECT c.id AS connection_id, c.name AS connection_name, c.created_by, c.settings,
        o.id AS org_id, o.name AS org_name, o.slug AS org_slug, m.role
@@ -120,6 +128,8 @@ async function choicesFor(
     const settings = readConnectionSettings(parseStoredJson(row.settings));
     if (!mayUseConnection(principal, { createdBy: row.created_by, sharedWith: settings.sharedWith }))
       return [];
+    // The connection's OAuth settings: off, or this client not approved for it (oauth.policy.ts).
+    if (oauthClientRefusal(settings, clientId)) return [];
     return [
       {
         connectionId: row.connection_id,
@@ -128,6 +138,7 @@ async function choicesFor(
         orgSlug: row.org_slug,
         role: row.role,
         orgId: row.org_id,
+        settings,
       },
     ];
   });
@@ -179,12 +190,12 @@ export async function showConsent(c: Ctx): Promise<Response> {
   }
   const session = await signedIn(c);
   if (!session) return signInPage(c);
-  const choices = await choicesFor(c.env, session.userId, target.slug, target.kind);
+  const choices = await choicesFor(c.env, session.userId, target.slug, target.kind, request.clientId);
   if (choices.length === 0) {
     return html(
       messagePage(
         'Nothing to authorize',
-        `None of your organizations has a connection "${target.slug}" you may use.`,
+        `None of your organizations has a connection "${target.slug}" you may use with this app.`,
       ),
       403,
     );
@@ -226,7 +237,13 @@ export async function submitConsent(c: Ctx): Promise<Response> {
     const approved = await server.getOAuthApi(c.env).approveConsent(c.req.raw, handle, { scope });
     const target = resourceOfRequest(c, approved.request.resource ?? null);
     if (!target) return html(messagePage('Cannot authorize', 'The request names no Igris connection.'), 400);
-    const choices = await choicesFor(c.env, session.userId, target.slug, target.kind);
+    const choices = await choicesFor(
+      c.env,
+      session.userId,
+      target.slug,
+      target.kind,
+      approved.request.clientId,
+    );
     const chosen = choices.find((choice) => choice.connectionId === form.get('connection'));
     if (!chosen) {
       return redirect(
@@ -243,7 +260,8 @@ export async function submitConsent(c: Ctx): Promise<Response> {
       request: approved.request,
       userId: session.userId,
       metadata: { orgId: chosen.orgId, connectionId: chosen.connectionId },
-      scope: approved.request.scope,
+      // Only the scopes the chosen connection allows (its OAuth settings).
+      scope: grantableScopes(chosen.settings, approved.request.scope),
       props,
     });
     // The grant is on the organization's audit trail (type auth), with the client and scopes.
@@ -256,7 +274,7 @@ export async function submitConsent(c: Ctx): Promise<Response> {
         clientId: approved.request.clientId,
         connectionId: chosen.connectionId,
         connectionSlug: target.slug,
-        scope: approved.request.scope,
+        scope: grantableScopes(chosen.settings, approved.request.scope),
       },
     }).run();
     return redirect(redirectTo, approved.headers);

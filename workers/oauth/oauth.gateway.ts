@@ -9,6 +9,7 @@
 import { z } from 'zod';
 import type { Principal } from '../app.types';
 import { unauthorized } from '../auth/api-key.auth';
+import { knownEpoch } from '../config/config.epoch';
 import type { Role } from '../db/schema';
 import {
   authenticateAndResolve,
@@ -19,6 +20,7 @@ import {
 } from '../gateway/gateway.connection';
 import { AppError } from '../lib/errors';
 import { userKilledSql } from '../shared/killswitch.store';
+import { oauthTokenRefusal } from './oauth.policy';
 import {
   GATEWAY_SCOPE,
   issuerOf,
@@ -68,6 +70,8 @@ const MEMBER_AND_CONNECTION_SQL = `SELECT m.role AS role, u.email AS email, ${CO
   WHERE u.id = ?2`;
 
 export interface OAuthCaller extends CallerAndConnection {
+  /** The configuration epoch this call's data is at least as new as (read from D1 just now). */
+  configEpoch: number;
   /** The consenting member's email: the call's user in audit rows, events and `user` kill switches. */
   email: string;
 }
@@ -120,6 +124,9 @@ export async function authenticateOAuthAndResolve(
       challenge,
     );
   }
+  // The connection's OAuth settings as they are now (turned off, client approval withdrawn).
+  const settingsRefusal = oauthTokenRefusal(connection.settings, validated);
+  if (settingsRefusal) throw new AppError('forbidden', { message: settingsRefusal });
   const principal: Principal = {
     kind: 'oauth',
     orgId,
@@ -132,11 +139,11 @@ export async function authenticateOAuthAndResolve(
   if (row.killed) {
     throw new AppError('principal_killed', { details: { scope: 'user' } });
   }
-  return { auth: { principal, touch: null }, connection, email: row.email };
+  return { auth: { principal, touch: null }, connection, email: row.email, configEpoch: knownEpoch(orgId) };
 }
 
 function resourceKindOf(protocol: string): ResourceKind | null {
-  return protocol === 'mcp' || protocol === 'llm' ? protocol : null;
+  return protocol === 'mcp' || protocol === 'llm' || protocol === 'a2a' ? protocol : null;
 }
 
 /**
@@ -149,12 +156,12 @@ export function authenticateGatewayCaller(
   protocol: string,
   credential: string,
   slug: string,
-): Promise<CallerAndConnection & { email?: string }> {
+): Promise<CallerAndConnection & { email?: string; configEpoch: number }> {
   const kind = resourceKindOf(protocol);
   if (kind && looksLikeOAuthToken(credential)) {
     return authenticateOAuthAndResolve(env, requestUrl, credential, slug, kind);
   }
-  return authenticateAndResolve(env.DB, credential, slug);
+  return authenticateAndResolve(env, credential, slug);
 }
 
 /**

@@ -11,7 +11,10 @@ export const AUTHORIZE_PATH = '/api/oauth/authorize';
 export const TOKEN_PATH = '/token';
 export const REGISTER_PATH = '/register';
 
-export type ResourceKind = 'mcp' | 'llm';
+export type ResourceKind = 'mcp' | 'llm' | 'a2a';
+
+/** Where each kind of connection is served: its route prefix is its resource's path prefix. */
+const ROUTE_PREFIX: Record<ResourceKind, string> = { mcp: 'v1/mcp', llm: 'llm', a2a: 'v1/a2a' };
 
 /** The gateway's public origin: PUBLIC_BASE_URL, or (local development) the request's origin. */
 export function issuerOf(env: { PUBLIC_BASE_URL?: string }, requestUrl: string): string {
@@ -20,7 +23,7 @@ export function issuerOf(env: { PUBLIC_BASE_URL?: string }, requestUrl: string):
 
 /** The canonical resource (token audience) of one connection's route. */
 export function resourceOf(issuer: string, kind: ResourceKind, slug: string): string {
-  return `${issuer}/${kind === 'mcp' ? 'v1/mcp' : 'llm'}/${encodeURIComponent(slug)}`;
+  return `${issuer}/${ROUTE_PREFIX[kind]}/${encodeURIComponent(slug)}`;
 }
 
 /** RFC 9728: the metadata document's URL, the resource's path inserted after the well-known prefix. */
@@ -32,11 +35,12 @@ export function resourceMetadataUrl(issuer: string, kind: ResourceKind, slug: st
 /** Parses a resource URL of ours back into connection kind and slug; null for anything else. */
 export function parseResource(issuer: string, resource: string): { kind: ResourceKind; slug: string } | null {
   if (!resource.startsWith(`${issuer}/`)) return null;
-  const match = /^\/(?:(v1\/mcp)|llm)\/([A-Za-z0-9][A-Za-z0-9_-]{0,127})$/.exec(
+  const match = /^\/(v1\/mcp|v1\/a2a|llm)\/([A-Za-z0-9][A-Za-z0-9_-]{0,127})$/.exec(
     resource.slice(issuer.length),
   );
-  if (!match?.[2]) return null;
-  return { kind: match[1] ? 'mcp' : 'llm', slug: match[2] };
+  if (!match?.[1] || !match[2]) return null;
+  const kind = (Object.keys(ROUTE_PREFIX) as ResourceKind[]).find((k) => ROUTE_PREFIX[k] === match[1]);
+  return kind ? { kind, slug: match[2] } : null;
 }
 
 /** Library tokens, codes and refresh tokens read `userId:grantId:secret`; `ig_` keys never contain ':'. */

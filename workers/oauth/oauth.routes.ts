@@ -5,7 +5,9 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app.types';
+import { auditOAuthQuietly, grantOfTokenRequest, type StoredGrant } from './oauth.audit';
 import { showConsent, submitConsent } from './oauth.authorize';
+import { registrationLimited } from './oauth.limits';
 import {
   AUTHORIZE_PATH,
   GATEWAY_SCOPE,
@@ -16,7 +18,8 @@ import {
   resourceOf,
   TOKEN_PATH,
 } from './oauth.resource';
-import { oauthServer, tokenRequestResource } from './oauth.server';
+import { oauthServer } from './oauth.server';
+import { upstreamOAuthRoutes } from './upstream.routes';
 
 export const oauthRoutes = new Hono<AppEnv>();
 
@@ -42,7 +45,7 @@ function protectedResource(kind: ResourceKind) {
       authorization_servers: [issuer],
       scopes_supported: [GATEWAY_SCOPE],
       bearer_methods_supported: ['header'],
-      resource_name: `Igris Edge ${kind === 'mcp' ? 'MCP' : 'LLM'} connection ${slug}`,
+      resource_name: `Igris Edge ${kind.toUpperCase()} connection ${slug}`,
       resource_documentation: 'https://github.com/igris-edge/igris-edge/blob/main/docs/oauth.md',
     });
   };
@@ -50,6 +53,7 @@ function protectedResource(kind: ResourceKind) {
 
 oauthRoutes.get('/.well-known/oauth-protected-resource/v1/mcp/:slug', protectedResource('mcp'));
 oauthRoutes.get('/.well-known/oauth-protected-resource/llm/:slug', protectedResource('llm'));
+oauthRoutes.get('/.well-known/oauth-protected-resource/v1/a2a/:slug', protectedResource('a2a'));
 
 // RFC 8414 metadata from the library, minus `protected_resources`: its registry here holds only a
 // per-request placeholder, and every connection is a resource (each names us in its own metadata).
@@ -64,26 +68,54 @@ oauthRoutes.on(['GET', 'HEAD', 'OPTIONS'], '/.well-known/oauth-authorization-ser
   return new Response(JSON.stringify(metadata), { status: 200, headers });
 });
 
-// RFC 7591 dynamic client registration: open (any MCP client may register; consent is per person).
-oauthRoutes.on(['POST', 'OPTIONS'], REGISTER_PATH, (c) =>
-  oauthServer(issuerOf(c.env, c.req.url), null).fetch(c.req.raw, c.env, executionCtx(c)),
-);
+// RFC 7591 dynamic client registration: open (any MCP client may register; consent is per person,
+// and a connection may accept approved clients only), limited per client address because it is
+// anonymous and each registration is stored (oauth.limits.ts).
+oauthRoutes.on(['POST', 'OPTIONS'], REGISTER_PATH, async (c) => {
+  if (c.req.method === 'POST') {
+    const limited = await registrationLimited(c.env, c.req.header('CF-Connecting-IP') ?? null);
+    if (limited) return limited;
+  }
+  return oauthServer(issuerOf(c.env, c.req.url), null).fetch(c.req.raw, c.env, executionCtx(c));
+});
 
 // Token (authorization_code, refresh_token with rotation) and RFC 7009 revocation. The server is
-// built for the resource of the grant the request is about (oauth.server.ts).
+// built for the resource of the grant the request is about (oauth.server.ts); a revocation the
+// library accepted is audited in the grant's organization (refreshes are, by oauth.server.ts).
 oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
   const issuer = issuerOf(c.env, c.req.url);
   let resource: string | null = null;
+  let form: URLSearchParams | null = null;
+  let grant: StoredGrant | null = null;
   if (
     c.req.method === 'POST' &&
     /application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')
   ) {
-    const form = new URLSearchParams(new TextDecoder().decode(await c.req.raw.clone().arrayBuffer()));
-    const named = await tokenRequestResource(c.env, form);
+    form = new URLSearchParams(new TextDecoder().decode(await c.req.raw.clone().arrayBuffer()));
+    grant = await grantOfTokenRequest(c.env, form);
+    const named = grant?.resource ?? form.get('resource');
     resource = named && parseResource(issuer, named) ? named : null;
   }
-  return oauthServer(issuer, resource).fetch(c.req.raw, c.env, executionCtx(c));
+  const response = await oauthServer(issuer, resource).fetch(c.req.raw, c.env, executionCtx(c));
+  const isRevocation = form?.has('token') && !form.has('grant_type');
+  if (isRevocation && response.ok && grant?.orgId) {
+    await auditOAuthQuietly(c.env.DB, {
+      action: 'auth.oauth_revoke',
+      orgId: grant.orgId,
+      userId: grant.userId,
+      details: {
+        by: 'client',
+        clientId: grant.clientId,
+        grantId: grant.id,
+        connectionId: grant.connectionId,
+        tokenTypeHint: form?.get('token_type_hint') ?? null,
+      },
+    });
+  }
+  return response;
 });
 
 oauthRoutes.get(AUTHORIZE_PATH, showConsent);
+// Upstream mode: a member links their own account at a connection's upstream (upstream.routes.ts).
+oauthRoutes.route('/', upstreamOAuthRoutes);
 oauthRoutes.post(AUTHORIZE_PATH, submitConsent);

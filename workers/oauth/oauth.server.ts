@@ -9,14 +9,16 @@
  * construction, and slugs are data, so a server is built per request with the one resource that
  * request is about (construction is cheap: no I/O).
  */
-import { OAuthAuthorizationServer } from '@cloudflare/workers-oauth-provider';
 import {
-  AUTHORIZE_PATH,
-  looksLikeOAuthToken,
-  REGISTER_PATH,
-  SCOPES_SUPPORTED,
-  TOKEN_PATH,
-} from './oauth.resource';
+  OAuthAuthorizationServer,
+  type TokenExchangeCallbackOptions,
+  type TokenExchangeCallbackResult,
+} from '@cloudflare/workers-oauth-provider';
+import { parseStoredJson } from '../lib/values';
+import { readConnectionSettings } from '../shared/connection.settings';
+import { auditOAuthQuietly } from './oauth.audit';
+import { gatewayOAuthOf } from './oauth.policy';
+import { AUTHORIZE_PATH, REGISTER_PATH, SCOPES_SUPPORTED, TOKEN_PATH } from './oauth.resource';
 
 /** Access tokens live an hour; refresh tokens rotate on use and the grant ends after 30 days. */
 const ACCESS_TOKEN_TTL_SECONDS = 3600;
@@ -44,20 +46,40 @@ export function oauthServer(issuer: string, resource: string | null): OAuthAutho
     scopesSupported: [...SCOPES_SUPPORTED],
     accessTokenTTL: ACCESS_TOKEN_TTL_SECONDS,
     refreshTokenTTL: REFRESH_TOKEN_TTL_SECONDS,
+    tokenExchangeCallback: onTokenIssued,
   });
 }
 
 /**
- * The resource a token-endpoint request is about: the grant's, read from the library's KV record
- * (`grant:<userId>:<grantId>`, its documented storage schema) for the code, refresh token or token
- * being revoked. A request naming `resource` must agree with the grant; the library checks that.
+ * Called by the library as it issues tokens: a connection whose OAuth settings leave out
+ * `offline_access` gets no refresh tokens (MCP clients seldom ask for the scope, so it is the
+ * connection that decides, not the request), and every refresh is on the organization's audit
+ * trail.
  */
-export async function tokenRequestResource(env: Env, form: URLSearchParams): Promise<string | null> {
-  const credential = form.get('code') ?? form.get('refresh_token') ?? form.get('token');
-  if (credential && looksLikeOAuthToken(credential)) {
-    const [userId, grantId] = credential.split(':');
-    const grant = await env.OAUTH_KV.get<{ resource?: unknown }>(`grant:${userId}:${grantId}`, 'json');
-    if (typeof grant?.resource === 'string') return grant.resource;
+async function onTokenIssued(
+  options: TokenExchangeCallbackOptions<Env>,
+): Promise<TokenExchangeCallbackResult | undefined> {
+  const props = options.props as Partial<OAuthGrantProps> | null;
+  if (options.grantType === 'authorization_code' && props?.orgId && props.connectionId) {
+    const row = await options.env.DB.prepare('SELECT settings FROM connections WHERE org_id = ? AND id = ?')
+      .bind(props.orgId, props.connectionId)
+      .first<{ settings: string }>();
+    const settings = readConnectionSettings(parseStoredJson(row?.settings ?? '{}'));
+    if (!gatewayOAuthOf(settings).scopes.includes('offline_access')) return { refreshTokenTTL: 0 };
   }
-  return form.get('resource');
+  if (options.grantType === 'refresh_token') {
+    if (props?.orgId && props.userId) {
+      await auditOAuthQuietly(options.env.DB, {
+        action: 'auth.oauth_refresh',
+        orgId: props.orgId,
+        userId: props.userId,
+        details: {
+          clientId: options.clientId,
+          grantId: options.grantId,
+          connectionId: props.connectionId ?? null,
+        },
+      });
+    }
+  }
+  return undefined;
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { consentCsp, escapeHtml } from './oauth.consent';
+import { grantableScopes, oauthClientRefusal, oauthTokenRefusal } from './oauth.policy';
 import { looksLikeOAuthToken, parseResource, resourceMetadataUrl, resourceOf } from './oauth.resource';
 
 const ISSUER = 'https://igris.example.com';
@@ -13,6 +14,9 @@ describe('resources', () => {
       slug: 'github-prod',
     });
     expect(parseResource(ISSUER, `${ISSUER}/llm/openai`)).toEqual({ kind: 'llm', slug: 'openai' });
+    // A2A agents are resources too (issue 18: OAuth on /v1/a2a/<slug>).
+    expect(resourceOf(ISSUER, 'a2a', 'travel')).toBe(`${ISSUER}/v1/a2a/travel`);
+    expect(parseResource(ISSUER, `${ISSUER}/v1/a2a/travel`)).toEqual({ kind: 'a2a', slug: 'travel' });
     expect(resourceMetadataUrl(ISSUER, 'mcp', 'a_b')).toBe(
       `${ISSUER}/.well-known/oauth-protected-resource/v1/mcp/a_b`,
     );
@@ -24,7 +28,7 @@ describe('resources', () => {
     `${ISSUER}/v1/mcp/`,
     `${ISSUER}/v1/mcp/x/tools`,
     `${ISSUER}/v1/mcp/x?y=1`,
-    `${ISSUER}/v1/a2a/x`,
+    `${ISSUER}/v1/a2a/x/.well-known/agent-card.json`,
     `${ISSUER}/api/v1/connections`,
   ])('is not one of our connection resources: %s', (resource) => {
     expect(parseResource(ISSUER, resource)).toBeNull();
@@ -55,5 +59,45 @@ describe('consent page helpers', () => {
       "default-src 'none'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
     );
     expect(consentCsp(null)).toMatch(/^default-src 'none'; form-action 'self';/);
+  });
+});
+
+describe('per-connection OAuth settings', () => {
+  const open = {};
+  const off = {
+    oauth: {
+      enabled: false,
+      scopes: ['gateway:call' as const],
+      registration: 'open' as const,
+      approvedClients: [],
+    },
+  };
+  const approved = {
+    oauth: {
+      enabled: true,
+      scopes: ['gateway:call' as const],
+      registration: 'approved' as const,
+      approvedClients: ['c1'],
+    },
+  };
+
+  it('offers every client by default, none when off, approved ones only when so configured', () => {
+    expect(oauthClientRefusal(open, 'any')).toBeNull();
+    expect(oauthClientRefusal(off, 'any')).toMatch(/turned off/);
+    expect(oauthClientRefusal(approved, 'c1')).toBeNull();
+    expect(oauthClientRefusal(approved, 'c2')).toMatch(/not approved/);
+  });
+
+  it('grants only the scopes the connection allows, and refuses tokens whose scope was withdrawn', () => {
+    expect(grantableScopes(open, ['gateway:call', 'offline_access'])).toEqual([
+      'gateway:call',
+      'offline_access',
+    ]);
+    expect(grantableScopes(approved, ['gateway:call', 'offline_access'])).toEqual(['gateway:call']);
+    expect(oauthTokenRefusal(approved, { clientId: 'c1', scope: ['gateway:call'] })).toBeNull();
+    const noCall = { oauth: { ...approved.oauth, scopes: ['offline_access' as const] } };
+    expect(oauthTokenRefusal(noCall, { clientId: 'c1', scope: ['gateway:call'] })).toMatch(
+      /no longer allowed/,
+    );
   });
 });

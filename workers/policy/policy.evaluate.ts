@@ -85,6 +85,12 @@ export interface EvaluationRequest {
    * fields, an A2A message's metadata. Absent: every `args.*` field is missing.
    */
   readonly args?: Readonly<Record<string, unknown>> | null | undefined;
+  /**
+   * What `annotations.*` conditions read: the MCP tool's annotations as pinned in its approved
+   * baseline (integrity state, docs/tool-integrity.md) — never the live, unverified answer.
+   * Absent: every `annotations.*` field is missing.
+   */
+  readonly annotations?: Readonly<Record<string, unknown>> | null | undefined;
 }
 
 export interface CompiledCondition {
@@ -94,6 +100,8 @@ export interface CompiledCondition {
   readonly path: readonly string[] | null;
   /** True for `args.*` fields (path is below request.args, not request.metadata). */
   readonly args: boolean;
+  /** True for `annotations.*` fields (path is below request.annotations). */
+  readonly annotations: boolean;
   /** The compiled predicate of a value operator beyond eq/neq/in/nin (policy.args.ts); else null. */
   readonly test: ArgTest | null;
   /** True for the `team` field: set membership over the call's teams (teamHolds). */
@@ -257,6 +265,7 @@ function compileCondition(field: string, condition: Condition, slot: number): Co
     path: named ? null : field.split('.').slice(1),
     team: field === 'team',
     args: field.startsWith('args.'),
+    annotations: field.startsWith('annotations.'),
   };
   if (typeof condition !== 'object') return conditionOf(at, 'eq', condition, null);
   if ('eq' in condition) return conditionOf(at, 'eq', condition.eq, null);
@@ -273,7 +282,7 @@ function compileCondition(field: string, condition: Condition, slot: number): Co
 
 /** One constructor site so every compiled condition shares a single object shape (monomorphic hot loop). */
 function conditionOf(
-  at: Pick<CompiledCondition, 'field' | 'slot' | 'path' | 'team' | 'args'>,
+  at: Pick<CompiledCondition, 'field' | 'slot' | 'path' | 'team' | 'args' | 'annotations'>,
   operator: Operator,
   value: Scalar | null,
   values: ReadonlySet<Scalar> | null,
@@ -283,6 +292,7 @@ function conditionOf(
     field: at.field,
     path: at.path,
     args: at.args,
+    annotations: at.annotations,
     team: at.team,
     slot: at.slot,
     operator,
@@ -427,7 +437,11 @@ function memoisedFieldValue(
 export function fieldValue(condition: CompiledCondition, request: EvaluationRequest): FieldValue {
   const path = condition.path;
   if (path === null) return request.user ?? MISSING;
-  let value: unknown = condition.args ? request.args : request.metadata;
+  let value: unknown = condition.args
+    ? request.args
+    : condition.annotations
+      ? request.annotations
+      : request.metadata;
   for (let i = 0; i < path.length; i++) {
     const key = path[i]!;
     if (condition.args && Array.isArray(value)) {

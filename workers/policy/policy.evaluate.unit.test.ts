@@ -655,3 +655,33 @@ describe('evaluate — properties', () => {
     );
   });
 });
+
+describe('approve (issue 22: approvals bound to one call)', () => {
+  const rules = [
+    {
+      tool: 'transfer',
+      action: 'approve',
+      reason: 'over the limit',
+      conditions: { 'args.amount': { gt: 1000 } },
+    },
+    { tool: 'transfer', action: 'allow' },
+  ];
+
+  it('is a first-match decision like the others, with its rule and reason', () => {
+    const compiled = compile(rules);
+    expect(evaluate(compiled, { tool: 'transfer', args: { amount: 5000 } })).toMatchObject({
+      action: 'approve',
+      matched: true,
+      ruleIndex: 0,
+      reason: 'over the limit',
+    });
+    expect(evaluate(compiled, { tool: 'transfer', args: { amount: 5 } })).toMatchObject({
+      action: 'allow',
+      ruleIndex: 1,
+    });
+  });
+
+  it('keeps an approve-only tool listed: it can be called, with an approval', () => {
+    expect(couldEverAllow(compile([{ tool: 'transfer', action: 'approve' }]), 'transfer')).toBe(true);
+  });
+});

@@ -47,7 +47,7 @@ export async function replayPolicy(
   // and error rows were not the policy's answer, so a draft cannot "change" them.
   const { results } = await env.DB.prepare(
     `SELECT id, tool, user, api_key_id, metadata, model, action, rule_index, created_at FROM audit_events
-     WHERE org_id = ? AND connection_id = ? AND tool IS NOT NULL AND action IN ('allow', 'deny', 'alert')
+     WHERE org_id = ? AND connection_id = ? AND tool IS NOT NULL AND action IN ('allow', 'deny', 'alert', 'approve', 'approval_required')
        AND created_at >= ? AND created_at <= ?
      ORDER BY created_at DESC, id DESC LIMIT ?`,
   )

@@ -15,7 +15,7 @@ export interface ReplayRow {
   apiKeyId: string | null;
   metadata: Record<string, unknown> | null;
   model: string | null;
-  /** The decision recorded: allow, deny or alert. */
+  /** The decision recorded: allow, deny, alert or approve (`approval_required`: a held call, read as approve). */
   action: string;
   ruleIndex: number | null;
   createdAt: number;
@@ -62,7 +62,9 @@ export function replay(compiled: CompiledPolicy, rows: readonly ReplayRow[]): Re
       metadata: row.metadata,
       model: row.model,
     });
-    if (decision.action === row.action) continue;
+    // A held call (`approval_required`) and a consumed approval (`approve`) were both the policy's `approve`.
+    const before = row.action === 'approval_required' ? 'approve' : row.action;
+    if (decision.action === before) continue;
     result.changed++;
     const rule = decision.ruleIndex === null ? 'default' : String(decision.ruleIndex);
     const caller = row.user ?? row.apiKeyId ?? 'anonymous';
@@ -74,7 +76,7 @@ export function replay(compiled: CompiledPolicy, rows: readonly ReplayRow[]): Re
         tool: row.tool,
         caller,
         createdAt: new Date(row.createdAt).toISOString(),
-        before: { action: row.action, ruleIndex: row.ruleIndex },
+        before: { action: before, ruleIndex: row.ruleIndex },
         after: { action: decision.action, ruleIndex: decision.ruleIndex, reason: decision.reason },
       });
     }
@@ -85,7 +87,8 @@ export function replay(compiled: CompiledPolicy, rows: readonly ReplayRow[]): Re
 function readsUnrecordedFields(compiled: CompiledPolicy, tool: string): boolean {
   const candidates = candidateRules(compiled, tool);
   for (let i = 0; i < candidates.length; i++) {
-    if (compiled.rules[candidates[i]!]!.conditions.some((c) => c.args || c.team)) return true;
+    if (compiled.rules[candidates[i]!]!.conditions.some((c) => c.args || c.team || c.annotations))
+      return true;
   }
   return false;
 }

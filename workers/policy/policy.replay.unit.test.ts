@@ -54,6 +54,25 @@ describe('replay', () => {
     ]);
   });
 
+  it("reads a held call (approval_required) and a consumed approval as the policy's approve", () => {
+    const rows = [
+      row('transfer', 'approval_required', 'alice'),
+      row('transfer', 'approve', 'bob'),
+      row('pay', 'allow', 'carol'),
+    ];
+    const result = replay(
+      compiled([
+        { tool: 'transfer', action: 'approve' },
+        { tool: 'pay', action: 'approve' },
+      ]),
+      rows,
+    );
+    expect(result.changed).toBe(1);
+    expect(result.examples.map((e) => [e.tool, e.before.action, e.after.action])).toEqual([
+      ['pay', 'allow', 'approve'],
+    ]);
+  });
+
   it('counts rows whose rules read fields audit rows do not keep', () => {
     const result = replay(
       compiled([{ tool: 'echo', action: 'allow', conditions: { 'args.message': { maxLength: 5 } } }]),

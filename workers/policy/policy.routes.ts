@@ -5,7 +5,7 @@ import { slugParamSchema } from '../connections/connections.schemas';
 import { publishEvent } from '../events/events.publish';
 import { METADATA_MAX_BYTES } from '../identity/identity.metadata';
 import { MAX_REPLAY_ROWS, replayPolicy } from './policy.replay.service';
-import { POLICY_ENDPOINTS } from './policy.schema';
+import { ANNOTATION_HINTS, POLICY_ENDPOINTS, RULE_ACTIONS } from './policy.schema';
 import {
   getCurrentPolicy,
   listPolicyVersions,
@@ -13,6 +13,7 @@ import {
   rollbackPolicy,
   simulatePolicy,
 } from './policy.service';
+import { POLICY_TEMPLATES } from './policy.templates';
 
 const tags = ['Policies'];
 
@@ -72,6 +73,9 @@ const simulateSchema = z
         (a) => a === undefined || new TextEncoder().encode(JSON.stringify(a)).length <= 65_536,
         'args exceeds 65536 bytes',
       ),
+    annotations: z.partialRecord(z.enum(ANNOTATION_HINTS), z.boolean()).optional().openapi({
+      description: "The tool's pinned annotations (readOnlyHint…): what annotations.* conditions read",
+    }),
     metadata: z
       .record(z.string(), z.unknown())
       .optional()
@@ -88,7 +92,7 @@ const simulateSchema = z
 
 const simulationSchema = z
   .object({
-    decision: z.enum(['allow', 'deny', 'alert']),
+    decision: z.enum(RULE_ACTIONS),
     matched: z.boolean(),
     ruleIndex: z.number().int().nullable(),
     reason: z.string().nullable(),
@@ -138,7 +142,24 @@ const replayResultSchema = z
   })
   .openapi('ReplayResult');
 
+const templateSchema = z
+  .object({ id: z.string(), name: z.string(), description: z.string(), rules: z.array(z.unknown()) })
+  .openapi('PolicyTemplate');
+
 export const policyRoutes = createRouter()
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/policy/templates',
+      tags,
+      summary: 'Ready-made policies (read-only by default…), to apply with PUT /connections/{slug}/policy',
+      responses: {
+        200: json(z.object({ templates: z.array(templateSchema) }), 'The templates'),
+        ...errorResponses,
+      },
+    }),
+    (c) => c.json({ templates: [...POLICY_TEMPLATES] }, 200),
+  )
   .openapi(
     createRoute({
       method: 'get',

@@ -23,10 +23,20 @@ export const POLICY_ENDPOINTS = [...LLM_ENDPOINTS, 'passthrough'] as const;
 export type PolicyEndpoint = (typeof POLICY_ENDPOINTS)[number];
 
 export type Scalar = string | number | boolean;
-export type RuleAction = 'allow' | 'deny' | 'alert';
+/** `approve`: the call is held until an approver allows this exact call (docs/policies.md#approvals). */
+export type RuleAction = 'allow' | 'deny' | 'alert' | 'approve';
+export const RULE_ACTIONS = ['allow', 'deny', 'alert', 'approve'] as const satisfies readonly RuleAction[];
 export type MetadataField = `metadata.${string}`;
 export type ArgsField = `args.${string}`;
-export type ConditionField = 'user' | 'team' | MetadataField | ArgsField;
+/** The MCP tool annotations a rule may read, from the pinned baseline (docs/tool-integrity.md). */
+export const ANNOTATION_HINTS = [
+  'readOnlyHint',
+  'destructiveHint',
+  'idempotentHint',
+  'openWorldHint',
+] as const;
+export type AnnotationField = `annotations.${(typeof ANNOTATION_HINTS)[number]}`;
+export type ConditionField = 'user' | 'team' | MetadataField | ArgsField | AnnotationField;
 export type RateLimitKey = 'user' | 'apiKey' | 'connection' | MetadataField;
 
 /** Field names: `user`, or `metadata.` followed by 1..3 non-empty, dot-separated segments. */
@@ -43,9 +53,24 @@ export function isArgsField(value: unknown): value is ArgsField {
   return typeof value === 'string' && ARGS_FIELD_RE.test(value);
 }
 
+/** `annotations.readOnlyHint` and the other three hints of the MCP spec, nothing else. */
+export function isAnnotationField(value: unknown): value is AnnotationField {
+  return (
+    typeof value === 'string' &&
+    value.startsWith('annotations.') &&
+    (ANNOTATION_HINTS as readonly string[]).includes(value.slice('annotations.'.length))
+  );
+}
+
 /** `team` holds when the call belongs to the named team (id or name; a call may have several). */
 export function isConditionField(value: unknown): value is ConditionField {
-  return value === 'user' || value === 'team' || isMetadataField(value) || isArgsField(value);
+  return (
+    value === 'user' ||
+    value === 'team' ||
+    isMetadataField(value) ||
+    isArgsField(value) ||
+    isAnnotationField(value)
+  );
 }
 
 export function isPolicyEndpoint(value: unknown): value is PolicyEndpoint {
@@ -56,7 +81,7 @@ export function isRateLimitKey(value: unknown): value is RateLimitKey {
   return value === 'user' || value === 'apiKey' || value === 'connection' || isMetadataField(value);
 }
 
-const FIELD_MESSAGE = `field must be "user", "team", "metadata.<key>" with 1 to ${MAX_METADATA_PATH_DEPTH} or "args.<key>" with 1 to ${MAX_ARGS_PATH_DEPTH} non-empty dot-separated keys`;
+const FIELD_MESSAGE = `field must be "user", "team", "metadata.<key>" with 1 to ${MAX_METADATA_PATH_DEPTH} or "args.<key>" with 1 to ${MAX_ARGS_PATH_DEPTH} non-empty dot-separated keys, or "annotations.<${ANNOTATION_HINTS.join('|')}>"`;
 
 // z.number() already refuses NaN and ±Infinity, so every scalar is JSON-representable.
 export const scalarSchema = z.union([z.string(), z.number(), z.boolean()], {
@@ -249,8 +274,8 @@ export const ruleSchema = z
       model: globSchema('model').optional(),
       /** LLM calls only: one endpoint name or a list. A request without an endpoint (MCP) never matches. */
       endpoint: endpointSchema.optional(),
-      action: z.enum(['allow', 'deny', 'alert'], {
-        error: typeError('action', '"allow", "deny" or "alert"'),
+      action: z.enum(RULE_ACTIONS, {
+        error: typeError('action', '"allow", "deny", "alert" or "approve"'),
       }),
       conditions: z
         .record(fieldSchema, conditionSchema, {

@@ -135,7 +135,7 @@ describe('parsePolicy — rule refusals carry rule index and path', () => {
       message: 'action is required',
     });
     expect(ruleIssue({ tool: '*', action: 'block' }).message).toBe(
-      'action must be "allow", "deny" or "alert"',
+      'action must be "allow", "deny", "alert" or "approve"',
     );
     expect(ruleIssue({ tool: '*', action: 'ALLOW' }).path).toBe('rules[0].action');
   });

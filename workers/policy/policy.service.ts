@@ -213,6 +213,8 @@ export interface SimulationInput {
   metadata?: Record<string, unknown> | undefined;
   /** The call's arguments (`args.*` conditions). */
   args?: Record<string, unknown> | undefined;
+  /** The tool's pinned annotations (`annotations.*` conditions). */
+  annotations?: Partial<Record<string, boolean>> | undefined;
   /** Simulate a draft instead of the current version. */
   rules?: unknown[] | undefined;
 }
@@ -235,6 +237,7 @@ export async function simulatePolicy(
     user: input.user ?? null,
     metadata: input.metadata ?? null,
     args: input.args ?? null,
+    annotations: input.annotations ?? null,
   });
   const warnings = argumentWarnings(document, await toolSchemas(env, principal.orgId, connection.id));
   return {

@@ -4,28 +4,34 @@
  *   D1 `policies`  — every version, the record of truth (written by the API).
  *   KV `policy:<orgId>:<connectionId>` — the current version, published by the API right after
  *                    the D1 write; this is what gateways read.
- *   isolate memory — the compiled form, kept POLICY_CACHE_TTL_MS (default 10 s) per isolate.
+ *   isolate memory — the compiled form, tagged with the organization's configuration epoch and
+ *                    kept at most POLICY_CACHE_TTL_MS (default 10 s) per isolate.
  *
- * Propagation bound on Cloudflare: a new version is used by every isolate within
- * POLICY_CACHE_TTL_MS + KV's propagation delay (up to ~60 s). Locally (`npm start`, tests) KV is
- * immediately consistent and the TTL is 0, so a PUT takes effect on the very next call.
+ * Propagation: a PUT bumps the configuration epoch (workers/config/config.epoch.ts), so the next
+ * call in every isolate reloads; a KV copy older than D1's latest version (edge propagation) is
+ * ignored in favour of D1's (`atLeast`).
  *
  * Failure mode: fail-closed. A policy that cannot be loaded or does not validate refuses the call
  * with 503 `policy_unavailable`; a connection that never had a policy denies every governed call.
  */
+import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { type CompiledPolicy, compilePolicy } from './policy.evaluate';
-import { parsePolicy } from './policy.schema';
+import { type Policy, parsePolicy } from './policy.schema';
 
 export interface PublishedPolicy {
   version: number;
   rules: unknown[];
+  /** POLICY_FORMAT when `rules` is the output of parsePolicy (set by publishPolicy). */
+  validated?: number;
 }
 
 interface CacheEntry {
   policy: CompiledPolicy | null;
   loadedAt: number;
+  /** The organization's configuration epoch when it was read (workers/config/config.epoch.ts). */
+  epoch: number;
 }
 
 const cache = new Map<string, CacheEntry>();
@@ -46,7 +52,7 @@ export async function publishPolicy(
 ) {
   // The version rides in the metadata too, so a reader can tell it already has this version
   // compiled without parsing (let alone re-validating) the rules.
-  await kv.put(policyKvKey(orgId, connectionId), JSON.stringify(policy), {
+  await kv.put(policyKvKey(orgId, connectionId), JSON.stringify({ ...policy, validated: POLICY_FORMAT }), {
     metadata: { version: policy.version },
   });
   cache.delete(policyKvKey(orgId, connectionId));
@@ -57,7 +63,18 @@ export async function unpublishPolicy(kv: KVNamespace, orgId: string, connection
   cache.delete(policyKvKey(orgId, connectionId));
 }
 
+/**
+ * Rules are validated once, when they are published (the API parses every PUT; only the API and
+ * this module write KV), and stored in their parsed form stamped with POLICY_FORMAT. A load then
+ * only compiles them — at 10,000 rules validation cost ten times what compiling does. Anything
+ * else (an older format, D1's copy on a KV miss) is validated here as before, and fails closed.
+ */
+export const POLICY_FORMAT = 1;
+
 function compileStored(stored: PublishedPolicy): CompiledPolicy {
+  if (stored.validated === POLICY_FORMAT && Array.isArray(stored.rules)) {
+    return compilePolicy({ rules: stored.rules as Policy['rules'] }, stored.version);
+  }
   const parsed = parsePolicy({ rules: stored.rules });
   if (!parsed.ok) throw new AppError('policy_unavailable', { internal: { issues: parsed.issues } });
   return compilePolicy(parsed.policy, stored.version);
@@ -67,29 +84,44 @@ function compileStored(stored: PublishedPolicy): CompiledPolicy {
  * The compiled current policy of a connection. Reads KV on a cache miss and, when KV has nothing
  * (never published, or lost), D1's latest version — republishing it so the next miss is cheap.
  */
-export async function loadPolicy(env: Env, orgId: string, connectionId: string): Promise<CompiledPolicy> {
+export async function loadPolicy(
+  env: Env,
+  orgId: string,
+  connectionId: string,
+  /** D1's latest version, when the caller knows it: KV (eventually consistent) must be as new. */
+  atLeast: number | null = null,
+): Promise<CompiledPolicy> {
   const key = policyKvKey(orgId, connectionId);
-  const ttl = Number.parseInt(env.POLICY_CACHE_TTL_MS, 10) || 0;
   const hit = cache.get(key);
-  if (hit && Date.now() - hit.loadedAt < ttl) return hit.policy ?? NO_POLICY;
+  const fresh = (p: CompiledPolicy | null) => atLeast === null || (p?.version ?? 0) >= atLeast;
+  if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env)) && fresh(hit.policy)) return hit.policy ?? NO_POLICY;
+  const epoch = knownEpoch(orgId);
 
   let compiled: CompiledPolicy | null;
   try {
     const { value, metadata } = await env.POLICY_KV.getWithMetadata<{ version?: number }>(key, 'text');
-    if (value !== null && hit?.policy && metadata?.version === hit.policy.version) {
+    // An edge copy older than D1's latest is treated as absent: D1 is read below.
+    const behind = atLeast !== null && (metadata?.version ?? 0) < atLeast;
+    if (value !== null && !behind && hit?.policy && metadata?.version === hit.policy.version) {
       // Same version as the compiled one we hold: only the freshness of the check changes.
       hit.loadedAt = Date.now();
+      hit.epoch = Math.max(hit.epoch, epoch);
       return hit.policy;
     }
-    let stored = value === null ? null : (JSON.parse(value) as PublishedPolicy);
+    let stored = value === null || behind ? null : (JSON.parse(value) as PublishedPolicy);
     if (!stored) {
       const row = await env.DB.prepare(
         'SELECT version, rules FROM policies WHERE org_id = ? AND connection_id = ? ORDER BY version DESC LIMIT 1',
       )
         .bind(orgId, connectionId)
         .first<{ version: number; rules: string }>();
-      stored = row ? { version: row.version, rules: JSON.parse(row.rules) as unknown[] } : null;
-      if (stored) await publishPolicy(env.POLICY_KV, orgId, connectionId, stored);
+      if (row) {
+        // D1's copy is validated before it is published as validated.
+        const parsed = parsePolicy({ rules: JSON.parse(row.rules) as unknown });
+        if (!parsed.ok) throw new AppError('policy_unavailable', { internal: { issues: parsed.issues } });
+        stored = { version: row.version, rules: parsed.policy.rules, validated: POLICY_FORMAT };
+        await publishPolicy(env.POLICY_KV, orgId, connectionId, stored);
+      }
     }
     compiled = stored ? compileStored(stored) : null;
   } catch (err) {
@@ -97,6 +129,6 @@ export async function loadPolicy(env: Env, orgId: string, connectionId: string):
     throw err instanceof AppError ? err : new AppError('policy_unavailable', { internal: err });
   }
   if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(key, { policy: compiled, loadedAt: Date.now() });
+  cache.set(key, { policy: compiled, loadedAt: Date.now(), epoch });
   return compiled ?? NO_POLICY;
 }

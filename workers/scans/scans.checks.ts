@@ -29,6 +29,8 @@ export interface ScanInput {
   authType: 'bearer' | 'header' | 'query' | 'none';
   /** Did the server answer initialize without the credential? Null when not probed. */
   answeredWithoutCredential: boolean | null;
+  /** Did the server answer initialize sent with a foreign Origin? Null when not probed. */
+  acceptsForeignOrigin?: boolean | null;
   protocolVersion: string | null;
   sessionId: string | null;
   tools: Record<string, unknown>[];
@@ -90,6 +92,17 @@ function transportFindings(input: ScanInput): ScanResultFinding[] {
       item: 'server',
       path: '',
       match: 'initialize answered without the credential',
+    });
+  }
+  if (input.acceptsForeignOrigin) {
+    // DNS rebinding turns a page the user visits into a client of servers on their machine or
+    // network: on a loopback host this is the attack the Origin rule exists for.
+    out.push({
+      kind: 'origin_not_validated',
+      severity: LOOPBACK.test(url.hostname) ? 'high' : 'medium',
+      item: 'server',
+      path: 'Origin',
+      match: 'initialize answered with a foreign Origin',
     });
   }
   if (input.sessionId !== null && weakSessionId(input.sessionId)) {

@@ -34,6 +34,15 @@ describe('scanner checks', () => {
     expect(kinds({ truncated: true })).toEqual(['list_truncated:info']);
   });
 
+  it('Origin: a server answering a foreign Origin is flagged, high on loopback (DNS rebinding)', () => {
+    expect(kinds({ acceptsForeignOrigin: true })).toEqual(['origin_not_validated:medium']);
+    expect(kinds({ url: 'https://localhost:8080/mcp', acceptsForeignOrigin: true })).toEqual([
+      'origin_not_validated:high',
+    ]);
+    expect(kinds({ acceptsForeignOrigin: false })).toEqual([]);
+    expect(kinds({ acceptsForeignOrigin: null })).toEqual([]);
+  });
+
   it('session ids: short or low-entropy ones are weak', () => {
     expect(weakSessionId('12345')).toBe(true);
     expect(weakSessionId('aaaaaaaaaaaaaaaaaaaaaaaa')).toBe(true);

@@ -23,6 +23,7 @@ const RULES: Record<string, string> = {
   missing_authentication: 'The connection sends no credential to the endpoint',
   authentication_not_enforced: 'The endpoint answers without the credential',
   weak_session_id: 'A short or low-entropy Mcp-Session-Id',
+  origin_not_validated: 'The endpoint accepts a foreign Origin (DNS rebinding)',
   outdated_protocol: 'An MCP protocol version older than 2025-03-26',
   list_truncated: 'A list was longer than the scanner reads',
   dangerous_capability_unannotated: 'A tool acting on the world without readOnlyHint/destructiveHint',
@@ -47,8 +48,10 @@ const SECURITY_SEVERITY: Record<ScanSeverity, string> = {
 
 export interface SarifScan {
   id: string;
+  /** The connection's slug, or the scanned URL's host for a bare-URL scan. */
   connectionSlug: string;
-  findings: ScanResultFinding[];
+  /** `suppression`: accepted by an owner/admin (scans.suppress.ts), reported as a SARIF suppression. */
+  findings: Array<ScanResultFinding & { suppression?: { reason: string } | null }>;
   createdAt: string;
 }
 
@@ -89,6 +92,11 @@ export function toSarif(scan: SarifScan) {
             },
           ],
           properties: { severity: f.severity, item: f.item, path: f.path },
+          ...(f.suppression
+            ? {
+                suppressions: [{ kind: 'external', status: 'accepted', justification: f.suppression.reason }],
+              }
+            : {}),
         })),
       },
     ],

@@ -30,7 +30,8 @@ export type AuditOutcomeName = (typeof AUDIT_OUTCOMES)[number];
 export const FAILED_OUTCOMES: ReadonlySet<AuditOutcomeName> = new Set(['upstream_error', 'timeout']);
 
 /** Actions under which a call is forwarded; any other action of a call row is a refusal. */
-const FORWARDED_ACTIONS = ['allow', 'alert', 'pass'] as const;
+/** `approve`: a call whose approval was consumed (a held one is recorded as `approval_required`). */
+const FORWARDED_ACTIONS = ['allow', 'alert', 'approve', 'pass'] as const;
 const CALL_TYPES = ['tool_call', 'a2a_call', 'request'] as const;
 
 export interface OutcomeFields {

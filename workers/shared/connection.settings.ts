@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { overridesSchema } from '../inspection/inspection.schema';
+import { gatewayOAuthSettingsSchema, upstreamOAuthSettingsSchema } from './oauth.settings';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
 /**
@@ -8,6 +9,8 @@ export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
  */
 export const MAX_BODY_BYTES_LIMIT = 10 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH_MESSAGES = 100;
+/** How long an approval of a held call stays valid unless the connection says otherwise. */
+export const DEFAULT_APPROVAL_EXPIRY_SECONDS = 900;
 /** Hard ceiling of maxBatchMessages: every message of a batch is decided and gets an audit row. */
 export const MAX_BATCH_MESSAGES_LIMIT = 1000;
 
@@ -64,6 +67,17 @@ export const connectionSettingsSchema = z
      */
     sharedWith: z.array(z.string().min(1).max(64)).max(200).default([]),
     /**
+     * A2A connections (docs/a2a.md#access-by-team): team ids whose calls may invoke the agent; a
+     * call of no listed team is refused (`connection_forbidden`, a JSON-RPC error). Empty or absent:
+     * every caller who may use the connection. Checked against the organization's teams when saved.
+     */
+    allowedTeams: z.array(z.string().min(1).max(64)).max(100).optional(),
+    /**
+     * A2A connections: record the text and data of the messages of tracked tasks (docs/a2a.md#tasks).
+     * Off by default: only the messages' metadata (ids, roles, part kinds and sizes) is kept.
+     */
+    logContent: z.boolean().optional(),
+    /**
      * LLM connections (`type: "llm"`): the provider of the built-in catalog
      * (workers/llm/llm.providers.json), which gives the base URL, the credential's style and the API
      * family. Required for llm connections, refused for mcp ones (connections.service.ts).
@@ -105,15 +119,19 @@ export const connectionSettingsSchema = z
      * records drift and alerts; 'fail_closed' also hides — and refuses calls to — every item whose
      * current fingerprint an owner/admin has not approved (new tools disabled until enabled);
      * 'off' does nothing. `quarantineOnCritical`: a critical change quarantines the item (hidden
-     * and refused in every mode but 'off') until it is re-approved.
+     * and refused in every mode but 'off') until it is re-approved. `blockOnCriticalScan`: while
+     * the latest scan (docs/tool-integrity.md#mcp-scanner) has an unsuppressed critical finding,
+     * every governed call is refused (`connection_blocked`), whatever `discovery` says.
      */
     integrity: z
       .object({
         discovery: z.enum(['off', 'alert', 'fail_closed']).default('alert'),
         quarantineOnCritical: z.boolean().default(false),
+        /** The connection's latest scan has an unsuppressed critical finding: refuse every call. */
+        blockOnCriticalScan: z.boolean().default(false),
       })
       .strict()
-      .default({ discovery: 'alert', quarantineOnCritical: false }),
+      .default({ discovery: 'alert', quarantineOnCritical: false, blockOnCriticalScan: false }),
     /**
      * Content inspection (docs/detections.md): the detection packs applied to this connection's
      * calls (built-in names such as `mcp-advanced-security`, or the organization's custom packs;
@@ -122,6 +140,22 @@ export const connectionSettingsSchema = z
      * inspection (the default, so existing connections behave as before).
      */
     inspection: inspectionSettingsSchema.optional(),
+    /** OAuth gateway mode for this connection (workers/shared/oauth.settings.ts, docs/oauth.md). */
+    oauth: gatewayOAuthSettingsSchema.optional(),
+    /** OAuth upstream mode: each member's own token to the upstream (docs/oauth.md#upstream-mode). */
+    upstreamOAuth: upstreamOAuthSettingsSchema.optional(),
+    /**
+     * Approvals (`action: "approve"` rules, docs/policies.md#approvals): how long a held call's
+     * approval stays valid (default 900 s = 15 minutes, from the request), and the least role that
+     * may approve or deny it (default admin: owners and admins).
+     */
+    approvals: z
+      .object({
+        expirySeconds: z.number().int().min(1).max(86_400).default(DEFAULT_APPROVAL_EXPIRY_SECONDS),
+        approverRole: z.enum(['owner', 'admin', 'developer']).default('admin'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

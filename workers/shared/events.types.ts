@@ -118,7 +118,49 @@ export interface ToolDriftEvent {
   timestamp: string;
 }
 
+/**
+ * A call was held for approval (`action: "approve"`, workers/approvals/approval.gate.ts): published
+ * once per approval when it is created, not for each repeat of the held call.
+ */
+export interface ApprovalRequestedEvent {
+  type: 'approval_requested';
+  serverId: string;
+  slug: string;
+  approvalId: string;
+  /** The dashboard page where an approver decides. */
+  approvalUrl: string;
+  toolName: string;
+  argsHash: string;
+  user: string | null;
+  apiKeyId: string | null;
+  traceId: string | null;
+  expiresAt: string;
+  timestamp: string;
+}
+
+/**
+ * An A2A task changed state (workers/a2a/a2a.tasks.ts): published once per change the agent
+ * reported through the gateway (a GetTask that reads the same state again publishes nothing).
+ */
+export interface A2aTaskEvent {
+  type: 'a2a_task';
+  serverId: string;
+  slug: string;
+  taskId: string;
+  contextId: string | null;
+  /** submitted, working, input-required, completed, failed, canceled, rejected, auth-required… */
+  state: string;
+  skill: string | null;
+  /** The A2A method (v1.0 name) of the call whose answer reported the state. */
+  method: string | null;
+  user: string | null;
+  traceId: string | null;
+  timestamp: string;
+}
+
 export type GatewayEvent =
+  | A2aTaskEvent
+  | ApprovalRequestedEvent
   | ToolDriftEvent
   | BudgetWarningEvent
   | ToolCallEvent

@@ -1,5 +1,6 @@
 /**
- * Master-key rotation, step 2: re-encrypt stored credentials under the current ENCRYPTION_KEY.
+ * Master-key rotation, step 2: re-encrypt stored credentials (connections' and notification channels')
+ * under the current ENCRYPTION_KEY.
  *
  * While ENCRYPTION_KEY_PREVIOUS is set, the daily cron re-encrypts every credential still made with it,
  * and owners/admins can run it at once for their organization
@@ -16,35 +17,59 @@ export interface ReencryptResult {
   failed: number;
 }
 
+/**
+ * Every kind of sealed secret: its table, column, and the AAD it was sealed with. Table and column
+ * names are constants here, never input.
+ */
+const SEALED = [
+  { table: 'connections', column: 'credential_ciphertext', aad: (org: string, id: string) => `${org}:${id}` },
+  // Notification channels' URLs, signing secrets and tokens (workers/notify/notify.channels.ts).
+  {
+    table: 'notify_channels',
+    column: 'secret_ciphertext',
+    aad: (org: string, id: string) => `${org}:${id}:notify`,
+  },
+  // Audit signing keys (workers/audit/audit.signed-export.ts).
+  {
+    table: 'audit_signing_keys',
+    column: 'private_ciphertext',
+    aad: (org: string, id: string) => `${org}:${id}:audit-signing`,
+  },
+] as const;
+
 export async function reencryptCredentials(
   env: VaultEnv & { DB: D1Database },
   orgId?: string,
 ): Promise<ReencryptResult> {
   const vault = await getVault(env);
-  const query = orgId
-    ? env.DB.prepare(
-        'SELECT id, org_id, credential_ciphertext FROM connections WHERE org_id = ? AND credential_ciphertext IS NOT NULL',
-      ).bind(orgId)
-    : env.DB.prepare(
-        'SELECT id, org_id, credential_ciphertext FROM connections WHERE credential_ciphertext IS NOT NULL',
-      );
-  const { results } = await query.all<{ id: string; org_id: string; credential_ciphertext: string }>();
-  const result: ReencryptResult = { checked: results.length, reencrypted: 0, failed: 0 };
-  for (const row of results) {
-    try {
-      if (!vault.needsReencryption(row.credential_ciphertext)) continue;
-      const next = await vault.reencrypt(row.credential_ciphertext, `${row.org_id}:${row.id}`);
-      const update = await env.DB.prepare(
-        'UPDATE connections SET credential_ciphertext = ? WHERE id = ? AND org_id = ? AND credential_ciphertext = ?',
-      )
-        .bind(next, row.id, row.org_id, row.credential_ciphertext)
-        .run();
-      if ((update.meta.changes ?? 0) === 1) result.reencrypted++;
-    } catch (err) {
-      // A credential made with a key that is no longer configured cannot be recovered here; it is
-      // reported (never its value) so the operator can re-enter it with POST …/rotate.
-      result.failed++;
-      log('error', 'credential could not be re-encrypted', { connectionId: row.id, orgId: row.org_id, err });
+  const result: ReencryptResult = { checked: 0, reencrypted: 0, failed: 0 };
+  for (const { table, column, aad } of SEALED) {
+    const scope = orgId ? 'org_id = ? AND ' : '';
+    const query = env.DB.prepare(
+      `SELECT id, org_id, ${column} AS sealed FROM ${table} WHERE ${scope}${column} IS NOT NULL`,
+    );
+    const { results } = await (orgId ? query.bind(orgId) : query).all<{
+      id: string;
+      org_id: string;
+      sealed: string;
+    }>();
+    result.checked += results.length;
+    for (const row of results) {
+      try {
+        if (!vault.needsReencryption(row.sealed)) continue;
+        const next = await vault.reencrypt(row.sealed, aad(row.org_id, row.id));
+        const update = await env.DB.prepare(
+          `UPDATE ${table} SET ${column} = ? WHERE id = ? AND org_id = ? AND ${column} = ?`,
+        )
+          .bind(next, row.id, row.org_id, row.sealed)
+          .run();
+        if ((update.meta.changes ?? 0) === 1) result.reencrypted++;
+      } catch (err) {
+        // A secret made with a key that is no longer configured cannot be recovered here; it is
+        // reported (never its value) so the operator can re-enter it (POST …/rotate, PATCH a channel).
+        result.failed++;
+        log('error', 'credential could not be re-encrypted', { table, id: row.id, orgId: row.org_id, err });
+      }
     }
   }
   if (result.reencrypted > 0 || result.failed > 0)

@@ -13,6 +13,7 @@ import { useConnections } from '../screens/connections.queries';
 import { SelectField } from '../ui/field';
 import { DecisionBadge } from '../ui/outcome';
 import { Badge, PageHeader } from '../ui/page';
+import { DetectionsHeatMap } from './detections.heatmap';
 import { GetStarted } from './get-started';
 import { useLive } from './live.context';
 import { BUCKET_MS, isCall, observeStore, type StreamItem } from './observe.store';
@@ -25,7 +26,7 @@ type StreamFilter = 'all' | 'tool_call' | 'refused' | 'failed' | 'anomaly' | 'se
 function matches(item: StreamItem, filter: StreamFilter): boolean {
   const e = item.event;
   if (filter === 'all') return true;
-  if (filter === 'refused') return isCall(e) && !['allow', 'pass', 'alert'].includes(e.action);
+  if (filter === 'refused') return isCall(e) && !['allow', 'pass', 'alert', 'approve'].includes(e.action);
   if (filter === 'failed') return isCall(e) && (e.outcome === 'upstream_error' || e.outcome === 'timeout');
   if (filter === 'changes') return e.type === 'policy_update' || e.type === 'connection_update';
   return e.type === filter;
@@ -115,6 +116,19 @@ function EventLine({
           {e.slug}: {e.change}
           {e.version ? ` (v${e.version})` : ''}
         </span>
+      </li>
+    );
+  }
+  if (e.type === 'a2a_task') {
+    return (
+      <li className={`stream-item ${fresh ? 'stream-new' : ''}`} data-testid="stream-item" data-type={e.type}>
+        <time>{at}</time>
+        <Badge value="task" tone="neutral" />
+        <span>
+          <span className="mono">{e.taskId}</span> {e.state}
+          {e.skill ? <span className="muted"> ({e.skill})</span> : null}
+        </span>
+        <span className="muted">on {e.slug}</span>
       </li>
     );
   }
@@ -327,6 +341,13 @@ export function ObserveScreen(_props: { params: Record<string, string> }) {
           flashing={flashing}
           now={now}
         />
+      </section>
+      <section className="card" aria-labelledby="detections-heatmap-title">
+        <div className="card-head wrap">
+          <h2 id="detections-heatmap-title">Detections by risk</h2>
+          <span className="muted small">content-inspection findings, category × severity</span>
+        </div>
+        <DetectionsHeatMap heat={observeStore.detectionHeat()} />
       </section>
       <section className="card" aria-labelledby="stream-title">
         <div className="card-head wrap">

@@ -1,12 +1,13 @@
 /**
  * What the Observe screen draws, kept outside React so it survives navigating away and back:
  * the recent event list, per-10-second counters (request, deny, alert rates), and the risk heat
- * map cells (tool × user and tool × minute) with their deny, alert and anomaly counts.
+ * map cells (tool × user and tool × minute) with their deny, alert and anomaly counts, and the
+ * content-inspection detections by category × severity (from the findings events carry).
  *
  * Fed by the live stream and, once per organization, back-filled from the audit trail so the
  * charts are not empty on first open. Pure (no DOM), so it is easy to reason about.
  */
-import type { AuditEvent, GatewayEvent } from '../api/api.types';
+import type { AuditEvent, GatewayEvent, ToolCallEvent } from '../api/api.types';
 
 export const BUCKET_MS = 10_000;
 export const WINDOW_MS = 15 * 60_000;
@@ -17,8 +18,9 @@ export type Outcome = 'allow' | 'deny' | 'alert' | 'error';
 
 /** Gateway actions grouped the way a security engineer reads them. */
 export function outcomeOf(action: string): Outcome {
-  if (action === 'allow' || action === 'pass') return 'allow';
-  if (action === 'alert') return 'alert';
+  // `approve`: a call whose approval was consumed (it was forwarded); a held one is `approval_required`.
+  if (action === 'allow' || action === 'pass' || action === 'approve') return 'allow';
+  if (action === 'alert' || action === 'approval_required') return 'alert';
   if (action === 'error') return 'error';
   return 'deny'; // deny, killed, rate_limited, unauthenticated, forbidden…
 }
@@ -59,6 +61,8 @@ export class ObserveStore {
   #buckets = new Map<number, Counts>();
   #byUser = new Map<string, Map<string, Counts>>();
   #byMinute = new Map<string, Map<number, Counts>>();
+  /** Inspection findings per category, then per severity. */
+  #detections = new Map<string, Map<string, number>>();
   /** Who last called a tool on a connection: anomalies carry no user, so they land on that cell. */
   #lastCaller = new Map<string, string>();
   #seen = new Set<string>();
@@ -84,6 +88,7 @@ export class ObserveStore {
     this.#buckets.clear();
     this.#byUser.clear();
     this.#byMinute.clear();
+    this.#detections.clear();
     this.#lastCaller.clear();
     this.#seen.clear();
     this.backfilledFor = null;
@@ -96,6 +101,7 @@ export class ObserveStore {
     if (this.#seen.has(id)) return false;
     this.#seen.add(id);
     const cell = this.#count(event);
+    this.#countDetections(event);
     this.#items.unshift({ key: id, receivedAt: Date.now(), event, live, cell });
     if (this.#items.length > MAX_EVENTS) this.#items.length = MAX_EVENTS;
     if (notify) this.#changed();
@@ -128,6 +134,19 @@ export class ObserveStore {
     this.#bump(this.#byUser, tool, user, event);
     this.#bump(this.#byMinute, tool, minute, event);
     return { tool, user, minute };
+  }
+
+  /** A call's inspection findings, or a streamed answer's late ones (`findings` events). */
+  #countDetections(event: GatewayEvent): void {
+    const findings = isCall(event) || event.type === 'findings' ? (event.findings ?? []) : [];
+    for (const f of findings) {
+      if (f.stage !== 'inspection' || f.kind === 'truncated') continue;
+      const category = typeof f.detail?.category === 'string' ? f.detail.category : 'other';
+      const row = this.#detections.get(category) ?? new Map<string, number>();
+      const severity = f.severity ?? 'low';
+      row.set(severity, (row.get(severity) ?? 0) + 1);
+      this.#detections.set(category, row);
+    }
   }
 
   #bump<K>(grid: Map<string, Map<K, Counts>>, tool: string, column: K, event: GatewayEvent): void {
@@ -209,6 +228,11 @@ export class ObserveStore {
   heatByMinute(): Map<string, Map<number, Counts>> {
     return this.#byMinute;
   }
+
+  /** Inspection detections: category → severity → count. */
+  detectionHeat(): Map<string, Map<string, number>> {
+    return this.#detections;
+  }
 }
 
 /**
@@ -233,6 +257,8 @@ export function auditToEvent(row: AuditEvent): GatewayEvent | null {
       user: row.user,
       traceId: row.traceId,
       timestamp: row.createdAt,
+      // What the call's stages found (inspection, tool integrity…), as its live event carried them.
+      ...findingsOf(row),
     };
     // An LLM call's event is published when its answer has ended, with its usage (the guard's llmCallEvent).
     if (row.type === 'llm_call') {
@@ -265,6 +291,11 @@ export function auditToEvent(row: AuditEvent): GatewayEvent | null {
     };
   }
   return null;
+}
+
+function findingsOf(row: AuditEvent): { findings?: ToolCallEvent['findings'] } {
+  const findings = (row.details as { findings?: unknown } | null | undefined)?.findings;
+  return Array.isArray(findings) ? { findings: findings as ToolCallEvent['findings'] } : {};
 }
 
 export const observeStore = new ObserveStore();

@@ -408,6 +408,8 @@ export function PolicyForm({ rules, issues, readOnly, onChange }: FormProps) {
         <option value="metadata.role" />
         <option value="metadata.team" />
         <option value="metadata.environment" />
+        <option value="annotations.readOnlyHint" />
+        <option value="annotations.destructiveHint" />
       </datalist>
       <datalist id="rate-keys">
         <option value="user" />

@@ -7,8 +7,8 @@
 import type { FieldIssue } from '../api/api.types';
 
 export type RuleDraft = Record<string, unknown>;
-export type Action = 'allow' | 'deny' | 'alert';
-export const ACTIONS: readonly Action[] = ['allow', 'deny', 'alert'];
+export type Action = 'allow' | 'deny' | 'alert' | 'approve';
+export const ACTIONS: readonly Action[] = ['allow', 'deny', 'alert', 'approve'];
 
 export type ConditionOp = 'equals' | 'eq' | 'neq' | 'in' | 'nin';
 export type ValueType = 'string' | 'number' | 'boolean';

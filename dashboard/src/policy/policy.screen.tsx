@@ -14,6 +14,7 @@ import { useToast } from '../ui/toast';
 import { PolicyForm } from './policy.form';
 import { parseRulesText, placeIssues, prettyRules, type RuleDraft } from './policy.model';
 import { PolicySimulator } from './policy.simulator';
+import { TemplateButtons } from './policy.templates';
 import { PolicyVersions } from './policy.versions';
 
 type View = 'form' | 'json';
@@ -222,6 +223,7 @@ export function PolicyScreen({ params }: { params: Record<string, string> }) {
               <p className="muted">Your role can read this policy but not change it.</p>
             ) : (
               <div className="form-actions">
+                <TemplateButtons onPick={fromForm} />
                 <button
                   type="button"
                   className="btn"

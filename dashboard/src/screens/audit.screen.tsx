@@ -151,7 +151,18 @@ function FilterForm({ filters }: { filters: Filters }) {
       <TextField label="Tool" value={draft.tool ?? ''} onChange={set('tool')} />
       <SelectField label="Action" value={draft.action ?? ''} onChange={set('action')}>
         <option value="">any</option>
-        {['allow', 'deny', 'alert', 'killed', 'rate_limited', 'error', 'pass', 'unauthenticated'].map((a) => (
+        {[
+          'allow',
+          'deny',
+          'alert',
+          'approve',
+          'approval_required',
+          'killed',
+          'rate_limited',
+          'error',
+          'pass',
+          'unauthenticated',
+        ].map((a) => (
           <option key={a} value={a}>
             {a}
           </option>

@@ -17,9 +17,14 @@ import { useToast } from '../ui/toast';
 import { claudeDesktopConfig, cursorConfig, KEY_PLACEHOLDER, sdkSnippet } from './connection.snippets';
 import { useLlmProviders } from './connection-create.llm';
 import { LlmUseIt } from './connection-detail.llm';
+import { ConnectionScans } from './connection-scans';
+import { ConnectionTools } from './connection-tools';
 import { useConnection, useConnectionActions } from './connections.queries';
 
 type Snippet = 'cursor' | 'claude' | 'sdk';
+/** MCP connections have Tools and Scans tabs (tool integrity, docs/tool-integrity.md). */
+type DetailTab = 'overview' | 'tools' | 'scans';
+const TAB_LABELS: Record<DetailTab, string> = { overview: 'Overview', tools: 'Tools', scans: 'Scans' };
 
 function UseIt({ slug, gatewayUrl }: { slug: string; gatewayUrl: string }) {
   const [tab, setTab] = useState<Snippet>('cursor');
@@ -148,6 +153,7 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
   const canWrite = useCanWrite();
   const { notify } = useToast();
   const [dialog, setDialog] = useState<'rotate' | 'disable' | 'delete' | null>(null);
+  const [tab, setTab] = useState<DetailTab>('overview');
 
   if (connection.isPending) return <Loading label="Loading connection…" />;
   if (connection.isError) {
@@ -208,58 +214,79 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
         }
       />
       <InlineError error={actions.enable.error} />
-      <div className="grid-2">
-        <section className="card" aria-labelledby="details">
-          <h2 id="details">Details</h2>
-          <dl className="details">
-            {c.type === 'llm' ? (
-              <>
-                <dt>Provider</dt>
+      {c.type === 'mcp' ? (
+        <div className="segmented" role="tablist" aria-label="Connection sections">
+          {(Object.keys(TAB_LABELS) as DetailTab[]).map((key) => (
+            <button
+              key={key}
+              type="button"
+              role="tab"
+              aria-selected={tab === key}
+              onClick={() => setTab(key)}
+            >
+              {TAB_LABELS[key]}
+            </button>
+          ))}
+        </div>
+      ) : null}
+      {tab === 'tools' && c.type === 'mcp' ? <ConnectionTools slug={c.slug} /> : null}
+      {tab === 'scans' && c.type === 'mcp' ? <ConnectionScans slug={c.slug} /> : null}
+      {tab === 'overview' || c.type !== 'mcp' ? (
+        <>
+          <div className="grid-2">
+            <section className="card" aria-labelledby="details">
+              <h2 id="details">Details</h2>
+              <dl className="details">
+                {c.type === 'llm' ? (
+                  <>
+                    <dt>Provider</dt>
+                    <dd>
+                      {providers.data?.find((p) => p.id === c.settings.provider)?.name ?? c.settings.provider}
+                    </dd>
+                    <dt>Models</dt>
+                    <dd className="mono">
+                      {c.settings.allowedModels?.length ? c.settings.allowedModels.join(', ') : 'any'}
+                    </dd>
+                  </>
+                ) : null}
+                <dt>Upstream</dt>
+                <dd className="mono break">{c.upstreamUrl}</dd>
+                <dt>Auth</dt>
                 <dd>
-                  {providers.data?.find((p) => p.id === c.settings.provider)?.name ?? c.settings.provider}
+                  {c.authType}
+                  {c.authHeaderName ? <span className="mono"> ({c.authHeaderName})</span> : null}
+                  {c.authType !== 'none' ? (
+                    <span className="muted"> · credential {c.hasCredential ? 'stored' : 'missing'}</span>
+                  ) : null}
                 </dd>
-                <dt>Models</dt>
-                <dd className="mono">
-                  {c.settings.allowedModels?.length ? c.settings.allowedModels.join(', ') : 'any'}
+                <dt>Fail mode</dt>
+                <dd>{c.settings.failMode ?? 'closed'}</dd>
+                <dt>Created</dt>
+                <dd>
+                  <Time iso={c.createdAt} relative={false} />
                 </dd>
-              </>
-            ) : null}
-            <dt>Upstream</dt>
-            <dd className="mono break">{c.upstreamUrl}</dd>
-            <dt>Auth</dt>
-            <dd>
-              {c.authType}
-              {c.authHeaderName ? <span className="mono"> ({c.authHeaderName})</span> : null}
-              {c.authType !== 'none' ? (
-                <span className="muted"> · credential {c.hasCredential ? 'stored' : 'missing'}</span>
-              ) : null}
-            </dd>
-            <dt>Fail mode</dt>
-            <dd>{c.settings.failMode ?? 'closed'}</dd>
-            <dt>Created</dt>
-            <dd>
-              <Time iso={c.createdAt} relative={false} />
-            </dd>
-            <dt>Last activity</dt>
-            <dd>
-              <Time iso={c.lastUsedAt} />
-            </dd>
-            <dt>Upstream health</dt>
-            <dd>
-              <HealthBadge health={c.health} detailed />
-            </dd>
-          </dl>
-        </section>
-        <RecentCalls slug={c.slug} />
-      </div>
-      {c.type === 'llm' ? (
-        <LlmUseIt
-          connection={c}
-          family={providers.data?.find((p) => p.id === c.settings.provider)?.family ?? 'openai'}
-        />
-      ) : (
-        <UseIt slug={c.slug} gatewayUrl={c.gatewayUrl} />
-      )}
+                <dt>Last activity</dt>
+                <dd>
+                  <Time iso={c.lastUsedAt} />
+                </dd>
+                <dt>Upstream health</dt>
+                <dd>
+                  <HealthBadge health={c.health} detailed />
+                </dd>
+              </dl>
+            </section>
+            <RecentCalls slug={c.slug} />
+          </div>
+          {c.type === 'llm' ? (
+            <LlmUseIt
+              connection={c}
+              family={providers.data?.find((p) => p.id === c.settings.provider)?.family ?? 'openai'}
+            />
+          ) : (
+            <UseIt slug={c.slug} gatewayUrl={c.gatewayUrl} />
+          )}
+        </>
+      ) : null}
       <RotateDialog slug={c.slug} open={dialog === 'rotate'} onClose={() => setDialog(null)} />
       <ConfirmDialog
         open={dialog === 'disable'}

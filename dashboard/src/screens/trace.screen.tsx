@@ -21,7 +21,7 @@ export function TraceScreen({ params }: { params: Record<string, string> }) {
   const end = events.length > 0 ? Date.parse(events[events.length - 1]?.createdAt ?? '') : 0;
   const connections = [...new Set(events.map((e) => e.connectionSlug).filter(Boolean))];
   const refused = events.filter(
-    (e) => !['allow', 'pass', 'alert'].includes(e.action) && e.type === 'tool_call',
+    (e) => !['allow', 'pass', 'alert', 'approve'].includes(e.action) && e.type === 'tool_call',
   ).length;
 
   return (

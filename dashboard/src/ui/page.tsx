@@ -28,6 +28,8 @@ const ACTION_TONES: Record<string, string> = {
   active: 'ok',
   enabled: 'ok',
   alert: 'warn',
+  approve: 'ok',
+  approval_required: 'warn',
   deny: 'bad',
   killed: 'bad',
   rate_limited: 'bad',

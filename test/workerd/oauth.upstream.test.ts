@@ -1,0 +1,203 @@
+/**
+ * Issue 18, upstream mode: a connection whose upstream MCP server wants each person's own OAuth
+ * token. Against a local fake authorization server + MCP resource (upstream-oauth.fake.ts):
+ * discovery (RFC 8414), authorization code + PKCE S256 on the gateway ↔ provider leg, tokens
+ * stored encrypted per member and connection, each member's calls carry their own token, an
+ * expired token is refreshed transparently, and a member without a link gets the URL to link.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { randomId } from '../../workers/lib/ids';
+import { UPSTREAM_OAUTH_CLIENT, type UpstreamOAuthLogEntry } from '../shared/upstream-oauth.fake';
+import {
+  addMember,
+  call,
+  createOrg,
+  flushAudit,
+  json,
+  mcp,
+  putPolicy,
+  rpcResult,
+  type TestOrg,
+} from './helpers';
+import { fetchWorker, OAUTH_BASE, sessionCookie } from './oauth.helpers';
+
+let owner: TestOrg;
+let bob: TestOrg;
+let slug: string;
+let connectionId: string;
+
+async function fakeLog(): Promise<UpstreamOAuthLogEntry[]> {
+  return (await fetch(`${env.UPSTREAM_OAUTH_URL}/_log`)).json();
+}
+
+/** What a member does in the browser: open the connect link, sign in at the provider, come back. */
+async function link(member: TestOrg, persona: string): Promise<Response> {
+  const cookie = await sessionCookie(member.userId, member.orgId);
+  const start = await fetchWorker(`/api/oauth/upstream/connect/${connectionId}`, {
+    headers: { Cookie: cookie },
+  });
+  expect(start.status).toBe(302);
+  const authorize = new URL(start.headers.get('Location')!);
+  expect(authorize.origin).toBe(env.UPSTREAM_OAUTH_URL);
+  expect(authorize.searchParams.get('code_challenge_method')).toBe('S256');
+  expect(authorize.searchParams.get('redirect_uri')).toBe(`${OAUTH_BASE}/api/oauth/upstream/callback`);
+  authorize.searchParams.set('persona', persona);
+  const back = await fetch(authorize, { redirect: 'manual' });
+  expect(back.status).toBe(302);
+  return fetchWorker(back.headers.get('Location')!, { headers: { Cookie: cookie } });
+}
+
+async function whoami(key: string) {
+  const res = await mcp(slug, 'tools/call', { name: 'whoami', arguments: {} }, { key });
+  expect(res.status).toBe(200);
+  return rpcResult(res);
+}
+
+beforeAll(async () => {
+  owner = await createOrg('owner');
+  bob = await addMember(owner.orgId, 'admin');
+  slug = `up-${randomId('u').slice(-8).toLowerCase()}`;
+  const res = await call('POST', '/api/v1/connections', {
+    key: owner.key,
+    body: {
+      slug,
+      name: slug,
+      upstreamUrl: `${env.UPSTREAM_OAUTH_URL}/mcp`,
+      authType: 'bearer',
+      // In upstream mode the stored credential is the gateway's client secret at the provider.
+      credential: UPSTREAM_OAUTH_CLIENT.clientSecret,
+      settings: {
+        upstreamOAuth: {
+          issuer: env.UPSTREAM_OAUTH_URL,
+          clientId: UPSTREAM_OAUTH_CLIENT.clientId,
+          scopes: ['mcp:tools'],
+        },
+      },
+    },
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  connectionId = (await json<{ id: string }>(res)).id;
+  await putPolicy(slug, [{ tool: '*', action: 'allow' }], owner.key);
+});
+
+describe('OAuth upstream mode', () => {
+  it('tells a member without a link where to link, and sends nothing upstream', async () => {
+    const before = (await fakeLog()).length;
+    const body = await whoami(owner.key);
+    expect(body.error?.data?.code).toBe('upstream_auth_required');
+    expect(body.error?.message).toContain(`/api/oauth/upstream/connect/${connectionId}`);
+    expect(body.error?.data?.details).toMatchObject({
+      connectUrl: `http://gateway.test/api/oauth/upstream/connect/${connectionId}`,
+    });
+    expect((await fakeLog()).slice(before).filter((e) => e.at === 'mcp')).toEqual([]);
+  });
+
+  it('links two members; each call reaches the upstream with the caller’s own token', async () => {
+    const linked = await link(owner, 'alice');
+    expect(linked.status).toBe(200);
+    expect(await linked.text()).toContain('Connected');
+    expect((await link(bob, 'bob')).status).toBe(200);
+    // The code was redeemed with the PKCE verifier and the client secret.
+    const grants = (await fakeLog()).filter((e) => e.at === 'token' && e.grant === 'authorization_code');
+    expect(grants.map((g) => [g.persona, g.outcome])).toEqual([
+      ['alice', 'ok'],
+      ['bob', 'ok'],
+    ]);
+
+    expect((await whoami(owner.key)).result).toEqual({ content: [{ type: 'text', text: 'alice' }] });
+    expect((await whoami(bob.key)).result).toEqual({ content: [{ type: 'text', text: 'bob' }] });
+
+    // Stored encrypted: no token in the row, and the status API reveals none.
+    const row = await env.DB.prepare(
+      'SELECT access_token_ciphertext, refresh_token_ciphertext FROM upstream_oauth_tokens WHERE connection_id = ? AND user_id = ?',
+    )
+      .bind(connectionId, owner.userId)
+      .first<{ access_token_ciphertext: string; refresh_token_ciphertext: string }>();
+    expect(row?.access_token_ciphertext).toMatch(/^v1\./);
+    expect(row?.refresh_token_ciphertext).toMatch(/^v1\./);
+    expect(JSON.stringify(row)).not.toMatch(/at-alice|rt-alice/);
+    const status = await call('GET', `/api/v1/connections/${slug}/upstream-oauth`, { key: owner.key });
+    const text = await status.text();
+    expect(JSON.parse(text)).toMatchObject({ connection: slug, linked: true, scope: 'mcp:tools' });
+    expect(text).not.toMatch(/at-alice|rt-alice/);
+
+    await flushAudit();
+    const links = await env.DB.prepare(
+      "SELECT actor FROM audit_events WHERE org_id = ? AND action = 'auth.oauth_upstream_link' ORDER BY created_at",
+    )
+      .bind(owner.orgId)
+      .all<{ actor: string }>();
+    expect(links.results.map((r) => r.actor)).toEqual([`user:${owner.userId}`, `user:${bob.userId}`]);
+  });
+
+  it('refreshes an expired token transparently before the call', async () => {
+    await env.DB.prepare(
+      'UPDATE upstream_oauth_tokens SET expires_at = ? WHERE connection_id = ? AND user_id = ?',
+    )
+      .bind(Date.now() - 1000, connectionId, owner.userId)
+      .run();
+    const before = (await fakeLog()).length;
+    expect((await whoami(owner.key)).result).toEqual({ content: [{ type: 'text', text: 'alice' }] });
+    const after = (await fakeLog()).slice(before);
+    expect(after.map((e) => [e.at, e.grant ?? null, e.persona, e.outcome])).toEqual([
+      ['token', 'refresh_token', 'alice', 'ok'],
+      ['mcp', null, 'alice', 'ok'],
+    ]);
+    const row = await env.DB.prepare(
+      'SELECT expires_at FROM upstream_oauth_tokens WHERE connection_id = ? AND user_id = ?',
+    )
+      .bind(connectionId, owner.userId)
+      .first<{ expires_at: number }>();
+    expect(row!.expires_at).toBeGreaterThan(Date.now() + 30 * 60_000);
+  });
+
+  it('asks to link again once the provider refuses the refresh token', async () => {
+    await fetch(`${env.UPSTREAM_OAUTH_URL}/_revoke`, {
+      method: 'POST',
+      body: JSON.stringify({ persona: 'bob' }),
+    });
+    await env.DB.prepare(
+      'UPDATE upstream_oauth_tokens SET expires_at = ? WHERE connection_id = ? AND user_id = ?',
+    )
+      .bind(Date.now() - 1000, connectionId, bob.userId)
+      .run();
+    const body = await whoami(bob.key);
+    expect(body.error?.data?.code).toBe('upstream_auth_required');
+    expect(body.error?.message).toMatch(/revoked or expired/);
+    const status = await json(
+      await call('GET', `/api/v1/connections/${slug}/upstream-oauth`, { key: bob.key }),
+    );
+    expect(status.linked).toBe(false);
+  });
+
+  it('refuses a callback finished in another member’s session (no account planting)', async () => {
+    const aliceCookie = await sessionCookie(owner.userId, owner.orgId);
+    const start = await fetchWorker(`/api/oauth/upstream/connect/${connectionId}`, {
+      headers: { Cookie: aliceCookie },
+    });
+    const authorize = new URL(start.headers.get('Location')!);
+    authorize.searchParams.set('persona', 'mallory');
+    const back = await fetch(authorize, { redirect: 'manual' });
+    const res = await fetchWorker(back.headers.get('Location')!, {
+      headers: { Cookie: await sessionCookie(bob.userId, owner.orgId) },
+    });
+    expect(res.status).toBe(400);
+    const forged = await fetchWorker('/api/oauth/upstream/callback?code=x&state=v1.forged', {
+      headers: { Cookie: aliceCookie },
+    });
+    expect(forged.status).toBe(400);
+  });
+
+  it('unlinks: the member’s next call asks to link again (audited)', async () => {
+    const res = await call('DELETE', `/api/v1/connections/${slug}/upstream-oauth`, { key: owner.key });
+    expect(await json(res)).toEqual({ unlinked: true });
+    expect((await whoami(owner.key)).error?.data?.code).toBe('upstream_auth_required');
+    const row = await env.DB.prepare(
+      "SELECT COUNT(*) AS n FROM audit_events WHERE org_id = ? AND action = 'auth.oauth_upstream_unlink'",
+    )
+      .bind(owner.orgId)
+      .first<{ n: number }>();
+    expect(row?.n).toBe(1);
+  });
+});

@@ -1,0 +1,57 @@
+import { describe, expect, it } from 'vitest';
+import { approvalArguments, approvalName, bindingHash, canonicalJson, sha256Hex } from './approval.hash.js';
+
+describe('canonicalJson', () => {
+  it('sorts keys at every depth and keeps arrays in order', () => {
+    expect(canonicalJson({ b: 1, a: { d: [2, { z: 1, y: 2 }], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[2,{"y":2,"z":1}]},"b":1}',
+    );
+    expect(canonicalJson({ a: 1, b: 2 })).toBe(canonicalJson({ b: 2, a: 1 }));
+    expect(canonicalJson([1, 2])).not.toBe(canonicalJson([2, 1]));
+  });
+
+  it('tells apart what differs in value or type, and drops undefined members', () => {
+    expect(canonicalJson({ amount: 1000 })).not.toBe(canonicalJson({ amount: '1000' }));
+    expect(canonicalJson({ a: 1, b: undefined })).toBe('{"a":1}');
+    expect(canonicalJson(undefined)).toBe('null');
+    expect(canonicalJson({ 'a"b': 'x\n' })).toBe('{"a\\"b":"x\\n"}');
+  });
+});
+
+describe('hashes', () => {
+  it('sha256Hex is the standard digest', async () => {
+    expect(await sha256Hex('abc')).toBe('ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad');
+  });
+
+  it('the binding changes with the caller, the tool and the arguments', async () => {
+    const caller = { connectionId: 'con_1', apiKeyId: 'key_1', userId: 'usr_1', user: null };
+    const base = await bindingHash(caller, 'transfer', 'h1');
+    expect(await bindingHash({ ...caller }, 'transfer', 'h1')).toBe(base);
+    expect(await bindingHash({ ...caller, apiKeyId: 'key_2' }, 'transfer', 'h1')).not.toBe(base);
+    expect(await bindingHash({ ...caller, user: 'alice' }, 'transfer', 'h1')).not.toBe(base);
+    expect(await bindingHash(caller, 'transfer_all', 'h1')).not.toBe(base);
+    expect(await bindingHash(caller, 'transfer', 'h2')).not.toBe(base);
+  });
+});
+
+describe('approvalArguments', () => {
+  it('reads an MCP call’s arguments, an LLM body, and A2A params without the message id', () => {
+    expect(approvalArguments('mcp', { params: { name: 't', arguments: { a: 1 } } })).toEqual({ a: 1 });
+    expect(approvalArguments('mcp', { params: { name: 't' } })).toBeNull();
+    expect(approvalArguments('llm', { body: { model: 'm' } })).toEqual({ model: 'm' });
+    const a2a = (messageId: string) => ({
+      message: { params: { message: { messageId, parts: [{ kind: 'text', text: 'hi' }] } } },
+    });
+    expect(approvalArguments('a2a', a2a('m1'))).toEqual(approvalArguments('a2a', a2a('m2')));
+    expect(approvalArguments('a2a', a2a('m1'))).toEqual({
+      message: { parts: [{ kind: 'text', text: 'hi' }] },
+    });
+  });
+});
+
+describe('approvalName', () => {
+  it('names an LLM unit without a model by its endpoint, anything else by its protocol', () => {
+    expect(approvalName('llm', { endpoint: 'models', model: null })).toBe('models');
+    expect(approvalName('mcp', { jsonrpc: '2.0' })).toBe('mcp');
+  });
+});

@@ -1,0 +1,111 @@
+/**
+ * How a management change reaches every isolate's caches at once: the organization's
+ * configuration epoch.
+ *
+ * The gateway keeps what it reads per call in isolate memory — the key and connection (with the
+ * parsed settings and the decrypted credential), the compiled policy, teams, budgets, prompts,
+ * integrity state and detection rules — so a call in the steady state makes no D1 query and no KV
+ * read. Every cached entry is tagged with the epoch it was read at. Every management change bumps
+ * `organizations.config_epoch` in D1 and pushes the new value to the organization's guards before
+ * the API answers (announceConfigChange). A call sends the epoch of the data it was decided on
+ * with its one guard round trip (AdmitRequest.configEpoch); a guard that knows a newer epoch
+ * answers `stale` without recording or counting anything, and the gateway re-reads and decides
+ * again. So revoking a key, disabling or deleting a connection, rotating a credential, changing a
+ * member's role or publishing a policy is in force for the next call everywhere, at the cost of one
+ * extra round trip for the first call of each isolate after a change.
+ *
+ * Safety nets: entries also expire after POLICY_CACHE_TTL_MS (default 10 s), and a guard re-reads
+ * the epoch from D1 when it starts and every 30 s (a push that failed is bounded by that).
+ */
+import { guardFor } from '../../durable-objects/do.client';
+import { log } from '../lib/log';
+
+/** The newest epoch this isolate has seen per organization (from D1 reads and guards' `stale`). */
+const known = new Map<string, number>();
+const KNOWN_LIMIT = 50_000;
+
+export function knownEpoch(orgId: string): number {
+  return known.get(orgId) ?? 0;
+}
+
+/** Records an epoch seen for an organization; entries tagged with an older one stop being used. */
+export function learnEpoch(orgId: string, epoch: number): void {
+  if (epoch <= knownEpoch(orgId)) return;
+  if (known.size >= KNOWN_LIMIT && !known.has(orgId)) known.delete(known.keys().next().value as string);
+  known.set(orgId, epoch);
+}
+
+/** A cached entry may be used while it is as new as the newest epoch seen and younger than maxAgeMs. */
+export function isCurrent(
+  orgId: string,
+  entry: { epoch: number; loadedAt: number },
+  maxAgeMs: number,
+  now = Date.now(),
+): boolean {
+  return entry.epoch >= knownEpoch(orgId) && now - entry.loadedAt < maxAgeMs;
+}
+
+/** The isolate caches' upper bound on age (POLICY_CACHE_TTL_MS; 0 turns caching off). */
+export function cacheMaxAgeMs(env: { POLICY_CACHE_TTL_MS?: string }): number {
+  return Number.parseInt(env.POLICY_CACHE_TTL_MS ?? '10000', 10) || 0;
+}
+
+const PUSH_CONCURRENCY = 50;
+
+/**
+ * A change to the organization's configuration was committed: bump the epoch, apply it to this
+ * isolate at once, and push it to every guard of the organization before returning. A guard that
+ * could not be reached learns it from D1 within 30 s (logged; the change itself is committed).
+ */
+export async function announceConfigChange(
+  env: Pick<Env, 'DB' | 'GUARD'>,
+  orgId: string,
+  /** Guards D1 no longer lists (a connection just deleted): told too, so its cached entries die. */
+  alsoConnections: string[] = [],
+): Promise<number> {
+  const epoch = await bumpConfigEpoch(env.DB, orgId);
+  if (epoch === null) return knownEpoch(orgId);
+  learnEpoch(orgId, epoch);
+  await pushConfigEpoch(env, orgId, epoch, alsoConnections);
+  return epoch;
+}
+
+/** The D1 half: the organization's next epoch (null when it does not exist). */
+export async function bumpConfigEpoch(db: D1Database, orgId: string): Promise<number | null> {
+  const row = await db
+    .prepare('UPDATE organizations SET config_epoch = config_epoch + 1 WHERE id = ? RETURNING config_epoch')
+    .bind(orgId)
+    .first<{ config_epoch: number }>();
+  return row?.config_epoch ?? null;
+}
+
+/** The guards' half: every guard of the organization learns the epoch (one retry each). */
+export async function pushConfigEpoch(
+  env: Pick<Env, 'DB' | 'GUARD'>,
+  orgId: string,
+  epoch: number,
+  alsoConnections: string[] = [],
+): Promise<void> {
+  const listed = await env.DB.prepare('SELECT id FROM connections WHERE org_id = ?')
+    .bind(orgId)
+    .all<{ id: string }>();
+  const ids = new Set([...listed.results.map((r) => r.id), ...alsoConnections]);
+  const results = [...ids].map((id) => ({ id }));
+  let failed = 0;
+  for (let i = 0; i < results.length; i += PUSH_CONCURRENCY) {
+    const settled = await Promise.allSettled(
+      results.slice(i, i + PUSH_CONCURRENCY).map(({ id }) => {
+        const push = () => guardFor(env, orgId, id).configChanged({ orgId, connectionId: id }, epoch);
+        return push().catch(push);
+      }),
+    );
+    failed += settled.filter((s) => s.status === 'rejected').length;
+  }
+  if (failed > 0) {
+    log('warn', 'configuration epoch not confirmed by every guard; they read it from D1 within 30 s', {
+      orgId,
+      epoch,
+      failed,
+    });
+  }
+}

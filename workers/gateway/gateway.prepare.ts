@@ -1,0 +1,221 @@
+/**
+ * Steps 1–5b of the call core (gateway.call.ts): everything the gateway decides about a call
+ * before its one guard round trip. In the steady state this is memory only — the key and
+ * connection, policy, teams, budgets, prompts, integrity state and detection rules all come from
+ * isolate caches tagged with the organization's configuration epoch (workers/config/config.epoch.ts)
+ * — and the call's `configEpoch` says how new that data is. If the guard answers `stale`, the core
+ * runs this again (the body is read only once) on data read afresh.
+ */
+import type { Context } from 'hono';
+import type { AppEnv, Principal } from '../app.types';
+import { holdForApproval, needsApproval } from '../approvals/approval.gate';
+import { unauthorized } from '../auth/api-key.auth';
+import { type BudgetHold, reserveBudgets } from '../budgets/budget.gate';
+import type { AuditEventInsert } from '../db/schema';
+import { budgetsOf, loadGovernance, teamsOf } from '../governance/governance.cache';
+import { type CallInspection, loadCallInspection } from '../inspection/inspection.load';
+import { loadCallIntegrity } from '../integrity/integrity.state';
+import type { CallIntegrity } from '../integrity/integrity.types';
+import { AppError } from '../lib/errors';
+import { authenticateGatewayCaller } from '../oauth/oauth.gateway';
+import type { CompiledPolicy } from '../policy/policy.evaluate';
+import { loadPolicy } from '../policy/policy.store';
+import { selectPrompt } from '../prompts/prompt.select';
+import { callRow } from '../shared/audit.row';
+import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
+import { connectionNotFound, type ResolvedConnection, requireConnectionUse } from './gateway.connection';
+import { type CallIdentity, readIdentity } from './gateway.identity';
+import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
+import { SHARED_REQUEST_STAGES, type StageCall, type UnitDecision } from './gateway.stages';
+
+export type GatewayContext = Context<AppEnv>;
+
+/** What the core knows about a call so far; every refusal's audit row is built from it. */
+export interface CallState<P> {
+  id: string;
+  started: number;
+  slug: string;
+  httpMethod: HttpMethod;
+  traceId: string;
+  principal: Principal | null;
+  connection: ResolvedConnection | null;
+  identity: CallIdentity | null;
+  parsed: P | null;
+  /** True once the adapter has read the body (it is read once, whatever the guard answers). */
+  bodyRead: boolean;
+  mcpSessionId: string | null;
+  /** CORS headers once the caller's Origin has been accepted (empty for non-browser callers). */
+  cors: Record<string, string>;
+  /** The configuration epoch of the data the call is decided on (sent to the guard). */
+  configEpoch: number;
+}
+
+/** What steps 1–5b produce: the decisions, and everything the guard, forward and outcome need. */
+export interface PreparedCall<U> {
+  connection: ResolvedConnection;
+  call: StageCall;
+  policy: CompiledPolicy | null;
+  decisions: UnitDecision<U>[];
+  body: BodyInit | null;
+  /** The budget reservation, settled by the outcome (or released if the call goes no further). */
+  hold: BudgetHold | null;
+}
+
+export async function prepareCall<U, P extends ParsedRequest<U>>(
+  c: GatewayContext,
+  adapter: ProtocolAdapter<U, P>,
+  state: CallState<P>,
+): Promise<PreparedCall<U>> {
+  // 1. Authenticate, and 2. resolve the connection within the caller's organization — memory in
+  // the steady state, else one D1 query for both; the key is judged first, so only an
+  // authenticated caller learns about slugs.
+  const key = adapter.readApiKey(c.req.raw);
+  if (!key) throw unauthorized();
+  // An OAuth access token (MCP and LLM routes) resolves to the member who consented, its
+  // audience checked against this connection (workers/oauth/oauth.gateway.ts).
+  const resolved = await authenticateGatewayCaller(c.env, c.req.url, adapter.protocol, key, state.slug);
+  const { auth, connection: found, email } = resolved;
+  state.principal = auth.principal;
+  state.configEpoch = resolved.configEpoch;
+  if (auth.touch) c.executionCtx.waitUntil(auth.touch.catch(() => {}));
+  if (!found) throw connectionNotFound();
+  const connection = found;
+  state.connection = connection;
+  // May this key's member use this connection at all (connections:use)? Before anything else
+  // about it is revealed (disabled, type) and before the body is read or anything forwarded.
+  requireConnectionUse(state.principal, connection);
+  if (!connection.enabled) throw new AppError('connection_disabled');
+  if (connection.type !== adapter.connectionType) {
+    throw new AppError('not_found', {
+      message: `Not an ${adapter.protocol.toUpperCase()} connection`,
+      details: { location: 'path', path: 'slug' },
+    });
+  }
+
+  // 3. Identity.
+  state.identity = readIdentity(c.req.raw.headers);
+  state.traceId = state.identity.traceId;
+  // An OAuth call is the person who consented, whatever X-Igris-User says.
+  if (email) state.identity.user = email;
+
+  // 4. Protocol checks. Origin first: a browser page that may not call this connection gets
+  // nothing read from its body.
+  checkOrigin(c, state, connection);
+  if (!state.bodyRead) {
+    state.bodyRead = true;
+    state.parsed = await adapter.read(c.req.raw, state.httpMethod, connection);
+  }
+  const mismatch = state.parsed ? adapter.check(c.req.raw, state.parsed) : null;
+  if (mismatch) throw mismatch;
+  // A user the request names itself (the OpenAI `user` field) stands in for X-Igris-User.
+  if (state.parsed && state.identity.user === null) state.identity.user = adapter.userOf(state.parsed);
+  // Teams (policy `team` conditions), budgets and the governed system prompt come from one
+  // per-organization snapshot cached in the isolate (governance.cache.ts explains the bound).
+  const governance = await loadGovernance(c.env, connection.orgId);
+  const subject = {
+    apiKeyId: state.principal.apiKeyId,
+    userId: state.principal.userId,
+    user: state.identity.user,
+  };
+  const teams = teamsOf(governance, subject);
+  state.identity.teams = teams.flatMap((t) => [t.id, t.name]);
+
+  // 5. Policy, per unit, then the request stages, then what a refusal means for the rest.
+  let policy: CompiledPolicy | null = null;
+  let decisions: UnitDecision<U>[] = [];
+  let body: BodyInit | null = null;
+  // Tool integrity's hot-path state (quarantined / unapproved items) is read beside the policy,
+  // from KV like it (workers/integrity/integrity.state.ts): no D1 query per call.
+  let integrity: CallIntegrity | null = null;
+  // Content inspection's compiled engine (cached per isolate and configuration) comes with them.
+  let inspection: CallInspection | null = null;
+  const governing = () =>
+    Promise.all([
+      loadPolicy(c.env, connection.orgId, connection.id, connection.policyVersion ?? null),
+      adapter.usesToolIntegrity ? loadCallIntegrity(c.env, connection) : null,
+      loadCallInspection(c.env, connection),
+    ]);
+  const stageCall = (): StageCall => ({
+    orgId: connection.orgId,
+    connectionId: connection.id,
+    identity: state.identity!,
+    policy,
+    teams,
+    prompt: selectPrompt(governance.assignments, connection.id, teams),
+    orgName: governance.orgName,
+    connectionSlug: connection.slug,
+    findings: [],
+    integrity,
+    inspection,
+    deferred: [],
+  });
+  let call: StageCall | null = null;
+  if (state.parsed) {
+    [policy, integrity, inspection] = await governing();
+    call = stageCall();
+    decisions = adapter.decide(state.parsed, state.identity, policy, integrity);
+    for (const stage of adapter.requestStages) decisions = stage(call, decisions);
+    for (const stage of SHARED_REQUEST_STAGES) decisions = stage(call, decisions);
+    // Approvals (workers/approvals/approval.gate.ts): D1 is read only when a unit's rule says `approve`.
+    if (needsApproval(decisions)) decisions = await holdForApproval(c, adapter.protocol, state, decisions);
+    decisions = adapter.settle(decisions);
+    body = adapter.forwardBody(state.parsed);
+  } else if (adapter.needsPolicy(c.req.raw, state.httpMethod)) {
+    [policy, integrity, inspection] = await governing();
+  }
+  call ??= stageCall();
+
+  // 5b. Budgets: only a call nothing else refused reserves; a refusal here is one more refusal.
+  let hold: BudgetHold | null = null;
+  const budgets = budgetsOf(governance, subject, teams);
+  if (state.parsed && adapter.estimateCostUsd && budgets.length > 0 && !decisions.some((d) => d.refusal)) {
+    const gate = await reserveBudgets({
+      env: c.env,
+      ctx: c.executionCtx,
+      budgets,
+      amountUsd: await adapter.estimateCostUsd(call, state.parsed, c.env),
+      failOpen: connection.settings.failMode === 'open',
+      connection: { id: connection.id, slug: connection.slug },
+    });
+    call.findings.push(...gate.findings);
+    hold = gate.hold;
+    const budgetRefusal = gate.refusal;
+    if (budgetRefusal) decisions = decisions.map((d) => ({ ...d, refusal: d.refusal ?? budgetRefusal }));
+  }
+  return { connection, call, policy, decisions, body, hold };
+}
+
+/** 403 for a browser Origin this connection does not allow; CORS headers for one it does. */
+function checkOrigin<P>(c: GatewayContext, state: CallState<P>, connection: ResolvedConnection): void {
+  const origin = c.req.header('Origin') ?? null;
+  if (origin === null) return;
+  const allowed = [
+    ...ownOrigins(c.req.url, c.env.PUBLIC_BASE_URL ?? ''),
+    ...connection.settings.allowedOrigins,
+  ];
+  if (!isOriginAllowed(origin, allowed)) {
+    throw new AppError('origin_forbidden', {
+      message: 'Origin not allowed: add it to the connection’s allowedOrigins to call it from a browser',
+      details: { location: 'header', path: 'Origin' },
+    });
+  }
+  state.cors = corsHeaders(origin);
+}
+
+/** The audit row every row of the call starts from: identity, trace, key and connection. */
+export function baseRow<P>(state: CallState<P>): AuditEventInsert {
+  return callRow({
+    id: state.id,
+    orgId: state.principal?.orgId ?? null,
+    connectionId: state.connection?.id ?? null,
+    connectionSlug: state.slug || null,
+    apiKeyId: state.principal?.apiKeyId ?? null,
+    actor: state.principal?.actor ?? null,
+    user: state.identity?.user ?? null,
+    traceId: state.traceId,
+    metadata: state.identity?.metadata ?? null,
+    metadataError: state.identity?.metadataError ?? null,
+    mcpSessionId: state.mcpSessionId,
+    createdAt: state.started,
+  });
+}

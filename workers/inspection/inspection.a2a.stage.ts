@@ -1,0 +1,164 @@
+/**
+ * Content inspection on A2A calls (docs/a2a.md#detections, docs/detections.md), two stages of the
+ * call core, both on the message parts that carry content — `text` and `data` parts (v1.0 `{text}`
+ * / `{data}`, v0.3 `{kind: "text", text}` / `{kind: "data", data}`); files and URLs are not read:
+ *
+ *   inspectA2aRequest  request stage: the parts of the message a `SendMessage` /
+ *                      `SendStreamingMessage` sends (`where: prompt` — a message to an agent is
+ *                      read by its model). A `block` finding refuses the call with a JSON-RPC error
+ *                      naming the rule; `redact` findings are replaced in the forwarded parts by
+ *                      typed placeholders (`[EMAIL_1]`), which are not restored in the answer.
+ *   a2aResultStage     response stage: every part of the result — a message, a task's status
+ *                      message, history and artifacts, each streamed status or artifact update —
+ *                      is scanned (`where: result`: what another agent says is untrusted input to
+ *                      the caller). `block` replaces the answer (or the SSE event) with a JSON-RPC
+ *                      error; `redact` masks the values when the connection's `redactResults` is on.
+ * Pure: the engine was loaded before them (inspection.load.ts, via `call.inspection`).
+ */
+import type { ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
+import { jsonRpcErrorBody } from '../lib/errors';
+import { isRecord } from '../lib/values';
+import type { Finding } from './inspection.engine';
+import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
+import { createRedactionSession, type RedactionSession, redactJson } from './inspection.redact';
+
+/** Where content sits in a part: its text, or its structured data. */
+const CONTENT_KEYS = ['text', 'data'] as const;
+/** How deep the walk looks for `parts` arrays in a result (task → artifacts → parts is 3). */
+const MAX_DEPTH = 6;
+/** Parts read per message; past it the rest passes unread (bounded work per message). */
+const MAX_PARTS = 500;
+
+interface PartContent {
+  part: Record<string, unknown>;
+  key: (typeof CONTENT_KEYS)[number];
+  /** JSON path of the content, e.g. `$.result.artifacts[0].parts[1].text`. */
+  path: string;
+}
+
+/** Every text and data content under `value` (in walk order: the same for a clone of it). */
+export function partContents(value: unknown, path: string): PartContent[] {
+  const out: PartContent[] = [];
+  const walk = (v: unknown, at: string, depth: number) => {
+    if (depth > MAX_DEPTH || out.length >= MAX_PARTS) return;
+    if (Array.isArray(v)) {
+      for (let i = 0; i < v.length; i++) walk(v[i], `${at}[${i}]`, depth + 1);
+      return;
+    }
+    if (!isRecord(v)) return;
+    for (const [key, child] of Object.entries(v)) {
+      if (key === 'parts' && Array.isArray(child)) {
+        child.forEach((part, i) => {
+          if (!isRecord(part) || out.length >= MAX_PARTS) return;
+          for (const k of CONTENT_KEYS) {
+            if (part[k] !== undefined && part[k] !== null)
+              out.push({ part, key: k, path: `${at}.parts[${i}].${k}` });
+          }
+        });
+      } else if (typeof child === 'object' && child !== null) walk(child, `${at}.${key}`, depth + 1);
+    }
+  };
+  walk(value, path, 0);
+  return out;
+}
+
+interface Scanned {
+  found: Finding[];
+  /** Per content (same index as partContents), the findings in it. */
+  per: Finding[][];
+}
+
+function scanContents(
+  call: StageCall,
+  contents: readonly PartContent[],
+  where: 'prompt' | 'result',
+): Scanned | null {
+  const inspection = call.inspection!;
+  const per: Finding[][] = [];
+  const found: Finding[] = [];
+  for (const c of contents) {
+    const hits = inspection.engine.scanJson(c.part[c.key], where).map((f) => ({
+      ...f,
+      // Locations relative to the content (`$`, `$.field`), kept for redactJson; the recorded
+      // location is rewritten under the content's own path.
+      location: f.location ?? '$',
+    }));
+    per.push(hits);
+    found.push(...hits.map((f) => ({ ...f, location: under(c.path, f.location) })));
+  }
+  return found.length > 0 ? { found, per } : null;
+}
+
+/** Masks the `redact` findings of each content in place (the contents are of an object we own). */
+function maskContents(
+  contents: readonly PartContent[],
+  per: readonly Finding[][],
+  session: RedactionSession,
+) {
+  contents.forEach((c, i) => {
+    const masked = (per[i] ?? []).filter((f) => f.action === 'redact');
+    if (masked.length > 0) c.part[c.key] = redactJson(c.part[c.key], masked, session);
+  });
+}
+
+const SENDS = new Set(['SendMessage', 'SendStreamingMessage']);
+
+/** The A2A fields the request stage reads (a2a.stages.ts `A2aUnit`). */
+interface SendUnit {
+  canonical: string | null;
+  message: { params?: unknown };
+}
+
+export function inspectA2aRequest<U extends SendUnit>(
+  call: StageCall,
+  decisions: UnitDecision<U>[],
+): UnitDecision<U>[] {
+  const inspection = call.inspection;
+  if (!inspection) return decisions;
+  return decisions.map((d, unit) => {
+    const params = d.unit.message.params;
+    if (d.refusal || !SENDS.has(d.unit.canonical ?? '') || !isRecord(params)) return d;
+    const contents = partContents({ message: params.message }, '$.params');
+    const scanned = scanContents(call, contents, 'prompt');
+    if (!scanned) return d;
+    const findings = [
+      ...(d.findings ?? []),
+      ...recordFindings(inspection, scanned.found, 'prompt', unit, '$'),
+    ];
+    const block = blockingFinding(scanned.found);
+    if (block)
+      return { ...d, findings, refusal: blockedError(block, 'prompt', block.location ?? '$.params') };
+    // What is forwarded is the unit's message (a2a.adapter.ts forwardBody): placeholders go out.
+    inspection.session ??= createRedactionSession();
+    maskContents(contents, scanned.per, inspection.session);
+    return { ...d, findings };
+  });
+}
+
+/** The response stage of one A2A call, or null when the connection inspects nothing. */
+export function a2aResultStage(call: StageCall): ResponseStage | null {
+  const inspection = call.inspection;
+  if (!inspection) return null;
+  const session = createRedactionSession();
+  return {
+    name: 'inspection',
+    wants: (raw) => raw.includes('"parts"'),
+    onMessage(message) {
+      if (!isRecord(message) || message.result === undefined) return undefined;
+      const scanned = scanContents(call, partContents(message.result, '$.result'), 'result');
+      if (!scanned) return undefined;
+      call.findings.push(...recordFindings(inspection, scanned.found, 'result', 0, '$'));
+      const id = (message.id ?? null) as string | number | null;
+      const block = blockingFinding(scanned.found);
+      if (block) {
+        const err = blockedError(block, 'result', block.location ?? '$.result');
+        return jsonRpcErrorBody(err, id, call.identity.traceId);
+      }
+      if (!inspection.redactResults || !scanned.found.some((f) => f.action === 'redact')) return undefined;
+      // The same walk over a copy finds the same contents in the same order.
+      const copy = structuredClone(message);
+      maskContents(partContents(copy.result, '$.result'), scanned.per, session);
+      return copy;
+    },
+  };
+}

@@ -1,0 +1,71 @@
+import { describe, expect, it } from 'vitest';
+import { refreshedFindings } from '../integrity/integrity.shadow';
+import { findingFingerprint, type Suppression, suppressionFor } from './scans.finding';
+
+const finding = {
+  kind: 'hidden_instruction_tag',
+  item: 'tool:get_weather',
+  path: 'description',
+  match: '<IMPORTANT>',
+};
+
+describe('scan suppressions', () => {
+  it('a finding is known by kind, item, path and match: any change is another finding', () => {
+    const id = findingFingerprint(finding);
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    expect(findingFingerprint({ ...finding })).toBe(id);
+    for (const changed of [
+      { match: '<SYSTEM>' },
+      { item: 'tool:other' },
+      { path: 'inputSchema' },
+      { kind: 'url' },
+    ]) {
+      expect(findingFingerprint({ ...finding, ...changed })).not.toBe(id);
+    }
+  });
+
+  it('applies a suppression until it expires', () => {
+    const id = findingFingerprint(finding);
+    const s = (expiresAt: number | null): Map<string, Suppression> =>
+      new Map([
+        [
+          id,
+          {
+            id: 'sup_1',
+            fingerprint: id,
+            kind: 'k',
+            item: 'i',
+            reason: 'r',
+            expiresAt,
+            createdBy: 'user:u',
+            createdAt: 0,
+          },
+        ],
+      ]);
+    expect(suppressionFor(id, s(null), 1000)?.id).toBe('sup_1');
+    expect(suppressionFor(id, s(2000), 1000)?.id).toBe('sup_1');
+    expect(suppressionFor(id, s(1000), 1000)).toBeNull();
+    expect(suppressionFor('other', s(null), 1000)).toBeNull();
+  });
+});
+
+describe('shadowing re-scan', () => {
+  const row = (findings: unknown[]) => ({
+    name: 'echo',
+    definition: JSON.stringify({ description: 'Echoes' }),
+    findings: JSON.stringify(findings),
+  });
+  it('adds a shadowing finding when another connection now has the name, keeping the definition findings', () => {
+    const own = { kind: 'url', severity: 'warning', path: 'description', match: 'https://x' };
+    const next = refreshedFindings(row([own]), [{ connectionSlug: 'other', name: 'echo' }]);
+    expect(next).toEqual([
+      own,
+      { kind: 'shadowing', severity: 'warning', path: 'name', match: 'other/echo' },
+    ]);
+  });
+  it('drops it when the other tool is gone, and reports no change when nothing changed', () => {
+    const shadow = { kind: 'shadowing', severity: 'warning', path: 'name', match: 'other/echo' };
+    expect(refreshedFindings(row([shadow]), [])).toEqual([]);
+    expect(refreshedFindings(row([shadow]), [{ connectionSlug: 'other', name: 'echo' }])).toBeNull();
+  });
+});
