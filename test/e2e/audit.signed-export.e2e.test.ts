@@ -35,7 +35,12 @@ const reasons = (r: { problems: Problem[] }) => r.problems.map((p) => `${p.line}
 
 /** The line numbers (1-based) of link lines of one chain that carry a row. */
 function rowLines(): number[] {
-  const chain = (JSON.parse(lines[0]!) as { chain: string }).chain;
+  // This connection's chain (the shared e2e stack's other connections have chains of their own,
+  // and any of them may come first in the export).
+  const ours = lines
+    .map((l) => JSON.parse(l) as { kind: string; chain?: string; row?: unknown })
+    .find((v) => v.kind === 'link' && Array.isArray(v.row) && v.row.includes(SLUG));
+  const chain = ours?.chain;
   return lines.flatMap((l, i) => {
     const v = JSON.parse(l) as { kind: string; chain?: string; row?: unknown };
     return v.kind === 'link' && v.chain === chain && v.row ? [i + 1] : [];
