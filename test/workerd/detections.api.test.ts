@@ -239,6 +239,85 @@ describe('custom rules and packs', () => {
   });
 });
 
+describe('custom rules stay in their own packs and organization', () => {
+  const mcpCall = (slug: string, key?: string) =>
+    call('POST', `/v1/mcp/${slug}`, {
+      ...(key ? { key } : {}),
+      headers: { Accept: ACCEPT_BOTH },
+      body: {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'see TICKET-123456' } },
+      },
+    });
+  const inspectedConnection = async (slug: string, packs: string[], key?: string) => {
+    await createConnection(slug, { authType: 'none', key });
+    await putPolicy(slug, [{ tool: '*', action: 'allow' }], key);
+    const patched = await call('PATCH', `/api/v1/connections/${slug}`, {
+      key,
+      body: { settings: { inspection: { packs } } },
+    });
+    expect(patched.status).toBe(200);
+  };
+  const ruleIdOf = async (res: Response) =>
+    ((await res.json()) as { error?: { data: { details: { ruleId: string } } } }).error?.data.details.ruleId;
+
+  it("a custom rule of a built-in pack's category does not join the built-in pack", async () => {
+    // Two custom secret rules with the same literal, each in its own pack; the connection applies
+    // a built-in pack that selects the secret category, and the second custom pack only.
+    const [first, second] = [`custom.a_${RUN}`, `custom.b_${RUN}`];
+    for (const id of [first, second]) {
+      await expectJson(await call('POST', '/api/v1/detections/rules', { body: customRule({ id }) }), 201);
+      await expectJson(
+        await call('POST', '/api/v1/detections/packs', {
+          body: { name: `only-${id.slice(7).replace('_', '-')}`, description: 'one rule', rules: [id] },
+        }),
+        201,
+      );
+    }
+    const slug = `det-own-${RUN}`;
+    await inspectedConnection(slug, ['mcp-advanced-security', `only-b-${RUN}`]);
+    expect(await ruleIdOf(await mcpCall(slug))).toBe(second);
+  });
+
+  it("two organizations' custom packs of one name and identical content never share an engine", async () => {
+    // Same pack name and rule content in both organizations; only the rule's action differs in
+    // what each organization then edits. Each call is decided by its own organization's rules.
+    const rule = `custom.shared_${RUN}`;
+    const pack = `shared-${RUN}`;
+    const slug = `det-shared-${RUN}`;
+    for (const key of [undefined, other.key]) {
+      const as = key ? { key } : {};
+      await expectJson(
+        await call('POST', '/api/v1/detections/rules', { ...as, body: customRule({ id: rule }) }),
+        201,
+      );
+      await expectJson(
+        await call('POST', '/api/v1/detections/packs', {
+          ...as,
+          body: { name: pack, description: 'x', rules: [rule] },
+        }),
+        201,
+      );
+    }
+    await inspectedConnection(slug, [pack]);
+    expect(await ruleIdOf(await mcpCall(slug))).toBe(rule);
+    // The other organization turns its copy to alert: its calls pass, this organization's do not.
+    await expectJson(
+      await call('PUT', `/api/v1/detections/rules/${rule}`, {
+        key: other.key,
+        body: customRule({ id: rule, action: 'alert' }),
+      }),
+      200,
+    );
+    const theirSlug = `det-shared-b-${RUN}`;
+    await inspectedConnection(theirSlug, [pack], other.key);
+    expect(await (await mcpCall(theirSlug, other.key)).text()).toContain('TICKET-123456');
+    expect(await ruleIdOf(await mcpCall(slug))).toBe(rule);
+  });
+});
+
 describe('editing custom rules and packs', () => {
   const EDIT_RULE = `custom.edit_${RUN}`;
   const EDIT_PACK = `edits-${RUN}`;

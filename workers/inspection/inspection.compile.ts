@@ -3,6 +3,7 @@
  * their effective action, checked and bounded patterns, and one literal automaton.
  */
 import { type Automaton, buildAutomaton } from './inspection.aho.js';
+import { builtinPacks, builtinRules } from './inspection.builtin.js';
 import { checkPattern, type PatternError } from './inspection.regex.js';
 import {
   type Action,
@@ -63,17 +64,32 @@ export class RuleCompileError extends Error {
 
 export const whereBit = (where: Where) => 1 << WHERES.indexOf(where);
 
-/** The ids a set of packs enables ('all' for every rule). */
+/**
+ * The ids a set of packs enables ('all' for every rule). A built-in pack's categories select
+ * built-in rules only: an organization's custom rule applies where one of its own packs names it
+ * (or names its category), never silently through a built-in pack every connection may use.
+ */
 export function selectRules(rules: readonly Rule[], packs: readonly Pack[] | 'all'): Rule[] {
   if (packs === 'all') return [...rules];
+  const builtinPack = builtinPacks();
+  const builtinRule = builtinRuleIds();
   const ids = new Set<string>();
   for (const pack of packs) {
     for (const id of pack.rules) ids.add(id);
     const min = pack.minSeverity ? SEVERITY_RANK[pack.minSeverity] : 0;
-    for (const rule of rules)
+    const builtinOnly = builtinPack.get(pack.name) === pack;
+    for (const rule of rules) {
+      if (builtinOnly && !builtinRule.has(rule.id)) continue;
       if (pack.categories.includes(rule.category) && SEVERITY_RANK[rule.severity] >= min) ids.add(rule.id);
+    }
   }
   return rules.filter((r) => ids.has(r.id));
+}
+
+let builtinIds: ReadonlySet<string> | null = null;
+function builtinRuleIds(): ReadonlySet<string> {
+  builtinIds ??= new Set(builtinRules().map((r) => r.id));
+  return builtinIds;
 }
 
 export function effectiveAction(rule: Rule, overrides?: Overrides): Action | 'off' {

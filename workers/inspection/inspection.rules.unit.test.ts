@@ -71,6 +71,20 @@ describe('built-in packs', () => {
     expect(critical.some((r) => r.id === 'jailbreak.mentions_jailbreak')).toBe(false);
   });
 
+  it("select built-in rules only: an organization's custom rule of the same category joins no built-in pack", () => {
+    const custom = {
+      ...rules.find((r) => r.category === 'secret')!,
+      id: 'custom.ticket',
+      detection: { literals: ['TICKET-'], pattern: 'TICKET-\\d{6}' },
+    };
+    const own = { name: 'tickets', description: 'ours', rules: [], categories: ['secret' as const] };
+    const [mcp] = packsNamed(['mcp-advanced-security']);
+    expect(mcp!.categories).toContain('secret');
+    expect(selectRules([...rules, custom], [mcp!]).map((r) => r.id)).not.toContain('custom.ticket');
+    // A custom pack's categories include the organization's custom rules.
+    expect(selectRules([...rules, custom], [own]).map((r) => r.id)).toContain('custom.ticket');
+  });
+
   it('refuses an unknown pack name', () => {
     expect(() => packsNamed(['no-such-pack'])).toThrow(/unknown detection pack/);
   });

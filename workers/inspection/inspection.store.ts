@@ -4,7 +4,7 @@
  *
  * The snapshot is read in one D1 batch and kept in the isolate for POLICY_CACHE_TTL_MS (the bound
  * of policies and governance); an edit through the API invalidates this isolate's copy at once.
- * Its `version` (the newest update time and the counts) keys the compiled engine cache
+ * Its `version` (the organization and a hash of the content) keys the compiled engine cache
  * (inspection.load.ts), so a changed rule is never matched by a stale engine for longer than the TTL.
  * Only connections whose packs name a custom pack read it: built-in packs never touch D1.
  */
@@ -12,7 +12,7 @@ import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
 import { type Pack, packSchema, type Rule, ruleSchema } from './inspection.schema';
 
 export interface OrgDetections {
-  /** Changes whenever a custom rule or pack is added, changed or removed. */
+  /** Names the organization and changes whenever a custom rule or pack is added, changed or removed. */
   version: string;
   rules: Rule[];
   packs: Map<string, Pack>;
@@ -49,21 +49,15 @@ export function loadOrgDetections(
 
 interface StoredRow {
   body: string;
-  updated_at: number;
 }
 
 async function readOrgDetections(db: D1Database, orgId: string): Promise<OrgDetections> {
   const [rules, packs] = await db.batch<StoredRow>([
-    db
-      .prepare('SELECT rule AS body, updated_at FROM detection_rules WHERE org_id = ? ORDER BY rule_id')
-      .bind(orgId),
-    db
-      .prepare('SELECT pack AS body, updated_at FROM detection_packs WHERE org_id = ? ORDER BY name')
-      .bind(orgId),
+    db.prepare('SELECT rule AS body FROM detection_rules WHERE org_id = ? ORDER BY rule_id').bind(orgId),
+    db.prepare('SELECT pack AS body FROM detection_packs WHERE org_id = ? ORDER BY name').bind(orgId),
   ]);
   const ruleRows = rules?.results ?? [];
   const packRows = packs?.results ?? [];
-  const newest = Math.max(0, ...ruleRows.map((r) => r.updated_at), ...packRows.map((r) => r.updated_at));
   // Stored rows were validated when saved; one that no longer parses (a schema change) is skipped
   // rather than failing every call of the organization.
   const parsedRules = ruleRows.flatMap((r) => {
@@ -75,8 +69,20 @@ async function readOrgDetections(db: D1Database, orgId: string): Promise<OrgDete
     return parsed.success ? [parsed.data] : [];
   });
   return {
-    version: `${newest}:${parsedRules.length}:${parsedPacks.length}`,
+    // The compiled-engine cache is shared by the isolate's organizations: the version names the
+    // organization and the exact content (two edits in one millisecond still differ).
+    version: `${orgId}:${contentHash([...ruleRows, ...packRows])}`,
     rules: parsedRules,
     packs: new Map(parsedPacks.map((p) => [p.name, p])),
   };
+}
+
+/** FNV-1a over the stored bodies, in their stable order: the snapshot's identity. */
+function contentHash(rows: readonly StoredRow[]): string {
+  let hash = 0x811c9dc5;
+  for (const row of rows) {
+    for (let i = 0; i < row.body.length; i++) hash = Math.imul(hash ^ row.body.charCodeAt(i), 0x01000193);
+    hash = Math.imul(hash ^ 0x1f, 0x01000193);
+  }
+  return `${rows.length}.${(hash >>> 0).toString(36)}`;
 }

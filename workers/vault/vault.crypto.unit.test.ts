@@ -233,7 +233,7 @@ describe('encrypt / decrypt', () => {
       `${good}.extra`,
       `v2.${keyId}.${iv}.${ct}`,
       `V1.${keyId}.${iv}.${ct}`,
-      `v1.${keyId.toUpperCase()}.${iv}.${ct}`,
+      `v1.A${keyId.slice(1).toUpperCase()}.${iv}.${ct}`, // upper case (forced: a key id may be all digits)
       `v1.abc.${iv}.${ct}`,
       `v1.${keyId}..${ct}`,
       `v1.${keyId}.${iv}.`,
