@@ -77,6 +77,9 @@ export default defineConfig({
                   SESSION_SECRET: 'test-session-secret-0123456789abcdefghijklmnopqrstuvwxyz',
                   DASHBOARD_ORIGINS: 'https://dashboard.test',
                   ...fakeOAuthBindings(inject<FakeOAuthInfo>('fakeOAuth')),
+                  // Cross App Access (experimental) on: its API and early refusals are tested here,
+                  // the exchange end to end (test/e2e/oauth.xaa.e2e.test.ts: the IdP's https JWKS).
+                  CROSS_APP_ACCESS: 'on',
                 },
               },
             };
@@ -85,6 +88,9 @@ export default defineConfig({
         test: {
           name: 'workerd',
           include: ['test/workerd/**/*.test.ts'],
+          // A test of several API and gateway round trips can pass 5 s on a loaded 2-core machine;
+          // nothing here asserts on time, so the bound only catches hangs.
+          testTimeout: 20_000,
           setupFiles: ['./test/workerd/apply-migrations.ts'],
           globalSetup: [
             './test/workerd/global-setup.ts',

@@ -402,12 +402,12 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `### Policy evaluation (pure, Node, ${r.policy.evaluations.toLocaleString('en')} decisions per size; timer cost ${ms(r.policy.timerOverheadUs, 3)} µs included)`,
       '',
-      '| Rules | p50 µs | p99 µs | hot names p99 | new names p99 | max µs | Gateway load: parse + compile = total ms | Validation at publish ms |',
-      '|---|---|---|---|---|---|---|---|',
+      '| Rules | p50 µs | p99 µs | hot names p99 | new names p99 | max µs | Gateway load: parse + compile = total ms | First 100 decisions after a load (rules compile lazily) µs | Validation at publish ms |',
+      '|---|---|---|---|---|---|---|---|---|',
     );
     for (const row of r.policy.rows) {
       out.push(
-        `| ${row.rules.toLocaleString('en')} | ${ms(row.all.p50)} | ${ms(row.all.p99)} | ${ms(row.cached.p99)} | ${ms(row.uncached.p99)} | ${ms(row.all.max, 0)} | ${ms(row.loadMs.parse, 1)} + ${ms(row.loadMs.compile, 1)} = ${ms(row.loadMs.total, 1)} | ${ms(row.loadMs.validate, 1)} |`,
+        `| ${row.rules.toLocaleString('en')} | ${ms(row.all.p50)} | ${ms(row.all.p99)} | ${ms(row.cached.p99)} | ${ms(row.uncached.p99)} | ${ms(row.all.max, 0)} | ${ms(row.loadMs.parse, 1)} + ${ms(row.loadMs.compile, 1)} = ${ms(row.loadMs.total, 1)} | ${row.firstDecisionsUs ? ms(row.firstDecisionsUs.first100, 0) : '—'} | ${ms(row.loadMs.validate, 1)} |`,
       );
     }
     out.push('');
@@ -440,6 +440,22 @@ export function renderMarkdown(r: BenchResults): string {
       `| no packs | ${sp(g.plain.p50)} | ${sp(g.plain.p99)} |`,
       `| every pack | ${sp(g.inspected.p50)} | ${sp(g.inspected.p99)} |`,
       `| added | ${sp(g.added.p50)} | ${sp(g.added.p99)} |`,
+      '',
+    );
+  }
+
+  if (r.tracing) {
+    const t = r.tracing;
+    out.push(
+      `### OpenTelemetry tracing on the gateway path (${t.calls} calls, rounds on/off alternating; ${t.errors} errors; ${t.spans} spans exported in ${t.exports} requests)`,
+      '',
+      '| Tracing | p50 ms | p99 ms |',
+      '|---|---|---|',
+      `| off | ${sp(t.off.p50)} | ${sp(t.off.p99)} |`,
+      `| on, sample rate 1 | ${sp(t.on.p50)} | ${sp(t.on.p99)} |`,
+      `| added | ${sp(t.added.p50)} | ${sp(t.added.p99)} |`,
+      '',
+      `Tracing code's own CPU per call (plain Node, 8 spans): off ${ms(t.cpu.offUs, 1)} µs, on ${ms(t.cpu.onUs, 1)} µs, plus ${ms(t.cpu.serializeUs, 1)} µs to serialize the call's spans as OTLP JSON (after the answer).`,
       '',
     );
   }

@@ -32,6 +32,7 @@ import { type LlmResult, runLlm } from './llm.bench.ts';
 import { type OverheadResult, runOverhead } from './overhead.bench.ts';
 import { type PolicyBenchResult, runPolicyBench } from './policy.bench.ts';
 import { writeResults } from './report.ts';
+import { runTracing, type TracingResult } from './tracing.bench.ts';
 
 export const SUITES = [
   'policy',
@@ -43,6 +44,7 @@ export const SUITES = [
   'audit',
   'breakdown',
   'inspection',
+  'tracing',
 ] as const;
 export type Suite = (typeof SUITES)[number];
 
@@ -79,6 +81,8 @@ export interface BenchResults {
   breakdown?: BreakdownResult;
   /** Content inspection (issue 16): the engine in plain Node, and the latency it adds on the gateway. */
   inspection?: { engine?: InspectionBenchResult; gateway?: InspectionGatewayResult };
+  /** OpenTelemetry tracing (issue 19): the latency it adds, on (sample rate 1) vs off. */
+  tracing?: TracingResult;
   errors: Partial<Record<Suite, string>>;
   /** The first failed answers per path (status and body), when calls failed. */
   failedCalls: Record<string, string[]>;
@@ -167,7 +171,16 @@ async function main() {
   const inspectionEngine = await run('inspection', () => runInspectionBench(quick, log));
   if (inspectionEngine) results.inspection = { engine: inspectionEngine };
 
-  const stackSuites: Suite[] = ['overhead', 'ladder', 'killswitch', 'events', 'llm', 'audit', 'inspection'];
+  const stackSuites: Suite[] = [
+    'overhead',
+    'ladder',
+    'killswitch',
+    'events',
+    'llm',
+    'audit',
+    'inspection',
+    'tracing',
+  ];
   if (stackSuites.some((s) => only.includes(s))) {
     const persistTo = mkdtempSync(path.join(os.tmpdir(), 'igris-bench-'));
     let stack: BenchStack | null = null;
@@ -195,6 +208,7 @@ async function main() {
       results.llm = await run('llm', () => runLlm(ctx, placement));
       const inspectionGateway = await run('inspection', () => runInspectionGateway(ctx));
       if (inspectionGateway) results.inspection = { ...results.inspection, gateway: inspectionGateway };
+      results.tracing = await run('tracing', () => runTracing(ctx));
       // Last: it kills and restarts the runtime.
       results.audit = await run('audit', () =>
         runAudit(ctx, results.overhead?.saturation.rps.B?.value ?? null),

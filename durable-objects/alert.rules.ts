@@ -11,6 +11,8 @@
  *   deny_spike   DENY_SPIKE denials within a minute     per connection
  *   budget       a budget's warning threshold or limit  per budget, period and kind (its counter
  *                crossed in a period                    says each crossing once per period)
+ *   policy       a call matched by an `alert` rule      per connection, rule and governed name
+ *                (forwarded, and raised here)
  */
 import type { AuditEventInsert } from '../workers/db/schema';
 import type { Finding } from './guard.contract';
@@ -19,7 +21,7 @@ export type AlertSeverity = 'critical' | 'high' | 'medium' | 'low' | 'info';
 
 export interface AlertCandidate {
   fingerprint: string;
-  type: 'kill_switch' | 'detection' | 'drift' | 'anomaly' | 'deny_spike' | 'budget';
+  type: 'kill_switch' | 'detection' | 'drift' | 'anomaly' | 'deny_spike' | 'budget' | 'policy';
   severity: AlertSeverity;
   title: string;
   connectionId: string | null;
@@ -39,6 +41,25 @@ export function rowAlerts(row: AuditEventInsert, findings: readonly Finding[]): 
   const out: AlertCandidate[] = [];
   const connectionId = row.connectionId ?? null;
   const details = (row.details ?? {}) as Record<string, unknown>;
+  if (row.action === 'alert') {
+    // An `alert` rule forwards the call and asks for a human to look (docs/policies.md).
+    const rule = row.ruleIndex ?? null;
+    out.push({
+      fingerprint: `policy:${connectionId}:${rule ?? ''}:${row.tool ?? ''}`,
+      type: 'policy',
+      severity: 'medium',
+      title: `Alert rule matched on ${name(row)}${row.tool ? `: ${row.tool}` : ''}`,
+      connectionId,
+      count: 1,
+      details: {
+        ruleIndex: rule,
+        policyVersion: row.policyVersion ?? null,
+        tool: row.tool ?? null,
+        eventId: row.id,
+        traceId: row.traceId ?? null,
+      },
+    });
+  }
   if (row.action === 'killed') {
     const killSwitchId = typeof details.killSwitchId === 'string' ? details.killSwitchId : 'unknown';
     out.push({
@@ -48,7 +69,7 @@ export function rowAlerts(row: AuditEventInsert, findings: readonly Finding[]): 
       title: `Calls refused by a kill switch on ${name(row)}`,
       connectionId,
       count: 1,
-      details: { killSwitchId, scope: details.scope ?? null, eventId: row.id },
+      details: { killSwitchId, scope: details.scope ?? null, eventId: row.id, traceId: row.traceId ?? null },
     });
   }
   for (const f of findings) {
@@ -62,7 +83,7 @@ export function rowAlerts(row: AuditEventInsert, findings: readonly Finding[]): 
         title: `Tool definition changed on ${name(row)}${tool ? `: ${tool}` : ''}`,
         connectionId,
         count: 1,
-        details: { kind: f.kind, tool, eventId: row.id },
+        details: { kind: f.kind, tool, eventId: row.id, traceId: row.traceId ?? null },
       });
     } else if (f.severity === 'high' || f.severity === 'critical') {
       out.push({
@@ -72,7 +93,7 @@ export function rowAlerts(row: AuditEventInsert, findings: readonly Finding[]): 
         title: `${f.kind} detected on ${name(row)}`,
         connectionId,
         count: 1,
-        details: { stage: f.stage, kind: f.kind, eventId: row.id },
+        details: { stage: f.stage, kind: f.kind, eventId: row.id, traceId: row.traceId ?? null },
       });
     }
   }
@@ -91,7 +112,7 @@ export function anomalyAlert(
     title: `Anomaly ${anomalyType} on ${name(row)}${tool ? `: ${tool}` : ''}`,
     connectionId: row.connectionId ?? null,
     count: 1,
-    details: { anomalyType, tool, eventId: row.id },
+    details: { anomalyType, tool, eventId: row.id, traceId: row.traceId ?? null },
   };
 }
 

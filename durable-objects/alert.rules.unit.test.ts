@@ -53,4 +53,17 @@ describe('alert rules', () => {
       fingerprint: 'anomaly:con_1:destructive_pattern:drop_table',
     });
   });
+
+  it('raises a policy alert for a call an `alert` rule matched, one fingerprint per rule and name', () => {
+    const matched = rowAlerts(row({ action: 'alert', ruleIndex: 2, tool: 'github_push' }), []);
+    expect(matched).toMatchObject([
+      {
+        type: 'policy',
+        severity: 'medium',
+        fingerprint: 'policy:con_1:2:github_push',
+        details: { ruleIndex: 2, tool: 'github_push' },
+      },
+    ]);
+    expect(rowAlerts(row({ action: 'allow', ruleIndex: 2 }), [])).toEqual([]);
+  });
 });

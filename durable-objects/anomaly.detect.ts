@@ -22,7 +22,8 @@
  * Cooldown — after an anomaly of a type fires, that type stays quiet for 5 minutes on this
  * connection (one guard per connection, so "per type per connection" is this object's state).
  * Counts and cooldowns live in SQLite, so an evicted or restarted guard neither forgets its
- * baseline nor fires again inside a cooldown.
+ * baseline nor fires again inside a cooldown; the counts are also held in memory (read back once),
+ * so a call sums its windows without a SQL aggregate.
  */
 import { compileGlob, type GlobMatcher } from '../workers/shared/policy.glob.js';
 import type { SqlLike } from './sql.types.js';
@@ -127,8 +128,14 @@ export class AnomalyDetector {
   readonly #fired = new Map<AnomalyType, number>();
   #lastPruned = 0;
   #patterns: { key: string; compiled: Array<{ glob: string; match: GlobMatcher }> } | null = null;
+  /**
+   * Calls per one-second slot, the last HISTORY_SECONDS of them (at most 660 entries): the windows
+   * are summed here, not with a SQL aggregate per call. Read from SQLite (the durable copy,
+   * written through on every observation) at the first observation, not in the constructor.
+   */
+  #slots: Map<number, number> | null = null;
 
-  /** `now` only seeds the pruning schedule; counts are read from SQLite on every observation. */
+  /** `now` only seeds the pruning schedule; counts are read from SQLite once, at the first observation. */
   constructor(sql: SqlLike, now: number) {
     this.#sql = sql;
     sql.exec('CREATE TABLE IF NOT EXISTS anomaly_seconds (second INTEGER PRIMARY KEY, n INTEGER NOT NULL)');
@@ -186,6 +193,8 @@ export class AnomalyDetector {
   }
 
   #record(second: number, calls: number): void {
+    const slots = this.#loadedSlots();
+    slots.set(second, (slots.get(second) ?? 0) + calls);
     this.#sql.exec(
       `INSERT INTO anomaly_seconds (second, n) VALUES (?, ?)
        ON CONFLICT(second) DO UPDATE SET n = n + excluded.n`,
@@ -195,25 +204,34 @@ export class AnomalyDetector {
     // Old slots go at most once a second: the delete is cheap but needn't run on every call.
     if (second !== this.#lastPruned) {
       this.#lastPruned = second;
-      this.#sql.exec('DELETE FROM anomaly_seconds WHERE second < ?', spikeWindows(second).baseline.from);
+      const from = spikeWindows(second).baseline.from;
+      this.#sql.exec('DELETE FROM anomaly_seconds WHERE second < ?', from);
+      for (const slot of slots.keys()) if (slot < from) slots.delete(slot);
     }
   }
 
-  /** Both window counts in one indexed range read (at most 660 one-second rows). */
+  #loadedSlots(): Map<number, number> {
+    if (this.#slots) return this.#slots;
+    const slots = new Map<number, number>();
+    for (const row of this.#sql
+      .exec<{ second: number; n: number }>('SELECT second, n FROM anomaly_seconds')
+      .toArray()) {
+      slots.set(row.second, row.n);
+    }
+    this.#slots = slots;
+    return slots;
+  }
+
+  /** Both window counts from the slots in memory (at most 660 of them). */
   #figures(second: number, multiplier: number): RateSpikeFigures {
     const w = spikeWindows(second);
-    const row = this.#sql
-      .exec<{ current: number; baseline: number }>(
-        `SELECT coalesce(sum(CASE WHEN second >= ?1 THEN n END), 0) AS current,
-                coalesce(sum(CASE WHEN second <= ?2 THEN n END), 0) AS baseline
-         FROM anomaly_seconds WHERE second >= ?3 AND second <= ?4`,
-        w.current.from,
-        w.baseline.to,
-        w.baseline.from,
-        w.current.to,
-      )
-      .one();
-    return rateSpike(row.current, row.baseline, multiplier);
+    let current = 0;
+    let baseline = 0;
+    for (const [slot, n] of this.#loadedSlots()) {
+      if (slot >= w.current.from && slot <= w.current.to) current += n;
+      else if (slot >= w.baseline.from && slot <= w.baseline.to) baseline += n;
+    }
+    return rateSpike(current, baseline, multiplier);
   }
 
   /** True (and the cooldown starts) when this type may fire now. */

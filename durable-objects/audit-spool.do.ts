@@ -14,7 +14,7 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditEventInsert } from '../workers/db/schema';
 import { chainName } from './audit.chain';
-import { SpoolScheduler } from './audit.spool';
+import { SpoolScheduler } from './audit.scheduler';
 import { RefusalBursts } from './refusal.bursts';
 
 export class AuditSpool extends DurableObject<Env> {

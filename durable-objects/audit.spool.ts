@@ -44,7 +44,6 @@ import {
   bindValues,
   OUTCOME_GRACE_MS,
   OUTCOME_KEYS,
-  RETRY_DELAY_MS,
   retryDelay,
   rowForD1,
   UPSERT_SQL,
@@ -59,6 +58,10 @@ export const KEEP_FLUSHED_MS = 15 * 60_000;
 /** Rows per D1 batch (one transaction) and per alarm; a larger backlog re-arms at once. */
 export const FLUSH_BATCH = 100;
 export const FLUSH_MAX_ROWS = 1_000;
+/** Flushed rows older than KEEP_FLUSHED_MS are deleted at most this often. */
+const DELETE_FLUSHED_EVERY_MS = 60_000;
+/** Rows whose latest content the spool keeps in memory for their outcome (see Spool#recent). */
+const RECENT_ROWS = 2_000;
 /** Row-by-row fallback gives up after this many failures in a row with no success (D1 is down). */
 const FALLBACK_FAILURE_STREAK = 3;
 
@@ -79,6 +82,20 @@ export class Spool {
   readonly #chain: { name: string; head: ChainHeadStore } | null;
   /** Earliest flush time of what was written since the last `takeDue()` (see SpoolScheduler.arm). */
   #due: number | null = null;
+  /**
+   * The latest content of rows that wait for (or just got) their outcome, so `complete()` patches
+   * them without reading and parsing the spooled JSON. Bounded (oldest out first); a miss, or an
+   * entry old enough that its row may have been deleted (KEEP_FLUSHED_MS), reads SQLite as before.
+   * Only this object writes its spool rows, so an entry is never older than its row.
+   */
+  readonly #recent = new Map<string, { row: AuditEventInsert; at: number }>();
+  /**
+   * Ids written (put, complete) while a flush is in flight: their rows may no longer be what the
+   * flush wrote, so only they are checked row by row when the flush marks its rows clean.
+   */
+  #patched: Set<string> | null = null;
+  /** When flushed rows past KEEP_FLUSHED_MS were last deleted. */
+  #deletedAt = Number.NEGATIVE_INFINITY;
 
   constructor(sql: SqlStorage, chain: string | null = null) {
     this.#sql = sql;
@@ -112,16 +129,19 @@ export class Spool {
       complete ? 1 : 0,
       now,
     );
+    this.#patched?.add(row.id);
+    // Final rows get no outcome: only a decision waiting for one is worth remembering.
+    if (complete) this.#recent.delete(row.id);
+    else this.#remember(row.id, { ...row }, now);
     this.#noteDue(complete ? now + FLUSH_DELAY_MS : now + OUTCOME_GRACE_MS);
   }
 
   /** Adds the outcome to a row. Returns the completed row, or null when the id is unknown. */
   complete(id: string, outcome: CallOutcome, now = Date.now()): AuditEventInsert | null {
-    const existing = this.#sql
-      .exec<Pick<SpoolRow, 'row'>>('SELECT row FROM spool WHERE id = ?', id)
-      .toArray()[0];
-    if (!existing) return null;
-    const merged: AuditEventInsert = { ...(JSON.parse(existing.row) as AuditEventInsert) };
+    const current = this.#current(id, now);
+    if (!current) return null;
+    this.#patched?.add(id);
+    const merged: AuditEventInsert = { ...current };
     for (const key of OUTCOME_KEYS) {
       const value = outcome[key];
       if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
@@ -133,8 +153,29 @@ export class Spool {
       JSON.stringify(merged),
       id,
     );
+    // Kept: a streamed answer's late findings patch the same row again.
+    this.#remember(id, merged, now);
     this.#noteDue(now + FLUSH_DELAY_MS);
     return merged;
+  }
+
+  /** The row's latest content: from memory when it is known to be current, else from SQLite. */
+  #current(id: string, now: number): AuditEventInsert | null {
+    const recent = this.#recent.get(id);
+    if (recent && now - recent.at < KEEP_FLUSHED_MS) return recent.row;
+    const existing = this.#sql
+      .exec<Pick<SpoolRow, 'row'>>('SELECT row FROM spool WHERE id = ?', id)
+      .toArray()[0];
+    return existing ? (JSON.parse(existing.row) as AuditEventInsert) : null;
+  }
+
+  #remember(id: string, row: AuditEventInsert, now: number): void {
+    this.#recent.delete(id);
+    this.#recent.set(id, { row, at: now });
+    if (this.#recent.size > RECENT_ROWS) {
+      const oldest = this.#recent.keys().next().value;
+      if (oldest !== undefined) this.#recent.delete(oldest);
+    }
   }
 
   pendingCount(): number {
@@ -163,6 +204,15 @@ export class Spool {
    * Throws when D1 is failing as a whole; the rows stay dirty and the upsert makes a retry safe.
    */
   async flush(db: D1Database, now = Date.now()): Promise<boolean> {
+    this.#patched = new Set();
+    try {
+      return await this.#flushDue(db, now);
+    } finally {
+      this.#patched = null;
+    }
+  }
+
+  async #flushDue(db: D1Database, now: number): Promise<boolean> {
     const due = this.#sql
       .exec<Pick<SpoolRow, 'id' | 'row' | 'complete' | 'attempts'>>(
         `SELECT id, row, complete, attempts FROM spool
@@ -182,7 +232,12 @@ export class Spool {
         await this.#flushOneByOne(db, chunk, now, err);
       }
     }
-    this.#sql.exec('DELETE FROM spool WHERE dirty = 0 AND flushed_at < ?', now - KEEP_FLUSHED_MS);
+    // Not on every flush: the delete reads every clean row (15 minutes of calls), and rows kept a
+    // minute longer cost nothing but space.
+    if (now - this.#deletedAt >= DELETE_FLUSHED_EVERY_MS) {
+      this.#deletedAt = now;
+      this.#sql.exec('DELETE FROM spool WHERE dirty = 0 AND flushed_at < ?', now - KEEP_FLUSHED_MS);
+    }
     return due.length === FLUSH_MAX_ROWS;
   }
 
@@ -223,9 +278,23 @@ export class Spool {
     if (this.#chain && head) this.#chain.head.set(head);
   }
 
-  /** Marks rows clean — unless a patch changed them while the write was in flight. */
+  /**
+   * Marks rows clean — unless a patch changed them while the write was in flight. Rows nobody wrote
+   * meanwhile are marked in one statement; a row that was written is marked only if its content is
+   * still what was flushed.
+   */
   #markFlushed(rows: Array<Pick<SpoolRow, 'id' | 'row'>>, now: number): void {
+    const untouched = rows.filter((r) => !this.#patched?.has(r.id)).map((r) => r.id);
+    if (untouched.length > 0) {
+      this.#sql.exec(
+        `UPDATE spool SET dirty = 0, flushed_at = ?, attempts = 0, retry_at = 0
+         WHERE id IN (SELECT value FROM json_each(?))`,
+        now,
+        JSON.stringify(untouched),
+      );
+    }
     for (const r of rows) {
+      if (!this.#patched?.has(r.id)) continue;
       this.#sql.exec(
         'UPDATE spool SET dirty = 0, flushed_at = ?, attempts = 0, retry_at = 0 WHERE id = ? AND row = ?',
         now,
@@ -270,56 +339,5 @@ export class Spool {
         if (++streak >= FALLBACK_FAILURE_STREAK && written === 0) throw batchError;
       }
     }
-  }
-}
-
-/**
- * Owns a spool and its alarm for one Durable Object. Both objects that spool audit rows use it,
- * so the flush/retry schedule is written once.
- *
- * The object's one alarm belongs to the spool: an object that needs an alarm of its own must
- * schedule it through here rather than call setAlarm itself, or one would move the other's.
- */
-export class SpoolScheduler {
-  readonly spool: Spool;
-  readonly #storage: DurableObjectStorage;
-  readonly #db: D1Database;
-  readonly #name: string;
-
-  /** `chain`: the name of the spool's audit hash chain (audit.chain.ts), unique per object. */
-  constructor(storage: DurableObjectStorage, db: D1Database, name: string, chain: string | null = null) {
-    this.spool = new Spool(storage.sql, chain);
-    this.#storage = storage;
-    this.#db = db;
-    this.#name = name;
-  }
-
-  /**
-   * Call after writing to the spool: makes sure an alarm will flush it. O(1) on the hot path: it
-   * only compares what was just written with the alarm already set.
-   */
-  async arm(): Promise<void> {
-    const due = this.spool.takeDue();
-    if (due === null) return;
-    const current = await this.#storage.getAlarm();
-    if (current !== null && current <= due) return;
-    await this.#storage.setAlarm(due);
-  }
-
-  /** The object's alarm handler delegates here. A failed flush is retried in 5 s, rows intact. */
-  async onAlarm(): Promise<void> {
-    this.spool.takeDue(); // the recount below covers whatever was written meanwhile
-    let backlog = false;
-    try {
-      backlog = await this.spool.flush(this.#db);
-    } catch (err) {
-      log('error', 'audit flush failed; will retry', { object: this.#name, err });
-      await this.#storage.setAlarm(Date.now() + RETRY_DELAY_MS);
-      return;
-    }
-    // Always set explicitly: while this handler runs, getAlarm() may still report the alarm that
-    // fired, which the runtime clears when the handler returns.
-    const next = backlog ? Date.now() : this.spool.nextFlushAt();
-    if (next !== null) await this.#storage.setAlarm(next);
   }
 }

@@ -42,7 +42,7 @@ import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store'
 import { anomalyAlert, DenySpikes, rowAlerts } from './alert.rules';
 import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
 import { chainName } from './audit.chain';
-import { SpoolScheduler } from './audit.spool';
+import { SpoolScheduler } from './audit.scheduler';
 import { eventHubFor, metricsHubFor } from './do.client';
 import {
   type AdmitRequest,
@@ -156,6 +156,10 @@ export class ConnectionGuard extends DurableObject<Env> {
     const held = !kill && !request.final && request.taint ? this.#taint.forbidden(request.taint, now) : null;
     if (kill) {
       result = { verdict: 'killed', sessionId, scope: kill.scope, reason: kill.reason };
+    } else if (held && request.taint!.approve) {
+      // Tainted under `onTaint: "approve"`: the gateway holds the call for an approver (or spends
+      // its approval) and comes back; nothing is recorded or counted now.
+      return { verdict: 'tainted', sessionId, ruleIndex: request.taint!.ruleIndex, held, approval: true };
     } else if (held) {
       result = { verdict: 'tainted', sessionId, ruleIndex: request.taint!.ruleIndex, held };
     } else if (!request.final) {
@@ -286,11 +290,8 @@ export class ConnectionGuard extends DurableObject<Env> {
       await this.#session.flush(this.env.DB);
     } catch (err) {
       log('warn', 'agent session not recorded; will retry', { err });
-      // While this handler runs getAlarm() may still report the alarm that fired (in the past).
-      const retryAt = Date.now() + 5_000;
-      const current = await this.ctx.storage.getAlarm();
-      if (current === null || current <= Date.now() || current > retryAt)
-        await this.ctx.storage.setAlarm(retryAt);
+      // Through the spool's scheduler, which owns the object's one alarm and remembers its time.
+      await this.#audit.armAt(Date.now() + 5_000);
     }
     this.#rates.prune(Date.now());
   }

@@ -12,8 +12,9 @@ import type { AuditSpool } from './audit-spool.do';
 import { budgetObjectName } from './budget.contract';
 import type { BudgetCounter } from './budget-counter.do';
 import type { ConnectionGuard } from './connection-guard.do';
+import { eventShardName } from './event.shards';
 import type { EventHub } from './event-hub.do';
-import { guardName } from './guard.contract';
+import { type GuardTarget, guardName } from './guard.contract';
 import type { LoginLimiter } from './login-limiter.do';
 import { metricsHubName } from './metrics.contract';
 import type { MetricsHub } from './metrics-hub.do';
@@ -29,8 +30,44 @@ export function guardFor(
   return env.GUARD.getByName(guardName(orgId, connectionId));
 }
 
+/** Guards pushed to at once by forEachGuard: bounds the subrequests one API call keeps open. */
+export const GUARD_PUSH_CONCURRENCY = 50;
+
+/**
+ * Runs `op` on the guard of each connection (a push from the API: a kill switch, a configuration
+ * epoch), GUARD_PUSH_CONCURRENCY at a time, retrying each failed guard once. Resolves with the
+ * reasons of the guards that failed twice; what that means (503, a warning) is the caller's.
+ */
+export async function forEachGuard(
+  env: Pick<Env, 'GUARD'>,
+  orgId: string,
+  connectionIds: readonly string[],
+  op: (guard: DurableObjectStub<ConnectionGuard>, target: GuardTarget) => Promise<unknown>,
+): Promise<unknown[]> {
+  const failures: unknown[] = [];
+  for (let i = 0; i < connectionIds.length; i += GUARD_PUSH_CONCURRENCY) {
+    const settled = await Promise.allSettled(
+      connectionIds.slice(i, i + GUARD_PUSH_CONCURRENCY).map(async (connectionId) => {
+        const attempt = () => op(guardFor(env, orgId, connectionId), { orgId, connectionId });
+        await attempt().catch(attempt);
+      }),
+    );
+    for (const s of settled) if (s.status === 'rejected') failures.push(s.reason);
+  }
+  return failures;
+}
+
 export function eventHubFor(env: Pick<Env, 'EVENT_HUB'>, orgId: string): DurableObjectStub<EventHub> {
   return env.EVENT_HUB.getByName(orgId);
+}
+
+/** Shard `shard` (1, 2, …) of an organization's hub: more of its streams (event.shards.ts). */
+export function eventShardFor(
+  env: Pick<Env, 'EVENT_HUB'>,
+  orgId: string,
+  shard: number,
+): DurableObjectStub<EventHub> {
+  return env.EVENT_HUB.getByName(eventShardName(orgId, shard));
 }
 
 /** The organization's metric totals (metrics-hub.do.ts); fed by its guards, read by scrapes. */

@@ -3,53 +3,49 @@
  * organization's SSE subscribers. Being keyed by organization is what keeps one tenant's events
  * from ever reaching another's stream: there is no shared channel to filter wrongly.
  *
- * Ordering: `publish` does its work synchronously (no await between taking a sequence number,
- * storing the event and queueing it on every stream), so the hub handles publishes one at a time
- * in arrival order and every subscriber — live or replaying — sees events in sequence order.
+ * Roles: the object named `<orgId>` is the ROOT: it numbers, stores and fans out every event and
+ * holds up to `shardSize` streams itself. Beyond that, subscribers go to SHARDS (`<orgId>#<n>`, this
+ * same class, event.shards.ts), to which the root forwards each batch already encoded; a shard only
+ * holds streams. The streams themselves (writes, keepalives, access re-checks, lifetimes) are the
+ * same in both roles (event.streams.ts).
+ *
+ * Ordering: `publish` takes sequence numbers, stores the events and hands them on without an await,
+ * so the root handles publishes one at a time in arrival order; every shard receives batches in id
+ * order, and every stream — live or replaying — is given ids in increasing order, each once.
  *
  * Ids: every event gets the next sequence number, stored with it in SQLite. The counter resumes
  * from the stored maximum after an eviction or restart (the last REPLAY_LIMIT events are always
  * kept, so the maximum is never pruned away): ids only ever grow. A client that reconnects with
- * `Last-Event-ID` gets what it missed; if it missed more than the buffer holds it first gets a
- * `gap` event naming the ids it can no longer replay (the audit API has them).
- *
- * Subscribers: a stream whose client went away (write fails, or the readable side is cancelled)
- * is removed at once; one that stops reading is dropped when MAX_PENDING_BYTES are queued for it,
- * rather than buffer without bound here — it reconnects with Last-Event-ID and replays.
+ * `Last-Event-ID` gets what it missed (a shard fetches it from its root); if it missed more than the
+ * buffer holds it first gets a `gap` event naming the ids it can no longer replay (the audit API has them).
  *
  * Access: every subscriber carries its principal (API key or cookie session, and the role it
- * subscribed with). The hub re-checks them all against D1 every `recheckSeconds` (the Worker's
- * EVENTS_RECHECK_SECONDS) and closes the streams whose access ended (workers/shared/events.access.ts);
- * the API also pushes `closeStreams` the moment a key is revoked, a session signed out or a member
- * demoted or removed. The re-check fails closed: when D1 cannot answer, the streams it could not
- * verify are closed, and a stream not verified for STALE_CHECKS periods is closed whatever the
- * reason. Every stream also ends after `maxLifetimeSeconds` (EVENTS_MAX_STREAM_SECONDS); clients
- * reconnect with Last-Event-ID and lose nothing. A closed stream ends cleanly after a
- * `: closed <reason>` comment.
+ * subscribed with). Each object re-checks its own streams against D1 every `recheckSeconds` (the
+ * Worker's EVENTS_RECHECK_SECONDS) and closes the streams whose access ended
+ * (workers/shared/events.access.ts); the API also pushes `closeStreams` to the root the moment a key
+ * is revoked, a session signed out or a member demoted or removed, and the root passes it to its
+ * shards. The re-check fails closed: when D1 cannot answer, the streams it could not verify are
+ * closed, and a stream not verified for STALE_CHECKS periods is closed whatever the reason. Every
+ * stream also ends after `maxLifetimeSeconds` (EVENTS_MAX_STREAM_SECONDS); clients reconnect with
+ * Last-Event-ID and lose nothing. A closed stream ends cleanly after a `: closed <reason>` comment.
  *
  * Failure mode: publishing is best-effort (fail-open). A hub that cannot be reached never blocks or
  * fails a gateway call; the audit trail in D1 remains the record of truth.
  */
 import { DurableObject } from 'cloudflare:workers';
 import { z } from 'zod';
-import { log } from '../workers/lib/log';
-import { currentRoles } from '../workers/shared/events.access';
-import {
-  matchesStream,
-  principalKey,
-  type StreamMatch,
-  type StreamPrincipal,
-  stillEntitled,
-  streamPrincipalSchema,
-} from '../workers/shared/events.subscriber';
+import type { StreamMatch } from '../workers/shared/events.subscriber';
+import { streamPrincipalSchema } from '../workers/shared/events.subscriber';
 import { eventConnection, type GatewayEvent } from '../workers/shared/events.types';
+import { eventHubFor, eventShardFor } from './do.client';
+import { encodeText, type Frame, frameOf } from './event.frame';
+import { DEFAULT_SHARD_SIZE, parseHubName, SHARD_HEADER, ShardRouter } from './event.shards';
+import { StreamSet, type Subscriber } from './event.streams';
+
+export { type CloseReason, KEEPALIVE_MS, MAX_PENDING_BYTES, STALE_CHECKS } from './event.streams';
 
 export const REPLAY_LIMIT = 1000;
 const PRUNE_EVERY = 100;
-export const KEEPALIVE_MS = 25_000;
-export const MAX_PENDING_BYTES = 4 * 1024 * 1024;
-/** A stream whose access has not been confirmed for this many re-check periods is closed. */
-export const STALE_CHECKS = 3;
 
 /** What the Worker's events route tells the hub about a new stream (zod: the hub trusts no shape). */
 const subscribeSchema = z.object({
@@ -72,67 +68,86 @@ const subscribeSchema = z.object({
     .int()
     .min(1)
     .max(7 * 86_400),
+  shardSize: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_SHARD_SIZE),
 });
 
-export type CloseReason = 'access-revoked' | 'unverified' | 'max-lifetime';
-
-interface Subscriber {
-  writer: WritableStreamDefaultWriter<Uint8Array>;
-  /** Connection ids this stream is limited to; null = every event of the organization. */
-  connections: ReadonlySet<string> | null;
-  /** Bytes queued on the stream and not yet taken by the client. */
-  pending: number;
-  dropped: boolean;
-  principal: StreamPrincipal;
-  /** When the principal was last confirmed entitled (the subscribe itself counts). */
-  verifiedAt: number;
-  lifetime: ReturnType<typeof setTimeout> | null;
+/** What a shard asks its root for when a subscriber resumes there (rows as stored). */
+export interface ReplayRows {
+  gap: { missedFrom: number; missedTo: number } | null;
+  rows: Array<{ seq: number; connection: string | null; body: string }>;
+  /** The root's last id when it answered: everything up to it is in `rows` or was not missed. */
+  last: number;
 }
-
-const encoder = new TextEncoder();
-
-export function eventFrame(seq: number, event: GatewayEvent): Uint8Array {
-  return encoder.encode(`id: ${seq}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-}
-
-const KEEPALIVE_FRAME = encoder.encode(': keepalive\n\n');
 
 export class EventHub extends DurableObject<Env> {
-  readonly #subscribers = new Set<Subscriber>();
+  readonly #streams: StreamSet;
+  readonly #orgId: string | null;
+  /** This object's shard number; null for the root. */
+  readonly #shard: number | null;
+  /** The root's shards (null on a shard). */
+  readonly #router: ShardRouter<DurableObjectStub<EventHub>> | null = null;
   #seq = 0;
   #sincePrune = 0;
-  #keepalive: ReturnType<typeof setInterval> | null = null;
-  #recheck: ReturnType<typeof setInterval> | null = null;
-  /** The shortest re-check period any live subscriber asked for. */
-  #recheckMs = Number.POSITIVE_INFINITY;
-  #checking = false;
-  #orgId: string | null = null;
+  /** On a shard: the last id received from the root (0 = none since this object started). */
+  #received = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
+    this.#streams = new StreamSet({ db: () => this.env.DB, waitUntil: (p) => ctx.waitUntil(p) });
+    const name = ctx.id.name;
+    const parsed = name === undefined ? null : parseHubName(name);
+    this.#orgId = parsed?.orgId ?? null;
+    this.#shard = parsed?.shard ?? null;
+    if (this.#shard !== null) return;
     ctx.storage.sql.exec(
       'CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, connection TEXT, body TEXT NOT NULL)',
     );
+    ctx.storage.sql.exec(
+      'CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)',
+    );
     this.#seq = ctx.storage.sql.exec<{ s: number | null }>('SELECT max(seq) AS s FROM events').one().s ?? 0;
+    const used =
+      ctx.storage.sql.exec<{ value: number }>("SELECT value FROM hub_meta WHERE key = 'shards'").toArray()[0]
+        ?.value ?? 0;
+    const orgId = this.#orgId;
+    if (orgId !== null) {
+      this.#router = new ShardRouter(
+        (n) => eventShardFor(env, orgId, n),
+        (p) => ctx.waitUntil(p),
+        (count) =>
+          ctx.storage.sql.exec(
+            "INSERT INTO hub_meta (key, value) VALUES ('shards', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            count,
+          ),
+        used,
+      );
+    }
   }
 
-  /** Appends events (in the given order) and writes each to every matching subscriber. Returns the last id. */
+  /** Appends events (in the given order) and delivers them to every matching stream. Returns the last id. */
   async publish(events: GatewayEvent | GatewayEvent[]): Promise<number> {
+    this.#rootOnly();
     const list = Array.isArray(events) ? events : [events];
+    const frames: Frame[] = [];
     for (const event of list) {
       const seq = ++this.#seq;
       const connection = eventConnection(event);
+      const body = JSON.stringify(event);
       this.ctx.storage.sql.exec(
         'INSERT INTO events (seq, connection, body) VALUES (?, ?, ?)',
         seq,
         connection,
-        JSON.stringify(event),
+        body,
       );
-      const bytes = eventFrame(seq, event);
-      for (const sub of this.#subscribers) {
-        if (matches(sub, connection)) this.#write(sub, bytes);
-      }
+      frames.push({
+        seq,
+        connection,
+        bytes: frameOf(seq, event.type, body),
+      });
     }
+    // Shards first: on Cloudflare they run on their own machines while this object writes its own streams.
+    this.#router?.forward(frames);
+    this.#streams.deliver(frames);
     // Trimming the replay buffer every PRUNE_EVERY events instead of on every publish keeps the
     // hot publish path to one INSERT per event; the buffer holds at most REPLAY_LIMIT + PRUNE_EVERY.
     this.#sincePrune += list.length;
@@ -143,8 +158,41 @@ export class EventHub extends DurableObject<Env> {
     return this.#seq;
   }
 
-  subscriberCount(): number {
-    return this.#subscribers.size;
+  /** A shard: a batch forwarded by its root (ids ascending). Returns how many streams it holds. */
+  async deliver(frames: Frame[]): Promise<number> {
+    if (this.#shard === null) throw new Error('deliver is for event shards');
+    if (frames.length === 0) return this.#streams.size;
+    // A hole in the ids (a batch the root could not deliver): resume from the root's buffer.
+    if (this.#received !== 0 && frames[0]!.seq !== this.#received + 1) this.#streams.endAll('resync');
+    this.#received = frames[frames.length - 1]!.seq;
+    this.#streams.deliver(frames);
+    return this.#streams.size;
+  }
+
+  /** The root: what a stream resuming after `after` missed, for a shard to replay. */
+  async replaySince(after: number): Promise<ReplayRows> {
+    this.#rootOnly();
+    return this.#replayRows(after);
+  }
+
+  #replayRows(after: number): ReplayRows {
+    const oldest = this.ctx.storage.sql
+      .exec<{ s: number | null }>('SELECT min(seq) AS s FROM events')
+      .one().s;
+    const gap =
+      oldest !== null && after < oldest - 1 ? { missedFrom: after + 1, missedTo: oldest - 1 } : null;
+    const rows = this.ctx.storage.sql
+      .exec<{ seq: number; connection: string | null; body: string }>(
+        'SELECT seq, connection, body FROM events WHERE seq > ? ORDER BY seq',
+        after,
+      )
+      .toArray();
+    return { gap, rows, last: this.#seq };
+  }
+
+  /** Streams of the organization (the root counts its shards'). */
+  async subscriberCount(): Promise<number> {
+    return this.#streams.size + (await this.#sumShards((s) => s.subscriberCount()));
   }
 
   /** The id the next event will get minus one (0 when nothing was ever published). */
@@ -154,65 +202,30 @@ export class EventHub extends DurableObject<Env> {
 
   /**
    * Closes the streams whose principal matches (a key was revoked, a session signed out, a member
-   * demoted or removed). Returns how many were closed.
+   * demoted or removed), here and on every shard. Returns how many were closed.
    */
-  closeStreams(match: StreamMatch): number {
-    let closed = 0;
-    for (const sub of [...this.#subscribers]) {
-      if (matchesStream(sub.principal, match)) {
-        this.#end(sub, 'access-revoked');
-        closed++;
-      }
-    }
-    return closed;
+  async closeStreams(match: StreamMatch): Promise<number> {
+    const here = this.#streams.closeStreams(match);
+    return here + (await this.#sumShards((s) => s.closeStreams(match)));
   }
 
-  /**
-   * One re-check round: every subscriber's key or session is looked up in D1 and the streams that
-   * lost access are closed. Fails closed: if D1 cannot answer, every stream it was to verify is
-   * closed (their clients reconnect, and are authorized afresh). Returns how many were closed.
-   */
+  /** One access re-check round here and on every shard (see event.streams.ts). Returns how many were closed. */
   async recheck(): Promise<number> {
-    const subs = [...this.#subscribers];
-    if (subs.length === 0 || this.#orgId === null) return 0;
-    const startedAt = Date.now();
-    let roles: Map<string, StreamPrincipal['role'] | null>;
-    try {
-      roles = await currentRoles(
-        this.env.DB,
-        this.#orgId,
-        subs.map((s) => s.principal),
-      );
-    } catch (err) {
-      log('warn', 'event stream access re-check failed; closing the streams it could not verify', {
-        err,
-        streams: subs.length,
-      });
-      for (const sub of subs) this.#end(sub, 'unverified');
-      return subs.length;
-    }
-    let closed = 0;
-    for (const sub of subs) {
-      if (sub.dropped) continue;
-      if (stillEntitled(sub.principal, roles.get(principalKey(sub.principal)))) sub.verifiedAt = startedAt;
-      else {
-        this.#end(sub, 'access-revoked');
-        closed++;
-      }
-    }
-    return closed;
+    const [here, shards] = await Promise.all([this.#streams.recheck(), this.#sumShards((s) => s.recheck())]);
+    return here + shards;
   }
 
-  /** One keepalive round: a comment to every stream; streams that fail to take it are dropped. */
-  sweep(): number {
-    for (const sub of this.#subscribers) this.#write(sub, KEEPALIVE_FRAME);
-    return this.#subscribers.size;
+  /** One keepalive round here and on every shard; returns the streams still open. */
+  async sweep(): Promise<number> {
+    const here = this.#streams.sweep();
+    return here + (await this.#sumShards((s) => s.sweep()));
   }
 
   /**
    * GET → an SSE stream. Query: `connection` (repeatable: connection ids to limit the stream to;
    * with `restricted=1` the list applies even when empty — a caller who may see no connection
-   * gets only keepalives). Header: `Last-Event-ID` (replay what is still buffered after it).
+   * gets only keepalives), `shardSize` (streams per object). Header: `Last-Event-ID` (replay what is
+   * still buffered after it). A full root answers 307 with SHARD_HEADER: the caller subscribes there.
    */
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -221,157 +234,70 @@ export class EventHub extends DurableObject<Env> {
       principal: url.searchParams.get('principal') ?? undefined,
       recheckSeconds: url.searchParams.get('recheckSeconds') ?? undefined,
       maxLifetimeSeconds: url.searchParams.get('maxLifetimeSeconds') ?? undefined,
+      shardSize: url.searchParams.get('shardSize') ?? undefined,
     });
     // A stream that could not be re-checked would outlive revocation: refuse it.
-    const name = this.ctx.id.name;
-    if (!parsed.success || (name !== undefined && name !== parsed.data.org)) {
+    if (!parsed.success || (this.#orgId !== null && this.#orgId !== parsed.data.org)) {
       return new Response('subscriber principal missing or invalid', { status: 400 });
     }
-    const { org, principal, recheckSeconds, maxLifetimeSeconds } = parsed.data;
-    this.#orgId = org;
+    const { org, principal, recheckSeconds, maxLifetimeSeconds, shardSize } = parsed.data;
+    this.#streams.orgId = org;
+    if (this.#router && this.#streams.size >= shardSize) {
+      const shard = await this.#router.assign(shardSize);
+      return new Response(null, { status: 307, headers: { [SHARD_HEADER]: String(shard) } });
+    }
     const only = url.searchParams.getAll('connection').filter(Boolean);
     const restricted = only.length > 0 || url.searchParams.get('restricted') === '1';
     const lastEventId = parseLastEventId(request.headers.get('Last-Event-ID'));
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
-    const sub: Subscriber = {
-      writer: writable.getWriter(),
-      connections: restricted ? new Set(only) : null,
-      pending: 0,
-      dropped: false,
+    const { sub, response } = this.#streams.open({
       principal,
-      verifiedAt: Date.now(),
-      lifetime: null,
-    };
-
-    // Replay before joining the live set; both happen in this synchronous turn, so no event can
-    // fall between the replayed tail and the first live one.
-    this.#write(sub, encoder.encode(`: connected\nretry: 2000\n\n`));
-    if (lastEventId !== null) this.#replay(sub, lastEventId);
-    if (!sub.dropped) {
-      // (A replay larger than MAX_PENDING_BYTES drops the stream before it ever joins.)
-      this.#subscribers.add(sub);
-      this.#ensureKeepalive();
-      this.#ensureRecheck(recheckSeconds * 1000);
-      sub.lifetime = setTimeout(() => this.#end(sub, 'max-lifetime'), maxLifetimeSeconds * 1000);
-    }
-    // The client went away: the readable side is cancelled, which errors our writer.
-    sub.writer.closed.catch(() => this.#drop(sub));
-    request.signal?.addEventListener('abort', () => this.#drop(sub));
-
-    return new Response(readable, {
-      headers: {
-        'Content-Type': 'text/event-stream; charset=utf-8',
-        'Cache-Control': 'no-cache, no-transform',
-        'X-Accel-Buffering': 'no',
-      },
+      connections: restricted ? only : null,
+      recheckMs: recheckSeconds * 1000,
+      lifetimeMs: maxLifetimeSeconds * 1000,
+      signal: request.signal,
     });
+    if (this.#shard === null) {
+      // Replay and joining happen in this synchronous turn: no event can fall between them.
+      this.#streams.join(sub, lastEventId ?? this.#seq, lastEventId !== null);
+      if (lastEventId !== null) this.#resume(sub, this.#replayRows(lastEventId));
+    } else {
+      // Joined first, holding live frames, so none is lost while the root's buffer is read.
+      this.#streams.join(sub, lastEventId ?? 0, lastEventId !== null);
+      if (lastEventId !== null) {
+        try {
+          this.#resume(sub, await eventHubFor(this.env, org).replaySince(lastEventId));
+        } catch {
+          this.#streams.end(sub, 'resync');
+        }
+      }
+    }
+    return response;
   }
 
-  #replay(sub: Subscriber, after: number): void {
-    const oldest = this.ctx.storage.sql
-      .exec<{ s: number | null }>('SELECT min(seq) AS s FROM events')
-      .one().s;
-    if (oldest !== null && after < oldest - 1) {
+  /** Writes a replay (its gap first) to a joined stream, then what it held; it is live after. */
+  #resume(sub: Subscriber, replay: ReplayRows): void {
+    if (replay.gap) {
       // More was missed than the buffer holds: say so, without an id (it is not an event).
-      const gap = { type: 'gap', missedFrom: after + 1, missedTo: oldest - 1 };
-      this.#write(sub, encoder.encode(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`));
+      const gap = { type: 'gap', ...replay.gap };
+      this.#streams.write(sub, encodeText(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`));
     }
-    const missed = this.ctx.storage.sql.exec<{ seq: number; connection: string | null; body: string }>(
-      'SELECT seq, connection, body FROM events WHERE seq > ? ORDER BY seq',
-      after,
-    );
-    for (const row of missed) {
-      if (matches(sub, row.connection))
-        this.#write(sub, eventFrame(row.seq, JSON.parse(row.body) as GatewayEvent));
-    }
+    const frames = replay.rows.map((row) => ({
+      seq: row.seq,
+      connection: row.connection,
+      bytes: frameOf(row.seq, (JSON.parse(row.body) as GatewayEvent).type, row.body),
+    }));
+    this.#streams.release(sub, frames, replay.last);
   }
 
-  #write(sub: Subscriber, bytes: Uint8Array): void {
-    if (sub.dropped) return;
-    if (sub.pending + bytes.byteLength > MAX_PENDING_BYTES) {
-      this.#drop(sub);
-      return;
-    }
-    sub.pending += bytes.byteLength;
-    sub.writer.write(bytes).then(
-      () => {
-        sub.pending -= bytes.byteLength;
-      },
-      () => this.#drop(sub),
-    );
+  async #sumShards(fn: (stub: DurableObjectStub<EventHub>) => Promise<number>): Promise<number> {
+    if (!this.#router) return 0;
+    const counts = await this.#router.each(fn, 0);
+    return counts.reduce((a, b) => a + b, 0);
   }
 
-  #drop(sub: Subscriber): void {
-    if (!sub.dropped) {
-      sub.dropped = true;
-      sub.writer.abort('dropped').catch(() => {});
-    }
-    this.#forget(sub);
+  #rootOnly(): void {
+    if (this.#shard !== null) throw new Error('only the root event hub numbers and stores events');
   }
-
-  /** Ends a stream cleanly (the client sees the end, and why, rather than an error). */
-  #end(sub: Subscriber, reason: CloseReason): void {
-    this.#write(sub, encoder.encode(`: closed ${reason}\n\n`));
-    if (!sub.dropped) {
-      sub.dropped = true;
-      sub.writer.close().catch(() => {});
-    }
-    this.#forget(sub);
-  }
-
-  #forget(sub: Subscriber): void {
-    const wasLive = this.#subscribers.delete(sub);
-    if (sub.lifetime) {
-      clearTimeout(sub.lifetime);
-      sub.lifetime = null;
-    }
-    if (wasLive && this.#subscribers.size === 0) {
-      if (this.#keepalive) clearInterval(this.#keepalive);
-      if (this.#recheck) clearInterval(this.#recheck);
-      this.#keepalive = null;
-      this.#recheck = null;
-      this.#recheckMs = Number.POSITIVE_INFINITY;
-    }
-  }
-
-  #ensureKeepalive(): void {
-    if (this.#keepalive) return;
-    // SSE from a Durable Object cannot hibernate and may not notice a vanished client: a comment
-    // every 25 s keeps intermediaries from timing the stream out, and a failed write cleans up.
-    this.#keepalive = setInterval(() => this.sweep(), KEEPALIVE_MS);
-  }
-
-  #ensureRecheck(periodMs: number): void {
-    if (this.#recheck && periodMs >= this.#recheckMs) return;
-    if (this.#recheck) clearInterval(this.#recheck);
-    this.#recheckMs = periodMs;
-    this.#recheck = setInterval(() => this.#recheckTick(), periodMs);
-  }
-
-  /**
-   * The timer side of the re-check. A round still running (D1 slow) is not doubled; streams that
-   * have gone STALE_CHECKS periods without a successful check are closed here, so a check that
-   * hangs fails closed too.
-   */
-  #recheckTick(): void {
-    const staleBefore = Date.now() - STALE_CHECKS * this.#recheckMs;
-    for (const sub of [...this.#subscribers]) {
-      if (sub.verifiedAt < staleBefore) this.#end(sub, 'unverified');
-    }
-    if (this.#checking) return;
-    this.#checking = true;
-    this.ctx.waitUntil(
-      this.recheck()
-        .catch((err: unknown) => log('warn', 'event stream re-check crashed', { err }))
-        .finally(() => {
-          this.#checking = false;
-        }),
-    );
-  }
-}
-
-function matches(sub: Subscriber, connection: string | null): boolean {
-  return sub.connections === null || (connection !== null && sub.connections.has(connection));
 }
 
 function parseLastEventId(raw: string | null): number | null {

@@ -63,6 +63,14 @@ export interface TaintCheck {
   cleanOf: string[][];
   /** The rule whose cleanOf is checked (for the refusal's details). */
   ruleIndex: number | null;
+  /**
+   * True when every rule with a cleanOf in this call says `onTaint: "approve"`: a tainted session
+   * gets verdict `tainted` with `approval: true` and NOTHING is recorded (like `stale`) — the
+   * gateway then holds the call for an approver, or consumes this exact call's approval, and
+   * admits again. Optional: absent (older Workers) = refuse. An older guard ignores it and refuses:
+   * the fail-closed reading.
+   */
+  approve?: boolean;
 }
 
 /**
@@ -74,8 +82,11 @@ export type AdmitResult =
   /** The call was decided on data older than a management change: re-read and decide again. */
   | { verdict: 'stale'; sessionId: string; configEpoch: number }
   | { verdict: 'killed'; sessionId: string; scope: KillScope; reason: string | null }
-  /** The session holds a label combination the matched rule's `cleanOf` forbids. */
-  | { verdict: 'tainted'; sessionId: string; ruleIndex: number | null; held: string[] }
+  /**
+   * The session holds a label combination the matched rule's `cleanOf` forbids. With `approval`
+   * (only when the request's taint said `approve`): nothing was recorded; the call needs an approval.
+   */
+  | { verdict: 'tainted'; sessionId: string; ruleIndex: number | null; held: string[]; approval?: true }
   | {
       verdict: 'rate_limited';
       sessionId: string;

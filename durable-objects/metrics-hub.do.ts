@@ -46,7 +46,7 @@ const batchSchema = z.object({
     .array(
       z.object({
         fingerprint: z.string().min(1).max(500),
-        type: z.enum(['kill_switch', 'detection', 'drift', 'anomaly', 'deny_spike', 'budget']),
+        type: z.enum(['kill_switch', 'detection', 'drift', 'anomaly', 'deny_spike', 'budget', 'policy']),
         severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
         title: z.string().min(1).max(500),
         connectionId: z.string().max(100).nullable(),
@@ -175,8 +175,11 @@ export class MetricsHub extends DurableObject<Env> {
     }
   }
 
-  /** The organization's metrics in the Prometheus text format. */
-  async exposition(): Promise<string> {
+  /**
+   * The organization's metrics in the Prometheus text format. `current`: gauges the caller read
+   * now from their own source (budget spend from each budget's counter), shown as given.
+   */
+  async exposition(current: Series[] = []): Promise<string> {
     const sql = this.ctx.storage.sql;
     const series: Series[] = sql
       .exec<{ key: string; value: number }>('SELECT key, value FROM series')
@@ -200,6 +203,6 @@ export class MetricsHub extends DurableObject<Env> {
         value: g.oldest,
       });
     }
-    return exposition(series);
+    return exposition([...series, ...current]);
   }
 }

@@ -54,6 +54,15 @@ export const FAMILIES = {
     type: 'gauge',
     help: 'Age of the oldest audit row not yet written to D1, per connection guard.',
   },
+  igris_budget_spent_usd: {
+    type: 'gauge',
+    help: "A budget's spend in its current period (USD), read from its counter at the scrape.",
+  },
+  igris_budget_limit_usd: { type: 'gauge', help: "A budget's limit per period (USD)." },
+  igris_budget_utilization_ratio: {
+    type: 'gauge',
+    help: "A budget's spend over its limit in the current period (1 = at the limit).",
+  },
   igris_metrics_batches_total: { type: 'counter', help: 'Metric batches the organization hub has applied.' },
 } as const satisfies Record<string, Family>;
 

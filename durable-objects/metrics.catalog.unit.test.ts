@@ -65,6 +65,10 @@ describe('prometheus exposition', () => {
       value: 1.5,
     });
     series.push({ name: 'igris_metrics_batches_total', labels: {}, value: 7 });
+    const budget = { budget: 'team "a"', budget_id: 'bdg_1', scope: 'org', enforcement: 'warn' };
+    series.push({ name: 'igris_budget_spent_usd', labels: budget, value: 2.5 });
+    series.push({ name: 'igris_budget_limit_usd', labels: budget, value: 10 });
+    series.push({ name: 'igris_budget_utilization_ratio', labels: budget, value: 0.25 });
     const text = exposition(series);
 
     const check = promtool(text);

@@ -1,27 +1,35 @@
 /**
- * Exact sliding rate windows, kept in the ConnectionGuard's SQLite.
+ * Exact sliding rate windows, decided in the ConnectionGuard's memory and kept in its SQLite.
  *
- * Every admitted call leaves one timestamp per window it was counted in (`rate_hits`). A window of
- * W seconds for key K at time `now` holds the calls with `now - W*1000 < ts <= now`; a call is
- * admitted while that count is below the limit, so the (limit+1)-th call inside any W-second span is
- * refused. No fixed buckets: the window slides with each call, and the counts survive eviction and
- * restarts because they are rows, not memory. One guard per connection serializes the connection's
+ * Every admitted call leaves one timestamp per window it was counted in. A window of W seconds for
+ * key K at time `now` holds the calls with `now - W*1000 < ts <= now`; a call is admitted while that
+ * count is below the limit, so the (limit+1)-th call inside any W-second span is refused. No fixed
+ * buckets: the window slides with each call. One guard per connection serializes the connection's
  * calls, so every isolate sees the same count.
  *
- * Only admitted calls count: the decision for every window of a call is made first, and rows are
+ * Cost per call: O(1) amortised. Each key's timestamps are held in memory oldest first
+ * (rate.queue.ts), so a check drops the calls that left the window from the head and compares the
+ * size with the limit — no `count(*)` over the window. A key holds at most `limit` live calls.
+ * SQLite is the durable copy: each admitted call is one INSERT (`rate_hits`), read back once when
+ * the object starts (eviction, restart), so counts survive both. Rows that left their window are
+ * deleted by `prune()`, which the guard runs from its alarm (also what frees the keys of old policy
+ * versions in memory); an expired row read back at start is dropped by the first check of its key.
+ *
+ * Only admitted calls count: the decision for every window of a call is made first, and entries are
  * written only when all of them have room (a refused call, or one refused by another window, leaves
  * nothing behind to extend its own penalty).
  *
  * Token windows (an LLM rule's `tokenLimit`, checks with `unit: 'tokens'`) live beside them in
- * `rate_tokens`: one weighted row per completed call — its actual tokens, stamped when its usage was
- * known (`recordTokens`, from the guard's `complete`). A call cannot know its tokens before it runs,
- * so admit refuses only once the tokens already recorded in the window reach the limit (TPM-style:
- * the call that crosses the limit is admitted, the next one is not), and it never records anything
- * for the call itself. Recording is idempotent per (window key, call): a repeated outcome does not
- * count twice. Each window is summed over a covering index range, and pruned like `rate_hits`.
+ * `rate_tokens`: one weighted entry per completed call — its actual tokens, stamped when its usage
+ * was known (`recordTokens`, from the guard's `complete`). A call cannot know its tokens before it
+ * runs, so admit refuses only once the tokens already recorded in the window reach the limit
+ * (TPM-style: the call that crosses the limit is admitted, the next one is not), and it never
+ * records anything for the call itself. Recording is idempotent per (window key, call): a repeated
+ * outcome does not count twice. The running sum is kept with the queue, so a check is O(1) too.
  *
  * Clock: `now` is passed in (the guard passes `Date.now()`), which is what the unit tests inject.
  */
+import { RateQueue } from './rate.queue.js';
 import type { SqlLike } from './sql.types.js';
 
 export interface RateWindowCheck {
@@ -49,6 +57,10 @@ export function retryAfterSeconds(leavingTs: number, windowSeconds: number, now:
 
 export class RateWindows {
   readonly #sql: SqlLike;
+  /** Request windows: per key, the admitted calls still held (memory; `rate_hits` is the durable copy). */
+  readonly #hits = new Map<string, Window>();
+  /** Token windows: per key, the recorded completions (memory; `rate_tokens` is the durable copy). */
+  readonly #tokens = new Map<string, Window>();
 
   constructor(sql: SqlLike) {
     this.#sql = sql;
@@ -71,6 +83,7 @@ export class RateWindows {
     this.#sql.exec('CREATE UNIQUE INDEX IF NOT EXISTS rate_tokens_event ON rate_tokens (key, event_id)');
     this.#sql.exec('CREATE INDEX IF NOT EXISTS rate_tokens_key_ts ON rate_tokens (key, ts, tokens)');
     this.#sql.exec('CREATE INDEX IF NOT EXISTS rate_tokens_expires ON rate_tokens (expires_at)');
+    this.#load();
   }
 
   /**
@@ -96,36 +109,36 @@ export class RateWindows {
     let refusal: Refusal | null = null;
     for (const check of tokenChecks.values()) refusal = later(refusal, this.#tokenRefusal(check, now));
     for (const { check, needed } of byKey.values()) {
-      const since = now - check.windowSeconds * 1000;
-      this.#sql.exec('DELETE FROM rate_hits WHERE key = ? AND ts <= ?', check.key, since);
-      const count = this.count(check.key, check.windowSeconds, now);
-      if (count + needed <= check.limit) continue;
-      refusal = later(refusal, refusalOf(check, this.#retryAfter(check, count, needed, now)));
+      const queue = this.#hits.get(check.key)?.queue;
+      if (!queue) {
+        if (needed > check.limit) refusal = later(refusal, refusalOf(check, check.windowSeconds));
+        continue;
+      }
+      queue.dropThrough(now - check.windowSeconds * 1000);
+      if (queue.size + needed <= check.limit) continue;
+      refusal = later(refusal, refusalOf(check, this.#retryAfter(check, queue, needed, now)));
     }
     if (refusal) return refusal;
 
     for (const { check, needed } of byKey.values()) {
+      const window = windowOf(this.#hits, check);
+      const expiresAt = now + check.windowSeconds * 1000;
       for (let i = 0; i < needed; i++) {
+        window.queue.insert(now);
         this.#sql.exec(
           'INSERT INTO rate_hits (key, ts, expires_at) VALUES (?, ?, ?)',
           check.key,
           now,
-          now + check.windowSeconds * 1000,
+          expiresAt,
         );
       }
     }
     return { ok: true };
   }
 
-  /** Calls counted in the window ending at `now` (a row stamped later, after a clock step back, still counts). */
+  /** Calls counted in the window ending at `now` (a call stamped later, after a clock step back, still counts). */
   count(key: string, windowSeconds: number, now: number): number {
-    return this.#sql
-      .exec<{ n: number }>(
-        'SELECT count(*) AS n FROM rate_hits WHERE key = ? AND ts > ?',
-        key,
-        now - windowSeconds * 1000,
-      )
-      .one().n;
+    return this.#hits.get(key)?.queue.after(now - windowSeconds * 1000).count ?? 0;
   }
 
   /**
@@ -138,8 +151,15 @@ export class RateWindows {
     const tokens = Math.ceil(used);
     for (const check of checks) {
       if (check.unit !== 'tokens') continue;
+      const window = windowOf(this.#tokens, check);
+      if (window.queue.has(eventId)) continue;
+      window.queue.insert(now, tokens, eventId);
+      // An upsert, not INSERT OR IGNORE: a row of the same call that already left the window in
+      // memory (not yet pruned here) is replaced, so memory and SQLite hold the same entries.
       this.#sql.exec(
-        'INSERT OR IGNORE INTO rate_tokens (key, event_id, ts, tokens, expires_at) VALUES (?, ?, ?, ?, ?)',
+        `INSERT INTO rate_tokens (key, event_id, ts, tokens, expires_at) VALUES (?, ?, ?, ?, ?)
+         ON CONFLICT(key, event_id) DO UPDATE SET ts = excluded.ts, tokens = excluded.tokens,
+           expires_at = excluded.expires_at`,
         check.key,
         eventId,
         now,
@@ -151,61 +171,97 @@ export class RateWindows {
 
   /** Tokens recorded in the window ending at `now`. */
   tokens(key: string, windowSeconds: number, now: number): number {
-    return this.#sql
-      .exec<{ n: number }>(
-        'SELECT coalesce(sum(tokens), 0) AS n FROM rate_tokens WHERE key = ? AND ts > ?',
-        key,
-        now - windowSeconds * 1000,
-      )
-      .one().n;
+    return this.#tokens.get(key)?.queue.after(now - windowSeconds * 1000).total ?? 0;
   }
 
-  /** Drops every row that has left its window (keys of old policy versions are never checked again). */
+  /**
+   * Drops every entry that has left its window, in SQLite and in memory (keys of old policy
+   * versions are never checked again, so this is what frees them). Called from the guard's alarm.
+   */
   prune(now: number): void {
     this.#sql.exec('DELETE FROM rate_hits WHERE expires_at <= ?', now);
     this.#sql.exec('DELETE FROM rate_tokens WHERE expires_at <= ?', now);
+    for (const windows of [this.#hits, this.#tokens]) {
+      for (const [key, window] of windows) {
+        window.queue.dropThrough(now - window.windowMs);
+        if (window.queue.size === 0) windows.delete(key);
+      }
+    }
+  }
+
+  /** Reads the durable copy into memory once, when the object starts (eviction, restart, deploy). */
+  #load(): void {
+    const hits = this.#sql
+      .exec<{ key: string; ts: number; expires_at: number }>(
+        'SELECT key, ts, expires_at FROM rate_hits ORDER BY key, ts',
+      )
+      .toArray();
+    for (const row of hits) loaded(this.#hits, row.key, row.expires_at - row.ts, false).queue.insert(row.ts);
+    const tokens = this.#sql
+      .exec<{ key: string; event_id: string; ts: number; tokens: number; expires_at: number }>(
+        'SELECT key, event_id, ts, tokens, expires_at FROM rate_tokens ORDER BY key, ts, rowid',
+      )
+      .toArray();
+    for (const row of tokens) {
+      loaded(this.#tokens, row.key, row.expires_at - row.ts, true).queue.insert(
+        row.ts,
+        row.tokens,
+        row.event_id,
+      );
+    }
   }
 
   /** A token window refuses while its recorded tokens are at or over the limit. */
   #tokenRefusal(check: RateWindowCheck, now: number): Refusal | null {
-    const since = now - check.windowSeconds * 1000;
-    this.#sql.exec('DELETE FROM rate_tokens WHERE key = ? AND ts <= ?', check.key, since);
-    const used = this.tokens(check.key, check.windowSeconds, now);
+    const queue = this.#tokens.get(check.key)?.queue;
+    if (!queue) return null;
+    queue.dropThrough(now - check.windowSeconds * 1000);
+    const used = queue.total;
     if (used < check.limit) return null;
-    // Room appears when the oldest rows whose tokens bring the sum below the limit have left:
-    // the first row (oldest first) at which the running total exceeds `used - limit`.
-    const row = this.#sql
-      .exec<{ ts: number }>(
-        `SELECT ts FROM (
-           SELECT ts, sum(tokens) OVER (ORDER BY ts, rowid ROWS UNBOUNDED PRECEDING) AS running
-           FROM rate_tokens WHERE key = ? AND ts > ?
-         ) WHERE running > ? ORDER BY running LIMIT 1`,
-        check.key,
-        since,
-        used - check.limit,
-      )
-      .toArray()[0];
-    return refusalOf(check, row ? retryAfterSeconds(row.ts, check.windowSeconds, now) : 1);
+    // Room appears when the oldest entries whose tokens bring the sum below the limit have left:
+    // the first entry (oldest first) at which the running total exceeds `used - limit`. Only a
+    // refusal walks the window, and the walk stops there.
+    let running = 0;
+    for (let i = 0; i < queue.size; i++) {
+      running += queue.weightAt(i);
+      if (running > used - check.limit) {
+        return refusalOf(check, retryAfterSeconds(queue.tsAt(i), check.windowSeconds, now));
+      }
+    }
+    return refusalOf(check, 1);
   }
 
   /**
-   * With `count` calls in the window and `needed` more wanted, room appears when the
-   * (count + needed - limit)-th oldest counted call leaves. For a single call into a full window
+   * With `held` calls in the window and `needed` more wanted, room appears when the
+   * (held + needed - limit)-th oldest counted call leaves. For a single call into a full window
    * that is the oldest one.
    */
-  #retryAfter(check: RateWindowCheck, count: number, needed: number, now: number): number {
+  #retryAfter(check: RateWindowCheck, queue: RateQueue, needed: number, now: number): number {
     if (needed > check.limit) return check.windowSeconds;
-    const offset = Math.max(0, count + needed - check.limit - 1);
-    const row = this.#sql
-      .exec<{ ts: number }>(
-        'SELECT ts FROM rate_hits WHERE key = ? AND ts > ? ORDER BY ts LIMIT 1 OFFSET ?',
-        check.key,
-        now - check.windowSeconds * 1000,
-        offset,
-      )
-      .toArray()[0];
-    return row ? retryAfterSeconds(row.ts, check.windowSeconds, now) : 1;
+    const offset = Math.max(0, queue.size + needed - check.limit - 1);
+    return offset < queue.size ? retryAfterSeconds(queue.tsAt(offset), check.windowSeconds, now) : 1;
   }
+}
+
+/** One key's window in memory, and its length (for pruning a key no call checks any more). */
+interface Window {
+  queue: RateQueue;
+  windowMs: number;
+}
+
+function windowOf(windows: Map<string, Window>, check: RateWindowCheck): Window {
+  return loaded(windows, check.key, check.windowSeconds * 1000, check.unit === 'tokens');
+}
+
+function loaded(windows: Map<string, Window>, key: string, windowMs: number, weighted: boolean): Window {
+  let window = windows.get(key);
+  if (!window) {
+    window = { queue: new RateQueue(weighted), windowMs };
+    windows.set(key, window);
+  } else if (windowMs > window.windowMs) {
+    window.windowMs = windowMs;
+  }
+  return window;
 }
 
 function refusalOf(check: RateWindowCheck, retry: number): Refusal {

@@ -129,6 +129,66 @@ describe('RateWindows', () => {
     expect(new RateWindows(sql).admit([check(1, 60)], 1_000).ok).toBe(false);
   });
 
+  // Many SQLite databases: room beyond the 5 s default on a loaded machine (not a timing assertion).
+  it('decides exactly as before after a restart or a prune at any point (property)', {
+    timeout: 60_000,
+  }, () => {
+    // Counts live in memory with SQLite as the durable copy: a new instance on the same storage
+    // (eviction, restart) and the alarm's prune must not change a single decision.
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.array(
+          fc.tuple(fc.integer({ min: 0, max: 2_500 }), fc.constantFrom('admit', 'admit', 'restart', 'prune')),
+          { minLength: 1, maxLength: 60 },
+        ),
+        (limit, windowSeconds, steps) => {
+          const sql = memorySql();
+          let w = new RateWindows(sql);
+          const admitted: number[] = [];
+          let now = 0;
+          for (const [gap, op] of steps) {
+            now += gap;
+            if (op === 'restart') w = new RateWindows(sql);
+            else if (op === 'prune') w.prune(now);
+            const inWindow = admitted.filter((t) => t > now - windowSeconds * 1000);
+            expect(w.count('k', windowSeconds, now)).toBe(inWindow.length);
+            if (op !== 'admit') continue;
+            const outcome = w.admit([check(limit, windowSeconds)], now);
+            expect(outcome.ok).toBe(inWindow.length < limit);
+            if (outcome.ok) admitted.push(now);
+            else expect(outcome.retryAfterSeconds).toBe(retryAfterSeconds(inWindow[0]!, windowSeconds, now));
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  it('holds in SQLite only what a restart needs: admitted calls, until they leave their window', () => {
+    const sql = memorySql();
+    const w = new RateWindows(sql);
+    for (let t = 0; t < 5; t++) w.admit([check(3, 10)], t * 1_000);
+    // Three admitted, two refused: only the admitted ones are rows.
+    expect(sql.exec<{ n: number }>('SELECT count(*) AS n FROM rate_hits').one().n).toBe(3);
+    w.prune(10_000);
+    expect(sql.exec<{ ts: number }>('SELECT ts FROM rate_hits ORDER BY ts').toArray()).toEqual([
+      { ts: 1_000 },
+      { ts: 2_000 },
+    ]);
+    // A restart after the prune sees the two that are left.
+    expect(new RateWindows(sql).count('k', 10, 10_000)).toBe(2);
+  });
+
+  it('still counts a call stamped earlier than the last one (the clock stepped back)', () => {
+    const w = new RateWindows(memorySql());
+    expect(w.admit([check(2, 10)], 10_000).ok).toBe(true);
+    expect(w.admit([check(2, 10)], 9_000).ok).toBe(true);
+    expect(w.admit([check(2, 10)], 10_500)).toMatchObject({ ok: false, retryAfterSeconds: 9 });
+    expect(w.count('k', 10, 10_500)).toBe(2);
+  });
+
   it('never admits more than `limit` calls in any window-long span (property)', () => {
     fc.assert(
       fc.property(
@@ -265,6 +325,51 @@ describe('RateWindows — token windows', () => {
     expect(sql.exec<{ key: string }>('SELECT key FROM rate_tokens').toArray()).toEqual([{ key: 'b' }]);
     w.recordTokens('e3', [tokens(10, 100, 'b')], 5, 0);
     expect(new RateWindows(sql).admit([tokens(10, 100, 'b')], 1_000).ok).toBe(false);
+  });
+
+  // Many SQLite databases: room beyond the 5 s default on a loaded machine (not a timing assertion).
+  it('sums exactly as before after a restart or a prune at any point (property)', { timeout: 60_000 }, () => {
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 1, max: 200 }),
+        fc.integer({ min: 1, max: 5 }),
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: 2_500 }),
+            fc.integer({ min: 1, max: 80 }),
+            fc.constantFrom('call', 'call', 'restart', 'prune', 'repeat'),
+          ),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (limit, windowSeconds, steps) => {
+          const sql = memorySql();
+          let w = new RateWindows(sql);
+          const recorded: Array<{ ts: number; n: number }> = [];
+          let last: { id: string; ts: number } | null = null;
+          let now = 0;
+          for (const [index, [gap, used, op]] of steps.entries()) {
+            now += gap;
+            if (op === 'restart') w = new RateWindows(sql);
+            else if (op === 'prune') w.prune(now);
+            else if (op === 'repeat' && last && last.ts > now - windowSeconds * 1000) {
+              // The last call's outcome delivered again while it is in the window: counted once.
+              w.recordTokens(last.id, [tokens(limit, windowSeconds)], used, now);
+            }
+            const live = recorded.filter((r) => r.ts > now - windowSeconds * 1000);
+            const sum = live.reduce((total, r) => total + r.n, 0);
+            expect(w.tokens('t', windowSeconds, now)).toBe(sum);
+            if (op !== 'call') continue;
+            const outcome = w.admit([tokens(limit, windowSeconds)], now);
+            expect(outcome.ok).toBe(sum < limit);
+            if (!outcome.ok) continue;
+            w.recordTokens(`e${index}`, [tokens(limit, windowSeconds)], used, now);
+            recorded.push({ ts: now, n: used });
+            last = { id: `e${index}`, ts: now };
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
   });
 
   it('refuses exactly when the sliding sum has reached the limit (property)', () => {

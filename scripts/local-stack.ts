@@ -27,6 +27,8 @@ export interface StackOptions {
   upstreamPort?: number;
   /** Extra `--var NAME:value` overrides. */
   vars?: Record<string, string>;
+  /** Extra environment for wrangler (e.g. NODE_EXTRA_CA_CERTS: a local https server the Worker may fetch). */
+  env?: Record<string, string>;
   /** Forward wrangler's output to this process's stdout/stderr. */
   verbose?: boolean;
   /** Start the demo upstream MCP server (default true). */
@@ -221,6 +223,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     '--persist-to',
     options.persistTo,
     '--show-interactive-dev-session=false',
+    // GET /__scheduled?cron=<expression> runs a cron trigger now (the audit checkpoints' e2e test).
+    '--test-scheduled',
     '--inspector-port',
     String(await freePort()),
     ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
@@ -228,7 +232,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   let output = '';
   const child = spawn(WRANGLER, args, {
     cwd: ROOT,
-    env: baseEnv(),
+    env: { ...baseEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

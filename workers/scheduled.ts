@@ -51,6 +51,11 @@ async function purge(db: D1Database, orgId: string | null, cutoff: number): Prom
     .prepare(`DELETE FROM audit_chain WHERE ${scope} AND created_at < ?`)
     .bind(...binds)
     .run();
+  // Signed checkpoints of the chains (workers/audit/audit.checkpoints.ts) older than the rows they vouch for.
+  await db
+    .prepare(`DELETE FROM audit_checkpoints WHERE ${scope} AND created_at < ?`)
+    .bind(...binds)
+    .run();
   // Approvals of held calls (docs/policies.md#approvals) are kept as long as the audit rows about them.
   await db
     .prepare(`DELETE FROM approvals WHERE ${scope} AND requested_at < ?`)

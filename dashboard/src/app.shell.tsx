@@ -41,6 +41,7 @@ const NAV: Array<{ section: string; items: Array<{ to: string; label: string }> 
       { to: '/members', label: 'Members' },
       { to: '/teams', label: 'Teams' },
       { to: '/api-keys', label: 'API keys' },
+      { to: '/oauth-apps', label: 'OAuth apps' },
       { to: '/settings', label: 'Settings' },
     ],
   },

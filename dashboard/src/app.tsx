@@ -23,6 +23,7 @@ import { DetectionsScreen } from './screens/detections.screen';
 import { LlmUsageScreen } from './screens/llm-usage.screen';
 import { MembersScreen } from './screens/members.screen';
 import { NoOrganizationScreen } from './screens/no-organization.screen';
+import { OAuthScreen } from './screens/oauth.screen';
 import { ResetPasswordScreen } from './screens/reset-password.screen';
 import { SessionsScreen } from './screens/sessions.screen';
 import { SettingsScreen } from './screens/settings.screen';
@@ -57,6 +58,7 @@ const ROUTES: Array<[string, Screen]> = [
   ['/detections', DetectionsScreen],
   ['/members', MembersScreen],
   ['/api-keys', ApiKeysScreen],
+  ['/oauth-apps', OAuthScreen],
   ['/settings', SettingsScreen],
   ['/accept-invitation', AcceptInvitationScreen],
 ];

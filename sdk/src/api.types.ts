@@ -75,7 +75,7 @@ export interface Schemas {
   };
   Alert: {
     id: string;
-    /** kill_switch | detection | drift | anomaly | deny_spike | approval | budget */
+    /** kill_switch | detection | drift | anomaly | deny_spike | approval | budget | policy */
     type: string;
     severity: 'critical' | 'high' | 'medium' | 'low' | 'info';
     title: string;
@@ -137,6 +137,8 @@ export interface Schemas {
     caller: string | null;
     ruleIndex: number | null;
     reason: string | null;
+    /** Session taint: the labels the session had touched when the call was held under onTaint "approve"; null for an approve rule */
+    taint: Array<string> | null;
     status: 'pending' | 'approved' | 'denied' | 'used' | 'expired';
     traceId: string | null;
     requestedAt: string;
@@ -152,6 +154,25 @@ export interface Schemas {
   };
   ApprovalList: {
     approvals: Array<Schemas['Approval']>;
+  };
+  AuditCheckpointPage: {
+    checkpoints: Array<{
+      id: string;
+      kind: 'checkpoint';
+      version: 1;
+      orgId: string;
+      createdAt: string;
+      heads: Array<{
+        chain: string;
+        first: number;
+        seq: number;
+        hash: string;
+      }>;
+      keyId: string;
+      publicKey: string;
+      signature: string;
+    }>;
+    nextCursor: string | null;
   };
   AuditEvent: {
     id: string;
@@ -399,6 +420,10 @@ export interface Schemas {
         scopes?: Array<string>;
         /** format "uri", maxLength 500 */
         resource?: string;
+        /** format "uri", maxLength 500 */
+        authorizationEndpoint?: string;
+        /** format "uri", maxLength 500 */
+        tokenEndpoint?: string;
       };
       approvals?: {
         /**
@@ -617,6 +642,10 @@ export interface Schemas {
         scopes?: Array<string>;
         /** format "uri", maxLength 500 */
         resource?: string;
+        /** format "uri", maxLength 500 */
+        authorizationEndpoint?: string;
+        /** format "uri", maxLength 500 */
+        tokenEndpoint?: string;
       };
       approvals?: {
         /**
@@ -805,6 +834,32 @@ export interface Schemas {
     liftedAt: string | null;
     liftedBy: string | null;
   };
+  LangfuseSettings: {
+    enabled: boolean;
+    host: string;
+    publicKey: string;
+    hasSecretKey: true;
+    updatedAt: string;
+  } | null;
+  LangfuseSettingsPut: {
+    /**
+     * The Langfuse base URL (https, public host), e.g. https://cloud.langfuse.com
+     * minLength 1, maxLength 2000
+     */
+    host: string;
+    /**
+     * The project's public key (pk-lf-…)
+     * minLength 1, maxLength 200
+     */
+    publicKey: string;
+    /**
+     * The project's secret key (sk-lf-…). Stored encrypted, never returned. Omit to keep the stored one
+     * minLength 1, maxLength 500
+     */
+    secretKey?: string;
+    /** @default true */
+    enabled?: boolean;
+  };
   LlmPriceOverride: {
     provider: string;
     model: string;
@@ -945,8 +1000,10 @@ export interface Schemas {
       | 'anomaly'
       | 'deny_spike'
       | 'budget'
+      | 'policy'
       | 'approval'
-      | 'approval_requested'> | null;
+      | 'approval_requested'
+      | 'approval_decided'> | null;
     /** @default true */
     enabled?: boolean;
   }) | ({
@@ -968,8 +1025,10 @@ export interface Schemas {
       | 'anomaly'
       | 'deny_spike'
       | 'budget'
+      | 'policy'
       | 'approval'
-      | 'approval_requested'> | null;
+      | 'approval_requested'
+      | 'approval_decided'> | null;
     /** @default true */
     enabled?: boolean;
   }) | ({
@@ -994,8 +1053,10 @@ export interface Schemas {
       | 'anomaly'
       | 'deny_spike'
       | 'budget'
+      | 'policy'
       | 'approval'
-      | 'approval_requested'> | null;
+      | 'approval_requested'
+      | 'approval_decided'> | null;
     /** @default true */
     enabled?: boolean;
   });
@@ -1018,8 +1079,10 @@ export interface Schemas {
       | 'anomaly'
       | 'deny_spike'
       | 'budget'
+      | 'policy'
       | 'approval'
-      | 'approval_requested'> | null;
+      | 'approval_requested'
+      | 'approval_decided'> | null;
     enabled?: boolean;
   };
   NotifyDelivery: {
@@ -1158,6 +1221,8 @@ export interface Schemas {
       [key: string]: number;
     };
     unknownFields: number;
+    /** Rows decided by session taint (refused or held for it): not compared, the session history is not replayed */
+    sessionTaint: number;
     examples: Array<{
       id: string;
       tool: string;
@@ -1455,6 +1520,33 @@ export interface Schemas {
     /** True when the trace has more than 1000 events (the oldest 1000 are returned) */
     truncated: boolean;
   };
+  TracingSettings: {
+    enabled: boolean;
+    endpoint: string;
+    sampleRate: number;
+    /** The stored headers’ names (values are never returned) */
+    headerNames: Array<string>;
+    updatedAt: string;
+  } | null;
+  TracingSettingsPut: {
+    /**
+     * The OTLP/HTTP traces URL (https, public host), e.g. https://otel.example.com/v1/traces
+     * minLength 1, maxLength 2000
+     */
+    endpoint: string;
+    /**
+     * Fraction of traces recorded (0..1), decided on the trace id
+     * minimum 0, maximum 1
+     * @default 1
+     */
+    sampleRate?: number;
+    /** Sent with every export (e.g. an API key). Stored encrypted, never returned. Omit to keep the stored ones; {} to remove them */
+    headers?: {
+      [key: string]: string;
+    };
+    /** @default true */
+    enabled?: boolean;
+  };
   UpdateBudget: {
     /** maxLength 100 */
     name?: string;
@@ -1593,6 +1685,10 @@ export interface Schemas {
         scopes?: Array<string>;
         /** format "uri", maxLength 500 */
         resource?: string;
+        /** format "uri", maxLength 500 */
+        authorizationEndpoint?: string;
+        /** format "uri", maxLength 500 */
+        tokenEndpoint?: string;
       };
       approvals?: {
         /**
@@ -1638,6 +1734,35 @@ export interface Schemas {
     scope: string | null;
     linkedAt: string | null;
   };
+  XaaIssuer: {
+    id: string;
+    issuer: string;
+    jwksUri: string;
+    algorithms: Array<string>;
+    clients: Array<string>;
+    createdAt: string;
+  };
+  XaaRevocation: {
+    id: string;
+    issuer: string;
+    kind: 'jti' | 'subject';
+    value: string;
+    createdAt: string;
+  };
+  XaaStats: {
+    since: string;
+    exchanges: number;
+    refused: number;
+    refusedByReason: {
+      [key: string]: number;
+    };
+    byIssuer: {
+      [key: string]: {
+        exchanges: number;
+        refused: number;
+      };
+    };
+  };
 }
 
 /**
@@ -1658,7 +1783,8 @@ export interface Paths {
           | 'anomaly'
           | 'deny_spike'
           | 'approval'
-          | 'budget';
+          | 'budget'
+          | 'policy';
         severity?: 'critical' | 'high' | 'medium' | 'low' | 'info';
         /** maxLength 64 */
         connectionId?: string;
@@ -2371,6 +2497,36 @@ export interface Paths {
       responses: {
         /** NDJSON (application/x-ndjson): link lines, then the signed checkpoint */
         200: undefined;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/audit/checkpoints': {
+    /** The gateway's periodic Ed25519-signed checkpoints of the audit chains, newest first (verify an export against them: igris-edge audit verify --checkpoints) */
+    get: {
+      path: never;
+      query: {
+        /**
+         * minimum 1, maximum 500
+         * @default 100
+         */
+        limit?: number;
+        /** maxLength 200 */
+        cursor?: string;
+      };
+      body: never;
+      responses: {
+        /** A page of checkpoints */
+        200: Schemas['AuditCheckpointPage'];
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */
@@ -3722,6 +3878,70 @@ export interface Paths {
       };
     };
   };
+  '/integrations/langfuse': {
+    /** The Langfuse project LLM calls are sent to (the secret key is never returned) */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** The settings, null when not set */
+        200: {
+          langfuse: Schemas['LangfuseSettings'];
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Send the organization's LLM calls to a Langfuse project (host, public and secret key) */
+    put: {
+      path: never;
+      query: never;
+      body: Schemas['LangfuseSettingsPut'];
+      responses: {
+        /** The settings */
+        200: Schemas['LangfuseSettings'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Stop sending LLM calls to Langfuse and forget the keys */
+    delete: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Deleted */
+        204: undefined;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
   '/kill-switch': {
     /** List kill switches, newest first */
     get: {
@@ -4996,6 +5216,232 @@ export interface Paths {
       responses: {
         /** The trace */
         200: Schemas['Trace'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/tracing': {
+    /** The OTLP trace export settings (header values are never returned) */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** The settings, null when not set */
+        200: {
+          tracing: Schemas['TracingSettings'];
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Set the OTLP/HTTP endpoint, its headers and the sampling rate */
+    put: {
+      path: never;
+      query: never;
+      body: Schemas['TracingSettingsPut'];
+      responses: {
+        /** The settings */
+        200: Schemas['TracingSettings'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Stop exporting traces and forget the endpoint and its headers */
+    delete: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Deleted */
+        204: undefined;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/xaa/issuers': {
+    /** Identity providers trusted to sign ID-JAG assertions (experimental); owner/admin */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Issuers */
+        200: {
+          issuers: Array<Schemas['XaaIssuer']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Trust an IdP (replaces its entry if present): issuer, JWKS, algorithms (RS256, ES256), allowed clients */
+    post: {
+      path: never;
+      query: never;
+      body: {
+        /** format "uri", maxLength 500 */
+        issuer: string;
+        /** format "uri", maxLength 500 */
+        jwksUri: string;
+        /**
+         * maxItems 2
+         * @default ["RS256"]
+         */
+        algorithms?: Array<'RS256' | 'ES256'>;
+        /** maxItems 100 */
+        clients: Array<string>;
+      };
+      responses: {
+        /** Trusted */
+        201: Schemas['XaaIssuer'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/xaa/issuers/{id}': {
+    /** Stop trusting an IdP (tokens already issued run until they expire, or revoke them) */
+    delete: {
+      path: {
+        /** minLength 1, maxLength 64 */
+        id: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** Removed */
+        204: undefined;
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/xaa/revocations': {
+    /** Revoked assertions (jti) and subjects */
+    get: {
+      path: never;
+      query: never;
+      body: never;
+      responses: {
+        /** Revocations */
+        200: {
+          revocations: Array<Schemas['XaaRevocation']>;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+    /** Revoke one assertion (jti) or every assertion about a subject: refused at /token from now on, and tokens already issued from them stop at once (audited) */
+    post: {
+      path: never;
+      query: never;
+      body: {
+        /** minLength 1, maxLength 500 */
+        issuer: string;
+        /** minLength 1, maxLength 256 */
+        jti?: string;
+        /** minLength 1, maxLength 256 */
+        subject?: string;
+      };
+      responses: {
+        /** Revoked */
+        201: {
+          revokedGrants: number;
+        };
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+      };
+    };
+  };
+  '/xaa/stats': {
+    /** Exchanges and refusals (by reason and issuer) over the last `days` days, from the audit trail */
+    get: {
+      path: never;
+      query: {
+        /**
+         * minimum 1, maximum 90
+         * @default 30
+         */
+        days?: number;
+      };
+      body: never;
+      responses: {
+        /** Statistics */
+        200: Schemas['XaaStats'];
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */

@@ -20,8 +20,10 @@
 export const GENESIS = '0'.repeat(64);
 
 export interface VerifyProblem {
-  /** 1-based line of the file. */
+  /** 1-based line of the export (0: a problem of a stored checkpoint itself, see checkpointId). */
   line: number;
+  /** The stored checkpoint the problem was found against (`--checkpoints`, audit.checkpoints.ts). */
+  checkpointId?: string;
   chain: string | null;
   seq: number | null;
   eventId: string | null;
@@ -37,9 +39,11 @@ export interface ExportVerification {
   publicKey: string | null;
   signedAt: string | null;
   problems: VerifyProblem[];
+  /** How many stored checkpoints the export was checked against (`--checkpoints`). */
+  checkpoints?: number;
 }
 
-interface Link {
+export interface Link {
   kind: 'link';
   chain: string;
   seq: number;
@@ -50,7 +54,7 @@ interface Link {
   row: unknown[] | null;
 }
 
-interface Checkpoint {
+export interface Checkpoint {
   kind: 'checkpoint';
   version: number;
   orgId: string;
@@ -66,12 +70,12 @@ async function sha256Hex(text: string): Promise<string> {
   return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
-function fromB64url(text: string): Uint8Array<ArrayBuffer> {
+export function fromB64url(text: string): Uint8Array<ArrayBuffer> {
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
   return Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (ch) => ch.charCodeAt(0));
 }
 
-function isLink(value: unknown): value is Link {
+export function isLink(value: unknown): value is Link {
   const v = value as Partial<Link> | null;
   return (
     v?.kind === 'link' &&
@@ -85,12 +89,12 @@ function isLink(value: unknown): value is Link {
   );
 }
 
-function isCheckpoint(value: unknown): value is Checkpoint {
+export function isCheckpoint(value: unknown): value is Checkpoint {
   const v = value as Partial<Checkpoint> | null;
   return v?.kind === 'checkpoint' && Array.isArray(v.heads) && typeof v.signature === 'string';
 }
 
-async function signatureValid(cp: Checkpoint): Promise<boolean> {
+export async function signatureValid(cp: Checkpoint): Promise<boolean> {
   try {
     const key = await crypto.subtle.importKey('raw', fromB64url(cp.publicKey), { name: 'Ed25519' }, false, [
       'verify',

@@ -1,3 +1,6 @@
+import { spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { inject } from 'vitest';
@@ -72,4 +75,50 @@ export async function waitForAudit<T extends { id: string }>(
     await new Promise((r) => setTimeout(r, 200));
   }
   throw new Error(`audit condition not met for ${query}; last rows: ${JSON.stringify(rows).slice(0, 2000)}`);
+}
+
+/**
+ * Runs SQL on the running stack's local D1 (`wrangler d1 execute --local`), for what the API does not
+ * offer on purpose: a second organization, or a rewrite of the audit chain as an attacker with D1
+ * access would do it. Returns the rows of the last statement. Asynchronous on purpose: the command
+ * takes seconds, and a blocked event loop would miss the stack closing idle kept-alive sockets.
+ */
+export async function d1Local<T = Record<string, unknown>>(sql: string): Promise<T[]> {
+  const root = path.resolve(import.meta.dirname, '..', '..');
+  const child = spawn(
+    path.join(root, 'node_modules', '.bin', 'wrangler'),
+    ['d1', 'execute', 'DB', '--local', '--persist-to', inject('persistTo'), '--json', '--command', sql],
+    { cwd: root, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' } },
+  );
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk) => (stdout += chunk));
+  child.stderr.on('data', (chunk) => (stderr += chunk));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  if (status !== 0) throw new Error(`wrangler d1 execute failed:\n${stdout}\n${stderr}`);
+  const out = JSON.parse(stdout) as Array<{ results: T[] }>;
+  return out.at(-1)?.results ?? [];
+}
+
+/**
+ * An organization with an owner and an API key, inserted straight into the local D1. A call with the
+ * admin key comes first: the stack bootstraps its admin organization on its first call, and only
+ * while no organization exists.
+ */
+export async function createOrgInD1(label: string): Promise<{ orgId: string; key: string }> {
+  await api('GET', '/connections');
+  const id = (prefix: string) => `${prefix}_e2e${randomBytes(8).toString('hex')}`;
+  const orgId = id('org');
+  const userId = id('usr');
+  const key = `ig_${randomBytes(32).toString('base64url')}`;
+  const hash = createHash('sha256').update(key).digest('hex');
+  await d1Local(
+    [
+      `INSERT INTO organizations (id, slug, name) VALUES ('${orgId}', '${label}-${orgId.slice(-8)}', '${label}')`,
+      `INSERT INTO users (id, email) VALUES ('${userId}', '${userId}@e2e.local')`,
+      `INSERT INTO members (id, org_id, user_id, role) VALUES ('${id('mem')}', '${orgId}', '${userId}', 'owner')`,
+      `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${id('key')}', '${orgId}', '${userId}', 'e2e', 'owner', '${key.slice(0, 10)}', '${hash}')`,
+    ].join('; '),
+  );
+  return { orgId, key };
 }

@@ -18,6 +18,7 @@ import {
   putPolicy,
   type TestOrg,
 } from './helpers';
+import { fetchWorker, OAUTH_BASE } from './oauth.helpers';
 
 const AGENT = 'https://agent.example.com';
 
@@ -151,7 +152,7 @@ describe('registering an agent', () => {
 });
 
 describe('the rewritten card', () => {
-  it('points at the gateway, names Igris as the only scheme and drops the signatures', async () => {
+  it('points at the gateway, names only Igris schemes (key and OAuth) and drops the signatures', async () => {
     const res = await call('GET', '/v1/a2a/agent/.well-known/agent-card.json', { key: org.key });
     const text = await res.text();
     expect(res.status).toBe(200);
@@ -159,9 +160,60 @@ describe('the rewritten card', () => {
     expect(served.supportedInterfaces).toEqual([
       expect.objectContaining({ url: 'http://gateway.test/v1/a2a/agent', protocolBinding: 'JSONRPC' }),
     ]);
-    expect(Object.keys(served.securitySchemes)).toEqual(['igris']);
+    expect(Object.keys(served.securitySchemes)).toEqual(['igris', 'igris-oauth']);
     expect(served.signatures).toBeUndefined();
     expect(text).not.toContain('agent.example.com');
+  });
+
+  it('offers Igris OAuth (A2A v1.0 oauth2SecurityScheme, RFC 8414 metadata URL) only while OAuth is on', async () => {
+    await expectJson(await createAgent('agent-oauth', card()), 201);
+    type Card = { securitySchemes: Record<string, unknown>; securityRequirements: unknown[] };
+    const cardOf = async () =>
+      expectJson<Card>(
+        await fetchWorker('/v1/a2a/agent-oauth/.well-known/agent-card.json', {
+          headers: { Authorization: `Bearer ${org.key}` },
+        }),
+        200,
+      );
+    const served = await cardOf();
+    const base = OAUTH_BASE;
+    expect(served.securitySchemes['igris-oauth']).toEqual({
+      oauth2SecurityScheme: {
+        description: expect.any(String),
+        oauth2MetadataUrl: `${base}/.well-known/oauth-authorization-server`,
+        flows: {
+          authorizationCode: {
+            authorizationUrl: `${base}/api/oauth/authorize`,
+            tokenUrl: `${base}/token`,
+            refreshUrl: `${base}/token`,
+            scopes: { 'gateway:call': expect.any(String) },
+            pkceRequired: true,
+          },
+        },
+      },
+    });
+    // Alternatives: the key, or an OAuth token with gateway:call.
+    expect(served.securityRequirements).toEqual([
+      { schemes: { igris: { list: [] } } },
+      { schemes: { 'igris-oauth': { list: ['gateway:call'] } } },
+    ]);
+    // The metadata URL it names is served, and names the same endpoints.
+    const metadata = await expectJson<Record<string, unknown>>(
+      await fetchWorker('/.well-known/oauth-authorization-server'),
+      200,
+    );
+    expect(metadata).toMatchObject({ issuer: base, token_endpoint: `${base}/token` });
+
+    await expectJson(
+      await call('PATCH', '/api/v1/connections/agent-oauth', {
+        key: org.key,
+        body: { settings: { oauth: { enabled: false } } },
+      }),
+      200,
+    );
+    const off = await cardOf();
+    expect(Object.keys(off.securitySchemes)).toEqual(['igris']);
+    expect(off.securityRequirements).toEqual([{ schemes: { igris: { list: [] } } }]);
   });
 
   it('needs a key, and is not found for another organization', async () => {

@@ -148,4 +148,25 @@ describe('alert inbox', () => {
     // Reopening the old one while the new one is active would make two active alerts: refused.
     expect((await patch(first!.id, { status: 'open' })).status).toBe(409);
   });
+
+  it('raises a policy alert when an `alert` rule matches: the call is forwarded, repeats are counted', {
+    timeout: 30_000,
+  }, async () => {
+    const org = await createOrg('owner');
+    await createConnection('alert-rule', { key: org.key });
+    await putPolicy('alert-rule', [{ tool: 'echo', action: 'alert' }], org.key);
+    expect(await tool('alert-rule', org, 'echo')).toBe(200);
+    expect(await tool('alert-rule', org, 'echo')).toBe(200);
+    const [alert] = await alertsUntil(
+      org,
+      (a) => a.some((x) => x.type === 'policy' && x.count >= 2),
+      '?type=policy',
+    );
+    expect(alert).toMatchObject({
+      type: 'policy',
+      severity: 'medium',
+      status: 'open',
+      fingerprint: expect.stringMatching(/^policy:con_\w+:0:echo$/),
+    });
+  });
 });

@@ -230,6 +230,25 @@ describe('records', () => {
     expect(await adminAuditRows(org.orgId, 'killswitch.lift')).toHaveLength(1);
   });
 
+  it('finds the active switch whether the connection is named by id or by slug', async () => {
+    const { org, connections } = await setupOrg(['ks-idem-id']);
+    const id = connections['ks-idem-id']!.id;
+    const byId = await pull(org, 'connection', id);
+    const bySlug = await call('POST', '/api/v1/kill-switch', {
+      key: org.key,
+      body: { scope: 'connection', target: 'ks-idem-id' },
+    });
+    expect((await expectJson<KillSwitch>(bySlug, 200)).id).toBe(byId.id);
+    await lift(org, byId.id);
+    const again = await pull(org, 'connection', 'ks-idem-id');
+    const byIdAgain = await call('POST', '/api/v1/kill-switch', {
+      key: org.key,
+      body: { scope: 'connection', target: id },
+    });
+    expect((await expectJson<KillSwitch>(byIdAgain, 200)).id).toBe(again.id);
+    expect(await adminAuditRows(org.orgId, 'killswitch.create')).toHaveLength(2);
+  });
+
   it('lists switches (newest first, filtered by status and scope) and gets one', async () => {
     const { org } = await setupOrg(['ks-list']);
     const a = await pull(org, 'user', 'u1');

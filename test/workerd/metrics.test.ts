@@ -3,7 +3,10 @@
  * organization's MetricsHub; two scrapes in a row never go backwards; scraper tokens read only
  * their own organization's metrics; developers and unknown tokens are refused.
  */
+import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { budgetCounterFor } from '../../durable-objects/do.client';
+import { type BudgetRow, budgetConfig } from '../../workers/budgets/budgets.service';
 import { addMember, call, createConnection, createOrg, json, mcp, putPolicy, type TestOrg } from './helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -133,5 +136,33 @@ describe('prometheus metrics', () => {
     expect((await call('GET', '/api/v1/metrics/prometheus', { key: token })).status).toBe(401);
     // Another organization's token id is not found.
     expect((await call('DELETE', `/api/v1/metrics/tokens/${id}`, { key: mine.key })).status).toBe(404);
+  });
+
+  it("shows each budget's spend, limit and utilisation in the period, read from its counter at the scrape", {
+    timeout: 30_000,
+  }, async () => {
+    const org = await createOrg('owner');
+    const other = await createOrg('owner');
+    const created = await call('POST', '/api/v1/budgets', {
+      key: org.key,
+      body: { name: 'team spend', scope: 'org', limitUsd: 10, enforcement: 'warn' },
+    });
+    expect(created.status).toBe(201);
+    const { id } = await json<{ id: string }>(created);
+    const labels = `budget="team spend",budget_id="${id}",enforcement="warn",scope="org"`;
+    expect((await scrape(org.key)).get(`igris_budget_utilization_ratio{${labels}}`)).toBe(0);
+
+    const row = await env.DB.prepare('SELECT * FROM budgets WHERE id = ?').bind(id).first<BudgetRow>();
+    await budgetCounterFor(env, id).settle({
+      config: budgetConfig(row!),
+      reservationId: 'metrics-test',
+      actualUsd: 2.5,
+    });
+    const metrics = await scrape(org.key);
+    expect(metrics.get(`igris_budget_spent_usd{${labels}}`)).toBe(2.5);
+    expect(metrics.get(`igris_budget_limit_usd{${labels}}`)).toBe(10);
+    expect(metrics.get(`igris_budget_utilization_ratio{${labels}}`)).toBe(0.25);
+    // Another organization's scrape does not show it.
+    expect([...(await scrape(other.key)).keys()].some((k) => k.includes(id))).toBe(false);
   });
 });

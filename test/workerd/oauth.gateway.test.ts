@@ -159,6 +159,9 @@ describe('registration and authorization', () => {
     expect(page.headers.get('Content-Security-Policy')).toMatch(/default-src 'none'/);
     expect(page.headers.get('Content-Security-Policy')).toMatch(/frame-ancestors 'none'/);
     expect(page.cookies.some((c) => c.startsWith('__Host-'))).toBe(true);
+    // Browsers send `Origin: null` with a form POSTed from a `no-referrer` page, which the consent
+    // POST's Origin check refuses (found by test/e2e/oauth.dashboard.e2e.test.ts in Chromium).
+    expect(page.headers.get('Referrer-Policy')).toBe('same-origin');
   });
 
   it('refuses a consent form posted from another origin (CSRF)', async () => {

@@ -32,9 +32,9 @@ async function fakeLog(): Promise<UpstreamOAuthLogEntry[]> {
 }
 
 /** What a member does in the browser: open the connect link, sign in at the provider, come back. */
-async function link(member: TestOrg, persona: string): Promise<Response> {
+async function link(member: TestOrg, persona: string, connection = connectionId): Promise<Response> {
   const cookie = await sessionCookie(member.userId, member.orgId);
-  const start = await fetchWorker(`/api/oauth/upstream/connect/${connectionId}`, {
+  const start = await fetchWorker(`/api/oauth/upstream/connect/${connection}`, {
     headers: { Cookie: cookie },
   });
   expect(start.status).toBe(302);
@@ -199,5 +199,55 @@ describe('OAuth upstream mode', () => {
       .bind(owner.orgId)
       .first<{ n: number }>();
     expect(row?.n).toBe(1);
+  });
+});
+
+describe('OAuth upstream mode without discovery (GitHub-style providers)', () => {
+  it('uses the endpoints the connection names when the issuer publishes no metadata', async () => {
+    const plain = `up-plain-${randomId('p').slice(-8).toLowerCase()}`;
+    const base = {
+      slug: plain,
+      name: plain,
+      upstreamUrl: `${env.UPSTREAM_OAUTH_URL}/mcp`,
+      authType: 'bearer',
+      credential: UPSTREAM_OAUTH_CLIENT.clientSecret,
+    };
+    // Only one of the two endpoints: refused.
+    const half = await call('POST', '/api/v1/connections', {
+      key: owner.key,
+      body: {
+        ...base,
+        settings: {
+          upstreamOAuth: {
+            issuer: `${env.UPSTREAM_OAUTH_URL}/github-like`,
+            clientId: UPSTREAM_OAUTH_CLIENT.clientId,
+            tokenEndpoint: `${env.UPSTREAM_OAUTH_URL}/token`,
+          },
+        },
+      },
+    });
+    expect(half.status).toBe(400);
+    const res = await call('POST', '/api/v1/connections', {
+      key: owner.key,
+      body: {
+        ...base,
+        settings: {
+          upstreamOAuth: {
+            // Nothing is served under this issuer: discovery would fail.
+            issuer: `${env.UPSTREAM_OAUTH_URL}/github-like`,
+            clientId: UPSTREAM_OAUTH_CLIENT.clientId,
+            authorizationEndpoint: `${env.UPSTREAM_OAUTH_URL}/authorize`,
+            tokenEndpoint: `${env.UPSTREAM_OAUTH_URL}/token`,
+          },
+        },
+      },
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const id = (await json<{ id: string }>(res)).id;
+    await putPolicy(plain, [{ tool: '*', action: 'allow' }], owner.key);
+    const linked = await link(owner, 'carol', id);
+    expect(linked.status).toBe(200);
+    const answer = await mcp(plain, 'tools/call', { name: 'whoami', arguments: {} }, { key: owner.key });
+    expect((await rpcResult(answer)).result).toEqual({ content: [{ type: 'text', text: 'carol' }] });
   });
 });

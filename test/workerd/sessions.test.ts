@@ -268,6 +268,27 @@ describe('suspend and resume', () => {
     expect((await sessionUpdates(org.orgId, conn.sessionId)).map((e) => e.status)).toEqual(['suspended']);
   });
 
+  it('an organization switch sends session_update "suspended" for each recorded session of the organization', async () => {
+    const org = await createOrg('owner');
+    const conn = await connection(org, 'ses-org-held');
+    // A suspend and a resume give the session its D1 row (what an organization pull lists).
+    await suspend(org, conn.sessionId, 'first');
+    await resume(org, conn.sessionId);
+    await expectJson(
+      await call('POST', '/api/v1/kill-switch', {
+        key: org.key,
+        body: { scope: 'organization', target: org.orgId, reason: 'incident' },
+      }),
+      201,
+    );
+    const events = await sessionUpdates(org.orgId, conn.sessionId);
+    expect(events.map((e) => [e.status, e.serverId])).toEqual([
+      ['suspended', conn.id],
+      ['active', conn.id],
+      ['suspended', conn.id],
+    ]);
+  });
+
   it('is not held by switches on callers or on another connection and its session', async () => {
     const org = await createOrg('owner');
     const conn = await connection(org, 'ses-not-held');

@@ -63,13 +63,50 @@ export function skillIds(card: AgentCard): string[] {
 export const IGRIS_SCHEME = 'igris';
 const IGRIS_SCHEME_DESCRIPTION = 'Igris Edge API key: Authorization: Bearer ig_…';
 
+/** The name of the OAuth scheme a rewritten card adds when OAuth is on for the connection. */
+export const IGRIS_OAUTH_SCHEME = 'igris-oauth';
+
+/**
+ * Igris Edge as the agent's OAuth authorization server (docs/oauth.md): where its RFC 8414
+ * metadata is, the authorization-code endpoints, and the scope a token needs on the agent.
+ */
+export interface CardOAuth {
+  metadataUrl: string;
+  authorizationUrl: string;
+  tokenUrl: string;
+  scope: string;
+}
+
+function oauth2Scheme(oauth: CardOAuth) {
+  return {
+    description: 'OAuth 2.1 through Igris Edge (authorization code with PKCE S256, dynamic registration)',
+    oauth2MetadataUrl: oauth.metadataUrl,
+  };
+}
+
+/** The authorization-code flow; `pkceRequired` exists only in A2A v1.0. */
+function codeFlow(oauth: CardOAuth, v1: boolean) {
+  return {
+    authorizationUrl: oauth.authorizationUrl,
+    tokenUrl: oauth.tokenUrl,
+    refreshUrl: oauth.tokenUrl,
+    scopes: { [oauth.scope]: 'Call this agent through the gateway as you' },
+    ...(v1 ? { pkceRequired: true } : {}),
+  };
+}
+
 /**
  * The card callers see: every interface points at the gateway (JSON-RPC only: the gateway speaks
  * no other binding), the agent's security schemes are replaced by Igris's bearer key, and what
  * would bypass the gateway or no longer verify is removed (signatures over the original card,
- * the authenticated extended card, per-skill security of the agent's own schemes).
+ * the authenticated extended card, per-skill security of the agent's own schemes). With `oauth`
+ * (OAuth on for the connection) the card also offers Igris's OAuth scheme, as an alternative to the key.
  */
-export function rewriteCard(card: AgentCard, gatewayUrl: string): Record<string, unknown> {
+export function rewriteCard(
+  card: AgentCard,
+  gatewayUrl: string,
+  oauth: CardOAuth | null = null,
+): Record<string, unknown> {
   const v1 = card.supportedInterfaces?.find(isJsonRpc);
   const out: Record<string, unknown> = { ...card };
   delete out.signatures;
@@ -95,6 +132,15 @@ export function rewriteCard(card: AgentCard, gatewayUrl: string): Record<string,
       [IGRIS_SCHEME]: { httpAuthSecurityScheme: { scheme: 'Bearer', description: IGRIS_SCHEME_DESCRIPTION } },
     };
     out.securityRequirements = [{ schemes: { [IGRIS_SCHEME]: { list: [] } } }];
+    if (oauth) {
+      // v1.0 (proto JSON): requirements are alternatives, so either credential is enough.
+      (out.securitySchemes as Record<string, unknown>)[IGRIS_OAUTH_SCHEME] = {
+        oauth2SecurityScheme: { ...oauth2Scheme(oauth), flows: { authorizationCode: codeFlow(oauth, true) } },
+      };
+      (out.securityRequirements as unknown[]).push({
+        schemes: { [IGRIS_OAUTH_SCHEME]: { list: [oauth.scope] } },
+      });
+    }
   }
   if (card.url !== undefined || !card.supportedInterfaces) {
     // v0.3 shape.
@@ -107,6 +153,14 @@ export function rewriteCard(card: AgentCard, gatewayUrl: string): Record<string,
         [IGRIS_SCHEME]: { type: 'http', scheme: 'bearer', description: IGRIS_SCHEME_DESCRIPTION },
       };
       out.security = [{ [IGRIS_SCHEME]: [] }];
+      if (oauth) {
+        (out.securitySchemes as Record<string, unknown>)[IGRIS_OAUTH_SCHEME] = {
+          type: 'oauth2',
+          ...oauth2Scheme(oauth),
+          flows: { authorizationCode: codeFlow(oauth, false) },
+        };
+        (out.security as unknown[]).push({ [IGRIS_OAUTH_SCHEME]: [oauth.scope] });
+      }
     }
   }
   return out;

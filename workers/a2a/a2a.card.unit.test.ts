@@ -54,6 +54,25 @@ describe('AgentCard', () => {
     expect(JSON.stringify(old)).not.toContain('old.example');
   });
 
+  it("adds the Igris OAuth scheme, in each card version's shape, only when asked", () => {
+    const oauth = {
+      metadataUrl: 'https://gw/.well-known/oauth-authorization-server',
+      authorizationUrl: 'https://gw/api/oauth/authorize',
+      tokenUrl: 'https://gw/token',
+      scope: 'gateway:call',
+    };
+    const old = rewriteCard(v03, 'https://gw/v1/a2a/s', oauth);
+    expect((old.securitySchemes as Record<string, unknown>)['igris-oauth']).toMatchObject({
+      type: 'oauth2',
+      oauth2MetadataUrl: oauth.metadataUrl,
+      flows: { authorizationCode: { authorizationUrl: oauth.authorizationUrl, tokenUrl: oauth.tokenUrl } },
+    });
+    expect(old.security).toEqual([{ igris: [] }, { 'igris-oauth': ['gateway:call'] }]);
+    const v1Out = rewriteCard(v1, 'https://gw/v1/a2a/s', oauth);
+    expect(Object.keys(v1Out.securitySchemes as object)).toEqual(['igris', 'igris-oauth']);
+    expect(Object.keys(rewriteCard(v1, 'https://gw/v1/a2a/s').securitySchemes as object)).toEqual(['igris']);
+  });
+
   it('names what changed between two cards', () => {
     const next = { ...v1, description: 'd', skills: [{ id: 'new' }] } as AgentCard;
     expect(cardChanges(v1, next)).toEqual({

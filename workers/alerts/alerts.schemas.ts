@@ -11,6 +11,7 @@ export const ALERT_TYPES = [
   'deny_spike',
   'approval',
   'budget',
+  'policy',
 ] as const;
 export type AlertStatus = (typeof ALERT_STATUSES)[number];
 

@@ -14,7 +14,7 @@ import type { AppEnv } from '../app.types';
 import { authenticateApiKey, bearerApiKey, unauthorized } from '../auth/api-key.auth';
 import { authenticateSession, enforceCsrf, sessionPrincipal } from '../auth/session.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
-import { refuseKilledPrincipal } from '../killswitch/killswitch.principal';
+import { killOnApiKey, refuseKill, refuseKilledPrincipal } from '../killswitch/killswitch.principal';
 
 export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c, next) {
   await ensureBootstrapped(c.env);
@@ -31,11 +31,15 @@ export const requireAuth = createMiddleware<AppEnv>(async function requireAuth(c
   }
   const key = bearerApiKey(authorization);
   if (!key) throw unauthorized();
-  const { principal, touch } = await authenticateApiKey(c.env.DB, key);
-  if (touch) c.executionCtx.waitUntil(touch.catch(() => {}));
   // A key (or user) under a kill switch may do nothing here: not mint a fresh key, not lift its
-  // own switch (workers/killswitch/killswitch.principal.ts).
-  await refuseKilledPrincipal(c.env.DB, principal);
+  // own switch (workers/killswitch/killswitch.principal.ts). Looked up by the key, beside the key
+  // itself: one round trip for both.
+  const [{ principal, touch }, kill] = await Promise.all([
+    authenticateApiKey(c.env.DB, key),
+    killOnApiKey(c.env.DB, key),
+  ]);
+  if (touch) c.executionCtx.waitUntil(touch.catch(() => {}));
+  refuseKill(kill);
   c.set('principal', principal);
   await next();
 });

@@ -20,10 +20,17 @@ import type { ResolvedConnection } from '../gateway/gateway.connection';
 import type { CallIdentity } from '../gateway/gateway.identity';
 import type { Finding, UnitDecision } from '../gateway/gateway.stages';
 import { AppError } from '../lib/errors';
+import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { DEFAULT_APPROVAL_EXPIRY_SECONDS } from '../shared/connection.settings';
 import { approvalArguments, approvalName, bindingHash, canonicalJson, sha256Hex } from './approval.hash';
-import { approvalAlertStatement, consumeApproval, type HeldCall, pendingApproval } from './approval.store';
+import {
+  approvalAlertStatement,
+  consumeApproval,
+  type HeldCall,
+  notifyApprovalRequested,
+  pendingApproval,
+} from './approval.store';
 
 /** Arguments larger than this are not stored for the approver to read (their hash still binds). */
 const MAX_SHOWN_ARGS_CHARS = 16_384;
@@ -79,12 +86,61 @@ export async function holdForApproval<U>(
   return out;
 }
 
+/**
+ * Session taint under `onTaint: "approve"` (docs/policies.md#session-taint-toxic-flows): the guard
+ * answered `tainted` with `approval` and recorded nothing. Each unit whose rule checks taint is
+ * gated like an `approve` rule's unit — its exact call's approval consumed (the unit then goes to
+ * the guard again with its taint check waived: `cleanOf` cleared on its decision), or a pending
+ * approval that names the taint source (`held`) and the call refused with `approval_required`.
+ */
+export async function holdTaintedForApproval<U>(
+  c: Context<AppEnv>,
+  protocol: string,
+  state: ApprovalCallState,
+  decisions: UnitDecision<U>[],
+  held: readonly string[],
+): Promise<UnitDecision<U>[]> {
+  const { principal, identity, connection } = state;
+  if (!principal || !identity || !connection) throw new AppError('policy_unavailable');
+  // A batch refused elsewhere is refused whole: no approval is asked for or spent on it.
+  if (decisions.some((d) => d.refusal)) return decisions;
+  const out: UnitDecision<U>[] = [];
+  const why = `session taint: this session has touched ${held.join(' + ')}`;
+  for (const [index, d] of decisions.entries()) {
+    const decision = d.decision;
+    if (!decision?.cleanOf?.length || decision.onTaint !== 'approve' || d.refusal) {
+      out.push(d);
+      continue;
+    }
+    const unit = { ...d, decision: { ...decision, reason: decision.reason ?? why } };
+    let gated: UnitDecision<U>;
+    try {
+      gated = await gateUnit(
+        c,
+        protocol,
+        { traceId: state.traceId, principal, identity, connection },
+        unit,
+        index,
+        [...held],
+      );
+    } catch (err) {
+      log('error', 'approval check failed', { err, connectionId: connection.id });
+      throw new AppError('policy_unavailable', { internal: err });
+    }
+    // Approved: this exact call passes its taint check once (its labels are still added).
+    out.push(gated.refusal ? gated : { ...gated, decision: { ...decision, cleanOf: null } });
+  }
+  return out;
+}
+
 async function gateUnit<U>(
   c: Context<AppEnv>,
   protocol: string,
   state: { traceId: string; principal: Principal; identity: CallIdentity; connection: ResolvedConnection },
   d: UnitDecision<U>,
   index: number,
+  /** Session taint's labels when the hold is for a tainted session (recorded on the approval). */
+  taint: string[] | null = null,
 ): Promise<UnitDecision<U>> {
   const { principal, identity, connection } = state;
   // An LLM request without a model (a models list) was decided by its endpoint: bind that.
@@ -155,6 +211,7 @@ async function gateUnit<U>(
     args: canonical.length <= MAX_SHOWN_ARGS_CHARS ? canonical : null,
     ruleIndex: d.decision?.ruleIndex ?? null,
     reason: d.decision?.reason ?? null,
+    taint,
     traceId: state.traceId,
   };
   const expirySeconds = connection.settings.approvals?.expirySeconds ?? DEFAULT_APPROVAL_EXPIRY_SECONDS;
@@ -169,7 +226,7 @@ async function gateUnit<U>(
       kind: 'approval_required',
       severity: 'medium',
       unit: index,
-      detail: { approvalId: approval.id, argsHash },
+      detail: { approvalId: approval.id, argsHash, ...(taint ? { taint } : {}) },
     }),
     refusal: new AppError('approval_required', {
       message: `Approval required: ${why}an approver must allow this exact call at ${url}; retry the identical call once approved (approval ${approval.id}, expires ${expiresAt}, trace ${state.traceId})`,
@@ -180,6 +237,7 @@ async function gateUnit<U>(
         argsHash,
         expiresAt,
         ruleIndex: d.decision?.ruleIndex ?? null,
+        ...(taint ? { taint } : {}),
       },
     }),
   };
@@ -210,10 +268,17 @@ function announce(
     expiresAt: new Date(approval.expiresAt).toISOString(),
     timestamp: new Date(now).toISOString(),
   });
+  const alertId = randomId('alt');
   c.executionCtx.waitUntil(
-    approvalAlertStatement(c.env.DB, held, approval, now)
+    approvalAlertStatement(c.env.DB, held, approval, now, alertId)
       .run()
       .then(() => undefined)
       .catch((err: unknown) => log('warn', 'approval alert not written', { err, approvalId: approval.id })),
+  );
+  // Slack / webhook channels routed to `approval_requested` (workers/notify/).
+  c.executionCtx.waitUntil(
+    notifyApprovalRequested(c.env.NOTIFY_QUEUE, held, approval, alertId, now).catch((err: unknown) =>
+      log('warn', 'approval notification not queued', { err, approvalId: approval.id }),
+    ),
   );
 }

@@ -5,6 +5,7 @@
  * when identical calls race.
  */
 import { randomId } from '../lib/ids';
+import { type NotifyEvent, sendNotifyEvents } from '../shared/notify.message';
 
 export interface HeldCall {
   orgId: string;
@@ -21,6 +22,8 @@ export interface HeldCall {
   args: string | null;
   ruleIndex: number | null;
   reason: string | null;
+  /** Session taint: the labels that made the call need an approval (`onTaint: "approve"`); else null. */
+  taint: string[] | null;
   traceId: string;
 }
 
@@ -76,8 +79,8 @@ export async function pendingApproval(
     db
       .prepare(
         `INSERT INTO approvals (id, org_id, connection_id, connection_slug, protocol, api_key_id, user_id, caller,
-           tool, args_hash, binding, args, rule_index, reason, status, trace_id, requested_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+           tool, args_hash, binding, args, rule_index, reason, taint, status, trace_id, requested_at, expires_at)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
          ON CONFLICT (org_id, binding) WHERE status = 'pending' DO NOTHING
          RETURNING id, expires_at`,
       )
@@ -96,6 +99,7 @@ export async function pendingApproval(
         call.args,
         call.ruleIndex,
         call.reason,
+        call.taint ? JSON.stringify(call.taint) : null,
         call.traceId,
         now,
         expiresAt,
@@ -110,23 +114,42 @@ export async function pendingApproval(
   return { id: row.id, expiresAt: row.expires_at, created: created !== undefined };
 }
 
-/** The approval's alert in the inbox (workers/alerts/), one per approval; resolved when decided. */
-export function approvalAlertStatement(
-  db: D1Database,
-  call: HeldCall,
-  approval: { id: string; url: string; expiresAt: number },
-  now: number,
-): D1PreparedStatement {
-  const details = {
+interface AnnouncedApproval {
+  id: string;
+  url: string;
+  expiresAt: number;
+}
+
+/** What the inbox alert and the notification channels say about a new approval (no arguments: they may be private). */
+function approvalDetails(call: HeldCall, approval: AnnouncedApproval): Record<string, unknown> {
+  return {
     approvalId: approval.id,
     approvalUrl: approval.url,
     tool: call.tool,
+    connectionSlug: call.connectionSlug,
     argsHash: call.argsHash,
     apiKeyId: call.apiKeyId,
     user: call.caller,
     traceId: call.traceId,
     expiresAt: new Date(approval.expiresAt).toISOString(),
+    ...(call.reason ? { reason: call.reason } : {}),
+    ...(call.taint ? { taint: call.taint } : {}),
   };
+}
+
+function approvalTitle(call: HeldCall): string {
+  return `Approval requested: ${call.tool.slice(0, 100)} on ${call.connectionSlug}`;
+}
+
+/** The approval's alert in the inbox (workers/alerts/), one per approval; resolved when decided. */
+export function approvalAlertStatement(
+  db: D1Database,
+  call: HeldCall,
+  approval: AnnouncedApproval,
+  now: number,
+  alertId: string = randomId('alt'),
+): D1PreparedStatement {
+  const details = approvalDetails(call, approval);
   return db
     .prepare(
       `INSERT INTO alerts (id, org_id, fingerprint, type, severity, title, status, connection_id, count, details,
@@ -135,14 +158,85 @@ export function approvalAlertStatement(
        ON CONFLICT (org_id, fingerprint) WHERE status IN ('open', 'acknowledged') DO NOTHING`,
     )
     .bind(
-      randomId('alt'),
+      alertId,
       call.orgId,
       `approval:${approval.id}`,
-      `Approval requested: ${call.tool.slice(0, 100)} on ${call.connectionSlug}`,
+      approvalTitle(call),
       call.connectionId,
       JSON.stringify(details),
       now,
       now,
       now,
     );
+}
+
+/**
+ * The `approval_requested` event for the organization's notification channels (Slack, webhooks…:
+ * workers/notify/), beside the inbox alert `alertId`. Approvers learn of a held call where they
+ * are, not only in the dashboard.
+ */
+export function approvalNotifyEvent(
+  call: HeldCall,
+  approval: AnnouncedApproval,
+  alertId: string,
+  now: number,
+): NotifyEvent {
+  return {
+    id: alertId,
+    type: 'approval_requested',
+    severity: 'medium',
+    title: approvalTitle(call),
+    alertId,
+    connectionId: call.connectionId,
+    fingerprint: `approval:${approval.id}`,
+    details: approvalDetails(call, approval),
+    occurredAt: new Date(now).toISOString(),
+  };
+}
+
+/** Hands a new approval to the notification queue; best effort (the inbox alert is written either way). */
+export async function notifyApprovalRequested(
+  queue: Queue,
+  call: HeldCall,
+  approval: AnnouncedApproval,
+  alertId: string,
+  now: number,
+): Promise<void> {
+  await sendNotifyEvents(queue, call.orgId, [approvalNotifyEvent(call, approval, alertId, now)]);
+}
+
+/** What the notification channels learn when an approval is decided (so a Slack thread can close it). */
+export interface DecidedApproval {
+  id: string;
+  orgId: string;
+  connectionId: string;
+  connectionSlug: string;
+  tool: string;
+  argsHash: string;
+  verdict: 'approved' | 'denied';
+  /** `user:<id>` or `key:<id>` of the approver. */
+  decidedBy: string;
+  traceId: string | null;
+}
+
+export function approvalDecidedEvent(decided: DecidedApproval, now: number): NotifyEvent {
+  return {
+    id: `${decided.id}:${decided.verdict}`,
+    type: 'approval_decided',
+    severity: 'info',
+    title: `Approval ${decided.verdict}: ${decided.tool.slice(0, 100)} on ${decided.connectionSlug}`,
+    alertId: null,
+    connectionId: decided.connectionId,
+    fingerprint: `approval:${decided.id}`,
+    details: {
+      approvalId: decided.id,
+      verdict: decided.verdict,
+      decidedBy: decided.decidedBy,
+      tool: decided.tool,
+      connectionSlug: decided.connectionSlug,
+      argsHash: decided.argsHash,
+      traceId: decided.traceId,
+    },
+    occurredAt: new Date(now).toISOString(),
+  };
 }

@@ -17,6 +17,10 @@ export const approvalSchema = z
     caller: z.string().nullable().openapi({ description: 'X-Igris-User (or the OAuth member) of the call' }),
     ruleIndex: z.number().int().nullable(),
     reason: z.string().nullable(),
+    taint: z.array(z.string()).nullable().openapi({
+      description:
+        'Session taint: the labels the session had touched when the call was held under onTaint "approve"; null for an approve rule',
+    }),
     /** Effective status: a pending or approved approval past its expiry reads `expired`. */
     status: z.enum(APPROVAL_STATUSES),
     traceId: z.string().nullable(),

@@ -16,12 +16,16 @@ import { adminAuditStatement } from '../audit/audit.admin';
 import { requireOnResource, requirePermission } from '../auth/permissions';
 import type { ApprovalStatus, Role } from '../db/schema';
 import { AppError } from '../lib/errors';
+import { log } from '../lib/log';
 import { iso, parseStoredJson } from '../lib/values';
 import { readConnectionSettings } from '../shared/connection.settings';
+import { sendNotifyEvents } from '../shared/notify.message';
 import { roleWithin } from '../shared/roles';
+import { approvalDecidedEvent } from './approval.store';
 import type { ApprovalDecision, ApprovalDto, ApprovalListQuery } from './approvals.schemas';
 
 type ApprovalsEnv = Pick<Env, 'DB'>;
+type DecideEnv = Pick<Env, 'DB' | 'NOTIFY_QUEUE'>;
 
 interface DbApproval {
   id: string;
@@ -36,6 +40,7 @@ interface DbApproval {
   args: string | null;
   rule_index: number | null;
   reason: string | null;
+  taint: string | null;
   status: ApprovalStatus;
   trace_id: string | null;
   requested_at: number;
@@ -50,7 +55,7 @@ interface DbApproval {
 }
 
 const SELECT = `SELECT a.id, a.connection_id, a.connection_slug, a.protocol, a.api_key_id, a.user_id, a.caller,
-  a.tool, a.args_hash, a.args, a.rule_index, a.reason, a.status, a.trace_id, a.requested_at, a.expires_at,
+  a.tool, a.args_hash, a.args, a.rule_index, a.reason, a.taint, a.status, a.trace_id, a.requested_at, a.expires_at,
   a.decided_by, a.decided_at, a.comment, a.used_at, c.created_by, c.settings
   FROM approvals a JOIN connections c ON c.id = a.connection_id AND c.org_id = a.org_id`;
 
@@ -75,6 +80,7 @@ function dto(row: DbApproval, now: number): ApprovalDto {
     caller: row.caller,
     ruleIndex: row.rule_index,
     reason: row.reason,
+    taint: taintOf(row.taint),
     status: effectiveStatus(row, now),
     traceId: row.trace_id,
     requestedAt: iso(row.requested_at)!,
@@ -84,6 +90,12 @@ function dto(row: DbApproval, now: number): ApprovalDto {
     comment: row.comment,
     usedAt: iso(row.used_at),
   };
+}
+
+/** The stored taint labels (a JSON list), or null for an approval an `approve` rule asked for. */
+function taintOf(stored: string | null): string[] | null {
+  const value = stored === null ? null : parseStoredJson(stored);
+  return Array.isArray(value) ? value.filter((label): label is string => typeof label === 'string') : null;
 }
 
 /** The SQL of an effective status (see effectiveStatus), with its binds. */
@@ -171,7 +183,7 @@ function requireApprover(principal: Principal, row: DbApproval): void {
 }
 
 export async function decideApproval(
-  env: ApprovalsEnv,
+  env: DecideEnv,
   principal: Principal,
   id: string,
   verdict: 'approved' | 'denied',
@@ -220,8 +232,38 @@ export async function decideApproval(
        WHERE org_id = ? AND fingerprint = ? AND status IN ('open', 'acknowledged')`,
     ).bind(now, principal.orgId, `approval:${id}`),
   ]);
+  await notifyDecided(env, principal, row, verdict, now);
   return dto(
     { ...row, status: verdict, decided_by: principal.actor, decided_at: now, comment: input.comment ?? null },
     now,
   );
+}
+
+/** `approval_decided` to the notification channels; best effort — the decision stands either way. */
+async function notifyDecided(
+  env: DecideEnv,
+  principal: Principal,
+  row: DbApproval,
+  verdict: 'approved' | 'denied',
+  now: number,
+): Promise<void> {
+  const event = approvalDecidedEvent(
+    {
+      id: row.id,
+      orgId: principal.orgId,
+      connectionId: row.connection_id,
+      connectionSlug: row.connection_slug,
+      tool: row.tool,
+      argsHash: row.args_hash,
+      verdict,
+      decidedBy: principal.actor,
+      traceId: row.trace_id,
+    },
+    now,
+  );
+  try {
+    await sendNotifyEvents(env.NOTIFY_QUEUE, principal.orgId, [event]);
+  } catch (err) {
+    log('warn', 'approval decision notification not queued', { err, approvalId: row.id });
+  }
 }

@@ -2,6 +2,7 @@ import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses, json } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import { log } from '../lib/log';
+import { listCheckpoints } from './audit.checkpoints';
 import { EXPORT_CONTENT_TYPES, exportStream } from './audit.export';
 import {
   auditEventSchema,
@@ -41,6 +42,35 @@ const verifyReportSchema = z
     unchained: z.object({ count: z.number().int(), eventIds: z.array(z.string()) }),
   })
   .openapi('AuditVerifyReport');
+
+const checkpointHeadSchema = z.object({
+  chain: z.string(),
+  first: z.number().int(),
+  seq: z.number().int(),
+  hash: z.string(),
+});
+const checkpointPageSchema = z
+  .object({
+    checkpoints: z.array(
+      z.object({
+        id: z.string(),
+        kind: z.literal('checkpoint'),
+        version: z.literal(1),
+        orgId: z.string(),
+        createdAt: z.string(),
+        heads: z.array(checkpointHeadSchema),
+        keyId: z.string(),
+        publicKey: z.string(),
+        signature: z.string(),
+      }),
+    ),
+    nextCursor: z.string().nullable(),
+  })
+  .openapi('AuditCheckpointPage');
+const checkpointQuerySchema = z.object({
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+  cursor: z.string().max(200).optional(),
+});
 
 export const auditRoutes = createRouter()
   .openapi(
@@ -143,6 +173,18 @@ export const auditRoutes = createRouter()
         'Content-Disposition': 'attachment; filename="audit-chain.ndjson"',
         'Cache-Control': 'no-store',
       }),
+  )
+  .openapi(
+    createRoute({
+      method: 'get',
+      path: '/audit/checkpoints',
+      tags,
+      summary:
+        "The gateway's periodic Ed25519-signed checkpoints of the audit chains, newest first (verify an export against them: igris-edge audit verify --checkpoints)",
+      request: { query: checkpointQuerySchema },
+      responses: { 200: json(checkpointPageSchema, 'A page of checkpoints'), ...errorResponses },
+    }),
+    async (c) => c.json(await listCheckpoints(c.env, c.get('principal'), c.req.valid('query')), 200),
   )
   .openapi(
     createRoute({

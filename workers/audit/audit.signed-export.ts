@@ -32,14 +32,14 @@ const unb64 = (text: string) => Uint8Array.from(atob(text), (ch) => ch.charCodeA
 
 export const signingAad = (orgId: string, id: string) => `${orgId}:${id}:audit-signing`;
 
-interface SigningKey {
+export interface SigningKey {
   keyId: string;
   publicKey: string;
   privateKey: CryptoKey;
 }
 
 /** The organization's key, made (and sealed) on first use; a concurrent first use keeps one. */
-async function signingKey(env: SigningEnv, orgId: string): Promise<SigningKey> {
+export async function signingKey(env: SigningEnv, orgId: string): Promise<SigningKey> {
   const vault = await getVault(env);
   const read = () =>
     env.DB.prepare('SELECT id, public_key, private_ciphertext FROM audit_signing_keys WHERE org_id = ?')
@@ -73,7 +73,53 @@ export function checkpointPayload(p: { orgId: string; createdAt: string; heads: 
 }
 
 /** A chain as exported: from `first` (retention may have removed earlier links) to `seq`, its head. */
-type Head = { chain: string; first: number; seq: number; hash: string };
+export type Head = { chain: string; first: number; seq: number; hash: string };
+
+/** Every chain of the organization: where it starts now and its head (ordered by chain). */
+export async function chainHeads(db: D1Database, orgId: string): Promise<Head[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT c.chain AS chain, h.first AS first, c.seq AS seq, c.hash AS hash FROM audit_chain c
+     JOIN (SELECT chain, min(seq) AS first, max(seq) AS seq FROM audit_chain WHERE org_id = ? GROUP BY chain) h
+       ON h.chain = c.chain AND h.seq = c.seq
+     WHERE c.org_id = ? ORDER BY c.chain`,
+    )
+    .bind(orgId, orgId)
+    .all<Head>();
+  return results;
+}
+
+/** The signed checkpoint object (the export's last line; a row of audit_checkpoints). */
+export async function signCheckpoint(
+  key: SigningKey,
+  orgId: string,
+  createdAt: string,
+  heads: Head[],
+): Promise<{
+  kind: 'checkpoint';
+  version: 1;
+  orgId: string;
+  createdAt: string;
+  heads: Head[];
+  keyId: string;
+  publicKey: string;
+  signature: string;
+}> {
+  const payload = checkpointPayload({ orgId, createdAt, heads });
+  const signature = b64url(
+    await crypto.subtle.sign('Ed25519', key.privateKey, new TextEncoder().encode(payload)),
+  );
+  return {
+    kind: 'checkpoint',
+    version: 1,
+    orgId,
+    createdAt,
+    heads,
+    keyId: key.keyId,
+    publicKey: key.publicKey,
+    signature,
+  };
+}
 
 async function* lines(env: SigningEnv, orgId: string, heads: Head[]): AsyncGenerator<string> {
   const columns = COLUMNS.map(([c]) => `"${c}"`).join(', ');
@@ -130,26 +176,8 @@ export async function signedChainExport(
   const orgId = principal.orgId;
   const key = await signingKey(env, orgId);
   // The heads are fixed first: links written while the export runs are not in it (nor signed).
-  const { results: heads } = await env.DB.prepare(
-    `SELECT c.chain AS chain, h.first AS first, c.seq AS seq, c.hash AS hash FROM audit_chain c
-     JOIN (SELECT chain, min(seq) AS first, max(seq) AS seq FROM audit_chain WHERE org_id = ? GROUP BY chain) h
-       ON h.chain = c.chain AND h.seq = c.seq
-     WHERE c.org_id = ? ORDER BY c.chain`,
-  )
-    .bind(orgId, orgId)
-    .all<Head>();
-  const createdAt = new Date().toISOString();
-  const payload = checkpointPayload({ orgId, createdAt, heads });
-  const signature = b64url(
-    await crypto.subtle.sign('Ed25519', key.privateKey, new TextEncoder().encode(payload)),
-  );
-  const checkpoint = `${JSON.stringify({
-    kind: 'checkpoint',
-    ...(JSON.parse(payload) as object),
-    keyId: key.keyId,
-    publicKey: key.publicKey,
-    signature,
-  })}\n`;
+  const heads = await chainHeads(env.DB, orgId);
+  const checkpoint = `${JSON.stringify(await signCheckpoint(key, orgId, new Date().toISOString(), heads))}\n`;
   const source = lines(env, orgId, heads);
   const encoder = new TextEncoder();
   let done = false;

@@ -25,7 +25,7 @@ import {
   type UpdateBudgetInput,
 } from './budgets.schemas';
 
-interface BudgetRow {
+export interface BudgetRow {
   id: string;
   org_id: string;
   name: string;
@@ -54,7 +54,8 @@ const dto = (b: BudgetRow): BudgetDto => ({
   updatedAt: iso(b.updated_at)!,
 });
 
-const config = (b: BudgetRow): BudgetConfig => ({
+/** What a budget's counter needs to know about it (also read by the metrics scrape). */
+export const budgetConfig = (b: BudgetRow): BudgetConfig => ({
   budgetId: b.id,
   orgId: b.org_id,
   limitUsd: b.limit_usd,
@@ -116,7 +117,7 @@ export async function listBudgets(
     results.map(async (b) => ({
       ...dto(b),
       status: await budgetCounterFor(env, b.id)
-        .status(config(b))
+        .status(budgetConfig(b))
         .then(statusDto)
         .catch(() => null),
     })),
@@ -127,7 +128,10 @@ export async function getBudget(env: Env, principal: Principal, id: string) {
   requirePermission(principal, 'connections:read');
   const row = await readBudget(env.DB, principal.orgId, id);
   const counter = budgetCounterFor(env, id);
-  const [status, history] = await Promise.all([counter.status(config(row)), counter.history(config(row))]);
+  const [status, history] = await Promise.all([
+    counter.status(budgetConfig(row)),
+    counter.history(budgetConfig(row)),
+  ]);
   return {
     ...dto(row),
     status: statusDto(status),
@@ -223,8 +227,8 @@ export async function deleteBudget(env: Env, principal: Principal, id: string): 
 export async function resetBudget(env: Env, principal: Principal, id: string): Promise<BudgetStatusDto> {
   requirePermission(principal, 'org:write');
   const row = await readBudget(env.DB, principal.orgId, id);
-  const before = await budgetCounterFor(env, id).status(config(row));
-  const after = await budgetCounterFor(env, id).reset(config(row));
+  const before = await budgetCounterFor(env, id).status(budgetConfig(row));
+  const after = await budgetCounterFor(env, id).reset(budgetConfig(row));
   await adminAuditStatement(env.DB, principal, {
     action: 'budget.reset',
     details: { budgetId: id, spentUsd: before.spentUsd, periodStart: iso(before.periodStart) },

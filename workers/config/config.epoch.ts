@@ -17,7 +17,7 @@
  * Safety nets: entries also expire after POLICY_CACHE_TTL_MS (default 10 s), and a guard re-reads
  * the epoch from D1 when it starts and every 30 s (a push that failed is bounded by that).
  */
-import { guardFor } from '../../durable-objects/do.client';
+import { forEachGuard } from '../../durable-objects/do.client';
 import { log } from '../lib/log';
 
 /** The newest epoch this isolate has seen per organization (from D1 reads and guards' `stale`). */
@@ -49,8 +49,6 @@ export function isCurrent(
 export function cacheMaxAgeMs(env: { POLICY_CACHE_TTL_MS?: string }): number {
   return Number.parseInt(env.POLICY_CACHE_TTL_MS ?? '10000', 10) || 0;
 }
-
-const PUSH_CONCURRENCY = 50;
 
 /**
  * A change to the organization's configuration was committed: bump the epoch, apply it to this
@@ -90,17 +88,10 @@ export async function pushConfigEpoch(
     .bind(orgId)
     .all<{ id: string }>();
   const ids = new Set([...listed.results.map((r) => r.id), ...alsoConnections]);
-  const results = [...ids].map((id) => ({ id }));
-  let failed = 0;
-  for (let i = 0; i < results.length; i += PUSH_CONCURRENCY) {
-    const settled = await Promise.allSettled(
-      results.slice(i, i + PUSH_CONCURRENCY).map(({ id }) => {
-        const push = () => guardFor(env, orgId, id).configChanged({ orgId, connectionId: id }, epoch);
-        return push().catch(push);
-      }),
-    );
-    failed += settled.filter((s) => s.status === 'rejected').length;
-  }
+  const failures = await forEachGuard(env, orgId, [...ids], (guard, target) =>
+    guard.configChanged(target, epoch),
+  );
+  const failed = failures.length;
   if (failed > 0) {
     log('warn', 'configuration epoch not confirmed by every guard; they read it from D1 within 30 s', {
       orgId,

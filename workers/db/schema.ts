@@ -937,6 +937,8 @@ export const approvals = sqliteTable(
     args: text('args', { mode: 'json' }),
     ruleIndex: integer('rule_index'),
     reason: text('reason'),
+    /** Session taint: the labels of a call held under `onTaint: "approve"` (JSON list; null otherwise). */
+    taint: text('taint', { mode: 'json' }),
     status: text('status', { enum: APPROVAL_STATUSES }).notNull().default('pending'),
     traceId: text('trace_id'),
     requestedAt: integer('requested_at', { mode: 'number' }).notNull(),
@@ -1031,3 +1033,108 @@ export const auditSigningKeys = sqliteTable('audit_signing_keys', {
   privateCiphertext: text('private_ciphertext').notNull(),
   createdAt: createdAt(),
 });
+
+// OpenTelemetry tracing (issue 19, docs/observability.md#tracing): one OTLP/HTTP export target per
+// organization. The endpoint's headers (an API key for the collector, usually) are sealed in the
+// vault (AAD `<org>:tracing`) and never returned; only their names are.
+export const tracingSettings = sqliteTable('tracing_settings', {
+  orgId: text('org_id')
+    .primaryKey()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  /** The OTLP/HTTP traces URL (e.g. `https://collector.example.com/v1/traces`). */
+  endpoint: text('endpoint').notNull(),
+  /** Fraction of traces recorded, 0..1 (decided on the trace id, like OpenTelemetry's TraceIdRatioBased). */
+  sampleRate: real('sample_rate').notNull().default(1),
+  /** JSON array of the header names (shown to admins); the values are only in the envelope. */
+  headerNames: text('header_names').notNull().default('[]'),
+  /** Vault envelope of a JSON object name → value; null when no header is set. */
+  headersCiphertext: text('headers_ciphertext'),
+  updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+});
+export type TracingSettingsRow = typeof tracingSettings.$inferSelect;
+
+// Langfuse export (issue 19, docs/observability.md#langfuse): one Langfuse project per organization
+// that its LLM calls are sent to (workers/langfuse/). The secret key is sealed in the vault (AAD
+// `<org>:langfuse`) and never returned; the public key is shown.
+export const langfuseSettings = sqliteTable('langfuse_settings', {
+  orgId: text('org_id')
+    .primaryKey()
+    .references(() => organizations.id, { onDelete: 'cascade' }),
+  enabled: integer('enabled', { mode: 'boolean' }).notNull().default(true),
+  /** The Langfuse base URL (e.g. `https://cloud.langfuse.com`); batches go to `<host>/api/public/ingestion`. */
+  host: text('host').notNull(),
+  publicKey: text('public_key').notNull(),
+  /** Vault envelope of the secret key. */
+  secretCiphertext: text('secret_ciphertext').notNull(),
+  updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
+});
+export type LangfuseSettingsRow = typeof langfuseSettings.$inferSelect;
+
+// Periodic signed audit checkpoints (issue 19, docs/observability.md#periodic-checkpoints): the cron
+// signs each organization's chain heads with its audit signing key whenever they moved, so a chain
+// rewritten in D1 afterwards no longer matches a checkpoint kept elsewhere (workers/audit/audit.checkpoints.ts).
+export const auditCheckpoints = sqliteTable(
+  'audit_checkpoints',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** The signed payload's `createdAt` (ISO), exactly as signed. */
+    signedAt: text('signed_at').notNull(),
+    /** JSON array of {chain, first, seq, hash}: every chain's head when signed. */
+    heads: text('heads').notNull(),
+    keyId: text('key_id').notNull(),
+    publicKey: text('public_key').notNull(),
+    /** base64url Ed25519 signature over the checkpoint payload (audit.signed-export.ts checkpointPayload). */
+    signature: text('signature').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [index('audit_checkpoints_org_created').on(t.orgId, t.createdAt)],
+);
+export type AuditCheckpointRow = typeof auditCheckpoints.$inferSelect;
+
+// Cross App Access (issue 18, experimental, docs/oauth.md#cross-app-access-experimental): the
+// enterprise identity providers an organization trusts to sign ID-JAG assertions (each with the
+// Igris OAuth clients allowed to present them), and the assertions and subjects it revoked.
+export const xaaIssuers = sqliteTable(
+  'xaa_issuers',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** Must equal the assertions' `iss` exactly (https). */
+    issuer: text('issuer').notNull(),
+    /** The IdP's JWKS (https); fetched by the OAuth library, refreshed on an unknown `kid`. */
+    jwksUri: text('jwks_uri').notNull(),
+    /** JSON array of accepted JWS algorithms (RS256, ES256). */
+    algorithms: text('algorithms').notNull().default('["RS256"]'),
+    /** JSON array of Igris OAuth client ids allowed to exchange this IdP's assertions. */
+    clients: text('clients').notNull().default('[]'),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('xaa_issuers_org_issuer').on(t.orgId, t.issuer),
+    index('xaa_issuers_issuer').on(t.issuer),
+  ],
+);
+export type XaaIssuerRow = typeof xaaIssuers.$inferSelect;
+
+export const xaaRevocations = sqliteTable(
+  'xaa_revocations',
+  {
+    id: text('id').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    issuer: text('issuer').notNull(),
+    /** `jti`: one assertion (and the token it was exchanged for); `subject`: every assertion about a person. */
+    kind: text('kind', { enum: ['jti', 'subject'] }).notNull(),
+    value: text('value').notNull(),
+    createdAt: createdAt(),
+  },
+  (t) => [uniqueIndex('xaa_revocations_unique').on(t.orgId, t.issuer, t.kind, t.value)],
+);
+export type XaaRevocationRow = typeof xaaRevocations.$inferSelect;

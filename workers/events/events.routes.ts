@@ -12,7 +12,8 @@
  */
 
 import { createRoute, z } from '@hono/zod-openapi';
-import { eventHubFor } from '../../durable-objects/do.client';
+import { eventHubFor, eventShardFor } from '../../durable-objects/do.client';
+import { DEFAULT_SHARD_SIZE, SHARD_HEADER } from '../../durable-objects/event.shards';
 import { errorResponses } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import type { Principal } from '../app.types';
@@ -80,8 +81,8 @@ function streamPrincipal(principal: Principal): StreamPrincipal {
   throw new AppError('internal', { internal: 'principal without a key or session id cannot be re-checked' });
 }
 
-/** A whole number of seconds from a var, within bounds; the default when unset or malformed. */
-function seconds(raw: string | undefined, fallback: number, min: number, max: number): number {
+/** A whole number (seconds, streams) from a var, within bounds; the default when unset or malformed. */
+function wholeNumber(raw: string | undefined, fallback: number, min: number, max: number): number {
   const value = Number(raw?.trim() || Number.NaN);
   return Number.isInteger(value) ? Math.min(max, Math.max(min, value)) : fallback;
 }
@@ -111,10 +112,15 @@ export const eventsRoutes = createRouter().openapi(
     // Who subscribes, so the hub can re-check them and close the stream when their access ends.
     url.searchParams.set('org', principal.orgId);
     url.searchParams.set('principal', JSON.stringify(streamPrincipal(principal)));
-    url.searchParams.set('recheckSeconds', String(seconds(c.env.EVENTS_RECHECK_SECONDS, 10, 1, 300)));
+    url.searchParams.set('recheckSeconds', String(wholeNumber(c.env.EVENTS_RECHECK_SECONDS, 10, 1, 300)));
     url.searchParams.set(
       'maxLifetimeSeconds',
-      String(seconds(c.env.EVENTS_MAX_STREAM_SECONDS, 3600, 1, 7 * 86_400)),
+      String(wholeNumber(c.env.EVENTS_MAX_STREAM_SECONDS, 3600, 1, 7 * 86_400)),
+    );
+    // Streams per hub object before the organization's streams spread over shards (event.shards.ts).
+    url.searchParams.set(
+      'shardSize',
+      String(wholeNumber(c.env.EVENTS_SHARD_SUBSCRIBERS, DEFAULT_SHARD_SIZE, 1, 100_000)),
     );
     if (scope !== null) {
       url.searchParams.set('restricted', '1');
@@ -124,6 +130,11 @@ export const eventsRoutes = createRouter().openapi(
     const lastEventId = c.req.header('Last-Event-ID') ?? query.lastEventId;
     if (lastEventId !== undefined) headers.set('Last-Event-ID', lastEventId);
 
-    return eventHubFor(c.env, principal.orgId).fetch(new Request(url, { headers }));
+    const res = await eventHubFor(c.env, principal.orgId).fetch(new Request(url, { headers }));
+    // A full root hands the stream to one of its shards: subscribe there directly, so the stream's
+    // bytes never pass through the root's machine.
+    const shard = res.status === 307 ? Number(res.headers.get(SHARD_HEADER)) : Number.NaN;
+    if (!Number.isInteger(shard) || shard < 1) return res;
+    return eventShardFor(c.env, principal.orgId, shard).fetch(new Request(url, { headers }));
   },
 );

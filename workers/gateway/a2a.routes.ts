@@ -4,8 +4,9 @@
  *   POST /v1/a2a/<slug>                                JSON-RPC (SSE answers for streaming methods),
  *                                                      through the call core with the A2A adapter
  *   GET  /v1/a2a/<slug>/.well-known/agent-card.json    the agent's card rewritten for callers: its
- *                                                      interface is the gateway, its security scheme
- *                                                      Igris's bearer key (workers/a2a/a2a.card.ts)
+ *                                                      interface is the gateway, its security schemes
+ *                                                      Igris's bearer key and, when OAuth is on for the
+ *                                                      connection, Igris's OAuth (workers/a2a/a2a.card.ts)
  *
  * The card needs the caller's `ig_` key too: slugs are per organization, so an unauthenticated
  * card request could not even say whose agent it asks for, and another organization's agent
@@ -19,6 +20,8 @@ import { bearerCredential, unauthorized } from '../auth/api-key.auth';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import { AppError, restErrorBody, toAppError } from '../lib/errors';
 import { authenticateGatewayCaller, withOAuthChallenge } from '../oauth/oauth.gateway';
+import { gatewayOAuthOf } from '../oauth/oauth.policy';
+import { cardOAuthOf, issuerOf } from '../oauth/oauth.resource';
 import { a2aAdapter } from './a2a.adapter';
 import { handleCall } from './gateway.call';
 import { connectionNotFound, requireConnectionUse } from './gateway.connection';
@@ -43,8 +46,9 @@ a2aRoutes.get('/v1/a2a/:slug/.well-known/agent-card.json', async (c) => {
     const stored =
       connection.type === 'a2a' ? await loadCard(c.env.DB, connection.orgId, connection.id) : null;
     if (!stored) throw connectionNotFound();
-    const base = c.env.PUBLIC_BASE_URL || new URL(c.req.url).origin;
-    return c.json(rewriteCard(stored.card, a2aGatewayUrl(base, connection.slug)), 200, {
+    const base = issuerOf(c.env, c.req.url);
+    const oauth = gatewayOAuthOf(connection.settings).enabled ? cardOAuthOf(base) : null;
+    return c.json(rewriteCard(stored.card, a2aGatewayUrl(base, connection.slug), oauth), 200, {
       'Cache-Control': 'private, max-age=60',
     });
   } catch (thrown) {

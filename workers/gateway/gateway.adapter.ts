@@ -89,11 +89,15 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
   needsPolicy(request: Request, httpMethod: HttpMethod): boolean;
   responseStages(call: StageCall, parsed: P | null, request: Request): ResponseStage[];
   readonly completeAtEnd: boolean;
-  /** Outcome fields known once the answer ended; `usedTokens` feeds the token windows. Off the hot path. */
+  /**
+   * Outcome fields known once the answer ended; `usedTokens` feeds the token windows. Off the hot
+   * path. `end`: how the call ended (LLM observability reports it: workers/langfuse/).
+   */
   finalOutcome(
     call: StageCall,
     parsed: P | null,
     env: Env,
+    end?: CallEnd,
   ): Promise<{ outcome: Omit<CallOutcome, 'tokens'>; usedTokens?: number }>;
   killedStreamText(parsed: P | null, traceId: string, notice: KillNotice): string | null;
   /** USD reserved against the call's budgets before it is forwarded (budget.gate.ts). */
@@ -108,4 +112,16 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
     decisions: readonly UnitDecision<U>[],
     parsed: P,
   ): Response;
+}
+
+/** How an answered call ended, for `finalOutcome` (the call's audit event id and start, the answer's status and times). */
+export interface CallEnd {
+  eventId: string;
+  startedAt: number;
+  upstreamStatus?: number | null;
+  /** The upstream's time to its answer's headers. */
+  latencyMs?: number | null;
+  /** What the gateway added before forwarding (the headers came at startedAt + gatewayMs + latencyMs). */
+  gatewayMs?: number;
+  how: 'complete' | 'error' | 'cancelled';
 }

@@ -46,6 +46,8 @@ import { log } from '../lib/log';
 import { withOAuthChallenge } from '../oauth/oauth.gateway';
 import { credentialForCall } from '../oauth/upstream.tokens';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
+import { CallTrace } from '../tracing/trace.call';
+import { exportTrace } from '../tracing/trace.export';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { refusalSource, spoolRefusal } from './gateway.audit';
 import type { ResolvedConnection } from './gateway.connection';
@@ -86,6 +88,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     mcpSessionId: c.req.header('Mcp-Session-Id') ?? null,
     cors: {},
     configEpoch: 0,
+    trace: new CallTrace(c.req.raw.headers),
   };
   let hold: BudgetHold | null = null;
   try {
@@ -115,6 +118,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
         connectionId: prepared.connection.id,
       };
       checks = refusal ? [] : rateChecks(prepared.decisions, keyed);
+      const admitStart = Date.now();
       verdict = await admit(
         c,
         state,
@@ -124,6 +128,15 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
         refusal !== null,
         prepared.decisions,
       );
+      state.trace.span('igris.guard.admit', admitStart, { 'igris.guard.verdict': verdict.verdict });
+      // Session taint under `onTaint: "approve"`: the guard recorded nothing; prepare again, now
+      // holding the call for an approver or spending its approval (approval.gate.ts).
+      if (verdict.verdict === 'tainted' && verdict.approval && !state.taintHeld) {
+        state.taintHeld = verdict.held;
+        hold?.release();
+        attempt--; // not a configuration change
+        continue;
+      }
       if (verdict.verdict !== 'stale') break;
       hold?.release();
       hold = null;
@@ -140,7 +153,10 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
         new AppError('session_suspended', { details: { scope: verdict.scope, reason: verdict.reason } }),
       );
     }
-    if (refusal) return adapter.respondRefused(state, refusal, decisions, state.parsed!);
+    if (refusal) {
+      state.trace.failed(refusal.code, refusal.status);
+      return adapter.respondRefused(state, refusal, decisions, state.parsed!);
+    }
     if (verdict.verdict === 'tainted') return reply(adapter, state, taintRefusal(verdict, state.traceId));
     if (verdict.verdict === 'rate_limited') {
       return reply(
@@ -166,19 +182,31 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       findings: call.findings,
       tokenChecks: checks.filter((check) => check.unit === 'tokens'),
       atEnd: adapter.completeAtEnd,
-      final: () => adapter.finalOutcome(call, state.parsed, c.env),
+      final: (answered, how) =>
+        adapter.finalOutcome(call, state.parsed, c.env, {
+          ...answered,
+          how,
+          eventId: state.id,
+          startedAt: state.started,
+        }),
       budget: hold,
+      trace: state.trace,
     });
     let result: Awaited<ReturnType<typeof forward>>;
+    let forwardStart = Date.now();
     try {
       // The shared credential, or (OAuth upstream mode) the member's own token, refreshed if due;
       // a member who has not linked their account gets the link (workers/oauth/upstream.tokens.ts).
       const credential = await credentialForCall(c.env, connection, state.principal, c.req.url);
+      const upstream = adapter.upstream(connection, state.parsed, c.req.raw);
+      forwardStart = Date.now();
       result = await forward(
         httpMethod,
         c.req.raw,
         {
-          ...adapter.upstream(connection, state.parsed, c.req.raw),
+          ...upstream,
+          // Traced: the upstream's parent is the gateway's forward span (same trace id).
+          headers: state.trace.upstreamHeaders(upstream.headers),
           authType: connection.authType,
           authHeaderName: connection.authHeaderName,
           credential,
@@ -188,6 +216,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       );
     } catch (err) {
       const appErr = toAppError(err);
+      state.trace.forwarded(forwardStart, null, appErr.code);
       outcomes.send({ upstreamStatus: null, latencyMs: Date.now() - state.started, errorCode: appErr.code });
       return reply(adapter, state, appErr);
     }
@@ -195,10 +224,11 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     // 8. Response stages, message by message, and 9. the outcome, off the hot path: at the answer's
     // headers (with the findings known by then), or — for a protocol whose outcome is known only
     // at the end (LLM usage) — when the answer has ended, however it ended.
-    const stages = [
+    state.trace.forwarded(forwardStart, result.response.status);
+    const stages = state.trace.responseStages([
       ...adapter.responseStages(call, state.parsed, c.req.raw),
       ...SHARED_RESPONSE_STAGES.flatMap((make) => make(call, null) ?? []),
-    ];
+    ]);
     // gatewayMs: what the gateway added (auth, policy, guard, stages) — the metrics' gateway latency.
     const gatewayMs = Math.max(0, Date.now() - state.started - result.latencyMs);
     const answered = { upstreamStatus: result.response.status, latencyMs: result.latencyMs, gatewayMs };
@@ -208,6 +238,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       onLateFindings: () => outcomes.lateFindings(),
       onBodyDone: (how) => {
         outcomes.bodyDone(how, answered);
+        state.trace.bodyDone();
         for (const work of call.deferred ?? []) c.executionCtx.waitUntil(work(c.env));
       },
     });
@@ -221,6 +252,9 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     const appErr = withOAuthChallenge(toAppError(err), c.env, c.req.url, adapter.protocol, state.slug);
     await auditRefusal(c, adapter, state, appErr);
     return reply(adapter, state, appErr);
+  } finally {
+    // The call's trace, if its organization records it: exported in a batch after the answer.
+    exportTrace(c.env, c.executionCtx, state.trace.answered());
   }
 }
 
@@ -331,5 +365,6 @@ function reply<U, P extends ParsedRequest<U>>(
   state: CallState<P>,
   err: AppError,
 ): Response {
+  state.trace.failed(err.code, err.status);
   return adapter.respondError(state, err, state.parsed);
 }

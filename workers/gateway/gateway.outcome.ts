@@ -16,10 +16,13 @@ import type { CallOutcome, Finding, RateCheck } from '../../durable-objects/guar
 import type { BudgetHold } from '../budgets/budget.gate';
 import type { AuditEventInsert } from '../db/schema';
 import { log } from '../lib/log';
+import type { CallTrace } from '../tracing/trace.call';
 import type { BodyEnd } from './gateway.rewrite';
 
 export interface OutcomeOptions {
   ctx: Pick<ExecutionContext, 'waitUntil'>;
+  /** The call's trace: each outcome's round trip to the guard becomes an `igris.complete` span. */
+  trace?: CallTrace;
   guard: ReturnType<typeof guardFor>;
   rows: AuditEventInsert[];
   /** The call's findings, appended to by its stages. */
@@ -27,7 +30,11 @@ export interface OutcomeOptions {
   /** The token windows the call was admitted against (charged with its actual tokens). */
   tokenChecks: RateCheck[];
   atEnd: boolean;
-  final: () => Promise<{ outcome: Omit<CallOutcome, 'tokens'>; usedTokens?: number }>;
+  /** What the answer's end adds (LLM tokens and cost); told how the answer ended. */
+  final: (
+    answered: Answered,
+    how: BodyEnd,
+  ) => Promise<{ outcome: Omit<CallOutcome, 'tokens'>; usedTokens?: number }>;
   /** The call's budget reservations, settled here with the actual cost (budget.gate.ts). */
   budget?: BudgetHold | null;
 }
@@ -75,7 +82,7 @@ export class CallOutcomes {
       this.#o.budget?.settle(null, broken);
       return;
     }
-    const outcome = this.#o.final().then(({ outcome, usedTokens }) => {
+    const outcome = this.#o.final(answered, how).then(({ outcome, usedTokens }) => {
       // The actual cost replaces the reservation; a broken answer without usage keeps its estimate.
       this.#o.budget?.settle(outcome.costUsd ?? null, broken);
       const findings = this.#findings(0);
@@ -100,26 +107,26 @@ export class CallOutcomes {
   /** Each row gets the outcome, with the findings of its own unit (the first row: unit-less ones). */
   #dispatch(pending: Promise<CallOutcome>): void {
     const { rows, guard } = this.#o;
-    this.#o.ctx.waitUntil(
-      pending
-        .then((outcome) => {
-          const { findings, tokens, ...rest } = outcome;
-          return Promise.all(
-            rows.map((row, i) => {
-              const mine = findings?.filter((f) => (f.unit ?? 0) === i);
-              const extra = i === 0 && tokens ? { tokens } : {};
-              if (Object.keys(rest).length === 0 && !mine?.length && !extra.tokens) return undefined;
-              return guard.complete(row.id, {
-                ...rest,
-                ...(mine?.length ? { findings: mine } : {}),
-                ...extra,
-              });
-            }),
-          );
-        })
-        .catch((err: unknown) =>
-          log('warn', 'audit outcome not recorded; the row will be flushed as outcome_unknown', { err }),
-        ),
-    );
+    const done = pending
+      .then((outcome) => {
+        const { findings, tokens, ...rest } = outcome;
+        return Promise.all(
+          rows.map((row, i) => {
+            const mine = findings?.filter((f) => (f.unit ?? 0) === i);
+            const extra = i === 0 && tokens ? { tokens } : {};
+            if (Object.keys(rest).length === 0 && !mine?.length && !extra.tokens) return undefined;
+            return guard.complete(row.id, {
+              ...rest,
+              ...(mine?.length ? { findings: mine } : {}),
+              ...extra,
+            });
+          }),
+        );
+      })
+      .catch((err: unknown) =>
+        log('warn', 'audit outcome not recorded; the row will be flushed as outcome_unknown', { err }),
+      );
+    this.#o.trace?.completing(done);
+    this.#o.ctx.waitUntil(done);
   }
 }

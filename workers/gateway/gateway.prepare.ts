@@ -8,7 +8,7 @@
  */
 import type { Context } from 'hono';
 import type { AppEnv, Principal } from '../app.types';
-import { holdForApproval, needsApproval } from '../approvals/approval.gate';
+import { holdForApproval, holdTaintedForApproval, needsApproval } from '../approvals/approval.gate';
 import { unauthorized } from '../auth/api-key.auth';
 import { type BudgetHold, reserveBudgets } from '../budgets/budget.gate';
 import type { AuditEventInsert } from '../db/schema';
@@ -22,6 +22,7 @@ import type { CompiledPolicy } from '../policy/policy.evaluate';
 import { loadPolicy } from '../policy/policy.store';
 import { selectPrompt } from '../prompts/prompt.select';
 import { callRow } from '../shared/audit.row';
+import { type CallTrace, callAttributes } from '../tracing/trace.call';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { connectionNotFound, type ResolvedConnection, requireConnectionUse } from './gateway.connection';
 import { type CallIdentity, readIdentity } from './gateway.identity';
@@ -48,6 +49,10 @@ export interface CallState<P> {
   cors: Record<string, string>;
   /** The configuration epoch of the data the call is decided on (sent to the guard). */
   configEpoch: number;
+  /** The call's OpenTelemetry spans (workers/tracing/trace.call.ts); recorded only when the org traces. */
+  trace: CallTrace;
+  /** Session taint's labels once the guard said this call needs an approval for them (`onTaint: "approve"`). */
+  taintHeld?: string[];
 }
 
 /** What steps 1–5b produce: the decisions, and everything the guard, forward and outcome need. */
@@ -69,6 +74,7 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   // 1. Authenticate, and 2. resolve the connection within the caller's organization — memory in
   // the steady state, else one D1 query for both; the key is judged first, so only an
   // authenticated caller learns about slugs.
+  const authStart = Date.now();
   const key = adapter.readApiKey(c.req.raw);
   if (!key) throw unauthorized();
   // An OAuth access token (MCP and LLM routes) resolves to the member who consented, its
@@ -84,6 +90,7 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   // May this key's member use this connection at all (connections:use)? Before anything else
   // about it is revealed (disabled, type) and before the body is read or anything forwarded.
   requireConnectionUse(state.principal, connection);
+  state.trace.span('igris.authenticate', authStart);
   if (!connection.enabled) throw new AppError('connection_disabled');
   if (connection.type !== adapter.connectionType) {
     throw new AppError('not_found', {
@@ -112,6 +119,10 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   // Teams (policy `team` conditions), budgets and the governed system prompt come from one
   // per-organization snapshot cached in the isolate (governance.cache.ts explains the bound).
   const governance = await loadGovernance(c.env, connection.orgId);
+  // Tracing: the organization's export target rides the same snapshot (no read of its own).
+  state.trace.configure(connection.orgId, governance.tracing, () =>
+    callAttributes(state, connection, adapter.protocol),
+  );
   const subject = {
     apiKeyId: state.principal.apiKeyId,
     userId: state.principal.userId,
@@ -151,13 +162,18 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   });
   let call: StageCall | null = null;
   if (state.parsed) {
+    const policyStart = Date.now();
     [policy, integrity, inspection] = await governing();
     call = stageCall();
     decisions = adapter.decide(state.parsed, state.identity, policy, integrity);
-    for (const stage of adapter.requestStages) decisions = stage(call, decisions);
-    for (const stage of SHARED_REQUEST_STAGES) decisions = stage(call, decisions);
+    state.trace.policy(policyStart, decisions);
+    for (const stage of adapter.requestStages) decisions = state.trace.stage(stage, call, decisions);
+    for (const stage of SHARED_REQUEST_STAGES) decisions = state.trace.stage(stage, call, decisions);
     // Approvals (workers/approvals/approval.gate.ts): D1 is read only when a unit's rule says `approve`.
     if (needsApproval(decisions)) decisions = await holdForApproval(c, adapter.protocol, state, decisions);
+    if (state.taintHeld) {
+      decisions = await holdTaintedForApproval(c, adapter.protocol, state, decisions, state.taintHeld);
+    }
     decisions = adapter.settle(decisions);
     body = adapter.forwardBody(state.parsed);
   } else if (adapter.needsPolicy(c.req.raw, state.httpMethod)) {
@@ -169,6 +185,7 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   let hold: BudgetHold | null = null;
   const budgets = budgetsOf(governance, subject, teams);
   if (state.parsed && adapter.estimateCostUsd && budgets.length > 0 && !decisions.some((d) => d.refusal)) {
+    const budgetStart = Date.now();
     const gate = await reserveBudgets({
       env: c.env,
       ctx: c.executionCtx,
@@ -179,6 +196,7 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
     });
     call.findings.push(...gate.findings);
     hold = gate.hold;
+    state.trace.span('igris.budgets', budgetStart, { 'igris.budgets': budgets.length });
     const budgetRefusal = gate.refusal;
     if (budgetRefusal) decisions = decisions.map((d) => ({ ...d, refusal: d.refusal ?? budgetRefusal }));
   }

@@ -34,15 +34,20 @@ export function taintCheck(decisions: readonly UnitDecision[], caller: TaintCall
   const add = new Set<string>();
   const cleanOf: string[][] = [];
   let ruleIndex: number | null = null;
+  // A batch is held for approval only if every rule checking taint says so; else it is refused.
+  let approve = true;
   for (const d of decisions) {
     const decision = d.decision;
     if (!decision || d.refusal) continue;
     for (const label of decision.labels ?? []) add.add(label);
     if (decision.cleanOf && decision.cleanOf.length > 0) {
       ruleIndex ??= decision.ruleIndex;
+      if (decision.onTaint !== 'approve') approve = false;
       for (const entry of decision.cleanOf) cleanOf.push([...entry]);
     }
   }
   if (add.size === 0 && cleanOf.length === 0) return undefined;
-  return { session: taintSession(caller), add: [...add], cleanOf, ruleIndex };
+  const check: TaintCheck = { session: taintSession(caller), add: [...add], cleanOf, ruleIndex };
+  if (approve && cleanOf.length > 0) check.approve = true;
+  return check;
 }

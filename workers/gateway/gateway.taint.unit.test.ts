@@ -41,6 +41,28 @@ describe('taintCheck', () => {
     expect(taintCheck([{ ...labelled[0]!, refusal: new Error('no') as never }], caller)).toBeUndefined();
   });
 
+  it('asks the guard for an approval (approve) only when every rule checking taint says onTaint "approve"', () => {
+    const rules = [
+      { tool: 'send_email', action: 'allow', cleanOf: ['untrusted_input'], onTaint: 'approve' },
+      { tool: 'post', action: 'allow', cleanOf: ['untrusted_input'] },
+      { tool: 'fetch', action: 'allow', labels: ['untrusted_input'] },
+    ];
+    expect(taintCheck(decisionsFor(rules, ['send_email']), caller)).toMatchObject({
+      cleanOf: [['untrusted_input']],
+      approve: true,
+    });
+    // A batch with a deny-on-taint rule is refused whole: the strictest reading wins.
+    expect(taintCheck(decisionsFor(rules, ['send_email', 'post']), caller)!.approve).toBeUndefined();
+    // No cleanOf at all: nothing to approve.
+    expect(taintCheck(decisionsFor(rules, ['fetch']), caller)!.approve).toBeUndefined();
+    // onTaint means nothing without cleanOf, so the schema refuses it.
+    const bad = parsePolicy({ rules: [{ tool: 'x', action: 'allow', onTaint: 'approve' }] });
+    expect(bad.ok).toBe(false);
+    if (!bad.ok) expect(bad.issues.map((i) => i.path)).toEqual(['rules[0].onTaint']);
+    const wrong = parsePolicy({ rules: [{ tool: 'x', action: 'allow', cleanOf: ['a'], onTaint: 'alert' }] });
+    expect(wrong.ok).toBe(false);
+  });
+
   it('a session is the caller plus its MCP session, else its own trace id, else the key', () => {
     expect(taintSession({ ...caller, mcpSessionId: 'abc' })).toBe('key_1|mcp:abc');
     expect(taintSession({ ...caller, traceId: null })).toBe('key_1|key');

@@ -15,6 +15,8 @@ import { bearerCredential, unauthorized } from '../auth/api-key.auth';
 import { looksLikeApiKey } from '../auth/api-key.crypto';
 import { parseUser } from '../identity/identity.metadata';
 import { inspectLlmRequest, llmAnswerStage } from '../inspection/inspection.llm.stage';
+import { ContentCapture } from '../langfuse/langfuse.content';
+import { langfuseMayBeOn } from '../langfuse/langfuse.report';
 import { AppError } from '../lib/errors';
 import { getProvider, type LlmProvider, missingDefaultHeaders } from '../llm/llm.catalog';
 import {
@@ -65,6 +67,8 @@ export interface LlmRequest {
   meter: UsageMeter | null;
   /** The connection's `allowedModels` (null: any model the policy allows). */
   allowed: ((model: string) => boolean) | null;
+  /** The answer's content, read for Langfuse when the connection logs content (workers/langfuse/). */
+  content: ContentCapture | null;
 }
 
 /** How the request reached the gateway. */
@@ -168,6 +172,12 @@ async function readLlm(
     injectedUsage,
     meter: metered ? new UsageMeter(family) : null,
     allowed: allowedModelsMatcher(connection.settings.allowedModels),
+    content:
+      connection.settings.logContent === true &&
+      endpoint !== 'passthrough' &&
+      langfuseMayBeOn(connection.orgId)
+        ? new ContentCapture()
+        : null,
   };
 }
 
@@ -226,9 +236,11 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
       [
         parsed?.meter ? usageStage(parsed.meter, parsed.injectedUsage) : null,
         parsed ? llmAnswerStage(call) : null,
+        // Last: it reads the answer as the caller gets it (placeholders restored).
+        parsed?.content ? parsed.content.stage() : null,
       ].filter((stage) => stage !== null),
     completeAtEnd: true,
-    finalOutcome: (call, parsed, env) => llmFinalOutcome(call, parsed, env),
+    finalOutcome: (call, parsed, env, end) => llmFinalOutcome(call, parsed, env, end),
     estimateCostUsd: (call, parsed, env) =>
       llmCostEstimate(parsed, () => loadPriceOverrides(env.DB, call.orgId).catch(() => undefined)),
     killedStreamText: (parsed, _traceId, notice: KillNotice) =>

@@ -13,6 +13,8 @@
  *                    and flagged, never guessed) for the audit row, the event and the token windows
  */
 import type { AuditEventInsert } from '../db/schema';
+import { promptOf } from '../langfuse/langfuse.content';
+import { reportLlmCall } from '../langfuse/langfuse.report';
 import { AppError } from '../lib/errors';
 import { priceCall } from '../llm/llm.prices';
 import { loadPriceOverrides } from '../llm/llm.prices.store';
@@ -20,6 +22,7 @@ import { capOutputTokens } from '../llm/llm.rewrite-request';
 import { isUsageOnlyChunk, mayCarryUsage, type UsageMeter } from '../llm/llm.usage';
 import type { CompiledPolicy, Decision, EvaluationRequest } from '../policy/policy.evaluate';
 import { evaluate } from '../policy/policy.evaluate';
+import type { CallEnd } from './gateway.adapter';
 import type { CallIdentity } from './gateway.identity';
 import { DROP, type ResponseStage, type StageCall, type UnitDecision } from './gateway.stages';
 import type { LlmRequest, LlmUnit } from './llm.adapter';
@@ -170,19 +173,41 @@ export function llmAuditRow(base: AuditEventInsert, d: LlmDecision): AuditEventI
   };
 }
 
-/** Tokens and cost, once the answer has ended. Prices: the organization's overrides, then the table. */
-export async function llmFinalOutcome(call: StageCall, parsed: LlmRequest | null, env: Env) {
+/**
+ * Tokens and cost, once the answer has ended. Prices: the organization's overrides, then the table.
+ * The call is reported to the organization's Langfuse project at the same time, if it has one
+ * (workers/langfuse/langfuse.report.ts: an enqueue, no read per call).
+ */
+export async function llmFinalOutcome(call: StageCall, parsed: LlmRequest | null, env: Env, end?: CallEnd) {
   const usage = parsed?.meter?.result() ?? null;
-  if (!parsed || !usage) return { outcome: {} };
-  const unit = parsed.units[0];
-  const overrides = await loadPriceOverrides(env.DB, call.orgId).catch(() => undefined);
-  const priced = priceCall(parsed.provider.id, unit.model, usage, overrides);
-  if (!priced.priced && unit.model) {
+  const unit = parsed?.units[0];
+  const overrides =
+    parsed && usage ? await loadPriceOverrides(env.DB, call.orgId).catch(() => undefined) : undefined;
+  const priced = parsed && usage ? priceCall(parsed.provider.id, unit!.model, usage, overrides) : null;
+  if (parsed && end) {
+    await reportLlmCall(env, {
+      orgId: call.orgId,
+      connectionId: call.connectionId,
+      connectionSlug: call.connectionSlug,
+      identity: call.identity,
+      endpoint: unit!.endpoint,
+      model: unit!.model,
+      provider: parsed.provider.id,
+      end,
+      usage,
+      costUsd: priced?.costUsd ?? null,
+      ...(parsed.content
+        ? { content: { input: promptOf(unit!.body), output: parsed.content.output() } }
+        : {}),
+    });
+  }
+  if (!parsed || !usage || !priced) return { outcome: {} };
+  if (!priced.priced && unit!.model) {
     call.findings.push({
       stage: 'llm_usage',
       kind: 'unpriced_model',
       severity: 'info',
-      detail: { model: unit.model },
+      detail: { model: unit!.model },
     });
   }
   return {

@@ -13,6 +13,7 @@
  */
 import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
 import type { BudgetScope, TeamMemberKind } from '../db/schema';
+import { type DbTracing, TRACING_SELECT, tracingTargetOf } from '../tracing/tracing.settings';
 import type { Governance, TeamRef } from './governance.types';
 
 export type { Governance, GovernedAssignment, GovernedBudget, TeamRef } from './governance.types';
@@ -73,7 +74,7 @@ interface AssignmentDbRow {
 }
 
 async function readGovernance(db: D1Database, orgId: string): Promise<Governance> {
-  const [org, teamRows, memberRows, budgetRows, assignmentRows] = await db.batch([
+  const [org, teamRows, memberRows, budgetRows, assignmentRows, tracingRows] = await db.batch([
     db.prepare('SELECT name FROM organizations WHERE id = ?').bind(orgId),
     db.prepare('SELECT id, name FROM teams WHERE org_id = ?').bind(orgId),
     db.prepare('SELECT team_id, kind, ref FROM team_members WHERE org_id = ?').bind(orgId),
@@ -92,6 +93,8 @@ async function readGovernance(db: D1Database, orgId: string): Promise<Governance
          WHERE a.org_id = ?`,
       )
       .bind(orgId),
+    // The organization's trace export (workers/tracing/): in this batch, so tracing adds no read per call.
+    db.prepare(TRACING_SELECT).bind(orgId),
   ]);
   const teams = new Map<string, TeamRef>();
   for (const t of (teamRows!.results as TeamRef[]) ?? []) teams.set(t.id, { id: t.id, name: t.name });
@@ -128,5 +131,6 @@ async function readGovernance(db: D1Database, orgId: string): Promise<Governance
       priority: a.priority,
       mode: a.mode,
     })),
+    tracing: tracingTargetOf(tracingRows!.results[0] as DbTracing | undefined),
   };
 }

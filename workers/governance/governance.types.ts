@@ -4,6 +4,7 @@
  */
 import type { BudgetConfig } from '../../durable-objects/budget.contract';
 import type { BudgetScope } from '../db/schema';
+import type { TracingTarget } from '../tracing/trace.call';
 
 export interface TeamRef {
   id: string;
@@ -36,6 +37,8 @@ export interface Governance {
   memberships: Map<string, string[]>;
   budgets: GovernedBudget[];
   assignments: GovernedAssignment[];
+  /** Where the organization's traces go (workers/tracing/), null when it does not trace. */
+  tracing: TracingTarget | null;
 }
 
 /** Who a call is, for teams and budgets. */

@@ -41,11 +41,20 @@ export interface CompiledRule {
   anchored: boolean;
 }
 
+/** One literal automaton, and for each of its literals the [rule index, literal length] pairs. */
+export interface LiteralIndex {
+  automaton: Automaton;
+  literalRules: Array<Array<[number, number]>>;
+}
+
 export interface CompiledRules {
   rules: CompiledRule[];
-  automaton: Automaton;
-  /** For each literal of the automaton: [rule index, literal length] pairs. */
-  literalRules: Array<Array<[number, number]>>;
+  /**
+   * The literal automaton of the rules that apply where the text is (a where bit): built on first
+   * use, one per `where`. A prompt is then not searched for the literals of rules that look only
+   * at tool arguments — fewer hits, and a smaller table, which is the floor of every scan's cost.
+   */
+  literalsFor(whereMask: number): LiteralIndex;
   /** Rules with a pattern and no literals: their pattern runs over the whole text. */
   unanchored: CompiledRule[];
   bySignal: Map<Signal, CompiledRule[]>;
@@ -134,31 +143,44 @@ export function compileRuleSet(
     const action = effectiveAction(rule, overrides);
     if (action !== 'off') rules.push(compileOne(rule, rules.length, action));
   }
-  const literalIndex = new Map<string, number>();
-  const literalRules: Array<Array<[number, number]>> = [];
   const unanchored: CompiledRule[] = [];
   const bySignal = new Map<Signal, CompiledRule[]>();
   const source = new Map(allRules.map((r) => [r.id, r]));
+  const anchored: Array<[CompiledRule, readonly string[]]> = [];
   for (const compiled of rules) {
     if (compiled.signal) {
       bySignal.set(compiled.signal, [...(bySignal.get(compiled.signal) ?? []), compiled]);
       continue;
     }
     const literals = source.get(compiled.id)!.detection.literals;
-    if (!literals) {
-      unanchored.push(compiled);
-      continue;
+    if (literals) anchored.push([compiled, literals]);
+    else unanchored.push(compiled);
+  }
+  const byWhere = new Map<number, LiteralIndex>();
+  const literalsFor = (whereMask: number): LiteralIndex => {
+    let index = byWhere.get(whereMask);
+    if (!index) {
+      index = literalIndex(anchored.filter(([rule]) => rule.whereMask & whereMask));
+      byWhere.set(whereMask, index);
     }
+    return index;
+  };
+  return { rules, literalsFor, unanchored, bySignal };
+}
+
+function literalIndex(anchored: ReadonlyArray<[CompiledRule, readonly string[]]>): LiteralIndex {
+  const at = new Map<string, number>();
+  const literalRules: Array<Array<[number, number]>> = [];
+  for (const [rule, literals] of anchored)
     for (const literal of literals) {
       const key = literal.replace(/[A-Z]/g, (c) => c.toLowerCase()); // the automaton folds ASCII only
-      let at = literalIndex.get(key);
-      if (at === undefined) {
-        at = literalRules.length;
-        literalIndex.set(key, at);
+      let k = at.get(key);
+      if (k === undefined) {
+        k = literalRules.length;
+        at.set(key, k);
         literalRules.push([]);
       }
-      literalRules[at]!.push([compiled.index, literal.length]);
+      literalRules[k]!.push([rule.index, literal.length]);
     }
-  }
-  return { rules, automaton: buildAutomaton([...literalIndex.keys()]), literalRules, unanchored, bySignal };
+  return { automaton: buildAutomaton([...at.keys()]), literalRules };
 }

@@ -14,6 +14,14 @@
  * Everything here is one left-to-right pass.
  */
 import type { Signal } from './inspection.schema.js';
+import {
+  InterestScanner,
+  isSpace,
+  lastTwoStarts,
+  longRuns,
+  MAX_TOKEN,
+  pieceStart,
+} from './inspection.tokens.js';
 
 export type EncodingKind = 'base64' | 'hex' | 'url' | 'html' | 'unicode';
 export const ENCODING_SIGNAL: Record<EncodingKind, Signal> = {
@@ -64,17 +72,23 @@ BASE64_VALUE[95] = 63; // '_'
  * `atob`: no intermediate strings, and Node's `atob` is slow enough to show in the benchmark.
  */
 export function decodeBase64(s: string): string | null {
+  const bytes = new Uint8Array((s.length * 3) >> 2);
+  const n = base64Into(s, bytes);
+  return n < 0 ? null : utf8.decode(bytes.subarray(0, n));
+}
+
+/** Decodes base64 into `bytes` (at least 3/4 of s.length long): the byte count, or -1 when not base64. */
+function base64Into(s: string, bytes: Uint8Array): number {
   let end = s.length;
   while (end > 0 && s.charCodeAt(end - 1) === 61) end--;
-  if (end % 4 === 1) return null;
-  const bytes = new Uint8Array((end * 3) >> 2);
+  if (end % 4 === 1) return -1;
   let acc = 0;
   let bits = 0;
   let o = 0;
   for (let i = 0; i < end; i++) {
     const c = s.charCodeAt(i);
     const v = c < 128 ? BASE64_VALUE[c]! : -1;
-    if (v < 0) return null;
+    if (v < 0) return -1;
     acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
@@ -82,7 +96,7 @@ export function decodeBase64(s: string): string | null {
       bytes[o++] = (acc >> bits) & 0xff;
     }
   }
-  return utf8.decode(bytes.subarray(0, o));
+  return o;
 }
 
 export function decodeHex(s: string): string {
@@ -90,6 +104,62 @@ export function decodeHex(s: string): string {
   const bytes: number[] = [];
   for (let i = 0; i + 1 < hex.length; i += 2) bytes.push(Number.parseInt(hex.slice(i, i + 2), 16));
   return bytesToText(bytes);
+}
+
+/** One buffer for the bytes of the span being decoded: no allocation per candidate span. */
+let scratch = new Uint8Array(1024);
+function scratchFor(size: number): Uint8Array {
+  if (scratch.length < size) scratch = new Uint8Array(Math.max(size, scratch.length * 2));
+  return scratch;
+}
+
+/**
+ * What keep() gets from decodeBase64 / decodeHex and accepts, or null — without the UTF-8
+ * decoder when the bytes already give the answer: most base64- and hex-looking runs in ordinary
+ * text (paths, identifiers, hashes) decode to binary noise. Each ASCII control byte becomes one
+ * character that is not printable and the text has at most one character per byte, so when such
+ * bytes alone exceed 15% the text cannot be 85% printable (looksTextual). Bytes that are all
+ * ASCII are their own text.
+ */
+function bytesText(bytes: Uint8Array): string | null {
+  if (bytes.length < MIN_DECODED) return null;
+  let control = 0;
+  let ascii = true;
+  for (let i = 0; i < bytes.length; i++) {
+    const b = bytes[i]!;
+    if (b >= 128) ascii = false;
+    else if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127) control++;
+  }
+  if (control * 100 > bytes.length * 15) return null;
+  if (!ascii) return utf8.decode(bytes);
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 1024)
+    out += String.fromCharCode.apply(null, bytes.subarray(i, i + 1024) as unknown as number[]);
+  return out;
+}
+
+function base64Text(s: string): string | null {
+  const bytes = scratchFor((s.length * 3) >> 2);
+  const n = base64Into(s, bytes);
+  return n < 0 ? null : bytesText(bytes.subarray(0, n));
+}
+
+const NIBBLE = new Int8Array(128).fill(-1);
+for (const c of '0123456789abcdef') NIBBLE[c.charCodeAt(0)] = Number.parseInt(c, 16);
+for (const c of 'ABCDEF') NIBBLE[c.charCodeAt(0)] = Number.parseInt(c, 16);
+
+/** decodeHex for a span found by HEX_RUN (hex digits after an optional `0x`), through bytesText. */
+function hexRunText(s: string): string | null {
+  const from = s.charCodeAt(1) === 120 || s.charCodeAt(1) === 88 ? 2 : 0; // 0x / 0X
+  const bytes = scratchFor((s.length - from) >> 1);
+  let o = 0;
+  for (let i = from; i + 1 < s.length; i += 2) {
+    const hi = NIBBLE[s.charCodeAt(i)];
+    const lo = NIBBLE[s.charCodeAt(i + 1)];
+    if (hi === undefined || lo === undefined || hi < 0 || lo < 0) return decodeHex(s); // not a HEX_RUN span
+    bytes[o++] = (hi << 4) | lo;
+  }
+  return bytesText(bytes.subarray(0, o));
 }
 
 export function decodeUrl(s: string): string {
@@ -174,9 +244,9 @@ function decodeKind(kind: EncodingKind, s: string): string | null {
     case 'unicode':
       return decodeEscapes(s);
     case 'base64':
-      return decodeBase64(s);
+      return base64Text(s);
     case 'hex':
-      return decodeHex(s);
+      return hexRunText(s);
   }
 }
 
@@ -219,8 +289,21 @@ export function findEncodedSpans(text: string, blobs?: Array<{ start: number; en
   let before1 = -1;
   let before2 = -1;
   const n = text.length;
+  const interest = new InterestScanner(text);
   let i = 0;
   while (i < n) {
+    if (!anyOpen) {
+      // Nothing open: the tokens before the next that could matter only shift the context.
+      const p = interest.next(i);
+      if (p === n) break;
+      const piece = pieceStart(text, i, p);
+      if (piece > i) {
+        const [last, previous] = lastTwoStarts(text, i, piece);
+        if (previous >= 0) [before1, before2] = [last, previous];
+        else if (last >= 0) [before1, before2] = [last, before1];
+        i = piece;
+      }
+    }
     const c = text.charCodeAt(i);
     if (isSpace(c)) {
       i++;
@@ -232,7 +315,10 @@ export function findEncodedSpans(text: string, blobs?: Array<{ start: number; en
     const marks = tokenMarks;
     i = e;
     const len = e - s;
-    if (marks === 0 && len < 16) {
+    // A long token without marks matters only when it holds a run of hex digits (16, HEX_RUN)
+    // or of base64 characters (20, BASE64_RUN) long enough: counted here, in one loop over the
+    // token, so that paths and identifiers skip the slice and the regular expressions.
+    if (marks === 0 && (len < 16 || !longRuns(text, s, e))) {
       if (anyOpen) for (const kind of MULTI) plainToken(open, kind, e, close);
     } else {
       const t = text.slice(s, e);
@@ -318,23 +404,5 @@ function plainToken(
   else o.tail = end;
 }
 
-const MAX_TOKEN = 4096;
 type MultiKind = 'url' | 'html' | 'unicode';
 const MULTI: readonly MultiKind[] = ['url', 'html', 'unicode'];
-
-/** What `\\s` matches in a JavaScript regular expression. */
-function isSpace(c: number): boolean {
-  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
-  if (c < 160) return false;
-  return (
-    c === 160 ||
-    c === 0x1680 ||
-    (c >= 0x2000 && c <= 0x200a) ||
-    c === 0x2028 ||
-    c === 0x2029 ||
-    c === 0x202f ||
-    c === 0x205f ||
-    c === 0x3000 ||
-    c === 0xfeff
-  );
-}

@@ -3,8 +3,9 @@
  *
  * A scan, all of it linear in the input:
  *   1. normalise (inspection.normalize.ts) — invisible characters and homoglyphs become signals;
- *   2. run the literal automaton once over the normalised text; each hit opens a window of
- *      `before`/`after` characters around it for the rules that own the literal; overlapping
+ *   2. run the literal automaton of the rules that apply to `where` once over the normalised
+ *      text; each hit opens a window of `before`/`after` characters around it for the rules
+ *      that own the literal; overlapping
  *      windows of one rule are merged, so a rule reads each character at most once (plus its
  *      window margins), whatever the number of hits;
  *   3. in each window run the rule's bounded pattern (inspection.regex.ts) and its validators;
@@ -183,7 +184,8 @@ class Scanner implements Engine {
   /** Step 2: literal hits open windows per rule, merged while they overlap, confirmed when closed. */
   private matchLiterals(text: string, state: ScanState, out: Finding[]): void {
     const { where } = state;
-    const { rules, literalRules, automaton } = this.set;
+    const { rules } = this.set;
+    const { literalRules, automaton } = this.set.literalsFor(where);
     const { openStart, openEnd } = this;
     const touched: number[] = [];
     automaton.scan(text, (literal, end) => {

@@ -13,9 +13,16 @@
  *   4. a character carrying five or more stacked combining diacritics is reported as
  *      `combining_marks` (Zalgo text).
  *
- * `start[i]` / `end[i]` give, for output character i, the original span it came from, so a match
- * over output [s, e) is the original [start[s], end[e-1]). Work and memory are linear.
+ * For output character i the map gives the original span it came from, so a match over output
+ * [s, e) is the original [start(s), end(e-1)) (originalSpan). Work and memory are linear.
+ *
+ * The map is kept as pieces, not per character: a run of ASCII copied as is is one piece (output
+ * o ↦ input from + (o − out)), a cluster is one piece (each of its output characters ↦ the whole
+ * cluster). Text that is mostly ASCII with a few accents — nearly all text — then costs a handful
+ * of pieces instead of two integers written per character; `originalSpan` finds a piece by binary
+ * search, and only for the few offsets that findings carry.
  */
+import { expand, MapBuilder, type OffsetMap, originalOf } from './inspection.offsets.js';
 import type { Signal } from './inspection.schema.js';
 
 export interface SignalHit {
@@ -26,10 +33,25 @@ export interface SignalHit {
 
 export interface Normalized {
   text: string;
-  /** Original start/end of each output character; null when the text is unchanged (pure ASCII). */
-  start: Int32Array | null;
-  end: Int32Array | null;
+  /**
+   * The map back to the original (inspection.offsets.ts); null when the text is unchanged (pure
+   * ASCII). A plain field: accessors on this per-scan object cost the scan several µs per KB.
+   */
+  map: OffsetMap | null;
   signals: SignalHit[];
+}
+
+function normalized(text: string, map: OffsetMap | null, signals: SignalHit[]): Normalized {
+  return { text, map, signals };
+}
+
+/**
+ * Original start/end of each output character (text.length + 1 entries, the last one for the end
+ * of the text); null when the text is unchanged. For tests and tools: the engine maps only the
+ * offsets its findings carry, with originalSpan.
+ */
+export function characterOffsets(norm: Normalized): { start: Int32Array; end: Int32Array } | null {
+  return norm.map ? expand(norm.map, norm.text.length) : null;
 }
 
 /** Look-alikes of Latin letters (Cyrillic, Greek, Armenian, Latin small capitals, symbols). */
@@ -266,38 +288,32 @@ function asciiWords(input: string, from: number, to: number, words: WordTracker)
 
 // Without the `u` flag: a UTF-16 unit scan, several times faster, and surrogates are ≥ 0x80 too.
 const NON_ASCII = /[^\0-\x7f]/;
+const NEXT_NON_ASCII = /[^\0-\x7f]/g;
+
+/**
+ * The end of the run of ASCII starting at i. A short run by hand; a longer one by a regular
+ * expression, whose native loop is several times faster than a loop here over long ASCII runs —
+ * which is where a scan of ordinary text with a few accents spends its normalisation time.
+ */
+function asciiRunEnd(input: string, i: number): number {
+  const stop = Math.min(input.length, i + 16);
+  let k = i;
+  while (k < stop && input.charCodeAt(k) < 128) k++;
+  if (k < stop || k === input.length) return k;
+  NEXT_NON_ASCII.lastIndex = k;
+  return NEXT_NON_ASCII.exec(input)?.index ?? input.length;
+}
 
 export function normalize(input: string): Normalized {
   // Pure ASCII holds no invisible character, mark or look-alike: it is already normal.
-  if (!NON_ASCII.test(input)) return { text: input, start: null, end: null, signals: [] };
+  if (!NON_ASCII.test(input)) return normalized(input, null, []);
   const parts: string[] = [];
-  // Typed arrays grown by doubling: the maps are as long as the text, and plain arrays of that
-  // size cost the garbage collector more than the scan itself.
-  let start = new Int32Array(input.length + 16);
-  let end = new Int32Array(input.length + 16);
-  let n = 0;
-  const reserve = (more: number) => {
-    if (n + more <= start.length) return;
-    const size = Math.max(start.length * 2, n + more);
-    const grownStart = new Int32Array(size);
-    grownStart.set(start);
-    start = grownStart;
-    const grownEnd = new Int32Array(size);
-    grownEnd.set(end);
-    end = grownEnd;
-  };
-  const put = (from: number, to: number) => {
-    reserve(1);
-    start[n] = from;
-    end[n++] = to;
-  };
+  const map = new MapBuilder();
   const signals: SignalHit[] = [];
   const words = new WordTracker(signals);
   const emit = (s: string, from: number, to: number) => {
     parts.push(s);
-    for (let k = 0; k < s.length; k++) {
-      put(from, to);
-    }
+    map.span(from, to, s.length);
   };
   let i = 0;
   let prev = 0;
@@ -324,16 +340,11 @@ export function normalize(input: string): Normalized {
     if (cp < 128) {
       // A run of ASCII is copied as one part; its last character stays for the cluster path
       // when a combining mark follows it.
-      let k = i;
-      while (k < input.length && input.charCodeAt(k) < 128) k++;
+      let k = asciiRunEnd(input, i);
       if (k < input.length && isMark(input.charCodeAt(k))) k--;
       if (k > i) {
         asciiWords(input, i, k, words);
-        reserve(k - i);
-        for (let a = i; a < k; a++) {
-          start[n] = a;
-          end[n++] = a + 1;
-        }
+        map.linear(i, k - i);
         parts.push(input.slice(i, k));
         prev = input.charCodeAt(k - 1);
         inFlag = false;
@@ -363,12 +374,14 @@ export function normalize(input: string): Normalized {
     i = j;
   }
   words.close();
-  put(input.length, input.length);
-  return { text: parts.join(''), start: start.subarray(0, n), end: end.subarray(0, n), signals };
+  map.span(input.length, input.length, 1); // the end of the text
+  return normalized(parts.join(''), map.done(), signals);
 }
 
 /** The original span of output span [s, e). */
 export function originalSpan(norm: Normalized, s: number, e: number): { start: number; end: number } {
-  if (!norm.start || !norm.end) return { start: s, end: e };
-  return { start: norm.start[s]!, end: e > s ? norm.end[e - 1]! : norm.start[s]! };
+  const { map } = norm;
+  if (!map) return { start: s, end: e };
+  const first = originalOf(map, s);
+  return { start: first.start, end: e > s ? originalOf(map, e - 1).end : first.start };
 }

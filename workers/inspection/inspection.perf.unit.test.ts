@@ -9,7 +9,7 @@ import { buildAutomaton } from './inspection.aho.js';
 import { builtinRules } from './inspection.builtin.js';
 import { decodeBase64 } from './inspection.decode.js';
 import { compileRules } from './inspection.engine.js';
-import { normalize } from './inspection.normalize.js';
+import { characterOffsets, normalize, originalSpan } from './inspection.normalize.js';
 
 const all = compileRules(builtinRules(), 'all');
 const hits = (text: string, ruleId: string) => all.scan(text, 'prompt').filter((f) => f.ruleId === ruleId);
@@ -40,9 +40,13 @@ describe('normalisation over runs of ASCII', () => {
     const text = 'ab\u200bcd é p\u0430y';
     const norm = normalize(text);
     expect(norm.text).toBe('abcd é pay');
-    expect(norm.start?.length).toBe(norm.text.length + 1);
+    const offsets = characterOffsets(norm);
+    expect(offsets?.start.length).toBe(norm.text.length + 1);
     // "cd" comes after the zero-width space: original offsets 3 and 4.
-    expect([norm.start?.[2], norm.start?.[3]]).toEqual([3, 4]);
+    expect([offsets?.start[2], offsets?.start[3]]).toEqual([3, 4]);
+    // The look-alike "а" (U+0430) is one cluster: output 8 is original [9, 10); the end maps to 12.
+    expect([offsets?.start[8], offsets?.end[8], offsets?.start[10]]).toEqual([9, 10, 11]);
+    expect(originalSpan(norm, 7, 10)).toEqual({ start: 8, end: 11 });
   });
 });
 

@@ -73,6 +73,28 @@ describe('MCP request stage', () => {
     expect(g!.findings?.[0]).toMatchObject({ unit: 1 });
   });
 
+  it('lets an alert pass and records it', () => {
+    const call = stageCall();
+    call.inspection.engine = compileRules(builtinRules(), packsNamed(['mcp-advanced-security']), {
+      categories: { sql_injection: 'alert' },
+    });
+    const unit: JsonRpcMessage = {
+      jsonrpc: '2.0',
+      id: 5,
+      method: 'tools/call',
+      params: { name: 'query', arguments: { sql: "x' UNION SELECT password FROM users--" } },
+    };
+    const [d] = inspectMcpRequest(call, [{ unit, tool: 'query', decision: null, refusal: null }]);
+    expect(d!.refusal).toBeNull();
+    expect(d!.findings).toContainEqual(
+      expect.objectContaining({
+        kind: 'sql_injection.union_select',
+        detail: expect.objectContaining({ action: 'alert', location: '$.params.arguments.sql' }),
+      }),
+    );
+    expect(JSON.stringify(d!.findings)).not.toContain('UNION');
+  });
+
   it('leaves methods it does not inspect and refused units alone', () => {
     const call = stageCall();
     const list: JsonRpcMessage = {

@@ -37,6 +37,47 @@ export async function sessionHolds(
   return holds;
 }
 
+/**
+ * session_update events for a switch just pulled: every session it holds as a whole is suspended
+ * now, whatever else holds it, so no other switch needs reading — only an organization switch
+ * reads which sessions the organization has (a read that needs nothing from the pull's own
+ * writes, so the API runs it beside them).
+ */
+export async function sessionUpdatesForPull(
+  db: D1Database,
+  row: KillSwitchDbRow,
+): Promise<SessionUpdateEvent[]> {
+  let sessions: Array<{ sessionId: string; connectionId: string }>;
+  if (row.scope === 'session') {
+    sessions = [{ sessionId: row.target, connectionId: connectionIdOfSession(row.target) ?? '' }];
+  } else if (row.scope === 'connection') {
+    sessions = [{ sessionId: agentSessionId(row.target), connectionId: row.target }];
+  } else if (row.scope === 'organization') {
+    sessions = await organizationSessions(db, row.org_id);
+  } else {
+    return []; // user / apiKey switches hold some callers, not whole sessions
+  }
+  const timestamp = new Date().toISOString();
+  return sessions.map((s) => ({
+    type: 'session_update',
+    sessionId: s.sessionId,
+    serverId: s.connectionId,
+    status: 'suspended',
+    timestamp,
+  }));
+}
+
+async function organizationSessions(
+  db: D1Database,
+  orgId: string,
+): Promise<Array<{ sessionId: string; connectionId: string }>> {
+  const { results } = await db
+    .prepare('SELECT id, connection_id FROM agent_sessions WHERE org_id = ?')
+    .bind(orgId)
+    .all<{ id: string; connection_id: string }>();
+  return results.map((r) => ({ sessionId: r.id, connectionId: r.connection_id }));
+}
+
 /** session_update events for the sessions a switch holds as a whole, with their status now. */
 export async function sessionUpdatesFor(db: D1Database, row: KillSwitchDbRow): Promise<SessionUpdateEvent[]> {
   let sessions: Array<{ sessionId: string; connectionId: string }>;
@@ -45,11 +86,7 @@ export async function sessionUpdatesFor(db: D1Database, row: KillSwitchDbRow): P
   } else if (row.scope === 'connection') {
     sessions = [{ sessionId: agentSessionId(row.target), connectionId: row.target }];
   } else if (row.scope === 'organization') {
-    const { results } = await db
-      .prepare('SELECT id, connection_id FROM agent_sessions WHERE org_id = ?')
-      .bind(row.org_id)
-      .all<{ id: string; connection_id: string }>();
-    sessions = results.map((r) => ({ sessionId: r.id, connectionId: r.connection_id }));
+    sessions = await organizationSessions(db, row.org_id);
   } else {
     return []; // user / apiKey switches hold some callers, not whole sessions
   }

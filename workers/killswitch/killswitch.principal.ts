@@ -17,8 +17,9 @@
  * member's user id or email address (case-insensitive), which is how agents usually name people.
  */
 import type { Principal } from '../app.types';
+import { hashApiKey } from '../auth/api-key.crypto';
 import { AppError } from '../lib/errors';
-import { killSwitchOnPrincipal } from '../shared/killswitch.store';
+import { killSwitchOnKeyHash, killSwitchOnPrincipal } from '../shared/killswitch.store';
 
 /**
  * The active switch that holds this caller in the management API, or null: `apiKey` on the key it
@@ -35,7 +36,22 @@ export async function killOnPrincipal(
 
 /** Throws `principal_killed` when a kill switch holds the caller. */
 export async function refuseKilledPrincipal(db: D1Database, principal: Principal): Promise<void> {
-  const kill = await killOnPrincipal(db, principal);
+  refuseKill(await killOnPrincipal(db, principal));
+}
+
+/**
+ * killOnPrincipal for the caller an API key authenticates, read by the key itself: it can run
+ * beside the key lookup (one round trip for both) instead of after it.
+ */
+export async function killOnApiKey(
+  db: D1Database,
+  key: string,
+): Promise<{ id: string; scope: 'apiKey' | 'user' } | null> {
+  return killSwitchOnKeyHash(db, await hashApiKey(key));
+}
+
+/** Throws `principal_killed` for the switch that holds the caller, if any. */
+export function refuseKill(kill: { id: string; scope: 'apiKey' | 'user' } | null): void {
   if (!kill) return;
   throw new AppError('principal_killed', {
     message:

@@ -7,16 +7,14 @@
  * answers 503 naming how many did not confirm; repeating the request retries the push. (The
  * session_update events a change causes are published by its route, with events.publish.ts.)
  */
-import { guardFor } from '../../durable-objects/do.client';
-import { connectionIdOfSession } from '../../durable-objects/guard.contract';
+import { forEachGuard, type guardFor } from '../../durable-objects/do.client';
+import { connectionIdOfSession, type GuardTarget } from '../../durable-objects/guard.contract';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import type { KillSwitchDbRow } from '../shared/killswitch.store';
 
 export type KillSwitchEnv = Pick<Env, 'DB' | 'GUARD' | 'EVENT_HUB'>;
 type GuardStub = ReturnType<typeof guardFor>;
-
-const PUSH_CONCURRENCY = 50;
 
 /**
  * The connections whose guards a switch concerns: organization / user / apiKey scope, every
@@ -39,21 +37,10 @@ async function affectedConnections(db: D1Database, row: KillSwitchDbRow): Promis
 export async function pushToGuards(
   env: KillSwitchEnv,
   row: KillSwitchDbRow,
-  op: (guard: GuardStub, target: { orgId: string; connectionId: string }) => Promise<unknown>,
+  op: (guard: GuardStub, target: GuardTarget) => Promise<unknown>,
 ): Promise<void> {
   const connectionIds = await affectedConnections(env.DB, row);
-  const failures: unknown[] = [];
-  for (let i = 0; i < connectionIds.length; i += PUSH_CONCURRENCY) {
-    const chunk = connectionIds.slice(i, i + PUSH_CONCURRENCY);
-    const settled = await Promise.allSettled(
-      chunk.map(async (connectionId) => {
-        const target = { orgId: row.org_id, connectionId };
-        const attempt = () => op(guardFor(env, row.org_id, connectionId), target);
-        await attempt().catch(attempt);
-      }),
-    );
-    for (const s of settled) if (s.status === 'rejected') failures.push(s.reason);
-  }
+  const failures = await forEachGuard(env, row.org_id, connectionIds, op);
   if (failures.length > 0) {
     log('error', 'kill switch not confirmed by every guard', { killSwitchId: row.id, failures });
     throw new AppError('guard_unavailable', {

@@ -29,6 +29,7 @@ import { iso } from '../lib/values';
 import type { SessionUpdateEvent } from '../shared/events.types';
 import {
   activeKillSwitchesOn,
+  activeKillSwitchesOnTarget,
   asActiveKillSwitch,
   insertKillSwitchStatement,
   type KillSwitchDbRow,
@@ -39,7 +40,7 @@ import {
   reactivateSessionStatement,
   type KillSwitchScope as Scope,
 } from '../shared/killswitch.store';
-import { sessionUpdatesFor } from './killswitch.holds';
+import { sessionUpdatesFor, sessionUpdatesForPull } from './killswitch.holds';
 import { checkLiftAllowed, checkPersonTarget } from './killswitch.principal';
 import { type KillSwitchEnv, pushToGuards } from './killswitch.push';
 import type { CreateKillSwitchInput, KillSwitchDto, ListKillSwitchesQuery } from './killswitch.schemas';
@@ -154,7 +155,12 @@ export async function createKillSwitch(
   input: CreateKillSwitchInput,
 ): Promise<KillSwitchChange & { created: boolean }> {
   requirePermission(principal, 'killswitch:write');
-  const { target, connection } = await resolveTarget(env.DB, principal.orgId, input.scope, input.target);
+  // One round trip for both: whether the target exists, and whether a switch already holds it
+  // (looked up by the target as written; kept only if it names the resolved target).
+  const [{ target, connection }, onTarget] = await Promise.all([
+    resolveTarget(env.DB, principal.orgId, input.scope, input.target),
+    activeKillSwitchesOnTarget(env.DB, principal.orgId, input.scope, input.target),
+  ]);
   await checkPersonTarget(env.DB, principal, input.scope, target);
   return pullKillSwitch(env, principal, {
     scope: input.scope,
@@ -162,6 +168,7 @@ export async function createKillSwitch(
     reason: input.reason || null,
     connection,
     auditAction: 'killswitch.create',
+    existing: onTarget.find((row) => row.target === target) ?? null,
   });
 }
 
@@ -178,9 +185,14 @@ export async function pullKillSwitch(
     reason: string | null;
     connection: TargetConnection | null;
     auditAction: string;
+    /** The active switch on this scope and target, when the caller already looked (null: none). */
+    existing?: KillSwitchDbRow | null;
   },
 ): Promise<KillSwitchChange & { created: boolean }> {
-  const [existing] = await activeKillSwitchesOn(env.DB, principal.orgId, pull.scope, pull.target);
+  const existing =
+    pull.existing !== undefined
+      ? pull.existing
+      : (await activeKillSwitchesOn(env.DB, principal.orgId, pull.scope, pull.target))[0];
   if (existing) {
     await pushToGuards(env, existing, (guard, target) =>
       guard.applyKill(target, asActiveKillSwitch(existing)),
@@ -223,9 +235,12 @@ export async function pullKillSwitch(
   }
   // The record, the push and the streams in parallel: the API answers after all three, and a
   // switch is never weaker for it — a guard holding a switch whose record failed refuses more
-  // (it drops it at its next D1 re-read, and the API answered an error), never less.
-  const [sessionUpdates] = await Promise.all([
-    env.DB.batch(statements).then(() => sessionUpdatesFor(env.DB, row)),
+  // (it drops it at its next D1 re-read, and the API answered an error), never less. The
+  // session_update events need no read of the record (sessionUpdatesForPull), so nothing waits
+  // on the batch but the answer.
+  const [, sessionUpdates] = await Promise.all([
+    env.DB.batch(statements),
+    sessionUpdatesForPull(env.DB, row),
     pushToGuards(env, row, (guard, target) => guard.applyKill(target, asActiveKillSwitch(row))),
     closeKilledStreams(env, row),
   ]);

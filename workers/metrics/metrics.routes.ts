@@ -18,6 +18,7 @@ import { createRouter } from '../app.factory';
 import { unauthorized } from '../auth/api-key.auth';
 import { forbidden, grantOf } from '../auth/permissions';
 import { AppError } from '../lib/errors';
+import { budgetSeries } from './metrics.budgets';
 import { createScraperToken, listScraperTokens, revokeScraperToken, scraperOrg } from './metrics.tokens';
 
 const tags = ['Metrics'];
@@ -64,7 +65,7 @@ export const metricsScrapeRoutes = createRouter().openapi(
     }
     let text: string;
     try {
-      text = await metricsHubFor(c.env, orgId).exposition();
+      text = await metricsHubFor(c.env, orgId).exposition(await budgetSeries(c.env, orgId));
     } catch (err) {
       throw new AppError('metrics_unavailable', { internal: err });
     }

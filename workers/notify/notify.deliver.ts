@@ -24,6 +24,7 @@ import {
   type ChannelSecret,
   checkChannelUrl,
   routes,
+  traceLink,
 } from './notify.format';
 
 export type DeliverEnv = NotifyEnv &
@@ -50,7 +51,13 @@ export async function sendOnce(
   event: NotifyEvent,
 ): Promise<{ ok: true } | { ok: false; error: string }> {
   if (typeof checkChannelUrl(env, secret.url) === 'string') return { ok: false, error: 'url_refused' };
-  const envelope = { deliveryId, orgId: channel.orgId, event, link: alertLink(env.PUBLIC_BASE_URL, event) };
+  const envelope = {
+    deliveryId,
+    orgId: channel.orgId,
+    event,
+    link: alertLink(env.PUBLIC_BASE_URL, event),
+    traceLink: traceLink(env.PUBLIC_BASE_URL, event),
+  };
   const request = await buildRequest(channel, secret, envelope, Math.floor(Date.now() / 1000));
   try {
     const response = await fetch(request.url, {
@@ -183,7 +190,10 @@ export async function deliverOnce(
  * The queue consumer (workers/index.ts `queue`). A message that cannot be parsed is dropped (it
  * could never succeed); one whose handling throws (D1 unavailable) is retried after the base delay.
  */
-export async function handleNotifyBatch(batch: MessageBatch<unknown>, env: DeliverEnv): Promise<void> {
+export async function handleNotifyBatch(
+  batch: Pick<MessageBatch<unknown>, 'messages'>,
+  env: DeliverEnv,
+): Promise<void> {
   for (const message of batch.messages) {
     const parsed = notifyMessageSchema.safeParse(message.body);
     if (!parsed.success) {

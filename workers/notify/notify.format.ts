@@ -40,6 +40,8 @@ export interface Envelope {
   event: NotifyEvent;
   /** A link back to the dashboard's alert inbox, when the public base URL is known. */
   link: string | null;
+  /** The dashboard's view of the trace the alert came from (Slack shows it), when known. */
+  traceLink?: string | null;
 }
 
 export const SIGNATURE_HEADER = 'X-Igris-Signature';
@@ -84,7 +86,7 @@ export async function signature(secret: string, timestamp: number, body: string)
 /** Slack mrkdwn treats these three as control characters. */
 const slackEscape = (text: string) => text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
-function slackBody({ event, link }: Envelope): string {
+function slackBody({ event, link, traceLink }: Envelope): string {
   const fields = [
     `*Severity*\n${event.severity}`,
     `*Type*\n${slackEscape(event.type)}`,
@@ -95,8 +97,12 @@ function slackBody({ event, link }: Envelope): string {
     { type: 'header', text: { type: 'plain_text', text: event.title.slice(0, 150) } },
     { type: 'section', fields: fields.map((text) => ({ type: 'mrkdwn', text })) },
   ];
-  if (link)
-    blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `<${link}|Open in Igris Edge>` }] });
+  const links = [
+    ...(link ? [`<${link}|Open in Igris Edge>`] : []),
+    ...(traceLink ? [`<${traceLink}|Open the trace>`] : []),
+  ];
+  if (links.length > 0)
+    blocks.push({ type: 'context', elements: links.map((text) => ({ type: 'mrkdwn', text })) });
   return JSON.stringify({ text: `[${event.severity.toUpperCase()}] ${event.title}`, blocks });
 }
 
@@ -232,7 +238,17 @@ export async function buildRequest(
 export function alertLink(publicBaseUrl: string | undefined, event: NotifyEvent): string | null {
   if (!publicBaseUrl) return null;
   const base = publicBaseUrl.replace(/\/+$/, '');
+  // An approval's notification opens the approval itself, where the approver decides.
+  const approvalId = event.type.startsWith('approval_') ? event.details.approvalId : undefined;
+  if (typeof approvalId === 'string') return `${base}/approvals/${encodeURIComponent(approvalId)}`;
   return event.alertId ? `${base}/alerts?id=${encodeURIComponent(event.alertId)}` : `${base}/alerts`;
+}
+
+/** The dashboard's trace view for an alert raised by a call (details.traceId), when the base URL is known. */
+export function traceLink(publicBaseUrl: string | undefined, event: NotifyEvent): string | null {
+  const traceId = event.details.traceId;
+  if (!publicBaseUrl || typeof traceId !== 'string' || traceId === '') return null;
+  return `${publicBaseUrl.replace(/\/+$/, '')}/audit/traces/${encodeURIComponent(traceId)}`;
 }
 
 /** The SSRF rules of upstream URLs (https, no private or metadata addresses, no credentials in it). */

@@ -6,12 +6,14 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { NotifyEvent } from '../shared/notify.message';
 import {
+  alertLink,
   backoffSeconds,
   buildRequest,
   checkChannelUrl,
   routes,
   SIGNATURE_HEADER,
   TIMESTAMP_HEADER,
+  traceLink,
 } from './notify.format';
 
 const event: NotifyEvent = {
@@ -71,6 +73,20 @@ describe('channel bodies', () => {
     expect(body.blocks[0]).toEqual({ type: 'header', text: { type: 'plain_text', text: event.title } });
     expect(JSON.stringify(body.blocks[1])).toContain('con_1');
     expect(body.blocks[2].elements[0].text).toBe(`<${envelope.link}|Open in Igris Edge>`);
+    expect(body.blocks[2].elements).toHaveLength(1);
+    // An alert raised by a call links to its trace as well.
+    const traced = { ...event, details: { ...event.details, traceId: 'run 42' } };
+    const withTrace = await buildRequest(
+      { type: 'slack', format: null },
+      { url: 'https://hooks.slack.com/services/x' },
+      { ...envelope, event: traced, traceLink: traceLink('https://gw.example.com/', traced) },
+      1,
+    );
+    expect(JSON.parse(withTrace.body).blocks[2].elements[1].text).toBe(
+      '<https://gw.example.com/audit/traces/run%2042|Open the trace>',
+    );
+    expect(traceLink('https://gw.example.com', event)).toBeNull();
+    expect(traceLink(undefined, traced)).toBeNull();
     expect(req.headers[SIGNATURE_HEADER]).toBeUndefined();
   });
 
@@ -120,6 +136,26 @@ describe('channel bodies', () => {
       severity: 'high',
       organizationId: 'org_1',
     });
+  });
+});
+
+describe('links', () => {
+  it('an alert links to the inbox; an approval event to the approval itself', () => {
+    expect(alertLink('https://gw.example.com/', event)).toBe('https://gw.example.com/alerts?id=alt_1');
+    const approval = {
+      ...event,
+      type: 'approval_requested',
+      details: { approvalId: 'apr_1' },
+    } satisfies NotifyEvent;
+    expect(alertLink('https://gw.example.com', approval)).toBe('https://gw.example.com/approvals/apr_1');
+    expect(
+      alertLink('https://gw.example.com', { ...approval, type: 'approval_decided', alertId: null }),
+    ).toBe('https://gw.example.com/approvals/apr_1');
+    // Only approval events read details.approvalId.
+    expect(alertLink('https://gw.example.com', { ...event, details: { approvalId: 'apr_1' } })).toBe(
+      'https://gw.example.com/alerts?id=alt_1',
+    );
+    expect(alertLink(undefined, approval)).toBeNull();
   });
 });
 

@@ -11,8 +11,10 @@ export const NOTIFY_EVENT_TYPES = [
   'anomaly',
   'deny_spike',
   'budget',
+  'policy',
   'approval',
   'approval_requested',
+  'approval_decided',
 ] as const;
 
 const name = z.string().trim().min(1).max(100);

@@ -47,7 +47,7 @@ export interface OrgClient {
  * its constructor insists on an https one; the management API may be reached over plain http
  * locally, so an https issuer is used when the request's is not.
  */
-function helpers(env: Env, issuer: string): OAuthHelpers {
+export function helpers(env: Env, issuer: string): OAuthHelpers {
   const usable = issuer.startsWith('https://') ? issuer : 'https://igris.invalid';
   return oauthServer(usable, null).getOAuthApi(env);
 }
@@ -70,7 +70,7 @@ async function orgContext(db: D1Database, orgId: string): Promise<OrgContext> {
   };
 }
 
-async function grantsOf(oauth: OAuthHelpers, userId: string, orgId: string): Promise<GrantSummary[]> {
+export async function grantsOf(oauth: OAuthHelpers, userId: string, orgId: string): Promise<GrantSummary[]> {
   const out: GrantSummary[] = [];
   let cursor: string | undefined;
   do {

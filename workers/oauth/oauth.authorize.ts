@@ -44,7 +44,10 @@ function html(
   headers.set('Content-Security-Policy', consentCsp(redirectUri));
   headers.set('X-Frame-Options', 'DENY');
   headers.set('Cache-Control', 'no-store');
-  headers.set('Referrer-Policy', 'no-referrer');
+  // `same-origin`, not `no-referrer`: under `no-referrer` browsers send `Origin: null` with the
+  // consent form's POST, which the Origin check below must refuse; `same-origin` still sends no
+  // referrer to any other site (the client's redirect included).
+  headers.set('Referrer-Policy', 'same-origin');
   return new Response(body, { status, headers });
 }
 

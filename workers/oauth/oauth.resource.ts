@@ -48,3 +48,13 @@ export function looksLikeOAuthToken(token: string): boolean {
   const parts = token.split(':');
   return parts.length === 3 && parts.every((p) => p.length > 0);
 }
+
+/** What an A2A AgentCard says about Igris as the agent's OAuth server (workers/a2a/a2a.card.ts). */
+export function cardOAuthOf(issuer: string) {
+  return {
+    metadataUrl: `${issuer}/.well-known/oauth-authorization-server`,
+    authorizationUrl: `${issuer}${AUTHORIZE_PATH}`,
+    tokenUrl: `${issuer}${TOKEN_PATH}`,
+    scope: GATEWAY_SCOPE,
+  };
+}

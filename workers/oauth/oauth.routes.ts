@@ -20,6 +20,8 @@ import {
 } from './oauth.resource';
 import { oauthServer } from './oauth.server';
 import { upstreamOAuthRoutes } from './upstream.routes';
+import { exchangeIdJag, JWT_BEARER_GRANT, xaaServerOptions } from './xaa.exchange';
+import { xaaEnabled } from './xaa.store';
 
 export const oauthRoutes = new Hono<AppEnv>();
 
@@ -59,7 +61,9 @@ oauthRoutes.get('/.well-known/oauth-protected-resource/v1/a2a/:slug', protectedR
 // per-request placeholder, and every connection is a resource (each names us in its own metadata).
 oauthRoutes.on(['GET', 'HEAD', 'OPTIONS'], '/.well-known/oauth-authorization-server', async (c) => {
   const issuer = issuerOf(c.env, c.req.url);
-  const response = await oauthServer(issuer, null).fetch(c.req.raw, c.env, executionCtx(c));
+  // With Cross App Access on, the metadata lists the jwt-bearer grant too.
+  const extra = xaaEnabled(c.env) ? xaaServerOptions({ asIssuer: issuer, resource: null }) : {};
+  const response = await oauthServer(issuer, null, extra).fetch(c.req.raw, c.env, executionCtx(c));
   if (c.req.method !== 'GET' || !response.ok) return response;
   const metadata = (await response.json()) as Record<string, unknown>;
   delete metadata.protected_resources;
@@ -79,7 +83,8 @@ oauthRoutes.on(['POST', 'OPTIONS'], REGISTER_PATH, async (c) => {
   return oauthServer(issuerOf(c.env, c.req.url), null).fetch(c.req.raw, c.env, executionCtx(c));
 });
 
-// Token (authorization_code, refresh_token with rotation) and RFC 7009 revocation. The server is
+// Token (authorization_code, refresh_token with rotation, and with CROSS_APP_ACCESS=on the ID-JAG
+// jwt-bearer grant: xaa.exchange.ts) and RFC 7009 revocation. The server is
 // built for the resource of the grant the request is about (oauth.server.ts); a revocation the
 // library accepted is audited in the grant's organization (refreshes are, by oauth.server.ts).
 oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
@@ -92,6 +97,9 @@ oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
     /application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')
   ) {
     form = new URLSearchParams(new TextDecoder().decode(await c.req.raw.clone().arrayBuffer()));
+    if (form.get('grant_type') === JWT_BEARER_GRANT && xaaEnabled(c.env)) {
+      return exchangeIdJag(c.env, issuer, form, (server) => server.fetch(c.req.raw, c.env, executionCtx(c)));
+    }
     grant = await grantOfTokenRequest(c.env, form);
     const named = grant?.resource ?? form.get('resource');
     resource = named && parseResource(issuer, named) ? named : null;

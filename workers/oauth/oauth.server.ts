@@ -7,10 +7,12 @@
  * Every connection is its own protected resource (`<base>/v1/mcp/<slug>`, `<base>/llm/<slug>`), so
  * a token is bound to one connection's audience. The library fixes its resource registry at
  * construction, and slugs are data, so a server is built per request with the one resource that
- * request is about (construction is cheap: no I/O).
+ * request is about (construction is cheap: no I/O). `extra` adds per-request options (Cross App
+ * Access's callbacks, xaa.exchange.ts).
  */
 import {
   OAuthAuthorizationServer,
+  type OAuthAuthorizationServerOptions,
   type TokenExchangeCallbackOptions,
   type TokenExchangeCallbackResult,
 } from '@cloudflare/workers-oauth-provider';
@@ -36,8 +38,13 @@ export interface OAuthGrantProps {
  * particular resource (metadata, registration) get a placeholder under the issuer that names no
  * connection; it is removed from the published metadata (oauth.routes.ts).
  */
-export function oauthServer(issuer: string, resource: string | null): OAuthAuthorizationServer<Env> {
+export function oauthServer(
+  issuer: string,
+  resource: string | null,
+  extra: Partial<OAuthAuthorizationServerOptions<Env>> = {},
+): OAuthAuthorizationServer<Env> {
   return new OAuthAuthorizationServer<Env>({
+    ...extra,
     issuer,
     resources: [resource ?? `${issuer}/v1/mcp`],
     authorizeEndpoint: AUTHORIZE_PATH,

@@ -68,6 +68,17 @@ async function discover(issuer: URL, insecure: boolean): Promise<oauth.Authoriza
   throw unusable("The upstream's authorization server could not be discovered", lastError);
 }
 
+/** A provider without discovery (GitHub): the endpoints the connection names. */
+function configuredServer(env: UrlEnv, settings: UpstreamOAuthSettings): oauth.AuthorizationServer | null {
+  if (!settings.authorizationEndpoint || !settings.tokenEndpoint) return null;
+  requireSafeUrl(env, settings.authorizationEndpoint, 'authorization endpoint');
+  return {
+    issuer: settings.issuer,
+    authorization_endpoint: settings.authorizationEndpoint,
+    token_endpoint: settings.tokenEndpoint,
+  };
+}
+
 /** The client for one connection: its settings, and its client secret (the connection's credential). */
 export async function upstreamClient(
   env: UrlEnv,
@@ -76,7 +87,7 @@ export async function upstreamClient(
 ): Promise<UpstreamClient> {
   requireSafeUrl(env, settings.issuer, 'authorization server');
   const insecure = env.ALLOW_PRIVATE_UPSTREAMS === 'true' && settings.issuer.startsWith('http:');
-  const as = await discover(new URL(settings.issuer), insecure);
+  const as = configuredServer(env, settings) ?? (await discover(new URL(settings.issuer), insecure));
   if (!as.authorization_endpoint || !as.token_endpoint) {
     throw unusable("The upstream's authorization server publishes no authorization or token endpoint");
   }

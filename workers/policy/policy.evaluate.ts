@@ -17,7 +17,8 @@
  * - Comparison is strict equality of scalars: "1" ≠ 1, true ≠ "true".
  * - No rule matches → deny with matched=false and reason 'no rule matched'.
  *
- * Performance: globs and `in` lists are compiled once. For each tool name the indices of the
+ * Performance: a rule's glob, `in` lists and predicates are compiled once, the first time an
+ * evaluation reaches it (policy.compile.ts: a load only builds the tool index). For each tool name the indices of the
  * rules whose glob matches are computed once (via a literal/prefix index) and memoised in a
  * bounded per-policy cache, so the hot path is one Map lookup plus condition checks over
  * only the relevant rules, and it allocates nothing (decisions are pre-built and frozen).
@@ -26,48 +27,30 @@
  */
 // `.js` specifiers: unit tests type-check this file under NodeNext (tsconfig.node.json), which
 // requires extensions; the bundler config, Vite and Wrangler all resolve `.js` to the `.ts` source.
-import { compileGlob, type GlobMatcher, hasWildcard, literalPrefix } from '../shared/policy.glob.js';
-import { type ArgCondition, type ArgTest, compileArgTest } from './policy.args.js';
-import { normalizeName, normalizePattern } from './policy.normalize.js';
-import type {
-  Condition,
-  Operator,
-  Policy,
-  RateLimit,
-  Rule,
-  RuleAction,
-  Scalar,
-  TokenGuard,
-  TokenLimit,
-} from './policy.schema.js';
 import {
-  type CompiledTarget,
-  compileTarget,
-  endpointBit,
-  isTargeted,
-  type ModelIndex,
-  modelMatches,
-  newModelIndex,
-  targetHolds,
-} from './policy.target.js';
+  type CompiledCondition,
+  type CompiledPolicy,
+  type Decision,
+  type FieldMemo,
+  matcherAt,
+  ruleAt,
+} from './policy.compile.js';
+import { normalizeName } from './policy.normalize.js';
+import type { Scalar } from './policy.schema.js';
+import { endpointBit, modelMatches, targetHolds } from './policy.target.js';
 
-export interface Decision {
-  readonly action: RuleAction;
-  /** false = no rule matched and the call is denied by default. */
-  readonly matched: boolean;
-  readonly ruleIndex: number | null;
-  readonly reason: string | null;
-  readonly rateLimit: Readonly<RateLimit> | null;
-  /** Tokens per window (LLM calls): counted from actual usage, checked at admit. */
-  readonly tokenLimit: Readonly<TokenLimit> | null;
-  /** Per-request token bounds (LLM calls). */
-  readonly tokenGuard: Readonly<TokenGuard> | null;
-  /** Session taint: labels the call adds to its session once admitted (null: none). */
-  readonly labels: readonly string[] | null;
-  /** Session taint: the call is refused when its session holds every label of one entry. */
-  readonly cleanOf: readonly (readonly string[])[] | null;
-  readonly policyVersion: number;
-}
+// Compilation lives in policy.compile.ts (lazy per rule); these names stay importable from here.
+export {
+  allRules,
+  type CompiledCondition,
+  type CompiledPolicy,
+  type CompiledRule,
+  compilePolicy,
+  type Decision,
+  type FieldMemo,
+  NO_MATCH_REASON,
+  ruleAt,
+} from './policy.compile.js';
 
 export interface EvaluationRequest {
   /** The governed name (see governedName): a tool name, `resource:<uri>` or `prompt:<name>`. */
@@ -93,77 +76,6 @@ export interface EvaluationRequest {
   readonly annotations?: Readonly<Record<string, unknown>> | null | undefined;
 }
 
-export interface CompiledCondition {
-  /** As written in the policy, e.g. `metadata.role`. */
-  readonly field: string;
-  /** Keys below `metadata` or `args`; null for the `user` and `team` fields. */
-  readonly path: readonly string[] | null;
-  /** True for `args.*` fields (path is below request.args, not request.metadata). */
-  readonly args: boolean;
-  /** True for `annotations.*` fields (path is below request.annotations). */
-  readonly annotations: boolean;
-  /** The compiled predicate of a value operator beyond eq/neq/in/nin (policy.args.ts); else null. */
-  readonly test: ArgTest | null;
-  /** True for the `team` field: set membership over the call's teams (teamHolds). */
-  readonly team: boolean;
-  /** Index of this field in the policy's FieldMemo (shared by all conditions on the field). */
-  readonly slot: number;
-  readonly operator: Operator;
-  /** Operand of eq/neq (null for the others). */
-  readonly value: Scalar | null;
-  /** Operand of in/nin (null for eq/neq). */
-  readonly values: ReadonlySet<Scalar> | null;
-}
-
-export interface CompiledRule {
-  readonly index: number;
-  /** As written in the policy (shown in explanations); null when the rule has no tool glob. */
-  readonly glob: string | null;
-  /** The glob's comparable form (policy.normalize.ts): what names are matched and indexed by. */
-  readonly pattern: string | null;
-  readonly matchesTool: GlobMatcher;
-  /** The rule's model glob and endpoints (policy.target.ts). */
-  readonly target: CompiledTarget;
-  /** True when `target` names a model or endpoints: checked before the conditions. */
-  readonly targeted: boolean;
-  readonly action: RuleAction;
-  readonly conditions: readonly CompiledCondition[];
-  /** Returned as-is when the rule matches: no allocation per evaluation. */
-  readonly decision: Decision;
-}
-
-export interface CompiledPolicy {
-  readonly version: number;
-  readonly rules: readonly CompiledRule[];
-  readonly defaultDecision: Decision;
-  /** Rules whose glob has no wildcard, by exact tool name. */
-  readonly exactIndex: ReadonlyMap<string, readonly number[]>;
-  /** Wildcard rules with a non-empty literal prefix, by that prefix. */
-  readonly prefixIndex: ReadonlyMap<string, readonly number[]>;
-  /** Distinct keys lengths of prefixIndex, ascending. */
-  readonly prefixLengths: readonly number[];
-  /** Rules starting with a wildcard, or without a tool glob: candidates for every tool. */
-  readonly unprefixed: readonly number[];
-  /** tool name → ascending indices of rules whose glob matches it. Bounded; see CACHE_LIMIT. */
-  readonly candidateCache: Map<string, Int32Array>;
-  /** The model globs of the rules, and which of them each model name matches (policy.target.ts). */
-  readonly models: ModelIndex;
-  readonly fieldMemo: FieldMemo;
-}
-
-/**
- * Scratch space reused by every evaluate() call on a policy: slot i holds the value of the
- * i-th distinct field, valid while stamps[i] === generation. Safe because evaluation is
- * synchronous and single-threaded; bumping the generation invalidates all slots in O(1).
- * (Slots keep the last request's values reachable until the next call: a few KB at most.)
- */
-export interface FieldMemo {
-  generation: number;
-  readonly stamps: Float64Array;
-  readonly values: unknown[];
-}
-
-export const NO_MATCH_REASON = 'no rule matched';
 /** Bounds memory when callers spray distinct tool names; FIFO eviction keeps it O(1). */
 export const CANDIDATE_CACHE_LIMIT = 1024;
 /** Longer names are evaluated without caching so the cache's memory stays small. */
@@ -173,167 +85,6 @@ const NO_CANDIDATES = new Int32Array(0);
 /** A field absent from the request (exported for the simulator, policy.explain.ts). */
 export const MISSING: unique symbol = Symbol('missing');
 export type FieldValue = unknown | typeof MISSING;
-
-// ---------------------------------------------------------------------------------------------
-// Compilation
-// ---------------------------------------------------------------------------------------------
-
-export function compilePolicy(policy: Policy, version: number): CompiledPolicy {
-  const slots = new Map<string, number>();
-  const models = newModelIndex();
-  const rules = policy.rules.map((rule, index) => compileRule(rule, index, version, slots, models));
-  return {
-    version,
-    rules,
-    defaultDecision: freezeDecision({
-      action: 'deny',
-      matched: false,
-      ruleIndex: null,
-      reason: NO_MATCH_REASON,
-      rateLimit: null,
-      tokenLimit: null,
-      tokenGuard: null,
-      labels: null,
-      cleanOf: null,
-      policyVersion: version,
-    }),
-    ...buildToolIndex(rules),
-    candidateCache: new Map(),
-    models,
-    fieldMemo: { generation: 0, stamps: new Float64Array(slots.size), values: new Array(slots.size) },
-  };
-}
-
-function compileRule(
-  rule: Rule,
-  index: number,
-  version: number,
-  slots: Map<string, number>,
-  models: ModelIndex,
-): CompiledRule {
-  const conditions = Object.entries(rule.conditions ?? {}).map(([field, condition]) =>
-    compileCondition(field, condition, slotOf(slots, field)),
-  );
-  const pattern = rule.tool === undefined ? null : normalizePattern(rule.tool);
-  const target = compileTarget(rule, models);
-  return {
-    index,
-    glob: rule.tool ?? null,
-    pattern,
-    matchesTool: pattern === null ? matchAnyTool : compileGlob(pattern),
-    target,
-    targeted: isTargeted(target),
-    action: rule.action,
-    conditions,
-    decision: freezeDecision({
-      action: rule.action,
-      matched: true,
-      ruleIndex: index,
-      reason: rule.reason ?? null,
-      rateLimit: frozenCopy(rule.rateLimit),
-      tokenLimit: frozenCopy(rule.tokenLimit),
-      tokenGuard: frozenCopy(rule.tokenGuard),
-      labels: rule.labels ? Object.freeze([...rule.labels]) : null,
-      cleanOf: rule.cleanOf ? Object.freeze(rule.cleanOf.map((entry) => Object.freeze([...entry]))) : null,
-      policyVersion: version,
-    }),
-  };
-}
-
-/** A rule without a tool glob (it targets a model or endpoints) matches any name. */
-const matchAnyTool: GlobMatcher = () => true;
-
-/** A copy, so a caller can neither change the rule through its decision nor the decision through the rule. */
-function frozenCopy<T extends object>(value: T | undefined): Readonly<T> | null {
-  return value === undefined ? null : Object.freeze({ ...value });
-}
-
-function slotOf(slots: Map<string, number>, field: string): number {
-  let slot = slots.get(field);
-  if (slot === undefined) {
-    slot = slots.size;
-    slots.set(field, slot);
-  }
-  return slot;
-}
-
-function compileCondition(field: string, condition: Condition, slot: number): CompiledCondition {
-  const named = field === 'user' || field === 'team';
-  const at = {
-    field,
-    slot,
-    path: named ? null : field.split('.').slice(1),
-    team: field === 'team',
-    args: field.startsWith('args.'),
-    annotations: field.startsWith('annotations.'),
-  };
-  if (typeof condition !== 'object') return conditionOf(at, 'eq', condition, null);
-  if ('eq' in condition) return conditionOf(at, 'eq', condition.eq, null);
-  if ('neq' in condition) return conditionOf(at, 'neq', condition.neq, null);
-  // Set membership uses SameValueZero, which equals === for the finite scalars the schema allows.
-  if ('in' in condition) return conditionOf(at, 'in', null, new Set(condition.in));
-  if ('nin' in condition) return conditionOf(at, 'nin', null, new Set(condition.nin));
-  // The operand is kept in value/values for explanations only; `test` is what decides.
-  const op = Object.keys(condition)[0] as Operator;
-  const operand = Object.values(condition)[0] as Scalar | string[];
-  const shown = Array.isArray(operand) ? ([null, new Set(operand)] as const) : ([operand, null] as const);
-  return conditionOf(at, op, shown[0], shown[1], compileArgTest(condition as ArgCondition));
-}
-
-/** One constructor site so every compiled condition shares a single object shape (monomorphic hot loop). */
-function conditionOf(
-  at: Pick<CompiledCondition, 'field' | 'slot' | 'path' | 'team' | 'args' | 'annotations'>,
-  operator: Operator,
-  value: Scalar | null,
-  values: ReadonlySet<Scalar> | null,
-  test: ArgTest | null = null,
-): CompiledCondition {
-  return {
-    field: at.field,
-    path: at.path,
-    args: at.args,
-    annotations: at.annotations,
-    team: at.team,
-    slot: at.slot,
-    operator,
-    value,
-    values,
-    test,
-  };
-}
-
-function freezeDecision(decision: Decision): Decision {
-  return Object.freeze(decision);
-}
-
-type ToolIndex = Pick<CompiledPolicy, 'exactIndex' | 'prefixIndex' | 'prefixLengths' | 'unprefixed'>;
-
-function buildToolIndex(rules: readonly CompiledRule[]): ToolIndex {
-  const exactIndex = new Map<string, number[]>();
-  const prefixIndex = new Map<string, number[]>();
-  const unprefixed: number[] = [];
-  for (const rule of rules) {
-    if (rule.pattern === null) {
-      unprefixed.push(rule.index);
-      continue;
-    }
-    if (!hasWildcard(rule.pattern)) {
-      pushTo(exactIndex, rule.pattern, rule.index);
-      continue;
-    }
-    const prefix = literalPrefix(rule.pattern);
-    if (prefix === '') unprefixed.push(rule.index);
-    else pushTo(prefixIndex, prefix, rule.index);
-  }
-  const prefixLengths = [...new Set([...prefixIndex.keys()].map((key) => key.length))].sort((a, b) => a - b);
-  return { exactIndex, prefixIndex, prefixLengths, unprefixed };
-}
-
-function pushTo(map: Map<string, number[]>, key: string, value: number): void {
-  const list = map.get(key);
-  if (list) list.push(value);
-  else map.set(key, [value]);
-}
 
 // ---------------------------------------------------------------------------------------------
 // Candidate rules per tool name
@@ -375,7 +126,7 @@ function computeCandidates(compiled: CompiledPolicy, tool: string): Int32Array {
 
 function collectMatching(compiled: CompiledPolicy, indices: readonly number[], tool: string, out: number[]) {
   for (const index of indices) {
-    if (compiled.rules[index]!.matchesTool(tool)) out.push(index);
+    if (matcherAt(compiled, index)(tool)) out.push(index);
   }
 }
 
@@ -385,14 +136,13 @@ function collectMatching(compiled: CompiledPolicy, indices: readonly number[], t
 
 export function evaluate(compiled: CompiledPolicy, request: EvaluationRequest): Decision {
   const candidates = candidateRules(compiled, request.tool);
-  const rules = compiled.rules;
   const memo = compiled.fieldMemo;
   memo.generation++;
   // Both looked up once per call (a cached array and an integer): no allocation on the hot path.
   const models = modelMatches(compiled.models, request.model);
   const endpoint = endpointBit(request.endpoint);
   for (let i = 0; i < candidates.length; i++) {
-    const rule = rules[candidates[i]!]!;
+    const rule = ruleAt(compiled, candidates[i]!);
     if (rule.targeted && !targetHolds(rule.target, models, endpoint)) continue;
     if (conditionsHold(rule.conditions, request, memo)) return rule.decision;
   }
@@ -536,7 +286,7 @@ export function couldAllowCaller(compiled: CompiledPolicy, request: EvaluationRe
   const memo = compiled.fieldMemo;
   memo.generation++;
   for (let i = 0; i < candidates.length; i++) {
-    const rule = compiled.rules[candidates[i]!]!;
+    const rule = ruleAt(compiled, candidates[i]!);
     if (rule.targeted && !targetHolds(rule.target, models, endpoint)) continue;
     const byArgs = rule.conditions.some((c) => c.args);
     const others = byArgs ? rule.conditions.filter((c) => !c.args) : rule.conditions;
@@ -566,7 +316,7 @@ export function couldEverAllow(
   const models = modelMatches(compiled.models, llm?.model);
   const endpoint = endpointBit(llm?.endpoint);
   for (let i = 0; i < candidates.length; i++) {
-    const rule = compiled.rules[candidates[i]!]!;
+    const rule = ruleAt(compiled, candidates[i]!);
     let certain = true;
     if (rule.targeted) {
       if (!llm) continue;

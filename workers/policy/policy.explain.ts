@@ -16,6 +16,7 @@ import {
   isScalar,
   MISSING,
   operatorHolds,
+  ruleAt,
   teamHolds,
 } from './policy.evaluate.js';
 import { normalizeName } from './policy.normalize.js';
@@ -46,7 +47,8 @@ export function explain(compiled: CompiledPolicy, request: EvaluationRequest): E
     tool: normalizeName(request.tool),
     model: model === null ? null : normalizeName(model),
   };
-  for (const rule of compiled.rules) {
+  for (let index = 0; index < compiled.ruleCount; index++) {
+    const rule = ruleAt(compiled, index);
     const failure = ruleFailure(compiled, rule, request, normal);
     if (failure === null) {
       trace.push({ ruleIndex: rule.index, matched: true, why: matchedWhy(rule, request) });

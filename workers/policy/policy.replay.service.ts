@@ -30,6 +30,7 @@ interface AuditDbRow {
   action: string;
   rule_index: number | null;
   created_at: number;
+  taint: number;
 }
 
 export async function replayPolicy(
@@ -46,7 +47,9 @@ export async function replayPolicy(
   // Only decisions the policy made (allow/deny/alert on a governed name): kill switch, rate-limit
   // and error rows were not the policy's answer, so a draft cannot "change" them.
   const { results } = await env.DB.prepare(
-    `SELECT id, tool, user, api_key_id, metadata, model, action, rule_index, created_at FROM audit_events
+    // `taint`: refused by session taint (details.taint) or held for it (a finding's detail.taint).
+    `SELECT id, tool, user, api_key_id, metadata, model, action, rule_index, created_at,
+       (action IN ('deny', 'approval_required') AND details LIKE '%"taint":[%') AS taint FROM audit_events
      WHERE org_id = ? AND connection_id = ? AND tool IS NOT NULL AND action IN ('allow', 'deny', 'alert', 'approve', 'approval_required')
        AND created_at >= ? AND created_at <= ?
      ORDER BY created_at DESC, id DESC LIMIT ?`,
@@ -68,6 +71,7 @@ export async function replayPolicy(
       action: r.action,
       ruleIndex: r.rule_index,
       createdAt: r.created_at,
+      taint: r.taint === 1,
     };
   });
   return {

@@ -6,7 +6,7 @@
  * LLM call). Arguments and teams are not in audit rows, so `args.*` and `team` conditions see a
  * missing field (the rule is skipped) — the result says how many rows met such a rule.
  */
-import { type CompiledPolicy, candidateRules, evaluate } from './policy.evaluate.js';
+import { type CompiledPolicy, candidateRules, evaluate, ruleAt } from './policy.evaluate.js';
 
 export interface ReplayRow {
   id: string;
@@ -19,6 +19,11 @@ export interface ReplayRow {
   action: string;
   ruleIndex: number | null;
   createdAt: number;
+  /**
+   * True when session taint decided the row (refused, or held for an approval under onTaint), not
+   * the policy's first match: the recorded action says nothing the draft could be compared with.
+   */
+  taint?: boolean;
 }
 
 export interface ReplayChange {
@@ -39,6 +44,11 @@ export interface ReplayResult {
   byCaller: Record<string, number>;
   /** Rows whose candidate rules condition on fields audit rows do not keep (args.*, team). */
   unknownFields: number;
+  /**
+   * Rows decided by session taint (the session's history, which a replay does not rebuild): not
+   * compared, so a draft is never reported to "change" them.
+   */
+  sessionTaint: number;
   examples: ReplayChange[];
 }
 
@@ -51,9 +61,14 @@ export function replay(compiled: CompiledPolicy, rows: readonly ReplayRow[]): Re
     byRule: {},
     byCaller: {},
     unknownFields: 0,
+    sessionTaint: 0,
     examples: [],
   };
   for (const row of rows) {
+    if (row.taint) {
+      result.sessionTaint++;
+      continue;
+    }
     result.evaluated++;
     if (readsUnrecordedFields(compiled, row.tool)) result.unknownFields++;
     const decision = evaluate(compiled, {
@@ -87,7 +102,7 @@ export function replay(compiled: CompiledPolicy, rows: readonly ReplayRow[]): Re
 function readsUnrecordedFields(compiled: CompiledPolicy, tool: string): boolean {
   const candidates = candidateRules(compiled, tool);
   for (let i = 0; i < candidates.length; i++) {
-    if (compiled.rules[candidates[i]!]!.conditions.some((c) => c.args || c.team || c.annotations))
+    if (ruleAt(compiled, candidates[i]!).conditions.some((c) => c.args || c.team || c.annotations))
       return true;
   }
   return false;

@@ -80,4 +80,13 @@ describe('replay', () => {
     );
     expect(result).toMatchObject({ changed: 1, unknownFields: 1 });
   });
+
+  it('rows decided by session taint are counted apart, never reported as changed', () => {
+    const result = replay(compiled([{ tool: 'send_email', action: 'allow' }]), [
+      row('send_email', 'deny', 'alice', { taint: true }),
+      row('send_email', 'approval_required', 'alice', { taint: true }),
+      row('send_email', 'allow', 'alice'),
+    ]);
+    expect(result).toMatchObject({ evaluated: 1, changed: 0, sessionTaint: 2, examples: [] });
+  });
 });

@@ -137,6 +137,10 @@ const replayResultSchema = z
     byRule: z.record(z.string(), z.number().int()),
     byCaller: z.record(z.string(), z.number().int()),
     unknownFields: z.number().int(),
+    sessionTaint: z.number().int().openapi({
+      description:
+        'Rows decided by session taint (refused or held for it): not compared, the session history is not replayed',
+    }),
     examples: z.array(replayChangeSchema),
     window: z.object({ from: z.string().nullable(), to: z.string().nullable(), rows: z.number().int() }),
   })

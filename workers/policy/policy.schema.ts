@@ -239,6 +239,10 @@ export const endpointSchema = z.union(
 
 const RULE_TARGET_MESSAGE = 'a rule needs at least one of "tool", "model" or "endpoint"';
 
+/** What a rule's `cleanOf` does to a tainted session: refuse the call, or hold it for an approver. */
+export const TAINT_ACTIONS = ['deny', 'approve'] as const;
+export type TaintAction = (typeof TAINT_ACTIONS)[number];
+
 /** Session taint labels (issue 22): `untrusted_content`, `private_data`, `sink:network`… */
 export const MAX_LABELS = 20;
 const LABEL_RE = /^[a-z0-9][a-z0-9_:.-]{0,63}$/;
@@ -301,6 +305,11 @@ export const ruleSchema = z
       tokenGuard: tokenGuardSchema.optional(),
       labels: labelsSchema.optional(),
       cleanOf: cleanOfSchema.optional(),
+      /**
+       * What a session that is not clean of `cleanOf` gets: `deny` (the default) refuses the call;
+       * `approve` holds it for an approver like an `approve` rule (docs/policies.md#session-taint-toxic-flows).
+       */
+      onTaint: z.enum(TAINT_ACTIONS, { error: 'onTaint must be "deny" or "approve"' }).optional(),
     },
     { error: 'rule must be an object with "action" and at least one of "tool", "model" or "endpoint"' },
   )
@@ -308,7 +317,12 @@ export const ruleSchema = z
   .refine(
     (rule) => rule.tool !== undefined || rule.model !== undefined || rule.endpoint !== undefined,
     RULE_TARGET_MESSAGE,
-  );
+  )
+  // onTaint says what a tainted session gets: without cleanOf nothing is ever tainted for the rule.
+  .refine((rule) => rule.onTaint === undefined || rule.cleanOf !== undefined, {
+    message: 'onTaint needs cleanOf (the labels the session must be clean of)',
+    path: ['onTaint'],
+  });
 
 export const policySchema = z.strictObject(
   {

@@ -18,14 +18,8 @@ import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { type CompiledPolicy, compilePolicy } from './policy.evaluate';
-import { type Policy, parsePolicy } from './policy.schema';
-
-export interface PublishedPolicy {
-  version: number;
-  rules: unknown[];
-  /** POLICY_FORMAT when `rules` is the output of parsePolicy (set by publishPolicy). */
-  validated?: number;
-}
+import { compilePublished, encodePublished, type PublishedPolicy } from './policy.published';
+import { parsePolicy, type Rule } from './policy.schema';
 
 interface CacheEntry {
   policy: CompiledPolicy | null;
@@ -44,15 +38,19 @@ export function policyKvKey(orgId: string, connectionId: string): string {
 /** The empty policy every connection starts with: no rules, so every governed call is denied. */
 export const NO_POLICY: CompiledPolicy = compilePolicy({ rules: [] }, 0);
 
+/**
+ * Publishes rules that were validated (the output of parsePolicy) in the trusted stored form
+ * (policy.published.ts), so gateways compile them without validating them again.
+ */
 export async function publishPolicy(
   kv: KVNamespace,
   orgId: string,
   connectionId: string,
-  policy: PublishedPolicy,
+  policy: { version: number; rules: readonly Rule[] },
 ) {
-  // The version rides in the metadata too, so a reader can tell it already has this version
-  // compiled without parsing (let alone re-validating) the rules.
-  await kv.put(policyKvKey(orgId, connectionId), JSON.stringify({ ...policy, validated: POLICY_FORMAT }), {
+  await kv.put(policyKvKey(orgId, connectionId), encodePublished(policy.version, policy.rules), {
+    // The version rides in the metadata too, so a reader can tell it already has this version
+    // compiled without parsing (let alone re-validating) the rules.
     metadata: { version: policy.version },
   });
   cache.delete(policyKvKey(orgId, connectionId));
@@ -64,17 +62,14 @@ export async function unpublishPolicy(kv: KVNamespace, orgId: string, connection
 }
 
 /**
- * Rules are validated once, when they are published (the API parses every PUT; only the API and
- * this module write KV), and stored in their parsed form stamped with POLICY_FORMAT. A load then
- * only compiles them — at 10,000 rules validation cost ten times what compiling does. Anything
- * else (an older format, D1's copy on a KV miss) is validated here as before, and fails closed.
+ * Rules are validated once, when they are published, and stored in a trusted form
+ * (policy.published.ts); a load only builds the tool index, rules compile when first evaluated —
+ * at 10,000 rules validation cost ten times what compiling does. Anything else (an unknown
+ * format) is validated here as before, and fails closed.
  */
-export const POLICY_FORMAT = 1;
-
 function compileStored(stored: PublishedPolicy): CompiledPolicy {
-  if (stored.validated === POLICY_FORMAT && Array.isArray(stored.rules)) {
-    return compilePolicy({ rules: stored.rules as Policy['rules'] }, stored.version);
-  }
+  const trusted = compilePublished(stored);
+  if (trusted) return trusted;
   const parsed = parsePolicy({ rules: stored.rules });
   if (!parsed.ok) throw new AppError('policy_unavailable', { internal: { issues: parsed.issues } });
   return compilePolicy(parsed.policy, stored.version);
@@ -108,7 +103,8 @@ export async function loadPolicy(
       hit.epoch = Math.max(hit.epoch, epoch);
       return hit.policy;
     }
-    let stored = value === null || behind ? null : (JSON.parse(value) as PublishedPolicy);
+    const stored = value === null || behind ? null : (JSON.parse(value) as PublishedPolicy);
+    compiled = stored ? compileStored(stored) : null;
     if (!stored) {
       const row = await env.DB.prepare(
         'SELECT version, rules FROM policies WHERE org_id = ? AND connection_id = ? ORDER BY version DESC LIMIT 1',
@@ -119,11 +115,10 @@ export async function loadPolicy(
         // D1's copy is validated before it is published as validated.
         const parsed = parsePolicy({ rules: JSON.parse(row.rules) as unknown });
         if (!parsed.ok) throw new AppError('policy_unavailable', { internal: { issues: parsed.issues } });
-        stored = { version: row.version, rules: parsed.policy.rules, validated: POLICY_FORMAT };
-        await publishPolicy(env.POLICY_KV, orgId, connectionId, stored);
+        await publishPolicy(env.POLICY_KV, orgId, connectionId, { version: row.version, ...parsed.policy });
+        compiled = compilePolicy(parsed.policy, row.version);
       }
     }
-    compiled = stored ? compileStored(stored) : null;
   } catch (err) {
     log('error', 'policy load failed; refusing calls (fail-closed)', { orgId, connectionId, err });
     throw err instanceof AppError ? err : new AppError('policy_unavailable', { internal: err });

@@ -34,4 +34,43 @@ describe('policy templates', () => {
     expect(evaluate(compiled, spoofed).matched).toBe(false);
     expect(evaluate(compiled, { tool: 't', annotations: { destructiveHint: false } }).matched).toBe(true);
   });
+
+  it('untrusted_input_network_approval: open-world reads taint the session, sinks then need an approval', () => {
+    const rules = POLICY_TEMPLATES.find((t) => t.id === 'untrusted_input_network_approval')!.rules;
+    const compiled = compilePolicy({ rules }, 1);
+    const decide = (tool: string, annotations: Record<string, unknown> | null = null) =>
+      evaluate(compiled, { tool, annotations });
+    for (const sink of [
+      decide('send_email'),
+      decide('post_message'),
+      decide('slack_webhook_post'),
+      decide('create_issue', { openWorldHint: true }),
+    ]) {
+      expect(sink).toMatchObject({ action: 'allow', cleanOf: [['untrusted_input']], onTaint: 'approve' });
+    }
+    for (const read of [
+      decide('fetch_url'),
+      decide('web_search'),
+      decide('lookup', { openWorldHint: true, readOnlyHint: true }),
+    ]) {
+      expect(read).toMatchObject({ action: 'allow', labels: ['untrusted_input'], cleanOf: null });
+    }
+    expect(decide('read_file')).toMatchObject({ action: 'allow', labels: null, cleanOf: null });
+  });
+
+  it('private_data_no_untrusted_output: closed-world tools add private_data, open-world tools need it absent', () => {
+    const rules = POLICY_TEMPLATES.find((t) => t.id === 'private_data_no_untrusted_output')!.rules;
+    const compiled = compilePolicy({ rules }, 1);
+    const decide = (tool: string, annotations: Record<string, unknown> | null = null) =>
+      evaluate(compiled, { tool, annotations });
+    expect(decide('read_crm_contacts')).toMatchObject({ action: 'allow', labels: ['private_data'] });
+    for (const out of [
+      decide('send_email'),
+      decide('fetch_url'),
+      decide('translate', { openWorldHint: true }),
+    ]) {
+      expect(out).toMatchObject({ action: 'allow', cleanOf: [['private_data']], labels: null });
+      expect(out.onTaint ?? 'deny').toBe('deny');
+    }
+  });
 });

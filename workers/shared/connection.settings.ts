@@ -75,6 +75,8 @@ export const connectionSettingsSchema = z
     /**
      * A2A connections: record the text and data of the messages of tracked tasks (docs/a2a.md#tasks).
      * Off by default: only the messages' metadata (ids, roles, part kinds and sizes) is kept.
+     * LLM connections: send prompts and completions to the organization's Langfuse project
+     * (docs/observability.md#langfuse); off, Langfuse gets figures and identifiers only.
      */
     logContent: z.boolean().optional(),
     /**

@@ -78,6 +78,29 @@ export async function activeKillSwitchesOn(
   return results;
 }
 
+/**
+ * activeKillSwitchesOn for a target as the caller wrote it, before it is resolved: a `connection`
+ * target may be the connection's slug. Lets the API look for an active switch in the same round
+ * trip as it checks the target exists (killswitch.service.ts).
+ */
+export async function activeKillSwitchesOnTarget(
+  db: D1Database,
+  orgId: string,
+  scope: KillSwitchScope,
+  idOrSlug: string,
+): Promise<KillSwitchDbRow[]> {
+  const { results } = await db
+    .prepare(
+      `SELECT ${COLUMNS} FROM kill_switches
+       WHERE org_id = ?1 AND scope = ?2 AND lifted_at IS NULL
+         AND (target = ?3 OR (?2 = 'connection' AND target IN (SELECT id FROM connections WHERE org_id = ?1 AND slug = ?3)))
+       ORDER BY created_at`,
+    )
+    .bind(orgId, scope, idOrSlug)
+    .all<KillSwitchDbRow>();
+  return results;
+}
+
 export function killSwitchById(db: D1Database, orgId: string, id: string): Promise<KillSwitchDbRow | null> {
   return db
     .prepare(`SELECT ${COLUMNS} FROM kill_switches WHERE org_id = ? AND id = ?`)
@@ -126,6 +149,28 @@ export async function killSwitchExists(db: D1Database, orgId: string, id: string
     .bind(orgId, id)
     .first();
   return row !== null;
+}
+
+/**
+ * killSwitchOnPrincipal for the principal an API key yields (its organization, the key, the user who
+ * created it), found by the key's hash: it needs no result of the key lookup, so the API runs both
+ * at once (workers/api/api.auth.ts).
+ */
+export function killSwitchOnKeyHash(
+  db: D1Database,
+  keyHash: string,
+): Promise<{ id: string; scope: 'apiKey' | 'user' } | null> {
+  return db
+    .prepare(
+      `SELECT k.id, k.scope FROM api_keys a JOIN kill_switches k ON k.org_id = a.org_id
+       WHERE a.hash = ?1 AND k.lifted_at IS NULL AND (
+         (k.scope = 'apiKey' AND k.target = a.id) OR
+         (k.scope = 'user' AND a.created_by IS NOT NULL AND (lower(k.target) = lower(a.created_by)
+           OR lower(k.target) = (SELECT lower(email) FROM users WHERE id = a.created_by))))
+       ORDER BY k.created_at LIMIT 1`,
+    )
+    .bind(keyHash)
+    .first<{ id: string; scope: 'apiKey' | 'user' }>();
 }
 
 /**

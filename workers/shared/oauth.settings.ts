@@ -50,6 +50,16 @@ export const upstreamOAuthSettingsSchema = z
     scopes: z.array(z.string().min(1).max(200)).max(50).default([]),
     /** Optional RFC 8707 resource sent with the authorization and token requests. */
     resource: httpUrl.optional(),
+    /**
+     * For providers that publish no discovery document (GitHub: `https://github.com/login/oauth/authorize`
+     * and `…/access_token`): both endpoints, and the issuer is then only a label. Absent: discovered.
+     */
+    authorizationEndpoint: httpUrl.optional(),
+    tokenEndpoint: httpUrl.optional(),
   })
-  .strict();
+  .strict()
+  .refine((s) => (s.authorizationEndpoint === undefined) === (s.tokenEndpoint === undefined), {
+    message: 'give both authorizationEndpoint and tokenEndpoint, or neither (discovery)',
+    path: ['tokenEndpoint'],
+  });
 export type UpstreamOAuthSettings = z.output<typeof upstreamOAuthSettingsSchema>;

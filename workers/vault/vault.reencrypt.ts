@@ -1,5 +1,6 @@
 /**
- * Master-key rotation, step 2: re-encrypt stored credentials (connections' and notification channels')
+ * Master-key rotation, step 2: re-encrypt stored credentials (connections', notification channels',
+ * audit signing keys and Langfuse secret keys)
  * under the current ENCRYPTION_KEY.
  *
  * While ENCRYPTION_KEY_PREVIOUS is set, the daily cron re-encrypts every credential still made with it,
@@ -35,7 +36,27 @@ const SEALED = [
     column: 'private_ciphertext',
     aad: (org: string, id: string) => `${org}:${id}:audit-signing`,
   },
-] as const;
+  // Langfuse secret keys (workers/langfuse/langfuse.settings.ts): one row per organization.
+  {
+    table: 'langfuse_settings',
+    column: 'secret_ciphertext',
+    idColumn: 'org_id',
+    aad: (org: string) => `${org}:langfuse`,
+  },
+  // OTLP export headers (workers/tracing/tracing.settings.ts): one row per organization.
+  {
+    table: 'tracing_settings',
+    column: 'headers_ciphertext',
+    idColumn: 'org_id',
+    aad: (org: string) => `${org}:tracing`,
+  },
+] as const satisfies ReadonlyArray<{
+  table: string;
+  column: string;
+  /** The row's key column, when it is not `id`. */
+  idColumn?: string;
+  aad: (org: string, id: string) => string;
+}>;
 
 export async function reencryptCredentials(
   env: VaultEnv & { DB: D1Database },
@@ -43,10 +64,12 @@ export async function reencryptCredentials(
 ): Promise<ReencryptResult> {
   const vault = await getVault(env);
   const result: ReencryptResult = { checked: 0, reencrypted: 0, failed: 0 };
-  for (const { table, column, aad } of SEALED) {
+  for (const sealed of SEALED) {
+    const { table, column, aad } = sealed;
+    const idColumn = 'idColumn' in sealed ? sealed.idColumn : 'id';
     const scope = orgId ? 'org_id = ? AND ' : '';
     const query = env.DB.prepare(
-      `SELECT id, org_id, ${column} AS sealed FROM ${table} WHERE ${scope}${column} IS NOT NULL`,
+      `SELECT ${idColumn} AS id, org_id, ${column} AS sealed FROM ${table} WHERE ${scope}${column} IS NOT NULL`,
     );
     const { results } = await (orgId ? query.bind(orgId) : query).all<{
       id: string;
@@ -59,7 +82,7 @@ export async function reencryptCredentials(
         if (!vault.needsReencryption(row.sealed)) continue;
         const next = await vault.reencrypt(row.sealed, aad(row.org_id, row.id));
         const update = await env.DB.prepare(
-          `UPDATE ${table} SET ${column} = ? WHERE id = ? AND org_id = ? AND ${column} = ?`,
+          `UPDATE ${table} SET ${column} = ? WHERE ${idColumn} = ? AND org_id = ? AND ${column} = ?`,
         )
           .bind(next, row.id, row.org_id, row.sealed)
           .run();

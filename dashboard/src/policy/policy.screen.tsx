@@ -13,6 +13,7 @@ import { ErrorState, InlineError, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
 import { PolicyForm } from './policy.form';
 import { parseRulesText, placeIssues, prettyRules, type RuleDraft } from './policy.model';
+import { PolicyReplay } from './policy.replay';
 import { PolicySimulator } from './policy.simulator';
 import { TemplateButtons } from './policy.templates';
 import { PolicyVersions } from './policy.versions';
@@ -45,6 +46,10 @@ export function PolicyScreen({ params }: { params: Record<string, string> }) {
 
   // An empty policy denies every governed call: the API wants that confirmed, and so does the editor.
   const [confirmingDenyAll, setConfirmingDenyAll] = useState(false);
+  // Schema-aware warnings of the last save: rules that can never apply to a known tool's arguments.
+  const [warnings, setWarnings] = useState<
+    Array<{ ruleIndex: number; path: string; tool: string; message: string }>
+  >([]);
   const save = useMutation({
     mutationFn: (next: RuleDraft[]) =>
       v1('put', '/connections/{slug}/policy', {
@@ -53,6 +58,7 @@ export function PolicyScreen({ params }: { params: Record<string, string> }) {
       }),
     onSuccess: (created) => {
       notify(`Version ${created.version} published to the gateways`);
+      setWarnings(created.warnings);
       setBaseVersion(created.version);
       setBaseRules(JSON.stringify(created.rules));
       queryClient.setQueryData(['policy', slug, 'current'], created);
@@ -219,6 +225,22 @@ export function PolicyScreen({ params }: { params: Record<string, string> }) {
             {save.error && !(save.error instanceof ApiError && save.error.issues.length > 0) ? (
               <InlineError error={save.error} />
             ) : null}
+            {warnings.length > 0 ? (
+              <div className="notice" role="status" data-testid="policy-warnings">
+                <strong>
+                  Published with {warnings.length} warning{warnings.length === 1 ? '' : 's'}: these conditions
+                  can never hold for the tool's input schema.
+                </strong>
+                <ul>
+                  {warnings.map((w) => (
+                    <li key={`${w.ruleIndex}:${w.path}:${w.tool}`}>
+                      Rule #{w.ruleIndex + 1} <code>{w.path}</code> on <code>{w.tool}</code>: {w.message}
+                    </li>
+                  ))}
+                </ul>
+              </div>
+            ) : null}
+            {!readOnly && dirty && jsonError === null ? <PolicyReplay slug={slug} draft={rules} /> : null}
             {readOnly ? (
               <p className="muted">Your role can read this policy but not change it.</p>
             ) : (

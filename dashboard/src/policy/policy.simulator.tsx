@@ -23,6 +23,8 @@ export function PolicySimulator({ slug, draft, dirty, publishedRules }: Simulato
   const [tool, setTool] = useState('');
   const [user, setUser] = useState('');
   const [metadata, setMetadata] = useState('');
+  const [args, setArgs] = useState('');
+  const [argsError, setArgsError] = useState<string | undefined>();
   const [target, setTarget] = useState<'draft' | 'published'>('draft');
   const [metadataError, setMetadataError] = useState<string | undefined>();
   const simulate = useMutation({
@@ -50,12 +52,27 @@ export function PolicySimulator({ slug, draft, dirty, publishedRules }: Simulato
       }
     }
     setMetadataError(undefined);
+    let callArgs: Record<string, unknown> | undefined;
+    if (args.trim() !== '') {
+      try {
+        const parsed: unknown = JSON.parse(args);
+        if (!isRecord(parsed)) throw new Error('arguments must be a JSON object');
+        callArgs = parsed;
+      } catch (err) {
+        setArgsError(
+          err instanceof SyntaxError ? 'Not valid JSON' : String(err instanceof Error ? err.message : err),
+        );
+        return;
+      }
+    }
+    setArgsError(undefined);
     const rules = target === 'draft' ? draft : publishedRules;
     setAsked({ rules, tool, target });
     simulate.mutate({
       tool,
       ...(user ? { user } : {}),
       ...(meta ? { metadata: meta } : {}),
+      ...(callArgs ? { args: callArgs } : {}),
       ...(target === 'draft' ? { rules: draft } : {}),
     });
   };
@@ -94,6 +111,15 @@ export function PolicySimulator({ slug, draft, dirty, publishedRules }: Simulato
           error={metadataError ?? issueFor(simulate.error, 'metadata')}
           spellCheck={false}
         />
+        <TextAreaField
+          label="Arguments (JSON)"
+          value={args}
+          onChange={(e) => setArgs(e.target.value)}
+          placeholder='{"path": "/srv/work/report.md"}'
+          rows={3}
+          error={argsError ?? issueFor(simulate.error, 'args')}
+          spellCheck={false}
+        />
         <fieldset className="segmented">
           <legend className="sr-only">Policy to simulate</legend>
           <button type="button" aria-pressed={target === 'draft'} onClick={() => setTarget('draft')}>
@@ -107,7 +133,7 @@ export function PolicySimulator({ slug, draft, dirty, publishedRules }: Simulato
           {simulate.isPending ? 'Deciding…' : 'Simulate'}
         </button>
       </form>
-      {simulate.isError && !issueFor(simulate.error, 'metadata') ? (
+      {simulate.isError && !issueFor(simulate.error, 'metadata') && !issueFor(simulate.error, 'args') ? (
         <InlineError error={simulate.error} />
       ) : null}
       {result && asked ? (
@@ -123,6 +149,16 @@ export function PolicySimulator({ slug, draft, dirty, publishedRules }: Simulato
             )}
           </p>
           {result.reason ? <p className="small">Reason: {result.reason}</p> : null}
+          {result.warnings.length > 0 ? (
+            <ul className="small notice" data-testid="simulation-warnings" aria-label="Schema warnings">
+              {result.warnings.map((w) => (
+                <li key={`${w.ruleIndex}:${w.path}:${w.tool}`}>
+                  Rule #{w.ruleIndex + 1} <code>{w.path}</code> can never hold for <code>{w.tool}</code>:{' '}
+                  {w.message}
+                </li>
+              ))}
+            </ul>
+          ) : null}
           <p className="muted small">
             {asked.target === 'draft'
               ? 'Decided by the draft in the editor'

@@ -46,7 +46,7 @@ const MOVES: Record<Status, Array<[Status, string]>> = {
   resolved: [['open', 'Reopen']],
   dismissed: [['open', 'Reopen']],
 };
-const TYPES = ['kill_switch', 'detection', 'drift', 'anomaly', 'deny_spike', 'budget', 'approval'];
+const TYPES = ['kill_switch', 'detection', 'drift', 'anomaly', 'deny_spike', 'budget', 'approval', 'policy'];
 
 function useAlerts(filters: Filters) {
   return useInfiniteQuery({

@@ -94,6 +94,21 @@ function Args({ approval }: { approval: Approval }) {
   return <pre className="json-inline">{JSON.stringify(approval.args)}</pre>;
 }
 
+/** Held for session taint (onTaint "approve"): what the session had touched. */
+function TaintLabels({ approval }: { approval: Approval }) {
+  // `taint` is newer than some generated SDK types: read it defensively.
+  const taint = (approval as Approval & { taint?: string[] | null }).taint;
+  if (!taint || taint.length === 0) return null;
+  return (
+    <div className="small" data-testid={`approval-taint-${approval.id}`}>
+      Session touched{' '}
+      {taint.map((label) => (
+        <Badge key={label} value={label} tone="warn" />
+      ))}
+    </div>
+  );
+}
+
 function ApprovalRow({ approval, canWrite }: { approval: Approval; canWrite: boolean }) {
   return (
     <tr data-testid={`approval-row-${approval.id}`}>
@@ -105,6 +120,7 @@ function ApprovalRow({ approval, canWrite }: { approval: Approval; canWrite: boo
           on <Link to={`/connections/${approval.connectionSlug}`}>{approval.connectionSlug}</Link>
           {approval.reason ? ` — ${approval.reason}` : null}
         </div>
+        <TaintLabels approval={approval} />
       </td>
       <td>
         <Args approval={approval} />

@@ -114,33 +114,19 @@ function RulesCard({ onEdit }: { onEdit(rule: DetectionRule): void }) {
               <tbody>
                 {shown.map((r) => (
                   <tr key={r.id} data-testid="rule-row">
-                    <td>
-                      <span className="mono strong">{r.id}</span>{' '}
-                      {r.custom ? <Badge value="custom" tone="neutral" /> : null}
-                      <div className="muted small">{r.description}</div>
-                    </td>
+                    <NameCell name={r.id} custom={r.custom} description={r.description} />
                     <td>{r.category}</td>
                     <td>
                       <Badge value={r.severity} tone={SEVERITY_TONE[r.severity]} />
                     </td>
                     <td className="small">{r.where.join(', ')}</td>
                     <td>{r.action}</td>
-                    <td className="row-actions">
-                      {canWrite && r.custom ? (
-                        <>
-                          <button type="button" className="btn btn-small" onClick={() => onEdit(r)}>
-                            Edit {r.id}
-                          </button>
-                          <button
-                            type="button"
-                            className="btn btn-small btn-danger"
-                            onClick={() => remove.mutate(r.id)}
-                          >
-                            Delete {r.id}
-                          </button>
-                        </>
-                      ) : null}
-                    </td>
+                    <CustomActions
+                      name={r.id}
+                      editable={canWrite && r.custom}
+                      onEdit={() => onEdit(r)}
+                      onDelete={() => remove.mutate(r.id)}
+                    />
                   </tr>
                 ))}
               </tbody>
@@ -149,6 +135,34 @@ function RulesCard({ onEdit }: { onEdit(rule: DetectionRule): void }) {
         </>
       ) : null}
     </section>
+  );
+}
+
+/** A rule's or pack's name, a "custom" badge when the organization made it, and its description. */
+function NameCell({ name, custom, description }: { name: string; custom: boolean; description: string }) {
+  return (
+    <td>
+      <span className="mono strong">{name}</span> {custom ? <Badge value="custom" tone="neutral" /> : null}
+      <div className="muted small">{description}</div>
+    </td>
+  );
+}
+
+/** Edit and delete, offered on the organization's own rules and packs to those who may write. */
+function CustomActions(props: { name: string; editable: boolean; onEdit(): void; onDelete(): void }) {
+  return (
+    <td className="row-actions">
+      {props.editable ? (
+        <>
+          <button type="button" className="btn btn-small" onClick={props.onEdit}>
+            Edit {props.name}
+          </button>
+          <button type="button" className="btn btn-small btn-danger" onClick={props.onDelete}>
+            Delete {props.name}
+          </button>
+        </>
+      ) : null}
+    </td>
   );
 }
 
@@ -175,30 +189,16 @@ function PacksCard({ packs, onEdit }: { packs: DetectionPack[]; onEdit(pack: Det
           <tbody>
             {packs.map((p) => (
               <tr key={p.name} data-testid="pack-row">
-                <td>
-                  <span className="mono strong">{p.name}</span>{' '}
-                  {p.custom ? <Badge value="custom" tone="neutral" /> : null}
-                  <div className="muted small">{p.description}</div>
-                </td>
+                <NameCell name={p.name} custom={p.custom} description={p.description} />
                 <td className="small">{p.categories.join(', ') || '—'}</td>
                 <td>{p.minSeverity ?? 'any'}</td>
                 <td className="small mono">{p.rules.length ? p.rules.join(', ') : '—'}</td>
-                <td className="row-actions">
-                  {canWrite && p.custom ? (
-                    <>
-                      <button type="button" className="btn btn-small" onClick={() => onEdit(p)}>
-                        Edit {p.name}
-                      </button>
-                      <button
-                        type="button"
-                        className="btn btn-small btn-danger"
-                        onClick={() => remove.mutate(p.name)}
-                      >
-                        Delete {p.name}
-                      </button>
-                    </>
-                  ) : null}
-                </td>
+                <CustomActions
+                  name={p.name}
+                  editable={canWrite && p.custom}
+                  onEdit={() => onEdit(p)}
+                  onDelete={() => remove.mutate(p.name)}
+                />
               </tr>
             ))}
           </tbody>

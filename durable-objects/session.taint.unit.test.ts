@@ -1,0 +1,108 @@
+import { DatabaseSync } from 'node:sqlite';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { TaintCheck } from './guard.contract.ts';
+import { CACHED_SESSIONS, SessionTaint, TAINT_TTL_MS } from './session.taint.ts';
+import type { SqlLike, SqlValue } from './sql.types.ts';
+
+/** The real SQL on node:sqlite, shaped like a Durable Object's `ctx.storage.sql`. */
+function memorySql(): SqlLike {
+  const db = new DatabaseSync(':memory:');
+  return {
+    exec<T extends Record<string, SqlValue>>(query: string, ...bindings: unknown[]) {
+      const stmt = db.prepare(query);
+      const args = bindings as Array<string | number | null>;
+      let rows: T[] = [];
+      if (stmt.columns().length > 0) rows = stmt.all(...args) as T[];
+      else stmt.run(...args);
+      return {
+        toArray: () => rows,
+        one: () => {
+          if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}`);
+          return rows[0]!;
+        },
+      };
+    },
+  };
+}
+
+const check = (session: string, add: string[], cleanOf: string[][] = []): TaintCheck => ({
+  session,
+  add,
+  cleanOf,
+  ruleIndex: 0,
+});
+
+describe('SessionTaint', () => {
+  it('refuses a cleanOf entry once the session holds every label of it, until the labels expire', () => {
+    const taint = new SessionTaint(memorySql());
+    const t0 = 1_000_000;
+    taint.add(check('s', ['untrusted']), t0);
+    expect(taint.forbidden(check('s', [], [['untrusted', 'private']]), t0)).toBeNull();
+    taint.add(check('s', ['private']), t0 + 10);
+    expect(taint.forbidden(check('s', [], [['untrusted', 'private']]), t0 + 10)).toEqual([
+      'untrusted',
+      'private',
+    ]);
+    expect(taint.forbidden(check('other', [], [['untrusted']]), t0 + 10)).toBeNull();
+    // 'untrusted' expires TTL after it was added; 'private' 10 ms later.
+    expect(taint.forbidden(check('s', [], [['untrusted']]), t0 + TAINT_TTL_MS - 1)).toEqual(['untrusted']);
+    expect(taint.forbidden(check('s', [], [['untrusted']]), t0 + TAINT_TTL_MS)).toBeNull();
+  });
+
+  it('keeps a session’s labels across a new instance on the same storage (eviction, restart)', () => {
+    const sql = memorySql();
+    new SessionTaint(sql).add(check('s', ['untrusted']), 0);
+    expect(new SessionTaint(sql).forbidden(check('s', [], [['untrusted']]), 1)).toEqual(['untrusted']);
+  });
+
+  // Many SQLite databases: room beyond the 5 s default on a loaded machine (not a timing assertion).
+  it('reads a session pushed out of memory back from SQLite', { timeout: 60_000 }, () => {
+    const taint = new SessionTaint(memorySql());
+    taint.add(check('first', ['untrusted']), 0);
+    for (let i = 0; i < CACHED_SESSIONS + 5; i++) taint.add(check(`s${i}`, ['x']), 1);
+    expect(taint.forbidden(check('first', [], [['untrusted']]), 2)).toEqual(['untrusted']);
+  });
+
+  // Many SQLite databases: room beyond the 5 s default on a loaded machine (not a timing assertion).
+  it('decides exactly like the stored rows whatever the restarts, evictions and sweeps (property)', {
+    timeout: 60_000,
+  }, () => {
+    const labels = ['a', 'b', 'c'];
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc.integer({ min: 0, max: TAINT_TTL_MS / 2 }),
+            fc.constantFrom('s1', 's2', 's3'),
+            fc.subarray(labels),
+            fc.constantFrom('call', 'call', 'restart'),
+          ),
+          { minLength: 1, maxLength: 40 },
+        ),
+        (steps) => {
+          const sql = memorySql();
+          let taint = new SessionTaint(sql);
+          const model = new Map<string, Map<string, number>>();
+          let now = 0;
+          for (const [gap, session, add, op] of steps) {
+            now += gap;
+            if (op === 'restart') {
+              taint = new SessionTaint(sql);
+              continue;
+            }
+            const held = model.get(session) ?? new Map<string, number>();
+            for (const label of labels) {
+              const live = (held.get(label) ?? Number.NEGATIVE_INFINITY) > now - TAINT_TTL_MS;
+              expect(taint.forbidden(check(session, [], [[label]]), now)).toEqual(live ? [label] : null);
+            }
+            taint.add(check(session, add), now);
+            for (const label of add) held.set(label, now);
+            model.set(session, held);
+          }
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+});

@@ -1,0 +1,295 @@
+/**
+ * LLM calls to Langfuse, end to end (docs/observability.md#langfuse): two organizations, each with
+ * its own Langfuse project on a local fake of Langfuse's public ingestion API (plain node:http)
+ * that requires the project's Basic auth and validates every batch against the API's shape. Real
+ * calls go through `wrangler dev` with the official `openai` client to the local fake provider;
+ * the gateway queues each finished call and the queue consumer sends one ingestion batch per
+ * organization. Checked: the trace and generation (model, tokens, cost, latency, status, user,
+ * trace id, metadata), content only for the connection that logs content (JSON and streamed),
+ * the secret key never returned, and organization B's calls never reaching A's project.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
+import { api, createOrgInD1, gatewayUrl } from './helpers';
+import { FAKE_REPLY, FAKE_USAGE, type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+
+const RUN = Date.now().toString(36);
+const PROVIDER_KEY = `sk-provider-lf-${RUN}`;
+const messages = [{ role: 'user' as const, content: 'Say hello' }];
+
+/** The ingestion API's batch, as Langfuse validates it (trace-create and generation-create here). */
+const isoTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'ISO 8601 time');
+const eventBase = { id: z.string().uuid(), timestamp: isoTime, metadata: z.unknown().optional() };
+const ingestionSchema = z.strictObject({
+  batch: z
+    .array(
+      z.discriminatedUnion('type', [
+        z.strictObject({
+          ...eventBase,
+          type: z.literal('trace-create'),
+          body: z.strictObject({
+            id: z.string().min(1),
+            timestamp: isoTime.optional(),
+            name: z.string().optional(),
+            userId: z.string().optional(),
+            metadata: z.record(z.string(), z.unknown()).optional(),
+            tags: z.array(z.string()).optional(),
+          }),
+        }),
+        z.strictObject({
+          ...eventBase,
+          type: z.literal('generation-create'),
+          body: z.strictObject({
+            id: z.string().min(1),
+            traceId: z.string().min(1),
+            name: z.string(),
+            startTime: isoTime,
+            endTime: isoTime,
+            completionStartTime: isoTime.optional(),
+            model: z.string().optional(),
+            usageDetails: z.record(z.string(), z.number().int().nonnegative()).optional(),
+            costDetails: z.record(z.string(), z.number().nonnegative()).optional(),
+            level: z.enum(['DEBUG', 'DEFAULT', 'WARNING', 'ERROR']),
+            statusMessage: z.string().optional(),
+            metadata: z.record(z.string(), z.unknown()),
+            input: z.unknown().optional(),
+            output: z.unknown().optional(),
+          }),
+        }),
+      ]),
+    )
+    .min(1),
+  metadata: z.unknown().optional(),
+});
+type Ingestion = z.infer<typeof ingestionSchema>;
+type Generation = Extract<Ingestion['batch'][number], { type: 'generation-create' }>['body'];
+type Trace = Extract<Ingestion['batch'][number], { type: 'trace-create' }>['body'];
+
+interface Project {
+  publicKey: string;
+  secretKey: string;
+  batches: Ingestion[];
+}
+
+const projects: Record<'a' | 'b', Project> = {
+  a: { publicKey: `pk-lf-a-${RUN}`, secretKey: `sk-lf-a-${RUN}`, batches: [] },
+  b: { publicKey: `pk-lf-b-${RUN}`, secretKey: `sk-lf-b-${RUN}`, batches: [] },
+};
+const refused: string[] = [];
+
+/** The fake: 401 without a project's Basic auth, 400 for a batch of the wrong shape, else 207. */
+function startFakeLangfuse(): Promise<Server> {
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (chunk) => (raw += chunk));
+    req.on('end', () => {
+      if (req.method !== 'POST' || req.url !== '/api/public/ingestion') {
+        res.writeHead(404).end();
+        return;
+      }
+      const project = Object.values(projects).find(
+        (p) =>
+          req.headers.authorization ===
+          `Basic ${Buffer.from(`${p.publicKey}:${p.secretKey}`).toString('base64')}`,
+      );
+      if (!project) {
+        refused.push('401');
+        res.writeHead(401, { 'Content-Type': 'application/json' }).end('{"message":"Invalid credentials"}');
+        return;
+      }
+      const parsed = ingestionSchema.safeParse(JSON.parse(raw));
+      if (!parsed.success) {
+        refused.push(JSON.stringify(parsed.error.issues).slice(0, 500));
+        res.writeHead(400).end();
+        return;
+      }
+      project.batches.push(parsed.data);
+      res.writeHead(207, { 'Content-Type': 'application/json' }).end(
+        JSON.stringify({
+          successes: parsed.data.batch.map((e) => ({ id: e.id, status: 201 })),
+          errors: [],
+        }),
+      );
+    });
+  });
+  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+}
+
+const generationsOf = (p: Project): Generation[] =>
+  p.batches.flatMap((b) => b.batch.flatMap((e) => (e.type === 'generation-create' ? [e.body] : [])));
+const tracesOf = (p: Project): Trace[] =>
+  p.batches.flatMap((b) => b.batch.flatMap((e) => (e.type === 'trace-create' ? [e.body] : [])));
+
+async function until<T>(what: string, probe: () => T | undefined, ms = 40_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    const value = probe();
+    if (value !== undefined) return value;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}; refused: ${refused.join(' | ')}`);
+}
+
+let server: Server;
+let provider: FakeProvider;
+const orgs: Record<'a' | 'b', { key: string; client: OpenAI }> = {} as never;
+
+async function setUpOrg(name: 'a' | 'b', logContent: boolean, host: string): Promise<void> {
+  const { key } = await createOrgInD1(`langfuse-${name}`);
+  const slug = `lf-${name}-${RUN}`;
+  const created = await api(
+    'POST',
+    '/connections',
+    {
+      slug,
+      name: slug,
+      type: 'llm',
+      upstreamUrl: `${provider.url}/v1`,
+      credential: PROVIDER_KEY,
+      settings: { provider: 'openai-compatible', logContent },
+    },
+    key,
+  );
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  expect(
+    (await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] }, key))
+      .status,
+  ).toBe(200);
+  const price = await api(
+    'PUT',
+    '/llm/prices',
+    {
+      provider: 'openai-compatible',
+      model: 'fake-gpt',
+      inputPerMTok: 1,
+      cachedInputPerMTok: 0.5,
+      outputPerMTok: 2,
+    },
+    key,
+  );
+  expect(price.status).toBe(200);
+  const project = projects[name];
+  const saved = await api(
+    'PUT',
+    '/integrations/langfuse',
+    { host, publicKey: project.publicKey, secretKey: project.secretKey },
+    key,
+  );
+  expect(saved.status, JSON.stringify(saved.body)).toBe(200);
+  expect(saved.body).toMatchObject({ enabled: true, host, publicKey: project.publicKey, hasSecretKey: true });
+  const read = await api<{ langfuse: unknown }>('GET', '/integrations/langfuse', undefined, key);
+  expect(JSON.stringify(read.body)).not.toContain(project.secretKey);
+  orgs[name] = {
+    key,
+    client: new OpenAI({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 }),
+  };
+}
+
+beforeAll(async () => {
+  server = await startFakeLangfuse();
+  provider = await startFakeProvider({ apiKey: PROVIDER_KEY });
+  const host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  await setUpOrg('a', true, host);
+  await setUpOrg('b', false, host);
+}, 240_000);
+
+afterAll(async () => {
+  // Nothing left queued for a receiver that is about to go.
+  for (const org of Object.values(orgs)) await api('DELETE', '/integrations/langfuse', undefined, org.key);
+  server?.close();
+  await provider?.close();
+});
+
+describe('LLM calls to Langfuse', () => {
+  it('sends each organization its own calls: figures always, content only where the connection logs it', {
+    timeout: 90_000,
+  }, async () => {
+    const traceA = `lf-a-${RUN}`;
+    const traceB = `lf-b-${RUN}`;
+    const streamTrace = `lf-a-stream-${RUN}`;
+    const completion = await orgs.a.client.chat.completions.create(
+      { model: 'fake-gpt', messages },
+      { headers: { 'X-Igris-Trace-Id': traceA, 'X-Igris-User': 'alice@example.com' } },
+    );
+    expect(completion.choices[0]?.message.content).toBe(FAKE_REPLY);
+    const stream = await orgs.a.client.chat.completions.create(
+      { model: 'fake-gpt', messages, stream: true },
+      { headers: { 'X-Igris-Trace-Id': streamTrace } },
+    );
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    expect(streamed).toBe(FAKE_REPLY);
+    await orgs.b.client.chat.completions.create(
+      { model: 'fake-gpt', messages },
+      { headers: { 'X-Igris-Trace-Id': traceB, 'X-Igris-User': 'bob@example.com' } },
+    );
+
+    const a = await until('A’s two generations', () => {
+      const list = generationsOf(projects.a);
+      return list.some((g) => g.traceId === traceA) && list.some((g) => g.traceId === streamTrace)
+        ? list
+        : undefined;
+    });
+    const b = await until('B’s generation', () => {
+      const list = generationsOf(projects.b);
+      return list.some((g) => g.traceId === traceB) ? list : undefined;
+    });
+    expect(refused).toEqual([]);
+
+    // Tenant isolation: each project holds its own organization's calls only.
+    expect(a.map((g) => g.traceId)).not.toContain(traceB);
+    expect(b.map((g) => g.traceId)).toEqual([traceB]);
+    expect(tracesOf(projects.a).map((t) => t.id)).not.toContain(traceB);
+
+    const json = a.find((g) => g.traceId === traceA)!;
+    expect(json).toMatchObject({
+      name: 'chat.completions',
+      model: 'fake-gpt',
+      level: 'DEFAULT',
+      usageDetails: {
+        input: FAKE_USAGE.input - FAKE_USAGE.cachedInput,
+        input_cached_tokens: FAKE_USAGE.cachedInput,
+        output: FAKE_USAGE.output,
+        output_reasoning_tokens: FAKE_USAGE.reasoning,
+      },
+      metadata: {
+        provider: 'openai-compatible',
+        connection: `lf-a-${RUN}`,
+        upstreamStatus: 200,
+        user: 'alice@example.com',
+      },
+      input: messages,
+      output: { role: 'assistant', content: FAKE_REPLY },
+    });
+    // (12 − 4) × $1 + 4 × $0.5 + 6 × $2 per million tokens.
+    expect(json.costDetails?.total).toBeCloseTo(0.000022, 10);
+    expect(Date.parse(json.endTime)).toBeGreaterThanOrEqual(Date.parse(json.startTime));
+    expect(json.completionStartTime).toBeDefined();
+    expect(tracesOf(projects.a).find((t) => t.id === traceA)).toMatchObject({ userId: 'alice@example.com' });
+
+    // Streamed: the deltas joined.
+    expect(a.find((g) => g.traceId === streamTrace)).toMatchObject({ input: messages, output: FAKE_REPLY });
+
+    // B's connection does not log content: figures and identifiers only.
+    const onlyFigures = b[0]!;
+    expect(onlyFigures).toMatchObject({ model: 'fake-gpt', metadata: { user: 'bob@example.com' } });
+    expect(onlyFigures.input).toBeUndefined();
+    expect(onlyFigures.output).toBeUndefined();
+    expect(JSON.stringify(projects.b.batches)).not.toContain('Say hello');
+    expect(JSON.stringify(projects.b.batches)).not.toContain(FAKE_REPLY);
+  });
+
+  it('refuses a host with credentials in it, without echoing the secret', async () => {
+    const bad = await api(
+      'PUT',
+      '/integrations/langfuse',
+      { host: 'https://user:pw@langfuse.example.com', publicKey: 'pk', secretKey: 'sk-secret-x' },
+      orgs.a.key,
+    );
+    expect(bad.status).toBe(400);
+    expect(JSON.stringify(bad.body)).not.toContain('sk-secret-x');
+  });
+});

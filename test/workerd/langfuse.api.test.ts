@@ -1,0 +1,111 @@
+/**
+ * An organization's Langfuse project inside workerd (delivery itself is end to end:
+ * test/e2e/langfuse.e2e.test.ts): the secret key sealed in the vault and never returned, kept when
+ * omitted, re-sealed on master-key rotation; owners and admins only; the URL rules; one
+ * organization's settings invisible to another; and the gateway's enabled flag read once per
+ * configuration epoch, seeing a change at once.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import { langfuseEnabled } from '../../workers/langfuse/langfuse.report';
+import { createVault } from '../../workers/vault/vault.crypto';
+import { reencryptCredentials } from '../../workers/vault/vault.reencrypt';
+import { addMember, call, createOrg, json } from './helpers';
+
+const SECRET = 'sk-lf-workerd-0123456789';
+
+describe('Langfuse settings', () => {
+  it('seals the secret key, never returns it, and keeps it when omitted', async () => {
+    const org = await createOrg('owner');
+    expect(await json(await call('GET', '/api/v1/integrations/langfuse', { key: org.key }))).toEqual({
+      langfuse: null,
+    });
+    const put = await call('PUT', '/api/v1/integrations/langfuse', {
+      key: org.key,
+      body: { host: 'https://langfuse.example.com/', publicKey: 'pk-lf-1', secretKey: SECRET },
+    });
+    expect(put.status).toBe(200);
+    const saved = await put.text();
+    expect(saved).not.toContain(SECRET);
+    expect(JSON.parse(saved)).toMatchObject({
+      enabled: true,
+      host: 'https://langfuse.example.com',
+      publicKey: 'pk-lf-1',
+      hasSecretKey: true,
+    });
+    const row = await env.DB.prepare('SELECT * FROM langfuse_settings WHERE org_id = ?')
+      .bind(org.orgId)
+      .first<{ secret_ciphertext: string }>();
+    expect(JSON.stringify(row)).not.toContain(SECRET);
+
+    // Omitted secret: the stored one stays.
+    const again = await call('PUT', '/api/v1/integrations/langfuse', {
+      key: org.key,
+      body: { host: 'https://langfuse.example.com', publicKey: 'pk-lf-2', enabled: false },
+    });
+    expect(again.status).toBe(200);
+    const vault = await createVault({ current: env.ENCRYPTION_KEY! });
+    const kept = await env.DB.prepare('SELECT secret_ciphertext FROM langfuse_settings WHERE org_id = ?')
+      .bind(org.orgId)
+      .first<{ secret_ciphertext: string }>();
+    expect(await vault.decrypt(kept!.secret_ciphertext, `${org.orgId}:langfuse`)).toBe(SECRET);
+
+    // Master-key rotation re-seals it.
+    const next = btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))));
+    await reencryptCredentials(
+      { DB: env.DB, ENCRYPTION_KEY: next, ENCRYPTION_KEY_PREVIOUS: env.ENCRYPTION_KEY },
+      org.orgId,
+    );
+    const rotated = await env.DB.prepare('SELECT secret_ciphertext FROM langfuse_settings WHERE org_id = ?')
+      .bind(org.orgId)
+      .first<{ secret_ciphertext: string }>();
+    expect(
+      await (await createVault({ current: next })).decrypt(
+        rotated!.secret_ciphertext,
+        `${org.orgId}:langfuse`,
+      ),
+    ).toBe(SECRET);
+  });
+
+  it('is for owners and admins of the organization only, and follows the URL rules', async () => {
+    const org = await createOrg('owner');
+    const other = await createOrg('owner');
+    await call('PUT', '/api/v1/integrations/langfuse', {
+      key: org.key,
+      body: { host: 'https://langfuse.example.com', publicKey: 'pk-lf-a', secretKey: SECRET },
+    });
+    for (const role of ['developer', 'auditor'] as const) {
+      const member = await addMember(org.orgId, role);
+      expect((await call('GET', '/api/v1/integrations/langfuse', { key: member.key })).status).toBe(403);
+    }
+    expect(await json(await call('GET', '/api/v1/integrations/langfuse', { key: other.key }))).toEqual({
+      langfuse: null,
+    });
+    const firstTime = await call('PUT', '/api/v1/integrations/langfuse', {
+      key: other.key,
+      body: { host: 'https://langfuse.example.com', publicKey: 'pk' },
+    });
+    expect(firstTime.status).toBe(400);
+    const credentials = await call('PUT', '/api/v1/integrations/langfuse', {
+      key: other.key,
+      body: { host: 'https://u:p@langfuse.example.com', publicKey: 'pk', secretKey: SECRET },
+    });
+    expect(credentials.status).toBe(400);
+    expect(await credentials.text()).not.toContain(SECRET);
+  });
+
+  it('is seen by the gateway at the next call after a change (configuration epoch), without a read per call', async () => {
+    const org = await createOrg('owner');
+    expect(await langfuseEnabled(env, org.orgId)).toBe(false);
+    await call('PUT', '/api/v1/integrations/langfuse', {
+      key: org.key,
+      body: { host: 'https://langfuse.example.com', publicKey: 'pk', secretKey: SECRET },
+    });
+    // The API write bumped the epoch (config.announce.ts): the cached "off" is no longer current.
+    expect(await langfuseEnabled(env, org.orgId)).toBe(true);
+    // Cached: the same promise while nothing changed.
+    expect(langfuseEnabled(env, org.orgId)).toBe(langfuseEnabled(env, org.orgId));
+    expect((await call('DELETE', '/api/v1/integrations/langfuse', { key: org.key })).status).toBe(204);
+    expect(await langfuseEnabled(env, org.orgId)).toBe(false);
+  });
+});

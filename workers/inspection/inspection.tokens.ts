@@ -1,0 +1,121 @@
+/**
+ * The tokeniser under findEncodedSpans (inspection.decode.ts): whitespace-separated tokens, cut
+ * into pieces of at most MAX_TOKEN characters, and a way to skip the tokens that cannot matter.
+ *
+ * A token matters to the decoder only when it holds one of `%` `&` `\` (URL, HTML and escape
+ * encodings) or a run of at least 16 base64 characters (hex runs are 16 hex digits, base64 runs
+ * 20, blobs 256 — hex digits are base64 characters). Ordinary text is almost all other tokens,
+ * and tokenising it character by character was the larger part of the decoder's cost. So while
+ * no multi-token span is open, `nextInteresting` finds the next position that could matter —
+ * marks by a regular expression (native code), long runs by probing every 16th character (a run
+ * of 16 holds exactly one probe) — and the decoder jumps to the piece holding it, learning the
+ * starts of the two tokens before it (the context of a span) by reading backwards. Every
+ * character is still read a bounded number of times: linear.
+ */
+
+export const MAX_TOKEN = 4096;
+
+/** What `\s` matches in a JavaScript regular expression. */
+export function isSpace(c: number): boolean {
+  if (c <= 32) return c === 32 || (c >= 9 && c <= 13);
+  if (c < 160) return false;
+  return (
+    c === 160 ||
+    c === 0x1680 ||
+    (c >= 0x2000 && c <= 0x200a) ||
+    c === 0x2028 ||
+    c === 0x2029 ||
+    c === 0x202f ||
+    c === 0x205f ||
+    c === 0x3000 ||
+    c === 0xfeff
+  );
+}
+
+/** Per ASCII character: 1 a base64 character (standard or URL-safe), 2 a hex digit. */
+const RUN_CLASS = new Uint8Array(128);
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-')
+  RUN_CLASS[c.charCodeAt(0)] = 1;
+for (const c of '0123456789abcdefABCDEF') RUN_CLASS[c.charCodeAt(0)] = 3;
+const isBase64Char = (c: number) => c < 128 && RUN_CLASS[c] !== 0;
+
+/** Whether text[s, e) holds 16 hex digits or 20 base64 characters in a row. */
+export function longRuns(text: string, s: number, e: number): boolean {
+  let b64 = 0;
+  let hex = 0;
+  for (let i = s; i < e; i++) {
+    const c = text.charCodeAt(i);
+    const k = c < 128 ? RUN_CLASS[c]! : 0;
+    b64 = k & 1 ? b64 + 1 : 0;
+    hex = k & 2 ? hex + 1 : 0;
+    if (b64 >= 20 || hex >= 16) return true;
+  }
+  return false;
+}
+
+const RUN_PROBE = 16;
+const MARK = /[%&\\]/g;
+
+/**
+ * Finds, left to right, the positions where tokens could matter. One per findEncodedSpans call:
+ * it remembers the next mark, so that marks far ahead are searched for once, not once per call.
+ */
+export class InterestScanner {
+  private readonly text: string;
+  private nextMark = -1;
+  constructor(text: string) {
+    this.text = text;
+  }
+
+  /** The first position ≥ from holding a mark or starting a run of 16 base64 characters; text.length if none. */
+  next(from: number): number {
+    const { text } = this;
+    if (this.nextMark < from) {
+      MARK.lastIndex = from;
+      this.nextMark = MARK.exec(text)?.index ?? text.length;
+    }
+    const limit = this.nextMark;
+    // A run of 16 in [from, limit) holds exactly one probe; a run read here that holds two is
+    // long enough and ends the search, so each character is read at most twice.
+    for (let j = from + RUN_PROBE - 1; j < limit; j += RUN_PROBE) {
+      if (!isBase64Char(text.charCodeAt(j))) continue;
+      let l = j;
+      while (l > from && isBase64Char(text.charCodeAt(l - 1))) l--;
+      let r = j + 1;
+      while (r < limit && r - l < RUN_PROBE && isBase64Char(text.charCodeAt(r))) r++;
+      if (r - l >= RUN_PROBE) return l;
+    }
+    return limit;
+  }
+}
+
+/**
+ * The start of the piece holding position p, reading back no further than `from` (a token or
+ * piece start, or whitespace): pieces of a token start every MAX_TOKEN characters from its start.
+ */
+export function pieceStart(text: string, from: number, p: number): number {
+  let start = p;
+  while (start > from && !isSpace(text.charCodeAt(start - 1))) start--;
+  return start + Math.floor((p - start) / MAX_TOKEN) * MAX_TOKEN;
+}
+
+/**
+ * The starts of the last two pieces in [from, to), latest first, read backwards; -1 where there
+ * are fewer. `from` is a token or piece start, or whitespace, so a token cut there starts there.
+ */
+export function lastTwoStarts(text: string, from: number, to: number): [number, number] {
+  const found: [number, number] = [-1, -1];
+  let count = 0;
+  let q = to;
+  while (count < 2) {
+    let end = q;
+    while (end > from && isSpace(text.charCodeAt(end - 1))) end--;
+    if (end === from) break;
+    let a = end - 1;
+    while (a > from && !isSpace(text.charCodeAt(a - 1))) a--;
+    for (let s = a + Math.floor((end - 1 - a) / MAX_TOKEN) * MAX_TOKEN; s >= a && count < 2; s -= MAX_TOKEN)
+      found[count++] = s;
+    q = a;
+  }
+  return found;
+}

@@ -1,0 +1,120 @@
+/**
+ * The queue consumer's Langfuse half (docs/observability.md#langfuse): the `langfuse` messages of
+ * a queue batch, grouped by organization, each group sent as ONE ingestion batch —
+ * `POST <host>/api/public/ingestion`, Basic auth `<publicKey>:<secretKey>` — to that
+ * organization's own project, read from D1 here (one read per organization per batch, off every
+ * call's path). A message is only ever sent to the project of the organization it names, which
+ * the gateway set from the call's connection.
+ *
+ * Langfuse answers 207 with per-event `successes` and `errors`: a 2xx is done (event errors are
+ * logged — a malformed event does not get better by resending). 401/403/400 are not retried
+ * either (wrong keys or host: logged). 429, 5xx, a timeout or a network error: retried with the
+ * notification backoff, at most MAX_ATTEMPTS times, then dropped with a log line. With no project
+ * (deleted, or disabled since the call), the messages are dropped.
+ */
+import type { IngestionResponse } from '@langfuse/core';
+import { log } from '../lib/log';
+import { iso } from '../lib/values';
+import { backoffSeconds } from '../notify/notify.format';
+import { getVault } from '../vault/vault.crypto';
+import { ingestionBatch, type LangfuseGeneration, langfuseMessageSchema } from './langfuse.event';
+import { checkedHost, type LangfuseEnv, langfuseAad, readLangfuse } from './langfuse.settings';
+
+const SEND_TIMEOUT_MS = 10_000;
+const MAX_ATTEMPTS = 6;
+
+type DeliverEnv = LangfuseEnv & Pick<Env, 'NOTIFY_RETRY_BASE_SECONDS'>;
+
+type Outcome = 'done' | 'retry';
+
+/** One organization's generations to its project. */
+export async function sendToLangfuse(
+  env: DeliverEnv,
+  orgId: string,
+  generations: LangfuseGeneration[],
+): Promise<Outcome> {
+  const settings = await readLangfuse(env.DB, orgId);
+  if (settings?.enabled !== 1) return 'done';
+  const host = checkedHost(env, settings.host);
+  if (typeof host === 'string') {
+    log('warn', 'Langfuse host refused by the URL rules; LLM calls dropped', { orgId, rule: host });
+    return 'done';
+  }
+  const secret = await (await getVault(env)).decrypt(settings.secret_ciphertext, langfuseAad(orgId));
+  const body = ingestionBatch(generations, iso(Date.now())!);
+  let response: Response;
+  try {
+    response = await fetch(`${settings.host}/api/public/ingestion`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Basic ${btoa(`${settings.public_key}:${secret}`)}`,
+        'Content-Type': 'application/json',
+      },
+      body: JSON.stringify(body),
+      redirect: 'manual',
+      signal: AbortSignal.timeout(SEND_TIMEOUT_MS),
+    });
+  } catch (err) {
+    log('warn', 'Langfuse unreachable; retrying', { orgId, err: (err as Error).name });
+    return 'retry';
+  }
+  if (response.status >= 200 && response.status < 300) {
+    const result = (await response.json().catch(() => null)) as IngestionResponse | null;
+    if (result && Array.isArray(result.errors) && result.errors.length > 0) {
+      log('warn', 'Langfuse refused some events', {
+        orgId,
+        errors: result.errors.slice(0, 5).map((e) => ({ status: e.status, message: e.message })),
+      });
+    }
+    return 'done';
+  }
+  await response.body?.cancel();
+  if (response.status === 429 || response.status >= 500) {
+    log('warn', 'Langfuse answered an error; retrying', { orgId, status: response.status });
+    return 'retry';
+  }
+  log('warn', 'Langfuse refused the batch (keys or host?); LLM calls dropped', {
+    orgId,
+    status: response.status,
+  });
+  return 'done';
+}
+
+/** The `langfuse` messages of a queue batch (workers/index.ts hands them here). */
+export async function handleLangfuseMessages(
+  messages: readonly Message<unknown>[],
+  env: DeliverEnv,
+): Promise<void> {
+  const byOrg = new Map<string, { messages: Message<unknown>[]; generations: LangfuseGeneration[] }>();
+  for (const message of messages) {
+    const parsed = langfuseMessageSchema.safeParse(message.body);
+    if (!parsed.success) {
+      log('warn', 'Langfuse queue message dropped: unreadable', { id: message.id });
+      message.ack();
+      continue;
+    }
+    const group = byOrg.get(parsed.data.orgId) ?? { messages: [], generations: [] };
+    group.messages.push(message);
+    group.generations.push(parsed.data.generation);
+    byOrg.set(parsed.data.orgId, group);
+  }
+  for (const [orgId, group] of byOrg) {
+    let outcome: Outcome;
+    try {
+      outcome = await sendToLangfuse(env, orgId, group.generations);
+    } catch (err) {
+      log('error', 'Langfuse delivery failed; retrying', { orgId, err });
+      outcome = 'retry';
+    }
+    for (const message of group.messages) {
+      if (outcome === 'done') message.ack();
+      else if (message.attempts >= MAX_ATTEMPTS) {
+        log('warn', 'Langfuse delivery given up after retries; LLM call dropped', { orgId, id: message.id });
+        message.ack();
+      } else {
+        const base = Number(env.NOTIFY_RETRY_BASE_SECONDS ?? '30');
+        message.retry({ delaySeconds: backoffSeconds(message.attempts, Number.isFinite(base) ? base : 30) });
+      }
+    }
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * An organization's Langfuse project (docs/observability.md#langfuse): one row in
+ * `langfuse_settings` — the host, the public key, and the secret key sealed in the vault (AAD
+ * `<org>:langfuse`), never returned. Owners and admins (`org:write`) read and change it: it says
+ * where the organization's LLM call records go. The gateway learns of a change through the
+ * configuration epoch (an API write bumps it: workers/config/config.announce.ts).
+ */
+import { z } from '@hono/zod-openapi';
+import type { Principal } from '../app.types';
+import { requirePermission } from '../auth/permissions';
+import { checkUpstreamUrl } from '../connections/connection.rules';
+import { AppError } from '../lib/errors';
+import { iso } from '../lib/values';
+import { getVault } from '../vault/vault.crypto';
+
+export type LangfuseEnv = Pick<
+  Env,
+  'DB' | 'ENCRYPTION_KEY' | 'ENCRYPTION_KEY_PREVIOUS' | 'ALLOW_PRIVATE_UPSTREAMS'
+>;
+
+export const langfuseAad = (orgId: string) => `${orgId}:langfuse`;
+
+export const langfusePutSchema = z
+  .strictObject({
+    host: z.string().min(1).max(2000).openapi({
+      description: 'The Langfuse base URL (https, public host), e.g. https://cloud.langfuse.com',
+    }),
+    publicKey: z.string().min(1).max(200).openapi({ description: "The project's public key (pk-lf-…)" }),
+    secretKey: z.string().min(1).max(500).optional().openapi({
+      description:
+        "The project's secret key (sk-lf-…). Stored encrypted, never returned. Omit to keep the stored one",
+    }),
+    enabled: z.boolean().default(true),
+  })
+  .openapi('LangfuseSettingsPut');
+export type LangfusePut = z.infer<typeof langfusePutSchema>;
+
+export const langfuseSettingsSchema = z
+  .object({
+    enabled: z.boolean(),
+    host: z.string(),
+    publicKey: z.string(),
+    hasSecretKey: z.literal(true),
+    updatedAt: z.string(),
+  })
+  .openapi('LangfuseSettings');
+export type LangfuseSettingsDto = z.infer<typeof langfuseSettingsSchema>;
+
+export interface DbLangfuse {
+  org_id: string;
+  enabled: number;
+  host: string;
+  public_key: string;
+  secret_ciphertext: string;
+  updated_at: number;
+}
+
+export function readLangfuse(db: D1Database, orgId: string): Promise<DbLangfuse | null> {
+  return db
+    .prepare(
+      'SELECT org_id, enabled, host, public_key, secret_ciphertext, updated_at FROM langfuse_settings WHERE org_id = ?',
+    )
+    .bind(orgId)
+    .first<DbLangfuse>();
+}
+
+const dto = (row: DbLangfuse): LangfuseSettingsDto => ({
+  enabled: row.enabled === 1,
+  host: row.host,
+  publicKey: row.public_key,
+  hasSecretKey: true,
+  updatedAt: iso(row.updated_at)!,
+});
+
+export async function getLangfuse(
+  env: LangfuseEnv,
+  principal: Principal,
+): Promise<LangfuseSettingsDto | null> {
+  requirePermission(principal, 'org:write');
+  const row = await readLangfuse(env.DB, principal.orgId);
+  return row ? dto(row) : null;
+}
+
+/** The host, checked with the upstream URL rules (the SSRF guard); its origin only is kept. */
+export function checkedHost(env: Pick<Env, 'ALLOW_PRIVATE_UPSTREAMS'>, host: string): URL | string {
+  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
+  const checked = checkUpstreamUrl(host, { allowPrivate: allow, allowHttp: allow });
+  return checked.ok ? checked.url : checked.rule;
+}
+
+export async function putLangfuse(
+  env: LangfuseEnv,
+  principal: Principal,
+  input: LangfusePut,
+): Promise<LangfuseSettingsDto> {
+  requirePermission(principal, 'org:write');
+  const host = checkedHost(env, input.host);
+  if (typeof host === 'string') {
+    throw new AppError('validation_failed', {
+      message: `The host is refused (rule: ${host}): it must be https, on a public host, with no credentials in it`,
+      details: { issues: [{ location: 'body', path: 'host', message: 'URL refused', rule: host }] },
+    });
+  }
+  const existing = await readLangfuse(env.DB, principal.orgId);
+  let sealed = existing?.secret_ciphertext ?? null;
+  if (input.secretKey !== undefined) {
+    sealed = await (await getVault(env)).encrypt(input.secretKey, langfuseAad(principal.orgId));
+  }
+  if (!sealed) {
+    throw new AppError('validation_failed', {
+      message: 'secretKey is required the first time',
+      details: { issues: [{ location: 'body', path: 'secretKey', message: 'Required' }] },
+    });
+  }
+  // The base URL without a trailing slash; the ingestion path is appended when sending.
+  const base = `${host.origin}${host.pathname.replace(/\/+$/, '')}`;
+  await env.DB.prepare(
+    `INSERT INTO langfuse_settings (org_id, enabled, host, public_key, secret_ciphertext, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, host = excluded.host,
+       public_key = excluded.public_key, secret_ciphertext = excluded.secret_ciphertext,
+       updated_at = excluded.updated_at`,
+  )
+    .bind(principal.orgId, input.enabled ? 1 : 0, base, input.publicKey, sealed, Date.now())
+    .run();
+  return dto((await readLangfuse(env.DB, principal.orgId))!);
+}
+
+export async function deleteLangfuse(env: LangfuseEnv, principal: Principal): Promise<void> {
+  requirePermission(principal, 'org:write');
+  await env.DB.prepare('DELETE FROM langfuse_settings WHERE org_id = ?').bind(principal.orgId).run();
+}

@@ -1,0 +1,114 @@
+/**
+ * An organization's OpenTelemetry export settings (docs/observability.md#tracing): one row in
+ * `tracing_settings`. The endpoint's headers are sealed in the vault (AAD `<org>:tracing`) and
+ * never returned, only their names. Owners and admins (`org:write`) read and change them: the
+ * endpoint says where the organization's call metadata goes.
+ *
+ * The gateway reads them with the organization's governance snapshot (one D1 batch per
+ * organization and configuration epoch, workers/governance/governance.cache.ts), so tracing adds
+ * no read per call; a change here bumps the epoch (config.announce.ts) and is in force at once.
+ */
+import type { Principal } from '../app.types';
+import { requirePermission } from '../auth/permissions';
+import { checkUpstreamUrl } from '../connections/connection.rules';
+import { AppError } from '../lib/errors';
+import { iso, parseStoredJson } from '../lib/values';
+import type { TracingTarget } from './trace.call';
+import { sealHeaders } from './trace.export';
+import type { TracingPut, TracingSettingsDto } from './tracing.schemas';
+
+export type TracingEnv = Pick<
+  Env,
+  'DB' | 'ENCRYPTION_KEY' | 'ENCRYPTION_KEY_PREVIOUS' | 'ALLOW_PRIVATE_UPSTREAMS'
+>;
+
+export interface DbTracing {
+  org_id: string;
+  enabled: number;
+  endpoint: string;
+  sample_rate: number;
+  header_names: string;
+  headers_ciphertext: string | null;
+  updated_at: number;
+}
+
+/** The columns the governance snapshot reads (the same row, in its batch). */
+export const TRACING_SELECT =
+  'SELECT org_id, enabled, endpoint, sample_rate, header_names, headers_ciphertext, updated_at FROM tracing_settings WHERE org_id = ?';
+
+/** What the call core needs: null when the organization does not trace. */
+export function tracingTargetOf(row: DbTracing | undefined): TracingTarget | null {
+  if (!row) return null;
+  if (row.enabled !== 1) return null;
+  return { endpoint: row.endpoint, sampleRate: row.sample_rate, sealedHeaders: row.headers_ciphertext };
+}
+
+function dto(row: DbTracing): TracingSettingsDto {
+  const names = parseStoredJson(row.header_names);
+  return {
+    enabled: row.enabled === 1,
+    endpoint: row.endpoint,
+    sampleRate: row.sample_rate,
+    headerNames: Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [],
+    updatedAt: iso(row.updated_at)!,
+  };
+}
+
+async function read(env: TracingEnv, orgId: string): Promise<DbTracing | null> {
+  return env.DB.prepare(TRACING_SELECT).bind(orgId).first<DbTracing>();
+}
+
+export async function getTracing(env: TracingEnv, principal: Principal): Promise<TracingSettingsDto | null> {
+  requirePermission(principal, 'org:write');
+  const row = await read(env, principal.orgId);
+  return row ? dto(row) : null;
+}
+
+export async function putTracing(
+  env: TracingEnv,
+  principal: Principal,
+  input: TracingPut,
+): Promise<TracingSettingsDto> {
+  requirePermission(principal, 'org:write');
+  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
+  const checked = checkUpstreamUrl(input.endpoint, { allowPrivate: allow, allowHttp: allow });
+  if (!checked.ok) {
+    throw new AppError('validation_failed', {
+      message: `The endpoint is refused (rule: ${checked.rule}): it must be https, on a public host, with no credentials in it`,
+      details: {
+        issues: [{ location: 'body', path: 'endpoint', message: 'URL refused', rule: checked.rule }],
+      },
+    });
+  }
+  const existing = await read(env, principal.orgId);
+  let names = existing?.header_names ?? '[]';
+  let sealed = existing?.headers_ciphertext ?? null;
+  if (input.headers !== undefined) {
+    const entries = Object.keys(input.headers);
+    names = JSON.stringify(entries);
+    sealed = entries.length > 0 ? await sealHeaders(env, principal.orgId, input.headers) : null;
+  }
+  await env.DB.prepare(
+    `INSERT INTO tracing_settings (org_id, enabled, endpoint, sample_rate, header_names, headers_ciphertext, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, endpoint = excluded.endpoint,
+       sample_rate = excluded.sample_rate, header_names = excluded.header_names,
+       headers_ciphertext = excluded.headers_ciphertext, updated_at = excluded.updated_at`,
+  )
+    .bind(
+      principal.orgId,
+      input.enabled ? 1 : 0,
+      checked.url.href,
+      input.sampleRate,
+      names,
+      sealed,
+      Date.now(),
+    )
+    .run();
+  return dto((await read(env, principal.orgId))!);
+}
+
+export async function deleteTracing(env: TracingEnv, principal: Principal): Promise<void> {
+  requirePermission(principal, 'org:write');
+  await env.DB.prepare('DELETE FROM tracing_settings WHERE org_id = ?').bind(principal.orgId).run();
+}
