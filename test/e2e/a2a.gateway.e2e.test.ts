@@ -162,7 +162,8 @@ describe('A2A registry and rewritten card', () => {
     expect(card.supportedInterfaces).toEqual([
       expect.objectContaining({ url: `${gatewayUrl()}/v1/a2a/${SLUG}`, protocolBinding: 'JSONRPC' }),
     ]);
-    expect(Object.keys(card.securitySchemes)).toEqual(['igris']);
+    // The key, and (OAuth on for the connection, the default) the gateway's OAuth as an alternative.
+    expect(Object.keys(card.securitySchemes)).toEqual(['igris', 'igris-oauth']);
     expect(card.securitySchemes.igris.httpAuthSecurityScheme.scheme).toBe('Bearer');
     expect(card.skills.map((s: { id: string }) => s.id)).toEqual(['echo', 'slow', 'admin.reset']);
     // Nothing of the agent's own address or scheme is left.

@@ -70,6 +70,16 @@ async function inventoryWhen(slug: string, ready: (items: Item[]) => boolean): P
   throw new Error(`inventory of ${slug} never got ready: ${JSON.stringify(items)}`);
 }
 
+async function listedToolsWhen(slug: string, ready: (names: string[]) => boolean): Promise<string[]> {
+  let names: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    names = await listedTools(slug);
+    if (ready(names)) return names;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return names;
+}
+
 const item = (items: Item[], name: string) => items.find((i) => i.name === name);
 
 async function listedTools(slug: string, headers: Record<string, string> = {}): Promise<string[]> {
@@ -106,8 +116,14 @@ describe('fingerprints, drift and rug pulls (discovery: alert)', () => {
     expect(item(after, 'export_data')).toMatchObject({ version: 1, quarantined: false });
     expect(item(after, 'echo')!.version).toBe(1);
 
-    // Listing again changes nothing: drift is recorded once per change, not per call.
-    expect(await listedTools(slug)).toEqual(['export_data', 'echo', 'delete_thing']);
+    // The quarantine is published after the answer that showed the change (the recording runs
+    // under waitUntil, after the inventory rows): wait until it is in force, then listing again
+    // changes nothing — drift is recorded once per change, not per call.
+    expect(await listedToolsWhen(slug, (names) => !names.includes('lookup'))).toEqual([
+      'export_data',
+      'echo',
+      'delete_thing',
+    ]);
     await listedTools(slug);
     const rows = await driftRows(id);
     const changes = rows.map((r) => [r.tool, r.details.version, r.details.severity]);

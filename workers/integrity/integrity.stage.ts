@@ -154,6 +154,10 @@ export class IntegrityStage implements ResponseStage {
     if (this.snapshots.length === 0) this.#schedule(this.snapshots);
     this.snapshots.push({ kind: pending.kind, items, complete });
     if (hidden.length === 0) return undefined;
+    if (this.#integrity.mode === 'fail_closed') {
+      // A changed definition of an approved item: its calls are refused from this answer on.
+      this.#integrity.withdraw?.(hidden.filter((n) => Object.hasOwn(this.#integrity.state.approved, n)));
+    }
     this.#call.findings.push({
       stage: this.name,
       kind: 'items_hidden',

@@ -89,5 +89,22 @@ export async function loadCallIntegrity(
   const { discovery, quarantineOnCritical, blockOnCriticalScan } = connection.settings.integrity;
   if (discovery === 'off' && !blockOnCriticalScan) return null;
   const state = await loadIntegrity(env, connection.orgId, connection.id);
-  return { mode: discovery, quarantineOnCritical, blockOnCriticalScan, slug: connection.slug, state };
+  const withdraw = (names: readonly string[]) => withdrawApprovals(connection.orgId, connection.id, names);
+  return {
+    mode: discovery,
+    quarantineOnCritical,
+    blockOnCriticalScan,
+    slug: connection.slug,
+    state,
+    withdraw,
+  };
+}
+
+/** This isolate's cached state without the approvals of `names` (until the recorder republishes). */
+function withdrawApprovals(orgId: string, connectionId: string, names: readonly string[]): void {
+  const hit = cache.get(integrityKvKey(orgId, connectionId));
+  if (!hit || !names.some((n) => Object.hasOwn(hit.state.approved, n))) return;
+  const approved = { ...hit.state.approved };
+  for (const name of names) delete approved[name];
+  hit.state = { ...hit.state, approved };
 }

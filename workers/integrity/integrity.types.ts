@@ -80,6 +80,12 @@ export interface CallIntegrity {
   blockOnCriticalScan: boolean;
   slug: string;
   state: IntegrityState;
+  /**
+   * Withdraws, in this isolate at once, the approval of items a list answer showed with another
+   * definition (fail_closed): calls to them are refused from now on, not only once the change is
+   * recorded after the answer.
+   */
+  withdraw?: (governedNames: readonly string[]) => void;
 }
 
 /** Why a call to `governedName` is refused, or null when integrity has nothing against it. */

@@ -63,7 +63,10 @@ export function langfuseEnabled(
  * isolate knows the organization sends nothing to Langfuse (unknown: capture, bounded).
  */
 export function langfuseMayBeOn(orgId: string): boolean {
-  return cache.get(orgId)?.known !== false;
+  const hit = cache.get(orgId);
+  // An answer read before the organization's last change (settings just saved) is not known.
+  if (!hit || hit.epoch < knownEpoch(orgId)) return true;
+  return hit.known !== false;
 }
 
 export interface LlmCallReport {
