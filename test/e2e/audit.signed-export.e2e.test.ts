@@ -8,8 +8,8 @@ import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { adminKey, api, ensureConnection, gatewayUrl, setPolicy } from './helpers';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminKey, api, deniedCalls, gatewayUrl } from './helpers';
 
 const CLI = path.resolve(import.meta.dirname, '..', '..', 'sdk', 'dist', 'cli.js');
 const SLUG = 'e2e-signed-export';
@@ -51,25 +51,7 @@ describe('signed audit export, verified offline', () => {
   beforeAll(async () => {
     const build = spawnSync('npm', ['run', '--silent', 'sdk:build'], { encoding: 'utf8' });
     expect(build.status, build.stderr).toBe(0);
-    await ensureConnection(SLUG, `${inject('upstreamUrl')}/stateless`, null);
-    await setPolicy(SLUG, [{ tool: '*', action: 'deny' }]);
-    for (let i = 0; i < 4; i++) {
-      const res = await fetch(`${gatewayUrl()}/v1/mcp/${SLUG}`, {
-        method: 'POST',
-        headers: {
-          Authorization: `Bearer ${adminKey()}`,
-          'Content-Type': 'application/json',
-          Accept: 'application/json, text/event-stream',
-        },
-        body: JSON.stringify({
-          jsonrpc: '2.0',
-          id: i,
-          method: 'tools/call',
-          params: { name: 'echo', arguments: {} },
-        }),
-      });
-      await res.text();
-    }
+    await deniedCalls(SLUG, 4);
     // The guard flushes its spool (rows and links) to D1 within about a second.
     const deadline = Date.now() + 20_000;
     for (;;) {

@@ -51,6 +51,32 @@ export async function setPolicy(slug: string, rules: unknown[]) {
 }
 
 /** The official MCP SDK client, pointed at a connection's gateway URL with the given headers. */
+/**
+ * `count` denied `tools/call`s through a connection to the stateless upstream (created if needed,
+ * policy deny-all): audit rows on the connection's chain without anything reaching the upstream.
+ */
+export async function deniedCalls(slug: string, count: number): Promise<void> {
+  await ensureConnection(slug, `${inject('upstreamUrl')}/stateless`, null);
+  await setPolicy(slug, [{ tool: '*', action: 'deny' }]);
+  for (let i = 0; i < count; i++) {
+    const res = await fetch(`${gatewayUrl()}/v1/mcp/${slug}`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${adminKey()}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: i,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: {} },
+      }),
+    });
+    await res.text();
+  }
+}
+
 export async function connectClient(slug: string, headers: Record<string, string> = {}, key = adminKey()) {
   const transport = new StreamableHTTPClientTransport(new URL(`${gatewayUrl()}/v1/mcp/${slug}`), {
     requestInit: { headers: { Authorization: `Bearer ${key}`, ...headers } },
