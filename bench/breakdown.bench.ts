@@ -93,7 +93,7 @@ const STAGE_NAMES: Record<string, string> = {
   handler: 'whole handler (until the response is returned)',
 };
 
-interface Runtime {
+export interface Runtime {
   gatewayUrl: string;
   runtimeUrl: string | null;
   upstreamUrl: string;
@@ -103,7 +103,16 @@ interface Runtime {
   stop(): Promise<void>;
 }
 
-async function startInstrumented(placement: Placement, log: (m: string) => void): Promise<Runtime> {
+/**
+ * `wrangler dev <script>` (the product's Worker under a bench wrapper) in a runtime of its own:
+ * fresh persist dir, migrations applied, the bench upstream, same pinning. Also used by the
+ * metrics suite (bench/metrics.bench.ts) with its own wrapper.
+ */
+export async function startInstrumented(
+  placement: Placement,
+  log: (m: string) => void,
+  script = path.join('bench', 'breakdown', 'instrumented.worker.js'),
+): Promise<Runtime> {
   const persistTo = mkdtempSync(path.join(os.tmpdir(), 'igris-bench-breakdown-'));
   ensureDashboardBuilt();
   applyMigrations(persistTo);
@@ -121,7 +130,7 @@ async function startInstrumented(placement: Placement, log: (m: string) => void)
   };
   const args = [
     'dev',
-    path.join('bench', 'breakdown', 'instrumented.worker.js'),
+    script,
     '--ip',
     '127.0.0.1',
     '--port',
@@ -178,7 +187,8 @@ async function startInstrumented(placement: Placement, log: (m: string) => void)
       throw new Error(`instrumented runtime did not start:\n${output.slice(-3000)}`);
     }
     try {
-      if ((await fetch(`${gatewayUrl}/healthz`)).ok) break;
+      // A timeout: wrangler's proxy can hold a request while the Worker fails to start.
+      if ((await fetch(`${gatewayUrl}/healthz`, { signal: AbortSignal.timeout(5_000) })).ok) break;
     } catch {
       // not yet
     }
@@ -186,7 +196,7 @@ async function startInstrumented(placement: Placement, log: (m: string) => void)
   }
   const workerds = pinRuntime({ wrangler: child }, placement);
   const runtimeUrl = await findRuntimeUrl(workerds, port);
-  log(`breakdown: instrumented runtime on ${gatewayUrl} (runtime socket ${runtimeUrl ?? 'not found'})`);
+  log(`${path.basename(script)}: runtime on ${gatewayUrl} (runtime socket ${runtimeUrl ?? 'not found'})`);
   return {
     gatewayUrl,
     runtimeUrl,

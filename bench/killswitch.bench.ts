@@ -9,6 +9,9 @@
  *   firstRefusalMs    from the answer to the first "Session Suspended" response (negative: a
  *                     refusal arrived before the API's own answer did)
  *   admittedAfter     calls sent after the answer and still admitted (should be 0)
+ * and, before the trials, quietApiMs: the answer with no calls running (the switch's own cost; under
+ * the open-loop load the answer also queues behind calls, and 200 calls/s exceeds what wrangler dev's
+ * port sustains on 2 cores).
  * The switch is lifted (DELETE /api/v1/kill-switch/{id}) between trials.
  */
 import type http from 'node:http';
@@ -39,6 +42,11 @@ export interface KillSwitchResult {
   apiMs: { p50: number; max: number };
   admittedAfterTotal: number;
   otherErrors: Record<string, number>;
+  /**
+   * The API's answer with no load on the gateway (same connection, same run): the kill switch's own
+   * cost. Under the open-loop load the answer also waits behind the calls queued ahead of it.
+   */
+  quietApiMs?: { p50: number; max: number };
 }
 
 interface CallRecord {
@@ -62,6 +70,7 @@ export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult
   });
   const message = echoMessage(1024);
   const results: KillTrial[] = [];
+  const quietApiMs = await quietAnswers(ctx, connection.id, pick(ctx, 3, 8));
 
   for (let t = 0; t < trials; t++) {
     const agent: http.Agent = keepAliveAgent(64);
@@ -141,6 +150,7 @@ export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult
     firstRefusalMs: stat(results.map((r) => r.firstRefusalMs ?? Number.POSITIVE_INFINITY)),
     apiMs: stat(results.map((r) => r.apiMs)),
     admittedAfterTotal: results.reduce((a, r) => a + r.admittedAfter, 0),
+    quietApiMs: stat(quietApiMs),
     otherErrors: results.reduce<Record<string, number>>((acc, r) => {
       for (const [k, v] of Object.entries(r.otherByStatus)) acc[k] = (acc[k] ?? 0) + v;
       return acc;
@@ -148,9 +158,32 @@ export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult
   };
   ctx.log(
     `kill switch at ${loadRps} rps: effective p50 ${result.effectiveMs.p50.toFixed(1)} ms max ${result.effectiveMs.max.toFixed(1)} ms; ` +
-      `first refusal p50 ${result.firstRefusalMs.p50.toFixed(1)} ms; API ${result.apiMs.p50.toFixed(1)} ms; admitted after answer ${result.admittedAfterTotal}; other answers ${JSON.stringify(result.otherErrors)}`,
+      `first refusal p50 ${result.firstRefusalMs.p50.toFixed(1)} ms; API ${result.apiMs.p50.toFixed(1)} ms (no load: ${result.quietApiMs!.p50.toFixed(1)} ms); admitted after answer ${result.admittedAfterTotal}; other answers ${JSON.stringify(result.otherErrors)}`,
   );
   return result;
+}
+
+/** Pulls and lifts a connection switch `n` times with no calls running: the answer times of the pulls. */
+async function quietAnswers(ctx: BenchContext, connectionId: string, n: number): Promise<number[]> {
+  const answers: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const sent = performance.now();
+    const pulled = await apiCall<{ id: string }>(
+      ctx.stack.gatewayUrl,
+      ctx.stack.apiKey,
+      'POST',
+      '/kill-switch',
+      {
+        scope: 'connection',
+        target: connectionId,
+        reason: `bench quiet ${i}`,
+      },
+    );
+    answers.push(performance.now() - sent);
+    if (pulled.status >= 300) throw new Error(`kill switch: ${pulled.status} ${JSON.stringify(pulled.body)}`);
+    await apiCall(ctx.stack.gatewayUrl, ctx.stack.apiKey, 'DELETE', `/kill-switch/${pulled.body.id}`);
+  }
+  return answers;
 }
 
 /** After a lift, calls pass again (the lift is pushed before the API answers; this only guards the bench). */

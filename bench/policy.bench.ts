@@ -7,8 +7,10 @@
  * The policies mix what real ones contain — exact tool names, prefix globs (`svc12_*`), a few
  * suffix globs (`*_delete_7`, candidates for every tool) and a few tool-independent rules
  * (`*` with a condition) — with conditions on `user` and `metadata.*` using eq/neq/in/nin, and on
- * `args.*` (pathWithin, lte, hostIn, matches, maxLength: issue 22), and a
- * final deny. Requests draw 90% from a hot set of 100 names (their candidate rules are cached)
+ * `args.*` (pathWithin, lte, hostIn, matches, maxLength: issue 22), on the session's facts
+ * (`session.touched` / `session.called` on deny rules: the evaluation collects them as gates for the
+ * guard, policy.session.ts), and a final deny. The row counts how many rules read arguments and how
+ * many read session facts, and the report labels the target row with them. Requests draw 90% from a hot set of 100 names (their candidate rules are cached)
  * and 10% are names never seen before (uncached: the candidate list is computed, and the FIFO
  * candidate cache churns as it would under a caller spraying names). Each decision is timed on
  * its own (performance.now(); the timer's own cost is measured and reported).
@@ -35,7 +37,16 @@ type Rule = {
 export interface PolicyBenchRow {
   rules: number;
   /** Rule mix actually generated. */
-  mix: { exact: number; prefix: number; suffix: number; anyTool: number };
+  mix: {
+    exact: number;
+    prefix: number;
+    suffix: number;
+    anyTool: number;
+    /** Rules with at least one `args.*` condition. */
+    argsRules?: number;
+    /** Rules with a `session.touched` / `session.called` condition (deny rules). */
+    sessionRules?: number;
+  };
   /** µs per decision. */
   all: { p50: number; p99: number; max: number; n: number };
   /** Names from the hot set (candidate rules usually cached; the churn of new names can evict them). */
@@ -74,7 +85,11 @@ function makeRng(seed: number) {
 
 /** Half of the conditioned rules read arguments (issue 22): the target holds with them in the mix. */
 function condition(rng: () => number, i: number): Record<string, unknown> | undefined {
-  switch (Math.floor(rng() * (process.env.NO_ARGS ? 5 : 9))) {
+  switch (Math.floor(rng() * (process.env.NO_ARGS ? 5 : process.env.NO_SESSION ? 9 : 10))) {
+    case 9:
+      return i % 2 === 0
+        ? { 'session.touched': ['untrusted_input', `label${i % 10}`], 'metadata.env': { nin: ['dev'] } }
+        : { 'session.called': [`read_${i % 50}_*`, 'fetch_*'] };
     case 5:
       return { 'args.path': { pathWithin: [`/srv/team${i % 20}`, '/tmp'] } };
     case 6:
@@ -99,12 +114,18 @@ function condition(rng: () => number, i: number): Record<string, unknown> | unde
 export function buildPolicy(count: number, seed = 1): { rules: Rule[]; mix: PolicyBenchRow['mix'] } {
   const rng = makeRng(seed);
   const rules: Rule[] = [];
-  const mix = { exact: 0, prefix: 0, suffix: 0, anyTool: 0 };
+  const mix = { exact: 0, prefix: 0, suffix: 0, anyTool: 0, argsRules: 0, sessionRules: 0 };
   const actions = ['allow', 'deny', 'alert'] as const;
   for (let i = 0; i < count - 1; i++) {
     const r = rng();
-    const action = actions[Math.floor(rng() * 3)]!;
+    const drawn = actions[Math.floor(rng() * 3)]!;
     const conditions = condition(rng, i);
+    const keys = Object.keys(conditions ?? {});
+    if (keys.some((k) => k.startsWith('args.'))) mix.argsRules++;
+    const bySession = keys.some((k) => k.startsWith('session.'));
+    if (bySession) mix.sessionRules++;
+    // Session facts may only take access away (policy.session.ts): such rules deny.
+    const action = bySession ? 'deny' : drawn;
     let tool: string;
     if (r < 0.6) {
       tool = `tool_${i}`;
@@ -271,7 +292,7 @@ export function runPolicyBench(quick: boolean, log: (m: string) => void = consol
     const row = benchPolicy(count, evaluations);
     rows.push(row);
     log(
-      `policy ${count} rules: p50 ${row.all.p50.toFixed(2)} µs, p99 ${row.all.p99.toFixed(2)} µs ` +
+      `policy ${count} rules (${row.mix.argsRules} with args.*, ${row.mix.sessionRules} with session.* conditions): p50 ${row.all.p50.toFixed(2)} µs, p99 ${row.all.p99.toFixed(2)} µs ` +
         `(hot names p99 ${row.cached.p99.toFixed(2)}, new names p99 ${row.uncached.p99.toFixed(2)}), load ${row.loadMs.total.toFixed(1)} ms (parse ${row.loadMs.parse.toFixed(1)} + compile ${row.loadMs.compile.toFixed(1)}; validation at publish ${row.loadMs.validate.toFixed(1)}), ` +
         `first decision after load ${row.firstDecisionsUs.first.toFixed(0)} µs, first 100 ${row.firstDecisionsUs.first100.toFixed(0)} µs`,
     );

@@ -145,8 +145,12 @@ function targetRows(r: BenchResults): TargetRow[] {
   ] as const) {
     const row = r.policy?.rows.find((x) => x.rules === rules);
     if (!row) continue;
+    const conditioned =
+      row.mix.argsRules !== undefined
+        ? ` (${row.mix.argsRules} with args.* and ${row.mix.sessionRules ?? 0} with session.* conditions)`
+        : '';
     rows.push({
-      target: `Policy evaluation p99 at ${rules.toLocaleString('en')} rules`,
+      target: `Policy evaluation p99 at ${rules.toLocaleString('en')} rules${conditioned}`,
       goal: `≤ ${goal} µs`,
       measured: `${ms(row.all.p99)} µs`,
       met: row.all.p99 <= goal,
@@ -402,12 +406,14 @@ export function renderMarkdown(r: BenchResults): string {
     out.push(
       `### Policy evaluation (pure, Node, ${r.policy.evaluations.toLocaleString('en')} decisions per size; timer cost ${ms(r.policy.timerOverheadUs, 3)} µs included)`,
       '',
-      '| Rules | p50 µs | p99 µs | hot names p99 | new names p99 | max µs | Gateway load: parse + compile = total ms | First 100 decisions after a load (rules compile lazily) µs | Validation at publish ms |',
-      '|---|---|---|---|---|---|---|---|---|',
+      '| Rules | with args.* / session.* conditions | p50 µs | p99 µs | hot names p99 | new names p99 | max µs | Gateway load: parse + compile = total ms | First 100 decisions after a load (rules compile lazily) µs | Validation at publish ms |',
+      '|---|---|---|---|---|---|---|---|---|---|',
     );
     for (const row of r.policy.rows) {
+      const conditioned =
+        row.mix.argsRules !== undefined ? `${row.mix.argsRules} / ${row.mix.sessionRules ?? 0}` : '—';
       out.push(
-        `| ${row.rules.toLocaleString('en')} | ${ms(row.all.p50)} | ${ms(row.all.p99)} | ${ms(row.cached.p99)} | ${ms(row.uncached.p99)} | ${ms(row.all.max, 0)} | ${ms(row.loadMs.parse, 1)} + ${ms(row.loadMs.compile, 1)} = ${ms(row.loadMs.total, 1)} | ${row.firstDecisionsUs ? ms(row.firstDecisionsUs.first100, 0) : '—'} | ${ms(row.loadMs.validate, 1)} |`,
+        `| ${row.rules.toLocaleString('en')} | ${conditioned} | ${ms(row.all.p50)} | ${ms(row.all.p99)} | ${ms(row.cached.p99)} | ${ms(row.uncached.p99)} | ${ms(row.all.max, 0)} | ${ms(row.loadMs.parse, 1)} + ${ms(row.loadMs.compile, 1)} = ${ms(row.loadMs.total, 1)} | ${row.firstDecisionsUs ? ms(row.firstDecisionsUs.first100, 0) : '—'} | ${ms(row.loadMs.validate, 1)} |`,
       );
     }
     out.push('');
@@ -460,6 +466,22 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
+  if (r.metrics) {
+    const m = r.metrics;
+    out.push(
+      `### Prometheus metrics on the gateway path (${m.calls} calls, rounds on/off alternating; ${m.errors} errors; rows recorded: ${m.recorded.on} on, ${m.recorded.off} off)`,
+      '',
+      '| Metrics | p50 ms | p99 ms |',
+      '|---|---|---|',
+      `| off (switch in bench/metrics/switch.worker.js) | ${sp(m.off.p50)} | ${sp(m.off.p99)} |`,
+      `| on (as deployed) | ${sp(m.on.p50)} | ${sp(m.on.p99)} |`,
+      `| added | ${sp(m.added.p50)} | ${sp(m.added.p99)} |`,
+      '',
+      `Metric recording's own CPU per call (plain Node, in the guard): ${ms(m.cpu.recordUs, 2)} µs to turn the row into its deltas, plus ${ms(m.cpu.batchUs, 2)} µs as its share of the batch sent to the MetricsHub (100 calls a batch, off the call's path).`,
+      '',
+    );
+  }
+
   if (r.killSwitch) {
     const k = r.killSwitch;
     out.push(
@@ -468,6 +490,11 @@ export function renderMarkdown(r: BenchResults): string {
       '| Figure | p50 | worst |',
       '|---|---|---|',
       `| API answer time (POST /api/v1/kill-switch) | ${ms(k.apiMs.p50, 1)} ms | ${ms(k.apiMs.max, 1)} ms |`,
+      ...(k.quietApiMs
+        ? [
+            `| API answer time with no load (the switch's own cost) | ${ms(k.quietApiMs.p50, 1)} ms | ${ms(k.quietApiMs.max, 1)} ms |`,
+          ]
+        : []),
       `| Calls still admitted after the answer, for | ${ms(k.effectiveMs.p50, 1)} ms | ${ms(k.effectiveMs.max, 1)} ms |`,
       `| First "Session Suspended" after the answer | ${ms(k.firstRefusalMs.p50, 1)} ms | ${ms(k.firstRefusalMs.max, 1)} ms |`,
       `| Calls sent after the answer and admitted | ${k.admittedAfterTotal} in total | |`,

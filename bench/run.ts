@@ -29,6 +29,7 @@ import { failureSamples } from './lib/paths.ts';
 import { foreignCpuSampler, machineInfo, machineLoad, pin, planPlacement } from './lib/procs.ts';
 import { type BenchStack, ensureConnection, setPolicy, startBenchStack } from './lib/stack.ts';
 import { type LlmResult, runLlm } from './llm.bench.ts';
+import { type MetricsResult, runMetrics } from './metrics.bench.ts';
 import { type OverheadResult, runOverhead } from './overhead.bench.ts';
 import { type PolicyBenchResult, runPolicyBench } from './policy.bench.ts';
 import { writeResults } from './report.ts';
@@ -45,6 +46,7 @@ export const SUITES = [
   'breakdown',
   'inspection',
   'tracing',
+  'metrics',
 ] as const;
 export type Suite = (typeof SUITES)[number];
 
@@ -83,6 +85,8 @@ export interface BenchResults {
   inspection?: { engine?: InspectionBenchResult; gateway?: InspectionGatewayResult };
   /** OpenTelemetry tracing (issue 19): the latency it adds, on (sample rate 1) vs off. */
   tracing?: TracingResult;
+  /** Prometheus metrics (issue 19): the latency the guard's recording and hub batches add, on vs off. */
+  metrics?: MetricsResult;
   errors: Partial<Record<Suite, string>>;
   /** The first failed answers per path (status and body), when calls failed. */
   failedCalls: Record<string, string[]>;
@@ -224,6 +228,8 @@ async function main() {
   }
 
   results.breakdown = await run('breakdown', () => runBreakdown({ quick, placement, log }));
+  // Its own runtime too (the product under a metrics switch, bench/metrics/switch.worker.js).
+  results.metrics = await run('metrics', () => runMetrics({ quick, placement, log }));
 
   results.failedCalls = { ...failureSamples(), ...llmFailureSamples() };
   for (const [name, samples] of Object.entries(results.failedCalls))

@@ -15,7 +15,8 @@
  *   - kill switches: memory. Loaded from D1 (`kill_switches`, active, of this org, through
  *     workers/shared/killswitch.store.ts; kept if kill.match says they concern it) once when the
  *     object starts, inside blockConcurrencyWhile, so no call is decided before they are known; then
- *     pushed by the API (applyKill / liftKill) before it answers. Re-read from D1 every
+ *     pushed by the API (applyKill / liftKill) before it answers — a push that comes before that load
+ *     is kept for it, not a reason to read D1. Re-read from D1 every
  *     RESYNC_MS as a safety net for a push that failed — never from KV.
  *   - rate windows, anomaly counts and cooldowns, session counters: SQLite (survive eviction).
  *   - anomaly settings: the connection's `settings.anomaly`, read from D1 with the kill switches
@@ -43,7 +44,7 @@ import { anomalyAlert, DenySpikes, rowAlerts } from './alert.rules';
 import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
 import { chainName } from './audit.chain';
 import { SpoolScheduler } from './audit.scheduler';
-import { eventHubFor, metricsHubFor } from './do.client';
+import { eventHubFor, metricsHubFor, sessionFactsFor } from './do.client';
 import {
   type AdmitRequest,
   type AdmitResult,
@@ -54,6 +55,8 @@ import {
   type GuardTarget,
   guardName,
   type KillNotice,
+  MAX_OUTCOMES_PER_CALL,
+  type PendingOutcome,
   type WatchRequest,
 } from './guard.contract';
 import {
@@ -111,6 +114,8 @@ export class ConnectionGuard extends DurableObject<Env> {
   #syncing = false;
   /** Bumped by every push, so a D1 re-read that started before a push cannot undo it. */
   #pushEpoch = 0;
+  /** Switches pushed before the first load (a cold guard does not read D1 for a push): held at the load. */
+  readonly #pushedBeforeLoad = new Map<string, KillRecord>();
   /** The organization's configuration epoch (pushed, read from D1, or carried by an admit): only grows. */
   #configEpoch = 0;
 
@@ -125,7 +130,14 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#rates = new RateWindows(ctx.storage.sql);
     this.#anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
     this.#session = new SessionRecord(ctx.storage.sql);
-    this.#taint = new SessionTaint(ctx.storage.sql);
+    // Facts of linked agent sessions go to the organization's store too, never awaited by admit.
+    this.#taint = new SessionTaint(ctx.storage.sql, (orgId, session, facts) =>
+      ctx.waitUntil(
+        sessionFactsFor(env, orgId, session)
+          .record(facts)
+          .catch((err) => log('warn', 'session facts not shared', { err })),
+      ),
+    );
     this.#metrics = new MetricsOutbox(
       (p) => ctx.waitUntil(p),
       () => metricsHubFor(env, this.#metricsTarget!.orgId),
@@ -141,10 +153,14 @@ export class ConnectionGuard extends DurableObject<Env> {
     const identity = await this.#ready(request);
     const { sessionId } = identity;
     const now = Date.now();
+    // Earlier calls' outcomes riding on this round trip (gateway.outcome.batch.ts): applied first,
+    // whatever this call's verdict, and written in the same transaction as its rows.
+    if (request.outcomes?.length) this.#completeAll(request.outcomes);
     // Decided on data older than a management change: nothing is recorded or counted; the gateway
     // re-reads and comes back (workers/config/config.epoch.ts).
     if (request.configEpoch !== undefined) {
       if (request.configEpoch < this.#configEpoch) {
+        if (request.outcomes?.length) await this.#audit.arm();
         return { verdict: 'stale', sessionId, configEpoch: this.#configEpoch };
       }
       this.#configEpoch = request.configEpoch;
@@ -153,15 +169,17 @@ export class ConnectionGuard extends DurableObject<Env> {
     const kill = matchingKill(this.#kills.values(), identity, request.caller);
     let result: AdmitResult = { verdict: 'admit', sessionId };
     // Taint before the rate windows: a call refused for its session's history counts against none.
-    const held = !kill && !request.final && request.taint ? this.#taint.forbidden(request.taint, now) : null;
+    const hit = !kill && !request.final && request.taint ? this.#taint.verdict(request.taint, now) : null;
+    const held = hit?.held ?? null;
     if (kill) {
       result = { verdict: 'killed', sessionId, scope: kill.scope, reason: kill.reason };
-    } else if (held && request.taint!.approve) {
+    } else if (hit?.approve) {
       // Tainted under `onTaint: "approve"`: the gateway holds the call for an approver (or spends
       // its approval) and comes back; nothing is recorded or counted now.
-      return { verdict: 'tainted', sessionId, ruleIndex: request.taint!.ruleIndex, held, approval: true };
-    } else if (held) {
-      result = { verdict: 'tainted', sessionId, ruleIndex: request.taint!.ruleIndex, held };
+      if (request.outcomes?.length) await this.#audit.arm();
+      return { verdict: 'tainted', sessionId, ruleIndex: hit.ruleIndex, held: hit.held, approval: true };
+    } else if (hit) {
+      result = { verdict: 'tainted', sessionId, ruleIndex: hit.ruleIndex, held: hit.held };
     } else if (!request.final) {
       const rate = this.#rates.admit(request.rateChecks, now);
       if (!rate.ok) {
@@ -169,7 +187,9 @@ export class ConnectionGuard extends DurableObject<Env> {
         result = { verdict: 'rate_limited', sessionId, ...figures };
       }
     }
-    if (result.verdict === 'admit' && !request.final && request.taint) this.#taint.add(request.taint, now);
+    if (result.verdict === 'admit' && !request.final && request.taint) {
+      this.#taint.add(request.taint, now, request.orgId);
+    }
 
     const final = request.final || result.verdict !== 'admit';
     for (const row of request.audit) {
@@ -203,6 +223,22 @@ export class ConnectionGuard extends DurableObject<Env> {
    * An LLM call's actual tokens (`outcome.tokens`) are added to its token windows, once per call.
    */
   async complete(eventId: string, outcome: CallOutcome): Promise<void> {
+    this.#completeOne(eventId, outcome);
+    await this.#audit.arm();
+  }
+
+  /** Several outcomes in order, in one round trip and one transaction (gateway.outcome.batch.ts). */
+  async completeMany(outcomes: PendingOutcome[]): Promise<void> {
+    this.#completeAll(outcomes);
+    await this.#audit.arm();
+  }
+
+  #completeAll(outcomes: readonly PendingOutcome[]): void {
+    for (const { eventId, outcome } of outcomes.slice(0, MAX_OUTCOMES_PER_CALL))
+      this.#completeOne(eventId, outcome);
+  }
+
+  #completeOne(eventId: string, outcome: CallOutcome): void {
     if (outcome.tokens) {
       this.#rates.recordTokens(eventId, outcome.tokens.checks, outcome.tokens.used, Date.now());
     }
@@ -218,7 +254,6 @@ export class ConnectionGuard extends DurableObject<Env> {
     if (row?.orgId && row.connectionId)
       this.#metricsTarget ??= { orgId: row.orgId, connectionId: row.connectionId };
     if (this.#metricsTarget) this.#metrics.schedule();
-    await this.#audit.arm();
   }
 
   /** A management change was committed (announceConfigChange calls this before the API answers). */
@@ -229,15 +264,31 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#configEpoch = Math.max(this.#configEpoch, epoch);
   }
 
-  /** A kill switch was pulled (the API calls this before it answers). Idempotent. */
+  /**
+   * A kill switch was pulled (the API calls this before it answers). Idempotent. A guard that has
+   * not loaded yet (never called, or evicted) keeps it for its load rather than read D1 now: waking
+   * every cold guard of an organization would put a D1 read each on the API's critical path, and
+   * the first call loads anyway — then holds what was pushed on top of what it read, so a record
+   * the API has not committed yet cannot be missed.
+   */
   async applyKill(target: GuardTarget, kill: KillRecord): Promise<void> {
+    if (!this.#identity) {
+      this.#checkName(target);
+      this.#pushedBeforeLoad.set(kill.id, kill);
+      return;
+    }
     const identity = await this.#ready(target);
     this.#pushEpoch++;
     this.#hold(kill, identity);
   }
 
-  /** A kill switch was lifted. Idempotent. */
+  /** A kill switch was lifted (committed before the push: a cold guard's load reads it lifted). Idempotent. */
   async liftKill(target: GuardTarget, killSwitchId: string): Promise<void> {
+    if (!this.#identity) {
+      this.#checkName(target);
+      this.#pushedBeforeLoad.delete(killSwitchId);
+      return;
+    }
     await this.#ready(target);
     this.#pushEpoch++;
     this.#kills.delete(killSwitchId);
@@ -306,10 +357,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     if (!this.#identity) {
       this.#loading ??= this.ctx
         .blockConcurrencyWhile(async () => {
-          const name = this.ctx.id.name;
-          if (name !== undefined && name !== guardName(target.orgId, target.connectionId)) {
-            throw new Error('guard addressed with the identity of another connection');
-          }
+          this.#checkName(target);
           const state = await this.#readD1(target);
           this.#identity = {
             orgId: target.orgId,
@@ -317,6 +365,8 @@ export class ConnectionGuard extends DurableObject<Env> {
             sessionId: agentSessionId(target.connectionId),
           };
           this.#apply(state, this.#identity);
+          for (const kill of this.#pushedBeforeLoad.values()) this.#hold(kill, this.#identity);
+          this.#pushedBeforeLoad.clear();
         })
         .finally(() => {
           this.#loading = null;
@@ -328,6 +378,13 @@ export class ConnectionGuard extends DurableObject<Env> {
       throw new Error('guard addressed with the identity of another connection');
     }
     return identity;
+  }
+
+  #checkName(target: GuardTarget): void {
+    const name = this.ctx.id.name;
+    if (name !== undefined && name !== guardName(target.orgId, target.connectionId)) {
+      throw new Error('guard addressed with the identity of another connection');
+    }
   }
 
   async #readD1(target: GuardTarget): Promise<D1State> {

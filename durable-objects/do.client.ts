@@ -18,16 +18,32 @@ import { type GuardTarget, guardName } from './guard.contract';
 import type { LoginLimiter } from './login-limiter.do';
 import { metricsHubName } from './metrics.contract';
 import type { MetricsHub } from './metrics-hub.do';
+import type { SessionFacts } from './session-facts.do';
 
 /** How many AuditSpool objects share an organization's (or the anonymous) refusal rows. */
 export const SPOOL_SHARDS = 4;
+
+/**
+ * Guard ids by name, per isolate: deriving an id from a name is a keyed hash, and a call reaches
+ * its guard two or three times (admit, outcome, kill watch). An id is a plain value (a stub is
+ * not: stubs belong to the request that made them, so each call still makes its own).
+ */
+const guardIds = new Map<string, DurableObjectId>();
+const MAX_GUARD_IDS = 10_000;
 
 export function guardFor(
   env: Pick<Env, 'GUARD'>,
   orgId: string,
   connectionId: string,
 ): DurableObjectStub<ConnectionGuard> {
-  return env.GUARD.getByName(guardName(orgId, connectionId));
+  const name = guardName(orgId, connectionId);
+  let id = guardIds.get(name);
+  if (!id) {
+    id = env.GUARD.idFromName(name);
+    if (guardIds.size >= MAX_GUARD_IDS) guardIds.clear();
+    guardIds.set(name, id);
+  }
+  return env.GUARD.get(id);
 }
 
 /** Guards pushed to at once by forEachGuard: bounds the subrequests one API call keeps open. */
@@ -68,6 +84,19 @@ export function eventShardFor(
   shard: number,
 ): DurableObjectStub<EventHub> {
   return env.EVENT_HUB.getByName(eventShardName(orgId, shard));
+}
+
+/**
+ * The organization's store of one linked agent session (session-facts.do.ts). `session` is the
+ * gateway's session id (gateway.taint.ts `taintSession`: the API key id first), so the name is
+ * organization- and key-scoped.
+ */
+export function sessionFactsFor(
+  env: Pick<Env, 'SESSION_FACTS'>,
+  orgId: string,
+  session: string,
+): DurableObjectStub<SessionFacts> {
+  return env.SESSION_FACTS.getByName(`${orgId}:${session}`);
 }
 
 /** The organization's metric totals (metrics-hub.do.ts); fed by its guards, read by scrapes. */

@@ -13,11 +13,12 @@
  * so the root handles publishes one at a time in arrival order; every shard receives batches in id
  * order, and every stream — live or replaying — is given ids in increasing order, each once.
  *
- * Ids: every event gets the next sequence number, stored with it in SQLite. The counter resumes
- * from the stored maximum after an eviction or restart (the last REPLAY_LIMIT events are always
- * kept, so the maximum is never pruned away): ids only ever grow. A client that reconnects with
- * `Last-Event-ID` gets what it missed (a shard fetches it from its root); if it missed more than the
- * buffer holds it first gets a `gap` event naming the ids it can no longer replay (the audit API has them).
+ * Ids and replay (event.replay.ts): every event gets the next sequence number and is kept, in memory
+ * and — written in batches, not per event — in SQLite; ids only ever grow, across restarts and
+ * crashes. With no stream anywhere, publishing numbers and keeps events and encodes nothing. A client
+ * that reconnects with `Last-Event-ID` gets what it missed (a shard fetches it from its root); if it
+ * missed more than the buffer holds it first gets a `gap` event naming the ids it can no longer replay
+ * (the audit API has them).
  *
  * Access: every subscriber carries its principal (API key or cookie session, and the role it
  * subscribed with). Each object re-checks its own streams against D1 every `recheckSeconds` (the
@@ -38,14 +39,13 @@ import type { StreamMatch } from '../workers/shared/events.subscriber';
 import { streamPrincipalSchema } from '../workers/shared/events.subscriber';
 import { eventConnection, type GatewayEvent } from '../workers/shared/events.types';
 import { eventHubFor, eventShardFor } from './do.client';
-import { encodeText, type Frame, frameOf } from './event.frame';
+import { encodeText, type Frame } from './event.frame';
+import { frameOfEntry, ReplayBuffer, type ReplayRows } from './event.replay';
 import { DEFAULT_SHARD_SIZE, parseHubName, SHARD_HEADER, ShardRouter } from './event.shards';
 import { StreamSet, type Subscriber } from './event.streams';
 
+export { FLUSH_AT, FLUSH_MS, REPLAY_LIMIT, type ReplayRows } from './event.replay';
 export { type CloseReason, KEEPALIVE_MS, MAX_PENDING_BYTES, STALE_CHECKS } from './event.streams';
-
-export const REPLAY_LIMIT = 1000;
-const PRUNE_EVERY = 100;
 
 /** What the Worker's events route tells the hub about a new stream (zod: the hub trusts no shape). */
 const subscribeSchema = z.object({
@@ -71,14 +71,6 @@ const subscribeSchema = z.object({
   shardSize: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_SHARD_SIZE),
 });
 
-/** What a shard asks its root for when a subscriber resumes there (rows as stored). */
-export interface ReplayRows {
-  gap: { missedFrom: number; missedTo: number } | null;
-  rows: Array<{ seq: number; connection: string | null; body: string }>;
-  /** The root's last id when it answered: everything up to it is in `rows` or was not missed. */
-  last: number;
-}
-
 export class EventHub extends DurableObject<Env> {
   readonly #streams: StreamSet;
   readonly #orgId: string | null;
@@ -86,8 +78,8 @@ export class EventHub extends DurableObject<Env> {
   readonly #shard: number | null;
   /** The root's shards (null on a shard). */
   readonly #router: ShardRouter<DurableObjectStub<EventHub>> | null = null;
-  #seq = 0;
-  #sincePrune = 0;
+  /** The root's numbering and replay buffer (null on a shard). */
+  readonly #replay: ReplayBuffer | null = null;
   /** On a shard: the last id received from the root (0 = none since this object started). */
   #received = 0;
 
@@ -99,13 +91,7 @@ export class EventHub extends DurableObject<Env> {
     this.#orgId = parsed?.orgId ?? null;
     this.#shard = parsed?.shard ?? null;
     if (this.#shard !== null) return;
-    ctx.storage.sql.exec(
-      'CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, connection TEXT, body TEXT NOT NULL)',
-    );
-    ctx.storage.sql.exec(
-      'CREATE TABLE IF NOT EXISTS hub_meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)',
-    );
-    this.#seq = ctx.storage.sql.exec<{ s: number | null }>('SELECT max(seq) AS s FROM events').one().s ?? 0;
+    this.#replay = new ReplayBuffer(ctx.storage.sql);
     const used =
       ctx.storage.sql.exec<{ value: number }>("SELECT value FROM hub_meta WHERE key = 'shards'").toArray()[0]
         ?.value ?? 0;
@@ -126,36 +112,28 @@ export class EventHub extends DurableObject<Env> {
 
   /** Appends events (in the given order) and delivers them to every matching stream. Returns the last id. */
   async publish(events: GatewayEvent | GatewayEvent[]): Promise<number> {
-    this.#rootOnly();
+    const replay = this.#rootReplay();
     const list = Array.isArray(events) ? events : [events];
+    // Nobody to deliver to (no stream here, no shard): number and keep the events, encode nothing.
+    const live = this.#streams.size > 0 || (this.#router?.used ?? 0) > 0;
     const frames: Frame[] = [];
     for (const event of list) {
-      const seq = ++this.#seq;
-      const connection = eventConnection(event);
-      const body = JSON.stringify(event);
-      this.ctx.storage.sql.exec(
-        'INSERT INTO events (seq, connection, body) VALUES (?, ?, ?)',
-        seq,
-        connection,
-        body,
-      );
-      frames.push({
-        seq,
-        connection,
-        bytes: frameOf(seq, event.type, body),
-      });
+      const entry = replay.append(event, eventConnection(event), JSON.stringify(event));
+      if (live) frames.push(frameOfEntry(entry));
     }
-    // Shards first: on Cloudflare they run on their own machines while this object writes its own streams.
-    this.#router?.forward(frames);
-    this.#streams.deliver(frames);
-    // Trimming the replay buffer every PRUNE_EVERY events instead of on every publish keeps the
-    // hot publish path to one INSERT per event; the buffer holds at most REPLAY_LIMIT + PRUNE_EVERY.
-    this.#sincePrune += list.length;
-    if (this.#sincePrune >= PRUNE_EVERY) {
-      this.#sincePrune = 0;
-      this.ctx.storage.sql.exec('DELETE FROM events WHERE seq <= ?', this.#seq - REPLAY_LIMIT);
+    if (live) {
+      // Shards first: on Cloudflare they run on their own machines while this object writes its own streams.
+      this.#router?.forward(frames);
+      this.#streams.deliver(frames);
     }
-    return this.#seq;
+    // SQLite is written once per flush window or full batch, not per event (event.replay.ts).
+    replay.settle();
+    return replay.last;
+  }
+
+  /** Writes the replay buffer's waiting events to SQLite now (they are otherwise written within FLUSH_MS). */
+  flushReplay(): void {
+    this.#rootReplay().flush();
   }
 
   /** A shard: a batch forwarded by its root (ids ascending). Returns how many streams it holds. */
@@ -171,23 +149,7 @@ export class EventHub extends DurableObject<Env> {
 
   /** The root: what a stream resuming after `after` missed, for a shard to replay. */
   async replaySince(after: number): Promise<ReplayRows> {
-    this.#rootOnly();
-    return this.#replayRows(after);
-  }
-
-  #replayRows(after: number): ReplayRows {
-    const oldest = this.ctx.storage.sql
-      .exec<{ s: number | null }>('SELECT min(seq) AS s FROM events')
-      .one().s;
-    const gap =
-      oldest !== null && after < oldest - 1 ? { missedFrom: after + 1, missedTo: oldest - 1 } : null;
-    const rows = this.ctx.storage.sql
-      .exec<{ seq: number; connection: string | null; body: string }>(
-        'SELECT seq, connection, body FROM events WHERE seq > ? ORDER BY seq',
-        after,
-      )
-      .toArray();
-    return { gap, rows, last: this.#seq };
+    return this.#rootReplay().replay(after);
   }
 
   /** Streams of the organization (the root counts its shards'). */
@@ -197,7 +159,7 @@ export class EventHub extends DurableObject<Env> {
 
   /** The id the next event will get minus one (0 when nothing was ever published). */
   lastEventId(): number {
-    return this.#seq;
+    return this.#replay?.last ?? 0;
   }
 
   /**
@@ -256,10 +218,10 @@ export class EventHub extends DurableObject<Env> {
       lifetimeMs: maxLifetimeSeconds * 1000,
       signal: request.signal,
     });
-    if (this.#shard === null) {
+    if (this.#replay) {
       // Replay and joining happen in this synchronous turn: no event can fall between them.
-      this.#streams.join(sub, lastEventId ?? this.#seq, lastEventId !== null);
-      if (lastEventId !== null) this.#resume(sub, this.#replayRows(lastEventId));
+      this.#streams.join(sub, lastEventId ?? this.#replay.last, lastEventId !== null);
+      if (lastEventId !== null) this.#resume(sub, this.#replay.replay(lastEventId));
     } else {
       // Joined first, holding live frames, so none is lost while the root's buffer is read.
       this.#streams.join(sub, lastEventId ?? 0, lastEventId !== null);
@@ -281,12 +243,7 @@ export class EventHub extends DurableObject<Env> {
       const gap = { type: 'gap', ...replay.gap };
       this.#streams.write(sub, encodeText(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`));
     }
-    const frames = replay.rows.map((row) => ({
-      seq: row.seq,
-      connection: row.connection,
-      bytes: frameOf(row.seq, (JSON.parse(row.body) as GatewayEvent).type, row.body),
-    }));
-    this.#streams.release(sub, frames, replay.last);
+    this.#streams.release(sub, replay.frames, replay.last);
   }
 
   async #sumShards(fn: (stub: DurableObjectStub<EventHub>) => Promise<number>): Promise<number> {
@@ -295,8 +252,9 @@ export class EventHub extends DurableObject<Env> {
     return counts.reduce((a, b) => a + b, 0);
   }
 
-  #rootOnly(): void {
-    if (this.#shard !== null) throw new Error('only the root event hub numbers and stores events');
+  #rootReplay(): ReplayBuffer {
+    if (!this.#replay) throw new Error('only the root event hub numbers and stores events');
+    return this.#replay;
   }
 }
 

@@ -54,7 +54,23 @@ export interface AdmitRequest extends GuardTarget {
    * records nothing. Optional: absent (older Workers) = never stale.
    */
   configEpoch?: number;
+  /**
+   * Outcomes of this isolate's earlier calls to the same guard that were still waiting to be sent
+   * (workers/gateway/gateway.outcome.batch.ts): applied before this call is decided, in the same
+   * transaction as its rows — one round trip and one write instead of a `complete` each. At most
+   * MAX_OUTCOMES_PER_CALL. Optional: absent (older Workers) = none.
+   */
+  outcomes?: PendingOutcome[];
 }
+
+/** One call's outcome on its way to its guard (admit's `outcomes`, `completeMany`). */
+export interface PendingOutcome {
+  eventId: string;
+  outcome: CallOutcome;
+}
+
+/** Outcomes applied per admit or completeMany; the gateway sends no more than this at once. */
+export const MAX_OUTCOMES_PER_CALL = 200;
 
 export interface TaintCheck {
   /** The agent session the labels belong to (see taintSession in the gateway): caller-scoped. */
@@ -71,6 +87,46 @@ export interface TaintCheck {
    * the fail-closed reading.
    */
   approve?: boolean;
+  /**
+   * Governed names (normalised, policy.normalize.ts) of the call's admitted units, recorded as the
+   * session's `called` facts once admitted (bounded per session: session.taint.ts). Optional.
+   */
+  called?: string[];
+  /**
+   * The rules with session conditions (`session.touched` / `session.called`) that the call would
+   * match if their session conditions hold, in rule order before the rule it matches otherwise:
+   * the guard refuses (or, with `approve`, holds) the call for the first one whose conditions
+   * hold. Optional: absent = none. An older guard ignores it (see docs/policies.md).
+   */
+  gates?: SessionGate[];
+  /**
+   * True when the session is linked across connections (the caller sent an MCP session id or its
+   * own X-Igris-Trace-Id): the guard shares what it records with the organization's agent-session
+   * store (SessionFacts), so other connections of the same session see it.
+   */
+  linked?: boolean;
+  /**
+   * The facts other connections recorded for this session, read by the gateway from the
+   * organization's agent-session store — only for calls with gates or cleanOf on a linked session.
+   */
+  shared?: SharedFacts;
+}
+
+/** One rule's session conditions, checked by the guard (workers/policy/policy.session.ts). */
+export interface SessionGate {
+  ruleIndex: number;
+  /** Holds when the session touched ANY of these labels (null: no condition). */
+  touched: readonly string[] | null;
+  /** Holds when the session called a tool matching ANY of these normalised globs (null: no condition). */
+  called: readonly string[] | null;
+  /** The rule's action is `approve`: hold for an approver rather than refuse. */
+  approve?: boolean;
+}
+
+/** An agent session's facts as the organization's store keeps them (durable-objects/session-facts.do.ts). */
+export interface SharedFacts {
+  labels: string[];
+  called: string[];
 }
 
 /**

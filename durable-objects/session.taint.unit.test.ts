@@ -2,7 +2,13 @@ import { DatabaseSync } from 'node:sqlite';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TaintCheck } from './guard.contract.ts';
-import { CACHED_SESSIONS, SessionTaint, TAINT_TTL_MS } from './session.taint.ts';
+import {
+  CACHED_SESSIONS,
+  CALLED_REFRESH_MS,
+  MAX_CALLED_PER_SESSION,
+  SessionTaint,
+  TAINT_TTL_MS,
+} from './session.taint.ts';
 import type { SqlLike, SqlValue } from './sql.types.ts';
 
 /** The real SQL on node:sqlite, shaped like a Durable Object's `ctx.storage.sql`. */
@@ -104,5 +110,39 @@ describe('SessionTaint', () => {
       ),
       { numRuns: 200 },
     );
+  });
+
+  it('records called names (bounded, rewritten at most every CALLED_REFRESH_MS) and decides gates on them', () => {
+    const shared: Array<[string, string, unknown]> = [];
+    const sql = memorySql();
+    const taint = new SessionTaint(sql, (org, session, facts) => shared.push([org, session, facts]));
+    const gate = { ...check('s', []), gates: [{ ruleIndex: 3, touched: null, called: ['read_*'] }] };
+    expect(taint.verdict(gate, 0)).toBeNull();
+    taint.add({ ...check('s', []), called: ['read_crm'], linked: true }, 1, 'org_a');
+    expect(taint.verdict(gate, 2)).toEqual({ held: ['called:read_crm'], ruleIndex: 3, approve: false });
+    // Survives a restart (SQLite is the durable copy).
+    expect(new SessionTaint(sql).verdict(gate, 3)!.ruleIndex).toBe(3);
+    // Only what is newly recorded is shared, and only for linked sessions.
+    taint.add({ ...check('s', []), called: ['read_crm'], linked: true }, 4, 'org_a');
+    taint.add({ ...check('t', ['x']), called: ['y'] }, 5, 'org_a');
+    expect(shared).toEqual([['org_a', 's', { labels: [], called: ['read_crm'] }]]);
+    taint.add({ ...check('s', []), called: ['read_crm'], linked: true }, 1 + CALLED_REFRESH_MS, 'org_a');
+    expect(shared).toHaveLength(2);
+    // Bounded distinct names: past the cap, new names are not recorded.
+    const many = Array.from({ length: MAX_CALLED_PER_SESSION + 5 }, (_, i) => `t${i}`);
+    taint.add({ ...check('m', []), called: many }, 10);
+    expect(taint.facts('m', 11).called).toHaveLength(MAX_CALLED_PER_SESSION);
+    // Facts expire TAINT_TTL_MS after they were recorded.
+    expect(taint.facts('m', 10 + TAINT_TTL_MS).called).toEqual([]);
+  });
+
+  it('merges the facts other connections shared (the gateway sends them) into the check', () => {
+    const taint = new SessionTaint(memorySql());
+    const c = {
+      ...check('s', [], [['untrusted_input']]),
+      shared: { labels: ['untrusted_input'], called: [] },
+    };
+    expect(taint.verdict(c, 0)).toEqual({ held: ['untrusted_input'], ruleIndex: 0, approve: false });
+    expect(taint.verdict({ ...c, shared: { labels: [], called: [] } }, 0)).toBeNull();
   });
 });

@@ -12,6 +12,7 @@ export { ConnectionGuard } from '../durable-objects/connection-guard.do';
 export { EventHub } from '../durable-objects/event-hub.do';
 export { LoginLimiter } from '../durable-objects/login-limiter.do';
 export { MetricsHub } from '../durable-objects/metrics-hub.do';
+export { SessionFacts } from '../durable-objects/session-facts.do';
 
 const app = createApp();
 

@@ -28,6 +28,8 @@ import worker, {
   MetricsHub,
 } from '../../workers/index.ts';
 
+// Every other Durable Object class the product exports (wrangler refuses a binding without its class).
+export * from '../../workers/index.ts';
 export { AuditSpool, BudgetCounter, ConnectionGuard, EventHub, LoginLimiter, MetricsHub };
 
 /** The record of the request in flight (null between requests and in waitUntil work after it). */

@@ -1,6 +1,6 @@
 /**
  * Lets plain `node` (22, type stripping) import the Worker's TypeScript modules, which use `.js`
- * specifiers for `.ts` files (NodeNext style; Vite and wrangler map them). Register before the
+ * specifiers for `.ts` files (NodeNext style; Vite and wrangler map them), or none at all. Register before the
  * dynamic import of such a module: static imports are resolved before any code runs.
  * Also lets them import JSON data files without an import attribute (bundlers need none; Node
  * does): the detection rules (workers/inspection/rules/*.json).
@@ -19,6 +19,10 @@ export function registerTsResolve(): void {
       } catch (err) {
         if (specifier.startsWith('.') && specifier.endsWith('.js')) {
           return next(`${specifier.slice(0, -3)}.ts`, context);
+        }
+        // Extensionless relative specifiers (the Durable Objects' style; bundlers add `.ts`).
+        if (specifier.startsWith('.') && !/\.(ts|js|mjs|cjs|json)$/.test(specifier)) {
+          return next(`${specifier}.ts`, context);
         }
         throw err;
       }

@@ -326,6 +326,9 @@ export interface Schemas {
       maxBatchMessages?: number;
       /** @default "closed" */
       failMode?: 'closed' | 'open';
+      toolLabels?: {
+        [key: string]: Array<string>;
+      };
       /**
        * maxItems 50
        * @default []
@@ -548,6 +551,9 @@ export interface Schemas {
       maxBatchMessages?: number;
       /** @default "closed" */
       failMode?: 'closed' | 'open';
+      toolLabels?: {
+        [key: string]: Array<string>;
+      };
       /**
        * maxItems 50
        * @default []
@@ -1524,6 +1530,7 @@ export interface Schemas {
     enabled: boolean;
     endpoint: string;
     sampleRate: number;
+    protocol: 'http/json' | 'http/protobuf';
     /** The stored headers’ names (values are never returned) */
     headerNames: Array<string>;
     updatedAt: string;
@@ -1544,6 +1551,11 @@ export interface Schemas {
     headers?: {
       [key: string]: string;
     };
+    /**
+     * The OTLP/HTTP encoding: http/json (JSON, the default) or http/protobuf (binary protobuf, application/x-protobuf)
+     * @default "http/json"
+     */
+    protocol?: 'http/json' | 'http/protobuf';
     /** @default true */
     enabled?: boolean;
   };
@@ -1591,6 +1603,9 @@ export interface Schemas {
       maxBatchMessages?: number;
       /** @default "closed" */
       failMode?: 'closed' | 'open';
+      toolLabels?: {
+        [key: string]: Array<string>;
+      };
       /**
        * maxItems 50
        * @default []

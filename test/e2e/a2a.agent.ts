@@ -5,9 +5,13 @@
  * headers and body (so they can assert that the caller's `ig_` key never arrives).
  *
  * Skills: `echo` answers at once (a task: submitted → working → artifact → completed; a text that
- * starts with `leak` is answered with an email address and an AWS key id); `slow`
+ * starts with `leak` is answered with an email address and an AWS key id; a message with a data part
+ * is answered with a data part echoing it, beside an email address of its own); `slow`
  * keeps a task working, one status update every 100 ms, until it is canceled or 10 minutes pass
  * (a stream open long enough to be killed mid-way); `admin.reset` exists to be denied by policy.
+ * Push notifications are on (the SDK's in-memory config store), so the push-notification config
+ * methods forwarded through the gateway get real answers; nothing in the tests registers a reachable
+ * webhook.
  */
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +47,8 @@ export interface TestAgent {
 export const AGENT_REPLY = 'echo: ';
 /** What the agent answers to a message starting with `leak`. */
 export const LEAKED = 'write to leaked.person@example.com with key AKIAZ7Q4RXW2LM5PT3NB';
+/** The contact the agent adds to its answer to a data part. */
+export const LEAKED_CONTACT = 'leaked.person@example.com';
 
 const TASK_STATE = { SUBMITTED: 1, WORKING: 2, COMPLETED: 3, CANCELED: 5 } as const;
 
@@ -57,6 +63,12 @@ function agentMessage(taskId: string, contextId: string, text: string): Message 
     extensions: [],
     referenceTaskIds: [],
   } as unknown as Message;
+}
+
+/** The first data part of a message (its JSON object), or null. */
+function dataOf(message: Message): Record<string, unknown> | null {
+  const part = message.parts.find((p) => p.content?.$case === 'data');
+  return part?.content?.$case === 'data' ? (part.content.value as Record<string, unknown>) : null;
 }
 
 function textOf(message: Message): string {
@@ -106,6 +118,19 @@ class TestExecutor implements AgentExecutor {
     // `leak …`: the answer carries an email address and an AWS key id the caller never sent (for
     // the response side of content inspection).
     const reply = text.startsWith('leak') ? `${AGENT_REPLY}${LEAKED}` : `${AGENT_REPLY}${text}`;
+    // A data part: answered with a data part echoing what arrived, beside a contact of the agent's
+    // own (data parts are inspected both ways).
+    const data = dataOf(ctx.userMessage);
+    const parts = data
+      ? [
+          {
+            content: { $case: 'data', value: { received: data, leaked: { contact: LEAKED_CONTACT } } },
+            metadata: undefined,
+            filename: '',
+            mediaType: 'application/json',
+          },
+        ]
+      : agentMessage(taskId, contextId, reply).parts;
     bus.publish(
       AgentEvent.artifactUpdate({
         taskId,
@@ -114,7 +139,7 @@ class TestExecutor implements AgentExecutor {
           artifactId: `art-${taskId}`,
           name: 'answer',
           description: '',
-          parts: agentMessage(taskId, contextId, reply).parts,
+          parts,
           metadata: undefined,
           extensions: [],
         },
@@ -141,7 +166,7 @@ function card(url: string, description: string): AgentCard {
     ],
     provider: { organization: 'Igris tests', url: 'https://example.com' },
     version: '1.0.0',
-    capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    capabilities: { streaming: true, pushNotifications: true, extensions: [], extendedAgentCard: false },
     securitySchemes: {
       agentBearer: {
         scheme: {
@@ -218,6 +243,11 @@ export async function startTestAgent(credential: string): Promise<TestAgent> {
       res.json(AgentCard.toJSON(card(url, description)));
     },
   );
+  // A card URL that redirects to the card: the gateway must not follow it (SSRF: a public URL
+  // could redirect to an internal one).
+  app.get('/moved/agent-card.json', (_req, res) => {
+    res.redirect(302, '/.well-known/agent-card.json');
+  });
   // Test control (no credential: the agent listens on 127.0.0.1 only): a card change for the
   // scheduled refresh test in workerd, which cannot call setDescription.
   app.post('/__control/description', express.text(), (req, res) => {

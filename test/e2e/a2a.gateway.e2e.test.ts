@@ -6,9 +6,10 @@
  * switch pulled mid-stream are JSON-RPC errors the SDK raises; audit rows record the method, the
  * skill and the task states; another organization's agent is 404; neither credential crosses over.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Client } from '@a2a-js/sdk/client';
 import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { JsonRpcTransportError } from '@a2a-js/sdk/errors';
@@ -17,6 +18,7 @@ import { ROOT } from '../../scripts/local-stack.ts';
 import { AGENT_REPLY, LEAKED, startTestAgent, type TestAgent } from './a2a.agent.ts';
 import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
 
+const execFileAsync = promisify(execFile);
 const RUN = randomBytes(4).toString('hex');
 const SLUG = `a2a-${RUN}`;
 const AGENT_CREDENTIAL = `agent-secret-${RUN}`;
@@ -100,8 +102,12 @@ const statesOf = (row: AuditRow) =>
 /** Everything the agent received, as text: the caller's ig_ key must be in none of it. */
 const agentSaw = () => JSON.stringify(agent.requests);
 
-/** An organization with an owner and an API key, inserted straight into the local D1. */
-function createOrgInD1(): string {
+/**
+ * An organization with an owner and an API key, inserted straight into the local D1. Run without
+ * blocking the event loop: while a synchronous child ran for seconds, the gateway could close an
+ * idle keep-alive socket unnoticed, and the next fetch failed on it ("other side closed").
+ */
+async function createOrgInD1(): Promise<string> {
   const id = (prefix: string) => `${prefix}_a2a${randomBytes(8).toString('hex')}`;
   const orgId = id('org');
   const userId = id('usr');
@@ -113,12 +119,13 @@ function createOrgInD1(): string {
     `INSERT INTO members (id, org_id, user_id, role) VALUES ('${id('mem')}', '${orgId}', '${userId}', 'owner')`,
     `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${id('key')}', '${orgId}', '${userId}', 'e2e', 'owner', '${key.slice(0, 10)}', '${hash}')`,
   ].join('; ');
-  const result = spawnSync(
+  await execFileAsync(
     path.join(ROOT, 'node_modules', '.bin', 'wrangler'),
     ['d1', 'execute', 'DB', '--local', '--persist-to', inject('persistTo'), '--command', sql],
     { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CI: 'true' }, encoding: 'utf8' },
-  );
-  if (result.status !== 0) throw new Error(`wrangler d1 execute failed:\n${result.stdout}\n${result.stderr}`);
+  ).catch((err: { stdout?: string; stderr?: string }) => {
+    throw new Error(`wrangler d1 execute failed:\n${err.stdout}\n${err.stderr}`);
+  });
   return key;
 }
 
@@ -437,7 +444,7 @@ describe('A2A SDK client through the gateway', () => {
   });
 
   it("another organization's key finds neither the agent nor its card", async () => {
-    const otherKey = createOrgInD1();
+    const otherKey = await createOrgInD1();
     const card = await fetch(`${gatewayUrl()}/v1/a2a/${SLUG}/.well-known/agent-card.json`, {
       headers: { Authorization: `Bearer ${otherKey}` },
     });

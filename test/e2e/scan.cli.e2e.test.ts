@@ -4,13 +4,11 @@
  * `/vulnerable` route, the table output, and `--fail-on` exit codes.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Ajv } from 'ajv';
-import addFormats from 'ajv-formats';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
+import { validateSarif } from '../shared/sarif.schema';
 import { adminKey, ensureConnection, gatewayUrl } from './helpers';
 
 const CLI = path.resolve(import.meta.dirname, '..', '..', 'sdk', 'dist', 'cli.js');
@@ -28,28 +26,10 @@ interface Sarif {
   version: string;
   runs: Array<{
     tool: { driver: { name: string; rules: Array<{ id: string }> } };
+    invocations: Array<{ executionSuccessful: boolean }>;
     results: Array<{ ruleId: string; ruleIndex: number; level: string; properties: { item: string } }>;
   }>;
 }
-
-/**
- * The SARIF 2.1.0 JSON schema as shipped by @microsoft/jest-sarif (draft-04: its top-level `id` is
- * draft-07's `$id`, and nothing else in it differs between the drafts for Ajv). One of its patterns
- * (`language`) is not valid with the `u` flag, hence `unicodeRegExp: false`.
- */
-const validateSarif = (() => {
-  const file = createRequire(import.meta.url).resolve(
-    '@microsoft/jest-sarif/lib/schemas/sarif-2.1.0-rtm.5.json',
-  );
-  const {
-    $schema: _draft,
-    id,
-    ...schema
-  } = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
-  const ajv = new Ajv({ strict: false, allErrors: true, unicodeRegExp: false });
-  addFormats(ajv);
-  return ajv.compile({ ...schema, $id: String(id) });
-})();
 
 function expectValidSarif(sarif: Sarif) {
   expect(validateSarif(sarif), JSON.stringify(validateSarif.errors)).toBe(true);
@@ -76,13 +56,29 @@ describe('igris-edge scan', () => {
   it('prints SARIF 2.1.0 for server-everything', () => {
     const run = cli('scan', 'scan-cli-everything', '--format', 'sarif');
     expect(run.status, run.stderr).toBe(0);
-    const results = expectValidSarif(JSON.parse(run.stdout) as Sarif).results;
+    const sarifRun = expectValidSarif(JSON.parse(run.stdout) as Sarif);
+    const results = sarifRun.results;
+    // A scan that could not reach the server would be an unsuccessful invocation.
+    expect(sarifRun.invocations[0]?.executionSuccessful).toBe(true);
     // The schema check does reject what is not SARIF 2.1.0.
     expect(validateSarif({ version: '2.0.0', runs: [] })).toBe(false);
     // No credential is configured: reported on the server itself.
     expect(results.some((r) => r.ruleId === 'missing_authentication' && r.properties.item === 'server')).toBe(
       true,
     );
+  });
+
+  it('enumerates server-everything’s tools, prompts and resources', () => {
+    const run = cli('scan', 'scan-cli-everything', '--format', 'json');
+    expect(run.status, run.stderr).toBe(0);
+    const scan = JSON.parse(run.stdout) as {
+      status: string;
+      server: { tools: number; prompts: number; resources: number };
+    };
+    expect(scan.status).toBe('completed');
+    expect(scan.server.tools).toBeGreaterThan(0);
+    expect(scan.server.prompts).toBeGreaterThan(0);
+    expect(scan.server.resources).toBeGreaterThan(0);
   });
 
   it('prints SARIF with the expected findings for the vulnerable server, and fails on them', () => {

@@ -6,6 +6,7 @@
  *  - fail-closed discovery: nothing listed until an owner approves in the Tools tab; the rug pull
  *    hides the changed tool, the drift history shows it critical with a diff, approving it again
  *    makes it callable; quarantining a tool refuses its calls;
+ *  - the discovery mode is set from the Tools tab (owner), and the agent's lists follow it;
  *  - a scan with a critical finding blocks the connection (blockOnCriticalScan) until its critical
  *    findings are suppressed — one in the Scans tab, with a reason — and the agent's call passes.
  */
@@ -151,6 +152,37 @@ describe('Tools and Scans tabs (real Chromium, official MCP SDK agent)', () => {
     await echo.getByRole('button', { name: 'Quarantine echo' }).click();
     await echo.getByText('quarantined').waitFor();
     expect(await callTool(toolsSlug, 'echo', { message: 'hi' })).toMatchObject({ code: -32013 });
+  }, 120_000);
+
+  it('switches a connection to fail-closed discovery from the Tools tab: the agent sees nothing unapproved', async () => {
+    const slug = `discovery-ui-${run}`;
+    const key = `discovery-ui-${run}`;
+    await fetch(`${inject('upstreamUrl')}/mutable/set?variant=${key}&version=1`, { method: 'POST' });
+    await ensureConnection(slug, `${inject('upstreamUrl')}/mutable?variant=${key}`, null);
+    await setPolicy(slug, [{ tool: '*', action: 'allow' }]);
+    // The default, alert: everything listed.
+    expect(await listed(slug)).toEqual(['lookup', 'echo', 'delete_thing']);
+
+    await openTab(slug, 'Tools');
+    await page.getByTestId('discovery-mode').getByText('alert').waitFor();
+    const form = page.getByRole('form', { name: 'Integrity settings' });
+    await form.getByLabel('Discovery').selectOption('fail_closed');
+    await form.getByLabel('Quarantine an item on critical drift').check();
+    await form.getByRole('button', { name: 'Save integrity settings' }).click();
+    await page.getByTestId('discovery-mode').getByText('fail_closed').waitFor();
+
+    const saved = await api<{ settings: { integrity: Record<string, unknown> } }>(
+      'GET',
+      `/connections/${slug}`,
+    );
+    expect(saved.body.settings.integrity).toEqual({
+      discovery: 'fail_closed',
+      quarantineOnCritical: true,
+      blockOnCriticalScan: false,
+    });
+    // Nothing was approved: the agent's next list is empty, its call refused.
+    expect(await listed(slug)).toEqual([]);
+    expect(await callTool(slug, 'echo', { message: 'hi' })).toMatchObject({ code: -32013 });
   }, 120_000);
 
   it('one click loads the read-only template; published, it allows only tools pinned read-only', async () => {

@@ -158,7 +158,12 @@ describe('OpenTelemetry tracing through the gateway', () => {
       }),
       200,
     );
-    expect(put).toMatchObject({ enabled: true, sampleRate: 1, headerNames: ['X-Otlp-Key'] });
+    expect(put).toMatchObject({
+      enabled: true,
+      sampleRate: 1,
+      protocol: 'http/json',
+      headerNames: ['X-Otlp-Key'],
+    });
     const got = await ok(api<{ tracing: Record<string, unknown> }>('GET', '/tracing'), 200);
     expect(got.tracing.endpoint).toBe(`${receiver.url}/a/v1/traces`);
     expect(JSON.stringify([put, got])).not.toContain(OTLP_SECRET_A);
@@ -177,6 +182,7 @@ describe('OpenTelemetry tracing through the gateway', () => {
     // Bad input is refused at the boundary.
     await ok(api('PUT', '/tracing', { endpoint: `${receiver.url}/x`, sampleRate: 2 }), 400);
     await ok(api('PUT', '/tracing', { endpoint: 'ftp://collector.example.com' }), 400);
+    await ok(api('PUT', '/tracing', { endpoint: `${receiver.url}/x`, protocol: 'grpc' }), 400);
     await ok(
       api('PUT', '/tracing', { endpoint: `${receiver.url}/x`, headers: { 'Content-Type': 'x' } }),
       400,
@@ -399,6 +405,53 @@ describe('OpenTelemetry tracing through the gateway', () => {
     for (const r of receiver.received.filter((x) => x.path === '/b/v1/traces')) {
       expect(r.headers['x-otlp-key']).toBe(OTLP_SECRET_B);
     }
+    expect(receiver.invalid).toEqual([]);
+  });
+
+  it('exports OTLP protobuf (application/x-protobuf) when the organization chooses http/protobuf', async () => {
+    const put = await ok(
+      api<Record<string, unknown>>(
+        'PUT',
+        '/tracing',
+        { endpoint: `${receiver.url}/b-pb/v1/traces`, protocol: 'http/protobuf' },
+        orgB.key,
+      ),
+      200,
+    );
+    expect(put).toMatchObject({ protocol: 'http/protobuf', headerNames: ['X-Otlp-Key'] });
+    const res = await fetch(`${gatewayUrl()}/v1/mcp/${SLUG_B}`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${orgB.key}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        traceparent: CALLER_TRACEPARENT,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 3,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: CONTENT } },
+      }),
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    // Decoded by the receiver with @opentelemetry/otlp-transformer (bytes equal to its own encoding).
+    const root = await until('the protobuf export', () =>
+      spansAt('b-pb').find((s) => s.traceId === CALLER_TRACE && s.kind === 2),
+    );
+    expect(root.parentSpanId).toBe(CALLER_SPAN);
+    expect(root.resource['igris.org.id']).toBe(orgB.orgId);
+    const names = spansAt('b-pb')
+      .filter((s) => s.parentSpanId === root.spanId)
+      .map((s) => s.name);
+    expect(names).toContain('igris.forward');
+    const exports = receiver.received.filter((r) => r.path === '/b-pb/v1/traces');
+    for (const r of exports) {
+      expect(r.headers['content-type']).toBe('application/x-protobuf');
+      expect(r.headers['x-otlp-key']).toBe(OTLP_SECRET_B);
+    }
+    expect(JSON.stringify(root.attributes)).not.toContain(CONTENT);
     expect(receiver.invalid).toEqual([]);
   });
 

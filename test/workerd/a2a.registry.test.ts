@@ -8,6 +8,9 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { refreshConnectionCard, resolveCard } from '../../workers/a2a/a2a.registry';
+import type { Principal } from '../../workers/app.types';
+import { AppError } from '../../workers/lib/errors';
 import {
   adminAuditRows,
   call,
@@ -45,6 +48,13 @@ async function createAgent(slug: string, agentCard: unknown, key = org.key) {
   return call('POST', '/api/v1/connections', {
     key,
     body: { slug, name: slug, type: 'a2a', agentCard, authType: 'bearer', credential: `agent-cred-${slug}` },
+  });
+}
+
+async function createAgentByUrl(slug: string, agentCardUrl: string) {
+  return call('POST', '/api/v1/connections', {
+    key: org.key,
+    body: { slug, name: slug, type: 'a2a', agentCardUrl, credential: env.A2A_AGENT_CREDENTIAL },
   });
 }
 
@@ -148,6 +158,66 @@ describe('registering an agent', () => {
     const rows = await adminAuditRows(org.orgId, 'connection.agent_card.changed');
     expect(rows).toHaveLength(1);
     expect(rows[0]!.details).toMatchObject({ source: 'pasted', skillsAdded: ['new.skill'] });
+  });
+});
+
+/** The field issues of a validation error thrown by the registry. */
+function issuesOf(err: unknown): unknown {
+  expect(err).toBeInstanceOf(AppError);
+  return ((err as AppError).details as { issues?: unknown }).issues;
+}
+
+describe('SSRF rules on card and agent URLs', () => {
+  const production = { ...env, ALLOW_PRIVATE_UPSTREAMS: 'false' };
+
+  it('refuses card URLs and agent endpoints on private, loopback or metadata hosts, and plain http', async () => {
+    for (const [agentCardUrl, rule] of [
+      ['https://169.254.169.254/latest', 'cloud-metadata'],
+      ['https://10.1.2.3', 'private'],
+      ['https://127.0.0.1:8443', 'loopback'],
+      ['https://[::1]/', 'loopback'],
+      ['http://agent.example.com', 'scheme'],
+      ['https://user:pw@agent.example.com', 'credentials'],
+    ] as const) {
+      const err = await resolveCard(production, { agentCardUrl }).catch((e: unknown) => e);
+      expect(err, agentCardUrl).toBeInstanceOf(AppError);
+      expect(issuesOf(err)).toEqual([expect.objectContaining({ path: 'agentCardUrl', rule })]);
+    }
+    // A card (pasted here; a fetched one goes through the same check) naming an internal endpoint.
+    const pasted = await resolveCard(production, {
+      agentCard: card('x', 'https://192.168.1.20/a2a'),
+    }).catch((e: unknown) => e);
+    expect(issuesOf(pasted)).toEqual([
+      expect.objectContaining({ path: 'agentCard.supportedInterfaces', rule: 'private' }),
+    ]);
+    // A refresh applies the same rules: a new card moving the endpoint inside is refused, and
+    // the connection keeps its endpoint.
+    const row = await env.DB.prepare(
+      "SELECT id, slug, type FROM connections WHERE org_id = ? AND slug = 'agent'",
+    )
+      .bind(org.orgId)
+      .first<{ id: string; slug: string; type: string }>();
+    const principal = { orgId: org.orgId, actor: `user:${org.userId}`, kind: 'api_key' } as Principal;
+    const moved = await refreshConnectionCard(
+      production,
+      principal,
+      row!,
+      card('A test agent', 'https://169.254.169.254/a2a'),
+    ).catch((e: unknown) => e);
+    expect(issuesOf(moved)).toEqual([expect.objectContaining({ rule: 'cloud-metadata' })]);
+    const dto = await expectJson<{ upstreamUrl: string }>(
+      await call('GET', '/api/v1/connections/agent', { key: org.key }),
+      200,
+    );
+    expect(dto.upstreamUrl).toBe(`${AGENT}/a2a`);
+  });
+
+  it('does not follow a redirect from the card URL', async () => {
+    const res = await createAgentByUrl('redirected', `${env.A2A_AGENT_URL}/moved/agent-card.json`);
+    const err = await expectApiError(res, 400, 'validation_failed');
+    expect(err.details?.issues?.[0]).toMatchObject({ path: 'agentCardUrl', rule: 'agent_card_fetch' });
+    // The same agent's own card URL is accepted (the refusal above is the redirect, not the agent).
+    await expectJson(await createAgentByUrl('direct', env.A2A_AGENT_URL), 201);
   });
 });
 

@@ -1,8 +1,11 @@
 /** Helpers for workerd integration tests: call the Worker, make organizations, flush audit spools. */
 import { listDurableObjectIds, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
+import { guardFor } from '../../durable-objects/do.client';
+import type { EventHub } from '../../durable-objects/event-hub.do';
 import { generateApiKey, hashApiKey } from '../../workers/auth/api-key.crypto';
 import type { Role } from '../../workers/db/schema';
+import { sendWaitingOutcomes } from '../../workers/gateway/gateway.outcome.batch';
 import { randomId } from '../../workers/lib/ids';
 
 export const BASE = 'http://gateway.test';
@@ -85,8 +88,9 @@ export async function addMember(orgId: string, role: Role): Promise<TestOrg> {
   return { orgId, userId, key };
 }
 
-/** Runs every pending audit-spool alarm so spooled rows reach D1 now. */
+/** Runs every pending audit-spool alarm so spooled rows reach D1 now (outcomes waiting in the isolate first). */
 export async function flushAudit(): Promise<void> {
+  await sendWaitingOutcomes((orgId, connectionId) => guardFor(env, orgId, connectionId));
   for (const ns of [env.GUARD, env.AUDIT_SPOOL] as DurableObjectNamespace[]) {
     for (const id of await listDurableObjectIds(ns)) {
       await runDurableObjectAlarm(ns.get(id));
@@ -254,10 +258,12 @@ export async function whoami(slug: string, key?: string): Promise<Record<string,
 /** Every live event stored in an organization's EventHub (its replay buffer), oldest first. */
 export async function hubEvents(orgId: string): Promise<string[]> {
   const stub = env.EVENT_HUB.getByName(orgId);
-  return runInDurableObject(stub, async (_instance, state) =>
-    state.storage.sql
+  return runInDurableObject(stub, async (instance: EventHub, state) => {
+    // The hub writes its replay buffer in batches (event.replay.ts): read it once written.
+    instance.flushReplay();
+    return state.storage.sql
       .exec<{ body: string }>('SELECT body FROM events ORDER BY seq')
       .toArray()
-      .map((r) => r.body),
-  );
+      .map((r) => r.body);
+  });
 }

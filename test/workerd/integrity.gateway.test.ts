@@ -82,6 +82,19 @@ async function listedToolsWhen(slug: string, ready: (names: string[]) => boolean
 
 const item = (items: Item[], name: string) => items.find((i) => i.name === name);
 
+async function listedWhen(
+  list: () => Promise<string[]>,
+  ready: (names: string[]) => boolean,
+): Promise<string[]> {
+  let names: string[] = [];
+  for (let i = 0; i < 100; i++) {
+    names = await list();
+    if (ready(names)) return names;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return names;
+}
+
 async function listedTools(slug: string, headers: Record<string, string> = {}): Promise<string[]> {
   const answer = await rpcResult(await mcp(slug, 'tools/list', {}, { headers }));
   return (answer.result!.tools as Array<{ name: string }>).map((t) => t.name);
@@ -178,18 +191,91 @@ describe('fingerprints, drift and rug pulls (discovery: alert)', () => {
   });
 
   it('a removed tool is critical drift; the history lists every version newest first', async () => {
-    const { slug, key } = await mutableConnection('removed');
+    const { slug, key, id } = await mutableConnection('removed');
     await listedTools(slug);
     await inventoryWhen(slug, (items) => items.length === 3);
     await setVariant(key, 3);
-    expect(await listedTools(slug)).toEqual(['echo']);
+    // Three agents see the change at once: each answer is recorded, the change only once.
+    expect(await Promise.all([listedTools(slug), listedTools(slug), listedTools(slug)])).toEqual([
+      ['echo'],
+      ['echo'],
+      ['echo'],
+    ]);
     const items = await inventoryWhen(slug, (i) => item(i, 'lookup')?.removed === true);
     expect(item(items, 'delete_thing')).toMatchObject({ removed: true, version: 2, fingerprint: null });
+    await listedTools(slug);
+    const removals = (await driftRows(id)).filter((r) => r.details.version === 2);
+    expect(removals.map((r) => r.tool).sort()).toEqual(['delete_thing', 'lookup']);
     const res = await call('GET', `/api/v1/connections/${slug}/tools/history?name=lookup`);
     const { versions } = await json<{ versions: Array<{ version: number; severity: string }> }>(res);
     expect(versions.map((v) => [v.version, v.severity])).toEqual([
       [2, 'critical'],
       [1, 'warning'],
+    ]);
+  });
+});
+
+describe('prompts/list and resources/list are fingerprinted too', () => {
+  it('records their baseline and a change once, critical for a new required argument or a poisoned description', async () => {
+    const slug = `int-lists-${RUN}`;
+    const key = `lists-${RUN}`;
+    const { id } = await createConnection(slug, { upstreamPath: `/mutable?variant=${key}&lists=all` });
+    await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
+    await patchSettings(slug, { integrity: { quarantineOnCritical: true } });
+    const prompts = async () =>
+      ((await rpcResult(await mcp(slug, 'prompts/list'))).result!.prompts as Array<{ name: string }>).map(
+        (p) => p.name,
+      );
+    const resources = async () =>
+      ((await rpcResult(await mcp(slug, 'resources/list'))).result!.resources as Array<{ uri: string }>).map(
+        (r) => r.uri,
+      );
+    expect(await prompts()).toEqual(['summarize']);
+    expect(await resources()).toEqual(['mem://notes']);
+    const baseline = await inventoryWhen(slug, (items) => items.length === 2);
+    expect(baseline.map((i) => [i.kind, i.name, i.version])).toEqual(
+      expect.arrayContaining([
+        ['prompt', 'summarize', 1],
+        ['resource', 'mem://notes', 1],
+      ]),
+    );
+    expect(baseline.every((i) => /^[0-9a-f]{64}$/.test(i.fingerprint!))).toBe(true);
+
+    await setVariant(key, 2);
+    await prompts();
+    await resources();
+    const after = await inventoryWhen(slug, (items) => items.every((i) => i.version === 2));
+    expect(after.every((i) => i.quarantined)).toBe(true);
+    expect(after.find((i) => i.kind === 'resource')!.findings.map((f) => f.kind)).toEqual(
+      expect.arrayContaining(['hidden_instruction_tag', 'model_directive']),
+    );
+    // Quarantined (critical): hidden from the lists and refused, once the state is published.
+    expect(await listedWhen(prompts, (names) => names.length === 0)).toEqual([]);
+    expect(await listedWhen(resources, (names) => names.length === 0)).toEqual([]);
+    const get = await rpcResult(await mcp(slug, 'prompts/get', { name: 'summarize', arguments: {} }));
+    expect(get.error).toMatchObject({ code: -32013, data: { code: 'tool_not_approved' } });
+    const read = await rpcResult(await mcp(slug, 'resources/read', { uri: 'mem://notes' }));
+    expect(read.error).toMatchObject({ code: -32013, data: { code: 'tool_not_approved' } });
+
+    // One row per change, however many lists showed it.
+    const rows = (await driftRows(id)).filter((r) => r.details.version === 2);
+    expect(rows.map((r) => [r.tool, r.details.kind, r.details.severity])).toEqual(
+      expect.arrayContaining([
+        ['prompt:summarize', 'prompt', 'critical'],
+        ['resource:mem://notes', 'resource', 'critical'],
+      ]),
+    );
+    expect(rows).toHaveLength(2);
+    const changesOf = (tool: string) =>
+      (rows.find((r) => r.tool === tool)!.details.changes as Array<{ change: string }>).map((c) => c.change);
+    expect(changesOf('prompt:summarize')).toContain('required_parameter_added');
+    expect(changesOf('resource:mem://notes')).toContain('poisoned_description');
+    const events = (await hubEvents(orgId))
+      .map((b) => JSON.parse(b) as Record<string, unknown>)
+      .filter((e) => e.type === 'tool_drift' && e.serverId === id && e.version === 2);
+    expect(events.map((e) => [e.kind, e.toolName]).sort()).toEqual([
+      ['prompt', 'summarize'],
+      ['resource', 'mem://notes'],
     ]);
   });
 });
@@ -229,6 +315,27 @@ describe('fail-closed discovery', () => {
     });
     expect(again.status).toBe(200);
     expect(await listedTools(slug)).toEqual(['lookup', 'echo', 'delete_thing']);
+  });
+});
+
+describe('discovery: off', () => {
+  it('fingerprints nothing, hides nothing and refuses nothing', async () => {
+    const off = await mutableConnection('off', {
+      integrity: { discovery: 'off', quarantineOnCritical: true },
+    });
+    const on = await mutableConnection('on');
+    expect(await listedTools(off.slug)).toEqual(['lookup', 'echo', 'delete_thing']);
+    await setVariant(off.key, 2);
+    expect(await listedTools(off.slug)).toEqual(['lookup', 'export_data', 'echo', 'delete_thing']);
+    const called = await rpcResult(
+      await mcp(off.slug, 'tools/call', { name: 'lookup', arguments: { id: '1', note: 'n' } }),
+    );
+    expect(called.result!.content).toEqual([{ type: 'text', text: 'record 1 (v2)' }]);
+    // A list of another connection, made after, is recorded: the "off" lists would have been too.
+    await listedTools(on.slug);
+    await inventoryWhen(on.slug, (items) => items.length === 3);
+    expect(await inventory(off.slug)).toEqual([]);
+    expect(await driftRows(off.id)).toEqual([]);
   });
 });
 

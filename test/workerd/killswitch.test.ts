@@ -4,6 +4,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { guardFor } from '../../durable-objects/do.client';
 import { agentSessionId } from '../../durable-objects/guard.contract';
 import { openSession, SseReader } from './gateway.fixtures';
 import {
@@ -162,6 +163,43 @@ describe('a guard that starts cold', () => {
     const refused = await echo('ks-d1-only', org);
     expectSuspended(refused, 'connection');
     expect(refused.body.error!.data).toMatchObject({ details: { reason: 'from d1' } });
+  });
+
+  it('holds a switch pushed before it ever loaded, and reads D1 at its first call, not at the push', async () => {
+    const { org, connections } = await setupOrg(['ks-cold-push']);
+    const connectionId = connections['ks-cold-push']!.id;
+    const guard = guardFor(env, org.orgId, connectionId);
+    const target = { orgId: org.orgId, connectionId };
+    // Pushed while the guard has decided nothing yet, its record not (yet) in D1: it must hold anyway.
+    await guard.applyKill(target, {
+      id: 'ks_cold_pushed',
+      scope: 'connection',
+      target: connectionId,
+      reason: 'pushed',
+      createdAt: Date.now(),
+    });
+    // Committed after the push: a guard that had read D1 for the push would not know this one.
+    await env.DB.prepare(
+      "INSERT INTO kill_switches (id, org_id, scope, target, reason) VALUES ('ks_cold_d1', ?, 'connection', ?, 'from d1')",
+    )
+      .bind(org.orgId, connectionId)
+      .run();
+    expectSuspended(await echo('ks-cold-push', org), 'connection');
+    await guard.liftKill(target, 'ks_cold_pushed');
+    const stillHeld = await echo('ks-cold-push', org);
+    expectSuspended(stillHeld, 'connection');
+    expect(stillHeld.body.error!.data).toMatchObject({ details: { reason: 'from d1' } });
+  });
+
+  it('drops a pushed switch when its lift is pushed before the guard loaded', async () => {
+    const { org, connections } = await setupOrg(['ks-cold-lift']);
+    const connectionId = connections['ks-cold-lift']!.id;
+    const guard = guardFor(env, org.orgId, connectionId);
+    const target = { orgId: org.orgId, connectionId };
+    const kill = { id: 'ks_cold_lifted', scope: 'connection' as const, target: connectionId, reason: null };
+    await guard.applyKill(target, { ...kill, createdAt: Date.now() });
+    await guard.liftKill(target, kill.id);
+    expect((await echo('ks-cold-lift', org)).status).toBe(200);
   });
 
   it('keeps from D1 only the switches that concern it (kill.match), whoever else they hold', async () => {

@@ -6,6 +6,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { bumpConfigEpoch, pushConfigEpoch } from '../../workers/config/config.epoch';
 import { randomId } from '../../workers/lib/ids';
 import {
   addMember,
@@ -34,6 +35,11 @@ import {
   submitConsent,
   tokenRequest,
 } from './oauth.helpers';
+
+/** What the API does after committing a change: bump the configuration epoch, push it to the guards. */
+async function announce(orgId: string): Promise<void> {
+  await pushConfigEpoch(env, orgId, (await bumpConfigEpoch(env.DB, orgId))!);
+}
 
 type RpcError = { error: { code: number; message: string; data: { code: string } } };
 
@@ -373,9 +379,11 @@ describe('the token acts as the member who consented', () => {
     const tokens = await obtainTokens(slugA, memberCookie, connA);
     expect((await mcpWithToken(slugA, tokens.access_token)).status).toBe(200);
 
+    // Written as the API writes it, and announced as its middleware does (gateways cache tokens).
     await env.DB.prepare("UPDATE members SET role = 'auditor' WHERE org_id = ? AND user_id = ?")
       .bind(owner.orgId, member.userId)
       .run();
+    await announce(owner.orgId);
     const demoted = await mcpWithToken(slugA, tokens.access_token);
     expect(demoted.status).toBe(403);
     expect((await json<RpcError>(demoted)).error.data.code).toBe('connection_forbidden');
@@ -383,6 +391,7 @@ describe('the token acts as the member who consented', () => {
     await env.DB.prepare('DELETE FROM members WHERE org_id = ? AND user_id = ?')
       .bind(owner.orgId, member.userId)
       .run();
+    await announce(owner.orgId);
     const gone = await mcpWithToken(slugA, tokens.access_token);
     expect(gone.status).toBe(401);
     expect((await json<RpcError>(gone)).error.message).toMatch(/left the organization/);

@@ -181,6 +181,7 @@ export function mcpWithToken(
   token: string,
   method = 'tools/list',
   extraHeaders: Record<string, string> = {},
+  params: Record<string, unknown> = {},
 ): Promise<Response> {
   return fetchWorker(`/v1/mcp/${slug}`, {
     method: 'POST',
@@ -190,6 +191,6 @@ export function mcpWithToken(
       'Content-Type': 'application/json',
       Accept: 'application/json, text/event-stream',
     },
-    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: {} }),
+    body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
   });
 }

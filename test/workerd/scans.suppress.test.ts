@@ -230,6 +230,41 @@ describe('suppressions and blocking on a critical finding', () => {
     await patch(slug, { integrity: { discovery: 'off', blockOnCriticalScan: false } });
     expect((await echo(slug)).result).toBeDefined();
   });
+
+  it('a suppression that expires blocks the connection again by itself, with nothing re-published', async () => {
+    const slug = `scan-expiry-${RUN}`;
+    await createConnection(slug, { key: org.key, upstreamPath: '/vulnerable' });
+    await putPolicy(slug, [{ tool: '*', action: 'allow' }], org.key);
+    await patch(slug, { integrity: { discovery: 'off', blockOnCriticalScan: true } });
+    const scan = await json<Scan>(await scanOf({ connection: slug }));
+    const critical = scan.findings.filter((f) => f.severity === 'critical');
+    expect(critical.length).toBeGreaterThan(0);
+    const expiresAt = new Date(Date.now() + 3000).toISOString();
+    for (const f of critical) {
+      const res = await call('POST', `/api/v1/scans/${scan.id}/suppressions`, {
+        key: org.key,
+        body: { finding: f.id, reason: 'accepted for a moment', expiresAt },
+      });
+      expect(res.status).toBe(201);
+    }
+    expect((await echo(slug)).result).toBeDefined();
+    const tools = async () =>
+      (
+        await json<{ scanBlock: { scanId: string } | null }>(
+          await call('GET', `/api/v1/connections/${slug}/tools`, { key: org.key }),
+        )
+      ).scanBlock;
+    expect(await tools()).toBeNull();
+    // No scan, no suppression change after this: the expiry alone brings the block back.
+    let answer = await echo(slug);
+    for (let i = 0; i < 200 && answer.error === undefined; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      answer = await echo(slug);
+    }
+    expect(Date.now()).toBeGreaterThanOrEqual(Date.parse(expiresAt));
+    expect(answer.error).toMatchObject({ code: -32016, data: { code: 'connection_blocked' } });
+    expect(await tools()).toMatchObject({ scanId: scan.id });
+  });
 });
 
 describe('shadowing re-scan', () => {

@@ -116,13 +116,19 @@ describe('tracing settings', () => {
     });
     // The API write bumped the epoch (config.announce.ts): the cached snapshot is no longer current.
     const on = (await loadGovernance(env, org.orgId)).tracing;
-    expect(on).toMatchObject({ endpoint: ENDPOINT, sampleRate: 0.5 });
+    expect(on).toMatchObject({ endpoint: ENDPOINT, sampleRate: 0.5, protocol: 'http/json' });
     expect(on?.sealedHeaders).not.toContain(SECRET);
     // Cached: the same snapshot while nothing changed (no read per call).
     expect(loadGovernance(env, org.orgId)).toBe(loadGovernance(env, org.orgId));
     await call('PUT', '/api/v1/tracing', { key: org.key, body: { endpoint: ENDPOINT, enabled: false } });
     expect((await loadGovernance(env, org.orgId)).tracing).toBeNull();
-    await call('PUT', '/api/v1/tracing', { key: org.key, body: { endpoint: ENDPOINT } });
+    // The OTLP encoding is the organization's choice too, in force at the next call.
+    const put = await call('PUT', '/api/v1/tracing', {
+      key: org.key,
+      body: { endpoint: ENDPOINT, protocol: 'http/protobuf' },
+    });
+    expect(await json(put)).toMatchObject({ protocol: 'http/protobuf' });
+    expect((await loadGovernance(env, org.orgId)).tracing).toMatchObject({ protocol: 'http/protobuf' });
     expect((await call('DELETE', '/api/v1/tracing', { key: org.key })).status).toBe(204);
     expect((await loadGovernance(env, org.orgId)).tracing).toBeNull();
   });

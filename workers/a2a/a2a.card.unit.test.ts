@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { skillOf, taskIdOf, taskStage } from '../gateway/a2a.stages';
+import { a2aMethod, skillOf, taskIdOf, taskStage } from '../gateway/a2a.stages';
 import type { StageCall } from '../gateway/gateway.stages';
 import {
   type AgentCard,
@@ -100,6 +100,30 @@ describe('A2A request reading and the task stage', () => {
     expect(skillOf({ message: {} })).toBeNull();
     expect(taskIdOf({ id: 't1' })).toBe('t1');
     expect(taskIdOf({ message: { taskId: 't2' } })).toBe('t2');
+    // v1.0 push-notification config requests: `id` names the config, `taskId` the task.
+    expect(taskIdOf({ taskId: 't3', id: 'cfg-1' })).toBe('t3');
+  });
+
+  it('forwards every A2A JSON-RPC method in v1.0 and v0.3 spellings, and nothing else', () => {
+    const spellings: Record<string, string> = {
+      'message/send': 'SendMessage',
+      'message/stream': 'SendStreamingMessage',
+      'tasks/get': 'GetTask',
+      'tasks/list': 'ListTasks',
+      'tasks/cancel': 'CancelTask',
+      'tasks/resubscribe': 'SubscribeToTask',
+      'tasks/pushNotificationConfig/set': 'CreateTaskPushNotificationConfig',
+      'tasks/pushNotificationConfig/get': 'GetTaskPushNotificationConfig',
+      'tasks/pushNotificationConfig/list': 'ListTaskPushNotificationConfigs',
+      'tasks/pushNotificationConfig/delete': 'DeleteTaskPushNotificationConfig',
+    };
+    for (const [v03, v1] of Object.entries(spellings)) {
+      expect(a2aMethod(v03)).toBe(v1);
+      expect(a2aMethod(v1)).toBe(v1);
+    }
+    for (const refused of ['GetExtendedAgentCard', 'agent/getAuthenticatedExtendedCard', 'toString', '']) {
+      expect(a2aMethod(refused)).toBeNull();
+    }
   });
 
   it('records each new task state once, in v1.0 and v0.3 shapes', () => {

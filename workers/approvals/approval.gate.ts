@@ -108,7 +108,9 @@ export async function holdTaintedForApproval<U>(
   const why = `session taint: this session has touched ${held.join(' + ')}`;
   for (const [index, d] of decisions.entries()) {
     const decision = d.decision;
-    if (!decision?.cleanOf?.length || decision.onTaint !== 'approve' || d.refusal) {
+    // `onTaint: "approve"` on the matched rule, or an `approve` rule with session conditions (a gate).
+    const byCleanOf = decision?.cleanOf?.length && decision.onTaint === 'approve';
+    if (!decision || d.refusal || !(byCleanOf || decision.sessionGates?.some((g) => g.approve))) {
       out.push(d);
       continue;
     }
@@ -128,7 +130,8 @@ export async function holdTaintedForApproval<U>(
       throw new AppError('policy_unavailable', { internal: err });
     }
     // Approved: this exact call passes its taint check once (its labels are still added).
-    out.push(gated.refusal ? gated : { ...gated, decision: { ...decision, cleanOf: null } });
+    const sessionGates = decision.sessionGates?.filter((g) => !g.approve) ?? null;
+    out.push(gated.refusal ? gated : { ...gated, decision: { ...decision, cleanOf: null, sessionGates } });
   }
   return out;
 }

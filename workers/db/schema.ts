@@ -1034,6 +1034,9 @@ export const auditSigningKeys = sqliteTable('audit_signing_keys', {
   createdAt: createdAt(),
 });
 
+/** OTLP/HTTP encodings a trace export can use (OTEL_EXPORTER_OTLP_PROTOCOL's names). */
+export const OTLP_PROTOCOLS = ['http/json', 'http/protobuf'] as const;
+
 // OpenTelemetry tracing (issue 19, docs/observability.md#tracing): one OTLP/HTTP export target per
 // organization. The endpoint's headers (an API key for the collector, usually) are sealed in the
 // vault (AAD `<org>:tracing`) and never returned; only their names are.
@@ -1050,6 +1053,8 @@ export const tracingSettings = sqliteTable('tracing_settings', {
   headerNames: text('header_names').notNull().default('[]'),
   /** Vault envelope of a JSON object name → value; null when no header is set. */
   headersCiphertext: text('headers_ciphertext'),
+  /** The OTLP/HTTP encoding: `http/json` (default) or `http/protobuf` (binary, workers/tracing/trace.protobuf.ts). */
+  protocol: text('protocol', { enum: OTLP_PROTOCOLS }).notNull().default('http/json'),
   updatedAt: integer('updated_at', { mode: 'number' }).notNull(),
 });
 export type TracingSettingsRow = typeof tracingSettings.$inferSelect;

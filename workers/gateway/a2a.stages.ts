@@ -88,12 +88,15 @@ export function messageMetadata(params: unknown): Record<string, unknown> | null
   return own ?? message;
 }
 
-/** The task a request is about (`id` of GetTask/CancelTask…, `taskId` of a follow-up message). */
+/**
+ * The task a request is about: `taskId` of the push-notification config methods (whose v1.0 `id`
+ * is the config's, not the task's), `id` of GetTask/CancelTask…, `taskId` of a follow-up message.
+ */
 export function taskIdOf(params: unknown): string | null {
   if (!isRecord(params)) return null;
   for (const value of [
-    params.id,
     params.taskId,
+    params.id,
     isRecord(params.message) ? params.message.taskId : undefined,
   ]) {
     if (typeof value === 'string' && value !== '') return value.slice(0, 200);
@@ -151,6 +154,8 @@ export function a2aDecide(
   const decision = evaluate(policy, {
     tool,
     user: identity.user,
+    // `team` conditions: the call's teams as the core resolved them (ids and names).
+    teams: identity.teams,
     metadata: identity.metadata,
     args: messageMetadata(unit.message.params),
   });

@@ -55,6 +55,7 @@ import { attachFindings } from './gateway.findings';
 import { forward } from './gateway.forward';
 import { readIdentity, TRACE_HEADER } from './gateway.identity';
 import { CallOutcomes } from './gateway.outcome';
+import { resendOutcomes, takeOutcomes } from './gateway.outcome.batch';
 import {
   baseRow,
   type CallState,
@@ -64,8 +65,8 @@ import {
 } from './gateway.prepare';
 import { rateChecks } from './gateway.rates';
 import { rewriteResponse } from './gateway.rewrite';
+import { sessionTaintCheck } from './gateway.session';
 import { SHARED_RESPONSE_STAGES, type UnitDecision } from './gateway.stages';
-import { taintCheck } from './gateway.taint';
 
 export async function handleCall<U, P extends ParsedRequest<U>>(
   c: GatewayContext,
@@ -178,6 +179,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     const outcomes = new CallOutcomes({
       ctx: c.executionCtx,
       guard: guardFor(c.env, connection.orgId, connection.id),
+      target: { orgId: connection.orgId, connectionId: connection.id },
       rows,
       findings: call.findings,
       tokenChecks: checks.filter((check) => check.unit === 'tokens'),
@@ -300,9 +302,16 @@ async function admit<P>(
     mcpSessionId: state.mcpSessionId,
   };
   const traceId = state.identity && !state.identity.traceGenerated ? state.identity.traceId : null;
-  const taint = final ? undefined : taintCheck(decisions, { ...caller, traceId });
+  // Session taint and facts (gateway.session.ts): tool labels, and other connections' facts of a
+  // linked session when the matched rule needs them (the only case with a round trip of its own).
+  const taint = final
+    ? undefined
+    : await sessionTaintCheck(c.env, connection, decisions, { ...caller, traceId });
+  const guard = guardFor(c.env, connection.orgId, connection.id);
+  // Earlier calls' outcomes waiting for this guard ride along (gateway.outcome.batch.ts).
+  const outcomes = takeOutcomes(connection.orgId, connection.id);
   try {
-    return await guardFor(c.env, connection.orgId, connection.id).admit({
+    return await guard.admit({
       orgId: connection.orgId,
       connectionId: connection.id,
       caller: {
@@ -315,8 +324,10 @@ async function admit<P>(
       final,
       configEpoch: state.configEpoch,
       ...(taint ? { taint } : {}),
+      ...(outcomes ? { outcomes } : {}),
     });
   } catch (err) {
+    if (outcomes) c.executionCtx.waitUntil(resendOutcomes(guard, outcomes));
     if (connection.settings.failMode === 'open') {
       // Documented trade-off (docs/security-model.md): availability over the kill switch and rate
       // windows for this connection. The audit row is still written, to the organization's spool.

@@ -230,6 +230,7 @@ export function auditRows(
     if (d.refusal && d.refusal.code !== 'policy_denied') details.refusal = d.refusal.message;
     if (d.refusal && d.decision && d.refusal.code !== 'policy_denied') details.decision = d.decision.action;
     if (traceparent) details.traceparent = traceparent;
+    if (d.recordArgs) recordArgs(details, d.unit);
     return {
       ...base,
       id: i === 0 ? base.id : `${base.id}_${i}`,
@@ -243,6 +244,17 @@ export function auditRows(
       details: Object.keys(details).length > 0 ? details : null,
     };
   });
+}
+
+/** Largest arguments (JSON characters) an audit row keeps; larger ones are noted, not kept. */
+export const MAX_RECORDED_ARGS_CHARS = 8192;
+
+/** A `logContent` connection's call arguments in its audit row (what a replay evaluates `args.*` on). */
+function recordArgs(details: Record<string, unknown>, message: JsonRpcMessage): void {
+  const args = callArguments(message);
+  if (args === null) return;
+  if (JSON.stringify(args).length <= MAX_RECORDED_ARGS_CHARS) details.args = args;
+  else details.argsOmitted = 'too_large';
 }
 
 /** Refusals recorded as `deny`: the gateway decided against the call (the others are errors). */

@@ -1,6 +1,7 @@
 /**
  * Step 9 of the call core: the outcome of an admitted call, sent to its guard off the hot path
- * (`waitUntil`), once per row, and patched into the audit rows (durable-objects/audit.spool.ts).
+ * (`waitUntil`; queued per guard by gateway.outcome.batch.ts, so it usually rides on the next
+ * admit), once per row, and patched into the audit rows (durable-objects/audit.spool.ts).
  *
  *   headers     the answer's status and latency are known. Sent at once — with the findings
  *               made so far — unless the protocol completes at the end (`atEnd`: LLM usage).
@@ -17,6 +18,7 @@ import type { BudgetHold } from '../budgets/budget.gate';
 import type { AuditEventInsert } from '../db/schema';
 import { log } from '../lib/log';
 import type { CallTrace } from '../tracing/trace.call';
+import { queueOutcome } from './gateway.outcome.batch';
 import type { BodyEnd } from './gateway.rewrite';
 
 export interface OutcomeOptions {
@@ -24,6 +26,8 @@ export interface OutcomeOptions {
   /** The call's trace: each outcome's round trip to the guard becomes an `igris.complete` span. */
   trace?: CallTrace;
   guard: ReturnType<typeof guardFor>;
+  /** The guard's organization and connection: outcomes wait per guard (gateway.outcome.batch.ts). */
+  target: { orgId: string; connectionId: string };
   rows: AuditEventInsert[];
   /** The call's findings, appended to by its stages. */
   findings: Finding[];
@@ -104,24 +108,28 @@ export class CallOutcomes {
     return list.length > 0 ? { findings: list } : {};
   }
 
-  /** Each row gets the outcome, with the findings of its own unit (the first row: unit-less ones). */
+  /**
+   * Each row gets the outcome, with the findings of its own unit (the first row: unit-less ones),
+   * queued for the guard (gateway.outcome.batch.ts: it rides on the next admit or leaves shortly).
+   */
   #dispatch(pending: Promise<CallOutcome>): void {
-    const { rows, guard } = this.#o;
+    const { rows, guard, target } = this.#o;
     const done = pending
       .then((outcome) => {
         const { findings, tokens, ...rest } = outcome;
-        return Promise.all(
-          rows.map((row, i) => {
-            const mine = findings?.filter((f) => (f.unit ?? 0) === i);
-            const extra = i === 0 && tokens ? { tokens } : {};
-            if (Object.keys(rest).length === 0 && !mine?.length && !extra.tokens) return undefined;
-            return guard.complete(row.id, {
-              ...rest,
-              ...(mine?.length ? { findings: mine } : {}),
-              ...extra,
-            });
-          }),
-        );
+        const sends: Promise<void>[] = [];
+        rows.forEach((row, i) => {
+          const mine = findings?.filter((f) => (f.unit ?? 0) === i);
+          const extra = i === 0 && tokens ? { tokens } : {};
+          if (Object.keys(rest).length === 0 && !mine?.length && !extra.tokens) return;
+          const item = {
+            eventId: row.id,
+            outcome: { ...rest, ...(mine?.length ? { findings: mine } : {}), ...extra },
+          };
+          const send = queueOutcome(target, item, guard);
+          if (send) sends.push(send);
+        });
+        return Promise.all(sends);
       })
       .catch((err: unknown) =>
         log('warn', 'audit outcome not recorded; the row will be flushed as outcome_unknown', { err }),

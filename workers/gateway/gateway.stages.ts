@@ -36,6 +36,11 @@ export interface UnitDecision<U = unknown> {
   refusal: AppError | null;
   /** True when the refusal is only because another unit of its batch was refused. */
   withBatch?: boolean;
+  /**
+   * MCP, connection with `logContent`: the unit's arguments go into its audit row (`details.args`),
+   * so a what-if replay can evaluate `args.*` conditions against them (policy.replay.ts).
+   */
+  recordArgs?: boolean;
   findings?: Finding[];
 }
 

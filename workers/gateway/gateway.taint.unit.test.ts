@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compilePolicy, evaluate } from '../policy/policy.evaluate.js';
+import { toolLabels } from '../policy/policy.labels.js';
 import { parsePolicy } from '../policy/policy.schema.js';
 import { taintCheck, taintSession } from './gateway.taint.js';
 
@@ -31,12 +32,24 @@ describe('taintCheck', () => {
       add: ['untrusted_content', 'sink:network'],
       cleanOf: [['untrusted_content'], ['private_data', 'web']],
       ruleIndex: 1,
+      called: ['fetch', 'send_email'],
+      linked: true,
     });
   });
 
-  it('is absent when no rule has labels or cleanOf, and ignores refused units', () => {
-    const plain = decisionsFor([{ tool: '*', action: 'allow' }], ['x']);
-    expect(taintCheck(plain, caller)).toBeUndefined();
+  it('records only the called name when no rule has labels or cleanOf, and ignores refused units', () => {
+    const plain = decisionsFor([{ tool: '*', action: 'allow' }], ['X']);
+    // Names are recorded in their comparable form (policy.normalize.ts), like globs are matched.
+    expect(taintCheck(plain, caller)).toEqual({
+      session: 'key_1|trace:run-7',
+      add: [],
+      cleanOf: [],
+      ruleIndex: null,
+      called: ['x'],
+      linked: true,
+    });
+    // Not linked without an MCP session or the caller's own trace id.
+    expect(taintCheck(plain, { ...caller, traceId: null })!.linked).toBeUndefined();
     const labelled = decisionsFor([{ tool: 'x', action: 'allow', labels: ['a'] }], ['x']);
     expect(taintCheck([{ ...labelled[0]!, refusal: new Error('no') as never }], caller)).toBeUndefined();
   });
@@ -75,5 +88,34 @@ describe('taintCheck', () => {
     const bad = parsePolicy({ rules: [{ tool: 'x', action: 'allow', labels: ['Bad Label'], cleanOf: [] }] });
     expect(bad.ok).toBe(false);
     if (!bad.ok) expect(bad.issues.map((i) => i.path)).toEqual(['rules[0].labels[0]', 'rules[0].cleanOf']);
+  });
+
+  it("adds the tool labels of the connection (settings, else pinned annotations) to a rule's labels", () => {
+    const decisions = decisionsFor(
+      [{ tool: '*', action: 'allow', labels: ['audited'] }],
+      ['fetch_page', 'send_email'],
+    );
+    const pinned: Record<string, Record<string, boolean>> = {
+      fetch_page: { openWorldHint: true, readOnlyHint: true },
+    };
+    const check = taintCheck(decisions, caller, (tool) => toolLabels(tool, null, pinned[tool]));
+    expect(check!.add).toEqual(['audited', 'untrusted_input']);
+    const overridden = taintCheck(decisions, caller, (tool) =>
+      toolLabels(tool, { 'fetch_*': [], 'send_*': ['sink:network'] }, pinned[tool]),
+    );
+    expect(overridden!.add).toEqual(['audited', 'sink:network']);
+  });
+
+  it('carries the session gates of the decisions (rules with session conditions)', () => {
+    const decisions = decisionsFor(
+      [
+        { tool: 'send_email', action: 'deny', conditions: { 'session.touched': ['untrusted_input'] } },
+        { tool: '*', action: 'allow' },
+      ],
+      ['send_email'],
+    );
+    expect(taintCheck(decisions, caller)!.gates).toEqual([
+      { ruleIndex: 0, touched: ['untrusted_input'], called: null },
+    ]);
   });
 });

@@ -30,6 +30,8 @@ import { respondRefusedBatch, respondToBody } from './gateway.respond';
 /** A parsed MCP POST: the JSON-RPC messages are the units. */
 export interface McpRequest extends ParsedBody {
   units: JsonRpcMessage[];
+  /** The connection records content (`settings.logContent`): arguments go into the audit rows. */
+  logContent?: boolean;
 }
 
 async function readMessages(request: Request, connection: ResolvedConnection): Promise<McpRequest> {
@@ -42,7 +44,7 @@ async function readMessages(request: Request, connection: ResolvedConnection): P
   }
   const bytes = await readBodyCapped(request, connection.settings.maxBodyBytes);
   const parsed = parseJsonRpc(bytes, connection.settings.maxBatchMessages);
-  return { ...parsed, units: parsed.messages };
+  return { ...parsed, units: parsed.messages, logContent: connection.settings.logContent === true };
 }
 
 /** A GET that resumes a stream (Last-Event-ID) may replay list responses, filtered by shape. */
@@ -77,7 +79,10 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   check: (request, parsed) => checkHeaderAgreement(request.headers, parsed),
   // MCP names no user of its own: X-Igris-User is the only source.
   userOf: () => null,
-  decide: (parsed, identity, policy, integrity) => decideEach(parsed.units, identity, policy, integrity),
+  decide: (parsed, identity, policy, integrity) => {
+    const decisions = decideEach(parsed.units, identity, policy, integrity);
+    return parsed.logContent ? decisions.map((d) => ({ ...d, recordArgs: true })) : decisions;
+  },
   // Tool integrity: calls to quarantined (or, fail_closed, unapproved) tools are refused. Then
   // content inspection: arguments, URIs and prompt arguments scanned, a `block` finding refused.
   requestStages: [refuseBlocked, inspectMcpRequest],

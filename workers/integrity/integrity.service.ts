@@ -18,6 +18,7 @@ import { definitionOf, type InventoryRow } from './integrity.plan';
 import { rescanShadowing } from './integrity.rescan';
 import type { ApproveInput, QuarantineInput, ToolItemDto } from './integrity.schemas';
 import { inventoryRows, republishState } from './integrity.store';
+import { blockInForce, type ScanBlock } from './integrity.types';
 
 type Env_ = ConnectionEnv;
 
@@ -47,6 +48,12 @@ function toDto(row: InventoryRow): ToolItemDto {
   };
 }
 
+/** The block in force now (one published ahead of a suppression's expiry is not yet), as the API shows it. */
+function shownBlock(block: ScanBlock | null): { scanId: string; critical: number } | null {
+  const inForce = blockInForce(block, Date.now());
+  return inForce ? { scanId: inForce.scanId, critical: inForce.critical } : null;
+}
+
 export async function listTools(env: Env_, principal: Principal, slug: string) {
   const connection = await getConnectionRow(env, principal, slug);
   const { integrity } = readConnectionSettings(parseStoredJson(connection.settings));
@@ -59,7 +66,7 @@ export async function listTools(env: Env_, principal: Principal, slug: string) {
     discovery: integrity.discovery,
     quarantineOnCritical: integrity.quarantineOnCritical,
     blockOnCriticalScan: integrity.blockOnCriticalScan,
-    scanBlock,
+    scanBlock: shownBlock(scanBlock),
     items: rows.map(toDto),
   };
 }

@@ -92,6 +92,18 @@ describe('planChanges', () => {
       ['lookup', 2, ['description_changed:info', 'poisoned_description:critical'], true],
       ['echo', 2, ['removed:critical'], false],
     ]);
+    // The setting decides: off, the same critical change is recorded but quarantines nothing;
+    // on, a change that is not critical (a reworded description) quarantines nothing either.
+    const off = planChanges([{ kind: 'tool', items: [pulled], complete: true }], rows, scan, false);
+    expect(off.planned.map((p) => [p.name, p.quarantine])).toEqual([
+      ['lookup', false],
+      ['echo', false],
+    ]);
+    const reworded = listedItem('tool', { ...lookup, description: 'Finds a record by its id' })!;
+    const info = planChanges([{ kind: 'tool', items: [reworded], complete: false }], rows, scan, true);
+    expect(info.planned.map((p) => [p.name, p.changes.map((c) => c.severity), p.quarantine])).toEqual([
+      ['lookup', ['info'], false],
+    ]);
   });
 
   it('a paged list never reports removals', () => {

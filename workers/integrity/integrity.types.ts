@@ -31,6 +31,11 @@ export interface IntegrityState {
 export interface ScanBlock {
   scanId: string;
   critical: number;
+  /**
+   * Set when every critical finding is suppressed but a suppression expires: the block applies
+   * from this time (ms) — an expired suppression blocks again without anything being re-published.
+   */
+  from?: number;
 }
 
 export const EMPTY_STATE: IntegrityState = Object.freeze({
@@ -41,8 +46,13 @@ export const EMPTY_STATE: IntegrityState = Object.freeze({
 }) as IntegrityState;
 
 /** The scan that blocks every call of the connection, or null. */
-export function scanBlockOf(integrity: CallIntegrity): ScanBlock | null {
-  return integrity.blockOnCriticalScan ? (integrity.state.scanBlock ?? null) : null;
+export function scanBlockOf(integrity: CallIntegrity, now = Date.now()): ScanBlock | null {
+  return integrity.blockOnCriticalScan ? blockInForce(integrity.state.scanBlock ?? null, now) : null;
+}
+
+/** The block if it applies at `now` (a block `from` a suppression's expiry applies from then on). */
+export function blockInForce(block: ScanBlock | null, now: number): ScanBlock | null {
+  return block !== null && (block.from === undefined || now >= block.from) ? block : null;
 }
 
 const HINTS = ['readOnlyHint', 'destructiveHint', 'idempotentHint', 'openWorldHint'] as const;

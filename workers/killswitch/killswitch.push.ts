@@ -3,6 +3,11 @@
  * the API answers only after every one confirmed (never through KV). Lives apart from the record
  * (killswitch.service.ts) because it is the one part that talks to Durable Objects.
  *
+ * A push costs each guard no D1 read: a guard that has not decided a call yet (never called, or
+ * evicted) keeps the pushed switch for its first call, which loads the rest from D1 before deciding
+ * anything (connection-guard.do.ts applyKill) — so an organization-wide switch over many idle
+ * connections does not put one D1 read per connection on the answer's path.
+ *
  * If a guard cannot be reached the record still stands (guards re-read D1 every 30 s) and the API
  * answers 503 naming how many did not confirm; repeating the request retries the push. (The
  * session_update events a change causes are published by its route, with events.publish.ts.)

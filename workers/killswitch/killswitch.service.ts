@@ -22,6 +22,7 @@ import { connectionIdOfSession } from '../../durable-objects/guard.contract';
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { ownOnly, requirePermission } from '../auth/permissions';
+import { announceConfigChange } from '../config/config.epoch';
 import { closeStreamsFor } from '../events/events.revoke';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
@@ -194,9 +195,10 @@ export async function pullKillSwitch(
       ? pull.existing
       : (await activeKillSwitchesOn(env.DB, principal.orgId, pull.scope, pull.target))[0];
   if (existing) {
-    await pushToGuards(env, existing, (guard, target) =>
-      guard.applyKill(target, asActiveKillSwitch(existing)),
-    );
+    await Promise.all([
+      pushToGuards(env, existing, (guard, target) => guard.applyKill(target, asActiveKillSwitch(existing))),
+      forgetKilledPerson(env, existing),
+    ]);
     return { killSwitch: toKillSwitchDto(existing), sessionUpdates: [], created: false };
   }
 
@@ -239,12 +241,24 @@ export async function pullKillSwitch(
   // session_update events need no read of the record (sessionUpdatesForPull), so nothing waits
   // on the batch but the answer.
   const [, sessionUpdates] = await Promise.all([
-    env.DB.batch(statements),
+    env.DB.batch(statements).then(() => forgetKilledPerson(env, row)),
     sessionUpdatesForPull(env.DB, row),
     pushToGuards(env, row, (guard, target) => guard.applyKill(target, asActiveKillSwitch(row))),
     closeKilledStreams(env, row),
   ]);
   return { killSwitch: toKillSwitchDto(row), sessionUpdates, created: true };
+}
+
+/**
+ * A `user` switch also holds that person's OAuth tokens. The guard matches a switch against the
+ * call's user (for an OAuth call, the person's email); a switch naming the person's user id is
+ * matched where the token is resolved, and gateways keep resolved tokens in memory
+ * (oauth/oauth.cache.ts). So a `user` switch is announced as a configuration change once its
+ * record is committed, and the next call resolves the token again and meets it.
+ */
+async function forgetKilledPerson(env: KillSwitchEnv, row: KillSwitchDbRow): Promise<void> {
+  if (row.scope !== 'user') return;
+  await announceConfigChange(env, row.org_id);
 }
 
 /**

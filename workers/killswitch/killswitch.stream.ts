@@ -2,7 +2,7 @@
  * Ending in-flight SSE responses when a kill switch that matches their call is pulled.
  *
  * The gateway hands every response here (one line in gateway.call.ts). A `text/event-stream`
- * body is piped (natively) through a TransformStream while, next to it, a ConnectionGuard `watchKill` call is
+ * body is piped natively through an IdentityTransformStream while, next to it, a ConnectionGuard `watchKill` call is
  * pending; when that resolves with a KillNotice the upstream body is cancelled
  * (closing the upstream request), a JSON-RPC "Session Suspended" error is written for the pending
  * request (POST streams), and the caller's stream is closed.
@@ -49,24 +49,24 @@ export function endStreamOnKill(
   const type = response.headers.get('Content-Type') ?? '';
   if (!response.body || !/^text\/event-stream\b/i.test(type)) return response;
 
-  // The body is copied by the runtime's native pipe (no JavaScript per chunk): a transformer with
-  // only `start` keeps the identity transform. Its controller is how a kill ends the stream: the
-  // last words are enqueued, then terminate() closes the caller's side and errors the writable
-  // side, which makes the pipe cancel the upstream body — even while it waits on an idle upstream.
-  let controller!: TransformStreamDefaultController<Uint8Array>;
-  const relay = new TransformStream<Uint8Array, Uint8Array>({
-    start(c) {
-      controller = c;
-    },
-  });
+  // The body is copied by the runtime's native pipe: an IdentityTransformStream's writable side is
+  // a native sink, so workerd pumps the upstream body into it without the isolate (no JavaScript
+  // per chunk, and the answer reaches the caller even while the isolate is busy with other work).
+  // A standard TransformStream would run every chunk through the isolate's promise machinery.
+  // A kill aborts the pipe (`cut`): the upstream body is cancelled, the writable side is released
+  // (preventAbort keeps it open), the last words are written on it, and it is closed.
+  const relay = new IdentityTransformStream();
+  const cut = new AbortController();
   const ended = new AbortController();
-  const piped = response.body.pipeTo(relay.writable).catch(() => {
-    // The upstream broke, the caller hung up (both propagate through the pipe), or a kill
-    // terminated the relay: the stream is over either way.
+  const piped = response.body.pipeTo(relay.writable, { preventAbort: true, signal: cut.signal }).catch(() => {
+    // The upstream broke, the caller hung up (both propagate through the pipe), or a kill cut
+    // the pipe: the stream is over either way.
   });
-  const watching = watchForKill(env, watch, ended.signal).then((notice) => {
+  const watching = watchForKill(env, watch, ended.signal, piped).then(async (notice) => {
     if (!notice) return;
-    endKilled(controller, watch, notice);
+    cut.abort();
+    await piped;
+    await endKilled(relay.writable, watch, notice);
   });
   ctx.waitUntil(
     piped.then(async () => {
@@ -83,8 +83,12 @@ async function watchForKill(
   env: Pick<Env, 'GUARD'>,
   watch: StreamWatch,
   ended: AbortSignal,
+  over: Promise<void>,
 ): Promise<KillNotice | null> {
-  if (!(await sleep(WATCH_DELAY_MS, ended))) return null;
+  // Runs for every streamed answer, and most end first: a race between the end and a native wait
+  // leaves no timer to clear and no listener to remove (setTimeout was a visible share of a call).
+  const open = await Promise.race([scheduler.wait(WATCH_DELAY_MS).then(() => true), over.then(() => false)]);
+  if (!open || ended.aborted) return null;
   const guard = guardFor(env, watch.orgId, watch.connectionId);
   while (!ended.aborted) {
     const watchId = crypto.randomUUID();
@@ -114,16 +118,13 @@ async function watchForKill(
 }
 
 /** The last words of a killed stream (in the caller's protocol), then close. */
-function endKilled(
-  controller: TransformStreamDefaultController<Uint8Array>,
-  watch: StreamWatch,
-  notice: KillNotice,
-) {
+async function endKilled(writable: WritableStream<Uint8Array>, watch: StreamWatch, notice: KillNotice) {
   try {
+    const writer = writable.getWriter();
     const text = watch.lastWords(notice);
     // The blank lines end any event the upstream left half-written.
-    if (text !== null) controller.enqueue(encoder.encode(`\n\n${text}`));
-    controller.terminate();
+    if (text !== null) await writer.write(encoder.encode(`\n\n${text}`));
+    await writer.close();
   } catch {
     // The stream already ended (the caller went away): nothing to close.
   }

@@ -17,7 +17,7 @@ import { log } from '../lib/log';
 import { iso } from '../lib/values';
 import { backoffSeconds } from '../notify/notify.format';
 import { getVault } from '../vault/vault.crypto';
-import { ingestionBatch, type LangfuseGeneration, langfuseMessageSchema } from './langfuse.event';
+import { ingestionBatch, type LangfuseGeneration, readLangfuseMessage } from './langfuse.event';
 import { checkedHost, type LangfuseEnv, langfuseAad, readLangfuse } from './langfuse.settings';
 
 const SEND_TIMEOUT_MS = 10_000;
@@ -87,16 +87,16 @@ export async function handleLangfuseMessages(
 ): Promise<void> {
   const byOrg = new Map<string, { messages: Message<unknown>[]; generations: LangfuseGeneration[] }>();
   for (const message of messages) {
-    const parsed = langfuseMessageSchema.safeParse(message.body);
-    if (!parsed.success) {
+    const parsed = readLangfuseMessage(message.body);
+    if (!parsed) {
       log('warn', 'Langfuse queue message dropped: unreadable', { id: message.id });
       message.ack();
       continue;
     }
-    const group = byOrg.get(parsed.data.orgId) ?? { messages: [], generations: [] };
+    const group = byOrg.get(parsed.orgId) ?? { messages: [], generations: [] };
     group.messages.push(message);
-    group.generations.push(parsed.data.generation);
-    byOrg.set(parsed.data.orgId, group);
+    group.generations.push(parsed.generation);
+    byOrg.set(parsed.orgId, group);
   }
   for (const [orgId, group] of byOrg) {
     let outcome: Outcome;

@@ -13,6 +13,7 @@
  */
 import type { IngestionEvent, IngestionRequest } from '@langfuse/core';
 import { z } from 'zod';
+import { isRecord } from '../lib/values';
 
 /** Bound on each of input and output, in characters of their JSON (a queue message is at most 128 KB). */
 export const CONTENT_LIMIT = 24_000;
@@ -59,6 +60,22 @@ export const langfuseMessageSchema = z.object({
   generation: langfuseGenerationSchema,
 });
 export type LangfuseMessage = z.infer<typeof langfuseMessageSchema>;
+
+/**
+ * A queue message this Worker wrote (langfuse.report.ts), or null when the body is not one. The
+ * queue is written by the gateway only, once per exported LLM call, so the consumer checks the
+ * fields it relies on with plain checks instead of parsing every message with the schema above
+ * (issue 20: no zod per call on the gateway's own data); the schema stays the message's definition.
+ */
+export function readLangfuseMessage(body: unknown): LangfuseMessage | null {
+  if (!isRecord(body) || body.kind !== 'langfuse') return null;
+  const { orgId, generation: g } = body;
+  if (typeof orgId !== 'string' || orgId.length === 0 || orgId.length > 100 || !isRecord(g)) return null;
+  if (![g.id, g.traceId, g.name].every((t) => typeof t === 'string' && t.length > 0)) return null;
+  if (![g.connectionSlug, g.startTime, g.endTime].every((t) => typeof t === 'string')) return null;
+  if (g.usage !== null && g.usage !== undefined && !isRecord(g.usage)) return null;
+  return body as LangfuseMessage;
+}
 
 export const isLangfuseMessage = (body: unknown): boolean =>
   typeof body === 'object' && body !== null && (body as { kind?: unknown }).kind === 'langfuse';

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { ContentCapture, promptOf } from './langfuse.content';
-import { boundedContent, CONTENT_LIMIT, ingestionBatch, type LangfuseGeneration } from './langfuse.event';
+import {
+  boundedContent,
+  CONTENT_LIMIT,
+  ingestionBatch,
+  type LangfuseGeneration,
+  langfuseMessageSchema,
+  readLangfuseMessage,
+} from './langfuse.event';
 
 function capture(messages: unknown[]): unknown {
   const c = new ContentCapture();
@@ -84,5 +91,51 @@ describe('Langfuse ingestion batch', () => {
     });
     expect(generation.body).not.toHaveProperty('input');
     expect(generation.body).not.toHaveProperty('usageDetails');
+  });
+});
+
+describe('Langfuse queue messages', () => {
+  const generation = {
+    id: 'evt_1',
+    traceId: 'trace-1',
+    name: 'chat.completions',
+    model: null,
+    provider: 'openai',
+    connectionId: 'con_1',
+    connectionSlug: 'oai',
+    user: null,
+    metadata: null,
+    startTime: '2026-12-03T12:00:00.000Z',
+    endTime: '2026-12-03T12:00:01.000Z',
+    completionStartTime: null,
+    upstreamStatus: 200,
+    error: null,
+    usage: { input: 3, cachedInput: 0, output: 2, reasoning: null, total: 5 },
+    costUsd: null,
+  };
+
+  it('reads a message the gateway wrote, and every message the schema accepts', () => {
+    const message = { kind: 'langfuse', orgId: 'org_1', generation };
+    expect(langfuseMessageSchema.safeParse(message).success).toBe(true);
+    expect(readLangfuseMessage(message)).toEqual(message);
+    const noUsage = { ...message, generation: { ...generation, usage: null, connectionSlug: '' } };
+    expect(langfuseMessageSchema.safeParse(noUsage).success).toBe(true);
+    expect(readLangfuseMessage(noUsage)).toEqual(noUsage);
+  });
+
+  it('drops what is not one (another kind, no organization, no usable generation)', () => {
+    for (const body of [
+      null,
+      'text',
+      { kind: 'route', orgId: 'org_1', generation },
+      { kind: 'langfuse', orgId: '', generation },
+      { kind: 'langfuse', orgId: 'o'.repeat(101), generation },
+      { kind: 'langfuse', orgId: 'org_1' },
+      { kind: 'langfuse', orgId: 'org_1', generation: { ...generation, traceId: 7 } },
+      { kind: 'langfuse', orgId: 'org_1', generation: { ...generation, id: '' } },
+      { kind: 'langfuse', orgId: 'org_1', generation: { ...generation, usage: 'lots' } },
+    ]) {
+      expect(readLangfuseMessage(body)).toBeNull();
+    }
   });
 });

@@ -9,7 +9,8 @@
 import { z } from 'zod';
 import type { Principal } from '../app.types';
 import { unauthorized } from '../auth/api-key.auth';
-import { knownEpoch } from '../config/config.epoch';
+import { mayUseConnection } from '../auth/permissions';
+import { learnEpoch } from '../config/config.epoch';
 import type { Role } from '../db/schema';
 import {
   authenticateAndResolve,
@@ -20,6 +21,13 @@ import {
 } from '../gateway/gateway.connection';
 import { AppError } from '../lib/errors';
 import { userKilledSql } from '../shared/killswitch.store';
+import {
+  type CachedOAuthCaller,
+  cachedOAuthCaller,
+  oauthCacheEnabled,
+  oauthCacheKey,
+  rememberOAuthCaller,
+} from './oauth.cache';
 import { oauthTokenRefusal } from './oauth.policy';
 import {
   GATEWAY_SCOPE,
@@ -59,18 +67,21 @@ type MemberRow = JoinedConnectionColumns & {
   role: Role | null;
   email: string | null;
   killed: number;
+  org_epoch: number | null;
 };
 
 // One D1 round trip: the member's current role and email, the connection by slug in the token's
-// organization, and whether a `user` kill switch names the member (by id or email).
+// organization, whether a `user` kill switch names the member (by id or email), and the
+// organization's configuration epoch in the same snapshot (what a cached caller is tagged with).
 const MEMBER_AND_CONNECTION_SQL = `SELECT m.role AS role, u.email AS email, ${CONNECTION_COLUMNS},
-  ${userKilledSql('?1', '?2', 'u.email')} AS killed
+  ${userKilledSql('?1', '?2', 'u.email')} AS killed,
+  (SELECT o.config_epoch FROM organizations o WHERE o.id = ?1) AS org_epoch
   FROM users u LEFT JOIN members m ON m.org_id = ?1 AND m.user_id = u.id
   LEFT JOIN connections c ON c.org_id = ?1 AND c.slug = ?3
   WHERE u.id = ?2`;
 
 export interface OAuthCaller extends CallerAndConnection {
-  /** The configuration epoch this call's data is at least as new as (read from D1 just now). */
+  /** The configuration epoch this call's data was read at (D1's, at the cache fill). */
   configEpoch: number;
   /** The consenting member's email: the call's user in audit rows, events and `user` kill switches. */
   email: string;
@@ -79,6 +90,10 @@ export interface OAuthCaller extends CallerAndConnection {
 /**
  * Validates the token for this route's resource and resolves the caller and connection. Every
  * failure is a 401 naming the resource metadata, so a client re-runs the flow; the message says why.
+ *
+ * In the steady state this is memory only (oauth.cache.ts): a caller that passed every check is
+ * kept, keyed by a hash of the token, until its organization's configuration epoch moves, the
+ * cache's age bound passes or the token expires.
  */
 export async function authenticateOAuthAndResolve(
   env: Env,
@@ -88,9 +103,14 @@ export async function authenticateOAuthAndResolve(
   kind: ResourceKind,
 ): Promise<OAuthCaller> {
   const issuer = issuerOf(env, requestUrl);
-  const challenge = oauthChallenge(issuer, kind, slug, 'invalid_token');
   const resource = resourceOf(issuer, kind, slug);
-  const validated = await oauthServer(issuer, resource).validateToken(resource, token, env);
+  const cacheKey = oauthCacheEnabled(env) ? await oauthCacheKey(token, resource) : null;
+  const hit = cacheKey ? cachedOAuthCaller(env, cacheKey) : null;
+  if (hit) return asOAuthCaller(hit.caller, hit.epoch);
+
+  const challenge = oauthChallenge(issuer, kind, slug, 'invalid_token');
+  const server = oauthServer(issuer, resource);
+  const validated = await server.validateToken(resource, token, env);
   if (!validated) {
     throw tokenRefused(
       'OAuth access token invalid, expired, revoked, or issued for another connection',
@@ -105,11 +125,14 @@ export async function authenticateOAuthAndResolve(
       },
     });
   }
+  // The library's decrypted grant props: read once per cache fill, not per call.
   const props = propsSchema.safeParse(validated.props);
   if (!props.success) throw tokenRefused('OAuth access token invalid', challenge);
   const { orgId, connectionId, userId } = props.data;
 
   const row = await env.DB.prepare(MEMBER_AND_CONNECTION_SQL).bind(orgId, userId, slug).first<MemberRow>();
+  const epoch = row?.org_epoch ?? 0;
+  if (row) learnEpoch(orgId, epoch);
   if (!row?.role || !row.email) {
     throw tokenRefused(
       'OAuth access token no longer valid: the member who consented left the organization',
@@ -139,7 +162,34 @@ export async function authenticateOAuthAndResolve(
   if (row.killed) {
     throw new AppError('principal_killed', { details: { scope: 'user' } });
   }
-  return { auth: { principal, touch: null }, connection, email: row.email, configEpoch: knownEpoch(orgId) };
+  const caller: CachedOAuthCaller = { principal, connection, email: row.email };
+  // A caller the call will refuse anyway (disabled connection, no connections:use) is not kept:
+  // refusals are answered before the guard, so a kept one would not learn of a change that
+  // lifts it (re-enabled, promoted) nor show the right refusal for a later one (removed: 401).
+  const access = { createdBy: connection.createdBy, sharedWith: connection.settings.sharedWith };
+  if (cacheKey && connection.enabled && mayUseConnection(principal, access)) {
+    // Confirmed live again *after* the epoch was read: a revocation that committed in between
+    // (token deleted, then epoch bumped) is seen here, so no entry holds a revoked token under an
+    // epoch that would look current. One more KV read, per cache fill only.
+    if (!(await server.validateToken(resource, token, env))) {
+      throw tokenRefused(
+        'OAuth access token invalid, expired, revoked, or issued for another connection',
+        challenge,
+      );
+    }
+    rememberOAuthCaller(cacheKey, caller, epoch, validated.expiresAt);
+  }
+  return asOAuthCaller(caller, epoch);
+}
+
+function asOAuthCaller(caller: CachedOAuthCaller, configEpoch: number): OAuthCaller {
+  return {
+    // A copy: the principal travels through the call and must not be shared between calls.
+    auth: { principal: { ...caller.principal }, touch: null },
+    connection: caller.connection,
+    email: caller.email,
+    configEpoch,
+  };
 }
 
 function resourceKindOf(protocol: string): ResourceKind | null {

@@ -5,7 +5,10 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app.types';
-import { auditOAuthQuietly, grantOfTokenRequest, type StoredGrant } from './oauth.audit';
+import { announceConfigChange } from '../config/config.epoch';
+import { log } from '../lib/log';
+import { helpers } from './oauth.admin';
+import { auditOAuthQuietly, grantOfTokenRequest, readGrant, type StoredGrant } from './oauth.audit';
 import { showConsent, submitConsent } from './oauth.authorize';
 import { registrationLimited } from './oauth.limits';
 import {
@@ -104,9 +107,21 @@ oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
     const named = grant?.resource ?? form.get('resource');
     resource = named && parseResource(issuer, named) ? named : null;
   }
-  const response = await oauthServer(issuer, resource).fetch(c.req.raw, c.env, executionCtx(c));
   const isRevocation = form?.has('token') && !form.has('grant_type');
+  const revoking = isRevocation && grant ? await liveBefore(c, issuer, form!.get('token')!) : false;
+  const response = await oauthServer(issuer, resource).fetch(c.req.raw, c.env, executionCtx(c));
   if (isRevocation && response.ok && grant?.orgId) {
+    // Gateways keep resolved OAuth callers in memory (oauth.cache.ts): a token or grant this
+    // request revoked must be refused by the next call everywhere, before the answer. This route
+    // is not under /api/v1, so the announcing middleware does not see it.
+    if (await revokedNow(c, issuer, grant, form!.get('token')!, revoking)) {
+      await announceConfigChange(c.env, grant.orgId).catch((err: unknown) => {
+        log('error', 'OAuth revocation not announced; gateways drop the token within the cache bound', {
+          orgId: grant?.orgId,
+          err,
+        });
+      });
+    }
     await auditOAuthQuietly(c.env.DB, {
       action: 'auth.oauth_revoke',
       orgId: grant.orgId,
@@ -122,6 +137,28 @@ oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
   }
   return response;
 });
+
+/** Whether the token named in a revocation request is a live access token right now. */
+async function liveBefore(c: Ctx, issuer: string, token: string): Promise<boolean> {
+  return (await helpers(c.env, issuer).unwrapToken(token)) !== null;
+}
+
+/**
+ * Whether the revocation request just answered took something away: the grant is gone (a refresh
+ * token was revoked) or the access token that was live is no longer. RFC 7009 answers 200 either
+ * way, so only an effective revocation is announced (an unauthenticated request that revoked
+ * nothing does not make every gateway re-read its organization).
+ */
+async function revokedNow(
+  c: Ctx,
+  issuer: string,
+  grant: StoredGrant,
+  token: string,
+  accessWasLive: boolean,
+): Promise<boolean> {
+  if ((await readGrant(c.env, grant.userId, grant.id)) === null) return true;
+  return accessWasLive && (await helpers(c.env, issuer).unwrapToken(token)) === null;
+}
 
 oauthRoutes.get(AUTHORIZE_PATH, showConsent);
 // Upstream mode: a member links their own account at a connection's upstream (upstream.routes.ts).

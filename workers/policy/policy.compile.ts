@@ -28,6 +28,7 @@ import type {
   TokenGuard,
   TokenLimit,
 } from './policy.schema.js';
+import { compileSessionGate, isSessionField, type SessionGate } from './policy.session.js';
 import {
   type CompiledTarget,
   compileTarget,
@@ -53,6 +54,11 @@ export interface Decision {
   readonly cleanOf: readonly (readonly string[])[] | null;
   /** Session taint: `approve` holds a tainted call for an approver instead of refusing it (absent/null: deny). */
   readonly onTaint?: TaintAction | null;
+  /**
+   * Session conditions (policy.session.ts): the gates of the rules before this one that the call
+   * matches if the session's facts say so — decided by the guard at admit. Absent/null: none.
+   */
+  readonly sessionGates?: readonly SessionGate[] | null;
   readonly policyVersion: number;
 }
 
@@ -91,6 +97,8 @@ export interface CompiledRule {
   readonly targeted: boolean;
   readonly action: RuleAction;
   readonly conditions: readonly CompiledCondition[];
+  /** Its `session.*` conditions (not in `conditions`: the guard decides them), or null. */
+  readonly session: SessionGate | null;
   /** Returned as-is when the rule matches: no allocation per evaluation. */
   readonly decision: Decision;
 }
@@ -291,9 +299,9 @@ const NO_TARGET: CompiledTarget = Object.freeze({
 
 function compileRuleAt(compiled: CompiledPolicy, index: number): CompiledRule {
   const rule = sourceRule(compiled.sources[index]!);
-  const conditions = Object.entries(rule.conditions ?? {}).map(([field, condition]) =>
-    compileCondition(field, condition, slotOf(compiled, field)),
-  );
+  const conditions = Object.entries(rule.conditions ?? {})
+    .filter(([field]) => !isSessionField(field))
+    .map(([field, condition]) => compileCondition(field, condition, slotOf(compiled, field)));
   const target = compiled.targets[index] ?? NO_TARGET;
   const version = compiled.version;
   const result: CompiledRule = {
@@ -305,6 +313,7 @@ function compileRuleAt(compiled: CompiledPolicy, index: number): CompiledRule {
     targeted: isTargeted(target),
     action: rule.action,
     conditions,
+    session: compileSessionGate(index, rule.action, rule.conditions),
     decision: freezeDecision({
       action: rule.action,
       matched: true,

@@ -37,6 +37,7 @@ import {
 } from './policy.compile.js';
 import { normalizeName } from './policy.normalize.js';
 import type { Scalar } from './policy.schema.js';
+import type { SessionGate } from './policy.session.js';
 import { endpointBit, modelMatches, targetHolds } from './policy.target.js';
 
 // Compilation lives in policy.compile.ts (lazy per rule); these names stay importable from here.
@@ -141,12 +142,23 @@ export function evaluate(compiled: CompiledPolicy, request: EvaluationRequest): 
   // Both looked up once per call (a cached array and an integer): no allocation on the hot path.
   const models = modelMatches(compiled.models, request.model);
   const endpoint = endpointBit(request.endpoint);
+  // Rules with session conditions whose other conditions hold (policy.session.ts): allocated only
+  // when a policy has such a rule and the call reaches it.
+  let gates: SessionGate[] | null = null;
   for (let i = 0; i < candidates.length; i++) {
     const rule = ruleAt(compiled, candidates[i]!);
     if (rule.targeted && !targetHolds(rule.target, models, endpoint)) continue;
-    if (conditionsHold(rule.conditions, request, memo)) return rule.decision;
+    if (!conditionsHold(rule.conditions, request, memo)) continue;
+    if (rule.session === null) return gates === null ? rule.decision : gated(rule.decision, gates);
+    if (gates === null) gates = [];
+    gates.push(rule.session);
   }
-  return compiled.defaultDecision;
+  return gates === null ? compiled.defaultDecision : gated(compiled.defaultDecision, gates);
+}
+
+/** The fallback decision, carrying the session gates the guard checks first. */
+function gated(decision: Decision, gates: SessionGate[]): Decision {
+  return Object.freeze({ ...decision, sessionGates: Object.freeze(gates) });
 }
 
 function conditionsHold(
@@ -288,6 +300,8 @@ export function couldAllowCaller(compiled: CompiledPolicy, request: EvaluationRe
   for (let i = 0; i < candidates.length; i++) {
     const rule = ruleAt(compiled, candidates[i]!);
     if (rule.targeted && !targetHolds(rule.target, models, endpoint)) continue;
+    // A session-conditioned rule (deny/approve only) may or may not apply: it shadows nothing.
+    if (rule.session !== null) continue;
     const byArgs = rule.conditions.some((c) => c.args);
     const others = byArgs ? rule.conditions.filter((c) => !c.args) : rule.conditions;
     if (!conditionsHold(others, request, memo)) continue;
@@ -326,7 +340,7 @@ export function couldEverAllow(
       certain = !endpointUnknown;
     }
     if (rule.action !== 'deny') return true;
-    if (certain && rule.conditions.length === 0) return false;
+    if (certain && rule.conditions.length === 0 && rule.session === null) return false;
   }
   return false;
 }

@@ -50,6 +50,12 @@ export function explain(compiled: CompiledPolicy, request: EvaluationRequest): E
   for (let index = 0; index < compiled.ruleCount; index++) {
     const rule = ruleAt(compiled, index);
     const failure = ruleFailure(compiled, rule, request, normal);
+    if (failure === null && rule.session !== null) {
+      // Session facts live in the guard (policy.session.ts): a simulation has none, so the rule
+      // is shown as a candidate the guard would check, and evaluation goes on as it does live.
+      trace.push({ ruleIndex: rule.index, matched: false, why: sessionWhy(rule.session) });
+      continue;
+    }
     if (failure === null) {
       trace.push({ ruleIndex: rule.index, matched: true, why: matchedWhy(rule, request) });
       return { decision: rule.decision, trace };
@@ -57,6 +63,13 @@ export function explain(compiled: CompiledPolicy, request: EvaluationRequest): E
     trace.push({ ruleIndex: rule.index, matched: false, why: failure });
   }
   return { decision: compiled.defaultDecision, trace };
+}
+
+function sessionWhy(gate: NonNullable<CompiledRule['session']>): string {
+  const parts: string[] = [];
+  if (gate.touched) parts.push(`session.touched any of ${gate.touched.map(quote).join(', ')}`);
+  if (gate.called) parts.push(`session.called any of ${gate.called.map(quote).join(', ')}`);
+  return `its other conditions hold; the guard applies it at the call if ${parts.join(' and ')} — without session facts, evaluation continues`;
 }
 
 /** Why the rule does not match, or null when it does. */

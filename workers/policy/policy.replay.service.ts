@@ -31,6 +31,16 @@ interface AuditDbRow {
   rule_index: number | null;
   created_at: number;
   taint: number;
+  args: string | null;
+}
+
+/** The arguments a logContent connection recorded (`details.args`, JSON text from json_extract), else null. */
+function recordedArgs(text: string | null): Record<string, unknown> | null {
+  if (text === null) return null;
+  const value = parseStoredJson(text);
+  return value && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
 }
 
 export async function replayPolicy(
@@ -49,7 +59,8 @@ export async function replayPolicy(
   const { results } = await env.DB.prepare(
     // `taint`: refused by session taint (details.taint) or held for it (a finding's detail.taint).
     `SELECT id, tool, user, api_key_id, metadata, model, action, rule_index, created_at,
-       (action IN ('deny', 'approval_required') AND details LIKE '%"taint":[%') AS taint FROM audit_events
+       (action IN ('deny', 'approval_required') AND details LIKE '%"taint":[%') AS taint,
+       CASE WHEN json_valid(details) THEN json_extract(details, '$.args') END AS args FROM audit_events
      WHERE org_id = ? AND connection_id = ? AND tool IS NOT NULL AND action IN ('allow', 'deny', 'alert', 'approve', 'approval_required')
        AND created_at >= ? AND created_at <= ?
      ORDER BY created_at DESC, id DESC LIMIT ?`,
@@ -72,6 +83,7 @@ export async function replayPolicy(
       ruleIndex: r.rule_index,
       createdAt: r.created_at,
       taint: r.taint === 1,
+      args: recordedArgs(r.args),
     };
   });
   return {

@@ -3,8 +3,11 @@
  * what would change. Pure: the caller reads the rows (policy.service.ts `replayPolicy`).
  *
  * A row is replayed with what it recorded: governed name, user and metadata (and the model of an
- * LLM call). Arguments and teams are not in audit rows, so `args.*` and `team` conditions see a
- * missing field (the rule is skipped) — the result says how many rows met such a rule.
+ * LLM call), and — on an MCP connection that logs content (`settings.logContent`) — the call's
+ * arguments (audit `details.args`), so `args.*` conditions are evaluated on them. Teams are not in
+ * audit rows (nor are arguments elsewhere), so those conditions see a missing field (the rule is
+ * skipped) — the result says how many rows met such a rule. Rules with session conditions are
+ * skipped too (a replay does not rebuild sessions; policy.session.ts).
  */
 import { type CompiledPolicy, candidateRules, evaluate, ruleAt } from './policy.evaluate.js';
 
@@ -15,6 +18,8 @@ export interface ReplayRow {
   apiKeyId: string | null;
   metadata: Record<string, unknown> | null;
   model: string | null;
+  /** The call's arguments when its connection logs content (audit `details.args`), else null. */
+  args?: Record<string, unknown> | null;
   /** The decision recorded: allow, deny, alert or approve (`approval_required`: a held call, read as approve). */
   action: string;
   ruleIndex: number | null;
@@ -70,12 +75,13 @@ export function replay(compiled: CompiledPolicy, rows: readonly ReplayRow[]): Re
       continue;
     }
     result.evaluated++;
-    if (readsUnrecordedFields(compiled, row.tool)) result.unknownFields++;
+    if (readsUnrecordedFields(compiled, row.tool, row.args != null)) result.unknownFields++;
     const decision = evaluate(compiled, {
       tool: row.tool,
       user: row.user,
       metadata: row.metadata,
       model: row.model,
+      args: row.args ?? null,
     });
     // A held call (`approval_required`) and a consumed approval (`approve`) were both the policy's `approve`.
     const before = row.action === 'approval_required' ? 'approve' : row.action;
@@ -99,11 +105,12 @@ export function replay(compiled: CompiledPolicy, rows: readonly ReplayRow[]): Re
   return result;
 }
 
-function readsUnrecordedFields(compiled: CompiledPolicy, tool: string): boolean {
+function readsUnrecordedFields(compiled: CompiledPolicy, tool: string, hasArgs: boolean): boolean {
   const candidates = candidateRules(compiled, tool);
   for (let i = 0; i < candidates.length; i++) {
-    if (ruleAt(compiled, candidates[i]!).conditions.some((c) => c.args || c.team || c.annotations))
-      return true;
+    const rule = ruleAt(compiled, candidates[i]!);
+    if (rule.session !== null) return true;
+    if (rule.conditions.some((c) => (c.args && !hasArgs) || c.team || c.annotations)) return true;
   }
   return false;
 }

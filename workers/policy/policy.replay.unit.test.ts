@@ -89,4 +89,25 @@ describe('replay', () => {
     ]);
     expect(result).toMatchObject({ evaluated: 1, changed: 0, sessionTaint: 2, examples: [] });
   });
+
+  it('evaluates args.* conditions on recorded arguments: exactly the rows whose arguments match flip', () => {
+    const rows = [
+      row('transfer', 'allow', 'alice', { args: { amount: 50 } }),
+      row('transfer', 'allow', 'alice', { args: { amount: 5000 } }),
+      row('transfer', 'allow', 'bob', { args: { amount: 20_000 } }),
+      // Not recorded (a connection without logContent): the args rule is skipped, and counted.
+      row('transfer', 'allow', 'bob'),
+    ];
+    const result = replay(
+      compiled([
+        { tool: 'transfer', action: 'deny', conditions: { 'args.amount': { gt: 1000 } } },
+        { tool: '*', action: 'allow' },
+      ]),
+      rows,
+    );
+    expect(result.changed).toBe(2);
+    expect(result.examples.map((e) => e.id)).toEqual([rows[1]!.id, rows[2]!.id]);
+    expect(result.byCaller).toEqual({ alice: 1, bob: 1 });
+    expect(result.unknownFields).toBe(1);
+  });
 });

@@ -7,6 +7,13 @@
 import { z } from 'zod';
 import { LLM_ENDPOINTS } from '../llm/llm.endpoints.js';
 import { ARG_OPERATORS, type ArgCondition, type ArgOperator, argOperandSchemas } from './policy.args.js';
+import {
+  isSessionField,
+  LABEL_MESSAGE,
+  LABEL_PATTERN,
+  SESSION_ACTIONS,
+  sessionConditionIssue,
+} from './policy.session.js';
 
 export const MAX_RULES = 10_000;
 export const MAX_GLOB_LENGTH = 256;
@@ -81,7 +88,7 @@ export function isRateLimitKey(value: unknown): value is RateLimitKey {
   return value === 'user' || value === 'apiKey' || value === 'connection' || isMetadataField(value);
 }
 
-const FIELD_MESSAGE = `field must be "user", "team", "metadata.<key>" with 1 to ${MAX_METADATA_PATH_DEPTH} or "args.<key>" with 1 to ${MAX_ARGS_PATH_DEPTH} non-empty dot-separated keys, or "annotations.<${ANNOTATION_HINTS.join('|')}>"`;
+const FIELD_MESSAGE = `field must be "user", "team", "metadata.<key>" with 1 to ${MAX_METADATA_PATH_DEPTH} or "args.<key>" with 1 to ${MAX_ARGS_PATH_DEPTH} non-empty dot-separated keys, or "annotations.<${ANNOTATION_HINTS.join('|')}>", "session.touched" or "session.called"`;
 
 // z.number() already refuses NaN and ±Infinity, so every scalar is JSON-representable.
 export const scalarSchema = z.union([z.string(), z.number(), z.boolean()], {
@@ -101,7 +108,16 @@ export type OperatorCondition =
   | ArgCondition;
 export type ValueOperator = 'eq' | 'neq' | 'in' | 'nin';
 export type Operator = ValueOperator | ArgOperator;
-export type Condition = Scalar | OperatorCondition;
+/** A list is a session condition's shorthand (`session.touched: ["untrusted_input"]`, policy.session.ts). */
+export type Condition = Scalar | OperatorCondition | string[];
+
+/**
+ * The list shorthand of a session condition (`session.touched: ["untrusted_input"]`) beside the
+ * ordinary condition schema (which already parses `{ in: [...] }`): any list here, typed as strings
+ * for Condition; the rule's superRefine checks every session field's value (policy.session.ts
+ * sessionConditionIssue) and refuses a list on any other field — one precise issue either way.
+ */
+const sessionConditionSchema = z.array(z.custom<string>(() => true));
 
 const ALL_OPERATORS = ['eq', 'neq', 'in', 'nin', ...ARG_OPERATORS] as const;
 const OPERATOR_MESSAGE = `condition object must contain exactly one operator: ${ALL_OPERATORS.join(', ')}`;
@@ -156,7 +172,9 @@ function typeError(name: string, expected: string) {
 
 // Explicit boolean: a type predicate here would narrow keys to ConditionField, and
 // Record<'user' | …, Condition> would then make a 'user' condition mandatory.
-const fieldSchema = z.string().refine((field): boolean => isConditionField(field), FIELD_MESSAGE);
+const fieldSchema = z
+  .string()
+  .refine((field): boolean => isConditionField(field) || isSessionField(field), FIELD_MESSAGE);
 
 /** `{ limit, windowSeconds, by }`: requests per window (`rateLimit`) or tokens per window (`tokenLimit`). */
 function windowLimitSchema(name: 'rateLimit' | 'tokenLimit') {
@@ -245,10 +263,9 @@ export type TaintAction = (typeof TAINT_ACTIONS)[number];
 
 /** Session taint labels (issue 22): `untrusted_content`, `private_data`, `sink:network`… */
 export const MAX_LABELS = 20;
-const LABEL_RE = /^[a-z0-9][a-z0-9_:.-]{0,63}$/;
-const labelSchema = z
+export const labelSchema = z
   .string({ error: 'a label must be a string' })
-  .regex(LABEL_RE, 'a label is 1 to 64 lower-case letters, digits, "_", ":", "." or "-"');
+  .regex(LABEL_PATTERN, LABEL_MESSAGE);
 /** Labels an admitted call adds to its session. */
 const labelsSchema = z
   .array(labelSchema, { error: 'labels must be a list of labels' })
@@ -282,10 +299,25 @@ export const ruleSchema = z
         error: typeError('action', '"allow", "deny", "alert" or "approve"'),
       }),
       conditions: z
-        .record(fieldSchema, conditionSchema, {
-          error: 'conditions must be an object mapping fields to conditions',
-        })
+        .record(
+          fieldSchema,
+          z.union([conditionSchema, sessionConditionSchema], {
+            error:
+              'condition must be a string, number, boolean or an object with one operator (eq, neq, in, nin, prefix, …)',
+          }),
+          {
+            error: 'conditions must be an object mapping fields to conditions',
+          },
+        )
         .superRefine((conditions, ctx) => {
+          for (const [field, condition] of Object.entries(conditions)) {
+            const issue = isSessionField(field)
+              ? sessionConditionIssue(field, condition)
+              : Array.isArray(condition)
+                ? 'a list is a session condition (session.touched / session.called); use { "in": [...] }'
+                : null;
+            if (issue) ctx.addIssue({ code: 'custom', path: [field], message: issue });
+          }
           const team = conditions.team;
           if (team !== undefined && !isValueOperator(operatorOf(team))) {
             ctx.addIssue({
@@ -317,6 +349,17 @@ export const ruleSchema = z
   .refine(
     (rule) => rule.tool !== undefined || rule.model !== undefined || rule.endpoint !== undefined,
     RULE_TARGET_MESSAGE,
+  )
+  // Session facts are the agent's own past calls: they may take access away, never grant it.
+  .refine(
+    (rule) =>
+      !Object.keys(rule.conditions ?? {}).some(isSessionField) ||
+      (SESSION_ACTIONS as readonly string[]).includes(rule.action),
+    {
+      message:
+        'session.touched / session.called conditions are allowed on "deny" and "approve" rules only (a session fact must not grant access)',
+      path: ['action'],
+    },
   )
   // onTaint says what a tainted session gets: without cleanOf nothing is ever tainted for the rule.
   .refine((rule) => rule.onTaint === undefined || rule.cleanOf !== undefined, {

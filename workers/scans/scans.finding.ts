@@ -3,6 +3,7 @@
  * Pure: the D1 side is scans.suppress.ts.
  */
 import { sha256Hex } from '../integrity/integrity.sha256';
+import type { ScanBlock } from '../integrity/integrity.types';
 import type { ScanResultFinding } from './scans.checks';
 
 export interface Suppression {
@@ -29,4 +30,20 @@ export function suppressionFor(
 ): Suppression | null {
   const s = suppressions.get(fingerprint);
   return s !== undefined && (s.expiresAt === null || s.expiresAt > now) ? s : null;
+}
+
+/** The block of a scan's critical findings under the suppressions at `now` (pure). */
+export function blockOf(
+  scanId: string,
+  critical: readonly ScanResultFinding[],
+  suppressions: ReadonlyMap<string, Suppression>,
+  now: number,
+): ScanBlock | null {
+  const applied = critical.map((f) => suppressionFor(findingFingerprint(f), suppressions, now));
+  const open = applied.filter((s) => s === null).length;
+  if (open > 0) return { scanId, critical: open };
+  const expiries = applied.map((s) => s?.expiresAt ?? null).filter((at): at is number => at !== null);
+  if (expiries.length === 0) return null;
+  const from = Math.min(...expiries);
+  return { scanId, critical: expiries.filter((at) => at === from).length, from };
 }

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { refreshedFindings } from '../integrity/integrity.shadow';
-import { findingFingerprint, type Suppression, suppressionFor } from './scans.finding';
+import { type CallIntegrity, EMPTY_STATE, scanBlockOf } from '../integrity/integrity.types';
+import type { ScanResultFinding } from './scans.checks';
+import { blockOf, findingFingerprint, type Suppression, suppressionFor } from './scans.finding';
 
 const finding = {
   kind: 'hidden_instruction_tag',
@@ -46,6 +48,64 @@ describe('scan suppressions', () => {
     expect(suppressionFor(id, s(2000), 1000)?.id).toBe('sup_1');
     expect(suppressionFor(id, s(1000), 1000)).toBeNull();
     expect(suppressionFor('other', s(null), 1000)).toBeNull();
+  });
+});
+
+describe('the block a scan puts on its connection', () => {
+  const critical = (match: string): ScanResultFinding => ({
+    kind: 'hidden_instruction_tag',
+    severity: 'critical',
+    item: 'tool:a',
+    path: 'description',
+    match,
+  });
+  const a = critical('<IMPORTANT>');
+  const b = critical('<system>');
+  const suppressed = (f: ScanResultFinding, expiresAt: number | null): [string, Suppression] => {
+    const fingerprint = findingFingerprint(f);
+    return [
+      fingerprint,
+      {
+        id: `sup_${f.match}`,
+        fingerprint,
+        kind: f.kind,
+        item: f.item,
+        reason: 'ok',
+        expiresAt,
+        createdBy: 'u',
+        createdAt: 0,
+      },
+    ];
+  };
+  const integrity = (block: ReturnType<typeof blockOf>): CallIntegrity =>
+    ({
+      mode: 'alert',
+      blockOnCriticalScan: true,
+      state: { ...EMPTY_STATE, scanBlock: block },
+    }) as CallIntegrity;
+
+  it('blocks on unsuppressed critical findings; none when all are suppressed for good', () => {
+    expect(blockOf('scn_1', [a, b], new Map(), 1000)).toEqual({ scanId: 'scn_1', critical: 2 });
+    expect(blockOf('scn_1', [a, b], new Map([suppressed(a, null)]), 1000)).toEqual({
+      scanId: 'scn_1',
+      critical: 1,
+    });
+    expect(blockOf('scn_1', [a, b], new Map([suppressed(a, null), suppressed(b, null)]), 1000)).toBeNull();
+    expect(blockOf('scn_1', [], new Map(), 1000)).toBeNull();
+  });
+
+  it('an expiring suppression blocks again at its expiry, without being re-published', () => {
+    const block = blockOf('scn_1', [a, b], new Map([suppressed(a, null), suppressed(b, 5000)]), 1000);
+    expect(block).toEqual({ scanId: 'scn_1', critical: 1, from: 5000 });
+    expect(scanBlockOf(integrity(block), 4999)).toBeNull();
+    expect(scanBlockOf(integrity(block), 5000)).toEqual(block);
+    // Already expired when computed: blocked at once.
+    expect(blockOf('scn_1', [a], new Map([suppressed(a, 500)]), 1000)).toEqual({
+      scanId: 'scn_1',
+      critical: 1,
+    });
+    // blockOnCriticalScan off: never.
+    expect(scanBlockOf({ ...integrity(block), blockOnCriticalScan: false }, 9999)).toBeNull();
   });
 });
 

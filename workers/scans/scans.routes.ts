@@ -134,6 +134,8 @@ export const scansRoutes = createRouter()
           connectionSlug: scan.connection ?? (scan.url ? new URL(scan.url).host : 'url'),
           findings: scan.findings,
           createdAt: scan.createdAt,
+          status: scan.status,
+          error: scan.error,
         });
         return new Response(JSON.stringify(sarif), {
           headers: { 'Content-Type': 'application/sarif+json' },

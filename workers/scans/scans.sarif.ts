@@ -53,6 +53,9 @@ export interface SarifScan {
   /** `suppression`: accepted by an owner/admin (scans.suppress.ts), reported as a SARIF suppression. */
   findings: Array<ScanResultFinding & { suppression?: { reason: string } | null }>;
   createdAt: string;
+  /** A failed scan (unreachable, timed out…) is an unsuccessful invocation, not a clean result. */
+  status: 'completed' | 'failed';
+  error: string | null;
 }
 
 export function toSarif(scan: SarifScan) {
@@ -74,7 +77,22 @@ export function toSarif(scan: SarifScan) {
           },
         },
         automationDetails: { id: `igris-edge-scan/${scan.connectionSlug}/${scan.id}` },
-        invocations: [{ executionSuccessful: true, endTimeUtc: scan.createdAt }],
+        invocations: [
+          {
+            executionSuccessful: scan.status === 'completed',
+            endTimeUtc: scan.createdAt,
+            ...(scan.status === 'failed'
+              ? {
+                  toolExecutionNotifications: [
+                    {
+                      level: 'error',
+                      message: { text: `The scan failed: ${scan.error ?? 'unknown error'}` },
+                    },
+                  ],
+                }
+              : {}),
+          },
+        ],
         results: scan.findings.map((f) => ({
           ruleId: f.kind,
           ruleIndex: kinds.indexOf(f.kind),

@@ -18,6 +18,7 @@ import { type ConnectionEnv, getConnectionRow } from '../connections/connections
 import { type ResolvedConnection, requireConnectionUse } from '../gateway/gateway.connection';
 import type { UpstreamTarget } from '../gateway/gateway.forward';
 import { otherConnectionTools, republishState } from '../integrity/integrity.store';
+import { blockInForce } from '../integrity/integrity.types';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso, parseStoredJson } from '../lib/values';
@@ -206,12 +207,13 @@ async function scanConnection(env: Env, principal: Principal, slug: string): Pro
   const row = await store(env, principal, outcome, { connectionId: connection.id, slug: connection.slug });
   // The latest scan decides the connection's block (blockOnCriticalScan): publish it now.
   const state = await republishState(env, connection.orgId, connection.id);
-  if (state.scanBlock && connection.settings.integrity.blockOnCriticalScan) {
+  const block = blockInForce(state.scanBlock ?? null, Date.now());
+  if (block && connection.settings.integrity.blockOnCriticalScan) {
     await adminAuditStatement(env.DB, principal, {
       action: 'scans.block',
       connectionId: connection.id,
       connectionSlug: connection.slug,
-      details: { scanId: row.id, critical: state.scanBlock.critical },
+      details: { scanId: row.id, critical: block.critical },
     }).run();
   }
   return toDto(row, await suppressionsOf(env.DB, connection.orgId, connection.id));

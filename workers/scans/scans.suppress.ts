@@ -12,9 +12,9 @@
 import type { ScanBlock } from '../integrity/integrity.types';
 import { parseStoredJson } from '../lib/values';
 import type { ScanResultFinding } from './scans.checks';
-import { findingFingerprint, type Suppression, suppressionFor } from './scans.finding';
+import { blockOf, findingFingerprint, type Suppression, suppressionFor } from './scans.finding';
 
-export { findingFingerprint, type Suppression, suppressionFor };
+export { blockOf, findingFingerprint, type Suppression, suppressionFor };
 
 interface SuppressionRow {
   id: string;
@@ -60,6 +60,8 @@ export async function suppressionsOf(
 /**
  * The block the connection's latest completed scan puts on it: its unsuppressed critical findings
  * (null when none). Published in the integrity state; applied only with `blockOnCriticalScan`.
+ * When every critical finding is suppressed but some suppression expires, the block is published
+ * ahead with `from` = the earliest expiry, so the hot path applies it from then on by itself.
  */
 export async function scanBlockFor(
   db: D1Database,
@@ -79,7 +81,5 @@ export async function scanBlockFor(
   const critical = (findings as ScanResultFinding[]).filter((f) => f.severity === 'critical');
   if (critical.length === 0) return null;
   const suppressions = await suppressionsOf(db, orgId, connectionId);
-  const now = Date.now();
-  const open = critical.filter((f) => suppressionFor(findingFingerprint(f), suppressions, now) === null);
-  return open.length === 0 ? null : { scanId: latest.id, critical: open.length };
+  return blockOf(latest.id, critical, suppressions, Date.now());
 }

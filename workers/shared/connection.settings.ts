@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { overridesSchema } from '../inspection/inspection.schema';
+import { LABEL_MESSAGE, LABEL_PATTERN } from '../policy/policy.session';
 import { gatewayOAuthSettingsSchema, upstreamOAuthSettingsSchema } from './oauth.settings';
 
 export const DEFAULT_MAX_BODY_BYTES = 1024 * 1024;
@@ -27,6 +28,28 @@ export const inspectionSettingsSchema = z
   })
   .strict();
 export type InspectionSettings = z.output<typeof inspectionSettingsSchema>;
+
+/** Most globs `toolLabels` may list, and labels per glob. */
+export const MAX_TOOL_LABEL_GLOBS = 100;
+export const MAX_TOOL_LABELS = 20;
+
+/**
+ * Session-taint labels of this connection's tools (docs/policies.md#tool-labels): tool glob (the
+ * model, on an LLM connection) → labels an admitted call to it adds to its session. A tool any
+ * glob matches gets the union of their labels and NOT the defaults its pinned annotations give
+ * (`[]` therefore clears them); a tool no glob matches gets the defaults (workers/policy/policy.labels.ts).
+ */
+export const toolLabelsSchema = z
+  .record(
+    z.string().min(1, 'a tool glob must not be empty').max(256, 'a tool glob is at most 256 characters'),
+    z
+      .array(z.string().regex(LABEL_PATTERN, LABEL_MESSAGE))
+      .max(MAX_TOOL_LABELS, `at most ${MAX_TOOL_LABELS} labels per glob`),
+  )
+  .refine(
+    (globs) => Object.keys(globs).length <= MAX_TOOL_LABEL_GLOBS,
+    `toolLabels holds at most ${MAX_TOOL_LABEL_GLOBS} globs`,
+  );
 
 /**
  * Per-connection settings (stored as JSON in connections.settings). Every field has a safe default,
@@ -57,6 +80,8 @@ export const connectionSettingsSchema = z
      * audit row straight to D1. Default closed — a security check that cannot run must not pass.
      */
     failMode: z.enum(['closed', 'open']).default('closed'),
+    /** Session-taint labels per tool glob, overriding the pinned annotations' defaults (see toolLabelsSchema). */
+    toolLabels: toolLabelsSchema.optional(),
     /** Extra browser origins allowed to call this connection (DNS-rebinding protection). */
     allowedOrigins: z.array(z.string().url().max(200)).max(50).default([]),
     /**

@@ -60,7 +60,11 @@ export interface TracingTarget {
   sampleRate: number;
   /** The vault envelope of the endpoint's headers (opened only by the exporter, off the hot path). */
   sealedHeaders: string | null;
+  /** The OTLP/HTTP encoding (absent: JSON). */
+  protocol?: OtlpProtocol;
 }
+
+export type OtlpProtocol = 'http/json' | 'http/protobuf';
 
 /** A trace handed to the exporter: its organization's target, and the spans once all have ended. */
 export interface PendingExport {

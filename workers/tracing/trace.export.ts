@@ -16,6 +16,7 @@ import { log } from '../lib/log';
 import { getVault } from '../vault/vault.crypto';
 import type { FinishedTrace, PendingExport, TracingTarget } from './trace.call';
 import { otlpRequest } from './trace.otlp';
+import { otlpProtobuf, PROTOBUF_CONTENT_TYPE } from './trace.protobuf';
 
 export const TRACE_FLUSH_MS = 1000;
 export const TRACE_BATCH_SPANS = 512;
@@ -48,7 +49,7 @@ export function exportTrace(
 
 function add(env: ExportEnv, orgId: string, target: TracingTarget, trace: FinishedTrace): Promise<void> {
   // A changed endpoint or header set starts its own batch: nothing goes to a target it was not meant for.
-  const key = `${orgId}\u0000${target.endpoint}\u0000${target.sealedHeaders ?? ''}`;
+  const key = `${orgId}\u0000${target.endpoint}\u0000${target.sealedHeaders ?? ''}\u0000${target.protocol ?? ''}`;
   const batch = open.get(key);
   if (batch) {
     batch.traces.push(trace);
@@ -69,10 +70,12 @@ function add(env: ExportEnv, orgId: string, target: TracingTarget, trace: Finish
 
 async function send(env: ExportEnv, batch: Batch): Promise<void> {
   const headers = await openHeaders(env, batch.orgId, batch.target.sealedHeaders);
+  const request = otlpRequest(batch.orgId, batch.traces);
+  const binary = batch.target.protocol === 'http/protobuf';
   const response = await fetch(batch.target.endpoint, {
     method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body: JSON.stringify(otlpRequest(batch.orgId, batch.traces)),
+    headers: { ...headers, 'content-type': binary ? PROTOBUF_CONTENT_TYPE : 'application/json' },
+    body: binary ? otlpProtobuf(request) : JSON.stringify(request),
     redirect: 'manual',
     signal: AbortSignal.timeout(EXPORT_TIMEOUT_MS),
   });

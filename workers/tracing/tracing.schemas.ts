@@ -1,5 +1,6 @@
 /** Request and response shapes of `/api/v1/tracing` (docs/observability.md#tracing). */
 import { z } from '@hono/zod-openapi';
+import { OTLP_PROTOCOLS } from '../db/schema';
 
 /** An HTTP field name (RFC 9110 token); the ones the exporter sets itself, or that describe the hop, are refused. */
 const RESERVED_HEADERS = new Set([
@@ -38,6 +39,10 @@ export const tracingPutSchema = z
         description:
           'Sent with every export (e.g. an API key). Stored encrypted, never returned. Omit to keep the stored ones; {} to remove them',
       }),
+    protocol: z.enum(OTLP_PROTOCOLS).default('http/json').openapi({
+      description:
+        'The OTLP/HTTP encoding: http/json (JSON, the default) or http/protobuf (binary protobuf, application/x-protobuf)',
+    }),
     enabled: z.boolean().default(true),
   })
   .openapi('TracingSettingsPut');
@@ -48,6 +53,7 @@ export const tracingSettingsSchema = z
     enabled: z.boolean(),
     endpoint: z.string(),
     sampleRate: z.number(),
+    protocol: z.enum(OTLP_PROTOCOLS),
     headerNames: z
       .array(z.string())
       .openapi({ description: 'The stored headers’ names (values are never returned)' }),

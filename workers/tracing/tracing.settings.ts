@@ -13,7 +13,7 @@ import { requirePermission } from '../auth/permissions';
 import { checkUpstreamUrl } from '../connections/connection.rules';
 import { AppError } from '../lib/errors';
 import { iso, parseStoredJson } from '../lib/values';
-import type { TracingTarget } from './trace.call';
+import type { OtlpProtocol, TracingTarget } from './trace.call';
 import { sealHeaders } from './trace.export';
 import type { TracingPut, TracingSettingsDto } from './tracing.schemas';
 
@@ -29,18 +29,24 @@ export interface DbTracing {
   sample_rate: number;
   header_names: string;
   headers_ciphertext: string | null;
+  protocol: OtlpProtocol;
   updated_at: number;
 }
 
 /** The columns the governance snapshot reads (the same row, in its batch). */
 export const TRACING_SELECT =
-  'SELECT org_id, enabled, endpoint, sample_rate, header_names, headers_ciphertext, updated_at FROM tracing_settings WHERE org_id = ?';
+  'SELECT org_id, enabled, endpoint, sample_rate, header_names, headers_ciphertext, protocol, updated_at FROM tracing_settings WHERE org_id = ?';
 
 /** What the call core needs: null when the organization does not trace. */
 export function tracingTargetOf(row: DbTracing | undefined): TracingTarget | null {
   if (!row) return null;
   if (row.enabled !== 1) return null;
-  return { endpoint: row.endpoint, sampleRate: row.sample_rate, sealedHeaders: row.headers_ciphertext };
+  return {
+    endpoint: row.endpoint,
+    sampleRate: row.sample_rate,
+    sealedHeaders: row.headers_ciphertext,
+    protocol: row.protocol,
+  };
 }
 
 function dto(row: DbTracing): TracingSettingsDto {
@@ -49,6 +55,7 @@ function dto(row: DbTracing): TracingSettingsDto {
     enabled: row.enabled === 1,
     endpoint: row.endpoint,
     sampleRate: row.sample_rate,
+    protocol: row.protocol,
     headerNames: Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [],
     updatedAt: iso(row.updated_at)!,
   };
@@ -89,11 +96,12 @@ export async function putTracing(
     sealed = entries.length > 0 ? await sealHeaders(env, principal.orgId, input.headers) : null;
   }
   await env.DB.prepare(
-    `INSERT INTO tracing_settings (org_id, enabled, endpoint, sample_rate, header_names, headers_ciphertext, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?)
+    `INSERT INTO tracing_settings (org_id, enabled, endpoint, sample_rate, header_names, headers_ciphertext, protocol, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, endpoint = excluded.endpoint,
        sample_rate = excluded.sample_rate, header_names = excluded.header_names,
-       headers_ciphertext = excluded.headers_ciphertext, updated_at = excluded.updated_at`,
+       headers_ciphertext = excluded.headers_ciphertext, protocol = excluded.protocol,
+       updated_at = excluded.updated_at`,
   )
     .bind(
       principal.orgId,
@@ -102,6 +110,7 @@ export async function putTracing(
       input.sampleRate,
       names,
       sealed,
+      input.protocol,
       Date.now(),
     )
     .run();

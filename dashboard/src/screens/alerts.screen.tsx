@@ -1,7 +1,8 @@
 /**
  * Alerts: the inbox (docs/observability.md#alert-inbox) — filters, cursor pages, the status
  * workflow open → acknowledged → resolved (or dismissed, and back to open) row by row or in bulk —
- * and the notification channels with their "send test" button and dead-letter list (replay).
+ * and the notification channels with their "send test" button, the dead-letter list (replay) and
+ * the recent deliveries with their status (a replayed one shows `delivered` once it went through).
  * Changing anything is for owners and admins; auditors read.
  */
 import { useInfiniteQuery, useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
@@ -31,6 +32,11 @@ const STATUS_TONES: Record<Status, string> = {
   acknowledged: 'ok',
   resolved: 'muted',
   dismissed: 'muted',
+};
+const DELIVERY_TONES: Record<Schemas['NotifyDelivery']['status'], string> = {
+  pending: 'warn',
+  delivered: 'ok',
+  dead: 'bad',
 };
 /** The moves the API allows from each status, as buttons. */
 const MOVES: Record<Status, Array<[Status, string]>> = {
@@ -283,11 +289,18 @@ function Channels({ canChange }: { canChange: boolean }) {
     queryKey: ['alert-channels'],
     queryFn: ({ signal }) => v1('get', '/alerts/channels', { signal }).then((r) => r.channels),
   });
+  // Both lists poll faster while a delivery is on its way (a replay, a retry): its outcome shows soon.
+  const recent = useQuery({
+    queryKey: ['alert-deliveries', 'recent'],
+    queryFn: ({ signal }) => v1('get', '/alerts/deliveries', { query: { limit: 20 }, signal }),
+    refetchInterval: (q) => (q.state.data?.deliveries.some((d) => d.status === 'pending') ? 3_000 : 15_000),
+  });
+  const inFlight = recent.data?.deliveries.some((d) => d.status === 'pending') ?? false;
   const dead = useQuery({
     queryKey: ['alert-deliveries', 'dead'],
     queryFn: ({ signal }) =>
       v1('get', '/alerts/deliveries', { query: { status: 'dead', limit: 50 }, signal }),
-    refetchInterval: 15_000,
+    refetchInterval: inFlight ? 3_000 : 15_000,
   });
   const test = useMutation({
     mutationFn: (id: string) => v1('post', '/alerts/channels/{id}/test', { path: { id } }),
@@ -302,6 +315,7 @@ function Channels({ canChange }: { canChange: boolean }) {
     },
   });
   const letters = dead.data?.deliveries ?? [];
+  const channelName = new Map((channels.data ?? []).map((c) => [c.id, c.name]));
   return (
     <section className="card" aria-labelledby="channels-title">
       <div className="card-head">
@@ -345,7 +359,8 @@ function Channels({ canChange }: { canChange: boolean }) {
           <li key={d.id} data-testid={`dead-letter-${d.id}`}>
             <span>{d.title || d.eventType}</span>{' '}
             <span className="muted small">
-              {d.attempts} attempts · {d.lastError} · <Time iso={d.updatedAt} />
+              {channelName.get(d.channelId) ?? d.channelId} · {d.attempts} attempts · {d.lastError} ·{' '}
+              <Time iso={d.updatedAt} />
             </span>{' '}
             {canChange ? (
               <button
@@ -358,6 +373,22 @@ function Channels({ canChange }: { canChange: boolean }) {
                 Replay
               </button>
             ) : null}
+          </li>
+        ))}
+      </ul>
+      <h3>Recent deliveries</h3>
+      {recent.isError ? <ErrorState error={recent.error} retry={() => void recent.refetch()} /> : null}
+      {recent.data?.deliveries.length === 0 ? <p className="muted small">Nothing sent yet.</p> : null}
+      <ul className="plain-list">
+        {recent.data?.deliveries.map((d) => (
+          <li key={d.id} data-testid={`delivery-${d.id}`}>
+            <Badge value={d.status} tone={DELIVERY_TONES[d.status]} /> <span>{d.title || d.eventType}</span>{' '}
+            <span className="muted small">
+              {channelName.get(d.channelId) ?? d.channelId} · {d.attempts}{' '}
+              {d.attempts === 1 ? 'attempt' : 'attempts'}
+              {d.lastError && d.status !== 'delivered' ? ` · ${d.lastError}` : ''} ·{' '}
+              <Time iso={d.deliveredAt ?? d.updatedAt} />
+            </span>
           </li>
         ))}
       </ul>

@@ -44,6 +44,26 @@ export function useToolActions(slug: string) {
   };
 }
 
+export interface IntegritySettings {
+  discovery: 'off' | 'alert' | 'fail_closed';
+  quarantineOnCritical: boolean;
+  blockOnCriticalScan: boolean;
+}
+
+/** Saves the connection's `settings.integrity` (owner/admin: `connections:write`). */
+export function useSaveIntegritySettings(slug: string) {
+  const queryClient = useQueryClient();
+  return useMutation({
+    mutationFn: (integrity: IntegritySettings) =>
+      v1('patch', '/connections/{slug}', { path: { slug }, body: { settings: { integrity } } }),
+    onSuccess: () =>
+      Promise.all([
+        queryClient.invalidateQueries({ queryKey: ['tools', slug] }),
+        queryClient.invalidateQueries({ queryKey: ['connections'] }),
+      ]),
+  });
+}
+
 export function useScans(slug: string) {
   return useQuery({
     queryKey: ['scans', slug],

@@ -1,7 +1,7 @@
 /**
  * The Tools tab of an MCP connection (docs/tool-integrity.md): the inventory of listed tools,
  * prompts and resources with fingerprints, versions, approval and quarantine state and scan
- * findings; approve / quarantine (owner and admin); and the drift history, each version's
+ * findings; approve / quarantine and the integrity settings (owner and admin); and the drift history, each version's
  * definition diffed against the one before.
  */
 import { useMemo, useState } from 'react';
@@ -12,6 +12,7 @@ import { Badge, Time } from '../ui/page';
 import { Empty, ErrorState, InlineError, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
 import { useToolActions, useToolHistory, useTools } from './connection-integrity.queries';
+import { IntegritySettingsForm } from './connection-integrity.settings';
 
 type Item = Schemas['ToolItem'];
 type Version = Schemas['ToolVersion'];
@@ -199,6 +200,16 @@ export function ConnectionTools({ slug }: { slug: string }) {
           {t.quarantineOnCritical ? ' · critical drift quarantines' : ''}
           {t.blockOnCriticalScan ? ' · a critical scan finding blocks the connection' : ''}
         </p>
+        {canApprove ? (
+          <IntegritySettingsForm
+            slug={slug}
+            current={{
+              discovery: t.discovery,
+              quarantineOnCritical: t.quarantineOnCritical,
+              blockOnCriticalScan: t.blockOnCriticalScan,
+            }}
+          />
+        ) : null}
         {t.scanBlock && t.blockOnCriticalScan ? (
           <p role="alert" className="error-text">
             Blocked: the latest scan has {t.scanBlock.critical} critical finding(s). Resolve or suppress them

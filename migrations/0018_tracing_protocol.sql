@@ -1,0 +1,1 @@
+ALTER TABLE `tracing_settings` ADD `protocol` text DEFAULT 'http/json' NOT NULL;

@@ -1,0 +1,109 @@
+/**
+ * Outcomes on their way to their guard, per isolate (step 9 of the call core).
+ *
+ * A call's outcome (status, latency, findings) used to be its own `complete` round trip to the
+ * guard, and its own write there. Now it waits here, in the isolate's memory, for whichever comes
+ * first: the next call to the same guard, which carries it in its admit (`AdmitRequest.outcomes`:
+ * applied before that call is decided, in the same transaction as its rows), or OUTCOME_LINGER_MS,
+ * after which the isolate sends what waits in one `completeMany`. Under steady traffic most
+ * outcomes ride on an admit; a lone call's outcome goes out a few milliseconds later than before.
+ *
+ * Durability is unchanged in kind: the audit row is on the guard's disk before the call is
+ * forwarded (admit); the outcome was always sent after the answer under waitUntil, so an isolate
+ * that dies before sending it leaves the row to be flushed as `outcome_unknown` (audit.spool.ts).
+ * The window grows by at most OUTCOME_LINGER_MS.
+ *
+ * Only plain data is shared between requests here. Each request sends with its own stub, and the
+ * timer that sends a lone outcome runs in the waitUntil of the request that armed it.
+ */
+import type { guardFor } from '../../durable-objects/do.client';
+import { MAX_OUTCOMES_PER_CALL, type PendingOutcome } from '../../durable-objects/guard.contract';
+import { log } from '../lib/log';
+
+/** How long an outcome waits for a call to ride on before it is sent on its own. */
+export const OUTCOME_LINGER_MS = 10;
+
+type Guard = Pick<ReturnType<typeof guardFor>, 'completeMany'>;
+
+interface Queue {
+  items: PendingOutcome[];
+  /** A request's timer will send what waits. */
+  armed: boolean;
+}
+
+const queues = new Map<string, Queue>();
+
+function keyOf(orgId: string, connectionId: string): string {
+  return `${orgId}\n${connectionId}`;
+}
+
+/**
+ * Queues an outcome for its guard. Returns the promise of this request's send when it armed the
+ * timer (for waitUntil and the trace), or null when a send is already on its way.
+ */
+export function queueOutcome(
+  target: { orgId: string; connectionId: string },
+  item: PendingOutcome,
+  guard: Guard,
+): Promise<void> | null {
+  const key = keyOf(target.orgId, target.connectionId);
+  let queue = queues.get(key);
+  if (!queue) {
+    queue = { items: [], armed: false };
+    queues.set(key, queue);
+  }
+  queue.items.push(item);
+  // A full queue goes now (a burst of answers with no admit to ride on).
+  if (queue.items.length >= MAX_OUTCOMES_PER_CALL) return send(key, guard);
+  if (queue.armed) return null;
+  queue.armed = true;
+  // A native wait: nothing to clear (the outcome goes either way), no timer object per call.
+  return scheduler.wait(OUTCOME_LINGER_MS).then(() => {
+    const current = queues.get(key);
+    if (current) current.armed = false;
+    return send(key, guard);
+  });
+}
+
+/** The outcomes waiting for this guard, taken to ride on an admit (at most MAX_OUTCOMES_PER_CALL). */
+export function takeOutcomes(orgId: string, connectionId: string): PendingOutcome[] | undefined {
+  const queue = queues.get(keyOf(orgId, connectionId));
+  if (!queue || queue.items.length === 0) return undefined;
+  return queue.items.splice(0, MAX_OUTCOMES_PER_CALL);
+}
+
+/**
+ * Sends outcomes an admit took but could not deliver (the admit failed: the guard may or may not
+ * have applied them; applying one twice re-patches the same values into its row).
+ */
+export function resendOutcomes(guard: Guard, items: PendingOutcome[]): Promise<void> {
+  return guard.completeMany(items).catch((err: unknown) => lost(err, items.length));
+}
+
+async function send(key: string, guard: Guard): Promise<void> {
+  const queue = queues.get(key);
+  if (!queue) return;
+  const items = queue.items.splice(0, MAX_OUTCOMES_PER_CALL);
+  if (queue.items.length === 0 && !queue.armed) queues.delete(key);
+  if (items.length === 0) return;
+  await guard.completeMany(items).catch((err: unknown) => lost(err, items.length));
+}
+
+function lost(err: unknown, count: number): void {
+  log('warn', 'audit outcomes not recorded; their rows will be flushed as outcome_unknown', { err, count });
+}
+
+/**
+ * Sends every waiting outcome now (each guard's with a stub made for this request). For whoever
+ * must see the rows complete at once: tests that flush the audit spool right after a call.
+ */
+export async function sendWaitingOutcomes(
+  guardOf: (orgId: string, connectionId: string) => Guard,
+): Promise<void> {
+  await Promise.all(
+    [...queues.keys()].map((key) => {
+      const [orgId = '', connectionId = ''] = key.split('\n');
+      return send(key, guardOf(orgId, connectionId));
+    }),
+  );
+}
