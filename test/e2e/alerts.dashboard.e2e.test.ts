@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Browser, launchBrowser } from './browser';
-import { adminKey, api, ensureConnection, gatewayUrl } from './helpers';
+import { adminKey, api, echoCall, ensureConnection, gatewayUrl } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const slugs = [`alerts-ui-a-${run}`, `alerts-ui-b-${run}`];
@@ -18,24 +18,6 @@ let page: Page;
 const killSwitches: string[] = [];
 
 type Alert = { id: string; title: string; status: string; details: { killSwitchId?: string } };
-
-async function refusedCall(slug: string): Promise<void> {
-  const res = await fetch(`${gatewayUrl()}/v1/mcp/${slug}`, {
-    method: 'POST',
-    headers: {
-      Authorization: `Bearer ${adminKey()}`,
-      'Content-Type': 'application/json',
-      Accept: 'application/json, text/event-stream',
-    },
-    body: JSON.stringify({
-      jsonrpc: '2.0',
-      id: 1,
-      method: 'tools/call',
-      params: { name: 'echo', arguments: {} },
-    }),
-  });
-  await res.text();
-}
 
 async function alertOf(killSwitchId: string): Promise<Alert | undefined> {
   const res = await api<{ alerts: Alert[] }>('GET', '/alerts?type=kill_switch&limit=200');
@@ -56,7 +38,7 @@ describe('Alerts screen (real Chromium)', () => {
       const pulled = await api<{ id: string }>('POST', '/kill-switch', { scope: 'connection', target: slug });
       expect(pulled.status).toBe(201);
       killSwitches.push(pulled.body.id);
-      await refusedCall(slug);
+      await echoCall(slug);
     }
     for (const id of killSwitches) {
       const deadline = Date.now() + 30_000;

@@ -58,23 +58,26 @@ export async function setPolicy(slug: string, rules: unknown[]) {
 export async function deniedCalls(slug: string, count: number): Promise<void> {
   await ensureConnection(slug, `${inject('upstreamUrl')}/stateless`, null);
   await setPolicy(slug, [{ tool: '*', action: 'deny' }]);
-  for (let i = 0; i < count; i++) {
-    const res = await fetch(`${gatewayUrl()}/v1/mcp/${slug}`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${adminKey()}`,
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: i,
-        method: 'tools/call',
-        params: { name: 'echo', arguments: {} },
-      }),
-    });
-    await res.text();
-  }
+  for (let i = 0; i < count; i++) await echoCall(slug, i);
+}
+
+/** One `tools/call echo` through the gateway with the admin key; the answer's status and body text. */
+export async function echoCall(slug: string, id = 1): Promise<{ status: number; text: string }> {
+  const res = await fetch(`${gatewayUrl()}/v1/mcp/${slug}`, {
+    method: 'POST',
+    headers: {
+      Authorization: `Bearer ${adminKey()}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+    },
+    body: JSON.stringify({
+      jsonrpc: '2.0',
+      id,
+      method: 'tools/call',
+      params: { name: 'echo', arguments: {} },
+    }),
+  });
+  return { status: res.status, text: await res.text() };
 }
 
 export async function connectClient(slug: string, headers: Record<string, string> = {}, key = adminKey()) {

@@ -13,7 +13,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { adminKey, api, ensureConnection, gatewayUrl } from './helpers';
+import { api, echoCall, ensureConnection } from './helpers';
 
 interface Received {
   path: string;
@@ -173,21 +173,7 @@ describe('notification channels, end to end', () => {
     });
     expect(pulled.status).toBe(201);
     killSwitchId = pulled.body.id;
-    const refused = await fetch(`${gatewayUrl()}/v1/mcp/${SLUG}`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${adminKey()}`,
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'echo', arguments: {} },
-      }),
-    });
-    await refused.text();
+    await echoCall(SLUG);
 
     // Ours: about this kill switch (Slack's readable message names the connection instead).
     const ours = (path: string) =>

@@ -12,7 +12,7 @@ import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Browser, launchBrowser } from './browser';
-import { adminKey, api, ensureConnection, gatewayUrl } from './helpers';
+import { adminKey, api, echoCall, ensureConnection, gatewayUrl } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const slug = `notify-ui-${run}`;
@@ -109,21 +109,7 @@ describe('Dead letters on the Alerts screen (real Chromium)', () => {
     const pulled = await api<{ id: string }>('POST', '/kill-switch', { scope: 'connection', target: slug });
     expect(pulled.status).toBe(201);
     killSwitchId = pulled.body.id;
-    const refused = await fetch(`${gatewayUrl()}/v1/mcp/${slug}`, {
-      method: 'POST',
-      headers: {
-        Authorization: `Bearer ${adminKey()}`,
-        'Content-Type': 'application/json',
-        Accept: 'application/json, text/event-stream',
-      },
-      body: JSON.stringify({
-        jsonrpc: '2.0',
-        id: 1,
-        method: 'tools/call',
-        params: { name: 'echo', arguments: {} },
-      }),
-    });
-    await refused.text();
+    await echoCall(slug);
 
     await page
       .getByRole('navigation', { name: 'Primary' })
