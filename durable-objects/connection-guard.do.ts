@@ -30,15 +30,8 @@ import { DurableObject } from 'cloudflare:workers';
 import type { AuditEventInsert } from '../workers/db/schema';
 import { log } from '../workers/lib/log';
 import { parseStoredJson } from '../workers/lib/values';
-import { auditOutcome } from '../workers/shared/audit.outcome';
 import { anomalyRow, withDetails } from '../workers/shared/audit.row';
 import { readConnectionSettings } from '../workers/shared/connection.settings';
-import type {
-  AnomalyEvent,
-  FindingsEvent,
-  LlmCallEvent,
-  ToolCallEvent,
-} from '../workers/shared/events.types';
 import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
 import { anomalyAlert, DenySpikes, rowAlerts } from './alert.rules';
 import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
@@ -59,15 +52,15 @@ import {
   type PendingOutcome,
   type WatchRequest,
 } from './guard.contract';
+import { GuardEvents } from './guard.events';
 import {
   concernsGuard,
   type GuardIdentity,
   holdsWholeSession,
-  type KillCaller,
   type KillRecord,
-  killApplies,
   matchingKill,
 } from './kill.match';
+import { KillWatchers, killNotice } from './kill.watchers';
 import { rowFindings } from './metrics.contract';
 import { MetricsOutbox } from './metrics.outbox';
 import { RateWindows } from './rate.window';
@@ -76,17 +69,7 @@ import { SessionTaint } from './session.taint';
 
 /** How often a warm guard re-reads its kill switches and settings from D1 (safety net for pushes). */
 export const RESYNC_MS = 30_000;
-/** A watch resolves with null after this long (the gateway renews it while its stream is open). */
-export const WATCH_TTL_MS = 60_000;
-
-interface Watcher {
-  caller: KillCaller;
-  settle(kill: KillRecord | null): void;
-}
-
-function notice(kill: KillRecord): KillNotice {
-  return { killSwitchId: kill.id, scope: kill.scope, reason: kill.reason };
-}
+export { WATCH_TTL_MS } from './kill.watchers';
 
 interface D1State {
   kills: KillRecord[];
@@ -102,11 +85,13 @@ export class ConnectionGuard extends DurableObject<Env> {
   readonly #taint: SessionTaint;
   /** Metric deltas for the organization's MetricsHub, sent off the hot path (metrics.outbox.ts). */
   readonly #metrics: MetricsOutbox;
+  /** Live events for the organization's EventHub, sent off the hot path (guard.events.ts). */
+  readonly #events: GuardEvents;
   /** Whose hub the metrics go to: known from the first admit, or from a row when complete() comes first. */
   #metricsTarget: GuardTarget | null = null;
   readonly #denySpikes = new DenySpikes();
   #kills = new Map<string, KillRecord>();
-  readonly #watchers = new Map<string, Watcher>();
+  readonly #watchers = new KillWatchers();
   #anomalySettings: AnomalySettings = {};
   #identity: GuardIdentity | null = null;
   #loading: Promise<void> | null = null;
@@ -137,6 +122,10 @@ export class ConnectionGuard extends DurableObject<Env> {
           .record(facts)
           .catch((err) => log('warn', 'session facts not shared', { err })),
       ),
+    );
+    this.#events = new GuardEvents(
+      (p) => ctx.waitUntil(p),
+      (orgId) => eventHubFor(env, orgId),
     );
     this.#metrics = new MetricsOutbox(
       (p) => ctx.waitUntil(p),
@@ -202,7 +191,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       }
       this.#audit.spool.put(row, final);
       if (final) {
-        this.#publishCall(row);
+        this.#events.call(row);
         this.#observe(row, rowFindings(row), { call: true, now });
       }
     }
@@ -245,10 +234,10 @@ export class ConnectionGuard extends DurableObject<Env> {
     const row = this.#audit.spool.complete(eventId, outcome);
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) {
-      this.#publishFindings(row, outcome.findings);
+      this.#events.findings(row, outcome.findings);
       this.#observe(row, outcome.findings, { call: false });
     } else if (row) {
-      this.#publishCall(row);
+      this.#events.call(row);
       this.#observe(row, rowFindings(row), { call: true, gatewayMs: outcome.gatewayMs });
     }
     if (row?.orgId && row.connectionId)
@@ -303,22 +292,13 @@ export class ConnectionGuard extends DurableObject<Env> {
   async watchKill(request: WatchRequest): Promise<KillNotice | null> {
     const identity = await this.#ready(request);
     const holding = matchingKill(this.#kills.values(), identity, request.caller);
-    if (holding) return notice(holding);
-    return new Promise<KillNotice | null>((resolve) => {
-      const timer = setTimeout(() => settle(null), WATCH_TTL_MS);
-      const settle = (kill: KillRecord | null) => {
-        clearTimeout(timer);
-        this.#watchers.delete(request.watchId);
-        resolve(kill ? notice(kill) : null);
-      };
-      this.#watchers.get(request.watchId)?.settle(null);
-      this.#watchers.set(request.watchId, { caller: request.caller, settle });
-    });
+    if (holding) return killNotice(holding);
+    return this.#watchers.wait(request.watchId, request.caller);
   }
 
   /** Withdraws a watch (its stream ended). Unknown ids are fine: it may have just resolved. */
   async unwatch(watchId: string): Promise<void> {
-    this.#watchers.get(watchId)?.settle(null);
+    this.#watchers.withdraw(watchId);
   }
 
   /** The live session state and what holds it, for GET /api/v1/sessions/:id. */
@@ -420,9 +400,7 @@ export class ConnectionGuard extends DurableObject<Env> {
   #hold(kill: KillRecord, identity: GuardIdentity): void {
     if (!concernsGuard(kill, identity)) return;
     this.#kills.set(kill.id, kill);
-    for (const watcher of [...this.#watchers.values()]) {
-      if (killApplies(kill, identity, watcher.caller)) watcher.settle(kill);
-    }
+    this.#watchers.held(kill, identity);
   }
 
   /** The safety-net re-read; never on the hot path (not awaited), and dropped if a push raced it. */
@@ -489,109 +467,8 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#audit.spool.put(row, true);
     this.#metrics.recorder.anomaly(row, finding.anomalyType);
     this.#metrics.recorder.raise(anomalyAlert(row, finding.anomalyType, finding.toolName));
-    if (!row.orgId || !row.connectionId) return;
-    const event: AnomalyEvent = {
-      type: 'anomaly',
-      serverId: row.connectionId,
-      anomalyType: finding.anomalyType,
-      toolName: finding.toolName,
-      currentRate: finding.currentRate,
-      threshold: finding.threshold,
-      timestamp: new Date(now).toISOString(),
-    };
-    this.#publish(row.orgId, event);
+    this.#events.anomaly(row, finding, now);
   }
-
-  #publishCall(row: AuditEventInsert): void {
-    if (!row.orgId || !row.connectionId) return;
-    const call: ToolCallEvent = {
-      type: 'tool_call',
-      serverId: row.connectionId,
-      sessionId: row.sessionId ?? null,
-      toolName: row.tool ?? null,
-      method: row.method ?? null,
-      action: row.action,
-      outcome: auditOutcome(row),
-      upstreamStatus: row.upstreamStatus ?? null,
-      errorCode: row.errorCode ?? null,
-      latencyMs: row.latencyMs ?? null,
-      user: row.user ?? null,
-      traceId: row.traceId ?? null,
-      ...findingsOf(row),
-      timestamp: new Date(row.createdAt).toISOString(),
-    };
-    this.#publish(row.orgId, row.type === 'llm_call' ? llmCallEvent(call, row) : call);
-  }
-
-  /** Findings a streamed answer produced after its call's event went out. */
-  #publishFindings(row: AuditEventInsert, findings: Finding[]): void {
-    if (!row.orgId || !row.connectionId) return;
-    const event: FindingsEvent = {
-      type: 'findings',
-      serverId: row.connectionId,
-      sessionId: row.sessionId ?? null,
-      toolName: row.tool ?? null,
-      traceId: row.traceId ?? null,
-      findings,
-      timestamp: new Date().toISOString(),
-    };
-    this.#publish(row.orgId, event);
-  }
-
-  readonly #outbox: GuardEvent[] = [];
-  #draining = false;
-
-  /**
-   * Live events are best-effort (the spool is the record) and never awaited by admit/complete, so
-   * a slow hub can't hold up the gateway's reply. They leave through one outbox drained by one
-   * sequential loop: the hub receives them in the order they happened, and under load many
-   * events travel in one RPC instead of one call each.
-   */
-  #publish(orgId: string, event: GuardEvent): void {
-    this.#outbox.push(event);
-    if (!this.#draining) {
-      this.#draining = true;
-      this.ctx.waitUntil(this.#drain(orgId));
-    }
-  }
-
-  async #drain(orgId: string): Promise<void> {
-    const hub = eventHubFor(this.env, orgId);
-    try {
-      while (this.#outbox.length > 0) {
-        const batch = this.#outbox.splice(0, 100);
-        await hub
-          .publish(batch)
-          .catch((err: unknown) => log('warn', 'event publish failed', { err, events: batch.length }));
-      }
-    } finally {
-      this.#draining = false;
-    }
-  }
-}
-
-type GuardEvent = ToolCallEvent | LlmCallEvent | AnomalyEvent | FindingsEvent;
-
-/** An LLM call's event: the call's fields (model as toolName, endpoint as method), tokens and cost. */
-function llmCallEvent(call: ToolCallEvent, row: AuditEventInsert): LlmCallEvent {
-  return {
-    ...call,
-    type: 'llm_call',
-    model: row.model ?? null,
-    inputTokens: row.inputTokens ?? null,
-    cachedInputTokens: row.cachedInputTokens ?? null,
-    outputTokens: row.outputTokens ?? null,
-    reasoningTokens: row.reasoningTokens ?? null,
-    costUsd: row.costUsd ?? null,
-  };
-}
-
-/** The row's findings (details.findings), for its live event; nothing when it has none. */
-function findingsOf(row: AuditEventInsert): { findings?: Finding[] } {
-  const details = row.details as { findings?: unknown } | null | undefined;
-  return Array.isArray(details?.findings) && details.findings.length > 0
-    ? { findings: details.findings as Finding[] }
-    : {};
 }
 
 /** Rewrites a row the guard refused: its action, error code, and why (merged into details). */
