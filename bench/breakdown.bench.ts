@@ -21,6 +21,7 @@ import os from 'node:os';
 import path from 'node:path';
 import {
   applyMigrations,
+  baseEnv,
   ensureDashboardBuilt,
   freePort,
   newApiKey,
@@ -96,6 +97,8 @@ const STAGE_NAMES: Record<string, string> = {
 export interface Runtime {
   gatewayUrl: string;
   runtimeUrl: string | null;
+  /** The runtime's workerd processes (for CPU from /proc). */
+  workerdPids: number[];
   upstreamUrl: string;
   apiKey: string;
   inspectorPort: number;
@@ -144,7 +147,9 @@ export async function startInstrumented(
   ];
   const child: ChildProcess = spawn(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), args, {
     cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: 'false', NO_COLOR: '1', CI: 'true' },
+    // The same environment as every local stack (scripts/local-stack.ts), wrangler's local trace
+    // collector off included: without it these runtimes paid a cost the product's does not.
+    env: baseEnv(),
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
@@ -200,6 +205,7 @@ export async function startInstrumented(
   return {
     gatewayUrl,
     runtimeUrl,
+    workerdPids: workerds,
     upstreamUrl: upstream.url,
     apiKey,
     inspectorPort,

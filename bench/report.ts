@@ -3,9 +3,11 @@
  * BENCHMARKS.md, between the markers below, so a rerun replaces it and leaves the prose alone.
  * A run of only some suites goes to bench/results/partial.json and does not touch BENCHMARKS.md.
  */
+
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../scripts/local-stack.ts';
+import { floorSection } from './floor.report.ts';
 import type { Spread } from './lib/stats.ts';
 import { renderLlm } from './llm.report.ts';
 import type { BenchResults } from './run.ts';
@@ -108,6 +110,18 @@ function targetRows(r: BenchResults): TargetRow[] {
   const cpu = r.overhead?.saturation.cpuMsPerCall?.R?.workerd;
   if (cpu !== undefined)
     rows.push(limitRow('workerd CPU per call at saturation (runtime socket)', cpu, 1.5, 'ms'));
+  const floor = r.floor?.arms.floor;
+  if (floor?.saturation && floor.addedP50 !== null) {
+    // Context for the three rows around it: what the runtime itself costs (bench/floor.bench.ts).
+    rows.push({
+      target:
+        'Context, not a target — the platform floor here (one DO RPC + the subrequest, no gateway logic): added p50 / workerd CPU per call at saturation / throughput vs direct',
+      goal: '–',
+      measured: `${ms(floor.addedP50)} ms / ${ms(floor.saturation.cpuMsPerCall)} ms / ${ms(floor.saturation.rps / (r.floor?.arms.direct.saturation?.rps ?? Number.NaN), 3)}×`,
+      met: null,
+      gap: '',
+    });
+  }
   for (const pathName of ['R', 'B'] as const) {
     const ratio = r.overhead?.saturation.ratio[pathName];
     if (!ratio) continue;
@@ -259,6 +273,13 @@ export function renderMarkdown(r: BenchResults): string {
         : ''
     } · ` + `POLICY_CACHE_TTL_MS ${m.policyCacheTtlMs} (production default)`,
     '',
+    ...(m.warmUp
+      ? [
+          `Warm-up before the stack's suites (not measured): ${m.warmUp.calls} calls in ${m.warmUp.seconds} s on the gateway paths; ` +
+            `runtime socket p50 of its first 200 calls ${ms(m.warmUp.firstP50)} ms, of its last 200 ${ms(m.warmUp.lastP50)} ms.`,
+          '',
+        ]
+      : []),
     'Figures: pooled percentile over all samples, and in small print the p25–p75 of the same figure across ABBA rounds.',
     '',
   );
@@ -277,6 +298,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
   out.push('');
+  out.push(...floorSection(r));
 
   if (r.overhead) {
     const o = r.overhead;

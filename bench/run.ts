@@ -17,6 +17,7 @@ import { ROOT } from '../scripts/local-stack.ts';
 import { type AuditResult, runAudit } from './audit.bench.ts';
 import { type BreakdownResult, runBreakdown } from './breakdown.bench.ts';
 import { type EventsResult, runEvents } from './events.bench.ts';
+import { type FloorResult, runFloor } from './floor.bench.ts';
 import { type InspectionBenchResult, runInspectionBench } from './inspection.bench.ts';
 import { type InspectionGatewayResult, runInspectionGateway } from './inspection.gateway.bench.ts';
 import { type KillSwitchResult, runKillSwitch } from './killswitch.bench.ts';
@@ -24,10 +25,12 @@ import { type LadderResult, runLadder } from './ladder.bench.ts';
 import type { BenchContext } from './lib/context.ts';
 import { apiOk, keepAliveAgent } from './lib/http.ts';
 import { llmFailureSamples } from './lib/llm.ts';
-import { openSession } from './lib/mcp.ts';
-import { failureSamples } from './lib/paths.ts';
+import { sequential } from './lib/load.ts';
+import { echoMessage, openSession } from './lib/mcp.ts';
+import { agentsFor, callPaths, destroyAgents, echoFire, failureSamples } from './lib/paths.ts';
 import { foreignCpuSampler, machineInfo, machineLoad, pin, planPlacement } from './lib/procs.ts';
 import { type BenchStack, ensureConnection, setPolicy, startBenchStack } from './lib/stack.ts';
+import { quantile } from './lib/stats.ts';
 import { type LlmResult, runLlm } from './llm.bench.ts';
 import { type MetricsResult, runMetrics } from './metrics.bench.ts';
 import { type OverheadResult, runOverhead } from './overhead.bench.ts';
@@ -47,6 +50,7 @@ export const SUITES = [
   'inspection',
   'tracing',
   'metrics',
+  'floor',
 ] as const;
 export type Suite = (typeof SUITES)[number];
 
@@ -71,6 +75,8 @@ export interface BenchResults {
     runtimeSocket: boolean;
     /** wrangler dev reloads of the Worker during the run (a source file changed): figures mix versions. */
     reloads: number;
+    /** The unmeasured warm-up before the stack's suites (see warmUp). */
+    warmUp?: WarmUp;
   };
   policy?: PolicyBenchResult;
   overhead?: OverheadResult;
@@ -87,6 +93,8 @@ export interface BenchResults {
   tracing?: TracingResult;
   /** Prometheus metrics (issue 19): the latency the guard's recording and hub batches add, on vs off. */
   metrics?: MetricsResult;
+  /** The platform's floor (issue 20): healthz, one DO RPC + the upstream fetch, and the product, in one runtime. */
+  floor?: FloorResult;
   errors: Partial<Record<Suite, string>>;
   /** The first failed answers per path (status and body), when calls failed. */
   failedCalls: Record<string, string[]>;
@@ -205,6 +213,7 @@ async function main() {
         `gateway ${stack.gatewayUrl}, runtime socket ${stack.runtimeUrl ?? 'not found'}, upstream ${stack.upstreamUrl}`,
       );
       const ctx = await prepare(stack, quick);
+      results.meta.warmUp = await warmUp(ctx);
       results.overhead = await run('overhead', () => runOverhead(ctx));
       results.ladder = await run('ladder', () => runLadder(ctx));
       results.killSwitch = await run('killswitch', () => runKillSwitch(ctx));
@@ -230,6 +239,8 @@ async function main() {
   results.breakdown = await run('breakdown', () => runBreakdown({ quick, placement, log }));
   // Its own runtime too (the product under a metrics switch, bench/metrics/switch.worker.js).
   results.metrics = await run('metrics', () => runMetrics({ quick, placement, log }));
+  // Its own runtime too (the product plus one floor route, bench/floor/floor.worker.js).
+  results.floor = await run('floor', () => runFloor({ quick, placement, log }));
 
   results.failedCalls = { ...failureSamples(), ...llmFailureSamples() };
   for (const [name, samples] of Object.entries(results.failedCalls))
@@ -254,6 +265,53 @@ async function prepare(stack: BenchStack, quick: boolean): Promise<BenchContext>
   const sessionId = await openSession(agent, new URL(`${stack.upstreamUrl}/mcp`));
   agent.destroy();
   return { quick, stack, slug, connectionId: connection.id, orgId: org.id, sessionId, log };
+}
+
+/**
+ * What the stack's suites measure is a runtime in its steady state, as a deployed Worker spends its
+ * life: a freshly started workerd is slower for its first seconds (V8 tiering up the bundle, first
+ * SQLite pages of the guard and the spool, the first spool flushes). Without this the first figure
+ * measured — the 1 KB overhead row — carried that start, and read worse than the 4–64 KB rows.
+ * The warm-up's own first and last calls are kept in the results, to show how much it settles.
+ */
+export interface WarmUp {
+  calls: number;
+  seconds: number;
+  /** p50 of the runtime socket's first and last 200 warm-up calls (ms). */
+  firstP50: number | null;
+  lastP50: number | null;
+}
+
+async function warmUp(ctx: BenchContext): Promise<WarmUp> {
+  const budgetMs = ctx.quick ? 3_000 : 20_000;
+  const paths = callPaths(ctx.stack, ctx.slug, ctx.sessionId).filter((p) => p.name !== 'A');
+  const agents = agentsFor(paths, 1);
+  const message = echoMessage(1024);
+  const runtime: number[] = [];
+  const started = performance.now();
+  let calls = 0;
+  try {
+    while (performance.now() - started < budgetMs) {
+      for (const p of paths) {
+        const res = await sequential(50, echoFire(p, agents.get(p.name)!, message));
+        if (p.name === 'R' || paths.length === 1) runtime.push(...res.latencies);
+        calls += 50;
+      }
+    }
+  } finally {
+    destroyAgents(agents);
+  }
+  const p50 = (xs: number[]) => (xs.length ? quantile(xs, 0.5) : null);
+  const result: WarmUp = {
+    calls,
+    seconds: Math.round((performance.now() - started) / 100) / 10,
+    firstP50: p50(runtime.slice(0, 200)),
+    lastP50: p50(runtime.slice(-200)),
+  };
+  ctx.log(
+    `warm-up: ${calls} calls in ${result.seconds} s (not measured); runtime socket p50 first 200 ${result.firstP50?.toFixed(2)} ms, last 200 ${result.lastP50?.toFixed(2)} ms`,
+  );
+  return result;
 }
 
 await main();

@@ -37,6 +37,7 @@
  * What a row looks like in D1 (every column of the drizzle table, the upsert) is in audit.rows.ts.
  */
 import type { AuditEventInsert } from '../workers/db/schema.js';
+import { boundedSet } from '../workers/lib/bounded.map.js';
 import { log } from '../workers/lib/log.js';
 import { type ChainHead, ChainHeadStore, INSERT_LINK_SQL, linkValues, nextLink } from './audit.chain.js';
 import { withFindings } from './audit.findings.js';
@@ -52,7 +53,15 @@ import type { CallOutcome } from './guard.contract.js';
 
 export { type AuditOutcome, OUTCOME_GRACE_MS, RETRY_DELAY_MS, RETRY_MAX_MS } from './audit.rows.js';
 
-export const FLUSH_DELAY_MS = 250;
+/**
+ * How long written rows wait before the alarm copies them to D1. A second, not a quarter of one:
+ * every flush is one D1 write transaction (on Cloudflare, a round trip to the database's primary,
+ * whose writes are serialized) plus the spool's own bookkeeping, so rows per flush are what D1 and
+ * the guard's thread pay for. Measured locally (interleaved, one call at a time): 250 → 1000 ms cut
+ * workerd CPU per call by ~7 % and p99 by ~4 ms. Durability is unchanged — rows are on disk in the
+ * spool before the gateway answers; only their arrival in D1 (the audit API) moves by < 1 s.
+ */
+export const FLUSH_DELAY_MS = 1_000;
 /** Flushed rows stay this long so a late outcome can still patch them (and be re-flushed). */
 export const KEEP_FLUSHED_MS = 15 * 60_000;
 /** Rows per D1 batch (one transaction) and per alarm; a larger backlog re-arms at once. */
@@ -170,12 +179,9 @@ export class Spool {
   }
 
   #remember(id: string, row: AuditEventInsert, now: number): void {
+    // Deleted first so a rewritten id moves to the newest end.
     this.#recent.delete(id);
-    this.#recent.set(id, { row, at: now });
-    if (this.#recent.size > RECENT_ROWS) {
-      const oldest = this.#recent.keys().next().value;
-      if (oldest !== undefined) this.#recent.delete(oldest);
-    }
+    boundedSet(this.#recent, id, { row, at: now }, RECENT_ROWS);
   }
 
   pendingCount(): number {

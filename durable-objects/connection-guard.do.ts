@@ -20,7 +20,8 @@
  *     RESYNC_MS as a safety net for a push that failed — never from KV.
  *   - rate windows, anomaly counts and cooldowns, session counters: SQLite (survive eviction).
  *   - anomaly settings: the connection's `settings.anomaly`, read from D1 with the kill switches
- *     (so a settings change reaches a warm guard within RESYNC_MS).
+ *     (so a settings change reaches a warm guard within RESYNC_MS). The D1 read is guard.state.ts;
+ *     the metrics, alerts and anomalies of decided rows are guard.observe.ts.
  *
  * Failure mode: decided by the caller per connection (`settings.failMode`, default 'closed': the
  * call is refused with 503 `guard_unavailable`); see docs/security-model.md. A guard that cannot
@@ -29,12 +30,8 @@
 import { DurableObject } from 'cloudflare:workers';
 import type { AuditEventInsert } from '../workers/db/schema';
 import { log } from '../workers/lib/log';
-import { parseStoredJson } from '../workers/lib/values';
-import { anomalyRow, withDetails } from '../workers/shared/audit.row';
-import { readConnectionSettings } from '../workers/shared/connection.settings';
-import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
-import { anomalyAlert, DenySpikes, rowAlerts } from './alert.rules';
-import { AnomalyDetector, type AnomalyFinding, type AnomalySettings } from './anomaly.detect';
+import { withDetails } from '../workers/shared/audit.row';
+import { AnomalyDetector } from './anomaly.detect';
 import { chainName } from './audit.chain';
 import { SpoolScheduler } from './audit.scheduler';
 import { eventHubFor, metricsHubFor, sessionFactsFor } from './do.client';
@@ -43,7 +40,6 @@ import {
   type AdmitResult,
   agentSessionId,
   type CallOutcome,
-  type Finding,
   type GuardSessionSnapshot,
   type GuardTarget,
   guardName,
@@ -53,6 +49,8 @@ import {
   type WatchRequest,
 } from './guard.contract';
 import { GuardEvents } from './guard.events';
+import { GuardObserver } from './guard.observe';
+import { type GuardD1State, readGuardState } from './guard.state';
 import {
   concernsGuard,
   type GuardIdentity,
@@ -71,28 +69,21 @@ import { SessionTaint } from './session.taint';
 export const RESYNC_MS = 30_000;
 export { WATCH_TTL_MS } from './kill.watchers';
 
-interface D1State {
-  kills: KillRecord[];
-  anomaly: AnomalySettings;
-  configEpoch: number;
-}
-
 export class ConnectionGuard extends DurableObject<Env> {
   readonly #audit: SpoolScheduler;
   readonly #rates: RateWindows;
-  readonly #anomalies: AnomalyDetector;
   readonly #session: SessionRecord;
   readonly #taint: SessionTaint;
   /** Metric deltas for the organization's MetricsHub, sent off the hot path (metrics.outbox.ts). */
   readonly #metrics: MetricsOutbox;
   /** Live events for the organization's EventHub, sent off the hot path (guard.events.ts). */
   readonly #events: GuardEvents;
+  /** Metrics, alerts and anomalies of the rows decided here (guard.observe.ts). */
+  readonly #observer: GuardObserver;
   /** Whose hub the metrics go to: known from the first admit, or from a row when complete() comes first. */
   #metricsTarget: GuardTarget | null = null;
-  readonly #denySpikes = new DenySpikes();
   #kills = new Map<string, KillRecord>();
   readonly #watchers = new KillWatchers();
-  #anomalySettings: AnomalySettings = {};
   #identity: GuardIdentity | null = null;
   #loading: Promise<void> | null = null;
   #syncedAt = 0;
@@ -113,7 +104,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       chainName('ConnectionGuard', ctx),
     );
     this.#rates = new RateWindows(ctx.storage.sql);
-    this.#anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
+    const anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
     this.#session = new SessionRecord(ctx.storage.sql);
     // Facts of linked agent sessions go to the organization's store too, never awaited by admit.
     this.#taint = new SessionTaint(ctx.storage.sql, (orgId, session, facts) =>
@@ -136,6 +127,7 @@ export class ConnectionGuard extends DurableObject<Env> {
         return { source, backlog: rows, oldestUnflushedSeconds: oldestMs / 1000 };
       },
     );
+    this.#observer = new GuardObserver(anomalies, this.#audit.spool, this.#metrics, this.#events);
   }
 
   async admit(request: AdmitRequest): Promise<AdmitResult> {
@@ -192,14 +184,14 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#audit.spool.put(row, final);
       if (final) {
         this.#events.call(row);
-        this.#observe(row, rowFindings(row), { call: true, now });
+        this.#observer.observe(row, rowFindings(row), { call: true, now });
       }
     }
     this.#metricsTarget = identity;
     this.#metrics.schedule();
 
     this.#session.seen(identity, request.caller, now);
-    this.#detectAnomalies(request.audit, now);
+    this.#observer.detectAnomalies(request.audit, now);
     await this.#audit.arm();
     this.#maybeResync(now);
     return result;
@@ -235,10 +227,10 @@ export class ConnectionGuard extends DurableObject<Env> {
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) {
       this.#events.findings(row, outcome.findings);
-      this.#observe(row, outcome.findings, { call: false });
+      this.#observer.observe(row, outcome.findings, { call: false });
     } else if (row) {
       this.#events.call(row);
-      this.#observe(row, rowFindings(row), { call: true, gatewayMs: outcome.gatewayMs });
+      this.#observer.observe(row, rowFindings(row), { call: true, gatewayMs: outcome.gatewayMs });
     }
     if (row?.orgId && row.connectionId)
       this.#metricsTarget ??= { orgId: row.orgId, connectionId: row.connectionId };
@@ -338,7 +330,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#loading ??= this.ctx
         .blockConcurrencyWhile(async () => {
           this.#checkName(target);
-          const state = await this.#readD1(target);
+          const state = await readGuardState(this.env.DB, target);
           this.#identity = {
             orgId: target.orgId,
             connectionId: target.connectionId,
@@ -367,32 +359,15 @@ export class ConnectionGuard extends DurableObject<Env> {
     }
   }
 
-  async #readD1(target: GuardTarget): Promise<D1State> {
-    // Every active switch of the organization; #apply keeps those that concern this guard (kill.match).
-    const [kills, connection, org] = await this.env.DB.batch([
-      activeKillSwitchesStatement(this.env.DB, target.orgId),
-      this.env.DB.prepare('SELECT settings FROM connections WHERE id = ? AND org_id = ?').bind(
-        target.connectionId,
-        target.orgId,
-      ),
-      this.env.DB.prepare('SELECT config_epoch FROM organizations WHERE id = ?').bind(target.orgId),
-    ]);
-    const settings = (connection?.results[0] as { settings: string } | undefined)?.settings;
-    return {
-      kills: (kills?.results ?? []) as KillRecord[],
-      anomaly: readConnectionSettings(parseStoredJson(settings)).anomaly ?? {},
-      configEpoch: (org?.results[0] as { config_epoch: number } | undefined)?.config_epoch ?? 0,
-    };
-  }
-
-  #apply(state: D1State, identity: GuardIdentity): void {
+  /** Takes what was read from D1; the kill switches it holds for the first time wake their watches. */
+  #apply(state: GuardD1State, identity: GuardIdentity): void {
     const previous = this.#kills;
     this.#kills = new Map();
     for (const kill of state.kills) {
       if (previous.has(kill.id)) this.#kills.set(kill.id, kill);
       else this.#hold(kill, identity);
     }
-    this.#anomalySettings = state.anomaly;
+    this.#observer.anomalySettings = state.anomaly;
     this.#configEpoch = Math.max(this.#configEpoch, state.configEpoch);
     this.#syncedAt = Date.now();
   }
@@ -410,7 +385,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     const identity = this.#identity;
     const epoch = this.#pushEpoch;
     this.ctx.waitUntil(
-      this.#readD1(identity)
+      readGuardState(this.env.DB, identity)
         .then((state) => {
           if (epoch === this.#pushEpoch) this.#apply(state, identity);
         })
@@ -419,55 +394,6 @@ export class ConnectionGuard extends DurableObject<Env> {
           this.#syncing = false;
         }),
     );
-  }
-
-  /**
-   * Metrics and alerts of a row (metrics.contract.ts, alert.rules.ts): its call counted once (a
-   * refusal at admit, an admitted call at its outcome), its findings, the alerts they raise. Only
-   * recorded here: they leave with the next metrics batch, off the call's path.
-   */
-  #observe(
-    row: AuditEventInsert,
-    findings: readonly Finding[],
-    how: { call: boolean; gatewayMs?: number; now?: number },
-  ): void {
-    const recorder = this.#metrics.recorder;
-    if (how.call) recorder.call(row, how.gatewayMs);
-    recorder.findings(row, findings);
-    for (const alert of rowAlerts(how.call ? row : { ...row, action: 'finding' }, findings))
-      recorder.raise(alert);
-    const spike = how.now === undefined ? null : this.#denySpikes.observe(row, how.now);
-    if (spike) recorder.raise(spike);
-  }
-
-  #detectAnomalies(rows: AuditEventInsert[], now: number): void {
-    const template = rows[0];
-    if (!template) return;
-    const tools = rows.filter((r) => r.type === 'tool_call' && r.tool).map((r) => r.tool!);
-    const findings = this.#anomalies.observe(
-      { calls: rows.length, tools, tool: template.tool ?? null },
-      now,
-      this.#anomalySettings,
-    );
-    for (const finding of findings) this.#reportAnomaly(finding, template, now);
-  }
-
-  /** An anomaly is an audit row (through the same durable spool) and a live event. Never a refusal. */
-  #reportAnomaly(finding: AnomalyFinding, template: AuditEventInsert, now: number): void {
-    const row = anomalyRow(
-      template,
-      {
-        anomalyType: finding.anomalyType,
-        method: finding.anomalyType === 'destructive_pattern' ? 'tools/call' : (template.method ?? null),
-        tool: finding.toolName,
-        details: finding.details,
-      },
-      now,
-    );
-    this.#audit.spool.put(row, true);
-    this.#metrics.recorder.anomaly(row, finding.anomalyType);
-    this.#metrics.recorder.raise(anomalyAlert(row, finding.anomalyType, finding.toolName));
-    this.#events.anomaly(row, finding, now);
   }
 }
 

@@ -8,6 +8,7 @@
  * audit spool falls back to a direct D1 write; the login limiter fails closed; metrics are best
  * effort (a guard keeps and resends its deltas; a scrape that cannot reach the hub is a 503).
  */
+import { boundedSet } from '../workers/lib/bounded.map';
 import type { AuditSpool } from './audit-spool.do';
 import { budgetObjectName } from './budget.contract';
 import type { BudgetCounter } from './budget-counter.do';
@@ -40,8 +41,7 @@ export function guardFor(
   let id = guardIds.get(name);
   if (!id) {
     id = env.GUARD.idFromName(name);
-    if (guardIds.size >= MAX_GUARD_IDS) guardIds.clear();
-    guardIds.set(name, id);
+    boundedSet(guardIds, name, id, MAX_GUARD_IDS);
   }
   return env.GUARD.get(id);
 }

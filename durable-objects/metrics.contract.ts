@@ -8,6 +8,7 @@
  * once. Fields are added as optional only (old and new guards run side by side during a deploy).
  */
 import type { AuditEventInsert } from '../workers/db/schema';
+import { boundedSet } from '../workers/lib/bounded.map';
 import type { AlertCandidate } from './alert.rules';
 import type { Finding } from './guard.contract';
 import { LATENCY_BUCKETS, type Labels, seriesKey } from './metrics.catalog';
@@ -115,8 +116,7 @@ export class MetricsRecorder {
         count: seriesKey(`${name}_count`, labels),
       };
       // Bounded like any memo: label sets come from connections, methods and actions.
-      if (this.#histograms.size >= MAX_HISTOGRAM_KEYS) this.#histograms.clear();
-      this.#histograms.set(id, keys);
+      boundedSet(this.#histograms, id, keys, MAX_HISTOGRAM_KEYS);
     }
     return keys;
   }

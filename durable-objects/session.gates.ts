@@ -4,6 +4,8 @@
  * (workers/policy/policy.session.ts compiles them; guard.contract.ts `SessionGate`), and which
  * `cleanOf` entry it fails. No I/O; linear in the facts times the gate's entries.
  */
+
+import { boundedSet } from '../workers/lib/bounded.map';
 import { compileGlob, type GlobMatcher } from '../workers/shared/policy.glob';
 import type { SessionGate, TaintCheck } from './guard.contract';
 
@@ -28,9 +30,8 @@ const GLOB_CACHE_LIMIT = 1_000;
 function globOf(pattern: string): GlobMatcher {
   let matcher = globs.get(pattern);
   if (!matcher) {
-    if (globs.size >= GLOB_CACHE_LIMIT) globs.delete(globs.keys().next().value as string);
     matcher = compileGlob(pattern);
-    globs.set(pattern, matcher);
+    boundedSet(globs, pattern, matcher, GLOB_CACHE_LIMIT);
   }
   return matcher;
 }

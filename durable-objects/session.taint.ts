@@ -21,6 +21,7 @@
  * agent-session store (session-facts.do.ts) off the call's path, for the session's calls on other
  * connections.
  */
+import { boundedSet } from '../workers/lib/bounded.map';
 import type { SharedFacts, TaintCheck } from './guard.contract';
 import { type Facts, type TaintHit, taintHit } from './session.gates';
 import type { SqlLike } from './sql.types';
@@ -170,12 +171,8 @@ export class SessionTaint {
         .toArray()) {
         rows.called.set(row.tool, row.called_at);
       }
-      if (this.#cache.size >= CACHED_SESSIONS) {
-        const oldest = this.#cache.keys().next().value;
-        if (oldest !== undefined) this.#cache.delete(oldest);
-      }
     }
-    this.#cache.set(session, rows);
+    boundedSet(this.#cache, session, rows, CACHED_SESSIONS);
     return rows;
   }
 

@@ -98,7 +98,7 @@ export async function freePort(): Promise<number> {
   });
 }
 
-const baseEnv = () => ({
+export const baseEnv = () => ({
   ...process.env,
   WRANGLER_SEND_METRICS: 'false',
   // wrangler dev attaches its local trace collector (the "local explorer" observability) to every

@@ -20,7 +20,6 @@ export interface Principal {
 
 export interface AppVariables {
   principal: Principal;
-  requestId: string;
 }
 
 /** The one type every Hono app and router in the Worker is built with. */

@@ -1,5 +1,5 @@
 /** Entry point: the Hono app for requests, the crons (retention; audit checkpoints), the notification queue, and the Durable Object classes. */
-import { createApp } from './app';
+import { createFetch } from './app';
 import { CHECKPOINT_CRON, runCheckpoints } from './audit/audit.checkpoints';
 import { handleLangfuseMessages } from './langfuse/langfuse.deliver';
 import { isLangfuseMessage } from './langfuse/langfuse.event';
@@ -14,10 +14,8 @@ export { LoginLimiter } from '../durable-objects/login-limiter.do';
 export { MetricsHub } from '../durable-objects/metrics-hub.do';
 export { SessionFacts } from '../durable-objects/session-facts.do';
 
-const app = createApp();
-
 export default {
-  fetch: app.fetch,
+  fetch: createFetch(),
   scheduled: (controller, env, ctx) => {
     // Two triggers (wrangler.toml): the audit chains' signed checkpoints every 15 minutes
     // (workers/audit/audit.checkpoints.ts), and the daily work (retention, cards, re-encryption).

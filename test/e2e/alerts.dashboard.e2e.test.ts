@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Browser, launchBrowser } from './browser';
-import { adminKey, api, echoCall, ensureConnection, gatewayUrl } from './helpers';
+import { type Browser, signedInBrowser } from './browser';
+import { api, echoCall, ensureConnection } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const slugs = [`alerts-ui-a-${run}`, `alerts-ui-b-${run}`];
@@ -50,13 +50,8 @@ describe('Alerts screen (real Chromium)', () => {
       if (!alert) throw new Error(`no alert for kill switch ${id}`);
       alerts.push(alert);
     }
-    browser = await launchBrowser();
+    browser = await signedInBrowser();
     page = browser.page;
-    await page.goto(`${gatewayUrl()}/`);
-    await page.getByRole('tab', { name: 'API key' }).click();
-    await page.getByLabel('API key').fill(adminKey());
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
   }, 120_000);
 
   afterAll(async () => {

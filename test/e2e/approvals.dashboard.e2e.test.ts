@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Browser, launchBrowser, screenshot } from './browser';
-import { adminKey, api, connectClient, ensureConnection, gatewayUrl, setPolicy } from './helpers';
+import { type Browser, screenshot, signedInBrowser } from './browser';
+import { api, connectClient, ensureConnection, gatewayUrl, setPolicy } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const slug = `approvals-ui-${run}`;
@@ -57,13 +57,8 @@ describe('Approvals screen (real Chromium)', () => {
     const key = await api<{ key: string }>('POST', '/api-keys', { name: `agent-${run}`, role: 'admin' });
     expect(key.status).toBe(201);
     agentKey = key.body.key;
-    browser = await launchBrowser();
+    browser = await signedInBrowser();
     page = browser.page;
-    await page.goto(`${gatewayUrl()}/`);
-    await page.getByRole('tab', { name: 'API key' }).click();
-    await page.getByLabel('API key').fill(adminKey());
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
   }, 120_000);
 
   afterAll(async () => {

@@ -17,7 +17,7 @@ import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
 import { startTestAgent, type TestAgent } from './a2a.agent.ts';
-import { adminKey, api, gatewayUrl, setPolicy, waitForAudit } from './helpers.ts';
+import { adminKey, api, createConnectionWithPolicy, gatewayUrl, setPolicy, waitForAudit } from './helpers.ts';
 
 const RUN = Date.now().toString(36);
 const BANK = `e2e-approve-${RUN}`;
@@ -84,16 +84,7 @@ async function approve(id: string) {
 
 async function createConnection(slug: string, settings: Record<string, unknown> = {}) {
   const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
-  const created = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    upstreamUrl: url,
-    authType: 'none',
-    settings,
-  });
-  if (created.status !== 201)
-    throw new Error(`create ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
-  await setPolicy(slug, RULES);
+  await createConnectionWithPolicy(slug, url, RULES, settings);
 }
 
 beforeAll(async () => {

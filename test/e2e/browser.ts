@@ -10,6 +10,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ROOT } from '../../scripts/local-stack';
 import { locateChromium } from './chromium.locate';
+import { adminKey, gatewayUrl } from './helpers';
 
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 
@@ -71,6 +72,21 @@ export async function launchBrowser(options: { width?: number; height?: number }
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A browser signed in to the shared stack's dashboard with an API key (the admin key unless
+ * another is given), waiting on the Observe screen every sign-in lands on.
+ */
+export async function signedInBrowser(apiKey = adminKey()): Promise<Browser> {
+  const browser = await launchBrowser();
+  const { page } = browser;
+  await page.goto(`${gatewayUrl()}/`);
+  await page.getByRole('tab', { name: 'API key' }).click();
+  await page.getByLabel('API key').fill(apiKey);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
+  return browser;
 }
 
 /** Saves docs/screenshots/<name>.png (the README shows them). */

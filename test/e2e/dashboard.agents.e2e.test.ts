@@ -11,7 +11,7 @@ import { JsonRpcTransportError } from '@a2a-js/sdk/errors';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, type TestAgent } from './a2a.agent';
-import { type Browser, launchBrowser, screenshot } from './browser';
+import { type Browser, screenshot, signedInBrowser } from './browser';
 import { adminKey, api, gatewayUrl } from './helpers';
 
 const RUN = randomBytes(4).toString('hex');
@@ -51,13 +51,8 @@ beforeAll(async () => {
   agent = await startTestAgent(CREDENTIAL);
   const team = await api('POST', '/teams', { name: TEAM });
   if (team.status !== 201) throw new Error(`team: ${team.status} ${JSON.stringify(team.body)}`);
-  browser = await launchBrowser();
+  browser = await signedInBrowser();
   page = browser.page;
-  await page.goto(`${gatewayUrl()}/`);
-  await page.getByRole('tab', { name: 'API key' }).click();
-  await page.getByLabel('API key').fill(adminKey());
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
 }, 120_000);
 
 afterAll(async () => {

@@ -9,8 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Browser, launchBrowser, screenshot } from './browser';
-import { adminKey, api, connectClient, ensureConnection, gatewayUrl, setPolicy } from './helpers';
+import { type Browser, screenshot, signedInBrowser } from './browser';
+import { api, connectClient, ensureConnection, setPolicy } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const slug = `det-ui-${run}`;
@@ -20,8 +20,6 @@ const INJECTION = "1' UNION SELECT username, password FROM users--";
 
 let browser: Browser;
 let page: Page;
-
-const url = (path: string) => `${gatewayUrl()}${path}`;
 
 async function heading(name: string): Promise<void> {
   await page.getByRole('heading', { level: 1, name }).waitFor();
@@ -55,13 +53,8 @@ describe('Detections screen and heat map (real Chromium)', () => {
   beforeAll(async () => {
     await ensureConnection(slug, `${inject('upstreamUrl')}/mcp`);
     await setPolicy(slug, [{ tool: '*', action: 'allow' }]);
-    browser = await launchBrowser();
+    browser = await signedInBrowser();
     page = browser.page;
-    await page.goto(url('/'));
-    await page.getByRole('tab', { name: 'API key' }).click();
-    await page.getByLabel('API key').fill(adminKey());
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await heading('Observe');
   }, 120_000);
 
   afterAll(async () => {

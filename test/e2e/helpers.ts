@@ -50,6 +50,28 @@ export async function setPolicy(slug: string, rules: unknown[]) {
   return res.body as { version: number };
 }
 
+/**
+ * Creates a connection with no upstream auth to `upstreamUrl` (a test's own local MCP server) and
+ * publishes `rules` as its policy; throws unless the connection is new (its slug names the run).
+ */
+export async function createConnectionWithPolicy(
+  slug: string,
+  upstreamUrl: string,
+  rules: unknown[],
+  settings?: Record<string, unknown>,
+): Promise<void> {
+  const created = await api('POST', '/connections', {
+    slug,
+    name: slug,
+    upstreamUrl,
+    authType: 'none',
+    ...(settings === undefined ? {} : { settings }),
+  });
+  if (created.status !== 201)
+    throw new Error(`create ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
+  await setPolicy(slug, rules);
+}
+
 /** The official MCP SDK client, pointed at a connection's gateway URL with the given headers. */
 /**
  * `count` denied `tools/call`s through a connection to the stateless upstream (created if needed,

@@ -11,8 +11,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Browser, launchBrowser } from './browser';
-import { adminKey, api, echoCall, ensureConnection, gatewayUrl } from './helpers';
+import { type Browser, signedInBrowser } from './browser';
+import { api, echoCall, ensureConnection } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const slug = `notify-ui-${run}`;
@@ -87,13 +87,8 @@ describe('Dead letters on the Alerts screen (real Chromium)', () => {
     expect(channel.status, JSON.stringify(channel.body)).toBe(201);
     channelId = channel.body.id;
 
-    browser = await launchBrowser();
+    browser = await signedInBrowser();
     page = browser.page;
-    await page.goto(`${gatewayUrl()}/`);
-    await page.getByRole('tab', { name: 'API key' }).click();
-    await page.getByLabel('API key').fill(adminKey());
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
   }, 120_000);
 
   afterAll(async () => {

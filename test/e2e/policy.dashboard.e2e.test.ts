@@ -8,16 +8,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Browser, launchBrowser } from './browser';
-import {
-  adminKey,
-  api,
-  connectClient,
-  ensureConnection,
-  gatewayUrl,
-  setPolicy,
-  waitForAudit,
-} from './helpers';
+import { type Browser, signedInBrowser } from './browser';
+import { api, connectClient, ensureConnection, gatewayUrl, setPolicy, waitForAudit } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const slug = `policy-ui-${run}`;
@@ -59,13 +51,8 @@ describe('policy editor: replay and schema warnings (real Chromium)', () => {
       if (sim.body.warnings.length > 0) break;
       await new Promise((r) => setTimeout(r, 200));
     }
-    browser = await launchBrowser();
+    browser = await signedInBrowser();
     page = browser.page;
-    await page.goto(`${gatewayUrl()}/`);
-    await page.getByRole('tab', { name: 'API key' }).click();
-    await page.getByLabel('API key').fill(adminKey());
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
   }, 120_000);
 
   afterAll(async () => {

@@ -20,7 +20,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { adminKey, api, gatewayUrl, setPolicy, waitForAudit } from './helpers.ts';
+import { adminKey, api, createConnectionWithPolicy, gatewayUrl, waitForAudit } from './helpers.ts';
 
 const RUN = Date.now().toString(36);
 const FILES = `e2e-flows-files-${RUN}`;
@@ -59,10 +59,7 @@ function buildServer(): McpServer {
 
 async function createConnection(slug: string, rules: unknown[]) {
   const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
-  const created = await api('POST', '/connections', { slug, name: slug, upstreamUrl: url, authType: 'none' });
-  if (created.status !== 201)
-    throw new Error(`create ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
-  await setPolicy(slug, rules);
+  await createConnectionWithPolicy(slug, url, rules);
 }
 
 /** An agent session: one SDK client with its own trace id (the taint session of a stateless server). */

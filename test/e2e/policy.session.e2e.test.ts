@@ -19,7 +19,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { adminKey, api, gatewayUrl, setPolicy, waitForAudit } from './helpers.ts';
+import { adminKey, api, createConnectionWithPolicy, gatewayUrl, waitForAudit } from './helpers.ts';
 
 const RUN = Date.now().toString(36);
 const LABELS = `e2e-ses-labels-${RUN}`;
@@ -58,16 +58,7 @@ function buildServer(): McpServer {
 
 async function createConnection(slug: string, rules: unknown[], settings: Record<string, unknown> = {}) {
   const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
-  const created = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    upstreamUrl: url,
-    authType: 'none',
-    settings,
-  });
-  if (created.status !== 201)
-    throw new Error(`create ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
-  await setPolicy(slug, rules);
+  await createConnectionWithPolicy(slug, url, rules, settings);
 }
 
 /** An agent session: one SDK client with the given trace id (the session of a stateless server). */

@@ -13,8 +13,8 @@
 import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { type Browser, launchBrowser, screenshot } from './browser';
-import { adminKey, api, connectClient, ensureConnection, gatewayUrl, setPolicy } from './helpers';
+import { type Browser, screenshot, signedInBrowser } from './browser';
+import { api, connectClient, ensureConnection, gatewayUrl, setPolicy } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const toolsSlug = `tools-ui-${run}`;
@@ -95,13 +95,8 @@ describe('Tools and Scans tabs (real Chromium, official MCP SDK agent)', () => {
     });
     expect(blocking.status).toBe(200);
     await setPolicy(scansSlug, [{ tool: '*', action: 'allow' }]);
-    browser = await launchBrowser();
+    browser = await signedInBrowser();
     page = browser.page;
-    await page.goto(`${gatewayUrl()}/`);
-    await page.getByRole('tab', { name: 'API key' }).click();
-    await page.getByLabel('API key').fill(adminKey());
-    await page.getByRole('button', { name: 'Sign in' }).click();
-    await page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
   }, 120_000);
 
   afterAll(async () => {

@@ -152,7 +152,7 @@ describe('an approve rule with session conditions', () => {
       slug,
       [
         { tool: 'add', action: 'approve', conditions: { 'session.called': ['echo'] } },
-        { tool: '*', action: 'allow' },
+        { tool: '*', action: 'allow', reason: 'the fallback rule' },
       ],
       owner.key,
     );
@@ -163,9 +163,14 @@ describe('an approve rule with session conditions', () => {
     expect(held.error!.code).toBe(-32015);
     expect(held.error!.data).toMatchObject({
       code: 'approval_required',
-      details: { taint: ['called:echo'] },
+      // The gate rule (0) holds the call, not the fallback rule (1) it matches otherwise.
+      details: { taint: ['called:echo'], ruleIndex: 0 },
     });
     const id = (held.error!.data as { approvalId: string }).approvalId;
+    const opened = await call('GET', `/api/v1/approvals/${id}`, { key: owner.key });
+    const approval = (await opened.json()) as { ruleIndex: number; reason: string };
+    expect(approval).toMatchObject({ ruleIndex: 0, taint: ['called:echo'], status: 'pending' });
+    expect(approval.reason).toContain('session taint');
     const approved = await call('POST', `/api/v1/approvals/${id}/approve`, { key: owner.key, body: {} });
     expect(approved.status).toBe(200);
     expect((await on(slug, session, 'add', { a: 1, b: 2 }, agent.key)).result!.content).toEqual([

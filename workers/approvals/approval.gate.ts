@@ -99,6 +99,8 @@ export async function holdTaintedForApproval<U>(
   state: ApprovalCallState,
   decisions: UnitDecision<U>[],
   held: readonly string[],
+  /** The rule the guard's taint verdict names: the session gate that held, or the cleanOf rule. */
+  heldBy: number | null = null,
 ): Promise<UnitDecision<U>[]> {
   const { principal, identity, connection } = state;
   if (!principal || !identity || !connection) throw new AppError('policy_unavailable');
@@ -114,7 +116,17 @@ export async function holdTaintedForApproval<U>(
       out.push(d);
       continue;
     }
-    const unit = { ...d, decision: { ...decision, reason: decision.reason ?? why } };
+    // The approval names the rule that holds the call, not the fallback rule the unit matched
+    // otherwise (whose reason is not this hold's either): the gate the guard applied, else the
+    // unit's own cleanOf rule, else (a batch held by another unit's gate) its first approve gate.
+    const gates = decision.sessionGates?.filter((g) => g.approve) ?? [];
+    const gate = gates.find((g) => g.ruleIndex === heldBy) ?? (byCleanOf ? undefined : gates[0]);
+    const unit = {
+      ...d,
+      decision: gate
+        ? { ...decision, ruleIndex: gate.ruleIndex, reason: why }
+        : { ...decision, reason: decision.reason ?? why },
+    };
     let gated: UnitDecision<U>;
     try {
       gated = await gateUnit(

@@ -18,6 +18,7 @@
  * the epoch from D1 when it starts and every 30 s (a push that failed is bounded by that).
  */
 import { forEachGuard } from '../../durable-objects/do.client';
+import { boundedSet } from '../lib/bounded.map';
 import { log } from '../lib/log';
 
 /** The newest epoch this isolate has seen per organization (from D1 reads and guards' `stale`). */
@@ -31,8 +32,7 @@ export function knownEpoch(orgId: string): number {
 /** Records an epoch seen for an organization; entries tagged with an older one stop being used. */
 export function learnEpoch(orgId: string, epoch: number): void {
   if (epoch <= knownEpoch(orgId)) return;
-  if (known.size >= KNOWN_LIMIT && !known.has(orgId)) known.delete(known.keys().next().value as string);
-  known.set(orgId, epoch);
+  boundedSet(known, orgId, epoch, KNOWN_LIMIT);
 }
 
 /** A cached entry may be used while it is as new as the newest epoch seen and younger than maxAgeMs. */

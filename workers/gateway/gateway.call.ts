@@ -75,15 +75,18 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
   /** The connection's slug when the route does not carry it as `:slug` (LLM `@slug/model`). */
   slug = c.req.param('slug') ?? '',
 ): Promise<Response> {
+  // The X-Igris-* headers are read once: a generated trace id stays the call's through every step.
+  const headerIdentity = readIdentity(c.req.raw.headers);
   const state: CallState<P> = {
     id: eventId(),
     started: Date.now(),
     slug,
     httpMethod,
-    traceId: readIdentity(c.req.raw.headers).traceId,
+    traceId: headerIdentity.traceId,
     principal: null,
     connection: null,
     identity: null,
+    headerIdentity,
     parsed: null,
     bodyRead: false,
     mcpSessionId: c.req.header('Mcp-Session-Id') ?? null,
@@ -134,6 +137,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       // holding the call for an approver or spending its approval (approval.gate.ts).
       if (verdict.verdict === 'tainted' && verdict.approval && !state.taintHeld) {
         state.taintHeld = verdict.held;
+        state.taintRuleIndex = verdict.ruleIndex;
         hold?.release();
         attempt--; // not a configuration change
         continue;

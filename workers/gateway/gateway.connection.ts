@@ -16,6 +16,7 @@ import { mayUseConnection } from '../auth/permissions';
 import { cacheMaxAgeMs, isCurrent, learnEpoch } from '../config/config.epoch';
 import type { ConnectionDbRow } from '../connections/connections.service';
 import type { ConnectionRow } from '../db/schema';
+import { boundedSet } from '../lib/bounded.map';
 import { AppError } from '../lib/errors';
 import { parseStoredJson } from '../lib/values';
 import { type ConnectionSettings, readConnectionSettings } from '../shared/connection.settings';
@@ -109,9 +110,13 @@ export async function authenticateAndResolve(
   const connection = row ? joinedConnection(row) : null;
   if (connection) connection.policyVersion = row?.policy_version ?? null;
   if (row && connection?.enabled && maxAge > 0) {
-    if (callers.size >= CALLER_LIMIT) callers.delete(callers.keys().next().value as string);
     if (auth.touch) row.last_used_at = Date.now();
-    callers.set(cacheKey, { row, connection, epoch: row.org_epoch, loadedAt: Date.now() });
+    boundedSet(
+      callers,
+      cacheKey,
+      { row, connection, epoch: row.org_epoch, loadedAt: Date.now() },
+      CALLER_LIMIT,
+    );
   }
   return { auth, connection, configEpoch: row?.org_epoch ?? 0 };
 }

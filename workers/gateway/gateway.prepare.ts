@@ -25,7 +25,7 @@ import { callRow } from '../shared/audit.row';
 import { type CallTrace, callAttributes } from '../tracing/trace.call';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { connectionNotFound, type ResolvedConnection, requireConnectionUse } from './gateway.connection';
-import { type CallIdentity, readIdentity } from './gateway.identity';
+import type { CallIdentity } from './gateway.identity';
 import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
 import { SHARED_REQUEST_STAGES, type StageCall, type UnitDecision } from './gateway.stages';
 
@@ -41,6 +41,11 @@ export interface CallState<P> {
   principal: Principal | null;
   connection: ResolvedConnection | null;
   identity: CallIdentity | null;
+  /**
+   * X-Igris-User / Trace-Id / Metadata as read once when the call arrived (the trace id answers
+   * even a refusal before authentication); step 3 takes the call's identity from it.
+   */
+  headerIdentity: CallIdentity;
   parsed: P | null;
   /** True once the adapter has read the body (it is read once, whatever the guard answers). */
   bodyRead: boolean;
@@ -53,6 +58,8 @@ export interface CallState<P> {
   trace: CallTrace;
   /** Session taint's labels once the guard said this call needs an approval for them (`onTaint: "approve"`). */
   taintHeld?: string[];
+  /** The rule the guard's taint verdict named (the session gate that held, or the cleanOf rule). */
+  taintRuleIndex?: number | null;
 }
 
 /** What steps 1–5b produce: the decisions, and everything the guard, forward and outcome need. */
@@ -100,7 +107,8 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   }
 
   // 3. Identity.
-  state.identity = readIdentity(c.req.raw.headers);
+  // A copy: what is set on it below (the OAuth caller) stays this attempt's.
+  state.identity = { ...state.headerIdentity };
   state.traceId = state.identity.traceId;
   // An OAuth call is the person who consented, whatever X-Igris-User says.
   if (email) state.identity.user = email;
@@ -172,7 +180,14 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
     // Approvals (workers/approvals/approval.gate.ts): D1 is read only when a unit's rule says `approve`.
     if (needsApproval(decisions)) decisions = await holdForApproval(c, adapter.protocol, state, decisions);
     if (state.taintHeld) {
-      decisions = await holdTaintedForApproval(c, adapter.protocol, state, decisions, state.taintHeld);
+      decisions = await holdTaintedForApproval(
+        c,
+        adapter.protocol,
+        state,
+        decisions,
+        state.taintHeld,
+        state.taintRuleIndex,
+      );
     }
     decisions = adapter.settle(decisions);
     body = adapter.forwardBody(state.parsed);

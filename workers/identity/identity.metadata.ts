@@ -5,6 +5,7 @@
  * recorded (audit log / response header). Failing open to "absent" is safe because policy
  * conditions on a missing field skip their rule rather than allow.
  */
+import { pooledHex } from '../lib/random.pool.js';
 import { isRecord } from '../lib/values.js';
 
 export const METADATA_MAX_BYTES = 4096;
@@ -158,8 +159,6 @@ export function parseTraceId(raw: string | null | undefined): TraceIdResult {
 
 /** 'ig_trace_' + 128 random bits as 32 lowercase hex characters. */
 export function newTraceId(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(16));
-  let hex = '';
-  for (const byte of bytes) hex += byte.toString(16).padStart(2, '0');
-  return TRACE_ID_PREFIX + hex;
+  // Not a secret, and generated for most calls: from the pool (workers/lib/random.pool.ts).
+  return TRACE_ID_PREFIX + pooledHex(16);
 }

@@ -8,6 +8,7 @@
  * named — the version of the organization's custom rules (inspection.store.ts). A call never
  * compiles unless its configuration changed.
  */
+import { boundedSet } from '../lib/bounded.map';
 import { log } from '../lib/log';
 import type { InspectionSettings } from '../shared/connection.settings';
 import { builtinPacks, builtinRules } from './inspection.builtin';
@@ -26,8 +27,7 @@ function cachedEngine(key: string, build: () => Engine): Engine {
   const hit = engines.get(key);
   if (hit) return hit;
   const engine = build();
-  if (engines.size >= ENGINE_CACHE_LIMIT) engines.delete(engines.keys().next().value!);
-  engines.set(key, engine);
+  boundedSet(engines, key, engine, ENGINE_CACHE_LIMIT);
   return engine;
 }
 

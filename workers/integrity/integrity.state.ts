@@ -16,6 +16,7 @@
  * The pure questions (`refusalFor`, `hides`) are in integrity.types.ts.
  */
 import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
+import { boundedSet } from '../lib/bounded.map';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { type CallIntegrity, type DiscoveryMode, EMPTY_STATE, type IntegrityState } from './integrity.types';
@@ -69,8 +70,7 @@ export async function loadIntegrity(env: Env, orgId: string, connectionId: strin
     log('error', 'integrity state load failed; refusing calls (fail-closed)', { orgId, connectionId, err });
     throw new AppError('policy_unavailable', { internal: err });
   }
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(key, { state, loadedAt: Date.now(), epoch });
+  boundedSet(cache, key, { state, loadedAt: Date.now(), epoch }, CACHE_LIMIT);
   return state;
 }
 

@@ -16,6 +16,7 @@
 import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
 import type { CallEnd } from '../gateway/gateway.adapter';
 import type { CallIdentity } from '../gateway/gateway.identity';
+import { boundedSet } from '../lib/bounded.map';
 import { log } from '../lib/log';
 import { iso } from '../lib/values';
 import type { LlmUsage } from '../llm/llm.usage';
@@ -41,7 +42,6 @@ export function langfuseEnabled(
 ): Promise<boolean> {
   const hit = cache.get(orgId);
   if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.value;
-  if (cache.size >= CACHE_LIMIT && !cache.has(orgId)) cache.delete(cache.keys().next().value as string);
   const entry: Cached = { loadedAt: Date.now(), epoch: knownEpoch(orgId), value: Promise.resolve(false) };
   entry.value = env.DB.prepare('SELECT enabled FROM langfuse_settings WHERE org_id = ?')
     .bind(orgId)
@@ -50,7 +50,7 @@ export function langfuseEnabled(
       entry.known = row?.enabled === 1;
       return entry.known;
     });
-  cache.set(orgId, entry);
+  boundedSet(cache, orgId, entry, CACHE_LIMIT);
   // A failed read is not cached: the next call tries again.
   entry.value.catch(() => {
     if (cache.get(orgId) === entry) cache.delete(orgId);

@@ -23,6 +23,7 @@ import type { Principal } from '../app.types';
 import { hashApiKey } from '../auth/api-key.crypto';
 import { cacheMaxAgeMs, isCurrent } from '../config/config.epoch';
 import type { ResolvedConnection } from '../gateway/gateway.connection';
+import { boundedSet } from '../lib/bounded.map';
 
 export interface CachedOAuthCaller {
   principal: Principal;
@@ -82,8 +83,6 @@ export function rememberOAuthCaller(
   tokenExpiresAtSeconds: number,
   now = Date.now(),
 ): void {
-  if (entries.size >= ENTRY_LIMIT && !entries.has(key)) {
-    entries.delete(entries.keys().next().value as string);
-  }
-  entries.set(key, { caller, epoch, loadedAt: now, expiresAtMs: tokenExpiresAtSeconds * 1000 });
+  const entry = { caller, epoch, loadedAt: now, expiresAtMs: tokenExpiresAtSeconds * 1000 };
+  boundedSet(entries, key, entry, ENTRY_LIMIT);
 }

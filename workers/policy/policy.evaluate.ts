@@ -27,6 +27,7 @@
  */
 // `.js` specifiers: unit tests type-check this file under NodeNext (tsconfig.node.json), which
 // requires extensions; the bundler config, Vite and Wrangler all resolve `.js` to the `.ts` source.
+import { boundedSet } from '../lib/bounded.map.js';
 import {
   type CompiledCondition,
   type CompiledPolicy,
@@ -100,16 +101,10 @@ export function candidateRules(compiled: CompiledPolicy, tool: string): Int32Arr
   const cached = compiled.candidateCache.get(tool);
   if (cached) return cached;
   const candidates = computeCandidates(compiled, normalizeName(tool));
-  if (tool.length <= CACHEABLE_NAME_LENGTH) remember(compiled.candidateCache, tool, candidates);
-  return candidates;
-}
-
-function remember(cache: Map<string, Int32Array>, tool: string, candidates: Int32Array): void {
-  if (cache.size >= CANDIDATE_CACHE_LIMIT) {
-    const oldest = cache.keys().next();
-    if (!oldest.done) cache.delete(oldest.value);
+  if (tool.length <= CACHEABLE_NAME_LENGTH) {
+    boundedSet(compiled.candidateCache, tool, candidates, CANDIDATE_CACHE_LIMIT);
   }
-  cache.set(tool, candidates);
+  return candidates;
 }
 
 function computeCandidates(compiled: CompiledPolicy, tool: string): Int32Array {

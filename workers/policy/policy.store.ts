@@ -15,6 +15,7 @@
  * with 503 `policy_unavailable`; a connection that never had a policy denies every governed call.
  */
 import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
+import { boundedSet } from '../lib/bounded.map';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { type CompiledPolicy, compilePolicy } from './policy.evaluate';
@@ -123,7 +124,6 @@ export async function loadPolicy(
     log('error', 'policy load failed; refusing calls (fail-closed)', { orgId, connectionId, err });
     throw err instanceof AppError ? err : new AppError('policy_unavailable', { internal: err });
   }
-  if (cache.size >= CACHE_LIMIT) cache.delete(cache.keys().next().value as string);
-  cache.set(key, { policy: compiled, loadedAt: Date.now(), epoch });
+  boundedSet(cache, key, { policy: compiled, loadedAt: Date.now(), epoch }, CACHE_LIMIT);
   return compiled ?? NO_POLICY;
 }

@@ -12,6 +12,7 @@
  * A rule with a model glob (or endpoints) never matches a request without a model (or endpoint):
  * MCP calls carry neither, so LLM rules cannot change an MCP decision.
  */
+import { boundedSet } from '../lib/bounded.map.js';
 import { compileGlob, type GlobMatcher } from '../shared/policy.glob.js';
 import { normalizeName, normalizePattern } from './policy.normalize.js';
 import { POLICY_ENDPOINTS, type Rule } from './policy.schema.js';
@@ -79,13 +80,7 @@ export function modelMatches(models: ModelIndex, model: string | null | undefine
   const normal = normalizeName(model);
   const matches = new Uint8Array(models.matchers.length);
   for (let i = 0; i < matches.length; i++) matches[i] = models.matchers[i]!(normal) ? 1 : 0;
-  if (model.length <= CACHEABLE_MODEL_LENGTH) {
-    if (models.cache.size >= MODEL_CACHE_LIMIT) {
-      const oldest = models.cache.keys().next();
-      if (!oldest.done) models.cache.delete(oldest.value);
-    }
-    models.cache.set(model, matches);
-  }
+  if (model.length <= CACHEABLE_MODEL_LENGTH) boundedSet(models.cache, model, matches, MODEL_CACHE_LIMIT);
   return matches;
 }
 

@@ -5,6 +5,7 @@
  * its root span's parent is the caller's span) and starts one otherwise. `tracestate` is the
  * caller's, passed on unchanged: the gateway adds no entry of its own.
  */
+import { pooledHex } from '../lib/random.pool.js';
 
 export interface TraceParent {
   traceId: string;
@@ -42,24 +43,10 @@ export function formatTraceparent(traceId: string, spanId: string, sampled: bool
   return `00-${traceId}-${spanId}-${sampled ? '01' : '00'}`;
 }
 
-/** Random bytes drawn 4 KB at a time: a call's ten ids cost one `getRandomValues`, not ten. */
-const pool = new Uint8Array(4096);
-let used = pool.length;
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-
-function randomHex(bytes: number): string {
-  if (used + bytes > pool.length) {
-    crypto.getRandomValues(pool);
-    used = 0;
-  }
-  let out = '';
-  for (let i = used; i < used + bytes; i++) out += HEX[pool[i]!];
-  used += bytes;
-  return out;
-}
-
-export const newTraceId = (): string => randomHex(16);
-export const newSpanId = (): string => randomHex(8);
+// Drawn from the pool of random bytes (workers/lib/random.pool.ts): a call's ten ids cost no
+// `getRandomValues` of their own.
+export const newTraceId = (): string => pooledHex(16);
+export const newSpanId = (): string => pooledHex(8);
 
 /**
  * Whether a trace is recorded at `rate` (0..1): decided on the trace id alone, the way

@@ -12,6 +12,7 @@
  * Tenant isolation: batches are keyed by organization and target; a request carries only that
  * organization's spans and goes only to that organization's endpoint with its own headers.
  */
+import { boundedSet } from '../lib/bounded.map';
 import { log } from '../lib/log';
 import { getVault } from '../vault/vault.crypto';
 import type { FinishedTrace, PendingExport, TracingTarget } from './trace.call';
@@ -99,12 +100,11 @@ function openHeaders(env: ExportEnv, orgId: string, sealed: string | null): Prom
   const key = `${orgId}\u0000${sealed}`;
   let headers = opened.get(key);
   if (!headers) {
-    if (opened.size >= 1000) opened.delete(opened.keys().next().value as string);
     headers = getVault(env)
       .then((vault) => vault.decrypt(sealed, AAD(orgId)))
       .then((plain) => JSON.parse(plain) as Record<string, string>);
     headers.catch(() => opened.delete(key));
-    opened.set(key, headers);
+    boundedSet(opened, key, headers, 1_000);
   }
   return headers;
 }

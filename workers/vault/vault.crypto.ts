@@ -29,6 +29,8 @@
  * envelope, because they end up in logs and API responses.
  */
 
+import { boundedSet } from '../lib/bounded.map';
+
 const ENVELOPE_VERSION = 'v1';
 const KEY_BYTES = 32;
 const IV_BYTES = 12;
@@ -308,11 +310,7 @@ export function getVault(env: VaultEnv): Promise<Vault> {
   created.catch(() => {
     if (vaultCache.get(cacheKey) === created) vaultCache.delete(cacheKey);
   });
-  if (vaultCache.size >= MAX_CACHED_VAULTS) {
-    const oldest = vaultCache.keys().next().value;
-    if (oldest !== undefined) vaultCache.delete(oldest);
-  }
-  vaultCache.set(cacheKey, created);
+  boundedSet(vaultCache, cacheKey, created, MAX_CACHED_VAULTS);
   return created;
 }
 

@@ -17,6 +17,7 @@ import { useToast } from '../ui/toast';
 import { claudeDesktopConfig, cursorConfig, KEY_PLACEHOLDER, sdkSnippet } from './connection.snippets';
 import { useLlmProviders } from './connection-create.llm';
 import { LlmUseIt } from './connection-detail.llm';
+import { ConnectionToolLabels } from './connection-labels';
 import { ConnectionOAuth } from './connection-oauth';
 import { ConnectionScans } from './connection-scans';
 import { ConnectionTools } from './connection-tools';
@@ -287,6 +288,7 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
             <UseIt slug={c.slug} gatewayUrl={c.gatewayUrl} />
           )}
           <ConnectionOAuth key={c.updatedAt} connection={c} canWrite={canWrite} />
+          <ConnectionToolLabels key={`labels-${c.updatedAt}`} connection={c} canWrite={canWrite} />
         </>
       ) : null}
       <RotateDialog slug={c.slug} open={dialog === 'rotate'} onClose={() => setDialog(null)} />

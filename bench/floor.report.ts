@@ -1,0 +1,47 @@
+/**
+ * The floor section of BENCHMARKS.md's generated results (bench/floor.bench.ts): what any gateway
+ * call costs on this runtime, next to the product's call.
+ */
+import type { BenchResults } from './run.ts';
+
+const ms = (v: number | null | undefined, digits = 2) =>
+  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
+
+/** The platform's floor (bench/floor.bench.ts): what any gateway call costs on this runtime. */
+export function floorSection(r: BenchResults): string[] {
+  const f = r.floor;
+  if (!f) return [];
+  const label: Record<string, string> = {
+    direct: 'direct to the upstream',
+    healthz: '`GET /healthz` (request in, Hono, response out; no I/O)',
+    floor: '**floor**: read the request, one DO RPC writing one SQLite row, forward, stream back',
+    gateway: "**gateway**: the product's `tools/call` (policy, guard, audit, stages, outcome)",
+  };
+  const out = [
+    `### The platform's floor on this machine (1 KB, one runtime, ${f.via})`,
+    '',
+    'The floor is the work no gateway on Workers avoids (bench/floor/floor.worker.js): one Durable Object round trip',
+    "before forwarding, as the targets allow, and the subrequest — in this runtime that includes miniflare's",
+    'outbound Worker on every subrequest. Gateway − floor is what Igris Edge itself costs.',
+    '',
+    `| Arm | p50 ms | p99 ms | added p50 | added p99 | workerd CPU ms/call, one at a time | saturation rps (${f.concurrency} concurrent) | workerd CPU ms/call at saturation |`,
+    '|---|---|---|---|---|---|---|---|',
+  ];
+  for (const [name, a] of Object.entries(f.arms)) {
+    out.push(
+      `| ${label[name] ?? name} | ${ms(a.p50)} | ${ms(a.p99)} | ${ms(a.addedP50)} | ${ms(a.addedP99)} | ${ms(a.cpuMsSequential)} | ${a.saturation ? ms(a.saturation.rps, 0) : '–'} | ${a.saturation ? ms(a.saturation.cpuMsPerCall) : '–'} |`,
+    );
+  }
+  const g = f.arms.gateway;
+  const fl = f.arms.floor;
+  if (g.saturation && fl.saturation) {
+    out.push(
+      '',
+      `Gateway − floor: p50 +${ms(g.p50 - fl.p50)} ms, CPU per call at saturation +${ms(g.saturation.cpuMsPerCall - fl.saturation.cpuMsPerCall)} ms ` +
+        `(the gateway's CPU is ${ms(g.saturation.cpuMsPerCall / fl.saturation.cpuMsPerCall)}× the floor's). ` +
+        `Floor throughput / direct: ${ms(fl.saturation.rps / (f.arms.direct.saturation?.rps ?? Number.NaN), 3)}×.`,
+    );
+  }
+  out.push('');
+  return out;
+}

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { eventId, randomId } from './ids.ts';
+
+describe('randomId', () => {
+  it('is the prefix, an underscore and `length` characters of [0-9a-z]', () => {
+    for (const length of [1, 12, 20, 64])
+      expect(randomId('req', length)).toMatch(new RegExp(`^req_[0-9a-z]{${length}}$`));
+  });
+
+  it('draws every character about equally often (bytes of 252 and above are redrawn, not folded)', () => {
+    const counts = new Map<string, number>();
+    const draws = 200_000;
+    let id = '';
+    while (id.length < draws) id += randomId('x', 10_000).slice(2);
+    for (const ch of id) counts.set(ch, (counts.get(ch) ?? 0) + 1);
+    expect(counts.size).toBe(36);
+    // With `byte % 36` over all 256 values, '0'–'3' come up 8/7 as often as the rest (+14 %);
+    // unbiased, each count is within a few percent of draws / 36 at this sample size.
+    const expected = draws / 36;
+    for (const [ch, n] of counts) expect(Math.abs(n - expected) / expected, ch).toBeLessThan(0.06);
+  });
+});
+
+describe('eventId', () => {
+  it('leads with the time in hex so ids sort by when they were made', () => {
+    const a = eventId(1_000);
+    const b = eventId(2_000);
+    expect(a).toMatch(/^evt_[0-9a-f]{12}[0-9a-z]{12}$/);
+    expect(a < b).toBe(true);
+  });
+});
