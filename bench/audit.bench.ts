@@ -100,7 +100,7 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
   await crash;
   agent.destroy();
 
-  // The spools flush by alarm (1 s after a complete row, 120 s for a row whose outcome never came).
+  // The spools flush by alarm (250 ms after a complete row, 120 s for a row whose outcome never came).
   const flushStart = performance.now();
   const deadline = flushStart + pick(ctx, 20_000, 40_000);
   let rows: ExportRow[] = [];

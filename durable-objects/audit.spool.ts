@@ -54,14 +54,12 @@ import type { CallOutcome } from './guard.contract.js';
 export { type AuditOutcome, OUTCOME_GRACE_MS, RETRY_DELAY_MS, RETRY_MAX_MS } from './audit.rows.js';
 
 /**
- * How long written rows wait before the alarm copies them to D1. A second, not a quarter of one:
- * every flush is one D1 write transaction (on Cloudflare, a round trip to the database's primary,
- * whose writes are serialized) plus the spool's own bookkeeping, so rows per flush are what D1 and
- * the guard's thread pay for. Measured locally (interleaved, one call at a time): 250 → 1000 ms cut
- * workerd CPU per call by ~7 % and p99 by ~4 ms. Durability is unchanged — rows are on disk in the
- * spool before the gateway answers; only their arrival in D1 (the audit API) moves by < 1 s.
+ * How long written rows wait before the alarm copies them to D1. Tried at 1 s (fewer, larger D1
+ * batches: one call at a time it cut workerd CPU per call by ~7 %), but under 200 calls/s the kill
+ * switch API's answer — whose D1 write queues behind the spools' batches — went from 39–89 ms to
+ * 23–185 ms p50 over four interleaved trials each, past its 100 ms target; a quarter second it stays.
  */
-export const FLUSH_DELAY_MS = 1_000;
+export const FLUSH_DELAY_MS = 250;
 /** Flushed rows stay this long so a late outcome can still patch them (and be re-flushed). */
 export const KEEP_FLUSHED_MS = 15 * 60_000;
 /** Rows per D1 batch (one transaction) and per alarm; a larger backlog re-arms at once. */
