@@ -18,7 +18,9 @@
  * attacker with write access to D1 *and* the time to recompute every later link can rewrite a
  * chain consistently: this detects edits, it does not sign them (no key outside D1 yet).
  */
+
 import type { AuditEventInsert } from '../workers/db/schema';
+import { sha256Hex } from '../workers/lib/hex.js';
 import { bindValues } from './audit.rows';
 
 export const GENESIS = '0'.repeat(64);
@@ -42,11 +44,6 @@ export interface ChainLink {
 export interface ChainHead {
   seq: number;
   hash: string;
-}
-
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** The hash of a row's D1 values (the bind values when written, the selected columns when verified). */

@@ -13,6 +13,7 @@ import { adminAuditStatement } from '../audit/audit.admin';
 import { checkUpstreamUrl } from '../connections/connection.rules';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
 import { AppError } from '../lib/errors';
+import { sha256Hex } from '../lib/hex';
 import { parseStoredJson } from '../lib/values';
 import {
   type AgentCard,
@@ -50,11 +51,6 @@ function checkUrl(env: RegistryEnv, url: string, path: string): void {
   const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
   const result = checkUpstreamUrl(url, { allowPrivate: allow, allowHttp: allow });
   if (!result.ok) throw fieldError(path, result.message, { rule: result.rule });
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /** Validates a card (fetched or pasted) and checks the endpoint it names. */

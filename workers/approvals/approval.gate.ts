@@ -20,10 +20,11 @@ import type { ResolvedConnection } from '../gateway/gateway.connection';
 import type { CallIdentity } from '../gateway/gateway.identity';
 import type { Finding, UnitDecision } from '../gateway/gateway.stages';
 import { AppError } from '../lib/errors';
+import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { DEFAULT_APPROVAL_EXPIRY_SECONDS } from '../shared/connection.settings';
-import { approvalArguments, approvalName, bindingHash, canonicalJson, sha256Hex } from './approval.hash';
+import { approvalArguments, approvalName, bindingHash, canonicalJson } from './approval.hash';
 import {
   approvalAlertStatement,
   consumeApproval,

@@ -7,6 +7,7 @@
  * order, numbers as JSON writes them — so `{"b":1,"a":2}` and `{"a":2,"b":1}` are the same call,
  * while any changed value, added key or reordered list is another one.
  */
+import { sha256Hex } from '../lib/hex';
 import { isRecord } from '../lib/values.js';
 
 export function canonicalJson(value: unknown): string {
@@ -19,11 +20,6 @@ export function canonicalJson(value: unknown): string {
     return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
   }
   return JSON.stringify(value);
-}
-
-export async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 /**

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { approvalArguments, approvalName, bindingHash, canonicalJson, sha256Hex } from './approval.hash.js';
+import { sha256Hex } from '../lib/hex.ts';
+import { approvalArguments, approvalName, bindingHash, canonicalJson } from './approval.hash.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and keeps arrays in order', () => {

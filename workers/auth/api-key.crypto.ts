@@ -12,6 +12,8 @@
  * index on every request, which a per-row salt would prevent and a slow KDF would make expensive.
  */
 
+import { sha256Hex } from '../lib/hex.js';
+
 const KEY_PREFIX = 'ig_';
 const KEY_RANDOM_BYTES = 32;
 const VISIBLE_PREFIX_LENGTH = 10;
@@ -36,16 +38,9 @@ export function generateApiKey(): GeneratedApiKey {
   return { key, prefix: key.slice(0, VISIBLE_PREFIX_LENGTH) };
 }
 
-const encoder = new TextEncoder();
-/** Two hex digits per byte value, built once: every authenticated call hashes its key. */
-const HEX = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
-
 /** Lowercase hex SHA-256 of the key (see the top-of-file comment for why no salt or KDF). */
-export async function hashApiKey(key: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(key)));
-  let hex = '';
-  for (let i = 0; i < digest.length; i++) hex += HEX[digest[i]!];
-  return hex;
+export function hashApiKey(key: string): Promise<string> {
+  return sha256Hex(key);
 }
 
 /** Cheap syntactic check, used to reject garbage before spending a hash and a database lookup. */

@@ -12,12 +12,13 @@ import type { Role } from '../db/schema';
 import { invitationMessage } from '../email/email.messages';
 import { createEmailSender } from '../email/email.sender';
 import { AppError } from '../lib/errors';
+import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { roleWithin } from '../shared/roles';
 import type { InvitationDto, MembershipDto } from './auth.schemas';
 import { findUserById, personPrincipal } from './auth.users';
-import { randomToken, sha256Hex } from './csrf.check';
+import { randomToken } from './csrf.check';
 import { requirePermission } from './permissions';
 import { setActiveOrgStatement } from './session.store';
 

@@ -17,8 +17,8 @@
 import { loginLimiterFor } from '../../durable-objects/do.client';
 import type { LimitRule, LimitVerdict } from '../../durable-objects/login-limiter.do';
 import { AppError } from '../lib/errors';
+import { sha256Hex } from '../lib/hex';
 import { log } from '../lib/log';
-import { sha256Hex } from './csrf.check';
 
 export const ACCOUNT_RULE: LimitRule = { limit: 5, windowSeconds: 15 * 60, lockSeconds: 15 * 60 };
 export const ADDRESS_RULE: LimitRule = { limit: 30, windowSeconds: 15 * 60, lockSeconds: 15 * 60 };

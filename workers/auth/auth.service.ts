@@ -16,6 +16,7 @@ import { passwordResetMessage } from '../email/email.messages';
 import { createEmailSender } from '../email/email.sender';
 import { closeStreamsFor, userOrgIds } from '../events/events.revoke';
 import { AppError } from '../lib/errors';
+import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import {
@@ -44,7 +45,7 @@ import {
   personalOrganizationName,
   type UserRow,
 } from './auth.users';
-import { dashboardOrigins, randomToken, sha256Hex } from './csrf.check';
+import { dashboardOrigins, randomToken } from './csrf.check';
 import type { OAuthProvider } from './oauth.providers';
 import { hashPassword, verifyPassword } from './password.hash';
 import {

@@ -14,7 +14,9 @@
  * API-key requests need neither: a bearer key is never attached by the browser on its own.
  * The same allow-list drives CORS (workers/app.ts), so only the dashboard can read our answers.
  */
+
 import { AppError } from '../lib/errors';
+import { sha256Hex } from '../lib/hex';
 import { timingSafeEqual } from './api-key.crypto';
 
 export const CSRF_HEADER = 'X-CSRF-Token';
@@ -93,11 +95,6 @@ export function randomToken(): string {
 }
 
 export const newCsrfToken = randomToken;
-
-export async function sha256Hex(value: string): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(value)));
-  return Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-}
 
 /** The double-submit check: the header's token must hash to the session's stored hash. */
 export async function checkCsrfToken(header: string | undefined, storedHash: string): Promise<void> {

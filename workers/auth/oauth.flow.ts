@@ -12,8 +12,9 @@
  */
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { z } from 'zod';
+import { sha256Hex } from '../lib/hex';
 import { log } from '../lib/log';
-import { randomToken, sha256Hex } from './csrf.check';
+import { randomToken } from './csrf.check';
 import type { OAuthProvider, ProviderConfig } from './oauth.providers';
 
 export const OAUTH_STATE_TTL_SECONDS = 10 * 60;

@@ -4,8 +4,9 @@
  * Only the SHA-256 of the session's CSRF token is stored.
  */
 import type { Role } from '../db/schema';
+import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
-import { newCsrfToken, sha256Hex } from './csrf.check';
+import { newCsrfToken } from './csrf.check';
 import { SESSION_MAX_AGE_SECONDS, signSessionToken } from './session.token';
 
 export interface SessionRow {

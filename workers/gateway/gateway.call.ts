@@ -135,9 +135,8 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       state.trace.span('igris.guard.admit', admitStart, { 'igris.guard.verdict': verdict.verdict });
       // Session taint under `onTaint: "approve"`: the guard recorded nothing; prepare again, now
       // holding the call for an approver or spending its approval (approval.gate.ts).
-      if (verdict.verdict === 'tainted' && verdict.approval && !state.taintHeld) {
-        state.taintHeld = verdict.held;
-        state.taintRuleIndex = verdict.ruleIndex;
+      if (verdict.verdict === 'tainted' && verdict.approval && !state.taintHold) {
+        state.taintHold = { held: verdict.held, ruleIndex: verdict.ruleIndex };
         hold?.release();
         attempt--; // not a configuration change
         continue;

@@ -56,10 +56,11 @@ export interface CallState<P> {
   configEpoch: number;
   /** The call's OpenTelemetry spans (workers/tracing/trace.call.ts); recorded only when the org traces. */
   trace: CallTrace;
-  /** Session taint's labels once the guard said this call needs an approval for them (`onTaint: "approve"`). */
-  taintHeld?: string[];
-  /** The rule the guard's taint verdict named (the session gate that held, or the cleanOf rule). */
-  taintRuleIndex?: number | null;
+  /**
+   * Set once the guard said this call needs an approval for its session's taint (`onTaint:
+   * "approve"`): the labels held, and the rule the verdict named (the session gate, or the cleanOf rule).
+   */
+  taintHold?: { held: string[]; ruleIndex: number | null };
 }
 
 /** What steps 1–5b produce: the decisions, and everything the guard, forward and outcome need. */
@@ -109,7 +110,6 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   // 3. Identity.
   // A copy: what is set on it below (the OAuth caller) stays this attempt's.
   state.identity = { ...state.headerIdentity };
-  state.traceId = state.identity.traceId;
   // An OAuth call is the person who consented, whatever X-Igris-User says.
   if (email) state.identity.user = email;
 
@@ -179,15 +179,9 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
     for (const stage of SHARED_REQUEST_STAGES) decisions = state.trace.stage(stage, call, decisions);
     // Approvals (workers/approvals/approval.gate.ts): D1 is read only when a unit's rule says `approve`.
     if (needsApproval(decisions)) decisions = await holdForApproval(c, adapter.protocol, state, decisions);
-    if (state.taintHeld) {
-      decisions = await holdTaintedForApproval(
-        c,
-        adapter.protocol,
-        state,
-        decisions,
-        state.taintHeld,
-        state.taintRuleIndex,
-      );
+    if (state.taintHold) {
+      const { held, ruleIndex } = state.taintHold;
+      decisions = await holdTaintedForApproval(c, adapter.protocol, state, decisions, held, ruleIndex);
     }
     decisions = adapter.settle(decisions);
     body = adapter.forwardBody(state.parsed);

@@ -1,20 +1,14 @@
+import { base36Char } from './hex.js';
 import { pooledBase36 } from './random.pool.js';
 
 /** Ids are prefixed random strings: sortable enough by `created_at`, unguessable, and self-describing in logs. */
-const ALPHABET = '0123456789abcdefghijklmnopqrstuvwxyz';
-
-/** Bytes at or above this are redrawn: 252 = 7 × 36, so every character is equally likely (no modulo bias). */
-const UNBIASED_BELOW = 252;
 
 export function randomId(prefix: string, length = 20): string {
   let out = '';
   while (out.length < length) {
     // A few spare bytes: about 1.6 % of draws are redrawn.
     const bytes = crypto.getRandomValues(new Uint8Array(length - out.length + 4));
-    for (let i = 0; i < bytes.length && out.length < length; i++) {
-      const b = bytes[i]!;
-      if (b < UNBIASED_BELOW) out += ALPHABET[b % 36];
-    }
+    for (let i = 0; i < bytes.length && out.length < length; i++) out += base36Char(bytes[i]!);
   }
   return `${prefix}_${out}`;
 }

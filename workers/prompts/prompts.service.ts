@@ -10,6 +10,7 @@ import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { invalidateGovernance } from '../governance/governance.cache';
 import { AppError } from '../lib/errors';
+import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
 import { readTeam } from '../teams/teams.service';
@@ -31,11 +32,6 @@ interface AssignmentRow {
   target_id: string;
   priority: number;
   mode: 'prepend' | 'replace';
-}
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 const SELECT = `SELECT p.id, p.name, p.version, p.created_at, p.updated_at, v.text, v.text_hash

@@ -30,6 +30,7 @@
  */
 
 import { boundedSet } from '../lib/bounded.map';
+import { toHex } from '../lib/hex';
 
 const ENVELOPE_VERSION = 'v1';
 const KEY_BYTES = 32;
@@ -123,10 +124,6 @@ function fromBase64Url(text: string): Uint8Array<ArrayBuffer> | undefined {
 /** UTF-8 bytes, typed as ArrayBuffer-backed so WebCrypto's BufferSource parameters accept them. */
 function utf8(text: string): Uint8Array<ArrayBuffer> {
   return new Uint8Array(new TextEncoder().encode(text));
-}
-
-function toHex(bytes: Uint8Array): string {
-  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
 // ---------------------------------------------------------------------------------------------
