@@ -2,10 +2,9 @@
  * The floor section of BENCHMARKS.md's generated results (bench/floor.bench.ts): what any gateway
  * call costs on this runtime, next to the product's call.
  */
-import type { BenchResults } from './run.ts';
 
-const ms = (v: number | null | undefined, digits = 2) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
+import { ms } from './lib/format.ts';
+import type { BenchResults } from './run.ts';
 
 /** The platform's floor (bench/floor.bench.ts): what any gateway call costs on this runtime. */
 export function floorSection(r: BenchResults): string[] {

@@ -1,14 +1,9 @@
 /** The LLM section of the generated part of BENCHMARKS.md (see report.ts). */
 
+import { ms, sp } from './lib/format.ts';
 import type { LlmPathName } from './lib/llm.ts';
 import { LLM_PATH_LABELS } from './lib/llm.ts';
-import type { Spread } from './lib/stats.ts';
 import type { LlmResult, LlmSequential } from './llm.bench.ts';
-
-const ms = (v: number | null | undefined, digits = 2) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
-const sp = (s: Spread | null | undefined, digits = 2) =>
-  s ? `${ms(s.value, digits)} <sub>(${ms(s.lo, digits)}–${ms(s.hi, digits)})</sub>` : '–';
 
 const ORDER: LlmPathName[] = ['A', 'R', 'B', 'P'];
 

@@ -8,17 +8,12 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../scripts/local-stack.ts';
 import { floorSection } from './floor.report.ts';
-import type { Spread } from './lib/stats.ts';
+import { ms, sp } from './lib/format.ts';
 import { renderLlm } from './llm.report.ts';
 import type { BenchResults } from './run.ts';
 
 export const START = '<!-- bench:generated:start (npm run bench rewrites this section) -->';
 export const END = '<!-- bench:generated:end -->';
-
-const ms = (v: number | null | undefined, digits = 2) =>
-  v === null || v === undefined || !Number.isFinite(v) ? '–' : v.toFixed(digits);
-const sp = (s: Spread | null | undefined, digits = 2) =>
-  s ? `${ms(s.value, digits)} <sub>(${ms(s.lo, digits)}–${ms(s.hi, digits)})</sub>` : '–';
 
 interface TargetRow {
   target: string;
