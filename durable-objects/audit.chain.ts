@@ -21,7 +21,7 @@
 
 import type { AuditEventInsert } from '../workers/db/schema';
 import { sha256Hex } from '../workers/lib/hex.js';
-import { bindValues } from './audit.rows';
+import { rowsFromJson } from './audit.rows';
 
 export const GENESIS = '0'.repeat(64);
 
@@ -51,10 +51,6 @@ export function valuesHash(values: readonly unknown[]): Promise<string> {
   return sha256Hex(JSON.stringify(values));
 }
 
-export function rowHash(row: AuditEventInsert): Promise<string> {
-  return valuesHash(bindValues(row));
-}
-
 export function linkHash(
   prevHash: string,
   seq: number,
@@ -64,15 +60,16 @@ export function linkHash(
   return sha256Hex(`${prevHash}|${seq}|${eventId}|${rowHashHex}`);
 }
 
-/** The link that follows `head` for a row (as written to D1). */
+/** The link that follows `head` for a row (as written to D1: `values` is its valuesJson). */
 export async function nextLink(
   chain: string,
   head: ChainHead,
   row: AuditEventInsert,
+  values: string,
   now: number,
 ): Promise<ChainLink> {
   const seq = head.seq + 1;
-  const rh = await rowHash(row);
+  const rh = await sha256Hex(values);
   return {
     chain,
     seq,
@@ -87,7 +84,7 @@ export async function nextLink(
 
 /** Written with the row, in its batch. OR IGNORE: a batch retried after a crash rewrites the same link. */
 export const INSERT_LINK_SQL = `INSERT OR IGNORE INTO audit_chain
-  (chain, seq, org_id, event_id, row_hash, prev_hash, hash, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`;
+  (chain, seq, org_id, event_id, row_hash, prev_hash, hash, created_at) ${rowsFromJson(8)}`;
 
 export function linkValues(link: ChainLink): unknown[] {
   return [

@@ -45,8 +45,22 @@ export const COLUMNS: ReadonlyArray<readonly [string, AuditKey, boolean]> = Obje
 
 const columnName = (key: AuditKey): string => TABLE_COLUMNS[key as keyof typeof TABLE_COLUMNS].name;
 
+/**
+ * Many rows in one statement, from ONE bound parameter: a JSON array holding each row's values
+ * array, read back with SQLite's `->>` (a JSON number comes back INTEGER or REAL, a string as TEXT,
+ * null as NULL: what binding the values one by one stored). D1 allows 100 bound parameters per
+ * statement, fewer than audit_events has columns, and a statement per row made a flush of 60 rows
+ * 120 statements: the local D1 took about 8 ms for them, on the one thread every call shares.
+ * `WHERE true` is SQLite's rule for an upsert whose rows come from a SELECT.
+ */
+export function rowsFromJson(columns: number): string {
+  const values = Array.from({ length: columns }, (_, i) => `value ->> ${i}`).join(', ');
+  return `SELECT ${values} FROM json_each(?) WHERE true`;
+}
+
+/** Upserts rows given as JSON (`valuesJson` of each, joined by jsonRowStatements). */
 export const UPSERT_SQL = `INSERT INTO audit_events (${COLUMNS.map(([c]) => `"${c}"`).join(', ')})
-VALUES (${COLUMNS.map(() => '?').join(', ')})
+${rowsFromJson(COLUMNS.length)}
 ON CONFLICT(id) DO UPDATE SET ${OUTCOME_KEYS.map((k) => `"${columnName(k)}" = excluded."${columnName(k)}"`).join(', ')}`;
 
 /** The bind values of UPSERT_SQL for one row: JSON columns serialized, absent values NULL. */
@@ -58,6 +72,44 @@ export function bindValues(row: AuditEventInsert): unknown[] {
     if (typeof value === 'boolean') return value ? 1 : 0;
     return value;
   });
+}
+
+/** A row's bind values as JSON: its element in a bulk statement, and what its chain link hashes. */
+export function valuesJson(row: AuditEventInsert): string {
+  return JSON.stringify(bindValues(row));
+}
+
+/** What jsonRowStatements needs of a D1Database (this module also runs in plain Node). */
+export interface Statements<S> {
+  prepare(sql: string): { bind(...values: unknown[]): S };
+}
+
+/**
+ * JSON characters per statement at most: D1 caps a string value at 2 MB, and a character takes up
+ * to three bytes in UTF-8. A row larger than this still goes, alone in its statement.
+ */
+export const MAX_JSON_PER_STATEMENT = 600_000;
+
+/**
+ * Statements writing rows (each one JSON values array, in order) with a statement of `sql`
+ * (rowsFromJson); as few as MAX_JSON_PER_STATEMENT allows. Run them in one `db.batch` (one transaction).
+ */
+export function jsonRowStatements<S>(db: Statements<S>, sql: string, rows: readonly string[]): S[] {
+  const statements: S[] = [];
+  let chunk: string[] = [];
+  let size = 0;
+  const close = () => {
+    if (chunk.length > 0) statements.push(db.prepare(sql).bind(`[${chunk.join(',')}]`));
+    chunk = [];
+    size = 0;
+  };
+  for (const row of rows) {
+    if (size + row.length > MAX_JSON_PER_STATEMENT) close();
+    chunk.push(row);
+    size += row.length + 1;
+  }
+  close();
+  return statements;
 }
 
 /** The row as written to D1: a decision whose outcome never came says so. */

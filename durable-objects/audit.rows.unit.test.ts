@@ -4,19 +4,26 @@ import { auditEvents } from '../workers/db/schema.ts';
 import {
   bindValues,
   COLUMNS,
+  jsonRowStatements,
+  MAX_JSON_PER_STATEMENT,
   OUTCOME_KEYS,
   RETRY_DELAY_MS,
   RETRY_MAX_MS,
   retryDelay,
   rowForD1,
   UPSERT_SQL,
+  valuesJson,
 } from './audit.rows.ts';
 
 describe('the spool writes every audit_events column', () => {
   it('derives its columns from the table, so none can be forgotten', () => {
     const table = Object.values(getTableColumns(auditEvents)).map((c) => c.name);
     expect(COLUMNS.map(([name]) => name)).toEqual(table);
-    expect(UPSERT_SQL.match(/\?/g)).toHaveLength(table.length);
+    // One bound parameter (the rows as JSON), one `->>` per column, in table order.
+    expect(UPSERT_SQL.match(/\?/g)).toHaveLength(1);
+    expect([...UPSERT_SQL.matchAll(/value ->> (\d+)/g)].map((m) => Number(m[1]))).toEqual(
+      table.map((_, i) => i),
+    );
     for (const name of table) expect(UPSERT_SQL).toContain(`"${name}"`);
   });
 
@@ -53,6 +60,48 @@ describe('the spool writes every audit_events column', () => {
     expect(at('user')).toBeNull();
     expect(at('created_at')).toBe(5);
     expect(values).toHaveLength(COLUMNS.length);
+  });
+});
+
+describe('jsonRowStatements', () => {
+  /** A D1Database that records what each statement was bound to. */
+  const recorder = () => {
+    const bound: string[] = [];
+    const db = {
+      prepare: (sql: string) => ({
+        bind: (...values: unknown[]) => {
+          bound.push(values[0] as string);
+          return { sql, values };
+        },
+      }),
+    };
+    return { db, bound };
+  };
+
+  it('puts rows in one statement as a JSON array of their values, in order', () => {
+    const { db, bound } = recorder();
+    const rows = [1, 2, 3].map((n) =>
+      valuesJson({ id: `evt_${n}`, type: 'tool_call', action: 'allow', createdAt: n }),
+    );
+    expect(jsonRowStatements(db, UPSERT_SQL, rows)).toHaveLength(1);
+    const parsed = JSON.parse(bound[0]!) as unknown[][];
+    expect(parsed.map((values) => values[COLUMNS.findIndex(([n]) => n === 'id')])).toEqual([
+      'evt_1',
+      'evt_2',
+      'evt_3',
+    ]);
+    expect(parsed[0]).toEqual(bindValues({ id: 'evt_1', type: 'tool_call', action: 'allow', createdAt: 1 }));
+  });
+
+  it('starts a new statement before one would pass MAX_JSON_PER_STATEMENT, and writes nothing for no rows', () => {
+    const { db, bound } = recorder();
+    const big = JSON.stringify(['x'.repeat(MAX_JSON_PER_STATEMENT / 3)]);
+    expect(jsonRowStatements(db, UPSERT_SQL, [big, big, big, big])).toHaveLength(2);
+    expect(bound.map((json) => (JSON.parse(json) as unknown[]).length)).toEqual([2, 2]);
+    for (const json of bound) expect(json.length).toBeLessThanOrEqual(MAX_JSON_PER_STATEMENT + 2);
+    const alone = JSON.stringify(['y'.repeat(MAX_JSON_PER_STATEMENT + 10)]);
+    expect(jsonRowStatements(db, UPSERT_SQL, [alone])).toHaveLength(1);
+    expect(jsonRowStatements(db, UPSERT_SQL, [])).toHaveLength(0);
   });
 });
 

@@ -42,12 +42,13 @@ import { log } from '../workers/lib/log.js';
 import { type ChainHead, ChainHeadStore, INSERT_LINK_SQL, linkValues, nextLink } from './audit.chain.js';
 import { withFindings } from './audit.findings.js';
 import {
-  bindValues,
+  jsonRowStatements,
   OUTCOME_GRACE_MS,
   OUTCOME_KEYS,
   retryDelay,
   rowForD1,
   UPSERT_SQL,
+  valuesJson,
 } from './audit.rows.js';
 import type { CallOutcome } from './guard.contract.js';
 
@@ -267,18 +268,24 @@ export class Spool {
    * from the same head.
    */
   async #write(db: D1Database, rows: Array<Pick<SpoolRow, 'row' | 'complete'>>, now: number): Promise<void> {
-    const statements: D1PreparedStatement[] = [];
+    const upserts: string[] = [];
+    const links: string[] = [];
     let head: ChainHead | null = this.#chain?.head.get() ?? null;
     for (const r of rows) {
       const row = rowForD1(JSON.parse(r.row) as AuditEventInsert, r.complete === 1);
-      statements.push(db.prepare(UPSERT_SQL).bind(...bindValues(row)));
+      const values = valuesJson(row);
+      upserts.push(values);
       if (this.#chain && head) {
-        const link = await nextLink(this.#chain.name, head, row, now);
-        statements.push(db.prepare(INSERT_LINK_SQL).bind(...linkValues(link)));
+        const link = await nextLink(this.#chain.name, head, row, values, now);
+        links.push(JSON.stringify(linkValues(link)));
         head = { seq: link.seq, hash: link.hash };
       }
     }
-    await db.batch(statements);
+    // A few statements for the whole batch, not one per row and link (audit.rows.ts).
+    await db.batch([
+      ...jsonRowStatements(db, UPSERT_SQL, upserts),
+      ...jsonRowStatements(db, INSERT_LINK_SQL, links),
+    ]);
     if (this.#chain && head) this.#chain.head.set(head);
   }
 

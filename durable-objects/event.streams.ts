@@ -4,9 +4,13 @@
  * encoded ONCE by the root, to every stream.
  *
  * Per stream, a batch is one write: the frames it may see, concatenated once per distinct
- * connection filter and shared by every stream with that filter. (A TransformStream, not an
- * IdentityTransformStream: the latter completes a write only when the client's side has read it, and
- * measured slower delivery in the events benchmark.)
+ * connection filter and shared by every stream with that filter. A write is one `enqueue` on the
+ * stream's own ReadableStream controller: no writer, no write promise. Measured in the events
+ * benchmark (1,000 subscribers): a TransformStream's writer took 13 µs per stream per batch in the
+ * synchronous fan-out turn and this takes 7, and first delivery came about 15 ms sooner; an
+ * IdentityTransformStream (its write completes only once the client has read) was slower than both.
+ * The queue's byte count (`desiredSize`, with a byte-length size strategy) is what the stream
+ * has not yet handed to the client.
  *
  * Order and duplicates: every stream remembers the last event id it was given (`lastSeq`) and is
  * only ever given larger ids, so a replay and the live frames that arrive around it can overlap
@@ -48,7 +52,7 @@ export interface OpenOptions {
 }
 
 export interface Subscriber {
-  writer: WritableStreamDefaultWriter<Uint8Array>;
+  controller: ReadableStreamDefaultController<Uint8Array>;
   connections: ReadonlySet<string> | null;
   /** Streams with the same key see the same frames of a batch (they share its bytes). */
   filterKey: string;
@@ -56,8 +60,6 @@ export interface Subscriber {
   lastSeq: number;
   /** Live frames held while the stream's replay is fetched; null once it is live. */
   held: Frame[][] | null;
-  /** Bytes queued on the stream and not yet taken by the client. */
-  pending: number;
   dropped: boolean;
   principal: StreamPrincipal;
   /** When the principal was last confirmed entitled (the subscribe itself counts). */
@@ -97,15 +99,25 @@ export class StreamSet {
 
   /** A new stream (`: connected` written) and its Response; it joins the live set with `join`. */
   open(o: OpenOptions): { sub: Subscriber; response: Response } {
-    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    let controller!: ReadableStreamDefaultController<Uint8Array>;
+    const readable = new ReadableStream<Uint8Array>(
+      {
+        start: (c) => {
+          controller = c;
+        },
+        // The client went away: the response body is cancelled.
+        cancel: () => this.#drop(sub),
+      },
+      // desiredSize = MAX_PENDING_BYTES − bytes queued and not yet taken by the client.
+      { highWaterMark: MAX_PENDING_BYTES, size: (chunk) => chunk.byteLength },
+    );
     const connections = o.connections === null ? null : new Set(o.connections);
     const sub: Subscriber = {
-      writer: writable.getWriter(),
+      controller,
       connections,
       filterKey: connections === null ? '*' : [...connections].sort().join(','),
       lastSeq: 0,
       held: null,
-      pending: 0,
       dropped: false,
       principal: o.principal,
       verifiedAt: Date.now(),
@@ -114,8 +126,6 @@ export class StreamSet {
       recheckMs: o.recheckMs,
     };
     this.write(sub, CONNECTED_FRAME);
-    // The client went away: the readable side is cancelled, which errors our writer.
-    sub.writer.closed.catch(() => this.#drop(sub));
     o.signal?.addEventListener('abort', () => this.#drop(sub));
     const response = new Response(readable, {
       headers: {
@@ -241,17 +251,16 @@ export class StreamSet {
 
   write(sub: Subscriber, bytes: Uint8Array): void {
     if (sub.dropped) return;
-    if (sub.pending + bytes.byteLength > MAX_PENDING_BYTES) {
+    // A client that stops reading is dropped rather than buffered without bound (null: errored).
+    if ((sub.controller.desiredSize ?? 0) < bytes.byteLength) {
       this.#drop(sub);
       return;
     }
-    sub.pending += bytes.byteLength;
-    sub.writer.write(bytes).then(
-      () => {
-        sub.pending -= bytes.byteLength;
-      },
-      () => this.#drop(sub),
-    );
+    try {
+      sub.controller.enqueue(bytes);
+    } catch {
+      this.#drop(sub);
+    }
   }
 
   /** Ends a stream cleanly (the client sees the end, and why, rather than an error). */
@@ -259,7 +268,11 @@ export class StreamSet {
     this.write(sub, encoder.encode(`: closed ${reason}\n\n`));
     if (!sub.dropped) {
       sub.dropped = true;
-      sub.writer.close().catch(() => {});
+      try {
+        sub.controller.close();
+      } catch {
+        // already closed or errored by the client's side
+      }
     }
     this.#forget(sub);
   }
@@ -267,7 +280,12 @@ export class StreamSet {
   #drop(sub: Subscriber): void {
     if (!sub.dropped) {
       sub.dropped = true;
-      sub.writer.abort('dropped').catch(() => {});
+      // Discards what was queued. (workerd logs an errored response body as an uncaught exception.)
+      try {
+        sub.controller.error(new Error('dropped'));
+      } catch {
+        // already closed or errored by the client's side
+      }
     }
     this.#forget(sub);
   }

@@ -321,4 +321,28 @@ describe('subscriber lifecycle', () => {
     }
     expect(count).toBe(0);
   });
+
+  it('drops a subscriber that stops reading once MAX_PENDING_BYTES wait for it, and keeps the others', async () => {
+    const lone = await createOrg('owner');
+    const hub = env.EVENT_HUB.getByName(lone.orgId);
+    const stalled = await subscribe(lone.key); // read up to `: connected`, then never again
+    const reading = await subscribe(lone.key);
+    expect(await hub.subscriberCount()).toBe(2);
+    // 64 KiB events: 6 MiB in all, more than MAX_PENDING_BYTES (4 MiB) once the pipe's buffers are full.
+    const big = 'x'.repeat(64 * 1024);
+    let received = 0;
+    for (let batch = 0; batch < 12; batch++) {
+      await hub.publish(Array.from({ length: 8 }, (_, i) => management(`${batch}-${i}`, big)));
+      received += (await reading.events(8)).length;
+    }
+    expect(received).toBe(96);
+    let count = await hub.subscriberCount();
+    for (let i = 0; i < 50 && count > 1; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      count = await hub.subscriberCount();
+    }
+    expect(count).toBe(1);
+    await reading.close();
+    await stalled.close();
+  });
 });

@@ -3,7 +3,7 @@
  * an organization land in one of the spool shards for it (durable-objects/do.client.ts); rows with no organization (no key,
  * unknown key) in the anonymous shards, so a flood of bad requests cannot pile onto one object.
  */
-import { bindValues, rowForD1, UPSERT_SQL } from '../../durable-objects/audit.rows';
+import { jsonRowStatements, rowForD1, UPSERT_SQL, valuesJson } from '../../durable-objects/audit.rows';
 import { auditSpoolFor, burstSpoolFor } from '../../durable-objects/do.client';
 import { addressKey } from '../auth/auth.limiter';
 import type { AuditEventInsert } from '../db/schema';
@@ -42,7 +42,11 @@ export async function spoolRefusal(
   } catch (err) {
     log('warn', 'audit spool unreachable; writing the rows to D1 directly', { err, rows: rows.length });
     await env.DB.batch(
-      rows.map((row) => env.DB.prepare(UPSERT_SQL).bind(...bindValues(rowForD1(row, true)))),
+      jsonRowStatements(
+        env.DB,
+        UPSERT_SQL,
+        rows.map((row) => valuesJson(rowForD1(row, true))),
+      ),
     );
   }
 }

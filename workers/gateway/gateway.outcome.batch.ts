@@ -20,8 +20,13 @@ import type { guardFor } from '../../durable-objects/do.client';
 import { MAX_OUTCOMES_PER_CALL, type PendingOutcome } from '../../durable-objects/guard.contract';
 import { log } from '../lib/log';
 
-/** How long an outcome waits for a call to ride on before it is sent on its own. */
-export const OUTCOME_LINGER_MS = 10;
+/**
+ * How long an outcome waits for a call to ride on before it is sent on its own. A call's live event
+ * leaves its guard only with its outcome, so this wait is in every event's delivery time. Measured
+ * interleaved (800-call rounds): 3 ms instead of 10 changed workerd CPU per call by under 2 %, one
+ * call at a time and 8 at once, and took about 7 ms off a lone call's event.
+ */
+export const OUTCOME_LINGER_MS = 3;
 
 type Guard = Pick<ReturnType<typeof guardFor>, 'completeMany'>;
 
