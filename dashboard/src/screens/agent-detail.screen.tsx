@@ -109,12 +109,15 @@ function AccessSection({ slug, allowed }: { slug: string; allowed: readonly stri
         <form
           onSubmit={(e) => {
             e.preventDefault();
-            setTeams.mutate([...current], {
-              onSuccess: () => {
-                notify('Access saved');
-                setChosen(null);
+            setTeams.mutate(
+              { allowedTeams: [...current] },
+              {
+                onSuccess: () => {
+                  notify('Access saved');
+                  setChosen(null);
+                },
               },
-            });
+            );
           }}
         >
           <fieldset>

@@ -2,6 +2,7 @@
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { v1 } from '../api/api.client';
 import type { Schemas } from '../api/api.types';
+import { useSaveConnectionSettings } from './connection-settings.queries';
 
 export type StoredAgentCard = Schemas['StoredAgentCard'];
 export type A2aTask = Schemas['A2aTask'];
@@ -69,10 +70,7 @@ export function useAgentActions(slug: string) {
       mutationFn: () => v1('post', '/connections/{slug}/agent-card/refresh', { path: { slug }, body: {} }),
       onSuccess: () => queryClient.invalidateQueries({ queryKey: ['agent-card', slug] }),
     }),
-    setTeams: useMutation({
-      mutationFn: (allowedTeams: string[]) =>
-        v1('patch', '/connections/{slug}', { path: { slug }, body: { settings: { allowedTeams } } }),
-      onSuccess: () => queryClient.invalidateQueries({ queryKey: ['connections'] }),
-    }),
+    /** Takes `{ allowedTeams }`: the teams whose calls may reach the agent. */
+    setTeams: useSaveConnectionSettings(slug),
   };
 }

@@ -1,6 +1,7 @@
 /** Tool integrity and scanner queries of one connection (docs/tool-integrity.md). */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { v1 } from '../api/api.client';
+import type { ConnectionSettingsPatch } from './connection-settings.queries';
 
 export function useTools(slug: string) {
   return useQuery({
@@ -44,25 +45,8 @@ export function useToolActions(slug: string) {
   };
 }
 
-export interface IntegritySettings {
-  discovery: 'off' | 'alert' | 'fail_closed';
-  quarantineOnCritical: boolean;
-  blockOnCriticalScan: boolean;
-}
-
-/** Saves the connection's `settings.integrity` (owner/admin: `connections:write`). */
-export function useSaveIntegritySettings(slug: string) {
-  const queryClient = useQueryClient();
-  return useMutation({
-    mutationFn: (integrity: IntegritySettings) =>
-      v1('patch', '/connections/{slug}', { path: { slug }, body: { settings: { integrity } } }),
-    onSuccess: () =>
-      Promise.all([
-        queryClient.invalidateQueries({ queryKey: ['tools', slug] }),
-        queryClient.invalidateQueries({ queryKey: ['connections'] }),
-      ]),
-  });
-}
+/** A connection's `settings.integrity`, every field set (saved with useSaveConnectionSettings). */
+export type IntegritySettings = Required<NonNullable<ConnectionSettingsPatch['integrity']>>;
 
 export function useScans(slug: string) {
   return useQuery({

@@ -6,7 +6,8 @@
 import { useState } from 'react';
 import { InlineError } from '../ui/states';
 import { useToast } from '../ui/toast';
-import { type IntegritySettings, useSaveIntegritySettings } from './connection-integrity.queries';
+import type { IntegritySettings } from './connection-integrity.queries';
+import { useSaveConnectionSettings } from './connection-settings.queries';
 
 const MODES: Array<{ value: IntegritySettings['discovery']; label: string }> = [
   { value: 'alert', label: 'alert — fingerprint, record drift, alert; calls pass' },
@@ -15,7 +16,8 @@ const MODES: Array<{ value: IntegritySettings['discovery']; label: string }> = [
 ];
 
 export function IntegritySettingsForm({ slug, current }: { slug: string; current: IntegritySettings }) {
-  const save = useSaveIntegritySettings(slug);
+  // The Tools tab (its summary line and this form's `current`) reads these settings from the tools query.
+  const save = useSaveConnectionSettings(slug, { alsoInvalidate: [['tools', slug]] });
   const { notify } = useToast();
   const [draft, setDraft] = useState<IntegritySettings | null>(null);
   const shown = draft ?? current;
@@ -25,12 +27,15 @@ export function IntegritySettingsForm({ slug, current }: { slug: string; current
       aria-label="Integrity settings"
       onSubmit={(e) => {
         e.preventDefault();
-        save.mutate(shown, {
-          onSuccess: () => {
-            notify('Integrity settings saved');
-            setDraft(null);
+        save.mutate(
+          { integrity: shown },
+          {
+            onSuccess: () => {
+              notify('Integrity settings saved');
+              setDraft(null);
+            },
           },
-        });
+        );
       }}
     >
       <label>

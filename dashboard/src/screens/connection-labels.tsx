@@ -8,13 +8,12 @@
  * `toolLabelsSchema`), so a typo shows under its field before anything is sent; the API's own
  * refusal, if any, is shown under the form.
  */
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { v1 } from '../api/api.client';
 import type { Connection } from '../api/api.types';
 import { TextField } from '../ui/field';
 import { InlineError } from '../ui/states';
 import { useToast } from '../ui/toast';
+import { useSaveConnectionSettings } from './connection-settings.queries';
 
 /** The API's limits and label syntax (workers/policy/policy.session.ts LABEL_PATTERN). */
 const LABEL_PATTERN = /^[a-z0-9][a-z0-9_:.-]{0,63}$/;
@@ -72,24 +71,13 @@ export function ConnectionToolLabels({
     Object.entries(saved).map(([glob, labels]) => row(glob, labels.join(', '))),
   );
   const [dirty, setDirty] = useState(false);
-  const queryClient = useQueryClient();
   const { notify } = useToast();
   const issues = issuesOf(rows);
   const invalid = rows.length > MAX_GLOBS || issues.some((i) => i.glob || i.labels);
-  const save = useMutation({
-    mutationFn: () =>
-      v1('patch', '/connections/{slug}', {
-        path: { slug: connection.slug },
-        body: {
-          settings: {
-            toolLabels: Object.fromEntries(rows.map((r) => [r.glob.trim(), labelsOf(r.labels)])),
-          },
-        },
-      }),
-    onSuccess: () => {
+  const save = useSaveConnectionSettings(connection.slug, {
+    onSaved: () => {
       notify(`Tool labels of ${connection.slug} saved`);
       setDirty(false);
-      void queryClient.invalidateQueries({ queryKey: ['connections'] });
     },
   });
   const edit = (next: Row[]) => {
@@ -111,7 +99,11 @@ export function ConnectionToolLabels({
         aria-label="Tool labels"
         onSubmit={(e) => {
           e.preventDefault();
-          if (!invalid) save.mutate();
+          if (!invalid) {
+            save.mutate({
+              toolLabels: Object.fromEntries(rows.map((r) => [r.glob.trim(), labelsOf(r.labels)])),
+            });
+          }
         }}
       >
         <fieldset disabled={!canWrite || save.isPending}>

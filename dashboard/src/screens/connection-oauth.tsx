@@ -4,13 +4,12 @@
  * ask or only the approved ones. Saved with PATCH /connections/{slug} (settings.oauth); the
  * gateway applies them on the next call.
  */
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
-import { v1 } from '../api/api.client';
 import type { Connection } from '../api/api.types';
 import { Link } from '../lib/router';
 import { InlineError } from '../ui/states';
 import { useToast } from '../ui/toast';
+import { useSaveConnectionSettings } from './connection-settings.queries';
 
 type OAuthSettings = NonNullable<Connection['settings']['oauth']>;
 type Scope = 'gateway:call' | 'offline_access';
@@ -26,30 +25,9 @@ export function ConnectionOAuth({ connection, canWrite }: { connection: Connecti
   const [scopes, setScopes] = useState<Scope[]>(current.scopes ?? ['gateway:call', 'offline_access']);
   const [registration, setRegistration] = useState(current.registration ?? 'open');
   const [approved, setApproved] = useState((current.approvedClients ?? []).join('\n'));
-  const queryClient = useQueryClient();
   const { notify } = useToast();
-  const save = useMutation({
-    mutationFn: () =>
-      v1('patch', '/connections/{slug}', {
-        path: { slug: connection.slug },
-        body: {
-          settings: {
-            oauth: {
-              enabled,
-              scopes,
-              registration,
-              approvedClients: approved
-                .split(/\s+/)
-                .map((s) => s.trim())
-                .filter(Boolean),
-            },
-          },
-        },
-      }),
-    onSuccess: () => {
-      notify(`OAuth settings of ${connection.slug} saved`);
-      void queryClient.invalidateQueries({ queryKey: ['connections'] });
-    },
+  const save = useSaveConnectionSettings(connection.slug, {
+    onSaved: () => notify(`OAuth settings of ${connection.slug} saved`),
   });
   const toggleScope = (scope: Scope) =>
     setScopes((s) => (s.includes(scope) ? s.filter((x) => x !== scope) : [...s, scope]));
@@ -64,7 +42,17 @@ export function ConnectionOAuth({ connection, canWrite }: { connection: Connecti
       <form
         onSubmit={(e) => {
           e.preventDefault();
-          save.mutate();
+          save.mutate({
+            oauth: {
+              enabled,
+              scopes,
+              registration,
+              approvedClients: approved
+                .split(/\s+/)
+                .map((s) => s.trim())
+                .filter(Boolean),
+            },
+          });
         }}
       >
         <fieldset disabled={!canWrite || save.isPending}>

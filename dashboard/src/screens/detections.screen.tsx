@@ -4,15 +4,14 @@
  * packs each connection applies, and the recent detections (inspection findings of the audit
  * trail: rule, category, severity, where — never the matched text).
  */
-import { useMutation, useQueryClient } from '@tanstack/react-query';
 import { useEffect, useMemo, useState } from 'react';
-import { v1 } from '../api/api.client';
 import { useCanWrite } from '../api/auth.context';
 import { Link } from '../lib/router';
 import { SelectField, TextField } from '../ui/field';
 import { Badge, PageHeader, Time } from '../ui/page';
 import { ErrorState, InlineError, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
+import { useSaveConnectionSettings } from './connection-settings.queries';
 import { useConnections } from './connections.queries';
 import { PackEditor, RULE_TEMPLATE, RuleEditor, RuleTester } from './detections.editor';
 import {
@@ -212,7 +211,6 @@ function PacksCard({ packs, onEdit }: { packs: DetectionPack[]; onEdit(pack: Det
 function AssignmentCard({ packs }: { packs: DetectionPack[] }) {
   const canWrite = useCanWrite();
   const { notify } = useToast();
-  const queryClient = useQueryClient();
   const connections = useConnections();
   const [slug, setSlug] = useState('');
   const connection = (connections.data ?? []).find((c) => c.slug === slug) ?? connections.data?.[0];
@@ -222,16 +220,8 @@ function AssignmentCard({ packs }: { packs: DetectionPack[] }) {
   const saved = (connection?.settings.inspection?.packs ?? []).join(',');
   // biome-ignore lint/correctness/useExhaustiveDependencies: keyed on the connection's id and saved packs only
   useEffect(() => setChosen(saved ? saved.split(',') : []), [connection?.id, saved]);
-  const save = useMutation({
-    mutationFn: () =>
-      v1('patch', '/connections/{slug}', {
-        path: { slug: connection!.slug },
-        body: { settings: { inspection: { ...connection!.settings.inspection, packs: chosen } } },
-      }),
-    onSuccess: async (c) => {
-      notify(`${c.slug} now applies ${chosen.length ? chosen.join(', ') : 'no pack'}`);
-      await queryClient.invalidateQueries({ queryKey: ['connections'] });
-    },
+  const save = useSaveConnectionSettings(connection?.slug ?? '', {
+    onSaved: (c) => notify(`${c.slug} now applies ${chosen.length ? chosen.join(', ') : 'no pack'}`),
   });
   return (
     <section className="card" aria-labelledby="assign-title">
@@ -242,7 +232,7 @@ function AssignmentCard({ packs }: { packs: DetectionPack[] }) {
           aria-label="Packs of a connection"
           onSubmit={(e) => {
             e.preventDefault();
-            save.mutate();
+            save.mutate({ inspection: { ...connection.settings.inspection, packs: chosen } });
           }}
         >
           <SelectField label="Connection" value={connection.slug} onChange={(e) => setSlug(e.target.value)}>
