@@ -22,11 +22,12 @@ import { log } from '../lib/log';
 
 /**
  * How long an outcome waits for a call to ride on before it is sent on its own. A call's live event
- * leaves its guard only with its outcome, so this wait is in every event's delivery time. Measured
- * interleaved (800-call rounds): 3 ms instead of 10 changed workerd CPU per call by under 2 %, one
- * call at a time and 8 at once, and took about 7 ms off a lone call's event.
+ * leaves its guard only with its outcome, so this wait is in every event's delivery time. Tried and
+ * measured interleaved (800-call rounds, one call at a time): 3 ms took about 7 ms off a lone call's
+ * event but added 0.2–0.3 ms to p50, because the outcome then often left on its own just before the
+ * next call's admit, a second round trip beside it.
  */
-export const OUTCOME_LINGER_MS = 3;
+export const OUTCOME_LINGER_MS = 10;
 
 type Guard = Pick<ReturnType<typeof guardFor>, 'completeMany'>;
 
