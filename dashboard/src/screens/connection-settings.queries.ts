@@ -12,7 +12,7 @@ export type ConnectionSettingsPatch = NonNullable<Paths['/connections/{slug}']['
 
 export interface SaveConnectionSettingsOptions {
   /** Runs as soon as the API accepted the settings, before the refetch (the card's toast). */
-  onSaved?: (connection: Connection, settings: ConnectionSettingsPatch) => void;
+  onSaved?: (connection: Connection) => void;
   /** Queries besides the connection list that read these settings (refetched with it). */
   alsoInvalidate?: readonly QueryKey[];
 }
@@ -27,8 +27,8 @@ export function useSaveConnectionSettings(slug: string, options: SaveConnectionS
   return useMutation({
     mutationFn: (settings: ConnectionSettingsPatch) =>
       v1('patch', '/connections/{slug}', { path: { slug }, body: { settings } }),
-    onSuccess: async (connection, settings) => {
-      onSaved?.(connection, settings);
+    onSuccess: async (connection) => {
+      onSaved?.(connection);
       await Promise.all(
         [['connections'], ...alsoInvalidate].map((queryKey) => queryClient.invalidateQueries({ queryKey })),
       );
