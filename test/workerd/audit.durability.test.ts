@@ -250,6 +250,40 @@ describe('the audit spool', () => {
     });
   });
 
+  it('deletes flushed rows once KEEP_FLUSHED_MS has passed, oldest first and a few per flush, never an unflushed row', async () => {
+    const old = Array.from({ length: 150 }, (_, i) => row(`kept-old-${i}`));
+    const recent = Array.from({ length: 5 }, (_, i) => row(`kept-recent-${i}`));
+    const t0 = Date.now();
+    // Past KEEP_FLUSHED_MS for rows flushed at t0 + 1 s, not for rows flushed at t0 + 2 s.
+    const tLate = t0 + 1000 + KEEP_FLUSHED_MS + 500;
+    await inSpool(async (spool, state) => {
+      const ids = (where: string) =>
+        state.storage.sql
+          .exec<{ id: string }>(`SELECT id FROM spool WHERE ${where} ORDER BY id`)
+          .toArray()
+          .map((r) => r.id);
+      for (const r of old) spool.put(r, true, t0);
+      await spool.flush(env.DB, t0 + 1000); // flushed at t0 + 1 s
+      for (const r of recent) spool.put(r, true, t0 + 1500);
+      await spool.flush(env.DB, t0 + 2000); // flushed at t0 + 2 s
+      const unflushed = row('kept-unflushed');
+      spool.put(unflushed, true, t0);
+      state.storage.sql.exec('UPDATE spool SET retry_at = ? WHERE id = ?', tLate * 2, unflushed.id);
+
+      // This flush writes nothing, so it deletes DELETE_FLUSHED_MIN (100) of the 150 old rows…
+      await spool.flush(env.DB, tLate);
+      expect(ids('1 = 1')).toHaveLength(150 - 100 + 5 + 1);
+      // …the next the rest; the recent rows stay (a late outcome may still patch them), as does
+      // the row not yet written to D1, however old.
+      await spool.flush(env.DB, tLate + 1);
+      expect(ids('1 = 1')).toEqual([...recent.map((r) => r.id), unflushed.id].sort());
+      // Deleted from the spool only: D1 keeps every row.
+      const oldIds = old.map((r) => r.id);
+      expect(await d1Rows(oldIds.slice(0, 75))).toHaveLength(75); // D1: 100 bound values at most
+      expect(await d1Rows(oldIds.slice(75))).toHaveLength(75);
+    });
+  });
+
   it('flushes a decision whose outcome never came as outcome_unknown, and patches it when the outcome is late', async () => {
     const decision = row('late');
     const t0 = Date.now();
