@@ -13,6 +13,10 @@
  * the open-loop load the answer also queues behind calls, and 200 calls/s exceeds what wrangler dev's
  * port sustains on 2 cores).
  * The switch is lifted (DELETE /api/v1/kill-switch/{id}) between trials.
+ *
+ * Run on both entries, each with its own calls and API requests: the runtime's own socket (where
+ * the targets are judged, as for added latency) and wrangler dev's port (what `npm start` serves,
+ * one more hop in front of the same runtime).
  */
 import type http from 'node:http';
 import { type BenchContext, pick } from './lib/context.ts';
@@ -34,7 +38,14 @@ export interface KillTrial {
   otherByStatus: Record<string, number>;
 }
 
-export interface KillSwitchResult {
+export interface KillSwitchResult extends KillSwitchPathResult {
+  /** The same trials through wrangler dev's port when the primary path was the runtime socket. */
+  port?: KillSwitchPathResult;
+}
+
+export interface KillSwitchPathResult {
+  /** Absent in results from before 2026-12-04, which ran on wrangler dev's port only. */
+  via?: 'runtime socket' | 'wrangler dev port';
   loadRps: number;
   trials: KillTrial[];
   effectiveMs: { p50: number; max: number };
@@ -61,16 +72,29 @@ export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult
   const slug = 'bench-kill';
   const connection = await ensureConnection(ctx.stack, slug);
   await setPolicy(ctx.stack, slug, [{ tool: '*', action: 'allow' }]);
+  const runtimeUrl = ctx.stack.runtimeUrl;
+  const port = await runPath(ctx, slug, connection.id, ctx.stack.gatewayUrl, 'wrangler dev port');
+  if (!runtimeUrl) return port;
+  return { ...(await runPath(ctx, slug, connection.id, runtimeUrl, 'runtime socket')), port };
+}
+
+async function runPath(
+  ctx: BenchContext,
+  slug: string,
+  connectionId: string,
+  base: string,
+  via: NonNullable<KillSwitchPathResult['via']>,
+): Promise<KillSwitchPathResult> {
   const trials = pick(ctx, 2, 8);
   const loadRps = pick(ctx, 100, 200);
-  const url = new URL(`${ctx.stack.gatewayUrl}/v1/mcp/${slug}`);
+  const url = new URL(`${base}/v1/mcp/${slug}`);
   const headers = mcpHeaders(ctx.sessionId, {
     Authorization: `Bearer ${ctx.stack.apiKey}`,
     'X-Igris-User': 'bench-user',
   });
   const message = echoMessage(1024);
   const results: KillTrial[] = [];
-  const quietApiMs = await quietAnswers(ctx, connection.id, pick(ctx, 3, 8));
+  const quietApiMs = await quietAnswers(ctx, base, connectionId, pick(ctx, 3, 8));
 
   for (let t = 0; t < trials; t++) {
     const agent: http.Agent = keepAliveAgent(64);
@@ -105,17 +129,11 @@ export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult
     const load = openLoop({ rate: loadRps, durationMs: 2_500, maxBacklogMs: 5_000 }, fire);
     await new Promise((r) => setTimeout(r, 1_000));
     const sentKill = performance.now();
-    const pulled = await apiCall<{ id: string }>(
-      ctx.stack.gatewayUrl,
-      ctx.stack.apiKey,
-      'POST',
-      '/kill-switch',
-      {
-        scope: 'connection',
-        target: connection.id,
-        reason: `bench trial ${t}`,
-      },
-    );
+    const pulled = await apiCall<{ id: string }>(base, ctx.stack.apiKey, 'POST', '/kill-switch', {
+      scope: 'connection',
+      target: connectionId,
+      reason: `bench trial ${t}`,
+    });
     const answered = performance.now();
     await load;
     if (pulled.status >= 300) throw new Error(`kill switch: ${pulled.status} ${JSON.stringify(pulled.body)}`);
@@ -138,12 +156,13 @@ export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult
           return acc;
         }, {}),
     });
-    await apiCall(ctx.stack.gatewayUrl, ctx.stack.apiKey, 'DELETE', `/kill-switch/${pulled.body.id}`);
+    await apiCall(base, ctx.stack.apiKey, 'DELETE', `/kill-switch/${pulled.body.id}`);
     agent.destroy();
   }
 
   const stat = (values: number[]) => ({ p50: quantile(values, 0.5), max: Math.max(...values) });
-  const result: KillSwitchResult = {
+  const result: KillSwitchPathResult = {
+    via,
     loadRps,
     trials: results,
     effectiveMs: stat(results.map((r) => r.effectiveMs)),
@@ -157,31 +176,30 @@ export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult
     }, {}),
   };
   ctx.log(
-    `kill switch at ${loadRps} rps: effective p50 ${result.effectiveMs.p50.toFixed(1)} ms max ${result.effectiveMs.max.toFixed(1)} ms; ` +
+    `kill switch (${via}) at ${loadRps} rps: effective p50 ${result.effectiveMs.p50.toFixed(1)} ms max ${result.effectiveMs.max.toFixed(1)} ms; ` +
       `first refusal p50 ${result.firstRefusalMs.p50.toFixed(1)} ms; API ${result.apiMs.p50.toFixed(1)} ms (no load: ${result.quietApiMs!.p50.toFixed(1)} ms); admitted after answer ${result.admittedAfterTotal}; other answers ${JSON.stringify(result.otherErrors)}`,
   );
   return result;
 }
 
 /** Pulls and lifts a connection switch `n` times with no calls running: the answer times of the pulls. */
-async function quietAnswers(ctx: BenchContext, connectionId: string, n: number): Promise<number[]> {
+async function quietAnswers(
+  ctx: BenchContext,
+  base: string,
+  connectionId: string,
+  n: number,
+): Promise<number[]> {
   const answers: number[] = [];
   for (let i = 0; i < n; i++) {
     const sent = performance.now();
-    const pulled = await apiCall<{ id: string }>(
-      ctx.stack.gatewayUrl,
-      ctx.stack.apiKey,
-      'POST',
-      '/kill-switch',
-      {
-        scope: 'connection',
-        target: connectionId,
-        reason: `bench quiet ${i}`,
-      },
-    );
+    const pulled = await apiCall<{ id: string }>(base, ctx.stack.apiKey, 'POST', '/kill-switch', {
+      scope: 'connection',
+      target: connectionId,
+      reason: `bench quiet ${i}`,
+    });
     answers.push(performance.now() - sent);
     if (pulled.status >= 300) throw new Error(`kill switch: ${pulled.status} ${JSON.stringify(pulled.body)}`);
-    await apiCall(ctx.stack.gatewayUrl, ctx.stack.apiKey, 'DELETE', `/kill-switch/${pulled.body.id}`);
+    await apiCall(base, ctx.stack.apiKey, 'DELETE', `/kill-switch/${pulled.body.id}`);
   }
   return answers;
 }

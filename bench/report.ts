@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../scripts/local-stack.ts';
 import { floorSection } from './floor.report.ts';
+import type { KillSwitchPathResult } from './killswitch.bench.ts';
 import { ms, sp } from './lib/format.ts';
 import { renderLlm } from './llm.report.ts';
 import type { BenchResults } from './run.ts';
@@ -288,28 +289,8 @@ export function renderMarkdown(r: BenchResults): string {
   }
 
   if (r.killSwitch) {
-    const k = r.killSwitch;
-    out.push(
-      `### Kill switch (connection scope, ${k.trials.length} trials under ${k.loadRps} rps)`,
-      '',
-      '| Figure | p50 | worst |',
-      '|---|---|---|',
-      `| API answer time (POST /api/v1/kill-switch) | ${ms(k.apiMs.p50, 1)} ms | ${ms(k.apiMs.max, 1)} ms |`,
-      ...(k.quietApiMs
-        ? [
-            `| API answer time with no load (the switch's own cost) | ${ms(k.quietApiMs.p50, 1)} ms | ${ms(k.quietApiMs.max, 1)} ms |`,
-          ]
-        : []),
-      `| Calls still admitted after the answer, for | ${ms(k.effectiveMs.p50, 1)} ms | ${ms(k.effectiveMs.max, 1)} ms |`,
-      `| First "Session Suspended" after the answer | ${ms(k.firstRefusalMs.p50, 1)} ms | ${ms(k.firstRefusalMs.max, 1)} ms |`,
-      `| Calls sent after the answer and admitted | ${k.admittedAfterTotal} in total | |`,
-      `| Calls neither admitted nor suspended | ${
-        Object.entries(k.otherErrors ?? {})
-          .map(([s, n]) => `${n} × ${s}`)
-          .join(', ') || 'none'
-      } | |`,
-      '',
-    );
+    out.push(...killSwitchSection(r.killSwitch));
+    if (r.killSwitch.port) out.push(...killSwitchSection(r.killSwitch.port));
   }
 
   if (r.events) {
@@ -373,4 +354,28 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const results = JSON.parse(readFileSync(file, 'utf8')) as BenchResults;
   results.meta.complete = true;
   console.log(writeResults(results).join(', '));
+}
+
+function killSwitchSection(k: KillSwitchPathResult): string[] {
+  return [
+    `### Kill switch (connection scope, ${k.trials.length} trials under ${k.loadRps} rps, ${k.via ?? 'wrangler dev port'})`,
+    '',
+    '| Figure | p50 | worst |',
+    '|---|---|---|',
+    `| API answer time (POST /api/v1/kill-switch) | ${ms(k.apiMs.p50, 1)} ms | ${ms(k.apiMs.max, 1)} ms |`,
+    ...(k.quietApiMs
+      ? [
+          `| API answer time with no load (the switch's own cost) | ${ms(k.quietApiMs.p50, 1)} ms | ${ms(k.quietApiMs.max, 1)} ms |`,
+        ]
+      : []),
+    `| Calls still admitted after the answer, for | ${ms(k.effectiveMs.p50, 1)} ms | ${ms(k.effectiveMs.max, 1)} ms |`,
+    `| First "Session Suspended" after the answer | ${ms(k.firstRefusalMs.p50, 1)} ms | ${ms(k.firstRefusalMs.max, 1)} ms |`,
+    `| Calls sent after the answer and admitted | ${k.admittedAfterTotal} in total | |`,
+    `| Calls neither admitted nor suspended | ${
+      Object.entries(k.otherErrors ?? {})
+        .map(([s, n]) => `${n} × ${s}`)
+        .join(', ') || 'none'
+    } | |`,
+    '',
+  ];
 }
