@@ -32,6 +32,11 @@ export const MAX_CALLED_PER_SESSION = 200;
 export const CALLED_REFRESH_MS = 60 * 60 * 1000;
 /** Expired rows are swept at most this often (on an admit), not on every call. */
 const SWEEP_EVERY_MS = 10 * 60 * 1000;
+/** The sweep: facts recorded before its one parameter (indexed by time, so it reads only what it deletes). */
+export const SWEEP_SQL = [
+  'DELETE FROM session_taint WHERE added_at <= ?',
+  'DELETE FROM session_called WHERE called_at <= ?',
+] as const;
 /**
  * Sessions whose facts are held in memory (most recently used first out of the way last). A
  * session's calls come back to the same guard, so its facts are read from SQLite once, not per
@@ -71,6 +76,9 @@ export class SessionTaint {
       called_at INTEGER NOT NULL,
       PRIMARY KEY (session, tool)
     )`);
+    // The sweep deletes by time: without these it read every fact of the last 24 hours each time.
+    sql.exec('CREATE INDEX IF NOT EXISTS session_taint_added ON session_taint (added_at)');
+    sql.exec('CREATE INDEX IF NOT EXISTS session_called_at ON session_called (called_at)');
   }
 
   /** The labels of the first `cleanOf` entry the session fully holds, or null when it is clean of all. */
@@ -180,8 +188,7 @@ export class SessionTaint {
     if (now - this.#sweptAt < SWEEP_EVERY_MS) return;
     this.#sweptAt = now;
     const since = now - TAINT_TTL_MS;
-    this.#sql.exec('DELETE FROM session_taint WHERE added_at <= ?', since);
-    this.#sql.exec('DELETE FROM session_called WHERE called_at <= ?', since);
+    for (const statement of SWEEP_SQL) this.#sql.exec(statement, since);
     for (const [session, rows] of this.#cache) {
       for (const [label, addedAt] of rows.labels) if (addedAt <= since) rows.labels.delete(label);
       for (const [name, calledAt] of rows.called) if (calledAt <= since) rows.called.delete(name);

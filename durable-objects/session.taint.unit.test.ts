@@ -7,6 +7,7 @@ import {
   CALLED_REFRESH_MS,
   MAX_CALLED_PER_SESSION,
   SessionTaint,
+  SWEEP_SQL,
   TAINT_TTL_MS,
 } from './session.taint.ts';
 import type { SqlLike, SqlValue } from './sql.types.ts';
@@ -40,6 +41,19 @@ const check = (session: string, add: string[], cleanOf: string[][] = []): TaintC
 });
 
 describe('SessionTaint', () => {
+  it('sweeps expired facts through an index on their time, never by reading every fact', () => {
+    const sql = memorySql();
+    new SessionTaint(sql);
+    for (const statement of SWEEP_SQL) {
+      const plan = sql
+        .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${statement}`, 0)
+        .toArray()
+        .map((r) => r.detail)
+        .join('; ');
+      expect(plan).toMatch(/^SEARCH session_\w+ USING (COVERING )?INDEX session_\w+ \((added_at|called_at)<\?\)/);
+    }
+  });
+
   it('refuses a cleanOf entry once the session holds every label of it, until the labels expire', () => {
     const taint = new SessionTaint(memorySql());
     const t0 = 1_000_000;
