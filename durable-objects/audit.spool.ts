@@ -71,6 +71,10 @@ export const FLUSH_MAX_ROWS = 1_000;
  * writing) plus this many (so it catches up after a burst), oldest first.
  */
 const DELETE_FLUSHED_MIN = 100;
+/** Deletes up to `?2` clean rows flushed before `?1`, oldest first (see Spool#deleteFlushed). */
+export const DELETE_FLUSHED_SQL = `DELETE FROM spool WHERE rowid IN (
+  SELECT rowid FROM spool INDEXED BY spool_flushed
+  WHERE dirty = 0 AND flushed_at < ?1 ORDER BY flushed_at LIMIT ?2)`;
 /** Rows whose latest content the spool keeps in memory for their outcome (see Spool#recent). */
 const RECENT_ROWS = 2_000;
 /** Row-by-row fallback gives up after this many failures in a row with no success (D1 is down). */
@@ -252,13 +256,7 @@ export class Spool {
    * statistics SQLite prefers spool_dirty's `dirty = ?` and reads every clean row again.
    */
   #deleteFlushed(now: number, limit: number): void {
-    this.#sql.exec(
-      `DELETE FROM spool WHERE rowid IN (
-         SELECT rowid FROM spool INDEXED BY spool_flushed
-         WHERE dirty = 0 AND flushed_at < ? ORDER BY flushed_at LIMIT ?)`,
-      now - KEEP_FLUSHED_MS,
-      limit,
-    );
+    this.#sql.exec(DELETE_FLUSHED_SQL, now - KEEP_FLUSHED_MS, limit);
   }
 
   /** When the next flush should run, or null if nothing is waiting. */

@@ -29,6 +29,8 @@ import type { MetricsBatch } from './metrics.contract';
 
 /** How long applied batch ids are remembered (a guard retries well within this). */
 export const BATCH_MEMORY_MS = 60 * 60_000;
+/** Forgets the batch ids remembered before its one parameter. */
+export const PRUNE_BATCHES_SQL = 'DELETE FROM batches WHERE at < ?';
 /** A guard that has not reported its spool health for this long drops out of the gauges. */
 export const HEALTH_STALE_MS = 10 * 60_000;
 
@@ -93,6 +95,9 @@ export class MetricsHub extends DurableObject<Env> {
     sql.exec(`CREATE TABLE IF NOT EXISTS gauges (
       source TEXT PRIMARY KEY, backlog INTEGER NOT NULL, oldest REAL NOT NULL, at INTEGER NOT NULL)`);
     sql.exec('CREATE TABLE IF NOT EXISTS batches (id TEXT PRIMARY KEY, at INTEGER NOT NULL)');
+    // Every batch prunes the ids older than BATCH_MEMORY_MS: by this index it reads only those,
+    // not the hour of ids (≈ 14,000 at 400 calls/s, a batch per 100 calls) on every batch.
+    sql.exec('CREATE INDEX IF NOT EXISTS batches_at ON batches (at)');
   }
 
   /** Adds a batch of deltas and alerts (once per batch id); a batch whose alerts D1 refuses is not applied. */
@@ -134,7 +139,7 @@ export class MetricsHub extends DurableObject<Env> {
         now,
       );
     }
-    sql.exec('DELETE FROM batches WHERE at < ?', now - BATCH_MEMORY_MS);
+    sql.exec(PRUNE_BATCHES_SQL, now - BATCH_MEMORY_MS);
   }
 
   async #writeAlerts(candidates: NonNullable<MetricsBatch['alerts']>, now: number): Promise<void> {

@@ -50,7 +50,9 @@ describe('SessionTaint', () => {
         .toArray()
         .map((r) => r.detail)
         .join('; ');
-      expect(plan).toMatch(/^SEARCH session_\w+ USING (COVERING )?INDEX session_\w+ \((added_at|called_at)<\?\)/);
+      expect(plan).toMatch(
+        /^SEARCH session_\w+ USING (COVERING )?INDEX session_\w+ \((added_at|called_at)<\?\)/,
+      );
     }
   });
 

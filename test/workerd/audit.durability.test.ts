@@ -9,7 +9,13 @@
 import { runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { KEEP_FLUSHED_MS, OUTCOME_GRACE_MS, RETRY_DELAY_MS, Spool } from '../../durable-objects/audit.spool';
+import {
+  DELETE_FLUSHED_SQL,
+  KEEP_FLUSHED_MS,
+  OUTCOME_GRACE_MS,
+  RETRY_DELAY_MS,
+  Spool,
+} from '../../durable-objects/audit.spool';
 import type { AuditEventInsert } from '../../workers/db/schema';
 import { eventId } from '../../workers/lib/ids';
 import { createConnection, createOrg, flushAudit, mcp, putPolicy, type TestOrg } from './helpers';
@@ -281,6 +287,13 @@ describe('the audit spool', () => {
       const oldIds = old.map((r) => r.id);
       expect(await d1Rows(oldIds.slice(0, 75))).toHaveLength(75); // D1: 100 bound values at most
       expect(await d1Rows(oldIds.slice(75))).toHaveLength(75);
+      // It reads only the rows it deletes: the partial index of clean rows, by flush time.
+      const plan = state.storage.sql
+        .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${DELETE_FLUSHED_SQL}`, 0, 1)
+        .toArray()
+        .map((r) => r.detail);
+      expect(plan.join('; ')).toMatch(/SEARCH spool USING COVERING INDEX spool_flushed \(flushed_at<\?\)/);
+      expect(plan.filter((d) => d.startsWith('SCAN'))).toEqual([]);
     });
   });
 
