@@ -20,6 +20,8 @@ import { withDetails } from '../workers/shared/audit.row';
 export const BURST_WINDOW_MS = 60_000;
 /** Counters are forgotten this long after their minute; the row itself lives on in the spool/D1. */
 const KEEP_MS = 5 * 60_000;
+/** Forgets the counters of minutes before its one parameter. */
+export const SWEEP_BURSTS_SQL = 'DELETE FROM refusal_bursts WHERE window_start < ?';
 
 type StoredBurst = {
   row: string;
@@ -49,6 +51,8 @@ export class RefusalBursts {
       last_at INTEGER NOT NULL,
       PRIMARY KEY (source, window_start)
     )`);
+    // The sweep deletes by minute: it reads only the counters it deletes, however many sources.
+    this.#sql.exec('CREATE INDEX IF NOT EXISTS refusal_bursts_window ON refusal_bursts (window_start)');
   }
 
   /** Counts one refusal from `source`; the first of a minute's burst provides the row. */
@@ -74,7 +78,7 @@ export class RefusalBursts {
   #sweep(now: number): void {
     if (now - this.#sweptAt < BURST_WINDOW_MS) return;
     this.#sweptAt = now;
-    this.#sql.exec('DELETE FROM refusal_bursts WHERE window_start < ?', now - KEEP_MS);
+    this.#sql.exec(SWEEP_BURSTS_SQL, now - KEEP_MS);
   }
 }
 

@@ -3,11 +3,9 @@
  * organization's MetricsHub; two scrapes in a row never go backwards; scraper tokens read only
  * their own organization's metrics; developers and unknown tokens are refused.
  */
-import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
-import { budgetCounterFor, metricsHubFor } from '../../durable-objects/do.client';
-import { PRUNE_BATCHES_SQL } from '../../durable-objects/metrics-hub.do';
+import { budgetCounterFor } from '../../durable-objects/do.client';
 import { type BudgetRow, budgetConfig } from '../../workers/budgets/budgets.service';
 import { addMember, call, createConnection, createOrg, json, mcp, putPolicy, type TestOrg } from './helpers';
 
@@ -166,16 +164,5 @@ describe('prometheus metrics', () => {
     expect(metrics.get(`igris_budget_utilization_ratio{${labels}}`)).toBe(0.25);
     // Another organization's scrape does not show it.
     expect([...(await scrape(other.key)).keys()].some((k) => k.includes(id))).toBe(false);
-  });
-
-  it('prunes remembered batch ids through an index on their time, not by reading every id of the hour', async () => {
-    await runInDurableObject(metricsHubFor(env, `prune-plan-${Date.now()}`), async (_hub, state) => {
-      const plan = state.storage.sql
-        .exec<{ detail: string }>(`EXPLAIN QUERY PLAN ${PRUNE_BATCHES_SQL}`, 0)
-        .toArray()
-        .map((r) => r.detail)
-        .join('; ');
-      expect(plan).toMatch(/^SEARCH batches USING (COVERING )?INDEX batches_at \(at<\?\)/);
-    });
   });
 });
