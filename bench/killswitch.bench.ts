@@ -10,8 +10,8 @@
  *                     refusal arrived before the API's own answer did)
  *   admittedAfter     calls sent after the answer and still admitted (should be 0)
  * and, before the trials, quietApiMs: the answer with no calls running (the switch's own cost; under
- * the open-loop load the answer also queues behind calls, and 200 calls/s exceeds what wrangler dev's
- * port sustains on 2 cores).
+ * the open-loop load the answer also queues behind calls: on wrangler dev's port, 200 calls/s is most
+ * of what that path sustains on 2 cores).
  * The switch is lifted (DELETE /api/v1/kill-switch/{id}) between trials.
  *
  * Run on both entries, each with its own calls and API requests: the runtime's own socket (where
