@@ -43,6 +43,12 @@ export interface KillSwitchResult extends KillSwitchPathResult {
   port?: KillSwitchPathResult;
 }
 
+/** The runs of a result, the runtime socket's first when there is one (what the reports iterate). */
+export function killSwitchPaths(result: KillSwitchResult | undefined): KillSwitchPathResult[] {
+  if (!result) return [];
+  return result.port ? [result, result.port] : [result];
+}
+
 export interface KillSwitchPathResult {
   /** Absent in results from before 2026-12-04, which ran on wrangler dev's port only. */
   via?: 'runtime socket' | 'wrangler dev port';

@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../scripts/local-stack.ts';
 import { floorSection } from './floor.report.ts';
-import type { KillSwitchPathResult } from './killswitch.bench.ts';
+import { type KillSwitchPathResult, killSwitchPaths } from './killswitch.bench.ts';
 import { ms, sp } from './lib/format.ts';
 import { renderLlm } from './llm.report.ts';
 import type { BenchResults } from './run.ts';
@@ -288,10 +288,7 @@ export function renderMarkdown(r: BenchResults): string {
     );
   }
 
-  if (r.killSwitch) {
-    out.push(...killSwitchSection(r.killSwitch));
-    if (r.killSwitch.port) out.push(...killSwitchSection(r.killSwitch.port));
-  }
+  for (const k of killSwitchPaths(r.killSwitch)) out.push(...killSwitchSection(k));
 
   if (r.events) {
     const e = r.events;

@@ -4,6 +4,7 @@
  * guarantees), what this run measured, and how far short it is.
  */
 
+import { killSwitchPaths } from './killswitch.bench.ts';
 import { ms, sp } from './lib/format.ts';
 import type { BenchResults } from './run.ts';
 
@@ -172,7 +173,7 @@ function targetRows(r: BenchResults): TargetRow[] {
     );
   }
   rows.push(...inspectionTargetRows(r));
-  for (const k of r.killSwitch ? [r.killSwitch, ...(r.killSwitch.port ? [r.killSwitch.port] : [])] : []) {
+  for (const k of killSwitchPaths(r.killSwitch)) {
     const via = k.via ?? 'wrangler dev port';
     rows.push(limitRow(`Kill switch API answer p50 under ${k.loadRps} rps (${via})`, k.apiMs.p50, 100, 'ms'));
     const worst = k.effectiveMs.max;
