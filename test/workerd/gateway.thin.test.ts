@@ -1,6 +1,7 @@
-import { env } from 'cloudflare:workers';
+import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  BASE,
   bootstrapDefault,
   call,
   createConnection,
@@ -124,5 +125,34 @@ describe('the thinnest real path: POST /v1/mcp/:slug', () => {
     });
     expect(notRpc.status).toBe(400);
     expect((await json<{ error: { code: number } }>(notRpc)).error.code).toBe(-32600);
+  });
+
+  it('decodes each body on its own: a body cut inside a UTF-8 sequence leaves nothing behind for the next', async () => {
+    const headers = {
+      Authorization: `Bearer ${env.ADMIN_API_KEY}`,
+      'Content-Type': 'application/json',
+      Accept: 'application/json, text/event-stream',
+    };
+    const send = (body: Uint8Array) =>
+      exports.default.fetch(new Request(`${BASE}/v1/mcp/thin-path`, { method: 'POST', headers, body }));
+    // `{"jsonrpc":"2.0","id":"` then the first two bytes of "€" (e2 82 ac).
+    const cut = new Uint8Array([...new TextEncoder().encode('{"jsonrpc":"2.0","id":"'), 0xe2, 0x82]);
+    const bad = await send(cut);
+    expect(bad.status).toBe(400);
+    expect((await json<{ error: { code: number } }>(bad)).error.code).toBe(-32700);
+    const good = await send(
+      new TextEncoder().encode(
+        JSON.stringify({
+          jsonrpc: '2.0',
+          id: 'utf8-€',
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { message: '€uro' } },
+        }),
+      ),
+    );
+    expect(good.status).toBe(200);
+    const body = await rpcResult(good);
+    expect((body as { id?: unknown }).id).toBe('utf8-€');
+    expect(JSON.stringify(body.result)).toContain('€uro');
   });
 });

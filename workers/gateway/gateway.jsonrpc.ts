@@ -8,6 +8,9 @@
 import { AppError } from '../lib/errors.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../shared/connection.settings.js';
 
+/** One decoder per isolate: `decode()` without `stream` keeps no state from one call to the next. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 export type JsonRpcId = string | number | null;
 
 export interface JsonRpcMessage {
@@ -140,7 +143,7 @@ export function parseJsonRpc(
   }
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    value = JSON.parse(UTF8.decode(bytes));
   } catch {
     throw new AppError('parse_error', {
       message: 'Parse error: the body is not valid JSON',

@@ -30,6 +30,17 @@ const call = (name: string, meta?: object) => ({
 
 const b64 = (text: string) => `=?base64?${Buffer.from(text, 'utf8').toString('base64')}?=`;
 
+describe('parseJsonRpc decodes each body on its own', () => {
+  it('parses a body unchanged after one that ended inside a UTF-8 sequence (one decoder per isolate)', () => {
+    // `{"a":"` then the first two bytes of "€" (e2 82 ac): invalid as a whole body.
+    const cut = new Uint8Array([0x7b, 0x22, 0x61, 0x22, 0x3a, 0x22, 0xe2, 0x82]);
+    expect(() => parseJsonRpc(cut)).toThrow(AppError);
+    const next = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: '€cho' } };
+    expect(body(next)).toEqual(parseJsonRpc(new TextEncoder().encode(JSON.stringify(next))));
+    expect(body(next).messages[0]).toMatchObject({ params: { name: '€cho' } });
+  });
+});
+
 describe('decodeHeaderValue', () => {
   it('returns plain values as they are and decodes the base64 sentinel', () => {
     expect(decodeHeaderValue('echo')).toBe('echo');

@@ -12,6 +12,9 @@ import { z } from 'zod';
 import { AppError } from '../lib/errors';
 import type { LlmEndpoint } from './llm.endpoints';
 
+/** One decoder per isolate: `decode()` without `stream` keeps no state from one call to the next. */
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
 export interface BodyLimits {
   maxBytes: number;
   /** Nesting depth of objects/arrays (the top-level object is depth 1). */
@@ -37,7 +40,7 @@ export function parseLlmBody(
   }
   let value: unknown;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    value = JSON.parse(UTF8.decode(bytes));
   } catch {
     throw new AppError('parse_error', {
       message: 'Request body is not valid JSON',

@@ -34,6 +34,13 @@ describe('parseLlmBody', () => {
     expect(thrown(() => parseLlmBody(bytes('null'))).code).toBe('validation_failed');
   });
 
+  it('parses a body unchanged after one that ended inside a UTF-8 sequence (one decoder per isolate)', () => {
+    // `{"m":"` then the first two bytes of "€" (e2 82 ac).
+    const cut = new Uint8Array([0x7b, 0x22, 0x6d, 0x22, 0x3a, 0x22, 0xe2, 0x82]);
+    expect(thrown(() => parseLlmBody(cut)).code).toBe('parse_error');
+    expect(parseLlmBody(bytes({ model: '€' }))).toEqual({ model: '€' });
+  });
+
   it('refuses bodies nested deeper than the cap', () => {
     const deep = `${'{"a":'.repeat(10)}1${'}'.repeat(10)}`;
     expect(() => parseLlmBody(bytes(deep), { maxBytes: 1000, maxDepth: 10 })).not.toThrow();
