@@ -98,8 +98,8 @@ export class Spool {
   /** Earliest flush time of what was written since the last `takeDue()` (see SpoolScheduler.arm). */
   #due: number | null = null;
   /**
-   * The latest content of rows that wait for (or just got) their outcome, so `complete()` patches
-   * them without reading and parsing the spooled JSON. Bounded (oldest out first); a miss, or an
+   * The content of rows that wait for their outcome, so `complete()` patches them without reading
+   * and parsing the spooled JSON; dropped when the outcome is in. Bounded (oldest out first); a miss, or an
    * entry old enough that its row may have been deleted (KEEP_FLUSHED_MS), reads SQLite as before.
    * Only this object writes its spool rows, so an entry is never older than its row.
    */
@@ -168,8 +168,11 @@ export class Spool {
       JSON.stringify(merged),
       id,
     );
-    // Kept: a streamed answer's late findings patch the same row again.
-    this.#remember(id, merged, now);
+    // Forgotten once complete: only a streamed answer's late findings (rare) patch the row again,
+    // and they read it back from SQLite. Kept, every completed row stayed in memory for the next
+    // 2,000 calls — long enough for the young-generation GC to promote each one, so that only a
+    // full (mark-compact) collection, a pause of the whole isolate, could free it.
+    this.#recent.delete(id);
     this.#noteDue(now + FLUSH_DELAY_MS);
     return merged;
   }

@@ -16,6 +16,7 @@ import {
   RETRY_DELAY_MS,
   Spool,
 } from '../../durable-objects/audit.spool';
+import type { Finding } from '../../durable-objects/guard.contract';
 import type { AuditEventInsert } from '../../workers/db/schema';
 import { eventId } from '../../workers/lib/ids';
 import { createConnection, createOrg, flushAudit, mcp, putPolicy, type TestOrg } from './helpers';
@@ -323,6 +324,24 @@ describe('the audit spool', () => {
       latency_ms: 250_000,
       action: 'allow',
     });
+  });
+
+  it('keeps the outcome when a streamed answer’s late findings patch the completed row', async () => {
+    const decision = row('late-findings');
+    const t0 = Date.now();
+    const early: Finding = { stage: 'inspection', kind: 'pii.email', severity: 'medium' };
+    const late: Finding = { stage: 'inspection', kind: 'secret.aws_key', severity: 'high' };
+    await inSpool(async (spool) => {
+      spool.put(decision, false, t0);
+      spool.complete(decision.id, { upstreamStatus: 200, latencyMs: 12, findings: [early] });
+      // The completed row is no longer held in memory: the late patch reads it back from SQLite.
+      const patched = spool.complete(decision.id, { findings: [late] });
+      expect(patched).toMatchObject({ upstreamStatus: 200, latencyMs: 12 });
+      await spool.flush(env.DB, t0 + 1000);
+    });
+    const [stored] = await d1Rows([decision.id]);
+    expect(stored).toMatchObject({ upstream_status: 200, latency_ms: 12 });
+    expect(JSON.parse(String(stored!.details)).findings).toEqual([early, late]);
   });
 
   it('re-flushes a row whose outcome arrived while its write was in flight', async () => {
