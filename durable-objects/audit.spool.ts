@@ -99,8 +99,8 @@ export class Spool {
   #due: number | null = null;
   /**
    * The content of rows that wait for their outcome, so `complete()` patches them without reading
-   * and parsing the spooled JSON; dropped when the outcome is in. Bounded (oldest out first); a miss, or an
-   * entry old enough that its row may have been deleted (KEEP_FLUSHED_MS), reads SQLite as before.
+   * and parsing the spooled JSON; dropped when the outcome is in. Bounded (oldest out first); a
+   * miss, or an entry old enough that its row may have been deleted (KEEP_FLUSHED_MS), reads SQLite.
    * Only this object writes its spool rows, so an entry is never older than its row.
    */
   readonly #recent = new Map<string, { row: AuditEventInsert; at: number }>();

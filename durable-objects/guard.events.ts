@@ -8,11 +8,12 @@
  * them: the hub receives them in the order they happened, and under load many events travel in
  * one RPC instead of one each.
  *
- * A busy guard's batches linger (EVENT_LINGER_MS) before they leave. Without it, one RPC in flight
- * was not enough to batch: locally the hub answers within the same turn of the thread, so at
- * ~300 calls/s a batch carried 1.8 events, and each hub RPC costs both objects and the runtime
- * more than the events in it. An idle guard (no batch left in the last BUSY_MS) sends at once, so
- * a lone call's event is not delayed; under load an event waits at most EVENT_LINGER_MS more.
+ * A busy guard's batches linger (EVENT_LINGER_MS) before they leave. One RPC in flight alone
+ * batched little, because the hub answers quickly: locally at ~300 calls/s a batch carried 1.8
+ * events, and a hub RPC costs both objects and the runtime more than the events in it (on
+ * Cloudflare, the root hub's requests per second also bound an organization's event rate). An idle
+ * guard (no batch left in the last BUSY_MS) sends at once, so a lone call's event is not delayed;
+ * under load an event waits at most EVENT_LINGER_MS more.
  */
 import type { AuditEventInsert } from '../workers/db/schema';
 import { log } from '../workers/lib/log';
