@@ -5,6 +5,7 @@
 import { z } from '@hono/zod-openapi';
 import { pathParamSchema } from '../api/api.openapi';
 import { AUDIT_TYPES } from '../db/schema.js';
+import { strictUtf8 } from '../lib/values.js';
 import { AUDIT_OUTCOMES, auditOutcome } from '../shared/audit.outcome.js';
 
 export const MAX_PAGE = 500;
@@ -64,7 +65,7 @@ function toBase64Url(text: string): string {
 function fromBase64Url(text: string): string {
   const b64 = text.replace(/-/g, '+').replace(/_/g, '/');
   const bytes = Uint8Array.from(atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4)), (c) => c.charCodeAt(0));
-  return new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+  return strictUtf8(bytes);
 }
 
 export function encodeCursor(position: CursorPosition): string {

@@ -6,10 +6,8 @@
  */
 
 import { AppError } from '../lib/errors.js';
+import { strictUtf8 } from '../lib/values.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../shared/connection.settings.js';
-
-/** One decoder per isolate: `decode()` without `stream` keeps no state from one call to the next. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export type JsonRpcId = string | number | null;
 
@@ -143,7 +141,7 @@ export function parseJsonRpc(
   }
   let value: unknown;
   try {
-    value = JSON.parse(UTF8.decode(bytes));
+    value = JSON.parse(strictUtf8(bytes));
   } catch {
     throw new AppError('parse_error', {
       message: 'Parse error: the body is not valid JSON',

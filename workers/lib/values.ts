@@ -1,5 +1,13 @@
 /** Small value helpers used across the Worker and the Durable Objects (pure). */
 
+/** One decoder per isolate: `decode()` without `stream` keeps no state from one call to the next. */
+const STRICT_UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** The bytes as UTF-8 text (request bodies, cursors); throws a TypeError when they are not UTF-8. */
+export function strictUtf8(bytes: Uint8Array): string {
+  return STRICT_UTF8.decode(bytes);
+}
+
 /** A plain JSON object: not null, not an array. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { iso, isRecord, parseStoredJson, recordOrEmpty } from './values';
+import { iso, isRecord, parseStoredJson, recordOrEmpty, strictUtf8 } from './values';
 
 describe('value helpers', () => {
   it('isRecord: plain objects only', () => {
@@ -27,5 +27,15 @@ describe('value helpers', () => {
     expect(parseStoredJson('{"a":[1]}')).toEqual({ a: [1] });
     expect(parseStoredJson('null')).toBeNull();
     expect([null, undefined, '', '{', 'nope'].map(parseStoredJson)).toEqual([{}, {}, {}, {}, {}]);
+  });
+});
+
+describe('strictUtf8', () => {
+  it('decodes UTF-8, refuses what is not, and carries nothing from one body to the next', () => {
+    expect(strictUtf8(new TextEncoder().encode('Hello, 世界 €'))).toBe('Hello, 世界 €');
+    expect(() => strictUtf8(new Uint8Array([0x7b, 0xff, 0x7d]))).toThrow(TypeError);
+    // A body that ends inside "€" (e2 82 ac) is refused, and the next body decodes on its own.
+    expect(() => strictUtf8(new Uint8Array([0x22, 0xe2, 0x82]))).toThrow(TypeError);
+    expect(strictUtf8(new TextEncoder().encode('"€"'))).toBe('"€"');
   });
 });

@@ -10,10 +10,8 @@
  */
 import { z } from 'zod';
 import { AppError } from '../lib/errors';
+import { strictUtf8 } from '../lib/values';
 import type { LlmEndpoint } from './llm.endpoints';
-
-/** One decoder per isolate: `decode()` without `stream` keeps no state from one call to the next. */
-const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 export interface BodyLimits {
   maxBytes: number;
@@ -40,7 +38,7 @@ export function parseLlmBody(
   }
   let value: unknown;
   try {
-    value = JSON.parse(UTF8.decode(bytes));
+    value = JSON.parse(strictUtf8(bytes));
   } catch {
     throw new AppError('parse_error', {
       message: 'Request body is not valid JSON',
