@@ -160,7 +160,19 @@ export async function startInstrumented(
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const gatewayUrl = `http://127.0.0.1:${port}`;
+  // A bench stopped by a signal leaves through 'exit' (bench/run.ts): this runtime and its upstream
+  // go with it (wrangler runs in its own process group, out of reach of the terminal's Ctrl+C).
+  const onExit = () => {
+    try {
+      if (child.pid) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    upstream.child.kill('SIGKILL');
+  };
+  process.once('exit', onExit);
   const stop = async () => {
+    process.off('exit', onExit);
     if (child.pid && child.exitCode === null) {
       const signal = (sig: NodeJS.Signals) => {
         try {

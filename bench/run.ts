@@ -126,6 +126,11 @@ function log(message: string) {
 
 const t0 = performance.now();
 
+// Ctrl+C or a kill reaches only this process (every runtime's wrangler runs in its own process
+// group): leave through 'exit', whose handlers take the suites' runtimes and upstreams with us.
+process.once('SIGINT', () => process.exit(130));
+process.once('SIGTERM', () => process.exit(143));
+
 async function main() {
   const { quick, only, note } = parseArgs(process.argv.slice(2));
   // wrangler's launcher runs `node` from PATH: make it Node 22 from node_modules, as npm run does.
