@@ -28,6 +28,7 @@ import {
   newEncryptionKey,
   newSessionSecret,
   ROOT,
+  signalGroup,
 } from '../scripts/local-stack.ts';
 import { apiOk, keepAliveAgent, send } from './lib/http.ts';
 import { sequential } from './lib/load.ts';
@@ -163,29 +164,18 @@ export async function startInstrumented(
   // A bench stopped by a signal leaves through 'exit' (bench/run.ts): this runtime and its upstream
   // go with it (wrangler runs in its own process group, out of reach of the terminal's Ctrl+C).
   const onExit = () => {
-    try {
-      if (child.pid) process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // gone
-    }
+    signalGroup(child, 'SIGKILL');
     upstream.child.kill('SIGKILL');
   };
   process.once('exit', onExit);
   const stop = async () => {
     process.off('exit', onExit);
     if (child.pid && child.exitCode === null) {
-      const signal = (sig: NodeJS.Signals) => {
-        try {
-          process.kill(-child.pid!, sig);
-        } catch {
-          // gone
-        }
-      };
       // SIGTERM lets wrangler clean its temporary bundle up; SIGKILL if it lingers.
-      signal('SIGTERM');
+      signalGroup(child, 'SIGTERM');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
-          signal('SIGKILL');
+          signalGroup(child, 'SIGKILL');
           resolve();
         }, 5_000);
         child.once('exit', () => {

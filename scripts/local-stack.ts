@@ -39,6 +39,15 @@ export interface StackOptions {
   signal?: AbortSignal;
 }
 
+/** Signals the process group a detached child leads (wrangler and its workerd); nothing if it is gone. */
+export function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
+  try {
+    if (child.pid) process.kill(-child.pid, sig);
+  } catch {
+    // the group is gone
+  }
+}
+
 /** A start-up failure whose message says everything (what, which port or setting, what to do): print it alone. */
 export class StartError extends Error {
   override name = 'StartError';
@@ -252,13 +261,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const gatewayUrl = `http://127.0.0.1:${options.port}`;
   // wrangler runs in its own process group (detached) with workerd inside it: signal the group, so no
   // workerd outlives us, and finish with SIGKILL for anything that ignored SIGTERM.
-  const killGroup = (sig: NodeJS.Signals) => {
-    try {
-      if (child.pid) process.kill(-child.pid, sig);
-    } catch {
-      // the group is gone
-    }
-  };
+  const killGroup = (sig: NodeJS.Signals) => signalGroup(child, sig);
   let stopped: Promise<void> | undefined;
   const stop = () => {
     stopped ??= (async () => {

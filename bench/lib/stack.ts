@@ -14,6 +14,7 @@ import {
   newSessionSecret,
   ROOT,
   type RunningStack,
+  signalGroup,
   startStack,
 } from '../../scripts/local-stack.ts';
 import { apiOk } from './http.ts';
@@ -195,13 +196,7 @@ export async function startBenchStack(config: StackConfig): Promise<BenchStack> 
       return reloadsBefore + (stack.logs().match(/Reloading local server/g)?.length ?? 0);
     },
     crash() {
-      if (stack.wrangler.pid) {
-        try {
-          process.kill(-stack.wrangler.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
+      signalGroup(stack.wrangler, 'SIGKILL');
     },
     async restart() {
       reloadsBefore += stack.logs().match(/Reloading local server/g)?.length ?? 0;
