@@ -21,11 +21,14 @@
  *   estimateCostUsd  what the call may cost, reserved against its budgets before forwarding
  *                    (absent: the protocol is not budgeted)
  *   killedStreamText the last words of a stream a kill switch ends
+ *   streamAnswer     which SSE event is the answer to the call, when a stream answers one request
+ *                    (lets a short answer skip the kill-switch relay: killswitch.handover.ts)
  *   respond*         errors and refusals in the protocol's own wire shape
  */
 import type { CallOutcome, KillNotice } from '../../durable-objects/guard.contract';
 import type { AuditEventInsert } from '../db/schema';
 import type { CallIntegrity } from '../integrity/integrity.types';
+import type { StreamAnswer } from '../killswitch/killswitch.handover';
 import type { AppError } from '../lib/errors';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
 import type { ResolvedConnection } from './gateway.connection';
@@ -100,6 +103,11 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
     end?: CallEnd,
   ): Promise<{ outcome: Omit<CallOutcome, 'tokens'>; usedTokens?: number }>;
   killedStreamText(parsed: P | null, traceId: string, notice: KillNotice): string | null;
+  /**
+   * For a streamed answer to one request: classifies each event's data (the answer, another
+   * message, or neither). Absent or null: the stream is always relayed.
+   */
+  streamAnswer?(parsed: P | null): StreamAnswer | null;
   /** USD reserved against the call's budgets before it is forwarded (budget.gate.ts). */
   estimateCostUsd?(call: StageCall, parsed: P, env: Env): Promise<number>;
 

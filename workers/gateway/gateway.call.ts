@@ -251,7 +251,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     response.headers.set(TRACE_HEADER, state.traceId);
     for (const [name, value] of Object.entries(state.cors)) response.headers.set(name, value);
     // An open SSE stream ends when a kill switch that matches this call is pulled.
-    return endStreamOnKill(c.env, c.executionCtx, killWatch(adapter, state, connection), response);
+    return await endStreamOnKill(c.env, c.executionCtx, killWatch(adapter, state, connection), response);
   } catch (err) {
     hold?.release(); // a no-op once the outcome settled it
     const appErr = withOAuthChallenge(toAppError(err), c.env, c.req.url, adapter.protocol, state.slug);
@@ -276,6 +276,7 @@ function killWatch<U, P extends ParsedRequest<U>>(
     requestId: adapter.replyId(state.parsed),
     traceId: state.traceId,
     lastWords: (notice) => adapter.killedStreamText(state.parsed, state.traceId, notice),
+    answer: adapter.streamAnswer?.(state.parsed) ?? undefined,
   };
 }
 

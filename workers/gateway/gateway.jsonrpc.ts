@@ -171,3 +171,24 @@ export function replyId(parsed: ParsedBody | null): JsonRpcId {
   if (!parsed || parsed.batch) return null;
   return parsed.messages[0]?.id ?? null;
 }
+
+/**
+ * For a stream answering the request `id`: which event data is its response (`answer`), which
+ * is another JSON-RPC message (`message`: a notification or a server request), and which is
+ * neither (`other`: an empty priming event, text). Null when there is no one request to answer.
+ */
+export function streamedAnswerOf(id: JsonRpcId): ((data: string) => 'answer' | 'message' | 'other') | null {
+  if (id === null) return null;
+  return (data) => {
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return 'other';
+    }
+    if (Array.isArray(value)) return 'message';
+    if (typeof value !== 'object' || value === null) return 'other';
+    const msg = value as Record<string, unknown>;
+    return msg.id === id && ('result' in msg || 'error' in msg) && !('method' in msg) ? 'answer' : 'message';
+  };
+}

@@ -22,6 +22,7 @@ import {
   parseJsonRpc,
   readBodyCapped,
   replyId,
+  streamedAnswerOf,
 } from './gateway.jsonrpc';
 import { listFilterStage, pendingLists } from './gateway.lists';
 import { checkHeaderAgreement } from './gateway.protocol';
@@ -133,6 +134,8 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   completeAtEnd: false,
   finalOutcome: () => Promise.resolve({ outcome: {} }),
   killedStreamText,
+  // A POST's stream answers its one request (a batch's is always relayed).
+  streamAnswer: (parsed) => streamedAnswerOf(replyId(parsed)),
 
   replyId,
   // A notification or response gets no JSON-RPC answer, only an HTTP error status.

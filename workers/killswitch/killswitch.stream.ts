@@ -7,6 +7,10 @@
  * (closing the upstream request), a JSON-RPC "Session Suspended" error is written for the pending
  * request (POST streams), and the caller's stream is closed.
  *
+ * A stream that is one short answer (an MCP request answered by one event, then the end) skips
+ * the relay: it is read and handed over whole (killswitch.handover.ts), as it is over before a
+ * kill could have ended it. Every other stream is relayed, starting with what that peek read.
+ *
  * Cost: nothing for JSON responses; for a stream, one extra guard RPC, started only if the stream
  * is still open after WATCH_DELAY_MS (most streamed answers to a tools/call are over by then) —
  * the guard delivers at once if a matching switch was pulled in between, so nothing is missed.
@@ -22,6 +26,7 @@
 import { guardFor } from '../../durable-objects/do.client';
 import type { GuardTarget, KillNotice } from '../../durable-objects/guard.contract';
 import { log } from '../lib/log';
+import { type Peeked, peekWhole, relayFrom, type StreamAnswer } from './killswitch.handover';
 
 export const WATCH_DELAY_MS = 200;
 const RETRY_MS = 1_000;
@@ -36,19 +41,42 @@ export interface StreamWatch extends GuardTarget {
    * `killedStreamText`: MCP a JSON-RPC error for the pending request, LLM the provider's error event).
    */
   lastWords: (notice: KillNotice) => string | null;
+  /**
+   * Which event answers the call, when the stream answers one request (MCP): a short answer is
+   * then handed over whole instead of relayed (killswitch.handover.ts). Absent: always relayed.
+   */
+  answer?: StreamAnswer;
 }
 
 const encoder = new TextEncoder();
 
-export function endStreamOnKill(
+export async function endStreamOnKill(
   env: Pick<Env, 'GUARD'>,
   ctx: Pick<ExecutionContext, 'waitUntil'>,
   watch: StreamWatch,
   response: Response,
-): Response {
+): Promise<Response> {
   const type = response.headers.get('Content-Type') ?? '';
   if (!response.body || !/^text\/event-stream\b/i.test(type)) return response;
+  // One timer per stream: the peek's patience and the watch's delay are the same WATCH_DELAY_MS.
+  const delay = scheduler.wait(WATCH_DELAY_MS);
+  if (!watch.answer) return relay(env, ctx, watch, response, response.body, null, delay);
+  // A short answer (one event, then the end) is handed over whole, with no relay to pay for
+  // (killswitch.handover.ts); anything longer is relayed from where the peek stopped.
+  const peeked = await peekWhole(response.body, watch.answer, delay);
+  if (peeked instanceof Uint8Array) return new Response(peeked, response);
+  return relay(env, ctx, watch, response, response.body, peeked, delay);
+}
 
+function relay(
+  env: Pick<Env, 'GUARD'>,
+  ctx: Pick<ExecutionContext, 'waitUntil'>,
+  watch: StreamWatch,
+  response: Response,
+  body: ReadableStream<Uint8Array>,
+  peeked: Peeked | null,
+  delay: Promise<unknown>,
+): Response {
   // The body is copied by the runtime's native pipe: an IdentityTransformStream's writable side is
   // a native sink, so workerd pumps the upstream body into it without the isolate (no JavaScript
   // per chunk, and the answer reaches the caller even while the isolate is busy with other work).
@@ -58,11 +86,15 @@ export function endStreamOnKill(
   const relay = new IdentityTransformStream();
   const cut = new AbortController();
   const ended = new AbortController();
-  const piped = response.body.pipeTo(relay.writable, { preventAbort: true, signal: cut.signal }).catch(() => {
+  const piped = (
+    peeked
+      ? relayFrom(peeked, body, relay.writable, cut.signal)
+      : body.pipeTo(relay.writable, { preventAbort: true, signal: cut.signal })
+  ).catch(() => {
     // The upstream broke, the caller hung up (both propagate through the pipe), or a kill cut
     // the pipe: the stream is over either way.
   });
-  const watching = watchForKill(env, watch, ended.signal, piped).then(async (notice) => {
+  const watching = watchForKill(env, watch, ended.signal, piped, delay).then(async (notice) => {
     if (!notice) return;
     cut.abort();
     await piped;
@@ -84,10 +116,11 @@ async function watchForKill(
   watch: StreamWatch,
   ended: AbortSignal,
   over: Promise<void>,
+  delay: Promise<unknown>,
 ): Promise<KillNotice | null> {
-  // Runs for every streamed answer, and most end first: a race between the end and a native wait
+  // Runs for every relayed answer, and many end first: a race between the end and a native wait
   // leaves no timer to clear and no listener to remove (setTimeout was a visible share of a call).
-  const open = await Promise.race([scheduler.wait(WATCH_DELAY_MS).then(() => true), over.then(() => false)]);
+  const open = await Promise.race([delay.then(() => true), over.then(() => false)]);
   if (!open || ended.aborted) return null;
   const guard = guardFor(env, watch.orgId, watch.connectionId);
   while (!ended.aborted) {
