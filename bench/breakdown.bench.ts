@@ -110,12 +110,14 @@ export interface Runtime {
 /**
  * `wrangler dev <script>` (the product's Worker under a bench wrapper) in a runtime of its own:
  * fresh persist dir, migrations applied, the bench upstream, same pinning. Also used by the
- * metrics suite (bench/metrics.bench.ts) with its own wrapper.
+ * metrics and floor suites with their own wrappers, and by the gc suite with the product itself.
  */
 export async function startInstrumented(
   placement: Placement,
   log: (m: string) => void,
   script = path.join('bench', 'breakdown', 'instrumented.worker.js'),
+  /** Added to the runtime's environment (the gc suite's V8 flags). */
+  extraEnv: Record<string, string> = {},
 ): Promise<Runtime> {
   const persistTo = mkdtempSync(path.join(os.tmpdir(), 'igris-bench-breakdown-'));
   ensureDashboardBuilt();
@@ -150,7 +152,7 @@ export async function startInstrumented(
     cwd: ROOT,
     // The same environment as every local stack (scripts/local-stack.ts), wrangler's local trace
     // collector off included: without it these runtimes paid a cost the product's does not.
-    env: baseEnv(),
+    env: { ...baseEnv(), ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

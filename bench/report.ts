@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ROOT } from '../scripts/local-stack.ts';
 import { floorSection } from './floor.report.ts';
+import { gcSection } from './gc.report.ts';
 import { type KillSwitchPathResult, killSwitchPaths } from './killswitch.bench.ts';
 import { ms, sp } from './lib/format.ts';
 import { renderLlm } from './llm.report.ts';
@@ -83,6 +84,7 @@ export function renderMarkdown(r: BenchResults): string {
 
   out.push(...targetsSection(r));
   out.push(...floorSection(r));
+  out.push(...gcSection(r));
 
   if (r.overhead) {
     const o = r.overhead;

@@ -18,6 +18,7 @@ import { type AuditResult, runAudit } from './audit.bench.ts';
 import { type BreakdownResult, runBreakdown } from './breakdown.bench.ts';
 import { type EventsResult, runEvents } from './events.bench.ts';
 import { type FloorResult, runFloor } from './floor.bench.ts';
+import { type GcResult, runGc } from './gc.bench.ts';
 import { type InspectionBenchResult, runInspectionBench } from './inspection.bench.ts';
 import { type InspectionGatewayResult, runInspectionGateway } from './inspection.gateway.bench.ts';
 import { type KillSwitchResult, runKillSwitch } from './killswitch.bench.ts';
@@ -51,6 +52,7 @@ export const SUITES = [
   'tracing',
   'metrics',
   'floor',
+  'gc',
 ] as const;
 export type Suite = (typeof SUITES)[number];
 
@@ -95,6 +97,8 @@ export interface BenchResults {
   metrics?: MetricsResult;
   /** The platform's floor (issue 20): healthz, one DO RPC + the upstream fetch, and the product, in one runtime. */
   floor?: FloorResult;
+  /** Garbage per call (issue 20): promoted bytes and GC pauses from workerd's --trace-gc. */
+  gc?: GcResult;
   errors: Partial<Record<Suite, string>>;
   /** The first failed answers per path (status and body), when calls failed. */
   failedCalls: Record<string, string[]>;
@@ -246,6 +250,8 @@ async function main() {
   results.metrics = await run('metrics', () => runMetrics({ quick, placement, log }));
   // Its own runtime too (the product plus one floor route, bench/floor/floor.worker.js).
   results.floor = await run('floor', () => runFloor({ quick, placement, log }));
+  // Its own runtime too (the product unchanged, with V8's --trace-gc).
+  results.gc = await run('gc', () => runGc({ quick, placement, log }));
 
   results.failedCalls = { ...failureSamples(), ...llmFailureSamples() };
   for (const [name, samples] of Object.entries(results.failedCalls))
