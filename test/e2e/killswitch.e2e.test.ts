@@ -189,6 +189,68 @@ describe('kill switch, end to end', () => {
     await again.client.close();
   });
 
+  it('ends a silent call (nothing streamed yet) with the last words, and hands a short answer over whole', async () => {
+    const user = 'kill-e2e-silent@example.com';
+    const url = `${gatewayUrl()}/v1/mcp/${demo}`;
+    const session = { ...(await rawSession(demo)), 'X-Igris-User': user };
+    // No progress token: the upstream says nothing for 30 s. The gateway stops waiting for a short
+    // answer after 200 ms and relays the stream from its outstanding read (killswitch.handover.ts).
+    const silent = await fetch(url, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 8,
+        method: 'tools/call',
+        params: { name: 'progress', arguments: { steps: 30, stepMs: 1_000 } },
+      }),
+    });
+    expect(silent.status).toBe(200);
+    expect(silent.headers.get('content-type')).toContain('text/event-stream');
+    const reading = silent.text();
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const pulled = await api<{ id: string }>('POST', '/kill-switch', {
+      scope: 'user',
+      target: user,
+      reason: 'e2e',
+    });
+    expect(pulled.status).toBe(201);
+    const answeredAt = Date.now();
+    // The stream ends with the gateway's JSON-RPC error for request 8, not the tool's answer, and
+    // at once: not when the upstream next says something (its keepalive comes every 15 s).
+    const text = await reading;
+    expect(Date.now() - answeredAt).toBeLessThan(8_000);
+    expect(text).not.toContain('done after');
+    const last = JSON.parse(
+      text
+        .trim()
+        .split('\n')
+        .filter((line) => line.startsWith('data: '))
+        .at(-1)!
+        .slice(6),
+    );
+    expect(last).toMatchObject({ id: 8, error: { code: -32010, message: 'Session Suspended' } });
+    expect((await api('DELETE', `/kill-switch/${pulled.body.id}`)).status).toBe(200);
+
+    // A short streamed answer (one event, then the end) arrives whole: a fixed-length body, not
+    // a relayed stream.
+    const echo = await fetch(url, {
+      method: 'POST',
+      headers: session,
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: 9,
+        method: 'tools/call',
+        params: { name: 'echo', arguments: { message: 'whole' } },
+      }),
+    });
+    expect(echo.headers.get('content-type')).toContain('text/event-stream');
+    const whole = await echo.text();
+    expect(echo.headers.get('content-length')).toBe(String(new TextEncoder().encode(whole).byteLength));
+    expect(whole).toContain('"id":9');
+    expect(whole).toContain('whole');
+  });
+
   it('a suspended session answers 503 as soon as the API has answered, and resumes', async () => {
     const connection = await api<{ id: string }>('GET', `/connections/${demo}`);
     const sessionId = `ses_${connection.body.id.replace(/^con_/, '')}`;

@@ -122,6 +122,11 @@ export async function relayFrom(
       }
       await writer.write(next.value);
     }
+  } catch (err) {
+    // The caller went away (a write failed) or the upstream broke: the upstream request is closed,
+    // as the native pipe would close it.
+    await reader.cancel(err).catch(() => {});
+    throw err;
   } finally {
     writer.releaseLock();
   }

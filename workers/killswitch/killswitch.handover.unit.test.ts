@@ -141,6 +141,19 @@ describe('a short streamed answer is handed over whole (killswitch.handover.ts)'
     );
   });
 
+  it('a caller that hangs up before the relay reaches its pipe closes the upstream request', async () => {
+    const up = upstream();
+    const wait = delay();
+    const peek = peekWhole(up.body, answerOf, wait.promise);
+    up.send(PROGRESS);
+    const peeked = (await peek) as Peeked;
+    wait.runOut();
+    const pipe = new TransformStream<Uint8Array, Uint8Array>();
+    await pipe.readable.cancel('caller left');
+    await expect(relayFrom(peeked, up.body, pipe.writable, new AbortController().signal)).rejects.toThrow();
+    expect(up.state.cancelled).toBe(true);
+  });
+
   it('a kill while the read is outstanding cancels the upstream and leaves the caller stream open', async () => {
     const up = upstream();
     const wait = delay();
