@@ -108,6 +108,21 @@ export interface Runtime {
 }
 
 /**
+ * The runtime's `bench` connection (to its upstream) under an allow-all policy, the organization
+ * read once, and a session opened at the upstream: what the floor, metrics and gc suites start from.
+ */
+export async function allowAllBench(
+  runtime: Runtime,
+  agent: import('node:http').Agent,
+): Promise<{ slug: string; sessionId: string }> {
+  const slug = 'bench';
+  await ensureConnection(runtime, slug);
+  await setPolicy(runtime, slug, [{ tool: '*', action: 'allow' }]);
+  await apiOk(runtime.gatewayUrl, runtime.apiKey, 'GET', '/organizations/current');
+  return { slug, sessionId: await openSession(agent, new URL(`${runtime.upstreamUrl}/mcp`)) };
+}
+
+/**
  * `wrangler dev <script>` (the product's Worker under a bench wrapper) in a runtime of its own:
  * fresh persist dir, migrations applied, the bench upstream, same pinning. Also used by the
  * metrics and floor suites with their own wrappers, and by the gc suite with the product itself.

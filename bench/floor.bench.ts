@@ -16,12 +16,11 @@
  * and a closed loop at saturation → rps and workerd CPU per call for floor and gateway. The gap
  * gateway − floor is the gateway's own cost; the floor is what the targets cannot go below here.
  */
-import { startInstrumented } from './breakdown.bench.ts';
-import { apiOk, keepAliveAgent, send } from './lib/http.ts';
+import { allowAllBench, startInstrumented } from './breakdown.bench.ts';
+import { keepAliveAgent, send } from './lib/http.ts';
 import { closedLoop, type Fire, sequential } from './lib/load.ts';
-import { echoCall, echoMessage, isResult, mcpHeaders, openSession, rpcId } from './lib/mcp.ts';
+import { echoCall, echoMessage, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
 import { cpuMs, type Placement } from './lib/procs.ts';
-import { ensureConnection, setPolicy } from './lib/stack.ts';
 import { quantile } from './lib/stats.ts';
 
 const ARMS = ['direct', 'healthz', 'floor', 'gateway'] as const;
@@ -57,11 +56,7 @@ export async function runFloor(options: {
   const runtime = await startInstrumented(options.placement, log, 'bench/floor/floor.worker.js');
   const agent = keepAliveAgent(64);
   try {
-    const slug = 'bench';
-    await ensureConnection(runtime, slug);
-    await setPolicy(runtime, slug, [{ tool: '*', action: 'allow' }]);
-    await apiOk(runtime.gatewayUrl, runtime.apiKey, 'GET', '/organizations/current');
-    const sessionId = await openSession(agent, new URL(`${runtime.upstreamUrl}/mcp`));
+    const { slug, sessionId } = await allowAllBench(runtime, agent);
     const base = runtime.runtimeUrl ?? runtime.gatewayUrl;
     const upstream = `${runtime.upstreamUrl}/mcp`;
     const message = echoMessage(1024);

@@ -11,12 +11,11 @@
  * warm-up. Per call: bytes promoted (the growth of the heap after each scavenge: what survived
  * into the old generation) and GC time; per run: the longest scavenge and full-collection pauses.
  */
-import { startInstrumented } from './breakdown.bench.ts';
-import { apiOk, keepAliveAgent, send } from './lib/http.ts';
+import { allowAllBench, startInstrumented } from './breakdown.bench.ts';
+import { keepAliveAgent, send } from './lib/http.ts';
 import { closedLoop } from './lib/load.ts';
-import { echoCall, echoMessage, isResult, mcpHeaders, openSession, rpcId } from './lib/mcp.ts';
+import { echoCall, echoMessage, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
 import { cpuMeter, type Placement } from './lib/procs.ts';
-import { ensureConnection, setPolicy } from './lib/stack.ts';
 
 const CONCURRENCY = 16;
 
@@ -87,11 +86,7 @@ export async function runGc(options: {
   });
   const agent = keepAliveAgent(CONCURRENCY);
   try {
-    const slug = 'bench';
-    await ensureConnection(runtime, slug);
-    await setPolicy(runtime, slug, [{ tool: '*', action: 'allow' }]);
-    await apiOk(runtime.gatewayUrl, runtime.apiKey, 'GET', '/organizations/current');
-    const sessionId = await openSession(agent, new URL(`${runtime.upstreamUrl}/mcp`));
+    const { slug, sessionId } = await allowAllBench(runtime, agent);
     const url = new URL(`${runtime.runtimeUrl ?? runtime.gatewayUrl}/v1/mcp/${slug}`);
     const headers = mcpHeaders(sessionId, {
       Authorization: `Bearer ${runtime.apiKey}`,

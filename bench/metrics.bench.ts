@@ -17,11 +17,10 @@
  * serialized as the RPC would), per call.
  */
 
-import { startInstrumented } from './breakdown.bench.ts';
-import { apiOk, keepAliveAgent, send } from './lib/http.ts';
-import { echoCall, isResult, mcpHeaders, openSession, rpcId } from './lib/mcp.ts';
+import { allowAllBench, startInstrumented } from './breakdown.bench.ts';
+import { keepAliveAgent, send } from './lib/http.ts';
+import { echoCall, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
 import type { Placement } from './lib/procs.ts';
-import { ensureConnection, setPolicy } from './lib/stack.ts';
 import { quantile, roundsSpread, type Spread } from './lib/stats.ts';
 import { registerTsResolve } from './lib/ts-resolve.ts';
 
@@ -93,11 +92,7 @@ export async function runMetrics(options: {
   const runtime = await startInstrumented(options.placement, log, 'bench/metrics/switch.worker.js');
   const agent = keepAliveAgent(1);
   try {
-    const slug = 'bench';
-    await ensureConnection(runtime, slug);
-    await setPolicy(runtime, slug, [{ tool: '*', action: 'allow' }]);
-    await apiOk(runtime.gatewayUrl, runtime.apiKey, 'GET', '/organizations/current');
-    const sessionId = await openSession(agent, new URL(`${runtime.upstreamUrl}/mcp`));
+    const { slug, sessionId } = await allowAllBench(runtime, agent);
     // Through wrangler's proxy, like the tracing suite: the proxy survives a reload of the Worker (a
     // source file saved during the run), the runtime's own socket does not. Both arms pay the hop.
     const base = runtime.gatewayUrl;

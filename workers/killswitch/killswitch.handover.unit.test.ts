@@ -45,7 +45,9 @@ async function relayed(peeked: Peeked, body: ReadableStream<Uint8Array>, cut = n
   const pipe = new TransformStream<Uint8Array, Uint8Array>();
   // The native pipe closes the caller's stream at the upstream's end; after a kill or a break the
   // relay's owner (killswitch.stream.ts) would, so the helper does.
-  const done = relayFrom(peeked, body, pipe.writable, cut).finally(() => pipe.writable.close().catch(() => {}));
+  const done = relayFrom(peeked, body, pipe.writable, cut).finally(() =>
+    pipe.writable.close().catch(() => {}),
+  );
   const text = await new Response(pipe.readable).text();
   await done;
   return text;
@@ -180,14 +182,18 @@ describe('a short streamed answer is handed over whole (killswitch.handover.ts)'
 describe('which streamed event answers a JSON-RPC request (streamedAnswerOf)', () => {
   it('is the response with the request id, result or error', () => {
     expect(answerOf(JSON.stringify({ jsonrpc: '2.0', id: 7, result: {} }))).toBe('answer');
-    expect(answerOf(JSON.stringify({ jsonrpc: '2.0', id: 7, error: { code: 1, message: 'x' } }))).toBe('answer');
+    expect(answerOf(JSON.stringify({ jsonrpc: '2.0', id: 7, error: { code: 1, message: 'x' } }))).toBe(
+      'answer',
+    );
   });
 
   it('anything else JSON-RPC is another message: another id, a notification, a server request, a batch', () => {
     expect(answerOf(JSON.stringify({ jsonrpc: '2.0', id: 8, result: {} }))).toBe('message');
     expect(answerOf(JSON.stringify({ jsonrpc: '2.0', id: '7', result: {} }))).toBe('message');
     expect(answerOf(JSON.stringify({ jsonrpc: '2.0', method: 'notifications/message' }))).toBe('message');
-    expect(answerOf(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'sampling/createMessage' }))).toBe('message');
+    expect(answerOf(JSON.stringify({ jsonrpc: '2.0', id: 7, method: 'sampling/createMessage' }))).toBe(
+      'message',
+    );
     expect(answerOf(JSON.stringify([{ jsonrpc: '2.0', id: 7, result: {} }]))).toBe('message');
   });
 
