@@ -6,7 +6,7 @@
  */
 
 import { AppError } from '../lib/errors.js';
-import { strictUtf8 } from '../lib/values.js';
+import { concatBytes, strictUtf8 } from '../lib/values.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../shared/connection.settings.js';
 
 export type JsonRpcId = string | number | null;
@@ -52,13 +52,7 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
     }
     chunks.push(value);
   }
-  const body = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    body.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return body;
+  return concatBytes(chunks, total);
 }
 
 function tooLarge(maxBytes: number): AppError {

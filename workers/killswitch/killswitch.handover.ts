@@ -23,6 +23,7 @@
  * Transport only: which event is "the answer" is the protocol adapter's (`streamAnswer`).
  */
 import { SseSplitter } from '../gateway/gateway.sse';
+import { concatBytes } from '../lib/values';
 
 /** What one SSE event's data is to the call whose answer is being streamed. */
 export type EventRole = 'answer' | 'message' | 'other';
@@ -71,7 +72,7 @@ export async function peekWhole(
     if (next === GAVE_UP) return { reader, read, pending };
     if (next.done) {
       reader.releaseLock();
-      return joined(read, bytes);
+      return concatBytes(read, bytes);
     }
     read.push(next.value);
     bytes += next.value.byteLength;
@@ -82,17 +83,6 @@ export async function peekWhole(
       if (role === 'answer') answered = true;
     }
   }
-}
-
-function joined(chunks: Uint8Array[], bytes: number): Uint8Array {
-  if (chunks.length === 1) return chunks[0]!;
-  const out = new Uint8Array(bytes);
-  let at = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, at);
-    at += chunk.byteLength;
-  }
-  return out;
 }
 
 /**

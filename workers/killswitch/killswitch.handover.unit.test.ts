@@ -144,40 +144,47 @@ describe('a short streamed answer is handed over whole (killswitch.handover.ts)'
   });
 
   it('a caller that hangs up before the relay reaches its pipe closes the upstream request', async () => {
-    const up = upstream();
-    const wait = delay();
-    const peek = peekWhole(up.body, answerOf, wait.promise);
-    up.send(PROGRESS);
-    const peeked = (await peek) as Peeked;
-    wait.runOut();
+    const { up, peeked } = await stopped('message');
     const pipe = new TransformStream<Uint8Array, Uint8Array>();
     await pipe.readable.cancel('caller left');
     await expect(relayFrom(peeked, up.body, pipe.writable, new AbortController().signal)).rejects.toThrow();
     expect(up.state.cancelled).toBe(true);
   });
 
-  it('a kill while the read is outstanding cancels the upstream and leaves the caller stream open', async () => {
-    const up = upstream();
-    const wait = delay();
-    const peek = peekWhole(up.body, answerOf, wait.promise);
-    up.send(PROGRESS);
-    const peeked = (await peek) as Peeked;
-    wait.runOut();
-    const pipe = new TransformStream<Uint8Array, Uint8Array>();
-    const cut = new AbortController();
-    const reading = new Response(pipe.readable).text();
-    const relaying = relayFrom(peeked, up.body, pipe.writable, cut.signal).catch(() => {});
-    await new Promise((r) => setTimeout(r, 5));
-    cut.abort();
-    await relaying;
-    expect(up.state.cancelled).toBe(true);
-    // The last words go on the still-open stream.
-    const writer = pipe.writable.getWriter();
-    await writer.write(enc.encode('last words'));
-    await writer.close();
-    expect(await reading).toBe(`${PROGRESS}last words`);
-  });
+  for (const [how, where] of [
+    ['message', 'in the native pipe'],
+    ['silent', 'while the read the peek left is outstanding'],
+  ] as const) {
+    it(`a kill ${where} cancels the upstream and leaves the caller stream open for the last words`, async () => {
+      const { up, peeked } = await stopped(how);
+      expect(peeked.pending === null).toBe(how === 'message');
+      const pipe = new TransformStream<Uint8Array, Uint8Array>();
+      const cut = new AbortController();
+      const reading = new Response(pipe.readable).text();
+      const relaying = relayFrom(peeked, up.body, pipe.writable, cut.signal).catch(() => {});
+      await new Promise((r) => setTimeout(r, 5));
+      cut.abort();
+      await relaying;
+      expect(up.state.cancelled).toBe(true);
+      const writer = pipe.writable.getWriter();
+      await writer.write(enc.encode('last words'));
+      await writer.close();
+      expect(await reading).toBe(`${how === 'message' ? PROGRESS : ''}last words`);
+    });
+  }
 });
+
+/** A peek that stopped at a progress event, or (`silent`) with nothing read when the delay ran out. */
+async function stopped(how: 'message' | 'silent') {
+  const up = upstream();
+  const wait = delay();
+  const peek = peekWhole(up.body, answerOf, wait.promise);
+  if (how === 'message') up.send(PROGRESS);
+  else wait.runOut();
+  const peeked = (await peek) as Peeked;
+  wait.runOut();
+  return { up, peeked };
+}
 
 describe('which streamed event answers a JSON-RPC request (streamedAnswerOf)', () => {
   it('is the response with the request id, result or error', () => {

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { iso, isRecord, parseStoredJson, recordOrEmpty, strictUtf8 } from './values';
+import { concatBytes, iso, isRecord, parseStoredJson, recordOrEmpty, strictUtf8 } from './values';
 
 describe('value helpers', () => {
+  it('concatBytes: the chunks in order as one array', () => {
+    const a = Uint8Array.of(1, 2);
+    expect(concatBytes([a, Uint8Array.of(), Uint8Array.of(3)], 3)).toEqual(Uint8Array.of(1, 2, 3));
+    expect(concatBytes([a], 2)).toBe(a);
+    expect(concatBytes([], 0)).toEqual(new Uint8Array(0));
+  });
+
   it('isRecord: plain objects only', () => {
     expect([{}, { a: 1 }, Object.create(null)].map(isRecord)).toEqual([true, true, true]);
     expect([null, undefined, [], 'x', 1, true].map(isRecord)).toEqual([
