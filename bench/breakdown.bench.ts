@@ -30,6 +30,7 @@ import {
   ROOT,
   signalGroup,
 } from '../scripts/local-stack.ts';
+import type { RuntimeSuiteOptions } from './lib/context.ts';
 import { apiOk, keepAliveAgent, send } from './lib/http.ts';
 import { sequential } from './lib/load.ts';
 import { echoCall, echoMessage, isResult, mcpHeaders, openSession, rpcId } from './lib/mcp.ts';
@@ -251,11 +252,7 @@ function bundleOnDisk(name: string): string | null {
   return best?.file ?? null;
 }
 
-export async function runBreakdown(options: {
-  quick: boolean;
-  placement: Placement;
-  log: (m: string) => void;
-}): Promise<BreakdownResult> {
+export async function runBreakdown(options: RuntimeSuiteOptions): Promise<BreakdownResult> {
   const { quick, log } = options;
   const runtime = await startInstrumented(options.placement, log);
   try {

@@ -17,10 +17,11 @@
  * gateway − floor is the gateway's own cost; the floor is what the targets cannot go below here.
  */
 import { allowAllBench, startInstrumented } from './breakdown.bench.ts';
+import type { RuntimeSuiteOptions } from './lib/context.ts';
 import { keepAliveAgent, send } from './lib/http.ts';
 import { closedLoop, type Fire, sequential } from './lib/load.ts';
 import { echoCall, echoMessage, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
-import { cpuMs, type Placement } from './lib/procs.ts';
+import { cpuMs } from './lib/procs.ts';
 import { quantile } from './lib/stats.ts';
 
 const ARMS = ['direct', 'healthz', 'floor', 'gateway'] as const;
@@ -47,11 +48,7 @@ export interface FloorResult {
   arms: Record<Arm, FloorArm>;
 }
 
-export async function runFloor(options: {
-  quick: boolean;
-  placement: Placement;
-  log: (m: string) => void;
-}): Promise<FloorResult> {
+export async function runFloor(options: RuntimeSuiteOptions): Promise<FloorResult> {
   const { quick, log } = options;
   const runtime = await startInstrumented(options.placement, log, 'bench/floor/floor.worker.js');
   const agent = keepAliveAgent(64);

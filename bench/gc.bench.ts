@@ -12,10 +12,11 @@
  * into the old generation) and GC time; per run: the longest scavenge and full-collection pauses.
  */
 import { allowAllBench, startInstrumented } from './breakdown.bench.ts';
+import type { RuntimeSuiteOptions } from './lib/context.ts';
 import { keepAliveAgent, send } from './lib/http.ts';
 import { closedLoop } from './lib/load.ts';
 import { echoCall, echoMessage, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
-import { cpuMeter, type Placement } from './lib/procs.ts';
+import { cpuMeter } from './lib/procs.ts';
 
 const CONCURRENCY = 16;
 
@@ -75,11 +76,7 @@ export function promotedBytes(lines: readonly GcLine[]): number {
   return promoted * 1e6;
 }
 
-export async function runGc(options: {
-  quick: boolean;
-  placement: Placement;
-  log: (m: string) => void;
-}): Promise<GcResult> {
+export async function runGc(options: RuntimeSuiteOptions): Promise<GcResult> {
   const { quick, log } = options;
   const runtime = await startInstrumented(options.placement, log, 'workers/index.ts', {
     MINIFLARE_WORKERD_V8_FLAGS: '--trace-gc',

@@ -18,9 +18,9 @@
  */
 
 import { allowAllBench, startInstrumented } from './breakdown.bench.ts';
+import type { RuntimeSuiteOptions } from './lib/context.ts';
 import { keepAliveAgent, send } from './lib/http.ts';
 import { echoCall, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
-import type { Placement } from './lib/procs.ts';
 import { quantile, roundsSpread, type Spread } from './lib/stats.ts';
 import { registerTsResolve } from './lib/ts-resolve.ts';
 
@@ -81,11 +81,7 @@ export async function recorderCpu(iterations: number): Promise<MetricsResult['cp
   return { recordUs: ((totalMs - batchMs) * 1000) / iterations, batchUs: (batchMs * 1000) / iterations };
 }
 
-export async function runMetrics(options: {
-  quick: boolean;
-  placement: Placement;
-  log: (m: string) => void;
-}): Promise<MetricsResult> {
+export async function runMetrics(options: RuntimeSuiteOptions): Promise<MetricsResult> {
   const { quick, log } = options;
   const cpu = await recorderCpu(quick ? 20_000 : 200_000);
   log(`metrics CPU per call: record ${cpu.recordUs.toFixed(2)} µs, batch share ${cpu.batchUs.toFixed(2)} µs`);

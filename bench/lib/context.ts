@@ -1,4 +1,5 @@
 /** What every suite gets from the runner. */
+import type { Placement } from './procs.ts';
 import type { BenchStack } from './stack.ts';
 
 export interface BenchContext {
@@ -11,6 +12,13 @@ export interface BenchContext {
   /** The upstream MCP session opened directly and reused through the gateway. */
   sessionId: string;
   log(message: string): void;
+}
+
+/** What a suite that starts a runtime of its own gets (breakdown, metrics, floor, gc). */
+export interface RuntimeSuiteOptions {
+  quick: boolean;
+  placement: Placement;
+  log: (m: string) => void;
 }
 
 /** quick or full value. */

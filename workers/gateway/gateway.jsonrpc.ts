@@ -6,7 +6,7 @@
  */
 
 import { AppError } from '../lib/errors.js';
-import { concatBytes, strictUtf8 } from '../lib/values.js';
+import { concatBytes, isRecord, strictUtf8 } from '../lib/values.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../shared/connection.settings.js';
 
 export type JsonRpcId = string | number | null;
@@ -181,8 +181,9 @@ export function streamedAnswerOf(id: JsonRpcId): ((data: string) => 'answer' | '
       return 'other';
     }
     if (Array.isArray(value)) return 'message';
-    if (typeof value !== 'object' || value === null) return 'other';
-    const msg = value as Record<string, unknown>;
-    return msg.id === id && ('result' in msg || 'error' in msg) && !('method' in msg) ? 'answer' : 'message';
+    if (!isRecord(value)) return 'other';
+    return value.id === id && ('result' in value || 'error' in value) && !('method' in value)
+      ? 'answer'
+      : 'message';
   };
 }
