@@ -15,6 +15,7 @@
 import { type BenchContext, pick } from './lib/context.ts';
 import { keepAliveAgent, send } from './lib/http.ts';
 import { echoCall, echoMessage, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
+import { cpuMeter } from './lib/procs.ts';
 import { type SseFrame, type SseSubscriber, subscribe } from './lib/sse.ts';
 import { quantile, summarize } from './lib/stats.ts';
 
@@ -40,6 +41,13 @@ export interface EventsResult {
   /** Call sent → delivery with ONE subscriber (the pipeline without fan-out), p50 and p99. */
   soloP50: number;
   soloP99: number;
+  /**
+   * CPU per delivery (µs) while every subscriber listened: workerd's, and this load generator's own
+   * (its sockets are read on one event loop, so when it is slower than workerd its reading, not the
+   * gateway's fan-out, spreads the later deliveries). The events' 30 calls are included.
+   */
+  workerdUsPerDelivery?: number;
+  clientUsPerDelivery?: number;
 }
 
 export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
@@ -125,8 +133,12 @@ export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
     }
     const connectMs = performance.now() - connectStart;
     ctx.log(`events: ${subs.length} subscribers connected in ${connectMs.toFixed(0)} ms`);
+    const workerdCpu = cpuMeter({ workerd: ctx.stack.workerdPids });
+    const clientCpu = process.cpuUsage();
     for (const [traceId, sentAt] of await sendCalls(`${run}-all`, events, subscribers))
       acked.set(traceId, sentAt);
+    const { user, system } = process.cpuUsage(clientCpu);
+    const workerdMs = workerdCpu().workerd!;
     agent.destroy();
 
     const latencies: number[] = [];
@@ -168,9 +180,15 @@ export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
       duplicated,
       connectMs,
     };
+    const deliveries = latencies.length;
+    if (deliveries > 0) {
+      result.workerdUsPerDelivery = (workerdMs * 1000) / deliveries;
+      result.clientUsPerDelivery = (user + system) / deliveries;
+    }
     ctx.log(
       `events to ${subscribers} subscribers (from the call's send): p50 ${s.p50.toFixed(1)} ms p99 ${s.p99.toFixed(1)} ms last ${result.last.toFixed(1)} ms; ` +
-        `fan-out p99 ${f.p99.toFixed(1)} ms; one subscriber p50 ${result.soloP50.toFixed(1)} ms; missing ${missing}, duplicated ${duplicated}`,
+        `fan-out p99 ${f.p99.toFixed(1)} ms; one subscriber p50 ${result.soloP50.toFixed(1)} ms; missing ${missing}, duplicated ${duplicated}; ` +
+        `CPU per delivery: workerd ${result.workerdUsPerDelivery?.toFixed(0)} µs, load generator ${result.clientUsPerDelivery?.toFixed(0)} µs`,
     );
     return result;
   } finally {

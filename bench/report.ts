@@ -308,6 +308,12 @@ export function renderMarkdown(r: BenchResults): string {
       `Missing ${e.missing} · duplicated ${e.duplicated} · all ${e.connected.toLocaleString('en')} connected in ${ms(e.connectMs / 1000, 1)} s`,
       '',
     );
+    if (e.workerdUsPerDelivery !== undefined && e.clientUsPerDelivery !== undefined) {
+      out.push(
+        `CPU per delivery while all listened (the events' calls included): workerd ${ms(e.workerdUsPerDelivery, 0)} µs, this load generator ${ms(e.clientUsPerDelivery, 0)} µs — it reads every socket on one event loop, so the later deliveries' times include its own reading of the earlier ones when it is the slower of the two.`,
+        '',
+      );
+    }
   }
 
   if (r.llm) out.push(...renderLlm(r.llm));

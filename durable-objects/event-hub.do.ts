@@ -179,8 +179,8 @@ export class EventHub extends DurableObject<Env> {
 
   /** One keepalive round here and on every shard; returns the streams still open. */
   async sweep(): Promise<number> {
-    const here = this.#streams.sweep();
-    return here + (await this.#sumShards((s) => s.sweep()));
+    const [here, shards] = await Promise.all([this.#streams.sweep(), this.#sumShards((s) => s.sweep())]);
+    return here + shards;
   }
 
   /**

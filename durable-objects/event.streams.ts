@@ -1,13 +1,13 @@
 /**
  * The SSE streams one EventHub object holds — the organization's root hub or one of its shards
  * (event.shards.ts). Both roles use this set the same way: `deliver` hands a batch of frames, each
- * encoded ONCE by the root, to every stream.
+ * encoded ONCE by the root, to every stream, a slice of streams per turn (event.fanout.ts).
  *
  * Per stream, a batch is one write: the frames it may see, concatenated once per distinct
  * connection filter and shared by every stream with that filter. A write is one `enqueue` on the
  * stream's own ReadableStream controller: no writer, no write promise. Measured in the events
  * benchmark (1,000 subscribers): a TransformStream's writer took 13 µs per stream per batch in the
- * synchronous fan-out turn and this takes 7, and first delivery came about 15 ms sooner; an
+ * fan-out's turns and this takes 7, and first delivery came about 15 ms sooner; an
  * IdentityTransformStream (its write completes only once the client has read) was slower than both.
  * The queue's byte count (`desiredSize`, with a byte-length size strategy) is what the stream
  * has not yet handed to the client.
@@ -32,6 +32,7 @@ import {
   type StreamPrincipal,
   stillEntitled,
 } from '../workers/shared/events.subscriber';
+import { FanOut, inSlices, type SharedBytes } from './event.fanout';
 import type { Frame } from './event.frame';
 
 export const KEEPALIVE_MS = 25_000;
@@ -86,11 +87,20 @@ export class StreamSet {
   /** The shortest re-check period any live subscriber asked for. */
   #recheckMs = Number.POSITIVE_INFINITY;
   #checking = false;
+  readonly #fanOut: FanOut<Subscriber>;
   /** The organization of these streams (known from the first subscribe). */
   orgId: string | null = null;
 
   constructor(host: StreamSetHost) {
     this.#host = host;
+    this.#fanOut = new FanOut(
+      () => this.#subscribers.values(),
+      (sub, frames, shared) => {
+        if (sub.held) sub.held.push(frames);
+        else this.#deliverTo(sub, frames, shared);
+      },
+      host.waitUntil,
+    );
   }
 
   get size(): number {
@@ -160,17 +170,12 @@ export class StreamSet {
     for (const frames of held) this.#deliverTo(sub, frames, null);
   }
 
-  /** One batch of frames (ids ascending) to every stream: one write per stream, bytes shared per filter. */
+  /** One batch of frames (ids ascending) to every stream, a slice of streams per turn (event.fanout.ts). */
   deliver(frames: Frame[]): void {
-    if (frames.length === 0) return;
-    const shared = new Map<string, Uint8Array | null>();
-    for (const sub of this.#subscribers) {
-      if (sub.held) sub.held.push(frames);
-      else this.#deliverTo(sub, frames, shared);
-    }
+    this.#fanOut.deliver(frames);
   }
 
-  #deliverTo(sub: Subscriber, frames: Frame[], shared: Map<string, Uint8Array | null> | null): void {
+  #deliverTo(sub: Subscriber, frames: Frame[], shared: SharedBytes | null): void {
     const last = frames[frames.length - 1]!.seq;
     if (last <= sub.lastSeq) return;
     let bytes: Uint8Array | null | undefined;
@@ -243,9 +248,12 @@ export class StreamSet {
     return closed;
   }
 
-  /** One keepalive round: a comment to every stream; streams that fail to take it are dropped. */
-  sweep(): number {
-    for (const sub of this.#subscribers) this.write(sub, KEEPALIVE_FRAME);
+  /**
+   * One keepalive round: a comment to every stream, a slice of streams per turn like an event's
+   * fan-out; streams that fail to take it are dropped. Returns the streams still open.
+   */
+  async sweep(): Promise<number> {
+    await inSlices(this.#subscribers.values(), (sub) => this.write(sub, KEEPALIVE_FRAME));
     return this.#subscribers.size;
   }
 
@@ -309,7 +317,7 @@ export class StreamSet {
     if (this.#keepalive) return;
     // SSE from a Durable Object cannot hibernate and may not notice a vanished client: a comment
     // every 25 s keeps intermediaries from timing the stream out, and a failed write cleans up.
-    this.#keepalive = setInterval(() => this.sweep(), KEEPALIVE_MS);
+    this.#keepalive = setInterval(() => this.#host.waitUntil(this.sweep()), KEEPALIVE_MS);
   }
 
   #ensureRecheck(periodMs: number): void {

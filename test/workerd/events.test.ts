@@ -6,6 +6,7 @@
 import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { FANOUT_SLICE } from '../../durable-objects/event.fanout';
 import { EventHub, REPLAY_LIMIT } from '../../durable-objects/event-hub.do';
 import type { GatewayEvent, ManagementEvent } from '../../workers/shared/events.types';
 import { type SseFrame, SseFrameReader } from '../shared/sse.frames';
@@ -137,6 +138,37 @@ describe('ordering and ids', () => {
     for (let i = 1; i < expected.length; i++) expect(expected[i]!.seq).toBe(expected[i - 1]!.seq + 1);
     await s1.close();
     await s2.close();
+  });
+
+  it('delivers a burst in order, once each, to more subscribers than one fan-out slice writes in a turn', async () => {
+    const hub = env.EVENT_HUB.getByName(org.orgId);
+    const everything = await Promise.all(
+      Array.from({ length: FANOUT_SLICE * 2 + 5 }, () => subscribe(org.key)),
+    );
+    const onlyB = await subscribe(org.key, `?connection=${connB}`);
+    // Publishes land while earlier fan-outs are still under way (each one's later slices in later turns).
+    const burst = Array.from({ length: 60 }, (_, i) => management(i % 3 === 0 ? connB : connA, `slice-${i}`));
+    const seqs = await Promise.all(burst.map((e) => hub.publish(e)));
+    const expected = seqs
+      .map((seq, i) => ({ seq, change: burst[i]!.change, serverId: burst[i]!.serverId }))
+      .sort((a, b) => a.seq - b.seq);
+    const sliceEvents = (f: Frame) => (f.data ?? '').includes('"slice-');
+    for (const stream of everything) {
+      const got = await stream.events(60, sliceEvents);
+      expect(got.map((e) => [Number(e.id), (e.body as ManagementEvent).change])).toEqual(
+        expected.map((e) => [e.seq, e.change]),
+      );
+    }
+    const forB = expected.filter((e) => e.serverId === connB);
+    const gotB = await onlyB.events(forB.length, sliceEvents);
+    expect(gotB.map((e) => (e.body as ManagementEvent).change)).toEqual(forB.map((e) => e.change));
+    // Nothing twice: the next event after the burst is the one published after it.
+    await hub.publish(management(connB, 'slice-end'));
+    for (const stream of [...everything, onlyB]) {
+      const [next] = await stream.events(1, sliceEvents);
+      expect((next!.body as ManagementEvent).change).toBe('slice-end');
+      await stream.close();
+    }
   });
 
   it('delivers every tool_call of a concurrent gateway burst, the same sequence to every subscriber', async () => {
