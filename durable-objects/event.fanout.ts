@@ -14,9 +14,10 @@
  * during a fan-out are visited by it (a Set's iterator sees them; their `lastSeq` already covers what
  * they must not get twice) and streams that leave are skipped.
  */
+import { nativeWait } from '../workers/lib/native.wait';
 import type { Frame } from './event.frame';
 
-/** Streams a fan-out writes per turn; after each slice it yields (`scheduler.wait(0)`). */
+/** Streams a fan-out writes per turn; after each slice it yields (a native wait of 0 ms). */
 export const FANOUT_SLICE = 50;
 
 /** Calls `fn` for up to FANOUT_SLICE more items; true when there are none left. */
@@ -31,7 +32,7 @@ function slice<T>(items: Iterator<T>, fn: (item: T) => void): boolean {
 
 /** Calls `fn` for every item, FANOUT_SLICE per turn: the first slice in this turn, the rest after. */
 export async function inSlices<T>(items: Iterator<T>, fn: (item: T) => void): Promise<void> {
-  while (!slice(items, fn)) await scheduler.wait(0);
+  while (!slice(items, fn)) await nativeWait(0);
 }
 
 /** The batch's bytes per connection filter, made once per fan-out and shared by its streams. */
@@ -77,7 +78,7 @@ export class FanOut<S> {
   async #rest(pass: Pass<S>): Promise<void> {
     try {
       for (;;) {
-        await scheduler.wait(0);
+        await nativeWait(0);
         if (!this.#slice(pass)) continue;
         if (this.#waiting.length === 0) return;
         pass = this.#next();

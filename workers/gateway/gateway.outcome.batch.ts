@@ -21,10 +21,10 @@
  * Only plain data is shared between requests here. Each request sends with its own stub, and the
  * timer that sends a lone outcome runs in the waitUntil of the request that armed it.
  */
-import type { guardFor } from '../../durable-objects/do.client';
 import { MAX_OUTCOMES_PER_CALL, type PendingOutcome } from '../../durable-objects/guard.contract';
 import { boundedSet } from '../lib/bounded.map';
 import { log } from '../lib/log';
+import { nativeWait } from '../lib/native.wait';
 
 /**
  * How long an outcome waits for a call to ride on before it is sent on its own. A call's live event
@@ -55,7 +55,10 @@ export const IDLE_SEND_MS = 1;
 /** Guards whose pace this isolate remembers (the least recently used is forgotten first). */
 const PACE_LIMIT = 1_000;
 
-type Guard = Pick<ReturnType<typeof guardFor>, 'completeMany'>;
+/** What is sent to a guard from here (its stub, `guardFor` in do.client.ts). */
+interface Guard {
+  completeMany(outcomes: PendingOutcome[]): Promise<void>;
+}
 
 interface Queue {
   items: PendingOutcome[];
@@ -99,7 +102,7 @@ export function queueOutcome(
   // A native wait: nothing to clear (the outcome goes either way), no timer object per call. Even
   // idle, a call's other rows (a batch's items), queued in the same turn, leave with it.
   const idle = previous === undefined || now - previous >= IDLE_MS;
-  return scheduler.wait(idle ? IDLE_SEND_MS : OUTCOME_LINGER_MS).then(() => {
+  return nativeWait(idle ? IDLE_SEND_MS : OUTCOME_LINGER_MS).then(() => {
     const current = queues.get(key);
     if (current) current.armed = false;
     return send(key, guard);
