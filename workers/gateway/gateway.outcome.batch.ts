@@ -9,9 +9,10 @@
  * outcomes ride on an admit; a lone call's outcome goes out a few milliseconds later than before.
  *
  * Only a guard this isolate is busy with lingers: when its previous outcome was queued IDLE_MS or
- * more ago, no next call is likely to come in time to carry the new one, so it leaves at once — a
- * lone call's live event no longer waits out the linger (its event leaves the guard only with its
- * outcome), and the round trips are the same as before: sparse calls' outcomes went alone anyway.
+ * more ago, no next call is likely to come in time to carry the new one, so it leaves after
+ * IDLE_SEND_MS — a lone call's live event no longer waits out the linger (its event leaves the guard
+ * only with its outcome), and the round trips are the same as before: sparse calls' outcomes went
+ * alone anyway.
  *
  * Durability is unchanged in kind: the audit row is on the guard's disk before the call is
  * forwarded (admit); the outcome was always sent after the answer under waitUntil, so an isolate
