@@ -44,7 +44,7 @@ export interface EventsResult {
   /**
    * CPU per delivery (µs) while every subscriber listened: workerd's, and this load generator's own
    * (its sockets are read on one event loop, so when it is slower than workerd its reading, not the
-   * gateway's fan-out, spreads the later deliveries). The events' 30 calls are included.
+   * gateway's fan-out, spreads the later deliveries). The events' own calls are included.
    */
   workerdUsPerDelivery?: number;
   clientUsPerDelivery?: number;

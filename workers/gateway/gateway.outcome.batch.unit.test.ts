@@ -1,4 +1,4 @@
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PendingOutcome } from '../../durable-objects/guard.contract';
 import {
   IDLE_MS,
@@ -37,7 +37,6 @@ let n = 0;
 const target = () => ({ orgId: 'org-a', connectionId: `conn-${++n}` });
 
 describe('outcomes on their way to the guard', () => {
-  beforeEach(() => vi.unstubAllGlobals());
   afterEach(() => vi.unstubAllGlobals());
 
   it('sends a lone call’s outcome at once, without waiting out the linger', async () => {

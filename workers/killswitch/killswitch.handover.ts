@@ -18,7 +18,8 @@
  *   - more than PEEK_MAX_BYTES read;
  *   - the delay (WATCH_DELAY_MS) ran out (a slow tool: no message had come).
  * Events that are neither the answer nor a message (an empty priming event, a comment) wait with
- * the answer, or until the delay runs out. A read error also hands over: the relay ends the stream as it ends any other.
+ * the answer, or until the delay runs out. A read error also hands over: the relay ends the stream
+ * as it ends any other.
  *
  * Transport only: which event is "the answer" is the protocol adapter's (`streamAnswer`).
  */
