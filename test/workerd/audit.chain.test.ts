@@ -147,11 +147,14 @@ describe('audit hash chain', () => {
 
     const edited = await trail('chain-edit-link');
     const target = await seqOf(edited.ids[2]!);
-    await env.DB.prepare(
-      "UPDATE audit_chain SET row_hash = 'ff' || substr(row_hash, 3) WHERE chain = ? AND seq = ?",
+    // Flip the first byte to a value it does not already have (a fixed 'ff' was a no-op 1 time in 256).
+    const flipped = await env.DB.prepare(
+      `UPDATE audit_chain SET row_hash = CASE WHEN substr(row_hash, 1, 2) = 'ff' THEN '00' ELSE 'ff' END
+       || substr(row_hash, 3) WHERE chain = ? AND seq = ?`,
     )
       .bind(target.chain, target.seq)
       .run();
+    expect(flipped.meta.changes).toBe(1);
     expect((await verify(edited.org)).firstBroken).toEqual({
       ...target,
       eventId: edited.ids[2],
