@@ -28,7 +28,7 @@ function fakeOAuthBindings(fake: FakeOAuthInfo): Record<string, string> {
 // Three layers (see docs/testing.md):
 //   unit     — pure modules (policy, metadata, crypto helpers) in plain Node, no runtime.
 //   workerd  — integration tests inside workerd with real D1, KV and Durable Objects.
-//   e2e      — real processes over HTTP: wrangler dev + real MCP servers + the official MCP client.
+//   e2e      — real processes over HTTP: the local runtime + real MCP servers + the official MCP client.
 export default defineConfig({
   test: {
     reporters: ['default', './test/reporters/summary.reporter.ts'],

@@ -1,7 +1,7 @@
 /**
  * Where the gateway's time goes. Runs the product's Worker, unchanged, under
  * bench/breakdown/instrumented.worker.js (its bindings wrapped in timers) in a runtime of its
- * own (`wrangler dev <that file>`, fresh persist dir, same pinning), then:
+ * own (scripts/runtime.ts with that file as entry, fresh persist dir, same pinning), then:
  *
  *   1. per-request stages of real gateway calls (1 KB echo, one at a time, on the runtime socket):
  *      D1 key lookup, D1 connection lookup, KV policy read, guard admit (kill switch + rate
@@ -28,6 +28,7 @@ import {
   newEncryptionKey,
   newSessionSecret,
   ROOT,
+  runtimeArgs,
   signalGroup,
 } from '../scripts/local-stack.ts';
 import type { RuntimeSuiteOptions } from './lib/context.ts';
@@ -124,9 +125,12 @@ export async function allowAllBench(
 }
 
 /**
- * `wrangler dev <script>` (the product's Worker under a bench wrapper) in a runtime of its own:
- * fresh persist dir, migrations applied, the bench upstream, same pinning. Also used by the
+ * The local runtime (scripts/runtime.ts, as `npm start` runs it) with `script` as its entry — the
+ * product's Worker under a bench wrapper, bundled as `wrangler deploy` bundles it — in a runtime of
+ * its own: fresh persist dir, migrations applied, the bench upstream, same pinning. Also used by the
  * metrics and floor suites with their own wrappers, and by the gc suite with the product itself.
+ * `inspector`: open workerd's inspector (the breakdown's CPU profile); off otherwise, as under
+ * `npm start`, since an open inspector makes every promise pay for async stack traces.
  */
 export async function startInstrumented(
   placement: Placement,
@@ -134,6 +138,7 @@ export async function startInstrumented(
   script = path.join('bench', 'breakdown', 'instrumented.worker.js'),
   /** Added to the runtime's environment (the gc suite's V8 flags). */
   extraEnv: Record<string, string> = {},
+  inspector = false,
 ): Promise<Runtime> {
   const persistTo = mkdtempSync(path.join(os.tmpdir(), 'igris-bench-breakdown-'));
   ensureDashboardBuilt();
@@ -141,7 +146,7 @@ export async function startInstrumented(
   const upstream = await startUpstreamProcess(placement);
   const port = await freePort();
   const apiKey = newApiKey();
-  const inspectorPort = await freePort();
+  const inspectorPort = inspector ? await freePort() : 0;
   const vars: Record<string, string> = {
     ENVIRONMENT: 'development',
     ALLOW_PRIVATE_UPSTREAMS: 'true',
@@ -150,24 +155,10 @@ export async function startInstrumented(
     ENCRYPTION_KEY: newEncryptionKey(),
     SESSION_SECRET: newSessionSecret(),
   };
-  const args = [
-    'dev',
-    script,
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(port),
-    '--persist-to',
-    persistTo,
-    '--show-interactive-dev-session=false',
-    '--inspector-port',
-    String(inspectorPort),
-    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-  ];
-  const child: ChildProcess = spawn(path.join(ROOT, 'node_modules', '.bin', 'wrangler'), args, {
+  const args = runtimeArgs({ port, persistTo, vars, main: script, inspectorPort });
+  const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
-    // The same environment as every local stack (scripts/local-stack.ts), wrangler's local trace
-    // collector off included: without it these runtimes paid a cost the product's does not.
+    // The same environment as every local stack (scripts/local-stack.ts).
     env: { ...baseEnv(), ...extraEnv },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
@@ -180,7 +171,7 @@ export async function startInstrumented(
   child.stderr?.on('data', collect);
   const gatewayUrl = `http://127.0.0.1:${port}`;
   // A bench stopped by a signal leaves through 'exit' (bench/run.ts): this runtime and its upstream
-  // go with it (wrangler runs in its own process group, out of reach of the terminal's Ctrl+C).
+  // go with it (the runtime runs in its own process group, out of reach of the terminal's Ctrl+C).
   const onExit = () => {
     signalGroup(child, 'SIGKILL');
     upstream.child.kill('SIGKILL');
@@ -189,7 +180,7 @@ export async function startInstrumented(
   const stop = async () => {
     process.off('exit', onExit);
     if (child.pid && child.exitCode === null) {
-      // SIGTERM lets wrangler clean its temporary bundle up; SIGKILL if it lingers.
+      // SIGTERM lets the runtime remove its bundle; SIGKILL if it lingers.
       signalGroup(child, 'SIGTERM');
       await new Promise<void>((resolve) => {
         const timer = setTimeout(() => {
@@ -212,14 +203,14 @@ export async function startInstrumented(
       throw new Error(`instrumented runtime did not start:\n${output.slice(-3000)}`);
     }
     try {
-      // A timeout: wrangler's proxy can hold a request while the Worker fails to start.
+      // A timeout: a request must not hang while the Worker fails to start.
       if ((await fetch(`${gatewayUrl}/healthz`, { signal: AbortSignal.timeout(5_000) })).ok) break;
     } catch {
       // not yet
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  const workerds = pinRuntime({ wrangler: child }, placement);
+  const workerds = pinRuntime({ runtime: child }, placement);
   const runtimeUrl = await findRuntimeUrl(workerds, port);
   log(`${path.basename(script)}: runtime on ${gatewayUrl} (runtime socket ${runtimeUrl ?? 'not found'})`);
   return {
@@ -234,14 +225,18 @@ export async function startInstrumented(
   };
 }
 
-/** wrangler dev bundles into .wrangler/tmp/dev-XXXX/<name> (with a source map); the newest one is ours. */
+/**
+ * The bundle a profiled script URL names: the runtime bundles into .wrangler/runtime/<pid>-<random>/
+ * (with a source map) and names the script by that path; else the newest bundle of that file name.
+ */
 function bundleOnDisk(name: string): string | null {
-  const tmp = path.join(ROOT, '.wrangler', 'tmp');
+  const direct = path.resolve(ROOT, name.replace(/^file:\/\//, ''));
+  if (existsSync(direct) && existsSync(`${direct}.map`)) return direct;
+  const tmp = path.join(ROOT, '.wrangler', 'runtime');
   let best: { file: string; mtime: number } | null = null;
   try {
     for (const dir of readdirSync(tmp)) {
-      if (!dir.startsWith('dev-')) continue;
-      const file = path.join(tmp, dir, name);
+      const file = path.join(tmp, dir, path.basename(name));
       if (!existsSync(file)) continue;
       const mtime = statSync(file).mtimeMs;
       if (!best || mtime > best.mtime) best = { file, mtime };
@@ -254,7 +249,7 @@ function bundleOnDisk(name: string): string | null {
 
 export async function runBreakdown(options: RuntimeSuiteOptions): Promise<BreakdownResult> {
   const { quick, log } = options;
-  const runtime = await startInstrumented(options.placement, log);
+  const runtime = await startInstrumented(options.placement, log, undefined, {}, true);
   try {
     const slug = 'bench';
     await ensureConnection(runtime, slug);

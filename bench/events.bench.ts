@@ -57,8 +57,7 @@ export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
   const acked = new Map<string, number>();
   // traceId → subscriber index → receive times
   const received = new Map<string, Map<number, number[]>>();
-  // The runtime's own socket when found: through wrangler dev's port every stream would also pass
-  // wrangler's proxy runtime, a hop that does not exist on Cloudflare.
+  // The runtime's own socket (`npm start`'s port; behind a wrangler dev proxy, its runtime's socket).
   const base = ctx.stack.runtimeUrl ?? ctx.stack.gatewayUrl;
   const url = new URL(`${base}/api/v1/events`);
   const subs: SseSubscriber[] = [];

@@ -4,7 +4,7 @@
  * `POST /v1/__floor`, which reads the request, makes ONE Durable Object RPC that writes one SQLite
  * row, sends the same request upstream and streams the answer back — the work no gateway design
  * on Workers avoids (the targets allow exactly one DO round trip before forwarding). It runs in a
- * runtime of its own (`wrangler dev`, fresh persist dir, same pinning as the breakdown suite),
+ * runtime of its own (scripts/runtime.ts as `npm start` runs it, fresh persist dir, same pinning as the breakdown suite),
  * beside the product, so the three arms below share one runtime, one upstream, one session:
  *
  * - direct:  the same `tools/call echo` straight to the upstream (the latency baseline)

@@ -96,7 +96,7 @@ export async function runGc(options: RuntimeSuiteOptions): Promise<GcResult> {
     };
     log('gc: warm-up');
     await closedLoop(CONCURRENCY, quick ? 2_000 : 5_000, fire);
-    // The runtime keeps only its last 200 KB of output (wrangler logs every request too): the GC
+    // The runtime keeps only its last 200 KB of output: the GC
     // lines are collected as they come, each once.
     const seen = new Map<string, GcLine>();
     const collect = () => {
@@ -125,7 +125,7 @@ export async function runGc(options: RuntimeSuiteOptions): Promise<GcResult> {
     collect();
     if (errors > 0) log(`gc: ${errors} calls failed`);
     const fresh = [...seen.values()].filter((line) => !before.has(line.key));
-    // The gateway's isolate is the one with the largest heap (the others are wrangler's own Workers).
+    // The gateway's isolate is the one with the largest heap (the others are Miniflare's own Workers).
     const byIsolate = Map.groupBy(fresh, (line) => line.isolate);
     const main = [...byIsolate.values()].sort((a, b) => peak(b) - peak(a))[0] ?? [];
     const scavenges = main.filter((line) => line.kind === 'scavenge');

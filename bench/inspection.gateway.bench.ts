@@ -4,7 +4,7 @@
  * back in the result)
  * through two connections to the same upstream session — `bench` (no packs) and
  * `bench-inspected` (every built-in pack: arguments scanned on the way in, the result on the way
- * out, redaction of results on) — one at a time, alternating, on the wrangler dev port.
+ * out, redaction of results on) — one at a time, alternating, on the port `npm start` serves.
  *
  * Added latency = inspected − plain, per round (p50 and p99), so a slow minute of a shared machine
  * hits both paths alike.

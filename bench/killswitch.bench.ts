@@ -10,13 +10,13 @@
  *                     refusal arrived before the API's own answer did)
  *   admittedAfter     calls sent after the answer and still admitted (should be 0)
  * and, before the trials, quietApiMs: the answer with no calls running (the switch's own cost; under
- * the open-loop load the answer also queues behind calls: on wrangler dev's port, 200 calls/s is most
- * of what that path sustains on 2 cores).
+ * the open-loop load the answer also queues behind calls: on wrangler dev's port, 200 calls/s was most
+ * of what that path sustained on 2 cores).
  * The switch is lifted (DELETE /api/v1/kill-switch/{id}) between trials.
  *
- * Run on both entries, each with its own calls and API requests: the runtime's own socket (where
- * the targets are judged, as for added latency) and wrangler dev's port (what `npm start` serves,
- * one more hop in front of the same runtime).
+ * Run on the runtime's own socket — what `npm start` serves since session 13 — and, on a stack with
+ * a proxy in front of its runtime (wrangler dev's port, what `npm start` served before), on that
+ * port too, each with its own calls and API requests.
  */
 import type http from 'node:http';
 import { type BenchContext, pick } from './lib/context.ts';
@@ -79,6 +79,9 @@ export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult
   const connection = await ensureConnection(ctx.stack, slug);
   await setPolicy(ctx.stack, slug, [{ tool: '*', action: 'allow' }]);
   const runtimeUrl = ctx.stack.runtimeUrl;
+  // Since session 13 the public port is the runtime's own socket (`npm start` has no proxy in front).
+  if (runtimeUrl === ctx.stack.gatewayUrl)
+    return runPath(ctx, slug, connection.id, runtimeUrl, 'runtime socket');
   const port = await runPath(ctx, slug, connection.id, ctx.stack.gatewayUrl, 'wrangler dev port');
   if (!runtimeUrl) return port;
   return { ...(await runPath(ctx, slug, connection.id, runtimeUrl, 'runtime socket')), port };

@@ -8,7 +8,7 @@
  *   3. saturation (closed loop, non-streamed): rps per path, ratio to direct, CPU ms per call by
  *      process group
  *
- * Paths: A direct, B/R Igris Edge (wrangler dev port / runtime socket), P Portkey (lib/llm.ts).
+ * Paths: A direct, R Igris Edge (runtime socket, `npm start`'s port; B: a wrangler dev port, older runs), P Portkey (lib/llm.ts).
  * The Igris connection is an `openai-compatible` LLM connection with the provider key in the vault,
  * an allow-all policy and a price for the model, so auth, policy, usage and cost are all on the path.
  */

@@ -3,7 +3,7 @@
  * in the product (the counters are the organization's scrape), so this suite runs the product's
  * Worker, unchanged, under bench/metrics/switch.worker.js — a wrapper that makes the guard's metric
  * recording (MetricsRecorder) and its batched sends to the organization's MetricsHub
- * (MetricsOutbox) do nothing while a switch is off — in a runtime of its own (`wrangler dev`,
+ * (MetricsOutbox) do nothing while a switch is off — in a runtime of its own (scripts/runtime.ts,
  * fresh persist dir, same pinning as the breakdown suite).
  *
  * The same `tools/call` (the demo server's `echo`) one at a time, rounds with metrics on and off
@@ -89,8 +89,7 @@ export async function runMetrics(options: RuntimeSuiteOptions): Promise<MetricsR
   const agent = keepAliveAgent(1);
   try {
     const { slug, sessionId } = await allowAllBench(runtime, agent);
-    // Through wrangler's proxy, like the tracing suite: the proxy survives a reload of the Worker (a
-    // source file saved during the run), the runtime's own socket does not. Both arms pay the hop.
+    // The public port: the runtime's own socket (scripts/runtime.ts has no proxy in front).
     const base = runtime.gatewayUrl;
     const url = new URL(`${base}/v1/mcp/${slug}`);
     const headers = mcpHeaders(sessionId, { Authorization: `Bearer ${runtime.apiKey}` });

@@ -1,7 +1,8 @@
 /**
  * Overhead of the gateway: the same echo `tools/call` on the same upstream session, direct (A) and
- * through the gateway with policy, guard and audit on (B: wrangler dev's port; R: the Worker
- * runtime's own socket), alternated in ABBA rounds.
+ * through the gateway with policy, guard and audit on (R: the Worker runtime's own socket, what
+ * `npm start` serves; B, only in runs with wrangler dev's proxy in front: its port), alternated in
+ * ABBA rounds.
  *
  *   1. one request at a time, payloads 1/4/16/64 KB: added p50/p99
  *   2. fixed offered rates, open loop, latency from the intended send time (1 KB)
@@ -70,9 +71,12 @@ export interface OverheadResult {
 
 const SIZES_KB = [1, 4, 16, 64];
 
-/** Process groups whose CPU is metered: the runtime (both workerd), wrangler's node, the upstream, us. */
+/**
+ * Process groups whose CPU is metered: the runtime's workerd, the runtime's node process (reported as
+ * `wrangler`, its name when wrangler dev hosted the runtime), the upstream, us.
+ */
 export function runtimeCpuGroups(ctx: BenchContext): CpuGroups {
-  const root = ctx.stack.stack.wrangler.pid;
+  const root = ctx.stack.stack.runtime.pid;
   const wranglerNode = root
     ? [
         root,
@@ -182,7 +186,7 @@ async function sequentialBySize(
 }
 
 async function atRate(ctx: BenchContext, all: CallPath[], rps: number): Promise<RateRow> {
-  // The runtime socket when found (the gateway's own cost), else wrangler dev's port.
+  // The runtime socket (the gateway's own cost; what `npm start` serves).
   const gateway = all.find((p) => p.name === 'R') ?? all.find((p) => p.name === 'B')!;
   const paths = [all.find((p) => p.name === 'A')!, gateway];
   const durationMs = pick(ctx, 1_500, 4_000);

@@ -89,21 +89,30 @@ export function renderMarkdown(r: BenchResults): string {
   if (r.overhead) {
     const o = r.overhead;
     const hasR = o.sequential.some((s) => s.paths.R);
+    const hasB = o.sequential.some((s) => s.paths.B);
+    // Columns per gateway path present: R (the runtime's own socket, what `npm start` serves since
+    // session 13), and B only in runs with wrangler dev's proxy in front of the runtime.
+    const gateways = [...(hasR ? (['R'] as const) : []), ...(hasB ? (['B'] as const) : [])];
     out.push(
       '### Overhead, one request at a time (ms)',
       '',
-      'A = direct to the upstream · B = through the gateway on wrangler dev’s port · R = through the gateway on the Worker runtime’s own socket (no wrangler dev proxy hop).',
+      hasB
+        ? 'A = direct to the upstream · B = through the gateway on wrangler dev’s port · R = through the gateway on the Worker runtime’s own socket (no wrangler dev proxy hop).'
+        : 'A = direct to the upstream · R = through the gateway on the Worker runtime’s own socket, the port `npm start` serves.',
       '',
-      `| Payload | A p50 | A p99 | B p50 | B p99 | added B p50 | added B p99 |${hasR ? ' R p50 | R p99 | added R p50 | added R p99 |' : ''}`,
-      `|---|---|---|---|---|---|---|${hasR ? '---|---|---|---|' : ''}`,
+      `| Payload | A p50 | A p99 |${gateways.map((g) => ` ${g} p50 | ${g} p99 | added ${g} p50 | added ${g} p99 |`).join('')}`,
+      `|---|---|---|${gateways.map(() => '---|---|---|---|').join('')}`,
     );
     for (const s of o.sequential) {
       const a = s.paths.A;
-      const b = s.paths.B;
-      const rr = s.paths.R;
       out.push(
-        `| ${s.sizeKb} KB | ${sp(a?.p50)} | ${sp(a?.p99)} | ${sp(b?.p50)} | ${sp(b?.p99)} | ${sp(s.added.B?.p50)} | ${sp(s.added.B?.p99)} |` +
-          (hasR ? ` ${sp(rr?.p50)} | ${sp(rr?.p99)} | ${sp(s.added.R?.p50)} | ${sp(s.added.R?.p99)} |` : ''),
+        `| ${s.sizeKb} KB | ${sp(a?.p50)} | ${sp(a?.p99)} |` +
+          gateways
+            .map((g) => {
+              const x = s.paths[g];
+              return ` ${sp(x?.p50)} | ${sp(x?.p99)} | ${sp(s.added[g]?.p50)} | ${sp(s.added[g]?.p99)} |`;
+            })
+            .join(''),
       );
     }
     out.push(
@@ -137,9 +146,9 @@ export function renderMarkdown(r: BenchResults): string {
       '',
       `### Throughput at saturation (${sat.sizeKb} KB, ${sat.concurrency} concurrent, closed loop)`,
       '',
-      'CPU per answered call from /proc (user + system time over the saturation blocks ÷ answers): workerd = both workerd processes (wrangler dev’s proxy runtime and the Worker runtime, with local D1/KV/DOs).',
+      'CPU per answered call from /proc (user + system time over the saturation blocks ÷ answers): workerd = the runtime’s workerd processes (the Worker with local D1/KV/DOs; in runs with wrangler dev, its proxy runtime too); runtime host (node) = the node process that hosts the runtime (scripts/runtime.ts; wrangler in older runs).',
       '',
-      '| Path | rps | Ratio to direct | CPU ms/call: workerd | upstream | load generator | wrangler (node) |',
+      '| Path | rps | Ratio to direct | CPU ms/call: workerd | upstream | load generator | runtime host (node) |',
       '|---|---|---|---|---|---|---|',
     );
     for (const [name, v] of Object.entries(sat.rps)) {

@@ -1,7 +1,8 @@
 /**
- * Starts the whole product locally on its embedded default: workerd (via `wrangler dev`) with
- * local D1, KV and Durable Objects persisted under `persistTo`, migrations applied first, the
- * dashboard served from the Worker's assets, and a demo upstream MCP server beside it.
+ * Starts the whole product locally on its embedded default: the Worker as `wrangler deploy` bundles
+ * it, on workerd (scripts/runtime.ts: Miniflare, no `wrangler dev` in front) with local D1, KV,
+ * Durable Objects and queues persisted under `persistTo`, migrations applied first, the dashboard
+ * served from the Worker's assets, and a demo upstream MCP server beside it.
  *
  * Used by `npm start` (scripts/start.ts) and by the end-to-end tests (test/e2e/global-setup.ts),
  * so the tests exercise exactly what a developer runs.
@@ -27,19 +28,19 @@ export interface StackOptions {
   upstreamPort?: number;
   /** Extra `--var NAME:value` overrides. */
   vars?: Record<string, string>;
-  /** Extra environment for wrangler (e.g. NODE_EXTRA_CA_CERTS: a local https server the Worker may fetch). */
+  /** Extra environment for the runtime (e.g. NODE_EXTRA_CA_CERTS: a local https server the Worker may fetch). */
   env?: Record<string, string>;
-  /** Forward wrangler's output to this process's stdout/stderr. */
+  /** Forward the runtime's output to this process's stdout/stderr. */
   verbose?: boolean;
   /** Start the demo upstream MCP server (default true). */
   demoUpstream?: boolean;
   /** Names of the settings that chose the ports, for error messages (`npm start`: PORT, DEMO_UPSTREAM_PORT). */
   portNames?: { gateway: string; upstream: string };
-  /** Aborting stops whatever has started (wrangler, the demo server) and rejects startStack. */
+  /** Aborting stops whatever has started (the runtime, the demo server) and rejects startStack. */
   signal?: AbortSignal;
 }
 
-/** Signals the process group a detached child leads (wrangler and its workerd); nothing if it is gone. */
+/** Signals the process group a detached child leads (the runtime and its workerd); nothing if it is gone. */
 export function signalGroup(child: ChildProcess, sig: NodeJS.Signals): void {
   try {
     if (child.pid) process.kill(-child.pid, sig);
@@ -78,8 +79,9 @@ export async function assertPortFree(port: number, name?: string, host = '127.0.
 export interface RunningStack {
   gatewayUrl: string;
   upstream: RunningUpstream | null;
-  wrangler: ChildProcess;
-  /** Everything wrangler/workerd printed (for tests that search the logs). */
+  /** scripts/runtime.ts, leader of its own process group (workerd is in it). */
+  runtime: ChildProcess;
+  /** Everything the runtime and workerd printed (for tests that search the logs). */
   logs: () => string;
   stop(): Promise<void>;
 }
@@ -177,9 +179,9 @@ async function waitForHealth(
   while (Date.now() < deadline) {
     options.signal?.throwIfAborted();
     if (child.exitCode !== null || child.signalCode !== null) {
-      // workerd's bind failure is buried in wrangler's output; say it in one line.
+      // workerd's bind failure is buried in the runtime's output; say it in one line.
       if (/EADDRINUSE|address already in use/i.test(logs())) throw portInUse(options.port, options.portName);
-      throw new Error(`wrangler dev exited with ${child.exitCode ?? child.signalCode}:\n${logs()}`);
+      throw new Error(`the runtime exited with ${child.exitCode ?? child.signalCode}:\n${logs()}`);
     }
     try {
       const res = await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(PROBE_TIMEOUT_MS) });
@@ -190,11 +192,31 @@ async function waitForHealth(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  // What wrangler said last usually says why (a build error in the Worker, a crashed workerd).
+  // What the runtime said last usually says why (a build error in the Worker, a crashed workerd).
   throw new StartError(
     `the gateway on port ${options.port} did not answer /healthz within ${timeoutMs / 1000} s; ` +
-      `wrangler's last output:\n${logs().slice(-4_000)}`,
+      `the runtime's last output:\n${logs().slice(-4_000)}`,
   );
+}
+
+/** The runtime process's arguments (scripts/runtime.ts), after `node`. */
+export function runtimeArgs(o: {
+  port: number;
+  persistTo: string;
+  vars: Record<string, string>;
+  main?: string;
+  inspectorPort?: number;
+}): string[] {
+  return [
+    path.join(ROOT, 'scripts', 'runtime.ts'),
+    '--port',
+    String(o.port),
+    '--persist-to',
+    o.persistTo,
+    ...(o.main ? ['--main', o.main] : []),
+    ...(o.inspectorPort ? ['--inspector-port', String(o.inspectorPort)] : []),
+    ...Object.entries(o.vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
+  ];
 }
 
 export async function startStack(options: StackOptions): Promise<RunningStack> {
@@ -228,23 +250,9 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     SESSION_SECRET: options.sessionSecret ?? newSessionSecret(),
     ...options.vars,
   };
-  const args = [
-    'dev',
-    '--ip',
-    '127.0.0.1',
-    '--port',
-    String(options.port),
-    '--persist-to',
-    options.persistTo,
-    '--show-interactive-dev-session=false',
-    // GET /__scheduled?cron=<expression> runs a cron trigger now (the audit checkpoints' e2e test).
-    '--test-scheduled',
-    '--inspector-port',
-    String(await freePort()),
-    ...Object.entries(vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
-  ];
+  const args = runtimeArgs({ port: options.port, persistTo: options.persistTo, vars });
   let output = '';
-  const child = spawn(WRANGLER, args, {
+  const child = spawn(process.execPath, args, {
     cwd: ROOT,
     env: { ...baseEnv(), ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -259,7 +267,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   child.stdout?.on('data', collect);
   child.stderr?.on('data', collect);
   const gatewayUrl = `http://127.0.0.1:${options.port}`;
-  // wrangler runs in its own process group (detached) with workerd inside it: signal the group, so no
+  // The runtime runs in its own process group (detached) with workerd inside it: signal the group, so no
   // workerd outlives us, and finish with SIGKILL for anything that ignored SIGTERM.
   const killGroup = (sig: NodeJS.Signals) => signalGroup(child, sig);
   let stopped: Promise<void> | undefined;
@@ -294,7 +302,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  return { gatewayUrl, upstream, wrangler: child, logs: () => output, stop };
+  return { gatewayUrl, upstream, runtime: child, logs: () => output, stop };
 }
 
 /** Idempotently creates the demo connection and its policy (safe to run on every start). */

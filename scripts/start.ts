@@ -99,7 +99,7 @@ function forward(out: NodeJS.WriteStream) {
 async function main() {
   const settings = loadSettings();
   console.log(
-    `[igris] starting workerd (wrangler dev) with local D1, KV and Durable Objects under ${settings.stateDir} …`,
+    `[igris] bundling the Worker as it deploys and starting workerd with local D1, KV and Durable Objects under ${settings.stateDir} …`,
   );
   starting = startStack({
     port: settings.port,
@@ -123,11 +123,11 @@ async function main() {
   console.log(banner(settings, running, demoUrl));
 
   // Keep the Worker's own log visible after start-up (errors, bootstrap messages), until we stop.
-  running.wrangler.stdout?.on('data', forward(process.stdout));
-  running.wrangler.stderr?.on('data', forward(process.stderr));
-  running.wrangler.on('exit', (code, signal) => {
+  running.runtime.stdout?.on('data', forward(process.stdout));
+  running.runtime.stderr?.on('data', forward(process.stderr));
+  running.runtime.on('exit', (code, signal) => {
     if (stopping) return;
-    console.error(`[igris] wrangler dev exited (${code ?? signal}); stopping`);
+    console.error(`[igris] the runtime exited (${code ?? signal}); stopping`);
     void running.stop().then(() => process.exit(code || 1));
   });
 }

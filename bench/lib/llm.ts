@@ -139,8 +139,10 @@ export function llmPaths(
       url: new URL(`${providerUrl}/v1/chat/completions`),
       headers: { ...json, Authorization: `Bearer ${providerKey}` },
     },
-    { name: 'B', url: new URL(`${stack.gatewayUrl}${route}`), headers: igris },
   ];
+  // A proxy in front of the runtime (wrangler dev's port), only when the public port is not the runtime's own.
+  if (stack.runtimeUrl !== stack.gatewayUrl)
+    paths.push({ name: 'B', url: new URL(`${stack.gatewayUrl}${route}`), headers: igris });
   if (stack.runtimeUrl) {
     paths.push({
       name: 'R',

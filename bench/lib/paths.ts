@@ -1,9 +1,10 @@
 /**
  * The paths a `tools/call` can take, all to the same upstream session:
  *   A  — direct to the upstream MCP server
- *   B  — through the gateway on wrangler dev's public port (what `npm start` serves)
- *   R  — through the gateway on the Worker runtime's own socket (no wrangler dev proxy hop, which
- *        does not exist on Cloudflare): the gateway's own cost
+ *   R  — through the gateway on the Worker runtime's own socket: the gateway's own cost, and since
+ *        session 13 what `npm start` serves (scripts/runtime.ts)
+ *   B  — through a proxy in front of the runtime (wrangler dev's port, what `npm start` served
+ *        before): only when the stack's public port is not the runtime's own socket
  */
 import type http from 'node:http';
 import { keepAliveAgent, send } from './http.ts';
@@ -48,13 +49,15 @@ export function callPaths(
       url: new URL(`${stack.upstreamUrl}/mcp`),
       headers: mcpHeaders(sessionId),
     },
-    {
+  ];
+  if (stack.runtimeUrl !== stack.gatewayUrl) {
+    paths.push({
       name: 'B',
       label: PATH_LABELS.B,
       url: new URL(`${stack.gatewayUrl}/v1/mcp/${slug}`),
       headers: gatewayHeaders,
-    },
-  ];
+    });
+  }
   if (stack.runtimeUrl) {
     paths.push({
       name: 'R',

@@ -1,5 +1,5 @@
 /**
- * A CPU profile of the Worker's isolate through the inspector that `wrangler dev --inspector-port`
+ * A CPU profile of the Worker's isolate through the inspector that `scripts/runtime.ts --inspector-port`
  * exposes (Chrome DevTools Protocol over WebSocket): where the gateway's CPU goes, by function.
  * The Durable Objects run in the same isolate locally, so guard and hub code is included; D1 and
  * KV are simulated by other services of the runtime and are not.

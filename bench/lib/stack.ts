@@ -1,7 +1,8 @@
 /**
- * The system under test: `startStack` (wrangler dev → workerd with local D1/KV/DOs on a persist
- * dir, exactly what `npm start` and the e2e tests run) plus the demo MCP server as its OWN process
- * (so it can be pinned apart from the load generator's event loop, and survives a runtime crash).
+ * The system under test: `startStack` (the deploy bundle on workerd with local D1/KV/DOs on a
+ * persist dir, exactly what `npm start` and the e2e tests run: scripts/runtime.ts) plus the demo
+ * MCP server as its OWN process (so it can be pinned apart from the load generator's event loop,
+ * and survives a runtime crash).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
@@ -28,21 +29,19 @@ export interface BenchStack {
   port: number;
   stack: RunningStack;
   upstream: ChildProcess;
-  /** Every workerd of the runtime (wrangler dev runs two: its proxy and the Worker's own runtime). */
+  /** The runtime's workerd process(es). */
   workerdPids: number[];
   /**
-   * The Worker runtime's own entry socket, bypassing wrangler dev's proxy runtime (a hop that does not
-   * exist on Cloudflare). Null when it could not be found.
+   * The Worker runtime's own entry socket: since session 13 that is the gateway's port itself
+   * (`npm start` no longer puts wrangler dev's proxy runtime in front of it). Null when it could not
+   * be found (a wrangler dev stack, whose runtime socket is another port of its workerd).
    */
   runtimeUrl: string | null;
-  /**
-   * wrangler dev rebuilds and reloads the Worker when a source file changes (its file watcher cannot
-   * be turned off); the runtime's socket then moves. Finds it again (and re-pins), once for many callers.
-   */
+  /** Finds the runtime socket again (and re-pins) after a restart, once for many callers. */
   refreshRuntime(): Promise<string | null>;
-  /** How many times wrangler reloaded the Worker during the run (figures then mix code versions). */
+  /** How many times the Worker was reloaded during the run (figures then mix code versions): 0 now. */
   reloads(): number;
-  /** SIGKILLs the runtime's whole process group (wrangler + workerd), no shutdown of any kind. */
+  /** SIGKILLs the runtime's whole process group (runtime + workerd), no shutdown of any kind. */
   crash(): void;
   /** Starts the runtime again on the same persist dir and port. */
   restart(): Promise<void>;
@@ -87,12 +86,11 @@ export async function startUpstreamProcess(
 }
 
 /**
- * Pins both workerd processes (wrangler's proxy runtime and the Worker's runtime) to the gateway's
- * core: together they are "the gateway" as `npm start` runs it. wrangler's node process is off the
- * request path and goes with the load generator.
+ * Pins the runtime's workerd to the gateway's core: it is "the gateway" as `npm start` runs it. The
+ * runtime's node process (scripts/runtime.ts) is off the request path and goes with the load generator.
  */
-export function pinRuntime(stack: Pick<RunningStack, 'wrangler'>, placement: Placement): number[] {
-  const root = stack.wrangler.pid;
+export function pinRuntime(stack: Pick<RunningStack, 'runtime'>, placement: Placement): number[] {
+  const root = stack.runtime.pid;
   if (!root) return [];
   const workerds = descendants(root).filter((p) => p.comm === 'workerd');
   if (placement.pinned) {
@@ -136,8 +134,13 @@ function listeningPorts(pid: number): number[] {
   return ports;
 }
 
-/** The runtime's entry socket: the port other than the public one that serves the Worker's /healthz. */
+/**
+ * The runtime's entry socket: the public port itself when a workerd listens on it (scripts/runtime.ts),
+ * else (behind a proxy runtime) the port other than the public one that serves the Worker's /healthz.
+ */
 export async function findRuntimeUrl(workerds: number[], publicPort: number): Promise<string | null> {
+  if (workerds.some((pid) => listeningPorts(pid).includes(publicPort)) && workerds.length === 1)
+    return `http://127.0.0.1:${publicPort}`;
   for (const pid of workerds) {
     const ports = listeningPorts(pid);
     if (ports.includes(publicPort)) continue;
@@ -196,7 +199,7 @@ export async function startBenchStack(config: StackConfig): Promise<BenchStack> 
       return reloadsBefore + (stack.logs().match(/Reloading local server/g)?.length ?? 0);
     },
     crash() {
-      signalGroup(stack.wrangler, 'SIGKILL');
+      signalGroup(stack.runtime, 'SIGKILL');
     },
     async restart() {
       reloadsBefore += stack.logs().match(/Reloading local server/g)?.length ?? 0;

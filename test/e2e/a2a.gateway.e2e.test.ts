@@ -2,7 +2,7 @@
  * The A2A gateway end to end: a real agent built with the official `@a2a-js/sdk` server
  * (a2a.agent.ts) is registered by its card URL, and the SDK's own client — pointed at the gateway's
  * rewritten card with an Igris key only — sends, streams, reads and cancels tasks through
- * `wrangler dev`. Governance as for MCP: a denied skill, an unknown method, a rate limit and a kill
+ * the local runtime. Governance as for MCP: a denied skill, an unknown method, a rate limit and a kill
  * switch pulled mid-stream are JSON-RPC errors the SDK raises; audit rows record the method, the
  * skill and the task states; another organization's agent is 404; neither credential crosses over.
  */

@@ -1,5 +1,5 @@
 /**
- * The durability proof: a burst of thousands of gateway calls against `wrangler dev`, the runtime
+ * The durability proof: a burst of thousands of gateway calls against the local runtime, the runtime
  * killed with SIGKILL in the middle of it and restarted on the same state directory. Afterwards
  * every acknowledged call has exactly one audit row, and no call has two.
  *
@@ -63,9 +63,9 @@ async function start(): Promise<void> {
   base = stack.gatewayUrl;
 }
 
-/** SIGKILL to wrangler's whole process group (wrangler and workerd): no shutdown of any kind. */
+/** SIGKILL to the runtime's whole process group (the runtime process and workerd): no shutdown of any kind. */
 async function killRuntime(): Promise<void> {
-  const child = stack.wrangler;
+  const child = stack.runtime;
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   process.kill(-child.pid!, 'SIGKILL');
   await exited;

@@ -1,5 +1,5 @@
 /**
- * The gateway's periodic signed checkpoints, end to end (wrangler dev with `--test-scheduled`):
+ * The gateway's periodic signed checkpoints, end to end (the local runtime's cron trigger):
  * the checkpoint cron is triggered, the checkpoints are read from the API and kept in a file, and
  * `igris-edge audit verify --checkpoints` (a real process) passes a clean export — then, after the
  * chain was rewritten consistently in D1 (row edited, every later link recomputed, as someone with
@@ -93,7 +93,7 @@ describe('periodic signed checkpoints, verified offline', () => {
     // The cron, now; then the checkpoint that covers this chain, kept in a file.
     const cronDeadline = Date.now() + 30_000;
     for (;;) {
-      const trigger = await fetch(`${gatewayUrl()}/__scheduled?cron=${encodeURIComponent(CRON)}`);
+      const trigger = await fetch(`${gatewayUrl()}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(CRON)}`);
       const answer = await trigger.text();
       expect(trigger.status, answer.slice(0, 200)).toBe(200);
       const list = await api<{ checkpoints: Checkpoint[] }>('GET', '/audit/checkpoints?limit=500');

@@ -1,5 +1,5 @@
 /**
- * Issue 12, items 16 and 11 through the real runtime (wrangler dev, its asset server, the official
+ * Issue 12, items 16 and 11 through the real runtime (`npm start`'s, its asset server, the official
  * MCP SDK client, a real upstream over HTTP):
  *  - a wrong key gives the SDK client a clean 401 naming the problem; a client without an OAuth
  *    provider tries no discovery or registration (one with a provider does: the 401 names the

@@ -1,6 +1,6 @@
 /**
  * Budgets and governed system prompts end to end: the official `openai` and `@anthropic-ai/sdk`
- * clients through `wrangler dev` against the real local fake provider (llm.fake-provider.ts).
+ * clients through the local runtime against the real local fake provider (llm.fake-provider.ts).
  * A team budget warns at its threshold (audit row), blocks with a 402 each SDK raises as its typed
  * error, and resets manually; the injected system prompt is what the provider received, with
  * variables rendered, the team's prompt beating the connection's, and `replace` removing the

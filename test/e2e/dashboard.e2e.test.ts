@@ -1,5 +1,5 @@
 /**
- * The dashboard in real headless Chromium against the shared stack (wrangler dev + the demo MCP
+ * The dashboard in real headless Chromium against the shared stack (the local runtime + the demo MCP
  * server), driven like a security engineer would: sign up and in, create an API key and a
  * connection, write a policy and check the simulator against the gateway, watch a real MCP
  * client's calls arrive on Observe live, stop them (session suspend, kill switch), find them in

@@ -1,6 +1,6 @@
 /**
  * The Detections screen and Observe's "Detections by risk" heat map in real headless Chromium,
- * against the shared stack (wrangler dev + the demo MCP server), signed in with the admin API key:
+ * against the shared stack (the local runtime + the demo MCP server), signed in with the admin API key:
  * rules listed and filtered, a custom rule refused with the reason shown under the editor then
  * saved and edited, a custom pack, packs assigned to a connection, the rule tester — and a real
  * MCP client's SQL-injection argument blocked by the assigned pack, which then appears in the

@@ -1,5 +1,5 @@
 /**
- * Live events end to end (wrangler dev, real upstream, plain HTTP SSE clients): every event of a
+ * Live events end to end (the local runtime, real upstream, plain HTTP SSE clients): every event of a
  * concurrent burst reaches every subscriber in the same order, a subscriber that disconnects
  * resumes with Last-Event-ID without losing or repeating anything, and a subscriber of another
  * organization receives none of it.

@@ -1,5 +1,5 @@
 /**
- * End-to-end: the product as `npm start` runs it (wrangler dev → workerd with local D1/KV/DOs),
+ * End-to-end: the product as `npm start` runs it (the deploy bundle on workerd with local D1/KV/DOs: scripts/runtime.ts),
  * on free ports with a throwaway state directory, plus real upstream MCP servers:
  *   - the SDK-built demo server (scripts/demo-mcp-server.ts): /mcp (sessions) and /stateless
  *   - @modelcontextprotocol/server-everything in streamableHttp mode

@@ -1,6 +1,6 @@
 /**
  * Content inspection on the LLM gateway end to end (docs/detections.md): the official `openai`
- * and `@anthropic-ai/sdk` clients through `wrangler dev` against the real fake provider. A jailbreak
+ * and `@anthropic-ai/sdk` clients through the local runtime against the real fake provider. A jailbreak
  * is refused with a 403 the SDKs raise as PermissionDeniedError; an email and a card reach the
  * provider as placeholders (model `fake-echo` answers with what it received) and come back
  * restored, streamed and not.

@@ -1,6 +1,6 @@
 /**
  * Content inspection through the MCP gateway, end to end (issue 16's "Done when"): the official
- * MCP SDK client, wrangler dev, and the demo MCP server answering in JSON (`/json`) and in SSE
+ * MCP SDK client, the local runtime, and the demo MCP server answering in JSON (`/json`) and in SSE
  * (`/stateless`). A SQL-injection argument is refused with a JSON-RPC error naming the rule and
  * category, never the value, and audited as a denial (the upstream's view is proven in
  * test/workerd/inspection.gateway.test.ts with a recording upstream); an AWS key the `echo` tool

@@ -1,5 +1,5 @@
 /**
- * End to end through `wrangler dev`: the kill switch ends in-flight streams (a standalone GET
+ * End to end through the local runtime: the kill switch ends in-flight streams (a standalone GET
  * stream and a long progress call made with the official MCP SDK client), refuses new calls with
  * 503 "Session Suspended" without reaching the upstream, and lifts; a suspended session answers 503
  * at once and resumes.

@@ -2,7 +2,7 @@
  * LLM calls to Langfuse, end to end (docs/observability.md#langfuse): two organizations, each with
  * its own Langfuse project on a local fake of Langfuse's public ingestion API (plain node:http)
  * that requires the project's Basic auth and validates every batch against the API's shape. Real
- * calls go through `wrangler dev` with the official `openai` client to the local fake provider;
+ * calls go through the local runtime with the official `openai` client to the local fake provider;
  * the gateway queues each finished call and the queue consumer sends one ingestion batch per
  * organization. Checked: the trace and generation (model, tokens, cost, latency, status, user,
  * trace id, metadata), content only for the connection that logs content (JSON and streamed),

@@ -1,7 +1,7 @@
 /**
  * The LLM gateway end to end: the official `openai` and `@anthropic-ai/sdk` clients, pointed at
  * Igris Edge by base URL and key only, against the real local fake provider (llm.fake-provider.ts)
- * through `wrangler dev`. Governance as for MCP: policy (model / endpoint rules, token guard),
+ * through the local runtime. Governance as for MCP: policy (model / endpoint rules, token guard),
  * request and token rate limits, the kill switch (also mid-stream), audit rows with usage and cost,
  * and neither key crossing to the other side.
  */

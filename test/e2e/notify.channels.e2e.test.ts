@@ -1,6 +1,6 @@
 /**
  * Notification channels end to end (docs/observability.md#notification-channels), through
- * `wrangler dev` with its local queue: a kill-switch refusal raises an alert, the organization's hub
+ * the local runtime with its local queue: a kill-switch refusal raises an alert, the organization's hub
  * queues it, and the Worker's queue handler delivers it to real HTTP receivers started here —
  *   - a webhook whose receiver verifies the HMAC signature with Node's crypto,
  *   - a Slack incoming-webhook fake and a Splunk-HEC-shaped fake that requires its token,

@@ -1,7 +1,7 @@
 /**
  * Transparency end to end: the official MCP SDK clients (v1 and v2) against real servers, each
  * exchange run twice in the same test — straight to the server, then through the gateway
- * (wrangler dev) — and the two runs must be identical: results, notifications, streaming
+ * (the local runtime) — and the two runs must be identical: results, notifications, streaming
  * behaviour, statuses.
  *
  * Servers: @modelcontextprotocol/server-everything, the SDK-built demo server (sessions, GET

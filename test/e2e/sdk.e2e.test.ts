@@ -1,5 +1,5 @@
 /**
- * @igris-edge/sdk against the real stack (wrangler dev + the demo MCP server):
+ * @igris-edge/sdk against the real stack (the local runtime + the demo MCP server):
  *   - the committed generated API types equal a fresh generation from the live OpenAPI document;
  *   - the management helpers against the real API, including its errors;
  *   - official MCP clients (SDK v1 and v2) configured ONLY from the SDK's output call tools

@@ -6,12 +6,12 @@
  *     bridge, a devDependency so npx finds it locally);
  *   - a taken port (even one that accepts and never answers) ends start-up with one line naming the port
  *     and its variable;
- *   - SIGTERM after start-up and SIGINT during it leave no wrangler/workerd process behind, exit 0, quietly;
+ *   - SIGTERM after start-up and SIGINT during it leave no runtime/wrangler/workerd process behind, exit 0, quietly;
  *   - the Worker log it shows logs a kill switch refusal at info (not a red ERROR) and has no colour
  *     under NO_COLOR.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +29,7 @@ afterAll(() => {
 interface Started {
   child: ChildProcess;
   output: () => string;
-  /** Every process seen below start.ts (wrangler runs detached, in its own group, but is still its child). */
+  /** Every process seen below start.ts (the runtime runs detached, in its own group, but is still its child). */
   descendants: Set<number>;
   exited: Promise<number | null>;
 }
@@ -78,6 +78,38 @@ function collectDescendants(root: number, into: Set<number>): void {
     }
   }
 }
+
+/** The process among `pids` that holds the listening TCP socket of `port` (from /proc), or null. */
+function listenerOf(port: number, pids: Iterable<number>): number | null {
+  const inodes = new Set<string>();
+  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
+    for (const line of readFileSync(file, 'utf8').split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      // st 0A = LISTEN
+      if (cols[3] === '0A' && Number.parseInt(cols[1]?.split(':')[1] ?? '', 16) === port)
+        inodes.add(cols[9]!);
+    }
+  }
+  for (const pid of pids) {
+    try {
+      for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m && inodes.has(m[1]!)) return pid;
+      }
+    } catch {
+      // exited, or an fd closed while we looked
+    }
+  }
+  return null;
+}
+
+const procText = (pid: number, file: 'comm' | 'cmdline') => {
+  try {
+    return readFileSync(`/proc/${pid}/${file}`, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 const alive = (pids: Iterable<number>) => {
   const table = processTable();
@@ -201,6 +233,14 @@ describe('npm start', () => {
     expect(output).toContain(`Gateway      http://127.0.0.1:${port}`);
     expect(output).toContain(`Demo server  http://127.0.0.1:${upstreamPort}/mcp`);
 
+    // The production hot path: the gateway's port is the one workerd's own socket, the Worker's
+    // runtime — no wrangler dev in front (its proxy is a second workerd that queues every request).
+    const live = alive(run.descendants);
+    const workerds = live.filter((pid) => procText(pid, 'comm').trim() === 'workerd');
+    expect(workerds).toHaveLength(1);
+    expect(listenerOf(port, live)).toBe(workerds[0]);
+    expect(live.map((pid) => procText(pid, 'cmdline')).join('\n')).not.toMatch(/wrangler\0dev\0/);
+
     const demoUrl = `http://127.0.0.1:${port}/v1/mcp/demo`;
     const cursor = printedJson(output, 'Cursor — .cursor/mcp.json:') as {
       mcpServers: Record<string, { url: string; headers: Record<string, string> }>;
@@ -291,22 +331,22 @@ describe('npm start', () => {
     });
   }, 240_000);
 
-  it('SIGINT (Ctrl+C) during start-up stops wrangler and workerd and exits 0 without noise', async () => {
+  it('SIGINT (Ctrl+C) during start-up stops the runtime and workerd and exits 0 without noise', async () => {
     const run = start({
       PORT: String(await freePort()),
       DEMO_UPSTREAM_PORT: String(await freePort()),
       ADMIN_API_KEY: newApiKey(),
     });
-    // `wrangler dev` running (not the migrations' short-lived wrangler): the stack is half up.
-    const wranglerDevSeen = () =>
+    // The runtime process running (after the migrations' short-lived wrangler): the stack is half up.
+    const runtimeSeen = () =>
       [...run.descendants].some((pid) => {
         try {
-          return /wrangler\0dev\0/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+          return /scripts\/runtime\.ts\0/.test(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
         } catch {
           return false;
         }
       });
-    await until(() => wranglerDevSeen() || run.child.exitCode !== null, 'wrangler dev to start');
+    await until(() => runtimeSeen() || run.child.exitCode !== null, 'the runtime to start');
     const before = run.output().length;
     run.child.kill('SIGINT');
     expect(await run.exited).toBe(0);

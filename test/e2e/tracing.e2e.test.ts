@@ -1,5 +1,5 @@
 /**
- * OpenTelemetry tracing end to end (docs/observability.md#tracing): `wrangler dev`, a real MCP
+ * OpenTelemetry tracing end to end (docs/observability.md#tracing): the local runtime, a real MCP
  * server built with the MCP SDK as the upstream (it records the headers it receives), the official
  * MCP SDK client as the caller, and a local OTLP/HTTP receiver (test/shared/otlp.receiver.ts)
  * that decodes every export with @opentelemetry/otlp-transformer.

@@ -1,7 +1,7 @@
 import { describe, expect, inject, it } from 'vitest';
 import { adminKey, connectClient, ensureConnection, gatewayUrl, setPolicy } from './helpers';
 
-describe('walking skeleton: the official MCP client through wrangler dev', () => {
+describe('walking skeleton: the official MCP client through the local runtime', () => {
   it('initializes, lists and calls tools through /v1/mcp/:slug with the credential injected', async () => {
     await ensureConnection('skeleton', `${inject('upstreamUrl')}/mcp`, 'skeleton-upstream-credential');
     await setPolicy('skeleton', [{ tool: '*', action: 'allow' }]);

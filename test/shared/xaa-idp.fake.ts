@@ -1,7 +1,7 @@
 /**
  * A local enterprise IdP for Cross App Access tests: it serves its JWKS over HTTPS (the OAuth
  * library accepts only https issuers and JWKS URLs) with a self-signed certificate made by
- * `openssl` at start, which the runtime is told to trust: wrangler dev is started with
+ * `openssl` at start, which the runtime is told to trust: the runtime is started with
  * NODE_EXTRA_CA_CERTS naming `certFile`, which Miniflare hands to workerd as a trusted certificate
  * of its outbound network (Miniflare 5 takes no other per-worker TLS trust option; see
  * docs/oauth.md#cross-app-access-experimental). The tests sign ID-JAGs with the private keys

@@ -112,7 +112,12 @@ describe('audit hash chain', () => {
 
   it('pinpoints a row edited in D1', { timeout: 30_000 }, async () => {
     const { org, ids } = await trail('chain-edit');
-    await env.DB.prepare("UPDATE audit_events SET action = 'allow' WHERE id = ?").bind(ids[0]).run();
+    // Always a change, whichever row sorts first (rows of one millisecond keep insertion order).
+    await env.DB.prepare(
+      "UPDATE audit_events SET action = CASE action WHEN 'deny' THEN 'allow' ELSE 'deny' END WHERE id = ?",
+    )
+      .bind(ids[0])
+      .run();
     const report = await verify(org);
     expect(report.ok).toBe(false);
     expect(report.firstBroken).toEqual({ ...(await seqOf(ids[0]!)), eventId: ids[0], reason: 'row_altered' });

@@ -106,20 +106,22 @@ describe('governed system prompts', () => {
 
     const memberMarker = `member-${RUN}`;
     const trace = `prompt-${RUN}`;
+    // The day before and after the call: a call across UTC midnight may render either.
+    const dayBefore = new Date().toISOString().slice(0, 10);
     const res = await chat(member.key, memberMarker, 'caller system', {
       'X-Igris-User': 'alice',
       'X-Igris-Trace-Id': trace,
     });
     expect(res.status).toBe(200);
     const seen = await received(memberMarker);
-    const today = new Date().toISOString().slice(0, 10);
+    const dayAfter = new Date().toISOString().slice(0, 10);
     const orgName = (await env.DB.prepare('SELECT name FROM organizations WHERE id = ?')
       .bind(org.orgId)
       .first<{ name: string }>())!.name;
-    expect(seen.body.messages![0]).toEqual({
-      role: 'system',
-      content: `You help alice of team ${TEAM} at ${orgName} on ${today}.`,
-    });
+    expect(seen.body.messages![0]!.role).toBe('system');
+    expect(
+      [dayBefore, dayAfter].map((day) => `You help alice of team ${TEAM} at ${orgName} on ${day}.`),
+    ).toContain(seen.body.messages![0]!.content);
     expect(seen.body.messages![1]).toEqual({ role: 'system', content: 'caller system' });
 
     // The audit row names the prompt, its version and hash — not its text.

@@ -26,6 +26,7 @@
 import { guardFor } from '../../durable-objects/do.client';
 import type { GuardTarget, KillNotice } from '../../durable-objects/guard.contract';
 import { log } from '../lib/log';
+import { nativeWait } from '../lib/native.wait';
 import { type Peeked, peekWhole, relayFrom, type StreamAnswer } from './killswitch.handover';
 
 export const WATCH_DELAY_MS = 200;
@@ -59,7 +60,7 @@ export async function endStreamOnKill(
   const type = response.headers.get('Content-Type') ?? '';
   if (!response.body || !/^text\/event-stream\b/i.test(type)) return response;
   // One timer per stream: the peek's patience and the watch's delay are the same WATCH_DELAY_MS.
-  const delay = scheduler.wait(WATCH_DELAY_MS);
+  const delay = nativeWait(WATCH_DELAY_MS);
   if (!watch.answer) return relay(env, ctx, watch, response, response.body, null, delay);
   // A short answer (one event, then the end) is handed over whole, with no relay to pay for
   // (killswitch.handover.ts); anything longer is relayed from where the peek stopped.

@@ -1,0 +1,168 @@
+/**
+ * The local runtime (`npm start`, the end-to-end tests and the benchmarks): the Worker bundled
+ * exactly as `wrangler deploy` bundles it, run by workerd through Miniflare with wrangler.toml's
+ * bindings, local D1, KV, Durable Objects and queues persisted under `--persist-to`. Its port is
+ * workerd's own socket.
+ *
+ * Why not `wrangler dev`: it is a development loop, and each of its conveniences sits on the hot
+ * path of every call — none exists on Cloudflare:
+ *   - a proxy runtime in front of the Worker (a second workerd, a Durable Object queueing every
+ *     request so a reload can hold it): ≈ 3–4 ms and ≈ 2.5 ms of workerd CPU per call, and under
+ *     load a kill switch's API answer queued behind calls (BENCHMARKS.md, B − R);
+ *   - middleware bundled into the Worker (request-body draining, JSON error pages, `/__scheduled`);
+ *   - a devtools inspector it always opens, whose async-trace sink costs every promise;
+ *   - a wrapper around every Durable Object class for its local explorer;
+ *   - a file watcher that rebuilds and reloads the Worker when a source file changes.
+ * Here the bundle is `wrangler deploy --dry-run`'s output — byte for byte what deploys — and
+ * nothing else runs in the Worker's process. Crons are run by hand at
+ * `GET /cdn-cgi/local/scheduled?cron=<expression>` (Miniflare's trigger handler; deployed, the
+ * path belongs to Cloudflare and never reaches the Worker).
+ *
+ * Usage (scripts/local-stack.ts spawns it, in its own process group):
+ *   node scripts/runtime.ts --port N --persist-to DIR [--main FILE] [--var KEY:VALUE]…
+ *                           [--inspector-port N]
+ * `--main`: another entry module with the same bindings (the benchmarks' wrappers of the Worker).
+ * `--inspector-port`: opens workerd's inspector (CPU profiles in the benchmarks); off by default.
+ * SIGTERM or SIGINT stops workerd and removes the bundle.
+ */
+import { spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from 'miniflare';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
+
+const { values } = parseArgs({
+  options: {
+    port: { type: 'string' },
+    'persist-to': { type: 'string' },
+    main: { type: 'string' },
+    var: { type: 'string', multiple: true, default: [] },
+    'inspector-port': { type: 'string' },
+    host: { type: 'string', default: '127.0.0.1' },
+  },
+});
+
+function fail(message: string): never {
+  console.error(`[runtime] ${message}`);
+  process.exit(1);
+}
+
+const port = Number(values.port);
+if (!Number.isInteger(port) || port < 0 || port > 65_535) fail('--port must be a port number');
+const persistTo = values['persist-to'] ?? fail('--persist-to is required');
+
+/** `KEY:VALUE` pairs (as `wrangler dev --var`); the value may itself contain colons. */
+function parseVars(pairs: string[]): Record<string, string> {
+  const vars: Record<string, string> = {};
+  for (const pair of pairs) {
+    const at = pair.indexOf(':');
+    if (at <= 0) fail(`--var ${pair.split(':')[0]}: expected KEY:VALUE`);
+    vars[pair.slice(0, at)] = pair.slice(at + 1);
+  }
+  return vars;
+}
+
+/**
+ * `wrangler deploy --dry-run` into a directory of its own under .wrangler/ (workerd resolves the
+ * script relative to the project root and refuses paths outside it). Returns the bundle's path.
+ */
+function bundle(outdir: string, main: string | undefined): string {
+  const result = spawnSync(
+    WRANGLER,
+    ['deploy', ...(main ? [main] : []), '--dry-run', '--outdir', outdir, '--config', 'wrangler.toml'],
+    { cwd: ROOT, env: { ...process.env, WRANGLER_SEND_METRICS: 'false' }, encoding: 'utf8' },
+  );
+  if (result.status !== 0) fail(`wrangler deploy --dry-run failed:\n${result.stdout}\n${result.stderr}`);
+  const script = readdirSync(outdir).find((f) => f.endsWith('.js'));
+  if (!script) fail(`wrangler deploy --dry-run wrote no script to ${outdir}`);
+  return path.join(outdir, script);
+}
+
+const BUNDLES = path.join(ROOT, '.wrangler', 'runtime');
+
+/** Removes the bundles of runtimes that are gone (a SIGKILL leaves its bundle behind). */
+function sweepBundles(): void {
+  let entries: string[] = [];
+  try {
+    entries = readdirSync(BUNDLES);
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    const pid = Number.parseInt(entry, 10);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    try {
+      process.kill(pid, 0);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH')
+        rmSync(path.join(BUNDLES, entry), { recursive: true, force: true });
+    }
+  }
+}
+
+sweepBundles();
+const outdir = path.join(BUNDLES, `${process.pid}-${randomBytes(4).toString('hex')}`);
+mkdirSync(outdir, { recursive: true });
+const removeBundle = () => rmSync(outdir, { recursive: true, force: true });
+process.once('exit', removeBundle);
+
+// A signal during the build (spawnSync holds the event loop) is handled when it returns: the
+// runtime leaves without starting workerd.
+let mf: Miniflare | null = null;
+let stopping: Promise<void> | null = null;
+function stop(): Promise<void> {
+  stopping ??= (mf?.dispose() ?? Promise.resolve())
+    .catch(() => undefined)
+    .finally(() => {
+      removeBundle();
+      process.exit(0);
+    });
+  return stopping;
+}
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());
+
+const scriptPath = bundle(outdir, values.main);
+// wrangler.toml's bindings as Miniflare options (what `wrangler dev` and vitest's pool use), with
+// .dev.vars read as wrangler does. The bundle is one module, so no module rules.
+const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));
+const { modulesRules: _rules, ...options } = workerOptions;
+const inspectorPort = values['inspector-port'] ? Number(values['inspector-port']) : undefined;
+
+mf = new Miniflare(
+  convertV4MiniflareOptions({
+    rootPath: ROOT,
+    host: values.host,
+    port,
+    inspectorPort,
+    resourcePersistencePath: path.join(persistTo, 'v3'),
+    unsafeTriggerHandlers: true,
+    // Miniflare would log each request through a loopback call to this process: off, as wrangler
+    // dev has it for the Worker's runtime (the gateway's audit trail and logs say what happened).
+    logRequests: false,
+    workers: [
+      {
+        ...options,
+        name: 'igris-edge',
+        modules: true,
+        scriptPath: path.relative(ROOT, scriptPath),
+        bindings: { ...(options.bindings as Record<string, unknown> | undefined), ...parseVars(values.var) },
+      },
+    ],
+    // wrangler's SourcelessWorkerOptions type is its own copy of Miniflare's v4 worker options.
+  } as V4MiniflareOptions),
+);
+
+try {
+  const url = await mf.ready;
+  if (stopping) await stopping;
+  console.log(`[runtime] the Worker is serving on ${url.origin}`);
+} catch (err) {
+  removeBundle();
+  fail(err instanceof Error ? err.message : String(err));
+}
