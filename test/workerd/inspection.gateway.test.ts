@@ -194,10 +194,22 @@ describe('MCP', () => {
   });
 });
 
-/** What the fake provider received, newest last. */
-async function providerBodies(): Promise<Array<Record<string, unknown>>> {
+/**
+ * What the fake provider received carrying `marker`. The provider is shared with other test files
+ * that may run meanwhile: a request is found by its test's own marker, never by its position.
+ */
+async function providerBodies(marker: string): Promise<Array<Record<string, unknown>>> {
   const res = await fetch(`${env.LLM_FAKE_URL}/__fake/requests`);
-  return ((await res.json()) as Array<{ body: Record<string, unknown> }>).map((r) => r.body);
+  return ((await res.json()) as Array<{ body: Record<string, unknown> }>)
+    .map((r) => r.body)
+    .filter((body) => JSON.stringify(body).includes(marker));
+}
+
+/** The one request the provider received with `marker`. */
+async function providerBody(marker: string): Promise<Record<string, unknown>> {
+  const bodies = await providerBodies(marker);
+  expect(bodies).toHaveLength(1);
+  return bodies[0]!;
 }
 
 /** The data of every SSE event of a streamed answer, parsed (`[DONE]` left out). */
@@ -211,10 +223,11 @@ function sseData(text: string): Array<Record<string, unknown>> {
 }
 
 describe('LLM', () => {
-  const chat = (content: string, extra: Record<string, unknown> = {}) => ({
+  /** `marker` in the system message finds the request at the provider (`providerBody`). */
+  const chat = (content: string, marker: string, extra: Record<string, unknown> = {}) => ({
     model: 'fake-echo',
     messages: [
-      { role: 'system', content: 'You are terse.' },
+      { role: 'system', content: `You are terse. ${marker}` },
       { role: 'user', content },
     ],
     ...extra,
@@ -223,14 +236,14 @@ describe('LLM', () => {
   it('sends an email and a card as placeholders and restores them in a JSON answer', async () => {
     const trace = traceId('insp-llm-json');
     const res = await call('POST', `/llm/${LLM}/v1/chat/completions`, {
-      body: chat(PII_PROMPT),
+      body: chat(PII_PROMPT, trace),
       headers: { 'X-Igris-Trace-Id': trace },
     });
     expect(res.status).toBe(200);
     const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
     expect(body.choices[0]!.message.content).toBe(PII_PROMPT);
 
-    const sent = (await providerBodies()).at(-1)!;
+    const sent = await providerBody(trace);
     const prompt = JSON.stringify(sent.messages);
     expect(prompt).toContain('Contact [EMAIL_1], card [CARD_1] please.');
     expect(prompt).not.toContain(EMAIL);
@@ -244,8 +257,9 @@ describe('LLM', () => {
   });
 
   it('restores placeholders split across streamed deltas', async () => {
+    const marker = traceId('insp-llm-stream');
     const res = await call('POST', `/llm/${LLM}/v1/chat/completions`, {
-      body: chat(PII_PROMPT, { stream: true }),
+      body: chat(PII_PROMPT, marker, { stream: true }),
     });
     expect(res.status).toBe(200);
     const chunks = sseData(await res.text());
@@ -254,13 +268,15 @@ describe('LLM', () => {
     );
     expect(deltas.join('')).toBe(PII_PROMPT);
     // The provider's deltas were 3 characters: the placeholder arrived in pieces.
-    expect(JSON.stringify((await providerBodies()).at(-1)!.messages)).toContain('[EMAIL_1]');
+    expect(JSON.stringify((await providerBody(marker)).messages)).toContain('[EMAIL_1]');
   });
 
   it('restores placeholders in an Anthropic stream and message', async () => {
+    const marker = traceId('insp-anthropic');
     const body = {
       model: 'fake-echo',
       max_tokens: 64,
+      system: marker,
       messages: [{ role: 'user', content: [{ type: 'text', text: PII_PROMPT }] }],
     };
     const headers = { 'anthropic-version': '2023-06-01' };
@@ -268,7 +284,9 @@ describe('LLM', () => {
     expect(whole.status).toBe(200);
     const message = (await whole.json()) as { content: Array<{ text: string }> };
     expect(message.content[0]!.text).toBe(PII_PROMPT);
-    expect(JSON.stringify((await providerBodies()).at(-1)!.messages)).not.toContain(EMAIL);
+    const sent = await providerBody(marker);
+    expect(JSON.stringify(sent.messages)).toContain('[EMAIL_1]');
+    expect(JSON.stringify(sent.messages)).not.toContain(EMAIL);
 
     const streamed = await call('POST', `/llm/${ANTHROPIC}/v1/messages`, {
       body: { ...body, stream: true },
@@ -282,10 +300,9 @@ describe('LLM', () => {
   });
 
   it('refuses a jailbreak with a 403 in OpenAI’s shape before the provider sees it', async () => {
-    const before = (await providerBodies()).length;
     const trace = traceId('insp-jailbreak');
     const res = await call('POST', `/llm/${LLM}/v1/chat/completions`, {
-      body: chat(JAILBREAK),
+      body: chat(JAILBREAK, trace),
       headers: { 'X-Igris-Trace-Id': trace },
     });
     expect(res.status).toBe(403);
@@ -296,7 +313,7 @@ describe('LLM', () => {
     };
     expect(body.error).toMatchObject({ type: 'permission_error', code: 'content_blocked' });
     expect(body.error.details.where).toBe('prompt');
-    expect((await providerBodies()).length).toBe(before);
+    expect(await providerBodies(trace)).toEqual([]);
     const [row] = await llmRowsFor(trace);
     expect(row).toMatchObject({ action: 'deny', error_code: 'content_blocked' });
     expect(detailsOf(row).riskScore).toBeGreaterThan(0);
