@@ -73,7 +73,7 @@ export function renderLlm(r: LlmResult): string[] {
     out.push(
       `**Saturation** (non-streamed, ${sat.concurrency} concurrent, closed loop); CPU per answered call from /proc:`,
       '',
-      '| Path | rps | Ratio to direct | errors | CPU ms/call: workerd | wrangler (node) | Portkey (node) | fake provider | load generator |',
+      '| Path | rps | Ratio to direct | errors | CPU ms/call: workerd | runtime host (node) | Portkey (node) | fake provider | load generator |',
       '|---|---|---|---|---|---|---|---|---|',
     );
     for (const name of ORDER) {

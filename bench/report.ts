@@ -56,7 +56,7 @@ export function renderMarkdown(r: BenchResults): string {
     '',
     `Placement: ${
       m.placement.pinned
-        ? `taskset — load generator on cpu ${m.placement.loadGenerator}, upstream on cpu ${m.placement.upstream}, both workerd processes on cpu ${m.placement.workerd}`
+        ? `taskset — load generator on cpu ${m.placement.loadGenerator}, upstream on cpu ${m.placement.upstream}, workerd on cpu ${m.placement.workerd}`
         : `not pinned (${m.placement.why})`
     } · load average before ${m.loadBefore.loadavg.join(' / ')}, after ${m.loadAfter?.loadavg.join(' / ') ?? '–'}${
       m.foreignCpu

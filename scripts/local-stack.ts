@@ -112,10 +112,10 @@ export async function freePort(): Promise<number> {
 export const baseEnv = () => ({
   ...process.env,
   WRANGLER_SEND_METRICS: 'false',
-  // wrangler dev attaches its local trace collector (the "local explorer" observability) to every
-  // invocation, each Durable Object RPC included, as a streaming tail Worker in the same process:
-  // about a sixth of workerd's CPU per gateway call, measured with perf. Cloudflare runs nothing
-  // like it inside the Worker's process, so it is off: the local hot path is the deployed one.
+  // Miniflare's local trace collector (the "local explorer" observability) attaches a streaming tail
+  // Worker to every invocation, each Durable Object RPC included: about a sixth of workerd's CPU per
+  // gateway call under wrangler dev, measured with perf. scripts/runtime.ts never turns it on; this
+  // keeps it off for the wrangler commands run here too (and for `npx wrangler dev` from this env).
   X_LOCAL_OBSERVABILITY: 'false',
   NO_COLOR: '1',
   FORCE_COLOR: '0',
