@@ -29,6 +29,7 @@ import {
   newSessionSecret,
   ROOT,
   runtimeArgs,
+  runtimeVarsEnv,
   signalGroup,
 } from '../scripts/local-stack.ts';
 import type { RuntimeSuiteOptions } from './lib/context.ts';
@@ -155,11 +156,11 @@ export async function startInstrumented(
     ENCRYPTION_KEY: newEncryptionKey(),
     SESSION_SECRET: newSessionSecret(),
   };
-  const args = runtimeArgs({ port, persistTo, vars, main: script, inspectorPort });
+  const args = runtimeArgs({ port, persistTo, main: script, inspectorPort });
   const child: ChildProcess = spawn(process.execPath, args, {
     cwd: ROOT,
     // The same environment as every local stack (scripts/local-stack.ts).
-    env: { ...baseEnv(), ...extraEnv },
+    env: { ...baseEnv(), ...extraEnv, ...runtimeVarsEnv(vars) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -26,7 +26,7 @@ export interface StackOptions {
   sessionSecret?: string;
   /** Port of the demo upstream; 0 = any free port. */
   upstreamPort?: number;
-  /** Extra `--var NAME:value` overrides. */
+  /** Extra Worker var overrides (passed in the runtime's environment, see runtimeVarsEnv). */
   vars?: Record<string, string>;
   /** Extra environment for the runtime (e.g. NODE_EXTRA_CA_CERTS: a local https server the Worker may fetch). */
   env?: Record<string, string>;
@@ -203,7 +203,6 @@ async function waitForHealth(
 export function runtimeArgs(o: {
   port: number;
   persistTo: string;
-  vars: Record<string, string>;
   main?: string;
   inspectorPort?: number;
 }): string[] {
@@ -215,8 +214,12 @@ export function runtimeArgs(o: {
     o.persistTo,
     ...(o.main ? ['--main', o.main] : []),
     ...(o.inspectorPort ? ['--inspector-port', String(o.inspectorPort)] : []),
-    ...Object.entries(o.vars).flatMap(([k, v]) => ['--var', `${k}:${v}`]),
   ];
+}
+
+/** The Worker vars for the runtime, in its environment: secrets stay off the command line. */
+export function runtimeVarsEnv(vars: Record<string, string>): { IGRIS_RUNTIME_VARS: string } {
+  return { IGRIS_RUNTIME_VARS: JSON.stringify(vars) };
 }
 
 export async function startStack(options: StackOptions): Promise<RunningStack> {
@@ -250,11 +253,11 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     SESSION_SECRET: options.sessionSecret ?? newSessionSecret(),
     ...options.vars,
   };
-  const args = runtimeArgs({ port: options.port, persistTo: options.persistTo, vars });
+  const args = runtimeArgs({ port: options.port, persistTo: options.persistTo });
   let output = '';
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
-    env: { ...baseEnv(), ...options.env },
+    env: { ...baseEnv(), ...options.env, ...runtimeVarsEnv(vars) },
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });

@@ -19,8 +19,11 @@
  * path belongs to Cloudflare and never reaches the Worker).
  *
  * Usage (scripts/local-stack.ts spawns it, in its own process group):
- *   node scripts/runtime.ts --port N --persist-to DIR [--main FILE] [--var KEY:VALUE]…
- *                           [--inspector-port N]
+ *   IGRIS_RUNTIME_VARS='{"KEY":"value",…}' node scripts/runtime.ts --port N --persist-to DIR
+ *                                          [--main FILE] [--inspector-port N]
+ * IGRIS_RUNTIME_VARS: Worker vars and secrets over wrangler.toml's and .dev.vars' (the admin key, the
+ * encryption key…). In the environment, not the arguments: any local user can read a process's
+ * command line, only its owner its environment (`wrangler dev --var` put them on the command line).
  * `--main`: another entry module with the same bindings (the benchmarks' wrappers of the Worker).
  * `--inspector-port`: opens workerd's inspector (CPU profiles in the benchmarks); off by default.
  * SIGTERM or SIGINT stops workerd and removes the bundle.
@@ -41,7 +44,6 @@ const { values } = parseArgs({
     port: { type: 'string' },
     'persist-to': { type: 'string' },
     main: { type: 'string' },
-    var: { type: 'string', multiple: true, default: [] },
     'inspector-port': { type: 'string' },
     host: { type: 'string', default: '127.0.0.1' },
   },
@@ -56,16 +58,28 @@ const port = Number(values.port);
 if (!Number.isInteger(port) || port < 0 || port > 65_535) fail('--port must be a port number');
 const persistTo = values['persist-to'] ?? fail('--persist-to is required');
 
-/** `KEY:VALUE` pairs (as `wrangler dev --var`); the value may itself contain colons. */
-function parseVars(pairs: string[]): Record<string, string> {
+/** IGRIS_RUNTIME_VARS (a JSON object of strings), removed from the environment workerd inherits. */
+function takeVars(): Record<string, string> {
+  const raw = process.env.IGRIS_RUNTIME_VARS;
+  delete process.env.IGRIS_RUNTIME_VARS;
+  if (!raw) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    fail('IGRIS_RUNTIME_VARS is not JSON');
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    fail('IGRIS_RUNTIME_VARS must be a JSON object');
   const vars: Record<string, string> = {};
-  for (const pair of pairs) {
-    const at = pair.indexOf(':');
-    if (at <= 0) fail(`--var ${pair.split(':')[0]}: expected KEY:VALUE`);
-    vars[pair.slice(0, at)] = pair.slice(at + 1);
+  for (const [key, value] of Object.entries(parsed)) {
+    if (typeof value !== 'string') fail(`IGRIS_RUNTIME_VARS.${key} must be a string`);
+    vars[key] = value;
   }
   return vars;
 }
+
+const vars = takeVars();
 
 /**
  * `wrangler deploy --dry-run` into a directory of its own under .wrangler/ (workerd resolves the
@@ -151,7 +165,7 @@ mf = new Miniflare(
         name: 'igris-edge',
         modules: true,
         scriptPath: path.relative(ROOT, scriptPath),
-        bindings: { ...(options.bindings as Record<string, unknown> | undefined), ...parseVars(values.var) },
+        bindings: { ...(options.bindings as Record<string, unknown> | undefined), ...vars },
       },
     ],
     // wrangler's SourcelessWorkerOptions type is its own copy of Miniflare's v4 worker options.

@@ -239,7 +239,11 @@ describe('npm start', () => {
     const workerds = live.filter((pid) => procText(pid, 'comm').trim() === 'workerd');
     expect(workerds).toHaveLength(1);
     expect(listenerOf(port, live)).toBe(workerds[0]);
-    expect(live.map((pid) => procText(pid, 'cmdline')).join('\n')).not.toMatch(/wrangler\0dev\0/);
+    const cmdlines = live.map((pid) => procText(pid, 'cmdline')).join('\n');
+    expect(cmdlines).not.toMatch(/wrangler\0dev\0/);
+    // Secrets reach the runtime in its environment, which only its owner can read, not its command line.
+    expect(cmdlines).toContain('scripts/runtime.ts');
+    expect(cmdlines).not.toContain(key);
 
     const demoUrl = `http://127.0.0.1:${port}/v1/mcp/demo`;
     const cursor = printedJson(output, 'Cursor — .cursor/mcp.json:') as {
