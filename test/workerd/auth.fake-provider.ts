@@ -46,6 +46,8 @@ interface PendingCode {
 
 export interface TokenLogEntry {
   provider: Provider;
+  /** The persona the code was issued for, once /token has found the code (tests filter by it). */
+  persona?: string;
   outcome: 'issued' | 'refused';
   reason?: string;
   pkce?: 'S256-verified';
@@ -127,8 +129,9 @@ export async function startFakeProvider(): Promise<RunningFakeProvider> {
 
   async function token(provider: Provider, req: http.IncomingMessage, res: http.ServerResponse) {
     const form = new URLSearchParams(await readBody(req));
+    let persona: string | undefined;
     const refuse = (reason: string) => {
-      log.push({ provider, outcome: 'refused', reason });
+      log.push({ provider, ...(persona ? { persona } : {}), outcome: 'refused', reason });
       // GitHub answers 200 with an error object; Google a 400.
       return provider === 'github'
         ? send(res, 200, { error: 'bad_verification_code', error_description: reason })
@@ -144,6 +147,7 @@ export async function startFakeProvider(): Promise<RunningFakeProvider> {
     codes.delete(code); // single use, whatever happens next
     if (!pending || pending.provider !== provider || pending.expiresAt < Date.now())
       return refuse('unknown code');
+    persona = pending.persona.id;
     if (form.get('redirect_uri') !== pending.redirectUri) return refuse('redirect_uri mismatch');
     const verifier = form.get('code_verifier');
     if (!verifier) return refuse('code_verifier missing');
@@ -152,7 +156,7 @@ export async function startFakeProvider(): Promise<RunningFakeProvider> {
     }
     const accessToken = `fake_${provider}_${b64url(randomBytes(24))}`;
     tokens.set(accessToken, pending.persona);
-    log.push({ provider, outcome: 'issued', pkce: 'S256-verified' });
+    log.push({ provider, persona, outcome: 'issued', pkce: 'S256-verified' });
     if (provider === 'github') {
       return send(res, 200, {
         access_token: accessToken,

@@ -33,10 +33,22 @@ async function persona(overrides: Partial<Persona> = {}): Promise<Persona> {
   return p;
 }
 
-async function tokenLog(): Promise<
-  Array<{ provider: string; outcome: string; reason?: string; pkce?: string }>
-> {
-  return (await fetch(`${FAKE}/_log`)).json();
+/**
+ * What the fake provider's /token decided for codes issued to `personaId`. The provider is shared
+ * with other test files that may sign in meanwhile: entries are found by persona, not by position.
+ */
+/** auth.fake-provider.ts's TokenLogEntry (that module runs in Node, this test in workerd). */
+interface TokenLogEntry {
+  provider: string;
+  persona?: string;
+  outcome: 'issued' | 'refused';
+  reason?: string;
+  pkce?: string;
+}
+
+async function tokenLog(personaId: string): Promise<TokenLogEntry[]> {
+  const all = (await (await fetch(`${FAKE}/_log`)).json()) as TokenLogEntry[];
+  return all.filter((e) => e.persona === personaId);
 }
 
 /** Step 1: our /start. Returns the provider URL it redirected to. */
@@ -164,11 +176,9 @@ describe('GitHub sign-in', () => {
       .first<{ user_id: string; email: string }>();
     expect(link).toEqual({ user_id: session.user.id, email: who.email });
     expect((await userByEmail(who.email))!.password_hash).toBeNull();
-    expect((await tokenLog()).filter((e) => e.provider === 'github').at(-1)).toEqual({
-      provider: 'github',
-      outcome: 'issued',
-      pkce: 'S256-verified',
-    });
+    expect(await tokenLog(who.id)).toEqual([
+      { provider: 'github', persona: who.id, outcome: 'issued', pkce: 'S256-verified' },
+    ]);
     // The session works on the management API like any other.
     expect((await browser.fetch('GET', '/api/v1/connections')).status).toBe(200);
   });
@@ -244,15 +254,19 @@ describe('GitHub sign-in', () => {
     await env.DB.prepare('UPDATE oauth_states SET code_verifier = ? WHERE expires_at > ?')
       .bind(`tampered-${randomId('v', 40)}`, Date.now())
       .run();
-    const back = await atProvider(authorize, await persona());
+    const who = await persona();
+    const back = await atProvider(authorize, who);
     const res = await callback(browser, back);
     expect(res.headers.get('Location')).toBe(`${DASHBOARD_ORIGIN}/welcome?auth_error=provider_error`);
     expect(browser.sessionToken).toBeUndefined();
-    expect((await tokenLog()).filter((e) => e.provider === 'github').at(-1)).toEqual({
-      provider: 'github',
-      outcome: 'refused',
-      reason: 'code_verifier does not match code_challenge',
-    });
+    expect(await tokenLog(who.id)).toEqual([
+      {
+        provider: 'github',
+        persona: who.id,
+        outcome: 'refused',
+        reason: 'code_verifier does not match code_challenge',
+      },
+    ]);
   });
 });
 
@@ -260,15 +274,16 @@ describe('state checks on the callback', () => {
   it('refuses a forged state (never issued): 403, no session, no provider call', async () => {
     const browser = new Browser();
     const authorize = await start(browser, 'github');
-    const back = await atProvider(authorize, await persona());
+    const who = await persona();
+    const back = await atProvider(authorize, who);
     const forged = new URL(back);
     forged.searchParams.set('state', 'A'.repeat(43));
     browser.cookies.set('igris.oauth_state', 'A'.repeat(43)); // even with a matching cookie
-    const before = (await tokenLog()).length;
     const res = await callback(browser, forged);
     await expectApiError(res, 403, 'csrf_failed');
     expect(browser.sessionToken).toBeUndefined();
-    expect((await tokenLog()).length).toBe(before);
+    // The code the provider issued for this persona was never redeemed.
+    expect(await tokenLog(who.id)).toEqual([]);
   });
 
   it('refuses a reused state: the callback works once', async () => {
