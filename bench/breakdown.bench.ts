@@ -16,7 +16,7 @@
  * up as the difference between the client's latency and the timed stages.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
@@ -38,13 +38,7 @@ import { sequential } from './lib/load.ts';
 import { echoCall, echoMessage, isResult, mcpHeaders, openSession, rpcId } from './lib/mcp.ts';
 import type { Placement } from './lib/procs.ts';
 import { cpuProfile, type ProfileSummary } from './lib/profile.ts';
-import {
-  ensureConnection,
-  findRuntimeUrl,
-  pinRuntime,
-  setPolicy,
-  startUpstreamProcess,
-} from './lib/stack.ts';
+import { ensureConnection, pinRuntime, setPolicy, startUpstreamProcess } from './lib/stack.ts';
 import { mean, quantile, summarize } from './lib/stats.ts';
 
 /**
@@ -212,8 +206,9 @@ export async function startInstrumented(
     await new Promise((r) => setTimeout(r, 250));
   }
   const workerds = pinRuntime({ runtime: child }, placement);
-  const runtimeUrl = await findRuntimeUrl(workerds, port);
-  log(`${path.basename(script)}: runtime on ${gatewayUrl} (runtime socket ${runtimeUrl ?? 'not found'})`);
+  // The gateway's port is the runtime's own socket (scripts/runtime.ts has no proxy in front).
+  const runtimeUrl = gatewayUrl;
+  log(`${path.basename(script)}: runtime on ${gatewayUrl}`);
   return {
     gatewayUrl,
     runtimeUrl,
@@ -226,26 +221,10 @@ export async function startInstrumented(
   };
 }
 
-/**
- * The bundle a profiled script URL names: the runtime bundles into .wrangler/runtime/<pid>-<random>/
- * (with a source map) and names the script by that path; else the newest bundle of that file name.
- */
+/** The bundle a profiled script URL names: the runtime's .wrangler/runtime/<pid>-<random>/<name>, with its source map. */
 function bundleOnDisk(name: string): string | null {
-  const direct = path.resolve(ROOT, name.replace(/^file:\/\//, ''));
-  if (existsSync(direct) && existsSync(`${direct}.map`)) return direct;
-  const tmp = path.join(ROOT, '.wrangler', 'runtime');
-  let best: { file: string; mtime: number } | null = null;
-  try {
-    for (const dir of readdirSync(tmp)) {
-      const file = path.join(tmp, dir, path.basename(name));
-      if (!existsSync(file)) continue;
-      const mtime = statSync(file).mtimeMs;
-      if (!best || mtime > best.mtime) best = { file, mtime };
-    }
-  } catch {
-    return null;
-  }
-  return best?.file ?? null;
+  const file = path.resolve(ROOT, name.replace(/^file:\/\//, ''));
+  return existsSync(file) && existsSync(`${file}.map`) ? file : null;
 }
 
 export async function runBreakdown(options: RuntimeSuiteOptions): Promise<BreakdownResult> {

@@ -14,9 +14,8 @@
  * of what that path sustained on 2 cores).
  * The switch is lifted (DELETE /api/v1/kill-switch/{id}) between trials.
  *
- * Run on the runtime's own socket — what `npm start` serves since session 13 — and, on a stack with
- * a proxy in front of its runtime (wrangler dev's port, what `npm start` served before), on that
- * port too, each with its own calls and API requests.
+ * Run on the runtime's own socket, what `npm start` serves since session 13. Older results also hold
+ * a run on wrangler dev's port (`port`), what `npm start` served before.
  */
 import type http from 'node:http';
 import { type BenchContext, pick } from './lib/context.ts';
@@ -78,13 +77,8 @@ export async function runKillSwitch(ctx: BenchContext): Promise<KillSwitchResult
   const slug = 'bench-kill';
   const connection = await ensureConnection(ctx.stack, slug);
   await setPolicy(ctx.stack, slug, [{ tool: '*', action: 'allow' }]);
-  const runtimeUrl = ctx.stack.runtimeUrl;
-  // Since session 13 the public port is the runtime's own socket (`npm start` has no proxy in front).
-  if (runtimeUrl === ctx.stack.gatewayUrl)
-    return runPath(ctx, slug, connection.id, runtimeUrl, 'runtime socket');
-  const port = await runPath(ctx, slug, connection.id, ctx.stack.gatewayUrl, 'wrangler dev port');
-  if (!runtimeUrl) return port;
-  return { ...(await runPath(ctx, slug, connection.id, runtimeUrl, 'runtime socket')), port };
+  // Since session 13 the gateway's port is the runtime's own socket (`npm start` has no proxy in front).
+  return runPath(ctx, slug, connection.id, ctx.stack.gatewayUrl, 'runtime socket');
 }
 
 async function runPath(

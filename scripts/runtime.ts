@@ -130,12 +130,7 @@ process.once('exit', removeBundle);
 let mf: Miniflare | null = null;
 let stopping: Promise<void> | null = null;
 function stop(): Promise<void> {
-  stopping ??= (mf?.dispose() ?? Promise.resolve())
-    .catch(() => undefined)
-    .finally(() => {
-      removeBundle();
-      process.exit(0);
-    });
+  stopping ??= (mf?.dispose() ?? Promise.resolve()).catch(() => undefined).finally(() => process.exit(0)); // the 'exit' handler removes the bundle
   return stopping;
 }
 process.once('SIGTERM', () => void stop());
@@ -177,6 +172,5 @@ try {
   if (stopping) await stopping;
   console.log(`[runtime] the Worker is serving on ${url.origin}`);
 } catch (err) {
-  removeBundle();
   fail(err instanceof Error ? err.message : String(err));
 }

@@ -4,8 +4,9 @@
  * ~1 KB chat completion can take, and Fires that check each answer and time its first token.
  *
  *   A  — direct to the fake provider
- *   B  — Igris Edge on wrangler dev's port (`/llm/<slug>/v1/chat/completions`)
- *   R  — Igris Edge on the Worker runtime's own socket
+ *   R  — Igris Edge on the Worker runtime's own socket, the port `npm start` serves
+ *        (`/llm/<slug>/v1/chat/completions`)
+ *   B  — (older results only) Igris Edge on wrangler dev's port
  *   P  — Portkey's gateway on Node (`x-portkey-provider: openai` + `x-portkey-custom-host`)
  *
  * Everything listens on 127.0.0.1; Portkey is only ever given the fake provider's loopback URL.
@@ -140,17 +141,13 @@ export function llmPaths(
       headers: { ...json, Authorization: `Bearer ${providerKey}` },
     },
   ];
-  // A proxy in front of the runtime (wrangler dev's port), only when the public port is not the runtime's own.
-  if (stack.runtimeUrl !== stack.gatewayUrl)
-    paths.push({ name: 'B', url: new URL(`${stack.gatewayUrl}${route}`), headers: igris });
-  if (stack.runtimeUrl) {
-    paths.push({
-      name: 'R',
-      url: new URL(`${stack.runtimeUrl}${route}`),
-      headers: igris,
-      refresh: () => stack.refreshRuntime(),
-    });
-  }
+  // The gateway's port is the runtime's own socket (B: wrangler dev's port, in older results only).
+  paths.push({
+    name: 'R',
+    url: new URL(`${stack.gatewayUrl}${route}`),
+    headers: igris,
+    refresh: () => stack.refreshRuntime(),
+  });
   if (portkeyUrl) {
     paths.push({
       name: 'P',

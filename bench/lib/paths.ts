@@ -2,9 +2,8 @@
  * The paths a `tools/call` can take, all to the same upstream session:
  *   A  — direct to the upstream MCP server
  *   R  — through the gateway on the Worker runtime's own socket: the gateway's own cost, and since
- *        session 13 what `npm start` serves (scripts/runtime.ts)
- *   B  — through a proxy in front of the runtime (wrangler dev's port, what `npm start` served
- *        before): only when the stack's public port is not the runtime's own socket
+ *        session 13 the port `npm start` serves (scripts/runtime.ts)
+ *   B  — (results of older runs only) through wrangler dev's port, what `npm start` served before
  */
 import type http from 'node:http';
 import { keepAliveAgent, send } from './http.ts';
@@ -49,24 +48,14 @@ export function callPaths(
       url: new URL(`${stack.upstreamUrl}/mcp`),
       headers: mcpHeaders(sessionId),
     },
-  ];
-  if (stack.runtimeUrl !== stack.gatewayUrl) {
-    paths.push({
-      name: 'B',
-      label: PATH_LABELS.B,
-      url: new URL(`${stack.gatewayUrl}/v1/mcp/${slug}`),
-      headers: gatewayHeaders,
-    });
-  }
-  if (stack.runtimeUrl) {
-    paths.push({
+    {
       name: 'R',
       label: PATH_LABELS.R,
-      url: new URL(`${stack.runtimeUrl}/v1/mcp/${slug}`),
+      url: new URL(`${stack.gatewayUrl}/v1/mcp/${slug}`),
       headers: gatewayHeaders,
       refresh: () => stack.refreshRuntime(),
-    });
-  }
+    },
+  ];
   return paths;
 }
 

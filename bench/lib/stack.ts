@@ -5,7 +5,6 @@
  * and survives a runtime crash).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import {
@@ -32,12 +31,11 @@ export interface BenchStack {
   /** The runtime's workerd process(es). */
   workerdPids: number[];
   /**
-   * The Worker runtime's own entry socket: since session 13 that is the gateway's port itself
-   * (`npm start` no longer puts wrangler dev's proxy runtime in front of it). Null when it could not
-   * be found (a wrangler dev stack, whose runtime socket is another port of its workerd).
+   * The Worker runtime's own entry socket: since session 13 the gateway's port itself (scripts/runtime.ts
+   * has no proxy in front). Null only in results of older runs, under wrangler dev.
    */
   runtimeUrl: string | null;
-  /** Finds the runtime socket again (and re-pins) after a restart, once for many callers. */
+  /** Re-pins the runtime after a restart and returns its socket, once for many callers. */
   refreshRuntime(): Promise<string | null>;
   /** How many times the Worker was reloaded during the run (figures then mix code versions): 0 now. */
   reloads(): number;
@@ -101,62 +99,6 @@ export function pinRuntime(stack: Pick<RunningStack, 'runtime'>, placement: Plac
   return workerds.map((w) => w.pid);
 }
 
-/** TCP ports a process listens on (from /proc, no external tool needed). */
-function listeningPorts(pid: number): number[] {
-  const inodes = new Set<string>();
-  try {
-    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-      try {
-        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-        if (m) inodes.add(m[1]!);
-      } catch {
-        // fd closed meanwhile
-      }
-    }
-  } catch {
-    return [];
-  }
-  const ports: number[] = [];
-  for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
-    let text = '';
-    try {
-      text = readFileSync(file, 'utf8');
-    } catch {
-      continue;
-    }
-    for (const line of text.split('\n').slice(1)) {
-      const cols = line.trim().split(/\s+/);
-      // st 0A = LISTEN
-      if (cols[3] === '0A' && inodes.has(cols[9] ?? ''))
-        ports.push(Number.parseInt(cols[1]!.split(':')[1]!, 16));
-    }
-  }
-  return ports;
-}
-
-/**
- * The runtime's entry socket: the public port itself when a workerd listens on it (scripts/runtime.ts),
- * else (behind a proxy runtime) the port other than the public one that serves the Worker's /healthz.
- */
-export async function findRuntimeUrl(workerds: number[], publicPort: number): Promise<string | null> {
-  if (workerds.some((pid) => listeningPorts(pid).includes(publicPort)) && workerds.length === 1)
-    return `http://127.0.0.1:${publicPort}`;
-  for (const pid of workerds) {
-    const ports = listeningPorts(pid);
-    if (ports.includes(publicPort)) continue;
-    for (const port of ports) {
-      try {
-        const res = await fetch(`http://127.0.0.1:${port}/healthz`, { signal: AbortSignal.timeout(1000) });
-        const text = await res.text();
-        if (res.ok && text.includes('"ok"')) return `http://127.0.0.1:${port}`;
-      } catch {
-        // not an HTTP port
-      }
-    }
-  }
-  return null;
-}
-
 export async function startBenchStack(config: StackConfig): Promise<BenchStack> {
   const { child: upstream, url: upstreamUrl } = await startUpstreamProcess(config.placement);
   const port = await freePort();
@@ -184,11 +126,10 @@ export async function startBenchStack(config: StackConfig): Promise<BenchStack> 
     stack,
     upstream,
     workerdPids: pinRuntime(stack, config.placement),
-    runtimeUrl: null,
+    runtimeUrl: stack.gatewayUrl,
     refreshRuntime() {
       refreshing ??= (async () => {
         bench.workerdPids = pinRuntime(stack, config.placement);
-        bench.runtimeUrl = await findRuntimeUrl(bench.workerdPids, port);
         return bench.runtimeUrl;
       })().finally(() => {
         refreshing = null;
@@ -206,14 +147,12 @@ export async function startBenchStack(config: StackConfig): Promise<BenchStack> 
       stack = await startStack(options);
       bench.stack = stack;
       bench.workerdPids = pinRuntime(stack, config.placement);
-      bench.runtimeUrl = await findRuntimeUrl(bench.workerdPids, port);
     },
     async stop() {
       await stack.stop();
       upstream.kill('SIGTERM');
     },
   };
-  bench.runtimeUrl = await findRuntimeUrl(bench.workerdPids, port);
   return bench;
 }
 
