@@ -20,7 +20,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  applyMigrations,
   baseEnv,
   ensureDashboardBuilt,
   freePort,
@@ -137,7 +136,6 @@ export async function startInstrumented(
 ): Promise<Runtime> {
   const persistTo = mkdtempSync(path.join(os.tmpdir(), 'igris-bench-breakdown-'));
   ensureDashboardBuilt();
-  applyMigrations(persistTo);
   const upstream = await startUpstreamProcess(placement);
   const port = await freePort();
   const apiKey = newApiKey();

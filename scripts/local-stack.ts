@@ -9,13 +9,12 @@
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { type RunningUpstream, startUpstream } from './demo-mcp-server.ts';
 
 export const ROOT = path.resolve(import.meta.dirname, '..');
-const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
 
 export interface StackOptions {
   port: number;
@@ -122,22 +121,6 @@ export const baseEnv = () => ({
   CI: 'true',
 });
 
-export function applyMigrations(persistTo: string, verbose = false): void {
-  mkdirSync(persistTo, { recursive: true });
-  const result = spawnSync(
-    WRANGLER,
-    ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo],
-    {
-      cwd: ROOT,
-      env: baseEnv(),
-      encoding: 'utf8',
-    },
-  );
-  if (verbose) process.stdout.write(result.stdout ?? '');
-  if (result.status !== 0)
-    throw new Error(`wrangler d1 migrations apply failed:\n${result.stdout}\n${result.stderr}`);
-}
-
 /** Newest modification time of the files under `paths` (0 when none exist). */
 function newestMtime(paths: string[]): number {
   let newest = 0;
@@ -229,8 +212,6 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   if (options.demoUpstream !== false)
     await assertPortFree(options.upstreamPort ?? 0, options.portNames?.upstream);
   ensureDashboardBuilt();
-  signal?.throwIfAborted();
-  applyMigrations(options.persistTo, options.verbose);
   signal?.throwIfAborted();
   const upstream =
     options.demoUpstream === false

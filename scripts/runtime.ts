@@ -35,6 +35,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
+import { applyMigrations, readMigrations } from './runtime.migrations.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
@@ -142,6 +143,46 @@ const scriptPath = bundle(outdir, values.main);
 const { workerOptions } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml'));
 const { modulesRules: _rules, ...options } = workerOptions;
 const inspectorPort = values['inspector-port'] ? Number(values['inspector-port']) : undefined;
+
+/**
+ * The D1 migrations, applied before the Worker's runtime opens its port, so no request ever meets a
+ * database without its tables (scripts/runtime.migrations.ts). A runtime of its own, holding only the
+ * D1 binding under the same persist path; no cf fetch (it serves no request).
+ */
+async function migrate(): Promise<void> {
+  const migrator = new Miniflare(
+    convertV4MiniflareOptions({
+      rootPath: ROOT,
+      resourcePersistencePath: path.join(persistTo, 'v3'),
+      cf: false,
+      workers: [
+        {
+          name: 'igris-migrations',
+          modules: true,
+          script: 'export default {}',
+          d1Databases: options.d1Databases,
+        },
+      ],
+    } as V4MiniflareOptions),
+  );
+  try {
+    const applied = await applyMigrations(
+      await migrator.getD1Database('DB'),
+      readMigrations(path.join(ROOT, 'migrations')),
+    );
+    if (applied.length)
+      console.log(`[runtime] applied ${applied.length} D1 migration(s): ${applied.join(', ')}`);
+  } finally {
+    await migrator.dispose();
+  }
+}
+
+try {
+  await migrate();
+} catch (err) {
+  fail(`D1 migrations failed: ${err instanceof Error ? err.message : String(err)}`);
+}
+if (stopping) await stopping;
 
 mf = new Miniflare(
   convertV4MiniflareOptions({
