@@ -172,18 +172,13 @@ async function saturate(
     for (const p of paths) await closedLoop(concurrency, 300, chatFire(p, agents.get(p.name)!, body));
     for (let r = 0; r < rounds; r++) {
       for (const p of abbaOrder(paths)) {
-        // Per block: a wrangler reload replaces the workerd processes.
         const meter = cpuMeter(groups());
-        const reloadsBefore = ctx.stack.reloads();
         const res = await closedLoop(concurrency, durationMs, chatFire(p, agents.get(p.name)!, body));
         const used = meter();
         const acc = cpu.get(p.name) ?? { calls: 0, ms: {} };
         cpu.set(p.name, acc);
-        // A reload mid-block swaps the metered processes: that block's CPU figures mean nothing.
-        if (ctx.stack.reloads() === reloadsBefore) {
-          acc.calls += res.ok;
-          for (const [g, v] of Object.entries(used)) acc.ms[g] = (acc.ms[g] ?? 0) + v;
-        }
+        acc.calls += res.ok;
+        for (const [g, v] of Object.entries(used)) acc.ms[g] = (acc.ms[g] ?? 0) + v;
         rps.get(p.name)!.push(res.rps);
         errors.set(p.name, errors.get(p.name)! + res.errors);
         await new Promise((done) => setTimeout(done, 300)); // sockets settle, the spool flushes
@@ -267,10 +262,7 @@ export async function runLlm(ctx: BenchContext, placement: Placement): Promise<L
     // One call per path first: a misconfigured path fails the suite (Portkey: drops out, with why).
     const probe = llmAgents(paths, 1);
     for (const p of paths) {
-      let ok = false;
-      // A few tries: wrangler may be reloading the Worker (the runtime socket then moves).
-      for (let i = 0; i < 3 && !ok; i++)
-        ok = (await timed(chatBody(REQUEST_BYTES, false), false)(p, probe.get(p.name)!)) !== null;
+      const ok = (await timed(chatBody(REQUEST_BYTES, false), false)(p, probe.get(p.name)!)) !== null;
       if (ok) continue;
       if (p.name !== 'P') throw new Error(`llm path ${p.name} (${p.url}) does not answer a chat completion`);
       portkey.error = 'its chat completion failed (see failedCalls)';

@@ -1,8 +1,7 @@
 /**
  * Overhead of the gateway: the same echo `tools/call` on the same upstream session, direct (A) and
  * through the gateway with policy, guard and audit on (R: the Worker runtime's own socket, what
- * `npm start` serves; B, only in runs with wrangler dev's proxy in front: its port), alternated in
- * ABBA rounds.
+ * `npm start` serves; B, in older results only: wrangler dev's port), alternated in ABBA rounds.
  *
  *   1. one request at a time, payloads 1/4/16/64 KB: added p50/p99
  *   2. fixed offered rates, open loop, latency from the intended send time (1 KB)
@@ -72,12 +71,13 @@ export interface OverheadResult {
 const SIZES_KB = [1, 4, 16, 64];
 
 /**
- * Process groups whose CPU is metered: the runtime's workerd, the runtime's node process (reported as
- * `wrangler`, its name when wrangler dev hosted the runtime), the upstream, us.
+ * Process groups whose CPU is metered: the runtime's workerd, the runtime's node host process
+ * (scripts/runtime.ts; keyed `wrangler`, its name when wrangler dev hosted the runtime, so reports
+ * read older results alike), the upstream, us.
  */
 export function runtimeCpuGroups(ctx: BenchContext): CpuGroups {
   const root = ctx.stack.stack.runtime.pid;
-  const wranglerNode = root
+  const runtimeHost = root
     ? [
         root,
         ...descendants(root)
@@ -87,7 +87,7 @@ export function runtimeCpuGroups(ctx: BenchContext): CpuGroups {
     : [];
   return {
     workerd: ctx.stack.workerdPids,
-    wrangler: wranglerNode,
+    wrangler: runtimeHost,
     upstream: ctx.stack.upstream.pid ? [ctx.stack.upstream.pid] : [],
     loadgen: [process.pid],
   };
@@ -286,7 +286,7 @@ export async function saturate(
           `${p.name} ${result.rps[p.name]!.value.toFixed(0)} rps, CPU ms/call ${Object.entries(
             result.cpuMsPerCall[p.name] ?? {},
           )
-            .map(([g, v]) => `${g} ${v.toFixed(2)}`)
+            .map(([g, v]) => `${g === 'wrangler' ? 'runtime host' : g} ${v.toFixed(2)}`)
             .join(' ')}`,
       )
       .join(' | ')}`,

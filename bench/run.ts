@@ -75,8 +75,8 @@ export interface BenchResults {
     busy: boolean;
     policyCacheTtlMs: number;
     runtimeSocket: boolean;
-    /** Reloads of the Worker during the run (wrangler dev, when it hosted the runtime): figures mix versions. */
-    reloads: number;
+    /** Older results only: Worker reloads by wrangler dev's watcher during the run (figures mix versions). */
+    reloads?: number;
     /** The unmeasured warm-up before the stack's suites (see warmUp). */
     warmUp?: WarmUp;
   };
@@ -130,8 +130,8 @@ function log(message: string) {
 
 const t0 = performance.now();
 
-// Ctrl+C or a kill reaches only this process (every runtime's wrangler runs in its own process
-// group): leave through 'exit', whose handlers take the suites' runtimes and upstreams with us.
+// Ctrl+C or a kill reaches only this process (every runtime runs in its own process group): leave
+// through 'exit', whose handlers take the suites' runtimes and upstreams with us.
 process.once('SIGINT', () => process.exit(130));
 process.once('SIGTERM', () => process.exit(143));
 
@@ -160,7 +160,6 @@ async function main() {
       busy: (loadBefore.loadavg[0] ?? 0) > 0.5,
       policyCacheTtlMs: POLICY_CACHE_TTL_MS,
       runtimeSocket: false,
-      reloads: 0,
     },
     errors: {},
     failedCalls: {},
@@ -239,9 +238,6 @@ async function main() {
         ),
       );
     } finally {
-      results.meta.reloads = stack?.reloads() ?? 0;
-      if (results.meta.reloads)
-        log(`warning: wrangler reloaded the Worker ${results.meta.reloads} time(s) during the run`);
       await stack?.stop();
       process.removeListener('exit', cleanup);
       rmSync(persistTo, { recursive: true, force: true });

@@ -40,10 +40,8 @@ const REPLY_MARK = 'Hello from the fake provider.';
 
 export interface LlmPath {
   name: LlmPathName;
-  /** Mutable: the runtime socket moves when wrangler reloads the Worker. */
   url: URL;
   headers: Record<string, string>;
-  refresh?: () => Promise<string | null>;
 }
 
 export interface Proc {
@@ -146,7 +144,6 @@ export function llmPaths(
     name: 'R',
     url: new URL(`${stack.gatewayUrl}${route}`),
     headers: igris,
-    refresh: () => stack.refreshRuntime(),
   });
   if (portkeyUrl) {
     paths.push({
@@ -191,13 +188,6 @@ function noteFailure(p: LlmPath, what: string): void {
   failures.set(p.name, list);
 }
 
-async function followReload(p: LlmPath, err: unknown): Promise<void> {
-  if (p.refresh && /ECONNREFUSED|socket hang up|ECONNRESET/.test(String(err))) {
-    const origin = await p.refresh();
-    if (origin) p.url.port = new URL(origin).port;
-  }
-}
-
 /** Non-streamed: the whole JSON answer, checked for the fake provider's reply. */
 export function chatFire(p: LlmPath, agent: http.Agent, body: string, timeoutMs = 15_000): Fire {
   return async () => {
@@ -206,7 +196,6 @@ export function chatFire(p: LlmPath, agent: http.Agent, body: string, timeoutMs 
       res = await send(agent, p.url, { body, headers: p.headers, timeoutMs });
     } catch (err) {
       noteFailure(p, String(err));
-      await followReload(p, err);
       throw err;
     }
     const ok = res.status === 200 && res.text.includes(REPLY_MARK);
@@ -291,13 +280,12 @@ export function llmAgents(paths: LlmPath[], maxSockets: number): Map<LlmPathName
   return new Map(paths.map((p) => [p.name, keepAliveAgent(maxSockets)]));
 }
 
-/** One streamed call; on a broken socket, follows the runtime's new port as the other Fires do. */
+/** One streamed call; a failure is noted for the results file, as the other Fires do. */
 export async function streamFire(agent: http.Agent, p: LlmPath, body: string): Promise<StreamTiming> {
   try {
     return await streamOnce(agent, p, body);
   } catch (err) {
     noteFailure(p, String(err));
-    await followReload(p, err);
     throw err;
   }
 }

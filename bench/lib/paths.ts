@@ -16,11 +16,8 @@ export type PathName = 'A' | 'B' | 'R';
 export interface CallPath {
   name: PathName;
   label: string;
-  /** Mutable: the runtime socket moves when wrangler reloads the Worker (see `refresh`). */
   url: URL;
   headers: Record<string, string>;
-  /** Finds the runtime socket again after a reload; the new origin, or null. */
-  refresh?: () => Promise<string | null>;
 }
 
 export const PATH_LABELS: Record<PathName, string> = {
@@ -53,7 +50,6 @@ export function callPaths(
       label: PATH_LABELS.R,
       url: new URL(`${stack.gatewayUrl}/v1/mcp/${slug}`),
       headers: gatewayHeaders,
-      refresh: () => stack.refreshRuntime(),
     },
   ];
   return paths;
@@ -84,11 +80,6 @@ export function echoFire(path: CallPath, agent: http.Agent, message: string, tim
       });
     } catch (err) {
       noteFailure(path, String(err));
-      // The runtime's socket moved (wrangler reloaded the Worker): follow it for the next calls.
-      if (path.refresh && /ECONNREFUSED|socket hang up|ECONNRESET/.test(String(err))) {
-        const origin = await path.refresh();
-        if (origin) path.url.port = new URL(origin).port;
-      }
       throw err;
     }
     const ok = isResult(res);

@@ -35,10 +35,6 @@ export interface BenchStack {
    * has no proxy in front). Null only in results of older runs, under wrangler dev.
    */
   runtimeUrl: string | null;
-  /** Re-pins the runtime after a restart and returns its socket, once for many callers. */
-  refreshRuntime(): Promise<string | null>;
-  /** How many times the Worker was reloaded during the run (figures then mix code versions): 0 now. */
-  reloads(): number;
   /** SIGKILLs the runtime's whole process group (runtime + workerd), no shutdown of any kind. */
   crash(): void;
   /** Starts the runtime again on the same persist dir and port. */
@@ -115,8 +111,6 @@ export async function startBenchStack(config: StackConfig): Promise<BenchStack> 
     vars: config.vars,
   };
   let stack = await startStack(options);
-  let refreshing: Promise<string | null> | null = null;
-  let reloadsBefore = 0;
   const bench: BenchStack = {
     gatewayUrl: stack.gatewayUrl,
     upstreamUrl,
@@ -127,23 +121,10 @@ export async function startBenchStack(config: StackConfig): Promise<BenchStack> 
     upstream,
     workerdPids: pinRuntime(stack, config.placement),
     runtimeUrl: stack.gatewayUrl,
-    refreshRuntime() {
-      refreshing ??= (async () => {
-        bench.workerdPids = pinRuntime(stack, config.placement);
-        return bench.runtimeUrl;
-      })().finally(() => {
-        refreshing = null;
-      });
-      return refreshing;
-    },
-    reloads() {
-      return reloadsBefore + (stack.logs().match(/Reloading local server/g)?.length ?? 0);
-    },
     crash() {
       signalGroup(stack.runtime, 'SIGKILL');
     },
     async restart() {
-      reloadsBefore += stack.logs().match(/Reloading local server/g)?.length ?? 0;
       stack = await startStack(options);
       bench.stack = stack;
       bench.workerdPids = pinRuntime(stack, config.placement);
