@@ -1,8 +1,9 @@
 /**
  * The runtime's own D1 migrations (scripts/runtime.migrations.ts) against wrangler's: on a real local D1
  * (Miniflare, persisted to disk), every file applied once and in order, nothing applied twice, a failing
- * migration applying nothing of itself, and `wrangler d1 migrations` agreeing afterwards on what is applied —
- * the same table, so either tool can follow the other on one state directory.
+ * migration applying nothing of itself, and wrangler agreeing both ways — `wrangler d1 migrations list` finds
+ * nothing after the runtime, the runtime nothing after `wrangler d1 migrations apply` — the same table, so
+ * either tool can follow the other on one state directory.
  */
 import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -87,6 +88,17 @@ describe('runtime D1 migrations', () => {
     expect(listed.status, listed.stderr).toBe(0);
     expect(listed.stdout).toContain('No migrations to apply');
   });
+
+  it('finds nothing to apply on a database wrangler migrated', async () => {
+    const persistTo = tempDir('igris-migrations-');
+    const applied = spawnSync(
+      path.join(ROOT, 'node_modules', '.bin', 'wrangler'),
+      ['d1', 'migrations', 'apply', 'DB', '--local', '--persist-to', persistTo],
+      { cwd: ROOT, env: baseEnv(), encoding: 'utf8' },
+    );
+    expect(applied.status, applied.stderr).toBe(0);
+    expect(await withD1(persistTo, (db) => applyMigrations(db, readMigrations(MIGRATIONS)))).toEqual([]);
+  }, 180_000); // wrangler starts a runtime per migration: ≈ 15 s on a quiet machine
 
   it('applies only what is new, and a failing migration leaves nothing of itself and is not recorded', async () => {
     const persistTo = tempDir('igris-migrations-');
