@@ -13,7 +13,7 @@
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { Miniflare } from 'miniflare';
+import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from 'miniflare';
 import { unstable_splitSqlQuery } from 'wrangler';
 
 type D1Database = Awaited<ReturnType<Miniflare['getD1Database']>>;
@@ -57,4 +57,30 @@ export async function applyMigrations(db: D1Database, migrations: D1Migration[])
     done.push(migration.name);
   }
   return done;
+}
+
+/**
+ * Opens the local D1 persisted under `persistTo` (`d1Databases`: wrangler.toml's, as Miniflare options)
+ * in a runtime holding only that binding, for `fn`, then stops it. No cf fetch: it serves no request.
+ * Used before the Worker's runtime opens its port (scripts/runtime.ts) and by the migrations' test.
+ */
+export async function withLocalD1<T>(
+  root: string,
+  persistTo: string,
+  d1Databases: V4MiniflareOptions['d1Databases'],
+  fn: (db: D1Database) => Promise<T>,
+): Promise<T> {
+  const mf = new Miniflare(
+    convertV4MiniflareOptions({
+      rootPath: root,
+      resourcePersistencePath: path.join(persistTo, 'v3'),
+      cf: false,
+      workers: [{ name: 'igris-migrations', modules: true, script: 'export default {}', d1Databases }],
+    } as V4MiniflareOptions),
+  );
+  try {
+    return await fn(await mf.getD1Database('DB'));
+  } finally {
+    await mf.dispose();
+  }
 }

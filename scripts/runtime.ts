@@ -35,7 +35,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from 'miniflare';
 import { unstable_getMiniflareWorkerOptions } from 'wrangler';
-import { applyMigrations, readMigrations } from './runtime.migrations.ts';
+import { applyMigrations, readMigrations, withLocalD1 } from './runtime.migrations.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
@@ -146,35 +146,15 @@ const inspectorPort = values['inspector-port'] ? Number(values['inspector-port']
 
 /**
  * The D1 migrations, applied before the Worker's runtime opens its port, so no request ever meets a
- * database without its tables (scripts/runtime.migrations.ts). A runtime of its own, holding only the
- * D1 binding under the same persist path; no cf fetch (it serves no request).
+ * database without its tables (scripts/runtime.migrations.ts), in a runtime of its own holding only
+ * the D1 binding under the same persist path.
  */
 async function migrate(): Promise<void> {
-  const migrator = new Miniflare(
-    convertV4MiniflareOptions({
-      rootPath: ROOT,
-      resourcePersistencePath: path.join(persistTo, 'v3'),
-      cf: false,
-      workers: [
-        {
-          name: 'igris-migrations',
-          modules: true,
-          script: 'export default {}',
-          d1Databases: options.d1Databases,
-        },
-      ],
-    } as V4MiniflareOptions),
+  const applied = await withLocalD1(ROOT, persistTo, options.d1Databases, (db) =>
+    applyMigrations(db, readMigrations(path.join(ROOT, 'migrations'))),
   );
-  try {
-    const applied = await applyMigrations(
-      await migrator.getD1Database('DB'),
-      readMigrations(path.join(ROOT, 'migrations')),
-    );
-    if (applied.length)
-      console.log(`[runtime] applied ${applied.length} D1 migration(s): ${applied.join(', ')}`);
-  } finally {
-    await migrator.dispose();
-  }
+  if (applied.length)
+    console.log(`[runtime] applied ${applied.length} D1 migration(s): ${applied.join(', ')}`);
 }
 
 try {

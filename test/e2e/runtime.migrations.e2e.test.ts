@@ -9,10 +9,15 @@ import { spawnSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { convertV4MiniflareOptions, Miniflare, type V4MiniflareOptions } from 'miniflare';
 import { afterAll, describe, expect, it } from 'vitest';
+import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { baseEnv, ROOT } from '../../scripts/local-stack';
-import { applyMigrations, MIGRATIONS_TABLE, readMigrations } from '../../scripts/runtime.migrations';
+import {
+  applyMigrations,
+  MIGRATIONS_TABLE,
+  readMigrations,
+  withLocalD1,
+} from '../../scripts/runtime.migrations';
 
 const MIGRATIONS = path.join(ROOT, 'migrations');
 const dirs: string[] = [];
@@ -26,30 +31,12 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/** A local D1 persisted under `persistTo`, with wrangler.toml's database id (as the runtime opens it). */
-async function withD1<T>(
-  persistTo: string,
-  fn: (db: Awaited<ReturnType<Miniflare['getD1Database']>>) => Promise<T>,
-) {
-  const mf = new Miniflare(
-    convertV4MiniflareOptions({
-      resourcePersistencePath: path.join(persistTo, 'v3'),
-      cf: false,
-      workers: [
-        {
-          name: 'migrations-test',
-          modules: true,
-          script: 'export default {}',
-          d1Databases: { DB: '00000000-0000-0000-0000-000000000000' },
-        },
-      ],
-    } as V4MiniflareOptions),
-  );
-  try {
-    return await fn(await mf.getD1Database('DB'));
-  } finally {
-    await mf.dispose();
-  }
+/** wrangler.toml's D1 binding, as the runtime reads it. */
+const { d1Databases } = unstable_getMiniflareWorkerOptions(path.join(ROOT, 'wrangler.toml')).workerOptions;
+
+/** The local D1 persisted under `persistTo`, opened as the runtime opens it. */
+function withD1<T>(persistTo: string, fn: Parameters<typeof withLocalD1<T>>[3]): Promise<T> {
+  return withLocalD1(ROOT, persistTo, d1Databases, fn);
 }
 
 describe('runtime D1 migrations', () => {
