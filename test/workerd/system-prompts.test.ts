@@ -118,10 +118,12 @@ describe('governed system prompts', () => {
     const orgName = (await env.DB.prepare('SELECT name FROM organizations WHERE id = ?')
       .bind(org.orgId)
       .first<{ name: string }>())!.name;
-    expect(seen.body.messages![0]!.role).toBe('system');
     expect(
-      [dayBefore, dayAfter].map((day) => `You help alice of team ${TEAM} at ${orgName} on ${day}.`),
-    ).toContain(seen.body.messages![0]!.content);
+      [dayBefore, dayAfter].map((day) => ({
+        role: 'system',
+        content: `You help alice of team ${TEAM} at ${orgName} on ${day}.`,
+      })),
+    ).toContainEqual(seen.body.messages![0]);
     expect(seen.body.messages![1]).toEqual({ role: 'system', content: 'caller system' });
 
     // The audit row names the prompt, its version and hash — not its text.
