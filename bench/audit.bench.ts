@@ -1,7 +1,7 @@
 /**
  * Audit durability under overload and a crash: open-loop calls at 2× the measured sustainable
  * rate (the gateway's saturation throughput) on a connection of their own, each with a unique
- * X-Igris-Trace-Id; midway the local runtime is SIGKILLed (wrangler's whole process group, no
+ * X-Igris-Trace-Id; midway the local runtime is SIGKILLed (the runtime's whole process group, no
  * shutdown of any kind) and started again on the same persist dir. Then every acknowledged call
  * (HTTP 200 with a JSON-RPC result) is looked up among the persisted rows
  * (GET /api/v1/audit-events/export?connection=…, the product's own export):
@@ -54,7 +54,7 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
   if (!sustainable) {
     const url = new URL(`${ctx.stack.gatewayUrl}/v1/mcp/${slug}`);
     const agent = keepAliveAgent(16);
-    const path = { name: 'B' as const, label: 'gateway', url, headers: headersFor(`${run}-probe`) };
+    const path = { name: 'R' as const, label: 'gateway', url, headers: headersFor(`${run}-probe`) };
     sustainable = (await closedLoop(16, 1_500, echoFire(path, agent, message))).rps;
     agent.destroy();
   }

@@ -15,21 +15,17 @@
  * Inside workerd the clock only moves when I/O completes, so stage times are I/O waits; CPU shows
  * up as the difference between the client's latency and the timed stages.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import {
-  baseEnv,
-  ensureDashboardBuilt,
   freePort,
   newApiKey,
   newEncryptionKey,
-  newSessionSecret,
   ROOT,
-  runtimeArgs,
-  runtimeVarsEnv,
+  type RunningStack,
   signalGroup,
+  startStack,
 } from '../scripts/local-stack.ts';
 import type { RuntimeSuiteOptions } from './lib/context.ts';
 import { apiOk, keepAliveAgent, send } from './lib/http.ts';
@@ -93,7 +89,8 @@ const STAGE_NAMES: Record<string, string> = {
 
 export interface Runtime {
   gatewayUrl: string;
-  runtimeUrl: string | null;
+  /** The Worker runtime's own socket: the gateway's port (scripts/runtime.ts has no proxy in front). */
+  runtimeUrl: string;
   /** The runtime's workerd processes (for CPU from /proc). */
   workerdPids: number[];
   upstreamUrl: string;
@@ -135,86 +132,52 @@ export async function startInstrumented(
   inspector = false,
 ): Promise<Runtime> {
   const persistTo = mkdtempSync(path.join(os.tmpdir(), 'igris-bench-breakdown-'));
-  ensureDashboardBuilt();
   const upstream = await startUpstreamProcess(placement);
-  const port = await freePort();
   const apiKey = newApiKey();
   const inspectorPort = inspector ? await freePort() : 0;
-  const vars: Record<string, string> = {
-    ENVIRONMENT: 'development',
-    ALLOW_PRIVATE_UPSTREAMS: 'true',
-    POLICY_CACHE_TTL_MS: '10000',
-    ADMIN_API_KEY: apiKey,
-    ENCRYPTION_KEY: newEncryptionKey(),
-    SESSION_SECRET: newSessionSecret(),
-  };
-  const args = runtimeArgs({ port, persistTo, main: script, inspectorPort });
-  const child: ChildProcess = spawn(process.execPath, args, {
-    cwd: ROOT,
-    // The same environment as every local stack (scripts/local-stack.ts).
-    env: { ...baseEnv(), ...extraEnv, ...runtimeVarsEnv(vars) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
-  });
-  let output = '';
-  const collect = (c: Buffer) => {
-    output = (output + c.toString('utf8')).slice(-200_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  const gatewayUrl = `http://127.0.0.1:${port}`;
-  // A bench stopped by a signal leaves through 'exit' (bench/run.ts): this runtime and its upstream
-  // go with it (the runtime runs in its own process group, out of reach of the terminal's Ctrl+C).
+  // A bench stopped by a signal leaves through 'exit' (bench/run.ts): whatever has started goes with it
+  // (the runtime runs in its own process group, out of reach of the terminal's Ctrl+C).
+  let stack: RunningStack | null = null;
   const onExit = () => {
-    signalGroup(child, 'SIGKILL');
+    if (stack) signalGroup(stack.runtime, 'SIGKILL');
     upstream.child.kill('SIGKILL');
   };
   process.once('exit', onExit);
   const stop = async () => {
     process.off('exit', onExit);
-    if (child.pid && child.exitCode === null) {
-      // SIGTERM lets the runtime remove its bundle; SIGKILL if it lingers.
-      signalGroup(child, 'SIGTERM');
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(() => {
-          signalGroup(child, 'SIGKILL');
-          resolve();
-        }, 5_000);
-        child.once('exit', () => {
-          clearTimeout(timer);
-          resolve();
-        });
-      });
-    }
+    await stack?.stop();
     upstream.child.kill('SIGTERM');
     rmSync(persistTo, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 90_000;
-  for (;;) {
-    if (child.exitCode !== null || Date.now() > deadline) {
-      await stop();
-      throw new Error(`instrumented runtime did not start:\n${output.slice(-3000)}`);
-    }
-    try {
-      // A timeout: a request must not hang while the Worker fails to start.
-      if ((await fetch(`${gatewayUrl}/healthz`, { signal: AbortSignal.timeout(5_000) })).ok) break;
-    } catch {
-      // not yet
-    }
-    await new Promise((r) => setTimeout(r, 250));
+  try {
+    // The same runtime and environment as every local stack, with the bench's entry.
+    stack = await startStack({
+      port: await freePort(),
+      persistTo,
+      adminApiKey: apiKey,
+      encryptionKey: newEncryptionKey(),
+      demoUpstream: false,
+      vars: { POLICY_CACHE_TTL_MS: '10000' },
+      env: extraEnv,
+      main: script,
+      ...(inspector ? { inspectorPort } : {}),
+      outputCap: 200_000,
+    });
+  } catch (err) {
+    await stop();
+    throw err;
   }
-  const workerds = pinRuntime({ runtime: child }, placement);
-  // The gateway's port is the runtime's own socket (scripts/runtime.ts has no proxy in front).
-  const runtimeUrl = gatewayUrl;
+  const { gatewayUrl, logs } = stack;
   log(`${path.basename(script)}: runtime on ${gatewayUrl}`);
   return {
     gatewayUrl,
-    runtimeUrl,
-    workerdPids: workerds,
+    // The gateway's port is the runtime's own socket (scripts/runtime.ts has no proxy in front).
+    runtimeUrl: gatewayUrl,
+    workerdPids: pinRuntime(stack, placement),
     upstreamUrl: upstream.url,
     apiKey,
     inspectorPort,
-    logs: () => output,
+    logs,
     stop,
   };
 }
@@ -241,7 +204,7 @@ export async function runBreakdown(options: RuntimeSuiteOptions): Promise<Breakd
     const agent = keepAliveAgent(1);
     const mcpUrl = new URL(`${runtime.upstreamUrl}/mcp`);
     const sessionId = await openSession(agent, mcpUrl);
-    const base = runtime.runtimeUrl ?? runtime.gatewayUrl;
+    const base = runtime.runtimeUrl;
     const url = new URL(`${base}/v1/mcp/${slug}`);
     const headers = mcpHeaders(sessionId, {
       Authorization: `Bearer ${runtime.apiKey}`,
@@ -359,7 +322,7 @@ export async function runBreakdown(options: RuntimeSuiteOptions): Promise<Breakd
     const c = summarize(client);
     const result: BreakdownResult = {
       requests: n,
-      via: runtime.runtimeUrl ? 'runtime socket' : 'wrangler dev port',
+      via: 'runtime socket',
       clientP50: c.p50,
       clientP99: c.p99,
       clientHeadersP50: quantile(clientHeaders, 0.5),

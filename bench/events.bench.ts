@@ -57,8 +57,8 @@ export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
   const acked = new Map<string, number>();
   // traceId → subscriber index → receive times
   const received = new Map<string, Map<number, number[]>>();
-  // The runtime's own socket (`npm start`'s port; behind a wrangler dev proxy, its runtime's socket).
-  const base = ctx.stack.runtimeUrl ?? ctx.stack.gatewayUrl;
+  // The runtime's own socket: `npm start`'s port.
+  const base = ctx.stack.runtimeUrl;
   const url = new URL(`${base}/api/v1/events`);
   const subs: SseSubscriber[] = [];
 
@@ -162,7 +162,7 @@ export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
     const f = summarize(fanout);
     const s = summarize(latencies);
     const result: EventsResult = {
-      via: ctx.stack.runtimeUrl ? 'runtime socket' : 'wrangler dev port',
+      via: 'runtime socket',
       subscribers,
       connected: subs.length,
       events: acked.size,

@@ -54,7 +54,7 @@ export async function runFloor(options: RuntimeSuiteOptions): Promise<FloorResul
   const agent = keepAliveAgent(64);
   try {
     const { slug, sessionId } = await allowAllBench(runtime, agent);
-    const base = runtime.runtimeUrl ?? runtime.gatewayUrl;
+    const base = runtime.runtimeUrl;
     const upstream = `${runtime.upstreamUrl}/mcp`;
     const message = echoMessage(1024);
     const plain = mcpHeaders(sessionId);
@@ -137,7 +137,7 @@ export async function runFloor(options: RuntimeSuiteOptions): Promise<FloorResul
             : ''),
       ).join(' | ')}`,
     );
-    return { via: runtime.runtimeUrl ? 'runtime socket' : 'wrangler dev port', concurrency, arms };
+    return { via: 'runtime socket', concurrency, arms };
   } finally {
     agent.destroy();
     await runtime.stop();

@@ -84,7 +84,7 @@ export async function runGc(options: RuntimeSuiteOptions): Promise<GcResult> {
   const agent = keepAliveAgent(CONCURRENCY);
   try {
     const { slug, sessionId } = await allowAllBench(runtime, agent);
-    const url = new URL(`${runtime.runtimeUrl ?? runtime.gatewayUrl}/v1/mcp/${slug}`);
+    const url = new URL(`${runtime.runtimeUrl}/v1/mcp/${slug}`);
     const headers = mcpHeaders(sessionId, {
       Authorization: `Bearer ${runtime.apiKey}`,
       'X-Igris-User': 'gc',
@@ -132,7 +132,7 @@ export async function runGc(options: RuntimeSuiteOptions): Promise<GcResult> {
     const full = main.filter((line) => line.kind === 'full');
     const pauses = (lines: GcLine[]) => lines.reduce((sum, line) => sum + line.pauseMs, 0);
     const result: GcResult = {
-      via: runtime.runtimeUrl ? 'runtime socket' : 'wrangler dev port',
+      via: 'runtime socket',
       concurrency: CONCURRENCY,
       calls,
       seconds,

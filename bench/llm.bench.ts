@@ -158,7 +158,7 @@ function describe(s: LlmSequential): string {
 async function saturate(
   ctx: BenchContext,
   paths: LlmPath[],
-  groups: () => Record<string, number[]>,
+  groups: Record<string, number[]>,
 ): Promise<LlmSaturation> {
   const concurrency = pick(ctx, 16, 32);
   const durationMs = pick(ctx, 1_500, 3_000);
@@ -172,7 +172,7 @@ async function saturate(
     for (const p of paths) await closedLoop(concurrency, 300, chatFire(p, agents.get(p.name)!, body));
     for (let r = 0; r < rounds; r++) {
       for (const p of abbaOrder(paths)) {
-        const meter = cpuMeter(groups());
+        const meter = cpuMeter(groups);
         const res = await closedLoop(concurrency, durationMs, chatFire(p, agents.get(p.name)!, body));
         const used = meter();
         const acc = cpu.get(p.name) ?? { calls: 0, ms: {} };
@@ -287,11 +287,11 @@ export async function runLlm(ctx: BenchContext, placement: Placement): Promise<L
     };
     ctx.log(`llm streamed, time to first token (ms): ${describe(streamed.ttft)}`);
 
-    const groups = () => ({
+    const groups = {
       ...runtimeCpuGroups(ctx),
       upstream: provider.child.pid ? [provider.child.pid] : [],
       portkey: portkeyPid ? [portkeyPid] : [],
-    });
+    };
     const saturation = await saturate(ctx, paths, groups);
     return { model: LLM_MODEL, requestBytes: REQUEST_BYTES, portkey, nonStreamed, streamed, saturation };
   } finally {

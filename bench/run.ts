@@ -217,9 +217,7 @@ async function main() {
         vars: { POLICY_CACHE_TTL_MS: String(POLICY_CACHE_TTL_MS) },
       });
       results.meta.runtimeSocket = stack.runtimeUrl !== null;
-      log(
-        `gateway ${stack.gatewayUrl}, runtime socket ${stack.runtimeUrl ?? 'not found'}, upstream ${stack.upstreamUrl}`,
-      );
+      log(`gateway ${stack.gatewayUrl}, runtime socket ${stack.runtimeUrl}, upstream ${stack.upstreamUrl}`);
       const ctx = await prepare(stack, quick);
       results.meta.warmUp = await warmUp(ctx);
       results.overhead = await run('overhead', () => runOverhead(ctx));

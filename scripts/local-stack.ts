@@ -37,6 +37,15 @@ export interface StackOptions {
   portNames?: { gateway: string; upstream: string };
   /** Aborting stops whatever has started (the runtime, the demo server) and rejects startStack. */
   signal?: AbortSignal;
+  /** The Worker's entry instead of wrangler.toml's `main` (the benchmarks' wrappers of the product). */
+  main?: string;
+  /** Open workerd's inspector on this port (a CPU profile); closed otherwise, as under `npm start`. */
+  inspectorPort?: number;
+  /**
+   * Characters of the runtime's output kept for `logs()` (default 5 MB): past it, the older half
+   * goes. The gc benchmark re-reads the whole of it twice a second, so it keeps much less.
+   */
+  outputCap?: number;
 }
 
 /** Signals the process group a detached child leads (the runtime and its workerd); nothing if it is gone. */
@@ -234,7 +243,13 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     SESSION_SECRET: options.sessionSecret ?? newSessionSecret(),
     ...options.vars,
   };
-  const args = runtimeArgs({ port: options.port, persistTo: options.persistTo });
+  const args = runtimeArgs({
+    port: options.port,
+    persistTo: options.persistTo,
+    main: options.main,
+    inspectorPort: options.inspectorPort,
+  });
+  const outputCap = options.outputCap ?? 5_000_000;
   let output = '';
   const child = spawn(process.execPath, args, {
     cwd: ROOT,
@@ -245,7 +260,7 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   const collect = (chunk: Buffer) => {
     const text = chunk.toString('utf8');
     output += text;
-    if (output.length > 5_000_000) output = output.slice(-2_500_000);
+    if (output.length > outputCap) output = output.slice(-Math.floor(outputCap / 2));
     if (options.verbose) process.stdout.write(text);
   };
   child.stdout?.on('data', collect);

@@ -1,5 +1,5 @@
 /**
- * Processes and cores: finding workerd under wrangler's process tree, pinning processes to cores
+ * Processes and cores: finding workerd under the runtime's process tree (scripts/runtime.ts), pinning processes to cores
  * with taskset (so the load generator, the gateway and the upstream do not fight unseen), and
  * describing the machine for the results file.
  */

@@ -32,9 +32,9 @@ export interface BenchStack {
   workerdPids: number[];
   /**
    * The Worker runtime's own entry socket: since session 13 the gateway's port itself (scripts/runtime.ts
-   * has no proxy in front). Null only in results of older runs, under wrangler dev.
+   * has no proxy in front). Older runs, under wrangler dev, had a second one (their results say so).
    */
-  runtimeUrl: string | null;
+  runtimeUrl: string;
   /** SIGKILLs the runtime's whole process group (runtime + workerd), no shutdown of any kind. */
   crash(): void;
   /** Starts the runtime again on the same persist dir and port. */
