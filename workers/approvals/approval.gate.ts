@@ -44,7 +44,11 @@ export interface ApprovalCallState {
   connection: ResolvedConnection | null;
 }
 
-/** Approvals consumed per request (binding → approval id), for a call that is prepared twice. */
+/**
+ * Approvals consumed per request, for a call that is prepared twice (a `stale` or taint verdict):
+ * keyed by the unit's batch index and its binding, so only the unit that spent an approval keeps it.
+ * Keyed by binding alone, a batch of N identical calls would run N times on one approval.
+ */
 const consumedBy = new WeakMap<Request, Map<string, string>>();
 
 /** True when some unit awaits the gate: decided `approve` and not already refused. */
@@ -173,17 +177,17 @@ async function gateUnit<U>(
   const binding = await bindingHash(caller, tool, argsHash);
   const db = c.env.DB;
 
-  // A call prepared again (the guard answered `stale`) keeps the approval it already consumed.
+  // A call prepared again (the guard answered `stale`) keeps the approval this same unit already
+  // consumed; another unit of the batch with the same binding is held as if none existed.
   const spent = consumedBy.get(c.req.raw) ?? new Map<string, string>();
-  const already = spent.get(binding);
+  const unitKey = `${index}:${binding}`;
+  const already = spent.get(unitKey);
   const found = already
     ? ({ kind: 'used', id: already } as const)
     : await consumeApproval(db, connection.orgId, binding, now);
   if (found.kind === 'used') {
-    spent.set(binding, found.id);
+    spent.set(unitKey, found.id);
     consumedBy.set(c.req.raw, spent);
-  }
-  if (found.kind === 'used') {
     return withFinding(d, {
       stage: 'approval',
       kind: 'approval_used',
