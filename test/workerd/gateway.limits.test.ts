@@ -213,3 +213,49 @@ describe('refusals before authentication are aggregated (item 7a)', () => {
     expect(JSON.parse(b[0]!.details!)).toMatchObject({ count: 1, windowSeconds: 60 });
   });
 });
+
+describe('Mcp-Session-Id cap', () => {
+  const sessionOf = async (traceId: string) => {
+    await flushAudit();
+    return env.DB.prepare('SELECT action, error_code, mcp_session_id FROM audit_events WHERE trace_id = ?')
+      .bind(traceId)
+      .all<{ action: string; error_code: string | null; mcp_session_id: string | null }>();
+  };
+  const ping = JSON.stringify({ jsonrpc: '2.0', id: 5, method: 'ping' });
+
+  it.each([
+    ['60,000 characters', 'a'.repeat(60_000)],
+    ['257 characters', 's'.repeat(257)],
+    ['a space inside', 'session one'],
+  ])('refuses a header of %s with 400 before the body is read, audited without it', async (label, id) => {
+    const traceId = `limits_session_${label.replace(/\W/g, '_')}`;
+    // An unparsable body: the header is judged first (a parse error would answer -32700).
+    const res = await post('{', { 'X-Igris-Trace-Id': traceId, 'Mcp-Session-Id': id });
+    expect(res.status).toBe(400);
+    const text = await res.text();
+    expect(text).not.toContain(id);
+    const body = JSON.parse(text) as RpcError;
+    expect(body.error).toEqual({
+      code: -32600,
+      message: 'Invalid Mcp-Session-Id header: at most 256 visible ASCII characters (0x21-0x7E)',
+      data: {
+        code: 'bad_request',
+        traceId,
+        details: { location: 'header', path: 'Mcp-Session-Id' },
+      },
+    });
+    expect((await sessionOf(traceId)).results).toEqual([
+      { action: 'error', error_code: 'bad_request', mcp_session_id: null },
+    ]);
+  });
+
+  it('keeps a 256-character id: forwarded and recorded whole', async () => {
+    const id = `${'s'.repeat(255)}~`;
+    const res = await post(ping, { 'X-Igris-Trace-Id': 'limits_session_256', 'Mcp-Session-Id': id });
+    expect(res.status).toBe(200);
+    await res.text();
+    expect((await sessionOf('limits_session_256')).results).toEqual([
+      { action: 'pass', error_code: null, mcp_session_id: id },
+    ]);
+  });
+});

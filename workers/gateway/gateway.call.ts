@@ -10,7 +10,8 @@
  *   1. authenticate        — who is calling. Nothing else runs, and nothing is revealed, before this.
  *   2. resolve connection  — only inside the caller's organization: another tenant's slug is "not found".
  *   3. identity            — X-Igris-User / Trace-Id / Metadata; advisory, recorded with every decision.
- *   4. protocol checks     — origin (403), then the adapter reads the request into governed units
+ *   4. protocol checks     — origin (403), the Mcp-Session-Id header's shape (400, before it is
+ *                            kept anywhere), then the adapter reads the request into governed units
  *                            and checks them (size, shape, mirrored headers): decisions are made on
  *                            exactly what will be forwarded, never on a different reading of it.
  *   5. policy              — pure, in memory (compiled policy from KV, cached in the isolate), one
@@ -66,6 +67,7 @@ import {
 import { rateChecks } from './gateway.rates';
 import { rewriteResponse } from './gateway.rewrite';
 import { sessionTaintCheck } from './gateway.session';
+import { readMcpSessionId } from './gateway.session-header';
 import { SHARED_RESPONSE_STAGES, type UnitDecision } from './gateway.stages';
 
 export async function handleCall<U, P extends ParsedRequest<U>>(
@@ -77,6 +79,8 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
 ): Promise<Response> {
   // The X-Igris-* headers are read once: a generated trace id stays the call's through every step.
   const headerIdentity = readIdentity(c.req.raw.headers);
+  // Kept only when well-formed (gateway.session-header.ts); a malformed one is refused at step 4.
+  const mcpSession = readMcpSessionId(c.req.raw.headers);
   const state: CallState<P> = {
     id: eventId(),
     started: Date.now(),
@@ -89,7 +93,8 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     headerIdentity,
     parsed: null,
     bodyRead: false,
-    mcpSessionId: c.req.header('Mcp-Session-Id') ?? null,
+    mcpSessionId: mcpSession.id,
+    mcpSessionInvalid: !mcpSession.valid,
     cors: {},
     configEpoch: 0,
     trace: new CallTrace(c.req.raw.headers),

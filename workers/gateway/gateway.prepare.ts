@@ -27,6 +27,7 @@ import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapt
 import { connectionNotFound, type ResolvedConnection, requireConnectionUse } from './gateway.connection';
 import type { CallIdentity } from './gateway.identity';
 import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
+import { invalidMcpSessionId } from './gateway.session-header';
 import { SHARED_REQUEST_STAGES, type StageCall, type UnitDecision } from './gateway.stages';
 
 export type GatewayContext = Context<AppEnv>;
@@ -49,7 +50,10 @@ export interface CallState<P> {
   parsed: P | null;
   /** True once the adapter has read the body (it is read once, whatever the guard answers). */
   bodyRead: boolean;
+  /** The `Mcp-Session-Id` header when well-formed, else null (gateway.session-header.ts). */
   mcpSessionId: string | null;
+  /** The header was present but malformed: refused at step 4, its value never kept. */
+  mcpSessionInvalid: boolean;
   /** CORS headers once the caller's Origin has been accepted (empty for non-browser callers). */
   cors: Record<string, string>;
   /** The configuration epoch of the data the call is decided on (sent to the guard). */
@@ -116,6 +120,8 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   // 4. Protocol checks. Origin first: a browser page that may not call this connection gets
   // nothing read from its body.
   checkOrigin(c, state, connection);
+  // A malformed Mcp-Session-Id would be stored in audit rows, session state and taint keys.
+  if (state.mcpSessionInvalid) throw invalidMcpSessionId();
   if (!state.bodyRead) {
     state.bodyRead = true;
     state.parsed = await adapter.read(c.req.raw, state.httpMethod, connection);
