@@ -22,6 +22,7 @@ import {
   a2aAuditRow,
   a2aDecide,
   a2aMethod,
+  overlongSkillRefusal,
   skillOf,
   taskIdOf,
   taskStage,
@@ -76,8 +77,13 @@ async function readA2a(request: Request, connection: ResolvedConnection): Promis
     taskId: taskIdOf(message.params),
     allowedTeams: connection.settings.allowedTeams ?? [],
   };
-  if (unit.canonical === 'SendMessage' || unit.canonical === 'SendStreamingMessage')
-    unit.skill = skillOf(message.params);
+  if (unit.canonical === 'SendMessage' || unit.canonical === 'SendStreamingMessage') {
+    const skill = skillOf(message.params);
+    // Refused here, before the unit exists, so the over-long id reaches no decision or audit row.
+    const refusal = overlongSkillRefusal(skill);
+    if (refusal) throw refusal;
+    unit.skill = skill;
+  }
   const access = { logContent: connection.settings.logContent === true, slug: connection.slug };
   return { units: [unit], id: message.id, access };
 }

@@ -8,7 +8,8 @@
  *   a2aDecide      the policy decision. The governed name (the policy's `tool`) is the skill the
  *                  caller names (`metadata.skillId` of the params or of the message) for the two
  *                  send methods, else the canonical method name: `tool: "echo"` governs a skill,
- *                  `tool: "GetTask"` or `tool: "*Task*"` governs methods.
+ *                  `tool: "GetTask"` or `tool: "*Task*"` governs methods. A skill id over 512
+ *                  UTF-8 bytes is refused when the request is read (overlongSkillRefusal).
  *   teamAccessStage  request stage: the connection's `allowedTeams` (per-team access), by team id.
  *   a2aAuditRow    one `a2a_call` row per request (method as sent, tool = governed name).
  *   taskStage      reads the task id and each new task state from the answer (JSON or SSE) into
@@ -19,6 +20,7 @@ import type { AuditEventInsert } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
+import { exceedsUtf8Bytes, MAX_GOVERNED_NAME_BYTES } from '../policy/policy.methods';
 import type { CallIdentity } from './gateway.identity';
 import type { JsonRpcMessage } from './gateway.jsonrpc';
 import type { RequestStage, ResponseStage, StageCall, UnitDecision } from './gateway.stages';
@@ -73,6 +75,20 @@ export function skillOf(params: unknown): string | null {
   const message = isRecord(params.message) ? params.message : null;
   const nested = message && isRecord(message.metadata) ? message.metadata.skillId : undefined;
   return typeof nested === 'string' && nested !== '' ? nested : null;
+}
+
+/**
+ * A skill id over the governed-name cap (the one MCP names have, policy.methods.ts) names no
+ * skill: refused before any matching, and never echoed or audited — a 300 KB id would otherwise
+ * be matched against every glob and land in the refusal and the audit row (near the body limit,
+ * past what D1 stores in a row).
+ */
+export function overlongSkillRefusal(skill: string | null): AppError | null {
+  if (skill === null || !exceedsUtf8Bytes(skill, MAX_GOVERNED_NAME_BYTES)) return null;
+  return new AppError('validation_failed', {
+    message: `metadata.skillId is longer than ${MAX_GOVERNED_NAME_BYTES} bytes: no skill is named like that`,
+    details: { location: 'body', path: 'params.metadata.skillId' },
+  });
 }
 
 /**
