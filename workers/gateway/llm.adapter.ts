@@ -30,7 +30,7 @@ import {
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
 import { loadPriceOverrides } from '../llm/llm.prices.store';
-import { type LlmRequestInfo, parseLlmBody, readLlmRequest } from '../llm/llm.request';
+import { type LlmRequestInfo, multipartModel, parseLlmBody, readLlmRequest } from '../llm/llm.request';
 import { ensureStreamUsage } from '../llm/llm.rewrite-request';
 import { UsageMeter } from '../llm/llm.usage';
 import { compileGlob } from '../shared/policy.glob';
@@ -149,7 +149,7 @@ async function readLlm(
     if (endpoint !== 'passthrough' && ENDPOINT_SPECS[endpoint].jsonBody) unit.body = parseLlmBody(bytes);
     else {
       raw = bytes;
-      if (endpoint === 'audio.transcriptions') unit.model = await multipartModel(bytes, request);
+      if (endpoint === 'audio.transcriptions') unit.model = multipartModel(await readForm(bytes, request));
     }
   }
   let injectedUsage = false;
@@ -181,14 +181,12 @@ async function readLlm(
   };
 }
 
-/** The `model` field of a multipart upload (audio transcriptions), read with the runtime's parser. */
-async function multipartModel(bytes: Uint8Array, request: Request): Promise<string | null> {
+/** A multipart upload (audio transcriptions), read with the runtime's parser. */
+async function readForm(bytes: Uint8Array, request: Request): Promise<FormData> {
   try {
-    const form = await new Response(bytes, {
+    return await new Response(bytes, {
       headers: { 'Content-Type': request.headers.get('Content-Type') ?? '' },
     }).formData();
-    const model = form.get('model');
-    return typeof model === 'string' ? model : null;
   } catch {
     throw new AppError('validation_failed', {
       message: 'Request body is not valid multipart/form-data',

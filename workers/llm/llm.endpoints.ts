@@ -61,7 +61,8 @@ export const ENDPOINT_SPECS: Readonly<Record<LlmEndpoint, EndpointSpec>> = {
     jsonBody: true,
     metered: false,
   },
-  // multipart/form-data: the adapter reads the `model` field itself (FormData is I/O).
+  // multipart/form-data: the adapter parses the form (FormData is I/O); llm.request.ts's
+  // multipartModel takes its one `model` field.
   'audio.transcriptions': {
     method: 'POST',
     path: '/audio/transcriptions',

@@ -54,6 +54,20 @@ export function parseLlmBody(
   return value as Record<string, unknown>;
 }
 
+/**
+ * The `model` of a multipart upload (audio transcriptions): exactly one non-empty text field. The
+ * body is forwarded as sent, so a second `model` (servers such as FastAPI read the last one) or a
+ * file part named `model` would let the provider run another model than the one decided on.
+ */
+export function multipartModel(form: FormData): string {
+  const models = form.getAll('model');
+  const [model] = models;
+  if (models.length !== 1 || typeof model !== 'string' || model === '') {
+    throw bodyError('multipart/form-data body must carry exactly one text "model" field', 'model');
+  }
+  return model;
+}
+
 /** Depth of a parsed JSON value, iteratively (no recursion, so no stack limit), linear in size. */
 export function jsonDepth(value: unknown): number {
   let max = 0;

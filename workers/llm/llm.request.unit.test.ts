@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors.ts';
-import { jsonDepth, parseLlmBody, readLlmRequest } from './llm.request.ts';
+import { jsonDepth, multipartModel, parseLlmBody, readLlmRequest } from './llm.request.ts';
 
 const bytes = (value: unknown) =>
   new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
@@ -139,5 +139,33 @@ describe('readLlmRequest', () => {
         return info.requestedMaxTokens === (values.length ? Math.max(...values) : null);
       }),
     );
+  });
+});
+
+describe('multipartModel', () => {
+  const form = (...fields: Array<[string, string | Blob]>) => {
+    const f = new FormData();
+    for (const [name, value] of fields) f.append(name, value);
+    return f;
+  };
+
+  it('reads the one text model field', () => {
+    expect(multipartModel(form(['model', 'whisper-1'], ['file', new Blob(['x'])]))).toBe('whisper-1');
+  });
+
+  it.each([
+    [
+      'two model fields (decided on one, run on the other)',
+      form(['model', 'whisper-1'], ['model', 'gpt-4o-transcribe']),
+    ],
+    ['no model field', form(['file', new Blob(['x'])])],
+    ['a file part named model', form(['model', new Blob(['whisper-1'])])],
+    ['an empty model', form(['model', ''])],
+  ])('refuses %s: 400 validation_failed at body.model', (_label, f) => {
+    const err = thrown(() => multipartModel(f));
+    expect(err.code).toBe('validation_failed');
+    expect(err.status).toBe(400);
+    expect(err.message).toBe('multipart/form-data body must carry exactly one text "model" field');
+    expect(err.details).toEqual({ location: 'body', path: 'model' });
   });
 });
