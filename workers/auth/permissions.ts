@@ -8,7 +8,7 @@
  * | connections:write   |  yes  |  yes  | own connections (+create) |  no |
  * | connections:use     |  yes  |  yes  | own + shared with them |  no   |
  * | policies:read       |  yes  |  yes  | own connections      |   yes   |
- * | policies:write      |  yes  |  yes  | own connections      |   no    |
+ * | policies:write      |  yes  |  yes  | own connections; own detections and prompts reaching only own connections | no |
  * | audit:read          |  yes  |  yes  | own connections      |   yes   |
  * | sessions:read       |  yes  |  yes  | own connections      |   yes   |
  * | sessions:write      |  yes  |  yes  | own connections      |   no    |
@@ -147,6 +147,22 @@ export function requireOnResource(
       details: { permission, role: principal.role, scope: 'own' },
     });
   }
+}
+
+/**
+ * A change whose effect reaches other resources (a detection pack applied by connections, a system
+ * prompt assigned to connections and teams) is allowed only when the principal may act on every one
+ * of them: `reached` lists their creators, `null` for what is nobody's own (a team, a system key's
+ * connection). So an `own` grant changes only what reaches the member's own resources; reaching
+ * anyone else's needs an `all` grant.
+ */
+export function requireReach(
+  principal: Principal,
+  permission: Permission,
+  reached: readonly (string | null)[],
+): void {
+  requirePermission(principal, permission);
+  for (const createdBy of reached) requireOnResource(principal, permission, createdBy);
 }
 
 /** True when a listing must be narrowed to the principal's own resources. */

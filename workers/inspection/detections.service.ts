@@ -2,7 +2,8 @@
  * The detections API's work (`/api/v1/detections/*`, docs/detections.md): the built-in rules and
  * packs, an organization's custom rules and packs (D1, validated when saved, scoped to the
  * principal's organization, audited in the same batch), the scan used by the rule tester and CI,
- * and the check of a connection's `inspection` settings when they are saved.
+ * and the check of a connection's `inspection` settings when they are saved. Who may change which
+ * rule or pack (a developer: their own, reaching only their own connections) is detections.access.ts.
  */
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
@@ -10,6 +11,12 @@ import { requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import type { InspectionSettings } from '../shared/connection.settings';
+import {
+  requirePackReach,
+  requireRuleReach,
+  storedPackForChange,
+  storedRuleForChange,
+} from './detections.access';
 import { builtinPacks, builtinRules } from './inspection.builtin';
 import { validateCustomRule } from './inspection.custom';
 import { customPackNames, engineFor } from './inspection.load';
@@ -147,6 +154,8 @@ export async function createRule(env: Env_, principal: Principal, input: unknown
   const rule = checkedRule(input);
   if (builtinRules().some((r) => r.id === rule.id))
     throw conflict(`Rule id ${rule.id} is a built-in rule's`, 'id');
+  // A new rule joins every custom pack that selects its category: it may reach others' connections.
+  await requireRuleReach(env, principal, [rule]);
   const now = Date.now();
   try {
     await env.DB.batch([
@@ -169,11 +178,8 @@ export async function createRule(env: Env_, principal: Principal, input: unknown
 
 export async function deleteRule(env: Env_, principal: Principal, ruleId: string): Promise<void> {
   requirePermission(principal, 'policies:write');
-  // Another organization's rule is as missing as one that never was.
-  const found = await env.DB.prepare('SELECT 1 FROM detection_rules WHERE org_id = ? AND rule_id = ?')
-    .bind(principal.orgId, ruleId)
-    .first();
-  if (!found) throw new AppError('not_found', { message: 'Custom rule not found' });
+  const stored = await storedRuleForChange(env, principal, ruleId);
+  await requireRuleReach(env, principal, [stored]);
   await env.DB.batch([
     env.DB.prepare('DELETE FROM detection_rules WHERE org_id = ? AND rule_id = ?').bind(
       principal.orgId,
@@ -187,11 +193,7 @@ export async function deleteRule(env: Env_, principal: Principal, ruleId: string
 /** Replaces a custom rule (same checks as createRule); its id cannot change. */
 export async function updateRule(env: Env_, principal: Principal, ruleId: string, input: unknown) {
   requirePermission(principal, 'policies:write');
-  // Another organization's rule is as missing as one that never was.
-  const found = await env.DB.prepare('SELECT 1 FROM detection_rules WHERE org_id = ? AND rule_id = ?')
-    .bind(principal.orgId, ruleId)
-    .first();
-  if (!found) throw new AppError('not_found', { message: 'Custom rule not found' });
+  const stored = await storedRuleForChange(env, principal, ruleId);
   const rule = checkedRule(input);
   if (rule.id !== ruleId) {
     throw new AppError('validation_failed', {
@@ -199,6 +201,8 @@ export async function updateRule(env: Env_, principal: Principal, ruleId: string
       details: { location: 'body', path: 'id' },
     });
   }
+  // Before and after: a new category or severity can bring the rule into other packs.
+  await requireRuleReach(env, principal, [stored, rule]);
   await env.DB.batch([
     env.DB.prepare(
       'UPDATE detection_rules SET rule = ?, updated_at = ? WHERE org_id = ? AND rule_id = ?',
@@ -264,10 +268,7 @@ export async function createPack(env: Env_, principal: Principal, input: unknown
 export async function updatePack(env: Env_, principal: Principal, name: string, input: unknown) {
   requirePermission(principal, 'policies:write');
   // Another organization's pack is as missing as one that never was.
-  const found = await env.DB.prepare('SELECT 1 FROM detection_packs WHERE org_id = ? AND name = ?')
-    .bind(principal.orgId, name)
-    .first();
-  if (!found) throw new AppError('not_found', { message: 'Custom pack not found' });
+  await storedPackForChange(env, principal, name);
   const pack = await checkedPack(env, principal, input);
   if (pack.name !== name) {
     throw new AppError('validation_failed', {
@@ -275,6 +276,7 @@ export async function updatePack(env: Env_, principal: Principal, name: string, 
       details: { location: 'body', path: 'name' },
     });
   }
+  await requirePackReach(env, principal, name);
   await env.DB.batch([
     env.DB.prepare('UPDATE detection_packs SET pack = ?, updated_at = ? WHERE org_id = ? AND name = ?').bind(
       JSON.stringify(pack),
@@ -294,10 +296,8 @@ export async function updatePack(env: Env_, principal: Principal, name: string, 
 /** Deletes a custom pack no connection applies (one that is applied: 409 naming the connections). */
 export async function deletePack(env: Env_, principal: Principal, name: string): Promise<void> {
   requirePermission(principal, 'policies:write');
-  const found = await env.DB.prepare('SELECT 1 FROM detection_packs WHERE org_id = ? AND name = ?')
-    .bind(principal.orgId, name)
-    .first();
-  if (!found) throw new AppError('not_found', { message: 'Custom pack not found' });
+  // Only its creator (or an `all` grant); a pack any connection applies is refused below anyway.
+  await storedPackForChange(env, principal, name);
   const users = await env.DB.prepare(
     `SELECT c.slug FROM connections c, json_each(c.settings, '$.inspection.packs') p
      WHERE c.org_id = ? AND p.value = ?`,

@@ -95,6 +95,11 @@ export function selectRules(rules: readonly Rule[], packs: readonly Pack[] | 'al
   return rules.filter((r) => ids.has(r.id));
 }
 
+/** The packs that select any of `rules` (the selection above): who a custom rule reaches. */
+export function packsSelecting(rules: readonly Rule[], packs: readonly Pack[]): string[] {
+  return packs.filter((pack) => selectRules(rules, [pack]).length > 0).map((pack) => pack.name);
+}
+
 let builtinIds: ReadonlySet<string> | null = null;
 function builtinRuleIds(): ReadonlySet<string> {
   builtinIds ??= new Set(builtinRules().map((r) => r.id));

@@ -3,7 +3,8 @@
  * `system_prompt_assignments`), versioned like policies: every text change is a new version, and
  * the gateway injects the current one. Reads need `policies:read`, changes `policies:write`,
  * audited in the same batch (the prompt's hash, never its text). Targets (connections, teams) must
- * be the organization's own: another organization's is "not found" and nothing is written.
+ * be the organization's own: another organization's is "not found" and nothing is written. Which
+ * prompts and targets an `own` grant reaches (a developer: their own) is prompts.access.ts.
  */
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
@@ -14,6 +15,7 @@ import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
 import { readTeam } from '../teams/teams.service';
+import { requirePromptChange, requireTargetWrite } from './prompts.access';
 import type { AssignmentInput, PromptDto } from './prompts.schemas';
 
 interface PromptRow {
@@ -156,6 +158,7 @@ export async function updatePrompt(
 ): Promise<PromptDto> {
   requirePermission(principal, 'policies:write');
   const before = await readPrompt(db, principal.orgId, id);
+  await requirePromptChange(db, principal, id);
   const hash = input.text === undefined ? before.sha256 : await sha256Hex(input.text);
   const version = input.text !== undefined && hash !== before.sha256 ? before.version + 1 : before.version;
   const statements = [
@@ -189,6 +192,7 @@ export async function updatePrompt(
 export async function deletePrompt(db: D1Database, principal: Principal, id: string): Promise<void> {
   requirePermission(principal, 'policies:write');
   const before = await readPrompt(db, principal.orgId, id);
+  await requirePromptChange(db, principal, id);
   await db.batch([
     db
       .prepare('DELETE FROM system_prompt_assignments WHERE org_id = ? AND prompt_id = ?')
@@ -226,6 +230,8 @@ export async function assignPrompt(
       });
     }
   }
+  // Any readable prompt may be assigned, but only to a target the principal governs.
+  await requireTargetWrite(db, principal, input);
   await db.batch([
     db
       .prepare(
@@ -251,12 +257,14 @@ export async function unassignPrompt(
 ): Promise<PromptDto> {
   requirePermission(principal, 'policies:write');
   const prompt = await readPrompt(db, principal.orgId, id);
-  if (!prompt.assignments.some((a) => a.id === assignmentId)) {
+  const assignment = prompt.assignments.find((a) => a.id === assignmentId);
+  if (!assignment) {
     throw new AppError('not_found', {
       message: 'Assignment not found',
       details: { location: 'path', path: 'assignmentId' },
     });
   }
+  await requireTargetWrite(db, principal, assignment);
   await db.batch([
     db
       .prepare('DELETE FROM system_prompt_assignments WHERE org_id = ? AND id = ?')
