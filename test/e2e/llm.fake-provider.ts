@@ -14,6 +14,9 @@
  *   slow        the first byte waits `x-fake-delay-ms` (or the armed `delayMs`, default 1000 ms)
  *   stall       a stream sends its first event, then waits STALL_MS before the rest (a stream
  *               that is open long enough to be killed mid-way)
+ *   stall-end   a stream sends all but its last event, then waits STALL_MS (OpenAI chat with
+ *               `include_usage`: the whole answer, then the usage chunk late — a caller can hang
+ *               up after the answer and before its usage)
  * Echo: the model `fake-echo` (or any `fake-echo…`) answers with the last user message, streamed
  * in 3-character deltas (so placeholders are split across events).
  * Usage override: `x-fake-usage: input=100,cached=10,output=50,reasoning=0` or the armed `usage`.
@@ -52,7 +55,7 @@ export {
   type FakeUsage,
 } from './llm.fake-provider.replies.ts';
 
-export type FakeFailure = '429' | '500' | 'disconnect' | 'slow' | 'stall';
+export type FakeFailure = '429' | '500' | 'disconnect' | 'slow' | 'stall' | 'stall-end';
 export type FakeAuthStyle = 'bearer' | 'x-api-key' | 'api-key' | 'query' | null;
 
 export interface FakeRequest {
@@ -90,7 +93,7 @@ export interface FakeProviderOptions {
 type Json = Record<string, unknown>;
 type Family = 'openai' | 'anthropic';
 
-const FAILURES = new Set<string>(['429', '500', 'disconnect', 'slow', 'stall']);
+const FAILURES = new Set<string>(['429', '500', 'disconnect', 'slow', 'stall', 'stall-end']);
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -166,6 +169,7 @@ class Reply {
         return;
       }
       if (i === 1 && this.failure === 'stall') await sleep(STALL_MS);
+      if (i > 0 && i === events.length - 1 && this.failure === 'stall-end') await sleep(STALL_MS);
       if (this.res.destroyed) return;
       this.res.write(`${name ? `event: ${name}\n` : ''}data: ${JSON.stringify(data)}\n\n`);
       await sleep(1); // separate network writes, so a reader sees chunks as they come

@@ -246,6 +246,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       stages,
       findings: call.findings,
       onLateFindings: () => outcomes.lateFindings(),
+      callerSignal: c.req.raw.signal,
       onBodyDone: (how) => {
         outcomes.bodyDone(how, answered);
         state.trace.bodyDone();

@@ -30,6 +30,12 @@ export interface RewriteOptions {
    * ends. An answer no stage looks at is not watched: it runs at once with `complete`.
    */
   onBodyDone?: (how: BodyEnd) => void;
+  /**
+   * The caller's request signal. The upstream request is tied to it (gateway.forward.ts), so a
+   * caller hanging up usually reaches the stream as a failed read of the upstream body rather
+   * than as a cancel: with it, that read is told apart from the upstream breaking off.
+   */
+  callerSignal?: AbortSignal;
 }
 
 export type BodyEnd = 'complete' | 'error' | 'cancelled';
@@ -105,7 +111,7 @@ export async function rewriteResponse(response: Response, options: RewriteOption
       return out;
     };
     const body = response.body.pipeThrough(sseRewriteStream({ rewrite, done: () => allDone(stages) }));
-    return new Response(watchEnd(body, onBodyDone), init(response));
+    return new Response(watchEnd(body, onBodyDone, options.callerSignal), init(response));
   }
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     onBodyDone('complete');
@@ -136,11 +142,13 @@ function once(fn: ((how: BodyEnd) => void) | undefined): (how: BodyEnd) => void 
 
 /**
  * The stream, reporting how it ended: read to the end, broken off by the upstream, or cancelled by
- * the caller. (A TransformStream's flush runs only in the first case.)
+ * the caller — by cancelling it, or by hanging up (`callerSignal`), which aborts the upstream body
+ * under it. (A TransformStream's flush runs only in the first case.)
  */
 function watchEnd(
   body: ReadableStream<Uint8Array>,
   onEnd: (how: BodyEnd) => void,
+  callerSignal: AbortSignal | undefined,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
@@ -149,7 +157,7 @@ function watchEnd(
       try {
         chunk = await reader.read();
       } catch (err) {
-        onEnd('error');
+        onEnd(callerSignal?.aborted ? 'cancelled' : 'error');
         controller.error(err);
         return;
       }

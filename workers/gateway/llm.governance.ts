@@ -6,22 +6,18 @@
  *                      injected into what is forwarded (prompt.inject.ts). Runs first, so
  *                      tokenGuard and the budget estimate see the prompt the model will see. The
  *                      audit row records the prompt's id, version and hash — never the text.
- *   llmCostEstimate    what a call may cost, reserved against its budgets: the estimated prompt
- *                      tokens plus the request's output cap (or DEFAULT_OUTPUT_RESERVE_TOKENS when
- *                      it sets none), priced like the actual cost (organization overrides first).
- *                      An unpriced model reserves 0 (its actual cost is unknown as well).
+ *   llmCostEstimate    what a call may cost, reserved against its budgets: the call's estimated
+ *                      tokens (llm.charge.ts `estimatedUsage`: the prompt estimate plus the output
+ *                      cap), priced like the actual cost (organization overrides first). An
+ *                      unpriced model reserves 0 (its actual cost is unknown as well).
  */
 import { estimatePromptTokens } from '../llm/llm.estimate';
 import { type PriceOverrides, priceCall } from '../llm/llm.prices';
-import { MAX_TOKEN_FIELDS } from '../llm/llm.request';
-import type { LlmUsage } from '../llm/llm.usage';
 import { injectSystemPrompt } from '../prompts/prompt.inject';
 import { promptValues, renderPrompt } from '../prompts/prompt.template';
 import type { StageCall, UnitDecision } from './gateway.stages';
 import type { LlmRequest, LlmUnit } from './llm.adapter';
-
-/** Output tokens reserved for a request that sets no max-tokens field. */
-export const DEFAULT_OUTPUT_RESERVE_TOKENS = 4_096;
+import { estimatedUsage } from './llm.charge';
 
 /** What the audit row says about an injected prompt (llm.stages.ts `llmAuditRow`). */
 export interface InjectedPrompt {
@@ -74,37 +70,13 @@ export function systemPromptStage(
   return decisions;
 }
 
-/** The largest output cap in the body as forwarded (after tokenGuard's caps), or null. */
-function outputCap(unit: LlmUnit): number | null {
-  if (unit.endpoint === 'passthrough' || !unit.body) return null;
-  let cap: number | null = null;
-  for (const field of MAX_TOKEN_FIELDS[unit.endpoint] ?? []) {
-    const value = unit.body[field];
-    if (typeof value === 'number' && Number.isFinite(value) && value >= 0) cap = Math.max(cap ?? 0, value);
-  }
-  return cap;
-}
-
 /** Pure but for `overrides`, the organization's price overrides, read only when a budget applies. */
 export async function llmCostEstimate(
   parsed: LlmRequest,
   overrides: () => Promise<PriceOverrides | undefined>,
 ): Promise<number> {
   const unit = parsed.units[0];
-  if (!unit.model || unit.endpoint === 'passthrough') return 0;
-  const input = unit.estimatedInputTokens ?? 0;
-  const output = ENDPOINTS_WITH_OUTPUT.has(unit.endpoint)
-    ? (outputCap(unit) ?? DEFAULT_OUTPUT_RESERVE_TOKENS)
-    : 0;
-  const usage: LlmUsage = {
-    inputTokens: input,
-    cachedInputTokens: 0,
-    cacheWriteInputTokens: 0,
-    outputTokens: output,
-    reasoningTokens: null,
-    totalTokens: input + output,
-  };
+  const usage = estimatedUsage(unit);
+  if (!usage || !unit.model) return 0;
   return priceCall(parsed.provider.id, unit.model, usage, await overrides()).costUsd ?? 0;
 }
-
-const ENDPOINTS_WITH_OUTPUT = new Set(['chat.completions', 'completions', 'responses', 'messages']);

@@ -10,7 +10,8 @@
  *   usageStage       reads usage from the answer (JSON or SSE), and drops the usage-only chunk the
  *                    gateway asked for on the caller's behalf
  *   llmFinalOutcome  tokens and cost (server-side prices, org overrides first; unknown models null
- *                    and flagged, never guessed) for the audit row, the event and the token windows
+ *                    and flagged, never guessed) for the audit row, the event and the token windows;
+ *                    a successful answer without usage is charged the estimate, flagged as such
  */
 import type { AuditEventInsert } from '../db/schema';
 import { promptOf } from '../langfuse/langfuse.content';
@@ -26,6 +27,7 @@ import type { CallEnd } from './gateway.adapter';
 import type { CallIdentity } from './gateway.identity';
 import { DROP, type ResponseStage, type StageCall, type UnitDecision } from './gateway.stages';
 import type { LlmRequest, LlmUnit } from './llm.adapter';
+import { estimatedUsage, usageToCharge } from './llm.charge';
 
 type LlmDecision = UnitDecision<LlmUnit>;
 
@@ -175,12 +177,22 @@ export function llmAuditRow(base: AuditEventInsert, d: LlmDecision): AuditEventI
 
 /**
  * Tokens and cost, once the answer has ended. Prices: the organization's overrides, then the table.
+ * A successful answer that ended without its usage report (the caller hung up before the usage
+ * chunk, the stream broke, the provider reports none) is charged the estimate (llm.charge.ts) and
+ * flagged `usage_estimated`, so a row's tokens and cost say whether the provider reported them.
  * The call is reported to the organization's Langfuse project at the same time, if it has one
- * (workers/langfuse/langfuse.report.ts: an enqueue, no read per call).
+ * (workers/langfuse/langfuse.report.ts: an enqueue, no read per call), with the reported usage only.
  */
 export async function llmFinalOutcome(call: StageCall, parsed: LlmRequest | null, env: Env, end?: CallEnd) {
-  const usage = parsed?.meter?.result() ?? null;
+  const reported = parsed?.meter?.result() ?? null;
   const unit = parsed?.units[0];
+  const { usage, estimated } =
+    parsed?.meter && unit
+      ? usageToCharge(
+          { reported, final: parsed.meter.final(), upstreamStatus: end?.upstreamStatus },
+          estimatedUsage(unit),
+        )
+      : { usage: reported, estimated: false };
   const overrides =
     parsed && usage ? await loadPriceOverrides(env.DB, call.orgId).catch(() => undefined) : undefined;
   const priced = parsed && usage ? priceCall(parsed.provider.id, unit!.model, usage, overrides) : null;
@@ -194,14 +206,27 @@ export async function llmFinalOutcome(call: StageCall, parsed: LlmRequest | null
       model: unit!.model,
       provider: parsed.provider.id,
       end,
-      usage,
-      costUsd: priced?.costUsd ?? null,
+      usage: reported,
+      costUsd: estimated ? null : (priced?.costUsd ?? null),
       ...(parsed.content
         ? { content: { input: promptOf(unit!.body), output: parsed.content.output() } }
         : {}),
     });
   }
   if (!parsed || !usage || !priced) return { outcome: {} };
+  if (estimated) {
+    call.findings.push({
+      stage: 'llm_usage',
+      kind: 'usage_estimated',
+      severity: 'info',
+      detail: {
+        how: end?.how ?? 'complete',
+        reported: reported !== null,
+        inputTokens: usage.inputTokens,
+        outputTokens: usage.outputTokens,
+      },
+    });
+  }
   if (!priced.priced && unit!.model) {
     call.findings.push({
       stage: 'llm_usage',

@@ -57,6 +57,7 @@ export class UsageMeter {
   readonly #family: LlmFamily;
   #openai: LlmUsage | null = null;
   #anthropic: AnthropicCounters | null = null;
+  #final = false;
 
   constructor(family: LlmFamily) {
     this.#family = family;
@@ -96,6 +97,14 @@ export class UsageMeter {
     return this.#openai ? { ...this.#openai } : null;
   }
 
+  /**
+   * Whether the answer's last usage report was seen: any OpenAI report (it comes once, complete);
+   * for Anthropic, `message_delta` or a whole message (`message_start` has the prompt, but output 1).
+   */
+  final(): boolean {
+    return this.#final;
+  }
+
   #readOpenAi(usage: Json | null): void {
     if (!usage) return;
     // Chat/completions/embeddings name them prompt/completion; Responses names them input/output.
@@ -114,20 +123,21 @@ export class UsageMeter {
       reasoningTokens: count(outDetails?.reasoning_tokens) ?? null,
       totalTokens: count(usage.total_tokens) ?? inputTokens + outputTokens,
     };
+    this.#final = true;
   }
 
   #observeAnthropic(m: Json): void {
     if (m.type === 'message_start') {
-      this.#mergeAnthropic(obj(obj(m.message)?.usage), true);
+      this.#mergeAnthropic(obj(obj(m.message)?.usage), true, false);
     } else if (m.type === 'message_delta') {
-      this.#mergeAnthropic(obj(m.usage), false);
+      this.#mergeAnthropic(obj(m.usage), false, true);
     } else if (m.type === 'message') {
       // A non-streamed Messages answer.
-      this.#mergeAnthropic(obj(m.usage), true);
+      this.#mergeAnthropic(obj(m.usage), true, true);
     }
   }
 
-  #mergeAnthropic(usage: Json | null, fresh: boolean): void {
+  #mergeAnthropic(usage: Json | null, fresh: boolean, last: boolean): void {
     if (!usage) return;
     const base: AnthropicCounters =
       fresh || !this.#anthropic
@@ -138,6 +148,7 @@ export class UsageMeter {
     const cacheWrite = count(usage.cache_creation_input_tokens);
     const output = count(usage.output_tokens);
     if ([input, cacheRead, cacheWrite, output].every((v) => v === undefined)) return;
+    if (last) this.#final = true;
     this.#anthropic = {
       input: input ?? base.input,
       cacheRead: cacheRead ?? base.cacheRead,

@@ -71,6 +71,18 @@ describe('UsageMeter, OpenAI chat', () => {
     });
   });
 
+  it('is final once a report came, and not before', () => {
+    const m = new UsageMeter('openai');
+    m.observe(chunk('a'));
+    expect(m.final()).toBe(false);
+    m.observe({
+      object: 'chat.completion.chunk',
+      choices: [],
+      usage: { prompt_tokens: 3, completion_tokens: 2 },
+    });
+    expect(m.final()).toBe(true);
+  });
+
   it('is null when no usage was reported (a stream cut short)', () => {
     expect(meter('openai', [chunk('a'), 'garbage', null, 3, [1]])).toBeNull();
   });
@@ -174,6 +186,19 @@ describe('UsageMeter, Anthropic Messages', () => {
         { type: 'message_delta', usage: { input_tokens: 26, output_tokens: 9 } },
       ]),
     ).toMatchObject({ inputTokens: 26, outputTokens: 9 });
+  });
+
+  it('is final only once message_delta (or a whole message) came: message_start has output 1', () => {
+    const m = new UsageMeter('anthropic');
+    m.observe({ type: 'message_start', message: { usage: { input_tokens: 25, output_tokens: 1 } } });
+    m.observe({ type: 'content_block_stop', index: 0 });
+    expect(m.result()).toMatchObject({ inputTokens: 25, outputTokens: 1 });
+    expect(m.final()).toBe(false); // a caller hanging up here has the whole answer
+    m.observe({ type: 'message_delta', usage: { output_tokens: 31 } });
+    expect(m.final()).toBe(true);
+    const whole = new UsageMeter('anthropic');
+    whole.observe({ type: 'message', usage: { input_tokens: 5, output_tokens: 2 } });
+    expect(whole.final()).toBe(true);
   });
 
   it('ignores OpenAI shapes on the anthropic family and vice versa', () => {

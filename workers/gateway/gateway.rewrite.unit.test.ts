@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { type BodyEnd, rewriteResponse } from './gateway.rewrite.ts';
+import type { ResponseStage } from './gateway.stages.ts';
+
+const encoder = new TextEncoder();
+
+/** An SSE answer whose body sends one event, then fails (as the upstream body does once aborted). */
+function breakingAnswer(): Response {
+  let sent = false;
+  const body = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (sent) controller.error(new DOMException('The client has disconnected', 'AbortError'));
+      else controller.enqueue(encoder.encode('data: {"choices":[]}\n\n'));
+      sent = true;
+    },
+  });
+  return new Response(body, { status: 200, headers: { 'Content-Type': 'text/event-stream' } });
+}
+
+const watching: ResponseStage = { name: 'watch', onMessage: () => undefined };
+
+async function endOf(callerSignal?: AbortSignal): Promise<BodyEnd | null> {
+  let how: BodyEnd | null = null;
+  const response = await rewriteResponse(breakingAnswer(), {
+    stages: [watching],
+    onBodyDone: (end) => {
+      how = end;
+    },
+    ...(callerSignal ? { callerSignal } : {}),
+  });
+  await response.text().catch(() => {});
+  return how;
+}
+
+describe('how a watched stream ended', () => {
+  it('a failed read after the caller hung up is the caller cancelling, not the upstream breaking', async () => {
+    const gone = new AbortController();
+    gone.abort();
+    expect(await endOf(gone.signal)).toBe('cancelled');
+  });
+
+  it('a failed read while the caller is still there is the upstream breaking', async () => {
+    expect(await endOf(new AbortController().signal)).toBe('error');
+    expect(await endOf()).toBe('error');
+  });
+});
