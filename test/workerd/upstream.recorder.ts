@@ -3,10 +3,12 @@
  * request the gateway sends through it is logged — method, path, headers and body — and then
  * passed to the real upstream, whose answer is streamed back unchanged. Tests inside workerd read
  * the log over HTTP (`GET /__log?ua=<user agent>`) to prove what the upstream did, or did NOT,
- * receive (the gateway forwards `User-Agent`, so a unique one tags a test's calls).
+ * receive (the gateway forwards `User-Agent`, so a unique one tags a test's calls). Under
+ * `/__echo/` it is instead an upstream that echoes the credential it received (upstream.echo.ts).
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ECHO_PREFIX, echoCredential } from './upstream.echo';
 
 export interface RecordedCall {
   method: string;
@@ -32,6 +34,11 @@ export async function startRecorder(target: string): Promise<{ url: string; clos
         const ua = url.searchParams.get('ua');
         const calls = log.filter((entry) => ua === null || entry.headers['user-agent'] === ua);
         res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(calls));
+        return;
+      }
+      if (url.pathname.startsWith(`${ECHO_PREFIX}/`)) {
+        await readBody(req);
+        echoCredential(req, res, url);
         return;
       }
       const body = await readBody(req);

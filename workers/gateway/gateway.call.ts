@@ -25,7 +25,8 @@
  *                            windows (for the matched rules), and the durable audit spool. The rows
  *                            are on disk before the gateway answers, whatever the answer.
  *   7. forward             — transport only; the answer is streamed back as it arrives
- *                            (gateway.forward.ts). Upstream statuses and bodies pass unchanged.
+ *                            (gateway.forward.ts). Upstream statuses and bodies pass unchanged,
+ *                            but for the injected credential echoed in headers or an error body.
  *   8. response stages     — per message of the answer, JSON, batch or SSE event by event
  *                            (gateway.rewrite.ts): the adapter's stages, then the shared ones.
  *   9. outcome             — status, latency and the stages' findings patched into the audit rows

@@ -14,6 +14,8 @@
  * can name and still see forwarded are `Mcp-Param-*`, which the upstream validates anyway. The upstream
  * credential is injected last so nothing the caller sends can override it — as a header, or for
  * authType 'query' as a query parameter of the upstream URL (kept out of every error we log).
+ * Whatever the upstream echoes of it is redacted from the answer's headers and from a non-2xx body
+ * (gateway.redact.ts); a 2xx body streams back untouched.
  *
  * Timeouts: `upstreamTimeoutMs` bounds the wait for response headers of POST and DELETE. A GET
  * opens the server's long-lived stream, and SDK servers send its headers only with the first
@@ -21,6 +23,7 @@
  * the caller hangs up. The response body is never timed: SSE streams live as long as needed.
  */
 import { AppError } from '../lib/errors.js';
+import { credentialForms, holdsCredential, redactedErrorBody, redactText } from './gateway.redact.js';
 
 const FORWARDED_REQUEST_HEADERS = new Set([
   'accept',
@@ -133,13 +136,8 @@ export function upstreamRequestUrl(target: UpstreamTarget): string {
 /** A fetch failure with the credential cut out (a runtime error message may quote the URL). */
 function scrubbed(err: unknown, target: UpstreamTarget): unknown {
   if (target.authType !== 'query' || !target.credential) return err;
-  const variants = [
-    target.credential,
-    encodeURIComponent(target.credential),
-    new URLSearchParams({ c: target.credential }).toString().slice(2),
-  ];
-  const scrub = (text: string) =>
-    variants.reduce((out, v) => (v ? out.split(v).join('[REDACTED]') : out), text);
+  const forms = credentialForms(target.credential);
+  const scrub = (text: string) => redactText(text, forms);
   if (!(err instanceof Error)) return scrub(String(err));
   return { name: err.name, message: scrub(err.message), stack: scrub(err.stack ?? '') };
 }
@@ -195,24 +193,41 @@ export async function forward(
       internal: { status: upstream.status },
     });
   }
-  return {
-    response: new Response(upstream.body, {
-      status: upstream.status,
-      statusText: upstream.statusText,
-      headers: downstreamHeaders(upstream.headers),
-    }),
-    latencyMs,
-  };
+  return { response: await downstreamResponse(upstream, target), latencyMs };
 }
 
-/** The upstream's response headers minus those that describe the hop or must not reach the caller. */
-export function downstreamHeaders(upstream: Headers): Headers {
+const NO_FORMS: readonly string[] = [];
+
+/**
+ * The answer the caller gets. With no credential injected it is the upstream's, headers filtered.
+ * With one, whatever the upstream echoes of it is redacted (gateway.redact.ts) from the headers,
+ * the status text and a non-2xx body. A 2xx body is never read here: it streams back untouched
+ * (the hot path; gateway.redact.ts says why its echo is the upstream's own flaw).
+ */
+async function downstreamResponse(upstream: Response, target: UpstreamTarget): Promise<Response> {
+  const forms = target.credential ? credentialForms(target.credential) : NO_FORMS;
+  const init: ResponseInit = {
+    status: upstream.status,
+    statusText: forms.length > 0 ? redactText(upstream.statusText, forms) : upstream.statusText,
+    headers: downstreamHeaders(upstream.headers, forms),
+  };
+  if (forms.length === 0 || upstream.ok || upstream.body === null) return new Response(upstream.body, init);
+  return new Response(await redactedErrorBody(upstream.body, forms, target.timeoutMs), init);
+}
+
+/**
+ * The upstream's response headers minus those that describe the hop or must not reach the caller,
+ * and with every form of the injected credential (`forms`, credentialForms) redacted from the
+ * values — a header whose name holds one is dropped.
+ */
+export function downstreamHeaders(upstream: Headers, forms: readonly string[] = NO_FORMS): Headers {
   const pairs: [string, string][] = [];
   const hopByHop = connectionTokens(upstream);
   for (const [rawName, value] of upstream) {
     const name = rawName.toLowerCase();
     if (DROPPED_RESPONSE_HEADERS.has(name) || hopByHop.has(name) || name.startsWith(CORS_PREFIX)) continue;
-    pairs.push([name, value]);
+    if (forms.length === 0) pairs.push([name, value]);
+    else if (!holdsCredential(name, forms)) pairs.push([name, redactText(value, forms)]);
   }
   return new Headers(pairs);
 }

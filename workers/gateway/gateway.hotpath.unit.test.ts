@@ -17,6 +17,7 @@ const PER_CALL = [
   'workers/gateway/gateway.call.ts',
   'workers/gateway/gateway.prepare.ts',
   'workers/gateway/gateway.forward.ts',
+  'workers/gateway/gateway.redact.ts',
   'workers/gateway/gateway.outcome.ts',
   'workers/gateway/gateway.rewrite.ts',
   'workers/gateway/gateway.stages.ts',
