@@ -43,9 +43,9 @@ import {
   type GuardSessionSnapshot,
   type GuardTarget,
   guardName,
-  type KillNotice,
   MAX_OUTCOMES_PER_CALL,
   type PendingOutcome,
+  type WatchNotice,
   type WatchRequest,
 } from './guard.contract';
 import { GuardEvents } from './guard.events';
@@ -144,7 +144,7 @@ export class ConnectionGuard extends DurableObject<Env> {
         if (request.outcomes?.length) await this.#audit.arm();
         return { verdict: 'stale', sessionId, configEpoch: this.#configEpoch };
       }
-      this.#configEpoch = request.configEpoch;
+      this.#learnEpoch(request.configEpoch);
     }
 
     const kill = matchingKill(this.#kills.values(), identity, request.caller);
@@ -242,7 +242,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     // Not #ready(): a guard that has not decided a call yet reads its state (and the epoch) from D1
     // at its first admit anyway; waking every guard of an organization for a push would cost a D1
     // read each.
-    this.#configEpoch = Math.max(this.#configEpoch, epoch);
+    this.#learnEpoch(epoch);
   }
 
   /**
@@ -276,16 +276,21 @@ export class ConnectionGuard extends DurableObject<Env> {
   }
 
   /**
-   * Resolves with a KillNotice when a kill switch matching the caller holds (at once if one
-   * already does), or with null when the watch is withdrawn (`unwatch`, sent by the gateway when
-   * its stream ended first) or after WATCH_TTL_MS (the gateway then watches again). The TTL bounds
-   * what a watch can leave behind if its gateway vanished without withdrawing it.
+   * Resolves with a KillNotice when a matching kill switch holds, or a ConfigNotice when the guard
+   * knows an epoch newer than the request's `configEpoch` — at once if it already does (nothing
+   * between the stream's admit and its watch is missed) — else null when withdrawn (`unwatch`: the
+   * stream ended first) or after WATCH_TTL_MS (the gateway watches again; the TTL bounds what a
+   * vanished gateway leaves behind). kill.watchers.ts.
    */
-  async watchKill(request: WatchRequest): Promise<KillNotice | null> {
+  async watchKill(request: WatchRequest): Promise<WatchNotice | null> {
     const identity = await this.#ready(request);
     const holding = matchingKill(this.#kills.values(), identity, request.caller);
     if (holding) return killNotice(holding);
-    return this.#watchers.wait(request.watchId, request.caller);
+    const { configEpoch } = request;
+    if (configEpoch !== undefined && configEpoch < this.#configEpoch) {
+      return { configEpoch: this.#configEpoch };
+    }
+    return this.#watchers.wait(request.watchId, request.caller, configEpoch);
   }
 
   /** Withdraws a watch (its stream ended). Unknown ids are fine: it may have just resolved. */
@@ -368,8 +373,15 @@ export class ConnectionGuard extends DurableObject<Env> {
       else this.#hold(kill, identity);
     }
     this.#observer.anomalySettings = state.anomaly;
-    this.#configEpoch = Math.max(this.#configEpoch, state.configEpoch);
+    this.#learnEpoch(state.configEpoch);
     this.#syncedAt = Date.now();
+  }
+
+  /** Only grows; streams decided on an older epoch are woken to be re-validated by their gateway. */
+  #learnEpoch(epoch: number): void {
+    if (epoch <= this.#configEpoch) return;
+    this.#configEpoch = epoch;
+    this.#watchers.epochMoved(epoch);
   }
 
   #hold(kill: KillRecord, identity: GuardIdentity): void {

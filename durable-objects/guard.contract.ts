@@ -199,6 +199,14 @@ export interface WatchRequest extends GuardTarget {
   caller: KillCaller;
   /** Chosen by the gateway, so it can withdraw the watch with `unwatch` when its stream ends. */
   watchId: string;
+  /**
+   * The configuration epoch the stream's call was decided on. When present, the watch also ends
+   * (with a ConfigNotice) as soon as the guard knows a newer epoch — at once if it already does —
+   * so the gateway can re-validate the stream's key, connection and member after a management
+   * change (workers/gateway/gateway.entitlement.ts). Optional: a gateway that does not send it
+   * gets kill notices only, as before.
+   */
+  configEpoch?: number;
 }
 
 /** What watchKill resolves with when a kill switch that matches its caller holds. */
@@ -206,6 +214,18 @@ export interface KillNotice {
   killSwitchId: string;
   scope: KillScope;
   reason: string | null;
+}
+
+/** What watchKill resolves with when the guard learned an epoch newer than the watch's `configEpoch`. */
+export interface ConfigNotice {
+  configEpoch: number;
+}
+
+/** How a watch ends with something to act on: a kill switch, or a newer configuration to re-check. */
+export type WatchNotice = KillNotice | ConfigNotice;
+
+export function isConfigNotice(notice: WatchNotice): notice is ConfigNotice {
+  return 'configEpoch' in notice;
 }
 
 /** An agent session's live state, as the guard keeps it (session.record.ts). */

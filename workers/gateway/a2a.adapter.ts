@@ -10,7 +10,6 @@
  * by −40 (e.g. a policy denial -32006 → -32046), so a client never mistakes a gateway refusal
  * for an agent's typed error; `error.data.code` names the Igris error as for MCP.
  */
-import type { KillNotice } from '../../durable-objects/guard.contract';
 import { taskTrackStage } from '../a2a/a2a.tasks';
 import { writeTaskReport } from '../a2a/a2a.tasks.store';
 import { bearerCredential } from '../auth/api-key.auth';
@@ -108,10 +107,9 @@ function respond(ctx: ReplyContext, err: AppError, parsed: A2aRequest | null): R
   });
 }
 
-/** The last event of a stream a kill switch ends: a JSON-RPC error for the streaming request. */
-function killedStreamText(parsed: A2aRequest | null, traceId: string, notice: KillNotice): string | null {
+/** The last event of a stream the gateway ends (kill switch, revoked caller): a JSON-RPC error for its request. */
+function endedStreamText(parsed: A2aRequest | null, traceId: string, err: AppError): string | null {
   if (!parsed) return null;
-  const err = new AppError('session_suspended', { details: { scope: notice.scope, reason: notice.reason } });
   return `data: ${JSON.stringify(a2aErrorBody(err, parsed.id, traceId))}\n\n`;
 }
 
@@ -168,7 +166,7 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
   },
   completeAtEnd: false,
   finalOutcome: () => Promise.resolve({ outcome: {} }),
-  killedStreamText,
+  endedStreamText,
 
   replyId: (parsed) => parsed?.id ?? null,
   respondError: (ctx, err, parsed) => respond(ctx, err, parsed),

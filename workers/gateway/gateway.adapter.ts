@@ -20,12 +20,13 @@
  *   finalOutcome     what the answer's end adds to the outcome (LLM tokens and cost)
  *   estimateCostUsd  what the call may cost, reserved against its budgets before forwarding
  *                    (absent: the protocol is not budgeted)
- *   killedStreamText the last words of a stream a kill switch ends
+ *   endedStreamText  the last words of a stream the gateway ends (a kill switch; a caller that may
+ *                    no longer call: revoked key, disabled connection, removed member)
  *   streamAnswer     which SSE event is the answer to the call, when a stream answers one request
  *                    (lets a short answer skip the kill-switch relay: killswitch.handover.ts)
  *   respond*         errors and refusals in the protocol's own wire shape
  */
-import type { CallOutcome, KillNotice } from '../../durable-objects/guard.contract';
+import type { CallOutcome } from '../../durable-objects/guard.contract';
 import type { AuditEventInsert } from '../db/schema';
 import type { CallIntegrity } from '../integrity/integrity.types';
 import type { StreamAnswer } from '../killswitch/killswitch.handover';
@@ -102,7 +103,7 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
     env: Env,
     end?: CallEnd,
   ): Promise<{ outcome: Omit<CallOutcome, 'tokens'>; usedTokens?: number }>;
-  killedStreamText(parsed: P | null, traceId: string, notice: KillNotice): string | null;
+  endedStreamText(parsed: P | null, traceId: string, err: AppError): string | null;
   /**
    * For a streamed answer to one request: classifies each event's data (the answer, another
    * message, or neither). Absent or null: the stream is always relayed.

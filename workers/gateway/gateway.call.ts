@@ -41,7 +41,7 @@ import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import type { BudgetHold } from '../budgets/budget.gate';
 import { learnEpoch } from '../config/config.epoch';
 import type { AuditEventInsert } from '../db/schema';
-import { endStreamOnKill, type StreamWatch } from '../killswitch/killswitch.stream';
+import { endStreamOnKill } from '../killswitch/killswitch.stream';
 import { AppError, toAppError } from '../lib/errors';
 import { eventId } from '../lib/ids';
 import { log } from '../lib/log';
@@ -53,6 +53,7 @@ import { exportTrace } from '../tracing/trace.export';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { refusalSource, spoolRefusal } from './gateway.audit';
 import type { ResolvedConnection } from './gateway.connection';
+import { streamWatch } from './gateway.entitlement';
 import { attachFindings } from './gateway.findings';
 import { forward } from './gateway.forward';
 import { readIdentity, TRACE_HEADER } from './gateway.identity';
@@ -243,7 +244,10 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     // gatewayMs: what the gateway added (auth, policy, guard, stages) — the metrics' gateway latency.
     const gatewayMs = Math.max(0, Date.now() - state.started - result.latencyMs);
     const answered = { upstreamStatus: result.response.status, latencyMs: result.latencyMs, gatewayMs };
+    // Fired when the gateway ends an open stream itself (below): the rewritten body ends at once.
+    const stop = new AbortController();
     const response = await rewriteResponse(result.response, {
+      stop: stop.signal,
       stages,
       findings: call.findings,
       onLateFindings: () => outcomes.lateFindings(),
@@ -257,8 +261,14 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     outcomes.headers(answered);
     response.headers.set(TRACE_HEADER, state.traceId);
     for (const [name, value] of Object.entries(state.cors)) response.headers.set(name, value);
-    // An open SSE stream ends when a kill switch that matches this call is pulled.
-    return await endStreamOnKill(c.env, c.executionCtx, killWatch(adapter, state, connection), response);
+    // An open SSE stream ends when a kill switch that matches this call is pulled, or when its
+    // caller may no longer call (revoked key, disabled connection, removed member): the end is
+    // recorded as a finding of the call's audit row (gateway.entitlement.ts).
+    const watch = streamWatch(c, adapter, state, connection, stop, (finding) => {
+      call.findings.push(finding);
+      outcomes.lateFindings();
+    });
+    return await endStreamOnKill(c.env, c.executionCtx, watch, response);
   } catch (err) {
     hold?.release(); // a no-op once the outcome settled it
     const appErr = withOAuthChallenge(toAppError(err), c.env, c.req.url, adapter.protocol, state.slug);
@@ -268,23 +278,6 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     // The call's trace, if its organization records it: exported in a batch after the answer.
     exportTrace(c.env, c.executionCtx, state.trace.answered());
   }
-}
-
-/** What the kill-switch watch of an SSE response matches on (workers/killswitch/killswitch.stream.ts). */
-function killWatch<U, P extends ParsedRequest<U>>(
-  adapter: ProtocolAdapter<U, P>,
-  state: CallState<P>,
-  connection: ResolvedConnection,
-): StreamWatch {
-  return {
-    orgId: connection.orgId,
-    connectionId: connection.id,
-    caller: { apiKeyId: state.principal?.apiKeyId ?? null, user: state.identity?.user ?? null },
-    requestId: adapter.replyId(state.parsed),
-    traceId: state.traceId,
-    lastWords: (notice) => adapter.killedStreamText(state.parsed, state.traceId, notice),
-    answer: adapter.streamAnswer?.(state.parsed) ?? undefined,
-  };
 }
 
 /** The audit rows of a call that reached the guard: one per unit (the adapter's), or one for a GET/DELETE. */

@@ -36,6 +36,13 @@ export interface RewriteOptions {
    * than as a cancel: with it, that read is told apart from the upstream breaking off.
    */
   callerSignal?: AbortSignal;
+  /**
+   * Fired when the gateway ends the stream itself (a kill switch, a caller that may no longer
+   * call: killswitch.stream.ts): the rewritten SSE body ends at once. The runtime's pipe notices
+   * its abort only at its next chunk, and an upstream that says nothing for a while would keep the
+   * stream open until then.
+   */
+  stop?: AbortSignal;
 }
 
 export type BodyEnd = 'complete' | 'error' | 'cancelled';
@@ -111,7 +118,7 @@ export async function rewriteResponse(response: Response, options: RewriteOption
       return out;
     };
     const body = response.body.pipeThrough(sseRewriteStream({ rewrite, done: () => allDone(stages) }));
-    return new Response(watchEnd(body, onBodyDone, options.callerSignal), init(response));
+    return new Response(watchEnd(body, onBodyDone, options.callerSignal, options.stop), init(response));
   }
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     onBodyDone('complete');
@@ -149,9 +156,22 @@ function watchEnd(
   body: ReadableStream<Uint8Array>,
   onEnd: (how: BodyEnd) => void,
   callerSignal: AbortSignal | undefined,
+  stop?: AbortSignal,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
+    start(controller) {
+      // Errored, not closed: whoever reads this (the relay) must not take it for a complete answer.
+      stop?.addEventListener(
+        'abort',
+        () => {
+          onEnd('cancelled');
+          controller.error(stop.reason);
+          reader.cancel(stop.reason).catch(() => {});
+        },
+        { once: true },
+      );
+    },
     async pull(controller) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {

@@ -10,7 +10,6 @@
  * `/llm/<slug>/v1/...` (SDK-native base URLs, plain model names) or `/v1/chat/completions` with
  * `"model": "@<slug>/<model>"` (the body was read by the route to find the slug).
  */
-import type { KillNotice } from '../../durable-objects/guard.contract';
 import { bearerCredential, unauthorized } from '../auth/api-key.auth';
 import { looksLikeApiKey } from '../auth/api-key.crypto';
 import { parseUser } from '../identity/identity.metadata';
@@ -241,11 +240,7 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     finalOutcome: (call, parsed, env, end) => llmFinalOutcome(call, parsed, env, end),
     estimateCostUsd: (call, parsed, env) =>
       llmCostEstimate(parsed, () => loadPriceOverrides(env.DB, call.orgId).catch(() => undefined)),
-    killedStreamText: (parsed, _traceId, notice: KillNotice) =>
-      llmStreamErrorEvent(
-        familyOf(parsed),
-        new AppError('session_suspended', { details: { scope: notice.scope, reason: notice.reason } }),
-      ),
+    endedStreamText: (parsed, _traceId, err) => llmStreamErrorEvent(familyOf(parsed), err),
     replyId: () => null,
     respondError: (ctx, err, parsed) => llmErrorResponse(familyOf(parsed), err, ctx),
     respondRefused: (ctx, err, _decisions, parsed) => llmErrorResponse(familyOf(parsed), err, ctx),

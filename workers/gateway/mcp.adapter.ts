@@ -5,13 +5,12 @@
  * (gateway.respond.ts). The list filter is this protocol's first response stage.
  */
 
-import type { KillNotice } from '../../durable-objects/guard.contract';
 import { bearerCredential } from '../auth/api-key.auth';
 import { inspectMcpRequest, mcpResultStage } from '../inspection/inspection.mcp.stage';
 import { recordSnapshots } from '../integrity/integrity.record';
 import { integrityStage, pendingIntegrityLists, refuseBlocked } from '../integrity/integrity.stage';
 import { pinnedAnnotations } from '../integrity/integrity.types';
-import { AppError, ERROR_CODES, type JsonRpcErrorBody } from '../lib/errors';
+import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { auditRows, decideEach, governedNameOrNull, refuseBatchWhole, requestRows } from './gateway.decide';
@@ -53,20 +52,14 @@ function resumes(request: Request): boolean {
   return request.headers.get('Last-Event-ID') !== null;
 }
 
-/** A pending request's JSON-RPC error, as an SSE event, when a kill switch ends its stream. */
-function killedStreamText(parsed: McpRequest | null, traceId: string, notice: KillNotice): string | null {
+/**
+ * A pending request's JSON-RPC error, as an SSE event, when the gateway ends its stream (a kill
+ * switch, or a caller that may no longer call). A GET stream answers no request: it just closes.
+ */
+function endedStreamText(parsed: McpRequest | null, traceId: string, err: AppError): string | null {
   const id = replyId(parsed);
   if (id === null) return null;
-  const body: JsonRpcErrorBody = {
-    jsonrpc: '2.0',
-    id,
-    error: {
-      code: ERROR_CODES.session_suspended.rpc,
-      message: ERROR_CODES.session_suspended.message,
-      data: { code: 'session_suspended', traceId, details: { scope: notice.scope, reason: notice.reason } },
-    },
-  };
-  return `event: message\ndata: ${JSON.stringify(body)}\n\n`;
+  return `event: message\ndata: ${JSON.stringify(jsonRpcErrorBody(err, id, traceId))}\n\n`;
 }
 
 export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
@@ -133,7 +126,7 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   // The outcome goes with the answer's headers; nothing is added at its end.
   completeAtEnd: false,
   finalOutcome: () => Promise.resolve({ outcome: {} }),
-  killedStreamText,
+  endedStreamText,
   // A POST's stream answers its one request (a batch's is always relayed).
   streamAnswer: (parsed) => streamedAnswerOf(replyId(parsed)),
 

@@ -7,14 +7,23 @@
  * (closing the upstream request), a JSON-RPC "Session Suspended" error is written for the pending
  * request (POST streams), and the caller's stream is closed.
  *
+ * The same watch ends a stream whose caller may no longer call (a revoked key, a disabled or
+ * deleted connection, removed or demoted member). It carries the configuration epoch the call was
+ * decided on; the guard resolves it when it learns a newer one (every management change pushes
+ * it before the API answers), and the stream asks `recheck` (gateway.entitlement.ts) whether its
+ * caller is still entitled: if not, it ends exactly like a killed stream, with the error a new
+ * call would get as its last words; if so, it watches on from the newer epoch.
+ *
  * A stream that is one short answer (an MCP request answered by one event, then the end) skips
  * the relay: it is read and handed over whole (killswitch.handover.ts), as it is over before a
  * kill could have ended it. Every other stream is relayed, starting with what that peek read.
  *
  * Cost: nothing for JSON responses; for a stream, one extra guard RPC, started only if the stream
  * is still open after WATCH_DELAY_MS (most streamed answers to a tools/call are over by then) —
- * the guard delivers at once if a matching switch was pulled in between, so nothing is missed.
- * It never touches the hot path: the response is returned before the watch starts.
+ * the guard delivers at once if a matching switch was pulled (or the epoch moved) in between, so
+ * nothing is missed. After a management change, one re-validation (shared by the isolate's streams
+ * of the same caller) and one renewed watch. It never touches the hot path: the response is
+ * returned before the watch starts.
  *
  * No leaks: when the stream ends first (normally, or the caller hangs up) the gateway withdraws the
  * watch (`unwatch`), which settles it inside the guard; a watch the gateway never withdrew (its
@@ -24,7 +33,13 @@
  */
 
 import { guardFor } from '../../durable-objects/do.client';
-import type { GuardTarget, KillNotice } from '../../durable-objects/guard.contract';
+import {
+  type GuardTarget,
+  isConfigNotice,
+  type KillNotice,
+  type WatchNotice,
+} from '../../durable-objects/guard.contract';
+import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { nativeWait } from '../lib/native.wait';
 import { type Peeked, peekWhole, relayFrom, type StreamAnswer } from './killswitch.handover';
@@ -39,15 +54,35 @@ export interface StreamWatch extends GuardTarget {
   traceId: string;
   /**
    * What the caller reads before the stream closes, in its protocol's shape (the adapter's
-   * `killedStreamText`: MCP a JSON-RPC error for the pending request, LLM the provider's error event).
+   * `endedStreamText`: MCP a JSON-RPC error for the pending request, LLM the provider's error event).
    */
-  lastWords: (notice: KillNotice) => string | null;
+  lastWords: (error: AppError) => string | null;
+  /** The configuration epoch the call was decided on; with `recheck`, a newer one re-validates the stream. */
+  configEpoch?: number;
+  /** May the caller still call, on the configuration of this epoch or newer (gateway.entitlement.ts)? */
+  recheck?: (epoch: number) => Promise<Recheck>;
+  /** The stream is ending because its caller may no longer call (recorded with the call's audit row). */
+  onRevoked?: (error: AppError) => void;
+  /**
+   * Aborted when the gateway ends the stream, before its pipe is cut: a rewritten body
+   * (gateway.rewrite.ts `stop`) ends at once rather than at its upstream's next chunk.
+   */
+  stop?: AbortController;
   /**
    * Which event answers the call, when the stream answers one request (MCP): a short answer is
    * then handed over whole instead of relayed (killswitch.handover.ts). Absent: always relayed.
    */
   answer?: StreamAnswer;
 }
+
+/**
+ * A re-validation's answer: entitled (watch on from `configEpoch`), not (end with `error`), or
+ * null — it could not be told (fail open, or a read older than the change): asked again after RETRY_MS.
+ */
+export type Recheck =
+  | { entitled: true; configEpoch: number }
+  | { entitled: false; error: AppError }
+  | { entitled: null };
 
 const encoder = new TextEncoder();
 
@@ -95,11 +130,12 @@ function relay(
     // The upstream broke, the caller hung up (both propagate through the pipe), or a kill cut
     // the pipe: the stream is over either way.
   });
-  const watching = watchForKill(env, watch, ended.signal, piped, delay).then(async (notice) => {
-    if (!notice) return;
+  const watching = watchForEnd(env, watch, ended.signal, piped, delay).then(async (error) => {
+    if (!error) return;
+    watch.stop?.abort();
     cut.abort();
     await piped;
-    await endKilled(relay.writable, watch, notice);
+    await endWith(relay.writable, watch, error);
   });
   ctx.waitUntil(
     piped.then(async () => {
@@ -111,51 +147,97 @@ function relay(
   return new Response(relay.readable, response);
 }
 
-/** Resolves with the notice when a matching kill switch holds, or null once `ended` fires. */
-async function watchForKill(
+/**
+ * Resolves with the error to end the stream with — a matching kill switch holds, or the caller may
+ * no longer call — or null once `ended` fires.
+ */
+async function watchForEnd(
   env: Pick<Env, 'GUARD'>,
   watch: StreamWatch,
   ended: AbortSignal,
   over: Promise<void>,
   delay: Promise<unknown>,
-): Promise<KillNotice | null> {
+): Promise<AppError | null> {
   // Runs for every relayed answer, and many end first: a race between the end and a native wait
   // leaves no timer to clear and no listener to remove (setTimeout was a visible share of a call).
   const open = await Promise.race([delay.then(() => true), over.then(() => false)]);
   if (!open || ended.aborted) return null;
   const guard = guardFor(env, watch.orgId, watch.connectionId);
+  // Sent only with a recheck to answer the guard's ConfigNotice; moves on with each re-validation.
+  let configEpoch = watch.recheck ? watch.configEpoch : undefined;
   while (!ended.aborted) {
-    const watchId = crypto.randomUUID();
-    // The stream ending first withdraws the watch, so the guard keeps nothing for it.
-    const withdraw = () => {
-      guard.unwatch(watchId).catch(() => {});
-    };
-    ended.addEventListener('abort', withdraw, { once: true });
-    try {
-      const notice = await guard.watchKill({
-        orgId: watch.orgId,
-        connectionId: watch.connectionId,
-        caller: watch.caller,
-        watchId,
-      });
-      if (notice) return notice;
-      continue; // withdrawn (the stream ended) or expired (still open: watch again)
-    } catch (err) {
-      if (ended.aborted) return null;
-      log('warn', 'kill-switch watch failed; retrying', { connectionId: watch.connectionId, err });
-    } finally {
-      ended.removeEventListener('abort', withdraw);
-    }
-    if (!(await sleep(RETRY_MS, ended))) return null;
+    const step = await watchOnce(guard, watch, configEpoch, ended);
+    if ('end' in step) return step.end;
+    configEpoch = step.configEpoch;
+    if (step.pause && !(await sleep(RETRY_MS, ended))) return null;
   }
   return null;
 }
 
-/** The last words of a killed stream (in the caller's protocol), then close. */
-async function endKilled(writable: WritableStream<Uint8Array>, watch: StreamWatch, notice: KillNotice) {
+/** One watch: the stream ends (`end`), or is watched again — from `configEpoch`, after RETRY_MS if `pause`. */
+type WatchStep = { end: AppError | null } | { configEpoch: number | undefined; pause: boolean };
+
+async function watchOnce(
+  guard: ReturnType<typeof guardFor>,
+  watch: StreamWatch,
+  configEpoch: number | undefined,
+  ended: AbortSignal,
+): Promise<WatchStep> {
+  const watchId = crypto.randomUUID();
+  // The stream ending first withdraws the watch, so the guard keeps nothing for it.
+  const withdraw = () => {
+    guard.unwatch(watchId).catch(() => {});
+  };
+  ended.addEventListener('abort', withdraw, { once: true });
+  try {
+    const notice: WatchNotice | null = await guard.watchKill({
+      orgId: watch.orgId,
+      connectionId: watch.connectionId,
+      caller: watch.caller,
+      watchId,
+      ...(configEpoch !== undefined ? { configEpoch } : {}),
+    });
+    // Withdrawn (the stream ended) or expired (still open: watch again).
+    if (!notice) return { configEpoch, pause: false };
+    if (!isConfigNotice(notice)) return { end: killedError(notice) };
+    return await afterConfigChange(watch, notice.configEpoch, configEpoch, ended);
+  } catch (err) {
+    if (ended.aborted) return { end: null };
+    log('warn', 'kill-switch watch failed; retrying', { connectionId: watch.connectionId, err });
+    return { configEpoch, pause: true };
+  } finally {
+    ended.removeEventListener('abort', withdraw);
+  }
+}
+
+/** The guard knows a newer configuration: is the stream's caller still entitled to it? */
+async function afterConfigChange(
+  watch: StreamWatch,
+  epoch: number,
+  current: number | undefined,
+  ended: AbortSignal,
+): Promise<WatchStep> {
+  const answer = await watch.recheck!(epoch);
+  if (ended.aborted) return { end: null };
+  if (answer.entitled === false) {
+    watch.onRevoked?.(answer.error);
+    return { end: answer.error };
+  }
+  if (answer.entitled) return { configEpoch: answer.configEpoch, pause: false };
+  // Could not tell: ask again after RETRY_MS (the guard, still newer, answers at once).
+  return { configEpoch: current, pause: true };
+}
+
+/** The error a kill switch ends a stream with: what a call under it is answered. */
+function killedError(notice: KillNotice): AppError {
+  return new AppError('session_suspended', { details: { scope: notice.scope, reason: notice.reason } });
+}
+
+/** The last words of an ended stream (in the caller's protocol), then close. */
+async function endWith(writable: WritableStream<Uint8Array>, watch: StreamWatch, error: AppError) {
   try {
     const writer = writable.getWriter();
-    const text = watch.lastWords(notice);
+    const text = watch.lastWords(error);
     // The blank lines end any event the upstream left half-written.
     if (text !== null) await writer.write(encoder.encode(`\n\n${text}`));
     await writer.close();
