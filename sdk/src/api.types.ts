@@ -824,7 +824,8 @@ export interface Schemas {
         | 'metrics_unavailable'
         | 'session_suspended'
         | 'upstream_unreachable'
-        | 'upstream_timeout';
+        | 'upstream_timeout'
+        | 'upstream_too_large';
       message: string;
       details?: unknown;
     };

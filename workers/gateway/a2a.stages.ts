@@ -18,6 +18,7 @@
  */
 import type { AuditEventInsert } from '../db/schema';
 import { AppError } from '../lib/errors';
+import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
 import { exceedsUtf8Bytes, MAX_GOVERNED_NAME_BYTES } from '../policy/policy.methods';
@@ -249,7 +250,7 @@ export function taskStage(call: StageCall): ResponseStage {
   let last: string | null = null;
   return {
     name: 'a2a_task',
-    wants: (raw) => raw.includes('"status"'),
+    wants: (raw) => mayHaveKey(raw, 'status'),
     onMessage(message) {
       const report = isRecord(message) ? taskReport(message.result) : null;
       if (!report) return undefined;

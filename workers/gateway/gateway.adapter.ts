@@ -89,7 +89,7 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
 
   /** True when the connection's tool-integrity state is read for the call (MCP lists tools; docs/tool-integrity.md). */
   readonly usesToolIntegrity?: boolean;
-  /** True when the answer to a request with no governed units still needs the policy (MCP: a resumed stream). */
+  /** True when the answer to a request with no governed units still needs the policy (MCP: a GET stream). */
   needsPolicy(request: Request, httpMethod: HttpMethod): boolean;
   responseStages(call: StageCall, parsed: P | null, request: Request): ResponseStage[];
   readonly completeAtEnd: boolean;

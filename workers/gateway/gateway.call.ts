@@ -246,18 +246,29 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     const answered = { upstreamStatus: result.response.status, latencyMs: result.latencyMs, gatewayMs };
     // Fired when the gateway ends an open stream itself (below): the rewritten body ends at once.
     const stop = new AbortController();
-    const response = await rewriteResponse(result.response, {
-      stop: stop.signal,
-      stages,
-      findings: call.findings,
-      onLateFindings: () => outcomes.lateFindings(),
-      callerSignal: c.req.raw.signal,
-      onBodyDone: (how) => {
-        outcomes.bodyDone(how, answered);
-        state.trace.bodyDone();
-        for (const work of call.deferred ?? []) c.executionCtx.waitUntil(work(c.env));
-      },
-    });
+    let response: Response;
+    try {
+      response = await rewriteResponse(result.response, {
+        stop: stop.signal,
+        stages,
+        findings: call.findings,
+        onLateFindings: () => outcomes.lateFindings(),
+        callerSignal: c.req.raw.signal,
+        onBodyDone: (how, err) => {
+          outcomes.bodyDone(how, answered, err?.code);
+          state.trace.bodyDone();
+          for (const work of call.deferred ?? []) c.executionCtx.waitUntil(work(c.env));
+        },
+        // A stream the gateway cuts (an event too large to inspect) ends with the protocol's error.
+        lastWords: (err) => adapter.endedStreamText(state.parsed, state.traceId, err),
+      });
+    } catch (err) {
+      // A JSON answer too large to inspect, or one that broke off while being read: refused, and
+      // the outcome (upstream status and error code) recorded on the rows.
+      outcomes.headers(answered);
+      hold?.release(); // a no-op once the outcome settled it
+      return reply(adapter, state, toAppError(err));
+    }
     outcomes.headers(answered);
     response.headers.set(TRACE_HEADER, state.traceId);
     for (const [name, value] of Object.entries(state.cors)) response.headers.set(name, value);

@@ -27,19 +27,34 @@ export function messageKind(msg: JsonRpcMessage): MessageKind {
   return 'response';
 }
 
-export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
-  const declared = Number.parseInt(request.headers.get('Content-Length') ?? '', 10);
-  if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
-  if (!request.body) return new Uint8Array(0);
-  if (Number.isFinite(declared)) {
+export function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+  return readCapped(request, maxBytes, () => tooLarge(maxBytes));
+}
+
+/**
+ * A request's or an upstream answer's body, refused (`tooLarge()` thrown) once it is longer than
+ * `maxBytes`, without buffering the rest.
+ */
+export async function readCapped(
+  message: Request | Response,
+  maxBytes: number,
+  tooLarge: () => AppError,
+): Promise<Uint8Array> {
+  const declared = Number.parseInt(message.headers.get('Content-Length') ?? '', 10);
+  // A Content-Encoding the runtime decodes (an upstream's gzip) makes the declared length the
+  // encoded one: the decoded body is counted while reading instead.
+  const identity = (message.headers.get('Content-Encoding') ?? 'identity').toLowerCase() === 'identity';
+  if (identity && Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  if (!message.body) return new Uint8Array(0);
+  if (identity && Number.isFinite(declared)) {
     // A declared length within the cap: the runtime reads the body natively (and never delivers more
     // than the declared length), so no JavaScript loop over chunks is needed.
-    const body = new Uint8Array(await request.arrayBuffer());
-    if (body.byteLength > maxBytes) throw tooLarge(maxBytes);
+    const body = new Uint8Array(await message.arrayBuffer());
+    if (body.byteLength > maxBytes) throw tooLarge();
     return body;
   }
   // Chunked (no length): count while reading, and stop at the cap instead of buffering the rest.
-  const reader = request.body.getReader();
+  const reader = message.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
@@ -48,7 +63,7 @@ export async function readBodyCapped(request: Request, maxBytes: number): Promis
     total += value.byteLength;
     if (total > maxBytes) {
       await reader.cancel().catch(() => {});
-      throw tooLarge(maxBytes);
+      throw tooLarge();
     }
     chunks.push(value);
   }

@@ -19,10 +19,12 @@
  * Only the response to the list request's own JSON-RPC id is rewritten; everything else in the
  * stream (progress, server requests, other responses) passes through byte for byte, and SSE
  * events are re-emitted as they arrive (gateway.sse.ts). A JSON body is small and complete, so
- * it is read whole. On a GET that resumes a stream (`Last-Event-ID`) the gateway does not know
- * which ids were list requests, so responses there are recognised by shape instead.
+ * it is read whole (up to a cap: gateway.rewrite.ts). On a GET stream (resumed with
+ * `Last-Event-ID` or not) the gateway does not know which ids were list requests, so responses
+ * there are recognised by shape instead.
  */
 
+import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values.js';
 import { type CompiledPolicy, couldAllowCaller, couldEverAllow } from '../policy/policy.evaluate.js';
 import { PROMPT_PREFIX, RESOURCE_PREFIX } from '../policy/policy.methods.js';
@@ -99,7 +101,7 @@ export function filterListResult(
   return { result: { ...result, [shape.key]: kept }, hidden: items.length - kept.length };
 }
 
-/** A list method recognised from a result's shape (for resumed streams, where ids are unknown). */
+/** A list method recognised from a result's shape (for GET streams, where ids are unknown). */
 function listMethodByShape(result: unknown): ListMethod | null {
   if (!isRecord(result)) return null;
   for (const method of Object.keys(LISTS) as ListMethod[]) {
@@ -119,7 +121,7 @@ export class ListFilter implements ResponseStage {
   hidden = 0;
 
   /**
-   * `pending` null = match responses by shape (resumed GET streams). `caller`: the identity the
+   * `pending` null = match responses by shape (GET streams). `caller`: the identity the
    * items are evaluated for; without it, an item is kept when any caller could be allowed.
    */
   constructor(policy: CompiledPolicy, pending: Map<string, ListMethod> | null, caller?: ListCaller) {
@@ -144,7 +146,7 @@ export class ListFilter implements ResponseStage {
 
   /** Cheap pre-check: only events that can hold a JSON-RPC response are parsed. */
   wants(raw: string): boolean {
-    return raw.includes('"id"');
+    return mayHaveKey(raw, 'id');
   }
 
   /** A JSON-RPC response with its list result filtered, or undefined when nothing changed. */
@@ -175,7 +177,7 @@ export class ListFilter implements ResponseStage {
 
 /**
  * The MCP adapter's list-filter stage for one call: POST — the responses to the body's list
- * requests, by id; a GET that resumes a stream (Last-Event-ID) may replay a list response,
+ * requests, by id; a GET stream (resumed or not: mcp.adapter.ts) may carry a list response,
  * recognised by shape. Null when the call has no list request to filter.
  */
 export function listFilterStage(

@@ -8,7 +8,9 @@
  *   lateFindings  a streamed answer made findings after the outcome was sent: sent on their own.
  *   bodyDone    the answer ended (read to its end, broken off, or the caller left). For `atEnd`
  *               protocols the one outcome goes now, with what the end adds (tokens, cost) and
- *               the tokens charged to the call's token windows.
+ *               the tokens charged to the call's token windows. `errorCode`: the gateway cut the
+ *               answer (a message too large to inspect): recorded on the row, also after the
+ *               outcome at the headers was sent.
  * A call that failed before any answer (`send`) gets its outcome at once.
  */
 
@@ -51,6 +53,8 @@ export class CallOutcomes {
   #reported = 0;
   #headersSent = false;
   #ended: BodyEnd | null = null;
+  /** Why the gateway cut the answer, once it did (replaces the generic `upstream_broken`). */
+  #cutCode: string | null = null;
 
   constructor(options: OutcomeOptions) {
     this.#o = options;
@@ -68,7 +72,8 @@ export class CallOutcomes {
     this.#headersSent = true;
     const findings = this.#findings(0);
     this.#reported = this.#o.findings.length;
-    this.#dispatch(Promise.resolve({ ...answered, ...findings }));
+    const cut = this.#cutCode ? { errorCode: this.#cutCode } : {};
+    this.#dispatch(Promise.resolve({ ...answered, ...cut, ...findings }));
   }
 
   lateFindings(): void {
@@ -78,12 +83,15 @@ export class CallOutcomes {
     if (fresh.findings) this.#dispatch(Promise.resolve(fresh));
   }
 
-  bodyDone(how: BodyEnd, answered: Answered): void {
+  bodyDone(how: BodyEnd, answered: Answered, errorCode?: string): void {
     if (this.#ended) return;
     this.#ended = how;
+    if (errorCode) this.#cutCode = errorCode;
     const broken = how !== 'complete';
     if (!this.#o.atEnd) {
       this.#o.budget?.settle(null, broken);
+      // The outcome already went with the headers: the cut is patched into the rows on its own.
+      if (errorCode && this.#headersSent) this.#dispatch(Promise.resolve({ errorCode }));
       return;
     }
     const outcome = this.#o.final(answered, how).then(({ outcome, usedTokens }) => {
@@ -96,7 +104,7 @@ export class CallOutcomes {
           ? { tokens: { checks: this.#o.tokenChecks, used: usedTokens } }
           : {};
       const brokenFields = broken
-        ? { errorCode: how === 'error' ? 'upstream_broken' : 'client_cancelled' }
+        ? { errorCode: this.#cutCode ?? (how === 'error' ? 'upstream_broken' : 'client_cancelled') }
         : {};
       return { ...answered, ...brokenFields, ...outcome, ...findings, ...charged };
     });

@@ -8,6 +8,13 @@
  *   - an SSE body is rewritten event by event as the events arrive (gateway.sse.ts); each event's
  *     data that parses as JSON is one message (or a batch, as above);
  *   - anything else passes untouched.
+ * Every 2xx answer with a body is looked at, not only a 200: clients (the MCP SDKs among them)
+ * read the messages of any 2xx, so a 203 or 206 must not carry a list past the filter.
+ *
+ * Size: the upstream decides how long a message is, and a message is buffered whole before it is
+ * parsed, so one JSON body or one SSE event is held to MAX_ANSWER_MESSAGE_BYTES. A JSON body over
+ * it is refused (`upstream_too_large`, thrown); a stream with an event over it ends there, with
+ * the protocol's error (`lastWords`) and `onBodyDone('error', err)`.
  * A message no stage changed is re-emitted byte for byte (the original text, not a
  * re-serialization). Once every stage says it is done, the rest of the body is piped unparsed.
  *
@@ -16,8 +23,18 @@
  * `onLateFindings` runs, so the core can patch them into the row at once (a stream that breaks
  * off later loses none of them).
  */
+import { AppError } from '../lib/errors.js';
+import { readCapped } from './gateway.jsonrpc.js';
 import { type SseEvent, sseRewriteStream, withData } from './gateway.sse.js';
 import { DROP, type Finding, type ResponseStage } from './gateway.stages.js';
+
+/**
+ * Largest JSON answer, or SSE event (counted in decoded characters, never more than its bytes),
+ * the gateway reads to run the response stages. Room for a tool result carrying an image; a
+ * message is buffered, decoded and parsed at once, in an isolate whose 128 MB serve every
+ * concurrent request.
+ */
+export const MAX_ANSWER_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 export interface RewriteOptions {
   stages: readonly ResponseStage[];
@@ -27,9 +44,12 @@ export interface RewriteOptions {
   /**
    * Runs once when the answer has been read to its end (`complete`), broke off (`error`) or the
    * caller went away (`cancelled`): for a JSON body, before this returns; for a stream, when it
-   * ends. An answer no stage looks at is not watched: it runs at once with `complete`.
+   * ends. An answer no stage looks at is not watched: it runs at once with `complete`. `err`: the
+   * gateway itself cut the answer (a message over MAX_ANSWER_MESSAGE_BYTES).
    */
-  onBodyDone?: (how: BodyEnd) => void;
+  onBodyDone?: (how: BodyEnd, err?: AppError) => void;
+  /** The text a stream the gateway cuts ends with: the protocol's error for the call, or null. */
+  lastWords?: (err: AppError) => string | null;
   /**
    * The caller's request signal. The upstream request is tied to it (gateway.forward.ts), so a
    * caller hanging up usually reaches the stream as a failed read of the upstream body rather
@@ -105,7 +125,7 @@ function rewriteEvent(event: SseEvent, stages: readonly ResponseStage[]): string
 export async function rewriteResponse(response: Response, options: RewriteOptions): Promise<Response> {
   const { stages, findings, onLateFindings } = options;
   const onBodyDone = once(options.onBodyDone);
-  if (stages.length === 0 || allDone(stages) || response.status !== 200 || response.body === null) {
+  if (stages.length === 0 || allDone(stages) || !isSuccess(response.status) || response.body === null) {
     onBodyDone('complete');
     return response;
   }
@@ -117,14 +137,28 @@ export async function rewriteResponse(response: Response, options: RewriteOption
       if ((findings?.length ?? 0) > before) onLateFindings?.();
       return out;
     };
-    const body = response.body.pipeThrough(sseRewriteStream({ rewrite, done: () => allDone(stages) }));
-    return new Response(watchEnd(body, onBodyDone, options.callerSignal, options.stop), init(response));
+    let cut: AppError | undefined;
+    const tooLarge = () => {
+      cut = answerTooLarge('an SSE event');
+      return options.lastWords?.(cut) ?? '';
+    };
+    const stream = sseRewriteStream(
+      { rewrite, done: () => allDone(stages), tooLarge },
+      MAX_ANSWER_MESSAGE_BYTES,
+    );
+    const body = watchEnd(
+      response.body.pipeThrough(stream),
+      (how) => (cut ? onBodyDone('error', cut) : onBodyDone(how)),
+      options.callerSignal,
+      options.stop,
+    );
+    return new Response(body, init(response));
   }
   if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
     onBodyDone('complete');
     return response;
   }
-  const text = await response.text();
+  const text = await readJsonAnswer(response, onBodyDone);
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -138,12 +172,42 @@ export async function rewriteResponse(response: Response, options: RewriteOption
   return new Response(out, init(response));
 }
 
-function once(fn: ((how: BodyEnd) => void) | undefined): (how: BodyEnd) => void {
+/** A JSON answer's text, read up to the cap; over it, the answer is refused (thrown). */
+async function readJsonAnswer(
+  response: Response,
+  onBodyDone: (how: BodyEnd, err?: AppError) => void,
+): Promise<string> {
+  try {
+    return new TextDecoder().decode(
+      await readCapped(response, MAX_ANSWER_MESSAGE_BYTES, () => answerTooLarge('a JSON answer')),
+    );
+  } catch (err) {
+    // Too large, or the body broke off while being read: either way the answer is not passed on.
+    const appErr = err instanceof AppError ? err : new AppError('upstream_unreachable', { internal: err });
+    onBodyDone('error', appErr);
+    throw appErr;
+  }
+}
+
+function isSuccess(status: number): boolean {
+  return status >= 200 && status <= 299;
+}
+
+function answerTooLarge(what: string): AppError {
+  return new AppError('upstream_too_large', {
+    internal: `${what} over ${MAX_ANSWER_MESSAGE_BYTES} bytes`,
+    details: { maxBytes: MAX_ANSWER_MESSAGE_BYTES },
+  });
+}
+
+function once(
+  fn: ((how: BodyEnd, err?: AppError) => void) | undefined,
+): (how: BodyEnd, err?: AppError) => void {
   let called = false;
-  return (how) => {
+  return (how, err) => {
     if (called || !fn) return;
     called = true;
-    fn(how);
+    fn(how, err);
   };
 }
 

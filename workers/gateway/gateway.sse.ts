@@ -23,55 +23,107 @@ export interface SseEvent {
 
 /**
  * Incremental splitter: feed decoded text, get back complete events. Lines end with CRLF, LF or
- * CR (the SSE grammar); a CR at the very end of the buffered text is held back until the next
- * chunk shows whether an LF follows, so a CRLF split across chunks is never read as two lines.
+ * CR (the SSE grammar); a CR at the very end of a chunk is held back until the next chunk shows
+ * whether an LF follows, so a CRLF split across chunks is never read as two lines.
+ *
+ * Linear in the stream: each character is scanned once, when its chunk arrives. The incomplete
+ * event's earlier chunks are kept as a list and joined once, when the event completes (re-reading
+ * or re-concatenating them on every chunk made a large event arriving in small chunks quadratic:
+ * an upstream could stall the isolate). An event longer than `maxEventChars` stops the splitter
+ * (`overflowed`): nothing more is buffered or returned.
  */
 export class SseSplitter {
-  #pending = '';
-  /** Offset in #pending where the current (incomplete) event starts: always 0 between pushes. */
-  #scan = 0;
+  /** The current (incomplete) event's text from earlier chunks, already scanned. */
+  #parts: string[] = [];
+  #partsLength = 0;
+  /** The current line has text from earlier chunks (so it is not the blank line that ends an event). */
+  #lineOpen = false;
+  /** The previous chunk ended with a CR: it is put back in front of the next one. */
+  #heldCr = false;
+  #overflowed = false;
+  readonly #max: number;
 
-  push(text: string): SseEvent[] {
-    this.#pending += text;
+  constructor(maxEventChars = Number.POSITIVE_INFINITY) {
+    this.#max = maxEventChars;
+  }
+
+  /** True once an event longer than the cap was met: the splitter returns nothing more. */
+  get overflowed(): boolean {
+    return this.#overflowed;
+  }
+
+  push(chunk: string): SseEvent[] {
+    if (this.#overflowed) return [];
+    const text = this.#heldCr ? `\r${chunk}` : chunk;
+    this.#heldCr = false;
     const events: SseEvent[] = [];
     let eventStart = 0;
-    let lineStart = this.#scan;
+    let lineStart = 0;
+    let lineOpen = this.#lineOpen;
+    // The next LF and CR at or after `pos`, each searched again only once passed: linear overall.
+    let lf = text.indexOf('\n');
+    let cr = text.indexOf('\r');
     for (;;) {
-      const end = lineEnd(this.#pending, lineStart);
+      const end = nextLineEnd(text, lf, cr);
       if (end === null) break;
-      const line = this.#pending.slice(lineStart, end.at);
+      const blank = end.at === lineStart && !lineOpen;
+      lineOpen = false;
       lineStart = end.next;
-      if (line === '') {
-        const raw = this.#pending.slice(eventStart, lineStart);
-        events.push(parseEvent(raw));
-        eventStart = lineStart;
-      }
+      if (lf !== -1 && lf < lineStart) lf = text.indexOf('\n', lineStart);
+      if (cr !== -1 && cr < lineStart) cr = text.indexOf('\r', lineStart);
+      if (!blank) continue;
+      if (this.#partsLength + (lineStart - eventStart) > this.#max) return this.#overflow(events);
+      events.push(parseEvent(this.#take(text.slice(eventStart, lineStart))));
+      eventStart = lineStart;
     }
-    this.#pending = this.#pending.slice(eventStart);
-    this.#scan = lineStart - eventStart;
+    // A CR at the very end may be half of a CRLF: it waits for the next chunk.
+    const held = text.length > lineStart && text.charCodeAt(text.length - 1) === 13;
+    const tailEnd = held ? text.length - 1 : text.length;
+    this.#heldCr = held;
+    this.#lineOpen = lineOpen || tailEnd > lineStart;
+    if (tailEnd > eventStart) {
+      this.#parts.push(text.slice(eventStart, tailEnd));
+      this.#partsLength += tailEnd - eventStart;
+    }
+    if (this.#partsLength + (held ? 1 : 0) > this.#max) return this.#overflow(events);
     return events;
   }
 
   /** Whatever is buffered (an unterminated event at the end of the stream), as is. */
   rest(): string {
-    const rest = this.#pending;
-    this.#pending = '';
-    this.#scan = 0;
+    const rest = this.#take(this.#heldCr ? '\r' : '');
+    this.#heldCr = false;
+    this.#lineOpen = false;
     return rest;
+  }
+
+  /** The buffered parts and `tail`, as one string; the buffer is emptied. */
+  #take(tail: string): string {
+    if (this.#parts.length === 0) return tail;
+    this.#parts.push(tail);
+    const text = this.#parts.join('');
+    this.#parts = [];
+    this.#partsLength = 0;
+    return text;
+  }
+
+  #overflow(events: SseEvent[]): SseEvent[] {
+    this.#overflowed = true;
+    this.#parts = [];
+    this.#partsLength = 0;
+    this.#heldCr = false;
+    return events;
   }
 }
 
-/** Where the line starting at `from` ends, or null if its terminator has not arrived yet. */
-function lineEnd(text: string, from: number): { at: number; next: number } | null {
-  for (let i = from; i < text.length; i++) {
-    const ch = text.charCodeAt(i);
-    if (ch === 10) return { at: i, next: i + 1 };
-    if (ch === 13) {
-      if (i + 1 === text.length) return null; // CR at the end: maybe half of a CRLF.
-      return { at: i, next: text.charCodeAt(i + 1) === 10 ? i + 2 : i + 1 };
-    }
-  }
-  return null;
+/**
+ * The end of the line whose terminator comes first (`lf`/`cr`: the next LF and CR, -1 for none),
+ * or null if it has not arrived yet. A CR at the very end may be half of a CRLF: not yet.
+ */
+function nextLineEnd(text: string, lf: number, cr: number): { at: number; next: number } | null {
+  if (cr === -1 || (lf !== -1 && lf < cr)) return lf === -1 ? null : { at: lf, next: lf + 1 };
+  if (cr + 1 === text.length) return null;
+  return { at: cr, next: lf === cr + 1 ? cr + 2 : cr + 1 };
 }
 
 /** Parses one complete event (the text up to and including its blank line). */
@@ -112,17 +164,27 @@ export interface SseRewriter {
   rewrite(event: SseEvent): string | null;
   /** True once nothing more will be rewritten: the rest of the stream is piped unparsed. */
   done(): boolean;
+  /**
+   * An event grew past the cap: the text the stream ends with (its protocol's error, or ''). The
+   * event itself is never passed on, and the upstream body is cancelled.
+   */
+  tooLarge(): string;
 }
 
 /**
  * A TransformStream that re-emits each SSE event as soon as it is complete, rewritten or not.
  * After the rewriter is done, later text is passed on unparsed (still through the decoder, so a
- * UTF-8 sequence split across chunks at the switch-over stays intact).
+ * UTF-8 sequence split across chunks at the switch-over stays intact). While parsing, one event
+ * longer than `maxEventChars` ends the stream (`rewriter.tooLarge`): an event is buffered whole
+ * before it is parsed, and the upstream decides how long it is.
  */
-export function sseRewriteStream(rewriter: SseRewriter): TransformStream<Uint8Array, Uint8Array> {
+export function sseRewriteStream(
+  rewriter: SseRewriter,
+  maxEventChars: number,
+): TransformStream<Uint8Array, Uint8Array> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  const splitter = new SseSplitter();
+  const splitter = new SseSplitter(maxEventChars);
   let parsing = true;
   const emit = (controller: TransformStreamDefaultController<Uint8Array>, text: string) => {
     if (text !== '') controller.enqueue(encoder.encode(text));
@@ -135,6 +197,12 @@ export function sseRewriteStream(rewriter: SseRewriter): TransformStream<Uint8Ar
       for (const event of splitter.push(text)) {
         out += parsing ? (rewriter.rewrite(event) ?? event.raw) : event.raw;
         if (parsing && rewriter.done()) parsing = false;
+      }
+      if (splitter.overflowed) {
+        // Terminate closes the caller's side and cancels the upstream body.
+        emit(controller, out + rewriter.tooLarge());
+        controller.terminate();
+        return;
       }
       if (!parsing) out += splitter.rest();
       emit(controller, out);

@@ -10,6 +10,7 @@ async function run(
   chunks: Array<string | Uint8Array>,
   rewrite: (e: SseEvent) => string | null,
   done = () => false,
+  maxEventChars = 1024 * 1024,
 ): Promise<string> {
   const input = new ReadableStream<Uint8Array>({
     start(controller) {
@@ -18,7 +19,9 @@ async function run(
       controller.close();
     },
   });
-  const out = input.pipeThrough(sseRewriteStream({ rewrite, done }));
+  const out = input.pipeThrough(
+    sseRewriteStream({ rewrite, done, tooLarge: () => 'data: too large\n\n' }, maxEventChars),
+  );
   let text = '';
   for await (const chunk of out) text += decoder.decode(chunk, { stream: true });
   return text + decoder.decode();
@@ -147,7 +150,9 @@ describe('sseRewriteStream', () => {
 
   it('emits an event as soon as it is complete, before the upstream stream ends', async () => {
     const upstream = new TransformStream<Uint8Array, Uint8Array>();
-    const out = upstream.readable.pipeThrough(sseRewriteStream({ rewrite: () => null, done: () => false }));
+    const out = upstream.readable.pipeThrough(
+      sseRewriteStream({ rewrite: () => null, done: () => false, tooLarge: () => '' }, 1024),
+    );
     const writer = upstream.writable.getWriter();
     const reader = out.getReader();
     void writer.write(encoder.encode('event: message\ndata: {"n":1}\n\ndata: partial'));
@@ -162,5 +167,75 @@ describe('sseRewriteStream', () => {
 
   it('passes an unterminated last event through at the end of the stream', async () => {
     expect(await run(['data: a\n\ndata: cut off'], () => null)).toBe('data: a\n\ndata: cut off');
+  });
+
+  it("ends the stream with the rewriter's last words at an event over the cap, which is not passed on", async () => {
+    const big = `data: ${'x'.repeat(200)}\n\n`;
+    const out = await run(
+      ['data: a\n\n', big.slice(0, 90), big.slice(90), 'data: never\n\n'],
+      () => null,
+      undefined,
+      100,
+    );
+    expect(out).toBe('data: a\n\ndata: too large\n\n');
+  });
+});
+
+describe('SseSplitter: size and work', () => {
+  it('stops at an event over the cap, complete or not, after the events before it', () => {
+    const whole = new SseSplitter(20);
+    expect(whole.push('data: a\n\ndata: 0123456789abcdef\n\ndata: b\n\n').map((e) => e.raw)).toEqual([
+      'data: a\n\n',
+    ]);
+    expect(whole.overflowed).toBe(true);
+    expect(whole.push('data: c\n\n')).toEqual([]);
+
+    const growing = new SseSplitter(20);
+    expect(growing.push('data: 0123456789')).toEqual([]);
+    expect(growing.overflowed).toBe(false);
+    expect(growing.push('abcdef')).toEqual([]);
+    expect(growing.overflowed).toBe(true);
+    expect(growing.rest()).toBe('');
+
+    const exact = new SseSplitter(20);
+    expect(exact.push('data: 012345678901\n\n').map((e) => e.raw)).toEqual(['data: 012345678901\n\n']);
+    expect(exact.overflowed).toBe(false);
+  });
+
+  it('scans each character once: an event in many small chunks costs work linear in its size', () => {
+    // Counts the characters the splitter reads (String.prototype.indexOf's scan, charCodeAt calls)
+    // while it splits one large event fed in 256-character chunks. The old splitter rescanned the
+    // event's current line on every chunk: quadratic, ~N²/512 reads.
+    const work = (size: number): number => {
+      const { indexOf, charCodeAt } = String.prototype;
+      let reads = 0;
+      String.prototype.indexOf = function (this: string, search: string, from = 0) {
+        const at = indexOf.call(this, search, from);
+        reads += at === -1 ? this.length - from : at - from + 1;
+        return at;
+      };
+      String.prototype.charCodeAt = function (this: string, index: number) {
+        reads++;
+        return charCodeAt.call(this, index);
+      };
+      try {
+        const splitter = new SseSplitter(size * 2);
+        const text = `data: ${'x'.repeat(size)}\n\n`;
+        const events: SseEvent[] = [];
+        for (let at = 0; at < text.length; at += 256) events.push(...splitter.push(text.slice(at, at + 256)));
+        expect(events).toHaveLength(1);
+        expect(events[0]!.data).toHaveLength(size);
+        return reads;
+      } finally {
+        String.prototype.indexOf = indexOf;
+        String.prototype.charCodeAt = charCodeAt;
+      }
+    };
+    const small = work(64 * 1024);
+    const large = work(256 * 1024);
+    // Two searches (LF, CR) over each chunk, and one look at its last character.
+    expect(small).toBeLessThanOrEqual(3 * 64 * 1024);
+    expect(large).toBeLessThanOrEqual(3 * 256 * 1024);
+    expect(large / small).toBeLessThan(4.5);
   });
 });

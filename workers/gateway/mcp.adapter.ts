@@ -47,7 +47,7 @@ async function readMessages(request: Request, connection: ResolvedConnection): P
   return { ...parsed, units: parsed.messages, logContent: connection.settings.logContent === true };
 }
 
-/** A GET that resumes a stream (Last-Event-ID) may replay list responses, filtered by shape. */
+/** A GET that resumes a stream (Last-Event-ID): recorded as such on its audit row. */
 function resumes(request: Request): boolean {
   return request.headers.get('Last-Event-ID') !== null;
 }
@@ -99,10 +99,13 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
     };
   },
 
-  needsPolicy: (request, httpMethod) => httpMethod === 'GET' && resumes(request),
-  responseStages: (call, parsed, request) => {
+  // Every GET stream's messages go through the response stages, recognised by shape: a resumed
+  // one replays responses, and a plain one (the spec says it carries no responses) may carry one
+  // anyway — clients (the TypeScript SDK) match a response to their pending request by id, on
+  // whatever stream it comes. An upstream could otherwise answer `tools/list` there, unfiltered.
+  needsPolicy: (_request, httpMethod) => httpMethod === 'GET',
+  responseStages: (call, parsed) => {
     if (!call.policy) return [];
-    if (!parsed && !resumes(request)) return [];
     // Integrity first: it must see every item the upstream listed (gateway.lists.ts then hides
     // per caller, and an item hidden from one caller is not "removed").
     const integrity = integrityStage(call, parsed ? pendingIntegrityLists(parsed.units) : null, (snapshots) =>

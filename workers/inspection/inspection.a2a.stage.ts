@@ -17,6 +17,7 @@
  */
 import type { ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
 import { jsonRpcErrorBody } from '../lib/errors';
+import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import type { Finding } from './inspection.engine';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
@@ -142,7 +143,7 @@ export function a2aResultStage(call: StageCall): ResponseStage | null {
   const session = createRedactionSession();
   return {
     name: 'inspection',
-    wants: (raw) => raw.includes('"parts"'),
+    wants: (raw) => mayHaveKey(raw, 'parts'),
     onMessage(message) {
       if (!isRecord(message) || message.result === undefined) return undefined;
       const scanned = scanContents(call, partContents(message.result, '$.result'), 'result');

@@ -16,6 +16,7 @@
 import type { JsonRpcMessage } from '../gateway/gateway.jsonrpc';
 import type { RequestStage, ResponseStage, StageCall } from '../gateway/gateway.stages';
 import { jsonRpcErrorBody } from '../lib/errors';
+import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
 import { createRedactionSession, redactJson } from './inspection.redact';
@@ -53,7 +54,7 @@ export function mcpResultStage(
   const session = createRedactionSession();
   return {
     name: 'inspection',
-    wants: (raw) => raw.includes('"result"'),
+    wants: (raw) => mayHaveKey(raw, 'result'),
     onMessage(message) {
       if (!isRecord(message) || !('result' in message) || message.result === undefined) return undefined;
       const found = inspection.engine.scanJson(message.result, 'result');

@@ -18,6 +18,7 @@
 import type { JsonRpcMessage } from '../gateway/gateway.jsonrpc';
 import type { RequestStage, ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
 import { AppError } from '../lib/errors';
+import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import {
   governedNameOf,
@@ -111,7 +112,7 @@ export class IntegrityStage implements ResponseStage {
   readonly #pending: Map<string, PendingList> | null;
   readonly #schedule: ScheduleRecording;
 
-  /** `pending` null = recognise list answers by shape (a resumed GET stream). */
+  /** `pending` null = recognise list answers by shape (a GET stream). */
   constructor(
     call: StageCall,
     integrity: CallIntegrity,
@@ -129,7 +130,7 @@ export class IntegrityStage implements ResponseStage {
   }
 
   wants(raw: string): boolean {
-    return raw.includes('"id"');
+    return mayHaveKey(raw, 'id');
   }
 
   onMessage(value: unknown): unknown {

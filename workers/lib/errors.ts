@@ -67,6 +67,9 @@ export const ERROR_CODES = {
   session_suspended: { status: 503, rpc: -32010, message: 'Session Suspended' },
   upstream_unreachable: { status: 502, rpc: -32011, message: 'Upstream unreachable' },
   upstream_timeout: { status: 504, rpc: -32012, message: 'Upstream timed out' },
+  // The upstream's answer holds a message (a JSON body, an SSE event) longer than the gateway reads
+  // to inspect it (gateway.rewrite.ts MAX_ANSWER_MESSAGE_BYTES): refused rather than passed unchecked.
+  upstream_too_large: { status: 502, rpc: -32018, message: 'Upstream answer too large' },
 } as const satisfies Record<string, { status: number; rpc: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

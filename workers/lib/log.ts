@@ -42,7 +42,11 @@ export function log(level: Level, msg: string, fields: Record<string, unknown> =
  */
 const EXPECTED_REFUSALS: ReadonlySet<string> = new Set(['session_suspended']);
 /** The upstream's failures: worth a warning, but not our error. */
-const UPSTREAM_FAILURES: ReadonlySet<string> = new Set(['upstream_unreachable', 'upstream_timeout']);
+const UPSTREAM_FAILURES: ReadonlySet<string> = new Set([
+  'upstream_unreachable',
+  'upstream_timeout',
+  'upstream_too_large',
+]);
 
 /** The level to log an error answered to a caller at, or null when it needs no log line (4xx). */
 export function levelForError(code: string, status: number): Level | null {

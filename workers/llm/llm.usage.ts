@@ -22,6 +22,8 @@
  * (OpenAI's meaning), so `inputTokens - cachedInputTokens - cacheWriteInputTokens` is the
  * uncached part in both families; `outputTokens` includes reasoning.
  */
+
+import { mayHaveKey } from '../lib/json.keys';
 import type { LlmFamily } from './llm.endpoints';
 
 export interface LlmUsage {
@@ -160,10 +162,10 @@ export class UsageMeter {
 
 /**
  * Cheap pre-check on an SSE event's raw data (ResponseStage.wants): only events mentioning usage
- * are parsed for it. Every shape above has the literal key `"usage"`.
+ * are parsed for it. Every shape above has the key `usage` (json.keys.ts: escapes included).
  */
 export function mayCarryUsage(raw: string): boolean {
-  return raw.includes('"usage"');
+  return mayHaveKey(raw, 'usage');
 }
 
 /**

@@ -33,6 +33,8 @@ export const FAILED_OUTCOMES: ReadonlySet<AuditOutcomeName> = new Set(['upstream
 /** `approve`: a call whose approval was consumed (a held one is recorded as `approval_required`). */
 const FORWARDED_ACTIONS = ['allow', 'alert', 'approve', 'pass'] as const;
 const CALL_TYPES = ['tool_call', 'a2a_call', 'request'] as const;
+/** The upstream failed the call: unreachable, or an answer too large to inspect (gateway.rewrite.ts). */
+const UPSTREAM_ERRORS: readonly string[] = ['upstream_unreachable', 'upstream_too_large'];
 
 export interface OutcomeFields {
   type: string;
@@ -47,7 +49,8 @@ export function auditOutcome(row: OutcomeFields): AuditOutcomeName | null {
   const status = row.upstreamStatus ?? null;
   if (row.errorCode === 'outcome_unknown') return 'outcome_unknown';
   if (row.errorCode === 'upstream_timeout') return 'timeout';
-  if (row.errorCode === 'upstream_unreachable' || (status !== null && status >= 500)) return 'upstream_error';
+  if (UPSTREAM_ERRORS.includes(row.errorCode ?? '') || (status !== null && status >= 500))
+    return 'upstream_error';
   if (!(FORWARDED_ACTIONS as readonly string[]).includes(row.action)) return 'refused';
   if (status !== null && status >= 400) return 'upstream_rejected';
   return 'ok';
@@ -60,7 +63,7 @@ export const OUTCOME_SQL = `(CASE
   WHEN type NOT IN (${list(CALL_TYPES)}) THEN NULL
   WHEN error_code = 'outcome_unknown' THEN 'outcome_unknown'
   WHEN error_code = 'upstream_timeout' THEN 'timeout'
-  WHEN error_code = 'upstream_unreachable' OR upstream_status >= 500 THEN 'upstream_error'
+  WHEN error_code IN (${list(UPSTREAM_ERRORS)}) OR upstream_status >= 500 THEN 'upstream_error'
   WHEN action NOT IN (${list(FORWARDED_ACTIONS)}) THEN 'refused'
   WHEN upstream_status >= 400 THEN 'upstream_rejected'
   ELSE 'ok' END)`;

@@ -15,6 +15,8 @@ describe('auditOutcome', () => {
     expect(auditOutcome(call('allow', 500))).toBe('upstream_error');
     expect(auditOutcome(call('pass', 503))).toBe('upstream_error');
     expect(auditOutcome(call('allow', null, 'upstream_unreachable'))).toBe('upstream_error');
+    // An answer the gateway cut (too large to inspect) failed, though its status was 200.
+    expect(auditOutcome(call('allow', 200, 'upstream_too_large'))).toBe('upstream_error');
     expect(auditOutcome(call('alert', null, 'upstream_timeout'))).toBe('timeout');
     expect(auditOutcome(call('allow', 404))).toBe('upstream_rejected');
     expect(auditOutcome(call('allow', null, 'outcome_unknown'))).toBe('outcome_unknown');
