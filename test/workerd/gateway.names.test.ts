@@ -2,6 +2,8 @@
  * Tool-name normalisation through the gateway: look-alike spellings of a denied tool hit its rule
  * and never reach the upstream; an allowed call reaches it with the name exactly as the caller
  * sent it (normalisation is for matching only), and the audit row records that original name.
+ * Names holding whitespace, control or invisible characters are refused before any decision
+ * (-32602), whatever the policy allows: a lenient upstream would trim them into a denied tool.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { auditFor, traceId } from './gateway.fixtures';
@@ -9,6 +11,7 @@ import { call, createOrg, expectJson, putPolicy, type TestOrg } from './helpers'
 import { receivedBy, recordedUpstream, uniqueAgent } from './upstream.log';
 
 const SLUG = `names-${Date.now().toString(36)}`;
+const ECHO_DENIED = `${SLUG}-echo`;
 let org: TestOrg;
 
 beforeAll(async () => {
@@ -28,12 +31,27 @@ beforeAll(async () => {
     ],
     org.key,
   );
+  await expectJson(
+    await call('POST', '/api/v1/connections', {
+      key: org.key,
+      body: { slug: ECHO_DENIED, name: ECHO_DENIED, upstreamUrl: recordedUpstream(), authType: 'none' },
+    }),
+    201,
+  );
+  await putPolicy(
+    ECHO_DENIED,
+    [
+      { tool: 'echo', action: 'deny', reason: 'no echo' },
+      { tool: '*', action: 'allow' },
+    ],
+    org.key,
+  );
 });
 
-async function callTool(name: string) {
+async function callTool(name: string, slug = SLUG) {
   const agent = uniqueAgent('names');
   const trace = traceId('names');
-  const res = await call('POST', `/v1/mcp/${SLUG}`, {
+  const res = await call('POST', `/v1/mcp/${slug}`, {
     key: org.key,
     body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name, arguments: { message: 'hi' } } },
     headers: {
@@ -50,8 +68,6 @@ describe('look-alike tool names', () => {
   it.each([
     ['capitalised', 'Delete_all'],
     ['Cyrillic е', 'd\u0435lete_all'],
-    ['zero-width space', 'delete\u200b_all'],
-    ['bidi override', 'del\u202eete_all'],
     ['fullwidth', '\uff44\uff45\uff4c\uff45\uff54\uff45_all'],
   ])('%s (%j) hits the delete_* rule and never reaches the upstream', async (_label, name) => {
     const { status, text, received, rows } = await callTool(name);
@@ -80,4 +96,49 @@ describe('look-alike tool names', () => {
       expect(rows[0]).toMatchObject({ tool: name, action: 'allow', rule_index: 1 });
     },
   );
+});
+
+describe('names with whitespace, control or invisible characters', () => {
+  it.each([
+    ['trailing space', 'echo '],
+    ['leading space', ' echo'],
+    ['tab', 'echo\t'],
+    ['no-break space', 'echo\u00a0'],
+    ['newline', 'echo\n'],
+    ['NUL', 'echo\u0000'],
+    ['zero-width space', 'ec\u200bho'],
+    ['bidi override', 'ec\u202eho'],
+    ['tag character', 'echo\u{e0041}'],
+  ])(
+    'a %s (%j) is refused with -32602 before any decision, under an allow-all rule',
+    async (_label, name) => {
+      const { status, text, received, rows } = await callTool(name, ECHO_DENIED);
+      expect(status).toBe(400);
+      const answer = JSON.parse(text) as { error: { code: number; message: string; data: { code: string } } };
+      expect(answer.error.code).toBe(-32602);
+      expect(answer.error.data.code).toBe('validation_failed');
+      expect(answer.error.message).toBe(
+        'tools/call params.name contains whitespace, control or invisible characters: no tool, prompt or resource is named like that',
+      );
+      expect(received).toEqual([]);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ action: 'error', error_code: 'validation_failed', tool: null });
+    },
+  );
+
+  it.each([
+    ['as written in the rule', 'echo'],
+    ['capitalised', 'Echo'],
+    ['with a Cyrillic о', 'ech\u043e'],
+  ])('the denied tool spelt %s is still denied by its rule', async (_label, name) => {
+    const { status, text, received } = await callTool(name, ECHO_DENIED);
+    expect(status).toBe(200);
+    expect((JSON.parse(text) as { error: { code: number } }).error.code).toBe(-32006);
+    expect(received).toEqual([]);
+  });
+
+  it('any other name is forwarded by the allow-all rule (the refusals above are not the policy)', async () => {
+    const { received } = await callTool('add', ECHO_DENIED);
+    expect(received).toHaveLength(1);
+  });
 });

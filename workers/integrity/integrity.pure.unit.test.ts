@@ -225,6 +225,27 @@ describe('hot-path questions', () => {
     expect(refusalFor('fail_closed', state, 'echo')).toBeNull();
   });
 
+  it.each([
+    ['capitalised', 'Lookup'],
+    ['upper case', 'LOOKUP'],
+    ['Cyrillic о', 'l\u043eokup'],
+    ['fullwidth', '\uff4c\uff4f\uff4f\uff4b\uff55\uff50'],
+  ])(
+    'a quarantined name is refused and hidden under any spelling the policy reads as it (%s)',
+    (_l, name) => {
+      expect(refusalFor('alert', state, name)).toBe('quarantined');
+      expect(refusalFor('fail_closed', state, name)).toBe('quarantined');
+      expect(hides('alert', state, name, 'x')).toBe(true);
+      expect(refusalFor('off', state, name)).toBeNull();
+    },
+  );
+
+  it('approvals stay exact: a variant of an approved name is not approved (fail_closed)', () => {
+    expect(refusalFor('fail_closed', state, 'Echo')).toBe('not_approved');
+    expect(hides('fail_closed', state, 'Echo', 'f1')).toBe(true);
+    expect(refusalFor('alert', state, 'Echo')).toBeNull();
+  });
+
   it('hides: a changed fingerprint is hidden at once in fail_closed', () => {
     expect(hides('fail_closed', state, 'echo', 'f1')).toBe(false);
     expect(hides('fail_closed', state, 'echo', 'f2')).toBe(true);

@@ -3,6 +3,7 @@
  * to this item refused (`refusalFor`), is this listed item hidden (`hides`). No I/O; the state
  * comes from KV (integrity.state.ts).
  */
+import { normalizeName } from '../policy/policy.normalize';
 
 export type DiscoveryMode = 'off' | 'alert' | 'fail_closed';
 
@@ -98,6 +99,26 @@ export interface CallIntegrity {
   withdraw?: (governedNames: readonly string[]) => void;
 }
 
+/** Quarantined names in the policy's comparable form, computed once per published `blocked` map. */
+const comparableBlocked = new WeakMap<Record<string, string>, ReadonlySet<string>>();
+
+/**
+ * Whether `governedName` is quarantined under any spelling the policy treats as the same name
+ * (policy.normalize.ts: case, compatibility forms, common Cyrillic/Greek look-alikes): an upstream
+ * that reads `Echo` or `ech\u043e` as `echo` must not run a quarantined `echo`. Only refusals widen
+ * this way; approvals (fail_closed) stay exact, as widening an allow-list would let a different
+ * item through on an upstream that tells `Echo` from `echo`.
+ */
+export function isQuarantined(state: IntegrityState, governedName: string): boolean {
+  if (Object.hasOwn(state.blocked, governedName)) return true;
+  let comparable = comparableBlocked.get(state.blocked);
+  if (comparable === undefined) {
+    comparable = new Set(Object.keys(state.blocked).map(normalizeName));
+    comparableBlocked.set(state.blocked, comparable);
+  }
+  return comparable.size > 0 && comparable.has(normalizeName(governedName));
+}
+
 /** Why a call to `governedName` is refused, or null when integrity has nothing against it. */
 export function refusalFor(
   mode: DiscoveryMode,
@@ -105,7 +126,7 @@ export function refusalFor(
   governedName: string,
 ): 'quarantined' | 'not_approved' | null {
   if (mode === 'off') return null;
-  if (Object.hasOwn(state.blocked, governedName)) return 'quarantined';
+  if (isQuarantined(state, governedName)) return 'quarantined';
   if (mode === 'fail_closed' && !Object.hasOwn(state.approved, governedName)) return 'not_approved';
   return null;
 }
@@ -118,6 +139,6 @@ export function hides(
   fingerprint: string,
 ): boolean {
   if (mode === 'off') return false;
-  if (Object.hasOwn(state.blocked, governedName)) return true;
+  if (isQuarantined(state, governedName)) return true;
   return mode === 'fail_closed' && state.approved[governedName] !== fingerprint;
 }

@@ -107,7 +107,27 @@ function named(params: unknown, key: 'name' | 'uri', prefix: string, method: str
       message: `${method} params.${key} is longer than ${MAX_GOVERNED_NAME_BYTES} bytes: no tool, prompt or resource is named like that`,
     };
   }
+  if (hasHiddenCharacter(value)) {
+    return {
+      kind: 'invalid',
+      message: `${method} params.${key} contains whitespace, control or invisible characters: no tool, prompt or resource is named like that`,
+    };
+  }
   return { kind: 'governed', name: prefix + value };
+}
+
+/**
+ * Whitespace (Unicode White_Space), control (Cc), format (Cf: zero-width, bidi controls, tags) and
+ * other default-ignorable characters (Hangul fillers, variation selectors), and lone surrogates.
+ * No MCP tool, prompt or URI (RFC 3986 percent-encodes spaces) is named with them, but a lenient
+ * upstream may trim or drop them: `"echo "` or `"echo\u200b"` would then run `echo` while the
+ * policy decided on another name. So a governed name holding one is refused before any decision.
+ */
+const HIDDEN = /[\p{White_Space}\p{Cc}\p{Cf}\p{Default_Ignorable_Code_Point}\p{Cs}]/u;
+
+/** Whether a governed name holds a character no reader sees as part of it (see HIDDEN). */
+export function hasHiddenCharacter(name: string): boolean {
+  return HIDDEN.test(name);
 }
 
 /**

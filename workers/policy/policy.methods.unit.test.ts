@@ -5,6 +5,7 @@ import {
   exceedsUtf8Bytes,
   GOVERNED_METHODS,
   governedName,
+  hasHiddenCharacter,
   InvalidGovernedParamsError,
   isGovernedMethod,
   resolveGovernedName,
@@ -154,6 +155,66 @@ describe('governed-name length cap', () => {
       ),
       { numRuns: 2000 },
     );
+  });
+});
+
+describe('whitespace, control and invisible characters in governed names', () => {
+  it.each([
+    ['trailing space', 'echo '],
+    ['leading space', ' echo'],
+    ['tab', 'echo\t'],
+    ['newline', 'echo\n'],
+    ['carriage return', 'echo\r'],
+    ['no-break space', 'echo\u00a0'],
+    ['ideographic space', 'echo\u3000'],
+    ['line separator', 'echo\u2028'],
+    ['NUL', 'echo\u0000'],
+    ['DEL', 'echo\u007f'],
+    ['C1 control', 'echo\u0085'],
+    ['zero-width space', 'ec\u200bho'],
+    ['zero-width joiner', 'ec\u200dho'],
+    ['word joiner', 'echo\u2060'],
+    ['byte-order mark', '\ufeffecho'],
+    ['soft hyphen', 'ec\u00adho'],
+    ['bidi override', 'ec\u202eho'],
+    ['bidi isolate', 'echo\u2066'],
+    ['tag character', 'echo\u{e0041}'],
+    ['variation selector', 'echo\ufe0f'],
+    ['Hangul filler', 'echo\u3164'],
+    ['combining grapheme joiner', 'echo\u034f'],
+    ['lone surrogate', 'echo\ud800'],
+  ])('refuses a name with a %s', (_label, name) => {
+    expect(hasHiddenCharacter(name)).toBe(true);
+    const result = resolveGovernedName('tools/call', { name });
+    expect(result.kind).toBe('invalid');
+    expect(result.kind === 'invalid' && result.message).toBe(
+      'tools/call params.name contains whitespace, control or invisible characters: no tool, prompt or resource is named like that',
+    );
+    expect(() => governedName('tools/call', { name })).toThrow(InvalidGovernedParamsError);
+  });
+
+  it.each([
+    ['prompts/get', { name: 'summary ' }],
+    ['resources/read', { uri: 'file:///notes .txt' }],
+    ['resources/subscribe', { uri: 'file:///notes\u200b.txt' }],
+    ['completion/complete', { ref: { type: 'ref/prompt', name: '\tsummary' } }],
+    ['completion/complete', { ref: { type: 'ref/resource', uri: 'file:///a\nb' } }],
+  ])('refuses them in every governed name: %s', (method, params) => {
+    expect(resolveGovernedName(method, params).kind).toBe('invalid');
+  });
+
+  it.each([
+    ['plain', 'echo'],
+    ['punctuated', 'github.create-issue_v2/x:y'],
+    ['accented', 'résumé'],
+    ['CJK', '翻訳する'],
+    ['emoji', 'rocket_🚀'],
+    // Look-alikes are no hidden character: the policy folds them (policy.normalize.ts).
+    ['Cyrillic о', 'ech\u043e'],
+    ['percent-encoded space in a URI', 'file:///notes%20a.txt'],
+  ])('accepts a name without any (%s)', (_label, name) => {
+    expect(hasHiddenCharacter(name)).toBe(false);
+    expect(resolveGovernedName('tools/call', { name })).toEqual({ kind: 'governed', name });
   });
 });
 
