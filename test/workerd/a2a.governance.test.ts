@@ -196,6 +196,36 @@ describe('access by team', () => {
   });
 });
 
+describe('skill ids', () => {
+  it('one holding whitespace, control or invisible characters is refused before any decision; spellings of a denied skill are denied', async () => {
+    const slug = `skills-${RUN}`;
+    await createAgent(slug);
+    await putPolicy(
+      slug,
+      [
+        { tool: 'echo', action: 'deny', reason: 'no echo' },
+        { tool: '*', action: 'allow' },
+      ],
+      org.key,
+    );
+    for (const [i, skill] of ['echo ', ' echo', 'echo\t', 'echo\u00a0', 'echo\n', 'ec\u200bho'].entries()) {
+      const trace = `a2a-skill-hidden-${i}-${RUN}`;
+      const refused = await rpc(slug, send('hello', { skill }), org.key, trace);
+      expect(refused.error, JSON.stringify(skill)).toMatchObject({
+        code: -32602,
+        data: { code: 'validation_failed' },
+      });
+      expect(refused.result).toBeUndefined();
+    }
+    for (const skill of ['echo', 'Echo', 'ech\u043e']) {
+      const denied = await rpc(slug, send('hello', { skill }));
+      expect(denied.error, skill).toMatchObject({ code: -32046, data: { code: 'policy_denied' } });
+    }
+    const allowed = await rpc(slug, send('hello', { skill: 'summarise' }));
+    expect(allowed.error).toBeUndefined();
+  });
+});
+
 describe('detections on message parts', () => {
   const inspection = {
     packs: ['pii-default', 'secrets-default'],
