@@ -1,13 +1,17 @@
 /**
  * What the LLM gateway accepts as a request, inside workerd against the real fake provider
  * (global-setup.ts), which records every request it receives: a multipart transcription upload is
- * decided on exactly one `model` field — never decided on one and forwarded with another.
+ * decided on exactly one `model` field — never decided on one and forwarded with another; the
+ * Igris-style route (`"model": "@<slug>/…"`) judges the key before it reads the body, and holds the
+ * body to the connection's `maxBodyBytes` as the native route does.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, createOrg, flushAudit, putPolicy, type TestOrg } from './helpers';
 
 const SLUG = `llm-in-${Date.now().toString(36)}`;
+/** A connection whose bodies may be at most 2 KiB. */
+const SMALL = `llm-in-small-${Date.now().toString(36)}`;
 let org: TestOrg;
 
 /** What the fake provider received on a path (read over HTTP: it runs in the runner's Node process). */
@@ -17,20 +21,26 @@ async function providerSaw(path: string, marker: string): Promise<number> {
   return requests.filter((r) => r.path === path && JSON.stringify(r.body).includes(marker)).length;
 }
 
-beforeAll(async () => {
-  org = await createOrg('owner');
+async function createLlmConnection(slug: string, settings: Record<string, unknown> = {}) {
   const created = await call('POST', '/api/v1/connections', {
     key: org.key,
     body: {
-      slug: SLUG,
-      name: SLUG,
+      slug,
+      name: slug,
       type: 'llm',
       upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
       credential: env.LLM_FAKE_KEY,
-      settings: { provider: 'openai-compatible' },
+      settings: { provider: 'openai-compatible', ...settings },
     },
   });
   expect(created.status).toBe(201);
+}
+
+beforeAll(async () => {
+  org = await createOrg('owner');
+  await createLlmConnection(SLUG);
+  await createLlmConnection(SMALL, { maxBodyBytes: 2048 });
+  await putPolicy(SMALL, [{ tool: '*', action: 'allow' }], org.key);
   await putPolicy(
     SLUG,
     [
@@ -109,5 +119,57 @@ describe('multipart transcription uploads: exactly one model field', () => {
     );
     await allowed.text(); // the fake provider has no transcription route: its 404 passes through
     expect(await providerSaw('/v1/audio/transcriptions', marker)).toBe(1);
+  });
+});
+
+describe('the Igris-style route: the connection body limit, and the key before the body', () => {
+  const chat = (model: string, text: string) => ({ model, messages: [{ role: 'user', content: text }] });
+
+  it('answers a body over the connection’s maxBodyBytes 413, as the native route does, forwarding nothing', async () => {
+    const marker = `big-${Date.now().toString(36)}`;
+    const text = `${marker} ${'x'.repeat(20_000)}`;
+    const native = await call('POST', `/llm/${SMALL}/v1/chat/completions`, {
+      key: org.key,
+      body: chat('fake-gpt', text),
+    });
+    const igris = await call('POST', '/v1/chat/completions', {
+      key: org.key,
+      body: chat(`@${SMALL}/fake-gpt`, text),
+    });
+    expect([native.status, igris.status]).toEqual([413, 413]);
+    const answer = await igris.json();
+    expect(answer).toEqual(await native.json());
+    expect(answer).toMatchObject({ error: { code: 'payload_too_large', details: { maxBytes: 2048 } } });
+    expect(await providerSaw('/v1/chat/completions', marker)).toBe(0);
+
+    const small = await call('POST', '/v1/chat/completions', {
+      key: org.key,
+      body: chat(`@${SMALL}/fake-gpt`, 'hi'),
+    });
+    expect(small.status).toBe(200);
+    await small.text();
+  });
+
+  it('refuses a made-up key 401 before reading the body (an unparsable body is not looked at)', async () => {
+    const madeUp = 'ig_unknown_key_000000000000000000000000';
+    const refusals = [];
+    for (const path of ['/v1/chat/completions', `/llm/${SMALL}/v1/chat/completions`]) {
+      const res = await call('POST', path, { key: madeUp, rawBody: '{' });
+      refusals.push({ status: res.status, body: await res.json() });
+    }
+    expect(refusals[0]).toEqual({
+      status: 401,
+      body: {
+        error: expect.objectContaining({
+          message: 'Unknown API key: check that the key was copied whole',
+          code: 'unauthorized',
+        }),
+      },
+    });
+    expect(refusals[0]).toEqual(refusals[1]);
+    // A usable key's body is read and parsed as before.
+    const parsed = await call('POST', '/v1/chat/completions', { key: org.key, rawBody: '{' });
+    expect(parsed.status).toBe(400);
+    expect(((await parsed.json()) as { error: { code: string } }).error.code).toBe('parse_error');
   });
 });

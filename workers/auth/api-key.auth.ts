@@ -82,18 +82,29 @@ export interface ApiKeyAuthResult {
 }
 
 export async function authenticateApiKey(db: D1Database, key: string): Promise<ApiKeyAuthResult> {
-  const hash = await hashApiKey(key);
-  return principalFromKeyRow(db, await db.prepare(LOOKUP_SQL).bind(hash).first<KeyLookupRow>());
+  return principalFromKeyRow(db, await lookupKeyRow(db, await hashApiKey(key)));
+}
+
+/** The key row for a key's hash, or null: one D1 read, nothing written. */
+export function lookupKeyRow(db: D1Database, hash: string): Promise<KeyLookupRow | null> {
+  return db.prepare(LOOKUP_SQL).bind(hash).first<KeyLookupRow>();
+}
+
+/** Why a looked-up key may not act (unknown, revoked, orphaned): a 401 saying so, or null. */
+export function keyRowRefusal(row: KeyLookupRow | null): AppError | null {
+  // Saying "revoked" tells nothing to someone guessing keys: only a holder of the key can learn it.
+  if (!row) return unauthorized('Unknown API key: check that the key was copied whole');
+  if (row.revoked_at !== null) return unauthorized('API key revoked: create a new one');
+  if (row.created_by !== null && row.creator_role === null) {
+    return unauthorized('API key no longer valid: the member who created it left the organization');
+  }
+  return null;
 }
 
 /** Judges a looked-up key row: unknown, revoked or orphaned keys are refused with 401. */
 export function principalFromKeyRow(db: D1Database, row: KeyLookupRow | null): ApiKeyAuthResult {
-  // Saying "revoked" tells nothing to someone guessing keys: only a holder of the key can learn it.
-  if (!row) throw unauthorized('Unknown API key: check that the key was copied whole');
-  if (row.revoked_at !== null) throw unauthorized('API key revoked: create a new one');
-  if (row.created_by !== null && row.creator_role === null) {
-    throw unauthorized('API key no longer valid: the member who created it left the organization');
-  }
+  const refusal = keyRowRefusal(row);
+  if (refusal || !row) throw refusal ?? unauthorized();
   const role = row.creator_role ? roleAtMost(row.role, row.creator_role) : row.role;
   const now = Date.now();
   const touch =

@@ -9,6 +9,8 @@ import {
   KEY_COLUMNS,
   KEY_FROM,
   type KeyLookupRow,
+  keyRowRefusal,
+  lookupKeyRow,
   principalFromKeyRow,
 } from '../auth/api-key.auth';
 import { hashApiKey } from '../auth/api-key.crypto';
@@ -119,6 +121,31 @@ export async function authenticateAndResolve(
     );
   }
   return { auth, connection, configEpoch: row?.org_epoch ?? 0 };
+}
+
+/** Hashes of `ig_` keys found usable, and when: the check below, before a route knows its slug. */
+const usableKeys = new Map<string, number>();
+const USABLE_KEY_LIMIT = 10_000;
+
+/**
+ * Whether an `ig_` key is usable (known, not revoked, its creator still a member), for a route that
+ * must judge the key before it can read the slug (the Igris-style LLM route reads it from the
+ * body): an outsider's made-up key is refused before the body is read or parsed. Not the
+ * authority — authenticateAndResolve judges the key again with the connection — so a usable key is
+ * remembered for the isolate caches' age bound, and the steady state reads no D1 here. A refused
+ * key is never remembered (as for authenticateAndResolve, it is always answered from D1).
+ */
+export async function isUsableApiKey(
+  env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>,
+  key: string,
+): Promise<boolean> {
+  const hash = await hashApiKey(key);
+  const maxAge = cacheMaxAgeMs(env);
+  const seenAt = usableKeys.get(hash);
+  if (seenAt !== undefined && Date.now() - seenAt < maxAge) return true;
+  if (keyRowRefusal(await lookupKeyRow(env.DB, hash))) return false;
+  if (maxAge > 0) boundedSet(usableKeys, hash, Date.now(), USABLE_KEY_LIMIT);
+  return true;
 }
 
 /** The connection half of a row selected with CONNECTION_COLUMNS (null when the join found none). */

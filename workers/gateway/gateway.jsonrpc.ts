@@ -28,7 +28,7 @@ export function messageKind(msg: JsonRpcMessage): MessageKind {
 }
 
 export function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
-  return readCapped(request, maxBytes, () => tooLarge(maxBytes));
+  return readCapped(request, maxBytes, () => bodyTooLarge(maxBytes));
 }
 
 /**
@@ -70,7 +70,8 @@ export async function readCapped(
   return concatBytes(chunks, total);
 }
 
-function tooLarge(maxBytes: number): AppError {
+/** 413: the body is over the connection's (or the hard) limit. */
+export function bodyTooLarge(maxBytes: number): AppError {
   return new AppError('payload_too_large', { details: { maxBytes } });
 }
 

@@ -35,7 +35,7 @@ import { UsageMeter } from '../llm/llm.usage';
 import { compileGlob } from '../shared/policy.glob';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
-import { readBodyCapped } from './gateway.jsonrpc';
+import { bodyTooLarge, readBodyCapped } from './gateway.jsonrpc';
 import { type InjectedPrompt, llmCostEstimate, systemPromptStage } from './llm.governance';
 import { llmAuditRow, llmDecide, llmFinalOutcome, tokenGuardStage, usageStage } from './llm.stages';
 
@@ -73,7 +73,8 @@ export interface LlmRequest {
 /** How the request reached the gateway. */
 export type LlmRoute =
   | { kind: 'native' }
-  | { kind: 'igris'; endpoint: LlmEndpoint; body: Record<string, unknown> };
+  /** `body` was read and parsed by the route (it names the connection); `bytes` is its size as sent. */
+  | { kind: 'igris'; endpoint: LlmEndpoint; body: Record<string, unknown>; bytes: number };
 
 /** Common request headers every provider understands; each provider adds its own (catalog `forwardHeaders`). */
 const COMMON_HEADERS = new Set([
@@ -142,8 +143,11 @@ async function readLlm(
     estimatedInputTokens: null,
   };
   let raw: Uint8Array | null = null;
-  if (route.kind === 'igris') unit.body = route.body;
-  else if (method === 'POST' || (endpoint === 'passthrough' && request.body)) {
+  if (route.kind === 'igris') {
+    // Read before the connection was known: held to its limit now, as the native route holds it.
+    if (route.bytes > connection.settings.maxBodyBytes) throw bodyTooLarge(connection.settings.maxBodyBytes);
+    unit.body = route.body;
+  } else if (method === 'POST' || (endpoint === 'passthrough' && request.body)) {
     const bytes = await readBodyCapped(request, connection.settings.maxBodyBytes);
     if (endpoint !== 'passthrough' && ENDPOINT_SPECS[endpoint].jsonBody) unit.body = parseLlmBody(bytes);
     else {

@@ -9,12 +9,15 @@
  */
 import { Hono } from 'hono';
 import type { AppEnv } from '../app.types';
+import { looksLikeApiKey } from '../auth/api-key.crypto';
+import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import { AppError } from '../lib/errors';
 import type { LlmEndpoint } from '../llm/llm.endpoints';
 import { llmErrorResponse } from '../llm/llm.errors';
 import { parseLlmBody } from '../llm/llm.request';
 import { MAX_BODY_BYTES_LIMIT } from '../shared/connection.settings';
 import { handleCall } from './gateway.call';
+import { isUsableApiKey } from './gateway.connection';
 import { readIdentity } from './gateway.identity';
 import { readBodyCapped } from './gateway.jsonrpc';
 import { familyOfPath, llmAdapter, llmApiKey } from './llm.adapter';
@@ -50,12 +53,18 @@ for (const path of ['/llm/:slug/v1', '/llm/:slug/v1/*']) {
 
 for (const [path, endpoint] of IGRIS_ROUTES) {
   llmRoutes.post(path, async (c) => {
-    // No key: the core refuses it (401) before anything is read.
-    if (!hasKey(c.req.raw)) return handleCall(c, 'POST', llmAdapter({ kind: 'native' }, 'openai'), '');
     const traceId = readIdentity(c.req.raw.headers).traceId;
     try {
-      // The slug is in the body, so the body is read (capped) before the connection is known.
-      const body = parseLlmBody(await readBodyCapped(c.req.raw, MAX_BODY_BYTES_LIMIT));
+      // No usable key: the core refuses it (401, audited as on every route) before anything is
+      // read. The slug is in the body, so the key is judged here first: an outsider's made-up key
+      // never makes the gateway read or parse a body (isUsableApiKey: memory in the steady state).
+      if (!(await mayReadBody(c.env, c.req.raw))) {
+        return handleCall(c, 'POST', llmAdapter({ kind: 'native' }, 'openai'), '');
+      }
+      // The body is read (capped at the hard limit) before the connection is known; once it is,
+      // the adapter holds the body to the connection's own maxBodyBytes.
+      const bytes = await readBodyCapped(c.req.raw, MAX_BODY_BYTES_LIMIT);
+      const body = parseLlmBody(bytes);
       const match = typeof body.model === 'string' ? ADDRESSED_MODEL.exec(body.model) : null;
       if (!match) {
         throw new AppError('validation_failed', {
@@ -64,7 +73,13 @@ for (const [path, endpoint] of IGRIS_ROUTES) {
           details: { location: 'body', path: 'model' },
         });
       }
-      const adapter = llmAdapter({ kind: 'igris', endpoint, body: { ...body, model: match[2] } }, 'openai');
+      const route = {
+        kind: 'igris',
+        endpoint,
+        body: { ...body, model: match[2] },
+        bytes: bytes.byteLength,
+      } as const;
+      const adapter = llmAdapter(route, 'openai');
       return handleCall(c, 'POST', adapter, match[1]);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
@@ -75,10 +90,20 @@ for (const [path, endpoint] of IGRIS_ROUTES) {
 
 llmRoutes.get('/v1/models', (c) => listModels(c));
 
-function hasKey(request: Request): boolean {
+/**
+ * A key the route may read a body for: an `ig_` key that is usable now, or an OAuth access token
+ * (bound to the connection the body names, so it can only be judged with it, by the core).
+ */
+async function mayReadBody(env: Env, request: Request): Promise<boolean> {
+  let key: string | null;
   try {
-    return llmApiKey(request) !== null;
+    key = llmApiKey(request);
   } catch {
-    return false;
+    return false; // a malformed credential: the core says what is wrong with it
   }
+  if (!key) return false;
+  if (!looksLikeApiKey(key)) return true;
+  // The bootstrap key exists only once the first request has created it.
+  await ensureBootstrapped(env);
+  return isUsableApiKey(env, key);
 }
