@@ -28,9 +28,8 @@
  * read its kill switches from D1 when it starts fails its calls rather than guess.
  */
 import { DurableObject } from 'cloudflare:workers';
-import type { AuditEventInsert } from '../workers/db/schema';
 import { log } from '../workers/lib/log';
-import { withDetails } from '../workers/shared/audit.row';
+import { refuseRow as refuse } from '../workers/shared/audit.row';
 import { AnomalyDetector } from './anomaly.detect';
 import { chainName } from './audit.chain';
 import { SpoolScheduler } from './audit.scheduler';
@@ -64,6 +63,7 @@ import { MetricsOutbox } from './metrics.outbox';
 import { RateWindows } from './rate.window';
 import { SessionRecord } from './session.record';
 import { SessionTaint } from './session.taint';
+import { claimedTasks, TaskOwners, taskOwner } from './task.owners';
 
 /** How often a warm guard re-reads its kill switches and settings from D1 (safety net for pushes). */
 export const RESYNC_MS = 30_000;
@@ -74,6 +74,8 @@ export class ConnectionGuard extends DurableObject<Env> {
   readonly #rates: RateWindows;
   readonly #session: SessionRecord;
   readonly #taint: SessionTaint;
+  /** Who created each A2A task of this connection (task.owners.ts: why it lives here). */
+  readonly #tasks: TaskOwners;
   /** Metric deltas for the organization's MetricsHub, sent off the hot path (metrics.outbox.ts). */
   readonly #metrics: MetricsOutbox;
   /** Live events for the organization's EventHub, sent off the hot path (guard.events.ts). */
@@ -106,6 +108,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#rates = new RateWindows(ctx.storage.sql);
     const anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
     this.#session = new SessionRecord(ctx.storage.sql);
+    this.#tasks = new TaskOwners(ctx.storage.sql);
     // Facts of linked agent sessions go to the organization's store too, never awaited by admit.
     this.#taint = new SessionTaint(ctx.storage.sql, (orgId, session, facts) =>
       ctx.waitUntil(
@@ -148,6 +151,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     }
 
     const kill = matchingKill(this.#kills.values(), identity, request.caller);
+    const owner = taskOwner(request.caller);
     let result: AdmitResult = { verdict: 'admit', sessionId };
     // Taint before the rate windows: a call refused for its session's history counts against none.
     const hit = !kill && !request.final && request.taint ? this.#taint.verdict(request.taint, now) : null;
@@ -161,6 +165,9 @@ export class ConnectionGuard extends DurableObject<Env> {
       return { verdict: 'tainted', sessionId, ruleIndex: hit.ruleIndex, held: hit.held, approval: true };
     } else if (hit) {
       result = { verdict: 'tainted', sessionId, ruleIndex: hit.ruleIndex, held: hit.held };
+    } else if (!request.final && request.tasks?.ids && !this.#tasks.ownsAll(request.tasks.ids, owner, now)) {
+      // Before the rate windows: a call refused for addressing a task not its own counts against none.
+      result = { verdict: 'task_unknown', sessionId };
     } else if (!request.final) {
       const rate = this.#rates.admit(request.rateChecks, now);
       if (!rate.ok) {
@@ -171,6 +178,9 @@ export class ConnectionGuard extends DurableObject<Env> {
     if (result.verdict === 'admit' && !request.final && request.taint) {
       this.#taint.add(request.taint, now, request.orgId);
     }
+    if (result.verdict === 'admit' && !request.final && request.tasks?.list) {
+      result = { ...result, ownedTasks: this.#tasks.owned(owner, now) };
+    }
 
     const final = request.final || result.verdict !== 'admit';
     for (const row of request.audit) {
@@ -180,7 +190,8 @@ export class ConnectionGuard extends DurableObject<Env> {
       else if (result.verdict === 'rate_limited') {
         const { verdict: _, sessionId: __, ...figures } = result;
         refuse(row, 'rate_limited', 'rate_limited', figures);
-      }
+      } else if (result.verdict === 'task_unknown')
+        refuse(row, 'deny', 'task_not_found', { reason: 'task_access' });
       this.#audit.spool.put(row, final);
       if (final) {
         this.#events.call(row);
@@ -224,6 +235,9 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#rates.recordTokens(eventId, outcome.tokens.checks, outcome.tokens.used, Date.now());
     }
     const row = this.#audit.spool.complete(eventId, outcome);
+    // An A2A send's answer named its task(s): they become its caller's (task.owners.ts).
+    const claimed = row ? claimedTasks(row, outcome.findings) : [];
+    if (claimed.length > 0) this.#tasks.claim(claimed, taskOwner(row!), Date.now());
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) {
       this.#events.findings(row, outcome.findings);
@@ -322,6 +336,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       await this.#audit.armAt(Date.now() + 5_000);
     }
     this.#rates.prune(Date.now());
+    this.#tasks.prune(Date.now());
   }
 
   /**
@@ -407,16 +422,4 @@ export class ConnectionGuard extends DurableObject<Env> {
         }),
     );
   }
-}
-
-/** Rewrites a row the guard refused: its action, error code, and why (merged into details). */
-function refuse(
-  row: AuditEventInsert,
-  action: 'killed' | 'rate_limited' | 'deny',
-  errorCode: string,
-  why: Record<string, unknown>,
-): void {
-  row.action = action;
-  row.errorCode = errorCode;
-  row.details = withDetails(row, why).details;
 }

@@ -61,6 +61,17 @@ export interface AdmitRequest extends GuardTarget {
    * MAX_OUTCOMES_PER_CALL. Optional: absent (older Workers) = none.
    */
   outcomes?: PendingOutcome[];
+  /**
+   * A2A task ownership (docs/a2a.md#who-may-address-a-task, durable-objects/task.owners.ts). With
+   * `ids`, the call addresses those tasks (GetTask, CancelTask, a follow-up message…): the guard
+   * admits it only if `caller` created every one of them through this connection, else answers
+   * `task_unknown` (the rows recorded as a `deny`). With `list` (ListTasks), an admitted call gets
+   * the caller's task ids back (`AdmitResult.ownedTasks`) to filter the agent's answer to.
+   * Tasks are claimed from the outcomes of sends: a `task_state` finding (stage `a2a_task`) on
+   * an `a2a_call` row whose `details.a2aMethod` is a send makes that task its caller's.
+   * Optional: absent = the call addresses no task. Only checked on calls not already refused.
+   */
+  tasks?: { ids?: string[]; list?: boolean };
 }
 
 /** One call's outcome on its way to its guard (admit's `outcomes`, `completeMany`). */
@@ -130,11 +141,15 @@ export interface SharedFacts {
 }
 
 /**
- * The guard's verdict. Precedence: kill switch, then rate windows. A refused call's audit rows are
- * rewritten by the guard (action `killed` / `rate_limited`) and spooled as final.
+ * The guard's verdict. Precedence: kill switch, session taint, A2A task ownership, then rate
+ * windows. A refused call's audit rows are rewritten by the guard (action `killed` /
+ * `rate_limited` / `deny`) and spooled as final.
  */
 export type AdmitResult =
-  | { verdict: 'admit'; sessionId: string }
+  /** `ownedTasks`: only for a request with `tasks.list` (the caller's A2A task ids, most recent first). */
+  | { verdict: 'admit'; sessionId: string; ownedTasks?: string[] }
+  /** An A2A task the call addresses is not one its caller created here (or is unknown). Recorded. */
+  | { verdict: 'task_unknown'; sessionId: string }
   /** The call was decided on data older than a management change: re-read and decide again. */
   | { verdict: 'stale'; sessionId: string; configEpoch: number }
   | { verdict: 'killed'; sessionId: string; scope: KillScope; reason: string | null }

@@ -816,6 +816,7 @@ export interface Schemas {
         | 'connection_blocked'
         | 'approval_required'
         | 'upstream_auth_required'
+        | 'task_not_found'
         | 'rate_limited'
         | 'internal'
         | 'mail_not_configured'

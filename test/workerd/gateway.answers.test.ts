@@ -143,7 +143,7 @@ describe('one answer message is held to MAX_ANSWER_MESSAGE_BYTES', () => {
         jsonrpc: '2.0',
         id: 5,
         error: {
-          code: -32018,
+          code: -32019,
           message: 'Upstream answer too large',
           data: {
             code: 'upstream_too_large',
@@ -166,7 +166,7 @@ describe('one answer message is held to MAX_ANSWER_MESSAGE_BYTES', () => {
         jsonrpc: '2.0',
         id: 6,
         error: {
-          code: -32018,
+          code: -32019,
           message: 'Upstream answer too large',
           data: {
             code: 'upstream_too_large',

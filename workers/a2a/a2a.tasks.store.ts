@@ -37,12 +37,64 @@ export function writeTaskReport(report: TaskReport) {
   };
 }
 
+/**
+ * Only a send creates a task row (with its caller: key and user). Any other method's answer only
+ * updates a task this organization's connection already holds — so what an answer reports can
+ * never list a task here that was not created through this connection (the guard refuses
+ * task-addressed calls for tasks the caller did not create: this is the second line).
+ */
+const KNOWN_TASK = 'EXISTS (SELECT 1 FROM a2a_tasks WHERE org_id = ? AND connection_id = ? AND task_id = ?)';
+
+function createsTasks(report: TaskReport): boolean {
+  return report.method === 'SendMessage' || report.method === 'SendStreamingMessage';
+}
+
+/** The task's row: created or moved by a send, only moved by anything else. */
+function taskUpsert(db: D1Database, report: TaskReport, s: TaskReport['states'][number]) {
+  if (!createsTasks(report)) {
+    return db
+      .prepare(
+        `UPDATE a2a_tasks SET state = ?, context_id = COALESCE(context_id, ?), last_trace_id = ?, updated_at = ?
+         WHERE org_id = ? AND connection_id = ? AND task_id = ?`,
+      )
+      .bind(s.state, s.contextId, report.traceId, s.at, report.orgId, report.connectionId, s.taskId);
+  }
+  return db
+    .prepare(
+      `INSERT INTO a2a_tasks (org_id, connection_id, task_id, context_id, state, skill, api_key_id, user,
+         first_trace_id, last_trace_id, created_at, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (connection_id, task_id) DO UPDATE SET state = excluded.state,
+         context_id = COALESCE(a2a_tasks.context_id, excluded.context_id),
+         skill = COALESCE(a2a_tasks.skill, excluded.skill),
+         last_trace_id = excluded.last_trace_id, updated_at = excluded.updated_at
+       WHERE a2a_tasks.org_id = excluded.org_id`,
+    )
+    .bind(
+      report.orgId,
+      report.connectionId,
+      s.taskId,
+      s.contextId,
+      s.state,
+      report.skill,
+      report.apiKeyId,
+      report.user,
+      report.traceId,
+      report.traceId,
+      s.at,
+      s.at,
+    );
+}
+
 async function storeReport(env: StoreEnv, report: TaskReport): Promise<void> {
   const db = env.DB;
   const statements: D1PreparedStatement[] = [];
+  // Events of a call that is not a send are kept only for a task this connection already holds.
+  const known = createsTasks(report) ? '' : ` AND ${KNOWN_TASK}`;
+  const knownBinds = (taskId: string) =>
+    createsTasks(report) ? [] : [report.orgId, report.connectionId, taskId];
   /** Index in `statements` of each state's conditional event insert. */
   const stateAt: number[] = [];
-  const firstOf = new Map<string, number>();
   for (const s of report.states) {
     stateAt.push(statements.length);
     statements.push(
@@ -50,7 +102,7 @@ async function storeReport(env: StoreEnv, report: TaskReport): Promise<void> {
         .prepare(
           `INSERT INTO a2a_task_events (id, org_id, connection_id, task_id, kind, state, trace_id, method, detail, created_at)
            SELECT ?, ?, ?, ?, 'state', ?, ?, ?, NULL, ?
-           WHERE NOT EXISTS (SELECT 1 FROM a2a_tasks WHERE connection_id = ? AND task_id = ? AND state = ?)`,
+           WHERE NOT EXISTS (SELECT 1 FROM a2a_tasks WHERE connection_id = ? AND task_id = ? AND state = ?)${known}`,
         )
         .bind(
           randomId('a2e'),
@@ -64,42 +116,17 @@ async function storeReport(env: StoreEnv, report: TaskReport): Promise<void> {
           report.connectionId,
           s.taskId,
           s.state,
+          ...knownBinds(s.taskId),
         ),
     );
-    firstOf.set(s.taskId, Math.min(firstOf.get(s.taskId) ?? s.at, s.at));
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO a2a_tasks (org_id, connection_id, task_id, context_id, state, skill, api_key_id, user,
-             first_trace_id, last_trace_id, created_at, updated_at)
-           VALUES (?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?)
-           ON CONFLICT (connection_id, task_id) DO UPDATE SET state = excluded.state,
-             context_id = COALESCE(a2a_tasks.context_id, excluded.context_id),
-             skill = COALESCE(a2a_tasks.skill, excluded.skill),
-             last_trace_id = excluded.last_trace_id, updated_at = excluded.updated_at
-           WHERE a2a_tasks.org_id = excluded.org_id`,
-        )
-        .bind(
-          report.orgId,
-          report.connectionId,
-          s.taskId,
-          s.contextId,
-          s.state,
-          report.skill,
-          report.user,
-          report.traceId,
-          report.traceId,
-          s.at,
-          s.at,
-        ),
-    );
+    statements.push(taskUpsert(db, report, s));
   }
   for (const item of report.items) {
     statements.push(
       db
         .prepare(
           `INSERT OR IGNORE INTO a2a_task_events (id, org_id, connection_id, task_id, kind, state, trace_id, method, detail, created_at)
-           VALUES (?, ?, ?, ?, ?, NULL, ?, ?, ?, ?)`,
+           SELECT ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?${known ? ` WHERE ${KNOWN_TASK}` : ''}`,
         )
         .bind(
           itemId(report, item),
@@ -111,6 +138,7 @@ async function storeReport(env: StoreEnv, report: TaskReport): Promise<void> {
           report.method,
           JSON.stringify(item.detail),
           item.at,
+          ...knownBinds(item.taskId),
         ),
     );
   }

@@ -62,6 +62,8 @@ export interface TaskReport {
   slug: string;
   method: string | null;
   skill: string | null;
+  /** Who called (the task's creator when the call is a send): API key id and X-Igris-User. */
+  apiKeyId: string | null;
   user: string | null;
   traceId: string;
   states: TaskState[];
@@ -177,6 +179,7 @@ export function taskTrackStage(
     slug,
     method: request.canonical,
     skill: request.skill,
+    apiKeyId: call.apiKeyId ?? null,
     user: call.identity.user,
     traceId: call.identity.traceId,
     states: [],

@@ -28,6 +28,8 @@ import {
   taskStage,
   teamAccessStage,
 } from './a2a.stages';
+import { addressedTasks } from './a2a.task.access';
+import { listedTasksStage } from './a2a.task.list';
 import type { ProtocolAdapter, ReplyContext } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { TRACE_HEADER } from './gateway.identity';
@@ -69,12 +71,14 @@ async function readA2a(request: Request, connection: ResolvedConnection): Promis
       details: { location: 'body' },
     });
   }
+  const canonical = a2aMethod(message.method);
   const unit: A2aUnit = {
     message,
     method: message.method,
-    canonical: a2aMethod(message.method),
+    canonical,
     skill: null,
     taskId: taskIdOf(message.params),
+    addressed: addressedTasks(message.method, canonical, message.params),
     allowedTeams: connection.settings.allowedTeams ?? [],
   };
   if (unit.canonical === 'SendMessage' || unit.canonical === 'SendStreamingMessage') {
@@ -157,6 +161,12 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
       : { type: 'a2a_call' };
   },
 
+  // Task ownership, checked by the guard in the admit (a2a.task.access.ts, docs/a2a.md).
+  taskAccess: (parsed) => {
+    const unit = parsed?.units[0];
+    if (unit?.addressed) return { ids: unit.addressed };
+    return unit?.canonical === 'ListTasks' ? { list: true } : undefined;
+  },
   needsPolicy: () => false,
   // Task states as the agent reported them first (audit findings), then content inspection (which
   // may block or mask an answer), then tracking — which records only what the caller received.
@@ -177,7 +187,9 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
             writeTaskReport,
           )
         : null;
-    return [taskStage(call), a2aResultStage(call), tracking].filter((stage) => stage !== null);
+    // ListTasks: the agent lists every caller's tasks (one credential); the caller sees its own.
+    const listed = unit?.canonical === 'ListTasks' ? listedTasksStage(call.ownedTasks ?? []) : null;
+    return [listed, taskStage(call), a2aResultStage(call), tracking].filter((stage) => stage !== null);
   },
   completeAtEnd: false,
   finalOutcome: () => Promise.resolve({ outcome: {} }),

@@ -35,6 +35,11 @@ export interface A2aUnit {
   canonical: string | null;
   skill: string | null;
   taskId: string | null;
+  /**
+   * Every task id the request addresses, each checked by the guard against who created it
+   * (a2a.task.access.ts); null when it addresses none (a send starting a task, ListTasks).
+   */
+  addressed: string[] | null;
   /** The connection's `allowedTeams` (team ids; empty: every caller), read with the request. */
   allowedTeams: readonly string[];
 }
@@ -118,8 +123,9 @@ export function taskIdOf(params: unknown): string | null {
   ]) {
     if (typeof value === 'string' && value !== '') return value.slice(0, 200);
   }
-  // v1.0 resource names: `tasks/<id>`.
-  return typeof params.name === 'string' ? params.name.replace(/^tasks\//, '').slice(0, 200) : null;
+  // v1.0 resource names: `tasks/<id>` (and `tasks/<id>/pushNotificationConfigs/<config>`).
+  const name = typeof params.name === 'string' ? /^tasks\/([^/]+)/.exec(params.name) : null;
+  return name ? name[1]!.slice(0, 200) : null;
 }
 
 const SHOWN = 100;

@@ -10,6 +10,7 @@ const unit = (allowedTeams: string[]): A2aUnit => ({
   canonical: 'SendMessage',
   skill: 'echo',
   taskId: null,
+  addressed: null,
   allowedTeams,
 });
 

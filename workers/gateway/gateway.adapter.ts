@@ -15,6 +15,7 @@
  *   forwardBody      the bytes to forward: the serialization of what was decided on
  *   upstream         where they go and which caller headers go with them
  *   auditRows        one audit row per unit
+ *   taskAccess       the A2A tasks a call addresses or lists (their ownership is the guard's check)
  *   responseStages   this protocol's response stages for one call
  *   completeAtEnd    send the outcome when the answer has ended (LLM usage) rather than at its headers
  *   finalOutcome     what the answer's end adds to the outcome (LLM tokens and cost)
@@ -26,7 +27,7 @@
  *                    (lets a short answer skip the kill-switch relay: killswitch.handover.ts)
  *   respond*         errors and refusals in the protocol's own wire shape
  */
-import type { CallOutcome } from '../../durable-objects/guard.contract';
+import type { AdmitRequest, CallOutcome } from '../../durable-objects/guard.contract';
 import type { AuditEventInsert } from '../db/schema';
 import type { CallIntegrity } from '../integrity/integrity.types';
 import type { StreamAnswer } from '../killswitch/killswitch.handover';
@@ -89,6 +90,11 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
 
   /** True when the connection's tool-integrity state is read for the call (MCP lists tools; docs/tool-integrity.md). */
   readonly usesToolIntegrity?: boolean;
+  /**
+   * The A2A tasks the call addresses (`ids`: admitted only if its caller created them) or lists
+   * (`list`): checked by the guard in the admit (AdmitRequest.tasks). Absent: no task ownership.
+   */
+  taskAccess?(parsed: P | null): AdmitRequest['tasks'];
   /** True when the answer to a request with no governed units still needs the policy (MCP: a GET stream). */
   needsPolicy(request: Request, httpMethod: HttpMethod): boolean;
   responseStages(call: StageCall, parsed: P | null, request: Request): ResponseStage[];

@@ -35,7 +35,7 @@
  * Refusals at any stage are answered in the adapter's wire shape, after their audit row is spooled.
  */
 import { guardFor } from '../../durable-objects/do.client';
-import type { AdmitResult, RateCheck } from '../../durable-objects/guard.contract';
+import type { AdmitRequest, AdmitResult, RateCheck } from '../../durable-objects/guard.contract';
 import { agentSessionId } from '../../durable-objects/guard.contract';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import type { BudgetHold } from '../budgets/budget.gate';
@@ -138,6 +138,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
         checks,
         refusal !== null,
         prepared.decisions,
+        adapter.taskAccess?.(state.parsed),
       );
       state.trace.span('igris.guard.admit', admitStart, { 'igris.guard.verdict': verdict.verdict });
       // Session taint under `onTaint: "approve"`: the guard recorded nothing; prepare again, now
@@ -169,6 +170,8 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       return adapter.respondRefused(state, refusal, decisions, state.parsed!);
     }
     if (verdict.verdict === 'tainted') return reply(adapter, state, taintRefusal(verdict, state.traceId));
+    // An A2A task this caller did not create here: one answer whether it is someone else's or unknown.
+    if (verdict.verdict === 'task_unknown') return reply(adapter, state, new AppError('task_not_found'));
     if (verdict.verdict === 'rate_limited') {
       return reply(
         adapter,
@@ -184,6 +187,8 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
         }),
       );
     }
+
+    if (verdict.verdict === 'admit' && verdict.ownedTasks) call.ownedTasks = verdict.ownedTasks;
 
     // 7. Forward.
     const outcomes = new CallOutcomes({
@@ -310,6 +315,7 @@ async function admit<P>(
   checks: RateCheck[],
   final: boolean,
   decisions: readonly UnitDecision[],
+  tasks: AdmitRequest['tasks'],
 ): Promise<AdmitResult> {
   const caller = {
     apiKeyId: state.principal?.apiKeyId ?? null,
@@ -340,10 +346,13 @@ async function admit<P>(
       configEpoch: state.configEpoch,
       ...(taint ? { taint } : {}),
       ...(outcomes ? { outcomes } : {}),
+      ...(tasks && !final ? { tasks } : {}),
     });
   } catch (err) {
     if (outcomes) c.executionCtx.waitUntil(resendOutcomes(guard, outcomes));
-    if (connection.settings.failMode === 'open') {
+    // Task ownership is tenant isolation, not availability: without the guard, a call that
+    // addresses a task is refused even on a fail-open connection (ListTasks then lists nothing).
+    if (connection.settings.failMode === 'open' && !tasks?.ids) {
       // Documented trade-off (docs/security-model.md): availability over the kill switch and rate
       // windows for this connection. The audit row is still written, to the organization's spool.
       log('warn', 'guard unreachable; failing open as configured', { connectionId: connection.id, err });

@@ -163,6 +163,7 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   const stageCall = (): StageCall => ({
     orgId: connection.orgId,
     connectionId: connection.id,
+    apiKeyId: state.principal!.apiKeyId,
     identity: state.identity!,
     policy,
     teams,

@@ -48,6 +48,8 @@ export interface UnitDecision<U = unknown> {
 export interface StageCall {
   orgId: string;
   connectionId: string;
+  /** The caller's API key (null for an OAuth access token): recorded with the A2A tasks it creates. */
+  apiKeyId?: string | null;
   identity: CallIdentity;
   policy: CompiledPolicy | null;
   /** The call's teams (its key's, its member's, its user's: governance.cache.ts `teamsOf`). */
@@ -68,6 +70,8 @@ export interface StageCall {
    * each off the hot path (waitUntil) once the answer has ended. The stage itself stays pure.
    */
   deferred?: Array<DeferredWork>;
+  /** A2A ListTasks: the caller's own task ids, from the guard's admit (a2a.task.list.ts filters to them). */
+  ownedTasks?: readonly string[];
 }
 
 /**

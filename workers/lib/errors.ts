@@ -55,6 +55,11 @@ export const ERROR_CODES = {
   // upstream account (or it was revoked); the message and details.connectUrl say where to link it.
   // 200 like approval_required for MCP/A2A, so the agent can show the link; LLM routes answer 403.
   upstream_auth_required: { status: 200, rpc: -32017, message: 'Upstream account not linked' },
+  // A2A (docs/a2a.md#who-may-address-a-task): the task a call names was not created through this
+  // connection by this caller — or does not exist, or predates ownership records: one answer for
+  // all three, so it reveals nothing about other callers' tasks. 200 like policy_denied (the SDK
+  // raises the JSON-RPC error); outside A2A's reserved range (-32001…-32009, TaskNotFound is -32001).
+  task_not_found: { status: 200, rpc: -32018, message: 'Task not found' },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },
@@ -69,7 +74,7 @@ export const ERROR_CODES = {
   upstream_timeout: { status: 504, rpc: -32012, message: 'Upstream timed out' },
   // The upstream's answer holds a message (a JSON body, an SSE event) longer than the gateway reads
   // to inspect it (gateway.rewrite.ts MAX_ANSWER_MESSAGE_BYTES): refused rather than passed unchecked.
-  upstream_too_large: { status: 502, rpc: -32018, message: 'Upstream answer too large' },
+  upstream_too_large: { status: 502, rpc: -32019, message: 'Upstream answer too large' },
 } as const satisfies Record<string, { status: number; rpc: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -126,6 +126,18 @@ export function withDetails(row: AuditEventInsert, extra: Record<string, unknown
   return { ...row, details: { ...recordOrEmpty(row.details), ...extra } };
 }
 
+/** Rewrites a row the guard refused, in place: its action, error code, and why (merged into details). */
+export function refuseRow(
+  row: AuditEventInsert,
+  action: 'killed' | 'rate_limited' | 'deny',
+  errorCode: string,
+  why: Record<string, unknown>,
+): void {
+  row.action = action;
+  row.errorCode = errorCode;
+  row.details = withDetails(row, why).details;
+}
+
 export interface DriftRowFields {
   orgId: string;
   connectionId: string;
