@@ -170,11 +170,16 @@ describe('another organization', () => {
       ['SendMessage', message('what was the plan?', { taskId })],
       ['SendMessage', message('what was the plan?', { referenceTaskIds: [taskId] })],
       ['CreateTaskPushNotificationConfig', { taskId, id: `cfg-${RUN}`, url: 'https://hooks.example.com/b' }],
-      // Its own task in one place and A's in another: every id the agent may read is checked.
-      ['GetTask', { id: taskId, taskId: await sendTask(orgB.key, 'mine') }],
     ] as const) {
       expect(refusalOf(await rpc(orgB.key, method, params)), method).toEqual(unknown);
     }
+    // Its own task in one place and A's in another: every id the agent may read is checked.
+    const both = { id: taskId, taskId: await sendTask(orgB.key, 'mine') };
+    expect(refusalOf(await rpc(orgB.key, 'GetTask', both, { trace: `b-both-${RUN}` }))).toEqual(unknown);
+    expect((await rowOf(orgB.orgId, `b-both-${RUN}`)).details).toMatchObject({
+      taskId: both.taskId,
+      taskIds: [both.taskId, taskId],
+    });
 
     // Refused before forwarding, audited like other refusals.
     const row = await rowOf(orgB.orgId, `b-get-${RUN}`);

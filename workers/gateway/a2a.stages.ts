@@ -205,6 +205,8 @@ export function a2aAuditRow(base: AuditEventInsert, d: UnitDecision<A2aUnit>): A
   const details: Record<string, unknown> = { a2aMethod: d.unit.canonical };
   if (d.unit.skill) details.skill = d.unit.skill;
   if (d.unit.taskId) details.taskId = d.unit.taskId;
+  // A request naming several tasks (ids in more than one place, referenceTaskIds): all of them.
+  if (d.unit.addressed && d.unit.addressed.length > 1) details.taskIds = d.unit.addressed;
   if (d.decision?.reason) details.reason = d.decision.reason;
   if (d.refusal && d.refusal.code !== 'policy_denied') details.refusal = d.refusal.message;
   if (d.refusal?.code === 'connection_forbidden') details.reason = 'team_access';
