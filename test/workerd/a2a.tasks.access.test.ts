@@ -16,10 +16,12 @@
  *   ListTasks            the agent lists every caller's tasks; each caller sees its own.
  */
 
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { JsonRpcTransportError } from '@a2a-js/sdk/errors';
 import { beforeAll, describe, expect, it } from 'vitest';
+import worker from '../../workers/index';
 import { SseFrameReader } from '../shared/sse.frames';
 import {
   BASE,
@@ -292,5 +294,60 @@ describe('ListTasks', () => {
     const seenByA = await listedBy(orgA);
     expect(seenByA).toContain(ofA);
     expect(seenByA).not.toContain(ofB);
+  });
+});
+
+describe('the guard unreachable, on a fail-open connection', () => {
+  /** ConnectionGuard as if its objects could not be reached: every stub's call rejects. */
+  const down = () => Promise.reject(new Error('guard unreachable'));
+  const unreachable = {
+    idFromName: (name: string) => env.GUARD.idFromName(name),
+    get: () => ({ admit: down, complete: down, completeMany: down, watchKill: down, unwatch: down }),
+  } as unknown as Env['GUARD'];
+
+  async function rpcGuardDown(slug: string, method: string, params: unknown): Promise<[number, RpcAnswer]> {
+    const request = new Request(`${BASE}/v1/a2a/${slug}`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${orgA.key}`,
+        'Content-Type': 'application/json',
+        'A2A-Version': '1.0',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
+    });
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(request, { ...env, GUARD: unreachable }, ctx);
+    const body = (await res.json()) as RpcAnswer;
+    await waitOnExecutionContext(ctx);
+    return [res.status, body];
+  }
+
+  it('a send passes; a call naming a task is refused; ListTasks lists nothing', async () => {
+    const slug = `open-${RUN}`;
+    await expectJson(
+      await call('POST', '/api/v1/connections', {
+        key: orgA.key,
+        body: {
+          slug,
+          name: slug,
+          type: 'a2a',
+          agentCardUrl: env.A2A_AGENT_URL,
+          credential: env.A2A_AGENT_CREDENTIAL,
+          settings: { failMode: 'open' },
+        },
+      }),
+      201,
+    );
+    await putPolicy(slug, [{ tool: '*', action: 'allow' }], orgA.key);
+
+    const [sentStatus, sent] = await rpcGuardDown(slug, 'SendMessage', message('while the guard is down'));
+    expect(sentStatus).toBe(200);
+    const taskId = (sent.result!.task as { id: string }).id;
+    const [status, got] = await rpcGuardDown(slug, 'GetTask', { id: taskId });
+    expect(status).toBe(503);
+    expect(got.error?.data).toMatchObject({ code: 'guard_unavailable' });
+    expect(got.result).toBeUndefined();
+    const [, list] = await rpcGuardDown(slug, 'ListTasks', {});
+    expect(list.result!.tasks).toEqual([]);
   });
 });
