@@ -224,13 +224,16 @@ function watchEnd(
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
   return new ReadableStream<Uint8Array>({
-    start(controller) {
-      // Errored, not closed: whoever reads this (the relay) must not take it for a complete answer.
+    start() {
+      // The relay has cut its pipe (killswitch.stream.ts), which cancels this stream: stop reading
+      // the upstream now rather than at its next chunk. Closed (below), not errored: the cut pipe's
+      // pending read of an errored stream surfaced in workerd as an unhandled rejection. The pipe
+      // is already shutting down when this closes, so it does not close the caller's side: the
+      // relay still writes the stream's last words there.
       stop?.addEventListener(
         'abort',
         () => {
           onEnd('cancelled');
-          controller.error(stop.reason);
           reader.cancel(stop.reason).catch(() => {});
         },
         { once: true },
@@ -240,6 +243,10 @@ function watchEnd(
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
         chunk = await reader.read();
+        if (stop?.aborted) {
+          controller.close();
+          return;
+        }
       } catch (err) {
         onEnd(callerSignal?.aborted ? 'cancelled' : 'error');
         controller.error(err);

@@ -132,8 +132,10 @@ function relay(
   });
   const watching = watchForEnd(env, watch, ended.signal, piped, delay).then(async (error) => {
     if (!error) return;
-    watch.stop?.abort();
+    // The pipe first (it then cancels what it reads), then `stop`: a rewritten body stops waiting
+    // for its upstream's next chunk at once (gateway.rewrite.ts).
     cut.abort();
+    watch.stop?.abort();
     await piped;
     await endWith(relay.writable, watch, error);
   });
