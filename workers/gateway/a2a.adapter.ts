@@ -16,14 +16,13 @@ import { bearerCredential } from '../auth/api-key.auth';
 import { a2aResultStage, inspectA2aRequest } from '../inspection/inspection.a2a.stage';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { levelForError, log } from '../lib/log';
-import { hasHiddenCharacter } from '../policy/policy.methods';
 import {
   type A2aUnit,
   a2aAuditRow,
   a2aDecide,
   a2aMethod,
-  overlongSkillRefusal,
   skillOf,
+  skillRefusal,
   taskIdOf,
   taskStage,
   teamAccessStage,
@@ -83,27 +82,13 @@ async function readA2a(request: Request, connection: ResolvedConnection): Promis
   };
   if (unit.canonical === 'SendMessage' || unit.canonical === 'SendStreamingMessage') {
     const skill = skillOf(message.params);
-    // Refused here, before the unit exists, so the over-long id reaches no decision or audit row.
-    const refusal = overlongSkillRefusal(skill);
+    // Refused here, before the unit exists, so the id reaches no decision or audit row.
+    const refusal = skillRefusal(skill);
     if (refusal) throw refusal;
-    unit.skill = checkedSkill(skill);
+    unit.skill = skill;
   }
   const access = { logContent: connection.settings.logContent === true, slug: connection.slug };
   return { units: [unit], id: message.id, access };
-}
-
-/**
- * The skill id is the governed name of a send: like an MCP tool name (policy.methods.ts), one
- * holding whitespace, control or invisible characters is refused before any decision — an agent
- * that trims `"echo "` would run a skill the policy never decided on.
- */
-function checkedSkill(skill: string | null): string | null {
-  if (skill === null || !hasHiddenCharacter(skill)) return skill;
-  throw new AppError('validation_failed', {
-    message:
-      'metadata.skillId contains whitespace, control or invisible characters: no skill is named like that',
-    details: { location: 'body', path: 'params.metadata.skillId' },
-  });
 }
 
 /** Igris codes inside A2A's reserved range move out of it (see the file comment). */

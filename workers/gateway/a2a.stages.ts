@@ -9,7 +9,7 @@
  *                  caller names (`metadata.skillId` of the params or of the message) for the two
  *                  send methods, else the canonical method name: `tool: "echo"` governs a skill,
  *                  `tool: "GetTask"` or `tool: "*Task*"` governs methods. A skill id over 512
- *                  UTF-8 bytes is refused when the request is read (overlongSkillRefusal).
+ *                  UTF-8 bytes is refused when the request is read (skillRefusal).
  *   teamAccessStage  request stage: the connection's `allowedTeams` (per-team access), by team id.
  *   a2aAuditRow    one `a2a_call` row per request (method as sent, tool = governed name).
  *   taskStage      reads the task id and each new task state from the answer (JSON or SSE) into
@@ -21,7 +21,7 @@ import { AppError } from '../lib/errors';
 import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
-import { exceedsUtf8Bytes, MAX_GOVERNED_NAME_BYTES } from '../policy/policy.methods';
+import { governedNameFault } from '../policy/policy.methods';
 import type { CallIdentity } from './gateway.identity';
 import type { JsonRpcMessage } from './gateway.jsonrpc';
 import type { RequestStage, ResponseStage, StageCall, UnitDecision } from './gateway.stages';
@@ -84,15 +84,17 @@ export function skillOf(params: unknown): string | null {
 }
 
 /**
- * A skill id over the governed-name cap (the one MCP names have, policy.methods.ts) names no
- * skill: refused before any matching, and never echoed or audited — a 300 KB id would otherwise
- * be matched against every glob and land in the refusal and the audit row (near the body limit,
- * past what D1 stores in a row).
+ * The skill id is the governed name of a send, judged as an MCP tool name is (governedNameFault,
+ * policy.methods.ts) and refused before any matching, never echoed or audited: a 300 KB id would
+ * otherwise be matched against every glob and land in the refusal and the audit row (near the body
+ * limit, past what D1 stores in a row), and an agent that trims `"echo "` would run a skill the
+ * policy never decided on.
  */
-export function overlongSkillRefusal(skill: string | null): AppError | null {
-  if (skill === null || !exceedsUtf8Bytes(skill, MAX_GOVERNED_NAME_BYTES)) return null;
+export function skillRefusal(skill: string | null): AppError | null {
+  const fault = skill === null ? null : governedNameFault(skill);
+  if (!fault) return null;
   return new AppError('validation_failed', {
-    message: `metadata.skillId is longer than ${MAX_GOVERNED_NAME_BYTES} bytes: no skill is named like that`,
+    message: `metadata.skillId ${fault}: no skill is named like that`,
     details: { location: 'body', path: 'params.metadata.skillId' },
   });
 }

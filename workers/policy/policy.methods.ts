@@ -101,19 +101,25 @@ function named(params: unknown, key: 'name' | 'uri', prefix: string, method: str
   if (typeof value !== 'string' || value === '') {
     return { kind: 'invalid', message: `${method} requires params.${key} to be a non-empty string` };
   }
-  if (exceedsUtf8Bytes(value, MAX_GOVERNED_NAME_BYTES)) {
+  const fault = governedNameFault(value);
+  if (fault) {
     return {
       kind: 'invalid',
-      message: `${method} params.${key} is longer than ${MAX_GOVERNED_NAME_BYTES} bytes: no tool, prompt or resource is named like that`,
-    };
-  }
-  if (hasHiddenCharacter(value)) {
-    return {
-      kind: 'invalid',
-      message: `${method} params.${key} contains whitespace, control or invisible characters: no tool, prompt or resource is named like that`,
+      message: `${method} params.${key} ${fault}: no tool, prompt or resource is named like that`,
     };
   }
   return { kind: 'governed', name: prefix + value };
+}
+
+/**
+ * Why no governed name (MCP tool, prompt or resource; A2A skill) can be `name`, or null when it
+ * can: over MAX_GOVERNED_NAME_BYTES, or holding a hidden character. Checked before any decision.
+ */
+export function governedNameFault(name: string): string | null {
+  if (exceedsUtf8Bytes(name, MAX_GOVERNED_NAME_BYTES))
+    return `is longer than ${MAX_GOVERNED_NAME_BYTES} bytes`;
+  if (hasHiddenCharacter(name)) return 'contains whitespace, control or invisible characters';
+  return null;
 }
 
 /**
