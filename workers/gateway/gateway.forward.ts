@@ -23,7 +23,7 @@
  * the caller hangs up. The response body is never timed: SSE streams live as long as needed.
  */
 import { AppError } from '../lib/errors.js';
-import { credentialForms, holdsCredential, redactedErrorBody, redactText } from './gateway.redact.js';
+import { formsFor, holdsCredential, redactedErrorBody, redactText } from './gateway.redact.js';
 
 const FORWARDED_REQUEST_HEADERS = new Set([
   'accept',
@@ -136,7 +136,7 @@ export function upstreamRequestUrl(target: UpstreamTarget): string {
 /** A fetch failure with the credential cut out (a runtime error message may quote the URL). */
 function scrubbed(err: unknown, target: UpstreamTarget): unknown {
   if (target.authType !== 'query' || !target.credential) return err;
-  const forms = credentialForms(target.credential);
+  const forms = formsFor(target.credential);
   const scrub = (text: string) => redactText(text, forms);
   if (!(err instanceof Error)) return scrub(String(err));
   return { name: err.name, message: scrub(err.message), stack: scrub(err.stack ?? '') };
@@ -205,7 +205,7 @@ const NO_FORMS: readonly string[] = [];
  * (the hot path; gateway.redact.ts says why its echo is the upstream's own flaw).
  */
 async function downstreamResponse(upstream: Response, target: UpstreamTarget): Promise<Response> {
-  const forms = target.credential ? credentialForms(target.credential) : NO_FORMS;
+  const forms = target.credential ? formsFor(target.credential) : NO_FORMS;
   const init: ResponseInit = {
     status: upstream.status,
     statusText: forms.length > 0 ? redactText(upstream.statusText, forms) : upstream.statusText,

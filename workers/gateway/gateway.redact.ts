@@ -14,6 +14,8 @@
  * Nothing here runs for a connection without a credential.
  */
 
+import { boundedSet } from '../lib/bounded.map.js';
+
 export const REDACTED = '[REDACTED]';
 
 /** How much of a non-2xx body is read, scrubbed and passed on; the rest is dropped. */
@@ -53,6 +55,24 @@ export function credentialForms(credential: string): string[] {
     }
   }
   return [...forms].filter((form) => form.length >= MIN_FORM_LENGTH).sort((a, b) => b.length - a.length);
+}
+
+/** Credentials whose forms this isolate remembers (the connection cache holds them decrypted anyway). */
+const FORMS_LIMIT = 1_000;
+const formsByCredential = new Map<string, readonly string[]>();
+
+/**
+ * credentialForms, made once per credential per isolate: every answer of a connection with a
+ * credential is checked against them, and building them (encodings, a sort) on each would be
+ * garbage per call on the hot path.
+ */
+export function formsFor(credential: string): readonly string[] {
+  let forms = formsByCredential.get(credential);
+  if (!forms) {
+    forms = Object.freeze(credentialForms(credential));
+    boundedSet(formsByCredential, credential, forms, FORMS_LIMIT);
+  }
+  return forms;
 }
 
 function decodeBase64(value: string): string | null {
