@@ -151,7 +151,8 @@ export class ConnectionGuard extends DurableObject<Env> {
     }
 
     const kill = matchingKill(this.#kills.values(), identity, request.caller);
-    const owner = taskOwner(request.caller);
+    // Only A2A task calls ask who owns a task: no encoding of the caller for any other call.
+    const owner = request.tasks ? taskOwner(request.caller) : '';
     let result: AdmitResult = { verdict: 'admit', sessionId };
     // Taint before the rate windows: a call refused for its session's history counts against none.
     const hit = !kill && !request.final && request.taint ? this.#taint.verdict(request.taint, now) : null;
