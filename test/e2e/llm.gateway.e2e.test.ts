@@ -206,6 +206,32 @@ describe('OpenAI SDK through the gateway', () => {
     }
   });
 
+  it('a model name with a hidden character raises the SDK’s BadRequestError before any decision', async () => {
+    await policy(OPENAI_SLUG, [
+      { model: 'fake-gpt', action: 'deny', reason: 'not this model' },
+      ...ALLOW_ALL,
+    ]);
+    try {
+      for (const [label, model] of [
+        ['space', 'fake-gpt '],
+        ['zwsp', 'fake-gpt\u200b'],
+        ['nbsp', 'fake-gpt\u00a0'],
+      ] as const) {
+        const { trace, headers } = traced(`hidden-${label}`);
+        const err = await openai.chat.completions
+          .create({ model, messages }, { headers })
+          .catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+        const bad = err as InstanceType<typeof OpenAI.BadRequestError>;
+        expect([bad.status, bad.code, bad.param]).toEqual([400, 'validation_failed', 'model']);
+        expect(await rowOf(trace)).toMatchObject({ action: 'error', errorCode: 'validation_failed' });
+      }
+      expect(fake.requests).toHaveLength(0);
+    } finally {
+      await policy(OPENAI_SLUG, ALLOW_ALL);
+    }
+  });
+
   it('token guard: refuses a request asking for too many tokens, caps the output of others', async () => {
     await policy(OPENAI_SLUG, [
       { model: 'fake-gpt', action: 'allow', tokenGuard: { maxRequestMaxTokens: 1000, maxOutputTokens: 50 } },

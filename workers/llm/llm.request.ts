@@ -11,6 +11,7 @@
 import { z } from 'zod';
 import { AppError } from '../lib/errors';
 import { strictUtf8 } from '../lib/values';
+import { governedNameFault } from '../policy/policy.methods';
 import type { LlmEndpoint } from './llm.endpoints';
 
 export interface BodyLimits {
@@ -65,6 +66,19 @@ export function multipartModel(form: FormData): string {
   if (models.length !== 1 || typeof model !== 'string' || model === '') {
     throw bodyError('multipart/form-data body must carry exactly one text "model" field', 'model');
   }
+  return checkModelName(model);
+}
+
+/**
+ * The model is the governed name of an LLM call (policy `model` and `tool` rules, allowedModels),
+ * so it is judged as an MCP tool name is (governedNameFault): a model holding whitespace, control
+ * or invisible characters (`"gpt-4o "`, `"gpt-4o\u200b"`, a no-break space) could miss a rule
+ * written for `gpt-4o` while a lenient provider trims it and runs `gpt-4o`. Refused (400, before
+ * any decision), never forwarded.
+ */
+export function checkModelName(model: string): string {
+  const fault = governedNameFault(model);
+  if (fault) throw bodyError(`model ${fault}: no model is named like that`, 'model');
   return model;
 }
 
@@ -181,7 +195,7 @@ export function readLlmRequest(endpoint: LlmEndpoint, body: Record<string, unkno
   const metadata = data.metadata as { user_id?: string | null } | null | undefined;
   const user = typeof data.user === 'string' ? data.user : (metadata?.user_id ?? null);
   return {
-    model: typeof data.model === 'string' ? data.model : null,
+    model: typeof data.model === 'string' ? checkModelName(data.model) : null,
     stream: data.stream === true,
     maxTokens,
     requestedMaxTokens: values.length > 0 ? Math.max(...values) : null,

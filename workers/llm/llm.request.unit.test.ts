@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors.ts';
-import { jsonDepth, multipartModel, parseLlmBody, readLlmRequest } from './llm.request.ts';
+import { checkModelName, jsonDepth, multipartModel, parseLlmBody, readLlmRequest } from './llm.request.ts';
 
 const bytes = (value: unknown) =>
   new TextEncoder().encode(typeof value === 'string' ? value : JSON.stringify(value));
@@ -167,5 +167,49 @@ describe('multipartModel', () => {
     expect(err.status).toBe(400);
     expect(err.message).toBe('multipart/form-data body must carry exactly one text "model" field');
     expect(err.details).toEqual({ location: 'body', path: 'model' });
+  });
+});
+
+describe('checkModelName: the model is a governed name', () => {
+  it.each([
+    'gpt-4o ',
+    ' gpt-4o',
+    'gpt-4o\u200b',
+    'gpt-4o\u00a0',
+    'gpt-4o\u2060',
+    'gpt-4o\u202e',
+    'gpt-4o\u0000',
+    'gpt\u00ad-4o',
+    'gpt-4o\ufe0f',
+  ])('refuses %j in the body, a multipart field and checkModelName alike', (model) => {
+    const message = 'model contains whitespace, control or invisible characters: no model is named like that';
+    const f = new FormData();
+    f.append('model', model);
+    for (const err of [
+      thrown(() => checkModelName(model)),
+      thrown(() => readLlmRequest('chat.completions', { model, messages: [] })),
+      thrown(() => readLlmRequest('messages', { model, messages: [] })),
+      thrown(() => multipartModel(f)),
+    ]) {
+      expect([err.code, err.status, err.message]).toEqual(['validation_failed', 400, message]);
+      expect(err.details).toEqual({ location: 'body', path: 'model' });
+    }
+  });
+
+  it('refuses a lone surrogate (a JSON \\udc00 escape) in the body', () => {
+    const err = thrown(() => readLlmRequest('chat.completions', { model: 'gpt-4o\udc00', messages: [] }));
+    expect([err.code, err.details]).toEqual(['validation_failed', { location: 'body', path: 'model' }]);
+  });
+
+  it('keeps provider model ids as they are (slashes, colons, dots, @, non-ASCII letters)', () => {
+    for (const model of [
+      'gpt-4o',
+      'meta-llama/Llama-3.1-8B-Instruct',
+      'claude-3-5:beta@2024.10',
+      'modèle-ü',
+    ]) {
+      expect(checkModelName(model)).toBe(model);
+      expect(readLlmRequest('chat.completions', { model, messages: [] }).model).toBe(model);
+    }
   });
 });
