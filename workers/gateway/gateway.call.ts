@@ -52,6 +52,7 @@ import { CallTrace } from '../tracing/trace.call';
 import { exportTrace } from '../tracing/trace.export';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { refusalSource, spoolRefusal } from './gateway.audit';
+import type { HashedKey } from './gateway.callers';
 import type { ResolvedConnection } from './gateway.connection';
 import { streamWatch } from './gateway.entitlement';
 import { attachFindings } from './gateway.findings';
@@ -76,8 +77,8 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
   c: GatewayContext,
   httpMethod: HttpMethod,
   adapter: ProtocolAdapter<U, P>,
-  /** The connection's slug when the route does not carry it as `:slug` (LLM `@slug/model`). */
-  slug = c.req.param('slug') ?? '',
+  /** What the route knows: the slug when not `:slug` (LLM `@slug/model`), the key it hashed. */
+  known: { slug?: string; key?: HashedKey | null } = {},
 ): Promise<Response> {
   // The X-Igris-* headers are read once: a generated trace id stays the call's through every step.
   const headerIdentity = readIdentity(c.req.raw.headers);
@@ -86,7 +87,8 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
   const state: CallState<P> = {
     id: eventId(),
     started: Date.now(),
-    slug,
+    slug: known.slug ?? c.req.param('slug') ?? '',
+    key: known.key ?? null,
     httpMethod,
     traceId: headerIdentity.traceId,
     principal: null,
@@ -335,11 +337,7 @@ async function admit<P>(
     return await guard.admit({
       orgId: connection.orgId,
       connectionId: connection.id,
-      caller: {
-        apiKeyId: state.principal?.apiKeyId ?? null,
-        user: state.identity?.user ?? null,
-        mcpSessionId: state.mcpSessionId,
-      },
+      caller,
       rateChecks: checks,
       audit: rows,
       final,

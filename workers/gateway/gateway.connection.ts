@@ -4,21 +4,10 @@
  */
 
 import type { Principal } from '../app.types';
-import {
-  type ApiKeyAuthResult,
-  KEY_COLUMNS,
-  KEY_FROM,
-  type KeyLookupRow,
-  keyRowRefusal,
-  lookupKeyRow,
-  principalFromKeyRow,
-} from '../auth/api-key.auth';
-import { hashApiKey } from '../auth/api-key.crypto';
+import type { ApiKeyAuthResult } from '../auth/api-key.auth';
 import { mayUseConnection } from '../auth/permissions';
-import { cacheMaxAgeMs, isCurrent, learnEpoch } from '../config/config.epoch';
 import type { ConnectionDbRow } from '../connections/connections.service';
 import type { ConnectionRow } from '../db/schema';
-import { boundedSet } from '../lib/bounded.map';
 import { AppError } from '../lib/errors';
 import { parseStoredJson } from '../lib/values';
 import { type ConnectionSettings, readConnectionSettings } from '../shared/connection.settings';
@@ -55,98 +44,9 @@ export const CONNECTION_COLUMNS = `c.id AS c_id, c.org_id AS c_org_id, c.slug AS
   c.credential_ciphertext AS c_credential_ciphertext, c.enabled AS c_enabled, c.settings AS c_settings,
   c.created_by AS c_created_by`;
 
-// One D1 round trip for both steps. The connection is joined on the key's own organization, so a
-// slug of another tenant can't be reached (it reads as "not found"), exactly as two queries would.
-// The organization's configuration epoch comes in the same snapshot (workers/config/config.epoch.ts).
-// With them, the connection's latest policy version: a policy read from KV after a change must be
-// at least that new (KV is eventually consistent at the edge; policy.store.ts falls back to D1).
-const CALLER_AND_CONNECTION_SQL = `SELECT ${KEY_COLUMNS}, ${CONNECTION_COLUMNS}, o.config_epoch AS org_epoch,
-  (SELECT max(p.version) FROM policies p WHERE p.connection_id = c.id) AS policy_version
-  FROM ${KEY_FROM} JOIN organizations o ON o.id = k.org_id
-  LEFT JOIN connections c ON c.org_id = k.org_id AND c.slug = ?
-  WHERE k.hash = ?`;
-
 export type JoinedConnectionColumns = {
   [K in keyof ConnectionLookupRow as `c_${K}`]: ConnectionLookupRow[K] | null;
 };
-type JoinedRow = KeyLookupRow &
-  JoinedConnectionColumns & { org_epoch: number; policy_version: number | null };
-
-/** A resolved (key, slug) pair kept in the isolate, tagged with its organization's epoch. */
-interface CallerEntry {
-  row: JoinedRow;
-  connection: ResolvedConnection;
-  epoch: number;
-  loadedAt: number;
-}
-const callers = new Map<string, CallerEntry>();
-const CALLER_LIMIT = 10_000;
-
-/**
- * Authenticates the key and resolves the slug in its organization. The key is judged first: a bad
- * key is 401 whatever the slug, and only an authenticated caller learns whether a slug exists.
- *
- * In the steady state this is memory only: a usable (key, connection) pair is kept in the isolate
- * and used while its organization's configuration epoch is current (workers/config/config.epoch.ts:
- * any management change makes it stale everywhere before the API answers). Unknown keys, unknown
- * slugs and disabled connections are never kept, so they are always answered from D1.
- */
-export async function authenticateAndResolve(
-  env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>,
-  key: string,
-  slug: string,
-): Promise<CallerAndConnection & { configEpoch: number }> {
-  const hash = await hashApiKey(key);
-  const cacheKey = `${hash}\u0000${slug}`;
-  const maxAge = cacheMaxAgeMs(env);
-  const hit = callers.get(cacheKey);
-  if (hit && isCurrent(hit.row.org_id, hit, maxAge)) {
-    const auth = principalFromKeyRow(env.DB, hit.row);
-    // The touch is issued at most once a minute per key: remember it was.
-    if (auth.touch) hit.row.last_used_at = Date.now();
-    return { auth, connection: hit.connection, configEpoch: hit.epoch };
-  }
-  const row = await env.DB.prepare(CALLER_AND_CONNECTION_SQL).bind(slug, hash).first<JoinedRow>();
-  if (row) learnEpoch(row.org_id, row.org_epoch);
-  const auth = principalFromKeyRow(env.DB, row);
-  const connection = row ? joinedConnection(row) : null;
-  if (connection) connection.policyVersion = row?.policy_version ?? null;
-  if (row && connection?.enabled && maxAge > 0) {
-    if (auth.touch) row.last_used_at = Date.now();
-    boundedSet(
-      callers,
-      cacheKey,
-      { row, connection, epoch: row.org_epoch, loadedAt: Date.now() },
-      CALLER_LIMIT,
-    );
-  }
-  return { auth, connection, configEpoch: row?.org_epoch ?? 0 };
-}
-
-/** Hashes of `ig_` keys found usable, and when: the check below, before a route knows its slug. */
-const usableKeys = new Map<string, number>();
-const USABLE_KEY_LIMIT = 10_000;
-
-/**
- * Whether an `ig_` key is usable (known, not revoked, its creator still a member), for a route that
- * must judge the key before it can read the slug (the Igris-style LLM route reads it from the
- * body): an outsider's made-up key is refused before the body is read or parsed. Not the
- * authority — authenticateAndResolve judges the key again with the connection — so a usable key is
- * remembered for the isolate caches' age bound, and the steady state reads no D1 here. A refused
- * key is never remembered (as for authenticateAndResolve, it is always answered from D1).
- */
-export async function isUsableApiKey(
-  env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>,
-  key: string,
-): Promise<boolean> {
-  const hash = await hashApiKey(key);
-  const maxAge = cacheMaxAgeMs(env);
-  const seenAt = usableKeys.get(hash);
-  if (seenAt !== undefined && Date.now() - seenAt < maxAge) return true;
-  if (keyRowRefusal(await lookupKeyRow(env.DB, hash))) return false;
-  if (maxAge > 0) boundedSet(usableKeys, hash, Date.now(), USABLE_KEY_LIMIT);
-  return true;
-}
 
 /** The connection half of a row selected with CONNECTION_COLUMNS (null when the join found none). */
 export function joinedConnection(row: JoinedConnectionColumns): ResolvedConnection | null {

@@ -29,6 +29,7 @@ import { AppError, toAppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { authenticateGatewayCaller } from '../oauth/oauth.gateway';
 import type { ParsedRequest, ProtocolAdapter } from './gateway.adapter';
+import type { HashedKey } from './gateway.callers';
 import { connectionNotFound, type ResolvedConnection, requireConnectionUse } from './gateway.connection';
 import type { CallState, GatewayContext } from './gateway.prepare';
 
@@ -52,6 +53,7 @@ export function streamWatch<U, P extends ParsedRequest<U>>(
     protocol: adapter.protocol,
     // Read again from the request: the call was authenticated with it, so it is there.
     credential: adapter.readApiKey(c.req.raw) ?? '',
+    key: state.key,
     slug: state.slug,
     connectionType: adapter.connectionType,
     connection,
@@ -90,6 +92,8 @@ export interface StreamCaller {
   protocol: string;
   /** The key or OAuth access token the stream was opened with. */
   credential: string;
+  /** The `ig_` key with its hash as the call authenticated it (null: an OAuth token). */
+  key?: HashedKey | null;
   slug: string;
   /** The connection type the route serves (an MCP route never streams from an LLM connection). */
   connectionType: ResolvedConnection['type'];
@@ -104,7 +108,8 @@ const answers = new Map<string, Promise<Recheck>>();
 export async function recheckStream(caller: StreamCaller, epoch: number): Promise<Recheck> {
   // Entries tagged older than `epoch` stop being used in this isolate: the read below is fresh.
   learnEpoch(caller.connection.orgId, epoch);
-  const key = `${epoch}\u0000${caller.protocol}\u0000${caller.slug}\u0000${await hashApiKey(caller.credential)}`;
+  const hash = caller.key?.key === caller.credential ? caller.key.hash : await hashApiKey(caller.credential);
+  const key = `${epoch}\u0000${caller.protocol}\u0000${caller.slug}\u0000${hash}`;
   const known = answers.get(key);
   if (known) return known;
   const answer = judge(caller, epoch);
@@ -125,6 +130,7 @@ async function judge(caller: StreamCaller, epoch: number): Promise<Recheck> {
       caller.protocol,
       caller.credential,
       caller.slug,
+      caller.key,
     );
     // Read on data older than the change that woke the stream (a lagging read): not an answer.
     if (resolved.configEpoch < epoch) return { entitled: null };

@@ -24,6 +24,7 @@ import { selectPrompt } from '../prompts/prompt.select';
 import { callRow } from '../shared/audit.row';
 import { type CallTrace, callAttributes } from '../tracing/trace.call';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
+import type { HashedKey } from './gateway.callers';
 import { connectionNotFound, type ResolvedConnection, requireConnectionUse } from './gateway.connection';
 import type { CallIdentity } from './gateway.identity';
 import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
@@ -37,6 +38,8 @@ export interface CallState<P> {
   id: string;
   started: number;
   slug: string;
+  /** The caller's `ig_` key with its hash, once hashed (by the route or step 1): hashed once per call. */
+  key: HashedKey | null;
   httpMethod: HttpMethod;
   traceId: string;
   principal: Principal | null;
@@ -91,8 +94,16 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   if (!key) throw unauthorized();
   // An OAuth access token (MCP and LLM routes) resolves to the member who consented, its
   // audience checked against this connection (workers/oauth/oauth.gateway.ts).
-  const resolved = await authenticateGatewayCaller(c.env, c.req.url, adapter.protocol, key, state.slug);
+  const resolved = await authenticateGatewayCaller(
+    c.env,
+    c.req.url,
+    adapter.protocol,
+    key,
+    state.slug,
+    state.key,
+  );
   const { auth, connection: found, email } = resolved;
+  state.key = resolved.key ?? null;
   state.principal = auth.principal;
   state.configEpoch = resolved.configEpoch;
   if (auth.touch) c.executionCtx.waitUntil(auth.touch.catch(() => {}));

@@ -17,7 +17,7 @@ import { llmErrorResponse } from '../llm/llm.errors';
 import { parseLlmBody } from '../llm/llm.request';
 import { MAX_BODY_BYTES_LIMIT } from '../shared/connection.settings';
 import { handleCall } from './gateway.call';
-import { isUsableApiKey } from './gateway.connection';
+import { type HashedKey, hashedKey, isUsableApiKey } from './gateway.callers';
 import { readIdentity } from './gateway.identity';
 import { readBodyCapped } from './gateway.jsonrpc';
 import { familyOfPath, llmAdapter, llmApiKey } from './llm.adapter';
@@ -58,8 +58,10 @@ for (const [path, endpoint] of IGRIS_ROUTES) {
       // No usable key: the core refuses it (401, audited as on every route) before anything is
       // read. The slug is in the body, so the key is judged here first: an outsider's made-up key
       // never makes the gateway read or parse a body (isUsableApiKey: memory in the steady state).
-      if (!(await mayReadBody(c.env, c.req.raw))) {
-        return handleCall(c, 'POST', llmAdapter({ kind: 'native' }, 'openai'), '');
+      // The key is hashed here once; the core authenticates with that hash (gateway.callers.ts).
+      const judged = await judgeKey(c.env, c.req.raw);
+      if (!judged.mayReadBody) {
+        return handleCall(c, 'POST', llmAdapter({ kind: 'native' }, 'openai'), { slug: '', key: judged.key });
       }
       // The body is read (capped at the hard limit) before the connection is known; once it is,
       // the adapter holds the body to the connection's own maxBodyBytes.
@@ -80,7 +82,7 @@ for (const [path, endpoint] of IGRIS_ROUTES) {
         bytes: bytes.byteLength,
       } as const;
       const adapter = llmAdapter(route, 'openai');
-      return handleCall(c, 'POST', adapter, match[1]);
+      return handleCall(c, 'POST', adapter, { slug: match[1], key: judged.key });
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
       return llmErrorResponse('openai', err, { traceId });
@@ -91,19 +93,24 @@ for (const [path, endpoint] of IGRIS_ROUTES) {
 llmRoutes.get('/v1/models', (c) => listModels(c));
 
 /**
- * A key the route may read a body for: an `ig_` key that is usable now, or an OAuth access token
- * (bound to the connection the body names, so it can only be judged with it, by the core).
+ * Whether the route may read a body for the request's credential: an `ig_` key that is usable now
+ * (hashed, for the core to authenticate with), or an OAuth access token (bound to the connection
+ * the body names, so it can only be judged with it, by the core).
  */
-async function mayReadBody(env: Env, request: Request): Promise<boolean> {
-  let key: string | null;
+async function judgeKey(
+  env: Env,
+  request: Request,
+): Promise<{ mayReadBody: boolean; key: HashedKey | null }> {
+  let credential: string | null;
   try {
-    key = llmApiKey(request);
+    credential = llmApiKey(request);
   } catch {
-    return false; // a malformed credential: the core says what is wrong with it
+    return { mayReadBody: false, key: null }; // a malformed credential: the core says what is wrong with it
   }
-  if (!key) return false;
-  if (!looksLikeApiKey(key)) return true;
+  if (!credential) return { mayReadBody: false, key: null };
+  if (!looksLikeApiKey(credential)) return { mayReadBody: true, key: null };
   // The bootstrap key exists only once the first request has created it.
   await ensureBootstrapped(env);
-  return isUsableApiKey(env, key);
+  const key = await hashedKey(credential);
+  return { mayReadBody: await isUsableApiKey(env, key), key };
 }

@@ -12,8 +12,8 @@ import { unauthorized } from '../auth/api-key.auth';
 import { mayUseConnection } from '../auth/permissions';
 import { learnEpoch } from '../config/config.epoch';
 import type { Role } from '../db/schema';
+import { authenticateAndResolve, type HashedKey, hashedKey } from '../gateway/gateway.callers';
 import {
-  authenticateAndResolve,
   type CallerAndConnection,
   CONNECTION_COLUMNS,
   type JoinedConnectionColumns,
@@ -198,20 +198,23 @@ function resourceKindOf(protocol: string): ResourceKind | null {
 
 /**
  * Step 1 of a gateway call for either credential: an `ig_` key exactly as before, or (MCP and LLM
- * routes) an OAuth access token. `email` is set for OAuth callers only.
+ * routes) an OAuth access token. `email` is set for OAuth callers only; `key` for `ig_` keys: the
+ * key with its hash, so a call hashes its key once (`known`: the key already hashed in this call).
  */
-export function authenticateGatewayCaller(
+export async function authenticateGatewayCaller(
   env: Env,
   requestUrl: string,
   protocol: string,
   credential: string,
   slug: string,
-): Promise<CallerAndConnection & { email?: string; configEpoch: number }> {
+  known?: HashedKey | null,
+): Promise<CallerAndConnection & { email?: string; configEpoch: number; key?: HashedKey }> {
   const kind = resourceKindOf(protocol);
   if (kind && looksLikeOAuthToken(credential)) {
     return authenticateOAuthAndResolve(env, requestUrl, credential, slug, kind);
   }
-  return authenticateAndResolve(env, credential, slug);
+  const key = await hashedKey(credential, known);
+  return { ...(await authenticateAndResolve(env, key, slug)), key };
 }
 
 /**
