@@ -186,6 +186,22 @@ describe('connections:use on the gateway', () => {
     expect(status).toBe(403);
     expect(text).toContain('connection_disabled');
   });
+
+  it('the A2A agent-card route checks the same way: forbidden first, then disabled (requireUsableConnection)', async () => {
+    const slug = `acc-card-${RUN}`;
+    await connection(slug, org.key);
+    await expectJson(
+      await call('PATCH', `/api/v1/connections/${slug}`, { key: org.key, body: { enabled: false } }),
+      200,
+    );
+    const card = (key: string) => call('GET', `/v1/a2a/${slug}/.well-known/agent-card.json`, { key });
+    const forbidden = await card(devA.key);
+    expect(forbidden.status).toBe(403);
+    expect(((await forbidden.json()) as { error: { code: string } }).error.code).toBe('connection_forbidden');
+    const disabled = await card(org.key);
+    expect(disabled.status).toBe(403);
+    expect(((await disabled.json()) as { error: { code: string } }).error.code).toBe('connection_disabled');
+  });
 });
 
 describe('sharing: settings.sharedWith', () => {

@@ -24,7 +24,7 @@ import { gatewayOAuthOf } from '../oauth/oauth.policy';
 import { cardOAuthOf, issuerOf } from '../oauth/oauth.resource';
 import { a2aAdapter } from './a2a.adapter';
 import { handleCall } from './gateway.call';
-import { connectionNotFound, requireConnectionUse } from './gateway.connection';
+import { connectionNotFound, requireUsableConnection } from './gateway.connection';
 import { MAX_SLUG_LENGTH } from './gateway.routes';
 
 export const a2aRoutes = new Hono<AppEnv>();
@@ -41,8 +41,7 @@ a2aRoutes.get('/v1/a2a/:slug/.well-known/agent-card.json', async (c) => {
     // An `ig_` key or an OAuth access token for this agent (workers/oauth/oauth.gateway.ts).
     const { auth, connection } = await authenticateGatewayCaller(c.env, c.req.url, 'a2a', key, slug);
     if (!connection) throw connectionNotFound();
-    requireConnectionUse(auth.principal, connection);
-    if (!connection.enabled) throw new AppError('connection_disabled');
+    requireUsableConnection(auth.principal, connection);
     const stored =
       connection.type === 'a2a' ? await loadCard(c.env.DB, connection.orgId, connection.id) : null;
     if (!stored) throw connectionNotFound();

@@ -74,6 +74,23 @@ export function connectionNotFound(): AppError {
 }
 
 /**
+ * May this caller call through this connection now? `connections:use` (403 `connection_forbidden`),
+ * then enabled (403 `connection_disabled`): one check, in this order, for a call (gateway.prepare.ts),
+ * an agent card (a2a.routes.ts) and an open stream's re-check (gateway.entitlement.ts), so a caller
+ * who may not use a connection never learns whether it is disabled. `used` runs between the two:
+ * the call core closes its authentication span there, so the trace records the same either way.
+ */
+export function requireUsableConnection(
+  principal: Principal,
+  connection: ResolvedConnection,
+  used?: () => void,
+): void {
+  requireConnectionUse(principal, connection);
+  used?.();
+  if (!connection.enabled) throw new AppError('connection_disabled');
+}
+
+/**
  * `connections:use`: may this key's member call tools through this connection (and so have its
  * stored credential sent upstream)? Asked right after the connection is resolved, before the body
  * is read. The answer names nothing about who may (owner, access list).

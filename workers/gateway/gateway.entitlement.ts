@@ -25,12 +25,12 @@ import { hashApiKey } from '../auth/api-key.crypto';
 import { learnEpoch } from '../config/config.epoch';
 import type { Recheck, StreamWatch } from '../killswitch/killswitch.stream';
 import { boundedSet } from '../lib/bounded.map';
-import { AppError, toAppError } from '../lib/errors';
+import { type AppError, toAppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { authenticateGatewayCaller } from '../oauth/oauth.gateway';
 import type { ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import type { HashedKey } from './gateway.callers';
-import { connectionNotFound, type ResolvedConnection, requireConnectionUse } from './gateway.connection';
+import { connectionNotFound, type ResolvedConnection, requireUsableConnection } from './gateway.connection';
 import type { CallState, GatewayContext } from './gateway.prepare';
 
 /**
@@ -136,8 +136,7 @@ async function judge(caller: StreamCaller, epoch: number): Promise<Recheck> {
     if (resolved.configEpoch < epoch) return { entitled: null };
     const now = resolved.connection;
     if (!now || now.id !== connection.id || now.type !== caller.connectionType) throw connectionNotFound();
-    requireConnectionUse(resolved.auth.principal, now);
-    if (!now.enabled) throw new AppError('connection_disabled');
+    requireUsableConnection(resolved.auth.principal, now);
     return { entitled: true, configEpoch: resolved.configEpoch };
   } catch (err) {
     const error = toAppError(err);

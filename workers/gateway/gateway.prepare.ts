@@ -25,7 +25,7 @@ import { callRow } from '../shared/audit.row';
 import { type CallTrace, callAttributes } from '../tracing/trace.call';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import type { HashedKey } from './gateway.callers';
-import { connectionNotFound, type ResolvedConnection, requireConnectionUse } from './gateway.connection';
+import { connectionNotFound, type ResolvedConnection, requireUsableConnection } from './gateway.connection';
 import type { CallIdentity } from './gateway.identity';
 import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
 import { invalidMcpSessionId } from './gateway.session-header';
@@ -112,9 +112,10 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   state.connection = connection;
   // May this key's member use this connection at all (connections:use)? Before anything else
   // about it is revealed (disabled, type) and before the body is read or anything forwarded.
-  requireConnectionUse(state.principal, connection);
-  state.trace.span('igris.authenticate', authStart);
-  if (!connection.enabled) throw new AppError('connection_disabled');
+  // Authentication's span ends once the caller may use it, whether or not it is enabled.
+  requireUsableConnection(state.principal, connection, () =>
+    state.trace.span('igris.authenticate', authStart),
+  );
   if (connection.type !== adapter.connectionType) {
     throw new AppError('not_found', {
       message: `Not an ${adapter.protocol.toUpperCase()} connection`,
