@@ -754,6 +754,10 @@ export interface Schemas {
     minSeverity: 'critical' | 'high' | 'medium' | 'low' | null;
     custom: boolean;
   };
+  DetectionPackListed: Schemas['DetectionPack'] & ({
+    createdBy: string | null;
+    canEdit: boolean;
+  });
   DetectionRule: {
     id: string;
     category:
@@ -780,6 +784,10 @@ export interface Schemas {
       [key: string]: unknown;
     };
   };
+  DetectionRuleListed: Schemas['DetectionRule'] & ({
+    createdBy: string | null;
+    canEdit: boolean;
+  });
   DetectionScan: {
     /** maxLength 1048576 */
     text: string;
@@ -1410,6 +1418,8 @@ export interface Schemas {
     }>;
     createdAt: string;
     updatedAt: string;
+    createdBy: string | null;
+    canEdit: boolean;
   };
   SystemPromptAssignment: {
     id: string;
@@ -3612,7 +3622,7 @@ export interface Paths {
       responses: {
         /** Packs */
         200: {
-          packs: Array<Schemas['DetectionPack']>;
+          packs: Array<Schemas['DetectionPackListed']>;
         };
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
@@ -3717,7 +3727,7 @@ export interface Paths {
       responses: {
         /** Rules */
         200: {
-          rules: Array<Schemas['DetectionRule']>;
+          rules: Array<Schemas['DetectionRuleListed']>;
         };
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];

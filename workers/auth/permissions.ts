@@ -140,13 +140,29 @@ export function requireOnResource(
   permission: Permission,
   createdBy: string | null,
 ): void {
-  const grant = requirePermission(principal, permission);
+  const refusal = resourceRefusal(principal, permission, createdBy);
+  if (refusal) throw refusal;
+}
+
+/**
+ * Why the principal may not act on one resource created by `createdBy` (requireOnResource's 403),
+ * or null when it may. Also what a listing's per-item `canEdit` is computed from, so the list and
+ * the change it offers are judged by the same code.
+ */
+export function resourceRefusal(
+  principal: Principal,
+  permission: Permission,
+  createdBy: string | null,
+): AppError | null {
+  const grant = grantOf(principal, permission);
+  if (!grant) return forbidden(permission, principal.role);
   if (grant === 'own' && (createdBy === null || createdBy !== principal.userId)) {
-    throw new AppError('forbidden', {
+    return new AppError('forbidden', {
       message: `Missing permission ${permission} for resources created by others (role ${principal.role})`,
       details: { permission, role: principal.role, scope: 'own' },
     });
   }
+  return null;
 }
 
 /**
@@ -161,8 +177,22 @@ export function requireReach(
   permission: Permission,
   reached: readonly (string | null)[],
 ): void {
-  requirePermission(principal, permission);
-  for (const createdBy of reached) requireOnResource(principal, permission, createdBy);
+  const refusal = reachRefusal(principal, permission, reached);
+  if (refusal) throw refusal;
+}
+
+/** Why the principal may not make a change reaching `reached` (requireReach's 403), or null. */
+export function reachRefusal(
+  principal: Principal,
+  permission: Permission,
+  reached: readonly (string | null)[],
+): AppError | null {
+  if (!grantOf(principal, permission)) return forbidden(permission, principal.role);
+  for (const createdBy of reached) {
+    const refusal = resourceRefusal(principal, permission, createdBy);
+    if (refusal) return refusal;
+  }
+  return null;
 }
 
 /** True when a listing must be narrowed to the principal's own resources. */

@@ -66,6 +66,18 @@ const packSummarySchema = z
   })
   .openapi('DetectionPack');
 
+/**
+ * What a listing adds to each rule and pack: who created it (a user id; null for built-ins and
+ * what a system key made) and whether the caller may change (edit or delete) it now — judged by the
+ * same code as the change itself (detections.access.ts), so the dashboard offers only what works.
+ */
+const editRight = {
+  createdBy: z.string().nullable(),
+  canEdit: z.boolean(),
+};
+const ruleListedSchema = ruleSummarySchema.extend(editRight).openapi('DetectionRuleListed');
+const packListedSchema = packSummarySchema.extend(editRight).openapi('DetectionPackListed');
+
 /** A custom rule or pack as sent: validated by the service, which names every problem it finds. */
 const anyObject = z.record(z.string(), z.unknown());
 
@@ -96,7 +108,7 @@ export const detectionsRoutes = createRouter()
       path: '/detections/rules',
       tags,
       summary: 'The built-in detection rules and the organization’s custom rules',
-      responses: { 200: json(z.object({ rules: z.array(ruleSummarySchema) }), 'Rules'), ...errorResponses },
+      responses: { 200: json(z.object({ rules: z.array(ruleListedSchema) }), 'Rules'), ...errorResponses },
     }),
     async (c) => c.json({ rules: await listRules(c.env, c.get('principal')) }, 200),
   )
@@ -151,7 +163,7 @@ export const detectionsRoutes = createRouter()
       path: '/detections/packs',
       tags,
       summary: 'The built-in packs and the organization’s custom packs',
-      responses: { 200: json(z.object({ packs: z.array(packSummarySchema) }), 'Packs'), ...errorResponses },
+      responses: { 200: json(z.object({ packs: z.array(packListedSchema) }), 'Packs'), ...errorResponses },
     }),
     async (c) => c.json({ packs: await listPacks(c.env, c.get('principal')) }, 200),
   )

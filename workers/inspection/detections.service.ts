@@ -12,6 +12,8 @@ import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import type { InspectionSettings } from '../shared/connection.settings';
 import {
+  customEditRights,
+  type EditRight,
   requirePackReach,
   requireRuleReach,
   storedPackForChange,
@@ -114,21 +116,37 @@ export async function checkInspectionSettings(
   }
 }
 
+/** Built-in rules and packs are nobody's and changed by no one. */
+const BUILTIN: EditRight = { createdBy: null, canEdit: false };
+/** A custom item the edit rights do not know (read a moment apart): not offered for change. */
+const UNKNOWN: EditRight = { createdBy: null, canEdit: false };
+
+/** Every rule, each with who created it and whether the caller may change it (customEditRights). */
 export async function listRules(env: Env_, principal: Principal) {
   requirePermission(principal, 'policies:read');
-  const custom = await loadOrgDetections(env, principal.orgId);
+  const [custom, rights] = await Promise.all([
+    loadOrgDetections(env, principal.orgId),
+    customEditRights(env, principal),
+  ]);
   return [
-    ...builtinRules().map((r) => ruleSummary(r, false)),
-    ...custom.rules.map((r) => ruleSummary(r, true)),
+    ...builtinRules().map((r) => ({ ...ruleSummary(r, false), ...BUILTIN })),
+    ...custom.rules.map((r) => ({ ...ruleSummary(r, true), ...(rights.rules.get(r.id) ?? UNKNOWN) })),
   ];
 }
 
+/** Every pack, each with who created it and whether the caller may change it (customEditRights). */
 export async function listPacks(env: Env_, principal: Principal) {
   requirePermission(principal, 'policies:read');
-  const custom = await loadOrgDetections(env, principal.orgId);
+  const [custom, rights] = await Promise.all([
+    loadOrgDetections(env, principal.orgId),
+    customEditRights(env, principal),
+  ]);
   return [
-    ...[...builtinPacks().values()].map((p) => packSummary(p, false)),
-    ...[...custom.packs.values()].map((p) => packSummary(p, true)),
+    ...[...builtinPacks().values()].map((p) => ({ ...packSummary(p, false), ...BUILTIN })),
+    ...[...custom.packs.values()].map((p) => ({
+      ...packSummary(p, true),
+      ...(rights.packs.get(p.name) ?? UNKNOWN),
+    })),
   ];
 }
 

@@ -63,6 +63,13 @@ export const promptSchema = z
       .optional(),
     createdAt: z.string(),
     updatedAt: z.string(),
+    /** The member who created it (its first version's author: a user id; null for a system key's). */
+    createdBy: z.string().nullable(),
+    /**
+     * Whether the caller may rename, edit or delete it now: judged by the same code as those changes
+     * (prompts.access.ts) — a developer only their own, assigned to nothing but their own connections.
+     */
+    canEdit: z.boolean(),
   })
   .openapi('SystemPrompt');
 

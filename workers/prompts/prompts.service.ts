@@ -15,7 +15,12 @@ import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
 import { readTeam } from '../teams/teams.service';
-import { requirePromptChange, requireTargetWrite } from './prompts.access';
+import {
+  type PromptEditRight,
+  promptEditRights,
+  requirePromptChange,
+  requireTargetWrite,
+} from './prompts.access';
 import type { AssignmentInput, PromptDto } from './prompts.schemas';
 
 interface PromptRow {
@@ -39,7 +44,7 @@ interface AssignmentRow {
 const SELECT = `SELECT p.id, p.name, p.version, p.created_at, p.updated_at, v.text, v.text_hash
   FROM system_prompts p JOIN system_prompt_versions v ON v.prompt_id = p.id AND v.version = p.version`;
 
-function dto(p: PromptRow, assignments: AssignmentRow[]): PromptDto {
+function dto(p: PromptRow, assignments: AssignmentRow[], right: PromptEditRight): PromptDto {
   return {
     id: p.id,
     name: p.name,
@@ -57,6 +62,8 @@ function dto(p: PromptRow, assignments: AssignmentRow[]): PromptDto {
       })),
     createdAt: iso(p.created_at)!,
     updatedAt: iso(p.updated_at)!,
+    // Who made it and whether this caller may change it: the dashboard offers edits only then.
+    ...right,
   };
 }
 
@@ -75,28 +82,37 @@ function nameTaken(): AppError {
 
 export async function listPrompts(db: D1Database, principal: Principal): Promise<PromptDto[]> {
   requirePermission(principal, 'policies:read');
-  const [prompts, assignments] = await db.batch([
-    db.prepare(`${SELECT} WHERE p.org_id = ? ORDER BY p.name`).bind(principal.orgId),
-    db.prepare('SELECT * FROM system_prompt_assignments WHERE org_id = ?').bind(principal.orgId),
+  const [[prompts, assignments], rightOf] = await Promise.all([
+    db.batch([
+      db.prepare(`${SELECT} WHERE p.org_id = ? ORDER BY p.name`).bind(principal.orgId),
+      db.prepare('SELECT * FROM system_prompt_assignments WHERE org_id = ?').bind(principal.orgId),
+    ]),
+    promptEditRights(db, principal),
   ]);
   const rows = assignments!.results as AssignmentRow[];
-  return (prompts!.results as PromptRow[]).map((p) => dto(p, rows));
+  return (prompts!.results as PromptRow[]).map((p) => dto(p, rows, rightOf(p.id)));
 }
 
-async function readPrompt(db: D1Database, orgId: string, id: string): Promise<PromptDto> {
-  const [prompt, assignments, versions] = await db.batch([
-    db.prepare(`${SELECT} WHERE p.org_id = ? AND p.id = ?`).bind(orgId, id),
-    db.prepare('SELECT * FROM system_prompt_assignments WHERE org_id = ? AND prompt_id = ?').bind(orgId, id),
-    db
-      .prepare(
-        'SELECT version, text_hash, created_by, created_at FROM system_prompt_versions WHERE org_id = ? AND prompt_id = ? ORDER BY version DESC',
-      )
-      .bind(orgId, id),
+async function readPrompt(db: D1Database, principal: Principal, id: string): Promise<PromptDto> {
+  const orgId = principal.orgId;
+  const [[prompt, assignments, versions], rightOf] = await Promise.all([
+    db.batch([
+      db.prepare(`${SELECT} WHERE p.org_id = ? AND p.id = ?`).bind(orgId, id),
+      db
+        .prepare('SELECT * FROM system_prompt_assignments WHERE org_id = ? AND prompt_id = ?')
+        .bind(orgId, id),
+      db
+        .prepare(
+          'SELECT version, text_hash, created_by, created_at FROM system_prompt_versions WHERE org_id = ? AND prompt_id = ? ORDER BY version DESC',
+        )
+        .bind(orgId, id),
+    ]),
+    promptEditRights(db, principal, id),
   ]);
   const row = prompt!.results[0] as PromptRow | undefined;
   if (!row) throw notFound();
   return {
-    ...dto(row, assignments!.results as AssignmentRow[]),
+    ...dto(row, assignments!.results as AssignmentRow[], rightOf(id)),
     versions: (
       versions!.results as {
         version: number;
@@ -115,7 +131,7 @@ async function readPrompt(db: D1Database, orgId: string, id: string): Promise<Pr
 
 export async function getPrompt(db: D1Database, principal: Principal, id: string): Promise<PromptDto> {
   requirePermission(principal, 'policies:read');
-  return readPrompt(db, principal.orgId, id);
+  return readPrompt(db, principal, id);
 }
 
 export async function createPrompt(
@@ -146,7 +162,7 @@ export async function createPrompt(
     if (String(err).includes('UNIQUE')) throw nameTaken();
     throw err;
   }
-  return readPrompt(db, principal.orgId, id);
+  return readPrompt(db, principal, id);
 }
 
 /** A new text is a new version; a rename alone keeps the version. */
@@ -157,7 +173,7 @@ export async function updatePrompt(
   input: { name?: string | undefined; text?: string | undefined },
 ): Promise<PromptDto> {
   requirePermission(principal, 'policies:write');
-  const before = await readPrompt(db, principal.orgId, id);
+  const before = await readPrompt(db, principal, id);
   await requirePromptChange(db, principal, id);
   const hash = input.text === undefined ? before.sha256 : await sha256Hex(input.text);
   const version = input.text !== undefined && hash !== before.sha256 ? before.version + 1 : before.version;
@@ -186,12 +202,12 @@ export async function updatePrompt(
     throw err;
   }
   invalidateGovernance(principal.orgId);
-  return readPrompt(db, principal.orgId, id);
+  return readPrompt(db, principal, id);
 }
 
 export async function deletePrompt(db: D1Database, principal: Principal, id: string): Promise<void> {
   requirePermission(principal, 'policies:write');
-  const before = await readPrompt(db, principal.orgId, id);
+  const before = await readPrompt(db, principal, id);
   await requirePromptChange(db, principal, id);
   await db.batch([
     db
@@ -216,7 +232,7 @@ export async function assignPrompt(
   input: AssignmentInput,
 ): Promise<PromptDto> {
   requirePermission(principal, 'policies:write');
-  await readPrompt(db, principal.orgId, id);
+  await readPrompt(db, principal, id);
   if (input.target === 'team') await readTeam(db, principal.orgId, input.targetId, 'targetId');
   else {
     const connection = await db
@@ -246,7 +262,7 @@ export async function assignPrompt(
     }),
   ]);
   invalidateGovernance(principal.orgId);
-  return readPrompt(db, principal.orgId, id);
+  return readPrompt(db, principal, id);
 }
 
 export async function unassignPrompt(
@@ -256,7 +272,7 @@ export async function unassignPrompt(
   assignmentId: string,
 ): Promise<PromptDto> {
   requirePermission(principal, 'policies:write');
-  const prompt = await readPrompt(db, principal.orgId, id);
+  const prompt = await readPrompt(db, principal, id);
   const assignment = prompt.assignments.find((a) => a.id === assignmentId);
   if (!assignment) {
     throw new AppError('not_found', {
@@ -275,5 +291,5 @@ export async function unassignPrompt(
     }),
   ]);
   invalidateGovernance(principal.orgId);
-  return readPrompt(db, principal.orgId, id);
+  return readPrompt(db, principal, id);
 }

@@ -8,8 +8,9 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { v1 } from '../api/api.client';
 import type { AuditEvent, Schemas } from '../api/api.types';
 
-export type DetectionRule = Schemas['DetectionRule'];
-export type DetectionPack = Schemas['DetectionPack'];
+/** A listed rule: with who created it and whether the caller may change it (`canEdit`). */
+export type DetectionRule = Schemas['DetectionRuleListed'];
+export type DetectionPack = Schemas['DetectionPackListed'];
 export type Scan = Schemas['DetectionScan'];
 
 export const CATEGORIES = [

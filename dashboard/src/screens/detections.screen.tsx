@@ -122,7 +122,7 @@ function RulesCard({ onEdit }: { onEdit(rule: DetectionRule): void }) {
                     <td>{r.action}</td>
                     <CustomActions
                       name={r.id}
-                      editable={canWrite && r.custom}
+                      editable={canWrite && r.custom && r.canEdit}
                       onEdit={() => onEdit(r)}
                       onDelete={() => remove.mutate(r.id)}
                     />
@@ -147,7 +147,11 @@ function NameCell({ name, custom, description }: { name: string; custom: boolean
   );
 }
 
-/** Edit and delete, offered on the organization's own rules and packs to those who may write. */
+/**
+ * Edit and delete, offered on the organization's own rules and packs to those who may change them:
+ * `canEdit` is the API's own judgment (a developer: what they created, reaching only their own
+ * connections), so the buttons never lead to a 403.
+ */
 function CustomActions(props: { name: string; editable: boolean; onEdit(): void; onDelete(): void }) {
   return (
     <td className="row-actions">
@@ -194,7 +198,7 @@ function PacksCard({ packs, onEdit }: { packs: DetectionPack[]; onEdit(pack: Det
                 <td className="small mono">{p.rules.length ? p.rules.join(', ') : '—'}</td>
                 <CustomActions
                   name={p.name}
-                  editable={canWrite && p.custom}
+                  editable={canWrite && p.custom && p.canEdit}
                   onEdit={() => onEdit(p)}
                   onDelete={() => remove.mutate(p.name)}
                 />

@@ -225,6 +225,9 @@ export function PromptEditor({ id, canWrite }: { id: string; canWrite: boolean }
 }
 
 function PromptBody({ p, canWrite }: { p: SystemPrompt; canWrite: boolean }) {
+  // The API's own judgment (a developer changes only prompts they created, assigned to nothing
+  // but their own connections): the editor is offered only where saving can succeed.
+  const canEdit = canWrite && p.canEdit;
   const queryClient = useQueryClient();
   const { notify } = useToast();
   const [text, setText] = useState(p.text);
@@ -255,14 +258,20 @@ function PromptBody({ p, canWrite }: { p: SystemPrompt; canWrite: boolean }) {
             className="prompt-text"
             value={text}
             onChange={(e) => setText(e.target.value)}
-            readOnly={!canWrite}
+            readOnly={!canEdit}
             rows={8}
             maxLength={20000}
             hint={PROMPT_VARIABLES_HINT}
             error={issueFor(save.error, 'text')}
           />
           {save.error && !issueFor(save.error, 'text') ? <InlineError error={save.error} /> : null}
-          {canWrite ? (
+          {canWrite && !canEdit ? (
+            <p className="muted small" data-testid="prompt-read-only">
+              Read-only: only its creator (while it is assigned to nothing but their own connections), an
+              owner or an admin may change this prompt.
+            </p>
+          ) : null}
+          {canEdit ? (
             <div className="form-actions">
               <button
                 type="button"
