@@ -61,29 +61,27 @@ interface Stamp {
   loadedAt: number;
 }
 
-/**
- * A usable key kept in the isolate (its row: role, creator, last use), with the connections it
- * resolved to, each stamped on its own: a connection read long ago does not ride a fresher key.
- */
+/** A usable key kept in the isolate (its row: role, creator, last use). */
 interface CallerEntry extends Stamp {
   row: KeyLookupRow;
-  connections: Map<string, Stamp & { connection: ResolvedConnection }>;
+}
+/** A connection a usable key resolved to, stamped on its own: one read long ago does not ride a fresher key. */
+interface ResolvedEntry extends Stamp {
+  connection: ResolvedConnection;
 }
 const callers = new Map<string, CallerEntry>();
-const CALLER_LIMIT = 10_000;
-/** Slugs one key may have cached (only its organization's enabled connections ever are). */
-const CONNECTIONS_PER_CALLER = 1_000;
+/** Keyed by key hash and slug; bounded on its own, so keys × slugs never outgrows CACHE_LIMIT. */
+const resolved = new Map<string, ResolvedEntry>();
+const CACHE_LIMIT = 10_000;
 
-/** Keeps a usable key's row; connections read under the same epoch stay, older ones go. */
+function resolvedKey(hash: string, slug: string): string {
+  return `${hash}\u0000${slug}`;
+}
+
+/** Keeps a usable key's row. */
 function rememberCaller(hash: string, row: KeyLookupRow, epoch: number): CallerEntry {
-  const old = callers.get(hash);
-  const entry: CallerEntry = {
-    row,
-    epoch,
-    loadedAt: Date.now(),
-    connections: old && old.epoch === epoch ? old.connections : new Map(),
-  };
-  boundedSet(callers, hash, entry, CALLER_LIMIT);
+  const entry: CallerEntry = { row, epoch, loadedAt: Date.now() };
+  boundedSet(callers, hash, entry, CACHE_LIMIT);
   return entry;
 }
 
@@ -104,7 +102,7 @@ export async function authenticateAndResolve(
 ): Promise<CallerAndConnection & { configEpoch: number }> {
   const maxAge = cacheMaxAgeMs(env);
   const hit = callers.get(key.hash);
-  const known = hit?.connections.get(slug);
+  const known = hit ? resolved.get(resolvedKey(key.hash, slug)) : undefined;
   if (hit && known && isCurrent(hit.row.org_id, hit, maxAge) && isCurrent(hit.row.org_id, known, maxAge)) {
     const auth = principalFromKeyRow(env.DB, hit.row);
     // The touch is issued at most once a minute per key: remember it was.
@@ -121,7 +119,7 @@ export async function authenticateAndResolve(
     const entry = rememberCaller(key.hash, row, row.org_epoch);
     if (connection?.enabled) {
       const stamp = { connection, epoch: row.org_epoch, loadedAt: entry.loadedAt };
-      boundedSet(entry.connections, slug, stamp, CONNECTIONS_PER_CALLER);
+      boundedSet(resolved, resolvedKey(key.hash, slug), stamp, CACHE_LIMIT);
     }
   }
   return { auth, connection, configEpoch: row?.org_epoch ?? 0 };
