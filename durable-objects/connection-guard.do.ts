@@ -63,7 +63,7 @@ import { MetricsOutbox } from './metrics.outbox';
 import { RateWindows } from './rate.window';
 import { SessionRecord } from './session.record';
 import { SessionTaint } from './session.taint';
-import { claimedTasks, TaskOwners, taskOwner } from './task.owners';
+import { TaskOwners, taskClaims, taskOwner } from './task.owners';
 
 /** How often a warm guard re-reads its kill switches and settings from D1 (safety net for pushes). */
 export const RESYNC_MS = 30_000;
@@ -74,7 +74,7 @@ export class ConnectionGuard extends DurableObject<Env> {
   readonly #rates: RateWindows;
   readonly #session: SessionRecord;
   readonly #taint: SessionTaint;
-  /** Who created each A2A task of this connection (task.owners.ts: why it lives here). */
+  /** Who created each A2A or MCP task of this connection (task.owners.ts: why it lives here). */
   readonly #tasks: TaskOwners;
   /** Metric deltas for the organization's MetricsHub, sent off the hot path (metrics.outbox.ts). */
   readonly #metrics: MetricsOutbox;
@@ -151,8 +151,6 @@ export class ConnectionGuard extends DurableObject<Env> {
     }
 
     const kill = matchingKill(this.#kills.values(), identity, request.caller);
-    // Only A2A task calls ask who owns a task: no encoding of the caller for any other call.
-    const owner = request.tasks ? taskOwner(request.caller) : '';
     let result: AdmitResult = { verdict: 'admit', sessionId };
     // Taint before the rate windows: a call refused for its session's history counts against none.
     const hit = !kill && !request.final && request.taint ? this.#taint.verdict(request.taint, now) : null;
@@ -166,7 +164,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       return { verdict: 'tainted', sessionId, ruleIndex: hit.ruleIndex, held: hit.held, approval: true };
     } else if (hit) {
       result = { verdict: 'tainted', sessionId, ruleIndex: hit.ruleIndex, held: hit.held };
-    } else if (!request.final && request.tasks?.ids && !this.#tasks.ownsAll(request.tasks.ids, owner, now)) {
+    } else if (!request.final && this.#tasks.refuses(request, now)) {
       // Before the rate windows: a call refused for addressing a task not its own counts against none.
       result = { verdict: 'task_unknown', sessionId };
     } else if (!request.final) {
@@ -180,7 +178,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#taint.add(request.taint, now, request.orgId);
     }
     if (result.verdict === 'admit' && !request.final && request.tasks?.list) {
-      result = { ...result, ownedTasks: this.#tasks.owned(owner, now) };
+      result = { ...result, ownedTasks: this.#tasks.ownedBy(request, now) };
     }
 
     const final = request.final || result.verdict !== 'admit';
@@ -236,9 +234,9 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#rates.recordTokens(eventId, outcome.tokens.checks, outcome.tokens.used, Date.now());
     }
     const row = this.#audit.spool.complete(eventId, outcome);
-    // An A2A send's answer named its task(s): they become its caller's (task.owners.ts).
-    const claimed = row ? claimedTasks(row, outcome.findings) : [];
-    if (claimed.length > 0) this.#tasks.claim(claimed, taskOwner(row!), Date.now());
+    // An A2A send's or MCP request's answer named the task(s) it created: its caller's (task.owners.ts).
+    const claimed = row ? taskClaims(row, outcome.findings) : null;
+    if (claimed) this.#tasks.claim(claimed.ids, taskOwner(row!), Date.now(), claimed.protocol);
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) {
       this.#events.findings(row, outcome.findings);

@@ -70,9 +70,15 @@ export interface AdmitRequest extends GuardTarget {
    * Tasks are claimed from the outcomes of sends: a `task_state` finding (stage `a2a_task`) on
    * an `a2a_call` row whose `details.a2aMethod` is a send makes that task its caller's.
    * Optional: absent = the call addresses no task. Only checked on calls not already refused.
+   * `protocol`: whose tasks (durable-objects/task.owners.ts taskKey); absent = A2A (older
+   * Workers). MCP tasks are claimed from `mcp_task` / `task_created` findings on the row of the
+   * request whose answer created them (workers/gateway/mcp.task.access.ts).
    */
-  tasks?: { ids?: string[]; list?: boolean };
+  tasks?: { ids?: string[]; list?: boolean; protocol?: TaskProtocol };
 }
+
+/** Whose task ids a task-addressed call names: one record space per protocol. */
+export type TaskProtocol = 'a2a' | 'mcp';
 
 /** One call's outcome on its way to its guard (admit's `outcomes`, `completeMany`). */
 export interface PendingOutcome {
@@ -146,9 +152,9 @@ export interface SharedFacts {
  * `rate_limited` / `deny`) and spooled as final.
  */
 export type AdmitResult =
-  /** `ownedTasks`: only for a request with `tasks.list` (the caller's A2A task ids, most recent first). */
+  /** `ownedTasks`: only for a request with `tasks.list` (the caller's task ids of that protocol, most recent first). */
   | { verdict: 'admit'; sessionId: string; ownedTasks?: string[] }
-  /** An A2A task the call addresses is not one its caller created here (or is unknown). Recorded. */
+  /** A task the call addresses (A2A or MCP) is not one its caller created here (or is unknown). Recorded. */
   | { verdict: 'task_unknown'; sessionId: string }
   /** The call was decided on data older than a management change: re-read and decide again. */
   | { verdict: 'stale'; sessionId: string; configEpoch: number }

@@ -1,7 +1,9 @@
 /**
- * Who created each A2A task of one connection (docs/a2a.md#who-may-address-a-task): the record
- * the connection's guard checks a task-addressed call against (GetTask, CancelTask,
- * SubscribeToTask, the push-config methods, a follow-up message), inside its one admit.
+ * Who created each task of one connection — A2A tasks (docs/a2a.md#who-may-address-a-task) and
+ * MCP tasks (docs/policies.md#mcp-tasks): the record the connection's guard checks a
+ * task-addressed call against (A2A GetTask, CancelTask, SubscribeToTask, the push-config methods,
+ * a follow-up message; MCP tasks/get, tasks/result, tasks/cancel, tasks/update…), inside its one
+ * admit.
  *
  * Why the guard, and not D1 or the task tracking tables: every admitted call reaches its guard
  * once anyway, so the check costs no round trip (a D1 lookup would be one more, to the primary,
@@ -13,16 +15,25 @@
  * Claims: a task id an agent reports in its answer to a send (`SendMessage`,
  * `SendStreamingMessage`) becomes the caller's when that call's outcome — its `a2a_task`
  * findings (gateway/a2a.stages.ts taskStage), JSON or each SSE event — reaches the guard. The
- * first claim wins: a later send whose answer names the same id claims nothing.
+ * first claim wins: a later send whose answer names the same id claims nothing. An MCP task is
+ * claimed the same way from the answer to the request that created it (`mcp_task` /
+ * `task_created` findings, workers/gateway/mcp.task.access.ts); claims are keyed by protocol
+ * (taskKey), so an MCP and an A2A task with the same id are two records.
  * The caller is its API key (none for an OAuth token) and its user (X-Igris-User; for an OAuth
  * token, the consenting member's email): exactly the fields every audit row and admit carries.
  *
  * A task this guard never recorded — another caller's, another connection's or organization's,
  * an unknown id, or one created before ownership was recorded — is refused: fail closed, one
  * answer for all of them. Kept OWNER_TTL_MS after its last use; pruned through an index on time.
+ * The records are the object's SQLite storage: they survive eviction and restarts of the guard.
+ *
+ * Bounded: at most MAX_OWNED_TASKS records per connection. A claim beyond that (after pruning
+ * what has expired) is not recorded and is logged: its task is then refused to everyone, its
+ * creator included — fail closed, never an unrecorded task anyone may address.
  */
 import type { AuditEventInsert } from '../workers/db/schema';
-import type { Finding } from './guard.contract';
+import { log } from '../workers/lib/log';
+import type { AdmitRequest, Finding, TaskProtocol } from './guard.contract';
 import type { SqlLike } from './sql.types';
 
 /** How long a task stays addressable after its last use through the gateway. */
@@ -34,7 +45,30 @@ const PRUNE_BATCH = 500;
 /** Task ids a ListTasks answer is filtered to: the caller's most recently used. */
 export const MAX_LISTED = 1_000;
 
+/** Task records one connection keeps; a claim beyond them is dropped (see the file comment). */
+export const MAX_OWNED_TASKS = 100_000;
+
 const SEND_METHODS = new Set(['SendMessage', 'SendStreamingMessage']);
+
+/** Starts every key that is not a plain A2A id (printable: SQLite text is cut at a NUL by some bindings). */
+const MARK = '~';
+
+/**
+ * The record key of a task: A2A ids as they are (the records written before MCP tasks keep
+ * working), other protocols' ids behind `~<protocol>:`. An A2A id that itself starts with `~` is
+ * put behind `~a2a:`, so no two (protocol, id) pairs share a key.
+ */
+export function taskKey(protocol: TaskProtocol, id: string): string {
+  if (protocol === 'a2a' && !id.startsWith(MARK)) return id;
+  return `${MARK}${protocol}:${id}`;
+}
+
+/** The task id of a key of `protocol`, or null when the key is another protocol's. */
+function idOfKey(protocol: TaskProtocol, key: string): string | null {
+  const prefix = `${MARK}${protocol}:`;
+  if (key.startsWith(prefix)) return key.slice(prefix.length);
+  return protocol === 'a2a' && !key.startsWith(MARK) ? key : null;
+}
 
 export interface TaskCaller {
   apiKeyId?: string | null;
@@ -59,11 +93,34 @@ export function claimedTasks(row: AuditEventInsert, findings: readonly Finding[]
   return [...ids];
 }
 
+/** The tasks a completed row's findings claim for its caller, by protocol; null for none. */
+export function taskClaims(
+  row: AuditEventInsert,
+  findings: readonly Finding[] | undefined,
+): { protocol: TaskProtocol; ids: string[] } | null {
+  const a2a = claimedTasks(row, findings);
+  if (a2a.length > 0) return { protocol: 'a2a', ids: a2a };
+  // MCP: the answer to a request of the caller (never a tasks/* one) that created a task.
+  if ((row.type !== 'tool_call' && row.type !== 'request') || !findings?.length) return null;
+  if (typeof row.method !== 'string' || row.method.startsWith('tasks/')) return null;
+  const ids = new Set<string>();
+  for (const f of findings) {
+    const taskId = f.stage === 'mcp_task' && f.kind === 'task_created' ? f.detail?.taskId : undefined;
+    if (typeof taskId === 'string' && taskId !== '') ids.add(taskId);
+  }
+  return ids.size > 0 ? { protocol: 'mcp', ids: [...ids] } : null;
+}
+
 export class TaskOwners {
   readonly #sql: SqlLike;
+  /** At most this many records (MAX_OWNED_TASKS; smaller in unit tests). */
+  readonly #cap: number;
+  /** Records held, counted once per activation and kept up to date (a COUNT reads every row). */
+  #count: number | null = null;
 
-  constructor(sql: SqlLike) {
+  constructor(sql: SqlLike, cap = MAX_OWNED_TASKS) {
     this.#sql = sql;
+    this.#cap = cap;
     sql.exec(`CREATE TABLE IF NOT EXISTS task_owners (
       task_id TEXT PRIMARY KEY,
       owner TEXT NOT NULL,
@@ -73,40 +130,70 @@ export class TaskOwners {
     sql.exec('CREATE INDEX IF NOT EXISTS task_owners_owner ON task_owners (owner, used_at)');
   }
 
-  /** Records the tasks as created by `owner`; a task already recorded keeps its owner. */
-  claim(taskIds: readonly string[], owner: string, now: number): void {
+  /**
+   * Records the tasks as created by `owner`; a task already recorded keeps its owner. At
+   * MAX_OWNED_TASKS (after pruning the expired), a new task is not recorded: refused to all.
+   */
+  claim(taskIds: readonly string[], owner: string, now: number, protocol: TaskProtocol = 'a2a'): void {
     for (const id of taskIds) {
-      this.#sql.exec(
-        'INSERT INTO task_owners (task_id, owner, used_at) VALUES (?, ?, ?) ON CONFLICT (task_id) DO NOTHING',
-        id,
-        owner,
-        now,
-      );
+      if (this.#held() >= this.#cap) this.prune(now);
+      if (this.#held() >= this.#cap) {
+        log('warn', 'task owner records full; task not recorded (refused to every caller)', {
+          protocol,
+          held: this.#count,
+        });
+        return;
+      }
+      const added = this.#sql
+        .exec(
+          `INSERT INTO task_owners (task_id, owner, used_at) VALUES (?, ?, ?)
+             ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
+          taskKey(protocol, id),
+          owner,
+          now,
+        )
+        .toArray().length;
+      this.#count = this.#held() + added;
     }
   }
 
   /** True when every id (at least one) is a task `owner` created; refreshes their last use. */
-  ownsAll(taskIds: readonly string[], owner: string, now: number): boolean {
+  ownsAll(taskIds: readonly string[], owner: string, now: number, protocol: TaskProtocol = 'a2a'): boolean {
     if (taskIds.length === 0) return false;
-    const rows = taskIds.map(
-      (id) =>
+    const keys = taskIds.map((id) => taskKey(protocol, id));
+    const rows = keys.map(
+      (key) =>
         this.#sql
           .exec<{ owner: string; used_at: number }>(
             'SELECT owner, used_at FROM task_owners WHERE task_id = ?',
-            id,
+            key,
           )
           .toArray()[0],
     );
     if (!rows.every((row) => row?.owner === owner && now - row.used_at < OWNER_TTL_MS)) return false;
-    taskIds.forEach((id, i) => {
+    keys.forEach((key, i) => {
       if (now - rows[i]!.used_at >= TOUCH_MS)
-        this.#sql.exec('UPDATE task_owners SET used_at = ? WHERE task_id = ?', now, id);
+        this.#sql.exec('UPDATE task_owners SET used_at = ? WHERE task_id = ?', now, key);
     });
     return true;
   }
 
+  /**
+   * True when the request names tasks (`tasks.ids`) not all created here by its caller. Only
+   * task calls encode their caller as an owner: no other admit pays for it.
+   */
+  refuses(request: Pick<AdmitRequest, 'tasks' | 'caller'>, now: number): boolean {
+    const ids = request.tasks?.ids;
+    return ids !== undefined && !this.ownsAll(ids, taskOwner(request.caller), now, request.tasks?.protocol);
+  }
+
+  /** The request's caller's tasks of the request's protocol (`tasks.list`). */
+  ownedBy(request: Pick<AdmitRequest, 'tasks' | 'caller'>, now: number): string[] {
+    return this.owned(taskOwner(request.caller), now, request.tasks?.protocol);
+  }
+
   /** The caller's tasks, most recently used first (a ListTasks answer is filtered to them). */
-  owned(owner: string, now: number): string[] {
+  owned(owner: string, now: number, protocol: TaskProtocol = 'a2a'): string[] {
     return this.#sql
       .exec<{ task_id: string }>(
         'SELECT task_id FROM task_owners WHERE owner = ? AND used_at > ? ORDER BY used_at DESC LIMIT ?',
@@ -115,16 +202,25 @@ export class TaskOwners {
         MAX_LISTED,
       )
       .toArray()
-      .map((row) => row.task_id);
+      .map((row) => idOfKey(protocol, row.task_id))
+      .filter((id) => id !== null);
   }
 
   /** Deletes expired records, oldest first, through the index on time (reads only what it deletes). */
   prune(now: number): void {
-    this.#sql.exec(
-      `DELETE FROM task_owners WHERE task_id IN
-         (SELECT task_id FROM task_owners WHERE used_at <= ? ORDER BY used_at LIMIT ?)`,
-      now - OWNER_TTL_MS,
-      PRUNE_BATCH,
-    );
+    const deleted = this.#sql
+      .exec(
+        `DELETE FROM task_owners WHERE task_id IN
+           (SELECT task_id FROM task_owners WHERE used_at <= ? ORDER BY used_at LIMIT ?) RETURNING task_id`,
+        now - OWNER_TTL_MS,
+        PRUNE_BATCH,
+      )
+      .toArray().length;
+    if (this.#count !== null) this.#count = Math.max(0, this.#count - deleted);
+  }
+
+  #held(): number {
+    this.#count ??= this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM task_owners').one().n;
+    return this.#count;
   }
 }

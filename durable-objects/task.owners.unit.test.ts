@@ -3,7 +3,15 @@ import { describe, expect, it } from 'vitest';
 import type { AuditEventInsert } from '../workers/db/schema.ts';
 import type { Finding } from './guard.contract.ts';
 import type { SqlLike, SqlValue } from './sql.types.ts';
-import { claimedTasks, OWNER_TTL_MS, TaskOwners, TOUCH_MS, taskOwner } from './task.owners.ts';
+import {
+  claimedTasks,
+  OWNER_TTL_MS,
+  TaskOwners,
+  TOUCH_MS,
+  taskClaims,
+  taskKey,
+  taskOwner,
+} from './task.owners.ts';
 
 /** The real SQL on node:sqlite, shaped like a Durable Object's `ctx.storage.sql`. */
 function memorySql(): SqlLike & { db: DatabaseSync } {
@@ -112,5 +120,108 @@ describe('claimedTasks', () => {
     expect(claimedTasks(row('GetTask'), findings)).toEqual([]);
     expect(claimedTasks(row('SendMessage', 'tool_call'), findings)).toEqual([]);
     expect(claimedTasks(row('SendMessage'), undefined)).toEqual([]);
+  });
+});
+
+describe('tasks of two protocols', () => {
+  it('keys never collide: an MCP and an A2A task with the same id are two records', () => {
+    const ids = ['t1', 'mcp:t1', '~mcp:t1', '~a2a:t1', '~', '~a2a:~mcp:t1'];
+    const keys = ids.flatMap((id) => [taskKey('a2a', id), taskKey('mcp', id)]);
+    expect(new Set(keys).size).toBe(keys.length);
+    // A2A keys are the ids themselves: records written before MCP tasks still match.
+    expect(taskKey('a2a', 't1')).toBe('t1');
+  });
+
+  it('an MCP claim is the caller’s for MCP calls only, and listed for MCP only', () => {
+    const owners = new TaskOwners(memorySql());
+    const bob = taskOwner({ apiKeyId: 'key_2', user: 'bob' });
+    owners.claim(['t1'], alice, T0, 'mcp');
+    owners.claim(['t1'], bob, T0, 'a2a');
+    expect(owners.ownsAll(['t1'], alice, T0, 'mcp')).toBe(true);
+    expect(owners.ownsAll(['t1'], alice, T0, 'a2a')).toBe(false);
+    expect(owners.ownsAll(['t1'], bob, T0, 'mcp')).toBe(false);
+    expect(owners.ownsAll(['t1'], bob, T0)).toBe(true);
+    expect(owners.owned(alice, T0, 'mcp')).toEqual(['t1']);
+    expect(owners.owned(alice, T0, 'a2a')).toEqual([]);
+    expect(owners.owned(bob, T0, 'mcp')).toEqual([]);
+  });
+
+  it('refuses and ownedBy read the admit request: its caller, its ids, its protocol', () => {
+    const owners = new TaskOwners(memorySql());
+    owners.claim(['m1'], alice, T0, 'mcp');
+    const caller = { apiKeyId: 'key_1', user: 'alice', mcpSessionId: null };
+    const other = { apiKeyId: 'key_1', user: 'bob', mcpSessionId: null };
+    expect(owners.refuses({ caller, tasks: { protocol: 'mcp', ids: ['m1'] } }, T0)).toBe(false);
+    expect(owners.refuses({ caller: other, tasks: { protocol: 'mcp', ids: ['m1'] } }, T0)).toBe(true);
+    expect(owners.refuses({ caller, tasks: { ids: ['m1'] } }, T0)).toBe(true); // absent = A2A
+    expect(owners.refuses({ caller, tasks: { protocol: 'mcp', list: true } }, T0)).toBe(false);
+    expect(owners.refuses({ caller }, T0)).toBe(false);
+    expect(owners.ownedBy({ caller, tasks: { protocol: 'mcp', list: true } }, T0)).toEqual(['m1']);
+    expect(owners.ownedBy({ caller: other, tasks: { protocol: 'mcp', list: true } }, T0)).toEqual([]);
+  });
+
+  it('at the cap a new task is not recorded (refused to all) until expired records are pruned', () => {
+    const sql = memorySql();
+    const owners = new TaskOwners(sql, 3);
+    owners.claim(['a', 'b'], alice, T0, 'mcp');
+    owners.claim(['c', 'd'], alice, T0 + TOUCH_MS, 'mcp');
+    expect(owners.ownsAll(['c'], alice, T0 + TOUCH_MS, 'mcp')).toBe(true);
+    expect(owners.ownsAll(['d'], alice, T0 + TOUCH_MS, 'mcp')).toBe(false);
+    owners.claim(['a'], alice, T0 + TOUCH_MS, 'mcp'); // already held: no new record, no harm
+    expect(owners.ownsAll(['a'], alice, T0, 'mcp')).toBe(true);
+    // Once a and b expire (c is younger), a claim at the cap prunes them and is recorded.
+    const later = T0 + OWNER_TTL_MS + 1;
+    owners.claim(['e'], alice, later, 'mcp');
+    expect(owners.ownsAll(['e'], alice, later, 'mcp')).toBe(true);
+    const left = sql.db.prepare('SELECT COUNT(*) AS n FROM task_owners').get() as { n: number };
+    expect(left.n).toBe(2);
+  });
+
+  it('the cap counts records already on disk (a restarted guard)', () => {
+    const sql = memorySql();
+    new TaskOwners(sql, 2).claim(['a', 'b'], alice, T0, 'mcp');
+    const restarted = new TaskOwners(sql, 2);
+    expect(restarted.ownsAll(['a', 'b'], alice, T0, 'mcp')).toBe(true);
+    restarted.claim(['c'], alice, T0, 'mcp');
+    expect(restarted.ownsAll(['c'], alice, T0, 'mcp')).toBe(false);
+  });
+});
+
+describe('taskClaims', () => {
+  const created = (taskId: string, unit = 0): Finding => ({
+    stage: 'mcp_task',
+    kind: 'task_created',
+    unit,
+    detail: { taskId },
+  });
+  const mcpRow = (method: string, type: AuditEventInsert['type'] = 'tool_call') =>
+    ({ id: 'e1', type, action: 'allow', method }) as AuditEventInsert;
+
+  it('an MCP request’s created tasks are MCP claims; a tasks/* answer claims nothing', () => {
+    expect(taskClaims(mcpRow('tools/call'), [created('m1'), created('m1')])).toEqual({
+      protocol: 'mcp',
+      ids: ['m1'],
+    });
+    expect(taskClaims(mcpRow('sampling/x', 'request'), [created('m2')])).toEqual({
+      protocol: 'mcp',
+      ids: ['m2'],
+    });
+    expect(taskClaims(mcpRow('tasks/get', 'request'), [created('m1')])).toBeNull();
+    expect(taskClaims(mcpRow('tasks/result', 'request'), [created('m1')])).toBeNull();
+    expect(
+      taskClaims(mcpRow('tools/call'), [{ stage: 'inspection', kind: 'x', detail: { taskId: 'm' } }]),
+    ).toBeNull();
+    expect(taskClaims(mcpRow('tools/call', 'a2a_call'), [created('m1')])).toBeNull();
+    expect(taskClaims(mcpRow('tools/call'), undefined)).toBeNull();
+  });
+
+  it('an A2A send’s reported tasks are A2A claims, as claimedTasks reads them', () => {
+    const row = { id: 'e1', type: 'a2a_call', action: 'allow', details: { a2aMethod: 'SendMessage' } };
+    const state: Finding = {
+      stage: 'a2a_task',
+      kind: 'task_state',
+      detail: { taskId: 't1', state: 'working' },
+    };
+    expect(taskClaims(row as AuditEventInsert, [state])).toEqual({ protocol: 'a2a', ids: ['t1'] });
   });
 });
