@@ -825,6 +825,7 @@ export interface Schemas {
         | 'approval_required'
         | 'upstream_auth_required'
         | 'task_not_found'
+        | 'mcp_task_not_found'
         | 'rate_limited'
         | 'internal'
         | 'mail_not_configured'

@@ -15,7 +15,7 @@
  *   forwardBody      the bytes to forward: the serialization of what was decided on
  *   upstream         where they go and which caller headers go with them
  *   auditRows        one audit row per unit
- *   taskAccess       the A2A tasks a call addresses or lists (their ownership is the guard's check)
+ *   taskAccess       the A2A or MCP tasks a call addresses or lists (their ownership is the guard's check)
  *   responseStages   this protocol's response stages for one call
  *   completeAtEnd    send the outcome when the answer has ended (LLM usage) rather than at its headers
  *   finalOutcome     what the answer's end adds to the outcome (LLM tokens and cost)
@@ -91,7 +91,7 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
   /** True when the connection's tool-integrity state is read for the call (MCP lists tools; docs/tool-integrity.md). */
   readonly usesToolIntegrity?: boolean;
   /**
-   * The A2A tasks the call addresses (`ids`: admitted only if its caller created them) or lists
+   * The A2A or MCP tasks the call addresses (`ids`: admitted only if its caller created them) or lists
    * (`list`): checked by the guard in the admit (AdmitRequest.tasks). Absent: no task ownership.
    */
   taskAccess?(parsed: P | null): AdmitRequest['tasks'];

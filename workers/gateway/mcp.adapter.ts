@@ -26,6 +26,7 @@ import {
 import { listFilterStage, pendingLists } from './gateway.lists';
 import { checkHeaderAgreement } from './gateway.protocol';
 import { respondRefusedBatch, respondToBody } from './gateway.respond';
+import { mcpTaskAccess, taskClaimStage, taskListStage } from './mcp.task.access';
 
 /** A parsed MCP POST: the JSON-RPC messages are the units. */
 export interface McpRequest extends ParsedBody {
@@ -45,6 +46,14 @@ async function readMessages(request: Request, connection: ResolvedConnection): P
   const bytes = await readBodyCapped(request, connection.settings.maxBodyBytes);
   const parsed = parseJsonRpc(bytes, connection.settings.maxBatchMessages);
   return { ...parsed, units: parsed.messages, logContent: connection.settings.logContent === true };
+}
+
+/**
+ * A task the caller did not create here (or an unknown one): MCP's answer for an unknown task is
+ * Invalid params (-32602, as the spec's examples and the SDK server answer), one answer for both.
+ */
+function mcpError(err: AppError): AppError {
+  return err.code === 'task_not_found' ? new AppError('mcp_task_not_found') : err;
 }
 
 /** A GET that resumes a stream (Last-Event-ID): recorded as such on its audit row. */
@@ -99,13 +108,20 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
     };
   },
 
+  // Task ownership (mcp.task.access.ts): the tasks a body addresses, checked by the guard in the admit.
+  taskAccess: (parsed) => mcpTaskAccess(parsed?.units ?? null),
   // Every GET stream's messages go through the response stages, recognised by shape: a resumed
   // one replays responses, and a plain one (the spec says it carries no responses) may carry one
   // anyway — clients (the TypeScript SDK) match a response to their pending request by id, on
   // whatever stream it comes. An upstream could otherwise answer `tools/list` there, unfiltered.
   needsPolicy: (_request, httpMethod) => httpMethod === 'GET',
   responseStages: (call, parsed) => {
-    if (!call.policy) return [];
+    // Tasks first, whatever the policy: a created task is its caller's, a task list the caller's only.
+    const tasks = [
+      parsed ? taskClaimStage(call, parsed.units) : null,
+      taskListStage(call, parsed?.units ?? null),
+    ];
+    if (!call.policy) return tasks.filter((stage) => stage !== null);
     // Integrity first: it must see every item the upstream listed (gateway.lists.ts then hides
     // per caller, and an item hidden from one caller is not "removed").
     const integrity = integrityStage(call, parsed ? pendingIntegrityLists(parsed.units) : null, (snapshots) =>
@@ -123,7 +139,7 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
     });
     // Content inspection last: it scans (and may mask) only what the caller will receive.
     const inspection = mcpResultStage(call, parsed?.units ?? null);
-    return [integrity, filter, inspection].filter((stage) => stage !== null);
+    return [...tasks, integrity, filter, inspection].filter((stage) => stage !== null);
   },
 
   // The outcome goes with the answer's headers; nothing is added at its end.
@@ -135,7 +151,7 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
 
   replyId,
   // A notification or response gets no JSON-RPC answer, only an HTTP error status.
-  respondError: (ctx, err, parsed) => respondToBody(ctx, err, parsed),
+  respondError: (ctx, err, parsed) => respondToBody(ctx, mcpError(err), parsed),
   respondRefused: (ctx, err, decisions, parsed) =>
     parsed.batch ? respondRefusedBatch(ctx, decisions) : respondToBody(ctx, err, parsed),
 };

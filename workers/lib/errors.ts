@@ -60,6 +60,9 @@ export const ERROR_CODES = {
   // all three, so it reveals nothing about other callers' tasks. 200 like policy_denied (the SDK
   // raises the JSON-RPC error); outside A2A's reserved range (-32001…-32009, TaskNotFound is -32001).
   task_not_found: { status: 200, rpc: -32018, message: 'Task not found' },
+  // MCP tasks (docs/policies.md#mcp-tasks): the same refusal in MCP's shape — Invalid params, as
+  // an MCP server answers a task id it does not know, so a client cannot tell the two apart.
+  mcp_task_not_found: { status: 200, rpc: -32602, message: 'Task not found' },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },
