@@ -34,7 +34,8 @@ export function isGovernedMethod(method: string): method is GovernedMethod {
  * Every other method a client may send a server, by the MCP revisions the gateway speaks
  * (2025-03-26 … 2025-11-25 and 2026-07-28): forwarded without a policy decision. Lists are
  * filtered on the way back; `resources/unsubscribe` only narrows what the caller receives; the
- * `tasks/*` methods reach a task whose creating call was already decided. Methods servers send
+ * `tasks/*` methods reach a task whose creating call was already decided, and only its creator
+ * may address it (owner-checked by the guard: workers/gateway/mcp.task.access.ts). Methods servers send
  * clients (`sampling/createMessage`, `elicitation/create`, `roots/list`, server notifications)
  * are not here: a client has no reason to send them upstream.
  */
