@@ -15,10 +15,14 @@
  *   other organization   the same, through its own connection to the same upstream;
  *   no record            a task made at the upstream directly is refused to everyone.
  */
+import { runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { ConnectionGuard } from '../../durable-objects/connection-guard.do';
+import { TaskOwners, taskOwner } from '../../durable-objects/task.owners';
 import { ACCEPT_BOTH } from './gateway.fixtures';
 import {
+  apiKeyIdOf,
   call,
   createApiKeyVia,
   createOrg,
@@ -35,6 +39,8 @@ const SLUG = `tasks-${RUN}`;
 const SSE_SLUG = `tasks-sse-${RUN}`;
 
 let orgA: TestOrg;
+/** The id of organization A's JSON connection (its guard holds the task records). */
+let connectionA: string;
 let orgB: TestOrg;
 /** A second API key of organization A: another caller sharing the connection. */
 let keyB: string;
@@ -50,7 +56,7 @@ type Answer = Awaited<ReturnType<typeof rpcResult>>;
 
 let nextId = 0;
 
-async function connect(org: TestOrg, slug: string, path: string): Promise<void> {
+async function connect(org: TestOrg, slug: string, path: string): Promise<string> {
   const res = await call('POST', '/api/v1/connections', {
     key: org.key,
     body: {
@@ -61,8 +67,9 @@ async function connect(org: TestOrg, slug: string, path: string): Promise<void> 
       credential: 'cred-tasks',
     },
   });
-  await expectJson(res, 201);
+  const { id } = await expectJson<{ id: string }>(res, 201);
   await putPolicy(slug, [{ tool: '*', action: 'allow' }], org.key);
+  return id;
 }
 
 function headers(who: Caller): Record<string, string> {
@@ -153,7 +160,7 @@ beforeAll(async () => {
   orgA = await createOrg('owner');
   orgB = await createOrg('owner');
   keyB = (await createApiKeyVia(orgA.key, 'second caller', 'admin')).key;
-  await connect(orgA, SLUG, '/tasks/json');
+  connectionA = await connect(orgA, SLUG, '/tasks/json');
   await connect(orgA, SSE_SLUG, '/tasks');
   await connect(orgB, SLUG, '/tasks/json');
 });
@@ -302,6 +309,25 @@ describe('MCP tasks belong to the caller that created them', () => {
     expect(await listed(outsider)).not.toContain(taskId);
     const own = await createTask({ key: orgB.key, user: 'alice' }, 'org B');
     expect(await listed({ key: orgB.key, user: 'alice' })).toEqual([own]);
+  });
+
+  it('the record is in the guard’s durable storage, as an MCP record: a restarted guard reads it', async () => {
+    const ivy: Caller = { key: orgA.key, user: `ivy-${RUN}` };
+    const taskId = await createTask(ivy, 'kept');
+    expect((await rpc(ivy, 'tasks/get', { taskId })).result).toMatchObject({ taskId });
+    const owner = taskOwner({ apiKeyId: await apiKeyIdOf(orgA.key), user: ivy.user });
+    const guard = env.GUARD.getByName(`${orgA.orgId}:${connectionA}`) as DurableObjectStub<ConnectionGuard>;
+    await runInDurableObject(guard, async (_instance, state) => {
+      const row = state.storage.sql
+        .exec('SELECT owner FROM task_owners WHERE task_id = ?', `~mcp:${taskId}`)
+        .one();
+      expect(row.owner).toBe(owner);
+      // What a guard starting after eviction builds: the records come from its SQLite, not memory.
+      const restarted = new TaskOwners(state.storage.sql);
+      expect(restarted.ownsAll([taskId], owner, Date.now(), 'mcp')).toBe(true);
+      // Keyed by protocol: the same id is no A2A task.
+      expect(restarted.ownsAll([taskId], owner, Date.now(), 'a2a')).toBe(false);
+    });
   });
 
   it('a task the gateway never saw created is refused to everyone (fail closed)', async () => {
