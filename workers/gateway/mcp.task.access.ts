@@ -116,7 +116,9 @@ export function mayCreateTask(unit: JsonRpcMessage): boolean {
  */
 export function taskClaimStage(call: StageCall, units: readonly JsonRpcMessage[]): ResponseStage | null {
   if (!units.some(mayCreateTask)) return null;
-  const seen = new Set<string>();
+  // One task per request: a request creates one task, and an upstream that answers one request
+  // again and again (SSE events) cannot fill the connection's records with claims.
+  const claimed = new Set<number>();
   return {
     name: 'mcp_task',
     wants: (raw) => mayHaveKey(raw, 'taskId'),
@@ -124,8 +126,8 @@ export function taskClaimStage(call: StageCall, units: readonly JsonRpcMessage[]
       if (!isRecord(message) || !('result' in message) || message.id === undefined) return undefined;
       const unit = units.findIndex((u) => u.method !== undefined && u.id === message.id);
       const taskId = createdTask(message.result);
-      if (unit < 0 || !mayCreateTask(units[unit]!) || !taskId || seen.has(taskId)) return undefined;
-      seen.add(taskId);
+      if (unit < 0 || claimed.has(unit) || !mayCreateTask(units[unit]!) || !taskId) return undefined;
+      claimed.add(unit);
       call.findings.push({
         stage: 'mcp_task',
         kind: 'task_created',

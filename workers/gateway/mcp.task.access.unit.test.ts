@@ -129,6 +129,14 @@ describe('taskClaimStage', () => {
     expect(taskClaimStage(stageCall(), [req(1, 'tools/call', declared)])).not.toBeNull();
   });
 
+  it('one claim per request: an upstream answering it again and again claims nothing more', () => {
+    const call = stageCall();
+    const stage = taskClaimStage(call, [req(1, 'tools/call', { name: 'x', task: {} })])!;
+    for (let i = 0; i < 5; i++)
+      stage.onMessage({ jsonrpc: '2.0', id: 1, result: { task: { taskId: `t${i}` } } });
+    expect(call.findings.map((f) => f.detail?.taskId)).toEqual(['t0']);
+  });
+
   it('a task in the answer to a request that asked for none is not claimed', () => {
     const call = stageCall();
     const stage = taskClaimStage(call, [
