@@ -1,8 +1,9 @@
 /**
  * SHA-256, synchronous, in plain TypeScript (FIPS 180-4). Why not `crypto.subtle.digest`: the
  * list stage fingerprints items inside a response stage's `onMessage`, which is synchronous
- * (gateway.stages.ts), to hide a changed tool in the very answer that shows the change. Linear
- * in the input; the unit test checks it against node:crypto.
+ * (gateway.stages.ts), to hide a changed tool in the very answer that shows the change (and the
+ * HMAC of integrity.hmac.ts binds the ids the gateway mints for server requests the same way).
+ * Linear in the input; the unit tests check it against node:crypto.
  */
 
 const K = new Uint32Array([
@@ -32,7 +33,22 @@ function pad(bytes: Uint8Array): DataView {
 }
 
 export function sha256Hex(text: string): string {
-  const view = pad(new TextEncoder().encode(text));
+  let out = '';
+  for (const word of digestWords(new TextEncoder().encode(text))) out += word.toString(16).padStart(8, '0');
+  return out;
+}
+
+/** The 32-byte digest of `bytes`. */
+export function sha256(bytes: Uint8Array): Uint8Array {
+  const h = digestWords(bytes);
+  const out = new Uint8Array(32);
+  const view = new DataView(out.buffer);
+  for (let i = 0; i < 8; i++) view.setUint32(i * 4, h[i]!);
+  return out;
+}
+
+function digestWords(bytes: Uint8Array): Uint32Array {
+  const view = pad(bytes);
   const h = new Uint32Array([
     0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19,
   ]);
@@ -72,7 +88,5 @@ export function sha256Hex(text: string): string {
     h[6] = h[6]! + g!;
     h[7] = h[7]! + hh!;
   }
-  let out = '';
-  for (const word of h) out += word.toString(16).padStart(8, '0');
-  return out;
+  return h;
 }

@@ -1,0 +1,104 @@
+import { describe, expect, it } from 'vitest';
+import {
+  type IdBinding,
+  looksMinted,
+  MAX_MINTED_ID_CHARS,
+  MAX_ORIGINAL_ID_CHARS,
+  MINTED_PREFIX,
+  mintServerId,
+  serverIdKeys,
+  verifyServerId,
+} from './mcp.server-ids';
+
+const [key] = serverIdKeys({ ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=' });
+const [otherKey] = serverIdKeys({ ENCRYPTION_KEY: 'b3RoZXItZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMtMDA=' });
+const binding: IdBinding = { orgId: 'org_a', connectionId: 'conn_1', sessionId: 'sess-1' };
+
+function mint(method: string, id: unknown, where: IdBinding = binding): string {
+  const minted = mintServerId(key!, where, method, id);
+  if (minted === null) throw new Error('not minted');
+  return minted;
+}
+
+describe('minted server-request ids', () => {
+  it('round-trip the method and the original id, type kept', () => {
+    for (const id of [0, 7, -3, 2.5, 9007199254740991, 'srv-1', '', 'ünïcødé "quoted"', null]) {
+      const minted = mint('sampling/createMessage', id);
+      expect(minted.startsWith(MINTED_PREFIX)).toBe(true);
+      expect(verifyServerId([key!], binding, minted)).toEqual({
+        ok: true,
+        request: { method: 'sampling/createMessage', id },
+      });
+    }
+  });
+
+  it('carry a MAC of at least 128 bits', () => {
+    const minted = mint('ping', 1);
+    const mac = minted.slice(minted.lastIndexOf('.') + 1);
+    expect(mac).toMatch(/^[A-Za-z0-9_-]+$/);
+    expect(mac.length * 6).toBeGreaterThanOrEqual(128);
+  });
+
+  it('are valid only for their organization, connection and session', () => {
+    const minted = mint('elicitation/create', 5);
+    for (const other of [
+      { ...binding, orgId: 'org_b' },
+      { ...binding, connectionId: 'conn_2' },
+      { ...binding, sessionId: 'sess-2' },
+      { ...binding, sessionId: null },
+    ]) {
+      expect(verifyServerId([key!], other, minted)).toEqual({ ok: false, reason: 'invalid' });
+    }
+    const sessionless = mint('roots/list', 5, { ...binding, sessionId: null });
+    expect(verifyServerId([key!], binding, sessionless)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('refuse any altered character, a payload swapped between ids, and another key', () => {
+    const minted = mint('sampling/createMessage', 42);
+    for (let i = MINTED_PREFIX.length; i < minted.length; i++) {
+      const c = minted[i] === 'A' ? 'B' : 'A';
+      const altered = minted.slice(0, i) + c + minted.slice(i + 1);
+      expect(verifyServerId([key!], binding, altered).ok, `position ${i}`).toBe(false);
+    }
+    const ping = mint('ping', 42);
+    const swapped = `${ping.slice(0, ping.lastIndexOf('.'))}${minted.slice(minted.lastIndexOf('.'))}`;
+    expect(verifyServerId([key!], binding, swapped)).toEqual({ ok: false, reason: 'invalid' });
+    expect(verifyServerId([otherKey!], binding, minted)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('still verify under the previous key during a rotation', () => {
+    const minted = mint('ping', 1);
+    expect(verifyServerId([otherKey!, key!], binding, minted).ok).toBe(true);
+  });
+
+  it('tell an id the gateway never minted (unsolicited) from a forged one', () => {
+    for (const id of [7, 'srv-1', null, undefined, {}, 'igsr1']) {
+      expect(verifyServerId([key!], binding, id)).toEqual({ ok: false, reason: 'unsolicited' });
+      expect(looksMinted(id)).toBe(false);
+    }
+    for (const id of ['igsr1.', 'igsr1.x', 'igsr1..', `igsr1.${'A'.repeat(MAX_MINTED_ID_CHARS)}.x`]) {
+      expect(verifyServerId([key!], binding, id)).toEqual({ ok: false, reason: 'invalid' });
+    }
+    expect(verifyServerId([], binding, mint('ping', 1))).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('are not minted past the limits', () => {
+    expect(mintServerId(key!, binding, 'ping', 'x'.repeat(MAX_ORIGINAL_ID_CHARS))).not.toBeNull();
+    expect(mintServerId(key!, binding, 'ping', 'x'.repeat(MAX_ORIGINAL_ID_CHARS + 1))).toBeNull();
+    expect(mintServerId(key!, binding, 'm'.repeat(129), 1)).toBeNull();
+    // Escapes expand a short id past the minted id's cap.
+    expect(mintServerId(key!, binding, 'ping', '\u0001'.repeat(MAX_ORIGINAL_ID_CHARS))).toBeNull();
+    for (const id of [Number.POSITIVE_INFINITY, Number.NaN, {}, [], true, undefined]) {
+      expect(mintServerId(key!, binding, 'ping', id)).toBeNull();
+    }
+  });
+
+  it('derive the key from the secret with a label (not the secret itself), cached', () => {
+    const again = serverIdKeys({ ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=' });
+    expect(again[0]).toBe(key);
+    expect(key!.length).toBe(32);
+    expect(Buffer.from(key!).toString('utf8')).not.toContain('dGVzdC1l');
+    expect(serverIdKeys({})).toEqual([]);
+    expect(serverIdKeys({ ENCRYPTION_KEY: ' ', ENCRYPTION_KEY_PREVIOUS: '' })).toEqual([]);
+  });
+});
