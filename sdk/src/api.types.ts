@@ -826,6 +826,7 @@ export interface Schemas {
         | 'upstream_auth_required'
         | 'task_not_found'
         | 'mcp_task_not_found'
+        | 'unsolicited_response'
         | 'rate_limited'
         | 'internal'
         | 'mail_not_configured'

@@ -116,14 +116,22 @@ describe('notifications of governed methods', () => {
     expect(received).toEqual([]);
   });
 
-  it('known ungoverned notifications and client responses still pass', async () => {
+  it('known ungoverned notifications still pass; a client response to no server request is refused', async () => {
     const init = await send(notification('notifications/cancelled', { requestId: 7 }));
     expect(init.status).toBe(202);
     expect(init.received).toHaveLength(1);
     expect(init.rows[0]).toMatchObject({ method: 'notifications/cancelled', action: 'pass', tool: null });
+    // Was passed undecided; a response must now carry an id the gateway minted for a server
+    // request of this session (test/workerd/gateway.responses.test.ts).
     const answer = await send({ jsonrpc: '2.0', id: 'srv-1', result: {} });
-    expect(answer.received).toHaveLength(1);
-    expect(answer.rows[0]).toMatchObject({ method: 'response', action: 'pass' });
+    expect(answer.status).toBe(400);
+    expect(answer.text).toBe('');
+    expect(answer.received).toEqual([]);
+    expect(answer.rows[0]).toMatchObject({
+      method: 'response',
+      action: 'error',
+      error_code: 'unsolicited_response',
+    });
   });
 });
 

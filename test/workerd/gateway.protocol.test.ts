@@ -133,7 +133,7 @@ describe('POST of a request', () => {
 });
 
 describe('POST of notifications and responses', () => {
-  it('passes the upstream 202 through for a notification and for a response to a server request', async () => {
+  it('passes the upstream 202 through for a notification; a response to no server request is refused', async () => {
     const session = await openSession(SESSIONS);
     const note = await post(
       SESSIONS,
@@ -142,8 +142,12 @@ describe('POST of notifications and responses', () => {
     );
     expect(note.status).toBe(202);
     expect(await note.text()).toBe('');
+    // This server sent no request: the response is unsolicited, refused with no body (it was
+    // forwarded before; a response to a relayed server request still gets the upstream's 202:
+    // test/workerd/gateway.responses.test.ts).
     const response = await post(SESSIONS, { jsonrpc: '2.0', id: 'srv-1', result: {} }, session.headers);
-    expect(response.status).toBe(202);
+    expect(response.status).toBe(400);
+    expect(await response.text()).toBe('');
   });
 });
 

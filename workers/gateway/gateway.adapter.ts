@@ -61,12 +61,16 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
   read(request: Request, httpMethod: HttpMethod, connection: ResolvedConnection): Promise<P | null>;
   userOf(parsed: P): string | null;
   check(request: Request, parsed: P): AppError | null;
-  /** `integrity`: the connection's tool-integrity state (MCP: pinned annotations for `annotations.*` rules). */
+  /**
+   * `integrity`: the connection's tool-integrity state (MCP: pinned annotations for `annotations.*`
+   * rules). `call`: what the stages see (MCP: the session and keys that verify a client response's id).
+   */
   decide(
     parsed: P,
     identity: CallIdentity,
     policy: CompiledPolicy,
     integrity?: CallIntegrity | null,
+    call?: StageCall,
   ): UnitDecision<U>[];
   readonly requestStages: readonly RequestStage<U>[];
   settle(decisions: UnitDecision<U>[]): UnitDecision<U>[];

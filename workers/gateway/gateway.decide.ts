@@ -5,10 +5,17 @@
  * `resources/subscribe` (`resource:<uri>`), `prompts/get` (`prompt:<name>`), `completion/complete`
  * (its ref), and the URIs of a `subscriptions/listen`. They are decided whether the message is a
  * request or a notification (no `id`): the upstream executes both. The known lifecycle, list and
- * task methods pass ungoverned (lists are filtered on the way back, gateway.lists.ts), as do
- * responses to the server's requests. Any other method — including a near-spelling such as
- * `Tools/Call` or `tools/call ` — is refused (-32601), never forwarded. A governed method without
- * a usable name is refused too: "no name" must not read as "not governed".
+ * task methods pass ungoverned (lists are filtered on the way back, gateway.lists.ts). Any other
+ * method — including a near-spelling such as `Tools/Call` or `tools/call ` — is refused (-32601),
+ * never forwarded. A governed method without a usable name is refused too: "no name" must not
+ * read as "not governed".
+ *
+ * The client's responses to server requests are decided as `response:<method>` (the method of
+ * the server request they answer, `response:sampling/createMessage`) — but only a response whose
+ * id the gateway minted for this connection and session when it relayed the request
+ * (mcp.server-requests.ts); any other is refused (`unsolicited_response`), and an accepted one is
+ * forwarded with the server's original id (mcp.server-responses.ts). A `notifications/cancelled`
+ * naming a minted id gets the original id back the same way, or is refused.
  *
  * deny  → not forwarded; JSON-RPC error naming the reason and the trace id.
  * alert → forwarded, and the audit row says `alert`.
@@ -35,6 +42,7 @@ import { classifyMethod, RESOURCE_PREFIX, resolveGovernedName } from '../policy/
 import type { CallIdentity } from './gateway.identity';
 import { type JsonRpcMessage, messageKind } from './gateway.jsonrpc';
 import type { UnitDecision } from './gateway.stages';
+import { checkResponse, restoreCancelled, type ServerIdVerifier } from './mcp.server-responses';
 
 /** A JSON-RPC message with its decision: MCP's governed unit (gateway.stages.ts). */
 export type MessageDecision = UnitDecision<JsonRpcMessage>;
@@ -43,16 +51,21 @@ export function decideMessage(
   message: JsonRpcMessage,
   identity: CallIdentity,
   decide: (request: EvaluationRequest) => Decision,
+  serverIds: ServerIdVerifier | null = null,
 ): MessageDecision {
   // Responses (the client answering a server's sampling/elicitation request) carry no method.
-  if (messageKind(message) === 'response')
-    return { unit: message, tool: null, decision: null, refusal: null };
+  if (messageKind(message) === 'response') return decideResponse(message, identity, decide, serverIds);
   // A notification is decided exactly like a request: a JSON-RPC server runs a `tools/call`
   // without an id all the same, it only does not answer.
   const method = message.method!;
   const known = classifyMethod(method);
   if (known === 'unknown') return refused(message, null, null, unknownMethod(method));
   if (method === LISTEN_METHOD) return decideListen(message, identity, decide);
+  if (method === CANCELLED_METHOD) {
+    const cancelled = restoreCancelled(message, serverIds);
+    if (cancelled && 'error' in cancelled) return refused(message, null, null, cancelled.error);
+    if (cancelled) return { unit: cancelled.restored, tool: null, decision: null, refusal: null };
+  }
   const governed = resolveGovernedName(method, message.params);
   if (governed.kind === 'ungoverned') return { unit: message, tool: null, decision: null, refusal: null };
   if (governed.kind === 'invalid') {
@@ -75,6 +88,32 @@ export function decideMessage(
   });
   if (decision.action !== 'deny') return { unit: message, tool: governed.name, decision, refusal: null };
   return refused(message, governed.name, decision, policyDenied(governed.name, decision, identity));
+}
+
+const CANCELLED_METHOD = 'notifications/cancelled';
+
+/**
+ * A client response: refused unless its id is one the gateway minted for this connection and
+ * session, then decided like any governed name, `response:<method>`. Its unit becomes the message
+ * to forward, with the server's original id. `args.*` conditions read nothing (no arguments).
+ */
+function decideResponse(
+  message: JsonRpcMessage,
+  identity: CallIdentity,
+  decide: (request: EvaluationRequest) => Decision,
+  serverIds: ServerIdVerifier | null,
+): MessageDecision {
+  const answered = checkResponse(message, serverIds);
+  if (answered.kind === 'refused') return refused(message, null, null, answered.error);
+  const decision = decide({
+    tool: answered.name,
+    user: identity.user,
+    teams: identity.teams,
+    metadata: identity.metadata,
+  });
+  if (decision.action === 'deny')
+    return refused(message, answered.name, decision, policyDenied(answered.name, decision, identity));
+  return { unit: answered.restored, tool: answered.name, decision, refusal: null };
 }
 
 /**
@@ -169,6 +208,7 @@ export function decideEach(
   identity: CallIdentity,
   policy: CompiledPolicy,
   integrity?: CallIntegrity | null,
+  serverIds: ServerIdVerifier | null = null,
 ): MessageDecision[] {
   // `annotations.*` conditions read the tool's pinned annotations from the integrity state the
   // core already loaded (KV, cached): no I/O here.
@@ -176,7 +216,7 @@ export function decideEach(
     ? (req: EvaluationRequest) =>
         evaluate(policy, { ...req, annotations: pinnedAnnotations(integrity, req.tool) })
     : (req: EvaluationRequest) => evaluate(policy, req);
-  return messages.map((message) => decideMessage(message, identity, decide));
+  return messages.map((message) => decideMessage(message, identity, decide, serverIds));
 }
 
 /**

@@ -30,6 +30,7 @@ import type { CallIdentity } from './gateway.identity';
 import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
 import { invalidMcpSessionId } from './gateway.session-header';
 import { SHARED_REQUEST_STAGES, type StageCall, type UnitDecision } from './gateway.stages';
+import { serverIdKeys } from './mcp.server-ids';
 
 export type GatewayContext = Context<AppEnv>;
 
@@ -186,13 +187,15 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
     integrity,
     inspection,
     deferred: [],
+    mcpSessionId: state.mcpSessionId,
+    serverIdKeys: serverIdKeys(c.env),
   });
   let call: StageCall | null = null;
   if (state.parsed) {
     const policyStart = Date.now();
     [policy, integrity, inspection] = await governing();
     call = stageCall();
-    decisions = adapter.decide(state.parsed, state.identity, policy, integrity);
+    decisions = adapter.decide(state.parsed, state.identity, policy, integrity, call);
     state.trace.policy(policyStart, decisions);
     for (const stage of adapter.requestStages) decisions = state.trace.stage(stage, call, decisions);
     for (const stage of SHARED_REQUEST_STAGES) decisions = state.trace.stage(stage, call, decisions);

@@ -70,6 +70,13 @@ export interface StageCall {
    * each off the hot path (waitUntil) once the answer has ended. The stage itself stays pure.
    */
   deferred?: Array<DeferredWork>;
+  /** MCP: the caller's well-formed `Mcp-Session-Id`, or null: minted server-request ids are bound to it. */
+  mcpSessionId?: string | null;
+  /**
+   * MCP: the keys of minted server-request ids (mcp.server-ids.ts), current first; empty when the
+   * Worker has none (then nothing is minted and every client response is refused).
+   */
+  serverIdKeys?: readonly Uint8Array[];
   /** A2A ListTasks: the caller's own task ids, from the guard's admit (a2a.task.list.ts filters to them). */
   ownedTasks?: readonly string[];
 }

@@ -26,6 +26,7 @@ import {
 import { listFilterStage, pendingLists } from './gateway.lists';
 import { checkHeaderAgreement } from './gateway.protocol';
 import { respondRefusedBatch, respondToBody } from './gateway.respond';
+import { serverRequestStage } from './mcp.server-requests';
 import { mcpTaskAccess, taskClaimStage, taskListStage } from './mcp.task.access';
 
 /** A parsed MCP POST: the JSON-RPC messages are the units. */
@@ -33,6 +34,12 @@ export interface McpRequest extends ParsedBody {
   units: JsonRpcMessage[];
   /** The connection records content (`settings.logContent`): arguments go into the audit rows. */
   logContent?: boolean;
+  /**
+   * The units as forwarded, set by `decide`: a client response (or a cancellation of a server
+   * request) carries the server's original id again instead of the one the gateway minted.
+   * `units` stays as received, so a second decision (a `stale` guard) verifies the same ids.
+   */
+  forward?: JsonRpcMessage[];
 }
 
 async function readMessages(request: Request, connection: ResolvedConnection): Promise<McpRequest> {
@@ -82,8 +89,19 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   check: (request, parsed) => checkHeaderAgreement(request.headers, parsed),
   // MCP names no user of its own: X-Igris-User is the only source.
   userOf: () => null,
-  decide: (parsed, identity, policy, integrity) => {
-    const decisions = decideEach(parsed.units, identity, policy, integrity);
+  decide: (parsed, identity, policy, integrity, call) => {
+    const serverIds = call
+      ? {
+          keys: call.serverIdKeys ?? [],
+          binding: {
+            orgId: call.orgId,
+            connectionId: call.connectionId,
+            sessionId: call.mcpSessionId ?? null,
+          },
+        }
+      : null;
+    const decisions = decideEach(parsed.units, identity, policy, integrity, serverIds);
+    parsed.forward = decisions.map((d) => d.unit);
     return parsed.logContent ? decisions.map((d) => ({ ...d, recordArgs: true })) : decisions;
   },
   // Tool integrity: calls to quarantined (or, fail_closed, unapproved) tools are refused. Then
@@ -93,7 +111,10 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   settle: refuseBatchWhole,
   // Forward the serialization of what was decided on, not the raw bytes: a body with duplicate
   // keys ({"name":"safe","name":"evil"}) could otherwise be read differently upstream.
-  forwardBody: (parsed) => JSON.stringify(parsed.batch ? parsed.units : parsed.units[0]),
+  forwardBody: (parsed) => {
+    const units = parsed.forward ?? parsed.units;
+    return JSON.stringify(parsed.batch ? units : units[0]);
+  },
   upstream: (connection) => ({ url: connection.upstreamUrl, forwardsHeader: mcpForwardsHeader }),
 
   auditRows: (base, decisions, request, httpMethod, policy) =>
@@ -137,9 +158,10 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
       ...call.identity,
       annotationsOf: (name) => pinnedAnnotations(call.integrity, name),
     });
-    // Content inspection last: it scans (and may mask) only what the caller will receive.
+    // Content inspection: it scans (and may mask) only what the caller will receive.
     const inspection = mcpResultStage(call, parsed?.units ?? null);
-    return [...tasks, integrity, filter, inspection].filter((stage) => stage !== null);
+    // Last, server requests get the ids their responses must carry (mcp.server-requests.ts).
+    return [...tasks, integrity, filter, inspection, serverRequestStage(call)].filter((stage) => stage !== null);
   },
 
   // The outcome goes with the answer's headers; nothing is added at its end.

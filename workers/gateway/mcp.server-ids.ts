@@ -57,7 +57,10 @@ const keyCache = new Map<string, Uint8Array>();
  * The minting keys, current first: sub-keys of ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS.
  * Empty when the Worker has no ENCRYPTION_KEY: nothing is minted, every response is refused.
  */
-export function serverIdKeys(env: { ENCRYPTION_KEY?: string; ENCRYPTION_KEY_PREVIOUS?: string }): Uint8Array[] {
+export function serverIdKeys(env: {
+  ENCRYPTION_KEY?: string;
+  ENCRYPTION_KEY_PREVIOUS?: string;
+}): Uint8Array[] {
   const keys: Uint8Array[] = [];
   for (const secret of [env.ENCRYPTION_KEY, env.ENCRYPTION_KEY_PREVIOUS]) {
     const trimmed = secret?.trim();
@@ -77,9 +80,15 @@ function derivedKey(secret: string): Uint8Array {
 }
 
 /** The minted id for a server request, or null when it is beyond the limits (above). */
-export function mintServerId(key: Uint8Array, binding: IdBinding, method: string, id: unknown): string | null {
+export function mintServerId(
+  key: Uint8Array,
+  binding: IdBinding,
+  method: string,
+  id: unknown,
+): string | null {
   if (method.length > MAX_SERVER_METHOD_CHARS) return null;
-  if (!(id === null || (typeof id === 'number' && Number.isFinite(id)) || typeof id === 'string')) return null;
+  if (!(id === null || (typeof id === 'number' && Number.isFinite(id)) || typeof id === 'string'))
+    return null;
   if (typeof id === 'string' && id.length > MAX_ORIGINAL_ID_CHARS) return null;
   const payload = base64url(encoder.encode(JSON.stringify([method, id])));
   const minted = `${MINTED_PREFIX}${payload}.${mac(key, binding, payload)}`;
@@ -122,7 +131,9 @@ function decodePayload(payload: string): ServerRequestRef | null {
   try {
     const binary = atob(payload.replace(/-/g, '+').replace(/_/g, '/'));
     const bytes = Uint8Array.from(binary, (c) => c.charCodeAt(0));
-    const value: unknown = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+    const value: unknown = JSON.parse(
+      new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes),
+    );
     if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'string') return null;
     const id: unknown = value[1];
     if (!(id === null || typeof id === 'number' || typeof id === 'string')) return null;

@@ -2,10 +2,13 @@
  * Content inspection on MCP calls (docs/detections.md), two stages of the call core:
  *
  *   inspectMcpRequest   request stage: the params of `tools/call` (arguments), `resources/read`
- *                       (the URI) and `prompts/get` (arguments) are scanned (`where: args`). A
- *                       `block` finding refuses the message before the guard forwards it — a
- *                       JSON-RPC error naming the rule and category; every finding is attached to
- *                       the message's audit row.
+ *                       (the URI) and `prompts/get` (arguments) are scanned (`where: args`), and so
+ *                       is what the client answers a server request with — a response's `result`
+ *                       (a sampling result is LLM output, an elicitation result user input), or its
+ *                       `error` (message and data). A `block` finding refuses the message before the
+ *                       guard forwards it — a JSON-RPC error naming the rule and category (for a
+ *                       response: an HTTP error status, no body); every finding is attached to the
+ *                       message's audit row.
  *   mcpResultStage      response stage: each JSON-RPC result (a JSON body, a batch item, an SSE
  *                       event) is scanned (`where: result`). `block` replaces the result with a
  *                       JSON-RPC error; `redact` masks the values in the result (when the
@@ -27,17 +30,31 @@ export const inspectMcpRequest: RequestStage<JsonRpcMessage> = (call, decisions)
   const inspection = call.inspection;
   if (!inspection) return decisions;
   return decisions.map((d, unit) => {
-    const message = d.unit;
-    if (d.refusal || typeof message.method !== 'string' || !INSPECTED_METHODS.has(message.method)) return d;
-    if (message.params === undefined) return d;
-    const found = inspection.engine.scanJson(message.params, 'args');
+    if (d.refusal) return d;
+    const target = inspectedPart(d.unit);
+    if (!target) return d;
+    const found = inspection.engine.scanJson(target.value, 'args');
     if (found.length === 0) return d;
-    const findings = [...(d.findings ?? []), ...recordFindings(inspection, found, 'args', unit, '$.params')];
+    const findings = [...(d.findings ?? []), ...recordFindings(inspection, found, 'args', unit, target.path)];
     const block = blockingFinding(found);
     if (!block) return { ...d, findings };
-    return { ...d, findings, refusal: blockedError(block, 'args', under('$.params', block.location)) };
+    return { ...d, findings, refusal: blockedError(block, 'args', under(target.path, block.location)) };
   });
 };
+
+/** What a client message carries to the upstream that is scanned: call params, or a response's answer. */
+function inspectedPart(message: JsonRpcMessage): { value: unknown; path: string } | null {
+  if (typeof message.method === 'string') {
+    if (!INSPECTED_METHODS.has(message.method) || message.params === undefined) return null;
+    return { value: message.params, path: '$.params' };
+  }
+  if ('result' in message && message.result !== undefined) return { value: message.result, path: '$.result' };
+  if (isRecord(message.error)) {
+    const { message: text, data } = message.error;
+    return { value: { message: text, data }, path: '$.error' };
+  }
+  return null;
+}
 
 /** The response stage of one MCP call, or null when the connection inspects nothing. */
 export function mcpResultStage(

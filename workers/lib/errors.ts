@@ -63,6 +63,10 @@ export const ERROR_CODES = {
   // MCP tasks (docs/policies.md#mcp-tasks): the same refusal in MCP's shape — Invalid params, as
   // an MCP server answers a task id it does not know, so a client cannot tell the two apart.
   mcp_task_not_found: { status: 200, rpc: -32602, message: 'Task not found' },
+  // A JSON-RPC response the client sent that answers no server request the gateway relayed to this
+  // connection and session (its id is not one the gateway minted: workers/gateway/mcp.server-ids.ts).
+  // A response gets no JSON-RPC answer: the caller sees the status and an empty body.
+  unsolicited_response: { status: 400, rpc: -32600, message: 'Response to no request of this session' },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },
