@@ -13,6 +13,7 @@
  * `metadata` object. The text and data of parts only when the connection's `logContent` is on.
  */
 import type { DeferredWork, ResponseStage, StageCall } from '../gateway/gateway.stages';
+import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 
 /** Characters kept of one part's text (or data's JSON) when content is logged. */
@@ -214,7 +215,8 @@ export function taskTrackStage(
   };
   return {
     name: 'a2a_task_tracking',
-    wants: (raw) => raw.includes('"result"'),
+    // Escape-aware (json.keys.ts): a `"r\u0065sult"` key parses as `result` all the same.
+    wants: (raw) => mayHaveKey(raw, 'result'),
     onMessage(message) {
       if (!isRecord(message) || !isRecord(message.result)) return undefined;
       const [kind, inner] = unwrap(message.result);

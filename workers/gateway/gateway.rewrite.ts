@@ -3,8 +3,8 @@
  *
  * It splits an upstream answer into messages the same way for every stage:
  *   - a JSON body (`application/json`, `application/*+json`) is read whole — it is small and
- *     complete — parsed, and handed over as one message, or item by item when it is an array
- *     (a JSON-RPC batch answer);
+ *     complete — parsed (unless no stage `wants` its text), and handed over as one message, or
+ *     item by item when it is an array (a JSON-RPC batch answer);
  *   - an SSE body is rewritten event by event as the events arrive (gateway.sse.ts); each event's
  *     data that parses as JSON is one message (or a batch, as above);
  *   - anything else passes untouched.
@@ -159,6 +159,11 @@ export async function rewriteResponse(response: Response, options: RewriteOption
     return response;
   }
   const text = await readJsonAnswer(response, onBodyDone);
+  // The same pre-check as an SSE event's: a body no stage can want is passed on unparsed.
+  if (!wanted(text, stages)) {
+    onBodyDone('complete');
+    return new Response(text, init(response));
+  }
   let value: unknown;
   try {
     value = JSON.parse(text);

@@ -44,3 +44,37 @@ describe('how a watched stream ended', () => {
     expect(await endOf()).toBe('error');
   });
 });
+
+describe('the pre-check on a JSON body', () => {
+  const jsonAnswer = (text: string) =>
+    new Response(text, { status: 200, headers: { 'Content-Type': 'application/json' } });
+  const counting = () => {
+    const seen: unknown[] = [];
+    const stage: ResponseStage = {
+      name: 'count',
+      wants: (raw) => raw.includes('"method"'),
+      onMessage: (message) => {
+        seen.push(message);
+        return { replaced: true };
+      },
+    };
+    return { seen, stage };
+  };
+
+  it('passes a body no stage wants byte for byte, without parsing it for them', async () => {
+    const { seen, stage } = counting();
+    const text = '{"jsonrpc":"2.0", "id":1,"result":{}}';
+    const out = await rewriteResponse(jsonAnswer(text), { stages: [stage] });
+    expect(await out.text()).toBe(text);
+    expect(seen).toEqual([]);
+  });
+
+  it('parses and hands over a body a stage wants', async () => {
+    const { seen, stage } = counting();
+    const out = await rewriteResponse(jsonAnswer('{"jsonrpc":"2.0","id":1,"method":"ping"}'), {
+      stages: [stage],
+    });
+    expect(await out.json()).toEqual({ replaced: true });
+    expect(seen).toEqual([{ jsonrpc: '2.0', id: 1, method: 'ping' }]);
+  });
+});

@@ -92,8 +92,9 @@ export type RequestStage<U = unknown> = (call: StageCall, decisions: UnitDecisio
 export interface ResponseStage {
   readonly name: string;
   /**
-   * Cheap pre-check on an SSE event's raw data: false means "nothing for me here" and spares the
-   * JSON parse. Absent means every message is wanted.
+   * Cheap pre-check on an SSE event's raw data, or a JSON body's text: false means "nothing for me
+   * here" and spares the JSON parse (when no stage wants it). Absent means every message is wanted.
+   * It must answer true for any text holding a message the stage would act on (json.keys.ts).
    */
   wants?(raw: string): boolean;
   /**

@@ -17,6 +17,7 @@ import { auditRows, decideEach, governedNameOrNull, refuseBatchWhole, requestRow
 import { mcpForwardsHeader } from './gateway.forward';
 import {
   type JsonRpcMessage,
+  messageKind,
   type ParsedBody,
   parseJsonRpc,
   readBodyCapped,
@@ -160,8 +161,12 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
     });
     // Content inspection: it scans (and may mask) only what the caller will receive.
     const inspection = mcpResultStage(call, parsed?.units ?? null);
-    // Last, server requests get the ids their responses must carry (mcp.server-requests.ts).
-    return [...tasks, integrity, filter, inspection, serverRequestStage(call)].filter((stage) => stage !== null);
+    // Last, server requests get the ids their responses must carry (mcp.server-requests.ts): on
+    // the GET stream, and on the answer to a POST with a request (a POST of notifications and
+    // responses is answered 202, no body).
+    const asks = !parsed || parsed.units.some((unit) => messageKind(unit) === 'request');
+    const serverRequests = asks ? serverRequestStage(call) : null;
+    return [...tasks, integrity, filter, inspection, serverRequests].filter((stage) => stage !== null);
   },
 
   // The outcome goes with the answer's headers; nothing is added at its end.
