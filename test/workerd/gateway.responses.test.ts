@@ -168,7 +168,7 @@ describe('server requests get minted ids', () => {
     expect(received).toEqual([sampled('s-1')]);
   });
 
-  it('on the GET stream', async () => {
+  it('on the GET stream, resumed or not', async () => {
     const sess = session('get');
     const res = await call('GET', `/v1/mcp/${slugs.sse}`, {
       key: orgA.key,
@@ -178,6 +178,12 @@ describe('server requests get minted ids', () => {
     const [asked] = await new SseReader(res).all();
     expect(asked).toMatchObject({ method: 'sampling/createMessage' });
     expectMinted(asked!.id);
+    // A resumed stream replaying the same request gives it the same id (minting is deterministic).
+    const resumed = await call('GET', `/v1/mcp/${slugs.sse}`, {
+      key: orgA.key,
+      headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sess, 'Last-Event-ID': 'evt-1' },
+    });
+    expect((await new SseReader(resumed).all())[0]?.id).toBe(asked!.id);
     const { status, received, rows } = await answer(slugs.sse, sampled(asked!.id), sess);
     expect(status).toBe(202);
     expect(received).toEqual([sampled(7)]);
