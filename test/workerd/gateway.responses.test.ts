@@ -7,13 +7,13 @@
  *     carries a gateway-minted id; plain results and notifications are left byte for byte;
  *   - a response with a minted id is decided as `response:<method>` and reaches the upstream with
  *     the ORIGINAL id (a number stays a number); a deny rule refuses it;
- *   - an unsolicited, forged, altered, other-session, other-connection or other-organization id is
+ *   - an unsolicited, forged, altered, other-session, other-caller, other-connection or other-organization id is
  *     refused and never forwarded; in a batch it refuses the batch;
  *   - a DLP block rule on the response's result refuses it; every row names `response:<method>`.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ACCEPT_BOTH, type AuditRow, auditFor, messages, SseReader, traceId } from './gateway.fixtures';
-import { call, createOrg, type TestOrg } from './helpers';
+import { call, createApiKeyVia, createOrg, type TestOrg } from './helpers';
 import { receivedBy, recordedUpstream, uniqueAgent } from './upstream.log';
 
 const RUN = Date.now().toString(36);
@@ -385,6 +385,18 @@ describe('a response that answers no server request of this session is refused, 
     const { asked: sessionless } = await ask(slugs.sse, null);
     await expectRefused(slugs.sse, sampled(sessionless!.id), sess, 'invalid');
     expect((await answer(slugs.sse, sampled(sessionless!.id), null)).received).toEqual([sampled(7)]);
+  });
+
+  it("another caller's id: another key of the same organization, on the same connection and session", async () => {
+    const other = await createApiKeyVia(orgA.key, `resp-other-${RUN}`, 'admin');
+    const sess = session('caller');
+    const { asked } = await ask(slugs.sse, sess);
+    await expectRefused(slugs.sse, sampled(asked!.id), sess, 'invalid', { ...orgA, key: other.key });
+    const { asked: theirs } = await ask(slugs.sse, sess, { ...orgA, key: other.key });
+    await expectRefused(slugs.sse, sampled(theirs!.id), sess, 'invalid');
+    expect(
+      (await answer(slugs.sse, sampled(theirs!.id), sess, { ...orgA, key: other.key })).received,
+    ).toEqual([sampled(7)]);
   });
 
   it("another connection's id, and another organization's (same slug, same session)", async () => {

@@ -188,6 +188,7 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
     inspection,
     deferred: [],
     mcpSessionId: state.mcpSessionId,
+    actor: state.principal!.actor,
     serverIdKeys: serverIdKeys(c.env),
   });
   let call: StageCall | null = null;

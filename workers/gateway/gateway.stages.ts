@@ -72,6 +72,8 @@ export interface StageCall {
   deferred?: Array<DeferredWork>;
   /** MCP: the caller's well-formed `Mcp-Session-Id`, or null: minted server-request ids are bound to it. */
   mcpSessionId?: string | null;
+  /** Who calls, as audit rows name it (`key:<id>`, `user:<id>`): minted server-request ids are bound to it too. */
+  actor?: string | null;
   /**
    * MCP: the keys of minted server-request ids (mcp.server-ids.ts), current first; empty when the
    * Worker has none (then nothing is minted and every client response is refused).

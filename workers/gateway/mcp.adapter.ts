@@ -98,6 +98,7 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
             orgId: call.orgId,
             connectionId: call.connectionId,
             sessionId: call.mcpSessionId ?? null,
+            caller: call.actor ?? null,
           },
         }
       : null;

@@ -8,10 +8,10 @@
  *   payload  base64url of the JSON `[method, originalId]` — what the response is decided on
  *            (`response:<method>`) and the id the upstream gets back, type kept (7 stays a number)
  *   mac      the first 18 bytes (144 bits) of HMAC-SHA256 over the JSON
- *            `[orgId, connectionId, mcpSessionId | null, payload]`, base64url
- * so a response is accepted only on the connection and session whose stream carried the request;
- * another connection's, organization's or session's id, or one altered by a single character,
- * does not verify. Nothing secret is in the id: the method and original id are the upstream's own.
+ *            `[orgId, connectionId, mcpSessionId | null, caller, payload]`, base64url
+ * so a response is accepted only from the caller, on the connection and session, whose stream
+ * carried the request; another connection's, organization's, session's or caller's id, or one
+ * altered by a single character, does not verify. Nothing secret is in the id: the method and original id are the upstream's own.
  *
  * The key: a sub-key derived from the Worker's ENCRYPTION_KEY with a fixed label (HMAC of the
  * label under the secret), never the vault key itself; ENCRYPTION_KEY_PREVIOUS still verifies
@@ -32,11 +32,16 @@ export const MAX_MINTED_ID_CHARS = 1024;
 const MAC_BYTES = 18;
 const KEY_LABEL = 'igris-edge/mcp-server-request-ids/v1';
 
-/** Where a minted id is valid: one connection of one organization, one MCP session (or none). */
+/**
+ * Where a minted id is valid: one connection of one organization, one MCP session (or none), one
+ * caller (`key:<id>` or `user:<id>`, as audit rows name it): a caller who learns another's session
+ * id still cannot answer that caller's server requests.
+ */
 export interface IdBinding {
   orgId: string;
   connectionId: string;
   sessionId: string | null;
+  caller: string | null;
 }
 
 /** The server request a minted id stands for. */
@@ -115,7 +120,13 @@ export function verifyServerId(keys: readonly Uint8Array[], binding: IdBinding, 
 }
 
 function mac(key: Uint8Array, binding: IdBinding, payload: string): string {
-  const input = JSON.stringify([binding.orgId, binding.connectionId, binding.sessionId, payload]);
+  const input = JSON.stringify([
+    binding.orgId,
+    binding.connectionId,
+    binding.sessionId,
+    binding.caller,
+    payload,
+  ]);
   return base64url(hmacSha256(key, encoder.encode(input)).subarray(0, MAC_BYTES));
 }
 

@@ -12,7 +12,7 @@ import {
 
 const [key] = serverIdKeys({ ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=' });
 const [otherKey] = serverIdKeys({ ENCRYPTION_KEY: 'b3RoZXItZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMtMDA=' });
-const binding: IdBinding = { orgId: 'org_a', connectionId: 'conn_1', sessionId: 'sess-1' };
+const binding: IdBinding = { orgId: 'org_a', connectionId: 'conn_1', sessionId: 'sess-1', caller: 'key:k1' };
 
 function mint(method: string, id: unknown, where: IdBinding = binding): string {
   const minted = mintServerId(key!, where, method, id);
@@ -39,13 +39,16 @@ describe('minted server-request ids', () => {
     expect(mac.length * 6).toBeGreaterThanOrEqual(128);
   });
 
-  it('are valid only for their organization, connection and session', () => {
+  it('are valid only for their organization, connection, session and caller', () => {
     const minted = mint('elicitation/create', 5);
     for (const other of [
       { ...binding, orgId: 'org_b' },
       { ...binding, connectionId: 'conn_2' },
       { ...binding, sessionId: 'sess-2' },
       { ...binding, sessionId: null },
+      { ...binding, caller: 'key:k2' },
+      { ...binding, caller: 'user:u1' },
+      { ...binding, caller: null },
     ]) {
       expect(verifyServerId([key!], other, minted)).toEqual({ ok: false, reason: 'invalid' });
     }

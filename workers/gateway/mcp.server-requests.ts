@@ -27,6 +27,7 @@ export function serverRequestStage(call: StageCall): ResponseStage {
     orgId: call.orgId,
     connectionId: call.connectionId,
     sessionId: call.mcpSessionId ?? null,
+    caller: call.actor ?? null,
   };
   return {
     name: 'server-requests',

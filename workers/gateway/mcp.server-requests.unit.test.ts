@@ -18,11 +18,15 @@ function stageCall(over: Partial<StageCall> = {}): StageCall {
     connectionSlug: 'c',
     findings: [],
     mcpSessionId: 'sess-1',
+    actor: 'key:k1',
     serverIdKeys: keys,
     ...over,
   } as StageCall;
 }
-const verifier = { keys, binding: { orgId: 'org_a', connectionId: 'conn_1', sessionId: 'sess-1' } };
+const verifier = {
+  keys,
+  binding: { orgId: 'org_a', connectionId: 'conn_1', sessionId: 'sess-1', caller: 'key:k1' },
+};
 
 describe('serverRequestStage', () => {
   const stage = serverRequestStage(stageCall());
