@@ -15,7 +15,9 @@ import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
   CreateMessageRequestSchema,
+  CreateMessageResultSchema,
   ElicitRequestSchema,
+  ElicitResultSchema,
   isInitializeRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -37,20 +39,31 @@ interface AskingServer {
 
 function buildServer(answers: AskingServer['answers']): McpServer {
   const server = new McpServer({ name: 'asking-server', version: '1.0.0' });
-  server.registerTool('ask_model', { description: 'Asks the client’s model' }, async () => {
-    const result = await server.server.createMessage({
-      messages: [{ role: 'user', content: { type: 'text', text: 'Say hi' } }],
-      maxTokens: 10,
-    });
+  // Each asks through the tool call's own stream (extra.sendRequest): a request not related to one
+  // would go to the GET stream, which the client opens in the background and may not be there yet.
+  server.registerTool('ask_model', { description: 'Asks the client’s model' }, async (extra) => {
+    const result = await extra.sendRequest(
+      {
+        method: 'sampling/createMessage',
+        params: { messages: [{ role: 'user', content: { type: 'text', text: 'Say hi' } }], maxTokens: 10 },
+      },
+      CreateMessageResultSchema,
+    );
     answers.push({ tool: 'ask_model', result });
     const text = result.content.type === 'text' ? result.content.text : '';
     return { content: [{ type: 'text', text: `model said: ${text}` }] };
   });
-  server.registerTool('ask_user', { description: 'Asks the user their name' }, async () => {
-    const result = await server.server.elicitInput({
-      message: 'Your name?',
-      requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
-    });
+  server.registerTool('ask_user', { description: 'Asks the user their name' }, async (extra) => {
+    const result = await extra.sendRequest(
+      {
+        method: 'elicitation/create',
+        params: {
+          message: 'Your name?',
+          requestedSchema: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+      },
+      ElicitResultSchema,
+    );
     answers.push({ tool: 'ask_user', result });
     return { content: [{ type: 'text', text: `user said: ${JSON.stringify(result.content)}` }] };
   });
