@@ -29,10 +29,10 @@
  */
 import { DurableObject } from 'cloudflare:workers';
 import { log } from '../workers/lib/log';
-import { refuseRow as refuse } from '../workers/shared/audit.row';
 import { AnomalyDetector } from './anomaly.detect';
 import { chainName } from './audit.chain';
 import { SpoolScheduler } from './audit.scheduler';
+import { ContextOwners } from './context.owners';
 import { eventHubFor, metricsHubFor, sessionFactsFor } from './do.client';
 import {
   type AdmitRequest,
@@ -49,6 +49,7 @@ import {
 } from './guard.contract';
 import { GuardEvents } from './guard.events';
 import { GuardObserver } from './guard.observe';
+import { refuseByVerdict } from './guard.refusals';
 import { type GuardD1State, readGuardState } from './guard.state';
 import {
   concernsGuard,
@@ -76,6 +77,8 @@ export class ConnectionGuard extends DurableObject<Env> {
   readonly #taint: SessionTaint;
   /** Who created each A2A or MCP task of this connection (task.owners.ts: why it lives here). */
   readonly #tasks: TaskOwners;
+  /** Who first used each A2A context of this connection (context.owners.ts). */
+  readonly #contexts: ContextOwners;
   /** Metric deltas for the organization's MetricsHub, sent off the hot path (metrics.outbox.ts). */
   readonly #metrics: MetricsOutbox;
   /** Live events for the organization's EventHub, sent off the hot path (guard.events.ts). */
@@ -109,6 +112,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     const anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
     this.#session = new SessionRecord(ctx.storage.sql);
     this.#tasks = new TaskOwners(ctx.storage.sql);
+    this.#contexts = new ContextOwners(ctx.storage.sql);
     // Facts of linked agent sessions go to the organization's store too, never awaited by admit.
     this.#taint = new SessionTaint(ctx.storage.sql, (orgId, session, facts) =>
       ctx.waitUntil(
@@ -167,6 +171,8 @@ export class ConnectionGuard extends DurableObject<Env> {
     } else if (!request.final && this.#tasks.refuses(request, now)) {
       // Before the rate windows: a call refused for addressing a task not its own counts against none.
       result = { verdict: 'task_unknown', sessionId };
+    } else if (this.#contexts.refuses(request, now)) {
+      result = { verdict: 'context_unknown', sessionId };
     } else if (!request.final) {
       const rate = this.#rates.admit(request.rateChecks, now);
       if (!rate.ok) {
@@ -184,13 +190,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     const final = request.final || result.verdict !== 'admit';
     for (const row of request.audit) {
       row.sessionId = sessionId;
-      if (kill) refuse(row, 'killed', 'session_suspended', { killSwitchId: kill.id, scope: kill.scope });
-      else if (held) refuse(row, 'deny', 'policy_denied', { reason: 'session taint', taint: held });
-      else if (result.verdict === 'rate_limited') {
-        const { verdict: _, sessionId: __, ...figures } = result;
-        refuse(row, 'rate_limited', 'rate_limited', figures);
-      } else if (result.verdict === 'task_unknown')
-        refuse(row, 'deny', 'task_not_found', { reason: 'task_access' });
+      refuseByVerdict(row, result, kill, held);
       this.#audit.spool.put(row, final);
       if (final) {
         this.#events.call(row);
@@ -237,6 +237,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     // An A2A send's or MCP request's answer named the task(s) it created: its caller's (task.owners.ts).
     const claimed = row ? taskClaims(row, outcome.findings) : null;
     if (claimed) this.#tasks.claim(claimed.ids, taskOwner(row!), Date.now(), claimed.protocol);
+    if (row) this.#contexts.claimFrom(row, outcome.findings, Date.now());
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) {
       this.#events.findings(row, outcome.findings);
@@ -336,6 +337,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     }
     this.#rates.prune(Date.now());
     this.#tasks.prune(Date.now());
+    this.#contexts.prune(Date.now());
   }
 
   /**

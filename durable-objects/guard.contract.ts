@@ -73,8 +73,10 @@ export interface AdmitRequest extends GuardTarget {
    * `protocol`: whose tasks (durable-objects/task.owners.ts taskKey); absent = A2A (older
    * Workers). MCP tasks are claimed from `mcp_task` / `task_created` findings on the row of the
    * request whose answer created them (workers/gateway/mcp.task.access.ts).
+   * With `contexts` (a send naming a `contextId`: context.owners.ts), the call is refused
+   * (`context_unknown`) if one of them was first used here by another caller; unrecorded ones pass.
    */
-  tasks?: { ids?: string[]; list?: boolean; protocol?: TaskProtocol };
+  tasks?: { ids?: string[]; list?: boolean; protocol?: TaskProtocol; contexts?: string[] };
 }
 
 /** Whose task ids a task-addressed call names: one record space per protocol. */
@@ -147,8 +149,8 @@ export interface SharedFacts {
 }
 
 /**
- * The guard's verdict. Precedence: kill switch, session taint, A2A task ownership, then rate
- * windows. A refused call's audit rows are rewritten by the guard (action `killed` /
+ * The guard's verdict. Precedence: kill switch, session taint, A2A task then context ownership,
+ * then rate windows. A refused call's audit rows are rewritten by the guard (action `killed` /
  * `rate_limited` / `deny`) and spooled as final.
  */
 export type AdmitResult =
@@ -156,6 +158,8 @@ export type AdmitResult =
   | { verdict: 'admit'; sessionId: string; ownedTasks?: string[] }
   /** A task the call addresses (A2A or MCP) is not one its caller created here (or is unknown). Recorded. */
   | { verdict: 'task_unknown'; sessionId: string }
+  /** An A2A context the send names was first used here by another caller. Recorded. */
+  | { verdict: 'context_unknown'; sessionId: string }
   /** The call was decided on data older than a management change: re-read and decide again. */
   | { verdict: 'stale'; sessionId: string; configEpoch: number }
   | { verdict: 'killed'; sessionId: string; scope: KillScope; reason: string | null }

@@ -146,8 +146,8 @@ export class MetricsRecorder {
   findings(row: AuditEventInsert, findings: readonly Finding[]): void {
     const base = connectionLabels(row);
     for (const f of findings) {
-      // A task's lifecycle (A2A `task_state`) is a record, not a detection.
-      if (f.stage === 'a2a_task') continue;
+      // A task's lifecycle (A2A `task_state`) and a send's context are records, not detections.
+      if (f.stage === 'a2a_task' || f.stage === 'a2a_context') continue;
       const category = typeof f.detail?.category === 'string' ? f.detail.category : f.kind.split('.')[0]!;
       this.add('igris_detections_total', {
         ...base,

@@ -827,6 +827,7 @@ export interface Schemas {
         | 'task_not_found'
         | 'mcp_task_not_found'
         | 'unsolicited_response'
+        | 'context_not_found'
         | 'rate_limited'
         | 'internal'
         | 'mail_not_configured'

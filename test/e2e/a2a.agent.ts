@@ -9,6 +9,10 @@
  * is answered with a data part echoing it, beside an email address of its own); `slow`
  * keeps a task working, one status update every 100 ms, until it is canceled or 10 minutes pass
  * (a stream open long enough to be killed mid-way); `admin.reset` exists to be denied by policy.
+ * Memory per context, as a conversational agent keeps it: every text received is remembered under
+ * its context id, and an `echo` text that starts with `recall` is answered with the context's earlier
+ * texts (what a caller who learned another's context id would read). `GET /__control/contexts/<id>`
+ * returns the texts a context received, so tests can tell whether a message reached the agent.
  * Push notifications are on (the SDK's in-memory config store), so the push-notification config
  * methods forwarded through the gateway get real answers; nothing in the tests registers a reachable
  * webhook.
@@ -80,6 +84,8 @@ function textOf(message: Message): string {
 
 class TestExecutor implements AgentExecutor {
   readonly canceled: Set<string>;
+  /** The texts each context received, in order (the agent's conversation memory). */
+  readonly memory = new Map<string, string[]>();
   constructor(canceled: Set<string>) {
     this.canceled = canceled;
   }
@@ -87,6 +93,8 @@ class TestExecutor implements AgentExecutor {
   async execute(ctx: RequestContext, bus: ExecutionEventBus): Promise<void> {
     const { taskId, contextId } = ctx;
     const text = textOf(ctx.userMessage);
+    const earlier = this.memory.get(contextId) ?? [];
+    this.memory.set(contextId, [...earlier, text]);
     const status = (state: number, message?: Message) =>
       AgentEvent.statusUpdate({
         taskId,
@@ -117,7 +125,11 @@ class TestExecutor implements AgentExecutor {
     }
     // `leak …`: the answer carries an email address and an AWS key id the caller never sent (for
     // the response side of content inspection).
-    const reply = text.startsWith('leak') ? `${AGENT_REPLY}${LEAKED}` : `${AGENT_REPLY}${text}`;
+    const reply = text.startsWith('leak')
+      ? `${AGENT_REPLY}${LEAKED}`
+      : text.startsWith('recall')
+        ? `${AGENT_REPLY}earlier in this context: ${JSON.stringify(earlier)}`
+        : `${AGENT_REPLY}${text}`;
     // A data part: answered with a data part echoing what arrived, beside a contact of the agent's
     // own (data parts are inspected both ways).
     const data = dataOf(ctx.userMessage);
@@ -253,6 +265,9 @@ export async function startTestAgent(credential: string): Promise<TestAgent> {
   app.post('/__control/description', express.text(), (req, res) => {
     description = String(req.body);
     res.status(204).end();
+  });
+  app.get('/__control/contexts/:id', (req, res) => {
+    res.json({ texts: executor.memory.get(req.params.id) ?? [] });
   });
   app.use('/a2a', (req, res, next) => {
     if (req.headers.authorization !== `Bearer ${credential}`) {

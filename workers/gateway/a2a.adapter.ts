@@ -16,6 +16,7 @@ import { bearerCredential } from '../auth/api-key.auth';
 import { a2aResultStage, inspectA2aRequest } from '../inspection/inspection.a2a.stage';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { levelForError, log } from '../lib/log';
+import { contextStage, namedContexts } from './a2a.context.access';
 import {
   type A2aUnit,
   a2aAuditRow,
@@ -78,6 +79,8 @@ async function readA2a(request: Request, connection: ResolvedConnection): Promis
     skill: null,
     taskId: taskIdOf(message.params),
     addressed: addressedTasks(message.method, canonical, message.params),
+    // Throws for a context id that cannot be recorded (a2a.context.access.ts), before any decision.
+    contexts: namedContexts(canonical, message.params),
     allowedTeams: connection.settings.allowedTeams ?? [],
   };
   if (unit.canonical === 'SendMessage' || unit.canonical === 'SendStreamingMessage') {
@@ -146,11 +149,13 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
       : { type: 'a2a_call' };
   },
 
-  // Task ownership, checked by the guard in the admit (a2a.task.access.ts, docs/a2a.md).
+  // Task and context ownership, checked by the guard in the admit (a2a.task.access.ts,
+  // a2a.context.access.ts, docs/a2a.md).
   taskAccess: (parsed) => {
     const unit = parsed?.units[0];
-    if (unit?.addressed) return { ids: unit.addressed };
-    return unit?.canonical === 'ListTasks' ? { list: true } : undefined;
+    const contexts = unit?.contexts ? { contexts: unit.contexts } : undefined;
+    if (unit?.addressed) return { ids: unit.addressed, ...contexts };
+    return unit?.canonical === 'ListTasks' ? { list: true } : contexts;
   },
   needsPolicy: () => false,
   // Task states as the agent reported them first (audit findings), then content inspection (which
@@ -174,7 +179,12 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
         : null;
     // ListTasks: the agent lists every caller's tasks (one credential); the caller sees its own.
     const listed = unit?.canonical === 'ListTasks' ? listedTasksStage(call.ownedTasks ?? []) : null;
-    return [listed, taskStage(call), a2aResultStage(call), tracking].filter((stage) => stage !== null);
+    // A send's answer names its context: the guard records it as the caller's (a2a.context.access.ts).
+    const sent = unit?.canonical === 'SendMessage' || unit?.canonical === 'SendStreamingMessage';
+    const context = sent ? contextStage(call) : null;
+    return [listed, taskStage(call), context, a2aResultStage(call), tracking].filter(
+      (stage) => stage !== null,
+    );
   },
   completeAtEnd: false,
   finalOutcome: () => Promise.resolve({ outcome: {} }),

@@ -40,6 +40,11 @@ export interface A2aUnit {
    * (a2a.task.access.ts); null when it addresses none (a send starting a task, ListTasks).
    */
   addressed: string[] | null;
+  /**
+   * The context ids a send names (`message.contextId`), checked by the guard against who first
+   * used them (a2a.context.access.ts); null when it names none.
+   */
+  contexts: string[] | null;
   /** The connection's `allowedTeams` (team ids; empty: every caller), read with the request. */
   allowedTeams: readonly string[];
 }
@@ -209,6 +214,8 @@ export function a2aAuditRow(base: AuditEventInsert, d: UnitDecision<A2aUnit>): A
   if (d.unit.taskId) details.taskId = d.unit.taskId;
   // A request naming several tasks (ids in more than one place, referenceTaskIds): all of them.
   if (d.unit.addressed && d.unit.addressed.length > 1) details.taskIds = d.unit.addressed;
+  if (d.unit.contexts) details.contextId = d.unit.contexts[0];
+  if (d.unit.contexts && d.unit.contexts.length > 1) details.contextIds = d.unit.contexts;
   if (d.decision?.reason) details.reason = d.decision.reason;
   if (d.refusal && d.refusal.code !== 'policy_denied') details.refusal = d.refusal.message;
   if (d.refusal?.code === 'connection_forbidden') details.reason = 'team_access';

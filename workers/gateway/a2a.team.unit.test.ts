@@ -11,6 +11,7 @@ const unit = (allowedTeams: string[]): A2aUnit => ({
   skill: 'echo',
   taskId: null,
   addressed: null,
+  contexts: null,
   allowedTeams,
 });
 

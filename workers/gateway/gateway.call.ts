@@ -50,6 +50,7 @@ import { credentialForCall } from '../oauth/upstream.tokens';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
 import { CallTrace } from '../tracing/trace.call';
 import { exportTrace } from '../tracing/trace.export';
+import { ownershipRefusal } from './a2a.context.access';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { refusalSource, spoolRefusal } from './gateway.audit';
 import type { HashedKey } from './gateway.callers';
@@ -172,8 +173,9 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       return adapter.respondRefused(state, refusal, decisions, state.parsed!);
     }
     if (verdict.verdict === 'tainted') return reply(adapter, state, taintRefusal(verdict, state.traceId));
-    // An A2A task this caller did not create here: one answer whether it is someone else's or unknown.
-    if (verdict.verdict === 'task_unknown') return reply(adapter, state, new AppError('task_not_found'));
+    // An A2A task or context of another caller: the answer an unknown id gets (a2a.context.access.ts).
+    const notOwned = ownershipRefusal(verdict);
+    if (notOwned) return reply(adapter, state, notOwned);
     if (verdict.verdict === 'rate_limited') {
       return reply(
         adapter,
@@ -348,9 +350,9 @@ async function admit<P>(
     });
   } catch (err) {
     if (outcomes) c.executionCtx.waitUntil(resendOutcomes(guard, outcomes));
-    // Task ownership is tenant isolation, not availability: without the guard, a call that
-    // addresses a task is refused even on a fail-open connection (ListTasks then lists nothing).
-    if (connection.settings.failMode === 'open' && !tasks?.ids) {
+    // Task and context ownership are isolation, not availability: without the guard, a call that
+    // names a task or a context is refused even on a fail-open connection (ListTasks lists nothing).
+    if (connection.settings.failMode === 'open' && !tasks?.ids && !tasks?.contexts) {
       // Documented trade-off (docs/security-model.md): availability over the kill switch and rate
       // windows for this connection. The audit row is still written, to the organization's spool.
       log('warn', 'guard unreachable; failing open as configured', { connectionId: connection.id, err });

@@ -67,6 +67,10 @@ export const ERROR_CODES = {
   // connection and session (its id is not one the gateway minted: workers/gateway/mcp.server-ids.ts).
   // A response gets no JSON-RPC answer: the caller sees the status and an empty body.
   unsolicited_response: { status: 400, rpc: -32600, message: 'Response to no request of this session' },
+  // A2A (docs/a2a.md#who-may-continue-a-context): the context a send names was first used through
+  // this connection by another caller (another key, user or organization). One answer, whoever that
+  // is; an id nobody used here is not refused (clients may mint their own). 200 like task_not_found.
+  context_not_found: { status: 200, rpc: -32021, message: 'Context not found' },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },

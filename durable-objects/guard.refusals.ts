@@ -1,0 +1,27 @@
+/**
+ * How a ConnectionGuard writes its refusal on a call's audit rows (connection-guard.do.ts admit):
+ * one rewrite per refusing verdict — action, error code and why — so a row says what refused it.
+ * The precedence is the admit's (guard.contract.ts AdmitResult): a kill switch, then session taint,
+ * then the verdict the guard reached. An admitted call's rows are left as they are.
+ */
+import type { AuditEventInsert } from '../workers/db/schema';
+import { refuseRow as refuse } from '../workers/shared/audit.row';
+import type { AdmitResult } from './guard.contract';
+import type { KillRecord } from './kill.match';
+
+export function refuseByVerdict(
+  row: AuditEventInsert,
+  result: AdmitResult,
+  kill: KillRecord | null | undefined,
+  held: readonly string[] | null,
+): void {
+  if (kill) refuse(row, 'killed', 'session_suspended', { killSwitchId: kill.id, scope: kill.scope });
+  else if (held) refuse(row, 'deny', 'policy_denied', { reason: 'session taint', taint: held });
+  else if (result.verdict === 'rate_limited') {
+    const { verdict: _, sessionId: __, ...figures } = result;
+    refuse(row, 'rate_limited', 'rate_limited', figures);
+  } else if (result.verdict === 'task_unknown')
+    refuse(row, 'deny', 'task_not_found', { reason: 'task_access' });
+  else if (result.verdict === 'context_unknown')
+    refuse(row, 'deny', 'context_not_found', { reason: 'context_access' });
+}
