@@ -292,3 +292,32 @@ describe('a follow-up naming a task and a context', () => {
     expect(await agentMemory(ofAlice.contextId)).toEqual([SECRET]);
   });
 });
+
+describe('a task named by its proto field name', () => {
+  it('`task_id` and `reference_task_ids` are checked like `taskId`: no continuing, referencing or config reading', async () => {
+    const ofAlice = await send(alice(), SECRET);
+    const ofOther = await send({ key: otherKey }, 'other work');
+    const other: Caller = { key: otherKey };
+    const hook = `https://hooks.example.com/alice-${RUN}`;
+    const config = { taskId: ofAlice.taskId, id: `cfg-${RUN}`, url: hook, token: 'alice-token' };
+    expect((await rpc(alice(), 'CreateTaskPushNotificationConfig', config)).error).toBeUndefined();
+
+    for (const params of [
+      message('recall', { task_id: ofAlice.taskId }),
+      message('recall', { reference_task_ids: [ofAlice.taskId] }),
+    ]) {
+      expect(refusalOf(await rpc(other, 'SendMessage', params)), JSON.stringify(params)).toEqual(
+        TASK_NOT_FOUND,
+      );
+    }
+    // Its own task in the resource name, alice's in `task_id` (which the agent reads).
+    const read = await rpc(other, 'GetTaskPushNotificationConfig', {
+      name: `tasks/${ofOther.taskId}/pushNotificationConfigs/${config.id}`,
+      task_id: ofAlice.taskId,
+      id: config.id,
+    });
+    expect(JSON.stringify(read)).not.toContain(hook);
+    expect(refusalOf(read)).toEqual(TASK_NOT_FOUND);
+    expect(await agentMemory(ofAlice.contextId)).toEqual([SECRET]);
+  });
+});

@@ -9,8 +9,10 @@
  *
  * Fail closed: every place an agent may read a task id from is read (not only the first one
  * found, which is what the audit row shows — a request naming its own task in `taskId` and
- * another caller's in `id` must not pass), and a task-addressed method whose task id is missing,
- * not a string, or longer than the ids the gateway records is given an id that matches no task.
+ * another caller's in `id` must not pass), in both spellings protobuf JSON parsers accept (the
+ * JSON name `taskId` and the proto field name `task_id`: the official SDK reads either), and a
+ * task-addressed method whose task id is missing, not a string, or longer than the ids the
+ * gateway records is given an id that matches no task.
  */
 import { isRecord } from '../lib/values';
 
@@ -67,16 +69,22 @@ export function addressedTasks(method: string, canonical: string | null, params:
   if (canonical === 'SendMessage' || canonical === 'SendStreamingMessage') {
     // A follow-up message continues a task, or points the agent at earlier ones.
     take(message.taskId);
+    take(message.task_id);
     take(p.taskId);
-    if (Array.isArray(message.referenceTaskIds)) message.referenceTaskIds.forEach(take);
-    else take(message.referenceTaskIds);
+    take(p.task_id);
+    for (const refs of [message.referenceTaskIds, message.reference_task_ids]) {
+      if (Array.isArray(refs)) refs.forEach(take);
+      else take(refs);
+    }
     if (found.length === 0) return null;
   } else if (TASK_METHODS.has(canonical)) {
     take(p.taskId);
+    take(p.task_id);
     if (!(method === canonical && V1_CONFIG_ID.has(canonical))) take(p.id);
     if (p.name !== undefined) take(resourceTask(p.name));
     if (p.parent !== undefined) take(resourceTask(p.parent));
     take(message.taskId);
+    take(message.task_id);
     if (found.length === 0) return [NO_TASK];
   } else {
     return null;

@@ -72,3 +72,22 @@ describe('listedTasksStage: a ListTasks answer filtered to the caller’s tasks'
     expect(stage.onMessage(answer({ items: [{ id: 'b' }] }))).toEqual(answer({ tasks: [] }));
   });
 });
+
+describe('addressedTasks: the proto field names protobuf JSON parsers accept too', () => {
+  it('task_id and reference_task_ids of a follow-up, task_id of a task method, all checked', () => {
+    expect(addressedTasks('SendMessage', 'SendMessage', { message: { task_id: 't1' } })).toEqual(['t1']);
+    expect(
+      addressedTasks('message/send', 'SendMessage', {
+        message: { reference_task_ids: ['t2'], taskId: 't1' },
+      }),
+    ).toEqual(['t1', 't2']);
+    expect(
+      addressedTasks('SendMessage', 'SendMessage', { message: { taskId: 'mine', task_id: 'theirs' } }),
+    ).toEqual(['mine', 'theirs']);
+    const v1 = 'GetTaskPushNotificationConfig';
+    expect(
+      addressedTasks(v1, v1, { name: 'tasks/mine/pushNotificationConfigs/c', task_id: 'theirs' }),
+    ).toEqual(['theirs', 'mine']);
+    expect(addressedTasks(v1, v1, { task_id: 't1', id: 'cfg' })).toEqual(['t1']);
+  });
+});
