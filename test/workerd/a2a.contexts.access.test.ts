@@ -14,13 +14,17 @@
  *   its first user       continues it, and the agent remembers;
  *   a client-minted id   is forwarded, and then belongs to its first user;
  *   a task and context   one's own task inside another's context is refused; another's task is
- *                        refused by the task check, whatever the context.
+ *                        refused by the task check, whatever the context;
+ *   guard unreachable    on a fail-open connection a send naming a context is refused (503).
  */
 
+import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { JsonRpcTransportError } from '@a2a-js/sdk/errors';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { guardFor } from '../../durable-objects/do.client';
+import worker from '../../workers/index';
 import { SseFrameReader } from '../shared/sse.frames';
 import {
   BASE,
@@ -319,5 +323,57 @@ describe('a task named by its proto field name', () => {
     expect(JSON.stringify(read)).not.toContain(hook);
     expect(refusalOf(read)).toEqual(TASK_NOT_FOUND);
     expect(await agentMemory(ofAlice.contextId)).toEqual([SECRET]);
+  });
+});
+
+describe('the guard unreachable, on a fail-open connection', () => {
+  const down = () => Promise.reject(new Error('guard unreachable'));
+  const unreachable = {
+    idFromName: (name: string) => env.GUARD.idFromName(name),
+    get: () => ({ admit: down, complete: down, completeMany: down, watchKill: down, unwatch: down }),
+  } as unknown as Env['GUARD'];
+
+  async function sendGuardDown(slug: string, params: unknown): Promise<[number, RpcAnswer]> {
+    const request = new Request(`${BASE}/v1/a2a/${slug}`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${org.key}`,
+        'Content-Type': 'application/json',
+        'A2A-Version': '1.0',
+      },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'SendMessage', params }),
+    });
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(request, { ...env, GUARD: unreachable }, ctx);
+    const body = (await res.json()) as RpcAnswer;
+    await waitOnExecutionContext(ctx);
+    return [res.status, body];
+  }
+
+  it('a send naming no context passes; one naming a context is refused, never forwarded', async () => {
+    const slug = `ctx-open-${RUN}`;
+    await expectJson(
+      await call('POST', '/api/v1/connections', {
+        key: org.key,
+        body: {
+          slug,
+          name: slug,
+          type: 'a2a',
+          agentCardUrl: env.A2A_AGENT_URL,
+          credential: env.A2A_AGENT_CREDENTIAL,
+          settings: { failMode: 'open' },
+        },
+      }),
+      201,
+    );
+    await putPolicy(slug, [{ tool: '*', action: 'allow' }], org.key);
+    const [sentStatus, sent] = await sendGuardDown(slug, message(SECRET));
+    expect(sentStatus).toBe(200);
+    const contextId = (sent.result!.task as { contextId: string }).contextId;
+    const [status, again] = await sendGuardDown(slug, message('recall', { contextId }));
+    expect(status).toBe(503);
+    expect(again.error?.data).toMatchObject({ code: 'guard_unavailable' });
+    expect(JSON.stringify(again)).not.toContain(SECRET);
+    expect(await agentMemory(contextId)).toEqual([SECRET]);
   });
 });
