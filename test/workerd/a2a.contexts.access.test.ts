@@ -18,12 +18,11 @@
  *   guard unreachable    on a fail-open connection a send naming a context is refused (503).
  */
 
-import { createExecutionContext, runInDurableObject, waitOnExecutionContext } from 'cloudflare:test';
+import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env, exports } from 'cloudflare:workers';
 import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { JsonRpcTransportError } from '@a2a-js/sdk/errors';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { guardFor } from '../../durable-objects/do.client';
 import worker from '../../workers/index';
 import { SseFrameReader } from '../shared/sse.frames';
 import {
