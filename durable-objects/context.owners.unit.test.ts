@@ -22,8 +22,10 @@ function memorySql(): SqlLike & { db: DatabaseSync } {
   };
 }
 
-const alice = taskOwner({ apiKeyId: 'key_1', user: 'alice' });
-const bob = taskOwner({ apiKeyId: 'key_1', user: 'bob' });
+const ALICE = { apiKeyId: 'key_1', user: 'alice' };
+const BOB = { apiKeyId: 'key_1', user: 'bob' };
+const alice = taskOwner(ALICE);
+const bob = taskOwner(BOB);
 const T0 = 1_700_000_000_000;
 
 function ids(sql: { db: DatabaseSync }): string[] {
@@ -49,12 +51,14 @@ describe('ContextOwners', () => {
   it('refuses only a send that names another caller’s context, and only when not already refused', () => {
     const owners = new ContextOwners(memorySql());
     owners.claim(['c1'], alice, T0);
-    const admit = (contexts: string[] | undefined, final = false) =>
-      ({ final, ...(contexts ? { tasks: { contexts } } : {}) }) as AdmitRequest;
-    expect(owners.refuses(admit(['c1']), bob, T0)).toBe(true);
-    expect(owners.refuses(admit(['c1']), alice, T0)).toBe(false);
-    expect(owners.refuses(admit(undefined), bob, T0)).toBe(false);
-    expect(owners.refuses(admit(['c1'], true), bob, T0)).toBe(false);
+    // The caller rides the admit (AdmitRequest.caller); the owner is encoded from it (taskOwner).
+    const callers = { [alice]: ALICE, [bob]: BOB };
+    const admit = (contexts: string[] | undefined, who: string, final = false) =>
+      ({ final, caller: callers[who], ...(contexts ? { tasks: { contexts } } : {}) }) as AdmitRequest;
+    expect(owners.refuses(admit(['c1'], bob), T0)).toBe(true);
+    expect(owners.refuses(admit(['c1'], alice), T0)).toBe(false);
+    expect(owners.refuses(admit(undefined, bob), T0)).toBe(false);
+    expect(owners.refuses(admit(['c1'], bob, true), T0)).toBe(false);
   });
 
   it('a record lapses OWNER_TTL_MS after its last use (which a use refreshes); its next user owns it', () => {

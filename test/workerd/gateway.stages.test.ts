@@ -32,6 +32,11 @@ const probe: ResponseStageFactory = (call: StageCall) => {
       const list = seen.get(call.identity.traceId) ?? [];
       list.push(message);
       seen.set(call.identity.traceId, list);
+      // A progress notification: the stream goes on after it (it is relayed, not read whole).
+      if ((message as { method?: unknown }).method === 'notifications/progress') {
+        call.findings.push({ stage: 'probe', kind: 'saw_progress', severity: 'info', detail: {} });
+        return undefined;
+      }
       const result = (message as { result?: { tools?: unknown[] } }).result;
       if (!Array.isArray(result?.tools)) return undefined;
       call.findings.push({
@@ -97,7 +102,9 @@ describe('response stages', () => {
     ]);
   });
 
-  it('see an SSE answer event by event; late findings reach the row and a findings event', async () => {
+  it('see a short SSE answer (one event, then the end) read whole: findings in the row and the tool_call event', async () => {
+    // Read whole before it is handed over (gateway.answer.ts), like a JSON answer: its findings
+    // are known with the outcome, so they ride the call's own event rather than a late one.
     const trace = traceId('stage-sse');
     const res = await post(SSE_SLUG, list(2), { 'X-Igris-Trace-Id': trace, Accept: ACCEPT_BOTH });
     expect(res.headers.get('Content-Type')).toMatch(/^text\/event-stream/);
@@ -105,17 +112,44 @@ describe('response stages', () => {
     expect((answer!.result as { probed?: boolean }).probed).toBe(true);
     expect(seen.get(trace)?.length).toBeGreaterThanOrEqual(1);
 
-    let row: AuditRow | undefined;
-    for (let i = 0; i < 50 && findingsOf(row).length === 0; i++) {
-      [row] = await auditFor(trace);
-      if (findingsOf(row).length === 0) await new Promise((r) => setTimeout(r, 100));
-    }
+    const [row] = await auditFor(trace);
     expect(findingsOf(row)).toEqual([expect.objectContaining(PROBE_FINDING)]);
     expect(row!.upstream_status).toBe(200);
     const events = await eventsOf(trace);
-    expect(events.find((e) => e.type === 'findings')?.findings).toEqual([
+    expect(events.find((e) => e.type === 'tool_call')?.findings).toEqual([
       expect.objectContaining(PROBE_FINDING),
     ]);
+  });
+
+  it('see a stream that goes on event by event; late findings reach the row and a findings event', async () => {
+    const trace = traceId('stage-sse-long');
+    const progress = {
+      jsonrpc: '2.0',
+      id: 3,
+      method: 'tools/call',
+      params: { name: 'progress', arguments: { steps: 2 }, _meta: { progressToken: 'p-3' } },
+    };
+    const res = await post(SSE_SLUG, progress, { 'X-Igris-Trace-Id': trace, Accept: ACCEPT_BOTH });
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/event-stream/);
+    const got = await messages(res);
+    expect(got.filter((m) => m.method === 'notifications/progress')).toHaveLength(2);
+    expect(got.at(-1)).toMatchObject({ id: 3, result: { content: [{ text: 'done after 2 steps' }] } });
+    const SAW_PROGRESS = { stage: 'probe', kind: 'saw_progress', severity: 'info' };
+
+    let row: AuditRow | undefined;
+    for (let i = 0; i < 50 && findingsOf(row).length < 2; i++) {
+      [row] = await auditFor(trace);
+      if (findingsOf(row).length < 2) await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(findingsOf(row)).toEqual([
+      expect.objectContaining(SAW_PROGRESS),
+      expect.objectContaining(SAW_PROGRESS),
+    ]);
+    expect(row!.upstream_status).toBe(200);
+    const events = await eventsOf(trace);
+    expect(events.find((e) => e.type === 'findings')?.findings).toEqual(
+      expect.arrayContaining([expect.objectContaining(SAW_PROGRESS)]),
+    );
   });
 
   it('see each item of a batch answer on its own', async () => {

@@ -52,6 +52,7 @@ import { CallTrace } from '../tracing/trace.call';
 import { exportTrace } from '../tracing/trace.export';
 import { ownershipRefusal } from './a2a.context.access';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
+import { type Answer, answerWithStages } from './gateway.answer';
 import { refusalSource, spoolRefusal } from './gateway.audit';
 import type { HashedKey } from './gateway.callers';
 import type { ResolvedConnection } from './gateway.connection';
@@ -69,7 +70,6 @@ import {
   prepareCall,
 } from './gateway.prepare';
 import { rateChecks } from './gateway.rates';
-import { rewriteResponse } from './gateway.rewrite';
 import { sessionTaintCheck } from './gateway.session';
 import { readMcpSessionId } from './gateway.session-header';
 import { SHARED_RESPONSE_STAGES, type UnitDecision } from './gateway.stages';
@@ -255,9 +255,9 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     const answered = { upstreamStatus: result.response.status, latencyMs: result.latencyMs, gatewayMs };
     // Fired when the gateway ends an open stream itself (below): the rewritten body ends at once.
     const stop = new AbortController();
-    let response: Response;
+    let answer: Answer;
     try {
-      response = await rewriteResponse(result.response, {
+      answer = await answerWithStages(result.response, adapter.streamAnswer?.(state.parsed) ?? null, {
         stop: stop.signal,
         stages,
         findings: call.findings,
@@ -279,16 +279,20 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       return reply(adapter, state, toAppError(err));
     }
     outcomes.headers(answered);
+    const { response } = answer;
     response.headers.set(TRACE_HEADER, state.traceId);
     for (const [name, value] of Object.entries(state.cors)) response.headers.set(name, value);
+    if (answer.whole) return response; // over before a kill switch could end it
     // An open SSE stream ends when a kill switch that matches this call is pulled, or when its
     // caller may no longer call (revoked key, disabled connection, removed member): the end is
-    // recorded as a finding of the call's audit row (gateway.entitlement.ts).
+    // recorded as a finding of the call's audit row (gateway.entitlement.ts). A peek already made
+    // (gateway.answer.ts) is not made again: the relay takes the rest as it comes.
     const watch = streamWatch(c, adapter, state, connection, stop, (finding) => {
       call.findings.push(finding);
       outcomes.lateFindings();
     });
-    return await endStreamOnKill(c.env, c.executionCtx, watch, response);
+    const relayed = answer.delay ? { ...watch, answer: undefined } : watch;
+    return await endStreamOnKill(c.env, c.executionCtx, relayed, response, answer.delay);
   } catch (err) {
     hold?.release(); // a no-op once the outcome settled it
     const appErr = withOAuthChallenge(toAppError(err), c.env, c.req.url, adapter.protocol, state.slug);

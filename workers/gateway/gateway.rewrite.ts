@@ -25,7 +25,7 @@
  */
 import { AppError } from '../lib/errors.js';
 import { readCapped } from './gateway.jsonrpc.js';
-import { type SseEvent, sseRewriteStream, withData } from './gateway.sse.js';
+import { type SseEvent, SseSplitter, sseRewriteStream, withData } from './gateway.sse.js';
 import { DROP, type Finding, type ResponseStage } from './gateway.stages.js';
 
 /**
@@ -175,6 +175,28 @@ export async function rewriteResponse(response: Response, options: RewriteOption
   onBodyDone('complete');
   const out = replaced === null || replaced === DROP ? text : JSON.stringify(replaced);
   return new Response(out, init(response));
+}
+
+/**
+ * A streamed answer already read whole (a short one: gateway.answer.ts), rewritten event by event
+ * on its bytes — no stream layer. Its findings are known when this returns, as for a JSON body.
+ * Same rules as the stream: unchanged events are kept byte for byte, non-2xx answers untouched.
+ */
+export function rewriteWholeSse(response: Response, bytes: Uint8Array, options: RewriteOptions): Response {
+  const { stages } = options;
+  let changed = false;
+  let out = '';
+  const splitter = new SseSplitter(MAX_ANSWER_MESSAGE_BYTES);
+  if (stages.length > 0 && isSuccess(response.status)) {
+    for (const event of splitter.push(new TextDecoder().decode(bytes))) {
+      const rewritten = allDone(stages) ? null : rewriteEvent(event, stages);
+      changed ||= rewritten !== null;
+      out += rewritten ?? event.raw;
+    }
+  }
+  // After the stages: what they left for after the answer (call.deferred) is theirs by now.
+  options.onBodyDone?.('complete');
+  return new Response(changed ? out + splitter.rest() : (bytes as Uint8Array<ArrayBuffer>), init(response));
 }
 
 /** A JSON answer's text, read up to the cap; over it, the answer is refused (thrown). */

@@ -32,6 +32,12 @@ export type EventRole = 'answer' | 'message' | 'other';
 /** Classifies one event's data (the adapter's, for the one request the stream answers). */
 export type StreamAnswer = (data: string) => EventRole;
 
+/**
+ * How long a stream is left alone before its kill-switch watch starts — and so how long a peek may
+ * wait for a short answer to end (killswitch.stream.ts: one wait per stream serves both).
+ */
+export const WATCH_DELAY_MS = 200;
+
 /** More than this is not "one short answer": it is relayed. */
 export const PEEK_MAX_BYTES = 64 * 1024;
 
@@ -141,5 +147,29 @@ function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | 
         reject(err);
       },
     );
+  });
+}
+
+/**
+ * A peeked stream as a stream again: what was read, the outstanding read, then the rest — for a
+ * stage that must see every byte of an answer the peek did not take whole (gateway.answer.ts).
+ * Cancelling it cancels the upstream body.
+ */
+export function resumedBody(peeked: Peeked): ReadableStream<Uint8Array> {
+  const { reader, read } = peeked;
+  let next = 0;
+  let pending = peeked.pending;
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (next < read.length) {
+        controller.enqueue(read[next++]!);
+        return;
+      }
+      const result = await (pending ?? reader.read());
+      pending = null;
+      if (result.done) controller.close();
+      else controller.enqueue(result.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
   });
 }

@@ -42,9 +42,10 @@ import {
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { nativeWait } from '../lib/native.wait';
-import { type Peeked, peekWhole, relayFrom, type StreamAnswer } from './killswitch.handover';
+import { type Peeked, peekWhole, relayFrom, type StreamAnswer, WATCH_DELAY_MS } from './killswitch.handover';
 
-export const WATCH_DELAY_MS = 200;
+export { WATCH_DELAY_MS };
+
 const RETRY_MS = 1_000;
 
 export interface StreamWatch extends GuardTarget {
@@ -86,16 +87,20 @@ export type Recheck =
 
 const encoder = new TextEncoder();
 
+/**
+ * `started`: the stream's WATCH_DELAY_MS wait when the caller started it already (its peek waited on
+ * it: gateway.answer.ts); one timer per stream.
+ */
 export async function endStreamOnKill(
   env: Pick<Env, 'GUARD'>,
   ctx: Pick<ExecutionContext, 'waitUntil'>,
   watch: StreamWatch,
   response: Response,
+  started?: Promise<unknown>,
 ): Promise<Response> {
   const type = response.headers.get('Content-Type') ?? '';
   if (!response.body || !/^text\/event-stream\b/i.test(type)) return response;
-  // One timer per stream: the peek's patience and the watch's delay are the same WATCH_DELAY_MS.
-  const delay = nativeWait(WATCH_DELAY_MS);
+  const delay = started ?? nativeWait(WATCH_DELAY_MS);
   if (!watch.answer) return relay(env, ctx, watch, response, response.body, null, delay);
   // A short answer (one event, then the end) is handed over whole, with no relay to pay for
   // (killswitch.handover.ts); anything longer is relayed from where the peek stopped.

@@ -1,0 +1,47 @@
+/**
+ * Step 8's first half: the upstream's answer with the response stages applied, read whole when it
+ * is short.
+ *
+ * Most MCP answers to a request are one SSE event and the end. Such an answer is read whole first
+ * (killswitch.handover.ts `peekWhole`, which the kill-switch relay used alone before) and the
+ * stages run on its bytes: no stream layer in the isolate, and no relay after it (the answer is
+ * over before a kill switch could end it). Why it matters: every MCP answer to a request has a
+ * stage now (the server-request ids, mcp.server-requests.ts), and a JavaScript stream per answer
+ * was a measured share of a call's CPU (BENCHMARKS.md, "Garbage per call").
+ *
+ * An answer that is more than one short event — a progress notification or a server request
+ * before the answer, more than PEEK_MAX_BYTES, or no answer within WATCH_DELAY_MS — is rewritten
+ * as a stream from where the peek stopped (gateway.rewrite.ts) and relayed with the same delay,
+ * so its first event reaches the caller as soon as it did before.
+ */
+import { peekWhole, resumedBody, type StreamAnswer, WATCH_DELAY_MS } from '../killswitch/killswitch.handover';
+import { nativeWait } from '../lib/native.wait';
+import { type RewriteOptions, rewriteResponse, rewriteWholeSse } from './gateway.rewrite';
+
+export interface Answer {
+  response: Response;
+  /** True when the answer was read whole: it needs no kill-switch relay. */
+  whole: boolean;
+  /**
+   * The WATCH_DELAY_MS wait a peek started (one timer per stream: the peek's patience, then the
+   * relay's delay before it watches); absent when nothing was peeked.
+   */
+  delay?: Promise<unknown>;
+}
+
+export async function answerWithStages(
+  upstream: Response,
+  answer: StreamAnswer | null,
+  options: RewriteOptions,
+): Promise<Answer> {
+  const type = upstream.headers.get('Content-Type') ?? '';
+  if (!answer || !upstream.body || !/^text\/event-stream\b/i.test(type)) {
+    return { response: await rewriteResponse(upstream, options), whole: false };
+  }
+  const delay = nativeWait(WATCH_DELAY_MS);
+  const peeked = await peekWhole(upstream.body, answer, delay);
+  if (peeked instanceof Uint8Array)
+    return { response: rewriteWholeSse(upstream, peeked, options), whole: true };
+  const rest = new Response(resumedBody(peeked), upstream);
+  return { response: await rewriteResponse(rest, options), whole: false, delay };
+}
