@@ -70,7 +70,7 @@ import {
   prepareCall,
 } from './gateway.prepare';
 import { rateChecks } from './gateway.rates';
-import { sessionTaintCheck } from './gateway.session';
+import { sessionTaintCheck, taintRefusal } from './gateway.session';
 import { readMcpSessionId } from './gateway.session-header';
 import { SHARED_RESPONSE_STAGES, type UnitDecision } from './gateway.stages';
 
@@ -365,15 +365,6 @@ async function admit<P>(
     }
     throw new AppError('guard_unavailable', { internal: err });
   }
-}
-
-/** The session already touched what the matched rule's `cleanOf` forbids (session taint, issue 22). */
-function taintRefusal(verdict: Extract<AdmitResult, { verdict: 'tainted' }>, traceId: string): AppError {
-  const labels = verdict.held.join(' + ');
-  return new AppError('policy_denied', {
-    message: `Denied by policy: this session has touched ${labels}, which this tool may not follow (trace ${traceId})`,
-    details: { reason: 'session taint', taint: verdict.held, ruleIndex: verdict.ruleIndex },
-  });
 }
 
 /** A refusal before the guard was reached: its row goes to the organization's (or anonymous) spool. */

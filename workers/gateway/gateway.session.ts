@@ -14,7 +14,7 @@
  */
 
 import { sessionFactsFor } from '../../durable-objects/do.client';
-import type { TaintCheck } from '../../durable-objects/guard.contract';
+import type { AdmitResult, TaintCheck } from '../../durable-objects/guard.contract';
 import { loadIntegrity } from '../integrity/integrity.state';
 import { pinnedAnnotations } from '../integrity/integrity.types';
 import { AppError } from '../lib/errors';
@@ -56,4 +56,16 @@ async function labelsOf(
   const annotated = pinned?.annotations !== undefined && Object.keys(pinned.annotations).length > 0;
   if (!settings && !annotated) return null;
   return (tool) => toolLabels(tool, settings, pinnedAnnotations(pinned ? { state: pinned } : null, tool));
+}
+
+/** The session already touched what the matched rule's `cleanOf` forbids (session taint, issue 22). */
+export function taintRefusal(
+  verdict: Extract<AdmitResult, { verdict: 'tainted' }>,
+  traceId: string,
+): AppError {
+  const labels = verdict.held.join(' + ');
+  return new AppError('policy_denied', {
+    message: `Denied by policy: this session has touched ${labels}, which this tool may not follow (trace ${traceId})`,
+    details: { reason: 'session taint', taint: verdict.held, ruleIndex: verdict.ruleIndex },
+  });
 }
