@@ -18,7 +18,8 @@
  * and this file runs in workerd.
  */
 import { authenticateApiKey } from '../../workers/auth/api-key.auth.ts';
-import { authenticateAndResolve, upstreamCredential } from '../../workers/gateway/gateway.connection.ts';
+import { authenticateAndResolve, hashedKey } from '../../workers/gateway/gateway.callers.ts';
+import { upstreamCredential } from '../../workers/gateway/gateway.connection.ts';
 import worker, {
   AuditSpool,
   BudgetCounter,
@@ -203,10 +204,11 @@ async function pieces(url, env) {
   const apiKey = q.get('key');
   const upstream = q.get('upstream');
   const session = q.get('session');
-  // The gateway resolves the key and the connection in one D1 query (gateway.connection.ts).
+  // The gateway resolves the key and the connection in one D1 query (gateway.callers.ts); the key
+  // is hashed in each timed call, as a call hashes it once.
   // POLICY_CACHE_TTL_MS 0: past the isolate cache, what a cold call (or a changed configuration) pays.
   const resolve = async () =>
-    (await authenticateAndResolve({ ...env, POLICY_CACHE_TTL_MS: '0' }, apiKey, slug)).connection;
+    (await authenticateAndResolve({ ...env, POLICY_CACHE_TTL_MS: '0' }, await hashedKey(apiKey), slug)).connection;
   const connection = await resolve();
   const guard = env.GUARD.getByName(`${orgId}:${connection.id}`);
   const target = { orgId, connectionId: connection.id };
@@ -230,7 +232,7 @@ async function pieces(url, env) {
   out['D1 key + connection lookup (one query)'] = await timeLoop(n, resolve);
   out['key + connection from the isolate cache'] = await timeLoop(
     n,
-    async () => (await authenticateAndResolve(env, apiKey, slug)).connection,
+    async () => (await authenticateAndResolve(env, await hashedKey(apiKey), slug)).connection,
   );
   out['KV policy read'] = await timeLoop(n, () =>
     env.POLICY_KV.get(`policy:${orgId}:${connection.id}`, 'json'),
