@@ -208,7 +208,8 @@ async function pieces(url, env) {
   // is hashed in each timed call, as a call hashes it once.
   // POLICY_CACHE_TTL_MS 0: past the isolate cache, what a cold call (or a changed configuration) pays.
   const resolve = async () =>
-    (await authenticateAndResolve({ ...env, POLICY_CACHE_TTL_MS: '0' }, await hashedKey(apiKey), slug)).connection;
+    (await authenticateAndResolve({ ...env, POLICY_CACHE_TTL_MS: '0' }, await hashedKey(apiKey), slug))
+      .connection;
   const connection = await resolve();
   const guard = env.GUARD.getByName(`${orgId}:${connection.id}`);
   const target = { orgId, connectionId: connection.id };
