@@ -291,8 +291,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
       call.findings.push(finding);
       outcomes.lateFindings();
     });
-    const relayed = answer.delay ? { ...watch, answer: undefined } : watch;
-    return await endStreamOnKill(c.env, c.executionCtx, relayed, response, answer.delay);
+    return await endStreamOnKill(c.env, c.executionCtx, watch, response, answer.delay);
   } catch (err) {
     hold?.release(); // a no-op once the outcome settled it
     const appErr = withOAuthChallenge(toAppError(err), c.env, c.req.url, adapter.protocol, state.slug);

@@ -65,7 +65,6 @@ export function streamWatch<U, P extends ParsedRequest<U>>(
     requestId: adapter.replyId(state.parsed),
     traceId: state.traceId,
     lastWords: (err) => adapter.endedStreamText(state.parsed, state.traceId, err),
-    answer: adapter.streamAnswer?.(state.parsed) ?? undefined,
     stop,
     configEpoch: state.configEpoch,
     recheck: (epoch) => recheckStream(caller(), epoch),

@@ -93,64 +93,6 @@ export async function peekWhole(
 }
 
 /**
- * Moves a peeked stream on to `writable`: what was read, the outstanding read, then the rest by
- * the runtime's native pipe. `cut` (a kill) stops it wherever it is and cancels the upstream;
- * `writable` is left open (unlocked) for the last words.
- */
-export async function relayFrom(
-  peeked: Peeked,
-  body: ReadableStream<Uint8Array>,
-  writable: WritableStream<Uint8Array>,
-  cut: AbortSignal,
-): Promise<void> {
-  const { reader } = peeked;
-  const writer = writable.getWriter();
-  try {
-    for (const chunk of peeked.read) await writer.write(chunk);
-    if (peeked.pending) {
-      const next = await untilAborted(peeked.pending, cut);
-      if (next === null) {
-        await reader.cancel().catch(() => {});
-        return;
-      }
-      if (next.done) {
-        await writer.close();
-        return;
-      }
-      await writer.write(next.value);
-    }
-  } catch (err) {
-    // The caller went away (a write failed) or the upstream broke: the upstream request is closed,
-    // as the native pipe would close it.
-    await reader.cancel(err).catch(() => {});
-    throw err;
-  } finally {
-    writer.releaseLock();
-  }
-  reader.releaseLock();
-  await body.pipeTo(writable, { preventAbort: true, signal: cut });
-}
-
-/** The promise's value, or null if `signal` fires first. */
-function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T | null> {
-  if (signal.aborted) return Promise.resolve(null);
-  return new Promise<T | null>((resolve, reject) => {
-    const onAbort = () => resolve(null);
-    signal.addEventListener('abort', onAbort, { once: true });
-    promise.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort);
-        resolve(value);
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort);
-        reject(err);
-      },
-    );
-  });
-}
-
-/**
  * A peeked stream as a stream again: what was read, the outstanding read, then the rest — for a
  * stage that must see every byte of an answer the peek did not take whole (gateway.answer.ts).
  * Cancelling it cancels the upstream body.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { streamedAnswerOf } from '../gateway/gateway.jsonrpc.ts';
-import { PEEK_MAX_BYTES, type Peeked, peekWhole, relayFrom } from './killswitch.handover.ts';
+import { PEEK_MAX_BYTES, type Peeked, peekWhole, resumedBody } from './killswitch.handover.ts';
 
 const enc = new TextEncoder();
 const dec = new TextDecoder();
@@ -39,6 +39,20 @@ const answerOf = streamedAnswerOf(7)!;
 const event = (data: unknown) => `event: message\ndata: ${JSON.stringify(data)}\n\n`;
 const ANSWER = event({ jsonrpc: '2.0', id: 7, result: { content: [{ type: 'text', text: 'hi' }] } });
 const PROGRESS = event({ jsonrpc: '2.0', method: 'notifications/progress', params: { progress: 1 } });
+
+/**
+ * The rest of a peeked stream moved on to `writable` as the relay moves it (killswitch.stream.ts):
+ * resumed where the peek stopped (gateway.answer.ts), by a pipe that a kill (`cut`) stops, leaving
+ * `writable` open for the last words.
+ */
+function relayFrom(
+  peeked: Peeked,
+  _body: ReadableStream<Uint8Array>,
+  writable: WritableStream<Uint8Array>,
+  cut: AbortSignal,
+): Promise<void> {
+  return resumedBody(peeked).pipeTo(writable, { preventAbort: true, signal: cut });
+}
 
 /** Everything the caller reads through the relay, once the upstream's body is relayed into it. */
 async function relayed(peeked: Peeked, body: ReadableStream<Uint8Array>, cut = new AbortController().signal) {

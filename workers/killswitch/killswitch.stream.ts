@@ -42,7 +42,7 @@ import {
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { nativeWait } from '../lib/native.wait';
-import { type Peeked, peekWhole, relayFrom, type StreamAnswer, WATCH_DELAY_MS } from './killswitch.handover';
+import { WATCH_DELAY_MS } from './killswitch.handover';
 
 export { WATCH_DELAY_MS };
 
@@ -69,11 +69,6 @@ export interface StreamWatch extends GuardTarget {
    * (gateway.rewrite.ts `stop`) ends at once rather than at its upstream's next chunk.
    */
   stop?: AbortController;
-  /**
-   * Which event answers the call, when the stream answers one request (MCP): a short answer is
-   * then handed over whole instead of relayed (killswitch.handover.ts). Absent: always relayed.
-   */
-  answer?: StreamAnswer;
 }
 
 /**
@@ -100,13 +95,7 @@ export async function endStreamOnKill(
 ): Promise<Response> {
   const type = response.headers.get('Content-Type') ?? '';
   if (!response.body || !/^text\/event-stream\b/i.test(type)) return response;
-  const delay = started ?? nativeWait(WATCH_DELAY_MS);
-  if (!watch.answer) return relay(env, ctx, watch, response, response.body, null, delay);
-  // A short answer (one event, then the end) is handed over whole, with no relay to pay for
-  // (killswitch.handover.ts); anything longer is relayed from where the peek stopped.
-  const peeked = await peekWhole(response.body, watch.answer, delay);
-  if (peeked instanceof Uint8Array) return new Response(peeked, response);
-  return relay(env, ctx, watch, response, response.body, peeked, delay);
+  return relay(env, ctx, watch, response, response.body, started ?? nativeWait(WATCH_DELAY_MS));
 }
 
 function relay(
@@ -115,7 +104,6 @@ function relay(
   watch: StreamWatch,
   response: Response,
   body: ReadableStream<Uint8Array>,
-  peeked: Peeked | null,
   delay: Promise<unknown>,
 ): Response {
   // The body is copied by the runtime's native pipe: an IdentityTransformStream's writable side is
@@ -127,11 +115,7 @@ function relay(
   const relay = new IdentityTransformStream();
   const cut = new AbortController();
   const ended = new AbortController();
-  const piped = (
-    peeked
-      ? relayFrom(peeked, body, relay.writable, cut.signal)
-      : body.pipeTo(relay.writable, { preventAbort: true, signal: cut.signal })
-  ).catch(() => {
+  const piped = body.pipeTo(relay.writable, { preventAbort: true, signal: cut.signal }).catch(() => {
     // The upstream broke, the caller hung up (both propagate through the pipe), or a kill cut
     // the pipe: the stream is over either way.
   });
