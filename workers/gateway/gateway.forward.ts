@@ -103,21 +103,22 @@ export function mcpForwardsHeader(name: string): boolean {
   return FORWARDED_REQUEST_HEADERS.has(name) || name.startsWith(FORWARDED_REQUEST_PREFIX);
 }
 
-export function upstreamHeaders(incoming: Headers, target: UpstreamTarget): Headers {
-  // Collected as pairs and handed to the runtime once: one native call instead of one per header.
-  const pairs: [string, string][] = [];
+export function upstreamHeaders(incoming: Headers, target: UpstreamTarget): Record<string, string> {
+  // A plain record, handed to fetch as is: building a Headers object here (and setting on it) cost
+  // ~3x the record in a workerd micro-benchmark (BENCHMARKS.md, session 17). Keys are lower-case, so
+  // a credential header always replaces whatever the caller sent under any spelling of its name.
+  const headers: Record<string, string> = {};
   const hopByHop = connectionTokens(incoming);
   const forwardable = target.forwardsHeader ?? mcpForwardsHeader;
   for (const [rawName, value] of incoming) {
     const name = rawName.toLowerCase();
-    if (forwardable(name) && !hopByHop.has(name)) pairs.push([name, value]);
+    if (forwardable(name) && !hopByHop.has(name)) headers[name] = value;
   }
-  const headers = new Headers(pairs);
-  for (const [name, value] of Object.entries(target.headers ?? {})) headers.set(name, value);
+  for (const [name, value] of Object.entries(target.headers ?? {})) headers[name.toLowerCase()] = value;
   if (target.credential !== null) {
-    if (target.authType === 'bearer') headers.set('Authorization', `Bearer ${target.credential}`);
+    if (target.authType === 'bearer') headers.authorization = `Bearer ${target.credential}`;
     else if (target.authType === 'header' && target.authHeaderName)
-      headers.set(target.authHeaderName, target.credential);
+      headers[target.authHeaderName.toLowerCase()] = target.credential;
   }
   return headers;
 }
@@ -220,14 +221,17 @@ async function downstreamResponse(upstream: Response, target: UpstreamTarget): P
  * and with every form of the injected credential (`forms`, credentialForms) redacted from the
  * values — a header whose name holds one is dropped.
  */
-export function downstreamHeaders(upstream: Headers, forms: readonly string[] = NO_FORMS): Headers {
-  const pairs: [string, string][] = [];
+export function downstreamHeaders(
+  upstream: Headers,
+  forms: readonly string[] = NO_FORMS,
+): Record<string, string> {
+  const headers: Record<string, string> = {};
   const hopByHop = connectionTokens(upstream);
   for (const [rawName, value] of upstream) {
     const name = rawName.toLowerCase();
     if (DROPPED_RESPONSE_HEADERS.has(name) || hopByHop.has(name) || name.startsWith(CORS_PREFIX)) continue;
-    if (forms.length === 0) pairs.push([name, value]);
-    else if (!holdsCredential(name, forms)) pairs.push([name, redactText(value, forms)]);
+    if (forms.length === 0) headers[name] = value;
+    else if (!holdsCredential(name, forms)) headers[name] = redactText(value, forms);
   }
-  return new Headers(pairs);
+  return headers;
 }

@@ -80,7 +80,7 @@ describe('downstreamHeaders with the credential', () => {
       }),
       forms,
     );
-    expect(Object.fromEntries(out)).toEqual({
+    expect(out).toEqual({
       'content-type': 'application/json',
       'x-debug-auth': `Bearer ${REDACTED}`,
       'x-debug-url': `https://up.test/?key=${REDACTED}&x=1`,
