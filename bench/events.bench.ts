@@ -13,11 +13,12 @@
  * Also counted: events missing at a subscriber, and events delivered twice.
  */
 import { type BenchContext, pick } from './lib/context.ts';
+import { awaitDeliveries, connectWaves, type Deliveries, fanoutFigures, recorder } from './lib/fanout.ts';
 import { keepAliveAgent, send } from './lib/http.ts';
 import { echoCall, echoMessage, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
 import { cpuMeter } from './lib/procs.ts';
-import { type SseFrame, type SseSubscriber, subscribe } from './lib/sse.ts';
-import { quantile, summarize } from './lib/stats.ts';
+import { type SseSubscriber, subscribe } from './lib/sse.ts';
+import { quantile } from './lib/stats.ts';
 
 export interface EventsResult {
   via: string;
@@ -55,30 +56,12 @@ export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
   const events = pick(ctx, 10, 30);
   const run = `bench-ev-${Date.now().toString(36)}`;
   const acked = new Map<string, number>();
-  // traceId → subscriber index → receive times
-  const received = new Map<string, Map<number, number[]>>();
+  const received: Deliveries = new Map();
   // The runtime's own socket: `npm start`'s port.
   const base = ctx.stack.runtimeUrl;
   const url = new URL(`${base}/api/v1/events`);
   const subs: SseSubscriber[] = [];
-
-  const onFrame = (j: number) => (frame: SseFrame) => {
-    if (frame.event !== 'tool_call') return;
-    // A substring search, not JSON.parse: with 1,000 sockets on one event loop, the client's own
-    // per-frame cost is added to the later subscribers' figures.
-    const at = frame.data.indexOf('"traceId":"');
-    if (at < 0) return;
-    const traceId = frame.data.slice(at + 11, frame.data.indexOf('"', at + 11));
-    if (!traceId.startsWith(run)) return;
-    let bySub = received.get(traceId);
-    if (!bySub) {
-      bySub = new Map();
-      received.set(traceId, bySub);
-    }
-    const list = bySub.get(j);
-    if (list) list.push(frame.at);
-    else bySub.set(j, [frame.at]);
-  };
+  const onFrame = recorder(received, 'tool_call', run);
 
   const agent = keepAliveAgent(1);
   const gateway = new URL(`${base}/v1/mcp/${ctx.slug}`);
@@ -99,12 +82,7 @@ export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
       if (isResult(res)) sent.set(traceId, sentAt);
       await new Promise((r) => setTimeout(r, 150));
     }
-    // Wait for stragglers.
-    const deadline = performance.now() + 5_000;
-    while (performance.now() < deadline) {
-      if ([...sent.keys()].every((id) => (received.get(id)?.size ?? 0) >= expected)) break;
-      await new Promise((r) => setTimeout(r, 100));
-    }
+    await awaitDeliveries(received, sent, expected);
     return sent;
   };
 
@@ -119,18 +97,8 @@ export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
       if (at !== undefined) solo.push(at - sentAt);
     }
 
-    // 2. All subscribers. Connect in waves so the connect storm is not what is measured.
-    const connectStart = performance.now();
-    for (let i = 1; i < subscribers; i += 50) {
-      const wave: Promise<void>[] = [];
-      for (let j = i; j < Math.min(subscribers, i + 50); j++) {
-        const sub = subscribe(url, ctx.stack.apiKey, onFrame(j));
-        subs.push(sub);
-        wave.push(sub.ready);
-      }
-      await Promise.all(wave);
-    }
-    const connectMs = performance.now() - connectStart;
+    // 2. All subscribers.
+    const connectMs = await connectWaves(url, ctx.stack.apiKey, 1, subscribers, onFrame, subs);
     ctx.log(`events: ${subs.length} subscribers connected in ${connectMs.toFixed(0)} ms`);
     const workerdCpu = cpuMeter({ workerd: ctx.stack.workerdPids });
     const clientCpu = process.cpuUsage();
@@ -140,53 +108,25 @@ export async function runEvents(ctx: BenchContext): Promise<EventsResult> {
     const workerdMs = workerdCpu().workerd!;
     agent.destroy();
 
-    const latencies: number[] = [];
-    const lasts: number[] = [];
-    const fanout: number[] = [];
-    let missing = 0;
-    let duplicated = 0;
-    for (const [traceId, sentAt] of acked) {
-      const bySub = received.get(traceId) ?? new Map<number, number[]>();
-      missing += subscribers - bySub.size;
-      let last = Number.NEGATIVE_INFINITY;
-      const first = Math.min(...[...bySub.values()].map((times) => times[0]!));
-      for (const times of bySub.values()) {
-        duplicated += times.length - 1;
-        const latency = times[0]! - sentAt;
-        latencies.push(latency);
-        fanout.push(times[0]! - first);
-        last = Math.max(last, latency);
-      }
-      if (bySub.size) lasts.push(last);
-    }
-    const f = summarize(fanout);
-    const s = summarize(latencies);
+    const figures = fanoutFigures(received, acked, subscribers);
+    const { deliveries, ...delivery } = figures;
     const result: EventsResult = {
       via: 'runtime socket',
       subscribers,
       connected: subs.length,
       events: acked.size,
-      p50: s.p50,
-      p99: s.p99,
-      last: Math.max(...lasts),
-      lastP50: quantile(lasts, 0.5),
-      fanoutP50: f.p50,
-      fanoutP99: f.p99,
-      fanoutLast: f.max,
+      ...delivery,
       soloP50: quantile(solo, 0.5),
       soloP99: quantile(solo, 0.99),
-      missing,
-      duplicated,
       connectMs,
     };
-    const deliveries = latencies.length;
     if (deliveries > 0) {
       result.workerdUsPerDelivery = (workerdMs * 1000) / deliveries;
       result.clientUsPerDelivery = (user + system) / deliveries;
     }
     ctx.log(
-      `events to ${subscribers} subscribers (from the call's send): p50 ${s.p50.toFixed(1)} ms p99 ${s.p99.toFixed(1)} ms last ${result.last.toFixed(1)} ms; ` +
-        `fan-out p99 ${f.p99.toFixed(1)} ms; one subscriber p50 ${result.soloP50.toFixed(1)} ms; missing ${missing}, duplicated ${duplicated}; ` +
+      `events to ${subscribers} subscribers (from the call's send): p50 ${result.p50.toFixed(1)} ms p99 ${result.p99.toFixed(1)} ms last ${result.last.toFixed(1)} ms; ` +
+        `fan-out p99 ${result.fanoutP99.toFixed(1)} ms; one subscriber p50 ${result.soloP50.toFixed(1)} ms; missing ${result.missing}, duplicated ${result.duplicated}; ` +
         `CPU per delivery: workerd ${result.workerdUsPerDelivery?.toFixed(0)} µs, load generator ${result.clientUsPerDelivery?.toFixed(0)} µs`,
     );
     return result;

@@ -15,13 +15,27 @@
  * One at a time (rounds, every arm in turn, order rotating) → p50/p99 and added p50 vs direct;
  * and a closed loop at saturation → rps and workerd CPU per call for floor and gateway. The gap
  * gateway − floor is the gateway's own cost; the floor is what the targets cannot go below here.
+ *
+ * Then the floor of live events: as many SSE subscribers as the events suite has, on the floor
+ * worker's bare hub (`/v1/__floor/events`), and as many events, each published by one request and
+ * measured as the events suite measures the product's (bench/lib/fanout.ts): send → delivery and
+ * first → each delivery. What the hub of any design pays here to reach N streams on one thread.
  */
 import { allowAllBench, startInstrumented } from './breakdown.bench.ts';
 import type { RuntimeSuiteOptions } from './lib/context.ts';
+import {
+  awaitDeliveries,
+  connectWaves,
+  type Deliveries,
+  type FanoutFigures,
+  fanoutFigures,
+  recorder,
+} from './lib/fanout.ts';
 import { keepAliveAgent, send } from './lib/http.ts';
 import { closedLoop, type Fire, sequential } from './lib/load.ts';
 import { echoCall, echoMessage, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
 import { cpuMs } from './lib/procs.ts';
+import type { SseSubscriber } from './lib/sse.ts';
 import { quantile } from './lib/stats.ts';
 
 const ARMS = ['direct', 'healthz', 'floor', 'gateway'] as const;
@@ -42,10 +56,19 @@ export interface FloorArm {
   errors: number;
 }
 
+/** The bare fan-out (floor.worker.js's hub): send of the publishing request → each delivery. */
+export interface FloorEvents extends Omit<FanoutFigures, 'deliveries'> {
+  subscribers: number;
+  events: number;
+  /** workerd CPU per delivery while every subscriber listened (the publishing requests included). */
+  workerdUsPerDelivery: number;
+}
+
 export interface FloorResult {
   via: 'runtime socket' | 'wrangler dev port';
   concurrency: number;
   arms: Record<Arm, FloorArm>;
+  events?: FloorEvents;
 }
 
 export async function runFloor(options: RuntimeSuiteOptions): Promise<FloorResult> {
@@ -137,10 +160,67 @@ export async function runFloor(options: RuntimeSuiteOptions): Promise<FloorResul
             : ''),
       ).join(' | ')}`,
     );
-    return { via: 'runtime socket', concurrency, arms };
+    const events = await eventsFloor(base, runtime.apiKey, cpu, quick, log);
+    return { via: 'runtime socket', concurrency, arms, events };
   } finally {
     agent.destroy();
     await runtime.stop();
+  }
+}
+
+/** The floor of a live-event fan-out (see the module comment), the events suite's sizes and pacing. */
+async function eventsFloor(
+  base: string,
+  apiKey: string,
+  cpu: () => number,
+  quick: boolean,
+  log: (line: string) => void,
+): Promise<FloorEvents> {
+  const subscribers = quick ? 200 : 1_000;
+  const count = quick ? 10 : 30;
+  const run = `floor-ev-${Date.now().toString(36)}`;
+  const received: Deliveries = new Map();
+  const subs: SseSubscriber[] = [];
+  const agent = keepAliveAgent(1);
+  try {
+    await connectWaves(
+      new URL(`${base}/v1/__floor/events`),
+      apiKey,
+      0,
+      subscribers,
+      recorder(received, 'tool_call', run),
+      subs,
+    );
+    const sent = new Map<string, number>();
+    const before = cpu();
+    for (let k = 0; k < count; k++) {
+      const traceId = `${run}-${k}`;
+      const sentAt = performance.now();
+      const res = await send(agent, new URL(`${base}/v1/__floor/publish?trace=${traceId}`), {
+        method: 'POST',
+      });
+      if (res.status === 202) sent.set(traceId, sentAt);
+      else if (failures.length < 3) failures.push(`publish ${res.status} ${res.text.slice(0, 300)}`);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    await awaitDeliveries(received, sent, subscribers);
+    const usedMs = cpu() - before;
+    const { deliveries, ...figures } = fanoutFigures(received, sent, subscribers);
+    const result = {
+      ...figures,
+      subscribers,
+      events: sent.size,
+      workerdUsPerDelivery: deliveries ? (usedMs * 1000) / deliveries : Number.NaN,
+    };
+    log(
+      `floor events to ${subscribers} subscribers (from the publish's send): p50 ${result.p50.toFixed(1)} ms p99 ${result.p99.toFixed(1)} ms; ` +
+        `fan-out p99 ${result.fanoutP99.toFixed(1)} ms; missing ${result.missing}, duplicated ${result.duplicated}; ` +
+        `workerd ${result.workerdUsPerDelivery.toFixed(0)} µs per delivery`,
+    );
+    return result;
+  } finally {
+    agent.destroy();
+    for (const sub of subs) sub.close();
   }
 }
 

@@ -42,6 +42,15 @@ export function floorSection(r: BenchResults): string[] {
         `Floor throughput / direct: ${ms(fl.saturation.rps / (f.arms.direct.saturation?.rps ?? Number.NaN), 3)}×.`,
     );
   }
+  const e = f.events;
+  if (e) {
+    out.push(
+      '',
+      `Live events on the same runtime, the floor (bench/floor/floor.worker.js's bare hub: one event written to ${e.subscribers.toLocaleString('en')} SSE streams in the product hub's slices, no numbering, replay, filters or guard; ${e.events} events 150 ms apart): ` +
+        `send of the publishing request → delivery p50 ${ms(e.p50, 1)} ms, p99 ${ms(e.p99, 1)} ms, the median event's last delivery ${ms(e.lastP50, 1)} ms; ` +
+        `fan-out spread p99 ${ms(e.fanoutP99, 1)} ms; workerd CPU ${ms(e.workerdUsPerDelivery, 0)} µs per delivery; missing ${e.missing}, duplicated ${e.duplicated}.`,
+    );
+  }
   out.push('');
   return out;
 }

@@ -224,6 +224,17 @@ function targetRows(r: BenchResults): TargetRow[] {
       limitRow('SSE fan-out spread p99 (first → each delivery of an event)', r.events.fanoutP99, 30, 'ms'),
     );
   }
+  const fe = r.floor?.events;
+  if (fe) {
+    // Context for the two rows above: the bare fan-out on this runtime (bench/floor.bench.ts).
+    rows.push({
+      target: `Context, not a target — the platform floor here for live events (a bare hub writing one event to ${fe.subscribers.toLocaleString('en')} SSE streams, no gateway logic): delivery p99 from the publish's send / spread p99 / workerd CPU per delivery`,
+      goal: '–',
+      measured: `${ms(fe.p99, 1)} ms / ${ms(fe.fanoutP99, 1)} ms / ${ms(fe.workerdUsPerDelivery, 0)} µs`,
+      met: null,
+      gap: '',
+    });
+  }
   if (r.audit) {
     rows.push({
       target: 'Audit rows lost (2× sustainable rate, runtime SIGKILLed mid-run)',
