@@ -15,14 +15,16 @@
  *
  * The key: a sub-key derived from the Worker's ENCRYPTION_KEY with a fixed label (HMAC of the
  * label under the secret), never the vault key itself; ENCRYPTION_KEY_PREVIOUS still verifies
- * during a rotation. Synchronous (integrity.hmac.ts): ids are minted inside a response stage.
+ * during a rotation. Synchronous (node:crypto's createHmac, workerd's native HMAC; nodejs_compat,
+ * wrangler.toml): ids are minted inside a response stage, whose `onMessage` is synchronous. The MAC
+ * is compared with timingSafeEqual.
  *
  * Limits: the original id is at most MAX_ORIGINAL_ID_CHARS characters (a string) or a finite
  * number, the method at most MAX_SERVER_METHOD_CHARS, the minted id at most MAX_MINTED_ID_CHARS;
  * a server request beyond them is not minted, and the stage drops it (fail closed: an unminted
  * request could only be answered by a response the gateway refuses).
  */
-import { hmacSha256 } from '../integrity/integrity.hmac';
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { JsonRpcId } from './gateway.jsonrpc';
 
 export const MINTED_PREFIX = 'igsr1.';
@@ -77,7 +79,7 @@ export function serverIdKeys(env: {
 function derivedKey(secret: string): Uint8Array {
   let key = keyCache.get(secret);
   if (!key) {
-    key = hmacSha256(encoder.encode(secret), encoder.encode(KEY_LABEL));
+    key = hmacSha256(encoder.encode(secret), KEY_LABEL);
     if (keyCache.size >= 8) keyCache.clear();
     keyCache.set(secret, key);
   }
@@ -114,7 +116,7 @@ export function verifyServerId(keys: readonly Uint8Array[], binding: IdBinding, 
   if (dot === -1) return invalid;
   const payload = id.slice(MINTED_PREFIX.length, dot);
   const given = id.slice(dot + 1);
-  if (!keys.some((key) => sameText(mac(key, binding, payload), given))) return invalid;
+  if (!keys.some((key) => sameMac(mac(key, binding, payload), given))) return invalid;
   const request = decodePayload(payload);
   return request ? { ok: true, request } : invalid;
 }
@@ -127,15 +129,23 @@ function mac(key: Uint8Array, binding: IdBinding, payload: string): string {
     binding.caller,
     payload,
   ]);
-  return base64url(hmacSha256(key, encoder.encode(input)).subarray(0, MAC_BYTES));
+  return base64url(hmacSha256(key, input).subarray(0, MAC_BYTES));
 }
 
-/** Compares in time independent of where the texts differ (the length is public). */
-function sameText(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
+/** HMAC-SHA256 of the text's UTF-8 bytes under `key` (JSON.stringify output: always well formed). */
+function hmacSha256(key: Uint8Array, text: string): Uint8Array {
+  return createHmac('sha256', key).update(text, 'utf8').digest();
+}
+
+/**
+ * The expected MAC text against the given one, in time independent of where they differ (the
+ * length is public). Compared as UTF-8 bytes, lengths first: timingSafeEqual throws on unequal
+ * lengths, and a given text of the right length in characters can be longer in bytes.
+ */
+function sameMac(expected: string, given: string): boolean {
+  const a = encoder.encode(expected);
+  const b = encoder.encode(given);
+  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function decodePayload(payload: string): ServerRequestRef | null {

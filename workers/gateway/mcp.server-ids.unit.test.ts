@@ -69,6 +69,33 @@ describe('minted server-request ids', () => {
     expect(verifyServerId([otherKey!], binding, minted)).toEqual({ ok: false, reason: 'invalid' });
   });
 
+  it('are the ids the former hand-written HMAC minted (ids in flight across a deploy still verify)', () => {
+    const before = 'igsr1.WyJzYW1wbGluZy9jcmVhdGVNZXNzYWdlIiwic3J2LcO8bsOvLTEiXQ.FhXTsJ4398pcfNWVuimgpfj4';
+    expect(mint('sampling/createMessage', 'srv-ünï-1')).toBe(before);
+    expect(verifyServerId([key!], binding, before)).toEqual({
+      ok: true,
+      request: { method: 'sampling/createMessage', id: 'srv-ünï-1' },
+    });
+  });
+
+  it('refuse a MAC of another length in characters or in bytes, without throwing', () => {
+    const minted = mint('ping', 3);
+    const dot = minted.lastIndexOf('.');
+    const given = minted.slice(dot + 1);
+    for (const mac of [
+      given.slice(0, -1),
+      `${given}A`,
+      '',
+      `${given.slice(0, -1)}é`, // same length in characters, one byte longer in UTF-8
+      `${given.slice(0, -2)}🙂`, // a surrogate pair: same length in characters, two bytes longer
+    ]) {
+      expect(verifyServerId([key!], binding, `${minted.slice(0, dot + 1)}${mac}`), mac).toEqual({
+        ok: false,
+        reason: 'invalid',
+      });
+    }
+  });
+
   it('still verify under the previous key during a rotation', () => {
     const minted = mint('ping', 1);
     expect(verifyServerId([otherKey!, key!], binding, minted).ok).toBe(true);

@@ -4,9 +4,15 @@
  * only such a change — changes the fingerprint. Canonical = keys sorted at every depth, no
  * whitespace; `_meta` and unknown top-level fields are left out (they do not reach the model as
  * the tool's definition, and servers vary them freely). Pure, linear in the item's size.
+ *
+ * The hash is node:crypto's (workerd's native SHA-256; nodejs_compat, wrangler.toml): synchronous,
+ * because the list stage fingerprints items inside a response stage's `onMessage`, which is
+ * synchronous (gateway.stages.ts), to hide a changed tool in the very answer that shows the change.
+ * The text is hashed as UTF-8 (canonicalJson's JSON.stringify escapes lone surrogates, so the text
+ * is always well formed).
  */
+import { createHash } from 'node:crypto';
 import { isRecord } from '../lib/values.js';
-import { sha256Hex } from './integrity.sha256.js';
 
 export type ItemKind = 'tool' | 'prompt' | 'resource';
 
@@ -61,7 +67,12 @@ export function listedItem(kind: ItemKind, raw: unknown): ListedItem | null {
   if (typeof name !== 'string' || name === '') return null;
   const definition: Record<string, unknown> = {};
   for (const field of spec.fields) if (raw[field] !== undefined) definition[field] = raw[field];
-  return { kind, name, definition, fingerprint: sha256Hex(canonicalJson(definition)) };
+  return { kind, name, definition, fingerprint: fingerprintOf(definition) };
+}
+
+/** Lowercase hex SHA-256 of the canonical definition's UTF-8 bytes, synchronously (above). */
+function fingerprintOf(definition: Record<string, unknown>): string {
+  return createHash('sha256').update(canonicalJson(definition), 'utf8').digest('hex');
 }
 
 /** The name a policy and the hot-path state know an item by (gateway.lists.ts, policy.methods.ts). */

@@ -1,24 +1,23 @@
-import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { classifyChange, highestSeverity } from './integrity.classify';
 import { canonicalJson, listedItem } from './integrity.fingerprint';
 import { editDistance, scanDefinition, scanShadowing, scanText } from './integrity.scan';
-import { sha256Hex } from './integrity.sha256';
 import { hides, refusalFor } from './integrity.types';
 
-describe('sha256Hex', () => {
-  it('matches node:crypto on empty, short, block-boundary, multi-block and non-ASCII input', () => {
-    for (const text of [
-      '',
-      'abc',
-      'a'.repeat(55),
-      'a'.repeat(56),
-      'a'.repeat(64),
-      'x'.repeat(1000),
-      'héllo ✓ 🙂',
-    ]) {
-      expect(sha256Hex(text)).toBe(createHash('sha256').update(text, 'utf8').digest('hex'));
-    }
+describe('fingerprint values', () => {
+  it('are the ones stored before the hash moved to node:crypto (approved fingerprints stay approved)', () => {
+    // Computed by the former hand-written SHA-256 (integrity.sha256.ts, removed): a changed value
+    // would read as a changed definition of every approved item after a deploy.
+    const tool = {
+      name: 'lookup',
+      title: 'Lookup ✓',
+      description: 'Looks up 🙂 a record',
+      inputSchema: { type: 'object', properties: { id: { type: 'string' } }, required: ['id'] },
+      annotations: { readOnlyHint: true },
+    };
+    expect(listedItem('tool', tool)!.fingerprint).toBe(
+      'bd2dac0f43d95f3333d99c015fa7a57f5d0bd8596278f40d8c0f22fd1be268a0',
+    );
   });
 });
 

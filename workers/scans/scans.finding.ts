@@ -2,7 +2,7 @@
  * A scan finding's identity and the suppression in force for it (docs/tool-integrity.md#suppressions).
  * Pure: the D1 side is scans.suppress.ts.
  */
-import { sha256Hex } from '../integrity/integrity.sha256';
+import { createHash } from 'node:crypto';
 import type { ScanBlock } from '../integrity/integrity.types';
 import type { ScanResultFinding } from './scans.checks';
 
@@ -17,9 +17,14 @@ export interface Suppression {
   createdAt: number;
 }
 
-/** Pure: the finding's identity (what a suppression names). */
+/**
+ * Pure: the finding's identity (what a suppression names): hex SHA-256 (node:crypto, synchronous)
+ * of the JSON of its kind, item, path and match. Suppressions store it: it must never change.
+ */
 export function findingFingerprint(f: Pick<ScanResultFinding, 'kind' | 'item' | 'path' | 'match'>): string {
-  return sha256Hex(JSON.stringify([f.kind, f.item, f.path, f.match]));
+  return createHash('sha256')
+    .update(JSON.stringify([f.kind, f.item, f.path, f.match]), 'utf8')
+    .digest('hex');
 }
 
 /** Pure: the suppression in force for a finding at `now`, or null. */

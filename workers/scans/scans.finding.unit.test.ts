@@ -26,6 +26,14 @@ describe('scan suppressions', () => {
     }
   });
 
+  it('a fingerprint is the value suppressions stored before the hash moved to node:crypto', () => {
+    // Computed by the former hand-written SHA-256 (integrity.sha256.ts, removed): a changed value
+    // would silently lift every stored suppression.
+    expect(findingFingerprint({ ...finding, match: '<IMPORTANT> ✓ 🙂' })).toBe(
+      'd356a67e86da17633c74d929793ebfbf6c0383bb8483f9dee44e475fed85c66e',
+    );
+  });
+
   it('applies a suppression until it expires', () => {
     const id = findingFingerprint(finding);
     const s = (expiresAt: number | null): Map<string, Suppression> =>
