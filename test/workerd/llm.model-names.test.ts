@@ -3,7 +3,8 @@
  * whitespace, control or invisible characters (`"gpt-4o "`, `"gpt-4o\u200b"`, a no-break space) is
  * refused 400 in the provider's own error shape before any decision, audited, and never reaches
  * the provider (the real fake provider records every request it receives) — on every route a
- * model is taken from: the JSON body, the Igris-style `"@<slug>/<model>"`, a multipart upload.
+ * model is taken from: the JSON body, the Igris-style `"@<slug>/<model>"`, a multipart upload, and
+ * the percent-encoded id of `GET /models/<id>` (the SDKs' `models.retrieve`).
  * Plain model names are decided as before.
  */
 import { env } from 'cloudflare:workers';
@@ -157,6 +158,85 @@ describe('a model name with a hidden character is refused, audited, never forwar
     expect(((await res.json()) as { error: { message: string } }).error.message).toBe(
       'model is longer than 512 bytes: no model is named like that',
     );
+  });
+});
+
+/** Requests the fake provider received for a `GET /v1/models/<id>` whose id holds `marker`. */
+async function retrievesSeen(marker: string): Promise<number> {
+  const res = await fetch(`${env.LLM_FAKE_URL}/__fake/requests`);
+  const requests = (await res.json()) as Array<{ method: string; path: string }>;
+  return requests.filter(
+    (r) => r.method === 'GET' && r.path.startsWith('/v1/models/') && r.path.includes(marker),
+  ).length;
+}
+
+const pathRefusal = (message: string) => ({
+  error: {
+    message,
+    type: 'invalid_request_error',
+    param: null,
+    code: 'validation_failed',
+    details: { location: 'path', path: 'model' },
+  },
+});
+
+describe('the model id of GET /models/<id> is checked the same way', () => {
+  it.each(SPELLINGS)('%s (percent-encoded, as a URL carries it)', async (label, model) => {
+    const trace = `names-get-${label.replace(/\W/g, '_')}-${RUN}`;
+    const res = await call('GET', `/llm/${OPENAI}/v1/models/${encodeURIComponent(`${trace}${model}`)}`, {
+      key: org.key,
+      headers: { 'X-Igris-Trace-Id': trace },
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual(pathRefusal(FAULT));
+    expect(await retrievesSeen(trace)).toBe(0);
+    expect(await auditRow(trace)).toEqual({ action: 'error', error_code: 'validation_failed' });
+  });
+
+  it('refuses it in the Anthropic shape on an Anthropic connection', async () => {
+    const trace = `names-get-anth-${RUN}`;
+    const res = await call('GET', `/llm/${ANTHROPIC}/v1/models/${trace}%E2%80%8B`, {
+      key: org.key,
+      headers: { 'X-Igris-Trace-Id': trace, 'anthropic-version': '2023-06-01' },
+    });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: FAULT, details: { location: 'path', path: 'model' } },
+    });
+    expect(await retrievesSeen(trace)).toBe(0);
+  });
+
+  it('refuses an id that is not percent-encoded UTF-8, or that decodes to an empty, "." or ".." part', async () => {
+    for (const [id, message] of [
+      ['x-%E2%80', 'model id in the path is not percent-encoded UTF-8'],
+      ['x-%zz', 'model id in the path is not percent-encoded UTF-8'],
+      [
+        '%2E%2E%2Fchat%2Fcompletions',
+        'model id in the path has an empty, "." or ".." segment: no model is named like that',
+      ],
+      ['org%2F%2Fx', 'model id in the path has an empty, "." or ".." segment: no model is named like that'],
+      ['x%2F.', 'model id in the path has an empty, "." or ".." segment: no model is named like that'],
+    ] as const) {
+      const res = await call('GET', `/llm/${OPENAI}/v1/models/${id}`, { key: org.key });
+      expect(res.status, id).toBe(400);
+      expect(await res.json()).toEqual(pathRefusal(message));
+    }
+  });
+
+  it('forwards a plain id, one with an encoded slash, and the list, as sent', async () => {
+    for (const id of [
+      `fake-gpt-${RUN}`,
+      `meta-llama%2FLlama-3.1-8B-${RUN}`,
+      `claude-3-5%3Abeta%402024.10-${RUN}`,
+    ]) {
+      const res = await call('GET', `/llm/${OPENAI}/v1/models/${id}`, { key: org.key });
+      await res.text();
+      expect(await retrievesSeen(id), id).toBe(1);
+    }
+    const list = await call('GET', `/llm/${OPENAI}/v1/models`, { key: org.key });
+    expect(list.status).toBe(200);
+    await list.text();
   });
 });
 

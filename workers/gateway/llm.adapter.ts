@@ -25,6 +25,7 @@ import {
   type LlmEndpointName,
   type LlmFamily,
   parseLlmRoute,
+  retrievedModelFault,
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
@@ -205,7 +206,10 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     protocol: 'llm',
     readApiKey: llmApiKey,
     read: (request, method, connection) => readLlm(route, request, method, connection),
-    check: () => null,
+    // The model id of `GET /models/<id>`, judged as a body's model is; here rather than in `read`
+    // so that it is refused in the provider's shape (the path alone says OpenAI).
+    check: (_request, parsed) =>
+      parsed.units[0].endpoint === 'models' ? retrievedModelFault(parsed.upstreamPath) : null,
     userOf: (parsed) => parseUser(parsed.units[0].info?.user ?? null).user,
     decide: (parsed, identity, policy) => [llmDecide(parsed.units[0], identity, policy, parsed.allowed)],
     // Content inspection first: it judges (and redacts) what the caller sent, before the governed

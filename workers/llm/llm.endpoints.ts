@@ -9,6 +9,8 @@
  * allows it). No decoding, no normalisation: `/chat/completions/`, `/chat//completions` or
  * `/Chat/Completions` are passthrough, so no second reading of a path can disagree with ours.
  */
+import { AppError } from '../lib/errors';
+import { governedNameFault } from '../policy/policy.methods';
 
 export const LLM_ENDPOINTS = [
   'chat.completions',
@@ -113,6 +115,36 @@ function isModelRetrieve(subPath: string): boolean {
   if (!subPath.startsWith('/models/')) return false;
   const id = subPath.slice('/models/'.length);
   return id.length > 0 && id.length <= 256 && !id.includes('/') && id !== '.' && id !== '..';
+}
+
+/**
+ * Why the model id of a `GET /models/<id>` (the SDKs' `models.retrieve`) names no model, or null:
+ * it is judged as a body's model is (llm.request.ts checkModelName: no whitespace, control or
+ * invisible character, at most 512 bytes), read as the provider reads it — percent-decoded, since a
+ * URL carries `"gpt-4o "` as `gpt-4o%20` — while the path is still forwarded as sent. Also refused:
+ * an id that is not percent-encoded UTF-8 (no reading to agree on), and one whose decoded
+ * slash-separated parts (`meta-llama%2FLlama-3.1-8B` is a real id) include an empty, `.` or `..`
+ * part, which a provider that decodes before routing would resolve to another endpoint.
+ */
+export function retrievedModelFault(upstreamPath: string): AppError | null {
+  if (!upstreamPath.startsWith('/models/')) return null;
+  let id: string;
+  try {
+    id = decodeURIComponent(upstreamPath.slice('/models/'.length));
+  } catch {
+    return pathModelError('model id in the path is not percent-encoded UTF-8');
+  }
+  const fault = governedNameFault(id);
+  if (fault) return pathModelError(`model ${fault}: no model is named like that`);
+  if (id.split('/').some((part) => part === '' || part === '.' || part === '..'))
+    return pathModelError(
+      'model id in the path has an empty, "." or ".." segment: no model is named like that',
+    );
+  return null;
+}
+
+function pathModelError(message: string): AppError {
+  return new AppError('validation_failed', { message, details: { location: 'path', path: 'model' } });
 }
 
 export interface LlmRoute {
