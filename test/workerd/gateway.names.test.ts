@@ -142,3 +142,54 @@ describe('names with whitespace, control or invisible characters', () => {
     expect(received).toHaveLength(1);
   });
 });
+
+async function listen(uris: string[]) {
+  const agent = uniqueAgent('names-listen');
+  const trace = traceId('names-listen');
+  const res = await call('POST', `/v1/mcp/${ECHO_DENIED}`, {
+    key: org.key,
+    body: {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'subscriptions/listen',
+      params: { notifications: { resourceSubscriptions: uris } },
+    },
+    headers: {
+      Accept: 'application/json, text/event-stream',
+      'User-Agent': agent,
+      'X-Igris-Trace-Id': trace,
+    },
+  });
+  const text = await res.text();
+  return { status: res.status, text, received: await receivedBy(agent), rows: await auditFor(trace) };
+}
+
+describe('the resource URIs of subscriptions/listen (2026-07-28) are governed names too', () => {
+  it.each([
+    ['a trailing space', 'file:///notes.txt '],
+    ['a zero-width space', 'file:///no\u200btes.txt'],
+    ['a NUL', 'file:///notes.txt\u0000'],
+    ['513 bytes', `file:///${'n'.repeat(505)}`],
+  ])(
+    'a URI with %s is refused with -32602 before any decision, under an allow-all rule',
+    async (_label, uri) => {
+      const { status, text, received, rows } = await listen(['file:///plain.txt', uri]);
+      expect(status).toBe(400);
+      const answer = JSON.parse(text) as { error: { code: number; message: string; data: { code: string } } };
+      expect(answer.error.code).toBe(-32602);
+      expect(answer.error.data.code).toBe('validation_failed');
+      expect(answer.error.message).toMatch(
+        /^subscriptions\/listen params\.notifications\.resourceSubscriptions\[1\] (contains whitespace, control or invisible characters|is longer than 512 bytes): no tool, prompt or resource is named like that$/,
+      );
+      expect(received).toEqual([]);
+      expect(rows).toHaveLength(1);
+      expect(rows[0]).toMatchObject({ action: 'error', error_code: 'validation_failed', tool: null });
+    },
+  );
+
+  it('plain URIs are decided and forwarded by the allow-all rule', async () => {
+    const { received, rows } = await listen(['file:///plain.txt', `file:///${'n'.repeat(504)}`]);
+    expect(received).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ action: 'allow', tool: 'resource:file:///plain.txt' });
+  });
+});

@@ -38,7 +38,12 @@ import {
   type EvaluationRequest,
   evaluate,
 } from '../policy/policy.evaluate';
-import { classifyMethod, RESOURCE_PREFIX, resolveGovernedName } from '../policy/policy.methods';
+import {
+  classifyMethod,
+  governedNameFault,
+  RESOURCE_PREFIX,
+  resolveGovernedName,
+} from '../policy/policy.methods';
 import type { CallIdentity } from './gateway.identity';
 import { type JsonRpcMessage, messageKind } from './gateway.jsonrpc';
 import type { UnitDecision } from './gateway.stages';
@@ -162,8 +167,9 @@ function unknownMethod(method: string): AppError {
 /**
  * 2026-07-28 `subscriptions/listen` replaces `resources/subscribe`: each URI in
  * `params.notifications.resourceSubscriptions` is decided as `resource:<uri>`, like a
- * subscription, and one denied URI refuses the whole request. Without URIs (list-change
- * notifications only) there is nothing to decide.
+ * subscription, and one denied URI refuses the whole request; a URI holding a hidden character or
+ * over 512 bytes refuses it before any decision (governedNameFault), as resources/subscribe's does.
+ * Without URIs (list-change notifications only) there is nothing to decide.
  */
 const LISTEN_METHOD = 'subscriptions/listen';
 
@@ -182,6 +188,20 @@ function decideListen(
       null,
       new AppError('validation_failed', {
         message: `${LISTEN_METHOD} requires params.notifications.resourceSubscriptions to be non-empty strings`,
+        details: { location: 'body', path: 'params.notifications.resourceSubscriptions' },
+      }),
+    );
+  }
+  // Each URI is a governed name, judged as resources/subscribe's is (governedNameFault).
+  for (const [i, uri] of (uris as string[]).entries()) {
+    const fault = governedNameFault(uri);
+    if (!fault) continue;
+    return refused(
+      message,
+      null,
+      null,
+      new AppError('validation_failed', {
+        message: `${LISTEN_METHOD} params.notifications.resourceSubscriptions[${i}] ${fault}: no tool, prompt or resource is named like that`,
         details: { location: 'body', path: 'params.notifications.resourceSubscriptions' },
       }),
     );
