@@ -104,3 +104,89 @@ describe('A2A skill id cap', () => {
     ]);
   });
 });
+
+async function sendSkills(
+  metadata: Record<string, unknown>,
+  messageMetadata: Record<string, unknown>,
+  trace: string,
+) {
+  const res = await call('POST', `/v1/a2a/${SLUG}`, {
+    key: org.key,
+    headers: { 'A2A-Version': '1.0', 'X-Igris-Trace-Id': trace },
+    body: {
+      jsonrpc: '2.0',
+      id: 1,
+      method: 'SendMessage',
+      params: {
+        message: {
+          messageId: `m-${crypto.randomUUID()}`,
+          role: 'ROLE_USER',
+          parts: [{ text: 'hi' }],
+          metadata: messageMetadata,
+        },
+        metadata,
+      },
+    },
+  });
+  return { status: res.status, answer: (await res.json()) as RpcAnswer };
+}
+
+describe('a send names one skill, as a string', () => {
+  it.each([
+    [
+      'two different skill ids (the message one undecided)',
+      { skillId: 'summarise' },
+      { skillId: 'admin.purge' },
+      'metadata.skillId and message.metadata.skillId name different skills: a send names one',
+      'params.message.metadata.skillId',
+    ],
+    [
+      'a non-string request skill id beside a string one',
+      { skillId: ['admin.purge'] },
+      { skillId: 'summarise' },
+      'metadata.skillId must be a string',
+      'params.metadata.skillId',
+    ],
+    [
+      'a non-string message skill id',
+      {},
+      { skillId: 7 },
+      'message.metadata.skillId must be a string',
+      'params.message.metadata.skillId',
+    ],
+  ])('%s is refused with -32602 before any decision', async (label, own, nested, message, path) => {
+    const trace = `a2a-spellings-${label.replace(/\W/g, '_')}-${Date.now().toString(36)}`;
+    const { status, answer } = await sendSkills(own, nested, trace);
+    expect(status).toBe(400);
+    expect(answer.error).toEqual({
+      code: -32602,
+      message,
+      data: { code: 'validation_failed', traceId: trace, details: { location: 'body', path } },
+    });
+    expect((await rowOf(trace)).results).toEqual([
+      expect.objectContaining({ tool: null, action: 'error', error_code: 'validation_failed' }),
+    ]);
+  });
+
+  it('the same id in both places, or in one (null and "" name nothing), is decided as before', async () => {
+    for (const [own, nested] of [
+      [{ skillId: 'summarise' }, { skillId: 'summarise' }],
+      [{ skillId: null }, { skillId: 'summarise' }],
+      [{ skillId: 'summarise' }, { skillId: '' }],
+    ] as const) {
+      const trace = `a2a-spellings-ok-${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+      const { status, answer } = await sendSkills(own, nested, trace);
+      expect(status, JSON.stringify([own, nested])).toBe(200);
+      expect(answer.error).toBeUndefined();
+      expect((await rowOf(trace)).results).toEqual([
+        expect.objectContaining({ tool: 'summarise', action: 'allow' }),
+      ]);
+    }
+    const denied = await sendSkills(
+      { skillId: 'admin.purge' },
+      { skillId: 'admin.purge' },
+      `a2a-spellings-deny-${Date.now().toString(36)}`,
+    );
+    expect(denied.answer.error).toMatchObject({ code: -32046, data: { code: 'policy_denied' } });
+  });
+});

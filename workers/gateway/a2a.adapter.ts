@@ -24,6 +24,7 @@ import {
   a2aMethod,
   skillOf,
   skillRefusal,
+  skillSpellingRefusal,
   taskIdOf,
   taskStage,
   teamAccessStage,
@@ -86,7 +87,7 @@ async function readA2a(request: Request, connection: ResolvedConnection): Promis
   if (unit.canonical === 'SendMessage' || unit.canonical === 'SendStreamingMessage') {
     const skill = skillOf(message.params);
     // Refused here, before the unit exists, so the id reaches no decision or audit row.
-    const refusal = skillRefusal(skill);
+    const refusal = skillSpellingRefusal(message.params) ?? skillRefusal(skill);
     if (refusal) throw refusal;
     unit.skill = skill;
   }

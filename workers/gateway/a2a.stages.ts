@@ -9,7 +9,9 @@
  *                  caller names (`metadata.skillId` of the params or of the message) for the two
  *                  send methods, else the canonical method name: `tool: "echo"` governs a skill,
  *                  `tool: "GetTask"` or `tool: "*Task*"` governs methods. A skill id over 512
- *                  UTF-8 bytes is refused when the request is read (skillRefusal).
+ *                  UTF-8 bytes or holding a hidden character is refused when the request is read
+ *                  (skillRefusal), and so is a send naming two different skills, or a non-string
+ *                  one (skillSpellingRefusal).
  *   teamAccessStage  request stage: the connection's `allowedTeams` (per-team access), by team id.
  *   a2aAuditRow    one `a2a_call` row per request (method as sent, tool = governed name).
  *   taskStage      reads the task id and each new task state from the answer (JSON or SSE) into
@@ -101,6 +103,39 @@ export function skillRefusal(skill: string | null): AppError | null {
   return new AppError('validation_failed', {
     message: `metadata.skillId ${fault}: no skill is named like that`,
     details: { location: 'body', path: 'params.metadata.skillId' },
+  });
+}
+
+/**
+ * A send that names its skill twice, differently — `params.metadata.skillId` and
+ * `params.message.metadata.skillId` — or names one with a value that is not a string: refused
+ * before any decision. skillOf decides on the request's id, but an agent may act on the message's
+ * (or coerce `["admin.purge"]`), so a second, undecided spelling could run a skill the policy never
+ * saw. Absent, `null` and `""` name nothing; the same id in both places is one name.
+ */
+export function skillSpellingRefusal(params: unknown): AppError | null {
+  if (!isRecord(params)) return null;
+  const message = isRecord(params.message) ? params.message : null;
+  const spellings: Array<[path: string, value: unknown]> = [
+    ['params.metadata.skillId', isRecord(params.metadata) ? params.metadata.skillId : undefined],
+    [
+      'params.message.metadata.skillId',
+      message && isRecord(message.metadata) ? message.metadata.skillId : undefined,
+    ],
+  ];
+  for (const [path, value] of spellings) {
+    if (value !== undefined && value !== null && typeof value !== 'string') {
+      return new AppError('validation_failed', {
+        message: `${path.slice('params.'.length)} must be a string`,
+        details: { location: 'body', path },
+      });
+    }
+  }
+  const [own, nested] = spellings.map(([, value]) => (typeof value === 'string' ? value : ''));
+  if (own === '' || nested === '' || own === nested) return null;
+  return new AppError('validation_failed', {
+    message: 'metadata.skillId and message.metadata.skillId name different skills: a send names one',
+    details: { location: 'body', path: 'params.message.metadata.skillId' },
   });
 }
 
