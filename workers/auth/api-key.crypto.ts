@@ -12,7 +12,10 @@
  * index on every request, which a per-row salt would prevent and a slow KDF would make expensive.
  */
 
+import { timingSafeEqual as equalBytes } from 'node:crypto';
 import { sha256Hex } from '../lib/hex.js';
+
+const encoder = new TextEncoder();
 
 const KEY_PREFIX = 'ig_';
 const KEY_RANDOM_BYTES = 32;
@@ -49,18 +52,16 @@ export function looksLikeApiKey(s: unknown): s is string {
 }
 
 /**
- * Compares two strings without an early exit, so the time taken does not reveal how many leading
- * characters match. Lengths are not secret (we compare fixed-length hex hashes), so unequal
- * lengths return false immediately. Best effort: a JIT gives no hard guarantees, but this removes
- * the data-dependent branch that makes `===` exploitable.
+ * Compares two strings' UTF-8 bytes in time independent of where they differ (node:crypto's
+ * timingSafeEqual, native in workerd under nodejs_compat: no JIT to second-guess), so the time
+ * taken does not reveal how many leading characters match. Lengths are not secret (we compare
+ * fixed-length hex hashes and tokens), so unequal byte lengths return false at once — which
+ * timingSafeEqual needs, as it throws on them.
  */
 export function timingSafeEqual(a: string, b: string): boolean {
-  const left = new TextEncoder().encode(a);
-  const right = new TextEncoder().encode(b);
-  if (left.length !== right.length) return false;
-  let diff = 0;
-  for (let i = 0; i < left.length; i++) diff |= (left[i] ?? 0) ^ (right[i] ?? 0);
-  return diff === 0;
+  const left = encoder.encode(a);
+  const right = encoder.encode(b);
+  return left.length === right.length && equalBytes(left, right);
 }
 
 /** Marks every character covered by any occurrence (overlapping ones included) of any secret. */

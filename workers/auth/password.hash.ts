@@ -12,6 +12,8 @@
  * (durable-objects/login-limiter.do.ts). The count is stored with every hash, so raising it later
  * only changes new hashes, and verifyPassword reports when a stored hash should be upgraded.
  */
+import { timingSafeEqual } from 'node:crypto';
+
 /** The production Workers runtime's PBKDF2 iteration cap. */
 export const WORKERS_PBKDF2_MAX_ITERATIONS = 100_000;
 /** Iterations for new hashes: the highest the runtime accepts. */
@@ -22,6 +24,7 @@ const SALT_BYTES = 16;
 const HASH_BYTES = 32;
 /** PBKDF2 hashes longer inputs with HMAC first anyway; the cap only bounds request work. */
 export const PASSWORD_MAX_BYTES = 1024;
+const encoder = new TextEncoder();
 
 /**
  * Verified instead of a real hash when the account does not exist (or has no password), so that
@@ -37,14 +40,14 @@ interface ParsedHash {
 }
 
 /**
- * Compares two equal-length encodings without an early exit. (Self-contained rather than shared
- * with api-key.crypto.ts so this module stays import-free for its Node unit test.)
+ * Compares two base64url encodings in time independent of where they differ (node:crypto's
+ * timingSafeEqual, native in workerd under nodejs_compat); unequal lengths (not secret: the
+ * derived length is fixed) return false at once, as timingSafeEqual throws on them.
  */
 function constantTimeEqual(a: string, b: string): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
-  return diff === 0;
+  const left = encoder.encode(a);
+  const right = encoder.encode(b);
+  return left.length === right.length && timingSafeEqual(left, right);
 }
 
 function toBase64Url(bytes: Uint8Array): string {
