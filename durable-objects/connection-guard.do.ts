@@ -17,7 +17,8 @@
  *     object starts, inside blockConcurrencyWhile, so no call is decided before they are known; then
  *     pushed by the API (applyKill / liftKill) before it answers — a push that comes before that load
  *     is kept for it, not a reason to read D1. Re-read from D1 every
- *     RESYNC_MS as a safety net for a push that failed — never from KV.
+ *     RESYNC_MS as a safety net for a push that failed — never from KV. Held by kill.held.ts.
+ *   - who created each task and first used each A2A context: SQLite (guard.ownership.ts).
  *   - rate windows, anomaly counts and cooldowns, session counters: SQLite (survive eviction).
  *   - anomaly settings: the connection's `settings.anomaly`, read from D1 with the kill switches
  *     (so a settings change reaches a warm guard within RESYNC_MS). The D1 read is guard.state.ts;
@@ -32,7 +33,6 @@ import { log } from '../workers/lib/log';
 import { AnomalyDetector } from './anomaly.detect';
 import { chainName } from './audit.chain';
 import { SpoolScheduler } from './audit.scheduler';
-import { ContextOwners } from './context.owners';
 import { eventHubFor, metricsHubFor, sessionFactsFor } from './do.client';
 import {
   type AdmitRequest,
@@ -49,22 +49,17 @@ import {
 } from './guard.contract';
 import { GuardEvents } from './guard.events';
 import { GuardObserver } from './guard.observe';
+import { GuardOwnership } from './guard.ownership';
 import { refuseByVerdict } from './guard.refusals';
 import { type GuardD1State, readGuardState } from './guard.state';
-import {
-  concernsGuard,
-  type GuardIdentity,
-  holdsWholeSession,
-  type KillRecord,
-  matchingKill,
-} from './kill.match';
-import { KillWatchers, killNotice } from './kill.watchers';
+import { HeldKills } from './kill.held';
+import type { GuardIdentity, KillRecord } from './kill.match';
+import { killNotice } from './kill.watchers';
 import { rowFindings } from './metrics.contract';
 import { MetricsOutbox } from './metrics.outbox';
 import { RateWindows } from './rate.window';
 import { SessionRecord } from './session.record';
 import { SessionTaint } from './session.taint';
-import { TaskOwners, taskClaims, taskOwner } from './task.owners';
 
 /** How often a warm guard re-reads its kill switches and settings from D1 (safety net for pushes). */
 export const RESYNC_MS = 30_000;
@@ -75,10 +70,8 @@ export class ConnectionGuard extends DurableObject<Env> {
   readonly #rates: RateWindows;
   readonly #session: SessionRecord;
   readonly #taint: SessionTaint;
-  /** Who created each A2A or MCP task of this connection (task.owners.ts: why it lives here). */
-  readonly #tasks: TaskOwners;
-  /** Who first used each A2A context of this connection (context.owners.ts). */
-  readonly #contexts: ContextOwners;
+  /** Who created each task and first used each A2A context here (guard.ownership.ts). */
+  readonly #owners: GuardOwnership;
   /** Metric deltas for the organization's MetricsHub, sent off the hot path (metrics.outbox.ts). */
   readonly #metrics: MetricsOutbox;
   /** Live events for the organization's EventHub, sent off the hot path (guard.events.ts). */
@@ -87,16 +80,12 @@ export class ConnectionGuard extends DurableObject<Env> {
   readonly #observer: GuardObserver;
   /** Whose hub the metrics go to: known from the first admit, or from a row when complete() comes first. */
   #metricsTarget: GuardTarget | null = null;
-  #kills = new Map<string, KillRecord>();
-  readonly #watchers = new KillWatchers();
+  /** The kill switches held, their watches, and pushes kept for the first load (kill.held.ts). */
+  readonly #kills = new HeldKills();
   #identity: GuardIdentity | null = null;
   #loading: Promise<void> | null = null;
   #syncedAt = 0;
   #syncing = false;
-  /** Bumped by every push, so a D1 re-read that started before a push cannot undo it. */
-  #pushEpoch = 0;
-  /** Switches pushed before the first load (a cold guard does not read D1 for a push): held at the load. */
-  readonly #pushedBeforeLoad = new Map<string, KillRecord>();
   /** The organization's configuration epoch (pushed, read from D1, or carried by an admit): only grows. */
   #configEpoch = 0;
 
@@ -111,8 +100,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#rates = new RateWindows(ctx.storage.sql);
     const anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
     this.#session = new SessionRecord(ctx.storage.sql);
-    this.#tasks = new TaskOwners(ctx.storage.sql);
-    this.#contexts = new ContextOwners(ctx.storage.sql);
+    this.#owners = new GuardOwnership(ctx.storage.sql);
     // Facts of linked agent sessions go to the organization's store too, never awaited by admit.
     this.#taint = new SessionTaint(ctx.storage.sql, (orgId, session, facts) =>
       ctx.waitUntil(
@@ -154,11 +142,13 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#learnEpoch(request.configEpoch);
     }
 
-    const kill = matchingKill(this.#kills.values(), identity, request.caller);
+    const kill = this.#kills.matching(identity, request.caller);
     let result: AdmitResult = { verdict: 'admit', sessionId };
     // Taint before the rate windows: a call refused for its session's history counts against none.
     const hit = !kill && !request.final && request.taint ? this.#taint.verdict(request.taint, now) : null;
     const held = hit?.held ?? null;
+    // Before the rate windows: a call refused for naming a task or context not its own counts against none.
+    const owned = kill || hit ? null : this.#owners.refusal(request, now);
     if (kill) {
       result = { verdict: 'killed', sessionId, scope: kill.scope, reason: kill.reason };
     } else if (hit?.approve) {
@@ -168,11 +158,8 @@ export class ConnectionGuard extends DurableObject<Env> {
       return { verdict: 'tainted', sessionId, ruleIndex: hit.ruleIndex, held: hit.held, approval: true };
     } else if (hit) {
       result = { verdict: 'tainted', sessionId, ruleIndex: hit.ruleIndex, held: hit.held };
-    } else if (!request.final && this.#tasks.refuses(request, now)) {
-      // Before the rate windows: a call refused for addressing a task not its own counts against none.
-      result = { verdict: 'task_unknown', sessionId };
-    } else if (this.#contexts.refuses(request, now)) {
-      result = { verdict: 'context_unknown', sessionId };
+    } else if (owned) {
+      result = { verdict: owned, sessionId };
     } else if (!request.final) {
       const rate = this.#rates.admit(request.rateChecks, now);
       if (!rate.ok) {
@@ -183,9 +170,8 @@ export class ConnectionGuard extends DurableObject<Env> {
     if (result.verdict === 'admit' && !request.final && request.taint) {
       this.#taint.add(request.taint, now, request.orgId);
     }
-    if (result.verdict === 'admit' && !request.final && request.tasks?.list) {
-      result = { ...result, ownedTasks: this.#tasks.ownedBy(request, now) };
-    }
+    const listed = result.verdict === 'admit' ? this.#owners.listed(request, now) : null;
+    if (listed) result = { ...result, ...listed };
 
     const final = request.final || result.verdict !== 'admit';
     for (const row of request.audit) {
@@ -234,10 +220,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       this.#rates.recordTokens(eventId, outcome.tokens.checks, outcome.tokens.used, Date.now());
     }
     const row = this.#audit.spool.complete(eventId, outcome);
-    // An A2A send's or MCP request's answer named the task(s) it created: its caller's (task.owners.ts).
-    const claimed = row ? taskClaims(row, outcome.findings) : null;
-    if (claimed) this.#tasks.claim(claimed.ids, taskOwner(row!), Date.now(), claimed.protocol);
-    if (row) this.#contexts.claimFrom(row, outcome.findings, Date.now());
+    if (row) this.#owners.claimFrom(row, outcome.findings, Date.now());
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) {
       this.#events.findings(row, outcome.findings);
@@ -269,24 +252,21 @@ export class ConnectionGuard extends DurableObject<Env> {
   async applyKill(target: GuardTarget, kill: KillRecord): Promise<void> {
     if (!this.#identity) {
       this.#checkName(target);
-      this.#pushedBeforeLoad.set(kill.id, kill);
+      this.#kills.pushedBeforeLoad.set(kill.id, kill);
       return;
     }
-    const identity = await this.#ready(target);
-    this.#pushEpoch++;
-    this.#hold(kill, identity);
+    this.#kills.push(kill, await this.#ready(target));
   }
 
   /** A kill switch was lifted (committed before the push: a cold guard's load reads it lifted). Idempotent. */
   async liftKill(target: GuardTarget, killSwitchId: string): Promise<void> {
     if (!this.#identity) {
       this.#checkName(target);
-      this.#pushedBeforeLoad.delete(killSwitchId);
+      this.#kills.pushedBeforeLoad.delete(killSwitchId);
       return;
     }
     await this.#ready(target);
-    this.#pushEpoch++;
-    this.#kills.delete(killSwitchId);
+    this.#kills.lift(killSwitchId);
   }
 
   /**
@@ -298,18 +278,18 @@ export class ConnectionGuard extends DurableObject<Env> {
    */
   async watchKill(request: WatchRequest): Promise<WatchNotice | null> {
     const identity = await this.#ready(request);
-    const holding = matchingKill(this.#kills.values(), identity, request.caller);
+    const holding = this.#kills.matching(identity, request.caller);
     if (holding) return killNotice(holding);
     const { configEpoch } = request;
     if (configEpoch !== undefined && configEpoch < this.#configEpoch) {
       return { configEpoch: this.#configEpoch };
     }
-    return this.#watchers.wait(request.watchId, request.caller, configEpoch);
+    return this.#kills.watchers.wait(request.watchId, request.caller, configEpoch);
   }
 
   /** Withdraws a watch (its stream ended). Unknown ids are fine: it may have just resolved. */
   async unwatch(watchId: string): Promise<void> {
-    this.#watchers.withdraw(watchId);
+    this.#kills.watchers.withdraw(watchId);
   }
 
   /** The live session state and what holds it, for GET /api/v1/sessions/:id. */
@@ -317,13 +297,13 @@ export class ConnectionGuard extends DurableObject<Env> {
     const identity = await this.#ready(target);
     return {
       session: this.#session.snapshot(),
-      holds: [...this.#kills.values()].filter((k) => holdsWholeSession(k, identity)),
+      holds: this.#kills.holdingSession(identity),
     };
   }
 
   /** Pending watches (observability, and the tests' proof that they don't leak). */
   async watcherCount(): Promise<number> {
-    return this.#watchers.size;
+    return this.#kills.watchers.size;
   }
 
   override async alarm(): Promise<void> {
@@ -336,8 +316,7 @@ export class ConnectionGuard extends DurableObject<Env> {
       await this.#audit.armAt(Date.now() + 5_000);
     }
     this.#rates.prune(Date.now());
-    this.#tasks.prune(Date.now());
-    this.#contexts.prune(Date.now());
+    this.#owners.prune(Date.now());
   }
 
   /**
@@ -358,8 +337,7 @@ export class ConnectionGuard extends DurableObject<Env> {
             sessionId: agentSessionId(target.connectionId),
           };
           this.#apply(state, this.#identity);
-          for (const kill of this.#pushedBeforeLoad.values()) this.#hold(kill, this.#identity);
-          this.#pushedBeforeLoad.clear();
+          this.#kills.loaded(this.#identity);
         })
         .finally(() => {
           this.#loading = null;
@@ -382,12 +360,7 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   /** Takes what was read from D1; the kill switches it holds for the first time wake their watches. */
   #apply(state: GuardD1State, identity: GuardIdentity): void {
-    const previous = this.#kills;
-    this.#kills = new Map();
-    for (const kill of state.kills) {
-      if (previous.has(kill.id)) this.#kills.set(kill.id, kill);
-      else this.#hold(kill, identity);
-    }
+    this.#kills.replace(state.kills, identity);
     this.#observer.anomalySettings = state.anomaly;
     this.#learnEpoch(state.configEpoch);
     this.#syncedAt = Date.now();
@@ -397,13 +370,7 @@ export class ConnectionGuard extends DurableObject<Env> {
   #learnEpoch(epoch: number): void {
     if (epoch <= this.#configEpoch) return;
     this.#configEpoch = epoch;
-    this.#watchers.epochMoved(epoch);
-  }
-
-  #hold(kill: KillRecord, identity: GuardIdentity): void {
-    if (!concernsGuard(kill, identity)) return;
-    this.#kills.set(kill.id, kill);
-    this.#watchers.held(kill, identity);
+    this.#kills.watchers.epochMoved(epoch);
   }
 
   /** The safety-net re-read; never on the hot path (not awaited), and dropped if a push raced it. */
@@ -411,11 +378,11 @@ export class ConnectionGuard extends DurableObject<Env> {
     if (this.#syncing || now - this.#syncedAt < RESYNC_MS || !this.#identity) return;
     this.#syncing = true;
     const identity = this.#identity;
-    const epoch = this.#pushEpoch;
+    const epoch = this.#kills.epoch;
     this.ctx.waitUntil(
       readGuardState(this.env.DB, identity)
         .then((state) => {
-          if (epoch === this.#pushEpoch) this.#apply(state, identity);
+          if (epoch === this.#kills.epoch) this.#apply(state, identity);
         })
         .catch((err: unknown) => log('warn', 'guard resync failed; keeping current state', { err }))
         .finally(() => {

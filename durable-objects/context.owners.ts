@@ -18,17 +18,17 @@
  * unused the longest of MAX_CONTEXTS, whose id another caller would have to know (agents mint
  * random ids) — and getting there takes MAX_CONTEXTS audited sends. An evicted or expired context
  * is unrecorded again: its next user owns it.
+ *
+ * The table, its TTL, pruning and cap are owner.store.ts (shared with task owners; policy `evict`).
  */
 import type { AuditEventInsert } from '../workers/db/schema';
 import type { AdmitRequest, Finding } from './guard.contract';
+import { OwnerStore } from './owner.store';
 import type { SqlLike } from './sql.types';
-import { OWNER_TTL_MS, TOUCH_MS, taskOwner } from './task.owners';
+import { taskOwner } from './task.owners';
 
 /** Context records kept per connection (guard); beyond it the least recently used goes. */
 export const MAX_CONTEXTS = 100_000;
-/** Rows deleted per prune (each alarm), oldest first. */
-const PRUNE_BATCH = 500;
-
 const SEND_METHODS = new Set(['SendMessage', 'SendStreamingMessage']);
 
 /** The context ids a send's findings report (its caller claims them); none for any other row. */
@@ -45,21 +45,17 @@ export function claimedContexts(row: AuditEventInsert, findings: readonly Findin
 }
 
 export class ContextOwners {
-  readonly #sql: SqlLike;
-  readonly #cap: number;
-  /** Rows in the table, counted once when first needed, then kept by every insert and delete. */
-  #count: number | null = null;
+  readonly #store: OwnerStore;
 
   /** `cap`: MAX_CONTEXTS, smaller only in tests. */
   constructor(sql: SqlLike, cap = MAX_CONTEXTS) {
-    this.#sql = sql;
-    this.#cap = cap;
-    sql.exec(`CREATE TABLE IF NOT EXISTS context_owners (
-      context_id TEXT PRIMARY KEY,
-      owner TEXT NOT NULL,
-      used_at INTEGER NOT NULL
-    )`);
-    sql.exec('CREATE INDEX IF NOT EXISTS context_owners_used ON context_owners (used_at)');
+    this.#store = new OwnerStore(sql, {
+      table: 'context_owners',
+      key: 'context_id',
+      cap,
+      atCap: 'evict',
+      noun: 'context',
+    });
   }
 
   /** True when the admit's send names a context (AdmitRequest.tasks.contexts) another caller owns. */
@@ -71,23 +67,9 @@ export class ContextOwners {
 
   /** True unless one of the ids is a live record of another caller; refreshes the caller's own. */
   mayUse(contextIds: readonly string[], owner: string, now: number): boolean {
-    const rows = contextIds.map(
-      (id) =>
-        this.#sql
-          .exec<{ owner: string; used_at: number }>(
-            'SELECT owner, used_at FROM context_owners WHERE context_id = ?',
-            id,
-          )
-          .toArray()[0],
-    );
-    const live = (row: { used_at: number } | undefined) =>
-      row !== undefined && now - row.used_at < OWNER_TTL_MS;
-    if (rows.some((row) => live(row) && row!.owner !== owner)) return false;
-    contextIds.forEach((id, i) => {
-      const row = rows[i];
-      if (live(row) && now - row!.used_at >= TOUCH_MS)
-        this.#sql.exec('UPDATE context_owners SET used_at = ? WHERE context_id = ?', now, id);
-    });
+    const rows = this.#store.rows(contextIds);
+    if (rows.some((row) => this.#store.live(row, now) && row.owner !== owner)) return false;
+    this.#store.touch(contextIds, rows, now);
     return true;
   }
 
@@ -99,56 +81,11 @@ export class ContextOwners {
 
   /** Records the contexts as `owner`'s: a live record of anyone keeps its owner (refreshed if it is `owner`'s). */
   claim(contextIds: readonly string[], owner: string, now: number): void {
-    for (const id of contextIds) {
-      const row = this.#sql
-        .exec<{ owner: string; used_at: number }>(
-          'SELECT owner, used_at FROM context_owners WHERE context_id = ?',
-          id,
-        )
-        .toArray()[0];
-      if (!row) {
-        this.#sql.exec(
-          'INSERT INTO context_owners (context_id, owner, used_at) VALUES (?, ?, ?)',
-          id,
-          owner,
-          now,
-        );
-        if (this.#count !== null) this.#count++;
-      } else if (now - row.used_at >= OWNER_TTL_MS) {
-        // Expired (not pruned yet): unrecorded, so its first user now owns it.
-        this.#sql.exec(
-          'UPDATE context_owners SET owner = ?, used_at = ? WHERE context_id = ?',
-          owner,
-          now,
-          id,
-        );
-      } else if (row.owner === owner && now - row.used_at >= TOUCH_MS) {
-        this.#sql.exec('UPDATE context_owners SET used_at = ? WHERE context_id = ?', now, id);
-      }
-    }
-    this.#evictOverCap();
+    this.#store.claim(contextIds, owner, now);
   }
 
   /** Deletes expired records, oldest first, through the index on time (reads only what it deletes). */
   prune(now: number): void {
-    this.#delete('WHERE used_at <= ?', now - OWNER_TTL_MS, PRUNE_BATCH);
-  }
-
-  #evictOverCap(): void {
-    this.#count ??= this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM context_owners').one().n;
-    if (this.#count > this.#cap) this.#delete('', this.#count - this.#cap);
-  }
-
-  /** Deletes up to `limit` rows matching `where`, least recently used first, and keeps the count. */
-  #delete(where: string, ...bindings: unknown[]): void {
-    const deleted = this.#sql
-      .exec<{ context_id: string }>(
-        `DELETE FROM context_owners WHERE context_id IN
-           (SELECT context_id FROM context_owners ${where} ORDER BY used_at LIMIT ?)
-         RETURNING context_id`,
-        ...bindings,
-      )
-      .toArray().length;
-    if (this.#count !== null) this.#count -= deleted;
+    this.#store.prune(now);
   }
 }

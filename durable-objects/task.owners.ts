@@ -30,18 +30,17 @@
  * Bounded: at most MAX_OWNED_TASKS records per connection. A claim beyond that (after pruning
  * what has expired) is not recorded and is logged: its task is then refused to everyone, its
  * creator included — fail closed, never an unrecorded task anyone may address.
+ *
+ * The table, its TTL (OWNER_TTL_MS, refreshed at most every TOUCH_MS: a polling GetTask writes
+ * nothing), pruning and cap are owner.store.ts, shared with context owners (policy `refuse`).
  */
 import type { AuditEventInsert } from '../workers/db/schema';
-import { log } from '../workers/lib/log';
 import type { AdmitRequest, Finding, TaskProtocol } from './guard.contract';
+import { OwnerStore } from './owner.store';
 import type { SqlLike } from './sql.types';
 
-/** How long a task stays addressable after its last use through the gateway. */
-export const OWNER_TTL_MS = 30 * 24 * 3_600_000;
-/** A task's last use is rewritten at most this often (a polling GetTask writes nothing). */
-export const TOUCH_MS = 3_600_000;
-/** Rows deleted per prune (each alarm), oldest first. */
-const PRUNE_BATCH = 500;
+export { OWNER_TTL_MS, TOUCH_MS } from './owner.store';
+
 /** Task ids a ListTasks answer is filtered to: the caller's most recently used. */
 export const MAX_LISTED = 1_000;
 
@@ -112,22 +111,18 @@ export function taskClaims(
 }
 
 export class TaskOwners {
-  readonly #sql: SqlLike;
-  /** At most this many records (MAX_OWNED_TASKS; smaller in unit tests). */
-  readonly #cap: number;
-  /** Records held, counted once per activation and kept up to date (a COUNT reads every row). */
-  #count: number | null = null;
+  readonly #store: OwnerStore;
 
+  /** `cap`: MAX_OWNED_TASKS, smaller only in unit tests. */
   constructor(sql: SqlLike, cap = MAX_OWNED_TASKS) {
-    this.#sql = sql;
-    this.#cap = cap;
-    sql.exec(`CREATE TABLE IF NOT EXISTS task_owners (
-      task_id TEXT PRIMARY KEY,
-      owner TEXT NOT NULL,
-      used_at INTEGER NOT NULL
-    )`);
-    sql.exec('CREATE INDEX IF NOT EXISTS task_owners_used ON task_owners (used_at)');
-    sql.exec('CREATE INDEX IF NOT EXISTS task_owners_owner ON task_owners (owner, used_at)');
+    this.#store = new OwnerStore(sql, {
+      table: 'task_owners',
+      key: 'task_id',
+      cap,
+      atCap: 'refuse',
+      byOwner: true,
+      noun: 'task',
+    });
   }
 
   /**
@@ -135,46 +130,20 @@ export class TaskOwners {
    * MAX_OWNED_TASKS (after pruning the expired), a new task is not recorded: refused to all.
    */
   claim(taskIds: readonly string[], owner: string, now: number, protocol: TaskProtocol = 'a2a'): void {
-    for (const id of taskIds) {
-      if (this.#held() >= this.#cap) this.prune(now);
-      if (this.#held() >= this.#cap) {
-        log('warn', 'task owner records full; task not recorded (refused to every caller)', {
-          protocol,
-          held: this.#count,
-        });
-        return;
-      }
-      const added = this.#sql
-        .exec(
-          `INSERT INTO task_owners (task_id, owner, used_at) VALUES (?, ?, ?)
-             ON CONFLICT (task_id) DO NOTHING RETURNING task_id`,
-          taskKey(protocol, id),
-          owner,
-          now,
-        )
-        .toArray().length;
-      this.#count = this.#held() + added;
-    }
+    this.#store.claim(
+      taskIds.map((id) => taskKey(protocol, id)),
+      owner,
+      now,
+    );
   }
 
   /** True when every id (at least one) is a task `owner` created; refreshes their last use. */
   ownsAll(taskIds: readonly string[], owner: string, now: number, protocol: TaskProtocol = 'a2a'): boolean {
     if (taskIds.length === 0) return false;
     const keys = taskIds.map((id) => taskKey(protocol, id));
-    const rows = keys.map(
-      (key) =>
-        this.#sql
-          .exec<{ owner: string; used_at: number }>(
-            'SELECT owner, used_at FROM task_owners WHERE task_id = ?',
-            key,
-          )
-          .toArray()[0],
-    );
-    if (!rows.every((row) => row?.owner === owner && now - row.used_at < OWNER_TTL_MS)) return false;
-    keys.forEach((key, i) => {
-      if (now - rows[i]!.used_at >= TOUCH_MS)
-        this.#sql.exec('UPDATE task_owners SET used_at = ? WHERE task_id = ?', now, key);
-    });
+    const rows = this.#store.rows(keys);
+    if (!rows.every((row) => this.#store.live(row, now) && row.owner === owner)) return false;
+    this.#store.touch(keys, rows, now);
     return true;
   }
 
@@ -194,33 +163,14 @@ export class TaskOwners {
 
   /** The caller's tasks, most recently used first (a ListTasks answer is filtered to them). */
   owned(owner: string, now: number, protocol: TaskProtocol = 'a2a'): string[] {
-    return this.#sql
-      .exec<{ task_id: string }>(
-        'SELECT task_id FROM task_owners WHERE owner = ? AND used_at > ? ORDER BY used_at DESC LIMIT ?',
-        owner,
-        now - OWNER_TTL_MS,
-        MAX_LISTED,
-      )
-      .toArray()
-      .map((row) => idOfKey(protocol, row.task_id))
+    return this.#store
+      .keysOf(owner, now, MAX_LISTED)
+      .map((key) => idOfKey(protocol, key))
       .filter((id) => id !== null);
   }
 
   /** Deletes expired records, oldest first, through the index on time (reads only what it deletes). */
   prune(now: number): void {
-    const deleted = this.#sql
-      .exec(
-        `DELETE FROM task_owners WHERE task_id IN
-           (SELECT task_id FROM task_owners WHERE used_at <= ? ORDER BY used_at LIMIT ?) RETURNING task_id`,
-        now - OWNER_TTL_MS,
-        PRUNE_BATCH,
-      )
-      .toArray().length;
-    if (this.#count !== null) this.#count = Math.max(0, this.#count - deleted);
-  }
-
-  #held(): number {
-    this.#count ??= this.#sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM task_owners').one().n;
-    return this.#count;
+    this.#store.prune(now);
   }
 }
