@@ -18,7 +18,8 @@
  *     pushed by the API (applyKill / liftKill) before it answers — a push that comes before that load
  *     is kept for it, not a reason to read D1. Re-read from D1 every
  *     RESYNC_MS as a safety net for a push that failed — never from KV. Held by kill.held.ts.
- *   - who created each task and first used each A2A context: SQLite (guard.ownership.ts).
+ *   - who created each task and first used each A2A context, which minted server-request ids
+ *     were answered: SQLite (guard.ownership.ts).
  *   - rate windows, anomaly counts and cooldowns, session counters: SQLite (survive eviction).
  *   - anomaly settings: the connection's `settings.anomaly`, read from D1 with the kill switches
  *     (so a settings change reaches a warm guard within RESYNC_MS). The D1 read is guard.state.ts;
@@ -159,7 +160,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     } else if (hit) {
       result = { verdict: 'tainted', sessionId, ruleIndex: hit.ruleIndex, held: hit.held };
     } else if (owned) {
-      result = { verdict: owned, sessionId };
+      result = { ...owned, sessionId };
     } else if (!request.final) {
       const rate = this.#rates.admit(request.rateChecks, now);
       if (!rate.ok) {
@@ -170,7 +171,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     if (result.verdict === 'admit' && !request.final && request.taint) {
       this.#taint.add(request.taint, now, request.orgId);
     }
-    const listed = result.verdict === 'admit' ? this.#owners.listed(request, now) : null;
+    const listed = result.verdict === 'admit' ? this.#owners.admitted(request, now) : null;
     if (listed) result = { ...result, ...listed };
 
     const final = request.final || result.verdict !== 'admit';

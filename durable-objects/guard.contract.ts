@@ -75,8 +75,24 @@ export interface AdmitRequest extends GuardTarget {
    * request whose answer created them (workers/gateway/mcp.task.access.ts).
    * With `contexts` (a send naming a `contextId`: context.owners.ts), the call is refused
    * (`context_unknown`) if one of them was first used here by another caller; unrecorded ones pass.
+   * With `answers` (an MCP body answering or cancelling server requests by their gateway-minted
+   * ids: answered.ids.ts), the call is refused (`response_refused`) if one of them was answered
+   * before (or is named twice), else they are recorded as answered once it is admitted. An older
+   * guard ignores it (answers are then not one-shot during a deploy).
    */
-  tasks?: { ids?: string[]; list?: boolean; protocol?: TaskProtocol; contexts?: string[] };
+  tasks?: {
+    ids?: string[];
+    list?: boolean;
+    protocol?: TaskProtocol;
+    contexts?: string[];
+    answers?: AnsweredIdRecord[];
+  };
+}
+
+/** A minted server-request id a body answers: its MAC (the record's key) and when it expires (ms). */
+export interface AnsweredIdRecord {
+  key: string;
+  expiresAt: number;
 }
 
 /** Whose task ids a task-addressed call names: one record space per protocol. */
@@ -149,8 +165,8 @@ export interface SharedFacts {
 }
 
 /**
- * The guard's verdict. Precedence: kill switch, session taint, A2A task then context ownership,
- * then rate windows. A refused call's audit rows are rewritten by the guard (action `killed` /
+ * The guard's verdict. Precedence: kill switch, session taint, task then context ownership,
+ * then answered server requests, then rate windows. A refused call's audit rows are rewritten by the guard (action `killed` /
  * `rate_limited` / `deny`) and spooled as final.
  */
 export type AdmitResult =
@@ -160,6 +176,11 @@ export type AdmitResult =
   | { verdict: 'task_unknown'; sessionId: string }
   /** An A2A context the send names was first used here by another caller. Recorded. */
   | { verdict: 'context_unknown'; sessionId: string }
+  /**
+   * A server request the body answers (or cancels) was answered before (`answered`), or the
+   * connection's record of answered ids is full (`full`: fail closed). Recorded (answered.ids.ts).
+   */
+  | { verdict: 'response_refused'; sessionId: string; reason: 'answered' | 'full' }
   /** The call was decided on data older than a management change: re-read and decide again. */
   | { verdict: 'stale'; sessionId: string; configEpoch: number }
   | { verdict: 'killed'; sessionId: string; scope: KillScope; reason: string | null }

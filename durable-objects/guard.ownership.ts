@@ -1,37 +1,45 @@
 /**
  * The guard's ownership checks, in one place: who created each A2A or MCP task of the connection
- * (task.owners.ts) and who first used each A2A context (context.owners.ts). connection-guard.do.ts
- * asks it once per admit (`refusal`), gives it every completed row (`claimFrom`: a created task or
- * a reported context becomes its caller's) and prunes it on its alarm. Why it lives in the guard:
- * task.owners.ts.
+ * (task.owners.ts), who first used each A2A context (context.owners.ts), and which gateway-minted
+ * server-request ids were answered already (answered.ids.ts: each is answered once).
+ * connection-guard.do.ts asks it once per admit (`refusal`), tells it an admit passed (`admitted`:
+ * answers are spent, a task list is read), gives it every completed row (`claimFrom`: a created
+ * task or a reported context becomes its caller's) and prunes it on its alarm. Why it lives in the
+ * guard: task.owners.ts. A call that names no task, context or answer reads nothing here.
  */
 import type { AuditEventInsert } from '../workers/db/schema';
+import { AnsweredIds } from './answered.ids';
 import { ContextOwners } from './context.owners';
-import type { AdmitRequest, Finding } from './guard.contract';
+import type { AdmitRequest, AdmitResult, Finding } from './guard.contract';
 import type { SqlLike } from './sql.types';
 import { TaskOwners, taskClaims, taskOwner } from './task.owners';
 
 export class GuardOwnership {
   readonly #tasks: TaskOwners;
   readonly #contexts: ContextOwners;
+  readonly #answered: AnsweredIds;
 
   constructor(sql: SqlLike) {
     this.#tasks = new TaskOwners(sql);
     this.#contexts = new ContextOwners(sql);
+    this.#answered = new AnsweredIds(sql);
   }
 
   /**
-   * The verdict of a call that names a task not its caller's, or a context another caller's;
-   * null when it names none. Checked before the rate windows: such a call counts against none.
+   * The verdict of a call that names a task not its caller's, a context another caller's, or a
+   * server request answered already; null when it names none. Checked before the rate windows:
+   * such a call counts against none.
    */
-  refusal(request: AdmitRequest, now: number): 'task_unknown' | 'context_unknown' | null {
-    if (!request.final && this.#tasks.refuses(request, now)) return 'task_unknown';
-    if (this.#contexts.refuses(request, now)) return 'context_unknown';
-    return null;
+  refusal(request: AdmitRequest, now: number): OwnershipVerdict | null {
+    if (!request.final && this.#tasks.refuses(request, now)) return { verdict: 'task_unknown' };
+    if (this.#contexts.refuses(request, now)) return { verdict: 'context_unknown' };
+    const answered = this.#answered.refusal(request, now);
+    return answered ? { verdict: 'response_refused', reason: answered } : null;
   }
 
-  /** An admitted call that lists tasks (`tasks.list`) gets its caller's. */
-  listed(request: AdmitRequest, now: number): { ownedTasks: string[] } | null {
+  /** The call was admitted: its answers are spent; a call that lists tasks gets its caller's. */
+  admitted(request: AdmitRequest, now: number): { ownedTasks: string[] } | null {
+    this.#answered.record(request);
     return !request.final && request.tasks?.list ? { ownedTasks: this.#tasks.ownedBy(request, now) } : null;
   }
 
@@ -45,5 +53,13 @@ export class GuardOwnership {
   prune(now: number): void {
     this.#tasks.prune(now);
     this.#contexts.prune(now);
+    this.#answered.prune(now);
   }
 }
+
+type Refused = Extract<AdmitResult, { verdict: 'task_unknown' | 'context_unknown' | 'response_refused' }>;
+export type OwnershipVerdict = Refused extends infer R
+  ? R extends unknown
+    ? Omit<R, 'sessionId'>
+    : never
+  : never;

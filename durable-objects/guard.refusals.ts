@@ -24,4 +24,17 @@ export function refuseByVerdict(
     refuse(row, 'deny', 'task_not_found', { reason: 'task_access' });
   else if (result.verdict === 'context_unknown')
     refuse(row, 'deny', 'context_not_found', { reason: 'context_access' });
+  else if (result.verdict === 'response_refused')
+    // As the gateway records an unsolicited response (workers/gateway/mcp.server-responses.ts).
+    refuse(row, 'error', 'unsolicited_response', {
+      reason: result.reason,
+      refusal: ANSWER_REFUSALS[result.reason],
+    });
 }
+
+/** What an `answered` or `full` refusal says (the gateway's AppError message is the same text). */
+export const ANSWER_REFUSALS = {
+  answered:
+    'Not forwarded: the server request it answers was already answered or cancelled (each id is answered once)',
+  full: 'Not forwarded: the connection holds too many answered server requests to record another; try again later',
+} as const;

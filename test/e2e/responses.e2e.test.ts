@@ -179,11 +179,29 @@ describe('sampling and elicitation through the gateway', () => {
     expect(elicited.content).toEqual([{ type: 'text', text: `user said: {"name":"${SECRET_NAME}"}` }]);
     // The client answered ids the gateway minted; the server got back the numbers it sent.
     expect(seenIds).toHaveLength(2);
-    for (const id of seenIds) expect(String(id)).toMatch(/^igsr1\./);
+    for (const id of seenIds) expect(String(id)).toMatch(/^igsr2\./);
     const responses = postedResponses();
     expect(responses).toHaveLength(2);
     for (const response of responses) expect(typeof response.id).toBe('number');
-    expect(JSON.stringify(upstream.posted)).not.toContain('igsr1');
+    expect(JSON.stringify(upstream.posted)).not.toContain('igsr2');
+    // The same answer POSTed again in the session (a replay) is refused: each minted id is answered once.
+    const replay = await fetch(`${gatewayUrl()}/v1/mcp/${ALLOW}`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${adminKey()}`,
+        'Content-Type': 'application/json',
+        Accept: 'application/json, text/event-stream',
+        'Mcp-Session-Id': transport.sessionId!,
+      },
+      body: JSON.stringify({
+        jsonrpc: '2.0',
+        id: seenIds[0],
+        result: { model: 'fake-model', role: 'assistant', content: { type: 'text', text: 'hi again' } },
+      }),
+    });
+    expect(replay.status).toBe(400);
+    expect(await replay.text()).toBe('');
+    expect(postedResponses()).toHaveLength(2);
     await transport.terminateSession();
     await client.close();
 
@@ -191,7 +209,9 @@ describe('sampling and elicitation through the gateway', () => {
       `connection=${ALLOW}&limit=100`,
       (r) => r.some((row) => row.tool === 'response:elicitation/create'),
     );
-    expect(rows.find((row) => row.tool === 'response:sampling/createMessage')?.action).toBe('allow');
+    // The sampling answer was allowed once; its replay is the refused row.
+    const sampling = rows.filter((row) => row.tool === 'response:sampling/createMessage');
+    expect(sampling.map((row) => row.action).sort()).toEqual(['allow', 'error']);
     expect(rows.find((row) => row.tool === 'response:elicitation/create')?.action).toBe('allow');
   });
 

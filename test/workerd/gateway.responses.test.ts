@@ -11,7 +11,9 @@
  *     refused and never forwarded; in a batch it refuses the batch;
  *   - a DLP block rule on the response's result refuses it; every row names `response:<method>`.
  */
+import { env } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { mintServerId, SERVER_ID_LIFETIME_MS, serverIdKeys } from '../../workers/gateway/mcp.server-ids';
 import { ACCEPT_BOTH, type AuditRow, auditFor, messages, SseReader, traceId } from './gateway.fixtures';
 import { call, createApiKeyVia, createOrg, type TestOrg } from './helpers';
 import { receivedBy, recordedUpstream, uniqueAgent } from './upstream.log';
@@ -132,7 +134,7 @@ const session = (label: string) => `sess-${label}-${RUN}-${Math.random().toStrin
 
 function expectMinted(id: unknown): asserts id is string {
   expect(typeof id).toBe('string');
-  expect(id as string).toMatch(/^igsr1\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]{24}$/);
+  expect(id as string).toMatch(/^igsr2\.[A-Za-z0-9_-]+\.[0-9a-z]+\.[A-Za-z0-9_-]{24}$/);
 }
 
 describe('server requests get minted ids', () => {
@@ -178,12 +180,15 @@ describe('server requests get minted ids', () => {
     const [asked] = await new SseReader(res).all();
     expect(asked).toMatchObject({ method: 'sampling/createMessage' });
     expectMinted(asked!.id);
-    // A resumed stream replaying the same request gives it the same id (minting is deterministic).
+    // A resumed stream replaying the same request mints it again: the same request (payload), with
+    // its own issue time — each minted id is answerable once (see 'each minted id is answered once').
     const resumed = await call('GET', `/v1/mcp/${slugs.sse}`, {
       key: orgA.key,
       headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sess, 'Last-Event-ID': 'evt-1' },
     });
-    expect((await new SseReader(resumed).all())[0]?.id).toBe(asked!.id);
+    const replayed = (await new SseReader(resumed).all())[0]?.id;
+    expectMinted(replayed);
+    expect(replayed.split('.')[1]).toBe((asked!.id as string).split('.')[1]);
     const { status, received, rows } = await answer(slugs.sse, sampled(asked!.id), sess);
     expect(status).toBe(202);
     expect(received).toEqual([sampled(7)]);
@@ -444,5 +449,125 @@ describe('notifications/cancelled naming a server request', () => {
     });
     // The client cancelling its own request (an id the gateway did not mint) passes as before.
     expect((await answer(slugs.sse, cancel(3), sess)).received).toEqual([cancel(3)]);
+  });
+});
+
+describe('each minted id is answered once', () => {
+  const refusedAs = (
+    result: Awaited<ReturnType<typeof answer>>,
+    reason: 'answered' | 'expired',
+    rows = 1,
+  ) => {
+    expect(result.status).toBe(400);
+    expect(result.text).toBe('');
+    expect(result.received).toEqual([]);
+    expect(result.rows).toHaveLength(rows);
+    for (const row of result.rows) {
+      expect(row).toMatchObject({ action: 'error', error_code: 'unsolicited_response' });
+      const details = JSON.parse(row.details!) as { refusal: string; reason?: string };
+      expect(details.refusal).toMatch(/^Not forwarded: /);
+      expect(details.refusal).toContain(
+        reason === 'answered' ? 'already answered or cancelled' : 'its id expired',
+      );
+    }
+  };
+
+  it('a second POST of the same response is refused like an unsolicited one, never forwarded', async () => {
+    const sess = session('replay');
+    const { asked } = await ask(slugs.sse, sess);
+    const first = await answer(slugs.sse, sampled(asked!.id), sess);
+    expect(first.status).toBe(202);
+    expect(first.received).toEqual([sampled(7)]);
+    const again = await answer(slugs.sse, sampled(asked!.id, 'a different answer'), sess);
+    refusedAs(again, 'answered');
+    expect(again.rows[0]).toMatchObject({ method: 'response', tool: 'response:sampling/createMessage' });
+    expect(JSON.parse(again.rows[0]!.details!).reason).toBe('answered');
+  });
+
+  it('two copies POSTed at once: exactly one reaches the upstream (the guard serializes them)', async () => {
+    const sess = session('race');
+    const { asked } = await ask(slugs.sse, sess);
+    const both = await Promise.all([
+      answer(slugs.sse, sampled(asked!.id), sess),
+      answer(slugs.sse, sampled(asked!.id), sess),
+    ]);
+    expect(both.map((r) => r.status).sort()).toEqual([202, 400]);
+    expect(both.flatMap((r) => r.received)).toEqual([sampled(7)]);
+    refusedAs(both.find((r) => r.status === 400)!, 'answered');
+  });
+
+  it('a batch answering the same id twice is refused whole; the id is not spent by it', async () => {
+    const sess = session('batch-twice');
+    const { asked } = await ask(slugs.sse, sess);
+    const twice = await answer(slugs.sse, [sampled(asked!.id), sampled(asked!.id, 'again')], sess);
+    refusedAs(twice, 'answered', 2);
+    // Nothing was forwarded, so nothing was answered: the single response still passes, once.
+    expect((await answer(slugs.sse, sampled(asked!.id), sess)).received).toEqual([sampled(7)]);
+    refusedAs(await answer(slugs.sse, [sampled(asked!.id)], sess), 'answered');
+  });
+
+  it('a cancelled server request cannot be answered, nor cancelled again', async () => {
+    const sess = session('cancel-once');
+    const { asked } = await ask(slugs.sse, sess);
+    const cancel = (requestId: unknown) => ({
+      jsonrpc: '2.0',
+      method: 'notifications/cancelled',
+      params: { requestId, reason: 'user closed it' },
+    });
+    expect((await answer(slugs.sse, cancel(asked!.id), sess)).received).toEqual([cancel(7)]);
+    refusedAs(await answer(slugs.sse, sampled(asked!.id), sess), 'answered');
+    const twice = await answer(slugs.sse, cancel(asked!.id), sess);
+    expect(twice.status).toBe(400);
+    expect(twice.received).toEqual([]);
+    expect(twice.rows[0]).toMatchObject({
+      method: 'notifications/cancelled',
+      error_code: 'unsolicited_response',
+    });
+  });
+
+  it('other sessions and callers are unaffected: their ids for the same server request id still answer', async () => {
+    const mine = session('once-mine');
+    const theirs = session('once-theirs');
+    const { asked } = await ask(slugs.sse, mine);
+    const { asked: other } = await ask(slugs.sse, theirs);
+    const { asked: sessionless } = await ask(slugs.sse, null);
+    expect((await answer(slugs.sse, sampled(asked!.id), mine)).received).toEqual([sampled(7)]);
+    expect((await answer(slugs.sse, sampled(other!.id), theirs)).received).toEqual([sampled(7)]);
+    expect((await answer(slugs.sse, sampled(sessionless!.id), null)).received).toEqual([sampled(7)]);
+    // Another organization's connection of the same slug keeps its own record.
+    const { asked: orgBs } = await ask(slugs.sse, mine, orgB);
+    expect((await answer(slugs.sse, sampled(orgBs!.id), mine, orgB)).received).toEqual([sampled(7)]);
+    refusedAs(await answer(slugs.sse, sampled(asked!.id), mine), 'answered');
+  });
+
+  it('an id older than its lifetime is refused as expired; one issued now by the same key passes', async () => {
+    const sess = session('expired');
+    const connectionId = await env.DB.prepare('SELECT id FROM connections WHERE org_id = ? AND slug = ?')
+      .bind(orgA.orgId, slugs.sse)
+      .first<string>('id');
+    const keyId = await env.DB.prepare('SELECT id FROM api_keys WHERE org_id = ?')
+      .bind(orgA.orgId)
+      .first<string>('id');
+    const binding = {
+      orgId: orgA.orgId,
+      connectionId: connectionId!,
+      sessionId: sess,
+      caller: `key:${keyId}`,
+    };
+    const [key] = serverIdKeys(env);
+    const old = mintServerId(
+      key!,
+      binding,
+      'sampling/createMessage',
+      7,
+      Date.now() - SERVER_ID_LIFETIME_MS - 1000,
+    );
+    const future = mintServerId(key!, binding, 'sampling/createMessage', 7, Date.now() + 10 * 60_000);
+    const fresh = mintServerId(key!, binding, 'sampling/createMessage', 7);
+    refusedAs(await answer(slugs.sse, sampled(old), sess), 'expired');
+    refusedAs(await answer(slugs.sse, sampled(future), sess), 'expired');
+    const ok = await answer(slugs.sse, sampled(fresh), sess);
+    expect(ok.status).toBe(202);
+    expect(ok.received).toEqual([sampled(7)]);
   });
 });

@@ -14,11 +14,12 @@
  * accept as well) is checked, not only the first; a value the gateway cannot record (not a string,
  * longer than MAX_CONTEXT_ID) is refused as invalid, since agents coerce (`String(["x"])` is "x").
  */
-import type { AdmitResult } from '../../durable-objects/guard.contract';
+import type { AdmitRequest, AdmitResult } from '../../durable-objects/guard.contract';
 import { AppError } from '../lib/errors';
 import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import type { ResponseStage, StageCall } from './gateway.stages';
+import { refusedResponse } from './mcp.server-responses';
 
 /** Longest context id recorded or accepted (as task ids: a2a.task.access.ts MAX_TASK_ID). */
 export const MAX_CONTEXT_ID = 200;
@@ -96,9 +97,21 @@ export function contextStage(call: StageCall): ResponseStage {
   };
 }
 
-/** The answer to a call the guard refused for naming another caller's task or context; else null. */
+/**
+ * The answer to a call the guard refused for naming another caller's task or context, or (MCP) a
+ * server request answered already (mcp.server-responses.ts); else null.
+ */
 export function ownershipRefusal(verdict: AdmitResult): AppError | null {
   if (verdict.verdict === 'task_unknown') return new AppError('task_not_found');
   if (verdict.verdict === 'context_unknown') return new AppError('context_not_found');
+  if (verdict.verdict === 'response_refused') return refusedResponse(verdict.reason, 'id');
   return null;
+}
+
+/**
+ * True when the guard's admit checks isolation for this call (a task, a context, an answered
+ * server request): without the guard it is refused even on a fail-open connection.
+ */
+export function needsGuard(tasks: AdmitRequest['tasks']): boolean {
+  return Boolean(tasks?.ids || tasks?.contexts || tasks?.answers);
 }

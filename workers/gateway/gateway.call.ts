@@ -50,7 +50,7 @@ import { credentialForCall } from '../oauth/upstream.tokens';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
 import { CallTrace } from '../tracing/trace.call';
 import { exportTrace } from '../tracing/trace.export';
-import { ownershipRefusal } from './a2a.context.access';
+import { needsGuard, ownershipRefusal } from './a2a.context.access';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { type Answer, answerWithStages } from './gateway.answer';
 import { refusalSource, spoolRefusal } from './gateway.audit';
@@ -353,9 +353,9 @@ async function admit<P>(
     });
   } catch (err) {
     if (outcomes) c.executionCtx.waitUntil(resendOutcomes(guard, outcomes));
-    // Task and context ownership are isolation, not availability: without the guard, a call that
-    // names a task or a context is refused even on a fail-open connection (ListTasks lists nothing).
-    if (connection.settings.failMode === 'open' && !tasks?.ids && !tasks?.contexts) {
+    // Task and context ownership and one-shot answers are isolation, not availability: without the
+    // guard, such a call is refused even on a fail-open connection (ListTasks lists nothing).
+    if (connection.settings.failMode === 'open' && !needsGuard(tasks)) {
       // Documented trade-off (docs/security-model.md): availability over the kill switch and rate
       // windows for this connection. The audit row is still written, to the organization's spool.
       log('warn', 'guard unreachable; failing open as configured', { connectionId: connection.id, err });

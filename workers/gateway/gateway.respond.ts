@@ -56,8 +56,10 @@ export function respondWithoutBody(ctx: ReplyContext, err: AppError): Response {
 
 /** A refusal of a whole POST body: a JSON-RPC error for a request, no body for anything else. */
 export function respondToBody(ctx: ReplyContext, err: AppError, parsed: ParsedBody | null): Response {
-  const single = parsed && !parsed.batch ? parsed.messages[0] : undefined;
-  if (single && messageKind(single) !== 'request') return respondWithoutBody(ctx, err);
+  // Only notifications and responses (one, or a batch): nothing to answer in JSON-RPC, as a
+  // refused batch (respondRefusedBatch); the HTTP status says no.
+  if (parsed?.messages.length && parsed.messages.every((m) => messageKind(m) !== 'request'))
+    return respondWithoutBody(ctx, err);
   return respondError(ctx, err, replyId(parsed));
 }
 

@@ -28,6 +28,7 @@ import { listFilterStage, pendingLists } from './gateway.lists';
 import { checkHeaderAgreement } from './gateway.protocol';
 import { respondRefusedBatch, respondToBody } from './gateway.respond';
 import { serverRequestStage } from './mcp.server-requests';
+import { withAnswers } from './mcp.server-responses';
 import { mcpTaskAccess, taskClaimStage, taskListStage } from './mcp.task.access';
 
 /** A parsed MCP POST: the JSON-RPC messages are the units. */
@@ -131,8 +132,9 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
     };
   },
 
-  // Task ownership (mcp.task.access.ts): the tasks a body addresses, checked by the guard in the admit.
-  taskAccess: (parsed) => mcpTaskAccess(parsed?.units ?? null),
+  // Task ownership (mcp.task.access.ts): the tasks a body addresses, and the server requests it
+  // answers (each answerable once: mcp.server-responses.ts), checked by the guard in the admit.
+  taskAccess: (parsed) => withAnswers(mcpTaskAccess(parsed?.units ?? null), parsed?.units ?? null),
   // Every GET stream's messages go through the response stages, recognised by shape: a resumed
   // one replays responses, and a plain one (the spec says it carries no responses) may carry one
   // anyway — clients (the TypeScript SDK) match a response to their pending request by id, on

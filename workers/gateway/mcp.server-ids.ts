@@ -4,14 +4,22 @@
  * decided and its unsolicited or forged responses refused (mcp.server-requests.ts mints,
  * gateway.decide.ts verifies).
  *
- * A minted id is `igsr1.<payload>.<mac>`:
+ * A minted id is `igsr2.<payload>.<issued>.<mac>`:
  *   payload  base64url of the JSON `[method, originalId]` — what the response is decided on
  *            (`response:<method>`) and the id the upstream gets back, type kept (7 stays a number)
+ *   issued   when it was minted: Unix seconds, base 36
  *   mac      the first 18 bytes (144 bits) of HMAC-SHA256 over the JSON
- *            `[orgId, connectionId, mcpSessionId | null, caller, payload]`, base64url
+ *            `[orgId, connectionId, mcpSessionId | null, caller, payload, issued]`, base64url
  * so a response is accepted only from the caller, on the connection and session, whose stream
  * carried the request; another connection's, organization's, session's or caller's id, or one
  * altered by a single character, does not verify. Nothing secret is in the id: the method and original id are the upstream's own.
+ *
+ * One answer each (docs/policies.md "the client's responses to server requests"): an id older than
+ * SERVER_ID_LIFETIME_MS (or issued more than CLOCK_SKEW_MS ahead) is refused as `expired`, and an
+ * accepted response or cancellation spends its id in the connection's guard
+ * (durable-objects/answered.ids.ts), keyed by its MAC (answerOf), so a second answer is refused.
+ * The lifetime is what lets the guard forget a spent id: past it, the id is refused anyway. An
+ * `igsr1.` id (minted before issue times, no lifetime) is refused as `invalid`.
  *
  * The key: a sub-key derived from the Worker's ENCRYPTION_KEY with a fixed label (HMAC of the
  * label under the secret), never the vault key itself; ENCRYPTION_KEY_PREVIOUS still verifies
@@ -27,7 +35,17 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import type { JsonRpcId } from './gateway.jsonrpc';
 
-export const MINTED_PREFIX = 'igsr1.';
+export const MINTED_PREFIX = 'igsr2.';
+/** Every version's prefix: an id that starts with one looks minted (and is refused unless it verifies). */
+const ANY_MINTED = /^igsr\d+\./;
+/**
+ * How long a minted id can be answered. An hour: the SDKs give up on a request after a minute by
+ * default (a server that waits for a person resets it with progress), and an answer after the
+ * server gave up is dropped by it anyway; a longer lifetime only keeps spent ids longer.
+ */
+export const SERVER_ID_LIFETIME_MS = 3_600_000;
+/** An id issued this far in the future still verifies (clocks of two isolates may differ a little). */
+export const CLOCK_SKEW_MS = 60_000;
 export const MAX_ORIGINAL_ID_CHARS = 256;
 export const MAX_SERVER_METHOD_CHARS = 128;
 export const MAX_MINTED_ID_CHARS = 1024;
@@ -54,8 +72,17 @@ export interface ServerRequestRef {
 
 export type IdCheck =
   | { ok: true; request: ServerRequestRef }
-  /** `unsolicited`: not an id the gateway mints; `invalid`: minted-looking, but not for this binding. */
-  | { ok: false; reason: 'unsolicited' | 'invalid' };
+  /**
+   * `unsolicited`: not an id the gateway mints; `invalid`: minted-looking, but not for this
+   * binding; `expired`: minted for it, longer than SERVER_ID_LIFETIME_MS ago.
+   */
+  | { ok: false; reason: 'unsolicited' | 'invalid' | 'expired' };
+
+/** What the guard records when a minted id is answered: its MAC, and when the id expires. */
+export interface AnsweredId {
+  key: string;
+  expiresAt: number;
+}
 
 const encoder = new TextEncoder();
 const keyCache = new Map<string, Uint8Array>();
@@ -92,42 +119,74 @@ export function mintServerId(
   binding: IdBinding,
   method: string,
   id: unknown,
+  now = Date.now(),
 ): string | null {
   if (method.length > MAX_SERVER_METHOD_CHARS) return null;
   if (!(id === null || (typeof id === 'number' && Number.isFinite(id)) || typeof id === 'string'))
     return null;
   if (typeof id === 'string' && id.length > MAX_ORIGINAL_ID_CHARS) return null;
   const payload = base64url(encoder.encode(JSON.stringify([method, id])));
-  const minted = `${MINTED_PREFIX}${payload}.${mac(key, binding, payload)}`;
+  const issued = Math.floor(now / 1000).toString(36);
+  const minted = `${MINTED_PREFIX}${payload}.${issued}.${mac(key, binding, payload, issued)}`;
   return minted.length > MAX_MINTED_ID_CHARS ? null : minted;
 }
 
 /** True when `id` has the shape of a minted id (verified or not). */
 export function looksMinted(id: unknown): id is string {
-  return typeof id === 'string' && id.startsWith(MINTED_PREFIX);
+  return typeof id === 'string' && ANY_MINTED.test(id);
+}
+
+/** The parts of a current-version id, or null for any other text (unverified). */
+function partsOf(id: string): { payload: string; issued: string; given: string } | null {
+  if (!id.startsWith(MINTED_PREFIX) || id.length > MAX_MINTED_ID_CHARS) return null;
+  const [payload, issued, given, extra] = id.slice(MINTED_PREFIX.length).split('.');
+  if (extra !== undefined || !payload || !given || !issued || !/^[0-9a-z]{1,10}$/.test(issued)) return null;
+  return { payload, issued, given };
+}
+
+/** When an issue time (base-36 seconds) stops being answerable. */
+function expiryOf(issued: string): number {
+  return Number.parseInt(issued, 36) * 1000 + SERVER_ID_LIFETIME_MS;
+}
+
+/**
+ * What answering a minted id spends (the guard's record: its MAC and its expiry). Call it only on
+ * an id verifyServerId accepted; null for anything that is not a current-version id.
+ */
+export function answerOf(id: unknown): AnsweredId | null {
+  const parts = typeof id === 'string' ? partsOf(id) : null;
+  return parts ? { key: parts.given, expiresAt: expiryOf(parts.issued) } : null;
 }
 
 /** The server request a response's id answers, when the gateway minted it for this binding. */
-export function verifyServerId(keys: readonly Uint8Array[], binding: IdBinding, id: unknown): IdCheck {
+export function verifyServerId(
+  keys: readonly Uint8Array[],
+  binding: IdBinding,
+  id: unknown,
+  now = Date.now(),
+): IdCheck {
   if (!looksMinted(id)) return { ok: false, reason: 'unsolicited' };
   const invalid = { ok: false, reason: 'invalid' } as const;
-  if (id.length > MAX_MINTED_ID_CHARS) return invalid;
-  const dot = id.indexOf('.', MINTED_PREFIX.length);
-  if (dot === -1) return invalid;
-  const payload = id.slice(MINTED_PREFIX.length, dot);
-  const given = id.slice(dot + 1);
-  if (!keys.some((key) => sameMac(mac(key, binding, payload), given))) return invalid;
+  const parts = partsOf(id);
+  if (!parts) return invalid;
+  const { payload, issued, given } = parts;
+  if (!keys.some((key) => sameMac(mac(key, binding, payload, issued), given))) return invalid;
   const request = decodePayload(payload);
-  return request ? { ok: true, request } : invalid;
+  if (!request) return invalid;
+  const expiresAt = expiryOf(issued);
+  if (now >= expiresAt || expiresAt - SERVER_ID_LIFETIME_MS > now + CLOCK_SKEW_MS)
+    return { ok: false, reason: 'expired' };
+  return { ok: true, request };
 }
 
-function mac(key: Uint8Array, binding: IdBinding, payload: string): string {
+function mac(key: Uint8Array, binding: IdBinding, payload: string, issued: string): string {
   const input = JSON.stringify([
     binding.orgId,
     binding.connectionId,
     binding.sessionId,
     binding.caller,
     payload,
+    issued,
   ]);
   return base64url(hmacSha256(key, input).subarray(0, MAC_BYTES));
 }

@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  answerOf,
+  CLOCK_SKEW_MS,
   type IdBinding,
   looksMinted,
   MAX_MINTED_ID_CHARS,
   MAX_ORIGINAL_ID_CHARS,
   MINTED_PREFIX,
   mintServerId,
+  SERVER_ID_LIFETIME_MS,
   serverIdKeys,
   verifyServerId,
 } from './mcp.server-ids';
@@ -130,5 +133,47 @@ describe('minted server-request ids', () => {
     expect(Buffer.from(key!).toString('utf8')).not.toContain('dGVzdC1l');
     expect(serverIdKeys({})).toEqual([]);
     expect(serverIdKeys({ ENCRYPTION_KEY: ' ', ENCRYPTION_KEY_PREVIOUS: '' })).toEqual([]);
+  });
+
+  it('carry their issue time under the MAC, and expire SERVER_ID_LIFETIME_MS after it', () => {
+    const T = 1_800_000_000_000;
+    const minted = mintServerId(key!, binding, 'sampling/createMessage', 7, T)!;
+    const ok = { ok: true, request: { method: 'sampling/createMessage', id: 7 } };
+    expect(verifyServerId([key!], binding, minted, T)).toEqual(ok);
+    expect(verifyServerId([key!], binding, minted, T + SERVER_ID_LIFETIME_MS - 1001)).toEqual(ok);
+    expect(verifyServerId([key!], binding, minted, T + SERVER_ID_LIFETIME_MS)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+    // Issued in the future beyond the clock skew: refused too (a clock far ahead must not extend it).
+    expect(verifyServerId([key!], binding, minted, T - CLOCK_SKEW_MS + 1000).ok).toBe(true);
+    expect(verifyServerId([key!], binding, minted, T - CLOCK_SKEW_MS - 1000)).toEqual({
+      ok: false,
+      reason: 'expired',
+    });
+    // The issue time is MAC'd: a later one spliced in does not verify.
+    const parts = minted.split('.');
+    parts[2] = (Number.parseInt(parts[2]!, 36) + 3600).toString(36);
+    expect(verifyServerId([key!], binding, parts.join('.'), T)).toEqual({ ok: false, reason: 'invalid' });
+  });
+
+  it('answerOf names what the guard records: the MAC, and the expiry', () => {
+    const T = 1_800_000_000_000;
+    const minted = mintServerId(key!, binding, 'ping', 1, T)!;
+    expect(answerOf(minted)).toEqual({
+      key: minted.slice(minted.lastIndexOf('.') + 1),
+      expiresAt: T + SERVER_ID_LIFETIME_MS,
+    });
+    expect(answerOf(mintServerId(key!, binding, 'ping', 1, T + 1000))!.key).not.toBe(answerOf(minted)!.key);
+    for (const id of [7, null, 'igsr1.WyJwaW5nIiw3XQ.AAAAAAAAAAAAAAAAAAAAAAAA', 'igsr2.a.b']) {
+      expect(answerOf(id)).toBeNull();
+    }
+  });
+
+  it('refuse the previous version (igsr1: no issue time, so no lifetime) as invalid', () => {
+    expect(verifyServerId([key!], binding, 'igsr1.WyJwaW5nIiw3XQ.AAAAAAAAAAAAAAAAAAAAAAAA')).toEqual({
+      ok: false,
+      reason: 'invalid',
+    });
   });
 });

@@ -6,12 +6,20 @@
  * it is then decided as `response:<method>` (gateway.decide.ts) and forwarded with the server's
  * original id. Any other id — a response nobody asked for, forged, altered, another session's,
  * connection's or organization's — is refused, never forwarded. Pure.
+ *
+ * One answer per id: a verified id older than its lifetime is refused here (`expired`), and the
+ * ids a body answers or cancels (answeredIds) ride on the call's admit to the connection's guard,
+ * which refuses an id already answered or cancelled (`answered`) — or any, fail closed, when its
+ * record of answered ids is full (`full`) — and otherwise records them (durable-objects/answered.ids.ts).
+ * Every refusal is the same `unsolicited_response`, its reason in the row's details.
  */
+import type { AdmitRequest } from '../../durable-objects/guard.contract';
+import { ANSWER_REFUSALS } from '../../durable-objects/guard.refusals';
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { governedNameFault } from '../policy/policy.methods';
 import type { JsonRpcMessage } from './gateway.jsonrpc';
-import { type IdBinding, looksMinted, verifyServerId } from './mcp.server-ids';
+import { type AnsweredId, answerOf, type IdBinding, looksMinted, verifyServerId } from './mcp.server-ids';
 
 /** The governed name of a client response is this prefix and the server request's method. */
 export const RESPONSE_PREFIX = 'response:';
@@ -62,17 +70,55 @@ export function restoreCancelled(
   const params = message.params;
   if (!isRecord(params) || !looksMinted(params.requestId)) return null;
   const check = verifier ? verifyServerId(verifier.keys, verifier.binding, params.requestId) : null;
-  if (!check?.ok) return { error: refusedResponse('invalid', 'params.requestId') };
+  if (!check?.ok) return { error: refusedResponse(check?.reason ?? 'invalid', 'params.requestId') };
   return { restored: { ...message, params: { ...params, requestId: check.request.id } } };
 }
 
-function refusedResponse(reason: 'unsolicited' | 'invalid', path: string): AppError {
-  const why =
-    reason === 'unsolicited'
-      ? 'it answers no request the server sent through the gateway (its id was not issued by the gateway)'
-      : 'its id was not issued by the gateway for this connection and session (altered, expired key, or another session’s)';
+/**
+ * The minted ids a body answers (its responses) or cancels (`notifications/cancelled`), in order,
+ * repeats kept (a batch answering one id twice is refused by the guard). Read only from a body whose
+ * every message was accepted (decideMessage verified each minted id), so each is a current one.
+ */
+export function answeredIds(units: readonly JsonRpcMessage[] | null): AnsweredId[] {
+  const answered: AnsweredId[] = [];
+  for (const unit of units ?? []) {
+    const response = unit.method === undefined;
+    if (!response && unit.method !== 'notifications/cancelled') continue;
+    const answer = answerOf(response ? unit.id : isRecord(unit.params) ? unit.params.requestId : undefined);
+    if (answer) answered.push(answer);
+  }
+  return answered;
+}
+
+const PREFIX = 'Not forwarded: ';
+
+/** A body's admit `tasks` (mcp.task.access.ts) with the server requests it answers added. */
+export function withAnswers(
+  tasks: AdmitRequest['tasks'],
+  units: readonly JsonRpcMessage[] | null,
+): AdmitRequest['tasks'] {
+  const answers = answeredIds(units);
+  return answers.length > 0 ? { protocol: 'mcp', ...tasks, answers } : tasks;
+}
+
+/** Why a response's id answers nothing: a bad id (above), or the guard's verdict (answered, full). */
+export type RefusedReason = 'unsolicited' | 'invalid' | 'expired' | 'answered' | 'full';
+
+const WHY: Record<RefusedReason, string> = {
+  unsolicited:
+    'it answers no request the server sent through the gateway (its id was not issued by the gateway)',
+  invalid:
+    'its id was not issued by the gateway for this connection and session (altered, expired key, or another session’s)',
+  expired: 'its id expired (a server request can be answered for an hour after the gateway relayed it)',
+  // The guard's verdicts: the row says it in the guard's words (durable-objects/guard.refusals.ts).
+  answered: ANSWER_REFUSALS.answered.slice(PREFIX.length),
+  full: ANSWER_REFUSALS.full.slice(PREFIX.length),
+};
+
+export function refusedResponse(reason: RefusedReason, path: string): AppError {
+  const why = WHY[reason];
   return new AppError('unsolicited_response', {
-    message: `Not forwarded: ${why}`,
+    message: `${PREFIX}${why}`,
     details: { location: 'body', path, reason },
   });
 }

@@ -129,7 +129,7 @@ export function withDetails(row: AuditEventInsert, extra: Record<string, unknown
 /** Rewrites a row the guard refused, in place: its action, error code, and why (merged into details). */
 export function refuseRow(
   row: AuditEventInsert,
-  action: 'killed' | 'rate_limited' | 'deny',
+  action: 'killed' | 'rate_limited' | 'deny' | 'error',
   errorCode: string,
   why: Record<string, unknown>,
 ): void {
