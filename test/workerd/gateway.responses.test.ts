@@ -37,6 +37,7 @@ const slugs = {
   echoOnly: `resp-echo-${RUN}`,
   deny: `resp-deny-${RUN}`,
   dlp: `resp-dlp-${RUN}`,
+  approve: `resp-approve-${RUN}`,
 };
 
 async function connection(
@@ -82,6 +83,11 @@ beforeAll(async () => {
   await connection(orgA, slugs.dlp, '/asking/sse', ALLOW_ALL, {
     inspection: { packs: ['secrets-default'], overrides: { rules: { 'secret.aws_access_key_id': 'block' } } },
   });
+  // `approve` reaching responses through a glob (a `response:` rule cannot say approve: refused at save).
+  await connection(orgA, slugs.approve, '/asking/sse', [
+    { tool: 'echo', action: 'allow' },
+    { tool: '*', action: 'approve', reason: 'everything else waits for a person' },
+  ]);
   // Another organization, with a connection of the same slug to the same upstream.
   await connection(orgB, slugs.sse, '/asking/sse', ALLOW_ALL);
 });
@@ -569,5 +575,40 @@ describe('each minted id is answered once', () => {
     const ok = await answer(slugs.sse, sampled(fresh), sess);
     expect(ok.status).toBe(202);
     expect(ok.received).toEqual([sampled(7)]);
+  });
+});
+
+describe('approve does not apply to responses (docs/policies.md): refused clearly, never held', () => {
+  it('a policy with approve on response:<method> is refused at save time, naming why', async () => {
+    for (const tool of ['response:elicitation/create', 'response:sampling/createMessage', 'Response:*']) {
+      const res = await call('PUT', `/api/v1/connections/${slugs.approve}/policy`, {
+        key: orgA.key,
+        body: { rules: [{ tool, action: 'approve' }] },
+      });
+      expect(res.status).toBe(400);
+      expect(await res.text()).toContain('does not apply to response:<method>');
+    }
+  });
+
+  it('a response an approve glob matches is refused (403, no body), as a deny naming why; no approval is made', async () => {
+    const sess = session('approve');
+    const { asked } = await ask(slugs.approve, sess);
+    expectMinted(asked!.id);
+    const held = await answer(slugs.approve, sampled(asked!.id), sess);
+    expect(held.status).toBe(403);
+    expect(held.text).toBe('');
+    expect(held.received).toEqual([]);
+    expect(held.rows[0]).toMatchObject({
+      method: 'response',
+      tool: 'response:sampling/createMessage',
+      action: 'deny',
+      error_code: 'policy_denied',
+      rule_index: 1,
+    });
+    expect(JSON.parse(held.rows[0]!.details!).reason).toMatch(/^approve does not apply to a response/);
+    const approvals = await call('GET', '/api/v1/approvals?status=pending', { key: orgA.key });
+    expect(approvals.status).toBe(200);
+    expect(((await approvals.json()) as { approvals: unknown[] }).approvals).toEqual([]);
+    // Refused, so not spent: under a policy that allows it, the same answer would still pass.
   });
 });

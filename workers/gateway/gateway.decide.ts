@@ -116,10 +116,24 @@ function decideResponse(
     teams: identity.teams,
     metadata: identity.metadata,
   });
+  if (decision.action === 'approve') {
+    // A rule matching by glob (`*`, `resp*`): `approve` on a response is refused at save time.
+    const denied = { ...decision, action: 'deny' as const, reason: APPROVE_ON_RESPONSE };
+    return refused(message, answered.name, denied, policyDenied(answered.name, denied, identity));
+  }
   if (decision.action === 'deny')
     return refused(message, answered.name, decision, policyDenied(answered.name, decision, identity));
   return { unit: answered.restored, tool: answered.name, decision, refusal: null };
 }
+
+/**
+ * Why a response the policy says `approve` for is refused: an approval holds a call until a person
+ * allows it and the client retries it, but no MCP client re-sends an answer (the SDKs send it once
+ * and report the HTTP error), the server gives up on its request long before a person decides (a
+ * minute by default), and the approval would bind no content (a response has no arguments).
+ */
+export const APPROVE_ON_RESPONSE =
+  'approve does not apply to a response to a server request (it cannot be held and retried); allow, alert or deny response:<method>';
 
 /**
  * What `args.*` conditions read: a `tools/call`'s `params.arguments` (a `prompts/get`'s too);

@@ -361,6 +361,13 @@ export const ruleSchema = z
       path: ['action'],
     },
   )
+  // A client's response to a server request cannot wait for an approver (docs/policies.md): say so
+  // at save time rather than hold answers no one can retry (the runtime refuses them too).
+  .refine((rule) => rule.action !== 'approve' || !rule.tool?.toLowerCase().startsWith('response:'), {
+    message:
+      '"approve" does not apply to response:<method> (a client\'s answer to a server request cannot be held and retried): use "allow", "alert" or "deny"',
+    path: ['action'],
+  })
   // onTaint says what a tainted session gets: without cleanOf nothing is ever tainted for the rule.
   .refine((rule) => rule.onTaint === undefined || rule.cleanOf !== undefined, {
     message: 'onTaint needs cleanOf (the labels the session must be clean of)',
