@@ -189,7 +189,8 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
     deferred: [],
     mcpSessionId: state.mcpSessionId,
     actor: state.principal!.actor,
-    serverIdKeys: serverIdKeys(c.env),
+    // Lazy: only MCP's stages and decisions ask, so LLM and A2A calls never derive them.
+    serverIdKeys: () => serverIdKeys(c.env),
   });
   let call: StageCall | null = null;
   if (state.parsed) {

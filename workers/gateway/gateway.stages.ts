@@ -76,9 +76,10 @@ export interface StageCall {
   actor?: string | null;
   /**
    * MCP: the keys of minted server-request ids (mcp.server-ids.ts), current first; empty when the
-   * Worker has none (then nothing is minted and every client response is refused).
+   * Worker has none (then nothing is minted and every client response is refused). A function:
+   * asked only by MCP (per isolate, the keys are derived once: serverIdKeys).
    */
-  serverIdKeys?: readonly Uint8Array[];
+  serverIdKeys?: () => readonly Uint8Array[];
   /** A2A ListTasks: the caller's own task ids, from the guard's admit (a2a.task.list.ts filters to them). */
   ownedTasks?: readonly string[];
 }

@@ -94,7 +94,7 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   decide: (parsed, identity, policy, integrity, call) => {
     const serverIds = call
       ? {
-          keys: call.serverIdKeys ?? [],
+          keys: call.serverIdKeys?.() ?? [],
           binding: {
             orgId: call.orgId,
             connectionId: call.connectionId,

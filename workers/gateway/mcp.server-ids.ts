@@ -87,19 +87,28 @@ export interface AnsweredId {
 const encoder = new TextEncoder();
 const keyCache = new Map<string, Uint8Array>();
 
+interface KeySecrets {
+  ENCRYPTION_KEY?: string;
+  ENCRYPTION_KEY_PREVIOUS?: string;
+}
+/** Per env object (one per isolate in a Worker): the keys, with the secrets they were derived from. */
+const envKeys = new WeakMap<KeySecrets, { current?: string; previous?: string; keys: readonly Uint8Array[] }>();
+
 /**
  * The minting keys, current first: sub-keys of ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS.
  * Empty when the Worker has no ENCRYPTION_KEY: nothing is minted, every response is refused.
+ * Cached per env object (re-derived if its secrets differ), so a call pays one lookup.
  */
-export function serverIdKeys(env: {
-  ENCRYPTION_KEY?: string;
-  ENCRYPTION_KEY_PREVIOUS?: string;
-}): Uint8Array[] {
+export function serverIdKeys(env: KeySecrets): readonly Uint8Array[] {
+  const cached = envKeys.get(env);
+  if (cached && cached.current === env.ENCRYPTION_KEY && cached.previous === env.ENCRYPTION_KEY_PREVIOUS)
+    return cached.keys;
   const keys: Uint8Array[] = [];
   for (const secret of [env.ENCRYPTION_KEY, env.ENCRYPTION_KEY_PREVIOUS]) {
     const trimmed = secret?.trim();
     if (trimmed) keys.push(derivedKey(trimmed));
   }
+  envKeys.set(env, { current: env.ENCRYPTION_KEY, previous: env.ENCRYPTION_KEY_PREVIOUS, keys });
   return keys;
 }
 

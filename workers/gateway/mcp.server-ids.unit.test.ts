@@ -132,6 +132,14 @@ describe('minted server-request ids', () => {
     expect(key!.length).toBe(32);
     expect(Buffer.from(key!).toString('utf8')).not.toContain('dGVzdC1l');
     expect(serverIdKeys({})).toEqual([]);
+    // Per env object, the keys are derived once (a call asks for them by a WeakMap lookup)…
+    const env = { ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=' };
+    expect(serverIdKeys(env)).toBe(serverIdKeys(env));
+    // …and again if its secrets are not the ones they were derived from.
+    const before = serverIdKeys(env);
+    env.ENCRYPTION_KEY = 'b3RoZXItZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMtMDA=';
+    expect(serverIdKeys(env)).not.toBe(before);
+    expect(serverIdKeys(env)[0]).toBe(otherKey);
     expect(serverIdKeys({ ENCRYPTION_KEY: ' ', ENCRYPTION_KEY_PREVIOUS: '' })).toEqual([]);
   });
 

@@ -22,7 +22,7 @@ import { DROP, type ResponseStage, type StageCall } from './gateway.stages';
 import { type IdBinding, MAX_ORIGINAL_ID_CHARS, mintServerId } from './mcp.server-ids';
 
 export function serverRequestStage(call: StageCall): ResponseStage {
-  const key = call.serverIdKeys?.[0] ?? null;
+  const key = call.serverIdKeys?.()[0] ?? null;
   const binding: IdBinding = {
     orgId: call.orgId,
     connectionId: call.connectionId,

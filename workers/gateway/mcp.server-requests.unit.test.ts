@@ -19,7 +19,7 @@ function stageCall(over: Partial<StageCall> = {}): StageCall {
     findings: [],
     mcpSessionId: 'sess-1',
     actor: 'key:k1',
-    serverIdKeys: keys,
+    serverIdKeys: () => keys,
     ...over,
   } as StageCall;
 }
@@ -64,7 +64,7 @@ describe('serverRequestStage', () => {
     expect(serverRequestStage(call).onMessage({ jsonrpc: '2.0', id: 'x'.repeat(257), method: 'ping' })).toBe(
       DROP,
     );
-    const keyless = stageCall({ serverIdKeys: [] });
+    const keyless = stageCall({ serverIdKeys: () => [] });
     expect(serverRequestStage(keyless).onMessage({ jsonrpc: '2.0', id: 1, method: 'ping' })).toBe(DROP);
     expect(call.findings).toMatchObject([
       { kind: 'server_request_dropped', detail: { reason: 'id_not_mintable' } },
