@@ -92,7 +92,10 @@ interface KeySecrets {
   ENCRYPTION_KEY_PREVIOUS?: string;
 }
 /** Per env object (one per isolate in a Worker): the keys, with the secrets they were derived from. */
-const envKeys = new WeakMap<KeySecrets, { current?: string; previous?: string; keys: readonly Uint8Array[] }>();
+const envKeys = new WeakMap<
+  KeySecrets,
+  { current?: string; previous?: string; keys: readonly Uint8Array[] }
+>();
 
 /**
  * The minting keys, current first: sub-keys of ENCRYPTION_KEY and ENCRYPTION_KEY_PREVIOUS.
