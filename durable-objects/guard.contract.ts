@@ -79,6 +79,10 @@ export interface AdmitRequest extends GuardTarget {
    * ids: answered.ids.ts), the call is refused (`response_refused`) if one of them was answered
    * before (or is named twice), else they are recorded as answered once it is admitted. An older
    * guard ignores it (answers are then not one-shot during a deploy).
+   * With `hosted` (a client's `notifications/tasks/status`: workers/gateway/mcp.client-tasks.ts),
+   * the call is refused (`task_unknown`) unless its caller owns each id as a client-hosted task
+   * (`mcp-client`, claimed from `mcp_task` / `client_task_created` findings on the row of the
+   * client's response that created it) or as an MCP task.
    */
   tasks?: {
     ids?: string[];
@@ -86,6 +90,7 @@ export interface AdmitRequest extends GuardTarget {
     protocol?: TaskProtocol;
     contexts?: string[];
     answers?: AnsweredIdRecord[];
+    hosted?: string[];
   };
 }
 
@@ -96,7 +101,7 @@ export interface AnsweredIdRecord {
 }
 
 /** Whose task ids a task-addressed call names: one record space per protocol. */
-export type TaskProtocol = 'a2a' | 'mcp';
+export type TaskProtocol = 'a2a' | 'mcp' | 'mcp-client';
 
 /** One call's outcome on its way to its guard (admit's `outcomes`, `completeMany`). */
 export interface PendingOutcome {

@@ -99,15 +99,18 @@ export function taskClaims(
 ): { protocol: TaskProtocol; ids: string[] } | null {
   const a2a = claimedTasks(row, findings);
   if (a2a.length > 0) return { protocol: 'a2a', ids: a2a };
-  // MCP: the answer to a request of the caller (never a tasks/* one) that created a task.
+  // MCP: the answer to a request of the caller (never a tasks/* one) that created a task; or the
+  // caller's response to a server request that made a task the client hosts (mcp.client-tasks.ts).
   if ((row.type !== 'tool_call' && row.type !== 'request') || !findings?.length) return null;
   if (typeof row.method !== 'string' || row.method.startsWith('tasks/')) return null;
+  const hosted = row.method === 'response';
+  const kind = hosted ? 'client_task_created' : 'task_created';
   const ids = new Set<string>();
   for (const f of findings) {
-    const taskId = f.stage === 'mcp_task' && f.kind === 'task_created' ? f.detail?.taskId : undefined;
+    const taskId = f.stage === 'mcp_task' && f.kind === kind ? f.detail?.taskId : undefined;
     if (typeof taskId === 'string' && taskId !== '') ids.add(taskId);
   }
-  return ids.size > 0 ? { protocol: 'mcp', ids: [...ids] } : null;
+  return ids.size > 0 ? { protocol: hosted ? 'mcp-client' : 'mcp', ids: [...ids] } : null;
 }
 
 export class TaskOwners {
@@ -153,7 +156,14 @@ export class TaskOwners {
    */
   refuses(request: Pick<AdmitRequest, 'tasks' | 'caller'>, now: number): boolean {
     const ids = request.tasks?.ids;
-    return ids !== undefined && !this.ownsAll(ids, taskOwner(request.caller), now, request.tasks?.protocol);
+    const hosted = request.tasks?.hosted;
+    if (ids === undefined && hosted === undefined) return false;
+    const owner = taskOwner(request.caller);
+    if (ids !== undefined && !this.ownsAll(ids, owner, now, request.tasks?.protocol)) return true;
+    // A client's status notification: about a task it hosts, or (as before) one it created upstream.
+    const mine = (id: string) =>
+      this.ownsAll([id], owner, now, 'mcp-client') || this.ownsAll([id], owner, now, 'mcp');
+    return hosted !== undefined && !hosted.every(mine);
   }
 
   /** The request's caller's tasks of the request's protocol (`tasks.list`). */

@@ -160,6 +160,26 @@ describe('tasks of two protocols', () => {
     expect(owners.ownedBy({ caller: other, tasks: { protocol: 'mcp', list: true } }, T0)).toEqual([]);
   });
 
+  it('hosted ids (a client status notification) pass for a client-hosted or MCP task of the caller only', () => {
+    const owners = new TaskOwners(memorySql());
+    const caller = { apiKeyId: 'key_1', user: 'alice', mcpSessionId: null };
+    const other = { ...caller, user: 'bob' };
+    const me = taskOwner(caller);
+    owners.claim(['c1'], me, T0, 'mcp-client');
+    owners.claim(['m1'], me, T0, 'mcp');
+    owners.claim(['a1'], me, T0, 'a2a');
+    const hosted = (ids: string[]) => ({ protocol: 'mcp' as const, hosted: ids });
+    expect(owners.refuses({ caller, tasks: hosted(['c1', 'm1']) }, T0)).toBe(false);
+    expect(owners.refuses({ caller: other, tasks: hosted(['c1']) }, T0)).toBe(true);
+    expect(owners.refuses({ caller, tasks: hosted(['a1']) }, T0)).toBe(true);
+    expect(owners.refuses({ caller, tasks: hosted(['nope']) }, T0)).toBe(true);
+    // A client-hosted claim is not an MCP task of its caller: `ids` (tasks/get…) stay refused.
+    expect(owners.refuses({ caller, tasks: { protocol: 'mcp', ids: ['c1'] } }, T0)).toBe(true);
+    expect(owners.refuses({ caller, tasks: { protocol: 'mcp', ids: ['m1'], hosted: ['c1'] } }, T0)).toBe(
+      false,
+    );
+  });
+
   it('at the cap a new task is not recorded (refused to all) until expired records are pruned', () => {
     const sql = memorySql();
     const owners = new TaskOwners(sql, 3);
@@ -196,6 +216,21 @@ describe('taskClaims', () => {
   });
   const mcpRow = (method: string, type: AuditEventInsert['type'] = 'tool_call') =>
     ({ id: 'e1', type, action: 'allow', method }) as AuditEventInsert;
+
+  it('a client response’s client-hosted tasks are mcp-client claims, and nothing else is', () => {
+    const hosted = (taskId: string): Finding => ({
+      stage: 'mcp_task',
+      kind: 'client_task_created',
+      detail: { taskId },
+    });
+    expect(taskClaims(mcpRow('response', 'request'), [hosted('c1')])).toEqual({
+      protocol: 'mcp-client',
+      ids: ['c1'],
+    });
+    // A response cannot make a server-hosted claim, nor a request a client-hosted one.
+    expect(taskClaims(mcpRow('response', 'request'), [created('m1')])).toBeNull();
+    expect(taskClaims(mcpRow('tools/call'), [hosted('c1')])).toBeNull();
+  });
 
   it('an MCP request’s created tasks are MCP claims; a tasks/* answer claims nothing', () => {
     expect(taskClaims(mcpRow('tools/call'), [created('m1'), created('m1')])).toEqual({

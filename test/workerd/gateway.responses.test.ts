@@ -612,3 +612,58 @@ describe('approve does not apply to responses (docs/policies.md): refused clearl
     // Refused, so not spent: under a policy that allows it, the same answer would still pass.
   });
 });
+
+describe('client-hosted tasks: a task-augmented server request answered with a task handle', () => {
+  it("makes the task its caller's: their status notifications pass, another caller's and unknown ids do not", async () => {
+    const sess = session('client-task');
+    const { asked } = await ask(slugs.sse, sess);
+    const taskId = `ct-${RUN}-${Math.random().toString(36).slice(2)}`;
+    const at = new Date().toISOString();
+    const task = { taskId, status: 'working', createdAt: at, lastUpdatedAt: at, ttl: 60_000 };
+    const created = await answer(slugs.sse, { jsonrpc: '2.0', id: asked!.id, result: { task } }, sess);
+    expect(created.status).toBe(202);
+    expect(created.received).toEqual([{ jsonrpc: '2.0', id: 7, result: { task } }]);
+
+    const status = (id: string) => ({
+      jsonrpc: '2.0',
+      method: 'notifications/tasks/status',
+      params: { ...task, taskId: id, status: 'completed' },
+    });
+    const mine = await answer(slugs.sse, status(taskId), sess);
+    expect(mine.status).toBe(202);
+    expect(mine.received).toEqual([status(taskId)]);
+
+    // Another key of the same organization, same connection and session: refused, never forwarded.
+    const other = await createApiKeyVia(orgA.key, `resp-ct-${RUN}`, 'admin');
+    const theirs = await answer(slugs.sse, status(taskId), sess, { ...orgA, key: other.key });
+    expect([theirs.status, theirs.text, theirs.received]).toEqual([400, '', []]);
+    expect(theirs.rows[0]).toMatchObject({ action: 'deny', error_code: 'task_not_found' });
+    const nowhere = await answer(slugs.sse, status(`no-such-${taskId}`), sess);
+    expect([nowhere.status, nowhere.received]).toEqual([400, []]);
+    // A client-hosted task is not a server task of its caller: tasks/get naming it is refused.
+    const get = await answer(
+      slugs.sse,
+      { jsonrpc: '2.0', id: 9, method: 'tasks/get', params: { taskId } },
+      sess,
+    );
+    expect(get.received).toEqual([]);
+    expect(get.rows[0]).toMatchObject({ error_code: 'task_not_found' });
+  });
+
+  it('a refused answer (denied by policy) records no task', async () => {
+    const sess = session('client-task-denied');
+    const { asked } = await ask(slugs.deny, sess);
+    const at = new Date().toISOString();
+    const taskId = `ct-denied-${RUN}`;
+    const task = { taskId, status: 'working', createdAt: at, lastUpdatedAt: at, ttl: 60_000 };
+    const denied = await answer(slugs.deny, { jsonrpc: '2.0', id: asked!.id, result: { task } }, sess);
+    expect(denied.status).toBe(403);
+    const status = {
+      jsonrpc: '2.0',
+      method: 'notifications/tasks/status',
+      params: { ...task, status: 'completed' },
+    };
+    const refused = await answer(slugs.deny, status, sess);
+    expect([refused.status, refused.received]).toEqual([400, []]);
+  });
+});

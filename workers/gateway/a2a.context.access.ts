@@ -113,5 +113,5 @@ export function ownershipRefusal(verdict: AdmitResult): AppError | null {
  * server request): without the guard it is refused even on a fail-open connection.
  */
 export function needsGuard(tasks: AdmitRequest['tasks']): boolean {
-  return Boolean(tasks?.ids || tasks?.contexts || tasks?.answers);
+  return Boolean(tasks?.ids || tasks?.contexts || tasks?.answers || tasks?.hosted);
 }

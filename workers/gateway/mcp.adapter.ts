@@ -27,6 +27,7 @@ import {
 import { listFilterStage, pendingLists } from './gateway.lists';
 import { checkHeaderAgreement } from './gateway.protocol';
 import { respondRefusedBatch, respondToBody } from './gateway.respond';
+import { clientTaskStage } from './mcp.client-tasks';
 import { serverRequestStage } from './mcp.server-requests';
 import { withAnswers } from './mcp.server-responses';
 import { mcpTaskAccess, taskClaimStage, taskListStage } from './mcp.task.access';
@@ -109,7 +110,8 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   },
   // Tool integrity: calls to quarantined (or, fail_closed, unapproved) tools are refused. Then
   // content inspection: arguments, URIs and prompt arguments scanned, a `block` finding refused.
-  requestStages: [refuseBlocked, inspectMcpRequest],
+  // Then a client-hosted task a passing response creates is noted for its claim (mcp.client-tasks.ts).
+  requestStages: [refuseBlocked, inspectMcpRequest, clientTaskStage],
   usesToolIntegrity: true,
   settle: refuseBatchWhole,
   // Forward the serialization of what was decided on, not the raw bytes: a body with duplicate

@@ -58,20 +58,31 @@ export function messageTasks(message: JsonRpcMessage): string[] {
 
 /**
  * What the guard checks for an MCP body (AdmitRequest.tasks): the task ids its messages address
- * (every one must be the caller's) and whether it lists tasks. A GET stream (no body) asks for
+ * (every one must be the caller's; a status notification's in `hosted`) and whether it lists tasks. A GET stream (no body) asks for
  * the caller's tasks too: a resumed stream may replay a `tasks/list` answer, filtered by shape.
  */
 export function mcpTaskAccess(units: readonly JsonRpcMessage[] | null): AdmitRequest['tasks'] {
   if (units === null) return { protocol: 'mcp', list: true };
   const ids = new Set<string>();
+  const hosted = new Set<string>();
   let list = false;
   for (const unit of units) {
-    for (const id of messageTasks(unit)) ids.add(id);
+    const found = messageTasks(unit);
+    // A client's status notification is about a task it hosts (or, as before, one of its own
+    // upstream): checked in both record spaces (mcp.client-tasks.ts). Its related-task _meta is not.
+    if (unit.method === 'notifications/tasks/status') hosted.add(found.shift()!);
+    for (const id of found) ids.add(id);
     if (unit.method === 'tasks/list' && unit.id !== undefined && unit.id !== null) list = true;
   }
-  if (ids.size === 0 && !list) return undefined;
-  const addressed = ids.size > MAX_ADDRESSED ? [NO_TASK] : [...ids];
-  return { protocol: 'mcp', ...(ids.size > 0 ? { ids: addressed } : {}), ...(list ? { list } : {}) };
+  if (ids.size === 0 && hosted.size === 0 && !list) return undefined;
+  // Over the bound, the body names no task that can be owned: refused whole.
+  const tooMany = ids.size + hosted.size > MAX_ADDRESSED;
+  return {
+    protocol: 'mcp',
+    ...(tooMany ? { ids: [NO_TASK] } : ids.size > 0 ? { ids: [...ids] } : {}),
+    ...(!tooMany && hosted.size > 0 ? { hosted: [...hosted] } : {}),
+    ...(list ? { list } : {}),
+  };
 }
 
 /** The id of the task an answer created (2025-11-25 `result.task.taskId`, SEP-2663 flattened). */

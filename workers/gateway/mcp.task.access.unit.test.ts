@@ -82,6 +82,19 @@ describe('mcpTaskAccess: what the guard checks for a body', () => {
     );
     expect(mcpTaskAccess(many)).toEqual({ protocol: 'mcp', ids: [NO_TASK] });
     expect(mcpTaskAccess(many.slice(0, MAX_ADDRESSED))?.ids).toHaveLength(MAX_ADDRESSED);
+    const statuses = many.map((m) => ({ ...m, id: undefined, method: 'notifications/tasks/status' }));
+    expect(mcpTaskAccess(statuses)).toEqual({ protocol: 'mcp', ids: [NO_TASK] });
+  });
+
+  it("a client's status notification names a task it hosts (or its own upstream): `hosted`, not `ids`", () => {
+    const related = { _meta: { 'io.modelcontextprotocol/related-task': { taskId: 'r' } } };
+    expect(
+      mcpTaskAccess([req(undefined, 'notifications/tasks/status', { taskId: 'c1', ...related })]),
+    ).toEqual({ protocol: 'mcp', ids: ['r'], hosted: ['c1'] });
+    expect(mcpTaskAccess([req(undefined, 'notifications/tasks/status', {})])).toEqual({
+      protocol: 'mcp',
+      hosted: [NO_TASK],
+    });
   });
 });
 
