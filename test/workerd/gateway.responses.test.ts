@@ -11,9 +11,10 @@
  *     refused and never forwarded; in a batch it refuses the batch;
  *   - a DLP block rule on the response's result refuses it; every row names `response:<method>`.
  */
-import { env } from 'cloudflare:test';
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { mintServerId, SERVER_ID_LIFETIME_MS, serverIdKeys } from '../../workers/gateway/mcp.server-ids';
+import worker from '../../workers/index';
 import { ACCEPT_BOTH, type AuditRow, auditFor, messages, SseReader, traceId } from './gateway.fixtures';
 import { call, createApiKeyVia, createOrg, type TestOrg } from './helpers';
 import { receivedBy, recordedUpstream, uniqueAgent } from './upstream.log';
@@ -38,6 +39,7 @@ const slugs = {
   deny: `resp-deny-${RUN}`,
   dlp: `resp-dlp-${RUN}`,
   approve: `resp-approve-${RUN}`,
+  open: `resp-open-${RUN}`,
 };
 
 async function connection(
@@ -88,6 +90,7 @@ beforeAll(async () => {
     { tool: 'echo', action: 'allow' },
     { tool: '*', action: 'approve', reason: 'everything else waits for a person' },
   ]);
+  await connection(orgA, slugs.open, '/asking/sse', ALLOW_ALL, { failMode: 'open' });
   // Another organization, with a connection of the same slug to the same upstream.
   await connection(orgB, slugs.sse, '/asking/sse', ALLOW_ALL);
 });
@@ -665,5 +668,46 @@ describe('client-hosted tasks: a task-augmented server request answered with a t
     };
     const refused = await answer(slugs.deny, status, sess);
     expect([refused.status, refused.received]).toEqual([400, []]);
+  });
+});
+
+describe('the guard unreachable, on a fail-open connection', () => {
+  /** ConnectionGuard as if its objects could not be reached: every stub's call rejects. */
+  const down = () => Promise.reject(new Error('guard unreachable'));
+  const unreachable = {
+    idFromName: (name: string) => env.GUARD.idFromName(name),
+    get: () => ({ admit: down, complete: down, completeMany: down, watchKill: down, unwatch: down }),
+  } as unknown as Env['GUARD'];
+
+  async function postGuardDown(body: unknown, sess: string) {
+    const agent = uniqueAgent('resp-open');
+    const request = new Request(`http://localhost/v1/mcp/${slugs.open}`, {
+      method: 'POST',
+      headers: {
+        Authorization: `Bearer ${orgA.key}`,
+        'Content-Type': 'application/json',
+        ...headersFor(sess, agent, traceId('resp-open')),
+      },
+      body: JSON.stringify(body),
+    });
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(request, { ...env, GUARD: unreachable }, ctx);
+    const text = await res.text();
+    await waitOnExecutionContext(ctx);
+    return { status: res.status, text, received: await receivedBy(agent) };
+  }
+
+  it('an answer to a server request is refused (503): only the guard knows it was not answered before', async () => {
+    const sess = session('open');
+    const { asked } = await ask(slugs.open, sess);
+    expectMinted(asked!.id);
+    const refused = await postGuardDown(sampled(asked!.id), sess);
+    expect(refused.status).toBe(503);
+    expect(refused.received).toEqual([]);
+    // Fail-open still holds for a call that answers nothing.
+    const call = { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } };
+    const passed = await postGuardDown(call, sess);
+    expect(passed.status).toBe(200);
+    expect(passed.received).toHaveLength(1);
   });
 });
