@@ -72,10 +72,13 @@ describe('minted server-request ids', () => {
     expect(verifyServerId([otherKey!], binding, minted)).toEqual({ ok: false, reason: 'invalid' });
   });
 
-  it('are the ids the former hand-written HMAC minted (ids in flight across a deploy still verify)', () => {
-    const before = 'igsr1.WyJzYW1wbGluZy9jcmVhdGVNZXNzYWdlIiwic3J2LcO8bsOvLTEiXQ.FhXTsJ4398pcfNWVuimgpfj4';
-    expect(mint('sampling/createMessage', 'srv-ünï-1')).toBe(before);
-    expect(verifyServerId([key!], binding, before)).toEqual({
+  it('are stable: a pinned id still mints and verifies (ids in flight across a deploy stay valid)', () => {
+    // Minted when the MAC moved to node:crypto's createHmac and ids gained their issue time (igsr2).
+    const issuedAt = Date.UTC(2026, 11, 5, 12);
+    const pinned =
+      'igsr2.WyJzYW1wbGluZy9jcmVhdGVNZXNzYWdlIiwic3J2LcO8bsOvLTEiXQ.tpkmo0.LUPsiJfG463Uw7erAAAVT_sc';
+    expect(mintServerId(key!, binding, 'sampling/createMessage', 'srv-ünï-1', issuedAt)).toBe(pinned);
+    expect(verifyServerId([key!], binding, pinned, issuedAt + 1_000)).toEqual({
       ok: true,
       request: { method: 'sampling/createMessage', id: 'srv-ünï-1' },
     });
