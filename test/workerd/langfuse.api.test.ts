@@ -94,6 +94,45 @@ describe('Langfuse settings', () => {
     expect(await credentials.text()).not.toContain(SECRET);
   });
 
+  it('sends the stored secret key to no other host: moving the host to another origin needs the key again', async () => {
+    const org = await createOrg('owner');
+    const admin = await addMember(org.orgId, 'admin');
+    await call('PUT', '/api/v1/integrations/langfuse', {
+      key: org.key,
+      body: { host: 'https://langfuse.example.com', publicKey: 'pk-lf-a', secretKey: SECRET },
+    });
+    const stored = () =>
+      env.DB.prepare('SELECT host, public_key, secret_ciphertext FROM langfuse_settings WHERE org_id = ?')
+        .bind(org.orgId)
+        .first();
+    const before = await stored();
+    for (const host of ['https://collector.attacker.example', 'https://langfuse.example.com:8443']) {
+      const moved = await call('PUT', '/api/v1/integrations/langfuse', {
+        key: admin.key,
+        body: { host, publicKey: 'pk-lf-a' },
+      });
+      const text = await moved.text();
+      expect(moved.status, host).toBe(400);
+      expect(JSON.parse(text).error.details.issues[0]).toMatchObject({
+        path: 'secretKey',
+        rule: 'credential_required_for_new_origin',
+      });
+      expect(text).not.toContain(SECRET);
+      expect(await stored()).toEqual(before);
+    }
+    // The same origin keeps it; another origin with its own key is fine.
+    const samePath = await call('PUT', '/api/v1/integrations/langfuse', {
+      key: admin.key,
+      body: { host: 'https://langfuse.example.com/eu', publicKey: 'pk-lf-a' },
+    });
+    expect(samePath.status).toBe(200);
+    const withKey = await call('PUT', '/api/v1/integrations/langfuse', {
+      key: admin.key,
+      body: { host: 'https://other.example.com', publicKey: 'pk-lf-b', secretKey: 'sk-lf-new' },
+    });
+    expect(await json(withKey)).toMatchObject({ host: 'https://other.example.com' });
+  });
+
   it('is seen by the gateway at the next call after a change (configuration epoch), without a read per call', async () => {
     const org = await createOrg('owner');
     expect(await langfuseEnabled(env, org.orgId)).toBe(false);

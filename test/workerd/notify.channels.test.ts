@@ -157,6 +157,62 @@ describe('notification channels', () => {
     expect(replay.status).toBe(404);
   });
 
+  it('sends a SIEM token to no other host: moving the URL to another origin needs the token again (or none)', async () => {
+    const org = await createOrg('owner');
+    const admin = await addMember(org.orgId, 'admin');
+    const { id } = await json<{ id: string }>(
+      await create(org, {
+        type: 'siem',
+        name: 'hec',
+        url: 'https://siem.example/hec',
+        format: 'splunk_hec',
+        token: 'tok-siem-secret',
+      }),
+    );
+    const sealed = () =>
+      env.DB.prepare('SELECT display_url, secret_ciphertext FROM notify_channels WHERE id = ?')
+        .bind(id)
+        .first();
+    const before = await sealed();
+    const moved = await call('PATCH', `/api/v1/alerts/channels/${id}`, {
+      key: admin.key,
+      body: { url: 'https://collector.attacker.example/hec' },
+    });
+    const text = await moved.text();
+    expect(moved.status).toBe(400);
+    expect(JSON.parse(text).error.details.issues[0]).toMatchObject({
+      path: 'token',
+      rule: 'credential_required_for_new_origin',
+    });
+    expect(text).not.toContain('tok-siem-secret');
+    expect(await sealed()).toEqual(before);
+    // Same origin keeps it; another origin with a new token, or dropping it, is fine.
+    expect(
+      (
+        await call('PATCH', `/api/v1/alerts/channels/${id}`, {
+          key: admin.key,
+          body: { url: 'https://siem.example/v2' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call('PATCH', `/api/v1/alerts/channels/${id}`, {
+          key: admin.key,
+          body: { url: 'https://other.example/hec', token: 'tok-new' },
+        })
+      ).status,
+    ).toBe(200);
+    expect(
+      (
+        await call('PATCH', `/api/v1/alerts/channels/${id}`, {
+          key: admin.key,
+          body: { url: 'https://third.example/hec', token: null },
+        })
+      ).status,
+    ).toBe(200);
+  });
+
   it('re-seals channel secrets under a new master key (rotation)', async () => {
     const org = await createOrg('owner');
     const res = await create(org, {

@@ -107,6 +107,57 @@ describe('tracing settings', () => {
     }
   });
 
+  it('sends the stored header values to no other endpoint: moving it to another origin needs the headers again', async () => {
+    const org = await createOrg('owner');
+    const admin = await addMember(org.orgId, 'admin');
+    await call('PUT', '/api/v1/tracing', {
+      key: org.key,
+      body: { endpoint: ENDPOINT, headers: { 'x-api-key': SECRET } },
+    });
+    const stored = () =>
+      env.DB.prepare('SELECT endpoint, headers_ciphertext FROM tracing_settings WHERE org_id = ?')
+        .bind(org.orgId)
+        .first();
+    const before = await stored();
+    for (const endpoint of [
+      'https://collector.attacker.example/v1/traces',
+      'http://otel.example.com/v1/traces',
+    ]) {
+      const moved = await call('PUT', '/api/v1/tracing', { key: admin.key, body: { endpoint } });
+      const text = await moved.text();
+      expect(moved.status, endpoint).toBe(400);
+      expect(text).not.toContain(SECRET);
+      expect(await stored()).toEqual(before);
+    }
+    const refused = await json<{ error: { details: { issues: unknown[] } } }>(
+      await call('PUT', '/api/v1/tracing', {
+        key: admin.key,
+        body: { endpoint: 'https://collector.attacker.example/v1/traces' },
+      }),
+    );
+    expect(refused.error.details.issues[0]).toMatchObject({
+      path: 'headers',
+      rule: 'credential_required_for_new_origin',
+    });
+    // The same origin keeps them; another origin with its own headers, or none ({}), is fine.
+    expect(
+      (
+        await call('PUT', '/api/v1/tracing', {
+          key: admin.key,
+          body: { endpoint: 'https://otel.example.com/x' },
+        })
+      ).status,
+    ).toBe(200);
+    const cleared = await call('PUT', '/api/v1/tracing', {
+      key: admin.key,
+      body: { endpoint: 'https://other.example.com/v1/traces', headers: {} },
+    });
+    expect(await json(cleared)).toMatchObject({
+      endpoint: 'https://other.example.com/v1/traces',
+      headerNames: [],
+    });
+  });
+
   it('reaches the gateway with the governance snapshot at the next call after a change (configuration epoch)', async () => {
     const org = await createOrg('owner');
     expect((await loadGovernance(env, org.orgId)).tracing).toBeNull();

@@ -5,6 +5,7 @@
  * "query". Pure: no I/O.
  */
 import { z } from 'zod';
+import { AppError } from '../lib/errors';
 
 // ---------------------------------------------------------------------------------------------
 // Secrets in the URL
@@ -84,6 +85,37 @@ export function sameOrigin(a: string, b: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * A secret stored for one destination goes to that destination only. When a setting's URL moves
+ * to another origin while a secret is stored for it, the same request must carry the secret for
+ * the new host (or drop it): otherwise whoever may change the URL — without being able to read
+ * the secret — could send it to a host of their choosing. Used by every outbound integration
+ * whose secret travels with its requests (Langfuse, OTLP export, SIEM channels, upstream OAuth);
+ * connections apply the same rule with an owner's `keepCredential` exception (checkRepoint).
+ * Returns the refusal, or null when the change may go ahead.
+ */
+export function secretFollowsOrigin(change: {
+  /** The stored URL, or null when nothing was stored yet. */
+  from: string | null;
+  to: string;
+  /** Whether a secret for `from` is stored and would be kept by this change. */
+  keepsSecret: boolean;
+  /** The request fields: where the URL and the secret are sent. */
+  urlPath: string;
+  secretPath: string;
+}): AppError | null {
+  if (change.from === null || !change.keepsSecret || sameOrigin(change.from, change.to)) return null;
+  const message = `${change.urlPath} moves to another origin: send ${change.secretPath} for the new host in the same request (the stored one is only ever sent where it was given for)`;
+  return new AppError('validation_failed', {
+    message,
+    details: {
+      issues: [
+        { location: 'body', path: change.secretPath, message, rule: 'credential_required_for_new_origin' },
+      ],
+    },
+  });
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -9,6 +9,7 @@ import { z } from '@hono/zod-openapi';
 import type { Principal } from '../app.types';
 import { requirePermission } from '../auth/permissions';
 import { checkUpstreamUrl } from '../connections/connection.rules';
+import { secretFollowsOrigin } from '../connections/connection.secrets';
 import { AppError } from '../lib/errors';
 import { iso } from '../lib/values';
 import { getVault } from '../vault/vault.crypto';
@@ -102,6 +103,15 @@ export async function putLangfuse(
     });
   }
   const existing = await readLangfuse(env.DB, principal.orgId);
+  // The stored secret key goes only to the host it was given for.
+  const moved = secretFollowsOrigin({
+    from: existing?.host ?? null,
+    to: host.href,
+    keepsSecret: input.secretKey === undefined,
+    urlPath: 'host',
+    secretPath: 'secretKey',
+  });
+  if (moved) throw moved;
   let sealed = existing?.secret_ciphertext ?? null;
   if (input.secretKey !== undefined) {
     sealed = await (await getVault(env)).encrypt(input.secretKey, langfuseAad(principal.orgId));

@@ -9,6 +9,7 @@
  */
 import type { Principal } from '../app.types';
 import { forbidden, grantOf, requirePermission } from '../auth/permissions';
+import { secretFollowsOrigin } from '../connections/connection.secrets';
 import type { NotifyChannelRow } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
@@ -209,6 +210,16 @@ export async function updateChannel(
     const secret = await openSecret(env, channelOf(row));
     if (patch.url !== undefined) {
       const url = requireUrl(env, patch.url);
+      // A SIEM token is sent with every delivery: it goes only to the host it was given for. (A
+      // webhook's signing secret never leaves the gateway; a Slack URL is its own secret.)
+      const moved = secretFollowsOrigin({
+        from: secret.url,
+        to: url.href,
+        keepsSecret: patch.token === undefined && secret.token !== undefined,
+        urlPath: 'url',
+        secretPath: 'token',
+      });
+      if (moved) throw moved;
       secret.url = url.href;
       shown = displayUrl(row.type, url);
     }

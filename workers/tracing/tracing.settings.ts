@@ -11,6 +11,7 @@
 import type { Principal } from '../app.types';
 import { requirePermission } from '../auth/permissions';
 import { checkUpstreamUrl } from '../connections/connection.rules';
+import { secretFollowsOrigin } from '../connections/connection.secrets';
 import { AppError } from '../lib/errors';
 import { iso, parseStoredJson } from '../lib/values';
 import type { OtlpProtocol, TracingTarget } from './trace.call';
@@ -88,6 +89,15 @@ export async function putTracing(
     });
   }
   const existing = await read(env, principal.orgId);
+  // The stored header values (an OTLP backend's API key) go only to the endpoint they were given for.
+  const moved = secretFollowsOrigin({
+    from: existing?.endpoint ?? null,
+    to: checked.url.href,
+    keepsSecret: input.headers === undefined && Boolean(existing?.headers_ciphertext),
+    urlPath: 'endpoint',
+    secretPath: 'headers',
+  });
+  if (moved) throw moved;
   let names = existing?.header_names ?? '[]';
   let sealed = existing?.headers_ciphertext ?? null;
   if (input.headers !== undefined) {
