@@ -251,3 +251,84 @@ describe('OAuth upstream mode without discovery (GitHub-style providers)', () =>
     expect((await rpcResult(answer)).result).toEqual({ content: [{ type: 'text', text: 'carol' }] });
   });
 });
+
+describe('OAuth upstream mode: the client secret and the members’ tokens stay with their provider', () => {
+  it('refuses moving the provider to another origin without the credential, and forgets the old tokens once moved', async () => {
+    const moving = `up-move-${randomId('m').slice(-8).toLowerCase()}`;
+    const provider = {
+      issuer: env.UPSTREAM_OAUTH_URL,
+      clientId: UPSTREAM_OAUTH_CLIENT.clientId,
+      scopes: ['mcp:tools'],
+    };
+    const created = await call('POST', '/api/v1/connections', {
+      key: owner.key,
+      body: {
+        slug: moving,
+        name: moving,
+        upstreamUrl: `${env.UPSTREAM_OAUTH_URL}/mcp`,
+        authType: 'bearer',
+        credential: UPSTREAM_OAUTH_CLIENT.clientSecret,
+        settings: { upstreamOAuth: provider },
+      },
+    });
+    expect(created.status, await created.clone().text()).toBe(201);
+    const id = (await json<{ id: string }>(created)).id;
+    expect((await link(owner, 'dave', id)).status).toBe(200);
+    const stored = () =>
+      env.DB.prepare(
+        `SELECT c.settings, c.credential_ciphertext, (SELECT COUNT(*) FROM upstream_oauth_tokens t
+           WHERE t.connection_id = c.id) AS tokens FROM connections c WHERE c.id = ?`,
+      )
+        .bind(id)
+        .first<{ tokens: number }>();
+    const before = await stored();
+    expect(before?.tokens).toBe(1);
+
+    // An admin points the provider elsewhere (issuer, or named endpoints): the client secret and
+    // every member's refresh token would go there. Refused, nothing changes.
+    const elsewhere = 'https://idp.attacker.example';
+    for (const settings of [
+      { upstreamOAuth: { ...provider, issuer: elsewhere } },
+      {
+        upstreamOAuth: {
+          ...provider,
+          authorizationEndpoint: `${elsewhere}/authorize`,
+          tokenEndpoint: `${elsewhere}/token`,
+        },
+      },
+    ]) {
+      const res = await call('PATCH', `/api/v1/connections/${moving}`, { key: bob.key, body: { settings } });
+      const text = await res.text();
+      expect(res.status, text).toBe(400);
+      expect(JSON.parse(text).error.details.issues[0]).toMatchObject({
+        path: 'credential',
+        rule: 'credential_required_for_new_origin',
+      });
+      expect(text).not.toContain(UPSTREAM_OAUTH_CLIENT.clientSecret);
+      expect(await stored()).toEqual(before);
+    }
+    // An admin may not keep it either; the same origin keeps everything.
+    const kept = await call('PATCH', `/api/v1/connections/${moving}`, {
+      key: bob.key,
+      body: { settings: { upstreamOAuth: { ...provider, issuer: elsewhere } }, keepCredential: true },
+    });
+    expect(kept.status).toBe(400);
+    const samePath = await call('PATCH', `/api/v1/connections/${moving}`, {
+      key: bob.key,
+      body: { settings: { upstreamOAuth: { ...provider, scopes: ['mcp:tools', 'extra'] } } },
+    });
+    expect(samePath.status, await samePath.clone().text()).toBe(200);
+    expect((await stored())?.tokens).toBe(1);
+
+    // With the new provider's secret the move is made, and the old provider's tokens are forgotten.
+    const moved = await call('PATCH', `/api/v1/connections/${moving}`, {
+      key: bob.key,
+      body: {
+        settings: { upstreamOAuth: { ...provider, issuer: elsewhere } },
+        credential: 'new-client-secret',
+      },
+    });
+    expect(moved.status, await moved.clone().text()).toBe(200);
+    expect((await stored())?.tokens).toBe(0);
+  });
+});

@@ -25,6 +25,7 @@ import { llmGatewayUrl, llmUpdateFields, refuseLlmSettings, upstreamFields } fro
 import { checkUpstreamUrl } from './connection.rules';
 import { redactUpstreamUrl, sameOrigin } from './connection.secrets';
 import { checkAllowedTeams, checkSharedWith, normalizeSharedWith } from './connection.sharing';
+import { checkUpstreamOAuthMove, dropUpstreamTokens } from './connection.upstream-oauth';
 import type { ConnectionDto, CreateConnectionInput, UpdateConnectionInput } from './connections.schemas';
 
 /** A connections row as D1 returns it (snake_case, settings as JSON text). */
@@ -368,8 +369,16 @@ export async function updateConnection(
   checkAuth({ authType, authHeaderName, authQueryParam, hasCredential, upstreamUrl });
   const repointed = checkRepoint(principal, row, input, keepsCredential);
 
-  let settings: ConnectionSettings = readConnectionSettings(parseStoredJson(row.settings));
+  const stored: ConnectionSettings = readConnectionSettings(parseStoredJson(row.settings));
+  let settings = stored;
   if (input.settings) settings = connectionSettingsSchema.parse({ ...settings, ...input.settings });
+  const providerMoved = checkUpstreamOAuthMove({
+    principal,
+    before: { upstreamUrl: row.upstream_url, settings: stored },
+    after: { upstreamUrl, settings },
+    keepsCredential: keepsCredential && input.credential === undefined,
+    keepCredential: input.keepCredential,
+  });
   // Packs and overridden rules must exist when inspection settings are sent (content inspection).
   if (input.settings?.inspection) await checkInspectionSettings(env, principal.orgId, settings.inspection);
   if (input.settings?.sharedWith) {
@@ -405,6 +414,8 @@ export async function updateConnection(
       row.id,
       principal.orgId,
     ),
+    // Tokens the old provider issued are not sent to a new one (connection.upstream-oauth.ts).
+    ...(providerMoved ? [dropUpstreamTokens(env.DB, principal.orgId, row.id)] : []),
     adminAuditStatement(env.DB, principal, {
       action:
         input.enabled === false
