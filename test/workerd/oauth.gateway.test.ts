@@ -246,6 +246,64 @@ describe('registration and authorization', () => {
   });
 });
 
+describe('authorization codes and redirect URIs', () => {
+  async function approvedCode(client: string, challenge: string): Promise<string> {
+    const page = await openConsent(authorizeUrl(client, slugA, challenge), cookie);
+    const approved = await submitConsent(page, cookie, {
+      decision: 'approve',
+      connection: connA,
+      scope: 'gateway:call',
+    });
+    return new URL(approved.headers.get('Location') ?? '').searchParams.get('code') ?? '';
+  }
+
+  it('redeems a code once: a second exchange, even with the right verifier, is invalid_grant', async () => {
+    const client = await registerClient();
+    const { verifier, challenge } = await pkce();
+    const code = await approvedCode(client, challenge);
+    const exchange = () =>
+      tokenRequest({
+        grant_type: 'authorization_code',
+        code,
+        redirect_uri: REDIRECT_URI,
+        client_id: client,
+        code_verifier: verifier,
+      });
+    expect((await exchange()).status).toBe(200);
+    const again = await exchange();
+    expect(again.status).toBe(400);
+    expect((await json<{ error: string }>(again)).error).toBe('invalid_grant');
+  });
+
+  it('matches redirect_uri exactly: never redirects to an unregistered one, and /token refuses another', async () => {
+    const client = await registerClient();
+    const { verifier, challenge } = await pkce();
+    for (const other of [
+      'http://127.0.0.1:4567/callback/../evil',
+      'http://127.0.0.1:4567/callback?next=https://evil.example',
+      'http://127.0.0.1:4567/callbackx',
+      'https://evil.example/callback',
+    ]) {
+      const res = await fetchWorker(authorizeUrl(client, slugA, challenge, { redirect_uri: other }), {
+        headers: { Cookie: cookie },
+      });
+      expect(res.status, other).not.toBe(302);
+      expect(res.headers.get('Location'), other).toBeNull();
+      await res.body?.cancel();
+    }
+    const code = await approvedCode(client, challenge);
+    const res = await tokenRequest({
+      grant_type: 'authorization_code',
+      code,
+      redirect_uri: 'http://127.0.0.1:4567/other',
+      client_id: client,
+      code_verifier: verifier,
+    });
+    expect(res.status).toBe(400);
+    expect((await json<{ error: string }>(res)).error).toBe('invalid_grant');
+  });
+});
+
 describe('tokens at the gateway', () => {
   it('calls a tool with the access token; the audit row names the person who consented', async () => {
     const tokens = await obtainTokens(slugA, cookie, connA);
