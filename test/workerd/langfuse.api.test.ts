@@ -14,6 +14,16 @@ import { addMember, call, createOrg, json } from './helpers';
 
 const SECRET = 'sk-lf-workerd-0123456789';
 
+/** The organization's admin rows of these actions, oldest first, as stored. */
+async function adminRows(orgId: string, prefix: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT action, actor, details FROM audit_events WHERE org_id = ? AND type = 'admin' AND action LIKE ? ORDER BY created_at, rowid",
+  )
+    .bind(orgId, `${prefix}%`)
+    .all<{ action: string; actor: string; details: string }>();
+  return results;
+}
+
 describe('Langfuse settings', () => {
   it('seals the secret key, never returns it, and keeps it when omitted', async () => {
     const org = await createOrg('owner');
@@ -131,6 +141,25 @@ describe('Langfuse settings', () => {
       body: { host: 'https://other.example.com', publicKey: 'pk-lf-b', secretKey: 'sk-lf-new' },
     });
     expect(await json(withKey)).toMatchObject({ host: 'https://other.example.com' });
+  });
+
+  it('records every change and the removal in the audit trail, never the secret key', async () => {
+    const org = await createOrg('owner');
+    const body = { host: 'https://langfuse.example.com', publicKey: 'pk-lf-a', secretKey: SECRET };
+    expect((await call('PUT', '/api/v1/integrations/langfuse', { key: org.key, body })).status).toBe(200);
+    const { secretKey: _omitted, ...kept } = body;
+    expect((await call('PUT', '/api/v1/integrations/langfuse', { key: org.key, body: kept })).status).toBe(
+      200,
+    );
+    expect((await call('DELETE', '/api/v1/integrations/langfuse', { key: org.key })).status).toBe(204);
+    const rows = await adminRows(org.orgId, 'langfuse.');
+    expect(rows.map((r) => r.action)).toEqual(['langfuse.update', 'langfuse.update', 'langfuse.delete']);
+    expect(JSON.parse(rows[0]!.details)).toMatchObject({
+      host: { from: null, to: 'https://langfuse.example.com' },
+      secretKey: 'set',
+    });
+    expect(JSON.parse(rows[1]!.details)).toMatchObject({ secretKey: 'kept' });
+    expect(JSON.stringify(rows)).not.toContain(SECRET);
   });
 
   it('is seen by the gateway at the next call after a change (configuration epoch), without a read per call', async () => {

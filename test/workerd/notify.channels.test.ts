@@ -15,6 +15,16 @@ import { addMember, call, createOrg, json, type TestOrg } from './helpers';
 
 const SECRET = 'whsec-workerd-0123456789';
 
+/** The organization's admin rows of these actions, oldest first, as stored. */
+async function adminRows(orgId: string, prefix: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT action, actor, details FROM audit_events WHERE org_id = ? AND type = 'admin' AND action LIKE ? ORDER BY created_at, rowid",
+  )
+    .bind(orgId, `${prefix}%`)
+    .all<{ action: string; actor: string; details: string }>();
+  return results;
+}
+
 async function create(org: TestOrg, body: Record<string, unknown>) {
   return call('POST', '/api/v1/alerts/channels', { key: org.key, body });
 }
@@ -211,6 +221,33 @@ describe('notification channels', () => {
         })
       ).status,
     ).toBe(200);
+  });
+
+  it('records creating, changing and deleting a channel in the audit trail, never its secrets', async () => {
+    const org = await createOrg('owner');
+    const slackPath = 'https://hooks.slack.com/services/T1/B2/SLACKSECRETPATH';
+    const { id } = await json<{ id: string }>(
+      await create(org, { type: 'slack', name: 'ops', url: slackPath }),
+    );
+    const patched = await call('PATCH', `/api/v1/alerts/channels/${id}`, {
+      key: org.key,
+      body: { url: 'https://hooks.slack.com/services/T1/B2/OTHERSECRETPATH', minSeverity: 'high' },
+    });
+    expect(patched.status).toBe(200);
+    expect((await call('DELETE', `/api/v1/alerts/channels/${id}`, { key: org.key })).status).toBe(204);
+    const rows = await adminRows(org.orgId, 'notify_channel.');
+    expect(rows.map((r) => r.action)).toEqual([
+      'notify_channel.create',
+      'notify_channel.update',
+      'notify_channel.delete',
+    ]);
+    expect(JSON.parse(rows[0]!.details)).toMatchObject({
+      channelId: id,
+      type: 'slack',
+      url: 'https://hooks.slack.com/…',
+    });
+    expect(JSON.parse(rows[1]!.details)).toMatchObject({ channelId: id, changed: ['url', 'minSeverity'] });
+    expect(JSON.stringify(rows)).not.toContain('SECRETPATH');
   });
 
   it('re-seals channel secrets under a new master key (rotation)', async () => {

@@ -22,6 +22,16 @@ const sealedOf = async (orgId: string) =>
       .first<{ headers_ciphertext: string | null }>()
   )?.headers_ciphertext ?? null;
 
+/** The organization's admin rows of these actions, oldest first, as stored. */
+async function adminRows(orgId: string, prefix: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT action, actor, details FROM audit_events WHERE org_id = ? AND type = 'admin' AND action LIKE ? ORDER BY created_at, rowid",
+  )
+    .bind(orgId, `${prefix}%`)
+    .all<{ action: string; actor: string; details: string }>();
+  return results;
+}
+
 describe('tracing settings', () => {
   it('seals the header values, returns only their names, keeps them when omitted and drops them with {}', async () => {
     const org = await createOrg('owner');
@@ -156,6 +166,22 @@ describe('tracing settings', () => {
       endpoint: 'https://other.example.com/v1/traces',
       headerNames: [],
     });
+  });
+
+  it('records every change and the removal in the audit trail, header names only', async () => {
+    const org = await createOrg('owner');
+    const put = (body: Record<string, unknown>) => call('PUT', '/api/v1/tracing', { key: org.key, body });
+    expect((await put({ endpoint: ENDPOINT, headers: { 'x-api-key': SECRET } })).status).toBe(200);
+    expect((await put({ endpoint: ENDPOINT, enabled: false })).status).toBe(200);
+    expect((await call('DELETE', '/api/v1/tracing', { key: org.key })).status).toBe(204);
+    const rows = await adminRows(org.orgId, 'tracing.');
+    expect(rows.map((r) => r.action)).toEqual(['tracing.update', 'tracing.update', 'tracing.delete']);
+    expect(JSON.parse(rows[0]!.details)).toMatchObject({
+      endpoint: { from: null, to: ENDPOINT },
+      headers: ['x-api-key'],
+    });
+    expect(JSON.parse(rows[1]!.details)).toMatchObject({ enabled: false, headers: 'kept' });
+    expect(JSON.stringify(rows)).not.toContain(SECRET);
   });
 
   it('reaches the gateway with the governance snapshot at the next call after a change (configuration epoch)', async () => {

@@ -7,6 +7,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { Principal } from '../app.types';
+import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { checkUpstreamUrl } from '../connections/connection.rules';
 import { secretFollowsOrigin } from '../connections/connection.secrets';
@@ -124,19 +125,31 @@ export async function putLangfuse(
   }
   // The base URL without a trailing slash; the ingestion path is appended when sending.
   const base = `${host.origin}${host.pathname.replace(/\/+$/, '')}`;
-  await env.DB.prepare(
-    `INSERT INTO langfuse_settings (org_id, enabled, host, public_key, secret_ciphertext, updated_at)
-     VALUES (?, ?, ?, ?, ?, ?)
-     ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, host = excluded.host,
-       public_key = excluded.public_key, secret_ciphertext = excluded.secret_ciphertext,
-       updated_at = excluded.updated_at`,
-  )
-    .bind(principal.orgId, input.enabled ? 1 : 0, base, input.publicKey, sealed, Date.now())
-    .run();
+  await env.DB.batch([
+    env.DB.prepare(
+      `INSERT INTO langfuse_settings (org_id, enabled, host, public_key, secret_ciphertext, updated_at)
+       VALUES (?, ?, ?, ?, ?, ?)
+       ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, host = excluded.host,
+         public_key = excluded.public_key, secret_ciphertext = excluded.secret_ciphertext,
+         updated_at = excluded.updated_at`,
+    ).bind(principal.orgId, input.enabled ? 1 : 0, base, input.publicKey, sealed, Date.now()),
+    // Where the organization's LLM calls go is a security decision: recorded, never the secret.
+    adminAuditStatement(env.DB, principal, {
+      action: 'langfuse.update',
+      details: {
+        host: { from: existing?.host ?? null, to: base },
+        enabled: input.enabled,
+        secretKey: input.secretKey !== undefined ? 'set' : 'kept',
+      },
+    }),
+  ]);
   return dto((await readLangfuse(env.DB, principal.orgId))!);
 }
 
 export async function deleteLangfuse(env: LangfuseEnv, principal: Principal): Promise<void> {
   requirePermission(principal, 'org:write');
-  await env.DB.prepare('DELETE FROM langfuse_settings WHERE org_id = ?').bind(principal.orgId).run();
+  await env.DB.batch([
+    env.DB.prepare('DELETE FROM langfuse_settings WHERE org_id = ?').bind(principal.orgId),
+    adminAuditStatement(env.DB, principal, { action: 'langfuse.delete' }),
+  ]);
 }

@@ -8,6 +8,7 @@
  * changing channels is `org:write` (owner, admin). Another organization's channel is 404.
  */
 import type { Principal } from '../app.types';
+import { adminAuditStatement } from '../audit/audit.admin';
 import { forbidden, grantOf, requirePermission } from '../auth/permissions';
 import { secretFollowsOrigin } from '../connections/connection.secrets';
 import type { NotifyChannelRow } from '../db/schema';
@@ -158,27 +159,43 @@ export async function createChannel(
     ...(input.type === 'siem' && input.token ? { token: input.token } : {}),
   };
   const now = Date.now();
-  await env.DB.prepare(
+  const insert = env.DB.prepare(
     `INSERT INTO notify_channels (id, org_id, name, type, format, display_url, secret_ciphertext, min_severity,
        event_types, enabled, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  )
-    .bind(
-      id,
-      principal.orgId,
-      input.name,
-      input.type,
-      input.type === 'siem' ? input.format : null,
-      displayUrl(input.type, url),
-      await seal(env, principal.orgId, id, secret),
-      input.minSeverity,
-      input.eventTypes ? JSON.stringify(input.eventTypes) : null,
-      input.enabled ? 1 : 0,
-      principal.userId ?? null,
-      now,
-      now,
-    )
-    .run();
+  ).bind(
+    id,
+    principal.orgId,
+    input.name,
+    input.type,
+    input.type === 'siem' ? input.format : null,
+    displayUrl(input.type, url),
+    await seal(env, principal.orgId, id, secret),
+    input.minSeverity,
+    input.eventTypes ? JSON.stringify(input.eventTypes) : null,
+    input.enabled ? 1 : 0,
+    principal.userId ?? null,
+    now,
+    now,
+  );
+  // Where alerts (and their details) go is recorded like any admin change: the shown URL only.
+  await env.DB.batch([
+    insert,
+    channelAudit(env.DB, principal, 'notify_channel.create', id, {
+      type: input.type,
+      url: displayUrl(input.type, url),
+    }),
+  ]);
   return getChannel(env, principal, id);
+}
+
+function channelAudit(
+  db: D1Database,
+  principal: Principal,
+  action: string,
+  channelId: string,
+  details: Record<string, unknown> = {},
+): D1PreparedStatement {
+  return adminAuditStatement(db, principal, { action, details: { channelId, ...details } });
 }
 
 function refuseField(path: string, message: string): AppError {
@@ -228,27 +245,34 @@ export async function updateChannel(
     else if (patch.token !== undefined) secret.token = patch.token;
     sealed = await seal(env, principal.orgId, id, secret);
   }
-  await env.DB.prepare(
+  const update = env.DB.prepare(
     `UPDATE notify_channels SET name = ?, format = ?, display_url = ?, secret_ciphertext = ?, min_severity = ?,
        event_types = ?, enabled = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
-  )
-    .bind(
-      patch.name ?? row.name,
-      patch.format ?? row.format,
-      shown,
-      sealed,
-      patch.minSeverity ?? row.min_severity,
-      patch.eventTypes === undefined
-        ? row.event_types
-        : patch.eventTypes === null
-          ? null
-          : JSON.stringify(patch.eventTypes),
-      patch.enabled === undefined ? row.enabled : patch.enabled ? 1 : 0,
-      Date.now(),
-      id,
-      principal.orgId,
-    )
-    .run();
+  ).bind(
+    patch.name ?? row.name,
+    patch.format ?? row.format,
+    shown,
+    sealed,
+    patch.minSeverity ?? row.min_severity,
+    patch.eventTypes === undefined
+      ? row.event_types
+      : patch.eventTypes === null
+        ? null
+        : JSON.stringify(patch.eventTypes),
+    patch.enabled === undefined ? row.enabled : patch.enabled ? 1 : 0,
+    Date.now(),
+    id,
+    principal.orgId,
+  );
+  // Field names only; a new URL as shown (a Slack URL's secret path never).
+  const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+  await env.DB.batch([
+    update,
+    channelAudit(env.DB, principal, 'notify_channel.update', id, {
+      changed,
+      ...(shown !== row.display_url ? { url: { from: row.display_url, to: shown } } : {}),
+    }),
+  ]);
   return getChannel(env, principal, id);
 }
 
@@ -262,5 +286,6 @@ export async function deleteChannel(env: NotifyEnv, principal: Principal, id: st
       principal.orgId,
     ),
     env.DB.prepare('DELETE FROM notify_channels WHERE id = ? AND org_id = ?').bind(id, principal.orgId),
+    channelAudit(env.DB, principal, 'notify_channel.delete', id),
   ]);
 }

@@ -9,6 +9,7 @@
  * no read per call; a change here bumps the epoch (config.announce.ts) and is in force at once.
  */
 import type { Principal } from '../app.types';
+import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { checkUpstreamUrl } from '../connections/connection.rules';
 import { secretFollowsOrigin } from '../connections/connection.secrets';
@@ -105,29 +106,42 @@ export async function putTracing(
     names = JSON.stringify(entries);
     sealed = entries.length > 0 ? await sealHeaders(env, principal.orgId, input.headers) : null;
   }
-  await env.DB.prepare(
+  const upsert = env.DB.prepare(
     `INSERT INTO tracing_settings (org_id, enabled, endpoint, sample_rate, header_names, headers_ciphertext, protocol, updated_at)
      VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (org_id) DO UPDATE SET enabled = excluded.enabled, endpoint = excluded.endpoint,
        sample_rate = excluded.sample_rate, header_names = excluded.header_names,
        headers_ciphertext = excluded.headers_ciphertext, protocol = excluded.protocol,
        updated_at = excluded.updated_at`,
-  )
-    .bind(
-      principal.orgId,
-      input.enabled ? 1 : 0,
-      checked.url.href,
-      input.sampleRate,
-      names,
-      sealed,
-      input.protocol,
-      Date.now(),
-    )
-    .run();
+  ).bind(
+    principal.orgId,
+    input.enabled ? 1 : 0,
+    checked.url.href,
+    input.sampleRate,
+    names,
+    sealed,
+    input.protocol,
+    Date.now(),
+  );
+  await env.DB.batch([
+    upsert,
+    // Where the organization's traces go is a security decision: recorded, header names only.
+    adminAuditStatement(env.DB, principal, {
+      action: 'tracing.update',
+      details: {
+        endpoint: { from: existing?.endpoint ?? null, to: checked.url.href },
+        enabled: input.enabled,
+        headers: input.headers !== undefined ? Object.keys(input.headers) : 'kept',
+      },
+    }),
+  ]);
   return dto((await read(env, principal.orgId))!);
 }
 
 export async function deleteTracing(env: TracingEnv, principal: Principal): Promise<void> {
   requirePermission(principal, 'org:write');
-  await env.DB.prepare('DELETE FROM tracing_settings WHERE org_id = ?').bind(principal.orgId).run();
+  await env.DB.batch([
+    env.DB.prepare('DELETE FROM tracing_settings WHERE org_id = ?').bind(principal.orgId),
+    adminAuditStatement(env.DB, principal, { action: 'tracing.delete' }),
+  ]);
 }
