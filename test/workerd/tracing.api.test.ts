@@ -8,6 +8,7 @@
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { loadGovernance } from '../../workers/governance/governance.cache';
+import { exportTrace } from '../../workers/tracing/trace.export';
 import { createVault } from '../../workers/vault/vault.crypto';
 import { reencryptCredentials } from '../../workers/vault/vault.reencrypt';
 import { addMember, call, createOrg, json } from './helpers';
@@ -182,6 +183,43 @@ describe('tracing settings', () => {
     });
     expect(JSON.parse(rows[1]!.details)).toMatchObject({ enabled: false, headers: 'kept' });
     expect(JSON.stringify(rows)).not.toContain(SECRET);
+  });
+
+  it('checks the endpoint again before every export: a stored endpoint the URL rules refuse is never sent to', async () => {
+    const orgId = `org_export_${crypto.randomUUID().slice(0, 8)}`;
+    const recorded = async (path: string) => {
+      const res = await fetch(`${env.UPSTREAM_RECORDER_URL}/__log`);
+      return ((await res.json()) as { path: string }[]).filter((c) => c.path === path).length;
+    };
+    const send = async (runtime: typeof env, path: string) => {
+      const pending: Promise<unknown>[] = [];
+      exportTrace(
+        runtime,
+        { waitUntil: (p) => void pending.push(p) },
+        {
+          orgId,
+          target: {
+            endpoint: `${env.UPSTREAM_RECORDER_URL}${path}`,
+            sampleRate: 1,
+            sealedHeaders: null,
+            protocol: 'http/json',
+          },
+          trace: Promise.resolve({
+            orgId,
+            traceId: '0af7651916cd43dd8448eb211c80319c',
+            traceState: null,
+            spans: [],
+          }),
+        },
+      );
+      await Promise.all(pending);
+    };
+    // Where private hosts are allowed (tests, local development) the recorder receives the batch…
+    await send(env, '/otlp-dev');
+    expect(await recorded('/otlp-dev')).toBe(1);
+    // …in production a loopback, plain-http endpoint — however it got into the row — gets nothing.
+    await send({ ...env, ALLOW_PRIVATE_UPSTREAMS: 'false' }, '/otlp-production');
+    expect(await recorded('/otlp-production')).toBe(0);
   });
 
   it('reaches the gateway with the governance snapshot at the next call after a change (configuration epoch)', async () => {

@@ -370,6 +370,16 @@ export function checkUpstreamUrl(url: string, opts: UpstreamUrlOptions): Upstrea
   return { ok: true, url: parsed };
 }
 
+/**
+ * checkUpstreamUrl with the deployment's setting: private hosts and plain http only where
+ * ALLOW_PRIVATE_UPSTREAMS is "true" (local development and tests). For every URL the gateway
+ * requests on a tenant's say-so, at save time and again before sending.
+ */
+export function checkOutboundUrl(env: { ALLOW_PRIVATE_UPSTREAMS?: string }, url: string): UpstreamUrlCheck {
+  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
+  return checkUpstreamUrl(url, { allowPrivate: allow, allowHttp: allow });
+}
+
 /** checkUpstreamUrl as a zod schema, for request-body validation. The rule is in issue.params. */
 export function upstreamUrlSchema(opts: UpstreamUrlOptions) {
   return z.string().superRefine((value, ctx) => {

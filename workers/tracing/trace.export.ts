@@ -12,6 +12,7 @@
  * Tenant isolation: batches are keyed by organization and target; a request carries only that
  * organization's spans and goes only to that organization's endpoint with its own headers.
  */
+import { checkOutboundUrl } from '../connections/connection.rules';
 import { boundedSet } from '../lib/bounded.map';
 import { log } from '../lib/log';
 import { getVault } from '../vault/vault.crypto';
@@ -32,7 +33,7 @@ interface Batch {
 
 const open = new Map<string, Batch>();
 
-export type ExportEnv = Pick<Env, 'ENCRYPTION_KEY' | 'ENCRYPTION_KEY_PREVIOUS'>;
+export type ExportEnv = Pick<Env, 'ENCRYPTION_KEY' | 'ENCRYPTION_KEY_PREVIOUS' | 'ALLOW_PRIVATE_UPSTREAMS'>;
 
 /** Hands a call's trace to its organization's batch; the work is kept alive with `waitUntil`. */
 export function exportTrace(
@@ -70,6 +71,16 @@ function add(env: ExportEnv, orgId: string, target: TracingTarget, trace: Finish
 }
 
 async function send(env: ExportEnv, batch: Batch): Promise<void> {
+  // Checked again before sending, as Langfuse and notification channels are: a stored endpoint
+  // the URL rules refuse (saved under other rules, or written around the API) gets nothing.
+  const checked = checkOutboundUrl(env, batch.target.endpoint);
+  if (!checked.ok) {
+    log('warn', 'OTLP endpoint refused by the URL rules; traces dropped', {
+      orgId: batch.orgId,
+      rule: checked.rule,
+    });
+    return;
+  }
   const headers = await openHeaders(env, batch.orgId, batch.target.sealedHeaders);
   const request = otlpRequest(batch.orgId, batch.traces);
   const binary = batch.target.protocol === 'http/protobuf';
