@@ -330,5 +330,15 @@ describe('OAuth upstream mode: the client secret and the members’ tokens stay 
     });
     expect(moved.status, await moved.clone().text()).toBe(200);
     expect((await stored())?.tokens).toBe(0);
+    const row = await env.DB.prepare(
+      "SELECT details FROM audit_events WHERE org_id = ? AND connection_id = ? AND action = 'connection.update' ORDER BY created_at DESC, rowid DESC LIMIT 1",
+    )
+      .bind(owner.orgId, id)
+      .first<{ details: string }>();
+    expect(JSON.parse(row!.details)).toMatchObject({
+      changed: ['credential', 'settings'],
+      upstreamOAuthTokens: 'deleted',
+    });
+    expect(row!.details).not.toContain('new-client-secret');
   });
 });

@@ -429,6 +429,7 @@ export async function updateConnection(
       // upstream URL is recorded old and new (redacted), with what happened to the credential.
       details: {
         changed,
+        ...(providerMoved ? { upstreamOAuthTokens: 'deleted' } : {}),
         ...(upstreamUrl !== row.upstream_url
           ? {
               upstreamUrl: { from: redactUpstreamUrl(row.upstream_url), to: redactUpstreamUrl(upstreamUrl) },
