@@ -1,12 +1,13 @@
 /**
  * Tenant isolation of the management resources tenancy.test.ts does not reach (it covers
  * connections, policies, API keys and members): teams and their members, budgets, system prompts
- * and their assignments, and trusted XAA issuers. A key of organization A — owner or admin — gets
+ * and their assignments, trusted XAA issuers, and invitations. A key of organization A — owner or admin — gets
  * 404 `not_found` for every id of organization B, on every verb, learns nothing of B from the
  * answer, and B's resources are unchanged afterwards. Resources proven elsewhere are listed in
  * docs/security-model.md#tenant-isolation.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { Browser, uniqueEmail } from './auth.helpers';
 import { addMember, call, createOrg, expectJson, memberIdOf, type TestOrg } from './helpers';
 
 let a: TestOrg;
@@ -162,5 +163,30 @@ describe('listings', () => {
       const text = await (await call('GET', path, { key: aAdmin.key })).text();
       for (const id of Object.values(ids)) expect(text, path).not.toContain(id);
     }
+  });
+});
+
+describe('invitations (signed-in people, /api/auth)', () => {
+  it("an owner of A can neither see nor revoke B's pending invitation (404); it stays pending", async () => {
+    const ownerB = new Browser();
+    await ownerB.signUp();
+    const invited = uniqueEmail('b-invitee');
+    const made = await ownerB.fetch('POST', '/api/auth/invitations', {
+      body: { email: invited, role: 'admin' },
+    });
+    expect(made.status, await made.clone().text()).toBe(201);
+    const invitation = (await made.json()) as { id: string };
+    const ownerA = new Browser();
+    await ownerA.signUp();
+    const revoke = await ownerA.fetch('DELETE', `/api/auth/invitations/${invitation.id}`);
+    const text = await revoke.text();
+    expect(revoke.status, text).toBe(404);
+    expect(text).not.toContain(invited);
+    const listed = await (await ownerA.fetch('GET', '/api/auth/invitations')).text();
+    expect(listed).not.toContain(invitation.id);
+    const stillPending = (await (await ownerB.fetch('GET', '/api/auth/invitations')).json()) as {
+      invitations: { id: string }[];
+    };
+    expect(stillPending.invitations.map((i) => i.id)).toContain(invitation.id);
   });
 });
