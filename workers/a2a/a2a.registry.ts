@@ -10,7 +10,7 @@
  */
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
-import { checkUpstreamUrl } from '../connections/connection.rules';
+import { checkOutboundUrl } from '../connections/connection.rules';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
 import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/hex';
@@ -48,8 +48,7 @@ function fieldError(path: string, message: string, extra: Record<string, unknown
 }
 
 function checkUrl(env: RegistryEnv, url: string, path: string): void {
-  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
-  const result = checkUpstreamUrl(url, { allowPrivate: allow, allowHttp: allow });
+  const result = checkOutboundUrl(env, url);
   if (!result.ok) throw fieldError(path, result.message, { rule: result.rule });
 }
 

@@ -22,7 +22,7 @@ import {
 } from '../shared/connection.settings';
 import { getVault } from '../vault/vault.crypto';
 import { llmGatewayUrl, llmUpdateFields, refuseLlmSettings, upstreamFields } from './connection.llm';
-import { checkUpstreamUrl } from './connection.rules';
+import { checkOutboundUrl } from './connection.rules';
 import { redactUpstreamUrl, sameOrigin } from './connection.secrets';
 import { checkAllowedTeams, checkSharedWith, normalizeSharedWith } from './connection.sharing';
 import { checkUpstreamOAuthMove, dropUpstreamTokens } from './connection.upstream-oauth';
@@ -97,8 +97,7 @@ function fieldError(path: string, message: string, extra: Record<string, unknown
 }
 
 function checkUrl(env: ConnectionEnv, url: string): void {
-  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
-  const result = checkUpstreamUrl(url, { allowPrivate: allow, allowHttp: allow });
+  const result = checkOutboundUrl(env, url);
   if (!result.ok) throw fieldError('upstreamUrl', result.message, { rule: result.rule });
 }
 

@@ -9,7 +9,7 @@ import { z } from '@hono/zod-openapi';
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
-import { checkUpstreamUrl } from '../connections/connection.rules';
+import { checkOutboundUrl } from '../connections/connection.rules';
 import { secretFollowsOrigin } from '../connections/connection.secrets';
 import { AppError } from '../lib/errors';
 import { iso } from '../lib/values';
@@ -85,8 +85,7 @@ export async function getLangfuse(
 
 /** The host, checked with the upstream URL rules (the SSRF guard); its origin only is kept. */
 export function checkedHost(env: Pick<Env, 'ALLOW_PRIVATE_UPSTREAMS'>, host: string): URL | string {
-  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
-  const checked = checkUpstreamUrl(host, { allowPrivate: allow, allowHttp: allow });
+  const checked = checkOutboundUrl(env, host);
   return checked.ok ? checked.url : checked.rule;
 }
 

@@ -9,7 +9,7 @@
  *   siem     ndjson (one JSON line), cef (one CEF:0 line), splunk_hec (HEC event JSON,
  *            `Authorization: Splunk <token>`), elastic_bulk (`create` + an ECS document)
  */
-import { checkUpstreamUrl } from '../connections/connection.rules';
+import { checkOutboundUrl } from '../connections/connection.rules';
 import type { NOTIFY_SEVERITIES, NotifyEvent } from '../shared/notify.message';
 
 export type ChannelType = 'webhook' | 'slack' | 'siem';
@@ -253,7 +253,6 @@ export function traceLink(publicBaseUrl: string | undefined, event: NotifyEvent)
 
 /** The SSRF rules of upstream URLs (https, no private or metadata addresses, no credentials in it). */
 export function checkChannelUrl(env: { ALLOW_PRIVATE_UPSTREAMS?: string }, url: string): URL | string {
-  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
-  const result = checkUpstreamUrl(url, { allowPrivate: allow, allowHttp: allow });
+  const result = checkOutboundUrl(env, url);
   return result.ok ? result.url : result.rule;
 }

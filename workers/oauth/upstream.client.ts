@@ -9,7 +9,7 @@
  * i.e. local development and tests).
  */
 import * as oauth from 'oauth4webapi';
-import { checkUpstreamUrl } from '../connections/connection.rules';
+import { checkOutboundUrl } from '../connections/connection.rules';
 import { AppError } from '../lib/errors';
 import type { UpstreamOAuthSettings } from '../shared/oauth.settings';
 
@@ -36,8 +36,7 @@ function unusable(message: string, internal?: unknown): AppError {
 }
 
 function requireSafeUrl(env: UrlEnv, url: string, what: string): void {
-  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
-  const checked = checkUpstreamUrl(url, { allowPrivate: allow, allowHttp: allow });
+  const checked = checkOutboundUrl(env, url);
   if (!checked.ok) throw unusable(`The upstream's ${what} is refused (rule: ${checked.rule})`);
 }
 

@@ -13,7 +13,7 @@
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requireOnResource, requirePermission } from '../auth/permissions';
-import { checkUpstreamUrl } from '../connections/connection.rules';
+import { checkOutboundUrl } from '../connections/connection.rules';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
 import { type ResolvedConnection, requireConnectionUse } from '../gateway/gateway.connection';
 import type { UpstreamTarget } from '../gateway/gateway.forward';
@@ -139,8 +139,7 @@ function resolvedOf(row: Awaited<ReturnType<typeof getConnectionRow>>): Resolved
 
 /** SSRF rules of connection URLs, applied to every scanned URL (loopback only where allowed). */
 function requireScannableUrl(env: Env, url: string, path: string) {
-  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
-  const check = checkUpstreamUrl(url, { allowPrivate: allow, allowHttp: allow });
+  const check = checkOutboundUrl(env, url);
   if (!check.ok) {
     throw new AppError('validation_failed', {
       message:

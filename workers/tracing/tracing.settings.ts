@@ -11,7 +11,7 @@
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
-import { checkUpstreamUrl } from '../connections/connection.rules';
+import { checkOutboundUrl } from '../connections/connection.rules';
 import { secretFollowsOrigin } from '../connections/connection.secrets';
 import { AppError } from '../lib/errors';
 import { iso, parseStoredJson } from '../lib/values';
@@ -79,8 +79,7 @@ export async function putTracing(
   input: TracingPut,
 ): Promise<TracingSettingsDto> {
   requirePermission(principal, 'org:write');
-  const allow = env.ALLOW_PRIVATE_UPSTREAMS === 'true';
-  const checked = checkUpstreamUrl(input.endpoint, { allowPrivate: allow, allowHttp: allow });
+  const checked = checkOutboundUrl(env, input.endpoint);
   if (!checked.ok) {
     throw new AppError('validation_failed', {
       message: `The endpoint is refused (rule: ${checked.rule}): it must be https, on a public host, with no credentials in it`,
