@@ -11,7 +11,9 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { refreshConnectionCard, resolveCard } from '../../workers/a2a/a2a.registry';
 import type { Principal } from '../../workers/app.types';
 import { AppError } from '../../workers/lib/errors';
+import { createVault } from '../../workers/vault/vault.crypto';
 import {
+  addMember,
   adminAuditRows,
   call,
   createOrg,
@@ -166,6 +168,52 @@ function issuesOf(err: unknown): unknown {
   expect(err).toBeInstanceOf(AppError);
   return ((err as AppError).details as { issues?: unknown }).issues;
 }
+
+describe('a card moving the endpoint to another origin', () => {
+  it('needs the credential for the new host: else refused, and card, endpoint and credential stay', async () => {
+    expect((await createAgent('moving', card())).status).toBe(201);
+    const admin = await addMember(org.orgId, 'admin');
+    const stored = () =>
+      env.DB.prepare(
+        `SELECT c.upstream_url, c.credential_ciphertext, k.card_hash FROM connections c
+           JOIN a2a_agent_cards k ON k.connection_id = c.id WHERE c.org_id = ? AND c.slug = 'moving'`,
+      )
+        .bind(org.orgId)
+        .first<{ upstream_url: string; credential_ciphertext: string }>();
+    const before = await stored();
+    const refresh = (body: Record<string, unknown>) =>
+      call('POST', '/api/v1/connections/moving/agent-card/refresh', { key: admin.key, body });
+    const elsewhere = card('A test agent', 'https://agent.attacker.example/a2a');
+    const refused = await refresh({ agentCard: elsewhere });
+    const text = await refused.text();
+    expect(refused.status, text).toBe(400);
+    expect(JSON.parse(text).error.details.issues[0]).toMatchObject({
+      path: 'credential',
+      rule: 'credential_required_for_new_origin',
+    });
+    expect(text).not.toContain('agent-cred-moving');
+    expect(await stored()).toEqual(before);
+
+    // Same origin, another path: the credential stays with it.
+    expect((await refresh({ agentCard: card('A test agent', `${AGENT}/v2/a2a`) })).status).toBe(200);
+    // Another origin with its credential: moved, and the new credential replaces the old one.
+    const moved = await refresh({ agentCard: elsewhere, credential: 'agent-cred-new-host' });
+    expect(moved.status, await moved.clone().text()).toBe(200);
+    const after = await stored();
+    expect(after?.upstream_url).toBe('https://agent.attacker.example/a2a');
+    const vault = await createVault({ current: env.ENCRYPTION_KEY! });
+    const id = (
+      await env.DB.prepare("SELECT id FROM connections WHERE org_id = ? AND slug = 'moving'")
+        .bind(org.orgId)
+        .first<{ id: string }>()
+    )?.id;
+    expect(await vault.decrypt(after!.credential_ciphertext, `${org.orgId}:${id}`)).toBe(
+      'agent-cred-new-host',
+    );
+    const rows = await adminAuditRows(org.orgId, 'connection.agent_card.changed');
+    expect(JSON.stringify(rows)).not.toContain('agent-cred-new-host');
+  });
+});
 
 describe('SSRF rules on card and agent URLs', () => {
   const production = { ...env, ALLOW_PRIVATE_UPSTREAMS: 'false' };

@@ -10,7 +10,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses, json, jsonBody } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
-import { slugParamSchema } from '../connections/connections.schemas';
+import { credentialSchema, slugParamSchema } from '../connections/connections.schemas';
 import { getConnectionRow } from '../connections/connections.service';
 import { publishEvent } from '../events/events.publish';
 import { AppError } from '../lib/errors';
@@ -37,6 +37,10 @@ const refreshBodySchema = z
       .record(z.string(), z.unknown())
       .optional()
       .openapi({ description: 'A new card to store instead of fetching (required for a pasted card)' }),
+    credential: credentialSchema.optional().openapi({
+      description:
+        "Write-only. The agent's credential for its endpoint, stored with the card; required when the card moves the endpoint to another origin (scheme, host or port) while a credential is stored",
+    }),
   })
   .openapi('RefreshAgentCard');
 
@@ -101,7 +105,8 @@ export const a2aApiRoutes = createRouter()
     async (c) => {
       const principal = c.get('principal');
       const slug = c.req.valid('param').slug;
-      const result = await refreshCard(c.env, principal, slug, c.req.valid('json').agentCard);
+      const body = c.req.valid('json');
+      const result = await refreshCard(c.env, principal, slug, body.agentCard, body.credential);
       if (result.changed) {
         const row = await getConnectionRow(c.env, principal, slug);
         publishEvent(c.env, c.executionCtx, principal.orgId, cardChangedEvent(row.id, slug));

@@ -11,10 +11,12 @@
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { checkOutboundUrl } from '../connections/connection.rules';
+import { secretFollowsOrigin } from '../connections/connection.secrets';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
 import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/hex';
 import { parseStoredJson } from '../lib/values';
+import { getVault } from '../vault/vault.crypto';
 import {
   type AgentCard,
   agentCardSchema,
@@ -207,9 +209,42 @@ export async function refreshCard(
   principal: Principal,
   slug: string,
   pasted?: Record<string, unknown>,
+  credential?: string,
 ): Promise<RefreshResult> {
   const row = await getConnectionRow(env, principal, slug, 'connections:write');
-  return refreshConnectionCard(env, principal, row, pasted);
+  const sealed =
+    credential === undefined
+      ? undefined
+      : await (await getVault(env)).encrypt(credential, `${principal.orgId}:${row.id}`);
+  return refreshConnectionCard(env, principal, row, pasted, sealed);
+}
+
+/**
+ * The stored credential was given for the agent's current endpoint: a card moving the endpoint to
+ * another origin (pasted by whoever may change the connection, or published wherever the card
+ * lives) must come with the credential for the new host (`sealed`), else it is refused and the
+ * stored card and endpoint stay.
+ */
+async function checkEndpointMove(
+  env: RegistryEnv,
+  orgId: string,
+  connectionId: string,
+  endpoint: string,
+  sealed: string | undefined,
+): Promise<void> {
+  const current = await env.DB.prepare(
+    'SELECT upstream_url, credential_ciphertext FROM connections WHERE id = ? AND org_id = ?',
+  )
+    .bind(connectionId, orgId)
+    .first<{ upstream_url: string; credential_ciphertext: string | null }>();
+  const moved = secretFollowsOrigin({
+    from: current?.upstream_url ?? null,
+    to: endpoint,
+    keepsSecret: Boolean(current?.credential_ciphertext) && sealed === undefined,
+    urlPath: 'agentCard',
+    secretPath: 'credential',
+  });
+  if (moved) throw moved;
 }
 
 /**
@@ -221,6 +256,8 @@ export async function refreshConnectionCard(
   principal: Principal,
   row: { id: string; slug: string; type: string },
   pasted?: Record<string, unknown>,
+  /** The agent's credential for its (new) endpoint, sealed for this connection. */
+  sealed?: string,
 ): Promise<RefreshResult> {
   if (row.type !== 'a2a') {
     throw new AppError('not_found', {
@@ -235,8 +272,9 @@ export async function refreshConnectionCard(
   const next = pasted
     ? await acceptCard(env, pasted, null, 'agentCard')
     : await fetchCard(env, url!, 'agentCardUrl');
+  await checkEndpointMove(env, principal.orgId, row.id, next.endpoint, sealed);
   const now = Date.now();
-  if (stored && stored.hash === next.hash) {
+  if (stored && stored.hash === next.hash && sealed === undefined) {
     await env.DB.prepare('UPDATE a2a_agent_cards SET fetched_at = ? WHERE connection_id = ? AND org_id = ?')
       .bind(now, row.id, principal.orgId)
       .run();
@@ -246,13 +284,18 @@ export async function refreshConnectionCard(
   await env.DB.batch([
     insertCardStatement(env.DB, principal.orgId, row.id, next),
     env.DB.prepare(
-      'UPDATE connections SET upstream_url = ?, updated_at = ? WHERE id = ? AND org_id = ?',
-    ).bind(next.endpoint, now, row.id, principal.orgId),
+      `UPDATE connections SET upstream_url = ?, credential_ciphertext = COALESCE(?, credential_ciphertext),
+         updated_at = ? WHERE id = ? AND org_id = ?`,
+    ).bind(next.endpoint, sealed ?? null, now, row.id, principal.orgId),
     adminAuditStatement(env.DB, principal, {
       action: 'connection.agent_card.changed',
       connectionId: row.id,
       connectionSlug: row.slug,
-      details: { source: pasted ? 'pasted' : 'fetched', ...(changes ?? {}) },
+      details: {
+        source: pasted ? 'pasted' : 'fetched',
+        ...(changes ?? {}),
+        ...(sealed !== undefined ? { credential: 'replaced' } : {}),
+      },
     }),
   ]);
   return {
