@@ -92,7 +92,8 @@ export function sameOrigin(a: string, b: string): boolean {
  * to another origin while a secret is stored for it, the same request must carry the secret for
  * the new host (or drop it): otherwise whoever may change the URL — without being able to read
  * the secret — could send it to a host of their choosing. Used by every outbound integration
- * whose secret travels with its requests (Langfuse, OTLP export, SIEM channels, upstream OAuth);
+ * whose secret travels with its requests (Langfuse, OTLP export, SIEM channels, upstream OAuth, A2A
+ * card refreshes);
  * connections apply the same rule with an owner's `keepCredential` exception (checkRepoint).
  * Returns the refusal, or null when the change may go ahead.
  */
