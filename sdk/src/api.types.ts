@@ -1216,6 +1216,11 @@ export interface Schemas {
     agentCard?: {
       [key: string]: unknown;
     };
+    /**
+     * Write-only. The agent's credential for its endpoint, stored with the card; required when the card moves the endpoint to another origin (scheme, host or port) while a credential is stored
+     * minLength 1, maxLength 8192
+     */
+    credential?: string;
   };
   ReplayRequest: {
     /** The draft to replay (not saved) */
