@@ -23,7 +23,7 @@ export class AuditSpool extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#audit = new SpoolScheduler(ctx.storage, env.DB, 'AuditSpool', chainName('AuditSpool', ctx));
+    this.#audit = new SpoolScheduler(ctx.storage, env, 'AuditSpool', chainName('AuditSpool', ctx));
     this.#bursts = new RefusalBursts(ctx.storage.sql);
   }
 

@@ -12,6 +12,17 @@ import { type AuditEventInsert, auditEvents } from '../workers/db/schema.js';
  * answer, so nearly every row is written once, complete.
  */
 export const OUTCOME_GRACE_MS = 120_000;
+
+/**
+ * The grace period this deployment uses: AUDIT_OUTCOME_GRACE_SECONDS (wrangler.toml, 120), a whole
+ * number of seconds from 1 to 600; anything else is the default. A shorter grace writes more rows
+ * first as `outcome_unknown` and then patches them (the upsert by event id), never a second row.
+ * The end-to-end durability test sets a few seconds, so it need not wait out two minutes.
+ */
+export function outcomeGraceMs(seconds: string | undefined): number {
+  const n = Number(seconds);
+  return Number.isInteger(n) && n >= 1 && n <= 600 ? n * 1000 : OUTCOME_GRACE_MS;
+}
 /** Retry delay after D1 itself failed. */
 export const RETRY_DELAY_MS = 5_000;
 /** Upper bound of a rejected row's exponential backoff. */

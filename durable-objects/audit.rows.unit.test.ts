@@ -6,7 +6,9 @@ import {
   COLUMNS,
   jsonRowStatements,
   MAX_JSON_PER_STATEMENT,
+  OUTCOME_GRACE_MS,
   OUTCOME_KEYS,
+  outcomeGraceMs,
   RETRY_DELAY_MS,
   RETRY_MAX_MS,
   retryDelay,
@@ -118,5 +120,15 @@ describe('retryDelay', () => {
   it('doubles from 5 s and stops at the cap', () => {
     expect([1, 2, 3, 4].map(retryDelay)).toEqual([1, 2, 4, 8].map((f) => f * RETRY_DELAY_MS));
     expect(retryDelay(50)).toBe(RETRY_MAX_MS);
+  });
+});
+
+describe('outcomeGraceMs', () => {
+  it('takes whole seconds from 1 to 600 and falls back to the two-minute default otherwise', () => {
+    expect(OUTCOME_GRACE_MS).toBe(120_000);
+    expect(outcomeGraceMs('5')).toBe(5_000);
+    expect(outcomeGraceMs('600')).toBe(600_000);
+    for (const bad of [undefined, '', '0', '-5', '1.5', '601', 'abc', '1e9'])
+      expect(outcomeGraceMs(bad)).toBe(OUTCOME_GRACE_MS);
   });
 });

@@ -3,7 +3,7 @@
  * flush it runs. Both objects that spool rows (ConnectionGuard, AuditSpool) use it.
  */
 import { log } from '../workers/lib/log.js';
-import { RETRY_DELAY_MS } from './audit.rows.js';
+import { outcomeGraceMs, RETRY_DELAY_MS } from './audit.rows.js';
 import { Spool } from './audit.spool.js';
 
 /**
@@ -25,11 +25,19 @@ export class SpoolScheduler {
    */
   #alarmAt: number | null | undefined = undefined;
 
-  /** `chain`: the name of the spool's audit hash chain (audit.chain.ts), unique per object. */
-  constructor(storage: DurableObjectStorage, db: D1Database, name: string, chain: string | null = null) {
-    this.spool = new Spool(storage.sql, chain);
+  /**
+   * `env`: D1 and the configured outcome grace period; `chain`: the name of the spool's audit hash
+   * chain (audit.chain.ts), unique per object.
+   */
+  constructor(
+    storage: DurableObjectStorage,
+    env: Pick<Env, 'DB' | 'AUDIT_OUTCOME_GRACE_SECONDS'>,
+    name: string,
+    chain: string | null = null,
+  ) {
+    this.spool = new Spool(storage.sql, chain, outcomeGraceMs(env.AUDIT_OUTCOME_GRACE_SECONDS));
     this.#storage = storage;
-    this.#db = db;
+    this.#db = env.DB;
     this.#name = name;
   }
 

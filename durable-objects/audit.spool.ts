@@ -8,8 +8,9 @@
  * flush that is retried (after a crash, a D1 error, a restart) never duplicates a row.
  *
  * Rows have two phases: the decision (written before forwarding) and the outcome (upstream
- * status and latency, patched in afterwards). A row whose outcome never arrives is flushed
- * after OUTCOME_GRACE_MS with `error_code = 'outcome_unknown'` — it is never dropped. An outcome
+ * status and latency, patched in afterwards). A row whose outcome never arrives is flushed after
+ * the grace period (OUTCOME_GRACE_MS, or AUDIT_OUTCOME_GRACE_SECONDS: outcomeGraceMs) with
+ * `error_code = 'outcome_unknown'` — it is never dropped. An outcome
  * that arrives later still patches the spooled row, which is flushed again (the upsert updates
  * the outcome columns of the D1 row).
  *
@@ -109,9 +110,12 @@ export class Spool {
    * flush wrote, so only they are checked row by row when the flush marks its rows clean.
    */
   #patched: Set<string> | null = null;
+  /** How long a decision waits for its outcome (OUTCOME_GRACE_MS unless configured: outcomeGraceMs). */
+  readonly #graceMs: number;
 
-  constructor(sql: SqlStorage, chain: string | null = null) {
+  constructor(sql: SqlStorage, chain: string | null = null, graceMs = OUTCOME_GRACE_MS) {
     this.#sql = sql;
+    this.#graceMs = graceMs;
     this.#chain = chain === null ? null : { name: chain, head: new ChainHeadStore(sql) };
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS spool (
       id TEXT PRIMARY KEY,
@@ -148,7 +152,7 @@ export class Spool {
     // Final rows get no outcome: only a decision waiting for one is worth remembering.
     if (complete) this.#recent.delete(row.id);
     else this.#remember(row.id, { ...row }, now);
-    this.#noteDue(complete ? now + FLUSH_DELAY_MS : now + OUTCOME_GRACE_MS);
+    this.#noteDue(complete ? now + FLUSH_DELAY_MS : now + this.#graceMs);
   }
 
   /** Adds the outcome to a row. Returns the completed row, or null when the id is unknown. */
@@ -234,7 +238,7 @@ export class Spool {
          WHERE dirty = 1 AND retry_at <= ? AND (complete = 1 OR created_at <= ?)
          ORDER BY created_at LIMIT ?`,
         now,
-        now - OUTCOME_GRACE_MS,
+        now - this.#graceMs,
         FLUSH_MAX_ROWS,
       )
       .toArray();
@@ -268,7 +272,7 @@ export class Spool {
       .exec<{ due: number | null }>(
         `SELECT min(max(retry_at, CASE WHEN complete = 1 THEN 0 ELSE created_at + ? END)) AS due
          FROM spool WHERE dirty = 1`,
-        OUTCOME_GRACE_MS,
+        this.#graceMs,
       )
       .one();
     return due === null ? null : Math.max(now + FLUSH_DELAY_MS, due);

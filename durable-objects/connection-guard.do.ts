@@ -92,12 +92,7 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.#audit = new SpoolScheduler(
-      ctx.storage,
-      env.DB,
-      'ConnectionGuard',
-      chainName('ConnectionGuard', ctx),
-    );
+    this.#audit = new SpoolScheduler(ctx.storage, env, 'ConnectionGuard', chainName('ConnectionGuard', ctx));
     this.#rates = new RateWindows(ctx.storage.sql);
     const anomalies = new AnomalyDetector(ctx.storage.sql, Date.now());
     this.#session = new SessionRecord(ctx.storage.sql);
