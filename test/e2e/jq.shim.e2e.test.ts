@@ -53,6 +53,15 @@ describe('jq shim (jq-wasm)', () => {
     expect(jq(['-c', '--slurpfile', 's', stream, '-n', '$s']).stdout).toBe('[1,2,3]\n');
   });
 
+  it('reads a large input, multi-byte characters included, byte for byte (the view-slicing input path)', () => {
+    const items = Array.from({ length: 4000 }, (_, i) => ({ i, name: `tool-${i}-é✓`, tags: ['a', 'b'] }));
+    const big = file('big.json', JSON.stringify({ items }));
+    expect(jq(['-c', '[(.items | length), .items[3999].name, ([.items[].i] | add)]', big]).stdout).toBe(
+      `[4000,"tool-3999-é✓",${(3999 * 4000) / 2}]\n`,
+    );
+    expect(jq(['-e', '.items[0].name == "tool-0-é✓"'], JSON.stringify({ items })).status).toBe(0);
+  });
+
   it('fails like jq: compile errors exit 3, runtime errors 5, with the message on stderr', () => {
     const compile = jq(['.a =='], '{}');
     expect(compile.status).toBe(3);
