@@ -39,6 +39,7 @@ const slugs = {
   deny: `resp-deny-${RUN}`,
   dlp: `resp-dlp-${RUN}`,
   approve: `resp-approve-${RUN}`,
+  taint: `resp-taint-${RUN}`,
   open: `resp-open-${RUN}`,
 };
 
@@ -89,6 +90,12 @@ beforeAll(async () => {
   await connection(orgA, slugs.approve, '/asking/sse', [
     { tool: 'echo', action: 'allow' },
     { tool: '*', action: 'approve', reason: 'everything else waits for a person' },
+  ]);
+  // Session taint asking for an approval (`onTaint: "approve"`) on the rule a response matches.
+  await connection(orgA, slugs.taint, '/asking/sse', [
+    { tool: 'echo', action: 'allow', labels: ['untrusted_input'] },
+    { tool: 'response:*', action: 'allow', cleanOf: ['untrusted_input'], onTaint: 'approve' },
+    { tool: '*', action: 'allow' },
   ]);
   await connection(orgA, slugs.open, '/asking/sse', ALLOW_ALL, { failMode: 'open' });
   // Another organization, with a connection of the same slug to the same upstream.
@@ -613,6 +620,26 @@ describe('approve does not apply to responses (docs/policies.md): refused clearl
     expect(approvals.status).toBe(200);
     expect(((await approvals.json()) as { approvals: unknown[] }).approvals).toEqual([]);
     // Refused, so not spent: under a policy that allows it, the same answer would still pass.
+  });
+
+  it('a tainted session refuses a response whose rule says onTaint "approve", rather than holding it', async () => {
+    const sess = session('taint');
+    // The asking tool call (`echo`) labels the session untrusted_input; its answer carries the request.
+    const { asked } = await ask(slugs.taint, sess);
+    expectMinted(asked!.id);
+    const refused = await answer(slugs.taint, sampled(asked!.id), sess);
+    expect(refused.status).toBe(403);
+    expect(refused.text).toBe('');
+    expect(refused.received).toEqual([]);
+    expect(refused.rows[0]).toMatchObject({
+      method: 'response',
+      tool: 'response:sampling/createMessage',
+      action: 'deny',
+      error_code: 'policy_denied',
+    });
+    expect(JSON.parse(refused.rows[0]!.details!)).toMatchObject({ taint: ['untrusted_input'] });
+    const approvals = await call('GET', '/api/v1/approvals?status=pending', { key: orgA.key });
+    expect(((await approvals.json()) as { approvals: unknown[] }).approvals).toEqual([]);
   });
 });
 

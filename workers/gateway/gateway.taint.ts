@@ -17,6 +17,7 @@
 import type { SessionGate, TaintCheck } from '../../durable-objects/guard.contract';
 import { normalizeName } from '../policy/policy.normalize';
 import type { UnitDecision } from './gateway.stages';
+import { RESPONSE_PREFIX } from './mcp.server-responses';
 
 export interface TaintCaller {
   apiKeyId: string | null;
@@ -65,7 +66,9 @@ export function taintCheck(
     if (decision.sessionGates) gates.push(...decision.sessionGates);
     if (decision.cleanOf && decision.cleanOf.length > 0) {
       ruleIndex ??= decision.ruleIndex;
-      if (decision.onTaint !== 'approve') approve = false;
+      // A response to a server request cannot be held for a person (gateway.decide.ts
+      // APPROVE_ON_RESPONSE says why): its `onTaint: "approve"` refuses, like the default.
+      if (decision.onTaint !== 'approve' || d.tool?.startsWith(RESPONSE_PREFIX)) approve = false;
       for (const entry of decision.cleanOf) cleanOf.push([...entry]);
     }
   }
