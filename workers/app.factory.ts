@@ -1,6 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from './app.types';
 import { AppError, type ErrorLocation } from './lib/errors';
+import { listIssues, quoted, unknownKeysMessage } from './lib/issues.list';
 
 const TARGET_LOCATION: Record<string, ErrorLocation['location']> = {
   json: 'body',
@@ -15,19 +16,37 @@ export interface FieldIssue extends ErrorLocation {
   message: string;
 }
 
-/** zod issues → our error detail shape: where (body/query/path + field path) and what. */
+interface ZodIssueLike {
+  code?: string;
+  path: ReadonlyArray<PropertyKey>;
+  message: string;
+  keys?: readonly string[];
+}
+
+/**
+ * zod issues → our error detail shape: where (body/query/path + field path) and what. Bounded
+ * (lib/issues.list.ts): the first issues only, `issueCount` when there were more, an unknown-keys
+ * message naming the first keys only, and no quoted key or path longer than MAX_QUOTED_CHARS.
+ */
 export function issuesToDetails(
-  issues: ReadonlyArray<{ path: ReadonlyArray<PropertyKey>; message: string }>,
+  issues: ReadonlyArray<ZodIssueLike>,
   location: ErrorLocation['location'],
-): FieldIssue[] {
-  return issues.map((issue) => ({
-    location,
-    path: issue.path
-      .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
-      .join('.')
-      .replace(/\.\[/g, '['),
-    message: issue.message,
-  }));
+): { issues: FieldIssue[]; issueCount?: number } {
+  const listed = listIssues(issues);
+  return {
+    ...listed,
+    issues: listed.issues.map((issue) => ({
+      location,
+      path: quoted(
+        issue.path
+          .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
+          .join('.')
+          .replace(/\.\[/g, '['),
+      ),
+      message:
+        issue.code === 'unrecognized_keys' && issue.keys ? unknownKeysMessage(issue.keys) : issue.message,
+    })),
+  };
 }
 
 /**
@@ -40,7 +59,7 @@ export function createRouter(): OpenAPIHono<AppEnv> {
       if (!result.success) {
         const location = TARGET_LOCATION[result.target] ?? 'body';
         throw new AppError('validation_failed', {
-          details: { issues: issuesToDetails(result.error.issues, location) },
+          details: issuesToDetails(result.error.issues, location),
         });
       }
     },

@@ -31,6 +31,7 @@ import { sessionsRoutes } from '../sessions/sessions.routes';
 import { teamsRoutes } from '../teams/teams.routes';
 import { tracingRoutes } from '../tracing/tracing.routes';
 import { requireAuth } from './api.auth';
+import { capApiBody } from './api.body-limit';
 import { apiDocsResponse } from './api.docs';
 
 export const apiRoutes = createRouter();
@@ -49,6 +50,9 @@ apiRoutes.get('/docs', () => apiDocsResponse(openApiDocument()));
 // Scrapes authenticate a scraper token themselves (or fall back to requireAuth): before the middleware.
 apiRoutes.route('/', metricsScrapeRoutes);
 apiRoutes.use('*', requireAuth);
+// After requireAuth (an anonymous caller gets no body read at all), before any route's validator:
+// one streamed byte cap per route (api.body-limit.ts).
+apiRoutes.use('*', capApiBody);
 // After requireAuth (it needs the principal): a committed change invalidates gateways' caches.
 apiRoutes.use('*', announceConfigChanges);
 apiRoutes.route('/', connectionsRoutes);

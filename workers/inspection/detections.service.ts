@@ -5,11 +5,13 @@
  * and the check of a connection's `inspection` settings when they are saved. Who may change which
  * rule or pack (a developer: their own, reaching only their own connections) is detections.access.ts.
  */
+import type { z } from 'zod';
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
+import { listIssues, quoted, unknownKeysMessage } from '../lib/issues.list';
 import type { InspectionSettings } from '../shared/connection.settings';
 import {
   customEditRights,
@@ -154,13 +156,28 @@ function conflict(message: string, path: string): AppError {
   return new AppError('conflict', { message, details: { location: 'body', path } });
 }
 
+/** The first errors of a refused rule, and `errorCount` when there were more (lib/issues.list.ts). */
+function boundedErrors<T>(errors: readonly T[]): { errors: T[]; errorCount?: number } {
+  const { issues, issueCount } = listIssues(errors);
+  return issueCount === undefined ? { errors: issues } : { errors: issues, errorCount: issueCount };
+}
+
+/** A zod issue as an answer quotes it: its path's keys and its unknown keys bounded (lib/issues.list.ts). */
+function boundedIssue(issue: z.core.$ZodIssue) {
+  return {
+    code: issue.code,
+    path: issue.path.map((p) => (typeof p === 'string' ? quoted(p) : typeof p === 'number' ? p : String(p))),
+    message: issue.code === 'unrecognized_keys' ? unknownKeysMessage(issue.keys) : issue.message,
+  };
+}
+
 /** A custom rule as sent, checked by validateCustomRule; refused with the first problem's path. */
 function checkedRule(input: unknown): Rule {
   const checked = validateCustomRule(input);
   if (!checked.ok) {
     throw new AppError('validation_failed', {
       message: `Rule refused: ${checked.errors[0]!.message}`,
-      details: { location: 'body', path: checked.errors[0]!.path, errors: checked.errors },
+      details: { location: 'body', path: checked.errors[0]!.path, ...boundedErrors(checked.errors) },
     });
   }
   return checked.rule;
@@ -241,7 +258,11 @@ async function checkedPack(env: Env_, principal: Principal, input: unknown): Pro
     const issue = parsed.error.issues[0]!;
     throw new AppError('validation_failed', {
       message: `Pack refused: ${issue.message}`,
-      details: { location: 'body', path: issue.path.join('.'), issues: parsed.error.issues },
+      details: {
+        location: 'body',
+        path: quoted(issue.path.join('.')),
+        ...listIssues(parsed.error.issues.map(boundedIssue)),
+      },
     });
   }
   const pack = parsed.data;

@@ -4,6 +4,7 @@
  * every positive example must be found by the rule, no negative one may be.
  * Every error says where (`path`, a field path in the rule) and why (`code`, `message`).
  */
+import { quoted, unknownKeysMessage } from '../lib/issues.list.js';
 import { RuleCompileError } from './inspection.compile.js';
 import { compileRules, type Engine } from './inspection.engine.js';
 import { checkPattern, type PatternErrorCode } from './inspection.regex.js';
@@ -74,8 +75,9 @@ export function validateCustomRule(input: unknown): RuleValidation {
       ok: false,
       errors: parsed.error.issues.map((issue) => ({
         code: 'schema' as const,
-        path: pathOf(issue.path),
-        message: issue.message,
+        path: quoted(pathOf(issue.path)),
+        // zod names every unknown key in its message: bounded (lib/issues.list.ts).
+        message: issue.code === 'unrecognized_keys' ? unknownKeysMessage(issue.keys) : issue.message,
       })),
     };
   const rule = parsed.data;

@@ -5,6 +5,7 @@
  * rule index + field path) and by the gateway (which compiles the validated document).
  */
 import { z } from 'zod';
+import { MAX_LISTED_KEYS, quoted } from '../lib/issues.list.js';
 import { LLM_ENDPOINTS } from '../llm/llm.endpoints.js';
 import { ARG_OPERATORS, type ArgCondition, type ArgOperator, argOperandSchemas } from './policy.args.js';
 import {
@@ -425,9 +426,15 @@ function flattenIssue(issue: ZodIssue, base: readonly PathSegment[], out: Policy
       // The key/element itself is the location; the nested issue carries the useful message.
       out.push(toPolicyIssue(path, issue.issues[0]?.message ?? issue.message));
       return;
-    case 'unrecognized_keys':
-      for (const key of issue.keys) out.push(toPolicyIssue([...path, key], `unknown field "${key}"`));
+    case 'unrecognized_keys': {
+      // Bounded (lib/issues.list.ts): a rule sent a million unknown keys is not answered key by key.
+      const named = issue.keys.slice(0, MAX_LISTED_KEYS);
+      for (const key of named)
+        out.push(toPolicyIssue([...path, quoted(key)], `unknown field "${quoted(key)}"`));
+      const more = issue.keys.length - named.length;
+      if (more > 0) out.push(toPolicyIssue(path, `and ${more} more unknown fields`));
       return;
+    }
     default:
       out.push(toPolicyIssue(path, issue.message));
   }

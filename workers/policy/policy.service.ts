@@ -7,6 +7,7 @@ import { adminAuditStatement } from '../audit/audit.admin';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
+import { listIssues, quoted } from '../lib/issues.list';
 import { compilePolicy } from './policy.evaluate';
 import { explain } from './policy.explain';
 import { type Policy, parsePolicy } from './policy.schema';
@@ -45,14 +46,15 @@ export function validatePolicy(input: unknown): Policy {
   if (parsed.ok) return parsed.policy;
   throw new AppError('validation_failed', {
     message: 'Invalid policy',
-    details: {
-      issues: parsed.issues.map((i) => ({
+    // The first issues only, and their count (lib/issues.list.ts): 10,000 bad rules are not 10,000 lines.
+    details: listIssues(
+      parsed.issues.map((i) => ({
         location: 'body',
-        path: i.path,
+        path: quoted(i.path),
         ruleIndex: i.ruleIndex,
         message: i.message,
       })),
-    },
+    ),
   });
 }
 
@@ -75,6 +77,29 @@ export async function listPolicyVersions(env: ConnectionEnv, principal: Principa
   return results.map(toDto);
 }
 
+/**
+ * D1 stores a value (and a row) of at most 2,000,000 bytes: a version is one row whose `rules`
+ * column is the policy as compact JSON. Past that D1 fails the INSERT, so a policy too large to
+ * store is refused here with a typed error (before: a 500) and nothing is written. The room left
+ * is for the row's other columns.
+ */
+export const MAX_STORED_POLICY_BYTES = 1_990_000;
+
+function storedRules(policy: Policy): string {
+  const rules = JSON.stringify(policy.rules);
+  // UTF-16 length ≤ UTF-8 length ≤ 3 × UTF-16 length: encode only when it could matter.
+  if (
+    rules.length * 3 > MAX_STORED_POLICY_BYTES &&
+    new TextEncoder().encode(rules).byteLength > MAX_STORED_POLICY_BYTES
+  ) {
+    throw new AppError('payload_too_large', {
+      message: `Policy is larger than can be stored (${MAX_STORED_POLICY_BYTES} bytes as compact JSON)`,
+      details: { location: 'body', path: 'rules', maxBytes: MAX_STORED_POLICY_BYTES },
+    });
+  }
+  return rules;
+}
+
 async function writeVersion(
   env: ConnectionEnv,
   principal: Principal,
@@ -83,6 +108,7 @@ async function writeVersion(
   rolledBackFrom: number | null,
 ): Promise<{ dto: PolicyVersionDto; connectionId: string }> {
   const connection = await getConnectionRow(env, principal, slug, 'policies:write');
+  const rules = storedRules(policy);
   const now = Date.now();
   // The version is computed inside the INSERT, so two concurrent PUTs can't both take the same
   // number: the unique (connection_id, version) index makes the loser fail instead of overwrite.
@@ -94,7 +120,7 @@ async function writeVersion(
     randomId('pol'),
     principal.orgId,
     connection.id,
-    JSON.stringify(policy.rules),
+    rules,
     principal.userId,
     rolledBackFrom,
     now,
