@@ -11,6 +11,7 @@ import { helpers } from './oauth.admin';
 import { auditOAuthQuietly, grantOfTokenRequest, readGrant, type StoredGrant } from './oauth.audit';
 import { showConsent, submitConsent } from './oauth.authorize';
 import { registrationLimited } from './oauth.limits';
+import { registrationRefusal } from './oauth.registration';
 import {
   AUTHORIZE_PATH,
   GATEWAY_SCOPE,
@@ -83,7 +84,13 @@ oauthRoutes.on(['POST', 'OPTIONS'], REGISTER_PATH, async (c) => {
     const limited = await registrationLimited(c.env, c.req.header('CF-Connecting-IP') ?? null);
     if (limited) return limited;
   }
-  return oauthServer(issuerOf(c.env, c.req.url), null).fetch(c.req.raw, c.env, executionCtx(c));
+  // Every list and string the client stores is bounded (oauth.registration.ts); the library
+  // refuses over the bounds in RFC 7591's error shape, before anything is stored.
+  const bounded = {
+    clientRegistrationCallback: ({ clientMetadata }: { clientMetadata: Record<string, unknown> }) =>
+      registrationRefusal(clientMetadata),
+  };
+  return oauthServer(issuerOf(c.env, c.req.url), null, bounded).fetch(c.req.raw, c.env, executionCtx(c));
 });
 
 // Token (authorization_code, refresh_token with rotation, and with CROSS_APP_ACCESS=on the ID-JAG

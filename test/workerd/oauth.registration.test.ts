@@ -1,0 +1,100 @@
+/**
+ * Dynamic client registration (RFC 7591) is bounded (workers/oauth/oauth.registration.ts): a
+ * registration over a bound is refused in RFC 7591's error shape and stores no client; one at the
+ * bounds registers.
+ */
+import { env } from 'cloudflare:workers';
+import { describe, expect, it } from 'vitest';
+import {
+  MAX_LIST_ENTRIES,
+  MAX_LOCALIZED_FIELDS,
+  MAX_NAME_CHARS,
+  MAX_REDIRECT_URIS,
+  MAX_URI_CHARS,
+} from '../../workers/oauth/oauth.registration';
+import { fetchWorker, REDIRECT_URI, randomAddress } from './oauth.helpers';
+
+function register(metadata: Record<string, unknown>): Promise<Response> {
+  return fetchWorker('/register', {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json', 'CF-Connecting-IP': randomAddress() },
+    body: JSON.stringify({
+      client_name: 'Bounded client',
+      redirect_uris: [REDIRECT_URI],
+      token_endpoint_auth_method: 'none',
+      ...metadata,
+    }),
+  });
+}
+
+async function storedClients(): Promise<number> {
+  let count = 0;
+  let cursor: string | undefined;
+  do {
+    const page = await env.OAUTH_KV.list({ prefix: 'client:', cursor });
+    count += page.keys.length;
+    cursor = page.list_complete ? undefined : page.cursor;
+  } while (cursor);
+  return count;
+}
+
+const uris = (n: number) => Array.from({ length: n }, (_, i) => `http://127.0.0.1:${4000 + i}/callback`);
+const longUri = (chars: number) => `https://client.test/${'p'.repeat(chars - 'https://client.test/'.length)}`;
+
+describe('dynamic client registration bounds', () => {
+  it('registers a client at every bound', async () => {
+    const res = await register({
+      client_name: 'n'.repeat(MAX_NAME_CHARS),
+      redirect_uris: [...uris(MAX_REDIRECT_URIS - 1), longUri(MAX_URI_CHARS)],
+      contacts: Array.from({ length: MAX_LIST_ENTRIES }, (_, i) => `ops${i}@client.test`),
+      client_uri: longUri(MAX_URI_CHARS),
+    });
+    expect(res.status, await res.clone().text()).toBe(201);
+    const body = (await res.json()) as { redirect_uris: string[] };
+    expect(body.redirect_uris).toHaveLength(MAX_REDIRECT_URIS);
+  });
+
+  const refusals: Array<[string, Record<string, unknown>, string]> = [
+    ['too many redirect URIs', { redirect_uris: uris(MAX_REDIRECT_URIS + 1) }, 'invalid_redirect_uri'],
+    ['one thousand redirect URIs', { redirect_uris: uris(1000) }, 'invalid_redirect_uri'],
+    [
+      'a redirect URI too long',
+      { redirect_uris: [REDIRECT_URI, longUri(MAX_URI_CHARS + 1)] },
+      'invalid_redirect_uri',
+    ],
+    [
+      'too many contacts',
+      { contacts: Array.from({ length: MAX_LIST_ENTRIES + 1 }, (_, i) => `c${i}@client.test`) },
+      'invalid_client_metadata',
+    ],
+    [
+      'a contact too long',
+      { contacts: [`${'x'.repeat(MAX_NAME_CHARS)}@client.test`] },
+      'invalid_client_metadata',
+    ],
+    [
+      'too many response types',
+      { response_types: Array.from({ length: MAX_LIST_ENTRIES + 1 }, () => 'code') },
+      'invalid_client_metadata',
+    ],
+    ['a client_name too long', { client_name: 'n'.repeat(MAX_NAME_CHARS + 1) }, 'invalid_client_metadata'],
+    ['a logo_uri too long', { logo_uri: longUri(MAX_URI_CHARS + 1) }, 'invalid_client_metadata'],
+    [
+      'too many localized names',
+      Object.fromEntries(
+        Array.from({ length: MAX_LOCALIZED_FIELDS + 1 }, (_, i) => [`client_name#l${i}`, 'Name']),
+      ),
+      'invalid_client_metadata',
+    ],
+  ];
+
+  it.each(refusals)('refuses %s (RFC 7591 error shape) and stores no client', async (_, metadata, code) => {
+    const before = await storedClients();
+    const res = await register(metadata);
+    expect(res.status).toBe(400);
+    const body = (await res.json()) as { error: string; error_description: string };
+    expect(body.error).toBe(code);
+    expect(body.error_description).toMatch(/at most \d+/);
+    expect(await storedClients()).toBe(before);
+  });
+});
