@@ -10,8 +10,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses, json, jsonBody } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
+import { getConnectionRow } from '../connections/connections.read';
 import { credentialSchema, slugParamSchema } from '../connections/connections.schemas';
-import { getConnectionRow } from '../connections/connections.service';
 import { publishEvent } from '../events/events.publish';
 import { AppError } from '../lib/errors';
 import { iso } from '../lib/values';

@@ -12,7 +12,7 @@ import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { checkOutboundUrl } from '../connections/connection.rules';
 import { secretFollowsOrigin } from '../connections/connection.secrets';
-import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
+import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/hex';
 import { parseStoredJson } from '../lib/values';

@@ -11,8 +11,8 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses, json, pathParamSchema } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
+import { getConnectionRow } from '../connections/connections.read';
 import { slugParamSchema } from '../connections/connections.schemas';
-import { getConnectionRow } from '../connections/connections.service';
 import { A2A_TASK_EVENT_KINDS } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { getTask, listTasks } from './a2a.tasks.store';

@@ -5,6 +5,7 @@ import { createRouter } from '../app.factory';
 import type { AppEnv } from '../app.types';
 import { publishEvent } from '../events/events.publish';
 import { connectionHealth } from './connection.health.store';
+import { getConnection, listConnections } from './connections.read';
 import {
   type ConnectionDto,
   connectionSchema,
@@ -16,8 +17,6 @@ import {
 import {
   createConnection,
   deleteConnection,
-  getConnection,
-  listConnections,
   rotateCredential,
   updateConnection,
 } from './connections.service';

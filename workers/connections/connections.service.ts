@@ -1,19 +1,20 @@
 /**
- * Connections: the credential vault entries behind `/v1/mcp/:slug`. Every function takes the
- * principal and scopes every statement to `principal.orgId`.
+ * Connections: the credential vault entries behind `/v1/mcp/:slug` (and `/llm/:slug`,
+ * `/v1/a2a/:slug`) — creating, updating, rotating and deleting them. Every function takes the
+ * principal and scopes every statement to `principal.orgId`. Reads and the API form are in
+ * connections.read.ts; the rules a body must meet beyond its schema in connection.input.ts.
  */
 
-import { a2aGatewayUrl } from '../a2a/a2a.card';
 import { insertCardStatement, resolveCard } from '../a2a/a2a.registry';
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
-import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
+import { requirePermission } from '../auth/permissions';
 import { announceConfigChange } from '../config/config.epoch';
 import type { ConnectionRow } from '../db/schema';
 import { checkInspectionSettings } from '../inspection/detections.service';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
-import { iso, parseStoredJson } from '../lib/values';
+import { parseStoredJson } from '../lib/values';
 import { unpublishPolicy } from '../policy/policy.store';
 import {
   type ConnectionSettings,
@@ -21,127 +22,19 @@ import {
   readConnectionSettings,
 } from '../shared/connection.settings';
 import { getVault } from '../vault/vault.crypto';
-import { llmGatewayUrl, llmUpdateFields, refuseLlmSettings, upstreamFields } from './connection.llm';
-import { checkOutboundUrl } from './connection.rules';
-import { redactUpstreamUrl, sameOrigin } from './connection.secrets';
+import { checkAuth, checkRepoint, checkUrl, fieldError } from './connection.input';
+import { llmUpdateFields, refuseLlmSettings, upstreamFields } from './connection.llm';
+import { redactUpstreamUrl } from './connection.secrets';
 import { checkAllowedTeams, checkSharedWith, normalizeSharedWith } from './connection.sharing';
 import { checkUpstreamOAuthMove, dropUpstreamTokens } from './connection.upstream-oauth';
+import {
+  type ConnectionDbRow,
+  type ConnectionEnv,
+  findRow,
+  getConnectionRow,
+  toDto,
+} from './connections.read';
 import type { ConnectionDto, CreateConnectionInput, UpdateConnectionInput } from './connections.schemas';
-
-/** A connections row as D1 returns it (snake_case, settings as JSON text). */
-export interface ConnectionDbRow {
-  id: string;
-  org_id: string;
-  slug: string;
-  name: string;
-  type: ConnectionRow['type'];
-  upstream_url: string;
-  auth_type: ConnectionRow['authType'];
-  auth_header_name: string | null;
-  credential_ciphertext: string | null;
-  enabled: number;
-  settings: string;
-  created_by: string | null;
-  created_at: number;
-  updated_at: number;
-  last_used_at: number | null;
-}
-
-export interface ConnectionEnv {
-  DB: D1Database;
-  POLICY_KV: KVNamespace;
-  ENCRYPTION_KEY: string;
-  GUARD: Env['GUARD'];
-  ENCRYPTION_KEY_PREVIOUS?: string;
-  ALLOW_PRIVATE_UPSTREAMS?: string;
-  PUBLIC_BASE_URL?: string;
-}
-
-export function gatewayUrl(baseUrl: string, slug: string): string {
-  return `${baseUrl.replace(/\/+$/, '')}/v1/mcp/${slug}`;
-}
-
-/** Stored JSON that fails to parse reads as {} (defaults), never as a 500. */
-function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
-  const settings = parseStoredJson(row.settings);
-  return {
-    id: row.id,
-    slug: row.slug,
-    name: row.name,
-    type: row.type,
-    upstreamUrl: row.upstream_url,
-    authType: row.auth_type,
-    // One column, two meanings: the header name for 'header', the query parameter for 'query'.
-    authHeaderName: row.auth_type === 'header' ? row.auth_header_name : null,
-    authQueryParam: row.auth_type === 'query' ? row.auth_header_name : null,
-    hasCredential: row.credential_ciphertext !== null,
-    enabled: row.enabled === 1,
-    settings: readConnectionSettings(settings),
-    createdBy: row.created_by,
-    createdAt: iso(row.created_at)!,
-    updatedAt: iso(row.updated_at)!,
-    lastUsedAt: iso(row.last_used_at),
-    gatewayUrl:
-      row.type === 'llm'
-        ? llmGatewayUrl(baseUrl, row.slug)
-        : row.type === 'a2a'
-          ? a2aGatewayUrl(baseUrl, row.slug)
-          : gatewayUrl(baseUrl, row.slug),
-  };
-}
-
-function fieldError(path: string, message: string, extra: Record<string, unknown> = {}): AppError {
-  return new AppError('validation_failed', {
-    details: { issues: [{ location: 'body', path, message, ...extra }] },
-  });
-}
-
-function checkUrl(env: ConnectionEnv, url: string): void {
-  const result = checkOutboundUrl(env, url);
-  if (!result.ok) throw fieldError('upstreamUrl', result.message, { rule: result.rule });
-}
-
-function urlHasParam(url: string, name: string): boolean {
-  try {
-    return new URL(url).searchParams.has(name);
-  } catch {
-    return false;
-  }
-}
-
-interface AuthChoice {
-  authType: ConnectionRow['authType'];
-  authHeaderName: string | null | undefined;
-  authQueryParam: string | null | undefined;
-  hasCredential: boolean;
-  upstreamUrl: string;
-}
-
-/** The auth type / header or parameter name / credential combination rules. */
-function checkAuth({ authType, authHeaderName, authQueryParam, hasCredential, upstreamUrl }: AuthChoice) {
-  if (authType === 'header' && !authHeaderName) {
-    throw fieldError('authHeaderName', 'authType "header" requires authHeaderName');
-  }
-  if (authType !== 'header' && authHeaderName) {
-    throw fieldError('authHeaderName', `authHeaderName is only used with authType "header"`);
-  }
-  if (authType === 'query' && !authQueryParam) {
-    throw fieldError('authQueryParam', 'authType "query" requires authQueryParam');
-  }
-  if (authType !== 'query' && authQueryParam) {
-    throw fieldError('authQueryParam', 'authQueryParam is only used with authType "query"');
-  }
-  if (authType === 'query' && authQueryParam && urlHasParam(upstreamUrl, authQueryParam)) {
-    // The gateway sets the parameter; one already in the URL would be silently replaced.
-    throw fieldError('authQueryParam', `upstreamUrl already has a query parameter named "${authQueryParam}"`);
-  }
-  if (authType !== 'none' && !hasCredential) {
-    throw fieldError('credential', `authType "${authType}" requires a credential`);
-  }
-  if (authType === 'none' && hasCredential) {
-    throw fieldError('credential', 'authType "none" does not take a credential');
-  }
-}
 
 async function encryptCredential(
   env: ConnectionEnv,
@@ -151,61 +44,6 @@ async function encryptCredential(
 ) {
   const vault = await getVault(env);
   return vault.encrypt(credential, `${orgId}:${connectionId}`);
-}
-
-const SELECT = `SELECT id, org_id, slug, name, type, upstream_url, auth_type, auth_header_name, credential_ciphertext,
-  enabled, settings, created_by, created_at, updated_at, last_used_at FROM connections`;
-
-async function findRow(db: D1Database, orgId: string, slug: string): Promise<ConnectionDbRow> {
-  const row = await db
-    .prepare(`${SELECT} WHERE org_id = ? AND slug = ?`)
-    .bind(orgId, slug)
-    .first<ConnectionDbRow>();
-  if (!row)
-    throw new AppError('not_found', {
-      message: 'Connection not found',
-      details: { location: 'path', path: 'slug' },
-    });
-  return row;
-}
-
-/** Reads one connection the principal may read (404 outside the org, 403 for a Developer's non-own). */
-export async function getConnectionRow(
-  env: ConnectionEnv,
-  principal: Principal,
-  slug: string,
-  permission:
-    | 'connections:read'
-    | 'connections:write'
-    | 'policies:read'
-    | 'policies:write'
-    | 'sessions:read'
-    | 'audit:read' = 'connections:read',
-) {
-  requirePermission(principal, permission);
-  const row = await findRow(env.DB, principal.orgId, slug);
-  requireOnResource(principal, permission, row.created_by);
-  return row;
-}
-
-export async function listConnections(
-  env: ConnectionEnv,
-  principal: Principal,
-  baseUrl: string,
-): Promise<ConnectionDto[]> {
-  const own = ownOnly(principal, 'connections:read');
-  const stmt = own
-    ? env.DB.prepare(`${SELECT} WHERE org_id = ? AND created_by = ? ORDER BY created_at, rowid`).bind(
-        principal.orgId,
-        principal.userId,
-      )
-    : env.DB.prepare(`${SELECT} WHERE org_id = ? ORDER BY created_at, rowid`).bind(principal.orgId);
-  const { results } = await stmt.all<ConnectionDbRow>();
-  return results.map((row) => toDto(row, baseUrl));
-}
-
-export async function getConnection(env: ConnectionEnv, principal: Principal, slug: string, baseUrl: string) {
-  return toDto(await getConnectionRow(env, principal, slug), baseUrl);
 }
 
 export async function createConnection(
@@ -295,39 +133,6 @@ export async function createConnection(
     throw err;
   }
   return toDto(await findRow(env.DB, principal.orgId, input.slug), baseUrl);
-}
-
-/**
- * Moving a connection to another origin (scheme, host or port) would send its stored credential
- * to a host it was never meant for, so the same request must carry the credential for the new
- * host, or an owner must say `keepCredential: true` (for a host known to take the same secret).
- * Returns whether the origin changes. Same-origin path changes need neither.
- */
-function checkRepoint(
-  principal: Principal,
-  row: ConnectionDbRow,
-  input: UpdateConnectionInput,
-  keepsCredential: boolean,
-): boolean {
-  if (input.keepCredential !== undefined && input.credential !== undefined) {
-    throw fieldError('keepCredential', 'send either a new credential or keepCredential, not both');
-  }
-  const repointed = input.upstreamUrl !== undefined && !sameOrigin(row.upstream_url, input.upstreamUrl);
-  if (!repointed || !keepsCredential || input.credential !== undefined) return repointed;
-  if (input.keepCredential !== true) {
-    throw fieldError(
-      'credential',
-      'upstreamUrl moves to another origin: send the credential for the new host in the same request (or, as an owner, keepCredential: true to send the stored one there)',
-      { rule: 'credential_required_for_new_origin' },
-    );
-  }
-  if (principal.role !== 'owner') {
-    throw new AppError('forbidden', {
-      message: `Only an owner may keep the stored credential when upstreamUrl moves to another origin (role ${principal.role})`,
-      details: { location: 'body', path: 'keepCredential', role: principal.role },
-    });
-  }
-  return repointed;
 }
 
 export async function updateConnection(

@@ -6,7 +6,7 @@
 import type { Principal } from '../app.types';
 import type { ApiKeyAuthResult } from '../auth/api-key.auth';
 import { mayUseConnection } from '../auth/permissions';
-import type { ConnectionDbRow } from '../connections/connections.service';
+import type { ConnectionDbRow } from '../connections/connections.read';
 import type { ConnectionRow } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { parseStoredJson } from '../lib/values';

@@ -8,7 +8,7 @@
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
-import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
+import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { AppError } from '../lib/errors';
 import { iso, parseStoredJson } from '../lib/values';
 import { scanBlockFor } from '../scans/scans.suppress';

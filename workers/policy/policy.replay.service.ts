@@ -3,7 +3,7 @@
  * recorded decisions (the newest `limit` audit rows in [from, to]), without saving anything.
  */
 import type { Principal } from '../app.types';
-import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
+import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { parseStoredJson } from '../lib/values';
 import { compilePolicy } from './policy.evaluate';
 import { type ReplayResult, type ReplayRow, replay } from './policy.replay';

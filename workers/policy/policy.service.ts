@@ -4,7 +4,7 @@
  */
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
-import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
+import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { listIssues, quoted } from '../lib/issues.list';

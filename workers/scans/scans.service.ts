@@ -14,7 +14,7 @@ import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requireOnResource, requirePermission } from '../auth/permissions';
 import { checkOutboundUrl } from '../connections/connection.rules';
-import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
+import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { type ResolvedConnection, requireConnectionUse } from '../gateway/gateway.connection';
 import type { UpstreamTarget } from '../gateway/gateway.forward';
 import { otherConnectionTools, republishState } from '../integrity/integrity.store';

@@ -8,7 +8,7 @@
 import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
-import { type ConnectionEnv, getConnectionRow } from '../connections/connections.service';
+import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { republishState } from '../integrity/integrity.store';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';

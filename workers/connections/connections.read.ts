@@ -1,0 +1,131 @@
+/**
+ * Reading connections: the row as D1 returns it, its API form (the DTO), and the reads every
+ * other module uses — each scoped to `principal.orgId` and to what the principal may read (404
+ * outside the organization, 403 for a Developer's connection that is not their own).
+ */
+import { a2aGatewayUrl } from '../a2a/a2a.card';
+import type { Principal } from '../app.types';
+import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
+import type { ConnectionRow } from '../db/schema';
+import { AppError } from '../lib/errors';
+import { iso, parseStoredJson } from '../lib/values';
+import { readConnectionSettings } from '../shared/connection.settings';
+import { llmGatewayUrl } from './connection.llm';
+import type { ConnectionDto } from './connections.schemas';
+
+/** A connections row as D1 returns it (snake_case, settings as JSON text). */
+export interface ConnectionDbRow {
+  id: string;
+  org_id: string;
+  slug: string;
+  name: string;
+  type: ConnectionRow['type'];
+  upstream_url: string;
+  auth_type: ConnectionRow['authType'];
+  auth_header_name: string | null;
+  credential_ciphertext: string | null;
+  enabled: number;
+  settings: string;
+  created_by: string | null;
+  created_at: number;
+  updated_at: number;
+  last_used_at: number | null;
+}
+
+export interface ConnectionEnv {
+  DB: D1Database;
+  POLICY_KV: KVNamespace;
+  ENCRYPTION_KEY: string;
+  GUARD: Env['GUARD'];
+  ENCRYPTION_KEY_PREVIOUS?: string;
+  ALLOW_PRIVATE_UPSTREAMS?: string;
+  PUBLIC_BASE_URL?: string;
+}
+
+export function gatewayUrl(baseUrl: string, slug: string): string {
+  return `${baseUrl.replace(/\/+$/, '')}/v1/mcp/${slug}`;
+}
+
+/** Stored JSON that fails to parse reads as {} (defaults), never as a 500. */
+export function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
+  const settings = parseStoredJson(row.settings);
+  return {
+    id: row.id,
+    slug: row.slug,
+    name: row.name,
+    type: row.type,
+    upstreamUrl: row.upstream_url,
+    authType: row.auth_type,
+    // One column, two meanings: the header name for 'header', the query parameter for 'query'.
+    authHeaderName: row.auth_type === 'header' ? row.auth_header_name : null,
+    authQueryParam: row.auth_type === 'query' ? row.auth_header_name : null,
+    hasCredential: row.credential_ciphertext !== null,
+    enabled: row.enabled === 1,
+    settings: readConnectionSettings(settings),
+    createdBy: row.created_by,
+    createdAt: iso(row.created_at)!,
+    updatedAt: iso(row.updated_at)!,
+    lastUsedAt: iso(row.last_used_at),
+    gatewayUrl:
+      row.type === 'llm'
+        ? llmGatewayUrl(baseUrl, row.slug)
+        : row.type === 'a2a'
+          ? a2aGatewayUrl(baseUrl, row.slug)
+          : gatewayUrl(baseUrl, row.slug),
+  };
+}
+
+const SELECT = `SELECT id, org_id, slug, name, type, upstream_url, auth_type, auth_header_name, credential_ciphertext,
+  enabled, settings, created_by, created_at, updated_at, last_used_at FROM connections`;
+
+export async function findRow(db: D1Database, orgId: string, slug: string): Promise<ConnectionDbRow> {
+  const row = await db
+    .prepare(`${SELECT} WHERE org_id = ? AND slug = ?`)
+    .bind(orgId, slug)
+    .first<ConnectionDbRow>();
+  if (!row)
+    throw new AppError('not_found', {
+      message: 'Connection not found',
+      details: { location: 'path', path: 'slug' },
+    });
+  return row;
+}
+
+/** Reads one connection the principal may read (404 outside the org, 403 for a Developer's non-own). */
+export async function getConnectionRow(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  permission:
+    | 'connections:read'
+    | 'connections:write'
+    | 'policies:read'
+    | 'policies:write'
+    | 'sessions:read'
+    | 'audit:read' = 'connections:read',
+) {
+  requirePermission(principal, permission);
+  const row = await findRow(env.DB, principal.orgId, slug);
+  requireOnResource(principal, permission, row.created_by);
+  return row;
+}
+
+export async function listConnections(
+  env: ConnectionEnv,
+  principal: Principal,
+  baseUrl: string,
+): Promise<ConnectionDto[]> {
+  const own = ownOnly(principal, 'connections:read');
+  const stmt = own
+    ? env.DB.prepare(`${SELECT} WHERE org_id = ? AND created_by = ? ORDER BY created_at, rowid`).bind(
+        principal.orgId,
+        principal.userId,
+      )
+    : env.DB.prepare(`${SELECT} WHERE org_id = ? ORDER BY created_at, rowid`).bind(principal.orgId);
+  const { results } = await stmt.all<ConnectionDbRow>();
+  return results.map((row) => toDto(row, baseUrl));
+}
+
+export async function getConnection(env: ConnectionEnv, principal: Principal, slug: string, baseUrl: string) {
+  return toDto(await getConnectionRow(env, principal, slug), baseUrl);
+}
