@@ -158,7 +158,7 @@ export function insertCardStatement(
       `INSERT INTO a2a_agent_cards (connection_id, org_id, card_url, card, card_hash, fetched_at)
        VALUES (?, ?, ?, ?, ?, ?)
        ON CONFLICT (connection_id) DO UPDATE SET card_url = excluded.card_url, card = excluded.card,
-         card_hash = excluded.card_hash, fetched_at = excluded.fetched_at`,
+         card_hash = excluded.card_hash, fetched_at = excluded.fetched_at, refresh_held_at = NULL`,
     )
     .bind(connectionId, orgId, resolved.cardUrl, JSON.stringify(resolved.card), resolved.hash, Date.now());
 }
@@ -275,7 +275,10 @@ export async function refreshConnectionCard(
   await checkEndpointMove(env, principal.orgId, row.id, next.endpoint, sealed);
   const now = Date.now();
   if (stored && stored.hash === next.hash && sealed === undefined) {
-    await env.DB.prepare('UPDATE a2a_agent_cards SET fetched_at = ? WHERE connection_id = ? AND org_id = ?')
+    // An accepted card ends a scheduled-refresh hold (a2a.refresh.ts), whoever fetched it.
+    await env.DB.prepare(
+      'UPDATE a2a_agent_cards SET fetched_at = ?, refresh_held_at = NULL WHERE connection_id = ? AND org_id = ?',
+    )
       .bind(now, row.id, principal.orgId)
       .run();
     return { changed: false, changes: null, card: stored.card, cardUrl: stored.cardUrl, fetchedAt: now };

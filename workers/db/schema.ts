@@ -613,6 +613,12 @@ export const a2aAgentCards = sqliteTable(
     /** SHA-256 (hex) of the card's canonical JSON: a refresh that changes nothing writes nothing. */
     cardHash: text('card_hash').notNull(),
     fetchedAt: integer('fetched_at', { mode: 'number' }).notNull(),
+    /**
+     * Set by the scheduled refresh when the fetched card moves the endpoint to another origin (it
+     * needs the new host's credential, which only an admin can give): the schedule skips the card
+     * until an accepted card (an admin's refresh or paste) clears it (workers/a2a/a2a.refresh.ts).
+     */
+    refreshHeldAt: integer('refresh_held_at', { mode: 'number' }),
   },
   (t) => [index('a2a_agent_cards_org').on(t.orgId)],
 );

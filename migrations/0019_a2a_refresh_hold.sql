@@ -1,0 +1,1 @@
+ALTER TABLE `a2a_agent_cards` ADD `refresh_held_at` integer;
