@@ -7,6 +7,7 @@
 import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  AUTH_BODY_BYTES,
   DEFAULT_API_BODY_BYTES,
   DETECTION_SCAN_BODY_BYTES,
   POLICY_BODY_BYTES,
@@ -197,6 +198,45 @@ describe('the management API body cap', () => {
       }),
     );
     await expectApiError(res, 401, 'unauthorized');
+  });
+});
+
+describe('the people API body cap (/api/auth/*, open to anonymous callers)', () => {
+  async function signUp(email: string, body: string | ReadableStream<Uint8Array>) {
+    return exports.default.fetch(
+      new Request(`${BASE}/api/auth/sign-up`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Origin: BASE, 'CF-Connecting-IP': '203.0.113.77' },
+        body,
+        ...(typeof body === 'string' ? {} : { duplex: 'half' }),
+      } as RequestInit),
+    );
+  }
+  async function userCount(email: string): Promise<number> {
+    const row = await env.DB.prepare('SELECT COUNT(*) AS n FROM users WHERE email = ?')
+      .bind(email)
+      .first<{ n: number }>();
+    return row!.n;
+  }
+  const signUpJson = (email: string) =>
+    JSON.stringify({ email, password: 'correct horse battery staple 42', name: 'Cap' });
+
+  it('refuses an anonymous sign-up one byte over AUTH_BODY_BYTES (declared or chunked) with 413, and creates no user', async () => {
+    for (const chunk of [false, true]) {
+      const email = `cap-${chunk}-${Date.now().toString(36)}@example.com`;
+      const text = padded(signUpJson(email), AUTH_BODY_BYTES + 1);
+      const res = await signUp(email, chunk ? chunked(text) : text);
+      const error = await expectApiError(res, 413, 'payload_too_large');
+      expect(error.details).toMatchObject({ location: 'body', maxBytes: AUTH_BODY_BYTES });
+      expect(await userCount(email)).toBe(0);
+    }
+  });
+
+  it('still signs up with a body exactly at the cap', async () => {
+    const email = `cap-at-${Date.now().toString(36)}@example.com`;
+    const res = await signUp(email, padded(signUpJson(email), AUTH_BODY_BYTES));
+    expect(res.status, await res.clone().text()).toBe(201);
+    expect(await userCount(email)).toBe(1);
   });
 });
 

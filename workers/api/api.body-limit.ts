@@ -1,5 +1,5 @@
 /**
- * The one byte cap of the management API (`/api/v1/*`): a request body is read here, counted while
+ * The one byte cap of the management API (`/api/v1/*`, and the people API `/api/auth/*`): a request body is read here, counted while
  * it streams (gateway.jsonrpc.ts `readCapped`, the gateway's own reader), and refused with 413
  * `payload_too_large` once it is longer than its route's cap — before any validator parses it, so
  * a 30 MB body costs one read of the first MiB, not a buffer and a JSON parse of all of it. A
@@ -36,7 +36,14 @@ export const POLICY_BODY_BYTES = 8 * MiB;
  */
 export const DETECTION_SCAN_BODY_BYTES = 8 * MiB;
 
-const LARGER_CAPS: ReadonlyArray<{ method: string; path: RegExp; maxBytes: number }> = [
+/**
+ * `/api/auth/*` (people: sign-up, sign-in, passwords, invitations, their organizations): open to
+ * anonymous callers, and its largest body is a sign-up (an email, a name, a password of at most a
+ * few hundred bytes each; auth.schemas.ts). 64 KiB is far above any of them.
+ */
+export const AUTH_BODY_BYTES = 64 * 1024;
+
+const ROUTE_CAPS: ReadonlyArray<{ method: string; path: RegExp; maxBytes: number }> = [
   { method: 'PUT', path: /^\/api\/v1\/connections\/[^/]+\/policy\/?$/, maxBytes: POLICY_BODY_BYTES },
   {
     method: 'POST',
@@ -44,12 +51,13 @@ const LARGER_CAPS: ReadonlyArray<{ method: string; path: RegExp; maxBytes: numbe
     maxBytes: POLICY_BODY_BYTES,
   },
   { method: 'POST', path: /^\/api\/v1\/detections\/scan\/?$/, maxBytes: DETECTION_SCAN_BODY_BYTES },
+  { method: '*', path: /^\/api\/auth\//, maxBytes: AUTH_BODY_BYTES },
 ];
 
 /** The cap of one route's body, in bytes. */
 export function apiBodyCap(method: string, path: string): number {
-  for (const cap of LARGER_CAPS) {
-    if (cap.method === method && cap.path.test(path)) return cap.maxBytes;
+  for (const cap of ROUTE_CAPS) {
+    if ((cap.method === '*' || cap.method === method) && cap.path.test(path)) return cap.maxBytes;
   }
   return DEFAULT_API_BODY_BYTES;
 }

@@ -8,6 +8,7 @@
  */
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
+import { capApiBody } from '../api/api.body-limit';
 import { errorResponses, json, jsonBody } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import type { AppEnv } from '../app.types';
@@ -381,6 +382,9 @@ authRoutes.use('*', async (c, next) => {
   await ensureBootstrapped(c.env);
   await next();
 });
+// Anonymous callers reach these routes: their bodies are capped before any validator reads them
+// (api.body-limit.ts AUTH_BODY_BYTES), as the management API's are.
+authRoutes.use('*', capApiBody);
 authRoutes.route('/', accountRoutes);
 authRoutes.route('/', organizationRoutes);
 authRoutes.route('/', oauthRoutes);
