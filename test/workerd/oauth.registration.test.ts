@@ -5,6 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { TOKEN_BODY_BYTES } from '../../workers/oauth/oauth.body';
 import {
   MAX_LIST_ENTRIES,
   MAX_LOCALIZED_FIELDS,
@@ -96,5 +97,42 @@ describe('dynamic client registration bounds', () => {
     expect(body.error).toBe(code);
     expect(body.error_description).toMatch(/at most \d+/);
     expect(await storedClients()).toBe(before);
+  });
+});
+
+describe('the token endpoint body cap (workers/oauth/oauth.body.ts)', () => {
+  const form = (size: number) => {
+    const base = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: 'x:y:z',
+      client_id: 'c',
+    }).toString();
+    return `${base}&pad=${'a'.repeat(size - base.length - 5)}`;
+  };
+
+  it('refuses a form one byte over TOKEN_BODY_BYTES, declared or chunked, with 413 invalid_request', async () => {
+    const text = form(TOKEN_BODY_BYTES + 1);
+    expect(new TextEncoder().encode(text).byteLength).toBe(TOKEN_BODY_BYTES + 1);
+    const bytes = new TextEncoder().encode(text);
+    for (const body of [text, new ReadableStream({ start: (c) => (c.enqueue(bytes), c.close()) })]) {
+      const res = await fetchWorker('/token', {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+        body,
+        ...(typeof body === 'string' ? {} : { duplex: 'half' }),
+      } as RequestInit);
+      expect(res.status).toBe(413);
+      expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+    }
+  });
+
+  it('answers a form at the cap as the OAuth server does (an unknown client: invalid_client, not 413)', async () => {
+    const res = await fetchWorker('/token', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: form(TOKEN_BODY_BYTES),
+    });
+    expect(res.status).toBe(401);
+    expect(((await res.json()) as { error: string }).error).toBe('invalid_client');
   });
 });

@@ -10,6 +10,7 @@ import { log } from '../lib/log';
 import { helpers } from './oauth.admin';
 import { auditOAuthQuietly, grantOfTokenRequest, readGrant, type StoredGrant } from './oauth.audit';
 import { showConsent, submitConsent } from './oauth.authorize';
+import { cappedFormRequest } from './oauth.body';
 import { registrationLimited } from './oauth.limits';
 import { registrationRefusal } from './oauth.registration';
 import {
@@ -98,6 +99,9 @@ oauthRoutes.on(['POST', 'OPTIONS'], REGISTER_PATH, async (c) => {
 // built for the resource of the grant the request is about (oauth.server.ts); a revocation the
 // library accepted is audited in the grant's organization (refreshes are, by oauth.server.ts).
 oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
+  // The body is read once, within its cap (oauth.body.ts); everything below reads `request`.
+  const request = c.req.method === 'POST' ? await cappedFormRequest(c.req.raw) : c.req.raw;
+  if (request instanceof Response) return request;
   const issuer = issuerOf(c.env, c.req.url);
   let resource: string | null = null;
   let form: URLSearchParams | null = null;
@@ -106,9 +110,9 @@ oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
     c.req.method === 'POST' &&
     /application\/x-www-form-urlencoded/i.test(c.req.header('Content-Type') ?? '')
   ) {
-    form = new URLSearchParams(new TextDecoder().decode(await c.req.raw.clone().arrayBuffer()));
+    form = new URLSearchParams(new TextDecoder().decode(await request.clone().arrayBuffer()));
     if (form.get('grant_type') === JWT_BEARER_GRANT && xaaEnabled(c.env)) {
-      return exchangeIdJag(c.env, issuer, form, (server) => server.fetch(c.req.raw, c.env, executionCtx(c)));
+      return exchangeIdJag(c.env, issuer, form, (server) => server.fetch(request, c.env, executionCtx(c)));
     }
     grant = await grantOfTokenRequest(c.env, form);
     const named = grant?.resource ?? form.get('resource');
@@ -116,7 +120,7 @@ oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
   }
   const isRevocation = form?.has('token') && !form.has('grant_type');
   const revoking = isRevocation && grant ? await liveBefore(c, issuer, form!.get('token')!) : false;
-  const response = await oauthServer(issuer, resource).fetch(c.req.raw, c.env, executionCtx(c));
+  const response = await oauthServer(issuer, resource).fetch(request, c.env, executionCtx(c));
   if (isRevocation && response.ok && grant?.orgId) {
     // Gateways keep resolved OAuth callers in memory (oauth.cache.ts): a token or grant this
     // request revoked must be refused by the next call everywhere, before the answer. This route
