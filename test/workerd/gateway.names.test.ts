@@ -6,6 +6,7 @@
  * (-32602), whatever the policy allows: a lenient upstream would trim them into a denied tool.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_LISTEN_URIS } from '../../workers/gateway/gateway.decide';
 import { auditFor, traceId } from './gateway.fixtures';
 import { call, createOrg, expectJson, putPolicy, type TestOrg } from './helpers';
 import { receivedBy, recordedUpstream, uniqueAgent } from './upstream.log';
@@ -186,6 +187,23 @@ describe('the resource URIs of subscriptions/listen (2026-07-28) are governed na
       expect(rows[0]).toMatchObject({ action: 'error', error_code: 'validation_failed', tool: null });
     },
   );
+
+  it('more than MAX_LISTEN_URIS URIs are refused with -32602 before any decision (each URI is one)', async () => {
+    const uris = Array.from({ length: MAX_LISTEN_URIS + 1 }, (_, i) => `file:///n${i}`);
+    const { status, text, received, rows } = await listen(uris);
+    expect(status).toBe(400);
+    const answer = JSON.parse(text) as { error: { code: number; message: string; data: { code: string } } };
+    expect(answer.error.code).toBe(-32602);
+    expect(answer.error.data.code).toBe('validation_failed');
+    expect(answer.error.message).toBe(
+      `subscriptions/listen names ${MAX_LISTEN_URIS + 1} resources; at most ${MAX_LISTEN_URIS} per request`,
+    );
+    expect(received).toEqual([]);
+    expect(rows).toHaveLength(1);
+    // At the bound it is decided and forwarded.
+    const atCap = await listen(uris.slice(0, MAX_LISTEN_URIS));
+    expect(atCap.received).toHaveLength(1);
+  });
 
   it('plain URIs are decided and forwarded by the allow-all rule', async () => {
     const { received, rows } = await listen(['file:///plain.txt', `file:///${'n'.repeat(504)}`]);

@@ -44,6 +44,7 @@ import {
   RESOURCE_PREFIX,
   resolveGovernedName,
 } from '../policy/policy.methods';
+import { DEFAULT_MAX_BATCH_MESSAGES } from '../shared/connection.settings';
 import type { CallIdentity } from './gateway.identity';
 import { type JsonRpcMessage, messageKind } from './gateway.jsonrpc';
 import type { UnitDecision } from './gateway.stages';
@@ -184,8 +185,14 @@ function unknownMethod(method: string): AppError {
  * subscription, and one denied URI refuses the whole request; a URI holding a hidden character or
  * over 512 bytes refuses it before any decision (governedNameFault), as resources/subscribe's does.
  * Without URIs (list-change notifications only) there is nothing to decide.
+ *
+ * At most MAX_LISTEN_URIS URIs: each is a policy decision, and a 1 MiB body of short URIs would be
+ * some 200,000 of them — seconds of one isolate's time for one request, which other callers' calls
+ * would wait behind. The bound is the batch's (DEFAULT_MAX_BATCH_MESSAGES): as many decisions as
+ * one request may ask for otherwise.
  */
 const LISTEN_METHOD = 'subscriptions/listen';
+export const MAX_LISTEN_URIS = DEFAULT_MAX_BATCH_MESSAGES;
 
 function decideListen(
   message: JsonRpcMessage,
@@ -203,6 +210,21 @@ function decideListen(
       new AppError('validation_failed', {
         message: `${LISTEN_METHOD} requires params.notifications.resourceSubscriptions to be non-empty strings`,
         details: { location: 'body', path: 'params.notifications.resourceSubscriptions' },
+      }),
+    );
+  }
+  if (uris.length > MAX_LISTEN_URIS) {
+    return refused(
+      message,
+      null,
+      null,
+      new AppError('validation_failed', {
+        message: `${LISTEN_METHOD} names ${uris.length} resources; at most ${MAX_LISTEN_URIS} per request`,
+        details: {
+          location: 'body',
+          path: 'params.notifications.resourceSubscriptions',
+          max: MAX_LISTEN_URIS,
+        },
       }),
     );
   }
