@@ -5,6 +5,7 @@
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
+import { randomId } from '../../workers/lib/ids';
 import { TOKEN_BODY_BYTES } from '../../workers/oauth/oauth.body';
 import {
   MAX_LIST_ENTRIES,
@@ -13,7 +14,18 @@ import {
   MAX_REDIRECT_URIS,
   MAX_URI_CHARS,
 } from '../../workers/oauth/oauth.registration';
-import { fetchWorker, REDIRECT_URI, randomAddress } from './oauth.helpers';
+import { createConnection, createOrg } from './helpers';
+import {
+  authorizeUrl,
+  fetchWorker,
+  openConsent,
+  pkce,
+  REDIRECT_URI,
+  randomAddress,
+  registerClient,
+  sessionCookie,
+  submitConsent,
+} from './oauth.helpers';
 
 function register(metadata: Record<string, unknown>): Promise<Response> {
   return fetchWorker('/register', {
@@ -134,5 +146,24 @@ describe('the token endpoint body cap (workers/oauth/oauth.body.ts)', () => {
     });
     expect(res.status).toBe(401);
     expect(((await res.json()) as { error: string }).error).toBe('invalid_client');
+  });
+});
+
+describe('the consent form body cap (the same 64 KiB, oauth.body.ts)', () => {
+  it('refuses a consent submission over the cap with 413 and issues no code; one within it is answered', async () => {
+    const owner = await createOrg('owner');
+    const cookie = await sessionCookie(owner.userId, owner.orgId);
+    const slug = `cap-${randomId('c').slice(-8).toLowerCase()}`;
+    const connectionId = (await createConnection(slug, { key: owner.key })).id;
+    const client = await registerClient();
+    const page = await openConsent(authorizeUrl(client, slug, (await pkce()).challenge), cookie);
+    expect(page.status).toBe(200);
+    const fields = { decision: 'approve', connection: connectionId, scope: 'gateway:call' };
+    const over = await submitConsent(page, cookie, { ...fields, pad: 'a'.repeat(TOKEN_BODY_BYTES) });
+    expect(over.status).toBe(413);
+    expect(await over.json()).toMatchObject({ error: 'invalid_request' });
+    const approved = await submitConsent(page, cookie, fields);
+    expect(approved.status).toBe(302);
+    expect(new URL(approved.headers.get('Location')!).searchParams.get('code')).toBeTruthy();
   });
 });

@@ -21,6 +21,7 @@ import type { Role } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { parseStoredJson } from '../lib/values';
 import { type ConnectionSettings, readConnectionSettings } from '../shared/connection.settings';
+import { cappedFormRequest } from './oauth.body';
 import { type ConsentChoice, consentCsp, consentPage, messagePage } from './oauth.consent';
 import { grantableScopes, oauthClientRefusal } from './oauth.policy';
 import {
@@ -226,18 +227,21 @@ export async function submitConsent(c: Ctx): Promise<Response> {
   }
   const session = await signedIn(c);
   if (!session) return signInPage(c);
-  const form = await c.req.raw.clone().formData();
+  // The form is a handle, a decision, a connection and its scopes: read within the token endpoint's cap.
+  const request = await cappedFormRequest(c.req.raw);
+  if (request instanceof Response) return request;
+  const form = await request.clone().formData();
   const handle = String(form.get('handle') ?? '');
   const issuer = issuerOf(c.env, c.req.url);
   // The handle names the stored request; the resource is read back from it, not from the form.
   const server = oauthServer(issuer, null);
   try {
     if (form.get('decision') !== 'approve') {
-      const denied = await server.getOAuthApi(c.env).denyConsent(c.req.raw, handle);
+      const denied = await server.getOAuthApi(c.env).denyConsent(request, handle);
       return new Response(null, { status: 302, headers: denied.headers });
     }
     const scope = form.getAll('scope').map(String);
-    const approved = await server.getOAuthApi(c.env).approveConsent(c.req.raw, handle, { scope });
+    const approved = await server.getOAuthApi(c.env).approveConsent(request, handle, { scope });
     const target = resourceOfRequest(c, approved.request.resource ?? null);
     if (!target) return html(messagePage('Cannot authorize', 'The request names no Igris connection.'), 400);
     const choices = await choicesFor(
