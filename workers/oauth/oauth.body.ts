@@ -1,7 +1,7 @@
 /**
- * The byte cap of the OAuth forms: the token endpoint's body and the consent page's. `/token` is open to anyone (a client presents a
- * code, a refresh token or an assertion), and both this route and the OAuth library read its form
- * whole: without a cap, an anonymous caller's 100 MB form would be buffered twice. A token request is
+ * The byte cap of the OAuth forms: the token endpoint's body and the consent page's. `/token` is
+ * open to anyone (a client presents a code, a refresh token or an assertion), and both this route
+ * and the OAuth library read its form whole: without a cap, an anonymous caller's 100 MB form would be buffered twice. A token request is
  * a handful of form fields; the largest, an ID-JAG assertion (Cross App Access), is a few KiB. The
  * consent form (signed-in people only) is a handle, a decision, a connection and its scopes.
  *
