@@ -31,6 +31,15 @@ import type { MetricsBatch } from './metrics.contract';
 export const BATCH_MEMORY_MS = 60 * 60_000;
 /** Forgets the batch ids remembered before its one parameter. */
 export const PRUNE_BATCHES_SQL = 'DELETE FROM batches WHERE at < ?';
+/**
+ * Most series one organization's hub keeps. Label values partly come from callers (a model name, a
+ * connection slug…); past this many, a delta for a series not yet kept is not stored but counted in
+ * `igris_metrics_series_dropped_total` — the series already kept go on counting, the hub's storage
+ * and the scrape stay bounded (docs/observability.md#cardinality).
+ */
+export const MAX_SERIES = 10_000;
+const DROPPED_KEY = JSON.stringify(['igris_metrics_series_dropped_total', []]);
+const BATCHES_KEY = JSON.stringify(['igris_metrics_batches_total', []]);
 /** A guard that has not reported its spool health for this long drops out of the gauges. */
 export const HEALTH_STALE_MS = 10 * 60_000;
 
@@ -88,6 +97,9 @@ function alertEvent(id: string, a: NonNullable<MetricsBatch['alerts']>[number], 
 }
 
 export class MetricsHub extends DurableObject<Env> {
+  /** How many series are stored (read once, then kept in step with the inserts). */
+  #seriesCount: number | null = null;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     const sql = ctx.storage.sql;
@@ -117,17 +129,12 @@ export class MetricsHub extends DurableObject<Env> {
         throw err;
       }
     }
+    let dropped = 0;
     for (const [key, delta] of Object.entries(batch.counters)) {
-      sql.exec(
-        'INSERT INTO series (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = value + excluded.value',
-        key,
-        delta,
-      );
+      if (!this.#addToSeries(key, delta)) dropped++;
     }
-    sql.exec(
-      `INSERT INTO series (key, value) VALUES (?, 1) ON CONFLICT(key) DO UPDATE SET value = value + 1`,
-      JSON.stringify(['igris_metrics_batches_total', []]),
-    );
+    this.#addToSeries(BATCHES_KEY, 1, true);
+    if (dropped > 0) this.#addToSeries(DROPPED_KEY, dropped, true);
     if (batch.health) {
       const h = batch.health;
       sql.exec(
@@ -140,6 +147,18 @@ export class MetricsHub extends DurableObject<Env> {
       );
     }
     sql.exec(PRUNE_BATCHES_SQL, now - BATCH_MEMORY_MS);
+  }
+
+  /** Adds `delta` to a kept series, or starts one while under MAX_SERIES (`always`: the hub's own). */
+  #addToSeries(key: string, delta: number, always = false): boolean {
+    const sql = this.ctx.storage.sql;
+    const updated = sql.exec('UPDATE series SET value = value + ? WHERE key = ?', delta, key);
+    if (updated.rowsWritten > 0) return true;
+    this.#seriesCount ??= sql.exec<{ n: number }>('SELECT COUNT(*) AS n FROM series').one().n;
+    if (!always && this.#seriesCount >= MAX_SERIES) return false;
+    sql.exec('INSERT INTO series (key, value) VALUES (?, ?)', key, delta);
+    this.#seriesCount++;
+    return true;
   }
 
   async #writeAlerts(candidates: NonNullable<MetricsBatch['alerts']>, now: number): Promise<void> {

@@ -64,6 +64,10 @@ export const FAMILIES = {
     help: "A budget's spend over its limit in the current period (1 = at the limit).",
   },
   igris_metrics_batches_total: { type: 'counter', help: 'Metric batches the organization hub has applied.' },
+  igris_metrics_series_dropped_total: {
+    type: 'counter',
+    help: 'Deltas for new series the organization hub did not keep: it was at its series limit.',
+  },
 } as const satisfies Record<string, Family>;
 
 export type FamilyName = keyof typeof FAMILIES;
@@ -159,7 +163,9 @@ export function exposition(series: Series[]): string {
   for (const s of series) {
     const family = familyOf(s.name);
     if (!family) continue;
-    byFamily.set(family, [...(byFamily.get(family) ?? []), s]);
+    const members = byFamily.get(family);
+    if (members) members.push(s);
+    else byFamily.set(family, [s]);
   }
   const lines: string[] = [];
   for (const name of Object.keys(FAMILIES) as FamilyName[]) {

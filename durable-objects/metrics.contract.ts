@@ -55,6 +55,32 @@ interface HistogramKeys {
 
 const MAX_HISTOGRAM_KEYS = 1_000;
 
+/**
+ * Longest label value a series carries (characters). Some values come from callers (an MCP method
+ * name, an LLM model); the hub refuses a whole batch whose series key is over 2,000 characters, so
+ * one long value would otherwise drop every other count and alert of its guard's batch.
+ */
+export const MAX_LABEL_CHARS = 128;
+
+/** Label values cut to MAX_LABEL_CHARS. */
+function boundedLabels(labels: Labels): Labels {
+  let out: Labels | null = null;
+  for (const [k, v] of Object.entries(labels)) {
+    if (v.length <= MAX_LABEL_CHARS) continue;
+    out ??= { ...labels };
+    out[k] = `${v.slice(0, MAX_LABEL_CHARS - 1)}…`;
+  }
+  return out ?? labels;
+}
+
+/**
+ * The `method` label of a row: a method the gateway refused as unknown is `unknown`, whatever the
+ * caller spelled — each distinct spelling would otherwise be a new series, without bound.
+ */
+function methodLabel(row: AuditEventInsert): string {
+  return row.errorCode === 'method_not_found' ? 'unknown' : (row.method ?? '');
+}
+
 export class MetricsRecorder {
   #counters = new Map<string, number>();
   readonly #histograms = new Map<string, HistogramKeys>();
@@ -79,14 +105,14 @@ export class MetricsRecorder {
 
   add(name: string, labels: Labels, amount = 1): void {
     if (!Number.isFinite(amount) || amount <= 0) return;
-    const key = seriesKey(name, labels);
+    const key = seriesKey(name, boundedLabels(labels));
     this.#counters.set(key, (this.#counters.get(key) ?? 0) + amount);
   }
 
   /** A histogram observation: the buckets it falls in, the sum and the count. */
   observe(name: string, labels: Labels, seconds: number): void {
     if (!Number.isFinite(seconds) || seconds < 0) return;
-    const keys = this.#histogramKeys(name, labels);
+    const keys = this.#histogramKeys(name, boundedLabels(labels));
     for (let i = 0; i < LATENCY_BUCKETS.length; i++) {
       if (seconds <= LATENCY_BUCKETS[i]!) this.#bump(keys.buckets[i]!, 1);
     }
@@ -128,7 +154,7 @@ export class MetricsRecorder {
   call(row: AuditEventInsert, gatewayMs?: number): void {
     const base = connectionLabels(row);
     const type = callType(row);
-    this.add('igris_requests_total', { ...base, type, method: row.method ?? '', action: row.action });
+    this.add('igris_requests_total', { ...base, type, method: methodLabel(row), action: row.action });
     if (row.action === 'rate_limited') this.add('igris_rate_limited_total', { ...base, type });
     if (row.action === 'killed') this.add('igris_killswitch_refusals_total', { ...base, type });
     if (
