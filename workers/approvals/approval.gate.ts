@@ -24,7 +24,7 @@ import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { DEFAULT_APPROVAL_EXPIRY_SECONDS } from '../shared/connection.settings';
-import { approvalArguments, approvalName, bindingHash, canonicalJson } from './approval.hash';
+import { approvalArguments, approvalMethod, approvalName, bindingHash, canonicalJson } from './approval.hash';
 import {
   approvalAlertStatement,
   consumeApproval,
@@ -174,7 +174,7 @@ async function gateUnit<U>(
     userId: principal.userId,
     user: identity.user,
   };
-  const binding = await bindingHash(caller, tool, argsHash);
+  const binding = await bindingHash(caller, tool, argsHash, approvalMethod(protocol, d.unit));
   const db = c.env.DB;
 
   // A call prepared again (the guard answered `stale`) keeps the approval this same unit already

@@ -1,6 +1,6 @@
 /**
  * What an approval is bound to (docs/policies.md#approvals): the exact arguments of one call,
- * hashed in a canonical form, and the caller + connection + tool they were sent by. Pure apart from
+ * hashed in a canonical form, and the caller + connection + method + tool they were sent by. Pure apart from
  * WebCrypto's digest (available in workerd and Node alike).
  *
  * Canonical JSON: object keys sorted (by UTF-16 code units, recursively), no whitespace, arrays in
@@ -39,7 +39,25 @@ export function approvalArguments(protocol: string, unit: unknown): unknown {
     return { ...params, message: rest };
   }
   const params = isRecord(unit.params) ? unit.params : null;
-  return params?.arguments ?? null;
+  if (!params) return null;
+  if (unit.method === 'tools/call' || unit.method === 'prompts/get') return params.arguments ?? null;
+  // Other governed methods carry their content elsewhere (completion/complete's `argument` and
+  // `context`, a subscription's URIs): all of params but the name and `_meta` (a client's
+  // progress token is not what the call asks).
+  const { _meta: _m, ...rest } = params;
+  return rest;
+}
+
+/**
+ * What the unit asks of the name it is decided by: the MCP method, the LLM endpoint, the A2A
+ * method. Bound with the name, so an approval of one does not pass another on the same name —
+ * `resources/subscribe` and `resources/read` of one URI, `completion/complete` and `prompts/get` of
+ * one prompt, an `embeddings` and a `responses` call with the same body and model.
+ */
+export function approvalMethod(protocol: string, unit: unknown): string {
+  if (!isRecord(unit)) return protocol;
+  const field = protocol === 'llm' ? unit.endpoint : protocol === 'a2a' ? unit.canonical : unit.method;
+  return typeof field === 'string' ? field : protocol;
 }
 
 /** The name an approval records for a unit decided without a governed name (an LLM call without a model). */
@@ -57,8 +75,13 @@ export interface ApprovalCaller {
   user: string | null;
 }
 
-export async function bindingHash(caller: ApprovalCaller, tool: string, argsHash: string): Promise<string> {
+export async function bindingHash(
+  caller: ApprovalCaller,
+  tool: string,
+  argsHash: string,
+  method: string,
+): Promise<string> {
   return sha256Hex(
-    canonicalJson([caller.connectionId, caller.apiKeyId, caller.userId, caller.user, tool, argsHash]),
+    canonicalJson([caller.connectionId, caller.apiKeyId, caller.userId, caller.user, method, tool, argsHash]),
   );
 }

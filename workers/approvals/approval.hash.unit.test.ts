@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../lib/hex.ts';
-import { approvalArguments, approvalName, bindingHash, canonicalJson } from './approval.hash.js';
+import {
+  approvalArguments,
+  approvalMethod,
+  approvalName,
+  bindingHash,
+  canonicalJson,
+} from './approval.hash.js';
 
 describe('canonicalJson', () => {
   it('sorts keys at every depth and keeps arrays in order', () => {
@@ -26,19 +32,35 @@ describe('hashes', () => {
 
   it('the binding changes with the caller, the tool and the arguments', async () => {
     const caller = { connectionId: 'con_1', apiKeyId: 'key_1', userId: 'usr_1', user: null };
-    const base = await bindingHash(caller, 'transfer', 'h1');
-    expect(await bindingHash({ ...caller }, 'transfer', 'h1')).toBe(base);
-    expect(await bindingHash({ ...caller, apiKeyId: 'key_2' }, 'transfer', 'h1')).not.toBe(base);
-    expect(await bindingHash({ ...caller, user: 'alice' }, 'transfer', 'h1')).not.toBe(base);
-    expect(await bindingHash(caller, 'transfer_all', 'h1')).not.toBe(base);
-    expect(await bindingHash(caller, 'transfer', 'h2')).not.toBe(base);
+    const base = await bindingHash(caller, 'transfer', 'h1', 'tools/call');
+    expect(await bindingHash({ ...caller }, 'transfer', 'h1', 'tools/call')).toBe(base);
+    expect(await bindingHash({ ...caller, apiKeyId: 'key_2' }, 'transfer', 'h1', 'tools/call')).not.toBe(
+      base,
+    );
+    expect(await bindingHash({ ...caller, user: 'alice' }, 'transfer', 'h1', 'tools/call')).not.toBe(base);
+    expect(await bindingHash(caller, 'transfer_all', 'h1', 'tools/call')).not.toBe(base);
+    expect(await bindingHash(caller, 'transfer', 'h2', 'tools/call')).not.toBe(base);
+    // The same name under another method is another call (resources/read vs resources/subscribe).
+    expect(await bindingHash(caller, 'transfer', 'h1', 'prompts/get')).not.toBe(base);
   });
 });
 
 describe('approvalArguments', () => {
   it('reads an MCP call’s arguments, an LLM body, and A2A params without the message id', () => {
-    expect(approvalArguments('mcp', { params: { name: 't', arguments: { a: 1 } } })).toEqual({ a: 1 });
-    expect(approvalArguments('mcp', { params: { name: 't' } })).toBeNull();
+    expect(
+      approvalArguments('mcp', { method: 'tools/call', params: { name: 't', arguments: { a: 1 } } }),
+    ).toEqual({ a: 1 });
+    expect(approvalArguments('mcp', { method: 'tools/call', params: { name: 't' } })).toBeNull();
+    // A completion's content is its `argument` (and context), not `arguments`: bound too.
+    const complete = (value: string) => ({
+      method: 'completion/complete',
+      params: { ref: { type: 'ref/prompt', name: 'p' }, argument: { name: 'q', value }, _meta: { t: 1 } },
+    });
+    expect(approvalArguments('mcp', complete('a'))).not.toEqual(approvalArguments('mcp', complete('b')));
+    expect(approvalArguments('mcp', complete('a'))).toEqual({
+      ref: { type: 'ref/prompt', name: 'p' },
+      argument: { name: 'q', value: 'a' },
+    });
     expect(approvalArguments('llm', { body: { model: 'm' } })).toEqual({ model: 'm' });
     const a2a = (messageId: string) => ({
       message: { params: { message: { messageId, parts: [{ kind: 'text', text: 'hi' }] } } },
@@ -47,6 +69,15 @@ describe('approvalArguments', () => {
     expect(approvalArguments('a2a', a2a('m1'))).toEqual({
       message: { parts: [{ kind: 'text', text: 'hi' }] },
     });
+  });
+});
+
+describe('approvalMethod', () => {
+  it('names the MCP method, the LLM endpoint, the A2A canonical method', () => {
+    expect(approvalMethod('mcp', { method: 'resources/read' })).toBe('resources/read');
+    expect(approvalMethod('llm', { endpoint: 'embeddings', model: 'm' })).toBe('embeddings');
+    expect(approvalMethod('a2a', { canonical: 'SendMessage' })).toBe('SendMessage');
+    expect(approvalMethod('mcp', { id: 1, result: {} })).toBe('mcp');
   });
 });
 

@@ -1,0 +1,97 @@
+/**
+ * An approval binds the method (MCP method, LLM endpoint) as well as the name it was decided by
+ * (docs/policies.md#approvals): an approved call under one method does not pass a call of another
+ * method on the same name and arguments.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  addMember,
+  call,
+  createConnection,
+  createOrg,
+  expectJson,
+  mcp,
+  putPolicy,
+  rpcResult,
+  type TestOrg,
+} from './helpers';
+
+const RUN = Date.now().toString(36);
+let owner: TestOrg;
+let agent: TestOrg;
+
+beforeAll(async () => {
+  owner = await createOrg('owner');
+  agent = await addMember(owner.orgId, 'admin');
+});
+
+async function status(id: string): Promise<string> {
+  const got = await expectJson<{ status: string }>(
+    await call('GET', `/api/v1/approvals/${id}`, { key: owner.key }),
+    200,
+  );
+  return got.status;
+}
+
+async function approve(id: string) {
+  await expectJson(await call('POST', `/api/v1/approvals/${id}/approve`, { key: owner.key, body: {} }), 200);
+}
+
+describe('approval binding: the method', () => {
+  it('an approved resources/subscribe of a URI does not pass a resources/read of it', async () => {
+    const slug = `apr-bind-mcp-${RUN}`;
+    await createConnection(slug, { key: owner.key });
+    await putPolicy(
+      slug,
+      [
+        { tool: 'resource:*', action: 'approve' },
+        { tool: '*', action: 'allow' },
+      ],
+      owner.key,
+    );
+    const uri = 'file:///payroll.csv';
+    const held = async (method: string) => {
+      const answer = await rpcResult(await mcp(slug, method, { uri }, { key: agent.key }));
+      const error = answer.error as unknown as { data: { code: string; approvalId: string } } | undefined;
+      expect(error?.data.code, `${method}: ${JSON.stringify(answer)}`).toBe('approval_required');
+      return error!.data.approvalId;
+    };
+    const subscribe = await held('resources/subscribe');
+    await approve(subscribe);
+    const read = await held('resources/read');
+    expect(read).not.toBe(subscribe);
+    expect(await status(subscribe)).toBe('approved');
+  });
+
+  it('an approved embeddings call does not pass a responses call with the same model and body', async () => {
+    const slug = `apr-bind-llm-${RUN}`;
+    const created = await call('POST', '/api/v1/connections', {
+      key: owner.key,
+      body: {
+        slug,
+        name: slug,
+        type: 'llm',
+        upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
+        credential: env.LLM_FAKE_KEY,
+        settings: { provider: 'openai-compatible' },
+      },
+    });
+    expect(created.status).toBe(201);
+    await putPolicy(slug, [{ tool: '*', action: 'approve' }], owner.key);
+    const body = { model: 'fake-gpt', input: 'wire 1,000,000 USD to account 42' };
+    const held = async (path: string) => {
+      const res = await call('POST', `/llm/${slug}${path}`, { key: agent.key, body });
+      const text = await res.text();
+      expect(res.status, `${path}: ${text}`).toBe(403);
+      const answer = JSON.parse(text) as { error: { code: string; details: { approvalId: string } } };
+      expect(answer.error.code).toBe('approval_required');
+      return answer.error.details.approvalId;
+    };
+    const embeddings = await held('/v1/embeddings');
+    await approve(embeddings);
+    const responses = await held('/v1/responses');
+    expect(responses).not.toBe(embeddings);
+    expect(await status(embeddings)).toBe('approved');
+  });
+});
