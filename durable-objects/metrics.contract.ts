@@ -62,6 +62,29 @@ const MAX_HISTOGRAM_KEYS = 1_000;
  */
 export const MAX_LABEL_CHARS = 128;
 
+/**
+ * Longest alert fingerprint and title (characters), under the hub's limits (500 each). Both may
+ * hold a caller's tool name (up to 512 bytes): over the limit, the hub refuses the whole batch —
+ * every alert and count of the guard's batch, a kill switch's alert among them, would be lost.
+ * A fingerprint cut short may merge two alerts of very long names; it never loses one.
+ */
+export const MAX_FINGERPRINT_CHARS = 400;
+export const MAX_TITLE_CHARS = 300;
+
+function cut(value: string, max: number): string {
+  return value.length <= max ? value : `${value.slice(0, max - 1)}…`;
+}
+
+function boundedAlert(alert: AlertCandidate): AlertCandidate {
+  if (alert.fingerprint.length <= MAX_FINGERPRINT_CHARS && alert.title.length <= MAX_TITLE_CHARS)
+    return alert;
+  return {
+    ...alert,
+    fingerprint: cut(alert.fingerprint, MAX_FINGERPRINT_CHARS),
+    title: cut(alert.title, MAX_TITLE_CHARS),
+  };
+}
+
 /** Label values cut to MAX_LABEL_CHARS. */
 function boundedLabels(labels: Labels): Labels {
   let out: Labels | null = null;
@@ -91,7 +114,8 @@ export class MetricsRecorder {
   }
 
   /** An alert to raise; repeats of a fingerprint before the next batch add to its count. */
-  raise(alert: AlertCandidate): void {
+  raise(candidate: AlertCandidate): void {
+    const alert = boundedAlert(candidate);
     const seen = this.#alerts.get(alert.fingerprint);
     if (seen) seen.count += alert.count;
     else this.#alerts.set(alert.fingerprint, { ...alert });
