@@ -11,6 +11,7 @@
  * Delivery is at least once: a receiver deduplicates with the `X-Igris-Delivery` header.
  */
 
+import { DELIVERY_STATUSES } from '../db/schema';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { iso, parseStoredJson } from '../lib/values';
@@ -90,13 +91,45 @@ async function deliveryIdFor(orgId: string, event: NotifyEvent, channelId: strin
   return `dlv_${hex.slice(0, 24)}`;
 }
 
+/**
+ * Deliveries one channel is given per minute, at most. Callers reach new alerts (an `alert` rule
+ * over a glob, one per distinct tool name) and new approvals (one per distinct held call): without
+ * a bound, one caller could post thousands of messages into an organization's Slack. Past it an
+ * event is not delivered to that channel (it is in the alert inbox; the log says so).
+ */
+export const NOTIFY_PER_CHANNEL_PER_MINUTE = 30;
+
+/** The channels that have had fewer than NOTIFY_PER_CHANNEL_PER_MINUTE deliveries in the last minute. */
+async function underChannelRate(db: D1Database, orgId: string, channels: Channel[], now: number) {
+  if (channels.length === 0) return channels;
+  const { results } = await db
+    .prepare(
+      // Every status named, so the (org_id, status, created_at) index reads only the last minute.
+      `SELECT channel_id, COUNT(*) AS n FROM notify_deliveries
+       WHERE org_id = ? AND status IN (${DELIVERY_STATUSES.map(() => '?').join(', ')}) AND created_at > ?
+       GROUP BY channel_id`,
+    )
+    .bind(orgId, ...DELIVERY_STATUSES, now - 60_000)
+    .all<{ channel_id: string; n: number }>();
+  const recent = new Map(results.map((r) => [r.channel_id, r.n]));
+  return channels.filter((c) => (recent.get(c.id) ?? 0) < NOTIFY_PER_CHANNEL_PER_MINUTE);
+}
+
 export async function routeEvent(env: DeliverEnv, orgId: string, event: NotifyEvent): Promise<number> {
   const { results } = await env.DB.prepare('SELECT * FROM notify_channels WHERE org_id = ? AND enabled = 1')
     .bind(orgId)
     .all<DbChannel>();
-  const channels = results.map(channelOf).filter((c) => routes(c, event));
-  if (channels.length === 0) return 0;
   const now = Date.now();
+  const routed = results.map(channelOf).filter((c) => routes(c, event));
+  const channels = await underChannelRate(env.DB, orgId, routed, now);
+  if (channels.length < routed.length)
+    log('warn', 'notifications over the channel rate not sent', {
+      orgId,
+      type: event.type,
+      fingerprint: event.fingerprint?.slice(0, 100) ?? null,
+      channels: routed.length - channels.length,
+    });
+  if (channels.length === 0) return 0;
   const ids = await Promise.all(channels.map((c) => deliveryIdFor(orgId, event, c.id)));
   await env.DB.batch(
     channels.map((c, i) =>
