@@ -95,3 +95,35 @@ describe('approval binding: the method', () => {
     expect(await status(embeddings)).toBe('approved');
   });
 });
+
+describe('approval binding: what an LLM call forwards besides its JSON body', () => {
+  it('an approved passthrough call does not pass another path or another body', async () => {
+    const slug = `apr-bind-pass-${RUN}`;
+    const created = await call('POST', '/api/v1/connections', {
+      key: owner.key,
+      body: {
+        slug,
+        name: slug,
+        type: 'llm',
+        upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
+        credential: env.LLM_FAKE_KEY,
+        settings: { provider: 'openai-compatible' },
+      },
+    });
+    expect(created.status).toBe(201);
+    await putPolicy(slug, [{ endpoint: 'passthrough', action: 'approve' }], owner.key);
+    const held = async (path: string, body: Record<string, unknown>) => {
+      const res = await call('POST', `/llm/${slug}${path}`, { key: agent.key, body });
+      const text = await res.text();
+      expect(res.status, `${path}: ${text}`).toBe(403);
+      const answer = JSON.parse(text) as { error: { code: string; details: { approvalId: string } } };
+      expect(answer.error.code).toBe('approval_required');
+      return answer.error.details.approvalId;
+    };
+    const approved = await held('/v1/fine_tuning/jobs/ftjob-1/cancel', { reason: 'test' });
+    await approve(approved);
+    expect(await held('/v1/files/file-payroll/delete', { reason: 'test' })).not.toBe(approved);
+    expect(await held('/v1/fine_tuning/jobs/ftjob-1/cancel', { reason: 'other' })).not.toBe(approved);
+    expect(await status(approved)).toBe('approved');
+  });
+});

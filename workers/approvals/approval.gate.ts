@@ -24,7 +24,7 @@ import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { DEFAULT_APPROVAL_EXPIRY_SECONDS } from '../shared/connection.settings';
-import { approvalArguments, approvalMethod, approvalName, bindingHash, canonicalJson } from './approval.hash';
+import { approvalContent, approvalMethod, approvalName, bindingHash, canonicalJson } from './approval.hash';
 import {
   approvalAlertStatement,
   consumeApproval,
@@ -166,7 +166,7 @@ async function gateUnit<U>(
   // An LLM request without a model (a models list) was decided by its endpoint: bind that.
   const tool = d.tool ?? approvalName(protocol, d.unit);
   const now = Date.now();
-  const canonical = canonicalJson(approvalArguments(protocol, d.unit));
+  const canonical = canonicalJson(await approvalContent(protocol, d.unit));
   const argsHash = await sha256Hex(canonical);
   const caller = {
     connectionId: connection.id,

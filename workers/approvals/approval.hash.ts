@@ -49,6 +49,21 @@ export function approvalArguments(protocol: string, unit: unknown): unknown {
 }
 
 /**
+ * The content an approval binds: approvalArguments, and for an LLM call whose request is more than
+ * its JSON body — a passthrough, a multipart upload, a query string — the method, upstream path and
+ * query, and the SHA-256 of the raw body. Without them an approved passthrough call (its body not
+ * parsed: `null` arguments) would pass any other passthrough call once, and an approved
+ * transcription of one file a transcription of another.
+ */
+export async function approvalContent(protocol: string, unit: unknown): Promise<unknown> {
+  const args = approvalArguments(protocol, unit);
+  if (protocol !== 'llm' || !isRecord(unit) || !isRecord(unit.forwarded)) return args;
+  const { target, raw } = unit.forwarded as { target: string; raw: Uint8Array | null };
+  if (unit.endpoint !== 'passthrough' && raw === null && !target.includes('?')) return args;
+  return { request: target, body: args, ...(raw ? { bodySha256: await sha256Hex(raw) } : {}) };
+}
+
+/**
  * What the unit asks of the name it is decided by: the MCP method, the LLM endpoint, the A2A
  * method. Bound with the name, so an approval of one does not pass another on the same name —
  * `resources/subscribe` and `resources/read` of one URI, `completion/complete` and `prompts/get` of

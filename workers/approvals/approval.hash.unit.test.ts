@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../lib/hex.ts';
 import {
   approvalArguments,
+  approvalContent,
   approvalMethod,
   approvalName,
   bindingHash,
@@ -69,6 +70,26 @@ describe('approvalArguments', () => {
     expect(approvalArguments('a2a', a2a('m1'))).toEqual({
       message: { parts: [{ kind: 'text', text: 'hi' }] },
     });
+  });
+});
+
+describe('approvalContent', () => {
+  it('binds an LLM passthrough or multipart call by its target and raw body; a JSON call by its body', async () => {
+    const pass = (target: string, raw: string) => ({
+      endpoint: 'passthrough',
+      body: null,
+      forwarded: { target, raw: new TextEncoder().encode(raw) },
+    });
+    const a = await approvalContent('llm', pass('POST /files/a', 'x'));
+    expect(a).toEqual({ request: 'POST /files/a', body: null, bodySha256: await sha256Hex('x') });
+    expect(await approvalContent('llm', pass('POST /files/b', 'x'))).not.toEqual(a);
+    expect(await approvalContent('llm', pass('POST /files/a', 'y'))).not.toEqual(a);
+    const json = {
+      endpoint: 'embeddings',
+      body: { model: 'm' },
+      forwarded: { target: 'POST /embeddings', raw: null },
+    };
+    expect(await approvalContent('llm', json)).toEqual({ model: 'm' });
   });
 });
 

@@ -51,6 +51,11 @@ export interface LlmUnit {
   estimatedInputTokens: number | null;
   /** The governed system prompt injected by systemPromptStage (llm.governance.ts), for the audit row. */
   systemPrompt?: InjectedPrompt;
+  /**
+   * What is forwarded besides a parsed body — `METHOD /upstream/path?query`, and the raw bytes of a
+   * body not parsed (multipart, passthrough) — for an approval to bind (approval.hash.ts).
+   */
+  forwarded?: { target: string; raw: Uint8Array | null };
 }
 
 export interface LlmRequest {
@@ -156,6 +161,8 @@ async function readLlm(
       if (endpoint === 'audio.transcriptions') unit.model = multipartModel(await readForm(bytes, request));
     }
   }
+  const search = route.kind === 'native' ? url.search : '';
+  unit.forwarded = { target: `${method} ${classified.upstreamPath}${search}`, raw };
   let injectedUsage = false;
   if (unit.body && endpoint !== 'passthrough') {
     unit.info = readLlmRequest(endpoint, unit.body);
@@ -171,7 +178,7 @@ async function readLlm(
     provider,
     family,
     upstreamPath: classified.upstreamPath,
-    search: route.kind === 'native' ? url.search : '',
+    search,
     raw,
     injectedUsage,
     meter: metered ? new UsageMeter(family) : null,

@@ -21,9 +21,14 @@ export function toHex(bytes: Uint8Array | ArrayBuffer): string {
   return out;
 }
 
-/** Lowercase hex SHA-256 of the text's UTF-8 bytes. */
-export async function sha256Hex(text: string): Promise<string> {
-  return toHex(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+/** Lowercase hex SHA-256 of the text's UTF-8 bytes (or of the bytes given). */
+export async function sha256Hex(text: string | Uint8Array): Promise<string> {
+  return toHex(
+    await crypto.subtle.digest(
+      'SHA-256',
+      typeof text === 'string' ? encoder.encode(text) : (text as Uint8Array<ArrayBuffer>),
+    ),
+  );
 }
 
 /**
