@@ -202,7 +202,7 @@ describe('the management API body cap', () => {
 });
 
 describe('the people API body cap (/api/auth/*, open to anonymous callers)', () => {
-  async function signUp(email: string, body: string | ReadableStream<Uint8Array>) {
+  async function signUp(body: string | ReadableStream<Uint8Array>) {
     return exports.default.fetch(
       new Request(`${BASE}/api/auth/sign-up`, {
         method: 'POST',
@@ -225,7 +225,7 @@ describe('the people API body cap (/api/auth/*, open to anonymous callers)', () 
     for (const chunk of [false, true]) {
       const email = `cap-${chunk}-${Date.now().toString(36)}@example.com`;
       const text = padded(signUpJson(email), AUTH_BODY_BYTES + 1);
-      const res = await signUp(email, chunk ? chunked(text) : text);
+      const res = await signUp(chunk ? chunked(text) : text);
       const error = await expectApiError(res, 413, 'payload_too_large');
       expect(error.details).toMatchObject({ location: 'body', maxBytes: AUTH_BODY_BYTES });
       expect(await userCount(email)).toBe(0);
@@ -234,7 +234,7 @@ describe('the people API body cap (/api/auth/*, open to anonymous callers)', () 
 
   it('still signs up with a body exactly at the cap', async () => {
     const email = `cap-at-${Date.now().toString(36)}@example.com`;
-    const res = await signUp(email, padded(signUpJson(email), AUTH_BODY_BYTES));
+    const res = await signUp(padded(signUpJson(email), AUTH_BODY_BYTES));
     expect(res.status, await res.clone().text()).toBe(201);
     expect(await userCount(email)).toBe(1);
   });

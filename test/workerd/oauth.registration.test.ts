@@ -126,7 +126,13 @@ describe('the token endpoint body cap (workers/oauth/oauth.body.ts)', () => {
     const text = form(TOKEN_BODY_BYTES + 1);
     expect(new TextEncoder().encode(text).byteLength).toBe(TOKEN_BODY_BYTES + 1);
     const bytes = new TextEncoder().encode(text);
-    for (const body of [text, new ReadableStream({ start: (c) => (c.enqueue(bytes), c.close()) })]) {
+    const stream = new ReadableStream({
+      start(c) {
+        c.enqueue(bytes);
+        c.close();
+      },
+    });
+    for (const body of [text, stream]) {
       const res = await fetchWorker('/token', {
         method: 'POST',
         headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
