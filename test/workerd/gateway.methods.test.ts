@@ -5,6 +5,7 @@
  * proxy, so "not forwarded" is what the upstream saw, not what the gateway says.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
+import { AUDIT_METHOD_CHARS } from '../../workers/gateway/gateway.decide';
 import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
 import { call, createOrg, expectJson, putPolicy, type TestOrg } from './helpers';
 import { receivedBy, recordedUpstream, uniqueAgent } from './upstream.log';
@@ -153,6 +154,22 @@ describe('method spellings', () => {
     expect(body.error.data).toMatchObject({ code: 'method_not_found', details: { path: 'method' } });
     expect(received).toEqual([]);
     expect(rows[0]).toMatchObject({ method, action: 'error', error_code: 'method_not_found' });
+  });
+
+  it('keeps only the first AUDIT_METHOD_CHARS characters of an unknown method in its audit row', async () => {
+    const method = `x/${'m'.repeat(100_000)}`;
+    const { body, rows } = await send(request(1, method, deleteCall)).then((r) => ({
+      body: JSON.parse(r.text) as { error: { code: number } },
+      rows: r.rows,
+    }));
+    expect(body.error.code).toBe(-32601);
+    expect(rows[0]).toMatchObject({
+      method: method.slice(0, AUDIT_METHOD_CHARS),
+      error_code: 'method_not_found',
+    });
+    // A single refused request (refusal fields) and a batch item (decided rows) alike.
+    const batch = await send([request(1, 'tools/call', echoCall), request(2, method, deleteCall)]);
+    expect(batch.rows.map((r) => r.method?.length ?? 0).every((n) => n <= AUDIT_METHOD_CHARS)).toBe(true);
   });
 
   it('refuses a misspelled governed notification with an HTTP error and no body', async () => {

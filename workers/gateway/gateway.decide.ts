@@ -258,6 +258,16 @@ function decideListen(
   return first;
 }
 
+/**
+ * A method as an audit row keeps it: its first AUDIT_METHOD_CHARS characters. A method the gateway
+ * forwards is short; an unknown one is refused (method_not_found) and may be as long as the body
+ * allows — the row names it, it does not store a megabyte of it (A2A rows are cut the same).
+ */
+export const AUDIT_METHOD_CHARS = 100;
+export function auditMethod(method: string | undefined): string | null {
+  return method === undefined ? null : method.slice(0, AUDIT_METHOD_CHARS);
+}
+
 /** One decision per message, each exactly as if it had been sent alone. */
 export function decideEach(
   messages: readonly JsonRpcMessage[],
@@ -331,7 +341,7 @@ export function auditRows(
       ...base,
       id: i === 0 ? base.id : `${base.id}_${i}`,
       type: d.unit.method === 'tools/call' ? 'tool_call' : 'request',
-      method: d.unit.method ?? (messageKind(d.unit) === 'response' ? 'response' : null),
+      method: auditMethod(d.unit.method) ?? (messageKind(d.unit) === 'response' ? 'response' : null),
       tool: d.tool,
       action: rowAction(d),
       ruleIndex: d.decision?.ruleIndex ?? null,

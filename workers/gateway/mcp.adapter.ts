@@ -13,7 +13,14 @@ import { pinnedAnnotations } from '../integrity/integrity.types';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
-import { auditRows, decideEach, governedNameOrNull, refuseBatchWhole, requestRows } from './gateway.decide';
+import {
+  auditMethod,
+  auditRows,
+  decideEach,
+  governedNameOrNull,
+  refuseBatchWhole,
+  requestRows,
+} from './gateway.decide';
 import { mcpForwardsHeader } from './gateway.forward';
 import {
   type JsonRpcMessage,
@@ -129,7 +136,7 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
   refusalFields: (parsed) => {
     const single = parsed && !parsed.batch ? parsed.units[0] : undefined;
     return {
-      method: single?.method ?? null,
+      method: auditMethod(single?.method),
       tool: single?.method ? governedNameOrNull(single.method, single.params) : null,
     };
   },
