@@ -6,7 +6,8 @@
  * the gateway queues each finished call and the queue consumer sends one ingestion batch per
  * organization. Checked: the trace and generation (model, tokens, cost, latency, status, user,
  * trace id, metadata), content only for the connection that logs content (JSON and streamed),
- * the secret key never returned, and organization B's calls never reaching A's project.
+ * the secret key never returned, organization B's calls never reaching A's project, and a redacted
+ * value reaching Langfuse only as its placeholder.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -280,6 +281,63 @@ describe('LLM calls to Langfuse', () => {
     expect(onlyFigures.output).toBeUndefined();
     expect(JSON.stringify(projects.b.batches)).not.toContain('Say hello');
     expect(JSON.stringify(projects.b.batches)).not.toContain(FAKE_REPLY);
+  });
+
+  it('gets a redacted value as its placeholder, never the original the caller gets back', {
+    timeout: 90_000,
+  }, async () => {
+    // A connection of A that logs content and redacts emails; `fake-echo` answers with the prompt
+    // as the provider received it, so the answer carries the placeholder the gateway restores.
+    const slug = `lf-redact-${RUN}`;
+    const email = `jane.lf.${RUN}@example.com`;
+    const created = await api(
+      'POST',
+      '/connections',
+      {
+        slug,
+        name: slug,
+        type: 'llm',
+        upstreamUrl: `${provider.url}/v1`,
+        credential: PROVIDER_KEY,
+        settings: {
+          provider: 'openai-compatible',
+          logContent: true,
+          inspection: { packs: ['llm-compliance-gdpr'] },
+        },
+      },
+      orgs.a.key,
+    );
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const policy = { rules: [{ tool: '*', action: 'allow' }] };
+    expect((await api('PUT', `/connections/${slug}/policy`, policy, orgs.a.key)).status).toBe(200);
+    const client = new OpenAI({ apiKey: orgs.a.key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
+    const ask = [{ role: 'user' as const, content: `Write to ${email} today` }];
+    const jsonTrace = `lf-redact-json-${RUN}`;
+    const streamTrace = `lf-redact-stream-${RUN}`;
+    const answer = await client.chat.completions.create(
+      { model: 'fake-echo', messages: ask },
+      { headers: { 'X-Igris-Trace-Id': jsonTrace } },
+    );
+    expect(answer.choices[0]?.message.content).toContain(email);
+    const stream = await client.chat.completions.create(
+      { model: 'fake-echo', messages: ask, stream: true },
+      { headers: { 'X-Igris-Trace-Id': streamTrace } },
+    );
+    let streamed = '';
+    for await (const chunk of stream) streamed += chunk.choices[0]?.delta.content ?? '';
+    expect(streamed).toContain(email);
+
+    const sent = await until('the two redacted generations', () => {
+      const list = generationsOf(projects.a).filter(
+        (g) => g.traceId === jsonTrace || g.traceId === streamTrace,
+      );
+      return list.length === 2 ? list : undefined;
+    });
+    for (const g of sent) {
+      expect(JSON.stringify(g.input)).toContain('[EMAIL_1]');
+      expect(JSON.stringify(g.output)).toContain('[EMAIL_1]');
+    }
+    expect(JSON.stringify(projects.a.batches)).not.toContain(email);
   });
 
   it('refuses a host with credentials in it, without echoing the secret', async () => {

@@ -242,14 +242,16 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
       return unit ? { type: 'llm_call', method: unit.endpoint, tool: unit.model, model: unit.model } : {};
     },
     needsPolicy: () => false,
-    // Usage first (it may drop the gateway's usage-only chunk), then placeholders restored and the
-    // completion scanned.
+    // Usage first (it may drop the gateway's usage-only chunk), then the Langfuse capture, then
+    // placeholders restored and the completion scanned.
     responseStages: (call, parsed) =>
       [
         parsed?.meter ? usageStage(parsed.meter, parsed.injectedUsage) : null,
-        parsed ? llmAnswerStage(call) : null,
-        // Last: it reads the answer as the caller gets it (placeholders restored).
+        // Before the placeholders are restored: Langfuse gets the answer as the provider sent it,
+        // as it gets the prompt as forwarded (promptOf) — a redacted value goes back to its caller
+        // only, never to a third party (docs/detections.md).
         parsed?.content ? parsed.content.stage() : null,
+        parsed ? llmAnswerStage(call) : null,
       ].filter((stage) => stage !== null),
     completeAtEnd: true,
     finalOutcome: (call, parsed, env, end) => llmFinalOutcome(call, parsed, env, end),

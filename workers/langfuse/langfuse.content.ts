@@ -5,7 +5,7 @@
  *   promptOf       what was forwarded (after redaction and the governed system prompt): the
  *                  request's `messages` / `input` / `prompt`, with Anthropic's `system`
  *   ContentCapture a response stage that reads the answer message by message without changing
- *                  it: a JSON answer's choices / content / output, or the text deltas of a stream
+ *                  it, before redaction placeholders are restored (llm.adapter.ts): a JSON answer's choices / content / output, or the text deltas of a stream
  *                  (OpenAI chat chunks, Anthropic `content_block_delta`, Responses
  *                  `response.output_text.delta`) joined, at most CONTENT_LIMIT characters.
  */
