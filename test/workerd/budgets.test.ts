@@ -244,6 +244,44 @@ describe('budgets on the LLM gateway', () => {
     expect(afterError.reservedUsd).toBe(0);
   });
 
+  it('refuses a model without a price under a block budget (it could not be counted); a warn budget lets it pass', async () => {
+    const unpriced = { ...CHAT, model: `fake-gpt-unpriced-${RUN}` };
+    const caller = await freshKey('unpriced');
+    const id = await createBudget({ scope: 'apiKey', scopeRef: caller.id, limitUsd: 1, name: 'tight' });
+    // Before: reserved $0 and settled $0, so any number of such calls passed a $1 budget.
+    for (let i = 0; i < 3; i++) {
+      const refused = await call('POST', `/llm/${SLUG}/v1/chat/completions`, {
+        key: caller.key,
+        body: unpriced,
+      });
+      expect(refused.status).toBe(402);
+      const body = (await refused.json()) as { error: { type: string; message: string } };
+      expect(body.error.type).toBe('insufficient_quota');
+      expect(body.error.message).toContain('"tight"');
+      expect(body.error.message).toContain('no price');
+    }
+    // A priced model under the same budget still passes; nothing of the refusals was booked.
+    expect((await chat(caller.key)).status).toBe(200);
+    const status = await settledStatus(id);
+    expect(status.spentUsd).toBeCloseTo(ACTUAL_USD, 8);
+    expect(status.reservedUsd).toBe(0);
+
+    const watcher = await freshKey('unpriced-warn');
+    const warnOnly = await createBudget({
+      scope: 'apiKey',
+      scopeRef: watcher.id,
+      limitUsd: 1,
+      enforcement: 'warn',
+    });
+    const passed = await call('POST', `/llm/${SLUG}/v1/chat/completions`, {
+      key: watcher.key,
+      body: unpriced,
+    });
+    expect(passed.status).toBe(200);
+    await passed.text();
+    expect((await settledStatus(warnOnly)).spentUsd).toBe(0);
+  });
+
   it('refuses bad input with 400/404 and changes nothing', async () => {
     const before = await expectJson<{ budgets: unknown[] }>(
       await call('GET', '/api/v1/budgets', { key: org.key }),

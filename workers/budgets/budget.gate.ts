@@ -49,7 +49,8 @@ interface GateInput {
   env: BudgetEnv;
   ctx: Pick<ExecutionContext, 'waitUntil'>;
   budgets: readonly GovernedBudget[];
-  amountUsd: number;
+  /** The call's estimated cost; null when its model has no price (see reserveBudgets). */
+  amountUsd: number | null;
   failOpen: boolean;
   /** For the warning's audit row and event. */
   connection: { id: string; slug: string };
@@ -58,11 +59,15 @@ interface GateInput {
 export async function reserveBudgets(input: GateInput): Promise<BudgetGateResult> {
   const { env, budgets } = input;
   if (budgets.length === 0) return { hold: null, refusal: null, findings: [] };
+  // A model without a price would reserve $0 and settle $0: under a `block` budget any number of
+  // its calls would pass, whatever they cost at the provider. Refused before anything is booked;
+  // a `warn` budget only watches, so it lets the call through at $0 (flagged `unpriced_model`).
+  const blocking = input.amountUsd === null ? budgets.find((b) => b.enforcement === 'block') : undefined;
+  if (blocking) return { hold: null, refusal: unpricedUnderBudget(blocking), findings: [] };
+  const amountUsd = input.amountUsd ?? 0;
   const reservationId = randomId('rsv');
   const settled = await Promise.allSettled(
-    budgets.map((b) =>
-      budgetCounterFor(env, b.budgetId).reserve({ config: b, reservationId, amountUsd: input.amountUsd }),
-    ),
+    budgets.map((b) => budgetCounterFor(env, b.budgetId).reserve({ config: b, reservationId, amountUsd })),
   );
   const findings: Finding[] = [];
   const held: GovernedBudget[] = [];
@@ -112,6 +117,14 @@ export async function reserveBudgets(input: GateInput): Promise<BudgetGateResult
   return { hold, refusal: null, findings };
 }
 
+/** 402 like a spent budget, so the SDKs raise the same error; the message says how to fix it. */
+function unpricedUnderBudget(budget: GovernedBudget): AppError {
+  return new AppError('budget_exceeded', {
+    message: `Budget ${JSON.stringify(budget.name || budget.budgetId)} (${budget.scope}) cannot count this model's cost: it has no price; an admin can set one (PUT /api/v1/llm/prices)`,
+    details: { budgetId: budget.budgetId, name: budget.name, scope: budget.scope, reason: 'unpriced_model' },
+  });
+}
+
 function budgetExceeded(budget: GovernedBudget, snapshot: BudgetSnapshot): AppError {
   const resetsAt = iso(snapshot.periodEnd);
   return new AppError('budget_exceeded', {
@@ -136,7 +149,7 @@ function makeHold(input: GateInput, held: GovernedBudget[], reservationId: strin
     settle(actualUsd, broken) {
       if (done) return;
       done = true;
-      const amount = actualUsd ?? (broken ? input.amountUsd : 0);
+      const amount = actualUsd ?? (broken ? (input.amountUsd ?? 0) : 0);
       for (const budget of held) {
         ctx.waitUntil(
           budgetCounterFor(env, budget.budgetId)

@@ -119,8 +119,11 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
    * message, or neither). Absent or null: the stream is always relayed.
    */
   streamAnswer?(parsed: P | null): StreamAnswer | null;
-  /** USD reserved against the call's budgets before it is forwarded (budget.gate.ts). */
-  estimateCostUsd?(call: StageCall, parsed: P, env: Env): Promise<number>;
+  /**
+   * USD reserved against the call's budgets before it is forwarded (budget.gate.ts); null when
+   * the call's model has no price, so no `block` budget can bound it (refused under one).
+   */
+  estimateCostUsd?(call: StageCall, parsed: P, env: Env): Promise<number | null>;
 
   /** The id an error answers (JSON-RPC) and a kill-watched stream names; null when none. */
   replyId(parsed: P | null): string | number | null;

@@ -9,7 +9,8 @@
  *   llmCostEstimate    what a call may cost, reserved against its budgets: the call's estimated
  *                      tokens (llm.charge.ts `estimatedUsage`: the prompt estimate plus the output
  *                      cap), priced like the actual cost (organization overrides first). An
- *                      unpriced model reserves 0 (its actual cost is unknown as well).
+ *                      unpriced model is null: its actual cost is unknown as well, so a `block`
+ *                      budget refuses it (budget.gate.ts) rather than let it run uncounted.
  */
 import { estimatePromptTokens } from '../llm/llm.estimate';
 import { type PriceOverrides, priceCall } from '../llm/llm.prices';
@@ -74,9 +75,9 @@ export function systemPromptStage(
 export async function llmCostEstimate(
   parsed: LlmRequest,
   overrides: () => Promise<PriceOverrides | undefined>,
-): Promise<number> {
+): Promise<number | null> {
   const unit = parsed.units[0];
   const usage = estimatedUsage(unit);
   if (!usage || !unit.model) return 0;
-  return priceCall(parsed.provider.id, unit.model, usage, await overrides()).costUsd ?? 0;
+  return priceCall(parsed.provider.id, unit.model, usage, await overrides()).costUsd;
 }
