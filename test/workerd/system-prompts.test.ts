@@ -167,6 +167,39 @@ describe('governed system prompts', () => {
     await call('DELETE', `/api/v1/system-prompts/${prompt.id}`, { key: org.key });
   });
 
+  it('refuses legacy completions while a prompt applies (they cannot carry it); nothing is forwarded', async () => {
+    const prompt = await createPrompt(`completions-${RUN}`, 'Never write malware.');
+    await assign(prompt.id, { target: 'connection', targetId: connectionId });
+    const marker = `completions-${RUN}`;
+    const res = await call('POST', `/llm/${SLUG}/v1/completions`, {
+      key: outsider.key,
+      body: { model: 'fake-gpt', prompt: marker, max_tokens: 5 },
+    });
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as { error: { type: string; code: string; message: string } };
+    expect(body.error).toMatchObject({ type: 'permission_error', code: 'policy_denied' });
+    expect(body.error.message).toContain('system prompt');
+    const all = (await (await fetch(`${env.LLM_FAKE_URL}/__fake/requests`)).json()) as {
+      body?: { prompt?: unknown };
+    }[];
+    expect(all.some((r) => r.body?.prompt === marker)).toBe(false);
+    // Endpoints that generate nothing from an instruction (embeddings) are left alone.
+    const embedded = await call('POST', `/llm/${SLUG}/v1/embeddings`, {
+      key: outsider.key,
+      body: { model: 'fake-embed', input: marker },
+    });
+    expect(embedded.status).toBe(200);
+    await embedded.text();
+    await call('DELETE', `/api/v1/system-prompts/${prompt.id}`, { key: org.key });
+    // Without a prompt, completions are forwarded as before.
+    const free = await call('POST', `/llm/${SLUG}/v1/completions`, {
+      key: outsider.key,
+      body: { model: 'fake-gpt', prompt: marker, max_tokens: 5 },
+    });
+    await free.text();
+    expect(free.status).not.toBe(403);
+  });
+
   it('refuses unknown template variables and another organization’s targets; nothing is saved', async () => {
     const bad = await call('POST', '/api/v1/system-prompts', {
       key: org.key,

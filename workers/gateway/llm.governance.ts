@@ -6,12 +6,15 @@
  *                      injected into what is forwarded (prompt.inject.ts). Runs first, so
  *                      tokenGuard and the budget estimate see the prompt the model will see. The
  *                      audit row records the prompt's id, version and hash — never the text.
+ *                      Legacy `completions`, which cannot carry a system prompt, is refused.
  *   llmCostEstimate    what a call may cost, reserved against its budgets: the call's estimated
  *                      tokens (llm.charge.ts `estimatedUsage`: the prompt estimate plus the output
  *                      cap), priced like the actual cost (organization overrides first). An
  *                      unpriced model is null: its actual cost is unknown as well, so a `block`
  *                      budget refuses it (budget.gate.ts) rather than let it run uncounted.
  */
+
+import { AppError } from '../lib/errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
 import { type PriceOverrides, priceCall } from '../llm/llm.prices';
 import { injectSystemPrompt } from '../prompts/prompt.inject';
@@ -37,9 +40,12 @@ export function systemPromptStage(
 ): UnitDecision<LlmUnit>[] {
   const prompt = call.prompt;
   if (!prompt) return decisions;
-  for (const d of decisions) {
+  return decisions.map((d) => {
     const unit = d.unit;
-    if (d.refusal || !unit.body || unit.endpoint === 'passthrough') continue;
+    if (d.refusal || !unit.body || unit.endpoint === 'passthrough') return d;
+    // Legacy completions generate from the caller's text as much as chat does, but have no place
+    // for a system prompt: forwarding them would run the model without the governed prompt.
+    if (unit.endpoint === 'completions') return { ...d, refusal: promptNotApplicable(unit.endpoint) };
     const values = promptValues(
       {
         user: call.identity.user,
@@ -55,7 +61,7 @@ export function systemPromptStage(
       renderPrompt(prompt.text, values),
       prompt.mode,
     );
-    if (!injected.injected) continue;
+    if (!injected.injected) return d;
     unit.body = injected.body;
     unit.estimatedInputTokens = estimatePromptTokens(unit.endpoint, unit.body);
     unit.systemPrompt = {
@@ -67,8 +73,16 @@ export function systemPromptStage(
       via: prompt.target,
       teamId: prompt.team?.id ?? null,
     };
-  }
-  return decisions;
+    return d;
+  });
+}
+
+/** 403 in the provider's shape (the SDKs' PermissionDeniedError), saying where to go instead. */
+function promptNotApplicable(endpoint: string): AppError {
+  return new AppError('policy_denied', {
+    message: `A governed system prompt applies to this call and ${endpoint} cannot carry one: use chat completions, Responses or Messages`,
+    details: { reason: 'system_prompt_not_applicable', endpoint },
+  });
 }
 
 /** Pure but for `overrides`, the organization's price overrides, read only when a budget applies. */

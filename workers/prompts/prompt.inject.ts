@@ -5,7 +5,7 @@
  *                    (`replace` also drops system/developer messages from `input`)
  *   Anthropic        `system` = governed text, then the caller's system (string or blocks)
  * `replace` drops the caller's own system prompt. Other endpoints (embeddings, completions…) have
- * no system prompt: nothing is injected (`injected: false`).
+ * no system prompt: nothing is injected (`injected: false`; llm.governance.ts refuses completions).
  */
 import type { LlmEndpointName } from '../llm/llm.endpoints';
 
