@@ -282,6 +282,20 @@ describe('budgets on the LLM gateway', () => {
     expect((await settledStatus(warnOnly)).spentUsd).toBe(0);
   });
 
+  it('reserves the output cap once per answer asked for (`n`): each is billed by the provider', async () => {
+    const caller = await freshKey('choices');
+    // One answer reserves ≈ $0.025; eight reserve ≈ $0.17, over the limit.
+    const id = await createBudget({ scope: 'apiKey', scopeRef: caller.id, limitUsd: 0.1, name: 'choices' });
+    const eight = await call('POST', `/llm/${SLUG}/v1/chat/completions`, {
+      key: caller.key,
+      body: { ...CHAT, n: 8 },
+    });
+    expect(eight.status).toBe(402);
+    await eight.text();
+    expect((await chat(caller.key)).status).toBe(200);
+    expect((await settledStatus(id)).spentUsd).toBeCloseTo(ACTUAL_USD, 8);
+  });
+
   it('refuses bad input with 400/404 and changes nothing', async () => {
     const before = await expectJson<{ budgets: unknown[] }>(
       await call('GET', '/api/v1/budgets', { key: org.key }),

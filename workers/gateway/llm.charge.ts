@@ -4,7 +4,7 @@
  *
  *   estimatedUsage  the estimated prompt tokens (llm.estimate.ts) plus the request's output cap as
  *                   forwarded (after tokenGuard's caps), or DEFAULT_OUTPUT_RESERVE_TOKENS when it
- *                   sets none. Budgets reserve it before the call (llm.governance.ts
+ *                   sets none, times the answers it asks for (`n`, `best_of`). Budgets reserve it before the call (llm.governance.ts
  *                   `llmCostEstimate`); it is charged after the call when no usage came.
  *   usageToCharge   the provider's usage when it reported all of it; otherwise, for a successful
  *                   answer, the estimate (`estimated: true`, so the row can say so).
@@ -44,12 +44,27 @@ function outputCap(unit: EstimatedCall): number | null {
   return cap;
 }
 
+/**
+ * How many answers the output cap applies to: OpenAI chat and completions generate `n` choices
+ * (completions `best_of`, of which `n` are returned) and the provider bills every one, each up to
+ * the cap. (llm.request.ts refuses an `n` or `best_of` that is not a positive integer.)
+ */
+function choices(unit: EstimatedCall): number {
+  if (unit.endpoint !== 'chat.completions' && unit.endpoint !== 'completions') return 1;
+  let count = 1;
+  for (const field of ['n', 'best_of']) {
+    const value = unit.body?.[field];
+    if (typeof value === 'number' && Number.isSafeInteger(value) && value > count) count = value;
+  }
+  return count;
+}
+
 /** The tokens a call may use, as far as the request tells; null for a call with no model. */
 export function estimatedUsage(unit: EstimatedCall): LlmUsage | null {
   if (!unit.model || unit.endpoint === 'passthrough') return null;
   const input = unit.estimatedInputTokens ?? 0;
   const output = ENDPOINTS_WITH_OUTPUT.has(unit.endpoint)
-    ? (outputCap(unit) ?? DEFAULT_OUTPUT_RESERVE_TOKENS)
+    ? (outputCap(unit) ?? DEFAULT_OUTPUT_RESERVE_TOKENS) * choices(unit)
     : 0;
   return {
     inputTokens: input,

@@ -31,6 +31,24 @@ describe('estimatedUsage', () => {
     expect(usage).toMatchObject({ inputTokens: 7, outputTokens: 80, totalTokens: 87 });
   });
 
+  it('counts the output cap once per answer asked for (`n`, completions `best_of`): each is billed', () => {
+    expect(estimatedUsage(unit({ model: 'gpt-4o', max_tokens: 50, n: 8 }))).toMatchObject({
+      inputTokens: 7,
+      outputTokens: 400,
+    });
+    expect(estimatedUsage(unit({ model: 'gpt-4o', n: 3 }))?.outputTokens).toBe(
+      3 * DEFAULT_OUTPUT_RESERVE_TOKENS,
+    );
+    expect(
+      estimatedUsage(unit({ model: 'davinci', max_tokens: 10, n: 2, best_of: 5 }, 'completions'))
+        ?.outputTokens,
+    ).toBe(50);
+    // Not on endpoints without choices.
+    expect(estimatedUsage(unit({ model: 'claude', max_tokens: 10, n: 4 }, 'messages'))?.outputTokens).toBe(
+      10,
+    );
+  });
+
   it('reserves the default output when the request sets no cap, none for an endpoint without output', () => {
     expect(estimatedUsage(unit({ model: 'gpt-4o' }))?.outputTokens).toBe(DEFAULT_OUTPUT_RESERVE_TOKENS);
     expect(estimatedUsage(unit({ model: 'emb', input: 'x' }, 'embeddings'))).toMatchObject({

@@ -99,6 +99,8 @@ export function jsonDepth(value: unknown): number {
 }
 
 const tokens = z.number().int().nonnegative().nullish();
+/** `n` / `best_of`: how many answers are generated, each billed (llm.charge.ts multiplies by it). */
+const answers = z.number().int().positive().nullish();
 
 /** Fields common to the JSON endpoints; everything else is kept as sent. */
 const baseRequest = z.looseObject({
@@ -111,12 +113,15 @@ export const openAiChatRequestSchema = baseRequest.extend({
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
   max_tokens: tokens,
   max_completion_tokens: tokens,
+  n: answers,
   user: z.string().max(512).optional(),
 });
 
 export const openAiCompletionRequestSchema = baseRequest.extend({
   stream_options: z.looseObject({ include_usage: z.boolean().optional() }).nullish(),
   max_tokens: tokens,
+  n: answers,
+  best_of: answers,
   user: z.string().max(512).optional(),
 });
 

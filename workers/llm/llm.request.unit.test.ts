@@ -121,6 +121,10 @@ describe('readLlmRequest', () => {
     ['chat.completions', { messages: [], user: 5 }, 'user'],
     ['responses', { max_output_tokens: '1' }, 'max_output_tokens'],
     ['messages', { messages: [], max_tokens: [] }, 'max_tokens'],
+    // n and best_of multiply what is billed (llm.charge.ts): a value the gateway would not count is refused.
+    ['chat.completions', { messages: [], n: '8' }, 'n'],
+    ['chat.completions', { messages: [], n: 0 }, 'n'],
+    ['completions', { prompt: 'x', best_of: 2.5 }, 'best_of'],
   ] as const)('%s refuses %j at %s', (endpoint, body, path) => {
     const err = thrown(() => readLlmRequest(endpoint, body as Record<string, unknown>));
     expect(err.code).toBe('validation_failed');
