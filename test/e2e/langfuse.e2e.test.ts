@@ -310,7 +310,11 @@ describe('LLM calls to Langfuse', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const policy = { rules: [{ tool: '*', action: 'allow' }] };
     expect((await api('PUT', `/connections/${slug}/policy`, policy, orgs.a.key)).status).toBe(200);
-    const client = new OpenAI({ apiKey: orgs.a.key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
+    const client = new OpenAI({
+      apiKey: orgs.a.key,
+      baseURL: `${gatewayUrl()}/llm/${slug}/v1`,
+      maxRetries: 0,
+    });
     const ask = [{ role: 'user' as const, content: `Write to ${email} today` }];
     const jsonTrace = `lf-redact-json-${RUN}`;
     const streamTrace = `lf-redact-stream-${RUN}`;
