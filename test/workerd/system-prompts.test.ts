@@ -200,6 +200,37 @@ describe('governed system prompts', () => {
     expect(free.status).not.toBe(403);
   });
 
+  it('`replace` on Responses: a stored provider prompt (`prompt`, its own instructions) is refused, not forwarded', async () => {
+    const prompt = await createPrompt(`replace-stored-${RUN}`, 'Only this.');
+    await assign(prompt.id, { target: 'connection', targetId: connectionId, mode: 'replace' });
+    const marker = `stored-${RUN}`;
+    const res = await call('POST', `/llm/${SLUG}/v1/responses`, {
+      key: outsider.key,
+      body: { model: 'fake-gpt', input: marker, prompt: { id: 'pmpt_caller_own', version: '2' } },
+    });
+    expect(res.status).toBe(403);
+    const body = (await res.json()) as { error: { type: string; code: string; param: unknown } };
+    expect(body.error).toMatchObject({ type: 'permission_error', code: 'policy_denied' });
+    const all = (await (await fetch(`${env.LLM_FAKE_URL}/__fake/requests`)).json()) as {
+      body?: { input?: unknown };
+    }[];
+    expect(all.some((r) => r.body?.input === marker)).toBe(false);
+    // Without `prompt` the same call passes, with the governed instructions only.
+    const plain = await call('POST', `/llm/${SLUG}/v1/responses`, {
+      key: outsider.key,
+      body: { model: 'fake-gpt', input: marker, instructions: 'mine' },
+    });
+    expect(plain.status).toBe(200);
+    await plain.text();
+    const seen = (
+      (await (await fetch(`${env.LLM_FAKE_URL}/__fake/requests`)).json()) as {
+        body?: { input?: unknown; instructions?: unknown };
+      }[]
+    ).find((r) => r.body?.input === marker);
+    expect(seen?.body?.instructions).toBe('Only this.');
+    await call('DELETE', `/api/v1/system-prompts/${prompt.id}`, { key: org.key });
+  });
+
   it('refuses unknown template variables and another organization’s targets; nothing is saved', async () => {
     const bad = await call('POST', '/api/v1/system-prompts', {
       key: org.key,

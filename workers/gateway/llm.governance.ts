@@ -6,7 +6,8 @@
  *                      injected into what is forwarded (prompt.inject.ts). Runs first, so
  *                      tokenGuard and the budget estimate see the prompt the model will see. The
  *                      audit row records the prompt's id, version and hash — never the text.
- *                      Legacy `completions`, which cannot carry a system prompt, is refused.
+ *                      Legacy `completions`, which cannot carry a system prompt, is refused; so is
+ *                      a Responses stored `prompt` under `replace` (its instructions would stay).
  *   llmCostEstimate    what a call may cost, reserved against its budgets: the call's estimated
  *                      tokens (llm.charge.ts `estimatedUsage`: the prompt estimate plus the output
  *                      cap), priced like the actual cost (organization overrides first). An
@@ -46,6 +47,10 @@ export function systemPromptStage(
     // Legacy completions generate from the caller's text as much as chat does, but have no place
     // for a system prompt: forwarding them would run the model without the governed prompt.
     if (unit.endpoint === 'completions') return { ...d, refusal: promptNotApplicable(unit.endpoint) };
+    // A Responses `prompt` names a template stored at the provider, with instructions of its own
+    // the gateway cannot see or remove: under `replace` it would be a system prompt of the caller's.
+    if (prompt.mode === 'replace' && unit.endpoint === 'responses' && unit.body.prompt != null)
+      return { ...d, refusal: storedPromptRefused() };
     const values = promptValues(
       {
         user: call.identity.user,
@@ -74,6 +79,15 @@ export function systemPromptStage(
       teamId: prompt.team?.id ?? null,
     };
     return d;
+  });
+}
+
+/** 403 in the provider's shape, naming the field (`param: "prompt"`). */
+function storedPromptRefused(): AppError {
+  return new AppError('policy_denied', {
+    message:
+      'A governed system prompt replaces the caller’s on this call: a stored prompt (`prompt`) brings instructions of its own and cannot be used',
+    details: { reason: 'system_prompt_replace', location: 'body', path: 'prompt' },
   });
 }
 
