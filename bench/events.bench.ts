@@ -13,31 +13,26 @@
  * Also counted: events missing at a subscriber, and events delivered twice.
  */
 import { type BenchContext, pick } from './lib/context.ts';
-import { awaitDeliveries, connectWaves, type Deliveries, fanoutFigures, recorder } from './lib/fanout.ts';
+import {
+  awaitDeliveries,
+  connectWaves,
+  type Deliveries,
+  type FanoutFigures,
+  fanoutFigures,
+  recorder,
+} from './lib/fanout.ts';
 import { keepAliveAgent, send } from './lib/http.ts';
 import { echoCall, echoMessage, isResult, mcpHeaders, rpcId } from './lib/mcp.ts';
 import { cpuMeter } from './lib/procs.ts';
 import { type SseSubscriber, subscribe } from './lib/sse.ts';
 import { quantile } from './lib/stats.ts';
 
-export interface EventsResult {
+/** The delivery figures (bench/lib/fanout.ts: p50/p99 from the CALL's send, last, fan-out, missing…), and: */
+export interface EventsResult extends Omit<FanoutFigures, 'deliveries'> {
   via: string;
   subscribers: number;
   connected: number;
   events: number;
-  /** Call sent → delivery, over every (event, subscriber) delivery, ms. */
-  p50: number;
-  p99: number;
-  /** The slowest delivery of any event (the last subscriber to get it). */
-  last: number;
-  /** Median over events of the last subscriber's latency. */
-  lastP50: number;
-  /** First delivery of an event → each delivery of it, ms. */
-  fanoutP50: number;
-  fanoutP99: number;
-  fanoutLast: number;
-  missing: number;
-  duplicated: number;
   connectMs: number;
   /** Call sent → delivery with ONE subscriber (the pipeline without fan-out), p50 and p99. */
   soloP50: number;
