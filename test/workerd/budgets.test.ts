@@ -282,6 +282,31 @@ describe('budgets on the LLM gateway', () => {
     expect((await settledStatus(warnOnly)).spentUsd).toBe(0);
   });
 
+  it('refuses a passthrough POST under a block budget (the gateway prices none); a GET, or a warn budget, passes', async () => {
+    const caller = await freshKey('passthrough');
+    const id = await createBudget({ scope: 'apiKey', scopeRef: caller.id, limitUsd: 1, name: 'pass' });
+    // Before: reserved $0 and settled $0 — an allowed `POST /v1/batches` ran uncounted under a $1 budget.
+    const refused = await call('POST', `/llm/${SLUG}/v1/batches`, {
+      key: caller.key,
+      body: { input_file_id: 'file-1', endpoint: '/v1/chat/completions', completion_window: '24h' },
+    });
+    expect(refused.status).toBe(402);
+    const body = (await refused.json()) as { error: { type: string; message: string } };
+    expect(body.error.type).toBe('insufficient_quota');
+    expect(body.error.message).toContain('passthrough call the gateway does not price');
+    // A GET creates nothing billed: forwarded (the fake provider has no such route: its own 404).
+    const listed = await call('GET', `/llm/${SLUG}/v1/batches`, { key: caller.key });
+    expect(listed.status).not.toBe(402);
+    await listed.text();
+    expect((await settledStatus(id)).reservedUsd).toBe(0);
+
+    const watcher = await freshKey('passthrough-warn');
+    await createBudget({ scope: 'apiKey', scopeRef: watcher.id, limitUsd: 1, enforcement: 'warn' });
+    const passed = await call('POST', `/llm/${SLUG}/v1/batches`, { key: watcher.key, body: { x: 1 } });
+    expect(passed.status).not.toBe(402);
+    await passed.text();
+  });
+
   it('reserves the output cap once per answer asked for (`n`): each is billed by the provider', async () => {
     const caller = await freshKey('choices');
     // One answer reserves ≈ $0.025; eight reserve ≈ $0.17, over the limit.

@@ -49,7 +49,7 @@ interface GateInput {
   env: BudgetEnv;
   ctx: Pick<ExecutionContext, 'waitUntil'>;
   budgets: readonly GovernedBudget[];
-  /** The call's estimated cost; null when its model has no price (see reserveBudgets). */
+  /** The call's estimated cost; null when it cannot be counted (an unpriced model or passthrough: see reserveBudgets). */
   amountUsd: number | null;
   failOpen: boolean;
   /** For the warning's audit row and event. */
@@ -59,8 +59,8 @@ interface GateInput {
 export async function reserveBudgets(input: GateInput): Promise<BudgetGateResult> {
   const { env, budgets } = input;
   if (budgets.length === 0) return { hold: null, refusal: null, findings: [] };
-  // A model without a price would reserve $0 and settle $0: under a `block` budget any number of
-  // its calls would pass, whatever they cost at the provider. Refused before anything is booked;
+  // A model without a price (or a passthrough call that may create billable work) would reserve $0
+  // and settle $0: under a `block` budget any number of its calls would pass, whatever they cost. Refused before anything is booked;
   // a `warn` budget only watches, so it lets the call through at $0 (flagged `unpriced_model`).
   const blocking = input.amountUsd === null ? budgets.find((b) => b.enforcement === 'block') : undefined;
   if (blocking) return { hold: null, refusal: unpricedUnderBudget(blocking), findings: [] };
@@ -120,8 +120,8 @@ export async function reserveBudgets(input: GateInput): Promise<BudgetGateResult
 /** 402 like a spent budget, so the SDKs raise the same error; the message says how to fix it. */
 function unpricedUnderBudget(budget: GovernedBudget): AppError {
   return new AppError('budget_exceeded', {
-    message: `Budget ${JSON.stringify(budget.name || budget.budgetId)} (${budget.scope}) cannot count this model's cost: it has no price; an admin can set one (PUT /api/v1/llm/prices)`,
-    details: { budgetId: budget.budgetId, name: budget.name, scope: budget.scope, reason: 'unpriced_model' },
+    message: `Budget ${JSON.stringify(budget.name || budget.budgetId)} (${budget.scope}) cannot count this call's cost: its model has no price, or it is a passthrough call the gateway does not price; an admin can price a model (PUT /api/v1/llm/prices)`,
+    details: { budgetId: budget.budgetId, name: budget.name, scope: budget.scope, reason: 'unpriced' },
   });
 }
 

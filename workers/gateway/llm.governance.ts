@@ -99,12 +99,22 @@ function promptNotApplicable(endpoint: string): AppError {
   });
 }
 
-/** Pure but for `overrides`, the organization's price overrides, read only when a budget applies. */
+/** Passthrough methods that only read or remove (listing or fetching batches and files): nothing billed is created. */
+const UNBILLED_PASSTHROUGH = new Set(['GET', 'HEAD', 'DELETE']);
+
+/**
+ * Pure but for `overrides`, the organization's price overrides, read only when a budget applies.
+ * Null when the call's cost cannot be counted: a model without a price, or a passthrough call a rule
+ * allowed that may create billable work (`POST /v1/batches`, an Assistants run…) — the gateway
+ * prices neither, so a `block` budget refuses them (budget.gate.ts) rather than let them run at $0.
+ * Calls with no model that create nothing (`GET /models`, a passthrough GET or DELETE) cost 0.
+ */
 export async function llmCostEstimate(
   parsed: LlmRequest,
   overrides: () => Promise<PriceOverrides | undefined>,
 ): Promise<number | null> {
   const unit = parsed.units[0];
+  if (unit.endpoint === 'passthrough') return UNBILLED_PASSTHROUGH.has(unit.httpMethod ?? 'POST') ? 0 : null;
   const usage = estimatedUsage(unit);
   if (!usage || !unit.model) return 0;
   return priceCall(parsed.provider.id, unit.model, usage, await overrides()).costUsd;
