@@ -56,8 +56,6 @@ export interface LlmUnit {
    * body not parsed (multipart, passthrough) — for an approval to bind (approval.hash.ts).
    */
   forwarded?: { target: string; raw: Uint8Array | null };
-  /** The HTTP method the call came with (a passthrough's cost depends on it: llm.governance.ts). */
-  httpMethod?: string;
 }
 
 export interface LlmRequest {
@@ -165,7 +163,6 @@ async function readLlm(
   }
   const search = route.kind === 'native' ? url.search : '';
   unit.forwarded = { target: `${method} ${classified.upstreamPath}${search}`, raw };
-  unit.httpMethod = method;
   let injectedUsage = false;
   if (unit.body && endpoint !== 'passthrough') {
     unit.info = readLlmRequest(endpoint, unit.body);

@@ -99,6 +99,12 @@ function promptNotApplicable(endpoint: string): AppError {
   });
 }
 
+/** The HTTP method the call came with: the first word of `forwarded.target` (`METHOD /path?query`). */
+function forwardedMethod(unit: LlmUnit): string | undefined {
+  const target = unit.forwarded?.target;
+  return target === undefined ? undefined : target.slice(0, target.indexOf(' '));
+}
+
 /** Passthrough methods that only read or remove (listing or fetching batches and files): nothing billed is created. */
 const UNBILLED_PASSTHROUGH = new Set(['GET', 'HEAD', 'DELETE']);
 
@@ -114,7 +120,8 @@ export async function llmCostEstimate(
   overrides: () => Promise<PriceOverrides | undefined>,
 ): Promise<number | null> {
   const unit = parsed.units[0];
-  if (unit.endpoint === 'passthrough') return UNBILLED_PASSTHROUGH.has(unit.httpMethod ?? 'POST') ? 0 : null;
+  if (unit.endpoint === 'passthrough')
+    return UNBILLED_PASSTHROUGH.has(forwardedMethod(unit) ?? 'POST') ? 0 : null;
   const usage = estimatedUsage(unit);
   if (!usage || !unit.model) return 0;
   return priceCall(parsed.provider.id, unit.model, usage, await overrides()).costUsd;
