@@ -5,7 +5,7 @@
  * proxy, so "not forwarded" is what the upstream saw, not what the gateway says.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { AUDIT_METHOD_CHARS } from '../../workers/gateway/gateway.decide';
+import { AUDIT_METHOD_CHARS } from '../../workers/shared/audit.method';
 import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
 import { call, createOrg, expectJson, putPolicy, type TestOrg } from './helpers';
 import { receivedBy, recordedUpstream, uniqueAgent } from './upstream.log';

@@ -10,12 +10,14 @@
  * by −40 (e.g. a policy denial -32006 → -32046), so a client never mistakes a gateway refusal
  * for an agent's typed error; `error.data.code` names the Igris error as for MCP.
  */
+
 import { taskTrackStage } from '../a2a/a2a.tasks';
 import { writeTaskReport } from '../a2a/a2a.tasks.store';
 import { bearerCredential } from '../auth/api-key.auth';
 import { a2aResultStage, inspectA2aRequest } from '../inspection/inspection.a2a.stage';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { levelForError, log } from '../lib/log';
+import { auditMethod } from '../shared/audit.method';
 import { contextStage, namedContexts } from './a2a.context.access';
 import {
   type A2aUnit,
@@ -146,7 +148,7 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
   refusalFields: (parsed) => {
     const unit = parsed?.units[0];
     return unit
-      ? { type: 'a2a_call', method: unit.method.slice(0, 100), tool: unit.skill ?? unit.canonical }
+      ? { type: 'a2a_call', method: auditMethod(unit.method), tool: unit.skill ?? unit.canonical }
       : { type: 'a2a_call' };
   },
 

@@ -18,12 +18,14 @@
  *                  findings (`a2a_task` / `task_state`), so the audit row and live events show the
  *                  task's lifecycle as the agent reported it.
  */
+
 import type { AuditEventInsert } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import { type CompiledPolicy, evaluate } from '../policy/policy.evaluate';
 import { governedNameFault } from '../policy/policy.methods';
+import { auditMethod } from '../shared/audit.method';
 import type { CallIdentity } from './gateway.identity';
 import type { JsonRpcMessage } from './gateway.jsonrpc';
 import type { RequestStage, ResponseStage, StageCall, UnitDecision } from './gateway.stages';
@@ -257,7 +259,7 @@ export function a2aAuditRow(base: AuditEventInsert, d: UnitDecision<A2aUnit>): A
   return {
     ...base,
     type: 'a2a_call',
-    method: d.unit.method.slice(0, SHOWN),
+    method: auditMethod(d.unit.method),
     tool: d.tool,
     action: d.refusal
       ? d.refusal.code === 'policy_denied' || d.refusal.code === 'connection_forbidden'

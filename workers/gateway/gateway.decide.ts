@@ -44,6 +44,7 @@ import {
   RESOURCE_PREFIX,
   resolveGovernedName,
 } from '../policy/policy.methods';
+import { auditMethod } from '../shared/audit.method';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../shared/connection.settings';
 import type { CallIdentity } from './gateway.identity';
 import { type JsonRpcMessage, messageKind } from './gateway.jsonrpc';
@@ -256,16 +257,6 @@ function decideListen(
     if (first.decision === null) first = { unit: message, tool: name, decision, refusal: null };
   }
   return first;
-}
-
-/**
- * A method as an audit row keeps it: its first AUDIT_METHOD_CHARS characters. A method the gateway
- * forwards is short; an unknown one is refused (method_not_found) and may be as long as the body
- * allows — the row names it, it does not store a megabyte of it (A2A rows are cut the same).
- */
-export const AUDIT_METHOD_CHARS = 100;
-export function auditMethod(method: string | undefined): string | null {
-  return method === undefined ? null : method.slice(0, AUDIT_METHOD_CHARS);
 }
 
 /** One decision per message, each exactly as if it had been sent alone. */

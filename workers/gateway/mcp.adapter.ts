@@ -11,16 +11,10 @@ import { recordSnapshots } from '../integrity/integrity.record';
 import { integrityStage, pendingIntegrityLists, refuseBlocked } from '../integrity/integrity.stage';
 import { pinnedAnnotations } from '../integrity/integrity.types';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
+import { auditMethod } from '../shared/audit.method';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
-import {
-  auditMethod,
-  auditRows,
-  decideEach,
-  governedNameOrNull,
-  refuseBatchWhole,
-  requestRows,
-} from './gateway.decide';
+import { auditRows, decideEach, governedNameOrNull, refuseBatchWhole, requestRows } from './gateway.decide';
 import { mcpForwardsHeader } from './gateway.forward';
 import {
   type JsonRpcMessage,

@@ -15,9 +15,11 @@
  * `\u` escape that could spell one: json.keys.ts); an ordinary answer (a result has no `method`, a
  * notification no `id`) is not parsed for this stage.
  */
+
 import { mayHaveKey } from '../lib/json.keys';
 import { log } from '../lib/log';
 import { isRecord } from '../lib/values';
+import { auditMethod } from '../shared/audit.method';
 import { DROP, type ResponseStage, type StageCall } from './gateway.stages';
 import { type IdBinding, MAX_ORIGINAL_ID_CHARS, mintServerId } from './mcp.server-ids';
 
@@ -39,14 +41,14 @@ export function serverRequestStage(call: StageCall): ResponseStage {
       const reason = key ? 'id_not_mintable' : 'no_minting_key';
       log('warn', 'server request dropped: its id cannot be minted', {
         reason,
-        method: message.method.slice(0, 100),
+        method: auditMethod(message.method),
         traceId: call.identity.traceId,
       });
       call.findings.push({
         stage: 'server-requests',
         kind: 'server_request_dropped',
         severity: 'medium',
-        detail: { reason, method: message.method.slice(0, 100), maxIdChars: MAX_ORIGINAL_ID_CHARS },
+        detail: { reason, method: auditMethod(message.method), maxIdChars: MAX_ORIGINAL_ID_CHARS },
       });
       return DROP;
     },
