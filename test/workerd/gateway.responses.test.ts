@@ -148,6 +148,10 @@ const sampled = (id: unknown, text = 'a fine answer') => ({
 });
 const session = (label: string) => `sess-${label}-${RUN}-${Math.random().toString(36).slice(2)}`;
 
+/** The `[method, originalId]` a minted id's payload carries (its nonce left out). */
+const requestIn = (minted: string) =>
+  (JSON.parse(atob(minted.split('.')[1]!.replace(/-/g, '+').replace(/_/g, '/'))) as unknown[]).slice(0, 2);
+
 function expectMinted(id: unknown): asserts id is string {
   expect(typeof id).toBe('string');
   expect(id as string).toMatch(/^igsr2\.[A-Za-z0-9_-]+\.[0-9a-z]+\.[A-Za-z0-9_-]{24}$/);
@@ -196,15 +200,18 @@ describe('server requests get minted ids', () => {
     const [asked] = await new SseReader(res).all();
     expect(asked).toMatchObject({ method: 'sampling/createMessage' });
     expectMinted(asked!.id);
-    // A resumed stream replaying the same request mints it again: the same request (payload), with
-    // its own issue time — each minted id is answerable once (see 'each minted id is answered once').
+    // A resumed stream replaying the same request mints it again: the same request (the payload's
+    // method and id), with its own nonce — each minted id is answerable once (see 'each minted id is
+    // answered once').
     const resumed = await call('GET', `/v1/mcp/${slugs.sse}`, {
       key: orgA.key,
       headers: { Accept: 'text/event-stream', 'Mcp-Session-Id': sess, 'Last-Event-ID': 'evt-1' },
     });
     const replayed = (await new SseReader(resumed).all())[0]?.id;
     expectMinted(replayed);
-    expect(replayed.split('.')[1]).toBe((asked!.id as string).split('.')[1]);
+    expect(requestIn(replayed)).toEqual(['sampling/createMessage', 7]);
+    expect(requestIn(asked!.id as string)).toEqual(['sampling/createMessage', 7]);
+    expect(replayed).not.toBe(asked!.id);
     const { status, received, rows } = await answer(slugs.sse, sampled(asked!.id), sess);
     expect(status).toBe(202);
     expect(received).toEqual([sampled(7)]);
@@ -554,6 +561,25 @@ describe('each minted id is answered once', () => {
     const { asked: orgBs } = await ask(slugs.sse, mine, orgB);
     expect((await answer(slugs.sse, sampled(orgBs!.id), mine, orgB)).received).toEqual([sampled(7)]);
     refusedAs(await answer(slugs.sse, sampled(asked!.id), mine), 'answered');
+  });
+
+  it('two sessionless calls in the same second, whose server requests share an id, are two answerable ids', async () => {
+    // A sessionless upstream numbers each call's server requests afresh (the demo's is always 7):
+    // minted in the same second, the two ids were one, and the second answer was refused.
+    const issued = (id: string) => id.split('.')[2];
+    let pair: [string, string] | undefined;
+    for (let attempt = 0; attempt < 5 && !pair; attempt++) {
+      const { asked: first } = await ask(slugs.sse, null);
+      const { asked: second } = await ask(slugs.sse, null);
+      expectMinted(first!.id);
+      expectMinted(second!.id);
+      if (issued(first!.id) === issued(second!.id)) pair = [first!.id, second!.id];
+    }
+    expect(pair, 'no two asks landed in the same second in 5 tries').toBeDefined();
+    expect(pair![0]).not.toBe(pair![1]);
+    expect((await answer(slugs.sse, sampled(pair![0]), null)).received).toEqual([sampled(7)]);
+    expect((await answer(slugs.sse, sampled(pair![1]), null)).received).toEqual([sampled(7)]);
+    refusedAs(await answer(slugs.sse, sampled(pair![1]), null), 'answered');
   });
 
   it('an id older than its lifetime is refused as expired; one issued now by the same key passes', async () => {

@@ -5,8 +5,12 @@
  * gateway.decide.ts verifies).
  *
  * A minted id is `igsr2.<payload>.<issued>.<mac>`:
- *   payload  base64url of the JSON `[method, originalId]` — what the response is decided on
- *            (`response:<method>`) and the id the upstream gets back, type kept (7 stays a number)
+ *   payload  base64url of the JSON `[method, originalId, nonce]` — what the response is decided
+ *            on (`response:<method>`) and the id the upstream gets back, type kept (7 stays a
+ *            number); the nonce (48 random bits) makes every mint distinct: a sessionless server
+ *            numbers its requests from 0 on every call, so without it two calls in the same second
+ *            minted one id, and answering the second was refused as already answered. Ids minted
+ *            before the nonce (`[method, originalId]`) still verify until they expire.
  *   issued   when it was minted: Unix seconds, base 36
  *   mac      the first 18 bytes (144 bits) of HMAC-SHA256 over the JSON
  *            `[orgId, connectionId, mcpSessionId | null, caller, payload, issued]`, base64url
@@ -132,12 +136,13 @@ export function mintServerId(
   method: string,
   id: unknown,
   now = Date.now(),
+  nonce = randomNonce(),
 ): string | null {
   if (method.length > MAX_SERVER_METHOD_CHARS) return null;
   if (!(id === null || (typeof id === 'number' && Number.isFinite(id)) || typeof id === 'string'))
     return null;
   if (typeof id === 'string' && id.length > MAX_ORIGINAL_ID_CHARS) return null;
-  const payload = base64url(encoder.encode(JSON.stringify([method, id])));
+  const payload = base64url(encoder.encode(JSON.stringify([method, id, nonce])));
   const issued = Math.floor(now / 1000).toString(36);
   const minted = `${MINTED_PREFIX}${payload}.${issued}.${mac(key, binding, payload, issued)}`;
   return minted.length > MAX_MINTED_ID_CHARS ? null : minted;
@@ -226,13 +231,20 @@ function decodePayload(payload: string): ServerRequestRef | null {
     const value: unknown = JSON.parse(
       new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes),
     );
-    if (!Array.isArray(value) || value.length !== 2 || typeof value[0] !== 'string') return null;
+    // Two elements: minted before the nonce; three: the nonce, which only has to be text.
+    if (!Array.isArray(value) || typeof value[0] !== 'string') return null;
+    if (!(value.length === 2 || (value.length === 3 && typeof value[2] === 'string'))) return null;
     const id: unknown = value[1];
     if (!(id === null || typeof id === 'number' || typeof id === 'string')) return null;
     return { method: value[0], id };
   } catch {
     return null;
   }
+}
+
+/** 6 random bytes, base64url (8 characters): what makes two mints of the same request differ. */
+function randomNonce(): string {
+  return base64url(crypto.getRandomValues(new Uint8Array(6)));
 }
 
 function base64url(bytes: Uint8Array): string {

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import {
   answerOf,
@@ -16,6 +17,23 @@ import {
 const [key] = serverIdKeys({ ENCRYPTION_KEY: 'dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0wMDA=' });
 const [otherKey] = serverIdKeys({ ENCRYPTION_KEY: 'b3RoZXItZW5jcnlwdGlvbi1rZXktMzItYnl0ZXMtMDA=' });
 const binding: IdBinding = { orgId: 'org_a', connectionId: 'conn_1', sessionId: 'sess-1', caller: 'key:k1' };
+
+/** An id for `payload` MAC'd with the real key, as only the gateway could (the documented MAC input). */
+function remac(payload: string, issued: string): string {
+  const input = JSON.stringify([
+    binding.orgId,
+    binding.connectionId,
+    binding.sessionId,
+    binding.caller,
+    payload,
+    issued,
+  ]);
+  const mac = createHmac('sha256', key!).update(input).digest().subarray(0, 18).toString('base64url');
+  return `${MINTED_PREFIX}${payload}.${issued}.${mac}`;
+}
+
+const PINNED_WITH_NONCE =
+  'igsr2.WyJzYW1wbGluZy9jcmVhdGVNZXNzYWdlIiwic3J2LcO8bsOvLTEiLCJBQUVDQXdRRiJd.tpkmo0._YxfC02R1CRn9o-rvwm3gTjb';
 
 function mint(method: string, id: unknown, where: IdBinding = binding): string {
   const minted = mintServerId(key!, where, method, id);
@@ -72,16 +90,78 @@ describe('minted server-request ids', () => {
     expect(verifyServerId([otherKey!], binding, minted)).toEqual({ ok: false, reason: 'invalid' });
   });
 
-  it('are stable: a pinned id still mints and verifies (ids in flight across a deploy stay valid)', () => {
-    // Minted when the MAC moved to node:crypto's createHmac and ids gained their issue time (igsr2).
+  it('are stable: a pinned id still verifies (ids in flight across a deploy stay valid)', () => {
+    // Minted when the MAC moved to node:crypto's createHmac and ids gained their issue time (igsr2),
+    // before the nonce: a two-element payload still verifies until it expires.
     const issuedAt = Date.UTC(2026, 11, 5, 12);
     const pinned =
       'igsr2.WyJzYW1wbGluZy9jcmVhdGVNZXNzYWdlIiwic3J2LcO8bsOvLTEiXQ.tpkmo0.LUPsiJfG463Uw7erAAAVT_sc';
-    expect(mintServerId(key!, binding, 'sampling/createMessage', 'srv-ünï-1', issuedAt)).toBe(pinned);
     expect(verifyServerId([key!], binding, pinned, issuedAt + 1_000)).toEqual({
       ok: true,
       request: { method: 'sampling/createMessage', id: 'srv-ünï-1' },
     });
+    // With the nonce: the same inputs mint the same id (the MAC is unchanged apart from the payload).
+    const withNonce = mintServerId(
+      key!,
+      binding,
+      'sampling/createMessage',
+      'srv-ünï-1',
+      issuedAt,
+      'AAECAwQF',
+    );
+    expect(withNonce).toBe(PINNED_WITH_NONCE);
+    expect(verifyServerId([key!], binding, withNonce, issuedAt + 1_000)).toEqual({
+      ok: true,
+      request: { method: 'sampling/createMessage', id: 'srv-ünï-1' },
+    });
+  });
+
+  it('differ on every mint: the same request minted twice in one second is two ids, each answerable once', () => {
+    // A sessionless server numbers its server requests from 0 on every call; two such calls in the
+    // same second used to mint one id, so the second answer was refused as already answered.
+    const T = 1_800_000_000_000;
+    const sessionless = { ...binding, sessionId: null };
+    const ids = Array.from(
+      { length: 50 },
+      () => mintServerId(key!, sessionless, 'sampling/createMessage', 0, T)!,
+    );
+    expect(new Set(ids).size).toBe(50);
+    expect(new Set(ids.map((id) => answerOf(id)!.key)).size).toBe(50);
+    for (const id of ids)
+      expect(verifyServerId([key!], sessionless, id, T)).toEqual({
+        ok: true,
+        request: { method: 'sampling/createMessage', id: 0 },
+      });
+  });
+
+  it('refuse a payload of any other shape, even under a valid MAC', () => {
+    const T = 1_800_000_000_000;
+    const [, , issuedAt] = mintServerId(key!, binding, 'ping', 1, T, 'n')!.split('.');
+    // The control: the documented shapes, re-MAC'd the same way, verify.
+    for (const shape of [
+      ['ping', 1],
+      ['ping', 1, 'n'],
+    ]) {
+      const payload = Buffer.from(JSON.stringify(shape)).toString('base64url');
+      expect(verifyServerId([key!], binding, remac(payload, issuedAt!), T)).toEqual({
+        ok: true,
+        request: { method: 'ping', id: 1 },
+      });
+    }
+    for (const shape of [
+      ['ping'],
+      ['ping', 1, 7],
+      ['ping', 1, 'n', 'extra'],
+      [1, 1, 'n'],
+      ['ping', {}, 'n'],
+    ]) {
+      const payload = Buffer.from(JSON.stringify(shape)).toString('base64url');
+      const minted = mintServerId(key!, binding, 'ping', 1, T, 'n')!;
+      const [, , issued] = minted.split('.');
+      // Re-MAC the altered payload with the real key, as only the gateway could: still refused.
+      const forged = remac(payload, issued!);
+      expect(verifyServerId([key!], binding, forged, T)).toEqual({ ok: false, reason: 'invalid' });
+    }
   });
 
   it('refuse a MAC of another length in characters or in bytes, without throwing', () => {
