@@ -1873,6 +1873,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -1917,6 +1919,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -1997,6 +2001,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -2117,6 +2123,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -2161,6 +2169,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -2276,6 +2286,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -2304,6 +2316,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -2664,6 +2678,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -2747,6 +2763,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -2819,6 +2837,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -2902,6 +2922,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -2958,6 +2980,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3068,6 +3092,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 8388608 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3096,6 +3122,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 8388608 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3127,6 +3155,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3155,6 +3185,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 8388608 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3213,6 +3245,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3439,6 +3473,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3530,6 +3566,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3664,6 +3702,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3694,6 +3734,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
     /** Delete a custom pack no connection applies */
@@ -3769,6 +3811,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3799,6 +3843,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
     /** Delete a custom rule */
@@ -3874,6 +3920,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 8388608 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -3954,6 +4002,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
     /** Stop sending LLM calls to Langfuse and forget the keys */
@@ -4024,6 +4074,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
         /** Recorded, but not every connection confirmed it yet (repeat the request to retry) */
         503: Schemas['Error'];
       };
@@ -4124,6 +4176,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
     /** Remove a price override (owner, admin); the built-in price applies again */
@@ -4301,6 +4355,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -4369,6 +4425,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -4540,6 +4598,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -4661,6 +4721,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -4720,6 +4782,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -4837,6 +4901,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
         /** Recorded, but the connection did not confirm it yet (repeat the request to retry) */
         503: Schemas['Error'];
       };
@@ -4883,6 +4949,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -4907,6 +4975,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -4990,6 +5060,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -5018,6 +5090,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -5092,6 +5166,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -5175,6 +5251,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -5203,6 +5281,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -5305,6 +5385,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
     /** Stop exporting traces and forget the endpoint and its headers */
@@ -5381,6 +5463,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };
@@ -5459,6 +5543,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Request body longer than 1048576 bytes (code payload_too_large) */
+        413: Schemas['Error'];
       };
     };
   };

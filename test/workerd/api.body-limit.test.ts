@@ -285,3 +285,38 @@ describe('bounded validation listings', () => {
     expect(JSON.stringify(error.details)).toMatch(/more unknown fields|"issueCount"/);
   });
 });
+
+describe('the OpenAPI documents name each body cap', () => {
+  type Doc = {
+    paths: Record<
+      string,
+      Record<string, { requestBody?: unknown; responses: Record<string, { description: string }> }>
+    >;
+  };
+  const documented = async (path: string) => expectJson<Doc>(await call('GET', path, { key: null }), 200);
+
+  it('every management operation with a body documents 413 with its route’s cap; one without a body does not', async () => {
+    const doc = await documented('/api/v1/openapi.json');
+    const policy = doc.paths['/connections/{slug}/policy']!;
+    expect(policy.put!.responses['413']!.description).toContain(`${POLICY_BODY_BYTES} bytes`);
+    expect(policy.get!.responses['413']).toBeUndefined();
+    expect(doc.paths['/connections']!.post!.responses['413']!.description).toContain(
+      `${DEFAULT_API_BODY_BYTES} bytes`,
+    );
+    expect(doc.paths['/detections/scan']!.post!.responses['413']!.description).toContain(
+      `${DETECTION_SCAN_BODY_BYTES} bytes`,
+    );
+    for (const [path, item] of Object.entries(doc.paths))
+      for (const [method, op] of Object.entries(item))
+        expect(op.responses['413'] !== undefined, `${method} ${path}`).toBe(op.requestBody !== undefined);
+  });
+
+  it('the people API documents its 64 KiB cap', async () => {
+    const doc = await documented('/api/auth/openapi.json');
+    const withBody = Object.values(doc.paths).flatMap((item) =>
+      Object.values(item).filter((op) => op.requestBody),
+    );
+    expect(withBody.length).toBeGreaterThan(0);
+    for (const op of withBody) expect(op.responses['413']!.description).toContain(`${AUTH_BODY_BYTES} bytes`);
+  });
+});

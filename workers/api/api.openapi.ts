@@ -1,5 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ERROR_CODES } from '../lib/errors';
+import { apiBodyCap } from './api.body-limit';
 
 /** The one error shape of the management API, as it appears in the OpenAPI document. */
 export const errorSchema = z
@@ -43,4 +44,32 @@ export function pathParamSchema<const N extends string>(name: N, example?: strin
     [name]: example === undefined ? value : value.openapi({ param: { name, in: 'path' }, example }),
   } as { [K in N]: z.ZodString };
   return z.object(shape);
+}
+
+interface DocumentedOperation {
+  requestBody?: unknown;
+  responses?: Record<string, unknown>;
+}
+
+/**
+ * The document with a 413 on every operation that takes a body, naming that route's cap
+ * (api.body-limit.ts capApiBody refuses a longer body before any validator runs). Added here, from
+ * the same table the middleware reads, rather than on each route, so the two cannot disagree.
+ */
+export function withBodyCaps<D extends { paths?: object }>(doc: D, basePath: string): D {
+  for (const [path, item] of Object.entries(doc.paths ?? {})) {
+    for (const [method, operation] of Object.entries(item as Record<string, unknown>)) {
+      const op = operation as DocumentedOperation;
+      if (!op || typeof op !== 'object' || op.requestBody === undefined) continue;
+      const maxBytes = apiBodyCap(method.toUpperCase(), `${basePath}${path}`);
+      op.responses = {
+        ...op.responses,
+        413: {
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+          description: `Request body longer than ${maxBytes} bytes (code payload_too_large)`,
+        },
+      };
+    }
+  }
+  return doc;
 }

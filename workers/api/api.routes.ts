@@ -33,15 +33,19 @@ import { tracingRoutes } from '../tracing/tracing.routes';
 import { requireAuth } from './api.auth';
 import { capApiBody } from './api.body-limit';
 import { apiDocsResponse } from './api.docs';
+import { withBodyCaps } from './api.openapi';
 
 export const apiRoutes = createRouter();
 
 const openApiDocument = () =>
-  apiRoutes.getOpenAPI31Document({
-    openapi: '3.1.0',
-    info: { title: 'Igris Edge management API', version: '1.0.0' },
-    servers: [{ url: '/api/v1' }],
-  });
+  withBodyCaps(
+    apiRoutes.getOpenAPI31Document({
+      openapi: '3.1.0',
+      info: { title: 'Igris Edge management API', version: '1.0.0' },
+      servers: [{ url: '/api/v1' }],
+    }),
+    '/api/v1',
+  );
 
 // Public, before requireAuth: the machine-readable document and its browsable rendering.
 apiRoutes.get('/openapi.json', (c) => c.json(openApiDocument()));

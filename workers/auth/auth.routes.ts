@@ -9,7 +9,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import type { Context } from 'hono';
 import { capApiBody } from '../api/api.body-limit';
-import { errorResponses, json, jsonBody } from '../api/api.openapi';
+import { errorResponses, json, jsonBody, withBodyCaps } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import type { AppEnv } from '../app.types';
 import { ensureBootstrapped } from '../bootstrap/bootstrap';
@@ -391,10 +391,13 @@ authRoutes.route('/', oauthRoutes);
 
 authRoutes.get('/openapi.json', (c) =>
   c.json(
-    authRoutes.getOpenAPI31Document({
-      openapi: '3.1.0',
-      info: { title: 'Igris Edge people sign-in API', version: '1.0.0' },
-      servers: [{ url: '/api/auth' }],
-    }),
+    withBodyCaps(
+      authRoutes.getOpenAPI31Document({
+        openapi: '3.1.0',
+        info: { title: 'Igris Edge people sign-in API', version: '1.0.0' },
+        servers: [{ url: '/api/auth' }],
+      }),
+      '/api/auth',
+    ),
   ),
 );
