@@ -11,7 +11,7 @@ import {
   DEFAULT_API_BODY_BYTES,
   DETECTION_SCAN_BODY_BYTES,
   POLICY_BODY_BYTES,
-} from '../../workers/api/api.body-limit';
+} from '../../workers/api/api.body-caps';
 import { MAX_LISTED_ISSUES, MAX_LISTED_KEYS } from '../../workers/lib/issues.list';
 import { MAX_RULES } from '../../workers/policy/policy.schema';
 import { MAX_STORED_POLICY_BYTES } from '../../workers/policy/policy.service';

@@ -1,6 +1,6 @@
 import { z } from '@hono/zod-openapi';
 import { ERROR_CODES } from '../lib/errors';
-import { apiBodyCap } from './api.body-limit';
+import { apiBodyCap } from './api.body-caps';
 
 /** The one error shape of the management API, as it appears in the OpenAPI document. */
 export const errorSchema = z
