@@ -23,7 +23,11 @@ import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
-import { DEFAULT_APPROVAL_EXPIRY_SECONDS } from '../shared/connection.settings';
+import {
+  APPROVALS_PENDING_PER_ORG,
+  DEFAULT_APPROVAL_EXPIRY_SECONDS,
+  DEFAULT_APPROVALS_PENDING_PER_CALLER,
+} from '../shared/connection.settings';
 import { approvalContent, approvalMethod, approvalName, bindingHash, canonicalJson } from './approval.hash';
 import {
   approvalAlertStatement,
@@ -234,8 +238,13 @@ async function gateUnit<U>(
     taint,
     traceId: state.traceId,
   };
-  const expirySeconds = connection.settings.approvals?.expirySeconds ?? DEFAULT_APPROVAL_EXPIRY_SECONDS;
-  const approval = await pendingApproval(db, held, now, now + expirySeconds * 1000);
+  const settings = connection.settings.approvals;
+  const expirySeconds = settings?.expirySeconds ?? DEFAULT_APPROVAL_EXPIRY_SECONDS;
+  const approval = await pendingApproval(db, held, now, now + expirySeconds * 1000, {
+    perCaller: settings?.maxPendingPerCaller ?? DEFAULT_APPROVALS_PENDING_PER_CALLER,
+    perOrg: APPROVALS_PENDING_PER_ORG,
+  });
+  if (approval.kind === 'limit') return overLimit(d, index, tool, approval, state.traceId);
   const url = approvalUrl(c.env, c.req.url, approval.id);
   if (approval.created) announce(c, held, { ...approval, url }, now);
   const expiresAt = new Date(approval.expiresAt).toISOString();
@@ -259,6 +268,30 @@ async function gateUnit<U>(
         ruleIndex: d.decision?.ruleIndex ?? null,
         ...(taint ? { taint } : {}),
       },
+    }),
+  };
+}
+
+/** A hold refused because too many approvals already wait: nothing created, nothing announced. */
+function overLimit<U>(
+  d: UnitDecision<U>,
+  index: number,
+  tool: string,
+  limit: { scope: 'caller' | 'organization'; limit: number },
+  traceId: string,
+): UnitDecision<U> {
+  const who = limit.scope === 'caller' ? 'this caller has, on this connection,' : 'this organization has';
+  return {
+    ...withFinding(d, {
+      stage: 'approval',
+      kind: 'approval_limit',
+      severity: 'medium',
+      unit: index,
+      detail: { ...limit },
+    }),
+    refusal: new AppError('approvals_pending_limit', {
+      message: `Too many pending approvals: ${who} ${limit.limit} approvals awaiting a decision; this call was not held. Retry once some are decided or expire (trace ${traceId})`,
+      details: { scope: limit.scope, limit: limit.limit, tool, ruleIndex: d.decision?.ruleIndex ?? null },
     }),
   };
 }

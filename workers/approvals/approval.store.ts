@@ -68,19 +68,41 @@ export async function consumeApproval(
   return deniedId ? { kind: 'denied', id: deniedId } : { kind: 'none' };
 }
 
-/** The pending approval of this call: the one already waiting (repeats reuse it), or a new one. */
+/** How many unexpired approvals may be pending at once: per caller on a connection, per organization. */
+export interface PendingCaps {
+  perCaller: number;
+  perOrg: number;
+}
+
+export type PendingResult =
+  | { kind: 'pending'; id: string; expiresAt: number; created: boolean }
+  | { kind: 'limit'; scope: 'caller' | 'organization'; limit: number };
+
+/**
+ * The pending approval of this call: the one already waiting (repeats reuse it), or a new one —
+ * unless the caller (API key, or member for an OAuth token: never X-Igris-User, which the caller
+ * writes) already has `perCaller` unexpired approvals pending on this connection, or the
+ * organization `perOrg`. The counts and the insert are one statement, and D1 runs one statement at
+ * a time, so concurrent holds cannot overshoot a cap. Each count stops at its cap (LIMIT) and is read
+ * from a partial index of pending rows (approvals_pending_caller / approvals_pending_org).
+ */
 export async function pendingApproval(
   db: D1Database,
   call: HeldCall,
   now: number,
   expiresAt: number,
-): Promise<{ id: string; expiresAt: number; created: boolean }> {
+  caps: PendingCaps,
+): Promise<PendingResult> {
   const [inserted, pending] = await db.batch<{ id: string; expires_at: number }>([
     db
       .prepare(
         `INSERT INTO approvals (id, org_id, connection_id, connection_slug, protocol, api_key_id, user_id, caller,
            tool, args_hash, binding, args, rule_index, reason, taint, status, trace_id, requested_at, expires_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'pending', ?, ?, ?)
+         SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, 'pending', ?16, ?17, ?18
+         WHERE (SELECT COUNT(*) FROM (SELECT 1 FROM approvals WHERE connection_id = ?3 AND api_key_id IS ?6
+                  AND user_id IS ?7 AND status = 'pending' AND expires_at > ?17 LIMIT ?19)) < ?19
+           AND (SELECT COUNT(*) FROM (SELECT 1 FROM approvals WHERE org_id = ?2 AND status = 'pending'
+                  AND expires_at > ?17 LIMIT ?20)) < ?20
          ON CONFLICT (org_id, binding) WHERE status = 'pending' DO NOTHING
          RETURNING id, expires_at`,
       )
@@ -103,6 +125,8 @@ export async function pendingApproval(
         call.traceId,
         now,
         expiresAt,
+        caps.perCaller,
+        caps.perOrg,
       ),
     db
       .prepare(`SELECT id, expires_at FROM approvals WHERE org_id = ? AND binding = ? AND status = 'pending'`)
@@ -110,8 +134,27 @@ export async function pendingApproval(
   ]);
   const created = inserted?.results[0];
   const row = created ?? pending?.results[0];
-  if (!row) throw new Error('pending approval neither inserted nor found');
-  return { id: row.id, expiresAt: row.expires_at, created: created !== undefined };
+  if (row) return { kind: 'pending', id: row.id, expiresAt: row.expires_at, created: created !== undefined };
+  return { kind: 'limit', ...(await capReached(db, call, now, caps)) };
+}
+
+/** Which cap refused a hold (read after the fact: an approval decided since may have freed a place). */
+async function capReached(
+  db: D1Database,
+  call: HeldCall,
+  now: number,
+  caps: PendingCaps,
+): Promise<{ scope: 'caller' | 'organization'; limit: number }> {
+  const row = await db
+    .prepare(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM approvals WHERE connection_id = ?1 AND api_key_id IS ?2
+         AND user_id IS ?3 AND status = 'pending' AND expires_at > ?4 LIMIT ?5)`,
+    )
+    .bind(call.connectionId, call.apiKeyId, call.userId, now, caps.perCaller)
+    .first<{ n: number }>();
+  return (row?.n ?? 0) >= caps.perCaller
+    ? { scope: 'caller', limit: caps.perCaller }
+    : { scope: 'organization', limit: caps.perOrg };
 }
 
 interface AnnouncedApproval {

@@ -960,6 +960,11 @@ export const approvals = sqliteTable(
     uniqueIndex('approvals_pending_binding').on(t.orgId, t.binding).where(sql`status = 'pending'`),
     index('approvals_org_binding').on(t.orgId, t.binding, t.status),
     index('approvals_org_requested').on(t.orgId, t.requestedAt),
+    // The pending caps (approval.store.ts pendingApproval): what a new hold counts, read from the index alone.
+    index('approvals_pending_org').on(t.orgId, t.expiresAt).where(sql`status = 'pending'`),
+    index('approvals_pending_caller')
+      .on(t.connectionId, t.apiKeyId, t.userId, t.expiresAt)
+      .where(sql`status = 'pending'`),
   ],
 );
 export type ApprovalRow = typeof approvals.$inferSelect;

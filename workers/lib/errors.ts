@@ -72,6 +72,10 @@ export const ERROR_CODES = {
   // is; an id nobody used here is not refused (clients may mint their own). 200 like task_not_found.
   context_not_found: { status: 200, rpc: -32021, message: 'Context not found' },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
+  // A call to hold for approval when its caller (on this connection) or its organization already has
+  // as many unexpired approvals pending as allowed (docs/policies.md#how-many-approvals-may-wait):
+  // refused, nothing created. 429 on every route, like a rate limit, since it clears with time.
+  approvals_pending_limit: { status: 429, rpc: -32022, message: 'Too many pending approvals' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },
   // Production without PUBLIC_BASE_URL / DASHBOARD_ORIGINS: links in mails would have to come from

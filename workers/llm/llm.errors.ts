@@ -129,6 +129,8 @@ const NO_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'budget_exceeded',
   'policy_denied',
   'connection_disabled',
+  // Clears when an approver decides or approvals expire (minutes), not within an SDK's retries.
+  'approvals_pending_limit',
 ]);
 
 /** The headers of an error answer: the error's own (Retry-After) plus the retry hint. */

@@ -12,6 +12,15 @@ export const MAX_BODY_BYTES_LIMIT = 10 * 1024 * 1024;
 export const DEFAULT_MAX_BATCH_MESSAGES = 100;
 /** How long an approval of a held call stays valid unless the connection says otherwise. */
 export const DEFAULT_APPROVAL_EXPIRY_SECONDS = 900;
+/**
+ * Pending approvals (docs/policies.md#how-many-approvals-may-wait): each held call is one D1 row an
+ * approver must read, so a caller may keep at most this many waiting on one connection (settable
+ * per connection, up to the organization's cap), and an organization at most
+ * APPROVALS_PENDING_PER_ORG in all. No person decides a hundred calls of one agent in the 15 minutes
+ * they live; a thousand rows of at most 16 KiB of arguments bound an organization's pending storage.
+ */
+export const DEFAULT_APPROVALS_PENDING_PER_CALLER = 100;
+export const APPROVALS_PENDING_PER_ORG = 1000;
 /** Hard ceiling of maxBatchMessages: every message of a batch is decided and gets an audit row. */
 export const MAX_BATCH_MESSAGES_LIMIT = 1000;
 
@@ -174,12 +183,20 @@ export const connectionSettingsSchema = z
     /**
      * Approvals (`action: "approve"` rules, docs/policies.md#approvals): how long a held call's
      * approval stays valid (default 900 s = 15 minutes, from the request), and the least role that
-     * may approve or deny it (default admin: owners and admins).
+     * may approve or deny it (default admin: owners and admins), and how many unexpired approvals
+     * one caller may keep pending on this connection (default 100; the organization's cap, 1,000,
+     * applies besides).
      */
     approvals: z
       .object({
         expirySeconds: z.number().int().min(1).max(86_400).default(DEFAULT_APPROVAL_EXPIRY_SECONDS),
         approverRole: z.enum(['owner', 'admin', 'developer']).default('admin'),
+        maxPendingPerCaller: z
+          .number()
+          .int()
+          .min(1)
+          .max(APPROVALS_PENDING_PER_ORG)
+          .default(DEFAULT_APPROVALS_PENDING_PER_CALLER),
       })
       .strict()
       .optional(),

@@ -1,0 +1,2 @@
+CREATE INDEX `approvals_pending_org` ON `approvals` (`org_id`,`expires_at`) WHERE status = 'pending';--> statement-breakpoint
+CREATE INDEX `approvals_pending_caller` ON `approvals` (`connection_id`,`api_key_id`,`user_id`,`expires_at`) WHERE status = 'pending';
