@@ -11,7 +11,6 @@
  * Delivery is at least once: a receiver deduplicates with the `X-Igris-Delivery` header.
  */
 
-import { DELIVERY_STATUSES } from '../db/schema';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { iso, parseStoredJson } from '../lib/values';
@@ -27,6 +26,7 @@ import {
   routes,
   traceLink,
 } from './notify.format';
+import { deliveryInsert } from './notify.rate';
 
 export type DeliverEnv = NotifyEnv &
   Pick<Env, 'NOTIFY_QUEUE' | 'NOTIFY_RETRY_BASE_SECONDS' | 'NOTIFY_MAX_ATTEMPTS' | 'PUBLIC_BASE_URL'>;
@@ -91,56 +91,37 @@ async function deliveryIdFor(orgId: string, event: NotifyEvent, channelId: strin
   return `dlv_${hex.slice(0, 24)}`;
 }
 
-/**
- * Deliveries one channel is given per minute, at most. Callers reach new alerts (an `alert` rule
- * over a glob, one per distinct tool name) and new approvals (one per distinct held call): without
- * a bound, one caller could post thousands of messages into an organization's Slack. Past it an
- * event is not delivered to that channel (it is in the alert inbox; the log says so).
- */
-export const NOTIFY_PER_CHANNEL_PER_MINUTE = 30;
-
-/** The channels that have had fewer than NOTIFY_PER_CHANNEL_PER_MINUTE deliveries in the last minute. */
-async function underChannelRate(db: D1Database, orgId: string, channels: Channel[], now: number) {
-  if (channels.length === 0) return channels;
-  const { results } = await db
-    .prepare(
-      // Every status named, so the (org_id, status, created_at) index reads only the last minute.
-      `SELECT channel_id, COUNT(*) AS n FROM notify_deliveries
-       WHERE org_id = ? AND status IN (${DELIVERY_STATUSES.map(() => '?').join(', ')}) AND created_at > ?
-       GROUP BY channel_id`,
-    )
-    .bind(orgId, ...DELIVERY_STATUSES, now - 60_000)
-    .all<{ channel_id: string; n: number }>();
-  const recent = new Map(results.map((r) => [r.channel_id, r.n]));
-  return channels.filter((c) => (recent.get(c.id) ?? 0) < NOTIFY_PER_CHANNEL_PER_MINUTE);
-}
-
 export async function routeEvent(env: DeliverEnv, orgId: string, event: NotifyEvent): Promise<number> {
   const { results } = await env.DB.prepare('SELECT * FROM notify_channels WHERE org_id = ? AND enabled = 1')
     .bind(orgId)
     .all<DbChannel>();
   const now = Date.now();
-  const routed = results.map(channelOf).filter((c) => routes(c, event));
-  const channels = await underChannelRate(env.DB, orgId, routed, now);
-  if (channels.length < routed.length)
+  const channels = results.map(channelOf).filter((c) => routes(c, event));
+  if (channels.length === 0) return 0;
+  const ids = await Promise.all(channels.map((c) => deliveryIdFor(orgId, event, c.id)));
+  // Each row only if its channel's minute has room (notify.rate.ts); then the rows that exist —
+  // written now, or by an earlier handling of this same route message — go to the queue.
+  const inserts = channels.map((c, i) =>
+    deliveryInsert(env.DB, { id: ids[i]!, orgId, channelId: c.id, event, now }),
+  );
+  const written = await env.DB.batch<{ id: string }>([
+    ...inserts,
+    // One JSON parameter, however many channels (D1 binds at most 100 values a statement).
+    env.DB.prepare(
+      'SELECT id FROM notify_deliveries WHERE org_id = ? AND id IN (SELECT value FROM json_each(?))',
+    ).bind(orgId, JSON.stringify(ids)),
+  ]);
+  const kept = (written.at(-1)?.results ?? []).map((r) => r.id);
+  if (kept.length < channels.length)
     log('warn', 'notifications over the channel rate not sent', {
       orgId,
       type: event.type,
+      severity: event.severity,
       fingerprint: event.fingerprint?.slice(0, 100) ?? null,
-      channels: routed.length - channels.length,
+      channels: channels.length - kept.length,
     });
-  if (channels.length === 0) return 0;
-  const ids = await Promise.all(channels.map((c) => deliveryIdFor(orgId, event, c.id)));
-  await env.DB.batch(
-    channels.map((c, i) =>
-      env.DB.prepare(
-        `INSERT OR IGNORE INTO notify_deliveries (id, org_id, channel_id, event_type, alert_id, payload, status,
-           attempts, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, 'pending', 0, ?, ?)`,
-      ).bind(ids[i]!, orgId, c.id, event.type, event.alertId, JSON.stringify(event), now, now),
-    ),
-  );
-  await enqueueDeliveries(env, orgId, ids);
-  return ids.length;
+  if (kept.length > 0) await enqueueDeliveries(env, orgId, kept);
+  return kept.length;
 }
 
 export async function enqueueDeliveries(
