@@ -16,8 +16,7 @@ import type {
 } from '@modelcontextprotocol/sdk/shared/auth.js';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { connectClient, ensureConnection, gatewayUrl, setPolicy } from './helpers';
-
-const REDIRECT_URL = 'http://127.0.0.1:3999/oauth/callback';
+import { consent, type Person, REDIRECT_URL, setUp, signUp } from './oauth.person';
 
 /** What an MCP host keeps per server: its registration, tokens and PKCE verifier, in memory. */
 class MemoryOAuthProvider implements OAuthClientProvider {
@@ -60,98 +59,6 @@ class MemoryOAuthProvider implements OAuthClientProvider {
   codeVerifier() {
     return this.verifier;
   }
-}
-
-/** A person signed in to the dashboard: cookie and CSRF token, as the browser would hold them. */
-interface Person {
-  cookie: string;
-  csrf: string;
-}
-
-function origin(): string {
-  return new URL(gatewayUrl()).origin;
-}
-
-async function signUp(): Promise<Person> {
-  const email = `oauth-${crypto.randomUUID().slice(0, 8)}@example.test`;
-  const res = await fetch(`${gatewayUrl()}/api/auth/sign-up`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: origin() },
-    body: JSON.stringify({ email, password: 'correct horse battery staple' }),
-  });
-  const body = (await res.json()) as { csrfToken: string };
-  if (res.status !== 201) throw new Error(`sign-up: ${res.status} ${JSON.stringify(body)}`);
-  const cookie = res.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0] ?? '')
-    .find((pair) => pair.startsWith('igris.session_token='));
-  return { cookie: cookie ?? '', csrf: body.csrfToken };
-}
-
-async function asPerson(person: Person, method: string, path: string, body?: unknown): Promise<Response> {
-  return fetch(`${gatewayUrl()}${path}`, {
-    method,
-    headers: {
-      Cookie: person.cookie,
-      'X-CSRF-Token': person.csrf,
-      Origin: origin(),
-      ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-}
-
-/** The person's own organization with two MCP connections (A and B) to the demo server. */
-async function setUp(person: Person, slugs: string[]): Promise<Record<string, string>> {
-  const orgSlug = `oauth-${crypto.randomUUID().slice(0, 8)}`;
-  const org = await asPerson(person, 'POST', '/api/auth/organizations', { name: orgSlug, slug: orgSlug });
-  if (org.status !== 201) throw new Error(`org: ${org.status} ${await org.text()}`);
-  await org.text();
-  const ids: Record<string, string> = {};
-  for (const slug of slugs) {
-    const created = await asPerson(person, 'POST', '/api/v1/connections', {
-      slug,
-      name: slug,
-      upstreamUrl: `${inject('upstreamUrl')}/stateless`,
-      authType: 'none',
-    });
-    if (created.status !== 201) throw new Error(`connection: ${created.status} ${await created.text()}`);
-    ids[slug] = ((await created.json()) as { id: string }).id;
-    const policy = await asPerson(person, 'PUT', `/api/v1/connections/${slug}/policy`, {
-      rules: [{ tool: '*', action: 'allow' }],
-    });
-    if (policy.status !== 200) throw new Error(`policy: ${policy.status} ${await policy.text()}`);
-    await policy.text();
-  }
-  return ids;
-}
-
-/** The consent step: open the page with the session, pick the connection, allow. Returns the code. */
-async function consent(person: Person, authorizationUrl: URL, connectionId: string): Promise<string> {
-  const page = await fetch(authorizationUrl, { headers: { Cookie: person.cookie }, redirect: 'manual' });
-  const html = await page.text();
-  expect(page.status).toBe(200);
-  expect(html).toContain('igris-e2e OAuth client');
-  const handle = /name="handle" value="([^"]+)"/.exec(html)?.[1] ?? '';
-  const bound = page.headers.getSetCookie().map((line) => line.split(';')[0]);
-  const form = new URLSearchParams({ handle, decision: 'approve', connection: connectionId });
-  form.append('scope', 'gateway:call');
-  form.append('scope', 'offline_access');
-  const approved = await fetch(`${gatewayUrl()}/api/oauth/authorize`, {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/x-www-form-urlencoded',
-      Cookie: [person.cookie, ...bound].join('; '),
-      Origin: origin(),
-    },
-    body: form.toString(),
-    redirect: 'manual',
-  });
-  expect(approved.status).toBe(302);
-  const location = new URL(approved.headers.get('Location') ?? '');
-  expect(`${location.origin}${location.pathname}`).toBe(REDIRECT_URL);
-  expect(location.searchParams.get('iss')).toBe(origin());
-  return location.searchParams.get('code') ?? '';
 }
 
 function transportFor(slug: string, provider: OAuthClientProvider, seen?: string[]) {
