@@ -110,6 +110,17 @@ export async function runScheduled(
     }
   }
   log('info', 'audit retention run', { deleted, organizations: orgs.results.length, failed });
+  // Records of issued OAuth refresh tokens (workers/oauth/oauth.refresh-reuse.ts) past their grant's lifetime.
+  try {
+    await env.DB.prepare(
+      `DELETE FROM oauth_refresh_tokens WHERE rowid IN
+         (SELECT rowid FROM oauth_refresh_tokens WHERE expires_at < ? LIMIT ${PURGE_CHUNK})`,
+    )
+      .bind(now)
+      .run();
+  } catch (err) {
+    log('error', 'expired refresh token records not deleted; the next run retries', { err });
+  }
   // After retention (which must not wait on outbound fetches): A2A AgentCards fetched from a URL
   // are re-read (workers/a2a/a2a.refresh.ts), a changed card recorded like tool drift.
   if (env.EVENT_HUB) {

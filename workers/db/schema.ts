@@ -1029,6 +1029,32 @@ export const upstreamOAuthTokens = sqliteTable(
 );
 export type UpstreamOAuthTokenRow = typeof upstreamOAuthTokens.$inferSelect;
 
+// Refresh-token reuse detection (docs/oauth.md#refresh-token-rotation-and-reuse): every refresh token
+// our authorization server issues, by its SHA-256 (the library's own token id — never the token),
+// and when it was first used to refresh. A token of this table presented after it was rotated away
+// proves a copy exists, and revokes its grant (workers/oauth/oauth.refresh-reuse.ts).
+export const oauthRefreshTokens = sqliteTable(
+  'oauth_refresh_tokens',
+  {
+    tokenHash: text('token_hash').primaryKey(),
+    orgId: text('org_id')
+      .notNull()
+      .references(() => organizations.id, { onDelete: 'cascade' }),
+    /** The library's grant key parts: `grant:<userId>:<grantId>`. */
+    userId: text('user_id').notNull(),
+    grantId: text('grant_id').notNull(),
+    issuedAt: integer('issued_at', { mode: 'number' }).notNull(),
+    /** First successful refresh with this token (epoch ms); null while unused. */
+    usedAt: integer('used_at', { mode: 'number' }),
+    /** When the row may go: the grant's refresh lifetime after issue (the cron deletes it). */
+    expiresAt: integer('expires_at', { mode: 'number' }).notNull(),
+  },
+  (t) => [
+    index('oauth_refresh_tokens_grant').on(t.userId, t.grantId),
+    index('oauth_refresh_tokens_expiry').on(t.expiresAt),
+  ],
+);
+
 // Signed audit checkpoints (issue 19, docs/observability.md#signed-export-and-offline-verification):
 // one Ed25519 key per organization. The private key is sealed in the vault (AAD
 // `<org>:<id>:audit-signing`); the public key is published with every signed export.

@@ -13,6 +13,7 @@ import { looksLikeOAuthToken } from './oauth.resource';
 export type OAuthAuditAction =
   | 'auth.oauth_grant'
   | 'auth.oauth_refresh'
+  | 'auth.oauth_refresh_reuse'
   | 'auth.oauth_revoke'
   | 'auth.oauth_upstream_link'
   | 'auth.oauth_upstream_unlink';
@@ -60,6 +61,9 @@ export interface StoredGrant {
   resource: string | null;
   orgId: string | null;
   connectionId: string | null;
+  /** The library's ids (SHA-256) of the grant's current and previous refresh tokens. */
+  refreshTokenId: string | null;
+  previousRefreshTokenId: string | null;
 }
 
 /** The grant a token-endpoint request is about (its code, refresh token, or token being revoked). */
@@ -82,5 +86,7 @@ export async function readGrant(env: Env, userId: string, grantId: string): Prom
     resource: text(grant.resource),
     orgId: text(metadata.orgId),
     connectionId: text(metadata.connectionId),
+    refreshTokenId: text(grant.refreshTokenId),
+    previousRefreshTokenId: text(grant.previousRefreshTokenId),
   };
 }

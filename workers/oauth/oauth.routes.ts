@@ -12,6 +12,7 @@ import { auditOAuthQuietly, grantOfTokenRequest, readGrant, type StoredGrant } f
 import { showConsent, submitConsent } from './oauth.authorize';
 import { cappedFormRequest } from './oauth.body';
 import { registrationLimited } from './oauth.limits';
+import { recordIssuedRefresh, refuseReusedRefresh } from './oauth.refresh-reuse';
 import { registrationRefusal } from './oauth.registration';
 import {
   AUTHORIZE_PATH,
@@ -118,9 +119,18 @@ oauthRoutes.on(['POST', 'OPTIONS'], TOKEN_PATH, async (c) => {
     const named = grant?.resource ?? form.get('resource');
     resource = named && parseResource(issuer, named) ? named : null;
   }
+  const grantType = form?.get('grant_type');
+  // A refresh token presented after it was rotated away revokes its grant (oauth.refresh-reuse.ts).
+  const refreshToken = grantType === 'refresh_token' ? form?.get('refresh_token') : null;
+  if (grant && refreshToken) {
+    const refused = await refuseReusedRefresh(c.env, issuer, grant, refreshToken);
+    if (refused) return refused;
+  }
   const isRevocation = form?.has('token') && !form.has('grant_type');
   const revoking = isRevocation && grant ? await liveBefore(c, issuer, form!.get('token')!) : false;
   const response = await oauthServer(issuer, resource).fetch(request, c.env, executionCtx(c));
+  if (grant && (grantType === 'authorization_code' || grantType === 'refresh_token'))
+    await recordIssuedRefresh(c.env, grant, response);
   if (isRevocation && response.ok && grant?.orgId) {
     // Gateways keep resolved OAuth callers in memory (oauth.cache.ts): a token or grant this
     // request revoked must be refused by the next call everywhere, before the answer. This route

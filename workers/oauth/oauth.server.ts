@@ -24,7 +24,7 @@ import { AUTHORIZE_PATH, REGISTER_PATH, SCOPES_SUPPORTED, TOKEN_PATH } from './o
 
 /** Access tokens live an hour; refresh tokens rotate on use and the grant ends after 30 days. */
 const ACCESS_TOKEN_TTL_SECONDS = 3600;
-const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
+export const REFRESH_TOKEN_TTL_SECONDS = 30 * 24 * 3600;
 
 /** What the consent step stores in a grant (encrypted by the library with the token). */
 export interface OAuthGrantProps {
