@@ -436,6 +436,11 @@ export interface Schemas {
         expirySeconds?: number;
         /** @default "admin" */
         approverRole?: 'owner' | 'admin' | 'developer';
+        /**
+         * minimum 1, maximum 1000
+         * @default 100
+         */
+        maxPendingPerCaller?: number;
       };
     };
     createdBy: string | null;
@@ -661,6 +666,11 @@ export interface Schemas {
         expirySeconds?: number;
         /** @default "admin" */
         approverRole?: 'owner' | 'admin' | 'developer';
+        /**
+         * minimum 1, maximum 1000
+         * @default 100
+         */
+        maxPendingPerCaller?: number;
       };
     };
     /**
@@ -829,6 +839,7 @@ export interface Schemas {
         | 'unsolicited_response'
         | 'context_not_found'
         | 'rate_limited'
+        | 'approvals_pending_limit'
         | 'internal'
         | 'mail_not_configured'
         | 'guard_unavailable'
@@ -1733,6 +1744,11 @@ export interface Schemas {
         expirySeconds?: number;
         /** @default "admin" */
         approverRole?: 'owner' | 'admin' | 'developer';
+        /**
+         * minimum 1, maximum 1000
+         * @default 100
+         */
+        maxPendingPerCaller?: number;
       };
     };
   };
