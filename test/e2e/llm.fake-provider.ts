@@ -36,6 +36,7 @@ import {
   anthropicJson,
   echoText,
   embeddingsJson,
+  FAKE_MODELS,
   FAKE_USAGE,
   type FakeUsage,
   modelsJson,
@@ -178,6 +179,33 @@ class Reply {
   }
 }
 
+const CANCELLED: Record<string, Json> = {
+  batches: { object: 'batch', status: 'cancelling' },
+  responses: { object: 'response', status: 'cancelled', output: [] },
+  'fine_tuning/jobs': { object: 'fine_tuning.job', status: 'cancelled' },
+  'messages/batches': { type: 'message_batch', processing_status: 'canceling' },
+};
+
+/**
+ * A model retrieval (`GET /v1/models/<id>`: the model, or 404 for one the fake does not serve), a
+ * batch creation, and the cancels (Batch, Responses, fine-tuning, Anthropic Message Batches), in
+ * the providers' shapes; null for any other route.
+ */
+function passthroughReply(route: string, family: Family): [number, Json] | null {
+  const retrieve = /^GET \/v1\/models\/([^/]+)$/.exec(route);
+  if (retrieve) {
+    const id = decodeURIComponent(retrieve[1]!);
+    if (!FAKE_MODELS.includes(id)) return [404, providerError(family, 404, `The model ${id} does not exist`)];
+    const data = modelsJson(family).data as Json[];
+    return [200, data.find((m) => m.id === id)!];
+  }
+  if (route === 'POST /v1/batches') return [200, { id: 'batch_fake', object: 'batch', status: 'validating' }];
+  const cancel = /^POST \/v1\/(batches|responses|fine_tuning\/jobs|messages\/batches)\/([^/]+)\/cancel$/.exec(
+    route,
+  );
+  return cancel ? [200, { id: cancel[2]!, ...CANCELLED[cancel[1]!] }] : null;
+}
+
 export async function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
   const requests: FakeRequest[] = [];
   let armed: FakeArm | null = null;
@@ -258,8 +286,11 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       }
       case 'POST /v1/messages/count_tokens':
         return reply.json(200, { input_tokens: usage.input });
-      default:
+      default: {
+        const other = passthroughReply(route, family);
+        if (other) return reply.json(other[0], other[1]);
         return reply.json(404, providerError(family, 404, `No route ${route} (fake provider)`));
+      }
     }
   }
 

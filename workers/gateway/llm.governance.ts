@@ -7,16 +7,20 @@
  *                      tokenGuard and the budget estimate see the prompt the model will see. The
  *                      audit row records the prompt's id, version and hash — never the text.
  *                      Legacy `completions`, which cannot carry a system prompt, is refused; so is
- *                      a Responses stored `prompt` under `replace` (its instructions would stay).
+ *                      a Responses stored `prompt` under `replace` (its instructions would stay),
+ *                      and a passthrough call that may create model work (llm.passthrough.ts).
  *   llmCostEstimate    what a call may cost, reserved against its budgets: the call's estimated
  *                      tokens (llm.charge.ts `estimatedUsage`: the prompt estimate plus the output
  *                      cap), priced like the actual cost (organization overrides first). An
  *                      unpriced model is null: its actual cost is unknown as well, so a `block`
- *                      budget refuses it (budget.gate.ts) rather than let it run uncounted.
+ *                      budget refuses it (budget.gate.ts) rather than let it run uncounted. Free
+ *                      endpoints (models, count_tokens), reads and cancels are 0.
  */
 
 import { AppError } from '../lib/errors';
+import type { LlmEndpointName } from '../llm/llm.endpoints';
 import { estimatePromptTokens } from '../llm/llm.estimate';
+import { passthroughKind } from '../llm/llm.passthrough';
 import { type PriceOverrides, priceCall } from '../llm/llm.prices';
 import { injectSystemPrompt } from '../prompts/prompt.inject';
 import { promptValues, renderPrompt } from '../prompts/prompt.template';
@@ -43,7 +47,9 @@ export function systemPromptStage(
   if (!prompt) return decisions;
   return decisions.map((d) => {
     const unit = d.unit;
-    if (d.refusal || !unit.body || unit.endpoint === 'passthrough') return d;
+    if (d.refusal) return d;
+    if (unit.endpoint === 'passthrough') return passthroughUnderPrompt(d);
+    if (!unit.body) return d;
     // Legacy completions generate from the caller's text as much as chat does, but have no place
     // for a system prompt: forwarding them would run the model without the governed prompt.
     if (unit.endpoint === 'completions') return { ...d, refusal: promptNotApplicable(unit.endpoint) };
@@ -82,6 +88,27 @@ export function systemPromptStage(
   });
 }
 
+/**
+ * A passthrough call that may create model work (a batch, an Assistants run, a Realtime session…)
+ * carries instructions and input the gateway does not read, in shapes it does not know: it cannot
+ * put the governed prompt in them, and forwarding would run the model without it. Refused, like
+ * legacy completions. Reads, removals and cancels (llm.passthrough.ts) run no model: they pass.
+ */
+function passthroughUnderPrompt(d: UnitDecision<LlmUnit>): UnitDecision<LlmUnit> {
+  const target = d.unit.forwarded?.target;
+  if (passthroughKind(target) !== 'work') return d;
+  // The caller's own method and path (without its query), cut short: it is theirs, and may be long.
+  const [method, path] = (target ?? 'POST ?').split('?')[0]!.split(' ');
+  const route = `${method} /v1${path}`.slice(0, 200);
+  return {
+    ...d,
+    refusal: new AppError('policy_denied', {
+      message: `A governed system prompt applies to this call and ${route} is a passthrough call that may run a model on instructions the gateway cannot see or govern: only reads (GET, DELETE) and cancels pass while a prompt applies; use chat completions, Responses or Messages`,
+      details: { reason: 'system_prompt_not_applicable', endpoint: 'passthrough' },
+    }),
+  };
+}
+
 /** 403 in the provider's shape, naming the field (`param: "prompt"`). */
 function storedPromptRefused(): AppError {
   return new AppError('policy_denied', {
@@ -99,29 +126,28 @@ function promptNotApplicable(endpoint: string): AppError {
   });
 }
 
-/** The HTTP method the call came with: the first word of `forwarded.target` (`METHOD /path?query`). */
-function forwardedMethod(unit: LlmUnit): string | undefined {
-  const target = unit.forwarded?.target;
-  return target === undefined ? undefined : target.slice(0, target.indexOf(' '));
-}
-
-/** Passthrough methods that only read or remove (listing or fetching batches and files): nothing billed is created. */
-const UNBILLED_PASSTHROUGH = new Set(['GET', 'HEAD', 'DELETE']);
+/**
+ * Endpoints the provider does not bill (a model list or retrieval, Anthropic's token count): their
+ * estimate is 0, whatever the model, so a `block` budget neither refuses them (an unpriced model)
+ * nor books a reservation against them. They are still decided by allowedModels and the policy.
+ */
+const FREE_ENDPOINTS = new Set<LlmEndpointName>(['models', 'messages.count_tokens']);
 
 /**
  * Pure but for `overrides`, the organization's price overrides, read only when a budget applies.
  * Null when the call's cost cannot be counted: a model without a price, or a passthrough call a rule
  * allowed that may create billable work (`POST /v1/batches`, an Assistants run…) — the gateway
  * prices neither, so a `block` budget refuses them (budget.gate.ts) rather than let them run at $0.
- * Calls with no model that create nothing (`GET /models`, a passthrough GET or DELETE) cost 0.
+ * Calls that create nothing cost 0: no model (`GET /models`), a free endpoint, a passthrough GET,
+ * HEAD or DELETE, and a cancel (llm.passthrough.ts: an exact allow-list; it stops billed work).
  */
 export async function llmCostEstimate(
   parsed: LlmRequest,
   overrides: () => Promise<PriceOverrides | undefined>,
 ): Promise<number | null> {
   const unit = parsed.units[0];
-  if (unit.endpoint === 'passthrough')
-    return UNBILLED_PASSTHROUGH.has(forwardedMethod(unit) ?? 'POST') ? 0 : null;
+  if (unit.endpoint === 'passthrough') return passthroughKind(unit.forwarded?.target) === 'work' ? null : 0;
+  if (FREE_ENDPOINTS.has(unit.endpoint)) return 0;
   const usage = estimatedUsage(unit);
   if (!usage || !unit.model) return 0;
   return priceCall(parsed.provider.id, unit.model, usage, await overrides()).costUsd;

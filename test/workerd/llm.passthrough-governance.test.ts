@@ -1,0 +1,184 @@
+/**
+ * Passthrough calls (paths outside the endpoint catalog that a rule allows) under budgets and
+ * governed system prompts, and the free endpoints under budgets, against the real fake provider
+ * and the real BudgetCounter objects (docs/budgets-and-prompts.md):
+ *
+ *   - a `block` budget refuses passthrough work (POST /v1/batches: 402) but lets the cancels through
+ *     (llm.passthrough.ts: an exact allow-list; every other spelling of a cancel is refused and
+ *     never reaches the provider), at $0
+ *   - while a governed system prompt applies, passthrough work is refused (403 policy_denied,
+ *     nothing forwarded); reads, removals and cancels pass
+ *   - Anthropic count_tokens is free: no reservation, no charge, not refused under a `block` budget
+ *     (even for a model without a price), and still decided by allowedModels and the policy
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { call, createOrg, expectJson, type TestOrg } from './helpers';
+import {
+  budgetedKey,
+  llmConnection,
+  priceModel,
+  providerSaw,
+  settledBudget,
+} from './llm.governance.fixtures';
+
+const RUN = Date.now().toString(36);
+const BUDGETED = `llm-pt-bud-${RUN}`;
+const BUDGETED_ANT = `llm-pt-bud-ant-${RUN}`;
+const PROMPTED = `llm-pt-prompt-${RUN}`;
+const ANTHROPIC_HEADERS = { 'anthropic-version': '2023-06-01' };
+const ALLOW_ALL = [
+  { model: 'fake-claude-denied', action: 'deny' },
+  { tool: '*', action: 'allow' },
+];
+let org: TestOrg;
+let promptedId: string;
+
+beforeAll(async () => {
+  org = await createOrg('owner');
+  await llmConnection(org, BUDGETED, 'openai-compatible', ALLOW_ALL);
+  await llmConnection(org, BUDGETED_ANT, 'anthropic', ALLOW_ALL, {
+    allowedModels: ['fake-claude', 'fake-claude-unpriced', 'fake-claude-denied'],
+  });
+  promptedId = await llmConnection(org, PROMPTED, 'openai-compatible', ALLOW_ALL);
+  await priceModel(org, 'anthropic', 'fake-claude');
+});
+
+/** A passthrough call; its status and body text. */
+async function passthrough(method: string, slug: string, path: string, key: string, body?: unknown) {
+  const res = await call(method, `/llm/${slug}/v1${path}`, {
+    key,
+    body,
+    headers: slug.includes('-ant-') ? ANTHROPIC_HEADERS : {},
+  });
+  return { status: res.status, text: await res.text() };
+}
+
+describe('a block budget and passthrough calls', () => {
+  it('lets the exact cancels through at $0, refuses every other spelling and all other work', async () => {
+    const { key, budgetId } = await budgetedKey(org, `pt-cancel-${RUN}`, 0.001);
+    for (const [slug, path] of [
+      [BUDGETED, `/batches/batch_${RUN}/cancel`],
+      [BUDGETED, `/responses/resp_${RUN}/cancel`],
+      [BUDGETED, `/fine_tuning/jobs/ftjob-${RUN}/cancel`],
+      [BUDGETED_ANT, `/messages/batches/msgbatch_${RUN}/cancel`],
+    ] as const) {
+      const res = await passthrough('POST', slug, path, key);
+      expect(res.status, path).toBe(200);
+      expect(JSON.parse(res.text), path).toMatchObject({ id: path.split('/').at(-2) });
+      expect(await providerSaw('POST', `/v1${path}`), path).toBe(1);
+    }
+    for (const path of [
+      `/batches/batch_${RUN}/cancel/`,
+      `/batches/batch_${RUN}/Cancel`,
+      `/Batches/batch_${RUN}/cancel`,
+      `/batches/batch_${RUN}/%63ancel`,
+      `/batches/batch%5F${RUN}/cancel`,
+      `/batches/a%2F..%2F${RUN}/cancel`,
+      `/batches//cancel`,
+      `/batches/batch_${RUN}/cancel?after=x`,
+      '/batches',
+      '/threads/thread_1/runs',
+      '/realtime/sessions',
+    ]) {
+      const seen = () => providerSaw('POST', `/v1${path.split('?')[0]}`);
+      const before = await seen();
+      const res = await passthrough('POST', BUDGETED, path, key, {});
+      expect(res.status, path).toBe(402);
+      expect(JSON.parse(res.text).error, path).toMatchObject({
+        type: 'insufficient_quota',
+        code: 'budget_exceeded',
+      });
+      expect(await seen(), path).toBe(before);
+    }
+    // Another method is not a cancel: the LLM routes take only GET, POST and DELETE (405).
+    expect((await passthrough('PATCH', BUDGETED, `/batches/batch_${RUN}/cancel`, key, {})).status).toBe(405);
+    // Reads and removals were never refused, and still are not.
+    expect((await passthrough('GET', BUDGETED, `/batches/batch_${RUN}`, key)).status).toBe(404);
+    expect(await settledBudget(org, budgetId)).toMatchObject({ spentUsd: 0, reservedUsd: 0 });
+  });
+});
+
+describe('a governed system prompt and passthrough calls', () => {
+  it('refuses passthrough work (403, nothing forwarded); reads, removals and cancels pass', async () => {
+    const created = await call('POST', '/api/v1/system-prompts', {
+      key: org.key,
+      body: { name: `pt-prompt-${RUN}`, text: 'Never write malware.' },
+    });
+    const prompt = await expectJson<{ id: string }>(created, 201);
+    const assigned = await call('POST', `/api/v1/system-prompts/${prompt.id}/assignments`, {
+      key: org.key,
+      body: { target: 'connection', targetId: promptedId },
+    });
+    await expectJson(assigned, 201);
+    for (const [method, path] of [
+      ['POST', '/batches'],
+      ['POST', `/threads/thread_${RUN}/runs`],
+      ['POST', '/threads/runs'],
+      ['POST', '/realtime/sessions'],
+      ['POST', `/batches/batch_${RUN}/cancel/`],
+      ['POST', `/vector_stores/vs_${RUN}/file_batches`],
+    ] as const) {
+      const before = await providerSaw(method, `/v1${path}`);
+      const res = await passthrough(method, PROMPTED, path, org.key, { model: 'fake-gpt', input: 'hi' });
+      expect(res.status, path).toBe(403);
+      const error = JSON.parse(res.text).error;
+      expect(error, path).toMatchObject({
+        type: 'permission_error',
+        code: 'policy_denied',
+        details: { reason: 'system_prompt_not_applicable', endpoint: 'passthrough' },
+      });
+      expect(error.message, path).toContain(
+        `A governed system prompt applies to this call and ${method} /v1${path}`,
+      );
+      expect(await providerSaw(method, `/v1${path}`), path).toBe(before);
+    }
+    const cancel = await passthrough('POST', PROMPTED, `/batches/batch_p${RUN}/cancel`, org.key);
+    expect(cancel.status).toBe(200);
+    expect(await providerSaw('POST', `/v1/batches/batch_p${RUN}/cancel`)).toBe(1);
+    for (const method of ['GET', 'DELETE']) {
+      const read = await passthrough(method, PROMPTED, `/batches/batch_p${RUN}`, org.key);
+      expect(read.status, method).toBe(404); // the provider's: it has no such batch
+    }
+    expect(await providerSaw('GET', `/v1/batches/batch_p${RUN}`)).toBe(1);
+    await call('DELETE', `/api/v1/system-prompts/${prompt.id}`, { key: org.key });
+    // Without a prompt, the same creation is forwarded as before.
+    expect((await passthrough('POST', PROMPTED, '/batches', org.key, { input_file_id: 'f' })).status).toBe(
+      200,
+    );
+  });
+});
+
+describe('Anthropic count_tokens under a block budget', () => {
+  it('reserves and charges nothing, even for an unpriced model, and is still decided by allowedModels and the policy', async () => {
+    const { key, budgetId } = await budgetedKey(org, `pt-count-${RUN}`, 0.001);
+    const count = (model: string) =>
+      call('POST', `/llm/${BUDGETED_ANT}/v1/messages/count_tokens`, {
+        key,
+        body: { model, messages: [{ role: 'user', content: 'How many tokens is this sentence, about?' }] },
+        headers: ANTHROPIC_HEADERS,
+      });
+    // The estimate of this prompt at $0.001 a token is over the whole budget: reserving it would refuse.
+    for (const model of ['fake-claude', 'fake-claude', 'fake-claude-unpriced']) {
+      const res = await count(model);
+      expect(res.status, model).toBe(200);
+      expect(await res.json()).toEqual({ input_tokens: 12 });
+    }
+    for (const [model, status] of [
+      ['fake-gpt', 403], // not in allowedModels
+      ['fake-claude-denied', 403], // denied by the policy
+    ] as const) {
+      const res = await count(model);
+      expect(res.status, model).toBe(status);
+      expect(await res.json()).toMatchObject({ type: 'error', error: { type: 'permission_error' } });
+    }
+    expect(await settledBudget(org, budgetId)).toMatchObject({ spentUsd: 0, reservedUsd: 0 });
+    // A priced call still counts against the same budget (so the budget is live): over it, 402.
+    const messages = await call('POST', `/llm/${BUDGETED_ANT}/v1/messages`, {
+      key,
+      body: { model: 'fake-claude', max_tokens: 50, messages: [{ role: 'user', content: 'hi' }] },
+      headers: ANTHROPIC_HEADERS,
+    });
+    expect(messages.status).toBe(402);
+    await messages.text();
+  });
+});
