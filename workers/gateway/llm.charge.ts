@@ -47,9 +47,10 @@ function outputCap(unit: EstimatedCall): number | null {
 /**
  * How many answers the output cap applies to: OpenAI chat and completions generate `n` choices
  * (completions `best_of`, of which `n` are returned) and the provider bills every one, each up to
- * the cap. (llm.request.ts refuses an `n` or `best_of` that is not a positive integer.)
+ * the cap. (llm.request.ts refuses an `n` or `best_of` that is not a positive integer.) Responses
+ * and Anthropic Messages have no such field: one answer. tokenGuard's caps are on this total too.
  */
-function choices(unit: EstimatedCall): number {
+export function answersAsked(unit: Pick<EstimatedCall, 'endpoint' | 'body'>): number {
   if (unit.endpoint !== 'chat.completions' && unit.endpoint !== 'completions') return 1;
   let count = 1;
   for (const field of ['n', 'best_of']) {
@@ -64,7 +65,7 @@ export function estimatedUsage(unit: EstimatedCall): LlmUsage | null {
   if (!unit.model || unit.endpoint === 'passthrough') return null;
   const input = unit.estimatedInputTokens ?? 0;
   const output = ENDPOINTS_WITH_OUTPUT.has(unit.endpoint)
-    ? (outputCap(unit) ?? DEFAULT_OUTPUT_RESERVE_TOKENS) * choices(unit)
+    ? (outputCap(unit) ?? DEFAULT_OUTPUT_RESERVE_TOKENS) * answersAsked(unit)
     : 0;
   return {
     inputTokens: input,

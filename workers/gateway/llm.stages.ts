@@ -6,7 +6,8 @@
  *                    governed name, so `tool` globs match models too)
  *   tokenGuardStage  a matched rule's tokenGuard: refuse a prompt estimated over maxInputTokens or a
  *                    request asking for more than maxRequestMaxTokens; cap the output tokens to
- *                    maxOutputTokens in what is forwarded
+ *                    maxOutputTokens in what is forwarded. Both output caps bound the request's
+ *                    total: max tokens × the answers it asks for (`n`, `best_of`)
  *   usageStage       reads usage from the answer (JSON or SSE), and drops the usage-only chunk the
  *                    gateway asked for on the caller's behalf
  *   llmFinalOutcome  tokens and cost (server-side prices, org overrides first; unknown models null
@@ -27,7 +28,7 @@ import type { CallEnd } from './gateway.adapter';
 import type { CallIdentity } from './gateway.identity';
 import { DROP, type ResponseStage, type StageCall, type UnitDecision } from './gateway.stages';
 import type { LlmRequest, LlmUnit } from './llm.adapter';
-import { estimatedUsage, usageToCharge } from './llm.charge';
+import { answersAsked, estimatedUsage, usageToCharge } from './llm.charge';
 
 type LlmDecision = UnitDecision<LlmUnit>;
 
@@ -107,20 +108,39 @@ export function tokenGuardStage(call: StageCall, decisions: LlmDecision[]): LlmD
         call.identity,
       );
     }
-    const asked = unit.info?.requestedMaxTokens ?? null;
+    // The caps are on everything the request can produce: `n` (or `best_of`) answers, each up to
+    // the max-tokens field, all billed. A cap per answer would let `n: 8` ask for eight times it.
+    const answers = answersAsked(unit);
+    const perAnswer = unit.info?.requestedMaxTokens ?? null;
+    const asked = perAnswer === null ? null : perAnswer * answers;
     if (guard.maxRequestMaxTokens !== undefined && asked !== null && asked > guard.maxRequestMaxTokens) {
       return denied(
         unit,
         d.decision,
-        `the request asks for ${asked} output tokens, over this rule's maxRequestMaxTokens of ${guard.maxRequestMaxTokens}`,
+        `the request asks for ${asked} output tokens${answers > 1 ? ` (${perAnswer} for each of ${answers} answers)` : ''}, over this rule's maxRequestMaxTokens of ${guard.maxRequestMaxTokens}`,
         call.identity,
       );
     }
     if (guard.maxOutputTokens !== undefined && unit.body && unit.endpoint !== 'passthrough') {
-      const capped = capOutputTokens(unit.endpoint, unit.provider, unit.body, guard.maxOutputTokens);
+      // Each answer gets its share of the cap; a request for more answers than the cap has tokens
+      // cannot be capped to anything and is refused.
+      const share = Math.floor(guard.maxOutputTokens / answers);
+      if (share < 1) {
+        return denied(
+          unit,
+          d.decision,
+          `the request asks for ${answers} answers, more than this rule's maxOutputTokens of ${guard.maxOutputTokens} output tokens can be shared among`,
+          call.identity,
+        );
+      }
+      const capped = capOutputTokens(unit.endpoint, unit.provider, unit.body, share);
       if (capped.capped.length > 0) {
         unit.body = capped.body;
-        const detail = { maxOutputTokens: guard.maxOutputTokens, fields: capped.capped };
+        const detail = {
+          maxOutputTokens: guard.maxOutputTokens,
+          ...(answers > 1 ? { answers, perAnswer: share } : {}),
+          fields: capped.capped,
+        };
         return {
           ...d,
           findings: [
