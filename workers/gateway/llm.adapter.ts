@@ -26,6 +26,7 @@ import {
   type LlmFamily,
   parseLlmRoute,
   retrievedModelFault,
+  retrievedModelId,
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
@@ -38,6 +39,7 @@ import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { bodyTooLarge, readBodyCapped } from './gateway.jsonrpc';
 import { type InjectedPrompt, llmCostEstimate, systemPromptStage } from './llm.governance';
+import { modelListStage } from './llm.model-visibility';
 import { llmAuditRow, llmDecide, llmFinalOutcome, tokenGuardStage, usageStage } from './llm.stages';
 
 /** One LLM call: what is decided and forwarded. `body` is rewritten by request stages (token caps). */
@@ -163,6 +165,8 @@ async function readLlm(
   }
   const search = route.kind === 'native' ? url.search : '';
   unit.forwarded = { target: `${method} ${classified.upstreamPath}${search}`, raw };
+  // `GET /models/<id>` names its model in the path: decided like a body's (allowedModels, policy).
+  if (endpoint === 'models') unit.model = retrievedModelId(classified.upstreamPath);
   let injectedUsage = false;
   if (unit.body && endpoint !== 'passthrough') {
     unit.info = readLlmRequest(endpoint, unit.body);
@@ -247,6 +251,10 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     responseStages: (call, parsed) =>
       [
         parsed?.meter ? usageStage(parsed.meter, parsed.injectedUsage) : null,
+        // The provider's model list, without the models this connection hides.
+        parsed?.units[0].endpoint === 'models' && parsed.upstreamPath === '/models'
+          ? modelListStage(parsed.allowed, call.policy)
+          : null,
         // Before the placeholders are restored: Langfuse gets the answer as the provider sent it,
         // as it gets the prompt as forwarded (promptOf) — a redacted value goes back to its caller
         // only, never to a third party (docs/detections.md).

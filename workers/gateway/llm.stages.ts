@@ -3,7 +3,8 @@
  * reads the organization's price overrides after the answer (off the hot path).
  *
  *   llmDecide        allowedModels, then the policy (`model` / `endpoint` rules; the model is the
- *                    governed name, so `tool` globs match models too)
+ *                    governed name, so `tool` globs match models too); a refused model retrieval
+ *                    answers 404 like a model that does not exist
  *   tokenGuardStage  a matched rule's tokenGuard: refuse a prompt estimated over maxInputTokens or a
  *                    request asking for more than maxRequestMaxTokens; cap the output tokens to
  *                    maxOutputTokens in what is forwarded. Both output caps bound the request's
@@ -29,6 +30,7 @@ import type { CallIdentity } from './gateway.identity';
 import { DROP, type ResponseStage, type StageCall, type UnitDecision } from './gateway.stages';
 import type { LlmRequest, LlmUnit } from './llm.adapter';
 import { answersAsked, estimatedUsage, usageToCharge } from './llm.charge';
+import { hiddenModel, isHiddenModel } from './llm.model-visibility';
 
 type LlmDecision = UnitDecision<LlmUnit>;
 
@@ -55,7 +57,28 @@ function denied(
   };
 }
 
+/**
+ * allowedModels, then the policy. A model retrieval (`GET /models/<id>`) refused either way answers
+ * as the provider answers a model that does not exist (llm.model-visibility.ts: the lists hide it
+ * too); its row keeps the decision and why, as a deny.
+ */
 export function llmDecide(
+  unit: LlmUnit,
+  identity: CallIdentity,
+  policy: CompiledPolicy,
+  allowed: ((model: string) => boolean) | null,
+): LlmDecision {
+  const decided = decideModel(unit, identity, policy, allowed);
+  if (!decided.refusal || unit.endpoint !== 'models' || unit.model === null) return decided;
+  const reason = (decided.refusal.details as { reason?: string } | undefined)?.reason ?? null;
+  return {
+    ...decided,
+    refusal: hiddenModel(unit.model),
+    findings: [{ stage: 'policy', kind: 'model_hidden', severity: 'info', detail: { reason } }],
+  };
+}
+
+function decideModel(
   unit: LlmUnit,
   identity: CallIdentity,
   policy: CompiledPolicy,
@@ -182,7 +205,7 @@ export function llmAuditRow(base: AuditEventInsert, d: LlmDecision): AuditEventI
     tool: d.unit.model,
     model: d.unit.model,
     action: d.refusal
-      ? d.refusal.code === 'policy_denied' || d.refusal.code === 'content_blocked'
+      ? d.refusal.code === 'policy_denied' || d.refusal.code === 'content_blocked' || isHiddenModel(d.refusal)
         ? 'deny'
         : d.refusal.code === 'approval_required'
           ? 'approval_required'

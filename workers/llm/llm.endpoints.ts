@@ -143,6 +143,20 @@ export function retrievedModelFault(upstreamPath: string): AppError | null {
   return null;
 }
 
+/**
+ * The model a `GET /models/<id>` retrieves, read as the provider reads it (percent-decoded), so that
+ * allowedModels and the policy decide it as they decide a body's model; null for the list, and for
+ * an id that does not decode (retrievedModelFault refuses it before anything is decided).
+ */
+export function retrievedModelId(upstreamPath: string): string | null {
+  if (!upstreamPath.startsWith('/models/')) return null;
+  try {
+    return decodeURIComponent(upstreamPath.slice('/models/'.length));
+  } catch {
+    return null;
+  }
+}
+
 function pathModelError(message: string): AppError {
   return new AppError('validation_failed', { message, details: { location: 'path', path: 'model' } });
 }
