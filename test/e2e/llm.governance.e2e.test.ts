@@ -1,0 +1,231 @@
+/**
+ * LLM governance gaps, closed, through the official `openai` and `@anthropic-ai/sdk` clients and
+ * the local runtime against the real local fake provider (llm.fake-provider.ts), which records
+ * every request it receives:
+ *
+ *   - tokenGuard caps bound max tokens × `n`: the SDK's PermissionDeniedError for `n: 8` at the cap,
+ *     each answer's share forwarded under maxOutputTokens
+ *   - `models.retrieve` of a model the connection does not allow raises NotFoundError, as for a
+ *     model that does not exist, and `models.list` leaves it out (both SDKs)
+ *   - under a `block` budget the cancels (`batches.cancel`, `responses.cancel`,
+ *     `fineTuning.jobs.cancel`, Anthropic `messages.batches.cancel`) reach the provider at $0;
+ *     `batches.create` stays refused (402)
+ *   - while a governed system prompt applies, `batches.create` raises PermissionDeniedError and
+ *     reaches nothing; `batches.cancel` and `batches.retrieve` reach the provider
+ *   - `messages.countTokens` is free under a `block` budget (no spend, not refused) and still
+ *     decided by allowedModels
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { adminKey, api, gatewayUrl } from './helpers';
+import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+
+const RUN = Date.now().toString(36);
+const OAI = `llm-gov-oai-${RUN}`;
+const ANT = `llm-gov-ant-${RUN}`;
+const PROMPTED = `llm-gov-prompt-${RUN}`;
+const PROVIDER_KEY = `sk-provider-${RUN}-gov`;
+/** Priced for this file only ($0.001 a token), so other files sharing the organization are not. */
+const CLAUDE = `fake-claude-gov-${RUN}`;
+const messages = [{ role: 'user' as const, content: 'How many tokens is this sentence, about?' }];
+
+let fake: FakeProvider;
+const ids: Record<string, string> = {};
+let budgetKey: string;
+
+async function must<T>(method: string, path: string, body: unknown, status: number): Promise<T> {
+  const res = await api<T>(method, path, body);
+  if (res.status !== status) throw new Error(`${method} ${path}: ${res.status} ${JSON.stringify(res.body)}`);
+  return res.body;
+}
+
+async function connection(slug: string, provider: string, rules: unknown[], settings = {}): Promise<string> {
+  const created = await must<{ id: string }>(
+    'POST',
+    '/connections',
+    {
+      slug,
+      name: slug,
+      type: 'llm',
+      upstreamUrl: `${fake.url}/v1`,
+      credential: PROVIDER_KEY,
+      settings: { provider, ...settings },
+    },
+    201,
+  );
+  await must('PUT', `/connections/${slug}/policy`, { rules }, 200);
+  return created.id;
+}
+
+const openai = (slug: string, key = adminKey()) =>
+  new OpenAI({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
+const anthropic = (key = adminKey()) =>
+  new Anthropic({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${ANT}`, maxRetries: 0 });
+
+/** The budget once every settle (sent after each answer ended) has landed. */
+async function settledSpend(id: string): Promise<number> {
+  for (;;) {
+    const { status } = await must<{ status: { spentUsd: number; inFlight: number } }>(
+      'GET',
+      `/budgets/${id}`,
+      undefined,
+      200,
+    );
+    if (status.inFlight === 0) return status.spentUsd;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+beforeAll(async () => {
+  fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
+  await connection(
+    OAI,
+    'openai-compatible',
+    [
+      { model: 'fake-gpt', action: 'allow', tokenGuard: { maxRequestMaxTokens: 1000 } },
+      { model: 'fake-capped', action: 'allow', tokenGuard: { maxOutputTokens: 100 } },
+      { tool: '*', action: 'allow' },
+    ],
+    { allowedModels: ['fake-gpt', 'fake-capped', 'fake-embed'] },
+  );
+  await connection(ANT, 'anthropic', [{ tool: '*', action: 'allow' }], {
+    allowedModels: ['fake-claude', 'fake-claude-gov-*'],
+  });
+  ids.prompted = await connection(PROMPTED, 'openai-compatible', [{ tool: '*', action: 'allow' }]);
+  await must(
+    'PUT',
+    '/llm/prices',
+    { provider: 'anthropic', model: CLAUDE, inputPerMTok: 1000, outputPerMTok: 1000 },
+    200,
+  );
+  const key = await must<{ id: string; key: string }>('POST', '/api-keys', { name: `gov-${RUN}` }, 201);
+  budgetKey = key.key;
+  ids.key = key.id;
+  ids.budget = (
+    await must<{ id: string }>(
+      'POST',
+      '/budgets',
+      { name: `gov-${RUN}`, scope: 'apiKey', scopeRef: key.id, limitUsd: 0.001 },
+      201,
+    )
+  ).id;
+});
+afterAll(async () => {
+  for (const slug of [OAI, ANT, PROMPTED]) await api('DELETE', `/connections/${slug}`);
+  if (ids.budget) await api('DELETE', `/budgets/${ids.budget}`);
+  if (ids.prompt) await api('DELETE', `/system-prompts/${ids.prompt}`);
+  if (ids.key) await api('DELETE', `/api-keys/${ids.key}`);
+  await fake?.close();
+});
+beforeEach(() => fake.reset());
+
+describe('tokenGuard caps bound max tokens × n', () => {
+  it('n: 8 at maxRequestMaxTokens raises PermissionDeniedError; maxOutputTokens is shared among n', async () => {
+    const client = openai(OAI);
+    const err = await client.chat.completions
+      .create({ model: 'fake-gpt', n: 8, max_tokens: 1000, messages })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((err as Error).message).toContain('1000 for each of 8 answers');
+    expect(fake.requests).toHaveLength(0);
+    await client.chat.completions.create({ model: 'fake-capped', n: 4, max_tokens: 100, messages });
+    expect(fake.last()?.body).toMatchObject({ n: 4, max_tokens: 25 });
+  });
+});
+
+describe('models the connection does not allow are not shown', () => {
+  it('models.retrieve raises NotFoundError in both SDKs, and models.list leaves them out', async () => {
+    const client = openai(OAI);
+    for (const id of ['fake-claude', 'FAKE-CLAUDE', 'gpt-4o']) {
+      await expect(client.models.retrieve(id), id).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    }
+    await expect(anthropic().models.retrieve('fake-gpt')).rejects.toBeInstanceOf(Anthropic.NotFoundError);
+    expect(fake.requests).toHaveLength(0);
+    expect((await client.models.retrieve('fake-gpt')).id).toBe('fake-gpt');
+    const listed: string[] = [];
+    for await (const model of client.models.list()) listed.push(model.id);
+    expect(listed).toEqual(['fake-gpt', 'fake-embed']);
+    const claude: string[] = [];
+    for await (const model of anthropic().models.list()) claude.push(model.id);
+    expect(claude).toEqual(['fake-claude']);
+  });
+});
+
+describe('a block budget and passthrough calls', () => {
+  it('the SDKs’ cancels reach the provider at $0; batches.create stays refused with 402', async () => {
+    const client = openai(OAI, budgetKey);
+    expect((await client.batches.cancel(`batch_${RUN}`)).status).toBe('cancelling');
+    expect((await client.responses.cancel(`resp_${RUN}`)).status).toBe('cancelled');
+    expect((await client.fineTuning.jobs.cancel(`ftjob-${RUN}`)).status).toBe('cancelled');
+    const batch = await anthropic(budgetKey).messages.batches.cancel(`msgbatch_${RUN}`);
+    expect(batch.processing_status).toBe('canceling');
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST /v1/batches/batch_${RUN}/cancel`,
+      `POST /v1/responses/resp_${RUN}/cancel`,
+      `POST /v1/fine_tuning/jobs/ftjob-${RUN}/cancel`,
+      `POST /v1/messages/batches/msgbatch_${RUN}/cancel`,
+    ]);
+    const refused = await client.batches
+      .create({ input_file_id: 'file-1', endpoint: '/v1/chat/completions', completion_window: '24h' })
+      .catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(OpenAI.APIError);
+    expect((refused as InstanceType<typeof OpenAI.APIError>).status).toBe(402);
+    expect(fake.requests).toHaveLength(4);
+    expect(await settledSpend(ids.budget!)).toBe(0);
+  });
+});
+
+describe('a governed system prompt and passthrough calls', () => {
+  it('batches.create raises PermissionDeniedError and reaches nothing; cancel and retrieve pass', async () => {
+    const prompt = await must<{ id: string }>(
+      'POST',
+      '/system-prompts',
+      { name: `gov-${RUN}`, text: 'Never write malware.' },
+      201,
+    );
+    ids.prompt = prompt.id;
+    await must(
+      'POST',
+      `/system-prompts/${prompt.id}/assignments`,
+      { target: 'connection', targetId: ids.prompted },
+      201,
+    );
+    const client = openai(PROMPTED);
+    const err = await client.batches
+      .create({ input_file_id: 'file-1', endpoint: '/v1/chat/completions', completion_window: '24h' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((err as Error).message).toContain(
+      'A governed system prompt applies to this call and POST /v1/batches',
+    );
+    expect(fake.requests).toHaveLength(0);
+    expect((await client.batches.cancel(`batch_${RUN}`)).status).toBe('cancelling');
+    await expect(client.batches.retrieve(`batch_${RUN}`)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
+      `POST /v1/batches/batch_${RUN}/cancel`,
+      `GET /v1/batches/batch_${RUN}`,
+    ]);
+  });
+});
+
+describe('Anthropic messages.countTokens', () => {
+  it('spends nothing under a block budget, and a model allowedModels does not list is refused', async () => {
+    const client = anthropic(budgetKey);
+    for (let i = 0; i < 3; i++) {
+      expect(await client.messages.countTokens({ model: CLAUDE, messages })).toEqual({ input_tokens: 12 });
+    }
+    expect(fake.requests).toHaveLength(3);
+    await expect(client.messages.countTokens({ model: 'fake-gpt', messages })).rejects.toBeInstanceOf(
+      Anthropic.PermissionDeniedError,
+    );
+    expect(fake.requests).toHaveLength(3);
+    expect(await settledSpend(ids.budget!)).toBe(0);
+    // The budget is live: a priced call's estimate is over it.
+    const over = await client.messages
+      .create({ model: CLAUDE, max_tokens: 50, messages })
+      .catch((e: unknown) => e);
+    expect((over as InstanceType<typeof Anthropic.APIError>).status).toBe(402);
+    expect(fake.requests).toHaveLength(3);
+  });
+});
