@@ -937,7 +937,8 @@ export interface Schemas {
       | 'audio.speech'
       | 'moderations'
       | 'messages'
-      | 'messages.count_tokens'>;
+      | 'messages.count_tokens'
+      | 'responses.input_tokens'>;
     docs: string;
   };
   LlmProviderCatalog: {
@@ -1377,6 +1378,7 @@ export interface Schemas {
       | 'moderations'
       | 'messages'
       | 'messages.count_tokens'
+      | 'responses.input_tokens'
       | 'passthrough';
     /** maxLength 256 */
     user?: string;

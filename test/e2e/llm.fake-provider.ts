@@ -2,7 +2,7 @@
  * A real local LLM provider for tests and benchmarks (plain node:http): OpenAI chat completions
  * (JSON and SSE, usage only when `stream_options.include_usage`, tool calls), the Responses API
  * (JSON and SSE), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
- * `message_start`/`message_delta` usage, tool use) plus count_tokens — all under `/v1`, with
+ * `message_start`/`message_delta` usage, tool use) plus count_tokens and Responses input_tokens — all under `/v1`, with
  * deterministic answers (llm.fake-provider.replies.ts).
  *
  * Failures, chosen per request by (first found): the `x-fake-fail` header, an armed
@@ -286,6 +286,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       }
       case 'POST /v1/messages/count_tokens':
         return reply.json(200, { input_tokens: usage.input });
+      case 'POST /v1/responses/input_tokens':
+        return reply.json(200, { object: 'response.input_tokens', input_tokens: usage.input });
       default: {
         const other = passthroughReply(route, family);
         if (other) return reply.json(other[0], other[1]);

@@ -12,8 +12,8 @@
  *     `batches.create` stays refused (402)
  *   - while a governed system prompt applies, `batches.create` raises PermissionDeniedError and
  *     reaches nothing; `batches.cancel` and `batches.retrieve` reach the provider
- *   - `messages.countTokens` is free under a `block` budget (no spend, not refused) and still
- *     decided by allowedModels
+ *   - `messages.countTokens` and `responses.inputTokens.count` are free under a `block` budget (no
+ *     spend, not refused) and still decided by allowedModels
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -206,6 +206,20 @@ describe('a governed system prompt and passthrough calls', () => {
       `POST /v1/batches/batch_${RUN}/cancel`,
       `GET /v1/batches/batch_${RUN}`,
     ]);
+  });
+});
+
+describe('OpenAI responses.inputTokens.count', () => {
+  it('spends nothing under a block budget, and a model allowedModels does not list is refused', async () => {
+    const client = openai(OAI, budgetKey);
+    const counted = await client.responses.inputTokens.count({ model: 'fake-gpt', input: 'How many?' });
+    expect(counted.input_tokens).toBe(12);
+    expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['POST /v1/responses/input_tokens']);
+    await expect(
+      client.responses.inputTokens.count({ model: 'fake-claude', input: 'x' }),
+    ).rejects.toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect(fake.requests).toHaveLength(1);
+    expect(await settledSpend(ids.budget!)).toBe(0);
   });
 });
 

@@ -8,8 +8,9 @@
  *     never reaches the provider), at $0
  *   - while a governed system prompt applies, passthrough work is refused (403 policy_denied,
  *     nothing forwarded); reads, removals and cancels pass
- *   - Anthropic count_tokens is free: no reservation, no charge, not refused under a `block` budget
- *     (even for a model without a price), and still decided by allowedModels and the policy
+ *   - Anthropic count_tokens and OpenAI responses/input_tokens are free: no reservation, no charge,
+ *     not refused under a `block` budget (even for a model without a price), and still decided by
+ *     allowedModels and the policy; under a governed prompt they count it too
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { call, createOrg, expectJson, type TestOrg } from './helpers';
@@ -17,6 +18,7 @@ import {
   budgetedKey,
   llmConnection,
   priceModel,
+  providerRequests,
   providerSaw,
   settledBudget,
 } from './llm.governance.fixtures';
@@ -35,7 +37,7 @@ let promptedId: string;
 
 beforeAll(async () => {
   org = await createOrg('owner');
-  await llmConnection(org, BUDGETED, 'openai-compatible', ALLOW_ALL);
+  await llmConnection(org, BUDGETED, 'openai-compatible', ALLOW_ALL, { allowedModels: ['fake-gpt*'] });
   await llmConnection(org, BUDGETED_ANT, 'anthropic', ALLOW_ALL, {
     allowedModels: ['fake-claude', 'fake-claude-unpriced', 'fake-claude-denied'],
   });
@@ -180,5 +182,45 @@ describe('Anthropic count_tokens under a block budget', () => {
     });
     expect(messages.status).toBe(402);
     await messages.text();
+  });
+});
+
+describe('OpenAI responses/input_tokens', () => {
+  it('is an endpoint of its own: free under a block budget, decided by allowedModels, counts the governed prompt', async () => {
+    const { key, budgetId } = await budgetedKey(org, `pt-input-${RUN}`, 0.001);
+    const count = (slug: string, model: string, caller: string) =>
+      call('POST', `/llm/${slug}/v1/responses/input_tokens`, {
+        key: caller,
+        body: { model, input: `count me ${RUN}` },
+      });
+    // fake-gpt has no price here: a counted call would be refused under the block budget.
+    const free = await count(BUDGETED, 'fake-gpt', key);
+    expect(free.status).toBe(200);
+    expect(await free.json()).toEqual({ object: 'response.input_tokens', input_tokens: 12 });
+    const before = await providerSaw('POST', '/v1/responses/input_tokens');
+    const refused = await count(BUDGETED, 'gpt-4o', key);
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { error: { code: string } }).error.code).toBe('policy_denied');
+    expect(await providerSaw('POST', '/v1/responses/input_tokens')).toBe(before);
+    expect(await settledBudget(org, budgetId)).toMatchObject({ spentUsd: 0, reservedUsd: 0 });
+    // Under a governed prompt it is counted with the prompt, as the model would see it.
+    const created = await call('POST', '/api/v1/system-prompts', {
+      key: org.key,
+      body: { name: `pt-input-${RUN}`, text: 'Count me in.' },
+    });
+    const prompt = await expectJson<{ id: string }>(created, 201);
+    await expectJson(
+      await call('POST', `/api/v1/system-prompts/${prompt.id}/assignments`, {
+        key: org.key,
+        body: { target: 'connection', targetId: promptedId },
+      }),
+      201,
+    );
+    const counted = await count(PROMPTED, 'fake-gpt', org.key);
+    expect(counted.status).toBe(200);
+    await counted.text();
+    const seen = (await providerRequests()).filter((r) => r.path === '/v1/responses/input_tokens').at(-1);
+    expect(seen?.body).toMatchObject({ model: 'fake-gpt', instructions: 'Count me in.' });
+    await call('DELETE', `/api/v1/system-prompts/${prompt.id}`, { key: org.key });
   });
 });

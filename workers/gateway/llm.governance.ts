@@ -55,7 +55,11 @@ export function systemPromptStage(
     if (unit.endpoint === 'completions') return { ...d, refusal: promptNotApplicable(unit.endpoint) };
     // A Responses `prompt` names a template stored at the provider, with instructions of its own
     // the gateway cannot see or remove: under `replace` it would be a system prompt of the caller's.
-    if (prompt.mode === 'replace' && unit.endpoint === 'responses' && unit.body.prompt != null)
+    if (
+      prompt.mode === 'replace' &&
+      (unit.endpoint === 'responses' || unit.endpoint === 'responses.input_tokens') &&
+      unit.body.prompt != null
+    )
       return { ...d, refusal: storedPromptRefused() };
     const values = promptValues(
       {
@@ -131,7 +135,11 @@ function promptNotApplicable(endpoint: string): AppError {
  * estimate is 0, whatever the model, so a `block` budget neither refuses them (an unpriced model)
  * nor books a reservation against them. They are still decided by allowedModels and the policy.
  */
-const FREE_ENDPOINTS = new Set<LlmEndpointName>(['models', 'messages.count_tokens']);
+const FREE_ENDPOINTS = new Set<LlmEndpointName>([
+  'models',
+  'messages.count_tokens',
+  'responses.input_tokens',
+]);
 
 /**
  * Pure but for `overrides`, the organization's price overrides, read only when a budget applies.

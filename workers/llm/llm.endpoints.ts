@@ -24,6 +24,7 @@ export const LLM_ENDPOINTS = [
   'moderations',
   'messages',
   'messages.count_tokens',
+  'responses.input_tokens',
 ] as const;
 
 /** A governed endpoint name; `passthrough` is anything else under the prefix. */
@@ -79,6 +80,14 @@ export const ENDPOINT_SPECS: Readonly<Record<LlmEndpoint, EndpointSpec>> = {
     method: 'POST',
     path: '/messages/count_tokens',
     family: 'anthropic',
+    jsonBody: true,
+    metered: false,
+  },
+  // OpenAI's count of a Responses request's input tokens: free, runs no model.
+  'responses.input_tokens': {
+    method: 'POST',
+    path: '/responses/input_tokens',
+    family: 'openai',
     jsonBody: true,
     metered: false,
   },

@@ -15,6 +15,7 @@ describe('classifyEndpoint', () => {
     ['POST', '/moderations', 'moderations', 'openai'],
     ['POST', '/messages', 'messages', 'anthropic'],
     ['POST', '/messages/count_tokens', 'messages.count_tokens', 'anthropic'],
+    ['POST', '/responses/input_tokens', 'responses.input_tokens', 'openai'],
     ['post', '/messages', 'messages', 'anthropic'],
   ])('%s %s → %s', (method, path, endpoint, family) => {
     expect(classifyEndpoint(method, path)).toEqual({ endpoint, family, upstreamPath: path });

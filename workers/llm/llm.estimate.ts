@@ -54,6 +54,7 @@ const PROMPT_FIELDS: Partial<Record<LlmEndpoint, readonly string[]>> = {
   moderations: ['input'],
   messages: ['system', 'messages'],
   'messages.count_tokens': ['system', 'messages'],
+  'responses.input_tokens': ['input', 'instructions'],
 };
 
 /** Which field holds a list of messages (each adds MESSAGE_OVERHEAD_TOKENS), per endpoint. */
@@ -62,6 +63,7 @@ const MESSAGE_FIELDS: Partial<Record<LlmEndpoint, string>> = {
   responses: 'input',
   messages: 'messages',
   'messages.count_tokens': 'messages',
+  'responses.input_tokens': 'input',
 };
 
 const TOOL_FIELDS = ['tools', 'functions'] as const;

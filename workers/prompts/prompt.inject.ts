@@ -23,7 +23,9 @@ export function injectSystemPrompt(
       const kept = mode === 'replace' ? withoutSystemTurns(messages) : messages;
       return { body: { ...body, messages: [{ role: 'system', content: text }, ...kept] }, injected: true };
     }
-    case 'responses': {
+    case 'responses':
+    // The count of a Responses request counts what the model would see: the governed prompt too.
+    case 'responses.input_tokens': {
       const own =
         typeof body.instructions === 'string' && body.instructions !== '' ? body.instructions : null;
       const instructions = mode === 'replace' || own === null ? text : `${text}\n\n${own}`;
