@@ -74,7 +74,7 @@ describe('models.retrieve through the gateway', () => {
 
   it('a plain id and one holding a slash are forwarded as the SDK encoded them', async () => {
     for (const id of ['fake-gpt', 'meta-llama/Llama-3.1-8B']) {
-      await openai.models.retrieve(id).catch(() => undefined); // the fake answers 404: no such route
+      await openai.models.retrieve(id).catch(() => undefined); // the fake serves fake-gpt; the other is a 404
     }
     expect(fake.requests.map((r) => [r.method, r.path])).toEqual([
       ['GET', '/v1/models/fake-gpt'],
