@@ -83,6 +83,11 @@ export interface AdmitRequest extends GuardTarget {
    * the call is refused (`task_unknown`) unless its caller owns each id as a client-hosted task
    * (`mcp-client`, claimed from `mcp_task` / `client_task_created` findings on the row of the
    * client's response that created it) or as an MCP task.
+   * With `protocol: "llm-response"`, `ids` are stored LLM responses the call names (a Responses
+   * create's `previous_response_id`, `/responses/{id}`…: workers/gateway/llm.response.access.ts):
+   * admitted only if `caller` created every one through this connection, else `response_unknown`
+   * (durable-objects/response.owners.ts). An older guard looks them up as tasks and finds none:
+   * refused (`task_unknown`), never admitted unchecked.
    */
   tasks?: {
     ids?: string[];
@@ -101,7 +106,7 @@ export interface AnsweredIdRecord {
 }
 
 /** Whose task ids a task-addressed call names: one record space per protocol. */
-export type TaskProtocol = 'a2a' | 'mcp' | 'mcp-client';
+export type TaskProtocol = 'a2a' | 'mcp' | 'mcp-client' | 'llm-response';
 
 /** One call's outcome on its way to its guard (admit's `outcomes`, `completeMany`). */
 export interface PendingOutcome {
@@ -170,7 +175,7 @@ export interface SharedFacts {
 }
 
 /**
- * The guard's verdict. Precedence: kill switch, session taint, task then context ownership,
+ * The guard's verdict. Precedence: kill switch, session taint, task (or stored response) then context ownership,
  * then answered server requests, then rate windows. A refused call's audit rows are rewritten by the guard (action `killed` /
  * `rate_limited` / `deny`) and spooled as final.
  */
@@ -179,6 +184,8 @@ export type AdmitResult =
   | { verdict: 'admit'; sessionId: string; ownedTasks?: string[] }
   /** A task the call addresses (A2A or MCP) is not one its caller created here (or is unknown). Recorded. */
   | { verdict: 'task_unknown'; sessionId: string }
+  /** A stored LLM response the call names was not created here by its caller (or is unknown). Recorded. */
+  | { verdict: 'response_unknown'; sessionId: string }
   /** An A2A context the send names was first used here by another caller. Recorded. */
   | { verdict: 'context_unknown'; sessionId: string }
   /**

@@ -1,6 +1,7 @@
 /**
  * The guard's ownership checks, in one place: who created each A2A or MCP task of the connection
- * (task.owners.ts), who first used each A2A context (context.owners.ts), and which gateway-minted
+ * (task.owners.ts), each stored LLM response (response.owners.ts), who first used each A2A context
+ * (context.owners.ts), and which gateway-minted
  * server-request ids were answered already (answered.ids.ts: each is answered once).
  * connection-guard.do.ts asks it once per admit (`refusal`), tells it an admit passed (`admitted`:
  * answers are spent, a task list is read), gives it every completed row (`claimFrom`: a created
@@ -11,6 +12,7 @@ import type { AuditEventInsert } from '../workers/db/schema';
 import { AnsweredIds } from './answered.ids';
 import { ContextOwners } from './context.owners';
 import type { AdmitRequest, AdmitResult, Finding } from './guard.contract';
+import { ResponseOwners } from './response.owners';
 import type { SqlLike } from './sql.types';
 import { TaskOwners, taskClaims, taskOwner } from './task.owners';
 
@@ -18,11 +20,13 @@ export class GuardOwnership {
   readonly #tasks: TaskOwners;
   readonly #contexts: ContextOwners;
   readonly #answered: AnsweredIds;
+  readonly #responses: ResponseOwners;
 
   constructor(sql: SqlLike) {
     this.#tasks = new TaskOwners(sql);
     this.#contexts = new ContextOwners(sql);
     this.#answered = new AnsweredIds(sql);
+    this.#responses = new ResponseOwners(sql);
   }
 
   /**
@@ -31,7 +35,10 @@ export class GuardOwnership {
    * such a call counts against none.
    */
   refusal(request: AdmitRequest, now: number): OwnershipVerdict | null {
-    if (!request.final && this.#tasks.refuses(request, now)) return { verdict: 'task_unknown' };
+    // Stored LLM responses are their own record space: their ids never reach the task records.
+    if (this.#responses.names(request)) {
+      if (this.#responses.refuses(request, now)) return { verdict: 'response_unknown' };
+    } else if (!request.final && this.#tasks.refuses(request, now)) return { verdict: 'task_unknown' };
     if (this.#contexts.refuses(request, now)) return { verdict: 'context_unknown' };
     const answered = this.#answered.refusal(request, now);
     return answered ? { verdict: 'response_refused', reason: answered } : null;
@@ -48,16 +55,21 @@ export class GuardOwnership {
     const claimed = taskClaims(row, findings);
     if (claimed) this.#tasks.claim(claimed.ids, taskOwner(row), now, claimed.protocol);
     this.#contexts.claimFrom(row, findings, now);
+    this.#responses.claimFrom(row, findings, now);
   }
 
   prune(now: number): void {
     this.#tasks.prune(now);
     this.#contexts.prune(now);
     this.#answered.prune(now);
+    this.#responses.prune(now);
   }
 }
 
-type Refused = Extract<AdmitResult, { verdict: 'task_unknown' | 'context_unknown' | 'response_refused' }>;
+type Refused = Extract<
+  AdmitResult,
+  { verdict: 'task_unknown' | 'response_unknown' | 'context_unknown' | 'response_refused' }
+>;
 export type OwnershipVerdict = Refused extends infer R
   ? R extends unknown
     ? Omit<R, 'sessionId'>

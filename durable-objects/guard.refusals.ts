@@ -22,6 +22,8 @@ export function refuseByVerdict(
     refuse(row, 'rate_limited', 'rate_limited', figures);
   } else if (result.verdict === 'task_unknown')
     refuse(row, 'deny', 'task_not_found', { reason: 'task_access' });
+  else if (result.verdict === 'response_unknown')
+    refuse(row, 'deny', 'response_not_found', { reason: 'response_access' });
   else if (result.verdict === 'context_unknown')
     refuse(row, 'deny', 'context_not_found', { reason: 'context_access' });
   else if (result.verdict === 'response_refused')

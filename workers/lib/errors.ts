@@ -71,6 +71,19 @@ export const ERROR_CODES = {
   // this connection by another caller (another key, user or organization). One answer, whoever that
   // is; an id nobody used here is not refused (clients may mint their own). 200 like task_not_found.
   context_not_found: { status: 200, rpc: -32021, message: 'Context not found' },
+  // LLM Responses API (docs/llm-gateway.md#stored-responses): the stored response a call names
+  // (`previous_response_id`, `/responses/{id}`) was not created through this connection by this
+  // caller — or does not exist, or was not created through the gateway: one answer for all, in
+  // the shape a provider answers an unknown id (404), so it reveals nothing about other callers.
+  response_not_found: { status: 404, rpc: -32004, message: 'Response not found' },
+  // The gateway does not know who owns a Conversations API conversation, so it forwards no
+  // request naming one (`conversation` in a Responses create, `/conversations/{id}`).
+  conversation_unverifiable: {
+    status: 400,
+    rpc: -32602,
+    message:
+      'The gateway cannot verify who owns a conversation: continue a conversation with previous_response_id instead',
+  },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // A call to hold for approval when its caller (on this connection) or its organization already has
   // as many unexpired approvals pending as allowed (docs/policies.md#how-many-approvals-may-wait):
