@@ -98,11 +98,13 @@ export function contextStage(call: StageCall): ResponseStage {
 }
 
 /**
- * The answer to a call the guard refused for naming another caller's task or context, or (MCP) a
+ * The answer to a call the guard refused for naming another caller's task, stored LLM response or context, or (MCP) a
  * server request answered already (mcp.server-responses.ts); else null.
  */
 export function ownershipRefusal(verdict: AdmitResult): AppError | null {
   if (verdict.verdict === 'task_unknown') return new AppError('task_not_found');
+  // A stored LLM response: the LLM adapter names the id in the provider's words (llm.response.access.ts).
+  if (verdict.verdict === 'response_unknown') return new AppError('response_not_found');
   if (verdict.verdict === 'context_unknown') return new AppError('context_not_found');
   if (verdict.verdict === 'response_refused') return refusedResponse(verdict.reason, 'id');
   return null;

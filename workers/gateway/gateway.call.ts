@@ -61,7 +61,7 @@ import { attachFindings } from './gateway.findings';
 import { forward } from './gateway.forward';
 import { readIdentity, TRACE_HEADER } from './gateway.identity';
 import { CallOutcomes } from './gateway.outcome';
-import { resendOutcomes, takeOutcomes } from './gateway.outcome.batch';
+import { outcomesForAdmit, resendOutcomes } from './gateway.outcome.batch';
 import {
   baseRow,
   type CallState,
@@ -337,7 +337,7 @@ async function admit<P>(
     : await sessionTaintCheck(c.env, connection, decisions, { ...caller, traceId });
   const guard = guardFor(c.env, connection.orgId, connection.id);
   // Earlier calls' outcomes waiting for this guard ride along (gateway.outcome.batch.ts).
-  const outcomes = takeOutcomes(connection.orgId, connection.id);
+  const outcomes = await outcomesForAdmit(connection.orgId, connection.id, tasks);
   try {
     return await guard.admit({
       orgId: connection.orgId,

@@ -22,10 +22,15 @@
  * Only plain data is shared between requests here. Each request sends with its own stub, and the
  * timer that sends a lone outcome runs in the waitUntil of the request that armed it.
  */
-import { MAX_OUTCOMES_PER_CALL, type PendingOutcome } from '../../durable-objects/guard.contract';
+import {
+  type AdmitRequest,
+  MAX_OUTCOMES_PER_CALL,
+  type PendingOutcome,
+} from '../../durable-objects/guard.contract';
 import { boundedSet } from '../lib/bounded.map';
 import { log } from '../lib/log';
 import { nativeWait } from '../lib/native.wait';
+import { claimsSettled } from './gateway.claims';
 
 /**
  * How long an outcome waits for a call to ride on before it is sent on its own. A call's live event
@@ -115,6 +120,19 @@ export function takeOutcomes(orgId: string, connectionId: string): PendingOutcom
   const queue = queues.get(keyOf(orgId, connectionId));
   if (!queue || queue.items.length === 0) return undefined;
   return queue.items.splice(0, MAX_OUTCOMES_PER_CALL);
+}
+
+/**
+ * takeOutcomes for an admit, after this isolate's claims in flight to the guard are queued when
+ * the call names a stored LLM response (gateway.claims.ts: its creator's claim must ride first).
+ */
+export async function outcomesForAdmit(
+  orgId: string,
+  connectionId: string,
+  tasks: AdmitRequest['tasks'],
+): Promise<PendingOutcome[] | undefined> {
+  if (tasks?.protocol === 'llm-response') await claimsSettled(orgId, connectionId);
+  return takeOutcomes(orgId, connectionId);
 }
 
 /**

@@ -20,6 +20,7 @@ import type { BudgetHold } from '../budgets/budget.gate';
 import type { AuditEventInsert } from '../db/schema';
 import { log } from '../lib/log';
 import type { CallTrace } from '../tracing/trace.call';
+import { claimsQueued } from './gateway.claims';
 import { queueOutcome } from './gateway.outcome.batch';
 import type { BodyEnd } from './gateway.rewrite';
 
@@ -137,11 +138,13 @@ export class CallOutcomes {
           const send = queueOutcome(target, item, guard);
           if (send) sends.push(send);
         });
+        claimsQueued(this.#o.findings); // a call naming what this one created may admit now (gateway.claims.ts)
         return Promise.all(sends);
       })
-      .catch((err: unknown) =>
-        log('warn', 'audit outcome not recorded; the row will be flushed as outcome_unknown', { err }),
-      );
+      .catch((err: unknown) => {
+        claimsQueued(this.#o.findings);
+        log('warn', 'audit outcome not recorded; the row will be flushed as outcome_unknown', { err });
+      });
     this.#o.trace?.completing(done);
     this.#o.ctx.waitUntil(done);
   }

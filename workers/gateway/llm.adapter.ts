@@ -40,6 +40,7 @@ import type { ResolvedConnection } from './gateway.connection';
 import { bodyTooLarge, readBodyCapped } from './gateway.jsonrpc';
 import { type InjectedPrompt, llmCostEstimate, systemPromptStage } from './llm.governance';
 import { modelListStage } from './llm.model-visibility';
+import { responseAccess, responseClaimStage, responseUse, withResponseId } from './llm.response.access';
 import { llmAuditRow, llmDecide, llmFinalOutcome, tokenGuardStage, usageStage } from './llm.stages';
 
 /** One LLM call: what is decided and forwarded. `body` is rewritten by request stages (token caps). */
@@ -220,13 +221,17 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     // The model id of `GET /models/<id>`, judged as a body's model is; here rather than in `read`
     // so that it is refused in the provider's shape (the path alone says OpenAI).
     check: (_request, parsed) =>
-      parsed.units[0].endpoint === 'models' ? retrievedModelFault(parsed.upstreamPath) : null,
+      parsed.units[0].endpoint === 'models'
+        ? retrievedModelFault(parsed.upstreamPath)
+        : responseUse(parsed).fault,
     userOf: (parsed) => parseUser(parsed.units[0].info?.user ?? null).user,
     decide: (parsed, identity, policy) => [llmDecide(parsed.units[0], identity, policy, parsed.allowed)],
     // Content inspection first: it judges (and redacts) what the caller sent, before the governed
     // system prompt is added.
     requestStages: [inspectLlmRequest, systemPromptStage, tokenGuardStage],
     settle: (decisions) => decisions,
+    // A stored response the call names is its caller's, or refused (llm.response.access.ts).
+    taskAccess: responseAccess,
     forwardBody: (parsed) => {
       const unit = parsed.units[0];
       return unit.body ? JSON.stringify(unit.body) : parsed.raw;
@@ -255,6 +260,7 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
         parsed?.units[0].endpoint === 'models' && parsed.upstreamPath === '/models'
           ? modelListStage(parsed.allowed, call.policy)
           : null,
+        responseClaimStage(call, parsed),
         // Before the placeholders are restored: Langfuse gets the answer as the provider sent it,
         // as it gets the prompt as forwarded (promptOf) — a redacted value goes back to its caller
         // only, never to a third party (docs/detections.md).
@@ -267,7 +273,7 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
       llmCostEstimate(parsed, () => loadPriceOverrides(env.DB, call.orgId).catch(() => undefined)),
     endedStreamText: (parsed, _traceId, err) => llmStreamErrorEvent(familyOf(parsed), err),
     replyId: () => null,
-    respondError: (ctx, err, parsed) => llmErrorResponse(familyOf(parsed), err, ctx),
+    respondError: (ctx, err, parsed) => llmErrorResponse(familyOf(parsed), withResponseId(err, parsed), ctx),
     respondRefused: (ctx, err, _decisions, parsed) => llmErrorResponse(familyOf(parsed), err, ctx),
   };
 }
