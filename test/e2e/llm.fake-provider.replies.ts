@@ -179,14 +179,21 @@ const MESSAGE_ITEM = (status: string, text: string | null): Json => ({
   content: text === null ? [] : [{ type: 'output_text', text, annotations: [], logprobs: [] }],
 });
 
-export function responsesJson(model: string, u: FakeUsage | null, done = true): Json {
+/** A Responses API answer; `id` and `text` are the stored response's (llm.fake-responses.ts). */
+export function responsesJson(
+  model: string,
+  u: FakeUsage | null,
+  done = true,
+  id = 'resp_fake_1',
+  text = FAKE_REPLY,
+): Json {
   return {
-    id: 'resp_fake_1',
+    id,
     object: 'response',
     created_at: CREATED,
     status: done ? 'completed' : 'in_progress',
     model,
-    output: done ? [MESSAGE_ITEM('completed', FAKE_REPLY)] : [],
+    output: done ? [MESSAGE_ITEM('completed', text)] : [],
     usage: u ? responsesUsage(u) : null,
     error: null,
     incomplete_details: null,
@@ -202,23 +209,28 @@ export function responsesJson(model: string, u: FakeUsage | null, done = true): 
 }
 
 /** [event name, data] pairs of a Responses stream. */
-export function responsesEvents(model: string, u: FakeUsage): Array<[string, Json]> {
+export function responsesEvents(
+  model: string,
+  u: FakeUsage,
+  id = 'resp_fake_1',
+  text = FAKE_REPLY,
+): Array<[string, Json]> {
   const events: Array<[string, Json]> = [];
   const add = (type: string, data: Json) =>
     events.push([type, { type, sequence_number: events.length, ...data }]);
   const at = { item_id: 'msg_fake_1', output_index: 0, content_index: 0 };
-  add('response.created', { response: responsesJson(model, null, false) });
-  add('response.in_progress', { response: responsesJson(model, null, false) });
+  add('response.created', { response: responsesJson(model, null, false, id) });
+  add('response.in_progress', { response: responsesJson(model, null, false, id) });
   add('response.output_item.added', { output_index: 0, item: MESSAGE_ITEM('in_progress', null) });
   add('response.content_part.added', { ...at, part: { type: 'output_text', text: '', annotations: [] } });
-  for (const delta of replyPieces()) add('response.output_text.delta', { ...at, delta, logprobs: [] });
-  add('response.output_text.done', { ...at, text: FAKE_REPLY, logprobs: [] });
+  for (const delta of replyPieces(text)) add('response.output_text.delta', { ...at, delta, logprobs: [] });
+  add('response.output_text.done', { ...at, text, logprobs: [] });
   add('response.content_part.done', {
     ...at,
-    part: { type: 'output_text', text: FAKE_REPLY, annotations: [] },
+    part: { type: 'output_text', text, annotations: [] },
   });
-  add('response.output_item.done', { output_index: 0, item: MESSAGE_ITEM('completed', FAKE_REPLY) });
-  add('response.completed', { response: responsesJson(model, u) });
+  add('response.output_item.done', { output_index: 0, item: MESSAGE_ITEM('completed', text) });
+  add('response.completed', { response: responsesJson(model, u, true, id, text) });
   return events;
 }
 

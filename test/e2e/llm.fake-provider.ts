@@ -1,7 +1,7 @@
 /**
  * A real local LLM provider for tests and benchmarks (plain node:http): OpenAI chat completions
  * (JSON and SSE, usage only when `stream_options.include_usage`, tool calls), the Responses API
- * (JSON and SSE), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
+ * (JSON and SSE; stored responses, continued and read by id: llm.fake-responses.ts), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
  * `message_start`/`message_delta` usage, tool use) plus count_tokens and Responses input_tokens — all under `/v1`, with
  * deterministic answers (llm.fake-provider.replies.ts).
  *
@@ -43,10 +43,9 @@ import {
   openAiChatChunks,
   openAiChatJson,
   providerError,
-  responsesEvents,
-  responsesJson,
   toolToCall,
 } from './llm.fake-provider.replies.ts';
+import { FakeResponses } from './llm.fake-responses.ts';
 
 export {
   FAKE_MODELS,
@@ -209,6 +208,7 @@ function passthroughReply(route: string, family: Family): [number, Json] | null 
 export async function startFakeProvider(options: FakeProviderOptions = {}): Promise<FakeProvider> {
   const requests: FakeRequest[] = [];
   let armed: FakeArm | null = null;
+  const responses = new FakeResponses();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -260,6 +260,10 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     const stream = json.stream === true;
     // Model `fake-echo…`: the answer is the last user message as the provider received it.
     const echo = echoText(json);
+    // The Responses API, with stored responses (llm.fake-responses.ts).
+    const stored = responses.answer(req.method ?? 'GET', url.pathname, json, model, usage);
+    if (stored)
+      return 'sse' in stored ? reply.sse(stored.sse, false) : reply.json(stored.status, stored.body);
     switch (route) {
       case 'POST /v1/chat/completions': {
         const tool = toolToCall(json, 'openai');
@@ -270,10 +274,6 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
           true,
         );
       }
-      case 'POST /v1/responses':
-        return stream
-          ? reply.sse(responsesEvents(model, usage), false)
-          : reply.json(200, responsesJson(model, usage));
       case 'POST /v1/embeddings':
         return reply.json(200, embeddingsJson(json, usage));
       case 'GET /v1/models':

@@ -1,0 +1,103 @@
+/**
+ * The fake provider's stored Responses API (llm.fake-provider.ts), as OpenAI's with `store: true`
+ * (the default): every created response gets a fresh id and is kept with its conversation, so that
+ *   POST /v1/responses {previous_response_id}   continues it: the reply repeats the conversation so
+ *                                                far, as a model told "repeat everything above" would;
+ *   GET /v1/responses/{id}, …/input_items        read it;
+ *   DELETE /v1/responses/{id}, POST …/cancel     change it;
+ *   POST /v1/responses/input_tokens              counts (and reads previous_response_id too).
+ * An unknown id is a provider-shaped 404. One store per provider, which sees every caller of a
+ * connection as one (the connection's key): only a gateway can keep callers' responses apart.
+ */
+import { randomBytes } from 'node:crypto';
+import {
+  FAKE_REPLY,
+  type FakeUsage,
+  providerError,
+  responsesEvents,
+  responsesJson,
+} from './llm.fake-provider.replies.ts';
+
+type Json = Record<string, unknown>;
+
+export type FakeAnswer = { status: number; body: Json } | { sse: Array<[string, Json]> };
+
+interface Stored {
+  response: Json;
+  input: unknown;
+  /** The conversation up to and including this response: inputs and replies, oldest first. */
+  turns: string[];
+}
+
+function text(input: unknown): string {
+  return typeof input === 'string' ? input : JSON.stringify(input ?? null);
+}
+
+export class FakeResponses {
+  readonly #stored = new Map<string, Stored>();
+
+  /** Ids created so far (tests compare what the gateway let through). */
+  ids(): string[] {
+    return [...this.#stored.keys()];
+  }
+
+  /** The answer to a `/v1/responses…` request, or null for another path. */
+  answer(method: string, path: string, json: Json, model: string, usage: FakeUsage): FakeAnswer | null {
+    const match = /^\/v1\/responses(?:\/([^/]+)(?:\/(input_items|cancel))?)?$/.exec(path);
+    if (!match) return null;
+    const [, id, sub] = match;
+    if (id === undefined) return method === 'POST' ? this.#create(json, model, usage) : null;
+    if (id === 'input_tokens' && method === 'POST') {
+      const missing = this.#missingPrevious(json);
+      return missing ?? { status: 200, body: { object: 'response.input_tokens', input_tokens: usage.input } };
+    }
+    const stored = this.#stored.get(decodeURIComponent(id));
+    if (!stored) return notFound(`Response with id '${id}' not found.`);
+    if (method === 'GET' && sub === undefined) return { status: 200, body: stored.response };
+    if (method === 'GET' && sub === 'input_items') {
+      const data = [
+        { type: 'message', role: 'user', content: [{ type: 'input_text', text: text(stored.input) }] },
+      ];
+      return { status: 200, body: { object: 'list', data, has_more: false, first_id: null, last_id: null } };
+    }
+    if (method === 'DELETE' && sub === undefined) {
+      this.#stored.delete(decodeURIComponent(id));
+      return { status: 200, body: { id, object: 'response.deleted', deleted: true } };
+    }
+    if (method === 'POST' && sub === 'cancel')
+      return { status: 200, body: { ...stored.response, status: 'cancelled' } };
+    return null;
+  }
+
+  #missingPrevious(json: Json): FakeAnswer | null {
+    const previous = json.previous_response_id;
+    if (previous === undefined || previous === null) return null;
+    return this.#stored.has(String(previous))
+      ? null
+      : notFound(`Previous response with id '${String(previous)}' not found.`);
+  }
+
+  #create(json: Json, model: string, usage: FakeUsage): FakeAnswer {
+    const missing = this.#missingPrevious(json);
+    if (missing) return missing;
+    const before = json.previous_response_id
+      ? this.#stored.get(String(json.previous_response_id))!.turns
+      : [];
+    const reply = before.length > 0 ? `Conversation so far: ${before.join(' | ')}` : FAKE_REPLY;
+    const id = `resp_${randomBytes(24).toString('hex')}`;
+    if (json.store !== false) {
+      this.#stored.set(id, {
+        response: responsesJson(model, usage, true, id, reply),
+        input: json.input,
+        turns: [...before, text(json.input), reply],
+      });
+    }
+    return json.stream === true
+      ? { sse: responsesEvents(model, usage, id, reply) }
+      : { status: 200, body: responsesJson(model, usage, true, id, reply) };
+  }
+}
+
+function notFound(message: string): FakeAnswer {
+  return { status: 404, body: providerError('openai', 404, message) };
+}
