@@ -123,15 +123,15 @@ export function takeOutcomes(orgId: string, connectionId: string): PendingOutcom
 }
 
 /**
- * takeOutcomes for an admit, after this isolate's claims in flight to the guard are queued when
- * the call names a stored LLM response (gateway.claims.ts: its creator's claim must ride first).
+ * takeOutcomes for an admit; a call naming a stored LLM response whose claim is still in flight
+ * here first waits for it to be queued (gateway.claims.ts: its creator's claim must ride first).
  */
 export async function outcomesForAdmit(
   orgId: string,
   connectionId: string,
   tasks: AdmitRequest['tasks'],
 ): Promise<PendingOutcome[] | undefined> {
-  if (tasks?.protocol === 'llm-response') await claimsSettled(orgId, connectionId);
+  if (tasks?.protocol === 'llm-response' && tasks.ids) await claimsSettled(orgId, connectionId, tasks.ids);
   return takeOutcomes(orgId, connectionId);
 }
 

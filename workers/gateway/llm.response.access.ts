@@ -200,7 +200,7 @@ export function responseClaimStage(call: StageCall, parsed: LlmRequest | null): 
         severity: 'info',
         detail: { responseId: id },
       });
-      claimPending(call);
+      claimPending(call, id);
       return undefined;
     },
   };
