@@ -26,6 +26,8 @@ const PER_CALL = [
   'workers/gateway/gateway.rates.ts',
   'workers/gateway/gateway.respond.ts',
   'workers/gateway/gateway.taint.ts',
+  'workers/gateway/gateway.claims.ts',
+  'workers/gateway/llm.response.access.ts',
   'workers/policy/policy.published.ts',
   'workers/policy/policy.compile.ts',
   'workers/policy/policy.evaluate.ts',
@@ -51,6 +53,8 @@ const PER_CALL = [
   'durable-objects/metrics.outbox.ts',
   'durable-objects/refusal.bursts.ts',
   'durable-objects/anomaly.detect.ts',
+  'durable-objects/response.owners.ts',
+  'durable-objects/owner.store.ts',
 ];
 
 /** Source text without comments, so a comment that names a schema does not count. */
