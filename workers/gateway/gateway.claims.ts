@@ -47,6 +47,12 @@ export function claimPending(
 ): void {
   const key = keyOf(call.orgId, call.connectionId);
   const ids = claiming.get(key) ?? new Map<string, Claiming>();
+  // Oldest first (insertion order): entries whose outcome never came go here, a few at a time.
+  for (const [old, entry] of ids) {
+    if (now - entry.at < CLAIM_WAIT_MS) break;
+    entry.resolve();
+    ids.delete(old);
+  }
   if (ids.size >= MAX_CLAIMING || ids.has(id)) return;
   claiming.set(key, ids);
   let resolve!: () => void;
