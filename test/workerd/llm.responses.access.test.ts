@@ -238,6 +238,9 @@ describe('stored responses: only their creator may name them', () => {
       `/responses/./${id}`,
       `/Responses/${id}`,
       `/responses%2F${id}`,
+      `/responses%252F${id}`,
+      `/v1/responses/${id}`,
+      `/openai/RESPONSES/${id}/input_items`,
       `/models/../responses/${id}/input_items`,
     ]) {
       await expectNotFound(await llm(bob, 'GET', path), id);

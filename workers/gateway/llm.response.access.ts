@@ -47,6 +47,10 @@ export interface ResponseUse {
 const NONE: ResponseUse = { ids: [], creates: false, fault: null };
 /** Sub-paths of `/responses` that take a create's body fields rather than naming a response. */
 const BODY_PATHS = new Set(['input_tokens', 'compact']);
+/** Path segments after which a segment names a stored object. */
+const RESOURCES = new Set(['responses', 'conversations']);
+/** Percent-decoding rounds: a provider (or a proxy before it) may decode more than once. */
+const DECODE_ROUNDS = 3;
 const read = new WeakMap<LlmRequest, ResponseUse>();
 
 /** The request's use of stored responses (read once per request). */
@@ -67,10 +71,16 @@ function readUse(parsed: LlmRequest): ResponseUse {
   if (unit.endpoint !== 'passthrough') return NONE;
   const segments = routedSegments(parsed.upstreamPath);
   if (segments === null) return refused(invalidPath());
-  const [first, second] = [segments[0]?.toLowerCase(), segments[1]];
-  if (first === 'conversations') return segments.length > 1 ? refused(conversation('path')) : NONE;
-  if (first !== 'responses') return NONE;
-  if (second === undefined || (segments.length === 2 && BODY_PATHS.has(second.toLowerCase()))) {
+  // Wherever the resource appears (`/v1/responses/…` on a base URL without the version, an Azure
+  // `/openai/responses/…`): a segment that may name a stored object is judged, never skipped.
+  const at = segments.findIndex((s) => RESOURCES.has(s.toLowerCase()));
+  if (at < 0) return NONE;
+  const rest = segments.slice(at + 1);
+  if (segments[at]!.toLowerCase() === 'conversations') {
+    return rest.length > 0 ? refused(conversation('path')) : NONE;
+  }
+  const second = rest[0];
+  if (second === undefined || (rest.length === 1 && BODY_PATHS.has(second.toLowerCase()))) {
     const body = passthroughBody(parsed.raw);
     if (body instanceof AppError) return refused(body);
     return fromBody(body, second === undefined && method === 'POST');
@@ -107,15 +117,23 @@ function refused(fault: AppError): ResponseUse {
 }
 
 /**
- * The path's segments as a provider may route them: percent-decoded, empty and `.` segments
- * dropped, `..` resolved. Null when it does not decode (no reading to agree on).
+ * The path's segments as a provider may route them: percent-decoded until nothing changes (at most
+ * DECODE_ROUNDS times: `%252F` is `/` to a server that decodes twice), empty and `.` segments
+ * dropped, `..` resolved, `\` read as `/`. Null when it does not decode, or not within the rounds
+ * (no reading to agree on). Linear: each round is one pass over a string no longer than the path.
  */
 export function routedSegments(path: string): string[] | null {
-  let decoded: string;
-  try {
-    decoded = decodeURIComponent(path);
-  } catch {
-    return null;
+  let decoded = path;
+  for (let round = 0; ; round++) {
+    let next: string;
+    try {
+      next = decodeURIComponent(decoded);
+    } catch {
+      return null;
+    }
+    if (next === decoded) break;
+    if (round === DECODE_ROUNDS) return null;
+    decoded = next;
   }
   const out: string[] = [];
   for (const segment of decoded.split(/[/\\]/)) {

@@ -1,0 +1,81 @@
+import { describe, expect, it } from 'vitest';
+import type { LlmRequest } from './llm.adapter';
+import { responseAccess, responseUse, routedSegments } from './llm.response.access';
+
+function request(
+  endpoint: string,
+  target: string,
+  body: Record<string, unknown> | null = null,
+  raw: string | null = null,
+): LlmRequest {
+  const path = target.split(' ')[1]!;
+  return {
+    units: [{ endpoint, body, forwarded: { target } }],
+    upstreamPath: path,
+    raw: raw === null ? null : new TextEncoder().encode(raw),
+  } as unknown as LlmRequest;
+}
+
+describe('which stored responses a call names', () => {
+  it('reads a path as a provider may route it', () => {
+    expect(routedSegments('/responses//./resp_1/../resp_2')).toEqual(['responses', 'resp_2']);
+    expect(routedSegments('/responses%2Fresp_1')).toEqual(['responses', 'resp_1']);
+    expect(routedSegments('/responses%252Fresp_1')).toEqual(['responses', 'resp_1']);
+    expect(routedSegments('/responses\\resp_1')).toEqual(['responses', 'resp_1']);
+    expect(routedSegments('/responses%25252525252Fresp_1')).toBeNull(); // decodes on and on
+    expect(routedSegments('/responses/%E0%A4%A')).toBeNull();
+  });
+
+  it('a create names its previous_response_id, and stores unless store is false', () => {
+    const create = (body: Record<string, unknown>) =>
+      responseUse(request('responses', 'POST /responses', body));
+    expect(create({ input: 'x' })).toMatchObject({ ids: [], creates: true, fault: null });
+    expect(create({ input: 'x', store: false })).toMatchObject({ ids: [], creates: false });
+    expect(create({ previous_response_id: 'resp_1' })).toMatchObject({ ids: ['resp_1'], creates: true });
+    expect(create({ previous_response_id: null })).toMatchObject({ ids: [], fault: null });
+    for (const bad of [1, '', [], {}, 'r'.repeat(201)])
+      expect(create({ previous_response_id: bad }).fault?.code).toBe('validation_failed');
+    expect(create({ conversation: 'conv_1' }).fault?.code).toBe('conversation_unverifiable');
+    expect(create({ conversation: { id: 'conv_1' }, previous_response_id: 'resp_1' }).fault?.code).toBe(
+      'conversation_unverifiable',
+    );
+  });
+
+  it('a passthrough path names the segment after `responses`, wherever it is', () => {
+    const path = (target: string, raw: string | null = null) =>
+      responseAccess(request('passthrough', target, null, raw));
+    for (const target of [
+      'GET /responses/resp_1',
+      'GET /responses/resp_1/input_items',
+      'POST /responses/resp_1/cancel',
+      'DELETE /responses/resp_1',
+      'GET /Responses/resp_1',
+      'GET /v1/responses/resp_1',
+      'GET /openai/responses/resp_1/anything/else',
+    ])
+      expect(path(target), target).toEqual({ protocol: 'llm-response', ids: ['resp_1'] });
+    expect(path('POST /responses/input_tokens', '{"previous_response_id":"resp_1"}')).toEqual({
+      protocol: 'llm-response',
+      ids: ['resp_1'],
+    });
+    expect(path('POST /responses/', '{"model":"m","previous_response_id":"resp_1"}')?.ids).toEqual([
+      'resp_1',
+    ]);
+    expect(path('POST /responses/compact', '{"model":"m"}')).toBeUndefined();
+    expect(path('GET /models')).toBeUndefined();
+    expect(path('POST /conversations')).toBeUndefined();
+    expect(responseUse(request('passthrough', 'GET /conversations/conv_1')).fault?.code).toBe(
+      'conversation_unverifiable',
+    );
+    expect(
+      responseUse(request('passthrough', 'POST /responses/input_tokens', null, 'not json')).fault?.code,
+    ).toBe('parse_error');
+  });
+
+  it('other endpoints name nothing', () => {
+    expect(
+      responseAccess(request('chat.completions', 'POST /chat/completions', { messages: [] })),
+    ).toBeUndefined();
+    expect(responseAccess(null)).toBeUndefined();
+  });
+});
