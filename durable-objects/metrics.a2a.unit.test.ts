@@ -41,4 +41,15 @@ describe('metrics of A2A calls', () => {
       .filter((s) => s.name === 'igris_detections_total');
     expect(detections.map((s) => s.labels.stage)).toEqual(['inspection']);
   });
+
+  it('do not count a stored LLM response’s claim as a detection (a record, not a finding)', () => {
+    const r = new MetricsRecorder();
+    r.findings({ ...a2aRow, type: 'llm_call', method: 'responses' }, [
+      { stage: 'llm_response', kind: 'response_created', severity: 'info', detail: { responseId: 'resp_1' } },
+    ]);
+    const detections = Object.keys(r.take())
+      .map((key) => parseSeriesKey(key))
+      .filter((s) => s.name === 'igris_detections_total');
+    expect(detections).toEqual([]);
+  });
 });

@@ -196,8 +196,8 @@ export class MetricsRecorder {
   findings(row: AuditEventInsert, findings: readonly Finding[]): void {
     const base = connectionLabels(row);
     for (const f of findings) {
-      // A task's lifecycle (A2A `task_state`) and a send's context are records, not detections.
-      if (f.stage === 'a2a_task' || f.stage === 'a2a_context') continue;
+      // A task's lifecycle (A2A `task_state`), a send's context and a stored LLM response are records, not detections.
+      if (f.stage === 'a2a_task' || f.stage === 'a2a_context' || f.stage === 'llm_response') continue;
       const category = typeof f.detail?.category === 'string' ? f.detail.category : f.kind.split('.')[0]!;
       this.add('igris_detections_total', {
         ...base,
