@@ -33,7 +33,18 @@ import { isRecord } from '../lib/values';
 import { parseLlmBody } from '../llm/llm.request';
 import { claimPending } from './gateway.claims';
 import type { ResponseStage, StageCall } from './gateway.stages';
-import type { LlmRequest } from './llm.adapter';
+
+/**
+ * What this module reads of an LLM request (llm.adapter.ts LlmRequest): its one unit's endpoint, body
+ * and forwarded `METHOD /path`, the path after `/v1`, and a body not parsed (passthrough).
+ */
+export interface LlmRequestRead {
+  units: readonly [
+    { endpoint: string; body: Record<string, unknown> | null; forwarded?: { target: string } },
+  ];
+  upstreamPath: string;
+  raw: Uint8Array | null;
+}
 
 /** What a call does with stored responses: the ids it names, whether it creates one, or why it is refused. */
 export interface ResponseUse {
@@ -51,10 +62,10 @@ const BODY_PATHS = new Set(['input_tokens', 'compact']);
 const RESOURCES = new Set(['responses', 'conversations']);
 /** Percent-decoding rounds: a provider (or a proxy before it) may decode more than once. */
 const DECODE_ROUNDS = 3;
-const read = new WeakMap<LlmRequest, ResponseUse>();
+const read = new WeakMap<LlmRequestRead, ResponseUse>();
 
 /** The request's use of stored responses (read once per request). */
-export function responseUse(parsed: LlmRequest | null): ResponseUse {
+export function responseUse(parsed: LlmRequestRead | null): ResponseUse {
   if (!parsed) return NONE;
   let use = read.get(parsed);
   if (!use) {
@@ -64,7 +75,7 @@ export function responseUse(parsed: LlmRequest | null): ResponseUse {
   return use;
 }
 
-function readUse(parsed: LlmRequest): ResponseUse {
+function readUse(parsed: LlmRequestRead): ResponseUse {
   const unit = parsed.units[0];
   const method = unit.forwarded?.target.split(' ', 1)[0] ?? 'POST';
   if (unit.endpoint === 'responses') return fromBody(unit.body, method === 'POST');
@@ -176,7 +187,7 @@ function notFound(id: string, where: 'body' | 'path'): AppError {
 }
 
 /** The admit's ownership check (AdmitRequest.tasks) for a call naming stored responses; none otherwise. */
-export function responseAccess(parsed: LlmRequest | null): AdmitRequest['tasks'] {
+export function responseAccess(parsed: LlmRequestRead | null): AdmitRequest['tasks'] {
   const { ids } = responseUse(parsed);
   return ids.length > 0 ? { protocol: 'llm-response', ids } : undefined;
 }
@@ -185,7 +196,7 @@ export function responseAccess(parsed: LlmRequest | null): AdmitRequest['tasks']
  * The guard's refusal in the provider's words, naming the id the caller sent. An older guard
  * answers a response id it does not know as a task (`task_not_found`): the same refusal.
  */
-export function withResponseId(err: AppError, parsed: LlmRequest | null): AppError {
+export function withResponseId(err: AppError, parsed: LlmRequestRead | null): AppError {
   if (err.code !== 'response_not_found' && err.code !== 'task_not_found') return err;
   const { ids, where } = responseUse(parsed);
   return ids[0] === undefined ? err : notFound(ids[0], where ?? 'body');
@@ -197,7 +208,7 @@ export function withResponseId(err: AppError, parsed: LlmRequest | null): AppErr
  * `response_created` finding, which the guard claims for the call's caller with the outcome —
  * noted as in flight until then (gateway.claims.ts). Changes nothing; one id per call.
  */
-export function responseClaimStage(call: StageCall, parsed: LlmRequest | null): ResponseStage | null {
+export function responseClaimStage(call: StageCall, parsed: LlmRequestRead | null): ResponseStage | null {
   if (!responseUse(parsed).creates) return null;
   let claimed = false;
   return {

@@ -1,19 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import type { LlmRequest } from './llm.adapter';
-import { responseAccess, responseUse, routedSegments } from './llm.response.access';
+import { type LlmRequestRead, responseAccess, responseUse, routedSegments } from './llm.response.access';
 
 function request(
   endpoint: string,
   target: string,
   body: Record<string, unknown> | null = null,
   raw: string | null = null,
-): LlmRequest {
+): LlmRequestRead {
   const path = target.split(' ')[1]!;
   return {
     units: [{ endpoint, body, forwarded: { target } }],
     upstreamPath: path,
     raw: raw === null ? null : new TextEncoder().encode(raw),
-  } as unknown as LlmRequest;
+  } as unknown as LlmRequestRead;
 }
 
 describe('which stored responses a call names', () => {

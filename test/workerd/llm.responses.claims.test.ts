@@ -1,17 +1,19 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { PendingOutcome } from '../../durable-objects/guard.contract';
-import type { AuditEventInsert } from '../db/schema';
-import { CLAIM_WAIT_MS } from './gateway.claims';
-import { CallOutcomes } from './gateway.outcome';
-import { outcomesForAdmit } from './gateway.outcome.batch';
-import type { StageCall } from './gateway.stages';
-import type { LlmRequest } from './llm.adapter';
-import { responseClaimStage } from './llm.response.access';
+import type { AuditEventInsert } from '../../workers/db/schema';
+import { CLAIM_WAIT_MS } from '../../workers/gateway/gateway.claims';
+import { CallOutcomes } from '../../workers/gateway/gateway.outcome';
+import { outcomesForAdmit } from '../../workers/gateway/gateway.outcome.batch';
+import type { StageCall } from '../../workers/gateway/gateway.stages';
+import type { LlmRequest } from '../../workers/gateway/llm.adapter';
+import { responseClaimStage } from '../../workers/gateway/llm.response.access';
 
 /**
  * An LLM create's outcome leaves only once its cost is priced (a D1 read); its creator's next call,
- * naming the response it just got, must find the claim at the guard. These tests hold the pricing
- * back, as a slow D1 would, and watch what that next call's admit carries.
+ * naming the response it just got, must find the claim at the guard (workers/gateway/gateway.claims.ts).
+ * These tests hold the pricing back, as a slow D1 would, and watch what that next call's admit carries
+ * — in workerd, with the call core's own outcome and queue modules (the runtime's `scheduler.wait`
+ * stubbed so that waits end when the test says).
  */
 function setup(connectionId: string) {
   const waits: Array<{ ms: number; release: () => void }> = [];
