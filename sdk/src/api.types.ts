@@ -838,6 +838,8 @@ export interface Schemas {
         | 'mcp_task_not_found'
         | 'unsolicited_response'
         | 'context_not_found'
+        | 'response_not_found'
+        | 'conversation_unverifiable'
         | 'rate_limited'
         | 'approvals_pending_limit'
         | 'internal'
