@@ -13,7 +13,7 @@
  *     allowedModels and the policy; under a governed prompt they count it too
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { call, createOrg, expectJson, type TestOrg } from './helpers';
+import { call, createApiKeyVia, createOrg, expectJson, type TestOrg } from './helpers';
 import {
   budgetedKey,
   llmConnection,
@@ -60,7 +60,6 @@ describe('a block budget and passthrough calls', () => {
     const { key, budgetId } = await budgetedKey(org, `pt-cancel-${RUN}`, 0.001);
     for (const [slug, path] of [
       [BUDGETED, `/batches/batch_${RUN}/cancel`],
-      [BUDGETED, `/responses/resp_${RUN}/cancel`],
       [BUDGETED, `/fine_tuning/jobs/ftjob-${RUN}/cancel`],
       [BUDGETED_ANT, `/messages/batches/msgbatch_${RUN}/cancel`],
     ] as const) {
@@ -92,6 +91,25 @@ describe('a block budget and passthrough calls', () => {
       });
       expect(await seen(), path).toBe(before);
     }
+    // A stored response's cancel: only its creator may name it (llm-gateway.md#stored-responses), so
+    // the key creates one before its budget exists, then cancels it under the block budget.
+    const owner = await createApiKeyVia(org.key, `pt-cancel-resp-${RUN}`);
+    const createdRes = await call('POST', `/llm/${BUDGETED}/v1/responses`, {
+      key: owner.key,
+      body: { model: 'fake-gpt', input: 'hello' },
+    });
+    const { id: responseId } = await expectJson<{ id: string }>(createdRes, 200);
+    const ownerBudget = await call('POST', '/api/v1/budgets', {
+      key: org.key,
+      body: { scope: 'apiKey', scopeRef: owner.id, limitUsd: 0.001, name: `pt-cancel-resp-${RUN}` },
+    });
+    expect(ownerBudget.status).toBe(201);
+    const cancelled = await passthrough('POST', BUDGETED, `/responses/${responseId}/cancel`, owner.key);
+    expect(cancelled.status, cancelled.text).toBe(200);
+    expect(JSON.parse(cancelled.text)).toMatchObject({ id: responseId });
+    expect(await providerSaw('POST', `/v1/responses/${responseId}/cancel`)).toBe(1);
+    // The budget was in force for that key: its passthrough work is refused.
+    expect((await passthrough('POST', BUDGETED, '/batches', owner.key, {})).status).toBe(402);
     // Another method is not a cancel: the LLM routes take only GET, POST and DELETE (405).
     expect((await passthrough('PATCH', BUDGETED, `/batches/batch_${RUN}/cancel`, key, {})).status).toBe(405);
     // Reads and removals were never refused, and still are not.

@@ -79,6 +79,9 @@ function readUse(parsed: LlmRequestRead): ResponseUse {
   const unit = parsed.units[0];
   const method = unit.forwarded?.target.split(' ', 1)[0] ?? 'POST';
   if (unit.endpoint === 'responses') return fromBody(unit.body, method === 'POST');
+  // Counting a create's input (`responses.input_tokens`, a catalog endpoint) reads the stored
+  // response it continues just as the create would: judged alike, nothing created.
+  if (unit.endpoint === 'responses.input_tokens') return fromBody(unit.body, false);
   if (unit.endpoint !== 'passthrough') return NONE;
   const segments = routedSegments(parsed.upstreamPath);
   if (segments === null) return refused(invalidPath());
