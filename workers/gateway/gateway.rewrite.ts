@@ -18,6 +18,11 @@
  * A message no stage changed is re-emitted byte for byte (the original text, not a
  * re-serialization). Once every stage says it is done, the rest of the body is piped unparsed.
  *
+ * A stage may refuse the rest of an answer by throwing an AppError from `onMessage` (the LLM
+ * answer's stream cap: inspection.streams.ts): a stream ends at that event with `lastWords(err)`
+ * and `onBodyDone('error', err)`; a JSON answer is refused like one too large (thrown). Any other
+ * exception is a fault, not a refusal, and propagates.
+ *
  * Findings: for a JSON body every stage has run before this returns, so the core sends them with
  * the call's outcome. An SSE stream outlives that outcome; after each event that added findings
  * `onLateFindings` runs, so the core can patch them into the row at once (a stream that breaks
@@ -131,19 +136,27 @@ export async function rewriteResponse(response: Response, options: RewriteOption
   }
   const type = response.headers.get('Content-Type') ?? '';
   if (/^text\/event-stream\b/i.test(type)) {
+    let cut: AppError | undefined;
     const rewrite = (event: SseEvent) => {
       const before = findings?.length ?? 0;
-      const out = rewriteEvent(event, stages);
+      let out: string | null;
+      try {
+        out = rewriteEvent(event, stages);
+      } catch (err) {
+        // A stage refuses the rest of the answer (the LLM answer's stream cap): the stream ends here.
+        if (!(err instanceof AppError)) throw err;
+        cut = err;
+        out = options.lastWords?.(err) ?? '';
+      }
       if ((findings?.length ?? 0) > before) onLateFindings?.();
       return out;
     };
-    let cut: AppError | undefined;
     const tooLarge = () => {
       cut = answerTooLarge('an SSE event');
       return options.lastWords?.(cut) ?? '';
     };
     const stream = sseRewriteStream(
-      { rewrite, done: () => allDone(stages), tooLarge },
+      { rewrite, done: () => allDone(stages), tooLarge, ended: () => cut !== undefined },
       MAX_ANSWER_MESSAGE_BYTES,
     );
     const body = watchEnd(
@@ -171,7 +184,14 @@ export async function rewriteResponse(response: Response, options: RewriteOption
     onBodyDone('complete');
     return new Response(text, init(response));
   }
-  const replaced = rewriteMessage(value, stages);
+  let replaced: unknown;
+  try {
+    replaced = rewriteMessage(value, stages);
+  } catch (err) {
+    // A stage refuses the answer: it is not passed on.
+    if (err instanceof AppError) onBodyDone('error', err);
+    throw err;
+  }
   onBodyDone('complete');
   const out = replaced === null || replaced === DROP ? text : JSON.stringify(replaced);
   return new Response(out, init(response));
@@ -187,16 +207,29 @@ export function rewriteWholeSse(response: Response, bytes: Uint8Array, options: 
   let changed = false;
   let out = '';
   const splitter = new SseSplitter(MAX_ANSWER_MESSAGE_BYTES);
+  let cut: AppError | undefined;
   if (stages.length > 0 && isSuccess(response.status)) {
     for (const event of splitter.push(new TextDecoder().decode(bytes))) {
-      const rewritten = allDone(stages) ? null : rewriteEvent(event, stages);
+      let rewritten: string | null;
+      try {
+        rewritten = allDone(stages) ? null : rewriteEvent(event, stages);
+      } catch (err) {
+        // A stage refuses the rest of the answer: it ends with this event.
+        if (!(err instanceof AppError)) throw err;
+        cut = err;
+        out += options.lastWords?.(err) ?? '';
+        changed = true;
+        break;
+      }
       changed ||= rewritten !== null;
       out += rewritten ?? event.raw;
     }
   }
   // After the stages: what they left for after the answer (call.deferred) is theirs by now.
-  options.onBodyDone?.('complete');
-  return new Response(changed ? out + splitter.rest() : (bytes as Uint8Array<ArrayBuffer>), init(response));
+  if (cut) options.onBodyDone?.('error', cut);
+  else options.onBodyDone?.('complete');
+  const rest = cut ? '' : splitter.rest();
+  return new Response(changed ? out + rest : (bytes as Uint8Array<ArrayBuffer>), init(response));
 }
 
 /** A JSON answer's text, read up to the cap; over it, the answer is refused (thrown). */

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { AppError } from '../lib/errors.ts';
 import { type BodyEnd, rewriteResponse } from './gateway.rewrite.ts';
 import type { ResponseStage } from './gateway.stages.ts';
 
@@ -76,5 +77,33 @@ describe('the pre-check on a JSON body', () => {
     });
     expect(await out.json()).toEqual({ replaced: true });
     expect(seen).toEqual([{ jsonrpc: '2.0', id: 1, method: 'ping' }]);
+  });
+});
+
+describe('a stage that refuses the rest of a stream', () => {
+  it('ends the stream at that event with the last words; later events never reach the caller', async () => {
+    const events = ['{"n":1}', '{"n":2,"stop":true}', '{"n":3}'].map((d) => `data: ${d}\n\n`).join('');
+    const answer = new Response(encoder.encode(events), {
+      status: 200,
+      headers: { 'Content-Type': 'text/event-stream' },
+    });
+    const refusing: ResponseStage = {
+      name: 'refuse',
+      onMessage: (m) => {
+        if ((m as { stop?: boolean }).stop)
+          throw new AppError('upstream_too_large', { details: { maxStreams: 1 } });
+        return undefined;
+      },
+    };
+    const ends: Array<[BodyEnd, string | undefined]> = [];
+    const response = await rewriteResponse(answer, {
+      stages: [refusing],
+      onBodyDone: (how, err) => ends.push([how, err?.code]),
+      lastWords: (err) => `event: error\ndata: ${JSON.stringify({ code: err.code })}\n\n`,
+    });
+    expect(await response.text()).toBe(
+      'data: {"n":1}\n\nevent: error\ndata: {"code":"upstream_too_large"}\n\n',
+    );
+    expect(ends).toEqual([['error', 'upstream_too_large']]);
   });
 });

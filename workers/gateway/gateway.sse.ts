@@ -169,6 +169,11 @@ export interface SseRewriter {
    * event itself is never passed on, and the upstream body is cancelled.
    */
   tooLarge(): string;
+  /**
+   * True once the last rewritten event was the stream's end (its text the protocol's error): the
+   * stream closes after it and the upstream body is cancelled.
+   */
+  ended?(): boolean;
 }
 
 /**
@@ -196,6 +201,11 @@ export function sseRewriteStream(
       let out = '';
       for (const event of splitter.push(text)) {
         out += parsing ? (rewriter.rewrite(event) ?? event.raw) : event.raw;
+        if (parsing && rewriter.ended?.()) {
+          emit(controller, out);
+          controller.terminate();
+          return;
+        }
         if (parsing && rewriter.done()) parsing = false;
       }
       if (splitter.overflowed) {
