@@ -46,7 +46,7 @@ import type {
   Signal,
   Where,
 } from './inspection.schema.js';
-import { SEVERITY_RANK } from './inspection.schema.js';
+import { MAX_LITERAL_LENGTH, SEVERITY_RANK } from './inspection.schema.js';
 import { passes } from './inspection.validators.js';
 
 export interface Finding {
@@ -76,6 +76,12 @@ export interface ScanLimits {
   maxJsonChars: number;
 }
 
+/**
+ * The least overlap of a text scanned in pieces: rules without literals run their pattern over the
+ * whole text, and a pattern's unbounded quantifiers are bounded to 256 (inspection.regex.ts).
+ */
+export const MIN_REACH = 1024;
+
 export const DEFAULT_LIMITS: ScanLimits = {
   maxDecodeDepth: 2,
   maxFindingsPerRule: 32,
@@ -86,6 +92,12 @@ export const DEFAULT_LIMITS: ScanLimits = {
 
 export interface Engine {
   readonly ruleCount: number;
+  /**
+   * The longest stretch of text one finding can depend on (a rule's window around its longest
+   * literal), at least MIN_REACH: a text scanned in pieces must overlap them by this much for a
+   * match cut by a piece boundary to be whole in one scan (inspection.streams.ts).
+   */
+  readonly reach: number;
   scan(text: string, where: Where): Finding[];
   scanJson(value: unknown, where: Where): Finding[];
 }
@@ -105,9 +117,14 @@ class Scanner implements Engine {
   private readonly set: CompiledRules;
   private readonly limits: ScanLimits;
 
+  readonly reach: number;
+
   constructor(set: CompiledRules, limits: ScanLimits) {
     this.set = set;
     this.limits = limits;
+    let reach = MIN_REACH;
+    for (const rule of set.rules) reach = Math.max(reach, rule.before + rule.after + MAX_LITERAL_LENGTH);
+    this.reach = reach;
     this.openStart = new Int32Array(set.rules.length).fill(-1);
     this.openEnd = new Int32Array(set.rules.length);
   }

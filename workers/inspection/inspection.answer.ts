@@ -1,0 +1,260 @@
+/**
+ * Where an LLM answer's texts are, in every shape the gateway relays (docs/detections.md): each
+ * text under one key, its JSON path in the assembled answer, the same whether it arrives whole
+ * or streamed in pieces — so a stream's closing summary is recognised as repeating its deltas.
+ *
+ *   OpenAI chat    `$.choices[i].message.content` / `.refusal` / `.reasoning_content`, and
+ *                  `$.choices[i].message.tool_calls[k].function.arguments` (streamed: the delta's
+ *                  choice `index` and tool call `index`); legacy completions `$.choices[i].text`
+ *   Anthropic      `$.content[i].text`, `.thinking` (`thinking_delta`) and `.input` (a tool_use's
+ *                  input: `input_json_delta` pieces, or the whole input as JSON); `signature_delta`
+ *                  and `redacted_thinking` are opaque, not content
+ *   Responses      `$.output[o].content[c].text` / `.refusal`, `$.output[o].arguments` (a
+ *                  function call; `function_call_arguments.delta` / `.done`), `$.output[o].input`
+ *                  (a custom tool call), `$.output[o].summary[s].text` (reasoning summaries)
+ *
+ * The walkers call `AnswerTexts`: `piece` for a streamed piece (returns it with placeholders
+ * restored when it has a restore key), `whole` for a whole text, `end` when a text (or every
+ * text under a prefix) has ended. Pure.
+ */
+import { isRecord } from '../lib/values';
+
+export interface AnswerTexts {
+  /** A streamed piece of the text `key`; `restoreKey` null: scanned, never rewritten. */
+  piece(key: string, text: string, restoreKey: string | null): string;
+  /** The text `key` as a whole. */
+  whole(key: string, text: string): void;
+  /** Every text whose key starts with `prefix` ('' for all) has ended. */
+  end(prefix: string): void;
+  /** A placeholder tail held back for `restoreKey`, released at its text's end ('' when none). */
+  flush(restoreKey: string): string;
+}
+
+type Json = Record<string, unknown>;
+
+const str = (v: unknown): v is string => typeof v === 'string';
+const idx = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 0);
+
+/** A streamed event (chat chunk, Anthropic event, Responses event); false when it is none. */
+export function streamEvent(m: Json, t: AnswerTexts): { matched: boolean; changed: boolean } {
+  if (m.object === 'chat.completion.chunk') return { matched: true, changed: chatChunk(m, t) };
+  if (m.object === 'text_completion') return { matched: false, changed: legacyChunk(m, t) };
+  const type = m.type;
+  if (!str(type)) return { matched: false, changed: false };
+  if (type.startsWith('content_block') || type === 'message_delta' || type === 'message_stop')
+    return { matched: true, changed: anthropicEvent(m, t) };
+  if (type.startsWith('response.') && type.endsWith('.delta')) return responsesDelta(m, t);
+  return { matched: false, changed: false };
+}
+
+/** OpenAI chat chunk: each choice's content, refusal, reasoning and tool-call arguments. */
+function chatChunk(chunk: Json, t: AnswerTexts): boolean {
+  let changed = false;
+  const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+  for (const choice of choices) {
+    if (!isRecord(choice)) continue;
+    const i = idx(choice.index);
+    const base = `$.choices[${i}].message`;
+    const delta = isRecord(choice.delta) ? choice.delta : null;
+    if (delta && str(delta.content)) {
+      const restored = t.piece(`${base}.content`, delta.content, `c${i}`);
+      changed ||= restored !== delta.content;
+      delta.content = restored;
+    }
+    if (delta && str(delta.refusal)) t.piece(`${base}.refusal`, delta.refusal, null);
+    if (delta && str(delta.reasoning_content))
+      t.piece(`${base}.reasoning_content`, delta.reasoning_content, null);
+    const calls = delta && Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
+    for (const call of calls) {
+      const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
+      if (!fn || !str(fn.arguments)) continue;
+      const k = idx((call as Json).index);
+      const restored = t.piece(`${base}.tool_calls[${k}].function.arguments`, fn.arguments, `c${i}t${k}`);
+      changed ||= restored !== fn.arguments;
+      fn.arguments = restored;
+    }
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
+      // The choice ended: release what was held back as the last words of this chunk.
+      const rest = t.flush(`c${i}`);
+      if (rest) {
+        const d: Json = isRecord(choice.delta) ? choice.delta : {};
+        d.content = `${str(d.content) ? d.content : ''}${rest}`;
+        choice.delta = d;
+        changed = true;
+      }
+      t.end(`$.choices[${i}].`);
+    }
+  }
+  return changed;
+}
+
+/** Legacy completions (streamed or not: the same object): scanned only, restored as a whole answer. */
+function legacyChunk(chunk: Json, t: AnswerTexts): boolean {
+  for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
+    if (!isRecord(choice)) continue;
+    const i = idx(choice.index);
+    if (str(choice.text)) t.piece(`$.choices[${i}].text`, choice.text, null);
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) t.end(`$.choices[${i}].`);
+  }
+  return false;
+}
+
+/**
+ * An Anthropic stream event: `text_delta` and `input_json_delta` restored, `thinking_delta` scanned
+ * only (its block is signed: the client sends it back as the provider wrote it). A block's held-back
+ * tail (only ever an unfinished placeholder's beginning) is released with the block's last delta;
+ * at `content_block_stop` there is no text field left to carry it, so a tail still held then — a
+ * placeholder cut off by the end of the block — is dropped.
+ */
+function anthropicEvent(event: Json, t: AnswerTexts): boolean {
+  if (event.type === 'message_delta' || event.type === 'message_stop') {
+    t.end('');
+    return false;
+  }
+  const i = idx(event.index);
+  const base = `$.content[${i}]`;
+  if (event.type === 'content_block_stop') {
+    t.flush(`a${i}`);
+    t.end(`${base}.`);
+    return false;
+  }
+  if (event.type === 'content_block_start' && isRecord(event.content_block)) {
+    // A block usually starts empty; whatever it starts with is part of its text.
+    const block = event.content_block;
+    if (str(block.text) && block.text) t.piece(`${base}.text`, block.text, null);
+    if (str(block.thinking) && block.thinking) t.piece(`${base}.thinking`, block.thinking, null);
+    return false;
+  }
+  if (event.type !== 'content_block_delta' || !isRecord(event.delta)) return false;
+  const delta = event.delta;
+  if (delta.type === 'thinking_delta' && str(delta.thinking)) {
+    t.piece(`${base}.thinking`, delta.thinking, null);
+    return false;
+  }
+  const field =
+    delta.type === 'text_delta' ? 'text' : delta.type === 'input_json_delta' ? 'partial_json' : null;
+  if (!field || !str(delta[field])) return false;
+  const before = delta[field] as string;
+  const restored = t.piece(`${base}.${field === 'text' ? 'text' : 'input'}`, before, `a${i}`);
+  delta[field] = restored;
+  return restored !== before;
+}
+
+/** The Responses API's text deltas: output text, refusals, function-call arguments, reasoning. */
+function responsesDelta(e: Json, t: AnswerTexts): { matched: boolean; changed: boolean } {
+  if (!str(e.delta)) return { matched: false, changed: false };
+  const o = `$.output[${idx(e.output_index)}]`;
+  const item = String(e.item_id);
+  let key: string;
+  let restoreKey: string | null = null;
+  switch (e.type) {
+    case 'response.output_text.delta':
+      key = `${o}.content[${idx(e.content_index)}].text`;
+      restoreKey = `r${item}:${String(e.content_index)}`;
+      break;
+    case 'response.function_call_arguments.delta':
+      key = `${o}.arguments`;
+      restoreKey = `f${item}`;
+      break;
+    case 'response.custom_tool_call_input.delta':
+      key = `${o}.input`;
+      break;
+    case 'response.refusal.delta':
+      key = `${o}.content[${idx(e.content_index)}].refusal`;
+      break;
+    case 'response.reasoning_summary_text.delta':
+      key = `${o}.summary[${idx(e.summary_index)}].text`;
+      break;
+    case 'response.reasoning_text.delta':
+      key = `${o}.content[${idx(e.content_index)}].text`;
+      break;
+    default:
+      return { matched: false, changed: false };
+  }
+  const restored = t.piece(key, e.delta, restoreKey);
+  const changed = restored !== e.delta;
+  e.delta = restored;
+  return { matched: true, changed };
+}
+
+/**
+ * Any other message: a whole answer, or a Responses event that closes texts (`*.done`,
+ * `output_item.done`, `response.completed`…). Its texts are given whole: scanned when the stream
+ * has not carried them already.
+ */
+export function wholeMessage(m: Json, t: AnswerTexts): void {
+  if (Array.isArray(m.choices)) {
+    for (const c of m.choices) {
+      if (!isRecord(c)) continue;
+      const base = `$.choices[${idx(c.index)}]`;
+      if (str(c.text)) t.whole(`${base}.text`, c.text);
+      if (isRecord(c.message)) chatMessage(c.message, `${base}.message`, t);
+    }
+  }
+  if (m.type === 'message' && Array.isArray(m.content)) {
+    m.content.forEach((block, i) => {
+      if (!isRecord(block)) return;
+      const base = `$.content[${i}]`;
+      if (block.type === 'text' && str(block.text)) t.whole(`${base}.text`, block.text);
+      if (block.type === 'thinking' && str(block.thinking)) t.whole(`${base}.thinking`, block.thinking);
+      if (block.type === 'tool_use' && block.input !== undefined)
+        t.whole(`${base}.input`, JSON.stringify(block.input));
+    });
+  }
+  responsesWhole(m, t);
+}
+
+function chatMessage(msg: Json, base: string, t: AnswerTexts): void {
+  if (str(msg.content)) t.whole(`${base}.content`, msg.content);
+  if (str(msg.refusal)) t.whole(`${base}.refusal`, msg.refusal);
+  if (str(msg.reasoning_content)) t.whole(`${base}.reasoning_content`, msg.reasoning_content);
+  if (!Array.isArray(msg.tool_calls)) return;
+  msg.tool_calls.forEach((call, k) => {
+    const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
+    if (fn && str(fn.arguments)) t.whole(`${base}.tool_calls[${k}].function.arguments`, fn.arguments);
+  });
+}
+
+/** Responses: a whole response, an output item done, a text done. */
+function responsesWhole(m: Json, t: AnswerTexts): void {
+  const response = m.object === 'response' ? m : isRecord(m.response) ? m.response : null;
+  if (response && Array.isArray(response.output))
+    response.output.forEach((item, o) => {
+      if (isRecord(item)) outputItem(item, `$.output[${o}]`, t);
+    });
+  const type = str(m.type) ? m.type : '';
+  if (!type.startsWith('response.')) return;
+  const o = `$.output[${idx(m.output_index)}]`;
+  if (type === 'response.output_item.done' && isRecord(m.item)) outputItem(m.item, o, t);
+  const c = `${o}.content[${idx(m.content_index)}]`;
+  if (type === 'response.output_text.done' && str(m.text)) t.whole(`${c}.text`, m.text);
+  if (type === 'response.reasoning_text.done' && str(m.text)) t.whole(`${c}.text`, m.text);
+  if (type === 'response.refusal.done' && str(m.refusal)) t.whole(`${c}.refusal`, m.refusal);
+  if (type === 'response.function_call_arguments.done' && str(m.arguments))
+    t.whole(`${o}.arguments`, m.arguments);
+  if (type === 'response.custom_tool_call_input.done' && str(m.input)) t.whole(`${o}.input`, m.input);
+  if (type === 'response.reasoning_summary_text.done' && str(m.text))
+    t.whole(`${o}.summary[${idx(m.summary_index)}].text`, m.text);
+  if (
+    response &&
+    (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed')
+  )
+    t.end('');
+}
+
+function outputItem(item: Json, o: string, t: AnswerTexts): void {
+  if (str(item.arguments)) t.whole(`${o}.arguments`, item.arguments);
+  if (item.type === 'custom_tool_call' && str(item.input)) t.whole(`${o}.input`, item.input);
+  const lists: Array<[string, unknown]> = [
+    ['content', item.content],
+    ['summary', item.summary],
+  ];
+  for (const [name, list] of lists) {
+    if (!Array.isArray(list)) continue;
+    list.forEach((part, j) => {
+      if (!isRecord(part)) return;
+      if (str(part.text)) t.whole(`${o}.${name}[${j}].text`, part.text);
+      if (str(part.refusal)) t.whole(`${o}.${name}[${j}].refusal`, part.refusal);
+    });
+  }
+}

@@ -1,0 +1,137 @@
+/**
+ * Scanning a streamed LLM answer as the separate texts it is made of (docs/detections.md).
+ *
+ * One answer streams several texts at once, their pieces interleaved: the choices of an `n > 1`
+ * chat completion, each choice's parallel tool calls (`delta.tool_calls[k]` by `index`), an
+ * Anthropic message's content blocks (text, thinking, tool input), the Responses API's output
+ * items and content parts. A secret cut in two pieces of one text, with a piece of another text
+ * between them, is whole only in its own text: so each text is scanned on its own, under its key
+ * (its JSON path in the assembled answer, e.g. `$.choices[1].message.content`).
+ *
+ * Bounded memory, linear time: a text is not kept whole. Its pieces gather until SCAN_CHUNK (at
+ * least 4 × the engine's reach) characters are waiting, then the waiting text is scanned behind
+ * the last `reach` characters already scanned (the carry), so a match cut by the boundary is whole
+ * in one scan. A finding the scan before reported already (same rule, same place: it lay in the
+ * carry) is not reported again; one the carry's new right context makes is. Each character is scanned at most 1 + reach / chunk (≤ 1.25) times; each text
+ * holds at most chunk + reach characters. An answer may open MAX_ANSWER_STREAMS texts: one more is
+ * refused (`upstream_too_large`, thrown), and the gateway ends the stream with the provider's
+ * error event — what it cannot follow, it does not pass. Pure.
+ */
+import { AppError } from '../lib/errors';
+import type { Engine, Finding } from './inspection.engine';
+
+/** Texts one streamed answer may open (OpenAI allows n ≤ 128 choices; tool calls open more). */
+export const MAX_ANSWER_STREAMS = 128;
+/** Characters gathered per text before they are scanned (at least 4 × the engine's reach). */
+export const SCAN_CHUNK = 16 * 1024;
+
+/** What a scan found in one text: its key, and findings with offsets in the text as a whole. */
+export type ReportFindings = (key: string, found: Finding[]) => void;
+
+interface OpenText {
+  /** The last `reach` characters already scanned. */
+  carry: string;
+  /** Where `carry` starts in the whole text. */
+  carryAt: number;
+  /** Characters waiting to be scanned. */
+  waiting: string;
+  /** What the last scan reported that reaches into the carry (`rule:start:end`, whole-text offsets). */
+  inCarry: Set<string>;
+}
+
+export class AnswerScanner {
+  readonly #engine: Engine;
+  readonly #report: ReportFindings;
+  readonly #reach: number;
+  readonly #chunk: number;
+  readonly #open = new Map<string, OpenText>();
+  /** Every key opened (or scanned whole) in this answer: the cap counts them, ended or not. */
+  readonly #seen = new Set<string>();
+
+  constructor(engine: Engine, report: ReportFindings) {
+    this.#engine = engine;
+    this.#report = report;
+    this.#reach = engine.reach;
+    this.#chunk = Math.max(SCAN_CHUNK, 4 * engine.reach);
+  }
+
+  /** Whether this answer has streamed or scanned text under `key`. */
+  seen(key: string): boolean {
+    return this.#seen.has(key);
+  }
+
+  /** A piece of the text `key`; scanned once enough has gathered. Throws past the stream cap. */
+  push(key: string, piece: string): void {
+    if (piece.length === 0) return;
+    let text = this.#open.get(key);
+    if (!text) {
+      // More of a text already ended (a block's late delta) is scanned as a text of its own.
+      this.#seen.delete(key);
+      this.#admit(key);
+      text = { carry: '', carryAt: 0, waiting: '', inCarry: new Set() };
+      this.#open.set(key, text);
+    }
+    text.waiting += piece;
+    if (text.waiting.length >= this.#chunk) this.#scan(key, text);
+  }
+
+  /** The text `key` has ended: what is waiting is scanned, and its memory released. */
+  end(key: string): void {
+    const text = this.#open.get(key);
+    if (!text) return;
+    this.#open.delete(key);
+    if (text.waiting.length > 0) this.#scan(key, text);
+  }
+
+  /** Ends every open text whose key starts with `prefix` ('' for all). */
+  endUnder(prefix: string): void {
+    for (const key of [...this.#open.keys()]) if (key.startsWith(prefix)) this.end(key);
+  }
+
+  /**
+   * A whole text (a JSON answer's, or a stream's closing summary): scanned when the answer has not
+   * streamed it already, since a summary repeats its deltas. Not counted against the stream cap:
+   * it is one message, already bounded by the gateway's message cap.
+   */
+  whole(key: string, text: string): void {
+    if (this.#seen.has(key)) {
+      this.end(key);
+      return;
+    }
+    this.#seen.add(key);
+    if (text.length === 0) return;
+    const found = this.#engine.scan(text, 'completion');
+    if (found.length > 0) this.#report(key, found);
+  }
+
+  #admit(key: string): void {
+    if (this.#seen.size >= MAX_ANSWER_STREAMS)
+      throw new AppError('upstream_too_large', {
+        message: `The answer streams more than ${MAX_ANSWER_STREAMS} texts (choices, tool calls, content blocks); the gateway inspects at most ${MAX_ANSWER_STREAMS}`,
+        details: { maxStreams: MAX_ANSWER_STREAMS },
+      });
+    this.#seen.add(key);
+  }
+
+  #scan(key: string, text: OpenText): void {
+    const scanned = text.carry + text.waiting;
+    const at = text.carryAt;
+    const found = this.#engine.scan(scanned, 'completion');
+    const keep = Math.min(this.#reach, scanned.length);
+    const nextAt = at + scanned.length - keep;
+    const inCarry = new Set<string>();
+    const fresh: Finding[] = [];
+    for (const f of found) {
+      const start = f.start + at;
+      const end = f.end + at;
+      const id = `${f.ruleId}:${start}:${end}`;
+      if (end > nextAt) inCarry.add(id);
+      if (!text.inCarry.has(id)) fresh.push({ ...f, start, end });
+    }
+    text.carry = scanned.slice(scanned.length - keep);
+    text.carryAt = nextAt;
+    text.waiting = '';
+    text.inCarry = inCarry;
+    if (fresh.length > 0) this.#report(key, fresh);
+  }
+}
