@@ -17,6 +17,8 @@
  *   stall-end   a stream sends all but its last event, then waits STALL_MS (OpenAI chat with
  *               `include_usage`: the whole answer, then the usage chunk late — a caller can hang
  *               up after the answer and before its usage)
+ * Split: the model `fake-split…` answers with a secret cut across interleaved texts (choices, tool
+ * calls, output items, thinking: llm.fake-provider.split.ts), for content inspection's tests.
  * Echo: the model `fake-echo` (or any `fake-echo…`) answers with the last user message, streamed
  * in 3-character deltas (so placeholders are split across events).
  * Usage override: `x-fake-usage: input=100,cached=10,output=50,reasoning=0` or the armed `usage`.
@@ -46,6 +48,14 @@ import {
   toolToCall,
 } from './llm.fake-provider.replies.ts';
 import { FakeResponses } from './llm.fake-responses.ts';
+import {
+  splitAnthropicEvents,
+  splitAnthropicJson,
+  splitChatChunks,
+  splitChatJson,
+  splitResponsesEvents,
+  splitResponsesJson,
+} from './llm.fake-provider.split.ts';
 
 export {
   FAKE_MODELS,
@@ -260,6 +270,24 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     const stream = json.stream === true;
     // Model `fake-echo…`: the answer is the last user message as the provider received it.
     const echo = echoText(json);
+    // Model `fake-split…`: a secret cut across interleaved texts (llm.fake-provider.split.ts).
+    if (model.startsWith('fake-split')) {
+      if (route === 'POST /v1/chat/completions')
+        return stream
+          ? reply.sse(
+              splitChatChunks(model).map((c) => [null, c]),
+              true,
+            )
+          : reply.json(200, splitChatJson(model));
+      if (route === 'POST /v1/responses')
+        return stream
+          ? reply.sse(splitResponsesEvents(model), false)
+          : reply.json(200, splitResponsesJson(model));
+      if (route === 'POST /v1/messages')
+        return stream
+          ? reply.sse(splitAnthropicEvents(model), false)
+          : reply.json(200, splitAnthropicJson(model));
+    }
     // The Responses API, with stored responses (llm.fake-responses.ts).
     const stored = responses.answer(req.method ?? 'GET', url.pathname, json, model, usage);
     if (stored)
