@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors.ts';
-import { type BodyEnd, rewriteResponse } from './gateway.rewrite.ts';
+import { type BodyEnd, rewriteResponse, rewriteWholeSse } from './gateway.rewrite.ts';
 import type { ResponseStage } from './gateway.stages.ts';
 
 const encoder = new TextEncoder();
@@ -104,6 +104,28 @@ describe('a stage that refuses the rest of a stream', () => {
     expect(await response.text()).toBe(
       'data: {"n":1}\n\nevent: error\ndata: {"code":"upstream_too_large"}\n\n',
     );
+    expect(ends).toEqual([['error', 'upstream_too_large']]);
+  });
+});
+
+describe('a stage that refuses the rest of a short stream read whole', () => {
+  it('ends it at that event with the last words, and reports the error', async () => {
+    const events = ['{"n":1}', '{"n":2,"stop":true}', '{"n":3}'].map((d) => `data: ${d}\n\n`).join('');
+    const refusing: ResponseStage = {
+      name: 'refuse',
+      onMessage: (m) => {
+        if ((m as { stop?: boolean }).stop) throw new AppError('upstream_too_large', {});
+        return undefined;
+      },
+    };
+    const ends: Array<[BodyEnd, string | undefined]> = [];
+    const head = new Response(null, { status: 200, headers: { 'Content-Type': 'text/event-stream' } });
+    const response = rewriteWholeSse(head, encoder.encode(events), {
+      stages: [refusing],
+      onBodyDone: (how, err) => ends.push([how, err?.code]),
+      lastWords: (err) => `data: ${JSON.stringify({ error: err.code })}\n\n`,
+    });
+    expect(await response.text()).toBe('data: {"n":1}\n\ndata: {"error":"upstream_too_large"}\n\n');
     expect(ends).toEqual([['error', 'upstream_too_large']]);
   });
 });
