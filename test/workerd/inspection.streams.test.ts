@@ -1,0 +1,135 @@
+/**
+ * Content inspection follows each text of a streamed LLM answer on its own, in workerd with real
+ * bindings, against the real fake provider (`fake-split…`: a secret cut across two pieces of one
+ * text with another text's piece between them, test/e2e/llm.fake-provider.split.ts;
+ * docs/detections.md):
+ *   - chat completions with n = 2 and parallel tool calls: the key is found in choice 1's content
+ *     and in tool call 1's arguments, each under its own path, in the audit row in D1 — which
+ *     never holds the key itself; the stream reaches the caller unchanged;
+ *   - Responses function-call argument deltas and Anthropic thinking deltas are scanned;
+ *   - an answer opening more texts than the gateway follows ends with the OpenAI-shaped error
+ *     event (`upstream_too_large`) instead of the rest of the answer, and the row records it.
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FAKE_SPLIT_SECRET, SPLIT_MANY_CHOICES } from '../e2e/llm.fake-provider.split';
+import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
+import { bootstrapDefault, call, putPolicy } from './helpers';
+
+const RUN = Date.now().toString(36);
+const OPENAI = `insp-split-${RUN}`;
+const ANTHROPIC = `insp-split-a-${RUN}`;
+const RULE = 'secret.aws_access_key_id';
+
+async function llmConnection(slug: string, provider: string) {
+  const res = await call('POST', '/api/v1/connections', {
+    body: {
+      slug,
+      name: slug,
+      type: 'llm',
+      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
+      credential: env.LLM_FAKE_KEY,
+      settings: { provider, inspection: { packs: ['llm-standard-security'] } },
+    },
+  });
+  expect(res.status, await res.clone().text()).toBe(201);
+  await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
+}
+
+beforeAll(async () => {
+  await bootstrapDefault();
+  await llmConnection(OPENAI, 'openai-compatible');
+  await llmConnection(ANTHROPIC, 'anthropic');
+});
+
+/** The LLM row of a trace once `done` holds for it (an SSE answer's findings come after its outcome). */
+async function llmRow(trace: string, done: (row: AuditRow) => boolean): Promise<AuditRow> {
+  let row: AuditRow | null = null;
+  for (let i = 0; i < 50; i++) {
+    await auditFor(trace); // flushes the spools
+    row = await env.DB.prepare("SELECT * FROM audit_events WHERE trace_id = ? AND type = 'llm_call'")
+      .bind(trace)
+      .first<AuditRow>();
+    if (row && done(row)) return row;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no row for ${trace} as expected: ${JSON.stringify(row)}`);
+}
+
+function locations(row: AuditRow): Array<[string, unknown]> {
+  const details = JSON.parse(row.details ?? '{}') as {
+    findings?: Array<{ kind: string; detail?: { where?: string; location?: string } }>;
+  };
+  return (details.findings ?? [])
+    .filter((f) => f.detail?.where === 'completion')
+    .map((f) => [f.kind, f.detail?.location]);
+}
+
+async function stream(
+  path: string,
+  trace: string,
+  body: Record<string, unknown>,
+  headers = {},
+): Promise<string> {
+  const res = await call('POST', path, {
+    body: { ...body, stream: true },
+    headers: { 'X-Igris-Trace-Id': trace, ...headers },
+  });
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
+describe('a streamed answer, text by text', () => {
+  it('chat, n = 2 and parallel tool calls interleaved: each cut key found under its own path', async () => {
+    const trace = traceId('split-chat');
+    const text = await stream(`/llm/${OPENAI}/v1/chat/completions`, trace, {
+      model: 'fake-split',
+      n: 2,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(text).toContain('data: [DONE]'); // passed whole, unchanged
+    const row = await llmRow(trace, (r) => locations(r).length >= 2);
+    expect(locations(row).sort()).toEqual([
+      [RULE, '$.choices[0].message.tool_calls[1].function.arguments'],
+      [RULE, '$.choices[1].message.content'],
+    ]);
+    expect(row.details).not.toContain(FAKE_SPLIT_SECRET);
+  });
+
+  it('Responses function_call_arguments.delta and Anthropic thinking_delta are scanned', async () => {
+    const responses = traceId('split-resp');
+    await stream(`/llm/${OPENAI}/v1/responses`, responses, { model: 'fake-split', input: 'Hi' });
+    const thinking = traceId('split-think');
+    await stream(
+      `/llm/${ANTHROPIC}/v1/messages`,
+      thinking,
+      { model: 'fake-split', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] },
+      { 'anthropic-version': '2023-06-01' },
+    );
+    expect(locations(await llmRow(responses, (r) => locations(r).length > 0))).toEqual([
+      [RULE, '$.output[1].arguments'],
+    ]);
+    expect(locations(await llmRow(thinking, (r) => locations(r).length > 0))).toEqual([
+      [RULE, '$.content[0].thinking'],
+    ]);
+  });
+
+  it('an answer opening more texts than the gateway follows ends with the error event', async () => {
+    const trace = traceId('split-many');
+    const text = await stream(`/llm/${OPENAI}/v1/chat/completions`, trace, {
+      model: 'fake-split-many',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
+    // Every choice the gateway followed, then the error in OpenAI's shape: never the last choice.
+    expect(events).toHaveLength(SPLIT_MANY_CHOICES);
+    const last = JSON.parse(events.at(-1)!.slice(6)) as { error: { code: string; details: unknown } };
+    expect(last.error).toMatchObject({
+      code: 'upstream_too_large',
+      details: { maxStreams: SPLIT_MANY_CHOICES - 1 },
+    });
+    expect(text).not.toContain('[DONE]');
+    const row = await llmRow(trace, (r) => r.error_code === 'upstream_too_large');
+    expect(row.error_code).toBe('upstream_too_large');
+  });
+});
