@@ -7,7 +7,8 @@
  *   - chat completions, n = 2 and parallel tool calls, streamed: the key in choice 1's content and
  *     in tool call 1's arguments is found, each under its own path; JSON: tool_calls arguments;
  *   - Responses: function_call_arguments.delta of two calls interleaved; JSON: function_call arguments;
- *   - Messages: thinking_delta pieces (and a signature_delta, not content); JSON: a thinking block;
+ *   - Messages: thinking_delta pieces (and a signature_delta, not content), also when the stream
+ *     breaks off before the block ends; JSON: a thinking block;
  *   - an answer opening more texts than the gateway follows ends with the provider-shaped error
  *     event, which the SDK raises, and the row records upstream_too_large.
  * The SDKs still assemble the answers whole: inspection records (the rule's action is `redact`,
@@ -177,6 +178,18 @@ describe('Anthropic SDK', () => {
     const final = await anthropic.messages.stream(params, headers(trace)).finalMessage();
     expect(final.content[0]).toMatchObject({ type: 'thinking', thinking: SPLIT_TEXTS.thinking });
     expect(final.content[1]).toMatchObject({ type: 'text', text: SPLIT_TEXTS.text });
+    expect(await completionFindings(trace, 1)).toEqual([[RULE, '$.content[0].thinking']]);
+  });
+
+  it('a stream broken off inside the thinking block: what it held is scanned at the end', async () => {
+    const trace = `insp-split-broken-${RUN}`;
+    // The provider sends half the events (the thinking deltas, no content_block_stop) and hangs up.
+    fake.arm({ fail: 'disconnect' });
+    const err = await anthropic.messages
+      .stream(params, headers(trace))
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
     expect(await completionFindings(trace, 1)).toEqual([[RULE, '$.content[0].thinking']]);
   });
 

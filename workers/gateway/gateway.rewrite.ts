@@ -129,7 +129,10 @@ function rewriteEvent(event: SseEvent, stages: readonly ResponseStage[]): string
 /** The response with every stage applied; the same object when there is nothing to do. */
 export async function rewriteResponse(response: Response, options: RewriteOptions): Promise<Response> {
   const { stages, findings, onLateFindings } = options;
-  const onBodyDone = once(options.onBodyDone);
+  const onBodyDone = once((how, err) => {
+    finishStages(stages, findings, onLateFindings);
+    options.onBodyDone?.(how, err);
+  });
   if (stages.length === 0 || allDone(stages) || !isSuccess(response.status) || response.body === null) {
     onBodyDone('complete');
     return response;
@@ -226,6 +229,7 @@ export function rewriteWholeSse(response: Response, bytes: Uint8Array, options: 
     }
   }
   // After the stages: what they left for after the answer (call.deferred) is theirs by now.
+  finishStages(stages, options.findings, options.onLateFindings);
   if (cut) options.onBodyDone?.('error', cut);
   else options.onBodyDone?.('complete');
   const rest = cut ? '' : splitter.rest();
@@ -249,6 +253,17 @@ async function readJsonAnswer(
   }
 }
 
+/** The answer ended: each stage looks at what it still holds; findings it adds are reported. */
+function finishStages(
+  stages: readonly ResponseStage[],
+  findings: readonly Finding[] | undefined,
+  onLateFindings: (() => void) | undefined,
+): void {
+  const before = findings?.length ?? 0;
+  for (const stage of stages) stage.finish?.();
+  if ((findings?.length ?? 0) > before) onLateFindings?.();
+}
+
 function isSuccess(status: number): boolean {
   return status >= 200 && status <= 299;
 }
@@ -260,12 +275,10 @@ function answerTooLarge(what: string): AppError {
   });
 }
 
-function once(
-  fn: ((how: BodyEnd, err?: AppError) => void) | undefined,
-): (how: BodyEnd, err?: AppError) => void {
+function once(fn: (how: BodyEnd, err?: AppError) => void): (how: BodyEnd, err?: AppError) => void {
   let called = false;
   return (how, err) => {
-    if (called || !fn) return;
+    if (called) return;
     called = true;
     fn(how, err);
   };

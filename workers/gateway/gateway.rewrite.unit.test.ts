@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors.ts';
 import { type BodyEnd, rewriteResponse, rewriteWholeSse } from './gateway.rewrite.ts';
-import type { ResponseStage } from './gateway.stages.ts';
+import type { Finding, ResponseStage } from './gateway.stages.ts';
 
 const encoder = new TextEncoder();
 
@@ -127,5 +127,34 @@ describe('a stage that refuses the rest of a short stream read whole', () => {
     });
     expect(await response.text()).toBe('data: {"n":1}\n\ndata: {"error":"upstream_too_large"}\n\n');
     expect(ends).toEqual([['error', 'upstream_too_large']]);
+  });
+});
+
+describe('the end of an answer', () => {
+  it('lets each stage finish before the body is done, and reports the findings it makes then', async () => {
+    const order: string[] = [];
+    const findings: Finding[] = [];
+    const gathering: ResponseStage = {
+      name: 'gather',
+      onMessage: () => undefined,
+      finish: () => {
+        order.push('finish');
+        findings.push({ stage: 'gather', kind: 'late', severity: 'low' });
+      },
+    };
+    const response = await rewriteResponse(
+      new Response(encoder.encode('data: {"n":1}\n\n'), {
+        status: 200,
+        headers: { 'Content-Type': 'text/event-stream' },
+      }),
+      {
+        stages: [gathering],
+        findings,
+        onLateFindings: () => order.push(`late:${findings.length}`),
+        onBodyDone: (how) => order.push(how),
+      },
+    );
+    await response.text();
+    expect(order).toEqual(['finish', 'late:1', 'complete']);
   });
 });

@@ -107,6 +107,12 @@ export interface ResponseStage {
   onMessage(message: unknown): unknown;
   /** True once the stage will change nothing more in this answer (lets the rest pass unparsed). */
   done?(): boolean;
+  /**
+   * The answer ended — read to its end, broken off, or the caller left — before the call's outcome
+   * is settled: a stage that looks at an answer in pieces looks at what it still holds, and may
+   * record findings (LLM inspection scans the texts a stream did not say had ended).
+   */
+  finish?(): void;
 }
 
 /**

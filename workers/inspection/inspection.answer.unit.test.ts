@@ -97,6 +97,18 @@ describe('OpenAI chat completions, streamed', () => {
     ]);
   });
 
+  it('a stream that ends without a finish_reason: what its texts hold is scanned at the end', () => {
+    const call = stageCall();
+    const stage = llmAnswerStage(call)!;
+    stage.onMessage(chunk([content(0, `the key is ${HEAD}`)]));
+    stage.onMessage(chunk([content(0, `${TAIL} and then the upstream broke off`)]));
+    expect(call.findings).toEqual([]);
+    stage.finish?.();
+    expect(call.findings.map((f) => [f.kind, f.detail?.location])).toEqual([
+      [RULE, '$.choices[0].message.content'],
+    ]);
+  });
+
   it('refuses an answer that opens more texts than the cap (fail closed)', () => {
     const call = stageCall();
     const stage = llmAnswerStage(call)!;

@@ -121,6 +121,10 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
       }
       return undefined;
     },
+    // A stream that ended without saying its texts had (no finish_reason, message_stop or
+    // response.completed: broken off, the caller gone, a provider that omits them): what each
+    // text still holds is scanned now, before the outcome is settled.
+    finish: () => scanner.endUnder(''),
   };
 }
 
