@@ -35,6 +35,41 @@ type Json = Record<string, unknown>;
 const str = (v: unknown): v is string => typeof v === 'string';
 const idx = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 0);
 
+/**
+ * A stream's keys, built once per kind and indices and then reused: a key built afresh for every
+ * delta is a new string that each Map lookup must flatten and hash again (it tripled the stage's
+ * own cost per delta). Indices past KEY_CACHE are built each time (an answer opens at most
+ * MAX_ANSWER_STREAMS texts anyway).
+ */
+const KEY_CACHE = 128;
+type KeyBuilder = (a: number, b: number) => string;
+const keyCaches = new Map<KeyBuilder, string[][]>();
+function key(build: KeyBuilder, a: number, b = 0): string {
+  if (a >= KEY_CACHE || b >= KEY_CACHE) return build(a, b);
+  let cache = keyCaches.get(build);
+  if (!cache) keyCaches.set(build, (cache = []));
+  const row = (cache[a] ??= []);
+  return (row[b] ??= build(a, b));
+}
+const CHAT_CONTENT: KeyBuilder = (i) => `$.choices[${i}].message.content`;
+const CHAT_REFUSAL: KeyBuilder = (i) => `$.choices[${i}].message.refusal`;
+const CHAT_REASONING: KeyBuilder = (i) => `$.choices[${i}].message.reasoning_content`;
+const CHAT_TOOL: KeyBuilder = (i, k) => `$.choices[${i}].message.tool_calls[${k}].function.arguments`;
+const CHAT_CHOICE: KeyBuilder = (i) => `$.choices[${i}].`;
+const CHAT_RESTORE: KeyBuilder = (i) => `c${i}`;
+const CHAT_TOOL_RESTORE: KeyBuilder = (i, k) => `c${i}t${k}`;
+const LEGACY_TEXT: KeyBuilder = (i) => `$.choices[${i}].text`;
+const BLOCK_TEXT: KeyBuilder = (i) => `$.content[${i}].text`;
+const BLOCK_THINKING: KeyBuilder = (i) => `$.content[${i}].thinking`;
+const BLOCK_INPUT: KeyBuilder = (i) => `$.content[${i}].input`;
+const BLOCK: KeyBuilder = (i) => `$.content[${i}].`;
+const BLOCK_RESTORE: KeyBuilder = (i) => `a${i}`;
+const OUTPUT_TEXT: KeyBuilder = (o, c) => `$.output[${o}].content[${c}].text`;
+const OUTPUT_REFUSAL: KeyBuilder = (o, c) => `$.output[${o}].content[${c}].refusal`;
+const OUTPUT_ARGUMENTS: KeyBuilder = (o) => `$.output[${o}].arguments`;
+const OUTPUT_INPUT: KeyBuilder = (o) => `$.output[${o}].input`;
+const OUTPUT_SUMMARY: KeyBuilder = (o, s) => `$.output[${o}].summary[${s}].text`;
+
 /** A streamed event (chat chunk, Anthropic event, Responses event); false when it is none. */
 export function streamEvent(m: Json, t: AnswerTexts): { matched: boolean; changed: boolean } {
   if (m.object === 'chat.completion.chunk') return { matched: true, changed: chatChunk(m, t) };
@@ -54,35 +89,33 @@ function chatChunk(chunk: Json, t: AnswerTexts): boolean {
   for (const choice of choices) {
     if (!isRecord(choice)) continue;
     const i = idx(choice.index);
-    const base = `$.choices[${i}].message`;
     const delta = isRecord(choice.delta) ? choice.delta : null;
     if (delta && str(delta.content)) {
-      const restored = t.piece(`${base}.content`, delta.content, `c${i}`);
+      const restored = t.piece(key(CHAT_CONTENT, i), delta.content, key(CHAT_RESTORE, i));
       changed ||= restored !== delta.content;
       delta.content = restored;
     }
-    if (delta && str(delta.refusal)) t.piece(`${base}.refusal`, delta.refusal, null);
-    if (delta && str(delta.reasoning_content))
-      t.piece(`${base}.reasoning_content`, delta.reasoning_content, null);
+    if (delta && str(delta.refusal)) t.piece(key(CHAT_REFUSAL, i), delta.refusal, null);
+    if (delta && str(delta.reasoning_content)) t.piece(key(CHAT_REASONING, i), delta.reasoning_content, null);
     const calls = delta && Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
     for (const call of calls) {
       const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
       if (!fn || !str(fn.arguments)) continue;
       const k = idx((call as Json).index);
-      const restored = t.piece(`${base}.tool_calls[${k}].function.arguments`, fn.arguments, `c${i}t${k}`);
+      const restored = t.piece(key(CHAT_TOOL, i, k), fn.arguments, key(CHAT_TOOL_RESTORE, i, k));
       changed ||= restored !== fn.arguments;
       fn.arguments = restored;
     }
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
       // The choice ended: release what was held back as the last words of this chunk.
-      const rest = t.flush(`c${i}`);
+      const rest = t.flush(key(CHAT_RESTORE, i));
       if (rest) {
         const d: Json = isRecord(choice.delta) ? choice.delta : {};
         d.content = `${str(d.content) ? d.content : ''}${rest}`;
         choice.delta = d;
         changed = true;
       }
-      t.end(`$.choices[${i}].`);
+      t.end(key(CHAT_CHOICE, i));
     }
   }
   return changed;
@@ -93,8 +126,8 @@ function legacyChunk(chunk: Json, t: AnswerTexts): boolean {
   for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
     if (!isRecord(choice)) continue;
     const i = idx(choice.index);
-    if (str(choice.text)) t.piece(`$.choices[${i}].text`, choice.text, null);
-    if (choice.finish_reason !== null && choice.finish_reason !== undefined) t.end(`$.choices[${i}].`);
+    if (str(choice.text)) t.piece(key(LEGACY_TEXT, i), choice.text, null);
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) t.end(key(CHAT_CHOICE, i));
   }
   return false;
 }
@@ -112,30 +145,33 @@ function anthropicEvent(event: Json, t: AnswerTexts): boolean {
     return false;
   }
   const i = idx(event.index);
-  const base = `$.content[${i}]`;
   if (event.type === 'content_block_stop') {
-    t.flush(`a${i}`);
-    t.end(`${base}.`);
+    t.flush(key(BLOCK_RESTORE, i));
+    t.end(key(BLOCK, i));
     return false;
   }
   if (event.type === 'content_block_start' && isRecord(event.content_block)) {
     // A block usually starts empty; whatever it starts with is part of its text.
     const block = event.content_block;
-    if (str(block.text) && block.text) t.piece(`${base}.text`, block.text, null);
-    if (str(block.thinking) && block.thinking) t.piece(`${base}.thinking`, block.thinking, null);
+    if (str(block.text) && block.text) t.piece(key(BLOCK_TEXT, i), block.text, null);
+    if (str(block.thinking) && block.thinking) t.piece(key(BLOCK_THINKING, i), block.thinking, null);
     return false;
   }
   if (event.type !== 'content_block_delta' || !isRecord(event.delta)) return false;
   const delta = event.delta;
   if (delta.type === 'thinking_delta' && str(delta.thinking)) {
-    t.piece(`${base}.thinking`, delta.thinking, null);
+    t.piece(key(BLOCK_THINKING, i), delta.thinking, null);
     return false;
   }
   const field =
     delta.type === 'text_delta' ? 'text' : delta.type === 'input_json_delta' ? 'partial_json' : null;
   if (!field || !str(delta[field])) return false;
   const before = delta[field] as string;
-  const restored = t.piece(`${base}.${field === 'text' ? 'text' : 'input'}`, before, `a${i}`);
+  const restored = t.piece(
+    key(field === 'text' ? BLOCK_TEXT : BLOCK_INPUT, i),
+    before,
+    key(BLOCK_RESTORE, i),
+  );
   delta[field] = restored;
   return restored !== before;
 }
@@ -143,35 +179,34 @@ function anthropicEvent(event: Json, t: AnswerTexts): boolean {
 /** The Responses API's text deltas: output text, refusals, function-call arguments, reasoning. */
 function responsesDelta(e: Json, t: AnswerTexts): { matched: boolean; changed: boolean } {
   if (!str(e.delta)) return { matched: false, changed: false };
-  const o = `$.output[${idx(e.output_index)}]`;
-  const item = String(e.item_id);
-  let key: string;
+  const o = idx(e.output_index);
+  let k: string;
   let restoreKey: string | null = null;
   switch (e.type) {
     case 'response.output_text.delta':
-      key = `${o}.content[${idx(e.content_index)}].text`;
-      restoreKey = `r${item}:${String(e.content_index)}`;
+      k = key(OUTPUT_TEXT, o, idx(e.content_index));
+      restoreKey = `r${String(e.item_id)}:${String(e.content_index)}`;
       break;
     case 'response.function_call_arguments.delta':
-      key = `${o}.arguments`;
-      restoreKey = `f${item}`;
+      k = key(OUTPUT_ARGUMENTS, o);
+      restoreKey = `f${String(e.item_id)}`;
       break;
     case 'response.custom_tool_call_input.delta':
-      key = `${o}.input`;
+      k = key(OUTPUT_INPUT, o);
       break;
     case 'response.refusal.delta':
-      key = `${o}.content[${idx(e.content_index)}].refusal`;
+      k = key(OUTPUT_REFUSAL, o, idx(e.content_index));
       break;
     case 'response.reasoning_summary_text.delta':
-      key = `${o}.summary[${idx(e.summary_index)}].text`;
+      k = key(OUTPUT_SUMMARY, o, idx(e.summary_index));
       break;
     case 'response.reasoning_text.delta':
-      key = `${o}.content[${idx(e.content_index)}].text`;
+      k = key(OUTPUT_TEXT, o, idx(e.content_index));
       break;
     default:
       return { matched: false, changed: false };
   }
-  const restored = t.piece(key, e.delta, restoreKey);
+  const restored = t.piece(k, e.delta, restoreKey);
   const changed = restored !== e.delta;
   e.delta = restored;
   return { matched: true, changed };
