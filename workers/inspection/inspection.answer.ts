@@ -28,6 +28,8 @@ export interface AnswerTexts {
   end(prefix: string): void;
   /** A placeholder tail held back for `restoreKey`, released at its text's end ('' when none). */
   flush(restoreKey: string): string;
+  /** This answer's keys (answerKeys). */
+  key: Keys;
 }
 
 type Json = Record<string, unknown>;
@@ -36,21 +38,26 @@ const str = (v: unknown): v is string => typeof v === 'string';
 const idx = (v: unknown): number => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? v : 0);
 
 /**
- * A stream's keys, built once per kind and indices and then reused: a key built afresh for every
- * delta is a new string that each Map lookup must flatten and hash again (it tripled the stage's
- * own cost per delta). Indices past KEY_CACHE are built each time (an answer opens at most
- * MAX_ANSWER_STREAMS texts anyway).
+ * A stream's keys, built once per answer, kind and indices and then reused: a key built afresh for
+ * every delta is a new string that each Map lookup must flatten and hash again. Per answer, not
+ * per isolate, so an answer's indices cannot grow a cache that outlives it; indices past KEY_CACHE
+ * are built each time (an answer opens at most MAX_ANSWER_STREAMS texts anyway).
  */
 const KEY_CACHE = 128;
-type KeyBuilder = (a: number, b: number) => string;
-const keyCaches = new Map<KeyBuilder, string[][]>();
-function key(build: KeyBuilder, a: number, b = 0): string {
-  if (a >= KEY_CACHE || b >= KEY_CACHE) return build(a, b);
-  let cache = keyCaches.get(build);
-  if (!cache) keyCaches.set(build, (cache = []));
-  const row = (cache[a] ??= []);
-  return (row[b] ??= build(a, b));
+export type KeyBuilder = (a: number, b: number) => string;
+export type Keys = (build: KeyBuilder, a: number, b?: number) => string;
+
+export function answerKeys(): Keys {
+  const caches = new Map<KeyBuilder, string[][]>();
+  return (build, a, b = 0) => {
+    if (a >= KEY_CACHE || b >= KEY_CACHE) return build(a, b);
+    let cache = caches.get(build);
+    if (!cache) caches.set(build, (cache = []));
+    const row = (cache[a] ??= []);
+    return (row[b] ??= build(a, b));
+  };
 }
+
 const CHAT_CONTENT: KeyBuilder = (i) => `$.choices[${i}].message.content`;
 const CHAT_REFUSAL: KeyBuilder = (i) => `$.choices[${i}].message.refusal`;
 const CHAT_REASONING: KeyBuilder = (i) => `$.choices[${i}].message.reasoning_content`;
@@ -91,31 +98,32 @@ function chatChunk(chunk: Json, t: AnswerTexts): boolean {
     const i = idx(choice.index);
     const delta = isRecord(choice.delta) ? choice.delta : null;
     if (delta && str(delta.content)) {
-      const restored = t.piece(key(CHAT_CONTENT, i), delta.content, key(CHAT_RESTORE, i));
+      const restored = t.piece(t.key(CHAT_CONTENT, i), delta.content, t.key(CHAT_RESTORE, i));
       changed ||= restored !== delta.content;
       delta.content = restored;
     }
-    if (delta && str(delta.refusal)) t.piece(key(CHAT_REFUSAL, i), delta.refusal, null);
-    if (delta && str(delta.reasoning_content)) t.piece(key(CHAT_REASONING, i), delta.reasoning_content, null);
+    if (delta && str(delta.refusal)) t.piece(t.key(CHAT_REFUSAL, i), delta.refusal, null);
+    if (delta && str(delta.reasoning_content))
+      t.piece(t.key(CHAT_REASONING, i), delta.reasoning_content, null);
     const calls = delta && Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
     for (const call of calls) {
       const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
       if (!fn || !str(fn.arguments)) continue;
       const k = idx((call as Json).index);
-      const restored = t.piece(key(CHAT_TOOL, i, k), fn.arguments, key(CHAT_TOOL_RESTORE, i, k));
+      const restored = t.piece(t.key(CHAT_TOOL, i, k), fn.arguments, t.key(CHAT_TOOL_RESTORE, i, k));
       changed ||= restored !== fn.arguments;
       fn.arguments = restored;
     }
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) {
       // The choice ended: release what was held back as the last words of this chunk.
-      const rest = t.flush(key(CHAT_RESTORE, i));
+      const rest = t.flush(t.key(CHAT_RESTORE, i));
       if (rest) {
         const d: Json = isRecord(choice.delta) ? choice.delta : {};
         d.content = `${str(d.content) ? d.content : ''}${rest}`;
         choice.delta = d;
         changed = true;
       }
-      t.end(key(CHAT_CHOICE, i));
+      t.end(t.key(CHAT_CHOICE, i));
     }
   }
   return changed;
@@ -126,8 +134,8 @@ function legacyChunk(chunk: Json, t: AnswerTexts): boolean {
   for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
     if (!isRecord(choice)) continue;
     const i = idx(choice.index);
-    if (str(choice.text)) t.piece(key(LEGACY_TEXT, i), choice.text, null);
-    if (choice.finish_reason !== null && choice.finish_reason !== undefined) t.end(key(CHAT_CHOICE, i));
+    if (str(choice.text)) t.piece(t.key(LEGACY_TEXT, i), choice.text, null);
+    if (choice.finish_reason !== null && choice.finish_reason !== undefined) t.end(t.key(CHAT_CHOICE, i));
   }
   return false;
 }
@@ -146,21 +154,21 @@ function anthropicEvent(event: Json, t: AnswerTexts): boolean {
   }
   const i = idx(event.index);
   if (event.type === 'content_block_stop') {
-    t.flush(key(BLOCK_RESTORE, i));
-    t.end(key(BLOCK, i));
+    t.flush(t.key(BLOCK_RESTORE, i));
+    t.end(t.key(BLOCK, i));
     return false;
   }
   if (event.type === 'content_block_start' && isRecord(event.content_block)) {
     // A block usually starts empty; whatever it starts with is part of its text.
     const block = event.content_block;
-    if (str(block.text) && block.text) t.piece(key(BLOCK_TEXT, i), block.text, null);
-    if (str(block.thinking) && block.thinking) t.piece(key(BLOCK_THINKING, i), block.thinking, null);
+    if (str(block.text) && block.text) t.piece(t.key(BLOCK_TEXT, i), block.text, null);
+    if (str(block.thinking) && block.thinking) t.piece(t.key(BLOCK_THINKING, i), block.thinking, null);
     return false;
   }
   if (event.type !== 'content_block_delta' || !isRecord(event.delta)) return false;
   const delta = event.delta;
   if (delta.type === 'thinking_delta' && str(delta.thinking)) {
-    t.piece(key(BLOCK_THINKING, i), delta.thinking, null);
+    t.piece(t.key(BLOCK_THINKING, i), delta.thinking, null);
     return false;
   }
   const field =
@@ -168,9 +176,9 @@ function anthropicEvent(event: Json, t: AnswerTexts): boolean {
   if (!field || !str(delta[field])) return false;
   const before = delta[field] as string;
   const restored = t.piece(
-    key(field === 'text' ? BLOCK_TEXT : BLOCK_INPUT, i),
+    t.key(field === 'text' ? BLOCK_TEXT : BLOCK_INPUT, i),
     before,
-    key(BLOCK_RESTORE, i),
+    t.key(BLOCK_RESTORE, i),
   );
   delta[field] = restored;
   return restored !== before;
@@ -184,24 +192,24 @@ function responsesDelta(e: Json, t: AnswerTexts): { matched: boolean; changed: b
   let restoreKey: string | null = null;
   switch (e.type) {
     case 'response.output_text.delta':
-      k = key(OUTPUT_TEXT, o, idx(e.content_index));
+      k = t.key(OUTPUT_TEXT, o, idx(e.content_index));
       restoreKey = `r${String(e.item_id)}:${String(e.content_index)}`;
       break;
     case 'response.function_call_arguments.delta':
-      k = key(OUTPUT_ARGUMENTS, o);
+      k = t.key(OUTPUT_ARGUMENTS, o);
       restoreKey = `f${String(e.item_id)}`;
       break;
     case 'response.custom_tool_call_input.delta':
-      k = key(OUTPUT_INPUT, o);
+      k = t.key(OUTPUT_INPUT, o);
       break;
     case 'response.refusal.delta':
-      k = key(OUTPUT_REFUSAL, o, idx(e.content_index));
+      k = t.key(OUTPUT_REFUSAL, o, idx(e.content_index));
       break;
     case 'response.reasoning_summary_text.delta':
-      k = key(OUTPUT_SUMMARY, o, idx(e.summary_index));
+      k = t.key(OUTPUT_SUMMARY, o, idx(e.summary_index));
       break;
     case 'response.reasoning_text.delta':
-      k = key(OUTPUT_TEXT, o, idx(e.content_index));
+      k = t.key(OUTPUT_TEXT, o, idx(e.content_index));
       break;
     default:
       return { matched: false, changed: false };

@@ -20,7 +20,7 @@
  */
 import type { ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
 import { isRecord } from '../lib/values';
-import { type AnswerTexts, streamEvent, wholeMessage } from './inspection.answer';
+import { type AnswerTexts, answerKeys, streamEvent, wholeMessage } from './inspection.answer';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
 import { createRedactionSession, redactJson } from './inspection.redact';
 import { AnswerScanner } from './inspection.streams';
@@ -97,6 +97,7 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     },
     whole: (key, text) => scanner.whole(key, text),
     end: (prefix) => scanner.endUnder(prefix),
+    key: answerKeys(),
     flush(restoreKey) {
       const u = unmaskers.get(restoreKey);
       unmaskers.delete(restoreKey);
