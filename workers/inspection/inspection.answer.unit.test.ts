@@ -235,6 +235,19 @@ describe('OpenAI Responses', () => {
     expect(found).toEqual([[RULE, '$.output[2].arguments']]);
   });
 
+  it('a text announced empty (response.in_progress), then given only whole, is scanned and reported once', () => {
+    const full = `{"key":"${AWS}"}`;
+    const item = (args: string) => ({ type: 'function_call', id: 'fc_0', name: 'f', arguments: args });
+    const found = findingsOf([
+      { type: 'response.output_item.added', output_index: 0, item: item('') },
+      { type: 'response.in_progress', response: { object: 'response', output: [item('')] } },
+      { type: 'response.function_call_arguments.done', item_id: 'fc_0', output_index: 0, arguments: full },
+      { type: 'response.output_item.done', output_index: 0, item: item(full) },
+      { type: 'response.completed', response: { object: 'response', output: [item(full)] } },
+    ]);
+    expect(found).toEqual([[RULE, '$.output[0].arguments']]);
+  });
+
   it('a whole response: function_call arguments and output text each scanned', () => {
     const found = findingsOf([
       {

@@ -45,8 +45,8 @@ export class AnswerScanner {
   readonly #reach: number;
   readonly #chunk: number;
   readonly #open = new Map<string, OpenText>();
-  /** Every key opened (or scanned whole) in this answer: the cap counts them, ended or not. */
-  readonly #seen = new Set<string>();
+  /** Every key this answer streamed (open or ended): the cap counts them. */
+  readonly #streamed = new Set<string>();
 
   constructor(engine: Engine, report: ReportFindings) {
     this.#engine = engine;
@@ -55,19 +55,13 @@ export class AnswerScanner {
     this.#chunk = Math.max(SCAN_CHUNK, 4 * engine.reach);
   }
 
-  /** Whether this answer has streamed or scanned text under `key`. */
-  seen(key: string): boolean {
-    return this.#seen.has(key);
-  }
-
   /** A piece of the text `key`; scanned once enough has gathered. Throws past the stream cap. */
   push(key: string, piece: string): void {
     if (piece.length === 0) return;
     let text = this.#open.get(key);
     if (!text) {
       // More of a text already ended (a block's late delta) is scanned as a text of its own.
-      this.#seen.delete(key);
-      this.#admit(key);
+      if (!this.#streamed.has(key)) this.#admit(key);
       text = { carry: '', carryAt: 0, waiting: '', inCarry: new Set() };
       this.#open.set(key, text);
     }
@@ -89,28 +83,29 @@ export class AnswerScanner {
   }
 
   /**
-   * A whole text (a JSON answer's, or a stream's closing summary): scanned when the answer has not
-   * streamed it already, since a summary repeats its deltas. Not counted against the stream cap:
-   * it is one message, already bounded by the gateway's message cap.
+   * A whole text (a JSON answer's, or a stream's closing summary): a text this answer streamed is
+   * not scanned again — a summary (`.done`, `response.completed`) repeats its deltas — but ended
+   * here. Any other is scanned (a stream may give a text only whole, or first empty, as
+   * `output_item.added` does, then whole). Not counted against the stream cap: it is one
+   * message, already bounded by the gateway's message cap.
    */
   whole(key: string, text: string): void {
-    if (this.#seen.has(key)) {
+    if (this.#streamed.has(key)) {
       this.end(key);
       return;
     }
-    this.#seen.add(key);
     if (text.length === 0) return;
     const found = this.#engine.scan(text, 'completion');
     if (found.length > 0) this.#report(key, found);
   }
 
   #admit(key: string): void {
-    if (this.#seen.size >= MAX_ANSWER_STREAMS)
+    if (this.#streamed.size >= MAX_ANSWER_STREAMS)
       throw new AppError('upstream_too_large', {
         message: `The answer streams more than ${MAX_ANSWER_STREAMS} texts (choices, tool calls, content blocks); the gateway inspects at most ${MAX_ANSWER_STREAMS}`,
         details: { maxStreams: MAX_ANSWER_STREAMS },
       });
-    this.#seen.add(key);
+    this.#streamed.add(key);
   }
 
   #scan(key: string, text: OpenText): void {
