@@ -266,6 +266,24 @@ describe('OpenAI Responses', () => {
 });
 
 describe('OpenAI chat completions, whole', () => {
+  it('records at most 50 findings for an answer of many texts, then how many were left out', () => {
+    const call = stageCall();
+    const stage = llmAnswerStage(call)!;
+    const tool_calls = Array.from({ length: 80 }, (_, k) => ({
+      id: `c${k}`,
+      type: 'function',
+      function: { name: 'f', arguments: `{"k":"${AWS}"}` },
+    }));
+    stage.onMessage({
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { content: null, tool_calls } }],
+    });
+    stage.finish?.();
+    expect(call.findings.filter((f) => f.kind === RULE)).toHaveLength(50);
+    expect(call.findings.at(-1)).toMatchObject({ kind: 'truncated', detail: { omitted: 30 } });
+    expect(call.findings).toHaveLength(51);
+  });
+
   it('tool_calls arguments are scanned, each under its path', () => {
     const found = findingsOf([
       {

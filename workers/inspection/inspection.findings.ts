@@ -48,16 +48,24 @@ export function recordFindings(
       riskScore: score,
     },
   }));
-  if (found.length > MAX_RECORDED_FINDINGS) {
-    out.push({
-      stage: 'inspection',
-      kind: 'truncated',
-      severity: 'info',
-      unit,
-      detail: { omitted: found.length - MAX_RECORDED_FINDINGS, riskScore: score },
-    });
-  }
+  if (found.length > MAX_RECORDED_FINDINGS)
+    out.push(truncated(found.length - MAX_RECORDED_FINDINGS, unit, score));
   return out;
+}
+
+/** The one finding that says how many were left out of the record (an LLM answer's, past the cap). */
+export function truncatedFinding(inspection: CallInspection, omitted: number): CallFinding {
+  return truncated(omitted, 0, riskScore(inspection.found));
+}
+
+function truncated(omitted: number, unit: number, score: number): CallFinding {
+  return {
+    stage: 'inspection',
+    kind: 'truncated',
+    severity: 'info',
+    unit,
+    detail: { omitted, riskScore: score },
+  };
 }
 
 /** The first `block` finding, most severe first. */

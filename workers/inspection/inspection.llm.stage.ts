@@ -21,7 +21,14 @@
 import type { ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
 import { isRecord } from '../lib/values';
 import { type AnswerTexts, answerKeys, streamEvent, wholeMessage } from './inspection.answer';
-import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
+import {
+  blockedError,
+  blockingFinding,
+  MAX_RECORDED_FINDINGS,
+  recordFindings,
+  truncatedFinding,
+  under,
+} from './inspection.findings';
 import { createRedactionSession, redactJson } from './inspection.redact';
 import { AnswerScanner } from './inspection.streams';
 import { createUnmasker, type Unmasker, unmask } from './inspection.unmask';
@@ -76,13 +83,19 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
   const mapping: ReadonlyMap<string, string> = inspection.session?.mapping ?? new Map();
   const restoring = mapping.size > 0;
   const unmaskers = new Map<string, Unmasker>();
-  // A text scanned in several pieces reports each rule once (its later scans only add new rules).
+  // A text scanned in several pieces reports each rule once (its later scans only add new rules),
+  // and one answer records at most MAX_RECORDED_FINDINGS, however many texts it has: past them,
+  // one `truncated` finding at the end says how many were left out.
   const reported = new Set<string>();
+  let recorded = 0;
+  let omitted = 0;
   const scanner = new AnswerScanner(inspection.engine, (key, found) => {
     const fresh = found.filter((f) => !reported.has(`${key}\n${f.ruleId}`));
-    const rules = new Set(found.map((f) => f.ruleId));
-    for (const rule of rules) reported.add(`${key}\n${rule}`);
-    if (fresh.length > 0) call.findings.push(...recordFindings(inspection, fresh, 'completion', 0, key));
+    for (const f of found) reported.add(`${key}\n${f.ruleId}`);
+    const kept = fresh.slice(0, MAX_RECORDED_FINDINGS - recorded);
+    omitted += fresh.length - kept.length;
+    recorded += kept.length;
+    if (kept.length > 0) call.findings.push(...recordFindings(inspection, kept, 'completion', 0, key));
   });
   const texts: AnswerTexts = {
     piece(key, text, restoreKey) {
@@ -125,7 +138,11 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     // A stream that ended without saying its texts had (no finish_reason, message_stop or
     // response.completed: broken off, the caller gone, a provider that omits them): what each
     // text still holds is scanned now, before the outcome is settled.
-    finish: () => scanner.endUnder(''),
+    finish() {
+      scanner.endUnder('');
+      if (omitted > 0) call.findings.push(truncatedFinding(inspection, omitted));
+      omitted = 0;
+    },
   };
 }
 
