@@ -269,19 +269,41 @@ describe('OpenAI chat completions, whole', () => {
   it('records at most 50 findings for an answer of many texts, then how many were left out', () => {
     const call = stageCall();
     const stage = llmAnswerStage(call)!;
-    const tool_calls = Array.from({ length: 80 }, (_, k) => ({
-      id: `c${k}`,
-      type: 'function',
-      function: { name: 'f', arguments: `{"k":"${AWS}"}` },
-    }));
-    stage.onMessage({
-      object: 'chat.completion',
-      choices: [{ index: 0, message: { content: null, tool_calls } }],
-    });
+    for (let i = 0; i < 80; i++) stage.onMessage(chunk([content(i, `key ${AWS}`, 'stop')]));
     stage.finish?.();
     expect(call.findings.filter((f) => f.kind === RULE)).toHaveLength(50);
     expect(call.findings.at(-1)).toMatchObject({ kind: 'truncated', detail: { omitted: 30 } });
     expect(call.findings).toHaveLength(51);
+  });
+
+  it('scans the whole texts of one message together, each finding given back to its own text', () => {
+    const call = stageCall();
+    let scans = 0;
+    const counting = {
+      ...engine,
+      reach: engine.reach,
+      ruleCount: engine.ruleCount,
+      scanJson: engine.scanJson,
+    };
+    counting.scan = (text: string, where: Parameters<typeof engine.scan>[1]) => {
+      scans++;
+      return engine.scan(text, where);
+    };
+    call.inspection.engine = counting;
+    const tool_calls = ['{}', `{"k":"${AWS}"}`, '{"q":1}', `{"again":"${AWS}"}`].map((args, k) => ({
+      id: `c${k}`,
+      type: 'function',
+      function: { name: 'f', arguments: args },
+    }));
+    llmAnswerStage(call)!.onMessage({
+      object: 'chat.completion',
+      choices: [{ index: 0, message: { content: 'hello', tool_calls } }],
+    });
+    expect(scans).toBe(1);
+    expect(call.findings.map((f) => f.detail?.location)).toEqual([
+      '$.choices[0].message.tool_calls[1].function.arguments',
+      '$.choices[0].message.tool_calls[3].function.arguments',
+    ]);
   });
 
   it('tool_calls arguments are scanned, each under its path', () => {

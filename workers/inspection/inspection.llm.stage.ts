@@ -97,6 +97,8 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     recorded += kept.length;
     if (kept.length > 0) call.findings.push(...recordFindings(inspection, kept, 'completion', 0, key));
   });
+  /** The whole texts of the message at hand, scanned together once it has been walked. */
+  const wholeTexts: Array<[string, string]> = [];
   const texts: AnswerTexts = {
     piece(key, text, restoreKey) {
       scanner.push(key, text);
@@ -108,7 +110,9 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
       }
       return u.push(text);
     },
-    whole: (key, text) => scanner.whole(key, text),
+    whole: (key, text) => {
+      wholeTexts.push([key, text]);
+    },
     end: (prefix) => scanner.endUnder(prefix),
     key: answerKeys(),
     flush(restoreKey) {
@@ -128,7 +132,11 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
       // A whole answer (chat.completion, Anthropic message, Responses response) or any other
       // event: its texts are scanned unless streamed already, complete placeholders anywhere in
       // it are restored. (Legacy completions' chunks were scanned as pieces by streamEvent.)
-      if (message.object !== 'text_completion') wholeMessage(message, texts);
+      if (message.object !== 'text_completion') {
+        wholeMessage(message, texts);
+        scanner.whole(wholeTexts);
+        wholeTexts.length = 0;
+      }
       if (restoring) {
         const [value, restored] = unmaskDeep(message, mapping);
         if (restored) return value;
