@@ -52,9 +52,21 @@ export function answerKeys(): Keys {
   return (build, a, b = 0) => {
     if (a >= KEY_CACHE || b >= KEY_CACHE) return build(a, b);
     let cache = caches.get(build);
-    if (!cache) caches.set(build, (cache = []));
-    const row = (cache[a] ??= []);
-    return (row[b] ??= build(a, b));
+    if (!cache) {
+      cache = [];
+      caches.set(build, cache);
+    }
+    let row = cache[a];
+    if (!row) {
+      row = [];
+      cache[a] = row;
+    }
+    let k = row[b];
+    if (k === undefined) {
+      k = build(a, b);
+      row[b] = k;
+    }
+    return k;
   };
 }
 
