@@ -3,7 +3,8 @@
  * text under one key, its JSON path in the assembled answer, the same whether it arrives whole
  * or streamed in pieces — so a stream's closing summary is recognised as repeating its deltas.
  *
- *   OpenAI chat    `$.choices[i].message.content` / `.refusal` / `.reasoning_content`, and
+ *   OpenAI chat    `$.choices[i].message.content` / `.refusal` / `.reasoning_content` /
+ *                  `.audio.transcript`, and
  *                  `$.choices[i].message.tool_calls[k].function.arguments` (streamed: the delta's
  *                  choice `index` and tool call `index`); legacy completions `$.choices[i].text`
  *   Anthropic      `$.content[i].text`, `.thinking` (`thinking_delta`) and `.input` (a tool_use's
@@ -73,6 +74,7 @@ export function answerKeys(): Keys {
 const CHAT_CONTENT: KeyBuilder = (i) => `$.choices[${i}].message.content`;
 const CHAT_REFUSAL: KeyBuilder = (i) => `$.choices[${i}].message.refusal`;
 const CHAT_REASONING: KeyBuilder = (i) => `$.choices[${i}].message.reasoning_content`;
+const CHAT_AUDIO: KeyBuilder = (i) => `$.choices[${i}].message.audio.transcript`;
 const CHAT_TOOL: KeyBuilder = (i, k) => `$.choices[${i}].message.tool_calls[${k}].function.arguments`;
 const CHAT_CHOICE: KeyBuilder = (i) => `$.choices[${i}].`;
 const CHAT_RESTORE: KeyBuilder = (i) => `c${i}`;
@@ -117,6 +119,8 @@ function chatChunk(chunk: Json, t: AnswerTexts): boolean {
     if (delta && str(delta.refusal)) t.piece(t.key(CHAT_REFUSAL, i), delta.refusal, null);
     if (delta && str(delta.reasoning_content))
       t.piece(t.key(CHAT_REASONING, i), delta.reasoning_content, null);
+    const audio = delta && isRecord(delta.audio) ? delta.audio : null;
+    if (audio && str(audio.transcript)) t.piece(t.key(CHAT_AUDIO, i), audio.transcript, null);
     const calls = delta && Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
     for (const call of calls) {
       const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
@@ -263,6 +267,8 @@ function chatMessage(msg: Json, base: string, t: AnswerTexts): void {
   if (str(msg.content)) t.whole(`${base}.content`, msg.content);
   if (str(msg.refusal)) t.whole(`${base}.refusal`, msg.refusal);
   if (str(msg.reasoning_content)) t.whole(`${base}.reasoning_content`, msg.reasoning_content);
+  if (isRecord(msg.audio) && str(msg.audio.transcript))
+    t.whole(`${base}.audio.transcript`, msg.audio.transcript);
   if (!Array.isArray(msg.tool_calls)) return;
   msg.tool_calls.forEach((call, k) => {
     const fn = isRecord(call) && isRecord(call.function) ? call.function : null;

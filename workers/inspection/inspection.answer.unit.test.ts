@@ -78,6 +78,24 @@ describe('OpenAI chat completions, streamed', () => {
     expect(found).toEqual([[RULE, '$.choices[0].message.tool_calls[1].function.arguments']]);
   });
 
+  it('an audio answer: its transcript, streamed and whole', () => {
+    const audio = (transcript: string, finish: string | null = null) => ({
+      index: 0,
+      delta: { audio: { id: 'a', transcript } },
+      finish_reason: finish,
+    });
+    expect(findingsOf([chunk([audio(`say ${HEAD}`)]), chunk([audio(TAIL, 'stop')])])).toEqual([
+      [RULE, '$.choices[0].message.audio.transcript'],
+    ]);
+    const whole = {
+      object: 'chat.completion',
+      choices: [
+        { index: 0, message: { content: null, audio: { id: 'a', data: '', transcript: `say ${AWS}` } } },
+      ],
+    };
+    expect(findingsOf([whole])).toEqual([[RULE, '$.choices[0].message.audio.transcript']]);
+  });
+
   it('a long answer is scanned to its end, in bounded pieces, each finding once', () => {
     const filler = 'lorem ipsum dolor sit amet '.repeat(20_000); // 540 KB, past the old 256 KB cap
     const pieces: string[] = [];
