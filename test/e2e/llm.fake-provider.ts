@@ -47,7 +47,6 @@ import {
   providerError,
   toolToCall,
 } from './llm.fake-provider.replies.ts';
-import { FakeResponses } from './llm.fake-responses.ts';
 import {
   splitAnthropicEvents,
   splitAnthropicJson,
@@ -56,6 +55,7 @@ import {
   splitResponsesEvents,
   splitResponsesJson,
 } from './llm.fake-provider.split.ts';
+import { FakeResponses } from './llm.fake-responses.ts';
 
 export {
   FAKE_MODELS,
