@@ -23,8 +23,11 @@ import { isRecord } from '../lib/values';
 export interface AnswerTexts {
   /** A streamed piece of the text `key`; `restoreKey` null: scanned, never rewritten. */
   piece(key: string, text: string, restoreKey: string | null): string;
-  /** The text `key` as a whole. */
-  whole(key: string, text: string): void;
+  /**
+   * The text `key` as a whole; a string returned replaces it in the message (a whole answer's
+   * masking, inspection.answer.mask.ts), undefined keeps it.
+   */
+  whole(key: string, text: string): string | undefined;
   /** Every text whose key starts with `prefix` ('' for all) has ended. */
   end(prefix: string): void;
   /** A placeholder tail held back for `restoreKey`, released at its text's end ('' when none). */
@@ -246,7 +249,7 @@ export function wholeMessage(m: Json, t: AnswerTexts): void {
     for (const c of m.choices) {
       if (!isRecord(c)) continue;
       const base = `$.choices[${idx(c.index)}]`;
-      if (str(c.text)) t.whole(`${base}.text`, c.text);
+      field(c, 'text', `${base}.text`, t);
       if (isRecord(c.message)) chatMessage(c.message, `${base}.message`, t);
     }
   }
@@ -254,25 +257,35 @@ export function wholeMessage(m: Json, t: AnswerTexts): void {
     m.content.forEach((block, i) => {
       if (!isRecord(block)) return;
       const base = `$.content[${i}]`;
-      if (block.type === 'text' && str(block.text)) t.whole(`${base}.text`, block.text);
-      if (block.type === 'thinking' && str(block.thinking)) t.whole(`${base}.thinking`, block.thinking);
-      if (block.type === 'tool_use' && block.input !== undefined)
-        t.whole(`${base}.input`, JSON.stringify(block.input));
+      if (block.type === 'text') field(block, 'text', `${base}.text`, t);
+      if (block.type === 'thinking') field(block, 'thinking', `${base}.thinking`, t);
+      if (block.type === 'tool_use' && block.input !== undefined) {
+        // Scanned as its JSON text; a replacement must still be JSON (else the mask refuses).
+        const replaced = t.whole(`${base}.input`, JSON.stringify(block.input));
+        if (replaced !== undefined) block.input = JSON.parse(replaced);
+      }
     });
   }
   responsesWhole(m, t);
 }
 
+/** The string `obj[name]` as the whole text `key`, replaced when the walker's caller says so. */
+function field(obj: Json, name: string, key: string, t: AnswerTexts): void {
+  const value = obj[name];
+  if (!str(value)) return;
+  const replaced = t.whole(key, value);
+  if (replaced !== undefined) obj[name] = replaced;
+}
+
 function chatMessage(msg: Json, base: string, t: AnswerTexts): void {
-  if (str(msg.content)) t.whole(`${base}.content`, msg.content);
-  if (str(msg.refusal)) t.whole(`${base}.refusal`, msg.refusal);
-  if (str(msg.reasoning_content)) t.whole(`${base}.reasoning_content`, msg.reasoning_content);
-  if (isRecord(msg.audio) && str(msg.audio.transcript))
-    t.whole(`${base}.audio.transcript`, msg.audio.transcript);
+  field(msg, 'content', `${base}.content`, t);
+  field(msg, 'refusal', `${base}.refusal`, t);
+  field(msg, 'reasoning_content', `${base}.reasoning_content`, t);
+  if (isRecord(msg.audio)) field(msg.audio, 'transcript', `${base}.audio.transcript`, t);
   if (!Array.isArray(msg.tool_calls)) return;
   msg.tool_calls.forEach((call, k) => {
     const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
-    if (fn && str(fn.arguments)) t.whole(`${base}.tool_calls[${k}].function.arguments`, fn.arguments);
+    if (fn) field(fn, 'arguments', `${base}.tool_calls[${k}].function.arguments`, t);
   });
 }
 
@@ -288,14 +301,13 @@ function responsesWhole(m: Json, t: AnswerTexts): void {
   const o = `$.output[${idx(m.output_index)}]`;
   if (type === 'response.output_item.done' && isRecord(m.item)) outputItem(m.item, o, t);
   const c = `${o}.content[${idx(m.content_index)}]`;
-  if (type === 'response.output_text.done' && str(m.text)) t.whole(`${c}.text`, m.text);
-  if (type === 'response.reasoning_text.done' && str(m.text)) t.whole(`${c}.text`, m.text);
-  if (type === 'response.refusal.done' && str(m.refusal)) t.whole(`${c}.refusal`, m.refusal);
-  if (type === 'response.function_call_arguments.done' && str(m.arguments))
-    t.whole(`${o}.arguments`, m.arguments);
-  if (type === 'response.custom_tool_call_input.done' && str(m.input)) t.whole(`${o}.input`, m.input);
-  if (type === 'response.reasoning_summary_text.done' && str(m.text))
-    t.whole(`${o}.summary[${idx(m.summary_index)}].text`, m.text);
+  if (type === 'response.output_text.done') field(m, 'text', `${c}.text`, t);
+  if (type === 'response.reasoning_text.done') field(m, 'text', `${c}.text`, t);
+  if (type === 'response.refusal.done') field(m, 'refusal', `${c}.refusal`, t);
+  if (type === 'response.function_call_arguments.done') field(m, 'arguments', `${o}.arguments`, t);
+  if (type === 'response.custom_tool_call_input.done') field(m, 'input', `${o}.input`, t);
+  if (type === 'response.reasoning_summary_text.done')
+    field(m, 'text', `${o}.summary[${idx(m.summary_index)}].text`, t);
   if (
     response &&
     (type === 'response.completed' || type === 'response.incomplete' || type === 'response.failed')
@@ -304,18 +316,15 @@ function responsesWhole(m: Json, t: AnswerTexts): void {
 }
 
 function outputItem(item: Json, o: string, t: AnswerTexts): void {
-  if (str(item.arguments)) t.whole(`${o}.arguments`, item.arguments);
-  if (item.type === 'custom_tool_call' && str(item.input)) t.whole(`${o}.input`, item.input);
-  const lists: Array<[string, unknown]> = [
-    ['content', item.content],
-    ['summary', item.summary],
-  ];
-  for (const [name, list] of lists) {
+  field(item, 'arguments', `${o}.arguments`, t);
+  if (item.type === 'custom_tool_call') field(item, 'input', `${o}.input`, t);
+  for (const name of ['content', 'summary'] as const) {
+    const list = item[name];
     if (!Array.isArray(list)) continue;
     list.forEach((part, j) => {
       if (!isRecord(part)) return;
-      if (str(part.text)) t.whole(`${o}.${name}[${j}].text`, part.text);
-      if (str(part.refusal)) t.whole(`${o}.${name}[${j}].refusal`, part.refusal);
+      field(part, 'text', `${o}.${name}[${j}].text`, t);
+      field(part, 'refusal', `${o}.${name}[${j}].refusal`, t);
     });
   }
 }

@@ -15,12 +15,21 @@
  *                      text, function-call arguments and reasoning: inspection.answer.ts) is
  *                      scanned on its own (`where: completion`), a streamed one in bounded pieces
  *                      (inspection.streams.ts), and its findings recorded under its JSON path.
+ *                      A `block` finding refuses the rest of the answer (thrown: a JSON answer is
+ *                      refused whole, a stream ends at the event whose scan found it, with the
+ *                      provider's error event). A whole answer is scanned after its placeholders
+ *                      are restored — what is scanned is what the caller would get — and, when
+ *                      `redactResults` is on, its `redact` findings are masked
+ *                      (inspection.answer.mask.ts); a stream's are recorded only.
  * The placeholder mapping lives in `call.inspection.session`, i.e. only as long as the call; it
  * is never logged, stored or sent anywhere but back to this caller. Pure.
  */
 import type { ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
+import type { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { type AnswerTexts, answerKeys, streamEvent, wholeMessage } from './inspection.answer';
+import { isWholeAnswer, maskAnswer } from './inspection.answer.mask';
+import type { Finding } from './inspection.engine';
 import {
   blockedError,
   blockingFinding,
@@ -89,6 +98,10 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
   const reported = new Set<string>();
   let recorded = 0;
   let omitted = 0;
+  // The first `block` finding's refusal, thrown once the message at hand has been walked; and,
+  // while a whole answer is scanned with masking on, its `redact` findings by text.
+  let blocked: AppError | null = null;
+  let masking: Map<string, Finding[]> | null = null;
   const scanner = new AnswerScanner(inspection.engine, (key, found) => {
     const fresh = found.filter((f) => !reported.has(`${key}\n${f.ruleId}`));
     for (const f of found) reported.add(`${key}\n${f.ruleId}`);
@@ -96,7 +109,17 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     omitted += fresh.length - kept.length;
     recorded += kept.length;
     if (kept.length > 0) call.findings.push(...recordFindings(inspection, kept, 'completion', 0, key));
+    // Decided on every finding, recorded or not: the record's cap never lets a block through.
+    const block = blockingFinding(found);
+    if (block && !blocked) blocked = blockedError(block, 'completion', under(key, block.location));
+    if (!masking) return;
+    const spans = found.filter((f) => f.action === 'redact');
+    if (spans.length > 0) masking.set(key, [...(masking.get(key) ?? []), ...spans]);
   });
+  /** Throws the answer's refusal, if a scan of this message (or an earlier one) found a block. */
+  const refuseIfBlocked = () => {
+    if (blocked) throw blocked;
+  };
   /** The whole texts of the message at hand, scanned together once it has been walked. */
   const wholeTexts: Array<[string, string]> = [];
   const texts: AnswerTexts = {
@@ -112,6 +135,7 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     },
     whole: (key, text) => {
       wholeTexts.push([key, text]);
+      return undefined;
     },
     end: (prefix) => scanner.endUnder(prefix),
     key: answerKeys(),
@@ -128,24 +152,47 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
       if (!isRecord(message)) return undefined;
       // Throws past the answer's stream cap (inspection.streams.ts): the rewriter ends the stream.
       const { matched, changed } = streamEvent(message, texts);
-      if (matched) return changed ? message : undefined;
+      if (matched) {
+        // A block found by this delta's scan: the stream ends here, this event not passed.
+        refuseIfBlocked();
+        return changed ? message : undefined;
+      }
       // A whole answer (chat.completion, Anthropic message, Responses response) or any other
-      // event: its texts are scanned unless streamed already, complete placeholders anywhere in
-      // it are restored. (Legacy completions' chunks were scanned as pieces by streamEvent.)
-      if (message.object !== 'text_completion') {
-        wholeMessage(message, texts);
-        scanner.whole(wholeTexts);
-        wholeTexts.length = 0;
-      }
+      // event: complete placeholders anywhere in it are restored FIRST, then its texts are
+      // scanned unless streamed already — so what is scanned (and blocked, or masked) is what
+      // the caller would get, its own values echoed back included. (Legacy completions' chunks
+      // were scanned as pieces by streamEvent, before any restore.)
+      let value: Record<string, unknown> = message;
+      let restored = false;
       if (restoring) {
-        const [value, restored] = unmaskDeep(message, mapping);
-        if (restored) return value;
+        const [v, c] = unmaskDeep(message, mapping);
+        value = v as Record<string, unknown>;
+        restored = c;
       }
-      return undefined;
+      const mask = inspection.redactResults && isWholeAnswer(value) ? new Map<string, Finding[]>() : null;
+      if (value.object !== 'text_completion') {
+        masking = mask;
+        try {
+          wholeMessage(value, texts);
+          scanner.whole(wholeTexts);
+        } finally {
+          masking = null;
+          wholeTexts.length = 0;
+        }
+      }
+      refuseIfBlocked();
+      if (mask && mask.size > 0) {
+        inspection.session ??= createRedactionSession();
+        const refusal = maskAnswer(value, mask, inspection.session);
+        if (refusal) throw refusal;
+        return value;
+      }
+      return restored ? value : undefined;
     },
     // A stream that ended without saying its texts had (no finish_reason, message_stop or
     // response.completed: broken off, the caller gone, a provider that omits them): what each
-    // text still holds is scanned now, before the outcome is settled.
+    // text still holds is scanned now, before the outcome is settled. Recorded only: the answer
+    // is over, there is nothing left to refuse (a block found here does not throw).
     finish() {
       scanner.endUnder('');
       if (omitted > 0) call.findings.push(truncatedFinding(inspection, omitted));

@@ -1,0 +1,65 @@
+/**
+ * Masking the `redact` findings of an LLM answer read whole (docs/detections.md): a chat
+ * completion, a Responses `response` object, an Anthropic message — when the connection's
+ * `redactResults` is on, as for MCP tool results and A2A answers. Each finding belongs to a text
+ * by its key (its JSON path, inspection.answer.ts); the text is rewritten with typed placeholders
+ * (`[EMAIL_1]`), from the request's own redaction session, so a value the prompt side masked gets
+ * the placeholder the provider saw.
+ *
+ * Streams are not masked here: a piece reaches the caller before the scan that would find a value
+ * cut across pieces (inspection.streams.ts), so masking would be partial — a stream's `redact`
+ * findings are recorded only. Pure.
+ */
+import type { AppError } from '../lib/errors';
+import { type AnswerTexts, answerKeys, wholeMessage } from './inspection.answer';
+import type { Finding } from './inspection.engine';
+import { blockedError } from './inspection.findings';
+import { type RedactionSession, redact } from './inspection.redact';
+
+type Json = Record<string, unknown>;
+
+/** An answer that is whole by its shape: never a stream's event (those carry a `type` of their own). */
+export function isWholeAnswer(m: Json): boolean {
+  return m.object === 'chat.completion' || m.object === 'response' || m.type === 'message';
+}
+
+/**
+ * Rewrites, in place, each text of `message` that has `redact` findings (by key), their spans
+ * replaced with placeholders. Returns a refusal when a text cannot be masked and stay what it
+ * was (an Anthropic tool_use `input`, scanned as its JSON text, whose masked text is no longer
+ * JSON): what cannot be masked is not passed.
+ */
+export function maskAnswer(
+  message: Json,
+  masked: ReadonlyMap<string, Finding[]>,
+  session: RedactionSession,
+): AppError | null {
+  let refusal: AppError | null = null;
+  const texts: AnswerTexts = {
+    piece: (_key, text) => text,
+    end: () => {},
+    flush: () => '',
+    key: answerKeys(),
+    whole(key, text) {
+      const spans = masked.get(key);
+      if (!spans || spans.length === 0) return undefined;
+      const out = redact(text, spans, session).text;
+      if (key.startsWith('$.content[') && key.endsWith('.input') && !isJson(out)) {
+        refusal ??= blockedError(spans[0]!, 'completion', key);
+        return undefined;
+      }
+      return out;
+    },
+  };
+  wholeMessage(message, texts);
+  return refusal;
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
