@@ -12,7 +12,7 @@
  *   - an answer opening more texts than the gateway follows ends with the provider-shaped error
  *     event, which the SDK raises, and the row records upstream_too_large.
  * The SDKs still assemble the answers whole: inspection records (the rule's action is `redact`,
- * which completions record, docs/detections.md), it does not change the stream.
+ * and the connections' `redactResults` is off, docs/detections.md), it does not change the answer.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
@@ -48,7 +48,9 @@ async function createLlmConnection(slug: string, provider: string) {
     type: 'llm',
     upstreamUrl: `${fake.url}/v1`,
     credential: PROVIDER_KEY,
-    settings: { provider, inspection: { packs: ['llm-standard-security'] } },
+    // redactResults off: these tests follow what is scanned and recorded; a JSON answer's redact
+    // findings would otherwise be masked (test/e2e/inspection.answers.e2e.test.ts).
+    settings: { provider, inspection: { packs: ['llm-standard-security'], redactResults: false } },
   });
   if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
   const policy = await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] });

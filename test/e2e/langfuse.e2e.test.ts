@@ -302,7 +302,8 @@ describe('LLM calls to Langfuse', () => {
         settings: {
           provider: 'openai-compatible',
           logContent: true,
-          inspection: { packs: ['llm-compliance-gdpr'] },
+          // redactResults off: the caller gets its value back (on, the answer is masked again).
+          inspection: { packs: ['llm-compliance-gdpr'], redactResults: false },
         },
       },
       orgs.a.key,
