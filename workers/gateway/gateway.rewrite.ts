@@ -19,7 +19,8 @@
  * re-serialization). Once every stage says it is done, the rest of the body is piped unparsed.
  *
  * A stage may refuse the rest of an answer by throwing an AppError from `onMessage` (the LLM
- * answer's stream cap: inspection.streams.ts): a stream ends at that event with `lastWords(err)`
+ * answer's stream cap, inspection.streams.ts, and a `block` finding on a completion,
+ * inspection.llm.stage.ts): a stream ends at that event with `lastWords(err)`
  * and `onBodyDone('error', err)`; a JSON answer is refused like one too large (thrown). Any other
  * exception is a fault, not a refusal, and propagates.
  *
@@ -146,7 +147,8 @@ export async function rewriteResponse(response: Response, options: RewriteOption
       try {
         out = rewriteEvent(event, stages);
       } catch (err) {
-        // A stage refuses the rest of the answer (the LLM answer's stream cap): the stream ends here.
+        // A stage refuses the rest of the answer (the LLM answer's stream cap, a blocked
+        // completion): the stream ends here.
         if (!(err instanceof AppError)) throw err;
         cut = err;
         out = options.lastWords?.(err) ?? '';

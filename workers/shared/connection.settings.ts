@@ -32,7 +32,10 @@ export const inspectionSettingsSchema = z
       .max(20, 'at most 20 packs')
       .default([]),
     overrides: overridesSchema.optional(),
-    /** MCP: mask secrets and PII found in tool results (`redact` findings) before the agent sees them. */
+    /**
+     * Mask secrets and PII (`redact` findings) in what comes back before the caller sees it: MCP
+     * tool results, A2A answers, LLM answers read whole (not streams: docs/detections.md).
+     */
     redactResults: z.boolean().default(true),
   })
   .strict();
