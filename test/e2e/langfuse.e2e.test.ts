@@ -6,8 +6,9 @@
  * the gateway queues each finished call and the queue consumer sends one ingestion batch per
  * organization. Checked: the trace and generation (model, tokens, cost, latency, status, user,
  * trace id, metadata), content only for the connection that logs content (JSON and streamed),
- * the secret key never returned, organization B's calls never reaching A's project, and a redacted
- * value reaching Langfuse only as its placeholder.
+ * the secret key never returned, organization B's calls never reaching A's project, a redacted
+ * value reaching Langfuse only as its placeholder, and an answer inspection blocked or masked
+ * reaching it only as a withheld note.
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -15,11 +16,13 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { api, createOrgInD1, gatewayUrl } from './helpers';
+import { FAKE_SPLIT_SECRET } from './llm.fake-provider.split.ts';
 import { FAKE_REPLY, FAKE_USAGE, type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
 
 const RUN = Date.now().toString(36);
 const PROVIDER_KEY = `sk-provider-lf-${RUN}`;
 const messages = [{ role: 'user' as const, content: 'Say hello' }];
+const SPLIT_RULE = 'secret.aws_access_key_id';
 
 /** The ingestion API's batch, as Langfuse validates it (trace-create and generation-create here). */
 const isoTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'ISO 8601 time');
@@ -343,6 +346,49 @@ describe('LLM calls to Langfuse', () => {
       expect(JSON.stringify(g.output)).toContain('[EMAIL_1]');
     }
     expect(JSON.stringify(projects.a.batches)).not.toContain(email);
+  });
+
+  it('gets no text of an answer content inspection blocked or masked, only a withheld note', {
+    timeout: 90_000,
+  }, async () => {
+    // Model `fake-split` answers with an AWS key id the prompt never held: blocked on one
+    // connection, masked for the caller on the other (docs/detections.md).
+    const make = async (slug: string, action: string) => {
+      const settings = {
+        provider: 'openai-compatible',
+        logContent: true,
+        inspection: { packs: ['llm-standard-security'], overrides: { rules: { [SPLIT_RULE]: action } } },
+      };
+      const body = {
+        slug,
+        name: slug,
+        type: 'llm',
+        upstreamUrl: `${provider.url}/v1`,
+        credential: PROVIDER_KEY,
+        settings,
+      };
+      expect((await api('POST', '/connections', body, orgs.a.key)).status).toBe(201);
+      const policy = { rules: [{ tool: '*', action: 'allow' }] };
+      expect((await api('PUT', `/connections/${slug}/policy`, policy, orgs.a.key)).status).toBe(200);
+      return new OpenAI({ apiKey: orgs.a.key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
+    };
+    const traces = [`lf-block-${RUN}`, `lf-mask-${RUN}`];
+    const blocked = await (await make(`lf-block-${RUN}`, 'block')).chat.completions
+      .create({ model: 'fake-split', messages }, { headers: { 'X-Igris-Trace-Id': traces[0]! } })
+      .catch((e: unknown) => e);
+    expect(blocked).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const masked = await (await make(`lf-mask-${RUN}`, 'redact')).chat.completions.create(
+      { model: 'fake-split', messages },
+      { headers: { 'X-Igris-Trace-Id': traces[1]! } },
+    );
+    expect(JSON.stringify(masked)).toContain('[SECRET_1]');
+    const sent = await until('the two guarded generations', () => {
+      const list = generationsOf(projects.a).filter((g) => traces.includes(g.traceId as string));
+      return list.length === 2 ? list : undefined;
+    });
+    // workers/langfuse/langfuse.content.ts WITHHELD_OUTPUT
+    for (const g of sent) expect(g.output).toMatch(/^\[withheld by Igris Edge: content inspection/);
+    expect(JSON.stringify(projects.a.batches)).not.toContain(FAKE_SPLIT_SECRET);
   });
 
   it('refuses a host with credentials in it, without echoing the secret', async () => {

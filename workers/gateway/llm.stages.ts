@@ -16,7 +16,7 @@
  *                    a successful answer without usage is charged the estimate, flagged as such
  */
 import type { AuditEventInsert } from '../db/schema';
-import { promptOf } from '../langfuse/langfuse.content';
+import { promptOf, WITHHELD_OUTPUT } from '../langfuse/langfuse.content';
 import { reportLlmCall } from '../langfuse/langfuse.report';
 import { AppError } from '../lib/errors';
 import { priceCall } from '../llm/llm.prices';
@@ -252,7 +252,13 @@ export async function llmFinalOutcome(call: StageCall, parsed: LlmRequest | null
       usage: reported,
       costUsd: estimated ? null : (priced?.costUsd ?? null),
       ...(parsed.content
-        ? { content: { input: promptOf(unit!.body), output: parsed.content.output() } }
+        ? {
+            content: {
+              input: promptOf(unit!.body),
+              // An answer inspection refused or masked: not its text (langfuse.content.ts).
+              output: call.inspection?.answerWithheld ? WITHHELD_OUTPUT : parsed.content.output(),
+            },
+          }
         : {}),
     });
   }

@@ -66,6 +66,7 @@ describe('block', () => {
     });
     expect(JSON.stringify({ m: err.message, d: err.details })).not.toContain(AWS);
     expect(call.findings.map((f) => [f.kind, f.detail?.action])).toEqual([[RULE, 'block']]);
+    expect(call.inspection.answerWithheld).toBe(true); // Langfuse gets no text of it (llm.stages.ts)
   });
 
   it('refuses an Anthropic message (tool_use input) and a Responses response (function arguments)', () => {
@@ -135,8 +136,10 @@ describe('block', () => {
 
 describe('redact', () => {
   it('masks a whole answer when redactResults is on: chat, Anthropic input (still an object), Responses', () => {
-    const chat = llmAnswerStage(stageCall(null))!.onMessage(chatJson(`The key is ${AWS}.`));
+    const call = stageCall(null);
+    const chat = llmAnswerStage(call)!.onMessage(chatJson(`The key is ${AWS}.`));
     expect(chat).toMatchObject({ choices: [{ message: { content: 'The key is [SECRET_1].' } }] });
+    expect(call.inspection.answerWithheld).toBe(true);
     const anthropic = llmAnswerStage(stageCall(null))!.onMessage({
       type: 'message',
       content: [{ type: 'tool_use', id: 'tu', name: 'f', input: { key: AWS, n: 1 } }],
@@ -152,6 +155,7 @@ describe('redact', () => {
   it('redactResults off: the answer unchanged, the finding recorded', () => {
     const call = stageCall(null, false);
     expect(llmAnswerStage(call)!.onMessage(chatJson(`The key is ${AWS}.`))).toBeUndefined();
+    expect(call.inspection.answerWithheld).toBeUndefined();
     expect(call.findings.map((f) => [f.kind, f.detail?.action])).toEqual([[RULE, 'redact']]);
   });
 

@@ -118,7 +118,9 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
   });
   /** Throws the answer's refusal, if a scan of this message (or an earlier one) found a block. */
   const refuseIfBlocked = () => {
-    if (blocked) throw blocked;
+    if (!blocked) return;
+    inspection.answerWithheld = true;
+    throw blocked;
   };
   /** The whole texts of the message at hand, scanned together once it has been walked. */
   const wholeTexts: Array<[string, string]> = [];
@@ -182,6 +184,7 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
       }
       refuseIfBlocked();
       if (mask && mask.size > 0) {
+        inspection.answerWithheld = true;
         inspection.session ??= createRedactionSession();
         const refusal = maskAnswer(value, mask, inspection.session);
         if (refusal) throw refusal;

@@ -16,6 +16,12 @@ type Json = Record<string, unknown>;
 const obj = (v: unknown): Json | null =>
   typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Json) : null;
 
+/**
+ * The output Langfuse gets instead of an answer content inspection refused or masked: the
+ * provider's text is what the caller was denied, and must not reach a third party either.
+ */
+export const WITHHELD_OUTPUT = '[withheld by Igris Edge: content inspection blocked or masked this answer]';
+
 export function promptOf(body: Record<string, unknown> | null): unknown {
   if (!body) return undefined;
   const prompt = body.messages ?? body.input ?? body.prompt;
