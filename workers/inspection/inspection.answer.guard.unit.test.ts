@@ -185,6 +185,18 @@ describe('redact', () => {
     expect(call.findings.map((f) => f.kind)).toEqual([RULE]);
   });
 
+  it('two chat choices under one index: refused, never masked at offsets of the other text', () => {
+    const call = stageCall(null);
+    const answer = {
+      object: 'chat.completion',
+      choices: [
+        { index: 0, message: { content: 'nothing here, nothing at all' } },
+        { index: 0, message: { content: `k ${AWS}` } },
+      ],
+    };
+    expect(refusalOf(() => llmAnswerStage(call)!.onMessage(answer)).code).toBe('content_blocked');
+  });
+
   it('an Anthropic tool input whose masked text is no longer JSON is refused, not passed', () => {
     const message = { type: 'message', content: [{ type: 'tool_use', input: { a: 'x"y' } }] };
     const text = JSON.stringify(message.content[0]!.input); // {"a":"x\"y"}

@@ -34,25 +34,45 @@ export function maskAnswer(
   masked: ReadonlyMap<string, Finding[]>,
   session: RedactionSession,
 ): AppError | null {
+  // Two texts under one key (chat choices repeating an `index`): the scan's findings of both are
+  // under that key, their offsets cannot be told apart — refused, never half-masked.
+  const counts = new Map<string, number>();
+  wholeMessage(
+    message,
+    walker(() => undefined, counts),
+  );
+  for (const [key, spans] of masked)
+    if ((counts.get(key) ?? 0) > 1) return blockedError(spans[0]!, 'completion', key);
   let refusal: AppError | null = null;
-  const texts: AnswerTexts = {
+  const mask = (key: string, text: string): string | undefined => {
+    const spans = masked.get(key);
+    if (!spans || spans.length === 0) return undefined;
+    const out = redact(text, spans, session).text;
+    if (key.startsWith('$.content[') && key.endsWith('.input') && !isJson(out)) {
+      refusal ??= blockedError(spans[0]!, 'completion', key);
+      return undefined;
+    }
+    return out;
+  };
+  wholeMessage(message, walker(mask, new Map()));
+  return refusal;
+}
+
+/** Texts for the answer walker that only look at whole texts: `whole` decides, keys are counted. */
+function walker(
+  whole: (key: string, text: string) => string | undefined,
+  counts: Map<string, number>,
+): AnswerTexts {
+  return {
     piece: (_key, text) => text,
     end: () => {},
     flush: () => '',
     key: answerKeys(),
     whole(key, text) {
-      const spans = masked.get(key);
-      if (!spans || spans.length === 0) return undefined;
-      const out = redact(text, spans, session).text;
-      if (key.startsWith('$.content[') && key.endsWith('.input') && !isJson(out)) {
-        refusal ??= blockedError(spans[0]!, 'completion', key);
-        return undefined;
-      }
-      return out;
+      counts.set(key, (counts.get(key) ?? 0) + 1);
+      return whole(key, text);
     },
   };
-  wholeMessage(message, texts);
-  return refusal;
 }
 
 function isJson(text: string): boolean {

@@ -111,16 +111,18 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     if (kept.length > 0) call.findings.push(...recordFindings(inspection, kept, 'completion', 0, key));
     // Decided on every finding, recorded or not: the record's cap never lets a block through.
     const block = blockingFinding(found);
-    if (block && !blocked) blocked = blockedError(block, 'completion', under(key, block.location));
+    if (block && !blocked) {
+      blocked = blockedError(block, 'completion', under(key, block.location));
+      // Also when it cannot be refused any more (found at finish) or another refusal comes first.
+      inspection.answerWithheld = true;
+    }
     if (!masking) return;
     const spans = found.filter((f) => f.action === 'redact');
     if (spans.length > 0) masking.set(key, [...(masking.get(key) ?? []), ...spans]);
   });
   /** Throws the answer's refusal, if a scan of this message (or an earlier one) found a block. */
   const refuseIfBlocked = () => {
-    if (!blocked) return;
-    inspection.answerWithheld = true;
-    throw blocked;
+    if (blocked) throw blocked;
   };
   /** The whole texts of the message at hand, scanned together once it has been walked. */
   const wholeTexts: Array<[string, string]> = [];
