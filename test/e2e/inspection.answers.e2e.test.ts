@@ -7,7 +7,7 @@
  *     (`content_blocked`), the audit row says content_blocked; a stream ends with the provider's
  *     error event, which the SDKs raise mid-iteration, and the row says content_blocked;
  *   - `redact`, `redactResults` on: the key masked in the SDK's parsed answer (`[SECRET_1]`), a
- *     caller's own email restored then masked again (`[EMAIL_1]`);
+ *     caller's own email given back restored (masking is for what the caller did not send);
  *   - `redact`, `redactResults` off, and a `log` rule: the answer unchanged, the finding recorded.
  */
 import Anthropic from '@anthropic-ai/sdk';
@@ -140,7 +140,7 @@ describe('block', () => {
 });
 
 describe('redact', () => {
-  it('redactResults on: the key masked in the parsed answer; the caller’s own email restored, then masked', async () => {
+  it('redactResults on: the key masked in the parsed answer; the caller’s own email given back restored', async () => {
     const trace = `outg-e2e-mask-${RUN}`;
     const client = openaiFor(SLUGS.mask);
     const answer = await client.chat.completions.create(
@@ -156,7 +156,7 @@ describe('redact', () => {
       model: 'fake-echo',
       messages: [{ role: 'user', content: 'Write to jane.doe@example.com today.' }],
     });
-    expect(echoed.choices[0]!.message.content).toBe('Write to [EMAIL_1] today.');
+    expect(echoed.choices[0]!.message.content).toBe('Write to jane.doe@example.com today.');
   });
 
   it('redactResults off, and a log rule: the answer unchanged, the finding recorded', async () => {

@@ -305,8 +305,7 @@ describe('LLM calls to Langfuse', () => {
         settings: {
           provider: 'openai-compatible',
           logContent: true,
-          // redactResults off: the caller gets its value back (on, the answer is masked again).
-          inspection: { packs: ['llm-compliance-gdpr'], redactResults: false },
+          inspection: { packs: ['llm-compliance-gdpr'] },
         },
       },
       orgs.a.key,

@@ -9,7 +9,7 @@
  *     the key — what came before it (the key's two pieces included: the documented window) was
  *     delivered, nothing after it; the row says `content_blocked`;
  *   - redact with `redactResults` on: the key masked in the JSON answer (`[SECRET_1]`), and a
- *     caller's own value, restored from its placeholder, masked again with the same placeholder;
+ *     a caller's own value, restored from its placeholder, is given back as the caller sent it;
  *   - redact with `redactResults` off, and an `alert` rule: the answer unchanged, the finding
  *     recorded, no error code.
  */
@@ -195,7 +195,7 @@ describe('redact', () => {
     expect(completionFindings(row)[0]).toMatchObject({ kind: RULE, detail: { action: 'redact' } });
   });
 
-  it('redactResults on: a caller’s own value is restored, then masked again with its placeholder', async () => {
+  it('redactResults on: a caller’s own value comes back restored; one it did not send is masked', async () => {
     const trace = traceId('outg-echo');
     const prompt = 'Write to jane.doe@example.com today.';
     const res = await post(SLUGS.mask, 'chat/completions', trace, {
@@ -203,7 +203,10 @@ describe('redact', () => {
       messages: [{ role: 'user', content: prompt }],
     });
     const body = (await res.json()) as { choices: Array<{ message: { content: string } }> };
-    expect(body.choices[0]!.message.content).toBe('Write to [EMAIL_1] today.');
+    // The provider saw the placeholder; the caller gets its own value back (the restore).
+    expect(body.choices[0]!.message.content).toBe(prompt);
+    const row = await llmRow(trace, (r) => completionFindings(r).length > 0);
+    expect(row.details).not.toContain('jane.doe@example.com');
   });
 
   it('redactResults off: the answer unchanged, the finding recorded', async () => {

@@ -5,9 +5,7 @@
  *        JSON and in an SSE answer; findings and the risk score land in the audit row, never the
  *        matched text.
  *   LLM  an email and a card reach the fake provider as placeholders and come back restored
- *        (model `fake-echo` answers with the prompt), streamed in 3-character deltas and not —
- *        on connections whose `redactResults` is off: with it on, a whole answer's values are
- *        masked again after the restore (test/workerd/inspection.answers.test.ts);
+ *        (model `fake-echo` answers with the prompt), streamed in 3-character deltas and not;
  *        a jailbreak is refused with a 403 in OpenAI's shape before the provider sees it.
  */
 import { env } from 'cloudflare:workers';
@@ -52,11 +50,7 @@ async function llmConnection(slug: string, provider: string) {
       type: 'llm',
       upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
       credential: env.LLM_FAKE_KEY,
-      // redactResults off: the answer is restored and not masked again (docs/detections.md).
-      settings: {
-        provider,
-        inspection: { packs: ['llm-standard-security', 'llm-compliance-gdpr'], redactResults: false },
-      },
+      settings: { provider, inspection: { packs: ['llm-standard-security', 'llm-compliance-gdpr'] } },
     },
   });
   expect(res.status, await res.clone().text()).toBe(201);

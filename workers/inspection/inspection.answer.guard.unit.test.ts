@@ -6,7 +6,7 @@
  *     a block found only when the stream has ended is recorded (nothing left to refuse);
  *   - `redact` findings of a whole answer are masked when `redactResults` is on (an Anthropic
  *     tool_use input stays an object), after the request's placeholders are restored (a caller's
- *     echoed value gets its placeholder back); off, the answer is unchanged and the finding
+ *     echoed value of the caller's own is given back restored; a value it did not send is masked); off, the answer is unchanged and the finding
  *     recorded; a stream's are recorded only; `alert` / `log` change nothing.
  */
 import { describe, expect, it } from 'vitest';
@@ -159,7 +159,7 @@ describe('redact', () => {
     expect(call.findings.map((f) => [f.kind, f.detail?.action])).toEqual([[RULE, 'redact']]);
   });
 
-  it('restores the request’s placeholders first, then masks: an echoed value gets its placeholder back', () => {
+  it('restores the request’s placeholders first, then masks what the caller did not send: its own value comes back', () => {
     const prompt = 'Mail jane.doe@example.com please';
     for (const redactResults of [true, false]) {
       const body = { messages: [{ role: 'user', content: prompt }] };
@@ -170,7 +170,7 @@ describe('redact', () => {
       const content = (answer as ReturnType<typeof chatJson>).choices[0]!.message.content;
       expect(content).toBe(
         redactResults
-          ? 'Mailing [EMAIL_1], [EMAIL_2].'
+          ? 'Mailing jane.doe@example.com, [EMAIL_2].'
           : 'Mailing jane.doe@example.com, bob@corp.example.com.',
       );
       // Scanned after the restore: the echoed value is a finding of the answer too (with bob's).
@@ -202,7 +202,11 @@ describe('redact', () => {
     const text = JSON.stringify(message.content[0]!.input); // {"a":"x\"y"}
     const start = text.indexOf('\\');
     const span = { start, end: start + 1, severity: 'high', placeholder: 'SECRET', ruleId: RULE } as Finding;
-    const refusal = maskAnswer(message, new Map([['$.content[0].input', [span]]]), createRedactionSession());
+    const { refusal } = maskAnswer(
+      message,
+      new Map([['$.content[0].input', [span]]]),
+      createRedactionSession(),
+    );
     expect(refusal?.code).toBe('content_blocked');
     expect(message.content[0]!.input).toEqual({ a: 'x"y' });
   });

@@ -186,11 +186,18 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
       }
       refuseIfBlocked();
       if (mask && mask.size > 0) {
-        inspection.answerWithheld = true;
         inspection.session ??= createRedactionSession();
-        const refusal = maskAnswer(value, mask, inspection.session);
-        if (refusal) throw refusal;
-        return value;
+        const { refusal, changed } = maskAnswer(value, mask, inspection.session);
+        if (refusal) {
+          inspection.answerWithheld = true;
+          throw refusal;
+        }
+        // Langfuse gets no text of a masked answer; one whose findings were all the caller's own
+        // values (left restored) goes there as the provider sent it, like any restored answer.
+        if (changed) {
+          inspection.answerWithheld = true;
+          return value;
+        }
       }
       return restored ? value : undefined;
     },

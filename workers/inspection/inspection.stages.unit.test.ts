@@ -149,9 +149,6 @@ describe('LLM stages', () => {
     expect(sent).toContain('Contact [EMAIL_1], card [CARD_1] please.');
     expect(sent).not.toContain('jane.doe');
 
-    // Restored as the caller sent it when answers are not masked (redactResults on re-masks an
-    // echoed value after its restore: inspection.answer.guard.unit.test.ts).
-    call.inspection.redactResults = false;
     const json = llmAnswerStage(call)!.onMessage({
       object: 'chat.completion',
       choices: [{ index: 0, message: { role: 'assistant', content: 'Sure, [EMAIL_1] / [CARD_1]' } }],
