@@ -222,9 +222,12 @@ describe('GET /api/v1/api-keys', () => {
   });
 
   it('records last use', async () => {
-    // team.key has been used by the tests above; last use is written off the hot path.
+    // team.key has been used by the tests above; last use is written off the hot path (waitUntil),
+    // so it is polled, with room for a loaded machine (expect.poll gives up after 1 s by default).
     await expect
-      .poll(async () => (await listKeys(team.key)).find((k) => k.createdBy === team.userId)?.lastUsedAt)
+      .poll(async () => (await listKeys(team.key)).find((k) => k.createdBy === team.userId)?.lastUsedAt, {
+        timeout: 10_000,
+      })
       .toMatch(/^\d{4}-/);
   });
 });

@@ -302,11 +302,16 @@ beforeAll(async () => {
   }
 
   await flushAudit();
-  // Live events are published off the hot path.
-  await vi.waitFor(async () => {
-    const events = await hubEvents(org.orgId);
-    if (!events.some((e) => e.includes('"credential_rotated"'))) throw new Error('events not published yet');
-  });
+  // Live events are published off the hot path (waitUntil): wait for them, with room for a loaded
+  // machine (vi.waitFor gives up after 1 s by default).
+  await vi.waitFor(
+    async () => {
+      const events = await hubEvents(org.orgId);
+      if (!events.some((e) => e.includes('"credential_rotated"')))
+        throw new Error('events not published yet');
+    },
+    { timeout: 10_000, interval: 50 },
+  );
 });
 
 afterAll(() => {
