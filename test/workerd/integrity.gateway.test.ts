@@ -82,6 +82,28 @@ async function listedToolsWhen(slug: string, ready: (names: string[]) => boolean
 
 const item = (items: Item[], name: string) => items.find((i) => i.name === name);
 
+/**
+ * The connection's tool_drift events once `ready` holds. The recording publishes them last, after
+ * its rows, the republished state and the shadowing re-scan (integrity.record.ts, under waitUntil),
+ * so a test that waited for the quarantine to be in force may still be ahead of them.
+ */
+async function driftEventsWhen(
+  connectionId: string,
+  ready: (events: Array<Record<string, unknown>>) => boolean,
+): Promise<Array<Record<string, unknown>>> {
+  const drift = async () =>
+    (await hubEvents(orgId))
+      .map((b) => JSON.parse(b) as Record<string, unknown>)
+      .filter((e) => e.type === 'tool_drift' && e.serverId === connectionId);
+  const deadline = Date.now() + 10_000;
+  let events = await drift();
+  while (!ready(events) && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    events = await drift();
+  }
+  return events;
+}
+
 async function listedWhen(
   list: () => Promise<string[]>,
   ready: (names: string[]) => boolean,
@@ -153,9 +175,9 @@ describe('fingerprints, drift and rug pulls (discovery: alert)', () => {
       expect.arrayContaining(['required_parameter_added', 'annotation_changed', 'poisoned_description']),
     );
 
-    const events = (await hubEvents(orgId))
-      .map((b) => JSON.parse(b) as Record<string, unknown>)
-      .filter((e) => e.type === 'tool_drift' && e.serverId === id);
+    const events = await driftEventsWhen(id, (e) =>
+      e.some((d) => d.toolName === 'lookup' && d.version === 2),
+    );
     expect(events.filter((e) => e.toolName === 'lookup' && e.version === 2)).toEqual([
       expect.objectContaining({ severity: 'critical', quarantined: true, slug }),
     ]);
@@ -270,9 +292,9 @@ describe('prompts/list and resources/list are fingerprinted too', () => {
       (rows.find((r) => r.tool === tool)!.details.changes as Array<{ change: string }>).map((c) => c.change);
     expect(changesOf('prompt:summarize')).toContain('required_parameter_added');
     expect(changesOf('resource:mem://notes')).toContain('poisoned_description');
-    const events = (await hubEvents(orgId))
-      .map((b) => JSON.parse(b) as Record<string, unknown>)
-      .filter((e) => e.type === 'tool_drift' && e.serverId === id && e.version === 2);
+    const events = (await driftEventsWhen(id, (e) => e.filter((d) => d.version === 2).length >= 2)).filter(
+      (e) => e.version === 2,
+    );
     expect(events.map((e) => [e.kind, e.toolName]).sort()).toEqual([
       ['prompt', 'summarize'],
       ['resource', 'mem://notes'],
