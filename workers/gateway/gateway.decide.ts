@@ -31,6 +31,7 @@
 import type { AuditEventInsert } from '../db/schema';
 import { type CallIntegrity, pinnedAnnotations } from '../integrity/integrity.types';
 import { AppError } from '../lib/errors';
+import { batchRowId } from '../lib/ids';
 import { isRecord } from '../lib/values';
 import {
   type CompiledPolicy,
@@ -330,7 +331,7 @@ export function auditRows(
     if (d.recordArgs) recordArgs(details, d.unit);
     return {
       ...base,
-      id: i === 0 ? base.id : `${base.id}_${i}`,
+      id: batchRowId(base.id, i),
       type: d.unit.method === 'tools/call' ? 'tool_call' : 'request',
       method: auditMethod(d.unit.method) ?? (messageKind(d.unit) === 'response' ? 'response' : null),
       tool: d.tool,

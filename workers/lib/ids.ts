@@ -21,3 +21,16 @@ export function eventId(now = Date.now()): string {
   // Made for every call: its random part comes from the pool (not a secret, see random.pool.ts).
   return `evt_${now.toString(16).padStart(12, '0')}${pooledBase36(12)}`;
 }
+
+/** Digits of a batch item's index in its row id: every index of the largest batch (1000 items) fits. */
+export const BATCH_INDEX_DIGITS = 3;
+
+/**
+ * The audit row id of item `index` of a batch: the call's id for the first, then the call's id and
+ * the index, zero-padded. A batch's rows share one created_at, so every ordered read of the trail
+ * (a trace oldest first, the event list newest first) falls back on these ids to keep the items in
+ * the order they were sent — with `_10` unpadded, item 10 sorted between items 1 and 2.
+ */
+export function batchRowId(callId: string, index: number): string {
+  return index === 0 ? callId : `${callId}_${String(index).padStart(BATCH_INDEX_DIGITS, '0')}`;
+}

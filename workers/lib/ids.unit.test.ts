@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { eventId, randomId } from './ids.ts';
+import { MAX_BATCH_MESSAGES_LIMIT } from '../shared/connection.settings.ts';
+import { BATCH_INDEX_DIGITS, batchRowId, eventId, randomId } from './ids.ts';
 
 describe('randomId', () => {
   it('is the prefix, an underscore and `length` characters of [0-9a-z]', () => {
@@ -29,5 +30,16 @@ describe('eventId', () => {
     const b = eventId(2_000);
     expect(a).toMatch(/^evt_[0-9a-f]{12}[0-9a-z]{12}$/);
     expect(a < b).toBe(true);
+  });
+});
+
+describe('batchRowId', () => {
+  it('sorts the rows of the largest batch a connection may accept in the order of its items', () => {
+    const call = eventId(1_000);
+    const ids = Array.from({ length: MAX_BATCH_MESSAGES_LIMIT }, (_, i) => batchRowId(call, i));
+    expect(ids[0]).toBe(call);
+    expect(ids[1]).toBe(`${call}_001`);
+    expect([...ids].sort()).toEqual(ids);
+    expect(String(MAX_BATCH_MESSAGES_LIMIT - 1)).toHaveLength(BATCH_INDEX_DIGITS);
   });
 });
