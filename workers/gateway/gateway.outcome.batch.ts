@@ -73,6 +73,11 @@ interface Queue {
 }
 
 const queues = new Map<string, Queue>();
+/**
+ * Sends taken from a queue whose guard has not answered yet. A count, not their promises: only
+ * plain data is shared between requests (sendWaitingOutcomes, below, runs in another one).
+ */
+let sending = 0;
 /** When this isolate last queued an outcome for each guard. */
 const lastQueuedAt = new Map<string, number>();
 
@@ -149,16 +154,27 @@ async function send(key: string, guard: Guard): Promise<void> {
   const items = queue.items.splice(0, MAX_OUTCOMES_PER_CALL);
   if (queue.items.length === 0 && !queue.armed) queues.delete(key);
   if (items.length === 0) return;
-  await guard.completeMany(items).catch((err: unknown) => lost(err, items.length));
+  sending++;
+  try {
+    await guard.completeMany(items).catch((err: unknown) => lost(err, items.length));
+  } finally {
+    sending--;
+  }
 }
 
 function lost(err: unknown, count: number): void {
   log('warn', 'audit outcomes not recorded; their rows will be flushed as outcome_unknown', { err, count });
 }
 
+/** How long sendWaitingOutcomes waits for sends already on their way (a guard that never answers). */
+export const SENDING_WAIT_MS = 5_000;
+
 /**
- * Sends every waiting outcome now (each guard's with a stub made for this request). For whoever
- * must see the rows complete at once: tests that flush the audit spool right after a call.
+ * Sends every waiting outcome now (each guard's with a stub made for this request), and waits for
+ * the sends a call's timer had already taken out of the queue (up to SENDING_WAIT_MS). For whoever
+ * must see the rows complete at once: tests that flush the audit spool right after a call. Without
+ * that wait, an outcome taken by the timer an instant before could reach its guard after the
+ * flush, which then found the row still waiting for it.
  */
 export async function sendWaitingOutcomes(
   guardOf: (orgId: string, connectionId: string) => Guard,
@@ -169,4 +185,6 @@ export async function sendWaitingOutcomes(
       return send(key, guardOf(orgId, connectionId));
     }),
   );
+  const deadline = Date.now() + SENDING_WAIT_MS;
+  while (sending > 0 && Date.now() < deadline) await nativeWait(2);
 }

@@ -5,6 +5,7 @@ import {
   IDLE_SEND_MS,
   OUTCOME_LINGER_MS,
   queueOutcome,
+  sendWaitingOutcomes,
   takeOutcomes,
 } from './gateway.outcome.batch';
 
@@ -91,6 +92,36 @@ describe('outcomes on their way to the guard', () => {
     expect(queueOutcome(t, item('b3'), guard, 5_000)).toBeNull();
     await send;
     expect(sent).toEqual([['b1', 'b2', 'b3']]);
+  });
+
+  it('flushing waits for a send the timer already took, until its guard answered', async () => {
+    // Every wait passes at once here: what is tested is who waits for whom, not how long.
+    vi.stubGlobal('scheduler', { wait: () => new Promise<void>((release) => setTimeout(release, 0)) });
+    let answer: () => void = () => {};
+    const applied: string[] = [];
+    const slow = {
+      completeMany: (items: PendingOutcome[]) =>
+        new Promise<void>((resolve) => {
+          answer = () => {
+            applied.push(...items.map((i) => i.eventId));
+            resolve();
+          };
+        }),
+    } as unknown as Parameters<typeof queueOutcome>[2];
+    const t = target();
+    const timerSend = queueOutcome(t, item('t1'), slow, 1_000);
+    await new Promise((r) => setTimeout(r, 5)); // the timer fired: t1 left the queue, unanswered
+    expect(takeOutcomes(t.orgId, t.connectionId)).toBeUndefined();
+    let flushed = false;
+    const flush = sendWaitingOutcomes(() => slow).then(() => {
+      flushed = true;
+    });
+    await new Promise((r) => setTimeout(r, 20));
+    expect(flushed).toBe(false);
+    answer();
+    await timerSend;
+    await flush;
+    expect(applied).toEqual(['t1']);
   });
 
   it('keeps each guard’s outcomes apart (another organization’s admit takes none of them)', async () => {
