@@ -121,11 +121,13 @@ describe('session taint with onTaint "approve"', () => {
         detail: expect.objectContaining({ approvalId: id, taint: ['untrusted_input'] }),
       }),
     ]);
-    const alert = await env.DB.prepare(
-      'SELECT type, details FROM alerts WHERE org_id = ? AND fingerprint = ?',
-    )
-      .bind(owner.orgId, `approval:${id}`)
-      .first<{ type: string; details: string }>();
+    // The alert is inserted after the answer (waitUntil, approval.gate.ts `announce`): wait for it.
+    const alertRow = () =>
+      env.DB.prepare('SELECT type, details FROM alerts WHERE org_id = ? AND fingerprint = ?')
+        .bind(owner.orgId, `approval:${id}`)
+        .first<{ type: string; details: string }>();
+    await expect.poll(alertRow, { timeout: 10_000, interval: 50 }).not.toBeNull();
+    const alert = await alertRow();
     expect(alert!.type).toBe('approval');
     expect(JSON.parse(alert!.details)).toMatchObject({ approvalId: id, taint: ['untrusted_input'] });
 
