@@ -30,6 +30,7 @@ import {
 } from '@a2a-js/sdk/server';
 import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 import express from 'express';
+import { keepIdleConnections } from '../shared/keep-alive';
 
 export interface RecordedAgentRequest {
   path: string;
@@ -244,7 +245,7 @@ export async function startTestAgent(credential: string): Promise<TestAgent> {
   });
   const executor = new TestExecutor(canceled);
   const server: Server = await new Promise((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+    const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s)));
   });
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const handler = new DefaultRequestHandler(card(url, description), new InMemoryTaskStore(), executor);

@@ -65,6 +65,8 @@ export {
   type FakeUsage,
 } from './llm.fake-provider.replies.ts';
 
+import { keepIdleConnections } from '../shared/keep-alive.ts';
+
 export type FakeFailure = '429' | '500' | 'disconnect' | 'slow' | 'stall' | 'stall-end';
 export type FakeAuthStyle = 'bearer' | 'x-api-key' | 'api-key' | 'query' | null;
 
@@ -341,6 +343,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       res.end(String(err));
     });
   });
+  keepIdleConnections(server);
   await new Promise<void>((resolve) =>
     server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
   );

@@ -8,6 +8,7 @@
  */
 import { createServer, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { keepIdleConnections } from '../shared/keep-alive';
 import { ECHO_PREFIX, echoCredential } from './upstream.echo';
 
 export interface RecordedCall {
@@ -65,6 +66,7 @@ export async function startRecorder(target: string): Promise<{ url: string; clos
       else res.end();
     });
   });
+  keepIdleConnections(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
