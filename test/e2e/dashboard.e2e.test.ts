@@ -27,6 +27,12 @@ const org = 'Acme Security';
 const slug = 'payments';
 const agentUser = 'agent@acme.test';
 const traceId = `ig_trace_${randomBytes(12).toString('hex')}`;
+/**
+ * expect.poll gives up after 1 s unless told otherwise; what these polls wait for (a live event
+ * rendered, a page's fetch answered) is waited for as long as a locator's default (browser.ts: 20 s)
+ * — Chromium, the runtime and the test share two loaded cores in CI.
+ */
+const UI_SETTLES = { timeout: 20_000 };
 
 let browser: Browser;
 let page: Page;
@@ -364,7 +370,9 @@ describe('dashboard (real Chromium)', () => {
     await toast('version 3 is now current');
     await page.getByRole('tab', { name: 'Rules' }).click();
     // The editor takes the rolled-back rules once the new current version is loaded.
-    await expect.poll(() => page.getByLabel('Rule 1 reason').inputValue()).toBe('Deletes need a human');
+    await expect
+      .poll(() => page.getByLabel('Rule 1 reason').inputValue(), UI_SETTLES)
+      .toBe('Deletes need a human');
   }, 120_000);
 
   it("shows a real MCP client's calls on Observe live (no reload), decided as the simulator said, and highlights the anomaly", async () => {
@@ -399,7 +407,7 @@ describe('dashboard (real Chromium)', () => {
     );
     expect(Number(await deleteCell.getAttribute('data-deny'))).toBeGreaterThanOrEqual(1);
     await expect
-      .poll(async () => Number(await page.getByTestId('stat-denied').textContent()))
+      .poll(async () => Number(await page.getByTestId('stat-denied').textContent()), UI_SETTLES)
       .toBeGreaterThanOrEqual(1);
 
     // A few more agents, so the heat map has users and tools to compare (alerts, denies, allows).
@@ -450,7 +458,9 @@ describe('dashboard (real Chromium)', () => {
     expect(text(await client.callTool({ name: 'echo', arguments: { message: 'me again' } }))).toBe(
       'me again',
     );
-    await expect.poll(async () => Number(await cell.getAttribute('data-calls'))).toBeGreaterThanOrEqual(2);
+    await expect
+      .poll(async () => Number(await cell.getAttribute('data-calls')), UI_SETTLES)
+      .toBeGreaterThanOrEqual(2);
     expect(page.url()).toBe(loaded); // the same page load throughout
     await screenshot(page, 'observe');
 
@@ -554,7 +564,7 @@ describe('dashboard (real Chromium)', () => {
     await rows.filter({ hasText: 'killed' }).first().waitFor();
     // Only this trace's rows once the filtered page replaces the unfiltered one.
     await expect
-      .poll(async () => new Set(await rows.locator('td:nth-child(6)').allTextContents()))
+      .poll(async () => new Set(await rows.locator('td:nth-child(6)').allTextContents()), UI_SETTLES)
       .toEqual(new Set([traceId]));
 
     // The gateway's decisions carry the rule the simulator named.
@@ -724,7 +734,9 @@ describe('dashboard (real Chromium)', () => {
     await failed.first().waitFor();
     expect(await failed.first().textContent()).toContain('upstream 502');
     expect(await failed.first().locator('.badge-ok').count()).toBe(0);
-    await expect.poll(async () => page.getByTestId('stat-upstream-failed').textContent()).not.toBe('0');
+    await expect
+      .poll(async () => page.getByTestId('stat-upstream-failed').textContent(), UI_SETTLES)
+      .not.toBe('0');
 
     // Audit, filtered by outcome: the row says what happened; pass is explained.
     await open('/audit?outcome=upstream_error&connection=flaky');
@@ -794,7 +806,7 @@ describe('dashboard (real Chromium)', () => {
     await dialog.getByLabel('Name').fill('Acme Staging');
     await dialog.getByRole('button', { name: 'Create and switch' }).click();
     await expect
-      .poll(() => page.locator('#org-switcher option:checked').textContent())
+      .poll(() => page.locator('#org-switcher option:checked').textContent(), UI_SETTLES)
       .toContain('Acme Staging');
     await nav('Connections').click();
     await page.getByText('No connections yet').waitFor();
