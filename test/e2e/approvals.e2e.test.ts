@@ -16,6 +16,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { keepIdleConnections } from '../shared/keep-alive.ts';
 import { startTestAgent, type TestAgent } from './a2a.agent.ts';
 import { adminKey, api, createConnectionWithPolicy, gatewayUrl, setPolicy, waitForAudit } from './helpers.ts';
 
@@ -90,6 +91,7 @@ async function createConnection(slug: string, settings: Record<string, unknown> 
 beforeAll(async () => {
   const handler = toNodeHandler(createMcpHandler(buildBank, { legacy: 'stateless' }));
   upstream = createServer((req, res) => void handler(req, res));
+  keepIdleConnections(upstream);
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   await createConnection(BANK);
   await createConnection(QUICK, { approvals: { expirySeconds: 5 } });

@@ -20,6 +20,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { keepIdleConnections } from '../shared/keep-alive.ts';
 import { adminKey, api, createConnectionWithPolicy, gatewayUrl, waitForAudit } from './helpers.ts';
 
 const RUN = Date.now().toString(36);
@@ -106,6 +107,7 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 40_000): 
 beforeAll(async () => {
   const handler = toNodeHandler(createMcpHandler(buildServer, { legacy: 'stateless' }));
   upstream = createServer((req, res) => void handler(req, res));
+  keepIdleConnections(upstream);
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
   receiver = createServer((req, res) => {
     const chunks: Buffer[] = [];

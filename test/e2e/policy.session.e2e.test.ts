@@ -19,6 +19,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
+import { keepIdleConnections } from '../shared/keep-alive.ts';
 import { adminKey, api, createConnectionWithPolicy, gatewayUrl, waitForAudit } from './helpers.ts';
 
 const RUN = Date.now().toString(36);
@@ -112,6 +113,7 @@ async function pinTools(slug: string): Promise<void> {
 beforeAll(async () => {
   const handler = toNodeHandler(createMcpHandler(buildServer, { legacy: 'stateless' }));
   upstream = createServer((req, res) => void handler(req, res));
+  keepIdleConnections(upstream);
   await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
 });
 

@@ -23,6 +23,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
+import { keepIdleConnections } from '../shared/keep-alive.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -37,6 +38,7 @@ export interface TestServer {
 }
 
 async function listen(server: Server): Promise<string> {
+  keepIdleConnections(server);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
 }

@@ -21,6 +21,7 @@ import {
   isInitializeRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { keepIdleConnections } from '../shared/keep-alive.ts';
 import { adminKey, createConnectionWithPolicy, gatewayUrl, waitForAudit } from './helpers.ts';
 
 const RUN = Date.now().toString(36);
@@ -111,6 +112,7 @@ async function startAskingServer(): Promise<AskingServer> {
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
+  keepIdleConnections(http);
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
   return {
     url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
