@@ -20,7 +20,7 @@
 import { AppError } from '../lib/errors';
 import type { LlmEndpointName } from '../llm/llm.endpoints';
 import { estimatePromptTokens } from '../llm/llm.estimate';
-import { passthroughKind } from '../llm/llm.passthrough';
+import { passthroughKind, targetParts } from '../llm/llm.passthrough';
 import { type PriceOverrides, priceCall } from '../llm/llm.prices';
 import { injectSystemPrompt } from '../prompts/prompt.inject';
 import { promptValues, renderPrompt } from '../prompts/prompt.template';
@@ -102,8 +102,8 @@ function passthroughUnderPrompt(d: UnitDecision<LlmUnit>): UnitDecision<LlmUnit>
   const target = d.unit.forwarded?.target;
   if (passthroughKind(target) !== 'work') return d;
   // The caller's own method and path (without its query), cut short: it is theirs, and may be long.
-  const [method, path] = (target ?? 'POST ?').split('?')[0]!.split(' ');
-  const route = `${method} /v1${path}`.slice(0, 200);
+  const parts = targetParts(target);
+  const route = `${parts?.method ?? 'POST'} /v1${parts?.path ?? ''}`.slice(0, 200);
   return {
     ...d,
     refusal: new AppError('policy_denied', {

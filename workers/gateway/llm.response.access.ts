@@ -30,6 +30,7 @@ import { MAX_RESPONSE_ID, RESPONSE_CREATED, RESPONSE_STAGE } from '../../durable
 import { AppError } from '../lib/errors';
 import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
+import { targetParts } from '../llm/llm.passthrough';
 import { parseLlmBody } from '../llm/llm.request';
 import { claimPending } from './gateway.claims';
 import type { ResponseStage, StageCall } from './gateway.stages';
@@ -77,7 +78,7 @@ export function responseUse(parsed: LlmRequestRead | null): ResponseUse {
 
 function readUse(parsed: LlmRequestRead): ResponseUse {
   const unit = parsed.units[0];
-  const method = unit.forwarded?.target.split(' ', 1)[0] ?? 'POST';
+  const method = targetParts(unit.forwarded?.target)?.method ?? 'POST';
   if (unit.endpoint === 'responses') return fromBody(unit.body, method === 'POST');
   // Counting a create's input (`responses.input_tokens`, a catalog endpoint) reads the stored
   // response it continues just as the create would: judged alike, nothing created.

@@ -53,21 +53,38 @@ function isCancelPath(path: string): boolean {
   );
 }
 
+/** A forwarded target's parts: its method, its path (after `/v1`) and its query (`?…` or ''). */
+export interface TargetParts {
+  method: string;
+  path: string;
+  query: string;
+}
+
+/**
+ * The parts of `METHOD /path?query` as forwarded (LlmUnit.forwarded), the one reading of it every
+ * LLM stage shares; null when it has no method.
+ */
+export function targetParts(target: string | undefined): TargetParts | null {
+  const space = target?.indexOf(' ') ?? -1;
+  if (target === undefined || space < 0) return null;
+  const rest = target.slice(space + 1);
+  const q = rest.indexOf('?');
+  return {
+    method: target.slice(0, space),
+    path: q < 0 ? rest : rest.slice(0, q),
+    query: q < 0 ? '' : rest.slice(q),
+  };
+}
+
 /**
  * The kind of a passthrough call. `target` is `METHOD /path?query` as forwarded (LlmUnit.forwarded);
  * the path is the part after `/v1`. An unreadable target is `work`.
  */
 export function passthroughKind(target: string | undefined): PassthroughKind {
-  if (target === undefined) return 'work';
-  const space = target.indexOf(' ');
-  if (space < 0) return 'work';
-  const method = target.slice(0, space);
-  if (READ_METHODS.has(method)) return 'read';
-  if (method !== 'POST') return 'work';
-  const rest = target.slice(space + 1);
-  const q = rest.indexOf('?');
-  const path = q < 0 ? rest : rest.slice(0, q);
-  const query = q < 0 ? '' : rest.slice(q);
-  if (query !== '' && !API_VERSION.test(query)) return 'work';
-  return isCancelPath(path) ? 'cancel' : 'work';
+  const parts = targetParts(target);
+  if (!parts) return 'work';
+  if (READ_METHODS.has(parts.method)) return 'read';
+  if (parts.method !== 'POST') return 'work';
+  if (parts.query !== '' && !API_VERSION.test(parts.query)) return 'work';
+  return isCancelPath(parts.path) ? 'cancel' : 'work';
 }
