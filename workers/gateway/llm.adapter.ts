@@ -30,6 +30,13 @@ import {
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
+import {
+  combineModels,
+  formModel,
+  jsonBodyModel,
+  type PassthroughModel,
+  queryModel,
+} from '../llm/llm.passthrough-model';
 import { loadPriceOverrides } from '../llm/llm.prices.store';
 import { type LlmRequestInfo, multipartModel, parseLlmBody, readLlmRequest } from '../llm/llm.request';
 import { ensureStreamUsage } from '../llm/llm.rewrite-request';
@@ -59,6 +66,8 @@ export interface LlmUnit {
    * body not parsed (multipart, passthrough) — for an approval to bind (approval.hash.ts).
    */
   forwarded?: { target: string; raw: Uint8Array | null };
+  /** A passthrough call's model, read only under `allowedModels` (llm.passthrough-model.ts). */
+  passthroughModel?: PassthroughModel;
 }
 
 export interface LlmRequest {
@@ -166,6 +175,8 @@ async function readLlm(
   }
   const search = route.kind === 'native' ? url.search : '';
   unit.forwarded = { target: `${method} ${classified.upstreamPath}${search}`, raw };
+  if (endpoint === 'passthrough' && connection.settings.allowedModels)
+    unit.passthroughModel = await readPassthroughModel(raw, request, search);
   // `GET /models/<id>` names its model in the path: decided like a body's (allowedModels, policy).
   if (endpoint === 'models') unit.model = retrievedModelId(classified.upstreamPath);
   let injectedUsage = false;
@@ -195,6 +206,22 @@ async function readLlm(
         ? new ContentCapture()
         : null,
   };
+}
+
+/** The model a passthrough call names in its query or body, read as a provider would read it. */
+async function readPassthroughModel(
+  raw: Uint8Array | null,
+  request: Request,
+  search: string,
+): Promise<PassthroughModel> {
+  const fromQuery = queryModel(search);
+  if (!raw?.byteLength) return fromQuery;
+  const type = (request.headers.get('Content-Type') ?? '').toLowerCase();
+  let fromBody = jsonBodyModel(raw);
+  if (type.startsWith('multipart/form-data')) fromBody = formModel(await readForm(raw, request));
+  else if (type.startsWith('application/x-www-form-urlencoded'))
+    fromBody = formModel(new URLSearchParams(new TextDecoder().decode(raw)));
+  return combineModels(fromQuery, fromBody);
 }
 
 /** A multipart upload (audio transcriptions), read with the runtime's parser. */

@@ -92,6 +92,16 @@ function decideModel(
       identity,
     );
   }
+  // A passthrough body's model is held to allowedModels only: it never makes a `model` rule match.
+  const raw = unit.passthroughModel;
+  if (allowed && raw?.kind === 'named' && !allowed(raw.model)) {
+    const reason = `model ${JSON.stringify(raw.model)} is not in this connection's allowedModels`;
+    return denied(unit, null, reason, identity);
+  }
+  if (allowed && raw?.kind === 'unreadable') {
+    const reason = `${raw.why}, and this connection allows only listed models`;
+    return denied(unit, null, reason, identity);
+  }
   if (allowed && unit.model === null && unit.endpoint !== 'models' && unit.endpoint !== 'passthrough') {
     return denied(
       unit,
