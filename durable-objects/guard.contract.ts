@@ -87,7 +87,11 @@ export interface AdmitRequest extends GuardTarget {
    * create's `previous_response_id`, `/responses/{id}`…: workers/gateway/llm.response.access.ts):
    * admitted only if `caller` created every one through this connection, else `response_unknown`
    * (durable-objects/response.owners.ts). An older guard looks them up as tasks and finds none:
-   * refused (`task_unknown`), never admitted unchecked.
+   * refused (`task_unknown`), never admitted unchecked. The ids are object keys
+   * (durable-objects/llm.objects.ts objectKey: a response's id as is, an output item, stored chat
+   * completion, file or batch behind `~<kind>:`). With `list` and `objects` (a provider list of
+   * that kind, `GET /files`…), an admitted call gets its caller's ids of that kind back
+   * (`ownedTasks`) to filter the answer to; an older guard returns none (everything filtered out).
    */
   tasks?: {
     ids?: string[];
@@ -96,6 +100,7 @@ export interface AdmitRequest extends GuardTarget {
     contexts?: string[];
     answers?: AnsweredIdRecord[];
     hosted?: string[];
+    objects?: 'chat_completion' | 'file' | 'batch';
   };
 }
 
@@ -185,7 +190,12 @@ export type AdmitResult =
   /** A task the call addresses (A2A or MCP) is not one its caller created here (or is unknown). Recorded. */
   | { verdict: 'task_unknown'; sessionId: string }
   /** A stored LLM response the call names was not created here by its caller (or is unknown). Recorded. */
-  | { verdict: 'response_unknown'; sessionId: string }
+  | {
+      verdict: 'response_unknown';
+      sessionId: string;
+      /** The first object key named that is not the caller's (absent: an older guard, or none named). */
+      key?: string;
+    }
   /** An A2A context the send names was first used here by another caller. Recorded. */
   | { verdict: 'context_unknown'; sessionId: string }
   /**

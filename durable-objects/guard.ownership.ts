@@ -1,6 +1,7 @@
 /**
  * The guard's ownership checks, in one place: who created each A2A or MCP task of the connection
- * (task.owners.ts), each stored LLM response (response.owners.ts), who first used each A2A context
+ * (task.owners.ts), each stored LLM object — response, item, chat completion, file, batch
+ * (response.owners.ts) — who first used each A2A context
  * (context.owners.ts), and which gateway-minted
  * server-request ids were answered already (answered.ids.ts: each is answered once).
  * connection-guard.do.ts asks it once per admit (`refusal`), tells it an admit passed (`admitted`:
@@ -12,7 +13,7 @@ import type { AuditEventInsert } from '../workers/db/schema';
 import { AnsweredIds } from './answered.ids';
 import { ContextOwners } from './context.owners';
 import type { AdmitRequest, AdmitResult, Finding } from './guard.contract';
-import { ResponseOwners } from './response.owners';
+import { LlmObjectOwners } from './response.owners';
 import type { SqlLike } from './sql.types';
 import { TaskOwners, taskClaims, taskOwner } from './task.owners';
 
@@ -20,13 +21,13 @@ export class GuardOwnership {
   readonly #tasks: TaskOwners;
   readonly #contexts: ContextOwners;
   readonly #answered: AnsweredIds;
-  readonly #responses: ResponseOwners;
+  readonly #responses: LlmObjectOwners;
 
   constructor(sql: SqlLike) {
     this.#tasks = new TaskOwners(sql);
     this.#contexts = new ContextOwners(sql);
     this.#answered = new AnsweredIds(sql);
-    this.#responses = new ResponseOwners(sql);
+    this.#responses = new LlmObjectOwners(sql);
   }
 
   /**
@@ -37,7 +38,9 @@ export class GuardOwnership {
   refusal(request: AdmitRequest, now: number): OwnershipVerdict | null {
     // Stored LLM responses are their own record space: their ids never reach the task records.
     if (this.#responses.names(request)) {
-      if (this.#responses.refuses(request, now)) return { verdict: 'response_unknown' };
+      const key = this.#responses.refused(request, now);
+      if (key !== null)
+        return key === '' ? { verdict: 'response_unknown' } : { verdict: 'response_unknown', key };
     } else if (!request.final && this.#tasks.refuses(request, now)) return { verdict: 'task_unknown' };
     if (this.#contexts.refuses(request, now)) return { verdict: 'context_unknown' };
     const answered = this.#answered.refusal(request, now);
@@ -47,6 +50,7 @@ export class GuardOwnership {
   /** The call was admitted: its answers are spent; a call that lists tasks gets its caller's. */
   admitted(request: AdmitRequest, now: number): { ownedTasks: string[] } | null {
     this.#answered.record(request);
+    if (this.#responses.listed(request)) return { ownedTasks: this.#responses.owned(request, now) };
     return !request.final && request.tasks?.list ? { ownedTasks: this.#tasks.ownedBy(request, now) } : null;
   }
 

@@ -8,6 +8,7 @@ import type { AuditEventInsert } from '../workers/db/schema';
 import { refuseRow as refuse } from '../workers/shared/audit.row';
 import type { AdmitResult } from './guard.contract';
 import type { KillRecord } from './kill.match';
+import { objectOfKey } from './llm.objects';
 
 export function refuseByVerdict(
   row: AuditEventInsert,
@@ -22,9 +23,11 @@ export function refuseByVerdict(
     refuse(row, 'rate_limited', 'rate_limited', figures);
   } else if (result.verdict === 'task_unknown')
     refuse(row, 'deny', 'task_not_found', { reason: 'task_access' });
-  else if (result.verdict === 'response_unknown')
-    refuse(row, 'deny', 'response_not_found', { reason: 'response_access' });
-  else if (result.verdict === 'context_unknown')
+  else if (result.verdict === 'response_unknown') {
+    const kind = result.key === undefined ? 'response' : objectOfKey(result.key).kind;
+    if (kind === 'response') refuse(row, 'deny', 'response_not_found', { reason: 'response_access' });
+    else refuse(row, 'deny', 'object_not_found', { reason: 'object_access', object: kind });
+  } else if (result.verdict === 'context_unknown')
     refuse(row, 'deny', 'context_not_found', { reason: 'context_access' });
   else if (result.verdict === 'response_refused')
     // As the gateway records an unsolicited response (workers/gateway/mcp.server-responses.ts).

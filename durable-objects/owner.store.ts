@@ -106,14 +106,17 @@ export class OwnerStore {
     if (this.#count! > this.#p.cap) this.#delete('', this.#count! - this.#p.cap);
   }
 
-  /** The owner's live keys, most recently used first, at most `limit`. */
-  keysOf(owner: string, now: number, limit: number): string[] {
+  /** The owner's live keys (those starting with `prefix`, if given), most recently used first, at most `limit`. */
+  keysOf(owner: string, now: number, limit: number, prefix = ''): string[] {
     const { table, key } = this.#p;
     return this.#sql
       .exec<Record<string, string>>(
-        `SELECT ${key} AS k FROM ${table} WHERE owner = ? AND used_at > ? ORDER BY used_at DESC LIMIT ?`,
+        `SELECT ${key} AS k FROM ${table} WHERE owner = ? AND used_at > ? AND substr(${key}, 1, ?) = ?
+           ORDER BY used_at DESC LIMIT ?`,
         owner,
         now - OWNER_TTL_MS,
+        prefix.length,
+        prefix,
         limit,
       )
       .toArray()

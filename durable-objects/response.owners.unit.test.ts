@@ -2,7 +2,8 @@ import { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import type { AuditEventInsert } from '../workers/db/schema.ts';
 import type { AdmitRequest, Finding } from './guard.contract.ts';
-import { MAX_RESPONSE_ID, ResponseOwners } from './response.owners.ts';
+import { MAX_OBJECT_ID as MAX_RESPONSE_ID, objectKey, objectOfKey } from './llm.objects.ts';
+import { LlmObjectOwners as ResponseOwners } from './response.owners.ts';
 import type { SqlLike, SqlValue } from './sql.types.ts';
 import { OWNER_TTL_MS, taskOwner } from './task.owners.ts';
 
@@ -80,5 +81,56 @@ describe('ResponseOwners', () => {
     expect(owners.names({ final: true, tasks: { protocol: 'llm-response', ids: ['r'] } })).toBe(false);
     expect(owners.names({ final: false })).toBe(false);
     expect(taskOwner(ALICE)).not.toBe(taskOwner(BOB));
+  });
+});
+
+const objects = (object: string, ...ids: string[]): Finding => ({
+  stage: 'llm_object',
+  kind: 'object_created',
+  severity: 'info',
+  detail: { object, ids },
+});
+
+describe('stored LLM objects of every kind, in one table', () => {
+  it('each kind is keyed apart: an item id is not a response id, nor a file id a batch id', () => {
+    const owners = new ResponseOwners(memorySql());
+    owners.claimFrom(row(ALICE), [objects('item', 'msg_1'), objects('chat_completion', 'c_1')], T0);
+    expect(owners.refused(naming(ALICE, objectKey('item', 'msg_1')), T0)).toBeNull();
+    expect(owners.refused(naming(ALICE, 'msg_1'), T0)).toBe('msg_1'); // as a response: unknown
+    expect(owners.refused(naming(BOB, objectKey('item', 'msg_1')), T0)).toBe(objectKey('item', 'msg_1'));
+    // The first key not the caller's is the one named back.
+    const mixed = naming(ALICE, objectKey('chat_completion', 'c_1'), objectKey('file', 'c_1'));
+    expect(owners.refused(mixed, T0)).toBe(objectKey('file', 'c_1'));
+    // An unknown kind, or an id it could not be asked for, claims nothing.
+    owners.claimFrom(row(ALICE), [objects('thread', 't_1'), objects('item', 'm'.repeat(201))], T0);
+    expect(owners.refused(naming(ALICE, '~thread:t_1'), T0)).toBe('~thread:t_1');
+  });
+
+  it('a list gets the caller’s own ids of its kind, most recently used first', () => {
+    const owners = new ResponseOwners(memorySql());
+    owners.claimFrom(row(ALICE), [objects('chat_completion', 'c_1')], T0);
+    owners.claimFrom(row(ALICE), [objects('chat_completion', 'c_2'), objects('item', 'c_3')], T0 + 1);
+    owners.claimFrom(row(BOB), [objects('chat_completion', 'c_4')], T0 + 2);
+    const list = (caller: typeof ALICE) =>
+      ({
+        caller,
+        final: false,
+        tasks: { protocol: 'llm-response', list: true, objects: 'chat_completion' },
+      }) as const;
+    expect(owners.refused(list(ALICE), T0 + 3)).toBeNull();
+    expect(owners.owned(list(ALICE), T0 + 3)).toEqual(['c_2', 'c_1']);
+    expect(owners.owned(list(BOB), T0 + 3)).toEqual(['c_4']);
+    expect(owners.owned(list(ALICE), T0 + OWNER_TTL_MS + 1)).toEqual([]);
+  });
+
+  it('keys round-trip, and a response id starting with the mark cannot pass for another kind', () => {
+    for (const [kind, id] of [
+      ['response', 'resp_1'],
+      ['response', '~item:msg_1'],
+      ['item', 'msg_1'],
+      ['file', 'file-1'],
+    ] as const)
+      expect(objectOfKey(objectKey(kind, id))).toEqual({ kind, id });
+    expect(objectKey('response', '~item:msg_1')).not.toBe(objectKey('item', 'msg_1'));
   });
 });

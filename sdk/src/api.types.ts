@@ -839,6 +839,7 @@ export interface Schemas {
         | 'unsolicited_response'
         | 'context_not_found'
         | 'response_not_found'
+        | 'object_not_found'
         | 'conversation_unverifiable'
         | 'rate_limited'
         | 'approvals_pending_limit'

@@ -1,7 +1,8 @@
 /**
  * A real local LLM provider for tests and benchmarks (plain node:http): OpenAI chat completions
  * (JSON and SSE, usage only when `stream_options.include_usage`, tool calls), the Responses API
- * (JSON and SSE; stored responses, continued and read by id: llm.fake-responses.ts), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
+ * (JSON and SSE; stored responses, continued and read by id: llm.fake-responses.ts; stored chat
+ * completions: llm.fake-chat-store.ts), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
  * `message_start`/`message_delta` usage, tool use) plus count_tokens and Responses input_tokens — all under `/v1`, with
  * deterministic answers (llm.fake-provider.replies.ts).
  *
@@ -33,6 +34,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { FakeChatStore } from './llm.fake-chat-store.ts';
 import {
   anthropicEvents,
   anthropicJson,
@@ -221,6 +223,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const requests: FakeRequest[] = [];
   let armed: FakeArm | null = null;
   const responses = new FakeResponses();
+  const chats = new FakeChatStore();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -290,10 +293,15 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
           ? reply.sse(splitAnthropicEvents(model), false)
           : reply.json(200, splitAnthropicJson(model));
     }
-    // The Responses API, with stored responses (llm.fake-responses.ts).
-    const stored = responses.answer(req.method ?? 'GET', url.pathname, json, model, usage);
+    // The Responses API, with stored responses (llm.fake-responses.ts), and stored chat
+    // completions (llm.fake-chat-store.ts).
+    const stored =
+      responses.answer(req.method ?? 'GET', url.pathname, json, model, usage) ??
+      chats.answer(req.method ?? 'GET', url.pathname, json, model, usage);
     if (stored)
-      return 'sse' in stored ? reply.sse(stored.sse, false) : reply.json(stored.status, stored.body);
+      return 'sse' in stored
+        ? reply.sse(stored.sse, stored.done ?? false)
+        : reply.json(stored.status, stored.body);
     switch (route) {
       case 'POST /v1/chat/completions': {
         const tool = toolToCall(json, 'openai');

@@ -6,6 +6,9 @@
  *   GET /v1/responses/{id}, …/input_items        read it;
  *   DELETE /v1/responses/{id}, POST …/cancel     change it;
  *   POST /v1/responses/input_tokens              counts (and reads previous_response_id too).
+ * Each response's output message item gets a fresh id too (`msg_…`), kept with its text: a create's
+ * `input` item carrying such an id (an `item_reference`, or the item passed back) is read from the
+ * store, and the reply repeats it ("Referenced: …"), as a model shown that item would.
  * An unknown id is a provider-shaped 404. One store per provider, which sees every caller of a
  * connection as one (the connection's key): only a gateway can keep callers' responses apart.
  */
@@ -20,7 +23,9 @@ import {
 
 type Json = Record<string, unknown>;
 
-export type FakeAnswer = { status: number; body: Json } | { sse: Array<[string, Json]> };
+export type FakeAnswer =
+  | { status: number; body: Json }
+  | { sse: Array<[string | null, Json]>; done?: boolean };
 
 interface Stored {
   response: Json;
@@ -35,6 +40,8 @@ function text(input: unknown): string {
 
 export class FakeResponses {
   readonly #stored = new Map<string, Stored>();
+  /** Output item id → its text. */
+  readonly #items = new Map<string, string>();
 
   /** Ids created so far (tests compare what the gateway let through). */
   ids(): string[] {
@@ -80,21 +87,38 @@ export class FakeResponses {
   #create(json: Json, model: string, usage: FakeUsage): FakeAnswer {
     const missing = this.#missingPrevious(json);
     if (missing) return missing;
+    const referenced: string[] = [];
+    for (const item of Array.isArray(json.input) ? (json.input as unknown[]) : []) {
+      const itemId = (item as { id?: unknown } | null)?.id;
+      if (typeof itemId !== 'string') continue;
+      const stored = this.#items.get(itemId);
+      if (stored === undefined) return notFound(`Item with id '${itemId}' not found.`);
+      referenced.push(stored);
+    }
     const before = json.previous_response_id
       ? this.#stored.get(String(json.previous_response_id))!.turns
       : [];
-    const reply = before.length > 0 ? `Conversation so far: ${before.join(' | ')}` : FAKE_REPLY;
+    const reply =
+      before.length > 0
+        ? `Conversation so far: ${before.join(' | ')}`
+        : referenced.length > 0
+          ? `Referenced: ${referenced.join(' | ')}`
+          : FAKE_REPLY;
     const id = `resp_${randomBytes(24).toString('hex')}`;
+    const itemId = `msg_${randomBytes(24).toString('hex')}`;
+    // The provider keeps the items of what it answers (only when it stores the response).
+    const fresh = <T>(value: T): T => JSON.parse(JSON.stringify(value).replaceAll('msg_fake_1', itemId)) as T;
     if (json.store !== false) {
+      this.#items.set(itemId, reply);
       this.#stored.set(id, {
-        response: responsesJson(model, usage, true, id, reply),
+        response: fresh(responsesJson(model, usage, true, id, reply)),
         input: json.input,
         turns: [...before, text(json.input), reply],
       });
     }
     return json.stream === true
-      ? { sse: responsesEvents(model, usage, id, reply) }
-      : { status: 200, body: responsesJson(model, usage, true, id, reply) };
+      ? { sse: fresh(responsesEvents(model, usage, id, reply)) }
+      : { status: 200, body: fresh(responsesJson(model, usage, true, id, reply)) };
   }
 }
 

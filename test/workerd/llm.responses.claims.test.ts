@@ -6,7 +6,7 @@ import { CallOutcomes } from '../../workers/gateway/gateway.outcome';
 import { outcomesForAdmit } from '../../workers/gateway/gateway.outcome.batch';
 import type { StageCall } from '../../workers/gateway/gateway.stages';
 import type { LlmRequest } from '../../workers/gateway/llm.adapter';
-import { responseClaimStage } from '../../workers/gateway/llm.response.access';
+import { objectClaimStage } from '../../workers/gateway/llm.objects.stage';
 
 /**
  * An LLM create's outcome leaves only once its cost is priced (a D1 read); its creator's next call,
@@ -43,7 +43,7 @@ function setup(connectionId: string) {
         priced = () => resolve({ outcome: { costUsd: 0.01 } });
       }),
   });
-  const stage = responseClaimStage(call, parsed)!;
+  const stage = objectClaimStage(call, parsed)!;
   return { waits, target, stage, outcomes, price: () => priced() };
 }
 

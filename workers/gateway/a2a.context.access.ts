@@ -104,7 +104,9 @@ export function contextStage(call: StageCall): ResponseStage {
 export function ownershipRefusal(verdict: AdmitResult): AppError | null {
   if (verdict.verdict === 'task_unknown') return new AppError('task_not_found');
   // A stored LLM response: the LLM adapter names the id in the provider's words (llm.response.access.ts).
-  if (verdict.verdict === 'response_unknown') return new AppError('response_not_found');
+  // The key the guard refused rides along so that it is the one named (llm.response.access.ts).
+  if (verdict.verdict === 'response_unknown')
+    return new AppError('response_not_found', verdict.key ? { details: { key: verdict.key } } : undefined);
   if (verdict.verdict === 'context_unknown') return new AppError('context_not_found');
   if (verdict.verdict === 'response_refused') return refusedResponse(verdict.reason, 'id');
   return null;

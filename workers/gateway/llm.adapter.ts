@@ -47,7 +47,8 @@ import type { ResolvedConnection } from './gateway.connection';
 import { bodyTooLarge, readBodyCapped } from './gateway.jsonrpc';
 import { type InjectedPrompt, llmCostEstimate, systemPromptStage } from './llm.governance';
 import { modelListStage } from './llm.model-visibility';
-import { responseAccess, responseClaimStage, responseUse, withResponseId } from './llm.response.access';
+import { objectClaimStage, ownedListStage } from './llm.objects.stage';
+import { responseAccess, responseUse, withResponseId } from './llm.response.access';
 import { llmAuditRow, llmDecide, llmFinalOutcome, tokenGuardStage, usageStage } from './llm.stages';
 
 /** One LLM call: what is decided and forwarded. `body` is rewritten by request stages (token caps). */
@@ -257,7 +258,8 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     // system prompt is added.
     requestStages: [inspectLlmRequest, systemPromptStage, tokenGuardStage],
     settle: (decisions) => decisions,
-    // A stored response the call names is its caller's, or refused (llm.response.access.ts).
+    // A stored object the call names is its caller's, or refused; a list asks for the caller's
+    // own (llm.response.access.ts).
     taskAccess: responseAccess,
     forwardBody: (parsed) => {
       const unit = parsed.units[0];
@@ -287,7 +289,9 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
         parsed?.units[0].endpoint === 'models' && parsed.upstreamPath === '/models'
           ? modelListStage(parsed.allowed, call.policy)
           : null,
-        responseClaimStage(call, parsed),
+        // Stored objects: a list cut to the caller's own, and the ids an answer creates claimed.
+        ownedListStage(call, parsed),
+        objectClaimStage(call, parsed),
         // Before the placeholders are restored: Langfuse gets the answer as the provider sent it,
         // as it gets the prompt as forwarded (promptOf) — a redacted value goes back to its caller
         // only, never to a third party (docs/detections.md).

@@ -1,6 +1,7 @@
 /**
- * Stored LLM responses through the gateway (docs/llm-gateway.md#stored-responses). Pure, but for
- * noting a claim in flight (gateway.claims.ts, memory of this isolate).
+ * Stored LLM objects through the gateway (docs/llm-gateway.md#stored-objects): which ones a call
+ * names, creates or lists — responses here; output items and the path resources read in
+ * llm.objects.named.ts; the answer's claims and list filter in llm.objects.stage.ts. Pure.
  *
  * Why: every caller of an LLM connection reaches the provider with its one key, and the OpenAI
  * Responses API stores what it answers by default (`store: true`), addressable by id alone. A
@@ -18,6 +19,10 @@
  * Responses answers the gateway reads, so it cannot know who owns one; `previous_response_id`
  * carries a conversation as well.
  *
+ * The same holds for the items of a response's output (named by id in a create's `input`), and
+ * for chat completions stored with `store: true` (`/chat/completions/{id}`, `…/messages`; the list
+ * `GET /chat/completions` is filtered to the caller's own).
+ *
  * Fail closed on what is read: the path is read as a provider may route it (percent-decoded, empty
  * and `.` segments dropped, `..` resolved, keywords in any case), a passthrough body that may
  * carry `previous_response_id` or `conversation` (a create by another spelling of its path,
@@ -26,14 +31,17 @@
  */
 
 import type { AdmitRequest } from '../../durable-objects/guard.contract';
-import { MAX_RESPONSE_ID, RESPONSE_CREATED, RESPONSE_STAGE } from '../../durable-objects/response.owners';
+import {
+  isObjectId,
+  MAX_OBJECT_ID,
+  type OwnedKind,
+  objectKey,
+  objectOfKey,
+} from '../../durable-objects/llm.objects';
 import { AppError } from '../lib/errors';
-import { mayHaveKey } from '../lib/json.keys';
-import { isRecord } from '../lib/values';
 import { targetParts } from '../llm/llm.passthrough';
 import { parseLlmBody } from '../llm/llm.request';
-import { claimPending } from './gateway.claims';
-import type { ResponseStage, StageCall } from './gateway.stages';
+import { inputItems, MAX_NAMED, type Named, resourceOf, tooMany } from './llm.objects.named';
 
 /**
  * What this module reads of an LLM request (llm.adapter.ts LlmRequest): its one unit's endpoint, body
@@ -47,25 +55,35 @@ export interface LlmRequestRead {
   raw: Uint8Array | null;
 }
 
-/** What a call does with stored responses: the ids it names, whether it creates one, or why it is refused. */
+/** The ids an answer hands its caller, claimed for it (llm.objects.stage.ts). */
+export type ClaimShape = 'response' | 'items' | 'chat_completion';
+/** The kinds a provider list of which is filtered to the caller's own. */
+export type ListedKind = 'chat_completion';
+
+/** What a call does with stored objects: the ids it names, what it creates or lists, or why it is refused. */
 export interface ResponseUse {
+  /** The object keys named (objectKey), in `named` order. */
   ids: string[];
-  /** Where the ids were named (for the refusal's `details`). */
+  named: Named[];
+  /** Where the first id was named (for the refusal's `details`). */
   where?: 'body' | 'path';
+  /** The call stores a response (its id is claimed). */
   creates: boolean;
+  /** The ids of the answer claimed for the caller. */
+  claims: readonly ClaimShape[];
+  /** A provider list filtered to the caller's own objects of this kind. */
+  list?: ListedKind;
   fault: AppError | null;
 }
 
-const NONE: ResponseUse = { ids: [], creates: false, fault: null };
+const NONE: ResponseUse = { ids: [], named: [], creates: false, claims: [], fault: null };
 /** Sub-paths of `/responses` that take a create's body fields rather than naming a response. */
 const BODY_PATHS = new Set(['input_tokens', 'compact']);
-/** Path segments after which a segment names a stored object. */
-const RESOURCES = new Set(['responses', 'conversations']);
 /** Percent-decoding rounds: a provider (or a proxy before it) may decode more than once. */
 const DECODE_ROUNDS = 3;
 const read = new WeakMap<LlmRequestRead, ResponseUse>();
 
-/** The request's use of stored responses (read once per request). */
+/** The request's use of stored objects (read once per request). */
 export function responseUse(parsed: LlmRequestRead | null): ResponseUse {
   if (!parsed) return NONE;
   let use = read.get(parsed);
@@ -81,18 +99,23 @@ function readUse(parsed: LlmRequestRead): ResponseUse {
   const method = targetParts(unit.forwarded?.target)?.method ?? 'POST';
   if (unit.endpoint === 'responses') return fromBody(unit.body, method === 'POST');
   // Counting a create's input (`responses.input_tokens`, a catalog endpoint) reads the stored
-  // response it continues just as the create would: judged alike, nothing created.
+  // objects it names just as the create would: judged alike, nothing created.
   if (unit.endpoint === 'responses.input_tokens') return fromBody(unit.body, false);
+  if (unit.endpoint === 'chat.completions') return chatCreate(unit.body);
   if (unit.endpoint !== 'passthrough') return NONE;
   const segments = routedSegments(parsed.upstreamPath);
   if (segments === null) return refused(invalidPath());
-  // Wherever the resource appears (`/v1/responses/…` on a base URL without the version, an Azure
-  // `/openai/responses/…`): a segment that may name a stored object is judged, never skipped.
-  const at = segments.findIndex((s) => RESOURCES.has(s.toLowerCase()));
-  if (at < 0) return NONE;
-  const rest = segments.slice(at + 1);
-  if (segments[at]!.toLowerCase() === 'conversations') {
-    return rest.length > 0 ? refused(conversation('path')) : NONE;
+  const found = resourceOf(segments);
+  if (!found) return NONE;
+  const { resource, rest } = found;
+  if (resource === 'conversations') return rest.length > 0 ? refused(conversation('path')) : NONE;
+  if (resource === 'chat_completions') {
+    if (rest.length > 0) return named([{ kind: 'chat_completion', id: rest[0]!, location: 'path' }]);
+    if (method === 'GET') return { ...NONE, list: 'chat_completion' };
+    if (method !== 'POST') return NONE;
+    // A create by another spelling of its path (`POST /chat/completions/`).
+    const body = passthroughBody(parsed.raw);
+    return body instanceof AppError ? refused(body) : chatCreate(body);
   }
   const second = rest[0];
   if (second === undefined || (rest.length === 1 && BODY_PATHS.has(second.toLowerCase()))) {
@@ -100,35 +123,60 @@ function readUse(parsed: LlmRequestRead): ResponseUse {
     if (body instanceof AppError) return refused(body);
     return fromBody(body, second === undefined && method === 'POST');
   }
-  return named(second, 'path');
+  return named([{ kind: 'response', id: second, location: 'path' }]);
 }
 
-/** `previous_response_id` and `conversation` of a create's body (or one shaped like it). */
+/**
+ * `previous_response_id`, the input items named by id and `conversation` of a create's body (or
+ * one shaped like it). Every create claims its output items (even with `store: false`: a caller
+ * passing its own answer's items back names their ids); one that stores claims its response.
+ */
 function fromBody(body: Record<string, unknown> | null, creates: boolean): ResponseUse {
-  if (!body) return creates ? { ...NONE, creates } : NONE;
+  const claims: ClaimShape[] = creates ? ['items'] : [];
+  if (!body) return creates ? { ...NONE, creates, claims: ['response', ...claims] } : NONE;
   if (body.conversation !== undefined && body.conversation !== null) return refused(conversation('body'));
-  // `store: false`: the provider keeps nothing, so there is nothing to record.
+  // `store: false`: the provider keeps nothing, so there is no response to record.
   const stores = creates && body.store !== false;
+  if (stores) claims.unshift('response');
+  const items = inputItems(body.input);
+  if (items instanceof AppError) return refused(items);
   const previous = body.previous_response_id;
-  if (previous === undefined || previous === null) return { ...NONE, creates: stores };
-  if (typeof previous !== 'string' || previous === '' || previous.length > MAX_RESPONSE_ID) {
-    return refused(
-      new AppError('validation_failed', {
-        message: `previous_response_id must be a response id: a string of 1 to ${MAX_RESPONSE_ID} characters`,
-        details: { location: 'body', path: 'previous_response_id' },
-      }),
-    );
+  const all: Named[] = [];
+  if (previous !== undefined && previous !== null) {
+    if (!isObjectId(previous)) {
+      return refused(
+        new AppError('validation_failed', {
+          message: `previous_response_id must be a response id: a string of 1 to ${MAX_OBJECT_ID} characters`,
+          details: { location: 'body', path: 'previous_response_id' },
+        }),
+      );
+    }
+    all.push({ kind: 'response', id: previous, location: 'body', path: 'previous_response_id' });
   }
-  return { ...named(previous, 'body'), creates: stores };
+  all.push(...items);
+  return { ...named(all), creates: stores, claims };
 }
 
-function named(id: string, where: 'body' | 'path'): ResponseUse {
-  if (id.length > MAX_RESPONSE_ID) return refused(notFound(id.slice(0, MAX_RESPONSE_ID), where));
-  return { ids: [id], where, creates: false, fault: null };
+/** A chat completion create: stored (its id claimed) only with `store: true`, as the API defaults. */
+function chatCreate(body: Record<string, unknown> | null): ResponseUse {
+  return body?.store === true ? { ...NONE, claims: ['chat_completion'] } : NONE;
+}
+
+function named(list: Named[]): ResponseUse {
+  if (list.length > MAX_NAMED) return refused(tooMany());
+  const long = list.find((n) => n.id.length > MAX_OBJECT_ID);
+  // A path id longer than any recorded one names nothing the caller created: not found.
+  if (long) return refused(notFound(long.kind, long.id.slice(0, MAX_OBJECT_ID), long));
+  return {
+    ...NONE,
+    ids: list.map((n) => objectKey(n.kind, n.id)),
+    named: list,
+    ...(list[0] ? { where: list[0].location } : {}),
+  };
 }
 
 function refused(fault: AppError): ResponseUse {
-  return { ids: [], creates: false, fault };
+  return { ...NONE, fault };
 }
 
 /**
@@ -182,59 +230,45 @@ function conversation(where: 'body' | 'path'): AppError {
   });
 }
 
-function notFound(id: string, where: 'body' | 'path'): AppError {
-  return new AppError('response_not_found', {
+/** What the provider calls each kind, in its not-found message. */
+const NOUNS: Record<OwnedKind, string> = {
+  response: 'response',
+  item: 'item',
+  chat_completion: 'chat completion',
+  file: 'file',
+  batch: 'batch',
+};
+
+function notFound(kind: OwnedKind, id: string, where: Pick<Named, 'location' | 'path'>): AppError {
+  return new AppError(kind === 'response' ? 'response_not_found' : 'object_not_found', {
     // The id as the caller sent it, and nothing about whether anyone else owns it.
-    message: `No response found with id ${JSON.stringify(id)}.`,
-    details: where === 'body' ? { location: 'body', path: 'previous_response_id' } : { location: 'path' },
+    message: `No ${NOUNS[kind]} found with id ${JSON.stringify(id)}.`,
+    details:
+      where.location === 'body' ? { location: 'body', path: where.path ?? 'input' } : { location: 'path' },
   });
 }
 
-/** The admit's ownership check (AdmitRequest.tasks) for a call naming stored responses; none otherwise. */
+/**
+ * The admit's ownership check (AdmitRequest.tasks) for a call naming stored objects, or listing
+ * them; none otherwise.
+ */
 export function responseAccess(parsed: LlmRequestRead | null): AdmitRequest['tasks'] {
-  const { ids } = responseUse(parsed);
+  const { ids, list } = responseUse(parsed);
+  if (list) return { protocol: 'llm-response', list: true, objects: list };
   return ids.length > 0 ? { protocol: 'llm-response', ids } : undefined;
 }
 
 /**
- * The guard's refusal in the provider's words, naming the id the caller sent. An older guard
- * answers a response id it does not know as a task (`task_not_found`): the same refusal.
+ * The guard's refusal in the provider's words, naming the id it refused (`details.key`, from the
+ * admit's verdict), else the first the call named. An older guard answers an object key it does not
+ * know as a task (`task_not_found`): the same refusal.
  */
 export function withResponseId(err: AppError, parsed: LlmRequestRead | null): AppError {
   if (err.code !== 'response_not_found' && err.code !== 'task_not_found') return err;
-  const { ids, where } = responseUse(parsed);
-  return ids[0] === undefined ? err : notFound(ids[0], where ?? 'body');
-}
-
-/**
- * Response stage of a create that stores its response: the created id (a JSON answer's
- * `{object: "response", id}`, a stream event's `response`) becomes an `llm_response` /
- * `response_created` finding, which the guard claims for the call's caller with the outcome —
- * noted as in flight until then (gateway.claims.ts). Changes nothing; one id per call.
- */
-export function responseClaimStage(call: StageCall, parsed: LlmRequestRead | null): ResponseStage | null {
-  if (!responseUse(parsed).creates) return null;
-  let claimed = false;
-  return {
-    name: RESPONSE_STAGE,
-    wants: (raw) => !claimed && mayHaveKey(raw, 'id'),
-    done: () => claimed,
-    onMessage(message) {
-      if (claimed || !isRecord(message)) return undefined;
-      const response = message.object === 'response' ? message : message.response;
-      if (!isRecord(response) || response.object !== 'response') return undefined;
-      const id = response.id;
-      // A longer id is not recorded: a call naming it is refused (fail closed).
-      if (typeof id !== 'string' || id === '' || id.length > MAX_RESPONSE_ID) return undefined;
-      claimed = true;
-      call.findings.push({
-        stage: RESPONSE_STAGE,
-        kind: RESPONSE_CREATED,
-        severity: 'info',
-        detail: { responseId: id },
-      });
-      claimPending(call, id);
-      return undefined;
-    },
-  };
+  const { ids, named } = responseUse(parsed);
+  const key = (err.details as { key?: unknown } | undefined)?.key;
+  const at = Math.max(0, typeof key === 'string' ? ids.indexOf(key) : 0);
+  const which = named[at];
+  if (!which) return err;
+  return notFound(which.kind, objectOfKey(ids[at]!).id, which);
 }

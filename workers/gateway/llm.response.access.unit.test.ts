@@ -78,3 +78,67 @@ describe('which stored responses a call names', () => {
     expect(responseAccess(null)).toBeUndefined();
   });
 });
+
+describe('which other stored objects a call names, creates or lists', () => {
+  const create = (body: Record<string, unknown>) =>
+    responseUse(request('responses', 'POST /responses', body));
+
+  it('a create’s input names each item carrying an id, in every form, once', () => {
+    const use = create({
+      previous_response_id: 'resp_1',
+      input: [
+        { type: 'item_reference', id: 'msg_1' },
+        { id: 'rs_1' },
+        { type: 'message', role: 'assistant', id: 'msg_1', content: [] },
+        { type: 'message', role: 'user', content: 'no id' },
+        'not an item',
+      ],
+    });
+    expect(use.ids).toEqual(['resp_1', '~item:msg_1', '~item:rs_1']);
+    expect(use.claims).toEqual(['response', 'items']);
+    // store: false keeps no response, but its items still come back to the caller to pass on.
+    expect(create({ input: 'x', store: false }).claims).toEqual(['items']);
+    for (const bad of [1, '', 'm'.repeat(201)])
+      expect(create({ input: [{ type: 'item_reference', id: bad }] }).fault?.details).toEqual({
+        location: 'body',
+        path: 'input[0].id',
+      });
+    const many = Array.from({ length: 1_001 }, (_, i) => ({ id: `msg_${i}` }));
+    expect(create({ input: many }).fault?.code).toBe('validation_failed');
+    // Counting input tokens reads the same items, and creates nothing.
+    const counted = responseUse(
+      request('responses.input_tokens', 'POST /responses/input_tokens', { input: [{ id: 'msg_1' }] }),
+    );
+    expect(counted).toMatchObject({ ids: ['~item:msg_1'], claims: [] });
+  });
+
+  it('stored chat completions: a create with store: true claims; by-id paths name; the list lists', () => {
+    const chat = (body: Record<string, unknown>) =>
+      responseUse(request('chat.completions', 'POST /chat/completions', body)).claims;
+    expect(chat({ store: true })).toEqual(['chat_completion']);
+    expect(chat({})).toEqual([]);
+    expect(chat({ store: 'true' })).toEqual([]);
+    for (const target of [
+      'GET /chat/completions/c_1',
+      'GET /chat/completions/c_1/messages',
+      'POST /chat/completions/c_1',
+      'DELETE /chat/completions/c_1',
+      'GET /Chat//COMPLETIONS/c_1',
+      'GET /chat/completions%2Fc_1',
+      'GET /v1/chat/completions/c_1',
+    ])
+      expect(responseAccess(request('passthrough', target)), target).toEqual({
+        protocol: 'llm-response',
+        ids: ['~chat_completion:c_1'],
+      });
+    expect(responseAccess(request('passthrough', 'GET /chat/completions'))).toEqual({
+      protocol: 'llm-response',
+      list: true,
+      objects: 'chat_completion',
+    });
+    // A create by another spelling of its path claims as the create does.
+    const spelled = request('passthrough', 'POST /chat/completions/', null, '{"store":true}');
+    expect(responseUse(spelled).claims).toEqual(['chat_completion']);
+    expect(responseAccess(request('passthrough', 'GET /chat/other'))).toBeUndefined();
+  });
+});

@@ -76,6 +76,10 @@ export const ERROR_CODES = {
   // caller — or does not exist, or was not created through the gateway: one answer for all, in
   // the shape a provider answers an unknown id (404), so it reveals nothing about other callers.
   response_not_found: { status: 404, rpc: -32004, message: 'Response not found' },
+  // The same for the other stored LLM objects the gateway records a creator for
+  // (docs/llm-gateway.md#stored-objects): an output item named in a create's input, a stored chat
+  // completion, a file (by path, as a batch's input_file_id, or in an input), a batch.
+  object_not_found: { status: 404, rpc: -32004, message: 'Object not found' },
   // The gateway does not know who owns a Conversations API conversation, so it forwards no
   // request naming one (`conversation` in a Responses create, `/conversations/{id}`).
   conversation_unverifiable: {

@@ -1,0 +1,235 @@
+/**
+ * Stored LLM objects besides responses, end to end (docs/llm-gateway.md#stored-objects): the official
+ * `openai` client, pointed at Igris Edge by base URL and key only, against the real local fake
+ * provider, which reads any output item an input names by id (llm.fake-responses.ts) and keeps
+ * stored chat completions (llm.fake-chat-store.ts) — one key for every caller of the connection, as at
+ * a real provider.
+ *
+ *   output items       the caller whose answer carried an item passes it back by reference; another
+ *                      key of the organization, another person and another organization get the
+ *                      SDK's NotFoundError, and the provider never receives their calls;
+ *   chat completions   `store: true`: its creator retrieves, updates, lists the messages of and
+ *                      deletes it; anyone else gets NotFoundError; `chat.completions.list()` pages
+ *                      through the caller's own only.
+ * The refusals are audited (`deny`, `object_not_found`).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { adminKey, api, createOrgInD1, d1Local, gatewayUrl, waitForAudit } from './helpers';
+import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+
+const RUN = Date.now().toString(36);
+const SLUG = `llm-objs-${RUN}`;
+const OTHER_SLUG = `llm-objs-other-${RUN}`;
+const PROVIDER_KEY = `sk-provider-${RUN}-secret`;
+const MODEL = 'fake-gpt';
+
+let fake: FakeProvider;
+let owner: OpenAI;
+let sameOrgKey: string;
+let sameOrg: OpenAI;
+let person: OpenAI;
+let outsider: OpenAI;
+
+function client(key: string, slug = SLUG, headers: Record<string, string> = {}): OpenAI {
+  return new OpenAI({
+    apiKey: key,
+    baseURL: `${gatewayUrl()}/llm/${slug}/v1`,
+    maxRetries: 0,
+    defaultHeaders: headers,
+  });
+}
+
+async function connect(slug: string, key: string): Promise<void> {
+  const created = await api(
+    'POST',
+    '/connections',
+    {
+      slug,
+      name: slug,
+      type: 'llm',
+      upstreamUrl: `${fake.url}/v1`,
+      credential: PROVIDER_KEY,
+      settings: { provider: 'openai-compatible' },
+    },
+    key,
+  );
+  if (created.status !== 201)
+    throw new Error(`create ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
+  // Passthrough too: the stored chat completion routes are outside the endpoint catalog.
+  const policy = await api(
+    'PUT',
+    `/connections/${slug}/policy`,
+    { rules: [{ tool: '*', action: 'allow' }] },
+    key,
+  );
+  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
+}
+
+/** A second member (an admin: may use every connection) of the admin key's organization, with a key. */
+async function addPerson(): Promise<string> {
+  const adminHash = createHash('sha256').update(adminKey()).digest('hex');
+  const [row] = await d1Local<{ org_id: string }>(`SELECT org_id FROM api_keys WHERE hash = '${adminHash}'`);
+  const id = (prefix: string) => `${prefix}_e2e${randomBytes(8).toString('hex')}`;
+  const userId = id('usr');
+  const key = `ig_${randomBytes(32).toString('base64url')}`;
+  const hash = createHash('sha256').update(key).digest('hex');
+  await d1Local(
+    [
+      `INSERT INTO users (id, email) VALUES ('${userId}', '${userId}@e2e.local')`,
+      `INSERT INTO members (id, org_id, user_id, role) VALUES ('${id('mem')}', '${row!.org_id}', '${userId}', 'admin')`,
+      `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${id('key')}', '${row!.org_id}', '${userId}', 'e2e person', 'admin', '${key.slice(0, 10)}', '${hash}')`,
+    ].join('; '),
+  );
+  return key;
+}
+
+/** What the provider received naming `id`, in a path or a body. */
+function providerSaw(id: string): string[] {
+  return fake.requests
+    .filter((r) => r.path.includes(id) || JSON.stringify(r.body ?? null).includes(id))
+    .map((r) => `${r.method} ${r.path}`);
+}
+
+async function expectNotFound(what: string, attempt: () => Promise<unknown>, message: string): Promise<void> {
+  const err = await attempt().then(
+    () => new Error(`${what} was not refused`),
+    (e: unknown) => e,
+  );
+  expect(err, what).toBeInstanceOf(OpenAI.NotFoundError);
+  expect((err as Error).message, what).toContain(message);
+}
+
+/** An output item of the owner's holding `secret` (a continuation repeats the conversation). */
+async function ownersItem(secret: string): Promise<string> {
+  const first = await owner.responses.create({ model: MODEL, input: secret });
+  const next = await owner.responses.create({
+    model: MODEL,
+    input: 'repeat everything above',
+    previous_response_id: first.id,
+  });
+  expect(next.output_text).toContain(secret);
+  return next.output[0]!.id!;
+}
+
+beforeAll(async () => {
+  fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
+  await connect(SLUG, adminKey());
+  owner = client(adminKey());
+  const second = await api<{ key: string }>('POST', '/api-keys', { name: `objs-second-${RUN}` });
+  if (second.status !== 201) throw new Error(`api key: ${second.status}`);
+  sameOrgKey = second.body.key;
+  sameOrg = client(sameOrgKey);
+  person = client(await addPerson());
+  const other = await createOrgInD1('objs-other');
+  await connect(OTHER_SLUG, other.key);
+  outsider = client(other.key, OTHER_SLUG);
+});
+
+afterAll(async () => {
+  await fake?.close();
+});
+
+describe('output items through the official openai client', () => {
+  it('the owner passes its item back by reference; everyone else gets NotFoundError and the provider sees nothing', async () => {
+    const itemId = await ownersItem(`item secret ${RUN}`);
+    const byReference = await owner.responses.create({
+      model: MODEL,
+      input: [{ type: 'item_reference', id: itemId }],
+    });
+    expect(byReference.output_text).toContain(`item secret ${RUN}`);
+    const before = providerSaw(itemId);
+    for (const [who, sdk] of [
+      ['same org', sameOrg],
+      ['person', person],
+      ['outsider', outsider],
+    ] as const) {
+      await expectNotFound(
+        `${who} item_reference`,
+        () => sdk.responses.create({ model: MODEL, input: [{ type: 'item_reference', id: itemId }] }),
+        `No item found with id ${JSON.stringify(itemId)}.`,
+      );
+      await expectNotFound(
+        `${who} item passed back`,
+        () =>
+          sdk.responses.create({
+            model: MODEL,
+            input: [
+              {
+                type: 'message',
+                role: 'assistant',
+                id: itemId,
+                status: 'completed',
+                content: [{ type: 'output_text', text: 'x', annotations: [] }],
+              },
+            ],
+          }),
+        `No item found with id ${JSON.stringify(itemId)}.`,
+      );
+    }
+    expect(providerSaw(itemId)).toEqual(before);
+  });
+
+  it('the refusal is audited as a denial of object access', async () => {
+    const itemId = await ownersItem(`audited item ${RUN}`);
+    const trace = `objs-e2e-item-${RUN}`;
+    const traced = client(sameOrgKey, SLUG, { 'X-Igris-Trace-Id': trace });
+    await expectNotFound(
+      'traced',
+      () => traced.responses.create({ model: MODEL, input: [{ type: 'item_reference', id: itemId }] }),
+      'No item found',
+    );
+    const rows = await waitForAudit<{ id: string; action: string; errorCode: string }>(
+      `traceId=${trace}`,
+      (r) => r.length > 0,
+    );
+    expect(rows[0]).toMatchObject({ action: 'deny', errorCode: 'object_not_found' });
+  });
+});
+
+describe('stored chat completions through the official openai client', () => {
+  const ask = (sdk: OpenAI, text: string) =>
+    sdk.chat.completions.create({ model: MODEL, store: true, messages: [{ role: 'user', content: text }] });
+
+  it('the creator retrieves, updates, reads and deletes its completion; everyone else gets NotFoundError', async () => {
+    const { id } = await ask(owner, `chat secret ${RUN}`);
+    expect((await owner.chat.completions.retrieve(id)).id).toBe(id);
+    const messages = [];
+    for await (const m of owner.chat.completions.messages.list(id)) messages.push(m);
+    expect(JSON.stringify(messages)).toContain(`chat secret ${RUN}`);
+    expect((await owner.chat.completions.update(id, { metadata: { k: 'v' } })).metadata).toEqual({ k: 'v' });
+    const before = providerSaw(id);
+    const message = `No chat completion found with id ${JSON.stringify(id)}.`;
+    for (const [who, sdk] of [
+      ['same org', sameOrg],
+      ['person', person],
+      ['outsider', outsider],
+    ] as const) {
+      await expectNotFound(`${who} retrieve`, () => sdk.chat.completions.retrieve(id), message);
+      await expectNotFound(`${who} messages`, () => sdk.chat.completions.messages.list(id), message);
+      await expectNotFound(`${who} update`, () => sdk.chat.completions.update(id, { metadata: {} }), message);
+      await expectNotFound(`${who} delete`, () => sdk.chat.completions.delete(id), message);
+    }
+    expect(providerSaw(id)).toEqual(before);
+    expect((await owner.chat.completions.delete(id)).deleted).toBe(true);
+  });
+
+  it('list() pages through the caller’s own completions only', async () => {
+    const mine = (await ask(owner, `mine ${RUN}`)).id;
+    const theirs = (await ask(sameOrg, `theirs ${RUN}`)).id;
+    const outside = (await ask(outsider, `outside ${RUN}`)).id;
+    const listed = async (sdk: OpenAI) => {
+      const ids: string[] = [];
+      for await (const c of sdk.chat.completions.list()) ids.push(c.id);
+      return ids;
+    };
+    const owners = await listed(owner);
+    expect(owners).toContain(mine);
+    expect(owners).not.toContain(theirs);
+    expect(owners).not.toContain(outside);
+    expect(await listed(sameOrg)).toEqual([theirs]);
+    expect(await listed(outsider)).toEqual([outside]);
+    expect(await listed(person)).toEqual([]);
+  });
+});
