@@ -2,7 +2,7 @@
  * A real local LLM provider for tests and benchmarks (plain node:http): OpenAI chat completions
  * (JSON and SSE, usage only when `stream_options.include_usage`, tool calls), the Responses API
  * (JSON and SSE; stored responses, continued and read by id: llm.fake-responses.ts; stored chat
- * completions: llm.fake-chat-store.ts), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
+ * completions: llm.fake-chat-store.ts; files and batches: llm.fake-files.ts), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
  * `message_start`/`message_delta` usage, tool use) plus count_tokens and Responses input_tokens — all under `/v1`, with
  * deterministic answers (llm.fake-provider.replies.ts).
  *
@@ -35,6 +35,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { FakeChatStore } from './llm.fake-chat-store.ts';
+import { FakeFiles } from './llm.fake-files.ts';
 import {
   anthropicEvents,
   anthropicJson,
@@ -193,16 +194,15 @@ class Reply {
 }
 
 const CANCELLED: Record<string, Json> = {
-  batches: { object: 'batch', status: 'cancelling' },
   responses: { object: 'response', status: 'cancelled', output: [] },
   'fine_tuning/jobs': { object: 'fine_tuning.job', status: 'cancelled' },
   'messages/batches': { type: 'message_batch', processing_status: 'canceling' },
 };
 
 /**
- * A model retrieval (`GET /v1/models/<id>`: the model, or 404 for one the fake does not serve), a
- * batch creation, and the cancels (Batch, Responses, fine-tuning, Anthropic Message Batches), in
- * the providers' shapes; null for any other route.
+ * A model retrieval (`GET /v1/models/<id>`: the model, or 404 for one the fake does not serve) and
+ * the cancels (Responses, fine-tuning, Anthropic Message Batches; OpenAI batches are
+ * llm.fake-files.ts'), in the providers' shapes; null for any other route.
  */
 function passthroughReply(route: string, family: Family): [number, Json] | null {
   const retrieve = /^GET \/v1\/models\/([^/]+)$/.exec(route);
@@ -212,10 +212,7 @@ function passthroughReply(route: string, family: Family): [number, Json] | null 
     const data = modelsJson(family).data as Json[];
     return [200, data.find((m) => m.id === id)!];
   }
-  if (route === 'POST /v1/batches') return [200, { id: 'batch_fake', object: 'batch', status: 'validating' }];
-  const cancel = /^POST \/v1\/(batches|responses|fine_tuning\/jobs|messages\/batches)\/([^/]+)\/cancel$/.exec(
-    route,
-  );
+  const cancel = /^POST \/v1\/(responses|fine_tuning\/jobs|messages\/batches)\/([^/]+)\/cancel$/.exec(route);
   return cancel ? [200, { id: cancel[2]!, ...CANCELLED[cancel[1]!] }] : null;
 }
 
@@ -224,6 +221,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   let armed: FakeArm | null = null;
   const responses = new FakeResponses();
   const chats = new FakeChatStore();
+  const files = new FakeFiles();
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -293,11 +291,12 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
           ? reply.sse(splitAnthropicEvents(model), false)
           : reply.json(200, splitAnthropicJson(model));
     }
-    // The Responses API, with stored responses (llm.fake-responses.ts), and stored chat
-    // completions (llm.fake-chat-store.ts).
+    // The Responses API, with stored responses (llm.fake-responses.ts), stored chat completions
+    // (llm.fake-chat-store.ts), files and batches (llm.fake-files.ts).
     const stored =
       responses.answer(req.method ?? 'GET', url.pathname, json, model, usage) ??
-      chats.answer(req.method ?? 'GET', url.pathname, json, model, usage);
+      chats.answer(req.method ?? 'GET', url.pathname, json, model, usage) ??
+      files.answer(req.method ?? 'GET', url.pathname, json, raw);
     if (stored)
       return 'sse' in stored
         ? reply.sse(stored.sse, stored.done ?? false)

@@ -9,7 +9,8 @@
  *     model that does not exist, and `models.list` leaves it out (both SDKs)
  *   - under a `block` budget the cancels (`batches.cancel`, `fineTuning.jobs.cancel`, Anthropic
  *     `messages.batches.cancel`) reach the provider at $0 (`responses.cancel` of a response the key
- *     did not create is a 404: stored responses are their creator's);
+ *     did not create is a 404: stored responses and batches are their creator's, so the batches
+ *     cancelled here are made through the gateway first);
  *     `batches.create` stays refused (402)
  *   - while a governed system prompt applies, `batches.create` raises PermissionDeniedError and
  *     reaches nothing; `batches.cancel` and `batches.retrieve` reach the provider
@@ -17,7 +18,7 @@
  *     spend, not refused) and still decided by allowedModels
  */
 import Anthropic from '@anthropic-ai/sdk';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { adminKey, api, gatewayUrl } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
@@ -34,6 +35,23 @@ const messages = [{ role: 'user' as const, content: 'How many tokens is this sen
 let fake: FakeProvider;
 const ids: Record<string, string> = {};
 let budgetKey: string;
+/** Batches made through the gateway before the budget and the prompt apply: the budget key's, the admin's. */
+let budgetBatch: string;
+let promptedBatch: string;
+
+/** A batch of `client`'s, on an input file it uploads (only its creator may name either). */
+async function makeBatch(client: OpenAI): Promise<string> {
+  const file = await client.files.create({
+    file: await toFile(Buffer.from('{"custom_id":"1"}'), 'input.jsonl'),
+    purpose: 'batch',
+  });
+  const batch = await client.batches.create({
+    input_file_id: file.id,
+    endpoint: '/v1/chat/completions',
+    completion_window: '24h',
+  });
+  return batch.id;
+}
 
 async function must<T>(method: string, path: string, body: unknown, status: number): Promise<T> {
   const res = await api<T>(method, path, body);
@@ -103,6 +121,8 @@ beforeAll(async () => {
   const key = await must<{ id: string; key: string }>('POST', '/api-keys', { name: `gov-${RUN}` }, 201);
   budgetKey = key.key;
   ids.key = key.id;
+  budgetBatch = await makeBatch(openai(OAI, budgetKey));
+  promptedBatch = await makeBatch(openai(PROMPTED));
   ids.budget = (
     await must<{ id: string }>(
       'POST',
@@ -156,7 +176,7 @@ describe('models the connection does not allow are not shown', () => {
 describe('a block budget and passthrough calls', () => {
   it('the SDKs’ cancels reach the provider at $0; batches.create stays refused with 402', async () => {
     const client = openai(OAI, budgetKey);
-    expect((await client.batches.cancel(`batch_${RUN}`)).status).toBe('cancelling');
+    expect((await client.batches.cancel(budgetBatch)).status).toBe('cancelling');
     // A response id this key did not create through the gateway is no one's to cancel (404 before
     // the budget is looked at; llm-gateway.md#stored-responses): the workerd test cancels an owned one.
     await expect(client.responses.cancel(`resp_${RUN}`)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
@@ -164,7 +184,7 @@ describe('a block budget and passthrough calls', () => {
     const batch = await anthropic(budgetKey).messages.batches.cancel(`msgbatch_${RUN}`);
     expect(batch.processing_status).toBe('canceling');
     expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
-      `POST /v1/batches/batch_${RUN}/cancel`,
+      `POST /v1/batches/${budgetBatch}/cancel`,
       `POST /v1/fine_tuning/jobs/ftjob-${RUN}/cancel`,
       `POST /v1/messages/batches/msgbatch_${RUN}/cancel`,
     ]);
@@ -202,11 +222,13 @@ describe('a governed system prompt and passthrough calls', () => {
       'A governed system prompt applies to this call and POST /v1/batches',
     );
     expect(fake.requests).toHaveLength(0);
-    expect((await client.batches.cancel(`batch_${RUN}`)).status).toBe('cancelling');
+    expect((await client.batches.cancel(promptedBatch)).status).toBe('cancelling');
+    expect((await client.batches.retrieve(promptedBatch)).id).toBe(promptedBatch);
+    // Another's batch (or one not made through the gateway) is no one's to name: 404, not forwarded.
     await expect(client.batches.retrieve(`batch_${RUN}`)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
     expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
-      `POST /v1/batches/batch_${RUN}/cancel`,
-      `GET /v1/batches/batch_${RUN}`,
+      `POST /v1/batches/${promptedBatch}/cancel`,
+      `GET /v1/batches/${promptedBatch}`,
     ]);
   });
 });

@@ -10,11 +10,14 @@
  *                      SDK's NotFoundError, and the provider never receives their calls;
  *   chat completions   `store: true`: its creator retrieves, updates, lists the messages of and
  *                      deletes it; anyone else gets NotFoundError; `chat.completions.list()` pages
- *                      through the caller's own only.
+ *                      through the caller's own only;
+ *   files, batches     an upload, a batch on it and the batch's output file are their creator's;
+ *                      anyone else's retrieve, content, cancel or batch on that file gets
+ *                      NotFoundError, and `files.list()` / `batches.list()` show the caller's own.
  * The refusals are audited (`deny`, `object_not_found`).
  */
 import { createHash, randomBytes } from 'node:crypto';
-import OpenAI from 'openai';
+import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminKey, api, createOrgInD1, d1Local, gatewayUrl, waitForAudit } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
@@ -231,5 +234,55 @@ describe('stored chat completions through the official openai client', () => {
     expect(await listed(sameOrg)).toEqual([theirs]);
     expect(await listed(outsider)).toEqual([outside]);
     expect(await listed(person)).toEqual([]);
+  });
+});
+
+describe('files and batches through the official openai client', () => {
+  const upload = async (sdk: OpenAI, text: string) =>
+    sdk.files.create({ file: await toFile(Buffer.from(text), 'input.jsonl'), purpose: 'batch' });
+  const run = (sdk: OpenAI, fileId: string) =>
+    sdk.batches.create({ input_file_id: fileId, endpoint: '/v1/chat/completions', completion_window: '24h' });
+
+  it('an upload, its batch and the batch’s output are their creator’s; everyone else gets NotFoundError', async () => {
+    const file = await upload(owner, `file secret ${RUN}`);
+    const batch = await run(owner, file.id);
+    const output = batch.output_file_id!;
+    expect(await (await owner.files.content(output)).text()).toContain(`file secret ${RUN}`);
+    expect((await owner.batches.retrieve(batch.id)).id).toBe(batch.id);
+    const before = [...providerSaw(file.id), ...providerSaw(batch.id), ...providerSaw(output)];
+    for (const [who, sdk] of [
+      ['same org', sameOrg],
+      ['person', person],
+      ['outsider', outsider],
+    ] as const) {
+      const noFile = (id: string) => `No file found with id ${JSON.stringify(id)}.`;
+      await expectNotFound(`${who} retrieve file`, () => sdk.files.retrieve(file.id), noFile(file.id));
+      await expectNotFound(`${who} content`, () => sdk.files.content(file.id), noFile(file.id));
+      await expectNotFound(`${who} output`, () => sdk.files.content(output), noFile(output));
+      await expectNotFound(`${who} delete`, () => sdk.files.delete(file.id), noFile(file.id));
+      await expectNotFound(`${who} batch on it`, () => run(sdk, file.id), noFile(file.id));
+      const noBatch = `No batch found with id ${JSON.stringify(batch.id)}.`;
+      await expectNotFound(`${who} retrieve batch`, () => sdk.batches.retrieve(batch.id), noBatch);
+      await expectNotFound(`${who} cancel`, () => sdk.batches.cancel(batch.id), noBatch);
+    }
+    expect([...providerSaw(file.id), ...providerSaw(batch.id), ...providerSaw(output)]).toEqual(before);
+  });
+
+  it('files.list() and batches.list() show the caller’s own only', async () => {
+    const mine = await upload(owner, 'mine');
+    const theirs = await upload(sameOrg, 'theirs');
+    const myBatch = (await run(owner, mine.id)).id;
+    const ids = async (page: AsyncIterable<{ id: string }>) => {
+      const out: string[] = [];
+      for await (const entry of page) out.push(entry.id);
+      return out;
+    };
+    const ownersFiles = await ids(owner.files.list());
+    expect(ownersFiles).toContain(mine.id);
+    expect(ownersFiles).not.toContain(theirs.id);
+    expect(await ids(sameOrg.files.list())).toEqual([theirs.id]);
+    expect(await ids(owner.batches.list())).toContain(myBatch);
+    expect(await ids(sameOrg.batches.list())).toEqual([]);
+    expect(await ids(outsider.files.list())).toEqual([]);
   });
 });

@@ -59,7 +59,6 @@ describe('a block budget and passthrough calls', () => {
   it('lets the exact cancels through at $0, refuses every other spelling and all other work', async () => {
     const { key, budgetId } = await budgetedKey(org, `pt-cancel-${RUN}`, 0.001);
     for (const [slug, path] of [
-      [BUDGETED, `/batches/batch_${RUN}/cancel`],
       [BUDGETED, `/fine_tuning/jobs/ftjob-${RUN}/cancel`],
       [BUDGETED_ANT, `/messages/batches/msgbatch_${RUN}/cancel`],
     ] as const) {
@@ -91,14 +90,18 @@ describe('a block budget and passthrough calls', () => {
       });
       expect(await seen(), path).toBe(before);
     }
-    // A stored response's cancel: only its creator may name it (llm-gateway.md#stored-responses), so
-    // the key creates one before its budget exists, then cancels it under the block budget.
+    // A stored response's and a batch's cancel: only their creator may name them
+    // (llm-gateway.md#stored-responses, #stored-objects), so the key creates them before its budget
+    // exists, then cancels them under the block budget.
     const owner = await createApiKeyVia(org.key, `pt-cancel-resp-${RUN}`);
     const createdRes = await call('POST', `/llm/${BUDGETED}/v1/responses`, {
       key: owner.key,
       body: { model: 'fake-gpt', input: 'hello' },
     });
     const { id: responseId } = await expectJson<{ id: string }>(createdRes, 200);
+    const createdBatch = await passthrough('POST', BUDGETED, '/batches', owner.key, {});
+    expect(createdBatch.status).toBe(200);
+    const batchId = (JSON.parse(createdBatch.text) as { id: string }).id;
     const ownerBudget = await call('POST', '/api/v1/budgets', {
       key: org.key,
       body: { scope: 'apiKey', scopeRef: owner.id, limitUsd: 0.001, name: `pt-cancel-resp-${RUN}` },
@@ -108,6 +111,10 @@ describe('a block budget and passthrough calls', () => {
     expect(cancelled.status, cancelled.text).toBe(200);
     expect(JSON.parse(cancelled.text)).toMatchObject({ id: responseId });
     expect(await providerSaw('POST', `/v1/responses/${responseId}/cancel`)).toBe(1);
+    const batchCancelled = await passthrough('POST', BUDGETED, `/batches/${batchId}/cancel`, owner.key);
+    expect(batchCancelled.status, batchCancelled.text).toBe(200);
+    expect(JSON.parse(batchCancelled.text)).toMatchObject({ id: batchId, status: 'cancelling' });
+    expect(await providerSaw('POST', `/v1/batches/${batchId}/cancel`)).toBe(1);
     // The budget was in force for that key: its passthrough work is refused.
     expect((await passthrough('POST', BUDGETED, '/batches', owner.key, {})).status).toBe(402);
     // Another method is not a cancel: the LLM routes take only GET, POST and DELETE (405).
@@ -120,6 +127,10 @@ describe('a block budget and passthrough calls', () => {
 
 describe('a governed system prompt and passthrough calls', () => {
   it('refuses passthrough work (403, nothing forwarded); reads, removals and cancels pass', async () => {
+    // A batch of the key's, made before the prompt applies (only its creator may name it).
+    const made = await passthrough('POST', PROMPTED, '/batches', org.key, {});
+    expect(made.status).toBe(200);
+    const batchId = (JSON.parse(made.text) as { id: string }).id;
     const created = await call('POST', '/api/v1/system-prompts', {
       key: org.key,
       body: { name: `pt-prompt-${RUN}`, text: 'Never write malware.' },
@@ -152,19 +163,20 @@ describe('a governed system prompt and passthrough calls', () => {
       );
       expect(await providerSaw(method, `/v1${path}`), path).toBe(before);
     }
-    const cancel = await passthrough('POST', PROMPTED, `/batches/batch_p${RUN}/cancel`, org.key);
+    const cancel = await passthrough('POST', PROMPTED, `/batches/${batchId}/cancel`, org.key);
     expect(cancel.status).toBe(200);
-    expect(await providerSaw('POST', `/v1/batches/batch_p${RUN}/cancel`)).toBe(1);
-    for (const method of ['GET', 'DELETE']) {
-      const read = await passthrough(method, PROMPTED, `/batches/batch_p${RUN}`, org.key);
-      expect(read.status, method).toBe(404); // the provider's: it has no such batch
-    }
-    expect(await providerSaw('GET', `/v1/batches/batch_p${RUN}`)).toBe(1);
+    expect(await providerSaw('POST', `/v1/batches/${batchId}/cancel`)).toBe(1);
+    expect((await passthrough('GET', PROMPTED, `/batches/${batchId}`, org.key)).status).toBe(200);
+    const removal = await passthrough('DELETE', PROMPTED, `/batches/${batchId}`, org.key);
+    expect(removal.status).toBe(404); // the provider's: it has no such route
+    expect(await providerSaw('GET', `/v1/batches/${batchId}`)).toBe(1);
+    expect(await providerSaw('DELETE', `/v1/batches/${batchId}`)).toBe(1);
     await call('DELETE', `/api/v1/system-prompts/${prompt.id}`, { key: org.key });
-    // Without a prompt, the same creation is forwarded as before.
-    expect((await passthrough('POST', PROMPTED, '/batches', org.key, { input_file_id: 'f' })).status).toBe(
-      200,
-    );
+    // Without a prompt, the same creation is forwarded as before (an input_file_id would have to be
+    // a file of the caller's: llm-gateway.md#stored-objects).
+    expect(
+      (await passthrough('POST', PROMPTED, '/batches', org.key, { endpoint: '/v1/embeddings' })).status,
+    ).toBe(200);
   });
 });
 

@@ -8,9 +8,11 @@
  *                                  function-call item…) — names that output item; the provider
  *                                  may read an item by its id from its store, whatever else the
  *                                  item carries
+ *   a create's files               `file_id` of an input's content parts (inputFiles), a batch's
+ *                                  `input_file_id` (batchInput)
  *   a path                         the first segment naming a resource the gateway owns
- *                                  (`responses`, `conversations`, `chat/completions`), and what
- *                                  follows it
+ *                                  (`responses`, `conversations`, `chat/completions`, `files`,
+ *                                  `batches`), and what follows it
  *
  * An id the gateway cannot record (not a string of 1 to MAX_OBJECT_ID characters) is a fault;
  * more than MAX_NAMED ids in one call is a fault (each is one lookup in the guard).
@@ -61,8 +63,51 @@ export function tooMany(): AppError {
   });
 }
 
-/** The resources whose ids a path may name; `chat` only followed by `completions`. */
-export type Resource = 'responses' | 'conversations' | 'chat_completions';
+/**
+ * The files a create's input names by id: a Responses `input` item's content parts (`input_file`,
+ * `input_image`: `file_id`) and a chat message's (`{type: "file", file: {file_id}}`) — the provider
+ * reads the file into the prompt. Fault as inputItems.
+ */
+export function inputFiles(list: unknown, field: 'input' | 'messages'): Named[] | AppError {
+  if (!Array.isArray(list)) return [];
+  const named: Named[] = [];
+  for (let i = 0; i < list.length; i++) {
+    const content = (list[i] as { content?: unknown } | null)?.content;
+    if (!Array.isArray(content)) continue;
+    for (let j = 0; j < content.length; j++) {
+      const part = content[j] as { file_id?: unknown; file?: { file_id?: unknown } } | null;
+      const nested = field === 'messages' && isRecord(part?.file);
+      const id = nested ? part!.file!.file_id : part?.file_id;
+      if (id === undefined || id === null) continue;
+      const path = `${field}[${i}].content[${j}].${nested ? 'file.' : ''}file_id`;
+      if (!isObjectId(id)) return badId(path, 'a file id');
+      if (named.length >= MAX_NAMED) return tooMany();
+      named.push({ kind: 'file', id, location: 'body', path });
+    }
+  }
+  return named;
+}
+
+/** A batch create's `input_file_id`, the file it runs: the caller's own, or refused. */
+export function batchInput(body: Record<string, unknown> | null): Named[] | AppError {
+  const id = body?.input_file_id;
+  if (id === undefined || id === null) return [];
+  if (!isObjectId(id)) return badId('input_file_id', 'a file id');
+  return [{ kind: 'file', id, location: 'body', path: 'input_file_id' }];
+}
+
+function badId(path: string, what: string): AppError {
+  return new AppError('validation_failed', {
+    message: `${path} must be ${what}: a string of 1 to ${MAX_OBJECT_ID} characters`,
+    details: { location: 'body', path },
+  });
+}
+
+/**
+ * The resources whose ids a path may name; `chat` only followed by `completions`; `batches` not
+ * after `messages` (Anthropic's Message Batches, not recorded: docs/llm-gateway.md#stored-objects).
+ */
+export type Resource = 'responses' | 'conversations' | 'chat_completions' | 'files' | 'batches';
 
 /**
  * The first segment of `segments` (as routedSegments reads them) that names a resource, and the
@@ -73,7 +118,10 @@ export type Resource = 'responses' | 'conversations' | 'chat_completions';
 export function resourceOf(segments: readonly string[]): { resource: Resource; rest: string[] } | null {
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i]!.toLowerCase();
-    if (s === 'responses' || s === 'conversations') return { resource: s, rest: segments.slice(i + 1) };
+    if (s === 'responses' || s === 'conversations' || s === 'files')
+      return { resource: s, rest: segments.slice(i + 1) };
+    if (s === 'batches' && segments[i - 1]?.toLowerCase() !== 'messages')
+      return { resource: s, rest: segments.slice(i + 1) };
     if (s === 'chat' && segments[i + 1]?.toLowerCase() === 'completions')
       return { resource: 'chat_completions', rest: segments.slice(i + 2) };
   }

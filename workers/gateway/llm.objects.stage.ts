@@ -12,6 +12,11 @@
  *                     `{object: "item", ids}`; an item beyond them is not recorded, so refused
  *   chat_completion   a `store: true` chat completion's id (`chat.completion` JSON, or a stream's
  *                     `chat.completion.chunk`s, which all carry it)
+ *   file              an upload's answer (`{object: "file", id}`)
+ *   batch             a batch create's answer (`{object: "batch", id}`)
+ *   batch_files       the `output_file_id` and `error_file_id` of every batch in an answer about the
+ *                     caller's batches (a create, a retrieve, a cancel, the filtered list): only the
+ *                     batch's creator sees them, so they are its files
  * Each finding is claimed for the call's caller by the guard when the outcome reaches it
  * (durable-objects/response.owners.ts), and noted as in flight until then.
  *
@@ -69,6 +74,23 @@ export function objectClaimStage(call: StageCall, parsed: LlmRequestRead | null)
     return ids;
   }
 
+  /** A batch (a create's answer: its id), and every batch in the answer: its output and error files. */
+  function claimBatches(message: Record<string, unknown>): void {
+    const batches = message.object === 'list' && Array.isArray(message.data) ? message.data : [message];
+    const files: string[] = [];
+    for (const batch of batches) {
+      if (!isRecord(batch) || batch.object !== 'batch') continue;
+      if (open.has('batch') && isObjectId(batch.id)) {
+        open.delete('batch');
+        record('batch', [batch.id]);
+      }
+      for (const id of [batch.output_file_id, batch.error_file_id])
+        if (isObjectId(id) && open.has('batch_files') && !files.includes(id)) files.push(id);
+    }
+    record('file', files.slice(0, MAX_CLAIMED_ITEMS));
+    open.delete('batch_files');
+  }
+
   return {
     name: 'llm_objects',
     wants: (raw) => open.size > 0 && mayHaveKey(raw, 'id'),
@@ -99,13 +121,18 @@ export function objectClaimStage(call: StageCall, parsed: LlmRequestRead | null)
           open.delete('chat_completion');
           record('chat_completion', [message.id]);
         }
+      } else if (open.has('file') && message.object === 'file' && isObjectId(message.id)) {
+        open.delete('file');
+        record('file', [message.id]);
+      } else if (open.has('batch') || open.has('batch_files')) {
+        claimBatches(message);
       }
       return undefined;
     },
   };
 }
 
-/** Response stage of a provider list (`GET /chat/completions`): the caller's own entries only. */
+/** Response stage of a provider list (`GET /chat/completions`, `/files`, `/batches`): the caller's own entries only. */
 export function ownedListStage(call: StageCall, parsed: LlmRequestRead | null): ResponseStage | null {
   if (!responseUse(parsed).list) return null;
   const mine = new Set(call.ownedTasks ?? []);

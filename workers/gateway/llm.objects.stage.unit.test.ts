@@ -98,3 +98,27 @@ describe('ownedListStage: a provider list cut to the caller’s own', () => {
     expect(ownedListStage(stageCall(), request('passthrough', 'GET /chat/completions/c_1', null))).toBeNull();
   });
 });
+
+describe('objectClaimStage: files and batches', () => {
+  it('an upload claims its file; a batch create the batch and its output and error files', () => {
+    const call = stageCall();
+    objectClaimStage(call, request('passthrough', 'POST /files', null))!.onMessage({
+      object: 'file',
+      id: 'file-1',
+    });
+    const batch = objectClaimStage(call, request('passthrough', 'POST /batches', null))!;
+    batch.onMessage({ object: 'batch', id: 'batch_1', output_file_id: 'file-2', error_file_id: 'file-3' });
+    expect(call.findings.map((f) => f.detail)).toEqual([
+      { object: 'file', ids: ['file-1'] },
+      { object: 'batch', ids: ['batch_1'] },
+      { object: 'file', ids: ['file-2', 'file-3'] },
+    ]);
+  });
+
+  it('a list of the caller’s batches claims their outputs, not the batches', () => {
+    const call = stageCall();
+    const stage = objectClaimStage(call, request('passthrough', 'GET /batches', null))!;
+    stage.onMessage({ object: 'list', data: [{ object: 'batch', id: 'batch_1', output_file_id: 'file-9' }] });
+    expect(call.findings.map((f) => f.detail)).toEqual([{ object: 'file', ids: ['file-9'] }]);
+  });
+});

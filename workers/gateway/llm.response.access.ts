@@ -41,7 +41,15 @@ import {
 import { AppError } from '../lib/errors';
 import { targetParts } from '../llm/llm.passthrough';
 import { parseLlmBody } from '../llm/llm.request';
-import { inputItems, MAX_NAMED, type Named, resourceOf, tooMany } from './llm.objects.named';
+import {
+  batchInput,
+  inputFiles,
+  inputItems,
+  MAX_NAMED,
+  type Named,
+  resourceOf,
+  tooMany,
+} from './llm.objects.named';
 
 /**
  * What this module reads of an LLM request (llm.adapter.ts LlmRequest): its one unit's endpoint, body
@@ -56,9 +64,9 @@ export interface LlmRequestRead {
 }
 
 /** The ids an answer hands its caller, claimed for it (llm.objects.stage.ts). */
-export type ClaimShape = 'response' | 'items' | 'chat_completion';
+export type ClaimShape = 'response' | 'items' | 'chat_completion' | 'file' | 'batch' | 'batch_files';
 /** The kinds a provider list of which is filtered to the caller's own. */
-export type ListedKind = 'chat_completion';
+export type ListedKind = 'chat_completion' | 'file' | 'batch';
 
 /** What a call does with stored objects: the ids it names, what it creates or lists, or why it is refused. */
 export interface ResponseUse {
@@ -109,6 +117,8 @@ function readUse(parsed: LlmRequestRead): ResponseUse {
   if (!found) return NONE;
   const { resource, rest } = found;
   if (resource === 'conversations') return rest.length > 0 ? refused(conversation('path')) : NONE;
+  if (resource === 'files' || resource === 'batches')
+    return filesOrBatches(resource, rest, method, parsed.raw);
   if (resource === 'chat_completions') {
     if (rest.length > 0) return named([{ kind: 'chat_completion', id: rest[0]!, location: 'path' }]);
     if (method === 'GET') return { ...NONE, list: 'chat_completion' };
@@ -140,6 +150,8 @@ function fromBody(body: Record<string, unknown> | null, creates: boolean): Respo
   if (stores) claims.unshift('response');
   const items = inputItems(body.input);
   if (items instanceof AppError) return refused(items);
+  const files = inputFiles(body.input, 'input');
+  if (files instanceof AppError) return refused(files);
   const previous = body.previous_response_id;
   const all: Named[] = [];
   if (previous !== undefined && previous !== null) {
@@ -153,13 +165,43 @@ function fromBody(body: Record<string, unknown> | null, creates: boolean): Respo
     }
     all.push({ kind: 'response', id: previous, location: 'body', path: 'previous_response_id' });
   }
-  all.push(...items);
+  all.push(...items, ...files);
   return { ...named(all), creates: stores, claims };
 }
 
-/** A chat completion create: stored (its id claimed) only with `store: true`, as the API defaults. */
+/**
+ * A chat completion create: the files its messages name; stored (its id claimed) only with
+ * `store: true`, as the API defaults.
+ */
 function chatCreate(body: Record<string, unknown> | null): ResponseUse {
-  return body?.store === true ? { ...NONE, claims: ['chat_completion'] } : NONE;
+  const files = inputFiles(body?.messages, 'messages');
+  if (files instanceof AppError) return refused(files);
+  return { ...named(files), claims: body?.store === true ? ['chat_completion'] : [] };
+}
+
+/**
+ * `/files…` and `/batches…`: a path id is named (retrieve, delete, content, cancel); a list is
+ * filtered; an upload claims its file; a batch create names its input file and claims the batch.
+ * Every answer about the caller's batches claims their output and error files for it.
+ */
+function filesOrBatches(
+  resource: 'files' | 'batches',
+  rest: readonly string[],
+  method: string,
+  raw: Uint8Array | null,
+): ResponseUse {
+  const kind = resource === 'files' ? 'file' : 'batch';
+  const outputs: ClaimShape[] = kind === 'batch' ? ['batch_files'] : [];
+  if (rest.length > 0) return { ...named([{ kind, id: rest[0]!, location: 'path' }]), claims: outputs };
+  if (method === 'GET') return { ...NONE, list: kind, claims: outputs };
+  if (method !== 'POST') return NONE;
+  // An upload is multipart, forwarded as sent: nothing in it names a stored object.
+  if (kind === 'file') return { ...NONE, claims: ['file'] };
+  const body = passthroughBody(raw);
+  if (body instanceof AppError) return refused(body);
+  const input = batchInput(body);
+  if (input instanceof AppError) return refused(input);
+  return { ...named(input), claims: ['batch', 'batch_files'] };
 }
 
 function named(list: Named[]): ResponseUse {

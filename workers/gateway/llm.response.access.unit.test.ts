@@ -142,3 +142,56 @@ describe('which other stored objects a call names, creates or lists', () => {
     expect(responseAccess(request('passthrough', 'GET /chat/other'))).toBeUndefined();
   });
 });
+
+describe('files and batches', () => {
+  const path = (target: string, raw: string | null = null) =>
+    responseAccess(request('passthrough', target, null, raw));
+
+  it('by-id paths name the file or batch; lists list; `batches` after `messages` is Anthropic’s', () => {
+    for (const target of ['GET /files/f_1', 'GET /files/f_1/content', 'DELETE /files/f_1', 'GET /FILES//f_1'])
+      expect(path(target), target).toEqual({ protocol: 'llm-response', ids: ['~file:f_1'] });
+    for (const target of ['GET /batches/b_1', 'POST /batches/b_1/cancel', 'GET /x/../batches/b_1'])
+      expect(path(target), target).toEqual({ protocol: 'llm-response', ids: ['~batch:b_1'] });
+    expect(path('GET /files')).toEqual({ protocol: 'llm-response', list: true, objects: 'file' });
+    expect(path('GET /batches')).toEqual({ protocol: 'llm-response', list: true, objects: 'batch' });
+    expect(path('POST /messages/batches/msgbatch_1/cancel')).toBeUndefined();
+  });
+
+  it('an upload claims its file; a batch create names its input file and claims the batch and its outputs', () => {
+    expect(responseUse(request('passthrough', 'POST /files', null, '--x\r\n')).claims).toEqual(['file']);
+    const create = responseUse(request('passthrough', 'POST /batches', null, '{"input_file_id":"f_1"}'));
+    expect(create).toMatchObject({ ids: ['~file:f_1'], claims: ['batch', 'batch_files'] });
+    expect(responseUse(request('passthrough', 'GET /batches/b_1')).claims).toEqual(['batch_files']);
+    for (const bad of ['{"input_file_id":7}', '{"input_file_id":""}', 'not json'])
+      expect(responseUse(request('passthrough', 'POST /batches', null, bad)).fault, bad).not.toBeNull();
+  });
+
+  it('a file named in a prompt: a Responses input part, a chat message part', () => {
+    const responses = responseUse(
+      request('responses', 'POST /responses', {
+        input: [
+          {
+            role: 'user',
+            content: [
+              { type: 'input_text', text: 'x' },
+              { type: 'input_file', file_id: 'f_1' },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(responses.ids).toEqual(['~file:f_1']);
+    const chat = responseUse(
+      request('chat.completions', 'POST /chat/completions', {
+        messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'f_2' } }] }],
+      }),
+    );
+    expect(chat).toMatchObject({ ids: ['~file:f_2'], claims: [] });
+    const bad = responseUse(
+      request('chat.completions', 'POST /chat/completions', {
+        messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 3 } }] }],
+      }),
+    );
+    expect(bad.fault?.details).toEqual({ location: 'body', path: 'messages[0].content[0].file.file_id' });
+  });
+});
