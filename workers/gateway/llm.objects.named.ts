@@ -64,28 +64,49 @@ export function tooMany(): AppError {
 }
 
 /**
- * The files a create's input names by id: a Responses `input` item's content parts (`input_file`,
- * `input_image`: `file_id`) and a chat message's (`{type: "file", file: {file_id}}`) — the provider
- * reads the file into the prompt. Fault as inputItems.
+ * The files a create's input names by id — the provider reads the file into the prompt: in each
+ * item's or message's content parts, and in the parts of a part's own `content` (an Anthropic
+ * `tool_result`), a `file_id` (Responses `input_file`, `input_image`), `file.file_id` (a chat
+ * `{type: "file"}` part) or `source.file_id` (an Anthropic `document` or `image` from the Files API).
+ * Fault as inputItems.
  */
 export function inputFiles(list: unknown, field: 'input' | 'messages'): Named[] | AppError {
   if (!Array.isArray(list)) return [];
   const named: Named[] = [];
   for (let i = 0; i < list.length; i++) {
-    const content = (list[i] as { content?: unknown } | null)?.content;
-    if (!Array.isArray(content)) continue;
-    for (let j = 0; j < content.length; j++) {
-      const part = content[j] as { file_id?: unknown; file?: { file_id?: unknown } } | null;
-      const nested = field === 'messages' && isRecord(part?.file);
-      const id = nested ? part!.file!.file_id : part?.file_id;
+    const fault = partFiles((list[i] as { content?: unknown } | null)?.content, `${field}[${i}]`, named, 1);
+    if (fault) return fault;
+  }
+  return named;
+}
+
+/** Where a content part may name a file. */
+const FILE_FIELDS = [
+  [null, 'file_id'],
+  ['file', 'file_id'],
+  ['source', 'file_id'],
+] as const;
+
+function partFiles(content: unknown, at: string, named: Named[], depth: number): AppError | null {
+  if (!Array.isArray(content)) return null;
+  for (let j = 0; j < content.length; j++) {
+    const part: unknown = content[j];
+    if (!isRecord(part)) continue;
+    for (const [outer, field] of FILE_FIELDS) {
+      const holder = outer === null ? part : part[outer];
+      const id = isRecord(holder) ? holder[field] : undefined;
       if (id === undefined || id === null) continue;
-      const path = `${field}[${i}].content[${j}].${nested ? 'file.' : ''}file_id`;
+      const path = `${at}.content[${j}].${outer === null ? '' : `${outer}.`}${field}`;
       if (!isObjectId(id)) return badId(path, 'a file id');
       if (named.length >= MAX_NAMED) return tooMany();
       named.push({ kind: 'file', id, location: 'body', path });
     }
+    if (depth > 0) {
+      const fault = partFiles(part.content, `${at}.content[${j}]`, named, depth - 1);
+      if (fault) return fault;
+    }
   }
-  return named;
+  return null;
 }
 
 /** A batch create's `input_file_id`, the file it runs: the caller's own, or refused. */

@@ -12,7 +12,7 @@
  *                     `{object: "item", ids}`; an item beyond them is not recorded, so refused
  *   chat_completion   a `store: true` chat completion's id (`chat.completion` JSON, or a stream's
  *                     `chat.completion.chunk`s, which all carry it)
- *   file              an upload's answer (`{object: "file", id}`)
+ *   file              an upload's answer (`{object: "file", id}`; Anthropic's `{type: "file", id}`)
  *   batch             a batch create's answer (`{object: "batch", id}`)
  *   batch_files       the `output_file_id` and `error_file_id` of every batch in an answer about the
  *                     caller's batches (a create, a retrieve, a cancel, the filtered list): only the
@@ -121,7 +121,8 @@ export function objectClaimStage(call: StageCall, parsed: LlmRequestRead | null)
           open.delete('chat_completion');
           record('chat_completion', [message.id]);
         }
-      } else if (open.has('file') && message.object === 'file' && isObjectId(message.id)) {
+      } else if (open.has('file') && (message.object ?? message.type) === 'file' && isObjectId(message.id)) {
+        // OpenAI's file is `{object: "file"}`, Anthropic's `{type: "file"}`.
         open.delete('file');
         record('file', [message.id]);
       } else if (open.has('batch') || open.has('batch_files')) {

@@ -115,6 +115,15 @@ describe('objectClaimStage: files and batches', () => {
     ]);
   });
 
+  it('an Anthropic upload (`{type: "file"}`) is claimed too', () => {
+    const call = stageCall();
+    objectClaimStage(call, request('passthrough', 'POST /files', null))!.onMessage({
+      type: 'file',
+      id: 'file_a',
+    });
+    expect(call.findings.map((f) => f.detail)).toEqual([{ object: 'file', ids: ['file_a'] }]);
+  });
+
   it('a list of the caller’s batches claims their outputs, not the batches', () => {
     const call = stageCall();
     const stage = objectClaimStage(call, request('passthrough', 'GET /batches', null))!;

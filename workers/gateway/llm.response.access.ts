@@ -110,6 +110,11 @@ function readUse(parsed: LlmRequestRead): ResponseUse {
   // objects it names just as the create would: judged alike, nothing created.
   if (unit.endpoint === 'responses.input_tokens') return fromBody(unit.body, false);
   if (unit.endpoint === 'chat.completions') return chatCreate(unit.body);
+  // Anthropic Messages (and their token count): the files a prompt names, nothing stored.
+  if (unit.endpoint === 'messages' || unit.endpoint === 'messages.count_tokens') {
+    const files = inputFiles(unit.body?.messages, 'messages');
+    return files instanceof AppError ? refused(files) : named(files);
+  }
   if (unit.endpoint !== 'passthrough') return NONE;
   const segments = routedSegments(parsed.upstreamPath);
   if (segments === null) return refused(invalidPath());

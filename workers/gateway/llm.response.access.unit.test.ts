@@ -193,5 +193,24 @@ describe('files and batches', () => {
       }),
     );
     expect(bad.fault?.details).toEqual({ location: 'body', path: 'messages[0].content[0].file.file_id' });
+    // Anthropic: a document or image from the Files API, also inside a tool result.
+    const anthropic = responseUse(
+      request('messages', 'POST /messages', {
+        messages: [
+          {
+            role: 'user',
+            content: [
+              { type: 'document', source: { type: 'file', file_id: 'file_a' } },
+              {
+                type: 'tool_result',
+                content: [{ type: 'image', source: { type: 'file', file_id: 'file_b' } }],
+              },
+            ],
+          },
+        ],
+      }),
+    );
+    expect(anthropic.ids).toEqual(['~file:file_a', '~file:file_b']);
+    expect(anthropic.named[1]!.path).toBe('messages[0].content[1].content[0].source.file_id');
   });
 });
