@@ -19,9 +19,11 @@
  * Responses answers the gateway reads, so it cannot know who owns one; `previous_response_id`
  * carries a conversation as well.
  *
- * The same holds for the items of a response's output (named by id in a create's `input`), and
- * for chat completions stored with `store: true` (`/chat/completions/{id}`, `…/messages`; the list
- * `GET /chat/completions` is filtered to the caller's own).
+ * The same holds for the items of a response's output (named by id in a create's `input`), for
+ * chat completions stored with `store: true` (`/chat/completions/{id}`, `…/messages`), for files
+ * (`/files/{id}…`, a batch's `input_file_id`, a `file_id` in a prompt, Anthropic's included) and
+ * batches (`/batches/{id}…`); their lists (`GET /chat/completions`, `/files`, `/batches`) are
+ * filtered to the caller's own.
  *
  * Fail closed on what is read: the path is read as a provider may route it (percent-decoded, empty
  * and `.` segments dropped, `..` resolved, keywords in any case), a passthrough body that may
