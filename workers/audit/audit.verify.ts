@@ -183,7 +183,7 @@ async function unchainedRows(db: D1Database, orgId: string): Promise<VerifyRepor
   const [count, sample] = await db.batch<{ n?: number; id?: string }>([
     db.prepare(`SELECT count(*) AS n FROM audit_events e WHERE ${where}`).bind(...binds),
     db
-      .prepare(`SELECT e.id AS id FROM audit_events e WHERE ${where} ORDER BY e.created_at LIMIT 20`)
+      .prepare(`SELECT e.id AS id FROM audit_events e WHERE ${where} ORDER BY e.created_at, e.id LIMIT 20`)
       .bind(...binds),
   ]);
   return {
