@@ -113,6 +113,9 @@ class Scanner implements Engine {
   /** Per-rule open window, reused across scans (-1: none); only touched entries are reset. */
   private readonly openStart: Int32Array;
   private readonly openEnd: Int32Array;
+  /** Per-rule first and last closed window of the current scan (-1: none), reset like openStart. */
+  private readonly firstWindow: Int32Array;
+  private readonly lastWindow: Int32Array;
 
   private readonly set: CompiledRules;
   private readonly limits: ScanLimits;
@@ -127,6 +130,8 @@ class Scanner implements Engine {
     this.reach = reach;
     this.openStart = new Int32Array(set.rules.length).fill(-1);
     this.openEnd = new Int32Array(set.rules.length);
+    this.firstWindow = new Int32Array(set.rules.length).fill(-1);
+    this.lastWindow = new Int32Array(set.rules.length).fill(-1);
   }
 
   get ruleCount() {
@@ -198,13 +203,29 @@ class Scanner implements Engine {
     return found;
   }
 
-  /** Step 2: literal hits open windows per rule, merged while they overlap, confirmed when closed. */
+  /**
+   * Step 2: literal hits open windows per rule, merged while they overlap. The windows are
+   * confirmed after the automaton pass, rule by rule (each rule's windows in order), not as they
+   * close: interleaving a hundred rules' regular expressions with the automaton evicted both from
+   * the CPU caches, and grouping them cut the confirmation cost by a fifth (docs/detections.md).
+   * Findings are the same: a rule's windows and its per-scan cap do not depend on other rules.
+   */
   private matchLiterals(text: string, state: ScanState, out: Finding[]): void {
     const { where } = state;
     const { rules } = this.set;
     const { literalRules, automaton } = this.set.literalsFor(where);
-    const { openStart, openEnd } = this;
+    const { openStart, openEnd, firstWindow, lastWindow } = this;
     const touched: number[] = [];
+    // Closed windows as [start, end, next window of the same rule] triples.
+    const windows: number[] = [];
+    const close = (ruleIndex: number) => {
+      const k = windows.length / 3;
+      windows.push(openStart[ruleIndex]!, openEnd[ruleIndex]!, -1);
+      const last = lastWindow[ruleIndex]!;
+      if (last >= 0) windows[last * 3 + 2] = k;
+      else firstWindow[ruleIndex] = k;
+      lastWindow[ruleIndex] = k;
+    };
     automaton.scan(text, (literal, end) => {
       for (const [ruleIndex, length] of literalRules[literal]!) {
         const rule = rules[ruleIndex]!;
@@ -221,15 +242,20 @@ class Scanner implements Engine {
           openEnd[ruleIndex] = Math.max(openEnd[ruleIndex]!, we);
           continue;
         }
-        if (os >= 0) this.confirm(rule, text, os, openEnd[ruleIndex]!, state, out);
+        if (os >= 0) close(ruleIndex);
         else touched.push(ruleIndex);
         openStart[ruleIndex] = ws;
         openEnd[ruleIndex] = we;
       }
     });
     for (const ruleIndex of touched) {
-      this.confirm(rules[ruleIndex]!, text, openStart[ruleIndex]!, openEnd[ruleIndex]!, state, out);
+      close(ruleIndex);
+      const rule = rules[ruleIndex]!;
+      for (let k = firstWindow[ruleIndex]!; k >= 0; k = windows[k * 3 + 2]!)
+        this.confirm(rule, text, windows[k * 3]!, windows[k * 3 + 1]!, state, out);
       openStart[ruleIndex] = -1;
+      firstWindow[ruleIndex] = -1;
+      lastWindow[ruleIndex] = -1;
     }
   }
 

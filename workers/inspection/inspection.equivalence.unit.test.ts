@@ -2,13 +2,18 @@
  * The engine's fast paths against plain reference implementations written here, over the labelled
  * corpora (test/corpora/detections/) and random texts made from them:
  *   - the literal automaton (one Int32 table of row offsets with an output bit) finds exactly the
- *     occurrences a naive search finds, in the same order.
+ *     occurrences a naive search finds, in the same order;
+ *   - literal windows confirmed rule by rule after the automaton pass give exactly the findings of
+ *     windows confirmed one at a time in hit order, per-rule caps included.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { builtinRules } from './inspection.builtin.js';
+import { builtinPacks, builtinRules } from './inspection.builtin.js';
 import { compileRuleSet, whereBit } from './inspection.compile.js';
+import { compileRules, type Finding } from './inspection.engine.js';
+import { WHERES, type Where } from './inspection.schema.js';
+import { passes } from './inspection.validators.js';
 
 const CORPORA = path.resolve(import.meta.dirname, '../../test/corpora/detections');
 
@@ -45,6 +50,7 @@ function splicedTexts(samples: readonly string[], count: number): string[] {
 
 const samples = corpusTexts();
 const texts = [...samples, samples.join('\n'), ...splicedTexts(samples, 150)];
+const asciiTexts = texts.map((t) => t.replace(/[^\0-\x7f]/g, ' '));
 const lowerAscii = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
 describe('literal automaton', () => {
@@ -67,4 +73,85 @@ describe('literal automaton', () => {
       }
     }
   });
+});
+
+/**
+ * Steps 2 and 3 of a scan for one rule, the plain way: its literals' occurrences in order of end
+ * (longest first at one end, as the automaton reports them), windows merged while they overlap,
+ * each window confirmed as soon as it closes, up to `cap` findings.
+ */
+function referenceFindings(
+  text: string,
+  rule: ReturnType<typeof compileRuleSet>['rules'][number],
+  literals: readonly string[],
+  cap: number,
+): Array<[number, number]> {
+  const folded = lowerAscii(text);
+  const hits: Array<[number, number]> = [];
+  for (const literal of new Set(literals.map(lowerAscii)))
+    for (let at = folded.indexOf(literal); at >= 0; at = folded.indexOf(literal, at + 1))
+      hits.push([at + literal.length, literal.length]);
+  hits.sort((a, b) => a[0] - b[0] || b[1] - a[1]);
+  const windows: Array<[number, number]> = [];
+  for (const [end, length] of hits) {
+    const ws = Math.max(0, end - length - rule.before);
+    const we = Math.min(text.length, end + rule.after);
+    const open = windows[windows.length - 1];
+    if (open && ws <= open[1]) {
+      open[0] = Math.min(open[0], ws);
+      open[1] = Math.max(open[1], we);
+    } else windows.push([ws, we]);
+  }
+  const out: Array<[number, number]> = [];
+  const re = new RegExp(rule.re!.source, rule.re!.flags);
+  for (const [from, to] of windows) {
+    const lo = from > 0 ? from - 1 : 0;
+    const slice = text.slice(lo, Math.min(text.length, to + 1));
+    re.lastIndex = from - lo;
+    for (let m = re.exec(slice); m; m = re.exec(slice)) {
+      if (m[0].length === 0) re.lastIndex++;
+      const [s, e] = (rule.hasValueGroup ? m.indices?.groups?.v : undefined) ?? [
+        m.index,
+        m.index + m[0].length,
+      ];
+      if (!rule.validators.every((v) => passes(v, slice.slice(s, e)))) continue;
+      if (out.length === cap) return out;
+      out.push([lo + s, lo + e]);
+    }
+  }
+  return out;
+}
+
+describe('literal windows confirmed rule by rule', () => {
+  const rules = builtinRules();
+  const literalsOf = new Map(rules.map((r) => [r.id, r.detection.literals ?? []]));
+  for (const cap of [32, 1]) {
+    it(`gives the findings of windows confirmed in hit order (cap ${cap} per rule)`, () => {
+      const packs = [...builtinPacks().values()];
+      const set = compileRuleSet(rules, packs);
+      const engine = compileRules(rules, packs, undefined, { maxDecodeDepth: 0, maxFindingsPerRule: cap });
+      const windowed = set.rules.filter((r) => r.re && r.anchored && !r.signal);
+      const ids = new Set(windowed.map((r) => r.id));
+      let compared = 0;
+      for (const where of WHERES as readonly Where[])
+        for (const text of asciiTexts) {
+          const key = (f: Pick<Finding, 'ruleId' | 'start' | 'end'>) => `${f.ruleId}@${f.start}-${f.end}`;
+          const got = engine
+            .scan(text, where)
+            .filter((f) => ids.has(f.ruleId))
+            .map(key)
+            .sort();
+          const expected = windowed
+            .filter((r) => r.whereMask & whereBit(where))
+            .flatMap((r) =>
+              referenceFindings(text, r, literalsOf.get(r.id)!, cap).map(([start, end]) =>
+                key({ ruleId: r.id, start, end }),
+              ),
+            );
+          expect(got, `${where}: ${text.slice(0, 80)}`).toEqual([...new Set(expected)].sort());
+          compared += got.length;
+        }
+      expect(compared).toBeGreaterThan(100); // the corpora's attacks are found, not just agreed on
+    });
+  }
 });
