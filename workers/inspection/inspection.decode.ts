@@ -116,21 +116,27 @@ function scratchFor(size: number): Uint8Array {
 /**
  * What keep() gets from decodeBase64 / decodeHex and accepts, or null — without the UTF-8
  * decoder when the bytes already give the answer: most base64- and hex-looking runs in ordinary
- * text (paths, identifiers, hashes) decode to binary noise. Each ASCII control byte becomes one
- * character that is not printable and the text has at most one character per byte, so when such
- * bytes alone exceed 15% the text cannot be 85% printable (looksTextual). Bytes that are all
- * ASCII are their own text.
+ * text (paths, identifiers, hashes) decode to binary noise. The decoded text has at most one
+ * character per byte, and some bytes are sure to give a character of their own that looksTextual
+ * does not count as printable: an ASCII control; a byte no UTF-8 sequence holds (C0, C1, F5–FF),
+ * which the decoder replaces by U+FFFD; a continuation byte (80–BF) right after an ASCII byte or
+ * at the start, likewise replaced. When such bytes alone exceed 15% the text cannot be 85%
+ * printable. Bytes that are all ASCII are their own text.
  */
 function bytesText(bytes: Uint8Array): string | null {
   if (bytes.length < MIN_DECODED) return null;
-  let control = 0;
+  let unprintable = 0;
   let ascii = true;
+  let prev = 0;
   for (let i = 0; i < bytes.length; i++) {
     const b = bytes[i]!;
-    if (b >= 128) ascii = false;
-    else if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127) control++;
+    if (b >= 128) {
+      ascii = false;
+      if (b === 0xc0 || b === 0xc1 || b >= 0xf5 || (b < 0xc0 && prev < 128)) unprintable++;
+    } else if ((b < 32 && b !== 9 && b !== 10 && b !== 13) || b === 127) unprintable++;
+    prev = b;
   }
-  if (control * 100 > bytes.length * 15) return null;
+  if (unprintable * 100 > bytes.length * 15) return null;
   if (!ascii) return utf8.decode(bytes);
   let out = '';
   for (let i = 0; i < bytes.length; i += 1024)

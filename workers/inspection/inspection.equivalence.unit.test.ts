@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { builtinPacks, builtinRules } from './inspection.builtin.js';
 import { compileRuleSet, whereBit } from './inspection.compile.js';
+import { findEncodedSpans } from './inspection.decode.js';
 import { compileRules, type Finding } from './inspection.engine.js';
 import { WHERES, type Where } from './inspection.schema.js';
 import { passes } from './inspection.validators.js';
@@ -154,4 +155,54 @@ describe('literal windows confirmed rule by rule', () => {
       expect(compared).toBeGreaterThan(100); // the corpora's attacks are found, not just agreed on
     });
   }
+});
+
+/** looksTextual (inspection.decode.ts) as documented: 6+ characters, 85% printable, a letter. */
+function textual(s: string): boolean {
+  if (s.length < 6) return false;
+  let printable = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c >= 32 && c < 127) || c === 9 || c === 10 || c === 13 || (c >= 160 && c !== 0xfffd)) printable++;
+  }
+  return printable / s.length >= 0.85 && /[A-Za-z]/.test(s);
+}
+
+describe('decoded bytes refused before the UTF-8 decoder', () => {
+  it('keeps a base64 span exactly when its bytes decode to text', () => {
+    let seed = 11;
+    const rnd = (n: number) => {
+      seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+      return seed % n;
+    };
+    // Bytes from a pool that mixes letters with controls, UTF-8 lead and continuation bytes, and
+    // bytes no UTF-8 sequence holds, in proportions that put many cases near the 85% line.
+    const pools = [
+      [...'abcdefghij klmnop'].map((c) => c.charCodeAt(0)),
+      [0, 1, 7, 27, 127],
+      [0xc3, 0xa9, 0xe2, 0x82, 0xac, 0xf0, 0x9f, 0x98, 0x80],
+      [0x80, 0xbf, 0xc0, 0xc1, 0xf5, 0xff],
+    ];
+    const decoder = new TextDecoder();
+    let kept = 0;
+    let refused = 0;
+    for (let n = 0; n < 4000; n++) {
+      const weights = [40 + rnd(60), rnd(8), rnd(30), rnd(10)];
+      const total = weights.reduce((a, b) => a + b, 0);
+      const bytes = Uint8Array.from({ length: 15 + rnd(40) }, () => {
+        let r = rnd(total);
+        let k = 0;
+        while (r >= weights[k]!) r -= weights[k++]!;
+        const pool = pools[k]!;
+        return pool[rnd(pool.length)]!;
+      });
+      const b64 = btoa(String.fromCharCode(...bytes));
+      const expected = textual(decoder.decode(bytes));
+      const found = findEncodedSpans(b64).some((s) => s.kind === 'base64');
+      expect(found, `${[...bytes]}`).toBe(expected);
+      if (expected) kept++;
+      else refused++;
+    }
+    expect(Math.min(kept, refused)).toBeGreaterThan(500);
+  });
 });
