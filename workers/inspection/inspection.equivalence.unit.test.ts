@@ -1,10 +1,11 @@
 /**
  * The engine's fast paths against plain reference implementations written here, over the labelled
  * corpora (test/corpora/detections/) and random texts made from them:
- *   - the literal automaton (one Int32 table of row offsets with an output bit) finds exactly the
- *     occurrences a naive search finds, in the same order;
+ *   - the literal automaton finds exactly the occurrences a naive search finds, in the same order;
  *   - literal windows confirmed rule by rule after the automaton pass give exactly the findings of
- *     windows confirmed one at a time in hit order, per-rule caps included.
+ *     windows confirmed one at a time in hit order, per-rule caps included;
+ *   - base64 runs whose bytes are refused before the UTF-8 decoder are exactly those whose decoded
+ *     text would be refused as not textual.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
