@@ -37,7 +37,7 @@ import {
   type PassthroughModel,
   queryModel,
 } from '../llm/llm.passthrough-model';
-import { loadPriceOverrides } from '../llm/llm.prices.store';
+import { cachedPriceOverrides } from '../llm/llm.prices.cache';
 import { type LlmRequestInfo, multipartModel, parseLlmBody, readLlmRequest } from '../llm/llm.request';
 import { ensureStreamUsage } from '../llm/llm.rewrite-request';
 import { UsageMeter } from '../llm/llm.usage';
@@ -301,7 +301,7 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     completeAtEnd: true,
     finalOutcome: (call, parsed, env, end) => llmFinalOutcome(call, parsed, env, end),
     estimateCostUsd: (call, parsed, env) =>
-      llmCostEstimate(parsed, () => loadPriceOverrides(env.DB, call.orgId).catch(() => undefined)),
+      llmCostEstimate(parsed, () => cachedPriceOverrides(env, call.orgId).catch(() => undefined)),
     endedStreamText: (parsed, _traceId, err) => llmStreamErrorEvent(familyOf(parsed), err),
     replyId: () => null,
     respondError: (ctx, err, parsed) => llmErrorResponse(familyOf(parsed), withResponseId(err, parsed), ctx),

@@ -1,6 +1,7 @@
 /**
  * The LLM adapter's decisions and stages (llm.adapter.ts). Pure, except `llmFinalOutcome`, which
- * reads the organization's price overrides after the answer (off the hot path).
+ * reads the organization's price overrides after the answer (llm.prices.cache.ts: from the isolate's
+ * cache, D1 once per organization and configuration epoch).
  *
  *   llmDecide        allowedModels, then the policy (`model` / `endpoint` rules; the model is the
  *                    governed name, so `tool` globs match models too); a refused model retrieval
@@ -20,7 +21,7 @@ import { promptOf, WITHHELD_OUTPUT } from '../langfuse/langfuse.content';
 import { reportLlmCall } from '../langfuse/langfuse.report';
 import { AppError } from '../lib/errors';
 import { priceCall } from '../llm/llm.prices';
-import { loadPriceOverrides } from '../llm/llm.prices.store';
+import { cachedPriceOverrides } from '../llm/llm.prices.cache';
 import { capOutputTokens } from '../llm/llm.rewrite-request';
 import { isUsageOnlyChunk, mayCarryUsage, type UsageMeter } from '../llm/llm.usage';
 import type { CompiledPolicy, Decision, EvaluationRequest } from '../policy/policy.evaluate';
@@ -247,7 +248,7 @@ export async function llmFinalOutcome(call: StageCall, parsed: LlmRequest | null
         )
       : { usage: reported, estimated: false };
   const overrides =
-    parsed && usage ? await loadPriceOverrides(env.DB, call.orgId).catch(() => undefined) : undefined;
+    parsed && usage ? await cachedPriceOverrides(env, call.orgId).catch(() => undefined) : undefined;
   const priced = parsed && usage ? priceCall(parsed.provider.id, unit!.model, usage, overrides) : null;
   if (parsed && end) {
     await reportLlmCall(env, {
