@@ -23,7 +23,7 @@
  * uncached part in both families; `outputTokens` includes reasoning.
  */
 
-import { mayHaveKey } from '../lib/json.keys';
+import { hasAsciiEscape, mayHaveKey } from '../lib/json.keys';
 import type { LlmFamily } from './llm.endpoints';
 
 export interface LlmUsage {
@@ -161,11 +161,43 @@ export class UsageMeter {
 }
 
 /**
- * Cheap pre-check on an SSE event's raw data (ResponseStage.wants): only events mentioning usage
- * are parsed for it. Every shape above has the key `usage` (json.keys.ts: escapes included).
+ * Cheap pre-check on an SSE event's raw data (ResponseStage.wants): only events that may report
+ * usage are parsed for it. Every shape above has the key `usage` (json.keys.ts: escapes included).
+ *
+ * An event whose every `"usage"` is followed by `: null` reports none: OpenAI-compatible streams
+ * asked for usage (`include_usage`, which the gateway adds: llm.rewrite-request.ts) send
+ * `"usage":null` in every chunk but the last, and parsing each of them for nothing was a measured
+ * share of a streamed call's CPU (BENCHMARKS.md, session 19). A `"usage"` followed by `:` is an
+ * object key in JSON text (a string value is followed by `,`, `}` or `]`), so its value is that
+ * null: the meter would read nothing from the event. Text that is not JSON is passed on unparsed
+ * either way (gateway.rewrite.ts).
  */
 export function mayCarryUsage(raw: string): boolean {
-  return mayHaveKey(raw, 'usage');
+  if (!mayHaveKey(raw, 'usage')) return false;
+  if (hasAsciiEscape(raw)) return true;
+  for (let at = raw.indexOf(USAGE_KEY); at !== -1; at = raw.indexOf(USAGE_KEY, at + 1)) {
+    if (!nullValueAt(raw, at + USAGE_KEY.length)) return true;
+  }
+  return false;
+}
+
+const USAGE_KEY = '"usage"';
+
+/** True when `raw` continues at `from` with `:` and `null`, JSON whitespace allowed around the colon. */
+function nullValueAt(raw: string, from: number): boolean {
+  let i = skipSpace(raw, from);
+  if (raw.charCodeAt(i) !== 0x3a) return false; // ':'
+  i = skipSpace(raw, i + 1);
+  return raw.startsWith('null', i);
+}
+
+function skipSpace(raw: string, from: number): number {
+  let i = from;
+  for (;;) {
+    const c = raw.charCodeAt(i);
+    if (c !== 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) return i;
+    i++;
+  }
 }
 
 /**

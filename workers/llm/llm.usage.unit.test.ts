@@ -221,6 +221,72 @@ describe('helpers', () => {
     expect(mayCarryUsage('{"type":"content_block_delta","delta":{"text":"hi"}}')).toBe(false);
   });
 
+  it('mayCarryUsage spares the chunks of an include_usage stream that report none (`"usage":null`)', () => {
+    expect(mayCarryUsage(JSON.stringify(chunk('hi')))).toBe(false);
+    expect(mayCarryUsage(JSON.stringify(chunk('hi'), null, 2))).toBe(false); // `"usage": null`
+    expect(mayCarryUsage('{"choices":[],"usage" \t:\r\n null}')).toBe(false);
+    // Any other value, anywhere, is parsed and read.
+    expect(mayCarryUsage('{"usage":null,"x_groq":{"usage":{"prompt_tokens":1}}}')).toBe(true);
+    expect(mayCarryUsage('{"usage":{"prompt_tokens":1},"usage":null}')).toBe(true);
+    expect(mayCarryUsage('{"usage":nul}')).toBe(true);
+    expect(mayCarryUsage('{"usage":0}')).toBe(true);
+    // The word in a text is not a key: no parse for it.
+    expect(mayCarryUsage(JSON.stringify(chunk('"usage": {"prompt_tokens": 1}')))).toBe(false);
+    // An escape that may spell a key: parsed, as before.
+    expect(mayCarryUsage('{"usage":null,"\\u0075sage":{"prompt_tokens":1}}')).toBe(true);
+  });
+
+  it('an event mayCarryUsage spares reports no usage and is no usage-only chunk (property)', () => {
+    // Counts as every family spells them, so that any usage object the meter reaches reports some.
+    const counts = fc.record({
+      prompt_tokens: fc.nat(),
+      completion_tokens: fc.nat(),
+      input_tokens: fc.nat(),
+      output_tokens: fc.nat(),
+    });
+    const usage = fc.oneof(fc.constant(null), counts, fc.nat());
+    // 'us%ESC%ge': a `usage` key spelt with an escape (`"us\u0061ge"`), put in after stringify.
+    const usageKey = fc.constantFrom('usage', 'usage', 'us%ESC%ge');
+    // The shapes the meter reads, in any order and combination, with texts that mention usage.
+    const entry = fc.oneof(
+      fc.tuple(usageKey, usage),
+      fc.tuple(
+        fc.constantFrom('message', 'response', 'x_groq'),
+        fc.dictionary(usageKey, usage, { maxKeys: 2 }),
+      ),
+      fc.tuple(
+        fc.constant('type'),
+        fc.constantFrom(
+          'message_start',
+          'message_delta',
+          'message',
+          'response.completed',
+          'response.failed',
+          'x',
+        ),
+      ),
+      fc.tuple(
+        fc.constant('choices'),
+        fc.constantFrom([], [{ delta: { content: '"usage":{"prompt_tokens":1}' } }]),
+      ),
+    );
+    const event = fc.array(entry, { maxLength: 6 }).map((entries) => Object.fromEntries(entries));
+    fc.assert(
+      fc.property(event, fc.constantFrom(undefined, 1, '\t'), (e, indent) => {
+        const raw = JSON.stringify(e, null, indent).replaceAll('us%ESC%ge', 'us\\u0061ge');
+        if (mayCarryUsage(raw)) return true;
+        const parsed = JSON.parse(raw) as unknown;
+        for (const family of ['openai', 'anthropic'] as const) {
+          const m = new UsageMeter(family);
+          m.observe(parsed);
+          if (m.result() !== null || m.final()) return false;
+        }
+        return !isUsageOnlyChunk(parsed);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
   it('the last report wins and counts are never negative (property)', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 8 }), (reports) => {
