@@ -19,7 +19,7 @@ import { type BreakdownResult, runBreakdown } from './breakdown.bench.ts';
 import { type EventsResult, runEvents } from './events.bench.ts';
 import { type FloorResult, runFloor } from './floor.bench.ts';
 import { type GcResult, runGc } from './gc.bench.ts';
-import { type InspectionBenchResult, runInspectionBench } from './inspection.bench.ts';
+import { type InspectionBenchResult, runInspectionBenchIsolated } from './inspection.bench.ts';
 import { type InspectionGatewayResult, runInspectionGateway } from './inspection.gateway.bench.ts';
 import { type KillSwitchResult, runKillSwitch } from './killswitch.bench.ts';
 import { type LadderResult, runLadder } from './ladder.bench.ts';
@@ -188,7 +188,7 @@ async function main() {
   };
 
   results.policy = await run('policy', () => runPolicyBench(quick, log));
-  const inspectionEngine = await run('inspection', () => runInspectionBench(quick, log));
+  const inspectionEngine = await run('inspection', () => runInspectionBenchIsolated(quick, log));
   if (inspectionEngine) results.inspection = { engine: inspectionEngine };
 
   const stackSuites: Suite[] = [
