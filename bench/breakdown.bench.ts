@@ -354,6 +354,7 @@ export async function runBreakdown(options: RuntimeSuiteOptions): Promise<Breakd
         log(`    module ${(f.share * 100).toFixed(1)}% ${f.module}`);
       for (const f of profile.modulesInclusive.slice(0, 20))
         log(`    incl ${(f.share * 100).toFixed(1)}% ${f.module}`);
+      for (const f of profile.lines.slice(0, 40)) log(`    line ${(f.share * 100).toFixed(1)}% ${f.line}`);
     }
     return result;
   } finally {

@@ -18,6 +18,8 @@ interface ProfileNode {
   id: number;
   callFrame: CallFrame;
   children?: number[];
+  /** Samples per script line (1-based) that had this node on top. */
+  positionTicks?: Array<{ line: number; ticks: number }>;
 }
 
 interface Profile {
@@ -45,6 +47,11 @@ export interface ProfileSummary {
   modules: Array<{ module: string; share: number }>;
   /** Share of busy samples with the module anywhere on the stack. */
   modulesInclusive: Array<{ module: string; share: number }>;
+  /**
+   * Self samples by source line (`module:line`, through the source map): where inside a hot module
+   * the time goes. Shares of all samples that carry a line (V8's positionTicks).
+   */
+  lines: Array<{ line: string; share: number }>;
   /** Script URLs seen in the profile, and whether a source map was found for each. */
   scripts: Array<{ url: string; sourceMap: boolean }>;
 }
@@ -53,12 +60,13 @@ const IDLE = new Set(['(idle)', '(program)', '(root)']);
 
 const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/';
 
-/** Per generated line: [generated column, source index] pairs, ascending (source map v3 "mappings"). */
-function decodeMappings(mappings: string): Array<Array<[number, number]>> {
-  const lines: Array<Array<[number, number]>> = [];
+/** Per generated line: [generated column, source index, source line] triples, ascending (source map v3 "mappings"). */
+function decodeMappings(mappings: string): Array<Array<[number, number, number]>> {
+  const lines: Array<Array<[number, number, number]>> = [];
   let source = 0;
+  let sourceLine = 0;
   for (const line of mappings.split(';')) {
-    const segments: Array<[number, number]> = [];
+    const segments: Array<[number, number, number]> = [];
     let column = 0;
     for (const segment of line.split(',')) {
       if (!segment) continue;
@@ -76,16 +84,21 @@ function decodeMappings(mappings: string): Array<Array<[number, number]>> {
         }
       }
       column += fields[0] ?? 0;
-      if (fields.length >= 4) source += fields[1]!;
-      segments.push([column, source]);
+      if (fields.length >= 4) {
+        source += fields[1]!;
+        sourceLine += fields[2]!;
+      }
+      segments.push([column, source, sourceLine]);
     }
     lines.push(segments);
   }
   return lines;
 }
 
-/** Maps a bundle position to a module name: `workers/gateway/gateway.forward.ts`, `hono`, … */
-function sourceMapper(bundlePath: string | null): ((line: number, column: number) => string | null) | null {
+/** Maps a bundle position to a module name (`workers/gateway/gateway.forward.ts`, `hono`, …), or with `withLine` to `module:line`. */
+function sourceMapper(
+  bundlePath: string | null,
+): ((line: number, column: number, withLine?: boolean) => string | null) | null {
   if (!bundlePath) return null;
   let map: { sources: string[]; mappings: string };
   try {
@@ -95,15 +108,19 @@ function sourceMapper(bundlePath: string | null): ((line: number, column: number
   }
   const lines = decodeMappings(map.mappings);
   const modules = map.sources.map(moduleOf);
-  return (line, column) => {
+  return (line, column, withLine = false) => {
     const segments = lines[line];
     if (!segments?.length) return null;
-    let found: number | null = null;
-    for (const [col, source] of segments) {
+    let found: [number, number] | null = null;
+    for (const [col, source, sourceLine] of segments) {
       if (col > column) break;
-      found = source;
+      found = [source, sourceLine];
     }
-    return found === null ? null : (modules[found] ?? null);
+    // A whole-line position (positionTicks has no column): the line's first mapping.
+    if (found === null && withLine) found = [segments[0]![1], segments[0]![2]];
+    if (found === null) return null;
+    const module = modules[found[0]] ?? null;
+    return module && withLine ? `${module}:${found[1] + 1}` : module;
   };
 }
 
@@ -200,6 +217,21 @@ function summarize(target: string, profile: Profile, resolve: ScriptResolver): P
     }
     return mappers.get(frame.url)?.(frame.lineNumber, frame.columnNumber) ?? null;
   };
+  const lineOf = (url: string, line: number): string => {
+    if (!url || url.startsWith('cloudflare-internal:')) return `${url || '(native)'}:${line}`;
+    return mappers.get(url)?.(line - 1, 0, true) ?? `${url.split('/').pop()}:${line}`;
+  };
+  const lineTicks = new Map<string, number>();
+  let allTicks = 0;
+  for (const n of profile.nodes) {
+    if (!n.positionTicks) continue;
+    moduleOfFrame(n.callFrame); // makes the script's mapper
+    for (const { line, ticks } of n.positionTicks) {
+      const key = lineOf(n.callFrame.url, line);
+      lineTicks.set(key, (lineTicks.get(key) ?? 0) + ticks);
+      allTicks += ticks;
+    }
+  }
   const modules = new Map<string, number>();
   const modulesInclusive = new Map<string, number>();
   const parent = new Map<number, number>();
@@ -253,6 +285,10 @@ function summarize(target: string, profile: Profile, resolve: ScriptResolver): P
     inclusive: top(inclusive, 40),
     modules: topModules(modules, 25),
     modulesInclusive: topModules(modulesInclusive, 25),
+    lines: [...lineTicks.entries()]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 40)
+      .map(([line, ticks]) => ({ line, share: allTicks ? ticks / allTicks : 0 })),
     scripts: [...mappers.entries()].map(([url, mapper]) => ({ url, sourceMap: mapper !== null })),
   };
 }
