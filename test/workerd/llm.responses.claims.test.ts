@@ -64,10 +64,12 @@ describe('a created response’s claim rides the admit of the call that names it
     stage.onMessage({ id: 'resp_1', object: 'response' });
     outcomes.bodyDone('complete', { upstreamStatus: 200, latencyMs: 5 });
     let taken: PendingOutcome[] | undefined | null = null;
-    const admit = outcomesForAdmit(target.orgId, target.connectionId, {
+    const pending = outcomesForAdmit(target.orgId, target.connectionId, {
       protocol: 'llm-response',
       ids: ['resp_1'],
-    }).then((items) => {
+    });
+    expect(pending).toBeInstanceOf(Promise); // a claim in flight: the only case that waits
+    const admit = Promise.resolve(pending).then((items) => {
       taken = items;
     });
     await ticks();
@@ -89,6 +91,36 @@ describe('a created response’s claim rides the admit of the call that names it
     expect(other).toBeUndefined();
     expect(await outcomesForAdmit(target.orgId, target.connectionId, undefined)).toBeUndefined();
     price();
+  });
+
+  it('without a claim in flight the outcomes are taken at once (no promise), the same ones the wait hands over', async () => {
+    // The wait: the claim of resp_1 is in flight until the create is priced.
+    const waited = setup('conn-same-wait');
+    waited.stage.onMessage({ id: 'resp_1', object: 'response' });
+    waited.outcomes.bodyDone('complete', { upstreamStatus: 200, latencyMs: 5 });
+    const pending = outcomesForAdmit(waited.target.orgId, waited.target.connectionId, {
+      protocol: 'llm-response',
+      ids: ['resp_1'],
+    });
+    expect(pending).toBeInstanceOf(Promise);
+    waited.price();
+    const afterWait = await pending;
+    // No wait: the same call's outcome, already queued (its claim rode nothing in flight).
+    const direct = setup('conn-same-direct');
+    direct.outcomes.bodyDone('complete', { upstreamStatus: 200, latencyMs: 5 });
+    direct.price();
+    await ticks();
+    const naming = { protocol: 'llm-response' as const, ids: ['resp_1'] };
+    const taken = outcomesForAdmit(direct.target.orgId, direct.target.connectionId, naming);
+    expect(taken).not.toBeInstanceOf(Promise);
+    const strip = (items: PendingOutcome[] | undefined) =>
+      items?.map(({ eventId, outcome }) => ({ eventId, ...outcome, findings: undefined }));
+    expect(strip(taken as PendingOutcome[] | undefined)).toEqual(strip(afterWait));
+    expect((taken as PendingOutcome[])[0]!.outcome.costUsd).toBe(0.01);
+    // Taken once: the next admit (naming nothing) finds the queue empty, at once too.
+    const next = outcomesForAdmit(direct.target.orgId, direct.target.connectionId, undefined);
+    expect(next).not.toBeInstanceOf(Promise);
+    expect(next).toBeUndefined();
   });
 
   it('gives up after CLAIM_WAIT_MS: the call is then decided as it stands', async () => {

@@ -337,7 +337,8 @@ async function admit<P>(
     : await sessionTaintCheck(c.env, connection, decisions, { ...caller, traceId });
   const guard = guardFor(c.env, connection.orgId, connection.id);
   // Earlier calls' outcomes waiting for this guard ride along (gateway.outcome.batch.ts).
-  const outcomes = await outcomesForAdmit(connection.orgId, connection.id, tasks);
+  const taken = outcomesForAdmit(connection.orgId, connection.id, tasks);
+  const outcomes = taken instanceof Promise ? await taken : taken; // no turn when nothing waits
   try {
     return await guard.admit({
       orgId: connection.orgId,

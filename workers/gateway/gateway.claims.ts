@@ -78,15 +78,19 @@ export function claimsQueued(findings: object): void {
   if (ids?.size === 0) claiming.delete(mine.key);
 }
 
-/** Waits (at most CLAIM_WAIT_MS from the claim) until the claims of `names` in flight here are queued. */
-export async function claimsSettled(
+/**
+ * Waits (at most CLAIM_WAIT_MS from the claim) until the claims of `names` in flight here are
+ * queued; null when none is in flight, so that the caller need not wait at all (no promise, no turn:
+ * the common case, on every admit that names stored responses).
+ */
+export function claimsSettled(
   orgId: string,
   connectionId: string,
   names: readonly string[],
   now = Date.now(),
-): Promise<void> {
+): Promise<void> | null {
   const ids = claiming.get(keyOf(orgId, connectionId));
-  if (!ids) return;
+  if (!ids) return null;
   const waits: Promise<void>[] = [];
   let oldest = now;
   for (const id of names) {
@@ -101,6 +105,6 @@ export async function claimsSettled(
     oldest = Math.min(oldest, entry.at);
   }
   if (ids.size === 0) claiming.delete(keyOf(orgId, connectionId));
-  if (waits.length === 0) return;
-  await Promise.race([Promise.all(waits), nativeWait(CLAIM_WAIT_MS - (now - oldest))]);
+  if (waits.length === 0) return null;
+  return Promise.race([Promise.all(waits), nativeWait(CLAIM_WAIT_MS - (now - oldest))]).then(() => undefined);
 }

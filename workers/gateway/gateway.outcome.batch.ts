@@ -130,14 +130,17 @@ export function takeOutcomes(orgId: string, connectionId: string): PendingOutcom
 /**
  * takeOutcomes for an admit; a call naming a stored LLM response whose claim is still in flight
  * here first waits for it to be queued (gateway.claims.ts: its creator's claim must ride first).
+ * Without such a claim — every other call — the outcomes are taken at once, not through a promise:
+ * the admit is on every call's path, and an `await` there costs a turn (BENCHMARKS.md, session 19).
  */
-export async function outcomesForAdmit(
+export function outcomesForAdmit(
   orgId: string,
   connectionId: string,
   tasks: AdmitRequest['tasks'],
-): Promise<PendingOutcome[] | undefined> {
-  if (tasks?.protocol === 'llm-response' && tasks.ids) await claimsSettled(orgId, connectionId, tasks.ids);
-  return takeOutcomes(orgId, connectionId);
+): PendingOutcome[] | undefined | Promise<PendingOutcome[] | undefined> {
+  const claim =
+    tasks?.protocol === 'llm-response' && tasks.ids ? claimsSettled(orgId, connectionId, tasks.ids) : null;
+  return claim ? claim.then(() => takeOutcomes(orgId, connectionId)) : takeOutcomes(orgId, connectionId);
 }
 
 /**
