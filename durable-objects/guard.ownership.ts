@@ -17,11 +17,23 @@ import { LlmObjectOwners } from './response.owners';
 import type { SqlLike } from './sql.types';
 import { TaskOwners, taskClaims, taskOwner } from './task.owners';
 
+/**
+ * Expired records are pruned at most this often. The guard's alarm comes with every audit flush
+ * (every 250 ms under load), and its four DELETEs each time were a visible share of a saturated
+ * gateway's CPU (BENCHMARKS.md, session 19). Pruning later changes no decision: an owner record is
+ * live only within its TTL whatever is stored (owner.store.ts `live`), an answered id past its
+ * expiry is refused by the gateway before it asks (answered.ids.ts), and a store at its cap prunes
+ * itself before refusing or evicting. What changes is only how soon the expired rows' space is freed.
+ */
+export const PRUNE_EVERY_MS = 10_000;
+
 export class GuardOwnership {
   readonly #tasks: TaskOwners;
   readonly #contexts: ContextOwners;
   readonly #answered: AnsweredIds;
   readonly #responses: LlmObjectOwners;
+  /** When this object last pruned (per activation: a restarted object prunes at its first alarm). */
+  #prunedAt = Number.NEGATIVE_INFINITY;
 
   constructor(sql: SqlLike) {
     this.#tasks = new TaskOwners(sql);
@@ -62,7 +74,10 @@ export class GuardOwnership {
     this.#responses.claimFrom(row, findings, now);
   }
 
+  /** Deletes expired records (called from the guard's alarm), at most every PRUNE_EVERY_MS. */
   prune(now: number): void {
+    if (now - this.#prunedAt < PRUNE_EVERY_MS) return;
+    this.#prunedAt = now;
     this.#tasks.prune(now);
     this.#contexts.prune(now);
     this.#answered.prune(now);
