@@ -217,8 +217,11 @@ function summarize(target: string, profile: Profile, resolve: ScriptResolver): P
     }
     return mappers.get(frame.url)?.(frame.lineNumber, frame.columnNumber) ?? null;
   };
-  const lineOf = (url: string, line: number): string => {
-    if (!url || url.startsWith('cloudflare-internal:')) return `${url || '(native)'}:${line}`;
+  const lineOf = (frame: CallFrame, line: number): string => {
+    const { url } = frame;
+    // A native function has no source: its name says more than a line number would.
+    if (!url) return `(native) ${frame.functionName || '(anonymous)'}`;
+    if (url.startsWith('cloudflare-internal:')) return `${url}:${line}`;
     return mappers.get(url)?.(line - 1, 0, true) ?? `${url.split('/').pop()}:${line}`;
   };
   const lineTicks = new Map<string, number>();
@@ -227,7 +230,7 @@ function summarize(target: string, profile: Profile, resolve: ScriptResolver): P
     if (!n.positionTicks) continue;
     moduleOfFrame(n.callFrame); // makes the script's mapper
     for (const { line, ticks } of n.positionTicks) {
-      const key = lineOf(n.callFrame.url, line);
+      const key = lineOf(n.callFrame, line);
       lineTicks.set(key, (lineTicks.get(key) ?? 0) + ticks);
       allTicks += ticks;
     }
