@@ -5,9 +5,25 @@
  * rule index + field path) and by the gateway (which compiles the validated document).
  */
 import { z } from 'zod';
-import { MAX_LISTED_KEYS, quoted } from '../lib/issues.list.js';
-import { LLM_ENDPOINTS } from '../llm/llm.endpoints.js';
 import { ARG_OPERATORS, type ArgCondition, type ArgOperator, argOperandSchemas } from './policy.args.js';
+import {
+  ANNOTATION_HINTS,
+  isConditionField,
+  isPolicyEndpoint,
+  isRateLimitKey,
+  MAX_ARGS_PATH_DEPTH,
+  MAX_GLOB_LENGTH,
+  MAX_LIST_VALUES,
+  MAX_METADATA_PATH_DEPTH,
+  MAX_RATE_WINDOW_SECONDS,
+  MAX_REASON_LENGTH,
+  MAX_RULES,
+  POLICY_ENDPOINTS,
+  type RateLimitKey,
+  RULE_ACTIONS,
+  type Scalar,
+} from './policy.fields.js';
+import { flattenIssue, type PolicyIssue } from './policy.issues.js';
 import {
   isSessionField,
   LABEL_MESSAGE,
@@ -16,78 +32,8 @@ import {
   sessionConditionIssue,
 } from './policy.session.js';
 
-export const MAX_RULES = 10_000;
-export const MAX_GLOB_LENGTH = 256;
-export const MAX_REASON_LENGTH = 500;
-export const MAX_LIST_VALUES = 1000;
-export const MAX_RATE_WINDOW_SECONDS = 86_400;
-/** Segments allowed after `metadata.`; mirrors the 3-level nesting limit of X-Igris-Metadata. */
-export const MAX_METADATA_PATH_DEPTH = 3;
-/** Segments allowed after `args.` (tool arguments, LLM request fields, A2A message metadata). */
-export const MAX_ARGS_PATH_DEPTH = 5;
-
-/** The LLM endpoint names a rule's `endpoint` may list (workers/llm/llm.endpoints.ts), and `passthrough`. */
-export const POLICY_ENDPOINTS = [...LLM_ENDPOINTS, 'passthrough'] as const;
-export type PolicyEndpoint = (typeof POLICY_ENDPOINTS)[number];
-
-export type Scalar = string | number | boolean;
-/** `approve`: the call is held until an approver allows this exact call (docs/policies.md#approvals). */
-export type RuleAction = 'allow' | 'deny' | 'alert' | 'approve';
-export const RULE_ACTIONS = ['allow', 'deny', 'alert', 'approve'] as const satisfies readonly RuleAction[];
-export type MetadataField = `metadata.${string}`;
-export type ArgsField = `args.${string}`;
-/** The MCP tool annotations a rule may read, from the pinned baseline (docs/tool-integrity.md). */
-export const ANNOTATION_HINTS = [
-  'readOnlyHint',
-  'destructiveHint',
-  'idempotentHint',
-  'openWorldHint',
-] as const;
-export type AnnotationField = `annotations.${(typeof ANNOTATION_HINTS)[number]}`;
-export type ConditionField = 'user' | 'team' | MetadataField | ArgsField | AnnotationField;
-export type RateLimitKey = 'user' | 'apiKey' | 'connection' | MetadataField;
-
-/** Field names: `user`, or `metadata.` followed by 1..3 non-empty, dot-separated segments. */
-const METADATA_FIELD_RE = new RegExp(`^metadata\\.[^.]+(?:\\.[^.]+){0,${MAX_METADATA_PATH_DEPTH - 1}}$`);
-
-export function isMetadataField(value: unknown): value is MetadataField {
-  return typeof value === 'string' && METADATA_FIELD_RE.test(value);
-}
-
-/** `args.` followed by 1..5 non-empty, dot-separated keys (a key of digits also indexes an array). */
-const ARGS_FIELD_RE = new RegExp(`^args\\.[^.]+(?:\\.[^.]+){0,${MAX_ARGS_PATH_DEPTH - 1}}$`);
-
-export function isArgsField(value: unknown): value is ArgsField {
-  return typeof value === 'string' && ARGS_FIELD_RE.test(value);
-}
-
-/** `annotations.readOnlyHint` and the other three hints of the MCP spec, nothing else. */
-export function isAnnotationField(value: unknown): value is AnnotationField {
-  return (
-    typeof value === 'string' &&
-    value.startsWith('annotations.') &&
-    (ANNOTATION_HINTS as readonly string[]).includes(value.slice('annotations.'.length))
-  );
-}
-
-/** `team` holds when the call belongs to the named team (id or name; a call may have several). */
-export function isConditionField(value: unknown): value is ConditionField {
-  return (
-    value === 'user' ||
-    value === 'team' ||
-    isMetadataField(value) ||
-    isArgsField(value) ||
-    isAnnotationField(value)
-  );
-}
-
-export function isPolicyEndpoint(value: unknown): value is PolicyEndpoint {
-  return typeof value === 'string' && (POLICY_ENDPOINTS as readonly string[]).includes(value);
-}
-
-export function isRateLimitKey(value: unknown): value is RateLimitKey {
-  return value === 'user' || value === 'apiKey' || value === 'connection' || isMetadataField(value);
-}
+export * from './policy.fields.js';
+export { formatPath, type PolicyIssue } from './policy.issues.js';
 
 const FIELD_MESSAGE = `field must be "user", "team", "metadata.<key>" with 1 to ${MAX_METADATA_PATH_DEPTH} or "args.<key>" with 1 to ${MAX_ARGS_PATH_DEPTH} non-empty dot-separated keys, or "annotations.<${ANNOTATION_HINTS.join('|')}>", "session.touched" or "session.called"`;
 
@@ -390,14 +336,6 @@ export type TokenGuard = z.infer<typeof tokenGuardSchema>;
 export type Rule = z.infer<typeof ruleSchema>;
 export type Policy = z.infer<typeof policySchema>;
 
-export interface PolicyIssue {
-  /** Index of the offending rule, or null when the problem is with the document itself. */
-  ruleIndex: number | null;
-  /** Human-readable location, e.g. `rules[3].conditions.metadata.role.in`. */
-  path: string;
-  message: string;
-}
-
 export type ParsePolicyResult = { ok: true; policy: Policy } | { ok: false; issues: PolicyIssue[] };
 
 export function parsePolicy(input: unknown): ParsePolicyResult {
@@ -406,76 +344,4 @@ export function parsePolicy(input: unknown): ParsePolicyResult {
   const issues: PolicyIssue[] = [];
   for (const issue of result.error.issues) flattenIssue(issue, [], issues);
   return { ok: false, issues };
-}
-
-type ZodIssue = z.core.$ZodIssue;
-type PathSegment = PropertyKey;
-
-/**
- * Zod reports union/record failures as nested trees; API callers want one flat list of
- * "where + what". This picks the branch the author evidently meant and surfaces its leaves.
- */
-function flattenIssue(issue: ZodIssue, base: readonly PathSegment[], out: PolicyIssue[]): void {
-  const path = [...base, ...issue.path];
-  switch (issue.code) {
-    case 'invalid_union':
-      flattenUnion(issue.errors, issue.message, path, out);
-      return;
-    case 'invalid_key':
-    case 'invalid_element':
-      // The key/element itself is the location; the nested issue carries the useful message.
-      out.push(toPolicyIssue(path, issue.issues[0]?.message ?? issue.message));
-      return;
-    case 'unrecognized_keys': {
-      // Bounded (lib/issues.list.ts): a rule sent a million unknown keys is not answered key by key.
-      const named = issue.keys.slice(0, MAX_LISTED_KEYS);
-      for (const key of named)
-        out.push(toPolicyIssue([...path, quoted(key)], `unknown field "${quoted(key)}"`));
-      const more = issue.keys.length - named.length;
-      if (more > 0) out.push(toPolicyIssue(path, `and ${more} more unknown fields`));
-      return;
-    }
-    default:
-      out.push(toPolicyIssue(path, issue.message));
-  }
-}
-
-function flattenUnion(
-  branches: ZodIssue[][],
-  message: string,
-  path: PathSegment[],
-  out: PolicyIssue[],
-): void {
-  // A branch that failed on the value's type is one the author did not mean (e.g. the
-  // scalar branch for an object input); the remaining branch has the relevant details.
-  const meant = branches.filter((branch) => !isTypeMismatch(branch));
-  if (meant.length === 0) {
-    out.push(toPolicyIssue(path, message));
-    return;
-  }
-  const best = meant.reduce((a, b) => (b.length < a.length ? b : a));
-  for (const issue of best) flattenIssue(issue, path, out);
-}
-
-function isTypeMismatch(branch: ZodIssue[]): boolean {
-  return branch.some(
-    (issue) =>
-      issue.path.length === 0 &&
-      (issue.code === 'invalid_type' ||
-        (issue.code === 'invalid_union' && issue.errors.every((inner) => isTypeMismatch(inner)))),
-  );
-}
-
-function toPolicyIssue(path: readonly PathSegment[], message: string): PolicyIssue {
-  const ruleIndex = path[0] === 'rules' && typeof path[1] === 'number' ? path[1] : null;
-  return { ruleIndex, path: formatPath(path), message };
-}
-
-export function formatPath(path: readonly PathSegment[]): string {
-  let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? String(segment) : `.${String(segment)}`;
-  }
-  return out;
 }
