@@ -1,6 +1,6 @@
 /**
- * Sign-up, sign-in, password change and password reset. Route handlers (auth.routes.ts) parse
- * and set cookies; everything that decides is here.
+ * Sign-up, sign-in, sign-out and password change (password reset: auth.reset.ts, re-exported
+ * here). Route handlers (auth.routes.ts) parse and set cookies; everything that decides is here.
  *
  * Secrets never leave this module except where the flow needs them: the session token goes to
  * the cookie, the CSRF token to the session response, reset tokens to the email outbox.
@@ -12,28 +12,18 @@
  */
 import type { z } from '@hono/zod-openapi';
 import { authAuditStatement } from '../audit/audit.admin';
-import { passwordResetMessage } from '../email/email.messages';
-import { createEmailSender } from '../email/email.sender';
 import { closeStreamsFor, userOrgIds } from '../events/events.revoke';
 import { AppError } from '../lib/errors';
-import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
+import { findAccountByEmail } from './auth.accounts';
 import {
   consumeInvitation,
   inspectInvitation,
   joinStatements,
   unconsumeInvitation,
 } from './auth.invitations';
-import {
-  accountKey,
-  assertNotLocked,
-  clearKey,
-  consumeOrThrow,
-  recordFailure,
-  resetMailKey,
-  signInKeys,
-} from './auth.limiter';
+import { accountKey, assertNotLocked, clearKey, recordFailure, signInKeys } from './auth.limiter';
 import type { changePasswordSchema, SessionDto, signUpSchema } from './auth.schemas';
 import {
   findUserByEmail,
@@ -43,9 +33,7 @@ import {
   newOrganizationStatements,
   newOrgSlug,
   personalOrganizationName,
-  type UserRow,
 } from './auth.users';
-import { dashboardOrigins, randomToken } from './csrf.check';
 import type { OAuthProvider } from './oauth.providers';
 import { hashPassword, verifyPassword } from './password.hash';
 import {
@@ -56,7 +44,13 @@ import {
   type SessionContext,
 } from './session.store';
 
-export const RESET_TTL_MINUTES = 60;
+export {
+  confirmPasswordReset,
+  dashboardBaseUrl,
+  mailBaseUrl,
+  RESET_TTL_MINUTES,
+  requestPasswordReset,
+} from './auth.reset';
 
 type AuthEnv = Env;
 
@@ -120,24 +114,6 @@ export async function openSession(
     }),
   ]);
   return { session, view: await sessionView(env.DB, { userId, orgId: active, ...session }) };
-}
-
-/** A user by address, with the organization their auth events are recorded by: their first. */
-interface Account extends UserRow {
-  first_org_id: string | null;
-}
-
-// Same order as listMemberships: the first organization is the oldest membership.
-const ACCOUNT_SQL = `SELECT u.id, u.email, u.name, u.email_verified, u.password_hash,
-  (SELECT m.org_id FROM members m WHERE m.user_id = u.id ORDER BY m.created_at, m.org_id LIMIT 1) AS first_org_id
-  FROM users u`;
-
-async function findAccountByEmail(db: D1Database, email: string): Promise<Account | null> {
-  return db.prepare(`${ACCOUNT_SQL} WHERE u.email = ?`).bind(email.toLowerCase()).first<Account>();
-}
-
-async function findAccountById(db: D1Database, id: string): Promise<Account | null> {
-  return db.prepare(`${ACCOUNT_SQL} WHERE u.id = ?`).bind(id).first<Account>();
 }
 
 function invalidCredentials(): AppError {
@@ -360,120 +336,4 @@ export async function changePassword(
     userId,
     exceptSessionId: sessionId,
   });
-}
-
-/** The base URL of dashboard pages: the dashboard's origin when configured, else the gateway's. */
-export function dashboardBaseUrl(
-  env: Pick<Env, 'DASHBOARD_ORIGINS' | 'PUBLIC_BASE_URL'>,
-  requestUrl: string,
-): string {
-  const dashboard = dashboardOrigins(env)[0];
-  if (dashboard) return dashboard;
-  if (env.PUBLIC_BASE_URL) return env.PUBLIC_BASE_URL.replace(/\/+$/, '');
-  return new URL(requestUrl).origin;
-}
-
-/**
- * The base URL of links in mails (password reset, invitation): the dashboard's origin (first
- * DASHBOARD_ORIGINS entry), else PUBLIC_BASE_URL. Never the request's Host in production: a link
- * built from a Host header the requester chose would carry its single-use token to their site.
- * So production without either refuses to mail (`mail_not_configured`, logged); development and
- * tests, which need no configuration, fall back to the request's origin.
- */
-export function mailBaseUrl(
-  env: Pick<Env, 'DASHBOARD_ORIGINS' | 'PUBLIC_BASE_URL' | 'ENVIRONMENT'>,
-  requestUrl: string,
-): string {
-  if (dashboardOrigins(env)[0] || env.PUBLIC_BASE_URL || env.ENVIRONMENT !== 'production') {
-    return dashboardBaseUrl(env, requestUrl);
-  }
-  log(
-    'error',
-    'mail not sent: set PUBLIC_BASE_URL or DASHBOARD_ORIGINS (links never come from the Host header)',
-    {
-      code: 'mail_not_configured',
-    },
-  );
-  throw new AppError('mail_not_configured', {
-    message: 'Email links are not configured: the operator must set PUBLIC_BASE_URL or DASHBOARD_ORIGINS',
-  });
-}
-
-/**
- * Mails a single-use reset token if the account exists. The answer is the same either way (the
- * caller always says "accepted"), so this cannot be used to find out who has an account.
- */
-export async function requestPasswordReset(env: AuthEnv, email: string, baseUrl: string): Promise<void> {
-  await consumeOrThrow(env, await resetMailKey(email));
-  const user = await findAccountByEmail(env.DB, email);
-  if (!user) return;
-  const token = randomToken();
-  const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare(
-      'INSERT INTO password_resets (id, user_id, token_hash, created_at, expires_at) VALUES (?, ?, ?, ?, ?)',
-    ).bind(randomId('pwr'), user.id, await sha256Hex(token), now, now + RESET_TTL_MINUTES * 60_000),
-    authAuditStatement(env.DB, {
-      action: 'auth.password_reset_request',
-      orgId: user.first_org_id,
-      userId: user.id,
-      email: user.email,
-    }),
-  ]);
-  const link = `${baseUrl}/reset-password?token=${encodeURIComponent(token)}`;
-  try {
-    await createEmailSender(env).send(passwordResetMessage(user.email, link, token, RESET_TTL_MINUTES));
-  } catch (err) {
-    // Not surfaced: a different answer for existing accounts would reveal them.
-    log('error', 'password reset mail not sent', { err, userId: user.id });
-  }
-}
-
-function invalidResetToken(): AppError {
-  return new AppError('bad_request', {
-    message: 'Reset token is invalid, expired or already used',
-    details: { location: 'body', path: 'token' },
-  });
-}
-
-/**
- * Sets a new password with a reset token. The token is consumed atomically (one UPDATE … WHERE
- * used_at IS NULL), so it works exactly once; the address is then proven (verified), every
- * session of the user is signed out and their other reset tokens die.
- */
-export async function confirmPasswordReset(env: AuthEnv, token: string, newPassword: string): Promise<void> {
-  const tokenHash = await sha256Hex(token);
-  const now = Date.now();
-  const pending = await env.DB.prepare(
-    'SELECT id FROM password_resets WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?',
-  )
-    .bind(tokenHash, now)
-    .first<{ id: string }>();
-  if (!pending) throw invalidResetToken(); // checked before hashing: bad tokens cost no PBKDF2
-  const hash = await hashPassword(newPassword);
-  const consumed = await env.DB.prepare(
-    `UPDATE password_resets SET used_at = ? WHERE token_hash = ? AND used_at IS NULL AND expires_at > ?
-     RETURNING user_id`,
-  )
-    .bind(Date.now(), tokenHash, Date.now())
-    .first<{ user_id: string }>();
-  if (!consumed) throw invalidResetToken();
-  const userId = consumed.user_id;
-  const user = await findAccountById(env.DB, userId);
-  await env.DB.batch([
-    env.DB.prepare('UPDATE users SET password_hash = ?, email_verified = 1 WHERE id = ?').bind(hash, userId),
-    revokeUserSessionsStatement(env.DB, userId),
-    env.DB.prepare('UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL').bind(
-      Date.now(),
-      userId,
-    ),
-    authAuditStatement(env.DB, {
-      action: 'auth.password_reset',
-      orgId: user?.first_org_id ?? null,
-      userId,
-      email: user?.email ?? null,
-    }),
-  ]);
-  await closeStreamsFor(env, await userOrgIds(env.DB, userId), { kind: 'session', userId });
-  if (user) await clearKey(env, await accountKey(user.email));
 }
