@@ -394,6 +394,8 @@ export interface Schemas {
         };
         /** @default true */
         redactResults?: boolean;
+        /** @default "pass" */
+        streamMode?: 'pass' | 'hold';
       };
       oauth?: {
         /** @default true */
@@ -624,6 +626,8 @@ export interface Schemas {
         };
         /** @default true */
         redactResults?: boolean;
+        /** @default "pass" */
+        streamMode?: 'pass' | 'hold';
       };
       oauth?: {
         /** @default true */
@@ -1707,6 +1711,8 @@ export interface Schemas {
         };
         /** @default true */
         redactResults?: boolean;
+        /** @default "pass" */
+        streamMode?: 'pass' | 'hold';
       };
       oauth?: {
         /** @default true */

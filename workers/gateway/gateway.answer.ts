@@ -13,10 +13,14 @@
  * before the answer, more than PEEK_MAX_BYTES, or no answer within WATCH_DELAY_MS — is rewritten
  * as a stream from where the peek stopped (gateway.rewrite.ts) and relayed with the same delay,
  * so its first event reaches the caller as soon as it did before.
+ *
+ * A stream a stage asks to hold (LLM inspection's `streamMode: "hold"`) is read whole, up to the
+ * answer cap, and sent only once the stages have settled it (gateway.hold.ts).
  */
 import { peekWhole, resumedBody, type StreamAnswer, WATCH_DELAY_MS } from '../killswitch/killswitch.handover';
 import { nativeWait } from '../lib/native.wait';
-import { type RewriteOptions, rewriteResponse, rewriteWholeSse } from './gateway.rewrite';
+import { heldSse, streamHold } from './gateway.hold';
+import { isSuccess, type RewriteOptions, rewriteResponse, rewriteWholeSse } from './gateway.rewrite';
 
 export interface Answer {
   response: Response;
@@ -35,6 +39,10 @@ export async function answerWithStages(
   options: RewriteOptions,
 ): Promise<Answer> {
   const type = upstream.headers.get('Content-Type') ?? '';
+  // A stage asks for the stream whole before any of it is sent (LLM inspection's "hold"): it is.
+  const hold = streamHold(options);
+  if (hold && upstream.body && /^text\/event-stream\b/i.test(type) && isSuccess(upstream.status))
+    return { response: await heldSse(upstream, hold, options), whole: true };
   if (!answer || !upstream.body || !/^text\/event-stream\b/i.test(type)) {
     return { response: await rewriteResponse(upstream, options), whole: false };
   }

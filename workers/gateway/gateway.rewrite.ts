@@ -110,7 +110,7 @@ function allDone(stages: readonly ResponseStage[]): boolean {
   return stages.every((stage) => stage.done?.() === true);
 }
 
-function wanted(raw: string, stages: readonly ResponseStage[]): boolean {
+export function wanted(raw: string, stages: readonly ResponseStage[]): boolean {
   return stages.some((stage) => !stage.done?.() && (stage.wants === undefined || stage.wants(raw)));
 }
 
@@ -256,7 +256,7 @@ async function readJsonAnswer(
 }
 
 /** The answer ended: each stage looks at what it still holds; findings it adds are reported. */
-function finishStages(
+export function finishStages(
   stages: readonly ResponseStage[],
   findings: readonly Finding[] | undefined,
   onLateFindings: (() => void) | undefined,
@@ -266,11 +266,11 @@ function finishStages(
   if ((findings?.length ?? 0) > before) onLateFindings?.();
 }
 
-function isSuccess(status: number): boolean {
+export function isSuccess(status: number): boolean {
   return status >= 200 && status <= 299;
 }
 
-function answerTooLarge(what: string): AppError {
+export function answerTooLarge(what: string): AppError {
   return new AppError('upstream_too_large', {
     internal: `${what} over ${MAX_ANSWER_MESSAGE_BYTES} bytes`,
     details: { maxBytes: MAX_ANSWER_MESSAGE_BYTES },
@@ -339,6 +339,6 @@ function watchEnd(
   });
 }
 
-function init(response: Response): ResponseInit {
+export function init(response: Response): ResponseInit {
   return { status: response.status, statusText: response.statusText, headers: response.headers };
 }

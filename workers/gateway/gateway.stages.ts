@@ -113,6 +113,22 @@ export interface ResponseStage {
    * record findings (LLM inspection scans the texts a stream did not say had ended).
    */
   finish?(): void;
+  /**
+   * Present when this answer, if streamed, is to be read whole before any of it is sent (LLM
+   * inspection's `streamMode: "hold"`, gateway.hold.ts).
+   */
+  hold?: StreamHold;
+}
+
+/** A stage's side of a held stream (gateway.hold.ts). */
+export interface StreamHold {
+  /** The answer is a stream that will be held: `onMessage` only prepares, `settle` decides. */
+  begin(): void;
+  /**
+   * Every event has gone through `onMessage` and the stages have finished: the held messages (as
+   * they would be sent), to refuse (a refusal returned) or rewrite in place (`changed`).
+   */
+  settle(messages: readonly unknown[]): { refusal: AppError | null; changed: ReadonlySet<unknown> };
 }
 
 /**

@@ -7,9 +7,10 @@
  * prompt side masked, restored before this runs) is left as restored: only values the caller did not
  * send are masked.
  *
- * Streams are not masked here: a piece reaches the caller before the scan that would find a value
- * cut across pieces (inspection.streams.ts), so masking would be partial — a stream's `redact`
- * findings are recorded only. Pure.
+ * A passing stream is not masked: a piece reaches the caller before the scan that would find a
+ * value cut across pieces (inspection.streams.ts), so masking would be partial — its `redact`
+ * findings are recorded only. A held stream (`streamMode: "hold"`) is masked by inspection.hold.ts
+ * with the same rules (ownValues, maskable, mustStayJson). Pure.
  */
 import type { AppError } from '../lib/errors';
 import { type AnswerTexts, answerKeys, wholeMessage } from './inspection.answer';
@@ -52,12 +53,12 @@ export function maskAnswer(
   // not masked again — the restore is what a caller redacting its prompt relies on, and the value
   // is the caller's own. Masking is for what the caller did not send (a model revealing a key from
   // its context, its tools or its training).
-  const own = new Set(session.mapping.values());
+  const own = ownValues(session);
   const mask = (key: string, text: string): string | undefined => {
-    const spans = masked.get(key)?.filter((f) => !own.has(text.slice(f.start, f.end).trim()));
-    if (!spans || spans.length === 0) return undefined;
+    const spans = maskable(text, masked.get(key), own);
+    if (spans.length === 0) return undefined;
     const out = redact(text, spans, session).text;
-    if (key.startsWith('$.content[') && key.endsWith('.input') && !isJson(out)) {
+    if (mustStayJson(key) && !isJson(out)) {
       refusal ??= blockedError(spans[0]!, 'completion', key);
       return undefined;
     }
@@ -66,6 +67,25 @@ export function maskAnswer(
   };
   wholeMessage(message, walker(mask, new Map()));
   return { refusal, changed };
+}
+
+/** The caller's own values: what its request had masked (the session's originals). */
+export function ownValues(session: RedactionSession): ReadonlySet<string> {
+  return new Set(session.mapping.values());
+}
+
+/** The `redact` findings of `text` that are to be masked: not those that are the caller's own values. */
+export function maskable(
+  text: string,
+  spans: readonly Finding[] | undefined,
+  own: ReadonlySet<string>,
+): Finding[] {
+  return spans?.filter((f) => !own.has(text.slice(f.start, f.end).trim())) ?? [];
+}
+
+/** An Anthropic tool_use input: scanned as its JSON text, its masked text must still be JSON. */
+export function mustStayJson(key: string): boolean {
+  return key.startsWith('$.content[') && key.endsWith('.input');
 }
 
 /** Texts for the answer walker that only look at whole texts: `whole` decides, keys are counted. */
@@ -85,7 +105,7 @@ function walker(
   };
 }
 
-function isJson(text: string): boolean {
+export function isJson(text: string): boolean {
   try {
     JSON.parse(text);
     return true;

@@ -21,7 +21,10 @@
 import { isRecord } from '../lib/values';
 
 export interface AnswerTexts {
-  /** A streamed piece of the text `key`; `restoreKey` null: scanned, never rewritten. */
+  /**
+   * A streamed piece of the text `key`, replaced by what is returned. `restoreKey` null: never
+   * restored (returned as is), only a held stream's masking rewrites it (inspection.hold.ts).
+   */
   piece(key: string, text: string, restoreKey: string | null): string;
   /**
    * The text `key` as a whole; a string returned replaces it in the message (a whole answer's
@@ -119,11 +122,13 @@ function chatChunk(chunk: Json, t: AnswerTexts): boolean {
       changed ||= restored !== delta.content;
       delta.content = restored;
     }
-    if (delta && str(delta.refusal)) t.piece(t.key(CHAT_REFUSAL, i), delta.refusal, null);
+    // Scanned only (returned unchanged) on a passing stream; a held one's masking rewrites them.
+    if (delta && str(delta.refusal)) delta.refusal = t.piece(t.key(CHAT_REFUSAL, i), delta.refusal, null);
     if (delta && str(delta.reasoning_content))
-      t.piece(t.key(CHAT_REASONING, i), delta.reasoning_content, null);
+      delta.reasoning_content = t.piece(t.key(CHAT_REASONING, i), delta.reasoning_content, null);
     const audio = delta && isRecord(delta.audio) ? delta.audio : null;
-    if (audio && str(audio.transcript)) t.piece(t.key(CHAT_AUDIO, i), audio.transcript, null);
+    if (audio && str(audio.transcript))
+      audio.transcript = t.piece(t.key(CHAT_AUDIO, i), audio.transcript, null);
     const calls = delta && Array.isArray(delta.tool_calls) ? delta.tool_calls : [];
     for (const call of calls) {
       const fn = isRecord(call) && isRecord(call.function) ? call.function : null;
@@ -153,7 +158,7 @@ function legacyChunk(chunk: Json, t: AnswerTexts): boolean {
   for (const choice of Array.isArray(chunk.choices) ? chunk.choices : []) {
     if (!isRecord(choice)) continue;
     const i = idx(choice.index);
-    if (str(choice.text)) t.piece(t.key(LEGACY_TEXT, i), choice.text, null);
+    if (str(choice.text)) choice.text = t.piece(t.key(LEGACY_TEXT, i), choice.text, null);
     if (choice.finish_reason !== null && choice.finish_reason !== undefined) t.end(t.key(CHAT_CHOICE, i));
   }
   return false;
@@ -180,14 +185,15 @@ function anthropicEvent(event: Json, t: AnswerTexts): boolean {
   if (event.type === 'content_block_start' && isRecord(event.content_block)) {
     // A block usually starts empty; whatever it starts with is part of its text.
     const block = event.content_block;
-    if (str(block.text) && block.text) t.piece(t.key(BLOCK_TEXT, i), block.text, null);
-    if (str(block.thinking) && block.thinking) t.piece(t.key(BLOCK_THINKING, i), block.thinking, null);
+    if (str(block.text) && block.text) block.text = t.piece(t.key(BLOCK_TEXT, i), block.text, null);
+    if (str(block.thinking) && block.thinking)
+      block.thinking = t.piece(t.key(BLOCK_THINKING, i), block.thinking, null);
     return false;
   }
   if (event.type !== 'content_block_delta' || !isRecord(event.delta)) return false;
   const delta = event.delta;
   if (delta.type === 'thinking_delta' && str(delta.thinking)) {
-    t.piece(t.key(BLOCK_THINKING, i), delta.thinking, null);
+    delta.thinking = t.piece(t.key(BLOCK_THINKING, i), delta.thinking, null);
     return false;
   }
   const field =

@@ -20,12 +20,14 @@
  *                      provider's error event). A whole answer is scanned after its placeholders
  *                      are restored — what is scanned is what the caller would get — and, when
  *                      `redactResults` is on, its `redact` findings are masked
- *                      (inspection.answer.mask.ts); a stream's are recorded only.
+ *                      (inspection.answer.mask.ts); a passing stream's are recorded only. With
+ *                      `streamMode: "hold"` a stream is read whole first (gateway.hold.ts) and
+ *                      its texts scanned, refused or masked at its end (inspection.hold.ts).
  * The placeholder mapping lives in `call.inspection.session`, i.e. only as long as the call; it
  * is never logged, stored or sent anywhere but back to this caller. Pure.
  */
-import type { ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
-import type { AppError } from '../lib/errors';
+import type { ResponseStage, StageCall, StreamHold, UnitDecision } from '../gateway/gateway.stages';
+import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { type AnswerTexts, answerKeys, streamEvent, wholeMessage } from './inspection.answer';
 import { isWholeAnswer, maskAnswer } from './inspection.answer.mask';
@@ -38,8 +40,9 @@ import {
   truncatedFinding,
   under,
 } from './inspection.findings';
+import { heldMessages, type Settled, settleHeld } from './inspection.hold';
 import { createRedactionSession, redactJson } from './inspection.redact';
-import { AnswerScanner } from './inspection.streams';
+import { AnswerScanner, type ReportFindings } from './inspection.streams';
 import { createUnmasker, type Unmasker, unmask } from './inspection.unmask';
 
 /** The request fields that carry the prompt, across the OpenAI and Anthropic endpoints. */
@@ -102,7 +105,10 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
   // while a whole answer is scanned with masking on, its `redact` findings by text.
   let blocked: AppError | null = null;
   let masking: Map<string, Finding[]> | null = null;
-  const scanner = new AnswerScanner(inspection.engine, (key, found) => {
+  // A held stream (gateway.hold.ts): its events are restored as they are read, and scanned only
+  // once all of them have been, by `hold.settle` (inspection.hold.ts).
+  let deferring = false;
+  const report: ReportFindings = (key, found) => {
     const fresh = found.filter((f) => !reported.has(`${key}\n${f.ruleId}`));
     for (const f of found) reported.add(`${key}\n${f.ruleId}`);
     const kept = fresh.slice(0, MAX_RECORDED_FINDINGS - recorded);
@@ -119,7 +125,8 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     if (!masking) return;
     const spans = found.filter((f) => f.action === 'redact');
     if (spans.length > 0) masking.set(key, [...(masking.get(key) ?? []), ...spans]);
-  });
+  };
+  const scanner = new AnswerScanner(inspection.engine, report);
   /** Throws the answer's refusal, if a scan of this message (or an earlier one) found a block. */
   const refuseIfBlocked = () => {
     if (blocked) throw blocked;
@@ -128,7 +135,7 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
   const wholeTexts: Array<[string, string]> = [];
   const texts: AnswerTexts = {
     piece(key, text, restoreKey) {
-      scanner.push(key, text);
+      if (!deferring) scanner.push(key, text);
       if (!restoring || restoreKey === null) return text;
       let u = unmaskers.get(restoreKey);
       if (!u) {
@@ -138,7 +145,7 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
       return u.push(text);
     },
     whole: (key, text) => {
-      wholeTexts.push([key, text]);
+      if (!deferring) wholeTexts.push([key, text]);
       return undefined;
     },
     end: (prefix) => scanner.endUnder(prefix),
@@ -150,8 +157,33 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     },
   };
 
+  const hold: StreamHold = {
+    begin() {
+      deferring = true;
+    },
+    settle(messages) {
+      if (inspection.redactResults) inspection.session ??= createRedactionSession();
+      const session = inspection.redactResults ? inspection.session : null;
+      let settled: Settled;
+      try {
+        settled = settleHeld(heldMessages(messages), { engine: inspection.engine, report, masking: session });
+      } catch (err) {
+        // Past the answer's text cap: refused like a block, nothing was sent.
+        if (err instanceof AppError) return { refusal: err, changed: new Set() };
+        throw err;
+      }
+      if (omitted > 0) call.findings.push(truncatedFinding(inspection, omitted));
+      omitted = 0;
+      const refusal = blocked ?? settled.refusal;
+      // Langfuse gets no text of a refused or masked answer (llm.stages.ts).
+      if (refusal || settled.changed.size > 0) inspection.answerWithheld = true;
+      return { refusal, changed: settled.changed };
+    },
+  };
+
   return {
     name: 'inspection',
+    ...(inspection.streamMode === 'hold' ? { hold } : {}),
     onMessage(message) {
       if (!isRecord(message)) return undefined;
       // Throws past the answer's stream cap (inspection.streams.ts): the rewriter ends the stream.
@@ -173,7 +205,8 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
         value = v as Record<string, unknown>;
         restored = c;
       }
-      const mask = inspection.redactResults && isWholeAnswer(value) ? new Map<string, Finding[]>() : null;
+      const mask =
+        inspection.redactResults && !deferring && isWholeAnswer(value) ? new Map<string, Finding[]>() : null;
       if (value.object !== 'text_completion') {
         masking = mask;
         try {

@@ -74,6 +74,7 @@ export async function loadCallInspection(
   return {
     engine: engineFor(settings, custom),
     redactResults: settings.redactResults,
+    streamMode: settings.streamMode,
     found: [],
     session: null,
   };

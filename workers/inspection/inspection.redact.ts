@@ -69,6 +69,36 @@ function placeholderFor(session: RedactionSession, type: string, value: string, 
   return placeholder;
 }
 
+/** One replacement of a redaction: `text.slice(start, end)` becomes `placeholder`. */
+export interface RedactEdit {
+  start: number;
+  end: number;
+  placeholder: string;
+}
+
+/** The replacements `redact` makes in `text`, in order and not overlapping (their placeholders taken from the session). */
+export function redactEdits(
+  text: string,
+  findings: readonly Span[],
+  session: RedactionSession = createRedactionSession(),
+): RedactEdit[] {
+  const edits: RedactEdit[] = [];
+  for (const span of mergeSpans(findings, text.length)) {
+    // A pattern may take the separator after a value (a card's trailing space): the placeholder
+    // replaces the value only, so the text around it reads the same.
+    let { start, end } = span;
+    while (end > start && /\s/.test(text[end - 1]!)) end--;
+    while (start < end && /\s/.test(text[start]!)) start++;
+    if (end === start) continue;
+    edits.push({
+      start,
+      end,
+      placeholder: placeholderFor(session, span.placeholder, text.slice(start, end), text),
+    });
+  }
+  return edits;
+}
+
 /** Replaces every finding's span in `text` with its placeholder. */
 export function redact(
   text: string,
@@ -78,16 +108,9 @@ export function redact(
   const spans = mergeSpans(findings, text.length);
   const parts: string[] = [];
   let at = 0;
-  for (const span of spans) {
-    // A pattern may take the separator after a value (a card's trailing space): the placeholder
-    // replaces the value only, so the text around it reads the same.
-    let { start, end } = span;
-    while (end > start && /\s/.test(text[end - 1]!)) end--;
-    while (start < end && /\s/.test(text[start]!)) start++;
-    if (end === start) continue;
-    parts.push(text.slice(at, start));
-    parts.push(placeholderFor(session, span.placeholder, text.slice(start, end), text));
-    at = end;
+  for (const edit of redactEdits(text, spans, session)) {
+    parts.push(text.slice(at, edit.start), edit.placeholder);
+    at = edit.end;
   }
   parts.push(text.slice(at));
   return { text: parts.join(''), mapping: session.mapping, replaced: spans.length };

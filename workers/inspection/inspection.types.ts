@@ -7,6 +7,8 @@ export interface CallInspection {
   engine: Engine;
   /** Mask `redact` findings in answers: MCP tool results, A2A answers, whole LLM answers. */
   redactResults: boolean;
+  /** LLM streams: `hold` reads the whole stream before any of it is sent (inspection.hold.ts). */
+  streamMode?: 'pass' | 'hold';
   /** Every engine finding of the call so far (for the risk score). */
   found: Finding[];
   /** LLM: the request's placeholders (never persisted or logged; dropped with the call). */

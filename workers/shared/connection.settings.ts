@@ -37,6 +37,13 @@ export const inspectionSettingsSchema = z
      * tool results, A2A answers, LLM answers read whole (not streams: docs/detections.md).
      */
     redactResults: z.boolean().default(true),
+    /**
+     * Streamed LLM answers: `pass` scans each text as it passes (a `block` ends the stream, after
+     * up to 16 KB of a text may have reached the caller; `redact` findings are recorded only);
+     * `hold` reads the whole stream (up to the answer cap) before sending any of it, so a `block`
+     * refuses it as a JSON error and `redact` findings are masked (docs/detections.md).
+     */
+    streamMode: z.enum(['pass', 'hold'], { message: 'streamMode must be "pass" or "hold"' }).default('pass'),
   })
   .strict();
 export type InspectionSettings = z.output<typeof inspectionSettingsSchema>;

@@ -1,0 +1,264 @@
+/**
+ * `settings.inspection.streamMode: "hold"` (docs/detections.md), in workerd with real bindings
+ * (D1 audit rows), against the real fake provider: a streamed LLM answer is read whole before any
+ * of it is sent. Model `fake-split` streams an AWS key id cut across interleaved texts
+ * (test/e2e/llm.fake-provider.split.ts), `fake-echo` streams the prompt back:
+ *   - block, each stream format (chat, Responses, Anthropic): a 403 JSON error in the provider's
+ *     shape (content_blocked, rule, path, never the key) instead of a stream — no event at all; the
+ *     row says content_blocked;
+ *   - redact (redactResults on): each text's deltas joined read as the masked text, the key in
+ *     none of the bytes, the summary events masked too; the caller's own value comes back restored;
+ *   - nothing to refuse or mask: the upstream's bytes, byte for byte;
+ *   - the setting validated: anything but "pass" / "hold" is a 400 at settings.inspection.streamMode.
+ * (`pass`, the default, is covered unchanged by inspection.answers.test.ts.)
+ */
+import { env } from 'cloudflare:workers';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FAKE_SPLIT_SECRET, SPLIT_TEXTS } from '../e2e/llm.fake-provider.split';
+import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
+import { bootstrapDefault, call, putPolicy } from './helpers';
+
+const RUN = Date.now().toString(36);
+const RULE = 'secret.aws_access_key_id';
+const PACKS = ['llm-standard-security', 'llm-compliance-gdpr'];
+const SLUGS = {
+  block: `hold-block-${RUN}`,
+  blockAnthropic: `hold-block-a-${RUN}`,
+  mask: `hold-mask-${RUN}`,
+  maskAnthropic: `hold-mask-a-${RUN}`,
+  alert: `hold-alert-${RUN}`,
+  alertAnthropic: `hold-alert-a-${RUN}`,
+};
+const ANTHROPIC_HEADERS = { 'anthropic-version': '2023-06-01' };
+
+async function createConnection(slug: string, provider: string, inspection: Record<string, unknown>) {
+  return call('POST', '/api/v1/connections', {
+    body: {
+      slug,
+      name: slug,
+      type: 'llm',
+      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
+      credential: env.LLM_FAKE_KEY,
+      settings: { provider, inspection: { packs: PACKS, streamMode: 'hold', ...inspection } },
+    },
+  });
+}
+
+async function llmConnection(slug: string, provider: string, inspection: Record<string, unknown>) {
+  const res = await createConnection(slug, provider, inspection);
+  expect(res.status, await res.clone().text()).toBe(201);
+  await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
+}
+
+beforeAll(async () => {
+  await bootstrapDefault();
+  const block = { overrides: { rules: { [RULE]: 'block' } } };
+  const alert = { overrides: { rules: { [RULE]: 'alert' } } };
+  await llmConnection(SLUGS.block, 'openai-compatible', block);
+  await llmConnection(SLUGS.blockAnthropic, 'anthropic', block);
+  await llmConnection(SLUGS.mask, 'openai-compatible', {});
+  await llmConnection(SLUGS.maskAnthropic, 'anthropic', {});
+  await llmConnection(SLUGS.alert, 'openai-compatible', alert);
+  await llmConnection(SLUGS.alertAnthropic, 'anthropic', alert);
+});
+
+async function llmRow(trace: string, done: (row: AuditRow) => boolean): Promise<AuditRow> {
+  let row: AuditRow | null = null;
+  for (let i = 0; i < 50; i++) {
+    await auditFor(trace);
+    row = await env.DB.prepare("SELECT * FROM audit_events WHERE trace_id = ? AND type = 'llm_call'")
+      .bind(trace)
+      .first<AuditRow>();
+    if (row && done(row)) return row;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no row for ${trace} as expected: ${JSON.stringify(row)}`);
+}
+
+const post = (slug: string, path: string, trace: string, body: Record<string, unknown>, headers = {}) =>
+  call('POST', `/llm/${slug}/v1/${path}`, { body, headers: { 'X-Igris-Trace-Id': trace, ...headers } });
+
+const BODIES = {
+  chat: { model: 'fake-split', stream: true, n: 2, messages: [{ role: 'user', content: 'Hi' }] },
+  responses: { model: 'fake-split', stream: true, input: 'Hi' },
+  messages: {
+    model: 'fake-split',
+    stream: true,
+    max_tokens: 64,
+    messages: [{ role: 'user', content: 'Hi' }],
+  },
+};
+type Format = keyof typeof BODIES;
+const PATHS: Record<Format, string> = {
+  chat: 'chat/completions',
+  responses: 'responses',
+  messages: 'messages',
+};
+
+/** The data of each SSE event, parsed. */
+function events(text: string): Array<Record<string, unknown>> {
+  return text
+    .split('\n\n')
+    .map((e) =>
+      e
+        .split('\n')
+        .find((l) => l.startsWith('data: '))
+        ?.slice(6),
+    )
+    .filter((d): d is string => d !== undefined && d !== '[DONE]')
+    .map((d) => JSON.parse(d) as Record<string, unknown>);
+}
+
+describe('hold + block: a 403 JSON error instead of a stream', () => {
+  const cases: Array<[Format, string, string]> = [
+    ['chat', SLUGS.block, '$.choices[1].message.content'],
+    ['responses', SLUGS.block, '$.output[1].arguments'],
+    ['messages', SLUGS.blockAnthropic, '$.content[0].thinking'],
+  ];
+  for (const [format, slug, location] of cases) {
+    it(`${format}: nothing of the stream is delivered, the row says content_blocked (as a blocked JSON answer's)`, async () => {
+      const trace = traceId(`hold-block-${format}`);
+      const headers = format === 'messages' ? ANTHROPIC_HEADERS : {};
+      const res = await post(slug, PATHS[format], trace, BODIES[format], headers);
+      expect(res.status).toBe(403);
+      expect(res.headers.get('Content-Type')).toMatch(/^application\/json/);
+      const text = await res.text();
+      expect(text).not.toContain(FAKE_SPLIT_SECRET);
+      expect(text).not.toContain('data:');
+      const body = JSON.parse(text) as { error: Record<string, unknown> };
+      expect(body.error).toMatchObject({ type: 'permission_error' });
+      // OpenAI's shape carries the code; Anthropic's has none (its type says permission_error).
+      if (format !== 'messages') expect(body.error).toMatchObject({ code: 'content_blocked' });
+      expect(text).toContain(location);
+      expect(text).toContain(RULE);
+      const row = await llmRow(trace, (r) => r.error_code === 'content_blocked');
+      expect(row.details).toContain(RULE);
+      expect(row.details).not.toContain(FAKE_SPLIT_SECRET);
+    });
+  }
+});
+
+describe('hold + redact: delivered masked', () => {
+  it('chat: each text’s deltas joined read as the masked text (across 2 deltas, n=2, parallel tool calls)', async () => {
+    const trace = traceId('hold-mask-chat');
+    const res = await post(SLUGS.mask, PATHS.chat, trace, BODIES.chat);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('Content-Type')).toMatch(/^text\/event-stream/);
+    const text = await res.text();
+    expect(text).not.toContain(FAKE_SPLIT_SECRET);
+    expect(text).not.toContain(FAKE_SPLIT_SECRET.slice(0, 9));
+    expect(text).toContain('data: [DONE]');
+    const content = ['', ''];
+    const args = ['', ''];
+    for (const e of events(text)) {
+      for (const c of e.choices as Array<{ index: number; delta: Record<string, unknown> }>) {
+        if (typeof c.delta.content === 'string') content[c.index] += c.delta.content;
+        for (const t of (c.delta.tool_calls ?? []) as Array<{
+          index: number;
+          function: { arguments?: string };
+        }>)
+          args[t.index] += t.function.arguments ?? '';
+      }
+    }
+    expect(content[0]).toBe(SPLIT_TEXTS.choice0);
+    expect(content[1]).toBe('The key is [SECRET_1] today.');
+    expect(args).toEqual([SPLIT_TEXTS.args0, '{"key":"[SECRET_1]"}']);
+    const row = await llmRow(trace, (r) => (r.details ?? '').includes(RULE));
+    expect(row.error_code).toBeNull();
+    expect(row.details).not.toContain(FAKE_SPLIT_SECRET);
+  });
+
+  it('Responses: the argument deltas and the summary events (.done, response.completed) masked', async () => {
+    const res = await post(SLUGS.mask, PATHS.responses, traceId('hold-mask-resp'), BODIES.responses);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain(FAKE_SPLIT_SECRET);
+    const args = ['', ''];
+    for (const e of events(text))
+      if (e.type === 'response.function_call_arguments.delta')
+        args[e.output_index as number] += e.delta as string;
+    expect(args).toEqual([SPLIT_TEXTS.args0, '{"key":"[SECRET_1]"}']);
+    const completed = events(text).find((e) => e.type === 'response.completed') as {
+      response: { output: Array<{ arguments: string }> };
+    };
+    expect(completed.response.output[1]!.arguments).toBe('{"key":"[SECRET_1]"}');
+  });
+
+  it('Anthropic: the thinking block’s deltas masked, the text block as sent', async () => {
+    const res = await post(
+      SLUGS.maskAnthropic,
+      PATHS.messages,
+      traceId('hold-mask-a'),
+      BODIES.messages,
+      ANTHROPIC_HEADERS,
+    );
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).not.toContain(FAKE_SPLIT_SECRET);
+    let thinking = '';
+    let said = '';
+    for (const e of events(text)) {
+      const d = e.delta as Record<string, string> | undefined;
+      if (e.type === 'content_block_delta' && d?.type === 'thinking_delta') thinking += d.thinking;
+      if (e.type === 'content_block_delta' && d?.type === 'text_delta') said += d.text;
+    }
+    expect(thinking).toBe(SPLIT_TEXTS.thinking.replace(FAKE_SPLIT_SECRET, '[SECRET_1]'));
+    expect(said).toBe(SPLIT_TEXTS.text);
+  });
+
+  it('the caller’s own value comes back restored; a value it did not send is masked', async () => {
+    const prompt = 'Write to jane.doe@example.com today.';
+    const res = await post(SLUGS.mask, PATHS.chat, traceId('hold-echo'), {
+      model: 'fake-echo',
+      stream: true,
+      messages: [{ role: 'user', content: prompt }],
+    });
+    const text = await res.text();
+    const said = events(text)
+      .flatMap((e) => (e.choices as Array<{ delta: { content?: string } }>).map((c) => c.delta.content ?? ''))
+      .join('');
+    expect(said).toBe(prompt);
+  });
+});
+
+describe('hold, nothing refused or masked: the upstream’s bytes', () => {
+  const cases: Array<[Format, string]> = [
+    ['chat', SLUGS.alert],
+    ['responses', SLUGS.alert],
+    ['messages', SLUGS.alertAnthropic],
+  ];
+  for (const [format, slug] of cases) {
+    it(`${format}: byte for byte, the finding recorded`, async () => {
+      const headers = format === 'messages' ? ANTHROPIC_HEADERS : {};
+      const direct = await fetch(`${env.LLM_FAKE_URL}/v1/${PATHS[format]}`, {
+        method: 'POST',
+        headers: {
+          'Content-Type': 'application/json',
+          Authorization: `Bearer ${env.LLM_FAKE_KEY}`,
+          ...headers,
+        },
+        body: JSON.stringify(BODIES[format]),
+      });
+      const upstream = await direct.text();
+      expect(upstream).toContain(FAKE_SPLIT_SECRET.slice(0, 9));
+      const trace = traceId(`hold-same-${format}`);
+      const res = await post(slug, PATHS[format], trace, BODIES[format], headers);
+      expect(res.status).toBe(200);
+      expect(await res.text()).toBe(upstream);
+      const row = await llmRow(trace, (r) => (r.details ?? '').includes(RULE));
+      expect(row.error_code).toBeNull();
+    });
+  }
+});
+
+describe('the setting', () => {
+  it('anything but "pass" or "hold" is refused at settings.inspection.streamMode', async () => {
+    for (const bad of ['buffer', true, 1, null]) {
+      const res = await createConnection(`hold-bad-${RUN}`, 'openai-compatible', { streamMode: bad });
+      expect(res.status).toBe(400);
+      const body = (await res.json()) as { error: { code: string; details?: unknown } };
+      expect(body.error.code).toBe('validation_failed');
+      expect(JSON.stringify(body.error)).toContain('inspection.streamMode');
+    }
+  });
+});
