@@ -13,6 +13,8 @@
  *   Messages          streamed: a thinking block whose thinking_delta pieces hold the key (and a
  *                     signature_delta), then a text block; JSON: the key in a thinking block
  *   `fake-split-many` (chat, streamed): more choices than the gateway follows (MAX_ANSWER_STREAMS)
+ *   `fake-split-big` (chat, streamed): SPLIT_BIG_BYTES of content in 64 KiB deltas, over the
+ *                     answer cap a held stream is read within (MAX_ANSWER_MESSAGE_BYTES)
  */
 
 type Json = Record<string, unknown>;
@@ -32,6 +34,9 @@ export const SPLIT_TEXTS = {
 };
 /** Choices in the `fake-split-many` stream: one more than the gateway follows (inspection.streams.ts). */
 export const SPLIT_MANY_CHOICES = 129;
+/** Content bytes in the `fake-split-big` stream: over the 4 MiB a held stream is read within. */
+export const SPLIT_BIG_BYTES = 5 * 1024 * 1024;
+const BIG_DELTA = 64 * 1024;
 
 export function splitChatChunks(model: string): Json[] {
   const chunk = (choices: Json[]): Json => ({
@@ -45,6 +50,12 @@ export function splitChatChunks(model: string): Json[] {
   if (model === 'fake-split-many')
     return Array.from({ length: SPLIT_MANY_CHOICES }, (_, i) =>
       chunk([{ index: i, delta: { content: 'hi' } }]),
+    );
+  if (model === 'fake-split-big')
+    return Array.from({ length: SPLIT_BIG_BYTES / BIG_DELTA }, () =>
+      chunk([
+        { index: 0, delta: { content: 'lorem ipsum '.repeat(BIG_DELTA / 12 + 1).slice(0, BIG_DELTA) } },
+      ]),
     );
   const c = (index: number, content: string) => chunk([{ index, delta: { content } }]);
   const call = (k: number, fn: Json, extra: Json = {}) =>

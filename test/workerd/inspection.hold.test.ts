@@ -9,11 +9,14 @@
  *   - redact (redactResults on): each text's deltas joined read as the masked text, the key in
  *     none of the bytes, the summary events masked too; the caller's own value comes back restored;
  *   - nothing to refuse or mask: the upstream's bytes, byte for byte;
+ *   - over the answer cap (MAX_ANSWER_MESSAGE_BYTES): `upstream_too_large` as a JSON error, no event;
+ *   - usage, cost, the audit outcome and stored-response claims as for a passing stream;
  *   - the setting validated: anything but "pass" / "hold" is a 400 at settings.inspection.streamMode.
  * (`pass`, the default, is covered unchanged by inspection.answers.test.ts.)
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { MAX_ANSWER_MESSAGE_BYTES } from '../../workers/gateway/gateway.rewrite';
 import { FAKE_SPLIT_SECRET, SPLIT_TEXTS } from '../e2e/llm.fake-provider.split';
 import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
 import { bootstrapDefault, call, putPolicy } from './helpers';
@@ -28,6 +31,7 @@ const SLUGS = {
   maskAnthropic: `hold-mask-a-${RUN}`,
   alert: `hold-alert-${RUN}`,
   alertAnthropic: `hold-alert-a-${RUN}`,
+  pass: `hold-pass-${RUN}`,
 };
 const ANTHROPIC_HEADERS = { 'anthropic-version': '2023-06-01' };
 
@@ -60,6 +64,7 @@ beforeAll(async () => {
   await llmConnection(SLUGS.maskAnthropic, 'anthropic', {});
   await llmConnection(SLUGS.alert, 'openai-compatible', alert);
   await llmConnection(SLUGS.alertAnthropic, 'anthropic', alert);
+  await llmConnection(SLUGS.pass, 'openai-compatible', { streamMode: 'pass' });
 });
 
 async function llmRow(trace: string, done: (row: AuditRow) => boolean): Promise<AuditRow> {
@@ -251,7 +256,70 @@ describe('hold, nothing refused or masked: the upstream’s bytes', () => {
   }
 });
 
+describe('hold: bounded, and metered as a passing stream', () => {
+  it('a stream over the answer cap fails with upstream_too_large, nothing of it delivered', async () => {
+    const trace = traceId('hold-cap');
+    const res = await post(SLUGS.mask, PATHS.chat, trace, { ...BODIES.chat, model: 'fake-split-big', n: 1 });
+    expect(res.status).toBe(502);
+    const text = await res.text();
+    expect(text).not.toContain('data:');
+    expect(JSON.parse(text)).toMatchObject({
+      error: { code: 'upstream_too_large', details: { maxBytes: MAX_ANSWER_MESSAGE_BYTES } },
+    });
+    const row = await llmRow(trace, (r) => r.error_code === 'upstream_too_large');
+    expect(row.upstream_status).toBe(200);
+  });
+
+  it('usage, cost and the outcome on the row are a passing stream’s', async () => {
+    const rows: AuditRow[] = [];
+    for (const slug of [SLUGS.mask, SLUGS.pass]) {
+      const trace = traceId(`hold-usage-${slug === SLUGS.pass ? 'pass' : 'hold'}`);
+      const res = await post(slug, PATHS.chat, trace, {
+        model: 'gpt-4o-mini',
+        stream: true,
+        messages: [{ role: 'user', content: 'Hi' }],
+      });
+      expect(res.status).toBe(200);
+      expect(await res.text()).toContain('[DONE]');
+      rows.push(await llmRow(trace, (r) => r.input_tokens !== null));
+    }
+    const pick = (r: AuditRow) => ({
+      action: r.action,
+      error_code: r.error_code,
+      upstream_status: r.upstream_status,
+      input_tokens: r.input_tokens,
+      cached_input_tokens: r.cached_input_tokens,
+      output_tokens: r.output_tokens,
+      cost_usd: r.cost_usd,
+    });
+    expect(pick(rows[0]!)).toEqual(pick(rows[1]!));
+    expect(rows[0]!.input_tokens).toBeGreaterThan(0);
+    expect(rows[0]!.output_tokens).toBeGreaterThan(0);
+  });
+
+  it('a streamed Responses create claims its stored response for the caller, as a passing stream does', async () => {
+    const res = await post(SLUGS.mask, PATHS.responses, traceId('hold-claim'), {
+      model: 'gpt-4o-mini',
+      stream: true,
+      input: 'Hi',
+    });
+    expect(res.status).toBe(200);
+    const created = events(await res.text()).find((e) => e.type === 'response.created') as {
+      response: { id: string };
+    };
+    const read = await call('GET', `/llm/${SLUGS.mask}/v1/responses/${created.response.id}`);
+    expect(read.status, await read.clone().text()).toBe(200);
+    expect(((await read.json()) as { id: string }).id).toBe(created.response.id);
+  });
+});
+
 describe('the setting', () => {
+  it('"hold" is stored and read back', async () => {
+    const res = await call('GET', `/api/v1/connections/${SLUGS.mask}`);
+    const body = (await res.json()) as { settings: { inspection: { streamMode: string } } };
+    expect(body.settings.inspection.streamMode).toBe('hold');
+  });
+
   it('anything but "pass" or "hold" is refused at settings.inspection.streamMode', async () => {
     for (const bad of ['buffer', true, 1, null]) {
       const res = await createConnection(`hold-bad-${RUN}`, 'openai-compatible', { streamMode: bad });
