@@ -73,7 +73,7 @@ describe('OpenAI SDK streaming through a hold connection', () => {
     expect(denied.code).toBe('content_blocked');
     expect(JSON.stringify(denied.error)).not.toContain(FAKE_SPLIT_SECRET);
     expect(chunks).toEqual([]);
-    const rows = await waitForAudit<{ errorCode: string | null }>(
+    const rows = await waitForAudit<{ id: string; errorCode: string | null }>(
       `traceId=${trace}`,
       (r) => r[0]?.errorCode === 'content_blocked',
     );

@@ -46,7 +46,9 @@ export async function heldSse(
   const fail = (err: unknown): never => {
     const appErr = err instanceof AppError ? err : new AppError('upstream_unreachable', { internal: err });
     finishStages(stages, options.findings, options.onLateFindings);
-    options.onBodyDone?.('error', appErr);
+    // The caller hung up while the answer was read (the upstream read is tied to its signal).
+    if (options.callerSignal?.aborted && !(err instanceof AppError)) options.onBodyDone?.('cancelled');
+    else options.onBodyDone?.('error', appErr);
     throw appErr;
   };
   let bytes: Uint8Array;

@@ -71,14 +71,19 @@ function walk(
 export function settleHeld(messages: readonly Json[], held: HeldTexts): Settled {
   // 1. The texts: each key's deltas, in order; and each whole text that is not its key's deltas joined.
   const deltas = new Map<string, string[]>();
+  const opened = new Set<string>();
   const wholes: Text[] = [];
   walk(
     messages,
     (key, text) => {
+      // The same cap as a passing stream's (inspection.streams.ts), counting the texts that say
+      // something (an empty delta opens none there either): what it cannot follow is refused.
+      if (text.length > 0 && !opened.has(key)) {
+        if (opened.size >= MAX_ANSWER_STREAMS) throw tooManyTexts();
+        opened.add(key);
+      }
       let list = deltas.get(key);
       if (!list) {
-        // The same cap as a passing stream's (inspection.streams.ts): what it cannot follow is refused.
-        if (deltas.size >= MAX_ANSWER_STREAMS) throw tooManyTexts();
         list = [];
         deltas.set(key, list);
       }

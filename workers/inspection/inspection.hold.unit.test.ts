@@ -212,3 +212,15 @@ describe('held Responses stream', () => {
     expect(JSON.stringify(out)).toContain('[SECRET_1]');
   });
 });
+
+describe('held stream, bounded', () => {
+  it('more texts than a passing stream follows: refused (upstream_too_large), empty deltas not counted', () => {
+    const many = Array.from({ length: 129 }, (_, i) => chunk([say(i, 'hi')]));
+    expect(held(many).settled.refusal?.code).toBe('upstream_too_large');
+    const quiet = [
+      ...Array.from({ length: 200 }, (_, i) => chunk([say(i, '')])),
+      chunk([say(0, 'hi', 'stop')]),
+    ];
+    expect(held(quiet).settled.refusal).toBeNull();
+  });
+});
