@@ -1,0 +1,12 @@
+/**
+ * Shared by the policy evaluation unit tests (policy.evaluate.conditions, .explain and .properties):
+ * compiling a rule list the way the product does (parse, then compile).
+ */
+import { type CompiledPolicy, compilePolicy } from './policy.evaluate.ts';
+import { parsePolicy } from './policy.schema.ts';
+
+export function compile(rules: unknown[], version = 1): CompiledPolicy {
+  const parsed = parsePolicy({ rules });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.issues));
+  return compilePolicy(parsed.policy, version);
+}
