@@ -2,7 +2,7 @@
  * The connections API end to end inside workerd, creation: POST /api/v1/connections success and
  * failure paths, the validation rules as the API reports them (slug, auth, upstream URL), and
  * malformed or missing bodies. The pure URL/header/slug rules are covered exhaustively in
- * workers/connections/connection.rules.unit.test.ts; here only their wiring is checked.
+ * workers/connections/connection.rules.*.unit.test.ts; here only their wiring is checked.
  */
 import { env } from 'cloudflare:workers';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -185,7 +185,7 @@ describe('POST /api/v1/connections', () => {
     });
   });
 
-  describe('upstream URL rules (the full table is in connection.rules.unit.test.ts)', () => {
+  describe('upstream URL rules (the full table is in connection.rules.upstream.unit.test.ts)', () => {
     it('refuses ftp:// naming the scheme rule', async () => {
       const found = await issues(await create('url-ftp', { upstreamUrl: 'ftp://example.com/mcp' }));
       expect(found).toHaveLength(1);
