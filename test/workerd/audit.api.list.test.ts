@@ -1,164 +1,30 @@
 /**
  * The audit trail API over real gateway traffic: rows are produced by calls through /v1/mcp/:slug
  * (spooled by the guard, flushed by its alarm) and by admin changes, then read back through
- * GET /api/v1/audit-events (filters, cursor pages), /audit-events/:id, /traces/:traceId and the
- * streamed export — with organization scoping and the Developer's own-connections restriction.
+ * GET /api/v1/audit-events (filters, cursor pages), /audit-events/:id and /traces/:traceId — with
+ * organization scoping, the Developer's own-connections restriction, and administrative rows.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { decodeCursor } from '../../workers/audit/audit.schemas';
 import {
-  addMember,
-  call,
-  createConnection,
-  createOrg,
-  expectApiError,
-  expectJson,
-  flushAudit,
-  mcp,
-  putPolicy,
-  type TestOrg,
-} from './helpers';
+  type AuditEvent,
+  DEV,
+  devConnId,
+  developer,
+  list,
+  listAll,
+  MAIN,
+  mainId,
+  org,
+  other,
+  RUN,
+  SIDE,
+  setUpAuditApi,
+} from './audit.api.fixtures';
+import { addMember, call, expectApiError, expectJson } from './helpers';
 
-interface AuditEvent {
-  id: string;
-  orgId: string | null;
-  type: string;
-  connectionId: string | null;
-  connectionSlug: string | null;
-  sessionId: string | null;
-  mcpSessionId: string | null;
-  apiKeyId: string | null;
-  actor: string | null;
-  user: string | null;
-  traceId: string | null;
-  metadata: unknown;
-  metadataError: string | null;
-  method: string | null;
-  tool: string | null;
-  action: string;
-  ruleIndex: number | null;
-  policyVersion: number | null;
-  upstreamStatus: number | null;
-  latencyMs: number | null;
-  errorCode: string | null;
-  details: unknown;
-  createdAt: string;
-}
-interface Page {
-  events: AuditEvent[];
-  nextCursor: string | null;
-}
-
-let org: TestOrg;
-let developer: TestOrg;
-let other: TestOrg;
-let mainId: string;
-let devConnId: string;
-const MAIN = 'audit-main';
-const SIDE = 'audit-side';
-const DEV = 'audit-dev';
-const RUN = crypto.randomUUID().slice(0, 8);
-
-async function list(query: string, key = org.key): Promise<Page> {
-  return expectJson<Page>(await call('GET', `/api/v1/audit-events?${query}`, { key }), 200);
-}
-
-/** Every row a query matches, following nextCursor page by page. */
-async function listAll(
-  query: string,
-  limit: number,
-  key = org.key,
-): Promise<{ rows: AuditEvent[]; pages: number }> {
-  const rows: AuditEvent[] = [];
-  let cursor: string | null = null;
-  let pages = 0;
-  do {
-    const page: Page = await list(
-      `${query}${query ? '&' : ''}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`,
-      key,
-    );
-    rows.push(...page.events);
-    cursor = page.nextCursor;
-    pages++;
-    if (pages > 1000) throw new Error('pagination does not end');
-  } while (cursor);
-  return { rows, pages };
-}
-
-async function gatewayCall(slug: string, tool: string, headers: Record<string, string>, key = org.key) {
-  const res = await mcp(
-    slug,
-    'tools/call',
-    { name: tool, arguments: tool === 'echo' ? { message: 'x' } : {} },
-    {
-      key,
-      headers,
-    },
-  );
-  await res.text();
-  return res;
-}
-
-/** Flushes until the organization has at least `n` gateway rows with an outcome (or fails). */
-async function flushUntil(sql: string, binds: unknown[], n: number) {
-  for (let i = 0; i < 100; i++) {
-    await flushAudit();
-    const row = await env.DB.prepare(sql)
-      .bind(...binds)
-      .first<{ n: number }>();
-    if (row!.n >= n) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`audit rows did not arrive: ${sql}`);
-}
-
-beforeAll(async () => {
-  org = await createOrg('owner');
-  developer = await addMember(org.orgId, 'developer');
-  other = await createOrg('owner');
-  mainId = (await createConnection(MAIN, { key: org.key, credential: 'main-secret-credential' })).id;
-  await createConnection(SIDE, { key: org.key });
-  devConnId = (await createConnection(DEV, { key: developer.key })).id;
-  await putPolicy(
-    MAIN,
-    [
-      { tool: 'delete_*', action: 'deny', reason: 'no deletes' },
-      { tool: '*', action: 'allow' },
-    ],
-    org.key,
-  );
-  await putPolicy(SIDE, [{ tool: '*', action: 'allow' }], org.key);
-  await putPolicy(DEV, [{ tool: '*', action: 'allow' }], developer.key);
-  await createConnection(MAIN, { key: other.key });
-  await putPolicy(MAIN, [{ tool: '*', action: 'allow' }], other.key);
-
-  // A trace of three calls on MAIN (allow, allow, deny), then traffic of other users and connections.
-  const trace = `trace-${RUN}`;
-  await gatewayCall(MAIN, 'echo', {
-    'X-Igris-Trace-Id': trace,
-    'X-Igris-User': 'alice@example.com',
-    'X-Igris-Metadata': '{"team":"red","n":3}',
-  });
-  await gatewayCall(MAIN, 'add', { 'X-Igris-Trace-Id': trace, 'X-Igris-User': 'alice@example.com' });
-  await gatewayCall(MAIN, 'delete_records', {
-    'X-Igris-Trace-Id': trace,
-    'X-Igris-User': 'alice@example.com',
-  });
-  for (let i = 0; i < 5; i++) await gatewayCall(SIDE, 'echo', { 'X-Igris-User': 'bob@example.com' });
-  await gatewayCall(DEV, 'echo', { 'X-Igris-Trace-Id': `dev-${RUN}` }, developer.key);
-  await gatewayCall(MAIN, 'echo', { 'X-Igris-Trace-Id': `other-${RUN}` }, other.key);
-  await flushUntil(
-    'SELECT count(*) AS n FROM audit_events WHERE org_id = ? AND type != ? AND (upstream_status IS NOT NULL OR action = ?)',
-    [org.orgId, 'admin', 'deny'],
-    9,
-  );
-  await flushUntil(
-    'SELECT count(*) AS n FROM audit_events WHERE org_id = ? AND trace_id = ?',
-    [other.orgId, `other-${RUN}`],
-    1,
-  );
-});
+beforeAll(setUpAuditApi);
 
 describe('GET /api/v1/audit-events', () => {
   it('returns complete camelCase rows, metadata parsed, newest first', async () => {
@@ -419,130 +285,5 @@ describe('administrative rows', () => {
       expect(JSON.stringify(row)).not.toContain(secret);
       expect(JSON.stringify(row)).not.toContain('main-secret-credential');
     }
-  });
-});
-
-describe('GET /api/v1/audit-events/export', () => {
-  const EXPORT_ROWS = 1234;
-  let exportOrg: TestOrg;
-  let exportConn: string;
-
-  beforeAll(async () => {
-    exportOrg = await createOrg('owner');
-    exportConn = (await createConnection('export-me', { key: exportOrg.key })).id;
-    // Enough rows for several D1 pages; one with text a spreadsheet would run, and CSV specials.
-    await env.DB.prepare(
-      `INSERT INTO audit_events (id, org_id, type, connection_id, connection_slug, action, "user", trace_id, metadata, created_at)
-       WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?)
-       SELECT printf('evt_export_%05d', i), ?, 'tool_call', ?, 'export-me', 'allow',
-              CASE WHEN i = 9 THEN '=HYPERLINK("x")' ELSE 'u' || (i % 3) END,
-              'exp-' || i, '{"k":"a,b \\"q\\""}', ? + i
-       FROM n`,
-    )
-      .bind(EXPORT_ROWS, exportOrg.orgId, exportConn, Date.now() - 3_600_000)
-      .run();
-  });
-
-  async function readChunks(res: Response): Promise<{ text: string; chunks: number }> {
-    const reader = res.body!.getReader();
-    const decoder = new TextDecoder();
-    let text = '';
-    let chunks = 0;
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      chunks++;
-      text += decoder.decode(value, { stream: true });
-    }
-    return { text, chunks };
-  }
-
-  it('streams NDJSON page by page, newest first, every row once', async () => {
-    const res = await call('GET', '/api/v1/audit-events/export?format=ndjson&type=tool_call', {
-      key: exportOrg.key,
-    });
-    expect(res.status).toBe(200);
-    expect(res.headers.get('Content-Type')).toContain('application/x-ndjson');
-    expect(res.headers.get('Content-Disposition')).toMatch(/attachment; filename="audit-events-.*\.ndjson"/);
-    const { text, chunks } = await readChunks(res);
-    const rows = text
-      .trimEnd()
-      .split('\n')
-      .map((l) => JSON.parse(l) as AuditEvent);
-    expect(rows).toHaveLength(EXPORT_ROWS);
-    expect(new Set(rows.map((r) => r.id)).size).toBe(EXPORT_ROWS);
-    expect(rows[0]!.traceId).toBe(`exp-${EXPORT_ROWS}`);
-    expect(rows.at(-1)!.traceId).toBe('exp-1');
-    expect(rows[0]!.metadata).toEqual({ k: 'a,b "q"' });
-    // 1234 rows at 500 a page: the body arrives as (at least) three separate pieces.
-    expect(chunks).toBeGreaterThanOrEqual(3);
-    // The same rows as the paged list.
-    const listed = await listAll('type=tool_call', 500, exportOrg.key);
-    expect(rows.map((r) => r.id)).toEqual(listed.rows.map((r) => r.id));
-  });
-
-  it('applies the same filters, and writes CSV with a header, quoting and formula guarding', async () => {
-    const res = await call('GET', '/api/v1/audit-events/export?format=csv&user=u1', { key: exportOrg.key });
-    expect(res.headers.get('Content-Type')).toContain('text/csv');
-    const lines = (await readChunks(res)).text.trimEnd().split('\r\n');
-    expect(lines[0]!.split(',').slice(0, 4)).toEqual(['id', 'createdAt', 'type', 'action']);
-    expect(lines).toHaveLength(1 + Math.floor(EXPORT_ROWS / 3) + (EXPORT_ROWS % 3 >= 1 ? 1 : 0));
-    expect(lines[1]).toContain('"{""k"":""a,b \\""q\\""""}"');
-
-    const formula = await call('GET', '/api/v1/audit-events/export?format=csv&traceId=exp-9', {
-      key: exportOrg.key,
-    });
-    const row = (await readChunks(formula)).text.split('\r\n')[1]!;
-    expect(row).toContain(`"'=HYPERLINK(""x"")"`);
-  });
-
-  it('is scoped like the list: nothing of another organization, 400 on bad input', async () => {
-    const res = await call('GET', '/api/v1/audit-events/export?format=ndjson&connection=export-me', {
-      key: org.key,
-    });
-    expect((await readChunks(res)).text).toBe('');
-    await expectApiError(
-      await call('GET', '/api/v1/audit-events/export?format=xml', { key: org.key }),
-      400,
-      'validation_failed',
-    );
-    const dev = await addMember(exportOrg.orgId, 'developer');
-    await expectApiError(
-      await call('GET', '/api/v1/audit-events/export?connection=export-me', { key: dev.key }),
-      403,
-      'forbidden',
-    );
-  });
-});
-
-describe('OpenAPI document', () => {
-  it('describes the audit and events routes with their query parameters', async () => {
-    const doc = await expectJson<{
-      paths: Record<string, { get?: { parameters?: Array<{ name: string }> } }>;
-    }>(await call('GET', '/api/v1/openapi.json', { key: null }), 200);
-    for (const path of [
-      '/audit-events',
-      '/audit-events/export',
-      '/audit-events/{id}',
-      '/traces/{traceId}',
-      '/events',
-    ]) {
-      expect(doc.paths[path]?.get, path).toBeDefined();
-    }
-    const names = doc.paths['/audit-events']!.get!.parameters!.map((p) => p.name);
-    expect(names).toEqual(
-      expect.arrayContaining([
-        'connection',
-        'traceId',
-        'user',
-        'tool',
-        'action',
-        'type',
-        'from',
-        'to',
-        'cursor',
-        'limit',
-      ]),
-    );
   });
 });
