@@ -99,7 +99,7 @@ describe('401 answers say what is wrong (item 16); the gateway also invites OAut
 });
 
 describe('unknown OAuth and API paths answer JSON 404 from the Worker (item 16)', () => {
-  // /register, /token and the metadata documents are served since issue 18 (oauth.gateway.test.ts).
+  // /register, /token and the metadata documents are served since issue 18 (oauth.gateway.authorize.test.ts).
   it.each([
     ['GET', '/authorize'],
     ['GET', '/.well-known/oauth-protected-resource'],
