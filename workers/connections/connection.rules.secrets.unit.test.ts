@@ -3,7 +3,7 @@
  * allowed, their redaction for display, same-origin checks, and the query auth parameter name.
  */
 import { describe, expect, it } from 'vitest';
-import { DEV, expectAccepted, expectRefused } from './connection.rules.fixtures';
+import { DEV, expectAccepted, expectRefused } from './connection.rules.fixtures.ts';
 import {
   authQueryParamSchema,
   isCredentialParamName,

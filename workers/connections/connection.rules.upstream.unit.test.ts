@@ -4,7 +4,7 @@
  * schema wrapping them.
  */
 import { describe, expect, it } from 'vitest';
-import { DEV, expectAccepted, expectRefused, STRICT } from './connection.rules.fixtures';
+import { DEV, expectAccepted, expectRefused, STRICT } from './connection.rules.fixtures.ts';
 import { classifyHostname, upstreamUrlSchema } from './connection.rules.ts';
 
 describe('checkUpstreamUrl: syntax rules', () => {

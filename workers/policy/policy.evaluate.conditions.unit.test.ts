@@ -3,7 +3,7 @@
  * operator on arguments and caller metadata.
  */
 import { describe, expect, it } from 'vitest';
-import { compile } from './policy.evaluate.fixtures';
+import { compile } from './policy.evaluate.fixtures.ts';
 import { candidateRules, compilePolicy, evaluate, NO_MATCH_REASON } from './policy.evaluate.ts';
 import { type Condition, parsePolicy } from './policy.schema.ts';
 

@@ -4,7 +4,7 @@
  * bound to one call.
  */
 import { describe, expect, it } from 'vitest';
-import { compile } from './policy.evaluate.fixtures';
+import { compile } from './policy.evaluate.fixtures.ts';
 import { CANDIDATE_CACHE_LIMIT, couldEverAllow, evaluate } from './policy.evaluate.ts';
 import { explain } from './policy.explain.ts';
 

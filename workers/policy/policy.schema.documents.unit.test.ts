@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { acceptsRule, allow, issuesOf, ruleIssue } from './policy.schema.fixtures';
+import { acceptsRule, allow, issuesOf, ruleIssue } from './policy.schema.fixtures.ts';
 import {
   formatPath,
   isConditionField,

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { LLM_ENDPOINTS } from '../llm/llm.endpoints.ts';
-import { acceptsRule, allow, issuesOf, ruleIssue } from './policy.schema.fixtures';
+import { acceptsRule, allow, issuesOf, ruleIssue } from './policy.schema.fixtures.ts';
 import { MAX_LIST_VALUES, POLICY_ENDPOINTS, parsePolicy } from './policy.schema.ts';
 
 describe('parsePolicy — conditions', () => {
