@@ -3,7 +3,7 @@
  * upstream URL under the strict (production) and development options.
  */
 import { expect } from 'vitest';
-import { checkUpstreamUrl, type UpstreamUrlOptions } from './connection.rules.ts';
+import { checkUpstreamUrl, type UpstreamUrlOptions } from './connection.rules';
 
 export const STRICT: UpstreamUrlOptions = { allowPrivate: false, allowHttp: false };
 

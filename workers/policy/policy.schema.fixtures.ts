@@ -3,7 +3,7 @@
  * policy and reading its issues, checking one rule, and the allow-all rule.
  */
 import { expect } from 'vitest';
-import { type PolicyIssue, parsePolicy } from './policy.schema.ts';
+import { type PolicyIssue, parsePolicy } from './policy.schema';
 
 export function issuesOf(input: unknown): PolicyIssue[] {
   const result = parsePolicy(input);
