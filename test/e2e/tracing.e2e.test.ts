@@ -11,133 +11,43 @@
  *   - a caller without traceparent gets a trace started by the gateway;
  *   - tenant isolation: each organization's spans go only to its own endpoint, with its own headers.
  *
- * The second organization is made as a person makes one (sign-up, organization, owner key).
+ * The second organization is made as a person makes one (sign-up, organization, owner key). The
+ * tests run in order on shared state (the first stores the export settings the others use), so they
+ * stay in one file; names, secrets and helpers are in tracing.fixtures.ts.
  */
 import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type DecodedSpan, type OtlpReceiver, startOtlpReceiver } from '../shared/otlp.receiver.ts';
 import { adminKey, api, connectClient, gatewayUrl } from './helpers.ts';
-import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
-import { startModernServer, type TestServer } from './protocol.servers.ts';
-
-const RUN = randomBytes(4).toString('hex');
-const SLUG_A = `trace-a-${RUN}`;
-const SLUG_B = `trace-b-${RUN}`;
-const SLUG_LLM = `trace-llm-${RUN}`;
-const PROVIDER_KEY = `sk-provider-trace-${RUN}`;
-const CREDENTIAL_A = `upstream-credential-a-${RUN}`;
-const CREDENTIAL_B = `upstream-credential-b-${RUN}`;
-const OTLP_SECRET_A = `otlp-secret-a-${RUN}`;
-const OTLP_SECRET_B = `otlp-secret-b-${RUN}`;
-const CONTENT = `confidential-argument-${RUN}`;
-const CALLER_TRACE = randomBytes(16).toString('hex');
-const CALLER_SPAN = randomBytes(8).toString('hex');
-const CALLER_TRACEPARENT = `00-${CALLER_TRACE}-${CALLER_SPAN}-01`;
-
-let receiver: OtlpReceiver;
-let upstreamA: TestServer;
-let upstreamB: TestServer;
-let provider: FakeProvider;
-let orgB: { orgId: string; key: string };
-
-/** A second organization, as a person makes one: sign up, create the organization, make an owner key. */
-async function createOrg(): Promise<{ orgId: string; key: string }> {
-  const origin = new URL(gatewayUrl()).origin;
-  const signUp = await fetch(`${gatewayUrl()}/api/auth/sign-up`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: origin },
-    body: JSON.stringify({ email: `trace-${RUN}@example.test`, password: 'correct horse battery staple' }),
-  });
-  const { csrfToken } = (await signUp.json()) as { csrfToken: string };
-  expect(signUp.status).toBe(201);
-  const cookie = signUp.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0] ?? '')
-    .find((pair) => pair.startsWith('igris.session_token='))!;
-  const asPerson = async (path: string, body: unknown) => {
-    const res = await fetch(`${gatewayUrl()}${path}`, {
-      method: 'POST',
-      headers: {
-        Cookie: cookie,
-        'X-CSRF-Token': csrfToken,
-        Origin: origin,
-        'Content-Type': 'application/json',
-      },
-      body: JSON.stringify(body),
-    });
-    const json = (await res.json()) as Record<string, unknown>;
-    expect(res.status, JSON.stringify(json)).toBe(201);
-    return json;
-  };
-  const org = await asPerson('/api/auth/organizations', { name: `trace-${RUN}`, slug: `trace-${RUN}` });
-  const created = await asPerson('/api/v1/api-keys', { name: 'tracing e2e', role: 'owner' });
-  return { orgId: String(org.id), key: String(created.key) };
-}
-
-async function ok<T>(res: Promise<{ status: number; body: T }>, status: number): Promise<T> {
-  const { status: got, body } = await res;
-  expect(got, JSON.stringify(body)).toBe(status);
-  return body;
-}
-
-async function until<T>(what: string, probe: () => T | undefined, ms = 40_000): Promise<T> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const spansAt = (tenant: string) =>
-  receiver.received.filter((r) => r.path === `/${tenant}/v1/traces`).flatMap((r) => r.spans);
-
-const traceparentsSeenBy = (server: TestServer) =>
-  server.requests.map((r) => r.headers.traceparent).filter((v): v is string => typeof v === 'string');
-
-/** The spans of one gateway call: its root (SERVER) and the root's children. */
-function callOf(spans: DecodedSpan[], root: DecodedSpan): DecodedSpan[] {
-  return spans.filter((s) => s === root || s.parentSpanId === root.spanId);
-}
+import {
+  CALLER_SPAN,
+  CALLER_TRACE,
+  CALLER_TRACEPARENT,
+  CONTENT,
+  CREDENTIAL_A,
+  CREDENTIAL_B,
+  callOf,
+  OTLP_SECRET_A,
+  OTLP_SECRET_B,
+  ok,
+  orgB,
+  PROVIDER_KEY,
+  provider,
+  RUN,
+  receiver,
+  SLUG_A,
+  SLUG_B,
+  SLUG_LLM,
+  setUpTracing,
+  spansAt,
+  traceparentsSeenBy,
+  until,
+  upstreamA,
+  upstreamB,
+} from './tracing.fixtures.ts';
 
 describe('OpenTelemetry tracing through the gateway', () => {
-  beforeAll(async () => {
-    receiver = await startOtlpReceiver();
-    upstreamA = await startModernServer();
-    upstreamB = await startModernServer();
-    provider = await startFakeProvider({ apiKey: PROVIDER_KEY });
-    orgB = await createOrg();
-    for (const [slug, url, credential, key] of [
-      [SLUG_A, upstreamA.url, CREDENTIAL_A, adminKey()],
-      [SLUG_B, upstreamB.url, CREDENTIAL_B, orgB.key],
-    ] as const) {
-      await ok(
-        api(
-          'POST',
-          '/connections',
-          { slug, name: slug, upstreamUrl: url, authType: 'bearer', credential },
-          key,
-        ),
-        201,
-      );
-      await ok(
-        api(
-          'PUT',
-          `/connections/${slug}/policy`,
-          {
-            rules: [
-              { tool: 'echo', action: 'allow' },
-              { tool: 'delete_everything', action: 'deny' },
-            ],
-          },
-          key,
-        ),
-        200,
-      );
-    }
-  });
+  beforeAll(setUpTracing);
 
   afterAll(async () => {
     await api('DELETE', '/tracing');
