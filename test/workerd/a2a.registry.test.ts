@@ -1,6 +1,6 @@
 /**
  * The A2A registry and gateway inside workerd, on a pasted AgentCard (the fetched path and the
- * forwarded calls are end to end, test/e2e/a2a.gateway.e2e.test.ts): creation and its
+ * forwarded calls are end to end, test/e2e/a2a.gateway.*.e2e.test.ts): creation and its
  * validation (card shape, the endpoint's URL rules, fields only a2a connections take), the
  * rewritten card, a refresh that records what changed, and the refusals the gateway makes before
  * anything is forwarded — an unknown method, a denied skill, a batch, another organization's slug

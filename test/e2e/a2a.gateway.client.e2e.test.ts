@@ -1,69 +1,33 @@
 /**
- * The A2A gateway end to end: a real agent built with the official `@a2a-js/sdk` server
- * (a2a.agent.ts) is registered by its card URL, and the SDK's own client — pointed at the gateway's
- * rewritten card with an Igris key only — sends, streams, reads and cancels tasks through
- * the local runtime. Governance as for MCP: a denied skill, an unknown method, a rate limit and a kill
- * switch pulled mid-stream are JSON-RPC errors the SDK raises; audit rows record the method, the
- * skill and the task states; another organization's agent is 404; neither credential crosses over.
+ * The A2A gateway end to end, the SDK client: pointed at the gateway's rewritten card with an Igris
+ * key only, it sends, streams, reads and cancels tasks through the local runtime. Governance as for
+ * MCP: a denied skill, an unknown method, a rate limit and a kill switch pulled mid-stream are
+ * JSON-RPC errors the SDK raises; audit rows record the method, the skill and the task states;
+ * another organization's agent is 404; neither credential crosses over. Set-up in
+ * a2a.gateway.fixtures.ts.
  */
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import type { Client } from '@a2a-js/sdk/client';
-import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { JsonRpcTransportError } from '@a2a-js/sdk/errors';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../../scripts/local-stack.ts';
-import { AGENT_REPLY, LEAKED, startTestAgent, type TestAgent } from './a2a.agent.ts';
+import { AGENT_REPLY, LEAKED } from './a2a.agent.ts';
+import {
+  AGENT_CREDENTIAL,
+  type AuditRow,
+  agent,
+  client,
+  POLICY,
+  RUN,
+  SLUG,
+  setPolicy,
+  setUpA2aGateway,
+} from './a2a.gateway.fixtures.ts';
 import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
 
 const execFileAsync = promisify(execFile);
-const RUN = randomBytes(4).toString('hex');
-const SLUG = `a2a-${RUN}`;
-const AGENT_CREDENTIAL = `agent-secret-${RUN}`;
-const POLICY = [
-  { tool: 'echo', action: 'allow' },
-  { tool: 'slow', action: 'allow' },
-  { tool: 'GetTask', action: 'allow' },
-  { tool: 'CancelTask', action: 'allow' },
-];
-
-let agent: TestAgent;
-let client: Client;
-
-interface AuditRow {
-  id: string;
-  type: string;
-  action: string;
-  method: string | null;
-  tool: string | null;
-  errorCode: string | null;
-  upstreamStatus: number | null;
-  details: { findings?: { stage: string; detail: { taskId: string; state: string } }[] } & Record<
-    string,
-    unknown
-  >;
-}
-
-/** fetch with the caller's Igris key, as an A2A client configured for the gateway's card sends it. */
-function keyedFetch(key: string): typeof fetch {
-  return (input, init) => {
-    const headers = new Headers(init?.headers);
-    headers.set('Authorization', `Bearer ${key}`);
-    return fetch(input, { ...init, headers });
-  };
-}
-
-async function gatewayClient(key = adminKey()): Promise<Client> {
-  const fetchImpl = keyedFetch(key);
-  const factory = new ClientFactory({
-    transports: [new JsonRpcTransportFactory({ fetchImpl })],
-    cardResolver: new DefaultAgentCardResolver({ fetchImpl }),
-  });
-  // The trailing slash matters: the SDK resolves `.well-known/agent-card.json` against this URL.
-  return factory.createFromUrl(`${gatewayUrl()}/v1/a2a/${SLUG}/`);
-}
 
 function userMessage(text: string, skillId?: string) {
   return {
@@ -129,96 +93,9 @@ async function createOrgInD1(): Promise<string> {
   return key;
 }
 
-async function setPolicy(rules: unknown[]) {
-  const res = await api('PUT', `/connections/${SLUG}/policy`, { rules });
-  if (res.status !== 200) throw new Error(`policy: ${res.status} ${JSON.stringify(res.body)}`);
-}
+beforeAll(setUpA2aGateway);
 
-beforeAll(async () => {
-  agent = await startTestAgent(AGENT_CREDENTIAL);
-  const created = await api<{ gatewayUrl: string; upstreamUrl: string; type: string }>(
-    'POST',
-    '/connections',
-    {
-      slug: SLUG,
-      name: 'Test agent',
-      type: 'a2a',
-      agentCardUrl: agent.url,
-      credential: AGENT_CREDENTIAL,
-    },
-  );
-  if (created.status !== 201) throw new Error(`create: ${created.status} ${JSON.stringify(created.body)}`);
-  expect(created.body).toMatchObject({
-    type: 'a2a',
-    gatewayUrl: `${gatewayUrl()}/v1/a2a/${SLUG}`,
-    upstreamUrl: `${agent.url}/a2a`,
-  });
-  await setPolicy(POLICY);
-  client = await gatewayClient();
-});
 afterAll(() => agent?.close());
-
-describe('A2A registry and rewritten card', () => {
-  it('serves the card with the gateway as its interface and Igris as its security scheme', async () => {
-    const res = await fetch(`${gatewayUrl()}/v1/a2a/${SLUG}/.well-known/agent-card.json`, {
-      headers: { Authorization: `Bearer ${adminKey()}` },
-    });
-    expect(res.status).toBe(200);
-    const text = await res.text();
-    const card = JSON.parse(text);
-    expect(card.supportedInterfaces).toEqual([
-      expect.objectContaining({ url: `${gatewayUrl()}/v1/a2a/${SLUG}`, protocolBinding: 'JSONRPC' }),
-    ]);
-    // The key, and (OAuth on for the connection, the default) the gateway's OAuth as an alternative.
-    expect(Object.keys(card.securitySchemes)).toEqual(['igris', 'igris-oauth']);
-    expect(card.securitySchemes.igris.httpAuthSecurityScheme.scheme).toBe('Bearer');
-    expect(card.skills.map((s: { id: string }) => s.id)).toEqual(['echo', 'slow', 'admin.reset']);
-    // Nothing of the agent's own address or scheme is left.
-    expect(text).not.toContain(agent.url);
-    expect(text).not.toContain('agentBearer');
-    const anonymous = await fetch(`${gatewayUrl()}/v1/a2a/${SLUG}/.well-known/agent-card.json`);
-    expect(anonymous.status).toBe(401);
-  });
-
-  it('refreshes the card on demand and records a change like drift', async () => {
-    const same = await api<{ changed: boolean }>('POST', `/connections/${SLUG}/agent-card/refresh`, {});
-    expect(same).toMatchObject({ status: 200, body: { changed: false } });
-    agent.setDescription(`changed ${RUN}`);
-    const changed = await api<{ changed: boolean; changes: { fields: string[] } }>(
-      'POST',
-      `/connections/${SLUG}/agent-card/refresh`,
-      {},
-    );
-    expect(changed.status).toBe(200);
-    expect(changed.body.changed).toBe(true);
-    expect(changed.body.changes.fields).toEqual(['description']);
-    const stored = await api<{ card: { description: string } }>('GET', `/connections/${SLUG}/agent-card`);
-    expect(stored.body.card.description).toBe(`changed ${RUN}`);
-    await waitForAudit<AuditRow & { connectionSlug: string }>('type=admin', (rows) =>
-      rows.some((r) => r.action === 'connection.agent_card.changed' && r.connectionSlug === SLUG),
-    );
-  });
-
-  it('registers an agent from a pasted card', async () => {
-    const pasted = await (await fetch(`${agent.url}/.well-known/agent-card.json`)).json();
-    const res = await api<{ gatewayUrl: string }>('POST', '/connections', {
-      slug: `${SLUG}-pasted`,
-      name: 'Pasted agent',
-      type: 'a2a',
-      agentCard: pasted,
-      credential: AGENT_CREDENTIAL,
-    });
-    expect(res.status).toBe(201);
-    const refused = await api('POST', '/connections', {
-      slug: `${SLUG}-bad`,
-      name: 'Bad card',
-      type: 'a2a',
-      agentCard: { name: 'no interface' },
-      authType: 'none',
-    });
-    expect(refused.status).toBe(400);
-  });
-});
 
 describe('A2A SDK client through the gateway', () => {
   it('sends a message: the task completes, the agent gets its credential and never the ig_ key', async () => {
