@@ -1,36 +1,25 @@
 /**
  * Policy in the gateway, inside workerd, against the real SDK-built upstream: each decision path
  * (allow, deny, alert, no match, missing field, bad metadata, invalid params, header/body
- * mismatch, batches, list filtering) and the audit row every decision leaves.
+ * mismatch, batches, list filtering) and the audit row every decision leaves (the last describe
+ * checks the rows of all the others, so they stay in one file; set-up in gateway.policy.fixtures.ts).
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type AuditRow, auditFor, messages, post, postDirect, traceId } from './gateway.fixtures';
-import { bootstrapDefault, createConnection, json, putPolicy } from './helpers';
+import {
+  type Answer,
+  expectIdentity,
+  orgId,
+  SLUG,
+  STRICT,
+  send,
+  setUpGatewayPolicy,
+  version,
+} from './gateway.policy.fixtures';
+import { createConnection, json, putPolicy } from './helpers';
 
-const SLUG = 'policy-main';
-const STRICT = 'policy-strict';
-
-const RULES = [
-  { tool: 'delete_*', action: 'deny', reason: 'destructive tools are blocked' },
-  { tool: 'add', action: 'alert', reason: 'arithmetic is watched' },
-  { tool: 'whoami', action: 'allow', conditions: { 'metadata.role': 'admin' } },
-  { tool: 'echo', action: 'allow' },
-  { tool: 'resource:file:///readme.md', action: 'allow' },
-  { tool: 'prompt:greet', action: 'deny', conditions: { user: 'mallory' }, reason: 'not for mallory' },
-  { tool: 'prompt:*', action: 'allow' },
-];
-
-let orgId: string;
-let version: number;
-
-beforeAll(async () => {
-  orgId = await bootstrapDefault();
-  await createConnection(SLUG, { upstreamPath: '/stateless' });
-  await createConnection(STRICT, { upstreamPath: '/stateless' });
-  version = (await putPolicy(SLUG, RULES)).version;
-  await putPolicy(STRICT, [{ tool: 'echo', action: 'allow' }]);
-});
+beforeAll(setUpGatewayPolicy);
 
 let nextId = 100;
 function rpc(method: string, params: Record<string, unknown> = {}) {
@@ -38,36 +27,6 @@ function rpc(method: string, params: Record<string, unknown> = {}) {
 }
 const toolCall = (name: string, args: Record<string, unknown> = {}) =>
   rpc('tools/call', { name, arguments: args });
-
-interface Answer {
-  id: unknown;
-  result?: Record<string, unknown>;
-  error?: {
-    code: number;
-    message: string;
-    data?: { code: string; traceId?: string; details?: Record<string, unknown> };
-  };
-}
-
-/** Sends one message with identity headers; returns the answer and the trace's audit rows. */
-async function send(
-  body: unknown,
-  identity: { user?: string; metadata?: string; slug?: string; headers?: Record<string, string> } = {},
-) {
-  const trace = traceId('pol');
-  const headers: Record<string, string> = { 'X-Igris-Trace-Id': trace, ...identity.headers };
-  if (identity.user) headers['X-Igris-User'] = identity.user;
-  if (identity.metadata !== undefined) headers['X-Igris-Metadata'] = identity.metadata;
-  const res = await post(identity.slug ?? SLUG, body, headers);
-  const status = res.status;
-  const answers = (await messages(res)).filter((m) => 'result' in m || 'error' in m) as unknown as Answer[];
-  return { status, answers, answer: answers[0]!, rows: await auditFor(trace), trace };
-}
-
-function expectIdentity(row: AuditRow, trace: string, user: string | null) {
-  expect(row).toMatchObject({ org_id: orgId, trace_id: trace, user, connection_slug: SLUG });
-  expect(row.api_key_id).toEqual(expect.any(String));
-}
 
 describe('decisions on tools/call', () => {
   it('allow: forwards and records allow with the rule index and policy version', async () => {
