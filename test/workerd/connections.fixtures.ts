@@ -27,7 +27,7 @@ export interface ConnectionDto {
 
 export const upstream = (path = '/stateless') => `${env.UPSTREAM_URL}${path}`;
 
-// Live binding: set by the set-up below, read by the test files after their beforeAll.
+// Live binding: set by setUpConnections, read by the test files after their beforeAll.
 export let owner: TestOrg;
 
 export function createBody(slug: string, extra: Record<string, unknown> = {}) {
