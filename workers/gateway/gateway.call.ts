@@ -41,7 +41,7 @@ import { ensureBootstrapped } from '../bootstrap/bootstrap';
 import type { BudgetHold } from '../budgets/budget.gate';
 import { learnEpoch } from '../config/config.epoch';
 import type { AuditEventInsert } from '../db/schema';
-import { endStreamOnKill } from '../killswitch/killswitch.stream';
+import { endStreamOnKill, watchWhileRead } from '../killswitch/killswitch.stream';
 import { AppError, toAppError } from '../lib/errors';
 import { eventId } from '../lib/ids';
 import { log } from '../lib/log';
@@ -56,7 +56,7 @@ import { type Answer, answerWithStages } from './gateway.answer';
 import { refusalSource, spoolRefusal } from './gateway.audit';
 import type { HashedKey } from './gateway.callers';
 import type { ResolvedConnection } from './gateway.connection';
-import { streamWatch } from './gateway.entitlement';
+import { recordLate, streamWatch } from './gateway.entitlement';
 import { attachFindings } from './gateway.findings';
 import { forward } from './gateway.forward';
 import { readIdentity, TRACE_HEADER } from './gateway.identity';
@@ -255,6 +255,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     const answered = { upstreamStatus: result.response.status, latencyMs: result.latencyMs, gatewayMs };
     // Fired when the gateway ends an open stream itself (below): the rewritten body ends at once.
     const stop = new AbortController();
+    const watch = () => streamWatch(c, adapter, state, connection, stop, recordLate(call.findings, outcomes));
     let answer: Answer;
     try {
       answer = await answerWithStages(result.response, adapter.streamAnswer?.(state.parsed) ?? null, {
@@ -270,6 +271,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
         },
         // A stream the gateway cuts (an event too large to inspect) ends with the protocol's error.
         lastWords: (err) => adapter.endedStreamText(state.parsed, state.traceId, err),
+        watchWhileRead: (over) => watchWhileRead(c.env, watch(), over),
       });
     } catch (err) {
       // A JSON answer too large to inspect, or one that broke off while being read: refused, and
@@ -287,11 +289,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     // caller may no longer call (revoked key, disabled connection, removed member): the end is
     // recorded as a finding of the call's audit row (gateway.entitlement.ts). A peek already made
     // (gateway.answer.ts) is not made again: the relay takes the rest as it comes.
-    const watch = streamWatch(c, adapter, state, connection, stop, (finding) => {
-      call.findings.push(finding);
-      outcomes.lateFindings();
-    });
-    return await endStreamOnKill(c.env, c.executionCtx, watch, response, answer.delay);
+    return await endStreamOnKill(c.env, c.executionCtx, watch(), response, answer.delay);
   } catch (err) {
     hold?.release(); // a no-op once the outcome settled it
     const appErr = withOAuthChallenge(toAppError(err), c.env, c.req.url, adapter.protocol, state.slug);

@@ -79,6 +79,17 @@ export function streamWatch<U, P extends ParsedRequest<U>>(
   };
 }
 
+/** Records a finding made after the call's outcome was sent (an ended stream): sent on its own. */
+export function recordLate(
+  findings: Finding[],
+  outcomes: { lateFindings(): void },
+): (finding: Finding) => void {
+  return (finding) => {
+    findings.push(finding);
+    outcomes.lateFindings();
+  };
+}
+
 /** The audit row's record of a stream ended for its caller's lost entitlement (the error a call would get). */
 function revokedFinding(err: AppError): Finding {
   return { stage: 'entitlement', kind: 'stream_revoked', severity: 'high', detail: { code: err.code } };

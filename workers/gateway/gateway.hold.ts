@@ -53,7 +53,7 @@ export async function heldSse(
   };
   let bytes: Uint8Array;
   try {
-    bytes = await readCapped(upstream, MAX_ANSWER_MESSAGE_BYTES, () => answerTooLarge('a held stream'));
+    bytes = await readWatched(upstream, options);
   } catch (err) {
     return fail(err);
   }
@@ -86,6 +86,35 @@ export async function heldSse(
     out += rewrite ? withData(h.event, JSON.stringify(h.message)) : h.event.raw;
   }
   return new Response(out + rest, init(upstream));
+}
+
+/**
+ * The upstream's answer, read whole while the call's kill-switch watch runs beside it (as beside a
+ * relayed stream: a switch pulled, or the caller's key revoked, while a long answer is still being
+ * generated refuses it). Refused: the read is cut (the upstream request is cancelled) and the
+ * watch's error thrown — the caller gets it instead of the answer, nothing of which was sent.
+ */
+async function readWatched(upstream: Response, options: RewriteOptions): Promise<Uint8Array> {
+  const tooLarge = () => answerTooLarge('a held stream');
+  if (!options.watchWhileRead || !upstream.body)
+    return readCapped(upstream, MAX_ANSWER_MESSAGE_BYTES, tooLarge);
+  // Piped into a stream the watch can cut (the reader readCapped takes locks the body itself).
+  const cut = new AbortController();
+  const piped = upstream.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), {
+    signal: cut.signal,
+  });
+  const read = readCapped(new Response(piped, upstream), MAX_ANSWER_MESSAGE_BYTES, tooLarge);
+  const watch = options.watchWhileRead(read);
+  try {
+    const first = await Promise.race([read, watch.ended]);
+    if (first instanceof Uint8Array) return first;
+    if (first === null) return await read; // the watch ended without an error: the answer decides
+    cut.abort();
+    read.catch(() => {});
+    throw first;
+  } finally {
+    watch.done();
+  }
 }
 
 /** One event through the stages, kept parsed (and rewritten in place) for the settling. */

@@ -69,6 +69,12 @@ export interface RewriteOptions {
    * stream open until then.
    */
   stop?: AbortSignal;
+  /**
+   * For an answer read whole before any of it is sent (gateway.hold.ts): watches for a kill switch
+   * or a lost entitlement while it is read (killswitch.stream.ts `watchWhileRead`), as the relay
+   * watches a stream that passes.
+   */
+  watchWhileRead?: (over: Promise<unknown>) => { ended: Promise<AppError | null>; done(): void };
 }
 
 export type BodyEnd = 'complete' | 'error' | 'cancelled';

@@ -139,6 +139,28 @@ function relay(
 }
 
 /**
+ * The same watch for an answer the gateway reads whole before sending any of it (LLM inspection's
+ * held streams, gateway.hold.ts): from the same delay, until `over` settles. `ended` resolves with
+ * the error to refuse the answer with (a matching kill switch holds, or the caller may no longer
+ * call) or null; `done()` withdraws the watch once the answer is read.
+ */
+export function watchWhileRead(
+  env: Pick<Env, 'GUARD'>,
+  watch: StreamWatch,
+  over: Promise<unknown>,
+): { ended: Promise<AppError | null>; done(): void } {
+  const ended = new AbortController();
+  const settled = over.then(
+    () => {},
+    () => {},
+  );
+  return {
+    ended: watchForEnd(env, watch, ended.signal, settled, nativeWait(WATCH_DELAY_MS)),
+    done: () => ended.abort(),
+  };
+}
+
+/**
  * Resolves with the error to end the stream with — a matching kill switch holds, or the caller may
  * no longer call — or null once `ended` fires.
  */
