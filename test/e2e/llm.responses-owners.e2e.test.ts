@@ -10,11 +10,11 @@
  * NotFoundError, and the provider never receives their calls. `conversation` is refused with a
  * BadRequestError saying why.
  */
-import { createHash, randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, createOrgInD1, d1Local, gatewayUrl } from './helpers';
+import { adminKey, api, createOrgInD1, gatewayUrl } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { addPerson, connectOwnersLlm, requestsNaming } from './llm.owners.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const SLUG = `llm-resp-${RUN}`;
@@ -32,56 +32,8 @@ function client(key: string, slug = SLUG): OpenAI {
   return new OpenAI({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
 }
 
-async function connect(slug: string, key: string): Promise<void> {
-  const created = await api(
-    'POST',
-    '/connections',
-    {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${fake.url}/v1`,
-      credential: PROVIDER_KEY,
-      settings: { provider: 'openai-compatible' },
-    },
-    key,
-  );
-  if (created.status !== 201)
-    throw new Error(`create ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
-  // Passthrough too: retrieve, input items, delete and cancel reach the provider by path.
-  const policy = await api(
-    'PUT',
-    `/connections/${slug}/policy`,
-    { rules: [{ tool: '*', action: 'allow' }] },
-    key,
-  );
-  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
-}
-
-/** A second member (an admin: may use every connection) of the admin key's organization, with a key. */
-async function addPerson(): Promise<string> {
-  const adminHash = createHash('sha256').update(adminKey()).digest('hex');
-  const [row] = await d1Local<{ org_id: string }>(`SELECT org_id FROM api_keys WHERE hash = '${adminHash}'`);
-  const id = (prefix: string) => `${prefix}_e2e${randomBytes(8).toString('hex')}`;
-  const userId = id('usr');
-  const key = `ig_${randomBytes(32).toString('base64url')}`;
-  const hash = createHash('sha256').update(key).digest('hex');
-  await d1Local(
-    [
-      `INSERT INTO users (id, email) VALUES ('${userId}', '${userId}@e2e.local')`,
-      `INSERT INTO members (id, org_id, user_id, role) VALUES ('${id('mem')}', '${row!.org_id}', '${userId}', 'admin')`,
-      `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${id('key')}', '${row!.org_id}', '${userId}', 'e2e person', 'admin', '${key.slice(0, 10)}', '${hash}')`,
-    ].join('; '),
-  );
-  return key;
-}
-
-/** What the provider received naming `id`, in a path or a body. */
-function providerSaw(id: string): string[] {
-  return fake.requests
-    .filter((r) => r.path.includes(id) || JSON.stringify(r.body ?? null).includes(id))
-    .map((r) => `${r.method} ${r.path}`);
-}
+const connect = (slug: string, key: string) => connectOwnersLlm(fake.url, slug, key, PROVIDER_KEY);
+const providerSaw = (id: string) => requestsNaming(fake, id);
 
 /** Creates with `stream: true`: the id from the stream's events, and its full text. */
 async function createStreamed(

@@ -1,3 +1,8 @@
+/**
+ * Password reset and the base URLs of the links mails carry (auth.service.ts re-exports all of
+ * it). A reset token is single use, mailed only to an existing account's address, and stored only
+ * as its hash; each step is an `auth` audit row in the same D1 batch as the change it records.
+ */
 import { authAuditStatement } from '../audit/audit.admin';
 import { passwordResetMessage } from '../email/email.messages';
 import { createEmailSender } from '../email/email.sender';
