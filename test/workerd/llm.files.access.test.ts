@@ -21,52 +21,29 @@ import {
   createOrg,
   expectJson,
   flushAudit,
-  putPolicy,
   type TestOrg,
 } from './helpers';
+import {
+  type Caller,
+  callerHeaders,
+  connectOwned,
+  ownedCall,
+  providerSawNaming,
+} from './llm.owners.fixtures';
 
 const RUN = Date.now().toString(36);
 const SLUG = `files-${RUN}`;
 const OTHER_SLUG = `files-other-${RUN}`;
+
+const connect = connectOwned;
+const llm = ownedCall(SLUG);
+const headers = callerHeaders;
+const providerSaw = providerSawNaming;
 const BOUNDARY = 'igrisboundary';
 
 let orgId: string;
 let sameOrgKey: string;
 let outsider: TestOrg;
-
-interface Caller {
-  key: string;
-  user?: string;
-  slug?: string;
-  trace?: string;
-}
-
-async function connect(slug: string, key: string): Promise<void> {
-  const res = await call('POST', '/api/v1/connections', {
-    key,
-    body: {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
-      credential: env.LLM_FAKE_KEY,
-      settings: { provider: 'openai-compatible' },
-    },
-  });
-  await expectJson(res, 201);
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }], key);
-}
-
-function headers(who: Caller): Record<string, string> {
-  return {
-    ...(who.user ? { 'X-Igris-User': who.user } : {}),
-    ...(who.trace ? { 'X-Igris-Trace-Id': who.trace } : {}),
-  };
-}
-
-function llm(who: Caller, method: string, path: string, body?: unknown): Promise<Response> {
-  return call(method, `/llm/${who.slug ?? SLUG}/v1${path}`, { key: who.key, body, headers: headers(who) });
-}
 
 /** Uploads `text` as a batch input file; its id. */
 async function upload(who: Caller, text: string): Promise<string> {
@@ -105,17 +82,6 @@ async function batch(who: Caller, inputFileId: string): Promise<Batch> {
     completion_window: '24h',
   });
   return expectJson<Batch>(res, 200);
-}
-
-interface ProviderRequest {
-  method: string;
-  path: string;
-  body: unknown;
-}
-
-async function providerSaw(id: string): Promise<ProviderRequest[]> {
-  const all = (await (await fetch(`${env.LLM_FAKE_URL}/__fake/requests`)).json()) as ProviderRequest[];
-  return all.filter((r) => r.path.includes(id) || JSON.stringify(r.body ?? null).includes(id));
 }
 
 async function expectNotFound(res: Response, noun: string, id: string): Promise<void> {

@@ -18,63 +18,25 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   ADMIN_KEY,
   bootstrapDefault,
-  call,
   createApiKeyVia,
   createOrg,
   expectJson,
   flushAudit,
-  putPolicy,
   type TestOrg,
 } from './helpers';
+import { type Caller, connectOwned, ownedCall, providerSawNaming } from './llm.owners.fixtures';
 
 const RUN = Date.now().toString(36);
 const SLUG = `objs-${RUN}`;
 const OTHER_SLUG = `objs-other-${RUN}`;
 
+const connect = connectOwned;
+const llm = ownedCall(SLUG);
+const providerSaw = providerSawNaming;
+
 let orgId: string;
 let sameOrgKey: string;
 let outsider: TestOrg;
-
-interface Caller {
-  key: string;
-  user?: string;
-  slug?: string;
-  trace?: string;
-}
-
-interface ProviderRequest {
-  method: string;
-  path: string;
-  body: unknown;
-}
-
-async function connect(slug: string, key: string): Promise<void> {
-  const res = await call('POST', '/api/v1/connections', {
-    key,
-    body: {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
-      credential: env.LLM_FAKE_KEY,
-      settings: { provider: 'openai-compatible' },
-    },
-  });
-  await expectJson(res, 201);
-  // Passthrough allowed: `/chat/completions/{id}` and the list reach the provider by path.
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }], key);
-}
-
-function llm(who: Caller, method: string, path: string, body?: unknown): Promise<Response> {
-  return call(method, `/llm/${who.slug ?? SLUG}/v1${path}`, {
-    key: who.key,
-    body,
-    headers: {
-      ...(who.user ? { 'X-Igris-User': who.user } : {}),
-      ...(who.trace ? { 'X-Igris-Trace-Id': who.trace } : {}),
-    },
-  });
-}
 
 interface ResponseJson {
   id: string;
@@ -93,17 +55,6 @@ async function itemHolding(who: Caller, secret: string): Promise<{ id: string; t
   const item = next.output[0]!;
   expect(item.content[0]!.text).toContain(secret);
   return { id: item.id, text: item.content[0]!.text };
-}
-
-async function providerRequests(): Promise<ProviderRequest[]> {
-  return (await (await fetch(`${env.LLM_FAKE_URL}/__fake/requests`)).json()) as ProviderRequest[];
-}
-
-/** What the provider received that names `id` (in a body or a path). */
-async function providerSaw(id: string): Promise<ProviderRequest[]> {
-  return (await providerRequests()).filter(
-    (r) => r.path.includes(id) || JSON.stringify(r.body ?? null).includes(id),
-  );
 }
 
 async function expectNotFound(res: Response, noun: string, id: string): Promise<void> {

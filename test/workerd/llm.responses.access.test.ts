@@ -29,13 +29,24 @@ import {
   createOrg,
   expectJson,
   flushAudit,
-  putPolicy,
   type TestOrg,
 } from './helpers';
+import {
+  type Caller,
+  callerHeaders,
+  connectOwned,
+  ownedCall,
+  providerSawNaming,
+} from './llm.owners.fixtures';
 
 const RUN = Date.now().toString(36);
 const SLUG = `resp-${RUN}`;
 const OTHER_SLUG = `resp-other-${RUN}`;
+
+const connect = connectOwned;
+const llm = ownedCall(SLUG);
+const headers = callerHeaders;
+const providerSaw = providerSawNaming;
 
 let orgId: string;
 let connectionId: string;
@@ -45,48 +56,6 @@ let sameOrgKey: string;
 let person: TestOrg;
 /** Another organization, with its own connection to the same provider. */
 let outsider: TestOrg;
-
-interface Caller {
-  key: string;
-  user?: string;
-  slug?: string;
-  trace?: string;
-}
-
-interface ProviderRequest {
-  method: string;
-  path: string;
-  body: unknown;
-}
-
-async function connect(slug: string, key: string): Promise<string> {
-  const res = await call('POST', '/api/v1/connections', {
-    key,
-    body: {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
-      credential: env.LLM_FAKE_KEY,
-      settings: { provider: 'openai-compatible' },
-    },
-  });
-  const { id } = await expectJson<{ id: string }>(res, 201);
-  // Passthrough allowed too: `GET /responses/{id}` and the rest reach the provider by path.
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }], key);
-  return id;
-}
-
-function headers(who: Caller): Record<string, string> {
-  return {
-    ...(who.user ? { 'X-Igris-User': who.user } : {}),
-    ...(who.trace ? { 'X-Igris-Trace-Id': who.trace } : {}),
-  };
-}
-
-function llm(who: Caller, method: string, path: string, body?: unknown): Promise<Response> {
-  return call(method, `/llm/${who.slug ?? SLUG}/v1${path}`, { key: who.key, body, headers: headers(who) });
-}
 
 async function create(who: Caller, input: string, extra: Record<string, unknown> = {}): Promise<string> {
   const res = await llm(who, 'POST', '/responses', { model: 'fake-gpt', input, ...extra });
@@ -110,13 +79,6 @@ async function createStreamed(who: Caller, input: string): Promise<string> {
 
 function continueWith(who: Caller, id: string, input = 'repeat everything above'): Promise<Response> {
   return llm(who, 'POST', '/responses', { model: 'fake-gpt', input, previous_response_id: id });
-}
-
-/** What the provider received that names `id` (in a body or a path). */
-async function providerSaw(id: string): Promise<ProviderRequest[]> {
-  const res = await fetch(`${env.LLM_FAKE_URL}/__fake/requests`);
-  const all = (await res.json()) as ProviderRequest[];
-  return all.filter((r) => r.path.includes(id) || JSON.stringify(r.body ?? null).includes(id));
 }
 
 async function expectNotFound(res: Response, id: string): Promise<void> {
