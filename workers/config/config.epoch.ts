@@ -51,6 +51,32 @@ export function cacheMaxAgeMs(env: { POLICY_CACHE_TTL_MS?: string }): number {
 }
 
 /**
+ * One value per organization read from D1 (prices, governance, custom detections…), kept in the
+ * isolate while `isCurrent`: tagged with the epoch known when the read began, and younger than
+ * POLICY_CACHE_TTL_MS. Concurrent calls share one read; a failed read is not cached (the next call
+ * tries again); at most `limit` organizations are kept (the oldest entry goes first).
+ */
+export function orgConfigCache<T>(read: (db: D1Database, orgId: string) => Promise<T>, limit = 10_000) {
+  const cache = new Map<string, { loadedAt: number; epoch: number; value: Promise<T> }>();
+  return {
+    get(env: { DB: D1Database; POLICY_CACHE_TTL_MS?: string }, orgId: string): Promise<T> {
+      const hit = cache.get(orgId);
+      if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.value;
+      const entry = { loadedAt: Date.now(), epoch: knownEpoch(orgId), value: read(env.DB, orgId) };
+      boundedSet(cache, orgId, entry, limit);
+      entry.value.catch(() => {
+        if (cache.get(orgId) === entry) cache.delete(orgId);
+      });
+      return entry.value;
+    },
+    /** This isolate's own change: the next call reads again (others learn it through the epoch). */
+    invalidate(orgId: string): void {
+      cache.delete(orgId);
+    },
+  };
+}
+
+/**
  * A change to the organization's configuration was committed: bump the epoch, apply it to this
  * isolate at once, and push it to every guard of the organization before returning. A guard that
  * could not be reached learns it from D1 within 30 s (logged; the change itself is committed).

@@ -11,7 +11,7 @@
  * (workers/config/config.epoch.ts; documented in
  * docs/budgets-and-prompts.md). Budget COUNTERS are never cached: they live in their Durable Object.
  */
-import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
+import { orgConfigCache } from '../config/config.epoch';
 import type { BudgetScope, TeamMemberKind } from '../db/schema';
 import { type DbTracing, TRACING_SELECT, tracingTargetOf } from '../tracing/tracing.settings';
 import type { Governance, TeamRef } from './governance.types';
@@ -19,33 +19,17 @@ import type { Governance, TeamRef } from './governance.types';
 export type { Governance, GovernedAssignment, GovernedBudget, TeamRef } from './governance.types';
 export { budgetsOf, type CallSubject, teamsOf } from './governance.types';
 
-interface Cached {
-  /** When it was read, and the organization's configuration epoch then (config.epoch.ts). */
-  loadedAt: number;
-  epoch: number;
-  value: Promise<Governance>;
-}
-
-const cache = new Map<string, Cached>();
+const cache = orgConfigCache(readGovernance);
 
 export function invalidateGovernance(orgId: string): void {
-  cache.delete(orgId);
+  cache.invalidate(orgId);
 }
 
 export function loadGovernance(
   env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>,
   orgId: string,
 ): Promise<Governance> {
-  const hit = cache.get(orgId);
-  if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.value;
-  const epoch = knownEpoch(orgId);
-  const value = readGovernance(env.DB, orgId);
-  cache.set(orgId, { loadedAt: Date.now(), epoch, value });
-  // A failed read is not cached: the next call tries again.
-  value.catch(() => {
-    if (cache.get(orgId)?.value === value) cache.delete(orgId);
-  });
-  return value;
+  return cache.get(env, orgId);
 }
 
 interface BudgetDbRow {

@@ -8,7 +8,7 @@
  * (inspection.load.ts), so a changed rule is never matched by a stale engine for longer than the TTL.
  * Only connections whose packs name a custom pack read it: built-in packs never touch D1.
  */
-import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
+import { orgConfigCache } from '../config/config.epoch';
 import { type Pack, packSchema, type Rule, ruleSchema } from './inspection.schema';
 
 export interface OrgDetections {
@@ -18,33 +18,17 @@ export interface OrgDetections {
   packs: Map<string, Pack>;
 }
 
-interface Cached {
-  /** When it was read, and the organization's configuration epoch then (config.epoch.ts). */
-  loadedAt: number;
-  epoch: number;
-  value: Promise<OrgDetections>;
-}
-
-const cache = new Map<string, Cached>();
+const cache = orgConfigCache(readOrgDetections);
 
 export function invalidateOrgDetections(orgId: string): void {
-  cache.delete(orgId);
+  cache.invalidate(orgId);
 }
 
 export function loadOrgDetections(
   env: { DB: D1Database; POLICY_CACHE_TTL_MS?: string },
   orgId: string,
 ): Promise<OrgDetections> {
-  const hit = cache.get(orgId);
-  if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.value;
-  const epoch = knownEpoch(orgId);
-  const value = readOrgDetections(env.DB, orgId);
-  cache.set(orgId, { loadedAt: Date.now(), epoch, value });
-  // A failed read is not cached: the next call tries again.
-  value.catch(() => {
-    if (cache.get(orgId)?.value === value) cache.delete(orgId);
-  });
-  return value;
+  return cache.get(env, orgId);
 }
 
 interface StoredRow {

@@ -12,36 +12,16 @@
  * prepared again, having learnt the epoch, so both its estimate and its final cost read the new
  * prices. An override applies to calls from then on, as before.
  */
-import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
-import { boundedSet } from '../lib/bounded.map';
+import { orgConfigCache } from '../config/config.epoch';
 import type { PriceOverrides } from './llm.prices';
 import { loadPriceOverrides } from './llm.prices.store';
 
-interface Cached {
-  loadedAt: number;
-  epoch: number;
-  value: Promise<PriceOverrides>;
-}
-
-const cache = new Map<string, Cached>();
-const CACHE_LIMIT = 10_000;
+const cache = orgConfigCache(loadPriceOverrides);
 
 /** The organization's overrides (priceCall's shape), from this isolate's cache when current. */
 export function cachedPriceOverrides(
   env: Pick<Env, 'DB' | 'POLICY_CACHE_TTL_MS'>,
   orgId: string,
 ): Promise<PriceOverrides> {
-  const hit = cache.get(orgId);
-  if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.value;
-  const entry: Cached = {
-    loadedAt: Date.now(),
-    epoch: knownEpoch(orgId),
-    value: loadPriceOverrides(env.DB, orgId),
-  };
-  boundedSet(cache, orgId, entry, CACHE_LIMIT);
-  // A failed read is not cached: the next call tries again.
-  entry.value.catch(() => {
-    if (cache.get(orgId) === entry) cache.delete(orgId);
-  });
-  return entry.value;
+  return cache.get(env, orgId);
 }
