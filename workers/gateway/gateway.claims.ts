@@ -39,6 +39,12 @@ function keyOf(orgId: string, connectionId: string): string {
   return `${orgId}\n${connectionId}`;
 }
 
+/** The claim of `id` is over (queued, or waited out): its waiters go on, and it is forgotten. */
+function release(ids: Map<string, Claiming>, id: string): void {
+  ids.get(id)?.resolve();
+  ids.delete(id);
+}
+
 /** A response stage saw `id` created: the call's outcome will claim it (its `findings`). */
 export function claimPending(
   call: { orgId: string; connectionId: string; findings: object },
@@ -50,8 +56,7 @@ export function claimPending(
   // Oldest first (insertion order): entries whose outcome never came go here, a few at a time.
   for (const [old, entry] of ids) {
     if (now - entry.at < CLAIM_WAIT_MS) break;
-    entry.resolve();
-    ids.delete(old);
+    release(ids, old);
   }
   if (ids.size >= MAX_CLAIMING || ids.has(id)) return;
   claiming.set(key, ids);
@@ -71,11 +76,9 @@ export function claimsQueued(findings: object): void {
   if (!mine) return;
   callClaims.delete(findings);
   const ids = claiming.get(mine.key);
-  for (const id of mine.ids) {
-    ids?.get(id)?.resolve();
-    ids?.delete(id);
-  }
-  if (ids?.size === 0) claiming.delete(mine.key);
+  if (!ids) return;
+  for (const id of mine.ids) release(ids, id);
+  if (ids.size === 0) claiming.delete(mine.key);
 }
 
 /**
@@ -97,8 +100,7 @@ export function claimsSettled(
     const entry = ids.get(id);
     if (!entry) continue;
     if (now - entry.at >= CLAIM_WAIT_MS) {
-      entry.resolve();
-      ids.delete(id);
+      release(ids, id);
       continue;
     }
     waits.push(entry.queued);
