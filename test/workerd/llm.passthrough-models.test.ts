@@ -14,6 +14,7 @@ const RUN = Date.now().toString(36);
 const LISTED = `llm-ptm-listed-${RUN}`;
 const OPEN = `llm-ptm-open-${RUN}`;
 const MODEL_RULE = `llm-ptm-rule-${RUN}`;
+const LISTED_ANTHROPIC = `llm-ptm-anthropic-${RUN}`;
 let org: TestOrg;
 
 beforeAll(async () => {
@@ -21,6 +22,7 @@ beforeAll(async () => {
   const allowAll = [{ tool: '*', action: 'allow' }];
   await llmConnection(org, LISTED, 'openai-compatible', allowAll, { allowedModels: ['fake-gpt*'] });
   await llmConnection(org, OPEN, 'openai-compatible', allowAll);
+  await llmConnection(org, LISTED_ANTHROPIC, 'anthropic', allowAll, { allowedModels: ['claude-ok*'] });
   // Only a model rule allows anything: chat with fake-gpt*; passthrough must stay denied.
   await llmConnection(org, MODEL_RULE, 'openai-compatible', [{ model: 'fake-gpt*', action: 'allow' }], {
     allowedModels: ['fake-gpt*'],
@@ -131,7 +133,14 @@ describe('passthrough and allowedModels', () => {
   });
 
   it('forwards calls naming an allowed model, or none', async () => {
-    const file = new Blob(['{}\n'], { type: 'application/jsonl' });
+    // A batch file's lines are read too (below): this one's only line names an allowed model.
+    const line = {
+      custom_id: 'a',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'fake-gpt-4o' },
+    };
+    const file = new Blob([`${JSON.stringify(line)}\n`], { type: 'application/jsonl' });
     const cases: Array<[string, Sent]> = [
       [
         'allowed JSON model',
@@ -164,6 +173,93 @@ describe('passthrough and allowedModels', () => {
       expect(res.status, what).not.toBe(403);
       expect(res.hits, what).toBe(1);
     }
+  });
+
+  it('holds every model a batch will run to the list: its requests, its input file, an upload in parts', async () => {
+    const line = (model: unknown) =>
+      JSON.stringify({
+        custom_id: `c-${String(model)}`,
+        method: 'POST',
+        url: '/v1/chat/completions',
+        body: { model },
+      });
+    const batchFile = async (purpose: string, lines: string[]) =>
+      multipart([
+        ['purpose', purpose],
+        ['file', new Blob([`${lines.join('\n')}\n`], { type: 'application/jsonl' })],
+      ]);
+    const requests = (...models: unknown[]) =>
+      json({
+        requests: models.map((model, i) => ({
+          custom_id: `r${i}`,
+          params: { model, max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] },
+        })),
+      });
+    const refused: Array<[string, string, Sent]> = [
+      [
+        'a batch file with one line outside the list',
+        LISTED,
+        { path: '/files', ...(await batchFile('batch', [line('fake-gpt-4o'), line('gpt-4o')])) },
+      ],
+      [
+        'a batch file line naming no model',
+        LISTED,
+        { path: '/files', ...(await batchFile('batch', ['{}'])) },
+      ],
+      ['a batch file line not JSON', LISTED, { path: '/files', ...(await batchFile('batch', ['model: x'])) }],
+      [
+        'an upload in parts for a batch',
+        LISTED,
+        {
+          path: '/uploads',
+          ...json({ purpose: 'batch', filename: 'b.jsonl', bytes: 100, mime_type: 'text/jsonl' }),
+        },
+      ],
+      [
+        'a message batch asking for another model',
+        LISTED_ANTHROPIC,
+        { path: '/messages/batches', ...requests('claude-ok-1', 'claude-opus-x') },
+      ],
+      [
+        'a message batch request without a model',
+        LISTED_ANTHROPIC,
+        { path: '/messages/batches', ...requests(null) },
+      ],
+    ];
+    for (const [what, slug, sent] of refused) {
+      const res = await send(slug, sent);
+      expect(res.status, what).toBe(403);
+      expect(res.text, what).toMatch(/permission_error/);
+      expect(res.hits, what).toBe(0);
+      expect(await auditRowOf(res.trace), what).toMatchObject({ action: 'deny', method: 'passthrough' });
+    }
+    const forwarded: Array<[string, string, Sent]> = [
+      [
+        'a batch file naming allowed models only',
+        LISTED,
+        { path: '/files', ...(await batchFile('batch', [line('fake-gpt-4o'), line('fake-gpt-mini')])) },
+      ],
+      // Not a batch input: the provider runs no model from it, so its lines are not read.
+      ['a fine-tuning file', LISTED, { path: '/files', ...(await batchFile('fine-tune', ['{}'])) }],
+      [
+        'an upload in parts for fine-tuning',
+        LISTED,
+        { path: '/uploads', ...json({ purpose: 'fine-tune', filename: 'f.jsonl', bytes: 100 }) },
+      ],
+      [
+        'a message batch of allowed models',
+        LISTED_ANTHROPIC,
+        { path: '/messages/batches', ...requests('claude-ok-1', 'claude-ok-2') },
+      ],
+    ];
+    for (const [what, slug, sent] of forwarded) {
+      const res = await send(slug, sent);
+      expect(res.status, what).not.toBe(403);
+      expect(res.hits, what).toBe(1);
+    }
+    // Without allowedModels nothing is read: the same batch goes to the provider.
+    const open = await send(OPEN, { path: '/files', ...(await batchFile('batch', [line('gpt-4o')])) });
+    expect(open.hits).toBe(1);
   });
 
   it('never lets the model make a policy model rule allow passthrough', async () => {

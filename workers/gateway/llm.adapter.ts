@@ -17,6 +17,7 @@ import { inspectLlmRequest, llmAnswerStage } from '../inspection/inspection.llm.
 import { ContentCapture } from '../langfuse/langfuse.content';
 import { langfuseMayBeOn } from '../langfuse/langfuse.report';
 import { AppError } from '../lib/errors';
+import { formBatchModels, jsonBodyModels } from '../llm/llm.batch-models';
 import { getProvider, type LlmProvider, missingDefaultHeaders } from '../llm/llm.catalog';
 import {
   classifyEndpoint,
@@ -30,13 +31,7 @@ import {
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
-import {
-  combineModels,
-  formModel,
-  jsonBodyModel,
-  type PassthroughModel,
-  queryModel,
-} from '../llm/llm.passthrough-model';
+import { combineModels, formModel, type PassthroughModel, queryModel } from '../llm/llm.passthrough-model';
 import { cachedPriceOverrides } from '../llm/llm.prices.cache';
 import { type LlmRequestInfo, multipartModel, parseLlmBody, readLlmRequest } from '../llm/llm.request';
 import { ensureStreamUsage } from '../llm/llm.rewrite-request';
@@ -218,9 +213,11 @@ async function readPassthroughModel(
   const fromQuery = queryModel(search);
   if (!raw?.byteLength) return fromQuery;
   const type = (request.headers.get('Content-Type') ?? '').toLowerCase();
-  let fromBody = jsonBodyModel(raw);
-  if (type.startsWith('multipart/form-data')) fromBody = formModel(await readForm(raw, request));
-  else if (type.startsWith('application/x-www-form-urlencoded'))
+  let fromBody = jsonBodyModels(raw);
+  if (type.startsWith('multipart/form-data')) {
+    const form = await readForm(raw, request);
+    fromBody = combineModels(formModel(form), await formBatchModels(form));
+  } else if (type.startsWith('application/x-www-form-urlencoded'))
     fromBody = formModel(new URLSearchParams(new TextDecoder().decode(raw)));
   return combineModels(fromQuery, fromBody);
 }

@@ -99,6 +99,12 @@ function decideModel(
     const reason = `model ${JSON.stringify(raw.model)} is not in this connection's allowedModels`;
     return denied(unit, null, reason, identity);
   }
+  // A batch runs each of its models: one outside the list refuses the whole call.
+  const outside = allowed && raw?.kind === 'several' ? raw.models.find((m) => !allowed(m)) : undefined;
+  if (outside !== undefined) {
+    const reason = `model ${JSON.stringify(outside)} is not in this connection's allowedModels`;
+    return denied(unit, null, reason, identity);
+  }
   if (allowed && raw?.kind === 'unreadable') {
     const reason = `${raw.why}, and this connection allows only listed models`;
     return denied(unit, null, reason, identity);

@@ -13,7 +13,8 @@
  * (governedNameFault) is `unreadable` and refused under `allowedModels`, since the provider might run
  * a model other than the one judged. Only the policy's endpoint name decides passthrough otherwise:
  * the model read here never makes a `model` rule match (a rule allowing `gpt-4o*` for chat must not
- * start allowing raw provider calls). Models inside an uploaded file (a Batch's JSONL) stay unread.
+ * start allowing raw provider calls). The models of a batch — its requests, or its input file's lines —
+ * are read by llm.batch-models.ts.
  */
 import { strictUtf8 } from '../lib/values';
 import { governedNameFault } from '../policy/policy.methods';
@@ -21,12 +22,16 @@ import { governedNameFault } from '../policy/policy.methods';
 export type PassthroughModel =
   | { kind: 'none' }
   | { kind: 'named'; model: string }
+  /** A batch: it runs every one of these models, so each must be allowed. */
+  | { kind: 'several'; models: string[] }
   | { kind: 'unreadable'; why: string };
 
-const NONE: PassthroughModel = { kind: 'none' };
+export const NONE: PassthroughModel = { kind: 'none' };
+
+export const unreadable = (why: string): PassthroughModel => ({ kind: 'unreadable', why });
 
 /** One `model` value (query, JSON or form field) judged as a governed name. */
-function named(value: unknown, where: string): PassthroughModel {
+export function named(value: unknown, where: string): PassthroughModel {
   if (typeof value !== 'string') return { kind: 'unreadable', why: `${where} "model" is not text` };
   const fault = governedNameFault(value);
   return fault ? { kind: 'unreadable', why: `${where} "model" ${fault}` } : { kind: 'named', model: value };
@@ -59,18 +64,29 @@ function looksLikeJsonObject(bytes: Uint8Array): boolean {
   return false;
 }
 
-/** A JSON object body's top-level `model`; a body that is not JSON names none. */
-export function jsonBodyModel(bytes: Uint8Array): PassthroughModel {
-  if (!looksLikeJsonObject(bytes)) return NONE;
+/** The body as a JSON object, or null when no JSON server would read it as one. */
+export function jsonObjectBody(bytes: Uint8Array): Record<string, unknown> | null {
+  if (!looksLikeJsonObject(bytes)) return null;
   let value: unknown;
   try {
     value = JSON.parse(strictUtf8(bytes));
   } catch {
-    return NONE; // not JSON: no JSON server runs it
+    return null; // not JSON: no JSON server runs it
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || !Object.hasOwn(value, 'model'))
-    return NONE;
-  return named((value as Record<string, unknown>).model, 'the body');
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : null;
+}
+
+/** A JSON object's top-level `model`. */
+export function topLevelModel(value: Record<string, unknown>): PassthroughModel {
+  return Object.hasOwn(value, 'model') ? named(value.model, 'the body') : NONE;
+}
+
+/** A JSON object body's top-level `model`; a body that is not JSON names none. */
+export function jsonBodyModel(bytes: Uint8Array): PassthroughModel {
+  const value = jsonObjectBody(bytes);
+  return value ? topLevelModel(value) : NONE;
 }
 
 /** A form body's `model` fields (multipart or URL-encoded, already parsed). */
@@ -78,11 +94,29 @@ export function formModel(form: Pick<FormData, 'getAll'>): PassthroughModel {
   return oneOf(form.getAll('model'), 'the form');
 }
 
-/** The stricter of two readings: unreadable beats named beats none; two different names are unreadable. */
+/**
+ * The stricter of two readings: unreadable beats named beats none; two different single names are
+ * unreadable (the provider runs one of them); a batch's models add up.
+ */
 export function combineModels(a: PassthroughModel, b: PassthroughModel): PassthroughModel {
   if (a.kind === 'unreadable') return a;
   if (b.kind === 'unreadable') return b;
   if (a.kind === 'none') return b;
-  if (b.kind === 'none' || b.model === a.model) return a;
-  return { kind: 'unreadable', why: 'the query and the body name different models' };
+  if (b.kind === 'none') return a;
+  if (a.kind === 'named' && b.kind === 'named' && a.model !== b.model)
+    return unreadable('the query and the body name different models');
+  return modelsFound([a, b]);
+}
+
+/** The models of several readings, each of which must be allowed (the first unreadable wins). */
+export function modelsFound(found: readonly PassthroughModel[]): PassthroughModel {
+  const models = new Set<string>();
+  for (const m of found) {
+    if (m.kind === 'unreadable') return m;
+    if (m.kind === 'named') models.add(m.model);
+    else if (m.kind === 'several') for (const model of m.models) models.add(model);
+  }
+  if (models.size === 0) return NONE;
+  const [first] = models;
+  return models.size === 1 ? { kind: 'named', model: first! } : { kind: 'several', models: [...models] };
 }

@@ -1,0 +1,106 @@
+/**
+ * The models a batch names (pure, no I/O), for a connection's `allowedModels` on passthrough.
+ *
+ * A batch runs many model calls from one request, and none of them passes the gateway: with
+ * `allowedModels: ["gpt-4o-mini"]`, an Anthropic Message Batch whose requests ask for another model,
+ * or an OpenAI batch input file (JSONL) whose lines do, would run that model at the provider. So,
+ * under `allowedModels`, the models a batch will run are read where the provider reads them and each
+ * is held to the list (llm.stages.ts decideModel):
+ * - Anthropic Message Batches: `requests[i].params.model` of a JSON body (any path: the shape is
+ *   what the provider runs, not the spelling of its URL);
+ * - an OpenAI batch input file, uploaded as `POST /files` with `purpose=batch`: `body.model` of every
+ *   JSONL line of its `file` part;
+ * - an upload in parts (`POST /uploads` with `purpose: "batch"`) arrives in pieces no one call holds
+ *   whole, so its lines cannot be read: unreadable, refused under `allowedModels`.
+ * Whatever cannot be read unambiguously (a line that is not a JSON object, a request without a
+ * text model, two `purpose` or `file` fields, bytes that are not UTF-8) is `unreadable`: refused
+ * under `allowedModels`, as the provider might run a model no one judged. Linear in the body, which
+ * the connection's maxBodyBytes already bounds.
+ */
+import { strictUtf8 } from '../lib/values';
+import {
+  jsonObjectBody,
+  modelsFound,
+  NONE,
+  named,
+  type PassthroughModel,
+  topLevelModel,
+  unreadable,
+} from './llm.passthrough-model';
+
+/** `requests[i].params.model` of an Anthropic Message Batch create (a JSON object body). */
+export function messageBatchModels(body: Record<string, unknown>): PassthroughModel {
+  const requests = body.requests;
+  if (!Array.isArray(requests)) return NONE;
+  const found: PassthroughModel[] = [];
+  for (let i = 0; i < requests.length; i++) {
+    const request = requests[i];
+    if (typeof request !== 'object' || request === null || !Object.hasOwn(request, 'params')) continue;
+    const params = (request as { params: unknown }).params;
+    if (typeof params !== 'object' || params === null || Array.isArray(params))
+      return unreadable(`the body's requests[${i}].params is not an object`);
+    if (!Object.hasOwn(params, 'model')) return unreadable(`the body's requests[${i}] names no model`);
+    found.push(named((params as { model: unknown }).model, `the body's requests[${i}].params`));
+  }
+  return modelsFound(found);
+}
+
+/** True when a `purpose` value asks for a batch input, however the provider might spell-check it. */
+function isBatchPurpose(value: unknown): boolean {
+  return typeof value === 'string' && value.trim().toLowerCase() === 'batch';
+}
+
+/** A JSON body that opens an upload in parts (`POST /uploads`) for a batch: its lines never pass whole. */
+export function batchUploadModels(body: Record<string, unknown>): PassthroughModel {
+  return isBatchPurpose(body.purpose)
+    ? unreadable(
+        'an upload in parts for a batch cannot be read for the models it names (upload the file with POST /files)',
+      )
+    : NONE;
+}
+
+/** The `body.model` of every line of a batch input file (JSONL). */
+export function jsonlModels(bytes: Uint8Array): PassthroughModel {
+  let text: string;
+  try {
+    text = strictUtf8(bytes);
+  } catch {
+    return unreadable('the batch file is not UTF-8');
+  }
+  const found: PassthroughModel[] = [];
+  let line = 0;
+  for (const raw of text.split('\n')) {
+    line++;
+    if (raw.trim() === '') continue;
+    let value: unknown;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      return unreadable(`line ${line} of the batch file is not JSON`);
+    }
+    const body = typeof value === 'object' && value !== null ? (value as { body?: unknown }).body : undefined;
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'model'))
+      return unreadable(`line ${line} of the batch file names no model`);
+    found.push(named((body as { model: unknown }).model, `line ${line} of the batch file`));
+  }
+  return modelsFound(found);
+}
+
+/** What a form's batch upload names: the lines of its file when its purpose is `batch`. */
+export async function formBatchModels(form: Pick<FormData, 'getAll'>): Promise<PassthroughModel> {
+  const purposes = form.getAll('purpose');
+  if (!purposes.some(isBatchPurpose)) return NONE;
+  if (purposes.length > 1) return unreadable(`the form carries ${purposes.length} "purpose" fields`);
+  const files = form.getAll('file');
+  if (files.length !== 1 || typeof files[0] === 'string')
+    return unreadable('a batch upload must carry exactly one file part named "file"');
+  return jsonlModels(new Uint8Array(await (files[0] as Blob).arrayBuffer()));
+}
+
+/** Every model a JSON object body names: its top-level `model`, a Message Batch's, an upload's. */
+export function jsonBodyModels(bytes: Uint8Array): PassthroughModel {
+  const value = jsonObjectBody(bytes);
+  return value
+    ? modelsFound([topLevelModel(value), messageBatchModels(value), batchUploadModels(value)])
+    : NONE;
+}

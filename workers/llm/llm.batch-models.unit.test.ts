@@ -1,0 +1,134 @@
+/** The models a batch names (llm.batch-models.ts): each read where the provider reads it, or unreadable. */
+import { describe, expect, it } from 'vitest';
+import { formBatchModels, jsonBodyModels, jsonlModels, messageBatchModels } from './llm.batch-models';
+import { combineModels } from './llm.passthrough-model';
+
+const bytes = (text: string) => new TextEncoder().encode(text);
+const line = (model: unknown) =>
+  JSON.stringify({ custom_id: 'c', method: 'POST', url: '/v1/chat/completions', body: { model } });
+
+describe('an Anthropic Message Batch', () => {
+  it('names every model of its requests', () => {
+    const body = {
+      requests: [
+        { custom_id: 'a', params: { model: 'claude-a', max_tokens: 1, messages: [] } },
+        { custom_id: 'b', params: { model: 'claude-b', max_tokens: 1, messages: [] } },
+        { custom_id: 'c', params: { model: 'claude-a', max_tokens: 1, messages: [] } },
+      ],
+    };
+    expect(messageBatchModels(body)).toEqual({ kind: 'several', models: ['claude-a', 'claude-b'] });
+    expect(messageBatchModels({ requests: [body.requests[0]] })).toEqual({
+      kind: 'named',
+      model: 'claude-a',
+    });
+  });
+
+  it('is unreadable when a request has params without a text model', () => {
+    for (const params of [{}, { model: 7 }, { model: 'claude\u200b' }, 'x', null, []])
+      expect(
+        messageBatchModels({ requests: [{ custom_id: 'a', params }] }).kind,
+        JSON.stringify(params),
+      ).toBe('unreadable');
+  });
+
+  it('is read from the raw body together with a top-level model, escapes included', () => {
+    const raw = '{"model":"m-top","requests":[{"custom_id":"a","par\\u0061ms":{"model":"m-req"}}]}';
+    expect(jsonBodyModels(bytes(raw))).toEqual({ kind: 'several', models: ['m-top', 'm-req'] });
+    expect(jsonBodyModels(bytes('{"requests":"no"}'))).toEqual({ kind: 'none' });
+  });
+});
+
+describe('a batch input file', () => {
+  it('names the body.model of every line, blank lines and CRLF allowed', () => {
+    const text = `${line('gpt-a')}\r\n\n${line('gpt-b')}\n${line('gpt-a')}\n`;
+    expect(jsonlModels(bytes(text))).toEqual({ kind: 'several', models: ['gpt-a', 'gpt-b'] });
+  });
+
+  it('is unreadable when a line is not JSON, names no model, or the file is not UTF-8', () => {
+    for (const text of [`${line('gpt-a')}\nnot json`, '{}', '{"body":{}}', '{"body":"x"}', line(['gpt-a'])])
+      expect(jsonlModels(bytes(text)).kind, text).toBe('unreadable');
+    expect(jsonlModels(new Uint8Array([0x7b, 0xff, 0x7d])).kind).toBe('unreadable');
+  });
+
+  it('is read from a form only when its purpose is batch', async () => {
+    const form = (fields: Array<[string, string | Blob]>) => {
+      const f = new FormData();
+      for (const [k, v] of fields) f.append(k, v);
+      return f;
+    };
+    const file = new Blob([`${line('gpt-x')}\n`]);
+    expect(
+      await formBatchModels(
+        form([
+          ['purpose', 'batch'],
+          ['file', file],
+        ]),
+      ),
+    ).toEqual({
+      kind: 'named',
+      model: 'gpt-x',
+    });
+    expect(
+      await formBatchModels(
+        form([
+          ['purpose', ' Batch '],
+          ['file', file],
+        ]),
+      ),
+    ).toEqual({
+      kind: 'named',
+      model: 'gpt-x',
+    });
+    expect(
+      await formBatchModels(
+        form([
+          ['purpose', 'fine-tune'],
+          ['file', file],
+        ]),
+      ),
+    ).toEqual({ kind: 'none' });
+    for (const fields of [
+      [
+        ['purpose', 'batch'],
+        ['purpose', 'assistants'],
+        ['file', file],
+      ],
+      [['purpose', 'batch']],
+      [
+        ['purpose', 'batch'],
+        ['file', 'text, not a file'],
+      ],
+      [
+        ['purpose', 'batch'],
+        ['file', file],
+        ['file', file],
+      ],
+    ] as Array<Array<[string, string | Blob]>>)
+      expect((await formBatchModels(form(fields))).kind).toBe('unreadable');
+  });
+});
+
+describe('an upload in parts for a batch', () => {
+  it('is unreadable: its lines never pass whole', () => {
+    expect(jsonBodyModels(bytes('{"purpose":"batch","filename":"b.jsonl","bytes":10}')).kind).toBe(
+      'unreadable',
+    );
+    expect(jsonBodyModels(bytes('{"purpose":"fine-tune","filename":"f.jsonl"}'))).toEqual({ kind: 'none' });
+  });
+});
+
+describe('readings combined', () => {
+  it('adds a batch to a single name, and still refuses two single names', () => {
+    expect(combineModels({ kind: 'named', model: 'a' }, { kind: 'several', models: ['b', 'c'] })).toEqual({
+      kind: 'several',
+      models: ['a', 'b', 'c'],
+    });
+    expect(combineModels({ kind: 'named', model: 'a' }, { kind: 'named', model: 'b' }).kind).toBe(
+      'unreadable',
+    );
+    expect(combineModels({ kind: 'named', model: 'a' }, { kind: 'named', model: 'a' })).toEqual({
+      kind: 'named',
+      model: 'a',
+    });
+  });
+});
