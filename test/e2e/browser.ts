@@ -75,13 +75,13 @@ export async function launchBrowser(options: { width?: number; height?: number }
 }
 
 /**
- * A browser signed in to the shared stack's dashboard with an API key (the admin key unless
- * another is given), waiting on the Observe screen every sign-in lands on.
+ * A browser signed in to the shared stack's dashboard (or the stack at `base`) with an API key (the
+ * admin key unless another is given), waiting on the Observe screen every sign-in lands on.
  */
-export async function signedInBrowser(apiKey = adminKey()): Promise<Browser> {
+export async function signedInBrowser(apiKey = adminKey(), base = gatewayUrl()): Promise<Browser> {
   const browser = await launchBrowser();
   const { page } = browser;
-  await page.goto(`${gatewayUrl()}/`);
+  await page.goto(`${base}/`);
   await page.getByRole('tab', { name: 'API key' }).click();
   await page.getByLabel('API key').fill(apiKey);
   await page.getByRole('button', { name: 'Sign in' }).click();

@@ -3,7 +3,8 @@
  * call which connection as them, and since when. Owners and admins revoke one grant, or every
  * grant an app holds in the organization; the tokens stop at once and each revocation is audited.
  * A registration itself is shared by every organization, so keeping an app out for good is a
- * connection's "approved apps only" setting (the connection's page).
+ * connection's "approved apps only" setting (the connection's page). Cross App Access, when the
+ * deployment turns it on, is managed here too (xaa.section.tsx).
  */
 import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -15,6 +16,7 @@ import { ConfirmDialog } from '../ui/dialog';
 import { Badge, PageHeader, Time } from '../ui/page';
 import { Empty, ErrorState, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
+import { XaaSection } from './xaa.section';
 
 type Grant = Schemas['OAuthGrant'];
 type OAuthApp = Schemas['OAuthClient'];
@@ -196,6 +198,7 @@ export function OAuthScreen(_props: { params: Record<string, string> }) {
           ) : null}
         </section>
       ) : null}
+      {allowed ? <XaaSection /> : null}
       <ConfirmDialog
         open={revokingGrant !== null}
         title={`Revoke ${appName(revokingGrant?.clientName ?? null, revokingGrant?.clientId ?? '')}'s access?`}
