@@ -74,7 +74,9 @@ export class AnsweredIds {
           expiresAt + SKEW_MS,
         )
         .toArray().length;
-      this.#count = this.#held() + added;
+      // Not counted yet: the first #held() counts the table, this row included (adding it here
+      // too would count it twice and refuse as `full` early).
+      if (this.#count !== null) this.#count += added;
     }
   }
 

@@ -73,4 +73,21 @@ describe('AnsweredIds', () => {
     // Once a and b expired, the refusal prunes them and the answer passes.
     expect(restarted.refusal(admit(['c']), T0 + HOUR + 60_000)).toBeNull();
   });
+
+  it('counts a record once, whether or not anything counted the table before it', () => {
+    const sql = memorySql();
+    // A restarted guard whose first call of the kind records (its refusal had no answers to check).
+    const first = new AnsweredIds(sql, 2);
+    first.record(admit(['a']));
+    expect(first.refusal(admit(['b']), T0)).toBeNull(); // one of two held: room for b
+    first.record(admit(['b', 'a'])); // a again adds nothing
+    expect(first.refusal(admit(['c']), T0)).toBe('full');
+    // Counted first, then recorded: the same count.
+    const counted = new AnsweredIds(memorySql(), 2);
+    expect(counted.refusal(admit(['a']), T0)).toBeNull();
+    counted.record(admit(['a']));
+    expect(counted.refusal(admit(['b']), T0)).toBeNull();
+    counted.record(admit(['b']));
+    expect(counted.refusal(admit(['c']), T0)).toBe('full');
+  });
 });
