@@ -40,6 +40,8 @@ export default defineConfig({
             'workers/**/*.unit.test.ts',
             'durable-objects/**/*.unit.test.ts',
             'sdk/**/*.unit.test.ts',
+            // Checks of the tests' own sources (test/e2e/sign-up.addresses.unit.test.ts).
+            'test/**/*.unit.test.ts',
           ],
           environment: 'node',
         },
@@ -102,7 +104,7 @@ export default defineConfig({
       {
         test: {
           name: 'e2e',
-          include: ['test/e2e/**/*.test.ts'],
+          include: ['test/e2e/**/*.e2e.test.ts'],
           environment: 'node',
           globalSetup: ['./test/e2e/global-setup.ts'],
           testTimeout: 60_000,

@@ -3,14 +3,14 @@
  * install`): the system's /usr/bin/chromium when present, else the npm-shipped build (see
  * chromium.locate.ts); a fresh profile per launch, removed afterwards.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ROOT } from '../../scripts/local-stack';
 import { locateChromium } from './chromium.locate';
 import { adminKey, gatewayUrl } from './helpers';
+import { readLocalD1 } from './local-d1';
 
 export const SCREENSHOTS = path.join(ROOT, 'docs', 'screenshots');
 
@@ -34,7 +34,14 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(options: { width?: number; height?: number } = {}): Promise<Browser> {
+/**
+ * `clientAddress`: the address the browser's requests come from, as Cloudflare's edge would name it
+ * in CF-Connecting-IP (sign-up.fixtures.ts: a browser that signs up sends its file's own); without
+ * it, none (the local runtime then knows the caller by no address).
+ */
+export async function launchBrowser(
+  options: { width?: number; height?: number; clientAddress?: string } = {},
+): Promise<Browser> {
   const chromiumBuild = locateChromium();
   const profile = mkdtempSync(path.join(os.tmpdir(), 'igris-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
@@ -46,6 +53,7 @@ export async function launchBrowser(options: { width?: number; height?: number }
     acceptDownloads: true,
     locale: 'en-US',
     timezoneId: 'UTC',
+    ...(options.clientAddress ? { extraHTTPHeaders: { 'CF-Connecting-IP': options.clientAddress } } : {}),
   });
   const errors: string[] = [];
   const watch = (page: Page) => {
@@ -108,21 +116,10 @@ export async function screenshot(page: Page, name: string, fullPage = true): Pro
  * writes invitations and reset links): the newest message to `to`, or null.
  */
 export function latestMail(persistTo: string, to: string): { subject: string; body: string } | null {
-  const dir = path.join(persistTo, 'v3', 'd1', 'miniflare-D1DatabaseObject');
-  for (const file of readdirSync(dir).filter((f) => f.endsWith('.sqlite') && f !== 'metadata.sqlite')) {
-    const db = new DatabaseSync(path.join(dir, file), { readOnly: true });
-    try {
-      const table = db
-        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'email_outbox'")
-        .get();
-      if (!table) continue;
-      const row = db
-        .prepare('SELECT subject, body FROM email_outbox WHERE "to" = ? ORDER BY created_at DESC LIMIT 1')
-        .get(to) as { subject: string; body: string } | undefined;
-      if (row) return row;
-    } finally {
-      db.close();
-    }
-  }
-  return null;
+  const row = readLocalD1(persistTo, 'email_outbox', (db) =>
+    db
+      .prepare('SELECT subject, body FROM email_outbox WHERE "to" = ? ORDER BY created_at DESC LIMIT 1')
+      .get(to),
+  ) as { subject: string; body: string } | undefined;
+  return row ?? null;
 }

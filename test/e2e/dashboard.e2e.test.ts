@@ -22,6 +22,7 @@ import {
   url,
 } from './dashboard.journey';
 import { adminKey } from './helpers';
+import { clientAddress, signedUpFrom } from './sign-up.fixtures';
 
 const owner = newOwner();
 
@@ -53,6 +54,8 @@ describe('dashboard (real Chromium)', () => {
     await screenshot(page, 'sign-up');
     await page.getByRole('button', { name: 'Create account' }).click();
     await heading('Observe');
+    // Counted against this file's own address, as every e2e sign-up is (sign-up.fixtures.ts).
+    expect(signedUpFrom(owner.email)).toBe(clientAddress());
     // A new, empty organization says what to do next.
     const getStarted = page.getByTestId('get-started');
     await getStarted.getByRole('link', { name: 'Create a connection' }).waitFor();

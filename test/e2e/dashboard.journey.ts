@@ -9,12 +9,13 @@
  * Each file signs up its own owner, so its organization (and `payments`, a slug per organization)
  * is its own: the files pass alone, in any order, and side by side.
  */
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Locator, Page } from 'playwright-core';
 import { inject } from 'vitest';
 import { type Browser, launchBrowser } from './browser';
 import { type connectClient, gatewayUrl } from './helpers';
+import { clientAddress, signUp } from './sign-up.fixtures';
 
 export const org = 'Acme Security';
 export const slug = 'payments';
@@ -58,9 +59,12 @@ export function newOwner(): Owner {
 
 export const url = (path: string) => `${gatewayUrl()}${path}`;
 
-/** A fresh Chromium whose pages may use the clipboard (the copy buttons are checked). */
+/**
+ * A fresh Chromium whose pages may use the clipboard (the copy buttons are checked), its requests
+ * from the file's own client address (sign-up.fixtures.ts: the first file signs up in it).
+ */
 export async function openBrowser(): Promise<Browser> {
-  const browser = await launchBrowser();
+  const browser = await launchBrowser({ clientAddress: clientAddress() });
   await browser.context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gatewayUrl() });
   return browser;
 }
@@ -129,41 +133,6 @@ interface Session {
   csrf: string;
 }
 
-/**
- * Sign-ups are limited to 10 an hour per client address (docs/auth.md), and every client of the
- * shared stack is 127.0.0.1, whose ten the e2e suite already spends (the two sign-ups in a browser
- * here, oauth.*, tracing and the docs' examples): an eleventh is a 429. On Cloudflare the edge names the caller's address in
- * CF-Connecting-IP; here the set-up plays the edge and names one of its own (a documentation
- * address, RFC 5737), so splitting the journey into files adds nothing to that shared count.
- */
-function clientAddress(): string {
-  return `198.51.100.${1 + randomInt(254)}`;
-}
-
-async function signUp(owner: Owner): Promise<Session> {
-  const res = await fetch(url('/api/auth/sign-up'), {
-    method: 'POST',
-    headers: {
-      'Content-Type': 'application/json',
-      Origin: new URL(gatewayUrl()).origin,
-      'CF-Connecting-IP': clientAddress(),
-    },
-    body: JSON.stringify({
-      name: owner.name,
-      email: owner.email,
-      password: owner.password,
-      organizationName: org,
-    }),
-  });
-  const { csrfToken } = await must<{ csrfToken: string }>(res, 201, 'sign-up');
-  const cookie = res.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0] ?? '')
-    .find((pair) => pair.startsWith('igris.session_token='));
-  if (!cookie) throw new Error('sign-up set no session cookie');
-  return { cookie, csrf: csrfToken };
-}
-
 /** A write as the signed-in owner, as the dashboard makes it (cookie, Origin, CSRF token). */
 async function asOwner<T>(session: Session, method: string, path: string, body: unknown, status: number) {
   const res = await fetch(url(`/api/v1${path}`), {
@@ -190,7 +159,12 @@ export async function signedInOwner(options: { policy?: unknown[] } = {}): Promi
   browser: Browser;
 }> {
   const owner = newOwner();
-  const session = await signUp(owner);
+  const session: Session = await signUp({
+    name: owner.name,
+    email: owner.email,
+    password: owner.password,
+    organizationName: org,
+  });
   const { key } = await asOwner<{ key: string }>(
     session,
     'POST',

@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Browser, latestMail, launchBrowser, screenshot } from './browser';
 import { agentUser, org, pageHelpers, signedInOwner, slug, UI_SETTLES, url } from './dashboard.journey';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider';
+import { clientAddress, signedUpFrom } from './sign-up.fixtures';
 
 const run = randomBytes(4).toString('hex');
 
@@ -136,7 +137,7 @@ describe('dashboard: LLM usage, members, settings, teams (real Chromium)', () =>
     const link = /(http\S+\/accept-invitation\?token=\S+)/.exec(mail?.body ?? '')?.[1];
     expect(link).toBeDefined();
 
-    const bob = await launchBrowser();
+    const bob = await launchBrowser({ clientAddress: clientAddress() });
     try {
       await bob.page.goto(link as string);
       await bob.page.getByRole('link', { name: 'Create an account and join' }).click();
@@ -145,6 +146,7 @@ describe('dashboard: LLM usage, members, settings, teams (real Chromium)', () =>
       await bob.page.getByLabel('Password').fill('another good passphrase');
       await bob.page.getByRole('button', { name: 'Create account' }).click();
       await bob.page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
+      expect(signedUpFrom(invitee)).toBe(clientAddress()); // this file's own address (sign-up.fixtures.ts)
       expect(await bob.page.locator('#org-switcher option:checked').textContent()).toContain(
         `${org} (auditor)`,
       );

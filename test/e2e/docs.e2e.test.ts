@@ -19,51 +19,22 @@
  * order and share a working directory, so a page can create a connection and then use it.
  */
 import { spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { stripTypeScriptTypes } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ROOT } from '../../scripts/local-stack';
+import { executedPages } from './docs.blocks';
+import { addressOf, SIGN_UP_PATH, signUpsFrom } from './sign-up.fixtures';
 
-interface Block {
-  lang: string;
-  code: string;
-  line: number;
-}
-
-const EXECUTED = new Set(['bash', 'sh', 'ts', 'js', 'json']);
 const DOCS = path.join(ROOT, 'docs');
 // Scripts are written inside the repository (so packages resolve from its node_modules), in a folder of
 // this run's own: two runs at once (two terminals, or CI beside a developer) must not delete each other's.
 mkdirSync(path.join(ROOT, '.docs-run'), { recursive: true });
 const RUN_DIR = mkdtempSync(path.join(ROOT, '.docs-run', 'run-'));
 
-function extractBlocks(markdown: string): Block[] {
-  const blocks: Block[] = [];
-  const lines = markdown.split('\n');
-  for (let i = 0; i < lines.length; i++) {
-    const open = /^(\s*)```(\S*)/.exec(lines[i]!);
-    if (!open) continue;
-    const indent = open[1]!.length;
-    const lang = open[2]!.toLowerCase();
-    const body: string[] = [];
-    let j = i + 1;
-    for (; j < lines.length && !/^\s*```\s*$/.test(lines[j]!); j++) body.push(lines[j]!.slice(indent));
-    blocks.push({ lang, code: body.join('\n'), line: i + 1 });
-    i = j;
-  }
-  return blocks;
-}
-
-const pages = readdirSync(DOCS)
-  .filter((f) => f.endsWith('.md'))
-  .sort()
-  .map((file) => ({
-    file,
-    blocks: extractBlocks(readFileSync(path.join(DOCS, file), 'utf8')).filter((b) => EXECUTED.has(b.lang)),
-  }))
-  .filter((p) => p.blocks.length > 0);
+const pages = executedPages(DOCS);
 
 beforeAll(() => {
   // Examples import the SDK as a reader would: `@igris-edge/sdk`, resolved to its built package. `npm install`
@@ -127,6 +98,10 @@ function env(workdir: string): NodeJS.ProcessEnv {
 describe.each(pages)('docs/$file', ({ file, blocks }) => {
   const workdir = mkdtempSync(path.join(os.tmpdir(), `igris-docs-${file.replace(/\W/g, '_')}-`));
   afterAll(() => rmSync(workdir, { recursive: true, force: true }));
+  // The page's curl plays a client the edge located at the page's own address (sign-up.fixtures.ts):
+  // curl reads $HOME/.curlrc, and HOME is the page's folder; the examples stay as a reader runs them.
+  const address = addressOf(`docs/${file}`);
+  writeFileSync(path.join(workdir, '.curlrc'), `header = "CF-Connecting-IP: ${address}"\n`);
 
   it.each(blocks.map((b, i) => ({ ...b, i })))('block at line $line ($lang)', ({ lang, code, line, i }) => {
     if (lang === 'json') {
@@ -156,4 +131,10 @@ describe.each(pages)('docs/$file', ({ file, blocks }) => {
       `docs/${file}:${line} failed (exit ${result.status})\n--- code\n${code}\n--- stdout\n${result.stdout}\n--- stderr\n${result.stderr}`,
     ).toBe(0);
   });
+
+  const signUps = blocks.reduce((n, b) => n + b.code.split(SIGN_UP_PATH).length - 1, 0);
+  if (signUps > 0)
+    it(`signed up ${signUps} account(s), counted against the page's own address`, () => {
+      expect(signUpsFrom(address)).toBe(signUps);
+    });
 });

@@ -10,6 +10,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Browser, launchBrowser, screenshot } from './browser';
 import { gatewayUrl } from './helpers';
+import { signUp } from './sign-up.fixtures';
 
 const run = randomBytes(4).toString('hex');
 const slug = `oauth-ui-${run}`;
@@ -120,17 +121,8 @@ async function callWith(token: string): Promise<number> {
 
 describe('OAuth apps screen (real Chromium)', () => {
   beforeAll(async () => {
-    const signUp = await fetch(`${gatewayUrl()}/api/auth/sign-up`, {
-      method: 'POST',
-      headers: { 'Content-Type': 'application/json', Origin: origin() },
-      body: JSON.stringify({ email, password, organizationName: `OAuth UI ${run}` }),
-    });
-    const body = (await must(signUp, 201, 'sign-up')) as { csrfToken: string };
-    const cookie = signUp.headers
-      .getSetCookie()
-      .map((line) => line.split(';')[0] ?? '')
-      .find((pair) => pair.startsWith('igris.session_token='));
-    person = { cookie: cookie ?? '', csrf: body.csrfToken };
+    const { cookie, csrf } = await signUp({ email, password, organizationName: `OAuth UI ${run}` });
+    person = { cookie, csrf };
     await must(
       await asPerson('POST', '/api/v1/connections', {
         slug,

@@ -5,6 +5,7 @@
  */
 import { expect, inject } from 'vitest';
 import { gatewayUrl } from './helpers';
+import { signUp as signUpFromFile } from './sign-up.fixtures';
 
 export const REDIRECT_URL = 'http://127.0.0.1:3999/oauth/callback';
 
@@ -20,18 +21,8 @@ export function origin(): string {
 
 export async function signUp(): Promise<Person> {
   const email = `oauth-${crypto.randomUUID().slice(0, 8)}@example.test`;
-  const res = await fetch(`${gatewayUrl()}/api/auth/sign-up`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: origin() },
-    body: JSON.stringify({ email, password: 'correct horse battery staple' }),
-  });
-  const body = (await res.json()) as { csrfToken: string };
-  if (res.status !== 201) throw new Error(`sign-up: ${res.status} ${JSON.stringify(body)}`);
-  const cookie = res.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0] ?? '')
-    .find((pair) => pair.startsWith('igris.session_token='));
-  return { cookie: cookie ?? '', csrf: body.csrfToken };
+  const { cookie, csrf } = await signUpFromFile({ email, password: 'correct horse battery staple' });
+  return { cookie, csrf };
 }
 
 export async function asPerson(

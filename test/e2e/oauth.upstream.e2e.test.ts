@@ -12,6 +12,7 @@ import {
   type UpstreamOAuthLogEntry,
 } from '../shared/upstream-oauth.fake';
 import { connectClient, gatewayUrl } from './helpers';
+import { signUp } from './sign-up.fixtures';
 
 let fake: Awaited<ReturnType<typeof startUpstreamOAuthFake>>;
 let cookie = '';
@@ -44,17 +45,7 @@ async function ok<T>(res: Response, status: number, what: string): Promise<T> {
 beforeAll(async () => {
   fake = await startUpstreamOAuthFake();
   const email = `upstream-${crypto.randomUUID().slice(0, 8)}@example.test`;
-  const signUp = await fetch(`${gatewayUrl()}/api/auth/sign-up`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: origin() },
-    body: JSON.stringify({ email, password: 'correct horse battery staple' }),
-  });
-  csrf = (await ok<{ csrfToken: string }>(signUp, 201, 'sign-up')).csrfToken;
-  cookie =
-    signUp.headers
-      .getSetCookie()
-      .map((line) => line.split(';')[0] ?? '')
-      .find((pair) => pair.startsWith('igris.session_token=')) ?? '';
+  ({ cookie, csrf } = await signUp({ email, password: 'correct horse battery staple' }));
   const orgSlug = `up-${crypto.randomUUID().slice(0, 8)}`;
   await ok(await asPerson('POST', '/api/auth/organizations', { name: orgSlug, slug: orgSlug }), 201, 'org');
   key = (await ok<{ key: string }>(await asPerson('POST', '/api/v1/api-keys', { name: 'sdk' }), 201, 'key'))

@@ -9,6 +9,7 @@ import { type DecodedSpan, type OtlpReceiver, startOtlpReceiver } from '../share
 import { adminKey, api, gatewayUrl } from './helpers.ts';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
 import { startModernServer, type TestServer } from './protocol.servers.ts';
+import { signUp } from './sign-up.fixtures.ts';
 
 export const RUN = randomBytes(4).toString('hex');
 export const SLUG_A = `trace-a-${RUN}`;
@@ -27,17 +28,10 @@ export const CALLER_TRACEPARENT = `00-${CALLER_TRACE}-${CALLER_SPAN}-01`;
 /** A second organization, as a person makes one: sign up, create the organization, make an owner key. */
 export async function createOrg(): Promise<{ orgId: string; key: string }> {
   const origin = new URL(gatewayUrl()).origin;
-  const signUp = await fetch(`${gatewayUrl()}/api/auth/sign-up`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json', Origin: origin },
-    body: JSON.stringify({ email: `trace-${RUN}@example.test`, password: 'correct horse battery staple' }),
+  const { cookie, csrf: csrfToken } = await signUp({
+    email: `trace-${RUN}@example.test`,
+    password: 'correct horse battery staple',
   });
-  const { csrfToken } = (await signUp.json()) as { csrfToken: string };
-  expect(signUp.status).toBe(201);
-  const cookie = signUp.headers
-    .getSetCookie()
-    .map((line) => line.split(';')[0] ?? '')
-    .find((pair) => pair.startsWith('igris.session_token='))!;
   const asPerson = async (path: string, body: unknown) => {
     const res = await fetch(`${gatewayUrl()}${path}`, {
       method: 'POST',
