@@ -11,7 +11,8 @@ import { log } from '../lib/log';
 
 /**
  * Where a refusal before authentication came from: the client address (IPv6 by /64, as the
- * sign-in limiter counts it), or `unknown` when the runtime gives none (local tests).
+ * sign-in limiter counts it), or `unknown` when the request carries no `CF-Connecting-IP` (a
+ * Worker test's dispatched request; the local runtime sets it to the peer's address, 127.0.0.1).
  */
 export function refusalSource(headers: Headers): string {
   return addressKey(headers.get('CF-Connecting-IP')).slice('ip:'.length);
