@@ -20,6 +20,8 @@
  *               up after the answer and before its usage)
  * Split: the model `fake-split…` answers with a secret cut across interleaved texts (choices, tool
  * calls, output items, thinking: llm.fake-provider.split.ts), for content inspection's tests.
+ * Gaps: the models `fake-gap-…` stall after their headers, trickle, or stream odd shapes
+ * (llm.fake-provider.gaps.ts; how each ended: `GET /__fake/gaps`).
  * Echo: the model `fake-echo` (or any `fake-echo…`) answers with the last user message, streamed
  * in 3-character deltas (so placeholders are split across events).
  * Usage override: `x-fake-usage: input=100,cached=10,output=50,reasoning=0` or the armed `usage`.
@@ -36,6 +38,7 @@ import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { FakeChatStore } from './llm.fake-chat-store.ts';
 import { FakeFiles } from './llm.fake-files.ts';
+import { gapEndings, gapReply } from './llm.fake-provider.gaps.ts';
 import {
   anthropicEvents,
   anthropicJson,
@@ -291,6 +294,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
           ? reply.sse(splitAnthropicEvents(model), false)
           : reply.json(200, splitAnthropicJson(model));
     }
+    // Model `fake-gap-…`: streams that stall, trickle or take odd shapes (llm.fake-provider.gaps.ts).
+    if (model.startsWith('fake-gap-')) return gapReply(model, json, req, res);
     // The Responses API, with stored responses (llm.fake-responses.ts), stored chat completions
     // (llm.fake-chat-store.ts), files and batches (llm.fake-files.ts).
     const stored =
@@ -338,6 +343,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     let body: unknown = { ok: true };
     if (path === '/__fake/requests' && method === 'GET') body = requests;
     else if (path === '/__fake/requests' && method === 'DELETE') requests.length = 0;
+    else if (path === '/__fake/gaps' && method === 'GET') body = gapEndings();
     else if (path === '/__fake/next' && method === 'POST') armed = JSON.parse(raw || '{}') as FakeArm;
     else [status, body] = [404, { error: 'unknown control route' }];
     res.writeHead(status, { 'content-type': 'application/json' });

@@ -25,6 +25,7 @@
  *                    no longer call: revoked key, disabled connection, removed member)
  *   streamAnswer     which SSE event is the answer to the call, when a stream answers one request
  *                    (lets a short answer skip the kill-switch relay: killswitch.handover.ts)
+ *   streamBounds     how long a streamed answer may stall (LLM only: gateway.stall.ts)
  *   respond*         errors and refusals in the protocol's own wire shape
  */
 import type { AdmitRequest, CallOutcome } from '../../durable-objects/guard.contract';
@@ -33,10 +34,12 @@ import type { CallIntegrity } from '../integrity/integrity.types';
 import type { StreamAnswer } from '../killswitch/killswitch.handover';
 import type { AppError } from '../lib/errors';
 import type { CompiledPolicy } from '../policy/policy.evaluate';
+import type { ConnectionSettings } from '../shared/connection.settings';
 import type { ResolvedConnection } from './gateway.connection';
 import type { UpstreamTarget } from './gateway.forward';
 import type { CallIdentity } from './gateway.identity';
 import type { RequestStage, ResponseStage, StageCall, UnitDecision } from './gateway.stages';
+import type { StreamBounds } from './gateway.stall';
 
 export type HttpMethod = 'GET' | 'POST' | 'DELETE';
 
@@ -119,6 +122,11 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
    * message, or neither). Absent or null: the stream is always relayed.
    */
   streamAnswer?(parsed: P | null): StreamAnswer | null;
+  /**
+   * How long a streamed answer may keep the gateway waiting (gateway.stall.ts). Absent (MCP, A2A):
+   * unbounded — their server streams are legitimately idle for long.
+   */
+  streamBounds?(settings: ConnectionSettings): StreamBounds | null;
   /**
    * USD reserved against the call's budgets before it is forwarded (budget.gate.ts); null when
    * the call's model has no price, so no `block` budget can bound it (refused under one).

@@ -272,10 +272,10 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
         // A stream the gateway cuts (an event too large to inspect) ends with the protocol's error.
         lastWords: (err) => adapter.endedStreamText(state.parsed, state.traceId, err),
         watchWhileRead: (over) => watchWhileRead(c.env, watch(), over),
+        bounds: adapter.streamBounds?.(connection.settings),
       });
     } catch (err) {
-      // A JSON answer too large to inspect, or one that broke off while being read: refused, and
-      // the outcome (upstream status and error code) recorded on the rows.
+      // An answer too large, broken off, stalled or refused while held: the outcome recorded on the rows.
       outcomes.headers(answered);
       hold?.release(); // a no-op once the outcome settled it
       return reply(adapter, state, toAppError(err));

@@ -20,7 +20,8 @@
  * Timeouts: `upstreamTimeoutMs` bounds the wait for response headers of POST and DELETE. A GET
  * opens the server's long-lived stream, and SDK servers send its headers only with the first
  * event or keep-alive (server-everything: ~15 s), so a GET has no header timeout; it ends when
- * the caller hangs up. The response body is never timed: SSE streams live as long as needed.
+ * the caller hangs up. The response body is not timed here: an LLM stream's gaps (and a held
+ * one's whole read) are bounded by gateway.stall.ts; MCP and A2A streams live as long as needed.
  */
 import { AppError } from '../lib/errors.js';
 import { formsFor, holdsCredential, redactedErrorBody, redactText } from './gateway.redact.js';

@@ -1,7 +1,8 @@
 /**
  * A held stream (LLM inspection's `streamMode: "hold"`, docs/detections.md): the upstream's SSE
  * answer is read whole — at most MAX_ANSWER_MESSAGE_BYTES, the cap a JSON answer has; over it the
- * call fails with `upstream_too_large` and nothing is sent — before any of it reaches the caller.
+ * call fails with `upstream_too_large` and nothing is sent — before any of it reaches the caller,
+ * within the connection's stream bounds (gateway.stall.ts; past them: `upstream_timeout`).
  * Every event goes through the response stages as a passing stream's would (usage, Langfuse
  * capture, stored-response claims, placeholders restored), then the holding stage settles the
  * answer (`StreamHold.settle`): a refusal is thrown — the caller gets the provider's JSON error
@@ -9,7 +10,6 @@
  * rewrote re-serialized and every other one byte for byte (nothing rewritten: the upstream's bytes).
  */
 import { AppError } from '../lib/errors';
-import { readCapped } from './gateway.jsonrpc';
 import {
   answerTooLarge,
   finishStages,
@@ -21,6 +21,7 @@ import {
 } from './gateway.rewrite';
 import { type SseEvent, SseSplitter, withData } from './gateway.sse';
 import { DROP, type StreamHold } from './gateway.stages';
+import { StallWatch } from './gateway.stall';
 
 /** The holding stage's side, when a stage asks for the stream to be held; else null. */
 export function streamHold(options: RewriteOptions): StreamHold | null {
@@ -91,30 +92,70 @@ export async function heldSse(
 /**
  * The upstream's answer, read whole while the call's kill-switch watch runs beside it (as beside a
  * relayed stream: a switch pulled, or the caller's key revoked, while a long answer is still being
- * generated refuses it). Refused: the read is cut (the upstream request is cancelled) and the
- * watch's error thrown — the caller gets it instead of the answer, nothing of which was sent.
+ * generated refuses it), and within the connection's stream bounds (gateway.stall.ts: no gap over
+ * `streamIdleTimeoutMs`, the whole within `heldStreamTimeoutMs`). Either way the read is cut — the
+ * upstream body cancelled, the watch withdrawn, the timer cleared — and the error thrown: the caller
+ * gets it instead of the answer, nothing of which was sent.
  */
 async function readWatched(upstream: Response, options: RewriteOptions): Promise<Uint8Array> {
-  const tooLarge = () => answerTooLarge('a held stream');
-  if (!options.watchWhileRead || !upstream.body)
-    return readCapped(upstream, MAX_ANSWER_MESSAGE_BYTES, tooLarge);
-  // Piped into a stream the watch can cut (the reader readCapped takes locks the body itself).
-  const cut = new AbortController();
-  const piped = upstream.body.pipeThrough(new TransformStream<Uint8Array, Uint8Array>(), {
-    signal: cut.signal,
-  });
-  const read = readCapped(new Response(piped, upstream), MAX_ANSWER_MESSAGE_BYTES, tooLarge);
-  const watch = options.watchWhileRead(read);
+  const reader = (upstream.body as ReadableStream<Uint8Array>).getReader();
+  let endedWith: AppError | null = null;
+  // Cancelling the reader cancels the upstream body, and ends a pending read (done).
+  const end = (err: AppError) => {
+    if (endedWith) return;
+    endedWith = err;
+    reader.cancel(err.code).catch(() => {});
+  };
+  const { bounds } = options;
+  const stall = bounds ? new StallWatch(bounds.idleMs, bounds.heldMs, end) : null;
+  const read = readAll(reader, stall, () => endedWith);
+  const watch = options.watchWhileRead?.(read);
+  watch?.ended.then(
+    (err) => err && end(err),
+    () => {},
+  );
   try {
-    const first = await Promise.race([read, watch.ended]);
-    if (first instanceof Uint8Array) return first;
-    if (first === null) return await read; // the watch ended without an error: the answer decides
-    cut.abort();
-    read.catch(() => {});
-    throw first;
+    return await read;
   } finally {
-    watch.done();
+    stall?.stop();
+    watch?.done();
   }
+}
+
+/** The chunks up to the cap; throws the error the read was ended with (`ended`), if any. */
+async function readAll(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  stall: StallWatch | null,
+  ended: () => AppError | null,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    stall?.waiting();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (err) {
+      throw ended() ?? err;
+    }
+    stall?.arrived();
+    const err = ended();
+    if (err) throw err;
+    if (next.done) break;
+    total += next.value.byteLength;
+    if (total > MAX_ANSWER_MESSAGE_BYTES) {
+      await reader.cancel().catch(() => {});
+      throw answerTooLarge('a held stream');
+    }
+    chunks.push(next.value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
 
 /** One event through the stages, kept parsed (and rewritten in place) for the settling. */

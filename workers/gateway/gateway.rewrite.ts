@@ -24,6 +24,10 @@
  * and `onBodyDone('error', err)`; a JSON answer is refused like one too large (thrown). Any other
  * exception is a fault, not a refusal, and propagates.
  *
+ * An LLM stream (`bounds`, the adapter's) whose upstream says nothing for its idle bound ends as a
+ * kill switch ends it — `lastWords` with `upstream_timeout`, the end, the upstream body cancelled —
+ * and `onBodyDone('error', err)` (gateway.stall.ts).
+ *
  * Findings: for a JSON body every stage has run before this returns, so the core sends them with
  * the call's outcome. An SSE stream outlives that outcome; after each event that added findings
  * `onLateFindings` runs, so the core can patch them into the row at once (a stream that breaks
@@ -33,6 +37,7 @@ import { AppError } from '../lib/errors.js';
 import { readCapped } from './gateway.jsonrpc.js';
 import { type SseEvent, SseSplitter, sseRewriteStream, withData } from './gateway.sse.js';
 import { DROP, type Finding, type ResponseStage } from './gateway.stages.js';
+import { StallWatch, type StreamBounds } from './gateway.stall.js';
 
 /**
  * Largest JSON answer, or SSE event (counted in decoded characters, never more than its bytes),
@@ -75,6 +80,11 @@ export interface RewriteOptions {
    * watches a stream that passes.
    */
   watchWhileRead?: (over: Promise<unknown>) => { ended: Promise<AppError | null>; done(): void };
+  /**
+   * How long a streamed answer may keep the gateway waiting (gateway.stall.ts): LLM streams only
+   * (the adapter's `streamBounds`); absent, a stream may be idle for as long as it likes.
+   */
+  bounds?: StreamBounds | null;
 }
 
 export type BodyEnd = 'complete' | 'error' | 'cancelled';
@@ -140,12 +150,16 @@ export async function rewriteResponse(response: Response, options: RewriteOption
     finishStages(stages, findings, onLateFindings);
     options.onBodyDone?.(how, err);
   });
-  if (stages.length === 0 || allDone(stages) || !isSuccess(response.status) || response.body === null) {
+  const type = response.headers.get('Content-Type') ?? '';
+  const sse = /^text\/event-stream\b/i.test(type);
+  // An LLM stream is bounded (gateway.stall.ts) even when no stage looks at it.
+  const idleMs = sse && options.bounds ? options.bounds.idleMs : null;
+  const untouched = idleMs === null && (stages.length === 0 || allDone(stages));
+  if (untouched || !isSuccess(response.status) || response.body === null) {
     onBodyDone('complete');
     return response;
   }
-  const type = response.headers.get('Content-Type') ?? '';
-  if (/^text\/event-stream\b/i.test(type)) {
+  if (sse) {
     let cut: AppError | undefined;
     const rewrite = (event: SseEvent) => {
       const before = findings?.length ?? 0;
@@ -170,11 +184,16 @@ export async function rewriteResponse(response: Response, options: RewriteOption
       { rewrite, done: () => allDone(stages), tooLarge, ended: () => cut !== undefined },
       MAX_ANSWER_MESSAGE_BYTES,
     );
+    const stalled = (err: AppError) => {
+      cut = err;
+      return options.lastWords?.(err) ?? '';
+    };
     const body = watchEnd(
       response.body.pipeThrough(stream),
       (how) => (cut ? onBodyDone('error', cut) : onBodyDone(how)),
       options.callerSignal,
       options.stop,
+      idleMs === null ? undefined : { idleMs, stalled },
     );
     return new Response(body, init(response));
   }
@@ -295,17 +314,27 @@ function once(fn: (how: BodyEnd, err?: AppError) => void): (how: BodyEnd, err?: 
 /**
  * The stream, reporting how it ended: read to the end, broken off by the upstream, or cancelled by
  * the caller — by cancelling it, or by hanging up (`callerSignal`), which aborts the upstream body
- * under it. (A TransformStream's flush runs only in the first case.)
+ * under it. (A TransformStream's flush runs only in the first case.) With `idle` (an LLM stream,
+ * gateway.stall.ts), a read of the upstream pending `idleMs` ends the stream as a kill switch does:
+ * the protocol's last words (`stalled`), the end, the upstream body cancelled.
  */
 function watchEnd(
   body: ReadableStream<Uint8Array>,
   onEnd: (how: BodyEnd) => void,
   callerSignal: AbortSignal | undefined,
   stop?: AbortSignal,
+  idle?: { idleMs: number; stalled: (err: AppError) => string },
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  let stall: StallWatch | null = null;
+  // Ended by a stall: what the pending read then returns is not for the caller.
+  let stalled = false;
+  const ending = (how: BodyEnd) => {
+    stall?.stop();
+    onEnd(how);
+  };
   return new ReadableStream<Uint8Array>({
-    start() {
+    start(controller) {
       // The relay has cut its pipe (killswitch.stream.ts), which cancels this stream: stop reading
       // the upstream now rather than at its next chunk. Closed (below), not errored: the cut pipe's
       // pending read of an errored stream surfaced in workerd as an unhandled rejection. The pipe
@@ -314,32 +343,50 @@ function watchEnd(
       stop?.addEventListener(
         'abort',
         () => {
-          onEnd('cancelled');
+          ending('cancelled');
           reader.cancel(stop.reason).catch(() => {});
         },
         { once: true },
       );
+      if (!idle) return;
+      stall = new StallWatch(idle.idleMs, null, (err) => {
+        stalled = true;
+        const words = idle.stalled(err);
+        ending('error');
+        try {
+          // The blank lines end any event the upstream left half-written (as a kill's last words).
+          if (words) controller.enqueue(new TextEncoder().encode(`\n\n${words}`));
+          controller.close();
+        } catch {
+          // The caller's side is already gone.
+        }
+        reader.cancel(err.code).catch(() => {});
+      });
     },
     async pull(controller) {
       let chunk: ReadableStreamReadResult<Uint8Array>;
       try {
+        stall?.waiting();
         chunk = await reader.read();
+        stall?.arrived();
+        if (stalled) return;
         if (stop?.aborted) {
           controller.close();
           return;
         }
       } catch (err) {
-        onEnd(callerSignal?.aborted ? 'cancelled' : 'error');
+        if (stalled) return;
+        ending(callerSignal?.aborted ? 'cancelled' : 'error');
         controller.error(err);
         return;
       }
       if (chunk.done) {
-        onEnd('complete');
+        ending('complete');
         controller.close();
       } else controller.enqueue(chunk.value);
     },
     async cancel(reason) {
-      onEnd('cancelled');
+      ending('cancelled');
       await reader.cancel(reason).catch(() => {});
     },
   });

@@ -300,6 +300,10 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     estimateCostUsd: (call, parsed, env) =>
       llmCostEstimate(parsed, () => cachedPriceOverrides(env, call.orgId).catch(() => undefined)),
     endedStreamText: (parsed, _traceId, err) => llmStreamErrorEvent(familyOf(parsed), err),
+    streamBounds: (settings) => ({
+      idleMs: settings.streamIdleTimeoutMs,
+      heldMs: settings.heldStreamTimeoutMs,
+    }),
     replyId: () => null,
     respondError: (ctx, err, parsed) => llmErrorResponse(familyOf(parsed), withResponseId(err, parsed), ctx),
     respondRefused: (ctx, err, _decisions, parsed) => llmErrorResponse(familyOf(parsed), err, ctx),

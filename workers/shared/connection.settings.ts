@@ -147,6 +147,20 @@ export const connectionSettingsSchema = z
     /** Time allowed for the upstream to start answering. */
     upstreamTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
     /**
+     * LLM connections (docs/llm-gateway.md#stream-timeouts): the longest the gateway waits for the
+     * upstream's next event of a streamed answer. Past it a relayed stream ends with the provider's
+     * error event and a held one is refused (504 `upstream_timeout`). Default 5 minutes: a
+     * reasoning model may think for minutes between two events; not applied to MCP's GET streams.
+     */
+    streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
+    /**
+     * LLM connections with `inspection.streamMode: "hold"`: the longest a held stream may take to
+     * be read whole (the caller gets nothing meanwhile); past it the answer is refused (504
+     * `upstream_timeout`). Default 20 minutes: a stream at the 4 MiB cap at ~30 tokens/s, after a
+     * reasoning pause.
+     */
+    heldStreamTimeoutMs: z.number().int().min(1000).max(3_600_000).default(1_200_000),
+    /**
      * Anomaly detection (reported, never enforced; see durable-objects/anomaly.detect.ts):
      * rate_spike fires when the last minute's calls exceed the 10-minute average × rateSpikeMultiplier
      * (default 3); destructive_pattern when a called tool matches one of destructivePatterns (globs;
