@@ -224,3 +224,30 @@ describe('held stream, bounded', () => {
     expect(held(quiet).settled.refusal).toBeNull();
   });
 });
+
+describe('held stream, choices that cannot be told apart', () => {
+  it('a chunk repeating a choice index refuses the answer, found or not; one index per chunk passes', () => {
+    const twice = [
+      chunk([say(0, 'The key is AKIAZ7Q4R'), say(0, 'Nothing. ')]),
+      chunk([say(0, 'XW2LM5PT3NB')]),
+    ];
+    const { settled, out } = held(twice);
+    expect(settled.refusal?.code).toBe('content_blocked');
+    expect(settled.refusal?.details).toEqual({ where: 'completion', location: '$.choices[0]' });
+    expect(settled.changed.size).toBe(0);
+    expect(chatTexts(out).c0).toContain('AKIAZ7Q4R'); // nothing rewritten: the answer is not sent
+    const legacy = [
+      {
+        object: 'text_completion',
+        choices: [
+          { index: 1, text: 'a' },
+          { index: 1, text: 'b' },
+        ],
+      },
+    ];
+    expect(held(legacy).settled.refusal?.details).toEqual({ where: 'completion', location: '$.choices[1]' });
+    // The same choices, one per chunk (as providers send n > 1): settled as usual.
+    const apart = [chunk([say(0, 'a'), say(1, 'b')]), chunk([say(0, AWS, 'stop'), say(1, 'c', 'stop')])];
+    expect(held(apart).settled.refusal).toBeNull();
+  });
+});
