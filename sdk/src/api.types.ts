@@ -351,6 +351,16 @@ export interface Schemas {
        * @default 60000
        */
       upstreamTimeoutMs?: number;
+      /**
+       * minimum 1000, maximum 3600000
+       * @default 300000
+       */
+      streamIdleTimeoutMs?: number;
+      /**
+       * minimum 1000, maximum 3600000
+       * @default 1200000
+       */
+      heldStreamTimeoutMs?: number;
       anomaly?: {
         /** minimum 1, maximum 1000 */
         rateSpikeMultiplier?: number;
@@ -583,6 +593,16 @@ export interface Schemas {
        * @default 60000
        */
       upstreamTimeoutMs?: number;
+      /**
+       * minimum 1000, maximum 3600000
+       * @default 300000
+       */
+      streamIdleTimeoutMs?: number;
+      /**
+       * minimum 1000, maximum 3600000
+       * @default 1200000
+       */
+      heldStreamTimeoutMs?: number;
       anomaly?: {
         /** minimum 1, maximum 1000 */
         rateSpikeMultiplier?: number;
@@ -1668,6 +1688,16 @@ export interface Schemas {
        * @default 60000
        */
       upstreamTimeoutMs?: number;
+      /**
+       * minimum 1000, maximum 3600000
+       * @default 300000
+       */
+      streamIdleTimeoutMs?: number;
+      /**
+       * minimum 1000, maximum 3600000
+       * @default 1200000
+       */
+      heldStreamTimeoutMs?: number;
       anomaly?: {
         /** minimum 1, maximum 1000 */
         rateSpikeMultiplier?: number;
