@@ -6,6 +6,8 @@
  *   fake-gap-silent   SSE headers, then nothing for GAP_STALL_MS, then the end
  *   fake-gap-stall    one chat chunk, then nothing for GAP_STALL_MS, then the rest
  *   fake-gap-trickle  a keep-alive comment every TRICKLE_MS for GAP_STALL_MS, then the answer
+ *   fake-gap-json     a chat completion (JSON, not streamed): its headers and 40 bytes, then
+ *                     nothing for GAP_STALL_MS, then the rest
  *   fake-gap-tool     Anthropic: a tool_use block whose input_json_delta pieces read
  *                     `{"ref":"TICKET-123456"}` (GAP_TICKET)
  *   fake-gap-dupe     chat: two choices sharing index 0 in each chunk; choice A's pieces hold the
@@ -49,6 +51,15 @@ const chatChunk = (model: string, choices: Json[]): Json => ({
   created: 1_700_000_000,
   model,
   choices: choices.map((c) => ({ logprobs: null, finish_reason: null, ...c })),
+});
+
+const chatCompletion = (model: string): Json => ({
+  id: 'chatcmpl-gap',
+  object: 'chat.completion',
+  created: 1_700_000_000,
+  model,
+  choices: [{ index: 0, message: { role: 'assistant', content: 'Late.' }, finish_reason: 'stop' }],
+  usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7 },
 });
 
 const legacyChunk = (model: string, text: string, finish: string | null): Json => ({
@@ -136,6 +147,14 @@ export async function gapReply(model: string, json: Json, req: IncomingMessage, 
   res.once('close', () => {
     endings[marker] = res.writableEnded ? 'ended' : 'cancelled';
   });
+  if (model === 'fake-gap-json') {
+    const body = JSON.stringify(chatCompletion(model));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.write(body.slice(0, 40));
+    await sleep(GAP_STALL_MS, res);
+    if (!res.destroyed) res.end(body.slice(40));
+    return;
+  }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   res.flushHeaders();
   const send = (data: Json | string, name?: string) => {

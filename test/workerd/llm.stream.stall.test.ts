@@ -130,7 +130,7 @@ describe('a held stream whose upstream stalls after its headers', () => {
     expect(text).not.toContain('data:');
     expect(JSON.parse(text)).toEqual({
       error: {
-        message: `The upstream sent nothing of its streamed answer for ${IDLE_MS} ms`,
+        message: `The upstream's answer stalled: nothing came for ${IDLE_MS} ms`,
         type: 'server_error',
         param: null,
         code: 'upstream_timeout',
@@ -158,7 +158,7 @@ describe('a held stream whose upstream stalls after its headers', () => {
       type: 'error',
       error: {
         type: 'timeout_error',
-        message: `The upstream sent nothing of its streamed answer for ${IDLE_MS} ms`,
+        message: `The upstream's answer stalled: nothing came for ${IDLE_MS} ms`,
         details: { setting: 'streamIdleTimeoutMs', timeoutMs: IDLE_MS },
       },
     });
@@ -205,7 +205,7 @@ describe('a relayed stream (pass) whose upstream stalls', () => {
     });
     expect(JSON.parse(events[1]!.slice('data: '.length))).toEqual({
       error: {
-        message: `The upstream sent nothing of its streamed answer for ${IDLE_MS} ms`,
+        message: `The upstream's answer stalled: nothing came for ${IDLE_MS} ms`,
         type: 'server_error',
         param: null,
         code: 'upstream_timeout',
@@ -236,6 +236,25 @@ describe('a relayed stream (pass) whose upstream stalls', () => {
     await reader.cancel();
     expect(text).toContain(': keep-alive');
     expect(text).not.toContain('upstream_timeout');
+  });
+});
+
+describe('a JSON answer whose body stalls after its headers', () => {
+  it('is refused past streamIdleTimeoutMs: 504 upstream_timeout, the upstream cancelled', async () => {
+    const trace = traceId('stall-json');
+    const marker = `json-idle-${RUN}`;
+    const { res, text } = await answered(SLUGS.pass, 'chat/completions', trace, {
+      model: 'fake-gap-json',
+      messages: [{ role: 'user', content: marker }],
+    });
+    expect(res.status).toBe(504);
+    expect(JSON.parse(text).error).toMatchObject({
+      code: 'upstream_timeout',
+      details: { setting: 'streamIdleTimeoutMs', timeoutMs: IDLE_MS },
+    });
+    const row = await rowOf(trace);
+    expect(row).toMatchObject({ action: 'allow', error_code: 'upstream_timeout', upstream_status: 200 });
+    expect(await upstreamEnding(marker)).toBe('cancelled');
   });
 });
 

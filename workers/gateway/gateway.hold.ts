@@ -21,7 +21,7 @@ import {
 } from './gateway.rewrite';
 import { type SseEvent, SseSplitter, withData } from './gateway.sse';
 import { DROP, type StreamHold } from './gateway.stages';
-import { StallWatch } from './gateway.stall';
+import { readWithin } from './gateway.stall';
 
 /** The holding stage's side, when a stage asks for the stream to be held; else null. */
 export function streamHold(options: RewriteOptions): StreamHold | null {
@@ -98,64 +98,14 @@ export async function heldSse(
  * gets it instead of the answer, nothing of which was sent.
  */
 async function readWatched(upstream: Response, options: RewriteOptions): Promise<Uint8Array> {
-  const reader = (upstream.body as ReadableStream<Uint8Array>).getReader();
-  let endedWith: AppError | null = null;
-  // Cancelling the reader cancels the upstream body, and ends a pending read (done).
-  const end = (err: AppError) => {
-    if (endedWith) return;
-    endedWith = err;
-    reader.cancel(err.code).catch(() => {});
-  };
   const { bounds } = options;
-  const stall = bounds ? new StallWatch(bounds.idleMs, bounds.heldMs, end) : null;
-  const read = readAll(reader, stall, () => endedWith);
-  const watch = options.watchWhileRead?.(read);
-  watch?.ended.then(
-    (err) => err && end(err),
-    () => {},
-  );
-  try {
-    return await read;
-  } finally {
-    stall?.stop();
-    watch?.done();
-  }
-}
-
-/** The chunks up to the cap; throws the error the read was ended with (`ended`), if any. */
-async function readAll(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
-  stall: StallWatch | null,
-  ended: () => AppError | null,
-): Promise<Uint8Array> {
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    stall?.waiting();
-    let next: ReadableStreamReadResult<Uint8Array>;
-    try {
-      next = await reader.read();
-    } catch (err) {
-      throw ended() ?? err;
-    }
-    stall?.arrived();
-    const err = ended();
-    if (err) throw err;
-    if (next.done) break;
-    total += next.value.byteLength;
-    if (total > MAX_ANSWER_MESSAGE_BYTES) {
-      await reader.cancel().catch(() => {});
-      throw answerTooLarge('a held stream');
-    }
-    chunks.push(next.value);
-  }
-  const out = new Uint8Array(total);
-  let at = 0;
-  for (const c of chunks) {
-    out.set(c, at);
-    at += c.byteLength;
-  }
-  return out;
+  return readWithin(upstream.body as ReadableStream<Uint8Array>, {
+    maxBytes: MAX_ANSWER_MESSAGE_BYTES,
+    tooLarge: () => answerTooLarge('a held stream'),
+    idleMs: bounds?.idleMs ?? null,
+    totalMs: bounds?.heldMs ?? null,
+    watch: options.watchWhileRead,
+  });
 }
 
 /** One event through the stages, kept parsed (and rewritten in place) for the settling. */

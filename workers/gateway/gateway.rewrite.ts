@@ -34,10 +34,9 @@
  * off later loses none of them).
  */
 import { AppError } from '../lib/errors.js';
-import { readCapped } from './gateway.jsonrpc.js';
 import { type SseEvent, SseSplitter, sseRewriteStream, withData } from './gateway.sse.js';
 import { DROP, type Finding, type ResponseStage } from './gateway.stages.js';
-import { StallWatch, type StreamBounds } from './gateway.stall.js';
+import { readCappedWithin, StallWatch, type StreamBounds } from './gateway.stall.js';
 
 /**
  * Largest JSON answer, or SSE event (counted in decoded characters, never more than its bytes),
@@ -201,7 +200,7 @@ export async function rewriteResponse(response: Response, options: RewriteOption
     onBodyDone('complete');
     return response;
   }
-  const text = await readJsonAnswer(response, onBodyDone);
+  const text = await readJsonAnswer(response, onBodyDone, options.bounds?.idleMs ?? null);
   // The same pre-check as an SSE event's: a body no stage can want is passed on unparsed.
   if (!wanted(text, stages)) {
     onBodyDone('complete');
@@ -263,17 +262,19 @@ export function rewriteWholeSse(response: Response, bytes: Uint8Array, options: 
   return new Response(changed ? out + rest : (bytes as Uint8Array<ArrayBuffer>), init(response));
 }
 
-/** A JSON answer's text, read up to the cap; over it, the answer is refused (thrown). */
+/** A JSON answer's text, read up to the cap (and an LLM's within its idle bound); else refused (thrown). */
 async function readJsonAnswer(
   response: Response,
   onBodyDone: (how: BodyEnd, err?: AppError) => void,
+  idleMs: number | null,
 ): Promise<string> {
   try {
+    const tooLarge = () => answerTooLarge('a JSON answer');
     return new TextDecoder().decode(
-      await readCapped(response, MAX_ANSWER_MESSAGE_BYTES, () => answerTooLarge('a JSON answer')),
+      await readCappedWithin(response, MAX_ANSWER_MESSAGE_BYTES, tooLarge, idleMs),
     );
   } catch (err) {
-    // Too large, or the body broke off while being read: either way the answer is not passed on.
+    // Too large, stalled, or broken off while being read: either way the answer is not passed on.
     const appErr = err instanceof AppError ? err : new AppError('upstream_unreachable', { internal: err });
     onBodyDone('error', appErr);
     throw appErr;

@@ -10,7 +10,9 @@
  *     504 `upstream_timeout`, nothing of it sent;
  *   - a relayed stream (`pass`, gateway.rewrite.ts) is ended, past `idleMs` without an event, with
  *     the provider's error event, as a kill switch ends it. Its caller reads as it comes, so no
- *     total bound: a long answer that keeps talking is the caller's to stop.
+ *     total bound: a long answer that keeps talking is the caller's to stop;
+ *   - a JSON answer the stages read whole (gateway.rewrite.ts) is refused past `idleMs` between two
+ *     chunks of its body, as a held stream is.
  * A gap counts only while the gateway is waiting for the upstream (a read is pending): a caller
  * that reads slowly holds the upstream back, and that is no stall of the upstream's.
  * MCP's GET streams and A2A streams get no bound: server notifications are legitimately idle for
@@ -20,6 +22,7 @@
  * when it fires early, is set again for what is left.
  */
 import { AppError } from '../lib/errors';
+import { readCapped } from './gateway.jsonrpc';
 
 /** The connection's bounds on a streamed answer (connection settings `streamIdleTimeoutMs`, `heldStreamTimeoutMs`). */
 export interface StreamBounds {
@@ -31,7 +34,7 @@ export function streamTimeout(bound: 'idle' | 'held', ms: number): AppError {
   return new AppError('upstream_timeout', {
     message:
       bound === 'idle'
-        ? `The upstream sent nothing of its streamed answer for ${ms} ms`
+        ? `The upstream's answer stalled: nothing came for ${ms} ms`
         : `The upstream did not finish its streamed answer within ${ms} ms`,
     details: { setting: bound === 'idle' ? 'streamIdleTimeoutMs' : 'heldStreamTimeoutMs', timeoutMs: ms },
   });
@@ -105,4 +108,95 @@ export class StallWatch {
     this.stop();
     this.onStall(err);
   }
+}
+
+/**
+ * An answer read whole up to `maxBytes` (readCapped), and with `idleMs` (an LLM's JSON answer: its
+ * headers came, its body may still stall) no longer than that between two chunks.
+ */
+export function readCappedWithin(
+  response: Response,
+  maxBytes: number,
+  tooLarge: () => AppError,
+  idleMs: number | null,
+): Promise<Uint8Array> {
+  if (idleMs === null || !response.body) return readCapped(response, maxBytes, tooLarge);
+  return readWithin(response.body, { maxBytes, tooLarge, idleMs, totalMs: null });
+}
+
+/** A body read whole (a held stream, an LLM JSON answer), within its bounds. */
+export interface WholeRead {
+  maxBytes: number;
+  tooLarge: () => AppError;
+  /** Null: no bound (a connection's call with no adapter bounds). */
+  idleMs: number | null;
+  totalMs: number | null;
+  /** Another end of the read (the call's kill-switch watch, killswitch.stream.ts `watchWhileRead`). */
+  watch?: (over: Promise<unknown>) => { ended: Promise<AppError | null>; done(): void };
+}
+
+/**
+ * The body, read whole up to `maxBytes`. A stall past its bounds, or the watch's error, ends the
+ * read: the body is cancelled (so is the upstream request), the watch withdrawn, the timer cleared,
+ * and the error thrown.
+ */
+export async function readWithin(body: ReadableStream<Uint8Array>, read: WholeRead): Promise<Uint8Array> {
+  const reader = body.getReader();
+  let endedWith: AppError | null = null;
+  // Cancelling the reader cancels the upstream body, and ends a pending read (done).
+  const end = (err: AppError) => {
+    if (endedWith) return;
+    endedWith = err;
+    reader.cancel(err.code).catch(() => {});
+  };
+  const stall = read.idleMs === null ? null : new StallWatch(read.idleMs, read.totalMs, end);
+  const all = readAll(reader, read, stall, () => endedWith);
+  const watch = read.watch?.(all);
+  watch?.ended.then(
+    (err) => err && end(err),
+    () => {},
+  );
+  try {
+    return await all;
+  } finally {
+    stall?.stop();
+    watch?.done();
+  }
+}
+
+/** The chunks up to the cap; throws the error the read was ended with (`ended`), if any. */
+async function readAll(
+  reader: ReadableStreamDefaultReader<Uint8Array>,
+  read: WholeRead,
+  stall: StallWatch | null,
+  ended: () => AppError | null,
+): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    stall?.waiting();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch (err) {
+      throw ended() ?? err;
+    }
+    stall?.arrived();
+    const err = ended();
+    if (err) throw err;
+    if (next.done) break;
+    total += next.value.byteLength;
+    if (total > read.maxBytes) {
+      await reader.cancel().catch(() => {});
+      throw read.tooLarge();
+    }
+    chunks.push(next.value);
+  }
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.byteLength;
+  }
+  return out;
 }
