@@ -148,9 +148,10 @@ export const connectionSettingsSchema = z
     upstreamTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
     /**
      * LLM connections (docs/llm-gateway.md#stream-timeouts): the longest the gateway waits for the
-     * upstream's next event of a streamed answer. Past it a relayed stream ends with the provider's
-     * error event and a held one is refused (504 `upstream_timeout`). Default 5 minutes: a
-     * reasoning model may think for minutes between two events; not applied to MCP's GET streams.
+     * upstream's next event of a streamed answer (or chunk of a JSON answer's body). Past it a relayed
+     * stream ends with the provider's error event, a held one or a JSON answer is refused (504
+     * `upstream_timeout`). Default 5 minutes: a reasoning model may think for minutes between two
+     * events. Not applied to MCP or A2A streams (idle for long by design).
      */
     streamIdleTimeoutMs: z.number().int().min(1000).max(3_600_000).default(300_000),
     /**
