@@ -8,7 +8,10 @@
  *     never holds the key itself; the stream reaches the caller unchanged;
  *   - Responses function-call argument deltas and Anthropic thinking deltas are scanned;
  *   - an answer opening more texts than the gateway follows ends with the OpenAI-shaped error
- *     event (`upstream_too_large`) instead of the rest of the answer, and the row records it.
+ *     event (`upstream_too_large`) instead of the rest of the answer, and the row records it;
+ *   - a chunk giving two choices one `index` (`fake-gap-dupe`) ends the stream with the error event
+ *     (`content_blocked`) before it: its texts cannot be told apart, and the key they carry between
+ *     them would pass any scan of their joined text to a client reading `choices[0]`.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -131,5 +134,25 @@ describe('a streamed answer, text by text', () => {
     expect(text).not.toContain('[DONE]');
     const row = await llmRow(trace, (r) => r.error_code === 'upstream_too_large');
     expect(row.error_code).toBe('upstream_too_large');
+  });
+
+  it('a chunk repeating a choice index ends the stream with the error event, the key in no byte', async () => {
+    const trace = traceId('split-dupe');
+    const text = await stream(`/llm/${OPENAI}/v1/chat/completions`, trace, {
+      model: 'fake-gap-dupe',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(text).not.toContain(FAKE_SPLIT_SECRET.slice(0, 9));
+    const events = text.split('\n\n').filter((e) => e.startsWith('data: '));
+    const last = JSON.parse(events.at(-1)!.slice(6)) as { error: Record<string, unknown> };
+    expect(last.error).toMatchObject({
+      code: 'content_blocked',
+      message:
+        'Blocked by content inspection: the answer streams two choices with index 0; their texts cannot be told apart',
+      details: { where: 'completion', location: '$.choices[0]' },
+    });
+    expect(text).not.toContain('[DONE]');
+    const row = await llmRow(trace, (r) => r.error_code === 'content_blocked');
+    expect(row.details ?? '').not.toContain(FAKE_SPLIT_SECRET);
   });
 });

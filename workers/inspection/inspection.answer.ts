@@ -18,6 +18,7 @@
  * restored when it has a restore key), `whole` for a whole text, `end` when a text (or every
  * text under a prefix) has ended. Pure.
  */
+import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 
 export interface AnswerTexts {
@@ -107,6 +108,30 @@ export function streamEvent(m: Json, t: AnswerTexts): { matched: boolean; change
     return { matched: true, changed: anthropicEvent(m, t) };
   if (type.startsWith('response.') && type.endsWith('.delta')) return responsesDelta(m, t);
   return { matched: false, changed: false };
+}
+
+/**
+ * The refusal of a chat or legacy completions chunk that gives two choices one `index`; null when
+ * none does. Their texts would be joined under one key in an order no client need assemble (one
+ * reading `choices[0]` gets one of them whole), so a value cut across them escapes the scan:
+ * refused, never guessed: a held answer whole (inspection.hold.ts), a passing stream there
+ * (inspection.llm.stage.ts: the stream ends with the error event).
+ */
+export function repeatedChoice(m: Json): AppError | null {
+  if (m.object !== 'chat.completion.chunk' && m.object !== 'text_completion') return null;
+  if (!Array.isArray(m.choices) || m.choices.length < 2) return null;
+  const seen = new Set<number>();
+  for (const c of m.choices) {
+    if (!isRecord(c)) continue;
+    const i = idx(c.index); // as the texts are keyed
+    if (seen.has(i))
+      return new AppError('content_blocked', {
+        message: `Blocked by content inspection: the answer streams two choices with index ${i}; their texts cannot be told apart`,
+        details: { where: 'completion', location: `$.choices[${i}]` },
+      });
+    seen.add(i);
+  }
+  return null;
 }
 
 /** OpenAI chat chunk: each choice's content, refusal, reasoning and tool-call arguments. */

@@ -14,7 +14,7 @@
  */
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
-import { type AnswerTexts, answerKeys, streamEvent, wholeMessage } from './inspection.answer';
+import { type AnswerTexts, answerKeys, repeatedChoice, streamEvent, wholeMessage } from './inspection.answer';
 import { isJson, maskable, mustStayJson, ownValues } from './inspection.answer.mask';
 import { spliceDeltas } from './inspection.deltas';
 import type { Engine } from './inspection.engine';
@@ -72,8 +72,10 @@ function walk(
 export function settleHeld(messages: readonly Json[], held: HeldTexts): Settled {
   // 0. Two choices with one index in a chunk: their texts are one key's, joined in an order no
   // client need assemble (one reading `choices[0]` gets one of them whole): refused, never guessed.
-  const repeated = repeatedChoice(messages);
-  if (repeated) return { refusal: repeated, changed: new Set() };
+  for (const m of messages) {
+    const repeated = repeatedChoice(m);
+    if (repeated) return { refusal: repeated, changed: new Set() };
+  }
   // 1. The texts: each key's deltas, in order; and each whole text that is not its key's deltas joined.
   const deltas = new Map<string, string[]>();
   const opened = new Set<string>();
@@ -173,27 +175,6 @@ export function settleHeld(messages: readonly Json[], held: HeldTexts): Settled 
     },
   );
   return { refusal, changed };
-}
-
-/** The refusal of a chat or legacy completions chunk that repeats a choice `index`; null when none does. */
-function repeatedChoice(messages: readonly Json[]): AppError | null {
-  for (const m of messages) {
-    if (m.object !== 'chat.completion.chunk' && m.object !== 'text_completion') continue;
-    if (!Array.isArray(m.choices) || m.choices.length < 2) continue;
-    const seen = new Set<number>();
-    for (const c of m.choices) {
-      if (!isRecord(c)) continue;
-      // As the walker keys them (inspection.answer.ts): anything but an index counts as 0.
-      const i = typeof c.index === 'number' && Number.isInteger(c.index) && c.index >= 0 ? c.index : 0;
-      if (seen.has(i))
-        return new AppError('content_blocked', {
-          message: `Blocked by content inspection: the answer streams two choices with index ${i}; their texts cannot be told apart`,
-          details: { where: 'completion', location: `$.choices[${i}]` },
-        });
-      seen.add(i);
-    }
-  }
-  return null;
 }
 
 function tooManyTexts(): AppError {

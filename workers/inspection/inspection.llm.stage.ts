@@ -29,7 +29,7 @@
 import type { ResponseStage, StageCall, StreamHold, UnitDecision } from '../gateway/gateway.stages';
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
-import { type AnswerTexts, answerKeys, streamEvent, wholeMessage } from './inspection.answer';
+import { type AnswerTexts, answerKeys, repeatedChoice, streamEvent, wholeMessage } from './inspection.answer';
 import { isWholeAnswer, maskAnswer } from './inspection.answer.mask';
 import type { Finding } from './inspection.engine';
 import {
@@ -186,6 +186,10 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     ...(inspection.streamMode === 'hold' ? { hold } : {}),
     onMessage(message) {
       if (!isRecord(message)) return undefined;
+      // A passing stream's chunk with two choices of one index ends it here (a held one is refused
+      // whole when it settles): what the gateway cannot follow, it does not pass.
+      const repeated = deferring ? null : repeatedChoice(message);
+      if (repeated) throw repeated;
       // Throws past the answer's stream cap (inspection.streams.ts): the rewriter ends the stream.
       const { matched, changed } = streamEvent(message, texts);
       if (matched) {
