@@ -15,6 +15,7 @@
  *   `fake-split-many` (chat, streamed): more choices than the gateway follows (MAX_ANSWER_STREAMS)
  *   `fake-split-big` (chat, streamed): SPLIT_BIG_BYTES of content in 64 KiB deltas, over the
  *                     answer cap a held stream is read within (MAX_ANSWER_MESSAGE_BYTES)
+ *   `fake-split-hosted` (Responses, streamed): hosted tools' deltas (hostedToolEvents)
  */
 
 type Json = Record<string, unknown>;
@@ -143,10 +144,31 @@ export function splitResponsesJson(model: string, done = true): Json {
   };
 }
 
+/**
+ * `fake-split-hosted`: hosted tools' text deltas — the code interpreter's code (the key cut in two
+ * around a hosted MCP call's argument delta, whose arguments hold the key whole), then a delta of a
+ * type no list names (`response.shell_call_command.delta`) holding the key.
+ */
+function hostedToolEvents(add: (type: string, data: Json) => void): void {
+  const code = `print("${FAKE_SPLIT_SECRET}")`;
+  const cut = code.indexOf(HEAD) + HEAD.length;
+  const item = (o: number, delta: string) => ({ item_id: `it_${o}`, output_index: o, delta });
+  add('response.code_interpreter_call_code.delta', item(0, code.slice(0, cut)));
+  add('response.mcp_call_arguments.delta', item(1, SPLIT_TEXTS.args1));
+  add('response.code_interpreter_call_code.delta', item(0, code.slice(cut)));
+  add('response.shell_call_command.delta', item(2, `export KEY=${FAKE_SPLIT_SECRET}`));
+}
+
 export function splitResponsesEvents(model: string): Events {
   const events: Events = [];
   const add = (type: string, data: Json) =>
     events.push([type, { type, sequence_number: events.length, ...data }]);
+  if (model === 'fake-split-hosted') {
+    add('response.created', { response: splitResponsesJson(model, false) });
+    hostedToolEvents(add);
+    add('response.completed', { response: { ...splitResponsesJson(model), output: [] } });
+    return events;
+  }
   const delta = (o: number, d: string) =>
     add('response.function_call_arguments.delta', { item_id: `fc_${o}`, output_index: o, delta: d });
   const { args0, args1 } = SPLIT_TEXTS;

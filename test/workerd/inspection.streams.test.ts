@@ -6,7 +6,8 @@
  *   - chat completions with n = 2 and parallel tool calls: the key is found in choice 1's content
  *     and in tool call 1's arguments, each under its own path, in the audit row in D1 — which
  *     never holds the key itself; the stream reaches the caller unchanged;
- *   - Responses function-call argument deltas and Anthropic thinking deltas are scanned;
+ *   - Responses function-call argument deltas, hosted tools' deltas (code interpreter code, MCP
+ *     call arguments, a delta type no list names) and Anthropic thinking deltas are scanned;
  *   - an answer opening more texts than the gateway follows ends with the OpenAI-shaped error
  *     event (`upstream_too_large`) instead of the rest of the answer, and the row records it;
  *   - a chunk giving two choices one `index` (`fake-gap-dupe`) ends the stream with the error event
@@ -115,6 +116,22 @@ describe('a streamed answer, text by text', () => {
     expect(locations(await llmRow(thinking, (r) => locations(r).length > 0))).toEqual([
       [RULE, '$.content[0].thinking'],
     ]);
+  });
+
+  it("Responses hosted tools' deltas: code interpreter code, MCP call arguments, any other text delta", async () => {
+    const trace = traceId('split-hosted');
+    const text = await stream(`/llm/${OPENAI}/v1/responses`, trace, {
+      model: 'fake-split-hosted',
+      input: 'Hi',
+    });
+    expect(text).toContain('response.completed'); // passed whole: findings are recorded, not blocked
+    const row = await llmRow(trace, (r) => locations(r).length >= 3);
+    expect(locations(row).sort()).toEqual([
+      [RULE, '$.output[0].code'],
+      [RULE, '$.output[1].arguments'],
+      [RULE, '$.output[2].shell_call_command'],
+    ]);
+    expect(row.details).not.toContain(FAKE_SPLIT_SECRET);
   });
 
   it('an answer opening more texts than the gateway follows ends with the error event', async () => {

@@ -12,7 +12,9 @@
  *                  and `redacted_thinking` are opaque, not content
  *   Responses      `$.output[o].content[c].text` / `.refusal`, `$.output[o].arguments` (a
  *                  function call; `function_call_arguments.delta` / `.done`), `$.output[o].input`
- *                  (a custom tool call), `$.output[o].summary[s].text` (reasoning summaries)
+ *                  (a custom tool call; a hosted MCP call's `mcp_call_arguments`), `$.output[o].code`
+ *                  (the code interpreter's), `$.output[o].summary[s].text` (reasoning summaries),
+ *                  `$.audio.transcript`; any other `response.*.delta` text under its type's name
  *
  * The walkers call `AnswerTexts`: `piece` for a streamed piece (returns it with placeholders
  * restored when it has a restore key), `whole` for a whole text, `end` when a text (or every
@@ -97,6 +99,9 @@ const OUTPUT_REFUSAL: KeyBuilder = (o, c) => `$.output[${o}].content[${c}].refus
 const OUTPUT_ARGUMENTS: KeyBuilder = (o) => `$.output[${o}].arguments`;
 const OUTPUT_INPUT: KeyBuilder = (o) => `$.output[${o}].input`;
 const OUTPUT_SUMMARY: KeyBuilder = (o, s) => `$.output[${o}].summary[${s}].text`;
+const OUTPUT_CODE: KeyBuilder = (o) => `$.output[${o}].code`;
+/** A Responses audio answer's transcript (its events carry no output index). */
+const AUDIO_TRANSCRIPT = '$.audio.transcript';
 
 /** A streamed event (chat chunk, Anthropic event, Responses event); false when it is none. */
 export function streamEvent(m: Json, t: AnswerTexts): { matched: boolean; changed: boolean } {
@@ -261,8 +266,23 @@ function responsesDelta(e: Json, t: AnswerTexts): { matched: boolean; changed: b
     case 'response.reasoning_text.delta':
       k = t.key(OUTPUT_TEXT, o, idx(e.content_index));
       break;
+    // Hosted tools: the arguments the model writes for a remote MCP server, the code it writes for
+    // the code interpreter — model output that leaves for a third party, as a function call's does.
+    case 'response.mcp_call_arguments.delta':
+      k = t.key(OUTPUT_ARGUMENTS, o);
+      break;
+    case 'response.code_interpreter_call_code.delta':
+      k = t.key(OUTPUT_CODE, o);
+      break;
+    case 'response.audio.transcript.delta':
+      k = AUDIO_TRANSCRIPT;
+      break;
+    case 'response.audio.delta':
+      return { matched: false, changed: false }; // base64 audio, not text
     default:
-      return { matched: false, changed: false };
+      // Any other text delta (a type added after this list): scanned as a text of its own rather
+      // than passed unread; reported under its type's name.
+      k = `$.output[${o}].${String(e.type).slice('response.'.length, -'.delta'.length)}`;
   }
   const restored = t.piece(k, e.delta, restoreKey);
   const changed = restored !== e.delta;
@@ -337,6 +357,8 @@ function responsesWhole(m: Json, t: AnswerTexts): void {
   if (type === 'response.refusal.done') field(m, 'refusal', `${c}.refusal`, t);
   if (type === 'response.function_call_arguments.done') field(m, 'arguments', `${o}.arguments`, t);
   if (type === 'response.custom_tool_call_input.done') field(m, 'input', `${o}.input`, t);
+  if (type === 'response.mcp_call_arguments.done') field(m, 'arguments', `${o}.arguments`, t);
+  if (type === 'response.code_interpreter_call_code.done') field(m, 'code', `${o}.code`, t);
   if (type === 'response.reasoning_summary_text.done')
     field(m, 'text', `${o}.summary[${idx(m.summary_index)}].text`, t);
   if (
@@ -349,6 +371,7 @@ function responsesWhole(m: Json, t: AnswerTexts): void {
 function outputItem(item: Json, o: string, t: AnswerTexts): void {
   field(item, 'arguments', `${o}.arguments`, t);
   if (item.type === 'custom_tool_call') field(item, 'input', `${o}.input`, t);
+  if (item.type === 'code_interpreter_call') field(item, 'code', `${o}.code`, t);
   for (const name of ['content', 'summary'] as const) {
     const list = item[name];
     if (!Array.isArray(list)) continue;
