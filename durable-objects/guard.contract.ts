@@ -9,6 +9,7 @@
 import type { AuditEventInsert } from '../workers/db/schema';
 import type { AuditOutcome } from './audit.rows';
 import type { KillCaller, KillRecord, KillScope } from './kill.match';
+import type { ListedKind } from './llm.objects';
 
 export type { KillCaller, KillRecord, KillScope } from './kill.match';
 
@@ -89,7 +90,7 @@ export interface AdmitRequest extends GuardTarget {
    * (durable-objects/response.owners.ts). An older guard looks them up as tasks and finds none:
    * refused (`task_unknown`), never admitted unchecked. The ids are object keys
    * (durable-objects/llm.objects.ts objectKey: a response's id as is, an output item, stored chat
-   * completion, file or batch behind `~<kind>:`). With `list` and `objects` (a provider list of
+   * completion, file, batch, message batch, fine-tuning job, vector store or upload behind `~<kind>:`). With `list` and `objects` (a provider list of
    * that kind, `GET /files`…), an admitted call gets its caller's ids of that kind back
    * (`ownedTasks`) to filter the answer to; an older guard returns none (everything filtered out).
    */
@@ -100,7 +101,7 @@ export interface AdmitRequest extends GuardTarget {
     contexts?: string[];
     answers?: AnsweredIdRecord[];
     hosted?: string[];
-    objects?: 'chat_completion' | 'file' | 'batch';
+    objects?: ListedKind;
   };
 }
 

@@ -9,6 +9,10 @@
  *   chat_completion   a chat completion created with `store: true` (`chatcmpl-…`)
  *   file              an uploaded file (`file-…`), or a batch's output or error file
  *   batch             a Batch API batch (`batch_…`)
+ *   message_batch     an Anthropic Message Batch (`msgbatch_…`): its results are the model's answers
+ *   fine_tuning_job   an OpenAI fine-tuning job (`ftjob-…`)
+ *   vector_store      an OpenAI vector store (`vs_…`): the files it indexes, searchable
+ *   upload            an OpenAI Upload (`upload_…`), whose completion makes a file
  *
  * Keys: a response's id as it is (the records written before the other kinds keep working), any
  * other kind's behind `~<kind>:`; a response id that itself starts with `~` is put behind
@@ -17,9 +21,37 @@
 import type { AuditEventInsert } from '../workers/db/schema';
 import type { Finding } from './guard.contract';
 
-export type OwnedKind = 'response' | 'item' | 'chat_completion' | 'file' | 'batch';
+export type OwnedKind =
+  | 'response'
+  | 'item'
+  | 'chat_completion'
+  | 'file'
+  | 'batch'
+  | 'message_batch'
+  | 'fine_tuning_job'
+  | 'vector_store'
+  | 'upload';
 
-const KINDS = new Set<string>(['response', 'item', 'chat_completion', 'file', 'batch']);
+const KINDS = new Set<string>([
+  'response',
+  'item',
+  'chat_completion',
+  'file',
+  'batch',
+  'message_batch',
+  'fine_tuning_job',
+  'vector_store',
+  'upload',
+]);
+
+/** The kinds whose provider lists are filtered to the caller's own (AdmitRequest.tasks.objects). */
+export type ListedKind =
+  | 'chat_completion'
+  | 'file'
+  | 'batch'
+  | 'message_batch'
+  | 'fine_tuning_job'
+  | 'vector_store';
 
 /** Longest object id recorded or accepted (OpenAI's response ids are `resp_` and 48 hex digits). */
 export const MAX_OBJECT_ID = 200;

@@ -1,6 +1,7 @@
 /**
  * Who created each stored LLM object of one connection — responses, the items of their answers,
- * stored chat completions, files and batches (durable-objects/llm.objects.ts, the kinds;
+ * stored chat completions, files, batches, Anthropic Message Batches, fine-tuning jobs, vector
+ * stores and uploads (durable-objects/llm.objects.ts, the kinds;
  * docs/llm-gateway.md#stored-objects): the record the connection's guard checks a call naming one
  * against, inside its one admit — the same place, and for the same reasons, as task owners
  * (task.owners.ts).
@@ -34,7 +35,7 @@
  */
 import type { AuditEventInsert } from '../workers/db/schema';
 import type { AdmitRequest, Finding } from './guard.contract';
-import { claimedObjects, kindPrefix, type OwnedKind } from './llm.objects';
+import { claimedObjects, kindPrefix, type ListedKind } from './llm.objects';
 import { OwnerStore } from './owner.store';
 import type { SqlLike } from './sql.types';
 import { MAX_LISTED, taskOwner } from './task.owners';
@@ -42,7 +43,7 @@ import { MAX_LISTED, taskOwner } from './task.owners';
 /** Object records kept per connection; beyond it the least recently used goes. */
 export const MAX_RESPONSES = 200_000;
 
-type Listed = Exclude<OwnedKind, 'response' | 'item'>;
+type Listed = ListedKind;
 
 export class LlmObjectOwners {
   readonly #store: OwnerStore;
@@ -54,7 +55,8 @@ export class LlmObjectOwners {
       key: 'response_id',
       cap,
       atCap: 'evict',
-      // Lists (GET /files, /batches, /chat/completions) are filtered to the caller's own.
+      // Lists (GET /files, /batches, /chat/completions, /messages/batches, /fine_tuning/jobs,
+      // /vector_stores) are filtered to the caller's own.
       byOwner: true,
       noun: 'LLM object',
     });

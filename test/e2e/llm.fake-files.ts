@@ -40,6 +40,18 @@ export class FakeFiles {
     return null;
   }
 
+  /** Keeps `content` as a new file (a completed upload's, a job's results): the file object. */
+  put(content: string, purpose = 'batch'): Json {
+    const file = this.#store(content);
+    file.purpose = purpose;
+    return file;
+  }
+
+  /** The text of a stored file, if any. */
+  text(id: string): string | undefined {
+    return this.#files.get(id)?.content;
+  }
+
   #store(content: string): Json {
     const id = `file-${randomBytes(12).toString('hex')}`;
     const file = {

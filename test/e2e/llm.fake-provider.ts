@@ -2,7 +2,8 @@
  * A real local LLM provider for tests and benchmarks (plain node:http): OpenAI chat completions
  * (JSON and SSE, usage only when `stream_options.include_usage`, tool calls), the Responses API
  * (JSON and SSE; stored responses, continued and read by id: llm.fake-responses.ts; stored chat
- * completions: llm.fake-chat-store.ts; files and batches: llm.fake-files.ts), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
+ * completions: llm.fake-chat-store.ts; files and batches: llm.fake-files.ts; Message Batches,
+ * fine-tuning jobs, vector stores, uploads: llm.fake-stores.ts), embeddings (float or base64), models, and Anthropic Messages (JSON and SSE with
  * `message_start`/`message_delta` usage, tool use) plus count_tokens and Responses input_tokens — all under `/v1`, with
  * deterministic answers (llm.fake-provider.replies.ts).
  *
@@ -62,6 +63,7 @@ import {
   splitResponsesJson,
 } from './llm.fake-provider.split.ts';
 import { FakeResponses } from './llm.fake-responses.ts';
+import { FakeStores } from './llm.fake-stores.ts';
 
 export {
   FAKE_MODELS,
@@ -198,14 +200,12 @@ class Reply {
 
 const CANCELLED: Record<string, Json> = {
   responses: { object: 'response', status: 'cancelled', output: [] },
-  'fine_tuning/jobs': { object: 'fine_tuning.job', status: 'cancelled' },
-  'messages/batches': { type: 'message_batch', processing_status: 'canceling' },
 };
 
 /**
  * A model retrieval (`GET /v1/models/<id>`: the model, or 404 for one the fake does not serve) and
- * the cancels (Responses, fine-tuning, Anthropic Message Batches; OpenAI batches are
- * llm.fake-files.ts'), in the providers' shapes; null for any other route.
+ * the Responses cancel (the other cancels are llm.fake-files.ts' and llm.fake-stores.ts'), in the
+ * providers' shapes; null for any other route.
  */
 function passthroughReply(route: string, family: Family): [number, Json] | null {
   const retrieve = /^GET \/v1\/models\/([^/]+)$/.exec(route);
@@ -215,7 +215,7 @@ function passthroughReply(route: string, family: Family): [number, Json] | null 
     const data = modelsJson(family).data as Json[];
     return [200, data.find((m) => m.id === id)!];
   }
-  const cancel = /^POST \/v1\/(responses|fine_tuning\/jobs|messages\/batches)\/([^/]+)\/cancel$/.exec(route);
+  const cancel = /^POST \/v1\/(responses)\/([^/]+)\/cancel$/.exec(route);
   return cancel ? [200, { id: cancel[2]!, ...CANCELLED[cancel[1]!] }] : null;
 }
 
@@ -225,6 +225,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const responses = new FakeResponses();
   const chats = new FakeChatStore();
   const files = new FakeFiles();
+  const stores = new FakeStores(files);
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
@@ -297,11 +298,13 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     // Model `fake-gap-…`: streams that stall, trickle or take odd shapes (llm.fake-provider.gaps.ts).
     if (model.startsWith('fake-gap-')) return gapReply(model, json, req, res);
     // The Responses API, with stored responses (llm.fake-responses.ts), stored chat completions
-    // (llm.fake-chat-store.ts), files and batches (llm.fake-files.ts).
+    // (llm.fake-chat-store.ts), files and batches (llm.fake-files.ts), Message Batches, fine-tuning
+    // jobs, vector stores and uploads (llm.fake-stores.ts).
     const stored =
       responses.answer(req.method ?? 'GET', url.pathname, json, model, usage) ??
       chats.answer(req.method ?? 'GET', url.pathname, json, model, usage) ??
-      files.answer(req.method ?? 'GET', url.pathname, json, raw);
+      files.answer(req.method ?? 'GET', url.pathname, json, raw) ??
+      stores.answer(req.method ?? 'GET', url.pathname, json, raw);
     if (stored)
       return 'sse' in stored
         ? reply.sse(stored.sse, stored.done ?? false)

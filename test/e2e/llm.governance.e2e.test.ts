@@ -37,6 +37,8 @@ const ids: Record<string, string> = {};
 let budgetKey: string;
 /** Batches made through the gateway before the budget and the prompt apply: the budget key's, the admin's. */
 let budgetBatch: string;
+let budgetJob: string;
+let budgetMessageBatch: string;
 let promptedBatch: string;
 
 /** A batch of `client`'s, on an input file it uploads (only its creator may name either). */
@@ -51,6 +53,14 @@ async function makeBatch(client: OpenAI): Promise<string> {
     completion_window: '24h',
   });
   return batch.id;
+}
+
+async function makeJob(client: OpenAI): Promise<string> {
+  const file = await client.files.create({
+    file: await toFile(Buffer.from('{"messages":[]}'), 'train.jsonl'),
+    purpose: 'fine-tune',
+  });
+  return (await client.fineTuning.jobs.create({ model: 'fake-gpt', training_file: file.id })).id;
 }
 
 async function must<T>(method: string, path: string, body: unknown, status: number): Promise<T> {
@@ -122,6 +132,19 @@ beforeAll(async () => {
   budgetKey = key.key;
   ids.key = key.id;
   budgetBatch = await makeBatch(openai(OAI, budgetKey));
+  // A fine-tuning job and a Message Batch are their creator's to cancel (llm-gateway.md#stored-objects):
+  // the key makes them before its budget exists.
+  budgetJob = await makeJob(openai(OAI, budgetKey));
+  budgetMessageBatch = (
+    await anthropic(budgetKey).messages.batches.create({
+      requests: [
+        {
+          custom_id: '1',
+          params: { model: 'fake-claude', max_tokens: 8, messages: [{ role: 'user', content: 'hi' }] },
+        },
+      ],
+    })
+  ).id;
   promptedBatch = await makeBatch(openai(PROMPTED));
   ids.budget = (
     await must<{ id: string }>(
@@ -180,13 +203,15 @@ describe('a block budget and passthrough calls', () => {
     // A response id this key did not create through the gateway is no one's to cancel (404 before
     // the budget is looked at; llm-gateway.md#stored-responses): the workerd test cancels an owned one.
     await expect(client.responses.cancel(`resp_${RUN}`)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
-    expect((await client.fineTuning.jobs.cancel(`ftjob-${RUN}`)).status).toBe('cancelled');
-    const batch = await anthropic(budgetKey).messages.batches.cancel(`msgbatch_${RUN}`);
+    // So are a fine-tuning job and a Message Batch (llm-gateway.md#stored-objects): the key's own.
+    await expect(client.fineTuning.jobs.cancel(`ftjob-${RUN}`)).rejects.toBeInstanceOf(OpenAI.NotFoundError);
+    expect((await client.fineTuning.jobs.cancel(budgetJob)).status).toBe('cancelled');
+    const batch = await anthropic(budgetKey).messages.batches.cancel(budgetMessageBatch);
     expect(batch.processing_status).toBe('canceling');
     expect(fake.requests.map((r) => `${r.method} ${r.path}`)).toEqual([
       `POST /v1/batches/${budgetBatch}/cancel`,
-      `POST /v1/fine_tuning/jobs/ftjob-${RUN}/cancel`,
-      `POST /v1/messages/batches/msgbatch_${RUN}/cancel`,
+      `POST /v1/fine_tuning/jobs/${budgetJob}/cancel`,
+      `POST /v1/messages/batches/${budgetMessageBatch}/cancel`,
     ]);
     const refused = await client.batches
       .create({ input_file_id: 'file-1', endpoint: '/v1/chat/completions', completion_window: '24h' })

@@ -58,8 +58,14 @@ export async function priceModel(org: TestOrg, provider: string, model: string) 
 }
 
 /** A new key of the organization with a `block` budget of `limitUsd` on it alone. */
-export async function budgetedKey(org: TestOrg, name: string, limitUsd: number) {
-  const created = await createApiKeyVia(org.key, name);
+export async function budgetedKey(
+  org: TestOrg,
+  name: string,
+  limitUsd: number,
+  /** A key made before, to put under the budget instead of a new one. */
+  existing?: { id: string; key: string },
+) {
+  const created = existing ?? (await createApiKeyVia(org.key, name));
   const res = await call('POST', '/api/v1/budgets', {
     key: org.key,
     body: { scope: 'apiKey', scopeRef: created.id, limitUsd, name },

@@ -37,11 +37,18 @@ let promptedId: string;
 
 beforeAll(async () => {
   org = await createOrg('owner');
-  await llmConnection(org, BUDGETED, 'openai-compatible', ALLOW_ALL, { allowedModels: ['fake-gpt*'] });
+  // Assistants threads are among the calls refused here: these connections let their callers share
+  // them (llm-gateway.md#stored-objects), so what refuses them is the budget or the prompt.
+  await llmConnection(org, BUDGETED, 'openai-compatible', ALLOW_ALL, {
+    allowedModels: ['fake-gpt*'],
+    sharedProviderObjects: true,
+  });
   await llmConnection(org, BUDGETED_ANT, 'anthropic', ALLOW_ALL, {
     allowedModels: ['fake-claude', 'fake-claude-unpriced', 'fake-claude-denied'],
   });
-  promptedId = await llmConnection(org, PROMPTED, 'openai-compatible', ALLOW_ALL);
+  promptedId = await llmConnection(org, PROMPTED, 'openai-compatible', ALLOW_ALL, {
+    sharedProviderObjects: true,
+  });
   await priceModel(org, 'anthropic', 'fake-claude');
 });
 
@@ -57,10 +64,18 @@ async function passthrough(method: string, slug: string, path: string, key: stri
 
 describe('a block budget and passthrough calls', () => {
   it('lets the exact cancels through at $0, refuses every other spelling and all other work', async () => {
-    const { key, budgetId } = await budgetedKey(org, `pt-cancel-${RUN}`, 0.001);
+    // A fine-tuning job and a Message Batch are their creator's to cancel
+    // (llm-gateway.md#stored-objects): the key makes them before its budget exists.
+    const maker = await createApiKeyVia(org.key, `pt-cancel-jobs-${RUN}`);
+    const made = await Promise.all([
+      passthrough('POST', BUDGETED, '/fine_tuning/jobs', maker.key, { model: 'fake-gpt' }),
+      passthrough('POST', BUDGETED_ANT, '/messages/batches', maker.key, { requests: [] }),
+    ]);
+    const [jobId, messageBatchId] = made.map((m) => (JSON.parse(m.text) as { id: string }).id);
+    const { key, budgetId } = await budgetedKey(org, `pt-cancel-${RUN}`, 0.001, maker);
     for (const [slug, path] of [
-      [BUDGETED, `/fine_tuning/jobs/ftjob-${RUN}/cancel`],
-      [BUDGETED_ANT, `/messages/batches/msgbatch_${RUN}/cancel`],
+      [BUDGETED, `/fine_tuning/jobs/${jobId}/cancel`],
+      [BUDGETED_ANT, `/messages/batches/${messageBatchId}/cancel`],
     ] as const) {
       const res = await passthrough('POST', slug, path, key);
       expect(res.status, path).toBe(200);

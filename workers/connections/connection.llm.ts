@@ -45,9 +45,9 @@ export function requireProvider(id: string | undefined): LlmProvider {
   return provider;
 }
 
-/** Provider and model allowlist mean nothing to an MCP upstream: refused rather than ignored. */
+/** Provider, model allowlist and shared provider objects mean nothing to an MCP upstream: refused rather than ignored. */
 export function refuseLlmSettings(settings: Partial<ConnectionSettingsInput> | undefined): void {
-  for (const field of ['provider', 'allowedModels'] as const) {
+  for (const field of ['provider', 'allowedModels', 'sharedProviderObjects'] as const) {
     if (settings?.[field] !== undefined) {
       throw fieldError(`settings.${field}`, `settings.${field} is only used by llm connections`);
     }

@@ -82,6 +82,8 @@ export interface LlmRequest {
   allowed: ((model: string) => boolean) | null;
   /** The answer's content, read for Langfuse when the connection logs content (workers/langfuse/). */
   content: ContentCapture | null;
+  /** `settings.sharedProviderObjects` (llm.response.access.ts). */
+  sharesProviderObjects: boolean;
 }
 
 /** How the request reached the gateway. */
@@ -195,6 +197,7 @@ async function readLlm(
     injectedUsage,
     meter: metered ? new UsageMeter(family) : null,
     allowed: allowedModelsMatcher(connection.settings.allowedModels),
+    sharesProviderObjects: connection.settings.sharedProviderObjects === true,
     content:
       connection.settings.logContent === true &&
       endpoint !== 'passthrough' &&

@@ -12,7 +12,9 @@
  *                                  `input_file_id` (batchInput)
  *   a path                         the first segment naming a resource the gateway owns
  *                                  (`responses`, `conversations`, `chat/completions`, `files`,
- *                                  `batches`), and what follows it
+ *                                  `batches`, `messages/batches`, `fine_tuning/jobs`,
+ *                                  `vector_stores`, `uploads`) or cannot tell the owner of
+ *                                  (SHARED_RESOURCES), and what follows it
  *
  * An id the gateway cannot record (not a string of 1 to MAX_OBJECT_ID characters) is a fault;
  * more than MAX_NAMED ids in one call is a fault (each is one lookup in the guard).
@@ -20,6 +22,25 @@
 import { isObjectId, MAX_OBJECT_ID, type OwnedKind } from '../../durable-objects/llm.objects';
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
+
+/**
+ * The ids an answer hands its caller, claimed for it (llm.objects.stage.ts, llm.objects.claims.ts):
+ * the object a create makes, and `batch_files`, `fine_tuning_files`, `upload_file` — the files an
+ * answer about the caller's batches, jobs or upload names.
+ */
+export type ClaimShape =
+  | 'response'
+  | 'items'
+  | 'chat_completion'
+  | 'file'
+  | 'batch'
+  | 'batch_files'
+  | 'message_batch'
+  | 'fine_tuning_job'
+  | 'fine_tuning_files'
+  | 'vector_store'
+  | 'upload'
+  | 'upload_file';
 
 /** Ids one call may name: each is a primary-key lookup in the guard's admit. */
 export const MAX_NAMED = 1_000;
@@ -70,7 +91,7 @@ export function tooMany(): AppError {
  * `{type: "file"}` part) or `source.file_id` (an Anthropic `document` or `image` from the Files API).
  * Fault as inputItems.
  */
-export function inputFiles(list: unknown, field: 'input' | 'messages'): Named[] | AppError {
+export function inputFiles(list: unknown, field: string): Named[] | AppError {
   if (!Array.isArray(list)) return [];
   const named: Named[] = [];
   for (let i = 0; i < list.length; i++) {
@@ -117,7 +138,7 @@ export function batchInput(body: Record<string, unknown> | null): Named[] | AppE
   return [{ kind: 'file', id, location: 'body', path: 'input_file_id' }];
 }
 
-function badId(path: string, what: string): AppError {
+export function badId(path: string, what: string): AppError {
   return new AppError('validation_failed', {
     message: `${path} must be ${what}: a string of 1 to ${MAX_OBJECT_ID} characters`,
     details: { location: 'body', path },
@@ -125,26 +146,54 @@ function badId(path: string, what: string): AppError {
 }
 
 /**
- * The resources whose ids a path may name; `chat` only followed by `completions`; `batches` not
- * after `messages` (Anthropic's Message Batches, not recorded: docs/llm-gateway.md#stored-objects).
+ * The resources whose ids a path may name; `chat` only followed by `completions`, `batches` after
+ * `messages` is Anthropic's Message Batches, `fine_tuning` only followed by `jobs`. `shared`: a
+ * resource whose owner the gateway cannot tell (SHARED_RESOURCES).
  */
-export type Resource = 'responses' | 'conversations' | 'chat_completions' | 'files' | 'batches';
+export type Resource =
+  | 'responses'
+  | 'conversations'
+  | 'chat_completions'
+  | 'files'
+  | 'batches'
+  | 'message_batches'
+  | 'fine_tuning_jobs'
+  | 'vector_stores'
+  | 'uploads'
+  | 'shared';
+
+const SIMPLE = new Set(['responses', 'conversations', 'files', 'batches', 'vector_stores', 'uploads']);
+
+/**
+ * Stored objects the gateway records no creator for: Assistants (and their files), threads with
+ * their messages and runs, containers (code interpreter's, with their files), evals and their
+ * runs, videos. Refused unless the connection lets its callers share them
+ * (llm.objects.stores.ts).
+ */
+export const SHARED_RESOURCES = new Set(['assistants', 'threads', 'containers', 'evals', 'videos']);
+
+/** Pairs of segments naming one resource. */
+const PAIRS: Record<string, [string, Resource]> = {
+  chat: ['completions', 'chat_completions'],
+  messages: ['batches', 'message_batches'],
+  fine_tuning: ['jobs', 'fine_tuning_jobs'],
+};
 
 /**
  * The first segment of `segments` (as routedSegments reads them) that names a resource, and the
  * segments after it; null when none does. Wherever it appears (`/v1/responses/…` on a base URL
  * without the version, Azure's `/openai/responses/…`) and in any case: a segment that may name a
- * stored object is judged, never skipped.
+ * stored object is judged, never skipped. The first wins: `/vector_stores/{vs}/files/{id}` names
+ * the vector store (and the file, llm.objects.stores.ts).
  */
 export function resourceOf(segments: readonly string[]): { resource: Resource; rest: string[] } | null {
   for (let i = 0; i < segments.length; i++) {
     const s = segments[i]!.toLowerCase();
-    if (s === 'responses' || s === 'conversations' || s === 'files')
-      return { resource: s, rest: segments.slice(i + 1) };
-    if (s === 'batches' && segments[i - 1]?.toLowerCase() !== 'messages')
-      return { resource: s, rest: segments.slice(i + 1) };
-    if (s === 'chat' && segments[i + 1]?.toLowerCase() === 'completions')
-      return { resource: 'chat_completions', rest: segments.slice(i + 2) };
+    const pair = PAIRS[s];
+    if (pair && segments[i + 1]?.toLowerCase() === pair[0])
+      return { resource: pair[1], rest: segments.slice(i + 2) };
+    if (SIMPLE.has(s)) return { resource: s as Resource, rest: segments.slice(i + 1) };
+    if (SHARED_RESOURCES.has(s)) return { resource: 'shared', rest: segments.slice(i + 1) };
   }
   return null;
 }

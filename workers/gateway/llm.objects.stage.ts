@@ -17,6 +17,8 @@
  *   batch_files       the `output_file_id` and `error_file_id` of every batch in an answer about the
  *                     caller's batches (a create, a retrieve, a cancel, the filtered list): only the
  *                     batch's creator sees them, so they are its files
+ *   the others        Message Batches, fine-tuning jobs (and their result files), vector stores,
+ *                     uploads (and a completed upload's file): llm.objects.claims.ts
  * Each finding is claimed for the call's caller by the guard when the outcome reaches it
  * (durable-objects/response.owners.ts), and noted as in flight until then.
  *
@@ -38,6 +40,7 @@ import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import { claimPending } from './gateway.claims';
 import type { ResponseStage, StageCall } from './gateway.stages';
+import { claimStores, STORE_CLAIMS } from './llm.objects.claims';
 import { type LlmRequestRead, responseUse } from './llm.response.access';
 
 /** Output item ids one call claims; an item beyond them is unknown, so refused to everyone. */
@@ -125,6 +128,9 @@ export function objectClaimStage(call: StageCall, parsed: LlmRequestRead | null)
         // OpenAI's file is `{object: "file"}`, Anthropic's `{type: "file"}`.
         open.delete('file');
         record('file', [message.id]);
+      } else if (STORE_CLAIMS.some((claim) => open.has(claim))) {
+        // Message Batches, fine-tuning jobs, vector stores, uploads (llm.objects.claims.ts).
+        claimStores(message, open, record, MAX_CLAIMED_ITEMS);
       } else if (open.has('batch') || open.has('batch_files')) {
         claimBatches(message);
       }
@@ -133,7 +139,10 @@ export function objectClaimStage(call: StageCall, parsed: LlmRequestRead | null)
   };
 }
 
-/** Response stage of a provider list (`GET /chat/completions`, `/files`, `/batches`): the caller's own entries only. */
+/**
+ * Response stage of a provider list (`GET /chat/completions`, `/files`, `/batches`,
+ * `/messages/batches`, `/fine_tuning/jobs`, `/vector_stores`): the caller's own entries only.
+ */
 export function ownedListStage(call: StageCall, parsed: LlmRequestRead | null): ResponseStage | null {
   if (!responseUse(parsed).list) return null;
   const mine = new Set(call.ownedTasks ?? []);

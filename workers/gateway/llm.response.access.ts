@@ -23,7 +23,9 @@
  * chat completions stored with `store: true` (`/chat/completions/{id}`, `…/messages`), for files
  * (`/files/{id}…`, a batch's `input_file_id`, a `file_id` in a prompt, Anthropic's included) and
  * batches (`/batches/{id}…`); their lists (`GET /chat/completions`, `/files`, `/batches`) are
- * filtered to the caller's own.
+ * filtered to the caller's own. Anthropic Message Batches, fine-tuning jobs, vector stores and
+ * uploads the same way (llm.objects.stores.ts, which also refuses the objects nobody is recorded
+ * for — Assistants, threads, containers… — unless the connection shares them).
  *
  * Fail closed on what is read: the path is read as a provider may route it (percent-decoded, empty
  * and `.` segments dropped, `..` resolved, keywords in any case), a passthrough body that may
@@ -35,6 +37,7 @@
 import type { AdmitRequest } from '../../durable-objects/guard.contract';
 import {
   isObjectId,
+  type ListedKind,
   MAX_OBJECT_ID,
   type OwnedKind,
   objectKey,
@@ -45,6 +48,7 @@ import { targetParts } from '../llm/llm.passthrough';
 import { parseLlmBody } from '../llm/llm.request';
 import {
   batchInput,
+  type ClaimShape,
   inputFiles,
   inputItems,
   MAX_NAMED,
@@ -52,6 +56,9 @@ import {
   resourceOf,
   tooMany,
 } from './llm.objects.named';
+import { messagesContainer, storeUse, toolObjects } from './llm.objects.stores';
+
+export type { ClaimShape, ListedKind };
 
 /**
  * What this module reads of an LLM request (llm.adapter.ts LlmRequest): its one unit's endpoint, body
@@ -63,12 +70,9 @@ export interface LlmRequestRead {
   ];
   upstreamPath: string;
   raw: Uint8Array | null;
+  /** The connection's `settings.sharedProviderObjects`: its callers share what the gateway cannot tell the owner of. */
+  sharesProviderObjects?: boolean;
 }
-
-/** The ids an answer hands its caller, claimed for it (llm.objects.stage.ts). */
-export type ClaimShape = 'response' | 'items' | 'chat_completion' | 'file' | 'batch' | 'batch_files';
-/** The kinds a provider list of which is filtered to the caller's own. */
-export type ListedKind = 'chat_completion' | 'file' | 'batch';
 
 /** What a call does with stored objects: the ids it names, what it creates or lists, or why it is refused. */
 export interface ResponseUse {
@@ -107,13 +111,17 @@ export function responseUse(parsed: LlmRequestRead | null): ResponseUse {
 function readUse(parsed: LlmRequestRead): ResponseUse {
   const unit = parsed.units[0];
   const method = targetParts(unit.forwarded?.target)?.method ?? 'POST';
-  if (unit.endpoint === 'responses') return fromBody(unit.body, method === 'POST');
+  const shares = parsed.sharesProviderObjects === true;
+  if (unit.endpoint === 'responses') return fromBody(unit.body, method === 'POST', shares);
   // Counting a create's input (`responses.input_tokens`, a catalog endpoint) reads the stored
   // objects it names just as the create would: judged alike, nothing created.
-  if (unit.endpoint === 'responses.input_tokens') return fromBody(unit.body, false);
+  if (unit.endpoint === 'responses.input_tokens') return fromBody(unit.body, false, shares);
   if (unit.endpoint === 'chat.completions') return chatCreate(unit.body);
-  // Anthropic Messages (and their token count): the files a prompt names, nothing stored.
+  // Anthropic Messages (and their token count): the files a prompt names, nothing stored; a
+  // container reused by id is shared state.
   if (unit.endpoint === 'messages' || unit.endpoint === 'messages.count_tokens') {
+    const container = messagesContainer(unit.body, shares);
+    if (container) return refused(container);
     const files = inputFiles(unit.body?.messages, 'messages');
     return files instanceof AppError ? refused(files) : named(files);
   }
@@ -123,6 +131,12 @@ function readUse(parsed: LlmRequestRead): ResponseUse {
   const found = resourceOf(segments);
   if (!found) return NONE;
   const { resource, rest } = found;
+  const stored = storeUse(resource, rest, method, () => passthroughBody(parsed.raw), shares);
+  if (stored) {
+    if (stored.fault) return refused(stored.fault);
+    const use = named(stored.named);
+    return use.fault ? use : { ...use, claims: stored.claims, ...(stored.list ? { list: stored.list } : {}) };
+  }
   if (resource === 'conversations') return rest.length > 0 ? refused(conversation('path')) : NONE;
   if (resource === 'files' || resource === 'batches')
     return filesOrBatches(resource, rest, method, parsed.raw);
@@ -138,7 +152,7 @@ function readUse(parsed: LlmRequestRead): ResponseUse {
   if (second === undefined || (rest.length === 1 && BODY_PATHS.has(second.toLowerCase()))) {
     const body = passthroughBody(parsed.raw);
     if (body instanceof AppError) return refused(body);
-    return fromBody(body, second === undefined && method === 'POST');
+    return fromBody(body, second === undefined && method === 'POST', shares);
   }
   return named([{ kind: 'response', id: second, location: 'path' }]);
 }
@@ -148,7 +162,7 @@ function readUse(parsed: LlmRequestRead): ResponseUse {
  * one shaped like it). Every create claims its output items (even with `store: false`: a caller
  * passing its own answer's items back names their ids); one that stores claims its response.
  */
-function fromBody(body: Record<string, unknown> | null, creates: boolean): ResponseUse {
+function fromBody(body: Record<string, unknown> | null, creates: boolean, shares: boolean): ResponseUse {
   const claims: ClaimShape[] = creates ? ['items'] : [];
   if (!body) return creates ? { ...NONE, creates, claims: ['response', ...claims] } : NONE;
   if (body.conversation !== undefined && body.conversation !== null) return refused(conversation('body'));
@@ -159,6 +173,9 @@ function fromBody(body: Record<string, unknown> | null, creates: boolean): Respo
   if (items instanceof AppError) return refused(items);
   const files = inputFiles(body.input, 'input');
   if (files instanceof AppError) return refused(files);
+  // The vector stores a file_search tool searches, a code interpreter's files and container.
+  const tools = toolObjects(body.tools, shares);
+  if (tools instanceof AppError) return refused(tools);
   const previous = body.previous_response_id;
   const all: Named[] = [];
   if (previous !== undefined && previous !== null) {
@@ -172,7 +189,7 @@ function fromBody(body: Record<string, unknown> | null, creates: boolean): Respo
     }
     all.push({ kind: 'response', id: previous, location: 'body', path: 'previous_response_id' });
   }
-  all.push(...items, ...files);
+  all.push(...items, ...files, ...tools);
   return { ...named(all), creates: stores, claims };
 }
 
@@ -286,6 +303,10 @@ const NOUNS: Record<OwnedKind, string> = {
   chat_completion: 'chat completion',
   file: 'file',
   batch: 'batch',
+  message_batch: 'message batch',
+  fine_tuning_job: 'fine-tuning job',
+  vector_store: 'vector store',
+  upload: 'upload',
 };
 
 function notFound(kind: OwnedKind, id: string, where: Pick<Named, 'location' | 'path'>): AppError {

@@ -147,14 +147,18 @@ describe('files and batches', () => {
   const path = (target: string, raw: string | null = null) =>
     responseAccess(request('passthrough', target, null, raw));
 
-  it('by-id paths name the file or batch; lists list; `batches` after `messages` is Anthropic’s', () => {
+  it('by-id paths name the file or batch; lists list; `batches` after `messages` is Anthropic’s (a message batch)', () => {
     for (const target of ['GET /files/f_1', 'GET /files/f_1/content', 'DELETE /files/f_1', 'GET /FILES//f_1'])
       expect(path(target), target).toEqual({ protocol: 'llm-response', ids: ['~file:f_1'] });
     for (const target of ['GET /batches/b_1', 'POST /batches/b_1/cancel', 'GET /x/../batches/b_1'])
       expect(path(target), target).toEqual({ protocol: 'llm-response', ids: ['~batch:b_1'] });
     expect(path('GET /files')).toEqual({ protocol: 'llm-response', list: true, objects: 'file' });
     expect(path('GET /batches')).toEqual({ protocol: 'llm-response', list: true, objects: 'batch' });
-    expect(path('POST /messages/batches/msgbatch_1/cancel')).toBeUndefined();
+    // Anthropic's Message Batches are owned too (llm.objects.stores.ts): a message batch, not a batch.
+    expect(path('POST /messages/batches/msgbatch_1/cancel')).toEqual({
+      protocol: 'llm-response',
+      ids: ['~message_batch:msgbatch_1'],
+    });
   });
 
   it('an upload claims its file; a batch create names its input file and claims the batch and its outputs', () => {

@@ -88,6 +88,15 @@ export const ERROR_CODES = {
     message:
       'The gateway cannot verify who owns a conversation: continue a conversation with previous_response_id instead',
   },
+  // Stored objects the gateway records no creator for (Assistants, threads, containers, evals,
+  // videos: docs/llm-gateway.md#stored-objects) are the provider account's, shared by every caller
+  // of the connection: refused unless the connection says its callers may share them.
+  shared_object_refused: {
+    status: 403,
+    rpc: -32003,
+    message:
+      "The gateway cannot tell who owns this provider object, so it keeps it from every caller: a connection whose callers may share all its provider's stored objects sets settings.sharedProviderObjects",
+  },
   rate_limited: { status: 429, rpc: -32029, message: 'Rate limit exceeded' },
   // A call to hold for approval when its caller (on this connection) or its organization already has
   // as many unexpired approvals pending as allowed (docs/policies.md#how-many-approvals-may-wait):

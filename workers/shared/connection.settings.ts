@@ -144,6 +144,14 @@ export const connectionSettingsSchema = z
       )
       .max(100, 'allowedModels holds at most 100 globs')
       .optional(),
+    /**
+     * LLM connections: let every caller of the connection share the provider's stored objects the
+     * gateway cannot tell the owner of — Assistants, threads, containers, evals, videos
+     * (docs/llm-gateway.md#stored-objects). Off (absent): a call naming one is refused
+     * (`shared_object_refused`); the objects the gateway records a creator for stay each caller's
+     * either way.
+     */
+    sharedProviderObjects: z.boolean().optional(),
     /** Time allowed for the upstream to start answering. */
     upstreamTimeoutMs: z.number().int().min(1000).max(300_000).default(60_000),
     /**
