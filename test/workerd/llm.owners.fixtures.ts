@@ -4,7 +4,7 @@
  * through it as one caller (key, X-Igris-User, trace id), and what the provider received naming an id.
  */
 import { env } from 'cloudflare:workers';
-import { call, expectJson, putPolicy } from './helpers';
+import { call, expectJson, flushAudit, putPolicy } from './helpers';
 
 /** Who calls: an API key, optionally a person behind it (X-Igris-User), a connection and a trace id. */
 export interface Caller {
@@ -24,7 +24,11 @@ export interface ProviderRequest {
  * An `openai-compatible` connection `slug` of `key`'s organization on the fake provider, every call
  * allowed — passthrough too: retrieve, list, delete and cancel reach the provider by path. Its id.
  */
-export async function connectOwned(slug: string, key: string): Promise<string> {
+export async function connectOwned(
+  slug: string,
+  key: string,
+  settings: Record<string, unknown> = { provider: 'openai-compatible' },
+): Promise<string> {
   const res = await call('POST', '/api/v1/connections', {
     key,
     body: {
@@ -33,7 +37,7 @@ export async function connectOwned(slug: string, key: string): Promise<string> {
       type: 'llm',
       upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
       credential: env.LLM_FAKE_KEY,
-      settings: { provider: 'openai-compatible' },
+      settings,
     },
   });
   const { id } = await expectJson<{ id: string }>(res, 201);
@@ -49,18 +53,58 @@ export function callerHeaders(who: Caller): Record<string, string> {
   };
 }
 
-/** A call to `/llm/<slug>/v1<path>` as `who` (on `defaultSlug` unless `who.slug` says otherwise). */
-export function ownedCall(defaultSlug: string) {
+/**
+ * A call to `/llm/<slug>/v1<path>` as `who` (on `defaultSlug` unless `who.slug` says otherwise),
+ * with `headers` besides (Anthropic's `anthropic-version`).
+ */
+export function ownedCall(defaultSlug: string, headers: Record<string, string> = {}) {
   return (who: Caller, method: string, path: string, body?: unknown): Promise<Response> =>
     call(method, `/llm/${who.slug ?? defaultSlug}/v1${path}`, {
       key: who.key,
       body,
-      headers: callerHeaders(who),
+      headers: { ...headers, ...callerHeaders(who) },
     });
+}
+
+/** The audit row of the call traced `trace` in `orgId` (after the spool is flushed). */
+export async function auditedCall(orgId: string, trace: string) {
+  await flushAudit();
+  const row = await env.DB.prepare(
+    'SELECT action, error_code, upstream_status, details FROM audit_events WHERE org_id = ? AND trace_id = ?',
+  )
+    .bind(orgId, trace)
+    .first<{ action: string; error_code: string | null; upstream_status: number | null; details: string }>();
+  return row ? { ...row, details: JSON.parse(row.details) as Record<string, unknown> } : null;
 }
 
 /** What the provider received that names `id` (in a body or a path). */
 export async function providerSawNaming(id: string): Promise<ProviderRequest[]> {
   const seen = (await (await fetch(`${env.LLM_FAKE_URL}/__fake/requests`)).json()) as ProviderRequest[];
   return seen.filter((r) => r.path.includes(id) || JSON.stringify(r.body ?? null).includes(id));
+}
+
+/** Uploads `text` as a file through `defaultSlug` (or `who.slug`) as `who`; its id. */
+export function uploadAs(defaultSlug: string, purpose = 'batch') {
+  const boundary = 'igrisboundary';
+  return async (who: Caller, text: string): Promise<string> => {
+    const rawBody = [
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="purpose"',
+      '',
+      purpose,
+      `--${boundary}`,
+      'Content-Disposition: form-data; name="file"; filename="input.jsonl"',
+      'Content-Type: application/jsonl',
+      '',
+      text,
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+    const res = await call('POST', `/llm/${who.slug ?? defaultSlug}/v1/files`, {
+      key: who.key,
+      rawBody,
+      headers: { ...callerHeaders(who), 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+    });
+    return (await expectJson<{ id: string }>(res, 200)).id;
+  };
 }
