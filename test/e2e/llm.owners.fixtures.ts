@@ -11,7 +11,13 @@ import type { FakeProvider } from './llm.fake-provider.ts';
  * An `openai-compatible` connection `slug` of `key`'s organization on the fake provider, every call
  * allowed — passthrough too: retrieve, list, delete and cancel reach the provider by path.
  */
-export async function connectOwnersLlm(fakeUrl: string, slug: string, key: string, providerKey: string) {
+export async function connectOwnersLlm(
+  fakeUrl: string,
+  slug: string,
+  key: string,
+  providerKey: string,
+  provider: 'openai-compatible' | 'anthropic' = 'openai-compatible',
+) {
   const created = await api(
     'POST',
     '/connections',
@@ -21,7 +27,7 @@ export async function connectOwnersLlm(fakeUrl: string, slug: string, key: strin
       type: 'llm',
       upstreamUrl: `${fakeUrl}/v1`,
       credential: providerKey,
-      settings: { provider: 'openai-compatible' },
+      settings: { provider },
     },
     key,
   );
