@@ -123,6 +123,32 @@ describe('stored LLM objects of every kind, in one table', () => {
     expect(owners.owned(list(ALICE), T0 + OWNER_TTL_MS + 1)).toEqual([]);
   });
 
+  it('Message Batches, fine-tuning jobs, vector stores and uploads are claimed, checked and listed per kind', () => {
+    const owners = new ResponseOwners(memorySql());
+    const kinds = ['message_batch', 'fine_tuning_job', 'vector_store', 'upload'] as const;
+    owners.claimFrom(
+      row(ALICE),
+      kinds.map((kind) => objects(kind, `${kind}_1`)),
+      T0,
+    );
+    for (const kind of kinds) {
+      const key = objectKey(kind, `${kind}_1`);
+      expect(objectOfKey(key)).toEqual({ kind, id: `${kind}_1` });
+      expect(owners.refused(naming(ALICE, key), T0), kind).toBeNull();
+      expect(owners.refused(naming(BOB, key), T0), kind).toBe(key);
+      // The same id as another kind is not the caller's.
+      expect(owners.refused(naming(ALICE, objectKey('file', `${kind}_1`)), T0), kind).toBe(
+        objectKey('file', `${kind}_1`),
+      );
+    }
+    for (const kind of ['message_batch', 'fine_tuning_job', 'vector_store'] as const) {
+      const list = (caller: typeof ALICE) =>
+        ({ caller, final: false, tasks: { protocol: 'llm-response', list: true, objects: kind } }) as const;
+      expect(owners.owned(list(ALICE), T0 + 1), kind).toEqual([`${kind}_1`]);
+      expect(owners.owned(list(BOB), T0 + 1), kind).toEqual([]);
+    }
+  });
+
   it('keys round-trip, and a response id starting with the mark cannot pass for another kind', () => {
     for (const [kind, id] of [
       ['response', 'resp_1'],

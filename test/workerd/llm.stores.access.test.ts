@@ -261,7 +261,8 @@ describe('fine-tuning jobs', () => {
   });
 
   it('the list shows each caller its own jobs; a refusal is audited with the kind', async () => {
-    const mine = (await job(alice, await upload(alice, 'a'))).id;
+    const made = await job(alice, await upload(alice, 'a'));
+    const mine = made.id;
     const theirs = (await job({ key: sameOrgKey }, await upload({ key: sameOrgKey }, 'b'))).id;
     const listed = async (who: Caller) =>
       (
@@ -272,6 +273,14 @@ describe('fine-tuning jobs', () => {
     expect(alices).not.toContain(theirs);
     expect(await listed({ key: sameOrgKey })).toEqual([theirs]);
     expect(await listed({ key: outsider.key, slug: OAI_OTHER })).toEqual([]);
+    // A list claims the result files of the jobs it shows: only those left after the filter.
+    const result = made.result_files[0]!;
+    await expectOpenAiNotFound(
+      await llm({ key: sameOrgKey }, 'GET', `/files/${result}/content`),
+      'file',
+      result,
+      'listed',
+    );
     const trace = `stores-ft-refused-${RUN}`;
     await llm({ key: outsider.key, slug: OAI_OTHER, trace }, 'POST', `/fine_tuning/jobs/${mine}/cancel`);
     const row = await auditedCall(outsider.orgId, trace);
