@@ -145,6 +145,11 @@ describe('Anthropic Message Batches', () => {
         message: `No file found with id ${JSON.stringify(file)}.`,
         details: { location: 'body', path: 'requests[0].params.messages[0].content[0].source.file_id' },
       });
+      // A Messages create by another spelling of its path (passthrough) reads the file the same.
+      const spelled = await claude(who, 'POST', '/messages/', prompt('summarise', file));
+      expect((await expectJson<{ error: { message: string } }>(spelled, 404)).error.message).toBe(
+        `No file found with id ${JSON.stringify(file)}.`,
+      );
     }
     expect(await providerSaw(file)).toEqual(before);
     await messageBatch(alice, 'summarise', file);

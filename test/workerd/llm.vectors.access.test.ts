@@ -289,6 +289,13 @@ describe('objects the gateway records no creator for', () => {
       expect(answer.error, path).toMatchObject({ code: 'shared_object_refused', type: 'permission_error' });
       expect(await hits(path), path).toBe(before);
     }
+    // Audited as the gateway's refusal (as a conversation is), with its code.
+    const trace = `shared-refused-${RUN}`;
+    await (await llm({ ...alice, trace }, 'GET', `/threads/thread_${RUN}`)).text();
+    expect(await auditedCall(orgId, trace)).toMatchObject({
+      action: 'error',
+      error_code: 'shared_object_refused',
+    });
     for (const [method, path, body] of calls) {
       const before = await hits(path);
       const res = await llm({ ...alice, slug: SHARING }, method, path, body);

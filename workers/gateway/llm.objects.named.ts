@@ -147,7 +147,8 @@ export function badId(path: string, what: string): AppError {
 
 /**
  * The resources whose ids a path may name; `chat` only followed by `completions`, `batches` after
- * `messages` is Anthropic's Message Batches, `fine_tuning` only followed by `jobs`. `shared`: a
+ * `messages` is Anthropic's Message Batches, `fine_tuning` only followed by `jobs`; `messages` alone
+ * (or followed by `count_tokens`) is a Messages create by another spelling. `shared`: a
  * resource whose owner the gateway cannot tell (SHARED_RESOURCES).
  */
 export type Resource =
@@ -160,6 +161,7 @@ export type Resource =
   | 'fine_tuning_jobs'
   | 'vector_stores'
   | 'uploads'
+  | 'messages'
   | 'shared';
 
 const SIMPLE = new Set(['responses', 'conversations', 'files', 'batches', 'vector_stores', 'uploads']);
@@ -193,7 +195,14 @@ export function resourceOf(segments: readonly string[]): { resource: Resource; r
     if (pair && segments[i + 1]?.toLowerCase() === pair[0])
       return { resource: pair[1], rest: segments.slice(i + 2) };
     if (SIMPLE.has(s)) return { resource: s as Resource, rest: segments.slice(i + 1) };
+    // An Anthropic Messages create (or count) by another spelling of its path (`/messages/`).
+    if (s === 'messages' && isMessagesCreate(segments.slice(i + 1)))
+      return { resource: 'messages', rest: segments.slice(i + 1) };
     if (SHARED_RESOURCES.has(s)) return { resource: 'shared', rest: segments.slice(i + 1) };
   }
   return null;
+}
+
+function isMessagesCreate(rest: readonly string[]): boolean {
+  return rest.length === 0 || (rest.length === 1 && rest[0]!.toLowerCase() === 'count_tokens');
 }

@@ -22,6 +22,9 @@
  *                     (`shared_object_refused`) unless the connection's
  *                     `settings.sharedProviderObjects` lets every caller share them
  *
+ *   messages          an Anthropic Messages create (or count) by another spelling of its path
+ *                     (`POST /messages/`): its files and container, as the catalog's create's
+ *
  * The stores and containers a Responses create's tools name (`file_search`'s `vector_store_ids`,
  * `code_interpreter`'s `container`) and an Anthropic Messages create's `container` are read here
  * too (toolObjects).
@@ -70,6 +73,10 @@ export function storeUse(
       return vectorStores(rest, method, body);
     case 'uploads':
       return uploads(rest, method);
+    case 'messages':
+      // A Messages create by another spelling of its path: judged as the catalog's create is.
+      if (method !== 'POST') return NOTHING;
+      return withBody(body, (b) => messagesContainer(b, shares) ?? inputFiles(b?.messages, 'messages'), []);
     case 'shared':
       return shares ? NOTHING : { ...NOTHING, fault: sharedFault({ location: 'path' }) };
     default:

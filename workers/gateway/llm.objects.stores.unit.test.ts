@@ -157,6 +157,20 @@ describe('vector stores', () => {
   });
 });
 
+describe('an Anthropic Messages create by another spelling of its path', () => {
+  it('names the files its messages read, and refuses a container unless shared', () => {
+    const body = {
+      messages: [{ role: 'user', content: [{ type: 'image', source: { type: 'file', file_id: 'f_1' } }] }],
+    };
+    for (const target of ['POST /messages/', 'POST /v1/Messages//', 'POST /messages/count_tokens/'])
+      expect(path(target, body), target).toEqual(names('~file:f_1'));
+    expect(fault('POST /messages/', { messages: [], container: 'container_1' })?.code).toBe(
+      'shared_object_refused',
+    );
+    expect(path('GET /messages/')).toBeUndefined();
+  });
+});
+
 describe('uploads and the objects nobody is recorded for', () => {
   it('an upload create claims the upload; parts, complete and cancel name it and claim its file', () => {
     expect(responseUse(request('passthrough', 'POST /uploads', null, {})).claims).toEqual(['upload']);
