@@ -156,6 +156,17 @@ describe('vector stores', () => {
         'file_search',
         'tools[0].vector_store_ids[0]',
       );
+      // A stored prompt's variable reads the file into the prompt too.
+      await expectNotFound(
+        await llm(who, 'POST', '/responses', {
+          model: 'fake-gpt',
+          prompt: { id: 'pmpt_1', variables: { doc: { type: 'input_file', file_id: file } } },
+        }),
+        'file',
+        file,
+        'prompt variable',
+        'prompt.variables.doc.file_id',
+      );
     }
     expect([...(await providerSaw(file)), ...(await providerSaw(store))]).toEqual(before);
     const searched = await llm(alice, 'POST', '/responses', {

@@ -243,6 +243,25 @@ export function toolObjects(tools: unknown, shares: boolean): Named[] | AppError
 }
 
 /**
+ * The files a Responses create's stored prompt is filled with: each `prompt.variables` value that is
+ * an input part naming a `file_id` (`input_file`, `input_image`) — the provider reads it into the
+ * prompt as it reads an input's.
+ */
+export function promptFiles(prompt: unknown): Named[] | AppError {
+  const variables = isRecord(prompt) ? prompt.variables : undefined;
+  if (!isRecord(variables)) return [];
+  const named: Named[] = [];
+  for (const [name, value] of Object.entries(variables)) {
+    if (!isRecord(value) || value.file_id === undefined || value.file_id === null) continue;
+    const file = fileField(value.file_id, `prompt.variables.${name}.file_id`);
+    if (file instanceof AppError) return file;
+    named.push(...file);
+    if (named.length > MAX_NAMED) return tooMany();
+  }
+  return named;
+}
+
+/**
  * The refusal of a container named by id (an Anthropic Messages create's `container`, a string or
  * `{id}`; a code interpreter's string): shared (its callers check the connection shares them
  * first). Null when it names none.

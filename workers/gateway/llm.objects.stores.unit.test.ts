@@ -149,6 +149,15 @@ describe('vector stores', () => {
     );
     expect(create([{ type: 'code_interpreter', container: 'cntr_1' }], true).fault).toBeNull();
     expect(create([{ type: 'file_search', vector_store_ids: 'vs_1' }]).fault?.code).toBe('validation_failed');
+    const prompted = (prompt: unknown) =>
+      responseUse(request('responses', 'POST /responses', { input: 'x', prompt }));
+    expect(
+      prompted({ id: 'pmpt_1', variables: { doc: { type: 'input_file', file_id: 'f_9' }, name: 'text' } })
+        .ids,
+    ).toEqual(['~file:f_9']);
+    expect(
+      prompted({ id: 'pmpt_1', variables: { doc: { type: 'input_file', file_id: 9 } } }).fault?.details,
+    ).toEqual({ location: 'body', path: 'prompt.variables.doc.file_id' });
     const messages = (body: Record<string, unknown>) =>
       responseUse(request('messages', 'POST /messages', body)).fault;
     expect(messages({ messages: [], container: 'container_1' })?.code).toBe('shared_object_refused');

@@ -56,7 +56,7 @@ import {
   resourceOf,
   tooMany,
 } from './llm.objects.named';
-import { messagesContainer, storeUse, toolObjects } from './llm.objects.stores';
+import { messagesContainer, promptFiles, storeUse, toolObjects } from './llm.objects.stores';
 
 export type { ClaimShape, ListedKind };
 
@@ -176,6 +176,9 @@ function fromBody(body: Record<string, unknown> | null, creates: boolean, shares
   // The vector stores a file_search tool searches, a code interpreter's files and container.
   const tools = toolObjects(body.tools, shares);
   if (tools instanceof AppError) return refused(tools);
+  // A stored prompt's variables may be files too.
+  const prompted = promptFiles(body.prompt);
+  if (prompted instanceof AppError) return refused(prompted);
   const previous = body.previous_response_id;
   const all: Named[] = [];
   if (previous !== undefined && previous !== null) {
@@ -189,7 +192,7 @@ function fromBody(body: Record<string, unknown> | null, creates: boolean, shares
     }
     all.push({ kind: 'response', id: previous, location: 'body', path: 'previous_response_id' });
   }
-  all.push(...items, ...files, ...tools);
+  all.push(...items, ...files, ...tools, ...prompted);
   return { ...named(all), creates: stores, claims };
 }
 
