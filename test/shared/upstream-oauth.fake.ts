@@ -7,7 +7,9 @@
  *   discovery falls back to it);
  * - /authorize requires the client id, state, response_type=code and an S256 challenge, then
  *   redirects back with a single-use code for the person the test names with `&persona=<name>`
- *   (standing in for that person signing in at the provider and clicking "allow");
+ *   (standing in for that person signing in at the provider and clicking "allow"); without a
+ *   persona it is a consent page, as a browser sees one: an "Account" field and an "Allow" button
+ *   that send the same request with the persona typed in;
  * - /token (client_secret_post): authorization_code checks client secret, code, redirect_uri and
  *   BASE64URL(SHA-256(code_verifier)) = challenge; refresh_token rotates (the old one dies);
  * - /mcp: a minimal MCP endpoint that answers only with a live access token; `whoami` returns the
@@ -50,6 +52,18 @@ export async function startUpstreamOAuthFake(): Promise<{ url: string; close(): 
   ) => {
     res.writeHead(status, { 'Content-Type': 'application/json', ...headers });
     res.end(JSON.stringify(body));
+  };
+  const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+  /** The provider's sign-in and consent, in one form that repeats the request with a persona. */
+  const consentPage = (res: http.ServerResponse, query: URLSearchParams) => {
+    const hidden = [...query]
+      .map(([name, value]) => `<input type="hidden" name="${escapeHtml(name)}" value="${escapeHtml(value)}">`)
+      .join('');
+    res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
+    res.end(`<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Fake provider</title></head>
+<body><h1>Allow ${escapeHtml(query.get('client_id') ?? '')} to use your account?</h1>
+<form method="get" action="/authorize">${hidden}<label>Account <input name="persona" required></label>
+<button type="submit">Allow</button></form></body></html>`);
   };
   const readBody = async (req: http.IncomingMessage) => {
     const chunks: Buffer[] = [];
@@ -166,11 +180,11 @@ export async function startUpstreamOAuthFake(): Promise<{ url: string; close(): 
           !q.get('state') ||
           q.get('response_type') !== 'code' ||
           q.get('code_challenge_method') !== 'S256' ||
-          !q.get('code_challenge') ||
-          !persona
+          !q.get('code_challenge')
         ) {
           return send(res, 400, { error: 'invalid_request' });
         }
+        if (!persona) return consentPage(res, q);
         const code = randomBytes(12).toString('hex');
         codes.set(code, { persona, redirectUri, challenge: q.get('code_challenge') ?? '' });
         const back = new URL(redirectUri);
