@@ -96,7 +96,13 @@ describe('OAuth upstream mode', () => {
   it('links two members; each call reaches the upstream with the caller’s own token', async () => {
     const linked = await link(owner, 'alice');
     expect(linked.status).toBe(200);
-    expect(await linked.text()).toContain('Connected');
+    const page = await linked.text();
+    expect(page).toContain('Connected');
+    // The way back leads to the connection's page on the configured dashboard (DASHBOARD_ORIGINS),
+    // not to wherever the request came from.
+    expect(page).toContain(
+      `<a href="https://dashboard.test/connections/${slug}">Back to ${slug} in the dashboard</a>`,
+    );
     expect((await link(bob, 'bob')).status).toBe(200);
     // The code was redeemed with the PKCE verifier and the client secret.
     const grants = (await fakeLog()).filter((e) => e.at === 'token' && e.grant === 'authorization_code');

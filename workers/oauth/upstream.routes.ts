@@ -13,6 +13,7 @@
  */
 import { type Context, Hono } from 'hono';
 import type { AppEnv, Principal } from '../app.types';
+import { dashboardBaseUrl } from '../auth/auth.reset';
 import { mayUseConnection } from '../auth/permissions';
 import { type AuthSession, authenticateSession } from '../auth/session.auth';
 import type { Role } from '../db/schema';
@@ -37,8 +38,13 @@ type Ctx = Context<AppEnv>;
 
 export const upstreamOAuthRoutes = new Hono<AppEnv>();
 
-function page(title: string, message: string, status: number): Response {
-  return new Response(messagePage(title, message), {
+function page(
+  title: string,
+  message: string,
+  status: number,
+  link?: { href: string; text: string },
+): Response {
+  return new Response(messagePage(title, message, link), {
     status,
     headers: {
       'Content-Type': 'text/html; charset=utf-8',
@@ -113,6 +119,16 @@ async function linkable(env: Env, connectionId: string, userId: string) {
 
 const redirectUriOf = (c: Ctx) => `${issuerOf(c.env, c.req.url)}${UPSTREAM_CALLBACK_PATH}`;
 
+/**
+ * The way back to the connection's dashboard page, where linking starts ("Your account at …").
+ * Built from the configured dashboard origin, never from the request's parameters, so it cannot
+ * be turned into a redirect to someone else's site.
+ */
+const backToDashboard = (c: Ctx, slug: string) => ({
+  href: `${dashboardBaseUrl(c.env, c.req.url)}/connections/${encodeURIComponent(slug)}`,
+  text: `Back to ${slug} in the dashboard`,
+});
+
 upstreamOAuthRoutes.get(`${UPSTREAM_CONNECT_PATH}/:connectionId`, async (c) => {
   const session = await signedIn(c);
   if (!session) return signInFirst();
@@ -159,7 +175,12 @@ upstreamOAuthRoutes.get(UPSTREAM_CALLBACK_PATH, async (c) => {
     );
   } catch (err) {
     log('warn', 'upstream oauth code redemption failed', { err, connectionId: state.connectionId });
-    return page('Not connected', 'The upstream refused to complete the sign-in: start again.', 502);
+    return page(
+      'Not connected',
+      'The upstream refused to complete the sign-in: start again.',
+      502,
+      backToDashboard(c, target.row.slug),
+    );
   }
   await auditOAuth(c.env.DB, {
     action: 'auth.oauth_upstream_link',
@@ -175,5 +196,6 @@ upstreamOAuthRoutes.get(UPSTREAM_CALLBACK_PATH, async (c) => {
     'Connected',
     `Your account is connected: calls you make through "${target.row.slug}" now use it. You can close this page.`,
     200,
+    backToDashboard(c, target.row.slug),
   );
 });
