@@ -1,6 +1,7 @@
 /**
  * One connection: how to use it (gateway URL, MCP client configs, SDK snippet), its recent calls,
- * and the operator actions — rotate the credential, disable/enable, delete.
+ * the viewer's own upstream account when the connection is in OAuth upstream mode, and the
+ * operator actions — rotate the credential, disable/enable, delete.
  */
 import { useQuery } from '@tanstack/react-query';
 import { useState } from 'react';
@@ -21,6 +22,7 @@ import { ConnectionToolLabels } from './connection-labels';
 import { ConnectionOAuth } from './connection-oauth';
 import { ConnectionScans } from './connection-scans';
 import { ConnectionTools } from './connection-tools';
+import { ConnectionUpstreamAccount } from './connection-upstream-account';
 import { useConnection, useConnectionActions } from './connections.queries';
 
 type Snippet = 'cursor' | 'claude' | 'sdk';
@@ -279,6 +281,9 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
             </section>
             <RecentCalls slug={c.slug} />
           </div>
+          {c.settings.upstreamOAuth ? (
+            <ConnectionUpstreamAccount connection={c} upstream={c.settings.upstreamOAuth} />
+          ) : null}
           {c.type === 'llm' ? (
             <LlmUseIt
               connection={c}
