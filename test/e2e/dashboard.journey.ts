@@ -7,7 +7,8 @@
  * connection — through the product's own sign-up and API, then the real sign-in form.
  *
  * Each file signs up its own owner, so its organization (and `payments`, a slug per organization)
- * is its own: the files pass alone, in any order, and side by side.
+ * is its own: the files pass alone, in any order, and side by side. Other dashboard files
+ * (oauth.upstream.dashboard) sign their people up and in through the same helpers.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -128,14 +129,49 @@ async function must<T>(res: Response, status: number, what: string): Promise<T> 
 }
 
 /** The dashboard session as the browser holds it: cookie and CSRF token (docs/auth.md). */
-interface Session {
+export interface Session {
   cookie: string;
   csrf: string;
 }
 
-/** A write as the signed-in owner, as the dashboard makes it (cookie, Origin, CSRF token). */
-async function asOwner<T>(session: Session, method: string, path: string, body: unknown, status: number) {
-  const res = await fetch(url(`/api/v1${path}`), {
+/**
+ * Signs `owner` up from the running file's own address (sign-up.fixtures.ts): into a new
+ * organization (the journey's, unless another name is given) or, with an invitation's token, into
+ * the organization that invited them.
+ */
+export async function signUpOwner(
+  owner: Owner,
+  joining: { organizationName: string } | { invitationToken: string } = { organizationName: org },
+): Promise<Session> {
+  const { cookie, csrf } = await signUp({
+    name: owner.name,
+    email: owner.email,
+    password: owner.password,
+    ...joining,
+  });
+  return { cookie, csrf };
+}
+
+/** A request to `/api/v1<path>` as the signed-in owner, as the dashboard makes it (cookie, Origin, CSRF token). */
+export async function asOwner<T>(
+  session: Session,
+  method: string,
+  path: string,
+  body: unknown,
+  status: number,
+): Promise<T> {
+  return asSession<T>(session, method, `/api/v1${path}`, body, status);
+}
+
+/** Any `/api` request (`/api/auth/invitations` too) in a session, answered with `status`. */
+export async function asSession<T>(
+  session: Session,
+  method: string,
+  path: string,
+  body: unknown,
+  status: number,
+): Promise<T> {
+  const res = await fetch(url(path), {
     method,
     headers: {
       Cookie: session.cookie,
@@ -188,6 +224,11 @@ export async function signedInOwner(options: { policy?: unknown[] } = {}): Promi
   if (options.policy)
     await asOwner(session, 'PUT', `/connections/${slug}/policy`, { rules: options.policy }, 200);
 
+  return { owner, apiKey: key, browser: await signedInAs(owner) };
+}
+
+/** A fresh browser signed in as `owner` through the real sign-in form, on Observe. */
+export async function signedInAs(owner: Owner): Promise<Browser> {
   const browser = await openBrowser();
   const { page } = browser;
   await page.goto(url('/'));
@@ -195,5 +236,5 @@ export async function signedInOwner(options: { policy?: unknown[] } = {}): Promi
   await page.getByLabel('Password').fill(owner.password);
   await page.getByRole('button', { name: 'Sign in' }).click();
   await page.getByRole('heading', { level: 1, name: 'Observe' }).waitFor();
-  return { owner, apiKey: key, browser };
+  return browser;
 }
