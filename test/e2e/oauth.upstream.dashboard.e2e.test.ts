@@ -89,6 +89,15 @@ async function linkInBrowser(page: Page, persona: string) {
   return back;
 }
 
+/** `person` invited by the first member (the token comes by mail) and signed up into the organization. */
+async function joinAs(person: Owner, role: 'admin' | 'auditor'): Promise<Session> {
+  await asSession(first.session!, 'POST', '/api/auth/invitations', { email: person.email, role }, 201);
+  const mail = latestMail(inject('persistTo'), person.email);
+  const token = /accept-invitation\?token=(\S+)/.exec(mail?.body ?? '')?.[1];
+  if (!token) throw new Error(`no invitation mailed to ${person.email}`);
+  return signUpOwner(person, { invitationToken: decodeURIComponent(token) });
+}
+
 beforeAll(async () => {
   fake = await startUpstreamOAuthFake();
   provider = new URL(fake.url).host;
@@ -126,19 +135,9 @@ beforeAll(async () => {
     200,
   );
 
-  // The second member: an admin invited by mail (an admin may use every connection; a developer
-  // it is shared with may use it too, but reads only their own connections' pages).
-  await asSession(
-    first.session,
-    'POST',
-    '/api/auth/invitations',
-    { email: second.owner.email, role: 'admin' },
-    201,
-  );
-  const mail = latestMail(inject('persistTo'), second.owner.email);
-  const token = /accept-invitation\?token=(\S+)/.exec(mail?.body ?? '')?.[1];
-  if (!token) throw new Error(`no invitation mailed to ${second.owner.email}`);
-  second.session = await signUpOwner(second.owner, { invitationToken: decodeURIComponent(token) });
+  // The second member: an admin (who may use every connection; a developer it is shared with may
+  // use it too, but reads only their own connections' pages).
+  second.session = await joinAs(second.owner, 'admin');
 
   first.browser = await signedInAs(first.owner);
   recordApi(first.browser.page);
@@ -249,5 +248,21 @@ describe('Your account at the upstream provider (real Chromium)', () => {
     await expect.poll(() => still.getByTestId('upstream-link-status').textContent()).toBe('linked');
     expect(apiBodies.filter((body) => tokenOf('alice').test(body) || tokenOf('bob').test(body))).toEqual([]);
     expect(second.browser.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+  });
+
+  it('an auditor, who may not call the connection, is told there is nothing to link', async () => {
+    const auditor = newOwner();
+    await joinAs(auditor, 'auditor');
+    const browser = await signedInAs(auditor);
+    try {
+      const region = await panel(browser.page);
+      await expect
+        .poll(() => region.getByTestId('upstream-link-status').textContent())
+        .toBe('Your role may not call this connection, so it holds no account of yours to link.');
+      expect(await region.getByRole('link', { name: 'Link account' }).count()).toBe(0);
+      expect(await region.getByRole('alert').count()).toBe(0);
+    } finally {
+      await browser.close();
+    }
   });
 });

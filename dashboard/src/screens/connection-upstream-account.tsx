@@ -6,6 +6,7 @@
  * and unlinks it. It is about the viewer only; no token ever reaches the dashboard.
  */
 import { useState } from 'react';
+import { ApiError } from '../api/api.client';
 import type { Connection } from '../api/api.types';
 import { useAuth } from '../api/auth.context';
 import { ConfirmDialog } from '../ui/dialog';
@@ -33,6 +34,9 @@ function safeHref(url: string): string | null {
     return null;
   }
 }
+
+/** A member who may not use the connection (an auditor) has nothing to link: said plainly, not as a failure. */
+const notAllowed = (error: unknown) => error instanceof ApiError && error.code === 'connection_forbidden';
 
 function LinkDetails({ link }: { link: UpstreamLink }) {
   const expired = link.expiresAt !== null && Date.parse(link.expiresAt) < Date.now();
@@ -88,7 +92,12 @@ export function ConnectionUpstreamAccount({
         the gateway keeps its tokens encrypted and never shows them.
       </p>
       {link.isPending ? <Loading label="Checking your link…" /> : null}
-      {link.isError ? (
+      {link.isError && notAllowed(link.error) ? (
+        <p data-testid="upstream-link-status">
+          Your role may not call this connection, so it holds no account of yours to link.
+        </p>
+      ) : null}
+      {link.isError && !notAllowed(link.error) ? (
         <ErrorState error={link.error} retry={() => void link.refetch()} title="Could not check your link" />
       ) : null}
       {link.data ? (
