@@ -346,6 +346,7 @@ export interface Schemas {
       provider?: string;
       /** maxItems 100 */
       allowedModels?: Array<string>;
+      sharedProviderObjects?: boolean;
       /**
        * minimum 1000, maximum 300000
        * @default 60000
@@ -588,6 +589,7 @@ export interface Schemas {
       provider?: string;
       /** maxItems 100 */
       allowedModels?: Array<string>;
+      sharedProviderObjects?: boolean;
       /**
        * minimum 1000, maximum 300000
        * @default 60000
@@ -865,6 +867,7 @@ export interface Schemas {
         | 'response_not_found'
         | 'object_not_found'
         | 'conversation_unverifiable'
+        | 'shared_object_refused'
         | 'rate_limited'
         | 'approvals_pending_limit'
         | 'internal'
@@ -1683,6 +1686,7 @@ export interface Schemas {
       provider?: string;
       /** maxItems 100 */
       allowedModels?: Array<string>;
+      sharedProviderObjects?: boolean;
       /**
        * minimum 1000, maximum 300000
        * @default 60000
