@@ -5,7 +5,9 @@
  *
  *   files      an upload is its caller's; retrieve, content and delete only for it; `GET /files`
  *              lists the caller's own; a file named in a prompt (`file_id` of an input part) too;
- *   batches    a batch create must name the caller's own input file; the batch, and the output file
+ *   batches    a batch input file may name only its uploader's responses and files (each request's
+ *              `previous_response_id`, input files…); a batch create must name the caller's own input
+ *              file; the batch, and the output file
  *              its answers name, are its caller's; retrieve and cancel only for it; `GET /batches`
  *              lists the caller's own;
  *   others     another key, another user of the key, another organization: 404 `object_not_found`,
@@ -45,9 +47,9 @@ let orgId: string;
 let sameOrgKey: string;
 let outsider: TestOrg;
 
-/** Uploads `text` as a batch input file; its id. */
-async function upload(who: Caller, text: string): Promise<string> {
-  const rawBody = [
+/** A multipart body uploading `text` as a batch input file. */
+function batchUploadBody(text: string): string {
+  return [
     `--${BOUNDARY}`,
     'Content-Disposition: form-data; name="purpose"',
     '',
@@ -60,9 +62,13 @@ async function upload(who: Caller, text: string): Promise<string> {
     `--${BOUNDARY}--`,
     '',
   ].join('\r\n');
+}
+
+/** Uploads `text` as a batch input file; its id. */
+async function upload(who: Caller, text: string): Promise<string> {
   const res = await call('POST', `/llm/${who.slug ?? SLUG}/v1/files`, {
     key: who.key,
-    rawBody,
+    rawBody: batchUploadBody(text),
     headers: { ...headers(who), 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` },
   });
   const file = await expectJson<{ id: string; object: string }>(res, 200);
@@ -175,6 +181,70 @@ describe('files', () => {
 
 describe('batches', () => {
   const alice: Caller = { key: ADMIN_KEY, user: 'alice' };
+
+  it('a batch input file may name only its uploader’s responses and files: 404 for anyone else, nothing forwarded', async () => {
+    const created = await llm(alice, 'POST', '/responses', { model: 'fake-gpt', input: `batch ref ${RUN}` });
+    const response = (await expectJson<{ id: string }>(created, 200)).id;
+    const file = await upload(alice, `referenced ${RUN}`);
+    const lines = (ref: string) =>
+      [
+        JSON.stringify({
+          custom_id: 'ok',
+          method: 'POST',
+          url: '/v1/embeddings',
+          body: { model: 'e', input: 'x' },
+        }),
+        ref,
+      ].join('\n');
+    const naming = [
+      [
+        'response',
+        response,
+        lines(
+          JSON.stringify({
+            custom_id: 'r',
+            method: 'POST',
+            url: '/v1/responses',
+            body: { model: 'fake-gpt', previous_response_id: response, input: 'go on' },
+          }),
+        ),
+      ],
+      [
+        'file',
+        file,
+        lines(
+          JSON.stringify({
+            custom_id: 'f',
+            method: 'POST',
+            url: '/v1/chat/completions',
+            body: {
+              model: 'fake-gpt',
+              messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: file } }] }],
+            },
+          }),
+        ),
+      ],
+    ] as const;
+    for (const [noun, id, text] of naming) {
+      const before = await providerSaw(id);
+      for (const who of others()) {
+        const res = await call('POST', `/llm/${who.slug ?? SLUG}/v1/files`, {
+          key: who.key,
+          rawBody: batchUploadBody(text),
+          headers: { ...headers(who), 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` },
+        });
+        // A response keeps the refusal code it always had (docs/llm-gateway.md#stored-responses).
+        const body = await expectJson<{ error: { message: string; code: string } }>(res, 404);
+        expect(body.error).toMatchObject({
+          code: noun === 'response' ? 'response_not_found' : 'object_not_found',
+          message: `No ${noun} found with id ${JSON.stringify(id)}.`,
+        });
+      }
+      expect(await providerSaw(id)).toEqual(before);
+      // Its owner may.
+      await upload(alice, text);
+    }
+  });
 
   it('a batch runs only the caller’s own input file', async () => {
     const file = await upload(alice, `batch input ${RUN}`);

@@ -17,7 +17,7 @@ import { inspectLlmRequest, llmAnswerStage } from '../inspection/inspection.llm.
 import { ContentCapture } from '../langfuse/langfuse.content';
 import { langfuseMayBeOn } from '../langfuse/langfuse.report';
 import { AppError } from '../lib/errors';
-import { formBatchModels, jsonBodyModels } from '../llm/llm.batch-models';
+import { type BatchFile, batchFileModels, formBatchFile, jsonBodyModels } from '../llm/llm.batch-models';
 import { getProvider, type LlmProvider, missingDefaultHeaders } from '../llm/llm.catalog';
 import {
   classifyEndpoint,
@@ -31,7 +31,13 @@ import {
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
-import { combineModels, formModel, type PassthroughModel, queryModel } from '../llm/llm.passthrough-model';
+import {
+  combineModels,
+  formModel,
+  NONE,
+  type PassthroughModel,
+  queryModel,
+} from '../llm/llm.passthrough-model';
 import { cachedPriceOverrides } from '../llm/llm.prices.cache';
 import { type LlmRequestInfo, multipartModel, parseLlmBody, readLlmRequest } from '../llm/llm.request';
 import { ensureStreamUsage } from '../llm/llm.rewrite-request';
@@ -84,6 +90,8 @@ export interface LlmRequest {
   content: ContentCapture | null;
   /** `settings.sharedProviderObjects` (llm.response.access.ts). */
   sharesProviderObjects: boolean;
+  /** A passthrough `POST /files` with `purpose=batch`: its file's lines (llm.batch-models.ts). */
+  batchFile: BatchFile | null;
 }
 
 /** How the request reached the gateway. */
@@ -173,8 +181,15 @@ async function readLlm(
   }
   const search = route.kind === 'native' ? url.search : '';
   unit.forwarded = { target: `${method} ${classified.upstreamPath}${search}`, raw };
+  // A multipart passthrough body is read once: its model fields, and a batch file's lines (their
+  // models and the stored objects they name: llm.response.access.ts).
+  const form =
+    endpoint === 'passthrough' && raw?.byteLength && isMultipart(request)
+      ? await readForm(raw, request)
+      : null;
+  const batchFile = form ? await formBatchFile(form) : null;
   if (endpoint === 'passthrough' && connection.settings.allowedModels)
-    unit.passthroughModel = await readPassthroughModel(raw, request, search);
+    unit.passthroughModel = await readPassthroughModel(raw, request, search, form, batchFile);
   // `GET /models/<id>` names its model in the path: decided like a body's (allowedModels, policy).
   if (endpoint === 'models') unit.model = retrievedModelId(classified.upstreamPath);
   let injectedUsage = false;
@@ -198,6 +213,7 @@ async function readLlm(
     meter: metered ? new UsageMeter(family) : null,
     allowed: allowedModelsMatcher(connection.settings.allowedModels),
     sharesProviderObjects: connection.settings.sharedProviderObjects === true,
+    batchFile,
     content:
       connection.settings.logContent === true &&
       endpoint !== 'passthrough' &&
@@ -212,18 +228,21 @@ async function readPassthroughModel(
   raw: Uint8Array | null,
   request: Request,
   search: string,
+  form: FormData | null,
+  batchFile: BatchFile | null,
 ): Promise<PassthroughModel> {
   const fromQuery = queryModel(search);
   if (!raw?.byteLength) return fromQuery;
   const type = (request.headers.get('Content-Type') ?? '').toLowerCase();
   let fromBody = jsonBodyModels(raw);
-  if (type.startsWith('multipart/form-data')) {
-    const form = await readForm(raw, request);
-    fromBody = combineModels(formModel(form), await formBatchModels(form));
-  } else if (type.startsWith('application/x-www-form-urlencoded'))
+  if (form) fromBody = combineModels(formModel(form), batchFile ? batchFileModels(batchFile) : NONE);
+  else if (type.startsWith('application/x-www-form-urlencoded'))
     fromBody = formModel(new URLSearchParams(new TextDecoder().decode(raw)));
   return combineModels(fromQuery, fromBody);
 }
+
+const isMultipart = (request: Request) =>
+  (request.headers.get('Content-Type') ?? '').toLowerCase().startsWith('multipart/form-data');
 
 /** A multipart upload (audio transcriptions), read with the runtime's parser. */
 async function readForm(bytes: Uint8Array, request: Request): Promise<FormData> {

@@ -44,6 +44,8 @@ import {
   objectOfKey,
 } from '../../durable-objects/llm.objects';
 import { AppError } from '../lib/errors';
+import { isRecord } from '../lib/values';
+import type { BatchFile } from '../llm/llm.batch-models';
 import { targetParts } from '../llm/llm.passthrough';
 import { parseLlmBody } from '../llm/llm.request';
 import {
@@ -72,6 +74,8 @@ export interface LlmRequestRead {
   raw: Uint8Array | null;
   /** The connection's `settings.sharedProviderObjects`: its callers share what the gateway cannot tell the owner of. */
   sharesProviderObjects?: boolean;
+  /** A batch input file uploaded (`POST /files`, `purpose=batch`): its lines (llm.batch-models.ts). */
+  batchFile?: BatchFile | null;
 }
 
 /** What a call does with stored objects: the ids it names, what it creates or lists, or why it is refused. */
@@ -139,7 +143,7 @@ function readUse(parsed: LlmRequestRead): ResponseUse {
   }
   if (resource === 'conversations') return rest.length > 0 ? refused(conversation('path')) : NONE;
   if (resource === 'files' || resource === 'batches')
-    return filesOrBatches(resource, rest, method, parsed.raw);
+    return filesOrBatches(resource, rest, method, parsed, shares);
   if (resource === 'chat_completions') {
     if (rest.length > 0) return named([{ kind: 'chat_completion', id: rest[0]!, location: 'path' }]);
     if (method === 'GET') return { ...NONE, list: 'chat_completion' };
@@ -215,20 +219,53 @@ function filesOrBatches(
   resource: 'files' | 'batches',
   rest: readonly string[],
   method: string,
-  raw: Uint8Array | null,
+  parsed: LlmRequestRead,
+  shares: boolean,
 ): ResponseUse {
   const kind = resource === 'files' ? 'file' : 'batch';
   const outputs: ClaimShape[] = kind === 'batch' ? ['batch_files'] : [];
   if (rest.length > 0) return { ...named([{ kind, id: rest[0]!, location: 'path' }]), claims: outputs };
   if (method === 'GET') return { ...NONE, list: kind, claims: outputs };
   if (method !== 'POST') return NONE;
-  // An upload is multipart, forwarded as sent: nothing in it names a stored object.
-  if (kind === 'file') return { ...NONE, claims: ['file'] };
-  const body = passthroughBody(raw);
+  // An upload claims its file; a batch input file's lines name what its requests will read.
+  if (kind === 'file') return batchFileUse(parsed.batchFile ?? null, shares);
+  const body = passthroughBody(parsed.raw);
   if (body instanceof AppError) return refused(body);
   const input = batchInput(body);
   if (input instanceof AppError) return refused(input);
   return { ...named(input), claims: ['batch', 'batch_files'] };
+}
+
+/**
+ * A batch input file's requests run as the calls they describe, under the caller's key: what a
+ * Responses create names (`previous_response_id`, input items, files, vector stores) and what a chat
+ * create names (its messages' files) are owner-checked for every request that parses, whatever its
+ * `url` says (read both ways, so no spelling of the url steps around it) and whatever else the file
+ * holds. Nothing uploaded for another purpose is read.
+ */
+function batchFileUse(file: BatchFile | null, shares: boolean): ResponseUse {
+  const claims: ClaimShape[] = ['file'];
+  if (!file) return { ...NONE, claims };
+  const all: Named[] = [];
+  for (const [i, line] of file.lines.entries()) {
+    const body = isRecord(line.body) ? line.body : null;
+    if (!body) continue;
+    for (const use of [fromBody(body, false, shares), chatCreate(body)]) {
+      if (use.fault) return refused(inRequest(use.fault, i));
+      for (const n of use.named) all.push({ ...n, path: `file request ${i + 1}: ${n.path ?? n.location}` });
+    }
+    if (all.length > MAX_NAMED) return refused(tooMany());
+  }
+  return { ...named(all), claims };
+}
+
+/** A batch request's refusal says which request. */
+function inRequest(err: AppError, i: number): AppError {
+  const details = (err.details ?? {}) as Record<string, unknown>;
+  return new AppError(err.code, {
+    message: `Request ${i + 1} of the batch input file: ${err.message}`,
+    details: { ...details, path: `file request ${i + 1}: ${String(details.path ?? '')}` },
+  });
 }
 
 function named(list: Named[]): ResponseUse {

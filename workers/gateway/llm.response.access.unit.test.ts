@@ -218,3 +218,47 @@ describe('files and batches', () => {
     expect(anthropic.named[1]!.path).toBe('messages[0].content[1].content[0].source.file_id');
   });
 });
+
+describe('a batch input file names what its requests will read', () => {
+  const upload = (lines: unknown[], unreadable: string | null = null) =>
+    responseUse({
+      ...request('passthrough', 'POST /files'),
+      batchFile: { lines: lines as Array<Record<string, unknown>>, unreadable },
+    } as LlmRequestRead);
+
+  it('every request, read as a Responses create and as a chat create, whatever its url says', () => {
+    const use = upload([
+      { custom_id: 'a', url: '/v1/responses', body: { model: 'm', previous_response_id: 'resp_A' } },
+      {
+        custom_id: 'b',
+        url: '/v1//Chat/completions/',
+        body: {
+          model: 'm',
+          messages: [{ role: 'user', content: [{ type: 'file', file: { file_id: 'file-A' } }] }],
+        },
+      },
+      // Its url says chat, its body is a Responses create: read both ways.
+      { custom_id: 'c', url: '/v1/chat/completions', body: { model: 'm', previous_response_id: 'resp_B' } },
+      { custom_id: 'd', url: '/v1/embeddings', body: { model: 'e', input: 'text' } },
+    ]);
+    expect(use.fault).toBeNull();
+    expect(use.ids).toEqual(['resp_A', '~file:file-A', 'resp_B']);
+    expect(use.named.map((n) => n.path)).toEqual([
+      'file request 1: previous_response_id',
+      expect.stringMatching(/^file request 2: messages/),
+      'file request 3: previous_response_id',
+    ]);
+    expect(use.claims).toEqual(['file']);
+  });
+
+  it('a request that names an object wrongly is refused with its number; an unreadable file still has its lines read', () => {
+    const bad = upload([{}, { body: { previous_response_id: 7 } }]);
+    expect(bad.fault?.code).toBe('validation_failed');
+    expect(bad.fault?.message).toMatch(/^Request 2 of the batch input file/);
+    expect(
+      upload([{ body: { previous_response_id: 'resp_X' } }], 'line 1 of the batch file is not JSON').ids,
+    ).toEqual(['resp_X']);
+    // An upload for another purpose (no batch file): its file is claimed, nothing read.
+    expect(responseUse(request('passthrough', 'POST /files'))).toMatchObject({ ids: [], claims: ['file'] });
+  });
+});

@@ -59,42 +59,86 @@ export function batchUploadModels(body: Record<string, unknown>): PassthroughMod
     : NONE;
 }
 
-/** The `body.model` of every line of a batch input file (JSONL). */
-export function jsonlModels(bytes: Uint8Array): PassthroughModel {
+/** One line of a batch input file: `{custom_id, method, url, body}`, as the provider reads it. */
+export type BatchLine = Record<string, unknown>;
+
+/**
+ * A batch input file read: every line that parses as a JSON object (read leniently, as a provider
+ * reading line by line might: the objects they name are checked whatever else the file holds), and
+ * the first reason a strict reading fails (a line that is not a JSON object, bytes that are not
+ * UTF-8, two files), which makes its models unreadable. Blank lines (and CRLF endings) are skipped.
+ */
+export interface BatchFile {
+  lines: BatchLine[];
+  unreadable: string | null;
+}
+
+export function batchLines(bytes: Uint8Array, into: BatchFile = { lines: [], unreadable: null }): BatchFile {
   let text: string;
   try {
     text = strictUtf8(bytes);
   } catch {
-    return unreadable('the batch file is not UTF-8');
+    into.unreadable ??= 'the batch file is not UTF-8';
+    text = new TextDecoder().decode(bytes);
   }
-  const found: PassthroughModel[] = [];
-  let line = 0;
+  let n = 0;
   for (const raw of text.split('\n')) {
-    line++;
+    n++;
     if (raw.trim() === '') continue;
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch {
-      return unreadable(`line ${line} of the batch file is not JSON`);
+      into.unreadable ??= `line ${n} of the batch file is not JSON`;
+      continue;
     }
-    const body = typeof value === 'object' && value !== null ? (value as { body?: unknown }).body : undefined;
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'model'))
-      return unreadable(`line ${line} of the batch file names no model`);
-    found.push(named((body as { model: unknown }).model, `line ${line} of the batch file`));
+    if (typeof value === 'object' && value !== null && !Array.isArray(value))
+      into.lines.push(value as BatchLine);
+    else into.unreadable ??= `line ${n} of the batch file is not a JSON object`;
   }
+  return into;
+}
+
+/** The `body.model` of every line of a batch file. */
+export function batchFileModels(file: BatchFile): PassthroughModel {
+  if (file.unreadable) return unreadable(file.unreadable);
+  const found: PassthroughModel[] = [];
+  file.lines.forEach((line, i) => {
+    const body = line.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'model'))
+      found.push(unreadable(`line ${i + 1} of the batch file names no model`));
+    else found.push(named((body as { model: unknown }).model, `line ${i + 1} of the batch file`));
+  });
   return modelsFound(found);
+}
+
+/** The `body.model` of every line of a batch input file (JSONL). */
+export function jsonlModels(bytes: Uint8Array): PassthroughModel {
+  return batchFileModels(batchLines(bytes));
+}
+
+/**
+ * A form's batch upload (`POST /files` with `purpose=batch`): its file's lines; null when the form
+ * uploads for another purpose. Two `purpose` or `file` fields, or a `file` that is text, are
+ * unreadable (the provider might take either); the lines of every file part are read all the same.
+ */
+export async function formBatchFile(form: Pick<FormData, 'getAll'>): Promise<BatchFile | null> {
+  const purposes = form.getAll('purpose');
+  if (!purposes.some(isBatchPurpose)) return null;
+  const file: BatchFile = { lines: [], unreadable: null };
+  if (purposes.length > 1) file.unreadable = `the form carries ${purposes.length} "purpose" fields`;
+  const parts = form.getAll('file');
+  if (parts.length !== 1 || typeof parts[0] === 'string')
+    file.unreadable ??= 'a batch upload must carry exactly one file part named "file"';
+  for (const part of parts)
+    if (typeof part !== 'string') batchLines(new Uint8Array(await (part as Blob).arrayBuffer()), file);
+  return file;
 }
 
 /** What a form's batch upload names: the lines of its file when its purpose is `batch`. */
 export async function formBatchModels(form: Pick<FormData, 'getAll'>): Promise<PassthroughModel> {
-  const purposes = form.getAll('purpose');
-  if (!purposes.some(isBatchPurpose)) return NONE;
-  if (purposes.length > 1) return unreadable(`the form carries ${purposes.length} "purpose" fields`);
-  const files = form.getAll('file');
-  if (files.length !== 1 || typeof files[0] === 'string')
-    return unreadable('a batch upload must carry exactly one file part named "file"');
-  return jsonlModels(new Uint8Array(await (files[0] as Blob).arrayBuffer()));
+  const file = await formBatchFile(form);
+  return file ? batchFileModels(file) : NONE;
 }
 
 /** Every model a JSON object body names: its top-level `model`, a Message Batch's, an upload's. */

@@ -1,6 +1,12 @@
 /** The models a batch names (llm.batch-models.ts): each read where the provider reads it, or unreadable. */
 import { describe, expect, it } from 'vitest';
-import { formBatchModels, jsonBodyModels, jsonlModels, messageBatchModels } from './llm.batch-models';
+import {
+  batchLines,
+  formBatchModels,
+  jsonBodyModels,
+  jsonlModels,
+  messageBatchModels,
+} from './llm.batch-models';
 import { combineModels } from './llm.passthrough-model';
 
 const bytes = (text: string) => new TextEncoder().encode(text);
@@ -130,5 +136,16 @@ describe('readings combined', () => {
       kind: 'named',
       model: 'a',
     });
+  });
+});
+
+describe('a batch file read line by line', () => {
+  it('keeps every line that parses, and says why a strict reading fails', () => {
+    const file = batchLines(bytes(`${line('a')}\nnot json\n[1]\n${line('b')}\n`));
+    expect(file.lines.map((l) => (l.body as { model: string }).model)).toEqual(['a', 'b']);
+    expect(file.unreadable).toBe('line 2 of the batch file is not JSON');
+    const latin = batchLines(new Uint8Array([...bytes(`${line('c')}\n`), 0xff, 0x0a]));
+    expect(latin.lines).toHaveLength(1);
+    expect(latin.unreadable).toBe('the batch file is not UTF-8');
   });
 });
