@@ -179,6 +179,11 @@ class Reply {
     this.res.end(text);
   }
 
+  text(status: number, text: string, type: string): void {
+    this.res.writeHead(status, { 'content-type': type, 'x-request-id': 'req_fake' });
+    this.res.end(text);
+  }
+
   /** Streams SSE events ([event name or null, data]); `done` appends OpenAI's `data: [DONE]`. */
   async sse(events: Array<[string | null, Json]>, done: boolean): Promise<void> {
     this.res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
@@ -305,10 +310,11 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       chats.answer(req.method ?? 'GET', url.pathname, json, model, usage) ??
       files.answer(req.method ?? 'GET', url.pathname, json, raw) ??
       stores.answer(req.method ?? 'GET', url.pathname, json, raw);
-    if (stored)
-      return 'sse' in stored
-        ? reply.sse(stored.sse, stored.done ?? false)
-        : reply.json(stored.status, stored.body);
+    if (stored) {
+      if ('sse' in stored) return reply.sse(stored.sse, stored.done ?? false);
+      if ('text' in stored) return reply.text(stored.status, stored.text, stored.type);
+      return reply.json(stored.status, stored.body);
+    }
     switch (route) {
       case 'POST /v1/chat/completions': {
         const tool = toolToCall(json, 'openai');

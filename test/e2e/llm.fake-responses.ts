@@ -25,7 +25,9 @@ type Json = Record<string, unknown>;
 
 export type FakeAnswer =
   | { status: number; body: Json }
-  | { sse: Array<[string | null, Json]>; done?: boolean };
+  | { sse: Array<[string | null, Json]>; done?: boolean }
+  /** A body that is not JSON (a Message Batch's results: JSONL). */
+  | { status: number; text: string; type: string };
 
 interface Stored {
   response: Json;

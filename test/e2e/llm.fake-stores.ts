@@ -5,7 +5,7 @@
  * gateway keeps callers apart. What each keeps reads back the secrets it was given:
  *   /v1/messages/batches                       create (each request answered at once: "answer to:
  *                                              <its last user text>"), list, retrieve, `/results`
- *                                              (JSON `{results}`), `/cancel`, DELETE
+ *                                              (JSONL; `results_url` names Anthropic's), `/cancel`, DELETE
  *   /v1/fine_tuning/jobs                       create (done at once; its result file, `results of:
  *                                              <training file's text>`, stored as a file), list,
  *                                              retrieve, `/cancel`, `/pause`, `/resume`, `/events`
@@ -90,8 +90,10 @@ export class FakeStores {
         expires_at: '2026-01-02T00:00:00Z',
         cancel_initiated_at: null,
         archived_at: null,
-        results_url: null,
+        results_url: null as string | null,
       };
+      // Where Anthropic serves an ended batch's results: its own API, not the gateway.
+      batch.results_url = `https://api.anthropic.com/v1/messages/batches/${batch.id}/results`;
       const results = requests.map((r) => ({
         custom_id: r?.custom_id ?? null,
         result: {
@@ -114,7 +116,13 @@ export class FakeStores {
       this.#messageBatches.delete(id);
       return ok({ id, type: 'message_batch_deleted' });
     }
-    if (sub === 'results' && method === 'GET') return ok({ results: stored.results });
+    // JSONL, as Anthropic serves it (the SDK's results() reads it line by line).
+    if (sub === 'results' && method === 'GET')
+      return {
+        status: 200,
+        text: `${stored.results.map((r) => JSON.stringify(r)).join('\n')}\n`,
+        type: 'application/binary',
+      };
     if (sub === 'cancel' && method === 'POST') return ok({ ...stored.batch, processing_status: 'canceling' });
     return null;
   }

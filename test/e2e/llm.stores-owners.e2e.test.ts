@@ -7,7 +7,8 @@
  *
  *   message batches    `messages.batches`: its creator retrieves, cancels, lists and deletes it;
  *                      another key, another person and another organization get Anthropic's
- *                      NotFoundError (also from `results()`, which retrieves first)
+ *                      NotFoundError (also from `results()`, which retrieves first); the creator's
+ *                      `results()` follows the `results_url` the gateway names (its own path)
  *   fine-tuning jobs   `fineTuning.jobs`: its creator retrieves, lists events and checkpoints,
  *                      cancels; anyone else gets NotFoundError, also for a create naming the
  *                      creator's training file; `list()` shows the caller's own
@@ -119,6 +120,11 @@ describe('Anthropic Message Batches through the official @anthropic-ai/sdk', () 
       ],
     });
     expect((await owner.anthropic.messages.batches.retrieve(batch.id)).id).toBe(batch.id);
+    // results() follows the batch's results_url: the gateway's (Anthropic names its own, which the
+    // SDK would call with the caller's ig_ key), so the creator reads its results through it.
+    const results: Array<{ custom_id: string; result: { type: string } }> = [];
+    for await (const r of await owner.anthropic.messages.batches.results(batch.id)) results.push(r);
+    expect(results).toMatchObject([{ custom_id: 'one', result: { type: 'succeeded' } }]);
     const before = providerSaw(batch.id);
     const NotFound = Anthropic.NotFoundError;
     for (const { name, anthropic } of others) {

@@ -17,7 +17,15 @@
  *                     asked (its requests naming the id counted before and after).
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_KEY, bootstrapDefault, createApiKeyVia, createOrg, expectJson, type TestOrg } from './helpers';
+import {
+  ADMIN_KEY,
+  BASE,
+  bootstrapDefault,
+  createApiKeyVia,
+  createOrg,
+  expectJson,
+  type TestOrg,
+} from './helpers';
 import {
   auditedCall,
   type Caller,
@@ -95,11 +103,24 @@ async function messageBatch(who: Caller, text: string, fileId?: string): Promise
 describe('Anthropic Message Batches', () => {
   it('a batch is its creator’s: retrieve, results, cancel, delete for it; Anthropic’s 404 for anyone else, nothing forwarded', async () => {
     const id = await messageBatch(alice, `batch prompt secret ${RUN}`);
-    const results = await expectJson<{ results: unknown[] }>(
-      await claude(alice, 'GET', `/messages/batches/${id}/results`),
+    // The answer names its results at the gateway, not at the provider (llm.batch-results.ts).
+    const retrieved = await expectJson<{ results_url: string }>(
+      await claude(alice, 'GET', `/messages/batches/${id}`),
       200,
     );
-    expect(JSON.stringify(results)).toContain(`answer to: batch prompt secret ${RUN}`);
+    expect(retrieved.results_url).toBe(`${BASE}/llm/${ANT}/v1/messages/batches/${id}/results`);
+    const listedUrls = await expectJson<{ data: Array<{ id: string; results_url: string }> }>(
+      await claude(alice, 'GET', '/messages/batches'),
+      200,
+    );
+    expect(listedUrls.data.find((b) => b.id === id)?.results_url).toBe(retrieved.results_url);
+    const results = await claude(
+      alice,
+      'GET',
+      new URL(retrieved.results_url).pathname.replace(`/llm/${ANT}/v1`, ''),
+    );
+    expect(results.status).toBe(200);
+    expect(await results.text()).toContain(`answer to: batch prompt secret ${RUN}`);
     const before = await providerSaw(id);
     for (const who of others(ANT_OTHER)) {
       for (const [method, path] of [

@@ -46,6 +46,7 @@ import { compileGlob } from '../shared/policy.glob';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { bodyTooLarge, readBodyCapped } from './gateway.jsonrpc';
+import { batchResultsStage, gatewayBase } from './llm.batch-results';
 import { type InjectedPrompt, llmCostEstimate, systemPromptStage } from './llm.governance';
 import { modelListStage } from './llm.model-visibility';
 import { objectClaimStage, ownedListStage } from './llm.objects.stage';
@@ -92,6 +93,8 @@ export interface LlmRequest {
   sharesProviderObjects: boolean;
   /** A passthrough `POST /files` with `purpose=batch`: its file's lines (llm.batch-models.ts). */
   batchFile: BatchFile | null;
+  /** Where this call's provider paths are at the gateway (llm.batch-results.ts); null when unknown. */
+  gatewayBase: string | null;
 }
 
 /** How the request reached the gateway. */
@@ -214,6 +217,7 @@ async function readLlm(
     allowed: allowedModelsMatcher(connection.settings.allowedModels),
     sharesProviderObjects: connection.settings.sharedProviderObjects === true,
     batchFile,
+    gatewayBase: route.kind === 'native' ? gatewayBase(url, subPath) : null,
     content:
       connection.settings.logContent === true &&
       endpoint !== 'passthrough' &&
@@ -311,6 +315,8 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
         // Stored objects: a list cut to the caller's own, and the ids an answer creates claimed.
         ownedListStage(call, parsed),
         objectClaimStage(call, parsed),
+        // A Message Batch's results, fetched by the SDK from the URL the answer names: the gateway's.
+        parsed?.units[0].endpoint === 'passthrough' ? batchResultsStage(parsed.gatewayBase) : null,
         // Before the placeholders are restored: Langfuse gets the answer as the provider sent it,
         // as it gets the prompt as forwarded (promptOf) — a redacted value goes back to its caller
         // only, never to a third party (docs/detections.md).
