@@ -44,7 +44,13 @@ let promptedBatch: string;
 /** A batch of `client`'s, on an input file it uploads (only its creator may name either). */
 async function makeBatch(client: OpenAI): Promise<string> {
   const file = await client.files.create({
-    file: await toFile(Buffer.from('{"custom_id":"1"}'), 'input.jsonl'),
+    // A real batch line: under allowedModels each line's model is held to the list (llm.batch-models.ts).
+    file: await toFile(
+      Buffer.from(
+        '{"custom_id":"1","method":"POST","url":"/v1/chat/completions","body":{"model":"fake-gpt"}}',
+      ),
+      'input.jsonl',
+    ),
     purpose: 'batch',
   });
   const batch = await client.batches.create({
