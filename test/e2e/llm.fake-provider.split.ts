@@ -16,6 +16,7 @@
  *   `fake-split-big` (chat, streamed): SPLIT_BIG_BYTES of content in 64 KiB deltas, over the
  *                     answer cap a held stream is read within (MAX_ANSWER_MESSAGE_BYTES)
  *   `fake-split-hosted` (Responses, streamed): hosted tools' deltas (hostedToolEvents)
+ *   `fake-split-cited` (Messages, JSON and streamed): a text block whose citation quotes the key
  */
 
 type Json = Record<string, unknown>;
@@ -187,7 +188,23 @@ export function splitResponsesEvents(model: string): Events {
   return events;
 }
 
+/** `fake-split-cited`: a text block whose citation quotes the key (a document the answer cites). */
+const citation = () => ({
+  type: 'char_location',
+  cited_text: `the deploy key is ${FAKE_SPLIT_SECRET}`,
+  document_index: 0,
+  document_title: 'runbook',
+  start_char_index: 0,
+  end_char_index: 40,
+});
+
 export function splitAnthropicJson(model: string): Json {
+  if (model === 'fake-split-cited')
+    return {
+      ...splitAnthropicJson('fake-split'),
+      model,
+      content: [{ type: 'text', text: 'See the runbook.', citations: [citation()] }],
+    };
   return {
     id: 'msg_split',
     type: 'message',
@@ -205,6 +222,34 @@ export function splitAnthropicJson(model: string): Json {
 
 export function splitAnthropicEvents(model: string): Events {
   const whole = splitAnthropicJson(model);
+  if (model === 'fake-split-cited') {
+    const start = { ...whole, content: [], stop_reason: null };
+    return [
+      ['message_start', { type: 'message_start', message: start }],
+      [
+        'content_block_start',
+        { type: 'content_block_start', index: 0, content_block: { type: 'text', text: '', citations: [] } },
+      ],
+      [
+        'content_block_delta',
+        { type: 'content_block_delta', index: 0, delta: { type: 'citations_delta', citation: citation() } },
+      ],
+      [
+        'content_block_delta',
+        { type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text: 'See the runbook.' } },
+      ],
+      ['content_block_stop', { type: 'content_block_stop', index: 0 }],
+      [
+        'message_delta',
+        {
+          type: 'message_delta',
+          delta: { stop_reason: 'end_turn', stop_sequence: null },
+          usage: { output_tokens: 5 },
+        },
+      ],
+      ['message_stop', { type: 'message_stop' }],
+    ];
+  }
   const start = { ...whole, content: [], stop_reason: null, usage: { input_tokens: 5, output_tokens: 1 } };
   const { thinking, text } = SPLIT_TEXTS;
   const cut = thinking.indexOf(HEAD) + HEAD.length;

@@ -7,7 +7,7 @@
  *     and in tool call 1's arguments, each under its own path, in the audit row in D1 — which
  *     never holds the key itself; the stream reaches the caller unchanged;
  *   - Responses function-call argument deltas, hosted tools' deltas (code interpreter code, MCP
- *     call arguments, a delta type no list names) and Anthropic thinking deltas are scanned;
+ *     call arguments, a delta type no list names), Anthropic thinking deltas and citations are scanned;
  *   - an answer opening more texts than the gateway follows ends with the OpenAI-shaped error
  *     event (`upstream_too_large`) instead of the rest of the answer, and the row records it;
  *   - a chunk giving two choices one `index` (`fake-gap-dupe`) ends the stream with the error event
@@ -116,6 +116,25 @@ describe('a streamed answer, text by text', () => {
     expect(locations(await llmRow(thinking, (r) => locations(r).length > 0))).toEqual([
       [RULE, '$.content[0].thinking'],
     ]);
+  });
+
+  it("Anthropic citations: a citation's quoted text, streamed (citations_delta) and whole", async () => {
+    const trace = traceId('split-cited');
+    const ask = { model: 'fake-split-cited', max_tokens: 64, messages: [{ role: 'user', content: 'Hi' }] };
+    await stream(`/llm/${ANTHROPIC}/v1/messages`, trace, ask, { 'anthropic-version': '2023-06-01' });
+    expect(locations(await llmRow(trace, (r) => locations(r).length > 0))).toEqual([
+      [RULE, '$.content[0].citations'],
+    ]);
+    const whole = traceId('split-cited-json');
+    const res = await call('POST', `/llm/${ANTHROPIC}/v1/messages`, {
+      body: ask,
+      headers: { 'X-Igris-Trace-Id': whole, 'anthropic-version': '2023-06-01' },
+    });
+    expect(res.status).toBe(200);
+    await res.text();
+    const row = await llmRow(whole, (r) => locations(r).length > 0);
+    expect(locations(row)).toEqual([[RULE, '$.content[0].citations[0].cited_text']]);
+    expect(row.details).not.toContain(FAKE_SPLIT_SECRET);
   });
 
   it("Responses hosted tools' deltas: code interpreter code, MCP call arguments, any other text delta", async () => {

@@ -7,7 +7,8 @@
  *                  `.audio.transcript`, and
  *                  `$.choices[i].message.tool_calls[k].function.arguments` (streamed: the delta's
  *                  choice `index` and tool call `index`); legacy completions `$.choices[i].text`
- *   Anthropic      `$.content[i].text`, `.thinking` (`thinking_delta`) and `.input` (a tool_use's
+ *   Anthropic      `$.content[i].text` (its `citations[j].cited_text`; streamed, `citations_delta`
+ *                  pieces under `$.content[i].citations`), `.thinking` (`thinking_delta`) and `.input` (a tool_use's
  *                  input: `input_json_delta` pieces, or the whole input as JSON); `signature_delta`
  *                  and `redacted_thinking` are opaque, not content
  *   Responses      `$.output[o].content[c].text` / `.refusal`, `$.output[o].arguments` (a
@@ -92,6 +93,7 @@ const LEGACY_TEXT: KeyBuilder = (i) => `$.choices[${i}].text`;
 const BLOCK_TEXT: KeyBuilder = (i) => `$.content[${i}].text`;
 const BLOCK_THINKING: KeyBuilder = (i) => `$.content[${i}].thinking`;
 const BLOCK_INPUT: KeyBuilder = (i) => `$.content[${i}].input`;
+const BLOCK_CITATIONS: KeyBuilder = (i) => `$.content[${i}].citations`;
 const BLOCK: KeyBuilder = (i) => `$.content[${i}].`;
 const BLOCK_RESTORE: KeyBuilder = (i) => `a${i}`;
 const OUTPUT_TEXT: KeyBuilder = (o, c) => `$.output[${o}].content[${c}].text`;
@@ -222,6 +224,12 @@ function anthropicEvent(event: Json, t: AnswerTexts): boolean {
   }
   if (event.type !== 'content_block_delta' || !isRecord(event.delta)) return false;
   const delta = event.delta;
+  // A citation's quoted text (from the caller's documents or a web search) is answer text too:
+  // scanned, never passed unread, each one a piece of its block's citations.
+  if (delta.type === 'citations_delta' && isRecord(delta.citation) && str(delta.citation.cited_text)) {
+    delta.citation.cited_text = t.piece(t.key(BLOCK_CITATIONS, i), delta.citation.cited_text, null);
+    return false;
+  }
   if (delta.type === 'thinking_delta' && str(delta.thinking)) {
     delta.thinking = t.piece(t.key(BLOCK_THINKING, i), delta.thinking, null);
     return false;
@@ -309,6 +317,10 @@ export function wholeMessage(m: Json, t: AnswerTexts): void {
       if (!isRecord(block)) return;
       const base = `$.content[${i}]`;
       if (block.type === 'text') field(block, 'text', `${base}.text`, t);
+      if (Array.isArray(block.citations))
+        block.citations.forEach((c, j) => {
+          if (isRecord(c)) field(c, 'cited_text', `${base}.citations[${j}].cited_text`, t);
+        });
       if (block.type === 'thinking') field(block, 'thinking', `${base}.thinking`, t);
       if (block.type === 'tool_use' && block.input !== undefined) {
         // Scanned as its JSON text; a replacement must still be JSON (else the mask refuses).
