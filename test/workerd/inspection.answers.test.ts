@@ -13,11 +13,11 @@
  *   - redact with `redactResults` off, and an `alert` rule: the answer unchanged, the finding
  *     recorded, no error code.
  */
-import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_SPLIT_SECRET, SPLIT_TEXTS } from '../e2e/llm.fake-provider.split';
-import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
-import { bootstrapDefault, call, putPolicy } from './helpers';
+import { type AuditRow, traceId } from './gateway.fixtures';
+import { bootstrapDefault, call } from './helpers';
+import { inspectedLlm, llmRow } from './llm.inspection.fixtures';
 
 const RUN = Date.now().toString(36);
 const RULE = 'secret.aws_access_key_id';
@@ -31,20 +31,8 @@ const SLUGS = {
 };
 const ANTHROPIC_HEADERS = { 'anthropic-version': '2023-06-01' };
 
-async function llmConnection(slug: string, provider: string, inspection: Record<string, unknown>) {
-  const res = await call('POST', '/api/v1/connections', {
-    body: {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
-      credential: env.LLM_FAKE_KEY,
-      settings: { provider, inspection: { packs: PACKS, ...inspection } },
-    },
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
-}
+const llmConnection = (slug: string, provider: string, inspection: Record<string, unknown>) =>
+  inspectedLlm(slug, provider, { packs: PACKS, ...inspection });
 
 beforeAll(async () => {
   await bootstrapDefault();
@@ -55,20 +43,6 @@ beforeAll(async () => {
   await llmConnection(SLUGS.keep, 'openai-compatible', { redactResults: false });
   await llmConnection(SLUGS.alert, 'openai-compatible', { overrides: { rules: { [RULE]: 'alert' } } });
 });
-
-/** The LLM row of a trace once `done` holds for it (an SSE answer's findings come after its outcome). */
-async function llmRow(trace: string, done: (row: AuditRow) => boolean): Promise<AuditRow> {
-  let row: AuditRow | null = null;
-  for (let i = 0; i < 50; i++) {
-    await auditFor(trace); // flushes the spools
-    row = await env.DB.prepare("SELECT * FROM audit_events WHERE trace_id = ? AND type = 'llm_call'")
-      .bind(trace)
-      .first<AuditRow>();
-    if (row && done(row)) return row;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no row for ${trace} as expected: ${JSON.stringify(row)}`);
-}
 
 type RowFinding = { kind: string; detail?: { where?: string; action?: string; location?: string } };
 function completionFindings(row: AuditRow): RowFinding[] {

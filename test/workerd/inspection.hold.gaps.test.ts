@@ -11,11 +11,11 @@
  *   - legacy completions (`/v1/completions`, `text_completion` chunks) with the key cut across two
  *     chunks: delivered with the pieces masked, joined they read `[SECRET_1]`.
  */
-import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_SPLIT_SECRET } from '../e2e/llm.fake-provider.split';
-import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
-import { bootstrapDefault, call, putPolicy } from './helpers';
+import { traceId } from './gateway.fixtures';
+import { bootstrapDefault, call } from './helpers';
+import { inspectedLlm, llmRow } from './llm.inspection.fixtures';
 
 const RUN = Date.now().toString(36);
 const RULE = `custom.gap_ticket_${RUN}`;
@@ -23,20 +23,8 @@ const PACK = `gap-tickets-${RUN}`;
 const SLUGS = { anthropic: `gap-tool-${RUN}`, openai: `gap-oai-${RUN}` };
 const ANTHROPIC_HEADERS = { 'anthropic-version': '2023-06-01' };
 
-async function llmConnection(slug: string, provider: string, packs: string[]) {
-  const res = await call('POST', '/api/v1/connections', {
-    body: {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
-      credential: env.LLM_FAKE_KEY,
-      settings: { provider, inspection: { packs, streamMode: 'hold' } },
-    },
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
-}
+const llmConnection = (slug: string, provider: string, packs: string[]) =>
+  inspectedLlm(slug, provider, { packs, streamMode: 'hold' });
 
 beforeAll(async () => {
   await bootstrapDefault();
@@ -61,19 +49,6 @@ beforeAll(async () => {
   await llmConnection(SLUGS.anthropic, 'anthropic', [PACK]);
   await llmConnection(SLUGS.openai, 'openai-compatible', ['llm-standard-security']);
 });
-
-async function llmRow(trace: string, done: (row: AuditRow) => boolean): Promise<AuditRow> {
-  let row: AuditRow | null = null;
-  for (let i = 0; i < 50; i++) {
-    await auditFor(trace);
-    row = await env.DB.prepare("SELECT * FROM audit_events WHERE trace_id = ? AND type = 'llm_call'")
-      .bind(trace)
-      .first<AuditRow>();
-    if (row && done(row)) return row;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no row for ${trace} as expected: ${JSON.stringify(row)}`);
-}
 
 const post = (slug: string, path: string, trace: string, body: Record<string, unknown>, headers = {}) =>
   call('POST', `/llm/${slug}/v1/${path}`, { body, headers: { 'X-Igris-Trace-Id': trace, ...headers } });

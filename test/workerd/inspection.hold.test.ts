@@ -18,8 +18,9 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { MAX_ANSWER_MESSAGE_BYTES } from '../../workers/gateway/gateway.rewrite';
 import { FAKE_SPLIT_SECRET, SPLIT_TEXTS } from '../e2e/llm.fake-provider.split';
-import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
-import { bootstrapDefault, call, putPolicy } from './helpers';
+import { type AuditRow, traceId } from './gateway.fixtures';
+import { bootstrapDefault, call } from './helpers';
+import { createInspectedLlm, inspectedLlm, llmRow } from './llm.inspection.fixtures';
 
 const RUN = Date.now().toString(36);
 const RULE = 'secret.aws_access_key_id';
@@ -35,24 +36,10 @@ const SLUGS = {
 };
 const ANTHROPIC_HEADERS = { 'anthropic-version': '2023-06-01' };
 
-async function createConnection(slug: string, provider: string, inspection: Record<string, unknown>) {
-  return call('POST', '/api/v1/connections', {
-    body: {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
-      credential: env.LLM_FAKE_KEY,
-      settings: { provider, inspection: { packs: PACKS, streamMode: 'hold', ...inspection } },
-    },
-  });
-}
-
-async function llmConnection(slug: string, provider: string, inspection: Record<string, unknown>) {
-  const res = await createConnection(slug, provider, inspection);
-  expect(res.status, await res.clone().text()).toBe(201);
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
-}
+const createConnection = (slug: string, provider: string, inspection: Record<string, unknown>) =>
+  createInspectedLlm(slug, provider, { packs: PACKS, streamMode: 'hold', ...inspection });
+const llmConnection = (slug: string, provider: string, inspection: Record<string, unknown>) =>
+  inspectedLlm(slug, provider, { packs: PACKS, streamMode: 'hold', ...inspection });
 
 beforeAll(async () => {
   await bootstrapDefault();
@@ -66,19 +53,6 @@ beforeAll(async () => {
   await llmConnection(SLUGS.alertAnthropic, 'anthropic', alert);
   await llmConnection(SLUGS.pass, 'openai-compatible', { streamMode: 'pass' });
 });
-
-async function llmRow(trace: string, done: (row: AuditRow) => boolean): Promise<AuditRow> {
-  let row: AuditRow | null = null;
-  for (let i = 0; i < 50; i++) {
-    await auditFor(trace);
-    row = await env.DB.prepare("SELECT * FROM audit_events WHERE trace_id = ? AND type = 'llm_call'")
-      .bind(trace)
-      .first<AuditRow>();
-    if (row && done(row)) return row;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no row for ${trace} as expected: ${JSON.stringify(row)}`);
-}
 
 const post = (slug: string, path: string, trace: string, body: Record<string, unknown>, headers = {}) =>
   call('POST', `/llm/${slug}/v1/${path}`, { body, headers: { 'X-Igris-Trace-Id': trace, ...headers } });

@@ -14,51 +14,25 @@
  *     (`content_blocked`) before it: its texts cannot be told apart, and the key they carry between
  *     them would pass any scan of their joined text to a client reading `choices[0]`.
  */
-import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_SPLIT_SECRET, SPLIT_MANY_CHOICES } from '../e2e/llm.fake-provider.split';
-import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
-import { bootstrapDefault, call, putPolicy } from './helpers';
+import { type AuditRow, traceId } from './gateway.fixtures';
+import { bootstrapDefault, call } from './helpers';
+import { inspectedLlm, llmRow } from './llm.inspection.fixtures';
 
 const RUN = Date.now().toString(36);
 const OPENAI = `insp-split-${RUN}`;
 const ANTHROPIC = `insp-split-a-${RUN}`;
 const RULE = 'secret.aws_access_key_id';
 
-async function llmConnection(slug: string, provider: string) {
-  const res = await call('POST', '/api/v1/connections', {
-    body: {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
-      credential: env.LLM_FAKE_KEY,
-      settings: { provider, inspection: { packs: ['llm-standard-security'] } },
-    },
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
-}
+const llmConnection = (slug: string, provider: string) =>
+  inspectedLlm(slug, provider, { packs: ['llm-standard-security'] });
 
 beforeAll(async () => {
   await bootstrapDefault();
   await llmConnection(OPENAI, 'openai-compatible');
   await llmConnection(ANTHROPIC, 'anthropic');
 });
-
-/** The LLM row of a trace once `done` holds for it (an SSE answer's findings come after its outcome). */
-async function llmRow(trace: string, done: (row: AuditRow) => boolean): Promise<AuditRow> {
-  let row: AuditRow | null = null;
-  for (let i = 0; i < 50; i++) {
-    await auditFor(trace); // flushes the spools
-    row = await env.DB.prepare("SELECT * FROM audit_events WHERE trace_id = ? AND type = 'llm_call'")
-      .bind(trace)
-      .first<AuditRow>();
-    if (row && done(row)) return row;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`no row for ${trace} as expected: ${JSON.stringify(row)}`);
-}
 
 function locations(row: AuditRow): Array<[string, unknown]> {
   const details = JSON.parse(row.details ?? '{}') as {
