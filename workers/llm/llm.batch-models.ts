@@ -17,7 +17,7 @@
  * under `allowedModels`, as the provider might run a model no one judged. Linear in the body, which
  * the connection's maxBodyBytes already bounds.
  */
-import { strictUtf8 } from '../lib/values';
+import { isRecord, strictUtf8 } from '../lib/values';
 import {
   jsonObjectBody,
   modelsFound,
@@ -35,12 +35,11 @@ export function messageBatchModels(body: Record<string, unknown>): PassthroughMo
   const found: PassthroughModel[] = [];
   for (let i = 0; i < requests.length; i++) {
     const request = requests[i];
-    if (typeof request !== 'object' || request === null || !Object.hasOwn(request, 'params')) continue;
-    const params = (request as { params: unknown }).params;
-    if (typeof params !== 'object' || params === null || Array.isArray(params))
-      return unreadable(`the body's requests[${i}].params is not an object`);
+    if (!isRecord(request) || !Object.hasOwn(request, 'params')) continue;
+    const params = request.params;
+    if (!isRecord(params)) return unreadable(`the body's requests[${i}].params is not an object`);
     if (!Object.hasOwn(params, 'model')) return unreadable(`the body's requests[${i}] names no model`);
-    found.push(named((params as { model: unknown }).model, `the body's requests[${i}].params`));
+    found.push(named(params.model, `the body's requests[${i}].params`));
   }
   return modelsFound(found);
 }
@@ -92,29 +91,26 @@ export function batchLines(bytes: Uint8Array, into: BatchFile = { lines: [], unr
       into.unreadable ??= `line ${n} of the batch file is not JSON`;
       continue;
     }
-    if (typeof value === 'object' && value !== null && !Array.isArray(value))
-      into.lines.push(value as BatchLine);
+    if (isRecord(value)) into.lines.push(value);
     else into.unreadable ??= `line ${n} of the batch file is not a JSON object`;
   }
   return into;
 }
 
-/** The `body.model` of every line of a batch file. */
+/**
+ * The `body.model` of every request of a batch file. Requests are counted as parsed (blank lines
+ * skipped), as the references of llm.response.access.ts name them: `request <n>`.
+ */
 export function batchFileModels(file: BatchFile): PassthroughModel {
   if (file.unreadable) return unreadable(file.unreadable);
   const found: PassthroughModel[] = [];
   file.lines.forEach((line, i) => {
     const body = line.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body) || !Object.hasOwn(body, 'model'))
-      found.push(unreadable(`line ${i + 1} of the batch file names no model`));
-    else found.push(named((body as { model: unknown }).model, `line ${i + 1} of the batch file`));
+    if (!isRecord(body) || !Object.hasOwn(body, 'model'))
+      found.push(unreadable(`request ${i + 1} of the batch file names no model`));
+    else found.push(named(body.model, `request ${i + 1} of the batch file`));
   });
   return modelsFound(found);
-}
-
-/** The `body.model` of every line of a batch input file (JSONL). */
-export function jsonlModels(bytes: Uint8Array): PassthroughModel {
-  return batchFileModels(batchLines(bytes));
 }
 
 /**
@@ -133,12 +129,6 @@ export async function formBatchFile(form: Pick<FormData, 'getAll'>): Promise<Bat
   for (const part of parts)
     if (typeof part !== 'string') batchLines(new Uint8Array(await (part as Blob).arrayBuffer()), file);
   return file;
-}
-
-/** What a form's batch upload names: the lines of its file when its purpose is `batch`. */
-export async function formBatchModels(form: Pick<FormData, 'getAll'>): Promise<PassthroughModel> {
-  const file = await formBatchFile(form);
-  return file ? batchFileModels(file) : NONE;
 }
 
 /** Every model a JSON object body names: its top-level `model`, a Message Batch's, an upload's. */

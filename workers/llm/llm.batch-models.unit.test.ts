@@ -1,14 +1,20 @@
 /** The models a batch names (llm.batch-models.ts): each read where the provider reads it, or unreadable. */
 import { describe, expect, it } from 'vitest';
 import {
+  batchFileModels,
   batchLines,
-  formBatchModels,
+  formBatchFile,
   jsonBodyModels,
-  jsonlModels,
   messageBatchModels,
 } from './llm.batch-models';
 import { combineModels } from './llm.passthrough-model';
 
+/** A batch file's models, read as the adapter reads an upload (bytes, or a form). */
+const jsonlModels = (b: Uint8Array) => batchFileModels(batchLines(b));
+const formBatchModels = async (form: FormData) => {
+  const file = await formBatchFile(form);
+  return file ? batchFileModels(file) : { kind: 'none' };
+};
 const bytes = (text: string) => new TextEncoder().encode(text);
 const line = (model: unknown) =>
   JSON.stringify({ custom_id: 'c', method: 'POST', url: '/v1/chat/completions', body: { model } });

@@ -16,7 +16,7 @@
  * start allowing raw provider calls). The models of a batch — its requests, or its input file's lines —
  * are read by llm.batch-models.ts.
  */
-import { strictUtf8 } from '../lib/values';
+import { isRecord, strictUtf8 } from '../lib/values';
 import { governedNameFault } from '../policy/policy.methods';
 
 export type PassthroughModel =
@@ -73,9 +73,7 @@ export function jsonObjectBody(bytes: Uint8Array): Record<string, unknown> | nul
   } catch {
     return null; // not JSON: no JSON server runs it
   }
-  return typeof value === 'object' && value !== null && !Array.isArray(value)
-    ? (value as Record<string, unknown>)
-    : null;
+  return isRecord(value) ? value : null;
 }
 
 /** A JSON object's top-level `model`. */
