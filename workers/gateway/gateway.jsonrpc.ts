@@ -32,6 +32,17 @@ export function readBodyCapped(request: Request, maxBytes: number): Promise<Uint
 }
 
 /**
+ * The body's length as declared, or null when it is not one the runtime delivers as is: a
+ * Content-Encoding the runtime decodes (an upstream's gzip) makes it the encoded length, so the
+ * decoded body is counted while reading instead.
+ */
+export function declaredLength(message: Request | Response): number | null {
+  const declared = Number.parseInt(message.headers.get('Content-Length') ?? '', 10);
+  const identity = (message.headers.get('Content-Encoding') ?? 'identity').toLowerCase() === 'identity';
+  return identity && Number.isFinite(declared) ? declared : null;
+}
+
+/**
  * A request's or an upstream answer's body, refused (`tooLarge()` thrown) once it is longer than
  * `maxBytes`, without buffering the rest.
  */
@@ -40,13 +51,10 @@ export async function readCapped(
   maxBytes: number,
   tooLarge: () => AppError,
 ): Promise<Uint8Array> {
-  const declared = Number.parseInt(message.headers.get('Content-Length') ?? '', 10);
-  // A Content-Encoding the runtime decodes (an upstream's gzip) makes the declared length the
-  // encoded one: the decoded body is counted while reading instead.
-  const identity = (message.headers.get('Content-Encoding') ?? 'identity').toLowerCase() === 'identity';
-  if (identity && Number.isFinite(declared) && declared > maxBytes) throw tooLarge();
+  const declared = declaredLength(message);
+  if (declared !== null && declared > maxBytes) throw tooLarge();
   if (!message.body) return new Uint8Array(0);
-  if (identity && Number.isFinite(declared)) {
+  if (declared !== null) {
     // A declared length within the cap: the runtime reads the body natively (and never delivers more
     // than the declared length), so no JavaScript loop over chunks is needed.
     const body = new Uint8Array(await message.arrayBuffer());

@@ -22,7 +22,7 @@
  * when it fires early, is set again for what is left.
  */
 import { AppError } from '../lib/errors';
-import { readCapped } from './gateway.jsonrpc';
+import { declaredLength, readCapped } from './gateway.jsonrpc';
 
 /** The connection's bounds on a streamed answer (connection settings `streamIdleTimeoutMs`, `heldStreamTimeoutMs`). */
 export interface StreamBounds {
@@ -121,6 +121,9 @@ export function readCappedWithin(
   idleMs: number | null,
 ): Promise<Uint8Array> {
   if (idleMs === null || !response.body) return readCapped(response, maxBytes, tooLarge);
+  // A declared length over the cap is refused before anything is read, as readCapped refuses it.
+  const declared = declaredLength(response);
+  if (declared !== null && declared > maxBytes) return Promise.reject(tooLarge());
   return readWithin(response.body, { maxBytes, tooLarge, idleMs, totalMs: null });
 }
 
