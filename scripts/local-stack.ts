@@ -86,6 +86,11 @@ export async function assertPortFree(port: number, name?: string, host = '127.0.
 
 export interface RunningStack {
   gatewayUrl: string;
+  /**
+   * Miniflare's cron trigger, `<url>?cron=<expression>` runs the Worker's scheduled handler. On a
+   * port of its own: the gateway's port is workerd's socket straight to the Worker (scripts/runtime.ts).
+   */
+  triggersUrl: string;
   upstream: RunningUpstream | null;
   /** scripts/runtime.ts, leader of its own process group (workerd is in it). */
   runtime: ChildProcess;
@@ -194,6 +199,7 @@ async function waitForHealth(
 /** The runtime process's arguments (scripts/runtime.ts), after `node`. */
 export function runtimeArgs(o: {
   port: number;
+  triggersPort?: number;
   persistTo: string;
   main?: string;
   inspectorPort?: number;
@@ -202,6 +208,7 @@ export function runtimeArgs(o: {
     path.join(ROOT, 'scripts', 'runtime.ts'),
     '--port',
     String(o.port),
+    ...(o.triggersPort ? ['--triggers-port', String(o.triggersPort)] : []),
     '--persist-to',
     o.persistTo,
     ...(o.main ? ['--main', o.main] : []),
@@ -243,8 +250,10 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
     SESSION_SECRET: options.sessionSecret ?? newSessionSecret(),
     ...options.vars,
   };
+  const triggersPort = await freePort();
   const args = runtimeArgs({
     port: options.port,
+    triggersPort,
     persistTo: options.persistTo,
     main: options.main,
     inspectorPort: options.inspectorPort,
@@ -301,7 +310,8 @@ export async function startStack(options: StackOptions): Promise<RunningStack> {
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-  return { gatewayUrl, upstream, runtime: child, logs: () => output, stop };
+  const triggersUrl = `http://127.0.0.1:${triggersPort}/cdn-cgi/local/scheduled`;
+  return { gatewayUrl, triggersUrl, upstream, runtime: child, logs: () => output, stop };
 }
 
 /** Idempotently creates the demo connection and its policy (safe to run on every start). */

@@ -14,13 +14,25 @@
  *   - a wrapper around every Durable Object class for its local explorer;
  *   - a file watcher that rebuilds and reloads the Worker when a source file changes.
  * Here the bundle is `wrangler deploy --dry-run`'s output — byte for byte what deploys — and
- * nothing else runs in the Worker's process. Crons are run by hand at
- * `GET /cdn-cgi/local/scheduled?cron=<expression>` (Miniflare's trigger handler; deployed, the
- * path belongs to Cloudflare and never reaches the Worker).
+ * nothing else runs in the Worker's process.
+ *
+ * `--port` is a workerd socket bound to the Worker itself (Miniflare's `unsafeDirectSockets`), not
+ * Miniflare's entry Worker: that one is JavaScript in front of every request (two `new Request`s,
+ * URL and header rewriting, route matching, error prettifying, FL-style compression), a service
+ * hop on every call and every streamed chunk, ≈ 0.4 ms of workerd CPU per request one at a time
+ * (BENCHMARKS.md, session 21), and nothing like it runs on Cloudflare. What it gave that the
+ * Worker now goes without locally: `CF-Connecting-IP` from the socket's peer (Cloudflare's edge
+ * always sets it; locally a request carries the header only if its client sends one, and without
+ * it every caller counts as one `unknown` address, as every local caller was 127.0.0.1) and
+ * `request.cf` (the Worker reads neither `cf` nor geolocation).
+ * Crons are run by hand at `GET /cdn-cgi/local/scheduled?cron=<expression>` on Miniflare's own
+ * socket (its trigger handler), on `--triggers-port` (0 = any free port), loopback only, printed
+ * as `[runtime] triggers on <url>`. Deployed, `/cdn-cgi/` belongs to Cloudflare and never reaches
+ * the Worker.
  *
  * Usage (scripts/local-stack.ts spawns it, in its own process group):
  *   IGRIS_RUNTIME_VARS='{"KEY":"value",…}' node scripts/runtime.ts --port N --persist-to DIR
- *                                          [--main FILE] [--inspector-port N]
+ *                                          [--triggers-port N] [--main FILE] [--inspector-port N]
  * IGRIS_RUNTIME_VARS: Worker vars and secrets over wrangler.toml's and .dev.vars' (the admin key, the
  * encryption key…). In the environment, not the arguments: any local user can read a process's
  * command line, only its owner its environment (`wrangler dev --var` put them on the command line).
@@ -38,6 +50,7 @@ import { unstable_getMiniflareWorkerOptions } from 'wrangler';
 import { applyMigrations, readMigrations, withLocalD1 } from './runtime.migrations.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
+const WORKER = 'igris-edge';
 const WRANGLER = path.join(ROOT, 'node_modules', '.bin', 'wrangler');
 
 const { values } = parseArgs({
@@ -46,6 +59,7 @@ const { values } = parseArgs({
     'persist-to': { type: 'string' },
     main: { type: 'string' },
     'inspector-port': { type: 'string' },
+    'triggers-port': { type: 'string', default: '0' },
     host: { type: 'string', default: '127.0.0.1' },
   },
 });
@@ -55,8 +69,13 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-const port = Number(values.port);
-if (!Number.isInteger(port) || port < 0 || port > 65_535) fail('--port must be a port number');
+function portArg(name: string, value: string | undefined): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65_535) fail(`--${name} must be a port number`);
+  return n;
+}
+const port = portArg('port', values.port);
+const triggersPort = portArg('triggers-port', values['triggers-port']);
 const persistTo = values['persist-to'] ?? fail('--persist-to is required');
 
 /** IGRIS_RUNTIME_VARS (a JSON object of strings), removed from the environment workerd inherits. */
@@ -167,8 +186,9 @@ if (stopping) await stopping;
 mf = new Miniflare(
   convertV4MiniflareOptions({
     rootPath: ROOT,
-    host: values.host,
-    port,
+    // Miniflare's entry socket: only the cron trigger handler is used, on loopback.
+    host: '127.0.0.1',
+    port: triggersPort,
     inspectorPort,
     resourcePersistencePath: path.join(persistTo, 'v3'),
     unsafeTriggerHandlers: true,
@@ -178,7 +198,9 @@ mf = new Miniflare(
     workers: [
       {
         ...options,
-        name: 'igris-edge',
+        name: WORKER,
+        // The port callers use: workerd's socket straight to the Worker's default export.
+        unsafeDirectSockets: [{ host: values.host, port }],
         modules: true,
         scriptPath: path.relative(ROOT, scriptPath),
         bindings: { ...(options.bindings as Record<string, unknown> | undefined), ...vars },
@@ -189,9 +211,11 @@ mf = new Miniflare(
 );
 
 try {
-  const url = await mf.ready;
+  const triggers = await mf.ready;
+  const url = await mf.unsafeGetDirectURL(WORKER);
   if (stopping) await stopping;
   console.log(`[runtime] the Worker is serving on ${url.origin}`);
+  console.log(`[runtime] triggers on ${triggers.origin}/cdn-cgi/local/scheduled`);
 } catch (err) {
   fail(err instanceof Error ? err.message : String(err));
 }

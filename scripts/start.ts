@@ -60,6 +60,7 @@ Igris Edge is running.
   Gateway      ${running.gatewayUrl}   (PORT=${settings.port})
   Dashboard    ${running.gatewayUrl}/
   API          ${running.gatewayUrl}/api/v1  (reference: ${running.gatewayUrl}/api/v1/docs)
+  Crons        ${running.triggersUrl}?cron=<expression>  (runs the scheduled handler, as Cloudflare's cron triggers do)
   Demo server  ${running.upstream!.url}/mcp  (DEMO_UPSTREAM_PORT=${settings.upstreamPort}; upstream of connection "demo")
   API key      ${settings.adminApiKey}   (owner of organization "default"; ADMIN_API_KEY from ${settings.adminApiKeySource === 'environment' ? 'the environment' : '.dev.vars'})
 

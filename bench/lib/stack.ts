@@ -31,8 +31,9 @@ export interface BenchStack {
   /** The runtime's workerd process(es). */
   workerdPids: number[];
   /**
-   * The Worker runtime's own entry socket: since session 13 the gateway's port itself (scripts/runtime.ts
-   * has no proxy in front). Older runs, under wrangler dev, had a second one (their results say so).
+   * The Worker runtime's own socket: since session 13 the gateway's port itself (scripts/runtime.ts
+   * has no proxy in front; since session 21 not even Miniflare's entry Worker, the socket is bound to
+   * the Worker). Older runs, under wrangler dev, had a second one (their results say so).
    */
   runtimeUrl: string;
   /** SIGKILLs the runtime's whole process group (runtime + workerd), no shutdown of any kind. */

@@ -13,7 +13,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, d1Local, deniedCalls, gatewayUrl } from './helpers';
+import { adminKey, api, d1Local, deniedCalls, gatewayUrl, triggersUrl } from './helpers';
 
 const CLI = path.resolve(import.meta.dirname, '..', '..', 'sdk', 'dist', 'cli.js');
 const SLUG = 'e2e-checkpoints';
@@ -93,7 +93,7 @@ describe('periodic signed checkpoints, verified offline', () => {
     // The cron, now; then the checkpoint that covers this chain, kept in a file.
     const cronDeadline = Date.now() + 30_000;
     for (;;) {
-      const trigger = await fetch(`${gatewayUrl()}/cdn-cgi/local/scheduled?cron=${encodeURIComponent(CRON)}`);
+      const trigger = await fetch(`${triggersUrl()}?cron=${encodeURIComponent(CRON)}`);
       const answer = await trigger.text();
       expect(trigger.status, answer.slice(0, 200)).toBe(200);
       const list = await api<{ checkpoints: Checkpoint[] }>('GET', '/audit/checkpoints?limit=500');

@@ -55,6 +55,7 @@ export default async function setup(project: TestProject) {
     vars: { NOTIFY_RETRY_BASE_SECONDS: '1', NOTIFY_MAX_ATTEMPTS: '4' },
   });
   project.provide('gatewayUrl', stack.gatewayUrl);
+  project.provide('triggersUrl', stack.triggersUrl);
   project.provide('adminApiKey', adminApiKey);
   project.provide('upstreamUrl', stack.upstream!.url);
   project.provide('everythingUrl', `http://127.0.0.1:${everythingPort}`);
@@ -75,6 +76,8 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     gatewayUrl: string;
+    /** Miniflare's cron trigger (scripts/local-stack.ts RunningStack.triggersUrl). */
+    triggersUrl: string;
     adminApiKey: string;
     upstreamUrl: string;
     everythingUrl: string;

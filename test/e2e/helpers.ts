@@ -6,6 +6,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { inject } from 'vitest';
 
 export const gatewayUrl = () => inject('gatewayUrl');
+export const triggersUrl = () => inject('triggersUrl');
 export const adminKey = () => inject('adminApiKey');
 
 export async function api<T = unknown>(

@@ -232,6 +232,18 @@ describe('npm start', () => {
     expect(output).toContain('ADMIN_API_KEY from the environment');
     expect(output).toContain(`Gateway      http://127.0.0.1:${port}`);
     expect(output).toContain(`Demo server  http://127.0.0.1:${upstreamPort}/mcp`);
+    // The gateway's port is workerd's socket bound to the Worker itself: Miniflare's entry Worker
+    // (JavaScript in front of every request, absent on Cloudflare) is not on it, so its trigger path
+    // reaches the Worker (the dashboard's page), and the printed Crons line is where a cron runs.
+    const crons = /Crons {8}(http:\/\/127\.0\.0\.1:\d+\/cdn-cgi\/local\/scheduled)\?cron=<expression>/.exec(
+      output,
+    );
+    expect(crons, output).not.toBeNull();
+    const cron = `?cron=${encodeURIComponent('17 3 * * *')}&format=json`;
+    const onGateway = await fetch(`http://127.0.0.1:${port}/cdn-cgi/local/scheduled${cron}`);
+    expect(await onGateway.text()).not.toContain('"outcome"');
+    const triggered = await fetch(`${crons![1]}${cron}`);
+    expect(await triggered.json()).toMatchObject({ outcome: 'ok' });
 
     // The production hot path: the gateway's port is the one workerd's own socket, the Worker's
     // runtime — no wrangler dev in front (its proxy is a second workerd that queues every request).
