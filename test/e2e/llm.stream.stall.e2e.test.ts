@@ -5,7 +5,8 @@
  * connections with a 1 s `streamIdleTimeoutMs`:
  *   - relayed (`pass`): the OpenAI SDK yields the chunk that came, then raises an APIError with
  *     code `upstream_timeout` while iterating — the stream's end, as a kill switch's;
- *   - held (`hold`): the Anthropic SDK raises GatewayTimeoutError (504) before yielding anything;
+ *   - held (`hold`): the Anthropic SDK raises GatewayTimeoutError (504) before yielding anything,
+ *     without retrying (its default is two retries of a 5xx; the 504 says `x-should-retry: false`);
  *   - the rows record `upstream_timeout`.
  */
 import Anthropic from '@anthropic-ai/sdk';
@@ -79,13 +80,10 @@ describe('SDKs streaming from an upstream that stalls', () => {
     expect(await errorCodeOf(trace)).toBe('upstream_timeout');
   });
 
-  it('Anthropic, held: GatewayTimeoutError (504) before any event', async () => {
+  it('Anthropic, held: GatewayTimeoutError (504) before any event, not retried', async () => {
     const trace = `stall-hold-e2e-${RUN}`;
-    const anthropic = new Anthropic({
-      apiKey: adminKey(),
-      baseURL: `${gatewayUrl()}/llm/${HOLD_SLUG}`,
-      maxRetries: 0,
-    });
+    // The SDK's default retries (two, for a 5xx): the generation must be sent once.
+    const anthropic = new Anthropic({ apiKey: adminKey(), baseURL: `${gatewayUrl()}/llm/${HOLD_SLUG}` });
     const events: unknown[] = [];
     let error: unknown;
     try {
@@ -106,5 +104,9 @@ describe('SDKs streaming from an upstream that stalls', () => {
     expect(error).toBeInstanceOf(Anthropic.GatewayTimeoutError);
     expect((error as InstanceType<typeof Anthropic.APIError>).status).toBe(504);
     expect(await errorCodeOf(trace)).toBe('upstream_timeout');
+    // Every attempt was made before the SDK threw; each is a row of this trace once flushed.
+    await new Promise((r) => setTimeout(r, 2_000));
+    const rows = await waitForAudit<{ id: string }>(`traceId=${trace}`, (r) => r.length > 0);
+    expect(rows).toHaveLength(1);
   });
 });

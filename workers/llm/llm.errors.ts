@@ -131,6 +131,10 @@ const NO_RETRY: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   'connection_disabled',
   // Clears when an approver decides or approvals expire (minutes), not within an SDK's retries.
   'approvals_pending_limit',
+  // The provider did not answer within a connection's bound (headers, an idle gap, a held stream's
+  // total): a retry sends the generation again while the first may still run (and bill), and makes
+  // its caller wait up to three bounds. Trying again is the caller's decision, not the SDK's.
+  'upstream_timeout',
 ]);
 
 /** The headers of an error answer: the error's own (Retry-After) plus the retry hint. */

@@ -84,6 +84,12 @@ describe('LLM error shapes', () => {
     expect(a).toBeInstanceOf(AnthropicClass);
   });
 
+  it('an upstream timeout is a 504 the SDKs are told not to retry (a retry reruns the generation)', async () => {
+    const { openaiRes, anthropicRes } = await sdkErrors(new AppError('upstream_timeout'));
+    expect(openaiRes.headers.get('x-should-retry')).toBe('false');
+    expect(anthropicRes.headers.get('x-should-retry')).toBe('false');
+  });
+
   it('names the body field of a validation error as the OpenAI param', () => {
     const err = new AppError('validation_failed', { details: { location: 'body', path: 'max_tokens' } });
     expect(openAiErrorBody(err).error.param).toBe('max_tokens');
