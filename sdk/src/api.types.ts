@@ -359,7 +359,7 @@ export interface Schemas {
       streamIdleTimeoutMs?: number;
       /**
        * minimum 1000, maximum 3600000
-       * @default 1200000
+       * @default 570000
        */
       heldStreamTimeoutMs?: number;
       anomaly?: {
@@ -602,7 +602,7 @@ export interface Schemas {
       streamIdleTimeoutMs?: number;
       /**
        * minimum 1000, maximum 3600000
-       * @default 1200000
+       * @default 570000
        */
       heldStreamTimeoutMs?: number;
       anomaly?: {
@@ -1699,7 +1699,7 @@ export interface Schemas {
       streamIdleTimeoutMs?: number;
       /**
        * minimum 1000, maximum 3600000
-       * @default 1200000
+       * @default 570000
        */
       heldStreamTimeoutMs?: number;
       anomaly?: {

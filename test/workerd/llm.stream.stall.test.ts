@@ -8,7 +8,7 @@
  *   - a relayed stream (`pass`) silent past `streamIdleTimeoutMs` ends as a kill switch ends it:
  *     what came, then the provider's error event, then the end; the row records the code, the
  *     upstream is cancelled;
- *   - the settings are validated, with defaults (5 minutes idle, 20 minutes held).
+ *   - the settings are validated, with defaults (5 minutes idle, 9.5 minutes held).
  * On the old code each stalled call hangs until the fake ends its stall (GAP_STALL_MS, 30 s): the
  * tests' own bound (NO_ANSWER_MS) fails them first.
  */
@@ -308,10 +308,10 @@ describe('no bound where idle is normal', () => {
 });
 
 describe('the settings', () => {
-  it('defaults: 5 minutes idle, 20 minutes held', async () => {
+  it('defaults: 5 minutes idle, 9.5 minutes held (under the SDKs\' 10-minute timeout)', async () => {
     const res = await call('GET', `/api/v1/connections/${SLUGS.defaults}`);
     const body = (await res.json()) as { settings: Record<string, unknown> };
-    expect(body.settings).toMatchObject({ streamIdleTimeoutMs: 300_000, heldStreamTimeoutMs: 1_200_000 });
+    expect(body.settings).toMatchObject({ streamIdleTimeoutMs: 300_000, heldStreamTimeoutMs: 570_000 });
   });
 
   it('out of range or not an integer: 400 validation_failed naming the setting', async () => {

@@ -165,10 +165,11 @@ export const connectionSettingsSchema = z
     /**
      * LLM connections with `inspection.streamMode: "hold"`: the longest a held stream may take to
      * be read whole (the caller gets nothing meanwhile); past it the answer is refused (504
-     * `upstream_timeout`). Default 20 minutes: a stream at the 4 MiB cap at ~30 tokens/s, after a
-     * reasoning pause.
+     * `upstream_timeout`). Default 9.5 minutes: the caller gets no headers while a stream is held,
+     * and the official SDKs give up on a request without headers after 10 minutes (their default
+     * timeout) and retry it; the gateway's bound answers first, once, with a 504 not to retry.
      */
-    heldStreamTimeoutMs: z.number().int().min(1000).max(3_600_000).default(1_200_000),
+    heldStreamTimeoutMs: z.number().int().min(1000).max(3_600_000).default(570_000),
     /**
      * Anomaly detection (reported, never enforced; see durable-objects/anomaly.detect.ts):
      * rate_spike fires when the last minute's calls exceed the 10-minute average × rateSpikeMultiplier
