@@ -557,30 +557,17 @@ export interface Schemas {
      */
     credential?: string;
     settings?: {
-      /**
-       * minimum 1024, maximum 10485760
-       * @default 1048576
-       */
+      /** minimum 1024, maximum 10485760 */
       maxBodyBytes?: number;
-      /**
-       * minimum 1, maximum 1000
-       * @default 100
-       */
+      /** minimum 1, maximum 1000 */
       maxBatchMessages?: number;
-      /** @default "closed" */
       failMode?: 'closed' | 'open';
       toolLabels?: {
         [key: string]: Array<string>;
       };
-      /**
-       * maxItems 50
-       * @default []
-       */
+      /** maxItems 50 */
       allowedOrigins?: Array<string>;
-      /**
-       * maxItems 200
-       * @default []
-       */
+      /** maxItems 200 */
       sharedWith?: Array<string>;
       /** maxItems 100 */
       allowedTeams?: Array<string>;
@@ -590,20 +577,11 @@ export interface Schemas {
       /** maxItems 100 */
       allowedModels?: Array<string>;
       sharedProviderObjects?: boolean;
-      /**
-       * minimum 1000, maximum 300000
-       * @default 60000
-       */
+      /** minimum 1000, maximum 300000 */
       upstreamTimeoutMs?: number;
-      /**
-       * minimum 1000, maximum 3600000
-       * @default 300000
-       */
+      /** minimum 1000, maximum 3600000 */
       streamIdleTimeoutMs?: number;
-      /**
-       * minimum 1000, maximum 3600000
-       * @default 570000
-       */
+      /** minimum 1000, maximum 3600000 */
       heldStreamTimeoutMs?: number;
       anomaly?: {
         /** minimum 1, maximum 1000 */
@@ -611,7 +589,6 @@ export interface Schemas {
         /** maxItems 100 */
         destructivePatterns?: Array<string>;
       };
-      /** @default {"discovery":"alert","quarantineOnCritical":false,"blockOnCriticalScan":false} */
       integrity?: {
         /** @default "alert" */
         discovery?: 'off' | 'alert' | 'fail_closed';
@@ -1654,30 +1631,17 @@ export interface Schemas {
     keepCredential?: boolean;
     enabled?: boolean;
     settings?: {
-      /**
-       * minimum 1024, maximum 10485760
-       * @default 1048576
-       */
+      /** minimum 1024, maximum 10485760 */
       maxBodyBytes?: number;
-      /**
-       * minimum 1, maximum 1000
-       * @default 100
-       */
+      /** minimum 1, maximum 1000 */
       maxBatchMessages?: number;
-      /** @default "closed" */
       failMode?: 'closed' | 'open';
       toolLabels?: {
         [key: string]: Array<string>;
       };
-      /**
-       * maxItems 50
-       * @default []
-       */
+      /** maxItems 50 */
       allowedOrigins?: Array<string>;
-      /**
-       * maxItems 200
-       * @default []
-       */
+      /** maxItems 200 */
       sharedWith?: Array<string>;
       /** maxItems 100 */
       allowedTeams?: Array<string>;
@@ -1687,20 +1651,11 @@ export interface Schemas {
       /** maxItems 100 */
       allowedModels?: Array<string>;
       sharedProviderObjects?: boolean;
-      /**
-       * minimum 1000, maximum 300000
-       * @default 60000
-       */
+      /** minimum 1000, maximum 300000 */
       upstreamTimeoutMs?: number;
-      /**
-       * minimum 1000, maximum 3600000
-       * @default 300000
-       */
+      /** minimum 1000, maximum 3600000 */
       streamIdleTimeoutMs?: number;
-      /**
-       * minimum 1000, maximum 3600000
-       * @default 570000
-       */
+      /** minimum 1000, maximum 3600000 */
       heldStreamTimeoutMs?: number;
       anomaly?: {
         /** minimum 1, maximum 1000 */
@@ -1708,7 +1663,6 @@ export interface Schemas {
         /** maxItems 100 */
         destructivePatterns?: Array<string>;
       };
-      /** @default {"discovery":"alert","quarantineOnCritical":false,"blockOnCriticalScan":false} */
       integrity?: {
         /** @default "alert" */
         discovery?: 'off' | 'alert' | 'fail_closed';

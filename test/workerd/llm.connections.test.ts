@@ -19,7 +19,13 @@ interface ConnectionDto {
   authHeaderName: string | null;
   authQueryParam: string | null;
   hasCredential: boolean;
-  settings: { provider?: string; allowedModels?: string[] };
+  settings: {
+    provider?: string;
+    allowedModels?: string[];
+    sharedProviderObjects?: boolean;
+    streamIdleTimeoutMs?: number;
+    heldStreamTimeoutMs?: number;
+  };
   gatewayUrl: string;
 }
 
@@ -249,6 +255,50 @@ describe('updating an llm connection', () => {
     expect(dto).toMatchObject({
       upstreamUrl: 'https://vllm.example.com/v1',
       settings: { provider: 'openai-compatible', allowedModels: ['llama-*'] },
+    });
+  });
+
+  it('takes the Provider settings card’s keys one at a time, keeps the others, and refuses them out of range', async () => {
+    await expectJson(
+      await llm('llm-card', 'openai', { settings: { provider: 'openai', allowedModels: ['gpt-4o*'] } }),
+      201,
+    );
+    const patch = (settings: Record<string, unknown>) =>
+      call('PATCH', '/api/v1/connections/llm-card', { key: owner.key, body: { settings } });
+    const shared = await expectJson<ConnectionDto>(await patch({ sharedProviderObjects: true }), 200);
+    expect(shared.settings).toMatchObject({
+      provider: 'openai',
+      allowedModels: ['gpt-4o*'],
+      sharedProviderObjects: true,
+      streamIdleTimeoutMs: 300_000,
+      heldStreamTimeoutMs: 570_000,
+    });
+    const bounds = await expectJson<ConnectionDto>(
+      await patch({ streamIdleTimeoutMs: 1000, heldStreamTimeoutMs: 3_600_000 }),
+      200,
+    );
+    expect(bounds.settings).toMatchObject({
+      allowedModels: ['gpt-4o*'],
+      sharedProviderObjects: true,
+      streamIdleTimeoutMs: 1000,
+      heldStreamTimeoutMs: 3_600_000,
+    });
+    for (const [settings, path] of [
+      [{ sharedProviderObjects: 'yes' }, 'settings.sharedProviderObjects'],
+      [{ streamIdleTimeoutMs: 999 }, 'settings.streamIdleTimeoutMs'],
+      [{ heldStreamTimeoutMs: 3_600_001 }, 'settings.heldStreamTimeoutMs'],
+      [{ streamIdleTimeoutMs: 1500.5 }, 'settings.streamIdleTimeoutMs'],
+      [{ allowedModels: ['gpt-4o', 'gpt 5'] }, 'settings.allowedModels[1]'],
+    ] as const) {
+      expect((await issues(await patch(settings)))[0], JSON.stringify(settings)).toMatchObject({ path });
+    }
+    // An empty list lifts the restriction; the refusals above changed nothing.
+    const cleared = await expectJson<ConnectionDto>(await patch({ allowedModels: [] }), 200);
+    expect(cleared.settings).toMatchObject({
+      allowedModels: [],
+      sharedProviderObjects: true,
+      streamIdleTimeoutMs: 1000,
+      heldStreamTimeoutMs: 3_600_000,
     });
   });
 });

@@ -5,7 +5,7 @@
 import { z } from '@hono/zod-openapi';
 import { pathParamSchema } from '../api/api.openapi';
 import { AUTH_TYPES, CONNECTION_TYPES } from '../db/schema';
-import { connectionSettingsSchema } from '../shared/connection.settings';
+import { connectionSettingsInputSchema, connectionSettingsSchema } from '../shared/connection.settings';
 import { connectionHealthSchema } from './connection.health';
 import { authHeaderNameSchema, slugSchema } from './connection.rules';
 import { authQueryParamSchema } from './connection.secrets';
@@ -37,7 +37,7 @@ export const createConnectionSchema = z
     credential: credentialSchema
       .optional()
       .openapi({ description: 'Write-only. Encrypted at rest; never returned.' }),
-    settings: connectionSettingsSchema.partial().optional(),
+    settings: connectionSettingsInputSchema.optional(),
     agentCardUrl: z.string().max(2048).optional().openapi({
       description:
         'a2a connections: the agent’s base URL (its card is read from /.well-known/agent-card.json) or its AgentCard URL. upstreamUrl is taken as this when absent',
@@ -79,7 +79,7 @@ export const updateConnectionSchema = z
         'Owner only: keep the stored credential although upstreamUrl moves to another origin (the new host receives it)',
     }),
     enabled: z.boolean().optional(),
-    settings: connectionSettingsSchema.partial().optional(),
+    settings: connectionSettingsInputSchema.optional(),
   })
   .openapi('UpdateConnection');
 

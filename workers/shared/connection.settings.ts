@@ -237,6 +237,34 @@ export const connectionSettingsSchema = z
   })
   .strict();
 
+type ShapeWithoutDefaults<S extends z.ZodRawShape> = {
+  [K in keyof S]: z.ZodOptional<S[K] extends z.ZodDefault<infer Inner> ? Inner : S[K]>;
+};
+
+/** Every key of `shape` optional, and a key's top-level `.default()` dropped (nested ones are kept). */
+function withoutDefaults<S extends z.ZodRawShape>(shape: S): ShapeWithoutDefaults<S> {
+  const keys = Object.keys(shape) as Array<keyof S>;
+  const entries = keys.map((key) => {
+    const field = shape[key];
+    const bare = field instanceof z.ZodDefault ? field.removeDefault() : field;
+    return [key, (bare as z.ZodType).optional()];
+  });
+  return Object.fromEntries(entries) as ShapeWithoutDefaults<S>;
+}
+
+/**
+ * The `settings` of a create or a PATCH: the keys a request names, each validated as above, and
+ * nothing else. Not `connectionSettingsSchema.partial()`: zod 4 keeps a key's default under
+ * `.partial()`, so a PATCH naming one key came out holding every defaulted key too, and replaced
+ * the stored ones with their defaults — saving tool labels turned `integrity.discovery:
+ * "fail_closed"` back to "alert", emptied `sharedWith`, reset the stream bounds; and a create with
+ * any settings ignored the organization's `defaultFailMode`. A key sent replaces the stored one
+ * whole (a nested object gets its own defaults, as before); a key not sent is kept.
+ */
+export const connectionSettingsInputSchema = z
+  .object(withoutDefaults(connectionSettingsSchema.shape))
+  .strict();
+
 export type ConnectionSettings = z.output<typeof connectionSettingsSchema>;
 export type ConnectionSettingsInput = z.input<typeof connectionSettingsSchema>;
 
