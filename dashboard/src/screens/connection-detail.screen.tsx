@@ -19,6 +19,7 @@ import { claudeDesktopConfig, cursorConfig, KEY_PLACEHOLDER, sdkSnippet } from '
 import { useLlmProviders } from './connection-create.llm';
 import { LlmUseIt } from './connection-detail.llm';
 import { ConnectionToolLabels } from './connection-labels';
+import { LlmProviderSettings } from './connection-llm.settings';
 import { ConnectionOAuth } from './connection-oauth';
 import { ConnectionScans } from './connection-scans';
 import { ConnectionTools } from './connection-tools';
@@ -285,10 +286,13 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
             <ConnectionUpstreamAccount connection={c} upstream={c.settings.upstreamOAuth} />
           ) : null}
           {c.type === 'llm' ? (
-            <LlmUseIt
-              connection={c}
-              family={providers.data?.find((p) => p.id === c.settings.provider)?.family ?? 'openai'}
-            />
+            <>
+              <LlmUseIt
+                connection={c}
+                family={providers.data?.find((p) => p.id === c.settings.provider)?.family ?? 'openai'}
+              />
+              <LlmProviderSettings key={`llm-${c.updatedAt}`} connection={c} canWrite={canWrite} />
+            </>
           ) : (
             <UseIt slug={c.slug} gatewayUrl={c.gatewayUrl} />
           )}
