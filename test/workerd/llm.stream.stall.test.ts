@@ -308,7 +308,7 @@ describe('no bound where idle is normal', () => {
 });
 
 describe('the settings', () => {
-  it('defaults: 5 minutes idle, 9.5 minutes held (under the SDKs\' 10-minute timeout)', async () => {
+  it("defaults: 5 minutes idle, 9.5 minutes held (under the SDKs' 10-minute timeout)", async () => {
     const res = await call('GET', `/api/v1/connections/${SLUGS.defaults}`);
     const body = (await res.json()) as { settings: Record<string, unknown> };
     expect(body.settings).toMatchObject({ streamIdleTimeoutMs: 300_000, heldStreamTimeoutMs: 570_000 });
