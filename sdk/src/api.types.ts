@@ -832,6 +832,7 @@ export interface Schemas {
         | 'method_not_found'
         | 'policy_denied'
         | 'content_blocked'
+        | 'inspection_unmaskable'
         | 'budget_exceeded'
         | 'tool_not_approved'
         | 'connection_blocked'

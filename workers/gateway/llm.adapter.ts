@@ -14,6 +14,8 @@ import { bearerCredential, unauthorized } from '../auth/api-key.auth';
 import { looksLikeApiKey } from '../auth/api-key.crypto';
 import { parseUser } from '../identity/identity.metadata';
 import { inspectLlmRequest, llmAnswerStage } from '../inspection/inspection.llm.stage';
+import { inspectsContent } from '../inspection/inspection.load';
+import { type InspectableBody, inspectableBody } from '../inspection/inspection.passthrough.read';
 import { ContentCapture } from '../langfuse/langfuse.content';
 import { langfuseMayBeOn } from '../langfuse/langfuse.report';
 import { AppError } from '../lib/errors';
@@ -71,6 +73,8 @@ export interface LlmUnit {
   forwarded?: { target: string; raw: Uint8Array | null };
   /** A passthrough call's model, read only under `allowedModels` (llm.passthrough-model.ts). */
   passthroughModel?: PassthroughModel;
+  /** A passthrough call's body as content inspection reads it, on an inspected connection only. */
+  inspectable?: InspectableBody;
 }
 
 export interface LlmRequest {
@@ -193,6 +197,9 @@ async function readLlm(
   const batchFile = form ? await formBatchFile(form) : null;
   if (endpoint === 'passthrough' && connection.settings.allowedModels)
     unit.passthroughModel = await readPassthroughModel(raw, request, search, form, batchFile);
+  // Read for content inspection (inspection.passthrough.ts) only where it runs: the same form.
+  if (endpoint === 'passthrough' && inspectsContent(connection.settings))
+    unit.inspectable = await inspectableBody(raw, search, request.headers.get('Content-Type') ?? '', form);
   // `GET /models/<id>` names its model in the path: decided like a body's (allowedModels, policy).
   if (endpoint === 'models') unit.model = retrievedModelId(classified.upstreamPath);
   let injectedUsage = false;
@@ -286,7 +293,8 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     taskAccess: responseAccess,
     forwardBody: (parsed) => {
       const unit = parsed.units[0];
-      return unit.body ? JSON.stringify(unit.body) : parsed.raw;
+      // `forwarded.raw`: a passthrough body inspection rewrote (inspection.passthrough.ts).
+      return unit.body ? JSON.stringify(unit.body) : (unit.forwarded?.raw ?? parsed.raw);
     },
     upstream: (connection, parsed, request) => {
       const provider = parsed?.provider ?? providerOf(connection);

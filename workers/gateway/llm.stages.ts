@@ -222,7 +222,10 @@ export function llmAuditRow(base: AuditEventInsert, d: LlmDecision): AuditEventI
     tool: d.unit.model,
     model: d.unit.model,
     action: d.refusal
-      ? d.refusal.code === 'policy_denied' || d.refusal.code === 'content_blocked' || isHiddenModel(d.refusal)
+      ? d.refusal.code === 'policy_denied' ||
+        d.refusal.code === 'content_blocked' ||
+        d.refusal.code === 'inspection_unmaskable' ||
+        isHiddenModel(d.refusal)
         ? 'deny'
         : d.refusal.code === 'approval_required'
           ? 'approval_required'

@@ -62,13 +62,18 @@ export function engineFor(
   });
 }
 
+/** True when a connection's settings turn inspection on (loadCallInspection loads an engine). */
+export function inspectsContent(settings: { inspection?: InspectionSettings }): boolean {
+  return (settings.inspection?.packs.length ?? 0) > 0;
+}
+
 /** The call's inspection, or null when the connection applies no pack. */
 export async function loadCallInspection(
   env: { DB: D1Database; POLICY_CACHE_TTL_MS?: string },
   connection: { orgId: string; settings: { inspection?: InspectionSettings } },
 ): Promise<CallInspection | null> {
   const settings = connection.settings.inspection;
-  if (!settings || settings.packs.length === 0) return null;
+  if (!settings || !inspectsContent(connection.settings)) return null;
   const custom =
     customPackNames(settings.packs).length > 0 ? await loadOrgDetections(env, connection.orgId) : null;
   return {

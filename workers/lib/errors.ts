@@ -41,6 +41,11 @@ export const ERROR_CODES = {
   // like policy_denied for MCP (the agent reads the JSON-RPC error); LLM routes answer 403
   // (workers/llm/llm.errors.ts). Names the rule and category, never the matched text.
   content_blocked: { status: 200, rpc: -32014, message: 'Blocked by content inspection' },
+  // Content inspection of an LLM passthrough call (docs/detections.md#passthrough): a `redact` rule
+  // matched a value where the gateway forwards the caller's bytes as sent (an upload, a form, JSON
+  // lines, text, the query) and cannot put a placeholder: refused rather than passed unmasked. Names
+  // the rule and where (`details.location`), never the value.
+  inspection_unmaskable: { status: 422, rpc: -32023, message: 'Content cannot be masked' },
   budget_exceeded: { status: 402, rpc: -32008, message: 'Budget exceeded' },
   // Tool integrity (docs/tool-integrity.md): the item is quarantined, or (discovery fail_closed)
   // its current definition is not approved. 200 like policy_denied, so the agent can read it.

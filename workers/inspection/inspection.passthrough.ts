@@ -1,0 +1,167 @@
+/**
+ * Content inspection of a passthrough LLM call's request (docs/detections.md#passthrough): a path
+ * outside the endpoint table that a rule allows — a Message Batch create, a batch or fine-tuning
+ * file upload, another spelling of a governed path — carries a prompt the governed reading of
+ * inspection.llm.stage.ts does not see. Every text it carries (inspection.passthrough.read.ts) is
+ * scanned as `prompt`:
+ *   block   refuses the call, as a governed prompt's block does (`content_blocked`);
+ *   redact  in a body that is one JSON value: the value is replaced by its placeholder and the
+ *           body forwarded is the serialization of the rewritten value (as a governed body is);
+ *           anywhere else (an upload, a form, JSON lines, text, the query: bytes the gateway
+ *           forwards as sent) it cannot be masked, so the call is refused (`inspection_unmaskable`);
+ *           so is a redaction the gateway could not make whole (a key, or a string with more
+ *           values of one rule than a scan reports);
+ *   alert, log  recorded.
+ * Findings are recorded as the governed prompt's are, under their location. Pure.
+ */
+import type { Finding as CallFinding } from '../gateway/gateway.stages';
+import { AppError } from '../lib/errors';
+import { DEFAULT_LIMITS, type Finding } from './inspection.engine';
+import {
+  blockedError,
+  blockingFinding,
+  MAX_RECORDED_FINDINGS,
+  recordFindings,
+  truncatedFinding,
+  under,
+} from './inspection.findings';
+import { scanJsonValue } from './inspection.json';
+import {
+  type InspectableBody,
+  MAX_INSPECTED_BYTES,
+  MAX_INSPECTED_DEPTH,
+  MAX_INSPECTED_NODES,
+  type Piece,
+  passthroughPieces,
+  tooLarge,
+} from './inspection.passthrough.read';
+import { createRedactionSession, redactJson } from './inspection.redact';
+import type { CallInspection } from './inspection.types';
+
+/** What the stage reads of a passthrough unit (llm.adapter.ts `LlmUnit`). */
+export interface PassthroughUnit {
+  forwarded?: { target: string; raw: Uint8Array | null };
+  /** Prepared by the adapter when the connection inspects content. */
+  inspectable?: InspectableBody;
+}
+
+export interface PassthroughVerdict {
+  findings: CallFinding[];
+  refusal: AppError | null;
+  /** The body to forward instead of the caller's (a redacted JSON body), or null. */
+  forward: Uint8Array | null;
+}
+
+/** The walk's bounds for one JSON text: the body's (counted before, inspection.passthrough.read.ts). */
+const WALK = {
+  ...DEFAULT_LIMITS,
+  maxJsonNodes: MAX_INSPECTED_NODES,
+  maxJsonDepth: MAX_INSPECTED_DEPTH,
+  maxJsonChars: MAX_INSPECTED_BYTES,
+};
+
+function unmaskable(f: Finding, location: string): AppError {
+  return new AppError('inspection_unmaskable', {
+    message: `Refused by content inspection: rule ${f.ruleId} (${f.category}) matched a value to redact in a part of the request the gateway forwards as sent and cannot mask`,
+    details: { ruleId: f.ruleId, category: f.category, severity: f.severity, where: 'prompt', location },
+  });
+}
+
+/** Scans one piece: findings with locations under the piece (a JSON string's path, or none). */
+function scanPiece(inspection: CallInspection, piece: Piece): Finding[] {
+  const { engine } = inspection;
+  if (piece.kind === 'text') return engine.scan(piece.text, 'prompt');
+  let limited = false;
+  const found = scanJsonValue(piece.value, WALK, {
+    text: (s) => engine.scan(s, 'prompt'),
+    limit: () => {
+      limited = true;
+      return [];
+    },
+  });
+  // Counted against the same bounds before: reaching one here is a bug, and refused as one.
+  if (limited) throw tooLarge('Content inspection could not read the whole request body', {});
+  return found;
+}
+
+/**
+ * Why the redactions of the body's JSON value cannot be made whole, or null: a key (not
+ * rewritten), or a string where a rule found as many values as one scan reports (more may be left).
+ */
+function unmaskableIn(masked: readonly Finding[]): Finding | null {
+  const perString = new Map<string, number>();
+  for (const f of masked) {
+    if (f.location?.includes('~key')) return f;
+    const key = `${f.location}\n${f.ruleId}`;
+    const n = (perString.get(key) ?? 0) + 1;
+    if (n >= DEFAULT_LIMITS.maxFindingsPerRule) return f;
+    perString.set(key, n);
+  }
+  return null;
+}
+
+export function inspectPassthrough(
+  inspection: CallInspection,
+  unit: PassthroughUnit,
+  index: number,
+): PassthroughVerdict {
+  const raw = unit.forwarded?.raw ?? null;
+  const verdict: PassthroughVerdict = { findings: [], refusal: null, forward: null };
+  if (!unit.inspectable) {
+    // The adapter prepares every passthrough body of an inspected connection: one it did not is
+    // not passed unread.
+    verdict.refusal = new AppError('internal', { internal: 'passthrough body not prepared for inspection' });
+    return verdict;
+  }
+  let pieces: ReturnType<typeof passthroughPieces>;
+  try {
+    pieces = passthroughPieces(raw, unit.inspectable);
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    verdict.refusal = err;
+    return verdict;
+  }
+  // Each finding with its whole location (for the refusal), and the body value's own `redact` ones.
+  const all: Finding[] = [];
+  const masked: Finding[] = [];
+  let elsewhere: Finding | null = null;
+  let recorded = 0;
+  let omitted = 0;
+  for (const piece of pieces.pieces) {
+    const found = scanPiece(inspection, piece);
+    if (found.length === 0) continue;
+    const room = Math.max(0, MAX_RECORDED_FINDINGS - recorded);
+    if (room > 0)
+      verdict.findings.push(
+        ...recordFindings(inspection, found.slice(0, room), 'prompt', index, piece.prefix),
+      );
+    inspection.found.push(...found.slice(room));
+    recorded += Math.min(room, found.length);
+    omitted += Math.max(0, found.length - room);
+    const body = pieces.json !== null && piece.kind === 'json' && piece.value === pieces.json.value;
+    for (const f of found) {
+      const whole = { ...f, location: under(piece.prefix, f.location) };
+      all.push(whole);
+      if (f.action !== 'redact') continue;
+      if (body) masked.push(f);
+      else elsewhere ??= whole;
+    }
+  }
+  if (omitted > 0) verdict.findings.push(truncatedFinding(inspection, omitted));
+  const block = blockingFinding(all);
+  if (block) {
+    verdict.refusal = blockedError(block, 'prompt', block.location ?? 'body');
+    return verdict;
+  }
+  const partial = elsewhere ?? unmaskableIn(masked);
+  if (partial) {
+    verdict.refusal = unmaskable(partial, partial.location ?? 'body');
+    return verdict;
+  }
+  if (masked.length > 0 && pieces.json) {
+    inspection.session ??= createRedactionSession();
+    const rewritten = redactJson(pieces.json.value, masked, inspection.session);
+    verdict.forward = new TextEncoder().encode(JSON.stringify(rewritten));
+  }
+  return verdict;
+}
