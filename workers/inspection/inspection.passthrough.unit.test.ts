@@ -1,0 +1,190 @@
+/**
+ * Passthrough request inspection, pure (inspection.passthrough.ts, inspection.passthrough.read.ts):
+ * how a body is read into texts (JSON, JSON lines, text, forms, the query), where each finding is
+ * located, the bounds and repeated keys refused, and the verdicts — block refuses, redact rewrites
+ * a JSON body and refuses everywhere else, a redaction that could not be whole refuses.
+ */
+import { describe, expect, it } from 'vitest';
+import { AppError } from '../lib/errors';
+import { engineFor } from './inspection.load';
+import { inspectPassthrough } from './inspection.passthrough';
+import {
+  type FormPart,
+  type InspectableBody,
+  MAX_FORM_PARTS,
+  MAX_INSPECTED_BYTES,
+  passthroughPieces,
+  utf8Text,
+} from './inspection.passthrough.read';
+import type { CallInspection } from './inspection.types';
+
+const AWS_KEY = 'AKIAZ7Q4RXW2LM5PT3NB';
+const EMAIL = 'jane.doe@example.com';
+const enc = (s: string) => new TextEncoder().encode(s);
+
+const body = (type: string, parts: FormPart[] | null = null, search = ''): InspectableBody => ({
+  search,
+  type,
+  parts,
+  fault: null,
+});
+
+function inspection(overrides?: Record<string, unknown>): CallInspection {
+  return {
+    engine: engineFor({ packs: ['secrets-default', 'llm-compliance-gdpr'], overrides }, null),
+    redactResults: true,
+    found: [],
+    session: null,
+  };
+}
+const blocking = () => inspection({ categories: { secret: 'block' } });
+
+function verdict(insp: CallInspection, raw: string | Uint8Array | null, b: InspectableBody) {
+  const bytes = typeof raw === 'string' ? enc(raw) : raw;
+  return inspectPassthrough(insp, { forwarded: { target: 'POST /x', raw: bytes }, inspectable: b }, 0);
+}
+
+const prefixes = (raw: string, b: InspectableBody) =>
+  passthroughPieces(enc(raw), b).pieces.map((p) => `${p.kind} ${p.prefix}`);
+
+describe('reading a passthrough request into texts', () => {
+  it('reads a JSON body as one value, whatever its type, and JSON lines line by line', () => {
+    expect(prefixes('{"a": "b"}', body('text/plain'))).toEqual(['json $']);
+    expect(prefixes('{"a":1}\n\n{"b":2}\r\n', body('application/jsonl'))).toEqual([
+      'json line 1 $',
+      'json line 3 $',
+    ]);
+    // One line that is not JSON: the whole text, once.
+    expect(prefixes('{"a":1}\nnot json\n{"b":2}', body('application/jsonl'))).toEqual(['text body']);
+  });
+
+  it('reads a form field by field, the query parameter by parameter, naming odd names by position', () => {
+    expect(
+      prefixes('purpose=batch&x%20y=1', body('application/x-www-form-urlencoded', null, '?limit=2')),
+    ).toEqual(['text query limit', 'text field purpose', 'text field #2']);
+  });
+
+  it('reads a multipart part by part: text fields, UTF-8 files as JSON lines, not binary files', () => {
+    const parts: FormPart[] = [
+      { name: 'purpose', filename: null, value: 'batch' },
+      { name: 'file', filename: 'b.jsonl', value: enc('{"a":1}\n{"b":2}\n') },
+      { name: 'one', filename: 'o.jsonl', value: enc('{"a":1}\n') },
+      { name: 'image', filename: 'i.png', value: new Uint8Array([0x89, 0x50, 0xff, 0xfe]) },
+    ];
+    expect(
+      passthroughPieces(enc('ignored'), body('multipart/form-data', parts)).pieces.map(
+        (p) => `${p.kind} ${p.prefix}`,
+      ),
+    ).toEqual([
+      'text part purpose header',
+      'text part purpose',
+      'text part file header',
+      'json part file line 1 $',
+      'json part file line 2 $',
+      'text part one header',
+      'json part one line 1 $',
+      'text part image header',
+    ]);
+  });
+
+  it('takes UTF-8 cut at the edges of a piece (an upload part) as text, and refuses nothing else as text', () => {
+    const text = enc('é key é');
+    expect(utf8Text(text.subarray(1, text.length - 1))).toBe(' key ');
+    expect(utf8Text(new Uint8Array([0x61, 0xff, 0x62]))).toBeNull();
+    expect(utf8Text(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0xff, 0x1a]))).toBeNull();
+  });
+
+  it('refuses a JSON text that repeats a key, a body over the cap, too many parts, too deep or too many values', () => {
+    const fault = (fn: () => unknown) => {
+      try {
+        fn();
+      } catch (err) {
+        return err instanceof AppError ? err.code : 'other';
+      }
+      return null;
+    };
+    expect(fault(() => passthroughPieces(enc('{"m":"a","m":"b"}'), body('application/json')))).toBe(
+      'validation_failed',
+    );
+    expect(
+      fault(() => passthroughPieces(enc('{"m":"a\\"","n":"\\\\"}'), body('application/json'))),
+    ).toBeNull();
+    expect(fault(() => passthroughPieces(enc('{"a":1}\n{"k":1,"k":2}'), body('application/jsonl')))).toBe(
+      'validation_failed',
+    );
+    expect(
+      fault(() => passthroughPieces(enc(`${'['.repeat(40)}${']'.repeat(40)}`), body('application/json'))),
+    ).toBe('payload_too_large');
+    expect(
+      fault(() =>
+        passthroughPieces(enc(JSON.stringify(new Array(100_001).fill(0))), body('application/json')),
+      ),
+    ).toBe('payload_too_large');
+    const query = `?${Array.from({ length: MAX_FORM_PARTS + 1 }, (_, i) => `q${i}=1`).join('&')}`;
+    expect(fault(() => passthroughPieces(null, body('', null, query)))).toBe('payload_too_large');
+  });
+});
+
+describe('the verdict on a passthrough request', () => {
+  it('refuses a blocked value with its location, under the JSON path of a Message Batch', () => {
+    const batch = {
+      requests: [{ custom_id: 'a', params: { messages: [{ role: 'user', content: AWS_KEY }] } }],
+    };
+    const v = verdict(blocking(), JSON.stringify(batch), body('application/json'));
+    expect(v.refusal?.code).toBe('content_blocked');
+    expect(v.refusal?.details).toMatchObject({ location: '$.requests[0].params.messages[0].content' });
+    expect(v.forward).toBeNull();
+    expect(v.findings.map((f) => (f.detail as { location: string }).location)).toEqual([
+      '$.requests[0].params.messages[0].content',
+    ]);
+  });
+
+  it('rewrites a JSON body with placeholders, the same value the same placeholder', () => {
+    const sent = { a: `to ${EMAIL}`, b: [EMAIL, 'plain'] };
+    const insp = inspection();
+    const v = verdict(insp, JSON.stringify(sent), body('application/json'));
+    expect(v.refusal).toBeNull();
+    expect(JSON.parse(new TextDecoder().decode(v.forward!))).toEqual({
+      a: 'to [EMAIL_1]',
+      b: ['[EMAIL_1]', 'plain'],
+    });
+    expect(insp.session?.mapping.get('[EMAIL_1]')).toBe(EMAIL);
+  });
+
+  it('refuses a value to redact where the bytes go as sent: JSON lines, text, a form, the query, a key', () => {
+    const cases: Array<[string, InspectableBody, string]> = [
+      [`{"a":1}\n{"m":"${EMAIL}"}`, body('application/jsonl'), 'line 2 $.m'],
+      [`write ${EMAIL}`, body('text/plain'), 'body'],
+      [`to=${encodeURIComponent(EMAIL)}`, body('application/x-www-form-urlencoded'), 'field to'],
+      ['{}', body('application/json', null, `?to=${EMAIL}`), 'query to'],
+      [`{"${EMAIL}": 1}`, body('application/json'), `$["${EMAIL}"]~key`],
+    ];
+    for (const [raw, b, location] of cases) {
+      const v = verdict(inspection(), raw, b);
+      expect(v.refusal?.code, raw).toBe('inspection_unmaskable');
+      expect(v.refusal?.details, raw).toMatchObject({ ruleId: 'pii.email', location });
+      expect(v.refusal?.message, raw).not.toContain(EMAIL);
+      expect(v.forward, raw).toBeNull();
+    }
+  });
+
+  it('refuses a string holding as many values of one rule as a scan reports: more may be left unmasked', () => {
+    const many = Array.from({ length: 40 }, (_, i) => `user${i}@example.com`).join(' ');
+    const v = verdict(inspection(), JSON.stringify({ m: many }), body('application/json'));
+    expect(v.refusal?.code).toBe('inspection_unmaskable');
+  });
+
+  it('passes binary bytes unscanned, and refuses a body over the cap or one not prepared', () => {
+    const binary = new Uint8Array([0xff, ...enc(AWS_KEY)]);
+    expect(verdict(blocking(), binary, body('application/octet-stream'))).toEqual({
+      findings: [],
+      refusal: null,
+      forward: null,
+    });
+    const big = { ...body('text/plain'), fault: new AppError('payload_too_large') };
+    expect(verdict(blocking(), 'x', big).refusal?.code).toBe('payload_too_large');
+    expect(MAX_INSPECTED_BYTES).toBe(4 * 1024 * 1024);
+    const unprepared = inspectPassthrough(blocking(), { forwarded: { target: 'POST /x', raw: enc('x') } }, 0);
+    expect(unprepared.refusal?.code).toBe('internal');
+  });
+});
