@@ -1,0 +1,151 @@
+/**
+ * Content inspection of passthrough requests end to end (docs/detections.md#passthrough): the official
+ * `@anthropic-ai/sdk` and `openai` clients through the local runtime against the real fake provider, on
+ * connections that allow passthrough and inspect content. A Message Batch create whose request holds a
+ * secret (`messages.batches.create`) and a batch input file holding one (`files.create` with
+ * `purpose: "batch"`) are refused with the 403 the SDKs raise as PermissionDeniedError, before the
+ * provider sees anything; an email in a Message Batch reaches the provider as its placeholder; an email in
+ * an uploaded fine-tuning file, which the gateway cannot mask, is the 422 the OpenAI SDK raises as
+ * UnprocessableEntityError.
+ */
+import Anthropic from '@anthropic-ai/sdk';
+import OpenAI, { toFile } from 'openai';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
+import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+
+const RUN = Date.now().toString(36);
+const OPENAI_SLUG = `pt-req-oai-${RUN}`;
+const ANTHROPIC_SLUG = `pt-req-ant-${RUN}`;
+const PROVIDER_KEY = `sk-provider-${RUN}-secret`;
+const AWS_KEY = 'AKIAZ7Q4RXW2LM5PT3NB';
+const EMAIL = 'jane.doe@example.com';
+// Secrets blocked, personal data redacted.
+const INSPECTION = {
+  packs: ['secrets-default', 'llm-compliance-gdpr'],
+  overrides: { categories: { secret: 'block' } },
+};
+
+let fake: FakeProvider;
+let openai: OpenAI;
+let anthropic: Anthropic;
+
+async function createLlmConnection(slug: string, provider: string) {
+  const res = await api('POST', '/connections', {
+    slug,
+    name: slug,
+    type: 'llm',
+    upstreamUrl: `${fake.url}/v1`,
+    credential: PROVIDER_KEY,
+    settings: { provider, inspection: INSPECTION },
+  });
+  if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
+  const policy = await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] });
+  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
+}
+
+beforeAll(async () => {
+  fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
+  await createLlmConnection(OPENAI_SLUG, 'openai-compatible');
+  await createLlmConnection(ANTHROPIC_SLUG, 'anthropic');
+  openai = new OpenAI({
+    apiKey: adminKey(),
+    baseURL: `${gatewayUrl()}/llm/${OPENAI_SLUG}/v1`,
+    maxRetries: 0,
+  });
+  anthropic = new Anthropic({
+    apiKey: adminKey(),
+    baseURL: `${gatewayUrl()}/llm/${ANTHROPIC_SLUG}`,
+    maxRetries: 0,
+  });
+});
+afterAll(() => fake?.close());
+beforeEach(() => fake.reset());
+
+const batchRequest = (custom_id: string, content: string) => ({
+  custom_id,
+  params: { model: 'fake-claude', max_tokens: 16, messages: [{ role: 'user' as const, content }] },
+});
+
+describe('Anthropic SDK: messages.batches.create', () => {
+  it('raises PermissionDeniedError on a secret in a request of the batch; the provider sees nothing', async () => {
+    const trace = `pt-req-batch-${RUN}`;
+    const err = await anthropic.messages.batches
+      .create(
+        { requests: [batchRequest('a', 'hello'), batchRequest('b', `deploy with ${AWS_KEY}`)] },
+        { headers: { 'X-Igris-Trace-Id': trace } },
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
+    const denied = err as InstanceType<typeof Anthropic.PermissionDeniedError>;
+    expect(denied.message).not.toContain(AWS_KEY);
+    expect(JSON.stringify(denied.error)).toContain('$.requests[1].params.messages[0].content');
+    expect(fake.requests).toHaveLength(0);
+    const rows = await waitForAudit<{ action: string; errorCode: string; details: { findings?: unknown[] } }>(
+      `traceId=${trace}`,
+      (r) => r.length > 0,
+    );
+    expect(rows[0]).toMatchObject({ action: 'deny', errorCode: 'content_blocked' });
+    expect(JSON.stringify(rows[0]!.details.findings)).toContain('$.requests[1].params.messages[0].content');
+    expect(JSON.stringify(rows[0])).not.toContain(AWS_KEY);
+  });
+
+  it('creates the batch with an email replaced by its placeholder in what the provider receives', async () => {
+    const batch = await anthropic.messages.batches.create({
+      requests: [batchRequest('a', `write to ${EMAIL}`)],
+    });
+    expect(batch.type).toBe('message_batch');
+    expect(fake.requests).toHaveLength(1);
+    const sent = JSON.stringify(fake.requests[0]!.body);
+    expect(sent).toContain('write to [EMAIL_1]');
+    expect(sent).not.toContain(EMAIL);
+  });
+});
+
+describe('OpenAI SDK: files.create', () => {
+  const line = (i: number, content: string) =>
+    JSON.stringify({
+      custom_id: `r${i}`,
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'fake-gpt', messages: [{ role: 'user', content }] },
+    });
+
+  it('raises PermissionDeniedError on a batch input file with a secret on line 2; nothing is uploaded', async () => {
+    const jsonl = `${line(1, 'hello')}\n${line(2, `key ${AWS_KEY}`)}\n`;
+    const err = await openai.files
+      .create({ file: await toFile(Buffer.from(jsonl), 'batch.jsonl'), purpose: 'batch' })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const denied = err as InstanceType<typeof OpenAI.PermissionDeniedError>;
+    expect(denied.code).toBe('content_blocked');
+    expect(JSON.stringify(denied.error)).toContain('part file line 2 $.body.messages[0].content');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('raises UnprocessableEntityError on an email in a fine-tuning file, which cannot be masked', async () => {
+    const err = await openai.files
+      .create({
+        file: await toFile(
+          Buffer.from(`{"messages":[{"role":"user","content":"mail ${EMAIL}"}]}\n`),
+          'train.jsonl',
+        ),
+        purpose: 'fine-tune',
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.UnprocessableEntityError);
+    expect((err as InstanceType<typeof OpenAI.UnprocessableEntityError>).code).toBe('inspection_unmaskable');
+    expect(fake.requests).toHaveLength(0);
+  });
+
+  it('uploads a clean batch file as sent', async () => {
+    const jsonl = `${line(1, 'hello')}\n${line(2, 'world')}\n`;
+    const file = await openai.files.create({
+      file: await toFile(Buffer.from(jsonl), 'batch.jsonl'),
+      purpose: 'batch',
+    });
+    expect(file.id).toMatch(/^file-/);
+    expect(fake.requests).toHaveLength(1);
+    expect(String(fake.requests[0]!.body)).toContain(jsonl);
+  });
+});
