@@ -81,10 +81,12 @@ describe('Anthropic SDK: messages.batches.create', () => {
     expect(denied.message).not.toContain(AWS_KEY);
     expect(JSON.stringify(denied.error)).toContain('$.requests[1].params.messages[0].content');
     expect(fake.requests).toHaveLength(0);
-    const rows = await waitForAudit<{ action: string; errorCode: string; details: { findings?: unknown[] } }>(
-      `traceId=${trace}`,
-      (r) => r.length > 0,
-    );
+    const rows = await waitForAudit<{
+      id: string;
+      action: string;
+      errorCode: string;
+      details: { findings?: unknown[] };
+    }>(`traceId=${trace}`, (r) => r.length > 0);
     expect(rows[0]).toMatchObject({ action: 'deny', errorCode: 'content_blocked' });
     expect(JSON.stringify(rows[0]!.details.findings)).toContain('$.requests[1].params.messages[0].content');
     expect(JSON.stringify(rows[0])).not.toContain(AWS_KEY);

@@ -15,6 +15,7 @@ import { looksLikeApiKey } from '../auth/api-key.crypto';
 import { parseUser } from '../identity/identity.metadata';
 import { inspectLlmRequest, llmAnswerStage } from '../inspection/inspection.llm.stage';
 import { inspectsContent } from '../inspection/inspection.load';
+import { inspectPassthroughRequest } from '../inspection/inspection.passthrough';
 import { type InspectableBody, inspectableBody } from '../inspection/inspection.passthrough.read';
 import { ContentCapture } from '../langfuse/langfuse.content';
 import { langfuseMayBeOn } from '../langfuse/langfuse.report';
@@ -284,9 +285,10 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
         : responseUse(parsed).fault,
     userOf: (parsed) => parseUser(parsed.units[0].info?.user ?? null).user,
     decide: (parsed, identity, policy) => [llmDecide(parsed.units[0], identity, policy, parsed.allowed)],
-    // Content inspection first: it judges (and redacts) what the caller sent, before the governed
-    // system prompt is added.
-    requestStages: [inspectLlmRequest, systemPromptStage, tokenGuardStage],
+    // Content inspection first: it judges (and redacts) what the caller sent — a governed
+    // endpoint's prompt, or every text of a passthrough call — before the governed system prompt
+    // is added.
+    requestStages: [inspectLlmRequest, inspectPassthroughRequest, systemPromptStage, tokenGuardStage],
     settle: (decisions) => decisions,
     // A stored object the call names is its caller's, or refused; a list asks for the caller's
     // own (llm.response.access.ts).

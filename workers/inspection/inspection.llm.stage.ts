@@ -6,9 +6,7 @@
  *                      legacy `prompt` — is scanned (`where: prompt`). A `block` finding refuses
  *                      the call (403 in the provider's shape); `redact` findings are replaced in the
  *                      body that is forwarded by typed placeholders (`[EMAIL_1]`), the same value
- *                      getting the same placeholder within the request. A passthrough call's
- *                      texts (a batch, an upload, another spelling of a path) are read by
- *                      inspection.passthrough.ts.
+ *                      getting the same placeholder within the request.
  *   llmAnswerStage     response stage: placeholders in the answer are restored to the originals —
  *                      a JSON body whole, a stream delta by delta, holding back only the tail of a
  *                      delta that could still be the start of a placeholder (inspection.unmask.ts);
@@ -43,7 +41,6 @@ import {
   under,
 } from './inspection.findings';
 import { heldMessages, type Settled, settleHeld } from './inspection.hold';
-import { inspectPassthrough, type PassthroughUnit } from './inspection.passthrough';
 import { createRedactionSession, redactJson } from './inspection.redact';
 import { AnswerScanner, type ReportFindings } from './inspection.streams';
 import { createUnmasker, type Unmasker, unmask } from './inspection.unmask';
@@ -52,7 +49,7 @@ import { createUnmasker, type Unmasker, unmask } from './inspection.unmask';
 const PROMPT_FIELDS = ['messages', 'system', 'input', 'instructions', 'prompt'] as const;
 
 /** What the request stage reads and rewrites of an LLM unit (llm.adapter.ts `LlmUnit`). */
-export interface PromptUnit extends PassthroughUnit {
+export interface PromptUnit {
   endpoint: string;
   body: Record<string, unknown> | null;
 }
@@ -64,17 +61,8 @@ export function inspectLlmRequest<U extends PromptUnit>(
   const inspection = call.inspection;
   if (!inspection) return decisions;
   return decisions.map((d, unit) => {
-    if (d.refusal) return d;
-    // A path outside the endpoint table: every text it carries (inspection.passthrough.ts).
-    if (d.unit.endpoint === 'passthrough') {
-      const { findings, refusal, forward } = inspectPassthrough(inspection, d.unit, unit);
-      // Forwarded is `forwarded.raw` (llm.adapter.ts forwardBody): the placeholders go out.
-      if (forward && d.unit.forwarded) d.unit.forwarded = { ...d.unit.forwarded, raw: forward };
-      if (findings.length === 0 && !refusal) return d;
-      return { ...d, findings: [...(d.findings ?? []), ...findings], refusal };
-    }
     const body = d.unit.body;
-    if (!body) return d;
+    if (d.refusal || !body || d.unit.endpoint === 'passthrough') return d;
     const findings = [...(d.findings ?? [])];
     let refusal = null;
     let rewritten: Record<string, unknown> | null = null;

@@ -12,9 +12,11 @@
  *           so is a redaction the gateway could not make whole (a key, or a string with more
  *           values of one rule than a scan reports);
  *   alert, log  recorded.
- * Findings are recorded as the governed prompt's are, under their location. Pure.
+ * Findings are recorded as the governed prompt's are, under their location. A request stage of the
+ * LLM adapter, beside inspection.llm.stage.ts `inspectLlmRequest` (which reads governed endpoints
+ * only) and before the governed system prompt is added. Pure.
  */
-import type { Finding as CallFinding } from '../gateway/gateway.stages';
+import type { Finding as CallFinding, StageCall, UnitDecision } from '../gateway/gateway.stages';
 import { AppError } from '../lib/errors';
 import { DEFAULT_LIMITS, type Finding } from './inspection.engine';
 import {
@@ -40,6 +42,7 @@ import type { CallInspection } from './inspection.types';
 
 /** What the stage reads of a passthrough unit (llm.adapter.ts `LlmUnit`). */
 export interface PassthroughUnit {
+  endpoint: string;
   forwarded?: { target: string; raw: Uint8Array | null };
   /** Prepared by the adapter when the connection inspects content. */
   inspectable?: InspectableBody;
@@ -164,4 +167,21 @@ export function inspectPassthrough(
     verdict.forward = new TextEncoder().encode(JSON.stringify(rewritten));
   }
   return verdict;
+}
+
+/** The request stage: each passthrough unit of a call on an inspected connection. */
+export function inspectPassthroughRequest<U extends PassthroughUnit>(
+  call: StageCall,
+  decisions: UnitDecision<U>[],
+): UnitDecision<U>[] {
+  const inspection = call.inspection;
+  if (!inspection) return decisions;
+  return decisions.map((d, index) => {
+    if (d.refusal || d.unit.endpoint !== 'passthrough') return d;
+    const { findings, refusal, forward } = inspectPassthrough(inspection, d.unit, index);
+    // What is forwarded is `forwarded.raw` (llm.adapter.ts forwardBody): the placeholders go out.
+    if (forward && d.unit.forwarded) d.unit.forwarded = { ...d.unit.forwarded, raw: forward };
+    if (findings.length === 0 && !refusal) return d;
+    return { ...d, findings: [...(d.findings ?? []), ...findings], refusal };
+  });
 }

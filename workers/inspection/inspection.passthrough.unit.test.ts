@@ -6,7 +6,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors';
-import { engineFor } from './inspection.load';
+import { builtinPacks, builtinRules } from './inspection.builtin';
+import { compileRules } from './inspection.engine';
 import { inspectPassthrough } from './inspection.passthrough';
 import {
   type FormPart,
@@ -16,6 +17,7 @@ import {
   passthroughPieces,
   utf8Text,
 } from './inspection.passthrough.read';
+import type { Overrides } from './inspection.schema';
 import type { CallInspection } from './inspection.types';
 
 const AWS_KEY = 'AKIAZ7Q4RXW2LM5PT3NB';
@@ -29,9 +31,13 @@ const body = (type: string, parts: FormPart[] | null = null, search = ''): Inspe
   fault: null,
 });
 
-function inspection(overrides?: Record<string, unknown>): CallInspection {
+function inspection(overrides?: Overrides): CallInspection {
   return {
-    engine: engineFor({ packs: ['secrets-default', 'llm-compliance-gdpr'], overrides }, null),
+    engine: compileRules(
+      builtinRules(),
+      ['secrets-default', 'llm-compliance-gdpr'].map((name) => builtinPacks().get(name)!),
+      overrides,
+    ),
     redactResults: true,
     found: [],
     session: null,
@@ -41,7 +47,11 @@ const blocking = () => inspection({ categories: { secret: 'block' } });
 
 function verdict(insp: CallInspection, raw: string | Uint8Array | null, b: InspectableBody) {
   const bytes = typeof raw === 'string' ? enc(raw) : raw;
-  return inspectPassthrough(insp, { forwarded: { target: 'POST /x', raw: bytes }, inspectable: b }, 0);
+  return inspectPassthrough(
+    insp,
+    { endpoint: 'passthrough', forwarded: { target: 'POST /x', raw: bytes }, inspectable: b },
+    0,
+  );
 }
 
 const prefixes = (raw: string, b: InspectableBody) =>
@@ -184,7 +194,11 @@ describe('the verdict on a passthrough request', () => {
     const big = { ...body('text/plain'), fault: new AppError('payload_too_large') };
     expect(verdict(blocking(), 'x', big).refusal?.code).toBe('payload_too_large');
     expect(MAX_INSPECTED_BYTES).toBe(4 * 1024 * 1024);
-    const unprepared = inspectPassthrough(blocking(), { forwarded: { target: 'POST /x', raw: enc('x') } }, 0);
+    const unprepared = inspectPassthrough(
+      blocking(),
+      { endpoint: 'passthrough', forwarded: { target: 'POST /x', raw: enc('x') } },
+      0,
+    );
     expect(unprepared.refusal?.code).toBe('internal');
   });
 });
