@@ -238,6 +238,19 @@ describe('passthrough requests on an inspected connection', () => {
     expect([...text.seen, ...query.seen, ...lines.seen]).toHaveLength(0);
   });
 
+  it('reads a UTF-16 JSON body as a JSON parser given bytes would, and refuses its secret', async () => {
+    const chat = JSON.stringify({
+      model: 'fake-gpt',
+      messages: [{ role: 'user', content: `key ${AWS_KEY}` }],
+    });
+    const utf16 = new Uint8Array(chat.length * 2);
+    for (let i = 0; i < chat.length; i++) utf16[i * 2] = chat.charCodeAt(i);
+    const res = await send(OAI_BLOCK, '/embeddings/', utf16, 'application/json');
+    expect(res.status, res.text).toBe(403);
+    expect(res.text).toContain('"location":"$.messages[0].content"');
+    expect(res.seen).toHaveLength(0);
+  });
+
   it('refuses a JSON body that repeats a key (the provider may read the value not inspected)', async () => {
     const body = `{"messages":[{"role":"user","content":"${AWS_KEY}"}],"messages":[]}`;
     const res = await send(OAI_BLOCK, '/chat/completions/', body, 'application/json');

@@ -11,8 +11,9 @@
  *   - a URL-encoded form: each field, `name=value`, one text (`field <name>`);
  *   - a multipart form: each text field (`part <name>`), each file part that is UTF-8 (JSON, JSON
  *     lines — `part <name> line <n> $.…` — or text), and each part's name and filename
- *     (`part <name> header`); a file part that is not UTF-8 (an image, audio) is not text;
- *   - any other body that is UTF-8: one text (`body`); one that is not is not text, not scanned.
+ *     (`part <name> header`); a file part that is not text (an image, audio) is not scanned;
+ *   - any other body that is text: one text (`body`); one that is not is not scanned.
+ * Text is UTF-8, or UTF-16 / UTF-32 where a JSON parser would take them (inspection.passthrough.text.ts).
  * A name in a location is the part's or parameter's own when it is a plain identifier, else its
  * position (`#3`): a location lands in the audit row and the refusal, and a name is caller text.
  *
@@ -24,8 +25,9 @@
  * dropped, so it is refused (`validation_failed`).
  */
 import { AppError } from '../lib/errors';
-import { isRecord, strictUtf8 } from '../lib/values';
+import { isRecord } from '../lib/values';
 import { DEFAULT_LIMITS } from './inspection.engine';
+import { unicodeText } from './inspection.passthrough.text';
 
 /** A body larger than this is not inspected, so it is refused (4 MiB). */
 export const MAX_INSPECTED_BYTES = DEFAULT_LIMITS.maxJsonChars;
@@ -115,34 +117,6 @@ export async function inspectableBody(
 /** A name fit for a location (an identifier-like name), else the part's position. */
 function label(name: string, index: number): string {
   return /^[A-Za-z0-9_.[\]-]{1,64}$/.test(name) ? name : `#${index + 1}`;
-}
-
-/**
- * UTF-8 text, or null for bytes that are not. A piece of an upload in parts (`POST /uploads/{id}/parts`)
- * may cut a character at either end: up to 3 bytes of a cut character at each end are left out
- * rather than calling the whole piece binary.
- */
-export function utf8Text(bytes: Uint8Array): string | null {
-  try {
-    return strictUtf8(bytes);
-  } catch {}
-  let start = 0;
-  while (start < 3 && start < bytes.length && (bytes[start]! & 0xc0) === 0x80) start++;
-  let end = bytes.length;
-  // A trailing lead byte and its continuation bytes, fewer than the lead byte announces.
-  for (let back = 1; back <= 3 && end - back >= start; back++) {
-    const b = bytes[end - back]!;
-    if ((b & 0xc0) === 0x80) continue;
-    const need = b >= 0xf0 ? 4 : b >= 0xe0 ? 3 : b >= 0xc0 ? 2 : 1;
-    if (need > back) end -= back;
-    break;
-  }
-  if (start === 0 && end === bytes.length) return null;
-  try {
-    return strictUtf8(bytes.subarray(start, end));
-  } catch {
-    return null;
-  }
 }
 
 /** Counts JSON values and depth; throws past the bounds (shared across the body by `budget`). */
@@ -252,12 +226,12 @@ export function passthroughPieces(raw: Uint8Array | null, body: InspectableBody)
       pieces.push({ kind: 'text', prefix: `${at} header`, text: `${part.name}\n${part.filename ?? ''}` });
       if (typeof part.value === 'string') pieces.push({ kind: 'text', prefix: at, text: part.value });
       else {
-        const text = utf8Text(part.value);
+        const text = unicodeText(part.value);
         if (text !== null) textPieces(text, at, budget, pieces);
       }
     });
   } else if (raw?.byteLength) {
-    const text = utf8Text(raw);
+    const text = unicodeText(raw);
     if (text === null) return { pieces, json };
     if (body.type.startsWith('application/x-www-form-urlencoded')) {
       const fields = [...new URLSearchParams(text)];

@@ -15,8 +15,8 @@ import {
   MAX_FORM_PARTS,
   MAX_INSPECTED_BYTES,
   passthroughPieces,
-  utf8Text,
 } from './inspection.passthrough.read';
+import { unicodeText, utf8Text } from './inspection.passthrough.text';
 import type { Overrides } from './inspection.schema';
 import type { CallInspection } from './inspection.types';
 
@@ -102,6 +102,32 @@ describe('reading a passthrough request into texts', () => {
     expect(utf8Text(text.subarray(1, text.length - 1))).toBe(' key ');
     expect(utf8Text(new Uint8Array([0x61, 0xff, 0x62]))).toBeNull();
     expect(utf8Text(new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0xff, 0x1a]))).toBeNull();
+  });
+
+  it('reads UTF-16 and UTF-32 as a JSON parser given bytes would: by byte-order mark or NUL pattern', () => {
+    const text = '{"m":"café AKIA"}';
+    const le16 = new Uint8Array(text.length * 2);
+    for (let i = 0; i < text.length; i++) le16[i * 2] = text.charCodeAt(i);
+    const be16 = le16.map((_, i) => le16[i ^ 1]!);
+    const be32 = new Uint8Array(text.length * 4);
+    for (let i = 0; i < text.length; i++) be32[i * 4 + 3] = text.charCodeAt(i);
+    expect(unicodeText(le16)).toBe(text);
+    expect(unicodeText(be16)).toBe(text);
+    expect(unicodeText(new Uint8Array([0xff, 0xfe, ...le16]))).toBe(text);
+    expect(unicodeText(new Uint8Array([0xfe, 0xff, ...be16]))).toBe(text);
+    expect(unicodeText(be32)).toBe(text);
+    expect(unicodeText(new Uint8Array([0xef, 0xbb, 0xbf, ...enc(text)]))).toBe(text);
+    // An MP4 header (00 00 00 18 'ftyp'): no UTF-32 code point, so not text.
+    expect(unicodeText(new Uint8Array([0, 0, 0, 0x18, 0x66, 0x74, 0x79, 0x70]))).toBeNull();
+    // A UTF-16 JSON body is read as JSON, and its secret found.
+    const v = verdict(blocking(), le16, body('application/json'));
+    expect(v.refusal).toBeNull(); // 'AKIA' alone is no key: only the reading is under test here
+    const key = `{"m":"${AWS_KEY}"}`;
+    const keyLe = new Uint8Array(key.length * 2);
+    for (let i = 0; i < key.length; i++) keyLe[i * 2] = key.charCodeAt(i);
+    expect(verdict(blocking(), keyLe, body('application/json')).refusal?.details).toMatchObject({
+      location: '$.m',
+    });
   });
 
   it('refuses a JSON text that repeats a key, a body over the cap, too many parts, too deep or too many values', () => {
