@@ -19,7 +19,7 @@
  *
  * Bounds (inspection stays linear, and nothing past a bound is passed unread): a body over
  * MAX_INSPECTED_BYTES (the engine's JSON text budget, and the cap on an answer message), more than
- * MAX_FORM_PARTS parts, more than MAX_INSPECTED_NODES JSON values in all, or JSON nested deeper
+ * MAX_FORM_PARTS parts, more than MAX_INSPECTED_STRINGS JSON strings in all, or JSON nested deeper
  * than the engine reads (32), is refused (`payload_too_large`). A JSON text whose strings and keys
  * outnumber those of its parsed value repeats a key: the provider may read the value the parse
  * dropped, so it is refused (`validation_failed`).
@@ -33,8 +33,11 @@ import { unicodeText } from './inspection.passthrough.text';
 export const MAX_INSPECTED_BYTES = DEFAULT_LIMITS.maxJsonChars;
 /** Parts of a multipart form (and fields of a URL-encoded one, and query parameters) read. */
 export const MAX_FORM_PARTS = 1_000;
-/** JSON values (objects, arrays, strings, numbers…) of all the body's JSON texts together. */
-export const MAX_INSPECTED_NODES = 100_000;
+/**
+ * Strings (and keys of 8+ characters) of all the body's JSON texts together: each is a scan, which
+ * costs a few µs before it reads a character, so their number bounds a body of many short strings.
+ */
+export const MAX_INSPECTED_STRINGS = 100_000;
 /** JSON nesting the engine walks (scanJson's own bound). */
 export const MAX_INSPECTED_DEPTH = DEFAULT_LIMITS.maxJsonDepth;
 
@@ -119,30 +122,37 @@ function label(name: string, index: number): string {
   return /^[A-Za-z0-9_.[\]-]{1,64}$/.test(name) ? name : `#${index + 1}`;
 }
 
-/** Counts JSON values and depth; throws past the bounds (shared across the body by `budget`). */
-function countNodes(value: unknown, budget: { nodes: number }): number {
+/**
+ * The strings and keys of a JSON value (to compare with its text's literals), counting the ones a
+ * scan reads (strings, and keys of 8 or more characters: inspection.json.ts) against the body's
+ * budget; throws past it, or past the depth the engine walks.
+ */
+function countStrings(value: unknown, budget: { strings: number }): number {
   let strings = 0;
   const stack: Array<[unknown, number]> = [[value, 0]];
   while (stack.length > 0) {
     const [v, depth] = stack.pop()!;
-    if (++budget.nodes > MAX_INSPECTED_NODES)
-      throw tooLarge(
-        `Content inspection reads at most ${MAX_INSPECTED_NODES} JSON values of a request body`,
-        {
-          maxNodes: MAX_INSPECTED_NODES,
-        },
-      );
     if (depth > MAX_INSPECTED_DEPTH)
       throw tooLarge(`Content inspection reads JSON nested at most ${MAX_INSPECTED_DEPTH} deep`, {
         maxDepth: MAX_INSPECTED_DEPTH,
       });
-    if (typeof v === 'string') strings++;
-    else if (Array.isArray(v)) for (const item of v) stack.push([item, depth + 1]);
+    if (typeof v === 'string') {
+      strings++;
+      budget.strings++;
+    } else if (Array.isArray(v)) for (const item of v) stack.push([item, depth + 1]);
     else if (isRecord(v))
-      for (const [, child] of Object.entries(v)) {
-        strings++; // its key
+      for (const [key, child] of Object.entries(v)) {
+        strings++;
+        if (key.length >= 8) budget.strings++;
         stack.push([child, depth + 1]);
       }
+    if (budget.strings > MAX_INSPECTED_STRINGS)
+      throw tooLarge(
+        `Content inspection reads at most ${MAX_INSPECTED_STRINGS} JSON strings of a request body`,
+        {
+          maxStrings: MAX_INSPECTED_STRINGS,
+        },
+      );
   }
   return strings;
 }
@@ -159,14 +169,14 @@ function stringLiterals(text: string): number {
 }
 
 /** JSON text → its value, counted against the bounds, or undefined when it is not JSON. */
-function jsonOf(text: string, where: string, budget: { nodes: number }): { value: unknown } | undefined {
+function jsonOf(text: string, where: string, budget: { strings: number }): { value: unknown } | undefined {
   let value: unknown;
   try {
     value = JSON.parse(text);
   } catch {
     return undefined;
   }
-  if (countNodes(value, budget) !== stringLiterals(text))
+  if (countStrings(value, budget) !== stringLiterals(text))
     throw new AppError('validation_failed', {
       message:
         'A JSON text of the request repeats a key: the provider may read the value the gateway would not inspect',
@@ -179,7 +189,7 @@ function jsonOf(text: string, where: string, budget: { nodes: number }): { value
 function textPieces(
   text: string,
   prefix: string,
-  budget: { nodes: number },
+  budget: { strings: number },
   out: Piece[],
 ): { value: unknown } | undefined {
   const whole = jsonOf(text, prefix || '$', budget);
@@ -192,14 +202,14 @@ function textPieces(
     return whole;
   }
   const lines: Piece[] = [];
-  const counted = budget.nodes;
+  const counted = budget.strings;
   const split = text.split('\n');
   for (let n = 0; n < split.length; n++) {
     if (split[n]!.trim() === '') continue;
     const line = jsonOf(split[n]!, `${at}line ${n + 1}`, budget);
     if (!line) {
       // Not JSON lines: the text is read whole, once (the lines parsed so far are not counted).
-      budget.nodes = counted;
+      budget.strings = counted;
       out.push({ kind: 'text', prefix: prefix || 'body', text });
       return undefined;
     }
@@ -213,7 +223,7 @@ function textPieces(
 export function passthroughPieces(raw: Uint8Array | null, body: InspectableBody): Pieces {
   if (body.fault) throw body.fault;
   const pieces: Piece[] = [];
-  const budget = { nodes: 0 };
+  const budget = { strings: 0 };
   const params = [...new URLSearchParams(body.search)];
   if (params.length > MAX_FORM_PARTS) throw tooManyParts();
   params.forEach(([name, value], i) => {

@@ -27,12 +27,11 @@ import {
   truncatedFinding,
   under,
 } from './inspection.findings';
-import { scanJsonValue } from './inspection.json';
+import { scanJsonValue } from './inspection.json.js';
 import {
   type InspectableBody,
   MAX_INSPECTED_BYTES,
   MAX_INSPECTED_DEPTH,
-  MAX_INSPECTED_NODES,
   type Piece,
   passthroughPieces,
   tooLarge,
@@ -58,7 +57,8 @@ export interface PassthroughVerdict {
 /** The walk's bounds for one JSON text: the body's (counted before, inspection.passthrough.read.ts). */
 const WALK = {
   ...DEFAULT_LIMITS,
-  maxJsonNodes: MAX_INSPECTED_NODES,
+  // The body's strings are counted before (MAX_INSPECTED_STRINGS); its other values cost no scan.
+  maxJsonNodes: Number.MAX_SAFE_INTEGER,
   maxJsonDepth: MAX_INSPECTED_DEPTH,
   maxJsonChars: MAX_INSPECTED_BYTES,
 };
