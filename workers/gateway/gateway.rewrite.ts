@@ -7,7 +7,8 @@
  *     item by item when it is an array (a JSON-RPC batch answer);
  *   - an SSE body is rewritten event by event as the events arrive (gateway.sse.ts); each event's
  *     data that parses as JSON is one message (or a batch, as above);
- *   - anything else passes untouched.
+ *   - anything else passes untouched — unless a stage reads such bodies (`onBody`: LLM passthrough
+ *     inspection), then it is read whole first, as a JSON body is (gateway.answer-body.ts).
  * Every 2xx answer with a body is looked at, not only a 200: clients (the MCP SDKs among them)
  * read the messages of any 2xx, so a 203 or 206 must not carry a list past the filter.
  *
@@ -34,6 +35,7 @@
  * off later loses none of them).
  */
 import { AppError } from '../lib/errors.js';
+import { bodyThroughStages, readsBodies } from './gateway.answer-body.js';
 import { type SseEvent, SseSplitter, sseRewriteStream, withData } from './gateway.sse.js';
 import { DROP, type Finding, type ResponseStage } from './gateway.stages.js';
 import { readCappedWithin, StallWatch, type StreamBounds } from './gateway.stall.js';
@@ -196,11 +198,14 @@ export async function rewriteResponse(response: Response, options: RewriteOption
     );
     return new Response(body, init(response));
   }
-  if (!/^application\/(?:[\w.+-]+\+)?json\b/i.test(type)) {
+  const json = /^application\/(?:[\w.+-]+\+)?json\b/i.test(type);
+  if (!json && !readsBodies(stages)) {
     onBodyDone('complete');
     return response;
   }
-  const text = await readJsonAnswer(response, onBodyDone, options.bounds?.idleMs ?? null);
+  const bytes = await readAnswer(response, onBodyDone, options.bounds?.idleMs ?? null, json);
+  if (!json) return bodyThroughStages(response, bytes, stages, onBodyDone);
+  const text = new TextDecoder().decode(bytes);
   // The same pre-check as an SSE event's: a body no stage can want is passed on unparsed.
   if (!wanted(text, stages)) {
     onBodyDone('complete');
@@ -210,6 +215,8 @@ export async function rewriteResponse(response: Response, options: RewriteOption
   try {
     value = JSON.parse(text);
   } catch {
+    // Not JSON after all: what a stage reading other bodies reads, else passed on as it came.
+    if (readsBodies(stages)) return bodyThroughStages(response, bytes, stages, onBodyDone);
     onBodyDone('complete');
     return new Response(text, init(response));
   }
@@ -262,17 +269,16 @@ export function rewriteWholeSse(response: Response, bytes: Uint8Array, options: 
   return new Response(changed ? out + rest : (bytes as Uint8Array<ArrayBuffer>), init(response));
 }
 
-/** A JSON answer's text, read up to the cap (and an LLM's within its idle bound); else refused (thrown). */
-async function readJsonAnswer(
+/** A JSON (or other read) answer, up to the cap (an LLM's within its idle bound); else refused (thrown). */
+async function readAnswer(
   response: Response,
   onBodyDone: (how: BodyEnd, err?: AppError) => void,
   idleMs: number | null,
-): Promise<string> {
+  json: boolean,
+): Promise<Uint8Array> {
   try {
-    const tooLarge = () => answerTooLarge('a JSON answer');
-    return new TextDecoder().decode(
-      await readCappedWithin(response, MAX_ANSWER_MESSAGE_BYTES, tooLarge, idleMs),
-    );
+    const tooLarge = () => answerTooLarge(json ? 'a JSON answer' : 'an answer a stage reads');
+    return await readCappedWithin(response, MAX_ANSWER_MESSAGE_BYTES, tooLarge, idleMs);
   } catch (err) {
     // Too large, stalled, or broken off while being read: either way the answer is not passed on.
     const appErr = err instanceof AppError ? err : new AppError('upstream_unreachable', { internal: err });

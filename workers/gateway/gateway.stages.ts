@@ -114,6 +114,13 @@ export interface ResponseStage {
    */
   finish?(): void;
   /**
+   * An answer that is neither JSON nor SSE (JSONL, text, octet-stream), or JSON that does not
+   * parse: present when the stage must read it (LLM passthrough inspection). The body is then read
+   * whole, at most MAX_ANSWER_MESSAGE_BYTES (gateway.answer-body.ts), before any of it is sent.
+   * Returns its replacement, undefined to keep it; throws an AppError to refuse it.
+   */
+  onBody?(bytes: Uint8Array): Uint8Array | undefined;
+  /**
    * Present when this answer, if streamed, is to be read whole before any of it is sent (LLM
    * inspection's `streamMode: "hold"`, gateway.hold.ts).
    */

@@ -17,6 +17,7 @@ import { inspectLlmRequest, llmAnswerStage } from '../inspection/inspection.llm.
 import { inspectsContent } from '../inspection/inspection.load';
 import { inspectPassthroughRequest } from '../inspection/inspection.passthrough';
 import { type InspectableBody, inspectableBody } from '../inspection/inspection.passthrough.read';
+import { passthroughAnswerStage } from '../inspection/inspection.passthrough-answer';
 import { ContentCapture } from '../langfuse/langfuse.content';
 import { langfuseMayBeOn } from '../langfuse/langfuse.report';
 import { AppError } from '../lib/errors';
@@ -332,6 +333,8 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
         // only, never to a third party (docs/detections.md).
         parsed?.content ? parsed.content.stage() : null,
         parsed ? llmAnswerStage(call) : null,
+        // A passthrough answer's every string, and its JSONL or text body (docs/detections.md).
+        parsed?.units[0].endpoint === 'passthrough' ? passthroughAnswerStage(call) : null,
       ].filter((stage) => stage !== null),
     completeAtEnd: true,
     finalOutcome: (call, parsed, env, end) => llmFinalOutcome(call, parsed, env, end),

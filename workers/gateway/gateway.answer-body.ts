@@ -1,0 +1,39 @@
+/**
+ * An answer that is neither JSON nor SSE — JSONL (a Message Batch's results, a batch's output
+ * file), plain text, octet-stream — or JSON that does not parse, for a stage that reads such
+ * bodies (`ResponseStage.onBody`: LLM passthrough inspection, inspection.passthrough-answer.ts).
+ * Without such a stage the body passes untouched, unread (gateway.rewrite.ts). With one, it is
+ * read whole first — at most MAX_ANSWER_MESSAGE_BYTES, the cap a JSON answer has; over it the
+ * answer is refused (`upstream_too_large`), never passed uninspected — and sent only once every
+ * such stage has passed (or rewritten) it. A stage's refusal (an AppError thrown) is the answer's:
+ * nothing of the body is sent.
+ */
+import { AppError } from '../lib/errors.js';
+import type { ResponseStage } from './gateway.stages.js';
+
+/** True when a stage reads the bodies the rewriter otherwise passes untouched. */
+export function readsBodies(stages: readonly ResponseStage[]): boolean {
+  return stages.some((stage) => stage.onBody !== undefined && !stage.done?.());
+}
+
+/** The body through each stage's `onBody`, as the answer the caller gets; refusals thrown. */
+export function bodyThroughStages(
+  response: Response,
+  bytes: Uint8Array,
+  stages: readonly ResponseStage[],
+  onBodyDone: (how: 'complete' | 'error', err?: AppError) => void,
+): Response {
+  let current = bytes;
+  try {
+    for (const stage of stages) {
+      if (!stage.onBody || stage.done?.()) continue;
+      current = stage.onBody(current) ?? current;
+    }
+  } catch (err) {
+    if (err instanceof AppError) onBodyDone('error', err);
+    throw err;
+  }
+  onBodyDone('complete');
+  const init = { status: response.status, statusText: response.statusText, headers: response.headers };
+  return new Response(current as Uint8Array<ArrayBuffer>, init);
+}
