@@ -3,7 +3,10 @@
  * provider, which sees every caller of a connection as one (the connection's key).
  *   POST /v1/files (multipart)              keeps the upload's text under a fresh `file-…` id
  *   GET /v1/files, /v1/files/{id}           list, retrieve
- *   GET /v1/files/{id}/content              the text, as `{ "content": … }`
+ *   GET /v1/files/{id}/content              the text, as `{ "content": … }`; a file whose text holds
+ *                                           RAW_FILE, as OpenAI serves it: the bytes
+ *                                           (application/octet-stream); one holding BINARY_FILE,
+ *                                           bytes that are not UTF-8 (0xff 0xfe, then the text)
  *   DELETE /v1/files/{id}                   delete
  *   POST /v1/batches {input_file_id}        a fresh `batch_…`; with a known input file it is done at
  *                                           once, its output file (`output of: <input>`) stored too
@@ -13,6 +16,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { providerError } from './llm.fake-provider.replies.ts';
+import { BINARY_FILE, RAW_FILE, reveal } from './llm.fake-provider.split.ts';
 import type { FakeAnswer } from './llm.fake-responses.ts';
 
 type Json = Record<string, unknown>;
@@ -78,7 +82,7 @@ export class FakeFiles {
     }
     const stored = this.#files.get(decodeURIComponent(id));
     if (!stored) return notFound('File', id);
-    if (content && method === 'GET') return { status: 200, body: { content: stored.content } };
+    if (content && method === 'GET') return fileContent(stored.content);
     if (content) return null;
     if (method === 'GET') return { status: 200, body: stored.file };
     if (method === 'DELETE') {
@@ -93,7 +97,7 @@ export class FakeFiles {
       if (method === 'GET') return list([...this.#batches.values()].reverse());
       if (method !== 'POST') return null;
       const input = this.#files.get(String(json.input_file_id));
-      const output = input ? this.#store(`output of: ${input.content}`) : null;
+      const output = input ? this.#store(`output of: ${reveal(input.content)}`) : null;
       const batch: Json = {
         id: `batch_${randomBytes(12).toString('hex')}`,
         object: 'batch',
@@ -114,4 +118,12 @@ export class FakeFiles {
     if (!cancel && method === 'GET') return { status: 200, body: batch };
     return null;
   }
+}
+
+function fileContent(content: string): FakeAnswer {
+  const type = 'application/octet-stream';
+  if (content.includes(BINARY_FILE))
+    return { status: 200, text: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(content)]), type };
+  if (content.includes(RAW_FILE)) return { status: 200, text: content, type };
+  return { status: 200, body: { content } };
 }

@@ -23,6 +23,17 @@ type Json = Record<string, unknown>;
 type Events = Array<[string | null, Json]>;
 
 export const FAKE_SPLIT_SECRET = 'AKIAZ7Q4RXW2LM5PT3NB';
+/**
+ * Stands for FAKE_SPLIT_SECRET in what the fake keeps and answers later (a Message Batch's results,
+ * a batch's output file, a stored chat completion read back): the request that creates them holds
+ * no secret, what is read back does (passthrough answer inspection, docs/detections.md).
+ */
+export const FAKE_SECRET_TOKEN = '{{fake-secret}}';
+export const reveal = (text: string): string => text.replaceAll(FAKE_SECRET_TOKEN, FAKE_SPLIT_SECRET);
+/** Marks a stored file the fake serves as OpenAI does (its bytes), not as `{ "content": … }` (llm.fake-files.ts). */
+export const RAW_FILE = 'fake-raw-content';
+/** Marks a stored file the fake serves as bytes that are not text. */
+export const BINARY_FILE = 'fake-binary-content';
 const HEAD = FAKE_SPLIT_SECRET.slice(0, 9);
 const CREATED = 1_700_000_000;
 /** The answer texts, as the SDKs assemble them. */

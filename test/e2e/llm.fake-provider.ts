@@ -179,7 +179,7 @@ class Reply {
     this.res.end(text);
   }
 
-  text(status: number, text: string, type: string): void {
+  text(status: number, text: string | Uint8Array, type: string): void {
     this.res.writeHead(status, { 'content-type': type, 'x-request-id': 'req_fake' });
     this.res.end(text);
   }
@@ -278,7 +278,9 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       return reply.json(500, providerError(family, 500, 'Internal error (fake provider)'));
 
     const usage = parseUsage(headers['x-fake-usage'], arm?.usage);
-    const route = `${req.method} ${url.pathname}`;
+    // Another spelling of the chat path (a trailing slash), answered as the path itself.
+    const pathname = url.pathname === '/v1/chat/completions/' ? '/v1/chat/completions' : url.pathname;
+    const route = `${req.method} ${pathname}`;
     const stream = json.stream === true;
     // Model `fake-echo…`: the answer is the last user message as the provider received it.
     const echo = echoText(json);

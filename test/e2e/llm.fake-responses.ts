@@ -27,7 +27,7 @@ export type FakeAnswer =
   | { status: number; body: Json }
   | { sse: Array<[string | null, Json]>; done?: boolean }
   /** A body that is not JSON (a Message Batch's results: JSONL). */
-  | { status: number; text: string; type: string };
+  | { status: number; text: string | Uint8Array; type: string };
 
 interface Stored {
   response: Json;

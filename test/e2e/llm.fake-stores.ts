@@ -21,6 +21,7 @@
 import { randomBytes } from 'node:crypto';
 import type { FakeFiles } from './llm.fake-files.ts';
 import { providerError } from './llm.fake-provider.replies.ts';
+import { reveal } from './llm.fake-provider.split.ts';
 import type { FakeAnswer } from './llm.fake-responses.ts';
 
 type Json = Record<string, unknown>;
@@ -102,7 +103,9 @@ export class FakeStores {
             id: fresh('msg_'),
             type: 'message',
             role: 'assistant',
-            content: [{ type: 'text', text: `answer to: ${lastUserText((r?.params as Json)?.messages)}` }],
+            content: [
+              { type: 'text', text: `answer to: ${reveal(lastUserText((r?.params as Json)?.messages))}` },
+            ],
           },
         },
       }));
