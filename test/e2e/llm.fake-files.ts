@@ -6,7 +6,8 @@
  *   GET /v1/files/{id}/content              the text, as `{ "content": … }`; a file whose text holds
  *                                           RAW_FILE, as OpenAI serves it: the bytes
  *                                           (application/octet-stream); one holding BINARY_FILE,
- *                                           bytes that are not UTF-8 (0xff 0xfe, then the text)
+ *                                           bytes that are not UTF-8 (0xff 0xfe, then the text);
+ *                                           one holding BIG_FILE, its bytes repeated past 5 MiB
  *   DELETE /v1/files/{id}                   delete
  *   POST /v1/batches {input_file_id}        a fresh `batch_…`; with a known input file it is done at
  *                                           once, its output file (`output of: <input>`) stored too
@@ -16,7 +17,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { providerError } from './llm.fake-provider.replies.ts';
-import { BINARY_FILE, RAW_FILE, reveal } from './llm.fake-provider.split.ts';
+import { BIG_FILE, BINARY_FILE, RAW_FILE, reveal, SPLIT_BIG_BYTES } from './llm.fake-provider.split.ts';
 import type { FakeAnswer } from './llm.fake-responses.ts';
 
 type Json = Record<string, unknown>;
@@ -124,6 +125,12 @@ function fileContent(content: string): FakeAnswer {
   const type = 'application/octet-stream';
   if (content.includes(BINARY_FILE))
     return { status: 200, text: Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(content)]), type };
+  if (content.includes(BIG_FILE))
+    return {
+      status: 200,
+      text: `${content}\n`.repeat(Math.ceil(SPLIT_BIG_BYTES / (content.length + 1))),
+      type,
+    };
   if (content.includes(RAW_FILE)) return { status: 200, text: content, type };
   return { status: 200, body: { content } };
 }

@@ -34,6 +34,8 @@ export const reveal = (text: string): string => text.replaceAll(FAKE_SECRET_TOKE
 export const RAW_FILE = 'fake-raw-content';
 /** Marks a stored file the fake serves as bytes that are not text. */
 export const BINARY_FILE = 'fake-binary-content';
+/** Marks a stored file the fake serves as bytes, repeated to over SPLIT_BIG_BYTES (the answer cap is 4 MiB). */
+export const BIG_FILE = 'fake-big-content';
 const HEAD = FAKE_SPLIT_SECRET.slice(0, 9);
 const CREATED = 1_700_000_000;
 /** The answer texts, as the SDKs assemble them. */

@@ -10,12 +10,19 @@
  *   - a stored chat completion read back (`GET /chat/completions/{id}`, `/messages`): refused;
  *   - a stream on `POST /chat/completions/` (another spelling, passthrough) whose key is cut across
  *     two deltas: caught — a passing stream ends with the error event, a held one is refused whole;
- *   - a binary file's content (not UTF-8) passes as it came;
+ *   - a binary file's content (not UTF-8) passes as it came; one over the answer cap (4 MiB) is
+ *     refused, `upstream_too_large`, and passes whole without inspection;
  *   - on a connection that inspects nothing, the results and the file pass byte for byte.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BINARY_FILE, FAKE_SECRET_TOKEN, FAKE_SPLIT_SECRET, RAW_FILE } from '../e2e/llm.fake-provider.split';
+import {
+  BIG_FILE,
+  BINARY_FILE,
+  FAKE_SECRET_TOKEN,
+  FAKE_SPLIT_SECRET,
+  RAW_FILE,
+} from '../e2e/llm.fake-provider.split';
 import { type AuditRow, traceId } from './gateway.fixtures';
 import { bootstrapDefault, call, expectJson, putPolicy } from './helpers';
 import { inspectedLlm, llmRow } from './llm.inspection.fixtures';
@@ -227,6 +234,20 @@ describe('OpenAI batch output files', () => {
     const res = await llm(SLUGS.block, 'GET', `/files/${output}/content`, traceId('pta-binary'));
     expect(res.status).toBe(200);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(await upstreamBytes(`/files/${output}/content`));
+  });
+
+  it('one over the answer cap is refused (502 upstream_too_large), never passed uninspected', async () => {
+    const output = await batchOutput(SLUGS.block, batchLine(BIG_FILE));
+    const trace = traceId('pta-big');
+    const res = await llm(SLUGS.block, 'GET', `/files/${output}/content`, trace);
+    expect(res.status).toBe(502);
+    expect(await res.json()).toMatchObject({ error: { code: 'upstream_too_large' } });
+    await llmRow(trace, (r) => r.error_code === 'upstream_too_large');
+    // Without inspection it is not read: it passes whole.
+    const plain = await batchOutput(SLUGS.plain, batchLine(BIG_FILE));
+    const passed = await llm(SLUGS.plain, 'GET', `/files/${plain}/content`, traceId('pta-big-plain'));
+    expect(passed.status).toBe(200);
+    expect((await passed.arrayBuffer()).byteLength).toBeGreaterThan(4 * 1024 * 1024);
   });
 
   it('without inspection: byte for byte what the provider answers', async () => {

@@ -109,6 +109,27 @@ describe('JSON messages', () => {
     expect(call.findings).toEqual([]);
   });
 
+  it('walks a stream event of no known delta shape whole (a Responses event carrying text elsewhere)', () => {
+    const call = stageCall();
+    const stage = passthroughAnswerStage(call)!;
+    const err = refusal(() =>
+      stage.onMessage({
+        type: 'response.created',
+        response: { object: 'response', instructions: KEY, output: [] },
+      }),
+    );
+    expect(err.details).toMatchObject({ location: '$.response.instructions' });
+    // A Responses text done is one llmAnswerStage scans: left to it, the rest walked.
+    const done = {
+      type: 'response.output_text.done',
+      output_index: 0,
+      content_index: 0,
+      text: KEY,
+      item_id: 'x',
+    };
+    expect(stage.onMessage(done)).toBe(undefined);
+  });
+
   it('masks with redactResults, records only without it', () => {
     const on = stageCall(masking, true);
     const masked = passthroughAnswerStage(on)!.onMessage({ data: [{ text: `key ${KEY}` }] });
