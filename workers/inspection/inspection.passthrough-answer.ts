@@ -27,7 +27,7 @@ import type { ResponseStage, StageCall } from '../gateway/gateway.stages';
 import { isRecord } from '../lib/values';
 import { type AnswerTexts, answerKeys, wholeMessage } from './inspection.answer';
 import { maskable, ownValues } from './inspection.answer.mask';
-import { DEFAULT_LIMITS, type Engine, type Finding, type ScanLimits } from './inspection.engine';
+import type { Engine, Finding } from './inspection.engine';
 import {
   blockedError,
   blockingFinding,
@@ -36,30 +36,18 @@ import {
   truncatedFinding,
   under,
 } from './inspection.findings';
-import { childPath, scanJsonValue } from './inspection.json';
+import { childPath } from './inspection.json';
+import {
+  lineOf,
+  lineStarts,
+  scanEveryString,
+  scanValues,
+  scanWholeText,
+} from './inspection.passthrough-scan';
 import { createRedactionSession, type RedactionSession, redact, redactJson } from './inspection.redact';
 import type { CallInspection } from './inspection.types';
 
 type Json = Record<string, unknown>;
-
-/**
- * No bound of the walk itself: what it walks is bounded by the answer cap (MAX_ANSWER_MESSAGE_BYTES,
- * gateway.rewrite.ts), and a walk cut short would pass the rest unread. Linear in the answer.
- */
-const WHOLE: ScanLimits = {
-  ...DEFAULT_LIMITS,
-  maxJsonDepth: Number.POSITIVE_INFINITY,
-  maxJsonNodes: Number.POSITIVE_INFINITY,
-  maxJsonChars: Number.POSITIVE_INFINITY,
-};
-
-/** Every string of `value` (and key of 8+ characters) scanned as completion, with its JSON path. */
-export function scanEveryString(engine: Engine, value: unknown): Finding[] {
-  return scanJsonValue(value, WHOLE, {
-    text: (s) => (s.length === 0 ? [] : engine.scan(s, 'completion')),
-    limit: () => [],
-  });
-}
 
 /**
  * A stream's delta: its texts are the pieces llmAnswerStage joins and scans (inspection.answer.ts
@@ -217,21 +205,20 @@ export function jsonLines(lines: readonly string[]): unknown[] | null {
 
 function inspectJsonLines(lines: string[], parsed: unknown[], engine: Engine, judge: Judge): string | null {
   let changed = false;
-  parsed.forEach((value, i) => {
-    if (value === undefined) return;
-    const found = scanEveryString(engine, value);
+  // Map order is line order: the lines are judged (and a block refused) in the order they come.
+  for (const [i, found] of scanValues(engine, parsed)) {
     judge.judge({ prefix: `line ${i + 1} $`, found });
-    const masked = maskJson(value, judge.masked(found), judge);
-    if (masked === null) return;
+    const masked = maskJson(parsed[i], judge.masked(found), judge);
+    if (masked === null) continue;
     // A line keeps its own line ending; the masked value is one line of JSON again.
     lines[i] = JSON.stringify(masked) + (lines[i]!.endsWith('\r') ? '\r' : '');
     changed = true;
-  });
+  }
   return changed ? lines.join('\n') : null;
 }
 
 function inspectText(text: string, lines: readonly string[], engine: Engine, judge: Judge): string | null {
-  const found = engine.scan(text, 'completion');
+  const found = scanWholeText(engine, text, lines);
   if (found.length === 0) return null;
   const starts = lineStarts(lines);
   // Judged one line at a time, so each finding's location names its line.
@@ -247,29 +234,6 @@ function inspectText(text: string, lines: readonly string[], engine: Engine, jud
   const own = ownValues(session);
   const kept = maskable(text, spans, own);
   return kept.length === 0 ? null : redact(text, kept, session).text;
-}
-
-/** Where each line starts in the text the lines were split from (by '\n'). */
-export function lineStarts(lines: readonly string[]): number[] {
-  const starts: number[] = [];
-  let at = 0;
-  for (const line of lines) {
-    starts.push(at);
-    at += line.length + 1;
-  }
-  return starts;
-}
-
-/** The 1-based line of `offset` (binary search over `starts`). */
-export function lineOf(starts: readonly number[], offset: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= offset) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo + 1;
 }
 
 /**

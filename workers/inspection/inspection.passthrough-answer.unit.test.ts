@@ -12,12 +12,10 @@ import { compileRules } from './inspection.engine.js';
 import {
   isKnownDelta,
   jsonLines,
-  lineOf,
-  lineStarts,
   passthroughAnswerStage,
-  scanEveryString,
   unknownPart,
 } from './inspection.passthrough-answer.js';
+import { lineOf, lineStarts, scanEveryString } from './inspection.passthrough-scan.js';
 import type { CallInspection } from './inspection.types.js';
 
 const RULE = 'secret.aws_access_key_id';
@@ -198,6 +196,16 @@ describe('JSONL and text bodies', () => {
     expect(stage.onBody!(binary)).toBe(undefined);
     expect(stage.onBody!(bytes(`${line('fine')}\n`))).toBe(undefined);
     expect(call.findings).toEqual([]);
+  });
+
+  it('masks every value however many (past the per-scan cap of a rule), in JSONL and in text', () => {
+    const keys = Array.from({ length: 40 }, (_, i) => `AKIAQ3R5T7V9X2Z4${String(1000 + i)}`);
+    const jsonl = keys.map((k) => line(`key ${k}`)).join('\n');
+    const masked = text(passthroughAnswerStage(stageCall(masking))!.onBody!(bytes(jsonl)))!;
+    for (const k of keys) expect(masked).not.toContain(k);
+    expect(masked).toContain('[SECRET_40]');
+    const plain = text(passthroughAnswerStage(stageCall(masking))!.onBody!(bytes(keys.join(' and\n'))))!;
+    for (const k of keys) expect(plain).not.toContain(k);
   });
 
   it('records at most MAX_RECORDED_FINDINGS of an answer, then says how many were left out', () => {
