@@ -24,10 +24,11 @@
  * Pure.
  */
 import type { ResponseStage, StageCall } from '../gateway/gateway.stages';
+import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { type AnswerTexts, answerKeys, wholeMessage } from './inspection.answer';
 import { maskable, ownValues } from './inspection.answer.mask';
-import type { Engine, Finding } from './inspection.engine';
+import { DEFAULT_LIMITS, type Engine, type Finding } from './inspection.engine';
 import {
   blockedError,
   blockingFinding,
@@ -126,6 +127,31 @@ export class Judge {
     throw blockedError(block, 'completion', under(prefix, block.location));
   }
 
+  /**
+   * Throws when one text (by `where`) has as many findings of a rule to mask as one scan reports
+   * (`maxFindingsPerRule`): more may be there, unfound — refused rather than passed half-masked.
+   */
+  refuseCapped(spans: readonly Finding[], where: (f: Finding) => string): void {
+    const counts = new Map<string, number>();
+    for (const f of spans) {
+      const key = `${where(f)}\n${f.ruleId}`;
+      const n = (counts.get(key) ?? 0) + 1;
+      counts.set(key, n);
+      if (n < DEFAULT_LIMITS.maxFindingsPerRule) continue;
+      this.#inspection.answerWithheld = true;
+      throw new AppError('content_blocked', {
+        message: `Blocked by content inspection: rule ${f.ruleId} (${f.category}) matched one text of the completion more often than the gateway masks in one text (${DEFAULT_LIMITS.maxFindingsPerRule}); refused rather than passed half-masked`,
+        details: {
+          ruleId: f.ruleId,
+          category: f.category,
+          severity: f.severity,
+          where: 'completion',
+          location: where(f),
+        },
+      });
+    }
+  }
+
   /** The `redact` findings to mask, or none when `redactResults` is off. */
   masked(found: readonly Finding[]): Finding[] {
     return this.#inspection.redactResults ? found.filter((f) => f.action === 'redact') : [];
@@ -143,8 +169,9 @@ export class Judge {
 }
 
 /** A JSON value's `redact` findings masked (the caller's own values kept); null when none is. */
-function maskJson(value: unknown, spans: readonly Finding[], judge: Judge): unknown | null {
+function maskJson(value: unknown, spans: readonly Finding[], judge: Judge, prefix: string): unknown | null {
   if (spans.length === 0) return null;
+  judge.refuseCapped(spans, (f) => under(prefix, f.location));
   const session = judge.session();
   const own = ownValues(session);
   const strings = stringsAt(value, new Set(spans.map((f) => f.location ?? '')));
@@ -208,7 +235,7 @@ function inspectJsonLines(lines: string[], parsed: unknown[], engine: Engine, ju
   // Map order is line order: the lines are judged (and a block refused) in the order they come.
   for (const [i, found] of scanValues(engine, parsed)) {
     judge.judge({ prefix: `line ${i + 1} $`, found });
-    const masked = maskJson(parsed[i], judge.masked(found), judge);
+    const masked = maskJson(parsed[i], judge.masked(found), judge, `line ${i + 1} $`);
     if (masked === null) continue;
     // A line keeps its own line ending; the masked value is one line of JSON again.
     lines[i] = JSON.stringify(masked) + (lines[i]!.endsWith('\r') ? '\r' : '');
@@ -225,11 +252,14 @@ function inspectText(text: string, lines: readonly string[], engine: Engine, jud
   const byLine = new Map<number, Finding[]>();
   for (const f of found) {
     const line = lineOf(starts, f.start);
-    byLine.set(line, [...(byLine.get(line) ?? []), f]);
+    const list = byLine.get(line);
+    if (list) list.push(f);
+    else byLine.set(line, [f]);
   }
   for (const [line, list] of byLine) judge.judge({ prefix: `line ${line}`, found: list });
   const spans = judge.masked(found);
   if (spans.length === 0) return null;
+  judge.refuseCapped(spans, (f) => `line ${lineOf(starts, f.start)}`);
   const session = judge.session();
   const own = ownValues(session);
   const kept = maskable(text, spans, own);
@@ -252,7 +282,7 @@ export function passthroughAnswerStage(call: StageCall): ResponseStage | null {
       const walked = isRecord(message) ? unknownPart(message) : message;
       const found = scanEveryString(inspection.engine, walked);
       judge.judge({ prefix: '$', found });
-      const masked = maskJson(message, judge.masked(found), judge);
+      const masked = maskJson(message, judge.masked(found), judge, '$');
       if (masked === null) return undefined;
       inspection.answerWithheld = true;
       return masked;

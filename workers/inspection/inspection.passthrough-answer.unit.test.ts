@@ -208,6 +208,16 @@ describe('JSONL and text bodies', () => {
     for (const k of keys) expect(plain).not.toContain(k);
   });
 
+  it('refuses a text with more values of a rule than one scan reports, rather than mask it half', () => {
+    const many = Array.from({ length: 40 }, (_, i) => `AKIAQ3R5T7V9X2Z4${String(1000 + i)}`).join(' ');
+    const err = refusal(() => passthroughAnswerStage(stageCall(masking))!.onBody!(bytes(`ok\n${many}`)));
+    expect(err).toMatchObject({ code: 'content_blocked', details: { ruleId: RULE, location: 'line 2' } });
+    const json = refusal(() => passthroughAnswerStage(stageCall(masking))!.onMessage({ data: [many] }));
+    expect(json.details).toMatchObject({ location: '$.data[0]' });
+    // Recorded only (redactResults off): nothing to mask, nothing refused.
+    expect(passthroughAnswerStage(stageCall(masking, false))!.onMessage({ data: [many] })).toBe(undefined);
+  });
+
   it('records at most MAX_RECORDED_FINDINGS of an answer, then says how many were left out', () => {
     const call = stageCall(masking, false);
     const stage = passthroughAnswerStage(call)!;
