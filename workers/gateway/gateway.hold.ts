@@ -10,6 +10,7 @@
  * rewrote re-serialized and every other one byte for byte (nothing rewritten: the upstream's bytes).
  */
 import { AppError } from '../lib/errors';
+import { otherEventData } from './gateway.answer-body';
 import {
   answerTooLarge,
   finishStages,
@@ -35,6 +36,8 @@ interface Held {
   /** The stages rewrote it. */
   rewritten: boolean;
   dropped: boolean;
+  /** Data that is not JSON, rewritten by a stage that reads it (gateway.answer-body.ts): the event's text. */
+  replaced?: string;
 }
 
 /** The held stream's answer; throws (after `onBodyDone('error')`) when it is refused or too large. */
@@ -78,13 +81,15 @@ export async function heldSse(
     throw settled.refusal;
   }
   options.onBodyDone?.('complete');
-  const changed = held.some((h) => h.dropped || h.rewritten || settled.changed.has(h.message));
+  const changed = held.some(
+    (h) => h.dropped || h.rewritten || h.replaced !== undefined || settled.changed.has(h.message),
+  );
   if (!changed) return new Response(bytes as Uint8Array<ArrayBuffer>, init(upstream));
   let out = '';
   for (const h of held) {
     if (h.dropped) continue;
     const rewrite = h.rewritten || settled.changed.has(h.message);
-    out += rewrite ? withData(h.event, JSON.stringify(h.message)) : h.event.raw;
+    out += h.replaced ?? (rewrite ? withData(h.event, JSON.stringify(h.message)) : h.event.raw);
   }
   return new Response(out + rest, init(upstream));
 }
@@ -116,7 +121,8 @@ function heldEvent(event: SseEvent, options: RewriteOptions): Held {
   try {
     value = JSON.parse(event.data);
   } catch {
-    return kept;
+    const replaced = otherEventData(event, options.stages);
+    return replaced === null ? kept : { ...kept, replaced };
   }
   const replaced = rewriteMessage(value, options.stages);
   if (replaced === DROP) return { ...kept, dropped: true };

@@ -35,7 +35,7 @@
  * off later loses none of them).
  */
 import { AppError } from '../lib/errors.js';
-import { bodyThroughStages, readsBodies } from './gateway.answer-body.js';
+import { bodyThroughStages, otherEventData, readsBodies } from './gateway.answer-body.js';
 import { type SseEvent, SseSplitter, sseRewriteStream, withData } from './gateway.sse.js';
 import { DROP, type Finding, type ResponseStage } from './gateway.stages.js';
 import { readCappedWithin, StallWatch, type StreamBounds } from './gateway.stall.js';
@@ -137,7 +137,7 @@ function rewriteEvent(event: SseEvent, stages: readonly ResponseStage[]): string
   try {
     value = JSON.parse(event.data);
   } catch {
-    return null;
+    return otherEventData(event, stages);
   }
   const replaced = rewriteMessage(value, stages);
   if (replaced === DROP) return '';
