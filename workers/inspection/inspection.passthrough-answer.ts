@@ -52,7 +52,8 @@ type Json = Record<string, unknown>;
 
 /**
  * A stream's delta: its texts are the pieces llmAnswerStage joins and scans (inspection.answer.ts
- * streamEvent); the rest of it is ids, indices and names. Not walked again.
+ * streamEvent); the rest of it (ids, names, and any field of no known meaning) is walked
+ * (`deltaRest`).
  */
 export function isKnownDelta(m: Json): boolean {
   if (m.object === 'chat.completion.chunk' || m.object === 'text_completion') return true;
@@ -86,6 +87,29 @@ export function unknownPart(m: Json): Json {
     if (typeof copy.content_block.text === 'string') copy.content_block.text = '';
     if (typeof copy.content_block.thinking === 'string') copy.content_block.thinking = '';
   }
+  return copy;
+}
+
+/** A copy of a stream delta with the pieces llmAnswerStage scans blanked (same paths). */
+export function deltaRest(m: Json): Json {
+  const copy = structuredClone(m);
+  const blank = (o: unknown, ...names: string[]) => {
+    if (!isRecord(o)) return;
+    for (const name of names) if (typeof o[name] === 'string') o[name] = '';
+  };
+  for (const c of Array.isArray(copy.choices) ? copy.choices : []) {
+    if (!isRecord(c)) continue;
+    blank(c, 'text');
+    const d = isRecord(c.delta) ? c.delta : null;
+    blank(d, 'content', 'refusal', 'reasoning_content');
+    blank(d?.audio, 'transcript');
+    for (const call of Array.isArray(d?.tool_calls) ? d.tool_calls : [])
+      if (isRecord(call)) blank(call.function, 'arguments');
+  }
+  // Anthropic's content_block_delta; a Responses `*.delta` (its `delta` string: text, or base64 audio).
+  blank(copy.delta, 'text', 'partial_json', 'thinking');
+  if (isRecord(copy.delta)) blank(copy.delta.citation, 'cited_text');
+  blank(copy, 'delta');
   return copy;
 }
 
@@ -277,9 +301,12 @@ export function passthroughAnswerStage(call: StageCall): ResponseStage | null {
   return {
     name: 'inspection.passthrough',
     onMessage(message) {
-      if (!isRecord(message) && !Array.isArray(message)) return undefined;
-      if (isRecord(message) && isKnownDelta(message)) return undefined;
-      const walked = isRecord(message) ? unknownPart(message) : message;
+      if (message === null || (typeof message !== 'object' && typeof message !== 'string')) return undefined;
+      const walked = !isRecord(message)
+        ? message
+        : isKnownDelta(message)
+          ? deltaRest(message)
+          : unknownPart(message);
       const found = scanEveryString(inspection.engine, walked);
       judge.judge({ prefix: '$', found });
       const masked = maskJson(message, judge.masked(found), judge, '$');

@@ -128,6 +128,21 @@ describe('JSON messages', () => {
     expect(stage.onMessage(done)).toBe(undefined);
   });
 
+  it('walks what a known delta carries besides its pieces, and a bare JSON string', () => {
+    const call = stageCall();
+    const stage = passthroughAnswerStage(call)!;
+    const chunk = {
+      object: 'chat.completion.chunk',
+      choices: [{ index: 0, delta: { content: 'hi', note: KEY } }],
+    };
+    expect(refusal(() => stage.onMessage(chunk)).details).toMatchObject({
+      location: '$.choices[0].delta.note',
+    });
+    const event = { type: 'content_block_delta', index: 0, delta: { type: 'novel_delta', words: KEY } };
+    expect(refusal(() => stage.onMessage(event)).details).toMatchObject({ location: '$.delta.words' });
+    expect(refusal(() => stage.onMessage(`key ${KEY}`)).details).toMatchObject({ location: '$' });
+  });
+
   it('masks with redactResults, records only without it', () => {
     const on = stageCall(masking, true);
     const masked = passthroughAnswerStage(on)!.onMessage({ data: [{ text: `key ${KEY}` }] });
