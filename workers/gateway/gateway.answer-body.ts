@@ -49,7 +49,7 @@ export function bodyThroughStages(
  */
 export function otherEventData(event: SseEvent, stages: readonly ResponseStage[]): string | null {
   if (event.data === null || !readsBodies(stages)) return null;
-  let bytes = new TextEncoder().encode(event.data);
+  let bytes: Uint8Array = new TextEncoder().encode(event.data);
   let changed = false;
   for (const stage of stages) {
     if (!stage.onBody || stage.done?.()) continue;
