@@ -6,7 +6,7 @@
  *     complete — parsed (unless no stage `wants` its text), and handed over as one message, or
  *     item by item when it is an array (a JSON-RPC batch answer);
  *   - an SSE body is rewritten event by event as the events arrive (gateway.sse.ts); each event's
- *     data that parses as JSON is one message (or a batch, as above);
+ *     data that parses as JSON is one message (or a batch, as above), other data goes to `onBody`;
  *   - anything else passes untouched — unless a stage reads such bodies (`onBody`: LLM passthrough
  *     inspection), then it is read whole first, as a JSON body is (gateway.answer-body.ts).
  * Every 2xx answer with a body is looked at, not only a 200: clients (the MCP SDKs among them)
