@@ -37,6 +37,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
+import { audioAnswer } from './llm.fake-audio.ts';
 import { FakeChatStore } from './llm.fake-chat-store.ts';
 import { FakeFiles } from './llm.fake-files.ts';
 import { gapEndings, gapReply } from './llm.fake-provider.gaps.ts';
@@ -306,12 +307,13 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     if (model.startsWith('fake-gap-')) return gapReply(model, json, req, res);
     // The Responses API, with stored responses (llm.fake-responses.ts), stored chat completions
     // (llm.fake-chat-store.ts), files and batches (llm.fake-files.ts), Message Batches, fine-tuning
-    // jobs, vector stores and uploads (llm.fake-stores.ts).
+    // jobs, vector stores and uploads (llm.fake-stores.ts), transcriptions (llm.fake-audio.ts).
     const stored =
       responses.answer(req.method ?? 'GET', url.pathname, json, model, usage) ??
       chats.answer(req.method ?? 'GET', url.pathname, json, model, usage) ??
       files.answer(req.method ?? 'GET', url.pathname, json, raw) ??
-      stores.answer(req.method ?? 'GET', url.pathname, json, raw);
+      stores.answer(req.method ?? 'GET', url.pathname, json, raw) ??
+      audioAnswer(req.method ?? 'GET', url.pathname, raw);
     if (stored) {
       if ('sse' in stored) return reply.sse(stored.sse, stored.done ?? false);
       if ('text' in stored) return reply.text(stored.status, stored.text, stored.type);

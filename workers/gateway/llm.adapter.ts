@@ -120,6 +120,14 @@ const COMMON_HEADERS = new Set([
 ]);
 
 /** The caller's `ig_` key: `Authorization: Bearer` (OpenAI SDK, Anthropic SDK 1.x) or `x-api-key`. */
+/**
+ * Endpoints whose request and answer content inspection reads whole (inspection.passthrough.ts,
+ * inspection.passthrough-answer.ts), every text they carry: passthrough (any shape), and the
+ * transcription upload, a multipart form whose `prompt` field and plain-text transcript (`text`,
+ * `srt`, `vtt`) no governed reading covers.
+ */
+const READ_WHOLE: ReadonlySet<string> = new Set(['passthrough', 'audio.transcriptions']);
+
 export function llmApiKey(request: Request): string | null {
   const bearer = bearerCredential(request.headers.get('Authorization'));
   if (bearer) return bearer;
@@ -199,9 +207,13 @@ async function readLlm(
   const batchFile = form ? await formBatchFile(form) : null;
   if (endpoint === 'passthrough' && connection.settings.allowedModels)
     unit.passthroughModel = await readPassthroughModel(raw, request, search, form, batchFile);
-  // Read for content inspection (inspection.passthrough.ts) only where it runs: the same form.
-  if (endpoint === 'passthrough' && inspectsContent(connection.settings))
-    unit.inspectable = await inspectableBody(raw, search, request.headers.get('Content-Type') ?? '', form);
+  // Read for content inspection (inspection.passthrough.ts) only where it runs: the same form. A
+  // transcription upload is multipart too: its `prompt` field is text the provider reads.
+  if (READ_WHOLE.has(endpoint) && inspectsContent(connection.settings)) {
+    const contentType = request.headers.get('Content-Type') ?? '';
+    const upload = form ?? (raw?.byteLength && isMultipart(request) ? await readForm(raw, request) : null);
+    unit.inspectable = await inspectableBody(raw, search, contentType, upload);
+  }
   // `GET /models/<id>` names its model in the path: decided like a body's (allowedModels, policy).
   if (endpoint === 'models') unit.model = retrievedModelId(classified.upstreamPath);
   let injectedUsage = false;
@@ -333,8 +345,9 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
         // only, never to a third party (docs/detections.md).
         parsed?.content ? parsed.content.stage() : null,
         parsed ? llmAnswerStage(call) : null,
-        // A passthrough answer's every string, and its JSONL or text body (docs/detections.md).
-        parsed?.units[0].endpoint === 'passthrough' ? passthroughAnswerStage(call) : null,
+        // A passthrough answer's every string, and its JSONL or text body (docs/detections.md); a
+        // transcript's too (`{text}`, or text/srt/vtt that no known answer shape reads).
+        parsed && READ_WHOLE.has(parsed.units[0].endpoint) ? passthroughAnswerStage(call) : null,
       ].filter((stage) => stage !== null),
     completeAtEnd: true,
     finalOutcome: (call, parsed, env, end) => llmFinalOutcome(call, parsed, env, end),

@@ -177,7 +177,9 @@ export function inspectPassthroughRequest<U extends PassthroughUnit>(
   const inspection = call.inspection;
   if (!inspection) return decisions;
   return decisions.map((d, index) => {
-    if (d.refusal || d.unit.endpoint !== 'passthrough') return d;
+    // Every passthrough unit (one not prepared is refused), and a transcription upload the adapter
+    // prepared (llm.adapter.ts READ_WHOLE).
+    if (d.refusal || (d.unit.endpoint !== 'passthrough' && !d.unit.inspectable)) return d;
     const { findings, refusal, forward } = inspectPassthrough(inspection, d.unit, index);
     // What is forwarded is `forwarded.raw` (llm.adapter.ts forwardBody): the placeholders go out.
     if (forward && d.unit.forwarded) d.unit.forwarded = { ...d.unit.forwarded, raw: forward };
