@@ -16,12 +16,13 @@
  * Pure: the engine was loaded before them (inspection.load.ts, via `call.inspection`).
  */
 import type { ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
-import { jsonRpcErrorBody } from '../lib/errors';
+import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import type { Finding } from './inspection.engine';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
 import { createRedactionSession, type RedactionSession, redactJson } from './inspection.redact';
+import { maskingHooks } from './inspection.redact.complete';
 
 /** Where content sits in a part: its text, or its structured data. */
 const CONTENT_KEYS = ['text', 'data'] as const;
@@ -90,15 +91,23 @@ function scanContents(
   return found.length > 0 ? { found, per } : null;
 }
 
-/** Masks the `redact` findings of each content in place (the contents are of an object we own). */
+/**
+ * Masks the `redact` findings of each content in place (the contents are of an object we own): every
+ * value, however many (a rule past its cap is scanned again), keys renamed. Throws
+ * `inspection_unmaskable` for what cannot be masked whole.
+ */
 function maskContents(
+  call: StageCall,
   contents: readonly PartContent[],
   per: readonly Finding[][],
   session: RedactionSession,
+  where: 'prompt' | 'result',
 ) {
+  const engine = call.inspection!.engine;
   contents.forEach((c, i) => {
     const masked = (per[i] ?? []).filter((f) => f.action === 'redact');
-    if (masked.length > 0) c.part[c.key] = redactJson(c.part[c.key], masked, session);
+    if (masked.length === 0) return;
+    c.part[c.key] = redactJson(c.part[c.key], masked, session, maskingHooks(engine, where, c.path));
   });
 }
 
@@ -131,7 +140,12 @@ export function inspectA2aRequest<U extends SendUnit>(
       return { ...d, findings, refusal: blockedError(block, 'prompt', block.location ?? '$.params') };
     // What is forwarded is the unit's message (a2a.adapter.ts forwardBody): placeholders go out.
     inspection.session ??= createRedactionSession();
-    maskContents(contents, scanned.per, inspection.session);
+    try {
+      maskContents(call, contents, scanned.per, inspection.session, 'prompt');
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return { ...d, findings, refusal: err };
+    }
     return { ...d, findings };
   });
 }
@@ -158,7 +172,12 @@ export function a2aResultStage(call: StageCall): ResponseStage | null {
       if (!inspection.redactResults || !scanned.found.some((f) => f.action === 'redact')) return undefined;
       // The same walk over a copy finds the same contents in the same order.
       const copy = structuredClone(message);
-      maskContents(partContents(copy.result, '$.result'), scanned.per, session);
+      try {
+        maskContents(call, partContents(copy.result, '$.result'), scanned.per, session, 'result');
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return jsonRpcErrorBody(err, id, call.identity.traceId);
+      }
       return copy;
     },
   };

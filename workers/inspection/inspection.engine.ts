@@ -63,6 +63,12 @@ export interface Finding {
   encoding?: EncodingKind[];
   /** scanJson: the JSON path of the string (or key) the finding is in, e.g. `$.args.query`. */
   location?: string;
+  /**
+   * Set when the finding's rule reached its per-scan cap in this text (`maxFindingsPerRule`): more
+   * of its values may be left unreported. Masking must not trust the findings alone then: it takes
+   * every span from `Engine.redactSpans` (the cap bounds what is recorded, not what is masked).
+   */
+  more?: true;
 }
 
 export interface ScanLimits {
@@ -100,6 +106,14 @@ export interface Engine {
   readonly reach: number;
   scan(text: string, where: Where): Finding[];
   scanJson(value: unknown, where: Where): Finding[];
+  /**
+   * Every finding of the `redact` rules in `text`, none of them capped: what masking needs once a
+   * scan said a rule reached its cap (`more`). As linear as `scan` (the cap bounds memory and the
+   * audit record, not the work: windows merge, each character is read once per rule). Rules that
+   * stay capped here (a `redact` rule fed by a normalisation signal) keep `more` when they reach it:
+   * the caller refuses what it cannot mask whole.
+   */
+  redactSpans(text: string, where: Where): Finding[];
 }
 
 interface ScanState {
@@ -107,6 +121,8 @@ interface ScanState {
   budget: number;
   /** Findings so far per rule (by rule index), across decoding levels: capped at maxFindingsPerRule. */
   counts: Int32Array;
+  /** redactSpans: `redact` rules (but signal ones) are not capped. */
+  uncapped: boolean;
 }
 
 class Scanner implements Engine {
@@ -119,6 +135,7 @@ class Scanner implements Engine {
 
   private readonly set: CompiledRules;
   private readonly limits: ScanLimits;
+  private readonly byId: Map<string, CompiledRule>;
 
   readonly reach: number;
 
@@ -132,6 +149,7 @@ class Scanner implements Engine {
     this.openEnd = new Int32Array(set.rules.length);
     this.firstWindow = new Int32Array(set.rules.length).fill(-1);
     this.lastWindow = new Int32Array(set.rules.length).fill(-1);
+    this.byId = new Map(set.rules.map((r) => [r.id, r]));
   }
 
   get ruleCount() {
@@ -139,7 +157,15 @@ class Scanner implements Engine {
   }
 
   scan(text: string, where: Where): Finding[] {
-    return dedupe(this.scanText(text, this.newState(where, text.length), 0));
+    const state = this.newState(where, text.length);
+    return this.markCapped(dedupe(this.scanText(text, state, 0)), state);
+  }
+
+  redactSpans(text: string, where: Where): Finding[] {
+    const state = this.newState(where, text.length);
+    state.uncapped = true;
+    const found = dedupe(this.scanText(text, state, 0)).filter((f) => f.action === 'redact');
+    return this.markCapped(found, state);
   }
 
   scanJson(value: unknown, where: Where): Finding[] {
@@ -148,7 +174,7 @@ class Scanner implements Engine {
       text: (s) => {
         state.budget = Math.max(4096, s.length);
         state.counts.fill(0);
-        return dedupe(this.scanText(s, state, 0));
+        return this.markCapped(dedupe(this.scanText(s, state, 0)), state);
       },
       limit: () => this.signalFindings('scan_limit', 0, 0, state),
     });
@@ -159,12 +185,27 @@ class Scanner implements Engine {
       where: whereBit(where),
       budget: Math.max(4096, length),
       counts: new Int32Array(this.set.rules.length),
+      uncapped: false,
     };
+  }
+
+  /** Whether `rule` is capped in this scan (every rule but, in redactSpans, the `redact` ones). */
+  private capped(rule: CompiledRule, state: ScanState): boolean {
+    return !(state.uncapped && rule.action === 'redact' && !rule.signal);
   }
 
   /** Counts a finding of `rule`; false once the rule has reached its cap for this scan. */
   private room(rule: CompiledRule, state: ScanState): boolean {
-    return state.counts[rule.index]!++ < this.limits.maxFindingsPerRule;
+    return state.counts[rule.index]!++ < this.limits.maxFindingsPerRule || !this.capped(rule, state);
+  }
+
+  /** Marks `more` on the findings of the rules that reached their cap in this scan (of one text). */
+  private markCapped(found: Finding[], state: ScanState): Finding[] {
+    for (const f of found) {
+      const rule = this.byId.get(f.ruleId)!;
+      if (state.counts[rule.index]! >= this.limits.maxFindingsPerRule && this.capped(rule, state)) f.more = true;
+    }
+    return found;
   }
 
   /** Findings for a signal at [start, end) of the original text. */
@@ -268,7 +309,7 @@ class Scanner implements Engine {
     state: ScanState,
     out: Finding[],
   ): void {
-    if (state.counts[rule.index]! >= this.limits.maxFindingsPerRule) return;
+    if (state.counts[rule.index]! >= this.limits.maxFindingsPerRule && this.capped(rule, state)) return;
     const re = rule.re!;
     // One character of context on each side, so `\b`, lookbehinds and lookaheads at the window's
     // edges see the real neighbours (a literal found inside "protein" must not look like a word
@@ -297,6 +338,9 @@ class Scanner implements Engine {
     depth: number,
     found: Finding[],
   ): void {
+    // The plain findings so far, by rule, to ask whether one overlaps a decoded span: an index, as
+    // redactSpans' uncapped findings could be as many as the spans (a linear search each: quadratic).
+    const plain = new PlainIndex(found);
     for (const span of spans) {
       const { start, end } = originalSpan(norm, span.start, span.end);
       if (span.decoded.length > state.budget) {
@@ -306,16 +350,80 @@ class Scanner implements Engine {
       state.budget -= span.decoded.length;
       const inner = this.scanText(span.decoded, state, depth + 1);
       let hidesAttack = false;
+      // Every inner finding becomes this whole span: one per rule (the first, as dedupe keeps).
+      const rulesHere = new Set<string>();
       for (const f of inner) {
+        if (rulesHere.has(f.ruleId)) continue;
+        rulesHere.add(f.ruleId);
         // Decoded spans keep their plain context: what the plain text already showed is not hidden.
-        if (found.some((o) => o.ruleId === f.ruleId && !o.encoding && o.start < end && o.end > start))
-          continue;
+        if (plain.overlaps(f.ruleId, start, end)) continue;
         found.push({ ...f, start, end, encoding: [span.kind, ...(f.encoding ?? [])] });
         if (f.category !== 'obfuscation' && SEVERITY_RANK[f.severity] >= SEVERITY_RANK.medium)
           hidesAttack = true;
       }
-      if (hidesAttack) found.push(...this.signalFindings(ENCODING_SIGNAL[span.kind], start, end, state));
+      if (hidesAttack) {
+        const signals = this.signalFindings(ENCODING_SIGNAL[span.kind], start, end, state);
+        for (const s of signals) plain.add(s);
+        found.push(...signals);
+      }
     }
+  }
+}
+
+/**
+ * Findings without an encoding, by rule: does one overlap [start, end)? The findings given first are
+ * sorted by start with a running maximum of their ends (a binary search per question); those added
+ * later (the hidden-attack signals of decoded spans, capped like every signal) are searched in turn.
+ */
+class PlainIndex {
+  private readonly sorted = new Map<string, { starts: number[]; maxEnds: number[] }>();
+  private readonly added = new Map<string, Finding[]>();
+
+  constructor(found: readonly Finding[]) {
+    const byRule = new Map<string, Finding[]>();
+    for (const f of found) {
+      if (f.encoding) continue;
+      const list = byRule.get(f.ruleId);
+      if (list) list.push(f);
+      else byRule.set(f.ruleId, [f]);
+    }
+    for (const [ruleId, list] of byRule) {
+      list.sort((a, b) => a.start - b.start);
+      const starts: number[] = [];
+      const maxEnds: number[] = [];
+      let max = -1;
+      for (const f of list) {
+        starts.push(f.start);
+        max = Math.max(max, f.end);
+        maxEnds.push(max);
+      }
+      this.sorted.set(ruleId, { starts, maxEnds });
+    }
+  }
+
+  add(f: Finding): void {
+    const list = this.added.get(f.ruleId);
+    if (list) list.push(f);
+    else this.added.set(f.ruleId, [f]);
+  }
+
+  overlaps(ruleId: string, start: number, end: number): boolean {
+    const s = this.sorted.get(ruleId);
+    if (s) {
+      // The last finding starting before `end`: overlap when any up to it ends after `start`.
+      let lo = 0;
+      let hi = s.starts.length - 1;
+      let at = -1;
+      while (lo <= hi) {
+        const mid = (lo + hi) >> 1;
+        if (s.starts[mid]! < end) {
+          at = mid;
+          lo = mid + 1;
+        } else hi = mid - 1;
+      }
+      if (at >= 0 && s.maxEnds[at]! > start) return true;
+    }
+    return this.added.get(ruleId)?.some((o) => o.start < end && o.end > start) ?? false;
   }
 }
 

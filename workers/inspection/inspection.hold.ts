@@ -20,6 +20,7 @@ import { spliceDeltas } from './inspection.deltas';
 import type { Engine } from './inspection.engine';
 import { blockedError } from './inspection.findings';
 import { type RedactionSession, redactEdits } from './inspection.redact';
+import { wholeSpans } from './inspection.redact.complete';
 import { MAX_ANSWER_STREAMS, type ReportFindings } from './inspection.streams';
 
 type Json = Record<string, unknown>;
@@ -123,11 +124,16 @@ export function settleHeld(messages: readonly Json[], held: HeldTexts): Settled 
     if (found.length === 0) continue;
     held.report(key, found);
     if (!held.masking) continue;
-    const spans = maskable(
+    // Every value, however many: a rule past its cap has the text scanned again (throws
+    // `inspection_unmaskable` when one stays capped: the answer is refused, never half-masked).
+    const redacts = wholeSpans(
+      held.engine,
+      'completion',
       text,
       found.filter((f) => f.action === 'redact'),
-      own,
+      key,
     );
+    const spans = maskable(text, redacts, own);
     if (spans.length === 0) continue;
     const textEdits = redactEdits(text, spans, held.masking);
     let out = '';

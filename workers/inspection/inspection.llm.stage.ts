@@ -42,6 +42,7 @@ import {
 } from './inspection.findings';
 import { heldMessages, type Settled, settleHeld } from './inspection.hold';
 import { createRedactionSession, redactJson } from './inspection.redact';
+import { maskingHooks, unmaskableError } from './inspection.redact.complete';
 import { AnswerScanner, type ReportFindings } from './inspection.streams';
 import { createUnmasker, type Unmasker, unmask } from './inspection.unmask';
 
@@ -79,7 +80,14 @@ export function inspectLlmRequest<U extends PromptUnit>(
       if (masked.length === 0) continue;
       inspection.session ??= createRedactionSession();
       rewritten ??= { ...body };
-      rewritten[field] = redactJson(value, masked, inspection.session);
+      try {
+        // Every value masked, however many (a rule past its cap is scanned again), keys renamed.
+        const hooks = maskingHooks(inspection.engine, 'prompt', prefix);
+        rewritten[field] = redactJson(value, masked, inspection.session, hooks);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        refusal ??= err;
+      }
     }
     if (findings.length === (d.findings?.length ?? 0)) return d;
     // What is forwarded is the unit's body (llm.adapter.ts forwardBody): the placeholders go out.
@@ -126,7 +134,16 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     const spans = found.filter((f) => f.action === 'redact');
     if (spans.length > 0) masking.set(key, [...(masking.get(key) ?? []), ...spans]);
   };
-  const scanner = new AnswerScanner(inspection.engine, report);
+  // A whole answer's texts past a rule's cap: every span of theirs, from one uncapped scan, joins
+  // the masking; a rule that stays capped there refuses the answer (never passed half-masked).
+  let unmaskable: AppError | null = null;
+  const complete: ReportFindings = (key, spans) => {
+    if (!masking) return;
+    const still = spans.find((f) => f.more);
+    if (still) unmaskable ??= unmaskableError(still, 'completion', key);
+    else masking.set(key, [...(masking.get(key) ?? []), ...spans]);
+  };
+  const scanner = new AnswerScanner(inspection.engine, report, complete);
   /** Throws the answer's refusal, if a scan of this message (or an earlier one) found a block. */
   const refuseIfBlocked = () => {
     if (blocked) throw blocked;
@@ -215,13 +232,17 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
         masking = mask;
         try {
           wholeMessage(value, texts);
-          scanner.whole(wholeTexts);
+          scanner.whole(wholeTexts, mask !== null);
         } finally {
           masking = null;
           wholeTexts.length = 0;
         }
       }
       refuseIfBlocked();
+      if (unmaskable) {
+        inspection.answerWithheld = true;
+        throw unmaskable;
+      }
       if (mask && mask.size > 0) {
         inspection.session ??= createRedactionSession();
         const { refusal, changed } = maskAnswer(value, mask, inspection.session);
@@ -272,7 +293,8 @@ function unmaskDeep(value: unknown, mapping: ReadonlyMap<string, string>): [unkn
     for (const [k, child] of Object.entries(value)) {
       const [v, c] = unmaskDeep(child, mapping);
       changed ||= c;
-      out[k] = v;
+      // Defined, not assigned: a `__proto__` key stays a key (assignment drops it, or sets a prototype).
+      Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
     }
     return [changed ? out : value, changed];
   }

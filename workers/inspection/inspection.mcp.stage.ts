@@ -18,11 +18,12 @@
  */
 import type { JsonRpcMessage } from '../gateway/gateway.jsonrpc';
 import type { RequestStage, ResponseStage, StageCall } from '../gateway/gateway.stages';
-import { jsonRpcErrorBody } from '../lib/errors';
+import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
 import { createRedactionSession, redactJson } from './inspection.redact';
+import { maskingHooks } from './inspection.redact.complete';
 
 const INSPECTED_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
 
@@ -85,7 +86,14 @@ export function mcpResultStage(
       }
       const masked = inspection.redactResults ? found.filter((f) => f.action === 'redact') : [];
       if (masked.length === 0) return undefined;
-      return { ...message, result: redactJson(message.result, masked, session) };
+      try {
+        // Every value masked, however many (a rule past its cap is scanned again), keys renamed.
+        const hooks = maskingHooks(inspection.engine, 'result', '$.result');
+        return { ...message, result: redactJson(message.result, masked, session, hooks) };
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        return jsonRpcErrorBody(err, id, call.identity.traceId);
+      }
     },
   };
 }

@@ -94,7 +94,8 @@ function scanPiece(inspection: CallInspection, piece: Piece): Finding[] {
 function unmaskableIn(masked: readonly Finding[]): Finding | null {
   const perString = new Map<string, number>();
   for (const f of masked) {
-    if (f.location?.includes('~key')) return f;
+    // `more`: the rule reached its cap in this string (also when decoded spans folded its findings).
+    if (f.more || f.location?.includes('~key')) return f;
     const key = `${f.location}\n${f.ruleId}`;
     const n = (perString.get(key) ?? 0) + 1;
     if (n >= DEFAULT_LIMITS.maxFindingsPerRule) return f;

@@ -8,6 +8,7 @@
  * Overlapping findings are merged into one span (a JWT inside a connection string is one secret);
  * the merged span takes the type of its most severe finding.
  */
+import { AppError } from '../lib/errors.js';
 import type { Finding } from './inspection.engine.js';
 import { childPath } from './inspection.json.js';
 import { SEVERITY_RANK } from './inspection.schema.js';
@@ -54,15 +55,26 @@ function mergeSpans(findings: readonly Span[], length: number): Span[] {
   return merged;
 }
 
-function placeholderFor(session: RedactionSession, type: string, value: string, text: string): string {
+/** Every placeholder-shaped token `text` spells (`[EMAIL_3]`): one pass, however many values are masked. */
+function spelledIn(text: string): Set<string> {
+  return new Set(text.match(/\[[A-Z]{2,16}_\d+\]/g) ?? []);
+}
+
+function placeholderFor(
+  session: RedactionSession,
+  type: string,
+  value: string,
+  spelled: () => Set<string>,
+): string {
   const key = `${type}\0${value}`;
   const known = session.byValue.get(key);
   if (known) return known;
   let n = session.counters.get(type) ?? 0;
   let placeholder: string;
-  // Skip numbers the text already spells, or the answer could not tell ours from theirs.
+  // Skip numbers the text already spells, or the answer could not tell ours from theirs. (A set of
+  // them, not a search of the text per new value: 50,000 values in 2 MB were 50,000 searches.)
   do placeholder = `[${type}_${++n}]`;
-  while (text.includes(placeholder) || session.mapping.has(placeholder));
+  while (spelled().has(placeholder) || session.mapping.has(placeholder));
   session.counters.set(type, n);
   session.byValue.set(key, placeholder);
   session.mapping.set(placeholder, value);
@@ -83,6 +95,11 @@ export function redactEdits(
   session: RedactionSession = createRedactionSession(),
 ): RedactEdit[] {
   const edits: RedactEdit[] = [];
+  let spelled: Set<string> | null = null;
+  const inText = () => {
+    spelled ??= spelledIn(text);
+    return spelled;
+  };
   for (const span of mergeSpans(findings, text.length)) {
     // A pattern may take the separator after a value (a card's trailing space): the placeholder
     // replaces the value only, so the text around it reads the same.
@@ -93,7 +110,7 @@ export function redactEdits(
     edits.push({
       start,
       end,
-      placeholder: placeholderFor(session, span.placeholder, text.slice(start, end), text),
+      placeholder: placeholderFor(session, span.placeholder, text.slice(start, end), inText),
     });
   }
   return edits;
@@ -116,32 +133,83 @@ export function redact(
   return { text: parts.join(''), mapping: session.mapping, replaced: spans.length };
 }
 
+/** What the caller of redactJson adds (inspection.redact.complete.ts `maskingHooks`). */
+export interface RedactHooks {
+  /**
+   * The spans to mask in one string (or key) at `location`, made whole: when a finding says its rule
+   * reached the scan's cap (`more`), every span of the string is looked up again. May throw the
+   * refusal of what cannot be masked whole.
+   */
+  complete?(text: string, spans: Span[], location: string): readonly Span[];
+  /** The refusal of a redaction that cannot be made (two keys masked to one name) at `location`. */
+  refuse?(finding: Partial<Finding>, location: string): Error;
+}
+
 /**
- * Redacts a JSON value from scanJson findings (each with its `location`): returns a copy with
- * the strings at those locations redacted. Findings in keys (`~key`) are not rewritten — a key
- * is structure, not data — the caller decides whether such a finding blocks instead.
+ * Redacts a JSON value from scanJson findings (each with its `location`): returns a copy with the
+ * strings at those locations redacted, and the object keys at `…~key` locations renamed to their
+ * masked form (`{"jane@corp.example": 1}` → `{"[EMAIL_1]": 1}`): a key a `redact` rule matches is
+ * data (a tool input keyed by address, a result's map), and forwarding it in clear broke the promise
+ * `redact` makes. Two keys of one object that would mask to the same name are refused
+ * (`inspection_unmaskable`) rather than merged. Every own key is kept as it was, `__proto__`
+ * included: the copy is built with defineProperty, as JSON.parse builds, never by assignment (which
+ * drops a `__proto__` key, or sets the copy's prototype).
  */
 export function redactJson(
   value: unknown,
   findings: readonly (Span & { location?: string })[],
   session: RedactionSession = createRedactionSession(),
+  hooks: RedactHooks = {},
 ): unknown {
+  const complete = hooks.complete ?? ((_text: string, spans: Span[]) => spans);
+  const refuse = hooks.refuse ?? keyCollision;
   const byPath = new Map<string, Span[]>();
-  for (const f of findings) if (f.location) byPath.set(f.location, [...(byPath.get(f.location) ?? []), f]);
+  for (const f of findings) {
+    if (!f.location) continue;
+    const list = byPath.get(f.location);
+    if (list) list.push(f);
+    else byPath.set(f.location, [f]);
+  }
   if (!byPath.size) return value;
+  const mask = (text: string, path: string): string => {
+    const spans = byPath.get(path);
+    return spans ? redact(text, complete(text, spans, path), session).text : text;
+  };
   const walk = (v: unknown, path: string): unknown => {
-    if (typeof v === 'string') {
-      const spans = byPath.get(path);
-      return spans ? redact(v, spans, session).text : v;
-    }
+    if (typeof v === 'string') return mask(v, path);
     if (Array.isArray(v)) return v.map((item, i) => walk(item, childPath(path, i)));
     if (v !== null && typeof v === 'object') {
       const out: Record<string, unknown> = {};
-      for (const [k, child] of Object.entries(v as Record<string, unknown>))
-        out[k] = walk(child, childPath(path, k));
+      const entries = Object.entries(v as Record<string, unknown>);
+      const renamed = entries.map(([k]) => mask(k, `${childPath(path, k)}~key`));
+      const names = new Map<string, number>();
+      entries.forEach(([k, child], i) => {
+        const name = renamed[i]!;
+        const other = names.get(name);
+        if (other !== undefined) {
+          const key = name === k ? entries[other]![0] : k;
+          const at = `${childPath(path, key)}~key`;
+          throw refuse(byPath.get(at)?.[0] ?? {}, at);
+        }
+        names.set(name, i);
+        Object.defineProperty(out, name, {
+          value: walk(child, childPath(path, k)),
+          enumerable: true,
+          writable: true,
+          configurable: true,
+        });
+      });
       return out;
     }
     return v;
   };
   return walk(value, '$');
+}
+
+/** Two keys of one object that mask to one name: forwarding either would change the body. */
+function keyCollision(f: Partial<Finding>, location: string): AppError {
+  return new AppError('inspection_unmaskable', {
+    message: 'Refused by content inspection: two keys of one object would be masked to the same name',
+    details: { ruleId: f.ruleId, category: f.category, severity: f.severity, location },
+  });
 }

@@ -57,15 +57,22 @@ interface OpenText {
 export class AnswerScanner {
   readonly #engine: Engine;
   readonly #report: ReportFindings;
+  readonly #complete: ReportFindings | null;
   readonly #reach: number;
   readonly #chunk: number;
   readonly #open = new Map<string, OpenText>();
   /** Every key this answer streamed (open or ended): the cap counts them. */
   readonly #streamed = new Set<string>();
 
-  constructor(engine: Engine, report: ReportFindings) {
+  /**
+   * `complete`, when given, gets the texts' every `redact` span (`Engine.redactSpans`) when `whole`
+   * is asked to make masking complete and a rule reached its cap in the joined scan: the cap is
+   * across all the texts of the message, so a text may have none of its values reported.
+   */
+  constructor(engine: Engine, report: ReportFindings, complete: ReportFindings | null = null) {
     this.#engine = engine;
     this.#report = report;
+    this.#complete = complete;
     this.#reach = engine.reach;
     this.#chunk = Math.max(SCAN_CHUNK, 4 * engine.reach);
   }
@@ -106,7 +113,7 @@ export class AnswerScanner {
    * reads a character, and a message of tens of thousands of tool calls would pay it per call.
    * Not counted against the stream cap: one message, bounded by the gateway's message cap.
    */
-  whole(texts: ReadonlyArray<readonly [string, string]>): void {
+  whole(texts: ReadonlyArray<readonly [string, string]>, completeMasking = false): void {
     const keys: string[] = [];
     const starts: number[] = [];
     const parts: string[] = [];
@@ -123,15 +130,22 @@ export class AnswerScanner {
       at += text.length + WHOLE_SEPARATOR.length;
     }
     if (parts.length === 0) return;
-    const found = this.#engine.scan(parts.join(WHOLE_SEPARATOR), 'completion');
-    const byText = new Map<number, Finding[]>();
-    for (const f of found) {
-      const i = textAt(starts, f.start);
-      const list = byText.get(i) ?? [];
-      list.push({ ...f, start: f.start - starts[i]!, end: f.end - starts[i]! });
-      byText.set(i, list);
-    }
-    for (const i of [...byText.keys()].sort((a, b) => a - b)) this.#report(keys[i]!, byText.get(i)!);
+    const joined = parts.join(WHOLE_SEPARATOR);
+    const found = this.#engine.scan(joined, 'completion');
+    const give = (findings: readonly Finding[], to: ReportFindings) => {
+      const byText = new Map<number, Finding[]>();
+      for (const f of findings) {
+        const i = textAt(starts, f.start);
+        const list = byText.get(i) ?? [];
+        list.push({ ...f, start: f.start - starts[i]!, end: f.end - starts[i]! });
+        byText.set(i, list);
+      }
+      for (const i of [...byText.keys()].sort((a, b) => a - b)) to(keys[i]!, byText.get(i)!);
+    };
+    give(found, this.#report);
+    // Masking past the cap: the spans of every text, from one uncapped scan of the same joined text.
+    if (completeMasking && this.#complete && found.some((f) => f.more && f.action === 'redact'))
+      give(this.#engine.redactSpans(joined, 'completion'), this.#complete);
   }
 
   #admit(key: string): void {
