@@ -90,7 +90,11 @@ describe('LLM prompts', () => {
       {"role":"user","content":[{"type":"tool_result","tool_use_id":"toolu_1","content":"done"}]}]}`;
     const res = await call('POST', `/llm/${ANTHROPIC}/v1/messages`, {
       rawBody: body,
-      headers: { 'X-Igris-Trace-Id': trace, 'anthropic-version': '2023-06-01', 'Content-Type': 'application/json' },
+      headers: {
+        'X-Igris-Trace-Id': trace,
+        'anthropic-version': '2023-06-01',
+        'Content-Type': 'application/json',
+      },
     });
     expect(res.status, await res.clone().text()).toBe(200);
     const [sent] = await providerRaw(trace);
@@ -107,7 +111,12 @@ describe('MCP tool results', () => {
   ] as const) {
     it(`a tools/call whose ${label} result echoes 40 addresses: the client gets none in clear`, async () => {
       const res = await call('POST', `/v1/mcp/${slug}`, {
-        body: { jsonrpc: '2.0', id: 7, method: 'tools/call', params: { name: 'echo', arguments: { message: MANY } } },
+        body: {
+          jsonrpc: '2.0',
+          id: 7,
+          method: 'tools/call',
+          params: { name: 'echo', arguments: { message: MANY } },
+        },
         headers: { Accept: ACCEPT_BOTH },
       });
       const text = await res.clone().text();

@@ -203,7 +203,8 @@ class Scanner implements Engine {
   private markCapped(found: Finding[], state: ScanState): Finding[] {
     for (const f of found) {
       const rule = this.byId.get(f.ruleId)!;
-      if (state.counts[rule.index]! >= this.limits.maxFindingsPerRule && this.capped(rule, state)) f.more = true;
+      if (state.counts[rule.index]! >= this.limits.maxFindingsPerRule && this.capped(rule, state))
+        f.more = true;
     }
     return found;
   }

@@ -72,7 +72,10 @@ describe('masking every value of one redact rule, linear', () => {
   };
   const mask = (text: string) => {
     const call = { inspection: { engine, redactResults: true, found: [], session: null } as CallInspection };
-    const unit: PromptUnit = { endpoint: 'chat.completions', body: { messages: [{ role: 'user', content: text }] } };
+    const unit: PromptUnit = {
+      endpoint: 'chat.completions',
+      body: { messages: [{ role: 'user', content: text }] },
+    };
     const [d] = inspectLlmRequest(call as never, [{ unit, tool: 'm', decision: null, refusal: null }]);
     return d!;
   };

@@ -66,12 +66,16 @@ describe('the cap bounds what is recorded, not what is masked', () => {
 describe('prompts (inspectLlmRequest)', () => {
   it('40 addresses in one message: all 40 masked, [EMAIL_1]…[EMAIL_40], and restored in the answer', () => {
     const call = stageCall();
-    const [d] = inspectLlmRequest(call, [prompt({ model: 'm', messages: [{ role: 'user', content: MANY }] })]);
+    const [d] = inspectLlmRequest(call, [
+      prompt({ model: 'm', messages: [{ role: 'user', content: MANY }] }),
+    ]);
     expect(d!.refusal).toBeNull();
     noneInClear(d!.unit.body);
     expect((d!.unit.body!.messages as Array<{ content: string }>)[0]!.content).toBe(PLACEHOLDERS);
     // What is recorded stays capped.
-    expect(d!.findings!.filter((f) => f.kind === 'pii.email')).toHaveLength(DEFAULT_LIMITS.maxFindingsPerRule);
+    expect(d!.findings!.filter((f) => f.kind === 'pii.email')).toHaveLength(
+      DEFAULT_LIMITS.maxFindingsPerRule,
+    );
     const answer = llmAnswerStage(call)!.onMessage({
       object: 'chat.completion',
       choices: [{ index: 0, message: { role: 'assistant', content: PLACEHOLDERS } }],
@@ -94,7 +98,10 @@ describe('prompts (inspectLlmRequest)', () => {
 
     const clash = { '[EMAIL_1] of team': 1, 'jane.doe@corp-example.com of team': 2 };
     const [r] = inspectLlmRequest(stageCall(), [
-      prompt({ model: 'm', messages: [{ role: 'user', content: [{ type: 'tool_result', content: clash }] }] }),
+      prompt({
+        model: 'm',
+        messages: [{ role: 'user', content: [{ type: 'tool_result', content: clash }] }],
+      }),
     ]);
     expect(r!.refusal?.code).toBe('inspection_unmaskable');
     expect(r!.refusal?.details).toMatchObject({
@@ -199,7 +206,7 @@ describe('LLM answers (redactResults on)', () => {
     const settled = stage.hold!.settle(events);
     expect(settled.refusal).toBeNull();
     const text = events
-      .map((e) => ((e.choices as Array<{ delta: { content?: string } }>)[0]!.delta.content ?? ''))
+      .map((e) => (e.choices as Array<{ delta: { content?: string } }>)[0]!.delta.content ?? '')
       .join('');
     expect(text).toBe(PLACEHOLDERS);
     noneInClear(events);
