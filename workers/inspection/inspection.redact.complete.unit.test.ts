@@ -124,6 +124,38 @@ describe('prompts (inspectLlmRequest)', () => {
   });
 });
 
+describe('what cannot be masked whole is refused', () => {
+  it('a redact rule fed by a normalisation signal stays capped: 40 hits refuse the prompt (422), nothing rewritten', () => {
+    const signals = compileRules(builtinRules(), 'all', { categories: { obfuscation: 'redact' } });
+    const call = stageCall({ engine: signals });
+    const text = Array.from({ length: N }, (_, i) => `wo\u200brd${i}`).join(' ');
+    const body = { model: 'm', messages: [{ role: 'user', content: text }] };
+    const [d] = inspectLlmRequest(call, [prompt(body)]);
+    expect(d!.refusal?.code).toBe('inspection_unmaskable');
+    expect(d!.refusal?.status).toBe(422);
+    expect(d!.refusal?.details).toMatchObject({
+      ruleId: 'obfuscation.zero_width_chars',
+      where: 'prompt',
+      location: '$.messages[0].content',
+    });
+    expect(d!.unit.body).toBe(body);
+  });
+});
+
+describe('the answer restore', () => {
+  it('keeps a __proto__ key of an answer whose placeholders it restores', () => {
+    const call = stageCall({ redactResults: false });
+    inspectLlmRequest(call, [
+      prompt({ model: 'm', messages: [{ role: 'user', content: 'mail jane.doe@corp-example.com' }] }),
+    ]);
+    const answer = JSON.parse(
+      '{"type":"message","role":"assistant","content":[{"type":"tool_use","id":"t","name":"f","input":{"to":"[EMAIL_1]","__proto__":{"x":1}}}]}',
+    );
+    const out = llmAnswerStage(call)!.onMessage(answer) as Json;
+    expect(JSON.stringify(out)).toContain('"input":{"to":"jane.doe@corp-example.com","__proto__":{"x":1}}');
+  });
+});
+
 describe('redactJson', () => {
   it('keeps every own key, __proto__ included, and sets no prototype', () => {
     const value = JSON.parse('{"a":"jane.doe@corp-example.com","__proto__":{"polluted":true},"b":[1]}');
