@@ -341,6 +341,7 @@ class Scanner implements Engine {
   ): void {
     // The plain findings so far, by rule, to ask whether one overlaps a decoded span: an index, as
     // redactSpans' uncapped findings could be as many as the spans (a linear search each: quadratic).
+    if (spans.length === 0) return;
     const plain = new PlainIndex(found);
     for (const span of spans) {
       const { start, end } = originalSpan(norm, span.start, span.end);
