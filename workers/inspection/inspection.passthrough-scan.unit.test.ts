@@ -32,6 +32,7 @@ function counted(): { engine: Engine; scans: () => number } {
         return engine.scan(text, where);
       },
       scanJson: (value, where) => engine.scanJson(value, where),
+      redactSpans: (text, where) => engine.redactSpans(text, where),
     },
     scans: () => n,
   };
