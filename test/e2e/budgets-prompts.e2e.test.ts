@@ -13,8 +13,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { api, gatewayUrl, waitForAudit } from './helpers';
+import { api, waitForAudit } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const OPENAI_SLUG = `llm-bud-oai-${RUN}`;
@@ -36,20 +37,11 @@ async function must<T>(method: string, path: string, body: unknown, status: numb
 }
 
 async function connection(slug: string, provider: string): Promise<string> {
-  const created = await must<{ id: string }>(
-    'POST',
-    '/connections',
-    {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${fake.url}/v1`,
-      credential: PROVIDER_KEY,
-      settings: { provider },
-    },
-    201,
-  );
-  await must('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] }, 200);
+  const created = await createLlmConnection(slug, {
+    upstreamUrl: `${fake.url}/v1`,
+    credential: PROVIDER_KEY,
+    settings: { provider },
+  });
   return created.id;
 }
 
@@ -71,10 +63,8 @@ async function settled(id: string): Promise<Status> {
   }
 }
 
-const openai = (key: string) =>
-  new OpenAI({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${OPENAI_SLUG}/v1`, maxRetries: 0 });
-const anthropic = (key: string) =>
-  new Anthropic({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${ANTHROPIC_SLUG}`, maxRetries: 0 });
+const openai = (key: string) => openaiClient(OPENAI_SLUG, { apiKey: key });
+const anthropic = (key: string) => anthropicClient(ANTHROPIC_SLUG, { apiKey: key });
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });

@@ -13,9 +13,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
+import { waitForAudit } from './helpers';
 import { FAKE_SPLIT_SECRET, SPLIT_TEXTS } from './llm.fake-provider.split.ts';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const PROVIDER_KEY = `sk-provider-${RUN}-secret`;
@@ -30,24 +31,13 @@ interface Row {
   details: { findings?: Array<{ kind: string; detail?: { where?: string; action?: string } }> };
 }
 
-async function connection(slug: string, provider: string, inspection: Record<string, unknown>) {
-  const res = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    type: 'llm',
+const connection = (slug: string, provider: string, inspection: Record<string, unknown>) =>
+  createLlmConnection(slug, {
     upstreamUrl: `${fake.url}/v1`,
     credential: PROVIDER_KEY,
     settings: { provider, inspection: { packs: PACKS, ...inspection } },
   });
-  if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
-  const policy = await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] });
-  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
-}
 
-const openaiFor = (slug: string) =>
-  new OpenAI({ apiKey: adminKey(), baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
-const anthropicFor = (slug: string) =>
-  new Anthropic({ apiKey: adminKey(), baseURL: `${gatewayUrl()}/llm/${slug}`, maxRetries: 0 });
 const headers = (trace: string) => ({ headers: { 'X-Igris-Trace-Id': trace } });
 const hi = [{ role: 'user' as const, content: 'Hi' }];
 
@@ -84,7 +74,7 @@ afterAll(() => fake?.close());
 describe('block', () => {
   it('OpenAI JSON answer: PermissionDeniedError content_blocked, row content_blocked', async () => {
     const trace = `outg-e2e-json-${RUN}`;
-    const err = await openaiFor(SLUGS.block)
+    const err = await openaiClient(SLUGS.block)
       .chat.completions.create({ model: 'fake-split', messages: hi }, headers(trace))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
@@ -98,7 +88,7 @@ describe('block', () => {
 
   it('Anthropic JSON message: PermissionDeniedError, row content_blocked', async () => {
     const trace = `outg-e2e-json-a-${RUN}`;
-    const err = await anthropicFor(SLUGS.blockAnthropic)
+    const err = await anthropicClient(SLUGS.blockAnthropic)
       .messages.create({ model: 'fake-split', max_tokens: 64, messages: hi }, headers(trace))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
@@ -110,7 +100,7 @@ describe('block', () => {
 
   it('OpenAI stream: the SDK raises on the error event, the tool calls after it never arrive', async () => {
     const trace = `outg-e2e-stream-${RUN}`;
-    const stream = await openaiFor(SLUGS.block).chat.completions.create(
+    const stream = await openaiClient(SLUGS.block).chat.completions.create(
       { model: 'fake-split', n: 2, messages: hi, stream: true },
       headers(trace),
     );
@@ -128,7 +118,7 @@ describe('block', () => {
 
   it('Anthropic stream: the SDK raises on the `error` event; the text block never arrives', async () => {
     const trace = `outg-e2e-stream-a-${RUN}`;
-    const stream = anthropicFor(SLUGS.blockAnthropic).messages.stream(
+    const stream = anthropicClient(SLUGS.blockAnthropic).messages.stream(
       { model: 'fake-split', max_tokens: 64, messages: hi },
       headers(trace),
     );
@@ -142,7 +132,7 @@ describe('block', () => {
 describe('redact', () => {
   it('redactResults on: the key masked in the parsed answer; the caller’s own email given back restored', async () => {
     const trace = `outg-e2e-mask-${RUN}`;
-    const client = openaiFor(SLUGS.mask);
+    const client = openaiClient(SLUGS.mask);
     const answer = await client.chat.completions.create(
       { model: 'fake-split', messages: hi },
       headers(trace),
@@ -162,7 +152,7 @@ describe('redact', () => {
   it('redactResults off, and a log rule: the answer unchanged, the finding recorded', async () => {
     for (const slug of [SLUGS.keep, SLUGS.log]) {
       const trace = `outg-e2e-keep-${slug}`;
-      const answer = await openaiFor(slug).chat.completions.create(
+      const answer = await openaiClient(slug).chat.completions.create(
         { model: 'fake-split', messages: hi },
         headers(trace),
       );

@@ -10,9 +10,10 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
+import { waitForAudit } from './helpers';
 import { FAKE_SPLIT_SECRET, SPLIT_TEXTS } from './llm.fake-provider.split.ts';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const BLOCK_SLUG = `insp-hold-block-${RUN}`;
@@ -22,11 +23,8 @@ const RULE = 'secret.aws_access_key_id';
 
 let fake: FakeProvider;
 
-async function createHoldConnection(slug: string, inspection: Record<string, unknown>) {
-  const res = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    type: 'llm',
+const createHoldConnection = (slug: string, inspection: Record<string, unknown>) =>
+  createLlmConnection(slug, {
     upstreamUrl: `${fake.url}/v1`,
     credential: PROVIDER_KEY,
     settings: {
@@ -38,13 +36,6 @@ async function createHoldConnection(slug: string, inspection: Record<string, unk
       },
     },
   });
-  if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
-  const policy = await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] });
-  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
-}
-
-const client = (slug: string) =>
-  new OpenAI({ apiKey: adminKey(), baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
@@ -59,7 +50,7 @@ describe('OpenAI SDK streaming through a hold connection', () => {
     const chunks: unknown[] = [];
     let error: unknown;
     try {
-      const stream = await client(BLOCK_SLUG).chat.completions.create(
+      const stream = await openaiClient(BLOCK_SLUG).chat.completions.create(
         { model: 'fake-split', n: 2, stream: true, messages: [{ role: 'user', content: 'Hi' }] },
         { headers: { 'X-Igris-Trace-Id': trace } },
       );
@@ -81,7 +72,7 @@ describe('OpenAI SDK streaming through a hold connection', () => {
   });
 
   it('a redact: the streamed text the SDK assembles is masked, the key in no chunk', async () => {
-    const stream = await client(MASK_SLUG).chat.completions.create({
+    const stream = await openaiClient(MASK_SLUG).chat.completions.create({
       model: 'fake-split',
       n: 2,
       stream: true,
@@ -99,7 +90,7 @@ describe('OpenAI SDK streaming through a hold connection', () => {
 
   it('the caller’s own value, masked on the way out, comes back restored in the stream', async () => {
     const prompt = 'Please write to jane.doe@example.com today.';
-    const stream = await client(MASK_SLUG).chat.completions.create({
+    const stream = await openaiClient(MASK_SLUG).chat.completions.create({
       model: 'fake-echo',
       stream: true,
       messages: [{ role: 'user', content: prompt }],

@@ -10,9 +10,10 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
+import { waitForAudit } from './helpers';
 import { FAKE_SECRET_TOKEN, FAKE_SPLIT_SECRET, RAW_FILE } from './llm.fake-provider.split.ts';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const PROVIDER_KEY = `sk-provider-${RUN}-secret`;
@@ -26,34 +27,17 @@ const SLUGS = {
 
 let fake: FakeProvider;
 
-async function connection(slug: string, provider: string, inspection: Record<string, unknown>) {
-  const res = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    type: 'llm',
+const connection = (slug: string, provider: string, inspection: Record<string, unknown>) =>
+  createLlmConnection(slug, {
     upstreamUrl: `${fake.url}/v1`,
     credential: PROVIDER_KEY,
     settings: { provider, inspection: { packs: PACKS, ...inspection } },
   });
-  if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
-  const policy = await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] });
-  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
-}
 
 const anthropicFor = (slug: string, trace: string) =>
-  new Anthropic({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${slug}`,
-    maxRetries: 0,
-    defaultHeaders: { 'X-Igris-Trace-Id': trace },
-  });
+  anthropicClient(slug, { defaultHeaders: { 'X-Igris-Trace-Id': trace } });
 const openaiFor = (slug: string, trace: string) =>
-  new OpenAI({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${slug}/v1`,
-    maxRetries: 0,
-    defaultHeaders: { 'X-Igris-Trace-Id': trace },
-  });
+  openaiClient(slug, { defaultHeaders: { 'X-Igris-Trace-Id': trace } });
 
 interface Row {
   id: string;

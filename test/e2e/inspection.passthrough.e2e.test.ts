@@ -11,8 +11,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
+import { waitForAudit } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const OPENAI_SLUG = `pt-req-oai-${RUN}`;
@@ -30,34 +31,19 @@ let fake: FakeProvider;
 let openai: OpenAI;
 let anthropic: Anthropic;
 
-async function createLlmConnection(slug: string, provider: string) {
-  const res = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    type: 'llm',
+const connection = (slug: string, provider: string) =>
+  createLlmConnection(slug, {
     upstreamUrl: `${fake.url}/v1`,
     credential: PROVIDER_KEY,
     settings: { provider, inspection: INSPECTION },
   });
-  if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
-  const policy = await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] });
-  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
-}
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
-  await createLlmConnection(OPENAI_SLUG, 'openai-compatible');
-  await createLlmConnection(ANTHROPIC_SLUG, 'anthropic');
-  openai = new OpenAI({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${OPENAI_SLUG}/v1`,
-    maxRetries: 0,
-  });
-  anthropic = new Anthropic({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${ANTHROPIC_SLUG}`,
-    maxRetries: 0,
-  });
+  await connection(OPENAI_SLUG, 'openai-compatible');
+  await connection(ANTHROPIC_SLUG, 'anthropic');
+  openai = openaiClient(OPENAI_SLUG);
+  anthropic = anthropicClient(ANTHROPIC_SLUG);
 });
 afterAll(() => fake?.close());
 beforeEach(() => fake.reset());

@@ -14,12 +14,13 @@
  * The SDKs still assemble the answers whole: inspection records (the rule's action is `redact`,
  * and the connections' `redactResults` is off, docs/detections.md), it does not change the answer.
  */
-import Anthropic from '@anthropic-ai/sdk';
+import type Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
+import { waitForAudit } from './helpers';
 import { FAKE_SPLIT_SECRET, SPLIT_TEXTS } from './llm.fake-provider.split.ts';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const OPENAI_SLUG = `insp-split-oai-${RUN}`;
@@ -41,21 +42,14 @@ interface Row {
   details: { findings?: Array<{ kind: string; detail?: { location?: string; where?: string } }> };
 }
 
-async function createLlmConnection(slug: string, provider: string) {
-  const res = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    type: 'llm',
+const connection = (slug: string, provider: string) =>
+  createLlmConnection(slug, {
     upstreamUrl: `${fake.url}/v1`,
     credential: PROVIDER_KEY,
     // redactResults off: these tests follow what is scanned and recorded; a JSON answer's redact
     // findings would otherwise be masked (test/e2e/inspection.answers.e2e.test.ts).
     settings: { provider, inspection: { packs: ['llm-standard-security'], redactResults: false } },
   });
-  if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
-  const policy = await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] });
-  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
-}
 
 /** The (rule, location) of each completion finding on the call's row, once `count` have arrived. */
 async function completionFindings(
@@ -74,18 +68,10 @@ const headers = (trace: string) => ({ headers: { 'X-Igris-Trace-Id': trace } });
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
-  await createLlmConnection(OPENAI_SLUG, 'openai-compatible');
-  await createLlmConnection(ANTHROPIC_SLUG, 'anthropic');
-  openai = new OpenAI({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${OPENAI_SLUG}/v1`,
-    maxRetries: 0,
-  });
-  anthropic = new Anthropic({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${ANTHROPIC_SLUG}`,
-    maxRetries: 0,
-  });
+  await connection(OPENAI_SLUG, 'openai-compatible');
+  await connection(ANTHROPIC_SLUG, 'anthropic');
+  openai = openaiClient(OPENAI_SLUG);
+  anthropic = anthropicClient(ANTHROPIC_SLUG);
 });
 afterAll(() => fake?.close());
 

@@ -14,10 +14,11 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { api, createOrgInD1, gatewayUrl } from './helpers';
+import { api, createOrgInD1 } from './helpers';
 import { generationsOf, type Project, startFakeLangfuse, tracesOf } from './langfuse.fake-ingestion.ts';
 import { FAKE_SPLIT_SECRET } from './llm.fake-provider.split.ts';
 import { FAKE_REPLY, FAKE_USAGE, type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const PROVIDER_KEY = `sk-provider-lf-${RUN}`;
@@ -91,7 +92,7 @@ async function setUpOrg(name: 'a' | 'b', logContent: boolean, host: string): Pro
   expect(JSON.stringify(read.body)).not.toContain(project.secretKey);
   orgs[name] = {
     key,
-    client: new OpenAI({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 }),
+    client: openaiClient(slug, { apiKey: key }),
   };
 }
 
@@ -216,11 +217,7 @@ describe('LLM calls to Langfuse', () => {
     expect(created.status, JSON.stringify(created.body)).toBe(201);
     const policy = { rules: [{ tool: '*', action: 'allow' }] };
     expect((await api('PUT', `/connections/${slug}/policy`, policy, orgs.a.key)).status).toBe(200);
-    const client = new OpenAI({
-      apiKey: orgs.a.key,
-      baseURL: `${gatewayUrl()}/llm/${slug}/v1`,
-      maxRetries: 0,
-    });
+    const client = openaiClient(slug, { apiKey: orgs.a.key });
     const ask = [{ role: 'user' as const, content: `Write to ${email} today` }];
     const jsonTrace = `lf-redact-json-${RUN}`;
     const streamTrace = `lf-redact-stream-${RUN}`;
@@ -272,7 +269,7 @@ describe('LLM calls to Langfuse', () => {
       expect((await api('POST', '/connections', body, orgs.a.key)).status).toBe(201);
       const policy = { rules: [{ tool: '*', action: 'allow' }] };
       expect((await api('PUT', `/connections/${slug}/policy`, policy, orgs.a.key)).status).toBe(200);
-      return new OpenAI({ apiKey: orgs.a.key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
+      return openaiClient(slug, { apiKey: orgs.a.key });
     };
     const traces = [`lf-block-${RUN}`, `lf-mask-${RUN}`];
     const blocked = await (await make(`lf-block-${RUN}`, 'block')).chat.completions

@@ -20,6 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, signedInBrowser } from './browser';
 import { adminKey, api, d1Local, gatewayUrl } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { openaiClient } from './llm.fixtures.ts';
 import { connectOwnersLlm } from './llm.owners.fixtures.ts';
 
 const run = randomBytes(4).toString('hex');
@@ -90,7 +91,7 @@ describe('Provider settings card of an LLM connection (real Chromium, official o
   beforeAll(async () => {
     fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
     await connectOwnersLlm(fake.url, slug, adminKey(), PROVIDER_KEY);
-    openai = new OpenAI({ apiKey: adminKey(), baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
+    openai = openaiClient(slug);
     owner = await signedInBrowser();
     page = owner.page;
   }, 120_000);

@@ -8,8 +8,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
+import { adminKey, api, gatewayUrl, setPolicy, waitForAudit } from './helpers';
 import { FAKE_REPLY, FAKE_USAGE, type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { ALLOW_ALL, anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const OPENAI_SLUG = `llm-oai-${RUN}`;
@@ -37,23 +38,6 @@ interface AuditRow {
   details: Record<string, unknown> | null;
 }
 
-async function createLlmConnection(slug: string, provider: string, upstreamUrl: string) {
-  const res = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    type: 'llm',
-    upstreamUrl,
-    credential: PROVIDER_KEY,
-    settings: { provider },
-  });
-  if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
-}
-
-async function policy(slug: string, rules: unknown[]) {
-  const res = await api('PUT', `/connections/${slug}/policy`, { rules });
-  if (res.status !== 200) throw new Error(`policy ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
-}
-
 function traced(label: string): { trace: string; headers: Record<string, string> } {
   const trace = `llm-${label}-${RUN}`;
   return { trace, headers: { 'X-Igris-Trace-Id': trace } };
@@ -64,14 +48,19 @@ async function rowOf(trace: string, predicate: (row: AuditRow) => boolean = () =
   return rows.find(predicate)!;
 }
 
-const ALLOW_ALL = [{ tool: '*', action: 'allow' }];
-
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
-  await createLlmConnection(OPENAI_SLUG, 'openai-compatible', `${fake.url}/v1`);
-  await createLlmConnection(ANTHROPIC_SLUG, 'anthropic', `${fake.url}/v1`);
-  await policy(OPENAI_SLUG, ALLOW_ALL);
-  await policy(ANTHROPIC_SLUG, ALLOW_ALL);
+  const upstreamUrl = `${fake.url}/v1`;
+  await createLlmConnection(OPENAI_SLUG, {
+    upstreamUrl,
+    credential: PROVIDER_KEY,
+    settings: { provider: 'openai-compatible' },
+  });
+  await createLlmConnection(ANTHROPIC_SLUG, {
+    upstreamUrl,
+    credential: PROVIDER_KEY,
+    settings: { provider: 'anthropic' },
+  });
   const price = await api('PUT', '/llm/prices', {
     provider: 'openai-compatible',
     model: 'fake-gpt',
@@ -80,16 +69,8 @@ beforeAll(async () => {
     outputPerMTok: 2,
   });
   if (price.status !== 200) throw new Error(`price: ${price.status} ${JSON.stringify(price.body)}`);
-  openai = new OpenAI({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${OPENAI_SLUG}/v1`,
-    maxRetries: 0,
-  });
-  anthropic = new Anthropic({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${ANTHROPIC_SLUG}`,
-    maxRetries: 0,
-  });
+  openai = openaiClient(OPENAI_SLUG);
+  anthropic = anthropicClient(ANTHROPIC_SLUG);
 });
 afterAll(() => fake?.close());
 beforeEach(() => fake.reset());
@@ -188,7 +169,7 @@ describe('OpenAI SDK through the gateway', () => {
   });
 
   it('a denied model raises the SDK’s PermissionDeniedError and never reaches the provider', async () => {
-    await policy(OPENAI_SLUG, [
+    await setPolicy(OPENAI_SLUG, [
       { model: 'fake-forbidden*', action: 'deny', reason: 'not this model' },
       ...ALLOW_ALL,
     ]);
@@ -202,12 +183,12 @@ describe('OpenAI SDK through the gateway', () => {
       expect(fake.requests).toHaveLength(0);
       expect(await rowOf(trace)).toMatchObject({ action: 'deny', model: 'fake-forbidden-1' });
     } finally {
-      await policy(OPENAI_SLUG, ALLOW_ALL);
+      await setPolicy(OPENAI_SLUG, ALLOW_ALL);
     }
   });
 
   it('a model name with a hidden character raises the SDK’s BadRequestError before any decision', async () => {
-    await policy(OPENAI_SLUG, [
+    await setPolicy(OPENAI_SLUG, [
       { model: 'fake-gpt', action: 'deny', reason: 'not this model' },
       ...ALLOW_ALL,
     ]);
@@ -228,12 +209,12 @@ describe('OpenAI SDK through the gateway', () => {
       }
       expect(fake.requests).toHaveLength(0);
     } finally {
-      await policy(OPENAI_SLUG, ALLOW_ALL);
+      await setPolicy(OPENAI_SLUG, ALLOW_ALL);
     }
   });
 
   it('token guard: refuses a request asking for too many tokens, caps the output of others', async () => {
-    await policy(OPENAI_SLUG, [
+    await setPolicy(OPENAI_SLUG, [
       { model: 'fake-gpt', action: 'allow', tokenGuard: { maxRequestMaxTokens: 1000, maxOutputTokens: 50 } },
     ]);
     try {
@@ -245,12 +226,12 @@ describe('OpenAI SDK through the gateway', () => {
       await openai.chat.completions.create({ model: 'fake-gpt', messages, max_tokens: 500 });
       expect(fake.last()?.body).toMatchObject({ max_tokens: 50 });
     } finally {
-      await policy(OPENAI_SLUG, ALLOW_ALL);
+      await setPolicy(OPENAI_SLUG, ALLOW_ALL);
     }
   });
 
   it('a request rate limit answers 429 in the SDK’s RateLimitError', async () => {
-    await policy(OPENAI_SLUG, [
+    await setPolicy(OPENAI_SLUG, [
       { tool: '*', action: 'allow', rateLimit: { limit: 2, windowSeconds: 60, by: 'apiKey' } },
     ]);
     try {
@@ -262,13 +243,13 @@ describe('OpenAI SDK through the gateway', () => {
       expect(err).toBeInstanceOf(OpenAI.RateLimitError);
       expect(fake.requests).toHaveLength(2);
     } finally {
-      await policy(OPENAI_SLUG, ALLOW_ALL);
+      await setPolicy(OPENAI_SLUG, ALLOW_ALL);
     }
   });
 
   it('a token rate limit counts actual usage and refuses once it is spent', async () => {
     const total = FAKE_USAGE.input + FAKE_USAGE.output;
-    await policy(OPENAI_SLUG, [
+    await setPolicy(OPENAI_SLUG, [
       { tool: '*', action: 'allow', tokenLimit: { limit: total + 1, windowSeconds: 60, by: 'apiKey' } },
     ]);
     try {
@@ -284,7 +265,7 @@ describe('OpenAI SDK through the gateway', () => {
       expect(err).toBeInstanceOf(OpenAI.RateLimitError);
       expect(fake.requests).toHaveLength(2);
     } finally {
-      await policy(OPENAI_SLUG, ALLOW_ALL);
+      await setPolicy(OPENAI_SLUG, ALLOW_ALL);
     }
   });
 
@@ -372,7 +353,7 @@ describe('Anthropic SDK through the gateway', () => {
   });
 
   it('a denied model is the SDK’s PermissionDeniedError in Anthropic’s error shape', async () => {
-    await policy(ANTHROPIC_SLUG, [
+    await setPolicy(ANTHROPIC_SLUG, [
       { endpoint: 'messages', model: 'fake-claude', action: 'deny' },
       ...ALLOW_ALL,
     ]);
@@ -382,7 +363,7 @@ describe('Anthropic SDK through the gateway', () => {
         .catch((e: unknown) => e);
       expect(err).toBeInstanceOf(Anthropic.PermissionDeniedError);
     } finally {
-      await policy(ANTHROPIC_SLUG, ALLOW_ALL);
+      await setPolicy(ANTHROPIC_SLUG, ALLOW_ALL);
     }
   });
 });

@@ -20,8 +20,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminKey, api, gatewayUrl } from './helpers';
+import { adminKey, api } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const OAI = `llm-gov-oai-${RUN}`;
@@ -76,27 +77,17 @@ async function must<T>(method: string, path: string, body: unknown, status: numb
 }
 
 async function connection(slug: string, provider: string, rules: unknown[], settings = {}): Promise<string> {
-  const created = await must<{ id: string }>(
-    'POST',
-    '/connections',
-    {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${fake.url}/v1`,
-      credential: PROVIDER_KEY,
-      settings: { provider, ...settings },
-    },
-    201,
-  );
-  await must('PUT', `/connections/${slug}/policy`, { rules }, 200);
+  const created = await createLlmConnection(slug, {
+    upstreamUrl: `${fake.url}/v1`,
+    credential: PROVIDER_KEY,
+    settings: { provider, ...settings },
+    rules,
+  });
   return created.id;
 }
 
-const openai = (slug: string, key = adminKey()) =>
-  new OpenAI({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
-const anthropic = (key = adminKey()) =>
-  new Anthropic({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${ANT}`, maxRetries: 0 });
+const openai = (slug: string, key = adminKey()) => openaiClient(slug, { apiKey: key });
+const anthropic = (key = adminKey()) => anthropicClient(ANT, { apiKey: key });
 
 /** The budget once every settle (sent after each answer ended) has landed. */
 async function settledSpend(id: string): Promise<number> {

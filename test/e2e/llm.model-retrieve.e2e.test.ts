@@ -8,8 +8,8 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { adminKey, api, gatewayUrl } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const OPENAI_SLUG = `llm-retr-oai-${RUN}`;
@@ -20,34 +20,19 @@ let fake: FakeProvider;
 let openai: OpenAI;
 let anthropic: Anthropic;
 
-async function connection(slug: string, provider: string) {
-  const created = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    type: 'llm',
+const connection = (slug: string, provider: string) =>
+  createLlmConnection(slug, {
     upstreamUrl: `${fake.url}/v1`,
     credential: PROVIDER_KEY,
     settings: { provider },
   });
-  if (created.status !== 201) throw new Error(`create ${slug}: ${created.status}`);
-  const policy = await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] });
-  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
-}
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
   await connection(OPENAI_SLUG, 'openai-compatible');
   await connection(ANTHROPIC_SLUG, 'anthropic');
-  openai = new OpenAI({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${OPENAI_SLUG}/v1`,
-    maxRetries: 0,
-  });
-  anthropic = new Anthropic({
-    apiKey: adminKey(),
-    baseURL: `${gatewayUrl()}/llm/${ANTHROPIC_SLUG}`,
-    maxRetries: 0,
-  });
+  openai = openaiClient(OPENAI_SLUG);
+  anthropic = anthropicClient(ANTHROPIC_SLUG);
 });
 afterAll(() => fake?.close());
 beforeEach(() => fake.reset());

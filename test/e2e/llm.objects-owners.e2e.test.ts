@@ -18,8 +18,9 @@
  */
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, createOrgInD1, gatewayUrl, waitForAudit } from './helpers';
+import { adminKey, api, createOrgInD1, waitForAudit } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { openaiClient } from './llm.fixtures.ts';
 import { addPerson, connectOwnersLlm, requestsNaming } from './llm.owners.fixtures.ts';
 
 const RUN = Date.now().toString(36);
@@ -36,12 +37,7 @@ let person: OpenAI;
 let outsider: OpenAI;
 
 function client(key: string, slug = SLUG, headers: Record<string, string> = {}): OpenAI {
-  return new OpenAI({
-    apiKey: key,
-    baseURL: `${gatewayUrl()}/llm/${slug}/v1`,
-    maxRetries: 0,
-    defaultHeaders: headers,
-  });
+  return openaiClient(slug, { apiKey: key, defaultHeaders: headers });
 }
 
 const connect = (slug: string, key: string) => connectOwnersLlm(fake.url, slug, key, PROVIDER_KEY);

@@ -4,8 +4,9 @@
  * key's organization with a key of their own, and what the provider received naming an id.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { adminKey, api, d1Local } from './helpers';
+import { adminKey, d1Local } from './helpers';
 import type { FakeProvider } from './llm.fake-provider.ts';
+import { createLlmConnection } from './llm.fixtures.ts';
 
 /**
  * An `openai-compatible` connection `slug` of `key`'s organization on the fake provider, every call
@@ -18,28 +19,12 @@ export async function connectOwnersLlm(
   providerKey: string,
   provider: 'openai-compatible' | 'anthropic' = 'openai-compatible',
 ) {
-  const created = await api(
-    'POST',
-    '/connections',
-    {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${fakeUrl}/v1`,
-      credential: providerKey,
-      settings: { provider },
-    },
+  await createLlmConnection(slug, {
+    upstreamUrl: `${fakeUrl}/v1`,
+    credential: providerKey,
+    settings: { provider },
     key,
-  );
-  if (created.status !== 201)
-    throw new Error(`create ${slug}: ${created.status} ${JSON.stringify(created.body)}`);
-  const policy = await api(
-    'PUT',
-    `/connections/${slug}/policy`,
-    { rules: [{ tool: '*', action: 'allow' }] },
-    key,
-  );
-  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
+  });
 }
 
 /** A second member (an admin: may use every connection) of the admin key's organization, with a key. */

@@ -12,8 +12,9 @@
  */
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, createOrgInD1, gatewayUrl } from './helpers';
+import { adminKey, api, createOrgInD1 } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { openaiClient } from './llm.fixtures.ts';
 import { addPerson, connectOwnersLlm, requestsNaming } from './llm.owners.fixtures.ts';
 
 const RUN = Date.now().toString(36);
@@ -29,7 +30,7 @@ let person: OpenAI;
 let outsider: OpenAI;
 
 function client(key: string, slug = SLUG): OpenAI {
-  return new OpenAI({ apiKey: key, baseURL: `${gatewayUrl()}/llm/${slug}/v1`, maxRetries: 0 });
+  return openaiClient(slug, { apiKey: key });
 }
 
 const connect = (slug: string, key: string) => connectOwnersLlm(fake.url, slug, key, PROVIDER_KEY);

@@ -22,8 +22,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, createOrgInD1, gatewayUrl, waitForAudit } from './helpers';
+import { adminKey, api, createOrgInD1, waitForAudit } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { anthropicClient, openaiClient } from './llm.fixtures.ts';
 import { addPerson, connectOwnersLlm, requestsNaming } from './llm.owners.fixtures.ts';
 
 const RUN = Date.now().toString(36);
@@ -41,18 +42,8 @@ let others: Pair[];
 function pair(name: string, key: string, oai = OAI, ant = ANT, headers: Record<string, string> = {}): Pair {
   return {
     name,
-    openai: new OpenAI({
-      apiKey: key,
-      baseURL: `${gatewayUrl()}/llm/${oai}/v1`,
-      maxRetries: 0,
-      defaultHeaders: headers,
-    }),
-    anthropic: new Anthropic({
-      apiKey: key,
-      baseURL: `${gatewayUrl()}/llm/${ant}`,
-      maxRetries: 0,
-      defaultHeaders: headers,
-    }),
+    openai: openaiClient(oai, { apiKey: key, defaultHeaders: headers }),
+    anthropic: anthropicClient(ant, { apiKey: key, defaultHeaders: headers }),
   };
 }
 

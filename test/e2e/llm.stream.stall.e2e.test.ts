@@ -12,8 +12,9 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { adminKey, api, gatewayUrl, waitForAudit } from './helpers';
+import { adminKey, gatewayUrl, waitForAudit } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
+import { createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const PASS_SLUG = `stall-pass-e2e-${RUN}`;
@@ -23,19 +24,12 @@ const IDLE_MS = 1_000;
 
 let fake: FakeProvider;
 
-async function createConnection(slug: string, settings: Record<string, unknown>) {
-  const res = await api('POST', '/connections', {
-    slug,
-    name: slug,
-    type: 'llm',
+const createConnection = (slug: string, settings: Record<string, unknown>) =>
+  createLlmConnection(slug, {
     upstreamUrl: `${fake.url}/v1`,
     credential: PROVIDER_KEY,
     settings: { streamIdleTimeoutMs: IDLE_MS, ...settings },
   });
-  if (res.status !== 201) throw new Error(`create ${slug}: ${res.status} ${JSON.stringify(res.body)}`);
-  const policy = await api('PUT', `/connections/${slug}/policy`, { rules: [{ tool: '*', action: 'allow' }] });
-  if (policy.status !== 200) throw new Error(`policy ${slug}: ${policy.status}`);
-}
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
@@ -58,11 +52,7 @@ async function errorCodeOf(trace: string): Promise<string | null | undefined> {
 describe('SDKs streaming from an upstream that stalls', () => {
   it('OpenAI, relayed: the chunk that came, then APIError upstream_timeout while iterating', async () => {
     const trace = `stall-pass-e2e-${RUN}`;
-    const openai = new OpenAI({
-      apiKey: adminKey(),
-      baseURL: `${gatewayUrl()}/llm/${PASS_SLUG}/v1`,
-      maxRetries: 0,
-    });
+    const openai = openaiClient(PASS_SLUG);
     const stream = await openai.chat.completions.create(
       { model: 'fake-gap-stall', stream: true, messages: [{ role: 'user', content: trace }] },
       { headers: { 'X-Igris-Trace-Id': trace }, timeout: 10_000 },

@@ -16,9 +16,9 @@
  * stay in one file; names, secrets and helpers are in tracing.fixtures.ts.
  */
 import { randomBytes } from 'node:crypto';
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { adminKey, api, connectClient, gatewayUrl } from './helpers.ts';
+import { openaiClient } from './llm.fixtures.ts';
 import {
   CALLER_SPAN,
   CALLER_TRACE,
@@ -221,11 +221,7 @@ describe('OpenTelemetry tracing through the gateway', () => {
     await ok(api('PUT', `/connections/${SLUG_LLM}/policy`, { rules: [{ tool: '*', action: 'allow' }] }), 200);
     const traceId = randomBytes(16).toString('hex');
     const callerSpan = randomBytes(8).toString('hex');
-    const openai = new OpenAI({
-      apiKey: adminKey(),
-      baseURL: `${gatewayUrl()}/llm/${SLUG_LLM}/v1`,
-      maxRetries: 0,
-    });
+    const openai = openaiClient(SLUG_LLM);
     await openai.chat.completions.create(
       { model: 'fake-gpt', messages: [{ role: 'user', content: CONTENT }] },
       { headers: { traceparent: `00-${traceId}-${callerSpan}-01` } },
