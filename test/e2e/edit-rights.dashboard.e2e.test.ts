@@ -5,11 +5,11 @@
  * their own rule and pack and none on the owner's, and the owner's system prompt read-only while
  * their own can be saved. The buttons follow the API's `canEdit` (the same code as the change).
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, signedInBrowser } from './browser';
-import { api, createOrgInD1, d1Local } from './helpers';
+import { addMemberInD1, api, createOrgInD1 } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const RULE = { owner: `custom.owner_${run}`, dev: `custom.dev_${run}` };
@@ -21,18 +21,7 @@ let page: Page;
 
 /** A developer member of `orgId` with an API key of their own, inserted into the local D1. */
 async function developerIn(orgId: string): Promise<string> {
-  const id = (prefix: string) => `${prefix}_e2e${randomBytes(8).toString('hex')}`;
-  const userId = id('usr');
-  const key = `ig_${randomBytes(32).toString('base64url')}`;
-  const hash = createHash('sha256').update(key).digest('hex');
-  await d1Local(
-    [
-      `INSERT INTO users (id, email) VALUES ('${userId}', '${userId}@e2e.local')`,
-      `INSERT INTO members (id, org_id, user_id, role) VALUES ('${id('mem')}', '${orgId}', '${userId}', 'developer')`,
-      `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${id('key')}', '${orgId}', '${userId}', 'e2e dev', 'developer', '${key.slice(0, 10)}', '${hash}')`,
-    ].join('; '),
-  );
-  return key;
+  return addMemberInD1(orgId, 'developer', 'e2e dev');
 }
 
 const rule = (id: string) => ({

@@ -159,18 +159,45 @@ export async function d1Local<T = Record<string, unknown>>(sql: string): Promise
  */
 export async function createOrgInD1(label: string): Promise<{ orgId: string; key: string }> {
   await api('GET', '/connections');
-  const id = (prefix: string) => `${prefix}_e2e${randomBytes(8).toString('hex')}`;
-  const orgId = id('org');
-  const userId = id('usr');
-  const key = `ig_${randomBytes(32).toString('base64url')}`;
-  const hash = createHash('sha256').update(key).digest('hex');
+  const orgId = d1Id('org');
+  const member = memberInserts(orgId, 'owner', 'e2e');
   await d1Local(
     [
       `INSERT INTO organizations (id, slug, name) VALUES ('${orgId}', '${label}-${orgId.slice(-8)}', '${label}')`,
-      `INSERT INTO users (id, email) VALUES ('${userId}', '${userId}@e2e.local')`,
-      `INSERT INTO members (id, org_id, user_id, role) VALUES ('${id('mem')}', '${orgId}', '${userId}', 'owner')`,
-      `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${id('key')}', '${orgId}', '${userId}', 'e2e', 'owner', '${key.slice(0, 10)}', '${hash}')`,
+      ...member.sql,
     ].join('; '),
   );
-  return { orgId, key };
+  return { orgId, key: member.key };
+}
+
+/** A new person made a `role` member of `orgId` in the local D1, with an API key of their own. */
+export async function addMemberInD1(orgId: string, role: string, keyName: string): Promise<string> {
+  const member = memberInserts(orgId, role, keyName);
+  await d1Local(member.sql.join('; '));
+  return member.key;
+}
+
+/** The organization of the admin key (the one the stack bootstrapped). */
+export async function adminOrgId(): Promise<string> {
+  const hash = createHash('sha256').update(adminKey()).digest('hex');
+  const [row] = await d1Local<{ org_id: string }>(`SELECT org_id FROM api_keys WHERE hash = '${hash}'`);
+  if (!row) throw new Error('the admin key is not in the local D1');
+  return row.org_id;
+}
+
+const d1Id = (prefix: string) => `${prefix}_e2e${randomBytes(8).toString('hex')}`;
+
+/** The rows of a user, their membership of `orgId` as `role`, and their API key; and that key. */
+function memberInserts(orgId: string, role: string, keyName: string): { sql: string[]; key: string } {
+  const userId = d1Id('usr');
+  const key = `ig_${randomBytes(32).toString('base64url')}`;
+  const hash = createHash('sha256').update(key).digest('hex');
+  return {
+    key,
+    sql: [
+      `INSERT INTO users (id, email) VALUES ('${userId}', '${userId}@e2e.local')`,
+      `INSERT INTO members (id, org_id, user_id, role) VALUES ('${d1Id('mem')}', '${orgId}', '${userId}', '${role}')`,
+      `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${d1Id('key')}', '${orgId}', '${userId}', '${keyName}', '${role}', '${key.slice(0, 10)}', '${hash}')`,
+    ],
+  };
 }

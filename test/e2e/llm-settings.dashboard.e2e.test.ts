@@ -13,12 +13,12 @@
  *                    sends only the key that changed, and the other stored keys stay
  *   read-only        an auditor (may not edit connections) sees the saved values and no Save
  */
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import OpenAI from 'openai';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Browser, signedInBrowser } from './browser';
-import { adminKey, api, d1Local, gatewayUrl } from './helpers';
+import { addMemberInD1, adminKey, adminOrgId, api, gatewayUrl } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
 import { openaiClient } from './llm.fixtures.ts';
 import { connectOwnersLlm } from './llm.owners.fixtures.ts';
@@ -49,20 +49,7 @@ async function settings(): Promise<Settings> {
 
 /** An auditor of the admin key's organization (reads every connection, edits none), with a key. */
 async function auditorKey(): Promise<string> {
-  const adminHash = createHash('sha256').update(adminKey()).digest('hex');
-  const [row] = await d1Local<{ org_id: string }>(`SELECT org_id FROM api_keys WHERE hash = '${adminHash}'`);
-  const id = (prefix: string) => `${prefix}_e2e${randomBytes(8).toString('hex')}`;
-  const userId = id('usr');
-  const key = `ig_${randomBytes(32).toString('base64url')}`;
-  const hash = createHash('sha256').update(key).digest('hex');
-  await d1Local(
-    [
-      `INSERT INTO users (id, email) VALUES ('${userId}', '${userId}@e2e.local')`,
-      `INSERT INTO members (id, org_id, user_id, role) VALUES ('${id('mem')}', '${row!.org_id}', '${userId}', 'auditor')`,
-      `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${id('key')}', '${row!.org_id}', '${userId}', 'e2e auditor', 'auditor', '${key.slice(0, 10)}', '${hash}')`,
-    ].join('; '),
-  );
-  return key;
+  return addMemberInD1(await adminOrgId(), 'auditor', 'e2e auditor');
 }
 
 /** The card's form on the connection's page. */

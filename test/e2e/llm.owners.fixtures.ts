@@ -1,10 +1,4 @@
-/**
- * Shared by the stored-object ownership e2e tests (llm.responses-owners, llm.objects-owners): an LLM
- * connection on the local fake provider with passthrough allowed, a second person of the admin
- * key's organization with a key of their own, and what the provider received naming an id.
- */
-import { createHash, randomBytes } from 'node:crypto';
-import { adminKey, d1Local } from './helpers';
+import { addMemberInD1, adminOrgId } from './helpers';
 import type { FakeProvider } from './llm.fake-provider.ts';
 import { createLlmConnection } from './llm.fixtures.ts';
 
@@ -29,20 +23,7 @@ export async function connectOwnersLlm(
 
 /** A second member (an admin: may use every connection) of the admin key's organization, with a key. */
 export async function addPerson(): Promise<string> {
-  const adminHash = createHash('sha256').update(adminKey()).digest('hex');
-  const [row] = await d1Local<{ org_id: string }>(`SELECT org_id FROM api_keys WHERE hash = '${adminHash}'`);
-  const id = (prefix: string) => `${prefix}_e2e${randomBytes(8).toString('hex')}`;
-  const userId = id('usr');
-  const key = `ig_${randomBytes(32).toString('base64url')}`;
-  const hash = createHash('sha256').update(key).digest('hex');
-  await d1Local(
-    [
-      `INSERT INTO users (id, email) VALUES ('${userId}', '${userId}@e2e.local')`,
-      `INSERT INTO members (id, org_id, user_id, role) VALUES ('${id('mem')}', '${row!.org_id}', '${userId}', 'admin')`,
-      `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash) VALUES ('${id('key')}', '${row!.org_id}', '${userId}', 'e2e person', 'admin', '${key.slice(0, 10)}', '${hash}')`,
-    ].join('; '),
-  );
-  return key;
+  return addMemberInD1(await adminOrgId(), 'admin', 'e2e person');
 }
 
 /** What the provider received naming `id`, in a path or a body. */
