@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitForAudit } from './helpers';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
-import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
+import { createLlmPair } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const OPENAI_SLUG = `insp-oai-${RUN}`;
@@ -25,19 +25,16 @@ let fake: FakeProvider;
 let openai: OpenAI;
 let anthropic: Anthropic;
 
-const connection = (slug: string, provider: string) =>
-  createLlmConnection(slug, {
-    upstreamUrl: `${fake.url}/v1`,
-    credential: PROVIDER_KEY,
-    settings: { provider, inspection: INSPECTION },
-  });
-
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
-  await connection(OPENAI_SLUG, 'openai-compatible');
-  await connection(ANTHROPIC_SLUG, 'anthropic');
-  openai = openaiClient(OPENAI_SLUG);
-  anthropic = anthropicClient(ANTHROPIC_SLUG);
+  ({ openai, anthropic } = await createLlmPair(
+    { openai: OPENAI_SLUG, anthropic: ANTHROPIC_SLUG },
+    {
+      upstreamUrl: `${fake.url}/v1`,
+      credential: PROVIDER_KEY,
+      settings: { inspection: INSPECTION },
+    },
+  ));
 });
 afterAll(() => fake?.close());
 beforeEach(() => fake.reset());

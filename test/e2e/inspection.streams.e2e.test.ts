@@ -20,7 +20,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForAudit } from './helpers';
 import { FAKE_SPLIT_SECRET, SPLIT_TEXTS } from './llm.fake-provider.split.ts';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
-import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
+import { createLlmPair } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const OPENAI_SLUG = `insp-split-oai-${RUN}`;
@@ -42,15 +42,6 @@ interface Row {
   details: { findings?: Array<{ kind: string; detail?: { location?: string; where?: string } }> };
 }
 
-const connection = (slug: string, provider: string) =>
-  createLlmConnection(slug, {
-    upstreamUrl: `${fake.url}/v1`,
-    credential: PROVIDER_KEY,
-    // redactResults off: these tests follow what is scanned and recorded; a JSON answer's redact
-    // findings would otherwise be masked (test/e2e/inspection.answers.e2e.test.ts).
-    settings: { provider, inspection: { packs: ['llm-standard-security'], redactResults: false } },
-  });
-
 /** The (rule, location) of each completion finding on the call's row, once `count` have arrived. */
 async function completionFindings(
   trace: string,
@@ -68,10 +59,16 @@ const headers = (trace: string) => ({ headers: { 'X-Igris-Trace-Id': trace } });
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
-  await connection(OPENAI_SLUG, 'openai-compatible');
-  await connection(ANTHROPIC_SLUG, 'anthropic');
-  openai = openaiClient(OPENAI_SLUG);
-  anthropic = anthropicClient(ANTHROPIC_SLUG);
+  ({ openai, anthropic } = await createLlmPair(
+    { openai: OPENAI_SLUG, anthropic: ANTHROPIC_SLUG },
+    {
+      upstreamUrl: `${fake.url}/v1`,
+      credential: PROVIDER_KEY,
+      // redactResults off: these tests follow what is scanned and recorded; a JSON answer's redact
+      // findings would otherwise be masked (test/e2e/inspection.answers.e2e.test.ts).
+      settings: { inspection: { packs: ['llm-standard-security'], redactResults: false } },
+    },
+  ));
 });
 afterAll(() => fake?.close());
 

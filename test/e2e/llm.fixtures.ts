@@ -59,3 +59,17 @@ export const openaiClient = (slug: string, options: OpenAIOptions = {}) =>
 /** The official `@anthropic-ai/sdk` client on connection `slug`, with the same defaults. */
 export const anthropicClient = (slug: string, options: AnthropicOptions = {}) =>
   new Anthropic({ apiKey: adminKey(), maxRetries: 0, ...options, baseURL: `${gatewayUrl()}/llm/${slug}` });
+
+/**
+ * An `openai-compatible` connection and an `anthropic` one, alike but for the provider (`settings`
+ * without it), each with its official SDK client (admin key, no retries).
+ */
+export async function createLlmPair(
+  slugs: { openai: string; anthropic: string },
+  options: LlmConnectionOptions,
+): Promise<{ openai: OpenAI; anthropic: Anthropic }> {
+  const settings = (provider: string) => ({ ...options, settings: { provider, ...options.settings } });
+  await createLlmConnection(slugs.openai, settings('openai-compatible'));
+  await createLlmConnection(slugs.anthropic, settings('anthropic'));
+  return { openai: openaiClient(slugs.openai), anthropic: anthropicClient(slugs.anthropic) };
+}

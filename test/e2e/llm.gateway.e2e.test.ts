@@ -10,7 +10,7 @@ import OpenAI from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { adminKey, api, gatewayUrl, setPolicy, waitForAudit } from './helpers';
 import { FAKE_REPLY, FAKE_USAGE, type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
-import { ALLOW_ALL, anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
+import { ALLOW_ALL, createLlmPair } from './llm.fixtures.ts';
 
 const RUN = Date.now().toString(36);
 const OPENAI_SLUG = `llm-oai-${RUN}`;
@@ -50,17 +50,10 @@ async function rowOf(trace: string, predicate: (row: AuditRow) => boolean = () =
 
 beforeAll(async () => {
   fake = await startFakeProvider({ apiKey: PROVIDER_KEY });
-  const upstreamUrl = `${fake.url}/v1`;
-  await createLlmConnection(OPENAI_SLUG, {
-    upstreamUrl,
-    credential: PROVIDER_KEY,
-    settings: { provider: 'openai-compatible' },
-  });
-  await createLlmConnection(ANTHROPIC_SLUG, {
-    upstreamUrl,
-    credential: PROVIDER_KEY,
-    settings: { provider: 'anthropic' },
-  });
+  ({ openai, anthropic } = await createLlmPair(
+    { openai: OPENAI_SLUG, anthropic: ANTHROPIC_SLUG },
+    { upstreamUrl: `${fake.url}/v1`, credential: PROVIDER_KEY },
+  ));
   const price = await api('PUT', '/llm/prices', {
     provider: 'openai-compatible',
     model: 'fake-gpt',
@@ -69,8 +62,6 @@ beforeAll(async () => {
     outputPerMTok: 2,
   });
   if (price.status !== 200) throw new Error(`price: ${price.status} ${JSON.stringify(price.body)}`);
-  openai = openaiClient(OPENAI_SLUG);
-  anthropic = anthropicClient(ANTHROPIC_SLUG);
 });
 afterAll(() => fake?.close());
 beforeEach(() => fake.reset());
