@@ -24,8 +24,14 @@ import {
   RAW_FILE,
 } from '../e2e/llm.fake-provider.split';
 import { type AuditRow, traceId } from './gateway.fixtures';
-import { bootstrapDefault, call, expectJson, putPolicy } from './helpers';
-import { inspectedLlm, llmRow } from './llm.inspection.fixtures';
+import { bootstrapDefault, call, expectJson } from './helpers';
+import {
+  allowedLlm,
+  BATCH_UPLOAD_TYPE,
+  batchUploadBody,
+  inspectedLlm,
+  llmRow,
+} from './llm.inspection.fixtures';
 
 const RUN = Date.now().toString(36);
 const RULE = 'secret.aws_access_key_id';
@@ -40,22 +46,6 @@ const SLUGS = {
   plainAnthropic: `pta-plain-a-${RUN}`,
 };
 const ANTHROPIC = { 'anthropic-version': '2023-06-01' };
-const BOUNDARY = 'ptaboundary';
-
-async function plainLlm(slug: string, provider: string) {
-  const res = await call('POST', '/api/v1/connections', {
-    body: {
-      slug,
-      name: slug,
-      type: 'llm',
-      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
-      credential: env.LLM_FAKE_KEY,
-      settings: { provider },
-    },
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
-}
 
 beforeAll(async () => {
   await bootstrapDefault();
@@ -63,8 +53,8 @@ beforeAll(async () => {
   await inspectedLlm(SLUGS.blockAnthropic, 'anthropic', BLOCK);
   await inspectedLlm(SLUGS.maskAnthropic, 'anthropic', { packs: PACKS });
   await inspectedLlm(SLUGS.hold, 'openai-compatible', { ...BLOCK, streamMode: 'hold' });
-  await plainLlm(SLUGS.plain, 'openai-compatible');
-  await plainLlm(SLUGS.plainAnthropic, 'anthropic');
+  await allowedLlm(SLUGS.plain, { provider: 'openai-compatible' });
+  await allowedLlm(SLUGS.plainAnthropic, { provider: 'anthropic' });
 });
 
 function llm(slug: string, method: string, path: string, trace: string, body?: unknown, headers = {}) {
@@ -106,20 +96,8 @@ async function messageBatch(slug: string): Promise<string> {
 /** Uploads `text` as a batch input file and runs a batch on it: the output file's id. */
 async function batchOutput(slug: string, text: string): Promise<string> {
   const upload = await call('POST', `/llm/${slug}/v1/files`, {
-    rawBody: [
-      `--${BOUNDARY}`,
-      'Content-Disposition: form-data; name="purpose"',
-      '',
-      'batch',
-      `--${BOUNDARY}`,
-      'Content-Disposition: form-data; name="file"; filename="input.jsonl"',
-      'Content-Type: application/jsonl',
-      '',
-      text,
-      `--${BOUNDARY}--`,
-      '',
-    ].join('\r\n'),
-    headers: { 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` },
+    rawBody: batchUploadBody(text),
+    headers: { 'Content-Type': BATCH_UPLOAD_TYPE },
   });
   const file = await expectJson<{ id: string }>(upload, 200);
   const res = await llm(slug, 'POST', '/batches', traceId('pta-batch'), {

@@ -25,6 +25,7 @@ import {
   flushAudit,
   type TestOrg,
 } from './helpers';
+import { BATCH_UPLOAD_TYPE, batchUploadBody } from './llm.inspection.fixtures';
 import {
   type Caller,
   callerHeaders,
@@ -41,35 +42,17 @@ const connect = connectOwned;
 const llm = ownedCall(SLUG);
 const headers = callerHeaders;
 const providerSaw = providerSawNaming;
-const BOUNDARY = 'igrisboundary';
 
 let orgId: string;
 let sameOrgKey: string;
 let outsider: TestOrg;
-
-/** A multipart body uploading `text` as a batch input file. */
-function batchUploadBody(text: string): string {
-  return [
-    `--${BOUNDARY}`,
-    'Content-Disposition: form-data; name="purpose"',
-    '',
-    'batch',
-    `--${BOUNDARY}`,
-    'Content-Disposition: form-data; name="file"; filename="input.jsonl"',
-    'Content-Type: application/jsonl',
-    '',
-    text,
-    `--${BOUNDARY}--`,
-    '',
-  ].join('\r\n');
-}
 
 /** Uploads `text` as a batch input file; its id. */
 async function upload(who: Caller, text: string): Promise<string> {
   const res = await call('POST', `/llm/${who.slug ?? SLUG}/v1/files`, {
     key: who.key,
     rawBody: batchUploadBody(text),
-    headers: { ...headers(who), 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` },
+    headers: { ...headers(who), 'Content-Type': BATCH_UPLOAD_TYPE },
   });
   const file = await expectJson<{ id: string; object: string }>(res, 200);
   expect(file.object).toBe('file');
@@ -231,7 +214,7 @@ describe('batches', () => {
         const res = await call('POST', `/llm/${who.slug ?? SLUG}/v1/files`, {
           key: who.key,
           rawBody: batchUploadBody(text),
-          headers: { ...headers(who), 'Content-Type': `multipart/form-data; boundary=${BOUNDARY}` },
+          headers: { ...headers(who), 'Content-Type': BATCH_UPLOAD_TYPE },
         });
         // A response keeps the refusal code it always had (docs/llm-gateway.md#stored-responses).
         const body = await expectJson<{ error: { message: string; code: string } }>(res, 404);

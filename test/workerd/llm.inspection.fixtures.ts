@@ -1,15 +1,17 @@
 /**
  * Shared by the LLM content-inspection tests (inspection.answers, inspection.hold,
- * inspection.hold.gaps, inspection.streams): an inspected LLM connection on the real fake provider,
- * every call allowed, and the audit row of an answer once its findings are in.
+ * inspection.hold.gaps, inspection.streams, inspection.passthrough, llm.inspection.passthrough,
+ * llm.inspection.transcriptions) and llm.files.access: an LLM connection on the real fake provider,
+ * inspected or not, every call allowed; a batch input file upload; and the audit row of an answer
+ * once its findings are in.
  */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
 import { type AuditRow, auditFor } from './gateway.fixtures';
 import { call, putPolicy } from './helpers';
 
-/** POST /api/v1/connections for an LLM connection `slug` with `inspection` settings (the answer). */
-export function createInspectedLlm(slug: string, provider: string, inspection: Record<string, unknown>) {
+/** POST /api/v1/connections for an LLM connection `slug` on the fake provider with `settings` (the answer). */
+function createLlm(slug: string, settings: Record<string, unknown>) {
   return call('POST', '/api/v1/connections', {
     body: {
       slug,
@@ -17,16 +19,48 @@ export function createInspectedLlm(slug: string, provider: string, inspection: R
       type: 'llm',
       upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
       credential: env.LLM_FAKE_KEY,
-      settings: { provider, inspection },
+      settings,
     },
   });
 }
 
-/** An inspected LLM connection `slug`, created (201) with an allow-all policy. */
-export async function inspectedLlm(slug: string, provider: string, inspection: Record<string, unknown>) {
-  const res = await createInspectedLlm(slug, provider, inspection);
+/** POST /api/v1/connections for an LLM connection `slug` with `inspection` settings (the answer). */
+export function createInspectedLlm(slug: string, provider: string, inspection: Record<string, unknown>) {
+  return createLlm(slug, { provider, inspection });
+}
+
+/** An LLM connection `slug` with `settings`, created (201) with an allow-all policy. */
+export async function allowedLlm(slug: string, settings: Record<string, unknown>) {
+  const res = await createLlm(slug, settings);
   expect(res.status, await res.clone().text()).toBe(201);
   await putPolicy(slug, [{ tool: '*', action: 'allow' }]);
+}
+
+/** An inspected LLM connection `slug`, created (201) with an allow-all policy. */
+export function inspectedLlm(slug: string, provider: string, inspection: Record<string, unknown>) {
+  return allowedLlm(slug, { provider, inspection });
+}
+
+const BOUNDARY = 'igrisboundary';
+
+/** The Content-Type of a batchUploadBody form. */
+export const BATCH_UPLOAD_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
+
+/** A multipart body uploading `text` as a batch input file (`purpose` batch, `input.jsonl`). */
+export function batchUploadBody(text: string): string {
+  return [
+    `--${BOUNDARY}`,
+    'Content-Disposition: form-data; name="purpose"',
+    '',
+    'batch',
+    `--${BOUNDARY}`,
+    'Content-Disposition: form-data; name="file"; filename="input.jsonl"',
+    'Content-Type: application/jsonl',
+    '',
+    text,
+    `--${BOUNDARY}--`,
+    '',
+  ].join('\r\n');
 }
 
 /** The LLM row of a trace once `done` holds for it (an SSE answer's findings come after its outcome). */

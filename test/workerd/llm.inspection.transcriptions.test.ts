@@ -14,8 +14,8 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { FAKE_SECRET_TOKEN, FAKE_SPLIT_SECRET } from '../e2e/llm.fake-provider.split';
 import { traceId } from './gateway.fixtures';
-import { bootstrapDefault, call, putPolicy } from './helpers';
-import { inspectedLlm, llmRow } from './llm.inspection.fixtures';
+import { bootstrapDefault, call } from './helpers';
+import { allowedLlm, inspectedLlm, llmRow } from './llm.inspection.fixtures';
 
 const RUN = Date.now().toString(36);
 const RULE = 'secret.aws_access_key_id';
@@ -52,18 +52,7 @@ beforeAll(async () => {
     overrides: { rules: { [RULE]: 'block' } },
   });
   await inspectedLlm(SLUGS.mask, 'openai-compatible', { packs: PACKS });
-  const res = await call('POST', '/api/v1/connections', {
-    body: {
-      slug: SLUGS.plain,
-      name: SLUGS.plain,
-      type: 'llm',
-      upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
-      credential: env.LLM_FAKE_KEY,
-      settings: { provider: 'openai-compatible' },
-    },
-  });
-  expect(res.status, await res.clone().text()).toBe(201);
-  await putPolicy(SLUGS.plain, [{ tool: '*', action: 'allow' }]);
+  await allowedLlm(SLUGS.plain, { provider: 'openai-compatible' });
 });
 
 describe('transcriptions on a connection that inspects content', () => {
