@@ -11,7 +11,13 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { waitForAudit } from './helpers';
-import { FAKE_SECRET_TOKEN, FAKE_SPLIT_SECRET, RAW_FILE } from './llm.fake-provider.split.ts';
+import {
+  batchInputLine,
+  FAKE_SECRET_TOKEN,
+  FAKE_SPLIT_SECRET,
+  RAW_FILE,
+  SECRET_BATCH_REQUEST,
+} from './llm.fake-provider.split.ts';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
 import { anthropicClient, createLlmConnection, openaiClient } from './llm.fixtures.ts';
 
@@ -65,18 +71,7 @@ beforeAll(async () => {
 afterAll(() => fake?.close());
 
 async function batchOf(client: Anthropic): Promise<string> {
-  const batch = await client.messages.batches.create({
-    requests: [
-      {
-        custom_id: 'one',
-        params: {
-          model: 'fake-claude',
-          max_tokens: 16,
-          messages: [{ role: 'user', content: `the key is ${FAKE_SECRET_TOKEN}` }],
-        },
-      },
-    ],
-  });
+  const batch = await client.messages.batches.create({ requests: [SECRET_BATCH_REQUEST] });
   return batch.id;
 }
 
@@ -116,12 +111,7 @@ describe('OpenAI batch output file', () => {
   it('files.content(output) throws PermissionDeniedError, the row says content_blocked', async () => {
     const trace = `pta-e2e-file-${RUN}`;
     const client = openaiFor(SLUGS.block, trace);
-    const line = JSON.stringify({
-      custom_id: 'one',
-      method: 'POST',
-      url: '/v1/chat/completions',
-      body: { model: 'fake-gpt', messages: [{ role: 'user', content: `${RAW_FILE} ${FAKE_SECRET_TOKEN}` }] },
-    });
+    const line = batchInputLine('one', `${RAW_FILE} ${FAKE_SECRET_TOKEN}`);
     const file = await client.files.create({
       file: await toFile(Buffer.from(line), 'in.jsonl'),
       purpose: 'batch',

@@ -12,6 +12,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { waitForAudit } from './helpers';
+import { batchInputLine } from './llm.fake-provider.split.ts';
 import { type FakeProvider, startFakeProvider } from './llm.fake-provider.ts';
 import { createLlmPair } from './llm.fixtures.ts';
 
@@ -88,16 +89,8 @@ describe('Anthropic SDK: messages.batches.create', () => {
 });
 
 describe('OpenAI SDK: files.create', () => {
-  const line = (i: number, content: string) =>
-    JSON.stringify({
-      custom_id: `r${i}`,
-      method: 'POST',
-      url: '/v1/chat/completions',
-      body: { model: 'fake-gpt', messages: [{ role: 'user', content }] },
-    });
-
   it('raises PermissionDeniedError on a batch input file with a secret on line 2; nothing is uploaded', async () => {
-    const jsonl = `${line(1, 'hello')}\n${line(2, `key ${AWS_KEY}`)}\n`;
+    const jsonl = `${batchInputLine('r1', 'hello')}\n${batchInputLine('r2', `key ${AWS_KEY}`)}\n`;
     const err = await openai.files
       .create({ file: await toFile(Buffer.from(jsonl), 'batch.jsonl'), purpose: 'batch' })
       .catch((e: unknown) => e);
@@ -124,7 +117,7 @@ describe('OpenAI SDK: files.create', () => {
   });
 
   it('uploads a clean batch file as sent', async () => {
-    const jsonl = `${line(1, 'hello')}\n${line(2, 'world')}\n`;
+    const jsonl = `${batchInputLine('r1', 'hello')}\n${batchInputLine('r2', 'world')}\n`;
     const file = await openai.files.create({
       file: await toFile(Buffer.from(jsonl), 'batch.jsonl'),
       purpose: 'batch',

@@ -36,6 +36,23 @@ export const RAW_FILE = 'fake-raw-content';
 export const BINARY_FILE = 'fake-binary-content';
 /** Marks a stored file the fake serves as bytes, repeated to over SPLIT_BIG_BYTES (the answer cap is 4 MiB). */
 export const BIG_FILE = 'fake-big-content';
+/** A line of an OpenAI batch input file: a `fake-gpt` chat completion of `content`. */
+export const batchInputLine = (customId: string, content: string): string =>
+  JSON.stringify({
+    custom_id: customId,
+    method: 'POST',
+    url: '/v1/chat/completions',
+    body: { model: 'fake-gpt', messages: [{ role: 'user', content }] },
+  });
+/** A Message Batch request holding no secret whose result, read back, names the key (FAKE_SECRET_TOKEN). */
+export const SECRET_BATCH_REQUEST = {
+  custom_id: 'one',
+  params: {
+    model: 'fake-claude',
+    max_tokens: 16,
+    messages: [{ role: 'user' as const, content: `the key is ${FAKE_SECRET_TOKEN}` }],
+  },
+};
 const HEAD = FAKE_SPLIT_SECRET.slice(0, 9);
 const CREATED = 1_700_000_000;
 /** The answer texts, as the SDKs assemble them. */

@@ -19,9 +19,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BIG_FILE,
   BINARY_FILE,
+  batchInputLine,
   FAKE_SECRET_TOKEN,
   FAKE_SPLIT_SECRET,
   RAW_FILE,
+  SECRET_BATCH_REQUEST,
 } from '../e2e/llm.fake-provider.split';
 import { type AuditRow, traceId } from './gateway.fixtures';
 import { bootstrapDefault, call, expectJson } from './helpers';
@@ -74,18 +76,7 @@ async function messageBatch(slug: string): Promise<string> {
     'POST',
     '/messages/batches',
     traceId('pta-mb'),
-    {
-      requests: [
-        {
-          custom_id: 'one',
-          params: {
-            model: 'fake-claude',
-            max_tokens: 16,
-            messages: [{ role: 'user', content: `the key is ${FAKE_SECRET_TOKEN}` }],
-          },
-        },
-      ],
-    },
+    { requests: [SECRET_BATCH_REQUEST] },
     ANTHROPIC,
   );
   const batch = await expectJson<{ id: string; results_url: string }>(res, 200);
@@ -107,14 +98,6 @@ async function batchOutput(slug: string, text: string): Promise<string> {
   });
   return (await expectJson<{ output_file_id: string }>(res, 200)).output_file_id;
 }
-
-const batchLine = (content: string) =>
-  JSON.stringify({
-    custom_id: 'one',
-    method: 'POST',
-    url: '/v1/chat/completions',
-    body: { model: 'fake-gpt', messages: [{ role: 'user', content }] },
-  });
 
 /** What the provider itself answers to `path` (the connection's key): the bytes the gateway got. */
 async function upstreamBytes(path: string, headers: Record<string, string> = {}): Promise<Uint8Array> {
@@ -194,7 +177,7 @@ describe('Message Batch results (JSONL)', () => {
 
 describe('OpenAI batch output files', () => {
   it('an output file served as bytes (octet-stream) holding the key is refused, at its line', async () => {
-    const output = await batchOutput(SLUGS.block, batchLine(`${RAW_FILE} ${FAKE_SECRET_TOKEN}`));
+    const output = await batchOutput(SLUGS.block, batchInputLine('one', `${RAW_FILE} ${FAKE_SECRET_TOKEN}`));
     const trace = traceId('pta-file');
     await expectBlocked(await llm(SLUGS.block, 'GET', `/files/${output}/content`, trace), 'line 1');
     const row = await llmRow(trace, (r) => r.error_code === 'content_blocked');
@@ -202,34 +185,37 @@ describe('OpenAI batch output files', () => {
   });
 
   it('one served as `{content}` JSON is refused too, at its JSON path', async () => {
-    const output = await batchOutput(SLUGS.block, batchLine(FAKE_SECRET_TOKEN));
+    const output = await batchOutput(SLUGS.block, batchInputLine('one', FAKE_SECRET_TOKEN));
     const trace = traceId('pta-file-json');
     await expectBlocked(await llm(SLUGS.block, 'GET', `/files/${output}/content`, trace), '$.content');
   });
 
   it('a binary file (not UTF-8) passes as it came', async () => {
-    const output = await batchOutput(SLUGS.block, batchLine(`${BINARY_FILE} ${FAKE_SECRET_TOKEN}`));
+    const output = await batchOutput(
+      SLUGS.block,
+      batchInputLine('one', `${BINARY_FILE} ${FAKE_SECRET_TOKEN}`),
+    );
     const res = await llm(SLUGS.block, 'GET', `/files/${output}/content`, traceId('pta-binary'));
     expect(res.status).toBe(200);
     expect(new Uint8Array(await res.arrayBuffer())).toEqual(await upstreamBytes(`/files/${output}/content`));
   });
 
   it('one over the answer cap is refused (502 upstream_too_large), never passed uninspected', async () => {
-    const output = await batchOutput(SLUGS.block, batchLine(BIG_FILE));
+    const output = await batchOutput(SLUGS.block, batchInputLine('one', BIG_FILE));
     const trace = traceId('pta-big');
     const res = await llm(SLUGS.block, 'GET', `/files/${output}/content`, trace);
     expect(res.status).toBe(502);
     expect(await res.json()).toMatchObject({ error: { code: 'upstream_too_large' } });
     await llmRow(trace, (r) => r.error_code === 'upstream_too_large');
     // Without inspection it is not read: it passes whole.
-    const plain = await batchOutput(SLUGS.plain, batchLine(BIG_FILE));
+    const plain = await batchOutput(SLUGS.plain, batchInputLine('one', BIG_FILE));
     const passed = await llm(SLUGS.plain, 'GET', `/files/${plain}/content`, traceId('pta-big-plain'));
     expect(passed.status).toBe(200);
     expect((await passed.arrayBuffer()).byteLength).toBeGreaterThan(4 * 1024 * 1024);
   });
 
   it('without inspection: byte for byte what the provider answers', async () => {
-    const output = await batchOutput(SLUGS.plain, batchLine(`${RAW_FILE} ${FAKE_SECRET_TOKEN}`));
+    const output = await batchOutput(SLUGS.plain, batchInputLine('one', `${RAW_FILE} ${FAKE_SECRET_TOKEN}`));
     const res = await llm(SLUGS.plain, 'GET', `/files/${output}/content`, traceId('pta-file-plain'));
     expect(res.status).toBe(200);
     const got = new Uint8Array(await res.arrayBuffer());

@@ -11,6 +11,7 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { batchInputLine } from '../e2e/llm.fake-provider.split';
 import { ADMIN_KEY, BASE, bootstrapDefault } from './helpers';
 import { llmConnection } from './llm.governance.fixtures';
 import { inspectedLlm, llmRow } from './llm.inspection.fixtures';
@@ -81,14 +82,6 @@ async function multipart(fields: Array<[string, string | Blob, string?]>) {
   return [new Uint8Array(await res.arrayBuffer()), res.headers.get('Content-Type')!] as const;
 }
 
-const batchLine = (i: number, content: string) =>
-  JSON.stringify({
-    custom_id: `r${i}`,
-    method: 'POST',
-    url: '/v1/chat/completions',
-    body: { model: 'fake-gpt', messages: [{ role: 'user', content }] },
-  });
-
 const messageBatch = (content: string) => ({
   requests: [
     {
@@ -154,7 +147,7 @@ describe('passthrough requests on an inspected connection', () => {
   });
 
   it('refuses a batch input file upload with a secret on line 2, naming the part and the line', async () => {
-    const file = new Blob([`${batchLine(1, 'hello')}\n${batchLine(2, `key ${AWS_KEY}`)}\n`]);
+    const file = new Blob([`${batchInputLine('r1', 'hello')}\n${batchInputLine('r2', `key ${AWS_KEY}`)}\n`]);
     const res = await send(
       OAI_BLOCK,
       '/files',
@@ -230,7 +223,7 @@ describe('passthrough requests on an inspected connection', () => {
     const lines = await send(
       OAI_BLOCK,
       '/files',
-      `${batchLine(1, 'hi')}\n${batchLine(2, AWS_KEY)}`,
+      `${batchInputLine('r1', 'hi')}\n${batchInputLine('r2', AWS_KEY)}`,
       'application/jsonl',
     );
     expect(lines.status, lines.text).toBe(403);
@@ -284,7 +277,7 @@ describe('passthrough bodies past what inspection reads', () => {
 
 describe('passthrough on a connection without inspection', () => {
   it('forwards the body byte for byte, secrets and all (nothing inspects it)', async () => {
-    const text = `${batchLine(1, `key ${AWS_KEY}`)}\n${batchLine(2, EMAIL)}\n`;
+    const text = `${batchInputLine('r1', `key ${AWS_KEY}`)}\n${batchInputLine('r2', EMAIL)}\n`;
     const [bytes, type] = await multipart([
       ['purpose', 'batch'],
       ['file', new Blob([text]), 'batch.jsonl'],
