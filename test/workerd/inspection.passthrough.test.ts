@@ -27,13 +27,8 @@ import {
 } from '../e2e/llm.fake-provider.split';
 import { type AuditRow, traceId } from './gateway.fixtures';
 import { bootstrapDefault, call, expectJson } from './helpers';
-import {
-  allowedLlm,
-  BATCH_UPLOAD_TYPE,
-  batchUploadBody,
-  inspectedLlm,
-  llmRow,
-} from './llm.inspection.fixtures';
+import { allowedLlm, inspectedLlm, llmRow } from './llm.inspection.fixtures';
+import { FILE_UPLOAD_TYPE, fileUploadBody } from './llm.owners.fixtures';
 
 const RUN = Date.now().toString(36);
 const RULE = 'secret.aws_access_key_id';
@@ -87,8 +82,8 @@ async function messageBatch(slug: string): Promise<string> {
 /** Uploads `text` as a batch input file and runs a batch on it: the output file's id. */
 async function batchOutput(slug: string, text: string): Promise<string> {
   const upload = await call('POST', `/llm/${slug}/v1/files`, {
-    rawBody: batchUploadBody(text),
-    headers: { 'Content-Type': BATCH_UPLOAD_TYPE },
+    rawBody: fileUploadBody(text),
+    headers: { 'Content-Type': FILE_UPLOAD_TYPE },
   });
   const file = await expectJson<{ id: string }>(upload, 200);
   const res = await llm(slug, 'POST', '/batches', traceId('pta-batch'), {

@@ -25,11 +25,12 @@ import {
   flushAudit,
   type TestOrg,
 } from './helpers';
-import { BATCH_UPLOAD_TYPE, batchUploadBody } from './llm.inspection.fixtures';
 import {
   type Caller,
   callerHeaders,
   connectOwned,
+  FILE_UPLOAD_TYPE,
+  fileUploadBody,
   ownedCall,
   providerSawNaming,
 } from './llm.owners.fixtures';
@@ -51,8 +52,8 @@ let outsider: TestOrg;
 async function upload(who: Caller, text: string): Promise<string> {
   const res = await call('POST', `/llm/${who.slug ?? SLUG}/v1/files`, {
     key: who.key,
-    rawBody: batchUploadBody(text),
-    headers: { ...headers(who), 'Content-Type': BATCH_UPLOAD_TYPE },
+    rawBody: fileUploadBody(text),
+    headers: { ...headers(who), 'Content-Type': FILE_UPLOAD_TYPE },
   });
   const file = await expectJson<{ id: string; object: string }>(res, 200);
   expect(file.object).toBe('file');
@@ -213,8 +214,8 @@ describe('batches', () => {
       for (const who of others()) {
         const res = await call('POST', `/llm/${who.slug ?? SLUG}/v1/files`, {
           key: who.key,
-          rawBody: batchUploadBody(text),
-          headers: { ...headers(who), 'Content-Type': BATCH_UPLOAD_TYPE },
+          rawBody: fileUploadBody(text),
+          headers: { ...headers(who), 'Content-Type': FILE_UPLOAD_TYPE },
         });
         // A response keeps the refusal code it always had (docs/llm-gateway.md#stored-responses).
         const body = await expectJson<{ error: { message: string; code: string } }>(res, 404);

@@ -1,9 +1,8 @@
 /**
  * Shared by the LLM content-inspection tests (inspection.answers, inspection.hold,
  * inspection.hold.gaps, inspection.streams, inspection.passthrough, llm.inspection.passthrough,
- * llm.inspection.transcriptions) and llm.files.access: an LLM connection on the real fake provider,
- * inspected or not, every call allowed; a batch input file upload; and the audit row of an answer
- * once its findings are in.
+ * llm.inspection.transcriptions): an LLM connection on the real fake provider, inspected or not,
+ * every call allowed, and the audit row of an answer once its findings are in.
  */
 import { env } from 'cloudflare:workers';
 import { expect } from 'vitest';
@@ -39,28 +38,6 @@ export async function allowedLlm(slug: string, settings: Record<string, unknown>
 /** An inspected LLM connection `slug`, created (201) with an allow-all policy. */
 export function inspectedLlm(slug: string, provider: string, inspection: Record<string, unknown>) {
   return allowedLlm(slug, { provider, inspection });
-}
-
-const BOUNDARY = 'igrisboundary';
-
-/** The Content-Type of a batchUploadBody form. */
-export const BATCH_UPLOAD_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
-
-/** A multipart body uploading `text` as a batch input file (`purpose` batch, `input.jsonl`). */
-export function batchUploadBody(text: string): string {
-  return [
-    `--${BOUNDARY}`,
-    'Content-Disposition: form-data; name="purpose"',
-    '',
-    'batch',
-    `--${BOUNDARY}`,
-    'Content-Disposition: form-data; name="file"; filename="input.jsonl"',
-    'Content-Type: application/jsonl',
-    '',
-    text,
-    `--${BOUNDARY}--`,
-    '',
-  ].join('\r\n');
 }
 
 /** The LLM row of a trace once `done` holds for it (an SSE answer's findings come after its outcome). */

@@ -1,7 +1,8 @@
 /**
  * Shared by the stored-object ownership tests (llm.responses.access, llm.objects.access,
  * llm.files.access): an LLM connection on the real fake provider with passthrough allowed, a call
- * through it as one caller (key, X-Igris-User, trace id), and what the provider received naming an id.
+ * through it as one caller (key, X-Igris-User, trace id), what the provider received naming an id,
+ * and a file upload's multipart body (also inspection.passthrough's batch input files).
  */
 import { env } from 'cloudflare:workers';
 import { call, expectJson, flushAudit, putPolicy } from './helpers';
@@ -83,27 +84,35 @@ export async function providerSawNaming(id: string): Promise<ProviderRequest[]> 
   return seen.filter((r) => r.path.includes(id) || JSON.stringify(r.body ?? null).includes(id));
 }
 
+const BOUNDARY = 'igrisboundary';
+
+/** The Content-Type of a fileUploadBody form. */
+export const FILE_UPLOAD_TYPE = `multipart/form-data; boundary=${BOUNDARY}`;
+
+/** A multipart body uploading `text` as a file (`input.jsonl`) for `purpose`. */
+export function fileUploadBody(text: string, purpose = 'batch'): string {
+  return [
+    `--${BOUNDARY}`,
+    'Content-Disposition: form-data; name="purpose"',
+    '',
+    purpose,
+    `--${BOUNDARY}`,
+    'Content-Disposition: form-data; name="file"; filename="input.jsonl"',
+    'Content-Type: application/jsonl',
+    '',
+    text,
+    `--${BOUNDARY}--`,
+    '',
+  ].join('\r\n');
+}
+
 /** Uploads `text` as a file through `defaultSlug` (or `who.slug`) as `who`; its id. */
 export function uploadAs(defaultSlug: string, purpose = 'batch') {
-  const boundary = 'igrisboundary';
   return async (who: Caller, text: string): Promise<string> => {
-    const rawBody = [
-      `--${boundary}`,
-      'Content-Disposition: form-data; name="purpose"',
-      '',
-      purpose,
-      `--${boundary}`,
-      'Content-Disposition: form-data; name="file"; filename="input.jsonl"',
-      'Content-Type: application/jsonl',
-      '',
-      text,
-      `--${boundary}--`,
-      '',
-    ].join('\r\n');
     const res = await call('POST', `/llm/${who.slug ?? defaultSlug}/v1/files`, {
       key: who.key,
-      rawBody,
-      headers: { ...callerHeaders(who), 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+      rawBody: fileUploadBody(text, purpose),
+      headers: { ...callerHeaders(who), 'Content-Type': FILE_UPLOAD_TYPE },
     });
     return (await expectJson<{ id: string }>(res, 200)).id;
   };
