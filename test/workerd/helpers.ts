@@ -14,7 +14,8 @@ export const ADMIN_KEY = env.ADMIN_API_KEY;
 export interface CallOptions {
   key?: string | null;
   body?: unknown;
-  rawBody?: string;
+  /** Sent as is: text, or bytes (a multipart upload with a binary file must not be decoded). */
+  rawBody?: string | Uint8Array;
   headers?: Record<string, string>;
 }
 
@@ -22,7 +23,7 @@ export async function call(method: string, path: string, options: CallOptions = 
   const headers = new Headers(options.headers);
   const key = options.key === undefined ? ADMIN_KEY : options.key;
   if (key) headers.set('Authorization', `Bearer ${key}`);
-  let body: string | undefined;
+  let body: string | Uint8Array | undefined;
   if (options.rawBody !== undefined) body = options.rawBody;
   else if (options.body !== undefined) body = JSON.stringify(options.body);
   if (body !== undefined && !headers.has('Content-Type')) headers.set('Content-Type', 'application/json');

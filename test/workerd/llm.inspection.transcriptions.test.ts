@@ -40,7 +40,8 @@ async function transcribe(slug: string, prompt: string, format: string, trace: s
   form.append('response_format', format);
   const upload = new Request('http://form.test', { method: 'POST', body: form });
   return call('POST', `/llm/${slug}/v1/audio/transcriptions`, {
-    rawBody: await upload.text(),
+    // Bytes: the audio part must reach the gateway as the binary it is, not decoded to text.
+    rawBody: new Uint8Array(await upload.arrayBuffer()),
     headers: { 'Content-Type': upload.headers.get('Content-Type')!, 'X-Igris-Trace-Id': trace },
   });
 }
