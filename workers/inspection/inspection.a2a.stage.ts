@@ -137,7 +137,11 @@ export function inspectA2aRequest<U extends SendUnit>(
     ];
     const block = blockingFinding(scanned.found);
     if (block)
-      return { ...d, findings, refusal: blockedError(block, 'prompt', block.location ?? '$.params') };
+      return {
+        ...d,
+        findings,
+        refusal: blockedError(inspection.engine, block, 'prompt', block.location ?? '$.params'),
+      };
     // What is forwarded is the unit's message (a2a.adapter.ts forwardBody): placeholders go out.
     inspection.session ??= createRedactionSession();
     try {
@@ -166,7 +170,7 @@ export function a2aResultStage(call: StageCall): ResponseStage | null {
       const id = (message.id ?? null) as string | number | null;
       const block = blockingFinding(scanned.found);
       if (block) {
-        const err = blockedError(block, 'result', block.location ?? '$.result');
+        const err = blockedError(inspection.engine, block, 'result', block.location ?? '$.result');
         return jsonRpcErrorBody(err, id, call.identity.traceId);
       }
       if (!inspection.redactResults || !scanned.found.some((f) => f.action === 'redact')) return undefined;

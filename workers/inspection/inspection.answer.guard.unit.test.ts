@@ -206,6 +206,7 @@ describe('redact', () => {
       message,
       new Map([['$.content[0].input', [span]]]),
       createRedactionSession(),
+      compileRules(builtinRules(), PACKS),
     );
     expect(refusal?.code).toBe('content_blocked');
     expect(message.content[0]!.input).toEqual({ a: 'x"y' });

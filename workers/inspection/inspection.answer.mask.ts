@@ -14,7 +14,7 @@
  */
 import type { AppError } from '../lib/errors';
 import { type AnswerTexts, answerKeys, wholeMessage } from './inspection.answer';
-import type { Finding } from './inspection.engine';
+import type { Engine, Finding } from './inspection.engine';
 import { blockedError } from './inspection.findings';
 import { type RedactionSession, redact } from './inspection.redact';
 
@@ -36,6 +36,7 @@ export function maskAnswer(
   message: Json,
   masked: ReadonlyMap<string, Finding[]>,
   session: RedactionSession,
+  engine: Engine,
 ): { refusal: AppError | null; changed: boolean } {
   // Two texts under one key (chat choices repeating an `index`): the scan's findings of both are
   // under that key, their offsets cannot be told apart — refused, never half-masked.
@@ -46,7 +47,7 @@ export function maskAnswer(
   );
   for (const [key, spans] of masked)
     if ((counts.get(key) ?? 0) > 1)
-      return { refusal: blockedError(spans[0]!, 'completion', key), changed: false };
+      return { refusal: blockedError(engine, spans[0]!, 'completion', key), changed: false };
   let refusal: AppError | null = null;
   let changed = false;
   // The caller's own values (what the request side masked, restored just before this): given back,
@@ -59,7 +60,7 @@ export function maskAnswer(
     if (spans.length === 0) return undefined;
     const out = redact(text, spans, session).text;
     if (mustStayJson(key) && !isJson(out)) {
-      refusal ??= blockedError(spans[0]!, 'completion', key);
+      refusal ??= blockedError(engine, spans[0]!, 'completion', key);
       return undefined;
     }
     changed = true;

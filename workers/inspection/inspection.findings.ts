@@ -6,10 +6,16 @@
  * the JSON path it was found at — never the matched text. Each carries the call's risk score so
  * far (`detail.riskScore`, inspection.score.ts); the audit row's `details.riskScore` is the
  * highest of them (durable-objects/audit.findings.ts), i.e. the score of the whole call.
+ *
+ * A location names object keys, and keys are caller or provider text scanned like values (keys of
+ * 8+ characters, inspection.json.ts): a key can BE the secret. So every location that leaves the
+ * inspection code — recorded findings, refusals — goes through `reportedLocation`, which shows
+ * each span a rule matches in it as `[ruleId]`. Inside, locations keep the real key names: masking
+ * addresses strings and keys by them (inspection.redact.ts).
  */
 import type { Finding as CallFinding } from '../../durable-objects/guard.contract';
 import { AppError } from '../lib/errors';
-import type { Finding } from './inspection.engine';
+import type { Engine, Finding } from './inspection.engine';
 import type { Where } from './inspection.schema';
 import { riskScore } from './inspection.score';
 import type { CallInspection } from './inspection.types';
@@ -21,6 +27,68 @@ export const MAX_RECORDED_FINDINGS = 50;
 export function under(prefix: string, location: string | undefined): string {
   if (!location) return prefix;
   return prefix + location.slice(1);
+}
+
+/**
+ * `location` as reported (audit row, event, refusal): each span a rule of `engine` matches in it,
+ * scanned as `where`, replaced by `[ruleId]` — the rule's name, never the value or its length.
+ * The location is scanned whole (its keys are separated by `.`, `[`, `"`, `~` and spaces, which
+ * no rule's value spans), and each quoted key with an escape in it (`["a\"b"]`) is also scanned
+ * as the key itself: a match there shows the whole key as `["[ruleId]"]`. Skipped when no key in
+ * it has 8 characters (keys shorter than that are not scanned, inspection.json.ts). Linear: a
+ * location is one short string, and only recorded findings (≤ 50 per message) and refusals pass.
+ */
+export function reportedLocation(engine: Engine, where: Where, location: string): string {
+  if (!hasLongKey(location)) return location;
+  const found = engine.scan(location, where);
+  // A rule past its cap in the location leaves matches unreported: shown as nothing but the rule.
+  const capped = found.find((f) => f.more);
+  if (capped) return `[${capped.ruleId}]`;
+  let out = maskSpans(location, found);
+  if (out.includes('\\'))
+    out = out.replace(QUOTED_KEY, (segment, body: string) => {
+      const key = unquote(body);
+      const hit = key === null ? null : engine.scan(key, where)[0];
+      return hit ? `["[${hit.ruleId}]"]` : segment;
+    });
+  return out;
+}
+
+/** A quoted key of a location (inspection.json.ts `childPath`): `["…"]`, escapes inside. */
+const QUOTED_KEY = /\["((?:[^"\\]|\\.)*)"\]/g;
+
+function hasLongKey(location: string): boolean {
+  if (location.includes('["')) return true;
+  let run = 0;
+  for (let i = 0; i < location.length; i++) {
+    const c = location[i]!;
+    run = c === '.' || c === '[' || c === ']' || c === '~' || c === ' ' || c === '$' ? 0 : run + 1;
+    if (run >= 8) return true;
+  }
+  return false;
+}
+
+/** `text` with each finding's span replaced by `[ruleId]` (overlapping spans merged). */
+function maskSpans(text: string, found: readonly Finding[]): string {
+  if (found.length === 0) return text;
+  const spans = [...found].sort((a, b) => a.start - b.start);
+  let out = '';
+  let at = 0;
+  for (const f of spans) {
+    if (f.end <= at) continue;
+    out += `${text.slice(at, Math.max(at, f.start))}[${f.ruleId}]`;
+    at = f.end;
+  }
+  return out + text.slice(at);
+}
+
+/** A quoted key's text (JSON string escapes, and childPath's `\'`), or null if not one. */
+function unquote(body: string): string | null {
+  try {
+    return JSON.parse(`"${body.replace(/\\'/g, "'")}"`) as string;
+  } catch {
+    return null;
+  }
 }
 
 /** Records `found` (from one scan) for the call; returns what goes into the audit row. */
@@ -43,7 +111,7 @@ export function recordFindings(
       category: f.category,
       action: f.action,
       where,
-      location: under(prefix, f.location),
+      location: reportedLocation(inspection.engine, where, under(prefix, f.location)),
       ...(f.encoding ? { encoding: f.encoding } : {}),
       riskScore: score,
     },
@@ -78,7 +146,8 @@ export function blockingFinding(found: readonly Finding[]): Finding | null {
 }
 
 /** The refusal of a blocked request or result: the rule and category, never the matched text. */
-export function blockedError(f: Finding, where: Where, location: string): AppError {
+export function blockedError(engine: Engine, f: Finding, where: Where, at: string): AppError {
+  const location = reportedLocation(engine, where, at);
   return new AppError('content_blocked', {
     message: `Blocked by content inspection: rule ${f.ruleId} (${f.category}) matched the ${whereNoun(where)}`,
     details: { ruleId: f.ruleId, category: f.category, severity: f.severity, where, location },

@@ -144,7 +144,7 @@ export function settleHeld(messages: readonly Json[], held: HeldTexts): Settled 
     }
     out += text.slice(at);
     if (mustStayJson(key) && !isJson(out)) {
-      refusal ??= blockedError(spans[0]!, 'completion', key);
+      refusal ??= blockedError(held.engine, spans[0]!, 'completion', key);
       continue;
     }
     if (joined.get(key) === text) edits.set(key, textEdits);

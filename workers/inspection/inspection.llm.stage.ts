@@ -75,7 +75,8 @@ export function inspectLlmRequest<U extends PromptUnit>(
       const prefix = `$.${field}`;
       findings.push(...recordFindings(inspection, found, 'prompt', unit, prefix));
       const block = blockingFinding(found);
-      if (block && !refusal) refusal = blockedError(block, 'prompt', under(prefix, block.location));
+      if (block && !refusal)
+        refusal = blockedError(inspection.engine, block, 'prompt', under(prefix, block.location));
       const masked = found.filter((f) => f.action === 'redact');
       if (masked.length === 0) continue;
       inspection.session ??= createRedactionSession();
@@ -126,7 +127,7 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
     // Decided on every finding, recorded or not: the record's cap never lets a block through.
     const block = blockingFinding(found);
     if (block && !blocked) {
-      blocked = blockedError(block, 'completion', under(key, block.location));
+      blocked = blockedError(inspection.engine, block, 'completion', under(key, block.location));
       // Also when it cannot be refused any more (found at finish) or another refusal comes first.
       inspection.answerWithheld = true;
     }
@@ -140,7 +141,7 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
   const complete: ReportFindings = (key, spans) => {
     if (!masking) return;
     const still = spans.find((f) => f.more);
-    if (still) unmaskable ??= unmaskableError(still, 'completion', key);
+    if (still) unmaskable ??= unmaskableError(inspection.engine, still, 'completion', key);
     else masking.set(key, [...(masking.get(key) ?? []), ...spans]);
   };
   const scanner = new AnswerScanner(inspection.engine, report, complete);
@@ -245,7 +246,7 @@ export function llmAnswerStage(call: StageCall): ResponseStage | null {
       }
       if (mask && mask.size > 0) {
         inspection.session ??= createRedactionSession();
-        const { refusal, changed } = maskAnswer(value, mask, inspection.session);
+        const { refusal, changed } = maskAnswer(value, mask, inspection.session, inspection.engine);
         if (refusal) {
           inspection.answerWithheld = true;
           throw refusal;

@@ -39,7 +39,11 @@ export const inspectMcpRequest: RequestStage<JsonRpcMessage> = (call, decisions)
     const findings = [...(d.findings ?? []), ...recordFindings(inspection, found, 'args', unit, target.path)];
     const block = blockingFinding(found);
     if (!block) return { ...d, findings };
-    return { ...d, findings, refusal: blockedError(block, 'args', under(target.path, block.location)) };
+    return {
+      ...d,
+      findings,
+      refusal: blockedError(inspection.engine, block, 'args', under(target.path, block.location)),
+    };
   });
 };
 
@@ -81,7 +85,7 @@ export function mcpResultStage(
       call.findings.push(...recordFindings(inspection, found, 'result', unitOf(id), '$.result'));
       const block = blockingFinding(found);
       if (block) {
-        const err = blockedError(block, 'result', under('$.result', block.location));
+        const err = blockedError(inspection.engine, block, 'result', under('$.result', block.location));
         return jsonRpcErrorBody(err, id, call.identity.traceId);
       }
       const masked = inspection.redactResults ? found.filter((f) => f.action === 'redact') : [];

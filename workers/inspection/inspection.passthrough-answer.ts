@@ -34,6 +34,7 @@ import {
   blockingFinding,
   MAX_RECORDED_FINDINGS,
   recordFindings,
+  reportedLocation,
   truncatedFinding,
   under,
 } from './inspection.findings';
@@ -45,7 +46,13 @@ import {
   scanValues,
   scanWholeText,
 } from './inspection.passthrough-scan';
-import { createRedactionSession, type RedactionSession, redact, redactJson } from './inspection.redact';
+import {
+  createRedactionSession,
+  keyCollision,
+  type RedactionSession,
+  redact,
+  redactJson,
+} from './inspection.redact';
 import type { CallInspection } from './inspection.types';
 
 type Json = Record<string, unknown>;
@@ -148,7 +155,7 @@ export class Judge {
     if (!block) return;
     // Langfuse gets no text of a refused answer (llm.stages.ts).
     this.#inspection.answerWithheld = true;
-    throw blockedError(block, 'completion', under(prefix, block.location));
+    throw blockedError(this.#inspection.engine, block, 'completion', under(prefix, block.location));
   }
 
   /**
@@ -170,10 +177,16 @@ export class Judge {
           category: f.category,
           severity: f.severity,
           where: 'completion',
-          location: where(f),
+          location: reportedLocation(this.#inspection.engine, 'completion', where(f)),
         },
       });
     }
+  }
+
+  /** redactJson's refusal of two keys masked to one name, its location as reported. */
+  keyCollision(prefix: string): (f: Partial<Finding>, location: string) => AppError {
+    const engine = this.#inspection.engine;
+    return (f, location) => keyCollision(f, reportedLocation(engine, 'completion', under(prefix, location)));
   }
 
   /** The `redact` findings to mask, or none when `redactResults` is off. */
@@ -201,7 +214,7 @@ function maskJson(value: unknown, spans: readonly Finding[], judge: Judge, prefi
   const strings = stringsAt(value, new Set(spans.map((f) => f.location ?? '')));
   const kept = spans.filter((f) => maskable(strings.get(f.location ?? '') ?? '', [f], own).length > 0);
   if (kept.length === 0) return null;
-  return redactJson(value, kept, session);
+  return redactJson(value, kept, session, { refuse: judge.keyCollision(prefix) });
 }
 
 /** The strings at `locations` (scanJson paths) in one walk: to tell the caller's own values apart. */

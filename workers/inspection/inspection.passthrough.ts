@@ -24,6 +24,7 @@ import {
   blockingFinding,
   MAX_RECORDED_FINDINGS,
   recordFindings,
+  reportedLocation,
   truncatedFinding,
   under,
 } from './inspection.findings';
@@ -36,7 +37,7 @@ import {
   passthroughPieces,
   tooLarge,
 } from './inspection.passthrough.read';
-import { createRedactionSession, redactJson } from './inspection.redact';
+import { createRedactionSession, keyCollision, redactJson } from './inspection.redact';
 import type { CallInspection } from './inspection.types';
 
 /** What the stage reads of a passthrough unit (llm.adapter.ts `LlmUnit`). */
@@ -154,17 +155,23 @@ export function inspectPassthrough(
   if (omitted > 0) verdict.findings.push(truncatedFinding(inspection, omitted));
   const block = blockingFinding(all);
   if (block) {
-    verdict.refusal = blockedError(block, 'prompt', block.location ?? 'body');
+    verdict.refusal = blockedError(inspection.engine, block, 'prompt', block.location ?? 'body');
     return verdict;
   }
   const partial = elsewhere ?? unmaskableIn(masked);
   if (partial) {
-    verdict.refusal = unmaskable(partial, partial.location ?? 'body');
+    verdict.refusal = unmaskable(
+      partial,
+      reportedLocation(inspection.engine, 'prompt', partial.location ?? 'body'),
+    );
     return verdict;
   }
   if (masked.length > 0 && pieces.json) {
     inspection.session ??= createRedactionSession();
-    const rewritten = redactJson(pieces.json.value, masked, inspection.session);
+    const engine = inspection.engine;
+    const rewritten = redactJson(pieces.json.value, masked, inspection.session, {
+      refuse: (f, location) => keyCollision(f, reportedLocation(engine, 'prompt', location)),
+    });
     verdict.forward = new TextEncoder().encode(JSON.stringify(rewritten));
   }
   return verdict;

@@ -11,7 +11,7 @@
  */
 import { AppError } from '../lib/errors';
 import type { Engine, Finding } from './inspection.engine';
-import { under } from './inspection.findings';
+import { reportedLocation, under } from './inspection.findings';
 import type { RedactHooks } from './inspection.redact';
 import type { Where } from './inspection.schema';
 
@@ -21,7 +21,8 @@ export function capped(spans: readonly Pick<Finding, 'more'>[]): boolean {
 }
 
 /** The refusal of a value that cannot be masked whole: the rule and where, never the value. */
-export function unmaskableError(f: Partial<Finding>, where: Where, location: string): AppError {
+export function unmaskableError(engine: Engine, f: Partial<Finding>, where: Where, at: string): AppError {
+  const location = reportedLocation(engine, where, at);
   return new AppError('inspection_unmaskable', {
     message: `Refused by content inspection: rule ${f.ruleId} (${f.category}) matched a value to redact that the gateway cannot mask whole`,
     details: { ruleId: f.ruleId, category: f.category, severity: f.severity, where, location },
@@ -43,7 +44,7 @@ export function wholeSpans<S extends Partial<Finding>>(
   if (!capped(spans)) return [...spans];
   const all = engine.redactSpans(text, where);
   const still = all.find((f) => f.more);
-  if (still) throw unmaskableError(still, where, location);
+  if (still) throw unmaskableError(engine, still, where, location);
   return [...spans, ...all];
 }
 
@@ -56,6 +57,6 @@ export function maskingHooks(engine: Engine, where: Where, prefix: string): Reda
   return {
     complete: (text, spans, location) =>
       wholeSpans(engine, where, text, spans as Finding[], under(prefix, location)),
-    refuse: (f, location) => unmaskableError(f, where, under(prefix, location)),
+    refuse: (f, location) => unmaskableError(engine, f, where, under(prefix, location)),
   };
 }

@@ -207,7 +207,7 @@ export function redactJson(
 }
 
 /** Two keys of one object that mask to one name: forwarding either would change the body. */
-function keyCollision(f: Partial<Finding>, location: string): AppError {
+export function keyCollision(f: Partial<Finding>, location: string): AppError {
   return new AppError('inspection_unmaskable', {
     message: 'Refused by content inspection: two keys of one object would be masked to the same name',
     details: { ruleId: f.ruleId, category: f.category, severity: f.severity, location },
