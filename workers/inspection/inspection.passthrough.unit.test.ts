@@ -199,13 +199,15 @@ describe('the verdict on a passthrough request', () => {
       [`write ${EMAIL}`, body('text/plain'), 'body'],
       [`to=${encodeURIComponent(EMAIL)}`, body('application/x-www-form-urlencoded'), 'field to'],
       ['{}', body('application/json', null, `?to=${EMAIL}`), 'query to'],
-      [`{"${EMAIL}": 1}`, body('application/json'), `$["${EMAIL}"]~key`],
+      // A key that is the value is shown as its rule (reportedLocation), never as itself.
+      [`{"${EMAIL}": 1}`, body('application/json'), '$["[pii.email]"]~key'],
     ];
     for (const [raw, b, location] of cases) {
       const v = verdict(inspection(), raw, b);
       expect(v.refusal?.code, raw).toBe('inspection_unmaskable');
       expect(v.refusal?.details, raw).toMatchObject({ ruleId: 'pii.email', location });
       expect(v.refusal?.message, raw).not.toContain(EMAIL);
+      expect(JSON.stringify(v.refusal?.details), raw).not.toContain(EMAIL);
       expect(v.forward, raw).toBeNull();
     }
   });

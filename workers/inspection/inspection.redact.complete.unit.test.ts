@@ -106,8 +106,10 @@ describe('prompts (inspectLlmRequest)', () => {
     expect(r!.refusal?.code).toBe('inspection_unmaskable');
     expect(r!.refusal?.details).toMatchObject({
       ruleId: 'pii.email',
-      location: '$.messages[0].content[0].content["jane.doe@corp-example.com of team"]~key',
+      // The key's address shown as its rule (reportedLocation): the refusal names no address.
+      location: '$.messages[0].content[0].content["[pii.email] of team"]~key',
     });
+    expect(JSON.stringify(r!.refusal?.details)).not.toContain('@corp-example.com');
   });
 
   it('a __proto__ key is forwarded as it came, beside a masked value', () => {
