@@ -37,7 +37,13 @@ describe('reportedLocation', () => {
     for (const at of ['$', 'body', '$.messages[2].content', '$.params.arguments.query', 'line 3 $.body.x'])
       expect(reportedLocation(engine, 'prompt', at)).toBe(at);
     let scans = 0;
-    const counting = { ...engine, scan: (t: string, w: 'prompt') => (scans++, engine.scan(t, w)) };
+    const counting = {
+      ...engine,
+      scan: (t: string, w: 'args') => {
+        scans++;
+        return engine.scan(t, w);
+      },
+    };
     reportedLocation(counting, 'args', '$.a.b[0].c~key');
     expect(scans).toBe(0);
   });
