@@ -64,6 +64,15 @@ const WALK = {
   maxJsonChars: MAX_INSPECTED_BYTES,
 };
 
+/** A read refusal's `path` (`part <name>`: a name can be caller text, a secret) as reported. */
+function reportedPath(inspection: CallInspection, err: AppError): AppError {
+  const details = err.details as Record<string, unknown> | undefined;
+  if (typeof details?.path !== 'string') return err;
+  const path = reportedLocation(inspection.engine, 'prompt', details.path);
+  if (path === details.path) return err;
+  return new AppError(err.code, { message: err.message, details: { ...details, path }, headers: err.headers });
+}
+
 function unmaskable(f: Finding, location: string): AppError {
   return new AppError('inspection_unmaskable', {
     message: `Refused by content inspection: rule ${f.ruleId} (${f.category}) matched a value to redact in a part of the request the gateway forwards as sent and cannot mask`,
@@ -123,7 +132,7 @@ export function inspectPassthrough(
     pieces = passthroughPieces(raw, unit.inspectable);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    verdict.refusal = err;
+    verdict.refusal = reportedPath(inspection, err);
     return verdict;
   }
   // Each finding with its whole location (for the refusal), and the body value's own `redact` ones.

@@ -235,4 +235,20 @@ describe('the verdict on a passthrough request', () => {
     );
     expect(unprepared.refusal?.code).toBe('internal');
   });
+
+  it('a part or parameter named by a secret is reported as its rule, in findings and refusals', () => {
+    const part = (value: string | Uint8Array): FormPart => ({ name: AWS_KEY, filename: null, value });
+    const cases: Array<[InspectableBody, string]> = [
+      [body('multipart/form-data', [part('hello')]), 'part [secret.aws_access_key_id] header'],
+      [body('application/json', null, `?${AWS_KEY}=1`), 'query [secret.aws_access_key_id]'],
+      // A refusal of the reading itself (a repeated key in the part's JSON) names the part too.
+      [body('multipart/form-data', [part(enc('{"m":1,"m":2}'))]), 'part [secret.aws_access_key_id]'],
+    ];
+    for (const [b, location] of cases) {
+      const v = verdict(blocking(), '{}', b);
+      expect(v.refusal, location).not.toBeNull();
+      expect(JSON.stringify(v.refusal?.details), location).toContain(location);
+      expect(JSON.stringify([v.refusal?.details, v.findings]), location).not.toContain(AWS_KEY);
+    }
+  });
 });
