@@ -70,7 +70,11 @@ function reportedPath(inspection: CallInspection, err: AppError): AppError {
   if (typeof details?.path !== 'string') return err;
   const path = reportedLocation(inspection.engine, 'prompt', details.path);
   if (path === details.path) return err;
-  return new AppError(err.code, { message: err.message, details: { ...details, path }, headers: err.headers });
+  return new AppError(err.code, {
+    message: err.message,
+    details: { ...details, path },
+    headers: err.headers,
+  });
 }
 
 function unmaskable(f: Finding, location: string): AppError {
