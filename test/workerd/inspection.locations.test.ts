@@ -8,7 +8,8 @@
  *   LLM redact   an e-mail as an Anthropic tool input key reaches the provider renamed to its
  *                placeholder, and the row's location shows `[pii.email]`;
  *   MCP          a tools/call whose argument object has an AWS key as a key: the JSON-RPC error;
- *   passthrough  a Message Batch whose request has an AWS key as a key: 403 before the provider.
+ *   passthrough  a Message Batch whose request has an AWS key as a key: 403 before the provider;
+ *   A2A          a SendMessage data part keyed by an AWS key: the JSON-RPC error, before the agent.
  */
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -21,6 +22,7 @@ const RUN = Date.now().toString(36);
 const ANTH_BLOCK = `loc-ab-${RUN}`;
 const ANTH_REDACT = `loc-ar-${RUN}`;
 const MCP_BLOCK = `loc-mcp-${RUN}`;
+const A2A_BLOCK = `loc-a2a-${RUN}`;
 
 /** test/e2e/llm.fake-provider.split.ts FAKE_SPLIT_SECRET: an AWS key the built-in pack finds. */
 const AWS_KEY = 'AKIAZ7Q4RXW2LM5PT3NB';
@@ -45,7 +47,33 @@ beforeAll(async () => {
   });
   expect(res.status, await res.clone().text()).toBe(201);
   await putPolicy(MCP_BLOCK, [{ tool: '*', action: 'allow' }]);
+  const agent = await call('POST', '/api/v1/connections', {
+    body: {
+      slug: A2A_BLOCK,
+      name: A2A_BLOCK,
+      type: 'a2a',
+      agentCardUrl: env.A2A_AGENT_URL,
+      credential: env.A2A_AGENT_CREDENTIAL,
+      settings: { inspection: BLOCK_SECRETS },
+    },
+  });
+  expect(agent.status, await agent.clone().text()).toBe(201);
+  await putPolicy(A2A_BLOCK, [{ tool: '*', action: 'allow' }]);
 });
+
+/** The first audit row of a trace with findings (MCP and A2A rows). */
+async function rowOf(trace: string): Promise<AuditRow> {
+  for (let i = 0; i < 50; i++) {
+    await auditFor(trace); // flushes the spools
+    const rows = await env.DB.prepare('SELECT * FROM audit_events WHERE trace_id = ?')
+      .bind(trace)
+      .all<AuditRow>();
+    const row = rows.results.find((r) => findingsOf(r).length > 0);
+    if (row) return row;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`no row with findings for ${trace}`);
+}
 
 type Detail = { location?: string; ruleId?: string };
 const findingsOf = (row: AuditRow) =>
@@ -151,13 +179,7 @@ describe('a secret used as an object key is not reported in its location', () =>
     const error = (JSON.parse(text) as { error: { data: { code: string; details: Detail } } }).error;
     expect(error.data.code).toBe('content_blocked');
     expect(error.data.details.location).toBe('$.params.arguments.env.[secret.aws_access_key_id]~key');
-    let row: AuditRow | undefined;
-    for (let i = 0; i < 50 && !row; i++) {
-      row = (await auditFor(trace)).find((r) => findingsOf(r).length > 0);
-      if (!row) await new Promise((r) => setTimeout(r, 100));
-    }
-    expect(row).toBeDefined();
-    await expectClean(row!, trace, AWS_KEY, '[secret.aws_access_key_id]~key');
+    await expectClean(await rowOf(trace), trace, AWS_KEY, '[secret.aws_access_key_id]~key');
   });
 
   it('passthrough: a Message Batch whose request has an AWS key as a key is refused, row clean', async () => {
@@ -187,6 +209,36 @@ describe('a secret used as an object key is not reported in its location', () =>
     );
     expect(await providerRaw(trace)).toEqual([]);
     const row = await llmRow(trace, (r) => findingsOf(r).length > 0);
+    await expectClean(row, trace, AWS_KEY, '[secret.aws_access_key_id]~key');
+  });
+
+  it('A2A: a message data part keyed by an AWS key is refused; error, row and event hold no key', async () => {
+    const trace = traceId('loc-a2a');
+    const res = await call('POST', `/v1/a2a/${A2A_BLOCK}`, {
+      body: {
+        jsonrpc: '2.0',
+        id: 1,
+        method: 'SendMessage',
+        params: {
+          message: {
+            messageId: `m-${trace}`,
+            role: 'ROLE_USER',
+            parts: [{ data: { config: { [AWS_KEY]: 'x' } } }],
+            metadata: { skillId: 'echo' },
+          },
+        },
+      },
+      headers: { 'A2A-Version': '1.0', 'X-Igris-Trace-Id': trace },
+    });
+    const text = await res.text();
+    expect(text).not.toContain(AWS_KEY);
+    const error = (JSON.parse(text) as { error: { code: number; data: { details: Detail } } }).error;
+    expect(error.code).toBe(-32014);
+    expect(error.data.details.location).toBe(
+      '$.params.message.parts[0].data.config.[secret.aws_access_key_id]~key',
+    );
+    const row = await rowOf(trace);
+    expect(row.upstream_status).toBeNull(); // never forwarded
     await expectClean(row, trace, AWS_KEY, '[secret.aws_access_key_id]~key');
   });
 });
