@@ -95,6 +95,15 @@ describe('JSON messages', () => {
     expect(call.inspection.answerWithheld).toBe(true);
   });
 
+  it('refuses an answer with a key that is a secret, the key shown as its rule (refusal and findings)', () => {
+    const call = stageCall();
+    const stage = passthroughAnswerStage(call)!;
+    const err = refusal(() => stage.onMessage({ object: 'list', data: [{ metadata: { [KEY]: 'x' } }] }));
+    expect(err.details).toMatchObject({ ruleId: RULE, location: `$.data[0].metadata.[${RULE}]~key` });
+    expect(JSON.stringify([err.details, call.findings])).not.toContain(KEY);
+    expect(locations(call)).toEqual([`$.data[0].metadata.[${RULE}]~key`]);
+  });
+
   it('leaves a known whole answer’s texts and stream deltas to llmAnswerStage', () => {
     const call = stageCall();
     const stage = passthroughAnswerStage(call)!;

@@ -251,4 +251,12 @@ describe('the verdict on a passthrough request', () => {
       expect(JSON.stringify([v.refusal?.details, v.findings]), location).not.toContain(AWS_KEY);
     }
   });
+
+  it('two keys masked to one name: the refusal shows the address in the key as its rule', () => {
+    const raw = JSON.stringify({ '[EMAIL_1] of team': 1, [`${EMAIL} of team`]: 2 });
+    const v = verdict(inspection(), raw, body('application/json'));
+    expect(v.refusal?.code).toBe('inspection_unmaskable');
+    expect(v.refusal?.details).toMatchObject({ location: '$["[pii.email] of team"]~key' });
+    expect(JSON.stringify([v.refusal?.details, v.findings])).not.toContain(EMAIL);
+  });
 });
