@@ -35,10 +35,12 @@ export function under(prefix: string, location: string | undefined): string {
  * The location is scanned whole (its keys are separated by `.`, `[`, `"`, `~` and spaces, which
  * no rule's value spans), and each quoted key with an escape in it (`["a\"b"]`) is also scanned
  * as the key itself: a match there shows the whole key as `["[ruleId]"]`. Skipped when no key in
- * it has 8 characters (keys shorter than that are not scanned, inspection.json.ts). Linear: a
- * location is one short string, and only recorded findings (≤ 50 per message) and refusals pass.
+ * it has 8 characters (keys shorter than that are not scanned, inspection.json.ts). Bounded: a
+ * key over MAX_SHOWN_KEY characters is shown as `["…"]` first, and only recorded findings (≤ 50
+ * per message) and refusals pass.
  */
-export function reportedLocation(engine: Engine, where: Where, location: string): string {
+export function reportedLocation(engine: Engine, where: Where, at: string): string {
+  const location = elideLongKeys(at);
   if (!hasLongKey(location)) return location;
   const found = engine.scan(location, where);
   // A rule past its cap in the location leaves matches unreported: shown as nothing but the rule.
@@ -52,6 +54,22 @@ export function reportedLocation(engine: Engine, where: Where, location: string)
       return hit ? `["[${hit.ruleId}]"]` : segment;
     });
   return out;
+}
+
+/**
+ * A key longer than this is shown as `["…"]`: a location goes whole into rows and refusals and is
+ * scanned each time it is reported, and a key can be megabytes long (50 findings under one 1 MB
+ * key would be 50 MB to scan and store). With it, a reported location is at most about
+ * maxJsonDepth (32) × this long, whatever the keys. Locations up to MAX_PLAIN_LOCATION are not
+ * looked at for it.
+ */
+const MAX_SHOWN_KEY = 128;
+const MAX_PLAIN_LOCATION = 2048;
+const SEGMENT = /\.[A-Za-z_$][A-Za-z0-9_$]*|\["(?:[^"\\]|\\.)*"\]/g;
+
+function elideLongKeys(location: string): string {
+  if (location.length <= MAX_PLAIN_LOCATION) return location;
+  return location.replace(SEGMENT, (segment) => (segment.length > MAX_SHOWN_KEY ? '["…"]' : segment));
 }
 
 /** A quoted key of a location (inspection.json.ts `childPath`): `["…"]`, escapes inside. */

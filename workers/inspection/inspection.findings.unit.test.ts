@@ -33,6 +33,15 @@ describe('reportedLocation', () => {
     expect(out).not.toContain(AWS);
   });
 
+  it('shows a key too long to show as ["…"]: reported locations stay short, whatever the keys', () => {
+    const long = `note ${'x'.repeat(100_000)} ${AWS}`;
+    const at = `$.params[${JSON.stringify(long)}].items[3].${'y'.repeat(50_000)}~key`;
+    const out = reportedLocation(engine, 'args', at);
+    expect(out).toBe('$.params["…"].items[3]["…"]~key');
+    const short = `$.a["${'x'.repeat(100)}"]~key`;
+    expect(reportedLocation(engine, 'args', short)).toBe(short);
+  });
+
   it('leaves ordinary paths as they are (and does not scan short ones)', () => {
     for (const at of ['$', 'body', '$.messages[2].content', '$.params.arguments.query', 'line 3 $.body.x'])
       expect(reportedLocation(engine, 'prompt', at)).toBe(at);
