@@ -20,9 +20,15 @@ import { allowedLlm, inspectedLlm, llmRow } from './llm.inspection.fixtures';
 const RUN = Date.now().toString(36);
 const RULE = 'secret.aws_access_key_id';
 const PACKS = ['llm-standard-security'];
-const SLUGS = { block: `tr-block-${RUN}`, mask: `tr-mask-${RUN}`, plain: `tr-plain-${RUN}` };
-// Not UTF-8 (and no byte-order mark): an audio file's bytes, which inspection does not read.
-const AUDIO = new Uint8Array([0x80, 0x81, 0x82, 0xc0, 0x00, 0x9f, 0xfe, 0x41, 0x80, 0x90]);
+const SLUGS = {
+  block: `tr-block-${RUN}`,
+  mask: `tr-mask-${RUN}`,
+  plain: `tr-plain-${RUN}`,
+  big: `tr-big-${RUN}`,
+};
+// Not text (bytes ≥ 0x80 in no valid UTF-8 order, as compressed audio is): not read by inspection.
+const audio = (n: number) => Uint8Array.from({ length: n }, (_, i) => 0x80 | ((i * 37) & 0x7f));
+const AUDIO = audio(4096);
 
 async function providerSaw(marker: string): Promise<number> {
   const res = await fetch(`${env.LLM_FAKE_URL}/__fake/requests`);
@@ -32,10 +38,10 @@ async function providerSaw(marker: string): Promise<number> {
   ).length;
 }
 
-async function transcribe(slug: string, prompt: string, format: string, trace: string) {
+async function transcribe(slug: string, prompt: string, format: string, trace: string, file = AUDIO) {
   const form = new FormData();
   form.append('model', 'whisper-1');
-  form.append('file', new Blob([AUDIO], { type: 'audio/mpeg' }), 'speech.mp3');
+  form.append('file', new Blob([file], { type: 'audio/mpeg' }), 'speech.mp3');
   form.append('prompt', prompt);
   form.append('response_format', format);
   const upload = new Request('http://form.test', { method: 'POST', body: form });
@@ -54,6 +60,12 @@ beforeAll(async () => {
   });
   await inspectedLlm(SLUGS.mask, 'openai-compatible', { packs: PACKS });
   await allowedLlm(SLUGS.plain, { provider: 'openai-compatible' });
+  // Recordings up to 10 MiB (the ceiling of maxBodyBytes), content inspected.
+  await allowedLlm(SLUGS.big, {
+    provider: 'openai-compatible',
+    maxBodyBytes: 10 * 1024 * 1024,
+    inspection: { packs: PACKS, overrides: { rules: { [RULE]: 'block' } } },
+  });
 });
 
 describe('transcriptions on a connection that inspects content', () => {
@@ -103,6 +115,13 @@ describe('transcriptions on a connection that inspects content', () => {
     const res = await transcribe(SLUGS.block, 'a clean recording', 'text', trace);
     expect(res.status).toBe(200);
     expect(await res.text()).toBe('a clean recording');
+  });
+
+  it('a recording over what inspection reads (4 MiB) passes: only text counts against that bound', async () => {
+    const trace = traceId('tr-big');
+    const res = await transcribe(SLUGS.big, 'a long recording', 'text', trace, audio(5 * 1024 * 1024));
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe('a long recording');
   });
 
   it('without inspection: the transcript as the provider answered', async () => {

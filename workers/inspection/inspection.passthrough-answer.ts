@@ -39,6 +39,7 @@ import {
   under,
 } from './inspection.findings';
 import { childPath } from './inspection.json';
+import { scannableText } from './inspection.passthrough.text';
 import {
   lineOf,
   lineStarts,
@@ -239,12 +240,8 @@ function stringsAt(value: unknown, locations: ReadonlySet<string>): Map<string, 
  * nothing masked).
  */
 export function inspectBody(bytes: Uint8Array, engine: Engine, judge: Judge): string | null {
-  let text: string;
-  try {
-    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
-  } catch {
-    return null; // not text: a binary file's bytes (docs/detections.md)
-  }
+  const text = scannableText(bytes);
+  if (text === null) return null; // not text: a binary file's bytes (docs/detections.md)
   const lines = text.split('\n');
   const parsed = jsonLines(lines);
   return parsed ? inspectJsonLines(lines, parsed, engine, judge) : inspectText(text, lines, engine, judge);

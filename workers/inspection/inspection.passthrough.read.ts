@@ -17,8 +17,9 @@
  * A name in a location is the part's or parameter's own when it is a plain identifier, else its
  * position (`#3`): a location lands in the audit row and the refusal, and a name is caller text.
  *
- * Bounds (inspection stays linear, and nothing past a bound is passed unread): a body over
- * MAX_INSPECTED_BYTES (the engine's JSON text budget, and the cap on an answer message), more than
+ * Bounds (inspection stays linear, and nothing past a bound is passed unread): text over
+ * MAX_INSPECTED_BYTES (the engine's JSON text budget, and the cap on an answer message: a body that
+ * is text, or a form's text fields and text files together — binary is not read, so not counted), more than
  * MAX_FORM_PARTS parts, more than MAX_INSPECTED_STRINGS JSON strings in all, or JSON nested deeper
  * than the engine reads (32), is refused (`payload_too_large`). A JSON text whose strings and keys
  * outnumber those of its parsed value repeats a key: the provider may read the value the parse
@@ -27,7 +28,7 @@
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { DEFAULT_LIMITS } from './inspection.engine';
-import { unicodeText } from './inspection.passthrough.text';
+import { scannableText } from './inspection.passthrough.text';
 
 /** A body larger than this is not inspected, so it is refused (4 MiB). */
 export const MAX_INSPECTED_BYTES = DEFAULT_LIMITS.maxJsonChars;
@@ -98,8 +99,12 @@ export async function inspectableBody(
   form: FormData | null,
 ): Promise<InspectableBody> {
   const body: InspectableBody = { search, type: type.toLowerCase(), parts: null, fault: null };
-  if (raw && raw.byteLength > MAX_INSPECTED_BYTES) body.fault = bodyTooLargeToInspect();
-  else if (form) {
+  // The bound is on the text there is to scan: binary (an audio file, an image) is not read, so a
+  // large upload of it is no reason to refuse; text past the bound cannot be scanned, so it is.
+  if (!form) {
+    if (raw && raw.byteLength > MAX_INSPECTED_BYTES && scannableText(raw) !== null)
+      body.fault = bodyTooLargeToInspect();
+  } else {
     const parts: FormPart[] = [];
     for (const [name, value] of form.entries()) {
       if (parts.length === MAX_FORM_PARTS) {
@@ -113,8 +118,18 @@ export async function inspectableBody(
       }
     }
     body.parts = parts;
+    if (textBytes(parts) > MAX_INSPECTED_BYTES) body.fault = bodyTooLargeToInspect();
   }
   return body;
+}
+
+/** The bytes of a form's parts that are text (fields, and files that decode as text). */
+function textBytes(parts: readonly FormPart[]): number {
+  let total = 0;
+  for (const part of parts)
+    if (typeof part.value === 'string') total += part.value.length;
+    else if (scannableText(part.value) !== null) total += part.value.byteLength;
+  return total;
 }
 
 /** A name fit for a location (an identifier-like name), else the part's position. */
@@ -236,12 +251,12 @@ export function passthroughPieces(raw: Uint8Array | null, body: InspectableBody)
       pieces.push({ kind: 'text', prefix: `${at} header`, text: `${part.name}\n${part.filename ?? ''}` });
       if (typeof part.value === 'string') pieces.push({ kind: 'text', prefix: at, text: part.value });
       else {
-        const text = unicodeText(part.value);
+        const text = scannableText(part.value);
         if (text !== null) textPieces(text, at, budget, pieces);
       }
     });
   } else if (raw?.byteLength) {
-    const text = unicodeText(raw);
+    const text = scannableText(raw);
     if (text === null) return { pieces, json };
     if (body.type.startsWith('application/x-www-form-urlencoded')) {
       const fields = [...new URLSearchParams(text)];

@@ -102,3 +102,24 @@ export function unicodeText(bytes: Uint8Array): string | null {
       return utf32(rest, true);
   }
 }
+
+/** Undecodable bytes that still leave bytes text: a few, or one in a hundred characters. */
+const STRAY_BYTES = 8;
+
+/**
+ * The text content inspection scans in bytes: their Unicode text (unicodeText), or — bytes that are
+ * text but for a few undecodable ones (at most STRAY_BYTES, or one in a hundred characters: a text
+ * file with a stray byte, perhaps put there to make it look binary) — that text with those bytes
+ * replaced (U+FFFD). Null for binary: an image, audio or a compressed file decodes to a replacement
+ * character in every few, and is not read (docs/detections.md).
+ */
+export function scannableText(bytes: Uint8Array): string | null {
+  const text = unicodeText(bytes);
+  if (text !== null) return text;
+  const lossy = new TextDecoder('utf-8').decode(bytes);
+  const allowed = Math.max(STRAY_BYTES, Math.floor(lossy.length / 100));
+  let replaced = 0;
+  for (let i = lossy.indexOf('\uFFFD'); i !== -1; i = lossy.indexOf('\uFFFD', i + 1))
+    if (++replaced > allowed) return null;
+  return lossy;
+}

@@ -12,11 +12,12 @@ import { inspectPassthrough } from './inspection.passthrough';
 import {
   type FormPart,
   type InspectableBody,
+  inspectableBody,
   MAX_FORM_PARTS,
   MAX_INSPECTED_BYTES,
   passthroughPieces,
 } from './inspection.passthrough.read';
-import { unicodeText, utf8Text } from './inspection.passthrough.text';
+import { scannableText, unicodeText, utf8Text } from './inspection.passthrough.text';
 import type { Overrides } from './inspection.schema';
 import type { CallInspection } from './inspection.types';
 
@@ -57,6 +58,9 @@ function verdict(insp: CallInspection, raw: string | Uint8Array | null, b: Inspe
 const prefixes = (raw: string, b: InspectableBody) =>
   passthroughPieces(enc(raw), b).pieces.map((p) => `${p.kind} ${p.prefix}`);
 
+/** Binary: every byte ≥ 0x80 in no valid UTF-8 order, a replacement character in every few. */
+const binary = (n = 256) => Uint8Array.from({ length: n }, (_, i) => 0x80 | ((i * 37) & 0x7f));
+
 describe('reading a passthrough request into texts', () => {
   it('reads a JSON body as one value, whatever its type, and JSON lines line by line', () => {
     expect(prefixes('{"a": "b"}', body('text/plain'))).toEqual(['json $']);
@@ -79,7 +83,7 @@ describe('reading a passthrough request into texts', () => {
       { name: 'purpose', filename: null, value: 'batch' },
       { name: 'file', filename: 'b.jsonl', value: enc('{"a":1}\n{"b":2}\n') },
       { name: 'one', filename: 'o.jsonl', value: enc('{"a":1}\n') },
-      { name: 'image', filename: 'i.png', value: new Uint8Array([0x89, 0x50, 0xff, 0xfe]) },
+      { name: 'image', filename: 'i.png', value: binary() },
     ];
     expect(
       passthroughPieces(enc('ignored'), body('multipart/form-data', parts)).pieces.map(
@@ -218,9 +222,43 @@ describe('the verdict on a passthrough request', () => {
     expect(v.refusal?.code).toBe('inspection_unmaskable');
   });
 
+  it('reads text with stray undecodable bytes as text: a byte put in front of a key does not make it binary', () => {
+    const stray = new Uint8Array([0xff, ...enc(`the key ${AWS_KEY}`), 0xfe]);
+    expect(verdict(blocking(), stray, body('application/octet-stream')).refusal?.code).toBe(
+      'content_blocked',
+    );
+    const file: FormPart = { name: 'file', filename: 'notes.txt', value: stray };
+    expect(verdict(blocking(), stray, body('multipart/form-data', [file])).refusal?.code).toBe(
+      'content_blocked',
+    );
+    // Text with one stray byte in a hundred characters is still text; binary is not.
+    expect(
+      scannableText(
+        new Uint8Array([...enc('a'.repeat(1000)), 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff]),
+      ),
+    ).not.toBeNull();
+    expect(scannableText(binary())).toBeNull();
+  });
+
+  it('counts only the text of a form against the inspection cap: a large binary file is not read, large text is refused', async () => {
+    const audio = new Uint8Array(MAX_INSPECTED_BYTES + 1024).map((_, i) => 0x80 | ((i * 37) & 0x7f));
+    const form = new FormData();
+    form.append('model', 'whisper-1');
+    form.append('file', new Blob([audio]), 'speech.mp3');
+    expect((await inspectableBody(audio, '', 'multipart/form-data', form)).fault).toBeNull();
+    const text = new FormData();
+    text.append('file', new Blob(['a'.repeat(MAX_INSPECTED_BYTES + 1)]), 'notes.txt');
+    const big = enc('a'.repeat(MAX_INSPECTED_BYTES + 1));
+    expect((await inspectableBody(big, '', 'multipart/form-data', text)).fault?.code).toBe(
+      'payload_too_large',
+    );
+    expect((await inspectableBody(big, '', 'text/plain', null)).fault?.code).toBe('payload_too_large');
+    expect((await inspectableBody(audio, '', 'application/octet-stream', null)).fault).toBeNull();
+  });
+
   it('passes binary bytes unscanned, and refuses a body over the cap or one not prepared', () => {
-    const binary = new Uint8Array([0xff, ...enc(AWS_KEY)]);
-    expect(verdict(blocking(), binary, body('application/octet-stream'))).toEqual({
+    const bytes = new Uint8Array([...binary(), ...enc(AWS_KEY)]);
+    expect(verdict(blocking(), bytes, body('application/octet-stream'))).toEqual({
       findings: [],
       refusal: null,
       forward: null,
