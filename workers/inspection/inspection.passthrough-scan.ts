@@ -14,6 +14,7 @@
  */
 import { DEFAULT_LIMITS, type Engine, type Finding } from './inspection.engine';
 import { childPath } from './inspection.json';
+import { textAt } from './inspection.streams';
 
 /** Characters of strings scanned together. */
 export const BATCH_CHARS = 64 * 1024;
@@ -31,18 +32,6 @@ function saturated(found: readonly Finding[]): boolean {
     counts.set(f.ruleId, n);
   }
   return false;
-}
-
-/** The index of the part (by start offset, ascending) holding offset `at`: binary search. */
-export function indexAt(starts: readonly number[], at: number): number {
-  let lo = 0;
-  let hi = starts.length - 1;
-  while (lo < hi) {
-    const mid = (lo + hi + 1) >> 1;
-    if (starts[mid]! <= at) lo = mid;
-    else hi = mid - 1;
-  }
-  return lo;
 }
 
 /** Each text's findings (offsets within it), the texts scanned in batches (module comment). */
@@ -67,7 +56,7 @@ export function scanTexts(engine: Engine, texts: readonly string[]): Finding[][]
       if (saturated(found)) for (let k = i; k < j; k++) one(k);
       else
         for (const f of found) {
-          const k = indexAt(starts, f.start);
+          const k = textAt(starts, f.start);
           // A span the batch let run past its string's end (into the separator) ends with it.
           const length = texts[i + k]!.length;
           out[i + k]!.push({ ...f, start: f.start - starts[k]!, end: Math.min(f.end - starts[k]!, length) });
@@ -210,5 +199,5 @@ export function lineStarts(lines: readonly string[]): number[] {
 
 /** The 1-based line of `offset`, given the lines' starts. */
 export function lineOf(starts: readonly number[], offset: number): number {
-  return indexAt(starts, offset) + 1;
+  return textAt(starts, offset) + 1;
 }

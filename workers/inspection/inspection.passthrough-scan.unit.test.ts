@@ -10,12 +10,12 @@ import { builtinRules, packsNamed } from './inspection.builtin.js';
 import { compileRules, DEFAULT_LIMITS, type Engine } from './inspection.engine.js';
 import {
   BATCH_CHARS,
-  indexAt,
   scanEveryString,
   scanTexts,
   scanValues,
   scanWholeText,
 } from './inspection.passthrough-scan.js';
+import { textAt } from './inspection.streams.js';
 
 const engine = compileRules(builtinRules(), packsNamed(['llm-standard-security', 'llm-compliance-gdpr']));
 const key = (i: number) => `AKIAQ3R5T7V9X2Z4${String(1000 + i)}`;
@@ -92,6 +92,6 @@ describe('text bodies', () => {
   });
 
   it('finds the part an offset falls in', () => {
-    expect([0, 4, 5, 9, 10].map((at) => indexAt([0, 5, 10], at))).toEqual([0, 0, 1, 1, 2]);
+    expect([0, 4, 5, 9, 10].map((at) => textAt([0, 5, 10], at))).toEqual([0, 0, 1, 1, 2]);
   });
 });

@@ -29,7 +29,7 @@ export const SCAN_CHUNK = 16 * 1024;
 const WHOLE_SEPARATOR = '\n\n';
 
 /** The index of the text (by its start offset, ascending) that holds offset `at`: binary search. */
-function textAt(starts: readonly number[], at: number): number {
+export function textAt(starts: readonly number[], at: number): number {
   let lo = 0;
   let hi = starts.length - 1;
   while (lo < hi) {
