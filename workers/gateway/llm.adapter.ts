@@ -191,27 +191,28 @@ async function readLlm(
   } else if (method === 'POST' || (endpoint === 'passthrough' && request.body)) {
     const bytes = await readBodyCapped(request, connection.settings.maxBodyBytes);
     if (endpoint !== 'passthrough' && ENDPOINT_SPECS[endpoint].jsonBody) unit.body = parseLlmBody(bytes);
-    else {
-      raw = bytes;
-      if (endpoint === 'audio.transcriptions') unit.model = multipartModel(await readForm(bytes, request));
-    }
+    else raw = bytes;
   }
   const search = route.kind === 'native' ? url.search : '';
   unit.forwarded = { target: `${method} ${classified.upstreamPath}${search}`, raw };
-  // A multipart passthrough body is read once: its model fields, and a batch file's lines (their
-  // models and the stored objects they name: llm.response.access.ts).
+  // A form is parsed once: a transcription's model field; a multipart passthrough body's model
+  // fields and a batch file's lines (their models and the stored objects they name:
+  // llm.response.access.ts); and, below, the texts content inspection reads.
+  const multipartPassthrough = endpoint === 'passthrough' && !!raw?.byteLength && isMultipart(request);
   const form =
-    endpoint === 'passthrough' && raw?.byteLength && isMultipart(request)
+    raw && (endpoint === 'audio.transcriptions' || multipartPassthrough)
       ? await readForm(raw, request)
       : null;
-  const batchFile = form ? await formBatchFile(form) : null;
+  if (endpoint === 'audio.transcriptions' && form) unit.model = multipartModel(form);
+  const batchFile = endpoint === 'passthrough' && form ? await formBatchFile(form) : null;
   if (endpoint === 'passthrough' && connection.settings.allowedModels)
     unit.passthroughModel = await readPassthroughModel(raw, request, search, form, batchFile);
   // Read for content inspection (inspection.passthrough.ts) only where it runs: the same form. A
   // transcription upload is multipart too: its `prompt` field is text the provider reads.
   if (READ_WHOLE.has(endpoint) && inspectsContent(connection.settings)) {
     const contentType = request.headers.get('Content-Type') ?? '';
-    const upload = form ?? (raw?.byteLength && isMultipart(request) ? await readForm(raw, request) : null);
+    // A form only as multipart (a transcription's body read another way is text, as before).
+    const upload = form && raw?.byteLength && isMultipart(request) ? form : null;
     unit.inspectable = await inspectableBody(raw, search, contentType, upload);
   }
   // `GET /models/<id>` names its model in the path: decided like a body's (allowedModels, policy).
