@@ -93,6 +93,13 @@ export interface AdmitRequest extends GuardTarget {
    * completion, file, batch, message batch, fine-tuning job, vector store or upload behind `~<kind>:`). With `list` and `objects` (a provider list of
    * that kind, `GET /files`…), an admitted call gets its caller's ids of that kind back
    * (`ownedTasks`) to filter the answer to; an older guard returns none (everything filtered out).
+   * With `protocol: "llm-batch"` (a batch create, `POST /batches {input_file_id}`, on a connection
+   * with `allowedModels`), `ids` are checked exactly as for `llm-response`, and then the models
+   * recorded at the upload of `batchInput` (one of `ids`: the input file's key) must all match one of
+   * `allowedModels` (the connection's globs now): a file with no record (uploaded before this
+   * check, in parts, not read, or naming more than MAX_FILE_MODELS) or naming another model is
+   * refused (`models_refused`, durable-objects/batch.file-models.ts). An older guard looks the ids
+   * up as tasks of that protocol and finds none: refused (`task_unknown`), never admitted unchecked.
    */
   tasks?: {
     ids?: string[];
@@ -102,6 +109,10 @@ export interface AdmitRequest extends GuardTarget {
     answers?: AnsweredIdRecord[];
     hosted?: string[];
     objects?: ListedKind;
+    /** `llm-batch`: the key (objectKey) of the batch's input file. */
+    batchInput?: string;
+    /** `llm-batch`: the connection's `allowedModels` globs, which the input file's models must match. */
+    allowedModels?: string[];
   };
 }
 
@@ -112,7 +123,7 @@ export interface AnsweredIdRecord {
 }
 
 /** Whose task ids a task-addressed call names: one record space per protocol. */
-export type TaskProtocol = 'a2a' | 'mcp' | 'mcp-client' | 'llm-response';
+export type TaskProtocol = 'a2a' | 'mcp' | 'mcp-client' | 'llm-response' | 'llm-batch';
 
 /** One call's outcome on its way to its guard (admit's `outcomes`, `completeMany`). */
 export interface PendingOutcome {
@@ -181,8 +192,8 @@ export interface SharedFacts {
 }
 
 /**
- * The guard's verdict. Precedence: kill switch, session taint, task (or stored response) then context ownership,
- * then answered server requests, then rate windows. A refused call's audit rows are rewritten by the guard (action `killed` /
+ * The guard's verdict. Precedence: kill switch, session taint, task (or stored response) then a
+ * batch input file's recorded models, then context ownership, then answered server requests, then rate windows. A refused call's audit rows are rewritten by the guard (action `killed` /
  * `rate_limited` / `deny`) and spooled as final.
  */
 export type AdmitResult =
@@ -199,6 +210,11 @@ export type AdmitResult =
     }
   /** An A2A context the send names was first used here by another caller. Recorded. */
   | { verdict: 'context_unknown'; sessionId: string }
+  /**
+   * A batch's input file (`key`) runs `model`, which `allowedModels` does not match, or (no
+   * `model`) its models were not recorded at its upload. Recorded as a `deny` (batch.file-models.ts).
+   */
+  | { verdict: 'models_refused'; sessionId: string; key: string; model?: string }
   /**
    * A server request the body answers (or cancels) was answered before (`answered`), or the
    * connection's record of answered ids is full (`full`: fail closed). Recorded (answered.ids.ts).

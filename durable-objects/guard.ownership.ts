@@ -1,9 +1,9 @@
 /**
  * The guard's ownership checks, in one place: who created each A2A or MCP task of the connection
  * (task.owners.ts), each stored LLM object — response, item, chat completion, file, batch
- * (response.owners.ts) — who first used each A2A context
- * (context.owners.ts), and which gateway-minted
- * server-request ids were answered already (answered.ids.ts: each is answered once).
+ * (response.owners.ts) — and the models each batch input file runs (batch.file-models.ts), who
+ * first used each A2A context (context.owners.ts), and which gateway-minted server-request ids
+ * were answered already (answered.ids.ts: each is answered once).
  * connection-guard.do.ts asks it once per admit (`refusal`), tells it an admit passed (`admitted`:
  * answers are spent, a task list is read), gives it every completed row (`claimFrom`: a created
  * task or a reported context becomes its caller's) and prunes it on its alarm. Why it lives in the
@@ -11,6 +11,7 @@
  */
 import type { AuditEventInsert } from '../workers/db/schema';
 import { AnsweredIds } from './answered.ids';
+import { BatchFileModels } from './batch.file-models';
 import { ContextOwners } from './context.owners';
 import type { AdmitRequest, AdmitResult, Finding } from './guard.contract';
 import { LlmObjectOwners } from './response.owners';
@@ -32,6 +33,8 @@ export class GuardOwnership {
   readonly #contexts: ContextOwners;
   readonly #answered: AnsweredIds;
   readonly #responses: LlmObjectOwners;
+  /** The models each batch input file runs, recorded at its upload (batch.file-models.ts). */
+  readonly #fileModels: BatchFileModels;
   /** When this object last pruned (per activation: a restarted object prunes at its first alarm). */
   #prunedAt = Number.NEGATIVE_INFINITY;
 
@@ -40,6 +43,7 @@ export class GuardOwnership {
     this.#contexts = new ContextOwners(sql);
     this.#answered = new AnsweredIds(sql);
     this.#responses = new LlmObjectOwners(sql);
+    this.#fileModels = new BatchFileModels(sql);
   }
 
   /**
@@ -53,6 +57,9 @@ export class GuardOwnership {
       const key = this.#responses.refused(request, now);
       if (key !== null)
         return key === '' ? { verdict: 'response_unknown' } : { verdict: 'response_unknown', key };
+      // A batch create under allowedModels: its own input file, with every recorded model allowed.
+      const models = this.#fileModels.refusal(request, now);
+      if (models) return models;
     } else if (!request.final && this.#tasks.refuses(request, now)) return { verdict: 'task_unknown' };
     if (this.#contexts.refuses(request, now)) return { verdict: 'context_unknown' };
     const answered = this.#answered.refusal(request, now);
@@ -72,6 +79,7 @@ export class GuardOwnership {
     if (claimed) this.#tasks.claim(claimed.ids, taskOwner(row), now, claimed.protocol);
     this.#contexts.claimFrom(row, findings, now);
     this.#responses.claimFrom(row, findings, now);
+    this.#fileModels.claimFrom(row, findings, now, (key) => this.#responses.ownedBy(key, row, now));
   }
 
   /** Deletes expired records (called from the guard's alarm), at most every PRUNE_EVERY_MS. */
@@ -82,12 +90,15 @@ export class GuardOwnership {
     this.#contexts.prune(now);
     this.#answered.prune(now);
     this.#responses.prune(now);
+    this.#fileModels.prune(now);
   }
 }
 
 type Refused = Extract<
   AdmitResult,
-  { verdict: 'task_unknown' | 'response_unknown' | 'context_unknown' | 'response_refused' }
+  {
+    verdict: 'task_unknown' | 'response_unknown' | 'models_refused' | 'context_unknown' | 'response_refused';
+  }
 >;
 export type OwnershipVerdict = Refused extends infer R
   ? R extends unknown

@@ -6,6 +6,7 @@
  */
 import type { AuditEventInsert } from '../workers/db/schema';
 import { refuseRow as refuse } from '../workers/shared/audit.row';
+import { modelsRefusalReason } from './batch.file-models';
 import type { AdmitResult } from './guard.contract';
 import type { KillRecord } from './kill.match';
 import { objectOfKey } from './llm.objects';
@@ -27,7 +28,14 @@ export function refuseByVerdict(
     const kind = result.key === undefined ? 'response' : objectOfKey(result.key).kind;
     if (kind === 'response') refuse(row, 'deny', 'response_not_found', { reason: 'response_access' });
     else refuse(row, 'deny', 'object_not_found', { reason: 'object_access', object: kind });
-  } else if (result.verdict === 'context_unknown')
+  } else if (result.verdict === 'models_refused')
+    refuse(row, 'deny', 'policy_denied', {
+      reason: modelsRefusalReason(result),
+      object: 'file',
+      file: objectOfKey(result.key).id,
+      model: result.model ?? null,
+    });
+  else if (result.verdict === 'context_unknown')
     refuse(row, 'deny', 'context_not_found', { reason: 'context_access' });
   else if (result.verdict === 'response_refused')
     // As the gateway records an unsolicited response (workers/gateway/mcp.server-responses.ts).

@@ -56,6 +56,28 @@ export type ListedKind =
 /** Longest object id recorded or accepted (OpenAI's response ids are `resp_` and 48 hex digits). */
 export const MAX_OBJECT_ID = 200;
 
+/**
+ * Distinct models the record of a batch input file holds (docs/llm-gateway.md#passthrough-and-allowedmodels):
+ * a file naming more is recorded as unknown, which a batch create under `allowedModels` refuses.
+ * OpenAI runs one model per batch file; the room is for a file the provider would refuse anyway.
+ */
+export const MAX_FILE_MODELS = 16;
+/** Longest model name a file's record holds (a file naming a longer one is unknown). */
+export const MAX_FILE_MODEL = 256;
+
+/**
+ * The models a file claim reports (`detail.models` of an `object_created` finding for one file,
+ * made at a batch file's upload: workers/gateway/llm.objects.stage.ts), or null when it reports
+ * none or more than the bounds allow. Read by the guard, which records them with the file.
+ */
+export function claimedFileModels(detail: Record<string, unknown> | undefined): string[] | null {
+  const models = detail?.models;
+  if (detail?.object !== 'file' || !Array.isArray(detail.ids) || detail.ids.length !== 1) return null;
+  if (!Array.isArray(models) || models.length === 0 || models.length > MAX_FILE_MODELS) return null;
+  const ok = models.every((m) => typeof m === 'string' && m !== '' && m.length <= MAX_FILE_MODEL);
+  return ok ? (models as string[]) : null;
+}
+
 /** The finding an answer's created response is reported with (kept from before other kinds). */
 export const RESPONSE_STAGE = 'llm_response';
 export const RESPONSE_CREATED = 'response_created';

@@ -62,9 +62,20 @@ export class LlmObjectOwners {
     });
   }
 
-  /** True when the admit names stored objects: only then is the caller encoded and a record read. */
+  /**
+   * True when the admit names stored objects: only then is the caller encoded and a record read.
+   * A batch create under `allowedModels` (`llm-batch`) names them as any call does; its input
+   * file's models are checked next (batch.file-models.ts).
+   */
   names(request: Pick<AdmitRequest, 'tasks' | 'final'>): boolean {
-    return !request.final && request.tasks?.protocol === 'llm-response';
+    const protocol = request.tasks?.protocol;
+    return !request.final && (protocol === 'llm-response' || protocol === 'llm-batch');
+  }
+
+  /** True when `key` is recorded, live, as created by `row`'s caller. */
+  ownedBy(key: string, row: AuditEventInsert, now: number): boolean {
+    const [record] = this.#store.rows([key]);
+    return this.#store.live(record, now) && record.owner === taskOwner(row);
   }
 
   /**
