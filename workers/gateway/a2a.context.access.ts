@@ -19,6 +19,7 @@ import { AppError } from '../lib/errors';
 import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import type { ResponseStage, StageCall } from './gateway.stages';
+import { batchModelsRefusal } from './llm.batch-input';
 import { refusedResponse } from './mcp.server-responses';
 
 /** Longest context id recorded or accepted (as task ids: a2a.task.access.ts MAX_TASK_ID). */
@@ -107,6 +108,8 @@ export function ownershipRefusal(verdict: AdmitResult): AppError | null {
   // The key the guard refused rides along so that it is the one named (llm.response.access.ts).
   if (verdict.verdict === 'response_unknown')
     return new AppError('response_not_found', verdict.key ? { details: { key: verdict.key } } : undefined);
+  // A batch whose input file runs a model allowedModels does not list (or unknown ones).
+  if (verdict.verdict === 'models_refused') return batchModelsRefusal(verdict);
   if (verdict.verdict === 'context_unknown') return new AppError('context_not_found');
   if (verdict.verdict === 'response_refused') return refusedResponse(verdict.reason, 'id');
   return null;

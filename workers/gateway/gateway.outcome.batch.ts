@@ -138,8 +138,10 @@ export function outcomesForAdmit(
   connectionId: string,
   tasks: AdmitRequest['tasks'],
 ): PendingOutcome[] | undefined | Promise<PendingOutcome[] | undefined> {
-  const claim =
-    tasks?.protocol === 'llm-response' && tasks.ids ? claimsSettled(orgId, connectionId, tasks.ids) : null;
+  // `llm-batch`: a batch create naming its input file (llm.batch-input.ts), whose upload's claim
+  // carries the file's models.
+  const names = tasks?.protocol === 'llm-response' || tasks?.protocol === 'llm-batch';
+  const claim = names && tasks.ids ? claimsSettled(orgId, connectionId, tasks.ids) : null;
   return claim ? claim.then(() => takeOutcomes(orgId, connectionId)) : takeOutcomes(orgId, connectionId);
 }
 

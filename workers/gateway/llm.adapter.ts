@@ -46,7 +46,7 @@ import { cachedPriceOverrides } from '../llm/llm.prices.cache';
 import { type LlmRequestInfo, multipartModel, parseLlmBody, readLlmRequest } from '../llm/llm.request';
 import { ensureStreamUsage } from '../llm/llm.rewrite-request';
 import { UsageMeter } from '../llm/llm.usage';
-import { compileGlob } from '../shared/policy.glob';
+import { allowedModelsMatcher } from '../shared/llm.allowed-models';
 import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { bodyTooLarge, readBodyCapped } from './gateway.jsonrpc';
@@ -99,6 +99,8 @@ export interface LlmRequest {
   sharesProviderObjects: boolean;
   /** A passthrough `POST /files` with `purpose=batch`: its file's lines (llm.batch-models.ts). */
   batchFile: BatchFile | null;
+  /** The connection's `allowedModels` globs, sent with a batch create's admit (llm.batch-input.ts). */
+  allowedModels: readonly string[] | null;
   /** Where this call's provider paths are at the gateway (llm.batch-results.ts); null when unknown. */
   gatewayBase: string | null;
 }
@@ -239,6 +241,7 @@ async function readLlm(
     allowed: allowedModelsMatcher(connection.settings.allowedModels),
     sharesProviderObjects: connection.settings.sharedProviderObjects === true,
     batchFile,
+    allowedModels: connection.settings.allowedModels ?? null,
     gatewayBase: route.kind === 'native' ? gatewayBase(url, subPath) : null,
     content:
       connection.settings.logContent === true &&
@@ -363,13 +366,4 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     respondError: (ctx, err, parsed) => llmErrorResponse(familyOf(parsed), withResponseId(err, parsed), ctx),
     respondRefused: (ctx, err, _decisions, parsed) => llmErrorResponse(familyOf(parsed), err, ctx),
   };
-}
-
-/** Compiled `allowedModels` globs of a connection (null: any model). */
-export function allowedModelsMatcher(
-  globs: readonly string[] | undefined,
-): ((model: string) => boolean) | null {
-  if (!globs || globs.length === 0) return null;
-  const matchers = globs.map((g) => compileGlob(g.toLowerCase()));
-  return (model) => matchers.some((m) => m(model.toLowerCase()));
 }

@@ -19,9 +19,10 @@ import { loadPriceOverrides } from '../llm/llm.prices.store';
 import { couldEverAllow } from '../policy/policy.evaluate';
 import { loadPolicy } from '../policy/policy.store';
 import { readConnectionSettings } from '../shared/connection.settings';
+import { allowedModelsMatcher } from '../shared/llm.allowed-models';
 import { hasWildcard } from '../shared/policy.glob';
 import { readIdentity } from './gateway.identity';
-import { allowedModelsMatcher, llmApiKey } from './llm.adapter';
+import { llmApiKey } from './llm.adapter';
 
 interface LlmConnectionRow {
   id: string;

@@ -12,7 +12,9 @@
  *                     `{object: "item", ids}`; an item beyond them is not recorded, so refused
  *   chat_completion   a `store: true` chat completion's id (`chat.completion` JSON, or a stream's
  *                     `chat.completion.chunk`s, which all carry it)
- *   file              an upload's answer (`{object: "file", id}`; Anthropic's `{type: "file", id}`)
+ *   file              an upload's answer (`{object: "file", id}`; Anthropic's `{type: "file", id}`);
+ *                     a batch file's (`purpose=batch`) with the models its lines name (`models`,
+ *                     llm.batch-models.ts recordedModels), which the guard records with it
  *   batch             a batch create's answer (`{object: "batch", id}`)
  *   batch_files       the `output_file_id` and `error_file_id` of every batch in an answer about the
  *                     caller's batches (a create, a retrieve, a cancel, the filtered list): only the
@@ -38,6 +40,7 @@ import {
 } from '../../durable-objects/llm.objects';
 import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
+import { recordedModels } from '../llm/llm.batch-models';
 import { claimPending } from './gateway.claims';
 import type { ResponseStage, StageCall } from './gateway.stages';
 import { claimStores, STORE_CLAIMS } from './llm.objects.claims';
@@ -55,13 +58,17 @@ export function objectClaimStage(call: StageCall, parsed: LlmRequestRead | null)
   const open = new Set(claims);
   const items = new Set<string>();
 
-  function record(kind: Exclude<OwnedKind, 'response'>, ids: string[]): void {
+  function record(
+    kind: Exclude<OwnedKind, 'response'>,
+    ids: string[],
+    extra: Record<string, unknown> = {},
+  ): void {
     if (ids.length === 0) return;
     call.findings.push({
       stage: OBJECT_STAGE,
       kind: OBJECT_CREATED,
       severity: 'info',
-      detail: { object: kind, ids },
+      detail: { object: kind, ids, ...extra },
     });
     for (const id of ids) claimPending(call, objectKey(kind, id));
   }
@@ -125,9 +132,11 @@ export function objectClaimStage(call: StageCall, parsed: LlmRequestRead | null)
           record('chat_completion', [message.id]);
         }
       } else if (open.has('file') && (message.object ?? message.type) === 'file' && isObjectId(message.id)) {
-        // OpenAI's file is `{object: "file"}`, Anthropic's `{type: "file"}`.
+        // OpenAI's file is `{object: "file"}`, Anthropic's `{type: "file"}`. A batch file's models
+        // are recorded with it: a batch create on it is decided against allowedModels as they are then.
         open.delete('file');
-        record('file', [message.id]);
+        const models = recordedModels(parsed?.batchFile);
+        record('file', [message.id], models ? { models } : {});
       } else if (STORE_CLAIMS.some((claim) => open.has(claim))) {
         // Message Batches, fine-tuning jobs, vector stores, uploads (llm.objects.claims.ts).
         claimStores(message, open, record, MAX_CLAIMED_ITEMS);

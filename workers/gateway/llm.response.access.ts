@@ -48,6 +48,7 @@ import { isRecord } from '../lib/values';
 import type { BatchFile } from '../llm/llm.batch-models';
 import { targetParts } from '../llm/llm.passthrough';
 import { parseLlmBody } from '../llm/llm.request';
+import { objectsAccess } from './llm.batch-input';
 import {
   batchInput,
   type ClaimShape,
@@ -76,6 +77,8 @@ export interface LlmRequestRead {
   sharesProviderObjects?: boolean;
   /** A batch input file uploaded (`POST /files`, `purpose=batch`): its lines (llm.batch-models.ts). */
   batchFile?: BatchFile | null;
+  /** The connection's `allowedModels` globs: a batch create's input file is held to them (llm.batch-input.ts). */
+  allowedModels?: readonly string[] | null;
 }
 
 /** What a call does with stored objects: the ids it names, what it creates or lists, or why it is refused. */
@@ -91,6 +94,8 @@ export interface ResponseUse {
   claims: readonly ClaimShape[];
   /** A provider list filtered to the caller's own objects of this kind. */
   list?: ListedKind;
+  /** A batch create: its input file's key (among `ids`), whose recorded models allowedModels holds. */
+  batchInput?: string;
   fault: AppError | null;
 }
 
@@ -233,7 +238,8 @@ function filesOrBatches(
   if (body instanceof AppError) return refused(body);
   const input = batchInput(body);
   if (input instanceof AppError) return refused(input);
-  return { ...named(input), claims: ['batch', 'batch_files'] };
+  const use = named(input);
+  return { ...use, claims: ['batch', 'batch_files'], ...(use.ids[0] ? { batchInput: use.ids[0] } : {}) };
 }
 
 /**
@@ -363,9 +369,9 @@ function notFound(kind: OwnedKind, id: string, where: Pick<Named, 'location' | '
  * them; none otherwise.
  */
 export function responseAccess(parsed: LlmRequestRead | null): AdmitRequest['tasks'] {
-  const { ids, list } = responseUse(parsed);
+  const { ids, list, batchInput: input } = responseUse(parsed);
   if (list) return { protocol: 'llm-response', list: true, objects: list };
-  return ids.length > 0 ? { protocol: 'llm-response', ids } : undefined;
+  return objectsAccess(ids, input, parsed?.allowedModels);
 }
 
 /**

@@ -17,6 +17,7 @@
  * under `allowedModels`, as the provider might run a model no one judged. Linear in the body, which
  * the connection's maxBodyBytes already bounds.
  */
+import { MAX_FILE_MODEL, MAX_FILE_MODELS } from '../../durable-objects/llm.objects';
 import { isRecord, strictUtf8 } from '../lib/values';
 import {
   jsonObjectBody,
@@ -111,6 +112,22 @@ export function batchFileModels(file: BatchFile): PassthroughModel {
     else found.push(named(body.model, `request ${i + 1} of the batch file`));
   });
   return modelsFound(found);
+}
+
+/**
+ * The models recorded with a batch file at its upload, whatever the connection's `allowedModels`
+ * then (docs/llm-gateway.md#passthrough-and-allowedmodels): a batch create on the file is decided
+ * against the list as it is when the batch is created, which may have been set or narrowed since.
+ * Every distinct `body.model` of its lines; null (unknown: such a batch is refused under
+ * `allowedModels`) when the file cannot be read unambiguously, names no model, names more than
+ * MAX_FILE_MODELS, or one longer than MAX_FILE_MODEL. Linear in the file, whose lines are read anyway.
+ */
+export function recordedModels(file: BatchFile | null | undefined): string[] | null {
+  if (!file) return null;
+  const read = batchFileModels(file);
+  const models = read.kind === 'named' ? [read.model] : read.kind === 'several' ? read.models : null;
+  if (!models || models.length > MAX_FILE_MODELS) return null;
+  return models.every((m) => m.length <= MAX_FILE_MODEL) ? models : null;
 }
 
 /**

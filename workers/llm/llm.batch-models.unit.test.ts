@@ -1,11 +1,13 @@
 /** The models a batch names (llm.batch-models.ts): each read where the provider reads it, or unreadable. */
 import { describe, expect, it } from 'vitest';
+import { MAX_FILE_MODEL, MAX_FILE_MODELS } from '../../durable-objects/llm.objects';
 import {
   batchFileModels,
   batchLines,
   formBatchFile,
   jsonBodyModels,
   messageBatchModels,
+  recordedModels,
 } from './llm.batch-models';
 import { combineModels } from './llm.passthrough-model';
 
@@ -153,5 +155,27 @@ describe('a batch file read line by line', () => {
     const latin = batchLines(new Uint8Array([...bytes(`${line('c')}\n`), 0xff, 0x0a]));
     expect(latin.lines).toHaveLength(1);
     expect(latin.unreadable).toBe('the batch file is not UTF-8');
+  });
+});
+
+describe('the models recorded with a batch file at its upload', () => {
+  const lines = (...models: unknown[]) => batchLines(bytes(models.map(line).join('\n')));
+
+  it('are its distinct models, whatever the connection allows', () => {
+    expect(recordedModels(lines('b', 'a', 'b'))).toEqual(['b', 'a']);
+    expect(recordedModels(lines('gpt-4o'))).toEqual(['gpt-4o']);
+  });
+
+  it('are unknown (null) when the file is not read, not readable, names none or more than the bounds', () => {
+    expect(recordedModels(null)).toBeNull();
+    expect(recordedModels(batchLines(bytes('')))).toBeNull();
+    expect(recordedModels(batchLines(bytes(`${line('a')}\nnot json`)))).toBeNull();
+    expect(recordedModels(lines('a', 7))).toBeNull();
+    expect(recordedModels(lines('a', 'with space'))).toBeNull();
+    const many = Array.from({ length: MAX_FILE_MODELS }, (_, i) => `m${i}`);
+    expect(recordedModels(lines(...many))).toEqual(many);
+    expect(recordedModels(lines(...many, 'one-more'))).toBeNull();
+    expect(recordedModels(lines('m'.repeat(MAX_FILE_MODEL)))).toEqual(['m'.repeat(MAX_FILE_MODEL)]);
+    expect(recordedModels(lines('m'.repeat(MAX_FILE_MODEL + 1)))).toBeNull();
   });
 });
