@@ -466,6 +466,8 @@ export interface Schemas {
      */
     gatewayUrl: string;
     health?: Schemas['ConnectionHealth'];
+    /** Upstream OAuth mode: whether the caller (and only the caller) linked their own upstream account; null when there is nothing of theirs to link (not in upstream mode, or the caller may not use the connection). GET responses only */
+    upstreamLinked?: boolean | null;
   };
   /** Upstream health over the last hour (GET responses only) */
   ConnectionHealth: {
@@ -1346,6 +1348,27 @@ export interface Schemas {
     scope: 'organization' | 'connection' | 'user' | 'apiKey' | 'session';
     reason: string | null;
     createdAt: string;
+  };
+  SharedConnection: {
+    /** The shared view: the caller may use, not read, it */
+    access: 'shared';
+    id: string;
+    slug: string;
+    name: string;
+    type: 'mcp' | 'llm' | 'a2a';
+    enabled: boolean;
+    gatewayUrl: string;
+    /** Upstream OAuth mode: the provider the caller links their own account at */
+    upstreamOAuth: {
+      issuer: string;
+    } | null;
+    /** Upstream OAuth mode: whether the caller (and only the caller) linked their own upstream account; null when there is nothing of theirs to link (not in upstream mode, or the caller may not use the connection). GET responses only */
+    upstreamLinked: boolean | null;
+    /** LLM connections: the provider and the model globs it allows */
+    llm: {
+      provider: string | null;
+      allowedModels: Array<string>;
+    } | null;
   };
   Simulation: {
     decision: 'allow' | 'deny' | 'alert' | 'approve';
@@ -2859,7 +2882,10 @@ export interface Paths {
     };
   };
   '/connections/{slug}': {
-    /** Get a connection */
+    /**
+     * Get a connection
+     * A developer who may use the connection only because it is shared with them (settings.sharedWith) gets its shared view: what they need to call it
+     */
     get: {
       path: {
         /**
@@ -2871,8 +2897,8 @@ export interface Paths {
       query: never;
       body: never;
       responses: {
-        /** The connection */
-        200: Schemas['Connection'];
+        /** The connection, or its shared view */
+        200: Schemas['Connection'] | Schemas['SharedConnection'];
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];
         /** Missing, unknown or revoked credentials */

@@ -178,7 +178,10 @@ describe('igris.request — any operation, typed from the document', () => {
 
   it('has types from the OpenAPI document', () => {
     const { igris } = client();
-    expectTypeOf(igris.connections.get).returns.resolves.toEqualTypeOf<Schemas['Connection']>();
+    // A developer reading a connection shared with them gets its shared view (docs/permissions.md#sharing).
+    expectTypeOf(igris.connections.get).returns.resolves.toEqualTypeOf<
+      Schemas['Connection'] | Schemas['SharedConnection']
+    >();
     expectTypeOf(igris.connections.list).returns.resolves.toEqualTypeOf<{
       connections: Array<Schemas['Connection']>;
     }>();

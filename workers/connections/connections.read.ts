@@ -5,7 +5,13 @@
  */
 import { a2aGatewayUrl } from '../a2a/a2a.card';
 import type { Principal } from '../app.types';
-import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
+import {
+  mayUseConnection,
+  ownOnly,
+  requireOnResource,
+  requirePermission,
+  resourceRefusal,
+} from '../auth/permissions';
 import type { ConnectionRow } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { iso, parseStoredJson } from '../lib/values';
@@ -126,6 +132,24 @@ export async function listConnections(
   return results.map((row) => toDto(row, baseUrl));
 }
 
-export async function getConnection(env: ConnectionEnv, principal: Principal, slug: string, baseUrl: string) {
-  return toDto(await getConnectionRow(env, principal, slug), baseUrl);
+/**
+ * One connection as the caller may see it: whole where they may read it; the shared view
+ * (connection.viewer.ts) where they may only use it because it is shared with them; else the read
+ * refusal as before (403 for a developer's non-own connection, 404 outside the organization).
+ */
+export async function getConnection(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  baseUrl: string,
+): Promise<{ shared: boolean; dto: ConnectionDto }> {
+  requirePermission(principal, 'connections:read');
+  const row = await findRow(env.DB, principal.orgId, slug);
+  const refusal = resourceRefusal(principal, 'connections:read', row.created_by);
+  const dto = toDto(row, baseUrl);
+  if (!refusal) return { shared: false, dto };
+  if (!mayUseConnection(principal, { createdBy: row.created_by, sharedWith: dto.settings.sharedWith })) {
+    throw refusal;
+  }
+  return { shared: true, dto };
 }

@@ -5,12 +5,14 @@ import { createRouter } from '../app.factory';
 import type { AppEnv } from '../app.types';
 import { publishEvent } from '../events/events.publish';
 import { connectionHealth } from './connection.health.store';
+import { sharedView, upstreamLinks } from './connection.viewer';
 import { getConnection, listConnections } from './connections.read';
 import {
   type ConnectionDto,
   connectionSchema,
   createConnectionSchema,
   rotateCredentialSchema,
+  sharedConnectionSchema,
   slugParamSchema,
   updateConnectionSchema,
 } from './connections.schemas';
@@ -48,6 +50,15 @@ async function withHealth(c: Context<AppEnv>, dtos: ConnectionDto[]): Promise<Co
   return dtos.map((d) => ({ ...d, health: health.get(d.id) }));
 }
 
+/** What GET answers add to connections: their health, and the caller's own upstream links (one query each). */
+async function withViewer(c: Context<AppEnv>, dtos: ConnectionDto[]): Promise<ConnectionDto[]> {
+  const [withFigures, links] = await Promise.all([
+    withHealth(c, dtos),
+    upstreamLinks(c.env.DB, c.get('principal'), dtos),
+  ]);
+  return withFigures.map((d) => ({ ...d, upstreamLinked: links.get(d.id) ?? null }));
+}
+
 export const connectionsRoutes = createRouter()
   .openapi(
     createRoute({
@@ -62,7 +73,7 @@ export const connectionsRoutes = createRouter()
     }),
     async (c) => {
       const connections = await listConnections(c.env, c.get('principal'), publicBaseUrl(c));
-      return c.json({ connections: await withHealth(c, connections) }, 200);
+      return c.json({ connections: await withViewer(c, connections) }, 200);
     },
   )
   .openapi(
@@ -86,12 +97,27 @@ export const connectionsRoutes = createRouter()
       path: '/connections/{slug}',
       tags,
       summary: 'Get a connection',
+      description:
+        'A developer who may use the connection only because it is shared with them (settings.sharedWith) gets its shared view: what they need to call it',
       request: { params: slugParamSchema },
-      responses: { 200: json(connectionSchema, 'The connection'), ...errorResponses },
+      responses: {
+        200: json(z.union([connectionSchema, sharedConnectionSchema]), 'The connection, or its shared view'),
+        ...errorResponses,
+      },
     }),
     async (c) => {
-      const dto = await getConnection(c.env, c.get('principal'), c.req.valid('param').slug, publicBaseUrl(c));
-      const [withFigures] = await withHealth(c, [dto]);
+      const principal = c.get('principal');
+      const { shared, dto } = await getConnection(
+        c.env,
+        principal,
+        c.req.valid('param').slug,
+        publicBaseUrl(c),
+      );
+      if (shared) {
+        const links = await upstreamLinks(c.env.DB, principal, [dto]);
+        return c.json(sharedView(dto, links.get(dto.id) ?? null), 200);
+      }
+      const [withFigures] = await withViewer(c, [dto]);
       return c.json(withFigures!, 200);
     },
   )

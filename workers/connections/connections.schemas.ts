@@ -87,6 +87,16 @@ export const rotateCredentialSchema = z
   .strictObject({ credential: credentialSchema })
   .openapi('RotateCredential');
 
+/**
+ * GET responses only, about the caller alone: on a connection in upstream OAuth mode, whether the
+ * caller linked their own upstream account; null when there is nothing of theirs to link (not in
+ * upstream mode, a role that may not use it, a key with no member behind it).
+ */
+const upstreamLinkedSchema = z.boolean().nullable().openapi({
+  description:
+    'Upstream OAuth mode: whether the caller (and only the caller) linked their own upstream account; null when there is nothing of theirs to link (not in upstream mode, or the caller may not use the connection). GET responses only',
+});
+
 export const connectionSchema = z
   .object({
     id: z.string(),
@@ -112,11 +122,39 @@ export const connectionSchema = z
     health: connectionHealthSchema
       .optional()
       .openapi({ description: 'Upstream health over the last hour (GET responses only)' }),
+    upstreamLinked: upstreamLinkedSchema.optional(),
   })
   .openapi('Connection');
+
+/**
+ * `GET /connections/{slug}` for a developer who may use the connection only because it is shared
+ * with them (`settings.sharedWith`): what they need to call it, nothing of its settings,
+ * credential, policy or members (workers/connections/connection.viewer.ts).
+ */
+export const sharedConnectionSchema = z
+  .object({
+    access: z.literal('shared').openapi({ description: 'The shared view: the caller may use, not read, it' }),
+    id: z.string(),
+    slug: z.string(),
+    name: z.string(),
+    type: z.enum(CONNECTION_TYPES),
+    enabled: z.boolean(),
+    gatewayUrl: z.string(),
+    upstreamOAuth: z
+      .object({ issuer: z.string() })
+      .nullable()
+      .openapi({ description: 'Upstream OAuth mode: the provider the caller links their own account at' }),
+    upstreamLinked: upstreamLinkedSchema,
+    llm: z
+      .object({ provider: z.string().nullable(), allowedModels: z.array(z.string()) })
+      .nullable()
+      .openapi({ description: 'LLM connections: the provider and the model globs it allows' }),
+  })
+  .openapi('SharedConnection');
 
 export const slugParamSchema = pathParamSchema('slug', 'github-prod');
 
 export type CreateConnectionInput = z.infer<typeof createConnectionSchema>;
 export type UpdateConnectionInput = z.infer<typeof updateConnectionSchema>;
 export type ConnectionDto = z.infer<typeof connectionSchema>;
+export type SharedConnectionDto = z.infer<typeof sharedConnectionSchema>;

@@ -292,7 +292,13 @@ export function AgentDetailScreen({ params }: { params: Record<string, string> }
       {connection.isError ? (
         <ErrorState error={connection.error} retry={() => void connection.refetch()} />
       ) : null}
-      {connection.data ? (
+      {connection.data && 'access' in connection.data ? (
+        // Shared with this developer: they may call it, not read its settings, tasks or calls.
+        <p data-testid="agent-shared">
+          This agent is shared with you. <Link to={`/connections/${slug}`}>How to call it</Link>
+        </p>
+      ) : null}
+      {connection.data && !('access' in connection.data) ? (
         <>
           <div className="grid-2">
             <CardSection slug={slug} />

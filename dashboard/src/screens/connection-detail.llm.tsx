@@ -3,7 +3,6 @@
  * OpenAI SDK, the official Anthropic SDK and curl (no secrets: the key is a placeholder).
  */
 import { useState } from 'react';
-import type { Connection } from '../api/api.types';
 import { Link } from '../lib/router';
 import { CopyBlock, CopyButton } from '../ui/copy.button';
 import { KEY_PLACEHOLDER } from './connection.snippets';
@@ -58,12 +57,25 @@ export function curlSnippet(gatewayUrl: string, family: 'openai' | 'anthropic', 
 }
 
 /** A model name for the snippets: the first literal of the allowlist, else a typical one. */
-function exampleModel(connection: Connection, family: 'openai' | 'anthropic'): string {
-  const literal = connection.settings.allowedModels?.find((m) => !/[*?]/.test(m));
+/** What the snippets need: a sharee's view carries these too, not the whole connection. */
+export interface LlmUseItConnection {
+  slug: string;
+  gatewayUrl: string;
+  allowedModels: readonly string[] | undefined;
+}
+
+function exampleModel(connection: LlmUseItConnection, family: 'openai' | 'anthropic'): string {
+  const literal = connection.allowedModels?.find((m) => !/[*?]/.test(m));
   return literal ?? (family === 'anthropic' ? 'claude-sonnet-4-5' : 'gpt-4o-mini');
 }
 
-export function LlmUseIt({ connection, family }: { connection: Connection; family: 'openai' | 'anthropic' }) {
+export function LlmUseIt({
+  connection,
+  family,
+}: {
+  connection: LlmUseItConnection;
+  family: 'openai' | 'anthropic';
+}) {
   const [tab, setTab] = useState<Snippet>(family === 'anthropic' ? 'anthropic' : 'openai');
   const model = exampleModel(connection, family);
   const url = connection.gatewayUrl;

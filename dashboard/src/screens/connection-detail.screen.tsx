@@ -8,16 +8,16 @@ import { useState } from 'react';
 import { issueFor, v1 } from '../api/api.client';
 import { useCanWrite } from '../api/auth.context';
 import { Link, navigate } from '../lib/router';
-import { CopyBlock, CopyButton } from '../ui/copy.button';
 import { ConfirmDialog, Dialog } from '../ui/dialog';
 import { TextField } from '../ui/field';
 import { DecisionBadge, HealthBadge } from '../ui/outcome';
 import { Badge, PageHeader, Time } from '../ui/page';
 import { Empty, ErrorState, InlineError, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
-import { claudeDesktopConfig, cursorConfig, KEY_PLACEHOLDER, sdkSnippet } from './connection.snippets';
 import { useLlmProviders } from './connection-create.llm';
 import { LlmUseIt } from './connection-detail.llm';
+import { SharedConnectionView } from './connection-detail.shared';
+import { UseIt } from './connection-detail.use-it';
 import { ConnectionToolLabels } from './connection-labels';
 import { LlmProviderSettings } from './connection-llm.settings';
 import { ConnectionOAuth } from './connection-oauth';
@@ -26,55 +26,9 @@ import { ConnectionTools } from './connection-tools';
 import { ConnectionUpstreamAccount } from './connection-upstream-account';
 import { useConnection, useConnectionActions } from './connections.queries';
 
-type Snippet = 'cursor' | 'claude' | 'sdk';
 /** MCP connections have Tools and Scans tabs (tool integrity, docs/tool-integrity.md). */
 type DetailTab = 'overview' | 'tools' | 'scans';
 const TAB_LABELS: Record<DetailTab, string> = { overview: 'Overview', tools: 'Tools', scans: 'Scans' };
-
-function UseIt({ slug, gatewayUrl }: { slug: string; gatewayUrl: string }) {
-  const [tab, setTab] = useState<Snippet>('cursor');
-  const snippets: Record<Snippet, { label: string; text: string; caption: string }> = {
-    cursor: {
-      label: 'Cursor / MCP JSON',
-      text: cursorConfig(slug, gatewayUrl),
-      caption: '~/.cursor/mcp.json (or any Streamable HTTP client)',
-    },
-    claude: {
-      label: 'Claude Desktop',
-      text: claudeDesktopConfig(slug, gatewayUrl),
-      caption: 'claude_desktop_config.json (through mcp-remote)',
-    },
-    sdk: {
-      label: 'SDK',
-      text: sdkSnippet(slug, gatewayUrl),
-      caption: 'TypeScript, @igris-edge/sdk + the official MCP client',
-    },
-  };
-  const current = snippets[tab];
-  return (
-    <section className="card" aria-labelledby="use-it">
-      <h2 id="use-it">Use it</h2>
-      <div className="url-row">
-        <span className="muted">Gateway URL</span>
-        <code data-testid="gateway-url">{gatewayUrl}</code>
-        <CopyButton text={gatewayUrl} label="Copy gateway URL" />
-      </div>
-      <div className="segmented" role="tablist" aria-label="Client configuration">
-        {(Object.keys(snippets) as Snippet[]).map((key) => (
-          <button key={key} type="button" role="tab" aria-selected={tab === key} onClick={() => setTab(key)}>
-            {snippets[key].label}
-          </button>
-        ))}
-      </div>
-      <CopyBlock text={current.text} label={current.caption} copyLabel={`Copy ${current.label}`} />
-      <p className="muted small">
-        Replace <code>{KEY_PLACEHOLDER}</code> with a key from <Link to="/api-keys">API keys</Link>. Add{' '}
-        <code>X-Igris-User</code>, <code>X-Igris-Trace-Id</code> and <code>X-Igris-Metadata</code> headers to
-        use identity in policies and the audit trail.
-      </p>
-    </section>
-  );
-}
 
 function RecentCalls({ slug }: { slug: string }) {
   const calls = useQuery({
@@ -174,6 +128,8 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
     );
   }
   const c = connection.data;
+  // Shared with this developer: the API answered its shared view (what they need to call it).
+  if ('access' in c) return <SharedConnectionView connection={c} />;
   return (
     <>
       <PageHeader
@@ -288,7 +244,11 @@ export function ConnectionDetailScreen({ params }: { params: Record<string, stri
           {c.type === 'llm' ? (
             <>
               <LlmUseIt
-                connection={c}
+                connection={{
+                  slug: c.slug,
+                  gatewayUrl: c.gatewayUrl,
+                  allowedModels: c.settings.allowedModels,
+                }}
                 family={providers.data?.find((p) => p.id === c.settings.provider)?.family ?? 'openai'}
               />
               <LlmProviderSettings key={`llm-${c.updatedAt}`} connection={c} canWrite={canWrite} />

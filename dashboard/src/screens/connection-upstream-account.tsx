@@ -7,7 +7,6 @@
  */
 import { useState } from 'react';
 import { ApiError } from '../api/api.client';
-import type { Connection } from '../api/api.types';
 import { useAuth } from '../api/auth.context';
 import { ConfirmDialog } from '../ui/dialog';
 import { Badge, Time } from '../ui/page';
@@ -15,7 +14,8 @@ import { ErrorState, Loading } from '../ui/states';
 import { useToast } from '../ui/toast';
 import { type UpstreamLink, useUnlinkUpstream, useUpstreamLink } from './upstream-oauth.queries';
 
-type UpstreamOAuth = NonNullable<Connection['settings']['upstreamOAuth']>;
+/** The provider the member links an account at (the whole settings, or a sharee's view of them). */
+type UpstreamOAuth = { issuer: string };
 
 /** The provider as a person knows it: the issuer's host (an issuer is a URL). */
 export function providerName(upstream: UpstreamOAuth): string {
@@ -71,7 +71,7 @@ export function ConnectionUpstreamAccount({
   connection,
   upstream,
 }: {
-  connection: Connection;
+  connection: { slug: string };
   upstream: UpstreamOAuth;
 }) {
   const link = useUpstreamLink(connection.slug);
