@@ -1,4 +1,7 @@
-/** Connections: every upstream MCP server of the organization, its status and last activity. */
+/**
+ * Connections: every upstream MCP server of the organization, its status and last activity, and
+ * which of those in OAuth upstream mode the viewer has not linked their own account to yet.
+ */
 import { useCanWrite } from '../api/auth.context';
 import { Link } from '../lib/router';
 import { CopyButton } from '../ui/copy.button';
@@ -6,6 +9,22 @@ import { HealthBadge } from '../ui/outcome';
 import { Badge, PageHeader, Time } from '../ui/page';
 import { Empty, ErrorState, Loading } from '../ui/states';
 import { useConnections } from './connections.queries';
+
+/**
+ * The viewer's calls through this connection need their own upstream account, not linked yet
+ * (`upstreamLinked`, about the viewer only). Linking is on the connection's page: it needs the
+ * dashboard's sign-in cookie, which that card checks and explains.
+ */
+function NotLinked({ slug }: { slug: string }) {
+  return (
+    <div className="small" data-testid={`upstream-not-linked-${slug}`}>
+      <Badge value="not linked" tone="warn" />{' '}
+      <Link to={`/connections/${slug}`} aria-label={`Link your account for ${slug}`}>
+        Link account
+      </Link>
+    </div>
+  );
+}
 
 export function ConnectionsScreen(_props: { params: Record<string, string> }) {
   const connections = useConnections();
@@ -58,6 +77,7 @@ export function ConnectionsScreen(_props: { params: Record<string, string> }) {
                       {c.name}
                     </Link>
                     <div className="muted mono">{c.slug}</div>
+                    {c.upstreamLinked === false ? <NotLinked slug={c.slug} /> : null}
                   </td>
                   <td>
                     <Badge value={c.enabled ? 'enabled' : 'disabled'} />

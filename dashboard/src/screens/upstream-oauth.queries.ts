@@ -24,7 +24,8 @@ export function useUnlinkUpstream(slug: string) {
   const queryClient = useQueryClient();
   return useMutation({
     mutationFn: () => v1('delete', '/connections/{slug}/upstream-oauth', { path: { slug } }),
-    // Settles once the link is read again, so the panel shows "Not linked" from the API itself.
-    onSuccess: () => queryClient.invalidateQueries({ queryKey: linkKey(slug) }),
+    // Settles once the link is read again, so the panel shows "Not linked" from the API itself; the
+    // connections' own answers (the list's `upstreamLinked`) are read again with it.
+    onSuccess: () => queryClient.invalidateQueries({ queryKey: ['connections'] }),
   });
 }
