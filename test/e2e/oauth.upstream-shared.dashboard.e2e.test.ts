@@ -12,7 +12,7 @@
  */
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { startUpstreamOAuthFake, UPSTREAM_OAUTH_CLIENT } from '../shared/upstream-oauth.fake';
-import { type Browser, latestMail } from './browser';
+import { type Browser, latestMail, screenshot } from './browser';
 import {
   asOwner,
   asSession,
@@ -122,6 +122,7 @@ describe('Upstream links not made yet, and a connection shared with a developer 
     // Not in upstream mode: nothing to link, no mark.
     await row(plainSlug).waitFor();
     expect(await row(plainSlug).getByTestId(`upstream-not-linked-${plainSlug}`).count()).toBe(0);
+    await screenshot(owner.browser!.page, 'connections-not-linked');
     await marker.getByRole('link', { name: `Link your account for ${slug}` }).click();
     await owner.browser!.page.waitForURL(url(`/connections/${slug}`));
     const card = owner.browser!.page.getByRole('region', { name: `Your account at ${provider}` });
@@ -153,6 +154,7 @@ describe('Upstream links not made yet, and a connection shared with a developer 
       expect(await page.getByRole('heading', { name: heading }).count(), heading).toBe(0);
     }
     expect(await page.getByRole('tab', { name: 'Tools' }).count()).toBe(0);
+    await screenshot(page, 'connection-shared-view');
 
     // Link account → the provider's consent → the gateway's answer → back to this page.
     await card.getByRole('link', { name: 'Link account' }).click();
