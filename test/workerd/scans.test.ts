@@ -5,7 +5,17 @@
  * 2.1.0 output; roles and tenancy.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
-import { addMember, call, createConnection, createOrg, json, mcp, putPolicy, type TestOrg } from './helpers';
+import {
+  addMember,
+  call,
+  createConnection,
+  createOrg,
+  expectApiError,
+  json,
+  mcp,
+  putPolicy,
+  type TestOrg,
+} from './helpers';
 
 const RUN = Date.now().toString(36);
 let org: TestOrg;
@@ -137,5 +147,15 @@ describe('who may scan', () => {
   it('validates the body', async () => {
     const res = await call('POST', '/api/v1/scans', { key: org.key, body: { connection: '' } });
     expect(res.status).toBe(400);
+  });
+
+  it('says where an unknown connection was named: the body of a scan, the query of a listing', async () => {
+    const created = await expectApiError(await scan('no-such-connection'), 404, 'not_found');
+    expect(created.details).toEqual({ location: 'body', path: 'connection' });
+    const listed = await call('GET', '/api/v1/scans?connection=no-such-connection', { key: org.key });
+    expect((await expectApiError(listed, 404, 'not_found')).details).toEqual({
+      location: 'query',
+      path: 'connection',
+    });
   });
 });

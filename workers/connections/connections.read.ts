@@ -13,7 +13,7 @@ import {
   resourceRefusal,
 } from '../auth/permissions';
 import type { ConnectionRow } from '../db/schema';
-import { AppError } from '../lib/errors';
+import { AppError, type ErrorLocation } from '../lib/errors';
 import { iso, parseStoredJson } from '../lib/values';
 import { readConnectionSettings } from '../shared/connection.settings';
 import { llmGatewayUrl } from './connection.llm';
@@ -84,16 +84,20 @@ export function toDto(row: ConnectionDbRow, baseUrl: string): ConnectionDto {
 const SELECT = `SELECT id, org_id, slug, name, type, upstream_url, auth_type, auth_header_name, credential_ciphertext,
   enabled, settings, created_by, created_at, updated_at, last_used_at FROM connections`;
 
-export async function findRow(db: D1Database, orgId: string, slug: string): Promise<ConnectionDbRow> {
+/** Where the slug came from: a route's path by default; a body or query that names a connection says so. */
+const SLUG_IN_PATH: ErrorLocation = { location: 'path', path: 'slug' };
+
+export async function findRow(
+  db: D1Database,
+  orgId: string,
+  slug: string,
+  where: ErrorLocation = SLUG_IN_PATH,
+): Promise<ConnectionDbRow> {
   const row = await db
     .prepare(`${SELECT} WHERE org_id = ? AND slug = ?`)
     .bind(orgId, slug)
     .first<ConnectionDbRow>();
-  if (!row)
-    throw new AppError('not_found', {
-      message: 'Connection not found',
-      details: { location: 'path', path: 'slug' },
-    });
+  if (!row) throw new AppError('not_found', { message: 'Connection not found', details: where });
   return row;
 }
 
@@ -109,9 +113,10 @@ export async function getConnectionRow(
     | 'policies:write'
     | 'sessions:read'
     | 'audit:read' = 'connections:read',
+  where: ErrorLocation = SLUG_IN_PATH,
 ) {
   requirePermission(principal, permission);
-  const row = await findRow(env.DB, principal.orgId, slug);
+  const row = await findRow(env.DB, principal.orgId, slug, where);
   requireOnResource(principal, permission, row.created_by);
   return row;
 }

@@ -187,7 +187,12 @@ export async function createScan(env: Env, principal: Principal, input: CreateSc
 }
 
 async function scanConnection(env: Env, principal: Principal, slug: string): Promise<ScanDto> {
-  const connection = resolvedOf(await getConnectionRow(env, principal, slug));
+  const connection = resolvedOf(
+    await getConnectionRow(env, principal, slug, 'connections:read', {
+      location: 'body',
+      path: 'connection',
+    }),
+  );
   requireConnectionUse(principal, connection);
   if (connection.type !== 'mcp') {
     throw new AppError('validation_failed', {
@@ -316,7 +321,12 @@ export async function listScans(
 ) {
   const grant = requirePermission(principal, 'connections:read');
   const connectionId = query.connection
-    ? (await getConnectionRow(env, principal, query.connection)).id
+    ? (
+        await getConnectionRow(env, principal, query.connection, 'connections:read', {
+          location: 'query',
+          path: 'connection',
+        })
+      ).id
     : null;
   const { results } = await env.DB.prepare(
     `SELECT ${SCAN_COLUMNS} FROM scans s LEFT JOIN connections c ON c.id = s.connection_id AND c.org_id = s.org_id
