@@ -3,7 +3,7 @@
  * list) and the audit routes in the OpenAPI document.
  */
 import { env } from 'cloudflare:workers';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { type AuditEvent, listAll, org, setUpAuditApi } from './audit.api.fixtures';
 import {
   addMember,
@@ -107,6 +107,27 @@ describe('GET /api/v1/audit-events/export', () => {
       403,
       'forbidden',
     );
+  });
+  it('a download the client abandons part way is not logged as a failed export', async () => {
+    const lines: string[] = [];
+    const spy = vi.spyOn(console, 'error').mockImplementation((...args: unknown[]) => {
+      lines.push(args.map(String).join(' '));
+    });
+    try {
+      for (let round = 0; round < 5; round++) {
+        const res = await call('GET', '/api/v1/audit-events/export?format=ndjson', { key: exportOrg.key });
+        if (round % 2) {
+          const reader = res.body!.getReader();
+          await reader.read();
+          await reader.cancel();
+        } else await res.body!.cancel();
+      }
+      // The export's pull that was under way when the client left ends after the cancel.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    } finally {
+      spy.mockRestore();
+    }
+    expect(lines.filter((l) => l.includes('audit export failed'))).toEqual([]);
   });
 });
 

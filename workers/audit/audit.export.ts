@@ -77,6 +77,9 @@ export function exportStream(
   const encoder = new TextEncoder();
   const encode = format === 'csv' ? csvRow : ndjsonRow;
   let started = false;
+  // A client that goes away while a page is read: the enqueue after it throws, and that is not a
+  // failure of the export (it was logged as one, an error line per abandoned download).
+  let cancelled = false;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
@@ -90,6 +93,7 @@ export function exportStream(
           }
           controller.enqueue(encoder.encode(next.value.map(encode).join('')));
         } catch (err) {
+          if (cancelled) return;
           // Headers are long gone: the only honest signal left is to break the stream, so the
           // client sees a failed download rather than a silently short file.
           onError(err);
@@ -97,6 +101,7 @@ export function exportStream(
         }
       },
       async cancel() {
+        cancelled = true;
         await pages.return?.(undefined);
       },
     },
