@@ -2844,7 +2844,8 @@ export interface Paths {
       responses: {
         /** Connections */
         200: {
-          connections: Array<Schemas['Connection']>;
+          /** A developer's list: their own connections, and those shared with them (settings.sharedWith) as their shared view (access: 'shared') */
+          connections: Array<Schemas['Connection'] | Schemas['SharedConnection']>;
         };
         /** Invalid input: details name the location and field path */
         400: Schemas['Error'];

@@ -182,8 +182,9 @@ describe('igris.request — any operation, typed from the document', () => {
     expectTypeOf(igris.connections.get).returns.resolves.toEqualTypeOf<
       Schemas['Connection'] | Schemas['SharedConnection']
     >();
+    // A developer's list holds the connections shared with them as their shared view too.
     expectTypeOf(igris.connections.list).returns.resolves.toEqualTypeOf<{
-      connections: Array<Schemas['Connection']>;
+      connections: Array<Schemas['Connection'] | Schemas['SharedConnection']>;
     }>();
     expectTypeOf(igris.policies.simulate).returns.resolves.toEqualTypeOf<Schemas['Simulation']>();
     expectTypeOf(igris.audit.list).returns.resolves.toEqualTypeOf<Schemas['AuditEventPage']>();

@@ -121,20 +121,56 @@ export async function getConnectionRow(
   return row;
 }
 
+/** A listed connection: whole, or (`shared`) one the caller may only use, to be answered as its shared view. */
+export interface ListedConnection {
+  shared: boolean;
+  dto: ConnectionDto;
+}
+
+/**
+ * A developer's rows: their own, and those whose `settings.sharedWith` names them — in one query,
+ * in the order of the organization's list. Stored JSON that does not parse, or a `sharedWith` that
+ * is not an array, names nobody (CASE evaluates lazily: no JSON function reads text that is not
+ * JSON). Scoped by `org_id` like every read: another organization's connection is never a row here,
+ * whatever its list names. The query only narrows: listConnections decides each row with
+ * mayUseConnection, the gateway's and the detail's own test.
+ */
+const DEVELOPER_ROWS = `${SELECT} WHERE org_id = ? AND (created_by = ? OR EXISTS (
+  SELECT 1 FROM json_each(CASE WHEN json_valid(settings) THEN
+    CASE WHEN json_type(settings, '$.sharedWith') = 'array' THEN settings END END, '$.sharedWith')
+  WHERE value = ?))
+  ORDER BY created_at, rowid`;
+
+/**
+ * The connections the principal sees in its list, in one D1 query, ordered by creation. Owners,
+ * admins and auditors read every connection of the organization whole. A developer reads their own
+ * whole and, marked `shared`, those shared with them (docs/permissions.md#sharing): they may use
+ * those, so they must be able to find them, but not read them.
+ */
 export async function listConnections(
   env: ConnectionEnv,
   principal: Principal,
   baseUrl: string,
-): Promise<ConnectionDto[]> {
-  const own = ownOnly(principal, 'connections:read');
-  const stmt = own
-    ? env.DB.prepare(`${SELECT} WHERE org_id = ? AND created_by = ? ORDER BY created_at, rowid`).bind(
-        principal.orgId,
-        principal.userId,
-      )
-    : env.DB.prepare(`${SELECT} WHERE org_id = ? ORDER BY created_at, rowid`).bind(principal.orgId);
-  const { results } = await stmt.all<ConnectionDbRow>();
-  return results.map((row) => toDto(row, baseUrl));
+): Promise<ListedConnection[]> {
+  if (!ownOnly(principal, 'connections:read')) {
+    const { results } = await env.DB.prepare(`${SELECT} WHERE org_id = ? ORDER BY created_at, rowid`)
+      .bind(principal.orgId)
+      .all<ConnectionDbRow>();
+    return results.map((row) => ({ shared: false, dto: toDto(row, baseUrl) }));
+  }
+  // A key with no member behind it owns nothing and is shared nothing.
+  if (principal.userId === null) return [];
+  const { results } = await env.DB.prepare(DEVELOPER_ROWS)
+    .bind(principal.orgId, principal.userId, principal.userId)
+    .all<ConnectionDbRow>();
+  const listed: ListedConnection[] = [];
+  for (const row of results) {
+    const dto = toDto(row, baseUrl);
+    if (!resourceRefusal(principal, 'connections:read', row.created_by)) listed.push({ shared: false, dto });
+    else if (mayUseConnection(principal, { createdBy: row.created_by, sharedWith: dto.settings.sharedWith }))
+      listed.push({ shared: true, dto });
+  }
+  return listed;
 }
 
 /**

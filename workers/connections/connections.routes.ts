@@ -6,12 +6,13 @@ import type { AppEnv } from '../app.types';
 import { publishEvent } from '../events/events.publish';
 import { connectionHealth } from './connection.health.store';
 import { sharedView, upstreamLinks } from './connection.viewer';
-import { getConnection, listConnections } from './connections.read';
+import { getConnection, type ListedConnection, listConnections } from './connections.read';
 import {
   type ConnectionDto,
   connectionSchema,
   createConnectionSchema,
   rotateCredentialSchema,
+  type SharedConnectionDto,
   sharedConnectionSchema,
   slugParamSchema,
   updateConnectionSchema,
@@ -59,6 +60,34 @@ async function withViewer(c: Context<AppEnv>, dtos: ConnectionDto[]): Promise<Co
   return withFigures.map((d) => ({ ...d, upstreamLinked: links.get(d.id) ?? null }));
 }
 
+/**
+ * The list's items in its order: a connection the caller reads whole with its health and their
+ * link; one only shared with them as its shared view, exactly as its own GET answers it. Health in
+ * one query (whole connections only: a sharee is not told how the upstream fares), every link of
+ * the list in one.
+ */
+async function listAnswer(
+  c: Context<AppEnv>,
+  listed: ListedConnection[],
+): Promise<Array<ConnectionDto | SharedConnectionDto>> {
+  const [whole, links] = await Promise.all([
+    withHealth(
+      c,
+      listed.filter((l) => !l.shared).map((l) => l.dto),
+    ),
+    upstreamLinks(
+      c.env.DB,
+      c.get('principal'),
+      listed.map((l) => l.dto),
+    ),
+  ]);
+  const byId = new Map(whole.map((d) => [d.id, d]));
+  return listed.map(({ shared, dto }) => {
+    const upstreamLinked = links.get(dto.id) ?? null;
+    return shared ? sharedView(dto, upstreamLinked) : { ...byId.get(dto.id)!, upstreamLinked };
+  });
+}
+
 export const connectionsRoutes = createRouter()
   .openapi(
     createRoute({
@@ -67,13 +96,21 @@ export const connectionsRoutes = createRouter()
       tags,
       summary: 'List connections',
       responses: {
-        200: json(z.object({ connections: z.array(connectionSchema) }), 'Connections'),
+        200: json(
+          z.object({
+            connections: z.array(z.union([connectionSchema, sharedConnectionSchema])).openapi({
+              description:
+                "A developer's list: their own connections, and those shared with them (settings.sharedWith) as their shared view (access: 'shared')",
+            }),
+          }),
+          'Connections',
+        ),
         ...errorResponses,
       },
     }),
     async (c) => {
-      const connections = await listConnections(c.env, c.get('principal'), publicBaseUrl(c));
-      return c.json({ connections: await withViewer(c, connections) }, 200);
+      const listed = await listConnections(c.env, c.get('principal'), publicBaseUrl(c));
+      return c.json({ connections: await listAnswer(c, listed) }, 200);
     },
   )
   .openapi(

@@ -18,6 +18,10 @@ export type {
 export type { Paths, Schemas };
 
 export type Connection = Schemas['Connection'];
+/** A connection a developer may use only because it is shared with them: what they need to call it. */
+export type SharedConnection = Schemas['SharedConnection'];
+/** An item of the connections list: whole, or (a developer's) shared view. */
+export type ListedConnection = Connection | SharedConnection;
 export type CreateConnection = Schemas['CreateConnection'];
 export type PolicyVersion = Schemas['PolicyVersion'];
 export type Simulation = Schemas['Simulation'];

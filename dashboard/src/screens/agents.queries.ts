@@ -3,17 +3,17 @@ import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { v1 } from '../api/api.client';
 import type { Schemas } from '../api/api.types';
 import { useSaveConnectionSettings } from './connection-settings.queries';
+import { connectionsQuery, isWhole } from './connections.queries';
 
 export type StoredAgentCard = Schemas['StoredAgentCard'];
 export type A2aTask = Schemas['A2aTask'];
 export type A2aTaskDetail = Schemas['A2aTaskDetail'];
 
 export function useAgents() {
+  // An agent only shared with the viewer is on the Connections list, as its shared view.
   return useQuery({
-    queryKey: ['connections'],
-    queryFn: ({ signal }) => v1('get', '/connections', { signal }).then((r) => r.connections),
-    select: (connections) => connections.filter((c) => c.type === 'a2a'),
-    refetchInterval: 15_000,
+    ...connectionsQuery(),
+    select: (connections) => connections.filter(isWhole).filter((c) => c.type === 'a2a'),
   });
 }
 

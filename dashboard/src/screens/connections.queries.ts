@@ -1,14 +1,37 @@
 /** Connection queries and mutations shared by the list, detail and create screens. */
 import { useMutation, useQuery, useQueryClient } from '@tanstack/react-query';
 import { v1 } from '../api/api.client';
-import type { CreateConnection } from '../api/api.types';
+import type { Connection, CreateConnection, ListedConnection } from '../api/api.types';
 
-export function useConnections() {
-  return useQuery({
+/** A connection the viewer reads whole, not one only shared with them (`access: "shared"`). */
+export function isWhole(c: ListedConnection): c is Connection {
+  return !('access' in c);
+}
+
+/** GET /connections as it answers: one query (and cache) behind every list of connections. */
+export function connectionsQuery() {
+  return {
     queryKey: ['connections'],
-    queryFn: ({ signal }) => v1('get', '/connections', { signal }).then((r) => r.connections),
+    queryFn: ({ signal }: { signal: AbortSignal }) =>
+      v1('get', '/connections', { signal }).then((r) => r.connections),
     refetchInterval: 15_000,
-  });
+  };
+}
+
+/**
+ * The Connections list: a developer's holds those shared with them too, as their shared view
+ * (docs/permissions.md#sharing).
+ */
+export function useConnectionList() {
+  return useQuery(connectionsQuery());
+}
+
+/**
+ * The connections the viewer reads whole, for the pickers (kill switches, detections, system
+ * prompts, the live view): a connection only shared with them is not theirs to act on or watch.
+ */
+export function useConnections() {
+  return useQuery({ ...connectionsQuery(), select: (list) => list.filter(isWhole) });
 }
 
 export function useConnection(slug: string) {
