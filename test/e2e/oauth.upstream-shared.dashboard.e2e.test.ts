@@ -5,6 +5,9 @@
  * - the Connections list marks an upstream-mode connection the viewer has not linked ("not linked"
  *   and a Link account action leading to its page), and only for the viewer: another member's link
  *   changes nothing in it;
+ * - a developer the connection is shared with (`settings.sharedWith`) finds it in their Connections
+ *   list, marked "shared with you" (and "not linked"), with nothing of how it is run and no action
+ *   but copying its URL, and opens it from there; a developer it is not shared with does not;
  * - a developer the connection is shared with (`settings.sharedWith`) opens its page — the gateway
  *   URL, the snippets and their own account card — without its details, policy, activity or any
  *   control to change it, and links their account there; a developer it is not shared with cannot
@@ -105,6 +108,20 @@ afterAll(async () => {
   await fake?.close();
 });
 
+/** The sharee's browser, signed in once; every /api answer it reads is kept in shareeBodies. */
+async function shareeBrowser(): Promise<Browser> {
+  if (sharee.browser) return sharee.browser;
+  sharee.browser = await signedInAs(sharee.person);
+  sharee.browser.page.on('response', (res) => {
+    if (!new URL(res.url()).pathname.startsWith('/api/')) return;
+    void res
+      .text()
+      .then((body) => shareeBodies.push(body))
+      .catch(() => undefined);
+  });
+  return sharee.browser;
+}
+
 /** The owner's Connections list, freshly loaded; `row(slug)` is one connection's row. */
 async function ownerList() {
   const page = owner.browser!.page;
@@ -129,16 +146,42 @@ describe('Upstream links not made yet, and a connection shared with a developer 
     await expect.poll(() => card.getByTestId('upstream-link-status').textContent()).toBe('not linked');
   });
 
+  it('the sharee’s list holds the connection, marked shared with you, and its row opens the shared view', async () => {
+    const browser = await shareeBrowser();
+    const page = browser.page;
+    await page.goto(url('/connections'));
+    await page.getByRole('table', { name: 'Connections' }).waitFor();
+    const row = page.getByTestId(`connection-row-${slug}`);
+    await row.waitFor();
+    expect(await row.getByTestId(`connection-shared-${slug}`).getByText('shared with you').count()).toBe(1);
+    expect(await row.getByTestId(`upstream-not-linked-${slug}`).getByText('not linked').count()).toBe(1);
+    expect(await row.locator('code').textContent()).toBe(url(`/v1/mcp/${slug}`));
+    // Nothing of how it is run (auth, activity, health: dashes) and no action but copying its URL.
+    expect(await row.locator('td.muted').allTextContents()).toEqual(['—', '—', '—']);
+    expect(await row.getByRole('button').allTextContents()).toEqual(['Copy URL']);
+    // Only the connection shared with them: the owner's other one is not theirs.
+    expect(await page.getByTestId(`connection-row-${plainSlug}`).count()).toBe(0);
+    await screenshot(page, 'connections-shared-with-you');
+    await row.getByRole('link', { name: slug, exact: true }).click();
+    await page.waitForURL(url(`/connections/${slug}`));
+    await page.getByTestId('connection-shared').waitFor();
+    expect(browser.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+  });
+
+  it('the owner’s row is not marked shared; a developer it is not shared with does not see it listed', async () => {
+    const row = await ownerList();
+    await row(slug).waitFor();
+    expect(await row(slug).getByTestId(`connection-shared-${slug}`).count()).toBe(0);
+    stranger.browser = await signedInAs(stranger.person);
+    const page = stranger.browser.page;
+    await page.goto(url('/connections'));
+    await page.getByText('No connections yet').waitFor();
+    expect(await page.getByTestId(`connection-row-${slug}`).count()).toBe(0);
+  });
+
   it('the sharee opens the page: gateway URL, snippets and their account card, nothing to change; they link there', async () => {
-    sharee.browser = await signedInAs(sharee.person);
-    const page = sharee.browser.page;
-    page.on('response', (res) => {
-      if (!new URL(res.url()).pathname.startsWith('/api/')) return;
-      void res
-        .text()
-        .then((body) => shareeBodies.push(body))
-        .catch(() => undefined);
-    });
+    const browser = await shareeBrowser();
+    const page = browser.page;
     await page.goto(url(`/connections/${slug}`));
     await page.getByTestId('connection-shared').waitFor();
     const card = page.getByRole('region', { name: `Your account at ${provider}` });
@@ -180,7 +223,7 @@ describe('Upstream links not made yet, and a connection shared with a developer 
       expect(shareeBodies.filter((body) => body.includes(secret))).toEqual([]);
     }
     expect(shareeBodies.filter((body) => /\b[ar]t-carol-\d+-/.test(body))).toEqual([]);
-    expect(sharee.browser.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
+    expect(browser.errors.filter((e) => e.startsWith('pageerror'))).toEqual([]);
   });
 
   it('the sharee’s link changes nothing in the owner’s list: the owner is still not linked', async () => {
@@ -190,7 +233,7 @@ describe('Upstream links not made yet, and a connection shared with a developer 
   });
 
   it('a developer it is not shared with cannot open the page', async () => {
-    stranger.browser = await signedInAs(stranger.person);
+    stranger.browser ??= await signedInAs(stranger.person);
     const page = stranger.browser.page;
     await page.goto(url(`/connections/${slug}`));
     await page.getByText('Could not load this connection').waitFor();
