@@ -4,7 +4,7 @@
  *
  * | permission          | owner | admin | developer            | auditor |
  * |---------------------|-------|-------|----------------------|---------|
- * | connections:read    |  yes  |  yes  | own connections (shared ones: their shared view) | yes |
+ * | connections:read    |  yes  |  yes  | own connections (shared ones: their shared view, listed too) | yes |
  * | connections:write   |  yes  |  yes  | own connections (+create) |  no |
  * | connections:use     |  yes  |  yes  | own + shared with them |  no   |
  * | policies:read       |  yes  |  yes  | own connections      |   yes   |
