@@ -18,6 +18,7 @@ import { AppError } from '../lib/errors';
 import type { Engine, Finding } from './inspection.engine';
 import type { Where } from './inspection.schema';
 import { riskScore } from './inspection.score';
+import { maskSpans } from './inspection.spans';
 import type { CallInspection } from './inspection.types';
 
 /** Findings recorded per scanned message; past it one `truncated` count says how many were left. */
@@ -46,7 +47,7 @@ export function reportedLocation(engine: Engine, where: Where, at: string): stri
   // A rule past its cap in the location leaves matches unreported: shown as nothing but the rule.
   const capped = found.find((f) => f.more);
   if (capped) return `[${capped.ruleId}]`;
-  let out = maskSpans(location, found);
+  let out = maskSpans(location, found, (f) => `[${f.ruleId}]`);
   if (out.includes('\\'))
     out = out.replace(QUOTED_KEY, (segment, body: string) => {
       const key = unquote(body);
@@ -84,20 +85,6 @@ function hasLongKey(location: string): boolean {
     if (run >= 8) return true;
   }
   return false;
-}
-
-/** `text` with each finding's span replaced by `[ruleId]` (overlapping spans merged). */
-function maskSpans(text: string, found: readonly Finding[]): string {
-  if (found.length === 0) return text;
-  const spans = [...found].sort((a, b) => a.start - b.start);
-  let out = '';
-  let at = 0;
-  for (const f of spans) {
-    if (f.end <= at) continue;
-    out += `${text.slice(at, Math.max(at, f.start))}[${f.ruleId}]`;
-    at = f.end;
-  }
-  return out + text.slice(at);
 }
 
 /** A quoted key's text (JSON string escapes, and childPath's `\'`), or null if not one. */

@@ -1,0 +1,118 @@
+/**
+ * Caller text as an error, a log line, an audit row or a live event may echo it. Pure.
+ *
+ * Errors name what was wrong: a JSON key (`details.path`), a method, a model, a skill. All of it
+ * is text the caller chose, and nobody checked that it is not a credential: a JSON key can BE a
+ * token (`{"sk-proj-…": 1}`), an agent can put a key where a method name goes. Whatever is echoed
+ * lands in the answer, but also in the audit row and the live event (which other members of the
+ * organization read) and in the logs (which operators read). So echoed caller text is:
+ *   - bounded (ECHO_CHARS, then `…`) — a key or a method may be a megabyte;
+ *   - printable only — control, format (bidi, zero-width) and separator characters become `?`,
+ *     so an echo cannot forge a log line or hide what it says;
+ *   - replaced whole by a placeholder (`[redacted]`, `[key]` for a path segment) when it looks
+ *     like a secret: any built-in credential detector of content inspection matches it (the
+ *     `secrets-default` pack, compiled once per isolate — the same rules, not a copy of them), or
+ *     it holds a long high-entropy token (tokenLike, for credentials no detector knows).
+ * Names the gateway knows (`tools/call`, `message/send`, …) are echoed as they are: callers pass
+ * them to `echoName`, which only looks further at a name that is not one of them.
+ */
+import { builtinRules, packsNamed } from '../inspection/inspection.builtin';
+import { compileRules, type Engine } from '../inspection/inspection.engine';
+import { maskSpans } from '../inspection/inspection.spans';
+
+/** Characters of caller text an echo shows. */
+export const ECHO_CHARS = 64;
+/** How much of it is looked at for a secret: more than is shown, so a secret cut by the bound is still seen whole. */
+const SCANNED_CHARS = 512;
+export const REDACTED = '[redacted]';
+export const KEY_PLACEHOLDER = '[key]';
+
+let engine: Engine | null = null;
+
+/** The built-in credential detectors (the `secrets-default` pack), compiled on first use. */
+function secretEngine(): Engine {
+  engine ??= compileRules(builtinRules(), packsNamed(['secrets-default']));
+  return engine;
+}
+
+/**
+ * A run of token characters this long, mixing letters and digits, with this much entropy per
+ * character, is a credential as far as an echo is concerned. Names are made of short words and
+ * numbers joined by `-`, `_`, `.`, `/` (`claude-3-5-sonnet-20241022`, `Llama-3.1-8B-Instruct`,
+ * a UUID's 12 hex digits): no piece of them is 20 characters. A token's random part is.
+ */
+const TOKEN_RUN = /[A-Za-z0-9+/=]{20,}/g;
+const MIN_TOKEN_BITS = 3;
+
+function tokenLike(text: string): boolean {
+  for (const [run] of text.matchAll(TOKEN_RUN)) {
+    if (/[0-9]/.test(run) && /[A-Za-z]/.test(run) && bitsPerChar(run) >= MIN_TOKEN_BITS) return true;
+  }
+  return false;
+}
+
+/** Shannon entropy of `text`, in bits per character. */
+function bitsPerChar(text: string): number {
+  const counts = new Map<string, number>();
+  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
+  let bits = 0;
+  for (const n of counts.values()) {
+    const p = n / text.length;
+    bits -= p * Math.log2(p);
+  }
+  return bits;
+}
+
+/** True when `text` (its first SCANNED_CHARS characters) looks like or holds a secret. */
+export function looksSecret(text: string): boolean {
+  const head = text.length > SCANNED_CHARS ? text.slice(0, SCANNED_CHARS) : text;
+  return tokenLike(head) || secretEngine().scan(head, 'args').length > 0;
+}
+
+/** Control, format (bidi, zero-width, tags), separator and unassigned/surrogate characters. */
+const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|[^\S ]/gu;
+
+/** `text` bounded to `max` characters (then `…`), unprintable characters shown as `?`. */
+function bounded(text: string, max: number): string {
+  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
+  return cut.replace(UNPRINTABLE, '?');
+}
+
+/** Caller text as an echo shows it: bounded, printable, `[redacted]` when it looks like a secret. */
+export function echoText(text: string, max: number = ECHO_CHARS): string {
+  return looksSecret(text) ? REDACTED : bounded(text, max);
+}
+
+/** A name (method, model, tool, skill): as it is when `known` says the gateway knows it, else echoText. */
+export function echoName(name: string, known: (name: string) => boolean, max: number = ECHO_CHARS): string {
+  return known(name) ? name : echoText(name, max);
+}
+
+/** One object key of a path: bounded and printable, `[key]` when it looks like a secret. */
+export function echoKey(key: string, max: number = ECHO_CHARS): string {
+  return looksSecret(key) ? KEY_PLACEHOLDER : bounded(key, max);
+}
+
+/**
+ * A path (zod's issue path, a field path) as an echo shows it: `messages[0].content`, each key
+ * through echoKey (array indices stay), the whole bounded at `maxChars` (then `…`).
+ */
+export function echoPath(segments: ReadonlyArray<PropertyKey>, maxChars = 256): string {
+  let out = '';
+  for (const segment of segments) {
+    if (typeof segment === 'number') out += `[${segment}]`;
+    else out += `${out === '' ? '' : '.'}${echoKey(String(segment))}`;
+    if (out.length > maxChars) return `${out.slice(0, maxChars)}…`;
+  }
+  return out;
+}
+
+/**
+ * `text` with every span a built-in credential detector matches replaced by `[redacted]`, the
+ * rest as it was: for text that is ours but may have caller text in it (an error message, a log
+ * line), where masking the whole would hide what happened. Linear, like every scan; every span,
+ * none left out by a rule's per-scan cap (Engine.redactSpans: every secret rule's action is `redact`).
+ */
+export function redactSecrets(text: string): string {
+  return maskSpans(text, secretEngine().redactSpans(text, 'args'), () => REDACTED);
+}

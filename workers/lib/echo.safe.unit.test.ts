@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import {
+  ECHO_CHARS,
+  echoKey,
+  echoName,
+  echoPath,
+  echoText,
+  KEY_PLACEHOLDER,
+  looksSecret,
+  REDACTED,
+  redactSecrets,
+} from './echo.safe';
+
+// Realistic credentials the built-in detectors know (workers/inspection/rules/secret.json examples' shapes).
+const OPENAI = 'sk-proj-5p5fIqMhdzXImFgdf7VuwcQXM6wdaDPcif6kdympel4sMkefVhM1EQIuVOLGMyEy6lhZ';
+const AWS = 'AKIATOKLVWZ0PT0JWG0Y';
+const GITHUB = 'ghp_PTTv6vsndhgF9eRW1veDgS0dYlaFqhLidHDy';
+// No detector knows this shape: the high-entropy rule does.
+const UNKNOWN_TOKEN = 'zq_9fKx2LmQ7vRt4NwB8yHc3JdP6sGa';
+
+describe('echo.safe: caller text as an echo shows it', () => {
+  it('replaces a credential a built-in detector knows with [redacted]', () => {
+    for (const secret of [OPENAI, AWS, GITHUB]) {
+      expect(looksSecret(secret)).toBe(true);
+      expect(echoText(secret)).toBe(REDACTED);
+      expect(echoText(`prefix/${secret}`)).toBe(REDACTED);
+    }
+  });
+
+  it('replaces a long high-entropy token no detector knows', () => {
+    expect(echoText(UNKNOWN_TOKEN)).toBe(REDACTED);
+  });
+
+  it('keeps names, model ids, ids and words readable', () => {
+    for (const name of [
+      'tools/call',
+      'resources/read',
+      'message/send',
+      'chat.completions',
+      'claude-3-5-sonnet-20241022',
+      'gpt-4o-2024-08-06',
+      'meta-llama/Llama-3.1-8B-Instruct',
+      '3f2b8c1e-9a4d-4e7f-b2c6-1d8e5f0a7b3c',
+      'internationalization_settings',
+      'messages',
+    ]) {
+      expect(echoText(name), name).toBe(name);
+    }
+  });
+
+  it('sees a secret cut by the bound (it scans more than it shows)', () => {
+    const text = `${'x'.repeat(ECHO_CHARS - 10)}${OPENAI}`;
+    expect(echoText(text)).toBe(REDACTED);
+  });
+
+  it('bounds what it shows and marks the cut', () => {
+    const shown = echoText('a'.repeat(10_000));
+    expect(shown).toBe(`${'a'.repeat(ECHO_CHARS)}…`);
+  });
+
+  it('shows control, bidi and zero-width characters as ?', () => {
+    expect(echoText('a\nb\u202Ec\u200Bd\te')).toBe('a?b?c?d?e');
+  });
+
+  it('echoName keeps a known name whatever it looks like, and judges an unknown one', () => {
+    expect(echoName(GITHUB, () => true)).toBe(GITHUB);
+    expect(echoName(GITHUB, () => false)).toBe(REDACTED);
+    expect(echoName('tools/call', (n) => n === 'tools/call')).toBe('tools/call');
+  });
+
+  it('renders a path segment by segment: secret keys as [key], indices kept', () => {
+    expect(echoPath(['messages', 0, OPENAI, 'x'])).toBe(`messages[0].${KEY_PLACEHOLDER}.x`);
+    expect(echoPath([AWS])).toBe(KEY_PLACEHOLDER);
+    expect(echoPath(['a', 1, 2, 'b'])).toBe('a[1][2].b');
+    expect(echoKey('model')).toBe('model');
+  });
+
+  it('bounds a path of many long keys', () => {
+    const path = echoPath(Array.from({ length: 100 }, () => 'k'.repeat(60)));
+    expect(path.length).toBeLessThanOrEqual(257);
+    expect(path.endsWith('…')).toBe(true);
+  });
+
+  it('redactSecrets masks only the secret spans of a longer text', () => {
+    const text = `Invalid request field "${GITHUB}": expected number (key ${AWS})`;
+    const out = redactSecrets(text);
+    expect(out).toBe(`Invalid request field "${REDACTED}": expected number (key ${REDACTED})`);
+    expect(redactSecrets('nothing here')).toBe('nothing here');
+  });
+});
