@@ -1,7 +1,7 @@
 import { OpenAPIHono } from '@hono/zod-openapi';
 import type { AppEnv } from './app.types';
 import { AppError, type ErrorLocation } from './lib/errors';
-import { listIssues, quoted, unknownKeysMessage } from './lib/issues.list';
+import { listIssues, quotedPath, unknownKeysMessage } from './lib/issues.list';
 
 const TARGET_LOCATION: Record<string, ErrorLocation['location']> = {
   json: 'body',
@@ -26,7 +26,8 @@ interface ZodIssueLike {
 /**
  * zod issues → our error detail shape: where (body/query/path + field path) and what. Bounded
  * (lib/issues.list.ts): the first issues only, `issueCount` when there were more, an unknown-keys
- * message naming the first keys only, and no quoted key or path longer than MAX_QUOTED_CHARS.
+ * message naming the first keys only, and no quoted key or path longer than MAX_QUOTED_CHARS; a key
+ * that looks like a secret is shown as `[key]` (lib/echo.safe.ts).
  */
 export function issuesToDetails(
   issues: ReadonlyArray<ZodIssueLike>,
@@ -37,12 +38,7 @@ export function issuesToDetails(
     ...listed,
     issues: listed.issues.map((issue) => ({
       location,
-      path: quoted(
-        issue.path
-          .map((p) => (typeof p === 'number' ? `[${p}]` : String(p)))
-          .join('.')
-          .replace(/\.\[/g, '['),
-      ),
+      path: quotedPath(issue.path),
       message:
         issue.code === 'unrecognized_keys' && issue.keys ? unknownKeysMessage(issue.keys) : issue.message,
     })),

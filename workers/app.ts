@@ -12,6 +12,7 @@ import { CSRF_HEADER, corsOrigin } from './auth/csrf.check';
 import { a2aRoutes } from './gateway/a2a.routes';
 import { gatewayRoutes } from './gateway/gateway.routes';
 import { llmRoutes } from './gateway/llm.routes';
+import { echoUrlPath } from './lib/echo.safe';
 import { AppError, type ErrorCode, restErrorBody, toAppError } from './lib/errors';
 import { randomId } from './lib/ids';
 import { log } from './lib/log';
@@ -92,7 +93,8 @@ function onError(thrown: Error, c: Context<AppEnv>): Response {
     // every request cost every gateway call a random draw and a middleware turn.
     log('error', 'request failed', {
       requestId: randomId('req', 12),
-      path: c.req.path,
+      // The caller's path: a segment that looks like a credential is not logged (lib/echo.safe.ts).
+      path: echoUrlPath(c.req.path),
       code: err.code,
       internal: err.internal ?? thrown,
     });

@@ -20,6 +20,7 @@
  */
 
 import type { AuditEventInsert } from '../db/schema';
+import { auditName, echoText } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
 import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
@@ -206,7 +207,8 @@ export function a2aDecide(
   policy: CompiledPolicy,
 ): UnitDecision<A2aUnit> {
   if (unit.canonical === null) {
-    const shown = unit.method.length > SHOWN ? `${unit.method.slice(0, SHOWN)}…` : unit.method;
+    // The caller's text: bounded, hidden when it looks like a credential (lib/echo.safe.ts).
+    const shown = echoText(unit.method, SHOWN);
     return {
       unit,
       tool: null,
@@ -236,7 +238,7 @@ export function a2aDecide(
       message: `Denied by policy: ${reason} (trace ${identity.traceId})`,
       details: {
         reason,
-        ...(unit.skill ? { skill: unit.skill } : {}),
+        ...(unit.skill ? { skill: auditName(unit.skill) } : {}),
         method: unit.canonical,
         ruleIndex: decision.ruleIndex,
         policyVersion: decision.policyVersion,

@@ -7,6 +7,7 @@ import { jsonRowStatements, rowForD1, UPSERT_SQL, valuesJson } from '../../durab
 import { auditSpoolFor, burstSpoolFor } from '../../durable-objects/do.client';
 import { addressKey } from '../auth/auth.limiter';
 import type { AuditEventInsert } from '../db/schema';
+import { auditName, redactSecrets } from '../lib/echo.safe';
 import { log } from '../lib/log';
 
 /**
@@ -50,4 +51,35 @@ export async function spoolRefusal(
       ),
     );
   }
+}
+
+/**
+ * A gateway row as it is written: the names it keeps (method, tool, model) and the caller text its
+ * details quote (a refusal's message, a decision's reason, an A2A skill) cleared of credentials
+ * (lib/echo.safe.ts), whichever adapter built it. The row is read by every auditor of the
+ * organization, exported, and sent as the live event; the caller chose these names. The places
+ * that build the text bound and mask it already; this is the one place every row passes, so no
+ * adapter can forget. A name that does not look like a credential is kept exactly as it was sent.
+ */
+export function echoSafeRow(row: AuditEventInsert): AuditEventInsert {
+  const out = { ...row };
+  if (typeof out.method === 'string') out.method = auditName(out.method);
+  if (typeof out.tool === 'string') out.tool = auditName(out.tool);
+  if (typeof out.model === 'string') out.model = auditName(out.model);
+  const details = out.details as Record<string, unknown> | null | undefined;
+  if (details && typeof details === 'object' && ECHOED_DETAILS.some((k) => typeof details[k] === 'string')) {
+    const safe = { ...details };
+    for (const key of ECHOED_DETAILS)
+      if (typeof safe[key] === 'string') safe[key] = redactSecrets(safe[key] as string);
+    if (typeof safe.skill === 'string') safe.skill = auditName(safe.skill);
+    out.details = safe;
+  }
+  return out;
+}
+
+/** The details a gateway row quotes caller text in. */
+const ECHOED_DETAILS = ['refusal', 'reason', 'skill'] as const;
+
+export function echoSafeRows(rows: AuditEventInsert[]): AuditEventInsert[] {
+  return rows.map(echoSafeRow);
 }

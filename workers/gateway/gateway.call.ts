@@ -53,7 +53,7 @@ import { exportTrace } from '../tracing/trace.export';
 import { needsGuard, ownershipRefusal } from './a2a.context.access';
 import type { HttpMethod, ParsedRequest, ProtocolAdapter } from './gateway.adapter';
 import { type Answer, answerWithStages } from './gateway.answer';
-import { refusalSource, spoolRefusal } from './gateway.audit';
+import { echoSafeRow, echoSafeRows, refusalSource, spoolRefusal } from './gateway.audit';
 import type { HashedKey } from './gateway.callers';
 import type { ResolvedConnection } from './gateway.connection';
 import { recordLate, streamWatch } from './gateway.entitlement';
@@ -309,7 +309,7 @@ function callRows<U, P extends ParsedRequest<U>>(
   decisions: UnitDecision<U>[],
   policy: CompiledPolicy | null,
 ): AuditEventInsert[] {
-  return adapter.auditRows(baseRow(state), decisions, c.req.raw, state.httpMethod, policy);
+  return echoSafeRows(adapter.auditRows(baseRow(state), decisions, c.req.raw, state.httpMethod, policy));
 }
 
 async function admit<P>(
@@ -372,13 +372,13 @@ async function auditRefusal<U, P extends ParsedRequest<U>>(
   state: CallState<P>,
   err: AppError,
 ): Promise<void> {
-  const row: AuditEventInsert = {
+  const row: AuditEventInsert = echoSafeRow({
     ...baseRow(state),
     action: err.code === 'unauthorized' ? 'unauthenticated' : 'error',
     errorCode: err.code,
     ...adapter.refusalFields(state.parsed),
     details: { http: state.httpMethod, ...(err.code === 'unauthorized' ? {} : { refusal: err.message }) },
-  };
+  });
   try {
     // Anyone can make a refusal before authentication: counted per source and minute instead,
     // one audit row per burst (durable-objects/refusal.bursts.ts).

@@ -30,6 +30,7 @@
  */
 import type { AuditEventInsert } from '../db/schema';
 import { type CallIntegrity, pinnedAnnotations } from '../integrity/integrity.types';
+import { auditName, echoText } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
 import { batchRowId } from '../lib/ids';
 import { isRecord } from '../lib/values';
@@ -163,18 +164,23 @@ function policyDenied(name: string, decision: Decision, identity: CallIdentity):
     message: `Denied by policy: ${reason} (trace ${identity.traceId})`,
     details: {
       reason,
-      tool: name,
+      // The governed name, as the audit row keeps it (lib/echo.safe.ts auditName).
+      tool: auditName(name),
       ruleIndex: decision.ruleIndex,
       policyVersion: decision.policyVersion,
     },
   });
 }
 
-/** Caller text echoed in an error is cut short: a method name may be a megabyte long. */
+/**
+ * Caller text echoed in an error is cut short — a method name may be a megabyte long — and hidden
+ * when it looks like a credential (lib/echo.safe.ts): an unknown method is whatever the caller put
+ * there. A known method never reaches here.
+ */
 const SHOWN_METHOD_CHARS = 100;
 
 function unknownMethod(method: string): AppError {
-  const shown = method.length > SHOWN_METHOD_CHARS ? `${method.slice(0, SHOWN_METHOD_CHARS)}…` : method;
+  const shown = echoText(method, SHOWN_METHOD_CHARS);
   return new AppError('method_not_found', {
     message: `Method not found: ${JSON.stringify(shown)} is not an MCP method this gateway forwards (names are exact and case-sensitive)`,
     details: { location: 'body', path: 'method', method: shown },

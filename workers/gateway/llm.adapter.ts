@@ -20,6 +20,7 @@ import { type InspectableBody, inspectableBody } from '../inspection/inspection.
 import { passthroughAnswerStage } from '../inspection/inspection.passthrough-answer';
 import { ContentCapture } from '../langfuse/langfuse.content';
 import { langfuseMayBeOn } from '../langfuse/langfuse.report';
+import { echoUrlPath } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
 import { type BatchFile, batchFileModels, formBatchFile, jsonBodyModels } from '../llm/llm.batch-models';
 import { getProvider, type LlmProvider, missingDefaultHeaders } from '../llm/llm.catalog';
@@ -174,7 +175,8 @@ async function readLlm(
   if (endpoint !== 'passthrough' && !provider.endpoints.includes(endpoint)) {
     throw new AppError('not_found', {
       message: `Provider ${provider.id} does not serve ${endpoint}`,
-      details: { location: 'path', path: subPath },
+      // The caller's path: each segment that looks like a credential hidden (lib/echo.safe.ts).
+      details: { location: 'path', path: echoUrlPath(subPath) },
     });
   }
   const unit: LlmUnit = {

@@ -17,6 +17,7 @@
  *                      endpoints (models, count_tokens), reads and cancels are 0.
  */
 
+import { echoText, echoUrlPath } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
 import type { LlmEndpointName } from '../llm/llm.endpoints';
 import { estimatePromptTokens } from '../llm/llm.estimate';
@@ -101,9 +102,10 @@ export function systemPromptStage(
 function passthroughUnderPrompt(d: UnitDecision<LlmUnit>): UnitDecision<LlmUnit> {
   const target = d.unit.forwarded?.target;
   if (passthroughKind(target) !== 'work') return d;
-  // The caller's own method and path (without its query), cut short: it is theirs, and may be long.
+  // The caller's own method and path (without its query), cut short and each segment that looks
+  // like a credential hidden (lib/echo.safe.ts): it is theirs, and may be long or hold a key.
   const parts = targetParts(target);
-  const route = `${parts?.method ?? 'POST'} /v1${parts?.path ?? ''}`.slice(0, 200);
+  const route = `${echoText(parts?.method ?? 'POST', 16)} /v1${echoUrlPath(parts?.path ?? '')}`;
   return {
     ...d,
     refusal: new AppError('policy_denied', {

@@ -15,6 +15,7 @@
  * where the next page starts, and rewriting them would make a client page through the same
  * entries again.
  */
+import { echoText } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
 import { type CompiledPolicy, couldEverAllow } from '../policy/policy.evaluate';
 import type { ResponseStage } from './gateway.stages';
@@ -22,7 +23,8 @@ import type { ResponseStage } from './gateway.stages';
 /** The refusal of a retrieval the connection does not allow: 404 in the provider's shape. */
 export function hiddenModel(model: string): AppError {
   return new AppError('not_found', {
-    message: `The model ${JSON.stringify(model.slice(0, 256))} does not exist or you do not have access to it`,
+    // The caller's text: bounded, and hidden if it looks like a credential (lib/echo.safe.ts).
+    message: `The model ${JSON.stringify(echoText(model, 128))} does not exist or you do not have access to it`,
     details: { reason: 'model_not_available', location: 'path', path: 'model' },
   });
 }

@@ -43,6 +43,7 @@ import {
   objectKey,
   objectOfKey,
 } from '../../durable-objects/llm.objects';
+import { echoId } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import type { BatchFile } from '../llm/llm.batch-models';
@@ -357,8 +358,9 @@ const NOUNS: Record<OwnedKind, string> = {
 
 function notFound(kind: OwnedKind, id: string, where: Pick<Named, 'location' | 'path'>): AppError {
   return new AppError(kind === 'response' ? 'response_not_found' : 'object_not_found', {
-    // The id as the caller sent it, and nothing about whether anyone else owns it.
-    message: `No ${NOUNS[kind]} found with id ${JSON.stringify(id)}.`,
+    // The id as the caller sent it (bounded; hidden if a credential detector knows it,
+    // lib/echo.safe.ts), and nothing about whether anyone else owns it.
+    message: `No ${NOUNS[kind]} found with id ${JSON.stringify(echoId(id))}.`,
     details:
       where.location === 'body' ? { location: 'body', path: where.path ?? 'input' } : { location: 'path' },
   });

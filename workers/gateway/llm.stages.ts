@@ -19,6 +19,7 @@
 import type { AuditEventInsert } from '../db/schema';
 import { promptOf, WITHHELD_OUTPUT } from '../langfuse/langfuse.content';
 import { reportLlmCall } from '../langfuse/langfuse.report';
+import { echoText } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
 import { priceCall } from '../llm/llm.prices';
 import { cachedPriceOverrides } from '../llm/llm.prices.cache';
@@ -49,7 +50,8 @@ function denied(
       message: `Denied by policy: ${reason} (trace ${identity.traceId})`,
       details: {
         reason,
-        model: unit.model,
+        // The caller's text (lib/echo.safe.ts): a model named like a credential is not echoed.
+        model: unit.model === null ? null : echoText(unit.model, 128),
         endpoint: unit.endpoint,
         ruleIndex: decision?.ruleIndex ?? null,
         policyVersion: decision?.policyVersion ?? null,
@@ -89,20 +91,20 @@ function decideModel(
     return denied(
       unit,
       null,
-      `model ${JSON.stringify(unit.model)} is not in this connection's allowedModels`,
+      `model ${JSON.stringify(echoText(unit.model, 128))} is not in this connection's allowedModels`,
       identity,
     );
   }
   // A passthrough body's model is held to allowedModels only: it never makes a `model` rule match.
   const raw = unit.passthroughModel;
   if (allowed && raw?.kind === 'named' && !allowed(raw.model)) {
-    const reason = `model ${JSON.stringify(raw.model)} is not in this connection's allowedModels`;
+    const reason = `model ${JSON.stringify(echoText(raw.model, 128))} is not in this connection's allowedModels`;
     return denied(unit, null, reason, identity);
   }
   // A batch runs each of its models: one outside the list refuses the whole call.
   const outside = allowed && raw?.kind === 'several' ? raw.models.find((m) => !allowed(m)) : undefined;
   if (outside !== undefined) {
-    const reason = `model ${JSON.stringify(outside)} is not in this connection's allowedModels`;
+    const reason = `model ${JSON.stringify(echoText(outside, 128))} is not in this connection's allowedModels`;
     return denied(unit, null, reason, identity);
   }
   if (allowed && raw?.kind === 'unreadable') {

@@ -11,7 +11,7 @@ import { adminAuditStatement } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
-import { listIssues, quoted, unknownKeysMessage } from '../lib/issues.list';
+import { listIssues, quoted, quotedPath, unknownKeysMessage } from '../lib/issues.list';
 import type { InspectionSettings } from '../shared/connection.settings';
 import {
   customEditRights,
@@ -166,7 +166,7 @@ function boundedErrors<T>(errors: readonly T[]): { errors: T[]; errorCount?: num
 function boundedIssue(issue: z.core.$ZodIssue) {
   return {
     code: issue.code,
-    path: issue.path.map((p) => (typeof p === 'string' ? quoted(p) : typeof p === 'number' ? p : String(p))),
+    path: issue.path.map((p) => (typeof p === 'number' ? p : quoted(String(p)))),
     message: issue.code === 'unrecognized_keys' ? unknownKeysMessage(issue.keys) : issue.message,
   };
 }
@@ -260,7 +260,7 @@ async function checkedPack(env: Env_, principal: Principal, input: unknown): Pro
       message: `Pack refused: ${issue.message}`,
       details: {
         location: 'body',
-        path: quoted(issue.path.join('.')),
+        path: quotedPath(issue.path),
         ...listIssues(parsed.error.issues.map(boundedIssue)),
       },
     });

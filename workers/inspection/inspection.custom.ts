@@ -4,7 +4,7 @@
  * every positive example must be found by the rule, no negative one may be.
  * Every error says where (`path`, a field path in the rule) and why (`code`, `message`).
  */
-import { quoted, unknownKeysMessage } from '../lib/issues.list.js';
+import { quotedPath, unknownKeysMessage } from '../lib/issues.list.js';
 import { RuleCompileError } from './inspection.compile.js';
 import { compileRules, type Engine } from './inspection.engine.js';
 import { checkPattern, type PatternErrorCode } from './inspection.regex.js';
@@ -20,13 +20,6 @@ export interface RuleValidationError {
 }
 
 export type RuleValidation = { ok: true; rule: Rule } | { ok: false; errors: RuleValidationError[] };
-
-function pathOf(parts: readonly PropertyKey[]): string {
-  return parts.reduce<string>(
-    (acc, p) => (typeof p === 'number' ? `${acc}[${p}]` : acc ? `${acc}.${String(p)}` : String(p)),
-    '',
-  );
-}
 
 /** Which examples of a (valid) rule the rule itself gets wrong. */
 export function checkExamples(rule: Rule): RuleValidationError[] {
@@ -75,7 +68,7 @@ export function validateCustomRule(input: unknown): RuleValidation {
       ok: false,
       errors: parsed.error.issues.map((issue) => ({
         code: 'schema' as const,
-        path: quoted(pathOf(issue.path)),
+        path: quotedPath(issue.path),
         // zod names every unknown key in its message: bounded (lib/issues.list.ts).
         message: issue.code === 'unrecognized_keys' ? unknownKeysMessage(issue.keys) : issue.message,
       })),

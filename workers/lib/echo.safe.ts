@@ -19,6 +19,7 @@
 import { builtinRules, packsNamed } from '../inspection/inspection.builtin';
 import { compileRules, type Engine } from '../inspection/inspection.engine';
 import { maskSpans } from '../inspection/inspection.spans';
+import { boundedSet } from './bounded.map';
 
 /** Characters of caller text an echo shows. */
 export const ECHO_CHARS = 64;
@@ -72,10 +73,14 @@ export function looksSecret(text: string): boolean {
 /** Control, format (bidi, zero-width, tags), separator and unassigned/surrogate characters. */
 const UNPRINTABLE = /[\p{Cc}\p{Cf}\p{Cs}\p{Co}\p{Cn}\p{Zl}\p{Zp}]|[^\S ]/gu;
 
+/** `text` with its unprintable characters shown as `?`. */
+export function printable(text: string): string {
+  return text.replace(UNPRINTABLE, '?');
+}
+
 /** `text` bounded to `max` characters (then `…`), unprintable characters shown as `?`. */
 function bounded(text: string, max: number): string {
-  const cut = text.length > max ? `${text.slice(0, max)}…` : text;
-  return cut.replace(UNPRINTABLE, '?');
+  return printable(text.length > max ? `${text.slice(0, max)}…` : text);
 }
 
 /** Caller text as an echo shows it: bounded, printable, `[redacted]` when it looks like a secret. */
@@ -83,9 +88,49 @@ export function echoText(text: string, max: number = ECHO_CHARS): string {
   return looksSecret(text) ? REDACTED : bounded(text, max);
 }
 
+/**
+ * A name an audit row keeps in a column (a method, a tool, a model, a skill): as it is, unless it
+ * looks like a secret (then `[redacted]`). Not cut short: a policy matched the name whole, and the
+ * row must name what was decided (the caller's name was already bounded where it was read). Every
+ * call writes one, and names repeat, so each distinct name is judged once per isolate.
+ */
+export function auditName(name: string): string {
+  let secret = judged.get(name);
+  if (secret === undefined) {
+    secret = looksSecret(name);
+    // Only short names are remembered: a cache of megabyte keys would be a cache of megabytes.
+    if (name.length <= JUDGED_NAME_CHARS) boundedSet(judged, name, secret, JUDGED_NAMES);
+  }
+  return secret ? REDACTED : name;
+}
+
+const judged = new Map<string, boolean>();
+const JUDGED_NAMES = 2048;
+const JUDGED_NAME_CHARS = 256;
+
 /** A name (method, model, tool, skill): as it is when `known` says the gateway knows it, else echoText. */
 export function echoName(name: string, known: (name: string) => boolean, max: number = ECHO_CHARS): string {
   return known(name) ? name : echoText(name, max);
+}
+
+/**
+ * An id the caller sent (a stored object's, a task's): providers' ids are long and random
+ * (`resp_67cc…`), so the high-entropy rule would hide every one of them; an id is shown unless a
+ * credential detector knows it.
+ */
+export function echoId(id: string, max: number = ECHO_CHARS * 2): string {
+  const head = id.length > SCANNED_CHARS ? id.slice(0, SCANNED_CHARS) : id;
+  return secretEngine().scan(head, 'args').length > 0 ? REDACTED : bounded(id, max);
+}
+
+/** A URL path (`/v1/files/abc`): each segment as echoText shows it, the whole bounded at `maxChars`. */
+export function echoUrlPath(path: string, maxChars = 200): string {
+  const head = path.length > SCANNED_CHARS ? path.slice(0, SCANNED_CHARS) : path;
+  const shown = head
+    .split('/')
+    .map((segment) => (segment === '' ? '' : echoText(segment, maxChars)))
+    .join('/');
+  return shown.length > maxChars || path.length > head.length ? `${shown.slice(0, maxChars)}…` : shown;
 }
 
 /** One object key of a path: bounded and printable, `[key]` when it looks like a secret. */

@@ -88,3 +88,18 @@ describe('echo.safe: caller text as an echo shows it', () => {
     expect(redactSecrets('nothing here')).toBe('nothing here');
   });
 });
+
+describe('echo.safe: ids and URL paths', () => {
+  it('shows a provider id (random, but no credential) and hides a credential sent as an id', async () => {
+    const { echoId } = await import('./echo.safe');
+    const id = 'resp_67ccd2bed1ec8190b14f964abc0542670bb6a6b452d3795b';
+    expect(echoId(id)).toBe(id);
+    expect(echoId(GITHUB)).toBe(REDACTED);
+  });
+
+  it('shows a URL path segment by segment', async () => {
+    const { echoUrlPath } = await import('./echo.safe');
+    expect(echoUrlPath('/files/file-abc/content')).toBe('/files/file-abc/content');
+    expect(echoUrlPath(`/files/${OPENAI}/content`)).toBe(`/files/${REDACTED}/content`);
+  });
+});

@@ -5,7 +5,15 @@
  * gateway's JSON-RPC responder are the only places that turn one into bytes. Public messages
  * are generic and fixed per code (plus an optional safe detail); anything internal (SQL errors,
  * upstream bodies, stack traces) goes to `internal`, which is logged and never sent.
+ *
+ * Messages and details name what was wrong, and that is often the caller's text: a key, a method,
+ * a model, an id. Where an error quotes it, it quotes it through lib/echo.safe.ts (bounded,
+ * printable, `[redacted]` / `[key]` when it looks like a secret). And every wire mapping below
+ * (REST, JSON-RPC, and the LLM shapes in workers/llm/llm.errors.ts) passes the message and every
+ * string of the details through `echoSafe` — the built-in credential detectors, span by span — so a
+ * place that forgot cannot send a credential back (docs/architecture.md#errors-never-echo-a-secret).
  */
+import { redactSecrets } from './echo.safe';
 
 export const ERROR_CODES = {
   // 4xx — the caller can fix these.
@@ -169,16 +177,39 @@ export function toAppError(err: unknown): AppError {
   return new AppError('internal', { internal: err });
 }
 
+/** Strings of error details deeper than this are left out (details are small, flat objects). */
+const MAX_DETAIL_DEPTH = 6;
+
+/** `value` with every string in it (keys included) cleared of what a credential detector knows. */
+function safeDetails(value: unknown, depth: number): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_DETAIL_DEPTH) return '[…]';
+  if (Array.isArray(value)) return value.map((v) => safeDetails(v, depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[redactSecrets(k)] = safeDetails(v, depth + 1);
+  return out;
+}
+
+/** An error's message and details as every wire shape sends them: no credential in either. */
+export function echoSafe(err: AppError): { message: string; details: unknown } {
+  return {
+    message: redactSecrets(err.message),
+    details: err.details === undefined ? undefined : safeDetails(err.details, 0),
+  };
+}
+
 export interface RestErrorBody {
   error: { code: ErrorCode; message: string; details?: unknown };
 }
 
 export function restErrorBody(err: AppError): RestErrorBody {
+  const { message, details } = echoSafe(err);
   return {
     error: {
       code: err.code,
-      message: err.message,
-      ...(err.details === undefined ? {} : { details: err.details }),
+      message,
+      ...(details === undefined ? {} : { details }),
     },
   };
 }
@@ -198,14 +229,15 @@ export function jsonRpcErrorBody(
   id: string | number | null,
   traceId: string | undefined,
 ): JsonRpcErrorBody {
+  const { message, details } = echoSafe(err);
   const data: JsonRpcErrorBody['error']['data'] = { code: err.code };
   if (traceId) data.traceId = traceId;
-  if (err.details !== undefined) data.details = err.details;
+  if (details !== undefined) data.details = details;
   // A held call names its approval at the top of `data`, where an agent looks first.
   if (err.code === 'approval_required') {
     const { approvalId, approvalUrl } = (err.details ?? {}) as { approvalId?: string; approvalUrl?: string };
     if (approvalId) data.approvalId = approvalId;
     if (approvalUrl) data.approvalUrl = approvalUrl;
   }
-  return { jsonrpc: '2.0', id, error: { code: err.rpcCode, message: err.message, data } };
+  return { jsonrpc: '2.0', id, error: { code: err.rpcCode, message, data } };
 }

@@ -4,7 +4,12 @@
  * message naming them all), and a key may itself be a megabyte. So an answer lists the first
  * MAX_LISTED_ISSUES issues and says how many there were, names the first MAX_LISTED_KEYS unknown
  * keys of an object and how many more, and cuts every key or path it quotes at MAX_QUOTED_CHARS.
+ *
+ * Keys are the caller's text and a key can be a credential (`{"sk-proj-…": 1}`): every key or path
+ * an answer quotes goes through lib/echo.safe.ts — a key that looks like a secret is shown as
+ * `[key]`, and unprintable characters as `?`.
  */
+import { echoPath, KEY_PLACEHOLDER, looksSecret, printable } from './echo.safe';
 
 export const MAX_LISTED_ISSUES = 20;
 export const MAX_LISTED_KEYS = 20;
@@ -16,9 +21,18 @@ export function listIssues<T>(issues: readonly T[]): { issues: T[]; issueCount?:
   return { issues: issues.slice(0, MAX_LISTED_ISSUES), issueCount: issues.length };
 }
 
-/** A key or path as an error quotes it: at most MAX_QUOTED_CHARS characters, then `…`. */
+/**
+ * A key (or a path already rendered by quotedPath) as an error quotes it: at most MAX_QUOTED_CHARS
+ * characters, then `…`; `[key]` when it looks like a secret.
+ */
 export function quoted(text: string): string {
-  return text.length <= MAX_QUOTED_CHARS ? text : `${text.slice(0, MAX_QUOTED_CHARS)}…`;
+  if (looksSecret(text)) return KEY_PLACEHOLDER;
+  return printable(text.length <= MAX_QUOTED_CHARS ? text : `${text.slice(0, MAX_QUOTED_CHARS)}…`);
+}
+
+/** A path (zod's segments) as an error quotes it: `a.b[0].c`, each key as echoKey shows it, bounded. */
+export function quotedPath(segments: ReadonlyArray<PropertyKey>): string {
+  return echoPath(segments, MAX_QUOTED_CHARS);
 }
 
 /** `Unrecognized keys: "a", "b" and 3 more` — zod's message, with the list bounded. */

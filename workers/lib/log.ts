@@ -1,12 +1,18 @@
 /**
  * Structured logs (one JSON object a line, which Workers Logs indexes). Callers pass fields,
  * never raw headers or bodies. `redactSensitive` is a last line of defence: any value that looks
- * like an Igris key, a bearer token or a session token is masked before it is written.
+ * like an Igris key, a bearer token or a session token is masked before it is written, and every
+ * string in the line is cleared of what the built-in credential detectors know (lib/echo.safe.ts
+ * redactSecrets): fields can quote the caller's text (a path, a method, an error's message), and
+ * an operator's log is no place for the caller's provider key. String by string, so the line stays
+ * one JSON object whatever a match spans.
  *
  * Only `error` goes to console.error. Everything else goes to console.log: `wrangler dev` prints the
  * Worker's console.warn/console.error through its own formatter (`▲ [WARNING]`, `✘ [ERROR]`) in ANSI
  * colour whatever NO_COLOR says, and a line's `level` field already carries the severity.
  */
+import { redactSecrets } from './echo.safe';
+
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 
 const SECRET_PATTERNS: Array<[RegExp, string]> = [
@@ -27,10 +33,15 @@ function describe(value: unknown): unknown {
   return value;
 }
 
+/** JSON.stringify's replacer: each string value without what a credential detector knows. */
+function secretFree(_key: string, value: unknown): unknown {
+  return typeof value === 'string' ? redactSecrets(value) : value;
+}
+
 export function log(level: Level, msg: string, fields: Record<string, unknown> = {}): void {
   const entry: Record<string, unknown> = { level, msg, time: new Date().toISOString() };
   for (const [key, value] of Object.entries(fields)) entry[key] = describe(value);
-  const line = redactSensitive(JSON.stringify(entry));
+  const line = redactSensitive(JSON.stringify(entry, secretFree));
   if (level === 'error') console.error(line);
   else console.log(line);
 }

@@ -39,3 +39,23 @@ describe('log', () => {
     expect(err).toHaveBeenCalledTimes(1);
   });
 });
+
+describe('log: no credential in a line', () => {
+  it('masks what a built-in credential detector knows in any field, and the line stays JSON', () => {
+    const out = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    const aws = 'AKIATOKLVWZ0PT0JWG0Y';
+    const openai = 'sk-proj-5p5fIqMhdzXImFgdf7VuwcQXM6wdaDPcif6kdympel4sMkefVhM1EQIuVOLGMyEy6lhZ';
+    log('warn', 'gateway error', {
+      path: `/api/v1/connections/${aws}`,
+      internal: new Error(`bad field "${openai}"`),
+      nested: { method: `x/"${openai}` },
+    });
+    const line = String(out.mock.calls[0]![0]);
+    expect(line).not.toContain(aws);
+    expect(line).not.toContain(openai);
+    expect(line).not.toContain('5p5fIqMhdzXImFgdf7Vu');
+    const entry = JSON.parse(line) as { path: string; internal: { message: string } };
+    expect(entry.path).toBe('/api/v1/connections/[redacted]');
+    expect(entry.internal.message).toBe('bad field "[redacted]"');
+  });
+});

@@ -20,7 +20,7 @@
  * its `Retry-After` and may be retried.
  */
 import { TRACE_HEADER } from '../gateway/gateway.identity';
-import type { AppError, ErrorCode } from '../lib/errors';
+import { type AppError, type ErrorCode, echoSafe } from '../lib/errors';
 import type { LlmFamily } from './llm.endpoints';
 
 /** The HTTP status of an AppError on an LLM route. */
@@ -89,30 +89,35 @@ export interface AnthropicErrorBody {
   error: { type: string; message: string; details?: unknown };
 }
 
-/** The body field a validation error is about (`details.path` with `location: "body"`), else null. */
-function bodyParam(err: AppError): string | null {
-  const details = err.details as { location?: unknown; path?: unknown } | undefined;
-  return details?.location === 'body' && typeof details.path === 'string' ? details.path : null;
+/**
+ * The body field a validation error is about (`details.path` with `location: "body"`), else null.
+ * Read from the details as sent (lib/errors.ts echoSafe): a path quotes the caller's keys.
+ */
+function bodyParam(details: unknown): string | null {
+  const d = details as { location?: unknown; path?: unknown } | undefined;
+  return d?.location === 'body' && typeof d.path === 'string' ? d.path : null;
 }
 
-function withDetails<T extends object>(target: T, err: AppError): T & { details?: unknown } {
-  return err.details === undefined ? target : { ...target, details: err.details };
+function withDetails<T extends object>(target: T, details: unknown): T & { details?: unknown } {
+  return details === undefined ? target : { ...target, details };
 }
 
 export function openAiErrorBody(err: AppError): OpenAiErrorBody {
   const status = llmStatus(err);
+  const { message, details } = echoSafe(err);
   return {
     error: withDetails(
-      { message: err.message, type: openAiType(status, err.code), param: bodyParam(err), code: err.code },
-      err,
+      { message, type: openAiType(status, err.code), param: bodyParam(details), code: err.code },
+      details,
     ),
   };
 }
 
 export function anthropicErrorBody(err: AppError): AnthropicErrorBody {
+  const { message, details } = echoSafe(err);
   return {
     type: 'error',
-    error: withDetails({ type: anthropicType(llmStatus(err)), message: err.message }, err),
+    error: withDetails({ type: anthropicType(llmStatus(err)), message }, details),
   };
 }
 

@@ -3,7 +3,7 @@
  * record failures as nested trees; these flatten them into one list of "rule, where, what".
  */
 import type { z } from 'zod';
-import { MAX_LISTED_KEYS, quoted } from '../lib/issues.list.js';
+import { MAX_LISTED_KEYS, quoted, quotedPath } from '../lib/issues.list.js';
 
 export interface PolicyIssue {
   /** Index of the offending rule, or null when the problem is with the document itself. */
@@ -76,11 +76,7 @@ function toPolicyIssue(path: readonly PathSegment[], message: string): PolicyIss
   return { ruleIndex, path: formatPath(path), message };
 }
 
+/** A path as a policy issue quotes it (keys are the caller's: lib/issues.list.ts quotedPath). */
 export function formatPath(path: readonly PathSegment[]): string {
-  let out = '';
-  for (const segment of path) {
-    if (typeof segment === 'number') out += `[${segment}]`;
-    else out += out === '' ? String(segment) : `.${String(segment)}`;
-  }
-  return out;
+  return quotedPath(path);
 }
