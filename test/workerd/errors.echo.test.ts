@@ -217,6 +217,31 @@ describe('MCP: a method or tool name the caller chose is not echoed', () => {
   });
 });
 
+describe('identity headers: a credential sent as a trace id or user is not recorded', () => {
+  it('X-Igris-Trace-Id and X-Igris-User holding credentials: a generated trace id, no user, the reason recorded', async () => {
+    const res = await call('POST', `/v1/mcp/${MCP_SLUG}`, {
+      key: org.key,
+      body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } },
+      headers: {
+        Accept: 'application/json, text/event-stream',
+        'X-Igris-Trace-Id': AWS_KEY,
+        'X-Igris-User': `user ${GITHUB_TOKEN}`,
+      },
+    });
+    const text = await res.text();
+    const trace = res.headers.get('X-Igris-Trace-Id')!;
+    expect(trace).toMatch(/^ig_trace_[0-9a-f]{32}$/);
+    expectNoSecret(text);
+    const rows = await rowsOf(trace);
+    expect(rows).toHaveLength(1);
+    expect(rows[0]).toMatchObject({ tool: 'echo', user: null });
+    expect(String(rows[0]!.metadata_error)).toContain('X-Igris-Trace-Id ignored: it looks like a credential');
+    expect(String(rows[0]!.metadata_error)).toContain('X-Igris-User ignored: it looks like a credential');
+    expectNoSecret(JSON.stringify(rows));
+    expectNoSecret(JSON.stringify(await eventsOf(trace)));
+  });
+});
+
 describe('LLM: a model the caller chose is not echoed, in either wire shape', () => {
   it('OpenAI chat completions with an sk-proj key as the model: 403 policy_denied, the key nowhere', async () => {
     const trace = `echo-llm-oa-${RUN}`;

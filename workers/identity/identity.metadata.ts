@@ -5,6 +5,8 @@
  * recorded (audit log / response header). Failing open to "absent" is safe because policy
  * conditions on a missing field skip their rule rather than allow.
  */
+import { knownSecret } from '../lib/echo.safe.js';
+import { quoted } from '../lib/issues.list.js';
 import { pooledHex } from '../lib/random.pool.js';
 import { isRecord } from '../lib/values.js';
 
@@ -14,6 +16,7 @@ export const METADATA_MAX_DEPTH = 3;
 export const USER_MAX_LENGTH = 256;
 export const TRACE_ID_MAX_LENGTH = 128;
 export const TRACE_ID_PREFIX = 'ig_trace_';
+const LOOKS_LIKE_A_CREDENTIAL = 'it looks like a credential, which the gateway does not record';
 
 export interface MetadataResult {
   metadata: Record<string, unknown> | null;
@@ -83,7 +86,8 @@ function firstProblem(children: readonly unknown[], level: number): string | nul
 function keyProblem(key: string): string | null {
   // Dots separate path segments in policy fields (`metadata.a.b`), so a dotted key would be
   // unaddressable or, worse, ambiguous with a nested key.
-  if (key.includes('.')) return `metadata key ${JSON.stringify(key)} contains a dot`;
+  // The key is quoted into the row's metadata_error: bounded, `[key]` if it looks like a credential.
+  if (key.includes('.')) return `metadata key ${JSON.stringify(quoted(key))} contains a dot`;
   // JSON.parse makes "__proto__" an own key, but any later Object.assign/merge of this object
   // would turn it into a prototype change; refuse it at the edge.
   if (key === '__proto__') return 'metadata key "__proto__" is not allowed';
@@ -133,6 +137,9 @@ export function parseUser(raw: string | null | undefined): UserResult {
   }
   if (CONTROL_CHARACTERS.test(user)) return { user: null, ignoredReason: 'user contains control characters' };
   if (!user.isWellFormed()) return { user: null, ignoredReason: 'user contains invalid unicode' };
+  // The user goes into every row of the call and its live event: a credential sent as one (a key
+  // pasted into the wrong header) is not kept. Detectors only: user names are not random.
+  if (knownSecret(user)) return { user: null, ignoredReason: LOOKS_LIKE_A_CREDENTIAL };
   return { user, ignoredReason: null };
 }
 
@@ -147,13 +154,17 @@ export function isValidTraceId(value: string): boolean {
 }
 
 export function parseTraceId(raw: string | null | undefined): TraceIdResult {
-  if (raw !== null && raw !== undefined && isValidTraceId(raw)) {
-    return { traceId: raw, generated: false, ignoredReason: null };
-  }
+  const valid = raw !== null && raw !== undefined && isValidTraceId(raw);
+  // A trace id is echoed everywhere (rows, events, logs, refusal messages): a credential sent as
+  // one is replaced like an invalid id. Detectors only: trace ids are random by design.
+  const secret = valid && knownSecret(raw);
+  if (valid && !secret) return { traceId: raw, generated: false, ignoredReason: null };
   const ignoredReason =
     raw === null || raw === undefined
       ? null
-      : `trace id must be 1 to ${TRACE_ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ : -`;
+      : secret
+        ? LOOKS_LIKE_A_CREDENTIAL
+        : `trace id must be 1 to ${TRACE_ID_MAX_LENGTH} characters of A-Z a-z 0-9 . _ : -`;
   return { traceId: newTraceId(), generated: true, ignoredReason };
 }
 

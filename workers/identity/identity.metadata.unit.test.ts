@@ -240,3 +240,35 @@ describe('trace ids', () => {
     expect(result.ignoredReason).toMatch(/^trace id must be/);
   });
 });
+
+describe('identity values that are credentials are not kept', () => {
+  const GITHUB = 'ghp_PTTv6vsndhgF9eRW1veDgS0dYlaFqhLidHDy';
+  const AWS = 'AKIATOKLVWZ0PT0JWG0Y';
+
+  it('a trace id that is a credential is replaced, with the reason', () => {
+    for (const raw of [GITHUB, AWS, `run:${AWS}`]) {
+      const result = parseTraceId(raw);
+      expect(result.generated).toBe(true);
+      expect(result.traceId).toMatch(/^ig_trace_[0-9a-f]{32}$/);
+      expect(result.ignoredReason).toMatch(/looks like a credential/);
+    }
+  });
+
+  it('a random trace id is kept (the high-entropy rule does not apply to ids)', () => {
+    const raw = '3f2b8c1e9a4d4e7fb2c61d8e5f0a7b3c';
+    expect(parseTraceId(raw)).toEqual({ traceId: raw, generated: false, ignoredReason: null });
+  });
+
+  it('a user that is a credential is ignored; a user name is kept', () => {
+    expect(parseUser(`token ${GITHUB}`)).toEqual({
+      user: null,
+      ignoredReason: expect.stringMatching(/credential/),
+    });
+    expect(parseUser('jane@example.com')).toEqual({ user: 'jane@example.com', ignoredReason: null });
+  });
+
+  it('a dotted metadata key that is a credential is not quoted in the reason', () => {
+    const reason = parseMetadata(`{"${AWS}.x":1}`).ignoredReason;
+    expect(reason).toBe('metadata key "[key]" contains a dot');
+  });
+});

@@ -14,6 +14,7 @@
  * addresses strings and keys by them (inspection.redact.ts).
  */
 import type { Finding as CallFinding } from '../../durable-objects/guard.contract';
+import { secretSpans } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
 import type { Engine, Finding } from './inspection.engine';
 import type { Where } from './inspection.schema';
@@ -33,6 +34,9 @@ export function under(prefix: string, location: string | undefined): string {
 /**
  * `location` as reported (audit row, event, refusal): each span a rule of `engine` matches in it,
  * scanned as `where`, replaced by `[ruleId]` — the rule's name, never the value or its length.
+ * Then each span a built-in credential detector matches (lib/echo.safe.ts) likewise, whatever
+ * packs the connection applies: a connection inspecting only for personal data still does not
+ * record a key named like a token (`$["ghp_…"]`, found because of the e-mail under it).
  * The location is scanned whole (its keys are separated by `.`, `[`, `"`, `~` and spaces, which
  * no rule's value spans), and each quoted key with an escape in it (`["a\"b"]`) is also scanned
  * as the key itself: a match there shows the whole key as `["[ruleId]"]`. Skipped when no key in
@@ -48,6 +52,7 @@ export function reportedLocation(engine: Engine, where: Where, at: string): stri
   const capped = found.find((f) => f.more);
   if (capped) return `[${capped.ruleId}]`;
   let out = maskSpans(location, found, (f) => `[${f.ruleId}]`);
+  out = maskSpans(out, secretSpans(out), (f) => `[${f.ruleId}]`);
   if (out.includes('\\'))
     out = out.replace(QUOTED_KEY, (segment, body: string) => {
       const key = unquote(body);

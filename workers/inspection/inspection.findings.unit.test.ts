@@ -20,6 +20,14 @@ describe('reportedLocation', () => {
     expect(out).toBe('$.messages[0].content[0].input.[secret.aws_access_key_id]~key');
   });
 
+  it("shows a credential key as its detector's rule even when the connection's packs have no secret rules", () => {
+    const piiOnly = compileRules(builtinRules(), packsNamed(['llm-compliance-gdpr']));
+    const token = 'ghp_PTTv6vsndhgF9eRW1veDgS0dYlaFqhLidHDy';
+    const out = reportedLocation(piiOnly, 'args', `$.params.arguments["${token}"].contact`);
+    expect(out).not.toContain('PTTv6vsndhgF9eRW1veD');
+    expect(out).toBe('$.params.arguments["[secret.github_token]"].contact');
+  });
+
   it('shows an e-mail used as a quoted key as its rule, under it too', () => {
     const out = reportedLocation(engine, 'args', '$["jane@example.com"].note');
     expect(out).not.toContain('jane');

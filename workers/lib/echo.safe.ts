@@ -17,7 +17,7 @@
  * them to `echoName`, which only looks further at a name that is not one of them.
  */
 import { builtinRules, packsNamed } from '../inspection/inspection.builtin';
-import { compileRules, type Engine } from '../inspection/inspection.engine';
+import { compileRules, type Engine, type Finding } from '../inspection/inspection.engine';
 import { maskSpans } from '../inspection/inspection.spans';
 import { boundedSet } from './bounded.map';
 
@@ -67,7 +67,22 @@ function bitsPerChar(text: string): number {
 /** True when `text` (its first SCANNED_CHARS characters) looks like or holds a secret. */
 export function looksSecret(text: string): boolean {
   const head = text.length > SCANNED_CHARS ? text.slice(0, SCANNED_CHARS) : text;
-  return tokenLike(head) || secretEngine().scan(head, 'args').length > 0;
+  return tokenLike(head) || knownSecret(head);
+}
+
+/**
+ * True when a built-in credential detector matches `text` (its first SCANNED_CHARS characters):
+ * for text that is random by nature (ids, trace ids), where the high-entropy rule would match
+ * every legitimate value.
+ */
+export function knownSecret(text: string): boolean {
+  const head = text.length > SCANNED_CHARS ? text.slice(0, SCANNED_CHARS) : text;
+  return secretEngine().scan(head, 'args').length > 0;
+}
+
+/** Every span of `text` a built-in credential detector matches (none capped). */
+export function secretSpans(text: string): Finding[] {
+  return secretEngine().redactSpans(text, 'args');
 }
 
 /** Control, format (bidi, zero-width, tags), separator and unassigned/surrogate characters. */
@@ -119,8 +134,7 @@ export function echoName(name: string, known: (name: string) => boolean, max: nu
  * credential detector knows it.
  */
 export function echoId(id: string, max: number = ECHO_CHARS * 2): string {
-  const head = id.length > SCANNED_CHARS ? id.slice(0, SCANNED_CHARS) : id;
-  return secretEngine().scan(head, 'args').length > 0 ? REDACTED : bounded(id, max);
+  return knownSecret(id) ? REDACTED : bounded(id, max);
 }
 
 /** A URL path (`/v1/files/abc`): each segment as echoText shows it, the whole bounded at `maxChars`. */
@@ -159,5 +173,5 @@ export function echoPath(segments: ReadonlyArray<PropertyKey>, maxChars = 256): 
  * none left out by a rule's per-scan cap (Engine.redactSpans: every secret rule's action is `redact`).
  */
 export function redactSecrets(text: string): string {
-  return maskSpans(text, secretEngine().redactSpans(text, 'args'), () => REDACTED);
+  return maskSpans(text, secretSpans(text), () => REDACTED);
 }
