@@ -15,6 +15,7 @@ import { secretFollowsOrigin } from '../connections/connection.secrets';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/hex';
+import { quotedPath } from '../lib/issues.list';
 import { parseStoredJson } from '../lib/values';
 import { getVault } from '../vault/vault.crypto';
 import {
@@ -64,7 +65,11 @@ async function acceptCard(
   const parsed = agentCardSchema.safeParse(value);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
-    throw fieldError(path, `not a valid AgentCard: ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+    // The card's keys are its author's text: quoted bounded, `[key]` if one looks like a credential.
+    throw fieldError(
+      path,
+      `not a valid AgentCard: ${(issue && quotedPath(issue.path)) || '(root)'}: ${issue?.message}`,
+    );
   }
   const card = parsed.data as AgentCard;
   const endpoint = agentEndpointOf(card)!;
