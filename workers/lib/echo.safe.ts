@@ -47,9 +47,31 @@ const MIN_TOKEN_BITS = 3;
 
 function tokenLike(text: string): boolean {
   for (const [run] of text.matchAll(TOKEN_RUN)) {
-    if (/[0-9]/.test(run) && /[A-Za-z]/.test(run) && bitsPerChar(run) >= MIN_TOKEN_BITS) return true;
+    if (
+      /[0-9]/.test(run) &&
+      /[A-Za-z]/.test(run) &&
+      bitsPerChar(run) >= MIN_TOKEN_BITS &&
+      meanPieceLength(run) < MIN_WORD_PIECE
+    )
+      return true;
   }
   return false;
+}
+
+/**
+ * A camelCase name with a version in it (`describeEc2InstancesV2`, `ModelContextProtocolServerV2Tools`)
+ * is a long run of letters and digits with high entropy too, and an audit row that hid it would not
+ * say which tool was called. What tells them apart is the pieces the run splits into at each change
+ * of case or between letters and digits: words in a name (`describe`, `Ec`, `2`, `Instances` …, 3.7
+ * characters on average), mostly one or two characters in a random token (`9`, `f`, `Kx`, `2`, `Lm` …).
+ */
+const PIECES = /[A-Z]?[a-z]+|[A-Z]+(?![a-z])|[0-9]+|[^A-Za-z0-9]+/g;
+const MIN_WORD_PIECE = 3;
+
+function meanPieceLength(run: string): number {
+  let pieces = 0;
+  for (const _ of run.matchAll(PIECES)) pieces++;
+  return pieces === 0 ? run.length : run.length / pieces;
 }
 
 /** Shannon entropy of `text`, in bits per character. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  auditName,
   ECHO_CHARS,
   echoKey,
   echoName,
@@ -43,6 +44,13 @@ describe('echo.safe: caller text as an echo shows it', () => {
       '3f2b8c1e-9a4d-4e7f-b2c6-1d8e5f0a7b3c',
       'internationalization_settings',
       'messages',
+      // camelCase tool names with versions: long, high-entropy runs of letters and digits, but words
+      'describeEc2InstancesV2',
+      'getS3BucketPolicyStatus2',
+      'listAllOrganizationMembers2024',
+      'searchConfluencePagesV3Api',
+      'github_createPullRequestReview2',
+      'ModelContextProtocolServerV2Tools',
     ]) {
       expect(echoText(name), name).toBe(name);
     }
@@ -101,5 +109,18 @@ describe('echo.safe: ids and URL paths', () => {
     const { echoUrlPath } = await import('./echo.safe');
     expect(echoUrlPath('/files/file-abc/content')).toBe('/files/file-abc/content');
     expect(echoUrlPath(`/files/${OPENAI}/content`)).toBe(`/files/${REDACTED}/content`);
+  });
+});
+
+describe('echo.safe: audit names', () => {
+  it('keeps a camelCase tool name with a version in the audit row, hides a token', () => {
+    expect(auditName('describeEc2InstancesV2')).toBe('describeEc2InstancesV2');
+    expect(auditName(UNKNOWN_TOKEN)).toBe(REDACTED);
+    for (const token of [
+      '3f2b8c1e9a4d4e7fb2c61d8e5f0a7b3c',
+      'dGhpc2lzYXRlc3R0b2tlbjEyMzQ1Ng',
+      'Xk9mP2qR7sT4vW8yZ1aB3cD5eF6g',
+    ])
+      expect(auditName(token), token).toBe(REDACTED);
   });
 });
