@@ -170,6 +170,32 @@ describe('a batch create and the allowedModels of when it is created', () => {
     expect(batchesSeen(file)).toEqual([]);
   });
 
+  it('a line naming its model twice (duplicate "model" keys) is not read as either: unrecorded, and refused under a list', async () => {
+    // `{"model":"gpt-4o","model":"fake-gpt"}`: JSON.parse keeps the last, a provider whose parser
+    // keeps the first runs gpt-4o. Neither reading may be recorded or forwarded under the list.
+    const twice = JSON.stringify({
+      custom_id: 'r1',
+      method: 'POST',
+      url: '/v1/chat/completions',
+      body: { model: 'gpt-4o', messages: [{ role: 'user', content: 'hi' }] },
+    }).replace('"model":"gpt-4o"', '"model":"gpt-4o","model":"fake-gpt"');
+    const bodyTwice = `{"custom_id":"r1","method":"POST","url":"/v1/chat/completions","body":{"model":"gpt-4o","messages":[]},"body":{"model":"fake-gpt","messages":[]}}`;
+    const slug = await connection();
+    const sdk = openaiClient(slug);
+    const files = [await upload(sdk, twice), await upload(sdk, bodyTwice)];
+    await setAllowedModels(slug, LIST);
+    for (const file of files) {
+      const err = await refused(run(sdk, file), OpenAI.PermissionDeniedError);
+      expect(err.message).toContain('upload the file again');
+      expect(batchesSeen(file)).toEqual([]);
+    }
+    // Uploaded under the list: refused at the upload, nothing stored at the provider.
+    for (const text of [twice, bodyTwice]) {
+      const err = await refused(upload(sdk, text), OpenAI.PermissionDeniedError);
+      expect(err.message).toContain('duplicate key');
+    }
+  });
+
   it('a file of another connection or organization lends nothing: NotFoundError, nothing forwarded', async () => {
     const open = await connection();
     const listedSameOrg = await connection({ allowedModels: LIST });

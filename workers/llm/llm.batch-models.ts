@@ -12,12 +12,14 @@
  *   JSONL line of its `file` part;
  * - an upload in parts (`POST /uploads` with `purpose: "batch"`) arrives in pieces no one call holds
  *   whole, so its lines cannot be read: unreadable, refused under `allowedModels`.
- * Whatever cannot be read unambiguously (a line that is not a JSON object, a request without a
- * text model, two `purpose` or `file` fields, bytes that are not UTF-8) is `unreadable`: refused
- * under `allowedModels`, as the provider might run a model no one judged. Linear in the body, which
+ * Whatever cannot be read unambiguously (a line that is not a JSON object, a line spelling a key
+ * twice in one object — parsers keep either one —, a request without a text model, two `purpose`
+ * or `file` fields, bytes that are not UTF-8) is `unreadable`: refused under `allowedModels`, as
+ * the provider might run a model no one judged. Linear in the body, which
  * the connection's maxBodyBytes already bounds.
  */
 import { MAX_FILE_MODEL, MAX_FILE_MODELS } from '../../durable-objects/llm.objects';
+import { hasDuplicateKey } from '../lib/json.duplicates';
 import { isRecord, strictUtf8 } from '../lib/values';
 import {
   jsonObjectBody,
@@ -65,8 +67,9 @@ export type BatchLine = Record<string, unknown>;
 /**
  * A batch input file read: every line that parses as a JSON object (read leniently, as a provider
  * reading line by line might: the objects they name are checked whatever else the file holds), and
- * the first reason a strict reading fails (a line that is not a JSON object, bytes that are not
- * UTF-8, two files), which makes its models unreadable. Blank lines (and CRLF endings) are skipped.
+ * the first reason a strict reading fails (a line that is not a JSON object, an object spelling a
+ * key twice, bytes that are not UTF-8, two files), which makes its models unreadable. Blank lines
+ * (and CRLF endings) are skipped.
  */
 export interface BatchFile {
   lines: BatchLine[];
@@ -92,8 +95,14 @@ export function batchLines(bytes: Uint8Array, into: BatchFile = { lines: [], unr
       into.unreadable ??= `line ${n} of the batch file is not JSON`;
       continue;
     }
-    if (isRecord(value)) into.lines.push(value);
-    else into.unreadable ??= `line ${n} of the batch file is not a JSON object`;
+    if (!isRecord(value)) {
+      into.unreadable ??= `line ${n} of the batch file is not a JSON object`;
+      continue;
+    }
+    into.lines.push(value);
+    // `{"model":"a","model":"b"}`: read as `b` here, as `a` by a parser keeping the first key, and
+    // forwarded as sent: no one reading to judge or record (json.duplicates.ts).
+    if (hasDuplicateKey(raw)) into.unreadable ??= `line ${n} of the batch file has a duplicate key`;
   }
   return into;
 }
