@@ -36,6 +36,7 @@ import {
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
+import { boundaryFault } from '../llm/llm.multipart-type';
 import {
   combineModels,
   formModel,
@@ -277,6 +278,9 @@ const isMultipart = (request: Request) =>
 
 /** A multipart upload (audio transcriptions), read with the runtime's parser. */
 async function readForm(bytes: Uint8Array, request: Request): Promise<FormData> {
+  // Two boundaries: the provider may split the body on the other one (llm.multipart-type.ts).
+  const fault = boundaryFault(request.headers.get('Content-Type') ?? '');
+  if (fault) throw fault;
   try {
     return await new Response(bytes, {
       headers: { 'Content-Type': request.headers.get('Content-Type') ?? '' },
