@@ -196,6 +196,65 @@ describe('a batch create and the allowedModels of when it is created', () => {
     }
   });
 
+  it('a batch create naming its input file twice (duplicate "input_file_id" keys) is refused, neither file run', async () => {
+    // JSON.parse keeps the last id, a parser keeping the first runs the other file: the body is
+    // forwarded as sent, so it is refused rather than judged on one reading.
+    const slug = await connection();
+    const sdk = openaiClient(slug);
+    const outside = await upload(sdk, line('gpt-4o'));
+    const inside = await upload(sdk, line('fake-gpt'));
+    await setAllowedModels(slug, LIST);
+    // The real client, its body spelled with the key twice on its way out.
+    const twice = openaiClient(slug, {
+      fetch: (url: RequestInfo | URL, init?: RequestInit) =>
+        fetch(url, {
+          ...init,
+          body: String(init?.body).replace(
+            `"input_file_id":"${inside}"`,
+            `"input_file_id":"${outside}","input_file_id":"${inside}"`,
+          ),
+        }),
+    });
+    const err = await run(twice, inside).then(
+      () => new Error('not refused'),
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((err as Error).message).toContain('twice');
+    expect(batchesSeen(outside)).toEqual([]);
+    expect(batchesSeen(inside)).toEqual([]);
+    // Spelled once, the allowed file runs.
+    expect((await run(sdk, inside)).input_file_id).toBe(inside);
+  });
+
+  it('a passthrough body naming its model twice is refused under the list, not read as the allowed one', async () => {
+    const slug = await connection({ allowedModels: LIST });
+    const marker = `dup-model-${RUN}`;
+    const err = await openaiClient(slug)
+      .post(`/realtime/sessions?m=${marker}`, {
+        body: { model: 'fake-gpt' },
+      })
+      .then(
+        () => new Error('not refused'),
+        (e: unknown) => e,
+      );
+    // Sent once it is read (and forwarded or refused by the provider); sent twice, never forwarded.
+    expect(err).not.toBeInstanceOf(OpenAI.PermissionDeniedError);
+    const twice = openaiClient(slug, {
+      fetch: (url: RequestInfo | URL, init?: RequestInit) =>
+        fetch(url, {
+          ...init,
+          body: String(init?.body).replace('"model":"fake-gpt"', '"model":"gpt-4o","model":"fake-gpt"'),
+        }),
+    });
+    const refusedTwice = await refused(
+      twice.post(`/realtime/sessions?m=${marker}-2`, { body: { model: 'fake-gpt' } }),
+      OpenAI.PermissionDeniedError,
+    );
+    expect(refusedTwice.message).toContain('twice');
+    expect(requestsNaming(fake, `${marker}-2`)).toEqual([]);
+  });
+
   it('a file of another connection or organization lends nothing: NotFoundError, nothing forwarded', async () => {
     const open = await connection();
     const listedSameOrg = await connection({ allowedModels: LIST });

@@ -45,6 +45,7 @@ import {
 } from '../../durable-objects/llm.objects';
 import { echoId } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
+import { hasDuplicateKey } from '../lib/json.duplicates';
 import { isRecord } from '../lib/values';
 import type { BatchFile } from '../llm/llm.batch-models';
 import { targetParts } from '../llm/llm.passthrough';
@@ -324,10 +325,21 @@ export function routedSegments(path: string): string[] | null {
 function passthroughBody(raw: Uint8Array | null): Record<string, unknown> | null | AppError {
   if (!raw || raw.byteLength === 0) return null;
   try {
-    return parseLlmBody(raw);
+    const body = parseLlmBody(raw);
+    // Forwarded as sent: `{"input_file_id":"a","input_file_id":"b"}` is `b` here and `a` to a
+    // parser keeping the first key, so no one reading of it is judged (json.duplicates.ts).
+    if (hasDuplicateKey(new TextDecoder().decode(raw))) return duplicateKey();
+    return body;
   } catch (err) {
     return err instanceof AppError ? err : new AppError('parse_error', { details: { location: 'body' } });
   }
+}
+
+function duplicateKey(): AppError {
+  return new AppError('validation_failed', {
+    message: 'The body spells a key twice in one object: the provider might read either value',
+    details: { location: 'body' },
+  });
 }
 
 function invalidPath(): AppError {

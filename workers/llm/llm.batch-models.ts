@@ -160,6 +160,9 @@ export async function formBatchFile(form: Pick<FormData, 'getAll'>): Promise<Bat
 /** Every model a JSON object body names: its top-level `model`, a Message Batch's, an upload's. */
 export function jsonBodyModels(bytes: Uint8Array): PassthroughModel {
   const value = jsonObjectBody(bytes);
+  // Forwarded as sent: a key spelled twice is read as its last value here, maybe the first there.
+  if (value && hasDuplicateKey(new TextDecoder().decode(bytes)))
+    return unreadable('the body spells a key twice in one object');
   return value
     ? modelsFound([topLevelModel(value), messageBatchModels(value), batchUploadModels(value)])
     : NONE;
