@@ -1,5 +1,5 @@
 /**
- * A multipart Content-Type naming its boundary twice is refused, never read one way
+ * A multipart body that parsers would split differently is refused, never read one way
  * (workers/gateway/llm.adapter.ts readForm): parsers disagree on which `boundary` parameter wins
  * (the runtime's keeps one, Python's multipart keeps the last), and one body can hold two forms, one
  * per boundary — each the other's preamble or epilogue. Read with one boundary, a batch upload
@@ -69,6 +69,44 @@ describe('a multipart body with two boundaries', () => {
         expect(res.text).toContain('boundary');
         expect(res.hits, type).toBe(0);
       }
+  });
+
+  it('a part whose headers are spelled twice is refused (400, nothing forwarded), list or not', async () => {
+    const b = 'CCC';
+    const type = `multipart/form-data; boundary=${b}`;
+    const part = (headers: string[], content: string) =>
+      `--${b}\r\n${headers.join('\r\n')}\r\n\r\n${content}\r\n`;
+    const purpose = part(['Content-Disposition: form-data; name="purpose"'], 'batch');
+    const good = part(['Content-Disposition: form-data; name="file"; filename="a.jsonl"'], line('fake-gpt'));
+    // The runtime reads the first Content-Disposition (a field `x`), Python's parsers the last (a
+    // second `file`, which they keep over the first): the file stored runs gpt-4o.
+    const cases = [
+      part(
+        [
+          'Content-Disposition: form-data; name="x"; filename="x.jsonl"',
+          'Content-Disposition: form-data; name="file"; filename="b.jsonl"',
+        ],
+        line('gpt-4o'),
+      ),
+      part(['Content-Disposition: form-data; name="file"; name="x"; filename="b.jsonl"'], line('gpt-4o')),
+      part(
+        ['Content-Disposition: form-data; name="x"; name*=utf-8\'\'file; filename="b.jsonl"'],
+        line('gpt-4o'),
+      ),
+      part(['Content-Disposition: form-data; name="x";', ' name="file"; filename="b.jsonl"'], line('gpt-4o')),
+    ];
+    for (const slug of [LISTED, OPEN])
+      for (const evil of cases) {
+        const res = await upload(slug, type, `${purpose}${good}${evil}--${b}--\r\n`);
+        expect(res.status, `${slug} ${evil}: ${res.text}`).toBe(400);
+        expect(res.text).toContain('headers two ways');
+        expect(res.hits).toBe(0);
+      }
+    // Epilogue and preamble text, and a file whose lines look like headers, are no parts' headers.
+    const plain = `preamble\r\n${purpose}${part(['Content-Disposition: form-data; name="file"; filename="a.jsonl"', 'Content-Type: application/jsonl'], line('fake-gpt'))}--${b}--\r\nx: 1\r\nx: 1\r\n`;
+    const ok = await upload(LISTED, type, plain);
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.hits).toBe(1);
   });
 
   it('one boundary, quoted or not, is read as before', async () => {

@@ -36,7 +36,7 @@ import {
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
-import { boundaryFault } from '../llm/llm.multipart-type';
+import { boundaryFault, partHeadersFault } from '../llm/llm.multipart-type';
 import {
   combineModels,
   formModel,
@@ -278,8 +278,10 @@ const isMultipart = (request: Request) =>
 
 /** A multipart upload (audio transcriptions), read with the runtime's parser. */
 async function readForm(bytes: Uint8Array, request: Request): Promise<FormData> {
-  // Two boundaries: the provider may split the body on the other one (llm.multipart-type.ts).
-  const fault = boundaryFault(request.headers.get('Content-Type') ?? '');
+  // Two boundaries, or a part's headers spelled twice: the provider may read another form
+  // (llm.multipart-type.ts).
+  const type = request.headers.get('Content-Type') ?? '';
+  const fault = boundaryFault(type) ?? partHeadersFault(bytes, type);
   if (fault) throw fault;
   try {
     return await new Response(bytes, {

@@ -1,5 +1,5 @@
 /**
- * A multipart Content-Type's boundary, read one way only (pure, no I/O).
+ * A multipart body read one way only (pure, no I/O): its boundary, its parts' headers.
  *
  * Why: a form is read here with the runtime's parser and forwarded as sent, so the boundary the
  * provider splits it on must be the one the gateway did. Parsers disagree when the type names it
@@ -26,5 +26,94 @@ export function boundaryFault(contentType: string): AppError | null {
   return new AppError('validation_failed', {
     message: 'A multipart/form-data Content-Type must name exactly one boundary parameter (boundary=…)',
     details: { location: 'header', path: 'content-type' },
+  });
+}
+
+/** The boundary of a Content-Type boundaryFault passed (quotes removed); null when it names none. */
+function boundaryOf(contentType: string): string | null {
+  for (const param of contentType.split(';').slice(1)) {
+    const at = param.indexOf('=');
+    if (at < 0 || param.slice(0, at).trim().toLowerCase() !== 'boundary') continue;
+    const value = param.slice(at + 1).trim();
+    return value.startsWith('"') && value.endsWith('"') && value.length >= 2 ? value.slice(1, -1) : value;
+  }
+  return null;
+}
+
+/**
+ * The refusal of a multipart body a part of which spells its headers two ways; null otherwise.
+ *
+ * Why: the runtime's parser takes a part's first `Content-Disposition` header, Python's multipart
+ * parsers the last, so a part can be a field `x` here and a second `file` there — the file the
+ * provider stores (the last of two) is not the one whose lines were read. Likewise a `name`
+ * parameter given twice or as `name*=` (RFC 2231), and a folded header line (a line starting with
+ * a blank continues the one before for some parsers, not for others). Every part's header block is
+ * scanned (after each `--boundary` at a line start), so nothing depends on which parser splits
+ * the parts. Linear: one search for the delimiter, each header line read once.
+ */
+export function partHeadersFault(bytes: Uint8Array, contentType: string): AppError | null {
+  const boundary = boundaryOf(contentType);
+  if (!boundary) return null;
+  // Byte for character, whatever the bytes: only ASCII is looked for.
+  const text = new TextDecoder('latin1').decode(bytes);
+  const delimiter = `--${boundary}`;
+  for (let at = text.indexOf(delimiter); at !== -1; at = text.indexOf(delimiter, at + delimiter.length)) {
+    if (at > 0 && text[at - 1] !== '\n') continue;
+    // The close delimiter: what follows is the epilogue, no part.
+    if (text.startsWith('--', at + delimiter.length)) continue;
+    // `--B` then more than blanks before the line ends is a content line, no delimiter.
+    const lineEnd = text.indexOf('\n', at);
+    const rest = text.slice(at + delimiter.length, lineEnd < 0 ? text.length : lineEnd);
+    if (rest.trim() !== '') continue;
+    const fault = headerBlockFault(text, lineEnd, delimiter);
+    if (fault) return partFault(fault);
+  }
+  return null;
+}
+
+/**
+ * What is ambiguous in the header lines from `start` (the newline ending a delimiter line) to the
+ * first blank one.
+ */
+function headerBlockFault(text: string, start: number, delimiter: string): string | null {
+  if (start < 0) return null;
+  const seen = new Set<string>();
+  for (let from = start + 1; from < text.length; ) {
+    const end = text.indexOf('\n', from);
+    const line = text.slice(from, end < 0 ? text.length : end).replace(/\r$/, '');
+    // A blank line ends the headers; a delimiter (a malformed part) starts the next block: each
+    // line is read in one block only.
+    if (line === '' || line.startsWith(delimiter)) return null;
+    if (line[0] === ' ' || line[0] === '\t') return 'a folded header line';
+    const colon = line.indexOf(':');
+    const name = (colon < 0 ? line : line.slice(0, colon)).trim().toLowerCase();
+    if (seen.has(name)) return `two ${JSON.stringify(name)} headers`;
+    seen.add(name);
+    if (name === 'content-disposition') {
+      const fault = dispositionFault(line.slice(colon + 1));
+      if (fault) return fault;
+    }
+    if (end < 0) return null;
+    from = end + 1;
+  }
+  return null;
+}
+
+/** A Content-Disposition naming a parameter twice, or its name in RFC 2231's spelling. */
+function dispositionFault(value: string): string | null {
+  const names = new Set<string>();
+  for (const param of value.split(';').slice(1)) {
+    const name = param.split('=')[0]!.trim().toLowerCase();
+    if (name.startsWith('name*')) return 'a part name in RFC 2231 spelling (name*=)';
+    if (names.has(name)) return `a part's ${JSON.stringify(name)} given twice`;
+    names.add(name);
+  }
+  return null;
+}
+
+function partFault(what: string): AppError {
+  return new AppError('validation_failed', {
+    message: `A multipart/form-data part spells its headers two ways (${what}): parsers would read it differently`,
+    details: { location: 'body' },
   });
 }
