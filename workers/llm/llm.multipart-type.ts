@@ -93,6 +93,19 @@ function headerBlockFault(text: string, start: number, delimiter: string): strin
       const fault = dispositionFault(line.slice(colon + 1));
       if (fault) return fault;
     }
+    // RFC 7578 drops Content-Transfer-Encoding from forms and the runtime's parser ignores it, but
+    // some parsers still decode base64 or quoted-printable parts: the value read here would not be
+    // the one the provider reads.
+    if (
+      name === 'content-transfer-encoding' &&
+      !IDENTITY_ENCODINGS.has(
+        line
+          .slice(colon + 1)
+          .trim()
+          .toLowerCase(),
+      )
+    )
+      return 'a part in a transfer encoding (Content-Transfer-Encoding)';
     if (end < 0) return null;
     from = end + 1;
   }
@@ -110,6 +123,9 @@ function dispositionFault(value: string): string | null {
   }
   return null;
 }
+
+/** The transfer encodings that leave a part's bytes as they are. */
+const IDENTITY_ENCODINGS = new Set(['7bit', '8bit', 'binary']);
 
 function partFault(what: string): AppError {
   return new AppError('validation_failed', {

@@ -20,7 +20,7 @@ describe('boundaryFault', () => {
 describe('partHeadersFault', () => {
   it('passes ordinary forms, CRLF or LF, whatever their content, preamble or epilogue say', () => {
     const form =
-      'pre\r\n--B\r\nContent-Disposition: form-data; name="file"; filename="a"\r\nContent-Type: text/plain\r\n\r\n' +
+      'pre\r\n--B\r\nContent-Disposition: form-data; name="file"; filename="a"\r\nContent-Type: text/plain\r\nContent-Transfer-Encoding: binary\r\n\r\n' +
       'x: 1\r\nx: 1\r\n--Bnot\r\na: 1\r\na: 1\r\n\r\n--B--\r\na: 1\r\na: 1\r\n';
     expect(partHeadersFault(bytes(form), TYPE)).toBeNull();
     expect(partHeadersFault(bytes(form.replaceAll('\r\n', '\n')), TYPE)).toBeNull();
@@ -32,6 +32,8 @@ describe('partHeadersFault', () => {
       'Content-Disposition: form-data; name="x"; NAME="file"',
       'Content-Disposition: form-data; name="x"; name*=utf-8\'\'file',
       'Content-Disposition: form-data; name="x";\r\n\tname="file"',
+      'Content-Disposition: form-data; name="model"\r\nContent-Transfer-Encoding: base64',
+      'Content-Disposition: form-data; name="model"\r\nContent-Transfer-Encoding: Quoted-Printable',
     ])
       expect(partHeadersFault(bytes(`--B\r\n${headers}\r\n\r\nv\r\n--B--\r\n`), TYPE)?.code, headers).toBe(
         'validation_failed',
