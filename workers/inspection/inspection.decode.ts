@@ -16,11 +16,15 @@
 import type { Signal } from './inspection.schema.js';
 import {
   InterestScanner,
+  isHexRun,
   isSpace,
   lastTwoStarts,
   longRuns,
   MAX_TOKEN,
+  nextBase64Run,
+  nextHexRun,
   pieceStart,
+  runEnd,
 } from './inspection.tokens.js';
 
 export type EncodingKind = 'base64' | 'hex' | 'url' | 'html' | 'unicode';
@@ -154,7 +158,7 @@ const NIBBLE = new Int8Array(128).fill(-1);
 for (const c of '0123456789abcdef') NIBBLE[c.charCodeAt(0)] = Number.parseInt(c, 16);
 for (const c of 'ABCDEF') NIBBLE[c.charCodeAt(0)] = Number.parseInt(c, 16);
 
-/** decodeHex for a span found by HEX_RUN (hex digits after an optional `0x`), through bytesText. */
+/** decodeHex for a span found by nextHexRun (hex digits after an optional `0x`), through bytesText. */
 function hexRunText(s: string): string | null {
   const from = s.charCodeAt(1) === 120 || s.charCodeAt(1) === 88 ? 2 : 0; // 0x / 0X
   const bytes = scratchFor((s.length - from) >> 1);
@@ -162,7 +166,7 @@ function hexRunText(s: string): string | null {
   for (let i = from; i + 1 < s.length; i += 2) {
     const hi = NIBBLE[s.charCodeAt(i)];
     const lo = NIBBLE[s.charCodeAt(i + 1)];
-    if (hi === undefined || lo === undefined || hi < 0 || lo < 0) return decodeHex(s); // not a HEX_RUN span
+    if (hi === undefined || lo === undefined || hi < 0 || lo < 0) return decodeHex(s); // not a nextHexRun span
     bytes[o++] = (hi << 4) | lo;
   }
   return bytesText(bytes.subarray(0, o));
@@ -238,8 +242,6 @@ export function decodeEscapes(s: string): string {
 const HAS_URL = /%[0-9a-fA-F]{2}/;
 const HAS_HTML = /&(?:#[xX]?[0-9a-fA-F]{1,7}|[a-zA-Z]{2,8});?/;
 const HAS_ESC = /\\u\{?[0-9a-fA-F]{2,6}|%u[0-9a-fA-F]{4}|\\x[0-9a-fA-F]{2}/;
-const BASE64_RUN = /[A-Za-z0-9+/_-]{20,}={0,2}/g;
-const HEX_RUN = /(?:0x)?(?:[0-9a-fA-F]{2}){8,}/g;
 
 function decodeKind(kind: EncodingKind, s: string): string | null {
   switch (kind) {
@@ -321,8 +323,8 @@ export function findEncodedSpans(text: string, blobs?: Array<{ start: number; en
     const marks = tokenMarks;
     i = e;
     const len = e - s;
-    // A long token without marks matters only when it holds a run of hex digits (16, HEX_RUN)
-    // or of base64 characters (20, BASE64_RUN) long enough: counted here, in one loop over the
+    // A long token without marks matters only when it holds a run of hex digits (16, nextHexRun)
+    // or of base64 characters (20, nextBase64Run) long enough: counted here, in one loop over the
     // token, so that paths and identifiers skip the slice and the regular expressions.
     if (marks === 0 && (len < 16 || !longRuns(text, s, e))) {
       if (anyOpen) for (const kind of MULTI) plainToken(open, kind, e, close);
@@ -345,11 +347,9 @@ export function findEncodedSpans(text: string, blobs?: Array<{ start: number; en
           anyOpen = true;
         }
       }
-      if (len >= 16 && !has.url && !has.unicode) {
-        HEX_RUN.lastIndex = 0;
-        for (let h = HEX_RUN.exec(t); h; h = HEX_RUN.exec(t))
-          keep(out, 'hex', text, s + h.index, s + h.index + h[0].length);
-      }
+      if (len >= 16 && !has.url && !has.unicode)
+        for (let h = nextHexRun(text, s, e); h >= 0; h = nextHexRun(text, runEnd, e))
+          keep(out, 'hex', text, h, runEnd);
       if (blobs && len >= BLOB_MIN) {
         BLOB_RUN.lastIndex = 0;
         for (let b = BLOB_RUN.exec(t); b; b = BLOB_RUN.exec(t)) {
@@ -360,12 +360,9 @@ export function findEncodedSpans(text: string, blobs?: Array<{ start: number; en
           else blobs.push({ start, end: start + b[0].length });
         }
       }
-      if (len >= 20 && !has.url && !has.unicode) {
-        BASE64_RUN.lastIndex = 0;
-        for (let b = BASE64_RUN.exec(t); b; b = BASE64_RUN.exec(t))
-          if (!/^(?:0x)?[0-9a-fA-F]+$/.test(b[0]))
-            keep(out, 'base64', text, s + b.index, s + b.index + b[0].length);
-      }
+      if (len >= 20 && !has.url && !has.unicode)
+        for (let b = nextBase64Run(text, s, e); b >= 0; b = nextBase64Run(text, runEnd, e))
+          if (!isHexRun(text, b, runEnd)) keep(out, 'base64', text, b, runEnd);
     }
     before2 = before1;
     before1 = s;

@@ -119,3 +119,75 @@ export function lastTwoStarts(text: string, from: number, to: number): [number, 
   }
   return found;
 }
+
+/** The end of the run the last nextBase64Run / nextHexRun call found. */
+export let runEnd = 0;
+
+const isHexDigit = (c: number) => c < 128 && RUN_CLASS[c] === 3;
+
+/**
+ * The first match at or after `from` in text[from, to) of `[A-Za-z0-9+/_-]{20,}={0,2}`, searched
+ * globally: its start, and its end in `runEnd`; -1 when there is none. By hand, as the regular
+ * expression tried every position of a shorter run again (up to 20 reads per character); its
+ * matches are exactly the maximal runs of 20 or more such characters, each with up to two `=`
+ * after it, and this finds them reading each character once.
+ */
+export function nextBase64Run(text: string, from: number, to: number): number {
+  let i = from;
+  while (i < to) {
+    if (!isBase64Char(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const start = i;
+    while (i < to && isBase64Char(text.charCodeAt(i))) i++;
+    if (i - start >= 20) {
+      let end = i;
+      while (end < to && end - i < 2 && text.charCodeAt(end) === 61) end++;
+      runEnd = end;
+      return start;
+    }
+  }
+  return -1;
+}
+
+function hexEnd(text: string, i: number, to: number): number {
+  while (i < to && isHexDigit(text.charCodeAt(i))) i++;
+  return i;
+}
+
+/**
+ * The same for `(?:0x)?(?:[0-9a-fA-F]{2}){8,}`: at the first position that starts either `0x`
+ * and 16 or more hex digits, or 16 or more hex digits, the match is the `0x` (when there) and the
+ * longest even number of those digits. A run shorter than 16 holds no match but may end with the
+ * `0` of a `0x`, which is the one position inside it read again.
+ */
+export function nextHexRun(text: string, from: number, to: number): number {
+  let i = from;
+  while (i < to) {
+    if (text.charCodeAt(i) === 48 && i + 1 < to && text.charCodeAt(i + 1) === 120) {
+      const digits = hexEnd(text, i + 2, to) - (i + 2);
+      if (digits >= 16) {
+        runEnd = i + 2 + (digits & ~1);
+        return i;
+      }
+    }
+    if (!isHexDigit(text.charCodeAt(i))) {
+      i++;
+      continue;
+    }
+    const end = hexEnd(text, i, to);
+    if (end - i >= 16) {
+      runEnd = i + ((end - i) & ~1);
+      return i;
+    }
+    i = end - 1 > i ? end - 1 : end;
+  }
+  return -1;
+}
+
+/** Whether text[from, to) is `(?:0x)?[0-9a-fA-F]+` whole. */
+export function isHexRun(text: string, from: number, to: number): boolean {
+  if (text.charCodeAt(from) === 48 && text.charCodeAt(from + 1) === 120) from += 2;
+  return from < to && hexEnd(text, from, to) === to;
+}
