@@ -15,6 +15,8 @@
  */
 import type { Signal } from './inspection.schema.js';
 import {
+  BASE64_RUN,
+  HEX_RUN,
   InterestScanner,
   isHexRun,
   isSpace,
@@ -323,10 +325,11 @@ export function findEncodedSpans(text: string, blobs?: Array<{ start: number; en
     const marks = tokenMarks;
     i = e;
     const len = e - s;
-    // A long token without marks matters only when it holds a run of hex digits (16, nextHexRun)
-    // or of base64 characters (20, nextBase64Run) long enough: counted here, in one loop over the
-    // token, so that paths and identifiers skip the slice and the regular expressions.
-    if (marks === 0 && (len < 16 || !longRuns(text, s, e))) {
+    // A long token matters to the hex and base64 searches only when it holds a run of hex digits
+    // (16, nextHexRun) or of base64 characters (20, nextBase64Run) long enough: known here from
+    // one loop over the token, so that paths and identifiers skip the slice and the searches.
+    const runs = len >= 16 ? longRuns(text, s, e) : 0;
+    if (marks === 0 && runs === 0) {
       if (anyOpen) for (const kind of MULTI) plainToken(open, kind, e, close);
     } else {
       const t = text.slice(s, e);
@@ -347,7 +350,7 @@ export function findEncodedSpans(text: string, blobs?: Array<{ start: number; en
           anyOpen = true;
         }
       }
-      if (len >= 16 && !has.url && !has.unicode)
+      if (runs & HEX_RUN && !has.url && !has.unicode)
         for (let h = nextHexRun(text, s, e); h >= 0; h = nextHexRun(text, runEnd, e))
           keep(out, 'hex', text, h, runEnd);
       if (blobs && len >= BLOB_MIN) {
@@ -360,7 +363,7 @@ export function findEncodedSpans(text: string, blobs?: Array<{ start: number; en
           else blobs.push({ start, end: start + b[0].length });
         }
       }
-      if (len >= 20 && !has.url && !has.unicode)
+      if (runs & BASE64_RUN && !has.url && !has.unicode)
         for (let b = nextBase64Run(text, s, e); b >= 0; b = nextBase64Run(text, runEnd, e))
           if (!isHexRun(text, b, runEnd)) keep(out, 'base64', text, b, runEnd);
     }

@@ -39,18 +39,29 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+
 for (const c of '0123456789abcdefABCDEF') RUN_CLASS[c.charCodeAt(0)] = 3;
 const isBase64Char = (c: number) => c < 128 && RUN_CLASS[c] !== 0;
 
-/** Whether text[s, e) holds 16 hex digits or 20 base64 characters in a row. */
-export function longRuns(text: string, s: number, e: number): boolean {
+/** longRuns: text[s, e) holds 16 hex digits in a row (a nextHexRun match is possible). */
+export const HEX_RUN = 1;
+/** longRuns: text[s, e) holds 20 base64 characters in a row (a nextBase64Run match is possible). */
+export const BASE64_RUN = 2;
+
+/**
+ * Which of HEX_RUN and BASE64_RUN text[s, e) holds (0: neither), in one loop that stops once both
+ * are known: the decoder searches a token for hex or base64 runs only when it holds one.
+ */
+export function longRuns(text: string, s: number, e: number): number {
   let b64 = 0;
   let hex = 0;
+  let found = 0;
   for (let i = s; i < e; i++) {
     const c = text.charCodeAt(i);
     const k = c < 128 ? RUN_CLASS[c]! : 0;
     b64 = k & 1 ? b64 + 1 : 0;
     hex = k & 2 ? hex + 1 : 0;
-    if (b64 >= 20 || hex >= 16) return true;
+    if (hex >= 16) found |= HEX_RUN;
+    if (b64 >= 20) found |= BASE64_RUN;
+    if (found === (HEX_RUN | BASE64_RUN)) break;
   }
-  return false;
+  return found;
 }
 
 const RUN_PROBE = 16;
