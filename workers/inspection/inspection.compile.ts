@@ -41,10 +41,13 @@ export interface CompiledRule {
   anchored: boolean;
 }
 
-/** One literal automaton, and for each of its literals the [rule index, literal length] pairs. */
+/**
+ * One literal automaton, and for each of its literals the rules that own it: rule index and literal
+ * length, in pairs, flat (a scan walks these for every hit: no pair arrays to unpack).
+ */
 export interface LiteralIndex {
   automaton: Automaton;
-  literalRules: Array<Array<[number, number]>>;
+  literalRules: Int32Array[];
 }
 
 export interface CompiledRules {
@@ -175,17 +178,17 @@ export function compileRuleSet(
 
 function literalIndex(anchored: ReadonlyArray<[CompiledRule, readonly string[]]>): LiteralIndex {
   const at = new Map<string, number>();
-  const literalRules: Array<Array<[number, number]>> = [];
+  const owners: number[][] = [];
   for (const [rule, literals] of anchored)
     for (const literal of literals) {
       const key = literal.replace(/[A-Z]/g, (c) => c.toLowerCase()); // the automaton folds ASCII only
       let k = at.get(key);
       if (k === undefined) {
-        k = literalRules.length;
+        k = owners.length;
         at.set(key, k);
-        literalRules.push([]);
+        owners.push([]);
       }
-      literalRules[k]!.push([rule.index, literal.length]);
+      owners[k]!.push(rule.index, literal.length);
     }
-  return { automaton: buildAutomaton([...at.keys()]), literalRules };
+  return { automaton: buildAutomaton([...at.keys()]), literalRules: owners.map((o) => Int32Array.from(o)) };
 }

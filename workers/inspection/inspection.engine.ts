@@ -49,6 +49,7 @@ import type {
 } from './inspection.schema.js';
 import { MAX_LITERAL_LENGTH, SEVERITY_RANK } from './inspection.schema.js';
 import { passes } from './inspection.validators.js';
+import { Windows } from './inspection.windows.js';
 
 export interface Finding {
   ruleId: string;
@@ -127,12 +128,8 @@ interface ScanState {
 }
 
 class Scanner implements Engine {
-  /** Per-rule open window, reused across scans (-1: none); only touched entries are reset. */
-  private readonly openStart: Int32Array;
-  private readonly openEnd: Int32Array;
-  /** Per-rule first and last closed window of the current scan (-1: none), reset like openStart. */
-  private readonly firstWindow: Int32Array;
-  private readonly lastWindow: Int32Array;
+  /** The literal windows of a scan, reused across scans. */
+  private readonly windows: Windows;
 
   private readonly set: CompiledRules;
   private readonly limits: ScanLimits;
@@ -146,10 +143,7 @@ class Scanner implements Engine {
     let reach = MIN_REACH;
     for (const rule of set.rules) reach = Math.max(reach, rule.before + rule.after + MAX_LITERAL_LENGTH);
     this.reach = reach;
-    this.openStart = new Int32Array(set.rules.length).fill(-1);
-    this.openEnd = new Int32Array(set.rules.length);
-    this.firstWindow = new Int32Array(set.rules.length).fill(-1);
-    this.lastWindow = new Int32Array(set.rules.length).fill(-1);
+    this.windows = new Windows(set.rules.length);
     this.byId = new Map(set.rules.map((r) => [r.id, r]));
   }
 
@@ -257,48 +251,27 @@ class Scanner implements Engine {
     const { where } = state;
     const { rules } = this.set;
     const { literalRules, automaton } = this.set.literalsFor(where);
-    const { openStart, openEnd, firstWindow, lastWindow } = this;
-    const touched: number[] = [];
-    // Closed windows as [start, end, next window of the same rule] triples.
-    const windows: number[] = [];
-    const close = (ruleIndex: number) => {
-      const k = windows.length / 3;
-      windows.push(openStart[ruleIndex]!, openEnd[ruleIndex]!, -1);
-      const last = lastWindow[ruleIndex]!;
-      if (last >= 0) windows[last * 3 + 2] = k;
-      else firstWindow[ruleIndex] = k;
-      lastWindow[ruleIndex] = k;
-    };
+    const { windows } = this;
+    windows.begin();
     automaton.scan(text, (literal, end) => {
-      for (const [ruleIndex, length] of literalRules[literal]!) {
-        const rule = rules[ruleIndex]!;
+      const owners = literalRules[literal]!;
+      for (let k = 0; k < owners.length; k += 2) {
+        const rule = rules[owners[k]!]!;
+        const length = owners[k + 1]!;
         if (!(rule.whereMask & where)) continue;
         if (!rule.re) {
           if (this.room(rule, state)) out.push(finding(rule, end - length, end));
           continue;
         }
         const ws = Math.max(0, end - length - rule.before);
-        const we = Math.min(text.length, end + rule.after);
-        const os = openStart[ruleIndex]!;
-        if (os >= 0 && ws <= openEnd[ruleIndex]!) {
-          openStart[ruleIndex] = Math.min(os, ws);
-          openEnd[ruleIndex] = Math.max(openEnd[ruleIndex]!, we);
-          continue;
-        }
-        if (os >= 0) close(ruleIndex);
-        else touched.push(ruleIndex);
-        openStart[ruleIndex] = ws;
-        openEnd[ruleIndex] = we;
+        windows.add(rule.index, ws, Math.min(text.length, end + rule.after));
       }
     });
-    for (const ruleIndex of touched) {
-      close(ruleIndex);
-      const rule = rules[ruleIndex]!;
-      for (let k = firstWindow[ruleIndex]!; k >= 0; k = windows[k * 3 + 2]!)
-        this.confirm(rule, text, windows[k * 3]!, windows[k * 3 + 1]!, state, out);
-      openStart[ruleIndex] = -1;
-      firstWindow[ruleIndex] = -1;
-      lastWindow[ruleIndex] = -1;
+    windows.finish();
+    for (let t = 0; t < windows.rules; t++) {
+      const rule = rules[windows.rule(t)]!;
+      for (let k = windows.first(rule.index); k >= 0; k = windows.next(k))
+        this.confirm(rule, text, windows.start(k), windows.end(k), state, out);
     }
   }
 
