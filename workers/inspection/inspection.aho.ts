@@ -10,10 +10,24 @@
  */
 
 export interface Automaton {
-  /** Calls `onHit(literalIndex, endExclusive)` for every occurrence, in order of end position. */
-  scan(text: string, onHit: (literal: number, end: number) => void): void;
+  /**
+   * Calls `onHit(literalIndex, endExclusive)` for every occurrence, in order of end position. With
+   * `interest`, also notes there the positions the decoder's tokeniser looks for (marks and runs of
+   * 16 base64 characters, inspection.tokens.ts InterestList): the loop waits on its table lookup
+   * per character, and this counting fits in that wait, so the decoder needs no pass of its own.
+   */
+  scan(text: string, onHit: (literal: number, end: number) => void, interest?: InterestList): void;
   readonly literals: readonly string[];
+  /** False when the literals hold too many distinct characters to spare the bits: `interest` is ignored. */
+  readonly notesInterest: boolean;
 }
+
+/** classOf bits above the class: the character is a base64 character / a mark (INTEREST_KIND). */
+const BASE64_BIT = 14;
+const MARK_BIT = 0x8000;
+const CLASS_MASK = 0x3fff;
+
+import { INTEREST_KIND, type InterestList } from './inspection.tokens.js';
 
 const fold = (c: number) => (c >= 65 && c <= 90 ? c + 32 : c);
 
@@ -101,13 +115,30 @@ export function buildAutomaton(literals: readonly string[]): Automaton {
     outputsOf[now] = outputs[s]!;
   }
 
+  const notesInterest = classes <= CLASS_MASK + 1;
+  for (let c = 0; c < 128 && notesInterest; c++) {
+    const kind = INTEREST_KIND[c]!;
+    classOf[c] = classOf[c]! | ((kind & 1) << BASE64_BIT) | (kind & 2 ? MARK_BIT : 0);
+  }
+
   return {
     literals,
-    scan(text, onHit) {
+    notesInterest,
+    scan(text, onHit, given) {
+      const interest = notesInterest ? given : undefined;
       let row = 0;
+      let run = 0;
       const n = text.length;
+      interest?.reset(text);
       for (let i = 0; i < n; i++) {
-        row = table[row + classOf[text.charCodeAt(i)]!]!;
+        const e = classOf[text.charCodeAt(i)]!;
+        row = table[row + (e & CLASS_MASK)]!;
+        // Base64 characters in a row: +1, or back to 0 (no branch to mispredict at word ends).
+        run = (run + 1) & -((e >> BASE64_BIT) & 1);
+        if ((run === 16 || e & MARK_BIT) && interest) {
+          if (run === 16) interest.runs.push(i - 15);
+          if (e & MARK_BIT) interest.marks.push(i);
+        }
         if (row < 0) {
           row = -row;
           const hits = outputsOf[row / classes]!;

@@ -13,10 +13,12 @@
  * encodes one letter (`%55NION SELECT`) so that neither part alone reads as the attack.
  * Everything here is one left-to-right pass.
  */
+import { decodeHtml } from './inspection.html.js';
 import type { Signal } from './inspection.schema.js';
 import {
   BASE64_RUN,
   HEX_RUN,
+  type Interest,
   InterestScanner,
   isHexRun,
   isSpace,
@@ -185,52 +187,6 @@ export function decodeUrl(s: string): string {
     .replace(/\+/g, ' ');
 }
 
-const NAMED: Record<string, string> = {
-  lt: '<',
-  gt: '>',
-  amp: '&',
-  quot: '"',
-  apos: "'",
-  sol: '/',
-  bsol: '\\',
-  colon: ':',
-  lpar: '(',
-  rpar: ')',
-  equals: '=',
-  nbsp: ' ',
-  tab: '\t',
-  newline: '\n',
-  grave: '`',
-  lsqb: '[',
-  rsqb: ']',
-  lcub: '{',
-  rcub: '}',
-  period: '.',
-  comma: ',',
-  excl: '!',
-  num: '#',
-  dollar: '$',
-  percnt: '%',
-  ast: '*',
-  plus: '+',
-  semi: ';',
-  quest: '?',
-  commat: '@',
-  hat: '^',
-  vert: '|',
-  lowbar: '_',
-};
-
-export function decodeHtml(s: string): string {
-  return s.replace(/&(?:#[xX]([0-9a-fA-F]{1,6})|#([0-9]{1,7})|([a-zA-Z]{2,8}));?/g, (m, hex, dec, name) => {
-    if (hex || dec) {
-      const cp = hex ? Number.parseInt(hex, 16) : Number(dec);
-      return cp > 0 && cp <= 0x10ffff ? String.fromCodePoint(cp) : m;
-    }
-    return NAMED[String(name).toLowerCase()] ?? m;
-  });
-}
-
 export function decodeEscapes(s: string): string {
   return s.replace(
     /\\u\{([0-9a-fA-F]{1,6})\}|\\u([0-9a-fA-F]{4})|%u([0-9a-fA-F]{4})|\\x([0-9a-fA-F]{2})/g,
@@ -285,7 +241,11 @@ const BLOB_RUN = /(?<![A-Za-z0-9+/])[A-Za-z0-9+/]{256,}={0,2}/g;
  * BLOB_MIN base64 characters are added to it (spans of `text`), decodable to text or not: found
  * here because only the rare token that long is searched, instead of a pattern over every text.
  */
-export function findEncodedSpans(text: string, blobs?: Array<{ start: number; end: number }>): EncodedSpan[] {
+export function findEncodedSpans(
+  text: string,
+  blobs?: Array<{ start: number; end: number }>,
+  known?: Interest,
+): EncodedSpan[] {
   const out: EncodedSpan[] = [];
   const open: Partial<Record<MultiKind, Open>> = {};
   let anyOpen = false;
@@ -299,7 +259,9 @@ export function findEncodedSpans(text: string, blobs?: Array<{ start: number; en
   let before1 = -1;
   let before2 = -1;
   const n = text.length;
-  const interest = new InterestScanner(text);
+  // The positions that could matter: noted by the literal automaton's pass over `text` when the
+  // engine has one (known), else found here.
+  const interest = known ?? new InterestScanner(text);
   let i = 0;
   while (i < n) {
     if (!anyOpen) {

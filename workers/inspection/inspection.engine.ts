@@ -48,6 +48,7 @@ import type {
   Where,
 } from './inspection.schema.js';
 import { MAX_LITERAL_LENGTH, SEVERITY_RANK } from './inspection.schema.js';
+import { InterestList } from './inspection.tokens.js';
 import { passes } from './inspection.validators.js';
 import { Windows } from './inspection.windows.js';
 
@@ -130,6 +131,8 @@ interface ScanState {
 class Scanner implements Engine {
   /** The literal windows of a scan, reused across scans. */
   private readonly windows: Windows;
+  /** What the automaton notes for the decoder (findEncodedSpans), reused across scans. */
+  private readonly interest = new InterestList();
 
   private readonly set: CompiledRules;
   private readonly limits: ScanLimits;
@@ -217,7 +220,7 @@ class Scanner implements Engine {
     const found: Finding[] = [];
     for (const hit of norm.signals) found.push(...this.signalFindings(hit.signal, hit.start, hit.end, state));
     const inNorm: Finding[] = [];
-    this.matchLiterals(norm.text, state, inNorm);
+    const noted = this.matchLiterals(norm.text, state, inNorm);
     for (const rule of this.set.unanchored)
       if (rule.whereMask & state.where) this.confirm(rule, norm.text, 0, norm.text.length, state, inNorm);
     for (const f of inNorm) {
@@ -228,7 +231,7 @@ class Scanner implements Engine {
     }
     // One tokenising pass finds both the spans to decode and the long base64 blobs.
     const blobs: Array<{ start: number; end: number }> = [];
-    const spans = findEncodedSpans(norm.text, blobs);
+    const spans = findEncodedSpans(norm.text, blobs, noted ? this.interest : undefined);
     for (const blob of blobs) {
       const { start, end } = originalSpan(norm, blob.start, blob.end);
       found.push(...this.signalFindings('base64_blob', start, end, state));
@@ -247,32 +250,38 @@ class Scanner implements Engine {
    * the CPU caches, and grouping them cut the confirmation cost by a fifth (docs/detections.md).
    * Findings are the same: a rule's windows and its per-scan cap do not depend on other rules.
    */
-  private matchLiterals(text: string, state: ScanState, out: Finding[]): void {
+  private matchLiterals(text: string, state: ScanState, out: Finding[]): boolean {
     const { where } = state;
     const { rules } = this.set;
     const { literalRules, automaton } = this.set.literalsFor(where);
     const { windows } = this;
     windows.begin();
-    automaton.scan(text, (literal, end) => {
-      const owners = literalRules[literal]!;
-      for (let k = 0; k < owners.length; k += 2) {
-        const rule = rules[owners[k]!]!;
-        const length = owners[k + 1]!;
-        if (!(rule.whereMask & where)) continue;
-        if (!rule.re) {
-          if (this.room(rule, state)) out.push(finding(rule, end - length, end));
-          continue;
+    automaton.scan(
+      text,
+      (literal, end) => {
+        const owners = literalRules[literal]!;
+        for (let k = 0; k < owners.length; k += 2) {
+          const rule = rules[owners[k]!]!;
+          const length = owners[k + 1]!;
+          if (!(rule.whereMask & where)) continue;
+          if (!rule.re) {
+            if (this.room(rule, state)) out.push(finding(rule, end - length, end));
+            continue;
+          }
+          const ws = Math.max(0, end - length - rule.before);
+          windows.add(rule.index, ws, Math.min(text.length, end + rule.after));
         }
-        const ws = Math.max(0, end - length - rule.before);
-        windows.add(rule.index, ws, Math.min(text.length, end + rule.after));
-      }
-    });
+      },
+      this.interest,
+    );
     windows.finish();
+    // (The automaton also noted the decoder's positions in this.interest: read before any inner scan.)
     for (let t = 0; t < windows.rules; t++) {
       const rule = rules[windows.rule(t)]!;
       for (let k = windows.first(rule.index); k >= 0; k = windows.next(k))
         this.confirm(rule, text, windows.start(k), windows.end(k), state, out);
     }
+    return automaton.notesInterest;
   }
 
   /** Step 3: the rule's pattern and validators over text[from, to). */

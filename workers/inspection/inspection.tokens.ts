@@ -202,3 +202,60 @@ export function isHexRun(text: string, from: number, to: number): boolean {
   if (text.charCodeAt(from) === 48 && text.charCodeAt(from + 1) === 120) from += 2;
   return from < to && hexEnd(text, from, to) === to;
 }
+
+/** What findEncodedSpans asks of the positions that could matter (InterestScanner, InterestList). */
+export interface Interest {
+  /** The first position ≥ from holding a mark or starting a run of 16 base64 characters; text.length if none. */
+  next(from: number): number;
+}
+
+/** Per ASCII character, for a pass that notes InterestList positions: 1 base64 character, 2 mark. */
+export const INTEREST_KIND = new Uint8Array(128);
+for (let c = 0; c < 128; c++)
+  INTEREST_KIND[c] = (RUN_CLASS[c] ? 1 : 0) | (c === 37 || c === 38 || c === 92 ? 2 : 0);
+
+/**
+ * The positions InterestScanner finds, noted by a pass that reads every character anyway (the
+ * literal automaton, inspection.aho.ts) instead of a pass of their own: the marks, and the start of
+ * every run of 16 base64 characters (where its 16th character is read). `next` answers as
+ * InterestScanner does, for calls whose `from` never decreases (findEncodedSpans's): a run that
+ * started before `from` counts from `from` when 16 of it remain, so its end is read once, on demand.
+ */
+export class InterestList implements Interest {
+  readonly marks: number[] = [];
+  readonly runs: number[] = [];
+  private text = '';
+  private mark = 0;
+  private run = 0;
+  /** End of runs[run] once read (-1: not yet). */
+  private runEnd = -1;
+
+  /** Empties the list for a pass over `text`. */
+  reset(text: string): void {
+    this.text = text;
+    this.marks.length = 0;
+    this.runs.length = 0;
+    this.mark = 0;
+    this.run = 0;
+    this.runEnd = -1;
+  }
+
+  next(from: number): number {
+    const { marks, runs, text } = this;
+    while (this.mark < marks.length && marks[this.mark]! < from) this.mark++;
+    const mark = this.mark < marks.length ? marks[this.mark]! : text.length;
+    while (this.run < runs.length) {
+      const start = runs[this.run]!;
+      if (start >= from) return Math.min(mark, start);
+      if (this.runEnd < 0) {
+        let end = start + RUN_PROBE;
+        while (end < text.length && isBase64Char(text.charCodeAt(end))) end++;
+        this.runEnd = end;
+      }
+      if (this.runEnd - from >= RUN_PROBE) return Math.min(mark, from);
+      this.run++;
+      this.runEnd = -1;
+    }
+    return mark;
+  }
+}
