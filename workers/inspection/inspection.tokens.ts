@@ -45,23 +45,25 @@ export const HEX_RUN = 1;
 export const BASE64_RUN = 2;
 
 /**
- * Which of HEX_RUN and BASE64_RUN text[s, e) holds (0: neither), in one loop that stops once both
- * are known: the decoder searches a token for hex or base64 runs only when it holds one.
+ * Which of HEX_RUN and BASE64_RUN text[s, e) holds (0: neither): the decoder searches a token for
+ * hex or base64 runs only when it holds one. Counted without a branch per character (a run's
+ * length goes up by one or back to 0 by a mask), as the tokens read here are paths, URLs and
+ * identifiers whose runs end every few characters.
  */
 export function longRuns(text: string, s: number, e: number): number {
   let b64 = 0;
   let hex = 0;
-  let found = 0;
+  let longestB64 = 0;
+  let longestHex = 0;
   for (let i = s; i < e; i++) {
     const c = text.charCodeAt(i);
     const k = c < 128 ? RUN_CLASS[c]! : 0;
-    b64 = k & 1 ? b64 + 1 : 0;
-    hex = k & 2 ? hex + 1 : 0;
-    if (hex >= 16) found |= HEX_RUN;
-    if (b64 >= 20) found |= BASE64_RUN;
-    if (found === (HEX_RUN | BASE64_RUN)) break;
+    b64 = (b64 + 1) & -(k & 1);
+    hex = (hex + 1) & -((k >> 1) & 1);
+    longestB64 = Math.max(longestB64, b64);
+    longestHex = Math.max(longestHex, hex);
   }
-  return found;
+  return (longestHex >= 16 ? HEX_RUN : 0) | (longestB64 >= 20 ? BASE64_RUN : 0);
 }
 
 const RUN_PROBE = 16;

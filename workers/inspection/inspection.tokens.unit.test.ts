@@ -10,10 +10,13 @@ import { builtinRules } from './inspection.builtin.js';
 import { findEncodedSpans } from './inspection.decode.js';
 import { compileRules } from './inspection.engine.js';
 import {
+  BASE64_RUN,
+  HEX_RUN,
   InterestList,
   InterestScanner,
   isHexRun,
   lastTwoStarts,
+  longRuns,
   MAX_TOKEN,
   nextBase64Run,
   nextHexRun,
@@ -129,6 +132,12 @@ describe('hex and base64 runs by hand', () => {
       const expected = byRegex(text, 2, 2 + t.length);
       matches += expected.length;
       expect(byHand(text, 2, 2 + t.length), text).toEqual(expected);
+      // longRuns says which searches can find anything.
+      const runs = longRuns(text, 2, 2 + t.length);
+      expect([(runs & HEX_RUN) !== 0, (runs & BASE64_RUN) !== 0], text).toEqual([
+        /[0-9a-fA-F]{16}/.test(t),
+        /[A-Za-z0-9+/_-]{20}/.test(t),
+      ]);
     }
     expect(matches).toBeGreaterThan(10_000);
   });
