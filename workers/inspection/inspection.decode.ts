@@ -270,9 +270,15 @@ export function findEncodedSpans(
       if (p === n) break;
       const piece = pieceStart(text, i, p);
       if (piece > i) {
-        const [last, previous] = lastTwoStarts(text, i, piece);
-        if (previous >= 0) [before1, before2] = [last, previous];
-        else if (last >= 0) [before1, before2] = [last, before1];
+        // By index, not destructured: destructuring an array walks an iterator object.
+        const starts = lastTwoStarts(text, i, piece);
+        if (starts[1] >= 0) {
+          before1 = starts[0];
+          before2 = starts[1];
+        } else if (starts[0] >= 0) {
+          before2 = before1;
+          before1 = starts[0];
+        }
         i = piece;
       }
     }
@@ -292,7 +298,7 @@ export function findEncodedSpans(
     // one loop over the token, so that paths and identifiers skip the slice and the searches.
     const runs = len >= 16 ? longRuns(text, s, e) : 0;
     if (marks === 0 && runs === 0) {
-      if (anyOpen) for (const kind of MULTI) plainToken(open, kind, e, close);
+      if (anyOpen) for (let m = 0; m < MULTI.length; m++) plainToken(open, MULTI[m]!, e, close);
     } else {
       const t = text.slice(s, e);
       const url = (marks & 1) !== 0 && HAS_URL.test(t);
@@ -301,7 +307,9 @@ export function findEncodedSpans(
         html: (marks & 2) !== 0 && HAS_HTML.test(t),
         unicode: (marks & 5) !== 0 && HAS_ESC.test(t),
       };
-      for (const kind of MULTI) {
+      // Indexed loops over MULTI here: for…of left an iterator and a result object per token.
+      for (let m = 0; m < MULTI.length; m++) {
+        const kind = MULTI[m]!;
         const o = open[kind];
         if (!has[kind]) plainToken(open, kind, e, close);
         else if (o) {
@@ -332,7 +340,7 @@ export function findEncodedSpans(
     before2 = before1;
     before1 = s;
   }
-  for (const kind of MULTI) close(kind);
+  for (let m = 0; m < MULTI.length; m++) close(MULTI[m]!);
   return out;
 }
 

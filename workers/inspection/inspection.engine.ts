@@ -131,6 +131,8 @@ interface ScanState {
 class Scanner implements Engine {
   /** The literal windows of a scan, reused across scans. */
   private readonly windows: Windows;
+  /** Findings per rule of the scan under way (ScanState.counts). */
+  private readonly counts: Int32Array;
   /** What the automaton notes for the decoder (findEncodedSpans), reused across scans. */
   private readonly interest = new InterestList();
 
@@ -147,6 +149,7 @@ class Scanner implements Engine {
     for (const rule of set.rules) reach = Math.max(reach, rule.before + rule.after + MAX_LITERAL_LENGTH);
     this.reach = reach;
     this.windows = new Windows(set.rules.length);
+    this.counts = new Int32Array(set.rules.length);
     this.byId = new Map(set.rules.map((r) => [r.id, r]));
   }
 
@@ -182,7 +185,8 @@ class Scanner implements Engine {
     return {
       where: whereBit(where),
       budget: Math.max(4096, length),
-      counts: new Int32Array(this.set.rules.length),
+      // One array per engine, emptied per scan: scans are synchronous and never nested.
+      counts: this.counts.fill(0),
       uncapped: false,
     };
   }
@@ -221,9 +225,14 @@ class Scanner implements Engine {
     for (const hit of norm.signals) found.push(...this.signalFindings(hit.signal, hit.start, hit.end, state));
     const inNorm: Finding[] = [];
     const noted = this.matchLiterals(norm.text, state, inNorm);
-    for (const rule of this.set.unanchored)
+    const { unanchored } = this.set;
+    for (let u = 0; u < unanchored.length; u++) {
+      const rule = unanchored[u]!;
       if (rule.whereMask & state.where) this.confirm(rule, norm.text, 0, norm.text.length, state, inNorm);
-    for (const f of inNorm) {
+    }
+    // Indexed loops in this per-text path: for…of left iterator objects behind on every scan.
+    for (let k = 0; k < inNorm.length; k++) {
+      const f = inNorm[k]!;
       const span = originalSpan(norm, f.start, f.end);
       f.start = span.start;
       f.end = span.end;
@@ -369,6 +378,7 @@ function finding(rule: CompiledRule, start: number, end: number): Finding {
 
 /** One finding per rule and span, ordered by position. */
 function dedupe(findings: Finding[]): Finding[] {
+  if (findings.length < 2) return findings.slice(); // most texts: nothing to compare
   const seen = new Set<string>();
   const out: Finding[] = [];
   for (const f of findings) {
