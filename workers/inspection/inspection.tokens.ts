@@ -39,16 +39,16 @@ for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+
 for (const c of '0123456789abcdefABCDEF') RUN_CLASS[c.charCodeAt(0)] = 3;
 const isBase64Char = (c: number) => c < 128 && RUN_CLASS[c] !== 0;
 
-/** longRuns: text[s, e) holds 16 hex digits in a row (a nextHexRun match is possible). */
+/** longRuns: text[s, e) holds 16 hex digits in a row (a hex run match is possible). */
 export const HEX_RUN = 1;
-/** longRuns: text[s, e) holds 20 base64 characters in a row (a nextBase64Run match is possible). */
+/** longRuns: text[s, e) holds 20 base64 characters in a row (a base64 run match is possible). */
 export const BASE64_RUN = 2;
 
 /**
  * Which of HEX_RUN and BASE64_RUN text[s, e) holds (0: neither): the decoder searches a token for
- * hex or base64 runs only when it holds one. Counted without a branch per character (a run's
- * length goes up by one or back to 0 by a mask), as the tokens read here are paths, URLs and
- * identifiers whose runs end every few characters.
+ * hex or base64 runs only when it holds one. Counted without a branch that depends on each
+ * character (a run's length goes up by one or back to 0 by a mask), as the tokens read here are
+ * paths, URLs and identifiers whose runs end every few characters; stops once both are found.
  */
 export function longRuns(text: string, s: number, e: number): number {
   let b64 = 0;
@@ -62,6 +62,8 @@ export function longRuns(text: string, s: number, e: number): number {
     hex = (hex + 1) & -((k >> 1) & 1);
     longestB64 = Math.max(longestB64, b64);
     longestHex = Math.max(longestHex, hex);
+    // Both known: stop (a token that is one long run, such as `aaaa…`, is read 20 characters in).
+    if (longestB64 >= 20 && longestHex >= 16) break;
   }
   return (longestHex >= 16 ? HEX_RUN : 0) | (longestB64 >= 20 ? BASE64_RUN : 0);
 }
@@ -133,78 +135,6 @@ export function lastTwoStarts(text: string, from: number, to: number): [number, 
   return found;
 }
 
-/** The end of the run the last nextBase64Run / nextHexRun call found. */
-export let runEnd = 0;
-
-const isHexDigit = (c: number) => c < 128 && RUN_CLASS[c] === 3;
-
-/**
- * The first match at or after `from` in text[from, to) of `[A-Za-z0-9+/_-]{20,}={0,2}`, searched
- * globally: its start, and its end in `runEnd`; -1 when there is none. By hand, as the regular
- * expression tried every position of a shorter run again (up to 20 reads per character); its
- * matches are exactly the maximal runs of 20 or more such characters, each with up to two `=`
- * after it, and this finds them reading each character once.
- */
-export function nextBase64Run(text: string, from: number, to: number): number {
-  let i = from;
-  while (i < to) {
-    if (!isBase64Char(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    const start = i;
-    while (i < to && isBase64Char(text.charCodeAt(i))) i++;
-    if (i - start >= 20) {
-      let end = i;
-      while (end < to && end - i < 2 && text.charCodeAt(end) === 61) end++;
-      runEnd = end;
-      return start;
-    }
-  }
-  return -1;
-}
-
-function hexEnd(text: string, i: number, to: number): number {
-  while (i < to && isHexDigit(text.charCodeAt(i))) i++;
-  return i;
-}
-
-/**
- * The same for `(?:0x)?(?:[0-9a-fA-F]{2}){8,}`: at the first position that starts either `0x`
- * and 16 or more hex digits, or 16 or more hex digits, the match is the `0x` (when there) and the
- * longest even number of those digits. A run shorter than 16 holds no match but may end with the
- * `0` of a `0x`, which is the one position inside it read again.
- */
-export function nextHexRun(text: string, from: number, to: number): number {
-  let i = from;
-  while (i < to) {
-    if (text.charCodeAt(i) === 48 && i + 1 < to && text.charCodeAt(i + 1) === 120) {
-      const digits = hexEnd(text, i + 2, to) - (i + 2);
-      if (digits >= 16) {
-        runEnd = i + 2 + (digits & ~1);
-        return i;
-      }
-    }
-    if (!isHexDigit(text.charCodeAt(i))) {
-      i++;
-      continue;
-    }
-    const end = hexEnd(text, i, to);
-    if (end - i >= 16) {
-      runEnd = i + ((end - i) & ~1);
-      return i;
-    }
-    i = end - 1 > i ? end - 1 : end;
-  }
-  return -1;
-}
-
-/** Whether text[from, to) is `(?:0x)?[0-9a-fA-F]+` whole. */
-export function isHexRun(text: string, from: number, to: number): boolean {
-  if (text.charCodeAt(from) === 48 && text.charCodeAt(from + 1) === 120) from += 2;
-  return from < to && hexEnd(text, from, to) === to;
-}
-
 /** What findEncodedSpans asks of the positions that could matter (InterestScanner, InterestList). */
 export interface Interest {
   /** The first position ≥ from holding a mark or starting a run of 16 base64 characters; text.length if none. */
@@ -221,7 +151,7 @@ for (let c = 0; c < 128; c++)
  * literal automaton, inspection.aho.ts) instead of a pass of their own: the marks, and the start of
  * every run of 16 base64 characters (where its 16th character is read). `next` answers as
  * InterestScanner does, for calls whose `from` never decreases (findEncodedSpans's): a run that
- * started before `from` counts from `from` when 16 of it remain, so its end is read once, on demand.
+ * started before `from` counts from `from` when 16 of it remain, read on demand.
  */
 export class InterestList implements Interest {
   readonly marks: number[] = [];
@@ -229,8 +159,8 @@ export class InterestList implements Interest {
   private text = '';
   private mark = 0;
   private run = 0;
-  /** End of runs[run] once read (-1: not yet). */
-  private runEnd = -1;
+  /** How far runs[run] is known to go (-1: not read yet); read on only as far as a question needs. */
+  private known = -1;
 
   /** Empties the list for a pass over `text`. */
   reset(text: string): void {
@@ -239,7 +169,7 @@ export class InterestList implements Interest {
     this.runs.length = 0;
     this.mark = 0;
     this.run = 0;
-    this.runEnd = -1;
+    this.known = -1;
   }
 
   next(from: number): number {
@@ -249,14 +179,16 @@ export class InterestList implements Interest {
     while (this.run < runs.length) {
       const start = runs[this.run]!;
       if (start >= from) return Math.min(mark, start);
-      if (this.runEnd < 0) {
-        let end = start + RUN_PROBE;
-        while (end < text.length && isBase64Char(text.charCodeAt(end))) end++;
-        this.runEnd = end;
-      }
-      if (this.runEnd - from >= RUN_PROBE) return Math.min(mark, from);
+      // `from` is inside the run or past it: it counts from `from` when its 16 characters from
+      // there are base64 too. Read no further than that (a text that is one long run is not read
+      // to its end at every question), and never twice.
+      if (this.known < 0) this.known = start + RUN_PROBE;
+      const need = from + RUN_PROBE;
+      while (this.known < need && this.known < text.length && isBase64Char(text.charCodeAt(this.known)))
+        this.known++;
+      if (this.known >= need) return Math.min(mark, from);
       this.run++;
-      this.runEnd = -1;
+      this.known = -1;
     }
     return mark;
   }

@@ -14,14 +14,10 @@ import {
   HEX_RUN,
   InterestList,
   InterestScanner,
-  isHexRun,
   lastTwoStarts,
   longRuns,
   MAX_TOKEN,
-  nextBase64Run,
-  nextHexRun,
   pieceStart,
-  runEnd,
 } from './inspection.tokens.js';
 
 const spans = (text: string) => {
@@ -90,27 +86,8 @@ describe('literal automata per where', () => {
   });
 });
 
-describe('hex and base64 runs by hand', () => {
-  /** The regular expressions nextHexRun / nextBase64Run / isHexRun stand for, run over the slice. */
-  const byRegex = (text: string, s: number, e: number) => {
-    const t = text.slice(s, e);
-    const out: string[] = [];
-    const b64 = /[A-Za-z0-9+/_-]{20,}={0,2}/g;
-    for (let m = b64.exec(t); m; m = b64.exec(t))
-      out.push(`b${s + m.index}-${s + m.index + m[0].length}-${/^(?:0x)?[0-9a-fA-F]+$/.test(m[0])}`);
-    const hex = /(?:0x)?(?:[0-9a-fA-F]{2}){8,}/g;
-    for (let m = hex.exec(t); m; m = hex.exec(t)) out.push(`h${s + m.index}-${s + m.index + m[0].length}`);
-    return out;
-  };
-  const byHand = (text: string, s: number, e: number) => {
-    const out: string[] = [];
-    for (let b = nextBase64Run(text, s, e); b >= 0; b = nextBase64Run(text, runEnd, e))
-      out.push(`b${b}-${runEnd}-${isHexRun(text, b, runEnd)}`);
-    for (let h = nextHexRun(text, s, e); h >= 0; h = nextHexRun(text, runEnd, e)) out.push(`h${h}-${runEnd}`);
-    return out;
-  };
-
-  it('find exactly the matches of the regular expressions they replace, within the bounds given', () => {
+describe('longRuns', () => {
+  it('says whether a token holds 16 hex digits and 20 base64 characters in a row, within the bounds given', () => {
     let seed = 5;
     const rnd = () => {
       seed = (seed * 1103515245 + 12345) & 0x7fffffff;
@@ -122,36 +99,21 @@ describe('hex and base64 runs by hand', () => {
       '0123456789abcdefx0x0=',
       '0123456789abcdefABCDEFgG+=',
     ];
-    let matches = 0;
+    const seen = new Set<number>();
     for (let n = 0; n < 20_000; n++) {
       const alphabet = alphabets[n % alphabets.length]!;
       let t = '';
       for (let i = Math.floor(rnd() * 80); i > 0; i--) t += alphabet[Math.floor(rnd() * alphabet.length)];
       // Neighbours outside the bounds that would extend a run: the bounds must hold.
       const text = `ab${t}cd`;
-      const expected = byRegex(text, 2, 2 + t.length);
-      matches += expected.length;
-      expect(byHand(text, 2, 2 + t.length), text).toEqual(expected);
-      // longRuns says which searches can find anything.
       const runs = longRuns(text, 2, 2 + t.length);
+      seen.add(runs);
       expect([(runs & HEX_RUN) !== 0, (runs & BASE64_RUN) !== 0], text).toEqual([
         /[0-9a-fA-F]{16}/.test(t),
         /[A-Za-z0-9+/_-]{20}/.test(t),
       ]);
     }
-    expect(matches).toBeGreaterThan(10_000);
-  });
-
-  it('take a 0x that ends a short run of hex digits, and odd runs to an even length', () => {
-    const text = `a0x${'41'.repeat(8)}5 ${'f'.repeat(17)} ${'A'.repeat(20)}== 0x`;
-    expect(byHand(text, 0, text.length)).toEqual(byRegex(text, 0, text.length));
-    expect(byHand(text, 0, text.length)).toEqual([
-      'b0-20-false',
-      'b39-61-false',
-      'h1-19',
-      'h21-37',
-      'h39-59',
-    ]);
+    expect(seen).toEqual(new Set([0, HEX_RUN, BASE64_RUN, HEX_RUN | BASE64_RUN]));
   });
 });
 
