@@ -20,6 +20,8 @@ export interface Automaton {
   readonly literals: readonly string[];
   /** False when the literals hold too many distinct characters to spare the bits: `interest` is ignored. */
   readonly notesInterest: boolean;
+  /** The bytes of its tables (the transition table, the class map, the outputs): what it holds in memory. */
+  readonly bytes: number;
 }
 
 /** classOf bits above the class: the character is a base64 character / a mark (INTEREST_KIND). */
@@ -121,9 +123,12 @@ export function buildAutomaton(literals: readonly string[]): Automaton {
     classOf[c] = classOf[c]! | ((kind & 1) << BASE64_BIT) | (kind & 2 ? MARK_BIT : 0);
   }
 
+  let outputBytes = 0;
+  for (const hits of outputsOf) outputBytes += 16 + hits.length * 8;
   return {
     literals,
     notesInterest,
+    bytes: table.byteLength + classOf.byteLength + outputBytes,
     scan(text, onHit, given) {
       const interest = notesInterest ? given : undefined;
       let row = 0;

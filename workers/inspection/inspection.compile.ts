@@ -58,6 +58,8 @@ export interface CompiledRules {
    * at tool arguments — fewer hits, and a smaller table, which is the floor of every scan's cost.
    */
   literalsFor(whereMask: number): LiteralIndex;
+  /** What the automata built so far hold in memory, in bytes (they are built as scans need them). */
+  automataBytes(): number;
   /** Rules with a pattern and no literals: their pattern runs over the whole text. */
   unanchored: CompiledRule[];
   bySignal: Map<Signal, CompiledRule[]>;
@@ -173,7 +175,12 @@ export function compileRuleSet(
     }
     return index;
   };
-  return { rules, literalsFor, unanchored, bySignal };
+  const automataBytes = () => {
+    let bytes = 0;
+    for (const index of byWhere.values()) bytes += index.automaton.bytes;
+    return bytes;
+  };
+  return { rules, literalsFor, automataBytes, unanchored, bySignal };
 }
 
 function literalIndex(anchored: ReadonlyArray<[CompiledRule, readonly string[]]>): LiteralIndex {

@@ -22,13 +22,46 @@ export type { CallInspection } from './inspection.types';
 const engines = new Map<string, Engine>();
 /** Distinct configurations kept per isolate; the oldest goes first past it. */
 const ENGINE_CACHE_LIMIT = 64;
+/**
+ * And what they may hold in memory together. An engine of every pack with its four automata built
+ * holds ~9 MB: 64 of them would be several times an isolate's 128 MB, and the isolate serves every
+ * organization — one tenant's many configurations (or the scan API's pack lists) must not be able
+ * to exhaust it. Engines build their automata as scans need them, so the sum is taken afresh at
+ * each insertion: it overshoots by at most the newest engine.
+ */
+export const ENGINE_CACHE_BYTES = 32 * 1024 * 1024;
 
 function cachedEngine(key: string, build: () => Engine): Engine {
   const hit = engines.get(key);
-  if (hit) return hit;
+  if (hit) {
+    // Most recently used last: eviction takes the least recently used first.
+    engines.delete(key);
+    engines.set(key, hit);
+    return hit;
+  }
   const engine = build();
   boundedSet(engines, key, engine, ENGINE_CACHE_LIMIT);
+  evictPastBudget(engine);
   return engine;
+}
+
+/** Drops the least recently used engines (never `keep`) while the cache holds more than its budget. */
+function evictPastBudget(keep: Engine): void {
+  let total = 0;
+  for (const engine of engines.values()) total += engine.approxBytes();
+  for (const [key, engine] of engines) {
+    if (total <= ENGINE_CACHE_BYTES) return;
+    if (engine === keep) continue;
+    total -= engine.approxBytes();
+    engines.delete(key);
+  }
+}
+
+/** How many engines the isolate keeps, and about how many bytes they hold (for tests and metrics). */
+export function engineCacheStats(): { engines: number; bytes: number } {
+  let bytes = 0;
+  for (const engine of engines.values()) bytes += engine.approxBytes();
+  return { engines: engines.size, bytes };
 }
 
 /** Which of `names` are not built-in packs. */

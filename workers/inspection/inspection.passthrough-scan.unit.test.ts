@@ -33,6 +33,7 @@ function counted(): { engine: Engine; scans: () => number } {
       },
       scanJson: (value, where) => engine.scanJson(value, where),
       redactSpans: (text, where) => engine.redactSpans(text, where),
+      approxBytes: () => engine.approxBytes(),
     },
     scans: () => n,
   };
