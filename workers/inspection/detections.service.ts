@@ -23,7 +23,7 @@ import {
 } from './detections.access';
 import { builtinPacks, builtinRules } from './inspection.builtin';
 import { validateCustomRule } from './inspection.custom';
-import { customPackNames, engineFor } from './inspection.load';
+import { customPackNames, engineFor } from './inspection.engines';
 import { type Pack, packSchema, type Rule, type Where } from './inspection.schema';
 import { riskScore } from './inspection.score';
 import { invalidateOrgDetections, loadOrgDetections } from './inspection.store';

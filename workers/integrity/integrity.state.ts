@@ -16,7 +16,7 @@
  * The pure questions (`refusalFor`, `hides`) are in integrity.types.ts.
  */
 import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
-import { boundedSet } from '../lib/bounded.map';
+import { WeightedMap } from '../lib/bounded.map';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { type CallIntegrity, type DiscoveryMode, EMPTY_STATE, type IntegrityState } from './integrity.types';
@@ -31,8 +31,15 @@ interface CacheEntry {
   /** The organization's configuration epoch when it was read (workers/config/config.epoch.ts). */
   epoch: number;
 }
-const cache = new Map<string, CacheEntry>();
+/**
+ * States by connection, weighed by their stored JSON (a state names every tool it blocked or
+ * approved, and a hostile server can list many): at most CACHE_LIMIT and CACHE_BYTES in all
+ * (WeightedMap's why).
+ */
 const CACHE_LIMIT = 5_000;
+export const INTEGRITY_CACHE_BYTES = 16 * 1024 * 1024;
+const cache = new WeightedMap<string, CacheEntry>(CACHE_LIMIT, INTEGRITY_CACHE_BYTES);
+const textWeight = (text: string | null) => 2 * (text?.length ?? 0) + 256;
 
 export async function publishIntegrity(
   kv: KVNamespace,
@@ -41,9 +48,10 @@ export async function publishIntegrity(
   state: IntegrityState,
 ) {
   const key = integrityKvKey(orgId, connectionId);
-  await kv.put(key, JSON.stringify(state));
+  const text = JSON.stringify(state);
+  await kv.put(key, text);
   // This isolate (the one that saw the change) applies it from its next call on.
-  cache.set(key, { state, loadedAt: Date.now(), epoch: knownEpoch(orgId) });
+  cache.set(key, { state, loadedAt: Date.now(), epoch: knownEpoch(orgId) }, textWeight(text));
 }
 
 /**
@@ -56,8 +64,10 @@ export async function loadIntegrity(env: Env, orgId: string, connectionId: strin
   if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.state;
   const epoch = knownEpoch(orgId);
   let state: IntegrityState;
+  let text: string | null;
   try {
-    const stored = await env.POLICY_KV.get<IntegrityState>(key, 'json');
+    text = await env.POLICY_KV.get(key, 'text');
+    const stored = text === null ? null : (JSON.parse(text) as IntegrityState);
     state = stored
       ? {
           blocked: stored.blocked ?? {},
@@ -70,7 +80,7 @@ export async function loadIntegrity(env: Env, orgId: string, connectionId: strin
     log('error', 'integrity state load failed; refusing calls (fail-closed)', { orgId, connectionId, err });
     throw new AppError('policy_unavailable', { internal: err });
   }
-  boundedSet(cache, key, { state, loadedAt: Date.now(), epoch }, CACHE_LIMIT);
+  cache.set(key, { state, loadedAt: Date.now(), epoch }, textWeight(text));
   return state;
 }
 

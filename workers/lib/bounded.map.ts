@@ -17,3 +17,55 @@ export function boundedSet<K, V>(map: Map<K, V>, key: K, value: V, limit: number
   }
   return map.set(key, value);
 }
+
+/**
+ * A cache bounded by its entries' weight (about the bytes they hold) as well as by their number,
+ * oldest written first out. For isolate caches whose entries a tenant can make large (a policy of
+ * 10,000 rules, a connection's integrity state): an isolate's 128 MB serve every organization, so
+ * a count alone is no bound at all. The entry just written is never the one dropped, so one entry
+ * heavier than the budget is still kept (alone) — the cache is then one entry, not none.
+ */
+export class WeightedMap<K, V> {
+  readonly #entries = new Map<K, { value: V; weight: number }>();
+  readonly #maxEntries: number;
+  readonly #maxWeight: number;
+  #weight = 0;
+
+  constructor(maxEntries: number, maxWeight: number) {
+    this.#maxEntries = maxEntries;
+    this.#maxWeight = maxWeight;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** The entries' weights summed. */
+  get weight(): number {
+    return this.#weight;
+  }
+
+  get(key: K): V | undefined {
+    return this.#entries.get(key)?.value;
+  }
+
+  delete(key: K): boolean {
+    const entry = this.#entries.get(key);
+    if (!entry) return false;
+    this.#weight -= entry.weight;
+    return this.#entries.delete(key);
+  }
+
+  /** Sets `key` (as the newest entry), then drops the oldest others while a bound is passed. */
+  set(key: K, value: V, weight: number): void {
+    this.delete(key);
+    this.#entries.set(key, { value, weight });
+    this.#weight += weight;
+    for (const [oldest, entry] of this.#entries) {
+      if (this.#entries.size <= this.#maxEntries && this.#weight <= this.#maxWeight) return;
+      if (oldest === key) return;
+      this.#weight -= entry.weight;
+      this.#entries.delete(oldest);
+    }
+  }
+}

@@ -1,10 +1,10 @@
 /**
- * inspection.load: the isolate's engine cache is bounded by what its engines hold in memory, not
+ * inspection.engines: the isolate's engine cache is bounded by what its engines hold in memory, not
  * only by their number — an isolate serves every organization, and one tenant's many inspection
  * configurations must not be able to fill it.
  */
 import { describe, expect, it } from 'vitest';
-import { ENGINE_CACHE_BYTES, engineCacheStats, engineFor } from './inspection.load';
+import { ENGINE_CACHE_BYTES, engineCacheStats, engineFor } from './inspection.engines';
 import { WHERES } from './inspection.schema';
 
 /** A distinct configuration of every pack (an override of one rule that does not exist). */
