@@ -5,7 +5,7 @@
  * recorded (audit log / response header). Failing open to "absent" is safe because policy
  * conditions on a missing field skip their rule rather than allow.
  */
-import { knownSecret } from '../lib/echo.safe.js';
+import { knownSecret, knownSecretOnce } from '../lib/echo.safe.js';
 import { quoted } from '../lib/issues.list.js';
 import { pooledHex } from '../lib/random.pool.js';
 import { isRecord } from '../lib/values.js';
@@ -139,7 +139,7 @@ export function parseUser(raw: string | null | undefined): UserResult {
   if (!user.isWellFormed()) return { user: null, ignoredReason: 'user contains invalid unicode' };
   // The user goes into every row of the call and its live event: a credential sent as one (a key
   // pasted into the wrong header) is not kept. Detectors only: user names are not random.
-  if (knownSecret(user)) return { user: null, ignoredReason: LOOKS_LIKE_A_CREDENTIAL };
+  if (knownSecretOnce(user)) return { user: null, ignoredReason: LOOKS_LIKE_A_CREDENTIAL };
   return { user, ignoredReason: null };
 }
 
