@@ -1,4 +1,4 @@
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import {
   ANOMALY_COOLDOWN_MS,
@@ -8,28 +8,7 @@ import {
   rateSpike,
   spikeWindows,
 } from './anomaly.detect.ts';
-import type { SqlLike, SqlValue } from './sql.types.ts';
-
-/** The real SQL on node:sqlite, shaped like a Durable Object's `ctx.storage.sql`. */
-function memorySql(): SqlLike {
-  const db = new DatabaseSync(':memory:');
-  return {
-    exec<T extends Record<string, SqlValue>>(query: string, ...bindings: unknown[]) {
-      const stmt = db.prepare(query);
-      const args = bindings as Array<string | number | null>;
-      let rows: T[] = [];
-      if (stmt.columns().length > 0) rows = stmt.all(...args) as T[];
-      else stmt.run(...args);
-      return {
-        toArray: () => rows,
-        one: () => {
-          if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}`);
-          return rows[0]!;
-        },
-      };
-    },
-  };
-}
+import { memorySql } from './sql.fixtures.ts';
 
 const T0 = 1_800_000_000_000; // a whole second
 const call = (tool: string | null = 'echo') => ({ calls: 1, tools: tool ? [tool] : [], tool });

@@ -1,24 +1,8 @@
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { AnsweredIds } from './answered.ids.ts';
 import type { AdmitRequest } from './guard.contract.ts';
-import type { SqlLike, SqlValue } from './sql.types.ts';
-
-/** The real SQL on node:sqlite, shaped like a Durable Object's `ctx.storage.sql`. */
-function memorySql(): SqlLike & { db: DatabaseSync } {
-  const db = new DatabaseSync(':memory:');
-  return {
-    db,
-    exec<T extends Record<string, SqlValue>>(query: string, ...bindings: unknown[]) {
-      const stmt = db.prepare(query);
-      const args = bindings as Array<string | number | null>;
-      let rows: T[] = [];
-      if (stmt.columns().length > 0) rows = stmt.all(...args) as T[];
-      else stmt.run(...args);
-      return { toArray: () => rows, one: () => rows[0]! };
-    },
-  };
-}
+import { memorySql } from './sql.fixtures.ts';
 
 const T0 = 1_800_000_000_000;
 const HOUR = 3_600_000;

@@ -1,26 +1,10 @@
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { AnsweredIds } from './answered.ids.ts';
 import type { AdmitRequest } from './guard.contract.ts';
 import { GuardOwnership, PRUNE_EVERY_MS } from './guard.ownership.ts';
-import type { SqlLike, SqlValue } from './sql.types.ts';
+import { memorySql } from './sql.fixtures.ts';
 import { OWNER_TTL_MS, TaskOwners, taskOwner } from './task.owners.ts';
-
-/** The real SQL on node:sqlite, shaped like a Durable Object's `ctx.storage.sql`. */
-function memorySql(): SqlLike & { db: DatabaseSync } {
-  const db = new DatabaseSync(':memory:');
-  return {
-    db,
-    exec<T extends Record<string, SqlValue>>(query: string, ...bindings: unknown[]) {
-      const stmt = db.prepare(query);
-      const args = bindings as Array<string | number | null>;
-      let rows: T[] = [];
-      if (stmt.columns().length > 0) rows = stmt.all(...args) as T[];
-      else stmt.run(...args);
-      return { toArray: () => rows, one: () => rows[0]! };
-    },
-  };
-}
 
 const T0 = 1_700_000_000_000;
 const alice = { apiKeyId: 'key_1', user: 'alice', mcpSessionId: null };

@@ -1,26 +1,11 @@
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import type { AuditEventInsert } from '../workers/db/schema.ts';
 import type { AdmitRequest, Finding } from './guard.contract.ts';
 import { MAX_OBJECT_ID as MAX_RESPONSE_ID, objectKey, objectOfKey } from './llm.objects.ts';
 import { LlmObjectOwners as ResponseOwners } from './response.owners.ts';
-import type { SqlLike, SqlValue } from './sql.types.ts';
+import { memorySql } from './sql.fixtures.ts';
 import { OWNER_TTL_MS, taskOwner } from './task.owners.ts';
-
-/** The real SQL on node:sqlite, shaped like a Durable Object's `ctx.storage.sql`. */
-function memorySql(): SqlLike {
-  const db = new DatabaseSync(':memory:');
-  return {
-    exec<T extends Record<string, SqlValue>>(query: string, ...bindings: unknown[]) {
-      const stmt = db.prepare(query);
-      const args = bindings as Array<string | number | null>;
-      let rows: T[] = [];
-      if (stmt.columns().length > 0) rows = stmt.all(...args) as T[];
-      else stmt.run(...args);
-      return { toArray: () => rows, one: () => rows[0]! };
-    },
-  };
-}
 
 const ALICE = { apiKeyId: 'key_1', user: 'alice', mcpSessionId: null };
 const BOB = { apiKeyId: 'key_2', user: 'alice', mcpSessionId: null };

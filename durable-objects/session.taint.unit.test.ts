@@ -1,4 +1,4 @@
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TaintCheck } from './guard.contract.ts';
@@ -10,28 +10,7 @@ import {
   SWEEP_SQL,
   TAINT_TTL_MS,
 } from './session.taint.ts';
-import type { SqlLike, SqlValue } from './sql.types.ts';
-
-/** The real SQL on node:sqlite, shaped like a Durable Object's `ctx.storage.sql`. */
-function memorySql(): SqlLike {
-  const db = new DatabaseSync(':memory:');
-  return {
-    exec<T extends Record<string, SqlValue>>(query: string, ...bindings: unknown[]) {
-      const stmt = db.prepare(query);
-      const args = bindings as Array<string | number | null>;
-      let rows: T[] = [];
-      if (stmt.columns().length > 0) rows = stmt.all(...args) as T[];
-      else stmt.run(...args);
-      return {
-        toArray: () => rows,
-        one: () => {
-          if (rows.length !== 1) throw new Error(`expected one row, got ${rows.length}`);
-          return rows[0]!;
-        },
-      };
-    },
-  };
-}
+import { memorySql } from './sql.fixtures.ts';
 
 const check = (session: string, add: string[], cleanOf: string[][] = []): TaintCheck => ({
   session,
