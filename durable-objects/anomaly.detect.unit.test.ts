@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import {
   ANOMALY_COOLDOWN_MS,

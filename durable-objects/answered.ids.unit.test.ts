@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import { AnsweredIds } from './answered.ids.ts';
 import type { AdmitRequest } from './guard.contract.ts';

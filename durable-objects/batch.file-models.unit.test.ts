@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import { describe, expect, it } from 'vitest';
 import type { AuditEventInsert } from '../workers/db/schema.ts';
 import { BatchFileModels } from './batch.file-models.ts';

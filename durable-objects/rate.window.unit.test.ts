@@ -1,4 +1,3 @@
-import type { DatabaseSync } from 'node:sqlite';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RateWindows, retryAfterSeconds } from './rate.window.ts';
