@@ -16,7 +16,8 @@ import {
 } from '../auth/api-key.auth';
 import { hashApiKey } from '../auth/api-key.crypto';
 import { cacheMaxAgeMs, isCurrent, learnEpoch } from '../config/config.epoch';
-import { boundedSet } from '../lib/bounded.map';
+import { boundedSet, WeightedMap } from '../lib/bounded.map';
+import { RESOLVED_CACHE_BYTES, RESOLVED_CACHE_LIMIT, rememberConnection } from './connection.caches';
 import {
   type CallerAndConnection,
   CONNECTION_COLUMNS,
@@ -70,9 +71,12 @@ interface ResolvedEntry extends Stamp {
   connection: ResolvedConnection;
 }
 const callers = new Map<string, CallerEntry>();
-/** Keyed by key hash and slug; bounded on its own, so keys × slugs never outgrows CACHE_LIMIT. */
-const resolved = new Map<string, ResolvedEntry>();
 const CACHE_LIMIT = 10_000;
+/**
+ * Keyed by key hash and slug; bounded on its own, so keys × slugs never outgrows its count, and
+ * by bytes: one tenant's keys × slugs can make 10,000 heavy connections (connection.caches.ts).
+ */
+const resolved = new WeightedMap<string, ResolvedEntry>(RESOLVED_CACHE_LIMIT, RESOLVED_CACHE_BYTES);
 
 function resolvedKey(hash: string, slug: string): string {
   return `${hash}\u0000${slug}`;
@@ -119,7 +123,7 @@ export async function authenticateAndResolve(
     const entry = rememberCaller(key.hash, row, row.org_epoch);
     if (connection?.enabled) {
       const stamp = { connection, epoch: row.org_epoch, loadedAt: entry.loadedAt };
-      boundedSet(resolved, resolvedKey(key.hash, slug), stamp, CACHE_LIMIT);
+      rememberConnection(resolved, resolvedKey(key.hash, slug), stamp, connection);
     }
   }
   return { auth, connection, configEpoch: row?.org_epoch ?? 0 };

@@ -8,10 +8,12 @@ import type { ApiKeyAuthResult } from '../auth/api-key.auth';
 import { mayUseConnection } from '../auth/permissions';
 import type { ConnectionDbRow } from '../connections/connections.read';
 import type { ConnectionRow } from '../db/schema';
+import { WeightedMap } from '../lib/bounded.map';
 import { AppError } from '../lib/errors';
 import { parseStoredJson } from '../lib/values';
 import { type ConnectionSettings, readConnectionSettings } from '../shared/connection.settings';
 import { getVault } from '../vault/vault.crypto';
+import { memoizedSettings, SETTINGS_CACHE_BYTES, SETTINGS_CACHE_LIMIT } from './connection.caches';
 
 export interface ResolvedConnection {
   id: string;
@@ -103,16 +105,16 @@ export function requireConnectionUse(principal: Principal, connection: ResolvedC
   });
 }
 
-/** Parsed settings are memoized by their JSON text: zod runs once per distinct settings value per isolate. */
-const settingsCache = new Map<string, ConnectionSettings>();
+/**
+ * Parsed settings are memoized by their JSON text: zod runs once per distinct settings value per
+ * isolate. Bounded by bytes too (connection.caches.ts): a settings text is up to 1 MiB.
+ */
+const settingsCache = new WeightedMap<string, ConnectionSettings>(SETTINGS_CACHE_LIMIT, SETTINGS_CACHE_BYTES);
 
 function parsedSettings(text: string): ConnectionSettings {
-  const hit = settingsCache.get(text);
-  if (hit) return hit;
-  const parsed = Object.freeze(readConnectionSettings(parseStoredJson(text)));
-  if (settingsCache.size >= 1_000) settingsCache.clear();
-  settingsCache.set(text, parsed);
-  return parsed;
+  return memoizedSettings(settingsCache, text, (json) =>
+    Object.freeze(readConnectionSettings(parseStoredJson(json))),
+  );
 }
 
 function toResolved(row: ConnectionLookupRow): ResolvedConnection {

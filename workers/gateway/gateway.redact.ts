@@ -14,7 +14,7 @@
  * Nothing here runs for a connection without a credential.
  */
 
-import { boundedSet } from '../lib/bounded.map.js';
+import { stringWeight, WeightedMap } from '../lib/bounded.map.js';
 
 export const REDACTED = '[REDACTED]';
 
@@ -59,7 +59,12 @@ export function credentialForms(credential: string): string[] {
 
 /** Credentials whose forms this isolate remembers (the connection cache holds them decrypted anyway). */
 const FORMS_LIMIT = 1_000;
-const formsByCredential = new Map<string, readonly string[]>();
+/**
+ * And by weight: a credential is up to 8,192 characters and its forms (percent-encoded: up to
+ * three times longer) several times that, so 1,000 of them could be over 100 MB.
+ */
+export const FORMS_CACHE_BYTES = 1024 * 1024;
+const formsByCredential = new WeightedMap<string, readonly string[]>(FORMS_LIMIT, FORMS_CACHE_BYTES);
 
 /**
  * credentialForms, made once per credential per isolate: every answer of a connection with a
@@ -70,7 +75,9 @@ export function formsFor(credential: string): readonly string[] {
   let forms = formsByCredential.get(credential);
   if (!forms) {
     forms = Object.freeze(credentialForms(credential));
-    boundedSet(formsByCredential, credential, forms, FORMS_LIMIT);
+    let weight = 64 + stringWeight(credential);
+    for (const form of forms) weight += 32 + stringWeight(form);
+    formsByCredential.set(credential, forms, weight);
   }
   return forms;
 }

@@ -49,6 +49,10 @@ export class WeightedMap<K, V> {
     return this.#entries.get(key)?.value;
   }
 
+  has(key: K): boolean {
+    return this.#entries.has(key);
+  }
+
   delete(key: K): boolean {
     const entry = this.#entries.get(key);
     if (!entry) return false;
@@ -68,4 +72,14 @@ export class WeightedMap<K, V> {
       this.#entries.delete(oldest);
     }
   }
+
+  clear(): void {
+    this.#entries.clear();
+    this.#weight = 0;
+  }
+}
+
+/** About the bytes a string holds in the isolate: two a character (a cheap, safe estimate). */
+export function stringWeight(text: string | null | undefined): number {
+  return text ? text.length * 2 : 0;
 }

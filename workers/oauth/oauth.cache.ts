@@ -22,8 +22,9 @@
 import type { Principal } from '../app.types';
 import { hashApiKey } from '../auth/api-key.crypto';
 import { cacheMaxAgeMs, isCurrent } from '../config/config.epoch';
+import { OAUTH_CACHE_BYTES, OAUTH_CACHE_LIMIT, rememberConnection } from '../gateway/connection.caches';
 import type { ResolvedConnection } from '../gateway/gateway.connection';
-import { boundedSet } from '../lib/bounded.map';
+import { WeightedMap } from '../lib/bounded.map';
 
 export interface CachedOAuthCaller {
   principal: Principal;
@@ -40,8 +41,11 @@ interface Entry {
   expiresAtMs: number;
 }
 
-const entries = new Map<string, Entry>();
-const ENTRY_LIMIT = 10_000;
+/**
+ * Each entry holds a connection (its settings, credential ciphertext and decrypted credential):
+ * bounded by bytes as well as count, as the ig_ key cache is (connection.caches.ts).
+ */
+const entries = new WeightedMap<string, Entry>(OAUTH_CACHE_LIMIT, OAUTH_CACHE_BYTES);
 
 /** The cache key of a token on a resource: a hash, so no token sits in memory as a key. */
 export async function oauthCacheKey(token: string, resource: string): Promise<string> {
@@ -84,5 +88,5 @@ export function rememberOAuthCaller(
   now = Date.now(),
 ): void {
   const entry = { caller, epoch, loadedAt: now, expiresAtMs: tokenExpiresAtSeconds * 1000 };
-  boundedSet(entries, key, entry, ENTRY_LIMIT);
+  rememberConnection(entries, key, entry, caller.connection, caller.email.length);
 }
