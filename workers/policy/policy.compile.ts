@@ -13,6 +13,7 @@
  *
  * Pure, no I/O; compiling a rule is linear in its size.
  */
+import { WeightedMap } from '../lib/bounded.map.js';
 import { compileGlob, type GlobMatcher, hasWildcard, literalPrefix } from '../shared/policy.glob.js';
 import { type ArgCondition, type ArgTest, compileArgTest } from './policy.args.js';
 import { normalizePattern } from './policy.normalize.js';
@@ -125,13 +126,32 @@ export interface CompiledPolicy {
   readonly prefixLengths: readonly number[];
   /** Rules starting with a wildcard, or without a tool glob: candidates for every tool. */
   readonly unprefixed: readonly number[];
-  /** tool name → ascending indices of rules whose glob matches it. Bounded; see CACHE_LIMIT. */
-  readonly candidateCache: Map<string, Int32Array>;
+  /**
+   * tool name → ascending indices of rules whose glob matches it. Bounded by CANDIDATE_CACHE_LIMIT
+   * names and by two thirds of `memoBytes` (the model cache takes the rest).
+   */
+  readonly candidateCache: WeightedMap<string, Int32Array>;
   /** The model globs of the rules, and which of them each model name matches (policy.target.ts). */
   readonly models: ModelIndex;
   /** Condition field → its FieldMemo slot; grows as rules are compiled. */
   readonly slots: Map<string, number>;
   readonly fieldMemo: FieldMemo;
+  /** The most the name caches above may hold (policyMemoBytes): the policy cache weighs it in. */
+  readonly memoBytes: number;
+}
+
+/** Bounds the names cached when callers spray distinct tool names; FIFO eviction keeps it O(1). */
+export const CANDIDATE_CACHE_LIMIT = 1024;
+
+/**
+ * The bytes a compiled policy's per-name caches (candidate rules, model matches) may hold: they
+ * fill with caller-chosen names, each with an array as long as the rules it matches, so 1,024
+ * names of a 10,000-rule policy were 40 MB, and the policy cache (policy.store.ts) weighed only
+ * the text. Proportional to the rules (a small policy's candidates are cheap to compute again),
+ * between 8 KB and 256 KB; the policy cache adds it to the policy's weight.
+ */
+export function policyMemoBytes(ruleCount: number): number {
+  return Math.min(256 * 1024, Math.max(8 * 1024, ruleCount * 256));
 }
 
 /**
@@ -195,7 +215,8 @@ export function compileSources(
     patterns[i] = tool === null || tool === undefined ? null : normalizePattern(tool);
   }
   // Model globs are registered now, in rule order: the per-model match cache is sized by them.
-  const models = newModelIndex();
+  const memoBytes = policyMemoBytes(count);
+  const models = newModelIndex(Math.floor(memoBytes / 3));
   const targets: (CompiledTarget | undefined)[] = new Array(count);
   for (const index of heads.targeted) targets[index] = compileTarget(sourceRule(sources[index]!), models);
   return {
@@ -219,10 +240,11 @@ export function compileSources(
       policyVersion: version,
     }),
     ...buildToolIndex(patterns),
-    candidateCache: new Map(),
+    candidateCache: new WeightedMap(CANDIDATE_CACHE_LIMIT, memoBytes - Math.floor(memoBytes / 3)),
     models,
     slots: new Map(),
     fieldMemo: { generation: 0, stamps: new Float64Array(8), values: [] },
+    memoBytes,
   };
 }
 

@@ -27,7 +27,7 @@
  */
 // `.js` specifiers: unit tests type-check this file under NodeNext (tsconfig.node.json), which
 // requires extensions; the bundler config, Vite and Wrangler all resolve `.js` to the `.ts` source.
-import { boundedSet } from '../lib/bounded.map.js';
+import { stringWeight } from '../lib/bounded.map.js';
 import {
   type CompiledCondition,
   type CompiledPolicy,
@@ -39,11 +39,12 @@ import {
 import { normalizeName } from './policy.normalize.js';
 import type { Scalar } from './policy.schema.js';
 import type { SessionGate } from './policy.session.js';
-import { endpointBit, modelMatches, targetHolds } from './policy.target.js';
+import { endpointBit, MEMO_ENTRY_BYTES, modelMatches, targetHolds } from './policy.target.js';
 
 // Compilation lives in policy.compile.ts (lazy per rule); these names stay importable from here.
 export {
   allRules,
+  CANDIDATE_CACHE_LIMIT,
   type CompiledCondition,
   type CompiledPolicy,
   type CompiledRule,
@@ -78,8 +79,6 @@ export interface EvaluationRequest {
   readonly annotations?: Readonly<Record<string, unknown>> | null | undefined;
 }
 
-/** Bounds memory when callers spray distinct tool names; FIFO eviction keeps it O(1). */
-export const CANDIDATE_CACHE_LIMIT = 1024;
 /** Longer names are evaluated without caching so the cache's memory stays small. */
 const CACHEABLE_NAME_LENGTH = 256;
 const NO_CANDIDATES = new Int32Array(0);
@@ -102,7 +101,11 @@ export function candidateRules(compiled: CompiledPolicy, tool: string): Int32Arr
   if (cached) return cached;
   const candidates = computeCandidates(compiled, normalizeName(tool));
   if (tool.length <= CACHEABLE_NAME_LENGTH) {
-    boundedSet(compiled.candidateCache, tool, candidates, CANDIDATE_CACHE_LIMIT);
+    compiled.candidateCache.set(
+      tool,
+      candidates,
+      MEMO_ENTRY_BYTES + stringWeight(tool) + candidates.byteLength,
+    );
   }
   return candidates;
 }

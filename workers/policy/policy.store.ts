@@ -135,6 +135,7 @@ export async function loadPolicy(
     log('error', 'policy load failed; refusing calls (fail-closed)', { orgId, connectionId, err });
     throw err instanceof AppError ? err : new AppError('policy_unavailable', { internal: err });
   }
-  cache.set(key, { policy: compiled, loadedAt: Date.now(), epoch }, weight);
+  // The policy's name caches fill after it is cached: weighed in at their bound.
+  cache.set(key, { policy: compiled, loadedAt: Date.now(), epoch }, weight + (compiled?.memoBytes ?? 0));
   return compiled ?? NO_POLICY;
 }

@@ -12,7 +12,7 @@
  * A rule with a model glob (or endpoints) never matches a request without a model (or endpoint):
  * MCP calls carry neither, so LLM rules cannot change an MCP decision.
  */
-import { boundedSet } from '../lib/bounded.map.js';
+import { stringWeight, WeightedMap } from '../lib/bounded.map.js';
 import { compileGlob, type GlobMatcher } from '../shared/policy.glob.js';
 import { normalizeName, normalizePattern } from './policy.normalize.js';
 import { POLICY_ENDPOINTS, type Rule } from './policy.schema.js';
@@ -21,6 +21,8 @@ import { POLICY_ENDPOINTS, type Rule } from './policy.schema.js';
 export const MODEL_CACHE_LIMIT = 1024;
 /** Longer names are matched without caching. */
 const CACHEABLE_MODEL_LENGTH = 256;
+/** What a memo entry costs besides its name and its typed array (map entry, array object). */
+export const MEMO_ENTRY_BYTES = 96;
 
 const ENDPOINT_BITS: ReadonlyMap<string, number> = new Map(POLICY_ENDPOINTS.map((name, i) => [name, 1 << i]));
 
@@ -44,11 +46,12 @@ export interface CompiledTarget {
 /** The model globs of a policy, and the bounded per-name cache of which of them match. */
 export interface ModelIndex {
   readonly matchers: GlobMatcher[];
-  readonly cache: Map<string, Uint8Array>;
+  /** Bounded by count and by `maxBytes` (a policy's share of memo memory: policyMemoBytes). */
+  readonly cache: WeightedMap<string, Uint8Array>;
 }
 
-export function newModelIndex(): ModelIndex {
-  return { matchers: [], cache: new Map() };
+export function newModelIndex(maxBytes: number): ModelIndex {
+  return { matchers: [], cache: new WeightedMap(MODEL_CACHE_LIMIT, maxBytes) };
 }
 
 /** Compiles the rule's model and endpoint parts, registering its model glob in `models`. */
@@ -80,7 +83,9 @@ export function modelMatches(models: ModelIndex, model: string | null | undefine
   const normal = normalizeName(model);
   const matches = new Uint8Array(models.matchers.length);
   for (let i = 0; i < matches.length; i++) matches[i] = models.matchers[i]!(normal) ? 1 : 0;
-  if (model.length <= CACHEABLE_MODEL_LENGTH) boundedSet(models.cache, model, matches, MODEL_CACHE_LIMIT);
+  if (model.length <= CACHEABLE_MODEL_LENGTH) {
+    models.cache.set(model, matches, MEMO_ENTRY_BYTES + stringWeight(model) + matches.byteLength);
+  }
   return matches;
 }
 
