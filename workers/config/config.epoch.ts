@@ -18,63 +18,12 @@
  * the epoch from D1 when it starts and every 30 s (a push that failed is bounded by that).
  */
 import { forEachGuard } from '../../durable-objects/do.client';
-import { boundedSet } from '../lib/bounded.map';
 import { log } from '../lib/log';
+import { knownEpoch, learnEpoch } from './config.known';
 
-/** The newest epoch this isolate has seen per organization (from D1 reads and guards' `stale`). */
-const known = new Map<string, number>();
-const KNOWN_LIMIT = 50_000;
-
-export function knownEpoch(orgId: string): number {
-  return known.get(orgId) ?? 0;
-}
-
-/** Records an epoch seen for an organization; entries tagged with an older one stop being used. */
-export function learnEpoch(orgId: string, epoch: number): void {
-  if (epoch <= knownEpoch(orgId)) return;
-  boundedSet(known, orgId, epoch, KNOWN_LIMIT);
-}
-
-/** A cached entry may be used while it is as new as the newest epoch seen and younger than maxAgeMs. */
-export function isCurrent(
-  orgId: string,
-  entry: { epoch: number; loadedAt: number },
-  maxAgeMs: number,
-  now = Date.now(),
-): boolean {
-  return entry.epoch >= knownEpoch(orgId) && now - entry.loadedAt < maxAgeMs;
-}
-
-/** The isolate caches' upper bound on age (POLICY_CACHE_TTL_MS; 0 turns caching off). */
-export function cacheMaxAgeMs(env: { POLICY_CACHE_TTL_MS?: string }): number {
-  return Number.parseInt(env.POLICY_CACHE_TTL_MS ?? '10000', 10) || 0;
-}
-
-/**
- * One value per organization read from D1 (prices, governance, custom detections…), kept in the
- * isolate while `isCurrent`: tagged with the epoch known when the read began, and younger than
- * POLICY_CACHE_TTL_MS. Concurrent calls share one read; a failed read is not cached (the next call
- * tries again); at most `limit` organizations are kept (the oldest entry goes first).
- */
-export function orgConfigCache<T>(read: (db: D1Database, orgId: string) => Promise<T>, limit = 10_000) {
-  const cache = new Map<string, { loadedAt: number; epoch: number; value: Promise<T> }>();
-  return {
-    get(env: { DB: D1Database; POLICY_CACHE_TTL_MS?: string }, orgId: string): Promise<T> {
-      const hit = cache.get(orgId);
-      if (hit && isCurrent(orgId, hit, cacheMaxAgeMs(env))) return hit.value;
-      const entry = { loadedAt: Date.now(), epoch: knownEpoch(orgId), value: read(env.DB, orgId) };
-      boundedSet(cache, orgId, entry, limit);
-      entry.value.catch(() => {
-        if (cache.get(orgId) === entry) cache.delete(orgId);
-      });
-      return entry.value;
-    },
-    /** This isolate's own change: the next call reads again (others learn it through the epoch). */
-    invalidate(orgId: string): void {
-      cache.delete(orgId);
-    },
-  };
-}
+// The epochs this isolate knows and the per-organization cache live in config.known.ts (pure, so
+// testable in plain Node); re-exported here, where every cache imports them from.
+export { cacheMaxAgeMs, isCurrent, knownEpoch, learnEpoch, orgConfigCache } from './config.known';
 
 /**
  * A change to the organization's configuration was committed: bump the epoch, apply it to this

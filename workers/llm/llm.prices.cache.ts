@@ -16,7 +16,8 @@ import { orgConfigCache } from '../config/config.epoch';
 import type { PriceOverrides } from './llm.prices';
 import { loadPriceOverrides } from './llm.prices.store';
 
-const cache = orgConfigCache(loadPriceOverrides);
+// An organization's overrides are a few models' prices: 1 MB holds thousands of organizations.
+const cache = orgConfigCache(loadPriceOverrides, { maxBytes: 1024 * 1024 });
 
 /** The organization's overrides (priceCall's shape), from this isolate's cache when current. */
 export function cachedPriceOverrides(
