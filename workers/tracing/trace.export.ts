@@ -13,10 +13,10 @@
  * organization's spans and goes only to that organization's endpoint with its own headers.
  */
 import { checkOutboundUrl } from '../connections/connection.rules';
-import { boundedSet } from '../lib/bounded.map';
 import { log } from '../lib/log';
 import { getVault } from '../vault/vault.crypto';
 import type { FinishedTrace, PendingExport, TracingTarget } from './trace.call';
+import { openedHeaders } from './trace.headers';
 import { otlpRequest } from './trace.otlp';
 import { otlpProtobuf, PROTOBUF_CONTENT_TYPE } from './trace.protobuf';
 
@@ -99,23 +99,16 @@ async function send(env: ExportEnv, batch: Batch): Promise<void> {
 }
 
 const AAD = (orgId: string) => `${orgId}:tracing`;
-/** Opened envelopes, per isolate: decrypting once per settings version, not per batch. */
-const opened = new Map<string, Promise<Record<string, string>>>();
-
 export function sealHeaders(env: ExportEnv, orgId: string, headers: Record<string, string>): Promise<string> {
   return getVault(env).then((vault) => vault.encrypt(JSON.stringify(headers), AAD(orgId)));
 }
 
 function openHeaders(env: ExportEnv, orgId: string, sealed: string | null): Promise<Record<string, string>> {
   if (!sealed) return Promise.resolve({});
-  const key = `${orgId}\u0000${sealed}`;
-  let headers = opened.get(key);
-  if (!headers) {
-    headers = getVault(env)
-      .then((vault) => vault.decrypt(sealed, AAD(orgId)))
-      .then((plain) => JSON.parse(plain) as Record<string, string>);
-    headers.catch(() => opened.delete(key));
-    boundedSet(opened, key, headers, 1_000);
-  }
-  return headers;
+  // Decrypted once per settings version, not per batch (trace.headers.ts keeps them, bounded).
+  return openedHeaders(orgId, sealed, (text) =>
+    getVault(env)
+      .then((vault) => vault.decrypt(text, AAD(orgId)))
+      .then((plain) => JSON.parse(plain) as Record<string, string>),
+  );
 }
