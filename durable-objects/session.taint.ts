@@ -21,7 +21,7 @@
  * agent-session store (session-facts.do.ts) off the call's path, for the session's calls on other
  * connections.
  */
-import { boundedSet } from '../workers/lib/bounded.map';
+import { WeightedMap } from '../workers/lib/bounded.map';
 import type { SharedFacts, TaintCheck } from './guard.contract';
 import { type Facts, type TaintHit, taintHit } from './session.gates';
 import type { SqlLike } from './sql.types';
@@ -43,6 +43,14 @@ export const SWEEP_SQL = [
  * call; a session pushed out is read again on its next call.
  */
 export const CACHED_SESSIONS = 1_000;
+/**
+ * And at most this many bytes of them: a session holds up to 200 labels (64 characters) and 200
+ * called names (a governed name is up to 512 bytes, policy.methods.ts), ~250 KB, so 1,000 sessions
+ * were ~250 MB in one guard — more than an object's memory, from one caller's many sessions.
+ */
+export const CACHED_SESSION_BYTES = 8 * 1024 * 1024;
+/** A fact's weight: its text at two bytes a character, and its map entry. */
+const factWeight = (text: string) => 64 + 2 * text.length;
 
 /** Sends newly recorded facts of a linked session to the organization's store (never awaited by admit). */
 export type ShareFacts = (orgId: string, session: string, facts: SharedFacts) => void;
@@ -52,14 +60,16 @@ interface SessionRows {
   labels: Map<string, number>;
   /** normalised tool name → called_at. */
   called: Map<string, number>;
+  /** About the bytes the entry holds (factWeight of each fact, the session id): its cache weight. */
+  bytes: number;
 }
 
 export class SessionTaint {
   readonly #sql: SqlLike;
   readonly #share: ShareFacts | null;
   #sweptAt = 0;
-  /** A Map keeps insertion order: re-inserting on use makes it an LRU. */
-  readonly #cache = new Map<string, SessionRows>();
+  /** A Map keeps insertion order: re-inserting on use makes it an LRU. Bounded by count and bytes. */
+  readonly #cache = new WeightedMap<string, SessionRows>(CACHED_SESSIONS, CACHED_SESSION_BYTES);
 
   constructor(sql: SqlLike, share: ShareFacts | null = null) {
     this.#sql = sql;
@@ -124,6 +134,7 @@ export class SessionTaint {
       for (const label of check.add) {
         const before = rows.labels.get(label);
         if (before === undefined || now - before >= CALLED_REFRESH_MS) fresh.labels.push(label);
+        if (before === undefined) rows.bytes += factWeight(label);
         rows.labels.set(label, now);
         this.#sql.exec(
           `INSERT INTO session_taint (session, label, added_at) VALUES (?, ?, ?)
@@ -142,6 +153,7 @@ export class SessionTaint {
         continue;
       }
       fresh.called.push(name);
+      if (before === undefined) rows.bytes += factWeight(name);
       rows.called.set(name, now);
       this.#sql.exec(
         `INSERT INTO session_called (session, tool, called_at) VALUES (?, ?, ?)
@@ -151,6 +163,8 @@ export class SessionTaint {
         now,
       );
     }
+    // Weighed again with what it now holds (it is the newest entry: #rows just put it there).
+    this.#cache.set(check.session, rows, rows.bytes);
     if (check.linked && orgId && this.#share && (fresh.labels.length > 0 || fresh.called.length > 0)) {
       this.#share(orgId, check.session, fresh);
     }
@@ -159,10 +173,8 @@ export class SessionTaint {
   /** The session's rows, from memory or (first use, or pushed out of the cache) from SQLite. */
   #rows(session: string): SessionRows {
     let rows = this.#cache.get(session);
-    if (rows) {
-      this.#cache.delete(session);
-    } else {
-      rows = { labels: new Map(), called: new Map() };
+    if (!rows) {
+      rows = { labels: new Map(), called: new Map(), bytes: 256 + 2 * session.length };
       for (const row of this.#sql
         .exec<{ label: string; added_at: number }>(
           'SELECT label, added_at FROM session_taint WHERE session = ?',
@@ -170,6 +182,7 @@ export class SessionTaint {
         )
         .toArray()) {
         rows.labels.set(row.label, row.added_at);
+        rows.bytes += factWeight(row.label);
       }
       for (const row of this.#sql
         .exec<{ tool: string; called_at: number }>(
@@ -178,9 +191,10 @@ export class SessionTaint {
         )
         .toArray()) {
         rows.called.set(row.tool, row.called_at);
+        rows.bytes += factWeight(row.tool);
       }
     }
-    boundedSet(this.#cache, session, rows, CACHED_SESSIONS);
+    this.#cache.set(session, rows, rows.bytes);
     return rows;
   }
 
@@ -189,7 +203,9 @@ export class SessionTaint {
     this.#sweptAt = now;
     const since = now - TAINT_TTL_MS;
     for (const statement of SWEEP_SQL) this.#sql.exec(statement, since);
-    for (const [session, rows] of this.#cache) {
+    // Weights are not lowered here (re-setting an entry while iterating would visit it again):
+    // an entry weighs what it held at most, until it is read again from SQLite.
+    for (const [session, rows] of this.#cache.entries()) {
       for (const [label, addedAt] of rows.labels) if (addedAt <= since) rows.labels.delete(label);
       for (const [name, calledAt] of rows.called) if (calledAt <= since) rows.called.delete(name);
       if (rows.labels.size === 0 && rows.called.size === 0) this.#cache.delete(session);

@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { TaintCheck } from './guard.contract.ts';
 import {
+  CACHED_SESSION_BYTES,
   CACHED_SESSIONS,
   CALLED_REFRESH_MS,
   MAX_CALLED_PER_SESSION,
@@ -54,6 +55,31 @@ describe('SessionTaint', () => {
     const sql = memorySql();
     new SessionTaint(sql).add(check('s', ['untrusted']), 0);
     expect(new SessionTaint(sql).forbidden(check('s', [], [['untrusted']]), 1)).toEqual(['untrusted']);
+  });
+
+  it('holds the facts of heavy sessions within CACHED_SESSION_BYTES, not 1,000 sessions of them', () => {
+    const base = memorySql();
+    const reads: string[] = [];
+    const sql: SqlLike = {
+      exec(query, ...bindings) {
+        if (query.startsWith('SELECT tool')) reads.push(String(bindings[0]));
+        return base.exec(query, ...bindings);
+      },
+    };
+    const taint = new SessionTaint(sql);
+    // A governed name is up to 512 bytes: 200 of them are ~200 KB a session.
+    const names = Array.from({ length: MAX_CALLED_PER_SESSION }, (_, i) => `${i}_`.padEnd(512, 'n'));
+    const sessions = Array.from({ length: 60 }, (_, i) => `heavy-${i}`);
+    for (const session of sessions) taint.add({ ...check(session, ['read']), called: names }, 1);
+    expect(reads).toHaveLength(60);
+    // The newest session is held; the first (60 ≪ 1,000 sessions) was dropped and is read again.
+    taint.facts('heavy-59', 2);
+    expect(reads).toHaveLength(60);
+    const first = taint.facts('heavy-0', 2);
+    expect(reads).toHaveLength(61);
+    expect(first.called).toHaveLength(MAX_CALLED_PER_SESSION);
+    expect(first.labels).toEqual(['read']);
+    expect(60 * MAX_CALLED_PER_SESSION * 1024).toBeGreaterThan(CACHED_SESSION_BYTES);
   });
 
   // Many SQLite databases: room beyond the 5 s default on a loaded machine (not a timing assertion).

@@ -73,6 +73,11 @@ export class WeightedMap<K, V> {
     }
   }
 
+  /** Key and value of every entry, oldest first (an entry may be deleted while iterating). */
+  *entries(): IterableIterator<[K, V]> {
+    for (const [key, entry] of this.#entries) yield [key, entry.value];
+  }
+
   clear(): void {
     this.#entries.clear();
     this.#weight = 0;
