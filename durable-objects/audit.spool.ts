@@ -38,7 +38,7 @@
  * What a row looks like in D1 (every column of the drizzle table, the upsert) is in audit.rows.ts.
  */
 import type { AuditEventInsert } from '../workers/db/schema.js';
-import { boundedSet } from '../workers/lib/bounded.map.js';
+import { WeightedMap } from '../workers/lib/bounded.map.js';
 import { log } from '../workers/lib/log.js';
 import { type ChainHead, ChainHeadStore, INSERT_LINK_SQL, linkValues, nextLink } from './audit.chain.js';
 import { withFindings } from './audit.findings.js';
@@ -78,6 +78,13 @@ export const DELETE_FLUSHED_SQL = `DELETE FROM spool WHERE rowid IN (
   WHERE dirty = 0 AND flushed_at < ?1 ORDER BY flushed_at LIMIT ?2)`;
 /** Rows whose latest content the spool keeps in memory for their outcome (see Spool#recent). */
 const RECENT_ROWS = 2_000;
+/**
+ * And at most this many bytes of them (a row's JSON at two bytes a character, weighed when it is
+ * written): a row may carry 8,192 characters of arguments, 4 KB of metadata and 50 findings with
+ * their locations — over 100 KB — so 2,000 rows waiting for their outcome (one caller's calls in
+ * flight over the grace period) could be hundreds of MB in one object.
+ */
+export const RECENT_ROW_BYTES = 8 * 1024 * 1024;
 /** Row-by-row fallback gives up after this many failures in a row with no success (D1 is down). */
 const FALLBACK_FAILURE_STREAK = 3;
 
@@ -104,7 +111,10 @@ export class Spool {
    * miss, or an entry old enough that its row may have been deleted (KEEP_FLUSHED_MS), reads SQLite.
    * Only this object writes its spool rows, so an entry is never older than its row.
    */
-  readonly #recent = new Map<string, { row: AuditEventInsert; at: number }>();
+  readonly #recent = new WeightedMap<string, { row: AuditEventInsert; at: number }>(
+    RECENT_ROWS,
+    RECENT_ROW_BYTES,
+  );
   /**
    * Ids written (put, complete) while a flush is in flight: their rows may no longer be what the
    * flush wrote, so only they are checked row by row when the flush marks its rows clean.
@@ -140,18 +150,19 @@ export class Spool {
 
   /** Idempotent: the same event id written twice keeps one row (the later content). */
   put(row: AuditEventInsert, complete: boolean, now = Date.now()): void {
+    const json = JSON.stringify(row);
     this.#sql.exec(
       `INSERT INTO spool (id, row, complete, dirty, created_at) VALUES (?, ?, ?, 1, ?)
        ON CONFLICT(id) DO UPDATE SET row = excluded.row, complete = excluded.complete, dirty = 1`,
       row.id,
-      JSON.stringify(row),
+      json,
       complete ? 1 : 0,
       now,
     );
     this.#patched?.add(row.id);
     // Final rows get no outcome: only a decision waiting for one is worth remembering.
     if (complete) this.#recent.delete(row.id);
-    else this.#remember(row.id, { ...row }, now);
+    else this.#remember(row.id, { ...row }, now, 256 + 2 * json.length);
     this.#noteDue(complete ? now + FLUSH_DELAY_MS : now + this.#graceMs);
   }
 
@@ -191,10 +202,9 @@ export class Spool {
     return existing ? (JSON.parse(existing.row) as AuditEventInsert) : null;
   }
 
-  #remember(id: string, row: AuditEventInsert, now: number): void {
-    // Deleted first so a rewritten id moves to the newest end.
-    this.#recent.delete(id);
-    boundedSet(this.#recent, id, { row, at: now }, RECENT_ROWS);
+  #remember(id: string, row: AuditEventInsert, now: number, weight: number): void {
+    // A rewritten id moves to the newest end (WeightedMap.set).
+    this.#recent.set(id, { row, at: now }, weight);
   }
 
   pendingCount(): number {
