@@ -34,10 +34,11 @@ interface CacheEntry {
 /**
  * States by connection, weighed by their stored JSON (a state names every tool it blocked or
  * approved, and a hostile server can list many): at most CACHE_LIMIT and CACHE_BYTES in all
- * (WeightedMap's why).
+ * (WeightedMap's why). 12 MB: every isolate cache together stays under ~96 MB (docs/architecture.md,
+ * "Memory: what an isolate and an object hold, at most").
  */
 const CACHE_LIMIT = 5_000;
-export const INTEGRITY_CACHE_BYTES = 16 * 1024 * 1024;
+export const INTEGRITY_CACHE_BYTES = 12 * 1024 * 1024;
 const cache = new WeightedMap<string, CacheEntry>(CACHE_LIMIT, INTEGRITY_CACHE_BYTES);
 const textWeight = (text: string | null) => 2 * (text?.length ?? 0) + 256;
 

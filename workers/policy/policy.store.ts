@@ -31,10 +31,12 @@ interface CacheEntry {
 
 /**
  * Compiled policies by connection, weighed by their stored text (a policy of 10,000 rules is
- * megabytes): at most CACHE_LIMIT of them and CACHE_BYTES of text in all (WeightedMap's why).
+ * megabytes) and the bound of their per-name caches (policyMemoBytes): at most CACHE_LIMIT of them
+ * and POLICY_CACHE_BYTES in all (WeightedMap's why). 24 MB: every isolate cache together stays
+ * under ~96 MB (docs/architecture.md, "Memory: what an isolate and an object hold, at most").
  */
 const CACHE_LIMIT = 5_000;
-export const POLICY_CACHE_BYTES = 32 * 1024 * 1024;
+export const POLICY_CACHE_BYTES = 24 * 1024 * 1024;
 const cache = new WeightedMap<string, CacheEntry>(CACHE_LIMIT, POLICY_CACHE_BYTES);
 
 /** A policy's weight: its stored text, two bytes a character (what its rules' strings hold). */
