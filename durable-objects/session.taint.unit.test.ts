@@ -11,6 +11,7 @@ import {
   TAINT_TTL_MS,
 } from './session.taint.ts';
 import { memorySql } from './sql.fixtures.ts';
+import type { SqlLike } from './sql.types.ts';
 
 const check = (session: string, add: string[], cleanOf: string[][] = []): TaintCheck => ({
   session,

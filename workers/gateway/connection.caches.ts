@@ -28,7 +28,7 @@ export const SETTINGS_CACHE_LIMIT = 1_000;
 export const SETTINGS_CACHE_BYTES = 2 * 1024 * 1024;
 /** The ig_ key cache's resolved connections (gateway.callers.ts), keyed by key hash and slug. */
 export const RESOLVED_CACHE_LIMIT = 10_000;
-export const RESOLVED_CACHE_BYTES = 4 * 1024 * 1024;
+export const RESOLVED_CACHE_BYTES = 12 * 1024 * 1024;
 /** OAuth callers (oauth.cache.ts), keyed by token hash and resource. */
 export const OAUTH_CACHE_LIMIT = 10_000;
 export const OAUTH_CACHE_BYTES = 2 * 1024 * 1024;

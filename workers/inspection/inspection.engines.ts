@@ -22,10 +22,10 @@ const ENGINE_CACHE_LIMIT = 64;
  * holds ~9 MB: 64 of them would be several times an isolate's 128 MB, and the isolate serves every
  * organization — one tenant's many configurations (or the scan API's pack lists) must not be able
  * to exhaust it. Engines build their automata as scans need them, so the sum is taken afresh at
- * each insertion: it overshoots by at most the newest engine. 24 MB: every isolate cache together
+ * each insertion: it overshoots by at most the newest engine. 16 MB: every isolate cache together
  * stays under ~96 MB (docs/architecture.md, "Memory: what an isolate and an object hold, at most").
  */
-export const ENGINE_CACHE_BYTES = 24 * 1024 * 1024;
+export const ENGINE_CACHE_BYTES = 16 * 1024 * 1024;
 
 function cachedEngine(key: string, build: () => Engine): Engine {
   const hit = engines.get(key);

@@ -32,11 +32,11 @@ interface CacheEntry {
 /**
  * Compiled policies by connection, weighed by their stored text (a policy of 10,000 rules is
  * megabytes) and the bound of their per-name caches (policyMemoBytes): at most CACHE_LIMIT of them
- * and POLICY_CACHE_BYTES in all (WeightedMap's why). 24 MB: every isolate cache together stays
+ * and POLICY_CACHE_BYTES in all (WeightedMap's why). 20 MB: every isolate cache together stays
  * under ~96 MB (docs/architecture.md, "Memory: what an isolate and an object hold, at most").
  */
 const CACHE_LIMIT = 5_000;
-export const POLICY_CACHE_BYTES = 24 * 1024 * 1024;
+export const POLICY_CACHE_BYTES = 20 * 1024 * 1024;
 const cache = new WeightedMap<string, CacheEntry>(CACHE_LIMIT, POLICY_CACHE_BYTES);
 
 /** A policy's weight: its stored text, two bytes a character (what its rules' strings hold). */
