@@ -34,6 +34,11 @@ export interface AuditResult {
   /** Rows of calls that were not acknowledged (written before the crash cut the answer off). */
   rowsOfUnacknowledged: number;
   flushWaitMs: number;
+  /**
+   * The first lost calls (trace id, when each was sent and answered relative to the kill, ms), so
+   * a loss can be followed in the spool and D1 (session 22's first full run lost 9 rows once).
+   */
+  lostSample?: Array<{ traceId: string; sentMs: number; answeredMs: number }>;
 }
 
 interface ExportRow {
@@ -64,11 +69,15 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
 
   const acknowledged = new Set<string>();
   const all = new Set<string>();
+  // When each acknowledged call was sent and answered (performance.now()), and when the kill came.
+  const timing = new Map<string, { sent: number; answered: number }>();
+  let killedAt = Number.NaN;
   let index = 0;
   const agent = keepAliveAgent(128);
   const fire = async () => {
     const traceId = `${run}-${index++}`;
     all.add(traceId);
+    const sentAt = performance.now();
     const url = new URL(`${ctx.stack.gatewayUrl}/v1/mcp/${slug}`);
     const res = await send(agent, url, {
       body: echoCall(rpcId(), message),
@@ -76,7 +85,10 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
       timeoutMs: 10_000,
     });
     const ok = isResult(res);
-    if (ok) acknowledged.add(traceId);
+    if (ok) {
+      acknowledged.add(traceId);
+      timing.set(traceId, { sent: sentAt, answered: performance.now() });
+    }
     return { ok, end: res.end };
   };
 
@@ -88,6 +100,7 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
     await new Promise((r) => setTimeout(r, crashAt));
     ctx.stack.crash();
     const t = performance.now();
+    killedAt = t;
     await new Promise((r) => setTimeout(r, 300));
     await ctx.stack.restart();
     restartMs = performance.now() - t;
@@ -121,9 +134,15 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
   }
   let lost = 0;
   let duplicated = 0;
+  const lostSample: NonNullable<AuditResult['lostSample']> = [];
   for (const traceId of acknowledged) {
     const n = counts.get(traceId) ?? 0;
-    if (n === 0) lost++;
+    if (n === 0) {
+      lost++;
+      const t = timing.get(traceId);
+      if (t && lostSample.length < 20)
+        lostSample.push({ traceId, sentMs: t.sent - killedAt, answeredMs: t.answered - killedAt });
+    }
     if (n > 1) duplicated += n - 1;
   }
   const rowsOfUnacknowledged = [...counts.keys()].filter((id) => !acknowledged.has(id)).length;
@@ -142,10 +161,15 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
     outcomeUnknown,
     rowsOfUnacknowledged,
     flushWaitMs,
+    ...(lostSample.length ? { lostSample } : {}),
   };
   ctx.log(
     `audit: ${result.acknowledged} acknowledged of ${result.sent} sent; rows ${result.rowsFound}; lost ${lost}, duplicated ${duplicated}, outcome unknown ${outcomeUnknown}`,
   );
+  for (const l of lostSample)
+    ctx.log(
+      `audit: lost ${l.traceId}: sent ${l.sentMs.toFixed(0)} ms, answered ${l.answeredMs.toFixed(0)} ms from the kill`,
+    );
   return result;
 }
 

@@ -62,12 +62,16 @@ export async function spoolRefusal(
  * adapter can forget. A name that does not look like a credential is kept exactly as it was sent.
  */
 export function echoSafeRow(row: AuditEventInsert): AuditEventInsert {
-  const out = { ...row };
-  if (typeof out.method === 'string') out.method = auditName(out.method);
-  if (typeof out.tool === 'string') out.tool = auditName(out.tool);
-  if (typeof out.model === 'string') out.model = auditName(out.model);
-  const details = out.details as Record<string, unknown> | null | undefined;
-  if (details && typeof details === 'object' && ECHOED_DETAILS.some((k) => typeof details[k] === 'string')) {
+  const method = typeof row.method === 'string' ? auditName(row.method) : row.method;
+  const tool = typeof row.tool === 'string' ? auditName(row.tool) : row.tool;
+  const model = typeof row.model === 'string' ? auditName(row.model) : row.model;
+  const details = row.details as Record<string, unknown> | null | undefined;
+  const echoes =
+    details && typeof details === 'object' && ECHOED_DETAILS.some((k) => typeof details[k] === 'string');
+  // Every call writes a row and almost none holds a credential: the row itself, not a copy.
+  if (!echoes && method === row.method && tool === row.tool && model === row.model) return row;
+  const out = { ...row, method, tool, model };
+  if (echoes) {
     const safe = { ...details };
     for (const key of ECHOED_DETAILS)
       if (typeof safe[key] === 'string') safe[key] = redactSecrets(safe[key] as string);
