@@ -19,6 +19,7 @@
 import { builtinRules, packsNamed } from '../inspection/inspection.builtin';
 import { compileRules, type Engine, type Finding } from '../inspection/inspection.engine';
 import { maskSpans } from '../inspection/inspection.spans';
+import { entropy } from '../inspection/inspection.validators';
 import { boundedSet } from './bounded.map';
 
 /** Characters of caller text an echo shows. */
@@ -50,7 +51,7 @@ function tokenLike(text: string): boolean {
     if (
       /[0-9]/.test(run) &&
       /[A-Za-z]/.test(run) &&
-      bitsPerChar(run) >= MIN_TOKEN_BITS &&
+      entropy(run) >= MIN_TOKEN_BITS &&
       meanPieceLength(run) < MIN_WORD_PIECE
     )
       return true;
@@ -72,18 +73,6 @@ function meanPieceLength(run: string): number {
   let pieces = 0;
   for (const _ of run.matchAll(PIECES)) pieces++;
   return pieces === 0 ? run.length : run.length / pieces;
-}
-
-/** Shannon entropy of `text`, in bits per character. */
-function bitsPerChar(text: string): number {
-  const counts = new Map<string, number>();
-  for (const c of text) counts.set(c, (counts.get(c) ?? 0) + 1);
-  let bits = 0;
-  for (const n of counts.values()) {
-    const p = n / text.length;
-    bits -= p * Math.log2(p);
-  }
-  return bits;
 }
 
 /** True when `text` (its first SCANNED_CHARS characters) looks like or holds a secret. */
