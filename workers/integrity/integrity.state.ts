@@ -16,7 +16,7 @@
  * The pure questions (`refusalFor`, `hides`) are in integrity.types.ts.
  */
 import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
-import { WeightedMap } from '../lib/bounded.map';
+import { storedTextWeight, WeightedMap } from '../lib/bounded.map';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { type CallIntegrity, type DiscoveryMode, EMPTY_STATE, type IntegrityState } from './integrity.types';
@@ -40,7 +40,6 @@ interface CacheEntry {
 const CACHE_LIMIT = 5_000;
 export const INTEGRITY_CACHE_BYTES = 12 * 1024 * 1024;
 const cache = new WeightedMap<string, CacheEntry>(CACHE_LIMIT, INTEGRITY_CACHE_BYTES);
-const textWeight = (text: string | null) => 2 * (text?.length ?? 0) + 256;
 
 export async function publishIntegrity(
   kv: KVNamespace,
@@ -52,7 +51,7 @@ export async function publishIntegrity(
   const text = JSON.stringify(state);
   await kv.put(key, text);
   // This isolate (the one that saw the change) applies it from its next call on.
-  cache.set(key, { state, loadedAt: Date.now(), epoch: knownEpoch(orgId) }, textWeight(text));
+  cache.set(key, { state, loadedAt: Date.now(), epoch: knownEpoch(orgId) }, storedTextWeight(text));
 }
 
 /**
@@ -81,7 +80,7 @@ export async function loadIntegrity(env: Env, orgId: string, connectionId: strin
     log('error', 'integrity state load failed; refusing calls (fail-closed)', { orgId, connectionId, err });
     throw new AppError('policy_unavailable', { internal: err });
   }
-  cache.set(key, { state, loadedAt: Date.now(), epoch }, textWeight(text));
+  cache.set(key, { state, loadedAt: Date.now(), epoch }, storedTextWeight(text));
   return state;
 }
 

@@ -88,3 +88,8 @@ export class WeightedMap<K, V> {
 export function stringWeight(text: string | null | undefined): number {
   return text ? text.length * 2 : 0;
 }
+
+/** A cache entry kept for a stored text (a policy, an integrity state): the text, and the entry itself. */
+export function storedTextWeight(text: string | null | undefined): number {
+  return 256 + stringWeight(text);
+}

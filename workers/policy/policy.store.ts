@@ -15,7 +15,7 @@
  * with 503 `policy_unavailable`; a connection that never had a policy denies every governed call.
  */
 import { cacheMaxAgeMs, isCurrent, knownEpoch } from '../config/config.epoch';
-import { WeightedMap } from '../lib/bounded.map';
+import { storedTextWeight, WeightedMap } from '../lib/bounded.map';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { type CompiledPolicy, compilePolicy } from './policy.evaluate';
@@ -38,9 +38,6 @@ interface CacheEntry {
 const CACHE_LIMIT = 5_000;
 export const POLICY_CACHE_BYTES = 20 * 1024 * 1024;
 const cache = new WeightedMap<string, CacheEntry>(CACHE_LIMIT, POLICY_CACHE_BYTES);
-
-/** A policy's weight: its stored text, two bytes a character (what its rules' strings hold). */
-const textWeight = (text: string | null | undefined) => 2 * (text?.length ?? 0) + 256;
 
 export function policyKvKey(orgId: string, connectionId: string): string {
   return `policy:${orgId}:${connectionId}`;
@@ -104,7 +101,7 @@ export async function loadPolicy(
   const epoch = knownEpoch(orgId);
 
   let compiled: CompiledPolicy | null;
-  let weight = textWeight(null);
+  let weight = storedTextWeight(null);
   try {
     const { value, metadata } = await env.POLICY_KV.getWithMetadata<{ version?: number }>(key, 'text');
     // An edge copy older than D1's latest is treated as absent: D1 is read below.
@@ -116,7 +113,7 @@ export async function loadPolicy(
       return hit.policy;
     }
     const stored = value === null || behind ? null : (JSON.parse(value) as PublishedPolicy);
-    if (stored) weight = textWeight(value);
+    if (stored) weight = storedTextWeight(value);
     compiled = stored ? compileStored(stored) : null;
     if (!stored) {
       const row = await env.DB.prepare(
@@ -130,7 +127,7 @@ export async function loadPolicy(
         if (!parsed.ok) throw new AppError('policy_unavailable', { internal: { issues: parsed.issues } });
         await publishPolicy(env.POLICY_KV, orgId, connectionId, { version: row.version, ...parsed.policy });
         compiled = compilePolicy(parsed.policy, row.version);
-        weight = textWeight(row.rules);
+        weight = storedTextWeight(row.rules);
       }
     }
   } catch (err) {
