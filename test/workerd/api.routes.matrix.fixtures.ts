@@ -8,7 +8,6 @@ import { env } from 'cloudflare:workers';
 import { agentSessionId } from '../../durable-objects/guard.contract';
 import { hashApiKey } from '../../workers/auth/api-key.crypto';
 import { randomId } from '../../workers/lib/ids';
-import { UPSTREAM_OAUTH_CLIENT } from '../shared/upstream-oauth.fake';
 import {
   addMember,
   call,
@@ -18,6 +17,7 @@ import {
   memberIdOf,
   putPolicy,
 } from './helpers';
+import { upstreamModeConnection } from './oauth.helpers';
 
 /** What a route's path parameter names. */
 export type FixtureKind =
@@ -88,7 +88,7 @@ export async function makeFixtures(orgId: string, ownerKey: string, tag: string)
   const channel = (await post(ownerKey, '/alerts/channels', webhookChannel(tag))).id;
   const agent = await post(ownerKey, '/connections', agentConnection(`mx-${tag}-agent`));
   const oauthConnection = `mx-${tag}-oauth`;
-  await post(ownerKey, '/connections', upstreamOAuthConnection(oauthConnection));
+  await post(ownerKey, '/connections', upstreamModeConnection(oauthConnection));
   const rows = await insertRows(orgId, { id: conn.id, slug, agentId: agent.id }, channel);
   const fixtures: Fixtures = {
     ...rows,
@@ -150,23 +150,6 @@ function agentConnection(slug: string) {
     skills: [{ id: 'echo', name: 'Echo' }],
   };
   return { slug, name: slug, type: 'a2a', agentCard, authType: 'bearer', credential: `agent-cred-${slug}` };
-}
-
-function upstreamOAuthConnection(slug: string) {
-  return {
-    slug,
-    name: slug,
-    upstreamUrl: `${env.UPSTREAM_OAUTH_URL}/mcp`,
-    authType: 'bearer',
-    credential: UPSTREAM_OAUTH_CLIENT.clientSecret,
-    settings: {
-      upstreamOAuth: {
-        issuer: env.UPSTREAM_OAUTH_URL,
-        clientId: UPSTREAM_OAUTH_CLIENT.clientId,
-        scopes: ['mcp:tools'],
-      },
-    },
-  };
 }
 
 export function webhookChannel(tag: string) {

@@ -14,6 +14,7 @@ import { generateApiKey, hashApiKey } from '../../workers/auth/api-key.crypto';
 import { randomId } from '../../workers/lib/ids';
 import { UPSTREAM_OAUTH_CLIENT } from '../shared/upstream-oauth.fake';
 import { addMember, call, createOrg, expectApiError, expectJson, putPolicy, type TestOrg } from './helpers';
+import { upstreamModeConnection } from './oauth.helpers';
 
 interface ListedConnection {
   id: string;
@@ -35,23 +36,8 @@ const up = (n: number) => `upv-${suffix}-${n}`;
 const plain = `upv-${suffix}-plain`;
 const shared = `upv-${suffix}-shared`;
 
-function upstreamMode(slug: string, settings: Record<string, unknown> = {}) {
-  return {
-    slug,
-    name: `Connection ${slug}`,
-    upstreamUrl: `${env.UPSTREAM_OAUTH_URL}/mcp`,
-    authType: 'bearer',
-    credential: UPSTREAM_OAUTH_CLIENT.clientSecret,
-    settings: {
-      upstreamOAuth: {
-        issuer: env.UPSTREAM_OAUTH_URL,
-        clientId: UPSTREAM_OAUTH_CLIENT.clientId,
-        scopes: ['mcp:tools'],
-      },
-      ...settings,
-    },
-  };
-}
+const upstreamMode = (slug: string, settings: Record<string, unknown> = {}) =>
+  upstreamModeConnection(slug, { name: `Connection ${slug}`, settings });
 
 async function create(body: Record<string, unknown>, key = owner.key): Promise<void> {
   const dto = await expectJson<{ id: string; slug: string }>(

@@ -5,6 +5,7 @@
  */
 import { env, exports } from 'cloudflare:workers';
 import { prepareSession } from '../../workers/auth/session.store';
+import { UPSTREAM_OAUTH_CLIENT } from '../shared/upstream-oauth.fake';
 
 export const OAUTH_BASE = 'https://gateway.test';
 export const REDIRECT_URI = 'http://127.0.0.1:4567/callback';
@@ -193,4 +194,30 @@ export function mcpWithToken(
     },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }),
   });
+}
+
+/**
+ * The body that creates a connection in upstream OAuth mode against the fake provider: the stored
+ * credential is the gateway's client secret at the provider. `settings` are added beside
+ * `upstreamOAuth`.
+ */
+export function upstreamModeConnection(
+  slug: string,
+  { name = slug, settings = {} }: { name?: string; settings?: Record<string, unknown> } = {},
+) {
+  return {
+    slug,
+    name,
+    upstreamUrl: `${env.UPSTREAM_OAUTH_URL}/mcp`,
+    authType: 'bearer',
+    credential: UPSTREAM_OAUTH_CLIENT.clientSecret,
+    settings: {
+      upstreamOAuth: {
+        issuer: env.UPSTREAM_OAUTH_URL,
+        clientId: UPSTREAM_OAUTH_CLIENT.clientId,
+        scopes: ['mcp:tools'],
+      },
+      ...settings,
+    },
+  };
 }

@@ -20,7 +20,7 @@ import {
   rpcResult,
   type TestOrg,
 } from './helpers';
-import { fetchWorker, OAUTH_BASE, sessionCookie } from './oauth.helpers';
+import { fetchWorker, OAUTH_BASE, sessionCookie, upstreamModeConnection } from './oauth.helpers';
 
 let owner: TestOrg;
 let bob: TestOrg;
@@ -60,21 +60,7 @@ beforeAll(async () => {
   slug = `up-${randomId('u').slice(-8).toLowerCase()}`;
   const res = await call('POST', '/api/v1/connections', {
     key: owner.key,
-    body: {
-      slug,
-      name: slug,
-      upstreamUrl: `${env.UPSTREAM_OAUTH_URL}/mcp`,
-      authType: 'bearer',
-      // In upstream mode the stored credential is the gateway's client secret at the provider.
-      credential: UPSTREAM_OAUTH_CLIENT.clientSecret,
-      settings: {
-        upstreamOAuth: {
-          issuer: env.UPSTREAM_OAUTH_URL,
-          clientId: UPSTREAM_OAUTH_CLIENT.clientId,
-          scopes: ['mcp:tools'],
-        },
-      },
-    },
+    body: upstreamModeConnection(slug),
   });
   expect(res.status, await res.clone().text()).toBe(201);
   connectionId = (await json<{ id: string }>(res)).id;
