@@ -11,6 +11,7 @@
  * Calls that were not acknowledged (refused while the runtime was down, timed out) may or may not
  * have a row; they are counted, not judged.
  */
+import { readFileSync } from 'node:fs';
 import { type BenchContext, pick } from './lib/context.ts';
 import { keepAliveAgent, send } from './lib/http.ts';
 import { closedLoop, openLoop } from './lib/load.ts';
@@ -113,9 +114,13 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
   await crash;
   agent.destroy();
 
-  // The spools flush by alarm (250 ms after a complete row, 120 s for a row whose outcome never came).
+  // The spools flush by alarm: 250 ms after a complete row, and after the outcome grace period
+  // (AUDIT_OUTCOME_GRACE_SECONDS, 120 s in wrangler.toml) for a row whose outcome never came — a call
+  // answered just before the kill whose outcome was still in the dead isolate's memory. Until session
+  // 23 the suite gave up after 40 s and counted such rows as lost (session 22's 9), so it now waits
+  // past the grace period when rows are missing, and they count as "outcome unknown".
   const flushStart = performance.now();
-  const deadline = flushStart + pick(ctx, 20_000, 40_000);
+  const deadline = Math.max(flushStart + pick(ctx, 20_000, 40_000), killedAt + outcomeGraceMs() + 20_000);
   let rows: ExportRow[] = [];
   while (performance.now() < deadline) {
     rows = await exportRows(ctx, slug, run);
@@ -171,6 +176,14 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
       `audit: lost ${l.traceId}: sent ${l.sentMs.toFixed(0)} ms, answered ${l.answeredMs.toFixed(0)} ms from the kill`,
     );
   return result;
+}
+
+/** The outcome grace period the runtime runs with: wrangler.toml's AUDIT_OUTCOME_GRACE_SECONDS. */
+function outcomeGraceMs(): number {
+  const toml = readFileSync(new URL('../wrangler.toml', import.meta.url), 'utf8');
+  const seconds = Number(/^AUDIT_OUTCOME_GRACE_SECONDS\s*=\s*"(\d+)"/m.exec(toml)?.[1]);
+  if (!Number.isFinite(seconds)) throw new Error('wrangler.toml: AUDIT_OUTCOME_GRACE_SECONDS not found');
+  return seconds * 1000;
 }
 
 async function exportRows(ctx: BenchContext, slug: string, run: string): Promise<ExportRow[]> {
