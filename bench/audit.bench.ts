@@ -40,6 +40,8 @@ export interface AuditResult {
    * a loss can be followed in the spool and D1 (session 22's first full run lost 9 rows once).
    */
   lostSample?: Array<{ traceId: string; sentMs: number; answeredMs: number }>;
+  /** The same for acknowledged calls whose row came as `outcome_unknown` (answered just before the kill). */
+  unknownSample?: Array<{ traceId: string; sentMs: number; answeredMs: number }>;
 }
 
 interface ExportRow {
@@ -132,10 +134,20 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
 
   const counts = new Map<string, number>();
   let outcomeUnknown = 0;
+  const unknownSample: NonNullable<AuditResult['unknownSample']> = [];
   for (const row of rows) {
     if (!row.traceId) continue;
     counts.set(row.traceId, (counts.get(row.traceId) ?? 0) + 1);
-    if (row.errorCode === 'outcome_unknown' && acknowledged.has(row.traceId)) outcomeUnknown++;
+    if (row.errorCode === 'outcome_unknown' && acknowledged.has(row.traceId)) {
+      outcomeUnknown++;
+      const t = timing.get(row.traceId);
+      if (t && unknownSample.length < 20)
+        unknownSample.push({
+          traceId: row.traceId,
+          sentMs: t.sent - killedAt,
+          answeredMs: t.answered - killedAt,
+        });
+    }
   }
   let lost = 0;
   let duplicated = 0;
@@ -167,10 +179,15 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
     rowsOfUnacknowledged,
     flushWaitMs,
     ...(lostSample.length ? { lostSample } : {}),
+    ...(unknownSample.length ? { unknownSample } : {}),
   };
   ctx.log(
     `audit: ${result.acknowledged} acknowledged of ${result.sent} sent; rows ${result.rowsFound}; lost ${lost}, duplicated ${duplicated}, outcome unknown ${outcomeUnknown}`,
   );
+  for (const l of unknownSample)
+    ctx.log(
+      `audit: outcome unknown ${l.traceId}: sent ${l.sentMs.toFixed(0)} ms, answered ${l.answeredMs.toFixed(0)} ms from the kill`,
+    );
   for (const l of lostSample)
     ctx.log(
       `audit: lost ${l.traceId}: sent ${l.sentMs.toFixed(0)} ms, answered ${l.answeredMs.toFixed(0)} ms from the kill`,
