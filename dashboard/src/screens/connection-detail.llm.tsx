@@ -2,10 +2,9 @@
  * "Use it" for an LLM connection: its OpenAI-style base URL and copyable snippets for the official
  * OpenAI SDK, the official Anthropic SDK and curl (no secrets: the key is a placeholder).
  */
-import { useState } from 'react';
 import { Link } from '../lib/router';
-import { CopyBlock, CopyButton } from '../ui/copy.button';
 import { KEY_PLACEHOLDER } from './connection.snippets';
+import { UseItCard, type UseItSnippet } from './use-it.card';
 
 type Snippet = 'openai' | 'anthropic' | 'curl';
 
@@ -56,7 +55,6 @@ export function curlSnippet(gatewayUrl: string, family: 'openai' | 'anthropic', 
   -d '{"model": "${model}"${maxTokens}, "messages": [{"role": "user", "content": "Hello"}]}'`;
 }
 
-/** A model name for the snippets: the first literal of the allowlist, else a typical one. */
 /** What the snippets need: a sharee's view carries these too, not the whole connection. */
 export interface LlmUseItConnection {
   slug: string;
@@ -64,6 +62,7 @@ export interface LlmUseItConnection {
   allowedModels: readonly string[] | undefined;
 }
 
+/** A model name for the snippets: the first literal of the allowlist, else a typical one. */
 function exampleModel(connection: LlmUseItConnection, family: 'openai' | 'anthropic'): string {
   const literal = connection.allowedModels?.find((m) => !/[*?]/.test(m));
   return literal ?? (family === 'anthropic' ? 'claude-sonnet-4-5' : 'gpt-4o-mini');
@@ -76,10 +75,9 @@ export function LlmUseIt({
   connection: LlmUseItConnection;
   family: 'openai' | 'anthropic';
 }) {
-  const [tab, setTab] = useState<Snippet>(family === 'anthropic' ? 'anthropic' : 'openai');
   const model = exampleModel(connection, family);
   const url = connection.gatewayUrl;
-  const snippets: Record<Snippet, { label: string; text: string; caption: string }> = {
+  const snippets: Record<Snippet, UseItSnippet> = {
     openai: {
       label: 'OpenAI SDK',
       text: openAiSnippet(url, model),
@@ -92,28 +90,17 @@ export function LlmUseIt({
     },
     curl: { label: 'curl', text: curlSnippet(url, family, model), caption: 'Any HTTP client' },
   };
-  const current = snippets[tab];
   return (
-    <section className="card" aria-labelledby="use-it">
-      <h2 id="use-it">Use it</h2>
-      <div className="url-row">
-        <span className="muted">Base URL</span>
-        <code data-testid="gateway-url">{url}</code>
-        <CopyButton text={url} label="Copy base URL" />
-      </div>
-      <div className="segmented" role="tablist" aria-label="Client snippet">
-        {(Object.keys(snippets) as Snippet[]).map((key) => (
-          <button key={key} type="button" role="tab" aria-selected={tab === key} onClick={() => setTab(key)}>
-            {snippets[key].label}
-          </button>
-        ))}
-      </div>
-      <CopyBlock text={current.text} label={current.caption} copyLabel={`Copy ${current.label}`} />
-      <p className="muted small">
-        Replace <code>{KEY_PLACEHOLDER}</code> with a key from <Link to="/api-keys">API keys</Link>: the
-        provider key stays in the vault. Or call <code>/v1/chat/completions</code> with{' '}
-        <code>{`"model": "@${connection.slug}/${model}"`}</code>.
-      </p>
-    </section>
+    <UseItCard
+      urlLabel="Base URL"
+      url={url}
+      snippets={snippets}
+      initial={family === 'anthropic' ? 'anthropic' : 'openai'}
+      tablistLabel="Client snippet"
+    >
+      Replace <code>{KEY_PLACEHOLDER}</code> with a key from <Link to="/api-keys">API keys</Link>: the
+      provider key stays in the vault. Or call <code>/v1/chat/completions</code> with{' '}
+      <code>{`"model": "@${connection.slug}/${model}"`}</code>.
+    </UseItCard>
   );
 }
