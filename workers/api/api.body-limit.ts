@@ -1,6 +1,6 @@
 /**
  * The one byte cap of the management API (`/api/v1/*`, and the people API `/api/auth/*`): a request body is read here, counted while
- * it streams (gateway.jsonrpc.ts `readCapped`, the gateway's own reader), and refused with 413
+ * it streams (lib/http.bounded.ts `readCapped`, the gateway's own reader), and refused with 413
  * `payload_too_large` once it is longer than its route's cap — before any validator parses it, so
  * a 30 MB body costs one read of the first MiB, not a buffer and a JSON parse of all of it. A
  * declared Content-Length over the cap is refused before anything is read; a chunked body, or one
@@ -12,8 +12,8 @@
  */
 import { createMiddleware } from 'hono/factory';
 import type { AppEnv } from '../app.types';
-import { readCapped } from '../gateway/gateway.jsonrpc';
 import { AppError } from '../lib/errors';
+import { readCapped } from '../lib/http.bounded';
 import { apiBodyCap } from './api.body-caps';
 
 function bodyTooLarge(maxBytes: number): AppError {

@@ -6,7 +6,8 @@
  */
 
 import { AppError } from '../lib/errors.js';
-import { concatBytes, isRecord, strictUtf8 } from '../lib/values.js';
+import { readCapped } from '../lib/http.bounded.js';
+import { isRecord, strictUtf8 } from '../lib/values.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../shared/connection.settings.js';
 
 export type JsonRpcId = string | number | null;
@@ -29,53 +30,6 @@ export function messageKind(msg: JsonRpcMessage): MessageKind {
 
 export function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
   return readCapped(request, maxBytes, () => bodyTooLarge(maxBytes));
-}
-
-/**
- * The body's length as declared, or null when it is not one the runtime delivers as is: a
- * Content-Encoding the runtime decodes (an upstream's gzip) makes it the encoded length, so the
- * decoded body is counted while reading instead.
- */
-export function declaredLength(message: Request | Response): number | null {
-  const declared = Number.parseInt(message.headers.get('Content-Length') ?? '', 10);
-  const identity = (message.headers.get('Content-Encoding') ?? 'identity').toLowerCase() === 'identity';
-  return identity && Number.isFinite(declared) ? declared : null;
-}
-
-/**
- * A request's or an upstream answer's body, refused (`tooLarge()` thrown) once it is longer than
- * `maxBytes`, without buffering the rest.
- */
-export async function readCapped(
-  message: Request | Response,
-  maxBytes: number,
-  tooLarge: () => AppError,
-): Promise<Uint8Array> {
-  const declared = declaredLength(message);
-  if (declared !== null && declared > maxBytes) throw tooLarge();
-  if (!message.body) return new Uint8Array(0);
-  if (declared !== null) {
-    // A declared length within the cap: the runtime reads the body natively (and never delivers more
-    // than the declared length), so no JavaScript loop over chunks is needed.
-    const body = new Uint8Array(await message.arrayBuffer());
-    if (body.byteLength > maxBytes) throw tooLarge();
-    return body;
-  }
-  // Chunked (no length): count while reading, and stop at the cap instead of buffering the rest.
-  const reader = message.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      await reader.cancel().catch(() => {});
-      throw tooLarge();
-    }
-    chunks.push(value);
-  }
-  return concatBytes(chunks, total);
 }
 
 /** 413: the body is over the connection's (or the hard) limit. */

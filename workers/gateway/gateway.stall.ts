@@ -22,7 +22,7 @@
  * when it fires early, is set again for what is left.
  */
 import { AppError } from '../lib/errors';
-import { declaredLength, readCapped } from './gateway.jsonrpc';
+import { declaredLength, readCapped } from '../lib/http.bounded';
 
 /** The connection's bounds on a streamed answer (connection settings `streamIdleTimeoutMs`, `heldStreamTimeoutMs`). */
 export interface StreamBounds {

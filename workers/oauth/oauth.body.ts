@@ -10,8 +10,8 @@
  * from a request built on them. Over the cap: 413 with the OAuth error shape (RFC 6749 §5.2
  * `invalid_request`), as the library answers an oversized registration.
  */
-import { readCapped } from '../gateway/gateway.jsonrpc';
 import { AppError } from '../lib/errors';
+import { readCapped } from '../lib/http.bounded';
 
 export const TOKEN_BODY_BYTES = 64 * 1024;
 
