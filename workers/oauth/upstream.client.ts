@@ -7,10 +7,16 @@
  * The issuer and the token endpoint the worker fetches follow the SSRF rules of upstream URLs
  * (https on a public host; plain http and private hosts only where ALLOW_PRIVATE_UPSTREAMS is on,
  * i.e. local development and tests).
+ *
+ * Every answer oauth4webapi reads here comes through a capped fetch (lib/http.bounded.ts): the
+ * metadata at most REMOTE_BODY_LIMITS.authServerMetadata, a token answer at most
+ * REMOTE_BODY_LIMITS.tokenResponse; over it the call fails with `upstream_too_large` and nothing
+ * is stored (a discovery is not cached, a token not kept).
  */
 import * as oauth from 'oauth4webapi';
 import { checkOutboundUrl } from '../connections/connection.rules';
 import { AppError } from '../lib/errors';
+import { cappedFetch, REMOTE_BODY_LIMITS } from '../lib/http.bounded';
 import type { UpstreamOAuthSettings } from '../shared/oauth.settings';
 
 export interface UpstreamClient {
@@ -44,6 +50,9 @@ function requireSafeUrl(env: UrlEnv, url: string, what: string): void {
 const DISCOVERY_TTL_MS = 5 * 60_000;
 const discovered = new Map<string, { as: oauth.AuthorizationServer; at: number }>();
 
+const metadataFetch = cappedFetch(REMOTE_BODY_LIMITS.authServerMetadata, 'authorization server metadata');
+const tokenFetch = cappedFetch(REMOTE_BODY_LIMITS.tokenResponse, 'token endpoint answer');
+
 async function discover(issuer: URL, insecure: boolean): Promise<oauth.AuthorizationServer> {
   const hit = discovered.get(issuer.href);
   if (hit && Date.now() - hit.at < DISCOVERY_TTL_MS) return hit.as;
@@ -55,12 +64,15 @@ async function discover(issuer: URL, insecure: boolean): Promise<oauth.Authoriza
       const response = await oauth.discoveryRequest(issuer, {
         algorithm,
         [oauth.allowInsecureRequests]: insecure,
+        [oauth.customFetch]: metadataFetch,
       });
       const as = await oauth.processDiscoveryResponse(issuer, response);
       if (discovered.size > 200) discovered.clear();
       discovered.set(issuer.href, { as, at: Date.now() });
       return as;
     } catch (err) {
+      // Over the cap is the answer, not a missing document: the other spelling is not tried.
+      if (err instanceof AppError) throw err;
       lastError = err;
     }
   }
@@ -137,6 +149,7 @@ function tokensOf(result: oauth.TokenEndpointResponse, previousRefresh: string |
 function extra(up: UpstreamClient) {
   return {
     [oauth.allowInsecureRequests]: up.insecure,
+    [oauth.customFetch]: tokenFetch,
     ...(up.settings.resource ? { additionalParameters: { resource: up.settings.resource } } : {}),
   };
 }
