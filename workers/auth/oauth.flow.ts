@@ -9,10 +9,15 @@
  *            finish a flow they started); then the code is exchanged with the verifier, and the
  *            identity read: GitHub's REST user + verified emails, Google's OIDC id_token verified
  *            with jose against the provider's JWKS (issuer, audience, expiry and nonce).
+ *
+ * Every answer of the provider is read with a cap (lib/http.bounded.ts REMOTE_BODY_LIMITS: the
+ * token answer, GitHub's user and emails, Google's keys); over it the sign-in fails as any other
+ * provider error does, and nothing is written.
  */
-import { createRemoteJWKSet, jwtVerify } from 'jose';
+import { createRemoteJWKSet, customFetch, jwtVerify } from 'jose';
 import { z } from 'zod';
 import { sha256Hex } from '../lib/hex';
+import { cappedFetch, REMOTE_BODY_LIMITS, readRemoteText } from '../lib/http.bounded';
 import { log } from '../lib/log';
 import { randomToken } from './csrf.check';
 import type { OAuthProvider, ProviderConfig } from './oauth.providers';
@@ -126,14 +131,20 @@ const tokenResponseSchema = z.object({
   id_token: z.string().optional(),
 });
 
-async function providerFetch(url: string, init: RequestInit, what: string): Promise<unknown> {
+async function providerFetch(
+  url: string,
+  init: RequestInit,
+  what: string,
+  maxBytes: number,
+): Promise<unknown> {
+  let text: string;
   let res: Response;
   try {
     res = await fetch(url, { ...init, signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    text = await readRemoteText(res, maxBytes, what);
   } catch (err) {
     throw new OAuthFailure('provider_error', { what, err });
   }
-  const text = await res.text();
   if (!res.ok)
     throw new OAuthFailure('provider_error', { what, status: res.status, body: text.slice(0, 300) });
   try {
@@ -165,6 +176,7 @@ async function exchangeCode(
       body,
     },
     'token',
+    REMOTE_BODY_LIMITS.tokenResponse,
   );
   // GitHub answers 200 with {"error": …} for a bad code or verifier.
   const parsed = tokenResponseSchema.safeParse(json);
@@ -189,8 +201,8 @@ async function githubIdentity(config: ProviderConfig, accessToken: string): Prom
     'User-Agent': 'igris-edge',
   };
   const [userJson, emailsJson] = await Promise.all([
-    providerFetch(`${config.apiUrl}/user`, { headers }, 'github user'),
-    providerFetch(`${config.apiUrl}/user/emails`, { headers }, 'github emails'),
+    providerFetch(`${config.apiUrl}/user`, { headers }, 'github user', REMOTE_BODY_LIMITS.profile),
+    providerFetch(`${config.apiUrl}/user/emails`, { headers }, 'github emails', REMOTE_BODY_LIMITS.profile),
   ]);
   const user = githubUserSchema.safeParse(userJson);
   const emails = githubEmailsSchema.safeParse(emailsJson);
@@ -211,7 +223,10 @@ const jwksCache = new Map<string, ReturnType<typeof createRemoteJWKSet>>();
 function jwksFor(url: string): ReturnType<typeof createRemoteJWKSet> {
   let jwks = jwksCache.get(url);
   if (!jwks) {
-    jwks = createRemoteJWKSet(new URL(url));
+    // jose reads the key set with `.json()`, uncapped: it fetches through a capped fetch instead.
+    jwks = createRemoteJWKSet(new URL(url), {
+      [customFetch]: cappedFetch(REMOTE_BODY_LIMITS.jwks, 'sign-in provider keys'),
+    });
     jwksCache.set(url, jwks);
   }
   return jwks;
