@@ -7,12 +7,15 @@
  * the gateway set from the call's connection.
  *
  * Langfuse answers 207 with per-event `successes` and `errors`: a 2xx is done (event errors are
- * logged — a malformed event does not get better by resending). 401/403/400 are not retried
+ * logged — a malformed event does not get better by resending; the answer is read only up to
+ * REMOTE_BODY_LIMITS.ingestionAnswer, lib/http.bounded.ts). 401/403/400 are not retried
  * either (wrong keys or host: logged). 429, 5xx, a timeout or a network error: retried with the
  * notification backoff, at most MAX_ATTEMPTS times, then dropped with a log line. With no project
  * (deleted, or disabled since the call), the messages are dropped.
  */
 import type { IngestionResponse } from '@langfuse/core';
+import { AppError } from '../lib/errors';
+import { REMOTE_BODY_LIMITS, readRemoteText } from '../lib/http.bounded';
 import { log } from '../lib/log';
 import { iso } from '../lib/values';
 import { backoffSeconds } from '../notify/notify.format';
@@ -26,6 +29,21 @@ const MAX_ATTEMPTS = 6;
 type DeliverEnv = LangfuseEnv & Pick<Env, 'NOTIFY_RETRY_BASE_SECONDS'>;
 
 type Outcome = 'done' | 'retry';
+
+/**
+ * Langfuse's answer to an accepted batch: read (at most REMOTE_BODY_LIMITS.ingestionAnswer) only
+ * to log the events it refused. An answer that is not JSON, or longer than that, is not read
+ * further; the batch was accepted all the same (a retry would send it twice).
+ */
+async function ingestionAnswer(response: Response, orgId: string): Promise<IngestionResponse | null> {
+  try {
+    const text = await readRemoteText(response, REMOTE_BODY_LIMITS.ingestionAnswer, 'Langfuse answer');
+    return JSON.parse(text) as IngestionResponse;
+  } catch (err) {
+    if (err instanceof AppError) log('warn', 'Langfuse answer too large to read; not read', { orgId });
+    return null;
+  }
+}
 
 /** One organization's generations to its project. */
 export async function sendToLangfuse(
@@ -59,7 +77,7 @@ export async function sendToLangfuse(
     return 'retry';
   }
   if (response.status >= 200 && response.status < 300) {
-    const result = (await response.json().catch(() => null)) as IngestionResponse | null;
+    const result = await ingestionAnswer(response, orgId);
     if (result && Array.isArray(result.errors) && result.errors.length > 0) {
       log('warn', 'Langfuse refused some events', {
         orgId,
