@@ -67,6 +67,8 @@ export default defineConfig({
                   LLM_FAKE_KEY: inject<{ key: string }>('llmFake').key,
                   // The fake upstream authorization server + MCP resource of OAuth upstream mode.
                   UPSTREAM_OAUTH_URL: inject<string>('upstreamOAuthUrl'),
+                  // A remote party whose answers can be made too large (test/shared/oversize.fake.ts).
+                  OVERSIZE_URL: inject<string>('oversizeUrl'),
                   // The A2A agent (test/e2e/a2a.agent.ts) and the bearer credential it requires.
                   A2A_AGENT_URL: inject<{ url: string }>('a2aAgent').url,
                   A2A_AGENT_CREDENTIAL: inject<{ credential: string }>('a2aAgent').credential,
@@ -98,6 +100,7 @@ export default defineConfig({
             './test/workerd/global-setup.ts',
             './test/workerd/auth.global-setup.ts',
             './test/workerd/upstream-oauth.global-setup.ts',
+            './test/workerd/oversize.global-setup.ts',
           ],
         },
       },

@@ -16,6 +16,8 @@ declare global {
       LLM_FAKE_KEY: string;
       /** The fake upstream authorization server + MCP resource (test/shared/upstream-oauth.fake.ts). */
       UPSTREAM_OAUTH_URL: string;
+      /** A remote party whose answers can be made too large (test/shared/oversize.fake.ts). */
+      OVERSIZE_URL: string;
       /** The A2A agent started by global-setup.ts (test/e2e/a2a.agent.ts), and the credential it requires. */
       A2A_AGENT_URL: string;
       A2A_AGENT_CREDENTIAL: string;
