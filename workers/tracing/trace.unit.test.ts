@@ -107,6 +107,31 @@ describe('CallTrace', () => {
     expect(finished.traceState).toBe('vendor=x');
   });
 
+  it('keeps every member of a wrapped response stage: a traced call inspects what an untraced one does', () => {
+    const trace = new CallTrace(new Headers());
+    trace.configure('org_a', target, attrs);
+    const seen: string[] = [];
+    const body = new Uint8Array([1]);
+    const hold = { begin: () => {}, settle: () => ({ refusal: null, changed: new Set<unknown>() }) };
+    const [stage] = trace.responseStages([
+      {
+        name: 'inspection',
+        onMessage: () => undefined,
+        wants: () => true,
+        done: () => false,
+        finish: () => seen.push('finish'),
+        onBody: () => (seen.push('onBody'), body),
+        hold,
+      },
+    ]);
+    expect(stage!.wants!('x')).toBe(true);
+    expect(stage!.done!()).toBe(false);
+    stage!.finish!();
+    expect(stage!.onBody!(new Uint8Array())).toBe(body);
+    expect(stage!.hold).toBe(hold);
+    expect(seen).toEqual(['finish', 'onBody']);
+  });
+
   it('waits for the answer to end: an outcome sent at the end (a streamed LLM answer) is in the trace', async () => {
     const trace = new CallTrace(new Headers());
     trace.configure('org_a', target, attrs);
