@@ -15,6 +15,7 @@ import { taskTrackStage } from '../a2a/a2a.tasks';
 import { writeTaskReport } from '../a2a/a2a.tasks.store';
 import { bearerCredential } from '../auth/api-key.auth';
 import { a2aResultStage, inspectA2aRequest } from '../inspection/inspection.a2a.stage';
+import { errorAnswerStage } from '../inspection/inspection.error-answer';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { levelForError, log } from '../lib/log';
 import { auditMethod } from '../shared/audit.method';
@@ -185,7 +186,9 @@ export const a2aAdapter: ProtocolAdapter<A2aUnit, A2aRequest> = {
     // A send's answer names its context: the guard records it as the caller's (a2a.context.access.ts).
     const sent = unit?.canonical === 'SendMessage' || unit?.canonical === 'SendStreamingMessage';
     const context = sent ? contextStage(call) : null;
-    return [listed, taskStage(call), context, a2aResultStage(call), tracking].filter(
+    // The agent's error answer (4xx/5xx) is inspected as a result is (inspection.error-answer.ts).
+    const errors = errorAnswerStage(call, 'result');
+    return [listed, taskStage(call), context, a2aResultStage(call), errors, tracking].filter(
       (stage) => stage !== null,
     );
   },

@@ -110,7 +110,9 @@ describe('SSE data that is not JSON', () => {
     const hold: StreamHold = { begin() {}, settle: () => ({ refusal: null, changed: new Set() }) };
     const held = (body: string) => {
       const { stage } = reader();
-      return answerWithStages(answer(body, 'text/event-stream'), null, { stages: [{ ...stage, hold }] });
+      return answerWithStages({ response: answer(body, 'text/event-stream') }, null, {
+        stages: [{ ...stage, hold }],
+      });
     };
     const { response } = await held(events);
     expect(await response.text()).toBe('data: {"x":1}\n\nevent: note\ndata: PLAIN\ndata: TEXT\n\n');

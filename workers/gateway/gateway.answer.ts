@@ -16,9 +16,15 @@
  *
  * A stream a stage asks to hold (LLM inspection's `streamMode: "hold"`) is read whole, up to the
  * answer cap, and sent only once the stages have settled it (gateway.hold.ts).
+ *
+ * An error answer (a non-2xx) goes to the stages that read error bodies (content inspection),
+ * read once, whole, before any of it is sent (gateway.error-answer.ts); with no such stage it is
+ * passed as it comes.
  */
 import { peekWhole, resumedBody, type StreamAnswer, WATCH_DELAY_MS } from '../killswitch/killswitch.handover';
 import { nativeWait } from '../lib/native.wait';
+import { errorWithStages, isInspectedError } from './gateway.error-answer';
+import type { ForwardResult } from './gateway.forward';
 import { heldSse, streamHold } from './gateway.hold';
 import { isSuccess, type RewriteOptions, rewriteResponse, rewriteWholeSse } from './gateway.rewrite';
 
@@ -34,10 +40,14 @@ export interface Answer {
 }
 
 export async function answerWithStages(
-  upstream: Response,
+  forwarded: Pick<ForwardResult, 'response' | 'errorBody'>,
   answer: StreamAnswer | null,
   options: RewriteOptions,
 ): Promise<Answer> {
+  const { response: upstream, errorBody } = forwarded;
+  // An error answer a stage reads (content inspection): read once, whole, then sent or refused.
+  if (isInspectedError(upstream, errorBody, options.stages))
+    return { response: await errorWithStages(upstream, errorBody, options), whole: true };
   const type = upstream.headers.get('Content-Type') ?? '';
   // A stage asks for the stream whole before any of it is sent (LLM inspection's "hold"): it is.
   const hold = streamHold(options);

@@ -48,7 +48,7 @@ describe('answerWithStages', () => {
   it('reads a short answer whole and runs the stages on its bytes, before the body is reported done', async () => {
     const { stage, deferred } = marker();
     let doneWith: number | null = null;
-    const out = await answerWithStages(sse([ANSWER]), streamedAnswerOf(1), {
+    const out = await answerWithStages({ response: sse([ANSWER]) }, streamedAnswerOf(1), {
       stages: [stage],
       onBodyDone: (how: BodyEnd) => {
         expect(how).toBe('complete');
@@ -63,7 +63,7 @@ describe('answerWithStages', () => {
 
   it('keeps a short answer byte for byte when no stage changes it', async () => {
     const untouched: ResponseStage = { name: 'look', onMessage: () => undefined };
-    const out = await answerWithStages(sse([': prime\n\n', ANSWER]), streamedAnswerOf(1), {
+    const out = await answerWithStages({ response: sse([': prime\n\n', ANSWER]) }, streamedAnswerOf(1), {
       stages: [untouched],
     });
     expect(out.whole).toBe(true);
@@ -72,7 +72,9 @@ describe('answerWithStages', () => {
 
   it('leaves a non-2xx answer read whole untouched', async () => {
     const { stage, seen } = marker();
-    const out = await answerWithStages(sse([ANSWER], 500), streamedAnswerOf(1), { stages: [stage] });
+    const out = await answerWithStages({ response: sse([ANSWER], 500) }, streamedAnswerOf(1), {
+      stages: [stage],
+    });
     expect(out.whole).toBe(true);
     expect(out.response.status).toBe(500);
     expect(await out.response.text()).toBe(ANSWER);
@@ -81,7 +83,9 @@ describe('answerWithStages', () => {
 
   it('rewrites a stream that goes on from where the peek stopped, every byte of it, and hands over the delay', async () => {
     const { stage, seen } = marker();
-    const out = await answerWithStages(sse([PROGRESS, ANSWER]), streamedAnswerOf(1), { stages: [stage] });
+    const out = await answerWithStages({ response: sse([PROGRESS, ANSWER]) }, streamedAnswerOf(1), {
+      stages: [stage],
+    });
     expect(out.whole).toBe(false);
     expect(out.delay).toBeInstanceOf(Promise);
     const text = await out.response.text();
@@ -92,14 +96,14 @@ describe('answerWithStages', () => {
 
   it('does not peek without an answer to wait for (a GET stream) or at a JSON body', async () => {
     const { stage } = marker();
-    const out = await answerWithStages(sse([ANSWER]), null, { stages: [stage] });
+    const out = await answerWithStages({ response: sse([ANSWER]) }, null, { stages: [stage] });
     expect(out.whole).toBe(false);
     expect(out.delay).toBeUndefined();
     expect(await out.response.text()).toContain('"marked":true');
     const json = new Response('{"jsonrpc":"2.0","id":1,"result":{}}', {
       headers: { 'Content-Type': 'application/json' },
     });
-    const jsonOut = await answerWithStages(json, streamedAnswerOf(1), { stages: [stage] });
+    const jsonOut = await answerWithStages({ response: json }, streamedAnswerOf(1), { stages: [stage] });
     expect(jsonOut.whole).toBe(false);
     expect(await jsonOut.response.text()).toContain('"marked":true');
   });

@@ -258,7 +258,7 @@ export async function handleCall<U, P extends ParsedRequest<U>>(
     const watch = () => streamWatch(c, adapter, state, connection, stop, recordLate(call.findings, outcomes));
     let answer: Answer;
     try {
-      answer = await answerWithStages(result.response, adapter.streamAnswer?.(state.parsed) ?? null, {
+      answer = await answerWithStages(result, adapter.streamAnswer?.(state.parsed) ?? null, {
         stop: stop.signal,
         stages,
         findings: call.findings,

@@ -24,7 +24,7 @@
  * one's whole read) are bounded by gateway.stall.ts; MCP and A2A streams live as long as needed.
  */
 import { AppError } from '../lib/errors.js';
-import { formsFor, holdsCredential, redactedErrorBody, redactText } from './gateway.redact.js';
+import { type ErrorBody, formsFor, holdsCredential, readErrorBody, redactText } from './gateway.redact.js';
 
 const FORWARDED_REQUEST_HEADERS = new Set([
   'accept',
@@ -148,6 +148,13 @@ export interface ForwardResult {
   response: Response;
   /** Milliseconds until the upstream's response headers arrived. */
   latencyMs: number;
+  /**
+   * A non-2xx answer with a body: its one read (readErrorBody: capped, timed, the credential
+   * redacted), made here already when a credential was injected, else when first asked for —
+   * content inspection asks (gateway.error-answer.ts), and then `response`'s body is spent: what
+   * is sent is built from these bytes. Absent for a 2xx or an answer without a body.
+   */
+  errorBody?: () => Promise<ErrorBody>;
 }
 
 /**
@@ -195,7 +202,7 @@ export async function forward(
       internal: { status: upstream.status },
     });
   }
-  return { response: await downstreamResponse(upstream, target), latencyMs };
+  return { ...(await downstreamResponse(upstream, target)), latencyMs };
 }
 
 const NO_FORMS: readonly string[] = [];
@@ -204,17 +211,33 @@ const NO_FORMS: readonly string[] = [];
  * The answer the caller gets. With no credential injected it is the upstream's, headers filtered.
  * With one, whatever the upstream echoes of it is redacted (gateway.redact.ts) from the headers,
  * the status text and a non-2xx body. A 2xx body is never read here: it streams back untouched
- * (the hot path; gateway.redact.ts says why its echo is the upstream's own flaw).
+ * (the hot path; gateway.redact.ts says why its echo is the upstream's own flaw). A non-2xx body
+ * is read at most once, whoever reads it first (`errorBody`).
  */
-async function downstreamResponse(upstream: Response, target: UpstreamTarget): Promise<Response> {
+async function downstreamResponse(
+  upstream: Response,
+  target: UpstreamTarget,
+): Promise<Pick<ForwardResult, 'response' | 'errorBody'>> {
   const forms = target.credential ? formsFor(target.credential) : NO_FORMS;
   const init: ResponseInit = {
     status: upstream.status,
     statusText: forms.length > 0 ? redactText(upstream.statusText, forms) : upstream.statusText,
     headers: downstreamHeaders(upstream.headers, forms),
   };
-  if (forms.length === 0 || upstream.ok || upstream.body === null) return new Response(upstream.body, init);
-  return new Response(await redactedErrorBody(upstream.body, forms, target.timeoutMs), init);
+  if (upstream.ok || upstream.body === null) return { response: new Response(upstream.body, init) };
+  let read: Promise<ErrorBody> | null = null;
+  const once = (body: ReadableStream<Uint8Array>) => () => {
+    read ??= readErrorBody(body, forms, target.timeoutMs);
+    return read;
+  };
+  if (forms.length === 0) {
+    // Streamed as it comes unless a stage asks for the body: then read from the response, once.
+    const response = new Response(upstream.body, init);
+    return { response, errorBody: once(response.body!) };
+  }
+  const errorBody = once(upstream.body);
+  const { bytes } = await errorBody();
+  return { response: new Response(bytes as Uint8Array<ArrayBuffer>, init), errorBody };
 }
 
 /**

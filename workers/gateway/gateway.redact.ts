@@ -114,9 +114,71 @@ export async function redactedErrorBody(
   timeoutMs: number,
   capBytes = ERROR_BODY_CAP_BYTES,
 ): Promise<string> {
-  const { bytes, whole } = await readCapped(body, capBytes, timeoutMs);
-  const text = redactText(new TextDecoder().decode(bytes), forms);
-  return whole ? text : withoutSplitForm(text, forms);
+  return new TextDecoder().decode((await readErrorBody(body, forms, timeoutMs, capBytes)).bytes);
+}
+
+/** Why a non-2xx body was not read whole: over the cap, past the time, or broken off upstream. */
+export type ErrorBodyCut = 'cap' | 'time' | 'broken';
+
+/** A non-2xx body as read once (gateway.forward.ts), for the caller and for content inspection. */
+export interface ErrorBody {
+  /** What is passed on: the upstream's bytes, or with a credential, the text with its forms replaced. */
+  bytes: Uint8Array;
+  /** Null when read to its end within the cap and the time. */
+  cut: ErrorBodyCut | null;
+}
+
+/**
+ * The one read of a non-2xx body: up to `capBytes`, for at most `timeoutMs`. With forms (a
+ * credential was injected) the text has every form replaced, as redactedErrorBody says; without,
+ * the bytes are the upstream's, untouched.
+ */
+export async function readErrorBody(
+  body: ReadableStream<Uint8Array>,
+  forms: readonly string[],
+  timeoutMs: number,
+  capBytes = ERROR_BODY_CAP_BYTES,
+): Promise<ErrorBody> {
+  const { bytes, cut } = await readCapped(body, capBytes, timeoutMs);
+  if (forms.length === 0) return { bytes, cut };
+  const text = utf8(bytes, cut !== null);
+  if (text !== null) return { bytes: new TextEncoder().encode(redactedText(text, forms, cut)), cut };
+  // Not UTF-8: redacted byte for byte, each byte one character, so that what is not text stays what
+  // the upstream sent (content inspection refuses it as not text rather than read U+FFFDs).
+  return { bytes: fromBytewise(redactedText(bytewise(bytes), forms.map(utf8Bytewise), cut)), cut };
+}
+
+function redactedText(text: string, forms: readonly string[], cut: ErrorBodyCut | null): string {
+  const out = redactText(text, forms);
+  return cut ? withoutSplitForm(out, forms) : out;
+}
+
+/** The bytes as UTF-8 text, or null when they are not UTF-8 (`cut`: the cut may split the last character). */
+function utf8(bytes: Uint8Array, cut: boolean): string | null {
+  try {
+    return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes, { stream: cut });
+  } catch {
+    return null;
+  }
+}
+
+/** Each byte as the character of its value (not TextDecoder's 'latin1', which is windows-1252). */
+function bytewise(bytes: Uint8Array): string {
+  const parts: string[] = [];
+  for (let i = 0; i < bytes.length; i += 8192)
+    parts.push(String.fromCharCode(...bytes.subarray(i, i + 8192)));
+  return parts.join('');
+}
+
+function fromBytewise(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i);
+  return out;
+}
+
+/** A form's UTF-8 bytes, bytewise: what it looks like in a body read bytewise. */
+function utf8Bytewise(form: string): string {
+  return bytewise(new TextEncoder().encode(form));
 }
 
 /** The text minus its longest tail that is a proper prefix of a form. */
@@ -137,11 +199,12 @@ async function readCapped(
   body: ReadableStream<Uint8Array>,
   capBytes: number,
   timeoutMs: number,
-): Promise<{ bytes: Uint8Array; whole: boolean }> {
+): Promise<{ bytes: Uint8Array; cut: ErrorBodyCut | null }> {
   const reader = body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
   let whole = false;
+  let cut: ErrorBodyCut = 'cap';
   let timer: ReturnType<typeof setTimeout> | undefined;
   const expired = new Promise<'expired'>((resolve) => {
     timer = setTimeout(() => resolve('expired'), timeoutMs);
@@ -149,7 +212,10 @@ async function readCapped(
   try {
     while (size < capBytes) {
       const next = await Promise.race([reader.read(), expired]);
-      if (next === 'expired') break;
+      if (next === 'expired') {
+        cut = 'time';
+        break;
+      }
       if (next.done) {
         whole = true;
         break;
@@ -159,6 +225,7 @@ async function readCapped(
     }
   } catch {
     // The upstream broke off: what arrived is passed on, cut as a truncated body is.
+    cut = 'broken';
   } finally {
     clearTimeout(timer);
     if (!whole) reader.cancel().catch(() => {});
@@ -171,5 +238,5 @@ async function readCapped(
     offset += part.length;
     if (offset >= bytes.length) break;
   }
-  return { bytes, whole: whole && size <= capBytes };
+  return { bytes, cut: whole && size <= capBytes ? null : cut };
 }

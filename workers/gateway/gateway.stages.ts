@@ -121,6 +121,14 @@ export interface ResponseStage {
    */
   onBody?(bytes: Uint8Array): Uint8Array | undefined;
   /**
+   * An upstream error answer (a non-2xx) with a body: present when the stage must read it (content
+   * inspection, inspection.error-answer.ts; such a stage is `done` for every 2xx message). The
+   * body is read once, whole — at most ERROR_BODY_CAP_BYTES, the injected credential already
+   * redacted from it (gateway.redact.ts) — before any of it is sent (gateway.error-answer.ts).
+   * Returns its replacement, undefined to keep it; throws an AppError to refuse it.
+   */
+  onErrorBody?(bytes: Uint8Array): Uint8Array | undefined;
+  /**
    * Present when this answer, if streamed, is to be read whole before any of it is sent (LLM
    * inspection's `streamMode: "hold"`, gateway.hold.ts).
    */

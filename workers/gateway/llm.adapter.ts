@@ -13,6 +13,7 @@
 import { bearerCredential, unauthorized } from '../auth/api-key.auth';
 import { looksLikeApiKey } from '../auth/api-key.crypto';
 import { parseUser } from '../identity/identity.metadata';
+import { errorAnswerStage } from '../inspection/inspection.error-answer';
 import { inspectLlmRequest, llmAnswerStage } from '../inspection/inspection.llm.stage';
 import { inspectsContent } from '../inspection/inspection.load';
 import { inspectPassthroughRequest } from '../inspection/inspection.passthrough';
@@ -360,6 +361,9 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
         // A passthrough answer's every string, and its JSONL or text body (docs/detections.md); a
         // transcript's too (`{text}`, or text/srt/vtt that no known answer shape reads).
         parsed && READ_WHOLE.has(parsed.units[0].endpoint) ? passthroughAnswerStage(call) : null,
+        // The provider's error answer (4xx/5xx), governed path or passthrough: every string of it
+        // scanned as a completion (inspection.error-answer.ts).
+        errorAnswerStage(call, 'completion'),
       ].filter((stage) => stage !== null),
     completeAtEnd: true,
     finalOutcome: (call, parsed, env, end) => llmFinalOutcome(call, parsed, env, end),

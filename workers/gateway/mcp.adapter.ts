@@ -6,6 +6,7 @@
  */
 
 import { bearerCredential } from '../auth/api-key.auth';
+import { errorAnswerStage } from '../inspection/inspection.error-answer';
 import { inspectMcpRequest, mcpResultStage } from '../inspection/inspection.mcp.stage';
 import { recordSnapshots } from '../integrity/integrity.record';
 import { integrityStage, pendingIntegrityLists, refuseBlocked } from '../integrity/integrity.stage';
@@ -148,6 +149,8 @@ export const mcpAdapter: ProtocolAdapter<JsonRpcMessage, McpRequest> = {
     const tasks = [
       parsed ? taskClaimStage(call, parsed.units) : null,
       taskListStage(call, parsed?.units ?? null),
+      // An error answer (4xx/5xx) is inspected as a result is (inspection.error-answer.ts).
+      errorAnswerStage(call, 'result'),
     ];
     if (!call.policy) return tasks.filter((stage) => stage !== null);
     // Integrity first: it must see every item the upstream listed (gateway.lists.ts then hides

@@ -54,6 +54,7 @@ import {
   redact,
   redactJson,
 } from './inspection.redact';
+import type { Where } from './inspection.schema';
 import type { CallInspection } from './inspection.types';
 
 type Json = Record<string, unknown>;
@@ -132,16 +133,22 @@ interface Scanned {
   found: Finding[];
 }
 
-/** The answer's findings, recorded (at most MAX_RECORDED_FINDINGS) and judged. */
+/**
+ * The answer's findings, recorded (at most MAX_RECORDED_FINDINGS) and judged. `where`: what the
+ * answer is scanned as — `completion` here; an upstream's error answer as its protocol's answers
+ * are (inspection.error-answer.ts).
+ */
 export class Judge {
   #recorded = 0;
   #omitted = 0;
   readonly #call: StageCall;
   readonly #inspection: CallInspection;
+  readonly where: Where;
 
-  constructor(call: StageCall, inspection: CallInspection) {
+  constructor(call: StageCall, inspection: CallInspection, where: Where = 'completion') {
     this.#call = call;
     this.#inspection = inspection;
+    this.where = where;
   }
 
   /** Records the findings; throws the refusal of a `block` one (decided on all, recorded or not). */
@@ -151,12 +158,12 @@ export class Judge {
     this.#omitted += found.length - kept.length;
     this.#recorded += kept.length;
     if (kept.length > 0)
-      this.#call.findings.push(...recordFindings(this.#inspection, kept, 'completion', 0, prefix));
+      this.#call.findings.push(...recordFindings(this.#inspection, kept, this.where, 0, prefix));
     const block = blockingFinding(found);
     if (!block) return;
     // Langfuse gets no text of a refused answer (llm.stages.ts).
     this.#inspection.answerWithheld = true;
-    throw blockedError(this.#inspection.engine, block, 'completion', under(prefix, block.location));
+    throw blockedError(this.#inspection.engine, block, this.where, under(prefix, block.location));
   }
 
   /**
@@ -172,13 +179,13 @@ export class Judge {
       if (n < DEFAULT_LIMITS.maxFindingsPerRule) continue;
       this.#inspection.answerWithheld = true;
       throw new AppError('content_blocked', {
-        message: `Blocked by content inspection: rule ${f.ruleId} (${f.category}) matched one text of the completion more often than the gateway masks in one text (${DEFAULT_LIMITS.maxFindingsPerRule}); refused rather than passed half-masked`,
+        message: `Blocked by content inspection: rule ${f.ruleId} (${f.category}) matched one text of the ${this.where === 'completion' ? 'completion' : 'answer'} more often than the gateway masks in one text (${DEFAULT_LIMITS.maxFindingsPerRule}); refused rather than passed half-masked`,
         details: {
           ruleId: f.ruleId,
           category: f.category,
           severity: f.severity,
-          where: 'completion',
-          location: reportedLocation(this.#inspection.engine, 'completion', where(f)),
+          where: this.where,
+          location: reportedLocation(this.#inspection.engine, this.where, where(f)),
         },
       });
     }
@@ -187,7 +194,8 @@ export class Judge {
   /** redactJson's refusal of two keys masked to one name, its location as reported. */
   keyCollision(prefix: string): (f: Partial<Finding>, location: string) => AppError {
     const engine = this.#inspection.engine;
-    return (f, location) => keyCollision(f, reportedLocation(engine, 'completion', under(prefix, location)));
+    const scanned = this.where;
+    return (f, location) => keyCollision(f, reportedLocation(engine, scanned, under(prefix, location)));
   }
 
   /** The `redact` findings to mask, or none when `redactResults` is off. */
@@ -207,7 +215,12 @@ export class Judge {
 }
 
 /** A JSON value's `redact` findings masked (the caller's own values kept); null when none is. */
-function maskJson(value: unknown, spans: readonly Finding[], judge: Judge, prefix: string): unknown | null {
+export function maskJson(
+  value: unknown,
+  spans: readonly Finding[],
+  judge: Judge,
+  prefix: string,
+): unknown | null {
   if (spans.length === 0) return null;
   judge.refuseCapped(spans, (f) => under(prefix, f.location));
   const session = judge.session();
@@ -267,7 +280,7 @@ export function jsonLines(lines: readonly string[]): unknown[] | null {
 function inspectJsonLines(lines: string[], parsed: unknown[], engine: Engine, judge: Judge): string | null {
   let changed = false;
   // Map order is line order: the lines are judged (and a block refused) in the order they come.
-  for (const [i, found] of scanValues(engine, parsed)) {
+  for (const [i, found] of scanValues(engine, parsed, judge.where)) {
     judge.judge({ prefix: `line ${i + 1} $`, found });
     const masked = maskJson(parsed[i], judge.masked(found), judge, `line ${i + 1} $`);
     if (masked === null) continue;
@@ -279,7 +292,7 @@ function inspectJsonLines(lines: string[], parsed: unknown[], engine: Engine, ju
 }
 
 function inspectText(text: string, lines: readonly string[], engine: Engine, judge: Judge): string | null {
-  const found = scanWholeText(engine, text, lines);
+  const found = scanWholeText(engine, text, lines, judge.where);
   if (found.length === 0) return null;
   const starts = lineStarts(lines);
   // Judged one line at a time, so each finding's location names its line.

@@ -14,6 +14,7 @@
  */
 import { DEFAULT_LIMITS, type Engine, type Finding } from './inspection.engine';
 import { childPath } from './inspection.json';
+import type { Where } from './inspection.schema';
 import { textAt } from './inspection.streams';
 
 /** Characters of strings scanned together. */
@@ -34,11 +35,19 @@ function saturated(found: readonly Finding[]): boolean {
   return false;
 }
 
-/** Each text's findings (offsets within it), the texts scanned in batches (module comment). */
-export function scanTexts(engine: Engine, texts: readonly string[]): Finding[][] {
+/**
+ * Each text's findings (offsets within it), the texts scanned in batches (module comment). `where`:
+ * `completion` for an LLM answer; an upstream's error answer is scanned as what its protocol's
+ * answers are (inspection.error-answer.ts: `result` for MCP and A2A).
+ */
+export function scanTexts(
+  engine: Engine,
+  texts: readonly string[],
+  where: Where = 'completion',
+): Finding[][] {
   const out: Finding[][] = texts.map(() => []);
   const one = (k: number) => {
-    if (texts[k]!.length > 0) out[k] = engine.scan(texts[k]!, 'completion');
+    if (texts[k]!.length > 0) out[k] = engine.scan(texts[k]!, where);
   };
   let i = 0;
   while (i < texts.length) {
@@ -52,7 +61,7 @@ export function scanTexts(engine: Engine, texts: readonly string[]): Finding[][]
     }
     if (j - i === 1) one(i);
     else {
-      const found = engine.scan(texts.slice(i, j).join(SEPARATOR), 'completion');
+      const found = engine.scan(texts.slice(i, j).join(SEPARATOR), where);
       if (saturated(found)) for (let k = i; k < j; k++) one(k);
       else
         for (const f of found) {
@@ -132,11 +141,11 @@ function add(into: Collected, text: string, parent: string, key: string | number
   into.keys.push(key);
 }
 
-/** Every string of a JSON value scanned as completion, each finding with its string's JSON path. */
-export function scanEveryString(engine: Engine, value: unknown): Finding[] {
+/** Every string of a JSON value scanned as `where`, each finding with its string's JSON path. */
+export function scanEveryString(engine: Engine, value: unknown, where: Where = 'completion'): Finding[] {
   const into = collected();
   collectStrings(value, into);
-  return scanTexts(engine, into.texts).flatMap((list, k) =>
+  return scanTexts(engine, into.texts, where).flatMap((list, k) =>
     list.map((f) => ({ ...f, location: pathOf(into, k) })),
   );
 }
@@ -145,7 +154,11 @@ export function scanEveryString(engine: Engine, value: unknown): Finding[] {
  * The findings of several JSON values (a JSONL body's lines) by value index, their strings scanned
  * together (batches may cross values: one scan per BATCH_CHARS, however short the lines).
  */
-export function scanValues(engine: Engine, values: readonly unknown[]): Map<number, Finding[]> {
+export function scanValues(
+  engine: Engine,
+  values: readonly unknown[],
+  where: Where = 'completion',
+): Map<number, Finding[]> {
   const into = collected();
   const owner: number[] = [];
   values.forEach((value, i) => {
@@ -154,7 +167,7 @@ export function scanValues(engine: Engine, values: readonly unknown[]): Map<numb
     while (owner.length < into.texts.length) owner.push(i);
   });
   const out = new Map<number, Finding[]>();
-  scanTexts(engine, into.texts).forEach((list, k) => {
+  scanTexts(engine, into.texts, where).forEach((list, k) => {
     if (list.length === 0) return;
     const i = owner[k]!;
     const mine = out.get(i) ?? [];
@@ -168,13 +181,18 @@ export function scanValues(engine: Engine, values: readonly unknown[]): Map<numb
  * A text body's findings (offsets in the whole text): scanned whole, and — when a rule saturated
  * that scan — line by line too, so that no line's values hide behind the cap (duplicates dropped).
  */
-export function scanWholeText(engine: Engine, text: string, lines: readonly string[]): Finding[] {
-  const found = engine.scan(text, 'completion');
+export function scanWholeText(
+  engine: Engine,
+  text: string,
+  lines: readonly string[],
+  where: Where = 'completion',
+): Finding[] {
+  const found = engine.scan(text, where);
   if (!saturated(found)) return found;
   const starts = lineStarts(lines);
   const seen = new Set(found.map((f) => `${f.ruleId}:${f.start}:${f.end}`));
   const out = [...found];
-  scanTexts(engine, lines).forEach((list, k) => {
+  scanTexts(engine, lines, where).forEach((list, k) => {
     for (const f of list) {
       const at = { ...f, start: f.start + starts[k]!, end: f.end + starts[k]! };
       const id = `${at.ruleId}:${at.start}:${at.end}`;

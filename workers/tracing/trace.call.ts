@@ -201,11 +201,12 @@ export class CallTrace {
         },
       };
       if (stage.wants) wrapped.wants = (raw) => stage.wants!(raw);
-      // Every other member too: a stage's body reading (`onBody`), its end (`finish`) and its hold
-      // are what it inspects with, and a traced call must not lose them.
+      // Every other member too: a stage's body reading (`onBody`, `onErrorBody`), its end (`finish`)
+      // and its hold are what it inspects with, and a traced call must not lose them.
       if (stage.done) wrapped.done = () => stage.done!();
       if (stage.finish) wrapped.finish = () => stage.finish!();
       if (stage.onBody) wrapped.onBody = (bytes) => stage.onBody!(bytes);
+      if (stage.onErrorBody) wrapped.onErrorBody = (bytes) => stage.onErrorBody!(bytes);
       if (stage.hold) wrapped.hold = stage.hold;
       return wrapped;
     });

@@ -120,7 +120,14 @@ describe('CallTrace', () => {
         wants: () => true,
         done: () => false,
         finish: () => seen.push('finish'),
-        onBody: () => (seen.push('onBody'), body),
+        onBody: () => {
+          seen.push('onBody');
+          return body;
+        },
+        onErrorBody: () => {
+          seen.push('onErrorBody');
+          return body;
+        },
         hold,
       },
     ]);
@@ -128,8 +135,9 @@ describe('CallTrace', () => {
     expect(stage!.done!()).toBe(false);
     stage!.finish!();
     expect(stage!.onBody!(new Uint8Array())).toBe(body);
+    expect(stage!.onErrorBody!(new Uint8Array())).toBe(body);
     expect(stage!.hold).toBe(hold);
-    expect(seen).toEqual(['finish', 'onBody']);
+    expect(seen).toEqual(['finish', 'onBody', 'onErrorBody']);
   });
 
   it('waits for the answer to end: an outcome sent at the end (a streamed LLM answer) is in the trace', async () => {
