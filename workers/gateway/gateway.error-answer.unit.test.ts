@@ -20,6 +20,12 @@ let base = '';
 beforeAll(async () => {
   server = createServer((req, res) => {
     const [, status, kind] = (req.url ?? '').split('/');
+    if (kind === 'stall') {
+      // Headers and the start of a body, then nothing: the read is cut by the time bound.
+      res.writeHead(Number(status), { 'Content-Type': 'text/plain' });
+      res.write('the start of an error and then');
+      return;
+    }
     const body =
       kind === 'big'
         ? 'x'.repeat(ERROR_BODY_CAP_BYTES + 10)
@@ -32,10 +38,14 @@ beforeAll(async () => {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 });
-afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+afterAll(() => {
+  server.closeAllConnections();
+  return new Promise<void>((resolve) => server.close(() => resolve()));
+});
 
 function target(path: string, credential: string | null): UpstreamTarget {
-  return { url: `${base}${path}`, authType: 'bearer', authHeaderName: null, credential, timeoutMs: 5_000 };
+  const timeoutMs = path.endsWith('/stall') ? 200 : 5_000;
+  return { url: `${base}${path}`, authType: 'bearer', authHeaderName: null, credential, timeoutMs };
 }
 
 /** A stage that reads error bodies: it sees the bytes, and masks `SECRET-VALUE`. */
@@ -95,6 +105,14 @@ describe('an upstream error answer', () => {
     expect((answer as AppError).details).toEqual({ maxBytes: ERROR_BODY_CAP_BYTES });
     expect(seen).toEqual([]);
     expect(ends).toEqual(['error:upstream_too_large']);
+  });
+
+  it('is refused when the upstream does not finish it within the connection’s timeout: upstream_timeout', async () => {
+    const seen: string[] = [];
+    const { answer, ends } = await through('/503/stall', null, [reader(seen)]);
+    expect((answer as AppError).code).toBe('upstream_timeout');
+    expect(seen).toEqual([]);
+    expect(ends).toEqual(['error:upstream_timeout']);
   });
 
   it('a stage’s refusal is the answer’s (thrown, the body’s end an error)', async () => {

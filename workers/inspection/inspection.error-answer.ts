@@ -40,20 +40,22 @@ import type { Where } from './inspection.schema';
 export function errorAnswerStage(call: StageCall, where: Where): ResponseStage | null {
   const inspection = call.inspection;
   if (!inspection) return null;
-  const judge = new Judge(call, inspection, where);
+  // Made when an error answer comes: a 2xx answer (the hot path) allocates nothing more here.
+  let judge: Judge | null = null;
   return {
     name: 'inspection.error',
     // A 2xx answer is the other stages' to read: this one is done before its first message.
     onMessage: () => undefined,
     done: () => true,
     onErrorBody(bytes) {
+      judge ??= new Judge(call, inspection, where);
       const out = inspectErrorBody(bytes, inspection.engine, judge);
       if (out === null) return undefined;
       // Masked: what the upstream sent goes to no third party (llm.stages.ts, Langfuse).
       inspection.answerWithheld = true;
       return new TextEncoder().encode(out);
     },
-    finish: () => judge.finish(),
+    finish: () => judge?.finish(),
   };
 }
 

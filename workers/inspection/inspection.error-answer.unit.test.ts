@@ -93,6 +93,16 @@ describe('errorAnswerStage', () => {
     expect(JSON.stringify([err.message, err.details, call.findings])).not.toContain(KEY);
   });
 
+  it('records at most 50 findings of an error, then one truncated count (at the answer’s end)', () => {
+    const call = stageCall(masking, false);
+    const stage = stageFor(call);
+    const keys = Array.from({ length: 60 }, (_, i) => `AKIAZ7Q4RXW2LM5PT${String(i).padStart(3, '0')}`);
+    stage.onErrorBody(bytes(JSON.stringify({ errors: keys })));
+    stage.finish?.();
+    expect(call.findings).toHaveLength(51);
+    expect(call.findings.at(-1)).toMatchObject({ kind: 'truncated', detail: { omitted: 10 } });
+  });
+
   it('refuses a body that is not text: nothing of an error the gateway cannot read is passed', () => {
     const binary = Uint8Array.from({ length: 64 }, (_, i) => 0x80 + i);
     const err = refusal(() => stageFor(stageCall()).onErrorBody(binary));
