@@ -7,7 +7,10 @@
  * (`credentialForms`) becomes `[REDACTED]`
  *   - in response header values and the status text, always (a handful of short strings);
  *   - in the body of a non-2xx answer, read whole up to ERROR_BODY_CAP_BYTES (and for at most the
- *     connection's upstream timeout) and truncated past it: it is an error body, not the answer.
+ *     connection's upstream timeout) and truncated past it: it is an error body, not the answer. A
+ *     body that is not UTF-8 is redacted byte for byte and otherwise kept as sent. That read
+ *     (`readErrorBody`) is the only one of a non-2xx body: content inspection reads what it returns
+ *     (gateway.error-answer.ts), and refuses a body it cut rather than pass it truncated.
  * A 2xx body is streamed untouched: it is the hot path (SSE relayed natively, no JavaScript per
  * chunk), and an upstream whose successful answer carries its own credential has a design flaw of
  * its own that no scan of ours would reliably hide (a split or re-encoded echo would pass anyway).
