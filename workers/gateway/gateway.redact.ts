@@ -213,7 +213,8 @@ async function readCapped(
     timer = setTimeout(() => resolve('expired'), timeoutMs);
   });
   try {
-    while (size < capBytes) {
+    // `<=`: a body of exactly capBytes is whole only if the next read says it has ended.
+    while (size <= capBytes) {
       const next = await Promise.race([reader.read(), expired]);
       if (next === 'expired') {
         cut = 'time';

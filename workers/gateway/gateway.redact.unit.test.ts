@@ -5,6 +5,7 @@ import {
   ERROR_BODY_CAP_BYTES,
   holdsCredential,
   REDACTED,
+  readErrorBody,
   redactedErrorBody,
   redactText,
 } from './gateway.redact.ts';
@@ -109,6 +110,19 @@ describe('redactedErrorBody', () => {
       1000,
     );
     expect(body).toBe(filler); // the 5 bytes of the credential that fit are cut too
+  });
+
+  it('reads a body of exactly the cap as whole, and one byte more as cut', async () => {
+    const exact = await readErrorBody(
+      streamOf('x'.repeat(ERROR_BODY_CAP_BYTES - 10), 'y'.repeat(10)),
+      [],
+      1000,
+    );
+    expect(exact.cut).toBeNull();
+    expect(exact.bytes.byteLength).toBe(ERROR_BODY_CAP_BYTES);
+    const over = await readErrorBody(streamOf('x'.repeat(ERROR_BODY_CAP_BYTES), 'y'), [], 1000);
+    expect(over.cut).toBe('cap');
+    expect(over.bytes.byteLength).toBe(ERROR_BODY_CAP_BYTES);
   });
 
   it('stops waiting for a body that stalls, passing on what came', async () => {
