@@ -200,14 +200,7 @@ export class CallTrace {
           return out;
         },
       };
-      if (stage.wants) wrapped.wants = (raw) => stage.wants!(raw);
-      // Every other member too: a stage's body reading (`onBody`, `onErrorBody`), its end (`finish`)
-      // and its hold are what it inspects with, and a traced call must not lose them.
-      if (stage.done) wrapped.done = () => stage.done!();
-      if (stage.finish) wrapped.finish = () => stage.finish!();
-      if (stage.onBody) wrapped.onBody = (bytes) => stage.onBody!(bytes);
-      if (stage.onErrorBody) wrapped.onErrorBody = (bytes) => stage.onErrorBody!(bytes);
-      if (stage.hold) wrapped.hold = stage.hold;
+      delegateMembers(stage, wrapped);
       return wrapped;
     });
   }
@@ -338,4 +331,33 @@ export function callAttributes(
     'igris.trace_id': state.traceId,
     'http.request.method': state.httpMethod,
   };
+}
+
+/**
+ * Every optional member of a response stage, besides the `onMessage` the span wraps. A traced call
+ * must keep all of them — a stage's body reading (`onBody`, `onErrorBody`), its end (`finish`) and
+ * its hold are what content inspection works with, and a wrapper that dropped one (as this one
+ * dropped `finish`, `onBody` and `hold` until session 23) let a traced call's answer pass
+ * uninspected. `satisfies` makes a member added to ResponseStage a type error here until it is listed.
+ */
+const DELEGATED = {
+  wants: true,
+  done: true,
+  finish: true,
+  onBody: true,
+  onErrorBody: true,
+  hold: true,
+} as const satisfies Record<Exclude<keyof ResponseStage, 'name' | 'onMessage'>, true>;
+
+/** Gives `wrapped` each member `stage` has: methods called on the stage itself (it may have private fields), values as they are. */
+function delegateMembers(stage: ResponseStage, wrapped: ResponseStage): void {
+  const target = wrapped as unknown as Record<string, unknown>;
+  for (const key of Object.keys(DELEGATED) as Array<keyof typeof DELEGATED>) {
+    const member: unknown = stage[key];
+    if (member === undefined) continue;
+    target[key] =
+      typeof member === 'function'
+        ? (...args: unknown[]) => (member as (...a: unknown[]) => unknown).apply(stage, args)
+        : member;
+  }
 }

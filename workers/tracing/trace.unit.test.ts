@@ -140,6 +140,29 @@ describe('CallTrace', () => {
     expect(seen).toEqual(['finish', 'onBody', 'onErrorBody']);
   });
 
+  it('calls a wrapped class-instance stage on itself, so its private fields still work', () => {
+    const trace = new CallTrace(new Headers());
+    trace.configure('org_a', target, attrs);
+    class Counting {
+      readonly name = 'counting';
+      #bodies = 0;
+      onMessage(): undefined {
+        return undefined;
+      }
+      onBody(): undefined {
+        this.#bodies++;
+        return undefined;
+      }
+      finish(): void {
+        if (this.#bodies !== 1) throw new Error(`saw ${this.#bodies} bodies`);
+      }
+    }
+    const [stage] = trace.responseStages([new Counting()]);
+    stage!.onBody!(new Uint8Array());
+    expect(() => stage!.finish!()).not.toThrow();
+    expect(stage!.done).toBeUndefined();
+  });
+
   it('waits for the answer to end: an outcome sent at the end (a streamed LLM answer) is in the trace', async () => {
     const trace = new CallTrace(new Headers());
     trace.configure('org_a', target, attrs);
