@@ -15,6 +15,7 @@ import { secretFollowsOrigin } from '../connections/connection.secrets';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/hex';
+import { readRemoteText } from '../lib/http.bounded';
 import { quotedPath } from '../lib/issues.list';
 import { parseStoredJson } from '../lib/values';
 import { getVault } from '../vault/vault.crypto';
@@ -102,7 +103,12 @@ export async function fetchCard(env: RegistryEnv, url: string, path = 'agentCard
       rule: 'agent_card_fetch',
     });
   }
-  const text = await readCapped(res, path);
+  // Over the cap (a declared Content-Length before anything is read, else as it streams) the card is
+  // refused as the field it came from, and the connection dropped rather than drained.
+  const text = await readRemoteText(res, MAX_CARD_BYTES, 'AgentCard', {
+    tooLarge: () =>
+      fieldError(path, `the AgentCard is over ${MAX_CARD_BYTES} bytes`, { rule: 'agent_card_size' }),
+  });
   let value: unknown;
   try {
     value = JSON.parse(text);
@@ -110,30 +116,6 @@ export async function fetchCard(env: RegistryEnv, url: string, path = 'agentCard
     throw fieldError(path, 'the AgentCard URL did not answer JSON', { rule: 'agent_card_fetch' });
   }
   return acceptCard(env, value, cardUrl, path);
-}
-
-async function readCapped(res: Response, path: string): Promise<string> {
-  const reader = res.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    size += value.byteLength;
-    if (size > MAX_CARD_BYTES) {
-      await reader.cancel();
-      throw fieldError(path, `the AgentCard is over ${MAX_CARD_BYTES} bytes`, { rule: 'agent_card_size' });
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 /** A card given by URL or pasted in a create request. */

@@ -24,6 +24,7 @@
  * one's whole read) are bounded by gateway.stall.ts; MCP and A2A streams live as long as needed.
  */
 import { AppError } from '../lib/errors.js';
+import { declaredLength } from '../lib/http.bounded.js';
 import { type ErrorBody, formsFor, holdsCredential, readErrorBody, redactText } from './gateway.redact.js';
 
 const FORWARDED_REQUEST_HEADERS = new Set([
@@ -155,6 +156,12 @@ export interface ForwardResult {
    * is sent is built from these bytes. Absent for a 2xx or an answer without a body.
    */
   errorBody?: () => Promise<ErrorBody>;
+  /**
+   * The body length the upstream declared (lib/http.bounded.ts declaredLength), which `response`
+   * no longer carries (Content-Length is a hop header): a reader that caps the answer refuses one
+   * declared over its cap before reading it.
+   */
+  declaredBytes: number | null;
 }
 
 /**
@@ -202,7 +209,11 @@ export async function forward(
       internal: { status: upstream.status },
     });
   }
-  return { ...(await downstreamResponse(upstream, target)), latencyMs };
+  return {
+    ...(await downstreamResponse(upstream, target)),
+    latencyMs,
+    declaredBytes: declaredLength(upstream),
+  };
 }
 
 const NO_FORMS: readonly string[] = [];

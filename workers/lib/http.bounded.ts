@@ -20,10 +20,11 @@ const KIB = 1024;
  * The caps of what the gateway reads from remote parties for itself, each well above the real
  * documents of its kind (Google's, Entra ID's and Okta's OIDC metadata are 2–5 KB, a token answer
  * or a JWKS a few KB, GitHub's user and emails answers a few KB, a Langfuse acknowledgement about
- * 100 bytes an event). Already capped elsewhere, with their own reasons: an AgentCard
- * (a2a.card.ts MAX_CARD_BYTES), a scanned MCP server's answers (scans.client.ts BODY_CAP), an
- * upstream's error body (gateway.redact.ts ERROR_BODY_CAP_BYTES), the OAuth library's ID-JAG
- * issuer keys (64 KiB) and client metadata documents (5 KiB). Webhook and OTLP answers are not read.
+ * 100 bytes an event). Read by the same reader with caps of their own, named where they are read:
+ * an AgentCard (a2a.card.ts MAX_CARD_BYTES), a scanned MCP server's answers (scans.client.ts
+ * BODY_CAP). Capped elsewhere: an upstream's error body (gateway.redact.ts ERROR_BODY_CAP_BYTES,
+ * cut there rather than refused), the OAuth library's ID-JAG issuer keys (64 KiB) and client
+ * metadata documents (5 KiB). Webhook and OTLP answers are not read.
  */
 export const REMOTE_BODY_LIMITS = {
   /** An authorization server's metadata (OIDC discovery or RFC 8414). */
@@ -51,17 +52,21 @@ export function declaredLength(message: Request | Response): number | null {
 
 /**
  * A request's or an upstream answer's body, refused (`tooLarge()` thrown) once it is longer than
- * `maxBytes`, without buffering the rest.
+ * `maxBytes`, without buffering the rest. `declared` is the length the sender declared, when the
+ * message's own headers no longer carry it (an upstream answer passed on by the gateway's
+ * transport, whose Content-Length it drops): it only refuses early; the body is still counted.
  */
 export async function readCapped(
   message: Request | Response,
   maxBytes: number,
   tooLarge: () => AppError,
+  declared: number | null = null,
 ): Promise<Uint8Array> {
-  const declared = declaredLength(message);
   if (declared !== null && declared > maxBytes) throw tooLarge();
+  const own = declaredLength(message);
+  if (own !== null && own > maxBytes) throw tooLarge();
   if (!message.body) return new Uint8Array(0);
-  if (declared !== null) {
+  if (own !== null) {
     // A declared length within the cap: the runtime reads the body natively (and never delivers more
     // than the declared length), so no JavaScript loop over chunks is needed.
     const body = new Uint8Array(await message.arrayBuffer());
@@ -93,17 +98,27 @@ export function remoteTooLarge(what: string, maxBytes: number): AppError {
   return new AppError('upstream_too_large', { internal: { what, maxBytes } });
 }
 
+/** How a remote answer over its cap is refused, and what is known of its length. */
+export interface RemoteReadOptions {
+  /** The error thrown over the cap (default: remoteTooLarge). */
+  tooLarge?: () => AppError;
+  /** The length the remote declared, when the answer's headers no longer carry it (readCapped). */
+  declared?: number | null;
+}
+
 /**
- * A remote party's answer read whole, at most `maxBytes` (`remoteTooLarge` thrown over it). A
- * refused body is cancelled, so the connection is dropped rather than drained.
+ * A remote party's answer read whole, at most `maxBytes` (`remoteTooLarge` thrown over it, or
+ * `options.tooLarge`). A refused body is cancelled, so the connection is dropped rather than drained.
  */
 export async function readRemoteBody(
   response: Response,
   maxBytes: number,
   what: string,
+  options: RemoteReadOptions = {},
 ): Promise<Uint8Array> {
+  const tooLarge = options.tooLarge ?? (() => remoteTooLarge(what, maxBytes));
   try {
-    return await readCapped(response, maxBytes, () => remoteTooLarge(what, maxBytes));
+    return await readCapped(response, maxBytes, tooLarge, options.declared ?? null);
   } catch (err) {
     await response.body?.cancel().catch(() => {});
     throw err;
@@ -111,8 +126,13 @@ export async function readRemoteBody(
 }
 
 /** As readRemoteBody, decoded as UTF-8 (a malformed sequence becomes U+FFFD, as `.text()` does). */
-export async function readRemoteText(response: Response, maxBytes: number, what: string): Promise<string> {
-  return new TextDecoder().decode(await readRemoteBody(response, maxBytes, what));
+export async function readRemoteText(
+  response: Response,
+  maxBytes: number,
+  what: string,
+  options: RemoteReadOptions = {},
+): Promise<string> {
+  return new TextDecoder().decode(await readRemoteBody(response, maxBytes, what, options));
 }
 
 /** Statuses whose Response may carry no body (the constructor throws on one). */

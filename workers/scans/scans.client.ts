@@ -5,11 +5,13 @@
  * redirects refused, header timeout), so a scan reaches exactly what a call would.
  *
  * Bounds, because the server being scanned is untrusted: one deadline for the whole scan (it
- * aborts the body reads too), BODY_CAP bytes per answer, PAGE_CAP pages and ITEM_CAP items per list.
+ * aborts the body reads too), BODY_CAP bytes per answer (lib/http.bounded.ts readRemoteText, so
+ * `upstream_too_large` over it), PAGE_CAP pages and ITEM_CAP items per list.
  */
 import { forward, type UpstreamTarget } from '../gateway/gateway.forward';
 import { SseSplitter } from '../gateway/gateway.sse';
 import { AppError } from '../lib/errors';
+import { readRemoteText } from '../lib/http.bounded';
 import { isRecord } from '../lib/values';
 
 export const BODY_CAP = 1024 * 1024;
@@ -22,28 +24,6 @@ export interface McpSession {
   signal: AbortSignal;
   sessionId: string | null;
   nextId: number;
-}
-
-/** Reads at most BODY_CAP bytes of a body (the rest is cancelled, and the answer refused). */
-async function readCapped(body: ReadableStream<Uint8Array> | null): Promise<string> {
-  if (!body) return '';
-  const reader = body.getReader();
-  const decoder = new TextDecoder();
-  let size = 0;
-  let text = '';
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) return text + decoder.decode();
-    size += value.byteLength;
-    if (size > BODY_CAP) {
-      await reader.cancel();
-      throw new AppError('upstream_unreachable', {
-        message: 'Upstream answer too large',
-        internal: { size },
-      });
-    }
-    text += decoder.decode(value, { stream: true });
-  }
 }
 
 /** The JSON-RPC response with `id` in a JSON or SSE body (other messages are skipped). */
@@ -91,8 +71,12 @@ export async function send(
     ...(notification ? {} : { id }),
     ...(params ? { params } : {}),
   });
-  const { response } = await forward('POST', incoming, session.target, body);
-  const text = await readCapped(response.body);
+  const { response, declaredBytes } = await forward('POST', incoming, session.target, body);
+  // At most BODY_CAP (upstream_too_large over it): a Content-Length over it is refused before the
+  // body is read, and the connection dropped rather than drained.
+  const text = await readRemoteText(response, BODY_CAP, 'scanned MCP server answer', {
+    declared: declaredBytes,
+  });
   const message = notification ? null : responseIn(text, response.headers.get('content-type') ?? '', id);
   return { status: response.status, headers: response.headers, message };
 }
