@@ -5,7 +5,10 @@
  * Every URL starts with `/r/<run>/<padded>/<bytes>/<framing>`: the one kind of answer named by
  * `<padded>` is padded (a JSON string member, or an extra array item) to at least `<bytes>` bytes,
  * sent with a Content-Length (`declared`) or chunked without one (`streamed`); every other answer
- * is an ordinary, small one. Under that prefix it serves, as real providers do:
+ * is an ordinary, small one. `held` declares the padded answer's Content-Length too, but holds its
+ * body back (HOLD_MS) until the client drops the connection: a reader that refuses a declared
+ * length over its cap drops it before a byte of the body is written; one that reads first waits.
+ * Under that prefix it serves, as real providers do:
  *
  * - `metadata`: an authorization server's metadata (OIDC discovery and RFC 8414), naming the
  *   prefix as issuer and `<prefix>/authorize`, `<prefix>/token`;
@@ -13,7 +16,10 @@
  *   Google-style id_token, RS256 by this fake's key, when the keys are the padded answer);
  * - `user` / `emails`: GitHub's `/user` and `/user/emails`;
  * - `jwks`: `/jwks`, the key that signs the id_tokens;
- * - `ingestion`: Langfuse's `/api/public/ingestion` acknowledgement (207).
+ * - `ingestion`: Langfuse's `/api/public/ingestion` acknowledgement (207);
+ * - `card`: an A2A AgentCard at `/.well-known/agent-card.json` (its JSON-RPC endpoint `<prefix>/a2a`);
+ * - `tools`: an MCP server at `/mcp` (Streamable HTTP, JSON answers): initialize, the
+ *   initialized notification (202), `tools/list` (one tool: the padded answer), DELETE (204).
  *
  * GET `/_log?run=<run>` says, per answer sent, whether the client read it to its end (`finished`)
  * or dropped the connection first — how a test sees that a reader stopped at its cap.
@@ -32,9 +38,14 @@ export interface OversizeLogEntry {
   finished: boolean;
   /** The exchange is over: finished, or the client dropped the connection first. */
   closed: boolean;
+  /** A byte of the body was handed to the socket (`held`: false when the client dropped it first). */
+  bodyWritten: boolean;
 }
 
-type Framing = 'declared' | 'streamed';
+type Framing = 'declared' | 'streamed' | 'held';
+
+/** How long a `held` body is held back before it is written anyway (to a reader that waited for it). */
+const HOLD_MS = 3000;
 
 const CHUNK = 64 * 1024;
 
@@ -52,6 +63,41 @@ function padded(body: unknown, min: number): string {
       { email: 'padding@example.com', primary: false, verified: false, x_padding: fill },
     ]);
   return JSON.stringify({ ...(body as object), x_padding: fill });
+}
+
+type Answer = (kind: string, body: unknown, status?: number) => void;
+
+/** A minimal MCP server (JSON answers): enough for the scanner's handshake and its lists. */
+async function mcp(req: http.IncomingMessage, res: http.ServerResponse, answer: Answer): Promise<void> {
+  if (req.method === 'DELETE') return void res.writeHead(204).end();
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const message = JSON.parse(Buffer.concat(chunks).toString('utf8')) as { id?: number; method: string };
+  if (message.id === undefined) return void res.writeHead(202).end();
+  const result = (value: unknown) => ({ jsonrpc: '2.0', id: message.id, result: value });
+  if (message.method === 'initialize')
+    return answer(
+      'initialize',
+      result({
+        protocolVersion: '2025-06-18',
+        capabilities: { tools: {} },
+        serverInfo: { name: 'oversize-mcp', version: '1.0.0' },
+      }),
+    );
+  if (message.method === 'tools/list')
+    return answer(
+      'tools',
+      result({
+        tools: [
+          {
+            name: 'echo',
+            description: 'Echoes its text.',
+            inputSchema: { type: 'object', properties: { text: { type: 'string', maxLength: 100 } } },
+          },
+        ],
+      }),
+    );
+  return answer('error', { jsonrpc: '2.0', id: message.id, error: { code: -32601, message: 'not found' } });
 }
 
 export async function startOversizeFake(): Promise<{ url: string; close(): Promise<void> }> {
@@ -73,7 +119,7 @@ export async function startOversizeFake(): Promise<{ url: string; close(): Promi
     entry.bytes = bytes.byteLength;
     log.push(entry);
     const headers: Record<string, string | number> = { 'Content-Type': 'application/json' };
-    if (framing === 'declared') headers['Content-Length'] = bytes.byteLength;
+    if (framing !== 'streamed') headers['Content-Length'] = bytes.byteLength;
     res.writeHead(status, headers);
     res.on('finish', () => {
       entry.finished = true;
@@ -86,11 +132,16 @@ export async function startOversizeFake(): Promise<{ url: string; close(): Promi
       while (offset < bytes.byteLength && !res.destroyed) {
         const chunk = bytes.subarray(offset, offset + CHUNK);
         offset += chunk.byteLength;
+        entry.bodyWritten = true;
         if (!res.write(chunk)) return void res.once('drain', pump);
       }
       if (!res.destroyed) res.end();
     };
-    pump();
+    if (framing !== 'held' || !entry.padded || bytes.byteLength === 0) return pump();
+    // The head now, the body only once HOLD_MS have passed (unless the client hangs up first).
+    res.flushHeaders();
+    const timer = setTimeout(pump, HOLD_MS);
+    res.once('close', () => clearTimeout(timer));
   };
 
   const readBody = async (req: http.IncomingMessage) => {
@@ -130,7 +181,7 @@ export async function startOversizeFake(): Promise<{ url: string; close(): Promi
       const path = rfc8414
         ? url.pathname.slice('/.well-known/oauth-authorization-server'.length)
         : url.pathname;
-      const match = /^\/r\/([^/]+)\/([a-z]+)\/(\d+)\/(declared|streamed)(\/.*)?$/.exec(path);
+      const match = /^\/r\/([^/]+)\/([a-z]+)\/(\d+)\/(declared|streamed|held)(\/.*)?$/.exec(path);
       if (!match) {
         res.writeHead(404).end();
         return;
@@ -145,6 +196,7 @@ export async function startOversizeFake(): Promise<{ url: string; close(): Promi
           bytes: 0,
           finished: false,
           closed: false,
+          bodyWritten: false,
         };
         const text = pad === kind ? padded(body, Number(size)) : JSON.stringify(body);
         send(res, entry, text, framing as Framing, status);
@@ -182,6 +234,15 @@ export async function startOversizeFake(): Promise<{ url: string; close(): Promi
         await readBody(req);
         return answer('ingestion', { successes: [{ id: 'event-1', status: 201 }], errors: [] }, 207);
       }
+      if (rest === '/.well-known/agent-card.json')
+        return answer('card', {
+          name: 'Oversize agent',
+          version: '1.0.0',
+          supportedInterfaces: [{ url: `${prefix}/a2a`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' }],
+          capabilities: {},
+          skills: [{ id: 'echo', name: 'Echo' }],
+        });
+      if (rest === '/mcp') return mcp(req, res, answer);
       res.writeHead(404).end();
     } catch (err) {
       if (!res.headersSent) res.writeHead(500);
