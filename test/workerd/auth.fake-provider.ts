@@ -11,7 +11,8 @@
  * - GitHub: /api/user and /api/user/emails with the access token. Google: an id_token signed
  *   RS256 by this fake's key, published at /jwks, with iss/aud/nonce/exp like Google's.
  *
- * GET /_log lists what /token decided, so tests can see PKCE was really checked.
+ * GET /_log lists what /token decided, so tests can see PKCE was really checked. A persona with
+ * `tokenError: 'echo'` gets its code refused by an error answer that quotes the request.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
@@ -34,6 +35,11 @@ export interface Persona {
   name?: string;
   /** Google only: make the id_token untrustworthy in one specific way. */
   idTokenFlaw?: 'foreign-key' | 'wrong-audience' | 'wrong-nonce' | 'expired';
+  /**
+   * `echo`: /token refuses the code with an error that quotes the form it was posted (code,
+   * verifier, client secret), as a misconfigured provider or a proxy in front of one may.
+   */
+  tokenError?: 'echo';
 }
 
 interface PendingCode {
@@ -149,6 +155,16 @@ export async function startFakeProvider(): Promise<RunningFakeProvider> {
     if (!pending || pending.provider !== provider || pending.expiresAt < Date.now())
       return refuse('unknown code');
     persona = pending.persona.id;
+    if (pending.persona.tokenError === 'echo') {
+      log.push({ provider, persona, outcome: 'refused', reason: 'echoed the request (test setup)' });
+      const description = `authorization code ${code} refused for client_secret=${form.get('client_secret')} code_verifier=${form.get('code_verifier')}`;
+      const body = {
+        error: 'invalid_grant',
+        error_description: description,
+        request: Object.fromEntries(form),
+      };
+      return send(res, provider === 'github' ? 200 : 400, body);
+    }
     if (form.get('redirect_uri') !== pending.redirectUri) return refuse('redirect_uri mismatch');
     const verifier = form.get('code_verifier');
     if (!verifier) return refuse('code_verifier missing');

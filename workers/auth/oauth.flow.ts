@@ -12,10 +12,12 @@
  *
  * Every answer of the provider is read with a cap (lib/http.bounded.ts REMOTE_BODY_LIMITS: the
  * token answer, GitHub's user and emails, Google's keys); over it the sign-in fails as any other
- * provider error does, and nothing is written.
+ * provider error does, and nothing is written. Of an error answer, the log keeps only its OAuth
+ * error fields, echo-safe and without what was sent (lib/echo.remote.ts).
  */
 import { createRemoteJWKSet, customFetch, jwtVerify } from 'jose';
 import { z } from 'zod';
+import { remoteErrorFields } from '../lib/echo.remote';
 import { sha256Hex } from '../lib/hex';
 import { cappedFetch, REMOTE_BODY_LIMITS, readRemoteText } from '../lib/http.bounded';
 import { log } from '../lib/log';
@@ -131,11 +133,18 @@ const tokenResponseSchema = z.object({
   id_token: z.string().optional(),
 });
 
+/**
+ * One request to the provider, its answer's JSON. `sent` is what the request carried that must not
+ * reach a log line if the provider echoes it in an error (the code, the verifier, the client
+ * secret, an access token): a failure keeps only the answer's OAuth error fields, without them and
+ * echo-safe (lib/echo.remote.ts) — the log line is written from OAuthFailure.internal.
+ */
 async function providerFetch(
   url: string,
   init: RequestInit,
   what: string,
   maxBytes: number,
+  sent: readonly string[],
 ): Promise<unknown> {
   let text: string;
   let res: Response;
@@ -146,7 +155,12 @@ async function providerFetch(
     throw new OAuthFailure('provider_error', { what, err });
   }
   if (!res.ok)
-    throw new OAuthFailure('provider_error', { what, status: res.status, body: text.slice(0, 300) });
+    throw new OAuthFailure('provider_error', {
+      what,
+      status: res.status,
+      bytes: text.length,
+      ...remoteErrorFields(text, sent),
+    });
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
@@ -168,6 +182,7 @@ async function exchangeCode(
     client_secret: config.clientSecret,
     code_verifier: verifier,
   });
+  const sent = [code, verifier, config.clientSecret];
   const json = await providerFetch(
     config.tokenUrl,
     {
@@ -177,10 +192,13 @@ async function exchangeCode(
     },
     'token',
     REMOTE_BODY_LIMITS.tokenResponse,
+    sent,
   );
-  // GitHub answers 200 with {"error": …} for a bad code or verifier.
+  // GitHub answers 200 with {"error": …} for a bad code or verifier. Not the whole answer in the
+  // log: it may echo the request, or hold a token beside a field that failed.
   const parsed = tokenResponseSchema.safeParse(json);
-  if (!parsed.success) throw new OAuthFailure('provider_error', { what: 'token', body: json });
+  if (!parsed.success)
+    throw new OAuthFailure('provider_error', { what: 'token', ...remoteErrorFields(json, sent) });
   return parsed.data;
 }
 
@@ -201,8 +219,12 @@ async function githubIdentity(config: ProviderConfig, accessToken: string): Prom
     'User-Agent': 'igris-edge',
   };
   const [userJson, emailsJson] = await Promise.all([
-    providerFetch(`${config.apiUrl}/user`, { headers }, 'github user', REMOTE_BODY_LIMITS.profile),
-    providerFetch(`${config.apiUrl}/user/emails`, { headers }, 'github emails', REMOTE_BODY_LIMITS.profile),
+    providerFetch(`${config.apiUrl}/user`, { headers }, 'github user', REMOTE_BODY_LIMITS.profile, [
+      accessToken,
+    ]),
+    providerFetch(`${config.apiUrl}/user/emails`, { headers }, 'github emails', REMOTE_BODY_LIMITS.profile, [
+      accessToken,
+    ]),
   ]);
   const user = githubUserSchema.safeParse(userJson);
   const emails = githubEmailsSchema.safeParse(emailsJson);

@@ -12,6 +12,7 @@ import { deleteCookie, getCookie, setCookie } from 'hono/cookie';
 import { errorResponses } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import type { AppEnv } from '../app.types';
+import { echoText } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { timingSafeEqual } from './api-key.crypto';
@@ -162,7 +163,8 @@ export const oauthRoutes = createRouter()
         throw stateRefused('OAuth state was not issued to this browser');
       }
       try {
-        if (error) throw new OAuthFailure('access_denied', error);
+        // The callback's `error` is whoever sent the browser here: echo-safe in the log line.
+        if (error) throw new OAuthFailure('access_denied', { error: echoText(error) });
         if (!code) throw new OAuthFailure('provider_error', 'callback without code');
         const identity = await completeAuthorization(
           config,
