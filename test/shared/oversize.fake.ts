@@ -16,7 +16,8 @@
  *   Google-style id_token, RS256 by this fake's key, when the keys are the padded answer);
  * - `user` / `emails`: GitHub's `/user` and `/user/emails`;
  * - `jwks`: `/jwks`, the key that signs the id_tokens;
- * - `ingestion`: Langfuse's `/api/public/ingestion` acknowledgement (207);
+ * - `ingestion`: Langfuse's `/api/public/ingestion` acknowledgement (207; with `<padded>` `echo`,
+ *   an event refused by a message that quotes the request's Basic credentials);
  * - `card`: an A2A AgentCard at `/.well-known/agent-card.json` (its JSON-RPC endpoint `<prefix>/a2a`);
  * - `tools`: an MCP server at `/mcp` (Streamable HTTP, JSON answers): initialize, the
  *   initialized notification (202), `tools/list` (one tool: the padded answer), DELETE (204).
@@ -232,6 +233,17 @@ export async function startOversizeFake(): Promise<{ url: string; close(): Promi
       if (rest === '/jwks') return answer('jwks', { keys: [jwk] });
       if (rest === '/api/public/ingestion' && req.method === 'POST') {
         await readBody(req);
+        if (pad === 'echo') {
+          // A refusal that quotes the request's credentials (a proxy, a debugging build).
+          const basic = (req.headers.authorization ?? '').replace(/^Basic /, '');
+          const keys = Buffer.from(basic, 'base64').toString('utf8');
+          const message = `event refused for Authorization: Basic ${basic} (keys ${keys})`;
+          return answer(
+            'ingestion',
+            { successes: [], errors: [{ id: 'event-1', status: 400, message }] },
+            207,
+          );
+        }
         return answer('ingestion', { successes: [{ id: 'event-1', status: 201 }], errors: [] }, 207);
       }
       if (rest === '/.well-known/agent-card.json')

@@ -14,10 +14,11 @@
  * (deleted, or disabled since the call), the messages are dropped.
  */
 import type { IngestionResponse } from '@langfuse/core';
+import { echoRemote } from '../lib/echo.remote';
 import { AppError } from '../lib/errors';
 import { REMOTE_BODY_LIMITS, readRemoteText } from '../lib/http.bounded';
 import { log } from '../lib/log';
-import { iso } from '../lib/values';
+import { iso, isRecord } from '../lib/values';
 import { backoffSeconds } from '../notify/notify.format';
 import { getVault } from '../vault/vault.crypto';
 import { ingestionBatch, type LangfuseGeneration, readLangfuseMessage } from './langfuse.event';
@@ -25,6 +26,8 @@ import { checkedHost, type LangfuseEnv, langfuseAad, readLangfuse } from './lang
 
 const SEND_TIMEOUT_MS = 10_000;
 const MAX_ATTEMPTS = 6;
+/** Characters of a Langfuse refusal's message a log line shows. */
+const REFUSAL_MESSAGE_CHARS = 200;
 
 type DeliverEnv = LangfuseEnv & Pick<Env, 'NOTIFY_RETRY_BASE_SECONDS'>;
 
@@ -79,9 +82,18 @@ export async function sendToLangfuse(
   if (response.status >= 200 && response.status < 300) {
     const result = await ingestionAnswer(response, orgId);
     if (result && Array.isArray(result.errors) && result.errors.length > 0) {
+      // Langfuse's text, which may quote what it was sent (the keys): echo-safe, without them.
+      const sent = [secret, settings.public_key, btoa(`${settings.public_key}:${secret}`)];
       log('warn', 'Langfuse refused some events', {
         orgId,
-        errors: result.errors.slice(0, 5).map((e) => ({ status: e.status, message: e.message })),
+        errors: (result.errors as unknown[]).slice(0, 5).map((e) =>
+          isRecord(e)
+            ? {
+                status: typeof e.status === 'number' ? e.status : null,
+                message: echoRemote(e.message, sent, REFUSAL_MESSAGE_CHARS),
+              }
+            : null,
+        ),
       });
     }
     return 'done';

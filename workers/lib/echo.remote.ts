@@ -11,6 +11,7 @@
  *   - then as echo-safety shows remote text (echo.safe.ts echoText): bounded, printable, and
  *     `[redacted]` whole when it still looks like a credential.
  * Nothing else of the body is kept, whatever its shape (HTML, a JSON object that quotes the request).
+ * Other remote messages a log line quotes (a Langfuse refusal's) pass echoRemote the same way.
  */
 import { ECHO_CHARS, echoText, REDACTED } from './echo.safe';
 
@@ -44,15 +45,26 @@ function withoutSent(text: string, sent: readonly string[]): string {
 }
 
 /**
+ * One piece of a remote party's text (an error message) as a log line may show it: without any
+ * value in `sent`, then echoText at `max` characters. Null when it is not a string.
+ */
+export function echoRemote(
+  text: unknown,
+  sent: readonly string[] = [],
+  max: number = ECHO_CHARS,
+): string | null {
+  return typeof text === 'string' ? echoText(withoutSent(text, sent), max) : null;
+}
+
+/**
  * The `error` and `error_description` of a remote error answer (`body`: its text, or its parsed
  * JSON), safe for a log line: see the module comment. Null for a field that is absent or not a string.
  */
 export function remoteErrorFields(body: unknown, sent: readonly string[] = []): RemoteErrorFields {
   const value = parsed(body);
   const record = value !== null && typeof value === 'object' ? (value as Record<string, unknown>) : {};
-  const field = (name: string, max: number): string | null => {
-    const text = record[name];
-    return typeof text === 'string' ? echoText(withoutSent(text, sent), max) : null;
+  return {
+    error: echoRemote(record.error, sent, ECHO_CHARS),
+    description: echoRemote(record.error_description, sent, DESCRIPTION_CHARS),
   };
-  return { error: field('error', ECHO_CHARS), description: field('error_description', DESCRIPTION_CHARS) };
 }

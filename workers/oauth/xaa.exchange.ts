@@ -13,6 +13,7 @@
  */
 import type { EmaOptions, OAuthAuthorizationServerOptions } from '@cloudflare/workers-oauth-provider';
 import { authAuditStatement } from '../audit/audit.admin';
+import { echoId, echoText } from '../lib/echo.safe';
 import { log } from '../lib/log';
 import { isRecord, parseStoredJson } from '../lib/values';
 import { type ConnectionSettings, readConnectionSettings } from '../shared/connection.settings';
@@ -180,7 +181,15 @@ export async function auditXaaExchange(db: D1Database, ctx: XaaContext, response
   };
   const refused = !response.ok;
   if (!ctx.orgId) {
-    log('warn', 'xaa exchange for no known organization', { ...details, refused, reason: ctx.refusal });
+    // No organization trusts the issuer: all of it is the caller's unverified text, echo-safe.
+    log('warn', 'xaa exchange for no known organization', {
+      ...details,
+      issuer: details.issuer === null ? null : echoText(details.issuer, 200),
+      subject: details.subject === null ? null : echoId(details.subject),
+      jti: details.jti === null ? null : echoId(details.jti),
+      refused,
+      reason: ctx.refusal,
+    });
     return;
   }
   try {

@@ -10,6 +10,7 @@
  */
 import { forward, type UpstreamTarget } from '../gateway/gateway.forward';
 import { SseSplitter } from '../gateway/gateway.sse';
+import { echoRemote } from '../lib/echo.remote';
 import { AppError } from '../lib/errors';
 import { readRemoteText } from '../lib/http.bounded';
 import { isRecord } from '../lib/values';
@@ -99,9 +100,16 @@ export function resultOf(answer: RpcAnswer, method: string): Record<string, unkn
   if (answer.status >= 200 && answer.status < 300 && isRecord(answer.message?.result)) {
     return answer.message.result;
   }
+  // The server's error is its text (up to BODY_CAP): echo-safe, should this internal reach a log.
+  const error = answer.message?.error;
   throw new AppError('upstream_unreachable', {
     message: `Upstream did not answer ${method}`,
-    internal: { status: answer.status, error: answer.message?.error },
+    internal: {
+      status: answer.status,
+      error: isRecord(error)
+        ? { code: typeof error.code === 'number' ? error.code : null, message: echoRemote(error.message) }
+        : null,
+    },
   });
 }
 
