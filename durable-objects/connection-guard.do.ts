@@ -157,7 +157,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     } else if (owned) {
       result = { ...owned, sessionId };
     } else if (!request.final) {
-      const rate = this.#rates.admit(request.rateChecks, now);
+      const rate = this.#rates.admit(request.rateChecks, now, request.caller.apiKeyId);
       if (!rate.ok) {
         const { ok: _, ...figures } = rate;
         result = { verdict: 'rate_limited', sessionId, ...figures };
@@ -212,10 +212,9 @@ export class ConnectionGuard extends DurableObject<Env> {
   }
 
   #completeOne(eventId: string, outcome: CallOutcome): void {
-    if (outcome.tokens) {
-      this.#rates.recordTokens(eventId, outcome.tokens.checks, outcome.tokens.used, Date.now());
-    }
     const row = this.#audit.spool.complete(eventId, outcome);
+    const { tokens } = outcome; // charged to the call's key, as its admit was (rate.bound.ts)
+    if (tokens) this.#rates.recordTokens(eventId, tokens.checks, tokens.used, Date.now(), row?.apiKeyId);
     if (row) this.#owners.claimFrom(row, outcome.findings, Date.now());
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) {

@@ -27,8 +27,13 @@
  * records anything for the call itself. Recording is idempotent per (window key, call): a repeated
  * outcome does not count twice. The running sum is kept with the queue, so a check is O(1) too.
  *
+ * How many windows: a key is whatever the rule's `by` names, `X-Igris-User` included, so windows are
+ * bounded per calling API key and per guard (rate.bound.ts); a call whose new window would cross a
+ * bound is counted in its key's overflow window for that rule instead.
+ *
  * Clock: `now` is passed in (the guard passes `Date.now()`), which is what the unit tests inject.
  */
+import { DEFAULT_WINDOW_CAPS, NO_OWNER, overflowKey, type WindowCaps, WindowQuota } from './rate.bound.js';
 import { RateQueue } from './rate.queue.js';
 import type { SqlLike } from './sql.types.js';
 
@@ -61,8 +66,10 @@ export class RateWindows {
   readonly #hits = new Map<string, Window>();
   /** Token windows: per key, the recorded completions (memory; `rate_tokens` is the durable copy). */
   readonly #tokens = new Map<string, Window>();
+  /** Who created each window, and the bounds on how many there are (rate.bound.ts). */
+  readonly #quota: WindowQuota;
 
-  constructor(sql: SqlLike) {
+  constructor(sql: SqlLike, caps: WindowCaps = DEFAULT_WINDOW_CAPS) {
     this.#sql = sql;
     this.#sql.exec(`CREATE TABLE IF NOT EXISTS rate_hits (
       key TEXT NOT NULL,
@@ -83,6 +90,7 @@ export class RateWindows {
     this.#sql.exec('CREATE UNIQUE INDEX IF NOT EXISTS rate_tokens_event ON rate_tokens (key, event_id)');
     this.#sql.exec('CREATE INDEX IF NOT EXISTS rate_tokens_key_ts ON rate_tokens (key, ts, tokens)');
     this.#sql.exec('CREATE INDEX IF NOT EXISTS rate_tokens_expires ON rate_tokens (expires_at)');
+    this.#quota = new WindowQuota(sql, caps);
     this.#load();
   }
 
@@ -91,9 +99,12 @@ export class RateWindows {
    * Several checks with the same key (a batch calling one rule twice) need that many free places.
    * When more than one window is full, the answer names the one that frees up last, so a caller who
    * waits Retry-After is not refused again by another window.
+   * `apiKeyId`: the calling API key (null: none), whose quota a new window takes.
    */
-  admit(checks: RateWindowCheck[], now: number): RateOutcome {
-    if (checks.length === 0) return { ok: true };
+  admit(requested: RateWindowCheck[], now: number, apiKeyId: string | null = null): RateOutcome {
+    if (requested.length === 0) return { ok: true };
+    const owner = apiKeyId ?? NO_OWNER;
+    const checks = this.#bounded(requested, owner);
     const byKey = new Map<string, { check: RateWindowCheck; needed: number }>();
     const tokenChecks = new Map<string, RateWindowCheck>();
     for (const check of checks) {
@@ -121,7 +132,7 @@ export class RateWindows {
     if (refusal) return refusal;
 
     for (const { check, needed } of byKey.values()) {
-      const window = windowOf(this.#hits, check);
+      const window = this.#windowOf(this.#hits, check, owner);
       const expiresAt = now + check.windowSeconds * 1000;
       for (let i = 0; i < needed; i++) {
         window.queue.insert(now);
@@ -144,14 +155,23 @@ export class RateWindows {
   /**
    * Adds a completed call's actual tokens to each of its token windows (checks of other units are
    * ignored; a key listed twice counts once). Idempotent per (key, eventId). Nothing is recorded
-   * for a count that is not a positive number.
+   * for a count that is not a positive number. `apiKeyId`: the call's API key, as at admit — a key
+   * with no window yet goes to its overflow window when the owner is at its bound, as admit's did.
    */
-  recordTokens(eventId: string, checks: readonly RateWindowCheck[], used: number, now: number): void {
+  recordTokens(
+    eventId: string,
+    checks: readonly RateWindowCheck[],
+    used: number,
+    now: number,
+    apiKeyId: string | null = null,
+  ): void {
     if (!Number.isFinite(used) || used <= 0) return;
+    const owner = apiKeyId ?? NO_OWNER;
     const tokens = Math.ceil(used);
-    for (const check of checks) {
-      if (check.unit !== 'tokens') continue;
-      const window = windowOf(this.#tokens, check);
+    for (const requested of checks) {
+      if (requested.unit !== 'tokens') continue;
+      const check = this.#bounded([requested], owner)[0]!;
+      const window = this.#windowOf(this.#tokens, check, owner);
       if (window.queue.has(eventId)) continue;
       window.queue.insert(now, tokens, eventId);
       // An upsert, not INSERT OR IGNORE: a row of the same call that already left the window in
@@ -184,9 +204,42 @@ export class RateWindows {
     for (const windows of [this.#hits, this.#tokens]) {
       for (const [key, window] of windows) {
         window.queue.dropThrough(now - window.windowMs);
-        if (window.queue.size === 0) windows.delete(key);
+        if (window.queue.size > 0) continue;
+        windows.delete(key);
+        this.#quota.released(key);
       }
     }
+    this.#quota.pruneStored();
+  }
+
+  /** Windows held against the guard's bound, and against one owner's (rate.bound.ts). */
+  windowCount(owner?: string): number {
+    return owner === undefined ? this.#quota.size : this.#quota.heldBy(owner);
+  }
+
+  /**
+   * The checks with each key that has no window yet, when `owner` may not create one more (its
+   * bound or the guard's), replaced by the owner's overflow window of that rule (rate.bound.ts).
+   * Token checks create nothing at admit, so they take no place; they are redirected all the same,
+   * so a flooder's new values are checked against the tokens their overflow window holds.
+   */
+  #bounded(checks: readonly RateWindowCheck[], owner: string): RateWindowCheck[] {
+    const creating = new Set<string>();
+    return checks.map((check) => {
+      const windows = check.unit === 'tokens' ? this.#tokens : this.#hits;
+      if (windows.has(check.key) || creating.has(check.key)) return check;
+      if (this.#quota.hasRoom(owner, creating.size)) {
+        if (check.unit !== 'tokens') creating.add(check.key);
+        return check;
+      }
+      return { ...check, key: overflowKey(check.key, owner) };
+    });
+  }
+
+  /** The check's window, created (and recorded as `owner`'s) if it has none. */
+  #windowOf(windows: Map<string, Window>, check: RateWindowCheck, owner: string): Window {
+    if (!windows.has(check.key)) this.#quota.created(check.key, owner);
+    return loaded(windows, check.key, check.windowSeconds * 1000, check.unit === 'tokens');
   }
 
   /** Reads the durable copy into memory once, when the object starts (eviction, restart, deploy). */
@@ -208,6 +261,10 @@ export class RateWindows {
         row.tokens,
         row.event_id,
       );
+    }
+    const owners = this.#quota.loadOwners();
+    for (const windows of [this.#hits, this.#tokens]) {
+      for (const key of windows.keys()) this.#quota.restore(key, owners.get(key));
     }
   }
 
@@ -247,10 +304,6 @@ export class RateWindows {
 interface Window {
   queue: RateQueue;
   windowMs: number;
-}
-
-function windowOf(windows: Map<string, Window>, check: RateWindowCheck): Window {
-  return loaded(windows, check.key, check.windowSeconds * 1000, check.unit === 'tokens');
 }
 
 function loaded(windows: Map<string, Window>, key: string, windowMs: number, weighted: boolean): Window {
