@@ -140,10 +140,12 @@ export function insertCardStatement(
   connectionId: string,
   resolved: ResolvedCard,
 ): D1PreparedStatement {
+  // Only for a connection of the organization that is there: in a create's batch, the connection
+  // row may have been refused by the organization's count limit (shared/count.limits.ts).
   return db
     .prepare(
       `INSERT INTO a2a_agent_cards (connection_id, org_id, card_url, card, card_hash, fetched_at)
-       VALUES (?, ?, ?, ?, ?, ?)
+       SELECT ?1, ?2, ?3, ?4, ?5, ?6 WHERE EXISTS (SELECT 1 FROM connections WHERE id = ?1 AND org_id = ?2)
        ON CONFLICT (connection_id) DO UPDATE SET card_url = excluded.card_url, card = excluded.card,
          card_hash = excluded.card_hash, fetched_at = excluded.fetched_at, refresh_held_at = NULL`,
     )

@@ -4,7 +4,7 @@
  * are kept (workers/auth/api-key.crypto.ts). Every statement is scoped to `principal.orgId`.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { generateApiKey, hashApiKey } from '../auth/api-key.crypto';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
 import type { Role } from '../db/schema';
@@ -13,6 +13,7 @@ import { keyBelongsToOwner, ownerProtected } from '../killswitch/killswitch.prin
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
+import { COUNT_LIMITS, insertBelowCap, requireInserted, rowExists } from '../shared/count.limits';
 import { roleWithin } from '../shared/roles';
 import type { ApiKeyDto, CreateApiKeyInput, CreatedApiKeyDto } from './apikeys.schemas';
 
@@ -74,17 +75,26 @@ export async function createApiKey(
   const { key, prefix } = generateApiKey();
   const id = randomId('key');
   const now = Date.now();
-  await env.DB.batch([
-    env.DB.prepare(
-      `INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).bind(id, principal.orgId, principal.userId, input.name, role, prefix, await hashApiKey(key), now),
-    adminAuditStatement(env.DB, principal, {
-      action: 'api_key.create',
-      // The display prefix only; the key itself never reaches the audit trail.
-      details: { apiKeyId: id, name: input.name, role, prefix },
-    }),
+  const [inserted] = await env.DB.batch([
+    insertBelowCap(
+      env.DB,
+      COUNT_LIMITS.apiKeys,
+      [principal.orgId],
+      'INSERT INTO api_keys (id, org_id, created_by, name, role, prefix, hash, created_at)',
+      [id, principal.orgId, principal.userId, input.name, role, prefix, await hashApiKey(key), now],
+    ),
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      {
+        action: 'api_key.create',
+        // The display prefix only; the key itself never reaches the audit trail.
+        details: { apiKeyId: id, name: input.name, role, prefix },
+      },
+      rowExists('api_keys', id),
+    ),
   ]);
+  requireInserted(inserted, COUNT_LIMITS.apiKeys);
   return { id, name: input.name, role, prefix, createdAt: new Date(now).toISOString(), key };
 }
 

@@ -26,21 +26,36 @@ export function adminAuditStatement(
   principal: Principal,
   change: AdminChange,
 ): D1PreparedStatement {
-  return directRowStatement(
-    db,
-    directRow({
-      orgId: principal.orgId,
-      type: change.type ?? 'admin',
-      connectionId: change.connectionId ?? null,
-      connectionSlug: change.connectionSlug ?? null,
-      sessionId: change.sessionId ?? null,
-      apiKeyId: principal.apiKeyId,
-      actor: principal.actor,
-      user: null,
-      action: change.action,
-      details: change.details ?? {},
-    }),
-  );
+  return directRowStatement(db, adminRow(principal, change));
+}
+
+/**
+ * The same row, written only when `guard` (an SQL `EXISTS` subquery with its bindings) holds: the
+ * record of a create that a count limit may refuse (workers/shared/count.limits.ts) is written only
+ * if the created row is there.
+ */
+export function adminAuditStatementIf(
+  db: D1Database,
+  principal: Principal,
+  change: AdminChange,
+  guard: { sql: string; binds: unknown[] },
+): D1PreparedStatement {
+  return directRowStatementIf(db, adminRow(principal, change), guard);
+}
+
+function adminRow(principal: Principal, change: AdminChange): DirectRow {
+  return directRow({
+    orgId: principal.orgId,
+    type: change.type ?? 'admin',
+    connectionId: change.connectionId ?? null,
+    connectionSlug: change.connectionSlug ?? null,
+    sessionId: change.sessionId ?? null,
+    apiKeyId: principal.apiKeyId,
+    actor: principal.actor,
+    user: null,
+    action: change.action,
+    details: change.details ?? {},
+  });
 }
 
 export interface AuthEvent {

@@ -8,12 +8,13 @@
 import type { BudgetConfig, BudgetSnapshot } from '../../durable-objects/budget.contract';
 import { budgetCounterFor } from '../../durable-objects/do.client';
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { invalidateGovernance } from '../governance/governance.cache';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
+import { COUNT_LIMITS, insertBelowCap, requireInserted, rowExists } from '../shared/count.limits';
 import { readTeam } from '../teams/teams.service';
 import {
   type BudgetDto,
@@ -152,34 +153,44 @@ export async function createBudget(
   requirePermission(principal, 'org:write');
   await checkScope(env.DB, principal.orgId, input);
   const id = randomId('bdg');
-  await env.DB.batch([
-    env.DB.prepare(
+  const [inserted] = await env.DB.batch([
+    insertBelowCap(
+      env.DB,
+      COUNT_LIMITS.budgets,
+      [principal.orgId],
       `INSERT INTO budgets (id, org_id, name, scope, scope_ref, limit_usd, warn_at_percent, enforcement, reset_day,
-         timezone, created_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).bind(
-      id,
-      principal.orgId,
-      input.name ?? '',
-      SCOPE_TO_DB[input.scope],
-      input.scopeRef ?? null,
-      input.limitUsd,
-      input.warnAtPercent,
-      input.enforcement,
-      input.resetDay,
-      input.timezone,
-      principal.actor,
-      Date.now(),
+         timezone, created_by, updated_at)`,
+      [
+        id,
+        principal.orgId,
+        input.name ?? '',
+        SCOPE_TO_DB[input.scope],
+        input.scopeRef ?? null,
+        input.limitUsd,
+        input.warnAtPercent,
+        input.enforcement,
+        input.resetDay,
+        input.timezone,
+        principal.actor,
+        Date.now(),
+      ],
     ),
-    adminAuditStatement(env.DB, principal, {
-      action: 'budget.create',
-      details: {
-        budgetId: id,
-        scope: input.scope,
-        scopeRef: input.scopeRef ?? null,
-        limitUsd: input.limitUsd,
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      {
+        action: 'budget.create',
+        details: {
+          budgetId: id,
+          scope: input.scope,
+          scopeRef: input.scopeRef ?? null,
+          limitUsd: input.limitUsd,
+        },
       },
-    }),
+      rowExists('budgets', id),
+    ),
   ]);
+  requireInserted(inserted, COUNT_LIMITS.budgets);
   invalidateGovernance(principal.orgId);
   return dto(await readBudget(env.DB, principal.orgId, id));
 }

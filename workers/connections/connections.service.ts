@@ -7,7 +7,7 @@
 
 import { insertCardStatement, resolveCard } from '../a2a/a2a.registry';
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { announceConfigChange } from '../config/config.epoch';
 import type { ConnectionRow } from '../db/schema';
@@ -21,6 +21,7 @@ import {
   connectionSettingsSchema,
   readConnectionSettings,
 } from '../shared/connection.settings';
+import { COUNT_LIMITS, insertBelowCap, requireInserted, rowExists } from '../shared/count.limits';
 import { getVault } from '../vault/vault.crypto';
 import { checkAuth, checkRepoint, checkUrl, fieldError } from './connection.input';
 import { llmUpdateFields, refuseLlmSettings, upstreamFields } from './connection.llm';
@@ -85,42 +86,54 @@ export async function createConnection(
   const ciphertext = input.credential
     ? await encryptCredential(env, principal.orgId, id, input.credential)
     : null;
+  let inserted: D1Result | undefined;
   try {
-    await env.DB.batch([
-      env.DB.prepare(
+    [inserted] = await env.DB.batch([
+      insertBelowCap(
+        env.DB,
+        COUNT_LIMITS.connections,
+        [principal.orgId],
         `INSERT INTO connections (id, org_id, slug, name, type, upstream_url, auth_type, auth_header_name,
-           credential_ciphertext, enabled, settings, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?, ?, ?, ?)`,
-      ).bind(
-        id,
-        principal.orgId,
-        input.slug,
-        input.name,
-        input.type,
-        upstreamUrl,
-        authType,
-        authHeaderName ?? authQueryParam ?? null,
-        ciphertext,
-        JSON.stringify(settings),
-        principal.userId,
-        now,
-        now,
-      ),
-      adminAuditStatement(env.DB, principal, {
-        action: 'connection.create',
-        connectionId: id,
-        connectionSlug: input.slug,
-        details: {
-          name: input.name,
-          type: input.type,
+           credential_ciphertext, enabled, settings, created_by, created_at, updated_at)`,
+        [
+          id,
+          principal.orgId,
+          input.slug,
+          input.name,
+          input.type,
           upstreamUrl,
           authType,
-          ...(authQueryParam ? { authQueryParam } : {}),
-          ...(settings.provider ? { provider: settings.provider } : {}),
-          credential: ciphertext ? 'set' : 'none',
-          ...(agent ? { agentCardUrl: agent.cardUrl, agentCard: agent.cardUrl ? 'fetched' : 'pasted' } : {}),
+          authHeaderName ?? authQueryParam ?? null,
+          ciphertext,
+          1,
+          JSON.stringify(settings),
+          principal.userId,
+          now,
+          now,
+        ],
+      ),
+      adminAuditStatementIf(
+        env.DB,
+        principal,
+        {
+          action: 'connection.create',
+          connectionId: id,
+          connectionSlug: input.slug,
+          details: {
+            name: input.name,
+            type: input.type,
+            upstreamUrl,
+            authType,
+            ...(authQueryParam ? { authQueryParam } : {}),
+            ...(settings.provider ? { provider: settings.provider } : {}),
+            credential: ciphertext ? 'set' : 'none',
+            ...(agent
+              ? { agentCardUrl: agent.cardUrl, agentCard: agent.cardUrl ? 'fetched' : 'pasted' }
+              : {}),
+          },
         },
-      }),
+        rowExists('connections', id),
+      ),
       ...(agent ? [insertCardStatement(env.DB, principal.orgId, id, agent)] : []),
     ]);
   } catch (err) {
@@ -132,6 +145,7 @@ export async function createConnection(
     }
     throw err;
   }
+  requireInserted(inserted, COUNT_LIMITS.connections);
   return toDto(await findRow(env.DB, principal.orgId, input.slug), baseUrl);
 }
 

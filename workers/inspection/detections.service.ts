@@ -7,12 +7,13 @@
  */
 import type { z } from 'zod';
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { listIssues, quoted, quotedPath, unknownKeysMessage } from '../lib/issues.list';
 import type { InspectionSettings } from '../shared/connection.settings';
+import { COUNT_LIMITS, insertBelowCap, requireInserted, rowExists } from '../shared/count.limits';
 import {
   customEditRights,
   type EditRight,
@@ -191,22 +192,32 @@ export async function createRule(env: Env_, principal: Principal, input: unknown
     throw conflict(`Rule id ${rule.id} is a built-in rule's`, 'id');
   // A new rule joins every custom pack that selects its category: it may reach others' connections.
   await requireRuleReach(env, principal, [rule]);
-  const now = Date.now();
+  const [now, id, limit] = [Date.now(), randomId('dru_'), COUNT_LIMITS.detectionRules];
+  let inserted: D1Result | undefined;
   try {
-    await env.DB.batch([
-      env.DB.prepare(
-        `INSERT INTO detection_rules (id, org_id, rule_id, rule, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ).bind(randomId('dru_'), principal.orgId, rule.id, JSON.stringify(rule), principal.userId, now, now),
-      adminAuditStatement(env.DB, principal, {
-        action: 'detection_rule.create',
-        details: { ruleId: rule.id, category: rule.category, severity: rule.severity, action: rule.action },
-      }),
+    [inserted] = await env.DB.batch([
+      insertBelowCap(
+        env.DB,
+        limit,
+        [principal.orgId],
+        'INSERT INTO detection_rules (id, org_id, rule_id, rule, created_by, created_at, updated_at)',
+        [id, principal.orgId, rule.id, JSON.stringify(rule), principal.userId, now, now],
+      ),
+      adminAuditStatementIf(
+        env.DB,
+        principal,
+        {
+          action: 'detection_rule.create',
+          details: { ruleId: rule.id, category: rule.category, severity: rule.severity, action: rule.action },
+        },
+        rowExists('detection_rules', id),
+      ),
     ]);
   } catch (err) {
     if (String(err).includes('UNIQUE')) throw conflict(`A custom rule ${rule.id} already exists`, 'id');
     throw err;
   }
+  requireInserted(inserted, limit);
   invalidateOrgDetections(principal.orgId);
   return ruleSummary(rule, true);
 }
@@ -283,22 +294,32 @@ async function checkedPack(env: Env_, principal: Principal, input: unknown): Pro
 export async function createPack(env: Env_, principal: Principal, input: unknown) {
   requirePermission(principal, 'policies:write');
   const pack = await checkedPack(env, principal, input);
-  const now = Date.now();
+  const [now, id, limit] = [Date.now(), randomId('dpk_'), COUNT_LIMITS.detectionPacks];
+  let inserted: D1Result | undefined;
   try {
-    await env.DB.batch([
-      env.DB.prepare(
-        `INSERT INTO detection_packs (id, org_id, name, pack, created_by, created_at, updated_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?)`,
-      ).bind(randomId('dpk_'), principal.orgId, pack.name, JSON.stringify(pack), principal.userId, now, now),
-      adminAuditStatement(env.DB, principal, {
-        action: 'detection_pack.create',
-        details: { pack: pack.name, rules: pack.rules.length, categories: pack.categories },
-      }),
+    [inserted] = await env.DB.batch([
+      insertBelowCap(
+        env.DB,
+        limit,
+        [principal.orgId],
+        'INSERT INTO detection_packs (id, org_id, name, pack, created_by, created_at, updated_at)',
+        [id, principal.orgId, pack.name, JSON.stringify(pack), principal.userId, now, now],
+      ),
+      adminAuditStatementIf(
+        env.DB,
+        principal,
+        {
+          action: 'detection_pack.create',
+          details: { pack: pack.name, rules: pack.rules.length, categories: pack.categories },
+        },
+        rowExists('detection_packs', id),
+      ),
     ]);
   } catch (err) {
     if (String(err).includes('UNIQUE')) throw conflict(`A custom pack ${pack.name} already exists`, 'name');
     throw err;
   }
+  requireInserted(inserted, limit);
   invalidateOrgDetections(principal.orgId);
   return packSummary(pack, true);
 }

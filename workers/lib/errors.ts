@@ -115,6 +115,10 @@ export const ERROR_CODES = {
   // as many unexpired approvals pending as allowed (docs/policies.md#how-many-approvals-may-wait):
   // refused, nothing created. 429 on every route, like a rate limit, since it clears with time.
   approvals_pending_limit: { status: 429, rpc: -32022, message: 'Too many pending approvals' },
+  // A create that would pass one of an organization's count limits (teams, system prompts, custom
+  // detection rules, keys…: workers/shared/count.limits.ts, docs/permissions.md#how-many-of-each):
+  // refused, nothing written. 409, not 429: it does not clear with time — something must be deleted.
+  limit_reached: { status: 409, rpc: -32024, message: 'Limit reached' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },
   // Production without PUBLIC_BASE_URL / DASHBOARD_ORIGINS: links in mails would have to come from

@@ -8,13 +8,14 @@
  * changing channels is `org:write` (owner, admin). Another organization's channel is 404.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { forbidden, grantOf, requirePermission } from '../auth/permissions';
 import { secretFollowsOrigin } from '../connections/connection.secrets';
 import type { NotifyChannelRow } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso, parseStoredJson } from '../lib/values';
+import { COUNT_LIMITS, insertBelowCap, requireInserted, rowExists } from '../shared/count.limits';
 import { getVault } from '../vault/vault.crypto';
 import { type ChannelSecret, type ChannelTarget, checkChannelUrl, type Severity } from './notify.format';
 import type { ChannelCreate, ChannelDto, ChannelPatch } from './notify.schemas';
@@ -159,32 +160,43 @@ export async function createChannel(
     ...(input.type === 'siem' && input.token ? { token: input.token } : {}),
   };
   const now = Date.now();
-  const insert = env.DB.prepare(
+  const limit = COUNT_LIMITS.notifyChannels;
+  const insert = insertBelowCap(
+    env.DB,
+    limit,
+    [principal.orgId],
     `INSERT INTO notify_channels (id, org_id, name, type, format, display_url, secret_ciphertext, min_severity,
-       event_types, enabled, created_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-  ).bind(
-    id,
-    principal.orgId,
-    input.name,
-    input.type,
-    input.type === 'siem' ? input.format : null,
-    displayUrl(input.type, url),
-    await seal(env, principal.orgId, id, secret),
-    input.minSeverity,
-    input.eventTypes ? JSON.stringify(input.eventTypes) : null,
-    input.enabled ? 1 : 0,
-    principal.userId ?? null,
-    now,
-    now,
+       event_types, enabled, created_by, created_at, updated_at)`,
+    [
+      id,
+      principal.orgId,
+      input.name,
+      input.type,
+      input.type === 'siem' ? input.format : null,
+      displayUrl(input.type, url),
+      await seal(env, principal.orgId, id, secret),
+      input.minSeverity,
+      input.eventTypes ? JSON.stringify(input.eventTypes) : null,
+      input.enabled ? 1 : 0,
+      principal.userId ?? null,
+      now,
+      now,
+    ],
   );
   // Where alerts (and their details) go is recorded like any admin change: the shown URL only.
-  await env.DB.batch([
+  const [inserted] = await env.DB.batch([
     insert,
-    channelAudit(env.DB, principal, 'notify_channel.create', id, {
-      type: input.type,
-      url: displayUrl(input.type, url),
-    }),
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      {
+        action: 'notify_channel.create',
+        details: { channelId: id, type: input.type, url: displayUrl(input.type, url) },
+      },
+      rowExists('notify_channels', id),
+    ),
   ]);
+  requireInserted(inserted, limit);
   return getChannel(env, principal, id);
 }
 

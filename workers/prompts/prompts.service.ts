@@ -7,13 +7,14 @@
  * prompts and targets an `own` grant reaches (a developer: their own) is prompts.access.ts.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { invalidateGovernance } from '../governance/governance.cache';
 import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
+import { COUNT_LIMITS, insertBelowCap, limitReached, requireInserted } from '../shared/count.limits';
 import { readTeam } from '../teams/teams.service';
 import {
   type PromptEditRight,
@@ -143,25 +144,39 @@ export async function createPrompt(
   const id = randomId('spr');
   const hash = await sha256Hex(input.text);
   const now = Date.now();
+  // The first version and the audit row are written only if the prompt was (count.limits.ts).
+  const created = { sql: 'SELECT 1 FROM system_prompts WHERE id = ?', binds: [id] };
+  let inserted: D1Result | undefined;
   try {
-    await db.batch([
-      db
-        .prepare('INSERT INTO system_prompts (id, org_id, name, version, updated_at) VALUES (?, ?, ?, 1, ?)')
-        .bind(id, principal.orgId, input.name, now),
+    [inserted] = await db.batch([
+      insertBelowCap(
+        db,
+        COUNT_LIMITS.systemPrompts,
+        [principal.orgId],
+        'INSERT INTO system_prompts (id, org_id, name, version, updated_at)',
+        [id, principal.orgId, input.name, 1, now],
+      ),
       db
         .prepare(
-          'INSERT INTO system_prompt_versions (prompt_id, org_id, version, text, text_hash, created_by) VALUES (?, ?, 1, ?, ?, ?)',
+          `INSERT INTO system_prompt_versions (prompt_id, org_id, version, text, text_hash, created_by)
+           SELECT ?, ?, 1, ?, ?, ? WHERE EXISTS (${created.sql})`,
         )
-        .bind(id, principal.orgId, input.text, hash, principal.actor),
-      adminAuditStatement(db, principal, {
-        action: 'system_prompt.create',
-        details: { promptId: id, name: input.name, version: 1, sha256: hash },
-      }),
+        .bind(id, principal.orgId, input.text, hash, principal.actor, ...created.binds),
+      adminAuditStatementIf(
+        db,
+        principal,
+        {
+          action: 'system_prompt.create',
+          details: { promptId: id, name: input.name, version: 1, sha256: hash },
+        },
+        created,
+      ),
     ]);
   } catch (err) {
     if (String(err).includes('UNIQUE')) throw nameTaken();
     throw err;
   }
+  requireInserted(inserted, COUNT_LIMITS.systemPrompts);
   return readPrompt(db, principal, id);
 }
 
@@ -248,19 +263,31 @@ export async function assignPrompt(
   }
   // Any readable prompt may be assigned, but only to a target the principal governs.
   await requireTargetWrite(db, principal, input);
-  await db.batch([
-    db
-      .prepare(
-        `INSERT INTO system_prompt_assignments (id, org_id, prompt_id, target, target_id, priority, mode)
-         VALUES (?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (prompt_id, target, target_id) DO UPDATE SET priority = excluded.priority, mode = excluded.mode`,
-      )
-      .bind(randomId('spa'), principal.orgId, id, input.target, input.targetId, input.priority, input.mode),
-    adminAuditStatement(db, principal, {
-      action: 'system_prompt.assign',
-      details: { promptId: id, ...input },
-    }),
+  // Re-assigning (new priority or mode) takes no new place, so it is not refused at the cap.
+  const present = {
+    sql: 'SELECT 1 FROM system_prompt_assignments WHERE prompt_id = ? AND target = ? AND target_id = ?',
+    binds: [id, input.target, input.targetId],
+  };
+  const [assigned] = await db.batch([
+    insertBelowCap(
+      db,
+      COUNT_LIMITS.promptAssignments,
+      [principal.orgId],
+      'INSERT INTO system_prompt_assignments (id, org_id, prompt_id, target, target_id, priority, mode)',
+      [randomId('spa'), principal.orgId, id, input.target, input.targetId, input.priority, input.mode],
+      {
+        orExisting: present,
+        tail: 'ON CONFLICT (prompt_id, target, target_id) DO UPDATE SET priority = excluded.priority, mode = excluded.mode',
+      },
+    ),
+    adminAuditStatementIf(
+      db,
+      principal,
+      { action: 'system_prompt.assign', details: { promptId: id, ...input } },
+      present,
+    ),
   ]);
+  if (assigned?.meta.changes === 0) throw limitReached(COUNT_LIMITS.promptAssignments);
   invalidateGovernance(principal.orgId);
   return readPrompt(db, principal, id);
 }

@@ -6,13 +6,14 @@
  * within POLICY_CACHE_TTL_MS elsewhere.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import type { TeamMemberKind } from '../db/schema';
 import { invalidateGovernance } from '../governance/governance.cache';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
+import { COUNT_LIMITS, insertBelowCap, limitReached, requireInserted } from '../shared/count.limits';
 import type { TeamDto, TeamMemberDto } from './teams.schemas';
 
 interface TeamRow {
@@ -95,20 +96,28 @@ export async function createTeam(
   requirePermission(principal, 'members:write');
   const id = randomId('team');
   const now = Date.now();
+  let created: D1Result | undefined;
   try {
-    await db.batch([
-      db
-        .prepare('INSERT INTO teams (id, org_id, name, description, updated_at) VALUES (?, ?, ?, ?, ?)')
-        .bind(id, principal.orgId, input.name, input.description ?? '', now),
-      adminAuditStatement(db, principal, {
-        action: 'team.create',
-        details: { teamId: id, name: input.name },
-      }),
+    [created] = await db.batch([
+      insertBelowCap(
+        db,
+        COUNT_LIMITS.teams,
+        [principal.orgId],
+        'INSERT INTO teams (id, org_id, name, description, updated_at)',
+        [id, principal.orgId, input.name, input.description ?? '', now],
+      ),
+      adminAuditStatementIf(
+        db,
+        principal,
+        { action: 'team.create', details: { teamId: id, name: input.name } },
+        { sql: 'SELECT 1 FROM teams WHERE id = ?', binds: [id] },
+      ),
     ]);
   } catch (err) {
     if (String(err).includes('UNIQUE')) throw nameTaken();
     throw err;
   }
+  requireInserted(created, COUNT_LIMITS.teams);
   invalidateGovernance(principal.orgId);
   return readTeam(db, principal.orgId, id);
 }
@@ -204,15 +213,36 @@ export async function addTeamMember(
   requirePermission(principal, 'members:write');
   await readTeam(db, principal.orgId, teamId);
   const { kind, ref } = await memberRef(db, principal.orgId, input);
-  await db.batch([
-    db
-      .prepare(
-        `INSERT INTO team_members (id, org_id, team_id, kind, ref) VALUES (?, ?, ?, ?, ?)
-         ON CONFLICT (team_id, kind, ref) DO NOTHING`,
-      )
-      .bind(randomId('tmm'), principal.orgId, teamId, kind, ref),
-    adminAuditStatement(db, principal, { action: 'team.member_add', details: { teamId, kind, ref } }),
+  // Adding a member already there changes nothing and is not refused at the cap (and is audited,
+  // as it always was): the audit row is written when the member is there after the insert.
+  const present = {
+    sql: 'SELECT 1 FROM team_members WHERE team_id = ? AND kind = ? AND ref = ?',
+    binds: [teamId, kind, ref],
+  };
+  const limit = COUNT_LIMITS.teamMembers;
+  const [added] = await db.batch([
+    insertBelowCap(
+      db,
+      limit,
+      [principal.orgId],
+      'INSERT INTO team_members (id, org_id, team_id, kind, ref)',
+      [randomId('tmm'), principal.orgId, teamId, kind, ref],
+      { orExisting: present, tail: 'ON CONFLICT (team_id, kind, ref) DO NOTHING' },
+    ),
+    adminAuditStatementIf(
+      db,
+      principal,
+      { action: 'team.member_add', details: { teamId, kind, ref } },
+      present,
+    ),
   ]);
+  if (added?.meta.changes === 0) {
+    const there = await db
+      .prepare(present.sql)
+      .bind(...present.binds)
+      .first();
+    if (!there) throw limitReached(limit);
+  }
   invalidateGovernance(principal.orgId);
   return readTeam(db, principal.orgId, teamId);
 }
