@@ -850,6 +850,7 @@ export interface Schemas {
         | 'shared_object_refused'
         | 'rate_limited'
         | 'approvals_pending_limit'
+        | 'limit_reached'
         | 'internal'
         | 'mail_not_configured'
         | 'guard_unavailable'
