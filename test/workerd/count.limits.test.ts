@@ -235,7 +235,7 @@ describe('count limits on what an organization creates', () => {
       const [refused, elsewhere] = await Promise.all([c.create(org, ctx), c.create(other, otherCtx)]);
       const error = await expectApiError(refused, 409, 'limit_reached');
       expect(error.message).toBe(
-        `This organization already has ${c.limit.cap} ${c.limit.noun}, the most it may have: delete one first`,
+        `This organization already has ${c.limit.cap} ${c.limit.noun}, the most it may have: ${c.limit.remedy ?? 'delete one first'}`,
       );
       expect(error.details).toEqual({ location: 'body', limit: c.limit.noun, max: c.limit.cap });
       expect(await rowsOf(c.limit, org.orgId)).toBe(c.limit.cap);

@@ -7,7 +7,7 @@
  * requests race. Accepting proves the address (the token was mailed there), so it is marked verified.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement, authAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf, authAuditStatement } from '../audit/audit.admin';
 import type { Role } from '../db/schema';
 import { invitationMessage } from '../email/email.messages';
 import { createEmailSender } from '../email/email.sender';
@@ -15,6 +15,7 @@ import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
+import { COUNT_LIMITS, insertBelowCap, requireInserted, rowExists } from '../shared/count.limits';
 import { roleWithin } from '../shared/roles';
 import type { InvitationDto, MembershipDto } from './auth.schemas';
 import { findUserById, personPrincipal } from './auth.users';
@@ -182,29 +183,35 @@ export async function createInvitation(
     accepted_at: null,
     revoked_at: null,
   };
-  await env.DB.batch([
+  // The new invitation first, counted against the live ones of other addresses (the one it
+  // replaces does not count); then, only if it was written, the old token of the same address is
+  // revoked and the change audited — a refused invitation changes nothing (count.limits.ts).
+  const limit = COUNT_LIMITS.invitations;
+  const created = rowExists('invitations', row.id);
+  const [inserted] = await env.DB.batch([
+    insertBelowCap(
+      env.DB,
+      limit,
+      [principal.orgId, now, input.email],
+      'INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)',
+      [row.id, row.org_id, row.email, row.role, await sha256Hex(token), row.invited_by, now, row.expires_at],
+    ),
     // One live invitation per address and organization: a new one replaces the old token.
     env.DB.prepare(
-      'UPDATE invitations SET revoked_at = ? WHERE org_id = ? AND email = ? AND accepted_at IS NULL AND revoked_at IS NULL',
-    ).bind(now, principal.orgId, input.email),
-    env.DB.prepare(
-      `INSERT INTO invitations (id, org_id, email, role, token_hash, invited_by, created_at, expires_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-    ).bind(
-      row.id,
-      row.org_id,
-      row.email,
-      row.role,
-      await sha256Hex(token),
-      row.invited_by,
-      now,
-      row.expires_at,
+      `UPDATE invitations SET revoked_at = ? WHERE org_id = ? AND email = ? AND accepted_at IS NULL
+         AND revoked_at IS NULL AND id <> ? AND EXISTS (${created.sql})`,
+    ).bind(now, principal.orgId, input.email, row.id, ...created.binds),
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      {
+        action: 'invitation.create',
+        details: { invitationId: row.id, email: row.email, role: row.role },
+      },
+      created,
     ),
-    adminAuditStatement(env.DB, principal, {
-      action: 'invitation.create',
-      details: { invitationId: row.id, email: row.email, role: row.role },
-    }),
   ]);
+  requireInserted(inserted, limit);
   const link = `${baseUrl}/accept-invitation?token=${encodeURIComponent(token)}`;
   try {
     await createEmailSender(env).send(

@@ -13,6 +13,7 @@ import { closeStreamsFor } from '../events/events.revoke';
 import { AppError } from '../lib/errors';
 // The same last-owner guard as the management API's member routes: one definition of the rule.
 import { assertOwnerRemains, isOwnerGuardFailure } from '../orgs/orgs.service';
+import { COUNT_LIMITS, requireBelowCap } from '../shared/count.limits';
 import type { MembershipDto } from './auth.schemas';
 import { listMemberships, newOrganizationStatements, newOrgSlug, personPrincipal } from './auth.users';
 import { requirePermission } from './permissions';
@@ -57,6 +58,7 @@ export async function createOrganization(
   session: { id: string; userId: string },
   input: { name: string; slug?: string | undefined },
 ): Promise<MembershipDto> {
+  await requireBelowCap(env.DB, COUNT_LIMITS.organizationsPerPerson, [session.userId]);
   const slug = input.slug ?? newOrgSlug(input.name);
   const org = newOrganizationStatements(env.DB, session.userId, input.name, slug, session.id);
   try {

@@ -7,11 +7,12 @@
  * Every statement is scoped to one organization.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
+import { COUNT_LIMITS, insertBelowCap, requireInserted } from '../shared/count.limits';
 import { getProvider } from './llm.catalog';
 import type { ModelPrice, PriceOverrides } from './llm.prices';
 
@@ -119,16 +120,19 @@ export async function putPriceOverride(
     .bind(principal.orgId, input.provider, input.model)
     .first<PriceDbRow>();
   const cached = input.cachedInputPerMTok ?? null;
-  await db.batch([
-    db
-      .prepare(
-        `INSERT INTO llm_prices (id, org_id, provider, model, input_per_mtok, cached_input_per_mtok, output_per_mtok,
-           updated_by, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (org_id, provider, model) DO UPDATE SET input_per_mtok = excluded.input_per_mtok,
-           cached_input_per_mtok = excluded.cached_input_per_mtok, output_per_mtok = excluded.output_per_mtok,
-           updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
-      )
-      .bind(
+  // Replacing an override already set takes no new place: not refused at the cap.
+  const present = {
+    sql: 'SELECT 1 FROM llm_prices WHERE org_id = ? AND provider = ? AND model = ?',
+    binds: [principal.orgId, input.provider, input.model],
+  };
+  const [set] = await db.batch([
+    insertBelowCap(
+      db,
+      COUNT_LIMITS.llmPrices,
+      [principal.orgId],
+      `INSERT INTO llm_prices (id, org_id, provider, model, input_per_mtok, cached_input_per_mtok, output_per_mtok,
+           updated_by, updated_at)`,
+      [
         randomId('prc'),
         principal.orgId,
         input.provider,
@@ -138,19 +142,32 @@ export async function putPriceOverride(
         input.outputPerMTok,
         principal.actor,
         Date.now(),
-      ),
-    adminAuditStatement(db, principal, {
-      action: 'llm_price.set',
-      details: {
-        provider: input.provider,
-        model: input.model,
-        inputPerMTok: input.inputPerMTok,
-        cachedInputPerMTok: cached,
-        outputPerMTok: input.outputPerMTok,
-        ...(previous ? { previous: toModelPrice(previous) } : {}),
+      ],
+      {
+        orExisting: present,
+        tail: `ON CONFLICT (org_id, provider, model) DO UPDATE SET input_per_mtok = excluded.input_per_mtok,
+           cached_input_per_mtok = excluded.cached_input_per_mtok, output_per_mtok = excluded.output_per_mtok,
+           updated_by = excluded.updated_by, updated_at = excluded.updated_at`,
       },
-    }),
+    ),
+    adminAuditStatementIf(
+      db,
+      principal,
+      {
+        action: 'llm_price.set',
+        details: {
+          provider: input.provider,
+          model: input.model,
+          inputPerMTok: input.inputPerMTok,
+          cachedInputPerMTok: cached,
+          outputPerMTok: input.outputPerMTok,
+          ...(previous ? { previous: toModelPrice(previous) } : {}),
+        },
+      },
+      present,
+    ),
   ]);
+  requireInserted(set, COUNT_LIMITS.llmPrices);
   const row = await db
     .prepare(`${SELECT} WHERE org_id = ? AND provider = ? AND model = ?`)
     .bind(principal.orgId, input.provider, input.model)

@@ -12,6 +12,7 @@ import { metricsTokens } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
+import { COUNT_LIMITS, insertBelowCap, requireInserted } from '../shared/count.limits';
 
 const TOKEN_PATTERN = /^igm_[A-Za-z0-9_-]{40,60}$/;
 
@@ -62,19 +63,18 @@ export async function createScraperToken(
 ): Promise<MetricsTokenDto & { token: string }> {
   requirePermission(principal, 'org:write');
   const token = newToken();
-  const row = await drizzle(env.DB)
-    .insert(metricsTokens)
-    .values({
-      id: randomId('mtk'),
-      orgId: principal.orgId,
-      name,
-      prefix: token.slice(0, 10),
-      hash: await hashApiKey(token),
-      createdBy: principal.actor,
-    })
-    .returning()
-    .get();
-  return { ...dto(row), token };
+  const id = randomId('mtk');
+  const limit = COUNT_LIMITS.metricsTokens;
+  const inserted = await insertBelowCap(
+    env.DB,
+    limit,
+    [principal.orgId],
+    'INSERT INTO metrics_tokens (id, org_id, name, prefix, hash, created_by, created_at)',
+    [id, principal.orgId, name, token.slice(0, 10), await hashApiKey(token), principal.actor, Date.now()],
+  ).run();
+  requireInserted(inserted, limit);
+  const row = await drizzle(env.DB).select().from(metricsTokens).where(eq(metricsTokens.id, id)).get();
+  return { ...dto(row!), token };
 }
 
 export async function listScraperTokens(env: Env, principal: Principal): Promise<MetricsTokenDto[]> {

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { checkUpstreamUrl } from '../connections/connection.rules';
 import { randomId } from '../lib/ids';
 import { parseStoredJson } from '../lib/values';
+import { COUNT_LIMITS, insertBelowCap, limitReached } from '../shared/count.limits';
 
 export const XAA_ALGORITHMS = ['RS256', 'ES256'] as const;
 
@@ -106,23 +107,32 @@ export async function issuersNamed(
 
 /** Adds (or replaces, for the same issuer) an organization's trusted IdP. */
 export async function putIssuer(db: D1Database, orgId: string, input: XaaIssuerInput): Promise<XaaIssuer> {
-  const row = await db
-    .prepare(
-      `INSERT INTO xaa_issuers (id, org_id, issuer, jwks_uri, algorithms, clients) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (org_id, issuer) DO UPDATE SET jwks_uri = excluded.jwks_uri,
-         algorithms = excluded.algorithms, clients = excluded.clients
-       RETURNING *`,
-    )
-    .bind(
+  // Replacing an issuer already trusted takes no new place: not refused at the cap.
+  const row = await insertBelowCap(
+    db,
+    COUNT_LIMITS.xaaIssuers,
+    [orgId],
+    'INSERT INTO xaa_issuers (id, org_id, issuer, jwks_uri, algorithms, clients)',
+    [
       randomId('xaa'),
       orgId,
       input.issuer,
       input.jwksUri,
       JSON.stringify(input.algorithms),
       JSON.stringify(input.clients),
-    )
-    .first<IssuerRow>();
-  return withoutOrg(toIssuer(row!));
+    ],
+    {
+      orExisting: {
+        sql: 'SELECT 1 FROM xaa_issuers WHERE org_id = ? AND issuer = ?',
+        binds: [orgId, input.issuer],
+      },
+      tail: `ON CONFLICT (org_id, issuer) DO UPDATE SET jwks_uri = excluded.jwks_uri,
+         algorithms = excluded.algorithms, clients = excluded.clients
+       RETURNING *`,
+    },
+  ).first<IssuerRow>();
+  if (!row) throw limitReached(COUNT_LIMITS.xaaIssuers);
+  return withoutOrg(toIssuer(row));
 }
 
 export async function deleteIssuer(db: D1Database, orgId: string, id: string): Promise<boolean> {

@@ -6,13 +6,14 @@
  * it (`scans.unsuppress`) reports it again.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { republishState } from '../integrity/integrity.store';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
+import { COUNT_LIMITS, insertBelowCap, requireInserted } from '../shared/count.limits';
 import { getScan } from './scans.service';
 import { type Suppression, suppressionsOf } from './scans.suppress';
 
@@ -66,40 +67,58 @@ export async function suppressFinding(
   const connection = await getConnectionRow(env, principal, scan.connection);
   const id = randomId('sup');
   const actor = principal.actor;
-  await env.DB.batch([
-    // One suppression per finding and connection: suppressing again replaces reason and expiry.
-    env.DB.prepare(
-      `INSERT INTO scan_suppressions (id, org_id, connection_id, fingerprint, kind, item, reason, expires_at, created_by, created_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-       ON CONFLICT (connection_id, fingerprint) DO UPDATE SET
+  // One suppression per finding and connection: suppressing again replaces reason and expiry (and
+  // takes no new place, so it is not refused at the cap).
+  const present = {
+    sql: 'SELECT 1 FROM scan_suppressions WHERE connection_id = ? AND fingerprint = ?',
+    binds: [connection.id, finding.id],
+  };
+  const limit = COUNT_LIMITS.scanSuppressions;
+  const [set] = await env.DB.batch([
+    insertBelowCap(
+      env.DB,
+      limit,
+      [connection.id],
+      'INSERT INTO scan_suppressions (id, org_id, connection_id, fingerprint, kind, item, reason, expires_at, created_by, created_at)',
+      [
+        id,
+        principal.orgId,
+        connection.id,
+        finding.id,
+        finding.kind,
+        finding.item,
+        input.reason,
+        expiresAt,
+        actor,
+        Date.now(),
+      ],
+      {
+        orExisting: present,
+        tail: `ON CONFLICT (connection_id, fingerprint) DO UPDATE SET
          reason = excluded.reason, expires_at = excluded.expires_at, created_by = excluded.created_by, created_at = excluded.created_at`,
-    ).bind(
-      id,
-      principal.orgId,
-      connection.id,
-      finding.id,
-      finding.kind,
-      finding.item,
-      input.reason,
-      expiresAt,
-      actor,
-      Date.now(),
-    ),
-    adminAuditStatement(env.DB, principal, {
-      action: 'scans.suppress',
-      connectionId: connection.id,
-      connectionSlug: connection.slug,
-      details: {
-        scanId,
-        finding: finding.id,
-        kind: finding.kind,
-        severity: finding.severity,
-        item: finding.item,
-        reason: input.reason,
-        expiresAt: iso(expiresAt),
       },
-    }),
+    ),
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      {
+        action: 'scans.suppress',
+        connectionId: connection.id,
+        connectionSlug: connection.slug,
+        details: {
+          scanId,
+          finding: finding.id,
+          kind: finding.kind,
+          severity: finding.severity,
+          item: finding.item,
+          reason: input.reason,
+          expiresAt: iso(expiresAt),
+        },
+      },
+      present,
+    ),
   ]);
+  requireInserted(set, limit);
   await republishState(env, principal.orgId, connection.id);
   const stored = (await suppressionsOf(env.DB, principal.orgId, connection.id)).get(finding.id)!;
   return toDto(stored);

@@ -23,11 +23,13 @@ export interface CountLimit {
   /** What the message calls them, plural: "teams", "custom detection rules". */
   noun: string;
   /** Whose they are (the message names it). */
-  owner: 'organization';
+  owner: 'organization' | 'connection' | 'account';
   cap: number;
   table: string;
   /** The rows that count, as an SQL condition on `table` with `?` for the scope's bindings. */
   where: string;
+  /** What frees a place, when it is not deleting one. */
+  remedy?: string;
 }
 
 export const COUNT_LIMITS = {
@@ -82,6 +84,7 @@ export const COUNT_LIMITS = {
     table: 'api_keys',
     // Revoked keys stay listed (and audited) but no longer count: revoking one frees its place.
     where: 'org_id = ? AND revoked_at IS NULL',
+    remedy: 'revoke one first',
   },
   connections: {
     noun: 'connections',
@@ -89,6 +92,54 @@ export const COUNT_LIMITS = {
     cap: 1_000,
     table: 'connections',
     where: 'org_id = ?',
+  },
+  organizationsPerPerson: {
+    noun: 'organizations',
+    owner: 'account',
+    cap: 100,
+    table: 'members',
+    where: 'user_id = ?',
+    remedy: 'leave one first',
+  },
+  xaaIssuers: {
+    noun: 'trusted Cross App Access issuers',
+    owner: 'organization',
+    cap: 100,
+    table: 'xaa_issuers',
+    where: 'org_id = ?',
+  },
+  metricsTokens: {
+    noun: 'active metrics scraper tokens',
+    owner: 'organization',
+    cap: 100,
+    table: 'metrics_tokens',
+    where: 'org_id = ? AND revoked_at IS NULL',
+    remedy: 'revoke one first',
+  },
+  llmPrices: {
+    noun: 'model price overrides',
+    owner: 'organization',
+    cap: 1_000,
+    table: 'llm_prices',
+    where: 'org_id = ?',
+  },
+  scanSuppressions: {
+    noun: 'scan suppressions',
+    owner: 'connection',
+    cap: 1_000,
+    table: 'scan_suppressions',
+    // Per connection: the table's index is (connection_id, fingerprint), and findings are a connection's.
+    where: 'connection_id = ?',
+  },
+  invitations: {
+    noun: 'pending invitations',
+    owner: 'organization',
+    cap: 1_000,
+    table: 'invitations',
+    // Live ones (not accepted, revoked or expired), except the one a new invitation to the same
+    // address replaces: scope = [orgId, now, email].
+    where: 'org_id = ? AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ? AND email <> ?',
+    remedy: 'revoke one, or wait for one to be accepted or to expire',
   },
 } as const satisfies Record<string, CountLimit>;
 
@@ -118,10 +169,24 @@ export function insertBelowCap(
     .bind(...values, ...scope, ...(options.orExisting?.binds ?? []));
 }
 
+/**
+ * Check-then-insert, for a create that writes several rows none of which can carry the count
+ * (a new organization: the organization, its owner's membership, their session's switch): throws
+ * at the cap. Two creates at the very same moment may both pass — a person running them in
+ * parallel overshoots by their own concurrency, which the bound (against a loop) tolerates.
+ */
+export async function requireBelowCap(db: D1Database, limit: CountLimit, scope: unknown[]): Promise<void> {
+  const row = await db
+    .prepare(`SELECT ${belowCap(limit)} AS ok`)
+    .bind(...scope)
+    .first<{ ok: number }>();
+  if (!row?.ok) throw limitReached(limit);
+}
+
 /** The typed refusal: 409 `limit_reached`, naming the limit, its cap and where the request was. */
 export function limitReached(limit: CountLimit, where: ErrorLocation = { location: 'body' }): AppError {
   return new AppError('limit_reached', {
-    message: `This ${limit.owner} already has ${limit.cap} ${limit.noun}, the most it may have: delete one first`,
+    message: `This ${limit.owner} already has ${limit.cap} ${limit.noun}, the most it may have: ${limit.remedy ?? 'delete one first'}`,
     details: { ...where, limit: limit.noun, max: limit.cap },
   });
 }
