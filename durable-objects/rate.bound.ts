@@ -30,16 +30,22 @@
  * A window stops counting when the alarm's prune finds it empty (rate.window.ts prune): until then
  * an owner at the bound stays there even if its windows' calls have all left them.
  *
- * Durable: `rate_window_owners` (key → owner), written when a window is created and pruned with it,
- * read back when the guard starts. A window read back with no owner row (written before this table
+ * Durable: `rate_window_owners` (key → owner), written when a window is created and deleted by its
+ * primary key when prune empties it (so a prune reads only what it deletes), read back when the
+ * guard starts. A window read back with no owner row (written before this table
  * existed) belongs to LEGACY_OWNER: counted against the guard's bound, nobody's quota.
  */
 import type { SqlLike } from './sql.types.js';
 
-/** Windows one API key may create in one guard (each distinct user / metadata value is one per rule). */
-export const MAX_WINDOWS_PER_CALLER = 1_000;
-/** Windows one guard holds, all owners together (memory: a few hundred bytes each plus its calls). */
-export const MAX_WINDOWS_PER_GUARD = 10_000;
+/**
+ * Windows one API key may create in one guard (each distinct user / metadata value is one per rule):
+ * room for a backend key that speaks for thousands of end users within one window. Past it, its
+ * further new users share one window per rule — a key serving more distinct users than this inside
+ * a rule's window should be split into several keys.
+ */
+export const MAX_WINDOWS_PER_CALLER = 5_000;
+/** Windows one guard holds, all owners together (memory: ~400 bytes each plus its calls, ~8 MB). */
+export const MAX_WINDOWS_PER_GUARD = 20_000;
 
 export const NO_OWNER = '(none)';
 export const LEGACY_OWNER = '(earlier)';
@@ -126,23 +132,17 @@ export class WindowQuota {
     this.#sql.exec('INSERT OR IGNORE INTO rate_window_owners (key, owner) VALUES (?, ?)', key, owner);
   }
 
-  /** Forgets a window that prune emptied (its owner row goes in `pruneStored`). */
+  /** Forgets a window that prune emptied, in memory and in SQLite. */
   released(key: string): void {
     const owner = this.#owners.get(key);
     if (owner === undefined) return;
     this.#owners.delete(key);
+    this.#sql.exec('DELETE FROM rate_window_owners WHERE key = ?', key);
     if (isOverflowKey(key)) return;
     this.#total--;
     const held = (this.#perOwner.get(owner) ?? 1) - 1;
     if (held > 0) this.#perOwner.set(owner, held);
     else this.#perOwner.delete(owner);
-  }
-
-  /** Deletes the owner rows of windows with no row left (after prune deleted the expired ones). */
-  pruneStored(): void {
-    this.#sql.exec(`DELETE FROM rate_window_owners
-      WHERE NOT EXISTS (SELECT 1 FROM rate_hits h WHERE h.key = rate_window_owners.key)
-        AND NOT EXISTS (SELECT 1 FROM rate_tokens t WHERE t.key = rate_window_owners.key)`);
   }
 
   #count(key: string, owner: string): void {

@@ -209,7 +209,6 @@ export class RateWindows {
         this.#quota.released(key);
       }
     }
-    this.#quota.pruneStored();
   }
 
   /** Windows held against the guard's bound, and against one owner's (rate.bound.ts). */
