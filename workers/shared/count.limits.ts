@@ -4,8 +4,8 @@
  *
  * Every table here is read whole, or nearly, by something that runs often: the gateway's
  * governance snapshot (teams, members, prompts and their assignments, budgets), the detection
- * engine an organization compiles (custom rules and packs), alert routing (channels), every
- * guard's kill-switch load, the dashboard's lists. With no bound, a compromised admin key (or a
+ * engine an organization compiles (custom rules and packs), alert routing (channels), the
+ * dashboard's lists. With no bound, a compromised admin key (or a
  * script in a loop) makes each of them as large as it likes, for the organization and for the
  * isolate it shares with others. The caps are generous — far above what an organization uses —
  * so they only stop a runaway.
@@ -150,7 +150,7 @@ export function belowCap(limit: CountLimit): string {
 
 /**
  * `insert` (`INSERT INTO t (a, b, c)`) of `values`, only while fewer than `cap` rows count for
- * `scope` (the bindings of the limit's `where`: the organization id). `orExisting`
+ * `scope` (the bindings of the limit's `where`: the organization id, a connection id…). `orExisting`
  * (an SQL condition with its bindings) also lets it through at the cap — an upsert of a row that
  * is already there takes no new place. `tail` follows the SELECT (an `ON CONFLICT …` clause).
  */
