@@ -7,7 +7,17 @@ import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { budgetCounterFor } from '../../durable-objects/do.client';
 import { type BudgetRow, budgetConfig } from '../../workers/budgets/budgets.service';
-import { addMember, call, createConnection, createOrg, json, mcp, putPolicy, type TestOrg } from './helpers';
+import {
+  addMember,
+  adminAuditRows,
+  call,
+  createConnection,
+  createOrg,
+  json,
+  mcp,
+  putPolicy,
+  type TestOrg,
+} from './helpers';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -136,6 +146,25 @@ describe('prometheus metrics', () => {
     expect((await call('GET', '/api/v1/metrics/prometheus', { key: token })).status).toBe(401);
     // Another organization's token id is not found.
     expect((await call('DELETE', `/api/v1/metrics/tokens/${id}`, { key: mine.key })).status).toBe(404);
+  });
+
+  it('records the issue and the revocation of a scraper token in the audit trail, never the token', async () => {
+    const org = await createOrg('owner');
+    const created = await call('POST', '/api/v1/metrics/tokens', { key: org.key, body: { name: 'prom' } });
+    expect(created.status).toBe(201);
+    const { token, id, prefix } = await json<{ token: string; id: string; prefix: string }>(created);
+    const issued = await adminAuditRows(org.orgId, 'metrics_token.create');
+    expect(issued.map((r) => r.details)).toEqual([{ metricsTokenId: id, name: 'prom', prefix }]);
+    expect(issued[0]!.actor).toBeTruthy();
+
+    expect((await call('DELETE', `/api/v1/metrics/tokens/${id}`, { key: org.key })).status).toBe(200);
+    expect((await call('DELETE', `/api/v1/metrics/tokens/${id}`, { key: org.key })).status).toBe(200);
+    // One row for the revocation: revoking a revoked token writes nothing.
+    const revoked = await adminAuditRows(org.orgId, 'metrics_token.revoke');
+    expect(revoked.map((r) => r.details)).toEqual([{ metricsTokenId: id, name: 'prom', prefix }]);
+    const rows = JSON.stringify(await adminAuditRows(org.orgId));
+    expect(rows).not.toContain(token);
+    expect(rows).not.toContain(token.slice(10));
   });
 
   it("shows each budget's spend, limit and utilisation in the period, read from its counter at the scrape", {

@@ -6,13 +6,14 @@
 import { and, eq, isNull } from 'drizzle-orm';
 import { drizzle } from 'drizzle-orm/d1';
 import type { Principal } from '../app.types';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { hashApiKey } from '../auth/api-key.crypto';
 import { requirePermission } from '../auth/permissions';
 import { metricsTokens } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
-import { COUNT_LIMITS, insertBelowCap, requireInserted } from '../shared/count.limits';
+import { COUNT_LIMITS, insertBelowCap, requireInserted, rowExists } from '../shared/count.limits';
 
 const TOKEN_PATTERN = /^igm_[A-Za-z0-9_-]{40,60}$/;
 
@@ -65,13 +66,24 @@ export async function createScraperToken(
   const token = newToken();
   const id = randomId('mtk');
   const limit = COUNT_LIMITS.metricsTokens;
-  const inserted = await insertBelowCap(
-    env.DB,
-    limit,
-    [principal.orgId],
-    'INSERT INTO metrics_tokens (id, org_id, name, prefix, hash, created_by, created_at)',
-    [id, principal.orgId, name, token.slice(0, 10), await hashApiKey(token), principal.actor, Date.now()],
-  ).run();
+  const prefix = token.slice(0, 10);
+  // A token that reads the organization's metrics is a credential like an API key: its issue is
+  // in the audit trail (written only if the count limit let the token in), the token never is.
+  const [inserted] = await env.DB.batch([
+    insertBelowCap(
+      env.DB,
+      limit,
+      [principal.orgId],
+      'INSERT INTO metrics_tokens (id, org_id, name, prefix, hash, created_by, created_at)',
+      [id, principal.orgId, name, prefix, await hashApiKey(token), principal.actor, Date.now()],
+    ),
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      { action: 'metrics_token.create', details: { metricsTokenId: id, name, prefix } },
+      rowExists('metrics_tokens', id),
+    ),
+  ]);
   requireInserted(inserted, limit);
   const row = await drizzle(env.DB).select().from(metricsTokens).where(eq(metricsTokens.id, id)).get();
   return { ...dto(row!), token };
@@ -94,12 +106,24 @@ export async function revokeScraperToken(
   id: string,
 ): Promise<MetricsTokenDto> {
   requirePermission(principal, 'org:write');
-  const row = await drizzle(env.DB)
-    .update(metricsTokens)
-    .set({ revokedAt: Date.now() })
+  const db = drizzle(env.DB);
+  const row = await db
+    .select()
+    .from(metricsTokens)
     .where(and(eq(metricsTokens.id, id), eq(metricsTokens.orgId, principal.orgId)))
-    .returning()
     .get();
   if (!row) throw new AppError('not_found', { details: { location: 'path', path: 'id' } });
-  return dto(row);
+  // Revoking a revoked token changes nothing and writes nothing (as for API keys).
+  if (row.revokedAt !== null) return dto(row);
+  const now = Date.now();
+  await env.DB.batch([
+    env.DB.prepare(
+      'UPDATE metrics_tokens SET revoked_at = ? WHERE id = ? AND org_id = ? AND revoked_at IS NULL',
+    ).bind(now, id, principal.orgId),
+    adminAuditStatement(env.DB, principal, {
+      action: 'metrics_token.revoke',
+      details: { metricsTokenId: id, name: row.name, prefix: row.prefix },
+    }),
+  ]);
+  return dto({ ...row, revokedAt: now });
 }
