@@ -4,7 +4,8 @@
  */
 import { type Automaton, buildAutomaton } from './inspection.aho.js';
 import { builtinPacks, builtinRules } from './inspection.builtin.js';
-import { checkPattern, type PatternError } from './inspection.regex.js';
+import { glueTable } from './inspection.glue.js';
+import { checkPattern, consumedChars, type PatternError } from './inspection.regex.js';
 import {
   type Action,
   type Category,
@@ -39,6 +40,13 @@ export interface CompiledRule {
   validators: readonly Validator[];
   signal: Signal | null;
   anchored: boolean;
+  /** Which ASCII characters the rule's values glue to (inspection.glue.ts); null: none. */
+  glue: Uint8Array | null;
+  /**
+   * Every character the pattern can consume is glue: a match starting inside a finding's glued run
+   * ends inside it, so the scan goes on from the run's end (inspection.glue.ts `resumeAt`).
+   */
+  glueHoldsMatches: boolean;
 }
 
 /**
@@ -119,11 +127,14 @@ function compileOne(rule: Rule, index: number, action: Action): CompiledRule {
   const d = rule.detection;
   let re: RegExp | null = null;
   let hasValueGroup = false;
+  const glue = d.glue !== undefined ? glueTable(d.glue) : null;
+  let glueHoldsMatches = false;
   if (d.pattern !== undefined) {
     const checked = checkPattern(d.pattern, !d.caseSensitive);
     if (!checked.ok) throw new RuleCompileError(rule.id, checked.errors);
     hasValueGroup = checked.source.includes('(?<v>');
     re = new RegExp(checked.source, `g${d.caseSensitive ? '' : 'i'}${hasValueGroup ? 'd' : ''}`);
+    glueHoldsMatches = glue !== null && holds(glue, consumedChars(d.pattern, !d.caseSensitive));
   }
   return {
     index,
@@ -140,7 +151,16 @@ function compileOne(rule: Rule, index: number, action: Action): CompiledRule {
     validators: d.validators ?? [],
     signal: d.signal ?? null,
     anchored: d.literals !== undefined,
+    glue,
+    glueHoldsMatches,
   };
+}
+
+/** Whether every character of `chars` is in the glue table. */
+function holds(glue: Uint8Array, chars: { ascii: Uint32Array; nonAscii: boolean }): boolean {
+  if (chars.nonAscii) return false;
+  for (let c = 0; c < 128; c++) if ((chars.ascii[c >> 5]! >>> (c & 31)) & 1 && !glue[c]) return false;
+  return true;
 }
 
 export function compileRuleSet(

@@ -36,6 +36,7 @@ import {
   type ScanLimits,
 } from './inspection.contract.js';
 import { ENCODING_SIGNAL, type EncodedSpan, findEncodedSpans } from './inspection.decode.js';
+import { GlueRuns } from './inspection.glue.js';
 import { scanJsonValue } from './inspection.json.js';
 import { normalize, originalSpan } from './inspection.normalize.js';
 import { PlainIndex } from './inspection.plain-index.js';
@@ -69,6 +70,8 @@ class Scanner implements Engine {
   private readonly counts: Int32Array;
   /** What the automaton notes for the decoder (findEncodedSpans), reused across scans. */
   private readonly interest = new InterestList();
+  /** The glued runs of the text under way (inspection.glue.ts), reused across scans. */
+  private readonly glued: GlueRuns;
 
   private readonly set: CompiledRules;
   private readonly limits: ScanLimits;
@@ -84,6 +87,7 @@ class Scanner implements Engine {
     this.reach = reach;
     this.windows = new Windows(set.rules.length);
     this.counts = new Int32Array(set.rules.length);
+    this.glued = new GlueRuns(set.rules.length);
     this.byId = new Map(set.rules.map((r) => [r.id, r]));
   }
 
@@ -164,6 +168,7 @@ class Scanner implements Engine {
     const found: Finding[] = [];
     for (const hit of norm.signals) found.push(...this.signalFindings(hit.signal, hit.start, hit.end, state));
     const inNorm: Finding[] = [];
+    this.glued.begin();
     const noted = this.matchLiterals(norm.text, state, inNorm);
     const { unanchored } = this.set;
     for (let u = 0; u < unanchored.length; u++) {
@@ -243,6 +248,10 @@ class Scanner implements Engine {
     out: Finding[],
   ): void {
     if (state.counts[rule.index]! >= this.limits.maxFindingsPerRule && this.capped(rule, state)) return;
+    if (rule.glueHoldsMatches) {
+      from = Math.max(from, this.glued.resumeAt(rule.index));
+      if (from >= to) return;
+    }
     const re = rule.re!;
     // One character of context on each side, so `\b`, lookbehinds and lookaheads at the window's
     // edges see the real neighbours (a literal found inside "protein" must not look like a word
@@ -256,10 +265,21 @@ class Scanner implements Engine {
       const group = rule.hasValueGroup ? m.indices?.groups?.v : undefined;
       const [s, e] = group ?? [m.index, m.index + m[0].length];
       const value = slice.slice(s, e);
-      if (rule.validators.every((v) => passes(v, value))) {
+      if (!rule.validators.every((v) => passes(v, value))) continue;
+      if (!rule.glue) {
         if (!this.room(rule, state)) return;
         out.push(finding(rule, lo + s, lo + e));
+        continue;
       }
+      // A glued value: the whole run it sits in, or part of the previous finding's run.
+      const span = this.glued.widen(rule.index, rule.glue, text, lo + s, lo + e);
+      if (span) {
+        if (!this.room(rule, state)) return;
+        const f = finding(rule, span.start, span.end);
+        this.glued.keep(rule.index, f);
+        out.push(f);
+      }
+      if (rule.glueHoldsMatches) re.lastIndex = Math.max(re.lastIndex, this.glued.resumeAt(rule.index) - lo);
     }
   }
 

@@ -50,8 +50,37 @@ function splicedTexts(samples: readonly string[], count: number): string[] {
   return out;
 }
 
+/**
+ * Values glued to each other and to separators in random order (docs/detections.md#glued-values):
+ * the engine skips matches inside a glued run its rule's glue holds; the reference reads them all.
+ */
+function gluedTexts(count: number): string[] {
+  const parts = [
+    'jane.doe@example.com',
+    'ops+alerts@corp.example.net',
+    'a@bb.cc',
+    'x@y',
+    '+14155550123',
+    '+1 415 555 0123',
+    '(020) 7946',
+    '+44\t20 7946 0958', // a number the phone rule's glue does not hold (a tab in it)
+    'ghp_ZNPMgTZ4hyW40P9BHK2z9cRcTA6g5SpU8qxr',
+    'AKIAZ7Q4RXW2LM5PT3NB',
+    'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.SflKxwRJSMeKKF2QT4fw',
+    ...['_', '+', '.', '-', ' ', '\t', '\n', 'x', '1', '@', ',', '%'],
+  ];
+  let seed = 3;
+  const rnd = (n: number) => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  return Array.from({ length: count }, () =>
+    Array.from({ length: 2 + rnd(40) }, () => parts[rnd(parts.length)]!).join(''),
+  );
+}
+
 const samples = corpusTexts();
-const texts = [...samples, samples.join('\n'), ...splicedTexts(samples, 150)];
+const texts = [...samples, samples.join('\n'), ...splicedTexts(samples, 150), ...gluedTexts(300)];
 const asciiTexts = texts.map((t) => t.replace(/[^\0-\x7f]/g, ' '));
 const lowerAscii = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
@@ -80,7 +109,8 @@ describe('literal automaton', () => {
 /**
  * Steps 2 and 3 of a scan for one rule, the plain way: its literals' occurrences in order of end
  * (longest first at one end, as the automaton reports them), windows merged while they overlap,
- * each window confirmed as soon as it closes, up to `cap` findings.
+ * each window confirmed as soon as it closes, up to `cap` findings; a rule with `glue` widens
+ * its findings to their glued runs (gluedSpan).
  */
 function referenceFindings(
   text: string,
@@ -104,9 +134,10 @@ function referenceFindings(
       open[1] = Math.max(open[1], we);
     } else windows.push([ws, we]);
   }
-  const out: Array<[number, number]> = [];
+  const out: Array<[number, number, number]> = [];
   const re = new RegExp(rule.re!.source, rule.re!.flags);
   for (const [from, to] of windows) {
+    if (out.length === cap) break; // a capped rule confirms no more windows (merges included)
     const lo = from > 0 ? from - 1 : 0;
     const slice = text.slice(lo, Math.min(text.length, to + 1));
     re.lastIndex = from - lo;
@@ -117,11 +148,39 @@ function referenceFindings(
         m.index + m[0].length,
       ];
       if (!rule.validators.every((v) => passes(v, slice.slice(s, e)))) continue;
-      if (out.length === cap) return out;
-      out.push([lo + s, lo + e]);
+      const last = out[out.length - 1];
+      if (rule.glue && last && lo + s < last[2]) {
+        // Inside the previous finding's glued run: that finding reaches this match's run too.
+        const [, end, run] = gluedSpan(text, rule.glue, lo + s, lo + e);
+        last[1] = Math.max(last[1], end);
+        last[2] = Math.max(last[2], run);
+        continue;
+      }
+      if (out.length === cap) return spans(out);
+      out.push(rule.glue ? gluedSpan(text, rule.glue, lo + s, lo + e) : [lo + s, lo + e, lo + e]);
     }
   }
-  return out;
+  return spans(out);
+}
+
+const spans = (found: Array<[number, number, number]>) =>
+  found.map(([start, end]): [number, number] => [start, end]);
+
+/**
+ * A glued match as docs/detections.md describes it, the plain way: the run of glue characters
+ * around [start, end), each widened end trimmed back to a letter or digit; and where the run ends.
+ */
+function gluedSpan(text: string, glue: Uint8Array, start: number, end: number): [number, number, number] {
+  const glues = (i: number) => text.charCodeAt(i) < 128 && glue[text.charCodeAt(i)] === 1;
+  const alnum = (i: number) => /[A-Za-z0-9]/.test(text[i]!);
+  let from = start;
+  while (from > 0 && glues(from - 1)) from--;
+  while (from < start && !alnum(from)) from++;
+  let run = end;
+  while (run < text.length && glues(run)) run++;
+  let to = run;
+  while (to > end && !alnum(to - 1)) to--;
+  return [from, to, run];
 }
 
 describe('literal windows confirmed rule by rule', () => {

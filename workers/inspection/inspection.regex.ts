@@ -49,6 +49,8 @@ interface Info {
   /** Holds an alternation whose branches can start with the same character. */
   ambiguous: boolean;
   first: CharSet;
+  /** Every character the pattern can consume (lookarounds and assertions consume none). */
+  chars: CharSet;
 }
 
 const emptySet = (): CharSet => ({ bits: new Uint32Array(4), other: false });
@@ -74,6 +76,7 @@ const EMPTY_INFO = (): Info => ({
   quantified: false,
   ambiguous: false,
   first: emptySet(),
+  chars: emptySet(),
 });
 function addRange(set: CharSet, from: number, to: number): void {
   for (let c = from; c <= Math.min(to, 127); c++) add(set, c);
@@ -143,9 +146,11 @@ class Parser {
     }
     if (branches.length === 1) return branches[0]!;
     let first = emptySet();
+    let chars = emptySet();
     let ambiguous = false;
     for (let a = 0; a < branches.length; a++) {
       first = union(first, branches[a]!.first);
+      chars = union(chars, branches[a]!.chars);
       ambiguous ||= branches[a]!.ambiguous;
       for (let b = a + 1; b < branches.length; b++)
         ambiguous ||= intersects(branches[a]!.first, branches[b]!.first);
@@ -156,6 +161,7 @@ class Parser {
       quantified: branches.some((b) => b.quantified),
       ambiguous,
       first,
+      chars,
     };
   }
 
@@ -164,6 +170,7 @@ class Parser {
     while (this.i < this.src.length && this.src[this.i] !== '|' && this.src[this.i] !== ')') {
       const term = this.term();
       if (out.nullable) out.first = union(out.first, term.first);
+      out.chars = union(out.chars, term.chars);
       out.nullable &&= term.nullable;
       out.varRepeat ||= term.varRepeat;
       out.quantified ||= term.quantified;
@@ -199,6 +206,7 @@ class Parser {
       quantified: true,
       ambiguous: info.ambiguous,
       first: info.first,
+      chars: info.chars,
     };
   }
 
@@ -229,7 +237,10 @@ class Parser {
   atom(): { info: Info; lookaround: boolean } {
     const at = this.i;
     const c = this.src[this.i++]!;
-    const one = (set: CharSet): Info => ({ ...EMPTY_INFO(), first: this.ignoreCase ? foldCase(set) : set });
+    const one = (set: CharSet): Info => {
+      const folded = this.ignoreCase ? foldCase(set) : set;
+      return { ...EMPTY_INFO(), first: folded, chars: folded };
+    };
     const assertion: Info = { ...EMPTY_INFO(), nullable: true };
     switch (c) {
       case '(':
@@ -381,4 +392,17 @@ export function checkPattern(pattern: string, ignoreCase: boolean): CheckedPatte
   for (const [at, len, text] of [...p.rewrites].sort((a, b) => b[0] - a[0]))
     source = source.slice(0, at) + text + source.slice(at + len);
   return { ok: true, source };
+}
+
+/**
+ * Which ASCII characters (codes 0..127, one bit each) a match of a checked pattern can consume —
+ * `nonAscii` when it can consume others too (`.`, `\s`, a negated class). Lookarounds and
+ * assertions consume none. Used to know when a rule's glue holds its every match (inspection.glue.ts).
+ */
+export function consumedChars(
+  pattern: string,
+  ignoreCase: boolean,
+): { ascii: Uint32Array; nonAscii: boolean } {
+  const root = new Parser(pattern, ignoreCase).alternation();
+  return { ascii: root.chars.bits, nonAscii: root.chars.other };
 }

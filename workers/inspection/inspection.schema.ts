@@ -87,6 +87,9 @@ const literalSchema = z
   .min(1, 'a literal needs at least 1 character')
   .max(MAX_LITERAL_LENGTH, `a literal has at most ${MAX_LITERAL_LENGTH} characters`);
 
+/** A bracket class of printable ASCII (no nesting): read once into a table (inspection.glue.ts). */
+export const GLUE_CLASS = /^\[\^?(?:[ -Z^-~]|\\[ -~])+\]$/;
+
 export const detectionSchema = z
   .strictObject({
     /** Case-insensitive (ASCII) literals; any one of them gates the pattern. */
@@ -104,12 +107,25 @@ export const detectionSchema = z
       .optional(),
     validators: z.array(validatorSchema).max(4).optional(),
     signal: z.enum(SIGNALS).optional(),
+    /**
+     * The characters a value of this rule can be glued to (a bracket class of ASCII, e.g.
+     * `[A-Za-z0-9._%+@-]` for e-mail): a finding is widened to the whole run of them around its
+     * match, so a value glued to another of its kind (or to what the rule's boundaries refused)
+     * is masked whole (inspection.glue.ts, docs/detections.md#glued-values).
+     */
+    glue: z
+      .string()
+      .regex(GLUE_CLASS, 'glue is a bracket class of ASCII characters, e.g. "[A-Za-z0-9_-]"')
+      .optional(),
   })
   .refine((d) => d.literals !== undefined || d.pattern !== undefined || d.signal !== undefined, {
     message: 'detection needs literals, a pattern or a signal',
   })
   .refine((d) => d.signal === undefined || (d.literals === undefined && d.pattern === undefined), {
     message: 'a signal rule has no literals or pattern',
+  })
+  .refine((d) => d.glue === undefined || d.pattern !== undefined, {
+    message: 'glue widens the matches of a pattern',
   });
 export type Detection = z.infer<typeof detectionSchema>;
 
