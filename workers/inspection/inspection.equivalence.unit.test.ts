@@ -80,7 +80,7 @@ function gluedTexts(count: number): string[] {
 }
 
 const samples = corpusTexts();
-const texts = [...samples, samples.join('\n'), ...splicedTexts(samples, 150), ...gluedTexts(300)];
+const texts = [...samples, samples.join('\n'), ...splicedTexts(samples, 150), ...gluedTexts(120)];
 const asciiTexts = texts.map((t) => t.replace(/[^\0-\x7f]/g, ' '));
 const lowerAscii = (s: string) => s.replace(/[A-Z]/g, (c) => c.toLowerCase());
 
@@ -172,7 +172,10 @@ const spans = (found: Array<[number, number, number]>) =>
  */
 function gluedSpan(text: string, glue: Uint8Array, start: number, end: number): [number, number, number] {
   const glues = (i: number) => text.charCodeAt(i) < 128 && glue[text.charCodeAt(i)] === 1;
-  const alnum = (i: number) => /[A-Za-z0-9]/.test(text[i]!);
+  const alnum = (i: number) => {
+    const c = text.charCodeAt(i) | 0x20; // ASCII letters folded to lower case
+    return (c >= 0x30 && c <= 0x39) || (c >= 0x61 && c <= 0x7a);
+  };
   let from = start;
   while (from > 0 && glues(from - 1)) from--;
   while (from < start && !alnum(from)) from++;
@@ -213,7 +216,8 @@ describe('literal windows confirmed rule by rule', () => {
           compared += got.length;
         }
       expect(compared).toBeGreaterThan(100); // the corpora's attacks are found, not just agreed on
-    });
+      // ~2 s alone; past vitest's 5 s default on the shared 2-core host under load, before glue too.
+    }, 30_000);
   }
 });
 
