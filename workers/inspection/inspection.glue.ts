@@ -65,7 +65,9 @@ export class GlueRuns {
   ): { start: number; end: number } | null {
     const prev = this.last[rule];
     if (prev && start < this.runEnd[rule]!) {
-      if (end > this.runEnd[rule]!) prev.end = Math.max(prev.end, this.walkRight(rule, table, text, end));
+      // A match may end on a character the trim took off the finding (a key ending in `-`).
+      const to = end > this.runEnd[rule]! ? this.walkRight(rule, table, text, end) : end;
+      prev.end = Math.max(prev.end, to);
       return null;
     }
     // Never back into the previous run: it is masked already, and walking it again is quadratic.
