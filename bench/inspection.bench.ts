@@ -49,13 +49,20 @@ function benignText(bytes: number): string {
 }
 
 const fill = (unit: string, size: number) => unit.repeat(Math.ceil(size / unit.length)).slice(0, size);
-const ADVERSARIAL: Record<string, (size: number) => string> = {
+/** Inputs chosen to be slow; bench/inspection.ab.ts `--adversarial` times two engines on them. */
+export const ADVERSARIAL: Record<string, (size: number) => string> = {
   'literal storm': (n) => fill('ignore union select ../ <script eyJ ${ ', n),
   digits: (n) => fill('4111 1111 1111 111', n),
   'open quotes': (n) => fill("' or '", n),
   'base64 of attacks': (n) => fill(`${btoa("1' UNION SELECT password FROM users--")} `, n),
   'zero-width + homoglyphs': (n) => fill('p\u0430y\u200bpal ', n),
   'one letter': (n) => 'a'.repeat(n),
+  // Glued values (docs/detections.md#glued-values): one run the size of the input to widen and merge.
+  'glued addresses': (n) => fill('a@bb.cc+', n),
+  'glued a@b.c+': (n) => fill('a@b.c+', n),
+  'addresses in word runs': (n) => fill(`a@bb.co${'x'.repeat(60)}`, n),
+  'glued phones': (n) => fill('+14155550123', n),
+  'glued keys': (n) => fill('ghp_ZNPMgTZ4hyW40P9BHK2z9cRcTA6g5SpU8qxrAKIAZ7Q4RXW2LM5PT3NB', n),
 };
 
 function median(xs: number[]): number {
