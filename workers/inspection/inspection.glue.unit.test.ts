@@ -190,6 +190,20 @@ describe('the glue of a custom rule', () => {
     }
   });
 
+  it('keeps the whole of a match that merges into a run and ends on a character the trim takes off', () => {
+    // A space in the pattern that the glue lacks: the glue does not hold its matches, so the second
+    // value is matched inside the first one's run and merged; its own last character is a dash.
+    const validated = validateCustomRule({
+      ...rule('[A-Za-z0-9-]'),
+      detection: { literals: ['acme'], pattern: 'ACME[ ]?[0-9a-f]{4}-?', glue: '[A-Za-z0-9-]' },
+      examples: { positive: ['token ACME 7f3a'], negative: ['ACME corp'] },
+    });
+    if (!validated.ok) throw new Error(JSON.stringify(validated.errors));
+    const custom = compileRules([validated.rule], 'all');
+    const text = 'see ACME0011ACME0022- now';
+    expect(redact(text, custom.redactSpans(text, 'prompt')).text).toBe('see [SECRET_1] now');
+  });
+
   it('widens the custom rule’s matches over it', () => {
     const validated = validateCustomRule(rule('[A-Za-z0-9_-]'));
     if (!validated.ok) throw new Error('refused');
