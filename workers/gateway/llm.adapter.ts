@@ -37,7 +37,6 @@ import {
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
-import { boundaryFault, partHeadersFault } from '../llm/llm.multipart-type';
 import {
   combineModels,
   formModel,
@@ -54,6 +53,7 @@ import type { ProtocolAdapter } from './gateway.adapter';
 import type { ResolvedConnection } from './gateway.connection';
 import { bodyTooLarge, readBodyCapped } from './gateway.jsonrpc';
 import { batchResultsStage, gatewayBase } from './llm.batch-results';
+import { isMultipart, readFormBody } from './llm.form-read';
 import { type InjectedPrompt, llmCostEstimate, systemPromptStage } from './llm.governance';
 import { modelListStage } from './llm.model-visibility';
 import { objectClaimStage, ownedListStage } from './llm.objects.stage';
@@ -72,10 +72,11 @@ export interface LlmUnit {
   /** The governed system prompt injected by systemPromptStage (llm.governance.ts), for the audit row. */
   systemPrompt?: InjectedPrompt;
   /**
-   * What is forwarded besides a parsed body — `METHOD /upstream/path?query`, and the raw bytes of a
-   * body not parsed (multipart, passthrough) — for an approval to bind (approval.hash.ts).
+   * What is forwarded besides a parsed body — `METHOD /upstream/path?query`, and the bytes of a body
+   * not parsed as JSON (a form as the gateway re-encoded it, another passthrough body as sent) — and
+   * a multipart form's parsed entries, for an approval to bind (approval.hash.ts).
    */
-  forwarded?: { target: string; raw: Uint8Array | null };
+  forwarded?: { target: string; raw: Uint8Array | null; form?: FormData };
   /** A passthrough call's model, read only under `allowedModels` (llm.passthrough-model.ts). */
   passthroughModel?: PassthroughModel;
   /** A passthrough call's body as content inspection reads it, on an inspected connection only. */
@@ -89,8 +90,13 @@ export interface LlmRequest {
   /** Appended to the connection's base URL. */
   upstreamPath: string;
   search: string;
-  /** The body as sent, for endpoints whose body is forwarded untouched (multipart, passthrough). */
+  /**
+   * The body forwarded for endpoints whose body is not a governed JSON one: a form as the gateway
+   * re-encoded it (llm.form-read.ts), another passthrough body as sent.
+   */
   raw: Uint8Array | null;
+  /** The Content-Type of a re-encoded form (its fresh boundary), forwarded instead of the caller's. */
+  contentType: string | null;
   /** The gateway asked for stream usage the caller did not: the usage-only chunk is the gateway's. */
   injectedUsage: boolean;
   meter: UsageMeter | null;
@@ -200,25 +206,37 @@ async function readLlm(
     else raw = bytes;
   }
   const search = route.kind === 'native' ? url.search : '';
-  unit.forwarded = { target: `${method} ${classified.upstreamPath}${search}`, raw };
-  // A form is parsed once: a transcription's model field; a multipart passthrough body's model
-  // fields and a batch file's lines (their models and the stored objects they name:
-  // llm.response.access.ts); and, below, the texts content inspection reads.
-  const multipartPassthrough = endpoint === 'passthrough' && !!raw?.byteLength && isMultipart(request);
-  const form =
-    raw && (endpoint === 'audio.transcriptions' || multipartPassthrough)
-      ? await readForm(raw, request)
+  // A form is parsed once, and what is forwarded is its re-encoding (llm.form-read.ts): a
+  // transcription's model field; a passthrough form's model fields and a multipart batch file's
+  // lines (their models and the stored objects they name: llm.response.access.ts); and, below,
+  // the texts content inspection reads — every reading is of the form the provider receives.
+  const read =
+    endpoint === 'audio.transcriptions' || endpoint === 'passthrough'
+      ? await readFormBody(
+          raw,
+          request,
+          endpoint === 'audio.transcriptions',
+          connection.settings.maxBodyBytes,
+        )
       : null;
-  if (endpoint === 'audio.transcriptions' && form) unit.model = multipartModel(form);
-  const batchFile = endpoint === 'passthrough' && form ? await formBatchFile(form) : null;
+  if (read) raw = read.bytes;
+  const multipart = read?.multipart ? read.form : null;
+  unit.forwarded = {
+    target: `${method} ${classified.upstreamPath}${search}`,
+    raw,
+    ...(multipart ? { form: multipart } : {}),
+  };
+  if (endpoint === 'audio.transcriptions' && read) unit.model = multipartModel(read.form);
+  const batchFile = endpoint === 'passthrough' && multipart ? await formBatchFile(multipart) : null;
   if (endpoint === 'passthrough' && connection.settings.allowedModels)
-    unit.passthroughModel = await readPassthroughModel(raw, request, search, form, batchFile);
+    unit.passthroughModel = readPassthroughModel(raw, search, read?.form ?? null, batchFile);
   // Read for content inspection (inspection.passthrough.ts) only where it runs: the same form. A
   // transcription upload is multipart too: its `prompt` field is text the provider reads.
   if (READ_WHOLE.has(endpoint) && inspectsContent(connection.settings)) {
-    const contentType = request.headers.get('Content-Type') ?? '';
-    // A form only as multipart (a transcription's body read another way is text, as before).
-    const upload = form && raw?.byteLength && isMultipart(request) ? form : null;
+    // A URL-encoded form is read from its re-encoding as such a body (one `field` per entry); a
+    // transcription's body read another way is text, as before.
+    const contentType = read ? read.contentType : (request.headers.get('Content-Type') ?? '');
+    const upload = multipart && raw?.byteLength && isMultipart(request) ? multipart : null;
     unit.inspectable = await inspectableBody(raw, search, contentType, upload);
   }
   // `GET /models/<id>` names its model in the path: decided like a body's (allowedModels, policy).
@@ -240,6 +258,7 @@ async function readLlm(
     upstreamPath: classified.upstreamPath,
     search,
     raw,
+    contentType: read?.contentType ?? null,
     injectedUsage,
     meter: metered ? new UsageMeter(family) : null,
     allowed: allowedModelsMatcher(connection.settings.allowedModels),
@@ -256,44 +275,22 @@ async function readLlm(
   };
 }
 
-/** The model a passthrough call names in its query or body, read as a provider would read it. */
-async function readPassthroughModel(
+/**
+ * The model a passthrough call names in its query or body, read as a provider would read it: a
+ * form's (multipart or URL-encoded) from the entries forwarded, any other body as JSON if it is.
+ */
+function readPassthroughModel(
   raw: Uint8Array | null,
-  request: Request,
   search: string,
   form: FormData | null,
   batchFile: BatchFile | null,
-): Promise<PassthroughModel> {
+): PassthroughModel {
   const fromQuery = queryModel(search);
   if (!raw?.byteLength) return fromQuery;
-  const type = (request.headers.get('Content-Type') ?? '').toLowerCase();
-  let fromBody = jsonBodyModels(raw);
-  if (form) fromBody = combineModels(formModel(form), batchFile ? batchFileModels(batchFile) : NONE);
-  else if (type.startsWith('application/x-www-form-urlencoded'))
-    fromBody = formModel(new URLSearchParams(new TextDecoder().decode(raw)));
+  const fromBody = form
+    ? combineModels(formModel(form), batchFile ? batchFileModels(batchFile) : NONE)
+    : jsonBodyModels(raw);
   return combineModels(fromQuery, fromBody);
-}
-
-const isMultipart = (request: Request) =>
-  (request.headers.get('Content-Type') ?? '').toLowerCase().startsWith('multipart/form-data');
-
-/** A multipart upload (audio transcriptions), read with the runtime's parser. */
-async function readForm(bytes: Uint8Array, request: Request): Promise<FormData> {
-  // Two boundaries, or a part's headers spelled twice: the provider may read another form
-  // (llm.multipart-type.ts).
-  const type = request.headers.get('Content-Type') ?? '';
-  const fault = boundaryFault(type) ?? partHeadersFault(bytes, type);
-  if (fault) throw fault;
-  try {
-    return await new Response(bytes, {
-      headers: { 'Content-Type': request.headers.get('Content-Type') ?? '' },
-    }).formData();
-  } catch {
-    throw new AppError('validation_failed', {
-      message: 'Request body is not valid multipart/form-data',
-      details: { location: 'body' },
-    });
-  }
 }
 
 export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdapter<LlmUnit, LlmRequest> {
@@ -322,6 +319,7 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     forwardBody: (parsed) => {
       const unit = parsed.units[0];
       // `forwarded.raw`: a passthrough body inspection rewrote (inspection.passthrough.ts).
+      // A form: the gateway's re-encoding of it (llm.form-read.ts), typed by `upstream` below.
       return unit.body ? JSON.stringify(unit.body) : (unit.forwarded?.raw ?? parsed.raw);
     },
     upstream: (connection, parsed, request) => {
@@ -330,7 +328,11 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
       return {
         url: `${connection.upstreamUrl.replace(/\/+$/, '')}${parsed?.upstreamPath ?? ''}${parsed?.search ?? ''}`,
         forwardsHeader: (name) => COMMON_HEADERS.has(name) || own.has(name),
-        headers: missingDefaultHeaders(provider, request.headers),
+        // A re-encoded form's own Content-Type (its boundary) replaces the caller's.
+        headers: {
+          ...missingDefaultHeaders(provider, request.headers),
+          ...(parsed?.contentType ? { 'content-type': parsed.contentType } : {}),
+        },
       };
     },
     auditRows: (base, decisions) => decisions.map((d) => llmAuditRow(base, d)),
