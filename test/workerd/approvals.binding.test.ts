@@ -126,4 +126,64 @@ describe('approval binding: what an LLM call forwards besides its JSON body', ()
     expect(await held('/v1/fine_tuning/jobs/ftjob-1/cancel', { reason: 'other' })).not.toBe(approved);
     expect(await status(approved)).toBe('approved');
   });
+
+  it('an approved multipart upload passes the same form under another boundary, never another form', async () => {
+    // The form is forwarded as the gateway re-encodes it, under a boundary of its own each time
+    // (llm.form-reencode.ts): the approval binds the form's entries, not the bytes that spelled them.
+    const slug = `apr-bind-form-${RUN}`;
+    const created = await call('POST', '/api/v1/connections', {
+      key: owner.key,
+      body: {
+        slug,
+        name: slug,
+        type: 'llm',
+        upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
+        credential: env.LLM_FAKE_KEY,
+        settings: { provider: 'openai-compatible' },
+      },
+    });
+    expect(created.status).toBe(201);
+    await putPolicy(slug, [{ endpoint: 'passthrough', action: 'approve' }], owner.key);
+    type Entry = [string, string, string?];
+    const form = (b: string, entries: Entry[]) =>
+      `${entries
+        .map(
+          ([name, value, filename]) =>
+            `--${b}\r\nContent-Disposition: form-data; name="${name}"${filename ? `; filename="${filename}"\r\nContent-Type: application/jsonl` : ''}\r\n\r\n${value}\r\n`,
+        )
+        .join('')}--${b}--\r\n`;
+    const send = (b: string, body: string) =>
+      call('POST', `/llm/${slug}/v1/files`, {
+        key: agent.key,
+        rawBody: body,
+        headers: { 'Content-Type': `multipart/form-data; boundary=${b}` },
+      });
+    const held = async (b: string, body: string) => {
+      const res = await send(b, body);
+      const text = await res.text();
+      expect(res.status, text).toBe(403);
+      const answer = JSON.parse(text) as { error: { code: string; details: { approvalId: string } } };
+      expect(answer.error.code).toBe('approval_required');
+      return answer.error.details.approvalId;
+    };
+    const entries: Entry[] = [
+      ['purpose', 'fine-tune'],
+      ['file', '{"prompt":"a"}', 'train.jsonl'],
+    ];
+    const approved = await held('first-boundary', form('first-boundary', entries));
+    await approve(approved);
+    // Another form — a file's contents, its name, the order, one more field — is another call.
+    const others: Entry[][] = [
+      [entries[0]!, ['file', '{"prompt":"b"}', 'train.jsonl']],
+      [entries[0]!, ['file', '{"prompt":"a"}', 'other.jsonl']],
+      [entries[1]!, entries[0]!],
+      [...entries, ['purpose', 'batch']],
+    ];
+    for (const other of others) expect(await held('second', form('second', other))).not.toBe(approved);
+    expect(await status(approved)).toBe('approved');
+    // The same form as a client would send it again: another boundary, a preamble, an epilogue.
+    const again = await send('retry-boundary', `preamble\r\n${form('retry-boundary', entries)}epilogue\r\n`);
+    expect(again.status, await again.text()).toBe(200);
+    expect(await status(approved)).not.toBe('approved');
+  });
 });

@@ -51,16 +51,44 @@ export function approvalArguments(protocol: string, unit: unknown): unknown {
 /**
  * The content an approval binds: approvalArguments, and for an LLM call whose request is more than
  * its JSON body — a passthrough, a multipart upload, a query string — the method, upstream path and
- * query, and the SHA-256 of the raw body. Without them an approved passthrough call (its body not
- * parsed: `null` arguments) would pass any other passthrough call once, and an approved
+ * query, and the SHA-256 of the body forwarded. Without them an approved passthrough call (its body
+ * not parsed: `null` arguments) would pass any other passthrough call once, and an approved
  * transcription of one file a transcription of another.
+ *
+ * A multipart form is forwarded as the gateway re-encodes its parsed entries, under a boundary the
+ * runtime draws afresh each time (llm.form-reencode.ts), so neither the caller's bytes (an SDK draws
+ * its own boundary per request: the retry of an approved upload would never match) nor the bytes
+ * forwarded can be bound. What is bound is the form itself, as forwarded: its entries in order —
+ * each name, and a text's value or a file's name, type and SHA-256 (formFingerprint). Two forms with
+ * the same entries are the same call whatever bytes spelled them; any changed, added, dropped or
+ * reordered entry is another one. A URL-encoded form is re-encoded without any randomness: its bytes,
+ * as forwarded, are bound as any other body's.
  */
 export async function approvalContent(protocol: string, unit: unknown): Promise<unknown> {
   const args = approvalArguments(protocol, unit);
   if (protocol !== 'llm' || !isRecord(unit) || !isRecord(unit.forwarded)) return args;
-  const { target, raw } = unit.forwarded as { target: string; raw: Uint8Array | null };
+  const { target, raw, form } = unit.forwarded as {
+    target: string;
+    raw: Uint8Array | null;
+    form?: FormData;
+  };
   if (unit.endpoint !== 'passthrough' && raw === null && !target.includes('?')) return args;
+  if (form) return { request: target, body: args, formSha256: await sha256Hex(await formFingerprint(form)) };
   return { request: target, body: args, ...(raw ? { bodySha256: await sha256Hex(raw) } : {}) };
+}
+
+/** A form's entries in order, as canonical JSON: `[name, text]` or `[name, {file, type, sha256}]`. */
+export async function formFingerprint(form: FormData): Promise<string> {
+  const entries: unknown[] = [];
+  for (const [name, value] of form.entries()) {
+    if (typeof value === 'string') entries.push([name, value]);
+    else {
+      const file = value as File;
+      const sha256 = await sha256Hex(new Uint8Array(await file.arrayBuffer()));
+      entries.push([name, { file: file.name, type: file.type, sha256 }]);
+    }
+  }
+  return canonicalJson(entries);
 }
 
 /**

@@ -7,6 +7,7 @@ import {
   approvalName,
   bindingHash,
   canonicalJson,
+  formFingerprint,
 } from './approval.hash.js';
 
 describe('canonicalJson', () => {
@@ -90,6 +91,71 @@ describe('approvalContent', () => {
       forwarded: { target: 'POST /embeddings', raw: null },
     };
     expect(await approvalContent('llm', json)).toEqual({ model: 'm' });
+  });
+
+  it('binds a multipart form by its entries, whatever bytes (boundary) it is forwarded in', async () => {
+    const form = (entries: Array<[string, string | File]>) => {
+      const f = new FormData();
+      for (const [name, value] of entries) f.append(name, value);
+      return f;
+    };
+    const file = (text: string, name = 'a.jsonl', type = 'application/jsonl') =>
+      new File([text], name, { type });
+    const upload = (f: FormData, raw: string) => ({
+      endpoint: 'passthrough',
+      body: null,
+      forwarded: { target: 'POST /files', raw: new TextEncoder().encode(raw), form: f },
+    });
+    const base = form([
+      ['purpose', 'batch'],
+      ['file', file('{"a":1}')],
+    ]);
+    const a = await approvalContent('llm', upload(base, '--one-boundary…'));
+    expect(a).toEqual({
+      request: 'POST /files',
+      body: null,
+      formSha256: await sha256Hex(await formFingerprint(base)),
+    });
+    // The same entries under other bytes: the same call.
+    const same = form([
+      ['purpose', 'batch'],
+      ['file', file('{"a":1}')],
+    ]);
+    expect(await approvalContent('llm', upload(same, '--another-boundary…'))).toEqual(a);
+    // Any other entry — a value, a file's contents, name or type, the order, one more — another call.
+    for (const other of [
+      [
+        ['purpose', 'fine-tune'],
+        ['file', file('{"a":1}')],
+      ],
+      [
+        ['purpose', 'batch'],
+        ['file', file('{"a":2}')],
+      ],
+      [
+        ['purpose', 'batch'],
+        ['file', file('{"a":1}', 'b.jsonl')],
+      ],
+      [
+        ['purpose', 'batch'],
+        ['file', file('{"a":1}', 'a.jsonl', 'text/plain')],
+      ],
+      [
+        ['file', file('{"a":1}')],
+        ['purpose', 'batch'],
+      ],
+      [
+        ['purpose', 'batch'],
+        ['file', file('{"a":1}')],
+        ['purpose', 'batch'],
+      ],
+      // A text field holding what a file holds is not that file.
+      [
+        ['purpose', 'batch'],
+        ['file', '{"a":1}'],
+      ],
+    ] as Array<Array<[string, string | File]>>)
+      expect(await approvalContent('llm', upload(form(other), '--one-boundary…'))).not.toEqual(a);
   });
 });
 
