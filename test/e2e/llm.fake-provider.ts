@@ -40,6 +40,7 @@ import { pathToFileURL } from 'node:url';
 import { audioAnswer } from './llm.fake-audio.ts';
 import { FakeChatStore } from './llm.fake-chat-store.ts';
 import { FakeFiles } from './llm.fake-files.ts';
+import { type FakeForms, readForms } from './llm.fake-forms.ts';
 import { gapEndings, gapReply } from './llm.fake-provider.gaps.ts';
 import {
   anthropicEvents,
@@ -86,6 +87,8 @@ export interface FakeRequest {
   headers: Record<string, string>;
   /** Parsed JSON when the body is JSON, else the raw text (multipart, empty). */
   body: unknown;
+  /** A form body (multipart or URL-encoded) as parsers other than the gateway's read it. */
+  forms: FakeForms | null;
   auth: FakeAuthStyle;
 }
 
@@ -116,11 +119,11 @@ type Family = 'openai' | 'anthropic';
 
 const FAILURES = new Set<string>(['429', '500', 'disconnect', 'slow', 'stall', 'stall-end']);
 
-function readBody(req: IncomingMessage): Promise<string> {
+function readBody(req: IncomingMessage): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
   });
 }
@@ -235,7 +238,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://fake');
-    const raw = await readBody(req);
+    const bytes = await readBody(req);
+    const raw = bytes.toString('utf8');
     if (url.pathname.startsWith('/__fake/')) return control(req.method ?? 'GET', url.pathname, raw, res);
 
     let body: unknown = raw;
@@ -252,6 +256,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       query: Object.fromEntries(url.searchParams),
       headers,
       body,
+      forms: await readForms(bytes, headers['content-type'] ?? ''),
       auth,
     });
 

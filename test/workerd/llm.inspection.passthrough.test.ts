@@ -7,10 +7,12 @@
  * placeholder (with the rewritten body's length); one in an upload, which the gateway forwards as
  * sent, refuses it (422 inspection_unmaskable); a binary upload is not text and passes; a repeated
  * key and a body over the inspection cap are refused. A connection without inspection forwards
- * passthrough bodies byte for byte, as before.
+ * passthrough bodies as before — a form as the gateway re-encodes it (llm.form-reencode.ts), its
+ * entries unchanged; any other body byte for byte.
  */
 import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { FakeForms } from '../e2e/llm.fake-forms';
 import { batchInputLine } from '../e2e/llm.fake-provider.split';
 import { ADMIN_KEY, BASE, bootstrapDefault } from './helpers';
 import { llmConnection } from './llm.governance.fixtures';
@@ -49,6 +51,8 @@ interface Seen {
   query?: Record<string, string>;
   headers: Record<string, string>;
   body: unknown;
+  /** A form body as the provider's parsers read it (test/e2e/llm.fake-forms.ts). */
+  forms: FakeForms | null;
 }
 
 let n = 0;
@@ -276,7 +280,7 @@ describe('passthrough bodies past what inspection reads', () => {
 });
 
 describe('passthrough on a connection without inspection', () => {
-  it('forwards the body byte for byte, secrets and all (nothing inspects it)', async () => {
+  it('forwards the form, secrets and all, and another body byte for byte (nothing inspects it)', async () => {
     const text = `${batchInputLine('r1', `key ${AWS_KEY}`)}\n${batchInputLine('r2', EMAIL)}\n`;
     const [bytes, type] = await multipart([
       ['purpose', 'batch'],
@@ -285,7 +289,12 @@ describe('passthrough on a connection without inspection', () => {
     const res = await send(PLAIN, '/files', bytes, type);
     expect(res.status, res.text).toBe(200);
     expect(res.seen).toHaveLength(1);
-    expect(res.seen[0]!.body).toBe(new TextDecoder().decode(bytes));
+    // A form is forwarded as the gateway re-encodes it (llm.form-reencode.ts): the same entries,
+    // the secrets in the file untouched, under the runtime's own boundary.
+    expect(res.seen[0]!.forms!.standard).toEqual([
+      ['purpose', 'batch'],
+      ['file', { filename: 'batch.jsonl', type: 'application/octet-stream', text }],
+    ]);
     const spaced = `{ "requests" : [ { "custom_id" : "x", "note": "${AWS_KEY}" } ] }`;
     const raw = await send(PLAIN, '/chat/completions/', spaced, 'text/plain');
     expect(raw.seen).toHaveLength(1);
