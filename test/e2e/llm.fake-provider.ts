@@ -27,8 +27,8 @@
  * in 3-character deltas (so placeholders are split across events).
  * Usage override: `x-fake-usage: input=100,cached=10,output=50,reasoning=0` or the armed `usage`.
  *
- * Recording: every request (method, path, query, headers, body, which auth style carried the key)
- * is kept; tests in this process read `provider.requests`, other processes `GET /__fake/requests`
+ * Recording: every request (method, path, query, headers, body, which auth style carried the key,
+ * and a form body as two parsers other than workerd's read it: llm.fake-forms.ts) is kept; tests in this process read `provider.requests`, other processes `GET /__fake/requests`
  * (`DELETE` clears). With `apiKey` set, a request without that key (as `Authorization: Bearer`,
  * `x-api-key`, `api-key` or `?key=`) gets a provider-shaped 401.
  *

@@ -8,7 +8,8 @@
  *   redact  in a body that is one JSON value: the value is replaced by its placeholder and the
  *           body forwarded is the serialization of the rewritten value (as a governed body is);
  *           anywhere else (an upload, a form, JSON lines, text, the query: bytes the gateway
- *           forwards as sent) it cannot be masked, so the call is refused (`inspection_unmaskable`);
+ *           forwards as they are — a form re-encoded with its entries unchanged) it cannot be
+ *           masked, so the call is refused (`inspection_unmaskable`);
  *           so is a redaction the gateway could not make whole (a key, or a string with more
  *           values of one rule than a scan reports);
  *   alert, log  recorded.

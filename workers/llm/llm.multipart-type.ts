@@ -1,13 +1,15 @@
 /**
  * A multipart body read one way only (pure, no I/O): its boundary, its parts' headers.
  *
- * Why: a form is read here with the runtime's parser and forwarded as sent, so the boundary the
- * provider splits it on must be the one the gateway did. Parsers disagree when the type names it
+ * Why: a form is read here with the runtime's parser. It was forwarded as sent, so the boundary the
+ * provider splits it on had to be the one the gateway did; it is now forwarded as the gateway's
+ * re-encoding of what it parsed (llm.form-reencode.ts), and these refusals stay as a second line (a
+ * body no client writes is refused rather than read one way). Parsers disagree when the type names it
  * more than once (`boundary=A; boundary=B`: the runtime keeps the first, Python's multipart
  * parsers the last) or in RFC 2231's extended spelling (`boundary*=utf-8''B`, which some decode and
  * prefer) — and one body can hold a form for each boundary, each the other's preamble or epilogue:
  * a batch upload whose file names an allowed model read one way, and another model read the other.
- * So such a type is refused before the body is parsed (llm.adapter.ts readForm).
+ * So such a type is refused before the body is parsed (workers/gateway/llm.form-read.ts readForm).
  */
 import { AppError } from '../lib/errors';
 

@@ -1,7 +1,8 @@
 /**
  * The model a passthrough call names (pure, no I/O), for a connection's `allowedModels`.
  *
- * A passthrough body is forwarded as sent and never parsed for the policy, so its model used to be
+ * A passthrough body is forwarded as sent (a form as the gateway's re-encoding of the entries read
+ * here: workers/gateway/llm.form-read.ts) and never parsed for the policy, so its model used to be
  * unknown: with `allowedModels: ["gpt-4o-mini"]` and passthrough allowed, `POST /v1/fine_tuning/jobs
  * {"model":"gpt-4o"}` or a multipart `POST /v1/images/edits` with `model=gpt-image-1` reached the
  * provider. Where a provider would read a model — the query's `model`, a JSON object body's top-level
