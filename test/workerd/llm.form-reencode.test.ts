@@ -14,6 +14,8 @@
  *      parameter whose name ends in `name`, bare LF line endings, `;` in a URL-encoded body, a JSON text labelled URL-encoded — reach it
  *      canonicalised: every reading is the gateway's, no model it did not decide on is seen. A
  *      field given twice is forwarded twice, in order, on a connection without allowedModels.
+ *   3. A part name the re-encoding would write escaped (`"`, CR, LF) or that a parser might
+ *      percent-decode (`%6Dodel`) is refused: the provider would read a name the gateway did not.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { FakeFormEntry, FakeForms } from '../e2e/llm.fake-forms';
@@ -176,7 +178,18 @@ describe('a form is forwarded as the gateway re-encodes it', () => {
       expect(String(seen.body).replace(/\r\n/g, ''), `${what}: CRLF only`).not.toContain('\n');
     });
 
-  it('a field given twice is forwarded twice, in order (no allowedModels; refused under it)', async () => {
+  it('a part name the re-encoding would escape or a parser might percent-decode is refused (400, nothing forwarded)', async () => {
+    // `%6Dodel` is no model to the gateway; a parser that percent-decodes names reads `model`.
+    for (const slug of [LISTED, OPEN]) {
+      const body = `${part('model', 'fake-gpt')}${part('%6Dodel', 'gpt-4o')}--${B}--${CRLF}`;
+      const res = await send(slug, '/images/edits', `multipart/form-data; boundary=${B}`, body);
+      expect(res.status, res.text).toBe(400);
+      expect(res.text).toContain('part name');
+      expect(res.seen).toHaveLength(0);
+    }
+  });
+
+  it('a field given twice, in order (no allowedModels; refused under it)', async () => {
     const b = 'twice';
     const type = `multipart/form-data; boundary=${b}`;
     const field = (name: string, value: string) =>

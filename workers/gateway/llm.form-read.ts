@@ -51,12 +51,33 @@ export async function readFormBody(
     return { form, multipart: false, ...reencodeUrlencoded(entries, maxBytes) };
   }
   const form = await readForm(raw, request);
-  if (isMultipart(request)) return { form, multipart: true, ...(await reencodeMultipart(form, maxBytes)) };
+  if (isMultipart(request)) {
+    const fault = partNameFault(form);
+    if (fault) throw fault;
+    return { form, multipart: true, ...(await reencodeMultipart(form, maxBytes)) };
+  }
   // A transcription sent URL-encoded (the runtime's parser reads that too): its fields, as they are.
   const entries = [...form.entries()].map(
     ([n, v]) => [n, typeof v === 'string' ? v : ''] as [string, string],
   );
   return { form, multipart: false, ...reencodeUrlencoded(entries, maxBytes) };
+}
+
+/**
+ * A part name the re-encoding cannot carry as read: the runtime writes `"`, CR and LF in a name as
+ * `%22`, `%0D`, `%0A` (the HTML form encoding), which a parser reads literally — and a parser that
+ * percent-decodes names would read `%6Dodel` (no model to the gateway) as `model`. No API names a
+ * field so; refused rather than forwarded under a name the gateway did not read.
+ */
+function partNameFault(form: FormData): AppError | null {
+  for (const name of form.keys())
+    if (/["%\r\n]/.test(name))
+      return new AppError('validation_failed', {
+        message:
+          'A multipart/form-data part name holds a quote, a percent sign or a line break: parsers would read it differently',
+        details: { location: 'body' },
+      });
+  return null;
 }
 
 /** A multipart upload, read with the runtime's parser. */
