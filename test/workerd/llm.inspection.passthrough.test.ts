@@ -193,6 +193,32 @@ describe('passthrough requests on an inspected connection', () => {
     expect(findingsOf(row).map((f) => f.kind)).toContain('pii.email');
   });
 
+  it('refuses a form field holding a value to redact, multipart or URL-encoded: the re-encoding never carries it', async () => {
+    // A form is forwarded re-encoded with its entries unchanged (llm.form-reencode.ts): a value to
+    // redact in a field is refused as before, never forwarded unmasked.
+    const cases: Array<[string, string | Uint8Array, string]> = [
+      [
+        'multipart',
+        ...(await multipart([
+          ['purpose', 'fine-tune'],
+          ['note', `write to ${EMAIL}`],
+        ])),
+      ],
+      [
+        'URL-encoded',
+        `purpose=fine-tune&note=${encodeURIComponent(`write to ${EMAIL}`)}`,
+        'application/x-www-form-urlencoded',
+      ],
+    ];
+    for (const [what, body, type] of cases) {
+      const res = await send(OAI_REDACT, '/files', body, type);
+      expect(res.status, `${what}: ${res.text}`).toBe(422);
+      expect((JSON.parse(res.text) as { error: { code: string } }).error.code).toBe('inspection_unmaskable');
+      expect(res.text).not.toContain(EMAIL);
+      expect(res.seen, what).toHaveLength(0);
+    }
+  });
+
   it('passes a binary upload: bytes that are not UTF-8 are not text', async () => {
     const png = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a, 0xff, 0xfe, 0x00, 0x80]);
     const res = await send(
