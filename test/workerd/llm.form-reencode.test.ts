@@ -11,10 +11,11 @@
  *      and both provider parsers read exactly the gateway's entries (names, filenames, types).
  *   2. Bodies the old code forwarded as sent, that a lenient parser reads as another form — a part
  *      after the close delimiter, a delimiter inside a value, a preamble shaped as a part, a
- *      parameter whose name ends in `name`, bare LF line endings, `;` in a URL-encoded body, a JSON text labelled URL-encoded — reach it
+ *      parameter whose name ends in `name`, bare LF line endings, `;` in a URL-encoded body — reach it
  *      canonicalised: every reading is the gateway's, no model it did not decide on is seen. A
  *      field given twice is forwarded twice, in order, on a connection without allowedModels.
- *   3. A part name the re-encoding would write escaped (`"`, CR, LF) or that a parser might
+ *   3. A JSON object typed application/x-www-form-urlencoded (a form to the gateway, JSON to a
+ *      lenient server) is refused, list or not; text that only starts like JSON is a form. A part name the re-encoding would write escaped (`"`, CR, LF) or that a parser might
  *      percent-decode (`%6Dodel`) is refused: the provider would read a name the gateway did not.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -205,7 +206,7 @@ describe('a form is forwarded as the gateway re-encodes it', () => {
     expect(listed.seen).toHaveLength(0);
   });
 
-  it('a URL-encoded body: `;` and a JSON text are read by the provider as the gateway read them', async () => {
+  it('a URL-encoded body: `;` is read by the provider as the gateway read it; a JSON object typed so is refused', async () => {
     const type = 'application/x-www-form-urlencoded';
     // `;` separates nothing to the gateway (WHATWG): `purpose` is `x;model=gpt-4o`.
     const semicolon = 'purpose=x;model=gpt-4o&model=fake-gpt';
@@ -218,13 +219,20 @@ describe('a form is forwarded as the gateway re-encodes it', () => {
     const seen = expectReadAsDecided(res.seen, decided, 'semicolon');
     expect(seen.headers['content-type']).toBe('application/x-www-form-urlencoded;charset=UTF-8');
     expect(modelsSeen(seen)).toEqual(['fake-gpt', 'fake-gpt']);
-    // A JSON text labelled as a form is one field named by the whole text to the gateway (no
-    // model); a provider that reads JSON whatever the type would run gpt-4o on the bytes as sent.
+    // A JSON object typed as a form: one field named by the whole text to the gateway's parser, the
+    // JSON to a lenient server (the fake provider reads JSON whatever the type) — refused, list or not.
     const json = JSON.stringify({ model: 'gpt-4o', prompt: 'p' });
-    const labelled = await send(LISTED, '/images/edits', type, json);
-    expect(labelled.status, labelled.text).toBe(404);
-    const read = expectReadAsDecided(labelled.seen, [[json, '']], 'JSON labelled as a form');
+    for (const slug of [LISTED, OPEN]) {
+      const labelled = await send(slug, '/images/edits', type, json);
+      expect(labelled.status, labelled.text).toBe(400);
+      expect(labelled.text).toContain('application/json');
+      expect(labelled.seen).toHaveLength(0);
+    }
+    // Text that only starts like JSON is no JSON to anyone: a form, forwarded re-encoded.
+    const notJson = '{model=gpt-4o';
+    const plain = await send(LISTED, '/images/edits', type, notJson);
+    expect(plain.status, plain.text).toBe(404);
+    const read = expectReadAsDecided(plain.seen, [['{model', 'gpt-4o']], 'not JSON');
     expect(typeof read.body).toBe('string');
-    expect(modelsSeen(read)).toEqual([]);
   });
 });

@@ -14,6 +14,7 @@
 import { AppError } from '../lib/errors';
 import { reencodeMultipart, reencodeUrlencoded, urlencodedEntries } from '../llm/llm.form-reencode';
 import { boundaryFault, partHeadersFault } from '../llm/llm.multipart-type';
+import { jsonObjectBody } from '../llm/llm.passthrough-model';
 
 export interface ReadForm {
   /** The form as parsed (a URL-encoded one as FormData too: its fields are strings). */
@@ -45,6 +46,14 @@ export async function readFormBody(
   if (!raw || (!upload && (raw.byteLength === 0 || !(isMultipart(request) || isUrlencoded(request)))))
     return null;
   if (!upload && isUrlencoded(request)) {
+    // A JSON object typed as a form (`curl -d '{…}'`): the gateway would read one field named by the
+    // whole text, a lenient server the JSON — refused, not guessed at (send it as application/json).
+    if (jsonObjectBody(raw))
+      throw new AppError('validation_failed', {
+        message:
+          'The body is a JSON object typed application/x-www-form-urlencoded: servers read it either way; send it as application/json',
+        details: { location: 'header', path: 'content-type' },
+      });
     const entries = urlencodedEntries(raw);
     const form = new FormData();
     for (const [name, value] of entries) form.append(name, value);
