@@ -233,8 +233,8 @@ async function readLlm(
   // Read for content inspection (inspection.passthrough.ts) only where it runs: the same form. A
   // transcription upload is multipart too: its `prompt` field is text the provider reads.
   if (READ_WHOLE.has(endpoint) && inspectsContent(connection.settings)) {
-    // A URL-encoded form is read from its re-encoding as such a body (one `field` per entry); a
-    // transcription's body read another way is text, as before.
+    // A URL-encoded form (a passthrough's, or a transcription sent so) is read from its re-encoding,
+    // one `field` per entry; a multipart one from its parsed parts.
     const contentType = read ? read.contentType : (request.headers.get('Content-Type') ?? '');
     const upload = multipart && raw?.byteLength && isMultipart(request) ? multipart : null;
     unit.inspectable = await inspectableBody(raw, search, contentType, upload);
