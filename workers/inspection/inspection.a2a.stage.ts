@@ -11,18 +11,20 @@
  *   a2aResultStage     response stage: every part of the result — a message, a task's status
  *                      message, history and artifacts, each streamed status or artifact update —
  *                      is scanned (`where: result`: what another agent says is untrusted input to
- *                      the caller). `block` replaces the answer (or the SSE event) with a JSON-RPC
+ *                      the caller), and so is a JSON-RPC error's message and data (an agent's error
+ *                      to the call, plain or streamed: inspection.rpc-error.ts, at `$.error…`).
+ *                      `block` replaces the answer (or the SSE event) with a JSON-RPC
  *                      error; `redact` masks the values when the connection's `redactResults` is on.
  * Pure: the engine was loaded before them (inspection.load.ts, via `call.inspection`).
  */
 import type { ResponseStage, StageCall, UnitDecision } from '../gateway/gateway.stages';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
-import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import type { Finding } from './inspection.engine';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
 import { createRedactionSession, type RedactionSession, redactJson } from './inspection.redact';
 import { maskingHooks } from './inspection.redact.complete';
+import { inspectRpcError, mayHaveAnswer, rpcErrorOf } from './inspection.rpc-error';
 
 /** Where content sits in a part: its text, or its structured data. */
 const CONTENT_KEYS = ['text', 'data'] as const;
@@ -159,30 +161,42 @@ export function a2aResultStage(call: StageCall): ResponseStage | null {
   const inspection = call.inspection;
   if (!inspection) return null;
   const session = createRedactionSession();
+  /** The message with its result's parts scanned: a replacement, or undefined to keep it. */
+  const inspectResult = (message: Record<string, unknown>): unknown => {
+    const scanned = scanContents(call, partContents(message.result, '$.result'), 'result');
+    if (!scanned) return undefined;
+    call.findings.push(...recordFindings(inspection, scanned.found, 'result', 0, '$'));
+    const id = (message.id ?? null) as string | number | null;
+    const block = blockingFinding(scanned.found);
+    if (block) {
+      const err = blockedError(inspection.engine, block, 'result', block.location ?? '$.result');
+      return jsonRpcErrorBody(err, id, call.identity.traceId);
+    }
+    if (!inspection.redactResults || !scanned.found.some((f) => f.action === 'redact')) return undefined;
+    // The same walk over a copy finds the same contents in the same order.
+    const copy = structuredClone(message);
+    try {
+      maskContents(call, partContents(copy.result, '$.result'), scanned.per, session, 'result');
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return jsonRpcErrorBody(err, id, call.identity.traceId);
+    }
+    return copy;
+  };
   return {
     name: 'inspection',
-    wants: (raw) => mayHaveKey(raw, 'parts'),
+    wants: (raw) => mayHaveAnswer(raw, 'parts'),
     onMessage(message) {
-      if (!isRecord(message) || message.result === undefined) return undefined;
-      const scanned = scanContents(call, partContents(message.result, '$.result'), 'result');
-      if (!scanned) return undefined;
-      call.findings.push(...recordFindings(inspection, scanned.found, 'result', 0, '$'));
-      const id = (message.id ?? null) as string | number | null;
-      const block = blockingFinding(scanned.found);
-      if (block) {
-        const err = blockedError(inspection.engine, block, 'result', block.location ?? '$.result');
-        return jsonRpcErrorBody(err, id, call.identity.traceId);
-      }
-      if (!inspection.redactResults || !scanned.found.some((f) => f.action === 'redact')) return undefined;
-      // The same walk over a copy finds the same contents in the same order.
-      const copy = structuredClone(message);
-      try {
-        maskContents(call, partContents(copy.result, '$.result'), scanned.per, session, 'result');
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        return jsonRpcErrorBody(err, id, call.identity.traceId);
-      }
-      return copy;
+      if (!isRecord(message)) return undefined;
+      // A JSON-RPC error in a 2xx answer, plain or streamed (inspection.rpc-error.ts). A message with
+      // both an error and a result is not JSON-RPC, but a client may read either: both are scanned.
+      const error = rpcErrorOf(message);
+      const afterError = error
+        ? (inspectRpcError(call, message, error, 0, session) as Record<string, unknown> | undefined)
+        : undefined;
+      const current = afterError ?? message;
+      if (current.result === undefined) return afterError;
+      return inspectResult(current) ?? afterError;
     },
   };
 }

@@ -10,20 +10,21 @@
  *                       response: an HTTP error status, no body); every finding is attached to the
  *                       message's audit row.
  *   mcpResultStage      response stage: each JSON-RPC result (a JSON body, a batch item, an SSE
- *                       event) is scanned (`where: result`). `block` replaces the result with a
- *                       JSON-RPC error; `redact` masks the values in the result (when the
- *                       connection's `redactResults` is on) before the agent sees them;
+ *                       event) is scanned (`where: result`), and so is a JSON-RPC error's message
+ *                       and data (inspection.rpc-error.ts, at `$.error…`). `block` replaces the
+ *                       answer with the gateway's JSON-RPC error; `redact` masks the values (when
+ *                       the connection's `redactResults` is on) before the agent sees them;
  *                       `alert` / `log` are recorded.
  * Pure: the engine was loaded before them (inspection.load.ts, via `call.inspection`).
  */
 import type { JsonRpcMessage } from '../gateway/gateway.jsonrpc';
 import type { RequestStage, ResponseStage, StageCall } from '../gateway/gateway.stages';
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
-import { mayHaveKey } from '../lib/json.keys';
 import { isRecord } from '../lib/values';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
 import { createRedactionSession, redactJson } from './inspection.redact';
 import { maskingHooks } from './inspection.redact.complete';
+import { inspectRpcError, mayHaveAnswer, rpcErrorOf } from './inspection.rpc-error';
 
 const INSPECTED_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
 
@@ -74,30 +75,50 @@ export function mcpResultStage(
     return Math.max(at, 0);
   };
   const session = createRedactionSession();
+  /** The message with its result scanned: a replacement (`final` when it is the gateway's refusal). */
+  const inspectResult = (
+    message: Record<string, unknown>,
+    id: string | number | null,
+    unit: number,
+  ): { message: Record<string, unknown>; final: boolean } | null => {
+    const found = inspection.engine.scanJson(message.result, 'result');
+    if (found.length === 0) return null;
+    call.findings.push(...recordFindings(inspection, found, 'result', unit, '$.result'));
+    const block = blockingFinding(found);
+    if (block) {
+      const err = blockedError(inspection.engine, block, 'result', under('$.result', block.location));
+      return { message: { ...jsonRpcErrorBody(err, id, call.identity.traceId) }, final: true };
+    }
+    const masked = inspection.redactResults ? found.filter((f) => f.action === 'redact') : [];
+    if (masked.length === 0) return null;
+    try {
+      // Every value masked, however many (a rule past its cap is scanned again), keys renamed.
+      const hooks = maskingHooks(inspection.engine, 'result', '$.result');
+      return {
+        message: { ...message, result: redactJson(message.result, masked, session, hooks) },
+        final: false,
+      };
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      return { message: { ...jsonRpcErrorBody(err, id, call.identity.traceId) }, final: true };
+    }
+  };
   return {
     name: 'inspection',
-    wants: (raw) => mayHaveKey(raw, 'result'),
+    wants: (raw) => mayHaveAnswer(raw, 'result'),
     onMessage(message) {
-      if (!isRecord(message) || !('result' in message) || message.result === undefined) return undefined;
-      const found = inspection.engine.scanJson(message.result, 'result');
-      if (found.length === 0) return undefined;
+      if (!isRecord(message)) return undefined;
+      const hasResult = 'result' in message && message.result !== undefined;
+      // The hot path: a message with neither a result nor an error object costs two key lookups.
+      const error = rpcErrorOf(message);
+      if (!hasResult && !error) return undefined;
       const id = (message.id ?? null) as string | number | null;
-      call.findings.push(...recordFindings(inspection, found, 'result', unitOf(id), '$.result'));
-      const block = blockingFinding(found);
-      if (block) {
-        const err = blockedError(inspection.engine, block, 'result', under('$.result', block.location));
-        return jsonRpcErrorBody(err, id, call.identity.traceId);
-      }
-      const masked = inspection.redactResults ? found.filter((f) => f.action === 'redact') : [];
-      if (masked.length === 0) return undefined;
-      try {
-        // Every value masked, however many (a rule past its cap is scanned again), keys renamed.
-        const hooks = maskingHooks(inspection.engine, 'result', '$.result');
-        return { ...message, result: redactJson(message.result, masked, session, hooks) };
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        return jsonRpcErrorBody(err, id, call.identity.traceId);
-      }
+      const unit = unitOf(id);
+      const scanned = hasResult ? inspectResult(message, id, unit) : null;
+      if (scanned?.final || !error) return scanned?.message;
+      // A JSON-RPC error in a 2xx answer (inspection.rpc-error.ts): scanned as a result is.
+      const current = scanned?.message ?? message;
+      return inspectRpcError(call, current, error, unit, session) ?? scanned?.message;
     },
   };
 }

@@ -1,0 +1,115 @@
+/**
+ * A JSON-RPC error in a 2xx answer (inspection.rpc-error.ts) through the MCP and A2A result stages,
+ * in plain Node: message and data scanned at `$.error…`, masked in place (the code and other members
+ * kept), refused with the gateway's -32014 under a block rule; a message with both a result and an
+ * error has both read; a message with neither is left alone, unparsed when it says neither key.
+ */
+import { describe, expect, it } from 'vitest';
+import type { StageCall } from '../gateway/gateway.stages';
+import { a2aResultStage } from './inspection.a2a.stage.js';
+import { builtinRules, packsNamed } from './inspection.builtin.js';
+import { compileRules } from './inspection.engine.js';
+import { mcpResultStage } from './inspection.mcp.stage.js';
+import type { CallInspection } from './inspection.types.js';
+
+const KEY = 'AKIAZ7Q4RXW2LM5PT3NB';
+const CARD = '4111 1111 1111 1111';
+const PACKS = packsNamed(['secrets-default', 'pii-default']);
+
+function stageCall(block = false): StageCall & { inspection: CallInspection } {
+  const overrides = block ? { rules: { 'secret.aws_access_key_id': 'block' as const } } : undefined;
+  const engine = compileRules(builtinRules(), PACKS, overrides);
+  return {
+    identity: { user: null, traceId: 'trace-1', traceGenerated: false, metadata: null, metadataError: null },
+    findings: [],
+    inspection: { engine, redactResults: true, found: [], session: null },
+  } as unknown as StageCall & { inspection: CallInspection };
+}
+
+const leaking = (id: number) => ({
+  jsonrpc: '2.0',
+  id,
+  error: { code: -32603, message: `no key ${KEY}`, data: { detail: `card ${CARD}`, list: ['a', KEY] }, x: 1 },
+});
+
+const locations = (call: StageCall) =>
+  call.findings.map((f) => `${f.kind} ${(f.detail as { location: string }).location}`).sort();
+
+describe('MCP result stage: a JSON-RPC error', () => {
+  it('masks message and data in place, keeping the code and other members, each finding at its path', () => {
+    const call = stageCall();
+    const out = mcpResultStage(call, null)!.onMessage(leaking(4));
+    expect(out).toEqual({
+      jsonrpc: '2.0',
+      id: 4,
+      error: {
+        code: -32603,
+        message: 'no key [SECRET_1]',
+        data: { detail: 'card [CARD_1]', list: ['a', '[SECRET_1]'] },
+        x: 1,
+      },
+    });
+    expect(locations(call)).toEqual([
+      'pii.credit_card $.error.data.detail',
+      'secret.aws_access_key_id $.error.data.list[1]',
+      'secret.aws_access_key_id $.error.message',
+    ]);
+    expect(JSON.stringify(call.findings)).not.toContain(KEY);
+  });
+
+  it('refuses it with the gateway’s content_blocked under a block rule, the id kept', () => {
+    const call = stageCall(true);
+    const out = mcpResultStage(call, null)!.onMessage(leaking(9)) as {
+      id: number;
+      error: { code: number; message: string };
+    };
+    expect(out.id).toBe(9);
+    expect(out.error.code).toBe(-32014);
+    expect(JSON.stringify(out)).not.toContain(KEY);
+    expect(JSON.stringify(out)).not.toContain(CARD);
+  });
+
+  it('reads both a result and an error when a message carries both', () => {
+    const call = stageCall();
+    const both = { ...leaking(1), result: { content: [{ type: 'text', text: `card ${CARD}` }] } };
+    const out = mcpResultStage(call, null)!.onMessage(both);
+    expect(JSON.stringify(out)).not.toContain(KEY);
+    expect(JSON.stringify(out)).not.toContain(CARD);
+    expect(locations(call)).toContain('pii.credit_card $.result.content[0].text');
+    expect(locations(call)).toContain('secret.aws_access_key_id $.error.message');
+  });
+
+  it('leaves an error with nothing to find, and a message with neither key, alone', () => {
+    const call = stageCall();
+    const stage = mcpResultStage(call, null)!;
+    expect(stage.onMessage({ jsonrpc: '2.0', id: 1, error: { code: -32601, message: 'no such tool' } })).toBe(
+      undefined,
+    );
+    expect(stage.onMessage({ jsonrpc: '2.0', method: 'notifications/progress', params: {} })).toBe(undefined);
+    expect(call.findings).toEqual([]);
+    // The pre-check: an answer naming neither a result nor an error is not parsed for this stage.
+    expect(stage.wants?.('{"jsonrpc":"2.0","method":"notifications/progress","params":{}}')).toBe(false);
+    expect(stage.wants?.('{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}}')).toBe(true);
+    expect(stage.wants?.('{"jsonrpc":"2.0","id":1,"\\u0065rror":{}}')).toBe(true);
+  });
+});
+
+describe('A2A result stage: a JSON-RPC error', () => {
+  it('masks it, refuses it under a block rule, and wants a message that names an error', () => {
+    const call = stageCall();
+    const stage = a2aResultStage(call)!;
+    expect(stage.wants?.(JSON.stringify(leaking(2)))).toBe(true);
+    const out = stage.onMessage(leaking(2)) as { error: { message: string; data: unknown } };
+    expect(out.error.message).toBe('no key [SECRET_1]');
+    expect(out.error.data).toEqual({ detail: 'card [CARD_1]', list: ['a', '[SECRET_1]'] });
+    expect(locations(call)).toContain('secret.aws_access_key_id $.error.message');
+    const blocking = stageCall(true);
+    const refused = a2aResultStage(blocking)!.onMessage(leaking(3)) as {
+      id: number;
+      error: { code: number };
+    };
+    expect(refused.id).toBe(3);
+    expect(refused.error.code).toBe(-32014);
+    expect(JSON.stringify(refused)).not.toContain(KEY);
+  });
+});
