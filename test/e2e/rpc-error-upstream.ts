@@ -1,0 +1,153 @@
+/**
+ * Real local upstreams that answer a call with a JSON-RPC error inside an HTTP 200
+ * (test/e2e/inspection.rpc-errors.e2e.test.ts), its message and data echoing a key and a card:
+ *
+ *   MCP  …/mcp-json   the MCP SDK's own server (v1 `Server`, stateless Streamable HTTP, JSON answers):
+ *                     `tools/call` throws an McpError whose message and data carry the values.
+ *        …/mcp-sse    the same server answering in SSE (`event: message`); a `scenario-slow` call
+ *                     waits 300 ms first, so the gateway relays the stream rather than reading it whole.
+ *        …/mcp-batch  a JSON-RPC batch answered item by item, every item such an error.
+ *   A2A  GET …/.well-known/agent-card.json (streaming on); POST …/a2a: `SendMessage` answered with
+ *        the error as JSON, `SendStreamingMessage` with one SSE event that is the error.
+ *
+ * `scenario-benign` in the call's text makes an error with nothing to find.
+ */
+import {
+  createServer,
+  type IncomingMessage,
+  type Server as HttpServer,
+  type ServerResponse,
+} from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { AgentCard } from '@a2a-js/sdk';
+import { Server } from '@modelcontextprotocol/sdk/server/index.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { keepIdleConnections } from '../shared/keep-alive.ts';
+import { LEAKED_CARD, LEAKED_KEY } from './error-upstream.ts';
+
+export const RPC_LEAK_MESSAGE = `lookup failed for key ${LEAKED_KEY}`;
+export const BENIGN_MESSAGE = 'the record is locked, try again later';
+
+/** The error object every upstream answers with (`code` -32603; the SDK server prefixes its message). */
+export function rpcError(text: string): { code: number; message: string; data: unknown } {
+  const leak = !text.includes('scenario-benign');
+  return {
+    code: -32603,
+    message: leak ? RPC_LEAK_MESSAGE : BENIGN_MESSAGE,
+    data: leak
+      ? { detail: `card ${LEAKED_CARD} declined`, trace: ['at lookup()', `key=${LEAKED_KEY}`], status: 402 }
+      : { detail: 'locked', status: 423 },
+  };
+}
+
+function mcpServer(): Server {
+  const server = new Server({ name: 'rpc-error-mcp', version: '1.0.0' }, { capabilities: { tools: {} } });
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [{ name: 'lookup', description: 'Fails', inputSchema: { type: 'object' } }],
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (request) => {
+    const text = JSON.stringify(request.params.arguments ?? {});
+    if (text.includes('scenario-slow')) await new Promise((r) => setTimeout(r, 300));
+    const error = rpcError(text);
+    throw new McpError(error.code, error.message, error.data);
+  });
+  return server;
+}
+
+async function bodyOf(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+function card(base: string) {
+  return AgentCard.toJSON({
+    name: 'Failing agent',
+    description: 'Answers every message with a JSON-RPC error',
+    supportedInterfaces: [
+      { url: `${base}/a2a`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
+    ],
+    provider: { organization: 'Igris tests', url: 'https://example.com' },
+    version: '1.0.0',
+    capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    securitySchemes: {},
+    securityRequirements: [],
+    defaultInputModes: ['text/plain'],
+    defaultOutputModes: ['text/plain'],
+    skills: [
+      {
+        id: 'echo',
+        name: 'Echo',
+        description: 'Fails',
+        tags: [],
+        examples: [],
+        inputModes: [],
+        outputModes: [],
+        securityRequirements: [],
+      },
+    ],
+    signatures: [],
+  } as never);
+}
+
+const jsonRpcError = (id: unknown, text: string) => ({ jsonrpc: '2.0', id, error: rpcError(text) });
+
+async function handle(req: IncomingMessage, res: ServerResponse, base: string): Promise<void> {
+  const path = req.url ?? '/';
+  if (req.method === 'GET' && path.endsWith('/.well-known/agent-card.json')) {
+    res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(card(base)));
+    return;
+  }
+  if (req.method !== 'POST') return void res.writeHead(405).end();
+  if (path.endsWith('/mcp-json') || path.endsWith('/mcp-sse')) {
+    const transport = new StreamableHTTPServerTransport({
+      sessionIdGenerator: undefined,
+      enableJsonResponse: path.endsWith('/mcp-json'),
+    });
+    res.on('close', () => void transport.close());
+    await mcpServer().connect(transport);
+    return transport.handleRequest(req, res, JSON.parse(await bodyOf(req)));
+  }
+  const text = await bodyOf(req);
+  const body = JSON.parse(text) as { id?: unknown; method?: string } | Array<{ id?: unknown }>;
+  if (path.endsWith('/mcp-batch')) {
+    const items = (Array.isArray(body) ? body : [body]).filter((m) => m.id !== undefined);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    return void res.end(JSON.stringify(items.map((m) => jsonRpcError(m.id, text))));
+  }
+  if (!path.endsWith('/a2a') || Array.isArray(body)) return void res.writeHead(404).end();
+  const answer = JSON.stringify(jsonRpcError(body.id ?? null, text));
+  if (body.method === 'SendStreamingMessage' || body.method === 'message/stream') {
+    res.writeHead(200, { 'Content-Type': 'text/event-stream' });
+    return void res.end(`data: ${answer}\n\n`);
+  }
+  res.writeHead(200, { 'Content-Type': 'application/json' }).end(answer);
+}
+
+export interface RpcErrorUpstream {
+  /** Base URL (no trailing slash). */
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startRpcErrorUpstream(): Promise<RpcErrorUpstream> {
+  let base = '';
+  const server: HttpServer = keepIdleConnections(
+    createServer((req, res) => {
+      handle(req, res, base).catch(() => {
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url: base,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
