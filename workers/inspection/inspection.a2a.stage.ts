@@ -24,7 +24,7 @@ import type { Finding } from './inspection.engine';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
 import { createRedactionSession, type RedactionSession, redactJson } from './inspection.redact';
 import { maskingHooks } from './inspection.redact.complete';
-import { inspectRpcError, mayHaveAnswer, rpcErrorOf } from './inspection.rpc-error';
+import { inspectRpcError, mayHaveAnyKey, rpcErrorOf } from './inspection.rpc-error';
 
 /** Where content sits in a part: its text, or its structured data. */
 const CONTENT_KEYS = ['text', 'data'] as const;
@@ -114,6 +114,8 @@ function maskContents(
 }
 
 const SENDS = new Set(['SendMessage', 'SendStreamingMessage']);
+/** What the response stage reads: a result's parts, or a JSON-RPC error. */
+const ANSWER_KEYS = ['parts', 'error'] as const;
 
 /** The A2A fields the request stage reads (a2a.stages.ts `A2aUnit`). */
 interface SendUnit {
@@ -185,7 +187,7 @@ export function a2aResultStage(call: StageCall): ResponseStage | null {
   };
   return {
     name: 'inspection',
-    wants: (raw) => mayHaveAnswer(raw, 'parts'),
+    wants: (raw) => mayHaveAnyKey(raw, ANSWER_KEYS),
     onMessage(message) {
       if (!isRecord(message)) return undefined;
       // A JSON-RPC error in a 2xx answer, plain or streamed (inspection.rpc-error.ts). A message with

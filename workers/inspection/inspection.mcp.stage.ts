@@ -14,7 +14,9 @@
  *                       and data (inspection.rpc-error.ts, at `$.error…`). `block` replaces the
  *                       answer with the gateway's JSON-RPC error; `redact` masks the values (when
  *                       the connection's `redactResults` is on) before the agent sees them;
- *                       `alert` / `log` are recorded.
+ *                       `alert` / `log` are recorded. A server request or notification has its
+ *                       `params` read the same way (inspection.mcp.server-messages.ts; a `block`
+ *                       there refuses the rest of the answer).
  * Pure: the engine was loaded before them (inspection.load.ts, via `call.inspection`).
  */
 import type { JsonRpcMessage } from '../gateway/gateway.jsonrpc';
@@ -23,10 +25,13 @@ import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
 import { createRedactionSession, redactJson } from './inspection.redact';
+import { inspectServerMessage } from './inspection.mcp.server-messages';
 import { maskingHooks } from './inspection.redact.complete';
-import { inspectRpcError, mayHaveAnswer, rpcErrorOf } from './inspection.rpc-error';
+import { inspectRpcError, mayHaveAnyKey, rpcErrorOf } from './inspection.rpc-error';
 
 const INSPECTED_METHODS = new Set(['tools/call', 'resources/read', 'prompts/get']);
+/** What the response stage reads: a result, an error, a server message's params (first the commonest). */
+const ANSWER_KEYS = ['result', 'error', 'params'] as const;
 
 export const inspectMcpRequest: RequestStage<JsonRpcMessage> = (call, decisions) => {
   const inspection = call.inspection;
@@ -105,9 +110,11 @@ export function mcpResultStage(
   };
   return {
     name: 'inspection',
-    wants: (raw) => mayHaveAnswer(raw, 'result'),
+    wants: (raw) => mayHaveAnyKey(raw, ANSWER_KEYS),
     onMessage(message) {
       if (!isRecord(message)) return undefined;
+      // A server request or notification: its params (inspection.mcp.server-messages.ts).
+      if (typeof message.method === 'string') return inspectServerMessage(call, message, 0, session);
       const hasResult = 'result' in message && message.result !== undefined;
       // The hot path: a message with neither a result nor an error object costs two key lookups.
       const error = rpcErrorOf(message);

@@ -80,11 +80,12 @@ export function inspectRpcError(
 }
 
 /**
- * The result stages' pre-check (json.keys.ts `mayHaveKey` for two keys): the key the stage reads
- * (`"result"`, `"parts"`), an `"error"`, or an escape that could spell either. One more native
- * search than before for a message with neither (a progress notification); nothing more for one
- * with the first.
+ * The result stages' pre-check (json.keys.ts `mayHaveKey` for several keys): one of the keys the
+ * stage reads (`"result"`, `"parts"`), `"error"`, `"params"`…, or an escape that could spell one.
+ * An answer with the first key costs what it did (one native search); one with none of them a
+ * native search per key more.
  */
-export function mayHaveAnswer(raw: string, key: string): boolean {
-  return raw.includes(`"${key}"`) || raw.includes('"error"') || hasAsciiEscape(raw);
+export function mayHaveAnyKey(raw: string, keys: readonly string[]): boolean {
+  for (const key of keys) if (raw.includes(`"${key}"`)) return true;
+  return hasAsciiEscape(raw);
 }

@@ -2,7 +2,8 @@
  * A JSON-RPC error in a 2xx answer (inspection.rpc-error.ts) through the MCP and A2A result stages,
  * in plain Node: message and data scanned at `$.error…`, masked in place (the code and other members
  * kept), refused with the gateway's -32014 under a block rule; a message with both a result and an
- * error has both read; a message with neither is left alone, unparsed when it says neither key.
+ * error has both read; a message with neither is left alone, unparsed when it says neither key; a
+ * server request's or notification's params are masked, or the answer refused under a block rule.
  */
 import { describe, expect, it } from 'vitest';
 import type { StageCall } from '../gateway/gateway.stages';
@@ -87,10 +88,49 @@ describe('MCP result stage: a JSON-RPC error', () => {
     );
     expect(stage.onMessage({ jsonrpc: '2.0', method: 'notifications/progress', params: {} })).toBe(undefined);
     expect(call.findings).toEqual([]);
-    // The pre-check: an answer naming neither a result nor an error is not parsed for this stage.
-    expect(stage.wants?.('{"jsonrpc":"2.0","method":"notifications/progress","params":{}}')).toBe(false);
+    // The pre-check: a message naming no result, error or params is not parsed for this stage.
+    expect(stage.wants?.('{"jsonrpc":"2.0","method":"notifications/initialized"}')).toBe(false);
+    expect(stage.wants?.('{"jsonrpc":"2.0","method":"notifications/progress","params":{}}')).toBe(true);
     expect(stage.wants?.('{"jsonrpc":"2.0","id":1,"error":{"code":1,"message":"x"}}')).toBe(true);
     expect(stage.wants?.('{"jsonrpc":"2.0","id":1,"\\u0065rror":{}}')).toBe(true);
+  });
+});
+
+describe('MCP result stage: what the server sends on its own', () => {
+  const sampling = {
+    jsonrpc: '2.0',
+    id: 'srv-1',
+    method: 'sampling/createMessage',
+    params: {
+      messages: [{ role: 'user', content: { type: 'text', text: `pay with ${CARD}` } }],
+      maxTokens: 9,
+    },
+  };
+
+  it('masks a server request’s params, method and id kept, findings at $.params…', () => {
+    const call = stageCall();
+    const out = mcpResultStage(call, null)!.onMessage(sampling) as typeof sampling;
+    expect(out.id).toBe('srv-1');
+    expect(out.method).toBe('sampling/createMessage');
+    expect(out.params.messages[0]!.content.text).toBe('pay with [CARD_1]');
+    expect(locations(call)).toEqual(['pii.credit_card $.params.messages[0].content.text']);
+  });
+
+  it('refuses the rest of the answer on a block finding in a notification (thrown content_blocked)', () => {
+    const call = stageCall(true);
+    const log = {
+      jsonrpc: '2.0',
+      method: 'notifications/message',
+      params: { level: 'info', data: { k: KEY } },
+    };
+    let thrown: unknown;
+    try {
+      mcpResultStage(call, null)!.onMessage(log);
+    } catch (err) {
+      thrown = err;
+    }
+    expect(thrown).toMatchObject({ code: 'content_blocked', details: { location: '$.params.data.k' } });
+    expect(JSON.stringify(thrown)).not.toContain(KEY);
   });
 });
 
