@@ -7,6 +7,10 @@
  *        …/mcp-sse    the same server answering in SSE (`event: message`); a `scenario-slow` call
  *                     waits 300 ms first, so the gateway relays the stream rather than reading it whole.
  *        …/mcp-batch  a JSON-RPC batch answered item by item, every item such an error.
+ *        …/mcp-asks   the MCP SDK's server with sessions, whose tool `ask` sends on the call's SSE
+ *                     stream a log notification whose data holds the key, then a
+ *                     `sampling/createMessage` request whose message holds the card, and answers
+ *                     with what the client's model said (what the server sends on its own).
  *   A2A  GET …/.well-known/agent-card.json (streaming on); POST …/a2a: `SendMessage` answered with
  *        the error as JSON, `SendStreamingMessage` with one SSE event that is the error.
  *
@@ -22,7 +26,13 @@ import type { AddressInfo } from 'node:net';
 import { AgentCard } from '@a2a-js/sdk';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { CallToolRequestSchema, ListToolsRequestSchema, McpError } from '@modelcontextprotocol/sdk/types.js';
+import { randomUUID } from 'node:crypto';
+import {
+  CallToolRequestSchema,
+  CreateMessageResultSchema,
+  ListToolsRequestSchema,
+  McpError,
+} from '@modelcontextprotocol/sdk/types.js';
 import { keepIdleConnections } from '../shared/keep-alive.ts';
 import { LEAKED_CARD, LEAKED_KEY } from './error-upstream.ts';
 
@@ -53,6 +63,51 @@ function mcpServer(): Server {
     throw new McpError(error.code, error.message, error.data);
   });
   return server;
+}
+
+/** What `ask` sends the client: a log line with the key, a sampling request with the card. */
+export const ASK_LOG = `cache warmed with key ${LEAKED_KEY}`;
+export const ASK_PROMPT = `summarise the payment with card ${LEAKED_CARD}`;
+
+function askingServer(): Server {
+  const server = new Server(
+    { name: 'asking-mcp', version: '1.0.0' },
+    { capabilities: { tools: {}, logging: {} } },
+  );
+  server.setRequestHandler(ListToolsRequestSchema, async () => ({
+    tools: [{ name: 'ask', description: 'Asks the client', inputSchema: { type: 'object' } }],
+  }));
+  server.setRequestHandler(CallToolRequestSchema, async (_request, extra) => {
+    await extra.sendNotification({
+      method: 'notifications/message',
+      params: { level: 'info', logger: 'cache', data: { line: ASK_LOG } },
+    });
+    const sampled = await extra.sendRequest(
+      {
+        method: 'sampling/createMessage',
+        params: { messages: [{ role: 'user', content: { type: 'text', text: ASK_PROMPT } }], maxTokens: 16 },
+      },
+      CreateMessageResultSchema,
+    );
+    const text = sampled.content.type === 'text' ? sampled.content.text : '';
+    return { content: [{ type: 'text', text: `the model said: ${text}` }] };
+  });
+  return server;
+}
+
+/** Sessions of …/mcp-asks (the client's answer to the sampling request comes in a POST of its own). */
+const asking = new Map<string, StreamableHTTPServerTransport>();
+
+async function askingHandle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+  const sid = req.headers['mcp-session-id'];
+  const existing = typeof sid === 'string' ? asking.get(sid) : undefined;
+  if (existing) return existing.handleRequest(req, res, body);
+  const transport: StreamableHTTPServerTransport = new StreamableHTTPServerTransport({
+    sessionIdGenerator: () => randomUUID(),
+    onsessioninitialized: (id) => void asking.set(id, transport),
+  });
+  await askingServer().connect(transport);
+  return transport.handleRequest(req, res, body);
 }
 
 async function bodyOf(req: IncomingMessage): Promise<string> {
@@ -100,6 +155,7 @@ async function handle(req: IncomingMessage, res: ServerResponse, base: string): 
     return;
   }
   if (req.method !== 'POST') return void res.writeHead(405).end();
+  if (path.endsWith('/mcp-asks')) return askingHandle(req, res, JSON.parse(await bodyOf(req)));
   if (path.endsWith('/mcp-json') || path.endsWith('/mcp-sse')) {
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
@@ -146,6 +202,8 @@ export async function startRpcErrorUpstream(): Promise<RpcErrorUpstream> {
   return {
     url: base,
     close: async () => {
+      for (const transport of asking.values()) await transport.close().catch(() => undefined);
+      asking.clear();
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
