@@ -16,17 +16,18 @@
  *
  * `scenario-benign` in the call's text makes an error with nothing to find.
  */
+
+import { randomUUID } from 'node:crypto';
 import {
   createServer,
-  type IncomingMessage,
   type Server as HttpServer,
+  type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { AgentCard } from '@a2a-js/sdk';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
-import { randomUUID } from 'node:crypto';
 import {
   CallToolRequestSchema,
   CreateMessageResultSchema,

@@ -24,8 +24,8 @@ import type { RequestStage, ResponseStage, StageCall } from '../gateway/gateway.
 import { AppError, jsonRpcErrorBody } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { blockedError, blockingFinding, recordFindings, under } from './inspection.findings';
-import { createRedactionSession, redactJson } from './inspection.redact';
 import { inspectServerMessage } from './inspection.mcp.server-messages';
+import { createRedactionSession, redactJson } from './inspection.redact';
 import { maskingHooks } from './inspection.redact.complete';
 import { inspectRpcError, mayHaveAnyKey, rpcErrorOf } from './inspection.rpc-error';
 
