@@ -9,6 +9,8 @@
  *                              [CARD_1]; the call completes; the row records both at `$.params…`.
  *   block  (the rules `block`) the answer ends at the first such message with the gateway's
  *                              content_blocked (-32014): the client's model is never asked.
+ *   GET    the same log notification sent on the session's GET stream (related to no request):
+ *          masked there too, or the stream ended before it under a block rule.
  * No audit row holds the key or the card.
  */
 import { randomBytes } from 'node:crypto';
@@ -36,8 +38,8 @@ interface Row {
   details: null | { findings?: Array<{ kind: string; detail?: { where?: string; location?: string } }> };
 }
 
-/** What the client saw: log lines, sampling prompts, and the call's result or error. */
-async function ask(name: string, trace: string) {
+/** What the client saw: log lines, sampling prompts, and the result or error of a call to `tool`. */
+async function ask(name: string, trace: string, tool = 'ask') {
   const seen = { logs: [] as unknown[], prompts: [] as unknown[] };
   const transport = new StreamableHTTPClientTransport(new URL(`${gatewayUrl()}/v1/mcp/${slug(name)}`), {
     requestInit: { headers: { Authorization: `Bearer ${adminKey()}`, 'X-Igris-Trace-Id': trace } },
@@ -50,10 +52,13 @@ async function ask(name: string, trace: string) {
   });
   await client.connect(transport);
   try {
-    const outcome = await client.callTool({ name: 'ask', arguments: {} }).then(
+    // `broadcast` logs on the GET stream, which the client opens once connected: give it time to.
+    if (tool === 'broadcast') await new Promise((r) => setTimeout(r, 500));
+    const outcome = await client.callTool({ name: tool, arguments: {} }).then(
       (result) => ({ result }),
       (error: unknown) => ({ error }),
     );
+    if (tool === 'broadcast') await new Promise((r) => setTimeout(r, 500));
     return { ...seen, ...outcome };
   } finally {
     await client.close().catch(() => undefined);
@@ -115,5 +120,23 @@ describe('MCP: a server’s log notification and sampling request inside a tool 
     expect(seen.prompts).toEqual([]);
     expect(`${(error as Error).message} ${JSON.stringify(error)}`).not.toContain(LEAKED_KEY);
     await rowOf(trace, (r) => r.errorCode === 'content_blocked');
+  });
+});
+
+describe('MCP: a server’s log notification on the GET stream', () => {
+  it('masks it there too, and under a block rule ends the stream before it reaches the client', async () => {
+    const trace = `srvmsg-get-mask-${RUN}`;
+    const masked = await ask('mask', trace, 'broadcast');
+    expect(masked).toHaveProperty('result');
+    expect(masked.logs).toEqual([
+      { level: 'info', logger: 'cache', data: { line: 'cache warmed with key [SECRET_1]' } },
+    ]);
+    const row = await rowOf(trace, (r) => (r.details?.findings?.length ?? 0) >= 1);
+    expect(located(row)).toEqual(['secret.aws_access_key_id result $.params.data.line']);
+    const blockTrace = `srvmsg-get-block-${RUN}`;
+    const blocked = await ask('block', blockTrace, 'broadcast');
+    expect(blocked).toHaveProperty('result');
+    expect(blocked.logs).toEqual([]);
+    await rowOf(blockTrace, (r) => (r.details?.findings?.length ?? 0) >= 1);
   });
 });

@@ -10,7 +10,8 @@
  *        …/mcp-asks   the MCP SDK's server with sessions, whose tool `ask` sends on the call's SSE
  *                     stream a log notification whose data holds the key, then a
  *                     `sampling/createMessage` request whose message holds the card, and answers
- *                     with what the client's model said (what the server sends on its own).
+ *                     with what the client's model said (what the server sends on its own); its tool
+ *                     `broadcast` sends that log notification related to no request: on the GET stream.
  *   A2A  GET …/.well-known/agent-card.json (streaming on); POST …/a2a: `SendMessage` answered with
  *        the error as JSON, `SendStreamingMessage` with one SSE event that is the error.
  *
@@ -76,9 +77,20 @@ function askingServer(): Server {
     { capabilities: { tools: {}, logging: {} } },
   );
   server.setRequestHandler(ListToolsRequestSchema, async () => ({
-    tools: [{ name: 'ask', description: 'Asks the client', inputSchema: { type: 'object' } }],
+    tools: [
+      { name: 'ask', description: 'Asks the client', inputSchema: { type: 'object' } },
+      { name: 'broadcast', description: 'Logs on the GET stream', inputSchema: { type: 'object' } },
+    ],
   }));
-  server.setRequestHandler(CallToolRequestSchema, async (_request, extra) => {
+  server.setRequestHandler(CallToolRequestSchema, async (request, extra) => {
+    if (request.params.name === 'broadcast') {
+      // Related to no request: the SDK sends it on the session's GET stream.
+      await server.notification({
+        method: 'notifications/message',
+        params: { level: 'info', logger: 'cache', data: { line: ASK_LOG } },
+      });
+      return { content: [{ type: 'text', text: 'sent' }] };
+    }
     await extra.sendNotification({
       method: 'notifications/message',
       params: { level: 'info', logger: 'cache', data: { line: ASK_LOG } },
@@ -155,8 +167,9 @@ async function handle(req: IncomingMessage, res: ServerResponse, base: string): 
     res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(card(base)));
     return;
   }
+  if (path.endsWith('/mcp-asks'))
+    return askingHandle(req, res, req.method === 'POST' ? JSON.parse(await bodyOf(req)) : undefined);
   if (req.method !== 'POST') return void res.writeHead(405).end();
-  if (path.endsWith('/mcp-asks')) return askingHandle(req, res, JSON.parse(await bodyOf(req)));
   if (path.endsWith('/mcp-json') || path.endsWith('/mcp-sse')) {
     const transport = new StreamableHTTPServerTransport({
       sessionIdGenerator: undefined,
