@@ -113,19 +113,26 @@ export function mcpResultStage(
     wants: (raw) => mayHaveAnyKey(raw, ANSWER_KEYS),
     onMessage(message) {
       if (!isRecord(message)) return undefined;
-      // A server request or notification: its params (inspection.mcp.server-messages.ts).
-      if (typeof message.method === 'string') return inspectServerMessage(call, message, 0, session);
+      const fromServer = typeof message.method === 'string';
       const hasResult = 'result' in message && message.result !== undefined;
-      // The hot path: a message with neither a result nor an error object costs two key lookups.
       const error = rpcErrorOf(message);
-      if (!hasResult && !error) return undefined;
+      // The hot path: a message with none of them costs three key lookups.
+      if (!fromServer && !hasResult && !error) return undefined;
+      // A message mixing them is not JSON-RPC, but a client may read any part: each part is read.
+      let current: Record<string, unknown> = message;
+      // A server request or notification: its params (inspection.mcp.server-messages.ts; a block throws).
+      if (fromServer)
+        current = (inspectServerMessage(call, message, 0, session) as typeof current) ?? current;
       const id = (message.id ?? null) as string | number | null;
-      const unit = unitOf(id);
-      const scanned = hasResult ? inspectResult(message, id, unit) : null;
-      if (scanned?.final || !error) return scanned?.message;
+      const unit = fromServer ? 0 : unitOf(id);
+      if (hasResult) {
+        const scanned = inspectResult(current, id, unit);
+        if (scanned?.final) return scanned.message;
+        current = scanned?.message ?? current;
+      }
       // A JSON-RPC error in a 2xx answer (inspection.rpc-error.ts): scanned as a result is.
-      const current = scanned?.message ?? message;
-      return inspectRpcError(call, current, error, unit, session) ?? scanned?.message;
+      const out = error ? inspectRpcError(call, current, error, unit, session) : undefined;
+      return out ?? (current === message ? undefined : current);
     },
   };
 }

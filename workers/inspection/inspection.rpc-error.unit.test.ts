@@ -116,6 +116,18 @@ describe('MCP result stage: what the server sends on its own', () => {
     expect(locations(call)).toEqual(['pii.credit_card $.params.messages[0].content.text']);
   });
 
+  it('reads every part of a message that mixes a method with an error (not JSON-RPC, but readable)', () => {
+    const call = stageCall();
+    const mixed = { ...sampling, error: { code: 1, message: `key ${KEY}` } };
+    const out = mcpResultStage(call, null)!.onMessage(mixed);
+    expect(JSON.stringify(out)).not.toContain(KEY);
+    expect(JSON.stringify(out)).not.toContain(CARD);
+    expect(locations(call)).toEqual([
+      'pii.credit_card $.params.messages[0].content.text',
+      'secret.aws_access_key_id $.error.message',
+    ]);
+  });
+
   it('refuses the rest of the answer on a block finding in a notification (thrown content_blocked)', () => {
     const call = stageCall(true);
     const log = {
