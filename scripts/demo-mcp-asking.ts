@@ -9,6 +9,8 @@
  *   json       a request gets a JSON batch body: [the server request, the request's result]
  *   escaped    like sse, the server request's keys \u-escaped ("\u006dethod", "\u0069d")
  *   plain      a request gets an SSE answer with a notification (no id) and its result: no server request
+ *   lone       a request gets a JSON body that is the server request alone (no result)
+ *   lonebatch  a request gets a JSON batch body holding only the server request
  *   (any)      on GET: an SSE stream carrying the server request, then its end
  * A notification or a response (the client's answer) gets 202 and no body, like a real server; the
  * recording proxy in front (test/workerd/upstream.recorder.ts) shows what arrived.
@@ -63,6 +65,12 @@ export async function handleAsking(
       res.writeHead(200, SSE).end(event(note) + event(result));
       return true;
     }
+    case 'lone':
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify(asked));
+      return true;
+    case 'lonebatch':
+      res.writeHead(200, { 'Content-Type': 'application/json' }).end(JSON.stringify([asked]));
+      return true;
     default:
       res.writeHead(404).end();
       return true;

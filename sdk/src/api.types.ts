@@ -859,7 +859,8 @@ export interface Schemas {
         | 'session_suspended'
         | 'upstream_unreachable'
         | 'upstream_timeout'
-        | 'upstream_too_large';
+        | 'upstream_too_large'
+        | 'upstream_invalid_answer';
       message: string;
       details?: unknown;
     };

@@ -26,6 +26,8 @@ export const slugs = {
   escaped: `resp-esc-${RUN}`,
   plain: `resp-plain-${RUN}`,
   longId: `resp-long-${RUN}`,
+  loneLongId: `resp-lone-${RUN}`,
+  loneBatchLongId: `resp-lonebatch-${RUN}`,
   glob: `resp-glob-${RUN}`,
   echoOnly: `resp-echo-${RUN}`,
   deny: `resp-deny-${RUN}`,
@@ -61,12 +63,10 @@ export async function setUpResponses(): Promise<void> {
   await connection(orgA, slugs.json, '/asking/json?method=roots/list', ALLOW_ALL);
   await connection(orgA, slugs.escaped, '/asking/escaped?method=ping', ALLOW_ALL);
   await connection(orgA, slugs.plain, '/asking/plain', ALLOW_ALL);
-  await connection(
-    orgA,
-    slugs.longId,
-    `/asking/sse?sid=${encodeURIComponent(`"${'x'.repeat(300)}"`)}`,
-    ALLOW_ALL,
-  );
+  const longSid = encodeURIComponent(`"${'x'.repeat(300)}"`);
+  await connection(orgA, slugs.longId, `/asking/sse?sid=${longSid}`, ALLOW_ALL);
+  await connection(orgA, slugs.loneLongId, `/asking/lone?sid=${longSid}`, ALLOW_ALL);
+  await connection(orgA, slugs.loneBatchLongId, `/asking/lonebatch?sid=${longSid}`, ALLOW_ALL);
   await connection(orgA, slugs.glob, '/asking/sse', [
     { tool: 'echo', action: 'allow' },
     { tool: 'response:*', action: 'allow' },

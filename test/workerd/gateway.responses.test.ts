@@ -152,6 +152,36 @@ describe('server requests get minted ids', () => {
   });
 });
 
+describe('an answer that is nothing but a server request the gateway cannot relay', () => {
+  // Dropped from a JSON body, nothing was left — and the body used to go out as it came, the
+  // unminted request in it. Now the call is refused (502 upstream_invalid_answer) and recorded.
+  for (const [label, slug] of [
+    ['a lone JSON body', () => slugs.loneLongId],
+    ['a JSON batch of it alone', () => slugs.loneBatchLongId],
+  ] as const) {
+    it(`is refused, not relayed: ${label}`, async () => {
+      const trace = `resp-lone-${RUN}-${label.length}`;
+      const res = await call('POST', `/v1/mcp/${slug()}`, {
+        key: orgA.key,
+        body: { jsonrpc: '2.0', id: 1, method: 'tools/call', params: { name: 'echo', arguments: {} } },
+        headers: { Accept: ACCEPT_BOTH, 'X-Igris-Trace-Id': trace },
+      });
+      const text = await res.text();
+      expect(res.status).toBe(502);
+      expect(text).not.toContain('x'.repeat(300));
+      expect(text).not.toContain('sampling/createMessage');
+      expect(JSON.parse(text)).toMatchObject({ id: 1, error: { code: -32025 } });
+      let rows = await auditFor(trace);
+      for (let i = 0; i < 50 && !rows[0]?.error_code; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        rows = await auditFor(trace);
+      }
+      expect(rows[0]).toMatchObject({ error_code: 'upstream_invalid_answer' });
+      expect(rows[0]!.details).toContain('server_request_dropped');
+    });
+  }
+});
+
 describe('client responses are decided as response:<method>', () => {
   it('a `response:*` rule allows them; with no rule for them, the default deny refuses', async () => {
     const sess = session('glob');

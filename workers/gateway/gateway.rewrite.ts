@@ -90,7 +90,10 @@ export interface RewriteOptions {
 
 export type BodyEnd = 'complete' | 'error' | 'cancelled';
 
-/** Runs the stages over one parsed message (or batch); null when nothing changed. */
+/**
+ * Runs the stages over one parsed message (or batch); null when nothing changed, DROP when nothing
+ * is left (the message, or every item of the batch, removed).
+ */
 export function rewriteMessage(value: unknown, stages: readonly ResponseStage[]): unknown {
   if (Array.isArray(value)) {
     let changed = false;
@@ -103,6 +106,8 @@ export function rewriteMessage(value: unknown, stages: readonly ResponseStage[])
         if (replaced !== DROP) out.push(replaced);
       }
     }
+    // Every item removed: nothing is left to relay, as when a lone message is (rewriteResponse).
+    if (changed && out.length === 0) return DROP;
     return changed ? out : null;
   }
   return rewriteOne(value, stages);
@@ -228,8 +233,15 @@ export async function rewriteResponse(response: Response, options: RewriteOption
     if (err instanceof AppError) onBodyDone('error', err);
     throw err;
   }
+  if (replaced === DROP) {
+    // The body's one message was removed (a server request the gateway cannot relay): sending the
+    // body as it came would relay it after all, and an empty answer is no answer — refused.
+    const err = new AppError('upstream_invalid_answer', { internal: { reason: 'only message dropped' } });
+    onBodyDone('error', err);
+    throw err;
+  }
   onBodyDone('complete');
-  const out = replaced === null || replaced === DROP ? text : JSON.stringify(replaced);
+  const out = replaced === null ? text : JSON.stringify(replaced);
   return new Response(out, init(response));
 }
 

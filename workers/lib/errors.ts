@@ -133,6 +133,9 @@ export const ERROR_CODES = {
   // The upstream's answer holds a message (a JSON body, an SSE event) longer than the gateway reads
   // to inspect it (gateway.rewrite.ts MAX_ANSWER_MESSAGE_BYTES): refused rather than passed unchecked.
   upstream_too_large: { status: 502, rpc: -32019, message: 'Upstream answer too large' },
+  // The upstream's answer was nothing but a message the gateway does not relay (a server request
+  // whose id cannot be minted, mcp.server-requests.ts): there is nothing left to pass on.
+  upstream_invalid_answer: { status: 502, rpc: -32025, message: 'Upstream answer refused' },
 } as const satisfies Record<string, { status: number; rpc: number; message: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

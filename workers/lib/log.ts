@@ -57,6 +57,7 @@ const UPSTREAM_FAILURES: ReadonlySet<string> = new Set([
   'upstream_unreachable',
   'upstream_timeout',
   'upstream_too_large',
+  'upstream_invalid_answer',
 ]);
 
 /** The level to log an error answered to a caller at, or null when it needs no log line (4xx). */

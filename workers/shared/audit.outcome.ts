@@ -33,8 +33,15 @@ export const FAILED_OUTCOMES: ReadonlySet<AuditOutcomeName> = new Set(['upstream
 /** `approve`: a call whose approval was consumed (a held one is recorded as `approval_required`). */
 const FORWARDED_ACTIONS = ['allow', 'alert', 'approve', 'pass'] as const;
 const CALL_TYPES = ['tool_call', 'a2a_call', 'request'] as const;
-/** The upstream failed the call: unreachable, or an answer too large to inspect (gateway.rewrite.ts). */
-const UPSTREAM_ERRORS: readonly string[] = ['upstream_unreachable', 'upstream_too_large'];
+/**
+ * The upstream failed the call: unreachable, an answer too large to inspect, or one with nothing
+ * the gateway relays (gateway.rewrite.ts).
+ */
+const UPSTREAM_ERRORS: readonly string[] = [
+  'upstream_unreachable',
+  'upstream_too_large',
+  'upstream_invalid_answer',
+];
 
 export interface OutcomeFields {
   type: string;
