@@ -77,7 +77,8 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
   ): UnitDecision<U>[];
   readonly requestStages: readonly RequestStage<U>[];
   settle(decisions: UnitDecision<U>[]): UnitDecision<U>[];
-  forwardBody(parsed: P): BodyInit | null;
+  /** Asynchronous only where the serialization is the runtime's (an LLM form re-encoded after masking). */
+  forwardBody(parsed: P): BodyInit | null | Promise<BodyInit | null>;
   upstream(
     connection: ResolvedConnection,
     parsed: P | null,

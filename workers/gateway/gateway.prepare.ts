@@ -208,7 +208,7 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
       decisions = await holdTaintedForApproval(c, adapter.protocol, state, decisions, held, ruleIndex);
     }
     decisions = adapter.settle(decisions);
-    body = adapter.forwardBody(state.parsed);
+    body = await adapter.forwardBody(state.parsed);
   } else if (adapter.needsPolicy(c.req.raw, state.httpMethod)) {
     [policy, integrity, inspection] = await governing();
   }

@@ -37,6 +37,7 @@ import {
 } from '../llm/llm.endpoints';
 import { llmErrorResponse, llmStreamErrorEvent } from '../llm/llm.errors';
 import { estimatePromptTokens } from '../llm/llm.estimate';
+import { reencodeMultipart } from '../llm/llm.form-reencode';
 import {
   combineModels,
   formModel,
@@ -76,7 +77,7 @@ export interface LlmUnit {
    * not parsed as JSON (a form as the gateway re-encoded it, another passthrough body as sent) — and
    * a multipart form's parsed entries, for an approval to bind (approval.hash.ts).
    */
-  forwarded?: { target: string; raw: Uint8Array | null; form?: FormData };
+  forwarded?: { target: string; raw: Uint8Array | null; form?: FormData; reencode?: true };
   /** A passthrough call's model, read only under `allowedModels` (llm.passthrough-model.ts). */
   passthroughModel?: PassthroughModel;
   /** A passthrough call's body as content inspection reads it, on an inspected connection only. */
@@ -316,11 +317,19 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     // A stored object the call names is its caller's, or refused; a list asks for the caller's
     // own (llm.response.access.ts).
     taskAccess: responseAccess,
-    forwardBody: (parsed) => {
+    forwardBody: async (parsed) => {
       const unit = parsed.units[0];
+      if (unit.body) return JSON.stringify(unit.body);
+      // A multipart form whose text fields inspection masked (inspection.passthrough.ts): the
+      // masked entries re-encoded, under the runtime's new boundary, which `upstream` then names.
+      if (unit.forwarded?.reencode && unit.forwarded.form) {
+        const masked = await reencodeMultipart(unit.forwarded.form, Number.MAX_SAFE_INTEGER);
+        parsed.contentType = masked.contentType;
+        return masked.bytes;
+      }
       // `forwarded.raw`: a passthrough body inspection rewrote (inspection.passthrough.ts).
       // A form: the gateway's re-encoding of it (llm.form-read.ts), typed by `upstream` below.
-      return unit.body ? JSON.stringify(unit.body) : (unit.forwarded?.raw ?? parsed.raw);
+      return unit.forwarded?.raw ?? parsed.raw;
     },
     upstream: (connection, parsed, request) => {
       const provider = parsed?.provider ?? providerOf(connection);

@@ -62,16 +62,29 @@ export interface InspectableBody {
   fault: AppError | null;
 }
 
+/**
+ * A form's text field as a piece reads it: its entry's position in the form, its name, and where
+ * its value starts in the piece's text (a URL-encoded field is read as `name=value`). A redaction
+ * may rewrite the value (the form is forwarded re-encoded: inspection.passthrough.mask.ts).
+ */
+export interface FieldRef {
+  index: number;
+  name: string;
+  offset: number;
+}
+
 /** A text to scan, and where it is: JSON (its strings at their paths under `prefix`) or text. */
 export type Piece =
   | { kind: 'json'; prefix: string; value: unknown }
-  | { kind: 'text'; prefix: string; text: string };
+  | { kind: 'text'; prefix: string; text: string; field?: FieldRef };
 
 /** The pieces of a passthrough request, and whether its body is one JSON value (rewritable). */
 export interface Pieces {
   pieces: Piece[];
   /** The body's JSON value when the body is one (the one piece a redaction may rewrite). */
   json: { value: unknown } | null;
+  /** A URL-encoded body's fields, in order (re-encoded with masked values); null otherwise. */
+  fields: Array<[string, string]> | null;
 }
 
 export function tooLarge(message: string, details: Record<string, unknown>): AppError {
@@ -246,11 +259,18 @@ export function passthroughPieces(raw: Uint8Array | null, body: InspectableBody)
     pieces.push({ kind: 'text', prefix: `query ${label(name, i)}`, text: `${name}=${value}` });
   });
   let json: { value: unknown } | null = null;
+  let fields: Array<[string, string]> | null = null;
   if (body.parts) {
     body.parts.forEach((part, i) => {
       const at = `part ${label(part.name, i)}`;
       pieces.push({ kind: 'text', prefix: `${at} header`, text: `${part.name}\n${part.filename ?? ''}` });
-      if (typeof part.value === 'string') pieces.push({ kind: 'text', prefix: at, text: part.value });
+      if (typeof part.value === 'string')
+        pieces.push({
+          kind: 'text',
+          prefix: at,
+          text: part.value,
+          field: { index: i, name: part.name, offset: 0 },
+        });
       else {
         const text = scannableText(part.value);
         if (text !== null) textPieces(text, at, budget, pieces);
@@ -258,14 +278,19 @@ export function passthroughPieces(raw: Uint8Array | null, body: InspectableBody)
     });
   } else if (raw?.byteLength) {
     const text = scannableText(raw);
-    if (text === null) return { pieces, json };
+    if (text === null) return { pieces, json, fields };
     if (body.type.startsWith('application/x-www-form-urlencoded')) {
-      const fields = [...new URLSearchParams(text)];
+      fields = [...new URLSearchParams(text)];
       if (fields.length > MAX_FORM_PARTS) throw tooManyParts();
       fields.forEach(([name, value], i) => {
-        pieces.push({ kind: 'text', prefix: `field ${label(name, i)}`, text: `${name}=${value}` });
+        pieces.push({
+          kind: 'text',
+          prefix: `field ${label(name, i)}`,
+          text: `${name}=${value}`,
+          field: { index: i, name, offset: name.length + 1 },
+        });
       });
     } else json = textPieces(text, '', budget, pieces) ?? null;
   }
-  return { pieces, json };
+  return { pieces, json, fields };
 }

@@ -7,9 +7,12 @@
  *   block   refuses the call, as a governed prompt's block does (`content_blocked`);
  *   redact  in a body that is one JSON value: the value is replaced by its placeholder and the
  *           body forwarded is the serialization of the rewritten value (as a governed body is);
- *           anywhere else (an upload, a form, JSON lines, text, the query: bytes the gateway
- *           forwards as they are — a form re-encoded with its entries unchanged) it cannot be
- *           masked, so the call is refused (`inspection_unmaskable`);
+ *           in a form's text field (multipart or URL-encoded; forwarded as the gateway re-encodes
+ *           the entries it parsed): the field's value is replaced and the form re-encoded
+ *           (inspection.passthrough.mask.ts); anywhere else (a file part, JSON lines or text sent
+ *           as the body, the query, a part's name or filename, a field's name, a `model` or
+ *           `purpose` field the gateway decides on: bytes forwarded as they are, or values the
+ *           decision read) it cannot be masked, so the call is refused (`inspection_unmaskable`);
  *           so is a redaction the gateway could not make whole (a key, or a string with more
  *           values of one rule than a scan reports);
  *   alert, log  recorded.
@@ -31,6 +34,13 @@ import {
 } from './inspection.findings';
 import { scanJsonValue } from './inspection.json.js';
 import {
+  type FieldToMask,
+  fieldUnmaskable,
+  maskedMultipart,
+  maskedUrlencoded,
+  maskFields,
+} from './inspection.passthrough.mask';
+import {
   type InspectableBody,
   MAX_INSPECTED_BYTES,
   MAX_INSPECTED_DEPTH,
@@ -44,7 +54,11 @@ import type { CallInspection } from './inspection.types';
 /** What the stage reads of a passthrough unit (llm.adapter.ts `LlmUnit`). */
 export interface PassthroughUnit {
   endpoint: string;
-  forwarded?: { target: string; raw: Uint8Array | null };
+  /**
+   * `form`: a multipart form's parsed entries (llm.adapter.ts); `reencode`: set when its text fields
+   * were masked — the adapter re-encodes `form` (its new boundary) instead of forwarding `raw`.
+   */
+  forwarded?: { target: string; raw: Uint8Array | null; form?: FormData; reencode?: true };
   /** Prepared by the adapter when the connection inspects content. */
   inspectable?: InspectableBody;
 }
@@ -52,8 +66,10 @@ export interface PassthroughUnit {
 export interface PassthroughVerdict {
   findings: CallFinding[];
   refusal: AppError | null;
-  /** The body to forward instead of the caller's (a redacted JSON body), or null. */
+  /** The body to forward instead of the caller's (a redacted JSON body or URL-encoded form), or null. */
   forward: Uint8Array | null;
+  /** A multipart form's masked text fields, by entry position (the form is re-encoded), or null. */
+  formFields: Map<number, string> | null;
 }
 
 /** The walk's bounds for one JSON text: the body's (counted before, inspection.passthrough.read.ts). */
@@ -80,7 +96,7 @@ function reportedPath(inspection: CallInspection, err: AppError): AppError {
 
 function unmaskable(f: Finding, location: string): AppError {
   return new AppError('inspection_unmaskable', {
-    message: `Refused by content inspection: rule ${f.ruleId} (${f.category}) matched a value to redact in a part of the request the gateway forwards as sent and cannot mask`,
+    message: `Refused by content inspection: rule ${f.ruleId} (${f.category}) matched a value to redact where the gateway cannot mask it (a file, a name, the query, or a value the call was decided on)`,
     details: { ruleId: f.ruleId, category: f.category, severity: f.severity, where: 'prompt', location },
   });
 }
@@ -125,7 +141,7 @@ export function inspectPassthrough(
   index: number,
 ): PassthroughVerdict {
   const raw = unit.forwarded?.raw ?? null;
-  const verdict: PassthroughVerdict = { findings: [], refusal: null, forward: null };
+  const verdict: PassthroughVerdict = { findings: [], refusal: null, forward: null, formFields: null };
   if (!unit.inspectable) {
     // The adapter prepares every passthrough body of an inspected connection: one it did not is
     // not passed unread.
@@ -143,6 +159,9 @@ export function inspectPassthrough(
   // Each finding with its whole location (for the refusal), and the body value's own `redact` ones.
   const all: Finding[] = [];
   const masked: Finding[] = [];
+  // A form's text fields with `redact` findings, and those findings with their whole locations.
+  const fields: FieldToMask[] = [];
+  const fieldFindings: Finding[] = [];
   let elsewhere: Finding | null = null;
   let recorded = 0;
   let omitted = 0;
@@ -158,12 +177,23 @@ export function inspectPassthrough(
     recorded += Math.min(room, found.length);
     omitted += Math.max(0, found.length - room);
     const body = pieces.json !== null && piece.kind === 'json' && piece.value === pieces.json.value;
+    const field = piece.kind === 'text' ? piece.field : undefined;
+    const toMask: Finding[] = [];
     for (const f of found) {
       const whole = { ...f, location: under(piece.prefix, f.location) };
       all.push(whole);
       if (f.action !== 'redact') continue;
       if (body) masked.push(f);
-      else elsewhere ??= whole;
+      else if (field) {
+        toMask.push(f);
+        fieldFindings.push(whole);
+      } else elsewhere ??= whole;
+    }
+    if (field && piece.kind === 'text' && toMask.length > 0) {
+      const entry = { field, text: piece.text, found: toMask };
+      const stuck = fieldUnmaskable(entry);
+      if (stuck) elsewhere ??= { ...stuck, location: under(piece.prefix, stuck.location) };
+      fields.push(entry);
     }
   }
   if (omitted > 0) verdict.findings.push(truncatedFinding(inspection, omitted));
@@ -172,7 +202,7 @@ export function inspectPassthrough(
     verdict.refusal = blockedError(inspection.engine, block, 'prompt', block.location ?? 'body');
     return verdict;
   }
-  const partial = elsewhere ?? unmaskableIn(masked);
+  const partial = elsewhere ?? unmaskableIn(masked) ?? unmaskableIn(fieldFindings);
   if (partial) {
     verdict.refusal = unmaskable(
       partial,
@@ -188,6 +218,13 @@ export function inspectPassthrough(
     });
     verdict.forward = new TextEncoder().encode(JSON.stringify(rewritten));
   }
+  if (fields.length > 0) {
+    inspection.session ??= createRedactionSession();
+    const values = maskFields(fields, inspection.session);
+    // A URL-encoded form is re-encoded here; a multipart one by the adapter (the runtime's encoding).
+    if (pieces.fields) verdict.forward = maskedUrlencoded(pieces.fields, values);
+    else verdict.formFields = values;
+  }
   return verdict;
 }
 
@@ -202,9 +239,22 @@ export function inspectPassthroughRequest<U extends PassthroughUnit>(
     // Every passthrough unit (one not prepared is refused), and a transcription upload the adapter
     // prepared (llm.adapter.ts READ_WHOLE).
     if (d.refusal || (d.unit.endpoint !== 'passthrough' && !d.unit.inspectable)) return d;
-    const { findings, refusal, forward } = inspectPassthrough(inspection, d.unit, index);
+    const { findings, refusal: refused, forward, formFields } = inspectPassthrough(inspection, d.unit, index);
+    let refusal = refused;
     // What is forwarded is `forwarded.raw` (llm.adapter.ts forwardBody): the placeholders go out.
     if (forward && d.unit.forwarded) d.unit.forwarded = { ...d.unit.forwarded, raw: forward };
+    // A multipart form's masked fields: the form forwarded (and bound by an approval) is the masked one.
+    if (formFields && !refusal) {
+      const form = d.unit.forwarded?.form;
+      if (form && d.unit.forwarded)
+        d.unit.forwarded = {
+          ...d.unit.forwarded,
+          form: maskedMultipart(form, formFields),
+          raw: null,
+          reencode: true,
+        };
+      else refusal = new AppError('internal', { internal: 'masked form fields without a parsed form' });
+    }
     if (findings.length === 0 && !refusal) return d;
     return { ...d, findings: [...(d.findings ?? []), ...findings], refusal };
   });

@@ -2,7 +2,8 @@
  * Passthrough request inspection, pure (inspection.passthrough.ts, inspection.passthrough.read.ts):
  * how a body is read into texts (JSON, JSON lines, text, forms, the query), where each finding is
  * located, the bounds and repeated keys refused, and the verdicts — block refuses, redact rewrites
- * a JSON body and refuses everywhere else, a redaction that could not be whole refuses.
+ * a JSON body and a form's text field values and refuses everywhere else, a redaction that could
+ * not be whole refuses.
  */
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors';
@@ -197,11 +198,13 @@ describe('the verdict on a passthrough request', () => {
     expect(insp.session?.mapping.get('[EMAIL_1]')).toBe(EMAIL);
   });
 
-  it('refuses a value to redact where the bytes go as sent: JSON lines, text, a form, the query, a key', () => {
+  it('refuses a value to redact where it cannot be masked: JSON lines, text, a field name, a decided field, the query, a key', () => {
     const cases: Array<[string, InspectableBody, string]> = [
       [`{"a":1}\n{"m":"${EMAIL}"}`, body('application/jsonl'), 'line 2 $.m'],
       [`write ${EMAIL}`, body('text/plain'), 'body'],
-      [`to=${encodeURIComponent(EMAIL)}`, body('application/x-www-form-urlencoded'), 'field to'],
+      // A form's field named by the value, and a field the call is decided on (model, purpose).
+      [`${encodeURIComponent(EMAIL)}=1`, body('application/x-www-form-urlencoded'), 'field #1'],
+      [`model=${encodeURIComponent(EMAIL)}`, body('application/x-www-form-urlencoded'), 'field model'],
       ['{}', body('application/json', null, `?to=${EMAIL}`), 'query to'],
       // A key that is the value is shown as its rule (reportedLocation), never as itself.
       [`{"${EMAIL}": 1}`, body('application/json'), '$["[pii.email]"]~key'],
@@ -213,6 +216,43 @@ describe('the verdict on a passthrough request', () => {
       expect(v.refusal?.message, raw).not.toContain(EMAIL);
       expect(JSON.stringify(v.refusal?.details), raw).not.toContain(EMAIL);
       expect(v.forward, raw).toBeNull();
+    }
+  });
+
+  it("masks a form's text field: a URL-encoded form re-encoded, a multipart one's values by entry", () => {
+    const insp = inspection();
+    const url = verdict(
+      insp,
+      `purpose=fine-tune&note=${encodeURIComponent(`to ${EMAIL}`)}&other=${encodeURIComponent(EMAIL)}`,
+      body('application/x-www-form-urlencoded'),
+    );
+    expect(url.refusal).toBeNull();
+    expect([...new URLSearchParams(new TextDecoder().decode(url.forward!))]).toEqual([
+      ['purpose', 'fine-tune'],
+      ['note', 'to [EMAIL_1]'],
+      ['other', '[EMAIL_1]'],
+    ]);
+    expect(insp.session?.mapping.get('[EMAIL_1]')).toBe(EMAIL);
+    expect(url.findings.map((f) => f.detail)).toContainEqual(
+      expect.objectContaining({ location: 'field note' }),
+    );
+    const parts: FormPart[] = [
+      { name: 'purpose', filename: null, value: 'fine-tune' },
+      { name: 'note', filename: null, value: `mail ${EMAIL}` },
+      { name: 'file', filename: 'a.bin', value: binary() },
+    ];
+    const multi = verdict(inspection(), null, body('multipart/form-data', parts));
+    expect(multi.refusal).toBeNull();
+    expect(multi.forward).toBeNull();
+    expect([...multi.formFields!]).toEqual([[1, 'mail [EMAIL_1]']]);
+    // A file part's text, and a part's filename, are still not masked.
+    for (const part of [
+      { name: 'file', filename: 'a.txt', value: enc(`mail ${EMAIL}`) },
+      { name: 'file', filename: `${EMAIL}.txt`, value: binary() },
+    ]) {
+      const v = verdict(inspection(), null, body('multipart/form-data', [part]));
+      expect(v.refusal?.code).toBe('inspection_unmaskable');
+      expect(v.formFields).toBeNull();
     }
   });
 
@@ -262,6 +302,7 @@ describe('the verdict on a passthrough request', () => {
       findings: [],
       refusal: null,
       forward: null,
+      formFields: null,
     });
     const big = { ...body('text/plain'), fault: new AppError('payload_too_large') };
     expect(verdict(blocking(), 'x', big).refusal?.code).toBe('payload_too_large');
