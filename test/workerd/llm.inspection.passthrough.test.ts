@@ -4,15 +4,16 @@
  * an Anthropic Message Batch create, a batch input file upload, another spelling of a governed path.
  * A `block` finding refuses it before the provider sees anything (403 content_blocked, a `deny` row
  * with the finding's location); a `redact` finding in a JSON body reaches the provider as its
- * placeholder (with the rewritten body's length); one in an upload, which the gateway forwards as
- * sent, refuses it (422 inspection_unmaskable); a binary upload is not text and passes; a repeated
+ * placeholder (with the rewritten body's length), and one in a form's text field (multipart or
+ * URL-encoded) reaches it masked in the gateway's re-encoding of the form; one in a file part, a
+ * name or the model field, which the gateway cannot mask, refuses it (422 inspection_unmaskable); a binary upload is not text and passes; a repeated
  * key and a body over the inspection cap are refused. A connection without inspection forwards
  * passthrough bodies as before — a form as the gateway re-encodes it (llm.form-reencode.ts), its
  * entries unchanged; any other body byte for byte.
  */
 import { env, exports } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { FakeForms } from '../e2e/llm.fake-forms';
+import type { FakeFormEntry, FakeForms } from '../e2e/llm.fake-forms';
 import { batchInputLine } from '../e2e/llm.fake-provider.split';
 import { ADMIN_KEY, BASE, bootstrapDefault } from './helpers';
 import { llmConnection } from './llm.governance.fixtures';
@@ -193,22 +194,69 @@ describe('passthrough requests on an inspected connection', () => {
     expect(findingsOf(row).map((f) => f.kind)).toContain('pii.email');
   });
 
-  it('refuses a form field holding a value to redact, multipart or URL-encoded: the re-encoding never carries it', async () => {
-    // A form is forwarded re-encoded with its entries unchanged (llm.form-reencode.ts): a value to
-    // redact in a field is refused as before, never forwarded unmasked.
-    const cases: Array<[string, string | Uint8Array, string]> = [
+  it('forwards a form field holding a value to redact with its placeholder, multipart or URL-encoded', async () => {
+    // A form is forwarded as the gateway re-encodes the entries it parsed (llm.form-reencode.ts): a
+    // value to redact in a text field is replaced by its placeholder in the re-encoding, the file
+    // part and the other fields as they were; the provider's own parsers read the masked form.
+    const file = new Blob(['{"prompt":"hi"}\n'], { type: 'application/jsonl' });
+    const cases: Array<[string, string | Uint8Array, string, string]> = [
       [
         'multipart',
         ...(await multipart([
           ['purpose', 'fine-tune'],
           ['note', `write to ${EMAIL}`],
+          ['file', file, 'train.jsonl'],
         ])),
+        'part note',
       ],
       [
         'URL-encoded',
         `purpose=fine-tune&note=${encodeURIComponent(`write to ${EMAIL}`)}`,
         'application/x-www-form-urlencoded',
+        'field note',
       ],
+    ];
+    for (const [what, body, type, location] of cases) {
+      const res = await send(OAI_REDACT, '/files', body, type);
+      expect(res.status, `${what}: ${res.text}`).toBe(200);
+      expect(res.seen, what).toHaveLength(1);
+      const seen = res.seen[0]!;
+      const fields: FakeFormEntry[] = [
+        ['purpose', 'fine-tune'],
+        ['note', 'write to [EMAIL_1]'],
+      ];
+      if (what === 'multipart')
+        fields.push([
+          'file',
+          { filename: 'train.jsonl', type: 'application/jsonl', text: '{"prompt":"hi"}\n' },
+        ]);
+      expect(seen.forms!.standard, what).toEqual(fields);
+      expect(seen.forms!.lenient, what).toEqual(fields);
+      expect(JSON.stringify(seen), what).not.toContain(EMAIL);
+      // The Content-Type names the boundary of what was sent, and the length is the masked body's.
+      if (what === 'multipart') expect(seen.headers['content-type']).toContain(seen.forms!.boundary!);
+      const row = await llmRow(res.trace, (r) => findingsOf(r).length > 0);
+      expect(row.action, what).toBe('allow');
+      expect(row.details, what).not.toContain(EMAIL);
+      expect(findingsOf(row).map((f) => [f.kind, f.detail.location, f.detail.action])).toContainEqual([
+        'pii.email',
+        location,
+        'redact',
+      ]);
+    }
+  });
+
+  it('still refuses a value to redact where it cannot be masked: a file part, a field name, the model field', async () => {
+    const cases: Array<[string, string | Uint8Array, string]> = [
+      [
+        'a text file part',
+        ...(await multipart([
+          ['purpose', 'fine-tune'],
+          ['file', new Blob([`mail ${EMAIL}`]), 'notes.txt'],
+        ])),
+      ],
+      ['a field name', `${encodeURIComponent(EMAIL)}=1`, 'application/x-www-form-urlencoded'],
+      ['the model field', ...(await multipart([['model', EMAIL]]))],
     ];
     for (const [what, body, type] of cases) {
       const res = await send(OAI_REDACT, '/files', body, type);
