@@ -4,9 +4,11 @@
  * connections that allow passthrough and inspect content. A Message Batch create whose request holds a
  * secret (`messages.batches.create`) and a batch input file holding one (`files.create` with
  * `purpose: "batch"`) are refused with the 403 the SDKs raise as PermissionDeniedError, before the
- * provider sees anything; an email in a Message Batch reaches the provider as its placeholder; an email in
- * an uploaded fine-tuning file, which the gateway cannot mask, is the 422 the OpenAI SDK raises as
- * UnprocessableEntityError.
+ * provider sees anything; an email in a Message Batch reaches the provider as its placeholder, and so does
+ * one in the `openai` SDK's `batches.create` metadata (a JSON passthrough body) and in a transcription's
+ * `prompt` (a multipart text field, forwarded in the gateway's re-encoding of the form; the caller reads
+ * its own value back, restored); an email in an uploaded fine-tuning file, which the gateway cannot mask,
+ * is the 422 the OpenAI SDK raises as UnprocessableEntityError.
  */
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI, { toFile } from 'openai';
@@ -125,5 +127,107 @@ describe('OpenAI SDK: files.create', () => {
     expect(file.id).toMatch(/^file-/);
     expect(fake.requests).toHaveLength(1);
     expect(String(fake.requests[0]!.body)).toContain(jsonl);
+  });
+});
+
+interface Row {
+  action: string;
+  errorCode: string | null;
+  details: { findings?: Array<{ kind: string; detail?: { location?: string; action?: string } }> };
+}
+
+/** The row of `trace` once it has a finding: it names the rule and location, never the value. */
+async function rowWithFinding(trace: string): Promise<Row> {
+  const rows = await waitForAudit<Row>(`traceId=${trace}`, (r) =>
+    r.some((row) => (row.details.findings?.length ?? 0) > 0),
+  );
+  expect(JSON.stringify(rows)).not.toContain(EMAIL);
+  expect(JSON.stringify(rows)).not.toContain(AWS_KEY);
+  return rows.find((row) => (row.details.findings?.length ?? 0) > 0)!;
+}
+
+describe('OpenAI SDK: a value to redact in a passthrough JSON body or a form field is masked, not refused', () => {
+  const traced = (trace: string) => ({ headers: { 'X-Igris-Trace-Id': trace } });
+
+  it('batches.create: the provider receives the metadata with the placeholder; the SDK gets the batch', async () => {
+    const trace = `pt-req-batch-meta-${RUN}`;
+    const input = await openai.files.create({
+      file: await toFile(Buffer.from(`${batchInputLine('r1', 'hello')}\n`), 'batch.jsonl'),
+      purpose: 'batch',
+    });
+    const batch = await openai.batches.create(
+      {
+        input_file_id: input.id,
+        endpoint: '/v1/chat/completions',
+        completion_window: '24h',
+        metadata: { owner: `mail ${EMAIL}` },
+      },
+      traced(trace),
+    );
+    expect(batch.object).toBe('batch');
+    const creates = fake.requests.filter((r) => r.path === '/v1/batches');
+    expect(creates).toHaveLength(1);
+    const sent = creates[0]!;
+    expect((sent.body as { metadata: Record<string, string> }).metadata).toEqual({ owner: 'mail [EMAIL_1]' });
+    expect(JSON.stringify(sent.body)).not.toContain(EMAIL);
+    expect(Number(sent.headers['content-length'])).toBe(Buffer.byteLength(JSON.stringify(sent.body)));
+    const row = await rowWithFinding(trace);
+    expect(row.action).toBe('allow');
+    expect(row.details.findings!.map((f) => [f.kind, f.detail?.location])).toContainEqual([
+      'pii.email',
+      '$.metadata.owner',
+    ]);
+  });
+
+  it('audio.transcriptions.create: the prompt field reaches the provider masked; the caller reads its own value back', async () => {
+    const trace = `pt-req-transcribe-${RUN}`;
+    const answer = await openai.audio.transcriptions.create(
+      {
+        file: await toFile(Buffer.from('RIFF fake audio bytes WAVE'), 'clip.wav', { type: 'audio/wav' }),
+        model: 'whisper-1',
+        prompt: `call ${EMAIL}`,
+        response_format: 'json',
+      },
+      traced(trace),
+    );
+    // The fake transcribes the prompt it received: the placeholder, restored for the caller only.
+    expect(answer.text).toBe(`call ${EMAIL}`);
+    expect(fake.requests).toHaveLength(1);
+    const forms = fake.requests[0]!.forms!;
+    const fields = Object.fromEntries(forms.standard as Array<[string, unknown]>);
+    expect(fields.prompt).toBe('call [EMAIL_1]');
+    expect(fields.model).toBe('whisper-1');
+    expect(fields.file).toEqual({
+      filename: 'clip.wav',
+      type: 'audio/wav',
+      text: 'RIFF fake audio bytes WAVE',
+    });
+    expect(Object.fromEntries(forms.lenient).prompt).toBe('call [EMAIL_1]');
+    expect(String(fake.requests[0]!.body)).not.toContain(EMAIL);
+    const row = await rowWithFinding(trace);
+    expect(row.action).toBe('allow');
+    expect(row.details.findings!.map((f) => [f.kind, f.detail?.location])).toContainEqual([
+      'pii.email',
+      'part prompt',
+    ]);
+  });
+
+  it('audio.transcriptions.create: a secret in the prompt field is still blocked before the provider', async () => {
+    const trace = `pt-req-transcribe-block-${RUN}`;
+    const err = await openai.audio.transcriptions
+      .create(
+        {
+          file: await toFile(Buffer.from('RIFF fake audio bytes WAVE'), 'clip.wav', { type: 'audio/wav' }),
+          model: 'whisper-1',
+          prompt: `key ${AWS_KEY}`,
+        },
+        traced(trace),
+      )
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.PermissionDeniedError);
+    expect((err as InstanceType<typeof OpenAI.PermissionDeniedError>).code).toBe('content_blocked');
+    expect(fake.requests).toHaveLength(0);
+    const row = await rowWithFinding(trace);
+    expect([row.action, row.errorCode]).toEqual(['deny', 'content_blocked']);
   });
 });
