@@ -186,4 +186,65 @@ describe('approval binding: what an LLM call forwards besides its JSON body', ()
     expect(again.status, await again.text()).toBe(200);
     expect(await status(approved)).not.toBe('approved');
   });
+
+  it('a form masked by content inspection is bound as forwarded: the placeholder, not the value', async () => {
+    // Governed bodies are bound after the request stages, as forwarded (their placeholders): a
+    // masked form is too — its masked entries (formFingerprint of the form re-encoded), so the
+    // approver approves what the provider will receive, and no approval holds the value.
+    const slug = `apr-bind-mask-${RUN}`;
+    const created = await call('POST', '/api/v1/connections', {
+      key: owner.key,
+      body: {
+        slug,
+        name: slug,
+        type: 'llm',
+        upstreamUrl: `${env.LLM_FAKE_URL}/v1`,
+        credential: env.LLM_FAKE_KEY,
+        settings: {
+          provider: 'openai-compatible',
+          inspection: { packs: ['secrets-default', 'llm-compliance-gdpr'] },
+        },
+      },
+    });
+    expect(created.status).toBe(201);
+    await putPolicy(slug, [{ endpoint: 'passthrough', action: 'approve' }], owner.key);
+    const send = async (note: string) => {
+      const form = new FormData();
+      form.append('purpose', 'fine-tune');
+      form.append('note', note);
+      const encoded = new Response(form);
+      return call('POST', `/llm/${slug}/v1/files?apr=${RUN}`, {
+        key: agent.key,
+        rawBody: new Uint8Array(await encoded.arrayBuffer()),
+        headers: { 'Content-Type': encoded.headers.get('Content-Type')! },
+      });
+    };
+    const held = async (note: string) => {
+      const res = await send(note);
+      const text = await res.text();
+      expect(res.status, text).toBe(403);
+      expect(text).not.toContain('@example.com');
+      return (JSON.parse(text) as { error: { details: { approvalId: string } } }).error.details.approvalId;
+    };
+    const approved = await held('write to jane.doe@example.com');
+    const shown = await call('GET', `/api/v1/approvals/${approved}`, { key: owner.key });
+    expect(await shown.text()).not.toContain('jane.doe@example.com');
+    await approve(approved);
+    // Another note is another call.
+    expect(await held('write to jane.doe@example.com today')).not.toBe(approved);
+    // Another address masks to the same placeholder: the same call as forwarded, so it passes once.
+    const again = await send('write to john.roe@example.com');
+    expect(again.status, await again.text()).toBe(200);
+    expect(await status(approved)).not.toBe('approved');
+    const seen = (await (await fetch(`${env.LLM_FAKE_URL}/__fake/requests`)).json()) as Array<{
+      query?: Record<string, string>;
+      forms: { standard: Array<[string, unknown]> } | null;
+    }>;
+    const mine = seen.filter((r) => r.query?.apr === RUN);
+    expect(mine).toHaveLength(1);
+    expect(mine[0]!.forms!.standard).toEqual([
+      ['purpose', 'fine-tune'],
+      ['note', 'write to [EMAIL_1]'],
+    ]);
+  });
 });
