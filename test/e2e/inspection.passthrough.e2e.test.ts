@@ -131,6 +131,7 @@ describe('OpenAI SDK: files.create', () => {
 });
 
 interface Row {
+  id: string;
   action: string;
   errorCode: string | null;
   details: { findings?: Array<{ kind: string; detail?: { location?: string; action?: string } }> };

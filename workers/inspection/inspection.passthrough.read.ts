@@ -3,7 +3,9 @@
  * reading the parts of a form already parsed). docs/detections.md#passthrough.
  *
  * A passthrough body is forwarded as sent (a form as the gateway re-encodes the entries it parsed:
- * llm.form-read.ts, so a form is read from those entries), so the gateway reads it the way a provider may:
+ * llm.form-read.ts, so a form is read from those entries — and a form's text fields, each a piece with
+ * its entry (`field`), may be masked and the form re-encoded: inspection.passthrough.mask.ts), so the
+ * gateway reads it the way a provider may:
  *   - the query's parameters, each `name=value` one text (`query <name>`);
  *   - a body that is one JSON value (whatever its Content-Type): every string, keys of 8 or more
  *     characters included, at its JSON path (`$.requests[0].params.messages[0].content`);
