@@ -208,7 +208,10 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
       decisions = await holdTaintedForApproval(c, adapter.protocol, state, decisions, held, ruleIndex);
     }
     decisions = adapter.settle(decisions);
-    body = await adapter.forwardBody(state.parsed);
+    // Awaited only when it is a promise (a multipart form re-encoded): an MCP or JSON body is a
+    // string at once, and the hot path takes no extra turn for it (as outcomesForAdmit).
+    const forwarded = adapter.forwardBody(state.parsed);
+    body = forwarded instanceof Promise ? await forwarded : forwarded;
   } else if (adapter.needsPolicy(c.req.raw, state.httpMethod)) {
     [policy, integrity, inspection] = await governing();
   }
