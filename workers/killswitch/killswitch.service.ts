@@ -4,7 +4,8 @@
  *
  * How a switch takes effect (never through KV):
  *   1. the record and its audit row are written in one D1 batch (type `session` for a session
- *      switch, `admin` otherwise);
+ *      switch, `admin` otherwise) — for any switch but an organization-wide one, counted against
+ *      its limit and written before the push, so a refused one reaches no guard (killswitch.record.ts);
  *   2. it is pushed to every affected ConnectionGuard by RPC (killswitch.push.ts), and the API
  *      answers only after every guard confirmed — from then on each of those guards refuses
  *      matching calls (503 "Session Suspended") and ends their open SSE streams;
@@ -24,7 +25,7 @@ import { adminAuditStatement } from '../audit/audit.admin';
 import { ownOnly, requirePermission } from '../auth/permissions';
 import { announceConfigChange } from '../config/config.epoch';
 import { closeStreamsFor } from '../events/events.revoke';
-import { AppError } from '../lib/errors';
+import { AppError, type ErrorLocation } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
 import type { SessionUpdateEvent } from '../shared/events.types';
@@ -32,7 +33,6 @@ import {
   activeKillSwitchesOn,
   activeKillSwitchesOnTarget,
   asActiveKillSwitch,
-  insertKillSwitchStatement,
   type KillSwitchDbRow,
   killSwitchById,
   killSwitchExists,
@@ -44,6 +44,7 @@ import {
 import { sessionUpdatesFor, sessionUpdatesForPull } from './killswitch.holds';
 import { checkLiftAllowed, checkPersonTarget } from './killswitch.principal';
 import { type KillSwitchEnv, pushToGuards } from './killswitch.push';
+import { killSwitchLimit, writeSwitchRecord } from './killswitch.record';
 import type { CreateKillSwitchInput, KillSwitchDto, ListKillSwitchesQuery } from './killswitch.schemas';
 
 export type { KillSwitchDbRow } from '../shared/killswitch.store';
@@ -188,6 +189,8 @@ export async function pullKillSwitch(
     auditAction: string;
     /** The active switch on this scope and target, when the caller already looked (null: none). */
     existing?: KillSwitchDbRow | null;
+    /** Where a refusal at the count limit points (default: the body's target). */
+    where?: ErrorLocation;
   },
 ): Promise<KillSwitchChange & { created: boolean }> {
   const existing =
@@ -214,34 +217,31 @@ export async function pullKillSwitch(
     lifted_by: null,
   };
   const sessionId = pull.scope === 'session' ? pull.target : null;
-  const statements = [
-    insertKillSwitchStatement(env.DB, row),
-    adminAuditStatement(env.DB, principal, {
+  const record = {
+    row,
+    audit: {
       action: pull.auditAction,
       type: auditType(row.scope),
       connectionId: pull.connection?.id ?? null,
       connectionSlug: pull.connection?.slug ?? null,
       sessionId,
       details: { killSwitchId: row.id, scope: row.scope, target: row.target, reason: row.reason },
-    }),
-  ];
-  if (sessionId && pull.connection) {
-    // The session's record says it is suspended, and why (its status column follows session switches).
-    statements.push(
-      env.DB.prepare(
-        `INSERT INTO agent_sessions (id, org_id, connection_id, status, suspended_reason, created_at, updated_at)
-         VALUES (?1, ?2, ?3, 'suspended', ?4, ?5, ?5)
-         ON CONFLICT(id) DO UPDATE SET status = 'suspended', suspended_reason = ?4, updated_at = ?5`,
-      ).bind(sessionId, principal.orgId, pull.connection.id, row.reason, row.created_at),
-    );
-  }
-  // The record, the push and the streams in parallel: the API answers after all three, and a
-  // switch is never weaker for it — a guard holding a switch whose record failed refuses more
-  // (it drops it at its next D1 re-read, and the API answered an error), never less. The
-  // session_update events need no read of the record (sessionUpdatesForPull), so nothing waits
-  // on the batch but the answer.
+    },
+    sessionConnectionId: sessionId ? (pull.connection?.id ?? null) : null,
+    where: pull.where ?? { location: 'body' as const, path: 'target' },
+  };
+  // A bounded switch (any but organization-wide) is recorded, counted in its INSERT, before any
+  // guard hears of it: a refused one is pushed nowhere (killswitch.record.ts).
+  const bounded = killSwitchLimit(row.scope) !== null;
+  if (bounded) await writeSwitchRecord(env.DB, principal, record);
+  // The record (organization-wide: at once), the push and the streams in parallel: the API answers
+  // after all of them, and a switch is never weaker for it — a guard holding a switch whose record
+  // failed refuses more (it drops it at its next D1 re-read, and the API answered an error), never
+  // less. The session_update events need no read of the record (sessionUpdatesForPull).
   const [, sessionUpdates] = await Promise.all([
-    env.DB.batch(statements).then(() => forgetKilledPerson(env, row)),
+    (bounded ? Promise.resolve() : writeSwitchRecord(env.DB, principal, record)).then(() =>
+      forgetKilledPerson(env, row),
+    ),
     sessionUpdatesForPull(env.DB, row),
     pushToGuards(env, row, (guard, target) => guard.applyKill(target, asActiveKillSwitch(row))),
     closeKilledStreams(env, row),

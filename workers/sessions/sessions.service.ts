@@ -176,6 +176,7 @@ export async function suspendSession(
     reason,
     connection,
     auditAction: 'session.suspend',
+    where: { location: 'path', path: 'id' },
   });
   return { session: await getSession(env, principal, sessionId), sessionUpdates };
 }

@@ -131,6 +131,25 @@ export const COUNT_LIMITS = {
     // Per connection: the table's index is (connection_id, fingerprint), and findings are a connection's.
     where: 'connection_id = ?',
   },
+  killSwitches: {
+    noun: 'active kill switches on connections, API keys and people',
+    owner: 'organization',
+    cap: 1_000,
+    table: 'kill_switches',
+    // Every guard of the organization loads and matches these (durable-objects/kill.match.ts).
+    // Organization-wide switches never count and are never refused (the emergency stop); session
+    // suspends have their own limit below. Lifting one frees its place.
+    where: "org_id = ? AND lifted_at IS NULL AND scope IN ('connection', 'apiKey', 'user')",
+    remedy: 'lift one first',
+  },
+  sessionSuspends: {
+    noun: 'suspended sessions',
+    owner: 'organization',
+    cap: 1_000,
+    table: 'kill_switches',
+    where: "org_id = ? AND lifted_at IS NULL AND scope = 'session'",
+    remedy: 'resume (lift) one first',
+  },
   invitations: {
     noun: 'pending invitations',
     owner: 'organization',

@@ -11,6 +11,7 @@
  * statements return a prepared statement; the others run it and return rows.
  */
 import type { KILL_SCOPES } from '../db/schema';
+import { type CountLimit, insertBelowCap } from './count.limits';
 
 export type KillSwitchScope = (typeof KILL_SCOPES)[number];
 
@@ -228,6 +229,24 @@ export function insertKillSwitchStatement(db: D1Database, row: KillSwitchDbRow):
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     )
     .bind(row.id, row.org_id, row.scope, row.target, row.reason, row.created_by, row.created_at);
+}
+
+/**
+ * The same INSERT, taken only while fewer than `limit.cap` switches count for the organization
+ * (workers/shared/count.limits.ts): none written at the cap (`meta.changes` 0).
+ */
+export function insertKillSwitchBelowCapStatement(
+  db: D1Database,
+  row: KillSwitchDbRow,
+  limit: CountLimit,
+): D1PreparedStatement {
+  return insertBelowCap(
+    db,
+    limit,
+    [row.org_id],
+    'INSERT INTO kill_switches (id, org_id, scope, target, reason, created_by, created_at)',
+    [row.id, row.org_id, row.scope, row.target, row.reason, row.created_by, row.created_at],
+  );
 }
 
 /** Lifts a switch that is still active (a repeated lift changes nothing). */
