@@ -851,6 +851,7 @@ export interface Schemas {
         | 'rate_limited'
         | 'approvals_pending_limit'
         | 'limit_reached'
+        | 'pruned'
         | 'internal'
         | 'mail_not_configured'
         | 'guard_unavailable'
@@ -3200,6 +3201,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Pruned by retention: details keep its hash, author and times */
+        410: Schemas['Error'];
         /** Request body longer than 1048576 bytes (code payload_too_large) */
         413: Schemas['Error'];
       };
@@ -3236,7 +3239,7 @@ export interface Paths {
     };
   };
   '/connections/{slug}/policy/versions': {
-    /** Every version, newest first */
+    /** The versions that keep their rules (the newest 200), newest first */
     get: {
       path: {
         /**
@@ -3262,6 +3265,41 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+      };
+    };
+  };
+  '/connections/{slug}/policy/versions/{version}': {
+    /** One version (what an audit row's policyVersion names); 410 pruned with its hash, author and time once pruned */
+    get: {
+      path: {
+        /**
+         * minLength 1, maxLength 64
+         * @example "github-prod"
+         */
+        slug: string;
+        /**
+         * minLength 1, maxLength 16
+         * @example "3"
+         */
+        version: string;
+      };
+      query: never;
+      body: never;
+      responses: {
+        /** The version */
+        200: Schemas['PolicyVersion'];
+        /** Invalid input: details name the location and field path */
+        400: Schemas['Error'];
+        /** Missing, unknown or revoked credentials */
+        401: Schemas['Error'];
+        /** The caller lacks the permission named in the message */
+        403: Schemas['Error'];
+        /** Not found (also for resources of other organizations) */
+        404: Schemas['Error'];
+        /** Conflict */
+        409: Schemas['Error'];
+        /** Pruned by retention: details keep its hash, author and times */
+        410: Schemas['Error'];
       };
     };
   };

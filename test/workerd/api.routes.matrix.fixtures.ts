@@ -50,6 +50,8 @@ export type FixtureKind =
   | 'suppression'
   | 'approval'
   | 'task'
+  /** A version of the connection's policy (its first: the fixtures PUT one). */
+  | 'policyVersion'
   /** Nothing the fixtures make (a session, a trace, an approval…): always MISSING. */
   | 'none';
 
@@ -95,6 +97,7 @@ export async function makeFixtures(orgId: string, ownerKey: string, tag: string)
     agent: `mx-${tag}-agent`,
     oauthConnection,
     connection: slug,
+    policyVersion: '1',
     connectionId: conn.id,
     developerUserId: developer.userId,
     scan: (await post(ownerKey, '/scans', { connection: slug })).id,

@@ -93,6 +93,10 @@ export const EXPECTATIONS: Record<string, RouteExpectation> = {
   'GET /api/v1/connections/:slug/policy': { perm: 'policies:read', ids: conn },
   'PUT /api/v1/connections/:slug/policy': { perm: 'policies:write', ids: conn, body: () => ({ rules: [] }) },
   'GET /api/v1/connections/:slug/policy/versions': { perm: 'policies:read', ids: conn },
+  'GET /api/v1/connections/:slug/policy/versions/:version': {
+    perm: 'policies:read',
+    ids: ['connection', 'policyVersion'],
+  },
   'POST /api/v1/connections/:slug/policy/rollback': {
     perm: 'policies:write',
     ids: conn,

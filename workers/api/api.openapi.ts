@@ -23,6 +23,11 @@ export const errorResponses = {
   409: { ...errorContent, description: 'Conflict' },
 } as const;
 
+/** The answer of a route that reads something a retention rule may have pruned (errors.ts `pruned`). */
+export const prunedResponse = {
+  410: { ...errorContent, description: 'Pruned by retention: details keep its hash, author and times' },
+} as const;
+
 /** A JSON response of a route: its schema and what it means. */
 export const json = <T extends z.ZodType>(schema: T, description: string) => ({
   content: { 'application/json': { schema } },

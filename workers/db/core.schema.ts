@@ -117,7 +117,12 @@ export const policies = sqliteTable(
       .references(() => connections.id, { onDelete: 'cascade' }),
     /** 1, 2, 3 … per connection; every PUT (and rollback) creates the next version. */
     version: integer('version').notNull(),
+    /** '' once pruned (pruned_at set): only the newest versions keep their rules (policy.retention.ts). */
     rules: text('rules', { mode: 'json' }).notNull(),
+    /** SHA-256 (hex) of `rules` as stored, kept when the rules are pruned: which policy decided a past call. */
+    rulesSha256: text('rules_sha256'),
+    /** When the rules were pruned (null: kept). Versions written before rules_sha256 existed are never pruned. */
+    prunedAt: integer('pruned_at'),
     createdBy: text('created_by'),
     /** Set when this version was created by rolling back to an earlier one. */
     rolledBackFrom: integer('rolled_back_from'),

@@ -119,6 +119,10 @@ export const ERROR_CODES = {
   // detection rules, keys…: workers/shared/count.limits.ts, docs/permissions.md#how-many-of-each):
   // refused, nothing written. 409, not 429: it does not clear with time — something must be deleted.
   limit_reached: { status: 409, rpc: -32024, message: 'Limit reached' },
+  // Something old whose content a retention rule pruned (a policy version past the newest 200 of
+  // its connection, a scan past the newest 200): what is kept of it (hash, author, time) is in
+  // the details. 410: it existed and will not come back.
+  pruned: { status: 410, rpc: -32004, message: 'Pruned by retention' },
   // 5xx — ours or the upstream's.
   internal: { status: 500, rpc: -32603, message: 'Internal error' },
   // Production without PUBLIC_BASE_URL / DASHBOARD_ORIGINS: links in mails would have to come from

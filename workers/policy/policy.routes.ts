@@ -1,5 +1,5 @@
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses, json, jsonBody } from '../api/api.openapi';
+import { errorResponses, json, jsonBody, prunedResponse } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import { slugParamSchema } from '../connections/connections.schemas';
 import { publishEvent } from '../events/events.publish';
@@ -8,6 +8,7 @@ import { MAX_REPLAY_ROWS, replayPolicy } from './policy.replay.service';
 import { ANNOTATION_HINTS, POLICY_ENDPOINTS, RULE_ACTIONS } from './policy.schema';
 import {
   getCurrentPolicy,
+  getPolicyVersion,
   listPolicyVersions,
   putPolicy,
   rollbackPolicy,
@@ -224,7 +225,7 @@ export const policyRoutes = createRouter()
       method: 'get',
       path: '/connections/{slug}/policy/versions',
       tags,
-      summary: 'Every version, newest first',
+      summary: 'The versions that keep their rules (the newest 200), newest first',
       request: { params: slugParamSchema },
       responses: {
         200: json(z.object({ versions: z.array(policyVersionSchema) }), 'Versions'),
@@ -239,6 +240,30 @@ export const policyRoutes = createRouter()
   )
   .openapi(
     createRoute({
+      method: 'get',
+      path: '/connections/{slug}/policy/versions/{version}',
+      tags,
+      summary:
+        "One version (what an audit row's policyVersion names); 410 pruned with its hash, author and time once pruned",
+      request: {
+        params: slugParamSchema.extend({
+          // Any text: one that is not a version number names no version (404, as a missing one).
+          version: z
+            .string()
+            .min(1)
+            .max(16)
+            .openapi({ param: { name: 'version', in: 'path' }, example: '3' }),
+        }),
+      },
+      responses: { 200: json(policyVersionSchema, 'The version'), ...errorResponses, ...prunedResponse },
+    }),
+    async (c) => {
+      const { slug, version } = c.req.valid('param');
+      return c.json(await getPolicyVersion(c.env, c.get('principal'), slug, version), 200);
+    },
+  )
+  .openapi(
+    createRoute({
       method: 'post',
       path: '/connections/{slug}/policy/rollback',
       tags,
@@ -250,7 +275,7 @@ export const policyRoutes = createRouter()
           required: true,
         },
       },
-      responses: { 200: json(policyVersionSchema, 'The new version'), ...errorResponses },
+      responses: { 200: json(policyVersionSchema, 'The new version'), ...errorResponses, ...prunedResponse },
     }),
     async (c) => {
       const slug = c.req.valid('param').slug;

@@ -6,10 +6,12 @@ import type { Principal } from '../app.types';
 import { adminAuditStatement } from '../audit/audit.admin';
 import { type ConnectionEnv, getConnectionRow } from '../connections/connections.read';
 import { AppError } from '../lib/errors';
+import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { listIssues, quoted } from '../lib/issues.list';
 import { compilePolicy } from './policy.evaluate';
 import { explain } from './policy.explain';
+import { type PolicyTombstone, pruneOldVersionsStatement, versionPruned } from './policy.retention';
 import { type Policy, parsePolicy } from './policy.schema';
 import { publishPolicy } from './policy.store';
 import { argumentWarnings, type PolicyWarning, type ToolSchemas } from './policy.warnings';
@@ -24,7 +26,10 @@ export interface PolicyVersionDto {
 
 interface PolicyDbRow {
   version: number;
+  /** '' when pruned (pruned_at set). */
   rules: string;
+  rules_sha256: string | null;
+  pruned_at: number | null;
   created_by: string | null;
   created_at: number;
   rolled_back_from: number | null;
@@ -59,7 +64,7 @@ export function validatePolicy(input: unknown): Policy {
 }
 
 const LATEST =
-  'SELECT version, rules, created_by, created_at, rolled_back_from FROM policies WHERE org_id = ? AND connection_id = ?';
+  'SELECT version, rules, rules_sha256, pruned_at, created_by, created_at, rolled_back_from FROM policies WHERE org_id = ? AND connection_id = ?';
 
 export async function getCurrentPolicy(env: ConnectionEnv, principal: Principal, slug: string) {
   const connection = await getConnectionRow(env, principal, slug, 'policies:read');
@@ -71,7 +76,8 @@ export async function getCurrentPolicy(env: ConnectionEnv, principal: Principal,
 
 export async function listPolicyVersions(env: ConnectionEnv, principal: Principal, slug: string) {
   const connection = await getConnectionRow(env, principal, slug, 'policies:read');
-  const { results } = await env.DB.prepare(`${LATEST} ORDER BY version DESC LIMIT 500`)
+  // The versions that keep their rules (policy.retention.ts); a pruned one is read alone (getPolicyVersion).
+  const { results } = await env.DB.prepare(`${LATEST} AND pruned_at IS NULL ORDER BY version DESC LIMIT 500`)
     .bind(principal.orgId, connection.id)
     .all<PolicyDbRow>();
   return results.map(toDto);
@@ -109,18 +115,20 @@ async function writeVersion(
 ): Promise<{ dto: PolicyVersionDto; connectionId: string }> {
   const connection = await getConnectionRow(env, principal, slug, 'policies:write');
   const rules = storedRules(policy);
+  const rulesSha256 = await sha256Hex(rules);
   const now = Date.now();
   // The version is computed inside the INSERT, so two concurrent PUTs can't both take the same
   // number: the unique (connection_id, version) index makes the loser fail instead of overwrite.
   const insert = env.DB.prepare(
-    `INSERT INTO policies (id, org_id, connection_id, version, rules, created_by, rolled_back_from, created_at)
-     SELECT ?, ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ? FROM policies WHERE connection_id = ?
+    `INSERT INTO policies (id, org_id, connection_id, version, rules, rules_sha256, created_by, rolled_back_from, created_at)
+     SELECT ?, ?, ?, coalesce(max(version), 0) + 1, ?, ?, ?, ?, ? FROM policies WHERE connection_id = ?
      RETURNING version`,
   ).bind(
     randomId('pol'),
     principal.orgId,
     connection.id,
     rules,
+    rulesSha256,
     principal.userId,
     rolledBackFrom,
     now,
@@ -128,12 +136,16 @@ async function writeVersion(
   );
   const [inserted] = await env.DB.batch<{ version: number }>([
     insert,
+    // Old versions leave their rules behind in the same transaction (policy.retention.ts).
+    pruneOldVersionsStatement(env.DB, connection.id, now),
     adminAuditStatement(env.DB, principal, {
       action: rolledBackFrom === null ? 'policy.update' : 'policy.rollback',
       connectionId: connection.id,
       connectionSlug: connection.slug,
       details: {
         rules: policy.rules.length,
+        // The same hash the version keeps once pruned: the trail says which content each version held.
+        rulesSha256,
         ...(rolledBackFrom === null ? {} : { rolledBackTo: rolledBackFrom }),
       },
     }),
@@ -227,7 +239,44 @@ export async function rollbackPolicy(
       message: `Policy version ${version} not found`,
       details: { location: 'path', path: 'version' },
     });
+  if (row.pruned_at !== null)
+    throw versionPruned(tombstone(row, row.pruned_at), { location: 'body', path: 'version' });
   return writeVersion(env, principal, slug, validatePolicy({ rules: JSON.parse(row.rules) }), version);
+}
+
+/** One version: its rules, or 410 `version_pruned` with its tombstone, or 404 if there never was one. */
+export async function getPolicyVersion(
+  env: ConnectionEnv,
+  principal: Principal,
+  slug: string,
+  version: string,
+): Promise<PolicyVersionDto> {
+  const connection = await getConnectionRow(env, principal, slug, 'policies:read');
+  const number = /^[1-9][0-9]{0,8}$/.test(version) ? Number(version) : null;
+  const row =
+    number === null
+      ? null
+      : await env.DB.prepare(`${LATEST} AND version = ?`)
+          .bind(principal.orgId, connection.id, number)
+          .first<PolicyDbRow>();
+  if (!row)
+    throw new AppError('not_found', {
+      message: `Policy version ${version} not found`,
+      details: { location: 'path', path: 'version' },
+    });
+  if (row.pruned_at !== null)
+    throw versionPruned(tombstone(row, row.pruned_at), { location: 'path', path: 'version' });
+  return toDto(row);
+}
+
+function tombstone(row: PolicyDbRow, prunedAt: number): PolicyTombstone {
+  return {
+    version: row.version,
+    rulesSha256: row.rules_sha256,
+    createdBy: row.created_by,
+    createdAt: row.created_at,
+    prunedAt,
+  };
 }
 
 export interface SimulationInput {
