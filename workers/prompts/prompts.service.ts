@@ -22,6 +22,7 @@ import {
   requirePromptChange,
   requireTargetWrite,
 } from './prompts.access';
+import { PROMPT_VERSIONS_KEPT, prunePromptVersionsStatement } from './prompts.retention';
 import type { AssignmentInput, PromptDto } from './prompts.schemas';
 
 interface PromptRow {
@@ -104,7 +105,8 @@ async function readPrompt(db: D1Database, principal: Principal, id: string): Pro
         .bind(orgId, id),
       db
         .prepare(
-          'SELECT version, text_hash, created_by, created_at FROM system_prompt_versions WHERE org_id = ? AND prompt_id = ? ORDER BY version DESC',
+          `SELECT version, text_hash, created_by, created_at FROM system_prompt_versions WHERE org_id = ? AND prompt_id = ?
+           ORDER BY version DESC LIMIT ${PROMPT_VERSIONS_KEPT}`,
         )
         .bind(orgId, id),
     ]),
@@ -208,6 +210,8 @@ export async function updatePrompt(
           'INSERT INTO system_prompt_versions (prompt_id, org_id, version, text, text_hash, created_by) VALUES (?, ?, ?, ?, ?, ?)',
         )
         .bind(id, principal.orgId, version, input.text!, hash, principal.actor),
+      // Versions past the newest kept leave their text behind, in the same transaction.
+      prunePromptVersionsStatement(db, principal.orgId, id, version),
     );
   }
   try {
