@@ -4837,6 +4837,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Pruned by retention: details keep its hash, author and times */
+        410: Schemas['Error'];
       };
     };
   };
@@ -4865,6 +4867,8 @@ export interface Paths {
         404: Schemas['Error'];
         /** Conflict */
         409: Schemas['Error'];
+        /** Pruned by retention: details keep its hash, author and times */
+        410: Schemas['Error'];
         /** Request body longer than 1048576 bytes (code payload_too_large) */
         413: Schemas['Error'];
       };

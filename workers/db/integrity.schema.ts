@@ -116,6 +116,11 @@ export const scans = sqliteTable(
     findings: text('findings', { mode: 'json' }).notNull(),
     /** Why a failed scan failed (an error code; never the upstream's text). */
     error: text('error'),
+    /**
+     * When the findings and server were pruned (emptied) because 200 newer scans of the same
+     * connection (or bare-URL scans of the organization) exist: scans.retention.ts. Null: kept.
+     */
+    prunedAt: integer('pruned_at'),
     createdAt: createdAt(),
   },
   (t) => [index('scans_org_connection').on(t.orgId, t.connectionId, t.createdAt)],

@@ -1,6 +1,6 @@
 /** `/api/v1/scans` — the MCP scanner (docs/tool-integrity.md#mcp-scanner) — and scan suppressions. */
 import { createRoute, z } from '@hono/zod-openapi';
-import { errorResponses, json, jsonBody, pathParamSchema } from '../api/api.openapi';
+import { errorResponses, json, jsonBody, pathParamSchema, prunedResponse } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import { slugParamSchema } from '../connections/connections.schemas';
 import { SCAN_SEVERITIES } from './scans.checks';
@@ -124,7 +124,11 @@ export const scansRoutes = createRouter()
       tags,
       summary: 'A scan, as JSON or (?format=sarif) SARIF 2.1.0',
       request: { params: pathParamSchema('id', 'scn_…'), query: formatQuerySchema },
-      responses: { 200: json(scanSchema, 'The scan (or a SARIF 2.1.0 log)'), ...errorResponses },
+      responses: {
+        200: json(scanSchema, 'The scan (or a SARIF 2.1.0 log)'),
+        ...errorResponses,
+        ...prunedResponse,
+      },
     }),
     async (c) => {
       const scan = await getScan(c.env, c.get('principal'), c.req.valid('param').id);
@@ -151,7 +155,7 @@ export const scansRoutes = createRouter()
       tags,
       summary: "Suppress one of the scan's findings for its connection, with a reason. Owner/admin.",
       request: { params: pathParamSchema('id', 'scn_…'), ...jsonBody(suppressSchema) },
-      responses: { 201: json(suppressionSchema, 'The suppression'), ...errorResponses },
+      responses: { 201: json(suppressionSchema, 'The suppression'), ...errorResponses, ...prunedResponse },
     }),
     async (c) =>
       c.json(

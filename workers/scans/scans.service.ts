@@ -26,6 +26,7 @@ import { credentialForCall } from '../oauth/upstream.tokens';
 import { readConnectionSettings } from '../shared/connection.settings';
 import { runChecks, type ScanResultFinding } from './scans.checks';
 import { probe } from './scans.probe';
+import { pruneScansStatement, scanPruned } from './scans.retention';
 import { findingFingerprint, type Suppression, suppressionFor, suppressionsOf } from './scans.suppress';
 
 /** The whole scan (handshake, probes, three lists) must finish within this. */
@@ -67,6 +68,8 @@ interface StoredScan {
   findings: string;
   error: string | null;
   created_at: number;
+  /** Set once the findings and server were pruned (scans.retention.ts). */
+  pruned_at?: number | null;
 }
 
 const NO_SUPPRESSIONS: ReadonlyMap<string, Suppression> = new Map();
@@ -274,6 +277,8 @@ async function store(
       row.error,
       row.created_at,
     ),
+    // Scans past the newest kept leave their findings behind, in the same transaction.
+    pruneScansStatement(env.DB, principal.orgId, row.connection_id, row.created_at),
     adminAuditStatement(env.DB, principal, {
       action: 'scans.create',
       connectionId: row.connection_id,
@@ -290,7 +295,7 @@ async function store(
 }
 
 const SCAN_COLUMNS = `s.id, s.connection_id, s.connection_slug, s.target_url, s.created_by, s.status, s.server,
-  s.findings, s.error, s.created_at, COALESCE(c.created_by, s.created_by) AS owner`;
+  s.findings, s.error, s.created_at, s.pruned_at, COALESCE(c.created_by, s.created_by) AS owner`;
 
 export async function getScan(env: ConnectionEnv, principal: Principal, id: string): Promise<ScanDto> {
   const row = await env.DB.prepare(
@@ -303,6 +308,7 @@ export async function getScan(env: ConnectionEnv, principal: Principal, id: stri
     throw new AppError('not_found', { message: 'Scan not found', details: { location: 'path', path: 'id' } });
   }
   requireOnResource(principal, 'connections:read', row.owner);
+  if (row.pruned_at) throw scanPruned({ ...row, pruned_at: row.pruned_at });
   const suppressions =
     row.connection_id === null
       ? NO_SUPPRESSIONS
@@ -330,7 +336,7 @@ export async function listScans(
     : null;
   const { results } = await env.DB.prepare(
     `SELECT ${SCAN_COLUMNS} FROM scans s LEFT JOIN connections c ON c.id = s.connection_id AND c.org_id = s.org_id
-     WHERE s.org_id = ? AND (s.connection_id IS NULL OR c.id IS NOT NULL) AND (? IS NULL OR s.connection_id = ?)
+     WHERE s.org_id = ? AND s.pruned_at IS NULL AND (s.connection_id IS NULL OR c.id IS NOT NULL) AND (? IS NULL OR s.connection_id = ?)
        AND (? = 'all' OR COALESCE(c.created_by, s.created_by) = ?)
      ORDER BY s.created_at DESC, s.id DESC LIMIT ?`,
   )
