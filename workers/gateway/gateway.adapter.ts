@@ -6,7 +6,8 @@
  *
  *   readApiKey       the caller's credential from the request (MCP: Authorization: Bearer): an `ig_` key,
  *                    or on MCP and LLM routes an OAuth access token (workers/oauth/oauth.gateway.ts)
- *   read             the request → its governed units (null: nothing to decide, e.g. an MCP GET)
+ *   read             the request → its governed units (null: nothing to decide, e.g. an MCP GET),
+ *                    afresh from the caller's bytes on every preparation
  *   userOf           a user named in the request itself, when X-Igris-User is absent
  *   check            protocol checks that need the parsed request and the headers
  *   decide           one policy decision per unit (pure)
@@ -61,7 +62,16 @@ export interface ProtocolAdapter<U, P extends ParsedRequest<U>> {
   readonly protocol: string;
 
   readApiKey(request: Request): string | null;
-  read(request: Request, httpMethod: HttpMethod, connection: ResolvedConnection): Promise<P | null>;
+  /**
+   * `again`: the call is prepared once more (gateway.replay.ts) and `request` carries the bytes the
+   * caller sent; a route that read the body itself (LLM `@slug/model`) parses them afresh.
+   */
+  read(
+    request: Request,
+    httpMethod: HttpMethod,
+    connection: ResolvedConnection,
+    again?: boolean,
+  ): Promise<P | null>;
   userOf(parsed: P): string | null;
   check(request: Request, parsed: P): AppError | null;
   /**

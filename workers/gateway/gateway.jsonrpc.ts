@@ -9,6 +9,7 @@ import { AppError } from '../lib/errors.js';
 import { readCapped } from '../lib/http.bounded.js';
 import { isRecord, strictUtf8 } from '../lib/values.js';
 import { DEFAULT_MAX_BATCH_MESSAGES } from '../shared/connection.settings.js';
+import { keepBody } from './gateway.replay.js';
 
 export type JsonRpcId = string | number | null;
 
@@ -28,8 +29,9 @@ export function messageKind(msg: JsonRpcMessage): MessageKind {
   return 'response';
 }
 
-export function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
-  return readCapped(request, maxBytes, () => bodyTooLarge(maxBytes));
+/** The body's bytes, remembered (not copied) so that a call prepared again reads them afresh (gateway.replay.ts). */
+export async function readBodyCapped(request: Request, maxBytes: number): Promise<Uint8Array> {
+  return keepBody(request, await readCapped(request, maxBytes, () => bodyTooLarge(maxBytes)));
 }
 
 /** 413: the body is over the connection's (or the hard) limit. */

@@ -4,7 +4,7 @@
  * connection, policy, teams, budgets, prompts, integrity state and detection rules all come from
  * isolate caches tagged with the organization's configuration epoch (workers/config/config.epoch.ts)
  * — and the call's `configEpoch` says how new that data is. If the guard answers `stale`, the core
- * runs this again (the body is read only once) on data read afresh.
+ * runs this again on data read afresh, from the caller's own bytes (gateway.replay.ts).
  */
 import type { Context } from 'hono';
 import type { AppEnv, Principal } from '../app.types';
@@ -28,6 +28,7 @@ import type { HashedKey } from './gateway.callers';
 import { connectionNotFound, type ResolvedConnection, requireUsableConnection } from './gateway.connection';
 import type { CallIdentity } from './gateway.identity';
 import { corsHeaders, isOriginAllowed, ownOrigins } from './gateway.origin';
+import { replayRequest } from './gateway.replay';
 import { invalidMcpSessionId } from './gateway.session-header';
 import { SHARED_REQUEST_STAGES, type StageCall, type UnitDecision } from './gateway.stages';
 import { serverIdKeys } from './mcp.server-ids';
@@ -52,7 +53,7 @@ export interface CallState<P> {
    */
   headerIdentity: CallIdentity;
   parsed: P | null;
-  /** True once the adapter has read the body (it is read once, whatever the guard answers). */
+  /** True once the adapter has read the body; a later preparation reads the same bytes again (gateway.replay.ts). */
   bodyRead: boolean;
   /** The `Mcp-Session-Id` header when well-formed, else null (gateway.session-header.ts). */
   mcpSessionId: string | null;
@@ -135,10 +136,16 @@ export async function prepareCall<U, P extends ParsedRequest<U>>(
   checkOrigin(c, state, connection);
   // A malformed Mcp-Session-Id would be stored in audit rows, session state and taint keys.
   if (state.mcpSessionInvalid) throw invalidMcpSessionId();
-  if (!state.bodyRead) {
-    state.bodyRead = true;
-    state.parsed = await adapter.read(c.req.raw, state.httpMethod, connection);
-  }
+  // Every preparation decides on what the caller sent: a second one (a `stale` guard, a taint
+  // approval) parses the caller's bytes again, never the first's masked result (gateway.replay.ts).
+  const again = state.bodyRead;
+  state.bodyRead = true;
+  state.parsed = await adapter.read(
+    again ? replayRequest(c.req.raw) : c.req.raw,
+    state.httpMethod,
+    connection,
+    again,
+  );
   const mismatch = state.parsed ? adapter.check(c.req.raw, state.parsed) : null;
   if (mismatch) throw mismatch;
   // A user the request names itself (the OpenAI `user` field) stands in for X-Igris-User.

@@ -118,8 +118,11 @@ export interface LlmRequest {
 /** How the request reached the gateway. */
 export type LlmRoute =
   | { kind: 'native' }
-  /** `body` was read and parsed by the route (it names the connection); `bytes` is its size as sent. */
-  | { kind: 'igris'; endpoint: LlmEndpoint; body: Record<string, unknown>; bytes: number };
+  /**
+   * `body` was read and parsed by the route (it names the connection), `model` the name it addresses
+   * there; `bytes` is its size as sent. A call prepared again parses the caller's bytes afresh.
+   */
+  | { kind: 'igris'; endpoint: LlmEndpoint; body: Record<string, unknown>; model: string; bytes: number };
 
 /** Common request headers every provider understands; each provider adds its own (catalog `forwardHeaders`). */
 const COMMON_HEADERS = new Set([
@@ -171,6 +174,7 @@ async function readLlm(
   request: Request,
   method: string,
   connection: ResolvedConnection,
+  again = false,
 ): Promise<LlmRequest> {
   const provider = providerOf(connection);
   const url = new URL(request.url);
@@ -200,7 +204,13 @@ async function readLlm(
   if (route.kind === 'igris') {
     // Read before the connection was known: held to its limit now, as the native route holds it.
     if (route.bytes > connection.settings.maxBodyBytes) throw bodyTooLarge(connection.settings.maxBodyBytes);
-    unit.body = route.body;
+    // Prepared again (gateway.replay.ts): the stages changed route.body in place; parse what was sent.
+    unit.body = again
+      ? {
+          ...parseLlmBody(await readBodyCapped(request, connection.settings.maxBodyBytes)),
+          model: route.model,
+        }
+      : route.body;
   } else if (method === 'POST' || (endpoint === 'passthrough' && request.body)) {
     const bytes = await readBodyCapped(request, connection.settings.maxBodyBytes);
     if (endpoint !== 'passthrough' && ENDPOINT_SPECS[endpoint].jsonBody) unit.body = parseLlmBody(bytes);
@@ -300,7 +310,7 @@ export function llmAdapter(route: LlmRoute, familyHint: LlmFamily): ProtocolAdap
     connectionType: 'llm',
     protocol: 'llm',
     readApiKey: llmApiKey,
-    read: (request, method, connection) => readLlm(route, request, method, connection),
+    read: (request, method, connection, again) => readLlm(route, request, method, connection, again),
     // The model id of `GET /models/<id>`, judged as a body's model is; here rather than in `read`
     // so that it is refused in the provider's shape (the path alone says OpenAI).
     check: (_request, parsed) =>

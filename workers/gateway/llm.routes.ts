@@ -79,6 +79,7 @@ for (const [path, endpoint] of IGRIS_ROUTES) {
         kind: 'igris',
         endpoint,
         body: { ...body, model: match[2] },
+        model: match[2]!,
         bytes: bytes.byteLength,
       } as const;
       const adapter = llmAdapter(route, 'openai');
