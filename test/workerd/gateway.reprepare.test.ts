@@ -14,7 +14,7 @@ import { env } from 'cloudflare:workers';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { bumpConfigEpoch, pushConfigEpoch } from '../../workers/config/config.epoch';
 import { type AuditRow, auditFor, traceId } from './gateway.fixtures';
-import { call, createOrg, expectJson, putPolicy, type TestOrg } from './helpers';
+import { addMember, call, createOrg, expectJson, putPolicy, type TestOrg } from './helpers';
 
 const EMAIL = 'jane.roe@example.org';
 const PROMPT = `Write to ${EMAIL} today.`;
@@ -159,4 +159,63 @@ describe('a call prepared again after a stale guard decides on what the caller s
       expect(JSON.stringify(row)).not.toContain(EMAIL);
     });
   }
+});
+
+/**
+ * Session taint under `onTaint: "approve"` also prepares the call a second time (the guard answers
+ * `tainted` with an approval; the call is held, or spends its approval, on the second pass). The
+ * held call's row keeps the redact finding of the caller's text, and the approved retry reaches
+ * the provider masked, its answer restored.
+ */
+describe('a call prepared again for a session-taint approval decides on what the caller sent', () => {
+  it('the held row has the redact finding; the approved retry is forwarded masked and restored', async () => {
+    await putPolicy(
+      slug,
+      [
+        { tool: 'fake-gpt', action: 'allow', labels: ['untrusted_input'] },
+        { tool: 'fake-echo', action: 'allow', cleanOf: ['untrusted_input'], onTaint: 'approve' },
+      ],
+      org.key,
+    );
+    const agent = await addMember(org.orgId, 'admin');
+    const session = traceId('reprep-taint');
+    const ask = (model: string, content: string) =>
+      call('POST', `/llm/${slug}/v1/chat/completions`, {
+        key: agent.key,
+        headers: { 'X-Igris-Trace-Id': session },
+        body: { model, messages: [{ role: 'user', content: `${content} ${session}` }] },
+      });
+    const untrusted = await ask('fake-gpt', 'read this page');
+    expect(untrusted.status, await untrusted.text()).toBe(200);
+
+    const held = await ask('fake-echo', PROMPT);
+    const text = await held.text();
+    expect(held.status, text).toBe(403);
+    expect(text).not.toContain(EMAIL);
+    const refused = JSON.parse(text) as { error: { code: string; details: { approvalId: string } } };
+    expect(refused.error.code).toBe('approval_required');
+    const { approvalId } = refused.error.details;
+    await auditFor(session); // flushes the spools
+    const row = await env.DB.prepare(
+      "SELECT * FROM audit_events WHERE trace_id = ? AND type = 'llm_call' AND action = 'approval_required'",
+    )
+      .bind(session)
+      .first<AuditRow>();
+    expect(kinds(row!)).toContain('pii.email');
+    expect(JSON.stringify(row)).not.toContain(EMAIL);
+
+    const approved = await call('POST', `/api/v1/approvals/${approvalId}/approve`, {
+      key: org.key,
+      body: {},
+    });
+    expect(approved.status).toBe(200);
+    const retried = await ask('fake-echo', PROMPT);
+    expect(retried.status, await retried.clone().text()).toBe(200);
+    const answer = (await retried.json()) as { choices: Array<{ message: { content: string } }> };
+    expect(answer.choices[0]!.message.content).toContain(PROMPT);
+    const sent = (await providerBodies(session)).filter((b) => b.model === 'fake-echo');
+    expect(sent).toHaveLength(1);
+    expect(JSON.stringify(sent[0]!.messages)).toContain('[EMAIL_1]');
+    expect(JSON.stringify(sent[0]!.messages)).not.toContain(EMAIL);
+  });
 });
