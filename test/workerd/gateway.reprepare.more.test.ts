@@ -181,14 +181,12 @@ describe('an A2A message prepared again', () => {
     expect(res.status).toBe(200);
     const answer = (await res.json()) as { result?: unknown; error?: { data: { code: string } } };
     await flushAudit();
-    const row = await env.DB.prepare('SELECT * FROM audit_events WHERE trace_id = ?')
-      .bind(trace)
-      .first<{
-        action: string;
-        error_code: string | null;
-        upstream_status: number | null;
-        details: string;
-      }>();
+    const row = await env.DB.prepare('SELECT * FROM audit_events WHERE trace_id = ?').bind(trace).first<{
+      action: string;
+      error_code: string | null;
+      upstream_status: number | null;
+      details: string;
+    }>();
     return { answer, row: row! };
   }
 
