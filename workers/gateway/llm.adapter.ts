@@ -118,10 +118,7 @@ export interface LlmRequest {
 /** How the request reached the gateway. */
 export type LlmRoute =
   | { kind: 'native' }
-  /**
-   * `body` was read and parsed by the route (it names the connection), `model` the name it addresses
-   * there; `bytes` is its size as sent. A call prepared again parses the caller's bytes afresh.
-   */
+  /** `body` was read and parsed by the route (it names the connection, `model` there); `bytes`: its size as sent. */
   | { kind: 'igris'; endpoint: LlmEndpoint; body: Record<string, unknown>; model: string; bytes: number };
 
 /** Common request headers every provider understands; each provider adds its own (catalog `forwardHeaders`). */
@@ -205,12 +202,8 @@ async function readLlm(
     // Read before the connection was known: held to its limit now, as the native route holds it.
     if (route.bytes > connection.settings.maxBodyBytes) throw bodyTooLarge(connection.settings.maxBodyBytes);
     // Prepared again (gateway.replay.ts): the stages changed route.body in place; parse what was sent.
-    unit.body = again
-      ? {
-          ...parseLlmBody(await readBodyCapped(request, connection.settings.maxBodyBytes)),
-          model: route.model,
-        }
-      : route.body;
+    const sent = again ? parseLlmBody(await readBodyCapped(request, route.bytes)) : null;
+    unit.body = sent ? { ...sent, model: route.model } : route.body;
   } else if (method === 'POST' || (endpoint === 'passthrough' && request.body)) {
     const bytes = await readBodyCapped(request, connection.settings.maxBodyBytes);
     if (endpoint !== 'passthrough' && ENDPOINT_SPECS[endpoint].jsonBody) unit.body = parseLlmBody(bytes);
