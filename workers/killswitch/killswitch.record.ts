@@ -21,12 +21,14 @@
 import type { Principal } from '../app.types';
 import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import type { ErrorLocation } from '../lib/errors';
-import { COUNT_LIMITS, type CountLimit, requireInserted, rowExists } from '../shared/count.limits';
+import { COUNT_LIMITS, type CountLimit, requireInserted } from '../shared/count.limits';
 import {
   insertKillSwitchBelowCapStatement,
   insertKillSwitchStatement,
   type KillSwitchDbRow,
   type KillSwitchScope,
+  killSwitchWritten,
+  suspendSessionIfSwitchStatement,
 } from '../shared/killswitch.store';
 
 /** The count limit a new switch of this scope takes a place in; null: never refused. */
@@ -55,7 +57,7 @@ export function recordSwitchStatements(
 ): { statements: D1PreparedStatement[]; limit: CountLimit | null } {
   const { row } = record;
   const limit = killSwitchLimit(row.scope);
-  const created = rowExists('kill_switches', row.id);
+  const created = killSwitchWritten(row.id);
   const statements = [
     limit ? insertKillSwitchBelowCapStatement(db, row, limit) : insertKillSwitchStatement(db, row),
     limit
@@ -63,16 +65,7 @@ export function recordSwitchStatements(
       : adminAuditStatement(db, principal, record.audit),
   ];
   if (row.scope === 'session' && record.sessionConnectionId) {
-    // The session's record says it is suspended, and why (its status column follows session switches).
-    statements.push(
-      db
-        .prepare(
-          `INSERT INTO agent_sessions (id, org_id, connection_id, status, suspended_reason, created_at, updated_at)
-           SELECT ?1, ?2, ?3, 'suspended', ?4, ?5, ?5 WHERE EXISTS (SELECT 1 FROM kill_switches WHERE id = ?6)
-           ON CONFLICT(id) DO UPDATE SET status = 'suspended', suspended_reason = ?4, updated_at = ?5`,
-        )
-        .bind(row.target, row.org_id, record.sessionConnectionId, row.reason, row.created_at, row.id),
-    );
+    statements.push(suspendSessionIfSwitchStatement(db, row, record.sessionConnectionId));
   }
   return { statements, limit };
 }

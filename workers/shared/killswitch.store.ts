@@ -249,6 +249,29 @@ export function insertKillSwitchBelowCapStatement(
   );
 }
 
+/** An `EXISTS` guard (count.limits.ts rowExists shape): true once the switch's row was written. */
+export function killSwitchWritten(id: string): { sql: string; binds: unknown[] } {
+  return { sql: 'SELECT 1 FROM kill_switches WHERE id = ?', binds: [id] };
+}
+
+/**
+ * A session switch's session marked suspended (its status column follows session switches) —
+ * only if the switch's row was written (a switch refused at its cap suspends nothing).
+ */
+export function suspendSessionIfSwitchStatement(
+  db: D1Database,
+  row: KillSwitchDbRow,
+  sessionConnectionId: string,
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `INSERT INTO agent_sessions (id, org_id, connection_id, status, suspended_reason, created_at, updated_at)
+       SELECT ?1, ?2, ?3, 'suspended', ?4, ?5, ?5 WHERE EXISTS (SELECT 1 FROM kill_switches WHERE id = ?6)
+       ON CONFLICT(id) DO UPDATE SET status = 'suspended', suspended_reason = ?4, updated_at = ?5`,
+    )
+    .bind(row.target, row.org_id, sessionConnectionId, row.reason, row.created_at, row.id);
+}
+
 /** Lifts a switch that is still active (a repeated lift changes nothing). */
 export function liftKillSwitchStatement(
   db: D1Database,

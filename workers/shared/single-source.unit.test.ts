@@ -1,7 +1,8 @@
 /**
  * Things written once (issue 13, "Stores own their SQL"), checked on the source so that a copy
  * cannot creep back in unnoticed:
- *   - SQL on `kill_switches` only in workers/shared/killswitch.store.ts;
+ *   - SQL on `kill_switches` only in workers/shared/killswitch.store.ts (and its count for the
+ *     cap in count.limits.ts, which holds every count-limit query);
  *   - audit rows (`AuditEventInsert` literals) built only in workers/shared/audit.row.ts, and
  *     `INSERT INTO audit_events` only in the direct-row writer and the spools' upsert;
  *   - the small helpers (`isRecord`, `iso`) defined only in workers/lib/values.ts.
@@ -35,6 +36,9 @@ describe('written once', () => {
   it('only the kill-switch store speaks SQL to kill_switches', () => {
     expect(where(/\bkill_switches\b/)).toEqual([
       path.join('workers', 'db', 'access.schema.ts'), // the table definition (re-exported by schema.ts)
+      // The count of active switches for their cap, as for every capped table: the module that
+      // owns every count-limit query (its INSERT … WHERE count < cap), not a store of its own.
+      path.join('workers', 'shared', 'count.limits.ts'),
       path.join('workers', 'shared', 'killswitch.store.ts'),
     ]);
   });
