@@ -5,9 +5,12 @@
  *
  * Who: reading needs the whole organization's audit trail (owner, admin, auditor) — alerts span
  * every connection; changing an alert is for those who can pull a kill switch (owner, admin).
- * Every statement is scoped to the principal's organization: another's alert is 404.
+ * Every statement is scoped to the principal's organization: another's alert is 404. A change
+ * writes an `alert.update` admin row in the same D1 batch; a patch that changes nothing writes
+ * nothing (so a bulk change writes one row per alert it changed).
  */
 import type { Principal } from '../app.types';
+import { adminAuditStatement } from '../audit/audit.admin';
 import { forbidden, grantOf, requirePermission } from '../auth/permissions';
 import type { AlertRow } from '../db/schema';
 import { AppError } from '../lib/errors';
@@ -126,6 +129,24 @@ async function one(db: D1Database, orgId: string, id: string): Promise<DbAlert> 
   return row;
 }
 
+/** What an alert.update row says: the alert, the changed field names, the status and assignee moves (not the comment's text). */
+function alertChange(
+  current: DbAlert,
+  next: Pick<DbAlert, 'status' | 'assignee' | 'comment'>,
+  changed: readonly string[],
+): Record<string, unknown> {
+  return {
+    alertId: current.id,
+    type: current.type,
+    title: current.title,
+    changed,
+    ...(next.status !== current.status ? { status: { from: current.status, to: next.status } } : {}),
+    ...(next.assignee !== current.assignee
+      ? { assignee: { from: current.assignee, to: next.assignee } }
+      : {}),
+  };
+}
+
 export async function updateAlert(
   env: Pick<Env, 'DB'>,
   principal: Principal,
@@ -140,20 +161,27 @@ export async function updateAlert(
       details: { location: 'body', path: 'status' },
     });
   }
+  const next = {
+    status: patch.status ?? current.status,
+    assignee: patch.assignee === undefined ? current.assignee : patch.assignee,
+    comment: patch.comment === undefined ? current.comment : patch.comment,
+  };
+  const changed = (['status', 'assignee', 'comment'] as const).filter((k) => next[k] !== current[k]);
+  // Nothing differs: nothing is written, and no audit row records a change that did not happen.
+  if (changed.length === 0) return dto(current);
   const now = Date.now();
   try {
-    await env.DB.prepare(
-      `UPDATE alerts SET status = ?, assignee = ?, comment = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
-    )
-      .bind(
-        patch.status ?? current.status,
-        patch.assignee === undefined ? current.assignee : patch.assignee,
-        patch.comment === undefined ? current.comment : patch.comment,
-        now,
-        id,
-        principal.orgId,
-      )
-      .run();
+    await env.DB.batch([
+      env.DB.prepare(
+        `UPDATE alerts SET status = ?, assignee = ?, comment = ?, updated_at = ? WHERE id = ? AND org_id = ?`,
+      ).bind(next.status, next.assignee, next.comment, now, id, principal.orgId),
+      // In the same transaction: a refused update (below) leaves no row either.
+      adminAuditStatement(env.DB, principal, {
+        action: 'alert.update',
+        connectionId: current.connection_id,
+        details: alertChange(current, next, changed),
+      }),
+    ]);
   } catch (err) {
     // Reopening while a newer alert with the same fingerprint is active would make two active ones.
     if (String(err).includes('UNIQUE')) {

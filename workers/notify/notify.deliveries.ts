@@ -4,6 +4,7 @@
  * once, no retries, no row). Scoped to the principal's organization; another's is 404.
  */
 import type { Principal } from '../app.types';
+import { adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
 import { iso, parseStoredJson } from '../lib/values';
@@ -109,7 +110,7 @@ async function one(db: D1Database, orgId: string, id: string): Promise<DbDeliver
   return row;
 }
 
-/** A dead letter goes back to the queue with a fresh set of attempts. */
+/** A dead letter goes back to the queue with a fresh set of attempts (audited: notify_delivery.replay). */
 export async function replayDelivery(
   env: DeliverEnv,
   principal: Principal,
@@ -123,12 +124,32 @@ export async function replayDelivery(
       details: { location: 'path', path: 'id' },
     });
   }
-  await env.DB.prepare(
-    `UPDATE notify_deliveries SET status = 'pending', attempts = 0, last_error = NULL, updated_at = ?
-     WHERE id = ? AND org_id = ? AND status = 'dead'`,
-  )
-    .bind(Date.now(), id, principal.orgId)
-    .run();
+  const stillDead = {
+    sql: "SELECT 1 FROM notify_deliveries WHERE id = ? AND org_id = ? AND status = 'dead'",
+    binds: [id, principal.orgId],
+  };
+  await env.DB.batch([
+    // Before the update, in the same transaction: of two replays racing, only the one that finds
+    // the letter still dead (and so changes it) writes the row.
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      {
+        action: 'notify_delivery.replay',
+        details: {
+          deliveryId: id,
+          channelId: row.channel_id,
+          eventType: row.event_type,
+          attempts: row.attempts,
+        },
+      },
+      stillDead,
+    ),
+    env.DB.prepare(
+      `UPDATE notify_deliveries SET status = 'pending', attempts = 0, last_error = NULL, updated_at = ?
+       WHERE id = ? AND org_id = ? AND status = 'dead'`,
+    ).bind(Date.now(), id, principal.orgId),
+  ]);
   await enqueueDeliveries(env, principal.orgId, [id]);
   return dto(await one(env.DB, principal.orgId, id));
 }
