@@ -12,7 +12,7 @@
  * Every decision is audited (who, when, which call) in the same breath as it is made.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatementIf } from '../audit/audit.admin';
 import { requireOnResource, requirePermission } from '../auth/permissions';
 import type { ApprovalStatus, Role } from '../db/schema';
 import { AppError } from '../lib/errors';
@@ -199,39 +199,49 @@ export async function decideApproval(
       details: { status },
     });
   }
-  // Conditional on still pending and unexpired: two approvers racing decide once.
-  const decided = await env.DB.prepare(
-    `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ?
-     WHERE id = ? AND org_id = ? AND status = 'pending' AND expires_at > ? RETURNING id`,
-  )
-    .bind(verdict, principal.actor, now, input.comment ?? null, id, principal.orgId, now)
-    .first<{ id: string }>();
-  if (!decided) {
+  // Conditional on still pending and unexpired: two approvers racing decide once. The record is
+  // written first in the same transaction, on the same condition, so only the decision that
+  // happens has a row.
+  const stillPending = {
+    sql: "SELECT 1 FROM approvals WHERE id = ? AND org_id = ? AND status = 'pending' AND expires_at > ?",
+    binds: [id, principal.orgId, now],
+  };
+  const [, decided] = await env.DB.batch<{ id: string }>([
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      {
+        action: verdict === 'approved' ? 'approval_approved' : 'approval_denied',
+        connectionId: row.connection_id,
+        connectionSlug: row.connection_slug,
+        details: {
+          approvalId: id,
+          tool: row.tool,
+          argsHash: row.args_hash,
+          requester: { apiKeyId: row.api_key_id, userId: row.user_id, user: row.caller },
+          traceId: row.trace_id,
+          ...(input.comment ? { comment: input.comment } : {}),
+        },
+      },
+      stillPending,
+    ),
+    env.DB.prepare(
+      `UPDATE approvals SET status = ?, decided_by = ?, decided_at = ?, comment = ?
+       WHERE id = ? AND org_id = ? AND status = 'pending' AND expires_at > ? RETURNING id`,
+    ).bind(verdict, principal.actor, now, input.comment ?? null, id, principal.orgId, now),
+    // Its inbox alert is dealt with once the approval is (by this decision: not if it lost the race).
+    env.DB.prepare(
+      `UPDATE alerts SET status = 'resolved', updated_at = ?
+       WHERE org_id = ? AND fingerprint = ? AND status IN ('open', 'acknowledged')
+         AND EXISTS (SELECT 1 FROM approvals WHERE id = ? AND org_id = ? AND status = ? AND decided_at = ? AND decided_by = ?)`,
+    ).bind(now, principal.orgId, `approval:${id}`, id, principal.orgId, verdict, now, principal.actor),
+  ]);
+  if (!decided?.results[0]) {
     throw new AppError('conflict', {
       message: 'This approval was decided or expired meanwhile',
       details: { status: 'changed' },
     });
   }
-  await env.DB.batch([
-    adminAuditStatement(env.DB, principal, {
-      action: verdict === 'approved' ? 'approval_approved' : 'approval_denied',
-      connectionId: row.connection_id,
-      connectionSlug: row.connection_slug,
-      details: {
-        approvalId: id,
-        tool: row.tool,
-        argsHash: row.args_hash,
-        requester: { apiKeyId: row.api_key_id, userId: row.user_id, user: row.caller },
-        traceId: row.trace_id,
-        ...(input.comment ? { comment: input.comment } : {}),
-      },
-    }),
-    // Its inbox alert is dealt with once the approval is.
-    env.DB.prepare(
-      `UPDATE alerts SET status = 'resolved', updated_at = ?
-       WHERE org_id = ? AND fingerprint = ? AND status IN ('open', 'acknowledged')`,
-    ).bind(now, principal.orgId, `approval:${id}`),
-  ]);
   await notifyDecided(env, principal, row, verdict, now);
   return dto(
     { ...row, status: verdict, decided_by: principal.actor, decided_at: now, comment: input.comment ?? null },

@@ -72,21 +72,31 @@ export interface AuthEvent {
 
 /** A type `auth` row: an authentication event of a person (no API key, no connection). */
 export function authAuditStatement(db: D1Database, event: AuthEvent): D1PreparedStatement {
-  return directRowStatement(
-    db,
-    directRow({
-      orgId: event.orgId,
-      type: 'auth',
-      connectionId: null,
-      connectionSlug: null,
-      sessionId: null,
-      apiKeyId: null,
-      actor: event.userId ? `user:${event.userId}` : null,
-      user: event.email?.toLowerCase() ?? null,
-      action: event.action,
-      details: event.details ?? {},
-    }),
-  );
+  return directRowStatement(db, authRow(event));
+}
+
+/** The same row, written only when `guard` holds (as adminAuditStatementIf). */
+export function authAuditStatementIf(
+  db: D1Database,
+  event: AuthEvent,
+  guard: { sql: string; binds: unknown[] },
+): D1PreparedStatement {
+  return directRowStatementIf(db, authRow(event), guard);
+}
+
+function authRow(event: AuthEvent): DirectRow {
+  return directRow({
+    orgId: event.orgId,
+    type: 'auth',
+    connectionId: null,
+    connectionSlug: null,
+    sessionId: null,
+    apiKeyId: null,
+    actor: event.userId ? `user:${event.userId}` : null,
+    user: event.email?.toLowerCase() ?? null,
+    action: event.action,
+    details: event.details ?? {},
+  });
 }
 
 export function directRowStatement(db: D1Database, row: DirectRow): D1PreparedStatement {

@@ -5,7 +5,7 @@
  * (oauth.authorize.ts), refreshes by the library's token-exchange callback (oauth.server.ts),
  * revocations by the token route (RFC 7009, oauth.routes.ts) and the admin API (oauth.admin.ts).
  */
-import { authAuditStatement } from '../audit/audit.admin';
+import { authAuditStatement, authAuditStatementIf } from '../audit/audit.admin';
 import { log } from '../lib/log';
 import { isRecord } from '../lib/values';
 import { looksLikeOAuthToken } from './oauth.resource';
@@ -42,6 +42,25 @@ export async function auditOAuth(db: D1Database, event: OAuthAuditEvent): Promis
     email: await emailOf(db, event.userId),
     details: event.details,
   }).run();
+}
+
+/**
+ * The same row as a statement to batch with the change it records, written only when the guard
+ * given to the returned builder holds (the person's email is looked up now, outside the batch).
+ */
+export async function oauthAuditIf(
+  db: D1Database,
+  event: OAuthAuditEvent,
+): Promise<(guard: { sql: string; binds: unknown[] }) => D1PreparedStatement> {
+  const email = await emailOf(db, event.userId);
+  const row = {
+    action: event.action,
+    orgId: event.orgId,
+    userId: event.userId,
+    email,
+    details: event.details,
+  };
+  return (guard) => authAuditStatementIf(db, row, guard);
 }
 
 /** Like auditOAuth, for paths where the OAuth answer must not depend on the audit write. */

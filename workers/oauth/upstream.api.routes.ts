@@ -11,7 +11,7 @@ import { mayUseConnection } from '../auth/permissions';
 import { AppError } from '../lib/errors';
 import { iso, parseStoredJson } from '../lib/values';
 import { readConnectionSettings } from '../shared/connection.settings';
-import { auditOAuth } from './oauth.audit';
+import { oauthAuditIf } from './oauth.audit';
 import { issuerOf } from './oauth.resource';
 import { connectUrl, deleteTokens, linkStatus } from './upstream.tokens';
 
@@ -92,15 +92,14 @@ export const upstreamOAuthApiRoutes = createRouter()
     async (c) => {
       const principal = c.get('principal');
       const conn = await upstreamModeConnection(c.env.DB, principal, c.req.valid('param').slug);
-      const unlinked = await deleteTokens(c.env.DB, principal.orgId, conn.id, conn.userId);
-      if (unlinked) {
-        await auditOAuth(c.env.DB, {
-          action: 'auth.oauth_upstream_unlink',
-          orgId: principal.orgId,
-          userId: conn.userId,
-          details: { connectionId: conn.id, connectionSlug: conn.slug },
-        });
-      }
+      const record = await oauthAuditIf(c.env.DB, {
+        action: 'auth.oauth_upstream_unlink',
+        orgId: principal.orgId,
+        userId: conn.userId,
+        details: { connectionId: conn.id, connectionSlug: conn.slug },
+      });
+      // The row only if there was a link to delete, in the same batch as the delete.
+      const unlinked = await deleteTokens(c.env.DB, principal.orgId, conn.id, conn.userId, record);
       return c.json({ unlinked }, 200);
     },
   );

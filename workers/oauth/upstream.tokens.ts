@@ -102,12 +102,24 @@ export async function linkStatus(
   return row ? { expiresAt: row.expires_at, scope: row.scope, updatedAt: row.updated_at } : null;
 }
 
-export async function deleteTokens(db: D1Database, orgId: string, connectionId: string, userId: string) {
-  const res = await db
-    .prepare('DELETE FROM upstream_oauth_tokens WHERE org_id = ? AND connection_id = ? AND user_id = ?')
-    .bind(orgId, connectionId, userId)
-    .run();
-  return res.meta.changes > 0;
+/**
+ * Deletes a member's tokens for a connection; true if there were any. `audit`, when given, is the
+ * unlink's record: written first in the same batch, only if there are tokens to delete.
+ */
+export async function deleteTokens(
+  db: D1Database,
+  orgId: string,
+  connectionId: string,
+  userId: string,
+  audit?: (guard: { sql: string; binds: unknown[] }) => D1PreparedStatement,
+) {
+  const where = 'WHERE org_id = ? AND connection_id = ? AND user_id = ?';
+  const binds = [orgId, connectionId, userId];
+  const results = await db.batch([
+    ...(audit ? [audit({ sql: `SELECT 1 FROM upstream_oauth_tokens ${where}`, binds })] : []),
+    db.prepare(`DELETE FROM upstream_oauth_tokens ${where}`).bind(...binds),
+  ]);
+  return (results[results.length - 1]?.meta.changes ?? 0) > 0;
 }
 
 function readRow(db: D1Database, orgId: string, connectionId: string, userId: string) {

@@ -6,7 +6,7 @@
 import { createRoute, z } from '@hono/zod-openapi';
 import { errorResponses, json, jsonBody, pathParamSchema } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatementIf } from '../audit/audit.admin';
 import { AppError } from '../lib/errors';
 import { issuerOf } from './oauth.resource';
 import { requireXaa, revokeXaa, xaaStats } from './xaa.admin';
@@ -100,12 +100,18 @@ export const xaaApiRoutes = createRouter()
           },
         });
       }
-      const issuer = await putIssuer(c.env.DB, principal.orgId, input);
-      await adminAuditStatement(c.env.DB, principal, {
-        action: 'auth.xaa_issuer_put',
-        type: 'auth',
-        details: { issuer: issuer.issuer, jwksUri: issuer.jwksUri, clients: issuer.clients },
-      }).run();
+      const issuer = await putIssuer(c.env.DB, principal.orgId, input, (present) =>
+        adminAuditStatementIf(
+          c.env.DB,
+          principal,
+          {
+            action: 'auth.xaa_issuer_put',
+            type: 'auth',
+            details: { issuer: input.issuer, jwksUri: input.jwksUri, clients: input.clients },
+          },
+          present,
+        ),
+      );
       return c.json(issuer, 201);
     },
   )
@@ -122,17 +128,19 @@ export const xaaApiRoutes = createRouter()
       const principal = c.get('principal');
       requireXaa(c.env, principal);
       const { id } = c.req.valid('param');
-      if (!(await deleteIssuer(c.env.DB, principal.orgId, id))) {
+      const audit = (present: { sql: string; binds: unknown[] }) =>
+        adminAuditStatementIf(
+          c.env.DB,
+          principal,
+          { action: 'auth.xaa_issuer_delete', type: 'auth', details: { id } },
+          present,
+        );
+      if (!(await deleteIssuer(c.env.DB, principal.orgId, id, audit))) {
         throw new AppError('not_found', {
           message: 'Issuer not found',
           details: { location: 'path', path: 'id' },
         });
       }
-      await adminAuditStatement(c.env.DB, principal, {
-        action: 'auth.xaa_issuer_delete',
-        type: 'auth',
-        details: { id },
-      }).run();
       return c.body(null, 204);
     },
   )

@@ -106,38 +106,62 @@ export async function issuersNamed(
 }
 
 /** Adds (or replaces, for the same issuer) an organization's trusted IdP. */
-export async function putIssuer(db: D1Database, orgId: string, input: XaaIssuerInput): Promise<XaaIssuer> {
+/**
+ * Trusts (or re-trusts) an issuer. `audit` is the change's record, written in the same D1 batch
+ * and only if the issuer row is there afterwards (a create the count limit refused writes none).
+ */
+export async function putIssuer(
+  db: D1Database,
+  orgId: string,
+  input: XaaIssuerInput,
+  audit: (guard: { sql: string; binds: unknown[] }) => D1PreparedStatement,
+): Promise<XaaIssuer> {
+  const present = {
+    sql: 'SELECT 1 FROM xaa_issuers WHERE org_id = ? AND issuer = ?',
+    binds: [orgId, input.issuer],
+  };
   // Replacing an issuer already trusted takes no new place: not refused at the cap.
-  const row = await insertBelowCap(
-    db,
-    COUNT_LIMITS.xaaIssuers,
-    [orgId],
-    'INSERT INTO xaa_issuers (id, org_id, issuer, jwks_uri, algorithms, clients)',
-    [
-      randomId('xaa'),
-      orgId,
-      input.issuer,
-      input.jwksUri,
-      JSON.stringify(input.algorithms),
-      JSON.stringify(input.clients),
-    ],
-    {
-      orExisting: {
-        sql: 'SELECT 1 FROM xaa_issuers WHERE org_id = ? AND issuer = ?',
-        binds: [orgId, input.issuer],
-      },
-      tail: `ON CONFLICT (org_id, issuer) DO UPDATE SET jwks_uri = excluded.jwks_uri,
+  const [put] = await db.batch<IssuerRow>([
+    insertBelowCap(
+      db,
+      COUNT_LIMITS.xaaIssuers,
+      [orgId],
+      'INSERT INTO xaa_issuers (id, org_id, issuer, jwks_uri, algorithms, clients)',
+      [
+        randomId('xaa'),
+        orgId,
+        input.issuer,
+        input.jwksUri,
+        JSON.stringify(input.algorithms),
+        JSON.stringify(input.clients),
+      ],
+      {
+        orExisting: present,
+        tail: `ON CONFLICT (org_id, issuer) DO UPDATE SET jwks_uri = excluded.jwks_uri,
          algorithms = excluded.algorithms, clients = excluded.clients
        RETURNING *`,
-    },
-  ).first<IssuerRow>();
+      },
+    ),
+    audit(present),
+  ]);
+  const row = put?.results[0];
   if (!row) throw limitReached(COUNT_LIMITS.xaaIssuers);
   return withoutOrg(toIssuer(row));
 }
 
-export async function deleteIssuer(db: D1Database, orgId: string, id: string): Promise<boolean> {
-  const res = await db.prepare('DELETE FROM xaa_issuers WHERE org_id = ? AND id = ?').bind(orgId, id).run();
-  return res.meta.changes > 0;
+/** Stops trusting an issuer; `audit` is written in the same batch, only if there was one to delete. */
+export async function deleteIssuer(
+  db: D1Database,
+  orgId: string,
+  id: string,
+  audit: (guard: { sql: string; binds: unknown[] }) => D1PreparedStatement,
+): Promise<boolean> {
+  const [, res] = await db.batch([
+    // Before the delete, in the same transaction: the row is written only if the issuer was there.
+    audit({ sql: 'SELECT 1 FROM xaa_issuers WHERE org_id = ? AND id = ?', binds: [orgId, id] }),
+    db.prepare('DELETE FROM xaa_issuers WHERE org_id = ? AND id = ?').bind(orgId, id),
+  ]);
+  return (res?.meta.changes ?? 0) > 0;
 }
 
 export type RevocationKind = 'jti' | 'subject';
