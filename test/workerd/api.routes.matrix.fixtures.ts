@@ -7,7 +7,9 @@
 import { env } from 'cloudflare:workers';
 import { agentSessionId } from '../../durable-objects/guard.contract';
 import { hashApiKey } from '../../workers/auth/api-key.crypto';
+import type { Role } from '../../workers/db/schema';
 import { randomId } from '../../workers/lib/ids';
+import { Browser } from './auth.helpers';
 import {
   addMember,
   call,
@@ -141,7 +143,7 @@ export function detectionRule(id: string) {
 }
 
 /** An A2A connection with its card given inline (no card to fetch). */
-function agentConnection(slug: string) {
+export function agentConnection(slug: string) {
   const agentCard = {
     name: 'Matrix agent',
     description: 'matrix fixture',
@@ -245,4 +247,18 @@ export async function snapshotOrg(orgId: string): Promise<string> {
   }
   const org = await env.DB.prepare('SELECT * FROM organizations WHERE id = ?').bind(orgId).first();
   return JSON.stringify([org, parts]);
+}
+
+/** A person signed in to organization `orgId` with `role` (their own sign-up org is left behind). */
+export async function signedIn(orgId: string, role: Role): Promise<Browser> {
+  const browser = new Browser();
+  const session = await browser.signUp();
+  await env.DB.prepare('INSERT INTO members (id, org_id, user_id, role) VALUES (?, ?, ?, ?)')
+    .bind(randomId('mem'), orgId, session.user.id, role)
+    .run();
+  const switched = await browser.fetch('POST', '/api/auth/organizations/switch', {
+    body: { organizationId: orgId },
+  });
+  if (switched.status !== 200) throw new Error(`switch: ${switched.status} ${await switched.text()}`);
+  return browser;
 }

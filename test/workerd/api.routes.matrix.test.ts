@@ -10,15 +10,12 @@
  * proves the permission passed without changing the fixtures); refused roles are called on the
  * organization's real resources, which must refuse them before anything is changed.
  */
-import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createApp } from '../../workers/app';
-import type { Role } from '../../workers/db/schema';
-import { randomId } from '../../workers/lib/ids';
-import { type Fixtures, makeFixtures, snapshotOrg } from './api.routes.matrix.fixtures';
+import { type Fixtures, makeFixtures, signedIn, snapshotOrg } from './api.routes.matrix.fixtures';
 import { docGrant, fill, type MatrixRole, ROLES, type RouteExpectation } from './api.routes.matrix.roles';
 import { EXPECTATIONS } from './api.routes.matrix.table';
-import { Browser } from './auth.helpers';
+import type { Browser } from './auth.helpers';
 import { addMember, call, createOrg, type TestOrg } from './helpers';
 
 interface Route {
@@ -85,20 +82,6 @@ async function send(
     return { status: res.status, text };
   const error = (JSON.parse(text) as { error?: { code: string; details?: Record<string, unknown> } }).error;
   return { status: res.status, text, code: error?.code, details: error?.details };
-}
-
-/** A person signed in to organization `orgId` with `role` (their own sign-up org is left behind). */
-async function signedIn(orgId: string, role: Role): Promise<Browser> {
-  const browser = new Browser();
-  const session = await browser.signUp();
-  await env.DB.prepare('INSERT INTO members (id, org_id, user_id, role) VALUES (?, ?, ?, ?)')
-    .bind(randomId('mem'), orgId, session.user.id, role)
-    .run();
-  const switched = await browser.fetch('POST', '/api/auth/organizations/switch', {
-    body: { organizationId: orgId },
-  });
-  if (switched.status !== 200) throw new Error(`switch: ${switched.status} ${await switched.text()}`);
-  return browser;
 }
 
 beforeAll(async () => {
