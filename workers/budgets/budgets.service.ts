@@ -203,6 +203,19 @@ export async function updateBudget(
 ): Promise<BudgetDto> {
   requirePermission(principal, 'org:write');
   const b = await readBudget(env.DB, principal.orgId, id);
+  const stored: Record<keyof UpdateBudgetInput, unknown> = {
+    name: b.name,
+    limitUsd: b.limit_usd,
+    warnAtPercent: b.warn_at_percent,
+    enforcement: b.enforcement,
+    resetDay: b.reset_day,
+    timezone: b.timezone,
+  };
+  const changed = Object.entries(input).filter(
+    ([k, v]) => v !== undefined && v !== stored[k as keyof UpdateBudgetInput],
+  );
+  // Nothing differs: nothing is written, and no row records a change that did not happen.
+  if (changed.length === 0) return dto(b);
   await env.DB.batch([
     env.DB.prepare(
       `UPDATE budgets SET name = ?, limit_usd = ?, warn_at_percent = ?, enforcement = ?, reset_day = ?, timezone = ?,
@@ -218,7 +231,10 @@ export async function updateBudget(
       principal.orgId,
       id,
     ),
-    adminAuditStatement(env.DB, principal, { action: 'budget.update', details: { budgetId: id, ...input } }),
+    adminAuditStatement(env.DB, principal, {
+      action: 'budget.update',
+      details: { budgetId: id, ...Object.fromEntries(changed) },
+    }),
   ]);
   invalidateGovernance(principal.orgId);
   return dto(await readBudget(env.DB, principal.orgId, id));

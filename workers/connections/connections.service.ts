@@ -213,9 +213,17 @@ export async function updateConnection(
       : authType === 'none'
         ? null
         : row.credential_ciphertext;
+  // A field sent with the value already stored is no change (a name, the enabled state, the URL).
+  const same: Record<string, boolean> = {
+    name: input.name === row.name,
+    enabled: input.enabled !== undefined && (input.enabled ? 1 : 0) === row.enabled,
+    upstreamUrl: input.upstreamUrl === row.upstream_url,
+  };
   const changed = Object.keys(input).filter(
-    (k) => k !== 'keepCredential' && (input as Record<string, unknown>)[k] !== undefined,
+    (k) => k !== 'keepCredential' && (input as Record<string, unknown>)[k] !== undefined && !same[k],
   );
+  // Nothing differs: nothing is written, and no row records a change that did not happen.
+  if (changed.length === 0) return { dto: toDto(row, baseUrl), changed };
   await env.DB.batch([
     env.DB.prepare(
       `UPDATE connections SET name = ?, upstream_url = ?, auth_type = ?, auth_header_name = ?, credential_ciphertext = ?,

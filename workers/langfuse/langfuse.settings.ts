@@ -7,7 +7,7 @@
  */
 import { z } from '@hono/zod-openapi';
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { checkOutboundUrl } from '../connections/connection.rules';
 import { secretFollowsOrigin } from '../connections/connection.secrets';
@@ -147,8 +147,14 @@ export async function putLangfuse(
 
 export async function deleteLangfuse(env: LangfuseEnv, principal: Principal): Promise<void> {
   requirePermission(principal, 'org:write');
+  // The record first, only if there is a setting to delete: deleting nothing writes nothing.
   await env.DB.batch([
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      { action: 'langfuse.delete' },
+      { sql: 'SELECT 1 FROM langfuse_settings WHERE org_id = ?', binds: [principal.orgId] },
+    ),
     env.DB.prepare('DELETE FROM langfuse_settings WHERE org_id = ?').bind(principal.orgId),
-    adminAuditStatement(env.DB, principal, { action: 'langfuse.delete' }),
   ]);
 }

@@ -277,7 +277,17 @@ export async function updateChannel(
     principal.orgId,
   );
   // Field names only; a new URL as shown (a Slack URL's secret path never).
-  const changed = Object.keys(patch).filter((k) => (patch as Record<string, unknown>)[k] !== undefined);
+  const same: Record<string, boolean> = {
+    name: patch.name === row.name,
+    format: patch.format === row.format,
+    minSeverity: patch.minSeverity === row.min_severity,
+    enabled: patch.enabled !== undefined && (patch.enabled ? 1 : 0) === row.enabled,
+  };
+  const changed = Object.keys(patch).filter(
+    (k) => (patch as Record<string, unknown>)[k] !== undefined && !same[k],
+  );
+  // Nothing differs: nothing is written, and no row records a change that did not happen.
+  if (changed.length === 0) return getChannel(env, principal, id);
   await env.DB.batch([
     update,
     channelAudit(env.DB, principal, 'notify_channel.update', id, {

@@ -194,6 +194,8 @@ export async function updatePrompt(
   await requirePromptChange(db, principal, id);
   const hash = input.text === undefined ? before.sha256 : await sha256Hex(input.text);
   const version = input.text !== undefined && hash !== before.sha256 ? before.version + 1 : before.version;
+  // Same name, same text: nothing is written, and no row records a change that did not happen.
+  if (version === before.version && (input.name === undefined || input.name === before.name)) return before;
   const statements = [
     db
       .prepare('UPDATE system_prompts SET name = ?, version = ?, updated_at = ? WHERE org_id = ? AND id = ?')

@@ -130,6 +130,11 @@ export async function updateTeam(
 ): Promise<TeamDto> {
   requirePermission(principal, 'members:write');
   const before = await readTeam(db, principal.orgId, id);
+  const fields = (['name', 'description'] as const).filter(
+    (k) => input[k] !== undefined && input[k] !== before[k],
+  );
+  // Nothing differs: nothing is written, and no row records a change that did not happen.
+  if (fields.length === 0) return before;
   try {
     await db.batch([
       db
@@ -143,7 +148,7 @@ export async function updateTeam(
         ),
       adminAuditStatement(db, principal, {
         action: 'team.update',
-        details: { teamId: id, fields: Object.keys(input) },
+        details: { teamId: id, fields },
       }),
     ]);
   } catch (err) {

@@ -9,7 +9,7 @@
  * no read per call; a change here bumps the epoch (config.announce.ts) and is in force at once.
  */
 import type { Principal } from '../app.types';
-import { adminAuditStatement } from '../audit/audit.admin';
+import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';
 import { requirePermission } from '../auth/permissions';
 import { checkOutboundUrl } from '../connections/connection.rules';
 import { secretFollowsOrigin } from '../connections/connection.secrets';
@@ -139,8 +139,14 @@ export async function putTracing(
 
 export async function deleteTracing(env: TracingEnv, principal: Principal): Promise<void> {
   requirePermission(principal, 'org:write');
+  // The record first, only if there is a setting to delete: deleting nothing writes nothing.
   await env.DB.batch([
+    adminAuditStatementIf(
+      env.DB,
+      principal,
+      { action: 'tracing.delete' },
+      { sql: 'SELECT 1 FROM tracing_settings WHERE org_id = ?', binds: [principal.orgId] },
+    ),
     env.DB.prepare('DELETE FROM tracing_settings WHERE org_id = ?').bind(principal.orgId),
-    adminAuditStatement(env.DB, principal, { action: 'tracing.delete' }),
   ]);
 }

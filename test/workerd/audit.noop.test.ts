@@ -1,0 +1,60 @@
+/**
+ * No record of a change that did not happen (docs/audit.md#admin-actions): a management call that
+ * changes nothing — an empty patch, a field sent with the value already stored, enabling an enabled
+ * connection, deleting a setting that is not there — answers as usual and writes nothing at all:
+ * no audit row, and no other row of the organization touched (not even an `updated_at`). The
+ * calls that do change something are held to their row by api.routes.audit.test.ts.
+ */
+import { beforeAll, describe, expect, it } from 'vitest';
+import { type Fixtures, makeFixtures, snapshotOrg } from './api.routes.matrix.fixtures';
+import { adminAuditRows, call, createOrg, type TestOrg } from './helpers';
+
+const tag = `np${Date.now().toString(36)}`;
+let org: TestOrg;
+let f: Fixtures;
+
+beforeAll(async () => {
+  org = await createOrg('owner');
+  f = await makeFixtures(org.orgId, org.key, tag);
+}, 60_000);
+
+/** Calls that change nothing on the fixtures as makeFixtures leaves them. */
+function noOps(): [method: string, path: string, body?: unknown][] {
+  return [
+    ['PATCH', `/api/v1/connections/${f.connection}`, {}],
+    ['PATCH', `/api/v1/connections/${f.connection}`, { name: f.connection }],
+    ['POST', `/api/v1/connections/${f.connection}/enable`],
+    ['PATCH', `/api/v1/teams/${f.team}`, {}],
+    ['PATCH', `/api/v1/teams/${f.team}`, { name: `mx-${tag}-team` }],
+    ['PATCH', `/api/v1/budgets/${f.budget}`, {}],
+    ['PATCH', `/api/v1/budgets/${f.budget}`, { limitUsd: 10 }],
+    ['PATCH', `/api/v1/alerts/channels/${f.channel}`, {}],
+    ['PATCH', `/api/v1/alerts/channels/${f.channel}`, { name: `mx-${tag}`, enabled: true }],
+    ['PATCH', `/api/v1/system-prompts/${f.prompt}`, {}],
+    ['PATCH', `/api/v1/system-prompts/${f.prompt}`, { text: 'Be brief.' }],
+    ['PATCH', `/api/v1/members/${f.member}`, { role: 'developer' }],
+    ['PATCH', '/api/v1/organizations/current', {}],
+    ['DELETE', '/api/v1/tracing'],
+    ['DELETE', '/api/v1/integrations/langfuse'],
+  ];
+}
+
+describe('a call that changes nothing', () => {
+  it('writes no audit row and touches nothing of the organization', async () => {
+    const before = await snapshotOrg(org.orgId);
+    const wrong: string[] = [];
+    for (const [method, path, body] of noOps()) {
+      const rows = new Set((await adminAuditRows(org.orgId)).map((r) => r.id));
+      const res = await call(method, path, { key: org.key, body });
+      const text = await res.text();
+      if (!res.ok) wrong.push(`${method} ${path} ${JSON.stringify(body)}: ${res.status} ${text}`);
+      const written = (await adminAuditRows(org.orgId)).filter((r) => !rows.has(r.id)).map((r) => r.action);
+      if (written.length > 0) wrong.push(`${method} ${path} ${JSON.stringify(body)}: wrote ${written}`);
+    }
+    expect(wrong).toEqual([]);
+    // Except the organization's config epoch: each call still tells the caches to look again
+    // (workers/config/config.epoch.ts), which is a signal, not a change of anything configured.
+    const withoutEpoch = (snapshot: string) => snapshot.replace(/"config_epoch":\d+/, '');
+    expect(withoutEpoch(await snapshotOrg(org.orgId))).toBe(withoutEpoch(before));
+  });
+});
