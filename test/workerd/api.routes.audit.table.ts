@@ -204,6 +204,11 @@ export const AUDIT_PLANS: Record<string, AuditPlan> = {
     // A member leaves (the last owner may not): its member.leave row is in the organization left.
     caller: (ctx) => signedIn(ctx.orgId, 'developer'),
   },
+  'POST /api/v1/teams/:id/members': {
+    // The fixtures' developer is in the team already (adding again changes nothing): a new member.
+    prepare: async (_f, ctx) => ({ user: (await addMember(ctx.orgId, 'developer')).userId }),
+    body: (f) => ({ userId: f.user }),
+  },
   'DELETE /api/auth/members/:userId': {
     // The fixtures' developer is removed by DELETE /api/v1/members/:id: another member here.
     prepare: async (_f, ctx) => ({ user: (await addMember(ctx.orgId, 'auditor')).userId }),

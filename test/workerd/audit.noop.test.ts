@@ -1,21 +1,26 @@
 /**
  * No record of a change that did not happen (docs/audit.md#admin-actions): a management call that
  * changes nothing — an empty patch, a field sent with the value already stored, enabling an enabled
- * connection, deleting a setting that is not there — answers as usual and writes nothing at all:
- * no audit row, and no other row of the organization touched (not even an `updated_at`). The
- * calls that do change something are held to their row by api.routes.audit.test.ts.
+ * connection, adding a team member already there, setting a price already set, deleting a setting
+ * that is not there — answers as usual and writes nothing at all: no audit row, and no other row
+ * of the organization touched (not even an `updated_at`). The calls that do change something are
+ * held to their row by api.routes.audit.test.ts.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { type Fixtures, makeFixtures, snapshotOrg } from './api.routes.matrix.fixtures';
-import { adminAuditRows, call, createOrg, type TestOrg } from './helpers';
+import { adminAuditRows, call, createOrg, expectJson, type TestOrg } from './helpers';
 
 const tag = `np${Date.now().toString(36)}`;
+const price = { provider: 'openai-compatible', model: 'np-model', inputPerMTok: 1, outputPerMTok: 2 };
 let org: TestOrg;
 let f: Fixtures;
+let current: { name: string; settings: { retentionDays: number } };
 
 beforeAll(async () => {
   org = await createOrg('owner');
   f = await makeFixtures(org.orgId, org.key, tag);
+  await expectJson(await call('PUT', '/api/v1/llm/prices', { key: org.key, body: price }), 200);
+  current = await expectJson(await call('GET', '/api/v1/organizations/current', { key: org.key }), 200);
 }, 60_000);
 
 /** Calls that change nothing on the fixtures as makeFixtures leaves them. */
@@ -34,6 +39,13 @@ function noOps(): [method: string, path: string, body?: unknown][] {
     ['PATCH', `/api/v1/system-prompts/${f.prompt}`, { text: 'Be brief.' }],
     ['PATCH', `/api/v1/members/${f.member}`, { role: 'developer' }],
     ['PATCH', '/api/v1/organizations/current', {}],
+    [
+      'PATCH',
+      '/api/v1/organizations/current',
+      { name: current.name, settings: { retentionDays: current.settings.retentionDays } },
+    ],
+    ['PUT', '/api/v1/llm/prices', price],
+    ['POST', `/api/v1/teams/${f.team}/members`, { userId: f.developerUserId }],
     ['DELETE', '/api/v1/tracing'],
     ['DELETE', '/api/v1/integrations/langfuse'],
   ];

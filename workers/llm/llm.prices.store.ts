@@ -120,6 +120,15 @@ export async function putPriceOverride(
     .bind(principal.orgId, input.provider, input.model)
     .first<PriceDbRow>();
   const cached = input.cachedInputPerMTok ?? null;
+  // The same prices again: nothing is written, and no row records a change that did not happen.
+  if (
+    previous &&
+    previous.input_per_mtok === input.inputPerMTok &&
+    previous.cached_input_per_mtok === cached &&
+    previous.output_per_mtok === input.outputPerMTok
+  ) {
+    return toDto(previous);
+  }
   // Replacing an override already set takes no new place: not refused at the cap.
   const present = {
     sql: 'SELECT 1 FROM llm_prices WHERE org_id = ? AND provider = ? AND model = ?',

@@ -73,10 +73,13 @@ export async function updateCurrentOrganization(
   input: UpdateOrganizationInput,
 ): Promise<OrganizationDto> {
   requirePermission(principal, 'org:write');
+  const current = await findOrganization(env.DB, principal.orgId);
+  const stored = readOrganizationSettings(current.settings) as Record<string, unknown>;
   const sets: string[] = [];
   const args: unknown[] = [];
   const changed: Record<string, unknown> = {};
-  if (input.name !== undefined) {
+  // A value sent that is already stored is no change: not written, not in the audit row.
+  if (input.name !== undefined && input.name !== current.name) {
     sets.push('name = ?');
     args.push(input.name);
     changed.name = input.name;
@@ -86,7 +89,7 @@ export async function updateCurrentOrganization(
   const settingPaths: string[] = [];
   const settingArgs: unknown[] = [];
   for (const [field, value] of Object.entries(input.settings ?? {})) {
-    if (value === undefined) continue;
+    if (value === undefined || JSON.stringify(value) === JSON.stringify(stored[field])) continue;
     settingPaths.push(`'$.${field}', json(?)`);
     settingArgs.push(JSON.stringify(value));
     changed[`settings.${field}`] = value;
@@ -97,8 +100,7 @@ export async function updateCurrentOrganization(
     );
     args.push(...settingArgs);
   }
-  if (sets.length === 0) return getCurrentOrganization(env, principal);
-  await findOrganization(env.DB, principal.orgId);
+  if (sets.length === 0) return toOrganizationDto(current, principal);
   await env.DB.batch([
     env.DB.prepare(`UPDATE organizations SET ${sets.join(', ')} WHERE id = ?`).bind(...args, principal.orgId),
     adminAuditStatement(env.DB, principal, {

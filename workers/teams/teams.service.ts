@@ -218,8 +218,9 @@ export async function addTeamMember(
   requirePermission(principal, 'members:write');
   await readTeam(db, principal.orgId, teamId);
   const { kind, ref } = await memberRef(db, principal.orgId, input);
-  // Adding a member already there changes nothing and is not refused at the cap (and is audited,
-  // as it always was): the audit row is written when the member is there after the insert.
+  // Adding a member already there changes nothing and is not refused at the cap; the audit row is
+  // written only when this insert made the member (its new id is there), so a repeat writes none.
+  const memberId = randomId('tmm');
   const present = {
     sql: 'SELECT 1 FROM team_members WHERE team_id = ? AND kind = ? AND ref = ?',
     binds: [teamId, kind, ref],
@@ -231,14 +232,14 @@ export async function addTeamMember(
       limit,
       [principal.orgId],
       'INSERT INTO team_members (id, org_id, team_id, kind, ref)',
-      [randomId('tmm'), principal.orgId, teamId, kind, ref],
+      [memberId, principal.orgId, teamId, kind, ref],
       { orExisting: present, tail: 'ON CONFLICT (team_id, kind, ref) DO NOTHING' },
     ),
     adminAuditStatementIf(
       db,
       principal,
       { action: 'team.member_add', details: { teamId, kind, ref } },
-      present,
+      { sql: 'SELECT 1 FROM team_members WHERE id = ?', binds: [memberId] },
     ),
   ]);
   if (added?.meta.changes === 0) {
