@@ -51,22 +51,42 @@ function noOps(): [method: string, path: string, body?: unknown][] {
   ];
 }
 
+type Call = [method: string, path: string, body?: unknown];
+
+/** Runs the calls as the owner of `org`: each answers 2xx, writes no audit row, and nothing changes. */
+async function expectNoChange(target: TestOrg, calls: Call[]): Promise<void> {
+  const before = await snapshotOrg(target.orgId);
+  const wrong: string[] = [];
+  for (const [method, path, body] of calls) {
+    const rows = new Set((await adminAuditRows(target.orgId)).map((r) => r.id));
+    const res = await call(method, path, { key: target.key, body });
+    const text = await res.text();
+    if (!res.ok) wrong.push(`${method} ${path} ${JSON.stringify(body)}: ${res.status} ${text}`);
+    const written = (await adminAuditRows(target.orgId)).filter((r) => !rows.has(r.id)).map((r) => r.action);
+    if (written.length > 0) wrong.push(`${method} ${path} ${JSON.stringify(body)}: wrote ${written}`);
+  }
+  expect(wrong).toEqual([]);
+  // Except the organization's config epoch: each call still tells the caches to look again
+  // (workers/config/config.epoch.ts), which is a signal, not a change of anything configured.
+  const withoutEpoch = (snapshot: string) => snapshot.replace(/"config_epoch":\d+/, '');
+  expect(withoutEpoch(await snapshotOrg(target.orgId))).toBe(withoutEpoch(before));
+}
+
 describe('a call that changes nothing', () => {
   it('writes no audit row and touches nothing of the organization', async () => {
-    const before = await snapshotOrg(org.orgId);
-    const wrong: string[] = [];
-    for (const [method, path, body] of noOps()) {
-      const rows = new Set((await adminAuditRows(org.orgId)).map((r) => r.id));
-      const res = await call(method, path, { key: org.key, body });
-      const text = await res.text();
-      if (!res.ok) wrong.push(`${method} ${path} ${JSON.stringify(body)}: ${res.status} ${text}`);
-      const written = (await adminAuditRows(org.orgId)).filter((r) => !rows.has(r.id)).map((r) => r.action);
-      if (written.length > 0) wrong.push(`${method} ${path} ${JSON.stringify(body)}: wrote ${written}`);
-    }
-    expect(wrong).toEqual([]);
-    // Except the organization's config epoch: each call still tells the caches to look again
-    // (workers/config/config.epoch.ts), which is a signal, not a change of anything configured.
-    const withoutEpoch = (snapshot: string) => snapshot.replace(/"config_epoch":\d+/, '');
-    expect(withoutEpoch(await snapshotOrg(org.orgId))).toBe(withoutEpoch(before));
+    await expectNoChange(org, noOps());
+  });
+
+  it('sending the export settings already stored (no new secret) writes nothing', async () => {
+    const other = await createOrg('owner');
+    const langfuse = { host: 'https://langfuse.example.com', publicKey: 'pk-lf-np', enabled: true };
+    const tracing = { endpoint: 'https://otlp.example.com/v1/traces', sampleRate: 0.5 };
+    const put = (path: string, body: unknown) => call('PUT', path, { key: other.key, body });
+    await expectJson(await put('/api/v1/integrations/langfuse', { ...langfuse, secretKey: 'sk-lf-np' }), 200);
+    await expectJson(await put('/api/v1/tracing', { ...tracing, headers: { 'X-Api-Key': 'otlp-np' } }), 200);
+    await expectNoChange(other, [
+      ['PUT', '/api/v1/integrations/langfuse', langfuse],
+      ['PUT', '/api/v1/tracing', tracing],
+    ]);
   });
 });

@@ -147,7 +147,10 @@ describe('Langfuse settings', () => {
     const org = await createOrg('owner');
     const body = { host: 'https://langfuse.example.com', publicKey: 'pk-lf-a', secretKey: SECRET };
     expect((await call('PUT', '/api/v1/integrations/langfuse', { key: org.key, body })).status).toBe(200);
-    const { secretKey: _omitted, ...kept } = body;
+    // A change that keeps the stored secret key (the same settings again would change nothing, and
+    // write no row: audit.noop.test.ts).
+    const { secretKey: _omitted, ...rest } = body;
+    const kept = { ...rest, publicKey: 'pk-lf-b' };
     expect((await call('PUT', '/api/v1/integrations/langfuse', { key: org.key, body: kept })).status).toBe(
       200,
     );

@@ -124,6 +124,16 @@ export async function putLangfuse(
   }
   // The base URL without a trailing slash; the ingestion path is appended when sending.
   const base = `${host.origin}${host.pathname.replace(/\/+$/, '')}`;
+  // The settings already stored, with no new secret key: nothing is written, no row records it.
+  if (
+    existing &&
+    input.secretKey === undefined &&
+    existing.host === base &&
+    existing.public_key === input.publicKey &&
+    existing.enabled === (input.enabled ? 1 : 0)
+  ) {
+    return dto(existing);
+  }
   await env.DB.batch([
     env.DB.prepare(
       `INSERT INTO langfuse_settings (org_id, enabled, host, public_key, secret_ciphertext, updated_at)

@@ -98,6 +98,17 @@ export async function putTracing(
     secretPath: 'headers',
   });
   if (moved) throw moved;
+  // The settings already stored, with no new headers: nothing is written, no row records it.
+  if (
+    existing &&
+    input.headers === undefined &&
+    existing.endpoint === checked.url.href &&
+    existing.sample_rate === input.sampleRate &&
+    existing.protocol === input.protocol &&
+    existing.enabled === (input.enabled ? 1 : 0)
+  ) {
+    return dto(existing);
+  }
   let names = existing?.header_names ?? '[]';
   let sealed = existing?.headers_ciphertext ?? null;
   if (input.headers !== undefined) {
