@@ -231,16 +231,7 @@ export async function rollbackPolicy(
   version: number,
 ) {
   const connection = await getConnectionRow(env, principal, slug, 'policies:write');
-  const row = await env.DB.prepare(`${LATEST} AND version = ?`)
-    .bind(principal.orgId, connection.id, version)
-    .first<PolicyDbRow>();
-  if (!row)
-    throw new AppError('not_found', {
-      message: `Policy version ${version} not found`,
-      details: { location: 'path', path: 'version' },
-    });
-  if (row.pruned_at !== null)
-    throw versionPruned(tombstone(row, row.pruned_at), { location: 'body', path: 'version' });
+  const row = await versionWithRules(env.DB, principal.orgId, connection.id, version, version, 'body');
   return writeVersion(env, principal, slug, validatePolicy({ rules: JSON.parse(row.rules) }), version);
 }
 
@@ -253,20 +244,34 @@ export async function getPolicyVersion(
 ): Promise<PolicyVersionDto> {
   const connection = await getConnectionRow(env, principal, slug, 'policies:read');
   const number = /^[1-9][0-9]{0,8}$/.test(version) ? Number(version) : null;
+  return toDto(await versionWithRules(env.DB, principal.orgId, connection.id, number, version, 'path'));
+}
+
+/**
+ * A version that still has its rules: 404 if there never was one (or `number` is null: not a
+ * version number), 410 `pruned` with its tombstone if it was pruned. `where`: where the number
+ * was sent (a rollback's body, a GET's path).
+ */
+async function versionWithRules(
+  db: D1Database,
+  orgId: string,
+  connectionId: string,
+  number: number | null,
+  asSent: string | number,
+  where: 'path' | 'body',
+): Promise<PolicyDbRow> {
   const row =
     number === null
       ? null
-      : await env.DB.prepare(`${LATEST} AND version = ?`)
-          .bind(principal.orgId, connection.id, number)
-          .first<PolicyDbRow>();
+      : await db.prepare(`${LATEST} AND version = ?`).bind(orgId, connectionId, number).first<PolicyDbRow>();
   if (!row)
     throw new AppError('not_found', {
-      message: `Policy version ${version} not found`,
+      message: `Policy version ${asSent} not found`,
       details: { location: 'path', path: 'version' },
     });
   if (row.pruned_at !== null)
-    throw versionPruned(tombstone(row, row.pruned_at), { location: 'path', path: 'version' });
-  return toDto(row);
+    throw versionPruned(tombstone(row, row.pruned_at), { location: where, path: 'version' });
+  return row;
 }
 
 function tombstone(row: PolicyDbRow, prunedAt: number): PolicyTombstone {
