@@ -57,16 +57,15 @@ export { type AuditOutcome, OUTCOME_GRACE_MS, RETRY_DELAY_MS, RETRY_MAX_MS } fro
 
 /**
  * How long written rows wait before the alarm copies them to D1. A flush holds the object (and,
- * locally, D1 on the same thread) for one D1 transaction, so every flush is a stall some call
- * meets; fewer, larger ones are fewer stalls. Session 23 (floor suite, one call at a time,
- * interleaved rounds on a quiet host): the gateway's p99 was 12.6–15.2 ms at 250 ms, 10.6–11.3 at
- * 1 s — as low as with no flush at all (10.9–11.6) — and 20.3–22.6 with 20-row transactions
- * (more commits, more stalls). The kill switch API under 200 calls/s, whose D1 write may queue
- * behind a flush, answered in 10.2–10.8 ms at 1 s against 6.4–10.4 at 250 ms (target 100; session
- * 15 had measured 23–185 ms at 1 s, before the API's own path was cut). Rows are durable in the
- * spool from the admit; this is only how soon D1 (exports, the dashboard) has them.
+ * locally, D1 on the same thread) for one D1 transaction, so every flush is a stall some call meets.
+ * Session 23 measured 1 s (floor suite, one call at a time: the gateway's p99 10.6–11.3 ms against
+ * 12.6–15.2 at 250 ms, as with no flush at all; 20-row transactions 20.3–22.6) and shipped it, but
+ * the dashboard's end-to-end tests then found Observe's reload back-fill (which reads D1 up to the
+ * moment the page opened) missing calls made within the last second — and in one test every row of
+ * the organization, which was not explained before the session ended. So a quarter second it stays
+ * (session 15 had also measured 1 s: the kill switch API's D1 write queued behind larger flushes).
  */
-export const FLUSH_DELAY_MS = 1_000;
+export const FLUSH_DELAY_MS = 250;
 /** Flushed rows stay this long so a late outcome can still patch them (and be re-flushed). */
 export const KEEP_FLUSHED_MS = 15 * 60_000;
 /** Rows per D1 batch (one transaction) and per alarm; a larger backlog re-arms at once. */

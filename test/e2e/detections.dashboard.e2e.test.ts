@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import type { Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type Browser, screenshot, signedInBrowser } from './browser';
-import { api, connectClient, ensureConnection, setPolicy } from './helpers';
+import { api, connectClient, ensureConnection, setPolicy, waitForAudit } from './helpers';
 
 const run = randomBytes(4).toString('hex');
 const slug = `det-ui-${run}`;
@@ -182,7 +182,13 @@ describe('Detections screen and heat map (real Chromium)', () => {
     await sql.first().waitFor();
     await screenshot(page, 'observe-detections');
 
-    // After a reload the heat map is filled from the audit trail.
+    // After a reload the heat map is filled from the audit trail — what D1 holds when the page
+    // opens. The live event came before the row's spool flushed it to D1: wait for the row, or the
+    // reload can open before it and the back-fill (up to that moment) never sees it.
+    await waitForAudit<{ id: string; type: string; errorCode: string | null }>(
+      `connection=${slug}&limit=20`,
+      (events) => events.some((e) => e.type === 'tool_call' && e.errorCode === 'content_blocked'),
+    );
     await page.reload();
     await heading('Observe');
     await sql.first().waitFor({ timeout: 30_000 });

@@ -38,9 +38,12 @@ describe('policy editor: replay and schema warnings (real Chromium)', () => {
     await setPolicy(slug, [{ tool: '*', action: 'allow' }]);
     await callAs('alice@acme.test', 'echo', { message: 'hi' });
     await callAs('bob@acme.test', 'add', { a: 1, b: 2 });
-    await waitForAudit<{ id: string; tool: string | null; action: string }>(
+    // The two calls' own rows (type tool_call): the tool_drift rows the first tools/list writes
+    // name echo and add too, and reach D1 at once, while a call's row waits for its spool's flush.
+    await waitForAudit<{ id: string; type: string; tool: string | null; action: string }>(
       `connection=${slug}&limit=50`,
-      (events) => events.filter((e) => e.tool === 'echo' || e.tool === 'add').length >= 2,
+      (events) =>
+        events.filter((e) => e.type === 'tool_call' && (e.tool === 'echo' || e.tool === 'add')).length >= 2,
     );
     // The tool inventory (recorded from the tools/list answers) is what the warnings read.
     for (let i = 0; i < 50; i++) {
