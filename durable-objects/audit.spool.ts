@@ -60,10 +60,11 @@ export { type AuditOutcome, OUTCOME_GRACE_MS, RETRY_DELAY_MS, RETRY_MAX_MS } fro
  * locally, D1 on the same thread) for one D1 transaction, so every flush is a stall some call meets.
  * Session 23 measured 1 s (floor suite, one call at a time: the gateway's p99 10.6–11.3 ms against
  * 12.6–15.2 at 250 ms, as with no flush at all; 20-row transactions 20.3–22.6) and shipped it, but
- * the dashboard's end-to-end tests then found Observe's reload back-fill (which reads D1 up to the
- * moment the page opened) missing calls made within the last second — and in one test every row of
- * the organization, which was not explained before the session ended. So a quarter second it stays
- * (session 15 had also measured 1 s: the kill switch API's D1 write queued behind larger flushes).
+ * the dashboard's end-to-end tests then found Observe's reload back-fill missing calls: it reads D1
+ * up to the moment the page opens, and calls made in the last flush interval before that are neither
+ * in D1 yet nor on the live stream (they came before it opened) — at 1 s a whole fast test journey.
+ * The same gap exists at 250 ms, only shorter; closing it (the hub replaying recent events to a new
+ * stream) would let the flush go to 1 s. Until then a quarter second it stays.
  */
 export const FLUSH_DELAY_MS = 250;
 /** Flushed rows stay this long so a late outcome can still patch them (and be re-flushed). */
