@@ -14,7 +14,13 @@ import { AppError } from '../lib/errors';
 import { sha256Hex } from '../lib/hex';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
-import { COUNT_LIMITS, insertBelowCap, limitReached, requireInserted } from '../shared/count.limits';
+import {
+  COUNT_LIMITS,
+  insertBelowCap,
+  limitReached,
+  requireInserted,
+  rowExists,
+} from '../shared/count.limits';
 import { readTeam } from '../teams/teams.service';
 import {
   type PromptEditRight,
@@ -147,7 +153,7 @@ export async function createPrompt(
   const hash = await sha256Hex(input.text);
   const now = Date.now();
   // The first version and the audit row are written only if the prompt was (count.limits.ts).
-  const created = { sql: 'SELECT 1 FROM system_prompts WHERE id = ?', binds: [id] };
+  const created = rowExists('system_prompts', id);
   let inserted: D1Result | undefined;
   try {
     [inserted] = await db.batch([

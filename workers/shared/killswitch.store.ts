@@ -11,7 +11,7 @@
  * statements return a prepared statement; the others run it and return rows.
  */
 import type { KILL_SCOPES } from '../db/schema';
-import { type CountLimit, insertBelowCap } from './count.limits';
+import { type CountLimit, insertBelowCap, rowExists } from './count.limits';
 
 export type KillSwitchScope = (typeof KILL_SCOPES)[number];
 
@@ -249,9 +249,9 @@ export function insertKillSwitchBelowCapStatement(
   );
 }
 
-/** An `EXISTS` guard (count.limits.ts rowExists shape): true once the switch's row was written. */
+/** An `EXISTS` guard (count.limits.ts rowExists): true once the switch's row was written. */
 export function killSwitchWritten(id: string): { sql: string; binds: unknown[] } {
-  return { sql: 'SELECT 1 FROM kill_switches WHERE id = ?', binds: [id] };
+  return rowExists('kill_switches', id);
 }
 
 /**

@@ -13,7 +13,13 @@ import { invalidateGovernance } from '../governance/governance.cache';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
 import { iso } from '../lib/values';
-import { COUNT_LIMITS, insertBelowCap, limitReached, requireInserted } from '../shared/count.limits';
+import {
+  COUNT_LIMITS,
+  insertBelowCap,
+  limitReached,
+  requireInserted,
+  rowExists,
+} from '../shared/count.limits';
 import type { TeamDto, TeamMemberDto } from './teams.schemas';
 
 interface TeamRow {
@@ -110,7 +116,7 @@ export async function createTeam(
         db,
         principal,
         { action: 'team.create', details: { teamId: id, name: input.name } },
-        { sql: 'SELECT 1 FROM teams WHERE id = ?', binds: [id] },
+        rowExists('teams', id),
       ),
     ]);
   } catch (err) {
@@ -239,7 +245,7 @@ export async function addTeamMember(
       db,
       principal,
       { action: 'team.member_add', details: { teamId, kind, ref } },
-      { sql: 'SELECT 1 FROM team_members WHERE id = ?', binds: [memberId] },
+      rowExists('team_members', memberId),
     ),
   ]);
   if (added?.meta.changes === 0) {
