@@ -49,6 +49,7 @@ import {
   type WatchRequest,
 } from './guard.contract';
 import { GuardEvents } from './guard.events';
+import { leaseEnd, renewalDue, trustedUntil } from './guard.lease';
 import { GuardObserver } from './guard.observe';
 import { GuardOwnership } from './guard.ownership';
 import { refuseByVerdict } from './guard.refusals';
@@ -89,6 +90,8 @@ export class ConnectionGuard extends DurableObject<Env> {
   #syncing = false;
   /** The organization's configuration epoch (pushed, read from D1, or carried by an admit): only grows. */
   #configEpoch = 0;
+  /** Until when pushes are sure to reach this guard, so #configEpoch may be trusted (guard.lease.ts). */
+  #trustedUntil = 0;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -122,7 +125,7 @@ export class ConnectionGuard extends DurableObject<Env> {
   }
 
   async admit(request: AdmitRequest): Promise<AdmitResult> {
-    const identity = await this.#ready(request);
+    const identity = await this.#ready(request, true);
     const { sessionId } = identity;
     const now = Date.now();
     // Earlier calls' outcomes riding on this round trip (gateway.outcome.batch.ts): applied first,
@@ -231,9 +234,8 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   /** A management change was committed (announceConfigChange calls this before the API answers). */
   async configChanged(_target: GuardTarget, epoch: number): Promise<void> {
-    // Not #ready(): a guard that has not decided a call yet reads its state (and the epoch) from D1
-    // at its first admit anyway; waking every guard of an organization for a push would cost a D1
-    // read each.
+    // Not #ready(): a guard that has not decided a call yet (or whose lease lapsed) reads its state
+    // and the epoch from D1 at its next admit anyway.
     this.#learnEpoch(epoch);
   }
 
@@ -272,7 +274,7 @@ export class ConnectionGuard extends DurableObject<Env> {
    * vanished gateway leaves behind). kill.watchers.ts.
    */
   async watchKill(request: WatchRequest): Promise<WatchNotice | null> {
-    const identity = await this.#ready(request);
+    const identity = await this.#ready(request, true);
     const holding = this.#kills.matching(identity, request.caller);
     if (holding) return killNotice(holding);
     const { configEpoch } = request;
@@ -318,28 +320,38 @@ export class ConnectionGuard extends DurableObject<Env> {
    * Makes sure the kill switches and settings are loaded. The first call of a cold object loads
    * them inside blockConcurrencyWhile (nothing else runs meanwhile); a failure leaves the object
    * unloaded, so this call fails (the gateway then applies the connection's fail mode) and the
-   * next one tries again.
+   * next one tries again. `leased` (admit, watch: they trust the epoch): a guard whose lease lapsed
+   * — idle in memory past LEASE_MS, so changes since were not pushed to it — loads again the same
+   * way, taking a new lease, before it decides anything (guard.lease.ts).
    */
-  async #ready(target: GuardTarget): Promise<GuardIdentity> {
-    if (!this.#identity) {
+  async #ready(target: GuardTarget, leased = false): Promise<GuardIdentity> {
+    if (this.#identity) this.#checkIdentity(this.#identity, target);
+    if (!this.#identity || (leased && Date.now() >= this.#trustedUntil)) {
       this.#loading ??= this.ctx
         .blockConcurrencyWhile(async () => {
+          if (this.#identity && Date.now() < this.#trustedUntil) return; // loaded meanwhile
           this.#checkName(target);
-          const state = await readGuardState(this.env.DB, target);
-          this.#identity = {
+          const sentAt = Date.now();
+          const state = await readGuardState(this.env.DB, target, leaseEnd(sentAt));
+          this.#trustedUntil = trustedUntil(sentAt);
+          const first = !this.#identity;
+          this.#identity ??= {
             orgId: target.orgId,
             connectionId: target.connectionId,
             sessionId: agentSessionId(target.connectionId),
           };
           this.#apply(state, this.#identity);
-          this.#kills.loaded(this.#identity);
+          if (first) this.#kills.loaded(this.#identity);
         })
         .finally(() => {
           this.#loading = null;
         });
       await this.#loading;
     }
-    const identity = this.#identity!;
+    return this.#checkIdentity(this.#identity!, target);
+  }
+
+  #checkIdentity(identity: GuardIdentity, target: GuardTarget): GuardIdentity {
     if (identity.orgId !== target.orgId || identity.connectionId !== target.connectionId) {
       throw new Error('guard addressed with the identity of another connection');
     }
@@ -368,16 +380,23 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#kills.watchers.epochMoved(epoch);
   }
 
-  /** The safety-net re-read; never on the hot path (not awaited), and dropped if a push raced it. */
+  /**
+   * The safety-net re-read; never on the hot path (not awaited), and dropped if a push raced it.
+   * It renews the lease once half of it is gone (guard.lease.ts).
+   */
   #maybeResync(now: number): void {
     if (this.#syncing || now - this.#syncedAt < RESYNC_MS || !this.#identity) return;
     this.#syncing = true;
     const identity = this.#identity;
     const epoch = this.#kills.epoch;
+    const renew = renewalDue(this.#trustedUntil, now);
     this.ctx.waitUntil(
-      readGuardState(this.env.DB, identity)
+      readGuardState(this.env.DB, identity, renew ? leaseEnd(now) : undefined)
         .then((state) => {
+          if (renew) this.#trustedUntil = Math.max(this.#trustedUntil, trustedUntil(now));
+          // The epoch read with the lease is kept whatever else is dropped: it only grows.
           if (epoch === this.#kills.epoch) this.#apply(state, identity);
+          else this.#learnEpoch(state.configEpoch);
         })
         .catch((err: unknown) => log('warn', 'guard resync failed; keeping current state', { err }))
         .finally(() => {

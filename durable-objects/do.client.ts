@@ -51,8 +51,9 @@ export const GUARD_PUSH_CONCURRENCY = 50;
 
 /**
  * Runs `op` on the guard of each connection (a push from the API: a kill switch, a configuration
- * epoch), GUARD_PUSH_CONCURRENCY at a time, retrying each failed guard once. Resolves with the
- * reasons of the guards that failed twice; what that means (503, a warning) is the caller's.
+ * epoch), GUARD_PUSH_CONCURRENCY at a time — a pool: a slow guard holds one slot, not a batch —
+ * retrying each failed guard once. Resolves with the reasons of the guards that failed twice; what
+ * that means (503, a warning) is the caller's.
  */
 export async function forEachGuard(
   env: Pick<Env, 'GUARD'>,
@@ -61,15 +62,17 @@ export async function forEachGuard(
   op: (guard: DurableObjectStub<ConnectionGuard>, target: GuardTarget) => Promise<unknown>,
 ): Promise<unknown[]> {
   const failures: unknown[] = [];
-  for (let i = 0; i < connectionIds.length; i += GUARD_PUSH_CONCURRENCY) {
-    const settled = await Promise.allSettled(
-      connectionIds.slice(i, i + GUARD_PUSH_CONCURRENCY).map(async (connectionId) => {
-        const attempt = () => op(guardFor(env, orgId, connectionId), { orgId, connectionId });
-        await attempt().catch(attempt);
-      }),
-    );
-    for (const s of settled) if (s.status === 'rejected') failures.push(s.reason);
-  }
+  let next = 0;
+  const worker = async () => {
+    while (next < connectionIds.length) {
+      const connectionId = connectionIds[next++]!;
+      const attempt = () => op(guardFor(env, orgId, connectionId), { orgId, connectionId });
+      await attempt()
+        .catch(attempt)
+        .catch((reason: unknown) => failures.push(reason));
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(GUARD_PUSH_CONCURRENCY, connectionIds.length) }, worker));
   return failures;
 }
 

@@ -3,13 +3,16 @@
  * inside blockConcurrencyWhile, and then every RESYNC_MS as a safety net for a push that failed.
  * One batch, three statements: the organization's active kill switches (the guard keeps those
  * that concern it, kill.match.ts), the connection's anomaly settings, and the organization's
- * configuration epoch. Never KV: a kill switch must not wait out KV's propagation delay.
+ * configuration epoch — and, when the guard takes or renews its lease (guard.lease.ts), the lease
+ * write first, in the same transaction as the epoch read. Never KV: a kill switch must not wait
+ * out KV's propagation delay.
  */
 import { parseStoredJson } from '../workers/lib/values';
 import { readConnectionSettings } from '../workers/shared/connection.settings';
 import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
 import type { AnomalySettings } from './anomaly.detect';
 import type { GuardTarget } from './guard.contract';
+import { leaseStatement } from './guard.lease';
 import type { KillRecord } from './kill.match';
 
 export interface GuardD1State {
@@ -19,14 +22,23 @@ export interface GuardD1State {
   configEpoch: number;
 }
 
-export async function readGuardState(db: D1Database, target: GuardTarget): Promise<GuardD1State> {
-  const [kills, connection, org] = await db.batch([
-    activeKillSwitchesStatement(db, target.orgId),
-    db
-      .prepare('SELECT settings FROM connections WHERE id = ? AND org_id = ?')
-      .bind(target.connectionId, target.orgId),
-    db.prepare('SELECT config_epoch FROM organizations WHERE id = ?').bind(target.orgId),
-  ]);
+/** `leaseUntil`: the lease to write with the read (guard.lease.ts), or none (a renewal not due yet). */
+export async function readGuardState(
+  db: D1Database,
+  target: GuardTarget,
+  leaseUntil?: number,
+): Promise<GuardD1State> {
+  const lease = leaseUntil === undefined ? [] : [leaseStatement(db, target, leaseUntil)];
+  const [kills, connection, org] = (
+    await db.batch([
+      ...lease,
+      activeKillSwitchesStatement(db, target.orgId),
+      db
+        .prepare('SELECT settings FROM connections WHERE id = ? AND org_id = ?')
+        .bind(target.connectionId, target.orgId),
+      db.prepare('SELECT config_epoch FROM organizations WHERE id = ?').bind(target.orgId),
+    ])
+  ).slice(lease.length);
   const settings = (connection?.results[0] as { settings: string } | undefined)?.settings;
   return {
     kills: (kills?.results ?? []) as KillRecord[],

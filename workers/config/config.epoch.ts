@@ -6,8 +6,11 @@
  * parsed settings and the decrypted credential), the compiled policy, teams, budgets, prompts,
  * integrity state and detection rules — so a call in the steady state makes no D1 query and no KV
  * read. Every cached entry is tagged with the epoch it was read at. Every management change bumps
- * `organizations.config_epoch` in D1 and pushes the new value to the organization's guards before
- * the API answers (announceConfigChange). A call sends the epoch of the data it was decided on
+ * `organizations.config_epoch` in D1 and pushes the new value to the organization's guards that may
+ * hold an older one in memory — those with a live lease (durable-objects/guard.lease.ts), not every
+ * connection: a guard not in memory, or idle past its lease, reads the epoch from D1 before it
+ * decides — before the API answers (announceConfigChange). So an admin action costs as many guard
+ * round trips as there are active guards, whatever the number of idle connections. A call sends the epoch of the data it was decided on
  * with its one guard round trip (AdmitRequest.configEpoch); a guard that knows a newer epoch
  * answers `stale` without recording or counting anything, and the gateway re-reads and decides
  * again. So revoking a key, disabling or deleting a connection, rotating a credential, changing a
@@ -15,7 +18,8 @@
  * extra round trip for the first call of each isolate after a change.
  *
  * Safety nets: entries also expire after POLICY_CACHE_TTL_MS (default 10 s), and a guard re-reads
- * the epoch from D1 when it starts and every 30 s (a push that failed is bounded by that).
+ * the epoch from D1 when it starts, when its lease lapsed, and every 30 s while it decides calls (a
+ * push that failed is bounded by that).
  */
 import { forEachGuard } from '../../durable-objects/do.client';
 import { log } from '../lib/log';
@@ -27,7 +31,7 @@ export { cacheMaxAgeMs, isCurrent, knownEpoch, learnEpoch, orgConfigCache } from
 
 /**
  * A change to the organization's configuration was committed: bump the epoch, apply it to this
- * isolate at once, and push it to every guard of the organization before returning. A guard that
+ * isolate at once, and push it to the organization's leased guards before returning. A guard that
  * could not be reached learns it from D1 within 30 s (logged; the change itself is committed).
  */
 export async function announceConfigChange(
@@ -52,26 +56,49 @@ export async function bumpConfigEpoch(db: D1Database, orgId: string): Promise<nu
   return row?.config_epoch ?? null;
 }
 
-/** The guards' half: every guard of the organization learns the epoch (one retry each). */
+/**
+ * The guards' half: every guard of the organization holding a lease learns the epoch (one retry
+ * each). The leases are listed after the bump, in D1, which serializes them with the guards' reads
+ * (guard.lease.ts says why that is enough). If they cannot be listed, every connection is pushed to:
+ * the guarantee is kept at the cost of the admin's latency. Returns how many guards were pushed to.
+ */
 export async function pushConfigEpoch(
   env: Pick<Env, 'DB' | 'GUARD'>,
   orgId: string,
   epoch: number,
   alsoConnections: string[] = [],
-): Promise<void> {
-  const listed = await env.DB.prepare('SELECT id FROM connections WHERE org_id = ?')
-    .bind(orgId)
-    .all<{ id: string }>();
-  const ids = new Set([...listed.results.map((r) => r.id), ...alsoConnections]);
+): Promise<number> {
+  const listed = await leasedGuards(env.DB, orgId);
+  const ids = new Set([...listed, ...alsoConnections]);
   const failures = await forEachGuard(env, orgId, [...ids], (guard, target) =>
     guard.configChanged(target, epoch),
   );
   const failed = failures.length;
+  log('info', 'configuration epoch pushed', { orgId, epoch, guards: ids.size });
   if (failed > 0) {
     log('warn', 'configuration epoch not confirmed by every guard; they read it from D1 within 30 s', {
       orgId,
       epoch,
       failed,
     });
+  }
+  return ids.size;
+}
+
+/** The connections whose guard holds a lease now; all of the organization's if that cannot be read. */
+async function leasedGuards(db: D1Database, orgId: string): Promise<string[]> {
+  try {
+    const leased = await db
+      .prepare('SELECT id FROM connections WHERE org_id = ? AND guard_lease_until > ?')
+      .bind(orgId, Date.now())
+      .all<{ id: string }>();
+    return leased.results.map((r) => r.id);
+  } catch (err) {
+    log('warn', 'guard leases not read; pushing the epoch to every connection', { orgId, err });
+    const all = await db
+      .prepare('SELECT id FROM connections WHERE org_id = ?')
+      .bind(orgId)
+      .all<{ id: string }>();
+    return all.results.map((r) => r.id);
   }
 }

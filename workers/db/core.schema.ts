@@ -99,6 +99,12 @@ export const connections = sqliteTable(
     settings: text('settings', { mode: 'json' }).notNull().default('{}'),
     createdBy: text('created_by'),
     lastUsedAt: integer('last_used_at', { mode: 'number' }),
+    /**
+     * Until when (ms) the connection's guard may hold the configuration epoch in memory: written by
+     * the guard only, when it reads its state (durable-objects/guard.lease.ts); a management
+     * change pushes its epoch to the guards whose lease has not ended (config.epoch.ts).
+     */
+    guardLeaseUntil: integer('guard_lease_until', { mode: 'number' }),
     createdAt: createdAt(),
     updatedAt: integer('updated_at', { mode: 'number' }).notNull().default(sql`(unixepoch('subsec') * 1000)`),
   },

@@ -1,0 +1,1 @@
+ALTER TABLE `connections` ADD `guard_lease_until` integer;
