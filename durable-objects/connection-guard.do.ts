@@ -16,8 +16,11 @@
  *     workers/shared/killswitch.store.ts; kept if kill.match says they concern it) once when the
  *     object starts, inside blockConcurrencyWhile, so no call is decided before they are known; then
  *     pushed by the API (applyKill / liftKill) before it answers — a push that comes before that load
- *     is kept for it, not a reason to read D1. Re-read from D1 every
- *     RESYNC_MS as a safety net for a push that failed — never from KV. Held by kill.held.ts.
+ *     is kept for it, not a reason to read D1. Re-read from D1 every RESYNC_MS as a safety net for
+ *     a push that failed — never from KV. Held by kill.held.ts.
+ *   - the configuration epoch: memory; read with the kill switches, pushed by the API while the
+ *     guard holds a lease (guard.lease.ts: taken with that read, renewed by the re-read). A guard
+ *     whose lease lapsed reads again before its next decision.
  *   - who created each task and first used each A2A context, which minted server-request ids
  *     were answered: SQLite (guard.ownership.ts).
  *   - rate windows, anomaly counts and cooldowns, session counters: SQLite (survive eviction).
@@ -275,6 +278,9 @@ export class ConnectionGuard extends DurableObject<Env> {
    */
   async watchKill(request: WatchRequest): Promise<WatchNotice | null> {
     const identity = await this.#ready(request, true);
+    // An open stream keeps the lease (it is renewed every WATCH_TTL_MS < LEASE_MS / 2): a change
+    // made while it is open must be pushed here to wake it.
+    this.#maybeResync(Date.now(), true);
     const holding = this.#kills.matching(identity, request.caller);
     if (holding) return killNotice(holding);
     const { configEpoch } = request;
@@ -325,6 +331,7 @@ export class ConnectionGuard extends DurableObject<Env> {
    * way, taking a new lease, before it decides anything (guard.lease.ts).
    */
   async #ready(target: GuardTarget, leased = false): Promise<GuardIdentity> {
+    // Checked before any read too: a lease is only ever written on this guard's own connection row.
     if (this.#identity) this.#checkIdentity(this.#identity, target);
     if (!this.#identity || (leased && Date.now() >= this.#trustedUntil)) {
       this.#loading ??= this.ctx
@@ -335,11 +342,9 @@ export class ConnectionGuard extends DurableObject<Env> {
           const state = await readGuardState(this.env.DB, target, leaseEnd(sentAt));
           this.#trustedUntil = trustedUntil(sentAt);
           const first = !this.#identity;
-          this.#identity ??= {
-            orgId: target.orgId,
-            connectionId: target.connectionId,
-            sessionId: agentSessionId(target.connectionId),
-          };
+          // Named fields, not the target spread: an admit's target carries the call's audit rows.
+          const { orgId, connectionId } = target;
+          this.#identity ??= { orgId, connectionId, sessionId: agentSessionId(connectionId) };
           this.#apply(state, this.#identity);
           if (first) this.#kills.loaded(this.#identity);
         })
@@ -351,11 +356,9 @@ export class ConnectionGuard extends DurableObject<Env> {
     return this.#checkIdentity(this.#identity!, target);
   }
 
-  #checkIdentity(identity: GuardIdentity, target: GuardTarget): GuardIdentity {
-    if (identity.orgId !== target.orgId || identity.connectionId !== target.connectionId) {
-      throw new Error('guard addressed with the identity of another connection');
-    }
-    return identity;
+  #checkIdentity(identity: GuardIdentity, { orgId, connectionId }: GuardTarget): GuardIdentity {
+    if (identity.orgId === orgId && identity.connectionId === connectionId) return identity;
+    throw new Error('guard addressed with the identity of another connection');
   }
 
   #checkName(target: GuardTarget): void {
@@ -382,14 +385,15 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   /**
    * The safety-net re-read; never on the hot path (not awaited), and dropped if a push raced it.
-   * It renews the lease once half of it is gone (guard.lease.ts).
+   * It renews the lease once half of it is gone (guard.lease.ts); `leaseOnly`: only when that is due.
    */
-  #maybeResync(now: number): void {
-    if (this.#syncing || now - this.#syncedAt < RESYNC_MS || !this.#identity) return;
+  #maybeResync(now: number, leaseOnly = false): void {
+    if (this.#syncing || !this.#identity) return;
+    const renew = renewalDue(this.#trustedUntil, now);
+    if (leaseOnly ? !renew : now - this.#syncedAt < RESYNC_MS) return;
     this.#syncing = true;
     const identity = this.#identity;
     const epoch = this.#kills.epoch;
-    const renew = renewalDue(this.#trustedUntil, now);
     this.ctx.waitUntil(
       readGuardState(this.env.DB, identity, renew ? leaseEnd(now) : undefined)
         .then((state) => {

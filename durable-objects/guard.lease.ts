@@ -37,14 +37,3 @@ export function trustedUntil(sentAt: number): number {
 export function renewalDue(trusted: number, now: number): boolean {
   return trusted - now < LEASE_MS / 2;
 }
-
-/** The write that takes the lease: the guard's own connection row, in its own organization. */
-export function leaseStatement(
-  db: D1Database,
-  target: { orgId: string; connectionId: string },
-  until: number,
-) {
-  return db
-    .prepare('UPDATE connections SET guard_lease_until = ? WHERE id = ? AND org_id = ?')
-    .bind(until, target.connectionId, target.orgId);
-}

@@ -12,7 +12,6 @@ import { readConnectionSettings } from '../workers/shared/connection.settings';
 import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
 import type { AnomalySettings } from './anomaly.detect';
 import type { GuardTarget } from './guard.contract';
-import { leaseStatement } from './guard.lease';
 import type { KillRecord } from './kill.match';
 
 export interface GuardD1State {
@@ -45,4 +44,11 @@ export async function readGuardState(
     anomaly: readConnectionSettings(parseStoredJson(settings)).anomaly ?? {},
     configEpoch: (org?.results[0] as { config_epoch: number } | undefined)?.config_epoch ?? 0,
   };
+}
+
+/** The write that takes the lease (guard.lease.ts): the guard's own connection row, in its own organization. */
+function leaseStatement(db: D1Database, target: GuardTarget, until: number): D1PreparedStatement {
+  return db
+    .prepare('UPDATE connections SET guard_lease_until = ? WHERE id = ? AND org_id = ?')
+    .bind(until, target.connectionId, target.orgId);
 }

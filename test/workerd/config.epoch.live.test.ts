@@ -191,4 +191,40 @@ describe('a management change is pushed to the live guards only, and every call 
     expect(await admitOn(busy, epoch)).toBe('stale');
     expect(await admitOn(lapsed, epoch), 'the lapsed guard re-read the epoch before deciding').toBe('stale');
   });
+
+  it("an active guard renews its lease off the call path, and so does an open stream's watch", async () => {
+    const calling = await connectionId(await connection('renew-call'));
+    const watching = await connectionId(await connection('renew-watch'));
+    const epoch = await epochNow();
+    expect(await admitOn(calling, epoch)).toBe('admit');
+    expect(await admitOn(watching, epoch)).toBe('admit');
+    const leases = async () =>
+      Object.fromEntries(
+        (
+          await env.DB.prepare('SELECT id, guard_lease_until FROM connections WHERE id IN (?, ?)')
+            .bind(calling, watching)
+            .all<{ id: string; guard_lease_until: number }>()
+        ).results.map((r) => [r.id, r.guard_lease_until]),
+      );
+    const taken = await leases();
+
+    // Three minutes later neither lease has lapsed, but more than half of each is gone.
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3 * 60_000 });
+    expect(await admitOn(calling, epoch)).toBe('admit');
+    const guard = guardFor(env, org.orgId, watching);
+    const caller = { apiKeyId: null, user: 'live-user', mcpSessionId: null };
+    const watch = guard.watchKill({
+      orgId: org.orgId,
+      connectionId: watching,
+      caller,
+      watchId: 'w1',
+      configEpoch: epoch,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the renewals run beside the call and the watch
+    await guard.unwatch('w1');
+    expect(await watch).toBeNull();
+    const renewed = await leases();
+    expect(renewed[calling]).toBeGreaterThan(taken[calling]!);
+    expect(renewed[watching]).toBeGreaterThan(taken[watching]!);
+  });
 });
