@@ -4,6 +4,12 @@
  * holding one for the first time wakes the watches it matches (kill.watchers.ts). Pushes that
  * arrive before the guard's first load are kept for that load (`pushedBeforeLoad`), and every
  * push bumps `epoch`, so a D1 re-read that started before a push cannot undo it.
+ *
+ * A re-read that starts *after* a push can still miss its switch: an organization-wide switch is
+ * pushed while its record is being written (killswitch.service.ts), and a guard may re-read in
+ * that window (its lease lapsed, or the safety-net resync). So a pushed switch is held for
+ * PUSH_TRUST_MS whatever D1 says; only a lift, or D1 still not listing it after that, drops it.
+ * The direction is fail-closed: a switch whose record failed refuses calls a little longer.
  */
 import {
   concernsGuard,
@@ -15,8 +21,13 @@ import {
 } from './kill.match';
 import { KillWatchers } from './kill.watchers';
 
+/** How long a pushed switch is held even if a D1 read does not list it (its record is being written). */
+export const PUSH_TRUST_MS = 60_000;
+
 export class HeldKills {
   #kills = new Map<string, KillRecord>();
+  /** When each switch still in its trust window was pushed. */
+  readonly #pushedAt = new Map<string, number>();
   readonly watchers = new KillWatchers();
   /** Bumped by every push. */
   epoch = 0;
@@ -33,29 +44,42 @@ export class HeldKills {
     return [...this.#kills.values()].filter((k) => holdsWholeSession(k, identity));
   }
 
-  push(kill: KillRecord, identity: GuardIdentity): void {
+  push(kill: KillRecord, identity: GuardIdentity, now = Date.now()): void {
     this.epoch++;
+    this.#pushedAt.set(kill.id, now);
     this.hold(kill, identity);
   }
 
   lift(killSwitchId: string): void {
     this.epoch++;
+    this.#pushedAt.delete(killSwitchId);
     this.#kills.delete(killSwitchId);
   }
 
   /** The first load happened: what was pushed before it is held on top of what it read. */
-  loaded(identity: GuardIdentity): void {
-    for (const kill of this.pushedBeforeLoad.values()) this.hold(kill, identity);
+  loaded(identity: GuardIdentity, now = Date.now()): void {
+    for (const kill of this.pushedBeforeLoad.values()) {
+      this.#pushedAt.set(kill.id, now);
+      this.hold(kill, identity);
+    }
     this.pushedBeforeLoad.clear();
   }
 
-  /** Takes the switches read from D1; those held for the first time wake their watches. */
-  replace(kills: readonly KillRecord[], identity: GuardIdentity): void {
+  /**
+   * Takes the switches read from D1; those held for the first time wake their watches. A switch
+   * pushed less than PUSH_TRUST_MS ago stays held even if the read does not list it.
+   */
+  replace(kills: readonly KillRecord[], identity: GuardIdentity, now = Date.now()): void {
     const previous = this.#kills;
     this.#kills = new Map();
     for (const kill of kills) {
       if (previous.has(kill.id)) this.#kills.set(kill.id, kill);
       else this.hold(kill, identity);
+    }
+    for (const [id, at] of this.#pushedAt) {
+      const kill = previous.get(id);
+      if (now - at >= PUSH_TRUST_MS) this.#pushedAt.delete(id);
+      else if (kill && !this.#kills.has(id)) this.#kills.set(id, kill);
     }
   }
 
