@@ -8,12 +8,8 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors';
 import { answerWithStages } from './gateway.answer.ts';
-import {
-  type BodyEnd,
-  MAX_ANSWER_MESSAGE_BYTES,
-  rewriteResponse,
-  rewriteWholeSse,
-} from './gateway.rewrite.ts';
+import type { BodyEnd } from './gateway.body-end.ts';
+import { MAX_ANSWER_MESSAGE_BYTES, rewriteResponse, rewriteWholeSse } from './gateway.rewrite.ts';
 import type { ResponseStage, StreamHold } from './gateway.stages.ts';
 
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);

@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { answerWithStages } from './gateway.answer.ts';
+import type { BodyEnd } from './gateway.body-end.ts';
 import { streamedAnswerOf } from './gateway.jsonrpc.ts';
-import type { BodyEnd } from './gateway.rewrite.ts';
 import type { ResponseStage } from './gateway.stages.ts';
 
 const encoder = new TextEncoder();

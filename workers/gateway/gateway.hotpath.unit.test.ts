@@ -20,6 +20,7 @@ const PER_CALL = [
   'workers/gateway/gateway.redact.ts',
   'workers/gateway/gateway.outcome.ts',
   'workers/gateway/gateway.rewrite.ts',
+  'workers/gateway/gateway.body-end.ts',
   'workers/gateway/gateway.stages.ts',
   'workers/gateway/gateway.decide.ts',
   'workers/gateway/gateway.audit.ts',

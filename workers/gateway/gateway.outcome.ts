@@ -20,9 +20,9 @@ import type { BudgetHold } from '../budgets/budget.gate';
 import type { AuditEventInsert } from '../db/schema';
 import { log } from '../lib/log';
 import type { CallTrace } from '../tracing/trace.call';
+import type { BodyEnd } from './gateway.body-end';
 import { claimsQueued } from './gateway.claims';
 import { queueOutcome } from './gateway.outcome.batch';
-import type { BodyEnd } from './gateway.rewrite';
 
 export interface OutcomeOptions {
   ctx: Pick<ExecutionContext, 'waitUntil'>;

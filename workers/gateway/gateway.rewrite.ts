@@ -36,9 +36,10 @@
  */
 import { AppError } from '../lib/errors.js';
 import { bodyThroughStages, otherEventData, readsBodies } from './gateway.answer-body.js';
+import { type BodyEnd, once, watchEnd } from './gateway.body-end.js';
 import { type SseEvent, SseSplitter, sseRewriteStream, withData } from './gateway.sse.js';
 import { DROP, type Finding, type ResponseStage } from './gateway.stages.js';
-import { readCappedWithin, StallWatch, type StreamBounds } from './gateway.stall.js';
+import { readCappedWithin, type StreamBounds } from './gateway.stall.js';
 
 /**
  * Largest JSON answer, or SSE event (counted in decoded characters, never more than its bytes),
@@ -87,8 +88,6 @@ export interface RewriteOptions {
    */
   bounds?: StreamBounds | null;
 }
-
-export type BodyEnd = 'complete' | 'error' | 'cancelled';
 
 /**
  * Runs the stages over one parsed message (or batch); null when nothing changed, DROP when nothing
@@ -318,96 +317,6 @@ export function answerTooLarge(what: string): AppError {
   return new AppError('upstream_too_large', {
     internal: `${what} over ${MAX_ANSWER_MESSAGE_BYTES} bytes`,
     details: { maxBytes: MAX_ANSWER_MESSAGE_BYTES },
-  });
-}
-
-function once(fn: (how: BodyEnd, err?: AppError) => void): (how: BodyEnd, err?: AppError) => void {
-  let called = false;
-  return (how, err) => {
-    if (called) return;
-    called = true;
-    fn(how, err);
-  };
-}
-
-/**
- * The stream, reporting how it ended: read to the end, broken off by the upstream, or cancelled by
- * the caller — by cancelling it, or by hanging up (`callerSignal`), which aborts the upstream body
- * under it. (A TransformStream's flush runs only in the first case.) With `idle` (an LLM stream,
- * gateway.stall.ts), a read of the upstream pending `idleMs` ends the stream as a kill switch does:
- * the protocol's last words (`stalled`), the end, the upstream body cancelled.
- */
-function watchEnd(
-  body: ReadableStream<Uint8Array>,
-  onEnd: (how: BodyEnd) => void,
-  callerSignal: AbortSignal | undefined,
-  stop?: AbortSignal,
-  idle?: { idleMs: number; stalled: (err: AppError) => string },
-): ReadableStream<Uint8Array> {
-  const reader = body.getReader();
-  let stall: StallWatch | null = null;
-  // Ended by a stall: what the pending read then returns is not for the caller.
-  let stalled = false;
-  const ending = (how: BodyEnd) => {
-    stall?.stop();
-    onEnd(how);
-  };
-  return new ReadableStream<Uint8Array>({
-    start(controller) {
-      // The relay has cut its pipe (killswitch.stream.ts), which cancels this stream: stop reading
-      // the upstream now rather than at its next chunk. Closed (below), not errored: the cut pipe's
-      // pending read of an errored stream surfaced in workerd as an unhandled rejection. The pipe
-      // is already shutting down when this closes, so it does not close the caller's side: the
-      // relay still writes the stream's last words there.
-      stop?.addEventListener(
-        'abort',
-        () => {
-          ending('cancelled');
-          reader.cancel(stop.reason).catch(() => {});
-        },
-        { once: true },
-      );
-      if (!idle) return;
-      stall = new StallWatch(idle.idleMs, null, (err) => {
-        stalled = true;
-        const words = idle.stalled(err);
-        ending('error');
-        try {
-          // The blank lines end any event the upstream left half-written (as a kill's last words).
-          if (words) controller.enqueue(new TextEncoder().encode(`\n\n${words}`));
-          controller.close();
-        } catch {
-          // The caller's side is already gone.
-        }
-        reader.cancel(err.code).catch(() => {});
-      });
-    },
-    async pull(controller) {
-      let chunk: ReadableStreamReadResult<Uint8Array>;
-      try {
-        stall?.waiting();
-        chunk = await reader.read();
-        stall?.arrived();
-        if (stalled) return;
-        if (stop?.aborted) {
-          controller.close();
-          return;
-        }
-      } catch (err) {
-        if (stalled) return;
-        ending(callerSignal?.aborted ? 'cancelled' : 'error');
-        controller.error(err);
-        return;
-      }
-      if (chunk.done) {
-        ending('complete');
-        controller.close();
-      } else controller.enqueue(chunk.value);
-    },
-    async cancel(reason) {
-      ending('cancelled');
-      await reader.cancel(reason).catch(() => {});
-    },
   });
 }
 

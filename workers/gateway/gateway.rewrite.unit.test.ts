@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AppError } from '../lib/errors.ts';
-import { type BodyEnd, rewriteResponse, rewriteWholeSse } from './gateway.rewrite.ts';
+import type { BodyEnd } from './gateway.body-end.ts';
+import { rewriteResponse, rewriteWholeSse } from './gateway.rewrite.ts';
 import type { Finding, ResponseStage } from './gateway.stages.ts';
 
 const encoder = new TextEncoder();
