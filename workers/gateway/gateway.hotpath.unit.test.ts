@@ -29,6 +29,7 @@ const PER_CALL = [
   'workers/gateway/gateway.taint.ts',
   'workers/gateway/gateway.claims.ts',
   'workers/gateway/llm.response.access.ts',
+  'workers/gateway/llm.passthrough-read.ts',
   'workers/policy/policy.published.ts',
   'workers/policy/policy.compile.ts',
   'workers/policy/policy.evaluate.ts',

@@ -28,7 +28,7 @@
  * for — Assistants, threads, containers… — unless the connection shares them).
  *
  * Fail closed on what is read: the path is read as a provider may route it (percent-decoded, empty
- * and `.` segments dropped, `..` resolved, keywords in any case), a passthrough body that may
+ * and `.` segments dropped, `..` resolved, keywords in any case: llm.passthrough-read.ts), a passthrough body that may
  * carry `previous_response_id` or `conversation` (a create by another spelling of its path,
  * `/responses/input_tokens`, `/responses/compact`) is parsed and judged like a create's, and a
  * `previous_response_id` the gateway cannot record (not a string, empty, too long) is refused.
@@ -45,11 +45,9 @@ import {
 } from '../../durable-objects/llm.objects';
 import { echoId } from '../lib/echo.safe';
 import { AppError } from '../lib/errors';
-import { hasDuplicateKey } from '../lib/json.duplicates';
 import { isRecord } from '../lib/values';
 import type { BatchFile } from '../llm/llm.batch-models';
 import { targetParts } from '../llm/llm.passthrough';
-import { parseLlmBody } from '../llm/llm.request';
 import { objectsAccess } from './llm.batch-input';
 import {
   batchInput,
@@ -62,6 +60,7 @@ import {
   tooMany,
 } from './llm.objects.named';
 import { messagesContainer, promptFiles, storeUse, toolObjects } from './llm.objects.stores';
+import { passthroughBody, routedSegments } from './llm.passthrough-read';
 
 export type { ClaimShape, ListedKind };
 
@@ -104,8 +103,6 @@ export interface ResponseUse {
 const NONE: ResponseUse = { ids: [], named: [], creates: false, claims: [], fault: null };
 /** Sub-paths of `/responses` that take a create's body fields rather than naming a response. */
 const BODY_PATHS = new Set(['input_tokens', 'compact']);
-/** Percent-decoding rounds: a provider (or a proxy before it) may decode more than once. */
-const DECODE_ROUNDS = 3;
 const read = new WeakMap<LlmRequestRead, ResponseUse>();
 
 /** The request's use of stored objects (read once per request). */
@@ -291,55 +288,6 @@ function named(list: Named[]): ResponseUse {
 
 function refused(fault: AppError): ResponseUse {
   return { ...NONE, fault };
-}
-
-/**
- * The path's segments as a provider may route them: percent-decoded until nothing changes (at most
- * DECODE_ROUNDS times: `%252F` is `/` to a server that decodes twice), empty and `.` segments
- * dropped, `..` resolved, `\` read as `/`. Null when it does not decode, or not within the rounds
- * (no reading to agree on). Linear: each round is one pass over a string no longer than the path.
- */
-export function routedSegments(path: string): string[] | null {
-  let decoded = path;
-  for (let round = 0; ; round++) {
-    let next: string;
-    try {
-      next = decodeURIComponent(decoded);
-    } catch {
-      return null;
-    }
-    if (next === decoded) break;
-    if (round === DECODE_ROUNDS) return null;
-    decoded = next;
-  }
-  const out: string[] = [];
-  for (const segment of decoded.split(/[/\\]/)) {
-    if (segment === '' || segment === '.') continue;
-    if (segment === '..') out.pop();
-    else out.push(segment);
-  }
-  return out;
-}
-
-/** A passthrough body read as the provider would read a create's (parseLlmBody: limits, strict UTF-8). */
-function passthroughBody(raw: Uint8Array | null): Record<string, unknown> | null | AppError {
-  if (!raw || raw.byteLength === 0) return null;
-  try {
-    const body = parseLlmBody(raw);
-    // Forwarded as sent: `{"input_file_id":"a","input_file_id":"b"}` is `b` here and `a` to a
-    // parser keeping the first key, so no one reading of it is judged (json.duplicates.ts).
-    if (hasDuplicateKey(new TextDecoder().decode(raw))) return duplicateKey();
-    return body;
-  } catch (err) {
-    return err instanceof AppError ? err : new AppError('parse_error', { details: { location: 'body' } });
-  }
-}
-
-function duplicateKey(): AppError {
-  return new AppError('validation_failed', {
-    message: 'The body spells a key twice in one object: the provider might read either value',
-    details: { location: 'body' },
-  });
 }
 
 function invalidPath(): AppError {

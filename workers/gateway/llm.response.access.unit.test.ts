@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type LlmRequestRead, responseAccess, responseUse, routedSegments } from './llm.response.access';
+import { routedSegments } from './llm.passthrough-read';
+import { type LlmRequestRead, responseAccess, responseUse } from './llm.response.access';
 
 function request(
   endpoint: string,
