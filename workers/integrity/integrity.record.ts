@@ -16,6 +16,7 @@ import { announceConfigChange } from '../config/config.epoch';
 import { randomId } from '../lib/ids';
 import { log } from '../lib/log';
 import { driftRow } from '../shared/audit.row';
+import { rowExists } from '../shared/count.limits';
 import type { ToolDriftEvent } from '../shared/events.types';
 import { highestSeverity } from './integrity.classify';
 import { governedNameOf, type ListedItem } from './integrity.fingerprint';
@@ -108,7 +109,7 @@ function draft(db: D1Database, where: Where, p: PlannedChange, now: number) {
   const fingerprint = p.item?.fingerprint ?? null;
   const definition = p.item ? JSON.stringify(p.item.definition) : null;
   const governed = governedNameOf(p.kind, p.name);
-  const mine = { sql: 'SELECT 1 FROM tool_versions WHERE id = ?', binds: [versionId] };
+  const mine = rowExists('tool_versions', versionId);
   const row = driftRow({
     orgId: where.orgId,
     connectionId: where.connectionId,
