@@ -17,8 +17,7 @@
  * methods forwarded through the gateway get real answers; nothing in the tests registers a reachable
  * webhook.
  */
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { AgentCard, type Message } from '@a2a-js/sdk';
 import {
   AgentEvent,
@@ -30,7 +29,7 @@ import {
 } from '@a2a-js/sdk/server';
 import { jsonRpcHandler, UserBuilder } from '@a2a-js/sdk/server/express';
 import express from 'express';
-import { keepIdleConnections } from '../shared/keep-alive';
+import { keepIdleConnections, listen } from '../shared/local.server';
 
 export interface RecordedAgentRequest {
   path: string;
@@ -244,10 +243,8 @@ export async function startTestAgent(credential: string): Promise<TestAgent> {
     next();
   });
   const executor = new TestExecutor(canceled);
-  const server: Server = await new Promise((resolve) => {
-    const s = keepIdleConnections(app.listen(0, '127.0.0.1', () => resolve(s)));
-  });
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  // What app.listen does (a node:http server with the app as its handler), started the one way.
+  const { url, close } = await listen(keepIdleConnections(createServer(app)));
   const handler = new DefaultRequestHandler(card(url, description), new InMemoryTaskStore(), executor);
   app.get(
     '/.well-known/agent-card.json',
@@ -285,10 +282,6 @@ export async function startTestAgent(credential: string): Promise<TestAgent> {
     setDescription(text) {
       description = text;
     },
-    close: () =>
-      new Promise((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close,
   };
 }

@@ -6,8 +6,7 @@
  * once (the upstream executes it once); a modified call does not; an expired approval fails (a
  * connection with a 5-second expiry). Approvals are read and decided through GET/POST /api/v1/approvals.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { ClientFactory, DefaultAgentCardResolver, JsonRpcTransportFactory } from '@a2a-js/sdk/client';
 import { JsonRpcTransportError } from '@a2a-js/sdk/errors';
 import { toNodeHandler } from '@modelcontextprotocol/node';
@@ -16,7 +15,7 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { keepIdleConnections } from '../shared/keep-alive.ts';
+import { keepIdleConnections, type Listening, listen } from '../shared/local.server.ts';
 import { startTestAgent, type TestAgent } from './a2a.agent.ts';
 import { adminKey, api, createConnectionWithPolicy, gatewayUrl, setPolicy, waitForAudit } from './helpers.ts';
 
@@ -35,7 +34,7 @@ const RULES = [
 
 /** Transfers the upstream actually executed, in order. */
 const executed: Array<{ to: string; amount: number }> = [];
-let upstream: Server;
+let upstream: Listening;
 let agentKey: string;
 
 function buildBank(): McpServer {
@@ -84,15 +83,13 @@ async function approve(id: string) {
 }
 
 async function createConnection(slug: string, settings: Record<string, unknown> = {}) {
-  const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
+  const url = `${upstream.url}/mcp`;
   await createConnectionWithPolicy(slug, url, RULES, settings);
 }
 
 beforeAll(async () => {
   const handler = toNodeHandler(createMcpHandler(buildBank, { legacy: 'stateless' }));
-  upstream = createServer((req, res) => void handler(req, res));
-  keepIdleConnections(upstream);
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  upstream = await listen(keepIdleConnections(createServer((req, res) => void handler(req, res))));
   await createConnection(BANK);
   await createConnection(QUICK, { approvals: { expirySeconds: 5 } });
   // The agent's own key: the key that makes a call may not approve it, the owner's may.
@@ -107,8 +104,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  upstream.closeAllConnections();
-  await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  await upstream.close();
 });
 
 describe('approvals with the official MCP SDK client', () => {

@@ -10,17 +10,17 @@
  *    headers are not forwarded.
  */
 import { createServer, request as httpRequest, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { listen } from '../shared/local.server';
 import { adminKey, ensureConnection, gatewayUrl, setPolicy } from './helpers';
 
 const SLUG = 'e2e-challenge';
 const CORS_SLUG = 'e2e-cors-upstream';
 
 /** A minimal JSON-RPC upstream that answers every POST with the headers it received, plus CORS headers of its own. */
-function startCorsUpstream(): Promise<{ server: Server; url: string; seen: IncomingHttpHeaders[] }> {
+async function startCorsUpstream(): Promise<{ server: Server; url: string; seen: IncomingHttpHeaders[] }> {
   const seen: IncomingHttpHeaders[] = [];
   const server = createServer((req, res) => {
     let body = '';
@@ -47,11 +47,8 @@ function startCorsUpstream(): Promise<{ server: Server; url: string; seen: Incom
       res.end(JSON.stringify({ jsonrpc: '2.0', id, result: { tools: [] } }));
     });
   });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({ server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`, seen }),
-    ),
-  );
+  const { url } = await listen(server);
+  return { server, url: `${url}/mcp`, seen };
 }
 
 let upstream: Awaited<ReturnType<typeof startCorsUpstream>>;

@@ -13,9 +13,8 @@
  * byte. Bodies never depend on what the caller sent, apart from a JSON-RPC id.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { AgentCard } from '@a2a-js/sdk';
-import { keepIdleConnections } from '../shared/keep-alive.ts';
+import { keepIdleConnections, listen } from '../shared/local.server.ts';
 
 /** What the upstreams leak in their errors: an AWS access key id and a payment card. */
 export const LEAKED_KEY = 'AKIAZ7Q4RXW2LM5PT3NB';
@@ -166,13 +165,7 @@ export async function startErrorUpstream(): Promise<ErrorUpstream> {
       });
     }),
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url: base,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const listening = await listen(server);
+  base = listening.url;
+  return { url: base, close: listening.close };
 }

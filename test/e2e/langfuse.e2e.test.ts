@@ -11,7 +11,6 @@
  * reaching it only as a withheld note.
  */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, createOrgInD1 } from './helpers';
@@ -41,7 +40,7 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 40_000): 
   throw new Error(`timed out waiting for ${what}; refused: ${refused.join(' | ')}`);
 }
 
-let server: Server;
+let langfuse: { server: Server; url: string } | undefined;
 let provider: FakeProvider;
 const orgs: Record<'a' | 'b', { key: string; client: OpenAI }> = {} as never;
 
@@ -97,9 +96,9 @@ async function setUpOrg(name: 'a' | 'b', logContent: boolean, host: string): Pro
 }
 
 beforeAll(async () => {
-  server = await startFakeLangfuse(projects, refused);
+  langfuse = await startFakeLangfuse(projects, refused);
   provider = await startFakeProvider({ apiKey: PROVIDER_KEY });
-  const host = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const host = langfuse.url;
   await setUpOrg('a', true, host);
   await setUpOrg('b', false, host);
 }, 240_000);
@@ -107,7 +106,7 @@ beforeAll(async () => {
 afterAll(async () => {
   // Nothing left queued for a receiver that is about to go.
   for (const org of Object.values(orgs)) await api('DELETE', '/integrations/langfuse', undefined, org.key);
-  server?.close();
+  langfuse?.server.close();
   await provider?.close();
 });
 

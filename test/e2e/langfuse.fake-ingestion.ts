@@ -4,6 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import { z } from 'zod';
+import { listen } from '../shared/local.server.ts';
 
 /** The ingestion API's batch, as Langfuse validates it (trace-create and generation-create here). */
 const isoTime = z.string().refine((t) => !Number.isNaN(Date.parse(t)), 'ISO 8601 time');
@@ -60,7 +61,10 @@ export interface Project {
 }
 
 /** The fake: 401 without a project's Basic auth, 400 for a batch of the wrong shape, else 207. */
-export function startFakeLangfuse(projects: Record<string, Project>, refused: string[]): Promise<Server> {
+export async function startFakeLangfuse(
+  projects: Record<string, Project>,
+  refused: string[],
+): Promise<{ server: Server; url: string }> {
   const server = createServer((req, res) => {
     let raw = '';
     req.on('data', (chunk) => (raw += chunk));
@@ -94,7 +98,8 @@ export function startFakeLangfuse(projects: Record<string, Project>, refused: st
       );
     });
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve(server)));
+  const { url } = await listen(server);
+  return { server, url };
 }
 
 export const generationsOf = (p: Project): Generation[] =>

@@ -35,7 +35,6 @@
  * Run alone: `node test/e2e/llm.fake-provider.ts` (PORT, FAKE_API_KEY) prints its URL.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { pathToFileURL } from 'node:url';
 import { audioAnswer } from './llm.fake-audio.ts';
 import { FakeChatStore } from './llm.fake-chat-store.ts';
@@ -75,7 +74,7 @@ export {
   type FakeUsage,
 } from './llm.fake-provider.replies.ts';
 
-import { keepIdleConnections } from '../shared/keep-alive.ts';
+import { keepIdleConnections, listen } from '../shared/local.server.ts';
 
 export type FakeFailure = '429' | '500' | 'disconnect' | 'slow' | 'stall' | 'stall-end';
 export type FakeAuthStyle = 'bearer' | 'x-api-key' | 'api-key' | 'query' | null;
@@ -374,13 +373,9 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       res.end(String(err));
     });
   });
-  keepIdleConnections(server);
-  await new Promise<void>((resolve) =>
-    server.listen(options.port ?? 0, options.host ?? '127.0.0.1', resolve),
-  );
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(keepIdleConnections(server), { host: options.host, port: options.port });
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${port}`,
+    url: listening.url,
     requests,
     last: () => requests.at(-1),
     reset: () => {
@@ -390,11 +385,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     arm: (next) => {
       armed = next;
     },
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
+    close: listening.close,
   };
 }
 

@@ -10,9 +10,9 @@
  * come back from the API, the SSRF rules, and the "send test" endpoint.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Listening, listen } from '../shared/local.server';
 import { api, echoCall, ensureConnection } from './helpers';
 
 interface Received {
@@ -27,7 +27,7 @@ const SECRET = 'whsec-e2e-0123456789abcdef';
 const HEC_TOKEN = 'hec-token-e2e-4711';
 const SLACK_PATH = '/slack/services/T000/B000/XXXXSECRETXXXX';
 
-let server: Server;
+let server: Listening;
 let base = '';
 const received: Received[] = [];
 let flakyFailures = 0;
@@ -87,7 +87,7 @@ describe('notification channels, end to end', () => {
   let killSwitchId = '';
 
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    const receivers = createServer((req, res) => {
       const chunks: Buffer[] = [];
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
@@ -97,16 +97,15 @@ describe('notification channels, end to end', () => {
         res.writeHead(status).end();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await listen(receivers);
+    base = server.url;
     await ensureConnection(SLUG, `${inject('upstreamUrl')}/stateless`, null);
   });
 
   afterAll(async () => {
     if (killSwitchId) await api('DELETE', `/kill-switch/${killSwitchId}`);
     for (const c of Object.values(channels)) await api('DELETE', `/alerts/channels/${c.id}`);
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
+    await server.close();
   });
 
   it('stores channels without ever returning their secrets, and refuses unsafe URLs', async () => {

@@ -7,10 +7,10 @@
  * The receiver and the API confirm each step.
  */
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type Listening, listen } from '../shared/local.server';
 import { type Browser, signedInBrowser } from './browser';
 import { api, echoCall, ensureConnection } from './helpers';
 
@@ -28,7 +28,7 @@ type Delivery = {
 
 let browser: Browser;
 let page: Page;
-let server: Server;
+let server: Listening | undefined;
 let healthy = false;
 const hits: Array<{ status: number; delivery: string }> = [];
 let channelId = '';
@@ -65,7 +65,7 @@ async function ourDelivery(): Promise<Delivery | undefined> {
 
 describe('Dead letters on the Alerts screen (real Chromium)', () => {
   beforeAll(async () => {
-    server = createServer((req, res) => {
+    const receiver = createServer((req, res) => {
       req.resume();
       req.on('end', () => {
         const status = healthy ? 204 : 500;
@@ -73,8 +73,8 @@ describe('Dead letters on the Alerts screen (real Chromium)', () => {
         res.writeHead(status).end();
       });
     });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
+    server = await listen(receiver);
+    const url = `${server.url}/hook`;
     await ensureConnection(slug, `${inject('upstreamUrl')}/stateless`, null);
     const channel = await api<{ id: string }>('POST', '/alerts/channels', {
       type: 'webhook',
@@ -95,8 +95,7 @@ describe('Dead letters on the Alerts screen (real Chromium)', () => {
     if (killSwitchId) await api('DELETE', `/kill-switch/${killSwitchId}`);
     if (channelId) await api('DELETE', `/alerts/channels/${channelId}`);
     await browser?.close();
-    server?.closeAllConnections();
-    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+    await server?.close();
   });
 
   it('shows a delivery that always failed as a dead letter, and replays it to delivered', async () => {

@@ -12,15 +12,14 @@
  *   - what-if replay of a stricter draft over the recorded calls reports exactly the calls that flip.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { keepIdleConnections } from '../shared/keep-alive.ts';
+import { keepIdleConnections, type Listening, listen } from '../shared/local.server.ts';
 import { adminKey, api, createConnectionWithPolicy, gatewayUrl, waitForAudit } from './helpers.ts';
 
 const RUN = Date.now().toString(36);
@@ -38,8 +37,8 @@ const received: Array<{
   headers: Record<string, string | string[] | undefined>;
   body: string;
 }> = [];
-let upstream: Server;
-let receiver: Server;
+let upstream: Listening;
+let receiver: Listening;
 let receiverBase = '';
 let agentKey = '';
 const channelIds: string[] = [];
@@ -59,7 +58,7 @@ function buildServer(): McpServer {
 }
 
 async function createConnection(slug: string, rules: unknown[]) {
-  const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
+  const url = `${upstream.url}/mcp`;
   await createConnectionWithPolicy(slug, url, rules);
 }
 
@@ -106,10 +105,8 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 40_000): 
 
 beforeAll(async () => {
   const handler = toNodeHandler(createMcpHandler(buildServer, { legacy: 'stateless' }));
-  upstream = createServer((req, res) => void handler(req, res));
-  keepIdleConnections(upstream);
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
-  receiver = createServer((req, res) => {
+  upstream = await listen(keepIdleConnections(createServer((req, res) => void handler(req, res))));
+  const receiving = createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -121,8 +118,8 @@ beforeAll(async () => {
       res.writeHead(200).end();
     });
   });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  receiverBase = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`;
+  receiver = await listen(receiving);
+  receiverBase = receiver.url;
   // The agent's own key: the key that makes a call may not approve it; the admin's may.
   const key = await api<{ key: string }>(
     'POST',
@@ -136,10 +133,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   for (const id of channelIds) await api('DELETE', `/alerts/channels/${id}`);
-  for (const server of [upstream, receiver]) {
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  }
+  for (const server of [upstream, receiver]) await server.close();
 });
 
 describe('conditions on arguments: pathWithin', () => {

@@ -11,15 +11,14 @@
  *   - what-if replay on a connection that logs content: a draft with an argument condition flips
  *     exactly the recorded calls whose arguments match.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as z from 'zod';
-import { keepIdleConnections } from '../shared/keep-alive.ts';
+import { keepIdleConnections, type Listening, listen } from '../shared/local.server.ts';
 import { adminKey, api, createConnectionWithPolicy, gatewayUrl, waitForAudit } from './helpers.ts';
 
 const RUN = Date.now().toString(36);
@@ -31,7 +30,7 @@ const REPLAY = `e2e-ses-replay-${RUN}`;
 
 /** What the upstream executed, in order. */
 const executed: string[] = [];
-let upstream: Server;
+let upstream: Listening;
 
 function buildServer(): McpServer {
   const server = new McpServer({ name: 'policy-session-e2e', version: '1.0.0' });
@@ -58,7 +57,7 @@ function buildServer(): McpServer {
 }
 
 async function createConnection(slug: string, rules: unknown[], settings: Record<string, unknown> = {}) {
-  const url = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/mcp`;
+  const url = `${upstream.url}/mcp`;
   await createConnectionWithPolicy(slug, url, rules, settings);
 }
 
@@ -112,14 +111,11 @@ async function pinTools(slug: string): Promise<void> {
 
 beforeAll(async () => {
   const handler = toNodeHandler(createMcpHandler(buildServer, { legacy: 'stateless' }));
-  upstream = createServer((req, res) => void handler(req, res));
-  keepIdleConnections(upstream);
-  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  upstream = await listen(keepIdleConnections(createServer((req, res) => void handler(req, res))));
 });
 
 afterAll(async () => {
-  upstream.closeAllConnections();
-  await new Promise<void>((resolve) => upstream.close(() => resolve()));
+  await upstream.close();
 });
 
 const email = { to: 'boss@example.com', body: 'status' };

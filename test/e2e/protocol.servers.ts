@@ -14,8 +14,7 @@
  * gateway forwarded.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { toNodeHandler } from '@modelcontextprotocol/node';
 import { InMemoryEventStore } from '@modelcontextprotocol/sdk/examples/shared/inMemoryEventStore.js';
 import { McpServer as McpServerV1 } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -23,7 +22,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import { createMcpHandler, McpServer } from '@modelcontextprotocol/server';
 import * as z from 'zod';
-import { keepIdleConnections } from '../shared/keep-alive.ts';
+import { keepIdleConnections, listen } from '../shared/local.server.ts';
 
 export interface RecordedRequest {
   method: string;
@@ -35,20 +34,6 @@ export interface TestServer {
   url: string;
   requests: RecordedRequest[];
   close(): Promise<void>;
-}
-
-async function listen(server: Server): Promise<string> {
-  keepIdleConnections(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}/mcp`;
-}
-
-function closer(server: Server, before: () => Promise<void> = async () => {}) {
-  return async () => {
-    await before();
-    server.closeAllConnections();
-    await new Promise<void>((resolve) => server.close(() => resolve()));
-  };
 }
 
 function buildModern(): McpServer {
@@ -101,7 +86,8 @@ export async function startModernServer(): Promise<TestServer> {
     requests.push({ method: req.method ?? '', headers: { ...req.headers } });
     void handler(req, res);
   });
-  return { url: await listen(server), requests, close: closer(server) };
+  const { url, close } = await listen(keepIdleConnections(server));
+  return { url: `${url}/mcp`, requests, close };
 }
 
 function buildResumable(): McpServerV1 {
@@ -179,12 +165,13 @@ export async function startResumableServer(
       if (!res.headersSent) res.writeHead(500).end(String(err));
     });
   });
-  const url = await listen(server);
+  const { url, close } = await listen(keepIdleConnections(server));
   return {
-    url,
+    url: `${url}/mcp`,
     requests,
-    close: closer(server, async () => {
+    close: async () => {
       for (const t of transports.values()) await t.close().catch(() => {});
-    }),
+      await close();
+    },
   };
 }

@@ -8,7 +8,6 @@
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
@@ -21,7 +20,7 @@ import {
   isInitializeRequest,
 } from '@modelcontextprotocol/sdk/types.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { keepIdleConnections } from '../shared/keep-alive.ts';
+import { keepIdleConnections, listen } from '../shared/local.server.ts';
 import { adminKey, createConnectionWithPolicy, gatewayUrl, waitForAudit } from './helpers.ts';
 
 const RUN = Date.now().toString(36);
@@ -112,16 +111,14 @@ async function startAskingServer(): Promise<AskingServer> {
       if (!res.headersSent) res.writeHead(500).end();
     });
   });
-  keepIdleConnections(http);
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+  const listening = await listen(keepIdleConnections(http));
   return {
-    url: `http://127.0.0.1:${(http.address() as AddressInfo).port}/mcp`,
+    url: `${listening.url}/mcp`,
     answers,
     posted,
     close: async () => {
       for (const t of transports.values()) await t.close().catch(() => {});
-      http.closeAllConnections();
-      await new Promise<void>((resolve) => http.close(() => resolve()));
+      await listening.close();
     },
   };
 }

@@ -25,7 +25,6 @@ import {
   type IncomingMessage,
   type ServerResponse,
 } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { AgentCard } from '@a2a-js/sdk';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
@@ -35,7 +34,7 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { keepIdleConnections } from '../shared/keep-alive.ts';
+import { keepIdleConnections, listen } from '../shared/local.server.ts';
 import { LEAKED_CARD, LEAKED_KEY } from './error-upstream.ts';
 
 export const RPC_LEAK_MESSAGE = `lookup failed for key ${LEAKED_KEY}`;
@@ -211,15 +210,14 @@ export async function startRpcErrorUpstream(): Promise<RpcErrorUpstream> {
       });
     }),
   );
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const listening = await listen(server);
+  base = listening.url;
   return {
     url: base,
     close: async () => {
       for (const transport of asking.values()) await transport.close().catch(() => undefined);
       asking.clear();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
     },
   };
 }

@@ -13,7 +13,6 @@
  */
 import { deepStrictEqual } from 'node:assert';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Attributes, HrTime, SpanContext } from '@opentelemetry/api';
 import { JsonTraceSerializer, ProtobufTraceSerializer } from '@opentelemetry/otlp-transformer';
 import type { IKeyValue } from '@opentelemetry/otlp-transformer/build/src/common/internal-types';
@@ -24,6 +23,7 @@ import type {
 } from '@opentelemetry/otlp-transformer/build/src/trace/internal-types';
 import type { Resource } from '@opentelemetry/resources';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace';
+import { listen } from './local.server';
 
 export interface DecodedSpan {
   traceId: string;
@@ -318,14 +318,6 @@ export async function startOtlpReceiver(): Promise<OtlpReceiver> {
       }
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    received,
-    invalid,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const { url, close } = await listen(server);
+  return { url, received, invalid, close };
 }

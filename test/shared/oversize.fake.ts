@@ -27,8 +27,8 @@
  */
 import { createHash } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { listen } from './local.server';
 
 export interface OversizeLogEntry {
   run: string;
@@ -261,14 +261,7 @@ export async function startOversizeFake(): Promise<{ url: string; close(): Promi
       res.end(String(err));
     }
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return {
-    url: base,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
+  const listening = await listen(server);
+  base = listening.url;
+  return { url: base, close: listening.close };
 }

@@ -19,8 +19,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { keepIdleConnections } from './keep-alive';
+import { keepIdleConnections, listen } from './local.server';
 
 export const UPSTREAM_OAUTH_CLIENT = {
   clientId: 'igris-upstream-client',
@@ -205,9 +204,7 @@ export async function startUpstreamOAuthFake(): Promise<{ url: string; close(): 
       return send(res, 404, { error: 'not_found' });
     })().catch((err: unknown) => send(res, 500, { error: String(err) }));
   });
-  keepIdleConnections(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = (await listen(keepIdleConnections(server))).url;
   return {
     url: base,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

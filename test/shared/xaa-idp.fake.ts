@@ -10,10 +10,10 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
+import { listen } from './local.server';
 
 export interface XaaIdpInfo {
   /** The issuer, `https://127.0.0.1:<port>`; its JWKS is `<url>/jwks`. */
@@ -76,10 +76,9 @@ export async function startXaaIdp(): Promise<
     }
     return send(404, { error: 'not_found' });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const listening = await listen(server);
   return {
-    url: `https://127.0.0.1:${port}`,
+    url: listening.url,
     ca: tls.cert,
     certFile: tls.certFile,
     keys: { k1: k1.priv, k2: k2.priv },
@@ -87,8 +86,7 @@ export async function startXaaIdp(): Promise<
       rotated = true;
     },
     close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      await listening.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };

@@ -16,9 +16,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
-import { keepIdleConnections } from '../shared/keep-alive';
+import { keepIdleConnections, listen } from '../shared/local.server';
 
 export const FAKE_CLIENTS = {
   github: { clientId: 'test-github-client', clientSecret: 'test-github-secret' },
@@ -250,9 +249,7 @@ export async function startFakeProvider(): Promise<RunningFakeProvider> {
       return send(res, 404, { error: 'not found' });
     })().catch((err: unknown) => send(res, 500, { error: String(err) }));
   });
-  keepIdleConnections(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  baseUrl = (await listen(keepIdleConnections(server))).url;
   return {
     url: baseUrl,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

@@ -7,8 +7,7 @@
  * `/__echo/` it is instead an upstream that echoes the credential it received (upstream.echo.ts).
  */
 import { createServer, type IncomingMessage } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { keepIdleConnections } from '../shared/keep-alive';
+import { keepIdleConnections, listen } from '../shared/local.server';
 import { ECHO_PREFIX, echoCredential } from './upstream.echo';
 
 export interface RecordedCall {
@@ -66,14 +65,6 @@ export async function startRecorder(target: string): Promise<{ url: string; clos
       else res.end();
     });
   });
-  keepIdleConnections(server);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    close: async () => {
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+  const { url, close } = await listen(keepIdleConnections(server));
+  return { url, close };
 }
