@@ -77,7 +77,8 @@ function scenarioOf(text: string): Scenario {
   return (SCENARIO.exec(text)?.[1] as Scenario | undefined) ?? 'benign';
 }
 
-async function bodyOf(req: IncomingMessage): Promise<string> {
+/** The request's body as text (both error upstreams). */
+export async function bodyOf(req: IncomingMessage): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of req) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
@@ -88,16 +89,25 @@ function send(res: ServerResponse, answer: { status: number; type: string; body:
   res.end(answer.body);
 }
 
-function card(base: string) {
+/** The A2A card of an agent served at `base` whose JSON-RPC endpoint is …/a2a (both error upstreams). */
+export function errorAgentCard(
+  base: string,
+  agent: { name: string; description: string; streaming: boolean; skillDescription: string },
+) {
   return AgentCard.toJSON({
-    name: 'Erroring agent',
-    description: 'Answers every message with an error',
+    name: agent.name,
+    description: agent.description,
     supportedInterfaces: [
       { url: `${base}/a2a`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
     ],
     provider: { organization: 'Igris tests', url: 'https://example.com' },
     version: '1.0.0',
-    capabilities: { streaming: false, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    capabilities: {
+      streaming: agent.streaming,
+      pushNotifications: false,
+      extensions: [],
+      extendedAgentCard: false,
+    },
     securitySchemes: {},
     securityRequirements: [],
     defaultInputModes: ['text/plain'],
@@ -106,7 +116,7 @@ function card(base: string) {
       {
         id: 'echo',
         name: 'Echo',
-        description: 'Echoes',
+        description: agent.skillDescription,
         tags: [],
         examples: [],
         inputModes: [],
@@ -117,6 +127,14 @@ function card(base: string) {
     signatures: [],
   } as never);
 }
+
+const card = (base: string) =>
+  errorAgentCard(base, {
+    name: 'Erroring agent',
+    description: 'Answers every message with an error',
+    streaming: false,
+    skillDescription: 'Echoes',
+  });
 
 async function handle(req: IncomingMessage, res: ServerResponse, base: string): Promise<void> {
   const path = req.url ?? '/';
@@ -155,7 +173,17 @@ export interface ErrorUpstream {
   close(): Promise<void>;
 }
 
-export async function startErrorUpstream(): Promise<ErrorUpstream> {
+export function startErrorUpstream(): Promise<ErrorUpstream> {
+  return serveWith(handle);
+}
+
+/**
+ * A local server whose every request `handle` answers, told the server's base URL (for the A2A
+ * card); a 500 when it throws. Both error upstreams.
+ */
+export async function serveWith(
+  handle: (req: IncomingMessage, res: ServerResponse, base: string) => Promise<void>,
+): Promise<ErrorUpstream> {
   let base = '';
   const server: Server = keepIdleConnections(
     createServer((req, res) => {

@@ -19,13 +19,7 @@
  */
 
 import { randomUUID } from 'node:crypto';
-import {
-  createServer,
-  type Server as HttpServer,
-  type IncomingMessage,
-  type ServerResponse,
-} from 'node:http';
-import { AgentCard } from '@a2a-js/sdk';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { Server } from '@modelcontextprotocol/sdk/server/index.js';
 import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
 import {
@@ -34,8 +28,14 @@ import {
   ListToolsRequestSchema,
   McpError,
 } from '@modelcontextprotocol/sdk/types.js';
-import { keepIdleConnections, listen } from '../shared/local.server.ts';
-import { LEAKED_CARD, LEAKED_KEY } from './error-upstream.ts';
+import {
+  bodyOf,
+  type ErrorUpstream,
+  errorAgentCard,
+  LEAKED_CARD,
+  LEAKED_KEY,
+  serveWith,
+} from './error-upstream.ts';
 
 export const RPC_LEAK_MESSAGE = `lookup failed for key ${LEAKED_KEY}`;
 export const BENIGN_MESSAGE = 'the record is locked, try again later';
@@ -122,41 +122,13 @@ async function askingHandle(req: IncomingMessage, res: ServerResponse, body: unk
   return transport.handleRequest(req, res, body);
 }
 
-async function bodyOf(req: IncomingMessage): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of req) chunks.push(chunk as Buffer);
-  return Buffer.concat(chunks).toString('utf8');
-}
-
-function card(base: string) {
-  return AgentCard.toJSON({
+const card = (base: string) =>
+  errorAgentCard(base, {
     name: 'Failing agent',
     description: 'Answers every message with a JSON-RPC error',
-    supportedInterfaces: [
-      { url: `${base}/a2a`, protocolBinding: 'JSONRPC', tenant: '', protocolVersion: '1.0' },
-    ],
-    provider: { organization: 'Igris tests', url: 'https://example.com' },
-    version: '1.0.0',
-    capabilities: { streaming: true, pushNotifications: false, extensions: [], extendedAgentCard: false },
-    securitySchemes: {},
-    securityRequirements: [],
-    defaultInputModes: ['text/plain'],
-    defaultOutputModes: ['text/plain'],
-    skills: [
-      {
-        id: 'echo',
-        name: 'Echo',
-        description: 'Fails',
-        tags: [],
-        examples: [],
-        inputModes: [],
-        outputModes: [],
-        securityRequirements: [],
-      },
-    ],
-    signatures: [],
-  } as never);
-}
+    streaming: true,
+    skillDescription: 'Fails',
+  });
 
 const jsonRpcError = (id: unknown, text: string) => ({ jsonrpc: '2.0', id, error: rpcError(text) });
 
@@ -194,30 +166,17 @@ async function handle(req: IncomingMessage, res: ServerResponse, base: string): 
   res.writeHead(200, { 'Content-Type': 'application/json' }).end(answer);
 }
 
-export interface RpcErrorUpstream {
-  /** Base URL (no trailing slash). */
-  url: string;
-  close(): Promise<void>;
-}
+/** Base URL (no trailing slash), and close. */
+export type RpcErrorUpstream = ErrorUpstream;
 
 export async function startRpcErrorUpstream(): Promise<RpcErrorUpstream> {
-  let base = '';
-  const server: HttpServer = keepIdleConnections(
-    createServer((req, res) => {
-      handle(req, res, base).catch(() => {
-        if (!res.headersSent) res.writeHead(500);
-        res.end();
-      });
-    }),
-  );
-  const listening = await listen(server);
-  base = listening.url;
+  const upstream = await serveWith(handle);
   return {
-    url: base,
+    url: upstream.url,
     close: async () => {
       for (const transport of asking.values()) await transport.close().catch(() => undefined);
       asking.clear();
-      await listening.close();
+      await upstream.close();
     },
   };
 }
