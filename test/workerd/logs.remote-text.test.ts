@@ -8,9 +8,9 @@
 import { env } from 'cloudflare:workers';
 import { afterAll, beforeAll, describe, expect, it, type MockInstance, vi } from 'vitest';
 import { sendToLangfuse } from '../../workers/langfuse/langfuse.deliver';
-import type { LangfuseGeneration } from '../../workers/langfuse/langfuse.event';
 import { randomId } from '../../workers/lib/ids';
-import { call, createOrg, expectJson } from './helpers';
+import { expectJson } from './helpers';
+import { langfuseGeneration, orgSendingTo } from './langfuse.fixtures';
 import { fetchWorker, OAUTH_BASE, randomAddress, resourceFor } from './oauth.helpers';
 
 const logLines: string[] = [];
@@ -39,35 +39,13 @@ const linesWith = (from: number, msg: string) =>
     .map((line) => JSON.parse(line) as Record<string, unknown>);
 
 describe('Langfuse: a refusal that quotes the request', () => {
-  const generation: LangfuseGeneration = {
-    id: 'evt_echo',
-    traceId: 'trace-echo',
-    name: 'chat.completions',
-    model: 'gpt-4o',
-    provider: 'openai',
-    connectionId: 'con_1',
-    connectionSlug: 'oai',
-    user: null,
-    metadata: null,
-    startTime: '2026-12-03T12:00:00.000Z',
-    endTime: '2026-12-03T12:00:01.000Z',
-    completionStartTime: null,
-    upstreamStatus: 200,
-    error: null,
-    usage: null,
-    costUsd: null,
-  };
+  const generation = langfuseGeneration({ id: 'evt_echo', traceId: 'trace-echo' });
 
   it('is logged with its status, without the keys in any form', async () => {
-    const org = await createOrg('owner');
     const run = randomId('r').slice(-10).toLowerCase();
     const publicKey = `pk-lf-${crypto.randomUUID()}`;
     const secretKey = `sk-lf-${crypto.randomUUID()}`;
-    const put = await call('PUT', '/api/v1/integrations/langfuse', {
-      key: org.key,
-      body: { host: `${env.OVERSIZE_URL}/r/${run}/echo/0/declared`, publicKey, secretKey },
-    });
-    expect(put.status, await put.clone().text()).toBe(200);
+    const org = await orgSendingTo(`${env.OVERSIZE_URL}/r/${run}/echo/0/declared`, { publicKey, secretKey });
 
     const from = logLines.length;
     expect(await sendToLangfuse(env, org.orgId, [generation])).toBe('done');

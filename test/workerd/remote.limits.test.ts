@@ -11,11 +11,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { completeAuthorization, OAuthFailure } from '../../workers/auth/oauth.flow';
 import type { ProviderConfig } from '../../workers/auth/oauth.providers';
 import { sendToLangfuse } from '../../workers/langfuse/langfuse.deliver';
-import type { LangfuseGeneration } from '../../workers/langfuse/langfuse.event';
 import { REMOTE_BODY_LIMITS } from '../../workers/lib/http.bounded';
 import { randomId } from '../../workers/lib/ids';
 import type { OversizeLogEntry } from '../shared/oversize.fake';
 import { call, createOrg, json, mcp, putPolicy, rpcResult, type TestOrg } from './helpers';
+import { langfuseGeneration, orgSendingTo } from './langfuse.fixtures';
 import { fetchWorker, sessionCookie } from './oauth.helpers';
 
 const KIB = 1024;
@@ -214,37 +214,18 @@ describe('people sign-in: the provider answers', () => {
 });
 
 describe('Langfuse: the ingestion acknowledgement', () => {
-  const generation: LangfuseGeneration = {
-    id: 'evt_remote_limits',
-    traceId: 'trace-remote-limits',
-    name: 'chat.completions',
-    model: 'gpt-4o',
-    provider: 'openai',
-    connectionId: 'con_1',
-    connectionSlug: 'oai',
-    user: null,
-    metadata: null,
-    startTime: '2026-12-03T12:00:00.000Z',
-    endTime: '2026-12-03T12:00:01.000Z',
-    completionStartTime: null,
-    upstreamStatus: 200,
-    error: null,
-    usage: null,
-    costUsd: null,
-  };
+  const generation = langfuseGeneration({ id: 'evt_remote_limits', traceId: 'trace-remote-limits' });
 
   it.each(FRAMINGS)(
     'stops reading an answer over the cap (%s); the accepted batch is done',
     async (framing) => {
-      const org = await createOrg('owner');
       // Far over the cap, and over what the sockets between the two buffer: a reader that took it
       // all would let the fake finish writing.
       const over = remote('ingestion', 32 * 1024 * KIB, framing);
-      const put = await call('PUT', '/api/v1/integrations/langfuse', {
-        key: org.key,
-        body: { host: over.prefix, publicKey: 'pk-lf-rl', secretKey: 'sk-lf-remote-limits' },
+      const org = await orgSendingTo(over.prefix, {
+        publicKey: 'pk-lf-rl',
+        secretKey: 'sk-lf-remote-limits',
       });
-      expect(put.status, await put.clone().text()).toBe(200);
       expect(await sendToLangfuse(env, org.orgId, [generation])).toBe('done');
       // The server sees the connection dropped once the gateway has read the cap.
       await expect
