@@ -18,7 +18,12 @@
  * crashes. With no stream anywhere, publishing numbers and keeps events and encodes nothing. A client
  * that reconnects with `Last-Event-ID` gets what it missed (a shard fetches it from its root); if it
  * missed more than the buffer holds it first gets a `gap` event naming the ids it can no longer replay
- * (the audit API has them).
+ * (the audit API has them). A stream opened with `since` (a time, ms) is first given every held event
+ * whose own timestamp is at or after it — what the dashboard's Observe view asks for, so that the
+ * calls of the last moments before it opened, not yet in D1, are not missed — then an `id:` line
+ * alone (no event) naming the last id that replay accounted for, so a reconnect resumes from there
+ * with Last-Event-ID; a `gap` says when the buffer may no longer reach back to `since`. Last-Event-ID
+ * wins over `since` (a reconnect resumes by id).
  *
  * Access: every subscriber carries its principal (API key or cookie session, and the role it
  * subscribed with). Each object re-checks its own streams against D1 every `recheckSeconds` (the
@@ -69,6 +74,8 @@ const subscribeSchema = z.object({
     .min(1)
     .max(7 * 86_400),
   shardSize: z.coerce.number().int().min(1).max(100_000).default(DEFAULT_SHARD_SIZE),
+  /** Replay held events with a timestamp ≥ this (ms); the Worker bounds it (events.routes.ts). */
+  since: z.coerce.number().int().min(1).optional(),
 });
 
 export class EventHub extends DurableObject<Env> {
@@ -152,6 +159,11 @@ export class EventHub extends DurableObject<Env> {
     return this.#rootReplay().replay(after);
   }
 
+  /** The root: the held events with a timestamp ≥ `since` (ms), for a shard to replay. */
+  async replayFrom(since: number): Promise<ReplayRows> {
+    return this.#rootReplay().replayFrom(since);
+  }
+
   /** Streams of the organization (the root counts its shards'). */
   async subscriberCount(): Promise<number> {
     return this.#streams.size + (await this.#sumShards((s) => s.subscriberCount()));
@@ -186,8 +198,9 @@ export class EventHub extends DurableObject<Env> {
   /**
    * GET → an SSE stream. Query: `connection` (repeatable: connection ids to limit the stream to;
    * with `restricted=1` the list applies even when empty — a caller who may see no connection
-   * gets only keepalives), `shardSize` (streams per object). Header: `Last-Event-ID` (replay what is
-   * still buffered after it). A full root answers 307 with SHARD_HEADER: the caller subscribes there.
+   * gets only keepalives), `shardSize` (streams per object), `since` (ms: replay the held events
+   * whose timestamp is at or after it). Header: `Last-Event-ID` (replay what is still buffered after
+   * it; wins over `since`). A full root answers 307 with SHARD_HEADER: the caller subscribes there.
    */
   override async fetch(request: Request): Promise<Response> {
     const url = new URL(request.url);
@@ -197,12 +210,13 @@ export class EventHub extends DurableObject<Env> {
       recheckSeconds: url.searchParams.get('recheckSeconds') ?? undefined,
       maxLifetimeSeconds: url.searchParams.get('maxLifetimeSeconds') ?? undefined,
       shardSize: url.searchParams.get('shardSize') ?? undefined,
+      since: url.searchParams.get('since') ?? undefined,
     });
     // A stream that could not be re-checked would outlive revocation: refuse it.
     if (!parsed.success || (this.#orgId !== null && this.#orgId !== parsed.data.org)) {
       return new Response('subscriber principal missing or invalid', { status: 400 });
     }
-    const { org, principal, recheckSeconds, maxLifetimeSeconds, shardSize } = parsed.data;
+    const { org, principal, recheckSeconds, maxLifetimeSeconds, shardSize, since } = parsed.data;
     this.#streams.orgId = org;
     if (this.#router && this.#streams.size >= shardSize) {
       const shard = await this.#router.assign(shardSize);
@@ -211,6 +225,9 @@ export class EventHub extends DurableObject<Env> {
     const only = url.searchParams.getAll('connection').filter(Boolean);
     const restricted = only.length > 0 || url.searchParams.get('restricted') === '1';
     const lastEventId = parseLastEventId(request.headers.get('Last-Event-ID'));
+    // What the stream replays first: after an id (a reconnect), since a time, or nothing.
+    const from: ReplayFrom =
+      lastEventId !== null ? { after: lastEventId } : since !== undefined ? { since } : null;
     const { sub, response } = this.#streams.open({
       principal,
       connections: restricted ? only : null,
@@ -218,16 +235,24 @@ export class EventHub extends DurableObject<Env> {
       lifetimeMs: maxLifetimeSeconds * 1000,
       signal: request.signal,
     });
+    // A replay by time is a filter, not a suffix of ids: the stream starts from 0 and the replay's
+    // frames (each > 0) go through; after it, only ids past the replay's `last`.
+    const afterSeq = from === null ? null : 'after' in from ? from.after : 0;
     if (this.#replay) {
       // Replay and joining happen in this synchronous turn: no event can fall between them.
-      this.#streams.join(sub, lastEventId ?? this.#replay.last, lastEventId !== null);
-      if (lastEventId !== null) this.#resume(sub, this.#replay.replay(lastEventId));
+      this.#streams.join(sub, afterSeq ?? this.#replay.last, from !== null);
+      if (from !== null) this.#resume(sub, from, this.#replayOf(this.#replay, from));
     } else {
       // Joined first, holding live frames, so none is lost while the root's buffer is read.
-      this.#streams.join(sub, lastEventId ?? 0, lastEventId !== null);
-      if (lastEventId !== null) {
+      this.#streams.join(sub, afterSeq ?? 0, from !== null);
+      if (from !== null) {
         try {
-          this.#resume(sub, await eventHubFor(this.env, org).replaySince(lastEventId));
+          const root = eventHubFor(this.env, org);
+          this.#resume(
+            sub,
+            from,
+            await ('after' in from ? root.replaySince(from.after) : root.replayFrom(from.since)),
+          );
         } catch {
           this.#streams.end(sub, 'resync');
         }
@@ -236,14 +261,24 @@ export class EventHub extends DurableObject<Env> {
     return response;
   }
 
-  /** Writes a replay (its gap first) to a joined stream, then what it held; it is live after. */
-  #resume(sub: Subscriber, replay: ReplayRows): void {
+  #replayOf(buffer: ReplayBuffer, from: NonNullable<ReplayFrom>): ReplayRows {
+    return 'after' in from ? buffer.replay(from.after) : buffer.replayFrom(from.since);
+  }
+
+  /**
+   * Writes a replay (its gap first) to a joined stream, then what it held; it is live after. A
+   * replay by time ends with an `id:` line alone: no event for the client, but its Last-Event-ID
+   * from then on — a reconnect resumes after the replay, not after the last event it happened to
+   * carry (which would hand over again the events before `since` that the audit trail has).
+   */
+  #resume(sub: Subscriber, from: NonNullable<ReplayFrom>, replay: ReplayRows): void {
     if (replay.gap) {
       // More was missed than the buffer holds: say so, without an id (it is not an event).
       const gap = { type: 'gap', ...replay.gap };
       this.#streams.write(sub, encodeText(`event: gap\ndata: ${JSON.stringify(gap)}\n\n`));
     }
-    this.#streams.release(sub, replay.frames, replay.last);
+    const mark = 'since' in from ? encodeText(`id: ${replay.last}\n\n`) : null;
+    this.#streams.release(sub, replay.frames, replay.last, mark);
   }
 
   async #sumShards(fn: (stub: DurableObjectStub<EventHub>) => Promise<number>): Promise<number> {
@@ -257,6 +292,9 @@ export class EventHub extends DurableObject<Env> {
     return this.#replay;
   }
 }
+
+/** Where a new stream's replay starts: after an id (Last-Event-ID), at a time (`since`), or none. */
+type ReplayFrom = { after: number } | { since: number } | null;
 
 function parseLastEventId(raw: string | null): number | null {
   if (raw === null || !/^\d{1,15}$/.test(raw.trim())) return null;

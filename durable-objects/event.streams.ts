@@ -161,12 +161,16 @@ export class StreamSet {
     sub.lifetime = setTimeout(() => this.end(sub, 'max-lifetime'), sub.lifetimeMs);
   }
 
-  /** Writes a replay (frames in id order, up to `upTo`), then what was held meanwhile; the stream is live. */
-  release(sub: Subscriber, replay: Frame[], upTo: number): void {
+  /**
+   * Writes a replay (frames in id order, up to `upTo`), then `mark` (bytes that close the replay,
+   * if any), then what was held meanwhile; the stream is live.
+   */
+  release(sub: Subscriber, replay: Frame[], upTo: number, mark: Uint8Array | null = null): void {
     const held = sub.held ?? [];
     sub.held = null;
     if (replay.length > 0) this.#deliverTo(sub, replay, null);
     sub.lastSeq = Math.max(sub.lastSeq, upTo);
+    if (mark) this.write(sub, mark);
     for (const frames of held) this.#deliverTo(sub, frames, null);
   }
 

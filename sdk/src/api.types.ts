@@ -4011,7 +4011,7 @@ export interface Paths {
   '/events': {
     /**
      * Live events of the organization (Server-Sent Events)
-     * tool_call, anomaly, session_update, policy_update and connection_update events, each with an `id:`. Reconnect with `Last-Event-ID` to replay what was missed from a bounded buffer; a `gap` event says when more was missed than it holds. A `: keepalive` comment is sent every 25 seconds.
+     * tool_call, anomaly, session_update, policy_update and connection_update events, each with an `id:`. Reconnect with `Last-Event-ID` to replay what was missed from a bounded buffer; a `gap` event says when more was missed than it holds. `since` replays first the held events whose timestamp is at or after it, then an `id:` line alone naming where a reconnect resumes. A `: keepalive` comment is sent every 25 seconds.
      */
     get: {
       path: never;
@@ -4026,6 +4026,11 @@ export interface Paths {
          * pattern "^\\d{1,15}$"
          */
         lastEventId?: string;
+        /**
+         * Replay the held events whose timestamp is at or after this time (ISO 8601 or ms), then go live. At most 5 minutes back and not in the future; ignored when resuming with Last-Event-ID or lastEventId.
+         * @example "2026-11-01T00:00:00Z"
+         */
+        since?: string;
       };
       body: never;
       responses: {

@@ -9,6 +9,14 @@
  * A stream does not outlive its access: the hub re-checks the subscriber's key or session every
  * EVENTS_RECHECK_SECONDS and is told at once of revocations (events.revoke.ts; the re-check is workers/shared/events.access.ts); every stream ends
  * after EVENTS_MAX_STREAM_SECONDS and the client reconnects with Last-Event-ID.
+ *
+ * `since` (a time): the stream first replays the hub's held events whose own timestamp is at or after
+ * it (filtered like live delivery), then goes live — what lets a client join a history read from the
+ * audit trail (rows before `since`) with the stream (events from `since` on), with nothing in
+ * neither: a call's row `createdAt` and its event's `timestamp` are the same instant. Bounded to the
+ * last SINCE_MAX_AGE_MS (about what the hub's buffer holds) and refused when in the future beyond
+ * SINCE_MAX_AHEAD_MS; Last-Event-ID, when given, wins and `since` is then not checked against the
+ * clock (an EventSource reconnects to the same URL, long after `since` was recent).
  */
 
 import { createRoute, z } from '@hono/zod-openapi';
@@ -17,6 +25,7 @@ import { DEFAULT_SHARD_SIZE, SHARD_HEADER } from '../../durable-objects/event.sh
 import { errorResponses } from '../api/api.openapi';
 import { createRouter } from '../app.factory';
 import type { Principal } from '../app.types';
+import { timeParam } from '../audit/audit.schemas';
 import { ownOnly, requireOnResource, requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
 import type { StreamPrincipal } from '../shared/events.subscriber';
@@ -33,7 +42,33 @@ const eventsQuerySchema = z.object({
     .regex(/^\d{1,15}$/)
     .optional()
     .openapi({ description: 'Resume after this event id (the Last-Event-ID header wins)' }),
+  since: timeParam(
+    'Replay the held events whose timestamp is at or after this time (ISO 8601 or ms), then go live. ' +
+      'At most 5 minutes back and not in the future; ignored when resuming with Last-Event-ID or lastEventId.',
+  ),
 });
+
+/** How far back `since` may reach: a few minutes, about what the hub's 1,000 held events cover when busy. */
+export const SINCE_MAX_AGE_MS = 5 * 60_000;
+/**
+ * How far ahead of the Worker's clock `since` may be: a client's clock a little fast is not an error
+ * (the replay is then empty); beyond this the time is not a recent one and is refused.
+ */
+export const SINCE_MAX_AHEAD_MS = 30_000;
+
+/** `since` as the hub takes it (ms), or a typed 400 when it is not a recent time. */
+function checkedSince(since: number, now: number): number {
+  const problem =
+    since < now - SINCE_MAX_AGE_MS
+      ? `must be within the last ${SINCE_MAX_AGE_MS / 60_000} minutes`
+      : since > now + SINCE_MAX_AHEAD_MS
+        ? `must not be ahead of the server's clock by more than ${SINCE_MAX_AHEAD_MS / 1000} seconds`
+        : null;
+  if (problem === null) return since;
+  throw new AppError('validation_failed', {
+    details: { issues: [{ location: 'query', path: 'since', message: problem }] },
+  });
+}
 
 /** The connection ids the stream is limited to; null = the whole organization. */
 async function streamScope(
@@ -96,7 +131,8 @@ export const eventsRoutes = createRouter().openapi(
     description:
       'tool_call, anomaly, session_update, policy_update and connection_update events, each with an `id:`. ' +
       'Reconnect with `Last-Event-ID` to replay what was missed from a bounded buffer; a `gap` event says ' +
-      'when more was missed than it holds. A `: keepalive` comment is sent every 25 seconds.',
+      'when more was missed than it holds. `since` replays first the held events whose timestamp is at or after ' +
+      'it, then an `id:` line alone naming where a reconnect resumes. A `: keepalive` comment is sent every 25 seconds.',
     request: { query: eventsQuerySchema },
     responses: {
       200: { content: { 'text/event-stream': { schema: z.string() } }, description: 'The event stream' },
@@ -106,6 +142,10 @@ export const eventsRoutes = createRouter().openapi(
   async (c) => {
     const principal = c.get('principal');
     const query = c.req.valid('query');
+    const lastEventId = c.req.header('Last-Event-ID') ?? query.lastEventId;
+    // A resume by id (what the hub accepts as one) wins over `since`, which is then not checked.
+    const resuming = lastEventId !== undefined && /^\d{1,15}$/.test(lastEventId.trim());
+    const since = !resuming && query.since !== undefined ? checkedSince(query.since, Date.now()) : null;
     const scope = await streamScope(c.env.DB, principal, query.connection);
 
     const url = new URL('https://event-hub/subscribe');
@@ -126,8 +166,8 @@ export const eventsRoutes = createRouter().openapi(
       url.searchParams.set('restricted', '1');
       for (const id of scope) url.searchParams.append('connection', id);
     }
+    if (since !== null) url.searchParams.set('since', String(since));
     const headers = new Headers();
-    const lastEventId = c.req.header('Last-Event-ID') ?? query.lastEventId;
     if (lastEventId !== undefined) headers.set('Last-Event-ID', lastEventId);
 
     const res = await eventHubFor(c.env, principal.orgId).fetch(new Request(url, { headers }));
