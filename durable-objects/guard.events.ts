@@ -74,7 +74,12 @@ export class GuardEvents {
     this.#publish(row.orgId, row.type === 'llm_call' ? llmCallEvent(call, row) : call);
   }
 
-  /** Findings a streamed answer produced after its call's event went out. */
+  /**
+   * Findings a streamed answer produced after its call's event went out. Stamped with the call's
+   * time, like the call's event: the dashboard splits history at one instant between audit rows
+   * (`createdAt`, whose details these findings are merged into) and replayed events, and a findings
+   * event stamped later than its row would be counted on both sides.
+   */
   findings(row: AuditEventInsert, findings: Finding[]): void {
     if (!row.orgId || !row.connectionId) return;
     const event: FindingsEvent = {
@@ -84,7 +89,7 @@ export class GuardEvents {
       toolName: row.tool ?? null,
       traceId: row.traceId ?? null,
       findings,
-      timestamp: new Date().toISOString(),
+      timestamp: new Date(row.createdAt).toISOString(),
     };
     this.#publish(row.orgId, event);
   }

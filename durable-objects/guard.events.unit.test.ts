@@ -84,3 +84,26 @@ describe('a guard sends its live events in batches', () => {
     expect(batches.flat()).toEqual(Array.from({ length: 250 }, (_, i) => `trace-${i}`));
   });
 });
+
+describe('the timestamp of a call’s events', () => {
+  it('is its audit row’s createdAt for the call and for a streamed answer’s late findings', async () => {
+    const published: Array<{ type: string; timestamp: string }> = [];
+    const events = new GuardEvents(
+      () => undefined,
+      () => ({
+        publish: async (batch) => {
+          published.push(...batch);
+        },
+      }),
+    );
+    // Observe splits its history at one instant: audit rows (createdAt) before it, events after it.
+    const call = { ...row(1), createdAt: Date.parse('2026-12-01T10:00:00.123Z') };
+    events.call(call);
+    events.findings(call, [{ stage: 'inspection', kind: 'secret', severity: 'high' } as never]);
+    await vi.waitFor(() => expect(published).toHaveLength(2));
+    expect(published.map((e) => [e.type, e.timestamp])).toEqual([
+      ['tool_call', '2026-12-01T10:00:00.123Z'],
+      ['findings', '2026-12-01T10:00:00.123Z'],
+    ]);
+  });
+});

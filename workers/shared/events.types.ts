@@ -41,7 +41,10 @@ export interface LlmCallEvent extends Omit<ToolCallEvent, 'type'> {
   costUsd: number | null;
 }
 
-/** Findings a streamed answer produced after its call's `tool_call` event was published. */
+/**
+ * Findings a streamed answer produced after its call's `tool_call` event was published. `timestamp`
+ * is the call's (its audit row's `createdAt`), not when the findings were made.
+ */
 export interface FindingsEvent {
   type: 'findings';
   serverId: string;

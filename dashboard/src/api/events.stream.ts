@@ -4,6 +4,10 @@
  * Signed in with the cookie: a real EventSource with credentials (it reconnects on its own and
  * resumes with Last-Event-ID). Signed in with an API key: EventSource cannot send an Authorization
  * header, so the same stream is read with fetch and parsed here, with the same resume behaviour.
+ *
+ * `since` (first open only): the stream first replays the events whose timestamp is at or after it,
+ * then sends an `id:` line alone — the id a reconnect resumes after (Last-Event-ID wins over `since`
+ * on the server, so the reconnect does not replay by time again).
  */
 import { apiUrl, getCredentials } from './api.client';
 import type { GatewayEvent } from './api.types';
@@ -21,6 +25,11 @@ const EVENT_TYPES = [
 ] as const;
 const RETRY_MS = 2000;
 
+export interface StreamOptions {
+  /** ISO time: replay the held events at or after it before going live (docs/events.md). */
+  since?: string;
+}
+
 export interface StreamHandlers {
   onEvent(event: GatewayEvent, id: string | null): void;
   onStatus(status: StreamStatus): void;
@@ -37,25 +46,45 @@ function parse(data: string): GatewayEvent | null {
   }
 }
 
-export function openEventStream(handlers: StreamHandlers): () => void {
+export function openEventStream(handlers: StreamHandlers, options: StreamOptions = {}): () => void {
   const credentials = getCredentials();
-  if (credentials.kind === 'apiKey') return openFetchStream(credentials.key, handlers);
-  return openEventSource(handlers);
+  if (credentials.kind === 'apiKey') return openFetchStream(credentials.key, handlers, options);
+  return openEventSource(handlers, options);
 }
 
-function openEventSource(handlers: StreamHandlers): () => void {
+function eventsPath(since: string | undefined): string {
+  return since === undefined ? '/api/v1/events' : `/api/v1/events?since=${encodeURIComponent(since)}`;
+}
+
+function openEventSource(handlers: StreamHandlers, options: StreamOptions): () => void {
   handlers.onStatus('connecting');
-  const source = new EventSource(apiUrl('/api/v1/events'), { withCredentials: true });
-  source.onopen = () => handlers.onStatus('live');
-  source.onerror = () =>
-    handlers.onStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
-  for (const type of EVENT_TYPES) {
-    source.addEventListener(type, (message: MessageEvent<string>) => {
-      const event = parse(message.data);
-      if (event) handlers.onEvent(event, message.lastEventId || null);
-    });
-  }
-  source.addEventListener('gap', () => handlers.onGap?.());
+  let source: EventSource;
+  const connect = (since: string | undefined) => {
+    let opened = false;
+    source = new EventSource(apiUrl(eventsPath(since)), { withCredentials: true });
+    source.onopen = () => {
+      opened = true;
+      handlers.onStatus('live');
+    };
+    source.onerror = () => {
+      // A `since` the server refused (a clock far off, or no stream for minutes): go live without
+      // it, and say that something may be missing.
+      if (since !== undefined && !opened && source.readyState === EventSource.CLOSED) {
+        handlers.onGap?.();
+        connect(undefined);
+        return;
+      }
+      handlers.onStatus(source.readyState === EventSource.CLOSED ? 'closed' : 'reconnecting');
+    };
+    for (const type of EVENT_TYPES) {
+      source.addEventListener(type, (message: MessageEvent<string>) => {
+        const event = parse(message.data);
+        if (event) handlers.onEvent(event, message.lastEventId || null);
+      });
+    }
+    source.addEventListener('gap', () => handlers.onGap?.());
+  };
+  connect(options.since);
   return () => source.close();
 }
 
@@ -66,7 +95,8 @@ interface Frame {
   data: string;
 }
 
-function parseFrame(block: string): Frame | null {
+/** One SSE block's fields; `data` null when it had none (a comment, or an `id:` line alone). */
+function parseFrame(block: string): Omit<Frame, 'data'> & { data: string | null } {
   let id: string | null = null;
   let event = 'message';
   const data: string[] = [];
@@ -79,12 +109,13 @@ function parseFrame(block: string): Frame | null {
     else if (field === 'event') event = value;
     else if (field === 'data') data.push(value);
   }
-  return data.length === 0 ? null : { id, event, data: data.join('\n') };
+  return { id, event, data: data.length === 0 ? null : data.join('\n') };
 }
 
-function openFetchStream(key: string, handlers: StreamHandlers): () => void {
+function openFetchStream(key: string, handlers: StreamHandlers, options: StreamOptions): () => void {
   const controller = new AbortController();
   let lastEventId: string | null = null;
+  let since = options.since;
   let stopped = false;
 
   const run = async () => {
@@ -96,7 +127,8 @@ function openFetchStream(key: string, handlers: StreamHandlers): () => void {
           Accept: 'text/event-stream',
         };
         if (lastEventId !== null) headers['Last-Event-ID'] = lastEventId;
-        const res = await fetch(apiUrl('/api/v1/events'), {
+        // `since` only until the stream has given an id: from then on a reconnect resumes by id.
+        const res = await fetch(apiUrl(eventsPath(lastEventId === null ? since : undefined)), {
           headers,
           signal: controller.signal,
           credentials: 'omit',
@@ -104,6 +136,12 @@ function openFetchStream(key: string, handlers: StreamHandlers): () => void {
         if (res.status === 401 || res.status === 403) {
           handlers.onStatus('closed');
           return;
+        }
+        if (res.status === 400 && since !== undefined && lastEventId === null) {
+          // A `since` the server refused (a clock far off): go live without it; something may be missing.
+          since = undefined;
+          handlers.onGap?.();
+          continue;
         }
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
         handlers.onStatus('live');
@@ -117,9 +155,10 @@ function openFetchStream(key: string, handlers: StreamHandlers): () => void {
           while (end !== -1) {
             const frame = parseFrame(buffer.slice(0, end));
             buffer = buffer.slice(end + 2);
-            if (frame?.id) lastEventId = frame.id;
-            if (frame?.event === 'gap') handlers.onGap?.();
-            else if (frame) {
+            // (An `id:` line alone, as after a replay by time, sets where a reconnect resumes.)
+            if (frame.id) lastEventId = frame.id;
+            if (frame.event === 'gap') handlers.onGap?.();
+            else if (frame.data !== null) {
               const event = parse(frame.data);
               if (event) handlers.onEvent(event, frame.id);
             }

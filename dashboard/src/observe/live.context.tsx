@@ -18,6 +18,20 @@ interface LiveState {
 
 const LiveContext = createContext<LiveState>({ status: 'closed', gaps: 0 });
 
+/**
+ * Where the back-fill (audit rows in D1) hands over to the stream's replay: at T = opened − this.
+ * A call's audit row reaches D1 only when its guard's spool flushes — FLUSH_DELAY_MS (1 s) after its
+ * outcome is known, plus the flush itself — so rows of the last moments before the page opened are
+ * not in D1 yet. The hub still holds their events: rows with createdAt < T come from D1, events with
+ * timestamp ≥ T from the stream (`?since=T`), and a call's row createdAt and its event's timestamp
+ * are the same instant (the guard publishes `new Date(row.createdAt)`, durable-objects/guard.events.ts),
+ * so each call is in exactly one half. A call is in D1 by the time it is read if its outcome came
+ * more than a flush before the page opened; 10 s leaves that for calls up to ~9 s long (the event
+ * carries the admit time, it is published at the outcome) and for a slow flush, and is well inside
+ * what the hub holds (1,000 events, and `since` at most 5 minutes back).
+ */
+const REPLAY_MARGIN_MS = 10_000;
+
 /** Most rows one back-fill reads per type: far above a normal 15 minutes, and still bounded. */
 const BACKFILL_MAX_PAGES = 10;
 
@@ -47,8 +61,10 @@ export function LiveProvider({ orgId, children }: { orgId: string; children: Rea
   const { notify } = useToast();
 
   useEffect(() => {
-    if (observeStore.backfilledFor !== orgId) observeStore.reset();
+    const backfill = observeStore.backfilledFor !== orgId;
+    if (backfill) observeStore.reset();
     const openedAt = Date.now();
+    const split = openedAt - REPLAY_MARGIN_MS;
     let lastRefresh = 0;
     const onEvent = (event: GatewayEvent, id: string | null) => {
       if (!observeStore.add(event, id ? `live:${id}` : null, true)) return;
@@ -71,16 +87,20 @@ export function LiveProvider({ orgId, children }: { orgId: string; children: Rea
       if (event.type === 'policy_update')
         void queryClient.invalidateQueries({ queryKey: ['policy', event.slug] });
     };
-    const close = openEventStream({
-      onEvent,
-      onStatus: (status) => setState((s) => ({ ...s, status })),
-      onGap: () => setState((s) => ({ ...s, gaps: s.gaps + 1 })),
-    });
-    if (observeStore.backfilledFor !== orgId) {
-      // Recent history so the charts and heat map have a shape on first open. Only rows from
-      // before the stream opened: later ones arrive live.
+    const close = openEventStream(
+      {
+        onEvent,
+        onStatus: (status) => setState((s) => ({ ...s, status })),
+        onGap: () => setState((s) => ({ ...s, gaps: s.gaps + 1 })),
+      },
+      // Reconnects resume by Last-Event-ID (events.stream.ts); only a back-filled open replays by time.
+      backfill ? { since: new Date(split).toISOString() } : {},
+    );
+    if (backfill) {
+      // Recent history so the charts and heat map have a shape on first open: rows from before the
+      // split; from it on, the stream's replay and then live events (REPLAY_MARGIN_MS).
       const from = new Date(openedAt - WINDOW_MS).toISOString();
-      const to = new Date(openedAt).toISOString();
+      const to = new Date(split).toISOString();
       void Promise.all([
         recentRows({ type: 'tool_call', from, to }),
         recentRows({ type: 'llm_call', from, to }),

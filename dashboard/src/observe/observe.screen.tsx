@@ -267,7 +267,12 @@ export function ObserveScreen(_props: { params: Record<string, string> }) {
             </p>
           </div>
         ) : (
-          <ol className="stream" aria-label="Live events, newest first">
+          // Busy until the history (audit back-fill) is in: until then older calls may still appear.
+          <ol
+            className="stream"
+            aria-label="Live events, newest first"
+            aria-busy={observeStore.backfilledFor === null}
+          >
             {shown.map((item) => (
               <EventLine key={item.key} item={item} slugOf={slugOf} now={now} />
             ))}

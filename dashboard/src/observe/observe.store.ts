@@ -96,16 +96,23 @@ export class ObserveStore {
   }
 
   /** Adds one event; `key` de-duplicates a replayed or back-filled event. */
-  add(event: GatewayEvent, key: string | null, live: boolean, notify = true): boolean {
+  add(event: GatewayEvent, key: string | null, live: boolean): boolean {
+    const item = this.#accept(event, key, live);
+    if (!item) return false;
+    this.#items.unshift(item);
+    if (this.#items.length > MAX_EVENTS) this.#items.length = MAX_EVENTS;
+    this.#changed();
+    return true;
+  }
+
+  /** Counts an event not seen before and returns its list item (null: seen already). */
+  #accept(event: GatewayEvent, key: string | null, live: boolean): StreamItem | null {
     const id = key ?? `local-${this.#seq++}`;
-    if (this.#seen.has(id)) return false;
+    if (this.#seen.has(id)) return null;
     this.#seen.add(id);
     const cell = this.#count(event);
     this.#countDetections(event);
-    this.#items.unshift({ key: id, receivedAt: Date.now(), event, live, cell });
-    if (this.#items.length > MAX_EVENTS) this.#items.length = MAX_EVENTS;
-    if (notify) this.#changed();
-    return true;
+    return { key: id, receivedAt: Date.now(), event, live, cell };
   }
 
   #count(event: GatewayEvent): StreamItem['cell'] {
@@ -164,12 +171,19 @@ export class ObserveStore {
     grid.set(tool, row);
   }
 
-  /** Seeds the counters from audit rows (oldest first), without flashing anything. */
+  /**
+   * Seeds the counters from audit rows (given newest first; counted oldest first), without flashing
+   * anything. The rows are all older than what the stream carries (live.context.tsx splits the two at
+   * one instant), and the stream's replay usually arrives first: they go below it in the list.
+   */
   backfill(orgId: string, rows: AuditEvent[]): void {
+    const older: StreamItem[] = [];
     for (const row of [...rows].reverse()) {
       const event = auditToEvent(row);
-      if (event) this.add(event, `audit:${row.id}`, false, false);
+      const item = event ? this.#accept(event, `audit:${row.id}`, false) : null;
+      if (item) older.unshift(item);
     }
+    this.#items = [...this.#items, ...older].slice(0, MAX_EVENTS);
     this.backfilledFor = orgId;
     this.#changed();
   }
