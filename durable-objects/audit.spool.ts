@@ -58,15 +58,16 @@ export { type AuditOutcome, OUTCOME_GRACE_MS, RETRY_DELAY_MS, RETRY_MAX_MS } fro
 /**
  * How long written rows wait before the alarm copies them to D1. A flush holds the object (and,
  * locally, D1 on the same thread) for one D1 transaction, so every flush is a stall some call meets.
- * Session 23 measured 1 s (floor suite, one call at a time: the gateway's p99 10.6–11.3 ms against
- * 12.6–15.2 at 250 ms, as with no flush at all; 20-row transactions 20.3–22.6) and shipped it, but
- * the dashboard's end-to-end tests then found Observe's reload back-fill missing calls: it reads D1
- * up to the moment the page opens, and calls made in the last flush interval before that are neither
- * in D1 yet nor on the live stream (they came before it opened) — at 1 s a whole fast test journey.
- * The same gap exists at 250 ms, only shorter; closing it (the hub replaying recent events to a new
- * stream) would let the flush go to 1 s. Until then a quarter second it stays.
+ * Why 1 s (BENCHMARKS.md, session 23): in the floor suite (one call at a time) the gateway's p99 was
+ * 11.3 / 10.6 ms at 1 s against 12.6–15.2 at 250 ms — as with no flush at all; 20-row transactions
+ * were worse (20.3–22.6). It was reverted once because Observe's reload back-fill read D1 up to the
+ * moment the page opened, and calls of the last flush interval were neither in D1 yet nor on the
+ * live stream. That gap is closed: the back-fill now reads D1 only up to 10 s before the page opened,
+ * and the stream replays the hub's held events from that instant on (`GET /api/v1/events?since=`,
+ * dashboard/src/observe/live.context.tsx). What remains: D1 (exports, the audit views) has a row up to
+ * ~1 s after the call's outcome; the row is durable in the guard from the admit either way.
  */
-export const FLUSH_DELAY_MS = 250;
+export const FLUSH_DELAY_MS = 1000;
 /** Flushed rows stay this long so a late outcome can still patch them (and be re-flushed). */
 export const KEEP_FLUSHED_MS = 15 * 60_000;
 /** Rows per D1 batch (one transaction) and per alarm; a larger backlog re-arms at once. */

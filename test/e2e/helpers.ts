@@ -112,7 +112,7 @@ export async function connectClient(slug: string, headers: Record<string, string
   return { client, transport };
 }
 
-/** Polls the audit API until `predicate` holds (the spool flushes to D1 within about a second). */
+/** Polls the audit API until `predicate` holds (the spool flushes to D1 a second after a call's outcome). */
 export async function waitForAudit<T extends { id: string }>(
   query: string,
   predicate: (rows: T[]) => boolean,
