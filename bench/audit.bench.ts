@@ -116,7 +116,7 @@ export async function runAudit(ctx: BenchContext, measuredSustainable: number | 
   await crash;
   agent.destroy();
 
-  // The spools flush by alarm: 250 ms after a complete row (FLUSH_DELAY_MS), and after the outcome grace period
+  // The spools flush by alarm: 1 s after a complete row (FLUSH_DELAY_MS), and after the outcome grace period
   // (AUDIT_OUTCOME_GRACE_SECONDS, 120 s in wrangler.toml) for a row whose outcome never came — a call
   // answered just before the kill whose outcome was still in the dead isolate's memory. Until session
   // 23 the suite gave up after 40 s and counted such rows as lost (session 22's 9), so it now waits

@@ -20,7 +20,7 @@ import { TaskOwners, taskClaims, taskOwner } from './task.owners';
 
 /**
  * Expired records are pruned at most this often. The guard's alarm comes with every audit flush
- * (every 250 ms under load), and its four DELETEs each time were a visible share of a saturated
+ * (every second under load), and its four DELETEs each time were a visible share of a saturated
  * gateway's CPU (BENCHMARKS.md, session 19). Pruning later changes no decision: an owner record is
  * live only within its TTL whatever is stored (owner.store.ts `live`), an answered id past its
  * expiry is refused by the gateway before it asks (answered.ids.ts), and a store at its cap prunes
