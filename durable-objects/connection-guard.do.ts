@@ -15,9 +15,9 @@
  *   - kill switches: memory. Loaded from D1 (`kill_switches`, active, of this org, through
  *     workers/shared/killswitch.store.ts; kept if kill.match says they concern it) once when the
  *     object starts, inside blockConcurrencyWhile, so no call is decided before they are known; then
- *     pushed by the API (applyKill / liftKill) before it answers — a push that comes before that load
- *     is kept for it, not a reason to read D1. Re-read from D1 every RESYNC_MS as a safety net for
- *     a push that failed — never from KV. Held by kill.held.ts.
+ *     pushed by the API (applyKill / liftKill) to the guards holding a lease before it answers — a
+ *     push that comes before that load is kept for it. Re-read from D1 when the lease lapsed and every
+ *     RESYNC_MS (a push that failed) — never from KV. Held by kill.held.ts.
  *   - the configuration epoch: memory; read with the kill switches, pushed by the API while the
  *     guard holds a lease (guard.lease.ts: taken with that read, renewed by the re-read). A guard
  *     whose lease lapsed reads again before its next decision.
@@ -339,14 +339,14 @@ export class ConnectionGuard extends DurableObject<Env> {
           if (this.#identity && Date.now() < this.#trustedUntil) return; // loaded meanwhile
           this.#checkName(target);
           const sentAt = Date.now();
-          const state = await readGuardState(this.env.DB, target, leaseEnd(sentAt));
+          const state = await readGuardState(this.env.DB, target, leaseEnd(sentAt), this.#kills.pushedIds());
           this.#trustedUntil = trustedUntil(sentAt);
           const first = !this.#identity;
           // Named fields, not the target spread: an admit's target carries the call's audit rows.
           const { orgId, connectionId } = target;
           this.#identity ??= { orgId, connectionId, sessionId: agentSessionId(connectionId) };
           this.#apply(state, this.#identity);
-          if (first) this.#kills.loaded(this.#identity);
+          if (first) this.#kills.loaded(this.#identity, Date.now(), state.lifted);
         })
         .finally(() => {
           this.#loading = null;
@@ -370,7 +370,7 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   /** Takes what was read from D1; the kill switches it holds for the first time wake their watches. */
   #apply(state: GuardD1State, identity: GuardIdentity): void {
-    this.#kills.replace(state.kills, identity);
+    this.#kills.replace(state.kills, identity, Date.now(), state.lifted);
     this.#observer.anomalySettings = state.anomaly;
     this.#learnEpoch(state.configEpoch);
     this.#syncedAt = Date.now();
@@ -395,7 +395,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     const identity = this.#identity;
     const epoch = this.#kills.epoch;
     this.ctx.waitUntil(
-      readGuardState(this.env.DB, identity, renew ? leaseEnd(now) : undefined)
+      readGuardState(this.env.DB, identity, renew ? leaseEnd(now) : undefined, this.#kills.pushedIds())
         .then((state) => {
           if (renew) this.#trustedUntil = Math.max(this.#trustedUntil, trustedUntil(now));
           // The epoch read with the lease is kept whatever else is dropped: it only grows.

@@ -9,6 +9,7 @@
  * effort (a guard keeps and resends its deltas; a scrape that cannot reach the hub is a 503).
  */
 import { boundedSet } from '../workers/lib/bounded.map';
+import { log } from '../workers/lib/log';
 import type { AuditSpool } from './audit-spool.do';
 import { budgetObjectName } from './budget.contract';
 import type { BudgetCounter } from './budget-counter.do';
@@ -74,6 +75,29 @@ export async function forEachGuard(
   };
   await Promise.all(Array.from({ length: Math.min(GUARD_PUSH_CONCURRENCY, connectionIds.length) }, worker));
   return failures;
+}
+
+/**
+ * The connections whose guard holds a lease now (the API's clock; guard.lease.ts), listed by a push that must reach
+ * every guard deciding from memory: all of the organization's if the leases cannot be read — the
+ * guarantee is kept, at the cost of the caller's latency. List them only after the change the push
+ * carries is committed in D1: D1 then serializes the two, and a guard left out read the change.
+ */
+export async function leasedGuards(db: D1Database, orgId: string, what: string): Promise<string[]> {
+  try {
+    const leased = await db
+      .prepare('SELECT id FROM connections WHERE org_id = ? AND guard_lease_until > ?')
+      .bind(orgId, Date.now())
+      .all<{ id: string }>();
+    return leased.results.map((r) => r.id);
+  } catch (err) {
+    log('warn', `guard leases not read; pushing ${what} to every connection`, { orgId, err });
+    const all = await db
+      .prepare('SELECT id FROM connections WHERE org_id = ?')
+      .bind(orgId)
+      .all<{ id: string }>();
+    return all.results.map((r) => r.id);
+  }
 }
 
 export function eventHubFor(env: Pick<Env, 'EVENT_HUB'>, orgId: string): DurableObjectStub<EventHub> {

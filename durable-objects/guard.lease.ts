@@ -16,6 +16,10 @@
  * (and takes a new lease) before deciding, as a cold start does. A guard that keeps deciding calls
  * renews the lease in its background re-read (RESYNC_MS) once half of it is gone: a D1 write every
  * ~LEASE_MS / 2 per active guard, never on the call's path.
+ *
+ * Kill switches are pushed the same way, to the leased guards only (workers/killswitch/killswitch.push.ts
+ * says why that keeps their guarantee): the lapsed guard's re-read reads the switches with the
+ * epoch. Both pushes list the leases with do.client.ts `leasedGuards`.
  */
 
 /** How long a lease written now lasts. */

@@ -9,7 +9,7 @@
  */
 import { parseStoredJson } from '../workers/lib/values';
 import { readConnectionSettings } from '../workers/shared/connection.settings';
-import { activeKillSwitchesStatement } from '../workers/shared/killswitch.store';
+import { activeKillSwitchesStatement, liftedKillSwitchesStatement } from '../workers/shared/killswitch.store';
 import type { AnomalySettings } from './anomaly.detect';
 import type { GuardTarget } from './guard.contract';
 import type { KillRecord } from './kill.match';
@@ -19,16 +19,23 @@ export interface GuardD1State {
   kills: KillRecord[];
   anomaly: AnomalySettings;
   configEpoch: number;
+  /** Of the switches the guard holds from a push (`held`), those D1 says are lifted. */
+  lifted: string[];
 }
 
-/** `leaseUntil`: the lease to write with the read (guard.lease.ts), or none (a renewal not due yet). */
+/**
+ * `leaseUntil`: the lease to write with the read (guard.lease.ts), or none (a renewal not due yet).
+ * `held`: the switches the guard holds from a push whatever D1 says (kill.held.ts `pushedIds`); a
+ * fourth statement, only when there are any, says which of them are lifted.
+ */
 export async function readGuardState(
   db: D1Database,
   target: GuardTarget,
   leaseUntil?: number,
+  held: readonly string[] = [],
 ): Promise<GuardD1State> {
   const lease = leaseUntil === undefined ? [] : [leaseStatement(db, target, leaseUntil)];
-  const [kills, connection, org] = (
+  const [kills, connection, org, lifted] = (
     await db.batch([
       ...lease,
       activeKillSwitchesStatement(db, target.orgId),
@@ -36,6 +43,7 @@ export async function readGuardState(
         .prepare('SELECT settings FROM connections WHERE id = ? AND org_id = ?')
         .bind(target.connectionId, target.orgId),
       db.prepare('SELECT config_epoch FROM organizations WHERE id = ?').bind(target.orgId),
+      ...(held.length ? [liftedKillSwitchesStatement(db, target.orgId, held)] : []),
     ])
   ).slice(lease.length);
   const settings = (connection?.results[0] as { settings: string } | undefined)?.settings;
@@ -43,6 +51,7 @@ export async function readGuardState(
     kills: (kills?.results ?? []) as KillRecord[],
     anomaly: readConnectionSettings(parseStoredJson(settings)).anomaly ?? {},
     configEpoch: (org?.results[0] as { config_epoch: number } | undefined)?.config_epoch ?? 0,
+    lifted: ((lifted?.results ?? []) as { id: string }[]).map((r) => r.id),
   };
 }
 

@@ -10,6 +10,12 @@
  * that window (its lease lapsed, or the safety-net resync). So a pushed switch is held for
  * PUSH_TRUST_MS whatever D1 says; only a lift, or D1 still not listing it after that, drops it.
  * The direction is fail-closed: a switch whose record failed refuses calls a little longer.
+ *
+ * "A lift" includes one the guard reads: a lift is pushed only to the guards holding a lease
+ * (workers/killswitch/killswitch.push.ts), and a guard may hold a push while its lease lapses. So its
+ * re-read asks D1 which of the switches it holds that way (`pushedIds`) are lifted, and a lifted
+ * one is dropped at once — not held PUSH_TRUST_MS after a lift answered. (A record not written yet
+ * is not lifted: the trust window still covers it.)
  */
 import {
   concernsGuard,
@@ -34,6 +40,11 @@ export class HeldKills {
   /** Switches pushed before the first load (a cold guard does not read D1 for a push): held at the load. */
   readonly pushedBeforeLoad = new Map<string, KillRecord>();
 
+  /** The switches held from a push whatever D1 says (trust window, or kept for the first load). */
+  pushedIds(): string[] {
+    return [...this.#pushedAt.keys(), ...this.pushedBeforeLoad.keys()];
+  }
+
   /** The held switch that refuses this caller's calls, if any. */
   matching(identity: GuardIdentity, caller: KillCaller): KillRecord | null {
     return matchingKill(this.#kills.values(), identity, caller);
@@ -56,9 +67,10 @@ export class HeldKills {
     this.#kills.delete(killSwitchId);
   }
 
-  /** The first load happened: what was pushed before it is held on top of what it read. */
-  loaded(identity: GuardIdentity, now = Date.now()): void {
+  /** The first load happened: what was pushed before it is held on top of what it read, unless lifted. */
+  loaded(identity: GuardIdentity, now = Date.now(), lifted: readonly string[] = []): void {
     for (const kill of this.pushedBeforeLoad.values()) {
+      if (lifted.includes(kill.id)) continue;
       this.#pushedAt.set(kill.id, now);
       this.hold(kill, identity);
     }
@@ -67,9 +79,15 @@ export class HeldKills {
 
   /**
    * Takes the switches read from D1; those held for the first time wake their watches. A switch
-   * pushed less than PUSH_TRUST_MS ago stays held even if the read does not list it.
+   * pushed less than PUSH_TRUST_MS ago stays held even if the read does not list it — unless the
+   * read says it is lifted (`lifted`: the ids of pushedIds() that D1 lists as lifted).
    */
-  replace(kills: readonly KillRecord[], identity: GuardIdentity, now = Date.now()): void {
+  replace(
+    kills: readonly KillRecord[],
+    identity: GuardIdentity,
+    now = Date.now(),
+    lifted: readonly string[] = [],
+  ): void {
     const previous = this.#kills;
     this.#kills = new Map();
     for (const kill of kills) {
@@ -78,7 +96,7 @@ export class HeldKills {
     }
     for (const [id, at] of this.#pushedAt) {
       const kill = previous.get(id);
-      if (now - at >= PUSH_TRUST_MS) this.#pushedAt.delete(id);
+      if (now - at >= PUSH_TRUST_MS || lifted.includes(id)) this.#pushedAt.delete(id);
       else if (kill && !this.#kills.has(id)) this.#kills.set(id, kill);
     }
   }

@@ -4,7 +4,13 @@ import type { KillRecord } from './kill.match.ts';
 
 const guard = { orgId: 'org_a', connectionId: 'con_1', sessionId: 'ses_1' };
 const caller = { apiKeyId: 'key_1', user: 'alice@example.com' };
-const orgWide: KillRecord = { id: 'ks_org', scope: 'organization', target: 'org_a', reason: null, createdAt: 1 };
+const orgWide: KillRecord = {
+  id: 'ks_org',
+  scope: 'organization',
+  target: 'org_a',
+  reason: null,
+  createdAt: 1,
+};
 
 describe('HeldKills: a pushed switch and a D1 re-read that does not list it yet', () => {
   it('keeps a switch pushed moments ago when a re-read started after the push misses its record', () => {
@@ -43,6 +49,24 @@ describe('HeldKills: a pushed switch and a D1 re-read that does not list it yet'
     const held = new HeldKills();
     held.replace([orgWide], guard, 1_000);
     held.replace([], guard, 1_001);
+    expect(held.matching(guard, caller)).toBeNull();
+  });
+
+  it('drops a switch in its trust window at once when the re-read says it is lifted (a lift not pushed here)', () => {
+    const held = new HeldKills();
+    held.push(orgWide, guard, 1_000);
+    expect(held.pushedIds()).toEqual(['ks_org']);
+    held.replace([], guard, 1_000 + 50, ['ks_org']);
+    expect(held.matching(guard, caller)).toBeNull();
+    expect(held.pushedIds()).toEqual([]);
+  });
+
+  it('does not hold at the first load a switch pushed before it that D1 says is lifted', () => {
+    const held = new HeldKills();
+    held.pushedBeforeLoad.set(orgWide.id, orgWide);
+    expect(held.pushedIds()).toEqual(['ks_org']);
+    held.replace([], guard, 1_000, ['ks_org']);
+    held.loaded(guard, 1_000, ['ks_org']);
     expect(held.matching(guard, caller)).toBeNull();
   });
 });

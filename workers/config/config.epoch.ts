@@ -21,7 +21,7 @@
  * the epoch from D1 when it starts, when its lease lapsed, and every 30 s while it decides calls (a
  * push that failed is bounded by that).
  */
-import { forEachGuard } from '../../durable-objects/do.client';
+import { forEachGuard, leasedGuards } from '../../durable-objects/do.client';
 import { log } from '../lib/log';
 import { knownEpoch, learnEpoch } from './config.known';
 
@@ -68,7 +68,7 @@ export async function pushConfigEpoch(
   epoch: number,
   alsoConnections: string[] = [],
 ): Promise<number> {
-  const listed = await leasedGuards(env.DB, orgId);
+  const listed = await leasedGuards(env.DB, orgId, 'the epoch');
   const ids = new Set([...listed, ...alsoConnections]);
   const failures = await forEachGuard(env, orgId, [...ids], (guard, target) =>
     guard.configChanged(target, epoch),
@@ -83,22 +83,4 @@ export async function pushConfigEpoch(
     });
   }
   return ids.size;
-}
-
-/** The connections whose guard holds a lease now; all of the organization's if that cannot be read. */
-async function leasedGuards(db: D1Database, orgId: string): Promise<string[]> {
-  try {
-    const leased = await db
-      .prepare('SELECT id FROM connections WHERE org_id = ? AND guard_lease_until > ?')
-      .bind(orgId, Date.now())
-      .all<{ id: string }>();
-    return leased.results.map((r) => r.id);
-  } catch (err) {
-    log('warn', 'guard leases not read; pushing the epoch to every connection', { orgId, err });
-    const all = await db
-      .prepare('SELECT id FROM connections WHERE org_id = ?')
-      .bind(orgId)
-      .all<{ id: string }>();
-    return all.results.map((r) => r.id);
-  }
 }

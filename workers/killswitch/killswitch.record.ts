@@ -13,10 +13,11 @@
  * emergency stop, the control of last resort — is never counted and never refused: it is one
  * record per organization (a repeat returns the active one), so it cannot grow anything.
  *
- * Order: a bounded switch is written first (counted inside its INSERT) and pushed to the guards
- * only once the write took, so a refused switch is pushed to no guard and writes nothing (not even
- * its audit row). The organization-wide switch keeps writing and pushing at once: nothing can
- * refuse it, and it must hold as fast as it can.
+ * Order: every switch is written first (a bounded one counted inside its INSERT) and pushed to the
+ * guards only once the write took, so a refused switch is pushed to no guard and writes nothing (not
+ * even its audit row). The organization-wide switch too, though nothing can refuse it: the push goes
+ * only to the guards holding a lease, listed after the commit, and a guard left out must find the
+ * record when it re-reads (killswitch.push.ts).
  */
 import type { Principal } from '../app.types';
 import { adminAuditStatement, adminAuditStatementIf } from '../audit/audit.admin';

@@ -4,13 +4,14 @@
  *
  * How a switch takes effect (never through KV):
  *   1. the record and its audit row are written in one D1 batch (type `session` for a session
- *      switch, `admin` otherwise) — for any switch but an organization-wide one, counted against
- *      its limit and written before the push, so a refused one reaches no guard (killswitch.record.ts);
- *   2. it is pushed to every affected ConnectionGuard by RPC (killswitch.push.ts), and the API
- *      answers only after every guard confirmed — from then on each of those guards refuses
- *      matching calls (503 "Session Suspended") and ends their open SSE streams;
- *   3. a guard that starts later (a connection created afterwards, an eviction, a restart) loads the
- *      active switches of its organization from D1 before deciding anything.
+ *      switch, `admin` otherwise), before any push — for any switch but an organization-wide one,
+ *      counted against its limit, so a refused one reaches no guard (killswitch.record.ts);
+ *   2. once it is committed, it is pushed by RPC to the affected ConnectionGuards that decide from
+ *      memory — those holding a lease (killswitch.push.ts) — and the API answers only after every
+ *      one confirmed; from then on each of those guards refuses matching calls (503 "Session
+ *      Suspended") and ends their open SSE streams;
+ *   3. a guard not pushed to (not in memory, or idle past its lease) reads the active switches of its
+ *      organization from D1 before it decides anything, after the commit.
  * If a guard cannot be reached the record still stands (guards re-read D1 every 30 s) and the API
  * answers 503 naming how many did not confirm; repeating the request is safe (an active switch
  * with the same scope and target is returned, not duplicated) and retries the push.
@@ -44,7 +45,7 @@ import {
 import { sessionUpdatesFor, sessionUpdatesForPull } from './killswitch.holds';
 import { checkLiftAllowed, checkPersonTarget } from './killswitch.principal';
 import { type KillSwitchEnv, pushToGuards } from './killswitch.push';
-import { killSwitchLimit, writeSwitchRecord } from './killswitch.record';
+import { writeSwitchRecord } from './killswitch.record';
 import type { CreateKillSwitchInput, KillSwitchDto, ListKillSwitchesQuery } from './killswitch.schemas';
 
 export type { KillSwitchDbRow } from '../shared/killswitch.store';
@@ -230,18 +231,13 @@ export async function pullKillSwitch(
     sessionConnectionId: sessionId ? (pull.connection?.id ?? null) : null,
     where: pull.where ?? { location: 'body' as const, path: 'target' },
   };
-  // A bounded switch (any but organization-wide) is recorded, counted in its INSERT, before any
-  // guard hears of it: a refused one is pushed nowhere (killswitch.record.ts).
-  const bounded = killSwitchLimit(row.scope) !== null;
-  if (bounded) await writeSwitchRecord(env.DB, principal, record);
-  // The record (organization-wide: at once), the push and the streams in parallel: the API answers
-  // after all of them, and a switch is never weaker for it — a guard holding a switch whose record
-  // failed refuses more (it drops it at its next D1 re-read, and the API answered an error), never
-  // less. The session_update events need no read of the record (sessionUpdatesForPull).
+  // Recorded before any guard hears of it, at every scope: a bounded switch is counted in its INSERT,
+  // so a refused one is pushed nowhere (killswitch.record.ts); and the push goes only to the guards
+  // holding a lease, listed after this commit, so that a guard left out is one that reads the record
+  // before it decides (killswitch.push.ts). Then the push, the streams and the events in parallel.
+  await writeSwitchRecord(env.DB, principal, record);
   const [, sessionUpdates] = await Promise.all([
-    (bounded ? Promise.resolve() : writeSwitchRecord(env.DB, principal, record)).then(() =>
-      forgetKilledPerson(env, row),
-    ),
+    forgetKilledPerson(env, row),
     sessionUpdatesForPull(env.DB, row),
     pushToGuards(env, row, (guard, target) => guard.applyKill(target, asActiveKillSwitch(row))),
     closeKilledStreams(env, row),

@@ -57,6 +57,24 @@ export function activeKillSwitchesStatement(db: D1Database, orgId: string): D1Pr
     .bind(orgId);
 }
 
+/**
+ * Which of these switches of the organization are lifted (a guard holding pushed switches asks with
+ * its state read: a lift is not pushed to a guard whose lease lapsed; durable-objects/kill.held.ts).
+ * The ids go as one JSON array, so their number is not bounded by the statement's parameters.
+ */
+export function liftedKillSwitchesStatement(
+  db: D1Database,
+  orgId: string,
+  ids: readonly string[],
+): D1PreparedStatement {
+  return db
+    .prepare(
+      `SELECT id FROM kill_switches
+       WHERE org_id = ? AND lifted_at IS NOT NULL AND id IN (SELECT value FROM json_each(?))`,
+    )
+    .bind(orgId, JSON.stringify(ids));
+}
+
 export async function activeKillSwitches(db: D1Database, orgId: string): Promise<ActiveKillSwitch[]> {
   const { results } = await activeKillSwitchesStatement(db, orgId).all<ActiveKillSwitch>();
   return results;
