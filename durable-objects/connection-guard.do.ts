@@ -25,7 +25,8 @@
  *     were answered: SQLite (guard.ownership.ts).
  *   - rate windows, anomaly counts and cooldowns, session counters: SQLite (survive eviction).
  *   - anomaly settings: the connection's `settings.anomaly`, read from D1 with the kill switches
- *     (so a settings change reaches a warm guard within RESYNC_MS). The D1 read is guard.state.ts;
+ *     (so a settings change reaches a warm guard within RESYNC_MS). The D1 read is guard.state.ts,
+ *     when it is made (first load, lapsed lease, re-read) guard.sync.ts;
  *     the metrics, alerts and anomalies of decided rows are guard.observe.ts.
  *
  * Failure mode: decided by the caller per connection (`settings.failMode`, default 'closed': the
@@ -41,24 +42,21 @@ import { eventHubFor, metricsHubFor, sessionFactsFor } from './do.client';
 import {
   type AdmitRequest,
   type AdmitResult,
-  agentSessionId,
   type CallOutcome,
   type GuardSessionSnapshot,
   type GuardTarget,
-  guardName,
   MAX_OUTCOMES_PER_CALL,
   type PendingOutcome,
   type WatchNotice,
   type WatchRequest,
 } from './guard.contract';
 import { GuardEvents } from './guard.events';
-import { leaseEnd, renewalDue, trustedUntil } from './guard.lease';
 import { GuardObserver } from './guard.observe';
 import { GuardOwnership } from './guard.ownership';
 import { refuseByVerdict } from './guard.refusals';
-import { type GuardD1State, readGuardState } from './guard.state';
+import { GuardSync } from './guard.sync';
 import { HeldKills } from './kill.held';
-import type { GuardIdentity, KillRecord } from './kill.match';
+import type { KillRecord } from './kill.match';
 import { killNotice } from './kill.watchers';
 import { rowFindings } from './metrics.contract';
 import { MetricsOutbox } from './metrics.outbox';
@@ -66,8 +64,7 @@ import { RateWindows } from './rate.window';
 import { SessionRecord } from './session.record';
 import { SessionTaint } from './session.taint';
 
-/** How often a warm guard re-reads its kill switches and settings from D1 (safety net for pushes). */
-export const RESYNC_MS = 30_000;
+export { RESYNC_MS } from './guard.sync';
 export { WATCH_TTL_MS } from './kill.watchers';
 
 export class ConnectionGuard extends DurableObject<Env> {
@@ -87,14 +84,8 @@ export class ConnectionGuard extends DurableObject<Env> {
   #metricsTarget: GuardTarget | null = null;
   /** The kill switches held, their watches, and pushes kept for the first load (kill.held.ts). */
   readonly #kills = new HeldKills();
-  #identity: GuardIdentity | null = null;
-  #loading: Promise<void> | null = null;
-  #syncedAt = 0;
-  #syncing = false;
-  /** The organization's configuration epoch (pushed, read from D1, or carried by an admit): only grows. */
-  #configEpoch = 0;
-  /** Until when pushes are sure to reach this guard, so #configEpoch may be trusted (guard.lease.ts). */
-  #trustedUntil = 0;
+  /** Identity, D1 loads and re-reads, the lease and the configuration epoch (guard.sync.ts). */
+  readonly #sync: GuardSync;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -125,10 +116,14 @@ export class ConnectionGuard extends DurableObject<Env> {
       },
     );
     this.#observer = new GuardObserver(anomalies, this.#audit.spool, this.#metrics, this.#events);
+    this.#sync = new GuardSync(ctx, env.DB, this.#kills, (anomaly) => {
+      this.#observer.anomalySettings = anomaly;
+    });
   }
 
   async admit(request: AdmitRequest): Promise<AdmitResult> {
-    const identity = await this.#ready(request, true);
+    const sync = this.#sync;
+    const identity = await sync.ready(request, true);
     const { sessionId } = identity;
     const now = Date.now();
     // Earlier calls' outcomes riding on this round trip (gateway.outcome.batch.ts): applied first,
@@ -137,11 +132,11 @@ export class ConnectionGuard extends DurableObject<Env> {
     // Decided on data older than a management change: nothing is recorded or counted; the gateway
     // re-reads and comes back (workers/config/config.epoch.ts).
     if (request.configEpoch !== undefined) {
-      if (request.configEpoch < this.#configEpoch) {
+      if (request.configEpoch < sync.configEpoch) {
         if (request.outcomes?.length) await this.#audit.arm();
-        return { verdict: 'stale', sessionId, configEpoch: this.#configEpoch };
+        return { verdict: 'stale', sessionId, configEpoch: sync.configEpoch };
       }
-      this.#learnEpoch(request.configEpoch);
+      sync.learnEpoch(request.configEpoch);
     }
 
     const kill = this.#kills.matching(identity, request.caller);
@@ -191,7 +186,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     this.#session.seen(identity, request.caller, now);
     this.#observer.detectAnomalies(request.audit, now);
     await this.#audit.arm();
-    this.#maybeResync(now);
+    sync.maybeResync(now);
     return result;
   }
 
@@ -237,9 +232,9 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   /** A management change was committed (announceConfigChange calls this before the API answers). */
   async configChanged(_target: GuardTarget, epoch: number): Promise<void> {
-    // Not #ready(): a guard that has not decided a call yet (or whose lease lapsed) reads its state
+    // Not ready(): a guard that has not decided a call yet (or whose lease lapsed) reads its state
     // and the epoch from D1 at its next admit anyway.
-    this.#learnEpoch(epoch);
+    this.#sync.learnEpoch(epoch);
   }
 
   /**
@@ -250,22 +245,22 @@ export class ConnectionGuard extends DurableObject<Env> {
    * the API has not committed yet cannot be missed.
    */
   async applyKill(target: GuardTarget, kill: KillRecord): Promise<void> {
-    if (!this.#identity) {
-      this.#checkName(target);
+    if (!this.#sync.identity) {
+      this.#sync.checkName(target);
       this.#kills.pushedBeforeLoad.set(kill.id, kill);
       return;
     }
-    this.#kills.push(kill, await this.#ready(target));
+    this.#kills.push(kill, await this.#sync.ready(target));
   }
 
   /** A kill switch was lifted (committed before the push: a cold guard's load reads it lifted). Idempotent. */
   async liftKill(target: GuardTarget, killSwitchId: string): Promise<void> {
-    if (!this.#identity) {
-      this.#checkName(target);
+    if (!this.#sync.identity) {
+      this.#sync.checkName(target);
       this.#kills.pushedBeforeLoad.delete(killSwitchId);
       return;
     }
-    await this.#ready(target);
+    await this.#sync.ready(target);
     this.#kills.lift(killSwitchId);
   }
 
@@ -277,15 +272,15 @@ export class ConnectionGuard extends DurableObject<Env> {
    * vanished gateway leaves behind). kill.watchers.ts.
    */
   async watchKill(request: WatchRequest): Promise<WatchNotice | null> {
-    const identity = await this.#ready(request, true);
+    const identity = await this.#sync.ready(request, true);
     // An open stream keeps the lease (it is renewed every WATCH_TTL_MS < LEASE_MS / 2): a change
     // made while it is open must be pushed here to wake it.
-    this.#maybeResync(Date.now(), true);
+    this.#sync.maybeResync(Date.now(), true);
     const holding = this.#kills.matching(identity, request.caller);
     if (holding) return killNotice(holding);
     const { configEpoch } = request;
-    if (configEpoch !== undefined && configEpoch < this.#configEpoch) {
-      return { configEpoch: this.#configEpoch };
+    if (configEpoch !== undefined && configEpoch < this.#sync.configEpoch) {
+      return { configEpoch: this.#sync.configEpoch };
     }
     return this.#kills.watchers.wait(request.watchId, request.caller, configEpoch);
   }
@@ -297,7 +292,7 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   /** The live session state and what holds it, for GET /api/v1/sessions/:id. */
   async sessionSnapshot(target: GuardTarget): Promise<GuardSessionSnapshot> {
-    const identity = await this.#ready(target);
+    const identity = await this.#sync.ready(target);
     return {
       session: this.#session.snapshot(),
       holds: this.#kills.holdingSession(identity),
@@ -320,92 +315,5 @@ export class ConnectionGuard extends DurableObject<Env> {
     }
     this.#rates.prune(Date.now());
     this.#owners.prune(Date.now());
-  }
-
-  /**
-   * Makes sure the kill switches and settings are loaded. The first call of a cold object loads
-   * them inside blockConcurrencyWhile (nothing else runs meanwhile); a failure leaves the object
-   * unloaded, so this call fails (the gateway then applies the connection's fail mode) and the
-   * next one tries again. `leased` (admit, watch: they trust the epoch): a guard whose lease lapsed
-   * — idle in memory past LEASE_MS, so changes since were not pushed to it — loads again the same
-   * way, taking a new lease, before it decides anything (guard.lease.ts).
-   */
-  async #ready(target: GuardTarget, leased = false): Promise<GuardIdentity> {
-    // Checked before any read too: a lease is only ever written on this guard's own connection row.
-    if (this.#identity) this.#checkIdentity(this.#identity, target);
-    if (!this.#identity || (leased && Date.now() >= this.#trustedUntil)) {
-      this.#loading ??= this.ctx
-        .blockConcurrencyWhile(async () => {
-          if (this.#identity && Date.now() < this.#trustedUntil) return; // loaded meanwhile
-          this.#checkName(target);
-          const sentAt = Date.now();
-          const state = await readGuardState(this.env.DB, target, leaseEnd(sentAt), this.#kills.pushedIds());
-          this.#trustedUntil = trustedUntil(sentAt);
-          const first = !this.#identity;
-          // Named fields, not the target spread: an admit's target carries the call's audit rows.
-          const { orgId, connectionId } = target;
-          this.#identity ??= { orgId, connectionId, sessionId: agentSessionId(connectionId) };
-          this.#apply(state, this.#identity);
-          if (first) this.#kills.loaded(this.#identity, Date.now(), state.lifted);
-        })
-        .finally(() => {
-          this.#loading = null;
-        });
-      await this.#loading;
-    }
-    return this.#checkIdentity(this.#identity!, target);
-  }
-
-  #checkIdentity(identity: GuardIdentity, { orgId, connectionId }: GuardTarget): GuardIdentity {
-    if (identity.orgId === orgId && identity.connectionId === connectionId) return identity;
-    throw new Error('guard addressed with the identity of another connection');
-  }
-
-  #checkName(target: GuardTarget): void {
-    const name = this.ctx.id.name;
-    if (name !== undefined && name !== guardName(target.orgId, target.connectionId)) {
-      throw new Error('guard addressed with the identity of another connection');
-    }
-  }
-
-  /** Takes what was read from D1; the kill switches it holds for the first time wake their watches. */
-  #apply(state: GuardD1State, identity: GuardIdentity): void {
-    this.#kills.replace(state.kills, identity, Date.now(), state.lifted);
-    this.#observer.anomalySettings = state.anomaly;
-    this.#learnEpoch(state.configEpoch);
-    this.#syncedAt = Date.now();
-  }
-
-  /** Only grows; streams decided on an older epoch are woken to be re-validated by their gateway. */
-  #learnEpoch(epoch: number): void {
-    if (epoch <= this.#configEpoch) return;
-    this.#configEpoch = epoch;
-    this.#kills.watchers.epochMoved(epoch);
-  }
-
-  /**
-   * The safety-net re-read; never on the hot path (not awaited), and dropped if a push raced it.
-   * It renews the lease once half of it is gone (guard.lease.ts); `leaseOnly`: only when that is due.
-   */
-  #maybeResync(now: number, leaseOnly = false): void {
-    if (this.#syncing || !this.#identity) return;
-    const renew = renewalDue(this.#trustedUntil, now);
-    if (leaseOnly ? !renew : now - this.#syncedAt < RESYNC_MS) return;
-    this.#syncing = true;
-    const identity = this.#identity;
-    const epoch = this.#kills.epoch;
-    this.ctx.waitUntil(
-      readGuardState(this.env.DB, identity, renew ? leaseEnd(now) : undefined, this.#kills.pushedIds())
-        .then((state) => {
-          if (renew) this.#trustedUntil = Math.max(this.#trustedUntil, trustedUntil(now));
-          // The epoch read with the lease is kept whatever else is dropped: it only grows.
-          if (epoch === this.#kills.epoch) this.#apply(state, identity);
-          else this.#learnEpoch(state.configEpoch);
-        })
-        .catch((err: unknown) => log('warn', 'guard resync failed; keeping current state', { err }))
-        .finally(() => {
-          this.#syncing = false;
-        }),
-    );
   }
 }
