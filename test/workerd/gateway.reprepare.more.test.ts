@@ -210,8 +210,8 @@ describe('an A2A message prepared again', () => {
     const { answer, row } = await send(conn.slug, `write to ${EMAIL}`);
     expect(answer.error?.data.code).toBe('content_blocked');
     expect(JSON.stringify(answer)).not.toContain(EMAIL);
-    // Never forwarded (an A2A content block is recorded as action `error`, as before this change).
-    expect(row).toMatchObject({ error_code: 'content_blocked', upstream_status: null });
+    // Never forwarded; recorded as a denial, as an MCP or LLM content block is.
+    expect(row).toMatchObject({ action: 'deny', error_code: 'content_blocked', upstream_status: null });
     expect(JSON.stringify(row)).not.toContain(EMAIL);
   });
 });

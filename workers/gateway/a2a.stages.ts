@@ -247,6 +247,19 @@ export function a2aDecide(
   };
 }
 
+/**
+ * Refusals recorded as `deny`: the gateway decided against the call — its policy, the agent's team
+ * access, or content inspection of the message sent (a `block`, or what a `redact` could not mask
+ * whole) — as MCP (gateway.decide.ts DENIALS) and LLM calls (llm.stages.ts llmAuditRow) record
+ * them, so the dashboard's deny counts and the deny_spike alert count them alike. Others are errors.
+ */
+const A2A_DENIALS: ReadonlySet<string> = new Set([
+  'policy_denied',
+  'connection_forbidden',
+  'content_blocked',
+  'inspection_unmaskable',
+]);
+
 export function a2aAuditRow(base: AuditEventInsert, d: UnitDecision<A2aUnit>): AuditEventInsert {
   const details: Record<string, unknown> = { a2aMethod: d.unit.canonical };
   if (d.unit.skill) details.skill = d.unit.skill;
@@ -264,7 +277,7 @@ export function a2aAuditRow(base: AuditEventInsert, d: UnitDecision<A2aUnit>): A
     method: auditMethod(d.unit.method),
     tool: d.tool,
     action: d.refusal
-      ? d.refusal.code === 'policy_denied' || d.refusal.code === 'connection_forbidden'
+      ? A2A_DENIALS.has(d.refusal.code)
         ? 'deny'
         : d.refusal.code === 'approval_required'
           ? 'approval_required'
