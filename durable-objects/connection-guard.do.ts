@@ -60,6 +60,7 @@ import type { KillRecord } from './kill.match';
 import { killNotice } from './kill.watchers';
 import { rowFindings } from './metrics.contract';
 import { MetricsOutbox } from './metrics.outbox';
+import { rateOwner } from './rate.bound';
 import { RateWindows } from './rate.window';
 import { SessionRecord } from './session.record';
 import { SessionTaint } from './session.taint';
@@ -158,7 +159,7 @@ export class ConnectionGuard extends DurableObject<Env> {
     } else if (owned) {
       result = { ...owned, sessionId };
     } else if (!request.final) {
-      const rate = this.#rates.admit(request.rateChecks, now, request.caller.apiKeyId);
+      const rate = this.#rates.admit(request.rateChecks, now, rateOwner(request.caller));
       if (!rate.ok) {
         const { ok: _, ...figures } = rate;
         result = { verdict: 'rate_limited', sessionId, ...figures };
@@ -214,8 +215,11 @@ export class ConnectionGuard extends DurableObject<Env> {
 
   #completeOne(eventId: string, outcome: CallOutcome): void {
     const row = this.#audit.spool.complete(eventId, outcome);
-    const { tokens } = outcome; // charged to the call's key, as its admit was (rate.bound.ts)
-    if (tokens) this.#rates.recordTokens(eventId, tokens.checks, tokens.used, Date.now(), row?.apiKeyId);
+    const { tokens } = outcome; // charged to the call's owner, as its admit was (rate.bound.ts)
+    if (tokens) {
+      const owner = rateOwner({ apiKeyId: row?.apiKeyId ?? null, actor: row?.actor });
+      this.#rates.recordTokens(eventId, tokens.checks, tokens.used, Date.now(), owner);
+    }
     if (row) this.#owners.claimFrom(row, outcome.findings, Date.now());
     const lateFindings = outcome.upstreamStatus === undefined && outcome.latencyMs === undefined;
     if (row && lateFindings && outcome.findings?.length) {

@@ -35,8 +35,18 @@ export interface GuardTarget {
 }
 
 export interface AdmitRequest extends GuardTarget {
-  /** Who is calling: matched against user / apiKey kill switches and recorded on the session. */
-  caller: { apiKeyId: string | null; user: string | null; mcpSessionId: string | null };
+  /**
+   * Who is calling: matched against user / apiKey kill switches and recorded on the session.
+   * `actor`: the authenticated principal as audit rows name it (`key:<id>`, `user:<id>` for an
+   * OAuth access token's member), never a header; a caller without an API key has its rate windows
+   * bounded under it (rate.bound.ts rateOwner). Optional: absent (older Workers) = shared `(none)`.
+   */
+  caller: {
+    apiKeyId: string | null;
+    user: string | null;
+    mcpSessionId: string | null;
+    actor?: string | null;
+  };
   /** Rate windows of the matched rules (empty when no matched rule has a rateLimit). */
   rateChecks: RateCheck[];
   /** One audit row per governed unit of the request (a JSON-RPC batch has several). */

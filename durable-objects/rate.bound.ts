@@ -7,9 +7,8 @@
  * call would otherwise make one window per call, each kept (memory and SQLite) until its calls
  * leave it — the guard's storage grows with the caller's traffic, not with its users.
  *
- * So every window has an owner — the API key of the call that created it (`(none)` for callers
- * without one: OAuth access tokens share that quota, since the guard contract carries no other
- * caller id) — and:
+ * So every window has an owner — who made the call that created it, as authenticated (rateOwner):
+ * its API key, or for a caller without one (an OAuth access token) the member it acts as — and:
  *   - one owner may hold at most MAX_WINDOWS_PER_CALLER windows in a guard;
  *   - the guard holds at most MAX_WINDOWS_PER_GUARD windows, whoever made them.
  * A call whose window does not exist yet, when its owner (or the guard) is at the bound, is counted
@@ -17,13 +16,16 @@
  * rule's own limit and length, shared by every value that came in over the bound. So flooding
  * distinct users is no way around a limit (fail closed: the new values are counted — together —,
  * never let through uncounted), and is no way to refuse anyone else: the flooder's overflow window
- * is its own, another key keeps its own quota, and windows that already exist (users already
- * counted) are untouched. Refusing outright at the bound was the alternative; it would turn a full
- * guard into a denial of service for every new user of every key, where an overflow window only
- * makes the over-the-bound users of the key that filled it share one limit.
+ * is its own, another key (or member) keeps its own quota, and windows that already exist (users
+ * already counted) are untouched. (Key-less callers once shared one owner, `(none)`: one of them at
+ * the bound sent every other's new users into the same overflow window.) Refusing outright at the
+ * bound was the alternative; it would turn a full guard into a denial of service for every new user
+ * of every key, where an overflow window only makes the over-the-bound users of the key that filled
+ * it share one limit.
  *
  * Overflow windows are not counted against either bound (they are the answer at the bound): there
- * are at most (rules with a window × live policy versions) per owner, and owners are API keys.
+ * are at most (rules with a window × live policy versions) per owner, and owners are the
+ * organization's API keys and members — made by its admins, never by a caller's traffic.
  * Their keys start with `ovf:`, which no key the gateway builds does (`v…` or `tok:v…`, gateway.rates.ts),
  * so no `X-Igris-User` can name one.
  *
@@ -47,6 +49,7 @@ export const MAX_WINDOWS_PER_CALLER = 5_000;
 /** Windows one guard holds, all owners together (memory: ~400 bytes each plus its calls, ~8 MB). */
 export const MAX_WINDOWS_PER_GUARD = 20_000;
 
+/** The owner of a key-less call with no actor (a guard called by an older Worker). */
 export const NO_OWNER = '(none)';
 export const LEGACY_OWNER = '(earlier)';
 const OVERFLOW_PREFIX = 'ovf:';
@@ -72,6 +75,16 @@ export function overflowKey(key: string, owner: string): string {
 
 export function isOverflowKey(key: string): boolean {
   return key.startsWith(OVERFLOW_PREFIX);
+}
+
+/**
+ * Whose quota a call's new windows take: its API key's id (as windows were always recorded, so
+ * those already held keep counting), else its actor — `user:<id>`, the member an OAuth access
+ * token acts as, from the authenticated principal (no key id holds a `:`, so the two never meet).
+ * Never `user` (X-Igris-User): a caller writes it, and could spread its windows over many owners.
+ */
+export function rateOwner(caller: { apiKeyId: string | null; actor?: string | null | undefined }): string {
+  return caller.apiKeyId ?? caller.actor ?? NO_OWNER;
 }
 
 export class WindowQuota {

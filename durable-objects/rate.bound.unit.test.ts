@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isOverflowKey, overflowKey } from './rate.bound.ts';
+import { isOverflowKey, overflowKey, rateOwner } from './rate.bound.ts';
 import { RateWindows } from './rate.window.ts';
 import { memorySql } from './sql.fixtures.ts';
 
@@ -16,7 +16,7 @@ const tokens = (name: string, limit: number) => ({
   unit: 'tokens' as const,
 });
 
-describe('rate windows are bounded per API key and per guard', () => {
+describe('rate windows are bounded per API key (or member) and per guard', () => {
   it('counts the new users of a key at its bound together, in its overflow window of the rule', () => {
     const w = new RateWindows(memorySql(), CAPS);
     for (let i = 0; i < 3; i++) expect(w.admit([user(`u${i}`)], 1_000, 'keyA').ok).toBe(true);
@@ -103,6 +103,39 @@ describe('rate windows are bounded per API key and per guard', () => {
     // Another new user of the same key is checked against the same overflow window: full.
     expect(w.admit([tokens('u4', 100)], 1_003, 'keyA')).toMatchObject({ ok: false, limit: 100 });
     expect(w.admit([tokens('u4', 100)], 1_003, 'keyB').ok).toBe(true);
+  });
+
+  it('bounds key-less callers per member: one at its bound sends no other into its overflow window', () => {
+    const w = new RateWindows(memorySql(), CAPS);
+    // Two OAuth callers (no API key), as the guard names them: by the member each token acts as.
+    // Both send the same X-Igris-User values: what a caller writes picks no owner.
+    const alice = rateOwner({ apiKeyId: null, actor: 'user:alice' });
+    const bob = rateOwner({ apiKeyId: null, actor: 'user:bob' });
+    for (let i = 0; i < 3; i++) expect(w.admit([user(`u${i}`)], 1_000, alice).ok).toBe(true);
+    // Alice at her bound: her new users fill her overflow window (limit 2), then are refused.
+    expect(w.admit([user('u3')], 1_001, alice).ok).toBe(true);
+    expect(w.admit([user('u4')], 1_001, alice).ok).toBe(true);
+    expect(w.admit([user('u5')], 1_001, alice).ok).toBe(false);
+    // Bob's new users get windows of their own, under his own quota.
+    expect(w.admit([user('u6')], 1_002, bob).ok).toBe(true);
+    expect(w.admit([user('u6')], 1_002, bob).ok).toBe(true);
+    expect(w.admit([user('u7')], 1_002, bob).ok).toBe(true);
+    expect(w.windowCount(alice)).toBe(3);
+    expect(w.windowCount(bob)).toBe(2);
+    expect(w.windowCount('(none)')).toBe(0);
+    // The guard's bound still holds whoever fills it: its 6th window is Bob's overflow window.
+    expect(w.admit([user('u8')], 1_003, bob).ok).toBe(true);
+    expect(w.windowCount()).toBe(CAPS.perGuard);
+    expect(w.count(overflowKey(user('u8').key, bob), 60, 1_003)).toBe(1);
+  });
+
+  it('names the owner by API key, else by the authenticated actor, never by X-Igris-User', () => {
+    expect(rateOwner({ apiKeyId: 'key_1', actor: 'key:key_1' })).toBe('key_1');
+    expect(rateOwner({ apiKeyId: null, actor: 'user:usr_1' })).toBe('user:usr_1');
+    const fromHeader = { apiKeyId: null, actor: 'user:usr_1', user: 'anyone-the-caller-names' };
+    expect(rateOwner(fromHeader)).toBe('user:usr_1');
+    // A guard called by an older Worker (no actor): the shared owner, as before.
+    expect(rateOwner({ apiKeyId: null })).toBe('(none)');
   });
 
   it('names overflow windows with a prefix no gateway key has', () => {

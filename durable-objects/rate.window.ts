@@ -28,8 +28,9 @@
  * outcome does not count twice. The running sum is kept with the queue, so a check is O(1) too.
  *
  * How many windows: a key is whatever the rule's `by` names, `X-Igris-User` included, so windows are
- * bounded per calling API key and per guard (rate.bound.ts); a call whose new window would cross a
- * bound is counted in its key's overflow window for that rule instead.
+ * bounded per owner — the calling API key, or a key-less caller's member — and per guard
+ * (rate.bound.ts); a call whose new window would cross a bound is counted in its owner's overflow
+ * window for that rule instead.
  *
  * Clock: `now` is passed in (the guard passes `Date.now()`), which is what the unit tests inject.
  */
@@ -99,11 +100,11 @@ export class RateWindows {
    * Several checks with the same key (a batch calling one rule twice) need that many free places.
    * When more than one window is full, the answer names the one that frees up last, so a caller who
    * waits Retry-After is not refused again by another window.
-   * `apiKeyId`: the calling API key (null: none), whose quota a new window takes.
+   * `caller`: whose quota a new window takes (rate.bound.ts rateOwner; null: `(none)`).
    */
-  admit(requested: RateWindowCheck[], now: number, apiKeyId: string | null = null): RateOutcome {
+  admit(requested: RateWindowCheck[], now: number, caller: string | null = null): RateOutcome {
     if (requested.length === 0) return { ok: true };
-    const owner = apiKeyId ?? NO_OWNER;
+    const owner = caller ?? NO_OWNER;
     const checks = this.#bounded(requested, owner);
     const byKey = new Map<string, { check: RateWindowCheck; needed: number }>();
     const tokenChecks = new Map<string, RateWindowCheck>();
@@ -155,7 +156,7 @@ export class RateWindows {
   /**
    * Adds a completed call's actual tokens to each of its token windows (checks of other units are
    * ignored; a key listed twice counts once). Idempotent per (key, eventId). Nothing is recorded
-   * for a count that is not a positive number. `apiKeyId`: the call's API key, as at admit — a key
+   * for a count that is not a positive number. `caller`: the call's owner, as at admit — a key
    * with no window yet goes to its overflow window when the owner is at its bound, as admit's did.
    */
   recordTokens(
@@ -163,10 +164,10 @@ export class RateWindows {
     checks: readonly RateWindowCheck[],
     used: number,
     now: number,
-    apiKeyId: string | null = null,
+    caller: string | null = null,
   ): void {
     if (!Number.isFinite(used) || used <= 0) return;
-    const owner = apiKeyId ?? NO_OWNER;
+    const owner = caller ?? NO_OWNER;
     const tokens = Math.ceil(used);
     for (const requested of checks) {
       if (requested.unit !== 'tokens') continue;

@@ -8,6 +8,10 @@
  * next new user is refused (its key's overflow window is full); a user counted before the bound
  * keeps its own window; another key of the same connection, and another organization, are
  * counted as before.
+ *
+ * Callers without an API key (OAuth access tokens) are bounded per member the token acts as, the
+ * same way: one member flooding to its bound leaves another member's new windows their own quota
+ * (they once shared one owner, `(none)`, and so one overflow window).
  */
 import { evictDurableObject, runInDurableObject } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -16,6 +20,7 @@ import type { ConnectionGuard } from '../../durable-objects/connection-guard.do'
 import { guardName } from '../../durable-objects/guard.contract';
 import { MAX_WINDOWS_PER_CALLER } from '../../durable-objects/rate.bound';
 import {
+  addMember,
   apiKeyIdOf,
   createApiKeyVia,
   createConnection,
@@ -25,6 +30,7 @@ import {
   rpcResult,
   type TestOrg,
 } from './helpers';
+import { mcpWithToken, obtainTokens, sessionCookie } from './oauth.helpers';
 
 const RUN = Date.now().toString(36);
 const LIMIT = 2;
@@ -119,5 +125,60 @@ describe('the guard holds a bounded number of rate windows', () => {
     }
     expect((await echo(`wb-other-${RUN}`, elsewhere.org.key, `fresh-${RUN}`)).status).toBe(429);
     expect(await stored(elsewhere.guard)).toEqual({ windows: 1, owners: 1 });
+  });
+});
+
+describe('key-less callers (OAuth access tokens) are bounded per member', () => {
+  /** An echo call with an OAuth access token: `by: "user"` counts it under the member's email. */
+  async function echoWithToken(slug: string, token: string) {
+    const res = await mcpWithToken(
+      slug,
+      token,
+      'tools/call',
+      { 'X-Igris-User': `forged-${RUN}` },
+      {
+        name: 'echo',
+        arguments: { message: 'hi' },
+      },
+    );
+    const body = await rpcResult(res);
+    return { status: res.status, code: body.error?.data?.code };
+  }
+
+  it('one member at its bound sends no other member into its overflow window', {
+    timeout: 120_000,
+  }, async () => {
+    const slug = `wb-oauth-${RUN}`;
+    const { org, conn, version, guard } = await setup(slug);
+    const member = await addMember(org.orgId, 'admin');
+    const flooder = await obtainTokens(slug, await sessionCookie(org.userId, org.orgId), conn.id);
+    const other = await obtainTokens(slug, await sessionCookie(member.userId, org.orgId), conn.id);
+
+    // The owner's token floods: its bound of windows in one admit (one RPC keeps the test fast;
+    // the guard takes as many places as a call creates windows), then its overflow window filled.
+    const admit = (keys: string[]) =>
+      guard.admit({
+        orgId: org.orgId,
+        connectionId: conn.id,
+        caller: { apiKeyId: null, user: null, mcpSessionId: null, actor: `user:${org.userId}` },
+        rateChecks: keys.map((key) => ({ ruleIndex: 0, key, limit: LIMIT, windowSeconds: 600 })),
+        audit: [],
+        final: false,
+      });
+    const flood = Array.from({ length: MAX_WINDOWS_PER_CALLER }, (_, i) => `v${version}:r0:user=oa-${i}`);
+    expect((await admit(flood)).verdict).toBe('admit');
+    for (let i = 0; i < LIMIT; i++)
+      expect((await admit([`v${version}:r0:user=oa-x${i}`])).verdict).toBe('admit');
+    expect((await admit([`v${version}:r0:user=oa-y`])).verdict).toBe('rate_limited');
+
+    // Through the gateway: the flooder's own token is counted in its full overflow window…
+    expect(await echoWithToken(slug, flooder.access_token)).toEqual({ status: 429, code: 'rate_limited' });
+    // …while another member's token has a window of its own (its email, not the forged header).
+    for (let i = 0; i < LIMIT; i++) expect((await echoWithToken(slug, other.access_token)).status).toBe(200);
+    expect(await echoWithToken(slug, other.access_token)).toEqual({ status: 429, code: 'rate_limited' });
+    expect(await stored(guard)).toEqual({
+      windows: MAX_WINDOWS_PER_CALLER + 2,
+      owners: MAX_WINDOWS_PER_CALLER + 2,
+    });
   });
 });

@@ -326,6 +326,8 @@ async function admit<P>(
     apiKeyId: state.principal?.apiKeyId ?? null,
     user: state.identity?.user ?? null,
     mcpSessionId: state.mcpSessionId,
+    // Whose quota of rate windows a key-less caller (OAuth) takes: its member, not X-Igris-User.
+    actor: state.principal?.actor ?? null,
   };
   const traceId = state.identity && !state.identity.traceGenerated ? state.identity.traceId : null;
   // Session taint and facts (gateway.session.ts): tool labels, and other connections' facts of a
