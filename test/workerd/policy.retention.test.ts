@@ -6,11 +6,13 @@
  * (GET one version, rollback — which writes nothing), the list holds only versions with rules, the
  * current policy still decides calls, and the `policy.update` audit row carries the same hash. A
  * version written before hashes were recorded is never pruned; another connection is untouched.
+ * Tombstones are bounded too: past the newest POLICY_TOMBSTONES_KEPT of them the rows go, and the
+ * connection's watermark still answers 410 for those versions (404 for ones never written).
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../workers/lib/hex';
-import { POLICY_VERSIONS_KEPT } from '../../workers/policy/policy.retention';
+import { POLICY_TOMBSTONES_KEPT, POLICY_VERSIONS_KEPT } from '../../workers/policy/policy.retention';
 import {
   adminAuditRows,
   call,
@@ -163,5 +165,95 @@ describe('policy version retention', () => {
       .first<{ n: number }>())!;
     expect(n).toBe(0);
     expect((await version(old.id, 1))!.rules).toBe(SEED_RULES);
+  });
+
+  it('keeps storage per connection bounded however many versions are written; 410 stays exact', async () => {
+    const org = await createOrg('owner');
+    const conn = await createConnection('pv-bound', { key: org.key });
+    const seedHash = await sha256Hex(SEED_RULES);
+    // As writes so far left it: POLICY_TOMBSTONES_KEPT tombstones, then POLICY_VERSIONS_KEPT - 1 with rules.
+    await seedVersions(org.orgId, conn.id, POLICY_TOMBSTONES_KEPT + POLICY_VERSIONS_KEPT - 1, seedHash);
+    await env.DB.prepare(
+      "UPDATE policies SET rules = '', pruned_at = 1800000000000 WHERE connection_id = ? AND version <= ?",
+    )
+      .bind(conn.id, POLICY_TOMBSTONES_KEPT)
+      .run();
+    // Another organization, same slug, whose versions 1…3 were pruned (tombstones) under the same rule.
+    const other = await createOrg('owner');
+    const theirs = await createConnection('pv-bound', { key: other.key });
+    await seedVersions(other.orgId, theirs.id, POLICY_VERSIONS_KEPT - 1, seedHash);
+    for (let i = 0; i < 4; i++) await putPolicy('pv-bound', ALLOW, other.key);
+
+    // 51 more writes: the first fills the window, each later one prunes a version — 50 past the
+    // tombstones' window.
+    const extra = 50;
+    for (let i = 0; i <= extra; i++) await putPolicy('pv-bound', ALLOW, org.key);
+    const newest = POLICY_TOMBSTONES_KEPT + POLICY_VERSIONS_KEPT + extra;
+    expect(await maxVersion(conn.id)).toBe(newest);
+
+    // Storage: the versions with rules and the newest tombstones, not one row per version written.
+    const rows = async (connectionId: string) =>
+      (await env.DB.prepare(
+        'SELECT count(*) AS n, sum(pruned_at IS NOT NULL) AS pruned FROM policies WHERE connection_id = ?',
+      )
+        .bind(connectionId)
+        .first<{ n: number; pruned: number }>())!;
+    expect(await rows(conn.id)).toEqual({
+      n: POLICY_VERSIONS_KEPT + POLICY_TOMBSTONES_KEPT,
+      pruned: POLICY_TOMBSTONES_KEPT,
+    });
+    // More writes: the count does not move.
+    for (let i = 0; i < 3; i++) await putPolicy('pv-bound', ALLOW, org.key);
+    expect((await rows(conn.id)).n).toBe(POLICY_VERSIONS_KEPT + POLICY_TOMBSTONES_KEPT);
+    const latest = newest + 3;
+    const firstKept = latest - POLICY_VERSIONS_KEPT + 1;
+    const firstTombstone = firstKept - POLICY_TOMBSTONES_KEPT;
+
+    const get = (slug: string, v: number, key: string) =>
+      call('GET', `/api/v1/connections/${slug}/policy/versions/${v}`, { key });
+    // A version whose tombstone went too: 410 `pruned`, from the watermark (no hash left).
+    for (const v of [1, firstTombstone - 1]) {
+      const gone = await expectApiError(await get('pv-bound', v, org.key), 410, 'pruned');
+      expect(gone.details).toMatchObject({
+        location: 'path',
+        path: 'version',
+        version: v,
+        prunedBelow: firstKept,
+      });
+      expect(gone.details).not.toHaveProperty('rulesSha256');
+    }
+    // The oldest tombstone left: 410 with its hash, author and time.
+    const tomb = await expectApiError(await get('pv-bound', firstTombstone, org.key), 410, 'pruned');
+    expect(tomb.details).toMatchObject({ version: firstTombstone, kept: POLICY_VERSIONS_KEPT });
+    expect(tomb.details).toHaveProperty('rulesSha256');
+    // Rollback to a version with no tombstone: the same 410, nothing written.
+    await expectApiError(
+      await call('POST', '/api/v1/connections/pv-bound/policy/rollback', {
+        key: org.key,
+        body: { version: 1 },
+      }),
+      410,
+      'pruned',
+    );
+    expect(await maxVersion(conn.id)).toBe(latest);
+    // Never written: 404.
+    await expectApiError(await get('pv-bound', latest + 1, org.key), 404, 'not_found');
+    // The newest POLICY_VERSIONS_KEPT read whole.
+    await expectJson(await get('pv-bound', firstKept, org.key), 200);
+    await expectJson(await get('pv-bound', latest, org.key), 200);
+    const list = await expectJson<{ versions: Array<{ version: number }> }>(
+      await call('GET', '/api/v1/connections/pv-bound/policy/versions', { key: org.key }),
+      200,
+    );
+    expect(list.versions.map((v) => v.version)).toEqual(
+      Array.from({ length: POLICY_VERSIONS_KEPT }, (_, i) => latest - i),
+    );
+
+    // The other organization's connection of the same slug: its own tombstones, its own 404s.
+    expect(await rows(theirs.id)).toEqual({ n: POLICY_VERSIONS_KEPT + 3, pruned: 3 });
+    const theirTomb = await expectApiError(await get('pv-bound', 1, other.key), 410, 'pruned');
+    expect(theirTomb.details).toMatchObject({ version: 1, rulesSha256: seedHash, createdBy: 'seed-author' });
+    await expectJson(await get('pv-bound', 5, other.key), 200);
+    await expectApiError(await get('pv-bound', POLICY_VERSIONS_KEPT + 4, other.key), 404, 'not_found');
   });
 });

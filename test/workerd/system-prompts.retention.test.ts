@@ -3,12 +3,13 @@
  * and D1: past the newest PROMPT_VERSIONS_KEPT versions, an edit empties the text of the version
  * that left the window in its own batch and keeps its tombstone (version, SHA-256, author, time);
  * the prompt still answers (the current text, and the newest versions listed by hash), and another
- * prompt is untouched.
+ * prompt is untouched. Tombstones are bounded too: past the newest PROMPT_TOMBSTONES_KEPT of a
+ * prompt they are deleted (nothing reads one old version, so nothing answers for them).
  */
 import { env } from 'cloudflare:workers';
 import { describe, expect, it } from 'vitest';
 import { sha256Hex } from '../../workers/lib/hex';
-import { PROMPT_VERSIONS_KEPT } from '../../workers/prompts/prompts.retention';
+import { PROMPT_TOMBSTONES_KEPT, PROMPT_VERSIONS_KEPT } from '../../workers/prompts/prompts.retention';
 import { call, createOrg, expectJson } from './helpers';
 
 interface Prompt {
@@ -66,5 +67,64 @@ describe('system prompt version retention', () => {
     );
     expect(read.versions).toHaveLength(PROMPT_VERSIONS_KEPT);
     expect(read.versions[0]).toMatchObject({ version: PROMPT_VERSIONS_KEPT + 1, sha256: edited.sha256 });
+  });
+
+  it('keeps the rows of a prompt bounded however many edits are made', async () => {
+    const org = await createOrg('owner');
+    const create = (key: string, name: string) =>
+      call('POST', '/api/v1/system-prompts', { key, body: { name, text: 'Be brief.' } });
+    const prompt = await expectJson<Prompt>(await create(org.key, 'bounded'), 201);
+    const other = await createOrg('owner');
+    const theirs = await expectJson<Prompt>(await create(other.key, 'bounded'), 201);
+    // As edits so far left them: PROMPT_TOMBSTONES_KEPT tombstones, then PROMPT_VERSIONS_KEPT - 1 with text.
+    const tombstone = (orgId: string, promptId: string, upTo: number) =>
+      env.DB.prepare(
+        "UPDATE system_prompt_versions SET text = '' WHERE org_id = ? AND prompt_id = ? AND version <= ?",
+      )
+        .bind(orgId, promptId, upTo)
+        .run();
+    await seedVersions(org.orgId, prompt.id, PROMPT_TOMBSTONES_KEPT + PROMPT_VERSIONS_KEPT - 1);
+    await tombstone(org.orgId, prompt.id, PROMPT_TOMBSTONES_KEPT);
+    // The other organization's prompt: 5 tombstones and its versions with text, left alone.
+    await seedVersions(other.orgId, theirs.id, PROMPT_VERSIONS_KEPT + 5);
+    await tombstone(other.orgId, theirs.id, 5);
+
+    const edits = 51;
+    let last = prompt;
+    for (let i = 0; i < edits; i++) {
+      last = await expectJson<Prompt>(
+        await call('PATCH', `/api/v1/system-prompts/${prompt.id}`, {
+          key: org.key,
+          body: { text: `Edit ${i}.` },
+        }),
+        200,
+      );
+    }
+    const rows = async (promptId: string) =>
+      (await env.DB.prepare(
+        "SELECT count(*) AS n, sum(text = '') AS pruned, min(version) AS oldest FROM system_prompt_versions WHERE prompt_id = ?",
+      )
+        .bind(promptId)
+        .first<{ n: number; pruned: number; oldest: number }>())!;
+    // Not one row per version ever written (PROMPT_TOMBSTONES_KEPT + PROMPT_VERSIONS_KEPT - 1 + edits of them).
+    expect(await rows(prompt.id)).toEqual({
+      n: PROMPT_VERSIONS_KEPT + PROMPT_TOMBSTONES_KEPT,
+      pruned: PROMPT_TOMBSTONES_KEPT,
+      oldest: last.version - PROMPT_VERSIONS_KEPT - PROMPT_TOMBSTONES_KEPT + 1,
+    });
+    expect(await versionRow(prompt.id, last.version - PROMPT_VERSIONS_KEPT + 1)).toMatchObject({
+      text: `Seeded text ${last.version - PROMPT_VERSIONS_KEPT + 1}`,
+    });
+
+    // The prompt still answers: its current text's hash, its newest versions.
+    const read = await expectJson<Prompt>(
+      await call('GET', `/api/v1/system-prompts/${prompt.id}`, { key: org.key }),
+      200,
+    );
+    expect(read.sha256).toBe(await sha256Hex(`Edit ${edits - 1}.`));
+    expect(read.versions).toHaveLength(PROMPT_VERSIONS_KEPT);
+    expect(read.versions[0]!.version).toBe(last.version);
+    // The other organization's prompt: every row where it was.
+    expect(await rows(theirs.id)).toEqual({ n: PROMPT_VERSIONS_KEPT + 5, pruned: 5, oldest: 1 });
   });
 });

@@ -105,6 +105,12 @@ export const connections = sqliteTable(
      * change pushes its epoch to the guards whose lease has not ended (config.epoch.ts).
      */
     guardLeaseUntil: integer('guard_lease_until', { mode: 'number' }),
+    /**
+     * Every policy version below this number was pruned (1: none). Versions are gapless per
+     * connection, so one with no row below it was pruned (410) and one with no row at or above it
+     * never existed (404): what is left of tombstones once they too leave (policy.retention.ts).
+     */
+    policyPrunedBelow: integer('policy_pruned_below', { mode: 'number' }).notNull().default(1),
     createdAt: createdAt(),
     updatedAt: integer('updated_at', { mode: 'number' }).notNull().default(sql`(unixepoch('subsec') * 1000)`),
   },
@@ -123,7 +129,11 @@ export const policies = sqliteTable(
       .references(() => connections.id, { onDelete: 'cascade' }),
     /** 1, 2, 3 … per connection; every PUT (and rollback) creates the next version. */
     version: integer('version').notNull(),
-    /** '' once pruned (pruned_at set): only the newest versions keep their rules (policy.retention.ts). */
+    /**
+     * '' once pruned (pruned_at set): only the newest versions keep their rules, and only the newest
+     * pruned ones keep their row; older rows are deleted, below `connections.policy_pruned_below`
+     * (policy.retention.ts).
+     */
     rules: text('rules', { mode: 'json' }).notNull(),
     /** SHA-256 (hex) of `rules` as stored, kept when the rules are pruned: which policy decided a past call. */
     rulesSha256: text('rules_sha256'),

@@ -11,10 +11,17 @@ import { randomId } from '../lib/ids';
 import { listIssues, quoted } from '../lib/issues.list';
 import { compilePolicy } from './policy.evaluate';
 import { explain } from './policy.explain';
-import { type PolicyTombstone, pruneOldVersionsStatement, versionPruned } from './policy.retention';
+import {
+  dropOldTombstonesStatements,
+  type PolicyTombstone,
+  pruneOldVersionsStatement,
+  versionPruned,
+  versionPrunedWithoutTombstone,
+} from './policy.retention';
 import { type Policy, parsePolicy } from './policy.schema';
 import { publishPolicy } from './policy.store';
 import { argumentWarnings, type PolicyWarning, type ToolSchemas } from './policy.warnings';
+import { wasPruned } from './policy.watermark';
 
 export interface PolicyVersionDto {
   version: number;
@@ -138,6 +145,8 @@ async function writeVersion(
     insert,
     // Old versions leave their rules behind in the same transaction (policy.retention.ts).
     pruneOldVersionsStatement(env.DB, connection.id, now),
+    // …and the oldest tombstones leave for the watermark: storage stays bounded (policy.retention.ts).
+    ...dropOldTombstonesStatements(env.DB, connection.id),
     adminAuditStatement(env.DB, principal, {
       action: rolledBackFrom === null ? 'policy.update' : 'policy.rollback',
       connectionId: connection.id,
@@ -235,7 +244,7 @@ export async function rollbackPolicy(
   return writeVersion(env, principal, slug, validatePolicy({ rules: JSON.parse(row.rules) }), version);
 }
 
-/** One version: its rules, or 410 `version_pruned` with its tombstone, or 404 if there never was one. */
+/** One version: its rules, or 410 `pruned` (with its tombstone while it has one), or 404 if there never was one. */
 export async function getPolicyVersion(
   env: ConnectionEnv,
   principal: Principal,
@@ -249,8 +258,9 @@ export async function getPolicyVersion(
 
 /**
  * A version that still has its rules: 404 if there never was one (or `number` is null: not a
- * version number), 410 `pruned` with its tombstone if it was pruned. `where`: where the number
- * was sent (a rollback's body, a GET's path).
+ * version number), 410 `pruned` with its tombstone if it was pruned, 410 `pruned` without one if
+ * it lies below the connection's watermark (its tombstone was dropped too). `where`: where the
+ * number was sent (a rollback's body, a GET's path).
  */
 async function versionWithRules(
   db: D1Database,
@@ -264,6 +274,12 @@ async function versionWithRules(
     number === null
       ? null
       : await db.prepare(`${LATEST} AND version = ?`).bind(orgId, connectionId, number).first<PolicyDbRow>();
+  if (!row && number !== null) {
+    // Only a miss reads the watermark: the common read costs what it did.
+    const prunedBelow = await connectionPrunedBelow(db, orgId, connectionId);
+    if (wasPruned(number, prunedBelow))
+      throw versionPrunedWithoutTombstone(number, prunedBelow, { location: where, path: 'version' });
+  }
   if (!row)
     throw new AppError('not_found', {
       message: `Policy version ${asSent} not found`,
@@ -272,6 +288,14 @@ async function versionWithRules(
   if (row.pruned_at !== null)
     throw versionPruned(tombstone(row, row.pruned_at), { location: where, path: 'version' });
   return row;
+}
+
+async function connectionPrunedBelow(db: D1Database, orgId: string, connectionId: string): Promise<number> {
+  const row = await db
+    .prepare('SELECT policy_pruned_below FROM connections WHERE org_id = ? AND id = ?')
+    .bind(orgId, connectionId)
+    .first<{ policy_pruned_below: number }>();
+  return row?.policy_pruned_below ?? 1;
 }
 
 function tombstone(row: PolicyDbRow, prunedAt: number): PolicyTombstone {

@@ -28,7 +28,7 @@ import {
   requirePromptChange,
   requireTargetWrite,
 } from './prompts.access';
-import { PROMPT_VERSIONS_KEPT, prunePromptVersionsStatement } from './prompts.retention';
+import { PROMPT_VERSIONS_KEPT, prunePromptVersionsStatements } from './prompts.retention';
 import type { AssignmentInput, PromptDto } from './prompts.schemas';
 
 interface PromptRow {
@@ -218,8 +218,8 @@ export async function updatePrompt(
           'INSERT INTO system_prompt_versions (prompt_id, org_id, version, text, text_hash, created_by) VALUES (?, ?, ?, ?, ?, ?)',
         )
         .bind(id, principal.orgId, version, input.text!, hash, principal.actor),
-      // Versions past the newest kept leave their text behind, in the same transaction.
-      prunePromptVersionsStatement(db, principal.orgId, id, version),
+      // Versions past the newest kept leave their text behind (and the oldest tombstones go), in the same transaction.
+      ...prunePromptVersionsStatements(db, principal.orgId, id, version),
     );
   }
   try {

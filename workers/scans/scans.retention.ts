@@ -9,6 +9,12 @@
  * was pruned — and its `scans.create` audit row keeps the number of findings. Reading a pruned
  * scan (or suppressing one of its findings) answers 410 `pruned` with that tombstone.
  *
+ * Tombstones are bounded as well: only the newest SCAN_TOMBSTONES_KEPT pruned scans of a history
+ * keep their record, older ones are deleted and then answer 404 like an id that never existed.
+ * Scan ids are random, so no watermark could tell a pruned id from an unknown one: a cap it is.
+ * Storage per history is at most SCANS_KEPT scans with findings (+ the latest completed one) +
+ * SCAN_TOMBSTONES_KEPT records, whatever the number of scans ever run.
+ *
  * The prune runs in the scan's own D1 batch and touches only the scans just past the window
  * (`LIMIT … OFFSET SCANS_KEPT`), so a scan costs the same whatever the history.
  */
@@ -17,16 +23,40 @@ import { AppError } from '../lib/errors';
 /** Scans per connection (and bare-URL scans per organization) that keep their findings. */
 export const SCANS_KEPT = 200;
 
+/** Pruned scans per history that keep their record (older ones are deleted: 404). */
+export const SCAN_TOMBSTONES_KEPT = 200;
+
 /** How many past the window one prune looks at (each scan pushes one out). */
 const PRUNE_SPAN = 100;
 
-/** Empties findings and server of the scans just past the newest kept, in `connectionId`'s history (null: bare-URL scans). */
-export function pruneScansStatement(
+/**
+ * Empties findings and server of the scans just past the newest kept, in `connectionId`'s history
+ * (null: bare-URL scans), then deletes the records just past the newest SCAN_TOMBSTONES_KEPT
+ * pruned ones. Each scan adds at most one tombstone, so PRUNE_SPAN past the cap is enough.
+ */
+export function pruneScansStatements(
   db: D1Database,
   orgId: string,
   connectionId: string | null,
   now: number,
-): D1PreparedStatement {
+): [D1PreparedStatement, D1PreparedStatement] {
+  return [
+    emptyScansStatement(db, orgId, connectionId, now),
+    dropScanTombstonesStatement(db, orgId, connectionId),
+  ];
+}
+
+function dropScanTombstonesStatement(db: D1Database, orgId: string, connectionId: string | null) {
+  return db
+    .prepare(
+      `DELETE FROM scans
+       WHERE id IN (SELECT id FROM scans WHERE org_id = ?1 AND connection_id IS ?2 AND pruned_at IS NOT NULL
+                    ORDER BY created_at DESC, id DESC LIMIT ?3 OFFSET ?4)`,
+    )
+    .bind(orgId, connectionId, PRUNE_SPAN, SCAN_TOMBSTONES_KEPT);
+}
+
+function emptyScansStatement(db: D1Database, orgId: string, connectionId: string | null, now: number) {
   return db
     .prepare(
       `UPDATE scans SET findings = '[]', server = NULL, pruned_at = ?1

@@ -26,7 +26,7 @@ import { credentialForCall } from '../oauth/upstream.tokens';
 import { readConnectionSettings } from '../shared/connection.settings';
 import { runChecks, type ScanResultFinding } from './scans.checks';
 import { probe } from './scans.probe';
-import { pruneScansStatement, scanPruned } from './scans.retention';
+import { pruneScansStatements, scanPruned } from './scans.retention';
 import { findingFingerprint, type Suppression, suppressionFor, suppressionsOf } from './scans.suppress';
 
 /** The whole scan (handshake, probes, three lists) must finish within this. */
@@ -277,8 +277,8 @@ async function store(
       row.error,
       row.created_at,
     ),
-    // Scans past the newest kept leave their findings behind, in the same transaction.
-    pruneScansStatement(env.DB, principal.orgId, row.connection_id, row.created_at),
+    // Scans past the newest kept leave their findings behind (and the oldest records go), in the same transaction.
+    ...pruneScansStatements(env.DB, principal.orgId, row.connection_id, row.created_at),
     adminAuditStatement(env.DB, principal, {
       action: 'scans.create',
       connectionId: row.connection_id,
