@@ -1,10 +1,13 @@
 /**
- * What an emergency stop costs the admin with many idle connections: the API's answer time for
- * pulling an organization-wide kill switch and lifting it, in an organization with IDLE idle
- * connections (written straight into the runtime's D1 file while it is stopped, as
- * epoch.push.measure.ts does) and 2 connections that decide calls. Printed, never asserted.
+ * What an admin change costs with many idle connections, in an organization with IDLE idle connections
+ * (written straight into the runtime's D1 file while it is stopped: creating them through the API is
+ * not what is measured) and 2 connections that decide calls. Printed, never asserted.
  *
- *   node bench/killswitch.push.measure.ts [idle=998] [trials=5]
+ * - `epoch`: the API's answer time for revoking a key and publishing a policy (a configuration change,
+ *   pushed to the guards holding a lease: workers/config/config.epoch.ts);
+ * - `killswitch`: pulling an organization-wide kill switch and lifting it (killswitch.push.ts).
+ *
+ *   node bench/admin.push.measure.ts epoch|killswitch [idle=998] [trials=5]
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,8 +18,11 @@ import { planPlacement } from './lib/procs.ts';
 import { setPolicy, startBenchStack } from './lib/stack.ts';
 import { quantile } from './lib/stats.ts';
 
-const IDLE = Number(process.argv[2] ?? 998);
-const TRIALS = Number(process.argv[3] ?? 5);
+const MODE = process.argv[2];
+if (MODE !== 'epoch' && MODE !== 'killswitch')
+  throw new Error('usage: admin.push.measure.ts epoch|killswitch [idle] [trials]');
+const IDLE = Number(process.argv[3] ?? 998);
+const TRIALS = Number(process.argv[4] ?? 5);
 
 function d1File(persistTo: string): string {
   const dir = path.join(persistTo, 'v3', 'd1', 'miniflare-D1DatabaseObject');
@@ -44,13 +50,21 @@ async function call(gatewayUrl: string, apiKey: string, slug: string): Promise<n
   return res.status;
 }
 
+interface Run {
+  bench: Awaited<ReturnType<typeof startBenchStack>>;
+  gatewayUrl: string;
+  apiKey: string;
+  active: string[];
+  orgId: string;
+}
+
 async function timed(op: () => Promise<unknown>): Promise<number> {
   const started = performance.now();
   await op();
   return performance.now() - started;
 }
 
-const persistTo = fs.mkdtempSync(path.join(os.tmpdir(), 'killswitch-push-'));
+const persistTo = fs.mkdtempSync(path.join(os.tmpdir(), `${MODE}-push-`));
 const bench = await startBenchStack({
   persistTo,
   placement: { ...planPlacement(), pinned: false },
@@ -86,6 +100,32 @@ try {
 
   for (const slug of active)
     if ((await call(gatewayUrl, apiKey, slug)) !== 200) throw new Error(`call on ${slug}`);
+  const run = { bench, gatewayUrl, apiKey, active, orgId };
+  if (MODE === 'epoch') await epochChanges(run);
+  else await killSwitches(run);
+} finally {
+  await bench.stop();
+  fs.rmSync(persistTo, { recursive: true, force: true });
+}
+
+async function epochChanges({ bench, gatewayUrl, apiKey, active }: Run): Promise<void> {
+  const revoke: number[] = [];
+  const publish: number[] = [];
+  for (let t = 0; t < TRIALS; t++) {
+    const key = await apiOk<{ id: string }>(gatewayUrl, apiKey, 'POST', '/api-keys', { name: `m${t}` });
+    revoke.push(await timed(() => apiOk(gatewayUrl, apiKey, 'DELETE', `/api-keys/${key.id}`)));
+    const action = t % 2 ? 'allow' : 'deny';
+    publish.push(await timed(() => setPolicy(bench, active[0]!, [{ tool: '*', action }])));
+    await call(gatewayUrl, apiKey, active[1]!); // the active guards keep deciding calls
+  }
+  const fmt = (xs: number[]) =>
+    `p50 ${Math.round(quantile(xs, 0.5))} ms, max ${Math.round(Math.max(...xs))} ms [${xs.map(Math.round).join(', ')}]`;
+  console.log(`connections: ${IDLE} idle + ${active.length} active`);
+  console.log(`revoke a key:     ${fmt(revoke)}`);
+  console.log(`publish a policy: ${fmt(publish)}`);
+}
+
+async function killSwitches({ gatewayUrl, apiKey, active, orgId }: Run): Promise<void> {
   const pull: number[] = [];
   const lift: number[] = [];
   for (let t = 0; t < TRIALS; t++) {
@@ -109,7 +149,4 @@ try {
   console.log(`connections: ${IDLE} idle + ${active.length} active`);
   console.log(`pull an organization-wide switch: ${fmt(pull)}`);
   console.log(`lift it:                          ${fmt(lift)}`);
-} finally {
-  await bench.stop();
-  fs.rmSync(persistTo, { recursive: true, force: true });
 }
