@@ -9,6 +9,7 @@
 import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomId } from '../../workers/lib/ids';
+import { withFailingAudit } from './audit.fail';
 import {
   addMember,
   call,
@@ -168,6 +169,25 @@ describe('Cross App Access: the admin API', () => {
       .bind(owner.orgId)
       .first<{ details: string }>();
     expect(JSON.parse(row!.details)).toMatchObject({ issuer: IDP, kind: 'subject', value: 'gone' });
+  });
+
+  it('records a revocation and its audit row in one transaction: a failed record stores no revocation', async () => {
+    const revoke = () =>
+      call('POST', '/api/v1/xaa/revocations', { key: owner.key, body: { issuer: IDP, subject: 'atomic' } });
+    const values = async () =>
+      (
+        await expectJson<{ revocations: Array<{ value: string }> }>(
+          await call('GET', '/api/v1/xaa/revocations', { key: owner.key }),
+          200,
+        )
+      ).revocations.map((r) => r.value);
+
+    const refused = await withFailingAudit(owner.orgId, 'auth.xaa_revoke', revoke);
+    expect(refused.status).toBe(500);
+    expect(await values()).not.toContain('atomic');
+
+    await expectJson(await revoke(), 201);
+    expect(await values()).toContain('atomic');
   });
 });
 

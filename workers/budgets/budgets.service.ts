@@ -250,15 +250,22 @@ export async function deleteBudget(env: Env, principal: Principal, id: string): 
   invalidateGovernance(principal.orgId);
 }
 
-/** Manual reset (audited): the period so far is closed in the history, spent back to zero. */
+/**
+ * Manual reset (audited): the period so far is closed in the history, spent back to zero.
+ *
+ * The counter is a Durable Object, which no D1 transaction spans: the audit row is written FIRST,
+ * then the counter reset. A failed audit write resets nothing and the call answers an error. (The
+ * other order lost the record: reset done, write failed, and a repeat recorded `spentUsd` 0.) Should
+ * the reset fail after the row is written, the call answers an error (never 2xx) and the row stands
+ * for a reset asked for; a repeat resets and writes its own row.
+ */
 export async function resetBudget(env: Env, principal: Principal, id: string): Promise<BudgetStatusDto> {
   requirePermission(principal, 'org:write');
   const row = await readBudget(env.DB, principal.orgId, id);
   const before = await budgetCounterFor(env, id).status(budgetConfig(row));
-  const after = await budgetCounterFor(env, id).reset(budgetConfig(row));
   await adminAuditStatement(env.DB, principal, {
     action: 'budget.reset',
     details: { budgetId: id, spentUsd: before.spentUsd, periodStart: iso(before.periodStart) },
   }).run();
-  return statusDto(after);
+  return statusDto(await budgetCounterFor(env, id).reset(budgetConfig(row)));
 }

@@ -27,11 +27,14 @@ interface ToolRow {
  * Re-scans the organization's current tools for shadowing; returns how many rows changed.
  * `rows`: which connections' rows may be rewritten — `{ only }` one (the on-demand route),
  * `{ except }` all but one (the recorder, after that connection's tools changed).
+ * `audit`: the on-demand route's record of the re-scan, given how many rows it changes — written in
+ * the same batch (one transaction) as those rows, so the rows never change without it.
  */
 export async function rescanShadowing(
   db: D1Database,
   orgId: string,
   rows: { only: string } | { except: string },
+  audit?: (changed: number) => D1PreparedStatement,
 ): Promise<number> {
   const { results } = await db
     .prepare(
@@ -56,6 +59,8 @@ export async function rescanShadowing(
         .bind(JSON.stringify(next), orgId, row.id),
     );
   }
+  const changed = statements.length;
+  if (audit) statements.push(audit(changed));
   if (statements.length > 0) await db.batch(statements);
-  return statements.length;
+  return changed;
 }

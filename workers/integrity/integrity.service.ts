@@ -216,12 +216,13 @@ export async function quarantineTool(env: Env_, principal: Principal, slug: stri
 /** Re-scans the connection's tools for shadowing now (integrity.rescan.ts); audited. */
 export async function rescanTools(env: Env_, principal: Principal, slug: string) {
   const connection = await forAction(env, principal, slug);
-  const changed = await rescanShadowing(env.DB, principal.orgId, { only: connection.id });
-  await adminAuditStatement(env.DB, principal, {
-    action: 'tools.rescan',
-    connectionId: connection.id,
-    connectionSlug: connection.slug,
-    details: { changed },
-  }).run();
+  await rescanShadowing(env.DB, principal.orgId, { only: connection.id }, (changed) =>
+    adminAuditStatement(env.DB, principal, {
+      action: 'tools.rescan',
+      connectionId: connection.id,
+      connectionSlug: connection.slug,
+      details: { changed },
+    }),
+  );
   return listTools(env, principal, slug);
 }

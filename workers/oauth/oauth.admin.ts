@@ -150,9 +150,16 @@ export async function listOrgClients(env: Env, principal: Principal, issuer: str
   });
 }
 
+/**
+ * The grants live in the OAuth store (KV), which no D1 transaction spans: their audit rows are
+ * written FIRST, then the grants revoked. A failed audit write revokes nothing and the call answers
+ * an error. The other order lost the record for good: grants revoked, the write failed, and a
+ * repeat answered 404 (the grant was gone) without writing it. Should a revocation fail after the
+ * rows are written, the call answers an error (never 2xx) and a repeat, finding the grant still
+ * live, revokes it with a row of its own.
+ */
 async function revokeAndAudit(env: Env, principal: Principal, issuer: string, grants: OrgGrant[]) {
   const oauth = helpers(env, issuer);
-  for (const grant of grants) await oauth.revokeGrant(grant.id, grant.userId);
   await env.DB.batch(
     grants.map((grant) =>
       adminAuditStatement(env.DB, principal, {
@@ -170,6 +177,7 @@ async function revokeAndAudit(env: Env, principal: Principal, issuer: string, gr
       }),
     ),
   );
+  for (const grant of grants) await oauth.revokeGrant(grant.id, grant.userId);
 }
 
 /** Revokes one grant of the organization (its tokens stop at once). 404 for any other grant. */

@@ -10,7 +10,7 @@ import { requirePermission } from '../auth/permissions';
 import { AppError } from '../lib/errors';
 import { isRecord } from '../lib/values';
 import { grantsOf, helpers } from './oauth.admin';
-import { addRevocation, type RevocationKind, xaaEnabled } from './xaa.store';
+import { addRevocationStatement, type RevocationKind, xaaEnabled } from './xaa.store';
 
 /** Every /api/v1/xaa route: the flag on, and an owner or admin. */
 export function requireXaa(env: Env, principal: Principal): void {
@@ -26,34 +26,56 @@ function xaaOf(metadata: unknown): { issuer?: unknown; sub?: unknown; jti?: unkn
   return isRecord(metadata) && isRecord(metadata.xaa) ? metadata.xaa : {};
 }
 
-/** Records the revocation and revokes the live grants it covers; returns how many. Audited. */
+/**
+ * Records the revocation and revokes the live grants it covers; returns how many. Audited.
+ *
+ * Order: the revocation and its audit row are one D1 batch (one transaction): neither exists
+ * without the other. The grants live in the OAuth store (KV), which no transaction spans, so they
+ * are revoked only after that commit: a failed audit write revokes nothing and the call answers an
+ * error; a grant revocation that fails after it answers an error too (never 201), and a repeat finds
+ * the grants still live and revokes them (the revocation row is kept once; the repeat has its own
+ * audit row). `revokedGrants` in the row is how many grants the revocation covers.
+ */
 export async function revokeXaa(
   env: Env,
   principal: Principal,
   asIssuer: string,
   r: { issuer: string; kind: RevocationKind; value: string },
 ): Promise<{ revokedGrants: number }> {
-  await addRevocation(env.DB, principal.orgId, r);
   const oauth = helpers(env, asIssuer);
-  const { results: members } = await env.DB.prepare('SELECT user_id FROM members WHERE org_id = ?')
-    .bind(principal.orgId)
+  const covered = await coveredGrants(env.DB, oauth, principal.orgId, r);
+  await env.DB.batch([
+    addRevocationStatement(env.DB, principal.orgId, r),
+    adminAuditStatement(env.DB, principal, {
+      action: 'auth.xaa_revoke',
+      type: 'auth',
+      details: { issuer: r.issuer, kind: r.kind, value: r.value, revokedGrants: covered.length },
+    }),
+  ]);
+  for (const grant of covered) await oauth.revokeGrant(grant.id, grant.userId);
+  return { revokedGrants: covered.length };
+}
+
+/** The live grants of the organization's members issued from assertions the revocation covers. */
+async function coveredGrants(
+  db: D1Database,
+  oauth: ReturnType<typeof helpers>,
+  orgId: string,
+  r: { issuer: string; kind: RevocationKind; value: string },
+): Promise<Array<{ id: string; userId: string }>> {
+  const { results: members } = await db
+    .prepare('SELECT user_id FROM members WHERE org_id = ?')
+    .bind(orgId)
     .all<{ user_id: string }>();
-  let revokedGrants = 0;
+  const covered: Array<{ id: string; userId: string }> = [];
   for (const { user_id } of members) {
-    for (const grant of await grantsOf(oauth, user_id, principal.orgId)) {
+    for (const grant of await grantsOf(oauth, user_id, orgId)) {
       const xaa = xaaOf(grant.metadata);
       const field = r.kind === 'jti' ? xaa.jti : xaa.sub;
-      if (xaa.issuer !== r.issuer || field !== r.value) continue;
-      await oauth.revokeGrant(grant.id, grant.userId);
-      revokedGrants++;
+      if (xaa.issuer === r.issuer && field === r.value) covered.push({ id: grant.id, userId: grant.userId });
     }
   }
-  await adminAuditStatement(env.DB, principal, {
-    action: 'auth.xaa_revoke',
-    type: 'auth',
-    details: { issuer: r.issuer, kind: r.kind, value: r.value, revokedGrants },
-  }).run();
-  return { revokedGrants };
+  return covered;
 }
 
 export interface XaaStats {

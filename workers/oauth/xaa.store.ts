@@ -174,18 +174,18 @@ export interface XaaRevocation {
   createdAt: string;
 }
 
-export async function addRevocation(
+/** The revocation's INSERT (a repeat changes nothing), to batch with its audit row. */
+export function addRevocationStatement(
   db: D1Database,
   orgId: string,
   r: { issuer: string; kind: RevocationKind; value: string },
-): Promise<void> {
-  await db
+): D1PreparedStatement {
+  return db
     .prepare(
       `INSERT INTO xaa_revocations (id, org_id, issuer, kind, value) VALUES (?, ?, ?, ?, ?)
        ON CONFLICT (org_id, issuer, kind, value) DO NOTHING`,
     )
-    .bind(randomId('xrv'), orgId, r.issuer, r.kind, r.value)
-    .run();
+    .bind(randomId('xrv'), orgId, r.issuer, r.kind, r.value);
 }
 
 export async function listRevocations(db: D1Database, orgId: string): Promise<XaaRevocation[]> {

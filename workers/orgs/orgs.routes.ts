@@ -108,11 +108,10 @@ export const orgsRoutes = createRouter()
     async (c) => {
       const principal = c.get('principal');
       requirePermission(principal, 'org:write');
-      const result = await reencryptCredentials(c.env, principal.orgId);
-      await adminAuditStatement(c.env.DB, principal, {
-        action: 'credentials.reencrypt',
-        details: { ...result },
-      }).run();
+      // The record is written in the re-encryption's own batch (vault.reencrypt.ts).
+      const result = await reencryptCredentials(c.env, principal.orgId, (counts) =>
+        adminAuditStatement(c.env.DB, principal, { action: 'credentials.reencrypt', details: { ...counts } }),
+      );
       return c.json(result, 200);
     },
   );

@@ -27,7 +27,13 @@ import { readConnectionSettings } from '../shared/connection.settings';
 import { runChecks, type ScanResultFinding } from './scans.checks';
 import { probe } from './scans.probe';
 import { pruneScansStatements, scanPruned } from './scans.retention';
-import { findingFingerprint, type Suppression, suppressionFor, suppressionsOf } from './scans.suppress';
+import {
+  findingFingerprint,
+  type Suppression,
+  scanBlockOf,
+  suppressionFor,
+  suppressionsOf,
+} from './scans.suppress';
 
 /** The whole scan (handshake, probes, three lists) must finish within this. */
 const SCAN_DEADLINE_MS = 30_000;
@@ -211,19 +217,35 @@ async function scanConnection(env: Env, principal: Principal, slug: string): Pro
     async () => targetOf(connection, await credentialForCall(env, connection, principal)),
     () => otherConnectionTools(env.DB, connection.orgId, connection.id),
   );
-  const row = await store(env, principal, outcome, { connectionId: connection.id, slug: connection.slug });
+  const suppressions = await suppressionsOf(env.DB, connection.orgId, connection.id);
+  // A completed scan with a critical finding nobody suppressed blocks the connection (with
+  // blockOnCriticalScan): its `scans.block` row is written in the scan's own batch, so the block
+  // is never in force without its record (scanBlockFor reads the same scan and suppressions).
+  const blocks = (scanId: string) => {
+    if (outcome.status !== 'completed' || !connection.settings.integrity.blockOnCriticalScan) return [];
+    const now = Date.now();
+    const block = blockInForce(scanBlockOf(scanId, outcome.findings, suppressions, now), now);
+    return block
+      ? [
+          adminAuditStatement(env.DB, principal, {
+            action: 'scans.block',
+            connectionId: connection.id,
+            connectionSlug: connection.slug,
+            details: { scanId, critical: block.critical },
+          }),
+        ]
+      : [];
+  };
+  const row = await store(
+    env,
+    principal,
+    outcome,
+    { connectionId: connection.id, slug: connection.slug },
+    blocks,
+  );
   // The latest scan decides the connection's block (blockOnCriticalScan): publish it now.
-  const state = await republishState(env, connection.orgId, connection.id);
-  const block = blockInForce(state.scanBlock ?? null, Date.now());
-  if (block && connection.settings.integrity.blockOnCriticalScan) {
-    await adminAuditStatement(env.DB, principal, {
-      action: 'scans.block',
-      connectionId: connection.id,
-      connectionSlug: connection.slug,
-      details: { scanId: row.id, critical: block.critical },
-    }).run();
-  }
-  return toDto(row, await suppressionsOf(env.DB, connection.orgId, connection.id));
+  await republishState(env, connection.orgId, connection.id);
+  return toDto(row, suppressions);
 }
 
 async function scanUrl(env: Env, principal: Principal, url: string): Promise<ScanDto> {
@@ -247,6 +269,7 @@ async function store(
   principal: Principal,
   outcome: ScanOutcome,
   target: { connectionId: string; slug: string } | { url: string },
+  alsoRecord: (scanId: string) => D1PreparedStatement[] = () => [],
 ): Promise<StoredScan> {
   const row: StoredScan = {
     id: randomId('scn'),
@@ -290,6 +313,7 @@ async function store(
         ...(row.target_url !== null ? { url: row.target_url.slice(0, 500) } : {}),
       },
     }),
+    ...alsoRecord(row.id),
   ]);
   return row;
 }

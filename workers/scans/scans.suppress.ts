@@ -78,8 +78,18 @@ export async function scanBlockFor(
   if (!latest) return null;
   const findings = parseStoredJson(latest.findings);
   if (!Array.isArray(findings)) return null;
-  const critical = (findings as ScanResultFinding[]).filter((f) => f.severity === 'critical');
-  if (critical.length === 0) return null;
+  if (!(findings as ScanResultFinding[]).some((f) => f.severity === 'critical')) return null;
   const suppressions = await suppressionsOf(db, orgId, connectionId);
-  return blockOf(latest.id, critical, suppressions, Date.now());
+  return scanBlockOf(latest.id, findings as ScanResultFinding[], suppressions, Date.now());
+}
+
+/** The block a completed scan's findings put on its connection, given its suppressions (null: none). */
+export function scanBlockOf(
+  scanId: string,
+  findings: readonly ScanResultFinding[],
+  suppressions: ReadonlyMap<string, Suppression>,
+  now: number,
+): ScanBlock | null {
+  const critical = findings.filter((f) => f.severity === 'critical');
+  return critical.length === 0 ? null : blockOf(scanId, critical, suppressions, now);
 }

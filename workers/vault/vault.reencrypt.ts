@@ -58,12 +58,23 @@ const SEALED = [
   aad: (org: string, id: string) => string;
 }>;
 
+/**
+ * Re-encrypts the credentials of one organization (`orgId`) or of all (the cron).
+ *
+ * `audit` (the API route's record, given the counts): every update is then written in ONE batch with
+ * that row — one transaction, so no credential is re-sealed without its record, and a failed record
+ * re-seals nothing (the call answers an error). Its `reencrypted` counts the updates sent: one of
+ * them finds nothing to change only if that credential was rotated meanwhile (itself audited).
+ * Without it (the cron, over every organization) each update is its own compare-and-swap.
+ */
 export async function reencryptCredentials(
   env: VaultEnv & { DB: D1Database },
   orgId?: string,
+  audit?: (result: ReencryptResult) => D1PreparedStatement,
 ): Promise<ReencryptResult> {
   const vault = await getVault(env);
   const result: ReencryptResult = { checked: 0, reencrypted: 0, failed: 0 };
+  const updates: D1PreparedStatement[] = [];
   for (const sealed of SEALED) {
     const { table, column, aad } = sealed;
     const idColumn = 'idColumn' in sealed ? sealed.idColumn : 'id';
@@ -81,12 +92,11 @@ export async function reencryptCredentials(
       try {
         if (!vault.needsReencryption(row.sealed)) continue;
         const next = await vault.reencrypt(row.sealed, aad(row.org_id, row.id));
-        const update = await env.DB.prepare(
+        const update = env.DB.prepare(
           `UPDATE ${table} SET ${column} = ? WHERE ${idColumn} = ? AND org_id = ? AND ${column} = ?`,
-        )
-          .bind(next, row.id, row.org_id, row.sealed)
-          .run();
-        if ((update.meta.changes ?? 0) === 1) result.reencrypted++;
+        ).bind(next, row.id, row.org_id, row.sealed);
+        if (audit) updates.push(update);
+        else if (((await update.run()).meta.changes ?? 0) === 1) result.reencrypted++;
       } catch (err) {
         // A secret made with a key that is no longer configured cannot be recovered here; it is
         // reported (never its value) so the operator can re-enter it (POST …/rotate, PATCH a channel).
@@ -94,6 +104,10 @@ export async function reencryptCredentials(
         log('error', 'credential could not be re-encrypted', { table, id: row.id, orgId: row.org_id, err });
       }
     }
+  }
+  if (audit) {
+    const written = await env.DB.batch([...updates, audit({ ...result, reencrypted: updates.length })]);
+    result.reencrypted = written.slice(0, updates.length).filter((r) => (r.meta.changes ?? 0) === 1).length;
   }
   if (result.reencrypted > 0 || result.failed > 0)
     log('info', 'credential re-encryption', { orgId: orgId ?? 'all', ...result });
