@@ -9,6 +9,7 @@ import { env } from 'cloudflare:workers';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { randomId } from '../../workers/lib/ids';
 import { UPSTREAM_OAUTH_CLIENT, type UpstreamOAuthLogEntry } from '../shared/upstream-oauth.fake';
+import { withFailingAudit } from './audit.fail';
 import {
   addMember,
   call,
@@ -121,6 +122,21 @@ describe('OAuth upstream mode', () => {
       .bind(owner.orgId)
       .all<{ actor: string }>();
     expect(links.results.map((r) => r.actor)).toEqual([`user:${owner.userId}`, `user:${bob.userId}`]);
+  });
+
+  it('stores a link and its audit row in one transaction: a failed record stores no token', async () => {
+    const erin = await addMember(owner.orgId, 'admin');
+    const stored = async () =>
+      env.DB.prepare('SELECT 1 AS ok FROM upstream_oauth_tokens WHERE connection_id = ? AND user_id = ?')
+        .bind(connectionId, erin.userId)
+        .first();
+    const refused = await withFailingAudit(owner.orgId, 'auth.oauth_upstream_link', () => link(erin, 'erin'));
+    expect(refused.status).toBe(500);
+    expect(await refused.text()).not.toContain('Connected');
+    expect(await stored()).toBeNull();
+
+    expect((await link(erin, 'erin')).status).toBe(200);
+    expect(await stored()).not.toBeNull();
   });
 
   it('refreshes an expired token transparently before the call', async () => {

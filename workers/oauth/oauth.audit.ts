@@ -35,13 +35,21 @@ async function emailOf(db: D1Database, userId: string): Promise<string | null> {
 
 /** Writes one OAuth audit row (the person's email looked up, so the trail is searchable by `user`). */
 export async function auditOAuth(db: D1Database, event: OAuthAuditEvent): Promise<void> {
-  await authAuditStatement(db, {
+  await (await oauthAuditStatement(db, event)).run();
+}
+
+/** The same row as a statement to batch with the change it records (the email looked up now). */
+export async function oauthAuditStatement(
+  db: D1Database,
+  event: OAuthAuditEvent,
+): Promise<D1PreparedStatement> {
+  return authAuditStatement(db, {
     action: event.action,
     orgId: event.orgId,
     userId: event.userId,
     email: await emailOf(db, event.userId),
     details: event.details,
-  }).run();
+  });
 }
 
 /**

@@ -22,7 +22,7 @@ import { AppError } from '../lib/errors';
 import { log } from '../lib/log';
 import { parseStoredJson } from '../lib/values';
 import { readConnectionSettings } from '../shared/connection.settings';
-import { auditOAuth } from './oauth.audit';
+import { oauthAuditStatement } from './oauth.audit';
 import { consentCsp, messagePage } from './oauth.consent';
 import { issuerOf } from './oauth.resource';
 import { authorizationUrl, newPkce, redeemCode, upstreamClient } from './upstream.client';
@@ -165,14 +165,10 @@ upstreamOAuthRoutes.get(UPSTREAM_CALLBACK_PATH, async (c) => {
   }
   const target = await linkable(c.env, state.connectionId, session.userId);
   if (!target) return page('Nothing to connect', 'You may no longer use this connection.', 404);
+  let tokens: Awaited<ReturnType<typeof redeemCode>>;
   try {
     const client = await upstreamClient(c.env, target.upstream, target.clientSecret);
-    const tokens = await redeemCode(client, new URL(c.req.url), sealed, redirectUriOf(c), state.verifier);
-    await storeTokens(
-      c.env,
-      { orgId: state.orgId, connectionId: state.connectionId, userId: session.userId },
-      tokens,
-    );
+    tokens = await redeemCode(client, new URL(c.req.url), sealed, redirectUriOf(c), state.verifier);
   } catch (err) {
     log('warn', 'upstream oauth code redemption failed', { err, connectionId: state.connectionId });
     return page(
@@ -182,7 +178,9 @@ upstreamOAuthRoutes.get(UPSTREAM_CALLBACK_PATH, async (c) => {
       backToDashboard(c, target.row.slug),
     );
   }
-  await auditOAuth(c.env.DB, {
+  // The link and its record in one batch: a failed audit write stores no token, and the person
+  // gets an error page, never "Connected".
+  const record = await oauthAuditStatement(c.env.DB, {
     action: 'auth.oauth_upstream_link',
     orgId: state.orgId,
     userId: session.userId,
@@ -192,6 +190,22 @@ upstreamOAuthRoutes.get(UPSTREAM_CALLBACK_PATH, async (c) => {
       issuer: target.upstream.issuer,
     },
   });
+  try {
+    await storeTokens(
+      c.env,
+      { orgId: state.orgId, connectionId: state.connectionId, userId: session.userId },
+      tokens,
+      record,
+    );
+  } catch (err) {
+    log('error', 'upstream oauth link not stored', { err, connectionId: state.connectionId });
+    return page(
+      'Not connected',
+      'Nothing was connected: start again.',
+      500,
+      backToDashboard(c, target.row.slug),
+    );
+  }
   return page(
     'Connected',
     `Your account is connected: calls you make through "${target.row.slug}" now use it. You can close this page.`,

@@ -63,33 +63,37 @@ interface TokenRow {
   updated_at: number;
 }
 
+/**
+ * Stores a member's upstream tokens (sealed). `audit`, when given (a new link), is written in the
+ * same batch — one transaction: the link never exists without its record, nor the record without it.
+ */
 export async function storeTokens(
   env: Env,
   key: { orgId: string; connectionId: string; userId: string },
   tokens: UpstreamTokens,
+  audit?: D1PreparedStatement,
 ): Promise<void> {
   const vault = await getVault(env);
   const aad = tokenAad(key.orgId, key.connectionId, key.userId);
   const access = await vault.encrypt(tokens.accessToken, aad);
   const refresh = tokens.refreshToken ? await vault.encrypt(tokens.refreshToken, aad) : null;
-  await env.DB.prepare(
+  const upsert = env.DB.prepare(
     `INSERT INTO upstream_oauth_tokens (org_id, connection_id, user_id, access_token_ciphertext,
        refresh_token_ciphertext, expires_at, scope, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT (connection_id, user_id) DO UPDATE SET access_token_ciphertext = excluded.access_token_ciphertext,
        refresh_token_ciphertext = excluded.refresh_token_ciphertext, expires_at = excluded.expires_at,
        scope = excluded.scope, updated_at = excluded.updated_at`,
-  )
-    .bind(
-      key.orgId,
-      key.connectionId,
-      key.userId,
-      access,
-      refresh,
-      tokens.expiresAt,
-      tokens.scope,
-      Date.now(),
-    )
-    .run();
+  ).bind(
+    key.orgId,
+    key.connectionId,
+    key.userId,
+    access,
+    refresh,
+    tokens.expiresAt,
+    tokens.scope,
+    Date.now(),
+  );
+  await env.DB.batch(audit ? [upsert, audit] : [upsert]);
 }
 
 export async function linkStatus(
