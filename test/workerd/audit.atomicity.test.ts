@@ -7,7 +7,8 @@
  *   - D1 changes: the row is in the change's own batch (one transaction) — tools re-scan,
  *     credential re-encryption, the block a scan puts on its connection;
  *   - changes outside D1 (a Durable Object's budget counter, OAuth grants in KV): the row is
- *     written first, so a failed write leaves the change undone.
+ *     written first, so a failed write leaves the change undone. A policy published to KV was
+ *     already published only after its version and row committed; its test keeps it so.
  */
 import { createExecutionContext, waitOnExecutionContext } from 'cloudflare:test';
 import { env } from 'cloudflare:workers';
@@ -158,6 +159,34 @@ describe('a D1 change and its audit row are one transaction', () => {
 });
 
 describe('a change outside D1 is recorded first', () => {
+  it('policy save (published to KV): a failed record stores and publishes nothing', async () => {
+    const slug = `atom-policy-${RUN}`;
+    const { id } = await createConnection(slug, { key: org.key });
+    await putPolicy(slug, [{ tool: '*', action: 'allow' }], org.key);
+    const published = () => env.POLICY_KV.get(`policy:${org.orgId}:${id}`);
+    const before = await published();
+    const versions = async () =>
+      (
+        await env.DB.prepare('SELECT COUNT(*) AS n FROM policies WHERE connection_id = ?')
+          .bind(id)
+          .first<{ n: number }>()
+      )?.n;
+    const save = () =>
+      call('PUT', `/api/v1/connections/${slug}/policy`, {
+        key: org.key,
+        body: { rules: [{ tool: 'echo', action: 'deny' }] },
+      });
+
+    const refused = await withFailingAudit(org.orgId, 'policy.update', save);
+    expect(refused.status).toBe(500);
+    expect(await versions()).toBe(1);
+    expect(await published()).toBe(before);
+
+    expect((await save()).status).toBe(200);
+    expect(await versions()).toBe(2);
+    expect(await published()).not.toBe(before);
+  });
+
   it('budget reset (a Durable Object): a failed record resets nothing', async () => {
     const created = await expectJson<{ id: string }>(
       await call('POST', '/api/v1/budgets', { key: org.key, body: { scope: 'org', limitUsd: 10 } }),

@@ -160,6 +160,9 @@ async function writeVersion(
     }),
   ]);
   const version = inserted!.results[0]!.version;
+  // KV is spanned by no D1 transaction: the rules are published only once the version and its audit
+  // row are committed together (above). A failed audit write publishes nothing and the call answers
+  // an error; a failed publish answers an error too (never 2xx), its version already recorded.
   await publishPolicy(env.POLICY_KV, principal.orgId, connection.id, { version, rules: policy.rules });
   return {
     dto: {
