@@ -10,9 +10,9 @@ import { env } from 'cloudflare:workers';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { guardFor } from '../../durable-objects/do.client';
 import { bumpConfigEpoch, pushConfigEpoch } from '../../workers/config/config.epoch';
-import { randomId } from '../../workers/lib/ids';
+import { allowAllConnection, captureLogLines, idleConnections, pushCounts } from './guard.push.fixtures';
 import { call, createApiKeyVia, createOrg, expectJson, putPolicy, type TestOrg } from './helpers';
-import { recordedUpstream, uniqueAgent } from './upstream.log';
+import { uniqueAgent } from './upstream.log';
 
 const IDLE_CONNECTIONS = 300;
 
@@ -20,12 +20,7 @@ let org: TestOrg;
 let logLines: string[];
 
 beforeEach(async () => {
-  logLines = [];
-  const original = console.log.bind(console);
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    logLines.push(args.map(String).join(' '));
-    original(...args);
-  });
+  logLines = captureLogLines();
   org = await createOrg('owner');
 });
 
@@ -34,29 +29,9 @@ afterEach(() => {
   vi.useRealTimers();
 });
 
+/** A connection created through the API, allow-all; returns its slug. */
 async function connection(name: string): Promise<string> {
-  const slug = `${name}-${randomId('s').slice(-8).toLowerCase()}`;
-  const res = await call('POST', '/api/v1/connections', {
-    key: org.key,
-    body: { slug, name: slug, upstreamUrl: recordedUpstream(), credential: 'cred-live' },
-  });
-  await expectJson(res, 201);
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }], org.key);
-  return slug;
-}
-
-/** Connections nobody calls, written as the API would leave them (its cost is not under test). */
-async function idleConnections(count: number): Promise<void> {
-  const insert = env.DB.prepare(
-    'INSERT INTO connections (id, org_id, slug, name, upstream_url) VALUES (?, ?, ?, ?, ?)',
-  );
-  for (let i = 0; i < count; i += 100) {
-    const rows = Array.from({ length: Math.min(100, count - i) }, (_, j) => {
-      const slug = `idle-${i + j}`;
-      return insert.bind(randomId('con'), org.orgId, slug, slug, recordedUpstream());
-    });
-    await env.DB.batch(rows);
-  }
+  return (await allowAllConnection(org, name)).slug;
 }
 
 /** One tools/call: 200, or 401/403 when refused (a policy denial is a JSON-RPC error inside a 200). */
@@ -77,10 +52,7 @@ async function echo(slug: string, key = org.key): Promise<number> {
 
 /** How many guards the announcements of this organization since `from` pushed to. */
 function pushesSince(from: number): number[] {
-  return logLines
-    .slice(from)
-    .filter((line) => line.includes('"configuration epoch pushed"') && line.includes(org.orgId))
-    .map((line) => (JSON.parse(line) as { guards: number }).guards);
+  return pushCounts(logLines, from, 'configuration epoch pushed', org.orgId);
 }
 
 /** Times a management change through the API (printed for the record, never asserted). */
@@ -138,7 +110,7 @@ describe('a management change is pushed to the live guards only, and every call 
   it('the push count follows the active guards, not the connections; the change is in force for the next call', async () => {
     const active = [await connection('active-a'), await connection('active-b')];
     const neverCalled = await connection('never');
-    await idleConnections(IDLE_CONNECTIONS);
+    await idleConnections(org, IDLE_CONNECTIONS);
     const second = await createApiKeyVia(org.key, 'live-second');
     // The active connections are called with the second key: it is cached with each from here on.
     for (const slug of active) expect(await echo(slug, second.key)).toBe(200);
@@ -170,7 +142,7 @@ describe('a management change is pushed to the live guards only, and every call 
   it('a guard idle past its lease is not pushed to, and re-reads the epoch before deciding again', async () => {
     const lapsed = await connectionId(await connection('lapsed'));
     const busy = await connectionId(await connection('busy'));
-    await idleConnections(IDLE_CONNECTIONS);
+    await idleConnections(org, IDLE_CONNECTIONS);
     const epoch = await epochNow();
     expect(await admitOn(lapsed, epoch)).toBe('admit');
     expect(await admitOn(busy, epoch)).toBe('admit');

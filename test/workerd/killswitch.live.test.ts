@@ -13,11 +13,11 @@ import { guardFor } from '../../durable-objects/do.client';
 import { LEASE_MS } from '../../durable-objects/guard.lease';
 import type { Principal } from '../../workers/app.types';
 import { liftKillSwitches, pullKillSwitch } from '../../workers/killswitch/killswitch.service';
-import { randomId } from '../../workers/lib/ids';
 import { killSwitchById } from '../../workers/shared/killswitch.store';
-import { addMember, call, createApiKeyVia, createOrg, expectJson, putPolicy, type TestOrg } from './helpers';
+import { allowAllConnection, captureLogLines, idleConnections, pushCounts } from './guard.push.fixtures';
+import { addMember, call, createApiKeyVia, createOrg, type TestOrg } from './helpers';
 import { lift, pull } from './killswitch.fixtures';
-import { recordedUpstream, uniqueAgent } from './upstream.log';
+import { uniqueAgent } from './upstream.log';
 
 const IDLE_CONNECTIONS = 300;
 const USER = 'kill-live@example.com';
@@ -25,44 +25,13 @@ const USER = 'kill-live@example.com';
 let logLines: string[];
 
 beforeEach(() => {
-  logLines = [];
-  const original = console.log.bind(console);
-  vi.spyOn(console, 'log').mockImplementation((...args: unknown[]) => {
-    logLines.push(args.map(String).join(' '));
-    original(...args);
-  });
+  logLines = captureLogLines();
 });
 
 afterEach(() => {
   vi.restoreAllMocks();
   vi.useRealTimers();
 });
-
-/** A connection created through the API, allow-all; returns its slug and id. */
-async function connection(org: TestOrg, name: string): Promise<{ slug: string; id: string }> {
-  const slug = `${name}-${randomId('s').slice(-8).toLowerCase()}`;
-  const res = await call('POST', '/api/v1/connections', {
-    key: org.key,
-    body: { slug, name: slug, upstreamUrl: recordedUpstream(), credential: 'cred-live' },
-  });
-  const { id } = await expectJson<{ id: string }>(res, 201);
-  await putPolicy(slug, [{ tool: '*', action: 'allow' }], org.key);
-  return { slug, id };
-}
-
-/** Connections nobody calls, written as the API would leave them (its cost is not under test). */
-async function idleConnections(org: TestOrg, count: number): Promise<void> {
-  const insert = env.DB.prepare(
-    'INSERT INTO connections (id, org_id, slug, name, upstream_url) VALUES (?, ?, ?, ?, ?)',
-  );
-  for (let i = 0; i < count; i += 100) {
-    const rows = Array.from({ length: Math.min(100, count - i) }, (_, j) => {
-      const slug = `idle-${i + j}`;
-      return insert.bind(randomId('con'), org.orgId, slug, slug, recordedUpstream());
-    });
-    await env.DB.batch(rows);
-  }
-}
 
 /** One tools/call through the gateway with `key`, naming USER: its HTTP status (503: suspended). */
 async function echo(slug: string, key: string): Promise<number> {
@@ -100,12 +69,8 @@ async function admitOn(orgId: string, connectionId: string, configEpoch?: number
 }
 
 /** How many guards each kill-switch push (a switch or its lift) of `orgId` since `from` reached. */
-function killPushesSince(from: number, orgId: string): number[] {
-  return logLines
-    .slice(from)
-    .filter((line) => line.includes('"kill switch pushed"') && line.includes(orgId))
-    .map((line) => (JSON.parse(line) as { guards: number }).guards);
-}
+const killPushesSince = (from: number, orgId: string) =>
+  pushCounts(logLines, from, 'kill switch pushed', orgId);
 
 /** Lets the guards' background re-reads (the lease renewals) run after a call. */
 const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
@@ -122,10 +87,10 @@ describe('a kill switch is pushed to the leased guards only, and every call afte
       const org = await createOrg('owner');
       const other = await createOrg('owner');
       const caller = await createApiKeyVia(org.key, 'kill-live-caller', 'owner');
-      const active = [await connection(org, 'active-a'), await connection(org, 'active-b')];
-      const never = await connection(org, 'never');
-      const lapsed = await connection(org, 'lapsed');
-      const elsewhere = await connection(other, 'elsewhere');
+      const active = [await allowAllConnection(org, 'active-a'), await allowAllConnection(org, 'active-b')];
+      const never = await allowAllConnection(org, 'never');
+      const lapsed = await allowAllConnection(org, 'lapsed');
+      const elsewhere = await allowAllConnection(other, 'elsewhere');
       await idleConnections(org, IDLE_CONNECTIONS);
 
       for (const c of [...active, lapsed]) expect(await echo(c.slug, caller.key)).toBe(200);
@@ -173,7 +138,7 @@ describe('a kill switch is pushed to the leased guards only, and every call afte
 
   it('a lift reaches a guard whose lease lapsed while it held the pushed switch (D1 says lifted: not held on)', async () => {
     const org = await createOrg('owner');
-    const held = await connection(org, 'held');
+    const held = await allowAllConnection(org, 'held');
     await idleConnections(org, 20);
     vi.useFakeTimers({ toFake: ['Date'], now: Date.now() });
     expect(await admitOn(org.orgId, held.id)).toBe('admit');
@@ -195,7 +160,7 @@ describe('a kill switch is pushed to the leased guards only, and every call afte
 
   it('the leases are listed only once the record (or the lift) is committed: a guard left out finds it in D1', async () => {
     const org = await createOrg('owner');
-    await connection(org, 'ordered');
+    await allowAllConnection(org, 'ordered');
     const events: string[] = [];
     // The API's D1, watched: when a batch (the record, the lift) is committed, when the guards to push to are listed.
     const DB = new Proxy(env.DB, {
