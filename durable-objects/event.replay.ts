@@ -66,6 +66,14 @@ export function frameOfEntry(entry: HubEntry): Frame {
   return { seq: entry.seq, connection: entry.connection, bytes: entry.bytes };
 }
 
+/** A stored event's SSE frame; its type is read from the body (`event`, when the caller parsed it already). */
+function frameOfRow(
+  row: { seq: number; connection: string | null; body: string },
+  event = JSON.parse(row.body) as GatewayEvent,
+): Frame {
+  return { seq: row.seq, connection: row.connection, bytes: frameOf(row.seq, event.type, row.body) };
+}
+
 export class ReplayBuffer {
   /** The last REPLAY_LIMIT entries since this object started, from `#head` on. */
   #ring: HubEntry[] = [];
@@ -175,7 +183,7 @@ export class ReplayBuffer {
       missedTo = this.#lostTo;
       from = this.#lostTo + 1;
     }
-    const held = this.#ring.length > this.#head ? this.#ring[this.#head]!.seq : last + 1;
+    const held = this.#heldFrom();
     const frames: Frame[] = [];
     if (from < held) {
       // Older than what this object holds in memory (it restarted since): what SQLite still has.
@@ -188,10 +196,7 @@ export class ReplayBuffer {
         .toArray();
       const oldest = rows[0]?.seq ?? held;
       if (oldest > from) missedTo = Math.max(missedTo, oldest - 1);
-      for (const row of rows) {
-        const type = (JSON.parse(row.body) as GatewayEvent).type;
-        frames.push({ seq: row.seq, connection: row.connection, bytes: frameOf(row.seq, type, row.body) });
-      }
+      for (const row of rows) frames.push(frameOfRow(row));
     }
     for (let i = this.#head; i < this.#ring.length; i++) {
       const entry = this.#ring[i]!;
@@ -206,7 +211,7 @@ export class ReplayBuffer {
    */
   replayFrom(since: number): ReplayRows {
     const last = this.#seq;
-    const held = this.#ring.length > this.#head ? this.#ring[this.#head]!.seq : last + 1;
+    const held = this.#heldFrom();
     const frames: Frame[] = [];
     let oldest = held;
     if (held > 1) {
@@ -222,11 +227,7 @@ export class ReplayBuffer {
       for (const row of rows) {
         const event = JSON.parse(row.body) as GatewayEvent;
         if ((row.at ?? Date.parse(event.timestamp)) < since) continue;
-        frames.push({
-          seq: row.seq,
-          connection: row.connection,
-          bytes: frameOf(row.seq, event.type, row.body),
-        });
+        frames.push(frameOfRow(row, event));
       }
     }
     for (let i = this.#head; i < this.#ring.length; i++) {
@@ -241,6 +242,11 @@ export class ReplayBuffer {
           }
         : null;
     return { gap, frames, last };
+  }
+
+  /** The id of the oldest event held in memory (the last id + 1 when none is). */
+  #heldFrom(): number {
+    return this.#ring.length > this.#head ? this.#ring[this.#head]!.seq : this.#seq + 1;
   }
 
   #reserve(upTo: number): void {
