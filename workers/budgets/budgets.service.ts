@@ -13,6 +13,7 @@ import { requirePermission } from '../auth/permissions';
 import { invalidateGovernance } from '../governance/governance.cache';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
+import { changedFields } from '../lib/patch.changes';
 import { iso } from '../lib/values';
 import { COUNT_LIMITS, insertBelowCap, requireInserted, rowExists } from '../shared/count.limits';
 import { readTeam } from '../teams/teams.service';
@@ -203,17 +204,14 @@ export async function updateBudget(
 ): Promise<BudgetDto> {
   requirePermission(principal, 'org:write');
   const b = await readBudget(env.DB, principal.orgId, id);
-  const stored: Record<keyof UpdateBudgetInput, unknown> = {
+  const changed = changedFields(input, {
     name: b.name,
     limitUsd: b.limit_usd,
     warnAtPercent: b.warn_at_percent,
     enforcement: b.enforcement,
     resetDay: b.reset_day,
     timezone: b.timezone,
-  };
-  const changed = Object.entries(input).filter(
-    ([k, v]) => v !== undefined && v !== stored[k as keyof UpdateBudgetInput],
-  );
+  }).map((k) => [k, input[k]] as const);
   // Nothing differs: nothing is written, and no row records a change that did not happen.
   if (changed.length === 0) return dto(b);
   await env.DB.batch([

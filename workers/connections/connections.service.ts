@@ -14,6 +14,7 @@ import type { ConnectionRow } from '../db/schema';
 import { checkInspectionSettings } from '../inspection/detections.service';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
+import { changedFields } from '../lib/patch.changes';
 import { parseStoredJson } from '../lib/values';
 import { unpublishPolicy } from '../policy/policy.store';
 import {
@@ -214,14 +215,11 @@ export async function updateConnection(
         ? null
         : row.credential_ciphertext;
   // A field sent with the value already stored is no change (a name, the enabled state, the URL).
-  const same: Record<string, boolean> = {
-    name: input.name === row.name,
-    enabled: input.enabled !== undefined && (input.enabled ? 1 : 0) === row.enabled,
-    upstreamUrl: input.upstreamUrl === row.upstream_url,
-  };
-  const changed = Object.keys(input).filter(
-    (k) => k !== 'keepCredential' && (input as Record<string, unknown>)[k] !== undefined && !same[k],
-  );
+  const changed: string[] = changedFields(input, {
+    name: row.name,
+    enabled: row.enabled === 1,
+    upstreamUrl: row.upstream_url,
+  }).filter((k) => k !== 'keepCredential');
   // Nothing differs: nothing is written, and no row records a change that did not happen.
   if (changed.length === 0) return { dto: toDto(row, baseUrl), changed };
   await env.DB.batch([

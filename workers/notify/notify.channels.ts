@@ -14,6 +14,7 @@ import { secretFollowsOrigin } from '../connections/connection.secrets';
 import type { NotifyChannelRow } from '../db/schema';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
+import { changedFields } from '../lib/patch.changes';
 import { iso, parseStoredJson } from '../lib/values';
 import { COUNT_LIMITS, insertBelowCap, requireInserted, rowExists } from '../shared/count.limits';
 import { getVault } from '../vault/vault.crypto';
@@ -277,15 +278,12 @@ export async function updateChannel(
     principal.orgId,
   );
   // Field names only; a new URL as shown (a Slack URL's secret path never).
-  const same: Record<string, boolean> = {
-    name: patch.name === row.name,
-    format: patch.format === row.format,
-    minSeverity: patch.minSeverity === row.min_severity,
-    enabled: patch.enabled !== undefined && (patch.enabled ? 1 : 0) === row.enabled,
-  };
-  const changed = Object.keys(patch).filter(
-    (k) => (patch as Record<string, unknown>)[k] !== undefined && !same[k],
-  );
+  const changed = changedFields(patch, {
+    name: row.name,
+    format: row.format,
+    minSeverity: row.min_severity,
+    enabled: row.enabled === 1,
+  });
   // Nothing differs: nothing is written, and no row records a change that did not happen.
   if (changed.length === 0) return getChannel(env, principal, id);
   await env.DB.batch([

@@ -12,6 +12,7 @@ import type { TeamMemberKind } from '../db/schema';
 import { invalidateGovernance } from '../governance/governance.cache';
 import { AppError } from '../lib/errors';
 import { randomId } from '../lib/ids';
+import { changedFields } from '../lib/patch.changes';
 import { iso } from '../lib/values';
 import {
   COUNT_LIMITS,
@@ -136,9 +137,7 @@ export async function updateTeam(
 ): Promise<TeamDto> {
   requirePermission(principal, 'members:write');
   const before = await readTeam(db, principal.orgId, id);
-  const fields = (['name', 'description'] as const).filter(
-    (k) => input[k] !== undefined && input[k] !== before[k],
-  );
+  const fields = changedFields(input, before, ['name', 'description']);
   // Nothing differs: nothing is written, and no row records a change that did not happen.
   if (fields.length === 0) return before;
   try {
