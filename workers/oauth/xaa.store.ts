@@ -105,10 +105,10 @@ export async function issuersNamed(
   return results.map(toIssuer);
 }
 
-/** Adds (or replaces, for the same issuer) an organization's trusted IdP. */
 /**
- * Trusts (or re-trusts) an issuer. `audit` is the change's record, written in the same D1 batch
- * and only if the issuer row is there afterwards (a create the count limit refused writes none).
+ * Adds (or replaces, for the same issuer) an organization's trusted IdP. `audit` is the change's
+ * record, written in the same D1 batch and only if the issuer row is there afterwards (a create the
+ * count limit refused writes none).
  */
 export async function putIssuer(
   db: D1Database,
